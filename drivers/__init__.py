@@ -1,0 +1,1 @@
+"""Hardware drivers and their simulators, all behind one channel interface."""

@@ -1,0 +1,162 @@
+"""The channel interface every driver presents to the engine: audio per tick, events in, actions out."""
+from __future__ import annotations
+
+import abc
+import enum
+from dataclasses import dataclass, field
+
+import numpy as np
+
+RATE = 8000
+# ARCHITECTURE.md: one tick is 20 ms of audio at 8 kHz.
+TICK_SAMPLES = 160
+TICK_SECONDS = TICK_SAMPLES / RATE
+
+
+class ChannelError(Exception):
+    """A driver action that cannot be carried out on a channel."""
+
+
+class ChannelKind(str, enum.Enum):
+    TRUNK = "trunk"      # a line to the PSTN: analog line, E1 timeslot, simulated trunk
+    STATION = "station"  # an agent's phone: station port or simulated handset
+
+
+class EventKind(str, enum.Enum):
+    RING = "ring"            # a ring burst began on a trunk (or an idle station rings back: never)
+    CALLER_ID = "callerid"   # data: number, name, when, absence (decoded by the driver or the box)
+    ANSWER = "answer"        # the far end answered our dial, or a ringing station went off-hook
+    OFFHOOK = "offhook"      # an idle station went off-hook by itself (the agent wants to dial)
+    CLEAR = "clear"          # far-end clear: caller hung up, station on-hook, loop current dropped
+    ALARM = "alarm"          # data: active (bool), reason; an alarmed channel is out of service
+    DIGIT = "digit"          # data: digit; out-of-band digit from hardware, a cross-check only
+    PROGRESS = "progress"    # data: tone; call progress reported by hardware while dialling
+
+
+@dataclass(frozen=True)
+class ChannelSpec:
+    """What a driver says about one of its channels before the board numbers them."""
+    name: str
+    kind: ChannelKind
+    device: str = ""
+
+
+@dataclass(frozen=True)
+class ChannelInfo:
+    index: int
+    name: str
+    kind: ChannelKind
+    driver: str
+    device: str
+
+
+@dataclass(frozen=True)
+class ChannelEvent:
+    channel: int
+    kind: EventKind
+    data: dict = field(default_factory=dict)
+
+
+class Driver(abc.ABC):
+    """One piece of hardware (or its simulator) owning a contiguous range of the board's channels.
+
+    Channel numbers passed to and returned by a driver are local (0..n-1); the board adds the offset.
+    `exchange` must not block longer than one tick; a driver whose hardware paces the box (an ALSA
+    card) blocks in it until its period is complete, and the board then runs on a free-running clock.
+    """
+
+    name = "driver"
+
+    @abc.abstractmethod
+    def specs(self) -> list[ChannelSpec]:
+        ...
+
+    def start(self) -> None:
+        """Open the hardware; a device that is missing puts its channels in alarm, never raises."""
+
+    @abc.abstractmethod
+    def exchange(self, tx: np.ndarray, rx: np.ndarray) -> list[ChannelEvent]:
+        """Send one tick of audio `tx` (n, 160) int16, fill `rx` (n, 160) and return events."""
+        ...
+
+    @abc.abstractmethod
+    def answer(self, channel: int) -> None:
+        ...
+
+    @abc.abstractmethod
+    def hangup(self, channel: int) -> None:
+        ...
+
+    @abc.abstractmethod
+    def dial(self, channel: int, number: str) -> None:
+        """Seize a trunk and dial `number`, or ring a station (number ignored)."""
+        ...
+
+    def status(self) -> dict:
+        return {"driver": self.name}
+
+    def close(self) -> None:
+        """Release the hardware."""
+
+
+class Board:
+    """All drivers of a board profile behind one numbering of channels and one tick exchange."""
+
+    def __init__(self, drivers: list[Driver]):
+        self.drivers = drivers
+        self.channels: list[ChannelInfo] = []
+        self._ranges: list[tuple[int, int]] = []
+        for driver in drivers:
+            first = len(self.channels)
+            for spec in driver.specs():
+                self.channels.append(ChannelInfo(len(self.channels), spec.name, spec.kind,
+                                                 driver.name, spec.device))
+            self._ranges.append((first, len(self.channels)))
+        n = len(self.channels)
+        self._rx = np.zeros((n, TICK_SAMPLES), dtype=np.int16)
+        self._owner = np.zeros(n, dtype=np.intp)
+        for k, (lo, hi) in enumerate(self._ranges):
+            self._owner[lo:hi] = k
+
+    def __len__(self) -> int:
+        return len(self.channels)
+
+    def by_kind(self, kind: ChannelKind) -> list[ChannelInfo]:
+        return [c for c in self.channels if c.kind == kind]
+
+    def start(self) -> None:
+        for driver in self.drivers:
+            driver.start()
+
+    def exchange(self, tx: np.ndarray) -> tuple[np.ndarray, list[ChannelEvent]]:
+        """One tick: hand every driver its rows of `tx`, gather the received frame and events."""
+        events: list[ChannelEvent] = []
+        for driver, (lo, hi) in zip(self.drivers, self._ranges):
+            for ev in driver.exchange(tx[lo:hi], self._rx[lo:hi]):
+                events.append(ChannelEvent(ev.channel + lo, ev.kind, ev.data))
+        return self._rx, events
+
+    def _local(self, channel: int) -> tuple[Driver, int]:
+        if not 0 <= channel < len(self.channels):
+            raise ChannelError(f"no channel {channel} on this board ({len(self.channels)} channels)")
+        k = int(self._owner[channel])
+        return self.drivers[k], channel - self._ranges[k][0]
+
+    def answer(self, channel: int) -> None:
+        driver, local = self._local(channel)
+        driver.answer(local)
+
+    def hangup(self, channel: int) -> None:
+        driver, local = self._local(channel)
+        driver.hangup(local)
+
+    def dial(self, channel: int, number: str = "") -> None:
+        driver, local = self._local(channel)
+        driver.dial(local, number)
+
+    def status(self) -> dict:
+        return {"channels": len(self.channels), "drivers": [d.status() for d in self.drivers]}
+
+    def close(self) -> None:
+        for driver in self.drivers:
+            driver.close()

@@ -1,0 +1,257 @@
+"""The simulated board: trunk lines fed by a simulated PSTN of scripted callers, and agent handsets.
+
+Everything the box hears is audio: callers' key presses are real DTMF tones (level, twist and
+timing configurable) mixed with line noise, so the box's own detector has to find them. Time is the
+driver's tick count, so a run is the same whatever the clock's pace.
+"""
+from __future__ import annotations
+
+import enum
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from dsp import tonegen
+from dsp.levels import dbm0_to_amplitude
+
+from .channel import (TICK_SAMPLES, TICK_SECONDS, ChannelError, ChannelEvent, ChannelKind,
+                      ChannelSpec, Driver, EventKind)
+
+log = logging.getLogger(__name__)
+
+# China's ringing cadence (YD/T 1277 style, reference/dsp.md §3.1): 1 s on, 4 s off.
+RING_ON_S, RING_PERIOD_S = 1.0, 5.0
+# A ringing line the box never answers is given up by the PSTN after this long (ITU-T Q.118
+# style no-answer release is 60-240 s; 60 s keeps simulated days short).
+NO_ANSWER_RELEASE_S = 60.0
+_NOISE_BANK_S = 4.0
+
+
+@dataclass
+class DtmfStyle:
+    """How simulated callers press keys."""
+    level_dbm0: float = -10.0    # per tone; spandsp's generator default (reference/dsp.md §1.1)
+    twist_db: float = 0.0        # high-group minus low-group level
+    on_s: float = 0.08
+    off_s: float = 0.08
+
+
+@dataclass
+class SimCaller:
+    """One scripted caller: who they are and what they do once the box answers."""
+    number: str
+    name: str = ""
+    keys: list[tuple[float, str]] = field(default_factory=list)  # (s after answer, digits)
+    patience: float = 120.0    # s from arrival before hanging up if no agent has answered
+    talk: float = 60.0         # s of conversation before hanging up
+    tag: object = None         # the scenario's own reference
+    # Filled in as the call goes:
+    line: int | None = None
+    arrived: float | None = None
+    answered: float | None = None     # the box picked up
+    connected: float | None = None    # an agent is on the line
+    ended: float | None = None
+    ended_by: str | None = None       # caller | box | pstn
+    pressed: str = ""
+
+
+class LineState(str, enum.Enum):
+    IDLE = "idle"
+    RINGING = "ringing"
+    ANSWERED = "answered"
+    DIALING = "dialing"
+
+
+@dataclass
+class _Trunk:
+    state: LineState = LineState.IDLE
+    caller: SimCaller | None = None
+    ring_started: float = 0.0
+    next_ring: float = 0.0
+    give_up_at: float = float("inf")
+    hangup_at: float = float("inf")
+    keys: list[tuple[float, str]] = field(default_factory=list)
+
+
+@dataclass
+class Handset:
+    """A simulated agent phone: rings, picks up after `answer_after`, hangs up after `talk`."""
+    answer_after: float = 2.0
+    talk: float = 60.0
+    auto_answer: bool = True
+    ringing_since: float | None = None
+    off_hook: bool = False
+    hangup_at: float = float("inf")
+    answer_at: float = float("inf")
+
+
+class SimDriver(Driver):
+    name = "sim"
+
+    def __init__(self, trunks: int = 8, stations: int = 4, seed: int = 0,
+                 noise_dbm0: float = -65.0, dtmf: DtmfStyle | None = None):
+        if trunks < 0 or stations < 0:
+            raise ValueError("sim: trunk and station counts must be >= 0")
+        self.n_trunks, self.n_stations = trunks, stations
+        self.dtmf = dtmf or DtmfStyle()
+        self._rng = np.random.default_rng(seed)
+        n = trunks + stations
+        # Line noise: a bank of white noise read at a different offset per channel each tick,
+        # so the per-tick cost is one gather, whatever the channel count.
+        bank = self._rng.standard_normal(int(_NOISE_BANK_S / TICK_SECONDS) * TICK_SAMPLES)
+        self._noise = (bank * dbm0_to_amplitude(noise_dbm0) / np.sqrt(0.5)).astype(np.float32)
+        self._noise_pos = self._rng.integers(0, self._noise.size - TICK_SAMPLES, size=n)
+        self._ramp = np.arange(TICK_SAMPLES)
+        self.trunks = [_Trunk() for _ in range(trunks)]
+        self.handsets = [Handset() for _ in range(stations)]
+        self._audio: dict[int, tuple[np.ndarray, int]] = {}   # channel -> (samples, position)
+        self._events: list[ChannelEvent] = []
+        self.tick = 0
+        self.finished: list[SimCaller] = []
+        self.blocked: list[SimCaller] = []     # found every line busy
+        self.counters = {"calls": 0, "blocked": 0, "digits": 0}
+
+    # --- Driver interface ---------------------------------------------------------------------
+    def specs(self) -> list[ChannelSpec]:
+        return ([ChannelSpec(f"trunk{i + 1}", ChannelKind.TRUNK, f"sim:trunk{i + 1}") for i in range(self.n_trunks)]
+                + [ChannelSpec(f"station{i + 1}", ChannelKind.STATION, f"sim:station{i + 1}")
+                   for i in range(self.n_stations)])
+
+    @property
+    def now(self) -> float:
+        return self.tick * TICK_SECONDS
+
+    def exchange(self, tx: np.ndarray, rx: np.ndarray) -> list[ChannelEvent]:
+        self._advance()
+        n = rx.shape[0]
+        idx = self._noise_pos[:n, None] + self._ramp
+        frame = self._noise[idx]
+        self._noise_pos = (self._noise_pos + TICK_SAMPLES) % (self._noise.size - TICK_SAMPLES)
+        for ch in list(self._audio):
+            samples, pos = self._audio[ch]
+            chunk = samples[pos:pos + TICK_SAMPLES]
+            frame[ch, :chunk.size] += chunk
+            if pos + TICK_SAMPLES >= samples.size:
+                del self._audio[ch]
+            else:
+                self._audio[ch] = (samples, pos + TICK_SAMPLES)
+        np.copyto(rx, np.clip(frame, -32768, 32767), casting="unsafe")
+        self.tick += 1
+        events, self._events = self._events, []
+        return events
+
+    def answer(self, channel: int) -> None:
+        if channel >= self.n_trunks:
+            raise ChannelError(f"sim: station{channel - self.n_trunks + 1} cannot be answered, only rung")
+        line = self.trunks[channel]
+        if line.state != LineState.RINGING:
+            raise ChannelError(f"sim: trunk{channel + 1} is not ringing ({line.state.value})")
+        caller = line.caller
+        line.state = LineState.ANSWERED
+        caller.answered = self.now
+        line.give_up_at = caller.arrived + caller.patience
+        line.keys = sorted((self.now + at, digits) for at, digits in caller.keys)
+
+    def hangup(self, channel: int) -> None:
+        if channel >= self.n_trunks:
+            hs = self.handsets[channel - self.n_trunks]
+            hs.ringing_since, hs.off_hook = None, False
+            hs.answer_at = hs.hangup_at = float("inf")
+            self._audio.pop(channel, None)
+            return
+        line = self.trunks[channel]
+        if line.caller is not None:
+            self._end(channel, "box")
+
+    def dial(self, channel: int, number: str) -> None:
+        if channel < self.n_trunks:
+            raise ChannelError(f"sim: trunk{channel + 1}: the simulated PSTN takes no outbound calls")
+        hs = self.handsets[channel - self.n_trunks]
+        if hs.off_hook or hs.ringing_since is not None:
+            raise ChannelError(f"sim: station{channel - self.n_trunks + 1} is busy")
+        hs.ringing_since = self.now
+        if hs.auto_answer:
+            hs.answer_at = self.now + hs.answer_after
+
+    def status(self) -> dict:
+        return {"driver": self.name, "trunks": self.n_trunks, "stations": self.n_stations,
+                "busy_trunks": sum(t.state != LineState.IDLE for t in self.trunks), **self.counters}
+
+    # --- the PSTN side: scripted callers ------------------------------------------------------
+    def place_call(self, caller: SimCaller) -> bool:
+        """A caller dials the hotline: the PSTN picks an idle trunk (False: all busy)."""
+        caller.arrived = self.now
+        self.counters["calls"] += 1
+        for ch, line in enumerate(self.trunks):
+            if line.state == LineState.IDLE:
+                line.state, line.caller = LineState.RINGING, caller
+                line.ring_started = line.next_ring = self.now
+                line.give_up_at = min(self.now + caller.patience, self.now + NO_ANSWER_RELEASE_S)
+                line.hangup_at = float("inf")
+                caller.line = ch
+                # On-hook caller ID travels with the first ring (reference/dsp.md §4.1).
+                self._events.append(ChannelEvent(ch, EventKind.CALLER_ID,
+                                                 {"number": caller.number, "name": caller.name}))
+                return True
+        caller.ended, caller.ended_by = self.now, "busy"
+        self.counters["blocked"] += 1
+        self.blocked.append(caller)
+        return False
+
+    def connected(self, channel: int) -> None:
+        """The caller on trunk `channel` hears an agent: their talk time starts."""
+        line = self.trunks[channel]
+        if line.caller is not None and line.caller.connected is None:
+            line.caller.connected = self.now
+            line.give_up_at = float("inf")
+            line.hangup_at = self.now + line.caller.talk
+
+    def handset(self, station: int) -> Handset:
+        return self.handsets[station]
+
+    # --- time ---------------------------------------------------------------------------------
+    def _advance(self) -> None:
+        now = self.now
+        for ch, line in enumerate(self.trunks):
+            if line.state == LineState.IDLE:
+                continue
+            if line.state == LineState.RINGING and now >= line.next_ring:
+                self._events.append(ChannelEvent(ch, EventKind.RING, {}))
+                line.next_ring += RING_PERIOD_S
+            if now >= line.give_up_at or now >= line.hangup_at:
+                self._end(ch, "caller" if line.caller.answered or now < line.ring_started + NO_ANSWER_RELEASE_S
+                          else "pstn")
+                self._events.append(ChannelEvent(ch, EventKind.CLEAR, {}))
+                continue
+            while line.keys and line.keys[0][0] <= now:
+                _, digits = line.keys.pop(0)
+                self._press(ch, line.caller, digits)
+        for k, hs in enumerate(self.handsets):
+            ch = self.n_trunks + k
+            if hs.ringing_since is not None and now >= hs.answer_at:
+                hs.ringing_since, hs.off_hook = None, True
+                hs.answer_at = float("inf")
+                hs.hangup_at = now + hs.talk
+                self._events.append(ChannelEvent(ch, EventKind.ANSWER, {}))
+            elif hs.off_hook and now >= hs.hangup_at:
+                hs.off_hook, hs.hangup_at = False, float("inf")
+                self._events.append(ChannelEvent(ch, EventKind.CLEAR, {}))
+
+    def _press(self, ch: int, caller: SimCaller, digits: str) -> None:
+        style = self.dtmf
+        audio = tonegen.dtmf_string(digits, on_s=style.on_s, off_s=style.off_s,
+                                    level_dbm0=style.level_dbm0, twist_db=style.twist_db)
+        samples, pos = self._audio.get(ch, (np.zeros(0, np.float32), 0))
+        rest = samples[pos:]
+        self._audio[ch] = (np.concatenate([rest, audio.astype(np.float32)]), 0)
+        caller.pressed += digits
+        self.counters["digits"] += len(digits)
+
+    def _end(self, ch: int, by: str) -> None:
+        line = self.trunks[ch]
+        caller = line.caller
+        caller.ended, caller.ended_by = self.now, by
+        self.finished.append(caller)
+        self.trunks[ch] = _Trunk()
+        self._audio.pop(ch, None)

@@ -1,0 +1,69 @@
+"""Board profiles (board/profiles/<name>.toml): which drivers, how many channels, what paces the clock."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from drivers.channel import Board, Driver
+from drivers.sim import DtmfStyle, SimDriver
+
+from .config import ConfigError, Section, read_file
+from .site import BOARD_DIR
+
+PROFILES_DIR = BOARD_DIR / "profiles"
+
+
+@dataclass
+class Profile:
+    name: str
+    path: Path
+    description: str
+    clock: str
+    drivers: list[Section]
+
+
+def _build_sim(sec: Section) -> SimDriver:
+    driver = SimDriver(trunks=sec.get_int("trunks", 8, 0, 480), stations=sec.get_int("stations", 4, 0, 480),
+                       seed=sec.get_int("seed", 0, 0), noise_dbm0=sec.get_float("noise_dbm0", -65.0, -100.0, -10.0),
+                       dtmf=DtmfStyle(level_dbm0=sec.get_float("dtmf_level_dbm0", -10.0, -50.0, 0.0),
+                                      twist_db=sec.get_float("dtmf_twist_db", 0.0, -12.0, 12.0)))
+    return driver
+
+
+DRIVERS: dict[str, Callable[[Section], Driver]] = {"sim": _build_sim}
+
+
+def list_profiles() -> list[str]:
+    return sorted(p.stem for p in PROFILES_DIR.glob("*.toml"))
+
+
+def load_profile(name: str | Path) -> Profile:
+    """A profile by name (board/profiles/<name>.toml) or by path."""
+    path = Path(name)
+    if path.suffix != ".toml":
+        path = PROFILES_DIR / f"{name}.toml"
+    if not path.exists():
+        raise ConfigError(f"no board profile {str(name)!r}; profiles: {', '.join(list_profiles())}")
+    top = read_file(path)
+    board = top.get_table("board")
+    profile = Profile(path.stem, path, board.get_str("description", ""),
+                      board.get_str("clock", "paced", choices=("paced", "fast", "hardware")),
+                      top.get_tables("driver"))
+    board.done()
+    top.done()
+    if not profile.drivers:
+        raise top.error("driver", "a profile needs at least one [[driver]]")
+    return profile
+
+
+def build_board(profile: Profile, overrides: dict | None = None) -> Board:
+    """Instantiate the profile's drivers; `overrides` replaces keys of every driver table (tests, scenarios)."""
+    drivers = []
+    for sec in profile.drivers:
+        if overrides:
+            sec = Section({**sec.data, **overrides}, sec.file, sec.where)
+        kind = sec.get_str("type", choices=DRIVERS)
+        drivers.append(DRIVERS[kind](sec))
+        sec.done()
+    return Board(drivers)

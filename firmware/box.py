@@ -1,0 +1,59 @@
+"""Assembles a box from a state directory: config, prompts, flow, store, recorder, control socket, engine."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from drivers.channel import Board
+
+from .clock import CLOCKS
+from .control import ControlServer
+from .engine import Engine
+from .ivr import load_flow
+from .prompts import PromptSet
+from .recorder import Recorder
+from .site import BOARD_DIR, SiteConfig, ensure_config, read_site
+from .store.writer import StoreWriter
+
+log = logging.getLogger(__name__)
+
+
+class StatePaths:
+    """Where a box keeps its things under its state directory."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+        self.config = self.root / "config"
+        self.db = self.root / "branchline.db"
+        self.control = self.root / "control.sock"
+        self.recordings = self.root / "recordings"
+
+    def flow(self, name: str) -> Path:
+        return self.config / "flows" / f"{name}.toml"
+
+
+def load_site(paths: StatePaths) -> SiteConfig:
+    ensure_config(paths.config)
+    return read_site(paths.config / "site.toml")
+
+
+def open_engine(paths: StatePaths, board: Board, site: SiteConfig, clock: str = "paced",
+                board_name: str = "sim", control: bool = True, seed: int | None = None,
+                flow_path: Path | None = None, epoch: float | None = None) -> Engine:
+    """Everything the engine needs, started; the caller runs `engine.run()` and then `engine.close()`."""
+    paths.root.mkdir(parents=True, exist_ok=True)
+    prompts = PromptSet(BOARD_DIR / "prompts" / site.language)
+    flow = load_flow(flow_path or paths.flow(site.flow), set(prompts.names()), {q.name for q in site.queues})
+    store = StoreWriter(paths.db)
+    store.start()
+    recorder = Recorder(paths.recordings)
+    for path in recorder.repair_all():
+        log.warning("recording %s was left open by a crash and has been repaired", path)
+    recorder.start()
+    server = None
+    if control:
+        server = ControlServer(paths.control)
+        server.start()
+    board.start()
+    return Engine(board, CLOCKS[clock](epoch), site, flow, prompts, store, recorder, board_name=board_name,
+                  control=server, seed=seed)

@@ -1,0 +1,103 @@
+"""A call's life and its record: explicit states, one `_set_state`, CDR and call events to the store."""
+from __future__ import annotations
+
+import enum
+import json
+import logging
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .engine import Engine
+
+log = logging.getLogger(__name__)
+
+
+class CallState(str, enum.Enum):
+    RINGING = "ringing"              # the line rings; the box has not answered yet
+    IVR = "ivr"                      # answered, in the flow
+    QUEUED = "queued"                # waiting for an agent
+    RINGING_AGENT = "ringing_agent"  # an agent's phone rings for this caller
+    CONNECTED = "connected"          # caller and agent talk
+    ENDED = "ended"
+
+
+class Disposition(str, enum.Enum):
+    ANSWERED = "answered"        # talked to an agent
+    ABANDONED = "abandoned"      # hung up while waiting for an agent
+    IVR_HANGUP = "ivr_hangup"    # hung up in the IVR before reaching a queue
+    COMPLETED = "completed"      # the flow ended the call itself (goodbye)
+    TIMEOUT = "timeout"          # waited longer than the queue's maximum
+    UNANSWERED = "unanswered"    # rang off before the box answered
+    FAILED = "failed"            # the line failed (alarm) during the call
+
+
+class Call:
+    """One inbound call, from first ring to hang-up."""
+
+    def __init__(self, engine: "Engine", call_id: str, channel: int, now: float):
+        self.engine = engine
+        self.id = call_id
+        self.channel = channel
+        self.state = CallState.RINGING
+        self.number: str | None = None
+        self.name: str | None = None
+        self.rings = 0
+        self.arrived_at = now
+        self.answered_at: float | None = None
+        self.queue: str | None = None
+        self.queued_at: float | None = None
+        self.agent = None                    # acd.Agent while ringing or connected
+        self.connected_at: float | None = None
+        self.ended_at: float | None = None
+        self.digits = ""
+        self.path: list[str] = []
+        self.node: str | None = None
+        self.disposition: Disposition | None = None
+        self.recording_id: str | None = None
+        self._events = 0
+        engine.store.insert("calls", {"id": call_id, "direction": "inbound",
+                                      "channel": engine.board.channels[channel].name, "arrived_at": now})
+
+    def __repr__(self) -> str:
+        return f"<Call {self.id} ch{self.channel} {self.state.value}>"
+
+    def set_state(self, state: CallState, **data) -> None:
+        if state == self.state:
+            return
+        log.debug("call %s: %s -> %s", self.id, self.state.value, state.value)
+        self.state = state
+        self.engine.emit(f"call:{state.value}", call=self, **data)
+
+    def event(self, kind: str, **data) -> None:
+        """Append to the call's event journal (IVR nodes, digits, queue, agent, hang-up)."""
+        self._events += 1
+        self.engine.store.insert("call_events", {
+            "id": f"{self.id}-{self._events:04d}", "call_id": self.id, "at": self.engine.clock.time(),
+            "kind": kind, "data": json.dumps(data, separators=(",", ":")) if data else None})
+
+    def update(self, **changes) -> None:
+        self.engine.store.update("calls", self.id, changes)
+
+    def wait_seconds(self, now: float) -> float | None:
+        if self.queued_at is None:
+            return None
+        return (self.connected_at or now) - self.queued_at
+
+    def status(self, now: float) -> dict:
+        return {"id": self.id, "number": self.number, "name": self.name,
+                "channel": self.engine.board.channels[self.channel].name, "state": self.state.value,
+                "node": self.node, "queue": self.queue, "arrived_at": self.arrived_at,
+                "queued_at": self.queued_at, "wait_s": self.wait_seconds(now),
+                "agent": self.agent.id if self.agent else None, "digits": self.digits}
+
+    def finish(self, disposition: Disposition, hangup_by: str, now: float) -> None:
+        """Close the record: final disposition, durations; exactly once per call."""
+        if self.state == CallState.ENDED:
+            return
+        self.disposition = disposition
+        self.ended_at = now
+        talk = now - self.connected_at if self.connected_at is not None else None
+        self.event("call:hangup", by=hangup_by, disposition=disposition.value)
+        self.update(ended_at=now, disposition=disposition.value, hangup_by=hangup_by,
+                    digits=self.digits, path=json.dumps(self.path), wait=self.wait_seconds(now), talk=talk)
+        self.set_state(CallState.ENDED, disposition=disposition.value)

@@ -1,0 +1,205 @@
+"""The `branchline` command: run the box, the web process, control commands, scenarios, tools."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from .acd import AcdError
+from .config import ConfigError
+from .ivr import FlowError
+from .prompts import PromptError
+from .store import StoreError
+
+DEFAULT_STATE = Path(os.environ.get("BRANCHLINE_STATE", "var"))
+DEMO_SCENARIO = Path(__file__).resolve().parent.parent / "board" / "scenarios" / "demo.toml"
+log = logging.getLogger("branchline")
+
+
+def _web_command(state: Path, host: str, port: int) -> list[str]:
+    # The web process is its own program (ARCHITECTURE.md): a crash there never drops a call.
+    return [sys.executable, "-m", "webui.server", "--state", str(state), "--host", host, "--port", str(port)]
+
+
+def _serve(engine, web: subprocess.Popen | None) -> int:
+    def stop(signum, frame):
+        engine.stop()
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        engine.run()
+    finally:
+        engine.close()
+        if web is not None:
+            web.terminate()
+            web.wait(10)
+    return 0
+
+
+def cmd_run(args) -> int:
+    from .boards import build_board, load_profile
+    from .box import StatePaths, load_site, open_engine
+    from .scenario import ScenarioRun, load_scenario
+
+    state = Path(args.state)
+    paths = StatePaths(state)
+    web = None
+    if not args.no_web:
+        web = subprocess.Popen(_web_command(state, args.host, args.port))
+        print(f"branchline: web UI at http://{args.host}:{args.port} "
+              "(the first visit asks for the admin password)", flush=True)
+    if args.demo:
+        run = ScenarioRun(load_scenario(args.scenario or DEMO_SCENARIO), state, clock="paced", control=True)
+        print(f"branchline: demo traffic from {args.scenario or DEMO_SCENARIO} on the simulated board", flush=True)
+        return _serve(run.engine, web)
+    profile = load_profile(args.board)
+    site = load_site(paths)
+    board = build_board(profile)
+    engine = open_engine(paths, board, site, clock=profile.clock, board_name=profile.name)
+    print(f"branchline: board {profile.name} with {len(board)} channels, state in {state}", flush=True)
+    return _serve(engine, web)
+
+
+def cmd_web(args) -> int:
+    os.execv(sys.executable, _web_command(Path(args.state), args.host, args.port))
+    return 0
+
+
+def cmd_ctl(args) -> int:
+    from .box import StatePaths
+    from .control import ControlClient, ControlError
+
+    client = ControlClient(StatePaths(args.state).control)
+    cmd = args.command
+    try:
+        if cmd == "status":
+            result = client.call("status")
+            if args.json:
+                print(json.dumps(result, indent=2))
+            else:
+                print(_format_status(result))
+            return 0
+        kwargs = {"agent": args.agent}
+        if cmd == "not-ready":
+            kwargs["reason"] = args.reason or "break"
+        result = client.call(f"agent.{cmd.replace('-', '_')}", **kwargs)
+        print(f"agent {result['id']}: {result['state']}" + (f" ({result['reason']})" if result.get("reason") else ""))
+        return 0
+    except ControlError as exc:
+        print(f"branchline ctl: {exc}", file=sys.stderr)
+        return 1
+
+
+def _format_status(s: dict) -> str:
+    t = s["ticks"]
+    out = [f"box {s['box']['id']} on board {s['box']['board']} ({s['box']['mode']}); "
+           f"ticks {t['count']}, mean {t['mean_ms']} ms, p99 {t['p99_ms']} ms, overruns {t['overruns']}"]
+    busy = [ln for ln in s["lines"] if ln["state"] != "idle"]
+    out.append(f"lines: {len(s['lines'])}, in use {len(busy)}")
+    for ln in busy:
+        out.append(f"  {ln['name']:<10} {ln['state']:<14} {ln['number'] or ''}")
+    out.append("queues:")
+    for q in s["queues"]:
+        out.append(f"  {q['name']:<10} waiting {q['waiting']:>3}  longest {q['longest_wait_s']:>6.1f} s  "
+                   f"ready {q['agents_ready']}  offered {q['offered']}  answered {q['answered']}  "
+                   f"abandoned {q['abandoned']}")
+    out.append("agents:")
+    for a in s["agents"]:
+        out.append(f"  {a['id']:<6} {a['name']:<12} {a['state']:<10} calls {a['calls']:>3}  "
+                   f"{a['number'] or ''}")
+    return "\n".join(out)
+
+
+def cmd_scenario(args) -> int:
+    from .scenario import run_scenario
+
+    report = run_scenario(args.file, state_dir=args.state, fast=args.fast)
+    text = json.dumps(report, indent=2)
+    if args.report:
+        Path(args.report).write_text(text)
+    tot = report["totals"]
+    print(f"{tot['calls']} calls: {tot['dispositions']}; service level {tot['service_level']}, "
+          f"ASA {tot['asa_s']} s; digits pressed {tot['digits_pressed']}, detected {tot['digits_detected']}; "
+          f"tick p99 {report['ticks']['p99_ms']} ms" + (f"; report in {args.report}" if args.report else ""))
+    return 0
+
+
+def cmd_dsp(args) -> int:
+    from .dsp_cli import main_dtmf
+    return main_dtmf([args.file])
+
+
+def cmd_bench(args) -> int:
+    from . import bench
+    return bench.main(quick=args.quick)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="branchline", description="Branchline call-center appliance")
+    p.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    r = sub.add_parser("run", help="start the engine (and the web process)")
+    r.add_argument("--state", default=DEFAULT_STATE, help="state directory (database, recordings, config)")
+    r.add_argument("--board", default="sim", help="board profile name or path (board/profiles/)")
+    r.add_argument("--demo", action="store_true", help="simulated board with scripted demo traffic")
+    r.add_argument("--scenario", help="scenario file for --demo (default: board/scenarios/demo.toml)")
+    r.add_argument("--no-web", action="store_true", help="do not start the web process")
+    r.add_argument("--host", default="127.0.0.1")
+    r.add_argument("--port", type=int, default=8080)
+    r.set_defaults(fn=cmd_run)
+
+    w = sub.add_parser("web", help="start the web process only")
+    w.add_argument("--state", default=DEFAULT_STATE)
+    w.add_argument("--host", default="127.0.0.1")
+    w.add_argument("--port", type=int, default=8080)
+    w.set_defaults(fn=cmd_web)
+
+    c = sub.add_parser("ctl", help="talk to the running engine")
+    c.add_argument("--state", default=DEFAULT_STATE)
+    c.add_argument("--json", action="store_true", help="print status as JSON")
+    c.add_argument("command", choices=["status", "login", "logout", "ready", "not-ready", "hangup"])
+    c.add_argument("agent", nargs="?")
+    c.add_argument("reason", nargs="?")
+    c.set_defaults(fn=cmd_ctl)
+
+    s = sub.add_parser("scenario", help="run a scenario file on the simulated board")
+    s.add_argument("file")
+    s.add_argument("--fast", action="store_true", help="as fast as possible instead of real time")
+    s.add_argument("--report", help="write the JSON report here")
+    s.add_argument("--state", help="state directory (default: a new temporary one)")
+    s.set_defaults(fn=cmd_scenario)
+
+    d = sub.add_parser("dsp", help="signal tools")
+    dsub = d.add_subparsers(dest="tool", required=True)
+    dt = dsub.add_parser("dtmf", help="print the DTMF digits of a WAV file")
+    dt.add_argument("file")
+    dt.set_defaults(fn=cmd_dsp)
+
+    b = sub.add_parser("bench", help="benchmarks: engine real-time factor and DSP throughput")
+    b.add_argument("--quick", action="store_true", help="shorter runs")
+    b.set_defaults(fn=cmd_bench)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.cmd == "ctl" and args.command != "status" and not args.agent:
+        print("branchline ctl: this command needs an agent id", file=sys.stderr)
+        return 2
+    try:
+        return args.fn(args)
+    except (ConfigError, FlowError, PromptError, StoreError, AcdError) as exc:
+        print(f"branchline: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,108 @@
+"""Typed reading of TOML files: every value checked for type and range, unknown keys refused."""
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+_MISSING = object()
+
+
+class ConfigError(Exception):
+    """A configuration file is unreadable or has a bad key; the message names file, key and reason."""
+
+
+def load_toml(path: str | Path) -> dict:
+    path = Path(path)
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+
+
+class Section:
+    """One table of a TOML file. Getters record the keys they read; `done()` refuses the rest."""
+
+    def __init__(self, data: dict, file: str | Path, where: str = ""):
+        if not isinstance(data, dict):
+            raise ConfigError(f"{file}: [{where}] must be a table, got {type(data).__name__}")
+        self.data, self.file, self.where = data, str(file), where
+        self._read: set[str] = set()
+
+    def _key(self, key: str) -> str:
+        return f"{self.where}.{key}" if self.where else key
+
+    def error(self, key: str, reason: str) -> ConfigError:
+        return ConfigError(f"{self.file}: {self._key(key)}: {reason}")
+
+    def _raw(self, key: str, default):
+        self._read.add(key)
+        value = self.data.get(key, default)
+        if value is _MISSING:
+            raise self.error(key, "required key is missing")
+        return value
+
+    def get_any(self, key: str, default=_MISSING):
+        """The raw value, for shapes the typed getters do not cover (the caller checks it)."""
+        return self._raw(key, default)
+
+    def has(self, key: str) -> bool:
+        return key in self.data
+
+    def get_str(self, key: str, default=_MISSING, choices=None) -> str:
+        value = self._raw(key, default)
+        if not isinstance(value, str):
+            raise self.error(key, f"expected a string, got {value!r}")
+        if choices is not None and value not in choices:
+            raise self.error(key, f"{value!r} is not one of {', '.join(sorted(choices))}")
+        return value
+
+    def get_float(self, key: str, default=_MISSING, minval=None, maxval=None) -> float:
+        value = self._raw(key, default)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.error(key, f"expected a number, got {value!r}")
+        if minval is not None and value < minval:
+            raise self.error(key, f"{value} is below the minimum {minval}")
+        if maxval is not None and value > maxval:
+            raise self.error(key, f"{value} is above the maximum {maxval}")
+        return float(value)
+
+    def get_int(self, key: str, default=_MISSING, minval=None, maxval=None) -> int:
+        value = self._raw(key, default)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.error(key, f"expected an integer, got {value!r}")
+        return int(self.get_float(key, value, minval, maxval))
+
+    def get_bool(self, key: str, default=_MISSING) -> bool:
+        value = self._raw(key, default)
+        if not isinstance(value, bool):
+            raise self.error(key, f"expected true or false, got {value!r}")
+        return value
+
+    def get_list(self, key: str, default=_MISSING, item=str) -> list:
+        value = self._raw(key, default)
+        if not isinstance(value, list) or not all(isinstance(v, item) for v in value):
+            raise self.error(key, f"expected a list of {item.__name__}, got {value!r}")
+        return list(value)
+
+    def get_table(self, key: str, default=_MISSING) -> "Section":
+        value = self._raw(key, default)
+        return Section(value, self.file, self._key(key))
+
+    def get_tables(self, key: str) -> list["Section"]:
+        """An array of tables ([[key]]); missing means none."""
+        value = self._raw(key, [])
+        if not isinstance(value, list):
+            raise self.error(key, "expected an array of tables ([[...]])")
+        return [Section(v, self.file, f"{self._key(key)}[{i}]") for i, v in enumerate(value)]
+
+    def done(self) -> None:
+        unknown = sorted(set(self.data) - self._read)
+        if unknown:
+            raise self.error(unknown[0], f"unknown key (known here: {', '.join(sorted(self._read)) or 'none'})")
+
+
+def read_file(path: str | Path) -> Section:
+    return Section(load_toml(path), path)

@@ -1,0 +1,384 @@
+"""The engine: the 20 ms tick loop that owns the board, the detectors, every call and every agent."""
+from __future__ import annotations
+
+import logging
+import random
+import time
+import uuid
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from drivers.channel import TICK_SAMPLES, TICK_SECONDS, Board, ChannelEvent, ChannelKind, EventKind
+from dsp.dtmf import DtmfDetector
+
+from .acd import Acd, AcdError, AgentState
+from .calls import Call, CallState, Disposition
+from .clock import TickClock
+from .control import ControlError, ControlServer
+from .ivr import Flow, IvrSession
+from .media import MediaPlan
+from .prompts import PromptSet
+from .recorder import Recorder
+from .site import SiteConfig
+from .store.writer import StoreWriter
+from .timers import Timers
+
+log = logging.getLogger(__name__)
+
+# Tick durations kept for the statistics in status(): one minute of ticks.
+STATS_TICKS = 3000
+
+
+class TickStats:
+    """Per-tick processing time: mean, p99, max and overruns (ticks that took longer than a tick)."""
+
+    def __init__(self):
+        self._ms = np.zeros(STATS_TICKS, np.float32)
+        self.count = 0
+        self.overruns = 0
+        self.max_ms = 0.0
+
+    def add(self, seconds: float) -> None:
+        ms = seconds * 1000.0
+        self._ms[self.count % STATS_TICKS] = ms
+        self.count += 1
+        if seconds > TICK_SECONDS:
+            self.overruns += 1
+        if ms > self.max_ms:
+            self.max_ms = ms
+
+    def status(self) -> dict:
+        window = self._ms[:min(self.count, STATS_TICKS)]
+        if window.size == 0:
+            return {"count": 0, "mean_ms": 0.0, "p99_ms": 0.0, "max_ms": 0.0, "overruns": 0}
+        return {"count": self.count, "mean_ms": round(float(window.mean()), 3),
+                "p99_ms": round(float(np.percentile(window, 99)), 3), "max_ms": round(self.max_ms, 3),
+                "overruns": self.overruns}
+
+
+class Engine:
+    def __init__(self, board: Board, clock: TickClock, site: SiteConfig, flow: Flow, prompts: PromptSet,
+                 store: StoreWriter, recorder: Recorder, board_name: str = "sim",
+                 control: ControlServer | None = None, seed: int | None = None):
+        self.board, self.clock, self.site, self.flow, self.prompts = board, clock, site, flow, prompts
+        self.store, self.recorder, self.control = store, recorder, control
+        self.board_name = board_name
+        self.timers = Timers()
+        self.stats = TickStats()
+        self.observers: list[Callable[[str, dict], None]] = []
+        self._rng = random.Random(seed) if seed is not None else None
+        n = len(board)
+        self.dtmf = DtmfDetector(channels=n)
+        self.trunk_mask = np.array([c.kind == ChannelKind.TRUNK for c in board.channels], bool)
+        self.media = MediaPlan(n)
+        self.tx = np.zeros((n, TICK_SAMPLES), np.int16)
+        self.calls: dict[int, Call] = {}          # trunk channel -> call
+        self.sessions: dict[str, IvrSession] = {}
+        self.recorded: dict[str, Call] = {}       # recording id -> call
+        self._rec_index: tuple | None = None
+        self.alarms: dict[int, str] = {}
+        self.started_at = clock.time()
+        self.acd = Acd(self, site.queues, site.agents)
+        self._running = False
+        self._commands = {
+            "status": lambda: self.status(),
+            "agent.login": lambda agent: self.acd.cmd_login(agent),
+            "agent.logout": lambda agent: self.acd.cmd_logout(agent),
+            "agent.ready": lambda agent: self.acd.cmd_ready(agent),
+            "agent.not_ready": lambda agent, reason="break": self.acd.cmd_not_ready(agent, reason),
+            "agent.hangup": lambda agent: self.acd.cmd_hangup(agent),
+        }
+        for agent in self.acd.agents.values():
+            store.upsert("agents", {"id": agent.id, "name": agent.name,
+                                    "station": board.channels[agent.station].name,
+                                    "queues": ",".join(agent.queues), "updated_at": self.started_at})
+        for q in site.queues:
+            store.upsert("queues", {"id": q.name, "strategy": q.strategy, "updated_at": self.started_at})
+
+    # --- services used by calls, IVR and ACD --------------------------------------------------
+    def new_id(self) -> str:
+        if self._rng is not None:
+            return uuid.UUID(int=self._rng.getrandbits(128), version=4).hex
+        return uuid.uuid4().hex
+
+    def emit(self, name: str, **data) -> None:
+        for observer in self.observers:
+            observer(name, data)
+
+    def later(self, seconds: float, fn: Callable, *args):
+        return self.timers.at(self.clock.seconds + seconds, fn, *args)
+
+    def play(self, call: Call, prompts: list[str], on_done: Callable[[], None]) -> None:
+        samples = self.prompts.concat(prompts)
+        if samples.size == 0:
+            self.later(0.0, on_done)
+            return
+        self.media.play(call.channel, samples, on_done=on_done)
+
+    def stop_playing(self, call: Call) -> bool:
+        return self.media.stop(call.channel)
+
+    def is_playing(self, call: Call) -> bool:
+        return self.media.playing(call.channel)
+
+    def hold_music(self, call: Call) -> None:
+        self.media.play(call.channel, self.prompts.get("music-on-hold"), loop=True)
+
+    def enqueue(self, call: Call, queue: str) -> None:
+        self.acd.enqueue(call, queue)
+
+    def flow_hangup_cb(self, call: Call) -> Callable[[], None]:
+        return lambda: self.end_call(call, Disposition.COMPLETED, "box")
+
+    def connect(self, call: Call, agent) -> None:
+        """The agent answered: bridge the two channels and start recording."""
+        self.media.stop(call.channel)
+        self.media.bridge(call.channel, agent.station)
+        call.set_state(CallState.CONNECTED, agent=agent.id)
+        rec_id = self.new_id()
+        when = time.gmtime(self.clock.time())
+        relpath = f"{when.tm_year:04d}/{when.tm_mon:02d}/{when.tm_mday:02d}/{call.id}.wav"
+        call.recording_id = rec_id
+        self.recorded[rec_id] = call
+        self._rec_index = None
+        self.recorder.open(rec_id, relpath)
+        self.emit("call:bridged", call=call, agent=agent, channel=call.channel, station=agent.station)
+
+    def end_call(self, call: Call, disposition: Disposition, by: str) -> None:
+        """Hang up everything the call holds and close its record. Safe to call twice."""
+        if call.state == CallState.ENDED:
+            return
+        now = self.clock.time()
+        session = self.sessions.pop(call.id, None)
+        if session:
+            session.stop()
+        self.media.stop(call.channel)
+        self.media.disconnect(call.channel)
+        if call.state in (CallState.QUEUED, CallState.RINGING_AGENT):
+            if disposition == Disposition.ABANDONED:
+                self.acd.abandoned(call)
+            self.acd.leave(call)
+        if call.agent is not None:
+            self.media.disconnect(call.agent.station)
+            if call.agent.state == AgentState.TALKING and by != "agent":
+                self.board.hangup(call.agent.station)
+            self.acd.call_ended(call)
+        if call.recording_id:
+            self.recorded.pop(call.recording_id, None)
+            self._rec_index = None
+            self.recorder.close(call.recording_id)
+        if by != "caller" and call.channel not in self.alarms:
+            self.board.hangup(call.channel)
+        self.calls.pop(call.channel, None)
+        call.finish(disposition, by, now)
+
+    # --- channel events -----------------------------------------------------------------------
+    def _on_channel_event(self, ev: ChannelEvent) -> None:
+        kind = self.board.channels[ev.channel].kind
+        handler = getattr(self, f"_on_{kind.value}_{ev.kind.value}", None)
+        if handler is None:
+            log.debug("ignored %s on %s", ev.kind.value, self.board.channels[ev.channel].name)
+            return
+        handler(ev)
+
+    def _call_for(self, channel: int) -> Call:
+        call = self.calls.get(channel)
+        if call is None:
+            call = Call(self, self.new_id(), channel, self.clock.time())
+            self.calls[channel] = call
+            self.dtmf.reset(channel)
+            self.emit("call:arrived", call=call)
+        return call
+
+    def _on_trunk_callerid(self, ev: ChannelEvent) -> None:
+        call = self._call_for(ev.channel)
+        call.number, call.name = ev.data.get("number") or None, ev.data.get("name") or None
+        call.update(number=call.number, name=call.name)
+        call.event("call:callerid", number=call.number, name=call.name)
+
+    def _on_trunk_ring(self, ev: ChannelEvent) -> None:
+        call = self._call_for(ev.channel)
+        if call.state != CallState.RINGING:
+            return
+        call.rings += 1
+        if call.rings >= self.site.answer_rings:
+            self._answer(call)
+
+    def _answer(self, call: Call) -> None:
+        self.board.answer(call.channel)
+        now = self.clock.time()
+        call.answered_at = now
+        call.update(answered_at=now)
+        call.event("call:answered")
+        call.set_state(CallState.IVR)
+        session = IvrSession(self, call, self.flow)
+        self.sessions[call.id] = session
+        session.start()
+
+    def _on_trunk_clear(self, ev: ChannelEvent) -> None:
+        call = self.calls.get(ev.channel)
+        if call is None:
+            return
+        disposition = {CallState.RINGING: Disposition.UNANSWERED, CallState.IVR: Disposition.IVR_HANGUP,
+                       CallState.QUEUED: Disposition.ABANDONED, CallState.RINGING_AGENT: Disposition.ABANDONED,
+                       CallState.CONNECTED: Disposition.ANSWERED}[call.state]
+        self.end_call(call, disposition, "caller")
+
+    def _on_trunk_alarm(self, ev: ChannelEvent) -> None:
+        self._alarm(ev)
+        call = self.calls.get(ev.channel)
+        if call is not None and ev.data.get("active", True):
+            self.end_call(call, Disposition.FAILED, "box")
+
+    def _on_station_alarm(self, ev: ChannelEvent) -> None:
+        self._alarm(ev)
+
+    def _alarm(self, ev: ChannelEvent) -> None:
+        name = self.board.channels[ev.channel].name
+        if ev.data.get("active", True):
+            self.alarms[ev.channel] = ev.data.get("reason", "alarm")
+            log.error("line %s in alarm: %s", name, self.alarms[ev.channel])
+        elif self.alarms.pop(ev.channel, None) is not None:
+            log.warning("line %s back in service", name)
+        self.emit("line:alarm", channel=ev.channel, **ev.data)
+
+    def _on_station_answer(self, ev: ChannelEvent) -> None:
+        agent = self.acd.by_station.get(ev.channel)
+        if agent is not None:
+            self.acd.station_answered(agent)
+
+    def _on_station_clear(self, ev: ChannelEvent) -> None:
+        agent = self.acd.by_station.get(ev.channel)
+        if agent is not None and agent.call is not None and agent.state == AgentState.TALKING:
+            self.end_call(agent.call, Disposition.ANSWERED, "agent")
+
+    def _on_digit(self, channel: int, digit: str) -> None:
+        call = self.calls.get(channel)
+        if call is None or call.state == CallState.RINGING:
+            return
+        call.digits += digit
+        call.event("ivr:digit", digit=digit, node=call.node)
+        session = self.sessions.get(call.id)
+        if session is not None and call.state == CallState.IVR:
+            session.on_digit(digit)
+
+    # --- commands -----------------------------------------------------------------------------
+    def command(self, cmd: str, args: dict) -> dict:
+        """Run one control command on the loop thread; ControlError for anything refused."""
+        fn = self._commands.get(cmd)
+        if fn is None:
+            raise ControlError(f"unknown command {cmd!r} (commands: {', '.join(sorted(self._commands))})")
+        try:
+            return fn(**args)
+        except TypeError as exc:
+            raise ControlError(f"{cmd}: bad arguments: {exc}") from None
+        except AcdError as exc:
+            raise ControlError(str(exc)) from None
+
+    def _drain_commands(self) -> None:
+        requests = self.control.requests
+        while not requests.empty():
+            cmd, args, fut = requests.get_nowait()
+            if not fut.set_running_or_notify_cancel():
+                continue
+            try:
+                fut.set_result(self.command(cmd, args))
+            except ControlError as exc:
+                fut.set_exception(exc)
+            except Exception as exc:  # a bug in one command must not stop the loop
+                log.exception("control command %s failed", cmd)
+                fut.set_exception(ControlError(f"{cmd}: internal error: {exc}"))
+
+    # --- the tick -----------------------------------------------------------------------------
+    def step(self) -> None:
+        """One tick: exchange audio, detect, handle events and timers, render the next output."""
+        self.clock.wait()
+        t0 = time.perf_counter()
+        rx, events = self.board.exchange(self.tx)
+        for ev in events:
+            self._on_channel_event(ev)
+        for d in self.dtmf.process(rx):
+            if self.trunk_mask[d.channel]:
+                self._on_digit(d.channel, d.digit)
+        self.timers.run_due(self.clock.seconds)
+        if self.control is not None:
+            self._drain_commands()
+        self.tx = self.media.render(rx)
+        for done in self.media.finished():
+            done()
+        self._record(rx)
+        for fin in self.recorder.finished():
+            self._recording_done(fin)
+        self.store.pump()
+        self.stats.add(time.perf_counter() - t0)
+        self.clock.advance()
+
+    def _record(self, rx: np.ndarray) -> None:
+        if not self.recorded:
+            return
+        if self._rec_index is None:
+            ids = tuple(rid for rid, c in self.recorded.items() if c.state == CallState.CONNECTED)
+            calls = [self.recorded[r] for r in ids]
+            self._rec_index = (ids, np.array([c.channel for c in calls], np.intp),
+                               np.array([c.agent.station for c in calls], np.intp))
+        ids, caller, agent = self._rec_index
+        if ids:
+            self.recorder.frames(ids, np.stack([rx[caller], rx[agent]], axis=1))
+
+    def _recording_done(self, fin) -> None:
+        call_id = fin.path.stem
+        self.store.insert("recordings", {"id": fin.rec_id, "call_id": call_id,
+                                         "path": str(fin.path.relative_to(self.recorder.directory)),
+                                         "duration": round(fin.duration, 3), "size": fin.size,
+                                         "sha256": fin.sha256, "created_at": self.clock.time()})
+        self.emit("recording:done", recording=fin, call_id=call_id)
+
+    def run(self, until: Callable[[], bool] | None = None) -> None:
+        """Run ticks until `until()` is true or `stop()` is called."""
+        self._running = True
+        while self._running and not (until and until()):
+            self.step()
+
+    def stop(self) -> None:
+        self._running = False
+
+    # --- status -------------------------------------------------------------------------------
+    def status(self) -> dict:
+        now = self.clock.time()
+        lines = []
+        agents_by_station = self.acd.by_station
+        for info in self.board.channels:
+            call = self.calls.get(info.index)
+            agent = agents_by_station.get(info.index)
+            if info.index in self.alarms:
+                state, since = "alarm", None
+            elif call is not None:
+                state, since = call.state.value, call.arrived_at
+            elif agent is not None and agent.call is not None:
+                state, since = ("ringing" if agent.state == AgentState.RINGING else "connected"), agent.since
+                call = agent.call
+            else:
+                state, since = "idle", None
+            lines.append({"channel": info.index, "name": info.name, "kind": info.kind.value, "state": state,
+                          "call_id": call.id if call else None, "number": call.number if call else None,
+                          "since": since, "alarm": self.alarms.get(info.index)})
+        return {"box": {"id": self.site.box_id, "board": self.board_name, "mode": self.clock.mode,
+                        "started_at": self.started_at, "now": now},
+                "ticks": self.stats.status(),
+                "lines": lines,
+                "calls": [c.status(now) for c in sorted(self.calls.values(), key=lambda c: c.arrived_at)],
+                **self.acd.status(),
+                "store": self.store.status(), "recorder": self.recorder.status()}
+
+    def close(self) -> None:
+        for call in list(self.calls.values()):
+            self.end_call(call, Disposition.FAILED, "box")
+        if self.control is not None:
+            self.control.close()
+        self.recorder.stop()
+        for fin in self.recorder.finished():
+            self._recording_done(fin)
+        self.store.close()
+        self.board.close()

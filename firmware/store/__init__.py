@@ -1,0 +1,48 @@
+"""The box's records: one SQLite database in WAL mode, schema from numbered migrations."""
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from .migrations import SYNCED_TABLES, migrations
+
+__all__ = ["StoreError", "open_db", "open_readonly", "SYNCED_TABLES"]
+
+
+class StoreError(Exception):
+    """The database cannot be opened or written."""
+
+
+def _tune(conn: sqlite3.Connection) -> None:
+    # A reader never waits on the writer in WAL; a writer from another process waits briefly.
+    conn.execute("PRAGMA busy_timeout = 5000")
+    conn.execute("PRAGMA foreign_keys = ON")
+
+
+def open_db(path: str | Path) -> Database:
+    """Open (creating and migrating) the database for writing."""
+    try:
+        conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        _tune(conn)
+        conn.execute("PRAGMA journal_mode = WAL")
+        # ARCHITECTURE.md: a finished call is durable within about a second; FULL syncs the WAL
+        # at every commit, and the writer commits in batches, so the cost stays small.
+        conn.execute("PRAGMA synchronous = FULL")
+        db = Database(conn, recursive_triggers=False)
+        migrations.apply(db)
+    except sqlite3.Error as exc:
+        raise StoreError(f"database {path}: {exc}") from exc
+    return db
+
+
+def open_readonly(path: str | Path) -> Database:
+    """Open the database read-only (the web process and reports)."""
+    uri = f"file:{Path(path).resolve()}?mode=ro"
+    try:
+        conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
+        _tune(conn)
+    except sqlite3.Error as exc:
+        raise StoreError(f"database {path}: {exc}") from exc
+    return Database(conn, recursive_triggers=False)

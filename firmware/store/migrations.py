@@ -1,0 +1,72 @@
+"""Numbered schema migrations: the only place the database schema is defined."""
+from __future__ import annotations
+
+from sqlite_utils import Database, Migrations
+
+migrations = Migrations("branchline")
+
+# Tables HQ pulls: each row carries a stable text id and a change sequence `seq`, stamped by
+# triggers from one counter so every write transaction (from any process) gets increasing numbers.
+SYNCED_TABLES = ("calls", "call_events", "agents", "agent_states", "queues", "recordings")
+
+
+def _add_change_sequence(db: Database, table: str) -> None:
+    db.execute(f"CREATE INDEX idx_{table}_seq ON {table}(seq)")
+    db.execute(f"""
+        CREATE TRIGGER {table}_seq_insert AFTER INSERT ON {table} BEGIN
+            UPDATE change_counter SET value = value + 1;
+            UPDATE {table} SET seq = (SELECT value FROM change_counter) WHERE rowid = NEW.rowid;
+        END""")
+    # Stamping seq is itself an update: the WHEN clause keeps it from stamping again.
+    db.execute(f"""
+        CREATE TRIGGER {table}_seq_update AFTER UPDATE ON {table} WHEN NEW.seq IS OLD.seq BEGIN
+            UPDATE change_counter SET value = value + 1;
+            UPDATE {table} SET seq = (SELECT value FROM change_counter) WHERE rowid = NEW.rowid;
+        END""")
+    db.execute(f"""
+        CREATE TRIGGER {table}_seq_delete AFTER DELETE ON {table} BEGIN
+            UPDATE change_counter SET value = value + 1;
+            INSERT INTO tombstones (table_name, row_id, seq)
+                VALUES ('{table}', OLD.id, (SELECT value FROM change_counter));
+        END""")
+
+
+@migrations()
+def m0001_core(db: Database) -> None:
+    db["change_counter"].create({"id": int, "value": int}, pk="id")
+    db["change_counter"].insert({"id": 1, "value": 0})
+    db["tombstones"].create({"table_name": str, "row_id": str, "seq": int}, pk="seq")
+    db["settings"].create({"key": str, "value": str}, pk="key")
+    db["users"].create({"username": str, "role": str, "password_hash": str, "created_at": float,
+                        "disabled": int}, pk="username", not_null={"role", "password_hash"})
+    db["calls"].create({
+        "id": str, "seq": int,
+        "direction": str,        # inbound | outbound
+        "channel": str,          # channel name the call arrived on
+        "number": str, "name": str,   # caller ID
+        "arrived_at": float,     # first ring
+        "answered_at": float,    # box answered the line
+        "queue": str, "queued_at": float,
+        "agent_id": str, "connected_at": float,
+        "ended_at": float,
+        "digits": str,           # every digit the box detected, in order
+        "path": str,             # JSON list of IVR nodes visited
+        "disposition": str,      # answered | abandoned | ivr_hangup | timeout | overflow | failed
+        "hangup_by": str,        # caller | agent | box
+        "wait": float, "talk": float,
+    }, pk="id")
+    db["calls"].create_index(["arrived_at"])
+    db["call_events"].create({"id": str, "seq": int, "call_id": str, "at": float, "kind": str,
+                              "data": str}, pk="id", foreign_keys=[("call_id", "calls", "id")])
+    db["call_events"].create_index(["call_id"])
+    db["agents"].create({"id": str, "seq": int, "name": str, "station": str, "queues": str,
+                         "updated_at": float}, pk="id")
+    db["agent_states"].create({"id": str, "seq": int, "agent_id": str, "state": str, "reason": str,
+                               "at": float}, pk="id")
+    db["agent_states"].create_index(["agent_id", "at"])
+    db["queues"].create({"id": str, "seq": int, "strategy": str, "updated_at": float}, pk="id")
+    db["recordings"].create({"id": str, "seq": int, "call_id": str, "path": str, "duration": float,
+                             "size": int, "sha256": str, "created_at": float}, pk="id")
+    db["recordings"].create_index(["call_id"])
+    for table in SYNCED_TABLES:
+        _add_change_sequence(db, table)

@@ -1,0 +1,1 @@
+"""The web process: bottle app for dashboards, consoles and the JSON API."""
