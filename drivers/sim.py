@@ -79,7 +79,6 @@ class Handset:
     """A simulated agent phone: rings, picks up after `answer_after`, hangs up after `talk`."""
     answer_after: float = 2.0
     talk: float = 60.0
-    auto_answer: bool = True
     ringing_since: float | None = None
     off_hook: bool = False
     hangup_at: float = float("inf")
@@ -100,11 +99,14 @@ class SimDriver(Driver):
         # Line noise: a bank of white noise read at a different offset per channel each tick,
         # so the per-tick cost is one gather, whatever the channel count.
         bank = self._rng.standard_normal(int(_NOISE_BANK_S / TICK_SECONDS) * TICK_SAMPLES)
-        self._noise = (bank * dbm0_to_amplitude(noise_dbm0) / np.sqrt(0.5)).astype(np.float32)
+        # White noise at a level in dBm0 has the rms of a sine at that level: amplitude / sqrt(2).
+        self._noise = (bank * dbm0_to_amplitude(noise_dbm0) * np.sqrt(0.5)).astype(np.float32)
         self._noise_pos = self._rng.integers(0, self._noise.size - TICK_SAMPLES, size=n)
         self._ramp = np.arange(TICK_SAMPLES)
         self.trunks = [_Trunk() for _ in range(trunks)]
         self.handsets = [Handset() for _ in range(stations)]
+        self._busy_trunks: set[int] = set()
+        self._busy_handsets: set[int] = set()
         self._audio: dict[int, tuple[np.ndarray, int]] = {}   # channel -> (samples, position)
         self._events: list[ChannelEvent] = []
         self.tick = 0
@@ -158,6 +160,7 @@ class SimDriver(Driver):
             hs = self.handsets[channel - self.n_trunks]
             hs.ringing_since, hs.off_hook = None, False
             hs.answer_at = hs.hangup_at = float("inf")
+            self._busy_handsets.discard(channel - self.n_trunks)
             self._audio.pop(channel, None)
             return
         line = self.trunks[channel]
@@ -171,8 +174,8 @@ class SimDriver(Driver):
         if hs.off_hook or hs.ringing_since is not None:
             raise ChannelError(f"sim: station{channel - self.n_trunks + 1} is busy")
         hs.ringing_since = self.now
-        if hs.auto_answer:
-            hs.answer_at = self.now + hs.answer_after
+        self._busy_handsets.add(channel - self.n_trunks)
+        hs.answer_at = self.now + hs.answer_after
 
     def status(self) -> dict:
         return {"driver": self.name, "trunks": self.n_trunks, "stations": self.n_stations,
@@ -190,6 +193,7 @@ class SimDriver(Driver):
                 line.give_up_at = min(self.now + caller.patience, self.now + NO_ANSWER_RELEASE_S)
                 line.hangup_at = float("inf")
                 caller.line = ch
+                self._busy_trunks.add(ch)
                 # On-hook caller ID travels with the first ring (reference/dsp.md §4.1).
                 self._events.append(ChannelEvent(ch, EventKind.CALLER_ID,
                                                  {"number": caller.number, "name": caller.name}))
@@ -213,22 +217,22 @@ class SimDriver(Driver):
     # --- time ---------------------------------------------------------------------------------
     def _advance(self) -> None:
         now = self.now
-        for ch, line in enumerate(self.trunks):
-            if line.state == LineState.IDLE:
-                continue
+        # Only lines and handsets in use are visited: an idle channel costs nothing per tick.
+        for ch in sorted(self._busy_trunks):
+            line = self.trunks[ch]
             if line.state == LineState.RINGING and now >= line.next_ring:
                 self._events.append(ChannelEvent(ch, EventKind.RING, {}))
                 line.next_ring += RING_PERIOD_S
             if now >= line.give_up_at or now >= line.hangup_at:
-                self._end(ch, "caller" if line.caller.answered or now < line.ring_started + NO_ANSWER_RELEASE_S
-                          else "pstn")
+                unanswered = line.state == LineState.RINGING and now >= line.ring_started + NO_ANSWER_RELEASE_S
+                self._end(ch, "pstn" if unanswered else "caller")
                 self._events.append(ChannelEvent(ch, EventKind.CLEAR, {}))
                 continue
             while line.keys and line.keys[0][0] <= now:
                 _, digits = line.keys.pop(0)
                 self._press(ch, line.caller, digits)
-        for k, hs in enumerate(self.handsets):
-            ch = self.n_trunks + k
+        for k in sorted(self._busy_handsets):
+            hs, ch = self.handsets[k], self.n_trunks + k
             if hs.ringing_since is not None and now >= hs.answer_at:
                 hs.ringing_since, hs.off_hook = None, True
                 hs.answer_at = float("inf")
@@ -236,6 +240,7 @@ class SimDriver(Driver):
                 self._events.append(ChannelEvent(ch, EventKind.ANSWER, {}))
             elif hs.off_hook and now >= hs.hangup_at:
                 hs.off_hook, hs.hangup_at = False, float("inf")
+                self._busy_handsets.discard(k)
                 self._events.append(ChannelEvent(ch, EventKind.CLEAR, {}))
 
     def _press(self, ch: int, caller: SimCaller, digits: str) -> None:
@@ -254,4 +259,5 @@ class SimDriver(Driver):
         caller.ended, caller.ended_by = self.now, by
         self.finished.append(caller)
         self.trunks[ch] = _Trunk()
+        self._busy_trunks.discard(ch)
         self._audio.pop(ch, None)

@@ -1,0 +1,93 @@
+"""The simulated board: ring cadence, caller ID, real DTMF audio on the line, handsets, errors."""
+import numpy as np
+import pytest
+
+from drivers.channel import TICK_SAMPLES, Board, ChannelError, EventKind
+from drivers.sim import DtmfStyle, SimCaller, SimDriver
+from dsp.levels import rms_dbm0
+
+
+def ticks(board, n, tx=None):
+    tx = np.zeros((len(board), TICK_SAMPLES), np.int16) if tx is None else tx
+    frames, events = [], []
+    for _ in range(n):
+        rx, evs = board.exchange(tx)
+        frames.append(rx.copy())
+        events.extend(evs)
+    return np.concatenate(frames, axis=1), events
+
+
+def test_caller_id_then_rings_on_the_china_cadence():
+    sim = SimDriver(trunks=2, stations=1)
+    board = Board([sim])
+    sim.place_call(SimCaller(number="13800138000", name="Zhao"))
+    _, events = ticks(board, 600)   # 12 s
+    assert events[0].kind == EventKind.CALLER_ID and events[0].data["number"] == "13800138000"
+    rings = [e for e in events if e.kind == EventKind.RING]
+    # 1 s on / 4 s off: rings begin at 0, 5 and 10 s.
+    assert len(rings) == 3 and all(e.channel == 0 for e in rings)
+
+
+def test_key_press_is_real_dtmf_at_the_configured_level():
+    sim = SimDriver(trunks=1, stations=0, dtmf=DtmfStyle(level_dbm0=-20.0, on_s=0.1, off_s=0.1))
+    board = Board([sim])
+    sim.place_call(SimCaller(number="1", keys=[(0.0, "5")]))
+    ticks(board, 1)
+    board.answer(0)
+    audio, _ = ticks(board, 10)
+    x = audio[0, 160:160 + 640].astype(float)   # the tone's middle 80 ms
+    spectrum = np.abs(np.fft.rfft(x * np.hanning(x.size)))
+    freqs = np.fft.rfftfreq(x.size, 1 / 8000)
+    top = sorted(freqs[np.argsort(spectrum)[-2:]])
+    # ITU-T Q.23: digit 5 is 770 Hz + 1336 Hz.
+    assert abs(top[0] - 770) < 15 and abs(top[1] - 1336) < 15
+    # Two tones at -20 dBm0 each: -17 dBm0 together.
+    assert abs(rms_dbm0(x) - (-17.0)) < 0.5
+
+
+def test_line_noise_level():
+    sim = SimDriver(trunks=3, stations=0, noise_dbm0=-40.0)
+    audio, _ = ticks(Board([sim]), 100)
+    for row in audio:
+        assert abs(rms_dbm0(row.astype(float)) - (-40.0)) < 0.5
+
+
+def test_handset_answers_after_its_delay_and_hangs_up_after_talk():
+    sim = SimDriver(trunks=0, stations=1)
+    board = Board([sim])
+    hs = sim.handset(0)
+    hs.answer_after, hs.talk = 2.0, 3.0
+    board.dial(0)
+    _, events = ticks(board, 300)
+    kinds = [(e.kind, round(i)) for i, e in enumerate(events)]
+    assert [k for k, _ in kinds] == [EventKind.ANSWER, EventKind.CLEAR]
+
+
+def test_all_lines_busy_blocks_the_caller():
+    sim = SimDriver(trunks=1, stations=0)
+    assert sim.place_call(SimCaller(number="1"))
+    blocked = SimCaller(number="2")
+    assert not sim.place_call(blocked)
+    assert blocked.ended_by == "busy" and sim.counters["blocked"] == 1
+
+
+def test_actions_that_do_not_fit_raise_channel_errors():
+    sim = SimDriver(trunks=1, stations=1)
+    board = Board([sim])
+    with pytest.raises(ChannelError, match="trunk1 is not ringing"):
+        board.answer(0)
+    with pytest.raises(ChannelError, match="station1 cannot be answered"):
+        board.answer(1)
+    with pytest.raises(ChannelError, match="no outbound"):
+        board.dial(0, "123")
+    with pytest.raises(ChannelError, match="no channel 7"):
+        board.hangup(7)
+    board.dial(1)
+    with pytest.raises(ChannelError, match="station1 is busy"):
+        board.dial(1)
+
+
+def test_same_seed_same_audio():
+    a, _ = ticks(Board([SimDriver(trunks=2, stations=0, seed=5)]), 20)
+    b, _ = ticks(Board([SimDriver(trunks=2, stations=0, seed=5)]), 20)
+    assert np.array_equal(a, b)

@@ -1,0 +1,103 @@
+"""Configuration files: scenario, site and board profiles refused with the file, the key and the reason."""
+import pytest
+
+from firmware import cli
+from firmware.boards import build_board, list_profiles, load_profile
+from firmware.config import ConfigError
+from firmware.scenario import generate_callers, load_scenario
+from firmware.site import DEFAULTS_DIR, read_site
+
+GOOD = """
+[run]
+seconds = 100
+[[agents]]
+id = "1"
+queues = ["sales"]
+[[callers]]
+at = 1.0
+number = "1"
+keys = [[1.0, "1"]]
+[[traffic]]
+per_hour = 3600
+keys = ["1"]
+patience = [10.0, 20.0]
+"""
+
+
+@pytest.mark.parametrize("change, key, reason", [
+    (("seconds = 100", "seconds = -5"), "run.seconds", "below the minimum"),
+    (("seconds = 100", 'seconds = "long"'), "run.seconds", "expected a number"),
+    (("[run]\n", "[run]\nspeed = 2\n"), "run.speed", "unknown key"),
+    (('queues = ["sales"]', 'queues = ["billing"]'), "agents[0].queues", "no queue named 'billing'"),
+    (('keys = [[1.0, "1"]]', 'keys = [[1.0, "x"]]'), "callers[0].keys", "bad key press"),
+    (('keys = [[1.0, "1"]]', 'keys = ["1"]'), "callers[0].keys", "expected [seconds after answer, digits]"),
+    (("patience = [10.0, 20.0]", "patience = [20.0, 10.0]"), "traffic[0].patience", "min <= max"),
+    (('number = "1"', "number = 1"), "callers[0].number", "expected a string"),
+    (("seconds = 100", "seconds = 100\nseconds = 3"), "", "not valid TOML"),
+])
+def test_bad_scenario_names_file_key_and_reason(tmp_path, change, key, reason):
+    path = tmp_path / "bad.toml"
+    path.write_text(GOOD.replace(*change, 1))
+    with pytest.raises(ConfigError) as err:
+        load_scenario(path)
+    msg = str(err.value)
+    assert str(path) in msg and key in msg and reason in msg, msg
+
+
+def test_scenario_cli_reports_bad_file_without_traceback(tmp_path, capsys):
+    path = tmp_path / "bad.toml"
+    path.write_text(GOOD.replace("seconds = 100", "seconds = 0"))
+    assert cli.main(["scenario", str(path), "--fast"]) == 2
+    err = capsys.readouterr().err
+    assert "run.seconds" in err and "Traceback" not in err
+
+
+def test_poisson_traffic_rate_and_determinism(tmp_path):
+    path = tmp_path / "t.toml"
+    path.write_text("[run]\nseconds = 36000\nseed = 3\n[[traffic]]\nper_hour = 120\n")
+    scn = load_scenario(path)
+    callers = generate_callers(scn)
+    # 1200 expected arrivals; a Poisson count is within 4 standard deviations (sqrt(1200) ~ 35).
+    assert abs(len(callers) - 1200) < 140
+    assert [c.at for c in callers] == sorted(c.at for c in callers)
+    assert [c.number for c in generate_callers(scn)] == [c.number for c in callers]
+
+
+def test_stock_site_config_reads():
+    site = read_site(DEFAULTS_DIR / "site.toml")
+    assert [q.name for q in site.queues] == ["sales", "service"]
+    assert all(a.station.startswith("station") for a in site.agents)
+
+
+def test_site_agent_in_unknown_queue(tmp_path):
+    path = tmp_path / "site.toml"
+    path.write_text('[[queue]]\nname = "a"\n[[agent]]\nid = "1"\nstation = "station1"\nqueues = ["b"]\n')
+    with pytest.raises(ConfigError, match=r"agent\[0\].queues: no queue named 'b'"):
+        read_site(path)
+
+
+@pytest.mark.parametrize("name", list_profiles())
+def test_every_board_profile_boots(name, tmp_path):
+    from firmware.box import StatePaths, load_site, open_engine
+    profile = load_profile(name)
+    board = build_board(profile)
+    engine = open_engine(StatePaths(tmp_path), board, load_site(StatePaths(tmp_path)), clock="fast",
+                         board_name=name, control=False)
+    for _ in range(50):
+        engine.step()
+    status = engine.status()
+    assert status["ticks"]["count"] == 50 and len(status["lines"]) == len(board)
+    engine.close()
+
+
+def test_unknown_profile_lists_the_profiles():
+    with pytest.raises(ConfigError) as err:
+        load_profile("e1-card-from-mars")
+    assert "sim" in str(err.value) and "e1-card-from-mars" in str(err.value)
+
+
+def test_profile_with_unknown_driver_key(tmp_path):
+    path = tmp_path / "p.toml"
+    path.write_text('[board]\nclock = "fast"\n[[driver]]\ntype = "sim"\ntrunks = 2\nwheels = 4\n')
+    with pytest.raises(ConfigError, match=r"driver\[0\].wheels: unknown key"):
+        build_board(load_profile(path))

@@ -1,0 +1,54 @@
+"""Recordings: stereo WAV written off the loop thread, playable to the last second after a crash."""
+import hashlib
+import wave
+
+import numpy as np
+
+from firmware.recorder import Recorder, repair, wav_header
+
+
+def test_stereo_file_with_caller_left_and_agent_right(tmp_path):
+    rec = Recorder(tmp_path)
+    rec.start()
+    rec.open("r1", "a/r1.wav")
+    caller = np.full(160, 1000, np.int16)
+    agent = np.full(160, -2000, np.int16)
+    for _ in range(50):
+        rec.frames(("r1",), np.stack([caller, agent])[None])
+    rec.close("r1")
+    rec.stop()
+    fin = rec.finished()[0]
+    with wave.open(str(tmp_path / "a/r1.wav")) as w:
+        assert (w.getnchannels(), w.getframerate(), w.getnframes()) == (2, 8000, 50 * 160)
+        frames = np.frombuffer(w.readframes(w.getnframes()), "<i2").reshape(-1, 2)
+    assert (frames[:, 0] == 1000).all() and (frames[:, 1] == -2000).all()
+    assert fin.duration == 1.0
+    assert fin.sha256 == hashlib.sha256((tmp_path / "a/r1.wav").read_bytes()).hexdigest()
+
+
+def test_repair_keeps_whole_frames_after_a_crash(tmp_path):
+    path = tmp_path / "crash.wav"
+    # As a crash leaves it: header still says 0 bytes, 1.5 s of audio and half a frame written.
+    path.write_bytes(wav_header(0) + b"\x01\x00\x02\x00" * 12000 + b"\x01\x00")
+    assert repair(path)
+    with wave.open(str(path)) as w:
+        assert w.getnframes() == 12000 and w.getnchannels() == 2
+    assert not repair(path)
+
+
+def test_repair_ignores_files_that_are_not_wav(tmp_path):
+    path = tmp_path / "x.wav"
+    path.write_bytes(b"not a wav file at all, but long enough to have a header" * 2)
+    assert not repair(path)
+
+
+def test_header_synced_while_recording(tmp_path):
+    import time
+    rec = Recorder(tmp_path)
+    rec.start()
+    rec.open("r", "r.wav")
+    rec.frames(("r",), np.zeros((1, 2, 160), np.int16))
+    time.sleep(1.5)   # one sync period: the header now covers what was written
+    with wave.open(str(tmp_path / "r.wav")) as w:
+        assert w.getnframes() == 160
+    rec.stop()
