@@ -291,6 +291,37 @@ class Engine:
                 log.exception("control command %s failed", cmd)
                 fut.set_exception(ControlError(f"{cmd}: internal error: {exc}"))
 
+    # --- faults -------------------------------------------------------------------------------
+    def _guarded(self, channel: int, fn: Callable, *args) -> None:
+        """Run one handler; a fault ends the call on that channel, never the loop."""
+        try:
+            fn(*args)
+        except Exception as exc:
+            self._fault(exc, channel)
+
+    def _timer_fault(self, exc: Exception, timer) -> None:
+        # A timer belongs to a call when one of its arguments (or its bound object) is the call or
+        # holds it: an agent ringing for it, the call's IVR session.
+        for obj in (*timer.args, getattr(timer.fn, "__self__", None)):
+            call = obj if isinstance(obj, Call) else getattr(obj, "call", None)
+            if isinstance(call, Call):
+                self._fault(exc, call.channel, call)
+                return
+        self._fault(exc, None)
+
+    def _fault(self, exc: Exception, channel: int | None, call: Call | None = None) -> None:
+        where = self.board.channels[channel].name if channel is not None else "a timer"
+        log.error("fault on %s: %s", where, exc, exc_info=exc)
+        call = call or (self.calls.get(channel) if channel is not None else None)
+        if call is None:
+            return
+        try:
+            self.end_call(call, Disposition.FAILED, "box")
+        except Exception as again:  # the record must still be closed and the line freed
+            log.error("fault on %s while ending call %s: %s", where, call.id, again, exc_info=again)
+            self.calls.pop(call.channel, None)
+            call.finish(Disposition.FAILED, "box", self.clock.time())
+
     # --- the tick -----------------------------------------------------------------------------
     def step(self) -> None:
         """One tick: exchange audio, detect, handle events and timers, render the next output."""
@@ -298,16 +329,16 @@ class Engine:
         t0 = time.perf_counter()
         rx, events = self.board.exchange(self.tx)
         for ev in events:
-            self._on_channel_event(ev)
+            self._guarded(ev.channel, self._on_channel_event, ev)
         for d in self.dtmf.process(rx):
             if self.trunk_mask[d.channel]:
-                self._on_digit(d.channel, d.digit)
-        self.timers.run_due(self.clock.seconds)
+                self._guarded(d.channel, self._on_digit, d.channel, d.digit)
+        self.timers.run_due(self.clock.seconds, on_error=self._timer_fault)
         if self.control is not None:
             self._drain_commands()
         self.tx = self.media.render(rx)
-        for done in self.media.finished():
-            done()
+        for channel, done in self.media.finished():
+            self._guarded(channel, done)
         self._record(rx)
         for fin in self.recorder.finished():
             self._recording_done(fin)

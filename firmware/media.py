@@ -31,7 +31,7 @@ class MediaPlan:
         self._legs: dict[tuple[int, int], float] = {}
         self._arrays = (np.zeros(0, np.intp), np.zeros(0, np.intp), np.zeros(0, np.float32))
         self._dirty = False
-        self._done: list[Callable[[], None]] = []
+        self._done: list[tuple[int, Callable[[], None]]] = []
 
     # --- prompts --------------------------------------------------------------------------------
     def play(self, channel: int, samples: np.ndarray, loop: bool = False,
@@ -85,11 +85,11 @@ class MediaPlan:
             else:
                 del self._players[ch]
                 if p.on_done:
-                    self._done.append(p.on_done)
+                    self._done.append((ch, p.on_done))
         return tx
 
-    def finished(self) -> list[Callable[[], None]]:
-        """Callbacks of prompts that ended this tick, for the engine to run after rendering."""
+    def finished(self) -> list[tuple[int, Callable[[], None]]]:
+        """(channel, callback) of prompts that ended this tick, for the engine to run after rendering."""
         done, self._done = self._done, []
         return done
 

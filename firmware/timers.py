@@ -28,12 +28,20 @@ class Timers:
         heapq.heappush(self._heap, (due, next(self._order), timer))
         return timer
 
-    def run_due(self, now: float) -> None:
+    def run_due(self, now: float, on_error: Callable[[Exception, Timer], None] | None = None) -> None:
+        """Fire due timers; with `on_error`, a failing callback is reported and the rest still run."""
         heap = self._heap
         while heap and heap[0][0] <= now:
             _, _, timer = heapq.heappop(heap)
-            if not timer.cancelled:
+            if timer.cancelled:
+                continue
+            if on_error is None:
                 timer.fn(*timer.args)
+                continue
+            try:
+                timer.fn(*timer.args)
+            except Exception as exc:
+                on_error(exc, timer)
 
     def __len__(self) -> int:
         return len(self._heap)

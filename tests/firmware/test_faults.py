@@ -1,0 +1,51 @@
+"""A fault in one call's handling ends that call as failed and never stops the box."""
+from firmware.ivr import IvrSession
+
+SCENARIO = """
+[run]
+seconds = 60
+[[agents]]
+id = "1"
+queues = ["sales", "service"]
+answer_after = 1.0
+talk = 10.0
+[[callers]]
+at = 1.0
+number = "5550001"
+keys = [[1.0, "1"]]
+patience = 50.0
+talk = 5.0
+[[callers]]
+at = 20.0
+number = "5550002"
+keys = [[1.0, "2"]]
+patience = 50.0
+talk = 5.0
+"""
+
+
+def test_handler_fault_fails_only_that_call(run_inline, mocker):
+    real = IvrSession.on_digit
+
+    def flaky(self, digit):
+        if self.call.number == "5550001":
+            raise RuntimeError("simulated bug")
+        return real(self, digit)
+
+    mocker.patch.object(IvrSession, "on_digit", flaky)
+    ran = run_inline(SCENARIO)
+    first, second = ran.call(0), ran.call(1)
+    assert first["disposition"] == "failed" and first["hangup_by"] == "box"
+    assert first["caller"]["ended_by"] == "box"
+    assert second["disposition"] == "answered" and second["queue"] == "service"
+
+
+def test_timer_fault_fails_the_call_it_belongs_to(run_inline, mocker):
+    def broken(self):
+        raise RuntimeError("timer bug")
+
+    mocker.patch.object(IvrSession, "_no_input", broken)
+    ran = run_inline(SCENARIO.replace('keys = [[1.0, "1"]]', "keys = []"))
+    first, second = ran.call(0), ran.call(1)
+    assert first["disposition"] == "failed"
+    assert second["disposition"] == "answered"
