@@ -42,6 +42,21 @@ def engine_rtf(lines: int, seconds: float) -> dict:
             "ticks": stats["count"] - ticks0}
 
 
+def idle_tick_ms(lines: int, seconds: float) -> float:
+    """CPU ms per tick with every line idle: the cost that must stay flat in the channel count."""
+    with tempfile.TemporaryDirectory(prefix="branchline-bench-") as tmp:
+        path = Path(tmp) / "idle.toml"
+        path.write_text(f"[run]\nseconds = 100000\ntrunks = {lines}\ndrain = 0\n")
+        engine = ScenarioRun(load_scenario(path), Path(tmp) / "state", clock="fast").engine
+        engine.run(until=lambda: engine.clock.seconds >= 1.0)
+        start_cpu, ticks = time.process_time(), engine.stats.count
+        engine.run(until=lambda: engine.clock.seconds >= 1.0 + seconds)
+        cpu = time.process_time() - start_cpu
+        n = engine.stats.count - ticks
+        engine.close()
+    return 1000.0 * cpu / n
+
+
 def main(quick: bool = False) -> int:
     seconds = 20.0 if quick else 60.0
     print("Engine on the simulated board (every trunk in a call: IVR done, half talking and recorded, "
@@ -54,6 +69,10 @@ def main(quick: bool = False) -> int:
               f"{r['channel_s_per_cpu_s']:>11.0f} {r['tick_mean_ms']:>13.3f} {r['tick_p99_ms']:>12.3f}")
     print("(real-time x: simulated seconds per CPU second; above 1 keeps up with the lines. "
           "ch-s/CPU-s counts busy trunk channels.)")
+    print()
+    print("Idle lines: CPU ms per tick (should stay nearly flat in the number of lines)")
+    for lines in (8, 30, 120, 480):
+        print(f"{lines:>6} lines {idle_tick_ms(lines, seconds):>8.3f} ms/tick")
     try:
         from . import bench_dsp
     except ImportError:
