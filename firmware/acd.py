@@ -1,9 +1,9 @@
-"""Automatic call distribution: agents and their states, queues, and matching callers to agents."""
+"""Automatic call distribution: agents and skills, queues, and matching waiting callers to agents."""
 from __future__ import annotations
 
 import enum
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from .calls import Call, CallState, Disposition
 from .site import AgentConfig, QueueConfig
@@ -12,6 +12,11 @@ if TYPE_CHECKING:
     from .engine import Engine
 
 log = logging.getLogger(__name__)
+
+# Handle time assumed for a queue before it has seen a call; replaced as calls complete.
+INITIAL_AHT_S = 120.0
+# Weight of the newest call in the handle-time average (an EWMA over roughly the last ten calls).
+AHT_WEIGHT = 0.1
 
 
 class AcdError(Exception):
@@ -27,25 +32,33 @@ class AgentState(str, enum.Enum):
     NOT_READY = "not_ready"
 
 
+BUSY = (AgentState.RINGING, AgentState.TALKING)
+
+
 class Agent:
-    def __init__(self, engine: "Engine", cfg: AgentConfig, station: int, now: float):
+    def __init__(self, engine: "Engine", cfg: AgentConfig, station: int, order: int, now: float):
         self.engine = engine
-        self.id, self.name, self.station, self.queues = cfg.id, cfg.name, station, list(cfg.queues)
+        self.id, self.name, self.station, self.skills = cfg.id, cfg.name, station, dict(cfg.skills)
+        self.order = order                 # position in the roster, for round robin
         self.state = AgentState.LOGGED_OUT
         self.reason: str | None = None
         self.since = now
-        self.idle_since = now      # longest-idle routing: time the agent last became free
+        self.idle_since = now              # longest-idle routing: when the agent last became free
         self.call: Call | None = None
         self.calls = 0
         self.talk_s = 0.0
         self._log = 0
         self._timer = None
 
+    def level(self, skill: str) -> int:
+        return self.skills.get(skill, 0)
+
     def set_state(self, state: AgentState, reason: str | None = None) -> None:
         now = self.engine.clock.time()
         if state == self.state and reason == self.reason:
             return
         log.debug("agent %s: %s -> %s%s", self.id, self.state.value, state.value, f" ({reason})" if reason else "")
+        old = self.state
         self.state, self.reason, self.since = state, reason, now
         if state == AgentState.READY:
             self.idle_since = now
@@ -53,12 +66,14 @@ class Agent:
         self.engine.store.insert("agent_states", {"id": f"{self.id}-{int(now * 1000)}-{self._log}",
                                                   "agent_id": self.id, "state": state.value,
                                                   "reason": reason, "at": now})
-        self.engine.emit(f"agent:{state.value}", agent=self)
+        self.engine.emit(f"agent:{state.value}", agent=self, previous=old.value, reason=reason)
 
     def status(self) -> dict:
         return {"id": self.id, "name": self.name, "state": self.state.value, "reason": self.reason,
                 "since": self.since, "station": self.engine.board.channels[self.station].name,
-                "queues": self.queues, "call_id": self.call.id if self.call else None,
+                "skills": self.skills, "queues": [q.name for q in self.engine.acd.queues.values()
+                                                  if self.level(q.cfg.skill) >= q.cfg.min_level],
+                "call_id": self.call.id if self.call else None,
                 "number": self.call.number if self.call else None, "calls": self.calls,
                 "talk_s": round(self.talk_s, 1)}
 
@@ -67,23 +82,69 @@ class Queue:
     def __init__(self, cfg: QueueConfig):
         self.cfg = cfg
         self.name = cfg.name
-        self.waiting: list[Call] = []     # in order of service: the head is answered first
-        self.offered = self.answered = self.abandoned = 0
+        self.waiting: list[Call] = []     # in order of service: VIP level first, then time of entry
+        self.offered = self.answered = self.abandoned = self.timeouts = self.answered_in_sl = 0
+        self.aht = INITIAL_AHT_S
+        self.rr_next = 0                  # round robin: roster position to start from
+
+    def insert(self, call: Call, front: bool = False) -> None:
+        """Place the caller by priority; `front` puts them first among callers of their priority."""
+        key = (-call.priority, call.queued_at)
+        for i, other in enumerate(self.waiting):
+            okey = (-other.priority, other.queued_at)
+            if (okey[0] > key[0]) or (okey[0] == key[0] and (front or okey[1] > key[1])):
+                self.waiting.insert(i, call)
+                return
+        self.waiting.append(call)
+
+    def position(self, call: Call) -> int:
+        return self.waiting.index(call) + 1
+
+
+def _longest_idle(agents, q):
+    return [min(agents, key=lambda a: (a.idle_since, a.order))]
+
+
+def _round_robin(agents, q):
+    return [min(agents, key=lambda a: ((a.order - q.rr_next) % 10**6, a.order))]
+
+
+def _ring_all(agents, q):
+    return sorted(agents, key=lambda a: a.order)
+
+
+def _fewest_calls(agents, q):
+    return [min(agents, key=lambda a: (a.calls, a.idle_since, a.order))]
+
+
+def _least_talk(agents, q):
+    return [min(agents, key=lambda a: (a.talk_s, a.idle_since, a.order))]
+
+
+def _skill_first(agents, q):
+    return [min(agents, key=lambda a: (-a.level(q.cfg.skill), a.idle_since, a.order))]
+
+
+# Strategy name -> the agents to ring, from the eligible ready ones (reference/callcenter.md §1.1, §2.2).
+STRATEGIES: dict[str, Callable] = {
+    "longest_idle": _longest_idle, "round_robin": _round_robin, "ring_all": _ring_all,
+    "fewest_calls": _fewest_calls, "least_talk": _least_talk, "skill_first": _skill_first,
+}
 
 
 class Acd:
-    """Queues and agents; `dispatch()` offers waiting callers to free agents (longest idle first)."""
+    """Queues and agents; `dispatch()` offers waiting callers to free agents by each queue's strategy."""
 
     def __init__(self, engine: "Engine", queues: list[QueueConfig], agents: list[AgentConfig]):
         self.engine = engine
         self.queues = {q.name: Queue(q) for q in queues}
         now = engine.clock.time()
-        stations = {c.name: c.index for c in engine.board.channels}
+        channels = {c.name: c.index for c in engine.board.channels}
         self.agents: dict[str, Agent] = {}
-        for cfg in agents:
-            if cfg.station not in stations:
+        for order, cfg in enumerate(agents):
+            if cfg.station not in channels:
                 raise AcdError(f"agent {cfg.id}: no channel named {cfg.station!r} on this board")
-            self.agents[cfg.id] = Agent(engine, cfg, stations[cfg.station], now)
+            self.agents[cfg.id] = Agent(engine, cfg, channels[cfg.station], order, now)
         self.by_station = {a.station: a for a in self.agents.values()}
 
     # --- lookups ------------------------------------------------------------------------------
@@ -99,126 +160,212 @@ class Acd:
         except KeyError:
             raise AcdError(f"unknown queue {name!r}") from None
 
+    def min_level(self, q: Queue, call: Call, now: float) -> int:
+        """The skill level this caller needs now: escalation widens the pool as the wait grows."""
+        level = q.cfg.min_level
+        for after, step in q.cfg.escalate:
+            if now - call.queued_at >= after:
+                level = step
+        return level
+
+    def estimated_wait(self, q: Queue, position: int) -> float:
+        """Expected wait of the caller at `position`: callers ahead of them, served by the queue's
+        staffed agents at the queue's average handle time each (talk + wrap-up, an EWMA)."""
+        staffed = [a for a in self.agents.values()
+                   if a.state != AgentState.LOGGED_OUT and a.level(q.cfg.skill) >= q.cfg.min_level]
+        free = sum(a.state == AgentState.READY for a in staffed)
+        ahead = max(0, position - free)
+        return ahead * q.aht / max(1, len(staffed))
+
     # --- callers ------------------------------------------------------------------------------
-    def enqueue(self, call: Call, queue_name: str, front: bool = False) -> None:
+    def enqueue(self, call: Call, queue_name: str, on_exit: Callable[[str], None] | None = None) -> bool:
+        """Put the caller in a queue. False (and on_exit('full')) when the queue is at its limit."""
         q = self.queue(queue_name)
         now = self.engine.clock.time()
-        if call.queued_at is None:
-            q.offered += 1
-            call.queue, call.queued_at = q.name, now
-            call.update(queue=q.name, queued_at=now)
-            call.event("queue:enter", queue=q.name, position=len(q.waiting) + 1)
-            call.max_wait_timer = self.engine.later(q.cfg.max_wait, self._max_wait, call)
-        if front:
-            q.waiting.insert(0, call)
-        else:
-            q.waiting.append(call)
-        call.set_state(CallState.QUEUED, queue=q.name)
+        if q.cfg.max_waiting and len(q.waiting) >= q.cfg.max_waiting:
+            call.event("queue:full", queue=q.name, waiting=len(q.waiting))
+            self.engine.emit("queue:full", call=call, queue=q.name)
+            if on_exit:
+                on_exit("full")
+            return False
+        q.offered += 1
+        call.queue, call.queued_at, call.on_queue_exit = q.name, now, on_exit
+        customer = call.customer
+        call.priority = customer.vip if customer else 0
+        call.dedicated = customer.agent_id if customer and customer.agent_id in self.agents else None
+        call.update(queue=q.name, queued_at=now, priority=call.priority)
+        q.insert(call)
+        position = q.position(call)
+        call.event("queue:enter", queue=q.name, position=position, priority=call.priority)
+        call.set_state(CallState.QUEUED, queue=q.name, position=position)
+        call.timers = [self.engine.later(q.cfg.max_wait, self._max_wait, call)]
+        # Re-run matching when a step of escalation or the dedicated agent's grace period passes.
+        for after in sorted({a for a, _ in q.cfg.escalate} | ({q.cfg.dedicated_wait} if call.dedicated else set())):
+            call.timers.append(self.engine.later(after, self.dispatch))
+        if q.cfg.announce_every:
+            call.timers.append(self.engine.later(q.cfg.announce_every, self._announce, call))
         self.engine.hold_music(call)
         self.dispatch()
+        return True
+
+    def _announce(self, call: Call) -> None:
+        q = self.queues.get(call.queue)
+        if q is None or call.state != CallState.QUEUED or call not in q.waiting:
+            return
+        position = q.position(call)
+        wait = self.estimated_wait(q, position)
+        call.event("queue:announce", position=position, estimated_wait=round(wait, 1))
+        self.engine.announce(call, position, wait)
+        call.timers.append(self.engine.later(q.cfg.announce_every, self._announce, call))
 
     def leave(self, call: Call) -> None:
-        """The caller left the queue (hung up, timed out): take them out, stop ringing their agent."""
+        """The caller left the queue (hung up, timed out, pressed a key): stop their timers and ringing."""
         q = self.queues.get(call.queue) if call.queue else None
         if q and call in q.waiting:
             q.waiting.remove(call)
-        timer = getattr(call, "max_wait_timer", None)
-        if timer:
+        for timer in call.timers:
             timer.cancel()
-        agent = call.agent
-        if agent and agent.state == AgentState.RINGING:
-            self._stop_ringing(agent)
-            agent.set_state(AgentState.READY)
+        call.timers = []
+        if call.ringing:
+            self._stop_ringing(call)
             self.dispatch()
+
+    def exit_with(self, call: Call, outcome: str) -> None:
+        """Take the caller out of the queue and hand them back to their flow (key, timeout)."""
+        self.leave(call)
+        call.set_state(CallState.IVR, outcome=outcome)
+        callback = call.on_queue_exit
+        call.on_queue_exit = None
+        if callback:
+            callback(outcome)
 
     def abandoned(self, call: Call) -> None:
         if call.queue:
             self.queues[call.queue].abandoned += 1
-            call.event("queue:abandon", queue=call.queue, wait=round(self.engine.clock.time() - call.queued_at, 2))
+            call.event("queue:abandon", queue=call.queue,
+                       position=self.queues[call.queue].position(call) if call in self.queues[call.queue].waiting else 0,
+                       wait=round(self.engine.clock.time() - call.queued_at, 2))
 
     def _max_wait(self, call: Call) -> None:
-        if call.state in (CallState.QUEUED, CallState.RINGING_AGENT):
-            call.event("queue:timeout", queue=call.queue)
+        if call.state not in (CallState.QUEUED, CallState.RINGING_AGENT):
+            return
+        q = self.queues[call.queue]
+        q.timeouts += 1
+        call.event("queue:timeout", queue=call.queue, wait=round(self.engine.clock.time() - call.queued_at, 2))
+        self.engine.emit("queue:timeout", call=call, queue=call.queue)
+        if call.on_queue_exit:
+            self.exit_with(call, "timeout")
+        else:
             self.leave(call)
             self.engine.end_call(call, Disposition.TIMEOUT, "box")
 
     # --- matching -----------------------------------------------------------------------------
     def dispatch(self) -> None:
-        """Offer the longest-waiting callers to the longest-idle ready agents who serve their queue."""
-        while True:
-            best = None
-            for q in self.queues.values():
-                if q.waiting and (best is None or q.waiting[0].queued_at < best[1].queued_at):
-                    if self._free_agent(q) is not None:
-                        best = (q, q.waiting[0])
-            if best is None:
-                return
-            q, call = best
-            self._offer(q, call, self._free_agent(q))
-
-    def _free_agent(self, q: Queue) -> Agent | None:
-        ready = [a for a in self.agents.values() if a.state == AgentState.READY and q.name in a.queues]
-        return min(ready, key=lambda a: a.idle_since) if ready else None
-
-    def _offer(self, q: Queue, call: Call, agent: Agent) -> None:
-        q.waiting.remove(call)
-        agent.call, call.agent = call, agent
-        agent.set_state(AgentState.RINGING)
-        call.set_state(CallState.RINGING_AGENT, agent=agent.id)
-        call.event("agent:ring", agent=agent.id)
-        self.engine.board.dial(agent.station)
-        agent._timer = self.engine.later(q.cfg.ring_timeout, self._ring_timeout, agent)
-
-    def _stop_ringing(self, agent: Agent) -> None:
-        if agent._timer:
-            agent._timer.cancel()
-        self.engine.board.hangup(agent.station)
-        if agent.call:
-            agent.call.agent = None
-        agent.call = None
-
-    def _ring_timeout(self, agent: Agent) -> None:
-        call = agent.call
-        if agent.state != AgentState.RINGING or call is None:
+        """Offer waiting callers, best first (priority, then time of entry, across every queue), to
+        the ready agents each may have; a caller nobody may take yet does not hold up the others."""
+        now = self.engine.clock.time()
+        ready = [a for a in self.agents.values() if a.state == AgentState.READY]
+        if not ready:
             return
-        call.event("agent:noanswer", agent=agent.id)
-        self._stop_ringing(agent)
-        # An agent who lets the phone ring out is made not ready, as app_queue's autopause does.
-        agent.set_state(AgentState.NOT_READY, "no answer")
-        self.enqueue(call, call.queue, front=True)
+        waiting = sorted(((q, c) for q in self.queues.values() for c in q.waiting if not c.ringing),
+                         key=lambda qc: (-qc[1].priority, qc[1].queued_at))
+        for q, call in waiting:
+            eligible = self._eligible(q, call, ready, now)
+            if not eligible:
+                continue
+            chosen = STRATEGIES[q.cfg.strategy](eligible, q)
+            self._offer(q, call, chosen)
+            ready = [a for a in ready if a.state == AgentState.READY]
+            if not ready:
+                return
+
+    def _eligible(self, q: Queue, call: Call, ready: list[Agent], now: float) -> list[Agent]:
+        if call.dedicated and now - call.queued_at < q.cfg.dedicated_wait:
+            dedicated = self.agents[call.dedicated]
+            # The caller's own agent is waited for, while they are working; anyone else is not offered.
+            if dedicated.state != AgentState.LOGGED_OUT:
+                return [dedicated] if dedicated in ready else []
+        level = self.min_level(q, call, now)
+        return [a for a in ready if a.level(q.cfg.skill) >= level]
+
+    def _offer(self, q: Queue, call: Call, agents: list[Agent]) -> None:
+        call.ringing = list(agents)
+        call.set_state(CallState.RINGING_AGENT, agents=[a.id for a in agents])
+        for agent in agents:
+            agent.call = call
+            agent.set_state(AgentState.RINGING)
+            call.event("agent:ring", agent=agent.id)
+            self.engine.board.dial(agent.station)
+        if q.cfg.strategy == "round_robin":
+            q.rr_next = agents[0].order + 1
+        call.ring_timer = self.engine.later(q.cfg.ring_timeout, self._ring_timeout, call)
+
+    def _stop_ringing(self, call: Call, keep: Agent | None = None) -> None:
+        """Stop every phone ringing for the call but `keep`'s; those agents are free again."""
+        if call.ring_timer:
+            call.ring_timer.cancel()
+            call.ring_timer = None
+        for agent in call.ringing:
+            if agent is keep:
+                continue
+            self.engine.board.hangup(agent.station)
+            agent.call = None
+            if agent.state == AgentState.RINGING:
+                agent.set_state(AgentState.READY)
+        call.ringing = []
+
+    def _ring_timeout(self, call: Call) -> None:
+        if call.state != CallState.RINGING_AGENT:
+            return
+        missed = list(call.ringing)
+        call.ring_timer = None
+        for agent in missed:
+            call.event("agent:noanswer", agent=agent.id)
+            self.engine.emit("agent:noanswer", call=call, agent=agent)
+            self.engine.board.hangup(agent.station)
+            agent.call = None
+            # An agent who lets the phone ring out is made not ready, as app_queue's autopause does.
+            agent.set_state(AgentState.NOT_READY, "no answer")
+        call.ringing = []
+        call.set_state(CallState.QUEUED, queue=call.queue)
+        self.dispatch()
 
     def station_answered(self, agent: Agent) -> None:
         call = agent.call
-        if agent.state != AgentState.RINGING or call is None:
+        if agent.state != AgentState.RINGING or call is None or agent not in call.ringing:
             return
-        if agent._timer:
-            agent._timer.cancel()
+        self._stop_ringing(call, keep=agent)
         now = self.engine.clock.time()
         q = self.queues[call.queue]
+        q.waiting.remove(call)
         q.answered += 1
+        wait = now - call.queued_at
+        if wait <= self.engine.service_level_s:
+            q.answered_in_sl += 1
         agent.calls += 1
         agent.set_state(AgentState.TALKING)
-        call.max_wait_timer.cancel()
+        for timer in call.timers:
+            timer.cancel()
+        call.timers = []
+        call.agent = agent
         call.connected_at = now
-        call.update(agent_id=agent.id, connected_at=now, wait=round(now - call.queued_at, 3))
-        call.event("queue:connect", queue=q.name, agent=agent.id, wait=round(now - call.queued_at, 2))
+        call.update(agent_id=agent.id, connected_at=now, wait=round(wait, 3))
+        call.event("queue:connect", queue=q.name, agent=agent.id, wait=round(wait, 2))
         self.engine.connect(call, agent)
 
     def call_ended(self, call: Call) -> None:
         """The call is over: its agent goes to wrap-up, then ready."""
+        if call.ringing:
+            self._stop_ringing(call)
         agent = call.agent
-        if agent is None:
-            return
-        if agent.state == AgentState.TALKING and call.connected_at is not None:
-            agent.talk_s += self.engine.clock.time() - call.connected_at
-        if agent.state == AgentState.RINGING:
-            self._stop_ringing(agent)
-            agent.set_state(AgentState.READY)
-        elif agent.state == AgentState.TALKING:
+        if agent is not None and agent.state == AgentState.TALKING:
+            talk = self.engine.clock.time() - call.connected_at
+            agent.talk_s += talk
+            q = self.queues[call.queue]
+            q.aht += AHT_WEIGHT * (talk + q.cfg.wrapup - q.aht)
             agent.call = None
-            wrapup = self.queues[call.queue].cfg.wrapup
             agent.set_state(AgentState.WRAPUP)
-            agent._timer = self.engine.later(wrapup, self._wrapup_done, agent)
+            agent._timer = self.engine.later(q.cfg.wrapup, self._wrapup_done, agent)
         self.dispatch()
 
     def _wrapup_done(self, agent: Agent) -> None:
@@ -248,15 +395,19 @@ class Acd:
         agent = self.agent(agent_id)
         if agent.state == AgentState.LOGGED_OUT:
             raise AcdError(f"agent {agent.id} is not logged in")
-        if agent.state in (AgentState.RINGING, AgentState.TALKING):
+        if agent.state in BUSY:
             raise AcdError(f"agent {agent.id} is on a call; hang up first")
+        if agent._timer:
+            agent._timer.cancel()
         agent.set_state(AgentState.NOT_READY, reason or "break")
         return agent.status()
 
     def cmd_logout(self, agent_id: str) -> dict:
         agent = self.agent(agent_id)
-        if agent.state in (AgentState.RINGING, AgentState.TALKING):
+        if agent.state in BUSY:
             raise AcdError(f"agent {agent.id} is on a call; hang up first")
+        if agent._timer:
+            agent._timer.cancel()
         agent.set_state(AgentState.LOGGED_OUT)
         return agent.status()
 
@@ -271,13 +422,15 @@ class Acd:
         now = self.engine.clock.time()
         queues = []
         for q in self.queues.values():
-            members = [a for a in self.agents.values() if q.name in a.queues]
+            members = [a for a in self.agents.values() if a.level(q.cfg.skill) >= q.cfg.min_level]
             queues.append({
-                "name": q.name, "strategy": q.cfg.strategy, "waiting": len(q.waiting),
-                "longest_wait_s": round(now - q.waiting[0].queued_at, 1) if q.waiting else 0.0,
+                "name": q.name, "strategy": q.cfg.strategy, "skill": q.cfg.skill, "waiting": len(q.waiting),
+                "longest_wait_s": round(max((now - c.queued_at for c in q.waiting), default=0.0), 1),
                 "agents_logged_in": sum(a.state != AgentState.LOGGED_OUT for a in members),
                 "agents_ready": sum(a.state == AgentState.READY for a in members),
-                "agents_busy": sum(a.state in (AgentState.RINGING, AgentState.TALKING, AgentState.WRAPUP)
-                                   for a in members),
-                "offered": q.offered, "answered": q.answered, "abandoned": q.abandoned})
+                "agents_busy": sum(a.state in (*BUSY, AgentState.WRAPUP) for a in members),
+                "offered": q.offered, "answered": q.answered, "abandoned": q.abandoned, "timeouts": q.timeouts,
+                "service_level": round(q.answered_in_sl / q.offered, 4) if q.offered else None,
+                "aht_s": round(q.aht, 1),
+                "estimated_wait_s": round(self.estimated_wait(q, len(q.waiting) + 1), 1)})
         return {"queues": queues, "agents": [a.status() for a in self.agents.values()]}

@@ -8,6 +8,7 @@ from drivers.channel import Board
 
 from .clock import CLOCKS
 from .control import ControlServer
+from .customers import CustomerDirectory
 from .engine import Engine
 from .ivr import load_flow
 from .prompts import PromptSet
@@ -46,6 +47,8 @@ def open_engine(paths: StatePaths, board: Board, site: SiteConfig, clock: str = 
     flow = load_flow(flow_path or paths.flow(site.flow), set(prompts.names()), {q.name for q in site.queues})
     store = StoreWriter(paths.db)
     store.start()
+    customers = CustomerDirectory(paths.db)
+    customers.start()
     recorder = Recorder(paths.recordings)
     for path in recorder.repair_all():
         log.warning("recording %s was left open by a crash and has been repaired", path)
@@ -56,4 +59,4 @@ def open_engine(paths: StatePaths, board: Board, site: SiteConfig, clock: str = 
         server.start()
     board.start()
     return Engine(board, CLOCKS[clock](epoch), site, flow, prompts, store, recorder, board_name=board_name,
-                  control=server, seed=seed)
+                  control=server, seed=seed, customers=customers)

@@ -27,6 +27,7 @@ class Disposition(str, enum.Enum):
     IVR_HANGUP = "ivr_hangup"    # hung up in the IVR before reaching a queue
     COMPLETED = "completed"      # the flow ended the call itself (goodbye)
     TIMEOUT = "timeout"          # waited longer than the queue's maximum
+    OVERFLOW = "overflow"        # the queue was full and the flow had nowhere else to send the caller
     UNANSWERED = "unanswered"    # rang off before the box answered
     FAILED = "failed"            # the line failed (alarm) during the call
 
@@ -46,7 +47,14 @@ class Call:
         self.answered_at: float | None = None
         self.queue: str | None = None
         self.queued_at: float | None = None
-        self.agent = None                    # acd.Agent while ringing or connected
+        self.customer = None                 # customers.Customer when the caller ID is known
+        self.priority = 0                    # VIP level: higher waits less
+        self.dedicated: str | None = None    # the VIP's own agent, tried first
+        self.agent = None                    # acd.Agent once connected
+        self.ringing: list = []              # agents whose phones ring for this caller
+        self.ring_timer = None
+        self.timers: list = []               # queue timers: max wait, escalation, announcements
+        self.on_queue_exit = None            # the flow's continuation when the caller leaves a queue
         self.connected_at: float | None = None
         self.ended_at: float | None = None
         self.digits = ""
@@ -88,7 +96,8 @@ class Call:
                 "channel": self.engine.board.channels[self.channel].name, "state": self.state.value,
                 "node": self.node, "queue": self.queue, "arrived_at": self.arrived_at,
                 "queued_at": self.queued_at, "wait_s": self.wait_seconds(now),
-                "agent": self.agent.id if self.agent else None, "digits": self.digits}
+                "agent": self.agent.id if self.agent else None, "digits": self.digits,
+                "priority": self.priority, "customer": self.customer.name if self.customer else None}
 
     def finish(self, disposition: Disposition, hangup_by: str, now: float) -> None:
         """Close the record: final disposition, durations; exactly once per call."""

@@ -1,6 +1,7 @@
 """The engine: the 20 ms tick loop that owns the board, the detectors, every call and every agent."""
 from __future__ import annotations
 
+import json
 import logging
 import random
 import time
@@ -16,11 +17,13 @@ from dsp.dtmf import DtmfDetector
 from .acd import Acd, AcdError, AgentState
 from .calls import Call, CallState, Disposition
 from .clock import TickClock
+from .customers import CustomerDirectory
 from .control import ControlError, ControlServer
 from .ivr import Flow, IvrSession
 from .media import MediaPlan
-from .prompts import PromptSet
+from .prompts import PromptError, PromptSet
 from .recorder import Recorder
+from .say import Say
 from .site import SiteConfig
 from .store.writer import StoreWriter
 from .timers import Timers
@@ -29,6 +32,8 @@ log = logging.getLogger(__name__)
 
 # Tick durations kept for the statistics in status(): one minute of ticks.
 STATS_TICKS = 3000
+# Service level threshold (REQUIREMENTS R15: answer within 20 s).
+SERVICE_LEVEL_S = 20.0
 
 
 class TickStats:
@@ -61,9 +66,10 @@ class TickStats:
 class Engine:
     def __init__(self, board: Board, clock: TickClock, site: SiteConfig, flow: Flow, prompts: PromptSet,
                  store: StoreWriter, recorder: Recorder, board_name: str = "sim",
-                 control: ControlServer | None = None, seed: int | None = None):
+                 control: ControlServer | None = None, seed: int | None = None,
+                 customers: CustomerDirectory | None = None):
         self.board, self.clock, self.site, self.flow, self.prompts = board, clock, site, flow, prompts
-        self.store, self.recorder, self.control = store, recorder, control
+        self.store, self.recorder, self.control, self.customers = store, recorder, control, customers
         self.board_name = board_name
         self.timers = Timers()
         self.stats = TickStats()
@@ -80,6 +86,11 @@ class Engine:
         self._rec_index: tuple | None = None
         self.alarms: dict[int, str] = {}
         self.started_at = clock.time()
+        self.service_level_s = SERVICE_LEVEL_S
+        self.say = Say(site.language)
+        missing = self.say.prompts() - set(prompts.names())
+        if missing:
+            raise PromptError(f"prompt set {prompts.directory} lacks {', '.join(sorted(missing))}")
         self.acd = Acd(self, site.queues, site.agents)
         self._running = False
         self._commands = {
@@ -93,9 +104,11 @@ class Engine:
         for agent in self.acd.agents.values():
             store.upsert("agents", {"id": agent.id, "name": agent.name,
                                     "station": board.channels[agent.station].name,
-                                    "queues": ",".join(agent.queues), "updated_at": self.started_at})
+                                    "queues": ",".join(agent.status()["queues"]),
+                                    "skills": json.dumps(agent.skills), "updated_at": self.started_at})
         for q in site.queues:
-            store.upsert("queues", {"id": q.name, "strategy": q.strategy, "updated_at": self.started_at})
+            store.upsert("queues", {"id": q.name, "strategy": q.strategy, "skill": q.skill,
+                                    "min_level": q.min_level, "updated_at": self.started_at})
 
     # --- services used by calls, IVR and ACD --------------------------------------------------
     def new_id(self) -> str:
@@ -126,8 +139,13 @@ class Engine:
     def hold_music(self, call: Call) -> None:
         self.media.play(call.channel, self.prompts.get("music-on-hold"), loop=True)
 
-    def enqueue(self, call: Call, queue: str) -> None:
-        self.acd.enqueue(call, queue)
+    def announce(self, call: Call, position: int, wait_s: float) -> None:
+        """Tell a waiting caller their place and expected wait, then back to the music."""
+        words = self.say.position(position) + self.say.wait(wait_s)
+        self.play(call, words, on_done=lambda: call.state == CallState.QUEUED and self.hold_music(call))
+
+    def enqueue(self, call: Call, queue: str, on_exit: Callable[[str], None] | None = None) -> bool:
+        return self.acd.enqueue(call, queue, on_exit)
 
     def flow_hangup_cb(self, call: Call) -> Callable[[], None]:
         return lambda: self.end_call(call, Disposition.COMPLETED, "box")
@@ -164,7 +182,7 @@ class Engine:
             self.media.disconnect(call.agent.station)
             if call.agent.state == AgentState.TALKING and by != "agent":
                 self.board.hangup(call.agent.station)
-            self.acd.call_ended(call)
+        self.acd.call_ended(call)
         if call.recording_id:
             self.recorded.pop(call.recording_id, None)
             self._rec_index = None
@@ -195,7 +213,10 @@ class Engine:
     def _on_trunk_callerid(self, ev: ChannelEvent) -> None:
         call = self._call_for(ev.channel)
         call.number, call.name = ev.data.get("number") or None, ev.data.get("name") or None
-        call.update(number=call.number, name=call.name)
+        call.customer = self.customers.lookup(call.number) if self.customers else None
+        if call.customer is not None:
+            call.name = call.name or call.customer.name
+        call.update(number=call.number, name=call.name, customer_id=call.customer.id if call.customer else None)
         call.event("call:callerid", number=call.number, name=call.name)
 
     def _on_trunk_ring(self, ev: ChannelEvent) -> None:
@@ -261,8 +282,12 @@ class Engine:
         call.digits += digit
         call.event("ivr:digit", digit=digit, node=call.node)
         session = self.sessions.get(call.id)
-        if session is not None and call.state == CallState.IVR:
+        if session is None:
+            return
+        if call.state == CallState.IVR:
             session.on_digit(digit)
+        elif call.state == CallState.QUEUED:
+            session.on_queue_digit(digit)
 
     # --- commands -----------------------------------------------------------------------------
     def command(self, cmd: str, args: dict) -> dict:
@@ -408,6 +433,8 @@ class Engine:
             self.end_call(call, Disposition.FAILED, "box")
         if self.control is not None:
             self.control.close()
+        if self.customers is not None:
+            self.customers.close()
         self.recorder.stop()
         for fin in self.recorder.finished():
             self._recording_done(fin)

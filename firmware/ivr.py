@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
+from .calls import Disposition
 from .config import ConfigError, Section, load_toml
 
 if TYPE_CHECKING:
@@ -39,9 +40,13 @@ class Node:
     no_input: tuple[str, ...] = ("no-input",)
     on_fail: str | None = None
     queue: str | None = None
+    on_full: str | None = None
+    on_timeout: str | None = None
+    keys: tuple[tuple[str, str], ...] = ()
 
     def targets(self) -> list[str]:
-        return [t for t in (self.next, self.on_fail, *(n for _, n in self.choices)) if t]
+        return [t for t in (self.next, self.on_fail, self.on_full, self.on_timeout,
+                            *(n for _, n in self.choices), *(n for _, n in self.keys)) if t]
 
 
 def _read_play(sec: Section) -> dict:
@@ -49,16 +54,21 @@ def _read_play(sec: Section) -> dict:
             "barge_in": sec.get_bool("barge_in", True)}
 
 
-def _read_menu(sec: Section) -> dict:
-    choices = sec.get_table("choices")
+def _key_map(sec: Section, name: str, required: bool) -> tuple[tuple[str, str], ...]:
+    """A table of one DTMF key -> node name."""
+    table = sec.get_table(name) if required else sec.get_table(name, {})
     pairs = []
-    for key in choices.data:
+    for key in list(table.data):
         if key not in DTMF_KEYS:
-            raise choices.error(key, "a choice must be one DTMF key: 0-9 * # A-D")
-        pairs.append((key, choices.get_str(key)))
-    if not pairs:
-        raise sec.error("choices", "a menu needs at least one choice")
-    return {"prompts": tuple(sec.get_list("prompts")), "choices": tuple(pairs),
+            raise table.error(key, "a key must be one DTMF key: 0-9 * # A-D")
+        pairs.append((key, table.get_str(key)))
+    if required and not pairs:
+        raise sec.error(name, "at least one key is needed")
+    return tuple(pairs)
+
+
+def _read_menu(sec: Section) -> dict:
+    return {"prompts": tuple(sec.get_list("prompts")), "choices": _key_map(sec, "choices", True),
             # ITU-T E.182-style IVR practice: 3-10 s to answer a menu; 30 s is a generous maximum.
             "timeout": sec.get_float("timeout", 5.0, 1.0, 30.0),
             "retries": sec.get_int("retries", 3, 0, 9),
@@ -68,7 +78,10 @@ def _read_menu(sec: Section) -> dict:
 
 
 def _read_queue(sec: Section) -> dict:
-    return {"queue": sec.get_str("queue")}
+    # Without on_full / on_timeout the call ends there (disposition overflow / timeout).
+    return {"queue": sec.get_str("queue"), "on_full": sec.get_str("on_full", "") or None,
+            "on_timeout": sec.get_str("on_timeout", "") or None,
+            "keys": _key_map(sec, "keys", False)}
 
 
 def _read_hangup(sec: Section) -> dict:
@@ -193,7 +206,29 @@ class IvrSession:
 
     def _enter_queue(self, node: Node) -> None:
         self.typed = ""
-        self.engine.enqueue(self.call, node.queue)
+        on_exit = self._queue_exit if (node.on_full or node.on_timeout or node.keys) else None
+        if not self.engine.enqueue(self.call, node.queue, on_exit) and on_exit is None:
+            self.engine.end_call(self.call, Disposition.OVERFLOW, "box")
+
+    def _queue_exit(self, outcome: str) -> None:
+        """The caller left the queue: the queue was full, they waited too long, or pressed a key."""
+        node = self.node
+        target = {"full": node.on_full, "timeout": node.on_timeout}.get(outcome)
+        if outcome.startswith("key:"):
+            target = dict(node.keys).get(outcome[4:])
+        if target is None:
+            self.engine.end_call(self.call, Disposition.OVERFLOW if outcome == "full" else Disposition.TIMEOUT, "box")
+            return
+        self.enter(target)
+
+    def on_queue_digit(self, digit: str) -> bool:
+        """A key pressed while waiting: True if it takes the caller out of the queue."""
+        node = self.node
+        if node is None or node.type != "queue" or digit not in dict(node.keys):
+            return False
+        self.call.event("queue:exitkey", queue=node.queue, digit=digit)
+        self.engine.acd.exit_with(self.call, f"key:{digit}")
+        return True
 
     def _enter_hangup(self, node: Node) -> None:
         self.engine.play(self.call, list(node.prompts), on_done=self.engine.flow_hangup_cb(self.call))

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import random
 import tempfile
 from dataclasses import dataclass, field
@@ -16,8 +15,9 @@ from .box import StatePaths, open_engine
 from .calls import Call
 from .config import ConfigError, Section, read_file
 from .engine import Engine
-from .site import DEFAULTS_DIR, AgentConfig, QueueConfig, SiteConfig, read_queue, read_site
-from .store import open_readonly
+from .site import (DEFAULTS_DIR, AgentConfig, QueueConfig, SiteConfig, check_skills, read_queue, read_site,
+                   read_skills)
+from .store import open_db, open_readonly
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ SERVICE_LEVEL_S = 20.0
 class AgentScript:
     id: str
     name: str
-    queues: list[str]
+    skills: dict[str, int]
     login_at: float
     answer_after: float
     talk: float
@@ -71,6 +71,7 @@ class Scenario:
     agents: list[AgentScript] = field(default_factory=list)
     callers: list[CallerScript] = field(default_factory=list)
     traffic: list[Traffic] = field(default_factory=list)
+    customers: list[dict] = field(default_factory=list)
 
 
 def _range(sec: Section, key: str, default: tuple[float, float], lo: float, hi: float) -> tuple[float, float]:
@@ -121,19 +122,31 @@ def load_scenario(path: str | Path) -> Scenario:
         dtmf=style,
         queues=[read_queue(s) for s in queue_secs] if queue_secs else read_site(DEFAULTS_DIR / "site.toml").queues)
     run.done()
-    queue_names = {q.name for q in scn.queues}
     for sec in top.get_tables("agents"):
-        agent = AgentScript(id=sec.get_str("id"), name=sec.get_str("name", ""), queues=sec.get_list("queues"),
+        agent = AgentScript(id=sec.get_str("id"), name=sec.get_str("name", ""), skills=read_skills(sec),
                             login_at=sec.get_float("login_at", 0.0, 0.0),
                             answer_after=sec.get_float("answer_after", 2.0, 0.0, 60.0),
                             talk=sec.get_float("talk", 60.0, 0.1))
-        for q in agent.queues:
-            if q not in queue_names:
-                raise sec.error("queues", f"no queue named {q!r} (queues: {', '.join(sorted(queue_names))})")
+        check_skills(sec, agent.skills, scn.queues)
         sec.done()
         scn.agents.append(agent)
     if len({a.id for a in scn.agents}) != len(scn.agents):
         raise top.error("agents", "agent ids repeat")
+    for sec in top.get_tables("customers"):
+        vip = sec.get_any("vip", 0)
+        if isinstance(vip, bool):
+            vip = int(vip)
+        if not isinstance(vip, int) or not 0 <= vip <= 9:
+            raise sec.error("vip", f"expected true/false or a level 0-9, got {vip!r}")
+        agent = sec.get_str("agent", "") or None
+        if agent is not None and agent not in {a.id for a in scn.agents}:
+            raise sec.error("agent", f"no agent {agent!r} in this scenario")
+        scn.customers.append({"id": f"cust-{len(scn.customers) + 1}", "number": sec.get_str("number"),
+                              "name": sec.get_str("name", ""), "vip": vip, "agent_id": agent,
+                              "blocked": int(sec.get_bool("blocked", False))})
+        sec.done()
+    if len({c["number"] for c in scn.customers}) != len(scn.customers):
+        raise top.error("customers", "customer numbers repeat")
     for sec in top.get_tables("callers"):
         scn.callers.append(CallerScript(at=sec.get_float("at", minval=0.0), number=sec.get_str("number"),
                                         name=sec.get_str("name", ""), keys=_keys(sec),
@@ -187,8 +200,13 @@ class ScenarioRun:
         self.sim = SimDriver(trunks=scn.trunks, stations=len(scn.agents), seed=scn.seed,
                              noise_dbm0=scn.noise_dbm0, dtmf=scn.dtmf)
         site = SiteConfig(language=scn.language, queues=scn.queues,
-                          agents=[AgentConfig(a.id, a.name, f"station{i + 1}", a.queues)
+                          agents=[AgentConfig(a.id, a.name, f"station{i + 1}", a.skills)
                                   for i, a in enumerate(scn.agents)])
+        if scn.customers:
+            self.paths.root.mkdir(parents=True, exist_ok=True)
+            db = open_db(self.paths.db)
+            db["customers"].upsert_all(scn.customers, pk="id")
+            db.conn.close()
         flow = scn.flow or DEFAULTS_DIR / "flows" / "main.toml"
         self.engine: Engine = open_engine(self.paths, Board([self.sim]), site, clock=clock, control=control,
                                           seed=scn.seed, flow_path=flow, epoch=epoch)

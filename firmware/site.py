@@ -9,16 +9,31 @@ from .config import ConfigError, Section, read_file
 
 BOARD_DIR = Path(__file__).resolve().parent.parent / "board"
 DEFAULTS_DIR = BOARD_DIR / "defaults"
-STRATEGIES = ("longest_idle",)
+# How a queue picks among the ready agents who have its skill (reference/callcenter.md §1.1, §2.2).
+STRATEGIES = ("longest_idle", "round_robin", "ring_all", "fewest_calls", "least_talk", "skill_first")
+RECORDING = ("all", "none", "on_demand")
+# Skill levels 1 (learning) to 10 (expert); an agent listed by queue name alone gets DEFAULT_LEVEL.
+MAX_LEVEL = 10
+DEFAULT_LEVEL = 5
 
 
 @dataclass
 class QueueConfig:
     name: str
+    skill: str = ""                  # the skill an agent needs; default: the queue's name
+    min_level: int = 1
     strategy: str = "longest_idle"
     ring_timeout: float = 15.0
     wrapup: float = 5.0
     max_wait: float = 600.0
+    max_waiting: int = 0             # callers allowed to wait at once; 0: no limit
+    escalate: list[tuple[float, int]] = field(default_factory=list)   # (after s waiting, min level)
+    dedicated_wait: float = 30.0     # s a VIP's dedicated agent is waited for before anyone else
+    announce_every: float = 0.0      # s between position / wait announcements; 0: none
+    recording: str = "all"
+
+    def __post_init__(self):
+        self.skill = self.skill or self.name
 
 
 @dataclass
@@ -26,7 +41,7 @@ class AgentConfig:
     id: str
     name: str
     station: str
-    queues: list[str] = field(default_factory=list)
+    skills: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -39,16 +54,58 @@ class SiteConfig:
     agents: list[AgentConfig] = field(default_factory=list)
 
 
+def _read_escalation(sec: Section) -> list[tuple[float, int]]:
+    steps = sec.get_any("escalate", [])
+    if not isinstance(steps, list) or not all(
+            isinstance(s, list) and len(s) == 2 and isinstance(s[0], (int, float)) and isinstance(s[1], int)
+            and not isinstance(s[1], bool) and s[0] > 0 and 1 <= s[1] <= MAX_LEVEL for s in steps):
+        raise sec.error("escalate", f"expected [[seconds > 0, level 1-{MAX_LEVEL}], ...], got {steps!r}")
+    out = sorted((float(a), int(b)) for a, b in steps)
+    if any(b2 > b1 for (_, b1), (_, b2) in zip(out, out[1:])):
+        raise sec.error("escalate", "each step must widen the pool: levels must not rise with time")
+    return out
+
+
 def read_queue(sec: Section) -> QueueConfig:
     q = QueueConfig(
         name=sec.get_str("name"),
+        skill=sec.get_str("skill", ""),
+        min_level=sec.get_int("min_level", 1, 1, MAX_LEVEL),
         strategy=sec.get_str("strategy", "longest_idle", choices=STRATEGIES),
+        # ITU-T Q.118-style ring supervision: under 3 s is not a ring; 2 minutes is a lost agent.
         ring_timeout=sec.get_float("ring_timeout", 15.0, 3.0, 120.0),
         wrapup=sec.get_float("wrapup", 5.0, 0.0, 600.0),
         max_wait=sec.get_float("max_wait", 600.0, 10.0, 7200.0),
+        max_waiting=sec.get_int("max_waiting", 0, 0, 1000),
+        escalate=_read_escalation(sec),
+        dedicated_wait=sec.get_float("dedicated_wait", 30.0, 0.0, 600.0),
+        announce_every=sec.get_float("announce_every", 0.0, 0.0, 600.0),
+        recording=sec.get_str("recording", "all", choices=RECORDING),
     )
+    if 0 < q.announce_every < 15:
+        raise sec.error("announce_every", "announcements closer than 15 s apart leave no time for music; use 0 or >= 15")
     sec.done()
     return q
+
+
+def read_skills(sec: Section) -> dict[str, int]:
+    """`skills = { sales = 5 }`, or `queues = ["sales"]` for every listed skill at the default level."""
+    if sec.has("skills") and sec.has("queues"):
+        raise sec.error("skills", "give skills or queues, not both")
+    if sec.has("queues"):
+        return {q: DEFAULT_LEVEL for q in sec.get_list("queues")}
+    table = sec.get_table("skills", {})
+    skills = {name: table.get_int(name, minval=1, maxval=MAX_LEVEL) for name in list(table.data)}
+    table.done()
+    return skills
+
+
+def check_skills(sec: Section, skills: dict[str, int], queues: list[QueueConfig]) -> None:
+    known = {q.skill for q in queues}
+    key = "queues" if sec.has("queues") else "skills"
+    for skill in skills:
+        if skill not in known:
+            raise sec.error(key, f"no queue needs skill {skill!r} (skills: {', '.join(sorted(known))})")
 
 
 def read_site(path: str | Path) -> SiteConfig:
@@ -66,11 +123,8 @@ def read_site(path: str | Path) -> SiteConfig:
     if len(set(names)) != len(names):
         raise top.error("queue", f"queue names repeat: {names}")
     for sec in top.get_tables("agent"):
-        agent = AgentConfig(sec.get_str("id"), sec.get_str("name", ""), sec.get_str("station"),
-                            sec.get_list("queues", []))
-        for q in agent.queues:
-            if q not in names:
-                raise sec.error("queues", f"no queue named {q!r} (queues: {', '.join(names)})")
+        agent = AgentConfig(sec.get_str("id"), sec.get_str("name", ""), sec.get_str("station"), read_skills(sec))
+        check_skills(sec, agent.skills, site.queues)
         sec.done()
         site.agents.append(agent)
     ids = [a.id for a in site.agents]
@@ -90,5 +144,5 @@ def ensure_config(config_dir: Path) -> None:
         shutil.copytree(DEFAULTS_DIR / "flows", flows)
 
 
-__all__ = ["ConfigError", "SiteConfig", "QueueConfig", "AgentConfig", "read_site", "read_queue",
-           "ensure_config", "BOARD_DIR"]
+__all__ = ["ConfigError", "SiteConfig", "QueueConfig", "AgentConfig", "read_site", "read_queue", "read_skills",
+           "check_skills", "ensure_config", "BOARD_DIR"]

@@ -6,7 +6,9 @@ cd "$(dirname "$0")/../board/prompts"
 say() {  # say LANG VOICE NAME TEXT
   mkdir -p "$1"
   espeak-ng -v "$2" -s 150 -w /tmp/prompt.wav "$4"
-  sox /tmp/prompt.wav -r 8000 -c 1 -b 16 "$1/$3.wav" norm -6 rate -v 8000
+  # Leading and trailing silence trimmed so that words said in a row (numbers) flow.
+  sox /tmp/prompt.wav -r 8000 -c 1 -b 16 "$1/$3.wav" silence 1 0.02 -50d reverse silence 1 0.02 -50d reverse \
+    pad 0 0.08 norm -6 rate -v 8000
 }
 say en en-us welcome "Thank you for calling Branchline. Calls are recorded for quality."
 say en en-us main-menu "For sales, press 1. For service, press 2."
@@ -20,6 +22,31 @@ say zh cmn invalid "对不起，您的选择无效。"
 say zh cmn no-input "对不起，我们没有听到您的选择。"
 say zh cmn please-hold "坐席正忙，请稍候，我们将尽快为您接通。"
 say zh cmn goodbye "感谢您的来电，再见。"
+# Prompts for saying numbers, amounts, dates and queue announcements (firmware/say.py names them).
+for n in $(seq 0 19) 20 30 40 50 60 70 80 90; do say en en-us "n-$n" "$n"; done
+say en en-us n-hundred "hundred"; say en en-us n-thousand "thousand"; say en en-us n-million "million"
+say en en-us star "star"; say en en-us pound "pound"
+ordinals=(first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth thirteenth
+  fourteenth fifteenth sixteenth seventeenth eighteenth nineteenth twentieth twenty-first twenty-second
+  twenty-third twenty-fourth twenty-fifth twenty-sixth twenty-seventh twenty-eighth twenty-ninth thirtieth
+  thirty-first)
+for d in $(seq 1 31); do say en en-us "ord-$d" "${ordinals[$((d - 1))]}"; done
+months=(January February March April May June July August September October November December)
+for m in $(seq 1 12); do say en en-us "month-$m" "${months[$((m - 1))]}"; done
+say en en-us cur-yuan "yuan"; say en en-us cur-fen "fen"
+say en en-us you-are-caller "You are caller number"
+say en en-us wait-about "Your expected wait is about"
+say en en-us minute "minute"; say en en-us minutes "minutes"
+say en en-us wait-under-a-minute "Your call will be answered in less than a minute."
+zh_digits=(零 一 二 三 四 五 六 七 八 九 十)
+for n in $(seq 0 10); do say zh cmn "n-$n" "${zh_digits[$n]}"; done
+say zh cmn n-hundred "百"; say zh cmn n-thousand "千"; say zh cmn n-wan "万"; say zh cmn n-yi "亿"
+say zh cmn star "星号"; say zh cmn pound "井号"
+say zh cmn date-month "月"; say zh cmn date-day "日"
+say zh cmn cur-yuan "元"; say zh cmn cur-jiao "角"; say zh cmn cur-fen "分"
+say zh cmn you-are-caller "您是第"; say zh cmn caller-suffix "位来电"
+say zh cmn wait-about "预计等待约"; say zh cmn minutes "分钟"
+say zh cmn wait-under-a-minute "您的来电将在一分钟内接通。"
 rm -f /tmp/prompt.wav
 # Music on hold: a plucked arpeggio loop (C major, A minor, F, G), quiet enough to talk over.
 notes="C4 E4 G4 C5 A3 C4 E4 A4 F3 A3 C4 F4 G3 B3 D4 G4"

@@ -28,7 +28,8 @@ patience = [10.0, 20.0]
     (("seconds = 100", "seconds = -5"), "run.seconds", "below the minimum"),
     (("seconds = 100", 'seconds = "long"'), "run.seconds", "expected a number"),
     (("[run]\n", "[run]\nspeed = 2\n"), "run.speed", "unknown key"),
-    (('queues = ["sales"]', 'queues = ["billing"]'), "agents[0].queues", "no queue named 'billing'"),
+    (('queues = ["sales"]', 'queues = ["billing"]'), "agents[0].queues", "no queue needs skill 'billing'"),
+    (('queues = ["sales"]', "skills = { sales = 11 }"), "agents[0].skills.sales", "above the maximum 10"),
     (('keys = [[1.0, "1"]]', 'keys = [[1.0, "x"]]'), "callers[0].keys", "bad key press"),
     (('keys = [[1.0, "1"]]', 'keys = ["1"]'), "callers[0].keys", "expected [seconds after answer, digits]"),
     (("patience = [10.0, 20.0]", "patience = [20.0, 10.0]"), "traffic[0].patience", "min <= max"),
@@ -72,7 +73,7 @@ def test_stock_site_config_reads():
 def test_site_agent_in_unknown_queue(tmp_path):
     path = tmp_path / "site.toml"
     path.write_text('[[queue]]\nname = "a"\n[[agent]]\nid = "1"\nstation = "station1"\nqueues = ["b"]\n')
-    with pytest.raises(ConfigError, match=r"agent\[0\].queues: no queue named 'b'"):
+    with pytest.raises(ConfigError, match=r"agent\[0\].queues: no queue needs skill 'b'"):
         read_site(path)
 
 
