@@ -169,13 +169,19 @@ class Acd:
         return level
 
     def estimated_wait(self, q: Queue, position: int) -> float:
-        """Expected wait of the caller at `position`: callers ahead of them, served by the queue's
-        staffed agents at the queue's average handle time each (talk + wrap-up, an EWMA)."""
+        """Expected wait of the caller at `position`.
+
+        The staffed agents free up one every AHT/N seconds on average (AHT: the queue's average
+        handle time, talk + wrap-up, an EWMA; N: agents logged in with the skill). The caller needs
+        as many departures as callers ahead of them, plus one; the first comes after half an
+        interval on average, as agents are midway through their calls when the caller arrives.
+        """
         staffed = [a for a in self.agents.values()
                    if a.state != AgentState.LOGGED_OUT and a.level(q.cfg.skill) >= q.cfg.min_level]
-        free = sum(a.state == AgentState.READY for a in staffed)
-        ahead = max(0, position - free)
-        return ahead * q.aht / max(1, len(staffed))
+        needed = position - sum(a.state == AgentState.READY for a in staffed)
+        if needed <= 0:
+            return 0.0
+        return (needed - 0.5) * q.aht / max(1, len(staffed))
 
     # --- callers ------------------------------------------------------------------------------
     def enqueue(self, call: Call, queue_name: str, on_exit: Callable[[str], None] | None = None) -> bool:
