@@ -190,7 +190,6 @@ class Acd:
         now = self.engine.clock.time()
         if q.cfg.max_waiting and len(q.waiting) >= q.cfg.max_waiting:
             call.event("queue:full", queue=q.name, waiting=len(q.waiting))
-            self.engine.emit("queue:full", call=call, queue=q.name)
             if on_exit:
                 on_exit("full")
             return False
@@ -201,7 +200,7 @@ class Acd:
         call.dedicated = customer.agent_id if customer and customer.agent_id in self.agents else None
         call.update(queue=q.name, queued_at=now, priority=call.priority)
         q.insert(call)
-        position = q.position(call)
+        position = call.queue_position = q.position(call)
         call.event("queue:enter", queue=q.name, position=position, priority=call.priority)
         call.set_state(CallState.QUEUED, queue=q.name, position=position)
         call.timers = [self.engine.later(q.cfg.max_wait, self._max_wait, call)]
@@ -257,8 +256,8 @@ class Acd:
             return
         q = self.queues[call.queue]
         q.timeouts += 1
-        call.event("queue:timeout", queue=call.queue, wait=round(self.engine.clock.time() - call.queued_at, 2))
-        self.engine.emit("queue:timeout", call=call, queue=call.queue)
+        call.event("queue:timeout", queue=call.queue, position=q.position(call) if call in q.waiting else 1,
+                   wait=round(self.engine.clock.time() - call.queued_at, 2))
         if call.on_queue_exit:
             self.exit_with(call, "timeout")
         else:
@@ -296,6 +295,7 @@ class Acd:
 
     def _offer(self, q: Queue, call: Call, agents: list[Agent]) -> None:
         call.ringing = list(agents)
+        call.ring_started = self.engine.clock.time()
         call.set_state(CallState.RINGING_AGENT, agents=[a.id for a in agents])
         for agent in agents:
             agent.call = call
@@ -326,8 +326,8 @@ class Acd:
         missed = list(call.ringing)
         call.ring_timer = None
         for agent in missed:
-            call.event("agent:noanswer", agent=agent.id)
-            self.engine.emit("agent:noanswer", call=call, agent=agent)
+            call.event("agent:noanswer", agent=agent.id,
+                       ring_ms=int(1000 * (self.engine.clock.time() - call.ring_started)))
             self.engine.board.hangup(agent.station)
             agent.call = None
             # An agent who lets the phone ring out is made not ready, as app_queue's autopause does.
@@ -356,7 +356,8 @@ class Acd:
         call.agent = agent
         call.connected_at = now
         call.update(agent_id=agent.id, connected_at=now, wait=round(wait, 3))
-        call.event("queue:connect", queue=q.name, agent=agent.id, wait=round(wait, 2))
+        call.event("queue:connect", queue=q.name, agent=agent.id, wait=round(wait, 2),
+                   ring_s=round(now - call.ring_started, 2))
         self.engine.connect(call, agent)
 
     def call_ended(self, call: Call) -> None:

@@ -11,6 +11,7 @@ from .control import ControlServer
 from .customers import CustomerDirectory
 from .engine import Engine
 from .ivr import load_flow
+from .journal import Journal
 from .prompts import PromptSet
 from .recorder import Recorder
 from .site import BOARD_DIR, SiteConfig, ensure_config, read_site
@@ -28,6 +29,7 @@ class StatePaths:
         self.db = self.root / "branchline.db"
         self.control = self.root / "control.sock"
         self.recordings = self.root / "recordings"
+        self.queue_log = self.root / "queue_log"
 
     def flow(self, name: str) -> Path:
         return self.config / "flows" / f"{name}.toml"
@@ -53,10 +55,12 @@ def open_engine(paths: StatePaths, board: Board, site: SiteConfig, clock: str = 
     for path in recorder.repair_all():
         log.warning("recording %s was left open by a crash and has been repaired", path)
     recorder.start()
+    journal = Journal(paths.queue_log, "queue_log")
+    journal.start()
     server = None
     if control:
         server = ControlServer(paths.control)
         server.start()
     board.start()
     return Engine(board, CLOCKS[clock](epoch), site, flow, prompts, store, recorder, board_name=board_name,
-                  control=server, seed=seed, customers=customers)
+                  control=server, seed=seed, customers=customers, queue_log=journal)

@@ -53,6 +53,8 @@ class Call:
         self.agent = None                    # acd.Agent once connected
         self.ringing: list = []              # agents whose phones ring for this caller
         self.ring_timer = None
+        self.ring_started: float | None = None
+        self.queue_position = 0              # position on entering the queue (queue_log origposition)
         self.timers: list = []               # queue timers: max wait, escalation, announcements
         self.on_queue_exit = None            # the flow's continuation when the caller leaves a queue
         self.connected_at: float | None = None
@@ -77,7 +79,9 @@ class Call:
         self.engine.emit(f"call:{state.value}", call=self, **data)
 
     def event(self, kind: str, **data) -> None:
-        """Append to the call's event journal (IVR nodes, digits, queue, agent, hang-up)."""
+        """Append to the call's event journal (IVR nodes, digits, queue, agent, hang-up) and tell
+        the engine's observers (queue_log, scenario runner)."""
+        self.engine.emit(kind, call=self, **data)
         self._events += 1
         self.engine.store.insert("call_events", {
             "id": f"{self.id}-{self._events:04d}", "call_id": self.id, "at": self.engine.clock.time(),

@@ -20,8 +20,10 @@ from .clock import TickClock
 from .customers import CustomerDirectory
 from .control import ControlError, ControlServer
 from .ivr import Flow, IvrSession
+from .journal import Journal
 from .media import MediaPlan
 from .prompts import PromptError, PromptSet
+from .queue_log import QueueLog
 from .recorder import Recorder
 from .say import Say
 from .site import SiteConfig
@@ -67,9 +69,10 @@ class Engine:
     def __init__(self, board: Board, clock: TickClock, site: SiteConfig, flow: Flow, prompts: PromptSet,
                  store: StoreWriter, recorder: Recorder, board_name: str = "sim",
                  control: ControlServer | None = None, seed: int | None = None,
-                 customers: CustomerDirectory | None = None):
+                 customers: CustomerDirectory | None = None, queue_log: Journal | None = None):
         self.board, self.clock, self.site, self.flow, self.prompts = board, clock, site, flow, prompts
         self.store, self.recorder, self.control, self.customers = store, recorder, control, customers
+        self.queue_log = queue_log
         self.board_name = board_name
         self.timers = Timers()
         self.stats = TickStats()
@@ -93,6 +96,8 @@ class Engine:
             raise PromptError(f"prompt set {prompts.directory} lacks {', '.join(sorted(missing))}")
         self.acd = Acd(self, site.queues, site.agents)
         self._running = False
+        if queue_log is not None:
+            self.observers.append(QueueLog(self, queue_log))
         self._commands = {
             "status": lambda: self.status(),
             "agent.login": lambda agent: self.acd.cmd_login(agent),
@@ -116,9 +121,9 @@ class Engine:
             return uuid.UUID(int=self._rng.getrandbits(128), version=4).hex
         return uuid.uuid4().hex
 
-    def emit(self, name: str, **data) -> None:
+    def emit(self, event: str, /, **data) -> None:
         for observer in self.observers:
-            observer(name, data)
+            observer(event, data)
 
     def later(self, seconds: float, fn: Callable, *args):
         return self.timers.at(self.clock.seconds + seconds, fn, *args)
@@ -435,6 +440,8 @@ class Engine:
             self.control.close()
         if self.customers is not None:
             self.customers.close()
+        if self.queue_log is not None:
+            self.queue_log.close()
         self.recorder.stop()
         for fin in self.recorder.finished():
             self._recording_done(fin)

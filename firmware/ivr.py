@@ -226,7 +226,10 @@ class IvrSession:
         node = self.node
         if node is None or node.type != "queue" or digit not in dict(node.keys):
             return False
-        self.call.event("queue:exitkey", queue=node.queue, digit=digit)
+        q = self.engine.acd.queues[node.queue]
+        self.call.event("queue:exitkey", queue=node.queue, digit=digit,
+                        position=q.position(self.call) if self.call in q.waiting else 1,
+                        wait=round(self.engine.clock.time() - self.call.queued_at, 2))
         self.engine.acd.exit_with(self.call, f"key:{digit}")
         return True
 

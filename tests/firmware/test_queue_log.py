@@ -1,0 +1,79 @@
+"""The queue journal speaks Asterisk's queue_log grammar (reference/callcenter.md §1.3)."""
+from pathlib import Path
+
+
+SCENARIO = """
+[run]
+seconds = 200
+[[queues]]
+name = "sales"
+ring_timeout = 10.0
+max_wait = 100.0
+[[queues]]
+name = "service"
+[[agents]]
+id = "sleepy"
+skills = { sales = 5 }
+answer_after = 30.0
+[[agents]]
+id = "keen"
+skills = { sales = 5 }
+login_at = 20.0
+answer_after = 1.0
+talk = 100.0
+[[callers]]
+at = 2.0
+number = "13800000001"
+keys = [[1.0, "1"]]
+talk = 200.0
+[[callers]]
+at = 4.0
+number = "13800000002"
+keys = [[1.0, "1"]]
+patience = 8.0
+[[callers]]
+at = 5.0
+number = "13800000003"
+keys = [[1.0, "1"]]
+patience = 500.0
+"""
+
+
+def journal(state: Path) -> list[list[str]]:
+    lines = []
+    for f in sorted((state / "queue_log").glob("queue_log-*.log")):
+        lines += [line.split("|") for line in f.read_text().splitlines()]
+    return lines
+
+
+def test_queue_log_lines(run_inline):
+    ran = run_inline(SCENARIO)
+    lines = journal(ran.state)
+    assert lines and all(len(f) >= 5 and f[0].isdigit() for f in lines)
+    epochs = [int(f[0]) for f in lines]
+    assert epochs == sorted(epochs)
+    first, second, third = (c["call_id"] for c in ran.report["calls"])
+    by_call = {}
+    for f in lines:
+        by_call.setdefault(f[1], []).append(f)
+    events = lambda cid: [f[4] for f in by_call[cid]]  # noqa: E731
+    # First caller: entered, "sleepy" let it ring out, "keen" logged in at 20 s and answered;
+    # the agent hung up after 100 s.
+    assert events(first) == ["ENTERQUEUE", "RINGNOANSWER", "CONNECT", "COMPLETEAGENT"]
+    enter, noanswer, connect, complete = by_call[first]
+    assert enter[2:4] == ["sales", "NONE"] and enter[5:] == ["", "13800000001", "1"]
+    assert noanswer[3] == "sleepy" and noanswer[5] == "10000"          # ring time in ms
+    assert connect[3] == "keen" and connect[6] == first                 # holdtime|bridged id|ringtime
+    hold = ran.db["calls"].get(first)["wait"]
+    assert int(connect[5]) == round(hold) and int(connect[7]) == 1
+    assert complete[3] == "keen" and complete[5:] == [str(round(hold)), "100", "1"]   # holdtime|calltime|origpos
+    # Second caller gave up while waiting behind the first: ABANDON position|origposition|waittime.
+    abandon = by_call[second][-1]
+    assert abandon[4] == "ABANDON" and abandon[5:7] == ["2", "2"]
+    # Third caller waited past max_wait.
+    assert events(third)[-1] == "EXITWITHTIMEOUT"
+    # The agent who let it ring out was paused with the reason; logins are ADDMEMBER.
+    agent_lines = [f for f in lines if f[1] == "NONE"]
+    assert ["sales", "sleepy", "PAUSE", "no answer"] in [f[2:6] for f in agent_lines]
+    assert ["sales", "keen", "ADDMEMBER"] in [f[2:5] for f in agent_lines]
+    assert ["sales", "keen", "UNPAUSE", ""] in [f[2:6] for f in agent_lines]
