@@ -13,7 +13,8 @@ def check_channels(channels, owner):
 def check_block(block, channels, owner):
     """Raise ValueError unless `block` is an int16 array shaped (channels, n)."""
     if not isinstance(block, np.ndarray):
-        raise ValueError(f"{owner}: expected a numpy int16 array (channels, samples), got {type(block).__name__}")
+        raise ValueError(
+            f"{owner}: expected a numpy int16 array (channels, samples), got {type(block).__name__}")
     if block.dtype != np.int16:
         raise ValueError(f"{owner}: expected dtype int16, got {block.dtype}")
     if block.ndim != 2:

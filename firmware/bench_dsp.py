@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 from scipy import signal
 
+from dsp import tonegen
 from dsp.callerid import CallerIdReceiver
 from dsp.dtmf import DtmfDetector
 from dsp.energy import EnergyMeter, VoiceActivityDetector
@@ -33,6 +34,7 @@ TICK_MS_TARGET = 1.0
 # noise at -20 dBm0 so every level gate opens, DTMF at spandsp's -10 dBm0 per tone.
 SPEECH_DBM0 = -19.0
 NOISE_DBM0 = -20.0
+DTMF_DBM0 = -10.0
 POOL_S = 30.0
 REPEATS = 3
 SPEECH_TEXT = (
@@ -59,7 +61,8 @@ def _speech_espeak(tmp):
     clips = []
     for i, voice in enumerate(("en", "en+f3", "en-us+m3")):
         path = Path(tmp) / f"speech{i}.wav"
-        subprocess.run(["espeak-ng", "-v", voice, "-w", str(path), SPEECH_TEXT], check=True, capture_output=True)
+        subprocess.run(["espeak-ng", "-v", voice, "-w", str(path), SPEECH_TEXT],
+                       check=True, capture_output=True)
         clips.append(_read_wav(path))
     return clips
 
@@ -108,16 +111,11 @@ def dialling_pool(rng, seconds=POOL_S):
     """Back-to-back random DTMF strings: digits 40-100 ms on, 40-100 ms off (Q.24 limits, reference §1.2)."""
     parts = []
     total = 0
-    keys = "0123456789*#"
-    low = dict(zip(keys, (941, 697, 697, 697, 770, 770, 770, 852, 852, 852, 941, 941)))
-    high = dict(zip(keys, (1336, 1209, 1336, 1477, 1209, 1336, 1477, 1209, 1336, 1477, 1209, 1477)))
-    amp = dbm0_to_amplitude(-10.0)
     while total < seconds * RATE:
-        key = keys[rng.integers(len(keys))]
-        on, off = (int(rng.uniform(0.04, 0.1) * RATE) for _ in range(2))
-        t = np.arange(on) / RATE
-        parts += [amp * (np.sin(2 * np.pi * low[key] * t) + np.sin(2 * np.pi * high[key] * t)), np.zeros(off)]
-        total += on + off
+        on_s, off_s = rng.uniform(0.04, 0.1, 2)
+        digit = "0123456789*#"[rng.integers(12)]
+        parts += [tonegen.dtmf_digit(digit, on_s, DTMF_DBM0), np.zeros(int(off_s * RATE))]
+        total += parts[-2].size + parts[-1].size
     return np.concatenate(parts)[:int(seconds * RATE)]
 
 
@@ -152,7 +150,7 @@ def _ticks(channels, seconds):
     return min(3000, max(50, int(seconds * TARGET_CHANNELS * RATE / TICK / channels)))
 
 
-def run(out=print, seconds=3.0, channels=CHANNELS):
+def run(out=print, seconds=8.0, channels=CHANNELS):
     """Print the throughput table; `seconds` of audio per configuration at 120 channels (scaled)."""
     rng = np.random.default_rng(1)
     source, speech = speech_pool(rng)
@@ -161,7 +159,7 @@ def run(out=print, seconds=3.0, channels=CHANNELS):
     out(f"DSP throughput: channel-seconds of audio per CPU-second (time.process_time), {TICK}-sample ticks")
     out(f"loads: white noise at {NOISE_DBM0:g} dBm0; speech from {source} at {SPEECH_DBM0:g} dBm0; "
         "random DTMF strings on every channel")
-    out(f"full set: DTMF + call progress + caller ID receiver + fax tones + energy meter + VAD")
+    out("full set: DTMF + call progress + caller ID receiver + fax tones + energy meter + VAD")
     out("")
     out(f"{'load':<9} {'set':<5} {'channels':>8} {'ch-s/CPU-s':>11} {'ms/tick':>8}  target")
     verdicts = []
@@ -189,8 +187,8 @@ def run(out=print, seconds=3.0, channels=CHANNELS):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m firmware.bench_dsp", description=__doc__)
-    parser.add_argument("--seconds", type=float, default=3.0,
-                        help="seconds of audio per configuration at 120 channels (default 3)")
+    parser.add_argument("--seconds", type=float, default=8.0,
+                        help="seconds of audio per configuration at 120 channels (default 8)")
     args = parser.parse_args(argv)
     run(seconds=args.seconds)
     return 0

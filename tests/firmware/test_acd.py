@@ -50,7 +50,7 @@ def test_ring_no_answer_moves_the_call_and_pauses_the_agent(run_inline):
     events = ran.events(call["call_id"])
     rings = [d["agent"] for k, d in events if k == "agent:ring"]
     assert rings == ["early", "late"]
-    assert ("agent:noanswer", {"agent": "early"}) in events
+    assert ("agent:noanswer", {"agent": "early", "ring_ms": 15000}) in events
     assert call["agent"] == "late" and call["disposition"] == "answered"
     states = [r["state"] for r in ran.db["agent_states"].rows_where("agent_id = 'early'", order_by="at")]
     assert states[-1] == "not_ready"

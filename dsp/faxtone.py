@@ -1,0 +1,159 @@
+"""Fax and modem answer tones: CNG (T.30 calling) and CED / ANS, ANS/, ANSam (T.30, V.25, V.8)."""
+
+import dataclasses
+
+import numpy as np
+
+from dsp import blocks
+from dsp.levels import RATE, dbm0_to_amplitude
+
+# Analysis: 20 ms frames (one tick) cut into 8 sub-blocks of 2.5 ms. Per tone, the sub-block DFTs at
+# the nominal frequency give a lag product whose angle is the frequency error (unambiguous to
+# +-200 Hz) and whose magnitude is the power of a steady tone near that frequency; noise and speech
+# decorrelate from one sub-block to the next and score low.
+FRAME = 160
+SUB = 20
+SUBS = FRAME // SUB
+FREQ_HZ = np.array([1100.0, 2100.0])
+# Reference §5 (spandsp modem_connect_tones.c after T.30 / V.25): CNG 1100 +- 38 Hz, CED/ANS
+# 2100 +- 15 Hz; spandsp's tests accept 8 Hz more ("for FDM"). The limit sits 10 Hz beyond that so
+# the estimate's own error (a few Hz at -43 dBm0) does not cut into the accept range.
+FREQ_TOL_HZ = np.array([38.0 + 8.0, 15.0 + 8.0]) + 10.0
+# spandsp reports a tone above about -43 dBm0 (channel level > 70) and its tests require no
+# detection at -44; Asterisk (ASTERISK-26237, §8) added such a floor after noise gave fax hits.
+LEVEL_MIN_DBM0 = -43.0
+# spandsp: "tone present" when the notch residue x 6 is under the channel power, i.e. the tone
+# holds 5/6 of it.
+TONE_FRACTION = 5.0 / 6.0
+# T.30 CNG: 0.5 s on +- 15 % (§5), in whole frames (an edge frame counts when the tone fills half).
+CNG_MIN_FRAMES = int(0.5 * 0.85 * RATE / FRAME)
+CNG_MAX_FRAMES = int(np.ceil(0.5 * 1.15 * RATE / FRAME))
+# CED / ANS is 2.6-4.0 s (T.30, V.25); spandsp reports ANS after 550 ms of tone, early enough for the
+# call engine to tell a fax or modem from a person while the tone still plays.
+CED_REPORT_FRAMES = int(np.ceil(0.55 * RATE / FRAME))
+# V.25 ANS/ reverses phase every 450 ms: the frame holding a reversal and the next fail the lag
+# test, so a run survives gaps of up to two frames (40 ms; far shorter than CNG's 3 s pause).
+GAP_FRAMES = 2
+
+_MIN_ENERGY = FRAME * dbm0_to_amplitude(LEVEL_MIN_DBM0) ** 2 / 2.0
+# For a steady sine of amplitude A: each sub-block DFT is A SUB / 2, so the sum of their powers is
+# SUBS (A SUB / 2)^2, |lag| is (SUBS - 1) (A SUB / 2)^2, and the frame energy FRAME A^2 / 2.
+_POWER_SCALE = 2.0 / SUB
+_LAG_SCALE = 2.0 * SUBS / ((SUBS - 1) * SUB)
+# |lag| never exceeds the sum of sub-block powers, so a frame whose power near the tone is under
+# TONE_FRACTION * _POWER_SCALE / _LAG_SCALE of its energy cannot pass; the exact test runs on the rest.
+_SCREEN = TONE_FRACTION * _POWER_SCALE / _LAG_SCALE
+_PHASE_TOL = 2.0 * np.pi * FREQ_TOL_HZ * SUB / RATE
+
+
+def _basis():
+    # Columns: for tone j and sub-block m, cos and -sin of the tone over that sub-block only (phase
+    # counted from the frame start; 1100 and 2100 Hz complete whole cycles in a frame, so the phase
+    # reference is the same in every frame), then ones / sqrt(FRAME), whose square is the DC part of
+    # the frame energy.
+    n = np.arange(FRAME)
+    sub = n // SUB
+    basis = np.zeros((FRAME, len(FREQ_HZ), SUBS, 2), np.float32)
+    for j, f in enumerate(FREQ_HZ):
+        basis[n, j, sub, 0] = np.cos(2.0 * np.pi * f * n / RATE)
+        basis[n, j, sub, 1] = -np.sin(2.0 * np.pi * f * n / RATE)
+    return np.hstack((basis.reshape(FRAME, -1), np.full((FRAME, 1), 1.0 / np.sqrt(FRAME), np.float32)))
+
+
+_BASIS = _basis()
+_ONES = np.ones(FRAME, np.float32)
+# Sums the squared cos / sin columns of each tone's sub-blocks, scaled for the screen's comparison.
+_SCREEN_SUM = np.repeat(np.eye(len(FREQ_HZ), dtype=np.float32), 2 * SUBS, axis=0) * np.float32(
+    _POWER_SCALE / _SCREEN)
+
+
+@dataclasses.dataclass(frozen=True)
+class FaxToneEvent:
+    """`tone` ('cng' or 'ced') began at sample `start` of `channel`'s stream."""
+
+    channel: int
+    tone: str
+    start: int
+
+
+class FaxToneDetector:
+    """CNG and CED/ANS on many channels, vectorised over channels and tones."""
+
+    def __init__(self, channels):
+        self._framer = blocks.Framer(channels, FRAME, "FaxToneDetector")
+        c = self._framer.channels
+        self._frame = 0
+        self._in_run = np.zeros((c, 2), bool)
+        self._run_start = np.zeros((c, 2), np.int64)
+        self._last_on = np.zeros((c, 2), np.int64)
+        self._reported = np.zeros((c, 2), bool)
+        self._running = False  # any run in progress
+
+    @property
+    def channels(self):
+        return self._framer.channels
+
+    def reset(self, channel):
+        """Forget `channel`'s tone runs (its sample index keeps counting)."""
+        ch = blocks.check_channel(channel, self.channels, "FaxToneDetector.reset")
+        self._in_run[ch] = False
+        self._reported[ch] = False
+
+    def _hits(self, frames):
+        """(C, F, 2) bool: the frame holds CNG / CED by level, purity and frequency."""
+        c, f, _ = frames.shape
+        x = frames.reshape(c * f, FRAME).astype(np.float32)
+        z = x @ _BASIS
+        energy = np.square(x) @ _ONES - np.square(z[:, -1])
+        # Screen (quiet frames fail it too, by the floor inside), then the exact test on the rest.
+        hit = np.square(z[:, :-1]) @ _SCREEN_SUM >= np.maximum(energy, _MIN_ENERGY)[:, None]
+        rows = np.flatnonzero(hit.any(axis=1))
+        if rows.size:
+            y = np.ascontiguousarray(z[rows, :-1]).view(np.complex64).reshape(rows.size, 2, SUBS)
+            lag = (y[..., 1:] * y[..., :-1].conj()).sum(axis=-1)
+            hit[rows] &= (
+                (np.abs(lag) * _LAG_SCALE >= TONE_FRACTION * energy[rows, None])
+                & (np.abs(np.angle(lag)) <= _PHASE_TOL)
+                & (energy[rows] >= _MIN_ENERGY)[:, None]
+            )
+        return hit.reshape(c, f, 2)
+
+    def process(self, block):
+        """Feed int16 (channels, n); returns FaxToneEvents recognised in this block."""
+        frames, _ = self._framer.frames(block)
+        events = []
+        if not frames.shape[1]:
+            return events
+        hits = self._hits(frames)
+        for f in range(frames.shape[1]):
+            if self._running or hits[:, f].any():
+                events += self._step(hits[:, f])
+            self._frame += 1
+        return events
+
+    def _step(self, hit):
+        t = self._frame
+        events = []
+        # A run ends once it has missed more than GAP_FRAMES frames; CNG counts only if its burst
+        # length fits T.30's 0.5 s +- 15 %.
+        ended = self._in_run & ~hit & (t - self._last_on > GAP_FRAMES)
+        length = self._last_on - self._run_start + 1
+        cng = ended[:, 0] & (length[:, 0] >= CNG_MIN_FRAMES) & (length[:, 0] <= CNG_MAX_FRAMES)
+        events += [FaxToneEvent(int(ch), "cng", int(self._run_start[ch, 0]) * FRAME)
+                   for ch in np.flatnonzero(cng)]
+        self._in_run &= ~ended
+        fresh = hit & ~self._in_run
+        self._run_start[fresh] = t
+        self._reported[fresh] = False
+        self._in_run |= hit
+        self._last_on[hit] = t
+        ced = self._in_run[:, 1] & ~self._reported[:, 1] & (
+            t - self._run_start[:, 1] + 1 >= CED_REPORT_FRAMES)
+        self._reported[ced, 1] = True
+        events += [FaxToneEvent(int(ch), "ced", int(self._run_start[ch, 1]) * FRAME)
+                   for ch in np.flatnonzero(ced)]
+        self._running = bool(self._in_run.any())
+        return events
+
+    def status(self):
+        return {"channels": self.channels}

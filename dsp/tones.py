@@ -1,0 +1,371 @@
+"""Call-progress tone detection (dial, ringback, busy, congestion, SIT, silence) from tone-plan files."""
+
+import dataclasses
+import math
+import pathlib
+import tomllib
+
+import numpy as np
+
+from dsp import blocks
+from dsp.levels import RATE, dbm0_to_amplitude
+
+PLAN_DIR = pathlib.Path(__file__).resolve().parent.parent / "board" / "tones"
+TONE_NAMES = ("dial", "ringback", "busy", "congestion", "sit")
+
+# Analysis: 20 ms frames (one tick), one DFT per plan frequency: bins 50 Hz apart resolve the precise
+# plan's 440 / 480 Hz pair (Asterisk uses 183 samples for it, §3.4).
+FRAME = 160
+FRAME_S = FRAME / RATE
+# spandsp super_tone_rx (§3.4): a frame under -42 dBm0 is silence; the two strongest plan frequencies
+# must hold -3 dB (half) of the frame power; the second counts as a tone of a pair only when within
+# 6 dB of the first; a segment changes only after two frames agree.
+LEVEL_MIN_DBM0 = -42.0
+TONE_FRACTION = 0.5
+PAIR_RATIO = 10.0 ** (-6.0 / 10.0)
+CONFIRM_FRAMES = 2
+# A segment's measured length is off by up to a frame at either end (a tone filling less than half
+# of an edge frame does not count), so two frames of slack are added to the plan's tolerance.
+SLACK_FRAMES = 2
+# Distinct frequencies a plan may use: the per-frame tone set is packed into one byte.
+MAX_FREQS = 8
+
+_MIN_ENERGY = FRAME * dbm0_to_amplitude(LEVEL_MIN_DBM0) ** 2 / 2.0
+
+
+class TonePlanError(ValueError):
+    """A tone plan file that cannot be used; the message names the file, the key and the reason."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ToneSpec:
+    name: str
+    segments: tuple  # ((frequencies, seconds), ...); no frequencies = a pause
+    confirm: int  # segments that must match before the tone is reported (0: continuous)
+    tolerance: float
+    min_s: float | None  # continuous tones: reported after this long
+
+
+@dataclasses.dataclass(frozen=True)
+class TonePlan:
+    name: str
+    source: str
+    tones: tuple
+    frequency_tolerance_hz: float
+    silence_s: float
+
+
+@dataclasses.dataclass(frozen=True)
+class ToneEvent:
+    """`tone` began at sample `start` of `channel`'s stream (counted from the detector's creation)."""
+
+    channel: int
+    tone: str
+    start: int
+
+
+# ---------------------------------------------------------------- plan files
+
+def _number(source, key, value, lo, hi):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:
+        raise TonePlanError(f"{source}: {key}: expected a number in [{lo}, {hi}], got {value!r}")
+    return float(value)
+
+
+def _freqs(source, key, value):
+    if not isinstance(value, list) or len(value) > 2:
+        raise TonePlanError(f"{source}: {key}: expected a list of at most 2 frequencies, got {value!r}")
+    return frozenset(_number(source, key, f, 100.0, 3400.0) for f in value)
+
+
+def _tone(source, index, raw, plan_tolerance):
+    where = f"tone[{index}]"
+    if not isinstance(raw, dict):
+        raise TonePlanError(f"{source}: {where}: expected a table, got {raw!r}")
+    unknown = set(raw) - {"name", "freqs", "segments", "cadence", "confirm", "tolerance", "min_s"}
+    if unknown:
+        raise TonePlanError(f"{source}: {where}.{sorted(unknown)[0]}: unknown key")
+    name = raw.get("name")
+    if name not in TONE_NAMES:
+        raise TonePlanError(f"{source}: {where}.name: expected one of {', '.join(TONE_NAMES)}, got {name!r}")
+    where = f"tone[{index}] ({name})"
+    if ("freqs" in raw) == ("segments" in raw):
+        raise TonePlanError(f"{source}: {where}: expected exactly one of freqs or segments")
+    cadence = raw.get("cadence", [])
+    if not isinstance(cadence, list):
+        raise TonePlanError(f"{source}: {where}.cadence: expected a list of seconds, got {cadence!r}")
+    durations = [_number(source, f"{where}.cadence", s, 0.02, 30.0) for s in cadence]
+    tolerance = _number(source, f"{where}.tolerance", raw.get("tolerance", plan_tolerance), 0.0, 0.5)
+    if "segments" in raw:
+        if not isinstance(raw["segments"], list) or len(raw["segments"]) != len(durations) or not durations:
+            raise TonePlanError(f"{source}: {where}.segments: expected one frequency list per cadence entry")
+        freqs = [_freqs(source, f"{where}.segments", f) for f in raw["segments"]]
+    else:
+        on = _freqs(source, f"{where}.freqs", raw["freqs"])
+        if not on:
+            raise TonePlanError(f"{source}: {where}.freqs: expected at least one frequency")
+        if len(durations) % 2:
+            raise TonePlanError(
+                f"{source}: {where}.cadence: expected (on, off) pairs, got {len(durations)} entries")
+        freqs = [on if i % 2 == 0 else frozenset() for i in range(len(durations))] or [on]
+    if not durations:
+        for key in ("confirm", "tolerance"):
+            if key in raw:
+                raise TonePlanError(f"{source}: {where}.{key}: a continuous tone has no cadence to match")
+        if "min_s" not in raw:
+            raise TonePlanError(f"{source}: {where}.min_s: required for a continuous tone")
+        min_s = _number(source, f"{where}.min_s", raw["min_s"], 0.1, 30.0)
+        return ToneSpec(name, ((freqs[0], math.inf),), 0, tolerance, min_s)
+    if "min_s" in raw:
+        raise TonePlanError(f"{source}: {where}.min_s: only a continuous tone (no cadence) has min_s")
+    confirm = raw.get("confirm")
+    if isinstance(confirm, bool) or not isinstance(confirm, int) or not 1 <= confirm <= 2 * len(durations):
+        raise TonePlanError(
+            f"{source}: {where}.confirm: expected an int in [1, {2 * len(durations)}], got {confirm!r}")
+    if not any(freqs):
+        raise TonePlanError(f"{source}: {where}: expected at least one segment with a tone")
+    return ToneSpec(name, tuple(zip(freqs, durations)), confirm, tolerance, None)
+
+
+def _upper(spec, seconds):
+    return seconds * (1.0 + spec.tolerance) + SLACK_FRAMES * FRAME_S
+
+
+def plan_from_dict(data, source):
+    """TonePlan from parsed TOML `data`; TonePlanError naming `source`, the key and the reason."""
+    unknown = set(data) - {"tolerance", "frequency_tolerance_hz", "silence_s", "tone"}
+    if unknown:
+        raise TonePlanError(f"{source}: {sorted(unknown)[0]}: unknown key")
+    for key in ("tolerance", "frequency_tolerance_hz", "silence_s", "tone"):
+        if key not in data:
+            raise TonePlanError(f"{source}: {key}: required")
+    tolerance = _number(source, "tolerance", data["tolerance"], 0.0, 0.5)
+    ftol = _number(source, "frequency_tolerance_hz", data["frequency_tolerance_hz"], 0.0, 50.0)
+    silence_s = _number(source, "silence_s", data["silence_s"], 0.5, 60.0)
+    if not isinstance(data["tone"], list) or not data["tone"]:
+        raise TonePlanError(f"{source}: tone: expected one or more [[tone]] tables")
+    tones = tuple(_tone(source, i, raw, tolerance) for i, raw in enumerate(data["tone"]))
+    freqs = {f for t in tones for fs, _ in t.segments for f in fs}
+    if len(freqs) > MAX_FREQS:
+        raise TonePlanError(
+            f"{source}: tone: {len(freqs)} distinct frequencies, expected at most {MAX_FREQS}")
+    names = [t.name for t in tones]
+    for name in names:
+        if names.count(name) > 1:
+            raise TonePlanError(f"{source}: tone ({name}): defined twice")
+    for t in tones:
+        if t.min_s is None:
+            continue
+        # A burst of a cadenced tone on the same frequencies must end before min_s, or it reads as this.
+        for other in tones:
+            for freqs, seconds in other.segments if other.min_s is None else ():
+                if freqs == t.segments[0][0] and _upper(other, seconds) >= t.min_s:
+                    raise TonePlanError(
+                        f"{source}: tone ({t.name}).min_s: {t.min_s} s is not longer than a "
+                        f"{seconds} s burst of {other.name} can last ({_upper(other, seconds):.2f} s)")
+    for t in tones:
+        for freqs, seconds in t.segments if t.min_s is None else ():
+            if not freqs and _upper(t, seconds) >= silence_s:
+                raise TonePlanError(
+                    f"{source}: silence_s: {silence_s} s is not longer than the {seconds} s pause of "
+                    f"{t.name} can last ({_upper(t, seconds):.2f} s)")
+    return TonePlan(pathlib.Path(source).stem, str(source), tones, ftol, silence_s)
+
+
+def load_plan(name_or_path):
+    """Read and check a tone plan: a name in board/tones ('cn', 'na', 'etsi') or a path to a .toml file."""
+    text = str(name_or_path)
+    path = pathlib.Path(text) if ("/" in text or text.endswith(".toml")) else PLAN_DIR / f"{text}.toml"
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except OSError as exc:
+        raise TonePlanError(f"{path}: cannot read tone plan: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise TonePlanError(f"{path}: not valid TOML: {exc}") from None
+    return plan_from_dict(data, str(path))
+
+
+# ---------------------------------------------------------------- detector
+
+class CallProgressDetector:
+    """Call-progress tones on many channels: per-frame tone classification vectorised over channels,
+    cadence matched in Python only for the channels whose tone state changed."""
+
+    def __init__(self, channels, plan="cn"):
+        self.plan = plan if isinstance(plan, TonePlan) else load_plan(plan)
+        self._framer = blocks.Framer(channels, FRAME, "CallProgressDetector")
+        c = self._framer.channels
+        self._build_analysis()
+        self._frame = 0  # frames seen on every channel
+        self._cur = np.zeros(c, np.int64)  # signature of the current segment (0: no plan tone)
+        self._seg_start = np.zeros(c, np.int64)  # its first frame
+        self._pending = {}  # channel -> (signature, frames seen, first frame) of an unconfirmed change
+        self._due = np.full(c, -1, np.int64)  # frame at which a continuous tone becomes reportable
+        self._continuing = set()  # channels in a continuous-tone segment
+        self._quiet = np.zeros(c, np.int64)  # silent frames in a row
+        self._reported = np.full(c, -1, np.int64)  # tone index last reported, while its pattern holds
+        self._history = [[] for _ in range(c)]
+
+    @property
+    def channels(self):
+        return self._framer.channels
+
+    def _build_analysis(self):
+        plan = self.plan
+        freqs = sorted({f for t in plan.tones for fs, _ in t.segments for f in fs})
+        tol = plan.frequency_tolerance_hz
+        probes = [(k, f + d) for k, f in enumerate(freqs) for d in ((-tol, 0.0, tol) if tol else (0.0,))]
+        n = np.arange(FRAME)
+        omega = 2.0 * np.pi * np.array([p for _, p in probes]) / RATE
+        # Columns: cos and -sin per probe, scaled so that the squares of a pair add up to a sine's
+        # share of the frame energy (|X|^2 * 2 / N) over TONE_FRACTION; then ones / sqrt(N), whose
+        # square is the DC part of the frame energy.
+        scale = np.sqrt(2.0 / FRAME / TONE_FRACTION)
+        self._basis = np.zeros((FRAME, 2 * len(probes) + 1), np.float32)
+        self._basis[:, 0:-1:2] = scale * np.cos(np.outer(n, omega))
+        self._basis[:, 1:-1:2] = -scale * np.sin(np.outer(n, omega))
+        self._basis[:, -1] = 1.0 / np.sqrt(FRAME)
+        self._ones = np.ones(FRAME, np.float32)
+        # Adds each probe's cos and sin squares.
+        self._pairs = np.repeat(np.eye(len(probes), dtype=np.float32), 2, axis=0)
+        self._probe_groups = np.flatnonzero(np.diff([-1] + [k for k, _ in probes])) if tol else None
+        index = {f: k for k, f in enumerate(freqs)}
+        sigs = sorted({fs for t in plan.tones for fs, _ in t.segments if fs}, key=sorted)
+        self._sig_id = {fs: i + 1 for i, fs in enumerate(sigs)}
+        self._by_mask = np.zeros(1 << MAX_FREQS, np.int64)
+        for fs, i in self._sig_id.items():
+            self._by_mask[sum(1 << index[f] for f in fs)] = i
+        self._names = [t.name for t in plan.tones]
+        self._silence_frames = int(math.ceil(plan.silence_s / FRAME_S))
+        self._continuous = {}  # signature -> (tone index, frames before it is reported)
+        self._cadenced = []  # (tone index, confirm, every rotation's first `confirm` (signature, lo, hi))
+        self._fits = {}  # signature -> [(lo, hi), ...] of every cadence step on it
+        for i, t in enumerate(plan.tones):
+            if t.min_s is not None:
+                self._continuous[self._sig_id[t.segments[0][0]]] = (i, int(math.ceil(t.min_s / FRAME_S)))
+                continue
+            pattern = [
+                (self._sig_id.get(fs, 0),
+                 s * (1.0 - t.tolerance) / FRAME_S - SLACK_FRAMES,
+                 s * (1.0 + t.tolerance) / FRAME_S + SLACK_FRAMES)
+                for fs, s in t.segments]
+            m = len(pattern)
+            rotations = [[pattern[(r + k) % m] for k in range(t.confirm)] for r in range(m)]
+            self._cadenced.append((i, t.confirm, rotations))
+            for sig, lo, hi in pattern:
+                self._fits.setdefault(sig, []).append((lo, hi))
+        self._history_len = max([confirm for _, confirm, _ in self._cadenced] + [1])
+
+    def reset(self, channel):
+        """Forget `channel`'s tone history (its sample index keeps counting)."""
+        ch = blocks.check_channel(channel, self.channels, "CallProgressDetector.reset")
+        self._cur[ch] = 0
+        self._pending.pop(ch, None)
+        self._seg_start[ch] = self._frame
+        self._due[ch] = -1
+        self._continuing.discard(ch)
+        self._quiet[ch] = 0
+        self._reported[ch] = -1
+        self._history[ch] = []
+
+    def _classify(self, frames):
+        """(signature, silent) per frame, both (C, F): signature 0 is no plan tone."""
+        c, f, _ = frames.shape
+        x = frames.reshape(c * f, FRAME).astype(np.float32)
+        z = np.square(x @ self._basis)
+        energy = np.square(x) @ self._ones - z[:, -1]
+        power = z[:, :-1] @ self._pairs
+        if self._probe_groups is not None:
+            power = np.maximum.reduceat(power, self._probe_groups, axis=1)
+        loud = energy >= _MIN_ENERGY
+        # The tone is the set of plan frequencies within 6 dB of the strongest; a set of more than two
+        # is no plan tone (the lookup holds only the plan's singles and pairs); it must hold
+        # TONE_FRACTION of the energy (folded into the basis scale).
+        near = power >= PAIR_RATIO * power.max(axis=1, keepdims=True)
+        mask = np.packbits(near, axis=1, bitorder="little")[:, 0]
+        sig = np.where(loud & (np.einsum("ij,ij->i", power, near) >= energy), self._by_mask[mask], 0)
+        return sig.reshape(c, f), ~loud.reshape(c, f)
+
+    def process(self, block):
+        """Feed int16 (channels, n); returns ToneEvents for tones recognised in this block."""
+        frames, _ = self._framer.frames(block)
+        events = []
+        if not frames.shape[1]:
+            return events
+        sig, silent = self._classify(frames)
+        for f in range(frames.shape[1]):
+            events += self._step(sig[:, f], silent[:, f])
+            self._frame += 1
+        return events
+
+    def _step(self, sig, silent):
+        t = self._frame
+        events = []
+        changed = np.flatnonzero(sig != self._cur)
+        if changed.size or self._pending:
+            # A change of segment needs CONFIRM_FRAMES frames in a row that agree (spandsp
+            # super_tone_rx); Python runs only for the channels whose tone is changing.
+            changed = changed.tolist()
+            for ch in self._pending.keys() - set(changed):
+                del self._pending[ch]
+            for ch in changed:
+                new = int(sig[ch])
+                seen = self._pending.get(ch)
+                seen = (new, seen[1] + 1, seen[2]) if seen and seen[0] == new else (new, 1, t)
+                if seen[1] >= CONFIRM_FRAMES:
+                    del self._pending[ch]
+                    events += self._segment_ended(ch, new, seen[2])
+                else:
+                    self._pending[ch] = seen
+        if self._continuing:
+            for ch in np.flatnonzero(self._due == t):
+                i, _ = self._continuous[self._cur[ch]]
+                if self._reported[ch] != i:
+                    self._reported[ch] = i
+                    events.append(ToneEvent(int(ch), self._names[i], int(self._seg_start[ch]) * FRAME))
+        # Silence: reported once, when a run of silent frames reaches silence_s.
+        self._quiet = (self._quiet + 1) * silent
+        for ch in np.flatnonzero(self._quiet == self._silence_frames):
+            events.append(ToneEvent(int(ch), "silence", (t + 1 - self._silence_frames) * FRAME))
+        return events
+
+    def _segment_ended(self, ch, new, start):
+        """The segment on `ch` ended at frame `start`, where one of signature `new` began."""
+        history = self._history[ch]
+        history.append((int(self._cur[ch]), start - int(self._seg_start[ch]), int(self._seg_start[ch])))
+        del history[:-self._history_len]
+        self._cur[ch] = new
+        self._seg_start[ch] = start
+        if new in self._continuous:
+            self._due[ch] = start + self._continuous[new][1] - 1
+            self._continuing.add(ch)
+        else:
+            self._due[ch] = -1
+            self._continuing.discard(ch)
+        match = self._match(history)
+        if match is None:
+            self._reported[ch] = -1
+            return []
+        i, first = match
+        if self._reported[ch] == i:
+            return []
+        self._reported[ch] = i
+        return [ToneEvent(int(ch), self._names[i], first * FRAME)]
+
+    def _match(self, history):
+        """(tone index, first frame of its first burst) of the first cadence the history ends with."""
+        sig, d, _ = history[-1]
+        if not any(lo <= d <= hi for lo, hi in self._fits.get(sig, ())):
+            return None  # the segment just ended fits no step of any cadence
+        for i, confirm, rotations in self._cadenced:
+            if len(history) < confirm:
+                continue
+            tail = history[-confirm:]
+            for steps in rotations:
+                if all(s == sig and lo <= d <= hi for (sig, d, _), (s, lo, hi) in zip(tail, steps)):
+                    return i, next(start for sig, _, start in tail if sig)
+        return None
+
+    def status(self):
+        return {"channels": self.channels, "plan": self.plan.name}
