@@ -5,6 +5,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from . import bench_dsp
 from .scenario import ScenarioRun, load_scenario
 
 WARMUP_S = 20.0   # long enough for every caller to pass the IVR into a queue or a conversation
@@ -73,10 +74,6 @@ def main(quick: bool = False) -> int:
     print("Idle lines: CPU ms per tick (should stay nearly flat in the number of lines)")
     for lines in (8, 30, 120, 480):
         print(f"{lines:>6} lines {idle_tick_ms(lines, seconds):>8.3f} ms/tick")
-    try:
-        from . import bench_dsp
-    except ImportError:
-        return 0
     print()
     bench_dsp.run(out=print)
     return 0
