@@ -15,7 +15,7 @@ import numpy as np
 from dsp import tonegen
 from dsp.levels import dbm0_to_amplitude
 
-from .channel import (TICK_SAMPLES, TICK_SECONDS, ChannelError, ChannelEvent, ChannelKind,
+from .channel import (RATE, TICK_SAMPLES, TICK_SECONDS, ChannelError, ChannelEvent, ChannelKind,
                       ChannelSpec, Driver, EventKind)
 
 log = logging.getLogger(__name__)
@@ -45,6 +45,7 @@ class SimCaller:
     keys: list[tuple[float, str]] = field(default_factory=list)  # (s after answer, digits)
     patience: float = 120.0    # s from arrival before hanging up if no agent has answered
     talk: float = 60.0         # s of conversation before hanging up
+    voice_hz: float | None = None   # a steady tone while talking to an agent, to trace audio paths
     tag: object = None         # the scenario's own reference
     # Filled in as the call goes:
     line: int | None = None
@@ -56,11 +57,40 @@ class SimCaller:
     pressed: str = ""
 
 
+@dataclass
+class Phone:
+    """A telephone the box can ring: an agent's handset, or a subscriber out on the PSTN."""
+    answer_after: float = 2.0       # s of ringing before pick-up
+    talk: float = 60.0              # s off hook before hanging up
+    voice_hz: float | None = None   # a steady tone while off hook, to trace audio paths
+    answers: bool = True            # False: lets it ring
+    # State:
+    ringing_since: float | None = None
+    off_hook: bool = False
+    answered_at: float | None = None
+    answer_at: float = float("inf")
+    hangup_at: float = float("inf")
+    calls: int = 0
+
+    @property
+    def busy(self) -> bool:
+        return self.off_hook or self.ringing_since is not None
+
+    def ring(self, now: float) -> None:
+        self.ringing_since = now
+        self.answer_at = now + self.answer_after if self.answers else float("inf")
+
+    def on_hook(self) -> None:
+        self.ringing_since, self.off_hook = None, False
+        self.answer_at = self.hangup_at = float("inf")
+
+
 class LineState(str, enum.Enum):
     IDLE = "idle"
-    RINGING = "ringing"
-    ANSWERED = "answered"
-    DIALING = "dialing"
+    RINGING = "ringing"       # an inbound call rings the box
+    ANSWERED = "answered"     # the box took the inbound call
+    DIALING = "dialing"       # the box dialled out; the far phone rings (or the number fails)
+    OUTBOUND = "outbound"     # the far phone answered the box's call
 
 
 @dataclass
@@ -72,17 +102,14 @@ class _Trunk:
     give_up_at: float = float("inf")
     hangup_at: float = float("inf")
     keys: list[tuple[float, str]] = field(default_factory=list)
+    number: str = ""                      # dialled number, outbound
+    progress_at: float = float("inf")     # when the PSTN reports busy / unobtainable
+    progress: str = ""
 
 
-@dataclass
-class Handset:
-    """A simulated agent phone: rings, picks up after `answer_after`, hangs up after `talk`."""
-    answer_after: float = 2.0
-    talk: float = 60.0
-    ringing_since: float | None = None
-    off_hook: bool = False
-    hangup_at: float = float("inf")
-    answer_at: float = float("inf")
+# What the PSTN answers a call that cannot complete (ITU-T Q.35 tones; reference/dsp.md §3).
+BUSY_AFTER_S = 1.0
+UNOBTAINABLE_AFTER_S = 3.0
 
 
 class SimDriver(Driver):
@@ -104,15 +131,17 @@ class SimDriver(Driver):
         self._noise_pos = self._rng.integers(0, self._noise.size - TICK_SAMPLES, size=n)
         self._ramp = np.arange(TICK_SAMPLES)
         self.trunks = [_Trunk() for _ in range(trunks)]
-        self.handsets = [Handset() for _ in range(stations)]
+        self.handsets = [Phone() for _ in range(stations)]
+        self.directory: dict[str, Phone] = {}          # numbers the PSTN can ring
+        self._phones: dict[int, Phone] = {}            # channel -> phone ringing or off hook there
         self._busy_trunks: set[int] = set()
-        self._busy_handsets: set[int] = set()
         self._audio: dict[int, tuple[np.ndarray, int]] = {}   # channel -> (samples, position)
+        self._voices: dict[int, np.ndarray] = {}       # channel -> one second of its test tone
         self._events: list[ChannelEvent] = []
         self.tick = 0
         self.finished: list[SimCaller] = []
         self.blocked: list[SimCaller] = []     # found every line busy
-        self.counters = {"calls": 0, "blocked": 0, "digits": 0}
+        self.counters = {"calls": 0, "blocked": 0, "digits": 0, "outbound": 0}
 
     # --- Driver interface ---------------------------------------------------------------------
     def specs(self) -> list[ChannelSpec]:
@@ -138,6 +167,9 @@ class SimDriver(Driver):
                 del self._audio[ch]
             else:
                 self._audio[ch] = (samples, pos + TICK_SAMPLES)
+        offset = (self.tick * TICK_SAMPLES) % RATE
+        for ch, second in self._voices.items():
+            frame[ch] += second[offset:offset + TICK_SAMPLES]
         np.copyto(rx, np.clip(frame, -32768, 32767), casting="unsafe")
         self.tick += 1
         events, self._events = self._events, []
@@ -156,32 +188,49 @@ class SimDriver(Driver):
         line.keys = sorted((self.now + at, digits) for at, digits in caller.keys)
 
     def hangup(self, channel: int) -> None:
-        if channel >= self.n_trunks:
-            hs = self.handsets[channel - self.n_trunks]
-            hs.ringing_since, hs.off_hook = None, False
-            hs.answer_at = hs.hangup_at = float("inf")
-            self._busy_handsets.discard(channel - self.n_trunks)
-            self._audio.pop(channel, None)
-            return
-        line = self.trunks[channel]
-        if line.caller is not None:
-            self._end(channel, "box")
+        self._audio.pop(channel, None)
+        self._voices.pop(channel, None)
+        phone = self._phones.pop(channel, None)
+        if phone is not None:
+            phone.on_hook()
+        if channel < self.n_trunks:
+            line = self.trunks[channel]
+            if line.caller is not None:
+                self._end(channel, "box")
+            elif line.state != LineState.IDLE:
+                self._free(channel)
 
     def dial(self, channel: int, number: str) -> None:
-        if channel < self.n_trunks:
-            raise ChannelError(f"sim: trunk{channel + 1}: the simulated PSTN takes no outbound calls")
-        hs = self.handsets[channel - self.n_trunks]
-        if hs.off_hook or hs.ringing_since is not None:
-            raise ChannelError(f"sim: station{channel - self.n_trunks + 1} is busy")
-        hs.ringing_since = self.now
-        self._busy_handsets.add(channel - self.n_trunks)
-        hs.answer_at = self.now + hs.answer_after
+        """Ring a station's handset, or dial `number` out on a trunk."""
+        if channel >= self.n_trunks:
+            phone = self.handsets[channel - self.n_trunks]
+            if phone.busy:
+                raise ChannelError(f"sim: station{channel - self.n_trunks + 1} is busy")
+            phone.ring(self.now)
+            self._phones[channel] = phone
+            return
+        line = self.trunks[channel]
+        if line.state != LineState.IDLE:
+            raise ChannelError(f"sim: trunk{channel + 1} is in use ({line.state.value})")
+        if not number or not all(c in "0123456789*#" for c in number):
+            raise ChannelError(f"sim: trunk{channel + 1}: cannot dial {number!r}")
+        self.counters["outbound"] += 1
+        line.state, line.number = LineState.DIALING, number
+        self._busy_trunks.add(channel)
+        phone = self.directory.get(number)
+        if phone is None:
+            line.progress, line.progress_at = "sit", self.now + UNOBTAINABLE_AFTER_S
+        elif phone.busy or self._on_a_line(number):
+            line.progress, line.progress_at = "busy", self.now + BUSY_AFTER_S
+        else:
+            phone.ring(self.now)
+            self._phones[channel] = phone
 
     def status(self) -> dict:
         return {"driver": self.name, "trunks": self.n_trunks, "stations": self.n_stations,
                 "busy_trunks": sum(t.state != LineState.IDLE for t in self.trunks), **self.counters}
 
-    # --- the PSTN side: scripted callers ------------------------------------------------------
+    # --- the PSTN side: scripted callers and subscribers ---------------------------------------
     def place_call(self, caller: SimCaller) -> bool:
         """A caller dials the hotline: the PSTN picks an idle trunk (False: all busy)."""
         caller.arrived = self.now
@@ -203,23 +252,45 @@ class SimDriver(Driver):
         self.blocked.append(caller)
         return False
 
+    def subscriber(self, number: str, phone: Phone) -> Phone:
+        """Make `number` reachable on the PSTN (an expert center, a caller waiting for a callback)."""
+        self.directory[number] = phone
+        return phone
+
     def connected(self, channel: int) -> None:
         """The caller on trunk `channel` hears an agent: their talk time starts."""
         line = self.trunks[channel]
-        if line.caller is not None and line.caller.connected is None:
-            line.caller.connected = self.now
+        caller = line.caller
+        if caller is not None and caller.connected is None:
+            caller.connected = self.now
             line.give_up_at = float("inf")
-            line.hangup_at = self.now + line.caller.talk
+            line.hangup_at = self.now + caller.talk
+            if caller.voice_hz:
+                self._voices[channel] = self._voice(caller.voice_hz)
 
-    def handset(self, station: int) -> Handset:
+    def handset(self, station: int) -> Phone:
         return self.handsets[station]
+
+    def _on_a_line(self, number: str) -> bool:
+        return any(t.caller is not None and t.caller.number == number for t in self.trunks)
+
+    def _voice(self, hz: float) -> np.ndarray:
+        # One second of tone: whole-hertz tones repeat exactly, so reading it round keeps the phase.
+        second = tonegen.tone(round(hz), -20.0, RATE).astype(np.float32)
+        return np.concatenate([second, second[:TICK_SAMPLES]])
 
     # --- time ---------------------------------------------------------------------------------
     def _advance(self) -> None:
         now = self.now
-        # Only lines and handsets in use are visited: an idle channel costs nothing per tick.
+        # Only lines and phones in use are visited: an idle channel costs nothing per tick.
         for ch in sorted(self._busy_trunks):
             line = self.trunks[ch]
+            if line.state == LineState.DIALING and now >= line.progress_at:
+                self._events.append(ChannelEvent(ch, EventKind.PROGRESS, {"tone": line.progress}))
+                line.progress_at = float("inf")
+                continue
+            if line.caller is None:
+                continue
             if line.state == LineState.RINGING and now >= line.next_ring:
                 self._events.append(ChannelEvent(ch, EventKind.RING, {}))
                 line.next_ring += RING_PERIOD_S
@@ -231,16 +302,22 @@ class SimDriver(Driver):
             while line.keys and line.keys[0][0] <= now:
                 _, digits = line.keys.pop(0)
                 self._press(ch, line.caller, digits)
-        for k in sorted(self._busy_handsets):
-            hs, ch = self.handsets[k], self.n_trunks + k
-            if hs.ringing_since is not None and now >= hs.answer_at:
-                hs.ringing_since, hs.off_hook = None, True
-                hs.answer_at = float("inf")
-                hs.hangup_at = now + hs.talk
+        for ch, phone in sorted(self._phones.items()):
+            if phone.ringing_since is not None and now >= phone.answer_at:
+                phone.ringing_since, phone.off_hook, phone.answered_at = None, True, now
+                phone.answer_at, phone.hangup_at = float("inf"), now + phone.talk
+                phone.calls += 1
+                if ch < self.n_trunks:
+                    self.trunks[ch].state = LineState.OUTBOUND
+                if phone.voice_hz:
+                    self._voices[ch] = self._voice(phone.voice_hz)
                 self._events.append(ChannelEvent(ch, EventKind.ANSWER, {}))
-            elif hs.off_hook and now >= hs.hangup_at:
-                hs.off_hook, hs.hangup_at = False, float("inf")
-                self._busy_handsets.discard(k)
+            elif phone.off_hook and now >= phone.hangup_at:
+                phone.on_hook()
+                del self._phones[ch]
+                self._voices.pop(ch, None)
+                if ch < self.n_trunks:
+                    self._free(ch)
                 self._events.append(ChannelEvent(ch, EventKind.CLEAR, {}))
 
     def _press(self, ch: int, caller: SimCaller, digits: str) -> None:
@@ -258,6 +335,10 @@ class SimDriver(Driver):
         caller = line.caller
         caller.ended, caller.ended_by = self.now, by
         self.finished.append(caller)
+        self._free(ch)
+
+    def _free(self, ch: int) -> None:
         self.trunks[ch] = _Trunk()
         self._busy_trunks.discard(ch)
         self._audio.pop(ch, None)
+        self._voices.pop(ch, None)

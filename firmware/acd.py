@@ -45,6 +45,9 @@ class Agent:
         self.since = now
         self.idle_since = now              # longest-idle routing: when the agent last became free
         self.call: Call | None = None
+        self.on_answer: Callable[[Agent], None] | None = None   # what picking up the ringing phone does
+        self.talk_started: float | None = None
+        self.last_call_id: str | None = None     # for a wrap-up code given after the call
         self.calls = 0
         self.talk_s = 0.0
         self._log = 0
@@ -62,6 +65,8 @@ class Agent:
         self.state, self.reason, self.since = state, reason, now
         if state == AgentState.READY:
             self.idle_since = now
+        if state == AgentState.TALKING:
+            self.talk_started = now
         self._log += 1
         self.engine.store.insert("agent_states", {"id": f"{self.id}-{int(now * 1000)}-{self._log}",
                                                   "agent_id": self.id, "state": state.value,
@@ -213,6 +218,23 @@ class Acd:
         self.dispatch()
         return True
 
+    def requeue(self, call: Call, queue_name: str) -> None:
+        """Back into a queue, first among callers of the same priority: a transferred caller, one
+        whose transfer failed, or one whose agent's line went down."""
+        q = self.queue(queue_name)
+        now = self.engine.clock.time()
+        call.agent, call.queue, call.queued_at, call.connected_at = None, q.name, now, None
+        call.update(queue=q.name, queued_at=now)
+        q.offered += 1
+        q.insert(call, front=True)
+        call.queue_position = q.position(call)
+        call.event("queue:enter", queue=q.name, position=call.queue_position, priority=call.priority, requeued=True)
+        call.set_state(CallState.QUEUED, queue=q.name, position=call.queue_position)
+        call.timers = [self.engine.later(q.cfg.max_wait, self._max_wait, call)]
+        if call.conversation is None:
+            self.engine.hold_music(call)
+        self.dispatch()
+
     def _announce(self, call: Call) -> None:
         q = self.queues.get(call.queue)
         if q is None or call.state != CallState.QUEUED or call not in q.waiting:
@@ -298,13 +320,24 @@ class Acd:
         call.ring_started = self.engine.clock.time()
         call.set_state(CallState.RINGING_AGENT, agents=[a.id for a in agents])
         for agent in agents:
-            agent.call = call
-            agent.set_state(AgentState.RINGING)
-            call.event("agent:ring", agent=agent.id)
-            self.engine.board.dial(agent.station)
+            self.ring(agent, call, self.station_answered)
         if q.cfg.strategy == "round_robin":
             q.rr_next = agents[0].order + 1
         call.ring_timer = self.engine.later(q.cfg.ring_timeout, self._ring_timeout, call)
+
+    def ring(self, agent: Agent, call: Call, on_answer: Callable[[Agent], None]) -> None:
+        """Ring the agent's phone for `call`; `on_answer(agent)` runs when they pick up."""
+        agent.call, agent.on_answer = call, on_answer
+        agent.set_state(AgentState.RINGING)
+        call.event("agent:ring", agent=agent.id)
+        self.engine.board.dial(agent.station)
+
+    def unring(self, agent: Agent) -> None:
+        """Stop the agent's phone ringing; they are free again."""
+        self.engine.board.hangup(agent.station)
+        agent.call = agent.on_answer = None
+        if agent.state == AgentState.RINGING:
+            agent.set_state(AgentState.READY)
 
     def _stop_ringing(self, call: Call, keep: Agent | None = None) -> None:
         """Stop every phone ringing for the call but `keep`'s; those agents are free again."""
@@ -312,12 +345,8 @@ class Acd:
             call.ring_timer.cancel()
             call.ring_timer = None
         for agent in call.ringing:
-            if agent is keep:
-                continue
-            self.engine.board.hangup(agent.station)
-            agent.call = None
-            if agent.state == AgentState.RINGING:
-                agent.set_state(AgentState.READY)
+            if agent is not keep:
+                self.unring(agent)
         call.ringing = []
 
     def _ring_timeout(self, call: Call) -> None:
@@ -329,7 +358,7 @@ class Acd:
             call.event("agent:noanswer", agent=agent.id,
                        ring_ms=int(1000 * (self.engine.clock.time() - call.ring_started)))
             self.engine.board.hangup(agent.station)
-            agent.call = None
+            agent.call = agent.on_answer = None
             # An agent who lets the phone ring out is made not ready, as app_queue's autopause does.
             agent.set_state(AgentState.NOT_READY, "no answer")
         call.ringing = []
@@ -337,8 +366,9 @@ class Acd:
         self.dispatch()
 
     def station_answered(self, agent: Agent) -> None:
+        """A queue caller's offer was picked up."""
         call = agent.call
-        if agent.state != AgentState.RINGING or call is None or agent not in call.ringing:
+        if call is None or agent not in call.ringing:
             return
         self._stop_ringing(call, keep=agent)
         now = self.engine.clock.time()
@@ -364,16 +394,27 @@ class Acd:
         """The call is over: its agent goes to wrap-up, then ready."""
         if call.ringing:
             self._stop_ringing(call)
-        agent = call.agent
-        if agent is not None and agent.state == AgentState.TALKING:
-            talk = self.engine.clock.time() - call.connected_at
-            agent.talk_s += talk
-            q = self.queues[call.queue]
-            q.aht += AHT_WEIGHT * (talk + q.cfg.wrapup - q.aht)
-            agent.call = None
-            agent.set_state(AgentState.WRAPUP)
-            agent._timer = self.engine.later(q.cfg.wrapup, self._wrapup_done, agent)
+        if call.agent is not None:
+            self.release(call.agent, call)
         self.dispatch()
+
+    def release(self, agent: Agent, call: Call) -> None:
+        """The agent is done with `call` (hung up, transferred it away): wrap-up, then ready."""
+        if agent.state == AgentState.RINGING:
+            self.unring(agent)
+            return
+        if agent.state != AgentState.TALKING:
+            return
+        talk = self.engine.clock.time() - agent.talk_started
+        agent.talk_s += talk
+        agent.last_call_id = call.id
+        q = self.queues.get(call.queue) if call.queue else None
+        wrapup = q.cfg.wrapup if q else 0.0
+        if q is not None:
+            q.aht += AHT_WEIGHT * (talk + wrapup - q.aht)
+        agent.call = None
+        agent.set_state(AgentState.WRAPUP)
+        agent._timer = self.engine.later(wrapup, self._wrapup_done, agent)
 
     def _wrapup_done(self, agent: Agent) -> None:
         if agent.state == AgentState.WRAPUP:

@@ -5,8 +5,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from drivers.channel import Board, Driver
+from drivers.alsa_pcm import FORMATS, AlsaDriver, AlsaError, AlsaLine
+from drivers.channel import Board, ChannelKind, Driver
 from drivers.sim import DtmfStyle, SimDriver
+from drivers.voice_modem import LineConfig, VoiceModemDriver, VoiceModemError
 
 from .config import ConfigError, Section, read_file
 from .site import BOARD_DIR
@@ -31,7 +33,37 @@ def _build_sim(sec: Section) -> SimDriver:
     return driver
 
 
-DRIVERS: dict[str, Callable[[Section], Driver]] = {"sim": _build_sim}
+def _kind(sec: Section) -> ChannelKind:
+    return ChannelKind(sec.get_str("kind", "trunk", choices=("trunk", "station")))
+
+
+def _build_voice_modem(sec: Section) -> VoiceModemDriver:
+    lines = []
+    for line in sec.get_tables("line"):
+        lines.append(LineConfig(name=line.get_str("name"), port=line.get_str("port"), kind=_kind(line),
+                                number=line.get_str("number", "")))
+        line.done()
+    try:
+        return VoiceModemDriver(lines)
+    except VoiceModemError as exc:
+        raise sec.error("line", str(exc)) from None
+
+
+def _build_alsa(sec: Section) -> AlsaDriver:
+    channels = sec.get_int("channels", 1, 1, 64)
+    lines = []
+    for line in sec.get_tables("line"):
+        lines.append(AlsaLine(line.get_str("name"), line.get_int("slot", minval=0, maxval=channels - 1), _kind(line)))
+        line.done()
+    try:
+        return AlsaDriver(capture=sec.get_str("capture"), playback=sec.get_str("playback"), channels=channels,
+                          fmt=sec.get_str("format", "S16_LE", choices=FORMATS), lines=lines)
+    except AlsaError as exc:
+        raise sec.error("line", str(exc)) from None
+
+
+DRIVERS: dict[str, Callable[[Section], Driver]] = {"sim": _build_sim, "voice_modem": _build_voice_modem,
+                                                   "alsa": _build_alsa}
 
 
 def list_profiles() -> list[str]:

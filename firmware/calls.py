@@ -17,6 +17,7 @@ class CallState(str, enum.Enum):
     IVR = "ivr"                      # answered, in the flow
     QUEUED = "queued"                # waiting for an agent
     RINGING_AGENT = "ringing_agent"  # an agent's phone rings for this caller
+    DIALING = "dialing"              # outbound: the customer's number is being dialled
     CONNECTED = "connected"          # caller and agent talk
     ENDED = "ended"
 
@@ -28,14 +29,15 @@ class Disposition(str, enum.Enum):
     COMPLETED = "completed"      # the flow ended the call itself (goodbye)
     TIMEOUT = "timeout"          # waited longer than the queue's maximum
     OVERFLOW = "overflow"        # the queue was full and the flow had nowhere else to send the caller
-    UNANSWERED = "unanswered"    # rang off before the box answered
+    UNANSWERED = "unanswered"    # rang off before the box answered; outbound: nobody picked up
+    BUSY = "busy"                # outbound: the number was busy
     FAILED = "failed"            # the line failed (alarm) during the call
 
 
 class Call:
     """One inbound call, from first ring to hang-up."""
 
-    def __init__(self, engine: "Engine", call_id: str, channel: int, now: float):
+    def __init__(self, engine: "Engine", call_id: str, channel: int, now: float, direction: str = "inbound"):
         self.engine = engine
         self.id = call_id
         self.channel = channel
@@ -64,8 +66,16 @@ class Call:
         self.node: str | None = None
         self.disposition: Disposition | None = None
         self.recording_id: str | None = None
+        self.recording_paused = False        # an agent's pause, or secure input being typed
+        self.conversation = None             # conversation.Conversation once an agent answered
+        self.mixed: set[int] = set()         # channels whose mixing legs this call has set
+        self.third = None                    # a consulted, conferenced or transferred-to party
         self._events = 0
-        engine.store.insert("calls", {"id": call_id, "direction": "inbound",
+        self.direction = direction
+        self.hold_started: float | None = None
+        self.hold_s = 0.0
+        self.transfers = 0
+        engine.store.insert("calls", {"id": call_id, "direction": direction,
                                       "channel": engine.board.channels[channel].name, "arrived_at": now})
 
     def __repr__(self) -> str:
@@ -111,6 +121,9 @@ class Call:
         self.ended_at = now
         talk = now - self.connected_at if self.connected_at is not None else None
         self.event("call:hangup", by=hangup_by, disposition=disposition.value)
+        if self.hold_started is not None:
+            self.hold_s += now - self.hold_started
         self.update(ended_at=now, disposition=disposition.value, hangup_by=hangup_by,
-                    digits=self.digits, path=json.dumps(self.path), wait=self.wait_seconds(now), talk=talk)
+                    digits=self.digits, path=json.dumps(self.path), wait=self.wait_seconds(now), talk=talk,
+                    hold=round(self.hold_s, 3), transfers=self.transfers)
         self.set_state(CallState.ENDED, disposition=disposition.value)

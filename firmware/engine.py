@@ -17,11 +17,13 @@ from dsp.dtmf import DtmfDetector
 from .acd import Acd, AcdError, AgentState
 from .calls import Call, CallState, Disposition
 from .clock import TickClock
+from .conversation import Conversation
 from .customers import CustomerDirectory
 from .control import ControlError, ControlServer
 from .ivr import Flow, IvrSession
 from .journal import Journal
 from .media import MediaPlan
+from .operations import Operations
 from .prompts import PromptError, PromptSet
 from .queue_log import QueueLog
 from .recorder import Recorder
@@ -95,6 +97,7 @@ class Engine:
         if missing:
             raise PromptError(f"prompt set {prompts.directory} lacks {', '.join(sorted(missing))}")
         self.acd = Acd(self, site.queues, site.agents)
+        self.ops = Operations(self, site.supervisors)
         self._running = False
         if queue_log is not None:
             self.observers.append(QueueLog(self, queue_log))
@@ -105,6 +108,7 @@ class Engine:
             "agent.ready": lambda agent: self.acd.cmd_ready(agent),
             "agent.not_ready": lambda agent, reason="break": self.acd.cmd_not_ready(agent, reason),
             "agent.hangup": lambda agent: self.acd.cmd_hangup(agent),
+            **self.ops.commands(),
         }
         for agent in self.acd.agents.values():
             store.upsert("agents", {"id": agent.id, "name": agent.name,
@@ -157,9 +161,41 @@ class Engine:
 
     def connect(self, call: Call, agent) -> None:
         """The agent answered: bridge the two channels and start recording."""
-        self.media.stop(call.channel)
-        self.media.bridge(call.channel, agent.station)
+        call.conversation = Conversation(call.channel, agent.station)
+        self.apply(call)
         call.set_state(CallState.CONNECTED, agent=agent.id)
+        if call.recording_id is None:
+            self._start_recording(call)
+        self.emit("call:bridged", call=call, agent=agent, channel=call.channel, station=agent.station)
+
+    def apply(self, call: Call) -> None:
+        """Set the mixing legs and music for the call's conversation as it now stands."""
+        conv = call.conversation
+        for ch in call.mixed | set(conv.channels()):
+            self.media.disconnect(ch)
+        for dst, src in conv.legs():
+            self.media.connect(dst, src)
+        call.mixed = set(conv.channels())
+        if conv.caller_on_hold():
+            if not self.media.playing(call.channel):
+                self.hold_music(call)
+        else:
+            self.media.stop(call.channel)
+        self._rec_index = None
+
+    def outbound_call(self, channel: int, number: str, agent) -> Call:
+        """An agent's call out on `channel`; the trunk is the call's line, the agent its agent."""
+        call = Call(self, self.new_id(), channel, self.clock.time(), direction="outbound")
+        call.number, call.agent = number, agent
+        call.update(number=number, agent_id=agent.id)
+        self.calls[channel] = call
+        call.set_state(CallState.RINGING_AGENT, agent=agent.id)
+        return call
+
+    def recording_changed(self) -> None:
+        self._rec_index = None
+
+    def _start_recording(self, call: Call) -> None:
         rec_id = self.new_id()
         when = time.gmtime(self.clock.time())
         relpath = f"{when.tm_year:04d}/{when.tm_mon:02d}/{when.tm_mday:02d}/{call.id}.wav"
@@ -167,7 +203,6 @@ class Engine:
         self.recorded[rec_id] = call
         self._rec_index = None
         self.recorder.open(rec_id, relpath)
-        self.emit("call:bridged", call=call, agent=agent, channel=call.channel, station=agent.station)
 
     def end_call(self, call: Call, disposition: Disposition, by: str) -> None:
         """Hang up everything the call holds and close its record. Safe to call twice."""
@@ -178,15 +213,15 @@ class Engine:
         if session:
             session.stop()
         self.media.stop(call.channel)
-        self.media.disconnect(call.channel)
+        for ch in call.mixed | {call.channel}:
+            self.media.disconnect(ch)
+        self.ops.call_ending(call)
         if call.state in (CallState.QUEUED, CallState.RINGING_AGENT):
             if disposition == Disposition.ABANDONED:
                 self.acd.abandoned(call)
             self.acd.leave(call)
-        if call.agent is not None:
-            self.media.disconnect(call.agent.station)
-            if call.agent.state == AgentState.TALKING and by != "agent":
-                self.board.hangup(call.agent.station)
+        if call.agent is not None and call.agent.state == AgentState.TALKING and by != "agent":
+            self.board.hangup(call.agent.station)
         self.acd.call_ended(call)
         if call.recording_id:
             self.recorded.pop(call.recording_id, None)
@@ -200,6 +235,8 @@ class Engine:
     # --- channel events -----------------------------------------------------------------------
     def _on_channel_event(self, ev: ChannelEvent) -> None:
         kind = self.board.channels[ev.channel].kind
+        if kind == ChannelKind.TRUNK and self.ops.leg_event(ev.channel, ev.kind.value, ev.data):
+            return
         handler = getattr(self, f"_on_{kind.value}_{ev.kind.value}", None)
         if handler is None:
             log.debug("ignored %s on %s", ev.kind.value, self.board.channels[ev.channel].name)
@@ -249,7 +286,8 @@ class Engine:
             return
         disposition = {CallState.RINGING: Disposition.UNANSWERED, CallState.IVR: Disposition.IVR_HANGUP,
                        CallState.QUEUED: Disposition.ABANDONED, CallState.RINGING_AGENT: Disposition.ABANDONED,
-                       CallState.CONNECTED: Disposition.ANSWERED}[call.state]
+                       CallState.CONNECTED: Disposition.ANSWERED, CallState.DIALING: Disposition.UNANSWERED,
+                       }[call.state]
         self.end_call(call, disposition, "caller")
 
     def _on_trunk_alarm(self, ev: ChannelEvent) -> None:
@@ -260,6 +298,28 @@ class Engine:
 
     def _on_station_alarm(self, ev: ChannelEvent) -> None:
         self._alarm(ev)
+        agent = self.acd.by_station.get(ev.channel)
+        if agent is None or not ev.data.get("active", True):
+            return
+        call = agent.call
+        if call is not None and agent.state == AgentState.TALKING and call.direction == "inbound" and call.queue:
+            # The agent's line went down mid-call: the caller is not left stranded but goes back to
+            # the front of their queue.
+            call.event("agent:lost", agent=agent.id, reason=ev.data.get("reason", "alarm"))
+            self.ops.call_ending(call)
+            call.conversation = None
+            for ch in call.mixed:
+                self.media.disconnect(ch)
+            call.mixed = set()
+            call.agent = None
+            self.acd.release(agent, call)
+            self.acd.requeue(call, call.queue)
+        elif agent.state == AgentState.RINGING:
+            self.acd.unring(agent)
+        if agent.state != AgentState.LOGGED_OUT:
+            if agent._timer:
+                agent._timer.cancel()
+            agent.set_state(AgentState.NOT_READY, "line alarm")
 
     def _alarm(self, ev: ChannelEvent) -> None:
         name = self.board.channels[ev.channel].name
@@ -271,14 +331,26 @@ class Engine:
         self.emit("line:alarm", channel=ev.channel, **ev.data)
 
     def _on_station_answer(self, ev: ChannelEvent) -> None:
+        if self.ops.station_answer(ev.channel):
+            return
         agent = self.acd.by_station.get(ev.channel)
-        if agent is not None:
-            self.acd.station_answered(agent)
+        if agent is not None and agent.state == AgentState.RINGING and agent.on_answer is not None:
+            on_answer, agent.on_answer = agent.on_answer, None
+            on_answer(agent)
 
     def _on_station_clear(self, ev: ChannelEvent) -> None:
+        if self.ops.station_clear(ev.channel):
+            return
         agent = self.acd.by_station.get(ev.channel)
-        if agent is not None and agent.call is not None and agent.state == AgentState.TALKING:
-            self.end_call(agent.call, Disposition.ANSWERED, "agent")
+        if agent is None or agent.call is None or agent.state != AgentState.TALKING:
+            return
+        call = agent.call
+        third = call.third
+        if third is not None and third.purpose == "consult" and third.answered:
+            # Hanging up during a consultation hands the caller over, as on any office phone.
+            self.ops.cmd_transfer_complete(agent.id)
+            return
+        self.end_call(call, Disposition.ANSWERED, "agent")
 
     def _on_digit(self, channel: int, digit: str) -> None:
         call = self.calls.get(channel)
@@ -369,24 +441,28 @@ class Engine:
         self.tx = self.media.render(rx)
         for channel, done in self.media.finished():
             self._guarded(channel, done)
-        self._record(rx)
+        self._record(rx, self.tx)
         for fin in self.recorder.finished():
             self._recording_done(fin)
         self.store.pump()
         self.stats.add(time.perf_counter() - t0)
         self.clock.advance()
 
-    def _record(self, rx: np.ndarray) -> None:
+    def _record(self, rx: np.ndarray, tx: np.ndarray) -> None:
+        """Left: what the caller says; right: what the caller hears (agent, third party, music on
+        hold, a barging supervisor; never a whisper). Paused recordings get silence."""
         if not self.recorded:
             return
         if self._rec_index is None:
-            ids = tuple(rid for rid, c in self.recorded.items() if c.state == CallState.CONNECTED)
-            calls = [self.recorded[r] for r in ids]
-            self._rec_index = (ids, np.array([c.channel for c in calls], np.intp),
-                               np.array([c.agent.station for c in calls], np.intp))
-        ids, caller, agent = self._rec_index
-        if ids:
-            self.recorder.frames(ids, np.stack([rx[caller], rx[agent]], axis=1))
+            ids = tuple(self.recorded)
+            channels = np.array([self.recorded[r].channel for r in ids], np.intp)
+            paused = np.array([self.recorded[r].recording_paused for r in ids], bool)
+            self._rec_index = (ids, channels, paused)
+        ids, channels, paused = self._rec_index
+        audio = np.stack([rx[channels], tx[channels]], axis=1)
+        if paused.any():
+            audio[paused] = 0
+        self.recorder.frames(ids, audio)
 
     def _recording_done(self, fin) -> None:
         call_id = fin.path.stem
@@ -430,7 +506,7 @@ class Engine:
                 "ticks": self.stats.status(),
                 "lines": lines,
                 "calls": [c.status(now) for c in sorted(self.calls.values(), key=lambda c: c.arrived_at)],
-                **self.acd.status(),
+                **self.acd.status(), "supervisors": self.ops.status(),
                 "store": self.store.status(), "recorder": self.recorder.status()}
 
     def close(self) -> None:

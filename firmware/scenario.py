@@ -9,14 +9,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from drivers.channel import Board
-from drivers.sim import DtmfStyle, SimCaller, SimDriver
+from drivers.sim import DtmfStyle, Phone, SimCaller, SimDriver
 
 from .box import StatePaths, open_engine
 from .calls import Call
 from .config import ConfigError, Section, read_file
+from .control import ControlError
 from .engine import Engine
-from .site import (DEFAULTS_DIR, AgentConfig, QueueConfig, SiteConfig, check_skills, read_queue, read_site,
-                   read_skills)
+from .site import (DEFAULTS_DIR, AgentConfig, QueueConfig, SiteConfig, SupervisorConfig, check_skills, read_queue,
+                   read_site, read_skills)
 from .store import open_db, open_readonly
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,7 @@ class AgentScript:
     login_at: float
     answer_after: float
     talk: float
+    voice_hz: float | None = None
 
 
 @dataclass
@@ -43,6 +45,25 @@ class CallerScript:
     keys: list[tuple[float, str]]
     patience: float
     talk: float
+    voice_hz: float | None = None
+    callback_answer: float | None = None   # reachable at their number afterwards, picking up after this
+
+
+@dataclass
+class PhoneScript:
+    """A supervisor's handset or a number out on the PSTN (an expert center)."""
+    id: str
+    answer_after: float
+    talk: float
+    voice_hz: float | None
+    answers: bool
+
+
+@dataclass
+class Action:
+    at: float
+    command: str
+    args: dict
 
 
 @dataclass
@@ -72,6 +93,9 @@ class Scenario:
     callers: list[CallerScript] = field(default_factory=list)
     traffic: list[Traffic] = field(default_factory=list)
     customers: list[dict] = field(default_factory=list)
+    supervisors: list[PhoneScript] = field(default_factory=list)
+    externals: list[PhoneScript] = field(default_factory=list)
+    actions: list[Action] = field(default_factory=list)
 
 
 def _range(sec: Section, key: str, default: tuple[float, float], lo: float, hi: float) -> tuple[float, float]:
@@ -86,6 +110,32 @@ def _range(sec: Section, key: str, default: tuple[float, float], lo: float, hi: 
     if not lo <= a <= b <= hi:
         raise sec.error(key, f"expected {lo} <= min <= max <= {hi}, got {value!r}")
     return a, b
+
+
+# Scenario `do = ...` -> control command (the same commands the web console and `branchline ctl` use).
+ACTIONS = {
+    "login": "agent.login", "logout": "agent.logout", "ready": "agent.ready", "not_ready": "agent.not_ready",
+    "hangup": "agent.hangup", "hold": "agent.hold", "resume": "agent.resume", "transfer": "agent.transfer",
+    "transfer_complete": "agent.transfer_complete", "transfer_cancel": "agent.transfer_cancel",
+    "conference": "agent.conference", "dial": "agent.dial", "wrapup": "agent.wrapup",
+    "pause_recording": "agent.pause_recording",
+    "monitor": "supervisor.monitor", "whisper": "supervisor.monitor", "barge": "supervisor.monitor",
+    "stop": "supervisor.stop", "intercept": "supervisor.intercept", "force_hangup": "supervisor.hangup",
+    "force_ready": "supervisor.force_ready", "force_not_ready": "supervisor.force_not_ready",
+    "force_logout": "supervisor.force_logout",
+}
+
+
+def _voice(sec: Section) -> float | None:
+    return sec.get_float("voice_hz", minval=100.0, maxval=3400.0) if sec.has("voice_hz") else None
+
+
+def _phone(sec: Section, key: str) -> PhoneScript:
+    phone = PhoneScript(id=sec.get_str(key), answer_after=sec.get_float("answer_after", 3.0, 0.0, 120.0),
+                        talk=sec.get_float("talk", 3600.0, 0.1), voice_hz=_voice(sec),
+                        answers=sec.get_bool("answers", True))
+    sec.done()
+    return phone
 
 
 def _keys(sec: Section) -> list[tuple[float, str]]:
@@ -126,7 +176,7 @@ def load_scenario(path: str | Path) -> Scenario:
         agent = AgentScript(id=sec.get_str("id"), name=sec.get_str("name", ""), skills=read_skills(sec),
                             login_at=sec.get_float("login_at", 0.0, 0.0),
                             answer_after=sec.get_float("answer_after", 2.0, 0.0, 60.0),
-                            talk=sec.get_float("talk", 60.0, 0.1))
+                            talk=sec.get_float("talk", 60.0, 0.1), voice_hz=_voice(sec))
         check_skills(sec, agent.skills, scn.queues)
         sec.done()
         scn.agents.append(agent)
@@ -151,8 +201,28 @@ def load_scenario(path: str | Path) -> Scenario:
         scn.callers.append(CallerScript(at=sec.get_float("at", minval=0.0), number=sec.get_str("number"),
                                         name=sec.get_str("name", ""), keys=_keys(sec),
                                         patience=sec.get_float("patience", 120.0, 0.0),
-                                        talk=sec.get_float("talk", 60.0, 0.1)))
+                                        talk=sec.get_float("talk", 60.0, 0.1), voice_hz=_voice(sec),
+                                        callback_answer=sec.get_float("callback_answer", 4.0, 0.0, 120.0)))
         sec.done()
+    scn.supervisors = [_phone(sec, "id") for sec in top.get_tables("supervisors")]
+    scn.externals = [_phone(sec, "number") for sec in top.get_tables("externals")]
+    for sec in top.get_tables("actions"):
+        at = sec.get_float("at", minval=0.0)
+        do = sec.get_str("do", choices=ACTIONS)
+        who = "supervisor" if ACTIONS[do].startswith("supervisor.") else "agent"
+        args = {who: sec.get_str(who)}
+        if who == "supervisor" and do not in ("stop",):
+            args["agent"] = sec.get_str("agent")
+        for key in ("to", "reason", "code", "number", "mode"):
+            if sec.has(key):
+                args[key] = sec.get_str(key)
+        for key in ("blind", "paused"):
+            if sec.has(key):
+                args[key] = sec.get_bool(key)
+        if do in ("monitor", "whisper", "barge"):
+            args["mode"] = do
+        sec.done()
+        scn.actions.append(Action(at, ACTIONS[do], args))
     for sec in top.get_tables("traffic"):
         keys = sec.get_list("keys", [])
         for k in keys:
@@ -197,11 +267,14 @@ class ScenarioRun:
                  epoch: float | None = None):
         self.scn = scn
         self.paths = StatePaths(state_dir)
-        self.sim = SimDriver(trunks=scn.trunks, stations=len(scn.agents), seed=scn.seed,
+        self.sim = SimDriver(trunks=scn.trunks, stations=len(scn.agents) + len(scn.supervisors), seed=scn.seed,
                              noise_dbm0=scn.noise_dbm0, dtmf=scn.dtmf)
+        n_agents = len(scn.agents)
         site = SiteConfig(language=scn.language, queues=scn.queues,
                           agents=[AgentConfig(a.id, a.name, f"station{i + 1}", a.skills)
-                                  for i, a in enumerate(scn.agents)])
+                                  for i, a in enumerate(scn.agents)],
+                          supervisors=[SupervisorConfig(s.id, s.id, f"station{n_agents + i + 1}")
+                                       for i, s in enumerate(scn.supervisors)])
         if scn.customers:
             self.paths.root.mkdir(parents=True, exist_ok=True)
             db = open_db(self.paths.db)
@@ -214,22 +287,40 @@ class ScenarioRun:
         self.callers = generate_callers(scn)
         self.sim_callers: list[SimCaller] = []
         self.call_of: dict[int, str] = {}      # id(SimCaller) -> call id
-        self._caller_on_line: dict[int, SimCaller] = {}
         for i, a in enumerate(scn.agents):
             hs = self.sim.handset(i)
-            hs.answer_after, hs.talk = a.answer_after, a.talk
+            hs.answer_after, hs.talk, hs.voice_hz = a.answer_after, a.talk, a.voice_hz
             self.engine.later(a.login_at, self._login, a.id)
+        for i, p in enumerate(scn.supervisors):
+            hs = self.sim.handset(n_agents + i)
+            hs.answer_after, hs.talk, hs.voice_hz, hs.answers = p.answer_after, p.talk, p.voice_hz, p.answers
+        for p in scn.externals:
+            self.sim.subscriber(p.id, Phone(p.answer_after, p.talk, p.voice_hz, p.answers))
         for c in self.callers:
             self.engine.later(c.at, self._arrive, c)
+        self.action_results: list[dict] = []
+        for a in scn.actions:
+            self.engine.later(a.at, self._act, a)
 
     def _login(self, agent_id: str) -> None:
         self.engine.acd.cmd_login(agent_id)
         self.engine.acd.cmd_ready(agent_id)
 
+    def _act(self, action: Action) -> None:
+        result = {"at": action.at, "command": action.command, "args": action.args}
+        try:
+            result["result"] = self.engine.command(action.command, dict(action.args))
+        except ControlError as exc:
+            result["error"] = str(exc)
+        self.action_results.append(result)
+
     def _arrive(self, script: CallerScript) -> None:
         caller = SimCaller(number=script.number, name=script.name, keys=list(script.keys),
-                           patience=script.patience, talk=script.talk, tag=script)
+                           patience=script.patience, talk=script.talk, voice_hz=script.voice_hz, tag=script)
         self.sim_callers.append(caller)
+        if script.callback_answer is not None and script.number not in self.sim.directory:
+            # The caller stays reachable at their number, for a callback or an agent's call.
+            self.sim.subscriber(script.number, Phone(script.callback_answer, script.talk, script.voice_hz))
         self.sim.place_call(caller)
 
     def _observe(self, name: str, data: dict) -> None:
@@ -297,7 +388,9 @@ class ScenarioRun:
                        "asa_s": round(sum(waits) / len(waits), 2) if waits else None,
                        "digits_pressed": sum(len(c["digits_pressed"]) for c in calls),
                        "digits_detected": sum(len(c["digits_detected"]) for c in calls)},
+            "actions": self.action_results,
             "ticks": ticks, "database": str(self.paths.db), "recordings": str(self.paths.recordings),
+            "queue_log": str(self.paths.queue_log),
         }
 
 

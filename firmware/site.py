@@ -45,6 +45,13 @@ class AgentConfig:
 
 
 @dataclass
+class SupervisorConfig:
+    id: str
+    name: str
+    station: str
+
+
+@dataclass
 class SiteConfig:
     box_id: str = "branch-001"
     language: str = "en"
@@ -52,6 +59,7 @@ class SiteConfig:
     answer_rings: int = 1
     queues: list[QueueConfig] = field(default_factory=list)
     agents: list[AgentConfig] = field(default_factory=list)
+    supervisors: list[SupervisorConfig] = field(default_factory=list)
 
 
 def _read_escalation(sec: Section) -> list[tuple[float, int]]:
@@ -130,6 +138,12 @@ def read_site(path: str | Path) -> SiteConfig:
     ids = [a.id for a in site.agents]
     if len(set(ids)) != len(ids):
         raise top.error("agent", f"agent ids repeat: {ids}")
+    for sec in top.get_tables("supervisor"):
+        site.supervisors.append(SupervisorConfig(sec.get_str("id"), sec.get_str("name", ""), sec.get_str("station")))
+        sec.done()
+    stations = [a.station for a in site.agents] + [s.station for s in site.supervisors]
+    if len(set(stations)) != len(stations):
+        raise top.error("agent", f"a station serves one person only: {stations}")
     top.done()
     return site
 
@@ -144,5 +158,5 @@ def ensure_config(config_dir: Path) -> None:
         shutil.copytree(DEFAULTS_DIR / "flows", flows)
 
 
-__all__ = ["ConfigError", "SiteConfig", "QueueConfig", "AgentConfig", "read_site", "read_queue", "read_skills",
+__all__ = ["ConfigError", "SiteConfig", "QueueConfig", "AgentConfig", "SupervisorConfig", "read_site", "read_queue", "read_skills",
            "check_skills", "ensure_config", "BOARD_DIR"]

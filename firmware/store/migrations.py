@@ -91,3 +91,11 @@ def m0002_customers(db: Database) -> None:
     db["agents"].add_column("skills", str)       # JSON {skill: level}
     db["queues"].add_column("skill", str)
     db["queues"].add_column("min_level", int)
+
+
+@migrations()
+def m0003_call_handling(db: Database) -> None:
+    db["calls"].add_column("wrapup_code", str)     # the agent's disposition code
+    db["calls"].add_column("hold", float)          # s the caller spent on hold
+    db["calls"].add_column("transfers", int)
+    db["calls"].add_column("intercepted_by", str)  # supervisor who took the call over

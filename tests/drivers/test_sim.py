@@ -78,8 +78,6 @@ def test_actions_that_do_not_fit_raise_channel_errors():
         board.answer(0)
     with pytest.raises(ChannelError, match="station1 cannot be answered"):
         board.answer(1)
-    with pytest.raises(ChannelError, match="no outbound"):
-        board.dial(0, "123")
     with pytest.raises(ChannelError, match="no channel 7"):
         board.hangup(7)
     board.dial(1)
@@ -91,3 +89,40 @@ def test_same_seed_same_audio():
     a, _ = ticks(Board([SimDriver(trunks=2, stations=0, seed=5)]), 20)
     b, _ = ticks(Board([SimDriver(trunks=2, stations=0, seed=5)]), 20)
     assert np.array_equal(a, b)
+
+
+def test_outbound_call_to_a_subscriber_answers_then_clears():
+    from drivers.sim import Phone
+    sim = SimDriver(trunks=1, stations=0)
+    board = Board([sim])
+    sim.subscriber("4008001234", Phone(answer_after=3.0, talk=5.0, voice_hz=700))
+    board.dial(0, "4008001234")
+    audio, events = ticks(board, 500)
+    assert [(e.kind, e.channel) for e in events] == [(EventKind.ANSWER, 0), (EventKind.CLEAR, 0)]
+    # The subscriber's voice is on the line while off hook (3 s to 8 s), silence-level noise after.
+    talking = audio[0, int(4 * 8000):int(7 * 8000)].astype(float)
+    spectrum = np.abs(np.fft.rfft(talking))
+    assert abs(np.fft.rfftfreq(talking.size, 1 / 8000)[spectrum.argmax()] - 700) < 2
+    assert rms_dbm0(audio[0, int(8.5 * 8000):].astype(float)) < -60
+
+
+@pytest.mark.parametrize("setup, tone", [("unknown", "sit"), ("busy", "busy")])
+def test_outbound_call_that_cannot_complete_reports_progress(setup, tone):
+    from drivers.sim import Phone
+    sim = SimDriver(trunks=2, stations=0)
+    board = Board([sim])
+    if setup == "busy":
+        sim.subscriber("555", Phone())
+        sim.place_call(SimCaller(number="555"))     # the subscriber is on the phone with the box
+    board.dial(1, "555")
+    _, events = ticks(board, 200)
+    progress = [e for e in events if e.kind == EventKind.PROGRESS]
+    assert progress and progress[0].channel == 1 and progress[0].data["tone"] == tone
+    board.hangup(1)
+    board.dial(1, "555")                            # the line is free again after hang-up
+
+
+def test_dialling_garbage_is_refused():
+    sim = SimDriver(trunks=1, stations=0)
+    with pytest.raises(ChannelError, match="cannot dial"):
+        Board([sim]).dial(0, "12ab")
