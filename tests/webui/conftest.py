@@ -1,0 +1,405 @@
+"""Web UI fixtures: a stand-in engine on a control socket, a WSGI test client, sample call records."""
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import queue
+import re
+import secrets
+import threading
+import time
+from http.cookies import SimpleCookie
+from pathlib import Path
+from urllib.parse import unquote, urlencode, urlsplit
+
+import pytest
+
+from firmware.control import ControlError, ControlServer
+from firmware.store import open_db
+from webui.accounts import AccountStore
+from webui.app import create_app
+from webui.auth import hash_password
+from webui.server import make_server
+
+WAITING_NUMBER = "0215550123"
+WAITING_WAIT_S = 42.0
+
+
+def canned_status(now: float, t0: float | None = None) -> dict:
+    """The engine's `status` for a small branch with one caller waiting in the sales queue.
+
+    Times are fixed relative to `t0` (the engine's start) and `now` moves on, so waits grow the way
+    a real engine reports them."""
+    t0 = now if t0 is None else t0
+    wait = WAITING_WAIT_S + (now - t0)
+    return {
+        "box": {"id": "BR-0412", "board": "sim", "mode": "paced", "started_at": t0 - 3 * 3600 - 754,
+                "now": now},
+        "ticks": {"count": 545_000, "mean_ms": 1.8, "p99_ms": 4.6, "max_ms": 11.2, "overruns": 0},
+        "lines": [
+            {"channel": 1, "name": "trunk-1", "kind": "trunk", "state": "queued", "call_id": "c-wait",
+             "number": WAITING_NUMBER, "since": t0 - 55.0},
+            {"channel": 2, "name": "trunk-2", "kind": "trunk", "state": "connected", "call_id": "c-talk",
+             "number": "0215559876", "since": t0 - 185.0},
+            {"channel": 3, "name": "trunk-3", "kind": "trunk", "state": "ivr", "call_id": "c-ivr",
+             "number": "13800138000", "since": t0 - 9.0},
+            {"channel": 4, "name": "trunk-4", "kind": "trunk", "state": "idle", "call_id": None,
+             "number": None, "since": t0 - 1200.0},
+            {"channel": 5, "name": "station-1", "kind": "station", "state": "connected", "call_id": "c-talk",
+             "number": None, "since": t0 - 170.0},
+            {"channel": 6, "name": "station-2", "kind": "station", "state": "alarm", "call_id": None,
+             "number": None, "since": t0 - 3600.0},
+        ],
+        "calls": [
+            {"id": "c-wait", "number": WAITING_NUMBER, "name": "Lin Wei", "channel": "trunk-1",
+             "state": "queued", "node": "queue_sales", "queue": "sales", "arrived_at": t0 - 55.0,
+             "queued_at": now - wait, "wait_s": wait, "agent": None, "digits": "1"},
+            {"id": "c-talk", "number": "0215559876", "name": None, "channel": "trunk-2",
+             "state": "connected", "node": None, "queue": "service", "arrived_at": t0 - 200.0,
+             "queued_at": t0 - 190.0, "wait_s": None, "agent": "1002", "digits": "2"},
+            {"id": "c-ivr", "number": "13800138000", "name": None, "channel": "trunk-3", "state": "ivr",
+             "node": "main_menu", "queue": None, "arrived_at": t0 - 9.0, "queued_at": None,
+             "wait_s": None, "agent": None, "digits": ""},
+        ],
+        "queues": [
+            {"name": "sales", "strategy": "longest_idle", "waiting": 1, "longest_wait_s": wait,
+             "agents_logged_in": 2, "agents_ready": 0, "agents_busy": 1, "offered": 38, "answered": 33,
+             "abandoned": 4},
+            {"name": "service", "strategy": "round_robin", "waiting": 0, "longest_wait_s": 0.0,
+             "agents_logged_in": 2, "agents_ready": 1, "agents_busy": 1, "offered": 21, "answered": 20,
+             "abandoned": 1},
+        ],
+        "agents": [
+            {"id": "1001", "name": "Ana Costa", "state": "ready", "reason": None, "since": t0 - 95.0,
+             "station": "station-3", "queues": ["service"], "call_id": None, "number": None, "calls": 14,
+             "talk_s": 2710.0},
+            {"id": "1002", "name": "Ben Okafor", "state": "talking", "reason": None, "since": t0 - 170.0,
+             "station": "station-1", "queues": ["sales", "service"], "call_id": "c-talk",
+             "number": "0215559876", "calls": 11, "talk_s": 3302.0},
+            {"id": "1003", "name": "Chen Jing", "state": "not_ready", "reason": "Lunch", "since": t0 - 1260.0,
+             "station": "station-2", "queues": ["sales"], "call_id": None, "number": None, "calls": 9,
+             "talk_s": 1985.0},
+            {"id": "1004", "name": "Dara Novak", "state": "logged_out", "reason": None, "since": t0 - 7200.0,
+             "station": "station-4", "queues": ["sales", "service"], "call_id": None, "number": None,
+             "calls": 0, "talk_s": 0.0},
+        ],
+    }
+
+
+class FakeEngine:
+    """The engine's side of the control socket: the real ControlServer, answered by a thread that
+    plays the engine loop with a canned status and records every agent command."""
+
+    AGENT_COMMANDS = ("agent.login", "agent.logout", "agent.ready", "agent.not_ready", "agent.hangup")
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.server = ControlServer(path)
+        self.commands: list[tuple[str, dict]] = []
+        self.refusals: dict[str, str] = {}   # command -> error message the engine answers with
+        self.started = time.time()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="fake-engine", daemon=True)
+
+    def start(self) -> FakeEngine:
+        self.server.start()
+        self._thread.start()
+        return self
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                cmd, args, future = self.server.requests.get(timeout=0.05)
+            except queue.Empty:
+                continue
+            try:
+                future.set_result(self._answer(cmd, args))
+            except ControlError as exc:
+                future.set_exception(exc)
+
+    def _answer(self, cmd: str, args: dict) -> dict:
+        if cmd in self.refusals:
+            raise ControlError(self.refusals[cmd])
+        if cmd == "status":
+            return canned_status(time.time(), self.started)
+        if cmd in self.AGENT_COMMANDS:
+            if args.get("agent") not in {a["id"] for a in canned_status(0)["agents"]}:
+                raise ControlError(f"unknown agent {args.get('agent')}")
+            self.commands.append((cmd, args))
+            return {"agent": args["agent"]}
+        raise ControlError(f"unknown command {cmd}")
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.server.close()
+        self._thread.join(2)
+
+
+class Clock:
+    """A wall clock the tests move by hand (sessions and the login throttle read it)."""
+
+    def __init__(self):
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class Response:
+    def __init__(self, status: str, headers: list[tuple[str, str]], body: bytes):
+        self.status = int(status.split()[0])
+        self.headers = headers
+        self.body = body
+
+    def header(self, name: str) -> str | None:
+        return next((v for k, v in self.headers if k.lower() == name.lower()), None)
+
+    def all_headers(self, name: str) -> list[str]:
+        return [v for k, v in self.headers if k.lower() == name.lower()]
+
+    @property
+    def text(self) -> str:
+        return self.body.decode()
+
+    @property
+    def location(self) -> str | None:
+        """The redirect target as a path (bottle makes it absolute)."""
+        loc = self.header("Location")
+        if loc is None:
+            return None
+        parts = urlsplit(loc)
+        return parts.path + ("?" + parts.query if parts.query else "")
+
+    def json(self):
+        assert (self.header("Content-Type") or "").startswith("application/json"), self.header("Content-Type")
+        return json.loads(self.body)
+
+
+class Client:
+    """Calls the WSGI app directly, keeping cookies like a browser (no server, no sockets)."""
+
+    CSRF_RE = re.compile(r'name="csrf-token" content="([^"]+)"')
+
+    def __init__(self, app, remote_addr: str = "192.0.2.10"):
+        self.app = app
+        self.remote_addr = remote_addr
+        self.cookies: dict[str, str] = {}
+
+    def request(self, method: str, path: str, *, form: dict | None = None, json_body=None,
+                headers: dict | None = None) -> Response:
+        url = urlsplit(path)
+        body, content_type = b"", None
+        if form is not None:
+            body, content_type = urlencode(form).encode(), "application/x-www-form-urlencoded"
+        elif json_body is not None:
+            body, content_type = json.dumps(json_body).encode(), "application/json"
+        environ = {
+            "REQUEST_METHOD": method, "SCRIPT_NAME": "",
+            "PATH_INFO": unquote(url.path, encoding="latin-1"), "QUERY_STRING": url.query,
+            "SERVER_NAME": "box.test", "SERVER_PORT": "80", "HTTP_HOST": "box.test",
+            "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": self.remote_addr,
+            "wsgi.version": (1, 0), "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(body),
+            "wsgi.errors": io.StringIO(), "wsgi.multithread": True, "wsgi.multiprocess": False,
+            "wsgi.run_once": False, "CONTENT_LENGTH": str(len(body)),
+        }
+        if content_type:
+            environ["CONTENT_TYPE"] = content_type
+        if self.cookies:
+            environ["HTTP_COOKIE"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        for name, value in (headers or {}).items():
+            environ["HTTP_" + name.upper().replace("-", "_")] = value
+        captured = {}
+
+        def start_response(status, response_headers, exc_info=None):
+            captured["status"], captured["headers"] = status, response_headers
+
+        chunks = self.app(environ, start_response)
+        try:
+            data = b"".join(chunks)
+        finally:
+            if hasattr(chunks, "close"):
+                chunks.close()
+        reply = Response(captured["status"], captured["headers"], data)
+        for raw in reply.all_headers("Set-Cookie"):
+            cookie = SimpleCookie()
+            cookie.load(raw)
+            for name, morsel in cookie.items():
+                if not morsel.value or morsel["max-age"] in ("0", "-1"):
+                    self.cookies.pop(name, None)
+                else:
+                    self.cookies[name] = morsel.value
+        return reply
+
+    def get(self, path: str, **kwargs) -> Response:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs) -> Response:
+        return self.request("POST", path, **kwargs)
+
+    def csrf(self, page: str = "/login") -> str:
+        """The CSRF token a form on `page` carries (every page has it in a meta tag)."""
+        reply = self.get(page)
+        assert reply.status == 200, (page, reply.status, reply.location)
+        return self.CSRF_RE.search(reply.text).group(1)
+
+    def setup(self, username: str, password: str, confirm: str | None = None) -> Response:
+        token = self.csrf("/setup")
+        return self.post("/setup", form={"csrf_token": token, "username": username, "password": password,
+                                         "confirm": password if confirm is None else confirm})
+
+    def login(self, username: str, password: str, next_path: str = "/") -> Response:
+        token = self.csrf("/login")
+        return self.post("/login", form={"csrf_token": token, "username": username, "password": password,
+                                         "next": next_path})
+
+    def api_post(self, path: str, json_body=None, token: str | None = None) -> Response:
+        token = self.csrf("/") if token is None else token
+        return self.post(path, json_body=json_body if json_body is not None else {},
+                         headers={"X-CSRF-Token": token})
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def engine(tmp_path):
+    fake = FakeEngine(tmp_path / "control.sock").start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def db_path(tmp_path) -> Path:
+    return tmp_path / "branchline.db"
+
+
+@pytest.fixture
+def app(db_path, engine, clock):
+    application = create_app(db_path, engine.path, clock=clock)
+    yield application
+    application.close()
+
+
+@pytest.fixture
+def client(app) -> Client:
+    return Client(app)
+
+
+@pytest.fixture
+def make_client(app):
+    """Another browser on the same box: Client(app) from a given address, with its own cookies."""
+    return lambda remote_addr="192.0.2.30": Client(app, remote_addr)
+
+
+@pytest.fixture
+def password() -> str:
+    # Made fresh for each test: the repository holds no password, not even a test one.
+    return secrets.token_urlsafe(12)
+
+
+@pytest.fixture
+def admin(client, password) -> Client:
+    """A client signed in as the administrator created through the setup page."""
+    assert client.setup("admin", password).status == 303
+    assert client.login("admin", password).status == 303
+    return client
+
+
+@pytest.fixture
+def sign_in_admin(password):
+    """Runs setup and signs the administrator in on any app built by the test; returns the client."""
+    def sign_in(application) -> Client:
+        c = Client(application)
+        assert c.setup("admin", password).status == 303
+        assert c.login("admin", password).status == 303
+        return c
+    return sign_in
+
+
+@pytest.fixture
+def add_user(db_path, app, password):
+    """Creates a user with the test password directly in the users table; returns a signed-in client."""
+    def add(username: str, role: str, remote_addr: str = "192.0.2.20") -> Client:
+        store = AccountStore(db_path)
+        try:
+            store.create(username, role, hash_password(password))
+        finally:
+            store.close()
+        user_client = Client(app, remote_addr)
+        assert user_client.login(username, password).status == 303
+        return user_client
+    return add
+
+
+@pytest.fixture
+def live_server(app):
+    """The app on cheroot on a free loopback port, in a thread; yields its base URL."""
+    server = make_server(app, "127.0.0.1", 0)
+    server.prepare()
+    thread = threading.Thread(target=server.serve, name="test-web", daemon=True)
+    thread.start()
+    host, port = server.bind_addr[:2]
+    yield f"http://{host}:{port}"
+    server.stop()
+    thread.join(5)
+
+
+# --- sample call records ---------------------------------------------------------------------------
+SAMPLE_DAY = dt.date(2025, 3, 10)
+SAMPLE_CALLS = 120
+SAMPLE_SPACING_S = 1800.0   # one call each half hour: 120 calls span 10, 11 and 12 March
+SAMPLE_DISPOSITIONS = ("answered", "answered", "abandoned", "ivr_hangup", "answered", "timeout")
+SAMPLE_AGENTS = {"1001": "Ana Costa", "1002": "Ben Okafor", "1003": "Chen Jing"}
+
+
+def sample_call(i: int) -> dict:
+    start = time.mktime(SAMPLE_DAY.timetuple()) + i * SAMPLE_SPACING_S
+    disposition = SAMPLE_DISPOSITIONS[i % len(SAMPLE_DISPOSITIONS)]
+    answered = disposition == "answered"
+    queue_name = None if disposition == "ivr_hangup" else ("sales" if i % 2 else "service")
+    return {
+        "id": f"call-{i:04d}", "direction": "inbound", "channel": f"trunk-{i % 4 + 1}",
+        "number": f"021555{i:04d}", "name": "Lin Wei" if i == 7 else None,
+        "arrived_at": start, "answered_at": start + 1.0,
+        "queue": queue_name, "queued_at": start + 14.0 if queue_name else None,
+        "agent_id": list(SAMPLE_AGENTS)[i % 3] if answered else None,
+        "connected_at": start + 14.0 + (i % 30) if answered else None,
+        "ended_at": start + 200.0, "digits": "1" if i % 2 else "2",
+        "path": json.dumps(["welcome", "main_menu", "queue_sales" if i % 2 else "queue_service"]
+                           if queue_name else ["welcome", "main_menu"]),
+        "disposition": disposition, "hangup_by": "agent" if answered else "caller",
+        "wait": float(i % 30) if queue_name else None, "talk": 150.0 + i if answered else None,
+    }
+
+
+def sample_events(call: dict) -> list[dict]:
+    t = call["arrived_at"]
+    steps = [(1.0, "call:answered", {}), (1.2, "ivr:node", {"node": "welcome"}),
+             (6.5, "ivr:node", {"node": "main_menu"}), (9.8, "ivr:digit", {"digit": call["digits"]}),
+             (10.0, "ivr:node", {"node": "queue_sales"}), (14.0, "queue:enter", {"queue": call["queue"]}),
+             (14.5, "agent:ring", {"agent": call["agent_id"]}),
+             (call["connected_at"] - t, "queue:connect", {"agent": call["agent_id"], "wait": call["wait"]}),
+             (200.0, "call:hangup", {"by": call["hangup_by"]})]
+    return [{"id": f"{call['id']}-e{n}", "call_id": call["id"], "at": t + offset, "kind": kind,
+             "data": json.dumps(data)} for n, (offset, kind, data) in enumerate(steps)]
+
+
+@pytest.fixture
+def records(db_path):
+    """Fills the database with SAMPLE_CALLS calls (and call-0001's events); returns the call rows."""
+    db = open_db(db_path)
+    db["queues"].insert_all([{"id": "sales", "strategy": "longest_idle", "updated_at": 0.0},
+                             {"id": "service", "strategy": "round_robin", "updated_at": 0.0}])
+    db["agents"].insert_all([{"id": k, "name": v, "station": f"station-{k[-1]}", "queues": "[]",
+                              "updated_at": 0.0} for k, v in SAMPLE_AGENTS.items()])
+    calls = [sample_call(i) for i in range(SAMPLE_CALLS)]
+    db["calls"].insert_all(calls)
+    db["call_events"].insert_all(sample_events(calls[1]))
+    db.conn.close()
+    return calls

@@ -1,0 +1,73 @@
+"""The web process's own tables (users, settings), written through its own store connection."""
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from pathlib import Path
+
+from firmware.store import open_db
+
+ROLES = ("admin", "supervisor", "agent", "technician")
+SESSION_SECRET_KEY = "webui.session_secret"
+
+
+class AccountStore:
+    """Users and the session secret; one connection shared by the server threads behind a lock."""
+
+    def __init__(self, db_path: str | Path, clock=time.time):
+        self.db = open_db(db_path)
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._has_users = False
+
+    def session_secret(self) -> bytes:
+        """The key that signs session cookies, created with `secrets` on the box's first start."""
+        with self._lock:
+            # INSERT OR IGNORE, then read back: two processes starting at once agree on one key.
+            self.db.execute("INSERT OR IGNORE INTO settings (key, value) VALUES (?, ?)",
+                            [SESSION_SECRET_KEY, secrets.token_hex(32)])
+            row = self.db.execute("SELECT value FROM settings WHERE key = ?",
+                                  [SESSION_SECRET_KEY]).fetchone()
+        return bytes.fromhex(row[0])
+
+    def has_users(self) -> bool:
+        # Remembered once true: nothing in the web UI removes the last user, and a box that has
+        # been set up must never offer its setup page again while it runs.
+        if not self._has_users:
+            with self._lock:
+                self._has_users = self.db.execute("SELECT 1 FROM users LIMIT 1").fetchone() is not None
+        return self._has_users
+
+    def get(self, username: str) -> dict | None:
+        """The enabled user with this name, or None."""
+        with self._lock:
+            row = self.db.execute(
+                "SELECT username, role, password_hash FROM users WHERE username = ? AND NOT disabled",
+                [username]).fetchone()
+        return None if row is None else {"username": row[0], "role": row[1], "password_hash": row[2]}
+
+    def create(self, username: str, role: str, password_hash: str, *, only_if_first: bool = False) -> bool:
+        """Add a user; with only_if_first, only while the table is empty (first-run setup)."""
+        if role not in ROLES:
+            raise ValueError(f"unknown role {role!r}")
+        with self._lock:
+            conn = self.db.conn
+            # IMMEDIATE takes the write lock before the emptiness check, so two setup forms
+            # submitted at once cannot both create an admin.
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                if only_if_first and conn.execute("SELECT 1 FROM users LIMIT 1").fetchone():
+                    conn.execute("ROLLBACK")
+                    return False
+                conn.execute("INSERT INTO users (username, role, password_hash, created_at, disabled)"
+                             " VALUES (?, ?, ?, ?, 0)", [username, role, password_hash, self.clock()])
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            self._has_users = True
+        return True
+
+    def close(self) -> None:
+        self.db.conn.close()

@@ -1,0 +1,74 @@
+"""The web process's view of the engine: live status and agent commands over the control socket."""
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+from firmware.control import ControlClient, ControlError
+
+# Every control command runs on the engine's real-time loop; a dozen wallboards polling each
+# second share one status answer instead of each costing the loop a command.
+STATUS_TTL = 0.5
+# Seconds the web waits for the engine: long enough for a busy tick, short enough that a page
+# still answers with "engine not reachable" before the user gives up.
+CONTROL_TIMEOUT = 3.0
+
+AGENT_COMMANDS = {"login": "agent.login", "logout": "agent.logout", "ready": "agent.ready",
+                  "not_ready": "agent.not_ready"}
+
+
+class EngineUnavailable(Exception):
+    """The control socket cannot be reached (engine stopped, starting, or restarting)."""
+
+
+class CommandRefused(Exception):
+    """The engine answered and refused the command; the message is the engine's."""
+
+
+class Engine:
+    """Cached `status` and agent commands; safe to share between server threads."""
+
+    def __init__(self, control_path: str | Path, clock=time.monotonic):
+        self.client = ControlClient(control_path, timeout=CONTROL_TIMEOUT)
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._status: dict | None = None
+        self._error: Exception | None = None
+        self._fetched_at = float("-inf")
+
+    def _call(self, cmd: str, **args) -> dict:
+        try:
+            return self.client.call(cmd, **args)
+        except ControlError as exc:
+            # ControlClient raises from the OSError when the socket itself fails; a refusal
+            # from a running engine carries no cause.
+            if isinstance(exc.__cause__, OSError):
+                raise EngineUnavailable(str(exc)) from exc
+            raise CommandRefused(str(exc)) from exc
+
+    def status(self) -> dict:
+        with self._lock:
+            if self.clock() - self._fetched_at > STATUS_TTL:
+                # A failure is cached like an answer: with a hung engine, the pollers queued on
+                # the lock then fail at once instead of each waiting out its own timeout.
+                try:
+                    self._status, self._error = self._call("status"), None
+                except (EngineUnavailable, CommandRefused) as exc:
+                    self._status, self._error = None, exc
+                self._fetched_at = self.clock()
+            if self._error is not None:
+                raise type(self._error)(str(self._error))
+            return self._status
+
+    def agent_command(self, agent: str, action: str, reason: str | None = None) -> dict:
+        args = {"agent": agent}
+        if action == "not_ready":
+            args["reason"] = reason
+        result = self._call(AGENT_COMMANDS[action], **args)
+        with self._lock:
+            self._fetched_at = float("-inf")  # the next poll shows the agent's new state
+        return result
+
+    def close(self) -> None:
+        self.client.close()

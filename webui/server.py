@@ -1,0 +1,81 @@
+"""`branchline web`: the web UI on cheroot's threaded WSGI server, stopped cleanly by SIGTERM or SIGINT."""
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from cheroot import wsgi
+
+from .app import create_app
+
+log = logging.getLogger(__name__)
+
+# Each browser polls once a second over keep-alive; cheroot parks idle connections without a
+# thread, so a small pool serves a branch's wallboards and consoles on a Pi-class CPU.
+THREADS = 8
+SHUTDOWN_TIMEOUT = 5.0
+
+
+def make_server(app, host: str, port: int) -> wsgi.Server:
+    """A cheroot server for `app`, bound and listening once prepare() is called (port 0: any free)."""
+    server = wsgi.Server((host, port), app, numthreads=THREADS, server_name="branchline")
+    server.shutdown_timeout = SHUTDOWN_TIMEOUT
+    return server
+
+
+def serve(state_dir: str | Path, host: str = "127.0.0.1", port: int = 8080) -> None:
+    """Serve the web UI for the engine whose state directory is `state_dir` until SIGTERM/SIGINT."""
+    state = Path(state_dir)
+    app = create_app(state / "branchline.db", state / "control.sock")
+    server = make_server(app, host, port)
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        server.prepare()
+        bound_host, bound_port = server.bind_addr[:2]
+        log.info("web UI listening on http://%s:%d/", bound_host, bound_port)
+        thread = threading.Thread(target=server.serve, name="web-server")
+        thread.start()
+        # The main thread only waits, so the signal handler runs here and never inside a request.
+        while not stop.wait(1.0) and thread.is_alive():
+            pass
+        server.stop()
+        thread.join(SHUTDOWN_TIMEOUT)
+        if not stop.is_set():
+            raise RuntimeError("the web server thread ended on its own")
+        log.info("web UI stopped")
+    finally:
+        app.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="branchline web", description="Serve the Branchline web UI.")
+    parser.add_argument("--state", required=True, type=Path,
+                        help="the engine's state directory (holds branchline.db and control.sock)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", default=8080, type=int, help="TCP port (default 8080; 0 picks a free one)")
+    args = parser.parse_args(argv)
+    if not args.state.is_dir():
+        parser.error(f"state directory {args.state} does not exist")
+    if not 0 <= args.port <= 65535:
+        parser.error(f"port {args.port} is not between 0 and 65535")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        serve(args.state, args.host, args.port)
+    except OSError as exc:
+        log.error("web UI cannot listen on %s:%d: %s", args.host, args.port, exc)
+        return 1
+    except RuntimeError as exc:
+        log.error("web UI: %s", exc)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

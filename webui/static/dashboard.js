@@ -1,0 +1,301 @@
+// Live dashboard: polls /api/v1/status every second and keeps the tiles and tables current.
+"use strict";
+
+(function () {
+  const root = document.getElementById("dashboard");
+  if (!root) return;
+
+  const POLL_MS = 1000;
+  const HIDDEN_POLL_MS = 5000;  // a tab nobody looks at should not keep the box busy
+  const TARGET_S = Number(root.dataset.serviceTarget);
+  const canControl = root.dataset.canControl === "1";
+  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  const banner = document.getElementById("engine-banner");
+  const LABELS = {
+    idle: "Idle", ringing: "Ringing", ivr: "In IVR", queued: "Queued", ringing_agent: "Ringing agent",
+    connected: "Connected", alarm: "Alarm", logged_out: "Logged out", ready: "Ready",
+    talking: "Talking", wrapup: "Wrap-up", not_ready: "Not ready",
+  };
+  const BUSY = ["ringing", "talking", "wrapup"];
+
+  let fetchedAt = performance.now();  // when the snapshot on screen arrived
+  let live = false;                   // counters run only while the snapshot is fresh
+  let lastGood = null;                // wall-clock time of the last snapshot, for the banner
+
+  // --- small DOM helpers ------------------------------------------------------------------------
+  function el(tag, cls, text) {
+    const node = document.createElement(tag);
+    if (cls) node.className = cls;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+
+  const timeOfDay = (date) => date.toLocaleTimeString([], { hour12: false });
+
+  function duration(seconds) {
+    const s = Math.max(0, Math.floor(seconds));
+    const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
+    const pad = (n) => String(n).padStart(2, "0");
+    return h ? `${h}:${pad(m)}:${pad(sec)}` : `${m}:${pad(sec)}`;
+  }
+
+  // A duration that keeps counting between polls from its value at the snapshot.
+  function counter(seconds) {
+    const span = el("span", "live", duration(seconds));
+    span.dataset.base = String(seconds);
+    return span;
+  }
+
+  function badge(state, detail) {
+    const span = el("span", "st st-" + state, LABELS[state] || state);
+    if (detail) span.append(" ", el("small", null, detail));
+    return span;
+  }
+
+  function twoLine(main, sub, mainCls) {
+    const frag = el("div");
+    frag.append(el("span", mainCls, main));
+    if (sub) frag.append(el("span", "sub", sub));
+    return frag;
+  }
+
+  function setCell(td, content) {
+    const current = td.firstElementChild;
+    if (content instanceof Element && content.classList.contains("live") && td.dataset.sig === "live") {
+      // Rebase the running counter in place rather than swapping the element every poll.
+      current.dataset.base = content.dataset.base;
+      current.textContent = content.textContent;
+      return;
+    }
+    const node = content instanceof Node ? content : document.createTextNode(String(content));
+    const sig = !(content instanceof Node) ? "t:" + String(content)
+      : content instanceof Element && content.classList.contains("live") ? "live" : content.outerHTML;
+    if (td.dataset.sig !== sig) {
+      td.replaceChildren(node);
+      td.dataset.sig = sig;
+    }
+  }
+
+  // Updates rows in place, keyed, so that a half-chosen reason or an error message in a row
+  // survives the next poll.
+  function syncRows(table, items, keyOf, cellsOf, after) {
+    const tbody = table.tBodies[0];
+    const heads = Array.from(table.tHead.rows[0].cells);
+    const byKey = new Map(Array.from(tbody.rows).filter((r) => r.dataset.key).map((r) => [r.dataset.key, r]));
+    let previous = null;
+    for (const item of items) {
+      const key = String(keyOf(item));
+      let tr = byKey.get(key);
+      const created = !tr;
+      if (created) {
+        tr = el("tr");
+        tr.dataset.key = key;
+        for (const th of heads) tr.append(el("td", th.className));
+      }
+      byKey.delete(key);
+      cellsOf(item).forEach((content, i) => setCell(tr.cells[i], content));
+      if (after) after(tr, item, created);
+      const wanted = previous ? previous.nextSibling : tbody.firstChild;
+      if (wanted !== tr) tbody.insertBefore(tr, wanted);
+      previous = tr;
+    }
+    byKey.forEach((tr) => tr.remove());
+    const empty = tbody.querySelector("tr.empty");
+    if (items.length && empty) empty.remove();
+    if (!items.length && !empty) {
+      const tr = el("tr", "empty");
+      const td = el("td", null, tbody.dataset.empty);
+      td.colSpan = heads.length;
+      tr.append(td);
+      tbody.append(tr);
+    }
+  }
+
+  function tile(id, value, level, sub) {
+    const node = document.getElementById(id);
+    node.className = "tile" + (level ? " is-" + level : "");
+    setCell(node.querySelector(".tile-value"), value);
+    if (sub !== undefined) node.querySelector(".tile-sub").textContent = sub;
+  }
+
+  // --- agent actions ----------------------------------------------------------------------------
+  async function act(row, agentId, action) {
+    const error = row.querySelector(".action-error");
+    const buttons = row.querySelectorAll(".actions button, .actions select");
+    const body = action === "not_ready" ? { reason: row.querySelector(".reason").value } : {};
+    buttons.forEach((b) => { b.disabled = true; });
+    error.textContent = "";
+    try {
+      const res = await fetch(`/api/v1/agents/${encodeURIComponent(agentId)}/${action}`, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf, Accept: "application/json" },
+        body: JSON.stringify(body),
+      });
+      const reply = await res.json().catch(() => ({}));
+      if (!res.ok) error.textContent = reply.error || `The box answered ${res.status}.`;
+    } catch (err) {
+      error.textContent = "The web server is not answering.";
+    } finally {
+      buttons.forEach((b) => { b.disabled = false; });
+      poll();
+    }
+  }
+
+  function buildActions(tr, agentId) {
+    const td = tr.cells[tr.cells.length - 1];
+    const box = el("div", "actions");
+    const button = (action, label, cls) => {
+      const b = el("button", "btn btn-sm " + cls, label);
+      b.type = "button";
+      b.dataset.action = action;
+      b.addEventListener("click", () => act(tr, agentId, action));
+      return b;
+    };
+    const reason = document.getElementById("reason-select").content.firstElementChild.cloneNode(true);
+    box.append(button("login", "Log in", "btn-ok"), button("ready", "Ready", "btn-ok"), reason,
+      button("not_ready", "Not ready", "btn-warn"), button("logout", "Log out", "btn-ghost"));
+    td.replaceChildren(box, el("div", "action-error"));
+    td.querySelector(".action-error").setAttribute("role", "alert");
+  }
+
+  function showActions(tr, state) {
+    const loggedIn = state !== "logged_out";
+    const show = {
+      login: !loggedIn,
+      logout: loggedIn,
+      ready: state === "not_ready" || state === "wrapup",
+      not_ready: state === "ready" || state === "wrapup",
+    };
+    tr.querySelectorAll(".actions button").forEach((b) => { b.hidden = !show[b.dataset.action]; });
+    tr.querySelector(".reason").hidden = !show.not_ready;
+  }
+
+  // --- rendering ----------------------------------------------------------------------------------
+  function render(s) {
+    const now = s.box.now;
+    const waitOf = (c) => (c.wait_s !== null && c.wait_s !== undefined ? c.wait_s
+      : now - (c.queued_at || c.arrived_at));
+    const waiting = s.calls.filter((c) => c.state === "queued" || c.state === "ringing_agent")
+      .sort((a, b) => waitOf(b) - waitOf(a));
+    const inIvr = s.calls.filter((c) => c.state === "ivr").length;
+    const longest = waiting.length ? waitOf(waiting[0]) : 0;
+    const count = (states) => s.agents.filter((a) => states.includes(a.state)).length;
+    const ready = count(["ready"]), busy = count(BUSY), notReady = count(["not_ready"]);
+    const loggedIn = s.agents.length - count(["logged_out"]);
+    const alarms = s.lines.filter((l) => l.state === "alarm").length;
+    const inUse = s.lines.filter((l) => l.state !== "idle" && l.state !== "alarm").length;
+    const reasons = [...new Set(s.agents.filter((a) => a.state === "not_ready" && a.reason).map((a) => a.reason))];
+
+    tile("t-waiting", waiting.length, !waiting.length ? "ok" : longest > TARGET_S ? "alarm" : "warn",
+      inIvr ? `${inIvr} more in the IVR` : "none in the IVR");
+    tile("t-longest", waiting.length ? counter(longest) : "0:00",
+      !waiting.length ? "ok" : longest > TARGET_S ? "alarm" : "warn");
+    tile("t-ready", ready, ready ? "ok" : waiting.length ? "alarm" : null, `${loggedIn} logged in`);
+    tile("t-busy", busy, busy ? "info" : null,
+      BUSY.map((st) => [count([st]), LABELS[st].toLowerCase()]).filter(([n]) => n).map(([n, l]) => `${n} ${l}`).join(" · ") || "nobody on a call");
+    tile("t-notready", notReady, notReady ? "warn" : null, reasons.join(", ") || "—");
+    const linesValue = el("span", null, String(inUse));
+    linesValue.append(el("small", null, ` / ${s.lines.length}`));
+    tile("t-lines", linesValue, alarms ? "alarm" : inUse ? "info" : null,
+      alarms ? `${alarms} line${alarms > 1 ? "s" : ""} in alarm` : "no alarms");
+    const p99 = el("span", null, s.ticks.p99_ms.toFixed(1));
+    p99.append(el("small", null, " ms"));
+    // A tick is 20 ms (ARCHITECTURE.md): a p99 above it means the loop is falling behind.
+    tile("t-tick", p99, s.ticks.p99_ms > 20 ? "alarm" : s.ticks.overruns ? "warn" : "ok",
+      `${s.ticks.overruns} overrun${s.ticks.overruns === 1 ? "" : "s"}`);
+    document.getElementById("t-tick").title =
+      `mean ${s.ticks.mean_ms.toFixed(2)} ms · max ${s.ticks.max_ms.toFixed(1)} ms over ${s.ticks.count} ticks`;
+
+    const boxline = document.getElementById("boxline");
+    boxline.replaceChildren("Box ", el("b", null, s.box.id), ` · board ${s.box.board} · ${s.box.mode} mode · up `,
+      el("b", null, duration(now - s.box.started_at)), ` · updated ${timeOfDay(new Date())}`);
+
+    document.getElementById("n-waiting").textContent = waiting.length || "";
+    document.getElementById("n-agents").textContent = `${loggedIn} of ${s.agents.length} logged in`;
+    document.getElementById("n-lines").textContent = `${inUse} of ${s.lines.length} in use`;
+
+    syncRows(document.getElementById("waiting"), waiting, (c) => c.id,
+      (c) => [twoLine(c.number || "unknown", c.name, "caller"), c.queue || "—", badge(c.state), counter(waitOf(c))],
+      (tr, c) => tr.classList.toggle("over-target", waitOf(c) > TARGET_S));
+
+    syncRows(document.getElementById("agents"), s.agents, (a) => a.id,
+      (a) => [twoLine(a.name, `${a.id} · ${a.station}`, "agent-name"), badge(a.state, a.reason),
+        counter(now - a.since), a.number ? el("span", "caller", a.number) : "—", a.queues.join(", ") || "—", a.calls,
+        duration(a.talk_s)],
+      canControl ? (tr, a, created) => {
+        if (created) buildActions(tr, a.id);
+        showActions(tr, a.state);
+      } : null);
+
+    syncRows(document.getElementById("queues"), s.queues, (q) => q.name,
+      (q) => [twoLine(q.name, q.strategy, "agent-name"), q.waiting,
+        q.waiting ? counter(q.longest_wait_s) : "—", `${q.agents_ready} / ${q.agents_logged_in}`,
+        q.agents_busy, q.offered, q.answered, q.abandoned],
+      (tr, q) => tr.classList.toggle("over-target", q.waiting > 0 && q.longest_wait_s > TARGET_S));
+
+    syncRows(document.getElementById("lines"), s.lines, (l) => l.channel,
+      (l) => [l.channel, el("span", "agent-name", l.name), l.kind, badge(l.state),
+        l.number ? el("span", "caller", l.number) : "—",
+        l.since !== null && l.since !== undefined ? counter(now - l.since) : "—"]);
+  }
+
+  function tickCounters() {
+    if (!live) return;
+    const elapsed = (performance.now() - fetchedAt) / 1000;
+    root.querySelectorAll(".live").forEach((span) => {
+      span.textContent = duration(Number(span.dataset.base) + elapsed);
+    });
+  }
+
+  function showDown(headline, detail) {
+    live = false;
+    root.classList.add("stale");
+    const when = lastGood ? ` The figures below are from ${timeOfDay(lastGood)} and are not live.`
+      : " No live data yet.";
+    banner.replaceChildren(el("strong", null, headline), when);
+    if (detail) banner.append(el("span", "banner-detail", detail));
+    banner.hidden = false;
+    document.getElementById("boxline").textContent = "Retrying every second…";
+  }
+
+  // --- polling ------------------------------------------------------------------------------------
+  let timer = null;
+  let inFlight = false;
+
+  async function poll() {
+    if (inFlight) return;
+    inFlight = true;
+    clearTimeout(timer);
+    try {
+      const res = await fetch("/api/v1/status", {
+        credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" },
+      });
+      if (res.status === 401) {
+        window.location.assign("/login?next=" + encodeURIComponent(window.location.pathname));
+        return;
+      }
+      const body = await res.json().catch(() => ({}));
+      if (!res.ok) {
+        showDown(res.status === 503 ? "Engine not reachable." : `The box answered ${res.status}.`,
+          body.error || "");
+      } else {
+        fetchedAt = performance.now();
+        lastGood = new Date();
+        live = true;
+        render(body);
+        banner.hidden = true;
+        root.classList.remove("stale");
+      }
+    } catch (err) {
+      showDown("The web server is not answering.", "");
+    } finally {
+      inFlight = false;
+      timer = setTimeout(poll, document.hidden ? HIDDEN_POLL_MS : POLL_MS);
+    }
+  }
+
+  document.addEventListener("visibilitychange", () => { if (!document.hidden) poll(); });
+  setInterval(tickCounters, 250);
+  poll();
+})();
