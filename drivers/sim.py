@@ -46,6 +46,7 @@ class SimCaller:
     patience: float = 120.0    # s from arrival before hanging up if no agent has answered
     talk: float = 60.0         # s of conversation before hanging up
     voice_hz: float | None = None   # a steady tone while talking to an agent, to trace audio paths
+    speak: list[tuple[float, float]] = field(default_factory=list)  # (s after answer, s of talking): a message
     tag: object = None         # the scenario's own reference
     # Filled in as the call goes:
     line: int | None = None
@@ -102,6 +103,7 @@ class _Trunk:
     give_up_at: float = float("inf")
     hangup_at: float = float("inf")
     keys: list[tuple[float, str]] = field(default_factory=list)
+    speech: list[tuple[float, float]] = field(default_factory=list)
     number: str = ""                      # dialled number, outbound
     progress_at: float = float("inf")     # when the PSTN reports busy / unobtainable
     progress: str = ""
@@ -186,6 +188,7 @@ class SimDriver(Driver):
         caller.answered = self.now
         line.give_up_at = caller.arrived + caller.patience
         line.keys = sorted((self.now + at, digits) for at, digits in caller.keys)
+        line.speech = sorted((self.now + at, seconds) for at, seconds in caller.speak)
 
     def hangup(self, channel: int) -> None:
         self._audio.pop(channel, None)
@@ -302,6 +305,9 @@ class SimDriver(Driver):
             while line.keys and line.keys[0][0] <= now:
                 _, digits = line.keys.pop(0)
                 self._press(ch, line.caller, digits)
+            while line.speech and line.speech[0][0] <= now:
+                _, seconds = line.speech.pop(0)
+                self._say(ch, line.caller, seconds)
         for ch, phone in sorted(self._phones.items()):
             if phone.ringing_since is not None and now >= phone.answer_at:
                 phone.ringing_since, phone.off_hook, phone.answered_at = None, True, now
@@ -320,13 +326,20 @@ class SimDriver(Driver):
                     self._free(ch)
                 self._events.append(ChannelEvent(ch, EventKind.CLEAR, {}))
 
+    def _say(self, ch: int, caller: SimCaller, seconds: float) -> None:
+        """The caller talks (a message): their voice tone for `seconds`."""
+        voice = tonegen.tone(round(caller.voice_hz or 624), -20.0, int(seconds * RATE)).astype(np.float32)
+        self._queue_audio(ch, voice)
+
+    def _queue_audio(self, ch: int, audio: np.ndarray) -> None:
+        samples, pos = self._audio.get(ch, (np.zeros(0, np.float32), 0))
+        self._audio[ch] = (np.concatenate([samples[pos:], audio.astype(np.float32)]), 0)
+
     def _press(self, ch: int, caller: SimCaller, digits: str) -> None:
         style = self.dtmf
         audio = tonegen.dtmf_string(digits, on_s=style.on_s, off_s=style.off_s,
                                     level_dbm0=style.level_dbm0, twist_db=style.twist_db)
-        samples, pos = self._audio.get(ch, (np.zeros(0, np.float32), 0))
-        rest = samples[pos:]
-        self._audio[ch] = (np.concatenate([rest, audio.astype(np.float32)]), 0)
+        self._queue_audio(ch, audio)
         caller.pressed += digits
         self.counters["digits"] += len(digits)
 

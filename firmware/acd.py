@@ -316,6 +316,10 @@ class Acd:
         return [a for a in ready if a.level(q.cfg.skill) >= level]
 
     def _offer(self, q: Queue, call: Call, agents: list[Agent]) -> None:
+        if not isinstance(call, Call):
+            # A callback request waiting in the caller's place: one agent, rung before dialling out.
+            self.engine.callbacks.offer(q, call, agents[0])
+            return
         call.ringing = list(agents)
         call.ring_started = self.engine.clock.time()
         call.set_state(CallState.RINGING_AGENT, agents=[a.id for a in agents])

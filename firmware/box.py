@@ -8,9 +8,9 @@ from drivers.channel import Board
 
 from .clock import CLOCKS
 from .control import ControlServer
-from .customers import CustomerDirectory
+from .customers import CustomerDirectory, LookupTables
 from .engine import Engine
-from .ivr import load_flow
+from .flows import load_flow
 from .journal import Journal
 from .prompts import PromptSet
 from .recorder import Recorder
@@ -51,6 +51,8 @@ def open_engine(paths: StatePaths, board: Board, site: SiteConfig, clock: str = 
     store.start()
     customers = CustomerDirectory(paths.db)
     customers.start()
+    lookups = LookupTables(paths.db)
+    lookups.start()
     recorder = Recorder(paths.recordings)
     for path in recorder.repair_all():
         log.warning("recording %s was left open by a crash and has been repaired", path)
@@ -63,4 +65,5 @@ def open_engine(paths: StatePaths, board: Board, site: SiteConfig, clock: str = 
         server.start()
     board.start()
     return Engine(board, CLOCKS[clock](epoch), site, flow, prompts, store, recorder, board_name=board_name,
-                  control=server, seed=seed, customers=customers, queue_log=journal)
+                  control=server, seed=seed, customers=customers, queue_log=journal,
+                  lookups=lookups)

@@ -31,6 +31,9 @@ class Disposition(str, enum.Enum):
     OVERFLOW = "overflow"        # the queue was full and the flow had nowhere else to send the caller
     UNANSWERED = "unanswered"    # rang off before the box answered; outbound: nobody picked up
     BUSY = "busy"                # outbound: the number was busy
+    VOICEMAIL = "voicemail"      # left a message
+    CALLBACK = "callback"        # asked to be called back and hung up; the request keeps their place
+    TRANSFERRED = "transferred"  # sent on to an external number (the HQ expert center)
     FAILED = "failed"            # the line failed (alarm) during the call
 
 
@@ -70,6 +73,11 @@ class Call:
         self.conversation = None             # conversation.Conversation once an agent answered
         self.mixed: set[int] = set()         # channels whose mixing legs this call has set
         self.third = None                    # a consulted, conferenced or transferred-to party
+        self.after_agent = None              # the flow's continuation when the agent hangs up first
+        self.secure_input = False            # digits being typed are masked in the records
+        self.voicemail_id: str | None = None
+        self.callback_id: str | None = None
+        self.transferred_out = False         # bridged to an external number by the flow
         self._events = 0
         self.direction = direction
         self.hold_started: float | None = None

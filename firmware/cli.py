@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .acd import AcdError
 from .config import ConfigError
-from .ivr import FlowError
+from .flows import FlowError
 from .prompts import PromptError
 from .store import StoreError
 
@@ -27,13 +27,19 @@ def _web_command(state: Path, host: str, port: int) -> list[str]:
 
 
 def _serve(engine, web: subprocess.Popen | None) -> int:
+    from .sdnotify import Watchdog
+
     def stop(signum, frame):
         engine.stop()
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
+    # systemd (board/systemd/branchline-engine.service, Type=notify): READY, then watchdog pings.
+    watchdog = Watchdog(engine)
+    watchdog.start()
     try:
         engine.run()
     finally:
+        watchdog.stop()
         engine.close()
         if web is not None:
             web.terminate()
@@ -139,6 +145,37 @@ def cmd_bench(args) -> int:
     return bench.main(quick=args.quick)
 
 
+def cmd_detect(args) -> int:
+    from drivers.serial_ports import SerialPortError, Verdict, all_ports, probe, profile_text
+
+    ports = args.ports or all_ports()
+    if not ports:
+        print("branchline detect: no serial ports found", file=sys.stderr)
+        return 1
+    try:
+        probes = [probe(port, timeout=args.timeout) for port in ports]
+    except SerialPortError as exc:
+        print(f"branchline detect: {exc}", file=sys.stderr)
+        return 2
+    # The report is TOML comments over the profile, so the output is itself a usable profile file;
+    # the known bugs of each model found (board/modems.toml) are there for the technician.
+    report = ""
+    for p in probes:
+        report += f"# {p.summary()}\n"
+        if p.verdict == Verdict.VOICE:
+            report += "".join(f"#   known: {bug}\n" for bug in p.model.bugs)
+    if not any(p.verdict == Verdict.VOICE for p in probes):
+        print(report + "# no voice modem answered: no profile to write", end="\n")
+        return 1
+    text = report + profile_text(probes, stations=args.stations)
+    if args.output:
+        Path(args.output).write_text(text)
+        print(report + f"# profile written to {args.output}", end="\n")
+    else:
+        print(text, end="")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="branchline", description="Branchline call-center appliance")
     p.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
@@ -180,6 +217,14 @@ def build_parser() -> argparse.ArgumentParser:
     dt = dsub.add_parser("dtmf", help="print the DTMF digits of a WAV file")
     dt.add_argument("file")
     dt.set_defaults(fn=cmd_dsp)
+
+    det = sub.add_parser("detect", help="probe serial ports for voice modems and print a board profile")
+    det.add_argument("ports", nargs="*", help="ports to probe (any path pyserial opens); default: every serial port")
+    det.add_argument("--stations", type=int, default=0,
+                     help="make the last N voice modems agent legs (station lines) in the profile")
+    det.add_argument("--timeout", type=float, default=1.0, help="s to wait for each answer")
+    det.add_argument("--output", help="write the profile to this file")
+    det.set_defaults(fn=cmd_detect)
 
     b = sub.add_parser("bench", help="benchmarks: engine real-time factor and DSP throughput")
     b.add_argument("--quick", action="store_true", help="shorter runs")

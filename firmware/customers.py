@@ -1,6 +1,7 @@
-"""Customers by phone number for the loop thread: an in-memory map a background thread keeps current."""
+"""Tables the loop reads by key (customers, lookup data), held in memory and kept current by a thread."""
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from dataclasses import dataclass
@@ -10,8 +11,66 @@ from .store import open_readonly
 
 log = logging.getLogger(__name__)
 
-# The web process edits customers; the engine sees a change within this many seconds.
+# The web process edits these tables; the engine sees a change within this many seconds.
 REFRESH_S = 5.0
+
+
+class TableFollower:
+    """An in-memory copy of one table, for dict reads on the loop thread: the loop never touches
+    the disk. Loaded at start, then followed by change sequence (and tombstones) in a thread."""
+
+    table = ""
+
+    def __init__(self, db_path: str | Path):
+        self.db_path = Path(db_path)
+        self._rows: dict[str, object] = {}
+        self._seq = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def make(self, row: dict) -> object:
+        return row
+
+    def publish(self, rows: dict[str, object]) -> None:
+        """Build the read-side index from every row (one reference swap: readers see old or new)."""
+
+    def load(self) -> None:
+        db = open_readonly(self.db_path)
+        try:
+            rows = list(db.query(f"SELECT * FROM {self.table} WHERE seq > ?", [self._seq]))
+            gone = list(db.query("SELECT row_id AS id, seq FROM tombstones WHERE table_name = ? AND seq > ?",
+                                 [self.table, self._seq]))
+        finally:
+            db.conn.close()
+        if not rows and not gone:
+            return
+        by_id = dict(self._rows)
+        for r in sorted(rows + [dict(g, gone=True) for g in gone], key=lambda r: r["seq"]):
+            if r.get("gone"):
+                by_id.pop(r["id"], None)
+            else:
+                by_id[r["id"]] = self.make(r)
+            self._seq = max(self._seq, r["seq"])
+        self._rows = by_id
+        self.publish(by_id)
+
+    def start(self) -> None:
+        self.load()
+        self._thread = threading.Thread(target=self._follow, name=f"follow-{self.table}", daemon=True)
+        self._thread.start()
+
+    def _follow(self) -> None:
+        while not self._stop.wait(REFRESH_S):
+            try:
+                self.load()
+            except Exception as exc:  # a bad read must not end the refresh thread
+                log.warning("%s: refresh from %s failed: %s", self.table, self.db_path, exc)
+
+    def close(self) -> None:
+        self._stop.set()
+
+    def __len__(self) -> int:
+        return len(self._rows)
 
 
 @dataclass(frozen=True)
@@ -24,55 +83,45 @@ class Customer:
     blocked: bool
 
 
-class CustomerDirectory:
-    """`lookup(number)` is a dict read: the loop never touches the disk for a screen pop or VIP routing."""
+class CustomerDirectory(TableFollower):
+    """Customers by phone number: screen pop, VIP routing, blocked numbers."""
+
+    table = "customers"
 
     def __init__(self, db_path: str | Path):
-        self.db_path = Path(db_path)
+        super().__init__(db_path)
         self._by_number: dict[str, Customer] = {}
-        self._seq = 0
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    def load(self) -> None:
-        """Read every customer changed since the last load and publish a new map."""
-        db = open_readonly(self.db_path)
-        try:
-            rows = list(db.query("SELECT * FROM customers WHERE seq > ?", [self._seq]))
-            gone = list(db.query("SELECT row_id AS id, seq FROM tombstones WHERE table_name = 'customers' "
-                                 "AND seq > ?", [self._seq]))
-        finally:
-            db.conn.close()
-        if not rows and not gone:
-            return
-        by_id = {c.id: c for c in self._by_number.values()}
-        for r in sorted(rows + gone, key=lambda r: r["seq"]):
-            if "number" in r:
-                by_id[r["id"]] = Customer(r["id"], r["number"], r["name"] or "", r["vip"] or 0,
-                                          r["agent_id"], bool(r["blocked"]))
-            else:
-                by_id.pop(r["id"], None)
-            self._seq = max(self._seq, r["seq"])
-        # One reference swap: the loop sees the old map or the new one, never half of each.
-        self._by_number = {c.number: c for c in by_id.values()}
+    def make(self, r: dict) -> Customer:
+        return Customer(r["id"], r["number"], r["name"] or "", r["vip"] or 0, r["agent_id"], bool(r["blocked"]))
 
-    def start(self) -> None:
-        self.load()
-        self._thread = threading.Thread(target=self._follow, name="customers", daemon=True)
-        self._thread.start()
-
-    def _follow(self) -> None:
-        while not self._stop.wait(REFRESH_S):
-            try:
-                self.load()
-            except Exception as exc:  # a bad read must not end the refresh thread
-                log.warning("customers: refresh from %s failed: %s", self.db_path, exc)
+    def publish(self, rows) -> None:
+        self._by_number = {c.number: c for c in rows.values()}
 
     def lookup(self, number: str | None) -> Customer | None:
         return self._by_number.get(number) if number else None
 
-    def close(self) -> None:
-        self._stop.set()
 
-    def __len__(self) -> int:
-        return len(self._by_number)
+class LookupTables(TableFollower):
+    """Self-service information (order status, prices, product info) by table and key, for the
+    IVR's lookup node; each item's data is a JSON object of fields to read back."""
+
+    table = "lookup_items"
+
+    def __init__(self, db_path: str | Path):
+        super().__init__(db_path)
+        self._index: dict[tuple[str, str], dict] = {}
+
+    def make(self, r: dict) -> tuple[str, str, dict]:
+        try:
+            data = json.loads(r["data"] or "{}")
+        except ValueError:
+            log.warning("lookup item %s: data is not JSON; ignored", r["id"])
+            data = None
+        return r["table_name"], r["key"], data
+
+    def publish(self, rows) -> None:
+        self._index = {(t, k): d for t, k, d in rows.values() if isinstance(d, dict)}
+
+    def get(self, table: str, key: str) -> dict | None:
+        return self._index.get((table, key))

@@ -17,10 +17,12 @@ from dsp.dtmf import DtmfDetector
 from .acd import Acd, AcdError, AgentState
 from .calls import Call, CallState, Disposition
 from .clock import TickClock
-from .conversation import Conversation
-from .customers import CustomerDirectory
+from .conversation import Conversation, Mode
+from .callbacks import Callbacks
+from .customers import CustomerDirectory, LookupTables
 from .control import ControlError, ControlServer
-from .ivr import Flow, IvrSession
+from .flows import Flow
+from .ivr import IvrSession
 from .journal import Journal
 from .media import MediaPlan
 from .operations import Operations
@@ -28,6 +30,7 @@ from .prompts import PromptError, PromptSet
 from .queue_log import QueueLog
 from .recorder import Recorder
 from .say import Say
+from .voicemail import Voicemail
 from .site import SiteConfig
 from .store.writer import StoreWriter
 from .timers import Timers
@@ -71,7 +74,8 @@ class Engine:
     def __init__(self, board: Board, clock: TickClock, site: SiteConfig, flow: Flow, prompts: PromptSet,
                  store: StoreWriter, recorder: Recorder, board_name: str = "sim",
                  control: ControlServer | None = None, seed: int | None = None,
-                 customers: CustomerDirectory | None = None, queue_log: Journal | None = None):
+                 customers: CustomerDirectory | None = None, queue_log: Journal | None = None,
+                 lookups: LookupTables | None = None):
         self.board, self.clock, self.site, self.flow, self.prompts = board, clock, site, flow, prompts
         self.store, self.recorder, self.control, self.customers = store, recorder, control, customers
         self.queue_log = queue_log
@@ -98,6 +102,9 @@ class Engine:
             raise PromptError(f"prompt set {prompts.directory} lacks {', '.join(sorted(missing))}")
         self.acd = Acd(self, site.queues, site.agents)
         self.ops = Operations(self, site.supervisors)
+        self.voicemail = Voicemail(self)
+        self.callbacks = Callbacks(self)
+        self.lookups = lookups
         self._running = False
         if queue_log is not None:
             self.observers.append(QueueLog(self, queue_log))
@@ -145,6 +152,46 @@ class Engine:
     def is_playing(self, call: Call) -> bool:
         return self.media.playing(call.channel)
 
+    def play_samples(self, call: Call, samples: np.ndarray, on_done: Callable[[], None]) -> None:
+        self.media.play(call.channel, samples, on_done=on_done)
+
+    def transfer_out(self, call: Call, number: str, on_fail: Callable[[str], None]) -> None:
+        """The flow sends the caller on to an external number: music while it rings, then a bridge."""
+        try:
+            channel = self.ops.free_trunk()
+        except AcdError as exc:
+            on_fail(str(exc))
+            return
+        self.hold_music(call)
+        call.event("call:transfer_out", number=number)
+
+        def answered() -> None:
+            call.conversation = Conversation(call.channel, None, third=channel, mode=Mode.CONFERENCE)
+            call.transferred_out = True
+            self.apply(call)
+            call.connected_at = self.clock.time()
+            call.update(connected_at=call.connected_at)
+            call.set_state(CallState.CONNECTED, to=number)
+            if call.recording_id is None:
+                self._start_recording(call)
+        self.ops.dial(call, channel, number, on_answer=answered, on_fail=on_fail,
+                      on_clear=lambda: self.end_call(call, Disposition.TRANSFERRED, "external"))
+
+    def agent_left(self, call: Call) -> bool:
+        """The agent hung up first: if the flow continues after the agent (a survey), take the
+        caller back into the flow and return True."""
+        session = self.sessions.get(call.id)
+        if session is None or call.after_agent is None:
+            return False
+        agent = call.agent
+        self.ops.call_ending(call)
+        for ch in call.mixed:
+            self.media.disconnect(ch)
+        call.conversation, call.mixed, call.agent = None, set(), None
+        self.acd.release(agent, call)
+        self.acd.dispatch()
+        return session.resume_after_agent()
+
     def hold_music(self, call: Call) -> None:
         self.media.play(call.channel, self.prompts.get("music-on-hold"), loop=True)
 
@@ -183,9 +230,9 @@ class Engine:
             self.media.stop(call.channel)
         self._rec_index = None
 
-    def outbound_call(self, channel: int, number: str, agent) -> Call:
+    def outbound_call(self, channel: int, number: str, agent, direction: str = "outbound") -> Call:
         """An agent's call out on `channel`; the trunk is the call's line, the agent its agent."""
-        call = Call(self, self.new_id(), channel, self.clock.time(), direction="outbound")
+        call = Call(self, self.new_id(), channel, self.clock.time(), direction=direction)
         call.number, call.agent = number, agent
         call.update(number=number, agent_id=agent.id)
         self.calls[channel] = call
@@ -284,6 +331,13 @@ class Engine:
         call = self.calls.get(ev.channel)
         if call is None:
             return
+        if call.channel in self.voicemail.taking:
+            self.voicemail.finish(call, "hangup", hung_up=True)
+            self.end_call(call, Disposition.VOICEMAIL, "caller")
+            return
+        if call.state == CallState.CONNECTED and call.transferred_out:
+            self.end_call(call, Disposition.TRANSFERRED, "caller")
+            return
         disposition = {CallState.RINGING: Disposition.UNANSWERED, CallState.IVR: Disposition.IVR_HANGUP,
                        CallState.QUEUED: Disposition.ABANDONED, CallState.RINGING_AGENT: Disposition.ABANDONED,
                        CallState.CONNECTED: Disposition.ANSWERED, CallState.DIALING: Disposition.UNANSWERED,
@@ -350,14 +404,18 @@ class Engine:
             # Hanging up during a consultation hands the caller over, as on any office phone.
             self.ops.cmd_transfer_complete(agent.id)
             return
-        self.end_call(call, Disposition.ANSWERED, "agent")
+        if not self.agent_left(call):
+            self.end_call(call, Disposition.ANSWERED, "agent")
 
     def _on_digit(self, channel: int, digit: str) -> None:
         call = self.calls.get(channel)
         if call is None or call.state == CallState.RINGING:
             return
-        call.digits += digit
-        call.event("ivr:digit", digit=digit, node=call.node)
+        shown = "*" if call.secure_input else digit
+        call.digits += shown
+        call.event("ivr:digit", digit=shown, node=call.node)
+        if self.voicemail.on_digit(call, digit):
+            return
         session = self.sessions.get(call.id)
         if session is None:
             return
@@ -442,6 +500,7 @@ class Engine:
         for channel, done in self.media.finished():
             self._guarded(channel, done)
         self._record(rx, self.tx)
+        self.voicemail.tick(rx)
         for fin in self.recorder.finished():
             self._recording_done(fin)
         self.store.pump()
@@ -465,6 +524,8 @@ class Engine:
         self.recorder.frames(ids, audio)
 
     def _recording_done(self, fin) -> None:
+        if self.voicemail.stored(fin):
+            return
         call_id = fin.path.stem
         self.store.insert("recordings", {"id": fin.rec_id, "call_id": call_id,
                                          "path": str(fin.path.relative_to(self.recorder.directory)),
@@ -506,7 +567,7 @@ class Engine:
                 "ticks": self.stats.status(),
                 "lines": lines,
                 "calls": [c.status(now) for c in sorted(self.calls.values(), key=lambda c: c.arrived_at)],
-                **self.acd.status(), "supervisors": self.ops.status(),
+                **self.acd.status(), "supervisors": self.ops.status(), "callbacks": self.callbacks.status(),
                 "store": self.store.status(), "recorder": self.recorder.status()}
 
     def close(self) -> None:
@@ -514,8 +575,9 @@ class Engine:
             self.end_call(call, Disposition.FAILED, "box")
         if self.control is not None:
             self.control.close()
-        if self.customers is not None:
-            self.customers.close()
+        for follower in (self.customers, self.lookups):
+            if follower is not None:
+                follower.close()
         if self.queue_log is not None:
             self.queue_log.close()
         self.recorder.stop()

@@ -68,7 +68,7 @@ class QueueLog:
 
     def _on_call_hangup(self, d):
         c = d["call"]
-        if c.connected_at is None or c.queue is None or c.agent is None or d.get("transferred"):
+        if c.direction != "inbound" or c.connected_at is None or c.queue is None or c.agent is None:
             return
         event = "COMPLETEAGENT" if d["by"] in ("agent", "supervisor") else "COMPLETECALLER"
         self._line(c.id, c.queue, c.agent.id, event, c.connected_at - c.queued_at,

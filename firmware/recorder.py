@@ -61,6 +61,12 @@ def repair(path: Path, channels: int = 2) -> bool:
     return True
 
 
+def _channels(path: Path) -> int:
+    with open(path, "rb") as f:
+        head = f.read(_HEADER)
+    return struct.unpack("<H", head[22:24])[0] if len(head) == _HEADER and head[:4] == b"RIFF" else 2
+
+
 @dataclass
 class Finished:
     rec_id: str
@@ -71,17 +77,17 @@ class Finished:
 
 
 class _Open:
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, channels: int):
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
+        self.path, self.channels = path, channels
         self.f = open(path, "wb")
-        self.f.write(wav_header(0))
+        self.f.write(wav_header(0, channels))
         self.data = 0
         self.sha = hashlib.sha256()
         self.synced = self.data
 
     def write(self, frames: np.ndarray) -> None:
-        # (2, n) caller/agent -> interleaved little-endian int16 frames.
+        # (channels, n), e.g. caller/agent -> interleaved little-endian int16 frames.
         raw = np.ascontiguousarray(frames.T).astype("<i2").tobytes()
         self.f.write(raw)
         self.data += len(raw)
@@ -90,7 +96,7 @@ class _Open:
         if self.data == self.synced:
             return
         self.f.seek(0)
-        self.f.write(wav_header(self.data))
+        self.f.write(wav_header(self.data, self.channels))
         self.f.seek(0, os.SEEK_END)
         self.f.flush()
         os.fsync(self.f.fileno())
@@ -119,11 +125,11 @@ class Recorder:
 
     def repair_all(self) -> list[Path]:
         """Repair every recording a crash left inconsistent (run before `start`)."""
-        return [p for p in sorted(self.directory.rglob("*.wav")) if repair(p)]
+        return [p for p in sorted(self.directory.rglob("*.wav")) if repair(p, _channels(p))]
 
     # --- loop-thread side ---------------------------------------------------------------------
-    def open(self, rec_id: str, relpath: str) -> None:
-        self.handoff.put(("open", rec_id, relpath))
+    def open(self, rec_id: str, relpath: str, channels: int = 2) -> None:
+        self.handoff.put(("open", rec_id, relpath, channels))
 
     def frames(self, rec_ids: tuple[str, ...], audio: np.ndarray) -> None:
         """One tick for every recorded call: audio (k, 2, n) int16, rows in `rec_ids` order."""
@@ -181,7 +187,7 @@ class Recorder:
                 if f is not None:
                     f.write(frames)
         elif kind == "open":
-            files[item[1]] = _Open(self.directory / item[2])
+            files[item[1]] = _Open(self.directory / item[2], item[3])
         else:
             self._close(files, item[1])
 
@@ -190,4 +196,4 @@ class Recorder:
         if f is None:
             return
         sha, data = f.close()
-        self.results.put(Finished(rec_id, f.path, data / 4 / RATE, _HEADER + data, sha))
+        self.results.put(Finished(rec_id, f.path, data / (2 * f.channels) / RATE, _HEADER + data, sha))

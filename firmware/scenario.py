@@ -22,6 +22,8 @@ from .store import open_db, open_readonly
 
 log = logging.getLogger(__name__)
 
+# Fast runs start at this time (2026-01-01 00:00 UTC) plus one day per seed.
+SCENARIO_EPOCH = 1_767_225_600.0
 # ITU-T/industry convention (reference/callcenter.md): service level threshold 20 s.
 SERVICE_LEVEL_S = 20.0
 
@@ -47,6 +49,7 @@ class CallerScript:
     talk: float
     voice_hz: float | None = None
     callback_answer: float | None = None   # reachable at their number afterwards, picking up after this
+    speak: list[tuple[float, float]] = field(default_factory=list)   # (s after answer, s): a message
 
 
 @dataclass
@@ -96,6 +99,7 @@ class Scenario:
     supervisors: list[PhoneScript] = field(default_factory=list)
     externals: list[PhoneScript] = field(default_factory=list)
     actions: list[Action] = field(default_factory=list)
+    lookups: list[dict] = field(default_factory=list)
 
 
 def _range(sec: Section, key: str, default: tuple[float, float], lo: float, hi: float) -> tuple[float, float]:
@@ -136,6 +140,15 @@ def _phone(sec: Section, key: str) -> PhoneScript:
                         answers=sec.get_bool("answers", True))
     sec.done()
     return phone
+
+
+def _speech(sec: Section) -> list[tuple[float, float]]:
+    raw = sec.get_any("speak", [])
+    if not isinstance(raw, list) or not all(
+            isinstance(i, list) and len(i) == 2 and all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                                        for v in i) and i[0] >= 0 and 0 < i[1] <= 600 for i in raw):
+        raise sec.error("speak", f"expected [[seconds after answer, seconds of talking], ...], got {raw!r}")
+    return [(float(a), float(b)) for a, b in raw]
 
 
 def _keys(sec: Section) -> list[tuple[float, str]]:
@@ -202,7 +215,15 @@ def load_scenario(path: str | Path) -> Scenario:
                                         name=sec.get_str("name", ""), keys=_keys(sec),
                                         patience=sec.get_float("patience", 120.0, 0.0),
                                         talk=sec.get_float("talk", 60.0, 0.1), voice_hz=_voice(sec),
-                                        callback_answer=sec.get_float("callback_answer", 4.0, 0.0, 120.0)))
+                                        callback_answer=sec.get_float("callback_answer", 4.0, 0.0, 120.0),
+                                        speak=_speech(sec)))
+        sec.done()
+    for sec in top.get_tables("lookups"):
+        data = sec.get_any("data")
+        if not isinstance(data, dict):
+            raise sec.error("data", "expected a table of the item's fields, e.g. { status = \"order-shipped\" }")
+        scn.lookups.append({"id": f"lookup-{len(scn.lookups) + 1}", "table_name": sec.get_str("table"),
+                            "key": sec.get_str("key"), "data": json.dumps(data)})
         sec.done()
     scn.supervisors = [_phone(sec, "id") for sec in top.get_tables("supervisors")]
     scn.externals = [_phone(sec, "number") for sec in top.get_tables("externals")]
@@ -275,10 +296,12 @@ class ScenarioRun:
                                   for i, a in enumerate(scn.agents)],
                           supervisors=[SupervisorConfig(s.id, s.id, f"station{n_agents + i + 1}")
                                        for i, s in enumerate(scn.supervisors)])
-        if scn.customers:
+        if scn.customers or scn.lookups:
             self.paths.root.mkdir(parents=True, exist_ok=True)
             db = open_db(self.paths.db)
-            db["customers"].upsert_all(scn.customers, pk="id")
+            for table, rows in (("customers", scn.customers), ("lookup_items", scn.lookups)):
+                if rows:
+                    db[table].upsert_all(rows, pk="id")
             db.conn.close()
         flow = scn.flow or DEFAULTS_DIR / "flows" / "main.toml"
         self.engine: Engine = open_engine(self.paths, Board([self.sim]), site, clock=clock, control=control,
@@ -316,7 +339,8 @@ class ScenarioRun:
 
     def _arrive(self, script: CallerScript) -> None:
         caller = SimCaller(number=script.number, name=script.name, keys=list(script.keys),
-                           patience=script.patience, talk=script.talk, voice_hz=script.voice_hz, tag=script)
+                           patience=script.patience, talk=script.talk, voice_hz=script.voice_hz,
+                           speak=list(script.speak), tag=script)
         self.sim_callers.append(caller)
         if script.callback_answer is not None and script.number not in self.sim.directory:
             # The caller stays reachable at their number, for a callback or an agent's call.
@@ -400,7 +424,7 @@ def run_scenario(path: str | Path, state_dir: str | Path | None = None, fast: bo
     if state_dir is None:
         state_dir = tempfile.mkdtemp(prefix="branchline-scenario-")
     # A fixed epoch in fast mode makes a run's records identical from run to run.
-    epoch = 1_767_225_600.0 + scn.seed * 86400.0 if fast else None
+    epoch = SCENARIO_EPOCH + scn.seed * 86400.0 if fast else None
     return ScenarioRun(scn, Path(state_dir), clock="fast" if fast else "paced", control=control,
                        epoch=epoch).run()
 

@@ -7,7 +7,8 @@ migrations = Migrations("branchline")
 
 # Tables HQ pulls: each row carries a stable text id and a change sequence `seq`, stamped by
 # triggers from one counter so every write transaction (from any process) gets increasing numbers.
-SYNCED_TABLES = ("calls", "call_events", "agents", "agent_states", "queues", "recordings", "customers")
+SYNCED_TABLES = ("calls", "call_events", "agents", "agent_states", "queues", "recordings", "customers",
+                 "lookup_items", "voicemails", "callbacks", "survey_answers")
 
 
 def _add_change_sequence(db: Database, table: str) -> None:
@@ -99,3 +100,20 @@ def m0003_call_handling(db: Database) -> None:
     db["calls"].add_column("hold", float)          # s the caller spent on hold
     db["calls"].add_column("transfers", int)
     db["calls"].add_column("intercepted_by", str)  # supervisor who took the call over
+
+
+@migrations()
+def m0004_self_service(db: Database) -> None:
+    db["lookup_items"].create({"id": str, "seq": int, "table_name": str, "key": str, "data": str,
+                               "updated_at": float}, pk="id", not_null={"table_name", "key"})
+    db["lookup_items"].create_index(["table_name", "key"], unique=True)
+    db["voicemails"].create({"id": str, "seq": int, "call_id": str, "number": str, "box": str, "path": str,
+                             "duration": float, "size": int, "sha256": str, "created_at": float,
+                             "heard": int}, pk="id", defaults={"heard": 0})
+    db["callbacks"].create({"id": str, "seq": int, "call_id": str, "number": str, "queue": str,
+                            "requested_at": float, "attempts": int, "state": str, "result": str,
+                            "agent_id": str, "callback_call_id": str, "updated_at": float}, pk="id")
+    db["survey_answers"].create({"id": str, "seq": int, "call_id": str, "survey": str, "question": str,
+                                 "answer": str, "at": float}, pk="id")
+    for table in ("lookup_items", "voicemails", "callbacks", "survey_answers"):
+        _add_change_sequence(db, table)

@@ -44,7 +44,7 @@ def test_timer_fault_fails_the_call_it_belongs_to(run_inline, mocker):
     def broken(self):
         raise RuntimeError("timer bug")
 
-    mocker.patch.object(IvrSession, "_no_input", broken)
+    mocker.patch.object(IvrSession, "_read_timeout", broken)
     ran = run_inline(SCENARIO.replace('keys = [[1.0, "1"]]', "keys = []"))
     first, second = ran.call(0), ran.call(1)
     assert first["disposition"] == "failed"

@@ -3,7 +3,7 @@ import textwrap
 
 import pytest
 
-from firmware.ivr import FlowError, load_flow
+from firmware.flows import FlowError, load_flow
 
 PROMPTS = {"welcome", "main-menu", "invalid", "no-input", "goodbye", "music-on-hold"}
 QUEUES = {"sales", "service"}
