@@ -271,6 +271,12 @@ class SimDriver(Driver):
             if caller.voice_hz:
                 self._voices[channel] = self._voice(caller.voice_hz)
 
+    def alarm(self, channel: int, active: bool = True, reason: str = "loss of line") -> None:
+        """Fault injection: the line (or station) fails, or comes back."""
+        if active:
+            self.hangup(channel)
+        self._events.append(ChannelEvent(channel, EventKind.ALARM, {"active": active, "reason": reason}))
+
     def handset(self, station: int) -> Phone:
         return self.handsets[station]
 

@@ -16,6 +16,7 @@ import socket
 import threading
 from concurrent.futures import Future
 from pathlib import Path
+from typing import Callable
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,9 @@ class ControlServer:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.requests: queue.Queue[tuple[str, dict, Future]] = queue.Queue(maxsize=1000)
+        # cmd -> work done here, on the connection's thread, before the command reaches the loop:
+        # file reading and validation (a flow reload) never run on the loop thread.
+        self.prepare: dict[str, Callable[[dict], dict]] = {}
         self._sock: socket.socket | None = None
         self._closing = threading.Event()
 
@@ -76,6 +80,11 @@ class ControlServer:
                 raise TypeError("cmd must be a string and args an object")
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             return {"id": None, "ok": False, "error": f"malformed request: {exc}"}
+        if cmd in self.prepare:
+            try:
+                args = self.prepare[cmd](args)
+            except ControlError as exc:
+                return {"id": rid, "ok": False, "error": str(exc)}
         fut: Future = Future()
         try:
             self.requests.put_nowait((cmd, args, fut))

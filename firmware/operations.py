@@ -94,7 +94,7 @@ class Operations:
             "agent.transfer": self.cmd_transfer, "agent.transfer_complete": self.cmd_transfer_complete,
             "agent.transfer_cancel": self.cmd_transfer_cancel, "agent.conference": self.cmd_conference,
             "agent.dial": self.cmd_dial, "agent.wrapup": self.cmd_wrapup,
-            "agent.pause_recording": self.cmd_pause_recording,
+            "agent.pause_recording": self.cmd_pause_recording, "agent.record": self.cmd_record,
             "supervisor.monitor": self.cmd_monitor, "supervisor.stop": self.cmd_stop,
             "supervisor.intercept": self.cmd_intercept, "supervisor.hangup": self.cmd_force_hangup,
             "supervisor.force_ready": lambda supervisor, agent: self._force(supervisor, agent, "ready"),
@@ -448,6 +448,14 @@ class Operations:
                                                  "call_id": call_id, "at": self.engine.clock.time(),
                                                  "kind": "agent:wrapup", "data": f'{{"code":"{code}"}}'})
         return {**agent_obj.status(), "wrapup_code": code, "coded_call": call_id}
+
+    def cmd_record(self, agent: str) -> dict:
+        """Start recording a call of a queue whose policy is on demand."""
+        agent_obj, call = self._talking(agent)
+        if call.recording_id is not None:
+            raise OpsError(f"agent {agent_obj.id}: this call is already being recorded")
+        self.engine.start_recording(call)
+        return agent_obj.status()
 
     def cmd_pause_recording(self, agent: str, paused: bool = True) -> dict:
         agent_obj, call = self._talking(agent)

@@ -11,6 +11,7 @@ from pathlib import Path
 from drivers.channel import Board
 from drivers.sim import DtmfStyle, Phone, SimCaller, SimDriver
 
+from . import kpi
 from .box import StatePaths, open_engine
 from .calls import Call
 from .config import ConfigError, Section, read_file
@@ -24,8 +25,6 @@ log = logging.getLogger(__name__)
 
 # Fast runs start at this time (2026-01-01 00:00 UTC) plus one day per seed.
 SCENARIO_EPOCH = 1_767_225_600.0
-# ITU-T/industry convention (reference/callcenter.md): service level threshold 20 s.
-SERVICE_LEVEL_S = 20.0
 
 
 @dataclass
@@ -122,7 +121,7 @@ ACTIONS = {
     "hangup": "agent.hangup", "hold": "agent.hold", "resume": "agent.resume", "transfer": "agent.transfer",
     "transfer_complete": "agent.transfer_complete", "transfer_cancel": "agent.transfer_cancel",
     "conference": "agent.conference", "dial": "agent.dial", "wrapup": "agent.wrapup",
-    "pause_recording": "agent.pause_recording",
+    "pause_recording": "agent.pause_recording", "record": "agent.record",
     "monitor": "supervisor.monitor", "whisper": "supervisor.monitor", "barge": "supervisor.monitor",
     "stop": "supervisor.stop", "intercept": "supervisor.intercept", "force_hangup": "supervisor.hangup",
     "force_ready": "supervisor.force_ready", "force_not_ready": "supervisor.force_not_ready",
@@ -372,6 +371,10 @@ class ScenarioRun:
         db = open_readonly(self.paths.db)
         rows = {r["id"]: r for r in db["calls"].rows}
         recs = {r["call_id"]: r for r in db["recordings"].rows}
+        voicemails = {r["call_id"]: r for r in db["voicemails"].rows}
+        callbacks = {r["call_id"]: r for r in db["callbacks"].rows}
+        skills = {a.id: a.skills for a in self.scn.agents}
+        skill_of = {q.name: q.skill for q in self.scn.queues}
         epoch = self.engine.started_at
         rel = lambda t: None if t is None else round(t - epoch, 3)  # noqa: E731
         calls = []
@@ -388,6 +391,11 @@ class ScenarioRun:
                 "disposition": row.get("disposition") or ("busy" if caller.ended_by == "busy" else None),
                 "hangup_by": row.get("hangup_by"),
                 "recording": rec["path"] if rec else None, "recording_s": rec["duration"] if rec else None,
+                "priority": row.get("priority") or 0,
+                "skill_level": skills.get(row.get("agent_id"), {}).get(skill_of.get(row.get("queue"))),
+                "hold": row.get("hold"), "transfers": row.get("transfers"), "wrapup_code": row.get("wrapup_code"),
+                "voicemail": voicemails[call_id]["path"] if call_id in voicemails else None,
+                "callback": callbacks[call_id]["state"] if call_id in callbacks else None,
                 # What the simulated caller lived through, to check the box's record against.
                 "caller": {"answered": caller.answered is not None, "connected": caller.connected is not None,
                            "ended_by": caller.ended_by}})
@@ -399,17 +407,19 @@ class ScenarioRun:
         dispositions: dict[str, int] = {}
         for c in calls:
             dispositions[str(c["disposition"])] = dispositions.get(str(c["disposition"]), 0) + 1
-        queued = [c for c in calls if c["queue"]]
-        in_sl = sum(1 for c in answered if c["wait"] is not None and c["wait"] <= SERVICE_LEVEL_S)
-        waits = [c["wait"] for c in answered if c["wait"] is not None]
+        queues = kpi.queue_stats(db)
+        offered = sum(q["offered"] for q in queues.values())
+        answered_entries = sum(q["answered"] for q in queues.values())
+        in_sl = sum(q["answered_in_sl"] for q in queues.values())
         return {
             "scenario": str(self.scn.path), "seconds": self.scn.seconds, "seed": self.scn.seed,
-            "calls": calls, "agents": per_agent,
-            "totals": {"calls": len(calls), "queued": len(queued), "answered": len(answered),
+            "calls": calls, "agents": per_agent, "queues": queues, "ivr_nodes": kpi.ivr_node_stats(db),
+            "totals": {"calls": len(calls), "queued": sum(1 for c in calls if c["queue"]), "answered": len(answered),
                        "dispositions": dispositions,
-                       # Service level = answered within 20 s / calls that reached a queue.
-                       "service_level": round(in_sl / len(queued), 4) if queued else None,
-                       "asa_s": round(sum(waits) / len(waits), 2) if waits else None,
+                       # firmware/kpi.py: answered within 20 s of entering a queue / entries offered.
+                       "service_level": round(in_sl / offered, 4) if offered else None,
+                       "asa_s": round(sum(q["asa_s"] * q["answered"] for q in queues.values() if q["answered"])
+                                      / answered_entries, 2) if answered_entries else None,
                        "digits_pressed": sum(len(c["digits_pressed"]) for c in calls),
                        "digits_detected": sum(len(c["digits_detected"]) for c in calls)},
             "actions": self.action_results,

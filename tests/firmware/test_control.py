@@ -115,3 +115,21 @@ def test_ctl_status_command(engine, capsys):
 def test_ctl_without_engine_says_so(tmp_path, capsys):
     assert cli.main(["ctl", "--state", str(tmp_path), "status"]) == 1
     assert "engine not reachable" in capsys.readouterr().err
+
+
+def test_flow_hot_reload_swaps_only_a_valid_flow(engine, tmp_path, capsys):
+    run, state = engine
+    flow_path = tmp_path / "flow.toml"
+    from firmware.site import DEFAULTS_DIR
+    good = (DEFAULTS_DIR / "flows" / "main.toml").read_text()
+    flow_path.write_text(good)
+    run.engine.flow = type(run.engine.flow)(flow_path, run.engine.flow.start, run.engine.flow.nodes)
+    client = ControlClient(state / "control.sock")
+    flow_path.write_text(good.replace('queue = "service"', 'queue = "billing"'))
+    with pytest.raises(ControlError, match="running flow stays.*node 'service': no queue named 'billing'"):
+        client.call("flow.reload")
+    assert run.engine.flow.nodes["service"].queue == "service"
+    flow_path.write_text(good.replace('"2" = "service"', '"2" = "service", "0" = "sales"'))
+    assert cli.main(["ctl", "--state", str(state), "reload-flow"]) == 0
+    assert "reloaded" in capsys.readouterr().out
+    assert dict(run.engine.flow.nodes["main_menu"].choices)["0"] == "sales"
