@@ -9,7 +9,19 @@ APT_PKGS := libasound2-dev chromium chromium-driver espeak-ng alsa-utils
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 STATE ?= var
 
-.PHONY: deps run test test-slow bench clean
+# `make install BOARD=<profile>` puts the box on a Pi: code under PREFIX, systemd units, udev rules,
+# ALSA names, the service user. With DESTDIR it only stages the files (a package build, a test): the
+# venv, the user and the reloads are left to the target's first boot or its package scripts.
+BOARD ?= usb-modems
+PREFIX ?= /opt/branchline
+DESTDIR ?=
+SYSTEMD_DIR ?= /etc/systemd/system
+UDEV_DIR ?= /etc/udev/rules.d
+ALSA_DIR ?= /etc/alsa/conf.d
+SYSUSERS_DIR ?= /usr/lib/sysusers.d
+SOURCES := firmware drivers dsp webui board pyproject.toml requirements.txt README.md
+
+.PHONY: deps run test test-slow bench clean install
 
 deps: $(STAMP)
 
@@ -38,3 +50,23 @@ bench: deps
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
+
+install:
+	@test -f board/profiles/$(BOARD).toml || { echo "make install: no board profile board/profiles/$(BOARD).toml" >&2; exit 2; }
+	install -d $(DESTDIR)$(PREFIX)
+	tar --exclude=__pycache__ --exclude='*.pyc' -cf - $(SOURCES) | tar -xf - -C $(DESTDIR)$(PREFIX)
+	for unit in branchline-engine branchline-web; do \
+	  sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@BOARD@|$(BOARD)|g' board/systemd/$$unit.service > $$unit.service.tmp && \
+	  install -D -m 644 $$unit.service.tmp $(DESTDIR)$(SYSTEMD_DIR)/$$unit.service && rm -f $$unit.service.tmp || exit 1; \
+	done
+	install -D -m 644 board/udev/70-branchline-modems.rules $(DESTDIR)$(UDEV_DIR)/70-branchline-modems.rules
+	install -D -m 644 board/alsa/asound.conf $(DESTDIR)$(ALSA_DIR)/60-branchline.conf
+	install -D -m 644 board/systemd/branchline.sysusers $(DESTDIR)$(SYSUSERS_DIR)/branchline.conf
+	@if [ -z "$(DESTDIR)" ]; then \
+	  $(PY) -m venv $(PREFIX)/venv && \
+	  $(PREFIX)/venv/bin/pip install -q --disable-pip-version-check -r $(PREFIX)/requirements.txt && \
+	  $(PREFIX)/venv/bin/pip install -q --disable-pip-version-check --no-deps -e $(PREFIX) && \
+	  systemd-sysusers && udevadm control --reload && udevadm trigger --subsystem-match=tty && \
+	  systemctl daemon-reload && systemctl enable --now branchline-engine branchline-web; \
+	fi
+	@echo "installed board $(BOARD) under $(DESTDIR)$(PREFIX)"

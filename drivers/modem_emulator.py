@@ -1,0 +1,634 @@
+"""A V.253 voice modem emulated on a pseudo-terminal, playing the PSTN side: the real driver talks to it via pyserial."""
+# The modem's answers come from board/modems.toml (`[modem.answers]`), so each vendor family's quirks
+# are replayed as data. A caller rings, sends caller ID, presses keys as real DTMF audio (and the
+# modem's own <DLE> digit reports), and hangs up. Faults: garbage bytes, missing OKs, a modem that
+# stops answering, a dead line, unplug and replug (the stable link is re-pointed, as udev's by-id).
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import select
+import shutil
+import tempfile
+import threading
+import time
+import tty
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from dsp import tonegen
+from dsp.levels import dbm0_to_amplitude
+
+from . import modem_quirks, v253
+from .modem_quirks import ModemModel
+from .sim import DtmfStyle, SimCaller
+
+log = logging.getLogger(__name__)
+
+FRAME = 160
+FRAME_S = FRAME / v253.RATE
+# North American ringing, 2 s on / 4 s off (dsp.md §3.2), one RING result per burst.
+RING_PERIOD_S = 6.0
+# Bell 202 caller ID is sent in the silent interval after the first ring (dsp.md §4.1, GR-30);
+# the modem reports it once decoded, about half a second after the ring burst ends.
+CID_AFTER_RING_S = 0.5
+# A ringing call nobody answers is released by the network (the sim's Q.118-style release).
+NO_ANSWER_RELEASE_S = 60.0
+# Line signals (dsp.md §3.2 North America, spandsp levels per tone): dial tone 350+440 Hz at -13,
+# ringback 440+480 Hz at -19 (2 s / 4 s), busy 480+620 Hz at -24 (0.5 s / 0.5 s).
+DIAL_TONE = ((350.0, 440.0), -13.0, None)
+RINGBACK = ((440.0, 480.0), -19.0, (2.0, 4.0))
+BUSY = ((480.0, 620.0), -24.0, (0.5, 0.5))
+NOISE_DBM0 = -65.0
+# The sim's caller voice level.
+CALLER_VOICE_DBM0 = -20.0
+# A late emulator thread catches up at most this many frames at once; older audio is lost.
+MAX_CATCH_UP = 25
+# How long the modem's receive path plays before it reports the dial tone it hears.
+DIAL_TONE_REPORT_S = 0.3
+# Host audio kept for tests to inspect.
+HEARD_S = 30.0
+
+
+class EmulatorError(Exception):
+    """The emulator cannot run as asked (no answers for that modem, an unknown model)."""
+
+
+@dataclass
+class CalledParty:
+    """Who answers when the box dials out through this modem."""
+    answer_after: float = 2.0
+    busy: bool = False
+
+
+@dataclass
+class _Call:
+    caller: SimCaller
+    next_ring: float
+    rings: int = 0
+    cid_at: float | None = None
+    give_up_at: float = float("inf")
+    hangup_at: float = float("inf")
+    keys: list | None = None
+    gone: bool = False          # the caller has hung up while the modem is off-hook
+
+
+class ModemEmulator:
+    """One emulated modem on one pseudo-terminal; public methods are safe from any thread."""
+
+    def __init__(self, model: ModemModel | str, serial_number: str = "EMU0001", link_dir: str | Path | None = None,
+                 ring_period_s: float = RING_PERIOD_S, dtmf: DtmfStyle | None = None, seed: int = 0,
+                 answers: dict | None = None):
+        self.model = modem_quirks.known()[model] if isinstance(model, str) else model
+        if self.model.answers is None:
+            raise EmulatorError(f"emulator: modem {self.model.id!r} has no [modem.answers] in board/modems.toml")
+        base = self.model.answers
+        self.answers = base if not answers else type(base)(**{**base.__dict__, **answers})
+        self.codecs = v253.parse_vsm_list(list(self.answers.vsm))
+        self.serial_number = serial_number
+        self._own_dir = link_dir is None
+        self.link_dir = Path(link_dir) if link_dir is not None else None
+        self.ring_period_s = ring_period_s
+        self.dtmf = dtmf or DtmfStyle()
+        self.called = CalledParty()
+        self.dead_line = False
+        self._rng = np.random.default_rng(seed)
+        self._lock = threading.RLock()
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_w, False)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._master: int | None = None
+        self._slave: int | None = None
+        self.path = ""
+        self.transcript: list[tuple[str, str]] = []
+        self.finished: list[SimCaller] = []
+        self.dialed: list[str] = []
+        self.counters = {"calls": 0, "unplugs": 0, "garbage": 0, "dropped_ok": 0}
+        self._drop_ok = 0
+        self._muted = False
+        self._heard: list[np.ndarray] = []
+        self._power_on()
+        self._call: _Call | None = None
+
+    # --- lifecycle --------------------------------------------------------------------------------
+    @property
+    def link(self) -> str:
+        """The stable name the driver opens: like /dev/serial/by-id/usb-<vendor>_<model>_<serial>-if00."""
+        return str(self.link_dir / f"usb-Emulated_{self.model.id}_{self.serial_number}-if00")
+
+    def start(self) -> "ModemEmulator":
+        if self.link_dir is None:
+            self.link_dir = Path(tempfile.mkdtemp(prefix="branchline-emu-"))
+        self.link_dir.mkdir(parents=True, exist_ok=True)
+        self._plug()
+        self._thread = threading.Thread(target=self._run, name=f"emulator-{self.model.id}", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake()
+        if self._thread is not None:
+            self._thread.join(2.0)
+        with self._lock:
+            self._unplug_fds()
+        for fd in (self._wake_r, self._wake_w):
+            os.close(fd)
+        if self._own_dir and self.link_dir is not None:
+            shutil.rmtree(self.link_dir, ignore_errors=True)
+
+    def _plug(self) -> None:
+        master, slave = os.openpty()
+        # Raw from the start, so nothing written before the driver opens the port is echoed back;
+        # the slave stays open here (reference §2.4: reading a master with no slave open gives EIO).
+        tty.setraw(slave)
+        self._master, self._slave = master, slave
+        os.set_blocking(master, False)
+        self.path = os.ttyname(slave)
+        tmp = self.link + ".new"
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
+        os.symlink(self.path, tmp)
+        os.replace(tmp, self.link)
+
+    def _unplug_fds(self) -> None:
+        for fd in (self._master, self._slave):
+            if fd is not None:
+                os.close(fd)
+        self._master = self._slave = None
+        if os.path.lexists(self.link):
+            os.unlink(self.link)
+
+    def _wake(self) -> None:
+        try:
+            os.write(self._wake_w, b"w")
+        except (BlockingIOError, OSError):
+            pass
+
+    def _power_on(self) -> None:
+        """Modem state after power-on or ATZ."""
+        self.echo = True
+        self.fclass = "0"
+        self.offhook = False
+        self.stream = "none"
+        self.codec: v253.VoiceCodec | None = None
+        self._cmd = bytearray()
+        self._host_dec = v253.DleDecoder(v253.DTE_COMMANDS, frozenset({"\x03", "!", "^"}), shielding=False)
+        self._frames_sent = 0
+        self._frame_t0 = 0.0
+        self._signal = np.zeros(0)
+        self._marks: list[tuple[int, bytes]] = []
+        self._dialing: dict | None = None
+        self._dial_tone_reported = False
+
+    # --- the PSTN side ----------------------------------------------------------------------------
+    def place_call(self, caller: SimCaller) -> bool:
+        """A caller dials this line: False if it is busy (off-hook, ringing or unplugged)."""
+        with self._lock:
+            now = time.monotonic()
+            if self._call is not None or self.offhook or self._master is None:
+                return False
+            caller.arrived = now
+            self.counters["calls"] += 1
+            self._call = _Call(caller, next_ring=now,
+                               give_up_at=now + min(caller.patience, NO_ANSWER_RELEASE_S))
+        self._wake()
+        return True
+
+    def connected(self) -> None:
+        """The caller now hears an agent: their talk time starts."""
+        with self._lock:
+            call = self._call
+            if call is not None and call.caller.connected is None and not call.gone:
+                now = time.monotonic()
+                call.caller.connected = now
+                call.give_up_at = float("inf")
+                call.hangup_at = now + call.caller.talk
+
+    # --- faults -----------------------------------------------------------------------------------
+    def inject_garbage(self, n: int = 48) -> bytes:
+        """Line noise on the serial link: printable and high bytes, no <DLE>, then CR LF."""
+        junk = bytes(b for b in self._rng.integers(0x20, 0x100, size=n, dtype=np.uint8).tobytes() if b != v253.DLE)
+        with self._lock:
+            self.counters["garbage"] += 1
+            self._write(junk + b"\r\n")
+        return junk
+
+    def drop_ok(self, n: int = 1) -> None:
+        """The next `n` OK results are not sent."""
+        with self._lock:
+            self._drop_ok += n
+
+    def mute(self, on: bool = True) -> None:
+        """Stop answering anything (a wedged modem), or start again."""
+        with self._lock:
+            self._muted = on
+
+    def unplug(self) -> None:
+        with self._lock:
+            self.counters["unplugs"] += 1
+            if self._call is not None:
+                self._end_call("pstn")
+            self._unplug_fds()
+            self._power_on()
+
+    def replug(self) -> None:
+        with self._lock:
+            if self._master is None:
+                self._plug()
+        self._wake()
+
+    # --- what the box sent ------------------------------------------------------------------------
+    def heard(self) -> np.ndarray:
+        """The box's audio as the modem played it (int16, the last HEARD_S seconds)."""
+        with self._lock:
+            return np.concatenate(self._heard) if self._heard else np.zeros(0, np.int16)
+
+    def commands(self) -> list[str]:
+        with self._lock:
+            return [text for who, text in self.transcript if who == "host"]
+
+    def status(self) -> dict:
+        with self._lock:
+            return {"model": self.model.id, "path": self.path, "link": self.link, "offhook": self.offhook,
+                    "stream": self.stream, "fclass": self.fclass,
+                    "codec": self.codec.codec.value if self.codec else None,
+                    "caller": self._call.caller.number if self._call else None, **self.counters}
+
+    # --- the emulator's thread --------------------------------------------------------------------
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            with self._lock:
+                fds = [self._wake_r] + ([self._master] if self._master is not None else [])
+            ready, _, _ = select.select(fds, [], [], 0.01)
+            if self._wake_r in ready:
+                os.read(self._wake_r, 4096)
+            with self._lock:
+                if self._master is not None and self._master in ready:
+                    try:
+                        data = os.read(self._master, 4096)
+                    except OSError:
+                        data = b""
+                    if data:
+                        self._from_host(data)
+                self._tick(time.monotonic())
+
+    def _write(self, data: bytes) -> None:
+        if self._master is None:
+            return
+        try:
+            os.write(self._master, data)
+        except OSError as exc:
+            log.debug("emulator %s: write failed: %s", self.model.id, exc)
+
+    def _say(self, *lines: str) -> None:
+        for text in lines:
+            if text == "OK" and self._drop_ok:
+                self._drop_ok -= 1
+                self.counters["dropped_ok"] += 1
+                continue
+            self.transcript.append(("modem", text))
+            self._write(f"\r\n{text}\r\n".encode("ascii"))
+
+    # --- bytes from the host ----------------------------------------------------------------------
+    def _from_host(self, data: bytes) -> None:
+        if self._muted:
+            return
+        while data:
+            if self.stream != "none":
+                data = self._from_host_stream(data)
+            else:
+                data = self._from_host_commands(data)
+
+    def _from_host_stream(self, data: bytes) -> bytes:
+        audio, events, rest = self._host_dec.feed(data)
+        if audio and self.stream in ("tx", "duplex") and self.codec is not None:
+            self._hear(audio)
+        for ev in events:
+            if ev.name == "clear_tx":
+                continue
+            if ev.name != "end":
+                continue
+            code = ev.code
+            fits = ((self.stream == "tx" and code == "\x03") or (self.stream == "duplex" and code == "^")
+                    or (self.stream == "rx" and code == self.model.stop_rx))
+            if not fits:
+                # Not this stream's end: a real modem ignores it; the stream goes on.
+                return rest or b""
+            etx = self.stream in ("rx", "duplex") and self.answers.rx_end_etx
+            self.stream = "none"
+            if etx:
+                self._write(bytes([v253.DLE, v253.ETX]))
+            self._say("OK")
+        return rest or b""
+
+    def _hear(self, audio: bytes) -> None:
+        if self.codec.codec.width == 2 and len(audio) % 2:
+            audio = audio[:-1]
+        self._heard.append(v253.decode_audio(self.codec.codec, audio))
+        total = sum(a.size for a in self._heard)
+        while self._heard and total - self._heard[0].size >= HEARD_S * v253.RATE:
+            total -= self._heard.pop(0).size
+
+    def _from_host_commands(self, data: bytes) -> bytes:
+        for i, b in enumerate(data):
+            if b == 0x0D:
+                line = self._cmd.decode("ascii", "replace").strip()
+                self._cmd.clear()
+                if self.echo:
+                    self._write(line.encode("ascii", "replace") + b"\r")
+                if line:
+                    self.transcript.append(("host", line))
+                    self._command(line)
+                if self.stream != "none":
+                    return data[i + 1:]
+            elif b != 0x0A and len(self._cmd) < 256:
+                self._cmd.append(b)
+        return b""
+
+    def _command(self, line: str) -> None:
+        if not line.upper().startswith("AT"):
+            self._say("ERROR")
+            return
+        body = line[2:]
+        if body[:1].upper() == "D":
+            self._dial(body[1:])
+            return
+        info: list[str] = []
+        final = "OK"
+        while body and final == "OK":
+            if body[0] in "+#":
+                ext, _, body = body.partition(";")
+                final = self._extended(ext.upper(), info)
+            else:
+                m = re.match(r"(&?[A-Za-z])(\d*)", body)
+                if not m:
+                    final = "ERROR"
+                    break
+                body = body[m.end():]
+                final = self._basic(m.group(1).upper(), m.group(2), info)
+        if final is None:
+            return
+        self._say(*info, final)
+
+    def _basic(self, letter: str, num: str, info: list[str]) -> str | None:
+        if letter == "Z":
+            self._hook(False)
+            self._power_on()
+        elif letter == "E":
+            self.echo = num != "0"
+        elif letter == "H":
+            self._hook(False)
+        elif letter == "I":
+            text = {"": self.answers.ati0, "0": self.answers.ati0, "3": self.answers.ati3}.get(num)
+            if not text:
+                return "ERROR"
+            info.append(text)
+        elif letter not in ("V", "Q", "&F", "&D", "&C", "X", "L", "M", "S"):
+            return "ERROR"
+        return "OK"
+
+    def _extended(self, cmd: str, info: list[str]) -> str | None:
+        name, _, arg = cmd.partition("=")
+        if name == "+FCLASS":
+            if arg == "?":
+                info.append(self.answers.fclass)
+            elif arg in self.answers.fclass.split(","):
+                self.fclass = arg
+            else:
+                return "ERROR"
+            return "OK"
+        if name == "+FCLASS?":
+            info.append(self.fclass)
+            return "OK"
+        if not name.startswith("+V") or self.fclass != "8":
+            # Voice commands exist only in voice mode (V.253 §8); +GCI and the like are accepted.
+            return "OK" if name in ("+GCI", "+IFC") else "ERROR"
+        if name == "+VSM":
+            return self._vsm(arg, info)
+        if name == "+VLS":
+            if arg == "1":
+                self._hook(True)
+                return self.answers.vls
+            if arg == "0":
+                self._hook(False)
+                return "OK"
+            return "ERROR"
+        if name in ("+VTR", "+VRX", "+VTX"):
+            if not self.offhook or self.codec is None or (name == "+VTR" and not self.answers.vtr):
+                return "ERROR"
+            self._say("CONNECT")
+            self.stream = {"+VTR": "duplex", "+VRX": "rx", "+VTX": "tx"}[name]
+            self._host_dec.reset()
+            return None
+        if name in ("+VCID", "+VSD", "+VIT", "+VGT", "+VGR", "+VRA", "+VRN", "+VNH", "+VDR", "+VEM", "+VTD"):
+            return "OK"
+        return "ERROR"
+
+    def _vsm(self, arg: str, info: list[str]) -> str:
+        if arg == "?":
+            info.extend(self.answers.vsm)
+            return "OK"
+        parts = arg.split(",")
+        try:
+            cml, rate = int(parts[0]), int(parts[1])
+        except (IndexError, ValueError):
+            return "ERROR"
+        if len(parts) == 2 and not self.answers.vsm_short:
+            return "ERROR"
+        codec = next((c for c in self.codecs if c.cml == cml), None)
+        if codec is None or not codec.supports(rate) or codec.codec is None:
+            return "ERROR"
+        self.codec = codec
+        return "OK"
+
+    def _dial(self, dial: str) -> None:
+        number = dial.rstrip(";")
+        self.dialed.append(number)
+        if self.fclass != "8":
+            self._say("ERROR")
+            return
+        self._hook(True)
+        if self.dead_line:
+            self._hook(False)
+            self._say("NO DIALTONE")
+            return
+        now = time.monotonic()
+        self._dialing = {"number": number, "at": now, "answer_at": now + self.called.answer_after,
+                         "answered": False, "next_event": now}
+        self._signal = np.zeros(0)
+        self._say("OK")
+
+    def _hook(self, off: bool) -> None:
+        if off == self.offhook:
+            return
+        now = time.monotonic()
+        self.offhook = off
+        if off:
+            self._frame_t0, self._frames_sent = now, 0
+            self._signal = np.zeros(0)
+            self._marks = []
+            self._dial_tone_reported = False
+            call = self._call
+            if call is not None and call.caller.answered is None and not call.gone:
+                call.caller.answered = now
+                call.give_up_at = call.caller.arrived + call.caller.patience
+                call.keys = sorted((now + at, digits) for at, digits in call.caller.keys)
+            return
+        self.stream = "none"
+        self._dialing = None
+        if self._call is not None:
+            self._end_call("caller" if self._call.gone else "box")
+
+    # --- time -------------------------------------------------------------------------------------
+    def _tick(self, now: float) -> None:
+        call = self._call
+        if call is not None and not self.offhook and call.caller.answered is None:
+            if now >= call.next_ring:
+                self._say("RING")
+                call.rings += 1
+                call.next_ring += self.ring_period_s
+                if call.rings == 1:
+                    call.cid_at = now + CID_AFTER_RING_S
+            if call.cid_at is not None and now >= call.cid_at:
+                call.cid_at = None
+                self._caller_id(call.caller)
+            if now >= call.give_up_at:
+                self._end_call("caller" if now < call.caller.arrived + NO_ANSWER_RELEASE_S else "pstn")
+        if call is not None and self.offhook and not call.gone:
+            while call.keys and call.keys[0][0] <= now:
+                _, digits = call.keys.pop(0)
+                self._press(call.caller, digits)
+            if now >= call.hangup_at or now >= call.give_up_at:
+                self._caller_gone(now)
+        if self._dialing is not None and self.offhook:
+            self._dial_progress(now)
+        if self.offhook:
+            self._frames(now)
+
+    def _caller_id(self, caller: SimCaller) -> None:
+        sep = " = " if self.answers.cid_spaces else "="
+        when = time.localtime()
+        lines = [f"DATE{sep}{when.tm_mon:02d}{when.tm_mday:02d}", f"TIME{sep}{when.tm_hour:02d}{when.tm_min:02d}",
+                 f"NMBR{sep}{caller.number}"]
+        if caller.name:
+            lines.append(f"NAME{sep}{caller.name}")
+        for text in lines:
+            self.transcript.append(("modem", text))
+            self._write(f"\r\n{text}\r\n".encode("ascii", "replace"))
+
+    def _press(self, caller: SimCaller, digits: str) -> None:
+        style = self.dtmf
+        start = self._signal.size
+        audio = tonegen.dtmf_string(digits, on_s=style.on_s, off_s=style.off_s, level_dbm0=style.level_dbm0,
+                                    twist_db=style.twist_db)
+        step = int(round((style.on_s + style.off_s) * v253.RATE))
+        on = int(round(style.on_s * v253.RATE))
+        for k, d in enumerate(digits):
+            # The modem reports the digit it detects (V.253 event 4); with DTMF shielding it brackets
+            # the (repeated) report with <DLE>/ and <DLE>~ (reference §1.3a).
+            if self.answers.dtmf_shielding:
+                self._marks.append((start + k * step, v253.dle("/") + v253.dle(d) + v253.dle(d)))
+                self._marks.append((start + k * step + on, v253.dle("~")))
+            else:
+                self._marks.append((start + k * step, v253.dle(d)))
+        self._signal = np.concatenate([self._signal, audio])
+        caller.pressed += digits
+
+    def _caller_gone(self, now: float) -> None:
+        call = self._call
+        if call is None or call.gone:
+            return
+        call.gone = True
+        if call.caller.ended is None:
+            call.caller.ended, call.caller.ended_by = now, "caller"
+        self._signal = np.zeros(0)
+        self._marks = []
+        if self.stream != "none":
+            self._write(v253.dle(self.answers.remote_hangup))
+        if not self.offhook:
+            self._end_call("caller")
+
+    def _end_call(self, by: str) -> None:
+        call, self._call = self._call, None
+        caller = call.caller
+        if caller.ended is None:
+            caller.ended, caller.ended_by = time.monotonic(), by
+        self.finished.append(caller)
+
+    def _dial_progress(self, now: float) -> None:
+        d = self._dialing
+        if self.stream == "none":
+            return
+        if self.called.busy:
+            if now >= d["next_event"]:
+                self._write(v253.dle("b"))
+                d["next_event"] = now + BUSY[2][0] + BUSY[2][1]
+            return
+        if not d["answered"] and now >= d["answer_at"]:
+            d["answered"] = True
+            self._write(v253.dle("v"))        # V.253 event 27, voice detected: the far end speaks
+        elif not d["answered"] and now >= d["next_event"]:
+            self._write(v253.dle("r"))
+            d["next_event"] = now + sum(RINGBACK[2])
+
+    def _line_signal(self, n: int, t: float) -> np.ndarray:
+        """What the line carries now besides the caller's own audio."""
+        call = self._call
+        if self._dialing is not None:
+            d = self._dialing
+            if self.called.busy:
+                return self._tone(BUSY, n, t - d["at"])
+            return np.zeros(n) if d["answered"] else self._tone(RINGBACK, n, t - d["at"])
+        if call is None and not self.dead_line:
+            return self._tone(DIAL_TONE, n, t - self._frame_t0)
+        caller = call.caller if call is not None else None
+        if caller is not None and not call.gone and caller.connected is not None and caller.voice_hz:
+            # The caller's voice as a steady tone (as drivers/sim does), to trace the audio path.
+            hz = round(caller.voice_hz)
+            return tonegen.tone(hz, CALLER_VOICE_DBM0, n, phase=2.0 * np.pi * hz * (t - caller.connected))
+        return np.zeros(n)
+
+    @staticmethod
+    def _tone(spec, n: int, t: float) -> np.ndarray:
+        freqs, level, cadence = spec
+        x = tonegen.tone(freqs, level, n, phase=0.0)
+        if cadence is None:
+            return x
+        on, off = cadence
+        return x if (t % (on + off)) < on else np.zeros(n)
+
+    def _frames(self, now: float) -> None:
+        due = int((now - self._frame_t0) / FRAME_S) - self._frames_sent
+        if due <= 0:
+            return
+        if due > MAX_CATCH_UP:
+            self._frames_sent += due - MAX_CATCH_UP
+            due = MAX_CATCH_UP
+        noise_amp = dbm0_to_amplitude(NOISE_DBM0) * np.sqrt(0.5)
+        out = bytearray()
+        for _ in range(due):
+            t = self._frame_t0 + self._frames_sent * FRAME_S
+            x = self._line_signal(FRAME, t) + self._rng.standard_normal(FRAME) * noise_amp
+            k = min(FRAME, self._signal.size)
+            x[:k] += self._signal[:k]
+            self._signal = self._signal[k:]
+            marks = b"".join(m for at, m in self._marks if at < FRAME)
+            self._marks = [(at - FRAME, m) for at, m in self._marks if at >= FRAME]
+            if self.stream in ("rx", "duplex") and self.codec is not None:
+                out += v253.shield(v253.encode_audio(self.codec.codec, tonegen.to_int16(x)))
+            if self.stream != "none":
+                out += marks
+            self._frames_sent += 1
+        if (self.stream != "none" and self._call is None and self._dialing is None and not self.dead_line
+                and not self._dial_tone_reported and now - self._frame_t0 >= DIAL_TONE_REPORT_S):
+            self._dial_tone_reported = True
+            out += v253.dle("d")
+        if out:
+            self._write(bytes(out))
+

@@ -1,0 +1,1167 @@
+"""V.253 voice modems over pyserial: one analog line per modem, its state machine, audio and events."""
+# One thread per modem moves bytes between the serial port and two queues (Klipper serialhdl's split);
+# everything else runs in the tick loop: `exchange` drains what arrived, advances each line's command
+# script (generators that yield commands and receive the answers, so a chat never blocks the loop),
+# and trades one tick of audio. Serial timeouts are real time: a modem answers on the wall clock
+# whatever the pace of the tick clock.
+
+from __future__ import annotations
+
+import enum
+import logging
+import os
+import queue
+import select
+import shutil
+import tempfile
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Callable, Generator
+
+import numpy as np
+import serial
+
+from dsp import tonegen
+from dsp.energy import HANG_S, THRESHOLD_DBM0
+from dsp.levels import dbm0_to_amplitude, rms_dbm0
+
+from . import modem_quirks, serial_ports, v253
+from .channel import (TICK_SAMPLES, ChannelError, ChannelEvent, ChannelKind, ChannelSpec, Driver,
+                      EventKind)
+from .modem_quirks import ModemModel
+from .serial_ports import Identity
+from .v253 import LineKind
+
+log = logging.getLogger(__name__)
+
+PORT_ERRORS = serial_ports.PORT_ERRORS
+
+COMMAND_TIMEOUT_S = 2.0
+# mgetty default.h command_delay: 100 ms between a result and the next command.
+COMMAND_DELAY_S = 0.1
+# An idle modem is asked `AT` this often; two missed answers in a row reset it.
+KEEPALIVE_S = 30.0
+# mgetty default.h dial_timeout.
+DIAL_TIMEOUT_S = 90.0
+# No RING for this long ends a ringing call: the longest silent gap of the usual cadences is 4 s
+# (North America 2/4 s, China 1/4 s, dsp.md §3), doubled.
+RING_GONE_S = 8.0
+# reference §1.4: caller ID comes as several lines after the first RING and is often partial; it is
+# reported at the next RING or once no field has arrived for this long.
+CID_SETTLE_S = 0.5
+# Bounded reconnect (reference §2.2 daemon pattern): 1 s doubling to 30 s.
+RECONNECT_MIN_S, RECONNECT_MAX_S = 1.0, 30.0
+# Resets in a row without reaching idle before the port is closed and reopened.
+MAX_RESETS = 2
+# DTR held low this long makes a V.250 modem (&D2) hang up and return to command state.
+DTR_DROP_S = 0.5
+# Jitter buffer: playout starts once 3 ticks are buffered (USB CDC delivers in bursts of a few ms to
+# tens of ms); above 12 ticks the oldest audio is dropped down to the start level.
+JITTER_START = 3 * TICK_SAMPLES
+JITTER_LIMIT = 12 * TICK_SAMPLES
+# Audio the box sends before the voice stream is up (answer, direction switch) waits this long.
+TX_BACKLOG_TICKS = 25
+# Half duplex turns to transmit when the box's audio is voice (dsp/energy: P.56 threshold) and back
+# to receive after the P.56 hangover plus one tick of silence.
+VOICE_PEAK = dbm0_to_amplitude(THRESHOLD_DBM0)
+HANGOVER_TICKS = int(round(HANG_S / 0.02)) + 1
+# Outbound: after ringback was heard, this long without it presumes the far end answered (V.253
+# +VRA "ringback goes away"); one ringing cycle (6 s North America) plus a second.
+RINGBACK_GONE_S = 7.0
+# Line test: dial tone is sent at -10 +-3 dBm0 (dsp.md §3.1 China; North America -13 per tone);
+# a line that reads above -30 dBm0 for half the window has a tone even if the modem reports none.
+DIAL_TONE_MIN_DBM0 = -30.0
+# Half duplex: a digit the modem reports while the box transmits is regenerated into the receive
+# audio (ITU-T Q.24 minimum 40 ms; 80 ms at the sim's -10 dBm0) so the box's own detector, the one
+# source of digits, hears it.
+REGEN_ON_S, REGEN_OFF_S, REGEN_DBM0 = 0.08, 0.06, -10.0
+# A line longer than this in command state is noise, not a modem answer.
+MAX_LINE = 256
+
+
+class VoiceModemError(Exception):
+    """A voice modem line cannot be set up as configured; the message names the line or device."""
+
+
+class _ChatFailed(Exception):
+    """A command script met an answer it cannot go on from."""
+
+
+class LineState(str, enum.Enum):
+    OFFLINE = "offline"        # no device open (missing, lost, refused): in alarm, reconnect scheduled
+    RESETTING = "resetting"    # DTR dropped, re-initialising after the modem stopped answering
+    INIT = "init"              # the initialisation chat runs
+    IDLE = "idle"              # on-hook in voice mode, waiting for RING
+    RINGING = "ringing"
+    ANSWERING = "answering"    # going off-hook, starting the voice stream
+    DIALING = "dialing"        # an outbound call is being set up
+    CONNECTED = "connected"    # audio flows
+    HANGING_UP = "hanging_up"  # leaving the voice stream, going on-hook
+    TESTING = "testing"        # line test: off-hook, listening for dial tone
+
+
+class Stream(str, enum.Enum):
+    NONE = "none"              # command state
+    DUPLEX = "duplex"          # AT+VTR
+    RX = "rx"                  # AT+VRX: modem -> box
+    TX = "tx"                  # AT+VTX: box -> modem
+
+
+@dataclass
+class Cmd:
+    """One command of a script: an AT command line, or raw bytes (a <DLE> sequence)."""
+    text: str | bytes
+    timeout: float | None = None     # None: COMMAND_TIMEOUT_S
+    stream: Stream | None = None     # CONNECT starts this stream
+    stops: bool = False              # ends the current stream first
+
+    @property
+    def seconds(self) -> float:
+        return COMMAND_TIMEOUT_S if self.timeout is None else self.timeout
+
+    @property
+    def label(self) -> str:
+        if isinstance(self.text, str):
+            return self.text
+        return "".join("<DLE>" if b == v253.DLE else "<ETX>" if b == v253.ETX else "<CAN>" if b == v253.CAN
+                       else chr(b) for b in self.text)
+
+
+@dataclass
+class Wait:
+    seconds: float
+
+
+Script = Generator[Cmd | Wait, tuple[LineKind | None, list[str]] | None, None]
+
+
+@dataclass
+class LineConfig:
+    name: str
+    port: str                        # a path pyserial opens, "auto", or "emulator:<modem id>"
+    kind: ChannelKind = ChannelKind.TRUNK
+    number: str = ""                 # station lines: the agent's phone number this line dials
+
+
+# --- the serial port's thread -----------------------------------------------------------------------
+class PortIO:
+    """The only code that touches an open port: reads into `inbox`, writes what the loop queued."""
+
+    def __init__(self, port: serial.Serial, name: str):
+        self.port, self.name = port, name
+        self.inbox: queue.SimpleQueue = queue.SimpleQueue()   # ("data", bytes) | ("lost", exc)
+        self._out: queue.SimpleQueue = queue.SimpleQueue()    # bytes | ("dtr", bool)
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_w, False)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"modem-{name}", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def _wake(self) -> None:
+        try:
+            os.write(self._wake_w, b"w")
+        except BlockingIOError:   # the pipe is full: the thread is awake already
+            pass
+
+    def write(self, data: bytes) -> None:
+        self._out.put(data)
+        self._wake()
+
+    def set_dtr(self, on: bool) -> None:
+        self._out.put(("dtr", on))
+        self._wake()
+
+    def close(self, linger: float = 0.5) -> None:
+        """Send what is queued (for up to `linger` s), stop the thread, close the port."""
+        deadline = time.monotonic() + linger
+        while not self._out.empty() and self._thread.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        self._stop.set()
+        self._wake()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(1.0)
+        try:
+            self.port.close()
+        except PORT_ERRORS:
+            pass
+        for fd in (self._wake_r, self._wake_w):
+            os.close(fd)
+
+    def _run(self) -> None:
+        try:
+            fd = self.port.fileno()
+            while not self._stop.is_set():
+                ready, _, _ = select.select([fd, self._wake_r], [], [], 0.5)
+                if self._wake_r in ready:
+                    os.read(self._wake_r, 4096)
+                if self._stop.is_set():
+                    return
+                if fd in ready:
+                    # timeout=0: what has arrived; an unplugged port raises "readiness ... no data".
+                    data = self.port.read(4096)
+                    if data:
+                        self.inbox.put(("data", data))
+                while True:
+                    try:
+                        item = self._out.get_nowait()
+                    except queue.Empty:
+                        break
+                    if isinstance(item, bytes):
+                        self.port.write(item)
+                    else:
+                        self._dtr(item[1])
+        except (*PORT_ERRORS, ValueError) as exc:      # ValueError: select on a descriptor closed under it
+            if not self._stop.is_set():
+                self.inbox.put(("lost", exc))
+
+    def _dtr(self, on: bool) -> None:
+        try:
+            self.port.dtr = on
+        except PORT_ERRORS as exc:
+            # A pseudo-terminal has no modem-control lines (pyserial ignores EINVAL/ENOTTY on open too).
+            log.debug("modem %s: DTR %s not set: %s", self.name, "on" if on else "off", exc)
+
+
+# --- audio buffers ------------------------------------------------------------------------------------
+class JitterBuffer:
+    """Received audio held back a few ticks so bursty delivery plays out evenly; xruns counted."""
+
+    def __init__(self, start: int = JITTER_START, limit: int = JITTER_LIMIT):
+        self.start, self.limit = start, limit
+        self._data = np.zeros(0, np.int16)
+        self._playing = False
+        self.overruns = self.underruns = 0
+
+    @property
+    def level(self) -> int:
+        return self._data.size
+
+    def reset(self) -> None:
+        self._data = np.zeros(0, np.int16)
+        self._playing = False
+
+    def push(self, samples: np.ndarray) -> None:
+        self._data = np.concatenate([self._data, samples])
+        if self._data.size > self.limit:
+            self.overruns += 1
+            self._data = self._data[-self.start:]
+
+    def pop(self, out: np.ndarray) -> None:
+        """Fill `out` (one tick) from the buffer, or with silence while it refills."""
+        n = out.size
+        if not self._playing:
+            if self._data.size < self.start:
+                out[:] = 0
+                return
+            self._playing = True
+        if self._data.size < n:
+            self.underruns += 1
+            k = self._data.size
+            out[:k] = self._data
+            out[k:] = 0
+            self._data = self._data[:0]
+            self._playing = False
+            return
+        out[:] = self._data[:n]
+        self._data = self._data[n:]
+
+
+# --- one line -------------------------------------------------------------------------------------------
+@dataclass
+class _Step:
+    cmd: Cmd
+    send_at: float
+    deadline: float | None = None          # set when sent
+    info: list[str] = field(default_factory=list)
+
+
+class ModemLine:
+    """One analog line on one voice modem: connection, command scripts, call state, audio."""
+
+    def __init__(self, index: int, cfg: LineConfig, table: dict[str, ModemModel],
+                 factory: Callable[..., serial.Serial], clock: Callable[[], float], claimed: set[str]):
+        self.index, self.cfg, self.table = index, cfg, table
+        self._factory, self._clock, self._claimed = factory, clock, claimed
+        self.state = LineState.OFFLINE
+        self.device = cfg.port                     # the path opened last (for messages and status)
+        self.identity = Identity()
+        self.model: ModemModel | None = None
+        self.ati = ("", "")
+        self.codec: v253.VoiceCodec | None = None
+        self.duplex: bool | None = None
+        self.io: PortIO | None = None
+        self.events: list[ChannelEvent] = []
+        self.counters = {"calls": 0, "dtmf": 0, "resets": 0, "overruns": 0, "underruns": 0,
+                         "reconnects": 0, "ignored_lines": 0, "dropped_tx": 0}
+        self.last_caller_id: dict | None = None
+        self.last_test: dict | None = None
+        self._alarm: tuple[str, str] | None = None      # (kind "device" | "line", reason)
+        self._now = clock()
+        self._retry_at = self._now
+        self._backoff = RECONNECT_MIN_S
+        self._last_open_error = ""
+        self._resets_in_row = 0
+        # command scripts
+        self._script: Script | None = None
+        self._script_name = ""
+        self._step: _Step | None = None
+        self._wait_until: float | None = None
+        self._preempt: tuple[Callable[[], Script], str] | None = None
+        self._last_result = 0.0
+        self._keepalive_at = float("inf")
+        self._dtr_up_at: float | None = None
+        # input parsing
+        self._stream = Stream.NONE
+        self._stopping = False
+        self._carry = b""
+        self._line = bytearray()
+        self._line_dle = False
+        self._dle = v253.DleDecoder()
+        self._odd = b""
+        # call
+        self._cid = v253.CallerIdReport()
+        self._cid_at: float | None = None
+        self._last_ring = 0.0
+        self._ignore_rings_until = 0.0
+        self._dial_deadline: float | None = None
+        self._last_ringback: float | None = None
+        self._test: dict | None = None
+        # audio
+        self.jitter = JitterBuffer()
+        self._backlog: deque[bytes] = deque(maxlen=TX_BACKLOG_TICKS)
+        self._quiet_ticks = 0
+        self._regen = np.zeros(0, np.int16)
+
+    # --- naming and logging -------------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        """The device as messages name it: ttyACM0, pts/3, serial/by-id/usb-..."""
+        if self.device in ("", "auto"):
+            return self.cfg.name
+        return self.device[5:] if self.device.startswith("/dev/") else os.path.basename(self.device)
+
+    def _set_state(self, state: LineState, why: str = "") -> None:
+        if state == self.state:
+            return
+        log.info("modem %s (%s): %s -> %s%s", self.name, self.cfg.name, self.state.value, state.value,
+                 f" ({why})" if why else "")
+        self.state = state
+
+    def _emit(self, kind: EventKind, **data) -> None:
+        self.events.append(ChannelEvent(self.index, kind, data))
+
+    def _raise_alarm(self, kind: str, reason: str) -> None:
+        if self._alarm is not None and self._alarm[1] == reason:
+            return
+        log.error("%s", reason)
+        self._alarm = (kind, reason)
+        self._emit(EventKind.ALARM, active=True, reason=reason)
+
+    def _clear_alarm(self, kind: str) -> None:
+        if self._alarm is not None and self._alarm[0] == kind:
+            log.warning("modem %s (%s): back in service", self.name, self.cfg.name)
+            self._alarm = None
+            self._emit(EventKind.ALARM, active=False, reason="")
+
+    # --- connection -------------------------------------------------------------------------------
+    def _resolve(self) -> str | None:
+        spec = self.cfg.port
+        if spec == "auto":
+            if self.identity:
+                return serial_ports.find_again(self.identity)
+            for info, _ in serial_ports.known_modems(self.table):
+                if os.path.realpath(info.device) not in self._claimed:
+                    return info.device
+            return None
+        if self.identity.serial_number:
+            # The same modem may come back under another ttyACM number (reference §2.3).
+            again = serial_ports.find_again(self.identity)
+            if again is not None:
+                return again
+        return spec if os.path.exists(spec) else None
+
+    def _try_open(self) -> None:
+        path = self._resolve()
+        if path is None:
+            what = ("no known voice modem found (board/modems.toml USB ids)" if self.cfg.port == "auto"
+                    else "not found")
+            self._open_failed(f"modem {self.name}: {what}")
+            return
+        try:
+            port = serial_ports.open_port(path, self._factory)
+        except PORT_ERRORS as exc:
+            why = ("busy: another program holds it (exclusive lock refused)" if serial_ports.is_busy(exc)
+                   else str(exc))
+            self.device = path
+            self._open_failed(f"modem {self.name}: {why}")
+            return
+        self.device = path
+        info = serial_ports.port_info(path)
+        if not self.identity:
+            self.identity = serial_ports.identity_of(info)
+        self._claimed.add(os.path.realpath(path))
+        self.model = modem_quirks.by_usb(info.vid, info.pid, self.table)
+        self.duplex = self.model.duplex if self.model else None
+        self.io = PortIO(port, self.name)
+        self.io.start()
+        self._backoff = RECONNECT_MIN_S
+        self._last_open_error = ""
+        self._reset_parser()
+        self._set_state(LineState.INIT, f"opened {path}")
+        self._run(self._init_script, "init")
+
+    def _open_failed(self, reason: str) -> None:
+        if reason != self._last_open_error:
+            log.warning("%s; retrying every %.0f-%.0f s", reason, RECONNECT_MIN_S, RECONNECT_MAX_S)
+            self._last_open_error = reason
+        self._raise_alarm("device", reason)
+        self._retry_at = self._now + self._backoff
+        self._backoff = min(self._backoff * 2, RECONNECT_MAX_S)
+
+    def _go_offline(self, reason: str) -> None:
+        """The device is gone or keeps failing: close it, end the call, reconnect later."""
+        self._end_call_on_fault()
+        self._close_port()
+        self._set_state(LineState.OFFLINE, reason)
+        self._raise_alarm("device", reason)
+        self.counters["reconnects"] += 1
+        self._retry_at = self._now + self._backoff
+        self._backoff = min(self._backoff * 2, RECONNECT_MAX_S)
+
+    def _close_port(self) -> None:
+        if self.io is not None:
+            self.io.close(linger=0.0)
+            self.io = None
+        self._claimed.discard(os.path.realpath(self.device))
+        self._script = None
+        self._step = None
+        self._wait_until = None
+        self._preempt = None
+        self._keepalive_at = float("inf")
+        self._dtr_up_at = None
+        self._reset_parser()
+
+    def _reset_parser(self) -> None:
+        self._stream = Stream.NONE
+        self._stopping = False
+        self._carry = b""
+        self._line.clear()
+        self._line_dle = False
+        self._dle.reset()
+        self._odd = b""
+        self.jitter.reset()
+        self._backlog.clear()
+        self._regen = np.zeros(0, np.int16)
+
+    def _end_call_on_fault(self) -> None:
+        # The engine ends the call as failed on the ALARM that follows; only local state goes here.
+        self._cid = v253.CallerIdReport()
+        self._cid_at = None
+        self._test = None
+        self._dial_deadline = None
+        self._last_ringback = None
+
+    def _fault(self, reason: str) -> None:
+        """The modem stopped answering or refused a required command: reset it, or give up on it."""
+        self._resets_in_row += 1
+        if self._resets_in_row > MAX_RESETS:
+            self._resets_in_row = 0
+            self._go_offline(f"{reason}; no recovery after {MAX_RESETS} resets, reopening the port")
+            return
+        self.counters["resets"] += 1
+        self._end_call_on_fault()
+        self._raise_alarm("device", reason)
+        self._set_state(LineState.RESETTING, reason)
+        self._script, self._step, self._wait_until, self._preempt = None, None, None, None
+        self._keepalive_at = float("inf")
+        self._reset_parser()
+        if self.io is not None:
+            self.io.set_dtr(False)
+        self._dtr_up_at = self._now + DTR_DROP_S
+
+    # --- command scripts --------------------------------------------------------------------------
+    def _run(self, factory: Callable[[], Script], name: str) -> None:
+        self._script, self._script_name = factory(), name
+        self._resume(None)
+
+    def _request(self, factory: Callable[[], Script], name: str) -> None:
+        """Start a script now, or in place of the running one once its command is answered."""
+        if self._script is None:
+            self._run(factory, name)
+        elif self._step is None or self._step.deadline is None:
+            # Between commands (a Wait or a command not sent yet): the new script takes over now.
+            self._script.close()
+            self._run(factory, name)
+        else:
+            self._preempt = (factory, name)
+
+    def _resume(self, value) -> None:
+        self._step, self._wait_until = None, None
+        if self._preempt is not None:
+            factory, name = self._preempt
+            self._preempt = None
+            self._script.close()
+            self._run(factory, name)
+            return
+        try:
+            item = self._script.send(value)
+        except StopIteration:
+            self._script = None
+            return
+        except _ChatFailed as exc:
+            self._script = None
+            self._fault(f"modem {self.name}: {exc}")
+            return
+        if isinstance(item, Wait):
+            self._wait_until = self._now + item.seconds
+            return
+        delay = COMMAND_DELAY_S if isinstance(item.text, str) else 0.0
+        self._step = _Step(item, max(self._now, self._last_result + delay))
+
+    def _send_due(self) -> None:
+        step = self._step
+        if step is None or step.deadline is not None or self._now < step.send_at:
+            return
+        cmd = step.cmd
+        if cmd.stops:
+            self._stopping = self._stream != Stream.NONE
+            self._carry = b""
+        data = cmd.text.encode("ascii") + b"\r" if isinstance(cmd.text, str) else cmd.text
+        self.io.write(data)
+        step.deadline = self._now + cmd.seconds
+        log.debug("modem %s <- %s", self.name, cmd.label)
+
+    def _finish_step(self, kind: LineKind | None) -> None:
+        step = self._step
+        self._last_result = self._now
+        if kind == LineKind.CONNECT and step.cmd.stream is not None:
+            self._stream = step.cmd.stream
+            self._dle.reset()
+            self._odd = b""
+            self.jitter.reset()
+            self._flush_backlog()
+        self._resume((kind, step.info))
+
+    def _require(self, answer, cmd: Cmd, *ok: LineKind) -> None:
+        kind = answer[0]
+        if kind is None:
+            raise _ChatFailed(f"no OK after {cmd.label} in {cmd.seconds:.1f} s")
+        if kind not in (ok or (LineKind.OK,)):
+            raise _ChatFailed(f"{cmd.label} answered {kind.value.upper()}")
+
+    def _init_script(self) -> Script:
+        cmd = Cmd("ATZ")
+        self._require((yield cmd), cmd)
+        # V.250: echo off, verbose result codes (mgetty detect.c sends ATE0 first).
+        cmd = Cmd("ATE0V1")
+        self._require((yield cmd), cmd)
+        k0, a0 = yield Cmd("ATI0")
+        k3, a3 = yield Cmd("ATI3")
+        self.ati = (a0[0] if k0 == LineKind.OK and a0 else "", " ".join(a3) if k3 == LineKind.OK else "")
+        if self.model is None:
+            self.model = modem_quirks.by_ati(*self.ati, table=self.table) or modem_quirks.generic(self.table)
+            self.duplex = self.model.duplex
+        cmd = Cmd("AT+FCLASS=8")
+        kind, _ = yield cmd
+        if kind == LineKind.ERROR:
+            raise _ChatFailed("not a voice modem (AT+FCLASS=8 refused)")
+        self._require((kind, []), cmd)
+        kind, lines = yield Cmd("AT+VSM=?")
+        codecs = v253.parse_vsm_list(lines) if kind == LineKind.OK else []
+        try:
+            chosen = v253.choose_codec(codecs)
+        except v253.V253Error as exc:
+            # reference §7 pitfall 1: fall back to the modem's known id (mgetty probes AT+VSM=1,8000).
+            log.warning("modem %s: %s; using +VSM %d (%s) from board/modems.toml", self.name, exc,
+                        self.model.fallback_cml, self.model.fallback_codec.value)
+            chosen = v253.VoiceCodec.known(self.model.fallback_cml, self.model.fallback_codec)
+        short, long = f"AT+VSM={chosen.cml},{v253.RATE}", f"AT+VSM={chosen.cml},{v253.RATE},0,0"
+        kind = LineKind.ERROR
+        if not self.model.vsm_long:
+            kind, _ = yield Cmd(short)
+        if kind != LineKind.OK:
+            # mgetty V253modem.c: on ERROR retry with silence compression and expansion off.
+            cmd = Cmd(long)
+            self._require((yield cmd), cmd)
+        self.codec = chosen
+        # reference §1.5: the rest is best effort, each refusal a warning (modems differ).
+        for text in ("AT+VLS=0", "AT+VCID=1", "AT+VIT=0", *self.model.init):
+            kind, _ = yield Cmd(text)
+            if kind != LineKind.OK:
+                log.warning("modem %s: %s answered %s; going on without it", self.name, text,
+                            kind.value.upper() if kind else f"nothing in {COMMAND_TIMEOUT_S:.1f} s")
+        self._ready("initialised")
+
+    def _ready(self, why: str) -> None:
+        self._resets_in_row = 0
+        self._set_state(LineState.IDLE, why)
+        self._clear_alarm("device")
+        self._keepalive_at = self._now + KEEPALIVE_S
+
+    def _keepalive_script(self) -> Script:
+        cmd = Cmd("AT")
+        kind, _ = yield cmd
+        if kind is None:
+            kind, _ = yield cmd
+        self._require((kind, []), cmd)
+        self._keepalive_at = self._now + KEEPALIVE_S
+
+    def _start_stream(self) -> Script:
+        if self.duplex is not False:
+            kind, _ = yield Cmd("AT+VTR", stream=Stream.DUPLEX)
+            if kind == LineKind.CONNECT:
+                self.duplex = True
+                return
+            log.info("modem %s: AT+VTR answered %s: half duplex (AT+VRX/AT+VTX)", self.name,
+                     kind.value.upper() if kind else "nothing")
+            self.duplex = False
+        cmd = Cmd("AT+VRX", stream=Stream.RX)
+        self._require((yield cmd), cmd, LineKind.CONNECT)
+
+    def _stop_cmd(self, abort: bool = False) -> Cmd:
+        if self._stream == Stream.DUPLEX:
+            return Cmd(v253.dle("^"), stops=True)             # V253modem.c duplex stop
+        if self._stream == Stream.RX:
+            return Cmd(v253.dle(self.model.stop_rx), stops=True)
+        return Cmd(v253.ABORT_TX if abort else v253.END_TX, stops=True)
+
+    def _answer_script(self) -> Script:
+        self._set_state(LineState.ANSWERING)
+        # mgetty V253 pick_phone: off-hook connected to the line, answer VCON or OK.
+        cmd = Cmd("AT+VLS=1")
+        self._require((yield cmd), cmd, LineKind.OK, LineKind.VCON)
+        yield from self._start_stream()
+        self.counters["calls"] += 1
+        self._set_state(LineState.CONNECTED, f"{self._stream.value} stream")
+
+    def _hangup_script(self) -> Script:
+        self._set_state(LineState.HANGING_UP)
+        self._test = None
+        if self._stream != Stream.NONE:
+            # A stream that will not stop is a modem that stopped answering: _require resets it.
+            cmd = self._stop_cmd(abort=True)
+            self._require((yield cmd), cmd)
+        cmd = Cmd("AT+VLS=0")
+        kind, _ = yield cmd
+        if kind != LineKind.OK:
+            cmd = Cmd("ATH0")
+            self._require((yield cmd), cmd)
+        # reference §1.4/§7: USR forgets caller ID after mode switches; re-assert after every call.
+        yield Cmd("AT+VCID=1")
+        self._ready("on-hook")
+
+    def _dial_script(self, number: str) -> Script:
+        self._set_state(LineState.DIALING, f"dialing {number}")
+        # ATD...; dials and returns to command state off-hook, so the box can listen to the progress.
+        cmd = Cmd(f"ATD{number};", timeout=DIAL_TIMEOUT_S)
+        kind, _ = yield cmd
+        self._dial_deadline = self._now + DIAL_TIMEOUT_S
+        if kind == LineKind.NO_DIALTONE:
+            self._emit(EventKind.PROGRESS, tone="no_dialtone")
+            self._raise_alarm("line", f"modem {self.name}: line {self.cfg.name} dead: no dial tone when dialing")
+        elif kind == LineKind.BUSY:
+            self._emit(EventKind.PROGRESS, tone="busy")
+        if kind not in (LineKind.OK, LineKind.VCON):
+            self._dial_deadline = None
+            self._emit(EventKind.CLEAR, reason=f"dial: {kind.value if kind else 'no answer to ATD'}")
+            yield from self._hangup_script()
+            return
+        self._clear_alarm("line")
+        yield from self._start_stream()
+        self.counters["calls"] += 1
+        if kind == LineKind.VCON:
+            self._far_end_answered("VCON")
+
+    def _test_script(self, seconds: float) -> Script:
+        self._set_state(LineState.TESTING, f"listening {seconds:.1f} s for dial tone")
+        self._test = {"started": time.time(), "seconds": seconds, "modem_dialtone": False, "levels": []}
+        cmd = Cmd("AT+VLS=1")
+        self._require((yield cmd), cmd, LineKind.OK, LineKind.VCON)
+        cmd = Cmd("AT+VRX", stream=Stream.RX)
+        self._require((yield cmd), cmd, LineKind.CONNECT)
+        yield Wait(seconds)
+        test, self._test = self._test, None
+        levels = np.array(test["levels"]) if test["levels"] else np.array([-np.inf])
+        loud = float(np.mean(levels >= DIAL_TONE_MIN_DBM0))
+        result = {"at": test["started"], "seconds": seconds, "modem_dialtone": test["modem_dialtone"],
+                  "level_dbm0": round(float(np.median(levels)), 1) if np.isfinite(np.median(levels)) else None,
+                  "dial_tone": test["modem_dialtone"] or loud >= 0.5}
+        self.last_test = result
+        if result["dial_tone"]:
+            self._clear_alarm("line")
+        else:
+            self._raise_alarm("line", f"modem {self.name}: line {self.cfg.name} dead: "
+                                      f"no dial tone in a {seconds:.1f} s line test")
+        yield from self._hangup_script()
+
+    # --- actions from the engine ------------------------------------------------------------------
+    def answer(self) -> None:
+        if self.state != LineState.RINGING:
+            raise ChannelError(f"modem {self.name}: {self.cfg.name} is not ringing ({self.state.value})")
+        self._emit_pending_cid()
+        self._request(self._answer_script, "answer")
+
+    def hangup(self) -> None:
+        if self.state == LineState.RINGING:
+            # An analog line cannot refuse a call: the rings of this one are no longer reported.
+            self._ignore_rings_until = self._now + RING_GONE_S
+            self._set_state(LineState.IDLE, "ringing call let go")
+            return
+        if self.state in (LineState.ANSWERING, LineState.CONNECTED, LineState.DIALING, LineState.TESTING):
+            self._request(self._hangup_script, "hangup")
+
+    def dial(self, number: str) -> None:
+        number = number or self.cfg.number
+        if not number:
+            raise ChannelError(f"modem {self.name}: {self.cfg.name} has no number to dial "
+                               "(set `number` on the line in the board profile)")
+        if any(c not in "0123456789*#ABCDabcd,W@!P" for c in number):
+            raise ChannelError(f"modem {self.name}: {number!r} is not a dial string (V.250 D: 0-9 * # A-D , W @ ! P)")
+        if self.state != LineState.IDLE:
+            raise ChannelError(f"modem {self.name}: {self.cfg.name} is busy ({self.state.value})")
+        self._request(lambda: self._dial_script(number), "dial")
+
+    def test_line(self, seconds: float) -> None:
+        if self.state != LineState.IDLE:
+            raise ChannelError(f"modem {self.name}: {self.cfg.name} cannot be tested now ({self.state.value})")
+        self._request(lambda: self._test_script(seconds), "test")
+
+    # --- input ------------------------------------------------------------------------------------
+    def _drain(self) -> None:
+        io = self.io
+        while io is not None:
+            try:
+                kind, payload = io.inbox.get_nowait()
+            except queue.Empty:
+                if not io.alive():
+                    self._go_offline(f"modem {self.name}: its serial thread stopped")
+                return
+            if kind == "lost":
+                self._go_offline(f"modem {self.name}: lost ({payload})")
+                return
+            self._consume(payload)
+            io = self.io
+
+    def _consume(self, data: bytes) -> None:
+        while data and self.io is not None:
+            if self._stream != Stream.NONE:
+                data = self._consume_stream(data)
+            else:
+                data = self._consume_lines(data)
+
+    def _consume_stream(self, data: bytes) -> bytes:
+        """Voice data state: audio and shielded events; returns the bytes after the stream's end."""
+        audio, events, rest = self._dle.feed(data)
+        if self._stopping and rest is None:
+            # Some modems end a stream with OK and no <DLE><ETX> (Conexant <DLE>^, reference §1.6).
+            self._carry = (self._carry + data)[-4096:]
+            k = self._carry.find(b"\r\nOK\r")
+            if k >= 0:
+                rest = self._carry[k:]
+        for ev in events:
+            if ev.name != "end":
+                self._on_dle(ev)
+        if audio and not self._stopping and self._stream in (Stream.RX, Stream.DUPLEX):
+            self._on_audio(audio)
+        if rest is None:
+            return b""
+        self._stream, self._stopping, self._carry = Stream.NONE, False, b""
+        self._dle.reset()
+        return rest
+
+    def _consume_lines(self, data: bytes) -> bytes:
+        """Command state: result lines, and <DLE> events seen between them (mgetty read.c)."""
+        i, n = 0, len(data)
+        while i < n:
+            b = data[i]
+            i += 1
+            if self._line_dle:
+                self._line_dle = False
+                code = chr(b)
+                self._on_dle(v253.DleEvent(code, v253.DCE_EVENTS.get(code, "unknown")
+                                           if code not in v253.DTMF_DIGITS else "dtmf"))
+            elif b == v253.DLE:
+                self._line_dle = True
+            elif b in (0x0D, 0x0A):
+                raw = bytes(self._line)
+                self._line.clear()
+                if raw.strip():
+                    self._on_line(raw.decode("ascii", "replace"))
+                    if self._stream != Stream.NONE:
+                        return data[i:]
+            elif len(self._line) < MAX_LINE:
+                self._line.append(b)
+            else:
+                self.counters["ignored_lines"] += 1
+                log.warning("modem %s: line longer than %d bytes ignored", self.name, MAX_LINE)
+                self._line.clear()
+        return b""
+
+    def _on_line(self, text: str) -> None:
+        line = v253.parse_line(text)
+        step = self._step
+        waiting = step is not None and step.deadline is not None
+        log.debug("modem %s -> %s", self.name, line.text)
+        if line.kind == LineKind.RING:
+            self._on_ring()
+        elif line.kind == LineKind.CALLER_ID:
+            self._on_cid(line)
+        elif line.kind in (LineKind.CADENCE, LineKind.IGNORED):
+            return
+        elif line.kind == LineKind.RINGING and self.state == LineState.DIALING:
+            self._emit(EventKind.PROGRESS, tone="ringback")
+        elif waiting and line.kind in v253.FINAL:
+            self._finish_step(line.kind)
+        elif waiting and line.kind == LineKind.TEXT:
+            if line.text != step.cmd.label:      # the echo before ATE0 took effect
+                step.info.append(line.text)
+        elif line.kind == LineKind.NO_CARRIER and self.state in (LineState.CONNECTED, LineState.DIALING):
+            self._far_end_clear("NO CARRIER")
+        else:
+            self.counters["ignored_lines"] += 1
+            log.warning("modem %s: unexpected line %r in state %s ignored", self.name, line.text,
+                        self.state.value)
+
+    def _on_ring(self) -> None:
+        self._last_ring = self._now
+        if self.cfg.kind == ChannelKind.STATION or self._now < self._ignore_rings_until:
+            if self._now < self._ignore_rings_until:
+                self._ignore_rings_until = self._now + RING_GONE_S
+            return
+        if self.state == LineState.IDLE:
+            if self._cid_at is None or self._now - self._cid_at > RING_GONE_S:
+                # Caller ID that came just before the first RING (pre-ring, reference §5) belongs to it.
+                self._cid = v253.CallerIdReport()
+                self._cid_at = None
+            self._clear_alarm("line")            # a ringing line is not dead
+            self._set_state(LineState.RINGING)
+        if self.state == LineState.RINGING:
+            self._emit_pending_cid()
+            self._emit(EventKind.RING)
+
+    def _on_cid(self, line: v253.Line) -> None:
+        if self.cfg.kind == ChannelKind.STATION:
+            return
+        self._cid.add(line)
+        self._cid_at = self._now
+
+    def _emit_pending_cid(self) -> None:
+        if self._cid_at is None or not self._cid:
+            return
+        data = self._cid.event_data()
+        self.last_caller_id = {**data, "at": time.time()}
+        self._cid_at = None
+        if self.state == LineState.RINGING:
+            self._emit(EventKind.CALLER_ID, **data)
+
+    def _on_dle(self, ev: v253.DleEvent) -> None:
+        model = self.model or modem_quirks.generic(self.table)
+        if ev.code in model.ignore_dle:
+            return
+        name = model.event_name(ev.code, ev.name)
+        state = self.state
+        if name == "dtmf":
+            self.counters["dtmf"] += 1
+            if state in (LineState.CONNECTED, LineState.DIALING):
+                self._emit(EventKind.DIGIT, digit=ev.code)
+                if self._stream == Stream.TX:
+                    tone = tonegen.dtmf_string(ev.code, REGEN_ON_S, REGEN_OFF_S, REGEN_DBM0)
+                    self._regen = np.concatenate([self._regen, tonegen.to_int16(tone)])
+            return
+        if name == "rx_overrun":
+            self.counters["overruns"] += 1
+        elif name == "tx_underrun":
+            self.counters["underruns"] += 1
+        elif name == "dialtone" and self._test is not None:
+            self._test["modem_dialtone"] = True
+        elif name == "ring" and state == LineState.IDLE:
+            self._on_ring()
+        elif name == "packet":
+            # Si2493 complex event report: caller ID lines inside <DLE>X ... <DLE>. (reference §1.3a).
+            for text in ev.payload.decode("ascii", "replace").replace("\n", "\r").split("\r"):
+                if text.strip():
+                    self._on_line(text)
+        elif name == "unknown":
+            self.counters["ignored_lines"] += 1
+            log.warning("modem %s: unknown shielded code <DLE>%r ignored", self.name, ev.code)
+        if state == LineState.DIALING:
+            self._on_dial_progress(name)
+        elif state == LineState.CONNECTED and name in ("busy", "dialtone", "loop_drop"):
+            # reference §5: after the far end clears the line carries busy or dial tone, or loop
+            # current drops. Silence (<DLE>s) is not taken as a hang-up: a caller on hold is silent.
+            self._far_end_clear(name)
+        elif name in ("fax_calling", "data_calling", "answer_tone", "sit", "call_waiting", "polarity_reversal"):
+            self._emit(EventKind.PROGRESS, tone=name)
+
+    def _on_dial_progress(self, name: str) -> None:
+        if name == "ringback":
+            self._last_ringback = self._now
+            self._emit(EventKind.PROGRESS, tone="ringback")
+        elif name in ("voice", "answer_tone"):
+            self._far_end_answered(name)
+        elif name in ("busy", "sit", "loop_drop"):
+            self._emit(EventKind.PROGRESS, tone=name)
+            self._far_end_clear(name)
+        elif name == "dialtone":
+            self._emit(EventKind.PROGRESS, tone="dialtone")
+
+    def _far_end_answered(self, why: str) -> None:
+        if self.state != LineState.DIALING:
+            return
+        self._dial_deadline = self._last_ringback = None
+        self._set_state(LineState.CONNECTED, f"far end answered ({why})")
+        self._emit(EventKind.ANSWER, reason=why)
+
+    def _far_end_clear(self, why: str) -> None:
+        self._dial_deadline = self._last_ringback = None
+        self._emit(EventKind.CLEAR, reason=why)
+        # The engine does not hang up a line the far end cleared: the driver goes on-hook itself.
+        self._request(self._hangup_script, "hangup")
+        self._set_state(LineState.HANGING_UP, f"far end cleared ({why})")
+
+    def _on_audio(self, data: bytes) -> None:
+        codec = self.codec.codec
+        if codec.width == 2:
+            data = self._odd + data
+            cut = len(data) - len(data) % 2
+            data, self._odd = data[:cut], data[cut:]
+        samples = v253.decode_audio(codec, data)
+        if not samples.size:
+            return
+        if self._test is not None:
+            self._test["levels"].append(rms_dbm0(samples.astype(np.float64)))
+        elif self.state in (LineState.CONNECTED, LineState.DIALING):
+            self.jitter.push(samples)
+
+    # --- output -----------------------------------------------------------------------------------
+    def _frame(self, tx: np.ndarray) -> bytes:
+        return v253.shield(v253.encode_audio(self.codec.codec, tx))
+
+    def _queue_tx(self, frame: bytes) -> None:
+        if len(self._backlog) == self._backlog.maxlen:
+            self.counters["dropped_tx"] += 1
+        self._backlog.append(frame)
+
+    def _flush_backlog(self) -> None:
+        if self._stream in (Stream.DUPLEX, Stream.TX) and self._backlog:
+            self.io.write(b"".join(self._backlog))
+        self._backlog.clear()
+
+    def _audio(self, tx: np.ndarray, rx: np.ndarray) -> None:
+        live = self.state in (LineState.CONNECTED, LineState.DIALING) and not self._stopping
+        if live and self._stream in (Stream.RX, Stream.DUPLEX):
+            self.jitter.pop(rx)
+        else:
+            rx[:] = 0
+        if self._regen.size:
+            k = min(self._regen.size, rx.size)
+            rx[:k] = self._regen[:k]
+            self._regen = self._regen[k:]
+        if self.state == LineState.ANSWERING:
+            self._queue_tx(self._frame(tx))      # sent once the stream is up
+        elif not live:
+            return
+        elif self._stream == Stream.DUPLEX:
+            self.io.write(self._frame(tx))
+        elif self._script is None and self._stream in (Stream.RX, Stream.TX):
+            self._half_duplex(tx)
+        else:
+            self._queue_tx(self._frame(tx))      # a direction switch is under way
+
+    def _half_duplex(self, tx: np.ndarray) -> None:
+        loud = int(np.abs(tx.astype(np.int32)).max(initial=0)) >= VOICE_PEAK
+        if self._stream == Stream.TX:
+            self.io.write(self._frame(tx))
+            self._quiet_ticks = 0 if loud else self._quiet_ticks + 1
+            if self._quiet_ticks >= HANGOVER_TICKS:
+                self._request(self._to_rx_script, "to receive")
+        elif self._stream == Stream.RX and loud:
+            self._queue_tx(self._frame(tx))
+            self._request(self._to_tx_script, "to transmit")
+
+    def _to_tx_script(self) -> Script:
+        cmd = self._stop_cmd()
+        self._require((yield cmd), cmd)
+        cmd = Cmd("AT+VTX", stream=Stream.TX)
+        self._require((yield cmd), cmd, LineKind.CONNECT)
+        self._quiet_ticks = 0
+
+    def _to_rx_script(self) -> Script:
+        cmd = self._stop_cmd()
+        self._require((yield cmd), cmd)
+        self._backlog.clear()
+        cmd = Cmd("AT+VRX", stream=Stream.RX)
+        self._require((yield cmd), cmd, LineKind.CONNECT)
+
+    # --- the tick ---------------------------------------------------------------------------------
+    def poll(self, now: float, tx: np.ndarray, rx: np.ndarray) -> None:
+        self._now = now
+        if self.state == LineState.OFFLINE:
+            if now >= self._retry_at:
+                self._try_open()
+            rx[:] = 0
+            return
+        self._drain()
+        if self.io is None:
+            rx[:] = 0
+            return
+        self._timers(now)
+        if self.io is None:
+            rx[:] = 0
+            return
+        self._send_due()
+        self._audio(tx, rx)
+
+    def _timers(self, now: float) -> None:
+        if self._dtr_up_at is not None and now >= self._dtr_up_at:
+            self._dtr_up_at = None
+            self.io.set_dtr(True)
+            self._set_state(LineState.INIT, "re-initialising after reset")
+            self._run(self._init_script, "init")
+        step = self._step
+        if step is not None and step.deadline is not None and now >= step.deadline:
+            log.warning("modem %s: no answer to %s in %.1f s", self.name, step.cmd.label, step.cmd.seconds)
+            self._finish_step(None)
+        if self._wait_until is not None and now >= self._wait_until:
+            self._resume(None)
+        if self.io is None:
+            return
+        if self._cid_at is not None and now - self._cid_at >= CID_SETTLE_S and self.state == LineState.RINGING:
+            self._emit_pending_cid()
+        if self.state == LineState.RINGING and now - self._last_ring >= RING_GONE_S:
+            self._set_state(LineState.IDLE, f"no RING for {RING_GONE_S:.0f} s: the caller gave up")
+            self._emit(EventKind.CLEAR, reason="rings stopped")
+        if self.state == LineState.DIALING and self._stream != Stream.NONE:
+            if self._dial_deadline is not None and now >= self._dial_deadline:
+                self._emit(EventKind.PROGRESS, tone="no_answer")
+                self._far_end_clear("no answer")
+            elif self._last_ringback is not None and now - self._last_ringback >= RINGBACK_GONE_S:
+                self._far_end_answered("ringback stopped")
+        if self.state == LineState.IDLE and self._script is None and now >= self._keepalive_at:
+            self._run(self._keepalive_script, "keepalive")
+
+    # --- status -----------------------------------------------------------------------------------
+    def status(self) -> dict:
+        counters = dict(self.counters)
+        counters["overruns"] += self.jitter.overruns
+        counters["underruns"] += self.jitter.underruns
+        return {"line": self.cfg.name, "kind": self.cfg.kind.value, "driver": "voice_modem",
+                "device": self.device, "port": self.cfg.port, "state": self.state.value,
+                "model": self.model.id if self.model else None,
+                "family": self.model.family if self.model else None,
+                "ati": self.ati[0] or None,
+                "codec": self.codec.codec.value if self.codec else None,
+                "duplex": self.duplex, "stream": self._stream.value,
+                "doing": self._script_name if self._script is not None else None,
+                "serial_number": self.identity.serial_number,
+                "last_caller_id": self.last_caller_id,
+                "alarm": self._alarm[1] if self._alarm else None,
+                "counters": counters, "test": self.last_test}
+
+    def close(self) -> None:
+        if self.io is None:
+            return
+        if self._stream != Stream.NONE:
+            self.io.write(self._stop_cmd(abort=True).text)
+        # V.250 &D2: the DTR drop of closing the port hangs the modem up as well.
+        self.io.write(b"\rATH0\r")
+        self.io.close()
+        self.io = None
+        self._claimed.discard(os.path.realpath(self.device))
+
+
+# --- the driver -------------------------------------------------------------------------------------------
+class VoiceModemDriver(Driver):
+    """Voice modems, one per line; lines named in the board profile, found by path, by USB id or emulated."""
+
+    name = "voice_modem"
+
+    def __init__(self, lines: list[LineConfig], table: dict[str, ModemModel] | None = None,
+                 port_factory: Callable[..., serial.Serial] = serial.Serial,
+                 clock: Callable[[], float] = time.monotonic):
+        if not lines:
+            raise VoiceModemError("voice_modem: a driver needs at least one line")
+        names = [c.name for c in lines]
+        if len(set(names)) != len(names):
+            raise VoiceModemError(f"voice_modem: line names repeat: {names}")
+        self.table = table or modem_quirks.known()
+        self.configs = lines
+        for c in lines:
+            if c.port.startswith("emulator:") and c.port.split(":", 1)[1] not in self.table:
+                raise VoiceModemError(f"voice_modem: {c.name}: no modem {c.port.split(':', 1)[1]!r} "
+                                      f"in the modem table ({', '.join(self.table)})")
+        self._clock = clock
+        self._claimed: set[str] = set()
+        self.lines = [ModemLine(i, c, self.table, port_factory, clock, self._claimed)
+                      for i, c in enumerate(lines)]
+        self.emulators: dict[int, object] = {}
+        self._emu_dir: str | None = None
+
+    def specs(self) -> list[ChannelSpec]:
+        return [ChannelSpec(c.name, c.kind, c.port) for c in self.configs]
+
+    def start(self) -> None:
+        emulated = [(i, c) for i, c in enumerate(self.configs) if c.port.startswith("emulator:")]
+        if emulated:
+            from .modem_emulator import ModemEmulator
+            self._emu_dir = tempfile.mkdtemp(prefix="branchline-modems-")
+            for i, c in emulated:
+                model = c.port.split(":", 1)[1]
+                emu = ModemEmulator(self.table[model], serial_number=f"EMU{i + 1:04d}",
+                                    link_dir=self._emu_dir)
+                emu.start()
+                self.emulators[i] = emu
+                self.lines[i].cfg = LineConfig(c.name, emu.link, c.kind, c.number)
+        # Every line's first attempt is now; a missing device is an alarm on the first tick.
+        now = self._clock()
+        for line in self.lines:
+            line.poll(now, np.zeros(TICK_SAMPLES, np.int16), np.zeros(TICK_SAMPLES, np.int16))
+
+    def exchange(self, tx: np.ndarray, rx: np.ndarray) -> list[ChannelEvent]:
+        now = self._clock()
+        events: list[ChannelEvent] = []
+        for i, line in enumerate(self.lines):
+            line.poll(now, tx[i], rx[i])
+            if line.events:
+                events.extend(line.events)
+                line.events = []
+        return events
+
+    def _line(self, channel: int) -> ModemLine:
+        if not 0 <= channel < len(self.lines):
+            raise ChannelError(f"voice_modem: no line {channel} ({len(self.lines)} lines)")
+        return self.lines[channel]
+
+    def answer(self, channel: int) -> None:
+        self._line(channel).answer()
+
+    def hangup(self, channel: int) -> None:
+        self._line(channel).hangup()
+
+    def dial(self, channel: int, number: str) -> None:
+        self._line(channel).dial(number)
+
+    def test_line(self, channel: int, seconds: float = 5.0) -> None:
+        """Line test: off-hook, listen for dial tone `seconds`, report in status() (and alarm if dead)."""
+        if not 0.5 <= seconds <= 60.0:
+            raise ChannelError(f"voice_modem: line test of {seconds} s: use 0.5-60 s")
+        self._line(channel).test_line(seconds)
+
+    def status(self) -> dict:
+        return {"driver": self.name, "lines": [line.status() for line in self.lines]}
+
+    def close(self) -> None:
+        for line in self.lines:
+            line.close()
+        for emu in self.emulators.values():
+            emu.stop()
+        if self._emu_dir is not None:
+            shutil.rmtree(self._emu_dir, ignore_errors=True)
+            self._emu_dir = None

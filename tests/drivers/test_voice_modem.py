@@ -1,0 +1,285 @@
+"""The voice modem driver through real pyserial on pseudo-terminals: recorded transcripts, the emulator's
+vendor families, faults (garbage, missing OK, a wedged modem, unplug), line tests and dialling."""
+import logging
+
+import numpy as np
+import pytest
+import serial
+
+from drivers import serial_ports, voice_modem
+from drivers.channel import ChannelError, ChannelKind, EventKind
+from drivers.modem_emulator import CalledParty, ModemEmulator
+from drivers.sim import SimCaller
+from drivers.voice_modem import JitterBuffer, LineConfig, LineState, VoiceModemDriver
+from modem_harness import TranscriptModem, load_transcript, pump
+
+
+def kinds(events, channel=None):
+    return [e.kind for e in events if channel is None or e.channel == channel]
+
+
+def alarms(events, channel=0):
+    return [e.data for e in events if e.kind == EventKind.ALARM and e.channel == channel]
+
+
+@pytest.fixture(autouse=True)
+def fast_chat(monkeypatch):
+    # mgetty's 100 ms between commands is for real modems; the emulator answers at once.
+    monkeypatch.setattr(voice_modem, "COMMAND_DELAY_S", 0.01)
+
+
+@pytest.fixture
+def emulators(tmp_path):
+    made, drivers = [], []
+
+    def make(model="cx93010", n=1, kind=ChannelKind.TRUNK, **kw):
+        emus = [ModemEmulator(model, serial_number=f"T{len(made) + i}", link_dir=tmp_path, ring_period_s=1.0,
+                              **kw).start() for i in range(n)]
+        made.extend(emus)
+        drv = VoiceModemDriver([LineConfig(f"line{i + 1}", e.link, kind, "8001") for i, e in enumerate(emus)])
+        drivers.append(drv)
+        drv.start()
+        pump(drv, lambda ev: all(ln.state == LineState.IDLE for ln in drv.lines), 6.0)
+        assert all(ln.state == LineState.IDLE for ln in drv.lines)
+        return drv, emus
+    yield make
+    for drv in drivers:
+        drv.close()
+    for emu in made:
+        emu.stop()
+
+
+@pytest.fixture
+def quick(monkeypatch):
+    """Short timers, so fault tests take a second, not a minute."""
+    monkeypatch.setattr(voice_modem, "KEEPALIVE_S", 0.2)
+    monkeypatch.setattr(voice_modem, "COMMAND_TIMEOUT_S", 0.5)
+    monkeypatch.setattr(voice_modem, "DTR_DROP_S", 0.1)
+
+
+# --- recorded transcripts (panoramisk style) -----------------------------------------------------
+def _replay(name):
+    modem = TranscriptModem(load_transcript(name))
+    drv = VoiceModemDriver([LineConfig("line1", modem.path)])
+    try:
+        drv.start()
+        events, _ = pump(drv, lambda ev: kinds(ev).count(EventKind.RING) >= (2 if "usr" in name else 1), 8.0)
+        return modem, drv, events, drv.status()["lines"][0]
+    finally:
+        drv.close()
+        modem.close()
+
+
+def test_usr5637_start_and_caller_id_transcript():
+    modem, drv, events, status = _replay("usr5637_start.txt")
+    assert modem.mismatch is None and modem.finished, (modem.mismatch, modem.received)
+    # §1.4: caller ID after the first RING is reported once it settles or at the next RING.
+    assert kinds(events) == [EventKind.RING, EventKind.CALLER_ID, EventKind.RING]
+    cid = events[1].data
+    assert (cid["number"], cid["name"], cid["when"]) == ("13800138000", "ZHAO LEI", "03211405")
+    assert (status["model"], status["family"], status["codec"], status["alarm"]) == \
+        ("usr5637", "usrobotics", "ulaw", None)
+
+
+def test_best_effort_init_and_unexpected_lines(caplog):
+    caplog.set_level(logging.WARNING, "drivers.voice_modem")
+    modem, drv, events, status = _replay("generic_best_effort.txt")
+    assert modem.mismatch is None and modem.finished, (modem.mismatch, modem.received)
+    assert status["model"] == "v253" and status["codec"] == "u8" and status["alarm"] is None
+    # Caller ID just before the first RING (pre-ring, §5) goes with that ring; NMBR=P is private.
+    assert kinds(events) == [EventKind.CALLER_ID, EventKind.RING]
+    assert events[0].data["absence"] == "P" and events[0].data["number"] is None
+    # Bad input: an unexpected line is logged with the port and ignored.
+    assert status["counters"]["ignored_lines"] == 1
+    assert any("+FCERROR" in r.message and drv.lines[0].name in r.message for r in caplog.records)
+    assert any("AT+VCID=1 answered ERROR" in r.message for r in caplog.records)
+
+
+# --- vendor families on the emulator ------------------------------------------------------------
+def test_conexant_needs_the_long_vsm_form_and_its_silence_setting(emulators):
+    drv, [emu] = emulators("cx93010")
+    cmds = emu.commands()
+    # §1.6: AT+VSM=1,8000,0,0 on the Zoom 3095; AT+VSD=0,50 on Conexant (callattendant).
+    assert "AT+VSM=1,8000,0,0" in cmds and "AT+VSD=0,50" in cmds
+    assert cmds.index("AT+FCLASS=8") < cmds.index("AT+VSM=?") < cmds.index("AT+VSM=1,8000,0,0")
+    assert drv.status()["lines"][0]["codec"] == "u8"
+
+
+def test_garbage_on_the_line_is_logged_and_ignored(emulators, caplog):
+    caplog.set_level(logging.WARNING, "drivers.voice_modem")
+    drv, [emu] = emulators("usr5637")
+    emu.inject_garbage()
+    events, _ = pump(drv, lambda ev: drv.lines[0].counters["ignored_lines"] > 0, 2.0)
+    assert drv.lines[0].counters["ignored_lines"] == 1 and drv.lines[0].state == LineState.IDLE
+    assert alarms(events) == []
+    assert any("unexpected line" in r.message and drv.lines[0].name in r.message for r in caplog.records)
+
+
+def test_a_missing_ok_is_retried_without_a_reset(emulators, quick):
+    drv, [emu] = emulators("usr5637")
+    emu.drop_ok(1)
+    events, _ = pump(drv, seconds=1.5)
+    assert emu.counters["dropped_ok"] == 1
+    assert drv.lines[0].counters["resets"] == 0 and alarms(events) == []
+    assert drv.lines[0].state == LineState.IDLE
+
+
+def test_a_modem_that_stops_answering_is_reset(emulators, quick):
+    drv, [emu] = emulators("cx93010")
+    emu.mute(True)
+    events, _ = pump(drv, lambda ev: alarms(ev), 3.0)
+    [alarm] = alarms(events)
+    name = drv.lines[0].name
+    assert alarm["active"] and alarm["reason"] == f"modem {name}: no OK after AT in 0.5 s"
+    assert drv.lines[0].counters["resets"] == 1
+    emu.mute(False)
+    events, _ = pump(drv, lambda ev: any(not a["active"] for a in alarms(ev)), 4.0)
+    assert alarms(events)[-1] == {"active": False, "reason": ""}
+    assert drv.lines[0].state == LineState.IDLE
+
+
+def test_unplug_takes_only_that_line_out_and_the_same_modem_comes_back(emulators):
+    drv, emus = emulators("usr5637", n=2)
+    emus[0].place_call(SimCaller("5550001", talk=30.0, patience=30.0))
+    pump(drv, lambda ev: EventKind.RING in kinds(ev, 0), 3.0)
+    drv.answer(0)
+    pump(drv, lambda ev: drv.lines[0].state == LineState.CONNECTED, 3.0)
+    emus[0].unplug()
+    events, _ = pump(drv, lambda ev: alarms(ev), 2.0)
+    [alarm] = alarms(events)
+    assert alarm["active"] and "lost" in alarm["reason"] and drv.lines[0].name in alarm["reason"]
+    assert drv.lines[0].state == LineState.OFFLINE
+    assert drv.lines[1].state == LineState.IDLE and alarms(events, 1) == []
+    emus[0].replug()          # the by-id style link now points at a new pty, as udev re-points by-id
+    events, _ = pump(drv, lambda ev: alarms(ev) and not alarms(ev)[-1]["active"], 8.0)
+    assert alarms(events)[-1]["active"] is False
+    assert drv.lines[0].state == LineState.IDLE and drv.lines[0].counters["reconnects"] == 1
+
+
+def test_a_missing_device_starts_its_line_in_alarm(tmp_path):
+    drv = VoiceModemDriver([LineConfig("line1", str(tmp_path / "ttyACM9"))])
+    drv.start()
+    events, _ = pump(drv, seconds=0.05)
+    drv.close()
+    assert alarms(events) == [{"active": True, "reason": "modem ttyACM9: not found"}]
+    assert drv.status()["lines"][0]["state"] == "offline"
+
+
+def test_auto_with_no_known_modem_plugged_in(monkeypatch):
+    monkeypatch.setattr(serial_ports, "known_modems", lambda table=None: [])
+    drv = VoiceModemDriver([LineConfig("line1", "auto")])
+    drv.start()
+    events, _ = pump(drv, seconds=0.05)
+    drv.close()
+    assert "no known voice modem found" in alarms(events)[0]["reason"]
+
+
+def test_a_port_held_by_another_program_is_busy(tmp_path):
+    emu = ModemEmulator("usr5637", link_dir=tmp_path).start()
+    holder = serial.Serial(emu.link, exclusive=True)     # reference §2.1: flock LOCK_EX|LOCK_NB
+    drv = VoiceModemDriver([LineConfig("line1", emu.link)])
+    try:
+        drv.start()
+        events, _ = pump(drv, seconds=0.05)
+    finally:
+        drv.close()
+        holder.close()
+        emu.stop()
+    assert "busy" in alarms(events)[0]["reason"]
+
+
+# --- line test and dialling ------------------------------------------------------------------------
+def test_line_test_hears_dial_tone(emulators):
+    drv, [emu] = emulators("cx93010")
+    drv.test_line(0, 1.0)
+    events, _ = pump(drv, lambda ev: drv.lines[0].last_test is not None
+                     and drv.lines[0].state == LineState.IDLE, 5.0)
+    test = drv.status()["lines"][0]["test"]
+    assert test["dial_tone"] and test["modem_dialtone"]
+    # The emulated dial tone is 350 + 440 Hz at -13 dBm0 each: -10 dBm0 together (dsp.md §3.2).
+    assert -11.0 <= test["level_dbm0"] <= -9.0
+    assert alarms(events) == []
+
+
+def test_a_dead_line_is_an_alarm(emulators):
+    drv, [emu] = emulators("usr5637")
+    emu.dead_line = True
+    drv.test_line(0, 1.0)
+    events, _ = pump(drv, lambda ev: alarms(ev) and drv.lines[0].state == LineState.IDLE, 5.0)
+    assert not drv.status()["lines"][0]["test"]["dial_tone"]
+    assert "no dial tone" in alarms(events)[0]["reason"] and alarms(events)[0]["active"]
+
+
+def test_station_leg_dials_the_agent_and_reports_the_answer(emulators):
+    drv, [emu] = emulators("cx93010", kind=ChannelKind.STATION)
+    emu.called = CalledParty(answer_after=1.2)
+    drv.dial(0, "")
+    events, _ = pump(drv, lambda ev: EventKind.ANSWER in kinds(ev), 6.0)
+    assert emu.dialed == ["8001"]
+    # The modem's ringback report (<DLE>r) is call progress; voice detected (<DLE>v) is the answer.
+    assert kinds(events)[:2] == [EventKind.PROGRESS, EventKind.ANSWER]
+    assert events[0].data["tone"] == "ringback" and drv.lines[0].state == LineState.CONNECTED
+    drv.hangup(0)
+    pump(drv, lambda ev: drv.lines[0].state == LineState.IDLE, 3.0)
+    assert drv.lines[0].state == LineState.IDLE and not emu.status()["offhook"]
+
+
+def test_dialling_a_busy_number(emulators):
+    drv, [emu] = emulators("usr5637", kind=ChannelKind.STATION)
+    emu.called = CalledParty(busy=True)
+    drv.dial(0, "5551234")
+    events, _ = pump(drv, lambda ev: EventKind.CLEAR in kinds(ev), 5.0)
+    assert [e.data.get("tone") for e in events if e.kind == EventKind.PROGRESS] == ["busy"]
+    pump(drv, lambda ev: drv.lines[0].state == LineState.IDLE, 3.0)
+    assert drv.lines[0].state == LineState.IDLE
+
+
+def test_dialling_on_a_dead_line(emulators):
+    # The modem answers ATD with NO DIALTONE (§1.5 result codes): progress, a line alarm, the clear.
+    drv, [emu] = emulators("cx93010")
+    emu.dead_line = True
+    drv.dial(0, "5551234")
+    events, _ = pump(drv, lambda ev: EventKind.CLEAR in kinds(ev), 5.0)
+    assert kinds(events) == [EventKind.PROGRESS, EventKind.ALARM, EventKind.CLEAR]
+    assert events[0].data["tone"] == "no_dialtone" and "dead" in events[1].data["reason"]
+
+
+def test_actions_that_do_not_fit_raise_channel_errors(emulators):
+    drv, _ = emulators("cx93010")
+    with pytest.raises(ChannelError, match="not ringing"):
+        drv.answer(0)
+    with pytest.raises(ChannelError, match="not a dial string"):
+        drv.dial(0, "12;ATZ")
+    with pytest.raises(ChannelError, match="line test"):
+        drv.test_line(0, 0.1)
+    with pytest.raises(ChannelError, match="no line 3"):
+        drv.hangup(3)
+    no_number = VoiceModemDriver([LineConfig("station1", "auto", ChannelKind.STATION)])
+    with pytest.raises(ChannelError, match="no number to dial"):
+        no_number.dial(0, "")
+
+
+def test_a_caller_who_gives_up_while_ringing_clears_the_line(emulators, monkeypatch):
+    monkeypatch.setattr(voice_modem, "RING_GONE_S", 1.2)
+    drv, [emu] = emulators("cx93010")
+    emu.place_call(SimCaller("5550002", patience=1.2))
+    events, _ = pump(drv, lambda ev: EventKind.CLEAR in kinds(ev), 5.0)
+    assert kinds(events)[0] == EventKind.RING and kinds(events)[-1] == EventKind.CLEAR
+    assert drv.lines[0].state == LineState.IDLE
+
+
+# --- jitter buffer ---------------------------------------------------------------------------------
+def test_jitter_buffer_starts_after_three_ticks_and_counts_xruns():
+    jb = JitterBuffer(start=480, limit=1920)
+    out = np.ones(160, np.int16)
+    jb.push(np.full(320, 5, np.int16))
+    jb.pop(out)
+    assert not out.any()                          # still filling
+    jb.push(np.full(160, 5, np.int16))
+    for _ in range(3):
+        jb.pop(out)
+        assert (out == 5).all()
+    jb.pop(out)
+    assert jb.underruns == 1 and not out.any()
+    jb.push(np.full(2000, 7, np.int16))
+    assert jb.overruns == 1 and jb.level == 480   # dropped back to the start level, newest kept
