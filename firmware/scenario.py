@@ -77,6 +77,10 @@ class Traffic:
     key_delay: float
     start: float
     end: float | None
+    customers: float = 0.0                                      # share of callers who are known customers
+    # (s after answer, digits, share, [(s after those, digits), ...]): keys some callers press later on.
+    later_keys: list[tuple[float, str, float, list]] = field(default_factory=list)
+    speak: list[tuple[float, float]] = field(default_factory=list)
 
 
 @dataclass
@@ -139,6 +143,25 @@ def _phone(sec: Section, key: str) -> PhoneScript:
                         answers=sec.get_bool("answers", True))
     sec.done()
     return phone
+
+
+def _press_ok(item) -> bool:
+    return (isinstance(item, list) and len(item) == 2 and isinstance(item[0], (int, float))
+            and not isinstance(item[0], bool) and item[0] >= 0 and isinstance(item[1], str) and item[1] != ""
+            and all(c in "0123456789*#ABCD" for c in item[1]))
+
+
+def _later_keys(sec: Section) -> list[tuple[float, str, float, list]]:
+    raw = sec.get_any("later_keys", [])
+    ok = isinstance(raw, list) and all(
+        isinstance(i, list) and len(i) in (3, 4) and _press_ok(i[:2]) and isinstance(i[2], (int, float))
+        and 0 <= i[2] <= 1 and (len(i) == 3 or (isinstance(i[3], list) and all(_press_ok(j) for j in i[3])))
+        for i in raw)
+    if not ok:
+        raise sec.error("later_keys", "expected [[seconds after answer, digits, share 0-1, "
+                                      f"optional [[seconds later, digits], ...]], ...], got {raw!r}")
+    return [(float(i[0]), i[1], float(i[2]), [(float(a), d) for a, d in (i[3] if len(i) == 4 else [])])
+            for i in raw]
 
 
 def _speech(sec: Section) -> list[tuple[float, float]]:
@@ -253,8 +276,12 @@ def load_scenario(path: str | Path) -> Scenario:
                                    talk=_range(sec, "talk", (30.0, 180.0), 0.1, 86400.0),
                                    key_delay=sec.get_float("key_delay", 6.0, 0.0, 600.0),
                                    start=sec.get_float("start", 0.0, 0.0),
-                                   end=sec.get_float("end") if sec.has("end") else None))
+                                   end=sec.get_float("end") if sec.has("end") else None,
+                                   customers=sec.get_float("customers", 0.0, 0.0, 1.0),
+                                   later_keys=_later_keys(sec), speak=_speech(sec)))
         sec.done()
+    if any(t.customers for t in scn.traffic) and not scn.customers:
+        raise top.error("traffic", "customers = ... needs a [[customers]] list to draw from")
     top.done()
     return scn
 
@@ -263,7 +290,6 @@ def generate_callers(scn: Scenario) -> list[CallerScript]:
     """The scripted callers plus the Poisson arrivals of every [[traffic]] block, in arrival order."""
     rng = random.Random(scn.seed)
     callers = list(scn.callers)
-    serial = 0
     for t in scn.traffic:
         at, end = t.start, min(t.end if t.end is not None else scn.seconds, scn.seconds)
         rate = t.per_hour / 3600.0
@@ -271,11 +297,16 @@ def generate_callers(scn: Scenario) -> list[CallerScript]:
             at += rng.expovariate(rate)
             if at >= end:
                 break
-            serial += 1
             keys = [(t.key_delay, rng.choice(t.keys))] if t.keys else []
-            callers.append(CallerScript(at=at, number=f"1{rng.randrange(30, 90)}{rng.randrange(10**8):08d}",
-                                        name="", keys=keys, patience=rng.uniform(*t.patience),
-                                        talk=rng.uniform(*t.talk)))
+            for delay, digits, share, then in t.later_keys:
+                if rng.random() < share:
+                    keys += [(delay, digits)] + [(delay + later, more) for later, more in then]
+            known = t.customers and rng.random() < t.customers
+            number = (rng.choice(scn.customers)["number"] if known
+                      else f"1{rng.randrange(30, 90)}{rng.randrange(10**8):08d}")
+            callers.append(CallerScript(at=at, number=number, name="", keys=keys,
+                                        patience=rng.uniform(*t.patience), talk=rng.uniform(*t.talk),
+                                        callback_answer=4.0, speak=list(t.speak)))
     callers.sort(key=lambda c: c.at)
     return callers
 

@@ -1,5 +1,10 @@
-"""The whole box on the simulated board for a busy half hour: every digit heard, every call recorded."""
+"""The whole box on the simulated board for a busy stretch of a working day: every digit heard and
+routed, every call closed exactly once, VIPs served first, every conversation recorded.
+
+`make test` runs the first hour (about 250 calls); `make test-slow` runs the whole day (about 2,000).
+"""
 import json
+import shutil
 import wave
 from pathlib import Path
 
@@ -8,85 +13,105 @@ import pytest
 from firmware.scenario import run_scenario
 from firmware.store import open_readonly
 
-SCENARIO = Path(__file__).parent.parent / "scenarios" / "day_200.toml"
-ROUTE = {"1": "sales", "2": "service"}   # board/defaults/flows/main.toml
+SCENARIOS = Path(__file__).parent.parent / "scenarios"
+ROUTE = {"1": "sales", "2": "service"}   # tests/scenarios/day_flow.toml
+FINAL = {"answered", "abandoned", "ivr_hangup", "completed", "timeout", "overflow", "voicemail", "callback",
+         "transferred", "unanswered", "busy"}
 
 
-@pytest.fixture(scope="module")
-def day(tmp_path_factory):
-    state = tmp_path_factory.mktemp("day")
-    return run_scenario(SCENARIO, state_dir=state, fast=True), state
+def run_day(tmp_path_factory, seconds):
+    work = tmp_path_factory.mktemp("day")
+    text = (SCENARIOS / "day_2000.toml").read_text().replace("seconds = 28800", f"seconds = {seconds}")
+    (work / "day.toml").write_text(text)
+    shutil.copy(SCENARIOS / "day_flow.toml", work / "day_flow.toml")
+    return run_scenario(work / "day.toml", state_dir=work / "state", fast=True), work / "state"
 
 
-def test_at_least_200_calls_each_with_one_final_disposition(day):
-    report, state = day
+@pytest.fixture(scope="module", params=[
+    pytest.param(3600, id="hour"),
+    pytest.param(28800, id="day", marks=pytest.mark.slow),
+])
+def day(request, tmp_path_factory):
+    return run_day(tmp_path_factory, request.param), request.param
+
+
+def test_every_arrival_has_exactly_one_final_disposition(day):
+    (report, state), seconds = day
     calls = report["calls"]
-    assert len(calls) >= 200
+    assert len(calls) >= 200 if seconds == 3600 else len(calls) >= 1800
     db = open_readonly(state / "branchline.db")
-    rows = list(db["calls"].rows)
-    # Every arrival the box saw has exactly one record, closed with a disposition.
-    assert len(rows) == len({r["id"] for r in rows}) == sum(1 for c in calls if c["call_id"])
-    assert all(r["disposition"] and r["ended_at"] for r in rows)
-    hangups = db.execute("SELECT call_id, count(*) FROM call_events WHERE kind = 'call:hangup' "
-                         "GROUP BY call_id").fetchall()
-    assert len(hangups) == len(rows) and all(n == 1 for _, n in hangups)
+    rows = {r["id"]: r for r in db["calls"].rows_where("direction = 'inbound'")}
+    assert len(rows) == sum(1 for c in calls if c["call_id"])
+    assert all(r["disposition"] in FINAL and r["ended_at"] for r in rows.values())
+    hangups = dict(db.execute("SELECT call_id, count(*) FROM call_events WHERE kind = 'call:hangup' "
+                              "GROUP BY call_id").fetchall())
+    assert all(hangups.get(cid) == 1 for cid in rows)
+    # Every caller the PSTN delivered reached the box (30 lines are enough for this traffic).
+    assert all(c["call_id"] for c in calls)
 
 
-def test_every_pressed_digit_detected_and_routed(day):
-    report, _ = day
-    pressed = [c for c in report["calls"] if c["digits_pressed"]]
-    assert len(pressed) >= 150
-    for c in pressed:
+def test_every_pressed_menu_digit_detected_and_routed(day):
+    (report, _), _ = day
+    for c in report["calls"]:
         assert c["digits_detected"] == c["digits_pressed"], c
-        assert c["queue"] == ROUTE[c["digits_pressed"][0]], c
-        assert c["ivr_path"][-1] == c["queue"], c
-    assert report["totals"]["digits_detected"] == report["totals"]["digits_pressed"]
+        if c["digits_pressed"]:
+            assert c["ivr_path"][:3] == ["welcome", "menu", ROUTE[c["digits_pressed"][0]]], c
 
 
 def test_answered_calls_have_complete_cdr_and_recording(day):
-    report, state = day
+    (report, state), _ = day
     db = open_readonly(state / "branchline.db")
     answered = [c for c in report["calls"] if c["disposition"] == "answered"]
-    assert len(answered) >= 50
+    assert len(answered) >= 150
     for c in answered:
-        assert c["caller"]["connected"], c
         row = db["calls"].get(c["call_id"])
         for key in ("number", "arrived_at", "answered_at", "queue", "queued_at", "agent_id", "connected_at",
                     "ended_at", "wait", "talk", "path", "digits", "hangup_by"):
             assert row[key] is not None, (key, row)
         assert row["arrived_at"] <= row["answered_at"] <= row["queued_at"] <= row["connected_at"] <= row["ended_at"]
-        assert abs(row["wait"] - (row["connected_at"] - row["queued_at"])) < 0.05
-        assert abs(row["talk"] - (row["ended_at"] - row["connected_at"])) < 0.05
-        events = [e["kind"] for e in db["call_events"].rows_where("call_id = ?", [c["call_id"]], order_by="at")]
-        for kind in ("call:answered", "ivr:node", "ivr:digit", "queue:enter", "agent:ring", "queue:connect",
-                     "call:hangup"):
-            assert kind in events, (kind, events)
-        # The recording is a playable stereo WAV as long as the conversation (one tick of slack).
         with wave.open(str(state / "recordings" / c["recording"])) as w:
             assert (w.getnchannels(), w.getframerate(), w.getsampwidth()) == (2, 8000, 2)
             assert abs(w.getnframes() / 8000 - row["talk"]) <= 0.04
-        rec = db["recordings"].rows_where("call_id = ?", [c["call_id"]])
-        assert len(list(rec)) == 1
 
 
 def test_abandoned_callers_recorded_as_abandoned(day):
-    report, _ = day
-    gave_up = [c for c in report["calls"]
-               if c["caller"]["ended_by"] == "caller" and not c["caller"]["connected"] and c["queue"]]
+    (report, _), _ = day
+    gave_up = [c for c in report["calls"] if c["caller"]["ended_by"] == "caller" and not c["caller"]["connected"]
+               and c["queue"] and c["disposition"] not in ("voicemail", "callback")]
     assert len(gave_up) >= 10
-    for c in gave_up:
-        assert c["disposition"] == "abandoned", c
-        assert c["agent"] is None
-    abandoned = [c for c in report["calls"] if c["disposition"] == "abandoned"]
-    assert len(abandoned) == len(gave_up)
+    assert all(c["disposition"] == "abandoned" and c["agent"] is None for c in gave_up)
+
+
+def test_vip_callers_wait_less(day):
+    (report, _), _ = day
+    waits = {True: [], False: []}
+    for c in report["calls"]:
+        if c["disposition"] == "answered":
+            waits[c["priority"] > 0].append(c["wait"])
+    assert len(waits[True]) >= 5
+    assert sum(waits[True]) / len(waits[True]) < sum(waits[False]) / len(waits[False])
+
+
+def test_overflow_voicemail_and_callbacks_happen_and_close(day):
+    (report, state), _ = day
+    dispositions = report["totals"]["dispositions"]
+    assert dispositions.get("voicemail", 0) >= 1 and dispositions.get("callback", 0) >= 1
+    db = open_readonly(state / "branchline.db")
+    for cb in db["callbacks"].rows:
+        assert cb["state"] in ("done", "failed", "pending", "retry")
+        if cb["state"] == "done":
+            back = db["calls"].get(cb["callback_call_id"])
+            assert back["direction"] == "callback" and back["connected_at"] is not None
+    for vm in db["voicemails"].rows:
+        assert (state / "recordings" / vm["path"]).exists() and vm["duration"] >= 1.0
 
 
 def test_report_totals_match_calls(day):
-    report, _ = day
-    calls = report["calls"]
+    (report, _), seconds = day
     tot = report["totals"]
-    assert tot["calls"] == len(calls)
-    assert sum(tot["dispositions"].values()) == len(calls)
+    assert tot["calls"] == len(report["calls"]) == sum(tot["dispositions"].values())
     assert sum(a["calls"] for a in report["agents"].values()) == tot["answered"]
-    assert report["ticks"]["count"] >= 1800 / 0.02
+    assert report["ticks"]["count"] >= seconds / 0.02
+    q = report["queues"]
+    assert sum(v["answered"] for v in q.values()) >= tot["answered"]
     json.dumps(report)
