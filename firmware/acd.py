@@ -291,7 +291,8 @@ class Acd:
         """Offer waiting callers, best first (priority, then time of entry, across every queue), to
         the ready agents each may have; a caller nobody may take yet does not hold up the others."""
         now = self.engine.clock.time()
-        ready = [a for a in self.agents.values() if a.state == AgentState.READY]
+        # An agent whose phone line is in alarm cannot be rung, whatever their state says.
+        ready = [a for a in self.agents.values() if a.state == AgentState.READY and a.station not in self.engine.alarms]
         if not ready:
             return
         waiting = sorted(((q, c) for q in self.queues.values() for c in q.waiting if not c.ringing),

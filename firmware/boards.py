@@ -23,6 +23,7 @@ class Profile:
     description: str
     clock: str
     drivers: list[Section]
+    answer_rings: int = 1    # lines whose caller ID comes after the first ring (modems) need 2
 
 
 def _build_sim(sec: Section) -> SimDriver:
@@ -81,7 +82,7 @@ def load_profile(name: str | Path) -> Profile:
     board = top.get_table("board")
     profile = Profile(path.stem, path, board.get_str("description", ""),
                       board.get_str("clock", "paced", choices=("paced", "fast", "hardware")),
-                      top.get_tables("driver"))
+                      top.get_tables("driver"), board.get_int("answer_rings", 1, 1, 10))
     board.done()
     top.done()
     if not profile.drivers:

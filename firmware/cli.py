@@ -65,6 +65,7 @@ def cmd_run(args) -> int:
         return _serve(run.engine, web)
     profile = load_profile(args.board)
     site = load_site(paths)
+    site.answer_rings = max(site.answer_rings, profile.answer_rings)
     board = build_board(profile)
     engine = open_engine(paths, board, site, clock=profile.clock, board_name=profile.name)
     print(f"branchline: board {profile.name} with {len(board)} channels, state in {state}", flush=True)
