@@ -145,6 +145,12 @@ def cmd_dsp(args) -> int:
     return main_dtmf([args.file])
 
 
+def cmd_flow_schema(args) -> int:
+    from .flows import schema_json
+    print(json.dumps(schema_json(), indent=2, ensure_ascii=False))
+    return 0
+
+
 def cmd_bench(args) -> int:
     from . import bench
     return bench.main(quick=args.quick)
@@ -230,6 +236,9 @@ def build_parser() -> argparse.ArgumentParser:
     det.add_argument("--timeout", type=float, default=1.0, help="s to wait for each answer")
     det.add_argument("--output", help="write the profile to this file")
     det.set_defaults(fn=cmd_detect)
+
+    fs = sub.add_parser("flow-schema", help="print the IVR node schema (JSON) the flow editor uses")
+    fs.set_defaults(fn=cmd_flow_schema)
 
     b = sub.add_parser("bench", help="benchmarks: engine real-time factor and DSP throughput")
     b.add_argument("--quick", action="store_true", help="shorter runs")
