@@ -422,6 +422,7 @@ class Engine:
             return
         shown = "*" if call.secure_input else digit
         call.digits += shown
+        call.update(digits=call.digits)
         call.event("ivr:digit", digit=shown, node=call.node)
         if self.voicemail.on_digit(call, digit):
             return

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from typing import TYPE_CHECKING, Callable
 
@@ -39,6 +40,8 @@ class IvrSession:
         self.node, self.tries = node, 0
         self.call.node = name
         self.call.path.append(name)
+        # Written as it grows so the call list shows the path of calls still in progress.
+        self.call.update(path=json.dumps(self.call.path))
         self.call.event("ivr:node", node=name, type=node.type)
         getattr(self, f"_enter_{node.type}")(node)
 
