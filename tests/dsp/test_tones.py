@@ -6,9 +6,11 @@ import pytest
 from dsp import tones
 from dsp.levels import RATE
 from dsp.tonegen import cadence, tone, to_int16
+from firmware.tone_plans import load_tone_plan
 
 PLANS = ("cn", "na", "etsi")
 FRAME = tones.FRAME
+CN = load_tone_plan("cn")
 
 
 @pytest.fixture
@@ -17,7 +19,7 @@ def rng():
 
 
 def run(x, plan="cn", sizes=None, channels=1):
-    det = tones.CallProgressDetector(channels, plan)
+    det = tones.CallProgressDetector(channels, load_tone_plan(plan))
     x = np.atleast_2d(to_int16(x) if x.dtype != np.int16 else x)
     x = np.repeat(x, channels, axis=0) if x.shape[0] != channels else x
     events = []
@@ -39,19 +41,12 @@ def synth(spec, level=-13.0, repeats=4):
 
 
 def cases():
-    return [(p, t.name) for p in PLANS for t in tones.load_plan(p).tones]
-
-
-def test_bundled_plans_load():
-    for name in PLANS:
-        plan = tones.load_plan(name)
-        assert plan.name == name
-        assert {t.name for t in plan.tones} == set(tones.TONE_NAMES)
+    return [(p, t.name) for p in PLANS for t in load_tone_plan(p).tones]
 
 
 @pytest.mark.parametrize("plan, name", cases())
 def test_each_tone_of_each_plan_is_recognised(plan, name, rng):
-    spec = next(t for t in tones.load_plan(plan).tones if t.name == name)
+    spec = next(t for t in load_tone_plan(plan).tones if t.name == name)
     lead = int(rng.integers(RATE // 2, RATE))
     x = np.concatenate([np.zeros(lead), synth(spec), np.zeros(RATE)])
     events = run(x, plan)
@@ -62,7 +57,7 @@ def test_each_tone_of_each_plan_is_recognised(plan, name, rng):
 
 @pytest.mark.parametrize("plan, name", cases())
 def test_any_block_size_gives_the_same_events(plan, name, rng):
-    spec = next(t for t in tones.load_plan(plan).tones if t.name == name)
+    spec = next(t for t in load_tone_plan(plan).tones if t.name == name)
     x = np.concatenate([np.zeros(3333), synth(spec, repeats=3), np.zeros(6 * RATE)])
     sizes = rng.integers(1, 2000, x.size // 500)
     assert run(x, plan, sizes) == run(x, plan) == run(x, plan, [x.size])
@@ -115,7 +110,7 @@ def test_cadence_out_of_tolerance_is_not_busy():
 
 
 def test_silence_is_reported_after_silence_s():
-    plan = tones.load_plan("cn")
+    plan = CN
     assert plan.silence_s == 5.0
     n = int(plan.silence_s * RATE)
     assert run(np.zeros(n - FRAME)) == []
@@ -157,7 +152,7 @@ def test_channels_are_independent_and_reset_forgets_history():
     x[1] = busy
     events = run(x, channels=3)
     assert [(e.channel, e.tone) for e in events] == [(1, "busy")]
-    det = tones.CallProgressDetector(1)
+    det = tones.CallProgressDetector(1, CN)
     det.process(busy[None, :RATE])
     det.reset(0)
     # Only 3 of busy's 4 confirming segments remain after the reset point.
@@ -171,68 +166,23 @@ def test_channels_are_independent_and_reset_forgets_history():
 ])
 def test_rejects_bad_blocks(block, match):
     with pytest.raises(ValueError, match=match):
-        tones.CallProgressDetector(2).process(block)
+        tones.CallProgressDetector(2, CN).process(block)
 
 
-# ------------------------------------------------------------------------------------ plan files
+# ------------------------------------------------------------------------------------ plans
 
-GOOD = """
-tolerance = 0.1
-frequency_tolerance_hz = 25.0
-silence_s = 5.0
-
-[[tone]]
-name = "dial"
-freqs = [450.0]
-min_s = 1.2
-
-[[tone]]
-name = "ringback"
-freqs = [450.0]
-cadence = [1.0, 4.0]
-confirm = 2
-"""
-
-# A SIT of nine single-frequency segments: with the plan's 450 Hz, ten frequencies (at most 8).
-NINE_TONE_SIT = ('[[tone]]\nname = "sit"\nconfirm = 8\nsegments = ['
-                 + ", ".join(f"[{f}.0]" for f in range(500, 1400, 100))
-                 + "]\ncadence = [" + ", ".join(["0.1"] * 9) + "]\n")
+def test_plan_from_dict_names_the_source_key_and_reason():
+    # Reading the files is firmware's (tests/firmware/test_tone_plans.py); dsp checks parsed data.
+    with pytest.raises(tones.TonePlanError, match=r"site.toml: tolerance: expected a number in \[0.0, 0.5\]"):
+        tones.plan_from_dict({"tolerance": 0.9, "frequency_tolerance_hz": 25.0, "silence_s": 5.0,
+                              "tone": [{"name": "dial", "freqs": [450.0], "min_s": 1.2}]}, "/x/site.toml")
 
 
-@pytest.mark.parametrize("edit, where, reason", [
-    (("tolerance = 0.1", "tolerance = 0.1\ncolour = 3"), "colour", "unknown key"),
-    (("min_s = 1.2", "min_s = 1.2\nvolume = 3"), "volume", "unknown key"),
-    (("tolerance = 0.1", "tolerance = 0.9"), "tolerance", r"\[0.0, 0.5\]"),
-    (("silence_s = 5.0", "silence_s = 'long'"), "silence_s", "number"),
-    (('name = "dial"', 'name = "howler"'), "tone[0].name", "one of"),
-    (("freqs = [450.0]\nmin_s", "freqs = [50.0]\nmin_s"), "freqs", r"\[100.0, 3400.0\]"),
-    (("min_s = 1.2", ""), "min_s", "required for a continuous tone"),
-    (("min_s = 1.2", "min_s = 1.0"), "min_s", "not longer than a 1.0 s burst of ringback"),
-    (("silence_s = 5.0", "silence_s = 4.0"), "silence_s", "not longer than the 4.0 s pause"),
-    (("confirm = 2", "confirm = 9"), "confirm", r"int in \[1, 4\]"),
-    (("min_s = 1.2", "min_s = 1.2\ntolerance = 0.2"), "tolerance", "no cadence"),
-    (("confirm = 2\n", "confirm = 2\n" + NINE_TONE_SIT), "tone", "10 distinct frequencies"),
-    (("cadence = [1.0, 4.0]", "cadence = [1.0, 4.0, 2.0]"), "cadence", "pairs"),
-    (('name = "ringback"', 'name = "dial"'), "dial", "defined twice"),
-    (("tolerance = 0.1\n", ""), "tolerance", "required"),
-    (("[[tone]]", "[[tone]"), "", "not valid TOML"),
-])
-def test_bad_plan_files_name_file_key_and_reason(tmp_path, edit, where, reason):
-    path = tmp_path / "site.toml"
-    path.write_text(GOOD.replace(*edit, 1))
-    with pytest.raises(tones.TonePlanError, match=str(path)) as info:
-        tones.load_plan(path)
-    assert where in str(info.value)
-    assert info.match(reason)
-    assert isinstance(info.value, ValueError)
+def test_detector_takes_a_plan_object_not_a_name():
+    # dsp/ does no I/O: a plan name is firmware's to read (firmware.tone_plans.load_tone_plan).
+    with pytest.raises(ValueError, match="expected a TonePlan"):
+        tones.CallProgressDetector(1, "cn")
 
 
-def test_good_plan_file_loads_and_missing_file_is_named(tmp_path):
-    path = tmp_path / "site.toml"
-    path.write_text(GOOD)
-    plan = tones.load_plan(str(path))
-    assert [t.name for t in plan.tones] == ["dial", "ringback"]
-    with pytest.raises(tones.TonePlanError, match="nowhere.toml: cannot read"):
-        tones.load_plan(tmp_path / "nowhere.toml")
-    with pytest.raises(tones.TonePlanError, match="xx.toml"):
-        tones.CallProgressDetector(1, "xx")
+def test_equal_plans_share_their_probes():
+    assert tones.probes(load_tone_plan("cn")) is tones.probes(CN)
