@@ -41,3 +41,28 @@ def browser(tmp_path):
         yield driver
     finally:
         driver.quit()
+
+
+@pytest.fixture
+def live_box(tmp_path):
+    """live_box(scenario_toml) -> (ScenarioRun, state dir): the engine in real time on the simulated
+    board, its control socket open, running in a thread until the test ends."""
+    import threading
+
+    from firmware.scenario import ScenarioRun, load_scenario
+
+    started = []
+
+    def start(scenario: str):
+        path = tmp_path / "scenario.toml"
+        path.write_text(scenario)
+        run = ScenarioRun(load_scenario(path), tmp_path / "state", clock="paced", control=True)
+        thread = threading.Thread(target=run.engine.run, name="engine", daemon=True)
+        thread.start()
+        started.append((run, thread))
+        return run, tmp_path / "state"
+    yield start
+    for run, thread in started:
+        run.engine.stop()
+        thread.join(5)
+        run.engine.close()

@@ -5,11 +5,9 @@ and make them ready from the dashboard and see the caller leave the queue for th
 """
 import secrets
 import threading
-import time
 
 import pytest
 
-from firmware.scenario import ScenarioRun, load_scenario
 from webui.app import create_app
 from webui.server import make_server
 
@@ -36,13 +34,8 @@ talk = 3000.0
 
 
 @pytest.fixture
-def box(tmp_path):
-    path = tmp_path / "s.toml"
-    path.write_text(SCENARIO)
-    run = ScenarioRun(load_scenario(path), tmp_path / "state", clock="paced", control=True)
-    engine_thread = threading.Thread(target=run.engine.run, daemon=True)
-    engine_thread.start()
-    state = tmp_path / "state"
+def box(live_box):
+    run, state = live_box(SCENARIO)
     app = create_app(state / "branchline.db", state / "control.sock")
     server = make_server(app, "127.0.0.1", 0)
     server.prepare()
@@ -52,9 +45,6 @@ def box(tmp_path):
     yield run, f"http://{host}:{port}"
     server.stop()
     web_thread.join(5)
-    run.engine.stop()
-    engine_thread.join(5)
-    run.engine.close()
 
 
 def test_set_password_sign_in_see_waiting_call_and_answer_it(box, browser):

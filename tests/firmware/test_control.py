@@ -1,12 +1,10 @@
 """The control socket against a running engine: status, agent commands, clear errors, `branchline ctl`."""
-import threading
 import time
 
 import pytest
 
 from firmware import cli
 from firmware.control import ControlClient, ControlError
-from firmware.scenario import ScenarioRun, load_scenario
 
 SCENARIO = """
 [run]
@@ -25,16 +23,8 @@ patience = 3000.0
 
 
 @pytest.fixture
-def engine(tmp_path):
-    path = tmp_path / "s.toml"
-    path.write_text(SCENARIO)
-    run = ScenarioRun(load_scenario(path), tmp_path / "state", clock="paced", control=True)
-    thread = threading.Thread(target=run.engine.run, daemon=True)
-    thread.start()
-    yield run, tmp_path / "state"
-    run.engine.stop()
-    thread.join(5)
-    run.engine.close()
+def engine(live_box):
+    return live_box(SCENARIO)
 
 
 def wait_for(fn, timeout=10.0):
