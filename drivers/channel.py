@@ -57,12 +57,39 @@ class ChannelEvent:
     data: dict = field(default_factory=dict)
 
 
+@dataclass
+class LineTest:
+    """A line test under way; its driver fills `result` from its own tick work, never blocking the loop."""
+    seconds: float
+    result: dict | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.result is not None
+
+    def finish(self, dial_tone: bool | None, level_dbm0: float | None, detail: str) -> None:
+        """The outcome, once: dial_tone None means the test could not be carried out (detail says why)."""
+        if self.result is None:
+            self.result = {"dial_tone": dial_tone, "level_dbm0": level_dbm0, "detail": detail}
+
+
 class Driver(abc.ABC):
     """One piece of hardware (or its simulator) owning a contiguous range of the board's channels.
 
     Channel numbers passed to and returned by a driver are local (0..n-1); the board adds the offset.
     `exchange` must not block longer than one tick; a driver whose hardware paces the box (an ALSA
     card) blocks in it until its period is complete, and the board then runs on a free-running clock.
+
+    `test_line(channel, seconds)` takes an idle line off-hook and listens for dial tone. It returns a
+    `LineTest` at once and finishes it later from `exchange` (a test lasts seconds; the loop must not
+    wait). The result is one shape for every driver:
+        {"dial_tone": bool | None,      # None: the test could not be carried out
+         "level_dbm0": float | None,    # what the line carried while listening, if measured
+         "detail": str}                 # for the technician, naming the line
+    A driver with no line test raises ChannelError, as for a line that is busy or not testable.
+
+    `status()["lines"]`, when a driver reports per-line figures, lists one dict per channel in channel
+    order; its "device", "state" and "counters" ("resets", "overruns") reach the technician.
     """
 
     name = "driver"
@@ -91,6 +118,10 @@ class Driver(abc.ABC):
     def dial(self, channel: int, number: str) -> None:
         """Seize a trunk and dial `number`, or ring a station (number ignored)."""
         ...
+
+    def test_line(self, channel: int, seconds: float) -> LineTest:
+        """Start a line test (see the class docstring); this driver has none."""
+        raise ChannelError(f"{self.name}: {self.specs()[channel].name} has no line test on this driver")
 
     def status(self) -> dict:
         return {"driver": self.name}
@@ -136,26 +167,41 @@ class Board:
                 events.append(ChannelEvent(ev.channel + lo, ev.kind, ev.data))
         return self._rx, events
 
-    def _local(self, channel: int) -> tuple[Driver, int]:
+    def locate(self, channel: int) -> tuple[Driver, int]:
+        """The driver owning a board channel, and the channel's number on that driver."""
         if not 0 <= channel < len(self.channels):
             raise ChannelError(f"no channel {channel} on this board ({len(self.channels)} channels)")
         k = int(self._owner[channel])
         return self.drivers[k], channel - self._ranges[k][0]
 
     def answer(self, channel: int) -> None:
-        driver, local = self._local(channel)
+        driver, local = self.locate(channel)
         driver.answer(local)
 
     def hangup(self, channel: int) -> None:
-        driver, local = self._local(channel)
+        driver, local = self.locate(channel)
         driver.hangup(local)
 
     def dial(self, channel: int, number: str = "") -> None:
-        driver, local = self._local(channel)
+        driver, local = self.locate(channel)
         driver.dial(local, number)
+
+    def test_line(self, channel: int, seconds: float) -> LineTest:
+        driver, local = self.locate(channel)
+        return driver.test_line(local, seconds)
 
     def status(self) -> dict:
         return {"channels": len(self.channels), "drivers": [d.status() for d in self.drivers]}
+
+    def line_status(self) -> list[dict]:
+        """Each channel's own figures from its driver's status()["lines"] ({} where a driver has none)."""
+        out: list[dict] = []
+        for driver, (lo, hi) in zip(self.drivers, self._ranges):
+            lines = driver.status().get("lines")
+            if not isinstance(lines, list) or len(lines) != hi - lo:
+                lines = [{}] * (hi - lo)
+            out.extend(lines)
+        return out
 
     def close(self) -> None:
         for driver in self.drivers:

@@ -200,6 +200,12 @@ class ModemEmulator:
         self._wake()
         return True
 
+    @property
+    def caller(self) -> SimCaller | None:
+        """The caller on this line now (ringing, talking, or gone while the modem is still off-hook)."""
+        with self._lock:
+            return self._call.caller if self._call is not None else None
+
     def connected(self) -> None:
         """The caller now hears an agent: their talk time starts."""
         with self._lock:

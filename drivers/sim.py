@@ -16,7 +16,7 @@ from dsp import tonegen
 from dsp.levels import dbm0_to_amplitude
 
 from .channel import (RATE, TICK_SAMPLES, TICK_SECONDS, ChannelError, ChannelEvent, ChannelKind,
-                      ChannelSpec, Driver, EventKind)
+                      ChannelSpec, Driver, EventKind, LineTest)
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +26,8 @@ RING_ON_S, RING_PERIOD_S = 1.0, 5.0
 # style no-answer release is 60-240 s; 60 s keeps simulated days short).
 NO_ANSWER_RELEASE_S = 60.0
 _NOISE_BANK_S = 4.0
+# The simulated exchange's dial tone: China, 450 Hz at -10 dBm0 (reference/dsp.md §3.1).
+DIAL_TONE_DBM0 = -10.0
 
 
 @dataclass
@@ -92,6 +94,7 @@ class LineState(str, enum.Enum):
     ANSWERED = "answered"     # the box took the inbound call
     DIALING = "dialing"       # the box dialled out; the far phone rings (or the number fails)
     OUTBOUND = "outbound"     # the far phone answered the box's call
+    TESTING = "testing"       # off-hook for a line test: callers find it busy
 
 
 @dataclass
@@ -107,6 +110,8 @@ class _Trunk:
     number: str = ""                      # dialled number, outbound
     progress_at: float = float("inf")     # when the PSTN reports busy / unobtainable
     progress: str = ""
+    test: LineTest | None = None
+    test_until: float = float("inf")
 
 
 # What the PSTN answers a call that cannot complete (ITU-T Q.35 tones; reference/dsp.md §3).
@@ -143,6 +148,7 @@ class SimDriver(Driver):
         self.tick = 0
         self.finished: list[SimCaller] = []
         self.blocked: list[SimCaller] = []     # found every line busy
+        self.alarmed: dict[int, str] = {}      # channel -> reason, from fault injection
         self.counters = {"calls": 0, "blocked": 0, "digits": 0, "outbound": 0}
 
     # --- Driver interface ---------------------------------------------------------------------
@@ -201,6 +207,8 @@ class SimDriver(Driver):
             if line.caller is not None:
                 self._end(channel, "box")
             elif line.state != LineState.IDLE:
+                if line.test is not None:
+                    line.test.finish(None, None, f"sim: trunk{channel + 1}: test stopped, the line was hung up")
                 self._free(channel)
 
     def dial(self, channel: int, number: str) -> None:
@@ -228,6 +236,20 @@ class SimDriver(Driver):
         else:
             phone.ring(self.now)
             self._phones[channel] = phone
+
+    def test_line(self, channel: int, seconds: float) -> LineTest:
+        """Off-hook for `seconds` of simulated time: dial tone on a working trunk, none on one in alarm."""
+        if channel >= self.n_trunks:
+            raise ChannelError(f"sim: station{channel - self.n_trunks + 1} is a handset: only trunks have a "
+                               "line to test")
+        if not 0.5 <= seconds <= 60.0:
+            raise ChannelError(f"sim: line test of {seconds} s: use 0.5-60 s")
+        line = self.trunks[channel]
+        if line.state != LineState.IDLE:
+            raise ChannelError(f"sim: trunk{channel + 1} is in use ({line.state.value})")
+        line.state, line.test, line.test_until = LineState.TESTING, LineTest(seconds), self.now + seconds
+        self._busy_trunks.add(channel)
+        return line.test
 
     def status(self) -> dict:
         return {"driver": self.name, "trunks": self.n_trunks, "stations": self.n_stations,
@@ -274,7 +296,13 @@ class SimDriver(Driver):
     def alarm(self, channel: int, active: bool = True, reason: str = "loss of line") -> None:
         """Fault injection: the line (or station) fails, or comes back."""
         if active:
+            self.alarmed[channel] = reason
+            test = self.trunks[channel].test if channel < self.n_trunks else None
+            if test is not None:
+                test.finish(False, None, f"sim: trunk{channel + 1}: no dial tone: the line went down ({reason})")
             self.hangup(channel)
+        else:
+            self.alarmed.pop(channel, None)
         self._events.append(ChannelEvent(channel, EventKind.ALARM, {"active": active, "reason": reason}))
 
     def handset(self, station: int) -> Phone:
@@ -297,6 +325,10 @@ class SimDriver(Driver):
             if line.state == LineState.DIALING and now >= line.progress_at:
                 self._events.append(ChannelEvent(ch, EventKind.PROGRESS, {"tone": line.progress}))
                 line.progress_at = float("inf")
+                continue
+            if line.state == LineState.TESTING:
+                if now >= line.test_until:
+                    self._test_done(ch, line)
                 continue
             if line.caller is None:
                 continue
@@ -331,6 +363,16 @@ class SimDriver(Driver):
                 if ch < self.n_trunks:
                     self._free(ch)
                 self._events.append(ChannelEvent(ch, EventKind.CLEAR, {}))
+
+    def _test_done(self, ch: int, line: _Trunk) -> None:
+        reason = self.alarmed.get(ch)
+        if reason is None:
+            line.test.finish(True, DIAL_TONE_DBM0, f"sim: trunk{ch + 1}: dial tone (450 Hz, {DIAL_TONE_DBM0:.1f} "
+                                                   f"dBm0) for {line.test.seconds:.1f} s")
+        else:
+            line.test.finish(False, None, f"sim: trunk{ch + 1}: no dial tone in {line.test.seconds:.1f} s: "
+                                          f"the line is down ({reason})")
+        self._free(ch)
 
     def _say(self, ch: int, caller: SimCaller, seconds: float) -> None:
         """The caller talks (a message): their voice tone for `seconds`."""

@@ -29,7 +29,7 @@ from dsp.levels import dbm0_to_amplitude, rms_dbm0
 
 from . import modem_quirks, serial_ports, v253
 from .channel import (TICK_SAMPLES, ChannelError, ChannelEvent, ChannelKind, ChannelSpec, Driver,
-                      EventKind)
+                      EventKind, LineTest)
 from .modem_quirks import ModemModel
 from .serial_ports import Identity
 from .v253 import LineKind
@@ -427,7 +427,7 @@ class ModemLine:
 
     def _go_offline(self, reason: str) -> None:
         """The device is gone or keeps failing: close it, end the call, reconnect later."""
-        self._end_call_on_fault()
+        self._end_call_on_fault(reason)
         self._close_port()
         self._set_state(LineState.OFFLINE, reason)
         self._raise_alarm("device", reason)
@@ -460,11 +460,11 @@ class ModemLine:
         self._backlog.clear()
         self._regen = np.zeros(0, np.int16)
 
-    def _end_call_on_fault(self) -> None:
+    def _end_call_on_fault(self, reason: str) -> None:
         # The engine ends the call as failed on the ALARM that follows; only local state goes here.
         self._cid = v253.CallerIdReport()
         self._cid_at = None
-        self._test = None
+        self._drop_test(f"{reason}; line test of {self.cfg.name} not completed")
         self._dial_deadline = None
         self._last_ringback = None
 
@@ -476,7 +476,7 @@ class ModemLine:
             self._go_offline(f"{reason}; no recovery after {MAX_RESETS} resets, reopening the port")
             return
         self.counters["resets"] += 1
-        self._end_call_on_fault()
+        self._end_call_on_fault(reason)
         self._raise_alarm("device", reason)
         self._set_state(LineState.RESETTING, reason)
         self._script, self._step, self._wait_until, self._preempt = None, None, None, None
@@ -641,9 +641,14 @@ class ModemLine:
         self.counters["calls"] += 1
         self._set_state(LineState.CONNECTED, f"{self._stream.value} stream")
 
+    def _drop_test(self, detail: str) -> None:
+        if self._test is not None:
+            self._test["job"].finish(None, None, detail)
+            self._test = None
+
     def _hangup_script(self) -> Script:
         self._set_state(LineState.HANGING_UP)
-        self._test = None
+        self._drop_test(f"modem {self.name}: {self.cfg.name}: test stopped, the line was hung up")
         if self._stream != Stream.NONE:
             # A stream that will not stop is a modem that stopped answering: _require resets it.
             cmd = self._stop_cmd(abort=True)
@@ -679,9 +684,10 @@ class ModemLine:
         if kind == LineKind.VCON:
             self._far_end_answered("VCON")
 
-    def _test_script(self, seconds: float) -> Script:
+    def _test_script(self, seconds: float, job: LineTest) -> Script:
         self._set_state(LineState.TESTING, f"listening {seconds:.1f} s for dial tone")
-        self._test = {"started": time.time(), "seconds": seconds, "modem_dialtone": False, "levels": []}
+        self._test = {"started": time.time(), "seconds": seconds, "modem_dialtone": False, "levels": [],
+                      "job": job}
         cmd = Cmd("AT+VLS=1")
         self._require((yield cmd), cmd, LineKind.OK, LineKind.VCON)
         cmd = Cmd("AT+VRX", stream=Stream.RX)
@@ -694,11 +700,16 @@ class ModemLine:
                   "level_dbm0": round(float(np.median(levels)), 1) if np.isfinite(np.median(levels)) else None,
                   "dial_tone": test["modem_dialtone"] or loud >= 0.5}
         self.last_test = result
+        level = "no audio" if result["level_dbm0"] is None else f"{result['level_dbm0']:.1f} dBm0"
         if result["dial_tone"]:
             self._clear_alarm("line")
+            heard = "reported by the modem" if test["modem_dialtone"] else "heard"
+            test["job"].finish(True, result["level_dbm0"],
+                               f"modem {self.name}: {self.cfg.name}: dial tone {heard} (line at {level})")
         else:
-            self._raise_alarm("line", f"modem {self.name}: line {self.cfg.name} dead: "
-                                      f"no dial tone in a {seconds:.1f} s line test")
+            reason = f"modem {self.name}: line {self.cfg.name} dead: no dial tone in a {seconds:.1f} s line test"
+            self._raise_alarm("line", reason)
+            test["job"].finish(False, result["level_dbm0"], f"{reason} (line at {level})")
         yield from self._hangup_script()
 
     # --- actions from the engine ------------------------------------------------------------------
@@ -728,10 +739,12 @@ class ModemLine:
             raise ChannelError(f"modem {self.name}: {self.cfg.name} is busy ({self.state.value})")
         self._request(lambda: self._dial_script(number), "dial")
 
-    def test_line(self, seconds: float) -> None:
+    def test_line(self, seconds: float) -> LineTest:
         if self.state != LineState.IDLE:
             raise ChannelError(f"modem {self.name}: {self.cfg.name} cannot be tested now ({self.state.value})")
-        self._request(lambda: self._test_script(seconds), "test")
+        job = LineTest(seconds)
+        self._request(lambda: self._test_script(seconds, job), "test")
+        return job
 
     # --- input ------------------------------------------------------------------------------------
     def _drain(self) -> None:
@@ -1148,11 +1161,12 @@ class VoiceModemDriver(Driver):
     def dial(self, channel: int, number: str) -> None:
         self._line(channel).dial(number)
 
-    def test_line(self, channel: int, seconds: float = 5.0) -> None:
-        """Line test: off-hook, listen for dial tone `seconds`, report in status() (and alarm if dead)."""
+    def test_line(self, channel: int, seconds: float = 5.0) -> LineTest:
+        """Line test: off-hook, listen for dial tone `seconds`; the LineTest and status() report it, and a
+        dead line is an alarm."""
         if not 0.5 <= seconds <= 60.0:
             raise ChannelError(f"voice_modem: line test of {seconds} s: use 0.5-60 s")
-        self._line(channel).test_line(seconds)
+        return self._line(channel).test_line(seconds)
 
     def status(self) -> dict:
         return {"driver": self.name, "lines": [line.status() for line in self.lines]}

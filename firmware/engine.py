@@ -6,12 +6,14 @@ import logging
 import random
 import time
 import uuid
+from collections import deque
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-from drivers.channel import TICK_SAMPLES, TICK_SECONDS, Board, ChannelEvent, ChannelKind, EventKind
+from drivers.channel import (TICK_SAMPLES, TICK_SECONDS, Board, ChannelError, ChannelEvent, ChannelKind,
+                             EventKind, LineTest)
 from dsp.dtmf import DtmfDetector
 
 from . import kpi
@@ -40,6 +42,16 @@ log = logging.getLogger(__name__)
 
 # Tick durations kept for the statistics in status(): one minute of ticks.
 STATS_TICKS = 3000
+# A technician's line test listens this long: the modem needs a second to go off-hook and start its
+# stream, and dial tone is continuous, so a few seconds settle it.
+LINE_TEST_S = 3.0
+# A driver that has not finished a test this long after its listening time has lost it (a modem's
+# command timeouts add up to a few seconds).
+LINE_TEST_GRACE_S = 15.0
+# Finished line tests kept for `line.test_result`.
+LINE_TESTS_KEPT = 64
+# Digits heard kept per line for the technician's live view.
+DIGITS_KEPT = 20
 
 
 class TickStats:
@@ -93,6 +105,14 @@ class Engine:
         self.recorded: dict[str, Call] = {}       # recording id -> call
         self._rec_index: tuple | None = None
         self.alarms: dict[int, str] = {}
+        # Per-line figures for the technician, kept where the events are handled (never a scan per tick).
+        self.line_calls = [0] * n
+        self.line_digits = [0] * n
+        self.heard: dict[int, deque] = {}            # channel -> (digit, time), the last DIGITS_KEPT
+        self.last_caller_id: dict[int, dict] = {}
+        self.line_tests: dict[str, dict] = {}        # job id -> record, oldest first
+        self.testing: dict[int, tuple[str, LineTest]] = {}   # channel -> (job, test) while one runs
+        self._last_test: dict[int, dict] = {}        # channel -> its latest test record
         self.started_at = clock.time()
         self.service_level_s = kpi.SERVICE_LEVEL_S
         self.say = Say(site.language)
@@ -116,6 +136,8 @@ class Engine:
             "agent.hangup": lambda agent: self.acd.cmd_hangup(agent),
             **self.ops.commands(),
             "flow.reload": self._swap_flow,
+            "line.test": self.cmd_line_test,
+            "line.test_result": self.cmd_line_test_result,
         }
         if control is not None:
             control.prepare["flow.reload"] = self.load_flow
@@ -290,6 +312,8 @@ class Engine:
 
     # --- channel events -----------------------------------------------------------------------
     def _on_channel_event(self, ev: ChannelEvent) -> None:
+        if ev.kind == EventKind.ANSWER:
+            self.line_calls[ev.channel] += 1
         kind = self.board.channels[ev.channel].kind
         if kind == ChannelKind.TRUNK and self.ops.leg_event(ev.channel, ev.kind.value, ev.data):
             return
@@ -304,6 +328,7 @@ class Engine:
         if call is None:
             call = Call(self, self.new_id(), channel, self.clock.time())
             self.calls[channel] = call
+            self.line_calls[channel] += 1
             self.dtmf.reset(channel)
             self.emit("call:arrived", call=call)
         return call
@@ -316,6 +341,7 @@ class Engine:
             call.name = call.name or call.customer.name
         call.update(number=call.number, name=call.name, customer_id=call.customer.id if call.customer else None)
         call.event("call:callerid", number=call.number, name=call.name)
+        self.last_caller_id[ev.channel] = {"number": call.number, "name": call.name, "at": self.clock.time()}
 
     def _on_trunk_ring(self, ev: ChannelEvent) -> None:
         call = self._call_for(ev.channel)
@@ -418,9 +444,13 @@ class Engine:
 
     def _on_digit(self, channel: int, digit: str) -> None:
         call = self.calls.get(channel)
+        # Secure input (a PIN, a card number) is masked here too: the technician's live view shows
+        # every digit a line hears.
+        shown = "*" if call is not None and call.secure_input else digit
+        self.line_digits[channel] += 1
+        self.heard.setdefault(channel, deque(maxlen=DIGITS_KEPT)).append((shown, self.clock.time()))
         if call is None or call.state == CallState.RINGING:
             return
-        shown = "*" if call.secure_input else digit
         call.digits += shown
         call.update(digits=call.digits)
         call.event("ivr:digit", digit=shown, node=call.node)
@@ -446,6 +476,82 @@ class Engine:
             raise ControlError(f"{cmd}: bad arguments: {exc}") from None
         except AcdError as exc:
             raise ControlError(str(exc)) from None
+
+    def cmd_line_test(self, channel: int, seconds: float = LINE_TEST_S) -> dict:
+        """Start a dial-tone test on an idle line; its result comes later (line.test_result, status)."""
+        ch = self._line_arg("line.test", channel)
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0.5 <= seconds <= 60.0:
+            raise ControlError(f"line.test: seconds must be a number from 0.5 to 60, got {seconds!r}")
+        name = self.board.channels[ch].name
+        if ch in self.testing:
+            raise ControlError(f"line {name} is being tested already (job {self.testing[ch][0]})")
+        busy = self._line_in_use(ch)
+        if busy:
+            raise ControlError(f"line {name} {busy}: it cannot be tested now")
+        try:
+            test = self.board.test_line(ch, float(seconds))
+        except ChannelError as exc:
+            raise ControlError(f"line {name}: {exc}") from None
+        job = self.new_id()
+        record = {"job": job, "channel": ch, "line": name, "state": "running", "seconds": float(seconds),
+                  "started_at": self.clock.time(), "finished_at": None, "result": None}
+        self.line_tests[job] = record
+        finished = [j for j, r in self.line_tests.items() if r["state"] != "running"]
+        for old in finished[:max(0, len(self.line_tests) - LINE_TESTS_KEPT)]:
+            del self.line_tests[old]
+        self.testing[ch] = (job, test)
+        self._last_test[ch] = record
+        log.info("line %s: test %s started (%.1f s)", name, job, seconds)
+        self.emit("line:test", channel=ch, job=job)
+        return dict(record)
+
+    def cmd_line_test_result(self, job: str) -> dict:
+        record = self.line_tests.get(job) if isinstance(job, str) else None
+        if record is None:
+            raise ControlError(f"no line test {job!r} (the last {LINE_TESTS_KEPT} finished tests are kept)")
+        return dict(record)
+
+    def _line_arg(self, cmd: str, channel) -> int:
+        n = len(self.board.channels)
+        if isinstance(channel, bool) or not isinstance(channel, int) or not 0 <= channel < n:
+            raise ControlError(f"{cmd}: no line {channel!r} on this box (lines 0-{n - 1})")
+        return channel
+
+    def _line_in_use(self, ch: int) -> str | None:
+        """Why a line cannot be taken off-hook for a test now, or None."""
+        call = self.calls.get(ch)
+        if call is not None:
+            return f"carries a call ({call.number or 'unknown number'}, {call.state.value})"
+        if ch in self.ops.legs:
+            return "carries a call (a line dialled out for a transfer)"
+        agent = self.acd.by_station.get(ch)
+        if agent is not None and agent.call is not None:
+            return f"carries agent {agent.id}'s call"
+        if agent is not None and agent.state != AgentState.LOGGED_OUT:
+            return f"is agent {agent.id}'s phone and the agent is logged in (log them out first)"
+        sup = self.ops.by_station.get(ch)
+        if sup is not None and sup.call is not None:
+            return f"carries supervisor {sup.id}'s call"
+        return None
+
+    def _check_tests(self) -> None:
+        """Collect the line tests their drivers have finished (or lost)."""
+        now = self.clock.time()
+        for ch, (job, test) in list(self.testing.items()):
+            record = self._last_test[ch]
+            if test.done:
+                result = test.result
+            elif now < record["started_at"] + record["seconds"] + LINE_TEST_GRACE_S:
+                continue
+            else:
+                result = {"dial_tone": None, "level_dbm0": None,
+                          "detail": f"line {record['line']}: the {self.board.channels[ch].driver} driver gave no "
+                                    f"result within {record['seconds'] + LINE_TEST_GRACE_S:.0f} s"}
+            del self.testing[ch]
+            record.update(state="failed" if result["dial_tone"] is None else "done", result=dict(result),
+                          finished_at=now)
+            log.info("line %s: test %s %s: %s", record["line"], job, record["state"], result["detail"])
+            self.emit("line:tested", channel=ch, job=job, **result)
 
     def load_flow(self, args: dict) -> dict:
         """Read and validate the flow file again (off the loop thread); ControlError if it is bad."""
@@ -518,6 +624,8 @@ class Engine:
             if self.trunk_mask[d.channel]:
                 self._guarded(d.channel, self._on_digit, d.channel, d.digit)
         self.timers.run_due(self.clock.seconds, on_error=self._timer_fault)
+        if self.testing:
+            self._check_tests()
         if self.control is not None:
             self._drain_commands()
         self.tx = self.media.render(rx)
@@ -571,6 +679,7 @@ class Engine:
         now = self.clock.time()
         lines = []
         agents_by_station = self.acd.by_station
+        own = self.board.line_status()
         for info in self.board.channels:
             call = self.calls.get(info.index)
             agent = agents_by_station.get(info.index)
@@ -581,11 +690,23 @@ class Engine:
             elif agent is not None and agent.call is not None:
                 state, since = ("ringing" if agent.state == AgentState.RINGING else "connected"), agent.since
                 call = agent.call
+            elif info.index in self.testing:
+                state, since = "testing", self._last_test[info.index]["started_at"]
             else:
                 state, since = "idle", None
+            drv = own[info.index]
+            counters = drv.get("counters") or {}
+            test = self._last_test.get(info.index)
             lines.append({"channel": info.index, "name": info.name, "kind": info.kind.value, "state": state,
                           "call_id": call.id if call else None, "number": call.number if call else None,
-                          "since": since, "alarm": self.alarms.get(info.index)})
+                          "since": since, "alarm": self.alarms.get(info.index),
+                          "driver": info.driver, "device": drv.get("device") or info.device,
+                          "driver_state": drv.get("state"), "last_caller_id": self.last_caller_id.get(info.index),
+                          # resets and overruns are the hardware's own counts: None where a driver keeps none.
+                          "counters": {"calls": self.line_calls[info.index], "digits": self.line_digits[info.index],
+                                       "resets": counters.get("resets"), "overruns": counters.get("overruns")},
+                          "digits": [{"digit": d, "at": t} for d, t in self.heard.get(info.index, ())],
+                          "test": dict(test) if test else None})
         return {"box": {"id": self.site.box_id, "board": self.board_name, "mode": self.clock.mode,
                         "started_at": self.started_at, "now": now},
                 "ticks": self.stats.status(),

@@ -122,7 +122,7 @@ class Operations:
         eng = self.engine
         for info in eng.board.channels:
             if (info.kind.value == "trunk" and info.index not in eng.calls and info.index not in self.legs
-                    and info.index not in eng.alarms):
+                    and info.index not in eng.alarms and info.index not in eng.testing):
                 return info.index
         raise OpsError("no free line to dial out on")
 

@@ -1,4 +1,4 @@
-"""Scenario files: scripted agents and callers run the whole box on the simulated board; a JSON report."""
+"""Scenario files: scripted agents and callers run the whole box on the simulated board or emulated modems; a report."""
 from __future__ import annotations
 
 import json
@@ -8,10 +8,9 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from drivers.channel import Board
-from drivers.sim import DtmfStyle, Phone, SimCaller, SimDriver
+from drivers.sim import DtmfStyle, Phone, SimCaller
 
-from . import kpi
+from . import kpi, scenario_board
 from .box import StatePaths, open_engine
 from .calls import Call
 from .config import ConfigError, Section, read_file
@@ -103,6 +102,7 @@ class Scenario:
     externals: list[PhoneScript] = field(default_factory=list)
     actions: list[Action] = field(default_factory=list)
     lookups: list[dict] = field(default_factory=list)
+    board: str | None = None     # a board profile of simulated lines or modem emulators; None: the sim
 
 
 def _range(sec: Section, key: str, default: tuple[float, float], lo: float, hi: float) -> tuple[float, float]:
@@ -199,13 +199,17 @@ def load_scenario(path: str | Path) -> Scenario:
                       on_s=dtmf.get_float("on", 0.08, 0.02, 1.0), off_s=dtmf.get_float("off", 0.08, 0.02, 1.0))
     dtmf.done()
     queue_secs = top.get_tables("queues")
+    board = run.get_str("board", "")
+    if board and run.has("trunks"):
+        raise run.error("trunks", f"board {board!r} names the lines: leave trunks out")
     scn = Scenario(
         path=path, seconds=run.get_float("seconds", minval=1.0, maxval=7 * 86400.0),
         seed=run.get_int("seed", 0, 0), trunks=run.get_int("trunks", 30, 1, 480),
         drain=run.get_float("drain", 900.0, 0.0, 86400.0), language=run.get_str("language", "en"),
         flow=(path.parent / flow) if flow else None, noise_dbm0=run.get_float("noise_dbm0", -65.0, -100.0, -10.0),
         dtmf=style,
-        queues=[read_queue(s) for s in queue_secs] if queue_secs else read_site(DEFAULTS_DIR / "site.toml").queues)
+        queues=[read_queue(s) for s in queue_secs] if queue_secs else read_site(DEFAULTS_DIR / "site.toml").queues,
+        board=board or None)
     run.done()
     for sec in top.get_tables("agents"):
         agent = AgentScript(id=sec.get_str("id"), name=sec.get_str("name", ""), skills=read_skills(sec),
@@ -318,14 +322,16 @@ class ScenarioRun:
                  epoch: float | None = None):
         self.scn = scn
         self.paths = StatePaths(state_dir)
-        self.sim = SimDriver(trunks=scn.trunks, stations=len(scn.agents) + len(scn.supervisors), seed=scn.seed,
-                             noise_dbm0=scn.noise_dbm0, dtmf=scn.dtmf)
+        board = scenario_board.build(scn.board, trunks=scn.trunks, stations=len(scn.agents) + len(scn.supervisors),
+                                     seed=scn.seed, noise_dbm0=scn.noise_dbm0, dtmf=scn.dtmf, clock=clock)
+        self.sim = board.sim
         n_agents = len(scn.agents)
         site = SiteConfig(language=scn.language, queues=scn.queues,
                           agents=[AgentConfig(a.id, a.name, f"station{i + 1}", a.skills)
                                   for i, a in enumerate(scn.agents)],
                           supervisors=[SupervisorConfig(s.id, s.id, f"station{n_agents + i + 1}")
                                        for i, s in enumerate(scn.supervisors)])
+        site.answer_rings = max(site.answer_rings, board.answer_rings)
         if scn.customers or scn.lookups:
             self.paths.root.mkdir(parents=True, exist_ok=True)
             db = open_db(self.paths.db)
@@ -334,8 +340,9 @@ class ScenarioRun:
                     db[table].upsert_all(rows, pk="id")
             db.conn.close()
         flow = scn.flow or DEFAULTS_DIR / "flows" / "main.toml"
-        self.engine: Engine = open_engine(self.paths, Board([self.sim]), site, clock=clock, control=control,
-                                          seed=scn.seed, flow_path=flow, epoch=epoch)
+        self.engine: Engine = open_engine(self.paths, board.board, site, clock=clock, control=control,
+                                          seed=scn.seed, flow_path=flow, epoch=epoch, board_name=board.name)
+        self.lines = scenario_board.trunks_for(board, lambda: self.engine.clock.seconds, scn.dtmf)
         self.engine.observers.append(self._observe)
         self.callers = generate_callers(scn)
         self.sim_callers: list[SimCaller] = []
@@ -375,19 +382,19 @@ class ScenarioRun:
         if script.callback_answer is not None and script.number not in self.sim.directory:
             # The caller stays reachable at their number, for a callback or an agent's call.
             self.sim.subscriber(script.number, Phone(script.callback_answer, script.talk, script.voice_hz))
-        self.sim.place_call(caller)
+        self.lines.place_call(caller)
 
     def _observe(self, name: str, data: dict) -> None:
         if name == "call:arrived":
             call: Call = data["call"]
-            line = self.sim.trunks[call.channel]
-            if line.caller is not None:
-                self.call_of[id(line.caller)] = call.id
+            caller = self.lines.caller_on(call.channel)
+            if caller is not None:
+                self.call_of[id(caller)] = call.id
         elif name == "call:bridged":
-            self.sim.connected(data["channel"])
+            self.lines.connected(data["channel"])
 
     def busy(self) -> bool:
-        return bool(self.engine.calls) or any(t.caller is not None for t in self.sim.trunks)
+        return bool(self.engine.calls) or self.lines.busy()
 
     def run(self) -> dict:
         engine = self.engine
@@ -414,7 +421,7 @@ class ScenarioRun:
             row = rows.get(call_id, {})
             rec = recs.get(call_id)
             calls.append({
-                "call_id": call_id, "number": caller.number, "arrival": round(caller.arrived, 3),
+                "call_id": call_id, "number": caller.number, "arrival": round(self.lines.arrival(caller), 3),
                 "answer": rel(row.get("answered_at")), "ivr_path": json.loads(row["path"]) if row.get("path") else [],
                 "digits_pressed": caller.pressed, "digits_detected": row.get("digits") or "",
                 "queue": row.get("queue"), "wait": row.get("wait"), "agent": row.get("agent_id"),

@@ -1,4 +1,4 @@
-"""The web process's view of the engine: live status and agent commands over the control socket."""
+"""The web process's view of the engine: live status, agent commands and line tests over the control socket."""
 from __future__ import annotations
 
 import threading
@@ -69,6 +69,16 @@ class Engine:
         with self._lock:
             self._fetched_at = float("-inf")  # the next poll shows the agent's new state
         return result
+
+    def line_test(self, channel: int) -> dict:
+        """Start a line test; the engine answers at once with the test's job record."""
+        result = self._call("line.test", channel=channel)
+        with self._lock:
+            self._fetched_at = float("-inf")  # the next poll shows the line under test
+        return result
+
+    def line_test_result(self, job: str) -> dict:
+        return self._call("line.test_result", job=job)
 
     def close(self) -> None:
         self.client.close()

@@ -126,3 +126,88 @@ def test_dialling_garbage_is_refused():
     sim = SimDriver(trunks=1, stations=0)
     with pytest.raises(ChannelError, match="cannot dial"):
         Board([sim]).dial(0, "12ab")
+
+
+# --- line tests ---------------------------------------------------------------------------------------
+def test_line_test_on_an_idle_trunk_hears_dial_tone_after_its_listening_time():
+    sim = SimDriver(trunks=2, stations=1)
+    board = Board([sim])
+    test = board.test_line(1, 1.0)
+    ticks(board, 49)
+    assert not test.done
+    # Off-hook for the test: a caller finds the line busy and rings the other trunk.
+    caller = SimCaller(number="13800138000")
+    sim.place_call(caller)
+    assert caller.line == 0
+    ticks(board, 2)
+    assert test.result == {"dial_tone": True, "level_dbm0": -10.0,
+                           "detail": "sim: trunk2: dial tone (450 Hz, -10.0 dBm0) for 1.0 s"}
+    board.dial(1, "4008001234")                     # the line is free again
+
+
+def test_line_test_on_a_trunk_in_alarm_hears_no_dial_tone():
+    sim = SimDriver(trunks=1, stations=0)
+    board = Board([sim])
+    sim.alarm(0, reason="cable cut")
+    test = board.test_line(0, 0.5)
+    ticks(board, 30)
+    assert test.result["dial_tone"] is False and "cable cut" in test.result["detail"]
+    sim.alarm(0, active=False)
+    test = board.test_line(0, 0.5)
+    ticks(board, 30)
+    assert test.result["dial_tone"] is True
+
+
+def test_a_line_going_down_during_its_test_reports_no_dial_tone():
+    sim = SimDriver(trunks=1, stations=0)
+    board = Board([sim])
+    test = board.test_line(0, 5.0)
+    ticks(board, 10)
+    sim.alarm(0, reason="loss of line")
+    assert test.result["dial_tone"] is False and "went down" in test.result["detail"]
+
+
+@pytest.mark.parametrize("channel, seconds, message", [
+    (1, 1.0, "station1 is a handset"),
+    (0, 0.1, "line test of 0.1 s"),
+    (0, 61.0, "line test of 61.0 s"),
+])
+def test_line_tests_that_cannot_be_run_are_refused(channel, seconds, message):
+    board = Board([SimDriver(trunks=1, stations=1)])
+    with pytest.raises(ChannelError, match=message):
+        board.test_line(channel, seconds)
+
+
+def test_a_busy_trunk_cannot_be_tested():
+    sim = SimDriver(trunks=1, stations=0)
+    board = Board([sim])
+    sim.place_call(SimCaller(number="13800138000"))
+    with pytest.raises(ChannelError, match=r"trunk1 is in use \(ringing\)"):
+        board.test_line(0, 1.0)
+    board.hangup(0)
+    test = board.test_line(0, 1.0)
+    with pytest.raises(ChannelError, match=r"trunk1 is in use \(testing\)"):
+        board.test_line(0, 1.0)
+    board.hangup(0)
+    assert test.result["dial_tone"] is None and "hung up" in test.result["detail"]
+
+
+def test_a_driver_without_a_line_test_says_so():
+    from drivers.channel import Driver
+
+    class Plain(SimDriver):
+        name = "plain"
+        test_line = Driver.test_line
+
+    with pytest.raises(ChannelError, match="plain: trunk1 has no line test on this driver"):
+        Board([Plain(trunks=1, stations=0)]).test_line(0, 1.0)
+
+
+def test_line_status_maps_each_drivers_lines_onto_the_board_channels():
+    class Reporting(SimDriver):
+        def status(self):
+            return {"driver": self.name, "lines": [{"device": f"dev{i}"} for i in range(self.n_trunks)]}
+
+    board = Board([SimDriver(trunks=1, stations=1), Reporting(trunks=2, stations=0)])
+    assert board.line_status() == [{}, {}, {"device": "dev0"}, {"device": "dev1"}]
+    assert board.locate(3)[1] == 1 and isinstance(board.locate(3)[0], Reporting)

@@ -210,6 +210,21 @@ def test_a_dead_line_is_an_alarm(emulators):
     assert "no dial tone" in alarms(events)[0]["reason"] and alarms(events)[0]["active"]
 
 
+def test_line_test_result_has_the_drivers_common_shape(emulators):
+    drv, [good, dead, lost] = emulators("cx93010", n=3)
+    dead.dead_line = True
+    tests = [drv.test_line(i, 1.0) for i in range(3)]
+    pump(drv, lambda ev: drv.lines[2].state == LineState.TESTING, 3.0)
+    lost.unplug()
+    pump(drv, lambda ev: all(t.done for t in tests), 5.0)
+    assert [set(t.result) for t in tests] == [{"dial_tone", "level_dbm0", "detail"}] * 3
+    assert tests[0].result["dial_tone"] is True
+    assert "line1: dial tone reported by the modem" in tests[0].result["detail"]
+    assert tests[1].result["dial_tone"] is False and "line line2 dead" in tests[1].result["detail"]
+    # Unplugged mid-test: the test could not be carried out, and says why.
+    assert tests[2].result["dial_tone"] is None and "line test of line3 not completed" in tests[2].result["detail"]
+
+
 def test_station_leg_dials_the_agent_and_reports_the_answer(emulators):
     drv, [emu] = emulators("cx93010", kind=ChannelKind.STATION)
     emu.called = CalledParty(answer_after=1.2)

@@ -20,6 +20,9 @@
     % if can_see_records:
     <a href="/calls" class="{{'active' if get('active') == 'calls' else ''}}">Calls</a>
     % end
+    % if get('can_see_lines'):
+    <a href="/lines" class="{{'active' if get('active') == 'lines' else ''}}">Lines</a>
+    % end
   </nav>
   <div class="whoami">
     <span class="who">{{user['username']}}</span>

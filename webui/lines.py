@@ -1,0 +1,70 @@
+"""The technician's lines page and its API: each line's driver, state, alarm and counters, line tests, digits heard."""
+from __future__ import annotations
+
+import re
+from typing import Callable
+
+from bottle import Bottle, response
+
+from .auth import requires
+from .engine import CommandRefused, Engine, EngineUnavailable
+from .replies import json_error
+
+LINES_ROLES = ("admin", "technician")
+CHANNEL_RE = re.compile(r"\d{1,4}")
+# The engine's job ids are uuid4 hex (firmware/engine.py new_id).
+JOB_RE = re.compile(r"[0-9a-f]{32}")
+
+
+def _status(engine: Engine) -> dict:
+    try:
+        return engine.status()
+    except EngineUnavailable as exc:
+        raise json_error(503, str(exc))
+    except CommandRefused as exc:
+        raise json_error(503, f"engine did not give its status: {exc}")
+
+
+def install(app: Bottle, render: Callable[..., str]) -> None:
+    """Add the lines page and its /api/v1 routes to the web app."""
+
+    @app.get("/lines")
+    @requires(*LINES_ROLES)
+    def lines_page():
+        return render("lines", title="Lines", active="lines", scripts=["lines.js"])
+
+    @app.get("/api/v1/lines")
+    @requires(*LINES_ROLES)
+    def api_lines(engine):
+        status = _status(engine)
+        return {"box": status["box"], "lines": status["lines"]}
+
+    @app.post("/api/v1/lines/<channel>/test")
+    @requires(*LINES_ROLES)
+    def api_line_test(channel, engine):
+        if not CHANNEL_RE.fullmatch(channel):
+            raise json_error(400, f"a line is named by its channel number (0, 1, 2 ...), not {channel[:20]!r}")
+        number = int(channel)
+        names = {line["channel"]: line["name"] for line in _status(engine)["lines"]}
+        if number not in names:
+            raise json_error(404, f"there is no line {number} on this box ({len(names)} lines, numbered from 0)")
+        try:
+            job = engine.line_test(number)
+        except EngineUnavailable as exc:
+            raise json_error(503, str(exc))
+        except CommandRefused as exc:
+            raise json_error(409, str(exc))
+        response.status = 202
+        return job
+
+    @app.get("/api/v1/line-tests/<job>")
+    @requires(*LINES_ROLES)
+    def api_line_test_result(job, engine):
+        if not JOB_RE.fullmatch(job):
+            raise json_error(400, "a line test id is the 32 hex digits the test request answered with")
+        try:
+            return engine.line_test_result(job)
+        except EngineUnavailable as exc:
+            raise json_error(503, str(exc))
+        except CommandRefused as exc:
+            raise json_error(404, str(exc))

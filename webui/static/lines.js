@@ -1,0 +1,295 @@
+// Lines page: polls /api/v1/lines every second; runs line tests and shows the digits each line hears, live.
+"use strict";
+
+(function () {
+  const root = document.getElementById("lines-page");
+  if (!root) return;
+
+  const POLL_MS = 1000;
+  const HIDDEN_POLL_MS = 5000;  // a tab nobody looks at should not keep the box busy
+  const TEST_POLL_MS = 500;
+  // A test's answer may take its listening time plus the engine's grace for a driver (firmware/engine.py).
+  const TEST_WAIT_EXTRA_S = 30;
+  const DASH = "—";
+  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  const banner = document.getElementById("engine-banner");
+  const table = document.getElementById("tech-lines");
+  const tbody = table.tBodies[0];
+  const heads = Array.from(table.tHead.rows[0].cells);
+  const TEST_COL = heads.findIndex((th) => th.textContent === "Line test");
+  const LABELS = {
+    idle: "Idle", ringing: "Ringing", ivr: "In IVR", queued: "Queued", ringing_agent: "Ringing agent",
+    connected: "Connected", dialing: "Dialing", alarm: "Alarm", testing: "Testing",
+  };
+
+  const rows = new Map();      // channel -> {main, digits, open, line, seenAt}
+  const following = new Set(); // channels whose test this page follows itself (not from the poll)
+  let lastGood = null;
+
+  // --- small DOM helpers ------------------------------------------------------------------------
+  function el(tag, cls, text) {
+    const node = document.createElement(tag);
+    if (cls) node.className = cls;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+
+  const timeOfDay = (date) => date.toLocaleTimeString([], { hour12: false });
+
+  // The engine's times are epoch seconds; digits come a tenth of a second apart, so tenths are shown.
+  function stamp(epoch) {
+    const date = new Date(epoch * 1000);
+    return `${timeOfDay(date)}.${Math.floor(date.getMilliseconds() / 100)}`;
+  }
+
+  const num = (v) => (v === null || v === undefined ? DASH : String(v));
+  const sleep = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
+
+  function badge(state, text, detail) {
+    const span = el("span", "st st-" + state, text || LABELS[state] || state);
+    if (detail) span.append(" ", el("small", null, detail));
+    return span;
+  }
+
+  function twoLine(main, sub, mainCls) {
+    const box = el("div");
+    box.append(main instanceof Node ? main : el("span", mainCls, main));
+    if (sub) box.append(el("span", "sub", sub));
+    return box;
+  }
+
+  function setCell(td, content) {
+    const node = content instanceof Node ? content : document.createTextNode(String(content));
+    const sig = content instanceof Element ? content.outerHTML : "t:" + String(content);
+    if (td.dataset.sig !== sig) {
+      td.replaceChildren(node);
+      td.dataset.sig = sig;
+    }
+  }
+
+  // --- line tests -----------------------------------------------------------------------------------
+  function testView(test) {
+    if (!test) return el("span", "muted", "not tested");
+    if (test.state === "running") return twoLine(badge("testing", "Testing…"), `listening ${test.seconds} s`);
+    const result = test.result || {};
+    const when = test.finished_at ? stamp(test.finished_at) : "";
+    let view;
+    if (test.state === "failed") {
+      view = twoLine(badge("failed", "Not tested"), when);
+      view.append(el("span", "alarm-text", result.detail));
+    } else if (result.dial_tone) {
+      const level = result.level_dbm0 === null || result.level_dbm0 === undefined ? ""
+        : `${result.level_dbm0.toFixed(1)} dBm0 · `;
+      view = twoLine(badge("answered", "Dial tone"), level + when);
+    } else {
+      view = twoLine(badge("alarm", "No dial tone"), when);
+      view.append(el("span", "alarm-text", result.detail));
+    }
+    view.title = result.detail || "";
+    return view;
+  }
+
+  async function testLine(r, channel) {
+    const button = r.main.querySelector("button[data-action=test]");
+    const error = r.main.querySelector(".action-error");
+    const cell = r.main.cells[TEST_COL];
+    button.disabled = true;
+    error.textContent = "";
+    following.add(channel);
+    try {
+      const res = await fetch(`/api/v1/lines/${channel}/test`, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf, Accept: "application/json" },
+        body: "{}",
+      });
+      let job = await res.json().catch(() => ({}));
+      if (!res.ok) {
+        error.textContent = job.error || `The box answered ${res.status}.`;
+        return;
+      }
+      setCell(cell, testView(job));
+      const deadline = performance.now() + (job.seconds + TEST_WAIT_EXTRA_S) * 1000;
+      while (job.state === "running" && performance.now() < deadline) {
+        await sleep(TEST_POLL_MS);
+        const reply = await fetch(`/api/v1/line-tests/${encodeURIComponent(job.job)}`, {
+          credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" },
+        });
+        const body = await reply.json().catch(() => ({}));
+        if (!reply.ok) {
+          error.textContent = body.error || `The box answered ${reply.status}.`;
+          return;
+        }
+        job = body;
+        setCell(cell, testView(job));
+      }
+    } catch (err) {
+      error.textContent = "The web server is not answering.";
+    } finally {
+      following.delete(channel);
+      button.disabled = false;
+      poll();
+    }
+  }
+
+  // --- digits heard -----------------------------------------------------------------------------------
+  function renderDigits(r) {
+    const line = r.line;
+    const list = line.digits || [];
+    const toggle = r.main.querySelector("button[data-action=digits]");
+    toggle.textContent = r.open ? "Hide digits" : "Digits";
+    toggle.setAttribute("aria-expanded", r.open ? "true" : "false");
+    r.digits.hidden = !r.open;
+    const newest = list.length ? list[list.length - 1].at : null;
+    if (r.open) {
+      const box = el("div", "digits");
+      const heard = list.length === 1 ? "1 digit heard" : `the last ${list.length} digits heard, newest last`;
+      box.append(el("span", "sub", list.length ? `${line.name}: ${heard}`
+        : `${line.name}: no digits heard yet; they appear here as the line hears them`));
+      for (const d of list) {
+        const chip = el("span", "digit", d.digit);
+        chip.append(el("small", null, stamp(d.at)));
+        if (r.seenAt !== null && d.at > r.seenAt) chip.classList.add("is-new");
+        box.append(chip);
+      }
+      setCell(r.digits.cells[0], box);
+    }
+    r.seenAt = newest;
+  }
+
+  // --- rows ---------------------------------------------------------------------------------------------
+  function buildRow(line) {
+    const main = el("tr");
+    main.dataset.key = String(line.channel);
+    main.dataset.line = line.name;
+    for (const th of heads) main.append(el("td", th.className));
+    const digits = el("tr", "digits-row");
+    digits.dataset.line = line.name;
+    const cell = el("td");
+    cell.colSpan = heads.length;
+    digits.append(cell);
+    const r = { main, digits, open: false, line, seenAt: null };
+
+    const actions = el("div", "actions");
+    const test = el("button", "btn btn-sm btn-ghost", "Test line");
+    test.type = "button";
+    test.dataset.action = "test";
+    test.title = "Take the line off-hook and listen for dial tone";
+    test.addEventListener("click", () => testLine(r, line.channel));
+    const toggle = el("button", "btn btn-sm btn-ghost", "Digits");
+    toggle.type = "button";
+    toggle.dataset.action = "digits";
+    toggle.addEventListener("click", () => {
+      r.open = !r.open;
+      renderDigits(r);
+    });
+    actions.append(test, toggle);
+    const error = el("div", "action-error");
+    error.setAttribute("role", "alert");
+    main.cells[heads.length - 1].replaceChildren(actions, error);
+    return r;
+  }
+
+  function render(s) {
+    const seen = new Set();
+    let previous = null;
+    for (const line of s.lines) {
+      let r = rows.get(line.channel);
+      if (!r) {
+        r = buildRow(line);
+        rows.set(line.channel, r);
+      }
+      r.line = line;
+      seen.add(line.channel);
+      const c = line.counters || {};
+      const cid = line.last_caller_id;
+      const driverState = line.driver_state && line.driver_state !== line.state ? line.driver_state : null;
+      const cells = [
+        twoLine(line.name, `ch ${line.channel} · ${line.kind}`, "agent-name"),
+        twoLine(line.driver || DASH, line.device || "", "mono"),
+        twoLine(badge(line.state, null, driverState), line.number ? line.number : ""),
+        line.alarm ? el("span", "alarm-text", line.alarm) : DASH,
+        cid ? twoLine(cid.number || "withheld", [cid.name, stamp(cid.at)].filter(Boolean).join(" · "), "caller")
+          : DASH,
+        num(c.calls), num(c.digits), num(c.resets), num(c.overruns),
+      ];
+      cells.forEach((content, i) => setCell(r.main.cells[i], content));
+      if (!following.has(line.channel)) setCell(r.main.cells[TEST_COL], testView(line.test));
+      r.main.classList.toggle("in-alarm", Boolean(line.alarm));
+      renderDigits(r);
+      const wanted = previous ? previous.nextSibling : tbody.firstChild;
+      if (wanted !== r.main) tbody.insertBefore(r.main, wanted);
+      if (r.main.nextSibling !== r.digits) tbody.insertBefore(r.digits, r.main.nextSibling);
+      previous = r.digits;
+    }
+    rows.forEach((r, channel) => {
+      if (!seen.has(channel)) {
+        r.main.remove();
+        r.digits.remove();
+        rows.delete(channel);
+      }
+    });
+    const empty = tbody.querySelector("tr.empty");
+    if (s.lines.length && empty) empty.remove();
+    if (!s.lines.length && !empty) {
+      const tr = el("tr", "empty");
+      const td = el("td", null, tbody.dataset.empty);
+      td.colSpan = heads.length;
+      tr.append(td);
+      tbody.append(tr);
+    }
+
+    const alarms = s.lines.filter((l) => l.alarm).length;
+    const inUse = s.lines.filter((l) => l.state !== "idle" && l.state !== "alarm").length;
+    document.getElementById("n-lines").textContent =
+      `${s.lines.length} lines · ${inUse} in use · ${alarms} in alarm`;
+    document.getElementById("boxline").replaceChildren("Box ", el("b", null, s.box.id),
+      ` · board ${s.box.board} · ${s.box.mode} mode · updated ${timeOfDay(new Date())}`);
+  }
+
+  function showDown(headline, detail) {
+    root.classList.add("stale");
+    const when = lastGood ? ` The figures below are from ${timeOfDay(lastGood)} and are not live.`
+      : " No live data yet.";
+    banner.replaceChildren(el("strong", null, headline), when);
+    if (detail) banner.append(el("span", "banner-detail", detail));
+    banner.hidden = false;
+    document.getElementById("boxline").textContent = "Retrying every second…";
+  }
+
+  // --- polling ------------------------------------------------------------------------------------------
+  let timer = null;
+  let inFlight = false;
+
+  async function poll() {
+    if (inFlight) return;
+    inFlight = true;
+    clearTimeout(timer);
+    try {
+      const res = await fetch("/api/v1/lines", {
+        credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" },
+      });
+      if (res.status === 401) {
+        window.location.assign("/login?next=" + encodeURIComponent(window.location.pathname));
+        return;
+      }
+      const body = await res.json().catch(() => ({}));
+      if (!res.ok) {
+        showDown(res.status === 503 ? "Engine not reachable." : `The box answered ${res.status}.`, body.error || "");
+      } else {
+        lastGood = new Date();
+        render(body);
+        banner.hidden = true;
+        root.classList.remove("stale");
+      }
+    } catch (err) {
+      showDown("The web server is not answering.", "");
+    } finally {
+      inFlight = false;
+      timer = setTimeout(poll, document.hidden ? HIDDEN_POLL_MS : POLL_MS);
+    }
+  }
+
+  document.addEventListener("visibilitychange", () => { if (!document.hidden) poll(); });
+  poll();
+})();
