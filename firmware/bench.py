@@ -5,7 +5,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import bench_dsp
+from . import bench_dsp, bench_sync
 from .scenario import ScenarioRun, load_scenario
 
 WARMUP_S = 20.0   # long enough for every caller to pass the IVR into a queue or a conversation
@@ -76,4 +76,6 @@ def main(quick: bool = False) -> int:
         print(f"{lines:>6} lines {idle_tick_ms(lines, seconds):>8.3f} ms/tick")
     print()
     bench_dsp.run(out=print)
+    print()
+    bench_sync.run(out=print)
     return 0

@@ -151,6 +151,71 @@ def cmd_flow_schema(args) -> int:
     return 0
 
 
+def _box_db(state) -> Path:
+    from .box import StatePaths
+    db = StatePaths(state).db
+    if not db.exists():
+        raise StoreError(f"no box database at {db} (is --state the box's state directory?)")
+    return db
+
+
+def cmd_hq_token(args) -> int:
+    import time
+
+    from .store import open_db
+    from .sync import SyncError, create_token, list_tokens, revoke_token
+
+    db = open_db(_box_db(args.state))
+    try:
+        if args.action == "create":
+            row, token = create_token(db.conn, args.name or "", time.time(), created_by=f"cli:{os.getuid()}")
+            print(f"HQ token {row['id']} ({row['name']}) created. Give it to HQ now; it is not shown again:")
+            print(token)
+        elif args.action == "revoke":
+            row = revoke_token(db.conn, args.id or "", time.time())
+            print(f"HQ token {row['id']} ({row['name']}) revoked")
+        else:
+            for t in list_tokens(db.conn):
+                state = "revoked" if t["revoked_at"] else "active"
+                acked = "never acknowledged" if t["acked_seq"] is None else f"acknowledged up to {t['acked_seq']}"
+                print(f"{t['id']}  {state:<8} {acked:<32} {t['name']}")
+    except SyncError as exc:
+        print(f"branchline hq-token: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        db.conn.close()
+    return 0
+
+
+def cmd_retention(args) -> int:
+    import time
+
+    from .box import StatePaths
+    from .store import open_db
+    from .sync import SyncError, apply_retention
+
+    db = open_db(_box_db(args.state))
+    try:
+        r = apply_retention(db.conn, StatePaths(args.state).recordings, args.days, time.time(), dry_run=args.dry_run)
+    except SyncError as exc:
+        print(f"branchline retention: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        db.conn.close()
+    verb = "would delete" if args.dry_run else "deleted"
+    if r.acked is None:
+        print("retention: no active HQ token, so HQ holds nothing yet: nothing deleted")
+    print(f"retention: {verb} {r.deleted.get('recordings', 0)} recordings and {r.deleted.get('voicemails', 0)} "
+          f"voicemails older than {args.days:g} days ({r.freed_bytes / 1e6:.1f} MB); "
+          f"{r.kept_unacked} older ones kept until HQ acknowledges them")
+    return 0
+
+
+def cmd_hq(args) -> int:
+    from .hq import pull
+    return pull(args.config, once=args.once)
+
+
 def cmd_bench(args) -> int:
     from . import bench
     return bench.main(quick=args.quick)
@@ -239,6 +304,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     fs = sub.add_parser("flow-schema", help="print the IVR node schema (JSON) the flow editor uses")
     fs.set_defaults(fn=cmd_flow_schema)
+
+    t = sub.add_parser("hq-token", help="create, list or revoke the tokens HQ pulls this box's records with")
+    t.add_argument("action", choices=["create", "list", "revoke"])
+    t.add_argument("id", nargs="?", help="the token to revoke")
+    t.add_argument("--name", help="who the new token is for (e.g. \"HQ reporting\")")
+    t.add_argument("--state", default=DEFAULT_STATE)
+    t.set_defaults(fn=cmd_hq_token)
+
+    rt = sub.add_parser("retention", help="delete old recordings and voicemails that HQ has acknowledged")
+    rt.add_argument("--days", type=float, required=True, help="keep everything younger than this")
+    rt.add_argument("--dry-run", action="store_true", help="only say what would be deleted")
+    rt.add_argument("--state", default=DEFAULT_STATE)
+    rt.set_defaults(fn=cmd_retention)
+
+    hq = sub.add_parser("hq", help="HQ's collector")
+    hq_sub = hq.add_subparsers(dest="hq_cmd", required=True)
+    hp = hq_sub.add_parser("pull", help="pull records and recordings from every box in the configuration")
+    hp.add_argument("--config", required=True, help="the collector's TOML file (README: HQ collector)")
+    hp.add_argument("--once", action="store_true", help="one round with every box, then exit (1 if any failed)")
+    hp.set_defaults(fn=cmd_hq)
 
     b = sub.add_parser("bench", help="benchmarks: engine real-time factor and DSP throughput")
     b.add_argument("--quick", action="store_true", help="shorter runs")

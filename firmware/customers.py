@@ -37,9 +37,13 @@ class TableFollower:
     def load(self) -> None:
         db = open_readonly(self.db_path)
         try:
+            # One read transaction, one WAL snapshot: a delete committing between the two queries
+            # cannot slip past both.
+            db.conn.execute("BEGIN")
             rows = list(db.query(f"SELECT * FROM {self.table} WHERE seq > ?", [self._seq]))
             gone = list(db.query("SELECT row_id AS id, seq FROM tombstones WHERE table_name = ? AND seq > ?",
                                  [self.table, self._seq]))
+            db.conn.execute("ROLLBACK")
         finally:
             db.conn.close()
         if not rows and not gone:

@@ -19,8 +19,10 @@ from .accounts import ROLES, AccountStore
 from .auth import (Auth, SignInError, always_open, hash_password, new_password_problems,
                    normalize_username, public, requires, username_problem)
 from .engine import AGENT_COMMANDS, CommandRefused, Engine, EngineUnavailable
+from .lines import LINES_ROLES, install as install_lines
 from .records import DISPOSITIONS, CallFilter, FilterError, filter_choices, get_call, list_calls
 from .replies import json_error, local_path
+from .sync import install as install_sync
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +95,8 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
     def render(name: str, **kwargs) -> str:
         user = auth.user()
         kwargs.update(user=user, csrf=auth.csrf_token(), fmt=fmt,
-                      can_see_records=bool(user and user["role"] in RECORDS_ROLES))
+                      can_see_records=bool(user and user["role"] in RECORDS_ROLES),
+                      can_see_lines=bool(user and user["role"] in LINES_ROLES))
         return template(name, template_lookup=TEMPLATE_LOOKUP, **kwargs)
 
     @app.hook("after_request")
@@ -280,6 +283,9 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
         except CommandRefused as exc:
             raise json_error(409, str(exc))
         return {"ok": True, "agent": agent_id, "action": action}
+
+    install_sync(app, db_path, clock)  # HQ sync API and HQ tokens (webui/sync.py)
+    install_lines(app, render)  # technician's lines page and line tests (webui/lines.py)
 
     for route in app.routes:
         route.prepare()  # applies the plugins now: a route that declares no roles fails at start

@@ -117,3 +117,17 @@ def m0004_self_service(db: Database) -> None:
                                  "answer": str, "at": float}, pk="id")
     for table in ("lookup_items", "voicemails", "callbacks", "survey_answers"):
         _add_change_sequence(db, table)
+
+
+@migrations()
+def m0005_hq_sync(db: Database) -> None:
+    # Only a SHA-256 of each token is kept: the token is 256 random bits, shown once at creation.
+    db["hq_tokens"].create({"id": str, "name": str, "token_hash": str, "created_at": float,
+                            "created_by": str, "revoked_at": float}, pk="id",
+                           not_null={"name", "token_hash", "created_at"})
+    db["hq_tokens"].create_index(["token_hash"], unique=True)
+    # The change sequence HQ says it has stored, per token: retention deletes nothing above it.
+    db["hq_acks"].create({"token_id": str, "seq": int, "acked_at": float, "address": str}, pk="token_id",
+                         not_null={"seq", "acked_at"}, foreign_keys=[("token_id", "hq_tokens", "id")])
+    # Why a row went: NULL for an ordinary deletion, "retention" when the box purged a file HQ holds.
+    db["tombstones"].add_column("reason", str)
