@@ -56,10 +56,11 @@ install:
 	@test -f board/profiles/$(BOARD).toml || { echo "make install: no board profile board/profiles/$(BOARD).toml" >&2; exit 2; }
 	install -d $(DESTDIR)$(PREFIX)
 	tar --exclude=__pycache__ --exclude='*.pyc' -cf - $(SOURCES) | tar -xf - -C $(DESTDIR)$(PREFIX)
-	for unit in branchline-engine branchline-web; do \
+	for unit in branchline-engine branchline-web branchline-retention; do \
 	  sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@BOARD@|$(BOARD)|g' board/systemd/$$unit.service > $$unit.service.tmp && \
 	  install -D -m 644 $$unit.service.tmp $(DESTDIR)$(SYSTEMD_DIR)/$$unit.service && rm -f $$unit.service.tmp || exit 1; \
 	done
+	install -D -m 644 board/systemd/branchline-retention.timer $(DESTDIR)$(SYSTEMD_DIR)/branchline-retention.timer
 	install -D -m 644 board/udev/70-branchline-modems.rules $(DESTDIR)$(UDEV_DIR)/70-branchline-modems.rules
 	install -D -m 644 board/alsa/asound.conf $(DESTDIR)$(ALSA_DIR)/60-branchline.conf
 	install -D -m 644 board/systemd/branchline.sysusers $(DESTDIR)$(SYSUSERS_DIR)/branchline.conf
@@ -68,6 +69,6 @@ install:
 	  $(PREFIX)/venv/bin/pip install -q --disable-pip-version-check -r $(PREFIX)/requirements.txt && \
 	  $(PREFIX)/venv/bin/pip install -q --disable-pip-version-check --no-deps -e $(PREFIX) && \
 	  systemd-sysusers && udevadm control --reload && udevadm trigger --subsystem-match=tty && \
-	  systemctl daemon-reload && systemctl enable --now branchline-engine branchline-web; \
+	  systemctl daemon-reload && systemctl enable --now branchline-engine branchline-web branchline-retention.timer; \
 	fi
 	@echo "installed board $(BOARD) under $(DESTDIR)$(PREFIX)"

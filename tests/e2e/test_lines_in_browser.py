@@ -112,5 +112,10 @@ def test_technician_tests_an_idle_line_and_watches_digits_arrive(box, browser):
     assert browser.find_elements(By.CSS_SELECTOR, chips)[0].text.startswith("1")
     wait.until(lambda _: len(browser.find_elements(By.CSS_SELECTOR, chips)) > before)
     assert browser.find_elements(By.CSS_SELECTOR, chips)[-1].text.startswith("5")
+    # No HQ has pulled anything: the page says how much head office lacks and since when.
+    summary = browser.find_element(By.ID, "hq-summary")
+    wait.until(lambda _: "Not yet taken by head office" in summary.text)
+    assert "oldest:" in summary.text and "Taken up to change 0" in summary.text
+    assert "No HQ token" in browser.find_element(By.ID, "hq-tokens").text
     # The one complaint in the console is the refused test's 409, which the page showed.
     assert [(e["source"], "409" in e["message"]) for e in browser.get_log("browser")] == [("network", True)]

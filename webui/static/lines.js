@@ -293,3 +293,63 @@
   document.addEventListener("visibilitychange", () => { if (!document.hidden) poll(); });
   poll();
 })();
+
+
+// HQ sync panel: what head office has and has not taken, and how old the oldest record it lacks is.
+(function () {
+  const panel = document.getElementById("hq-sync");
+  if (!panel) return;
+  const POLL_MS = 5000;
+  const summary = document.getElementById("hq-summary");
+  const tbody = document.querySelector("#hq-tokens tbody");
+  const when = (t) => (t ? new Date(t * 1000).toLocaleString() : "—");
+  const age = (s) => (s === null || s === undefined ? "—"
+    : s < 120 ? `${Math.round(s)} s` : s < 7200 ? `${Math.round(s / 60)} min` : `${(s / 3600).toFixed(1)} h`);
+  const mb = (b) => `${(b / 1048576).toFixed(1)} MB`;
+
+  function render(s) {
+    const files = Object.values(s.files_not_taken || {});
+    const fileCount = files.reduce((n, f) => n + f.not_taken, 0);
+    const fileBytes = files.reduce((n, f) => n + f.bytes, 0);
+    const oldest = s.oldest_not_taken;
+    summary.textContent = s.not_taken === 0
+      ? `Head office holds every record (up to change ${s.latest_seq}).`
+      : `Not yet taken by head office: ${s.not_taken} records and ${fileCount} files (${mb(fileBytes)}); ` +
+        (oldest ? `oldest: ${oldest.table} ${oldest.id}, ${age(oldest.age_s)} old. ` : "") +
+        `Taken up to change ${s.acked_seq ?? 0} of ${s.latest_seq}.`;
+    summary.className = "crumbs" + (oldest && oldest.age_s > 86400 ? " is-alarm" : "");
+    tbody.replaceChildren();
+    if (!s.hq_tokens.length) {
+      const tr = document.createElement("tr");
+      tr.className = "empty";
+      const td = document.createElement("td");
+      td.colSpan = 6;
+      td.textContent = tbody.dataset.empty;
+      tr.append(td);
+      tbody.append(tr);
+    }
+    for (const t of s.hq_tokens) {
+      const tr = document.createElement("tr");
+      for (const v of [t.name, when(t.created_at), t.acked_seq ?? "—", when(t.acked_at), t.acked_from || "—",
+        t.revoked_at ? when(t.revoked_at) : "—"]) {
+        const td = document.createElement("td");
+        td.textContent = String(v);
+        tr.append(td);
+      }
+      tr.cells[2].className = "num";
+      tbody.append(tr);
+    }
+  }
+
+  async function poll() {
+    try {
+      const res = await fetch("/api/v1/hq/status", { credentials: "same-origin", headers: { Accept: "application/json" } });
+      if (res.ok) render(await res.json());
+      else summary.textContent = `The box answered ${res.status} for the HQ sync status.`;
+    } catch (err) {
+      summary.textContent = "The web server is not answering.";
+    }
+    setTimeout(poll, POLL_MS);
+  }
+  poll();
+})();

@@ -21,4 +21,16 @@
       </table>
     </div>
   </section>
+
+  <section class="panel" id="hq-sync">
+    <h2>HQ sync</h2>
+    <p class="crumbs" id="hq-summary">Reading what head office has taken…</p>
+    <div class="table-wrap">
+      <table class="table" id="hq-tokens">
+        <thead><tr><th>HQ token</th><th>Created</th><th class="num">Taken up to</th><th>Last acknowledged</th>
+          <th>From</th><th>Revoked</th></tr></thead>
+        <tbody data-empty="No HQ token: head office cannot pull yet (an admin creates one)."></tbody>
+      </table>
+    </div>
+  </section>
 </div>
