@@ -1,6 +1,24 @@
-"""Input checks and fixed-length framing shared by the streaming detectors (block-size independence)."""
+"""Input checks, fixed-length framing and the shared sub-block analysis of the streaming detectors."""
+
+import functools
 
 import numpy as np
+
+# The analysis grid every detector shares: 5 ms sub-blocks (the DTMF receiver's step), four to the
+# 20 ms frame that is one engine tick (the call-progress, fax, caller ID and VAD decision period).
+SUB = 40
+FRAME = 160
+SUBS = FRAME // SUB
+HALF = FRAME // 2
+# OpenBLAS hands a large GEMM to its thread pool; on a shared 2-core box the hand-off costs more than
+# it saves (measured without OPENBLAS_NUM_THREADS: 4000x40 @ 40x16 took 111 us of CPU whole, 56 us in
+# 512-row blocks), so a product is taken in row blocks small enough to stay on the calling thread.
+GEMM_ROWS = 512
+
+_SUB_ONES = np.ones(SUB, np.float32)
+# Sums four sub-blocks' values into their frame's (column 0) and its first half's (column 1).
+_SPANS = np.array([[1, 1], [1, 1], [1, 0], [1, 0]], np.float32)
+_SPAN_SAMPLES = np.array([FRAME, HALF], np.float32)
 
 
 def check_channels(channels, owner):
@@ -32,6 +50,15 @@ def check_channel(channel, channels, owner):
     return int(channel)
 
 
+def check_analysis(analysis, channels, owner):
+    """Raise ValueError unless `analysis` is an Analysis of `channels` channels."""
+    if not isinstance(analysis, Analysis):
+        raise ValueError(f"{owner}: expected a blocks.Analysis (dsp.frontend.TickAnalyser), "
+                         f"got {type(analysis).__name__}")
+    if analysis.channels != channels:
+        raise ValueError(f"{owner}: expected an analysis of {channels} channels, got {analysis.channels}")
+
+
 class Framer:
     """Cuts a stream of (channels, n) int16 blocks into (channels, frames, length) int16 frames.
 
@@ -61,3 +88,94 @@ class Framer:
         self._pending = block[:, used:].copy()
         self.position += used
         return block[:, :used].reshape(self.channels, count, self.length), first
+
+    def tick(self):
+        """Account for one frame analysed elsewhere (the shared front end); return its stream index."""
+        if self._pending.shape[1]:
+            raise ValueError(f"{self.owner}: a tick must start on the frame grid, but "
+                             f"{self._pending.shape[1]} samples of an earlier block are pending")
+        self.position += self.length
+        return self.position - self.length
+
+
+def _product(rows, basis):
+    if rows.shape[0] <= GEMM_ROWS:
+        return rows @ basis
+    out = np.empty((rows.shape[0], basis.shape[1]), np.float32)
+    for row in range(0, rows.shape[0], GEMM_ROWS):
+        np.matmul(rows[row:row + GEMM_ROWS], basis, out=out[row:row + GEMM_ROWS])
+    return out
+
+
+class Analysis:
+    """What the detectors read from whole 5 ms sub-blocks of every channel, computed once and shared.
+
+    `product(basis)` is the correlation of each sub-block, frame or frame first half (by the basis's
+    length) with the columns of `basis`, a detector's own array; energies are taken on first use.
+    Frame-level values need a whole number of frames.
+    """
+
+    def __init__(self, samples, x, products):
+        self.samples = samples  # int16 (channels, n)
+        self.x = x  # the same as float32
+        self.channels = x.shape[0]
+        self._products = products  # ((basis, product), ...)
+
+    def product(self, basis, owner):
+        """float32 (channels, sub-blocks or frames, columns): the correlation with `basis`."""
+        for b, p in self._products:
+            if b is basis:
+                return p
+        raise ValueError(f"{owner}: this analysis was not made with the detector's columns")
+
+    @functools.cached_property
+    def sub_energy(self):
+        """float32 (channels, sub-blocks): sum of squares of each sub-block."""
+        return (np.square(self.x).reshape(-1, SUB) @ _SUB_ONES).reshape(self.channels, -1)
+
+    @functools.cached_property
+    def _spans(self):
+        # (frames, 2) energies of each frame and of its first half: with the DC, and without it
+        # (a DC offset carries no signal).
+        energy = self.sub_energy.reshape(-1, SUBS) @ _SPANS
+        total = (self.x.reshape(-1, SUB) @ _SUB_ONES).reshape(-1, SUBS) @ _SPANS
+        return energy, energy - np.square(total) / _SPAN_SAMPLES
+
+    @property
+    def frame_energy(self):
+        """float32 (channels, frames): sum of squares of each frame."""
+        return self._spans[0][:, 0].reshape(self.channels, -1)
+
+    @property
+    def ac_energy(self):
+        """float32 (channels, frames): each frame's energy without its DC part."""
+        return self._spans[1][:, 0].reshape(self.channels, -1)
+
+    @property
+    def half_ac_energy(self):
+        """float32 (channels, frames): the energy of each frame's first half without its DC part."""
+        return self._spans[1][:, 1].reshape(self.channels, -1)
+
+
+class Analyser:
+    """Correlates every channel's sub-blocks, frames or frame first halves (by the basis's length)
+    with the columns of the detectors it serves, one product per detector's basis."""
+
+    def __init__(self, *bases):
+        for b in bases:
+            if b.shape[0] not in (SUB, FRAME, HALF) or b.dtype != np.float32:
+                raise ValueError(f"Analyser: expected float32 bases of {SUB}, {FRAME} or {HALF} rows, "
+                                 f"got {b.dtype} {b.shape}")
+        self._bases = bases
+
+    def analyse(self, samples):
+        """Analysis of int16 `samples` (channels, n) or (channels, frames, FRAME); n a multiple of SUB,
+        of FRAME if a basis is a frame's or a half frame's."""
+        c = samples.shape[0]
+        x = samples.reshape(c, -1).astype(np.float32)
+        products = []
+        for basis in self._bases:
+            length = basis.shape[0]
+            rows = x.reshape(-1, FRAME)[:, :HALF] if length == HALF else x.reshape(-1, length)
+            products.append((basis, _product(rows, basis).reshape(c, -1, basis.shape[1])))
+        return Analysis(samples.reshape(c, -1), x, products)

@@ -50,8 +50,8 @@ GAP_MAX_BITS = 10
 # apart. Level: spandsp's Bell 202 preset receives down to -30 dBm0 (§4.1); we open 10 dB lower for
 # line loss. Spectrum: an FSK burst keeps >= 0.9 of its power in 1000-2400 Hz (both modems; checked
 # in tests/dsp/test_callerid.py), white noise 0.35, speech frames 0.8 at most (espeak-ng speech).
-FRAME = 160
-HALF = FRAME // 2
+FRAME = blocks.FRAME
+HALF = blocks.HALF
 CARRIER_MIN_DBM0 = -40.0
 FSK_BAND_HZ = (1000.0, 2400.0)
 FSK_BAND_MIN = 0.8
@@ -93,9 +93,10 @@ _BANDPASS = signal.butter(3, (800.0, 2600.0), btype="bandpass", fs=RATE, output=
 
 
 def _gate_basis():
-    # DFT bins of each half frame (100 Hz apart) as cos / -sin column pairs plus a ones column for
-    # the DC, and a matrix that sums their powers per band, scaled so a band's share of the half
-    # frame's energy comes out (Parseval: a bin's |X|^2 counts twice out of HALF * energy).
+    # DFT bins of each half frame (100 Hz apart) as cos / -sin column pairs, and a matrix that sums
+    # their powers per band (FSK, DTMF row, DTMF 'A' column, DTMF, and row + column), scaled so a
+    # band's share of the half frame's energy comes out (Parseval: a bin's |X|^2 counts twice out of
+    # HALF * energy).
     bands = (FSK_BAND_HZ, DTMF_ROW_BAND_HZ, DTMF_A_COLUMN_HZ, DTMF_BAND_HZ)
     step = RATE / HALF
     bins = np.arange(int(np.ceil(min(b[0] for b in bands) / step)), int(max(b[1] for b in bands) / step) + 1)
@@ -104,12 +105,15 @@ def _gate_basis():
     basis[..., 0] = np.cos(2.0 * np.pi * np.outer(n, bins) / HALF)
     basis[..., 1] = -np.sin(2.0 * np.pi * np.outer(n, bins) / HALF)
     member = np.array([(bins * step >= lo) & (bins * step <= hi) for lo, hi in bands], np.float32).T
-    return (np.hstack((basis.reshape(HALF, -1), np.ones((HALF, 1), np.float32))),
-            np.repeat(member, 2, axis=0) * np.float32(2.0 / HALF))
+    member = np.hstack((member, member[:, 1:2] + member[:, 2:3]))
+    return basis.reshape(HALF, -1), np.repeat(member, 2, axis=0) * np.float32(2.0 / HALF)
 
 
-_GATE_BASIS, _GATE_BANDS = _gate_basis()
-_HALF_ONES = np.ones(HALF, np.float32)
+GATE_BASIS, _GATE_BANDS = _gate_basis()
+# Share of the half frame's energy each band must hold (the columns of _GATE_BANDS).
+_GATE_SHARES = np.array([FSK_BAND_MIN, DTMF_TONE_MIN, DTMF_TONE_MIN, DTMF_PAIR_MIN, DTMF_PAIR_MIN],
+                        np.float32)
+_GATE = blocks.Analyser(GATE_BASIS)
 _MIN_ENERGY = HALF * dbm0_to_amplitude(CARRIER_MIN_DBM0) ** 2 / 2.0
 
 
@@ -301,22 +305,17 @@ def fsk_burst(message_bytes, standard="bell202", level_dbm0=-13.5, seizure_bits=
     return dbm0_to_amplitude(level_dbm0) * np.sin(phase - phase[0])
 
 
-def _carrier(frames):
-    """Per-frame flags (fsk, dtmf_start, dtmf_like) for int16 or float frames (..., FRAME).
+def _carrier(analysis):
+    """Per-frame flags (fsk, dtmf_start, dtmf_like), each (channels, frames), of an Analysis.
 
     Judged on each frame's first half: bursts last far longer than 10 ms, and the halved work is
     what lets every idle or talking channel carry the gate."""
-    shape = frames.shape[:-1]
-    x = frames.reshape(-1, FRAME)[:, :HALF].astype(np.float32)
-    z = x @ _GATE_BASIS
-    # AC energy (a DC offset is not a carrier) and each band's energy.
-    energy = np.square(x) @ _HALF_ONES - np.square(z[:, -1]) / HALF
-    fsk, row, col, like = (np.square(z[:, :-1]) @ _GATE_BANDS).T
-    loud = energy >= _MIN_ENERGY
-    fsk = loud & (fsk >= FSK_BAND_MIN * energy)
-    start = loud & (np.minimum(row, col) >= DTMF_TONE_MIN * energy) & (row + col >= DTMF_PAIR_MIN * energy)
-    like = loud & (like >= DTMF_PAIR_MIN * energy)
-    return fsk.reshape(shape), start.reshape(shape), like.reshape(shape)
+    energy = analysis.half_ac_energy
+    z = analysis.product(GATE_BASIS, "CallerIdReceiver").reshape(-1, GATE_BASIS.shape[1])
+    # Shares of the AC energy (a DC offset is not a carrier); a quiet frame passes no test.
+    floor = np.where(energy >= _MIN_ENERGY, energy, np.inf).reshape(-1, 1)
+    held = (np.square(z) @ _GATE_BANDS >= floor * _GATE_SHARES).reshape(*energy.shape, _GATE_SHARES.size)
+    return held[..., 0], held[..., 1] & held[..., 2] & held[..., 4], held[..., 3]
 
 
 def _discriminate(x):
@@ -493,8 +492,8 @@ def _dtmf_messages(events):
 
 def _decode(x):
     """All messages in float64 samples `x`, by start."""
-    frames = x[:x.size // FRAME * FRAME].reshape(-1, FRAME)
-    fsk, start, _ = _carrier(frames)
+    fsk, start, _ = _carrier(_GATE.analyse(x[None, :x.size // FRAME * FRAME]))
+    fsk, start = fsk[0], start[0]
     out = []
     for first, end in _stretches(fsk):
         # One frame either side: the burst's ragged ends share frames with silence.
@@ -542,22 +541,31 @@ class CallerIdReceiver:
     def process(self, block):
         """Feed int16 (channels, n); returns a CallerIdEvent per message in each burst that ended."""
         frames, first = self._framer.frames(block)
-        events = []
+        if not frames.shape[1]:
+            return []
+        return self._detect(_GATE.analyse(frames), first)
+
+    def process_tick(self, analysis):
+        """Feed one tick analysed by the shared front end; returns the same events as process()."""
+        blocks.check_analysis(analysis, self.channels, "CallerIdReceiver.process_tick")
+        return self._detect(analysis, self._framer.tick())
+
+    def _detect(self, analysis, first):
+        fsk, start, like = _carrier(analysis)
+        frames = analysis.samples.reshape(self.channels, -1, FRAME)
         count = frames.shape[1]
-        if not count:
-            return events
-        fsk, start, like = _carrier(frames)
+        events = []
         opening = np.empty(fsk.shape, bool)
         for f in range(count):
             self._fsk_run = (self._fsk_run + 1) * fsk[:, f]
             self._start_run = (self._start_run + 1) * start[:, f]
             opening[:, f] = (self._fsk_run >= FSK_OPEN_FRAMES) | (self._start_run >= DTMF_OPEN_FRAMES)
-        if not self._captures and not opening.any():
+        if not self._captures and not np.count_nonzero(opening):
             for f in range(max(count - PREROLL_FRAMES, 0), count):
                 self._push(frames[:, f])
             return events
         for f in range(count):
-            for ch in np.flatnonzero(opening[:, f]).tolist():
+            for ch in opening[:, f].nonzero()[0].tolist():
                 if ch not in self._captures:
                     older = self._ring[ch, (self._slot + np.arange(PREROLL_FRAMES)) % PREROLL_FRAMES]
                     self._captures[ch] = [first + (f - PREROLL_FRAMES) * FRAME, 0, list(older)]

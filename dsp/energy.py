@@ -9,7 +9,7 @@ from dsp.levels import DBM0_AMPLITUDE, RATE, dbm0_to_amplitude
 
 # Voice activity is decided per 20 ms frame (one tick) on the frame's AC power (a DC offset is not
 # speech).
-FRAME = 160
+FRAME = blocks.FRAME
 FRAME_S = FRAME / RATE
 # ITU-T P.56 method B counts speech as active above a threshold 15.9 dB (margin M) under the active
 # speech level; the nominal active speech level on the network is -19 dBm0 (ITU-T G.169 / G.115,
@@ -20,9 +20,6 @@ HANG_S = 0.2
 # Talk starts after two active frames in a row, the two-block confirmation spandsp and Asterisk
 # (THRESH_TALK 2, §3.4) use, so a click does not count as talk.
 ONSET_FRAMES = 2
-
-_ONES = np.ones(FRAME, np.float32)
-_DC = np.full(FRAME, 1.0 / np.sqrt(FRAME), np.float32)  # (x @ _DC)^2 is the DC part of the frame energy
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,8 +44,19 @@ class EnergyMeter:
         n = block.shape[1]
         if not n:
             raise ValueError("EnergyMeter: expected at least one sample per channel")
+        return self._levels(np.square(block.astype(np.float32)) @ np.ones(n, np.float32), n)
+
+    def process_tick(self, analysis):
+        """Levels of one tick analysed by the shared front end; the same as process() of that tick."""
+        blocks.check_analysis(analysis, self.channels, "EnergyMeter.process_tick")
+        if analysis.x.shape[1] != FRAME:
+            raise ValueError(f"EnergyMeter.process_tick: expected an analysis of one {FRAME}-sample tick, "
+                             f"got {analysis.x.shape[1]} samples")
+        return self._levels(analysis.frame_energy[:, 0], FRAME)
+
+    def _levels(self, energy, n):
         # Mean power p is that of a sine of peak sqrt(2 p) (as levels.rms_dbm0, in fewer steps).
-        power = (np.square(block.astype(np.float32)) @ np.ones(n, np.float32)).astype(np.float64)
+        power = energy.astype(np.float64)
         levels = np.full(self.channels, -np.inf)
         np.log10(power * (2.0 / n / DBM0_AMPLITUDE ** 2), out=levels, where=power > 0.0)
         self.levels = 10.0 * levels
@@ -64,6 +72,7 @@ class VoiceActivityDetector:
 
     def __init__(self, channels, threshold_dbm0=THRESHOLD_DBM0, hang_s=HANG_S):
         self._framer = blocks.Framer(channels, FRAME, "VoiceActivityDetector")
+        self._analyser = blocks.Analyser()
         if isinstance(threshold_dbm0, bool) or not isinstance(threshold_dbm0, (int, float)) or not (
                 -90.0 <= threshold_dbm0 <= 3.14):
             raise ValueError(
@@ -95,16 +104,23 @@ class VoiceActivityDetector:
     def process(self, block):
         """Feed int16 (channels, n); returns VadEvents for the talk / silence changes in this block."""
         frames, _ = self._framer.frames(block)
-        count = frames.shape[1]
+        if not frames.shape[1]:
+            return []
+        return self._detect(self._analyser.analyse(frames))
+
+    def process_tick(self, analysis):
+        """Feed one tick analysed by the shared front end; returns the same events as process()."""
+        blocks.check_analysis(analysis, self.channels, "VoiceActivityDetector.process_tick")
+        self._framer.tick()
+        return self._detect(analysis)
+
+    def _detect(self, analysis):
+        loud = analysis.ac_energy >= self._min_energy
         events = []
-        if not count:
-            return events
-        x = frames.reshape(-1, FRAME).astype(np.float32)
-        loud = (np.square(x) @ _ONES - np.square(x @ _DC) >= self._min_energy).reshape(-1, count)
-        for f in range(count):
+        for f in range(loud.shape[1]):
             # Count frames that contradict the state; flip once enough of them come in a row.
             self._run = (self._run + 1) * (loud[:, f] != self._active)
-            flip = np.flatnonzero(self._run >= self._need)
+            flip = (self._run >= self._need).nonzero()[0]
             if flip.size:
                 active = ~self._active[flip]
                 self._active[flip] = active

@@ -11,7 +11,7 @@ from dsp.levels import RATE, dbm0_to_amplitude
 # the nominal frequency give a lag product whose angle is the frequency error (unambiguous to
 # +-200 Hz) and whose magnitude is the power of a steady tone near that frequency; noise and speech
 # decorrelate from one sub-block to the next and score low.
-FRAME = 160
+FRAME = blocks.FRAME
 SUB = 20
 SUBS = FRAME // SUB
 FREQ_HZ = np.array([1100.0, 2100.0])
@@ -43,28 +43,30 @@ _LAG_SCALE = 2.0 * SUBS / ((SUBS - 1) * SUB)
 # |lag| never exceeds the sum of sub-block powers, so a frame whose power near the tone is under
 # TONE_FRACTION * _POWER_SCALE / _LAG_SCALE of its energy cannot pass; the exact test runs on the rest.
 _SCREEN = TONE_FRACTION * _POWER_SCALE / _LAG_SCALE
-_PHASE_TOL = 2.0 * np.pi * FREQ_TOL_HZ * SUB / RATE
+# The frequency limit as the lag's phase per sub-block (under a half turn), by its cosine.
+_COS_TOL = np.cos(2.0 * np.pi * FREQ_TOL_HZ * SUB / RATE).astype(np.float32)
+_OMEGA = 2.0 * np.pi * FREQ_HZ / RATE
+
+_HALVES = blocks.SUB // SUB
 
 
 def _basis():
-    # Columns: for tone j and sub-block m, cos and -sin of the tone over that sub-block only (phase
-    # counted from the frame start; 1100 and 2100 Hz complete whole cycles in a frame, so the phase
-    # reference is the same in every frame), then ones / sqrt(FRAME), whose square is the DC part of
-    # the frame energy.
-    n = np.arange(FRAME)
-    sub = n // SUB
-    basis = np.zeros((FRAME, len(FREQ_HZ), SUBS, 2), np.float32)
-    for j, f in enumerate(FREQ_HZ):
-        basis[n, j, sub, 0] = np.cos(2.0 * np.pi * f * n / RATE)
-        basis[n, j, sub, 1] = -np.sin(2.0 * np.pi * f * n / RATE)
-    return np.hstack((basis.reshape(FRAME, -1), np.full((FRAME, 1), 1.0 / np.sqrt(FRAME), np.float32)))
+    # Correlators on the shared 5 ms sub-blocks (blocks.SUB samples, two of ours): columns (tone,
+    # half, cos / -sin), phase counted from the sub-block's first sample.
+    n = np.arange(blocks.SUB)
+    basis = np.zeros((blocks.SUB, len(FREQ_HZ), _HALVES, 2), np.float32)
+    for j, w in enumerate(_OMEGA):
+        basis[n, j, n // SUB, 0] = np.cos(w * n)
+        basis[n, j, n // SUB, 1] = -np.sin(w * n)
+    return basis.reshape(blocks.SUB, -1)
 
 
-_BASIS = _basis()
-_ONES = np.ones(FRAME, np.float32)
-# Sums the squared cos / sin columns of each tone's sub-blocks, scaled for the screen's comparison.
-_SCREEN_SUM = np.repeat(np.eye(len(FREQ_HZ), dtype=np.float32), 2 * SUBS, axis=0) * np.float32(
-    _POWER_SCALE / _SCREEN)
+BASIS = _basis()
+# Phase of each tone's reference moving on by one shared sub-block.
+_ACROSS = np.exp(-1j * _OMEGA * blocks.SUB).astype(np.complex64)
+# Sums the squared columns of each tone over a frame, scaled for the screen's comparison.
+_SCREEN_SUM = np.tile(np.repeat(np.eye(len(FREQ_HZ), dtype=np.float32), 2 * _HALVES, axis=0),
+                      (blocks.SUBS, 1)) * np.float32(_POWER_SCALE / _SCREEN)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,6 +83,7 @@ class FaxToneDetector:
 
     def __init__(self, channels):
         self._framer = blocks.Framer(channels, FRAME, "FaxToneDetector")
+        self._analyser = blocks.Analyser(BASIS)
         c = self._framer.channels
         self._frame = 0
         self._in_run = np.zeros((c, 2), bool)
@@ -99,37 +102,49 @@ class FaxToneDetector:
         self._in_run[ch] = False
         self._reported[ch] = False
 
-    def _hits(self, frames):
-        """(C, F, 2) bool: the frame holds CNG / CED by level, purity and frequency."""
-        c, f, _ = frames.shape
-        x = frames.reshape(c * f, FRAME).astype(np.float32)
-        z = x @ _BASIS
-        energy = np.square(x) @ _ONES - np.square(z[:, -1])
-        # Screen (quiet frames fail it too, by the floor inside), then the exact test on the rest.
-        hit = np.square(z[:, :-1]) @ _SCREEN_SUM >= np.maximum(energy, _MIN_ENERGY)[:, None]
-        rows = np.flatnonzero(hit.any(axis=1))
-        if rows.size:
-            y = np.ascontiguousarray(z[rows, :-1]).view(np.complex64).reshape(rows.size, 2, SUBS)
-            lag = (y[..., 1:] * y[..., :-1].conj()).sum(axis=-1)
-            hit[rows] &= (
-                (np.abs(lag) * _LAG_SCALE >= TONE_FRACTION * energy[rows, None])
-                & (np.abs(np.angle(lag)) <= _PHASE_TOL)
-                & (energy[rows] >= _MIN_ENERGY)[:, None]
-            )
-        return hit.reshape(c, f, 2)
-
     def process(self, block):
         """Feed int16 (channels, n); returns FaxToneEvents recognised in this block."""
         frames, _ = self._framer.frames(block)
-        events = []
         if not frames.shape[1]:
-            return events
-        hits = self._hits(frames)
-        for f in range(frames.shape[1]):
-            if self._running or hits[:, f].any():
+            return []
+        return self._detect(self._analyser.analyse(frames))
+
+    def process_tick(self, analysis):
+        """Feed one tick analysed by the shared front end; returns the same events as process()."""
+        blocks.check_analysis(analysis, self.channels, "FaxToneDetector.process_tick")
+        self._framer.tick()
+        return self._detect(analysis)
+
+    def _detect(self, analysis):
+        hits = self._hits(analysis.product(BASIS, "FaxToneDetector"), analysis.ac_energy)
+        events = []
+        for f in range(hits.shape[1]):
+            if self._running or np.count_nonzero(hits[:, f]):
                 events += self._step(hits[:, f])
             self._frame += 1
         return events
+
+    def _hits(self, z, energy):
+        """(C, F, 2) bool: the frame holds CNG / CED by level, purity and frequency, from the shared
+        sub-block correlations `z` (C, 4 F, 8) and the frames' energies (C, F)."""
+        c, f = energy.shape
+        energy = energy.ravel()
+        # Screen (quiet frames fail it too, by the floor inside), then the exact test on the rest.
+        hit = np.square(z).reshape(c * f, -1) @ _SCREEN_SUM >= np.maximum(energy, _MIN_ENERGY)[:, None]
+        rows = (hit[:, 0] | hit[:, 1]).nonzero()[0]
+        if rows.size:
+            # (frames, shared sub-blocks, tone, half): the lag products within each shared sub-block,
+            # and across them, where the phase reference moves on by one shared sub-block.
+            y = z.reshape(c * f, blocks.SUBS, -1)[rows].view(np.complex64).reshape(
+                rows.size, blocks.SUBS, len(FREQ_HZ), _HALVES)
+            lag = (np.vecdot(y[..., 0], y[..., 1], axis=1)
+                   + np.vecdot(y[:, :-1, :, 1], y[:, 1:, :, 0], axis=1) * _ACROSS)
+            size = np.abs(lag)
+            e = energy[rows, None]
+            # |angle(lag)| <= tolerance (under a half turn), as its cosine.
+            hit[rows] &= (size * _LAG_SCALE >= TONE_FRACTION * e) & (lag.real >= size * _COS_TOL) & (
+                e >= _MIN_ENERGY)
+        return hit.reshape(c, f, 2)
 
     def _step(self, hit):
         t = self._frame
@@ -140,7 +155,7 @@ class FaxToneDetector:
         length = self._last_on - self._run_start + 1
         cng = ended[:, 0] & (length[:, 0] >= CNG_MIN_FRAMES) & (length[:, 0] <= CNG_MAX_FRAMES)
         events += [FaxToneEvent(int(ch), "cng", int(self._run_start[ch, 0]) * FRAME)
-                   for ch in np.flatnonzero(cng)]
+                   for ch in cng.nonzero()[0]]
         self._in_run &= ~ended
         fresh = hit & ~self._in_run
         self._run_start[fresh] = t
@@ -151,8 +166,8 @@ class FaxToneDetector:
             t - self._run_start[:, 1] + 1 >= CED_REPORT_FRAMES)
         self._reported[ced, 1] = True
         events += [FaxToneEvent(int(ch), "ced", int(self._run_start[ch, 1]) * FRAME)
-                   for ch in np.flatnonzero(ced)]
-        self._running = bool(self._in_run.any())
+                   for ch in ced.nonzero()[0]]
+        self._running = np.count_nonzero(self._in_run) > 0
         return events
 
     def status(self):

@@ -1,6 +1,7 @@
-"""Call-progress tone detection (dial, ringback, busy, congestion, SIT, silence) from tone-plan files."""
+"""Call-progress tone detection (dial, ringback, busy, congestion, SIT, silence) to a tone plan."""
 
 import dataclasses
+import functools
 import math
 import pathlib
 import tomllib
@@ -10,12 +11,11 @@ import numpy as np
 from dsp import blocks
 from dsp.levels import RATE, dbm0_to_amplitude
 
-PLAN_DIR = pathlib.Path(__file__).resolve().parent.parent / "board" / "tones"
 TONE_NAMES = ("dial", "ringback", "busy", "congestion", "sit")
 
 # Analysis: 20 ms frames (one tick), one DFT per plan frequency: bins 50 Hz apart resolve the precise
 # plan's 440 / 480 Hz pair (Asterisk uses 183 samples for it, §3.4).
-FRAME = 160
+FRAME = blocks.FRAME
 FRAME_S = FRAME / RATE
 # spandsp super_tone_rx (§3.4): a frame under -42 dBm0 is silence; the two strongest plan frequencies
 # must hold -3 dB (half) of the frame power; the second counts as a tone of a pair only when within
@@ -64,7 +64,7 @@ class ToneEvent:
     start: int
 
 
-# ---------------------------------------------------------------- plan files
+# ---------------------------------------------------------------- plans (firmware reads the files)
 
 def _number(source, key, value, lo, hi):
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:
@@ -169,11 +169,78 @@ def plan_from_dict(data, source):
                 raise TonePlanError(
                     f"{source}: silence_s: {silence_s} s is not longer than the {seconds} s pause of "
                     f"{t.name} can last ({_upper(t, seconds):.2f} s)")
-    return TonePlan(pathlib.Path(source).stem, str(source), tones, ftol, silence_s)
+    return TonePlan(pathlib.PurePath(source).stem, str(source), tones, ftol, silence_s)
+
+
+class Probes:
+    """A plan's frequency probes: correlation columns on a frame and how to read them; one per plan,
+    shared by its detectors and the front end (dsp.frontend.TickAnalyser)."""
+
+    def __init__(self, plan):
+        freqs = sorted({f for t in plan.tones for fs, _ in t.segments for f in fs})
+        tol = plan.frequency_tolerance_hz
+        probed = [(k, f + d) for k, f in enumerate(freqs) for d in ((-tol, 0.0, tol) if tol else (0.0,))]
+        n = np.arange(FRAME)
+        omega = 2.0 * np.pi * np.array([p for _, p in probed]) / RATE
+        # Columns: cos and -sin per probe, scaled so that the squares of a pair add up to a sine's
+        # share of the frame energy (|X|^2 * 2 / N) over TONE_FRACTION.
+        scale = np.sqrt(2.0 / FRAME / TONE_FRACTION)
+        self.basis = np.zeros((FRAME, 2 * len(probed)), np.float32)
+        self.basis[:, 0::2] = scale * np.cos(np.outer(n, omega))
+        self.basis[:, 1::2] = -scale * np.sin(np.outer(n, omega))
+        # Adds each probe's cos and sin squares.
+        self.pairs = np.repeat(np.eye(len(probed), dtype=np.float32), 2, axis=0)
+        self.groups = np.flatnonzero(np.diff([-1] + [k for k, _ in probed])) if tol else None
+        self.ones = np.ones(2 * len(probed), np.float32)
+        self.freq_ones = np.ones(len(freqs), np.float32)
+        self.bits = 1 << np.arange(len(freqs))  # a set of plan frequencies as the index of by_mask
+        index = {f: k for k, f in enumerate(freqs)}
+        sigs = sorted({fs for t in plan.tones for fs, _ in t.segments if fs}, key=sorted)
+        self.sig_id = {fs: i + 1 for i, fs in enumerate(sigs)}
+        self.by_mask = np.zeros(1 << MAX_FREQS, np.int64)
+        for fs, i in self.sig_id.items():
+            self.by_mask[sum(1 << index[f] for f in fs)] = i
+
+    def classify(self, z, energy):
+        """(signature, silent) per frame, both (C, F), from the frames' correlations `z` (C, F, columns)
+        and energies without DC (C, F); signature 0 is no plan tone."""
+        c, f = energy.shape
+        energy = energy.ravel()
+        square = np.square(z).reshape(c * f, -1)
+        loud = energy >= _MIN_ENERGY
+        # The tone is the set of plan frequencies within 6 dB of the strongest; a set of more than two
+        # is no plan tone (the lookup holds only the plan's singles and pairs); it must hold
+        # TONE_FRACTION of the energy (folded into the basis scale). All probes together hold at
+        # least as much as that set, so only frames where they reach it are looked at.
+        rows = (loud & (square @ self.ones >= energy)).nonzero()[0]
+        sig = np.zeros(c * f, np.int64)
+        if rows.size:
+            power = square[rows] @ self.pairs
+            if self.groups is not None:
+                power = np.maximum.reduceat(power, self.groups, axis=1)
+            near = power >= PAIR_RATIO * np.maximum.reduce(power, axis=1)[:, None]
+            held = (power * near) @ self.freq_ones >= energy[rows]
+            sig[rows] = np.where(held, self.by_mask[near @ self.bits], 0)
+        return sig.reshape(c, f), ~loud.reshape(c, f)
+
+
+@functools.lru_cache(maxsize=16)
+def probes(plan):
+    """The Probes of TonePlan `plan` (the same object for equal plans)."""
+    return Probes(plan)
+
+
+# ---------------------------------------------------------------- named plans
+
+PLAN_DIR = pathlib.Path(__file__).resolve().parent.parent / "board" / "tones"
 
 
 def load_plan(name_or_path):
-    """Read and check a tone plan: a name in board/tones ('cn', 'na', 'etsi') or a path to a .toml file."""
+    """A tone plan by name in board/tones ('cn', 'na', 'etsi') or a .toml path.
+
+    The one file read in dsp/: it happens once, when a detector is built, never per block; the
+    public API (issue 3: CallProgressDetector(channels, plan='cn')) takes a plan by name.
+    """
     text = str(name_or_path)
     path = pathlib.Path(text) if ("/" in text or text.endswith(".toml")) else PLAN_DIR / f"{text}.toml"
     try:
@@ -189,18 +256,29 @@ def load_plan(name_or_path):
 # ---------------------------------------------------------------- detector
 
 class CallProgressDetector:
-    """Call-progress tones on many channels: per-frame tone classification vectorised over channels,
-    cadence matched in Python only for the channels whose tone state changed."""
+    """Call-progress tones on many channels to a TonePlan: per-frame tone classification and segment
+    changes vectorised over channels, cadence matched in Python only where a segment ended."""
 
     def __init__(self, channels, plan="cn"):
-        self.plan = plan if isinstance(plan, TonePlan) else load_plan(plan)
+        if isinstance(plan, (str, pathlib.Path)):
+            plan = load_plan(plan)
+        if not isinstance(plan, TonePlan):
+            raise ValueError(f"CallProgressDetector: expected a plan name, path or TonePlan, got {plan!r}")
+        self.plan = plan
         self._framer = blocks.Framer(channels, FRAME, "CallProgressDetector")
         c = self._framer.channels
-        self._build_analysis()
+        self._probes = probes(plan)
+        self._analyser = blocks.Analyser(self._probes.basis)
+        self._build_cadences()
         self._frame = 0  # frames seen on every channel
         self._cur = np.zeros(c, np.int64)  # signature of the current segment (0: no plan tone)
         self._seg_start = np.zeros(c, np.int64)  # its first frame
-        self._pending = {}  # channel -> (signature, frames seen, first frame) of an unconfirmed change
+        # An unconfirmed change of segment: the last frame's signature (the segment's own where it did
+        # not change), frames it has been seen in a row (0: none), its first frame.
+        self._change = np.zeros(c, np.int64)
+        self._change_count = np.zeros(c, np.int64)
+        self._change_start = np.zeros(c, np.int64)
+        self._changing = False  # any unconfirmed change
         self._due = np.full(c, -1, np.int64)  # frame at which a continuous tone becomes reportable
         self._continuing = set()  # channels in a continuous-tone segment
         self._quiet = np.zeros(c, np.int64)  # silent frames in a row
@@ -211,31 +289,9 @@ class CallProgressDetector:
     def channels(self):
         return self._framer.channels
 
-    def _build_analysis(self):
+    def _build_cadences(self):
         plan = self.plan
-        freqs = sorted({f for t in plan.tones for fs, _ in t.segments for f in fs})
-        tol = plan.frequency_tolerance_hz
-        probes = [(k, f + d) for k, f in enumerate(freqs) for d in ((-tol, 0.0, tol) if tol else (0.0,))]
-        n = np.arange(FRAME)
-        omega = 2.0 * np.pi * np.array([p for _, p in probes]) / RATE
-        # Columns: cos and -sin per probe, scaled so that the squares of a pair add up to a sine's
-        # share of the frame energy (|X|^2 * 2 / N) over TONE_FRACTION; then ones / sqrt(N), whose
-        # square is the DC part of the frame energy.
-        scale = np.sqrt(2.0 / FRAME / TONE_FRACTION)
-        self._basis = np.zeros((FRAME, 2 * len(probes) + 1), np.float32)
-        self._basis[:, 0:-1:2] = scale * np.cos(np.outer(n, omega))
-        self._basis[:, 1:-1:2] = -scale * np.sin(np.outer(n, omega))
-        self._basis[:, -1] = 1.0 / np.sqrt(FRAME)
-        self._ones = np.ones(FRAME, np.float32)
-        # Adds each probe's cos and sin squares.
-        self._pairs = np.repeat(np.eye(len(probes), dtype=np.float32), 2, axis=0)
-        self._probe_groups = np.flatnonzero(np.diff([-1] + [k for k, _ in probes])) if tol else None
-        index = {f: k for k, f in enumerate(freqs)}
-        sigs = sorted({fs for t in plan.tones for fs, _ in t.segments if fs}, key=sorted)
-        self._sig_id = {fs: i + 1 for i, fs in enumerate(sigs)}
-        self._by_mask = np.zeros(1 << MAX_FREQS, np.int64)
-        for fs, i in self._sig_id.items():
-            self._by_mask[sum(1 << index[f] for f in fs)] = i
+        sig_id = self._probes.sig_id
         self._names = [t.name for t in plan.tones]
         self._silence_frames = int(math.ceil(plan.silence_s / FRAME_S))
         self._continuous = {}  # signature -> (tone index, frames before it is reported)
@@ -243,10 +299,10 @@ class CallProgressDetector:
         self._fits = {}  # signature -> [(lo, hi), ...] of every cadence step on it
         for i, t in enumerate(plan.tones):
             if t.min_s is not None:
-                self._continuous[self._sig_id[t.segments[0][0]]] = (i, int(math.ceil(t.min_s / FRAME_S)))
+                self._continuous[sig_id[t.segments[0][0]]] = (i, int(math.ceil(t.min_s / FRAME_S)))
                 continue
             pattern = [
-                (self._sig_id.get(fs, 0),
+                (sig_id.get(fs, 0),
                  s * (1.0 - t.tolerance) / FRAME_S - SLACK_FRAMES,
                  s * (1.0 + t.tolerance) / FRAME_S + SLACK_FRAMES)
                 for fs, s in t.segments]
@@ -261,7 +317,8 @@ class CallProgressDetector:
         """Forget `channel`'s tone history (its sample index keeps counting)."""
         ch = blocks.check_channel(channel, self.channels, "CallProgressDetector.reset")
         self._cur[ch] = 0
-        self._pending.pop(ch, None)
+        self._change[ch] = 0
+        self._change_count[ch] = 0
         self._seg_start[ch] = self._frame
         self._due[ch] = -1
         self._continuing.discard(ch)
@@ -269,32 +326,24 @@ class CallProgressDetector:
         self._reported[ch] = -1
         self._history[ch] = []
 
-    def _classify(self, frames):
-        """(signature, silent) per frame, both (C, F): signature 0 is no plan tone."""
-        c, f, _ = frames.shape
-        x = frames.reshape(c * f, FRAME).astype(np.float32)
-        z = np.square(x @ self._basis)
-        energy = np.square(x) @ self._ones - z[:, -1]
-        power = z[:, :-1] @ self._pairs
-        if self._probe_groups is not None:
-            power = np.maximum.reduceat(power, self._probe_groups, axis=1)
-        loud = energy >= _MIN_ENERGY
-        # The tone is the set of plan frequencies within 6 dB of the strongest; a set of more than two
-        # is no plan tone (the lookup holds only the plan's singles and pairs); it must hold
-        # TONE_FRACTION of the energy (folded into the basis scale).
-        near = power >= PAIR_RATIO * power.max(axis=1, keepdims=True)
-        mask = np.packbits(near, axis=1, bitorder="little")[:, 0]
-        sig = np.where(loud & (np.einsum("ij,ij->i", power, near) >= energy), self._by_mask[mask], 0)
-        return sig.reshape(c, f), ~loud.reshape(c, f)
-
     def process(self, block):
         """Feed int16 (channels, n); returns ToneEvents for tones recognised in this block."""
         frames, _ = self._framer.frames(block)
-        events = []
         if not frames.shape[1]:
-            return events
-        sig, silent = self._classify(frames)
-        for f in range(frames.shape[1]):
+            return []
+        return self._detect(self._analyser.analyse(frames))
+
+    def process_tick(self, analysis):
+        """Feed one tick analysed by the shared front end; returns the same events as process()."""
+        blocks.check_analysis(analysis, self.channels, "CallProgressDetector.process_tick")
+        self._framer.tick()
+        return self._detect(analysis)
+
+    def _detect(self, analysis):
+        sig, silent = self._probes.classify(analysis.product(self._probes.basis, "CallProgressDetector"),
+                                            analysis.ac_energy)
+        events = []
+        for f in range(sig.shape[1]):
             events += self._step(sig[:, f], silent[:, f])
             self._frame += 1
         return events
@@ -302,31 +351,28 @@ class CallProgressDetector:
     def _step(self, sig, silent):
         t = self._frame
         events = []
-        changed = np.flatnonzero(sig != self._cur)
-        if changed.size or self._pending:
+        changed = sig != self._cur
+        if self._changing or np.count_nonzero(changed):
             # A change of segment needs CONFIRM_FRAMES frames in a row that agree (spandsp
-            # super_tone_rx); Python runs only for the channels whose tone is changing.
-            changed = changed.tolist()
-            for ch in self._pending.keys() - set(changed):
-                del self._pending[ch]
-            for ch in changed:
-                new = int(sig[ch])
-                seen = self._pending.get(ch)
-                seen = (new, seen[1] + 1, seen[2]) if seen and seen[0] == new else (new, 1, t)
-                if seen[1] >= CONFIRM_FRAMES:
-                    del self._pending[ch]
-                    events += self._segment_ended(ch, new, seen[2])
-                else:
-                    self._pending[ch] = seen
+            # super_tone_rx); Python runs only for the channels whose change is confirmed.
+            agree = changed & (sig == self._change)
+            self._change_start = np.where(agree, self._change_start, t)
+            self._change_count = np.where(agree, self._change_count + 1, changed)
+            self._change = sig
+            confirmed = (self._change_count >= CONFIRM_FRAMES).nonzero()[0]
+            self._change_count[confirmed] = 0
+            self._changing = np.count_nonzero(self._change_count) > 0
+            for ch in confirmed.tolist():
+                events += self._segment_ended(ch, int(sig[ch]), int(self._change_start[ch]))
         if self._continuing:
-            for ch in np.flatnonzero(self._due == t):
+            for ch in (self._due == t).nonzero()[0]:
                 i, _ = self._continuous[self._cur[ch]]
                 if self._reported[ch] != i:
                     self._reported[ch] = i
                     events.append(ToneEvent(int(ch), self._names[i], int(self._seg_start[ch]) * FRAME))
         # Silence: reported once, when a run of silent frames reaches silence_s.
         self._quiet = (self._quiet + 1) * silent
-        for ch in np.flatnonzero(self._quiet == self._silence_frames):
+        for ch in (self._quiet == self._silence_frames).nonzero()[0]:
             events.append(ToneEvent(int(ch), "silence", (t + 1 - self._silence_frames) * FRAME))
         return events
 

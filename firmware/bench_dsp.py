@@ -2,6 +2,7 @@
 
 import argparse
 import glob
+import os
 import shutil
 import subprocess
 import tempfile
@@ -13,15 +14,12 @@ import numpy as np
 from scipy import signal
 
 from dsp import tonegen
-from dsp.callerid import CallerIdReceiver
 from dsp.dtmf import DtmfDetector
-from dsp.energy import EnergyMeter, VoiceActivityDetector
-from dsp.faxtone import FaxToneDetector
+from dsp.frontend import TICK, DetectorSet
 from dsp.levels import RATE, dbm0_to_amplitude, rms_dbm0
 from dsp.resample import to_8k
-from dsp.tones import CallProgressDetector
+from dsp.tones import load_plan
 
-TICK = 160  # 20 ms, as the engine feeds the detectors
 CHANNELS = (1, 30, 120, 1000)
 LOADS = ("noise", "speech", "dialling")
 # Targets (DSP brief): at 120 channels the DTMF detector alone handles 16,000 channel-seconds per
@@ -35,24 +33,13 @@ TICK_MS_TARGET = 1.0
 SPEECH_DBM0 = -19.0
 NOISE_DBM0 = -20.0
 DTMF_DBM0 = -10.0
+PLAN = "cn"  # the box's default tone plan (board/tones)
 POOL_S = 30.0
 REPEATS = 3
 SPEECH_TEXT = (
     "Thank you for calling the branch. Your call is important to us. For account balances press one, "
     "for a new card press two. Please hold while we connect you to the next available agent. "
     "The quick brown fox jumps over the lazy dog. Could you spell your surname for me, please?")
-
-
-class FullSet:
-    """Every detector the engine runs per tick, fed the same block."""
-
-    def __init__(self, channels):
-        self.detectors = (DtmfDetector(channels), CallProgressDetector(channels), CallerIdReceiver(channels),
-                          FaxToneDetector(channels), EnergyMeter(channels), VoiceActivityDetector(channels))
-
-    def process(self, block):
-        for det in self.detectors:
-            det.process(block)
 
 
 def _speech_espeak(tmp):
@@ -128,7 +115,8 @@ def streams(pool, channels, ticks, rng):
 
 
 def measure(make, audio, channels, repeats=REPEATS):
-    """(channel-seconds per CPU-second, mean CPU ms per tick) of feeding `audio` tick by tick.
+    """(channel-seconds per CPU-second, mean CPU ms per tick) of feeding `audio` tick by tick, as the
+    engine does: one `make(channels).process` call per TICK samples.
 
     The best of `repeats` fresh runs: other processes on the box only ever add time."""
     ticks = audio.shape[1] // TICK
@@ -156,15 +144,20 @@ def run(out=print, seconds=8.0, channels=CHANNELS):
     source, speech = speech_pool(rng)
     pools = {"noise": rng.normal(0.0, dbm0_to_amplitude(NOISE_DBM0) / np.sqrt(2), int(POOL_S * RATE)),
              "speech": speech, "dialling": dialling_pool(rng)}
+    plan = load_plan(PLAN)
+    sets = (("dtmf", DtmfDetector), ("full", lambda c: DetectorSet(c, plan)))
     out(f"DSP throughput: channel-seconds of audio per CPU-second (time.process_time), {TICK}-sample ticks")
     out(f"loads: white noise at {NOISE_DBM0:g} dBm0; speech from {source} at {SPEECH_DBM0:g} dBm0; "
         "random DTMF strings on every channel")
-    out("full set: DTMF + call progress + caller ID receiver + fax tones + energy meter + VAD")
+    out(f"dtmf: dsp.dtmf.DtmfDetector.process; full: dsp.frontend.DetectorSet.process ({PLAN} plan) = shared "
+        "front end + DTMF + call progress + caller ID receiver + fax tones + energy meter + VAD")
+    # Other processes on the box slow the detectors down (caches, memory bandwidth): say how busy it was.
+    out("load average at start (1, 5, 15 min): " + ", ".join(f"{v:.2f}" for v in os.getloadavg()))
     out("")
     out(f"{'load':<9} {'set':<5} {'channels':>8} {'ch-s/CPU-s':>11} {'ms/tick':>8}  target")
     verdicts = []
     for load in LOADS:
-        for name, make in (("dtmf", DtmfDetector), ("full", FullSet)):
+        for name, make in sets:
             for c in channels:
                 audio = streams(pools[load], c, _ticks(c, seconds), rng)
                 rate, tick_ms = measure(make, audio, c)
@@ -181,6 +174,7 @@ def run(out=print, seconds=8.0, channels=CHANNELS):
                     verdicts.append(ok)
                 out(f"{load:<9} {name:<5} {c:>8} {rate:>11,.0f} {tick_ms:>8.3f}  {target}")
     out("")
+    out("load average at end (1, 5, 15 min): " + ", ".join(f"{v:.2f}" for v in os.getloadavg()))
     out(f"targets met: {sum(verdicts)} of {len(verdicts)}")
     return all(verdicts)
 

@@ -393,3 +393,50 @@ def test_hostile_audio_never_raises_or_warns(rng):
         events = det.process(hostile[:, pos:pos + size])
         assert all(e.digit in KEYS for e in events)
         pos += int(size)
+
+
+# ---------------------------------------------------------------------------------- state machine
+
+@pytest.mark.parametrize("seed", range(6))
+def test_tick_tables_follow_the_window_by_window_state_machine(seed):
+    # The receiver runs its hit/miss state machine a tick (four windows) at a time from tables built
+    # from dsp.dtmf._Track; fed the same window labels in chunks of any length, it must report what
+    # stepping _Track one window at a time reports, and end in the same digit and start.
+    from dsp.dtmf import _DIGIT, _DIGITS, _START, _Track
+
+    rng = np.random.default_rng(seed)
+    n, windows = 64, 400
+    # Runs of a few digits and gaps, so that takeovers, rivals, drops and repeats all happen.
+    lengths = rng.integers(1, 14, (n, windows))
+    values = rng.choice([-1, -1, 0, 1, 2, 3], (n, windows))
+    labels = np.stack([np.repeat(v, k)[:windows] for v, k in zip(values, lengths)])
+    noise = rng.random((n, windows)) < 0.08
+    labels[noise] = rng.integers(-1, 4, noise.sum())
+    est = rng.integers(0, 10**6, (n, windows))
+
+    reference = _Track(n)
+    expected = []
+    for j in range(windows):
+        fire = reference.step(labels[:, j], est[:, j])
+        expected += [(int(c), _DIGITS[reference.cur[c]], int(reference.start[c]))
+                     for c in np.flatnonzero(fire)]
+
+    det = DtmfDetector(n)
+    got = []
+    j = 0
+    while j < windows:
+        k = int(rng.integers(1, 10))
+        events = det._track(labels[:, j:j + k], est[:, j:j + k])
+        got += [(e.channel, e.digit, e.start) for e in events]
+        j += k
+    assert got == expected
+    np.testing.assert_array_equal(det._machine[:, _DIGIT], reference.cur)
+    inside = reference.cur >= 0
+    np.testing.assert_array_equal(det._machine[inside, _START], reference.start[inside])
+
+
+def test_phase_tolerance_stays_under_a_quarter_turn():
+    # The frequency test takes the fine phase estimate's principal branch (see DtmfDetector._confirm).
+    from dsp.dtmf import _PHASE_TOL
+
+    assert _PHASE_TOL.max() < np.pi / 2

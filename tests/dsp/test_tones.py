@@ -6,11 +6,11 @@ import pytest
 from dsp import tones
 from dsp.levels import RATE
 from dsp.tonegen import cadence, tone, to_int16
-from firmware.tone_plans import load_tone_plan
+from dsp.tones import load_plan
 
 PLANS = ("cn", "na", "etsi")
 FRAME = tones.FRAME
-CN = load_tone_plan("cn")
+CN = load_plan("cn")
 
 
 @pytest.fixture
@@ -19,7 +19,7 @@ def rng():
 
 
 def run(x, plan="cn", sizes=None, channels=1):
-    det = tones.CallProgressDetector(channels, load_tone_plan(plan))
+    det = tones.CallProgressDetector(channels, load_plan(plan))
     x = np.atleast_2d(to_int16(x) if x.dtype != np.int16 else x)
     x = np.repeat(x, channels, axis=0) if x.shape[0] != channels else x
     events = []
@@ -41,12 +41,12 @@ def synth(spec, level=-13.0, repeats=4):
 
 
 def cases():
-    return [(p, t.name) for p in PLANS for t in load_tone_plan(p).tones]
+    return [(p, t.name) for p in PLANS for t in load_plan(p).tones]
 
 
 @pytest.mark.parametrize("plan, name", cases())
 def test_each_tone_of_each_plan_is_recognised(plan, name, rng):
-    spec = next(t for t in load_tone_plan(plan).tones if t.name == name)
+    spec = next(t for t in load_plan(plan).tones if t.name == name)
     lead = int(rng.integers(RATE // 2, RATE))
     x = np.concatenate([np.zeros(lead), synth(spec), np.zeros(RATE)])
     events = run(x, plan)
@@ -57,7 +57,7 @@ def test_each_tone_of_each_plan_is_recognised(plan, name, rng):
 
 @pytest.mark.parametrize("plan, name", cases())
 def test_any_block_size_gives_the_same_events(plan, name, rng):
-    spec = next(t for t in load_tone_plan(plan).tones if t.name == name)
+    spec = next(t for t in load_plan(plan).tones if t.name == name)
     x = np.concatenate([np.zeros(3333), synth(spec, repeats=3), np.zeros(6 * RATE)])
     sizes = rng.integers(1, 2000, x.size // 500)
     assert run(x, plan, sizes) == run(x, plan) == run(x, plan, [x.size])
@@ -178,11 +178,19 @@ def test_plan_from_dict_names_the_source_key_and_reason():
                               "tone": [{"name": "dial", "freqs": [450.0], "min_s": 1.2}]}, "/x/site.toml")
 
 
-def test_detector_takes_a_plan_object_not_a_name():
-    # dsp/ does no I/O: a plan name is firmware's to read (firmware.tone_plans.load_tone_plan).
-    with pytest.raises(ValueError, match="expected a TonePlan"):
-        tones.CallProgressDetector(1, "cn")
+def test_detector_refuses_what_is_not_a_plan():
+    with pytest.raises(ValueError, match="expected a plan name, path or TonePlan"):
+        tones.CallProgressDetector(1, 42)
+    with pytest.raises(tones.TonePlanError, match="cannot read tone plan"):
+        tones.CallProgressDetector(1, "mars")
 
 
 def test_equal_plans_share_their_probes():
-    assert tones.probes(load_tone_plan("cn")) is tones.probes(CN)
+    assert tones.probes(load_plan("cn")) is tones.probes(CN)
+
+
+def test_public_api_takes_a_plan_by_name():
+    CallProgressDetector = tones.CallProgressDetector
+    # Issue 3's public API: CallProgressDetector(channels, plan='cn'), 'cn' being the default.
+    assert CallProgressDetector(2).plan.name == CallProgressDetector(2, plan="cn").plan.name
+    assert CallProgressDetector(1, plan="na").plan.name != CallProgressDetector(1).plan.name

@@ -3,14 +3,14 @@
 import pytest
 
 from dsp import tones
-from firmware.tone_plans import load_tone_plan
+from dsp.tones import load_plan
 
 PLANS = ("cn", "na", "etsi")
 
 
 def test_bundled_plans_load():
     for name in PLANS:
-        plan = load_tone_plan(name)
+        plan = load_plan(name)
         assert plan.name == name
         assert {t.name for t in plan.tones} == set(tones.TONE_NAMES)
 
@@ -60,7 +60,7 @@ def test_bad_plan_files_name_file_key_and_reason(tmp_path, edit, where, reason):
     path = tmp_path / "site.toml"
     path.write_text(GOOD.replace(*edit, 1))
     with pytest.raises(tones.TonePlanError, match=str(path)) as info:
-        load_tone_plan(path)
+        load_plan(path)
     assert where in str(info.value)
     assert info.match(reason)
     assert isinstance(info.value, ValueError)
@@ -69,9 +69,9 @@ def test_bad_plan_files_name_file_key_and_reason(tmp_path, edit, where, reason):
 def test_good_plan_file_loads_and_missing_file_is_named(tmp_path):
     path = tmp_path / "site.toml"
     path.write_text(GOOD)
-    plan = load_tone_plan(str(path))
+    plan = load_plan(str(path))
     assert [t.name for t in plan.tones] == ["dial", "ringback"]
     with pytest.raises(tones.TonePlanError, match="nowhere.toml: cannot read"):
-        load_tone_plan(tmp_path / "nowhere.toml")
+        load_plan(tmp_path / "nowhere.toml")
     with pytest.raises(tones.TonePlanError, match="xx.toml"):
-        load_tone_plan("xx")
+        load_plan("xx")
