@@ -179,3 +179,21 @@ class Analyser:
             rows = x.reshape(-1, FRAME)[:, :HALF] if length == HALF else x.reshape(-1, length)
             products.append((basis, _product(rows, basis).reshape(c, -1, basis.shape[1])))
         return Analysis(samples.reshape(c, -1), x, products)
+
+
+class FramedDetector:
+    """`process(block)` and `process_tick(analysis)` for a detector whose work is `_detect(analysis)`
+    on whole frames; the detector sets `channels`, `_framer` (a Framer) and `_analyser` (an Analyser)."""
+
+    def process(self, block):
+        """Feed int16 (channels, n); returns the detector's events for the frames this block completes."""
+        frames, _ = self._framer.frames(block)
+        if not frames.shape[1]:
+            return []
+        return self._detect(self._analyser.analyse(frames))
+
+    def process_tick(self, analysis):
+        """Feed one tick analysed by the shared front end; returns the same events as process()."""
+        check_analysis(analysis, self.channels, f"{type(self).__name__}.process_tick")
+        self._framer.tick()
+        return self._detect(analysis)

@@ -67,7 +67,7 @@ class EnergyMeter:
                 "levels_dbm0": [round(float(v), 1) if np.isfinite(v) else None for v in self.levels]}
 
 
-class VoiceActivityDetector:
+class VoiceActivityDetector(blocks.FramedDetector):
     """Talk / silence transitions per channel: events only when a channel changes state."""
 
     def __init__(self, channels, threshold_dbm0=THRESHOLD_DBM0, hang_s=HANG_S):
@@ -100,19 +100,6 @@ class VoiceActivityDetector:
         self._active[ch] = False
         self._run[ch] = 0
         self._need[ch] = ONSET_FRAMES
-
-    def process(self, block):
-        """Feed int16 (channels, n); returns VadEvents for the talk / silence changes in this block."""
-        frames, _ = self._framer.frames(block)
-        if not frames.shape[1]:
-            return []
-        return self._detect(self._analyser.analyse(frames))
-
-    def process_tick(self, analysis):
-        """Feed one tick analysed by the shared front end; returns the same events as process()."""
-        blocks.check_analysis(analysis, self.channels, "VoiceActivityDetector.process_tick")
-        self._framer.tick()
-        return self._detect(analysis)
 
     def _detect(self, analysis):
         loud = analysis.ac_energy >= self._min_energy

@@ -78,7 +78,7 @@ class FaxToneEvent:
     start: int
 
 
-class FaxToneDetector:
+class FaxToneDetector(blocks.FramedDetector):
     """CNG and CED/ANS on many channels, vectorised over channels and tones."""
 
     def __init__(self, channels):
@@ -101,19 +101,6 @@ class FaxToneDetector:
         ch = blocks.check_channel(channel, self.channels, "FaxToneDetector.reset")
         self._in_run[ch] = False
         self._reported[ch] = False
-
-    def process(self, block):
-        """Feed int16 (channels, n); returns FaxToneEvents recognised in this block."""
-        frames, _ = self._framer.frames(block)
-        if not frames.shape[1]:
-            return []
-        return self._detect(self._analyser.analyse(frames))
-
-    def process_tick(self, analysis):
-        """Feed one tick analysed by the shared front end; returns the same events as process()."""
-        blocks.check_analysis(analysis, self.channels, "FaxToneDetector.process_tick")
-        self._framer.tick()
-        return self._detect(analysis)
 
     def _detect(self, analysis):
         hits = self._hits(analysis.product(BASIS, "FaxToneDetector"), analysis.ac_energy)

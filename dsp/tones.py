@@ -255,7 +255,7 @@ def load_plan(name_or_path):
 
 # ---------------------------------------------------------------- detector
 
-class CallProgressDetector:
+class CallProgressDetector(blocks.FramedDetector):
     """Call-progress tones on many channels to a TonePlan: per-frame tone classification and segment
     changes vectorised over channels, cadence matched in Python only where a segment ended."""
 
@@ -325,19 +325,6 @@ class CallProgressDetector:
         self._quiet[ch] = 0
         self._reported[ch] = -1
         self._history[ch] = []
-
-    def process(self, block):
-        """Feed int16 (channels, n); returns ToneEvents for tones recognised in this block."""
-        frames, _ = self._framer.frames(block)
-        if not frames.shape[1]:
-            return []
-        return self._detect(self._analyser.analyse(frames))
-
-    def process_tick(self, analysis):
-        """Feed one tick analysed by the shared front end; returns the same events as process()."""
-        blocks.check_analysis(analysis, self.channels, "CallProgressDetector.process_tick")
-        self._framer.tick()
-        return self._detect(analysis)
 
     def _detect(self, analysis):
         sig, silent = self._probes.classify(analysis.product(self._probes.basis, "CallProgressDetector"),
