@@ -18,6 +18,8 @@ GEMM_ROWS = 512
 _SUB_ONES = np.ones(SUB, np.float32)
 # Sums four sub-blocks' values into their frame's (column 0) and its first half's (column 1).
 _SPANS = np.array([[1, 1], [1, 1], [1, 0], [1, 0]], np.float32)
+# The same from a frame's samples.
+_SAMPLE_SPANS = np.repeat(_SPANS, SUB, axis=0)
 _SPAN_SAMPLES = np.array([FRAME, HALF], np.float32)
 
 
@@ -138,7 +140,7 @@ class Analysis:
         # (frames, 2) energies of each frame and of its first half: with the DC, and without it
         # (a DC offset carries no signal).
         energy = self.sub_energy.reshape(-1, SUBS) @ _SPANS
-        total = (self.x.reshape(-1, SUB) @ _SUB_ONES).reshape(-1, SUBS) @ _SPANS
+        total = self.x.reshape(-1, FRAME) @ _SAMPLE_SPANS
         return energy, energy - np.square(total) / _SPAN_SAMPLES
 
     @property

@@ -113,6 +113,8 @@ GATE_BASIS, _GATE_BANDS = _gate_basis()
 # Share of the half frame's energy each band must hold (the columns of _GATE_BANDS).
 _GATE_SHARES = np.array([FSK_BAND_MIN, DTMF_TONE_MIN, DTMF_TONE_MIN, DTMF_PAIR_MIN, DTMF_PAIR_MIN],
                         np.float32)
+# Each band's power over its share: at least the half frame's energy where the band holds its share.
+_GATE_TESTS = _GATE_BANDS / _GATE_SHARES
 _GATE = blocks.Analyser(GATE_BASIS)
 _MIN_ENERGY = HALF * dbm0_to_amplitude(CARRIER_MIN_DBM0) ** 2 / 2.0
 
@@ -314,7 +316,7 @@ def _carrier(analysis):
     z = analysis.product(GATE_BASIS, "CallerIdReceiver").reshape(-1, GATE_BASIS.shape[1])
     # Shares of the AC energy (a DC offset is not a carrier); a quiet frame passes no test.
     floor = np.where(energy >= _MIN_ENERGY, energy, np.inf).reshape(-1, 1)
-    held = (np.square(z) @ _GATE_BANDS >= floor * _GATE_SHARES).reshape(*energy.shape, _GATE_SHARES.size)
+    held = (np.square(z) @ _GATE_TESTS >= floor).reshape(*energy.shape, _GATE_SHARES.size)
     return held[..., 0], held[..., 1] & held[..., 2] & held[..., 4], held[..., 3]
 
 
@@ -525,6 +527,7 @@ class CallerIdReceiver:
         self._slot = 0
         self._fsk_run = np.zeros(self._framer.channels, np.int64)  # FSK-like frames in a row
         self._start_run = np.zeros(self._framer.channels, np.int64)  # DTMF-marker frames in a row
+        self._counting = False  # any run above 0
         self._captures = {}  # channel -> [first sample, quiet frames, [frames]]
 
     @property
@@ -555,12 +558,10 @@ class CallerIdReceiver:
         frames = analysis.samples.reshape(self.channels, -1, FRAME)
         count = frames.shape[1]
         events = []
-        opening = np.empty(fsk.shape, bool)
-        for f in range(count):
-            self._fsk_run = (self._fsk_run + 1) * fsk[:, f]
-            self._start_run = (self._start_run + 1) * start[:, f]
-            opening[:, f] = (self._fsk_run >= FSK_OPEN_FRAMES) | (self._start_run >= DTMF_OPEN_FRAMES)
-        if not self._captures and not np.count_nonzero(opening):
+        # Without a run going and a frame flagged, no run grows and no burst opens: most ticks.
+        idle = not self._counting and not np.count_nonzero(fsk | start)
+        opening = np.zeros(fsk.shape, bool) if idle else self._openings(fsk, start)
+        if not self._captures and (idle or not np.count_nonzero(opening)):
             for f in range(max(count - PREROLL_FRAMES, 0), count):
                 self._push(frames[:, f])
             return events
@@ -580,6 +581,16 @@ class CallerIdReceiver:
                         events.append(CallerIdEvent(ch, msg))
             self._push(frames[:, f])
         return events
+
+    def _openings(self, fsk, start):
+        """(channels, frames) bool: a burst opens there, by the runs of FSK and DTMF-marker frames."""
+        opening = np.empty(fsk.shape, bool)
+        for f in range(fsk.shape[1]):
+            self._fsk_run = (self._fsk_run + 1) * fsk[:, f]
+            self._start_run = (self._start_run + 1) * start[:, f]
+            opening[:, f] = (self._fsk_run >= FSK_OPEN_FRAMES) | (self._start_run >= DTMF_OPEN_FRAMES)
+        self._counting = np.count_nonzero(self._fsk_run) + np.count_nonzero(self._start_run) > 0
+        return opening
 
     def _push(self, frame):
         # The ring keeps the last PREROLL_FRAMES frames of every channel; _slot is the oldest.

@@ -64,23 +64,64 @@ _TWIST_MAX = 10.0 ** (TWIST_MAX_DB / 10.0)
 # which the frequency test relies on).
 _PHASE_TOL = ((2.0 * np.pi * SUB / RATE) * FREQ_TOL * _FREQS).astype(np.float32)
 
-# Sub-block correlators: a real (SUB, 16) matrix whose columns interleave cos and -sin of the 8 tones,
-# so one product for all channels and sub-blocks yields float32 pairs that view as complex64 sums
-# of x[n] * exp(-j w n), n counted from each sub-block's first sample.
+# Sub-block correlators: per sub-block s of the stream, a real (SUB, 16) matrix whose columns
+# interleave cos and -sin of the 8 tones, so its product with the sub-block's samples gives float32
+# pairs that view as complex64 sums of x[n] * exp(-j w n), n counted from the stream's first sample
+# (one phase reference for every sub-block). The tones advance f * SUB / RATE = f / 200 cycles per
+# sub-block, so the matrices repeat every 200 sub-blocks for the integer Q.23 frequencies; the
+# WIN_SUBS - 1 after a period let any WIN_SUBS consecutive ones be a plain slice.
 _OMEGA = 2.0 * np.pi * _FREQS / RATE
-BASIS = np.stack([np.cos(np.outer(np.arange(SUB), _OMEGA)), -np.sin(np.outer(np.arange(SUB), _OMEGA))],
-                 axis=-1).reshape(SUB, 16).astype(np.float32)
-# Phase of each tone at the start of sub-block m: f * SUB / RATE = f / 200 cycles per sub-block, so
-# the rotation repeats every 200 sub-blocks for the integer Q.23 frequencies.
-_ROT_PERIOD = RATE // SUB
-_ROT = np.exp(-1j * np.outer(np.arange(2 * _ROT_PERIOD) * SUB, _OMEGA)).astype(np.complex64)
-_STEPS = np.arange(WIN_SUBS)
-_GROUP_FIRST = np.array([0, 4])
-_DIGIT_OF_PICK = np.array([4, 1])  # (row, column) -> index in DTMF_KEYS
-_ONES4 = np.ones(4, np.float32)
-_ONES2 = np.ones(2, np.float32)
-# Sums each group's four tone powers.
-_GROUPS = np.repeat(np.eye(2, dtype=np.float32), 4, axis=0)
+_PERIOD = RATE // SUB
+_PHASES = np.multiply.outer(np.arange(_PERIOD + WIN_SUBS - 1)[:, None] * SUB + np.arange(SUB), _OMEGA)
+_BASES = np.stack([np.cos(_PHASES), -np.sin(_PHASES)], axis=-1).reshape(-1, SUB, 16).astype(np.float32)
+
+# The receiver keeps, per channel and sub-block major, the WIN_SUBS - 1 sub-blocks before the new
+# ones and the new ones: the 8 rotated tone phasors and a ninth complex column (energy, _UNIT). A
+# window's sum of _UNIT is 1, which brings the level floor into the gate's product.
+_COLS = 9
+_UNIT = 1.0 / WIN_SUBS
+
+
+def _gate_matrix():
+    """(2 * _COLS, 16): from a window's squared sums (re, im of the 8 tones, energy, unit) to each
+    tone's power less _PEAK_SHARE of its group's, then each tone's power less the level floor."""
+    power = np.repeat(np.eye(8), 2, axis=0)  # (re^2, im^2) of each tone -> its power
+    group = power @ np.kron(np.eye(2), np.ones((4, 4)))  # -> the power of the tone's group
+    gate = np.zeros((2 * _COLS, 16))
+    gate[:16, :8] = power - _PEAK_SHARE * group
+    gate[:16, 8:] = power
+    gate[-1, 8:] = -_LEVEL_POWER
+    return gate.astype(np.float32)
+
+
+_GATE = _gate_matrix()
+
+
+def _flag_labels():
+    """(modulus, table): a window's 16 gate flags (both tests of tone 0..7) as two little-endian
+    int64 whose AND has one byte set per passing tone; the table at that AND % modulus is the window's
+    label, 1 + its digit if one tone of each group passes (the peak share, over one half, lets at most
+    one per group), else 0."""
+    rows = [1 << 8 * i for i in range(4)]
+    cols = [1 << 8 * (4 + i) for i in range(4)]
+    pairs = {r + c: 1 + 4 * i + j for i, r in enumerate(rows) for j, c in enumerate(cols)}
+    others = [0] + rows + cols
+    for modulus in itertools.count(len(pairs) + len(others)):
+        spots = {v % modulus for v in pairs}
+        if len(spots) == len(pairs) and not spots & {v % modulus for v in others}:
+            table = np.zeros(modulus, np.int8)
+            table[[v % modulus for v in pairs]] = list(pairs.values())
+            return modulus, table
+
+
+_FLAG_MODULUS, _LABEL_OF_FLAGS = _flag_labels()
+_ONES4 = np.ones(WIN_SUBS, np.float32)
+_SCREEN = ENERGY_FRACTION * WIN / 8.0  # see DtmfDetector._label
+_KEYS = " " + _DIGITS  # by label
+# Per label: the row and column tone's column in the sub-block store.
+_TONES_OF_LABEL = np.array([[0] + [d // 4 for d in range(16)], [0] + [4 + d % 4 for d in range(16)]])
+# Frequency-test limit per label: the cosine of each tone's phase tolerance.
+_COS_TOL = np.cos(_PHASE_TOL[_TONES_OF_LABEL]).astype(np.float32)
 # Margins from (row power, column power, window energy, 4 sub-block powers): column over row above
 # the twist minimum and below the maximum; twice their sum (a sine of amplitude A gives A^2 WIN^2 / 4
 # here and A^2 WIN / 2 of energy) against ENERGY_FRACTION of the window energy; first and last
@@ -91,7 +132,15 @@ _TESTS = np.array([
     [2.0, 2.0, -ENERGY_FRACTION * WIN, 0.0, 0.0, 0.0, 0.0],
     [0.0, 0.0, 0.0, 1.0, -EDGE_POWER_RATIO / 2, -EDGE_POWER_RATIO / 2, 0.0],
     [0.0, 0.0, 0.0, 0.0, -EDGE_POWER_RATIO / 2, -EDGE_POWER_RATIO / 2, 1.0],
-], np.float32)
+])
+# Samples of its first sub-block a tone did not fill: filling a fraction f of it, the tone gives it
+# f^2 of the middle two's mean power, and round(SUB * (1 - f)) reaches u once the middle two's power
+# is 2 / (1 - (u - 1/2) / SUB)^2 times the first's. The edge test keeps f >= 1/2, so u <= SUB / 2.
+_UNFILLED_AT = 2.0 / (1.0 - (np.arange(1, SUB // 2 + 1) - 0.5) / SUB) ** 2
+# The tests' margins, then one per unfilled sample u, counted.
+_MARGINS = np.vstack([_TESTS, np.column_stack([np.zeros((_UNFILLED_AT.size, 3)), -_UNFILLED_AT,
+                                               np.ones((_UNFILLED_AT.size, 2)),
+                                               np.zeros(_UNFILLED_AT.size)])]).astype(np.float32)
 
 
 @dataclass(frozen=True)
@@ -171,20 +220,21 @@ class _Track:
 
 
 # The state machine runs a tick (four windows) at a time by table lookup. Only its counters and flags
-# form the table's state; window j's digit is coded by the first of (no signal, the current digit,
-# the candidate, window 0's digit, ..., window j's digit) it equals, so code 3 + j means first seen at
-# window j. An entry gives the next state, then where the new start, candidate start, -1, digit and
-# candidate, and any reported digit and start come from, as columns of the channel's row (state,
-# start, candidate start, -1, digit, candidate) followed by the chunk's labels and start estimates;
-# last, the window of the report (-1: none). A chunk of four windows reports at most one digit per
-# channel (checked on building).
+# form the table's state; window j's label is coded by the first of (no signal, the current digit,
+# the candidate, window 0's label, ..., window j's label) it equals, so code 3 + j means first seen at
+# window j. An entry (a row) gives the next state, then where the new start, candidate start, no
+# signal, digit and candidate, and any reported digit and start come from, as rows of the receiver's
+# machine (state, start, candidate start, no signal, digit, candidate) followed by the chunk's labels
+# and start estimates (digits and labels as 1 + the digit, 0: none); last, 1 + the window of the
+# report (0: none). A chunk of four windows reports at most one digit per channel (checked on
+# building).
 _STATE, _START, _CAND_START, _NONE, _DIGIT, _CAND = range(6)
-_REFS = slice(_NONE, _CAND + 1)  # what a window's digit is compared with, before the windows
+_LABELS = _CAND + 1  # the first of the chunk's labels, after the machine's rows
 _CODES = 3 + WIN_SUBS
 _POWERS = _CODES ** np.arange(WIN_SUBS)
-# Window j may refer to windows 0..j only.
-_ALLOWED = {m: np.hstack((np.ones((m, 3), bool), np.tri(m, m, dtype=bool))) for m in range(1, WIN_SUBS + 1)}
-_NEXT, _SOURCES, _REPORT_AT = 0, slice(1, 8), 8
+_NEXT, _SOURCES, _REPORT = 0, slice(1, 8), 8
+_KEPT = _LABELS - _START  # sources of rows _START.._CAND; the report's digit and start follow
+_WINDOW_NUMBERS = np.arange(1, WIN_SUBS + 1)  # in _REPORT
 _OLD_CUR, _OLD_CAND, _NO_DIGIT, _NEW_DIGIT = 100, 101, -1, 200  # stand-in digits while tabulating
 _OLD_START, _OLD_CAND_START, _EST = 1000, 1001, 2000  # stand-in starts
 
@@ -199,7 +249,7 @@ def _patterns(m):
 
 
 def _tabulate():
-    """{m: table (states, _CODES**m, 9)} for chunks of 1..WIN_SUBS windows; state 0 is idle."""
+    """{m: table (states * _CODES**m, 9)} for chunks of 1..WIN_SUBS windows; state 0 is idle."""
     keys = [_Track(1).key()[0]]
     tables = {}
     # One window at a time reaches every state, so m = 1 finds them all and longer chunks none new.
@@ -244,12 +294,12 @@ def _tabulate():
             digits = np.stack([np.full(s.size, _NO_DIGIT), t.cur, t.cand, report_digit])
             starts = np.stack([t.start, t.cand_start, report_start])
             digit_src = np.select([digits == _OLD_CUR, digits == _OLD_CAND, digits == _NO_DIGIT],
-                                  [_DIGIT, _CAND, _NONE], _CAND + 1 + digits - _NEW_DIGIT)
+                                  [_DIGIT, _CAND, _NONE], _LABELS + digits - _NEW_DIGIT)
             start_src = np.select([starts == _OLD_START, starts == _OLD_CAND_START],
-                                  [_START, _CAND_START], _CAND + 1 + m + starts - _EST)
+                                  [_START, _CAND_START], _LABELS + m + starts - _EST)
             entries.append(np.column_stack([s, p @ _POWERS[:m], t.key(), start_src[0], start_src[1],
                                             digit_src[0], digit_src[1], digit_src[2], digit_src[3],
-                                            start_src[2], report_at])[possible])
+                                            start_src[2], report_at + 1])[possible])
         tables[m] = np.concatenate(entries)
     lookup = np.zeros(max(keys) + 1, np.int64)
     lookup[keys] = np.arange(len(keys))
@@ -257,7 +307,7 @@ def _tabulate():
     for m, e in tables.items():
         table = np.zeros((len(keys), _CODES ** m, 9), np.int16)
         table[lookup[e[:, 0]], e[:, 1]] = np.column_stack([lookup[e[:, 2]], e[:, 3:]])
-        out[m] = table
+        out[m] = table.reshape(-1, 9)
     return out
 
 
@@ -265,6 +315,68 @@ _TABLES = _tabulate()
 
 
 # ---------------------------------------------------------------- receiver
+
+def _gate(subs):
+    """Window sums (windows, channels * 2 * _COLS) of the sub-block store `subs` (WIN_SUBS - 1 +
+    windows sub-blocks), and each window's label by the nominal-frequency level and relative-peak
+    tests."""
+    rows = subs.view(np.float32).reshape(subs.shape[0], -1)
+    pairs = rows[:-1] + rows[1:]
+    sums = pairs[:-2] + pairs[2:]
+    flags = (np.square(sums).reshape(-1, 2 * _COLS) @ _GATE >= 0.0).view("<i8")
+    return _LABEL_OF_FLAGS[(flags[:, 0] & flags[:, 1]) % _FLAG_MODULUS], sums
+
+
+def _sub_powers(ph, out):
+    """Into `out` (WIN_SUBS, n): the power of both tones in each sub-block, from the phasors `ph`
+    (WIN_SUBS, row / column, n)."""
+    square = np.square(ph.view(np.float32))
+    both = square[:, 0] + square[:, 1]
+    np.add(both[:, 0::2], both[:, 1::2], out=out)
+
+
+def _confirm(ph, measured, label):
+    """Frequency, twist, energy and edge tests of gated windows from their tones' sub-block phasors
+    `ph` (WIN_SUBS, row / column, n), `measured` (row and column power, filled in here, then window
+    energy and the 4 sub-block powers) and labels: (passed, unfilled samples of the first
+    sub-block)."""
+    n = label.size
+    # Phase advance per sub-block. Fine: between the two 10 ms halves of the window, where the other
+    # tone leaks in about 20 dB lower, but ambiguous beyond +-50 Hz. Coarse: from consecutive 5 ms
+    # sub-blocks, unambiguous to +-100 Hz but 40 samples do not separate the row tone from the
+    # column tone, so up to 8 dB of twist pulls it. The advance is the fine value on the branch
+    # nearest the coarse one; any other branch is more than the tolerance (under a quarter turn)
+    # away from zero, so a window passes only if the coarse value lies within a quarter turn of
+    # the fine one and the fine one within the tolerance. Both as cosines: the coarse lag turned back
+    # by the fine advance keeps a real part >= 0, and the turn back has a cosine of at least the
+    # tolerance's (the fine advance, half a principal angle, stays within a quarter turn).
+    lag = np.add.reduce(ph[1:] * ph[:-1].conj(), axis=0)
+    halves = ph[0::2] + ph[1::2]
+    fine = halves[1] * halves[0].conj()
+    back = np.arctan2(fine.imag, fine.real) * -0.5
+    # Derotate by the measured frequency offset (Horner in the unit phasor) so twist and energy
+    # use the tone's full power.
+    unit = np.empty((2, n), np.complex64)
+    np.cos(back, out=unit.real)
+    np.sin(back, out=unit.imag)
+    tone = unit * ph[3]
+    for i in (2, 1):
+        np.add(ph[i], tone, out=tone)
+        np.multiply(unit, tone, out=tone)
+    np.add(ph[0], tone, out=tone)
+    square = np.square(tone.view(np.float32))
+    np.add(square[:, 0::2], square[:, 1::2], out=measured[:2])
+    # Every test as a margin that must not be negative: frequency of each tone (both estimates),
+    # then twist both ways, share of the window energy and fill of the first and last sub-block,
+    # linear in `measured` as the unfilled-sample margins are.
+    tests = 4 + len(_TESTS)
+    margins = np.empty((4 + len(_MARGINS), n), np.float32)
+    np.subtract(unit.real, _COS_TOL.take(label, axis=1), out=margins[:2])
+    margins[2:4] = (lag * unit).real
+    np.matmul(_MARGINS, measured, out=margins[4:])
+    passed = margins >= 0.0
+    return passed[:tests].all(axis=0), passed[tests:].sum(axis=0, dtype=np.uint8)
+
 
 class DtmfDetector:
     """Q.23 / Q.24 DTMF receiver for `channels` 8 kHz streams, fed int16 blocks shaped (channels, n)."""
@@ -274,18 +386,22 @@ class DtmfDetector:
             raise ValueError(f"DtmfDetector: expected a positive channel count, got {channels!r}")
         self.channels = int(channels)
         c = self.channels
-        self._analyser = blocks.Analyser(BASIS)
+        self._analyser = blocks.Analyser()
         self._pending = np.zeros((c, 0), np.int16)
         self._sub_count = 0
-        self._hist = np.zeros((c, WIN_SUBS - 1, 8), np.complex64)
-        self._hist_energy = np.zeros((c, WIN_SUBS - 1), np.float32)
-        self._origin = np.zeros(c, np.int64)
-        # Per channel: state-machine table row, start, candidate start, -1, current digit, candidate.
-        self._machine = np.zeros((c, 6), np.int64)
-        self._machine[:, _REFS] = -1
-        # Where each channel's row starts in the flattened (machine, labels, estimates) of m windows.
-        self._rows = {m: np.arange(c)[:, None] * (6 + 2 * m) for m in range(1, WIN_SUBS + 1)}
-        # Any channel inside a digit: when none is and no window is valid, the state machine has
+        self._origin = np.zeros(c, np.int64)  # the sample each channel's reset came at
+        self._subs = np.zeros((WIN_SUBS - 1, c, _COLS), np.complex64)
+        self._subs[..., -1] = 1j * _UNIT
+        self._window_at = None  # see _store
+        # Flat index in the store of a window's tone phasors, by sub-block, group and label, less
+        # that of its first sub-block.
+        self._tone_at = np.arange(WIN_SUBS)[:, None, None] * c * _COLS + _TONES_OF_LABEL
+        self._channel_ids = np.arange(c)
+        # Rows _STATE.._CAND (see the tables above) by channel, starts counted from the origin, then
+        # room for a chunk's labels and start estimates.
+        self._values = np.zeros((_LABELS + 2 * WIN_SUBS, c), np.int64)
+        self._machine = self._values[:_LABELS]
+        # Any channel inside a digit: when none is and no window is confirmed, the state machine has
         # nothing to do.
         self._busy = False
 
@@ -295,12 +411,13 @@ class DtmfDetector:
             raise ValueError(
                 f"DtmfDetector.reset: expected a channel in 0..{self.channels - 1}, got {channel}")
         self._pending[channel] = 0
-        self._hist[channel] = 0.0
-        self._hist_energy[channel] = 0.0
-        self._origin[channel] = self._sub_count * SUB + self._pending.shape[1]
-        self._machine[channel] = 0
-        self._machine[channel, _REFS] = -1
-        self._busy = np.count_nonzero(self._machine[:, _DIGIT] >= 0) > 0
+        self._subs[:, channel] = 1j * _UNIT
+        origin = self._sub_count * SUB + self._pending.shape[1]
+        if self._window_at is not None:
+            self._window_at[channel::self.channels] += self._origin[channel] - origin
+        self._origin[channel] = origin
+        self._machine[:, channel] = 0
+        self._busy = np.count_nonzero(self._machine[_STATE]) > 0
 
     def process(self, block):
         """Feed int16 samples shaped (channels, n); return the DtmfEvents completed in this block."""
@@ -330,117 +447,100 @@ class DtmfDetector:
     def _detect(self, analysis):
         energy = analysis.sub_energy
         k = energy.shape[1]
-        sub = analysis.product(BASIS, "DtmfDetector").view(np.complex64)
-        first_sub = self._sub_count
+        subs = self._store(k)
+        self._correlate(analysis.x, energy, subs[WIN_SUBS - 1:])
+        first = self._sub_count * SUB
         self._sub_count += k
-        # The table holds two periods, so up to one period of sub-blocks is a plain slice.
-        phase = first_sub % _ROT_PERIOD
-        rot = _ROT[phase:phase + k] if k <= _ROT_PERIOD else _ROT[(phase + np.arange(k)) % _ROT_PERIOD]
-        full = np.concatenate([self._hist, sub * rot], axis=1)
-        self._hist = full[:, k:]
-        energies = np.concatenate([self._hist_energy, energy], axis=1)
-        self._hist_energy = energies[:, k:]
-
-        # Nominal-frequency power over each 20 ms window, gated on level and relative peak; the finer
-        # tests below run only for the few (channel, window) pairs that pass.
-        pairs = full[:, :-1] + full[:, 1:]
-        z = pairs[:, :k] + pairs[:, 2:k + 2]
-        square = np.square(z.view(np.float32))
-        power = square[..., 0::2] + square[..., 1::2]
-        # Max over each group of four by pairwise halving (tone order is low 0-3, high 4-7).
-        best = np.maximum(power[..., 0::2], power[..., 1::2])
-        best = np.maximum(best[..., 0::2], best[..., 1::2])
-        gate = best >= np.maximum(_PEAK_SHARE * (power.reshape(-1, 8) @ _GROUPS).reshape(best.shape),
-                                  _LEVEL_POWER)
-        ci, hi = (gate[..., 0] & gate[..., 1]).nonzero()
-        labels = unfilled = ci
-        if ci.size:
-            ci, hi, labels, unfilled = self._confirm(full, energies, power, ci, hi)
-        if not ci.size and not self._busy:
+        label, sums = _gate(subs)
+        gated = label.nonzero()[0]
+        # A tick's windows are labelled straight into the machine's rows, a longer block's chunk by chunk.
+        direct = k <= WIN_SUBS
+        labels, ests = self._rows(k) if direct else np.empty((2, k, self.channels), np.int64)
+        labels.fill(0)
+        confirmed = gated.size > 0 and self._label(subs, gated, label[gated], sums, labels, ests, first)
+        subs[:WIN_SUBS - 1] = subs[k:]
+        if not confirmed and not self._busy:
             return []
-        lab = np.full((self.channels, k), -1, np.int64)
-        lab[ci, hi] = labels
-        # The window ending at sub-block first_sub + h began WIN_SUBS - 1 sub-blocks earlier; the tone
-        # began inside its first sub-block, after the part it did not fill.
-        est = np.zeros((self.channels, k), np.int64)
-        est[ci, hi] = np.maximum((first_sub + hi - (WIN_SUBS - 1)) * SUB + unfilled - self._origin[ci], 0)
-        return self._track(lab, est)
-
-    def _confirm(self, full, energies, power, ci, hi):
-        """(channels, windows, digits, unfilled samples of the first sub-block) of the gated windows
-        that pass frequency, twist, energy and edge tests."""
-        k = power.shape[1]
-        w = ci * k + hi
-        pick = power.reshape(-1, 8)[w].reshape(-1, 2, 4).argmax(axis=-1)
-        first = ci * (k + WIN_SUBS - 1) + hi  # the window's first sub-block in `full` and `energies`
-        # (WIN_SUBS sub-blocks, row / column, candidates): sub-block phasors of the chosen tones.
-        ph = full.ravel()[pick.T + (first * 8 + _GROUP_FIRST[:, None]) + _STEPS[:, None, None] * 8]
-        square = np.square(ph.view(np.float32))
-        sub_pow = (square[:, 0] + square[:, 1]).reshape(WIN_SUBS, -1, 2) @ _ONES2
-        pairs = energies[:, :-1] + energies[:, 1:]
-        win_energy = (pairs[:, :k] + pairs[:, 2:k + 2]).ravel()[w]
-        # Screen for the energy test below: the frequency-corrected sum of four sub-block phasors has
-        # at most 4 times their summed power (Cauchy-Schwarz), so a window failing this fails that.
-        keep = _ONES4 @ sub_pow >= (ENERGY_FRACTION * WIN / 8.0) * win_energy
-        if np.count_nonzero(keep) < keep.size:
-            ci, hi, pick, win_energy = ci[keep], hi[keep], pick[keep], win_energy[keep]
-            ph, sub_pow = ph[..., keep], sub_pow[:, keep]
-            if not ci.size:
-                return ci, hi, ci, ci
-        # Phase advance per sub-block. Fine: between the two 10 ms halves of the window, where the other
-        # tone leaks in about 20 dB lower, but ambiguous beyond +-50 Hz. Coarse: from consecutive 5 ms
-        # sub-blocks, unambiguous to +-100 Hz but 40 samples do not separate the row tone from the
-        # column tone, so up to 8 dB of twist pulls it. The advance is the fine value on the branch
-        # nearest the coarse one; any other branch is more than the tolerance (under a quarter turn)
-        # away from zero, so a window passes only if the coarse value lies within a quarter turn of
-        # the fine one and the fine one within the tolerance.
-        lags = ph[1:] * ph[:-1].conj()
-        lag = lags[0] + lags[1] + lags[2]
-        coarse = np.arctan2(lag.imag, lag.real)
-        halves = (ph[2] + ph[3]) * (ph[0] + ph[1]).conj()
-        advance = np.arctan2(halves.imag, halves.real) / 2.0
-        # Derotate by the measured frequency offset (Horner in the unit phasor) so twist and energy
-        # use the tone's full power.
-        unit = np.empty(advance.shape, np.complex64)
-        unit.real = np.cos(advance)
-        unit.imag = -np.sin(advance)
-        zc = ph[3]
-        for i in (2, 1, 0):
-            zc = ph[i] + unit * zc
-        tones = np.square(zc.view(np.float32)).reshape(2, -1, 2) @ _ONES2
-        # Every test as a margin that must not be negative: frequency of each tone (both estimates),
-        # then twist both ways, share of the window energy and fill of the first and last sub-block,
-        # linear in (row, column, window energy, sub-block powers).
-        margins = np.concatenate((_PHASE_TOL[pick + _GROUP_FIRST].T - np.abs(advance),
-                                  np.pi / 2 - np.abs(coarse - advance),
-                                  _TESTS @ np.concatenate((tones, win_energy[None], sub_pow))))
-        ok = np.minimum.reduce(margins) >= 0.0
-        sub_pow = sub_pow[:, ok]
-        mid = 0.5 * (sub_pow[1] + sub_pow[2])
-        fill = np.sqrt(np.minimum(sub_pow[0], mid) / np.maximum(mid, 1e-30))
-        unfilled = np.rint((1.0 - fill) * SUB).astype(np.int64)
-        return ci[ok], hi[ok], pick[ok] @ _DIGIT_OF_PICK, unfilled
-
-    def _track(self, lab, est):
-        """Run the state machine over every channel's window labels (and start estimates), a table
-        lookup per four windows; a channel without a digit and without valid windows stays as it is."""
-        machine = self._machine
-        events = []
-        for a in range(0, lab.shape[1], WIN_SUBS):
-            chunk = lab[:, a:a + WIN_SUBS]
-            m = chunk.shape[1]
-            values = np.concatenate((machine, chunk, est[:, a:a + m]), axis=1)
-            refs = values[:, _NONE:_CAND + 1 + m]
-            codes = ((chunk[:, :, None] == refs[:, None, :]) & _ALLOWED[m]).argmax(axis=2)
-            entry = _TABLES[m][machine[:, _STATE], codes @ _POWERS[:m]]
-            got = values.ravel()[self._rows[m] + entry[:, _SOURCES]]
-            machine[:, _STATE] = entry[:, _NEXT]
-            machine[:, _START:] = got[:, :5]
-            reported = (entry[:, _REPORT_AT] >= 0).nonzero()[0]
-            if reported.size:
-                # In window order, then channel order, as one window at a time would give them.
-                reported = reported[entry[reported, _REPORT_AT].argsort(kind="stable")]
-                events += map(DtmfEvent, reported.tolist(), [_DIGITS[d] for d in got[reported, 5].tolist()],
-                              got[reported, 6].tolist())
-        self._busy = np.count_nonzero(machine[:, _DIGIT] >= 0) > 0
+        events = self._step(k) if direct else self._track(labels, ests)
+        self._busy = np.count_nonzero(self._machine[_STATE]) > 0
         return events
+
+    def _store(self, k):
+        """The sub-block store for k new sub-blocks (see _COLS), the last WIN_SUBS - 1 before them
+        first; the same array while k stays the same, as it does tick after tick."""
+        if self._subs.shape[0] != WIN_SUBS - 1 + k:
+            store = np.empty((WIN_SUBS - 1 + k, self.channels, _COLS), np.complex64)
+            store[:WIN_SUBS - 1] = self._subs[:WIN_SUBS - 1]
+            store[WIN_SUBS - 1:, :, -1] = 1j * _UNIT
+            self._subs = store
+            # Each window's first sample relative to the first new sub-block, less its channel's origin.
+            self._window_at = ((np.arange(k)[:, None] - (WIN_SUBS - 1)) * SUB - self._origin).ravel()
+        return self._subs
+
+    def _correlate(self, x, energy, new):
+        """Fill the store's rows `new` with the tone phasors and energies of the sub-blocks of `x`."""
+        k = energy.shape[1]
+        phase = self._sub_count % _PERIOD
+        bases = (_BASES[phase:phase + k] if phase + k <= len(_BASES)
+                 else _BASES.take(np.arange(phase, phase + k) % _PERIOD, axis=0))
+        rows = new.view(np.float32)
+        np.matmul(x.reshape(self.channels, k, SUB).transpose(1, 0, 2), bases, out=rows[..., :16])
+        rows[..., 16] = energy.T
+
+    def _label(self, subs, gated, label, sums, labels, ests, first):
+        """Put the labels of the gated windows that the fine tests confirm (the others stay 0) into
+        `labels`, and where the tone began into `ests` (both windows x channels); whether any window
+        was confirmed."""
+        # Window major, as the gate gives them, a window's flat index is its first sub-block's.
+        ph = subs.ravel()[self._tone_at.take(label, axis=2) + gated * _COLS]
+        measured = np.empty((7, gated.size), np.float32)  # see _confirm
+        measured[2] = sums.reshape(-1, 2 * _COLS)[:, 16][gated]
+        _sub_powers(ph, measured[3:])
+        # Screen for the energy test (speech passes the gate now and then, but rarely this): the
+        # frequency-corrected sum of four sub-block phasors has at most 4 times their summed power
+        # (Cauchy-Schwarz), so a window failing this fails that.
+        if not self._busy and not np.any(_ONES4 @ measured[3:] >= _SCREEN * measured[2]):
+            return False
+        ok, unfilled = _confirm(ph, measured, label)
+        np.put(labels, gated, label * ok)
+        # The window began WIN_SUBS - 1 sub-blocks before its last; the tone began inside its first
+        # sub-block, after the part it did not fill.
+        np.put(ests, gated, self._window_at[gated] + unfilled + first)
+        return np.count_nonzero(ok) > 0
+
+    def _rows(self, m):
+        """The rows (views) for a chunk of m windows' labels and start estimates, after the machine's."""
+        return self._values[_LABELS:_LABELS + m], self._values[_LABELS + m:_LABELS + 2 * m]
+
+    def _track(self, labels, ests):
+        """Run the state machine over the windows' labels and start estimates (windows, channels), a
+        table lookup per WIN_SUBS windows; a channel without a digit and without valid windows stays
+        as it is."""
+        events = []
+        for a in range(0, len(labels), WIN_SUBS):
+            chunk = labels[a:a + WIN_SUBS]
+            row_labels, row_ests = self._rows(len(chunk))
+            row_labels[...] = chunk
+            row_ests[...] = ests[a:a + WIN_SUBS]
+            events += self._step(len(chunk))
+        return events
+
+    def _step(self, m):
+        """One table lookup for the chunk of m windows in the rows: the machine moves on, the reports
+        come out."""
+        machine, values = self._machine, self._values
+        labels = values[_LABELS:_LABELS + m]
+        # The first ref each label equals: window j's own label is ref 3 + j, so none comes later.
+        codes = (labels[:, :, None] == values[_NONE:_LABELS + m].T).argmax(axis=2)
+        entry = _TABLES[m].take(machine[_STATE] * _CODES ** m + _POWERS[:m] @ codes, axis=0).T
+        got = values[entry[_SOURCES], self._channel_ids]
+        machine[_STATE] = entry[_NEXT]
+        machine[_START:] = got[:_KEPT]
+        # In window order, then channel order, as one window at a time would give them.
+        _, reported = (entry[_REPORT] == _WINDOW_NUMBERS[:m, None]).nonzero()
+        if not reported.size:
+            return []
+        digits, starts = got[_KEPT:, reported]
+        # A tone that began before the channel's reset is reported from the reset.
+        return list(map(DtmfEvent, reported.tolist(), [_KEYS[d] for d in digits.tolist()],
+                        np.maximum(starts, 0).tolist()))

@@ -1,6 +1,6 @@
 """Shared per-tick front end: one analysis of the tick for every detector, and the set that runs them all."""
 
-from dsp import blocks, callerid, dtmf, faxtone, tones
+from dsp import blocks, callerid, faxtone, tones
 from dsp.callerid import CallerIdReceiver
 from dsp.dtmf import DtmfDetector
 from dsp.energy import EnergyMeter, VoiceActivityDetector
@@ -14,11 +14,12 @@ class TickAnalyser:
     """One tick of every channel in, the blocks.Analysis every per-tick detector reads out.
 
     The tick is converted to float once and correlated once with each detector's columns (5 ms
-    sub-blocks: the 8 DTMF tones, and 1100 / 2100 Hz on their 2.5 ms halves; the frame: the tone
-    plan's frequencies; the first half frame: the caller ID bins); energies and DC are taken once,
-    when the first detector asks. One product per detector, not one per time scale: a slice of a
-    stacked product is a strided array, and the detectors' arithmetic on it cost more than the
-    matrix-product calls it saved (measured at 120 channels).
+    sub-blocks: 1100 / 2100 Hz on their 2.5 ms halves; the frame: the tone plan's frequencies; the
+    first half frame: the caller ID bins); energies and DC are taken once, when the first detector
+    asks. One product per detector, not one per time scale: a slice of a stacked product is a strided
+    array, and the detectors' arithmetic on it cost more than the matrix-product calls it saved
+    (measured at 120 channels). The DTMF receiver correlates the samples itself, with columns that
+    change from sub-block to sub-block (dsp.dtmf._BASES), straight into its own store.
     """
 
     def __init__(self, channels, plan):
@@ -26,8 +27,7 @@ class TickAnalyser:
         if not isinstance(plan, TonePlan):
             raise ValueError(f"TickAnalyser: expected a TonePlan (dsp.tones.plan_from_dict), got {plan!r}")
         self.plan = plan
-        self._analyser = blocks.Analyser(dtmf.BASIS, faxtone.BASIS, tones.probes(plan).basis,
-                                         callerid.GATE_BASIS)
+        self._analyser = blocks.Analyser(faxtone.BASIS, tones.probes(plan).basis, callerid.GATE_BASIS)
 
     def analyse(self, block):
         """blocks.Analysis of one tick: int16 (channels, TICK)."""

@@ -126,3 +126,30 @@ def test_channels_are_independent():
 def test_rejects_bad_blocks(block, match):
     with pytest.raises(ValueError, match=match):
         FaxToneDetector(2).process(block)
+
+
+def test_the_screen_only_skips_frames_the_exact_test_rejects(monkeypatch, rng):
+    # The screen bounds the lag by the sub-block powers, the first and last counted at
+    # faxtone._SCREEN_ENDS: sending every frame on to the exact test must change no hit, for tones
+    # around the frequency limits and the purity limit (noise), DTMF-like pairs and gaps.
+    from dsp import blocks, faxtone
+
+    c, frames = 300, 20
+    n = np.arange(frames * FRAME)
+    x = np.zeros((c, n.size))
+    for ch in range(c):
+        amp = dbm0_to_amplitude(rng.uniform(-45.0, -5.0))
+        freq = rng.choice(faxtone.FREQ_HZ) + rng.uniform(-80.0, 80.0)
+        x[ch] = amp * np.sin(2 * np.pi * freq * n / RATE + rng.uniform(0.0, 2 * np.pi))
+        if ch % 3 == 0:
+            x[ch] += amp * np.sin(2 * np.pi * rng.choice([941.0, 1209.0, 1336.0]) * n / RATE)
+        x[ch] += rng.normal(0.0, amp * 10 ** (-rng.uniform(0.0, 15.0) / 20), n.size)
+        x[ch, :rng.integers(0, n.size)] = 0.0
+    analysis = blocks.Analyser(faxtone.BASIS).analyse(to_int16(x).reshape(c, frames, FRAME))
+    z, energy = analysis.product(faxtone.BASIS, "test"), analysis.ac_energy
+    det = FaxToneDetector(c)
+    screened = det._hits(z, energy)
+    assert screened.any()
+    # A screen every frame with any power near the tones passes (and no float32 overflow).
+    monkeypatch.setattr(faxtone, "_SCREEN_SUM", np.full_like(faxtone._SCREEN_SUM, 1e20))
+    np.testing.assert_array_equal(det._hits(z, energy), screened)
