@@ -93,6 +93,8 @@ class Driver(abc.ABC):
     """
 
     name = "driver"
+    # Rings to let pass before answering, so that caller ID sent after a ring has arrived.
+    answer_rings = 1
 
     @abc.abstractmethod
     def specs(self) -> list[ChannelSpec]:
@@ -151,6 +153,11 @@ class Board:
 
     def __len__(self) -> int:
         return len(self.channels)
+
+    @property
+    def answer_rings(self) -> int:
+        """The rings every driver needs to let pass before answering (see Driver.answer_rings)."""
+        return max((d.answer_rings for d in self.drivers), default=1)
 
     def by_kind(self, kind: ChannelKind) -> list[ChannelInfo]:
         return [c for c in self.channels if c.kind == kind]

@@ -1,8 +1,9 @@
 """The simulated board: trunk lines fed by a simulated PSTN of scripted callers, and agent handsets.
 
 Everything the box hears is audio: callers' key presses are real DTMF tones (level, twist and
-timing configurable) mixed with line noise, so the box's own detector has to find them. Time is the
-driver's tick count, so a run is the same whatever the clock's pace.
+timing configurable) mixed with line noise, caller ID is an FSK or DTMF burst, busy and ringback are
+the tone plan's cadences, so the box's own detectors have to find them (drivers/sim_signals.py).
+Time is the driver's tick count, so a run is the same whatever the clock's pace.
 """
 from __future__ import annotations
 
@@ -14,9 +15,12 @@ import numpy as np
 
 from dsp import tonegen
 from dsp.levels import dbm0_to_amplitude
+from dsp.tones import TonePlan, load_plan
 
 from .channel import (RATE, TICK_SAMPLES, TICK_SECONDS, ChannelError, ChannelEvent, ChannelKind,
                       ChannelSpec, Driver, EventKind, LineTest)
+from .sim_signals import (AFTER_RING_GAP_S, BEFORE_RING, BEFORE_RING_GAP_S, CALLER_ID_SCHEMES, Loop,
+                          caller_id_burst, fax_calling_tone, progress_tone, steady_tone)
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +32,8 @@ NO_ANSWER_RELEASE_S = 60.0
 _NOISE_BANK_S = 4.0
 # The simulated exchange's dial tone: China, 450 Hz at -10 dBm0 (reference/dsp.md §3.1).
 DIAL_TONE_DBM0 = -10.0
+# Voices are test tones at about the nominal active speech level (-19 dBm0, ITU-T G.169).
+VOICE_DBM0 = -20.0
 
 
 @dataclass
@@ -49,6 +55,8 @@ class SimCaller:
     talk: float = 60.0         # s of conversation before hanging up
     voice_hz: float | None = None   # a steady tone while talking to an agent, to trace audio paths
     speak: list[tuple[float, float]] = field(default_factory=list)  # (s after answer, s of talking): a message
+    fax: bool = False          # a fax machine: sends the T.30 calling tone once answered
+    garbled_id: bool = False   # the line garbles this caller's caller ID burst (its checksum fails)
     tag: object = None         # the scenario's own reference
     # Filled in as the call goes:
     line: int | None = None
@@ -110,6 +118,7 @@ class _Trunk:
     number: str = ""                      # dialled number, outbound
     progress_at: float = float("inf")     # when the PSTN reports busy / unobtainable
     progress: str = ""
+    callerid_at: float = float("inf")     # when the exchange sends caller ID between rings
     test: LineTest | None = None
     test_until: float = float("inf")
 
@@ -123,11 +132,21 @@ class SimDriver(Driver):
     name = "sim"
 
     def __init__(self, trunks: int = 8, stations: int = 4, seed: int = 0,
-                 noise_dbm0: float = -65.0, dtmf: DtmfStyle | None = None):
+                 noise_dbm0: float = -65.0, dtmf: DtmfStyle | None = None, callerid: str = "v23",
+                 tones: str | TonePlan | None = "cn"):
+        """`callerid`: how the exchange sends caller ID (sim_signals.CALLER_ID_SCHEMES); `tones`: the
+        plan whose busy, ringback and unobtainable tones it plays when the box dials out, or None for
+        an exchange that reports them out of band (PROGRESS events)."""
         if trunks < 0 or stations < 0:
             raise ValueError("sim: trunk and station counts must be >= 0")
+        if callerid not in CALLER_ID_SCHEMES:
+            raise ValueError(f"sim: callerid {callerid!r}: expected one of {', '.join(CALLER_ID_SCHEMES)}")
         self.n_trunks, self.n_stations = trunks, stations
         self.dtmf = dtmf or DtmfStyle()
+        self.callerid = callerid
+        self.tone_plan = load_plan(tones) if isinstance(tones, str) else tones
+        # Caller ID sent after the first ring is only heard if the box lets that ring pass.
+        self.answer_rings = 2 if callerid == "bell202" else 1
         self._rng = np.random.default_rng(seed)
         n = trunks + stations
         # Line noise: a bank of white noise read at a different offset per channel each tick,
@@ -143,7 +162,7 @@ class SimDriver(Driver):
         self._phones: dict[int, Phone] = {}            # channel -> phone ringing or off hook there
         self._busy_trunks: set[int] = set()
         self._audio: dict[int, tuple[np.ndarray, int]] = {}   # channel -> (samples, position)
-        self._voices: dict[int, np.ndarray] = {}       # channel -> one second of its test tone
+        self._loops: dict[int, Loop] = {}              # channel -> a voice's test tone, a progress tone
         self._events: list[ChannelEvent] = []
         self.tick = 0
         self.finished: list[SimCaller] = []
@@ -175,9 +194,8 @@ class SimDriver(Driver):
                 del self._audio[ch]
             else:
                 self._audio[ch] = (samples, pos + TICK_SAMPLES)
-        offset = (self.tick * TICK_SAMPLES) % RATE
-        for ch, second in self._voices.items():
-            frame[ch] += second[offset:offset + TICK_SAMPLES]
+        for ch, loop in self._loops.items():
+            frame[ch] += loop.read(self.tick, TICK_SAMPLES)
         np.copyto(rx, np.clip(frame, -32768, 32767), casting="unsafe")
         self.tick += 1
         events, self._events = self._events, []
@@ -195,10 +213,12 @@ class SimDriver(Driver):
         line.give_up_at = caller.arrived + caller.patience
         line.keys = sorted((self.now + at, digits) for at, digits in caller.keys)
         line.speech = sorted((self.now + at, seconds) for at, seconds in caller.speak)
+        if caller.fax:
+            self._loops[channel] = fax_calling_tone(self.tick, TICK_SAMPLES)
 
     def hangup(self, channel: int) -> None:
         self._audio.pop(channel, None)
-        self._voices.pop(channel, None)
+        self._loops.pop(channel, None)
         phone = self._phones.pop(channel, None)
         if phone is not None:
             phone.on_hook()
@@ -236,6 +256,8 @@ class SimDriver(Driver):
         else:
             phone.ring(self.now)
             self._phones[channel] = phone
+            if self.tone_plan is not None:
+                self._loops[channel] = progress_tone(self.tone_plan, "ringback", self.tick, TICK_SAMPLES)
 
     def test_line(self, channel: int, seconds: float) -> LineTest:
         """Off-hook for `seconds` of simulated time: dial tone on a working trunk, none on one in alarm."""
@@ -268,14 +290,23 @@ class SimDriver(Driver):
                 line.hangup_at = float("inf")
                 caller.line = ch
                 self._busy_trunks.add(ch)
-                # On-hook caller ID travels with the first ring (reference/dsp.md §4.1).
-                self._events.append(ChannelEvent(ch, EventKind.CALLER_ID,
-                                                 {"number": caller.number, "name": caller.name}))
+                self._send_caller_id(ch, line, caller)
                 return True
         caller.ended, caller.ended_by = self.now, "busy"
         self.counters["blocked"] += 1
         self.blocked.append(caller)
         return False
+
+    def _send_caller_id(self, ch: int, line: _Trunk, caller: SimCaller) -> None:
+        """Caller ID the way this exchange sends it (reference/dsp.md §4)."""
+        if self.callerid == "event":
+            self._events.append(ChannelEvent(ch, EventKind.CALLER_ID, {"number": caller.number, "name": caller.name}))
+        elif self.callerid in BEFORE_RING:
+            burst = caller_id_burst(self.callerid, caller.number, caller.name, caller.garbled_id)
+            self._queue_audio(ch, burst)
+            line.next_ring = self.now + burst.size / RATE + BEFORE_RING_GAP_S
+        else:
+            line.callerid_at = self.now + RING_ON_S + AFTER_RING_GAP_S
 
     def subscriber(self, number: str, phone: Phone) -> Phone:
         """Make `number` reachable on the PSTN (an expert center, a caller waiting for a callback)."""
@@ -291,7 +322,7 @@ class SimDriver(Driver):
             line.give_up_at = float("inf")
             line.hangup_at = self.now + caller.talk
             if caller.voice_hz:
-                self._voices[channel] = self._voice(caller.voice_hz)
+                self._loops[channel] = steady_tone([caller.voice_hz], VOICE_DBM0, self.tick, TICK_SAMPLES)
 
     def alarm(self, channel: int, active: bool = True, reason: str = "loss of line") -> None:
         """Fault injection: the line (or station) fails, or comes back."""
@@ -311,11 +342,6 @@ class SimDriver(Driver):
     def _on_a_line(self, number: str) -> bool:
         return any(t.caller is not None and t.caller.number == number for t in self.trunks)
 
-    def _voice(self, hz: float) -> np.ndarray:
-        # One second of tone: whole-hertz tones repeat exactly, so reading it round keeps the phase.
-        second = tonegen.tone(round(hz), -20.0, RATE).astype(np.float32)
-        return np.concatenate([second, second[:TICK_SAMPLES]])
-
     # --- time ---------------------------------------------------------------------------------
     def _advance(self) -> None:
         now = self.now
@@ -323,8 +349,7 @@ class SimDriver(Driver):
         for ch in sorted(self._busy_trunks):
             line = self.trunks[ch]
             if line.state == LineState.DIALING and now >= line.progress_at:
-                self._events.append(ChannelEvent(ch, EventKind.PROGRESS, {"tone": line.progress}))
-                line.progress_at = float("inf")
+                self._progress(ch, line)
                 continue
             if line.state == LineState.TESTING:
                 if now >= line.test_until:
@@ -332,6 +357,10 @@ class SimDriver(Driver):
                 continue
             if line.caller is None:
                 continue
+            if line.state == LineState.RINGING and now >= line.callerid_at:
+                line.callerid_at = float("inf")
+                self._queue_audio(ch, caller_id_burst(self.callerid, line.caller.number, line.caller.name,
+                                                      line.caller.garbled_id))
             if line.state == LineState.RINGING and now >= line.next_ring:
                 self._events.append(ChannelEvent(ch, EventKind.RING, {}))
                 line.next_ring += RING_PERIOD_S
@@ -353,16 +382,25 @@ class SimDriver(Driver):
                 phone.calls += 1
                 if ch < self.n_trunks:
                     self.trunks[ch].state = LineState.OUTBOUND
+                self._loops.pop(ch, None)   # the ringback stops
                 if phone.voice_hz:
-                    self._voices[ch] = self._voice(phone.voice_hz)
+                    self._loops[ch] = steady_tone([phone.voice_hz], VOICE_DBM0, self.tick, TICK_SAMPLES)
                 self._events.append(ChannelEvent(ch, EventKind.ANSWER, {}))
             elif phone.off_hook and now >= phone.hangup_at:
                 phone.on_hook()
                 del self._phones[ch]
-                self._voices.pop(ch, None)
+                self._loops.pop(ch, None)
                 if ch < self.n_trunks:
                     self._free(ch)
                 self._events.append(ChannelEvent(ch, EventKind.CLEAR, {}))
+
+    def _progress(self, ch: int, line: _Trunk) -> None:
+        """The call cannot complete: the exchange plays its tone, or reports it out of band."""
+        line.progress_at = float("inf")
+        if self.tone_plan is None:
+            self._events.append(ChannelEvent(ch, EventKind.PROGRESS, {"tone": line.progress}))
+        else:
+            self._loops[ch] = progress_tone(self.tone_plan, line.progress, self.tick, TICK_SAMPLES)
 
     def _test_done(self, ch: int, line: _Trunk) -> None:
         reason = self.alarmed.get(ch)
@@ -376,7 +414,7 @@ class SimDriver(Driver):
 
     def _say(self, ch: int, caller: SimCaller, seconds: float) -> None:
         """The caller talks (a message): their voice tone for `seconds`."""
-        voice = tonegen.tone(round(caller.voice_hz or 624), -20.0, int(seconds * RATE)).astype(np.float32)
+        voice = tonegen.tone(round(caller.voice_hz or 624), VOICE_DBM0, int(seconds * RATE)).astype(np.float32)
         self._queue_audio(ch, voice)
 
     def _queue_audio(self, ch: int, audio: np.ndarray) -> None:
@@ -402,4 +440,4 @@ class SimDriver(Driver):
         self.trunks[ch] = _Trunk()
         self._busy_trunks.discard(ch)
         self._audio.pop(ch, None)
-        self._voices.pop(ch, None)
+        self._loops.pop(ch, None)

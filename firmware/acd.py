@@ -3,8 +3,12 @@ from __future__ import annotations
 
 import enum
 import logging
+from functools import partial
 from typing import TYPE_CHECKING, Callable
 
+from drivers.channel import ChannelKind
+
+from .agent_lines import LINE_DOWN, PhoneLine, StationLine
 from .calls import Call, CallState, Disposition
 from .site import AgentConfig, QueueConfig
 
@@ -17,6 +21,8 @@ log = logging.getLogger(__name__)
 INITIAL_AHT_S = 120.0
 # Weight of the newest call in the handle-time average (an EWMA over roughly the last ten calls).
 AHT_WEIGHT = 0.1
+# Why an agent's phone was given up when it rang out (the ring timer, not the network, said so).
+NO_ANSWER = "no answer"
 
 
 class AcdError(Exception):
@@ -36,9 +42,11 @@ BUSY = (AgentState.RINGING, AgentState.TALKING)
 
 
 class Agent:
-    def __init__(self, engine: "Engine", cfg: AgentConfig, station: int, order: int, now: float):
+    def __init__(self, engine: "Engine", cfg: AgentConfig, station: int | None, order: int, now: float):
+        """`station`: the agent's station channel, or None to dial them at `cfg.phone`."""
         self.engine = engine
-        self.id, self.name, self.station, self.skills = cfg.id, cfg.name, station, dict(cfg.skills)
+        self.id, self.name, self.skills = cfg.id, cfg.name, dict(cfg.skills)
+        self.line = StationLine(engine, station) if station is not None else PhoneLine(engine, self, cfg.phone)
         self.order = order                 # position in the roster, for round robin
         self.state = AgentState.LOGGED_OUT
         self.reason: str | None = None
@@ -46,6 +54,7 @@ class Agent:
         self.idle_since = now              # longest-idle routing: when the agent last became free
         self.call: Call | None = None
         self.on_answer: Callable[[Agent], None] | None = None   # what picking up the ringing phone does
+        self.on_missed: Callable[[Agent, str], None] | None = None   # ... and the line failing to reach them
         self.talk_started: float | None = None
         self.last_call_id: str | None = None     # for a wrap-up code given after the call
         self.calls = 0
@@ -75,7 +84,7 @@ class Agent:
 
     def status(self) -> dict:
         return {"id": self.id, "name": self.name, "state": self.state.value, "reason": self.reason,
-                "since": self.since, "station": self.engine.board.channels[self.station].name,
+                "since": self.since, **self.line.status(),
                 "skills": self.skills, "queues": [q.name for q in self.engine.acd.queues.values()
                                                   if self.level(q.cfg.skill) >= q.cfg.min_level],
                 "call_id": self.call.id if self.call else None,
@@ -144,13 +153,23 @@ class Acd:
         self.engine = engine
         self.queues = {q.name: Queue(q) for q in queues}
         now = engine.clock.time()
-        channels = {c.name: c.index for c in engine.board.channels}
         self.agents: dict[str, Agent] = {}
         for order, cfg in enumerate(agents):
-            if cfg.station not in channels:
-                raise AcdError(f"agent {cfg.id}: no channel named {cfg.station!r} on this board")
-            self.agents[cfg.id] = Agent(engine, cfg, channels[cfg.station], order, now)
-        self.by_station = {a.station: a for a in self.agents.values()}
+            self.agents[cfg.id] = Agent(engine, cfg, self._station(cfg), order, now)
+        # Channel -> the agent on it: every station agent's port, and a remote agent's trunk while
+        # they are rung or on a call (their line keeps this up to date).
+        self.by_channel = {a.line.channel: a for a in self.agents.values() if a.line.channel is not None}
+
+    def _station(self, cfg: AgentConfig) -> int | None:
+        """The channel of the agent's station; None for a remote agent."""
+        if cfg.station is None:
+            return None
+        stations = {c.name: c.index for c in self.engine.board.by_kind(ChannelKind.STATION)}
+        if cfg.station not in stations:
+            raise AcdError(f"{cfg.origin or 'agent ' + cfg.id}: no station named {cfg.station!r} on this board "
+                           f"(stations: {', '.join(stations) or 'none'}; an agent reached over a trunk "
+                           "gives phone = \"<number>\" instead)")
+        return stations[cfg.station]
 
     # --- lookups ------------------------------------------------------------------------------
     def agent(self, agent_id: str) -> Agent:
@@ -291,8 +310,7 @@ class Acd:
         """Offer waiting callers, best first (priority, then time of entry, across every queue), to
         the ready agents each may have; a caller nobody may take yet does not hold up the others."""
         now = self.engine.clock.time()
-        # An agent whose phone line is in alarm cannot be rung, whatever their state says.
-        ready = [a for a in self.agents.values() if a.state == AgentState.READY and a.station not in self.engine.alarms]
+        ready = self._ringable(self.agents.values())
         if not ready:
             return
         waiting = sorted(((q, c) for q in self.queues.values() for c in q.waiting if not c.ringing),
@@ -303,9 +321,15 @@ class Acd:
                 continue
             chosen = STRATEGIES[q.cfg.strategy](eligible, q)
             self._offer(q, call, chosen)
-            ready = [a for a in ready if a.state == AgentState.READY]
+            ready = self._ringable(ready)
             if not ready:
                 return
+
+    @staticmethod
+    def _ringable(agents) -> list[Agent]:
+        # An agent whose station is in alarm, or a remote agent while no trunk is free, cannot be rung
+        # now, whatever their state says.
+        return [a for a in agents if a.state == AgentState.READY and a.line.reachable()]
 
     def _eligible(self, q: Queue, call: Call, ready: list[Agent], now: float) -> list[Agent]:
         if call.dedicated and now - call.queued_at < q.cfg.dedicated_wait:
@@ -321,28 +345,67 @@ class Acd:
             # A callback request waiting in the caller's place: one agent, rung before dialling out.
             self.engine.callbacks.offer(q, call, agents[0])
             return
-        call.ringing = list(agents)
+        rung = [a for a in agents if self.ring(a, call, self.offer_answered, partial(self._missed, call))]
+        if not rung:
+            return
+        call.ringing = rung
         call.ring_started = self.engine.clock.time()
-        call.set_state(CallState.RINGING_AGENT, agents=[a.id for a in agents])
-        for agent in agents:
-            self.ring(agent, call, self.station_answered)
+        call.set_state(CallState.RINGING_AGENT, agents=[a.id for a in rung])
         if q.cfg.strategy == "round_robin":
             q.rr_next = agents[0].order + 1
         call.ring_timer = self.engine.later(q.cfg.ring_timeout, self._ring_timeout, call)
 
-    def ring(self, agent: Agent, call: Call, on_answer: Callable[[Agent], None]) -> None:
-        """Ring the agent's phone for `call`; `on_answer(agent)` runs when they pick up."""
-        agent.call, agent.on_answer = call, on_answer
+    def ring(self, agent: Agent, call: Call | None, on_answer: Callable[[Agent], None],
+             on_missed: Callable[[Agent, str], None]) -> bool:
+        """Ring the agent's phone for `call`; False, and nothing changed, if they cannot be rung now
+        (a remote agent while no trunk is free).
+
+        `call` is None for a callback, dialled once the agent answers. `on_answer(agent)` runs when
+        they pick up, `on_missed(agent, why)` when their line reports it cannot reach them (busy,
+        unobtainable, line down); ringing out is the caller's own timer's business.
+        """
+        if not agent.line.ring():
+            return False
+        agent.call, agent.on_answer, agent.on_missed = call, on_answer, on_missed
         agent.set_state(AgentState.RINGING)
-        call.event("agent:ring", agent=agent.id)
-        self.engine.board.dial(agent.station)
+        if call is not None:
+            call.event("agent:ring", agent=agent.id)
+        return True
+
+    def picked_up(self, agent: Agent) -> None:
+        """The agent's ringing phone was picked up (a station went off hook, a dialled number answered)."""
+        if agent.state == AgentState.RINGING and agent.on_answer is not None:
+            on_answer = agent.on_answer
+            agent.on_answer = agent.on_missed = None
+            on_answer(agent)
+
+    def missed(self, agent: Agent, why: str) -> None:
+        """The agent's line could not reach them (busy, unobtainable, no answer, line down)."""
+        if agent.state == AgentState.RINGING and agent.on_missed is not None:
+            on_missed = agent.on_missed
+            agent.on_answer = agent.on_missed = None
+            on_missed(agent, why)
 
     def unring(self, agent: Agent) -> None:
         """Stop the agent's phone ringing; they are free again."""
-        self.engine.board.hangup(agent.station)
-        agent.call = agent.on_answer = None
+        self._hang_up(agent)
         if agent.state == AgentState.RINGING:
             agent.set_state(AgentState.READY)
+
+    def not_reached(self, agent: Agent, why: str) -> None:
+        """Free an agent whose ringing phone was not picked up. One who lets it ring out, or whose
+        number is busy or unobtainable, is made not ready, as app_queue's autopause does; a line that
+        failed under the ring is no fault of theirs."""
+        self._hang_up(agent)
+        if why == LINE_DOWN:
+            agent.set_state(AgentState.READY)
+        else:
+            agent.set_state(AgentState.NOT_READY, NO_ANSWER)
+
+    @staticmethod
+    def _hang_up(agent: Agent) -> None:
+        agent.line.drop()
+        agent.call = agent.on_answer = agent.on_missed = None
 
     def _stop_ringing(self, call: Call, keep: Agent | None = None) -> None:
         """Stop every phone ringing for the call but `keep`'s; those agents are free again."""
@@ -357,20 +420,27 @@ class Acd:
     def _ring_timeout(self, call: Call) -> None:
         if call.state != CallState.RINGING_AGENT:
             return
-        missed = list(call.ringing)
         call.ring_timer = None
-        for agent in missed:
-            call.event("agent:noanswer", agent=agent.id,
-                       ring_ms=int(1000 * (self.engine.clock.time() - call.ring_started)))
-            self.engine.board.hangup(agent.station)
-            agent.call = agent.on_answer = None
-            # An agent who lets the phone ring out is made not ready, as app_queue's autopause does.
-            agent.set_state(AgentState.NOT_READY, "no answer")
-        call.ringing = []
+        for agent in list(call.ringing):
+            self._missed(call, agent, NO_ANSWER)
+
+    def _missed(self, call: Call, agent: Agent, why: str) -> None:
+        """`agent` did not take the offer of `call`; once nobody rings for it, it is offered anew."""
+        if agent not in call.ringing:
+            return
+        call.ringing.remove(agent)
+        # The network's reason, where it gave one (busy, unobtainable ...); a ring-out says nothing more.
+        reason = {} if why == NO_ANSWER else {"why": why}
+        call.event("agent:noanswer", agent=agent.id,
+                   ring_ms=int(1000 * (self.engine.clock.time() - call.ring_started)), **reason)
+        self.not_reached(agent, why)
+        if call.ringing:
+            return
+        self._stop_ringing(call)
         call.set_state(CallState.QUEUED, queue=call.queue)
         self.dispatch()
 
-    def station_answered(self, agent: Agent) -> None:
+    def offer_answered(self, agent: Agent) -> None:
         """A queue caller's offer was picked up."""
         call = agent.call
         if call is None or agent not in call.ringing:
@@ -402,6 +472,11 @@ class Acd:
         if call.agent is not None:
             self.release(call.agent, call)
         self.dispatch()
+
+    def drop(self, agent: Agent, call: Call) -> None:
+        """The box takes the agent off `call` (a transfer, an intercept): their line is hung up, then wrap-up."""
+        agent.line.drop()
+        self.release(agent, call)
 
     def release(self, agent: Agent, call: Call) -> None:
         """The agent is done with `call` (hung up, transferred it away): wrap-up, then ready."""

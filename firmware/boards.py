@@ -8,10 +8,11 @@ from typing import Callable
 from drivers.alsa_pcm import FORMATS, AlsaDriver, AlsaError, AlsaLine
 from drivers.channel import Board, ChannelKind, Driver
 from drivers.sim import DtmfStyle, SimDriver
+from drivers.sim_signals import CALLER_ID_SCHEMES
 from drivers.voice_modem import LineConfig, VoiceModemDriver, VoiceModemError
 
 from .config import ConfigError, Section, read_file
-from .site import BOARD_DIR
+from .site import BOARD_DIR, read_tone_plan
 
 PROFILES_DIR = BOARD_DIR / "profiles"
 
@@ -30,7 +31,8 @@ def _build_sim(sec: Section) -> SimDriver:
     driver = SimDriver(trunks=sec.get_int("trunks", 8, 0, 480), stations=sec.get_int("stations", 4, 0, 480),
                        seed=sec.get_int("seed", 0, 0), noise_dbm0=sec.get_float("noise_dbm0", -65.0, -100.0, -10.0),
                        dtmf=DtmfStyle(level_dbm0=sec.get_float("dtmf_level_dbm0", -10.0, -50.0, 0.0),
-                                      twist_db=sec.get_float("dtmf_twist_db", 0.0, -12.0, 12.0)))
+                                      twist_db=sec.get_float("dtmf_twist_db", 0.0, -12.0, 12.0)),
+                       callerid=sec.get_str("callerid", "v23", choices=CALLER_ID_SCHEMES), tones=read_tone_plan(sec))
     return driver
 
 

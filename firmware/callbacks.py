@@ -3,9 +3,10 @@ they were, and when its turn comes an agent is rung and the box dials the caller
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import TYPE_CHECKING
 
-from .acd import Agent, AgentState, Queue
+from .acd import NO_ANSWER, Agent, AgentState, Queue
 from .calls import Call, CallState, Disposition
 from .flows import Node
 
@@ -104,19 +105,18 @@ class Callbacks:
     def offer(self, q: Queue, req: CallbackRequest, agent: Agent) -> None:
         """The queue matched the request with a free agent: ring the agent first."""
         eng = self.engine
+        if not eng.acd.ring(agent, None, partial(self._agent_answered, q, req), partial(self._agent_missed, req)):
+            return   # the request keeps its place for the next free agent
         req.ringing = [agent]
-        agent.call, agent.on_answer = None, lambda a: self._agent_answered(q, req, a)
-        agent.set_state(AgentState.RINGING)
-        eng.board.dial(agent.station)
-        req.ring_timer = eng.later(q.cfg.ring_timeout, self._agent_missed, q, req, agent)
+        req.ring_timer = eng.later(q.cfg.ring_timeout, self._agent_missed, req, agent, NO_ANSWER)
 
-    def _agent_missed(self, q: Queue, req: CallbackRequest, agent: Agent) -> None:
-        if agent.state != AgentState.RINGING or req.ringing != [agent]:
+    def _agent_missed(self, req: CallbackRequest, agent: Agent, why: str) -> None:
+        if req.ringing != [agent]:
             return
+        if req.ring_timer:
+            req.ring_timer.cancel()
         req.ringing, req.ring_timer = [], None
-        self.engine.board.hangup(agent.station)
-        agent.on_answer = None
-        agent.set_state(AgentState.NOT_READY, "no answer")
+        self.engine.acd.not_reached(agent, why)
         self.engine.acd.dispatch()
 
     def _agent_answered(self, q: Queue, req: CallbackRequest, agent: Agent) -> None:
@@ -124,27 +124,24 @@ class Callbacks:
         if req.ring_timer:
             req.ring_timer.cancel()
         req.ringing = []
-        try:
-            channel = eng.ops.free_trunk()
-        except Exception as exc:  # no line free: the agent is released, the request keeps its place
-            log.warning("callback %s: %s; it waits", req.id, exc)
-            eng.board.hangup(agent.station)
-            agent.on_answer = None
-            agent.set_state(AgentState.READY)
+        # `call` is made once the number is dialled, before the leg can answer or fail.
+        leg = eng.ops.seize(req.number, on_answer=lambda: self._answered(req, call),
+                            on_fail=lambda why: self._failed(req, call, why),
+                            on_clear=lambda: eng.end_call(call, Disposition.ANSWERED, "caller"))
+        if leg is None:   # the agent is released, the request keeps its place
+            log.warning("callback %s: no free line to dial %s out on; it waits", req.id, req.number)
+            eng.acd.unring(agent)
             return
         q.waiting.remove(req)
         req.attempts += 1
-        call = eng.outbound_call(channel, req.number, agent, direction="callback")
+        call = leg.call = eng.outbound_call(leg.channel, req.number, agent, direction="callback")
+        agent.call = call    # the agent's hang-up ends it, as any call of theirs
         call.queue = req.queue
         call.update(queue=req.queue)
         agent.set_state(AgentState.TALKING)
         call.set_state(CallState.DIALING)
         call.event("callback:dial", request=req.id, number=req.number, attempt=req.attempts)
         self._update(req, "dialing", callback_call_id=call.id, agent_id=agent.id)
-        eng.ops.dial(call, channel, req.number,
-                     on_answer=lambda: self._answered(req, call),
-                     on_fail=lambda why: self._failed(req, call, why),
-                     on_clear=lambda: eng.end_call(call, Disposition.ANSWERED, "caller"))
 
     def _answered(self, req: CallbackRequest, call: Call) -> None:
         eng = self.engine

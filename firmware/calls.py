@@ -35,6 +35,7 @@ class Disposition(str, enum.Enum):
     CALLBACK = "callback"        # asked to be called back and hung up; the request keeps their place
     TRANSFERRED = "transferred"  # sent on to an external number (the HQ expert center)
     FAILED = "failed"            # the line failed (alarm) during the call
+    FAX = "fax"                  # a fax machine called (T.30 calling tone): the box takes no faxes
 
 
 class Call:

@@ -14,10 +14,10 @@ import numpy as np
 
 from drivers.channel import (TICK_SAMPLES, TICK_SECONDS, Board, ChannelError, ChannelEvent, ChannelKind,
                              EventKind, LineTest)
-from dsp.dtmf import DtmfDetector
 
 from . import kpi
-from .acd import Acd, AcdError, AgentState
+from .acd import Acd, AcdError, Agent, AgentState
+from .agent_lines import LINE_DOWN
 from .calls import Call, CallState, Disposition
 from .clock import TickClock
 from .conversation import Conversation, Mode
@@ -27,6 +27,7 @@ from .control import ControlError, ControlServer
 from .flows import Flow, FlowError, load_flow
 from .ivr import IvrSession
 from .journal import Journal
+from .listening import Listener
 from .media import MediaPlan
 from .operations import Operations
 from .prompts import PromptError, PromptSet
@@ -52,6 +53,8 @@ LINE_TEST_GRACE_S = 15.0
 LINE_TESTS_KEPT = 64
 # Digits heard kept per line for the technician's live view.
 DIGITS_KEPT = 20
+# How often a due answer checks again whether a caller ID burst has finished: a few ticks.
+CALLER_ID_POLL_S = 0.1
 
 
 class TickStats:
@@ -96,8 +99,9 @@ class Engine:
         self.observers: list[Callable[[str, dict], None]] = []
         self._rng = random.Random(seed) if seed is not None else None
         n = len(board)
-        self.dtmf = DtmfDetector(channels=n)
-        self.trunk_mask = np.array([c.kind == ChannelKind.TRUNK for c in board.channels], bool)
+        self.listener = Listener(self, site.tones)
+        # Caller ID sent after a ring is only heard if that ring is let pass.
+        self.answer_rings = max(site.answer_rings, board.answer_rings)
         self.media = MediaPlan(n)
         self.tx = np.zeros((n, TICK_SAMPLES), np.int16)
         self.calls: dict[int, Call] = {}          # trunk channel -> call
@@ -143,7 +147,7 @@ class Engine:
             control.prepare["flow.reload"] = self.load_flow
         for agent in self.acd.agents.values():
             store.upsert("agents", {"id": agent.id, "name": agent.name,
-                                    "station": board.channels[agent.station].name,
+                                    "station": agent.line.name,
                                     "queues": ",".join(agent.status()["queues"]),
                                     "skills": json.dumps(agent.skills), "updated_at": self.started_at})
         for q in site.queues:
@@ -232,13 +236,13 @@ class Engine:
 
     def connect(self, call: Call, agent) -> None:
         """The agent answered: bridge the two channels and start recording."""
-        call.conversation = Conversation(call.channel, agent.station)
+        call.conversation = Conversation(call.channel, agent.line.channel)
         self.apply(call)
         call.set_state(CallState.CONNECTED, agent=agent.id)
         q = self.acd.queues.get(call.queue) if call.queue else None
         if call.recording_id is None and (q is None or q.cfg.recording == "all"):
             self._start_recording(call)
-        self.emit("call:bridged", call=call, agent=agent, channel=call.channel, station=agent.station)
+        self.emit("call:bridged", call=call, agent=agent, channel=call.channel, line=agent.line.channel)
 
     def apply(self, call: Call) -> None:
         """Set the mixing legs and music for the call's conversation as it now stands."""
@@ -298,16 +302,17 @@ class Engine:
             if disposition == Disposition.ABANDONED:
                 self.acd.abandoned(call)
             self.acd.leave(call)
-        if call.agent is not None and call.agent.state == AgentState.TALKING and by != "agent":
-            self.board.hangup(call.agent.station)
-        self.acd.call_ended(call)
+        if call.agent is not None and call.agent.state == AgentState.TALKING:
+            call.agent.line.drop()
         if call.recording_id:
             self.recorded.pop(call.recording_id, None)
             self._rec_index = None
             self.recorder.close(call.recording_id)
         if by != "caller" and call.channel not in self.alarms:
             self.board.hangup(call.channel)
+        # The line is free before the agents are offered the next caller: a remote agent may be dialled on it.
         self.calls.pop(call.channel, None)
+        self.acd.call_ended(call)
         call.finish(disposition, by, now)
 
     # --- channel events -----------------------------------------------------------------------
@@ -315,7 +320,9 @@ class Engine:
         if ev.kind == EventKind.ANSWER:
             self.line_calls[ev.channel] += 1
         kind = self.board.channels[ev.channel].kind
-        if kind == ChannelKind.TRUNK and self.ops.leg_event(ev.channel, ev.kind.value, ev.data):
+        # An alarm is the line's as well as its leg's: _on_trunk_alarm records it, then tells the leg.
+        for_leg = kind == ChannelKind.TRUNK and ev.kind != EventKind.ALARM
+        if for_leg and self.ops.leg_event(ev.channel, ev.kind.value, ev.data):
             return
         handler = getattr(self, f"_on_{kind.value}_{ev.kind.value}", None)
         if handler is None:
@@ -329,7 +336,7 @@ class Engine:
             call = Call(self, self.new_id(), channel, self.clock.time())
             self.calls[channel] = call
             self.line_calls[channel] += 1
-            self.dtmf.reset(channel)
+            self.listener.reset(channel)
             self.emit("call:arrived", call=call)
         return call
 
@@ -340,7 +347,7 @@ class Engine:
         if call.customer is not None:
             call.name = call.name or call.customer.name
         call.update(number=call.number, name=call.name, customer_id=call.customer.id if call.customer else None)
-        call.event("call:callerid", number=call.number, name=call.name)
+        call.event("call:callerid", number=call.number, name=call.name, absence=ev.data.get("absence"))
         self.last_caller_id[ev.channel] = {"number": call.number, "name": call.name, "at": self.clock.time()}
 
     def _on_trunk_ring(self, ev: ChannelEvent) -> None:
@@ -348,7 +355,17 @@ class Engine:
         if call.state != CallState.RINGING:
             return
         call.rings += 1
-        if call.rings >= self.site.answer_rings:
+        if call.rings >= self.answer_rings:
+            self._answer_when_heard(call)
+
+    def _answer_when_heard(self, call: Call) -> None:
+        """Answer now, unless caller ID is still arriving on the line: then as soon as it has (the
+        receiver closes a burst within MAX_CAPTURE_FRAMES, so this ends)."""
+        if call.state != CallState.RINGING:
+            return
+        if self.listener.receiving_caller_id(call.channel):
+            self.later(CALLER_ID_POLL_S, self._answer_when_heard, call)
+        else:
             self._answer(call)
 
     def _answer(self, call: Call) -> None:
@@ -381,20 +398,37 @@ class Engine:
 
     def _on_trunk_alarm(self, ev: ChannelEvent) -> None:
         self._alarm(ev)
+        if not ev.data.get("active", True):
+            return
         call = self.calls.get(ev.channel)
-        if call is not None and ev.data.get("active", True):
+        if call is not None:
             self.end_call(call, Disposition.FAILED, "box")
+        else:
+            self.ops.leg_lost(ev.channel, self.alarms[ev.channel])
 
     def _on_station_alarm(self, ev: ChannelEvent) -> None:
         self._alarm(ev)
-        agent = self.acd.by_station.get(ev.channel)
+        agent = self.acd.by_channel.get(ev.channel)
         if agent is None or not ev.data.get("active", True):
             return
+        self.agent_line_lost(agent, self.alarms[ev.channel])
+        # Their own phone is out of service until the line comes back.
+        if agent.state != AgentState.LOGGED_OUT:
+            if agent._timer:
+                agent._timer.cancel()
+            agent.set_state(AgentState.NOT_READY, "line alarm")
+
+    def agent_line_lost(self, agent: Agent, reason: str) -> None:
+        """The line to the agent went down (their station, or the trunk they were dialled on)."""
         call = agent.call
-        if call is not None and agent.state == AgentState.TALKING and call.direction == "inbound" and call.queue:
-            # The agent's line went down mid-call: the caller is not left stranded but goes back to
-            # the front of their queue.
-            call.event("agent:lost", agent=agent.id, reason=ev.data.get("reason", "alarm"))
+        if agent.state == AgentState.RINGING:
+            self.acd.missed(agent, LINE_DOWN)
+        elif agent.state != AgentState.TALKING or call is None:
+            return
+        elif call.agent is agent and call.direction == "inbound" and call.queue:
+            # The agent dropped out mid-call: the caller is not left stranded but goes back to the
+            # front of their queue.
+            call.event("agent:lost", agent=agent.id, reason=reason)
             self.ops.call_ending(call)
             call.conversation = None
             for ch in call.mixed:
@@ -403,12 +437,8 @@ class Engine:
             call.agent = None
             self.acd.release(agent, call)
             self.acd.requeue(call, call.queue)
-        elif agent.state == AgentState.RINGING:
-            self.acd.unring(agent)
-        if agent.state != AgentState.LOGGED_OUT:
-            if agent._timer:
-                agent._timer.cancel()
-            agent.set_state(AgentState.NOT_READY, "line alarm")
+        else:
+            self.agent_hung_up(agent)
 
     def _alarm(self, ev: ChannelEvent) -> None:
         name = self.board.channels[ev.channel].name
@@ -420,18 +450,22 @@ class Engine:
         self.emit("line:alarm", channel=ev.channel, **ev.data)
 
     def _on_station_answer(self, ev: ChannelEvent) -> None:
-        if self.ops.station_answer(ev.channel):
-            return
-        agent = self.acd.by_station.get(ev.channel)
-        if agent is not None and agent.state == AgentState.RINGING and agent.on_answer is not None:
-            on_answer, agent.on_answer = agent.on_answer, None
-            on_answer(agent)
+        agent = self.acd.by_channel.get(ev.channel)
+        if agent is not None:
+            self.acd.picked_up(agent)
+        else:
+            self.ops.supervisor_answered(ev.channel)
 
     def _on_station_clear(self, ev: ChannelEvent) -> None:
-        if self.ops.station_clear(ev.channel):
-            return
-        agent = self.acd.by_station.get(ev.channel)
-        if agent is None or agent.call is None or agent.state != AgentState.TALKING:
+        agent = self.acd.by_channel.get(ev.channel)
+        if agent is not None:
+            self.agent_hung_up(agent)
+        else:
+            self.ops.supervisor_cleared(ev.channel)
+
+    def agent_hung_up(self, agent: Agent) -> None:
+        """The agent's phone went on hook (their station, or the far end of the trunk they were dialled on)."""
+        if agent.call is None or agent.state != AgentState.TALKING or self.ops.third_agent_left(agent):
             return
         call = agent.call
         third = call.third
@@ -449,6 +483,8 @@ class Engine:
         shown = "*" if call is not None and call.secure_input else digit
         self.line_digits[channel] += 1
         self.heard.setdefault(channel, deque(maxlen=DIGITS_KEPT)).append((shown, self.clock.time()))
+        # A trunk carrying a dialled leg (a remote agent's phone, a transfer target) has no call of
+        # its own: what its far end keys is nobody's input.
         if call is None or call.state == CallState.RINGING:
             return
         call.digits += shown
@@ -522,11 +558,11 @@ class Engine:
         call = self.calls.get(ch)
         if call is not None:
             return f"carries a call ({call.number or 'unknown number'}, {call.state.value})"
-        if ch in self.ops.legs:
-            return "carries a call (a line dialled out for a transfer)"
-        agent = self.acd.by_station.get(ch)
+        agent = self.acd.by_channel.get(ch)
         if agent is not None and agent.call is not None:
             return f"carries agent {agent.id}'s call"
+        if ch in self.ops.legs:
+            return "carries a call (a line dialled out)"
         if agent is not None and agent.state != AgentState.LOGGED_OUT:
             return f"is agent {agent.id}'s phone and the agent is logged in (log them out first)"
         sup = self.ops.by_station.get(ch)
@@ -620,9 +656,7 @@ class Engine:
         rx, events = self.board.exchange(self.tx)
         for ev in events:
             self._guarded(ev.channel, self._on_channel_event, ev)
-        for d in self.dtmf.process(rx):
-            if self.trunk_mask[d.channel]:
-                self._guarded(d.channel, self._on_digit, d.channel, d.digit)
+        self.listener.hear(rx)
         self.timers.run_due(self.clock.seconds, on_error=self._timer_fault)
         if self.testing:
             self._check_tests()
@@ -632,7 +666,7 @@ class Engine:
         for channel, done in self.media.finished():
             self._guarded(channel, done)
         self._record(rx, self.tx)
-        self.voicemail.tick(rx)
+        self.voicemail.tick(rx, self.listener.levels)
         for fin in self.recorder.finished():
             self._recording_done(fin)
         self.store.pump()
@@ -678,11 +712,11 @@ class Engine:
     def status(self) -> dict:
         now = self.clock.time()
         lines = []
-        agents_by_station = self.acd.by_station
+        agents_by_channel = self.acd.by_channel
         own = self.board.line_status()
         for info in self.board.channels:
             call = self.calls.get(info.index)
-            agent = agents_by_station.get(info.index)
+            agent = agents_by_channel.get(info.index)
             if info.index in self.alarms:
                 state, since = "alarm", None
             elif call is not None:
@@ -704,6 +738,7 @@ class Engine:
                           "driver_state": drv.get("state"), "last_caller_id": self.last_caller_id.get(info.index),
                           # resets and overruns are the hardware's own counts: None where a driver keeps none.
                           "counters": {"calls": self.line_calls[info.index], "digits": self.line_digits[info.index],
+                                       "unreadable_ids": self.listener.unreadable[info.index],
                                        "resets": counters.get("resets"), "overruns": counters.get("overruns")},
                           "digits": [{"digit": d, "at": t} for d, t in self.heard.get(info.index, ())],
                           "test": dict(test) if test else None})

@@ -5,9 +5,13 @@ from __future__ import annotations
 import enum
 import logging
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Callable
 
-from .acd import AcdError, Agent, AgentState
+from drivers.channel import ChannelError
+
+from .acd import NO_ANSWER, AcdError, Agent, AgentState
+from .agent_lines import LINE_DOWN
 from .calls import Call, CallState, Disposition
 from .conversation import Listen, Mode
 from .site import SupervisorConfig
@@ -29,14 +33,16 @@ class OpsError(AcdError):
 
 @dataclass
 class Leg:
-    """A number the box dialled on a trunk for a call: a transfer target, a conference member, or
-    the far end of an agent's outbound call."""
+    """A number the box dialled on a trunk for a call: a transfer target, a conference member, the
+    far end of an agent's outbound call, or a remote agent's own phone (call None: the agent's line
+    owns that leg, whichever call it carries)."""
     channel: int
     number: str
-    call: Call
+    call: Call | None
     on_answer: Callable[[], None]
-    on_fail: Callable[[str], None]
+    on_fail: Callable[[str], None]            # why: busy, congestion, sit, no answer, cleared, line alarm
     on_clear: Callable[[], None]
+    on_lost: Callable[[str], None] | None = None   # the answered line went down (alarm); None: as a clear
     answered: bool = False
     timer: object = None
 
@@ -46,7 +52,7 @@ class Third:
     """The party an agent brings into a call."""
     purpose: str                    # blind | consult | conference
     channel: int
-    agent: Agent | None = None      # an agent rung on their station
+    agent: Agent | None = None      # an agent rung on their own line
     leg: Leg | None = None          # or a number on a trunk
     answered: bool = False
 
@@ -119,12 +125,31 @@ class Operations:
 
     def free_trunk(self) -> int:
         """An idle trunk for dialling out; OpsError when every line is busy."""
+        trunk = self.idle_trunk()
+        if trunk is None:
+            raise OpsError("no free line to dial out on")
+        return trunk
+
+    def idle_trunk(self) -> int | None:
+        """An idle trunk for dialling out, or None when every line is busy."""
+        return next(self._idle_trunks(), None)
+
+    def _idle_trunks(self):
         eng = self.engine
-        for info in eng.board.channels:
-            if (info.kind.value == "trunk" and info.index not in eng.calls and info.index not in self.legs
-                    and info.index not in eng.alarms and info.index not in eng.testing):
-                return info.index
-        raise OpsError("no free line to dial out on")
+        return (info.index for info in eng.board.channels
+                if info.kind.value == "trunk" and info.index not in eng.calls and info.index not in self.legs
+                and info.index not in eng.alarms and info.index not in eng.testing)
+
+    def seize(self, number: str, on_answer, on_fail, on_clear, on_lost=None) -> Leg | None:
+        """Dial `number` on the first idle trunk that takes it (its leg's call still to be set); None
+        when none does. A line that looks idle may have been seized by an incoming call whose ring or
+        caller ID has not reached the box yet (glare): the driver refuses it and the next is tried."""
+        for trunk in self._idle_trunks():
+            try:
+                return self.dial(None, trunk, number, on_answer, on_fail, on_clear, on_lost)
+            except ChannelError as exc:
+                log.info("dialling %s: %s; trying another line", number, exc)
+        return None
 
     # --- hold ---------------------------------------------------------------------------------
     def cmd_hold(self, agent: str) -> dict:
@@ -160,14 +185,17 @@ class Operations:
             target = self.engine.acd.agent(to[6:])
             if target.state != AgentState.READY:
                 raise OpsError(f"agent {target.id} is not ready ({target.state.value})")
-            third = Third(purpose, target.station, agent=target)
 
+            # `third` is made once the phone rings, before it can be answered or give up.
             def answered(agent: Agent) -> None:
                 agent.set_state(AgentState.TALKING)
                 third.answered = True
                 on_answer()
-            self.engine.acd.ring(target, call, answered)
-            third.timer = self.engine.later(DIAL_TIMEOUT_S, self._third_timeout, call, third, on_fail)
+            if not self.engine.acd.ring(target, call, answered,
+                                        lambda agent, why: self._third_missed(call, third, on_fail, why)):
+                raise OpsError(f"agent {target.id} cannot be rung now: no free line to dial {target.line.name}")
+            third = Third(purpose, target.line.channel, agent=target)
+            third.timer = self.engine.later(DIAL_TIMEOUT_S, self._third_missed, call, third, on_fail, NO_ANSWER)
         else:
             if not to or not all(c in "0123456789*#" for c in to):
                 raise OpsError(f"cannot dial {to!r}: give agent:ID, queue:NAME or a number")
@@ -183,10 +211,11 @@ class Operations:
         call.event("call:third", to=third.name, purpose=purpose)
         return third
 
-    def _third_timeout(self, call: Call, third: Third, on_fail: Callable[[str], None]) -> None:
+    def _third_missed(self, call: Call, third: Third, on_fail: Callable[[str], None], why: str) -> None:
+        """The agent brought in did not answer, or their line could not reach them."""
         if call.third is third and not third.answered:
             self._drop_third(call)
-            on_fail("no answer")
+            on_fail(why)
 
     def _drop_third(self, call: Call) -> None:
         third, call.third = call.third, None
@@ -196,8 +225,7 @@ class Operations:
             if third.agent.state == AgentState.RINGING:
                 self.engine.acd.unring(third.agent)
             else:
-                self.engine.board.hangup(third.channel)
-                self.engine.acd.release(third.agent, call)
+                self.engine.acd.drop(third.agent, call)
         elif third.leg is not None:
             self.hangup_leg(third.leg)
 
@@ -219,32 +247,34 @@ class Operations:
                 return
             self.engine.apply(call)
 
-    def station_clear(self, channel: int) -> bool:
-        """A station hung up: a third-party agent or a supervisor. True if it was handled here."""
-        for call in list(self.engine.calls.values()):
-            third = call.third
-            if third is not None and third.agent is not None and third.channel == channel and third.answered:
-                self._third_left(call, third)
-                return True
+    def third_agent_left(self, agent: Agent) -> bool:
+        """An agent hung up: True if they were a third party brought into their call (handled here)."""
+        call = agent.call
+        third = call.third if call is not None else None
+        if third is None or third.agent is not agent or not third.answered:
+            return False
+        self._third_left(call, third)
+        return True
+
+    def supervisor_cleared(self, channel: int) -> None:
+        """A supervisor's station hung up."""
         sup = self.by_station.get(channel)
         if sup is not None and sup.call is not None:
             if sup.state == SupervisorState.TALKING:
                 self.engine.end_call(sup.call, Disposition.ANSWERED, "supervisor")
             else:
                 self._leave(sup)
-            return True
-        return False
 
-    def station_answer(self, channel: int) -> bool:
+    def supervisor_answered(self, channel: int) -> None:
+        """A supervisor's station picked up: they join the call they asked to listen to."""
         sup = self.by_station.get(channel)
         if sup is None or sup.state != SupervisorState.RINGING or sup.call is None:
-            return False
+            return
         sup.state = SupervisorState.LISTENING
         conv = sup.call.conversation
         conv.supervisor, conv.listen = sup.station, sup.listen
         sup.call.event("supervisor:join", supervisor=sup.id, mode=sup.listen.value)
         self.engine.apply(sup.call)
-        return True
 
     # --- transfers and conference -------------------------------------------------------------
     def cmd_transfer(self, agent: str, to: str, blind: bool = True) -> dict:
@@ -274,11 +304,10 @@ class Operations:
         """The agent leaves the call to `to`; the caller hears music until someone picks up."""
         talk = round(self.engine.clock.time() - agent.talk_started)
         call.event("call:transfer", agent=agent.id, to=to, blind=True, talk=talk)
-        self.engine.board.hangup(agent.station)
         call.conversation.agent = None
         call.conversation.mode = Mode.HOLD
         call.agent = None
-        self.engine.acd.release(agent, call)
+        self.engine.acd.drop(agent, call)
         call.transfers += 1
         self.engine.apply(call)
 
@@ -322,9 +351,8 @@ class Operations:
             raise OpsError(f"agent {agent_obj.id} has no answered consultation to hand the call to")
         talk = round(self.engine.clock.time() - agent_obj.talk_started)
         call.event("call:transfer", agent=agent_obj.id, to=third.name, blind=False, talk=talk)
-        self.engine.board.hangup(agent_obj.station)
         call.agent = None
-        self.engine.acd.release(agent_obj, call)
+        self.engine.acd.drop(agent_obj, call)
         call.transfers += 1
         call.conversation.agent = None
         call.conversation.mode = Mode.TALK
@@ -367,17 +395,19 @@ class Operations:
         return agent_obj.status()
 
     # --- outbound -----------------------------------------------------------------------------
-    def dial(self, call: Call, channel: int, number: str, on_answer, on_fail, on_clear) -> Leg:
-        leg = Leg(channel, number, call, on_answer, on_fail, on_clear)
-        self.legs[channel] = leg
+    def dial(self, call: Call | None, channel: int, number: str, on_answer, on_fail, on_clear,
+             on_lost=None) -> Leg:
+        """Dial `number` on the trunk `channel`; ChannelError (and no leg) if the driver refuses."""
         self.engine.board.dial(channel, number)
+        leg = Leg(channel, number, call, on_answer, on_fail, on_clear, on_lost)
+        self.legs[channel] = leg
         leg.timer = self.engine.later(DIAL_TIMEOUT_S, self._leg_timeout, leg)
         return leg
 
     def _leg_timeout(self, leg: Leg) -> None:
         if not leg.answered and self.legs.get(leg.channel) is leg:
             self.hangup_leg(leg)
-            leg.on_fail("no answer")
+            leg.on_fail(NO_ANSWER)
 
     def hangup_leg(self, leg: Leg) -> None:
         if self.legs.get(leg.channel) is leg:
@@ -400,11 +430,29 @@ class Operations:
             self.hangup_leg(leg)
             leg.on_fail(data["tone"])
         elif kind == "clear":
-            del self.legs[channel]
-            leg.timer.cancel()
-            self.engine.media.disconnect(channel)
+            self._forget(leg)
             (leg.on_clear if leg.answered else lambda: leg.on_fail("cleared"))()
         return True
+
+    def leg_lost(self, channel: int, reason: str) -> bool:
+        """The trunk under a dialled leg went into alarm: its far end is gone. True if it was a leg."""
+        leg = self.legs.get(channel)
+        if leg is None:
+            return False
+        self._forget(leg)
+        if not leg.answered:
+            leg.on_fail(LINE_DOWN)
+        elif leg.on_lost is not None:
+            leg.on_lost(reason)
+        else:
+            leg.on_clear()
+        return True
+
+    def _forget(self, leg: Leg) -> None:
+        """The line is gone already (far-end clear, alarm): stop following it."""
+        del self.legs[leg.channel]
+        leg.timer.cancel()
+        self.engine.media.disconnect(leg.channel)
 
     def cmd_dial(self, agent: str, number: str) -> dict:
         """The agent calls a customer: their phone rings first, then the number is dialled."""
@@ -413,8 +461,6 @@ class Operations:
             raise OpsError(f"agent {agent_obj.id} cannot dial now ({agent_obj.state.value})")
         if not number or not all(c in "0123456789*#" for c in number):
             raise OpsError(f"cannot dial {number!r}")
-        if agent_obj._timer:
-            agent_obj._timer.cancel()
         channel = self.free_trunk()
         call = self.engine.outbound_call(channel, number, agent_obj)
 
@@ -426,8 +472,17 @@ class Operations:
                       on_fail=lambda why: self.engine.end_call(
                           call, Disposition.BUSY if why == "busy" else Disposition.UNANSWERED, "box"),
                       on_clear=lambda: self.engine.end_call(call, Disposition.ANSWERED, "caller"))
-        self.engine.acd.ring(agent_obj, call, agent_answered)
+        if not self.engine.acd.ring(agent_obj, call, agent_answered, partial(self._dial_missed, call)):
+            self.engine.end_call(call, Disposition.FAILED, "box")
+            raise OpsError(f"agent {agent_obj.id}: no free line to ring {agent_obj.line.name} before dialling")
+        if agent_obj._timer:
+            agent_obj._timer.cancel()
         return {**agent_obj.status(), "call_id": call.id}
+
+    def _dial_missed(self, call: Call, agent: Agent, why: str) -> None:
+        """The agent's own phone did not answer: the number is never dialled."""
+        self.engine.acd.not_reached(agent, why)
+        self.engine.end_call(call, Disposition.UNANSWERED, "agent")
 
     def _outbound_answered(self, call: Call) -> None:
         self.engine.connect(call, call.agent)
@@ -515,9 +570,8 @@ class Operations:
         if sup.call is not call or sup.state != SupervisorState.LISTENING:
             raise OpsError(f"supervisor {sup.id} must be listening to agent {agent_obj.id}'s call first")
         call.event("supervisor:intercept", supervisor=sup.id, agent=agent_obj.id)
-        self.engine.board.hangup(agent_obj.station)
         call.agent = None
-        self.engine.acd.release(agent_obj, call)
+        self.engine.acd.drop(agent_obj, call)
         conv = call.conversation
         conv.agent, conv.supervisor, conv.mode = sup.station, None, Mode.TALK
         sup.state = SupervisorState.TALKING

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from drivers.sim import DtmfStyle, Phone, SimCaller
+from drivers.sim_signals import CALLER_ID_SCHEMES
+from dsp.tones import TonePlan, load_plan
 
 from . import kpi, scenario_board
 from .box import StatePaths, open_engine
@@ -16,8 +18,8 @@ from .calls import Call
 from .config import ConfigError, Section, read_file
 from .control import ControlError
 from .engine import Engine
-from .site import (DEFAULTS_DIR, AgentConfig, QueueConfig, SiteConfig, SupervisorConfig, check_skills, read_queue,
-                   read_site, read_skills)
+from .site import (DEFAULTS_DIR, AgentConfig, QueueConfig, SiteConfig, SupervisorConfig, check_skills, read_phone,
+                   read_queue, read_site, read_skills, read_tone_plan)
 from .store import open_db, open_readonly
 
 log = logging.getLogger(__name__)
@@ -35,6 +37,7 @@ class AgentScript:
     answer_after: float
     talk: float
     voice_hz: float | None = None
+    phone: str | None = None      # a remote agent, dialled at this number on the simulated PSTN
 
 
 @dataclass
@@ -48,6 +51,8 @@ class CallerScript:
     voice_hz: float | None = None
     callback_answer: float | None = None   # reachable at their number afterwards, picking up after this
     speak: list[tuple[float, float]] = field(default_factory=list)   # (s after answer, s): a message
+    fax: bool = False           # a fax machine calling, not a person
+    garbled_id: bool = False    # the line garbles the caller ID burst
 
 
 @dataclass
@@ -103,6 +108,8 @@ class Scenario:
     actions: list[Action] = field(default_factory=list)
     lookups: list[dict] = field(default_factory=list)
     board: str | None = None     # a board profile of simulated lines or modem emulators; None: the sim
+    callerid: str = "v23"        # how the simulated exchange sends caller ID (drivers/sim_signals.py)
+    tones: TonePlan = field(default_factory=lambda: load_plan("cn"))   # the network's tones
 
 
 def _range(sec: Section, key: str, default: tuple[float, float], lo: float, hi: float) -> tuple[float, float]:
@@ -200,8 +207,9 @@ def load_scenario(path: str | Path) -> Scenario:
     dtmf.done()
     queue_secs = top.get_tables("queues")
     board = run.get_str("board", "")
-    if board and run.has("trunks"):
-        raise run.error("trunks", f"board {board!r} names the lines: leave trunks out")
+    for key in ("trunks", "callerid"):
+        if board and run.has(key):
+            raise run.error(key, f"board {board!r} describes the lines: leave {key} out")
     scn = Scenario(
         path=path, seconds=run.get_float("seconds", minval=1.0, maxval=7 * 86400.0),
         seed=run.get_int("seed", 0, 0), trunks=run.get_int("trunks", 30, 1, 480),
@@ -209,13 +217,15 @@ def load_scenario(path: str | Path) -> Scenario:
         flow=(path.parent / flow) if flow else None, noise_dbm0=run.get_float("noise_dbm0", -65.0, -100.0, -10.0),
         dtmf=style,
         queues=[read_queue(s) for s in queue_secs] if queue_secs else read_site(DEFAULTS_DIR / "site.toml").queues,
-        board=board or None)
+        board=board or None, callerid=run.get_str("callerid", "v23", choices=CALLER_ID_SCHEMES),
+        tones=read_tone_plan(run))
     run.done()
     for sec in top.get_tables("agents"):
         agent = AgentScript(id=sec.get_str("id"), name=sec.get_str("name", ""), skills=read_skills(sec),
                             login_at=sec.get_float("login_at", 0.0, 0.0),
                             answer_after=sec.get_float("answer_after", 2.0, 0.0, 60.0),
-                            talk=sec.get_float("talk", 60.0, 0.1), voice_hz=_voice(sec))
+                            talk=sec.get_float("talk", 60.0, 0.1), voice_hz=_voice(sec),
+                            phone=read_phone(sec) if sec.has("phone") else None)
         check_skills(sec, agent.skills, scn.queues)
         sec.done()
         scn.agents.append(agent)
@@ -242,7 +252,8 @@ def load_scenario(path: str | Path) -> Scenario:
                                         patience=sec.get_float("patience", 120.0, 0.0),
                                         talk=sec.get_float("talk", 60.0, 0.1), voice_hz=_voice(sec),
                                         callback_answer=sec.get_float("callback_answer", 4.0, 0.0, 120.0),
-                                        speak=_speech(sec)))
+                                        speak=_speech(sec), fax=sec.get_bool("fax", False),
+                                        garbled_id=sec.get_bool("garbled_id", False)))
         sec.done()
     for sec in top.get_tables("lookups"):
         data = sec.get_any("data")
@@ -253,6 +264,9 @@ def load_scenario(path: str | Path) -> Scenario:
         sec.done()
     scn.supervisors = [_phone(sec, "id") for sec in top.get_tables("supervisors")]
     scn.externals = [_phone(sec, "number") for sec in top.get_tables("externals")]
+    pstn = [a.phone for a in scn.agents if a.phone] + [p.id for p in scn.externals]
+    if len(set(pstn)) != len(pstn):
+        raise top.error("agents", f"a number on the simulated network reaches one phone only: {pstn}")
     for sec in top.get_tables("actions"):
         at = sec.get_float("at", minval=0.0)
         do = sec.get_str("do", choices=ACTIONS)
@@ -322,13 +336,15 @@ class ScenarioRun:
                  epoch: float | None = None):
         self.scn = scn
         self.paths = StatePaths(state_dir)
-        board = scenario_board.build(scn.board, trunks=scn.trunks, stations=len(scn.agents) + len(scn.supervisors),
-                                     seed=scn.seed, noise_dbm0=scn.noise_dbm0, dtmf=scn.dtmf, clock=clock)
+        # Stations for the agents who sit at the box, then for the supervisors; remote agents have none.
+        self.station_of = {a.id: i for i, a in enumerate(a for a in scn.agents if a.phone is None)}
+        n_agents = len(self.station_of)
+        board = scenario_board.build(scn.board, trunks=scn.trunks, stations=n_agents + len(scn.supervisors),
+                                     seed=scn.seed, noise_dbm0=scn.noise_dbm0, dtmf=scn.dtmf, clock=clock,
+                                     callerid=scn.callerid, tones=scn.tones)
         self.sim = board.sim
-        n_agents = len(scn.agents)
-        site = SiteConfig(language=scn.language, queues=scn.queues,
-                          agents=[AgentConfig(a.id, a.name, f"station{i + 1}", a.skills)
-                                  for i, a in enumerate(scn.agents)],
+        site = SiteConfig(language=scn.language, queues=scn.queues, tones=scn.tones,
+                          agents=[self._agent_config(a) for a in scn.agents],
                           supervisors=[SupervisorConfig(s.id, s.id, f"station{n_agents + i + 1}")
                                        for i, s in enumerate(scn.supervisors)])
         site.answer_rings = max(site.answer_rings, board.answer_rings)
@@ -347,9 +363,9 @@ class ScenarioRun:
         self.callers = generate_callers(scn)
         self.sim_callers: list[SimCaller] = []
         self.call_of: dict[int, str] = {}      # id(SimCaller) -> call id
-        for i, a in enumerate(scn.agents):
-            hs = self.sim.handset(i)
-            hs.answer_after, hs.talk, hs.voice_hz = a.answer_after, a.talk, a.voice_hz
+        for a in scn.agents:
+            phone = self._agent_phone(a)
+            phone.answer_after, phone.talk, phone.voice_hz = a.answer_after, a.talk, a.voice_hz
             self.engine.later(a.login_at, self._login, a.id)
         for i, p in enumerate(scn.supervisors):
             hs = self.sim.handset(n_agents + i)
@@ -361,6 +377,16 @@ class ScenarioRun:
         self.action_results: list[dict] = []
         for a in scn.actions:
             self.engine.later(a.at, self._act, a)
+
+    def _agent_config(self, agent: AgentScript) -> AgentConfig:
+        station = f"station{self.station_of[agent.id] + 1}" if agent.phone is None else None
+        return AgentConfig(agent.id, agent.name, station, agent.skills, phone=agent.phone)
+
+    def _agent_phone(self, agent: AgentScript) -> Phone:
+        """The agent's handset at their station, or their own phone out on the simulated network."""
+        if agent.phone is None:
+            return self.sim.handset(self.station_of[agent.id])
+        return self.sim.subscriber(agent.phone, Phone())
 
     def _login(self, agent_id: str) -> None:
         self.engine.acd.cmd_login(agent_id)
@@ -377,7 +403,7 @@ class ScenarioRun:
     def _arrive(self, script: CallerScript) -> None:
         caller = SimCaller(number=script.number, name=script.name, keys=list(script.keys),
                            patience=script.patience, talk=script.talk, voice_hz=script.voice_hz,
-                           speak=list(script.speak), tag=script)
+                           speak=list(script.speak), fax=script.fax, garbled_id=script.garbled_id, tag=script)
         self.sim_callers.append(caller)
         if script.callback_answer is not None and script.number not in self.sim.directory:
             # The caller stays reachable at their number, for a callback or an agent's call.

@@ -8,6 +8,7 @@ from drivers.channel import Board, ChannelKind
 from drivers.modem_emulator import ModemEmulator
 from drivers.sim import DtmfStyle, SimCaller, SimDriver
 from drivers.voice_modem import VoiceModemDriver
+from dsp.tones import TonePlan
 
 from .boards import DRIVERS, load_profile
 from .config import ConfigError, Section
@@ -22,11 +23,13 @@ class ScenarioBoard:
 
 
 def build(profile_name: str | None, *, trunks: int, stations: int, seed: int, noise_dbm0: float,
-          dtmf: DtmfStyle, clock: str) -> ScenarioBoard:
-    """The simulated board with `trunks` lines (no profile), or the named profile with its sim driver
-    given `stations` handsets. A profile may hold simulated lines and modem emulators only."""
+          dtmf: DtmfStyle, clock: str, callerid: str = "v23", tones: TonePlan | None = None) -> ScenarioBoard:
+    """The simulated board with `trunks` lines sending caller ID by `callerid` and call-progress tones
+    of `tones` (no profile), or the named profile with its sim driver given `stations` handsets. A
+    profile may hold simulated lines and modem emulators only."""
     if profile_name is None:
-        sim = SimDriver(trunks=trunks, stations=stations, seed=seed, noise_dbm0=noise_dbm0, dtmf=dtmf)
+        sim = SimDriver(trunks=trunks, stations=stations, seed=seed, noise_dbm0=noise_dbm0, dtmf=dtmf,
+                        callerid=callerid, tones=tones)
         return ScenarioBoard(Board([sim]), sim, "sim")
     profile = load_profile(profile_name)
     drivers, sim = [], None
@@ -64,7 +67,8 @@ def build(profile_name: str | None, *, trunks: int, stations: int, seed: int, no
     if modems and clock == "fast":
         raise ConfigError(f"{profile.path}: board {profile.name} runs emulated modems in real time, so its "
                           "scenario cannot run fast: run it without --fast")
-    return ScenarioBoard(Board(drivers), sim, profile.name, profile.answer_rings)
+    board = Board(drivers)
+    return ScenarioBoard(board, sim, profile.name, max(profile.answer_rings, board.answer_rings))
 
 
 class SimTrunks:

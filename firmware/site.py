@@ -5,6 +5,8 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dsp.tones import PLAN_DIR, TonePlan, TonePlanError, load_plan
+
 from .config import ConfigError, Section, read_file
 
 BOARD_DIR = Path(__file__).resolve().parent.parent / "board"
@@ -15,6 +17,10 @@ RECORDING = ("all", "none", "on_demand")
 # Skill levels 1 (learning) to 10 (expert); an agent listed by queue name alone gets DEFAULT_LEVEL.
 MAX_LEVEL = 10
 DEFAULT_LEVEL = 5
+# Numbers the box dials: ITU-T E.164 caps a number at 15 digits; 5 more leave room for an access or
+# international prefix (9, 00) and a PBX's * and # codes.
+MAX_DIAL = 20
+DIAL_CHARS = frozenset("0123456789*#")
 
 
 @dataclass
@@ -40,8 +46,10 @@ class QueueConfig:
 class AgentConfig:
     id: str
     name: str
-    station: str
+    station: str | None              # the agent's own station channel; None for a remote agent
     skills: dict[str, int] = field(default_factory=dict)
+    phone: str | None = None         # a remote agent's number, dialled on a free trunk to reach them
+    origin: str = ""                 # "<file>: agent[i].station", for errors found once the board is known
 
 
 @dataclass
@@ -57,6 +65,7 @@ class SiteConfig:
     language: str = "en"
     flow: str = "main"
     answer_rings: int = 1
+    tones: TonePlan = field(default_factory=lambda: load_plan("cn"))   # the network's call-progress tones
     queues: list[QueueConfig] = field(default_factory=list)
     agents: list[AgentConfig] = field(default_factory=list)
     supervisors: list[SupervisorConfig] = field(default_factory=list)
@@ -116,6 +125,39 @@ def check_skills(sec: Section, skills: dict[str, int], queues: list[QueueConfig]
             raise sec.error(key, f"no queue needs skill {skill!r} (skills: {', '.join(sorted(known))})")
 
 
+def read_tone_plan(sec: Section) -> TonePlan:
+    """`tones`: a plan under board/tones ('cn', 'etsi', 'na')."""
+    name = sec.get_str("tones", "cn")
+    plans = {p.stem for p in PLAN_DIR.glob("*.toml")}
+    if name not in plans:
+        raise sec.error("tones", f"no tone plan {name!r} (plans: {', '.join(sorted(plans))})")
+    try:
+        return load_plan(name)
+    except TonePlanError as exc:
+        raise sec.error("tones", str(exc)) from None
+
+
+def read_phone(sec: Section, key: str = "phone") -> str:
+    """A number for the box to dial on a trunk."""
+    number = sec.get_str(key)
+    if not 1 <= len(number) <= MAX_DIAL or not set(number) <= DIAL_CHARS:
+        raise sec.error(key, f"{number!r} is not a number the box can dial: 1-{MAX_DIAL} of 0-9, * and #")
+    return number
+
+
+def read_reach(sec: Section) -> tuple[str | None, str | None]:
+    """(station, phone): an agent sits at a station of the box or is dialled at their own number."""
+    if sec.has("station") and sec.has("phone"):
+        raise sec.error("phone", "give station (a channel of the box) or phone (a number dialled on a free "
+                                 "trunk), not both")
+    if sec.has("phone"):
+        return None, read_phone(sec)
+    if not sec.has("station"):
+        raise sec.error("station", "required: the agent's station (a channel name), or phone = \"...\" for "
+                                   "an agent reached at their own number")
+    return sec.get_str("station"), None
+
+
 def read_site(path: str | Path) -> SiteConfig:
     top = read_file(path)
     box = top.get_table("box", {})
@@ -124,6 +166,7 @@ def read_site(path: str | Path) -> SiteConfig:
         language=box.get_str("language", "en"),
         flow=box.get_str("flow", "main"),
         answer_rings=box.get_int("answer_rings", 1, 1, 10),
+        tones=read_tone_plan(box),
     )
     box.done()
     site.queues = [read_queue(s) for s in top.get_tables("queue")]
@@ -131,7 +174,9 @@ def read_site(path: str | Path) -> SiteConfig:
     if len(set(names)) != len(names):
         raise top.error("queue", f"queue names repeat: {names}")
     for sec in top.get_tables("agent"):
-        agent = AgentConfig(sec.get_str("id"), sec.get_str("name", ""), sec.get_str("station"), read_skills(sec))
+        station, phone = read_reach(sec)
+        agent = AgentConfig(sec.get_str("id"), sec.get_str("name", ""), station, read_skills(sec), phone=phone,
+                            origin=f"{sec.file}: {sec.where}.station")
         check_skills(sec, agent.skills, site.queues)
         sec.done()
         site.agents.append(agent)
@@ -141,9 +186,12 @@ def read_site(path: str | Path) -> SiteConfig:
     for sec in top.get_tables("supervisor"):
         site.supervisors.append(SupervisorConfig(sec.get_str("id"), sec.get_str("name", ""), sec.get_str("station")))
         sec.done()
-    stations = [a.station for a in site.agents] + [s.station for s in site.supervisors]
+    stations = [a.station for a in site.agents if a.station] + [s.station for s in site.supervisors]
     if len(set(stations)) != len(stations):
         raise top.error("agent", f"a station serves one person only: {stations}")
+    phones = [a.phone for a in site.agents if a.phone]
+    if len(set(phones)) != len(phones):
+        raise top.error("agent", f"a phone number reaches one agent only: {phones}")
     top.done()
     return site
 
@@ -159,4 +207,4 @@ def ensure_config(config_dir: Path) -> None:
 
 
 __all__ = ["ConfigError", "SiteConfig", "QueueConfig", "AgentConfig", "SupervisorConfig", "read_site", "read_queue", "read_skills",
-           "check_skills", "ensure_config", "BOARD_DIR"]
+           "check_skills", "read_phone", "read_reach", "MAX_DIAL", "DIAL_CHARS", "ensure_config", "BOARD_DIR"]

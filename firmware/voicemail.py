@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from dsp import tonegen
-from dsp.levels import rms_dbm0
 
 from .calls import Call, Disposition
 from .flows import Node
@@ -60,8 +59,9 @@ class Voicemail:
         call.event("voicemail:start", box=node.box)
         self.taking[call.channel] = _Taking(vm_id, call, node, now, now)
 
-    def tick(self, rx: np.ndarray) -> None:
-        """Hand this tick's audio of every message being taken to the recorder; end finished ones."""
+    def tick(self, rx: np.ndarray, levels: np.ndarray) -> None:
+        """Hand this tick's audio of every message being taken to the recorder; end finished ones.
+        `levels`: each channel's level in dBm0 over the tick."""
         if not self.taking:
             return
         eng = self.engine
@@ -69,8 +69,7 @@ class Voicemail:
         channels = list(self.taking)
         ids = tuple(self.taking[ch].vm_id for ch in channels)
         eng.recorder.frames(ids, rx[channels][:, None, :])
-        levels = rms_dbm0(rx[channels].astype(np.float64))
-        for ch, level in zip(channels, levels):
+        for ch, level in zip(channels, levels[channels].tolist()):
             t = self.taking[ch]
             if level > VOICE_DBM0:
                 t.last_voice, t.spoke = now, True

@@ -10,13 +10,21 @@ from urllib.parse import urlencode
 
 from sqlite_utils import Database
 
+# Every firmware.calls.Disposition value (a test holds the two together).
 DISPOSITIONS = {
     "answered": "Answered",
     "abandoned": "Abandoned",
     "ivr_hangup": "Hung up in IVR",
+    "completed": "Completed in IVR",
     "timeout": "Timed out",
     "overflow": "Overflow",
+    "unanswered": "Not answered",
+    "busy": "Busy",
+    "voicemail": "Voicemail",
+    "callback": "Callback requested",
+    "transferred": "Transferred out",
     "failed": "Failed",
+    "fax": "Fax (refused)",
 }
 EVENT_LABELS = {
     "call:answered": "Answered by the box",

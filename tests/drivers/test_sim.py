@@ -4,7 +4,9 @@ import pytest
 
 from drivers.channel import TICK_SAMPLES, Board, ChannelError, EventKind
 from drivers.sim import DtmfStyle, SimCaller, SimDriver
+from dsp import callerid
 from dsp.levels import rms_dbm0
+from dsp.tones import CallProgressDetector
 
 
 def ticks(board, n, tx=None):
@@ -17,19 +19,98 @@ def ticks(board, n, tx=None):
     return np.concatenate(frames, axis=1), events
 
 
-def test_caller_id_then_rings_on_the_china_cadence():
-    sim = SimDriver(trunks=2, stations=1)
+def rings_at(events):
+    return [round(i * TICK_SAMPLES / 8000, 2) for i, e in events if e.kind == EventKind.RING]
+
+
+def timed_ticks(board, n):
+    """Like ticks(), with each event paired with the tick it came in."""
+    audio, events = [], []
+    tx = np.zeros((len(board), TICK_SAMPLES), np.int16)
+    for i in range(n):
+        rx, evs = board.exchange(tx)
+        audio.append(rx.copy())
+        events.extend((i, e) for e in evs)
+    return np.concatenate(audio, axis=1), events
+
+
+def test_caller_id_reported_by_the_line_comes_before_the_rings_on_the_china_cadence():
+    sim = SimDriver(trunks=2, stations=1, callerid="event")
     board = Board([sim])
     sim.place_call(SimCaller(number="13800138000", name="Zhao"))
-    _, events = ticks(board, 600)   # 12 s
-    assert events[0].kind == EventKind.CALLER_ID and events[0].data["number"] == "13800138000"
-    rings = [e for e in events if e.kind == EventKind.RING]
+    _, events = timed_ticks(board, 600)   # 12 s
+    assert events[0][1].kind == EventKind.CALLER_ID and events[0][1].data["number"] == "13800138000"
     # 1 s on / 4 s off: rings begin at 0, 5 and 10 s.
-    assert len(rings) == 3 and all(e.channel == 0 for e in rings)
+    assert rings_at(events) == [0.0, 5.0, 10.0]
+
+
+def test_bell202_caller_id_is_sent_between_the_first_and_second_ring():
+    sim = SimDriver(trunks=1, stations=0, callerid="bell202")
+    board = Board([sim])
+    sim.place_call(SimCaller(number="13800138000", name="ZHAO"))
+    audio, events = timed_ticks(board, 300)
+    assert not any(e.kind == EventKind.CALLER_ID for _, e in events)
+    assert rings_at(events) == [0.0, 5.0]
+    (msg,) = callerid.decode(audio[0])
+    assert (msg.standard, msg.valid, msg.number, msg.name) == ("bell202", True, "13800138000", "ZHAO")
+    # reference/dsp.md §4.2: at least 500 ms after the first ring (1 s long) ends, at least 200 ms
+    # before the next.
+    loud = np.flatnonzero(np.abs(audio[0]) > 1000) / 8000
+    assert loud[0] >= 1.5 and loud[-1] <= 5.0 - 0.2
+    assert sim.answer_rings == 2 and board.answer_rings == 2
+
+
+@pytest.mark.parametrize("scheme", ["v23", "dtmf"])
+def test_caller_id_sent_before_ringing_ends_before_the_first_ring(scheme):
+    sim = SimDriver(trunks=1, stations=0, callerid=scheme)
+    board = Board([sim])
+    sim.place_call(SimCaller(number="13800138000", name="ZHAO"))
+    audio, events = timed_ticks(board, 300)
+    (first, *_) = rings_at(events)
+    msgs = callerid.decode(audio[0, :int(first * 8000)])
+    assert [(m.standard, m.valid, m.number) for m in msgs] == [(scheme, True, "13800138000")]
+    loud = np.flatnonzero(np.abs(audio[0]) > 1000) / 8000
+    assert first - loud[-1] >= 0.2 - 0.02     # reference/dsp.md §4.2: >= 200 ms before the ring
+    assert board.answer_rings == 1
+
+
+def test_v23_caller_id_is_announced_by_the_dual_tone_alerting_signal():
+    sim = SimDriver(trunks=1, stations=0, callerid="v23")
+    board = Board([sim])
+    sim.place_call(SimCaller(number="13800138000"))
+    audio, _ = timed_ticks(board, 100)
+    # reference/dsp.md §4.2: >= 100 ms of silence, then 2130 + 2750 Hz for 88-110 ms.
+    loud = np.flatnonzero(np.abs(audio[0]) > 1000)
+    assert loud[0] >= 800
+    alert = audio[0, loud[0] + 80:loud[0] + 720].astype(float)
+    spectrum = np.abs(np.fft.rfft(alert * np.hanning(alert.size)))
+    top = sorted(np.fft.rfftfreq(alert.size, 1 / 8000)[np.argsort(spectrum)[-2:]])
+    assert abs(top[0] - 2130) < 15 and abs(top[1] - 2750) < 15
+
+
+def test_a_garbled_burst_fails_its_checksum_and_gives_no_number():
+    sim = SimDriver(trunks=1, stations=0, callerid="bell202")
+    board = Board([sim])
+    sim.place_call(SimCaller(number="13800138000", garbled_id=True))
+    audio, _ = timed_ticks(board, 250)
+    assert [(m.valid, m.number) for m in callerid.decode(audio[0])] == [(False, None)]
+
+
+def test_a_caller_without_a_number_is_sent_as_private():
+    sim = SimDriver(trunks=1, stations=0, callerid="bell202")
+    board = Board([sim])
+    sim.place_call(SimCaller(number=""))
+    audio, _ = timed_ticks(board, 250)
+    assert [(m.valid, m.number, m.absence) for m in callerid.decode(audio[0])] == [(True, None, "P")]
+
+
+def test_unknown_caller_id_scheme_is_refused():
+    with pytest.raises(ValueError, match="callerid 'fsk'.*bell202"):
+        SimDriver(callerid="fsk")
 
 
 def test_key_press_is_real_dtmf_at_the_configured_level():
-    sim = SimDriver(trunks=1, stations=0, dtmf=DtmfStyle(level_dbm0=-20.0, on_s=0.1, off_s=0.1))
+    sim = SimDriver(trunks=1, stations=0, dtmf=DtmfStyle(level_dbm0=-20.0, on_s=0.1, off_s=0.1), callerid="event")
     board = Board([sim])
     sim.place_call(SimCaller(number="1", keys=[(0.0, "5")]))
     ticks(board, 1)
@@ -106,20 +187,49 @@ def test_outbound_call_to_a_subscriber_answers_then_clears():
     assert rms_dbm0(audio[0, int(8.5 * 8000):].astype(float)) < -60
 
 
-@pytest.mark.parametrize("setup, tone", [("unknown", "sit"), ("busy", "busy")])
-def test_outbound_call_that_cannot_complete_reports_progress(setup, tone):
+def cannot_complete(setup, tones):
     from drivers.sim import Phone
-    sim = SimDriver(trunks=2, stations=0)
+    sim = SimDriver(trunks=2, stations=0, tones=tones)
     board = Board([sim])
     if setup == "busy":
         sim.subscriber("555", Phone())
         sim.place_call(SimCaller(number="555"))     # the subscriber is on the phone with the box
     board.dial(1, "555")
+    return sim, board
+
+
+@pytest.mark.parametrize("setup, tone", [("unknown", "sit"), ("busy", "busy")])
+def test_an_exchange_without_tones_reports_a_call_that_cannot_complete(setup, tone):
+    sim, board = cannot_complete(setup, tones=None)
     _, events = ticks(board, 200)
     progress = [e for e in events if e.kind == EventKind.PROGRESS]
     assert progress and progress[0].channel == 1 and progress[0].data["tone"] == tone
     board.hangup(1)
     board.dial(1, "555")                            # the line is free again after hang-up
+
+
+@pytest.mark.parametrize("plan", ["cn", "etsi", "na"])
+@pytest.mark.parametrize("setup, tone", [("unknown", "sit"), ("busy", "busy")])
+def test_a_call_that_cannot_complete_plays_the_plans_tone(plan, setup, tone):
+    sim, board = cannot_complete(setup, tones=plan)
+    audio, events = ticks(board, 500)
+    assert not [e for e in events if e.kind == EventKind.PROGRESS]
+    heard = CallProgressDetector(len(board), plan).process(audio)
+    assert [(e.channel, e.tone) for e in heard if e.channel == 1][:1] == [(1, tone)]
+
+
+def test_ringback_while_the_far_phone_rings_then_its_voice():
+    from drivers.sim import Phone
+    sim = SimDriver(trunks=1, stations=0, tones="cn")
+    board = Board([sim])
+    sim.subscriber("4008001234", Phone(answer_after=12.0, talk=5.0, voice_hz=700))
+    board.dial(0, "4008001234")
+    audio, events = ticks(board, 700)
+    heard = CallProgressDetector(1, "cn").process(audio[:, :12 * 8000])
+    assert [e.tone for e in heard] == ["ringback"]
+    talking = audio[0, 13 * 8000:16 * 8000].astype(float)
+    spectrum = np.abs(np.fft.rfft(talking))
+    assert abs(np.fft.rfftfreq(talking.size, 1 / 8000)[spectrum.argmax()] - 700) < 2
 
 
 def test_dialling_garbage_is_refused():

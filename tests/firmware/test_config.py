@@ -35,6 +35,9 @@ patience = [10.0, 20.0]
     (("patience = [10.0, 20.0]", "patience = [20.0, 10.0]"), "traffic[0].patience", "min <= max"),
     (('number = "1"', "number = 1"), "callers[0].number", "expected a string"),
     (("seconds = 100", "seconds = 100\nseconds = 3"), "", "not valid TOML"),
+    (("seconds = 100", 'seconds = 100\ncallerid = "fsk"'), "run.callerid", "'fsk' is not one of bell202, dtmf, event, v23"),
+    (("seconds = 100", 'seconds = 100\ntones = "uk"'), "run.tones", "no tone plan 'uk' (plans: cn, etsi, na)"),
+    (("seconds = 100", 'seconds = 100\nboard = "sim"\ncallerid = "v23"'), "run.callerid", "leave callerid out"),
 ])
 def test_bad_scenario_names_file_key_and_reason(tmp_path, change, key, reason):
     path = tmp_path / "bad.toml"
@@ -68,6 +71,15 @@ def test_stock_site_config_reads():
     site = read_site(DEFAULTS_DIR / "site.toml")
     assert [q.name for q in site.queues] == ["sales", "service"]
     assert all(a.station.startswith("station") for a in site.agents)
+
+
+def test_site_tone_plan_must_be_one_of_the_boards(tmp_path):
+    path = tmp_path / "site.toml"
+    path.write_text('[box]\ntones = "../profiles/sim"\n')
+    with pytest.raises(ConfigError, match=r"box.tones.*no tone plan '../profiles/sim' \(plans: cn, etsi, na\)"):
+        read_site(path)
+    path.write_text('[box]\ntones = "na"\n')
+    assert read_site(path).tones.name == "na"
 
 
 def test_site_agent_in_unknown_queue(tmp_path):

@@ -237,7 +237,7 @@ def test_pause_recording_leaves_silence_in_the_file(run):
     with wave.open(str(ran.state / "recordings" / call["recording"])) as w:
         audio = np.frombuffer(w.readframes(w.getnframes()), "<i2").reshape(-1, 2)
     row = ran.db["calls"].get(call["call_id"])
-    connected = call["arrival"] + row["connected_at"] - row["arrived_at"]   # in run seconds
+    connected = call["answer"] + row["connected_at"] - row["answered_at"]   # in run seconds
     a, b = int((10.5 - connected) * 8000), int((19.5 - connected) * 8000)
     assert not audio[a:b].any()                       # both sides silent while paused
     assert np.abs(audio[b + 8000:b + 16000]).max() > 1000   # voices back afterwards

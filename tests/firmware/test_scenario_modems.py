@@ -77,7 +77,7 @@ def test_scenario_drives_the_modem_emulators_through_branchline_scenario(tmp_pat
     ("usb-modems", "", "drives simulated lines and modem emulators only, not the modem at 'auto'"),
     ("alsa-test", "", "a scenario cannot drive 'alsa' hardware"),
     ("no-such-board", "", "no board profile 'no-such-board'"),
-    ("sim-modems", "trunks = 4\n", "board 'sim-modems' names the lines: leave trunks out"),
+    ("sim-modems", "trunks = 4\n", "board 'sim-modems' describes the lines: leave trunks out"),
 ])
 def test_boards_a_scenario_cannot_drive_are_refused_at_start(tmp_path, board, extra, message):
     path = tmp_path / "s.toml"
@@ -89,7 +89,7 @@ def test_boards_a_scenario_cannot_drive_are_refused_at_start(tmp_path, board, ex
 def test_a_sim_profile_runs_fast_with_its_own_trunks(tmp_path):
     path = tmp_path / "s.toml"
     path.write_text('[run]\nboard = "sim"\nseconds = 30\n[[callers]]\nat = 1.0\nnumber = "1"\nkeys = [[1.0, "1"]]\n'
-                    "patience = 5.0\n")
+                    "patience = 12.0\n")
     assert load_scenario(path).board == "sim"
     report = run_scenario(path, state_dir=tmp_path / "state", fast=True)
     assert report["calls"][0]["digits_detected"] == "1" and report["calls"][0]["disposition"] == "abandoned"

@@ -165,3 +165,14 @@ def test_caller_data_is_escaped(admin, db_path):
         text = admin.get(path).text
         assert "<script>alert(1)</script>" not in text and "<b>021</b>" not in text
         assert "&lt;b&gt;021&lt;/b&gt;" in text
+
+
+def test_every_disposition_the_engine_writes_can_be_filtered_on():
+    from firmware.calls import Disposition
+    from webui.records import DISPOSITIONS
+    assert set(DISPOSITIONS) == {d.value for d in Disposition}
+
+
+def test_the_disposition_filter_accepts_a_fax(admin, records):
+    reply = admin.get("/api/v1/calls?disposition=fax")
+    assert reply.status == 200 and reply.json()["calls"] == []

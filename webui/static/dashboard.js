@@ -220,9 +220,10 @@
       (tr, c) => tr.classList.toggle("over-target", waitOf(c) > TARGET_S));
 
     syncRows(document.getElementById("agents"), s.agents, (a) => a.id,
-      (a) => [twoLine(a.name, `${a.id} · ${a.station}`, "agent-name"), badge(a.state, a.reason),
-        counter(now - a.since), a.number ? el("span", "caller", a.number) : "—", a.queues.join(", ") || "—", a.calls,
-        duration(a.talk_s)],
+      // A remote agent's station is their number (tel:...); on a call, the trunk they are dialled on.
+      (a) => [twoLine(a.name, `${a.id} · ${a.station}${a.trunk ? ` via ${a.trunk}` : ""}`, "agent-name"),
+        badge(a.state, a.reason), counter(now - a.since), a.number ? el("span", "caller", a.number) : "—",
+        a.queues.join(", ") || "—", a.calls, duration(a.talk_s)],
       canControl ? (tr, a, created) => {
         if (created) buildActions(tr, a.id);
         showActions(tr, a.state);

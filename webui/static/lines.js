@@ -58,6 +58,15 @@
     return box;
   }
 
+  // The last caller ID the line delivered; bursts that failed their checks are a line fault to see.
+  function callerIdView(cid, unreadable) {
+    const errors = unreadable ? `${unreadable} unreadable` : "";
+    if (!cid) return errors ? el("span", "alarm-text", errors) : DASH;
+    if (cid.valid === false) return twoLine("unreadable", [stamp(cid.at), errors].join(" · "), "alarm-text");
+    return twoLine(cid.number || "withheld", [cid.name, stamp(cid.at), errors].filter(Boolean).join(" · "),
+      "caller");
+  }
+
   function setCell(td, content) {
     const node = content instanceof Node ? content : document.createTextNode(String(content));
     const sig = content instanceof Element ? content.outerHTML : "t:" + String(content);
@@ -209,8 +218,7 @@
         twoLine(line.driver || DASH, line.device || "", "mono"),
         twoLine(badge(line.state, null, driverState), line.number ? line.number : ""),
         line.alarm ? el("span", "alarm-text", line.alarm) : DASH,
-        cid ? twoLine(cid.number || "withheld", [cid.name, stamp(cid.at)].filter(Boolean).join(" · "), "caller")
-          : DASH,
+        callerIdView(cid, c.unreadable_ids),
         num(c.calls), num(c.digits), num(c.resets), num(c.overruns),
       ];
       cells.forEach((content, i) => setCell(r.main.cells[i], content));
