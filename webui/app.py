@@ -196,7 +196,7 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
     @app.get("/")
     @requires(*ROLES)
     def dashboard(user):
-        return render("dashboard", title="Dashboard", active="dashboard", scripts=["dashboard.js"],
+        return render("dashboard", title="Dashboard", active="dashboard", scripts=["live.js", "dashboard.js"],
                       can_control=user["role"] in CONTROL_ROLES, reasons=NOT_READY_REASONS,
                       service_target=SERVICE_TARGET_S)
 

@@ -31,7 +31,7 @@ def install(app: Bottle, render: Callable[..., str]) -> None:
     @app.get("/lines")
     @requires(*LINES_ROLES)
     def lines_page():
-        return render("lines", title="Lines", active="lines", scripts=["lines.js"])
+        return render("lines", title="Lines", active="lines", scripts=["live.js", "lines.js"])
 
     @app.get("/api/v1/lines")
     @requires(*LINES_ROLES)

@@ -5,8 +5,7 @@
   const root = document.getElementById("dashboard");
   if (!root) return;
 
-  const POLL_MS = 1000;
-  const HIDDEN_POLL_MS = 5000;  // a tab nobody looks at should not keep the box busy
+  const { el, timeOfDay } = window.Live;
   const TARGET_S = Number(root.dataset.serviceTarget);
   const canControl = root.dataset.canControl === "1";
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
@@ -20,17 +19,8 @@
 
   let fetchedAt = performance.now();  // when the snapshot on screen arrived
   let live = false;                   // counters run only while the snapshot is fresh
-  let lastGood = null;                // wall-clock time of the last snapshot, for the banner
 
   // --- small DOM helpers ------------------------------------------------------------------------
-  function el(tag, cls, text) {
-    const node = document.createElement(tag);
-    if (cls) node.className = cls;
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
-
-  const timeOfDay = (date) => date.toLocaleTimeString([], { hour12: false });
 
   function duration(seconds) {
     const s = Math.max(0, Math.floor(seconds));
@@ -249,54 +239,15 @@
     });
   }
 
-  function showDown(headline, detail) {
-    live = false;
-    root.classList.add("stale");
-    const when = lastGood ? ` The figures below are from ${timeOfDay(lastGood)} and are not live.`
-      : " No live data yet.";
-    banner.replaceChildren(el("strong", null, headline), when);
-    if (detail) banner.append(el("span", "banner-detail", detail));
-    banner.hidden = false;
-    document.getElementById("boxline").textContent = "Retrying every second…";
-  }
-
   // --- polling ------------------------------------------------------------------------------------
-  let timer = null;
-  let inFlight = false;
-
-  async function poll() {
-    if (inFlight) return;
-    inFlight = true;
-    clearTimeout(timer);
-    try {
-      const res = await fetch("/api/v1/status", {
-        credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" },
-      });
-      if (res.status === 401) {
-        window.location.assign("/login?next=" + encodeURIComponent(window.location.pathname));
-        return;
-      }
-      const body = await res.json().catch(() => ({}));
-      if (!res.ok) {
-        showDown(res.status === 503 ? "Engine not reachable." : `The box answered ${res.status}.`,
-          body.error || "");
-      } else {
-        fetchedAt = performance.now();
-        lastGood = new Date();
-        live = true;
-        render(body);
-        banner.hidden = true;
-        root.classList.remove("stale");
-      }
-    } catch (err) {
-      showDown("The web server is not answering.", "");
-    } finally {
-      inFlight = false;
-      timer = setTimeout(poll, document.hidden ? HIDDEN_POLL_MS : POLL_MS);
-    }
-  }
-
-  document.addEventListener("visibilitychange", () => { if (!document.hidden) poll(); });
+  const poll = window.Live.poller({
+    url: "/api/v1/status", root, banner,
+    render: (body) => {
+      fetchedAt = performance.now();
+      live = true;
+      render(body);
+    },
+    onDown: () => { live = false; },
+  });
   setInterval(tickCounters, 250);
-  poll();
 })();

@@ -5,8 +5,7 @@
   const root = document.getElementById("lines-page");
   if (!root) return;
 
-  const POLL_MS = 1000;
-  const HIDDEN_POLL_MS = 5000;  // a tab nobody looks at should not keep the box busy
+  const { el, timeOfDay } = window.Live;
   const TEST_POLL_MS = 500;
   // A test's answer may take its listening time plus the engine's grace for a driver (firmware/engine.py).
   const TEST_WAIT_EXTRA_S = 30;
@@ -24,17 +23,8 @@
 
   const rows = new Map();      // channel -> {main, digits, open, line, seenAt}
   const following = new Set(); // channels whose test this page follows itself (not from the poll)
-  let lastGood = null;
 
   // --- small DOM helpers ------------------------------------------------------------------------
-  function el(tag, cls, text) {
-    const node = document.createElement(tag);
-    if (cls) node.className = cls;
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
-
-  const timeOfDay = (date) => date.toLocaleTimeString([], { hour12: false });
 
   // The engine's times are epoch seconds; digits come a tenth of a second apart, so tenths are shown.
   function stamp(epoch) {
@@ -255,51 +245,8 @@
       ` · board ${s.box.board} · ${s.box.mode} mode · updated ${timeOfDay(new Date())}`);
   }
 
-  function showDown(headline, detail) {
-    root.classList.add("stale");
-    const when = lastGood ? ` The figures below are from ${timeOfDay(lastGood)} and are not live.`
-      : " No live data yet.";
-    banner.replaceChildren(el("strong", null, headline), when);
-    if (detail) banner.append(el("span", "banner-detail", detail));
-    banner.hidden = false;
-    document.getElementById("boxline").textContent = "Retrying every second…";
-  }
-
-  // --- polling ------------------------------------------------------------------------------------------
-  let timer = null;
-  let inFlight = false;
-
-  async function poll() {
-    if (inFlight) return;
-    inFlight = true;
-    clearTimeout(timer);
-    try {
-      const res = await fetch("/api/v1/lines", {
-        credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" },
-      });
-      if (res.status === 401) {
-        window.location.assign("/login?next=" + encodeURIComponent(window.location.pathname));
-        return;
-      }
-      const body = await res.json().catch(() => ({}));
-      if (!res.ok) {
-        showDown(res.status === 503 ? "Engine not reachable." : `The box answered ${res.status}.`, body.error || "");
-      } else {
-        lastGood = new Date();
-        render(body);
-        banner.hidden = true;
-        root.classList.remove("stale");
-      }
-    } catch (err) {
-      showDown("The web server is not answering.", "");
-    } finally {
-      inFlight = false;
-      timer = setTimeout(poll, document.hidden ? HIDDEN_POLL_MS : POLL_MS);
-    }
-  }
-
-  document.addEventListener("visibilitychange", () => { if (!document.hidden) poll(); });
-  poll();
+  // --- polling ------------------------------------------------------------------------------------
+  const poll = window.Live.poller({ url: "/api/v1/lines", root, banner, render });
 })();
 
 
