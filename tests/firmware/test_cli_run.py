@@ -170,3 +170,15 @@ def test_the_web_process_on_its_own_outlives_what_started_it(tmp_path):
         assert running(web) and serves(url)
     finally:
         stop(web)
+
+
+def test_a_web_process_whose_engine_died_before_it_could_follow_it_stops(tmp_path):
+    # The engine may die between starting its web process and that process arming the parent-death
+    # signal: the web process then finds another parent (here: it names pid 1, never its own parent)
+    # and stops before it binds the port.
+    (tmp_path / "state").mkdir()
+    web = subprocess.run([sys.executable, "-m", "webui.server", "--state", str(tmp_path / "state"), "--port", "0",
+                          "--parent", "1"], cwd=ROOT, capture_output=True, text=True, timeout=START_S)
+    assert web.returncode == 1
+    assert "the engine (pid 1) that started the web UI is gone" in web.stderr
+    assert "listening" not in web.stderr
