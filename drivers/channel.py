@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from dsp.tones import TonePlan
+
 RATE = 8000
 # ARCHITECTURE.md: one tick is 20 ms of audio at 8 kHz.
 TICK_SAMPLES = 160
@@ -80,9 +82,10 @@ class Driver(abc.ABC):
     `exchange` must not block longer than one tick; a driver whose hardware paces the box (an ALSA
     card) blocks in it until its period is complete, and the board then runs on a free-running clock.
 
-    `test_line(channel, seconds)` takes an idle line off-hook and listens for dial tone. It returns a
-    `LineTest` at once and finishes it later from `exchange` (a test lasts seconds; the loop must not
-    wait). The result is one shape for every driver:
+    `test_line(channel, seconds, plan)` takes an idle line off-hook and listens for the dial tone of
+    `plan` (the site's TonePlan), judged by dsp.dialtone.DialToneListener on the line's audio. It
+    returns a `LineTest` at once and finishes it later from `exchange` (a test lasts seconds; the loop
+    must not wait). The result is one shape for every driver:
         {"dial_tone": bool | None,      # None: the test could not be carried out
          "level_dbm0": float | None,    # what the line carried while listening, if measured
          "detail": str}                 # for the technician, naming the line
@@ -121,7 +124,7 @@ class Driver(abc.ABC):
         """Seize a trunk and dial `number`, or ring a station (number ignored)."""
         ...
 
-    def test_line(self, channel: int, seconds: float) -> LineTest:
+    def test_line(self, channel: int, seconds: float, plan: TonePlan) -> LineTest:
         """Start a line test (see the class docstring); this driver has none."""
         raise ChannelError(f"{self.name}: {self.specs()[channel].name} has no line test on this driver")
 
@@ -193,9 +196,9 @@ class Board:
         driver, local = self.locate(channel)
         driver.dial(local, number)
 
-    def test_line(self, channel: int, seconds: float) -> LineTest:
+    def test_line(self, channel: int, seconds: float, plan: TonePlan) -> LineTest:
         driver, local = self.locate(channel)
-        return driver.test_line(local, seconds)
+        return driver.test_line(local, seconds, plan)
 
     def status(self) -> dict:
         return {"channels": len(self.channels), "drivers": [d.status() for d in self.drivers]}

@@ -1,8 +1,10 @@
 """A V.253 voice modem emulated on a pseudo-terminal, playing the PSTN side: the real driver talks to it via pyserial."""
 # The modem's answers come from board/modems.toml (`[modem.answers]`), so each vendor family's quirks
 # are replayed as data. A caller rings, sends caller ID, presses keys as real DTMF audio (and the
-# modem's own <DLE> digit reports), and hangs up. Faults: garbage bytes, missing OKs, a modem that
-# stops answering, a dead line, unplug and replug (the stable link is re-pointed, as udev's by-id).
+# modem's own <DLE> digit reports), and hangs up. A line taken off-hook carries the tone plan's dial
+# tone as audio. Faults: garbage bytes, missing OKs, a modem that stops answering, a dead line, a line
+# that carries some other sound off-hook, unplug and replug (the stable link is re-pointed, as udev's
+# by-id).
 
 from __future__ import annotations
 
@@ -22,10 +24,12 @@ import numpy as np
 
 from dsp import tonegen
 from dsp.levels import dbm0_to_amplitude
+from dsp.tones import TonePlan, load_plan
 
 from . import modem_quirks, v253
 from .modem_quirks import ModemModel
 from .sim import DtmfStyle, SimCaller
+from .sim_signals import Loop, make_loop, progress_tone
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +42,8 @@ RING_PERIOD_S = 6.0
 CID_AFTER_RING_S = 0.5
 # A ringing call nobody answers is released by the network (the sim's Q.118-style release).
 NO_ANSWER_RELEASE_S = 60.0
-# Line signals (dsp.md §3.2 North America, spandsp levels per tone): dial tone 350+440 Hz at -13,
-# ringback 440+480 Hz at -19 (2 s / 4 s), busy 480+620 Hz at -24 (0.5 s / 0.5 s).
-DIAL_TONE = ((350.0, 440.0), -13.0, None)
+# Line signals while dialling (dsp.md §3.2 North America, spandsp levels per tone): ringback
+# 440+480 Hz at -19 (2 s / 4 s), busy 480+620 Hz at -24 (0.5 s / 0.5 s).
 RINGBACK = ((440.0, 480.0), -19.0, (2.0, 4.0))
 BUSY = ((480.0, 620.0), -24.0, (0.5, 0.5))
 NOISE_DBM0 = -65.0
@@ -82,7 +85,9 @@ class ModemEmulator:
 
     def __init__(self, model: ModemModel | str, serial_number: str = "EMU0001", link_dir: str | Path | None = None,
                  ring_period_s: float = RING_PERIOD_S, dtmf: DtmfStyle | None = None, seed: int = 0,
-                 answers: dict | None = None):
+                 answers: dict | None = None, tones: TonePlan | str = "cn"):
+        """`tones`: the plan of the network the line belongs to, whose dial tone a line taken off-hook
+        carries (the box's own default, China's)."""
         self.model = modem_quirks.known()[model] if isinstance(model, str) else model
         if self.model.answers is None:
             raise EmulatorError(f"emulator: modem {self.model.id!r} has no [modem.answers] in board/modems.toml")
@@ -95,7 +100,11 @@ class ModemEmulator:
         self.ring_period_s = ring_period_s
         self.dtmf = dtmf or DtmfStyle()
         self.called = CalledParty()
+        self.tone_plan = load_plan(tones) if isinstance(tones, str) else tones
         self.dead_line = False
+        # What the line carries off-hook instead of dial tone (a line stuck on busy tone, noise, a
+        # crossed line's speech): int16-scale samples, repeated; None: the plan's dial tone.
+        self.off_hook_audio: np.ndarray | None = None
         self._rng = np.random.default_rng(seed)
         self._lock = threading.RLock()
         self._wake_r, self._wake_w = os.pipe()
@@ -185,6 +194,7 @@ class ModemEmulator:
         self._marks: list[tuple[int, bytes]] = []
         self._dialing: dict | None = None
         self._dial_tone_reported = False
+        self._off_hook: Loop | None = None      # what an idle line carries while off-hook
 
     # --- the PSTN side ----------------------------------------------------------------------------
     def place_call(self, caller: SimCaller) -> bool:
@@ -477,6 +487,7 @@ class ModemEmulator:
         self.offhook = off
         if off:
             self._frame_t0, self._frames_sent = now, 0
+            self._off_hook = self._off_hook_sound()
             self._signal = np.zeros(0)
             self._marks = []
             self._dial_tone_reported = False
@@ -591,14 +602,24 @@ class ModemEmulator:
             if self.called.busy:
                 return self._tone(BUSY, n, t - d["at"])
             return np.zeros(n) if d["answered"] else self._tone(RINGBACK, n, t - d["at"])
-        if call is None and not self.dead_line:
-            return self._tone(DIAL_TONE, n, t - self._frame_t0)
+        if call is None:
+            sound = self._off_hook
+            return np.zeros(n) if sound is None else sound.read(round((t - self._frame_t0) / FRAME_S), n)
         caller = call.caller if call is not None else None
         if caller is not None and not call.gone and caller.connected is not None and caller.voice_hz:
             # The caller's voice as a steady tone (as drivers/sim does), to trace the audio path.
             hz = round(caller.voice_hz)
             return tonegen.tone(hz, CALLER_VOICE_DBM0, n, phase=2.0 * np.pi * hz * (t - caller.connected))
         return np.zeros(n)
+
+    def _off_hook_sound(self) -> Loop | None:
+        """What an idle line carries off-hook: nothing on a dead line, the injected sound, or the plan's
+        dial tone (the same the simulated exchange gives: drivers/sim_signals.py)."""
+        if self.dead_line:
+            return None
+        if self.off_hook_audio is not None:
+            return make_loop(self.off_hook_audio, 0, FRAME)
+        return progress_tone(self.tone_plan, "dial", 0, FRAME)
 
     @staticmethod
     def _tone(spec, n: int, t: float) -> np.ndarray:
@@ -631,8 +652,8 @@ class ModemEmulator:
             if self.stream != "none":
                 out += marks
             self._frames_sent += 1
-        if (self.stream != "none" and self._call is None and self._dialing is None and not self.dead_line
-                and not self._dial_tone_reported and now - self._frame_t0 >= DIAL_TONE_REPORT_S):
+        if (self.stream != "none" and self._call is None and self._dialing is None and not self._dial_tone_reported
+                and self.off_hook_audio is None and not self.dead_line and now - self._frame_t0 >= DIAL_TONE_REPORT_S):
             self._dial_tone_reported = True
             out += v253.dle("d")
         if out:

@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from dsp import tonegen
+from dsp.dialtone import DialToneListener
 from dsp.levels import dbm0_to_amplitude
-from dsp.tones import TonePlan, load_plan
+from dsp.tones import TonePlan, TonePlanError, load_plan
 
 from .channel import (RATE, TICK_SAMPLES, TICK_SECONDS, ChannelError, ChannelEvent, ChannelKind,
                       ChannelSpec, Driver, EventKind, LineTest)
 from .sim_signals import (AFTER_RING_GAP_S, BEFORE_RING, BEFORE_RING_GAP_S, CALLER_ID_SCHEMES, Loop,
-                          caller_id_burst, fax_calling_tone, progress_tone, steady_tone)
+                          caller_id_burst, fax_calling_tone, make_loop, progress_tone, steady_tone)
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +31,6 @@ RING_ON_S, RING_PERIOD_S = 1.0, 5.0
 # style no-answer release is 60-240 s; 60 s keeps simulated days short).
 NO_ANSWER_RELEASE_S = 60.0
 _NOISE_BANK_S = 4.0
-# The simulated exchange's dial tone: China, 450 Hz at -10 dBm0 (reference/dsp.md §3.1).
-DIAL_TONE_DBM0 = -10.0
 # Voices are test tones at about the nominal active speech level (-19 dBm0, ITU-T G.169).
 VOICE_DBM0 = -20.0
 
@@ -121,6 +120,7 @@ class _Trunk:
     callerid_at: float = float("inf")     # when the exchange sends caller ID between rings
     test: LineTest | None = None
     test_until: float = float("inf")
+    listener: DialToneListener | None = None   # judges the line's audio while it is tested
 
 
 # What the PSTN answers a call that cannot complete (ITU-T Q.35 tones; reference/dsp.md §3).
@@ -135,8 +135,9 @@ class SimDriver(Driver):
                  noise_dbm0: float = -65.0, dtmf: DtmfStyle | None = None, callerid: str = "v23",
                  tones: str | TonePlan | None = "cn"):
         """`callerid`: how the exchange sends caller ID (sim_signals.CALLER_ID_SCHEMES); `tones`: the
-        plan whose busy, ringback and unobtainable tones it plays when the box dials out, or None for
-        an exchange that reports them out of band (PROGRESS events)."""
+        plan whose dial tone it gives a line taken off-hook and whose busy, ringback and unobtainable
+        tones it plays when the box dials out, or None for an exchange that plays no tones (it reports
+        call progress out of band, PROGRESS events, and a line test hears no dial tone)."""
         if trunks < 0 or stations < 0:
             raise ValueError("sim: trunk and station counts must be >= 0")
         if callerid not in CALLER_ID_SCHEMES:
@@ -168,6 +169,9 @@ class SimDriver(Driver):
         self.finished: list[SimCaller] = []
         self.blocked: list[SimCaller] = []     # found every line busy
         self.alarmed: dict[int, str] = {}      # channel -> reason, from fault injection
+        # Fault injection: what a trunk carries off-hook instead of dial tone (a line stuck on busy
+        # tone, noise, a crossed line's speech), int16-scale samples repeated.
+        self.off_hook_audio: dict[int, np.ndarray] = {}
         self.counters = {"calls": 0, "blocked": 0, "digits": 0, "outbound": 0}
 
     # --- Driver interface ---------------------------------------------------------------------
@@ -197,6 +201,10 @@ class SimDriver(Driver):
         for ch, loop in self._loops.items():
             frame[ch] += loop.read(self.tick, TICK_SAMPLES)
         np.copyto(rx, np.clip(frame, -32768, 32767), casting="unsafe")
+        for ch in self._busy_trunks:
+            listener = self.trunks[ch].listener
+            if listener is not None:
+                listener.feed(rx[ch])
         self.tick += 1
         events, self._events = self._events, []
         return events
@@ -259,8 +267,9 @@ class SimDriver(Driver):
             if self.tone_plan is not None:
                 self._loops[channel] = progress_tone(self.tone_plan, "ringback", self.tick, TICK_SAMPLES)
 
-    def test_line(self, channel: int, seconds: float) -> LineTest:
-        """Off-hook for `seconds` of simulated time: dial tone on a working trunk, none on one in alarm."""
+    def test_line(self, channel: int, seconds: float, plan: TonePlan) -> LineTest:
+        """Off-hook for `seconds` of simulated time, listening for `plan`'s dial tone: the exchange gives
+        its own plan's dial tone on a working trunk, nothing on one in alarm (or an injected sound)."""
         if channel >= self.n_trunks:
             raise ChannelError(f"sim: station{channel - self.n_trunks + 1} is a handset: only trunks have a "
                                "line to test")
@@ -269,8 +278,19 @@ class SimDriver(Driver):
         line = self.trunks[channel]
         if line.state != LineState.IDLE:
             raise ChannelError(f"sim: trunk{channel + 1} is in use ({line.state.value})")
+        try:
+            listener = DialToneListener(plan)
+        except TonePlanError as exc:
+            raise ChannelError(f"sim: trunk{channel + 1}: {exc}") from None
+        if seconds < listener.seconds_needed:
+            raise ChannelError(f"sim: line test of {seconds} s: the {plan.name} plan's dial tone is told from its "
+                               f"other tones in {listener.seconds_needed:.2f} s; listen at least that long")
         line.state, line.test, line.test_until = LineState.TESTING, LineTest(seconds), self.now + seconds
+        line.listener = listener
         self._busy_trunks.add(channel)
+        sound = self._off_hook_sound(channel)
+        if sound is not None:
+            self._loops[channel] = sound
         return line.test
 
     def status(self) -> dict:
@@ -402,14 +422,29 @@ class SimDriver(Driver):
         else:
             self._loops[ch] = progress_tone(self.tone_plan, line.progress, self.tick, TICK_SAMPLES)
 
+    def _off_hook_sound(self, ch: int) -> Loop | None:
+        """What the exchange gives trunk `ch` off-hook: nothing on a line in alarm (a dead line), an
+        injected fault's sound, or its plan's dial tone."""
+        if ch in self.alarmed:
+            return None
+        if ch in self.off_hook_audio:
+            return make_loop(self.off_hook_audio[ch], self.tick, TICK_SAMPLES)
+        if self.tone_plan is None or not any(t.name == "dial" for t in self.tone_plan.tones):
+            return None
+        return progress_tone(self.tone_plan, "dial", self.tick, TICK_SAMPLES)
+
     def _test_done(self, ch: int, line: _Trunk) -> None:
-        reason = self.alarmed.get(ch)
-        if reason is None:
-            line.test.finish(True, DIAL_TONE_DBM0, f"sim: trunk{ch + 1}: dial tone (450 Hz, {DIAL_TONE_DBM0:.1f} "
-                                                   f"dBm0) for {line.test.seconds:.1f} s")
+        listener, seconds = line.listener, line.test.seconds
+        level = listener.level_dbm0
+        heard = "no signal" if level is None else f"line at {level:.1f} dBm0"
+        if listener.heard:
+            line.test.finish(True, level, f"sim: trunk{ch + 1}: {listener.plan.name} dial tone heard in "
+                                          f"{seconds:.1f} s ({heard})")
         else:
-            line.test.finish(False, None, f"sim: trunk{ch + 1}: no dial tone in {line.test.seconds:.1f} s: "
-                                          f"the line is down ({reason})")
+            reason = self.alarmed.get(ch)
+            down = f"; the line is down ({reason})" if reason is not None else ""
+            line.test.finish(False, level, f"sim: trunk{ch + 1}: no {listener.plan.name} dial tone in "
+                                           f"{seconds:.1f} s ({heard}){down}")
         self._free(ch)
 
     def _say(self, ch: int, caller: SimCaller, seconds: float) -> None:

@@ -24,8 +24,10 @@ import numpy as np
 import serial
 
 from dsp import tonegen
+from dsp.dialtone import DialToneListener
 from dsp.energy import HANG_S, THRESHOLD_DBM0
-from dsp.levels import dbm0_to_amplitude, rms_dbm0
+from dsp.levels import dbm0_to_amplitude
+from dsp.tones import TonePlan, TonePlanError
 
 from . import modem_quirks, serial_ports, v253
 from .channel import (TICK_SAMPLES, ChannelError, ChannelEvent, ChannelKind, ChannelSpec, Driver,
@@ -70,9 +72,10 @@ HANGOVER_TICKS = int(round(HANG_S / 0.02)) + 1
 # Outbound: after ringback was heard, this long without it presumes the far end answered (V.253
 # +VRA "ringback goes away"); one ringing cycle (6 s North America) plus a second.
 RINGBACK_GONE_S = 7.0
-# Line test: dial tone is sent at -10 +-3 dBm0 (dsp.md §3.1 China; North America -13 per tone);
-# a line that reads above -30 dBm0 for half the window has a tone even if the modem reports none.
-DIAL_TONE_MIN_DBM0 = -30.0
+# Line test: the audio of a voice stream may start this much after its CONNECT (USB CDC delivers in
+# bursts, up to the jitter buffer's limit), so a test listens that much longer than the dial tone
+# detector needs.
+STREAM_START_S = JITTER_LIMIT / v253.RATE
 # Half duplex: a digit the modem reports while the box transmits is regenerated into the receive
 # audio (ITU-T Q.24 minimum 40 ms; 80 ms at the sim's -10 dBm0) so the box's own detector, the one
 # source of digits, hears it.
@@ -684,32 +687,32 @@ class ModemLine:
         if kind == LineKind.VCON:
             self._far_end_answered("VCON")
 
-    def _test_script(self, seconds: float, job: LineTest) -> Script:
+    def _test_script(self, seconds: float, job: LineTest, listener: DialToneListener) -> Script:
         self._set_state(LineState.TESTING, f"listening {seconds:.1f} s for dial tone")
-        self._test = {"started": time.time(), "seconds": seconds, "modem_dialtone": False, "levels": [],
-                      "job": job}
+        self._test = {"started": time.time(), "seconds": seconds, "modem_dialtone": False, "job": job,
+                      "listener": listener}
         cmd = Cmd("AT+VLS=1")
         self._require((yield cmd), cmd, LineKind.OK, LineKind.VCON)
         cmd = Cmd("AT+VRX", stream=Stream.RX)
         self._require((yield cmd), cmd, LineKind.CONNECT)
         yield Wait(seconds)
         test, self._test = self._test, None
-        levels = np.array(test["levels"]) if test["levels"] else np.array([-np.inf])
-        loud = float(np.mean(levels >= DIAL_TONE_MIN_DBM0))
-        result = {"at": test["started"], "seconds": seconds, "modem_dialtone": test["modem_dialtone"],
-                  "level_dbm0": round(float(np.median(levels)), 1) if np.isfinite(np.median(levels)) else None,
-                  "dial_tone": test["modem_dialtone"] or loud >= 0.5}
+        # The box's own detector judges, to the site's tone plan; the modem's dial tone report (V.253
+        # <DLE>d, its own detector set for some country) is kept for the technician only.
+        plan = listener.plan.name
+        result = {"at": test["started"], "seconds": seconds, "plan": plan, "modem_dialtone": test["modem_dialtone"],
+                  "level_dbm0": listener.level_dbm0, "dial_tone": listener.heard}
         self.last_test = result
         level = "no audio" if result["level_dbm0"] is None else f"{result['level_dbm0']:.1f} dBm0"
         if result["dial_tone"]:
             self._clear_alarm("line")
-            heard = "reported by the modem" if test["modem_dialtone"] else "heard"
             test["job"].finish(True, result["level_dbm0"],
-                               f"modem {self.name}: {self.cfg.name}: dial tone {heard} (line at {level})")
+                               f"modem {self.name}: {self.cfg.name}: {plan} dial tone heard (line at {level})")
         else:
-            reason = f"modem {self.name}: line {self.cfg.name} dead: no dial tone in a {seconds:.1f} s line test"
+            reason = f"modem {self.name}: line {self.cfg.name}: no {plan} dial tone in a {seconds:.1f} s line test"
             self._raise_alarm("line", reason)
-            test["job"].finish(False, result["level_dbm0"], f"{reason} (line at {level})")
+            said = "; the modem reported a dial tone of its own" if test["modem_dialtone"] else ""
+            test["job"].finish(False, result["level_dbm0"], f"{reason} (line at {level}){said}")
         yield from self._hangup_script()
 
     # --- actions from the engine ------------------------------------------------------------------
@@ -739,11 +742,19 @@ class ModemLine:
             raise ChannelError(f"modem {self.name}: {self.cfg.name} is busy ({self.state.value})")
         self._request(lambda: self._dial_script(number), "dial")
 
-    def test_line(self, seconds: float) -> LineTest:
+    def test_line(self, seconds: float, plan: TonePlan) -> LineTest:
         if self.state != LineState.IDLE:
             raise ChannelError(f"modem {self.name}: {self.cfg.name} cannot be tested now ({self.state.value})")
+        try:
+            listener = DialToneListener(plan)
+        except TonePlanError as exc:
+            raise ChannelError(f"modem {self.name}: {self.cfg.name}: {exc}") from None
+        needed = listener.seconds_needed + STREAM_START_S
+        if seconds < needed:
+            raise ChannelError(f"modem {self.name}: line test of {seconds} s: the {plan.name} plan's dial tone is "
+                               f"told from its other tones in {needed:.2f} s; listen at least that long")
         job = LineTest(seconds)
-        self._request(lambda: self._test_script(seconds, job), "test")
+        self._request(lambda: self._test_script(seconds, job, listener), "test")
         return job
 
     # --- input ------------------------------------------------------------------------------------
@@ -949,7 +960,7 @@ class ModemLine:
         if not samples.size:
             return
         if self._test is not None:
-            self._test["levels"].append(rms_dbm0(samples.astype(np.float64)))
+            self._test["listener"].feed(samples)
         elif self.state in (LineState.CONNECTED, LineState.DIALING):
             self.jitter.push(samples)
 
@@ -1098,7 +1109,9 @@ class VoiceModemDriver(Driver):
 
     def __init__(self, lines: list[LineConfig], table: dict[str, ModemModel] | None = None,
                  port_factory: Callable[..., serial.Serial] = serial.Serial,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, emulated_tones: TonePlan | str = "cn"):
+        """`emulated_tones`: the tone plan of the network the emulated lines (port "emulator:<modem>")
+        belong to: the dial tone they carry off-hook."""
         if not lines:
             raise VoiceModemError("voice_modem: a driver needs at least one line")
         names = [c.name for c in lines]
@@ -1115,6 +1128,7 @@ class VoiceModemDriver(Driver):
         self.lines = [ModemLine(i, c, self.table, port_factory, clock, self._claimed)
                       for i, c in enumerate(lines)]
         self.emulators: dict[int, object] = {}
+        self._emulated_tones = emulated_tones
         self._emu_dir: str | None = None
 
     def specs(self) -> list[ChannelSpec]:
@@ -1128,7 +1142,7 @@ class VoiceModemDriver(Driver):
             for i, c in emulated:
                 model = c.port.split(":", 1)[1]
                 emu = ModemEmulator(self.table[model], serial_number=f"EMU{i + 1:04d}",
-                                    link_dir=self._emu_dir)
+                                    link_dir=self._emu_dir, tones=self._emulated_tones)
                 emu.start()
                 self.emulators[i] = emu
                 self.lines[i].cfg = LineConfig(c.name, emu.link, c.kind, c.number)
@@ -1161,12 +1175,12 @@ class VoiceModemDriver(Driver):
     def dial(self, channel: int, number: str) -> None:
         self._line(channel).dial(number)
 
-    def test_line(self, channel: int, seconds: float = 5.0) -> LineTest:
-        """Line test: off-hook, listen for dial tone `seconds`; the LineTest and status() report it, and a
-        dead line is an alarm."""
+    def test_line(self, channel: int, seconds: float, plan: TonePlan) -> LineTest:
+        """Line test: off-hook, listen `seconds` for `plan`'s dial tone; the LineTest and status() report
+        it, and a line without it is an alarm."""
         if not 0.5 <= seconds <= 60.0:
             raise ChannelError(f"voice_modem: line test of {seconds} s: use 0.5-60 s")
-        return self._line(channel).test_line(seconds)
+        return self._line(channel).test_line(seconds, plan)
 
     def status(self) -> dict:
         return {"driver": self.name, "lines": [line.status() for line in self.lines]}

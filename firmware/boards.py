@@ -46,8 +46,10 @@ def _build_voice_modem(sec: Section) -> VoiceModemDriver:
         lines.append(LineConfig(name=line.get_str("name"), port=line.get_str("port"), kind=_kind(line),
                                 number=line.get_str("number", "")))
         line.done()
+    # `tones` is the emulated lines' network: a profile of real modems has none to set.
+    network = {"emulated_tones": read_tone_plan(sec)} if any(c.port.startswith("emulator:") for c in lines) else {}
     try:
-        return VoiceModemDriver(lines)
+        return VoiceModemDriver(lines, **network)
     except VoiceModemError as exc:
         raise sec.error("line", str(exc)) from None
 

@@ -21,9 +21,11 @@ DEMO_SCENARIO = Path(__file__).resolve().parent.parent / "board" / "scenarios" /
 log = logging.getLogger("branchline")
 
 
-def _web_command(state: Path, host: str, port: int) -> list[str]:
+def _web_command(state: Path, host: str, port: int, parent: int | None = None) -> list[str]:
     # The web process is its own program (ARCHITECTURE.md): a crash there never drops a call.
-    return [sys.executable, "-m", "webui.server", "--state", str(state), "--host", host, "--port", str(port)]
+    # With `parent` it ends when that process dies, even by SIGKILL (webui.server.die_with_parent).
+    cmd = [sys.executable, "-m", "webui.server", "--state", str(state), "--host", host, "--port", str(port)]
+    return cmd if parent is None else [*cmd, "--parent", str(parent)]
 
 
 def _serve(engine, web: subprocess.Popen | None) -> int:
@@ -56,7 +58,9 @@ def cmd_run(args) -> int:
     paths = StatePaths(state)
     web = None
     if not args.no_web:
-        web = subprocess.Popen(_web_command(state, args.host, args.port))
+        # Started from the main thread, which lives as long as the engine: the kernel's parent-death
+        # signal follows the thread that forked, not the process.
+        web = subprocess.Popen(_web_command(state, args.host, args.port, parent=os.getpid()))
         print(f"branchline: web UI at http://{args.host}:{args.port} "
               "(the first visit asks for the admin password)", flush=True)
     if args.demo:

@@ -525,7 +525,7 @@ class Engine:
         if busy:
             raise ControlError(f"line {name} {busy}: it cannot be tested now")
         try:
-            test = self.board.test_line(ch, float(seconds))
+            test = self.board.test_line(ch, float(seconds), self.site.tones)
         except ChannelError as exc:
             raise ControlError(f"line {name}: {exc}") from None
         job = self.new_id()

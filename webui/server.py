@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import argparse
+import ctypes
+import ctypes.util
 import logging
+import os
 import signal
 import sys
 import threading
@@ -18,6 +21,33 @@ log = logging.getLogger(__name__)
 # thread, so a small pool serves a branch's wallboards and consoles on a Pi-class CPU.
 THREADS = 8
 SHUTDOWN_TIMEOUT = 5.0
+# linux/prctl.h: PR_SET_PDEATHSIG = 1.
+PR_SET_PDEATHSIG = 1
+
+
+class WebServerError(Exception):
+    """The web process cannot run as asked; the message says which part and why."""
+
+
+def die_with_parent(parent: int) -> None:
+    """Have the kernel send SIGTERM when process `parent` (the engine that started us) dies.
+
+    `branchline run` may be killed with SIGKILL, which it cannot pass on; a web process left behind
+    would hold the port and make the next start's web process fail. PR_SET_PDEATHSIG is delivered
+    by the kernel at the parent's death, with no polling and nothing to go wrong in the parent. It
+    is set here, in the child, so the engine's fork stays free of preexec code (unsafe once threads
+    run); that leaves a window before the prctl in which the parent may already have died, so the
+    parent is checked once it is armed: a reparented process (getppid no longer the engine) stops.
+    """
+    prctl = getattr(ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True), "prctl", None)
+    if prctl is None:
+        raise WebServerError(f"cannot follow the engine (pid {parent}): no prctl(2) on this system "
+                             "(Linux only); start the engine with --no-web and run `branchline web`")
+    if prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
+        raise WebServerError(f"cannot follow the engine (pid {parent}): prctl(PR_SET_PDEATHSIG) failed: "
+                             f"{os.strerror(ctypes.get_errno())}")
+    if os.getppid() != parent:
+        raise WebServerError(f"the engine (pid {parent}) that started the web UI is gone")
 
 
 def make_server(app, host: str, port: int) -> wsgi.Server:
@@ -60,6 +90,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="the engine's state directory (holds branchline.db and control.sock)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", default=8080, type=int, help="TCP port (default 8080; 0 picks a free one)")
+    # Only `branchline run` passes this: the web unit of systemd runs on its own and must outlive
+    # whatever started it.
+    parser.add_argument("--parent", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if not args.state.is_dir():
         parser.error(f"state directory {args.state} does not exist")
@@ -67,11 +100,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"port {args.port} is not between 0 and 65535")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
+        if args.parent is not None:
+            die_with_parent(args.parent)
         serve(args.state, args.host, args.port)
     except OSError as exc:
         log.error("web UI cannot listen on %s:%d: %s", args.host, args.port, exc)
         return 1
-    except RuntimeError as exc:
+    except (RuntimeError, WebServerError) as exc:
         log.error("web UI: %s", exc)
         return 1
     return 0

@@ -1,12 +1,18 @@
-"""The simulated board: ring cadence, caller ID, real DTMF audio on the line, handsets, errors."""
+"""The simulated board: ring cadence, caller ID, real DTMF audio on the line, handsets, line tests, errors."""
+import wave
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from drivers.channel import TICK_SAMPLES, Board, ChannelError, EventKind
 from drivers.sim import DtmfStyle, SimCaller, SimDriver
+from drivers.sim_signals import progress_tone
 from dsp import callerid
-from dsp.levels import rms_dbm0
-from dsp.tones import CallProgressDetector
+from dsp.levels import dbm0_to_amplitude, rms_dbm0
+from dsp.tones import CallProgressDetector, load_plan
+
+PROMPTS = Path(__file__).resolve().parents[2] / "board" / "prompts" / "en"
 
 
 def ticks(board, n, tx=None):
@@ -239,53 +245,109 @@ def test_dialling_garbage_is_refused():
 
 
 # --- line tests ---------------------------------------------------------------------------------------
-def test_line_test_on_an_idle_trunk_hears_dial_tone_after_its_listening_time():
-    sim = SimDriver(trunks=2, stations=1)
+PLANS = ("cn", "etsi", "na")
+
+
+def prompt_speech():
+    """A recorded prompt: real speech, loud, as a crossed line would carry."""
+    with wave.open(str(PROMPTS / "main-menu.wav")) as w:
+        return np.frombuffer(w.readframes(w.getnframes()), np.int16).astype(np.float32)
+
+
+def loud_sounds(plan):
+    """Loud sounds a line may carry off-hook that are not its dial tone: the plan's busy tone as the
+    exchange plays it, white noise at -10 dBm0, speech."""
+    busy = progress_tone(load_plan(plan), "busy", 0, TICK_SAMPLES)
+    noise = np.random.default_rng(1).standard_normal(8000) * dbm0_to_amplitude(-10.0) * np.sqrt(0.5)
+    return {"busy": busy.samples[:busy.period], "noise": noise, "speech": prompt_speech()}
+
+
+def peaks(audio, count):
+    """The `count` strongest frequencies of `audio` (1 Hz bins over a whole number of seconds)."""
+    spectrum = np.abs(np.fft.rfft(audio[:audio.size // 8000 * 8000].astype(float)))
+    bins = np.fft.rfftfreq(audio.size // 8000 * 8000, 1 / 8000)
+    return sorted(bins[np.argsort(spectrum)[-count:]].tolist())
+
+
+@pytest.mark.parametrize("plan", PLANS)
+def test_line_test_hears_the_plans_dial_tone_on_the_line_for_its_listening_time(plan):
+    sim = SimDriver(trunks=2, stations=1, tones=plan)
     board = Board([sim])
-    test = board.test_line(1, 1.0)
-    ticks(board, 49)
+    test = board.test_line(1, 2.0, load_plan(plan))
+    audio, _ = ticks(board, 99)
     assert not test.done
+    # The line carries the plan's dial tone as audio (reference/dsp.md §3): its frequencies, at the
+    # exchange's -10 dBm0 per tone.
+    dial = next(t for t in load_plan(plan).tones if t.name == "dial")
+    freqs = sorted(dial.segments[0][0])
+    assert peaks(audio[1], len(freqs)) == freqs
+    assert rms_dbm0(audio[1].astype(float)) == pytest.approx(-10.0 + 10 * np.log10(len(freqs)), abs=0.3)
     # Off-hook for the test: a caller finds the line busy and rings the other trunk.
     caller = SimCaller(number="13800138000")
     sim.place_call(caller)
     assert caller.line == 0
     ticks(board, 2)
-    assert test.result == {"dial_tone": True, "level_dbm0": -10.0,
-                           "detail": "sim: trunk2: dial tone (450 Hz, -10.0 dBm0) for 1.0 s"}
+    assert test.result["dial_tone"] is True
+    assert test.result["level_dbm0"] == pytest.approx(-10.0 + 10 * np.log10(len(freqs)), abs=0.3)
+    assert test.result["detail"].startswith(f"sim: trunk2: {plan} dial tone heard in 2.0 s")
     board.dial(1, "4008001234")                     # the line is free again
+
+
+@pytest.mark.parametrize("plan", PLANS)
+@pytest.mark.parametrize("sound", ["busy", "noise", "speech"])
+def test_a_loud_line_without_dial_tone_fails_its_test(plan, sound):
+    sim = SimDriver(trunks=1, stations=0, tones=plan)
+    board = Board([sim])
+    sim.off_hook_audio[0] = loud_sounds(plan)[sound]
+    test = board.test_line(0, 3.0, load_plan(plan))
+    ticks(board, 151)
+    assert test.result["dial_tone"] is False and f"no {plan} dial tone in 3.0 s" in test.result["detail"]
+    assert test.result["level_dbm0"] > -30.0
+
+
+def test_another_networks_dial_tone_is_not_this_sites():
+    sim = SimDriver(trunks=1, stations=0, tones="na")
+    board = Board([sim])
+    test = board.test_line(0, 3.0, load_plan("cn"))
+    ticks(board, 151)
+    assert test.result["dial_tone"] is False and "no cn dial tone" in test.result["detail"]
 
 
 def test_line_test_on_a_trunk_in_alarm_hears_no_dial_tone():
     sim = SimDriver(trunks=1, stations=0)
     board = Board([sim])
     sim.alarm(0, reason="cable cut")
-    test = board.test_line(0, 0.5)
-    ticks(board, 30)
+    test = board.test_line(0, 1.5, load_plan("cn"))
+    ticks(board, 80)
     assert test.result["dial_tone"] is False and "cable cut" in test.result["detail"]
+    # Only the line's noise floor (-65 dBm0 here) was there to hear.
+    assert test.result["level_dbm0"] == pytest.approx(-65.0, abs=1.0)
     sim.alarm(0, active=False)
-    test = board.test_line(0, 0.5)
-    ticks(board, 30)
+    test = board.test_line(0, 1.5, load_plan("cn"))
+    ticks(board, 80)
     assert test.result["dial_tone"] is True
 
 
 def test_a_line_going_down_during_its_test_reports_no_dial_tone():
     sim = SimDriver(trunks=1, stations=0)
     board = Board([sim])
-    test = board.test_line(0, 5.0)
+    test = board.test_line(0, 5.0, load_plan("cn"))
     ticks(board, 10)
     sim.alarm(0, reason="loss of line")
     assert test.result["dial_tone"] is False and "went down" in test.result["detail"]
 
 
 @pytest.mark.parametrize("channel, seconds, message", [
-    (1, 1.0, "station1 is a handset"),
+    (1, 2.0, "station1 is a handset"),
     (0, 0.1, "line test of 0.1 s"),
     (0, 61.0, "line test of 61.0 s"),
+    # China's dial tone is told from its 1 s ringback bursts after 1.2 s (board/tones/cn.toml min_s).
+    (0, 1.0, "line test of 1.0 s: the cn plan's dial tone is told from its other tones in 1.24 s"),
 ])
 def test_line_tests_that_cannot_be_run_are_refused(channel, seconds, message):
     board = Board([SimDriver(trunks=1, stations=1)])
     with pytest.raises(ChannelError, match=message):
-        board.test_line(channel, seconds)
+        board.test_line(channel, seconds, load_plan("cn"))
 
 
 def test_a_busy_trunk_cannot_be_tested():
@@ -293,11 +355,11 @@ def test_a_busy_trunk_cannot_be_tested():
     board = Board([sim])
     sim.place_call(SimCaller(number="13800138000"))
     with pytest.raises(ChannelError, match=r"trunk1 is in use \(ringing\)"):
-        board.test_line(0, 1.0)
+        board.test_line(0, 2.0, load_plan("cn"))
     board.hangup(0)
-    test = board.test_line(0, 1.0)
+    test = board.test_line(0, 2.0, load_plan("cn"))
     with pytest.raises(ChannelError, match=r"trunk1 is in use \(testing\)"):
-        board.test_line(0, 1.0)
+        board.test_line(0, 2.0, load_plan("cn"))
     board.hangup(0)
     assert test.result["dial_tone"] is None and "hung up" in test.result["detail"]
 
@@ -310,7 +372,7 @@ def test_a_driver_without_a_line_test_says_so():
         test_line = Driver.test_line
 
     with pytest.raises(ChannelError, match="plain: trunk1 has no line test on this driver"):
-        Board([Plain(trunks=1, stations=0)]).test_line(0, 1.0)
+        Board([Plain(trunks=1, stations=0)]).test_line(0, 2.0, load_plan("cn"))
 
 
 def test_line_status_maps_each_drivers_lines_onto_the_board_channels():

@@ -1,6 +1,8 @@
 """The voice modem driver through real pyserial on pseudo-terminals: recorded transcripts, the emulator's
 vendor families, faults (garbage, missing OK, a wedged modem, unplug), line tests and dialling."""
 import logging
+import wave
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,8 +12,13 @@ from drivers import serial_ports, voice_modem
 from drivers.channel import ChannelError, ChannelKind, EventKind
 from drivers.modem_emulator import CalledParty, ModemEmulator
 from drivers.sim import SimCaller
+from drivers.sim_signals import progress_tone
 from drivers.voice_modem import JitterBuffer, LineConfig, LineState, VoiceModemDriver
+from dsp.levels import dbm0_to_amplitude
+from dsp.tones import load_plan
 from modem_harness import TranscriptModem, load_transcript, pump
+
+PROMPTS = Path(__file__).resolve().parents[2] / "board" / "prompts" / "en"
 
 
 def kinds(events, channel=None):
@@ -189,38 +196,69 @@ def test_a_port_held_by_another_program_is_busy(tmp_path):
 
 
 # --- line test and dialling ------------------------------------------------------------------------
-def test_line_test_hears_dial_tone(emulators):
-    drv, [emu] = emulators("cx93010")
-    drv.test_line(0, 1.0)
-    events, _ = pump(drv, lambda ev: drv.lines[0].last_test is not None
-                     and drv.lines[0].state == LineState.IDLE, 5.0)
+def loud_sounds(plan):
+    """Loud sounds a line may carry off-hook that are not its dial tone: the plan's busy tone, white
+    noise at -10 dBm0, speech (a recorded prompt, as on a crossed line)."""
+    busy = progress_tone(load_plan(plan), "busy", 0, 160)
+    noise = np.random.default_rng(1).standard_normal(8000) * dbm0_to_amplitude(-10.0) * np.sqrt(0.5)
+    with wave.open(str(PROMPTS / "main-menu.wav")) as w:
+        speech = np.frombuffer(w.readframes(w.getnframes()), np.int16).astype(np.float32)
+    return {"busy": busy.samples[:busy.period], "noise": noise, "speech": speech}
+
+
+@pytest.mark.parametrize("plan", ["cn", "etsi", "na"])
+def test_line_test_hears_the_plans_dial_tone_and_no_other_sound(emulators, plan):
+    drv, emus = emulators("cx93010", n=5, tones=plan)
+    emus[1].dead_line = True
+    sounds = ["dial", "dead"] + list(loud_sounds(plan))
+    for emu, sound in zip(emus[2:], sounds[2:]):
+        emu.off_hook_audio = loud_sounds(plan)[sound]
+    tests = [drv.test_line(i, 2.0, load_plan(plan)) for i in range(5)]
+    events, _ = pump(drv, lambda ev: all(t.done for t in tests)
+                     and all(ln.state == LineState.IDLE for ln in drv.lines), 10.0)
+    verdicts = {sound: t.result["dial_tone"] for sound, t in zip(sounds, tests)}
+    assert verdicts == {"dial": True, "dead": False, "busy": False, "noise": False, "speech": False}
+    # The emulated exchange's dial tone: the plan's frequencies at -10 dBm0 each.
+    dial = next(t for t in load_plan(plan).tones if t.name == "dial")
+    assert tests[0].result["level_dbm0"] == pytest.approx(-10.0 + 10 * np.log10(len(dial.segments[0][0])), abs=0.5)
+    assert f"line1: {plan} dial tone heard" in tests[0].result["detail"]
+    for t in tests[2:]:
+        assert t.result["level_dbm0"] > -30.0 and f"no {plan} dial tone in a 2.0 s line test" in t.result["detail"]
+    # A line without dial tone is out of service: an alarm each, none on the good line.
+    assert alarms(events, 0) == []
+    assert all(f"no {plan} dial tone" in alarms(events, i)[0]["reason"] for i in range(1, 5))
+
+
+def test_a_dial_tone_of_another_network_is_no_dial_tone(emulators):
+    drv, [emu] = emulators("usr5637", tones="na")
+    drv.test_line(0, 2.0, load_plan("cn"))
+    events, _ = pump(drv, lambda ev: alarms(ev) and drv.lines[0].state == LineState.IDLE, 6.0)
     test = drv.status()["lines"][0]["test"]
-    assert test["dial_tone"] and test["modem_dialtone"]
-    # The emulated dial tone is 350 + 440 Hz at -13 dBm0 each: -10 dBm0 together (dsp.md §3.2).
-    assert -11.0 <= test["level_dbm0"] <= -9.0
-    assert alarms(events) == []
+    assert test["dial_tone"] is False and test["plan"] == "cn"
+    # The modem's own detector said dial tone: kept for the technician, not the verdict.
+    assert test["modem_dialtone"] is True
+    assert "no cn dial tone" in alarms(events)[0]["reason"] and alarms(events)[0]["active"]
 
 
-def test_a_dead_line_is_an_alarm(emulators):
-    drv, [emu] = emulators("usr5637")
-    emu.dead_line = True
-    drv.test_line(0, 1.0)
-    events, _ = pump(drv, lambda ev: alarms(ev) and drv.lines[0].state == LineState.IDLE, 5.0)
-    assert not drv.status()["lines"][0]["test"]["dial_tone"]
-    assert "no dial tone" in alarms(events)[0]["reason"] and alarms(events)[0]["active"]
+def test_a_line_test_too_short_for_the_plan_is_refused(emulators):
+    drv, _ = emulators("cx93010")
+    # China's dial tone is told from ringback after 1.2 s (board/tones/cn.toml), plus the stream's start.
+    with pytest.raises(ChannelError, match="line test of 1.0 s: the cn plan's dial tone is told from its other "
+                                           "tones in 1.48 s"):
+        drv.test_line(0, 1.0, load_plan("cn"))
+    assert drv.lines[0].state == LineState.IDLE
 
 
 def test_line_test_result_has_the_drivers_common_shape(emulators):
     drv, [good, dead, lost] = emulators("cx93010", n=3)
     dead.dead_line = True
-    tests = [drv.test_line(i, 1.0) for i in range(3)]
+    tests = [drv.test_line(i, 2.0, load_plan("cn")) for i in range(3)]
     pump(drv, lambda ev: drv.lines[2].state == LineState.TESTING, 3.0)
     lost.unplug()
-    pump(drv, lambda ev: all(t.done for t in tests), 5.0)
+    pump(drv, lambda ev: all(t.done for t in tests), 6.0)
     assert [set(t.result) for t in tests] == [{"dial_tone", "level_dbm0", "detail"}] * 3
     assert tests[0].result["dial_tone"] is True
-    assert "line1: dial tone reported by the modem" in tests[0].result["detail"]
-    assert tests[1].result["dial_tone"] is False and "line line2 dead" in tests[1].result["detail"]
+    assert tests[1].result["dial_tone"] is False and "line line2: no cn dial tone" in tests[1].result["detail"]
     # Unplugged mid-test: the test could not be carried out, and says why.
     assert tests[2].result["dial_tone"] is None and "line test of line3 not completed" in tests[2].result["detail"]
 
@@ -266,7 +304,7 @@ def test_actions_that_do_not_fit_raise_channel_errors(emulators):
     with pytest.raises(ChannelError, match="not a dial string"):
         drv.dial(0, "12;ATZ")
     with pytest.raises(ChannelError, match="line test"):
-        drv.test_line(0, 0.1)
+        drv.test_line(0, 0.1, load_plan("cn"))
     with pytest.raises(ChannelError, match="no line 3"):
         drv.hangup(3)
     no_number = VoiceModemDriver([LineConfig("station1", "auto", ChannelKind.STATION)])

@@ -114,3 +114,20 @@ def test_profile_with_unknown_driver_key(tmp_path):
     path.write_text('[board]\nclock = "fast"\n[[driver]]\ntype = "sim"\ntrunks = 2\nwheels = 4\n')
     with pytest.raises(ConfigError, match=r"driver\[0\].wheels: unknown key"):
         build_board(load_profile(path))
+
+
+def test_only_emulated_modem_lines_have_a_network_whose_tones_to_set(tmp_path):
+    line = '[[driver.line]]\nname = "line1"\nport = "{port}"\n'
+    path = tmp_path / "p.toml"
+    path.write_text('[board]\nclock = "fast"\n[[driver]]\ntype = "voice_modem"\ntones = "na"\n'
+                    + line.format(port="emulator:cx93010"))
+    board = build_board(load_profile(path))
+    try:
+        board.drivers[0].start()
+        assert board.drivers[0].emulators[0].tone_plan.name == "na"
+    finally:
+        board.drivers[0].close()
+    path.write_text('[board]\nclock = "fast"\n[[driver]]\ntype = "voice_modem"\ntones = "na"\n'
+                    + line.format(port="/dev/ttyACM0"))
+    with pytest.raises(ConfigError, match=r"driver\[0\].tones: unknown key"):
+        build_board(load_profile(path))

@@ -2,11 +2,15 @@
 import textwrap
 import time
 
+import numpy as np
 import pytest
 
 from drivers.channel import LineTest
 from drivers.sim import SimCaller
+from drivers.sim_signals import progress_tone
 from drivers.voice_modem import LineState
+from dsp.levels import dbm0_to_amplitude
+from dsp.tones import load_plan
 from firmware import engine as engine_module
 from firmware.box import StatePaths, load_site, open_engine
 from firmware.boards import build_board, load_profile
@@ -153,6 +157,24 @@ def test_line_test_runs_beside_the_loop_and_reports_dial_tone(box):
     assert trunk2["state"] == "idle" and trunk2["test"] == done
 
 
+@pytest.mark.parametrize("plan", ["cn", "etsi", "na"])
+def test_line_tests_judge_the_sites_dial_tone_by_ear(box, plan):
+    # The site's network (scenario [run] tones, as site.toml's [box] tones): its exchange gives its
+    # dial tone; one trunk carries a loud busy tone instead, another white noise at -10 dBm0.
+    run = box(SCENARIO.split("[[callers]]")[0].replace("[run]\n", f'[run]\ntones = "{plan}"\n', 1))
+    engine = run.engine
+    busy = progress_tone(load_plan(plan), "busy", 0, 160)
+    run.sim.off_hook_audio[1] = busy.samples[:busy.period]
+    run.sim.off_hook_audio[2] = np.random.default_rng(1).standard_normal(8000) * dbm0_to_amplitude(-10.0) * np.sqrt(0.5)
+    until(engine, 0.2)
+    jobs = [engine.command("line.test", {"channel": ch})["job"] for ch in (0, 1, 2)]
+    until(engine, 0.2 + engine_module.LINE_TEST_S + 0.1)
+    results = [engine.command("line.test_result", {"job": job})["result"] for job in jobs]
+    assert [r["dial_tone"] for r in results] == [True, False, False]
+    assert f"{plan} dial tone heard" in results[0]["detail"]
+    assert all(f"no {plan} dial tone" in r["detail"] and r["level_dbm0"] > -30.0 for r in results[1:])
+
+
 def test_a_line_in_alarm_reports_no_dial_tone(box):
     run = box()
     engine = run.engine
@@ -211,7 +233,7 @@ def test_handsets_second_tests_and_unknown_jobs_are_refused(box):
 def test_a_test_the_driver_never_finishes_fails_after_the_grace_time(box, monkeypatch):
     run = box()
     engine = run.engine
-    monkeypatch.setattr(run.sim, "test_line", lambda channel, seconds: LineTest(seconds))
+    monkeypatch.setattr(run.sim, "test_line", lambda channel, seconds, plan: LineTest(seconds))
     job = engine.command("line.test", {"channel": 1})["job"]
     limit = engine_module.LINE_TEST_S + engine_module.LINE_TEST_GRACE_S
     until(engine, limit - 0.5)
@@ -261,8 +283,8 @@ def test_line_tests_on_emulated_modems_hear_dial_tone_and_find_a_dead_line(tmp_p
     try:
         run_until(lambda: all(ln.state == LineState.IDLE for ln in modem.lines), 10)
         modem.emulators[1].dead_line = True
-        good = engine.command("line.test", {"channel": 0, "seconds": 1.0})
-        dead = engine.command("line.test", {"channel": 1, "seconds": 1.0})
+        good = engine.command("line.test", {"channel": 0, "seconds": 2.0})
+        dead = engine.command("line.test", {"channel": 1, "seconds": 2.0})
         assert lines(engine)["line1"]["state"] == "testing"
         run_until(lambda: not engine.testing and all(ln.state == LineState.IDLE for ln in modem.lines), 20)
         good = engine.command("line.test_result", {"job": good["job"]})
@@ -271,10 +293,10 @@ def test_line_tests_on_emulated_modems_hear_dial_tone_and_find_a_dead_line(tmp_p
     finally:
         engine.close()
     assert good["state"] == "done" and good["result"]["dial_tone"] is True
-    # The emulated North American dial tone: 350 + 440 Hz at -13 dBm0 each, -10 dBm0 together.
+    # The emulated network is the site's (sim-modems.toml, site.toml: cn): 450 Hz at -10 dBm0.
     assert -11.0 <= good["result"]["level_dbm0"] <= -9.0
-    assert dead["result"]["dial_tone"] is False and "no dial tone" in dead["result"]["detail"]
+    assert dead["result"]["dial_tone"] is False and "no cn dial tone" in dead["result"]["detail"]
     line1, line2 = status["line1"], status["line2"]
     assert line1["driver"] == "voice_modem" and "usb-Emulated_usr5637" in line1["device"]
     assert line1["alarm"] is None and line1["counters"]["resets"] == 0 and line1["counters"]["overruns"] == 0
-    assert line2["state"] == "alarm" and "dead" in line2["alarm"] and line2["driver_state"] == "idle"
+    assert line2["state"] == "alarm" and "no cn dial tone" in line2["alarm"] and line2["driver_state"] == "idle"

@@ -1,0 +1,184 @@
+"""`branchline run` as processes: its web process ends with the engine, even when the engine is killed
+with SIGKILL, so the next start can serve on the same port; `branchline web` on its own (the systemd
+unit) outlives whatever started it."""
+import os
+import queue
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+# A Python start, the engine's boot on the simulated board and the web's first bind: generous for a
+# shared 2-core machine; every wait below ends as soon as its condition holds.
+START_S = 60.0
+# The web process stops within its shutdown timeout (webui/server.py SHUTDOWN_TIMEOUT, 5 s) once told.
+STOP_S = 15.0
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
+                                reason="the parent-death signal is Linux's (prctl PR_SET_PDEATHSIG)")
+
+
+class Proc:
+    """A started process whose stderr lines are read on a thread, so a wait for one never blocks."""
+
+    def __init__(self, args, cwd=ROOT):
+        self.popen = subprocess.Popen(args, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                      text=True)
+        self.lines: queue.SimpleQueue = queue.SimpleQueue()
+        self.seen: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.popen.stderr:
+            self.lines.put(line)
+
+    def log(self):
+        """Everything it (and its children) wrote to stderr so far."""
+        while not self.lines.empty():
+            self.seen.append(self.lines.get())
+        return "".join(self.seen)
+
+    def wait_for(self, pattern, seconds=START_S):
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            self.seen.append(line)
+            if found := re.search(pattern, line):
+                return found
+        raise AssertionError(f"no line matching {pattern!r} in {seconds} s; stderr so far:\n{self.log()}")
+
+
+def children(pid):
+    """The pids of `pid`'s children (Linux /proc)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
+def running(pid):
+    """`pid` exists and is not a zombie waiting to be reaped."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
+def wait_gone(pid, seconds=STOP_S):
+    deadline = time.monotonic() + seconds
+    while running(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not running(pid)
+
+
+def free_port():
+    """A port nobody listens on now. The box's web runs on a fixed port (8080): cheroot binds it with
+    SO_REUSEADDR then, so the TIME_WAIT connections a stopped server leaves do not block the next
+    start, which they would for a port-0 listener."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_free(port):
+    # Bound as cheroot binds a fixed port (SO_REUSEADDR), so TIME_WAIT connections do not count.
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def serves(url):
+    """The web UI answers: on a new box every page sends the visitor to the first-run setup."""
+    try:
+        with urllib.request.urlopen(url + "login", timeout=10) as reply:
+            return reply.status == 200 and reply.url.endswith("/setup")
+    except urllib.error.URLError:
+        return False
+
+
+def run_box(state, port):
+    """`branchline run` on the simulated board; (its process, the web process's pid, the web's URL)."""
+    box = Proc([sys.executable, "-m", "firmware.cli", "run", "--state", str(state), "--port", str(port)])
+    url = box.wait_for(r"web UI listening on (http://127\.0\.0\.1:\d+/)").group(1)
+    [web] = children(box.popen.pid)
+    return box, web, url
+
+
+def stop(*pids):
+    for pid in pids:
+        if running(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
+def test_the_web_process_dies_with_a_killed_engine_and_the_next_start_serves_on_its_port(tmp_path):
+    port = free_port()
+    box, web, url = run_box(tmp_path / "state", port)
+    try:
+        assert serves(url)
+        box.popen.kill()                     # SIGKILL: the engine can pass nothing on
+        box.popen.wait(STOP_S)
+        assert wait_gone(web), f"the web process outlived the engine killed with SIGKILL:\n{box.log()}"
+        assert port_free(port)
+    finally:
+        stop(box.popen.pid, web)
+    again, web2, url2 = run_box(tmp_path / "state", port)
+    try:
+        assert url2 == url == f"http://127.0.0.1:{port}/" and serves(url2)
+        again.popen.terminate()             # an orderly stop takes its web process with it too
+        assert again.popen.wait(STOP_S) == 0
+        assert wait_gone(web2)
+    finally:
+        stop(again.popen.pid, web2)
+
+
+def test_the_web_process_on_its_own_outlives_what_started_it(tmp_path):
+    (tmp_path / "state").mkdir()
+    log = tmp_path / "web.log"
+    # A launcher that starts `branchline web` as the systemd unit does (no engine to follow) and exits.
+    launcher = subprocess.run(
+        [sys.executable, "-c", "import subprocess, sys; p = subprocess.Popen(sys.argv[2:], "
+         "stdout=subprocess.DEVNULL, stderr=open(sys.argv[1], 'w')); print(p.pid)", str(log),
+         sys.executable, "-m", "firmware.cli", "web", "--state", str(tmp_path / "state"), "--port", "0"],
+        cwd=ROOT, capture_output=True, text=True, timeout=START_S, check=True)
+    web = int(launcher.stdout)
+    try:
+        deadline = time.monotonic() + START_S
+        while not (found := re.search(r"listening on (http://\S+)", log.read_text())):
+            assert running(web) and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.05)
+        url = found.group(1)
+        assert serves(url)
+        # Its starter is long gone: a parent-death signal would have been sent as it exited, and the
+        # server stops within a second of a signal.
+        time.sleep(1.0)
+        assert running(web) and serves(url)
+    finally:
+        stop(web)
+
+
+def test_a_web_process_whose_engine_died_before_it_could_follow_it_stops(tmp_path):
+    # The engine may die between starting its web process and that process arming the parent-death
+    # signal: the web process then finds another parent (here: it names pid 1, never its own parent)
+    # and stops before it binds the port.
+    (tmp_path / "state").mkdir()
+    web = subprocess.run([sys.executable, "-m", "webui.server", "--state", str(tmp_path / "state"), "--port", "0",
+                          "--parent", "1"], cwd=ROOT, capture_output=True, text=True, timeout=START_S)
+    assert web.returncode == 1
+    assert "the engine (pid 1) that started the web UI is gone" in web.stderr
+    assert "listening" not in web.stderr
