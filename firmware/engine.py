@@ -205,6 +205,12 @@ class Engine:
         self.ops.dial(call, channel, number, on_answer=answered, on_fail=on_fail,
                       on_clear=lambda: self.end_call(call, Disposition.TRANSFERRED, "external"))
 
+    def trunk_freed(self) -> None:
+        """A trunk is free again without a call having ended (a dialled leg let go, a line test done,
+        an alarm cleared): waiting callers are offered anew, as a remote agent may now be dialled on
+        it. Deferred to the timers of this tick, so the handler that freed it finishes first."""
+        self.later(0.0, self.acd.dispatch)
+
     def agent_left(self, call: Call) -> bool:
         """The agent hung up first: if the flow continues after the agent (a survey), take the
         caller back into the flow and return True."""
@@ -447,6 +453,7 @@ class Engine:
             log.error("line %s in alarm: %s", name, self.alarms[ev.channel])
         elif self.alarms.pop(ev.channel, None) is not None:
             log.warning("line %s back in service", name)
+            self.trunk_freed()
         self.emit("line:alarm", channel=ev.channel, **ev.data)
 
     def _on_station_answer(self, ev: ChannelEvent) -> None:
@@ -584,6 +591,7 @@ class Engine:
                           "detail": f"line {record['line']}: the {self.board.channels[ch].driver} driver gave no "
                                     f"result within {record['seconds'] + LINE_TEST_GRACE_S:.0f} s"}
             del self.testing[ch]
+            self.trunk_freed()
             record.update(state="failed" if result["dial_tone"] is None else "done", result=dict(result),
                           finished_at=now)
             log.info("line %s: test %s %s: %s", record["line"], job, record["state"], result["detail"])

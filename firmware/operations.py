@@ -416,6 +416,7 @@ class Operations:
                 leg.timer.cancel()
             self.engine.media.disconnect(leg.channel)
             self.engine.board.hangup(leg.channel)
+            self.engine.trunk_freed()
 
     def leg_event(self, channel: int, kind: str, data: dict) -> bool:
         """A trunk event for a dialled leg; True if the channel was one."""
@@ -453,6 +454,7 @@ class Operations:
         del self.legs[leg.channel]
         leg.timer.cancel()
         self.engine.media.disconnect(leg.channel)
+        self.engine.trunk_freed()
 
     def cmd_dial(self, agent: str, number: str) -> dict:
         """The agent calls a customer: their phone rings first, then the number is dialled."""
