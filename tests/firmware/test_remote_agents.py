@@ -403,9 +403,11 @@ def test_remote_agent_dials_a_customer(box):
     b.finish()
     out = next(iter(b.db["calls"].rows_where("direction = 'outbound'")))
     assert (out["agent_id"], out["disposition"], out["hangup_by"]) == ("R", "answered", "agent")
-    # The customer's line was taken first (trunk1), then R rung on trunk2 before the number was dialled.
-    assert b.seen[20.0]["trunks"][:2] == [(LineState.OUTBOUND, "4008200000"), (LineState.OUTBOUND, NUMBER)]
-    assert b.level("trunk2", EXPERT_HZ, 12, 29) > HEARD and b.level("trunk1", REMOTE_HZ, 12, 29) > HEARD
+    # R was rung first (trunk1); the customer's line was seized only once R answered (trunk2): no
+    # trunk is held for a number not yet dialled.
+    assert b.seen[20.0]["trunks"][:2] == [(LineState.OUTBOUND, NUMBER), (LineState.OUTBOUND, "4008200000")]
+    assert b.level("trunk1", EXPERT_HZ, 12, 29) > HEARD and b.level("trunk2", REMOTE_HZ, 12, 29) > HEARD
+    assert out["channel"] == "trunk2"
     assert not b.seen[20.0]["trunks"][2][1]
 
 
