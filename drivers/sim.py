@@ -251,6 +251,8 @@ class SimDriver(Driver):
         line = self.trunks[channel]
         if line.state != LineState.IDLE:
             raise ChannelError(f"sim: trunk{channel + 1} is in use ({line.state.value})")
+        if channel in self.alarmed:
+            raise ChannelError(f"sim: trunk{channel + 1} is down ({self.alarmed[channel]}): no dial tone")
         if not number or not all(c in "0123456789*#" for c in number):
             raise ChannelError(f"sim: trunk{channel + 1}: cannot dial {number!r}")
         self.counters["outbound"] += 1
@@ -303,7 +305,8 @@ class SimDriver(Driver):
         caller.arrived = self.now
         self.counters["calls"] += 1
         for ch, line in enumerate(self.trunks):
-            if line.state == LineState.IDLE:
+            # A line in alarm is down: the exchange routes no call to it until it is back.
+            if line.state == LineState.IDLE and ch not in self.alarmed:
                 line.state, line.caller = LineState.RINGING, caller
                 line.ring_started = line.next_ring = self.now
                 line.give_up_at = min(self.now + caller.patience, self.now + NO_ANSWER_RELEASE_S)

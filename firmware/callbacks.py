@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from .acd import NO_ANSWER, Agent, AgentState, Queue
 from .calls import Call, CallState, Disposition
 from .flows import Node
+from .operations import not_reached
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -44,6 +45,8 @@ class Callbacks:
     def __init__(self, engine: "Engine"):
         self.engine = engine
         self.requests: dict[str, CallbackRequest] = {}
+        self.dialing: dict[str, CallbackRequest] = {}     # callback call id -> its request, until answered
+        engine.observers.append(self._observe)
 
     # --- the caller asks ----------------------------------------------------------------------
     def offer_in_ivr(self, session: "IvrSession", node: Node) -> None:
@@ -124,27 +127,27 @@ class Callbacks:
         if req.ring_timer:
             req.ring_timer.cancel()
         req.ringing = []
-        # `call` is made once the number is dialled, before the leg can answer or fail.
-        leg = eng.ops.seize(req.number, on_answer=lambda: self._answered(req, call),
-                            on_fail=lambda why: self._failed(req, call, why),
-                            on_clear=lambda: eng.end_call(call, Disposition.ANSWERED, "caller"))
-        if leg is None:   # the agent is released, the request keeps its place
+        if eng.ops.idle_trunk() is None:   # the agent is released, the request keeps its place
             log.warning("callback %s: no free line to dial %s out on; it waits", req.id, req.number)
             eng.acd.unring(agent)
             return
         q.waiting.remove(req)
         req.attempts += 1
-        call = leg.call = eng.outbound_call(leg.channel, req.number, agent, direction="callback")
+        call = eng.outbound_call(None, req.number, agent, direction="callback")
         agent.call = call    # the agent's hang-up ends it, as any call of theirs
         call.queue = req.queue
         call.update(queue=req.queue)
         agent.set_state(AgentState.TALKING)
-        call.set_state(CallState.DIALING)
         call.event("callback:dial", request=req.id, number=req.number, attempt=req.attempts)
         self._update(req, "dialing", callback_call_id=call.id, agent_id=agent.id)
+        self.dialing[call.id] = req
+        eng.ops.dial_out(call, req.number, on_answer=lambda: self._answered(req, call),
+                         on_fail=lambda why: self._failed(req, call, why),
+                         on_clear=lambda: eng.end_call(call, Disposition.ANSWERED, "caller"))
 
     def _answered(self, req: CallbackRequest, call: Call) -> None:
         eng = self.engine
+        self.dialing.pop(call.id, None)
         eng.connect(call, call.agent)
         call.connected_at = eng.clock.time()
         call.update(connected_at=call.connected_at, agent_id=call.agent.id)
@@ -153,8 +156,22 @@ class Callbacks:
         eng.emit("callback:answered", call=call, request=req.id)
 
     def _failed(self, req: CallbackRequest, call: Call, why: str) -> None:
+        """The number was busy, unobtainable or did not answer."""
+        self.dialing.pop(call.id, None)
+        self.engine.end_call(call, not_reached(why), "box")
+        self._retry(req, why)
+
+    def _observe(self, event: str, data: dict) -> None:
+        # A callback call can end before its customer answered in other ways than the network's
+        # answer: the agent hangs up while it rings, the line fails, a fault. It is not reached then.
+        if event == "call:ended":
+            req = self.dialing.pop(data["call"].id, None)
+            if req is not None:
+                self._retry(req, data["disposition"])
+
+    def _retry(self, req: CallbackRequest, why: str) -> None:
+        """README, callbacks: a caller not reached is tried again MAX_ATTEMPTS times in all, RETRY_S apart."""
         eng = self.engine
-        eng.end_call(call, Disposition.BUSY if why == "busy" else Disposition.UNANSWERED, "box")
         if req.attempts >= MAX_ATTEMPTS:
             self.requests.pop(req.id, None)
             self._update(req, "failed", result=why)

@@ -41,7 +41,8 @@ class Disposition(str, enum.Enum):
 class Call:
     """One inbound call, from first ring to hang-up."""
 
-    def __init__(self, engine: "Engine", call_id: str, channel: int, now: float, direction: str = "inbound"):
+    def __init__(self, engine: "Engine", call_id: str, channel: int | None, now: float, direction: str = "inbound"):
+        """`channel`: the call's trunk; None for an agent's call out until its number is dialled."""
         self.engine = engine
         self.id = call_id
         self.channel = channel
@@ -84,8 +85,12 @@ class Call:
         self.hold_started: float | None = None
         self.hold_s = 0.0
         self.transfers = 0
-        engine.store.insert("calls", {"id": call_id, "direction": direction,
-                                      "channel": engine.board.channels[channel].name, "arrived_at": now})
+        engine.store.insert("calls", {"id": call_id, "direction": direction, "channel": self.line_name,
+                                      "arrived_at": now})
+
+    @property
+    def line_name(self) -> str | None:
+        return self.engine.board.channels[self.channel].name if self.channel is not None else None
 
     def __repr__(self) -> str:
         return f"<Call {self.id} ch{self.channel} {self.state.value}>"
@@ -116,7 +121,7 @@ class Call:
 
     def status(self, now: float) -> dict:
         return {"id": self.id, "number": self.number, "name": self.name,
-                "channel": self.engine.board.channels[self.channel].name, "state": self.state.value,
+                "channel": self.line_name, "state": self.state.value,
                 "node": self.node, "queue": self.queue, "arrived_at": self.arrived_at,
                 "queued_at": self.queued_at, "wait_s": self.wait_seconds(now),
                 "agent": self.agent.id if self.agent else None, "digits": self.digits,

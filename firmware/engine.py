@@ -29,7 +29,7 @@ from .ivr import IvrSession
 from .journal import Journal
 from .listening import Listener
 from .media import MediaPlan
-from .operations import Operations
+from .operations import NO_LINE, Operations
 from .prompts import PromptError, PromptSet
 from .queue_log import QueueLog
 from .recorder import Recorder
@@ -185,16 +185,9 @@ class Engine:
 
     def transfer_out(self, call: Call, number: str, on_fail: Callable[[str], None]) -> None:
         """The flow sends the caller on to an external number: music while it rings, then a bridge."""
-        try:
-            channel = self.ops.free_trunk()
-        except AcdError as exc:
-            on_fail(str(exc))
-            return
-        self.hold_music(call)
-        call.event("call:transfer_out", number=number)
-
+        # `leg` is made once the number is dialled, before it can answer.
         def answered() -> None:
-            call.conversation = Conversation(call.channel, None, third=channel, mode=Mode.CONFERENCE)
+            call.conversation = Conversation(call.channel, None, third=leg.channel, mode=Mode.CONFERENCE)
             call.transferred_out = True
             self.apply(call)
             call.connected_at = self.clock.time()
@@ -202,8 +195,19 @@ class Engine:
             call.set_state(CallState.CONNECTED, to=number)
             if call.recording_id is None:
                 self._start_recording(call)
-        self.ops.dial(call, channel, number, on_answer=answered, on_fail=on_fail,
-                      on_clear=lambda: self.end_call(call, Disposition.TRANSFERRED, "external"))
+        leg = self.ops.seize(number, on_answer=answered, on_fail=on_fail,
+                             on_clear=lambda: self.end_call(call, Disposition.TRANSFERRED, "external"), call=call)
+        if leg is None:
+            on_fail(NO_LINE)
+            return
+        self.hold_music(call)
+        call.event("call:transfer_out", number=number)
+
+    def trunk_freed(self) -> None:
+        """A trunk is free again without a call having ended (a dialled leg let go, a line test done,
+        an alarm cleared): waiting callers are offered anew, as a remote agent may now be dialled on
+        it. Deferred to the timers of this tick, so the handler that freed it finishes first."""
+        self.later(0.0, self.acd.dispatch)
 
     def agent_left(self, call: Call) -> bool:
         """The agent hung up first: if the flow continues after the agent (a survey), take the
@@ -259,14 +263,22 @@ class Engine:
             self.media.stop(call.channel)
         self._rec_index = None
 
-    def outbound_call(self, channel: int, number: str, agent, direction: str = "outbound") -> Call:
-        """An agent's call out on `channel`; the trunk is the call's line, the agent its agent."""
+    def outbound_call(self, channel: int | None, number: str, agent, direction: str = "outbound") -> Call:
+        """An agent's call out on the trunk `channel`, or on none yet (None: one is taken once the
+        number is dialled, take_trunk); the trunk is the call's line, the agent its agent."""
         call = Call(self, self.new_id(), channel, self.clock.time(), direction=direction)
         call.number, call.agent = number, agent
         call.update(number=number, agent_id=agent.id)
-        self.calls[channel] = call
+        if channel is not None:
+            self.calls[channel] = call
         call.set_state(CallState.RINGING_AGENT, agent=agent.id)
         return call
+
+    def take_trunk(self, call: Call, channel: int) -> None:
+        """The trunk seized to dial the call's customer becomes its line."""
+        call.channel = channel
+        self.calls[channel] = call
+        call.update(channel=call.line_name)
 
     def recording_changed(self) -> None:
         self._rec_index = None
@@ -291,11 +303,16 @@ class Engine:
         if call.state == CallState.ENDED:
             return
         now = self.clock.time()
+        if call.state == CallState.DIALING and disposition == Disposition.ANSWERED:
+            # Ended (the agent hung up) while the customer's number still rang: nobody was reached.
+            disposition = Disposition.UNANSWERED
         session = self.sessions.pop(call.id, None)
         if session:
             session.stop()
-        self.media.stop(call.channel)
-        for ch in call.mixed | {call.channel}:
+        line = {call.channel} - {None}     # an agent's call out has no trunk until its number is dialled
+        if line:
+            self.media.stop(call.channel)
+        for ch in call.mixed | line:
             self.media.disconnect(ch)
         self.ops.call_ending(call)
         if call.state in (CallState.QUEUED, CallState.RINGING_AGENT):
@@ -308,7 +325,7 @@ class Engine:
             self.recorded.pop(call.recording_id, None)
             self._rec_index = None
             self.recorder.close(call.recording_id)
-        if by != "caller" and call.channel not in self.alarms:
+        if by != "caller" and line and call.channel not in self.alarms:
             self.board.hangup(call.channel)
         # The line is free before the agents are offered the next caller: a remote agent may be dialled on it.
         self.calls.pop(call.channel, None)
@@ -447,6 +464,7 @@ class Engine:
             log.error("line %s in alarm: %s", name, self.alarms[ev.channel])
         elif self.alarms.pop(ev.channel, None) is not None:
             log.warning("line %s back in service", name)
+            self.trunk_freed()
         self.emit("line:alarm", channel=ev.channel, **ev.data)
 
     def _on_station_answer(self, ev: ChannelEvent) -> None:
@@ -584,6 +602,7 @@ class Engine:
                           "detail": f"line {record['line']}: the {self.board.channels[ch].driver} driver gave no "
                                     f"result within {record['seconds'] + LINE_TEST_GRACE_S:.0f} s"}
             del self.testing[ch]
+            self.trunk_freed()
             record.update(state="failed" if result["dial_tone"] is None else "done", result=dict(result),
                           finished_at=now)
             log.info("line %s: test %s %s: %s", record["line"], job, record["state"], result["detail"])
@@ -638,7 +657,10 @@ class Engine:
     def _fault(self, exc: Exception, channel: int | None, call: Call | None = None) -> None:
         where = self.board.channels[channel].name if channel is not None else "a timer"
         log.error("fault on %s: %s", where, exc, exc_info=exc)
-        call = call or (self.calls.get(channel) if channel is not None else None)
+        if call is None and channel is not None:
+            # A station's (or a remote agent's trunk's) handler faulted: the call is the agent's.
+            agent = self.acd.by_channel.get(channel)
+            call = self.calls.get(channel) or (agent.call if agent is not None else None)
         if call is None:
             return
         try:
@@ -751,7 +773,9 @@ class Engine:
                 "store": self.store.status(), "recorder": self.recorder.status()}
 
     def close(self) -> None:
-        for call in list(self.calls.values()):
+        # An agent's call out whose number is not dialled yet has no trunk: it is found by its agent.
+        open_calls = {id(c): c for c in [*self.calls.values(), *(a.call for a in self.acd.agents.values())] if c}
+        for call in open_calls.values():
             self.end_call(call, Disposition.FAILED, "box")
         if self.control is not None:
             self.control.close()

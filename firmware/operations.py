@@ -25,6 +25,13 @@ log = logging.getLogger(__name__)
 # the network's own limit; a caller on hold should not wait that long).
 DIAL_TIMEOUT_S = 45.0
 WRAPUP_CODE_MAX = 40
+NO_LINE = "no free line to dial out on"
+
+
+def not_reached(why: str) -> Disposition:
+    """How a dialled customer who never answered ends: busy, or unanswered (no answer, unobtainable,
+    congestion, the agent hanging up while it rang)."""
+    return Disposition.BUSY if why == "busy" else Disposition.UNANSWERED
 
 
 class OpsError(AcdError):
@@ -123,15 +130,8 @@ class Operations:
         except KeyError:
             raise OpsError(f"unknown supervisor {sup_id!r}") from None
 
-    def free_trunk(self) -> int:
-        """An idle trunk for dialling out; OpsError when every line is busy."""
-        trunk = self.idle_trunk()
-        if trunk is None:
-            raise OpsError("no free line to dial out on")
-        return trunk
-
     def idle_trunk(self) -> int | None:
-        """An idle trunk for dialling out, or None when every line is busy."""
+        """A trunk that looks idle from here (a hint: only seize() takes one), or None."""
         return next(self._idle_trunks(), None)
 
     def _idle_trunks(self):
@@ -140,13 +140,19 @@ class Operations:
                 if info.kind.value == "trunk" and info.index not in eng.calls and info.index not in self.legs
                 and info.index not in eng.alarms and info.index not in eng.testing)
 
-    def seize(self, number: str, on_answer, on_fail, on_clear, on_lost=None) -> Leg | None:
-        """Dial `number` on the first idle trunk that takes it (its leg's call still to be set); None
-        when none does. A line that looks idle may have been seized by an incoming call whose ring or
-        caller ID has not reached the box yet (glare): the driver refuses it and the next is tried."""
+    def seize(self, number: str, on_answer, on_fail, on_clear, on_lost=None, call: Call | None = None) -> Leg | None:
+        """Dial `number` on the first idle trunk that takes it; None when none does. The one way the
+        box takes a trunk to dial out (a remote agent's phone, a callback, an agent's outbound call, a
+        transfer or conference number): the trunk is chosen and seized in the same step, when the
+        number is dialled, never reserved ahead while an agent's phone rings.
+
+        Glare: a line that looks idle here may already be ringing with a call whose ring or caller ID
+        has not reached the box. The driver arbitrates (the simulated exchange and a modem in RING
+        state refuse the seizure with ChannelError): the incoming call keeps that line and gets its
+        own record as it rings, and the next line is tried for the dialled one."""
         for trunk in self._idle_trunks():
             try:
-                return self.dial(None, trunk, number, on_answer, on_fail, on_clear, on_lost)
+                return self._dial(call, trunk, number, on_answer, on_fail, on_clear, on_lost)
             except ChannelError as exc:
                 log.info("dialling %s: %s; trying another line", number, exc)
         return None
@@ -199,14 +205,14 @@ class Operations:
         else:
             if not to or not all(c in "0123456789*#" for c in to):
                 raise OpsError(f"cannot dial {to!r}: give agent:ID, queue:NAME or a number")
-            channel = self.free_trunk()
-            third = Third(purpose, channel)
-
+            # `third` is made once the number is dialled, before the leg can answer or clear.
             def leg_answered() -> None:
                 third.answered = True
                 on_answer()
-            third.leg = self.dial(call, channel, to, leg_answered, on_fail,
-                                  on_clear=lambda: self._third_left(call, third))
+            leg = self.seize(to, leg_answered, on_fail, on_clear=lambda: self._third_left(call, third), call=call)
+            if leg is None:
+                raise OpsError(NO_LINE)
+            third = Third(purpose, leg.channel, leg=leg)
         call.third = third
         call.event("call:third", to=third.name, purpose=purpose)
         return third
@@ -395,8 +401,8 @@ class Operations:
         return agent_obj.status()
 
     # --- outbound -----------------------------------------------------------------------------
-    def dial(self, call: Call | None, channel: int, number: str, on_answer, on_fail, on_clear,
-             on_lost=None) -> Leg:
+    def _dial(self, call: Call | None, channel: int, number: str, on_answer, on_fail, on_clear,
+              on_lost=None) -> Leg:
         """Dial `number` on the trunk `channel`; ChannelError (and no leg) if the driver refuses."""
         self.engine.board.dial(channel, number)
         leg = Leg(channel, number, call, on_answer, on_fail, on_clear, on_lost)
@@ -416,6 +422,7 @@ class Operations:
                 leg.timer.cancel()
             self.engine.media.disconnect(leg.channel)
             self.engine.board.hangup(leg.channel)
+            self.engine.trunk_freed()
 
     def leg_event(self, channel: int, kind: str, data: dict) -> bool:
         """A trunk event for a dialled leg; True if the channel was one."""
@@ -453,31 +460,45 @@ class Operations:
         del self.legs[leg.channel]
         leg.timer.cancel()
         self.engine.media.disconnect(leg.channel)
+        self.engine.trunk_freed()
 
     def cmd_dial(self, agent: str, number: str) -> dict:
-        """The agent calls a customer: their phone rings first, then the number is dialled."""
+        """The agent calls a customer: their phone rings first, then the number is dialled on a trunk
+        seized at that moment (a trunk held while the agent's phone rang could take no caller)."""
         agent_obj = self.engine.acd.agent(agent)
         if agent_obj.state not in (AgentState.READY, AgentState.NOT_READY, AgentState.WRAPUP):
             raise OpsError(f"agent {agent_obj.id} cannot dial now ({agent_obj.state.value})")
         if not number or not all(c in "0123456789*#" for c in number):
             raise OpsError(f"cannot dial {number!r}")
-        channel = self.free_trunk()
-        call = self.engine.outbound_call(channel, number, agent_obj)
+        if self.idle_trunk() is None:
+            raise OpsError(NO_LINE)
+        call = self.engine.outbound_call(None, number, agent_obj)
 
         def agent_answered(a: Agent) -> None:
             a.set_state(AgentState.TALKING)
-            call.set_state(CallState.DIALING)
-            call.event("call:dial", number=number)
-            self.dial(call, channel, number, on_answer=lambda: self._outbound_answered(call),
-                      on_fail=lambda why: self.engine.end_call(
-                          call, Disposition.BUSY if why == "busy" else Disposition.UNANSWERED, "box"),
-                      on_clear=lambda: self.engine.end_call(call, Disposition.ANSWERED, "caller"))
+            self.dial_out(call, number, on_answer=lambda: self._outbound_answered(call),
+                          on_fail=lambda why: self.engine.end_call(call, not_reached(why), "box"),
+                          on_clear=lambda: self.engine.end_call(call, Disposition.ANSWERED, "caller"))
         if not self.engine.acd.ring(agent_obj, call, agent_answered, partial(self._dial_missed, call)):
             self.engine.end_call(call, Disposition.FAILED, "box")
             raise OpsError(f"agent {agent_obj.id}: no free line to ring {agent_obj.line.name} before dialling")
         if agent_obj._timer:
             agent_obj._timer.cancel()
         return {**agent_obj.status(), "call_id": call.id}
+
+    def dial_out(self, call: Call, number: str, on_answer, on_fail, on_clear) -> Leg | None:
+        """Dial the customer of an agent's own call (outbound, callback), the agent on the line already:
+        the trunk seized becomes the call's line. With no trunk to be had the call ends as failed, with
+        its record; None then."""
+        leg = self.seize(number, on_answer, on_fail, on_clear, call=call)
+        if leg is None:
+            call.event("call:dial_failed", number=number, why=NO_LINE)
+            self.engine.end_call(call, Disposition.FAILED, "box")
+            return None
+        self.engine.take_trunk(call, leg.channel)
+        call.set_state(CallState.DIALING)
+        call.event("call:dial", number=number, line=call.line_name)
+        return leg
 
     def _dial_missed(self, call: Call, agent: Agent, why: str) -> None:
         """The agent's own phone did not answer: the number is never dialled."""

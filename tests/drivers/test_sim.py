@@ -158,6 +158,20 @@ def test_all_lines_busy_blocks_the_caller():
     assert blocked.ended_by == "busy" and sim.counters["blocked"] == 1
 
 
+def test_a_trunk_in_alarm_takes_no_calls_until_it_is_back():
+    sim = SimDriver(trunks=2, stations=0)
+    board = Board([sim])
+    sim.alarm(0)
+    first = SimCaller(number="1")
+    assert sim.place_call(first) and first.line == 1       # routed past the line that is down
+    assert not sim.place_call(SimCaller(number="2"))         # the only working line is taken
+    with pytest.raises(ChannelError, match="trunk1 is down"):
+        board.dial(0, "123")                                  # and the box cannot dial on it
+    sim.alarm(0, active=False)
+    again = SimCaller(number="3")
+    assert sim.place_call(again) and again.line == 0
+
+
 def test_actions_that_do_not_fit_raise_channel_errors():
     sim = SimDriver(trunks=1, stations=1)
     board = Board([sim])

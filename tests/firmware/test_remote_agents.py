@@ -268,6 +268,51 @@ def test_no_free_trunk_the_station_agent_answers_then_the_remote_agent_gets_the_
     assert 2.0 <= connected - ended <= 2.2     # dialled at once; R picks up after 2 s
 
 
+# --- a trunk frees: the waiting caller is offered at once ------------------------------------------
+
+def connected_after(b: Box, call: dict, since: float) -> float:
+    """Seconds from `since` (engine clock) until the call was connected to its agent."""
+    return b.db["calls"].get(call["call_id"])["connected_at"] - since
+
+
+def test_a_line_test_ending_offers_the_waiting_caller_to_the_remote_agent(box):
+    # trunk2 is under test while the caller waits on trunk1: R cannot be dialled until it ends.
+    b = box(HEAD.format(seconds=40, trunks=2, wrapup=0.0) + remote() + caller())
+    jobs = []
+    b.engine.later(0.5, lambda: jobs.append(b.engine.cmd_line_test(1, 10.0)))
+    b.finish()
+    test = b.engine.line_tests[jobs[0]["job"]]
+    assert test["state"] == "done" and b.call()["agent"] == "R"
+    assert 2.0 <= connected_after(b, b.call(), test["finished_at"]) <= 2.2    # dialled at once; answers in 2 s
+
+
+def test_a_cleared_alarm_offers_the_waiting_caller_and_a_line_in_alarm_takes_no_call(box):
+    b = box(HEAD.format(seconds=50, trunks=2, wrapup=0.0) + remote() + caller())
+    b.engine.later(0.5, b.sim.alarm, 0)                 # trunk1 goes down before the caller comes
+    b.engine.later(20.0, b.sim.alarm, 0, False)
+    b.snapshot(25.0)
+    b.finish()
+    call = b.call()
+    assert b.db["calls"].get(call["call_id"])["channel"] == "trunk2" and call["agent"] == "R"
+    assert b.agent(25.0, "R")["trunk"] == "trunk1"
+    assert 2.0 <= connected_after(b, call, b.engine.started_at + 20.0) <= 2.2
+
+
+def test_a_conference_party_leaving_offers_the_waiting_caller_to_the_remote_agent(box):
+    # S's caller on trunk1 with the expert conferenced in on trunk2 (who leaves 10 s after answering);
+    # a service caller on trunk3 waits for R, who can only be dialled on a free trunk.
+    expert = f'[[externals]]\nnumber = "4008200000"\nanswer_after = 2.0\ntalk = 10.0\nvoice_hz = {EXPERT_HZ}\n'
+    b = box(HEAD.format(seconds=60, trunks=3, wrapup=0.0) + station() + remote(skills="service = 5") + expert
+            + caller() + action(10.0, "conference", agent="S", to="4008200000")
+            + caller(at=15.0, number="5550002", key="2"))
+    b.finish()
+    first, second = b.call(0), b.call(1)
+    left = next(e["at"] for e in b.db["call_events"].rows_where("call_id = ? and kind = 'call:third_left'",
+                                                                [first["call_id"]]))
+    assert (first["agent"], second["agent"]) == ("S", "R")
+    assert 2.0 <= connected_after(b, second, left) <= 2.2
+
+
 # --- everything a station agent does ------------------------------------------------------------
 
 def test_transfer_from_a_remote_agent_to_a_queue(box):
@@ -358,9 +403,11 @@ def test_remote_agent_dials_a_customer(box):
     b.finish()
     out = next(iter(b.db["calls"].rows_where("direction = 'outbound'")))
     assert (out["agent_id"], out["disposition"], out["hangup_by"]) == ("R", "answered", "agent")
-    # The customer's line was taken first (trunk1), then R rung on trunk2 before the number was dialled.
-    assert b.seen[20.0]["trunks"][:2] == [(LineState.OUTBOUND, "4008200000"), (LineState.OUTBOUND, NUMBER)]
-    assert b.level("trunk2", EXPERT_HZ, 12, 29) > HEARD and b.level("trunk1", REMOTE_HZ, 12, 29) > HEARD
+    # R was rung first (trunk1); the customer's line was seized only once R answered (trunk2): no
+    # trunk is held for a number not yet dialled.
+    assert b.seen[20.0]["trunks"][:2] == [(LineState.OUTBOUND, NUMBER), (LineState.OUTBOUND, "4008200000")]
+    assert b.level("trunk1", EXPERT_HZ, 12, 29) > HEARD and b.level("trunk2", REMOTE_HZ, 12, 29) > HEARD
+    assert out["channel"] == "trunk2"
     assert not b.seen[20.0]["trunks"][2][1]
 
 
