@@ -748,7 +748,8 @@ class Engine:
                 "lines": lines,
                 "calls": [c.status(now) for c in sorted(self.calls.values(), key=lambda c: c.arrived_at)],
                 **self.acd.status(), "supervisors": self.ops.status(), "callbacks": self.callbacks.status(),
-                "store": self.store.status(), "recorder": self.recorder.status()}
+                "store": self.store.status(), "recorder": self.recorder.status(),
+                "journal": self.queue_log.status() if self.queue_log is not None else None}
 
     def close(self) -> None:
         for call in list(self.calls.values()):
