@@ -170,7 +170,7 @@ class StoreWriter:
         self.db.conn.close()
 
     def status(self) -> dict:
-        return {"committed": self.committed, "backlog": self.handoff.backlog,
+        return {"submitted": self._submitted, "committed": self.committed, "backlog": self.handoff.backlog,
                 "spilled": self.handoff.spilled, "rejected": self.rejected, "errors": self.heartbeat.errors,
                 **self.heartbeat.status()}
 
@@ -252,6 +252,8 @@ class StoreWriter:
         statement undone by SQLite alone (ON CONFLICT ABORT), and the others go on."""
         # Plain SQL in one explicit transaction: sqlite-utils' helpers commit on their own.
         conn = self.db.conn
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")   # left open by a failed ROLLBACK: BEGIN would refuse every row
         conn.execute("BEGIN IMMEDIATE")
         try:
             for i, op in enumerate(batch):
@@ -268,7 +270,10 @@ class StoreWriter:
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
-                conn.execute("ROLLBACK")
+                try:
+                    conn.execute("ROLLBACK")
+                except sqlite3.Error as exc:   # the error that matters is the one being raised
+                    log.warning("store %s: rollback failed: %s", self.db_path, exc)
             raise
 
     def _set_aside(self, rows: list[tuple[tuple, str]]) -> None:

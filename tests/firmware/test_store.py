@@ -1,6 +1,7 @@
 """The store: migrations, change sequences HQ relies on, and the writer thread that never loses a row."""
 import json
 import sqlite3
+import threading
 import time
 
 import pytest
@@ -234,3 +235,77 @@ def test_handoff_never_blocks_and_never_drops():
         got.append(h.queue.get_nowait())
         h.pump()
     assert got == list(range(10))
+
+
+TRAFFIC = """
+[run]
+seconds = {seconds}
+seed = 5
+trunks = 8
+drain = 60
+[[agents]]
+id = "1001"
+skills = {{ sales = 5 }}
+answer_after = 1.0
+[[agents]]
+id = "1002"
+skills = {{ sales = 5 }}
+answer_after = 1.5
+[[agents]]
+id = "1003"
+skills = {{ sales = 5 }}
+answer_after = 1.0
+[[traffic]]
+per_hour = 3600
+keys = ["1"]
+key_delay = 1.0
+patience = [3.0, 10.0]
+talk = [1.0, 3.0]
+"""
+
+
+@pytest.mark.parametrize("lock_s, busy_timeout_ms", [
+    (6.0, 200),                                              # past the old give-up time at 0.2 s (4.0 s)
+    pytest.param(60.0, None, marks=pytest.mark.slow),        # the issue's 60 s at the box's own 5 s
+])
+def test_a_foreign_lock_during_traffic_loses_no_row_and_keeps_the_watchdog_pinging(tmp_path, lock_s,
+                                                                                     busy_timeout_ms):
+    """The issue's item 5: another process holds the write lock while calls come and go. Every
+    row reaches the database, none is set aside, every call is closed, and the watchdog never
+    withholds a ping (systemd would have restarted the engine and dropped the calls)."""
+    from firmware.scenario import ScenarioRun, load_scenario
+    from firmware.sdnotify import Watchdog
+    (tmp_path / "traffic.toml").write_text(TRAFFIC.format(seconds=int(lock_s) + 3))
+    run = ScenarioRun(load_scenario(tmp_path / "traffic.toml"), tmp_path / "state", clock="paced")
+    engine, store = run.engine, run.engine.store
+    if busy_timeout_ms is not None:
+        store.db.conn.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
+    dog = Watchdog(engine, {"WATCHDOG_USEC": "2000000"})     # a ping every second of the loop's time
+    dog.start()
+    under_lock = []
+
+    def take_lock():
+        blocker = _locked_by_another_process(run.paths.db)
+        threading.Timer(lock_s, lambda: under_lock.append("released") or blocker.execute("COMMIT")).start()
+        sample()
+
+    def sample():
+        if not under_lock or under_lock[-1] != "released":
+            under_lock.append(store.status())
+            engine.later(0.5, sample)
+    engine.later(1.0, take_lock)
+    report = run.run()
+    status = store.status()
+
+    assert (status["rejected"], status["backlog"]) == (0, 0)
+    assert status["committed"] == status["submitted"]
+    assert not run.paths.db.with_suffix(".rejected.jsonl").exists()
+    # A caller who found every trunk busy never reached the box; every other call has its record.
+    calls = [c for c in report["calls"] if c["caller"]["ended_by"] != "busy"]
+    assert calls and all(c["call_id"] and c["disposition"] for c in calls), "a call without its record"
+    db = open_readonly(run.paths.db)
+    for c in calls:
+        assert db["call_events"].count_where("call_id = ?", [c["call_id"]]) > 0
+    waits = [s for s in under_lock[:-1] if s["waiting"]]
+    assert waits and max(s["backlog"] for s in waits) > 0, "the lock did not hold up any traffic"
+    assert dog.withheld == 0 and dog.pings >= lock_s
