@@ -123,3 +123,20 @@ def test_a_journal_that_cannot_write_waits_and_catches_up(tmp_path):
     assert _read_when(blocked / "queue_log-2026-01-01.log", 1) == ["1|c|sales|NONE|ENTERQUEUE||1|1"]
     j.close()
     assert j.status()["waiting"] is None
+
+
+def test_a_journal_thread_that_died_is_a_fault_in_its_status(tmp_path):
+    from firmware.journal import Journal
+    j = Journal(tmp_path, "queue_log")
+
+    def die(batch):
+        raise SystemExit("gone")      # what no guard catches: the thread ends
+    j._guarded = die
+    j.start()
+    assert j.status()["alive"]
+    j.write("2026-01-01", "1|c|sales|NONE|ENTERQUEUE||1|1")
+    deadline = time.monotonic() + 5
+    while j.status()["alive"] and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert j.status()["fault"] == "journal-queue_log thread died (SystemExit: gone)"
+    j.close(timeout=0.5)

@@ -282,16 +282,21 @@ def test_a_foreign_lock_during_traffic_loses_no_row_and_keeps_the_watchdog_pingi
         store.db.conn.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
     dog = Watchdog(engine, {"WATCHDOG_USEC": "2000000"})     # a ping every second of the loop's time
     dog.start()
-    under_lock = []
+    under_lock, others_alive, released = [], [], threading.Event()
+
+    def release(blocker):
+        released.set()
+        blocker.execute("COMMIT")
 
     def take_lock():
-        blocker = _locked_by_another_process(run.paths.db)
-        threading.Timer(lock_s, lambda: under_lock.append("released") or blocker.execute("COMMIT")).start()
+        threading.Timer(lock_s, release, [_locked_by_another_process(run.paths.db)]).start()
         sample()
 
     def sample():
-        if not under_lock or under_lock[-1] != "released":
-            under_lock.append(store.status())
+        if not released.is_set():
+            status = engine.status()         # what the control socket and the lines page get
+            under_lock.append(status["store"])
+            others_alive.append(status["journal"]["alive"] and status["recorder"]["alive"])
             engine.later(0.5, sample)
     engine.later(1.0, take_lock)
     report = run.run()
@@ -306,6 +311,7 @@ def test_a_foreign_lock_during_traffic_loses_no_row_and_keeps_the_watchdog_pingi
     db = open_readonly(run.paths.db)
     for c in calls:
         assert db["call_events"].count_where("call_id = ?", [c["call_id"]]) > 0
-    waits = [s for s in under_lock[:-1] if s["waiting"]]
+    waits = [s for s in under_lock if s["waiting"]]
     assert waits and max(s["backlog"] for s in waits) > 0, "the lock did not hold up any traffic"
+    assert all(s["alive"] for s in under_lock) and all(others_alive)
     assert dog.withheld == 0 and dog.pings >= lock_s
