@@ -153,17 +153,14 @@ class StoreWriter:
         if thread is not None:
             thread.join(timeout)
         left = []
-        while True:
+        while self.handoff.backlog:
+            self.handoff.pump()
             try:
                 op = self.handoff.queue.get_nowait()
-            except queue.Empty:
+            except queue.Empty:    # a thread that came unstuck took it
                 break
             if op is not _STOP:
                 left.append(op)
-        self.handoff.pump()
-        while self.handoff.backlog:
-            left.append(self.handoff.queue.get_nowait())
-            self.handoff.pump()
         if left:
             why = self.heartbeat.status()["waiting"] or {"reason": "the writer did not finish"}
             self._set_aside([(op, f"engine stopped before commit ({why['reason']})") for op in left])
@@ -209,6 +206,7 @@ class StoreWriter:
             # batch, whose fate is unknown, is kept in the dead-letter file rather than dropped.
             self.heartbeat.error(f"store {self.db_path}: batch of {len(batch)}", exc)
             self._set_aside([(op, f"writer fault: {type(exc).__name__}: {exc}") for op in batch])
+            self._done(rejected=len(batch))
 
     def _commit(self, batch: list[tuple]) -> None:
         aside: dict[int, str] = {}    # index in batch -> why the database refused that row

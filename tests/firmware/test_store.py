@@ -152,18 +152,16 @@ def test_a_lock_longer_than_the_old_give_up_time_rejects_no_row(tmp_path):
     w.close()
 
 
-class _FullDisk:
-    """The writer's connection on an SD card that is full for the first `times` transactions."""
+class _FailingBegin:
+    """The writer's connection, failing its first `times` transactions with `error`."""
 
-    def __init__(self, conn, times):
-        self.conn, self.times = conn, times
+    def __init__(self, conn, error, times):
+        self.conn, self.error, self.times = conn, error, times
 
     def execute(self, sql, *params):
         if sql == "BEGIN IMMEDIATE" and self.times:
             self.times -= 1
-            full = sqlite3.OperationalError("database or disk is full")
-            full.sqlite_errorcode, full.sqlite_errorname = sqlite3.SQLITE_FULL, "SQLITE_FULL"
-            raise full
+            raise self.error
         return self.conn.execute(sql, *params)
 
     def __getattr__(self, name):
@@ -172,7 +170,9 @@ class _FullDisk:
 
 def test_a_full_disk_waits_instead_of_setting_rows_aside(tmp_path):
     w = StoreWriter(tmp_path / "b.db")
-    w.db.conn = _FullDisk(w.db.conn, times=3)
+    full = sqlite3.OperationalError("database or disk is full")    # the SD card, full for a while
+    full.sqlite_errorcode, full.sqlite_errorname = sqlite3.SQLITE_FULL, "SQLITE_FULL"
+    w.db.conn = _FailingBegin(w.db.conn, full, times=3)
     w.start()
     w.insert("calls", {"id": "kept"})
     assert w.flush(timeout=10)
@@ -194,6 +194,22 @@ def test_shutdown_under_a_lock_keeps_waiting_rows_in_the_dead_letter_file(tmp_pa
     kept = [json.loads(line) for line in (tmp_path / "b.rejected.jsonl").read_text().splitlines()]
     assert sorted(k["op"][2]["id"] for k in kept) == ["c0", "c1", "c2"]
     assert all("engine stopped before commit (SQLITE_BUSY" in k["error"] for k in kept)
+
+
+def test_a_fault_of_our_own_in_the_writer_is_logged_and_the_thread_goes_on(tmp_path):
+    w = StoreWriter(tmp_path / "b.db")
+    w.db.conn = _FailingBegin(w.db.conn, RuntimeError("a bug of ours"), times=1)
+    w.start()
+    w.insert("calls", {"id": "a"})
+    assert w.flush(timeout=5)
+    w.insert("calls", {"id": "b"})
+    assert w.flush(timeout=5)
+    status = w.status()
+    assert status["alive"] and (status["committed"], status["rejected"]) == (1, 1)
+    assert status["errors"] == 1 and "RuntimeError: a bug of ours" in status["last_error"]
+    kept = [json.loads(line) for line in (tmp_path / "b.rejected.jsonl").read_text().splitlines()]
+    assert kept[0]["op"][2] == {"id": "a"} and kept[0]["error"] == "writer fault: RuntimeError: a bug of ours"
+    w.close()
 
 
 def test_a_writer_thread_that_died_is_a_fault_in_its_status(tmp_path):
