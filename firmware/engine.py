@@ -770,7 +770,8 @@ class Engine:
                 "lines": lines,
                 "calls": [c.status(now) for c in sorted(self.calls.values(), key=lambda c: c.arrived_at)],
                 **self.acd.status(), "supervisors": self.ops.status(), "callbacks": self.callbacks.status(),
-                "store": self.store.status(), "recorder": self.recorder.status()}
+                "store": self.store.status(), "recorder": self.recorder.status(),
+                "journal": self.queue_log.status() if self.queue_log is not None else None}
 
     def close(self) -> None:
         # An agent's call out whose number is not dialled yet has no trunk: it is found by its agent.

@@ -11,7 +11,6 @@ import logging
 import os
 import queue
 import struct
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ import numpy as np
 from drivers.channel import RATE
 
 from .handoff import Handoff
+from .heartbeat import Heartbeat
 
 log = logging.getLogger(__name__)
 
@@ -115,13 +115,12 @@ class Recorder:
         self.directory = Path(directory)
         self.handoff = Handoff(QUEUE_TICKS)
         self.results: queue.Queue[Finished] = queue.Queue()
-        self._thread: threading.Thread | None = None
+        self.heartbeat = Heartbeat("recorder")
         self.errors = 0
 
     def start(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
-        self._thread = threading.Thread(target=self._run, name="recorder", daemon=True)
-        self._thread.start()
+        self.heartbeat.start(self._run)
 
     def repair_all(self) -> list[Path]:
         """Repair every recording a crash left inconsistent (run before `start`)."""
@@ -145,21 +144,24 @@ class Recorder:
         return done
 
     def stop(self, timeout: float = 10.0) -> None:
-        if self._thread:
+        thread = self.heartbeat.thread
+        if thread is not None and thread.is_alive():
             while self.handoff.backlog - self.handoff.queue.qsize():
                 self.handoff.pump()
                 time.sleep(0.01)
             self.handoff.queue.put(_STOP)
-            self._thread.join(timeout)
+            thread.join(timeout)
 
     def status(self) -> dict:
-        return {"backlog": self.handoff.backlog, "spilled": self.handoff.spilled, "errors": self.errors}
+        return {"backlog": self.handoff.backlog, "spilled": self.handoff.spilled, "errors": self.errors,
+                **self.heartbeat.status()}
 
     # --- recorder thread ----------------------------------------------------------------------
     def _run(self) -> None:
         files: dict[str, _Open] = {}
         next_sync = time.monotonic() + SYNC_SECONDS
         while True:
+            self.heartbeat.beat()
             try:
                 item = self.handoff.queue.get(timeout=SYNC_SECONDS)
             except queue.Empty:
@@ -178,6 +180,9 @@ class Recorder:
             except OSError as exc:
                 self.errors += 1
                 log.error("recorder: %s", exc)
+            except Exception as exc:   # a fault of our own must not stop every other recording
+                self.errors += 1
+                self.heartbeat.error("recorder", exc)
 
     def _handle(self, files: dict[str, _Open], item: tuple) -> None:
         kind = item[0]

@@ -1,4 +1,14 @@
-"""systemd notifications (sd_notify) over the NOTIFY_SOCKET datagram socket, and the engine's watchdog pings."""
+"""systemd notifications (sd_notify) over the NOTIFY_SOCKET datagram socket, and the engine's watchdog pings.
+
+What a ping means: WATCHDOG=1 says "the tick loop runs, and every worker thread the loop hands
+records to (the store writer, the queue_log journal, the recorder) is alive and not stuck in our
+own code". The ping is a timer on the loop, so a frozen loop stops it; a worker that died, or whose
+heartbeat (firmware/heartbeat.py) is older than STUCK_SECONDS, withholds it, and systemd restarts
+the engine after WatchdogSec (board/systemd/branchline-engine.service). A worker that waits on
+something outside the engine (another process's write lock, a full SD card) is alive: it beats
+between tries and its wait shows in `status()`. A restart would not release that lock; it would
+only drop the calls the engine is carrying, and lose the rows still waiting in memory.
+"""
 from __future__ import annotations
 
 import logging
@@ -54,53 +64,53 @@ def watchdog_interval(env: Mapping[str, str] = os.environ) -> float | None:
 
 
 class Watchdog:
-    """READY=1 once the engine runs, then WATCHDOG=1 from the loop while its worker threads make progress.
-
-    The ping is a timer on the engine's loop, so a stuck loop stops it; before each ping the store
-    writer and the recorder must have worked off their queues or moved since the last ping
-    (reference §6: ping only after checking the worker threads).
-    """
+    """READY=1 once the engine runs, then WATCHDOG=1 from the loop while every worker thread is alive
+    (the meaning in the module docstring; reference §6: ping only after checking the worker threads)."""
 
     def __init__(self, engine: "Engine", env: Mapping[str, str] = os.environ):
         self.engine, self.env = engine, env
         self.interval = watchdog_interval(env)
         self.pings = self.withheld = 0
-        self._last: tuple | None = None
 
     def start(self) -> None:
         notify(f"READY=1\nSTATUS={self._status()}", self.env)
         if self.interval is not None:
             self.engine.later(self.interval, self._ping)
 
-    def _status(self) -> str:
+    def _status(self, workers: dict[str, dict] | None = None) -> str:
         lines = len(self.engine.board)
         alarms = len(self.engine.alarms)
-        return f"board {self.engine.board_name}: {lines} channels, {alarms} in alarm"
+        text = f"board {self.engine.board_name}: {lines} channels, {alarms} in alarm"
+        for name, status in (workers or {}).items():
+            if status.get("waiting"):
+                text += f"; {name} waits: {status['waiting']['reason']}"
+        return text
 
-    def _progress(self) -> tuple:
-        store, recorder = self.engine.store.status(), self.engine.recorder.status()
-        return store["committed"], store["backlog"], recorder["backlog"]
+    def _workers(self) -> dict[str, dict]:
+        engine = self.engine
+        found = {"store": engine.store.status(), "recorder": engine.recorder.status()}
+        if engine.queue_log is not None:
+            found["journal"] = engine.queue_log.status()
+        return found
+
+    def faults(self, workers: dict[str, dict] | None = None) -> list[str]:
+        """What stops the ping: each worker that is dead or stuck, in its own words."""
+        workers = self._workers() if workers is None else workers
+        return [status["fault"] or f"{name} not alive" for name, status in workers.items() if not status["alive"]]
 
     def healthy(self) -> bool:
-        now = self._progress()
-        committed, store_backlog, rec_backlog = now
-        if self._last is None:
-            ok = True
-        else:
-            before_committed, before_store, before_rec = self._last
-            store_ok = store_backlog == 0 or committed > before_committed
-            rec_ok = rec_backlog == 0 or rec_backlog < before_rec
-            ok = store_ok and rec_ok
-        self._last = now
-        return ok
+        return not self.faults()
 
     def _ping(self) -> None:
-        if self.healthy():
-            notify(f"WATCHDOG=1\nSTATUS={self._status()}", self.env)
+        workers = self._workers()
+        faults = self.faults(workers)
+        if not faults:
+            notify(f"WATCHDOG=1\nSTATUS={self._status(workers)}", self.env)
             self.pings += 1
         else:
             self.withheld += 1
-            log.error("watchdog ping withheld: the store writer or the recorder made no progress")
+            log.error("watchdog ping withheld: %s", "; ".join(faults))
+            notify(f"STATUS=watchdog ping withheld: {'; '.join(faults)}", self.env)
         self.engine.later(self.interval, self._ping)
 
     def stop(self) -> None:

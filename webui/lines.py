@@ -1,4 +1,5 @@
-"""The technician's lines page and its API: each line's driver, state, alarm and counters, line tests, digits heard."""
+"""The technician's lines page and its API: each line's driver, state, alarm and counters, line tests, digits heard,
+and whether the engine's worker threads (records, queue journal, recordings) are alive."""
 from __future__ import annotations
 
 import re
@@ -14,6 +15,8 @@ LINES_ROLES = ("admin", "technician")
 CHANNEL_RE = re.compile(r"\d{1,4}")
 # The engine's job ids are uuid4 hex (firmware/engine.py new_id).
 JOB_RE = re.compile(r"[0-9a-f]{32}")
+# The engine's worker threads, as its status names them (firmware/heartbeat.py).
+WORKERS = ("store", "journal", "recorder")
 
 
 def _status(engine: Engine) -> dict:
@@ -37,7 +40,8 @@ def install(app: Bottle, render: Callable[..., str]) -> None:
     @requires(*LINES_ROLES)
     def api_lines(engine):
         status = _status(engine)
-        return {"box": status["box"], "lines": status["lines"]}
+        return {"box": status["box"], "lines": status["lines"],
+                "workers": {name: status[name] for name in WORKERS if status.get(name) is not None}}
 
     @app.post("/api/v1/lines/<channel>/test")
     @requires(*LINES_ROLES)

@@ -11,13 +11,19 @@ from .migrations import SYNCED_TABLES, migrations
 __all__ = ["StoreError", "open_db", "open_readonly", "SYNCED_TABLES"]
 
 
+# How long one statement waits inside sqlite for another connection's write lock before it answers
+# SQLITE_BUSY: a reader never waits on the writer in WAL; a writer from another process (the web
+# process, a technician's sqlite3 shell) waits briefly. The engine's writer retries beyond this on
+# its own (firmware/store/writer.py), beating its heartbeat between tries.
+BUSY_TIMEOUT_MS = 5000
+
+
 class StoreError(Exception):
     """The database cannot be opened or written."""
 
 
 def _tune(conn: sqlite3.Connection) -> None:
-    # A reader never waits on the writer in WAL; a writer from another process waits briefly.
-    conn.execute("PRAGMA busy_timeout = 5000")
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA foreign_keys = ON")
 
 

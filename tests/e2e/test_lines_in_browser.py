@@ -118,5 +118,15 @@ def test_technician_tests_an_idle_line_and_watches_digits_arrive(box, browser):
     wait.until(lambda _: "Not yet taken by head office" in summary.text)
     assert "oldest:" in summary.text and "Taken up to change 0" in summary.text
     assert "No HQ token" in browser.find_element(By.ID, "hq-tokens").text
+    # The engine's worker threads, all working and no alarm; a worker that stops is an alarm at once.
+    workers = browser.find_element(By.ID, "workers")
+    assert [tr.get_attribute("data-worker") for tr in workers.find_elements(By.CSS_SELECTOR, "tbody tr")] == \
+        ["store", "journal", "recorder"]
+    assert "Fault" not in workers.text and not browser.find_element(By.ID, "worker-alarm").is_displayed()
+    run.engine.queue_log.close(timeout=5)
+    alarm = browser.find_element(By.ID, "worker-alarm")
+    wait.until(lambda _: alarm.is_displayed())
+    assert "Records are not being written" in alarm.text and "journal-queue_log thread stopped" in alarm.text
+    assert "Fault" in workers.find_element(By.CSS_SELECTOR, 'tr[data-worker="journal"]').text
     # The one complaint in the console is the refused test's 409, which the page showed.
     assert [(e["source"], "409" in e["message"]) for e in browser.get_log("browser")] == [("network", True)]

@@ -1,4 +1,5 @@
 """The queue journal speaks Asterisk's queue_log grammar (reference/callcenter.md §1.3)."""
+import time
 from pathlib import Path
 
 
@@ -77,3 +78,65 @@ def test_queue_log_lines(run_inline):
     assert ["sales", "sleepy", "PAUSE", "no answer"] in [f[2:6] for f in agent_lines]
     assert ["sales", "keen", "ADDMEMBER"] in [f[2:5] for f in agent_lines]
     assert ["sales", "keen", "UNPAUSE", ""] in [f[2:6] for f in agent_lines]
+
+
+def _read_when(path: Path, n: int, timeout: float = 5.0) -> list[str]:
+    deadline = time.monotonic() + timeout
+    while True:
+        lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+        if len(lines) >= n or time.monotonic() > deadline:
+            return lines
+        time.sleep(0.01)
+
+
+def test_the_journal_thread_survives_any_line_and_one_write_stays_one_line(tmp_path):
+    """A not_ready reason of "\\ud800" (a lone surrogate: no UTF-8 form) once killed the journal
+    thread, and every queue event after it was lost. The line is kept with the code point escaped."""
+    from firmware.journal import Journal
+    j = Journal(tmp_path, "queue_log")
+    j.start()
+    j.write("2026-01-01", "1|NONE|NONE|1001|PAUSE||\ud800")
+    j.write("2026-01-01", "2|NONE|NONE|1001|PAUSE||lunch\n3|forged|sales|1001|CONNECT|1")
+    j.write("2026-01-01", "4|NONE|NONE|1001|UNPAUSE|")
+    lines = _read_when(tmp_path / "queue_log-2026-01-01.log", 3)
+    assert lines == ["1|NONE|NONE|1001|PAUSE||\\ud800",
+                     "2|NONE|NONE|1001|PAUSE||lunch\\n3|forged|sales|1001|CONNECT|1",
+                     "4|NONE|NONE|1001|UNPAUSE|"]
+    status = j.status()
+    assert status["alive"] and status["fault"] is None and status["backlog"] == 0
+    j.close()
+
+
+def test_a_journal_that_cannot_write_waits_and_catches_up(tmp_path):
+    from firmware.journal import Journal
+    blocked = tmp_path / "log"
+    j = Journal(blocked, "queue_log")
+    j.start()
+    (blocked / "queue_log-2026-01-01.log").mkdir()     # the write fails as on a failing card
+    j.write("2026-01-01", "1|c|sales|NONE|ENTERQUEUE||1|1")
+    deadline = time.monotonic() + 5
+    while j.status()["waiting"] is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    status = j.status()
+    assert status["alive"] and "IsADirectoryError" in status["waiting"]["reason"] and status["backlog"] == 1
+    (blocked / "queue_log-2026-01-01.log").rmdir()
+    assert _read_when(blocked / "queue_log-2026-01-01.log", 1) == ["1|c|sales|NONE|ENTERQUEUE||1|1"]
+    j.close()
+    assert j.status()["waiting"] is None
+
+
+def test_a_journal_thread_that_died_is_a_fault_in_its_status(tmp_path):
+    from firmware.journal import Journal
+    j = Journal(tmp_path, "queue_log")
+
+    def die(batch):
+        raise SystemExit("gone")      # what no guard catches: the thread ends
+    j._guarded = die
+    j.start()
+    assert j.status()["alive"]
+    j.write("2026-01-01", "1|c|sales|NONE|ENTERQUEUE||1|1")
+    deadline = time.monotonic() + 5
+    while j.status()["alive"] and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert j.status()["fault"] == "journal-queue_log thread died (SystemExit: gone)"
+    j.close(timeout=0.5)

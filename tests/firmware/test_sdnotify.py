@@ -46,11 +46,11 @@ def test_without_systemd_nothing_is_sent_and_bad_values_are_named():
 
 
 class FakeEngine:
-    """What the watchdog uses of the engine: timers on the loop, the board, the writer threads' status."""
+    """What the watchdog uses of the engine: timers on the loop, the board, the worker threads' status."""
 
     class _Status:
         def __init__(self, **values):
-            self.values = values
+            self.values = {"alive": True, "fault": None, "waiting": None, **values}
 
         def status(self):
             return dict(self.values)
@@ -62,12 +62,13 @@ class FakeEngine:
         self.alarms = {0: "modem ttyACM0: not found"}
         self.store = self._Status(committed=0, backlog=0)
         self.recorder = self._Status(backlog=0)
+        self.queue_log = self._Status(backlog=0)
 
     def later(self, seconds, fn, *args):
         self.timers.append((seconds, fn))
 
 
-def test_ready_then_pings_while_the_writers_make_progress(listener):
+def test_ready_then_pings_while_the_workers_are_alive(listener):
     path, sock = listener
     engine = FakeEngine()
     dog = Watchdog(engine, {"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "30000000"})
@@ -76,12 +77,52 @@ def test_ready_then_pings_while_the_writers_make_progress(listener):
     assert engine.timers[0][0] == 15.0
     engine.timers.pop(0)[1]()
     assert sock.recv(1024).startswith(b"WATCHDOG=1")
-    # The store writer stops committing with work queued: no ping, so systemd restarts the engine.
-    engine.store.values = {"committed": 0, "backlog": 50}
+    # The journal thread died: no ping, systemd is told why and restarts the engine after WatchdogSec.
+    engine.queue_log.values.update(alive=False, fault="journal-queue_log thread died (SystemExit: gone)")
     engine.timers.pop(0)[1]()
     assert (dog.pings, dog.withheld) == (1, 1)
-    engine.store.values = {"committed": 60, "backlog": 3}
+    assert sock.recv(1024) == b"STATUS=watchdog ping withheld: journal-queue_log thread died (SystemExit: gone)"
+    engine.queue_log.values.update(alive=True, fault=None)
     engine.timers.pop(0)[1]()
     assert dog.pings == 2 and len(engine.timers) == 1
+    sock.recv(1024)
     dog.stop()
-    assert [sock.recv(1024) for _ in range(2)][-1] == b"STOPPING=1"
+    assert sock.recv(1024) == b"STOPPING=1"
+
+
+def test_a_writer_waiting_on_another_process_lock_keeps_the_pings_going(listener):
+    """A 60 s foreign lock once withheld pings for 75 s: systemd would have killed an engine that
+    carried calls fine. Waiting on someone else's lock is alive; only dead or stuck is not."""
+    path, sock = listener
+    engine = FakeEngine()
+    dog = Watchdog(engine, {"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "30000000"})
+    dog.start()
+    sock.recv(1024)
+    waiting = {"since": 1.0, "reason": "SQLITE_BUSY: database is locked"}
+    for minute in range(4):   # an hour-long lock looks the same: the backlog grows, nothing commits
+        engine.store.values.update(committed=10, backlog=50 + 100 * minute, waiting=waiting)
+        engine.timers.pop(0)[1]()
+        assert sock.recv(1024) == (b"WATCHDOG=1\nSTATUS=board sim-modems: 2 channels, 1 in alarm; "
+                                   b"store waits: SQLITE_BUSY: database is locked")
+    assert (dog.pings, dog.withheld) == (4, 0)
+
+
+def test_a_dead_or_stuck_store_writer_withholds_the_ping(tmp_path):
+    from firmware.store.writer import StoreWriter
+    engine = FakeEngine()
+    engine.store = StoreWriter(tmp_path / "b.db")
+    dog = Watchdog(engine, {"WATCHDOG_USEC": "30000000"})
+    engine.store.start()
+    dog.start()
+    engine.timers.pop(0)[1]()
+    assert (dog.pings, dog.withheld) == (1, 0)
+    now = [engine.store.heartbeat.monotonic()]
+    engine.store.heartbeat.monotonic = lambda: now[0]
+    engine.store.heartbeat.beat = lambda: None      # stuck: the thread no longer comes round
+    now[0] += 60.0
+    engine.timers.pop(0)[1]()
+    assert (dog.pings, dog.withheld) == (1, 1)
+    assert dog.faults() == ["store-writer thread stuck for 60 s"]
+    engine.store.close(timeout=2.0)
+    engine.timers.pop(0)[1]()                        # a thread that has ended is no better
+    assert (dog.pings, dog.withheld) == (1, 2) and dog.faults() == ["store-writer thread stopped"]

@@ -8,12 +8,19 @@ from webui.app import create_app
 JOB = "0123456789abcdef0123456789abcdef"
 
 
+HEALTHY = {"alive": True, "fault": None, "waiting": None, "last_error": None, "errors": 0}
+
+
 class LinesEngine(FakeEngine):
     """The stand-in engine, answering line tests too; channel 2 carries a call, as in the canned status."""
+
+    workers = {"store": {**HEALTHY, "committed": 120, "backlog": 0, "rejected": 0},
+               "journal": {**HEALTHY, "backlog": 0}, "recorder": {**HEALTHY, "backlog": 0}}
 
     def _answer(self, cmd, args):
         if cmd == "status":
             status = super()._answer(cmd, args)
+            status.update(self.workers)
             for line in status["lines"]:
                 line.update(alarm="loss of line" if line["state"] == "alarm" else None, driver="sim",
                             device=f"sim:{line['name']}", driver_state=None, last_caller_id=None,
@@ -73,7 +80,9 @@ def test_signed_out_visitors_are_sent_to_sign_in(admin, make_client):
 
 def test_the_lines_api_gives_every_line_with_its_technical_fields(technician):
     body = technician.get("/api/v1/lines").json()
-    assert set(body) == {"box", "lines"}
+    assert set(body) == {"box", "lines", "workers"}
+    assert {name: w["alive"] for name, w in body["workers"].items()} == \
+        {"store": True, "journal": True, "recorder": True}
     line = body["lines"][0]
     assert {"driver", "device", "state", "alarm", "last_caller_id", "counters", "digits", "test"} <= set(line)
     assert [d["digit"] for d in line["digits"]] == ["1", "5"]
@@ -93,6 +102,21 @@ def test_a_line_test_needs_the_csrf_token(technician, engine):
     reply = technician.post("/api/v1/lines/4/test", json_body={})
     assert reply.status == 403 and "CSRF" in reply.json()["error"]
     assert engine.commands == []
+
+
+def test_the_lines_page_shows_a_dead_or_waiting_engine_worker(technician, engine):
+    # The journal thread died and the store waits on another program's lock: the page gets both.
+    engine.workers = {**engine.workers,
+                      "journal": {**HEALTHY, "alive": False, "fault": "journal-queue_log thread died (SystemExit)"},
+                      "store": {**HEALTHY, "backlog": 420, "rejected": 0,
+                                "waiting": {"since": 1.0, "reason": "SQLITE_BUSY: database is locked"}}}
+    page = technician.get("/lines").text
+    assert 'id="worker-alarm"' in page and 'id="workers"' in page
+    workers = technician.get("/api/v1/lines").json()["workers"]
+    assert workers["journal"]["alive"] is False
+    assert workers["journal"]["fault"] == "journal-queue_log thread died (SystemExit)"
+    assert workers["store"]["alive"] and workers["store"]["waiting"]["reason"] == "SQLITE_BUSY: database is locked"
+    assert workers["store"]["backlog"] == 420
 
 
 @pytest.mark.parametrize("channel, status, message", [

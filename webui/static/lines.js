@@ -243,6 +243,67 @@
       `${s.lines.length} lines · ${inUse} in use · ${alarms} in alarm`;
     document.getElementById("boxline").replaceChildren("Box ", el("b", null, s.box.id),
       ` · board ${s.box.board} · ${s.box.mode} mode · updated ${timeOfDay(new Date())}`);
+    renderWorkers(s.workers || {});
+  }
+
+  // --- engine workers -----------------------------------------------------------------------------
+  // A dead or stuck worker loses records from then on: a red alarm above everything. A worker waiting
+  // on a lock or a full card loses nothing yet, but the technician should find out why: amber.
+  const WORKERS = { store: "Call records (database)", journal: "Queue journal", recorder: "Recordings" };
+  const workerAlarm = document.getElementById("worker-alarm");
+  const workerBody = document.querySelector("#workers tbody");
+
+  function renderWorkers(workers) {
+    const faults = [];
+    const waits = [];
+    const rows = [];
+    for (const [name, label] of Object.entries(WORKERS)) {
+      const w = workers[name];
+      if (!w) continue;
+      let state;
+      let detail = w.last_error ? `last error: ${w.last_error}` : "";
+      if (!w.alive) {
+        state = badge("fault", "Fault");
+        detail = w.fault;
+        faults.push(`${label}: ${w.fault}`);
+      } else if (w.waiting) {
+        state = badge("waiting", "Waiting");
+        detail = `since ${timeOfDay(new Date(w.waiting.since * 1000))}: ${w.waiting.reason}`;
+        waits.push(`${label} waits since ${timeOfDay(new Date(w.waiting.since * 1000))}: ${w.waiting.reason}`);
+      } else {
+        state = badge("ready", "Working");
+      }
+      const tr = el("tr");
+      tr.dataset.worker = name;
+      tr.classList.toggle("in-alarm", !w.alive);
+      for (const content of [label, state, detail ? el("span", w.alive ? null : "alarm-text", detail) : DASH,
+        num(w.backlog), num(w.rejected), num(w.errors)]) {
+        const td = el("td");
+        td.append(content);
+        tr.append(td);
+      }
+      for (const i of [3, 4, 5]) tr.cells[i].className = "num";
+      rows.push(tr);
+    }
+    if (!rows.length) {
+      const tr = el("tr", "empty");
+      const td = el("td", null, workerBody.dataset.empty);
+      td.colSpan = 6;
+      tr.append(td);
+      rows.push(tr);
+    }
+    workerBody.replaceChildren(...rows);
+
+    if (faults.length) {
+      workerAlarm.className = "banner";
+      workerAlarm.replaceChildren(el("strong", null, "Records are not being written."),
+        el("span", "banner-detail", faults.join(" · ")));
+    } else if (waits.length) {
+      workerAlarm.className = "banner banner-warn";
+      workerAlarm.replaceChildren(el("strong", null, "Records wait to be written; none is lost."),
+        el("span", "banner-detail", waits.join(" · ")));
+    }
+    workerAlarm.hidden = !faults.length && !waits.length;
   }
 
   // --- polling ------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@
       line off-hook and listens for dial tone; <b>Digits</b> shows the keys the line hears as they come.</p>
   </div>
   <div id="engine-banner" class="banner" role="alert" hidden></div>
+  <div id="worker-alarm" class="banner" role="alert" hidden></div>
   <div class="boxline" id="boxline">Connecting to the engine…</div>
   <noscript><p class="banner">This page needs JavaScript to show live data.</p></noscript>
 
@@ -18,6 +19,21 @@
           <th class="num" title="modem resets or PCM reopens">Resets</th><th class="num">Overruns</th>
           <th>Line test</th><th class="actions-col">Actions</th></tr></thead>
         <tbody data-empty="No lines found."></tbody>
+      </table>
+    </div>
+  </section>
+
+  <section class="panel" id="engine-workers">
+    <h2>Engine workers</h2>
+    <p class="crumbs">The threads that write the call records, the queue journal and the recordings. A worker
+      waiting on another program's database lock or a full card keeps every record in memory until it can
+      write; a stopped or stuck worker is a fault, and systemd restarts the engine.</p>
+    <div class="table-wrap">
+      <table class="table" id="workers">
+        <thead><tr><th>Worker</th><th>State</th><th>Detail</th><th class="num">Waiting to be written</th>
+          <th class="num" title="rows the database refused for their content, kept in the dead-letter file">Set aside</th>
+          <th class="num">Errors</th></tr></thead>
+        <tbody data-empty="The engine reported no workers."></tbody>
       </table>
     </div>
   </section>
