@@ -155,7 +155,15 @@ class ControlServer:
         except queue.Full:
             return {"id": rid, "ok": False, "error": "engine busy"}
         try:
-            return {"id": rid, "ok": True, "result": fut.result(timeout=REPLY_TIMEOUT)}
+            try:
+                result = fut.result(timeout=REPLY_TIMEOUT)
+            except TimeoutError:
+                # A command the loop has not started yet is withdrawn: run after its client gave up
+                # (an agent made ready half a minute late), it would surprise everyone.
+                if fut.cancel():
+                    raise
+                result = fut.result(timeout=REPLY_TIMEOUT)   # the loop took it just now
+            return {"id": rid, "ok": True, "result": result}
         except TimeoutError:
             return {"id": rid, "ok": False, "error": "engine did not answer in time"}
         except ControlError as exc:

@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from firmware import control
 from firmware.control import MAX_CONNECTIONS, MAX_LINE, ControlServer
 
 
@@ -121,3 +122,18 @@ def _status_on_a_new_connection(srv) -> dict:
         except OSError:   # refused and closed before the request went out; the refusal is still there
             pass
         return json.loads(s.makefile("rb").readline())
+
+
+def test_a_command_the_loop_never_took_is_withdrawn_when_its_client_is_told_so(tmp_path, monkeypatch):
+    monkeypatch.setattr(control, "REPLY_TIMEOUT", 0.2)
+    stalled = ControlServer(tmp_path / "control.sock")   # no loop takes its commands
+    stalled.start()
+    try:
+        s = connect(stalled)
+        assert ask(s, b'{"id": 1, "cmd": "agent.ready", "args": {"agent": "1001"}}') == {
+            "id": 1, "ok": False, "error": "engine did not answer in time"}
+        cmd, args, fut = stalled.requests.get_nowait()
+        # When the loop comes back it skips the command instead of making the agent ready late.
+        assert cmd == "agent.ready" and not fut.set_running_or_notify_cancel()
+    finally:
+        stalled.close()
