@@ -56,9 +56,9 @@ DIGITS_KEPT = 20
 # How often a due answer checks again whether a caller ID burst has finished: a few ticks.
 CALLER_ID_POLL_S = 0.1
 # Control commands get a share of each 20 ms tick, never the whole of it: the loop stops taking
-# commands once this much of the tick has gone to them, or after this many (a status costs about
-# 0.1 ms, an agent command less), and the rest wait for the next tick. The audio, detectors and
-# mixing keep the remaining three quarters of the tick, with headroom for a Pi-class CPU.
+# commands once this much of the tick has gone to them, or after this many (a status took 0.12 ms
+# with the demo's four calls), and the rest wait for the next tick. The audio, detectors and mixing
+# keep the other three quarters of the tick, with headroom for a Pi-class CPU.
 COMMAND_BUDGET_S = TICK_SECONDS / 4
 COMMANDS_PER_TICK = 32
 
