@@ -11,6 +11,7 @@ from .control import ControlServer
 from .customers import CustomerDirectory, LookupTables
 from .engine import Engine
 from .flows import load_flow
+from .ids import id_seed, next_boot
 from .journal import Journal
 from .prompts import PromptSet
 from .recorder import Recorder
@@ -48,6 +49,7 @@ def open_engine(paths: StatePaths, board: Board, site: SiteConfig, clock: str = 
     prompts = PromptSet(BOARD_DIR / "prompts" / site.language)
     flow = load_flow(flow_path or paths.flow(site.flow), set(prompts.names()), {q.name for q in site.queues})
     store = StoreWriter(paths.db)
+    boot = next_boot(store.db.conn)
     store.start()
     customers = CustomerDirectory(paths.db)
     customers.start()
@@ -65,5 +67,6 @@ def open_engine(paths: StatePaths, board: Board, site: SiteConfig, clock: str = 
         server.start()
     board.start()
     return Engine(board, CLOCKS[clock](epoch), site, flow, prompts, store, recorder, board_name=board_name,
-                  control=server, seed=seed, customers=customers, queue_log=journal,
+                  control=server, seed=None if seed is None else id_seed(seed, site.box_id, boot),
+                  customers=customers, queue_log=journal,
                   lookups=lookups)
