@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
 from drivers.channel import Board
@@ -15,6 +16,7 @@ from .ids import id_seed, next_boot
 from .journal import Journal
 from .prompts import PromptSet
 from .recorder import Recorder
+from .recovery import recover
 from .site import BOARD_DIR, SiteConfig, ensure_config, read_site
 from .store.writer import StoreWriter
 
@@ -50,16 +52,18 @@ def open_engine(paths: StatePaths, board: Board, site: SiteConfig, clock: str = 
     flow = load_flow(flow_path or paths.flow(site.flow), set(prompts.names()), {q.name for q in site.queues})
     store = StoreWriter(paths.db)
     boot = next_boot(store.db.conn)
+    recorder = Recorder(paths.recordings)
+    for path in recorder.repair_all():
+        log.warning("recording %s was left open by a crash and has been repaired", path)
+    journal = Journal(paths.queue_log, "queue_log")
+    # Before the writer, the recorder and the journal start: nothing of this boot is mixed in.
+    recover(store.db.conn, paths.recordings, journal, time.time() if epoch is None else epoch)
     store.start()
     customers = CustomerDirectory(paths.db)
     customers.start()
     lookups = LookupTables(paths.db)
     lookups.start()
-    recorder = Recorder(paths.recordings)
-    for path in recorder.repair_all():
-        log.warning("recording %s was left open by a crash and has been repaired", path)
     recorder.start()
-    journal = Journal(paths.queue_log, "queue_log")
     journal.start()
     server = None
     if control:
