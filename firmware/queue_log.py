@@ -16,9 +16,14 @@ def _fmt(value) -> str:
     return "" if value is None else str(value).replace("|", "/")
 
 
+def day_of(epoch: float) -> str:
+    """The local day whose journal file a line at `epoch` goes to."""
+    return time.strftime("%Y-%m-%d", time.localtime(epoch))
+
+
 def format_line(epoch: float, callid: str, queue: str, agent: str, event: str, *data) -> tuple[str, str]:
     """(local day, line): the journal file a line goes to and the line."""
-    day = time.strftime("%Y-%m-%d", time.localtime(epoch))
+    day = day_of(epoch)
     fields = [str(int(epoch)), callid, queue or "NONE", agent or "NONE", event, *map(_fmt, data)]
     return day, "|".join(fields)
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .calls import Disposition
 from .journal import Journal
-from .queue_log import format_line, parse_line
+from .queue_log import day_of, format_line, parse_line
 from .recorder import VOICEMAIL_DIR, describe
 from .store import StoreError
 from .voicemail import MIN_MESSAGE_S
@@ -60,11 +60,11 @@ class _OpenCall:
     ending: tuple[Disposition, str, float] | None = None   # from the journal: disposition, by, when
 
 
-def recover(conn: sqlite3.Connection, recordings: Path, journal: Journal | None, now: float) -> Recovered:
+def recover(conn: sqlite3.Connection, recordings: Path, journal: Journal, now: float) -> Recovered:
     """Close open calls, file orphaned recordings and messages, mark the restart in the journal."""
     done = Recovered()
     calls = _open_calls(conn)
-    if calls and journal is not None:
+    if calls:
         _journal_endings(journal, calls)
     known = {row[0] for row in conn.execute("SELECT path FROM recordings UNION SELECT path FROM voicemails")}
     orphans = [p for p in sorted(recordings.rglob("*.wav")) if str(p.relative_to(recordings)) not in known]
@@ -89,11 +89,10 @@ def recover(conn: sqlite3.Connection, recordings: Path, journal: Journal | None,
         raise RecoveryError(f"recovery after a crash: {exc}") from exc
     for name in done.discarded:
         (recordings / name).unlink(missing_ok=True)
-    if journal is not None:
-        day, line = format_line(now, "NONE", "NONE", "NONE", QUEUESTART, "")
-        journal.directory.mkdir(parents=True, exist_ok=True)
-        with open(journal.path(day), "a", encoding="utf-8") as f:
-            f.write(line + "\n")
+    day, line = format_line(now, "NONE", "NONE", "NONE", QUEUESTART, "")
+    journal.directory.mkdir(parents=True, exist_ok=True)
+    with open(journal.path(day), "a", encoding="utf-8") as f:
+        f.write(line + "\n")
     if done.interrupted or done.settled or done.recordings or done.voicemails:
         log.warning("after a crash: %d calls closed as interrupted, %d as the queue journal recorded them; "
                     "%d recordings and %d messages filed", len(done.interrupted), len(done.settled),
@@ -115,7 +114,7 @@ def _journal_endings(journal: Journal, calls: dict[str, _OpenCall]) -> None:
     first = min(c.last_at for c in calls.values())
     # A day's file holds that local day's lines: read from the day before the oldest open call's
     # last event, in case the clock's zone moved.
-    oldest, _ = format_line(first - 86400.0, "", "", "", "")
+    oldest = day_of(first - 86400.0)
     for path in sorted(journal.directory.glob(f"{journal.prefix}-*.log")):
         if path.stem[len(journal.prefix) + 1:] < oldest:
             continue

@@ -214,7 +214,8 @@ def test_the_journal_agrees_with_the_records_after_a_crash(tmp_path):
     settled = db["calls"].get(talking[0])
     assert (settled["disposition"], settled["hangup_by"], settled["ended_at"]) == ("answered", "caller", ended_at)
     assert db["calls"].get(talking[1])["disposition"] == "interrupted"
-    lines = [line.split("|") for f in sorted((state / "queue_log").glob("*.log")) for line in f.read_text().splitlines()]
+    lines = [line.split("|") for f in sorted((state / "queue_log").glob("*.log"))
+             for line in f.read_text().splitlines()]
     # The restart is marked the way Asterisk marks its own: every call still open before it was cut.
     restart = [i for i, f in enumerate(lines) if f[4] == "QUEUESTART"]
     assert len(restart) == 2 and lines[restart[1]][0] == str(int(SCENARIO_EPOCH + 3600.0))
