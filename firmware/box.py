@@ -16,7 +16,7 @@ from .ids import id_seed, next_boot
 from .journal import Journal
 from .prompts import PromptSet
 from .recorder import Recorder
-from .recovery import recover
+from .recovery import RecoveryError, recover
 from .site import BOARD_DIR, SiteConfig, ensure_config, read_site
 from .store.writer import StoreWriter
 
@@ -57,7 +57,11 @@ def open_engine(paths: StatePaths, board: Board, site: SiteConfig, clock: str = 
         log.warning("recording %s was left open by a crash and has been repaired", path)
     journal = Journal(paths.queue_log, "queue_log")
     # Before the writer, the recorder and the journal start: nothing of this boot is mixed in.
-    recover(store.db.conn, paths.recordings, journal, time.time() if epoch is None else epoch)
+    try:
+        recover(store.db.conn, paths.recordings, journal, time.time() if epoch is None else epoch)
+    except RecoveryError as exc:
+        # The box answers calls regardless; the next start tries again.
+        log.error("%s: the calls and recordings a crash left stay as they are for now", exc)
     store.start()
     customers = CustomerDirectory(paths.db)
     customers.start()

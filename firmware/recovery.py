@@ -157,10 +157,10 @@ def _file_recording(conn, recordings: Path, path: Path, fact, ended: dict[str, f
         row = conn.execute("SELECT ended_at FROM calls WHERE id = ?", [call_id]).fetchone()
         created = row[0] if row and row[0] is not None else path.stat().st_mtime
     name = str(path.relative_to(recordings))
-    conn.execute("INSERT INTO recordings (id, call_id, path, duration, size, sha256, created_at) "
-                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                 [uuid.uuid5(_RECORDING_NS, call_id).hex, call_id, name, round(duration, 3), size, sha, created])
-    done.recordings.append(name)
+    rec_id = uuid.uuid5(_RECORDING_NS, call_id).hex
+    if _insert(conn, "recordings", {"id": rec_id, "call_id": call_id, "path": name, "duration": round(duration, 3),
+                                    "size": size, "sha256": sha, "created_at": created}):
+        done.recordings.append(name)
 
 
 def _file_voicemail(conn, recordings: Path, path: Path, fact, done: Recovered) -> None:
@@ -175,7 +175,16 @@ def _file_voicemail(conn, recordings: Path, path: Path, fact, done: Recovered) -
                           WHERE e.kind = 'voicemail:start' AND json_extract(e.data, '$.voicemail') = ?""",
                        [vm_id]).fetchone()
     call_id, started, number = row if row else (None, path.stat().st_mtime - duration, None)
-    conn.execute("INSERT INTO voicemails (id, call_id, number, box, path, duration, size, sha256, created_at) "
-                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                 [vm_id, call_id, number, box, name, round(duration, 3), size, sha, started])
-    done.voicemails.append(name)
+    if _insert(conn, "voicemails", {"id": vm_id, "call_id": call_id, "number": number, "box": box, "path": name,
+                                    "duration": round(duration, 3), "size": size, "sha256": sha,
+                                    "created_at": started}):
+        done.voicemails.append(name)
+
+
+def _insert(conn: sqlite3.Connection, table: str, row: dict) -> bool:
+    # OR IGNORE: one odd file (its id taken by another path) must not keep every other record open.
+    cur = conn.execute(f"INSERT OR IGNORE INTO {table} ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+                       list(row.values()))
+    if cur.rowcount == 0:
+        log.error("%s: %s is left without a row: its id %s is another file's", table, row["path"], row["id"])
+    return cur.rowcount == 1

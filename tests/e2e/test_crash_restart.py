@@ -38,7 +38,7 @@ COMPLETIONS = {"COMPLETEAGENT", "COMPLETECALLER", "ABANDON"}
 # callers leaving a message, so every kill cuts calls in the IVR, waiting, talking and recording.
 SCENARIO = """
 [run]
-seconds = 120        # each start replays from 0 s; a round lasts at most 8 s
+seconds = 120        # each start replays from 0 s; a round lasts at most 10 s
 seed = 11
 trunks = 8
 flow = "flow.toml"
@@ -47,24 +47,24 @@ callerid = "dtmf"      # before the first ring: the box answers on it
 id = "1001"
 queues = ["sales", "service"]
 answer_after = 0.5
-talk = 4.0
+talk = 2.0
 [[agents]]
 id = "1002"
 queues = ["sales", "service"]
 answer_after = 0.8
-talk = 6.0
+talk = 3.0
 [[agents]]
 id = "1003"
 queues = ["service"]
 answer_after = 0.6
-talk = 5.0
+talk = 2.5
 [[traffic]]
 per_hour = 3600
 keys = ["1", "2", "3"]
 key_delay = 0.5
-patience = [3.0, 30.0]
-talk = [2.0, 8.0]
-speak = [[2.0, 3.0]]
+patience = [2.0, 20.0]
+talk = [1.0, 4.0]
+speak = [[1.0, 2.0]]
 """
 FLOW = """
 [flow]
@@ -194,11 +194,11 @@ def _crash_rounds(box: Box, rounds: int, rng: random.Random) -> None:
                     _check_filed(db, name, path)
         finally:
             db.conn.close()
-        time.sleep(rng.uniform(2.0, 8.0))
+        time.sleep(rng.uniform(3.0, 10.0))
         box.kill()
     # A last run stopped cleanly: its calls end as the box closes them, through the normal path.
     box.start()
-    time.sleep(rng.uniform(2.0, 8.0))
+    time.sleep(rng.uniform(3.0, 10.0))
     box.stop()
     walls = [w for w, _ in timings[1:]]
     print(f"{rounds} kills; restart to answering: wall {min(walls):.2f}-{max(walls):.2f} s "
