@@ -59,7 +59,6 @@ class Agent:
         self.last_call_id: str | None = None     # for a wrap-up code given after the call
         self.calls = 0
         self.talk_s = 0.0
-        self._log = 0
         self._timer = None
 
     def level(self, skill: str) -> int:
@@ -76,8 +75,8 @@ class Agent:
             self.idle_since = now
         if state == AgentState.TALKING:
             self.talk_started = now
-        self._log += 1
-        self.engine.store.insert("agent_states", {"id": f"{self.id}-{int(now * 1000)}-{self._log}",
+        # Not the time: a restarted clock (a Pi has no RTC; a replayed scenario) repeats times.
+        self.engine.store.insert("agent_states", {"id": f"{self.id}-{self.engine.new_id()}",
                                                   "agent_id": self.id, "state": state.value,
                                                   "reason": reason, "at": now})
         self.engine.emit(f"agent:{state.value}", agent=self, previous=old.value, reason=reason)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
 from drivers.channel import Board
@@ -11,9 +12,11 @@ from .control import ControlServer
 from .customers import CustomerDirectory, LookupTables
 from .engine import Engine
 from .flows import load_flow
+from .ids import id_seed, next_boot
 from .journal import Journal
 from .prompts import PromptSet
 from .recorder import Recorder
+from .recovery import RecoveryError, recover
 from .site import BOARD_DIR, SiteConfig, ensure_config, read_site
 from .store.writer import StoreWriter
 
@@ -48,16 +51,23 @@ def open_engine(paths: StatePaths, board: Board, site: SiteConfig, clock: str = 
     prompts = PromptSet(BOARD_DIR / "prompts" / site.language)
     flow = load_flow(flow_path or paths.flow(site.flow), set(prompts.names()), {q.name for q in site.queues})
     store = StoreWriter(paths.db)
+    boot = next_boot(store.db.conn)
+    recorder = Recorder(paths.recordings)
+    for path in recorder.repair_all():
+        log.warning("recording %s was left open by a crash and has been repaired", path)
+    journal = Journal(paths.queue_log, "queue_log")
+    # Before the writer, the recorder and the journal start: nothing of this boot is mixed in.
+    try:
+        recover(store.db.conn, paths.recordings, journal, time.time() if epoch is None else epoch)
+    except RecoveryError as exc:
+        # The box answers calls regardless; the next start tries again.
+        log.error("%s: the calls and recordings a crash left stay as they are for now", exc)
     store.start()
     customers = CustomerDirectory(paths.db)
     customers.start()
     lookups = LookupTables(paths.db)
     lookups.start()
-    recorder = Recorder(paths.recordings)
-    for path in recorder.repair_all():
-        log.warning("recording %s was left open by a crash and has been repaired", path)
     recorder.start()
-    journal = Journal(paths.queue_log, "queue_log")
     journal.start()
     server = None
     if control:
@@ -65,5 +75,6 @@ def open_engine(paths: StatePaths, board: Board, site: SiteConfig, clock: str = 
         server.start()
     board.start()
     return Engine(board, CLOCKS[clock](epoch), site, flow, prompts, store, recorder, board_name=board_name,
-                  control=server, seed=seed, customers=customers, queue_log=journal,
+                  control=server, seed=None if seed is None else id_seed(seed, site.box_id, boot),
+                  customers=customers, queue_log=journal,
                   lookups=lookups)

@@ -36,6 +36,7 @@ class Disposition(str, enum.Enum):
     TRANSFERRED = "transferred"  # sent on to an external number (the HQ expert center)
     FAILED = "failed"            # the line failed (alarm) during the call
     FAX = "fax"                  # a fax machine called (T.30 calling tone): the box takes no faxes
+    INTERRUPTED = "interrupted"  # the box stopped (a crash, a power cut) during the call: closed at the next start
 
 
 class Call:

@@ -93,7 +93,7 @@ class TickStats:
 class Engine:
     def __init__(self, board: Board, clock: TickClock, site: SiteConfig, flow: Flow, prompts: PromptSet,
                  store: StoreWriter, recorder: Recorder, board_name: str = "sim",
-                 control: ControlServer | None = None, seed: int | None = None,
+                 control: ControlServer | None = None, seed: str | None = None,
                  customers: CustomerDirectory | None = None, queue_log: Journal | None = None,
                  lookups: LookupTables | None = None):
         self.board, self.clock, self.site, self.flow, self.prompts = board, clock, site, flow, prompts
@@ -162,6 +162,8 @@ class Engine:
 
     # --- services used by calls, IVR and ACD --------------------------------------------------
     def new_id(self) -> str:
+        """A record id unique across restarts and boxes (firmware/ids.py: a seeded engine's generator
+        is seeded with the box id and the boot number as well as the scenario seed)."""
         if self._rng is not None:
             return uuid.UUID(int=self._rng.getrandbits(128), version=4).hex
         return uuid.uuid4().hex

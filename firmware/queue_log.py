@@ -16,6 +16,26 @@ def _fmt(value) -> str:
     return "" if value is None else str(value).replace("|", "/")
 
 
+def day_of(epoch: float) -> str:
+    """The local day whose journal file a line at `epoch` goes to."""
+    return time.strftime("%Y-%m-%d", time.localtime(epoch))
+
+
+def format_line(epoch: float, callid: str, queue: str, agent: str, event: str, *data) -> tuple[str, str]:
+    """(local day, line): the journal file a line goes to and the line."""
+    day = day_of(epoch)
+    fields = [str(int(epoch)), callid, queue or "NONE", agent or "NONE", event, *map(_fmt, data)]
+    return day, "|".join(fields)
+
+
+def parse_line(line: str) -> tuple[int, str, str, str, str, list[str]] | None:
+    """(epoch, callid, queue, agent, event, data) of a journal line; None for a line cut short."""
+    fields = line.rstrip("\n").split("|")
+    if len(fields) < 5 or not fields[0].isdigit():
+        return None
+    return int(fields[0]), fields[1], fields[2], fields[3], fields[4], fields[5:]
+
+
 class QueueLog:
     """An engine observer turning call and agent events into queue_log lines."""
 
@@ -23,10 +43,7 @@ class QueueLog:
         self.engine, self.journal = engine, journal
 
     def _line(self, callid: str, queue: str, agent: str, event: str, *data) -> None:
-        epoch = self.engine.clock.time()
-        day = time.strftime("%Y-%m-%d", time.localtime(epoch))
-        fields = [str(int(epoch)), callid, queue or "NONE", agent or "NONE", event, *map(_fmt, data)]
-        self.journal.write(day, "|".join(fields))
+        self.journal.write(*format_line(self.engine.clock.time(), callid, queue, agent, event, *data))
 
     def __call__(self, name: str, data: dict) -> None:
         handler = getattr(self, "_on_" + name.replace(":", "_"), None)

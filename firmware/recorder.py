@@ -28,6 +28,8 @@ SYNC_SECONDS = 1.0
 # 10 s of ticks may wait for a slow SD card before the handoff starts spilling.
 QUEUE_TICKS = 500
 _HEADER = 44
+# Voicemail messages live under <recordings>/voicemail/ (firmware/voicemail.py).
+VOICEMAIL_DIR = "voicemail"
 _STOP = object()
 
 
@@ -42,9 +44,20 @@ def wav_header(data_bytes: int, channels: int = 2) -> bytes:
 def repair(path: Path, channels: int = 2) -> bool:
     """Make a WAV left by a crash consistent: whole frames only, sizes in the header. True if changed."""
     size = path.stat().st_size
-    if size < _HEADER:
-        return False
     block = 2 * channels
+    if size < _HEADER:
+        # Killed before the first sync: the header never left the write buffer. Only our recorder
+        # writes here, so what is there is the start of our header: an empty recording, kept as one.
+        with open(path, "r+b") as f:
+            if not wav_header(0, channels).startswith(f.read()):
+                return False
+            f.seek(0)
+            f.truncate()
+            f.write(wav_header(0, channels))
+            f.flush()
+            os.fsync(f.fileno())
+        log.warning("recording %s repaired: empty", path)
+        return True
     data = (size - _HEADER) // block * block
     with open(path, "r+b") as f:
         head = f.read(_HEADER)
@@ -61,10 +74,24 @@ def repair(path: Path, channels: int = 2) -> bool:
     return True
 
 
-def _channels(path: Path) -> int:
+def _channels(path: Path, default: int = 2) -> int:
     with open(path, "rb") as f:
         head = f.read(_HEADER)
-    return struct.unpack("<H", head[22:24])[0] if len(head) == _HEADER and head[:4] == b"RIFF" else 2
+    return struct.unpack("<H", head[22:24])[0] if len(head) == _HEADER and head[:4] == b"RIFF" else default
+
+
+def describe(path: Path) -> tuple[float, int, str] | None:
+    """(duration s, size, sha256) of a consistent recording, as the recorder reports a finished one;
+    None if the file is not one of ours."""
+    with open(path, "rb") as f:
+        head = f.read(_HEADER)
+        if len(head) < _HEADER or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return None
+        f.seek(0)
+        sha = hashlib.file_digest(f, "sha256").hexdigest()
+    channels = struct.unpack("<H", head[22:24])[0]
+    data = struct.unpack("<I", head[40:44])[0]
+    return data / (2 * channels) / RATE, _HEADER + data, sha
 
 
 @dataclass
@@ -124,7 +151,9 @@ class Recorder:
 
     def repair_all(self) -> list[Path]:
         """Repair every recording a crash left inconsistent (run before `start`)."""
-        return [p for p in sorted(self.directory.rglob("*.wav")) if repair(p, _channels(p))]
+        # Messages are mono (firmware/voicemail.py), calls stereo: what a file too short to say is.
+        return [p for p in sorted(self.directory.rglob("*.wav"))
+                if repair(p, _channels(p, 1 if VOICEMAIL_DIR in p.relative_to(self.directory).parts[:1] else 2))]
 
     # --- loop-thread side ---------------------------------------------------------------------
     def open(self, rec_id: str, relpath: str, channels: int = 2) -> None:

@@ -12,6 +12,7 @@ from dsp import tonegen
 
 from .calls import Call, Disposition
 from .flows import Node
+from .recorder import VOICEMAIL_DIR
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -54,9 +55,10 @@ class Voicemail:
         now = eng.clock.time()
         vm_id = eng.new_id()
         day = time.strftime("%Y/%m/%d", time.gmtime(now))
-        eng.recorder.open(vm_id, f"voicemail/{node.box}/{day}/{vm_id}.wav", channels=1)
+        eng.recorder.open(vm_id, f"{VOICEMAIL_DIR}/{node.box}/{day}/{vm_id}.wav", channels=1)
         call.voicemail_id = vm_id
-        call.event("voicemail:start", box=node.box)
+        # The message's id names its file: after a crash the file is filed under this call.
+        call.event("voicemail:start", box=node.box, voicemail=vm_id)
         self.taking[call.channel] = _Taking(vm_id, call, node, now, now)
 
     def tick(self, rx: np.ndarray, levels: np.ndarray) -> None:

@@ -25,6 +25,7 @@ DISPOSITIONS = {
     "transferred": "Transferred out",
     "failed": "Failed",
     "fax": "Fax (refused)",
+    "interrupted": "Interrupted (box restarted)",
 }
 EVENT_LABELS = {
     "call:answered": "Answered by the box",
