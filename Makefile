@@ -20,7 +20,7 @@ SYSTEMD_DIR ?= /etc/systemd/system
 UDEV_DIR ?= /etc/udev/rules.d
 ALSA_DIR ?= /etc/alsa/conf.d
 SYSUSERS_DIR ?= /usr/lib/sysusers.d
-SOURCES := firmware drivers dsp webui board pyproject.toml requirements.txt README.md
+SOURCES := firmware drivers dsp webui typed_toml board pyproject.toml requirements.txt README.md
 
 .PHONY: deps run test test-slow bench clean install
 

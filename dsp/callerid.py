@@ -66,7 +66,7 @@ DTMF_PAIR_MIN = 0.8
 DTMF_TONE_MIN = DTMF_PAIR_MIN / (1.0 + 10.0 ** (8.0 / 10.0))
 # A burst opens on its third FSK frame in a row (60 ms; the preamble alone lasts 400 ms) or its
 # second DTMF-marker frame (40 ms, the DTMF minimum of §1.2): speech gives single frames, rarely
-# pairs [measured on espeak-ng speech, firmware/bench_dsp.py]. The capture keeps the frames before.
+# pairs [measured on espeak-ng speech, firmware/tools/bench_dsp.py]. The capture keeps the frames before.
 FSK_OPEN_FRAMES = 3
 DTMF_OPEN_FRAMES = 2
 PREROLL_FRAMES = 3

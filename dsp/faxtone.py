@@ -45,7 +45,7 @@ _LAG_SCALE = 2.0 * SUBS / ((SUBS - 1) * SUB)
 # (_SCREEN_ENDS: a little more, to spare rounding). A frame whose power near the tone, so counted, is
 # under TONE_FRACTION * _POWER_SCALE / _LAG_SCALE of its energy cannot pass; the exact test runs on
 # the rest. Counting the ends in full let most frames of DTMF, whose column tone leaks into the
-# 1100 Hz correlation, through to the exact test (measured with firmware/bench_dsp.py's dialling).
+# 1100 Hz correlation, through to the exact test (measured with firmware/tools/bench_dsp.py's dialling).
 _SCREEN = TONE_FRACTION * _POWER_SCALE / _LAG_SCALE
 _SCREEN_ENDS = 0.6
 # The frequency limit as the lag's phase per sub-block (under a half turn), by its cosine.

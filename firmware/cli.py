@@ -10,11 +10,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .acd import AcdError
-from .config import ConfigError
-from .flows import FlowError
-from .prompts import PromptError
-from .store import StoreError
+from firmware.callcenter.acd import AcdError
+from typed_toml import ConfigError
+from firmware.callcenter.flows import FlowError
+from firmware.core.prompts import PromptError
+from firmware.store import StoreError
 
 DEFAULT_STATE = Path(os.environ.get("BRANCHLINE_STATE", "var"))
 DEMO_SCENARIO = Path(__file__).resolve().parent.parent / "board" / "scenarios" / "demo.toml"
@@ -29,7 +29,7 @@ def _web_command(state: Path, host: str, port: int, parent: int | None = None) -
 
 
 def _serve(engine, web: subprocess.Popen | None) -> int:
-    from .sdnotify import Watchdog
+    from firmware.core.sdnotify import Watchdog
 
     def stop(signum, frame):
         engine.stop()
@@ -50,9 +50,9 @@ def _serve(engine, web: subprocess.Popen | None) -> int:
 
 
 def cmd_run(args) -> int:
-    from .boards import build_board, load_profile
-    from .box import StatePaths, load_site, open_engine
-    from .scenario import ScenarioRun, load_scenario
+    from firmware.config.boards import build_board, load_profile
+    from firmware.config.box import StatePaths, load_site, open_engine
+    from firmware.tools.scenario import ScenarioRun, load_scenario
 
     state = Path(args.state)
     paths = StatePaths(state)
@@ -82,8 +82,8 @@ def cmd_web(args) -> int:
 
 
 def cmd_ctl(args) -> int:
-    from .box import StatePaths
-    from .control import ControlClient, ControlError
+    from firmware.config.box import StatePaths
+    from firmware.core.control import ControlClient, ControlError
 
     client = ControlClient(StatePaths(args.state).control)
     cmd = args.command
@@ -131,7 +131,7 @@ def _format_status(s: dict) -> str:
 
 
 def cmd_scenario(args) -> int:
-    from .scenario import run_scenario
+    from firmware.tools.scenario import run_scenario
 
     report = run_scenario(args.file, state_dir=args.state, fast=args.fast)
     text = json.dumps(report, indent=2)
@@ -145,18 +145,18 @@ def cmd_scenario(args) -> int:
 
 
 def cmd_dsp(args) -> int:
-    from .dsp_cli import main_dtmf
+    from firmware.tools.dsp_cli import main_dtmf
     return main_dtmf([args.file])
 
 
 def cmd_flow_schema(args) -> int:
-    from .flows import schema_json
+    from firmware.callcenter.flows import schema_json
     print(json.dumps(schema_json(), indent=2, ensure_ascii=False))
     return 0
 
 
 def _box_db(state) -> Path:
-    from .box import StatePaths
+    from firmware.config.box import StatePaths
     db = StatePaths(state).db
     if not db.exists():
         raise StoreError(f"no box database at {db} (is --state the box's state directory?)")
@@ -166,8 +166,8 @@ def _box_db(state) -> Path:
 def cmd_hq_token(args) -> int:
     import time
 
-    from .store import open_db
-    from .sync import SyncError, create_token, list_tokens, revoke_token
+    from firmware.store import open_db
+    from firmware.store.sync import SyncError, create_token, list_tokens, revoke_token
 
     db = open_db(_box_db(args.state))
     try:
@@ -194,9 +194,9 @@ def cmd_hq_token(args) -> int:
 def cmd_retention(args) -> int:
     import time
 
-    from .box import StatePaths
-    from .store import open_db
-    from .sync import SyncError, apply_retention
+    from firmware.config.box import StatePaths
+    from firmware.store import open_db
+    from firmware.store.sync import SyncError, apply_retention
 
     db = open_db(_box_db(args.state))
     try:
@@ -216,12 +216,12 @@ def cmd_retention(args) -> int:
 
 
 def cmd_hq(args) -> int:
-    from .hq import pull
+    from hq.collector import pull
     return pull(args.config, once=args.once)
 
 
 def cmd_bench(args) -> int:
-    from . import bench
+    from firmware.tools import bench
     return bench.main(quick=args.quick)
 
 

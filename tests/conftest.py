@@ -49,7 +49,7 @@ def live_box(tmp_path):
     board, its control socket open, running in a thread until the test ends."""
     import threading
 
-    from firmware.scenario import ScenarioRun, load_scenario
+    from firmware.tools.scenario import ScenarioRun, load_scenario
 
     started = []
 

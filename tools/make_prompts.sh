@@ -22,7 +22,7 @@ say zh cmn invalid "对不起，您的选择无效。"
 say zh cmn no-input "对不起，我们没有听到您的选择。"
 say zh cmn please-hold "坐席正忙，请稍候，我们将尽快为您接通。"
 say zh cmn goodbye "感谢您的来电，再见。"
-# Prompts for saying numbers, amounts, dates and queue announcements (firmware/say.py names them).
+# Prompts for saying numbers, amounts, dates and queue announcements (firmware/callcenter/say.py names them).
 for n in $(seq 0 19) 20 30 40 50 60 70 80 90; do say en en-us "n-$n" "$n"; done
 say en en-us n-hundred "hundred"; say en en-us n-thousand "thousand"; say en en-us n-million "million"
 say en en-us star "star"; say en en-us pound "pound"

@@ -5,7 +5,7 @@ import threading
 import time
 from pathlib import Path
 
-from firmware.control import ControlClient, ControlError
+from firmware.core.control import ControlClient, ControlError
 
 # Every control command runs on the engine's real-time loop; a dozen wallboards polling each
 # second share one status answer instead of each costing the loop a command.

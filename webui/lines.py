@@ -13,9 +13,9 @@ from .replies import json_error
 
 LINES_ROLES = ("admin", "technician")
 CHANNEL_RE = re.compile(r"\d{1,4}")
-# The engine's job ids are uuid4 hex (firmware/engine.py new_id).
+# The engine's job ids are uuid4 hex (firmware/core/engine.py new_id).
 JOB_RE = re.compile(r"[0-9a-f]{32}")
-# The engine's worker threads, as its status names them (firmware/heartbeat.py).
+# The engine's worker threads, as its status names them (firmware/core/heartbeat.py).
 WORKERS = ("store", "journal", "recorder")
 
 

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 
 from sqlite_utils import Database
 
-# Every firmware.calls.Disposition value (a test holds the two together).
+# Every firmware.callcenter.calls.Disposition value (a test holds the two together).
 DISPOSITIONS = {
     "answered": "Answered",
     "abandoned": "Abandoned",

@@ -15,7 +15,7 @@ from pathlib import Path
 from bottle import Bottle, HTTPResponse, request, response
 
 from firmware.store import StoreError, open_db, open_readonly
-from firmware.sync import (CursorError, FileRefused, HqFile, SyncError, TokenRefused, box_instance, check_token,
+from firmware.store.sync import (CursorError, FileRefused, HqFile, SyncError, TokenRefused, box_instance, check_token,
                            create_token, find_file, list_tokens, parse_cursor, parse_limit, read_changes, record_ack,
                            revoke_token, sync_status)
 
@@ -191,7 +191,7 @@ def send_file(f: HqFile) -> HTTPResponse:
 def install(app: Bottle, db_path: str | Path, clock=time.time) -> None:
     """Add the sync API (its own bearer-token app, mounted) and the HQ token and status routes."""
     db_path = Path(db_path)
-    # StatePaths (firmware/box.py) keeps recordings, voicemails included, beside the database.
+    # StatePaths (firmware/config/box.py) keeps recordings, voicemails included, beside the database.
     recordings = db_path.with_name("recordings")
     store = SyncStore(db_path, clock)
     app.install(store)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from .migrations import SYNCED_TABLES, migrations
+from firmware.store.migrations import SYNCED_TABLES, migrations
 
 __all__ = ["StoreError", "open_db", "open_readonly", "SYNCED_TABLES"]
 

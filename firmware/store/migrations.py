@@ -52,7 +52,7 @@ def m0001_core(db: Database) -> None:
         "ended_at": float,
         "digits": str,           # every digit the box detected, in order
         "path": str,             # JSON list of IVR nodes visited
-        "disposition": str,      # a firmware.calls.Disposition value
+        "disposition": str,      # a firmware.callcenter.calls.Disposition value
         "hangup_by": str,        # caller | agent | box
         "wait": float, "talk": float,
     }, pk="id")

@@ -18,9 +18,9 @@ import threading
 import time
 from pathlib import Path
 
-from ..handoff import Handoff
-from ..heartbeat import BEAT_SECONDS, Heartbeat
-from . import open_db
+from firmware.core.handoff import Handoff
+from firmware.core.heartbeat import BEAT_SECONDS, Heartbeat
+from firmware.store import open_db
 
 log = logging.getLogger(__name__)
 

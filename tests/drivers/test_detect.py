@@ -5,7 +5,7 @@ import serial
 from drivers.modem_emulator import ModemEmulator
 from drivers.serial_ports import Verdict, probe
 from firmware import cli
-from firmware.boards import load_profile
+from firmware.config.boards import load_profile
 
 
 def test_probe_tells_what_answers(tmp_path):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from dsp.tonegen import dtmf_string, to_int16
-from firmware.dsp_cli import main_dtmf
+from firmware.tools.dsp_cli import main_dtmf
 
 
 def write_wav(path, channels, rate=8000, width=2):

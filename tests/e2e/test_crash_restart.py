@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from firmware.control import ControlClient, ControlError
+from firmware.core.control import ControlClient, ControlError
 from firmware.store import open_readonly
 
 REPO = Path(__file__).resolve().parents[2]
@@ -190,7 +190,7 @@ def _crash_rounds(box: Box, rounds: int, rng: random.Random) -> None:
                               [spawned]).fetchone()[0]
             assert left == 0, f"{left} calls of an earlier run are still open after restart {box.starts}"
             for name, path in before.items():
-                if path.exists():      # a message shorter than a second is not kept (firmware/voicemail.py)
+                if path.exists():      # a message shorter than a second is not kept (firmware/callcenter/voicemail.py)
                     _check_filed(db, name, path)
         finally:
             db.conn.close()

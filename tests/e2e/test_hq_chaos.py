@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from firmware.hq import Collector, load_config
-from firmware.hq_store import HqStore
+from hq.collector import Collector, load_config
+from hq.store import HqStore
 from firmware.store import SYNCED_TABLES, open_db, open_readonly
-from firmware.sync import create_token
+from firmware.store.sync import create_token
 
 from sync_harness import BoxProcesses, CollectorProcess, CuttingProxy
 

@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from firmware.scenario import ScenarioRun, load_scenario
+from firmware.tools.scenario import ScenarioRun, load_scenario
 from webui.accounts import AccountStore
 from webui.app import create_app
 from webui.auth import hash_password

@@ -4,7 +4,7 @@ import textwrap
 
 import pytest
 
-from firmware.scenario import run_scenario
+from firmware.tools.scenario import run_scenario
 from firmware.store import open_readonly
 
 

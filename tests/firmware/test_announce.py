@@ -2,7 +2,7 @@
 import json
 import statistics
 
-from firmware.engine import Engine
+from firmware.core.engine import Engine
 
 STEADY = """
 [run]

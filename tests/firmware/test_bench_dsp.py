@@ -3,7 +3,7 @@
 import numpy as np
 
 from dsp.levels import RATE, rms_dbm0
-from firmware import bench_dsp
+from firmware.tools import bench_dsp
 
 
 def test_run_prints_every_configuration_and_the_target_verdicts():

@@ -1,7 +1,7 @@
 """The sync benchmark runs end to end on a small box and prints its figures."""
 import pytest
 
-from firmware import bench_sync
+from firmware.tools import bench_sync
 
 
 def test_bench_builds_the_box_it_claims_and_pulls_all_of_it():

@@ -1,8 +1,8 @@
 """The tick clock: virtual time in fast mode, wall-clock pacing in paced mode, timers on tick time."""
 import time
 
-from firmware.clock import PacedClock, TickClock
-from firmware.timers import Timers
+from firmware.core.clock import PacedClock, TickClock
+from firmware.core.timers import Timers
 
 
 def test_fast_clock_counts_ticks_of_20_ms():

@@ -3,8 +3,8 @@ import re
 
 import pytest
 
-from firmware.commands import COMMANDS, CommandError, check
-from firmware.scenario import ScenarioRun, load_scenario
+from firmware.core.commands import COMMANDS, CommandError, check
+from firmware.tools.scenario import ScenarioRun, load_scenario
 
 SCENARIO = """
 [run]

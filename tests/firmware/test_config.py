@@ -2,10 +2,10 @@
 import pytest
 
 from firmware import cli
-from firmware.boards import build_board, list_profiles, load_profile
-from firmware.config import ConfigError
-from firmware.scenario import generate_callers, load_scenario
-from firmware.site import DEFAULTS_DIR, read_site
+from firmware.config.boards import build_board, list_profiles, load_profile
+from typed_toml import ConfigError
+from firmware.tools.scenario import generate_callers, load_scenario
+from firmware.config.site import DEFAULTS_DIR, read_site
 
 GOOD = """
 [run]
@@ -91,7 +91,7 @@ def test_site_agent_in_unknown_queue(tmp_path):
 
 @pytest.mark.parametrize("name", list_profiles())
 def test_every_board_profile_boots(name, tmp_path):
-    from firmware.box import StatePaths, load_site, open_engine
+    from firmware.config.box import StatePaths, load_site, open_engine
     profile = load_profile(name)
     board = build_board(profile)
     engine = open_engine(StatePaths(tmp_path), board, load_site(StatePaths(tmp_path)), clock="fast",

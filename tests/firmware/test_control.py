@@ -4,7 +4,7 @@ import time
 import pytest
 
 from firmware import cli
-from firmware.control import ControlClient, ControlError
+from firmware.core.control import ControlClient, ControlError
 
 SCENARIO = """
 [run]
@@ -110,7 +110,7 @@ def test_ctl_without_engine_says_so(tmp_path, capsys):
 def test_flow_hot_reload_swaps_only_a_valid_flow(engine, tmp_path, capsys):
     run, state = engine
     flow_path = tmp_path / "flow.toml"
-    from firmware.site import DEFAULTS_DIR
+    from firmware.config.site import DEFAULTS_DIR
     good = (DEFAULTS_DIR / "flows" / "main.toml").read_text()
     flow_path.write_text(good)
     run.engine.flow = type(run.engine.flow)(flow_path, run.engine.flow.start, run.engine.flow.nodes)

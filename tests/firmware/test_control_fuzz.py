@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from firmware.commands import COMMANDS, Integer, Number, Text
-from firmware.control import MAX_LINE
-from firmware.scenario import ScenarioRun, load_scenario
+from firmware.core.commands import COMMANDS, Integer, Number, Text
+from firmware.core.control import MAX_LINE
+from firmware.tools.scenario import ScenarioRun, load_scenario
 from firmware.store import open_readonly
 
 SCENARIO = """

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from firmware import control
-from firmware.control import MAX_CONNECTIONS, MAX_LINE, ControlServer
+from firmware.core import control
+from firmware.core.control import MAX_CONNECTIONS, MAX_LINE, ControlServer
 
 
 @pytest.fixture

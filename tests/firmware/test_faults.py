@@ -1,5 +1,5 @@
 """A fault in one call's handling ends that call as failed and never stops the box."""
-from firmware.ivr import IvrSession
+from firmware.callcenter.ivr import IvrSession
 
 SCENARIO = """
 [run]

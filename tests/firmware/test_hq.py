@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from firmware.config import ConfigError
-from firmware.hq import Collector, load_config
-from firmware.hq_store import HqStore
-from firmware.scenario import run_scenario
+from typed_toml import ConfigError
+from hq.collector import Collector, load_config
+from hq.store import HqStore
+from firmware.tools.scenario import run_scenario
 from firmware.store import SYNCED_TABLES, open_db, open_readonly
-from firmware.sync import apply_retention, create_token
+from firmware.store.sync import apply_retention, create_token
 from webui.app import create_app
 from webui.server import make_server
 
@@ -372,7 +372,7 @@ def test_postgresql_holds_the_same_as_sqlite(box, tmp_path, postgres_url):
 
 
 def test_postgresql_url_password_is_not_shown(tmp_path):
-    from firmware.hq_store import HqStoreError
+    from hq.store import HqStoreError
     with pytest.raises(HqStoreError) as exc:
         HqStore.open("postgresql://hq:sekrit-pw@127.0.0.1:1/hq")
     assert "sekrit-pw" not in str(exc.value) and "hq:***@127.0.0.1:1/hq" in str(exc.value)
@@ -380,8 +380,8 @@ def test_postgresql_url_password_is_not_shown(tmp_path):
 
 def test_hq_module_loads_without_the_engine():
     code = textwrap.dedent("""
-        import sys, firmware.hq, firmware.hq_store
-        loaded = [m for m in ("firmware.engine", "firmware.acd", "numpy", "drivers") if m in sys.modules]
+        import sys, hq.collector, hq.store
+        loaded = [m for m in ("firmware.core.engine", "firmware.callcenter.acd", "numpy", "drivers") if m in sys.modules]
         assert not loaded, loaded
     """)
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[2])

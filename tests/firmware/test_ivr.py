@@ -3,7 +3,7 @@ import textwrap
 
 import pytest
 
-from firmware.flows import FlowError, load_flow
+from firmware.callcenter.flows import FlowError, load_flow
 
 PROMPTS = {"welcome", "main-menu", "invalid", "no-input", "goodbye", "music-on-hold"}
 QUEUES = {"sales", "service"}
@@ -16,7 +16,7 @@ def flow_file(tmp_path, text):
 
 
 def test_stock_flow_is_valid():
-    from firmware.site import DEFAULTS_DIR
+    from firmware.config.site import DEFAULTS_DIR
     flow = load_flow(DEFAULTS_DIR / "flows" / "main.toml", PROMPTS, QUEUES)
     assert flow.start == "welcome"
     assert dict(flow.nodes["main_menu"].choices) == {"1": "sales", "2": "service"}

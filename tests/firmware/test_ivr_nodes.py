@@ -5,7 +5,7 @@ import wave
 
 import numpy as np
 
-from firmware.engine import Engine
+from firmware.core.engine import Engine
 
 FLOW = """
 [flow]
@@ -143,7 +143,7 @@ def flow(holidays=""):
 def test_closed_on_a_holiday(run_inline):
     import time
 
-    from firmware.scenario import SCENARIO_EPOCH
+    from firmware.tools.scenario import SCENARIO_EPOCH
     day = time.strftime("%Y-%m-%d", time.localtime(SCENARIO_EPOCH))   # the scenario clock's day (seed 0)
     ran = run_inline(HEAD.format(seconds=30) + caller(1.0, "13800000001", []),
                      flow=flow(holidays=f'"{day}", "2026-10-01"'))

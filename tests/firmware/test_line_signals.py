@@ -6,7 +6,7 @@ before the first), busy and unobtainable tones per the tone plan (§3), CNG per 
 """
 import pytest
 
-from firmware.engine import Engine
+from firmware.core.engine import Engine
 
 ONE_CALLER = """
 [run]
@@ -72,7 +72,7 @@ def test_a_garbled_burst_gives_no_number_and_the_call_goes_on(run_inline):
 
 
 def test_a_garbled_burst_is_counted_on_its_line(tmp_path):
-    from firmware.scenario import ScenarioRun, load_scenario
+    from firmware.tools.scenario import ScenarioRun, load_scenario
     path = tmp_path / "s.toml"
     path.write_text(ONE_CALLER.format(scheme="bell202").replace('talk = 5.0', 'talk = 5.0\ngarbled_id = true'))
     run = ScenarioRun(load_scenario(path), tmp_path / "state")

@@ -11,11 +11,11 @@ from drivers.sim_signals import progress_tone
 from drivers.voice_modem import LineState
 from dsp.levels import dbm0_to_amplitude
 from dsp.tones import load_plan
-from firmware import engine as engine_module
-from firmware.box import StatePaths, load_site, open_engine
-from firmware.boards import build_board, load_profile
-from firmware.control import ControlError
-from firmware.scenario import ScenarioRun, load_scenario
+from firmware.core import engine as engine_module
+from firmware.config.box import StatePaths, load_site, open_engine
+from firmware.config.boards import build_board, load_profile
+from firmware.core.control import ControlError
+from firmware.tools.scenario import ScenarioRun, load_scenario
 
 SCENARIO = """
 [run]

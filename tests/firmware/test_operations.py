@@ -7,7 +7,7 @@ voice.
 import numpy as np
 import pytest
 
-from firmware.engine import Engine
+from firmware.core.engine import Engine
 
 CALLER_HZ, AGENT_HZ, AGENT2_HZ, SUP_HZ, EXPERT_HZ = 624, 930, 1271, 1876, 2509
 

@@ -92,7 +92,7 @@ def _read_when(path: Path, n: int, timeout: float = 5.0) -> list[str]:
 def test_the_journal_thread_survives_any_line_and_one_write_stays_one_line(tmp_path):
     """A not_ready reason of "\\ud800" (a lone surrogate: no UTF-8 form) once killed the journal
     thread, and every queue event after it was lost. The line is kept with the code point escaped."""
-    from firmware.journal import Journal
+    from firmware.core.journal import Journal
     j = Journal(tmp_path, "queue_log")
     j.start()
     j.write("2026-01-01", "1|NONE|NONE|1001|PAUSE||\ud800")
@@ -108,7 +108,7 @@ def test_the_journal_thread_survives_any_line_and_one_write_stays_one_line(tmp_p
 
 
 def test_a_journal_that_cannot_write_waits_and_catches_up(tmp_path):
-    from firmware.journal import Journal
+    from firmware.core.journal import Journal
     blocked = tmp_path / "log"
     j = Journal(blocked, "queue_log")
     j.start()
@@ -126,7 +126,7 @@ def test_a_journal_that_cannot_write_waits_and_catches_up(tmp_path):
 
 
 def test_a_journal_thread_that_died_is_a_fault_in_its_status(tmp_path):
-    from firmware.journal import Journal
+    from firmware.core.journal import Journal
     j = Journal(tmp_path, "queue_log")
 
     def die(batch):

@@ -4,7 +4,7 @@ import wave
 
 import numpy as np
 
-from firmware.recorder import Recorder, repair, wav_header
+from firmware.core.recorder import Recorder, repair, wav_header
 
 
 def test_stereo_file_with_caller_left_and_agent_right(tmp_path):

@@ -40,7 +40,7 @@ def test_none_policy_records_nothing_and_on_demand_records_from_the_agents_reque
 
 
 def test_agent_line_failure_puts_the_caller_back_first_in_line(run_inline, mocker):
-    from firmware.scenario import ScenarioRun
+    from firmware.tools.scenario import ScenarioRun
     real = ScenarioRun.__init__
 
     def with_fault(self, *a, **k):

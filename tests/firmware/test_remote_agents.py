@@ -12,10 +12,10 @@ import pytest
 from drivers.channel import Board
 from drivers.sim import LineState, SimDriver
 from dsp import tonegen
-from firmware.acd import Acd, AcdError
-from firmware.config import ConfigError
-from firmware.scenario import ScenarioRun, load_scenario
-from firmware.site import read_site
+from firmware.callcenter.acd import Acd, AcdError
+from typed_toml import ConfigError
+from firmware.tools.scenario import ScenarioRun, load_scenario
+from firmware.config.site import read_site
 from firmware.store import open_readonly
 
 CALLER_HZ, REMOTE_HZ, STATION_HZ, SUP_HZ, EXPERT_HZ = 624, 930, 1271, 1876, 2509

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from firmware import scenario as scenario_module
-from firmware.recorder import wav_header
-from firmware.scenario import SCENARIO_EPOCH, ScenarioRun, load_scenario, run_scenario
-from firmware.site import SiteConfig
+from firmware.tools import scenario as scenario_module
+from firmware.core.recorder import wav_header
+from firmware.tools.scenario import SCENARIO_EPOCH, ScenarioRun, load_scenario, run_scenario
+from firmware.config.site import SiteConfig
 from firmware.store import open_readonly
-from firmware.sync import read_changes
+from firmware.store.sync import read_changes
 
 # Callers who reach a queue (1) and wait or talk, one who leaves a message (3); two agents.
 SCENARIO = """

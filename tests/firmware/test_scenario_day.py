@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from firmware.scenario import run_scenario
+from firmware.tools.scenario import run_scenario
 from firmware.store import open_readonly
 
 SCENARIOS = Path(__file__).parent.parent / "scenarios"

@@ -4,8 +4,8 @@ import json
 import pytest
 
 from firmware import cli
-from firmware.config import ConfigError
-from firmware.scenario import load_scenario, run_scenario
+from typed_toml import ConfigError
+from firmware.tools.scenario import load_scenario, run_scenario
 
 # Two modems: two callers ring at once, a third finds both lines busy. The modems report caller ID
 # after the first ring, so the box answers on the second (6 s later, the emulator's cadence).

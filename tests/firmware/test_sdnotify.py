@@ -4,7 +4,7 @@ import socket
 
 import pytest
 
-from firmware.sdnotify import SdNotifyError, Watchdog, notify, watchdog_interval
+from firmware.core.sdnotify import SdNotifyError, Watchdog, notify, watchdog_interval
 
 
 @pytest.fixture

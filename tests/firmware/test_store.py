@@ -241,7 +241,7 @@ def test_a_writer_thread_stuck_in_our_code_is_a_fault_but_a_wait_is_not(tmp_path
 
 
 def test_handoff_never_blocks_and_never_drops():
-    from firmware.handoff import Handoff
+    from firmware.core.handoff import Handoff
     h = Handoff(maxsize=3)
     for i in range(10):
         h.put(i)
@@ -289,8 +289,8 @@ def test_a_foreign_lock_during_traffic_loses_no_row_and_keeps_the_watchdog_pingi
     """The issue's item 5: another process holds the write lock while calls come and go. Every
     row reaches the database, none is set aside, every call is closed, and the watchdog never
     withholds a ping (systemd would have restarted the engine and dropped the calls)."""
-    from firmware.scenario import ScenarioRun, load_scenario
-    from firmware.sdnotify import Watchdog
+    from firmware.tools.scenario import ScenarioRun, load_scenario
+    from firmware.core.sdnotify import Watchdog
     (tmp_path / "traffic.toml").write_text(TRAFFIC.format(seconds=int(lock_s) + 3))
     run = ScenarioRun(load_scenario(tmp_path / "traffic.toml"), tmp_path / "state", clock="paced")
     engine, store = run.engine, run.engine.store

@@ -10,7 +10,7 @@ import pytest
 from firmware.cli import main
 from firmware.store import SYNCED_TABLES, open_db, open_readonly
 from firmware.store.writer import StoreWriter
-from firmware.sync import (MAX_LIMIT, CursorError, FileRefused, SyncError, TokenRefused, acked_floor,
+from firmware.store.sync import (MAX_LIMIT, CursorError, FileRefused, SyncError, TokenRefused, acked_floor,
                            apply_retention, box_instance, check_token, create_token, find_file, list_tokens,
                            parse_cursor, parse_limit, read_changes, record_ack, revoke_token, sync_status)
 

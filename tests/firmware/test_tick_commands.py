@@ -6,8 +6,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from firmware import engine as engine_module
-from firmware.scenario import ScenarioRun, load_scenario
+from firmware.core import engine as engine_module
+from firmware.tools.scenario import ScenarioRun, load_scenario
 
 SCENARIO = """
 [run]

@@ -15,7 +15,7 @@ from urllib.parse import unquote, urlencode, urlsplit
 
 import pytest
 
-from firmware.control import ControlError, ControlServer
+from firmware.core.control import ControlError, ControlServer
 from firmware.store import open_db
 from webui.accounts import AccountStore
 from webui.app import create_app

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from firmware.store import open_db
-from firmware.sync import MAX_LIMIT, create_token, revoke_token
+from firmware.store.sync import MAX_LIMIT, create_token, revoke_token
 
 from conftest import SAMPLE_CALLS
 

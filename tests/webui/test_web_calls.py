@@ -168,7 +168,7 @@ def test_caller_data_is_escaped(admin, db_path):
 
 
 def test_every_disposition_the_engine_writes_can_be_filtered_on():
-    from firmware.calls import Disposition
+    from firmware.callcenter.calls import Disposition
     from webui.records import DISPOSITIONS
     assert set(DISPOSITIONS) == {d.value for d in Disposition}
 

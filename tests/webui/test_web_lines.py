@@ -2,7 +2,7 @@
 import pytest
 
 from conftest import FakeEngine
-from firmware.control import ControlError
+from firmware.core.control import ControlError
 from webui.app import create_app
 
 JOB = "0123456789abcdef0123456789abcdef"

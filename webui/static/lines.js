@@ -7,7 +7,7 @@
 
   const { el, timeOfDay } = window.Live;
   const TEST_POLL_MS = 500;
-  // A test's answer may take its listening time plus the engine's grace for a driver (firmware/engine.py).
+  // A test's answer may take its listening time plus the engine's grace for a driver (firmware/core/engine.py).
   const TEST_WAIT_EXTRA_S = 30;
   const DASH = "—";
   const csrf = document.querySelector('meta[name="csrf-token"]').content;

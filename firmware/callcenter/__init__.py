@@ -1,0 +1,1 @@
+"""The call center: calls, IVR, queues and agents, callbacks, voicemail, supervisors, KPIs."""

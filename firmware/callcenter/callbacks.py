@@ -1,0 +1,197 @@
+"""Callbacks that keep the caller's place: the caller hangs up, a request waits in the queue where
+they were, and when its turn comes an agent is rung and the box dials the caller back."""
+from __future__ import annotations
+
+import logging
+from functools import partial
+from typing import TYPE_CHECKING
+
+from firmware.callcenter.acd import NO_ANSWER, Agent, AgentState, Queue
+from firmware.callcenter.calls import Call, CallState, Disposition
+from firmware.callcenter.flows import Node
+from firmware.callcenter.operations import not_reached
+
+if TYPE_CHECKING:
+    from firmware.core.engine import Engine
+    from firmware.callcenter.ivr import IvrSession
+
+log = logging.getLogger(__name__)
+
+# Retry policy for a callback nobody answered (busy, no answer): how often, how long between.
+MAX_ATTEMPTS = 3
+RETRY_S = 300.0
+# Callback numbers: at least a local number, at most an international one (ITU-T E.164: 15 digits).
+MIN_NUMBER, MAX_NUMBER = 5, 15
+
+
+class CallbackRequest:
+    """Waits in a queue in the caller's place; shaped like a waiting call for the matching code."""
+
+    def __init__(self, req_id: str, call: Call, number: str, queue: str, queued_at: float, priority: int):
+        self.id, self.call_id, self.number, self.queue = req_id, call.id, number, queue
+        self.queued_at, self.priority = queued_at, priority
+        self.dedicated = call.dedicated
+        self.ringing: list[Agent] = []
+        self.ring_timer = None
+        self.timers: list = []
+        self.attempts = 0
+        self.state = CallState.QUEUED
+
+    def event(self, kind: str, **data) -> None:
+        """Callback progress lives in the callbacks table; nothing to add to a finished call's journal."""
+
+
+class Callbacks:
+    def __init__(self, engine: "Engine"):
+        self.engine = engine
+        self.requests: dict[str, CallbackRequest] = {}
+        self.dialing: dict[str, CallbackRequest] = {}     # callback call id -> its request, until answered
+        engine.observers.append(self._observe)
+
+    # --- the caller asks ----------------------------------------------------------------------
+    def offer_in_ivr(self, session: "IvrSession", node: Node) -> None:
+        call = session.call
+        queue = node.queue or call.queue
+        if not queue or queue not in self.engine.acd.queues:
+            log.warning("call %s: callback node %s has no queue to wait in", call.id, node.name)
+            session.enter(node.on_fail)
+            return
+        if call.number and MIN_NUMBER <= len(call.number) <= MAX_NUMBER and call.number.isdigit():
+            self._confirm(session, node, queue, call.number)
+        else:
+            self._ask_number(session, node, queue)
+
+    def _confirm(self, session, node: Node, queue: str, number: str) -> None:
+        words = session.prompts(node.prompts) + self.engine.say.digits(number) + session.prompts(node.confirm)
+
+        def answered(key: str | None) -> None:
+            if key == "1":
+                self._accept(session, node, queue, number)
+            elif key == "2":
+                self._ask_number(session, node, queue)
+            else:
+                session.tries += 1
+                if session.tries > 2:
+                    session.enter(node.on_fail)
+                else:
+                    self._confirm(session, node, queue, number)
+        session.engine.play(session.call, words, on_done=lambda: session.read([], answered))
+
+    def _ask_number(self, session, node: Node, queue: str) -> None:
+        def typed(digits: str | None) -> None:
+            if digits and MIN_NUMBER <= len(digits) <= MAX_NUMBER:
+                self._confirm(session, node, queue, digits)
+                return
+            session.tries += 1
+            if session.tries > 2:
+                session.enter(node.on_fail)
+            else:
+                self._ask_number(session, node, queue)
+        session.read(list(node.enter_number), typed, max_digits=MAX_NUMBER, terminator="#")
+
+    def _accept(self, session, node: Node, queue_name: str, number: str) -> None:
+        eng, call = self.engine, session.call
+        q = eng.acd.queues[queue_name]
+        # The request takes the caller's place if they were waiting in this queue.
+        queued_at = call.queued_at if call.queue == queue_name and call.queued_at else eng.clock.time()
+        req = CallbackRequest(eng.new_id(), call, number, queue_name, queued_at, call.priority)
+        self.requests[req.id] = req
+        q.insert(req)
+        eng.store.insert("callbacks", {"id": req.id, "call_id": call.id, "number": number, "queue": queue_name,
+                                       "requested_at": eng.clock.time(), "attempts": 0, "state": "pending",
+                                       "updated_at": eng.clock.time()})
+        call.event("callback:requested", number=number, queue=queue_name, position=q.position(req))
+        call.callback_id = req.id
+        session.play(node.thanks, then=lambda: eng.end_call(call, Disposition.CALLBACK, "box"))
+
+    # --- its turn comes -----------------------------------------------------------------------
+    def offer(self, q: Queue, req: CallbackRequest, agent: Agent) -> None:
+        """The queue matched the request with a free agent: ring the agent first."""
+        eng = self.engine
+        if not eng.acd.ring(agent, None, partial(self._agent_answered, q, req), partial(self._agent_missed, req)):
+            return   # the request keeps its place for the next free agent
+        req.ringing = [agent]
+        req.ring_timer = eng.later(q.cfg.ring_timeout, self._agent_missed, req, agent, NO_ANSWER)
+
+    def _agent_missed(self, req: CallbackRequest, agent: Agent, why: str) -> None:
+        if req.ringing != [agent]:
+            return
+        if req.ring_timer:
+            req.ring_timer.cancel()
+        req.ringing, req.ring_timer = [], None
+        self.engine.acd.not_reached(agent, why)
+        self.engine.acd.dispatch()
+
+    def _agent_answered(self, q: Queue, req: CallbackRequest, agent: Agent) -> None:
+        eng = self.engine
+        if req.ring_timer:
+            req.ring_timer.cancel()
+        req.ringing = []
+        if eng.ops.idle_trunk() is None:   # the agent is released, the request keeps its place
+            log.warning("callback %s: no free line to dial %s out on; it waits", req.id, req.number)
+            eng.acd.unring(agent)
+            return
+        q.waiting.remove(req)
+        req.attempts += 1
+        call = eng.outbound_call(None, req.number, agent, direction="callback")
+        agent.call = call    # the agent's hang-up ends it, as any call of theirs
+        call.queue = req.queue
+        call.update(queue=req.queue)
+        agent.set_state(AgentState.TALKING)
+        call.event("callback:dial", request=req.id, number=req.number, attempt=req.attempts)
+        self._update(req, "dialing", callback_call_id=call.id, agent_id=agent.id)
+        self.dialing[call.id] = req
+        eng.ops.dial_out(call, req.number, on_answer=lambda: self._answered(req, call),
+                         on_fail=lambda why: self._failed(req, call, why),
+                         on_clear=lambda: eng.end_call(call, Disposition.ANSWERED, "caller"))
+
+    def _answered(self, req: CallbackRequest, call: Call) -> None:
+        eng = self.engine
+        self.dialing.pop(call.id, None)
+        eng.connect(call, call.agent)
+        call.connected_at = eng.clock.time()
+        call.update(connected_at=call.connected_at, agent_id=call.agent.id)
+        self.requests.pop(req.id, None)
+        self._update(req, "done", result="answered")
+        eng.emit("callback:answered", call=call, request=req.id)
+
+    def _failed(self, req: CallbackRequest, call: Call, why: str) -> None:
+        """The number was busy, unobtainable or did not answer."""
+        self.dialing.pop(call.id, None)
+        self.engine.end_call(call, not_reached(why), "box")
+        self._retry(req, why)
+
+    def _observe(self, event: str, data: dict) -> None:
+        # A callback call can end before its customer answered in other ways than the network's
+        # answer: the agent hangs up while it rings, the line fails, a fault. It is not reached then.
+        if event == "call:ended":
+            req = self.dialing.pop(data["call"].id, None)
+            if req is not None:
+                self._retry(req, data["disposition"])
+
+    def _retry(self, req: CallbackRequest, why: str) -> None:
+        """README, callbacks: a caller not reached is tried again MAX_ATTEMPTS times in all, RETRY_S apart."""
+        eng = self.engine
+        if req.attempts >= MAX_ATTEMPTS:
+            self.requests.pop(req.id, None)
+            self._update(req, "failed", result=why)
+            eng.emit("callback:failed", request=req.id, why=why)
+            return
+        self._update(req, "retry", result=why)
+        # Back at the end of the line after the retry interval: a retry never jumps the queue.
+        eng.later(RETRY_S, self._requeue, req)
+
+    def _requeue(self, req: CallbackRequest) -> None:
+        q = self.engine.acd.queues[req.queue]
+        req.queued_at = self.engine.clock.time()
+        q.insert(req)
+        self._update(req, "pending")
+        self.engine.acd.dispatch()
+
+    def _update(self, req: CallbackRequest, state: str, **changes) -> None:
+        self.engine.store.update("callbacks", req.id, {"state": state, "attempts": req.attempts,
+                                                       "updated_at": self.engine.clock.time(), **changes})
+
+    def status(self) -> list[dict]:
+        return [{"id": r.id, "number": r.number, "queue": r.queue, "attempts": r.attempts,
+                 "waiting_since": r.queued_at} for r in self.requests.values()]

@@ -1,0 +1,131 @@
+"""Tables the loop reads by key (customers, lookup data), held in memory and kept current by a thread."""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from firmware.store import open_readonly
+
+log = logging.getLogger(__name__)
+
+# The web process edits these tables; the engine sees a change within this many seconds.
+REFRESH_S = 5.0
+
+
+class TableFollower:
+    """An in-memory copy of one table, for dict reads on the loop thread: the loop never touches
+    the disk. Loaded at start, then followed by change sequence (and tombstones) in a thread."""
+
+    table = ""
+
+    def __init__(self, db_path: str | Path):
+        self.db_path = Path(db_path)
+        self._rows: dict[str, object] = {}
+        self._seq = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def make(self, row: dict) -> object:
+        return row
+
+    def publish(self, rows: dict[str, object]) -> None:
+        """Build the read-side index from every row (one reference swap: readers see old or new)."""
+
+    def load(self) -> None:
+        db = open_readonly(self.db_path)
+        try:
+            # One read transaction, one WAL snapshot: a delete committing between the two queries
+            # cannot slip past both.
+            db.conn.execute("BEGIN")
+            rows = list(db.query(f"SELECT * FROM {self.table} WHERE seq > ?", [self._seq]))
+            gone = list(db.query("SELECT row_id AS id, seq FROM tombstones WHERE table_name = ? AND seq > ?",
+                                 [self.table, self._seq]))
+            db.conn.execute("ROLLBACK")
+        finally:
+            db.conn.close()
+        if not rows and not gone:
+            return
+        by_id = dict(self._rows)
+        for r in sorted(rows + [dict(g, gone=True) for g in gone], key=lambda r: r["seq"]):
+            if r.get("gone"):
+                by_id.pop(r["id"], None)
+            else:
+                by_id[r["id"]] = self.make(r)
+            self._seq = max(self._seq, r["seq"])
+        self._rows = by_id
+        self.publish(by_id)
+
+    def start(self) -> None:
+        self.load()
+        self._thread = threading.Thread(target=self._follow, name=f"follow-{self.table}", daemon=True)
+        self._thread.start()
+
+    def _follow(self) -> None:
+        while not self._stop.wait(REFRESH_S):
+            try:
+                self.load()
+            except Exception as exc:  # a bad read must not end the refresh thread
+                log.warning("%s: refresh from %s failed: %s", self.table, self.db_path, exc)
+
+    def close(self) -> None:
+        self._stop.set()
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+
+@dataclass(frozen=True)
+class Customer:
+    id: str
+    number: str
+    name: str
+    vip: int
+    agent_id: str | None
+    blocked: bool
+
+
+class CustomerDirectory(TableFollower):
+    """Customers by phone number: screen pop, VIP routing, blocked numbers."""
+
+    table = "customers"
+
+    def __init__(self, db_path: str | Path):
+        super().__init__(db_path)
+        self._by_number: dict[str, Customer] = {}
+
+    def make(self, r: dict) -> Customer:
+        return Customer(r["id"], r["number"], r["name"] or "", r["vip"] or 0, r["agent_id"], bool(r["blocked"]))
+
+    def publish(self, rows) -> None:
+        self._by_number = {c.number: c for c in rows.values()}
+
+    def lookup(self, number: str | None) -> Customer | None:
+        return self._by_number.get(number) if number else None
+
+
+class LookupTables(TableFollower):
+    """Self-service information (order status, prices, product info) by table and key, for the
+    IVR's lookup node; each item's data is a JSON object of fields to read back."""
+
+    table = "lookup_items"
+
+    def __init__(self, db_path: str | Path):
+        super().__init__(db_path)
+        self._index: dict[tuple[str, str], dict] = {}
+
+    def make(self, r: dict) -> tuple[str, str, dict]:
+        try:
+            data = json.loads(r["data"] or "{}")
+        except ValueError:
+            log.warning("lookup item %s: data is not JSON; ignored", r["id"])
+            data = None
+        return r["table_name"], r["key"], data
+
+    def publish(self, rows) -> None:
+        self._index = {(t, k): d for t, k, d in rows.values() if isinstance(d, dict)}
+
+    def get(self, table: str, key: str) -> dict | None:
+        return self._index.get((table, key))

@@ -1,0 +1,316 @@
+"""The IVR: runs a validated flow (firmware/callcenter/flows.py) for one call, node by node."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from typing import TYPE_CHECKING, Callable
+
+from firmware.callcenter.calls import CallState, Disposition
+from firmware.callcenter.flows import DAYS, Flow, Node
+from firmware.callcenter.say import SayError
+
+if TYPE_CHECKING:
+    from firmware.callcenter.calls import Call
+    from firmware.core.engine import Engine
+
+log = logging.getLogger(__name__)
+
+
+class IvrSession:
+    """Runs a flow for one call. Digits pressed during a prompt with barge-in stop it and are kept
+    for the next node that reads digits (type-ahead), as callers who know the menu expect."""
+
+    def __init__(self, engine: "Engine", call: "Call", flow: Flow):
+        self.engine, self.call, self.flow = engine, call, flow
+        self.node: Node | None = None
+        self.vars: dict[str, str] = {"caller": call.number or ""}
+        self.typed = ""          # type-ahead digits not yet consumed
+        self.tries = 0
+        self._timer = None
+        self._reader: dict | None = None   # the digit read in progress
+
+    def start(self) -> None:
+        self.enter(self.flow.start)
+
+    def enter(self, name: str) -> None:
+        self._cancel_timer()
+        self._reader = None
+        node = self.flow.nodes[name]
+        self.node, self.tries = node, 0
+        self.call.node = name
+        self.call.path.append(name)
+        # Written as it grows so the call list shows the path of calls still in progress.
+        self.call.update(path=json.dumps(self.call.path))
+        self.call.event("ivr:node", node=name, type=node.type)
+        getattr(self, f"_enter_{node.type}")(node)
+
+    def stop(self) -> None:
+        self._cancel_timer()
+        self._reader = None
+        self.node = None
+
+    # --- values -------------------------------------------------------------------------------
+    def value(self, ref: str) -> str:
+        return self.vars.get(ref[1:], "") if ref.startswith("$") else ref
+
+    def prompts(self, names) -> list[str]:
+        """Prompt names with $variables resolved; a variable naming no prompt is skipped, logged."""
+        out = []
+        for name in names:
+            name = self.value(name) if name.startswith("$") else name
+            if name in self.engine.prompts:
+                out.append(name)
+            else:
+                log.warning("call %s: flow %s node %s: no prompt %r", self.call.id, self.flow.name,
+                            self.node.name if self.node else "?", name)
+        return out
+
+    def play(self, names, then: Callable[[], None]) -> None:
+        self.engine.play(self.call, self.prompts(names), on_done=then)
+
+    # --- reading digits -----------------------------------------------------------------------
+    def read(self, prompts, on_done: Callable[[str | None], None], max_digits: int = 1,
+             terminator: str = "", first_timeout: float = 5.0, inter_digit: float = 3.0,
+             barge_in: bool = True) -> None:
+        """Play `prompts`, then collect up to `max_digits` keys; `on_done(digits)` or `on_done(None)`
+        on silence. Keys typed during the prompt (barge-in) or before it count."""
+        self._reader = {"digits": "", "max": max_digits, "term": terminator, "first": first_timeout,
+                        "inter": inter_digit, "done": on_done, "barge_in": barge_in}
+        if self.typed:
+            self._consume()
+            return
+        self.play(prompts, then=self._prompt_over)
+
+    def _prompt_over(self) -> None:
+        r = self._reader
+        if r is None:
+            return
+        if not self._consume():
+            self._timer = self.engine.later(r["inter"] if r["digits"] else r["first"], self._read_timeout)
+
+    def _consume(self) -> bool:
+        """Take typed keys into the read in progress; True once the read has finished."""
+        r = self._reader
+        while self.typed and r is self._reader:
+            key, self.typed = self.typed[0], self.typed[1:]
+            if r["term"] and key == r["term"]:
+                self._finish(r["digits"])
+                return True
+            r["digits"] += key
+            if len(r["digits"]) >= r["max"]:
+                self._finish(r["digits"])
+                return True
+        return False
+
+    def _finish(self, digits: str | None) -> None:
+        r, self._reader = self._reader, None
+        self._cancel_timer()
+        self.engine.stop_playing(self.call)
+        r["done"](digits)
+
+    def _read_timeout(self) -> None:
+        r = self._reader
+        if r is not None:
+            self._finish(r["digits"] or None)
+
+    def on_digit(self, digit: str) -> None:
+        self.typed += digit
+        node, r = self.node, self._reader
+        if node is None:
+            return
+        if r is None:
+            if node.type == "play" and node.barge_in and self.engine.stop_playing(self.call):
+                self.enter(node.next)
+            return
+        if self.engine.is_playing(self.call):
+            if not r["barge_in"]:
+                return
+            self.engine.stop_playing(self.call)
+        self._cancel_timer()
+        if not self._consume():
+            self._timer = self.engine.later(r["inter"], self._read_timeout)
+
+    def _cancel_timer(self) -> None:
+        if self._timer:
+            self._timer.cancel()
+            self._timer = None
+
+    def _retry_or_fail(self, apology, again: Callable[[list[str]], None]) -> None:
+        node = self.node
+        self.tries += 1
+        if self.tries > node.retries:
+            self.enter(node.on_fail)
+            return
+        again(list(apology))
+
+    # --- node types ---------------------------------------------------------------------------
+    def _enter_play(self, node: Node) -> None:
+        if node.barge_in and self.typed:
+            self.enter(node.next)
+            return
+        self.play(node.prompts, then=lambda: self.enter(node.next))
+
+    def _enter_goto(self, node: Node) -> None:
+        self.enter(node.next)
+
+    def _enter_hangup(self, node: Node) -> None:
+        self.play(node.prompts, then=lambda: self.engine.end_call(self.call, Disposition.COMPLETED, "box"))
+
+    def _enter_menu(self, node: Node, apology: list[str] | None = None) -> None:
+        def chosen(digits: str | None) -> None:
+            if digits is None:
+                self.call.event("ivr:timeout", node=node.name)
+                self._retry_or_fail(node.no_input, lambda a: self._enter_menu(node, a))
+                return
+            target = dict(node.choices).get(digits)
+            if target is None:
+                self.call.event("ivr:invalid", node=node.name, digit=digits)
+                self.typed = ""
+                self._retry_or_fail(node.invalid, lambda a: self._enter_menu(node, a))
+                return
+            self.call.event("ivr:choice", node=node.name, digit=digits, next=target)
+            self.enter(target)
+        self.read(list(apology or []) + list(node.prompts), chosen, first_timeout=node.timeout)
+
+    def _enter_collect(self, node: Node, apology: list[str] | None = None) -> None:
+        if node.secure:
+            self._secure(True)
+
+        def collected(digits: str | None) -> None:
+            ok = digits is not None and node.min_digits <= len(digits) <= node.max_digits
+            shown = "*" * len(digits or "") if node.secure else digits
+            if not ok:
+                self.call.event("ivr:invalid" if digits else "ivr:timeout", node=node.name, digits=shown)
+                self.typed = ""
+                self._retry_or_fail(node.invalid, lambda a: self._enter_collect(node, a))
+                return
+            if node.secure:
+                self._secure(False)
+            self.vars[node.var] = digits
+            self.call.event("ivr:collect", node=node.name, var=node.var, digits=shown)
+            self.enter(node.next)
+        self.read(list(apology or []) + list(node.prompts), collected, max_digits=node.max_digits,
+                  terminator=node.terminator, first_timeout=node.timeout, inter_digit=node.inter_digit)
+
+    def _secure(self, on: bool) -> None:
+        """Secure input: the recording (if one runs) is silenced and the digits kept out of the records."""
+        self.call.secure_input = on
+        if self.call.recording_id:
+            self.call.recording_paused = on
+            self.engine.recording_changed()
+
+    def _enter_say(self, node: Node) -> None:
+        say = self.engine.say
+        raw = self.value(node.value)
+        try:
+            if node.what == "digits":
+                words = say.digits(raw)
+            elif node.what == "number":
+                words = say.number(int(raw))
+            elif node.what == "amount":
+                words = say.amount(raw)
+            else:   # date: MMDD or YYYY-MM-DD
+                digits = raw.replace("-", "")
+                words = say.date(int(digits[-4:-2]), int(digits[-2:]))
+        except (SayError, ValueError, IndexError) as exc:
+            log.warning("call %s: node %s cannot say %r as %s: %s", self.call.id, node.name, raw, node.what, exc)
+            words = []
+        self.engine.play(self.call, self.prompts(node.prompts) + words + self.prompts(node.after),
+                         on_done=lambda: self.enter(node.next))
+
+    def _enter_lookup(self, node: Node) -> None:
+        key = self.value(node.key)
+        item = self.engine.lookups.get(node.table, key) if self.engine.lookups else None
+        self.call.event("ivr:lookup", node=node.name, table=node.table, found=item is not None)
+        if item is None:
+            self.enter(node.on_missing)
+            return
+        for field_name, value in item.items():
+            self.vars[f"{node.into}.{field_name}"] = str(value)
+        self.enter(node.next)
+
+    def _enter_hours(self, node: Node) -> None:
+        now = dt.datetime.fromtimestamp(self.engine.clock.time())
+        is_open = (DAYS[now.weekday()] in node.days and node.open <= now.strftime("%H:%M") < node.close
+                   and now.strftime("%Y-%m-%d") not in node.holidays)
+        self.enter(node.next if is_open else node.closed)
+
+    def _enter_caller(self, node: Node) -> None:
+        c = self.call.customer
+        if c is not None and c.blocked and node.on_blocked:
+            self.enter(node.on_blocked)
+        elif c is not None and c.vip >= node.vip_level and node.on_vip:
+            self.enter(node.on_vip)
+        elif c is not None and node.on_known:
+            self.enter(node.on_known)
+        else:
+            self.enter(node.next)
+
+    def _enter_survey(self, node: Node) -> None:
+        def answered(digits: str | None) -> None:
+            if digits is None or digits not in node.answers:
+                self.tries += 1
+                if self.tries <= node.retries:
+                    self.typed = ""
+                    self.read(list(node.prompts), answered, first_timeout=node.timeout)
+                    return
+                self.enter(node.next)
+                return
+            self.engine.store.insert("survey_answers", {
+                "id": self.engine.new_id(), "call_id": self.call.id, "survey": node.name,
+                "question": node.question, "answer": digits, "at": self.engine.clock.time()})
+            self.call.event("ivr:survey", survey=node.name, question=node.question, answer=digits)
+            self.enter(node.next)
+        self.read(list(node.prompts), answered, first_timeout=node.timeout)
+
+    def _enter_transfer(self, node: Node) -> None:
+        self.play(node.prompts, then=lambda: self.engine.transfer_out(
+            self.call, node.number, on_fail=lambda why: self.enter(node.on_fail)))
+
+    def _enter_voicemail(self, node: Node) -> None:
+        self.play(node.prompts, then=lambda: self.engine.voicemail.record(self.call, node))
+
+    def _enter_callback(self, node: Node) -> None:
+        self.engine.callbacks.offer_in_ivr(self, node)
+
+    # --- queues -------------------------------------------------------------------------------
+    def _enter_queue(self, node: Node) -> None:
+        self.typed = ""
+        self.call.after_agent = (lambda: self.enter(node.after)) if node.after else None
+        on_exit = self._queue_exit if (node.on_full or node.on_timeout or node.keys) else None
+        if not self.engine.enqueue(self.call, node.queue, on_exit) and on_exit is None:
+            self.engine.end_call(self.call, Disposition.OVERFLOW, "box")
+
+    def _queue_exit(self, outcome: str) -> None:
+        """The caller left the queue: the queue was full, they waited too long, or pressed a key."""
+        node = self.node
+        target = {"full": node.on_full, "timeout": node.on_timeout}.get(outcome)
+        if outcome.startswith("key:"):
+            target = dict(node.keys).get(outcome[4:])
+        if target is None:
+            self.engine.end_call(self.call, Disposition.OVERFLOW if outcome == "full" else Disposition.TIMEOUT, "box")
+            return
+        self.enter(target)
+
+    def on_queue_digit(self, digit: str) -> bool:
+        """A key pressed while waiting: True if it takes the caller out of the queue."""
+        node = self.node
+        if node is None or node.type != "queue" or digit not in dict(node.keys):
+            return False
+        q = self.engine.acd.queues[node.queue]
+        self.call.event("queue:exitkey", queue=node.queue, digit=digit,
+                        position=q.position(self.call) if self.call in q.waiting else 1,
+                        wait=round(self.engine.clock.time() - self.call.queued_at, 2))
+        self.engine.acd.exit_with(self.call, f"key:{digit}")
+        return True
+
+    def resume_after_agent(self) -> bool:
+        """The agent hung up first: continue the flow (a survey) if the queue node says so."""
+        after = self.call.after_agent
+        if after is None or self.call.state == CallState.ENDED:
+            return False
+        self.call.after_agent = None
+        self.call.set_state(CallState.IVR)
+        after()
+        return True

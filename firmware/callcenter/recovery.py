@@ -1,0 +1,190 @@
+"""At start, before the first call: close the calls a crash left open and file the recordings it left
+without a row, so that head office gets every call and every recording (the change feed carries both).
+
+A SIGKILL or a power cut stops the box between a call's events: its record has no disposition, and its
+recording (repaired by `recorder.repair_all`, which runs first) has no row, because both are written
+when the call ends. Everything here is one write transaction on the writer's own connection before the
+writer thread starts, so a crash during recovery leaves nothing half done and the next start repeats it.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from firmware.callcenter.calls import Disposition
+from firmware.core.journal import Journal
+from firmware.callcenter.queue_log import day_of, format_line, parse_line
+from firmware.core.recorder import VOICEMAIL_DIR, describe
+from firmware.store import StoreError
+from firmware.callcenter.voicemail import MIN_MESSAGE_S
+
+log = logging.getLogger(__name__)
+
+# Journal events that end a call (firmware/callcenter/queue_log.py writes them only from the call's hang-up):
+# the journal thread writes at once while the store commits every 0.25 s, so a crash may leave the
+# journal knowing how a call ended when its record does not. The record then takes the journal's word.
+JOURNAL_ENDINGS = {"COMPLETEAGENT": (Disposition.ANSWERED, "agent"),
+                   "COMPLETECALLER": (Disposition.ANSWERED, "caller"),
+                   "ABANDON": (Disposition.ABANDONED, "caller")}
+# Asterisk writes this when its queues start (app_queue.c); a reader of the journal takes every call
+# still open before it as cut off by the restart, which is what the records now say too.
+QUEUESTART = "QUEUESTART"
+# Namespace of the ids given to recordings filed at start: derived from the call id, so repeating an
+# interrupted recovery files a recording under the same id.
+_RECORDING_NS = uuid.UUID("5d0c6a43-6f0e-4d39-9a8e-2c3b1f1e7a10")
+
+
+class RecoveryError(StoreError):
+    """The records a crash left cannot be put right (the database refuses the recovery)."""
+
+
+@dataclass
+class Recovered:
+    interrupted: list[str] = field(default_factory=list)   # call ids closed as interrupted
+    settled: list[str] = field(default_factory=list)       # call ids closed as the journal says they ended
+    recordings: list[str] = field(default_factory=list)    # files given a row, relative to the recordings
+    voicemails: list[str] = field(default_factory=list)
+    discarded: list[str] = field(default_factory=list)     # messages too short to keep, deleted
+
+
+@dataclass
+class _OpenCall:
+    id: str
+    queued_at: float | None
+    connected_at: float | None
+    last_at: float
+    ending: tuple[Disposition, str, float] | None = None   # from the journal: disposition, by, when
+
+
+def recover(conn: sqlite3.Connection, recordings: Path, journal: Journal, now: float) -> Recovered:
+    """Close open calls, file orphaned recordings and messages, mark the restart in the journal."""
+    done = Recovered()
+    calls = _open_calls(conn)
+    if calls:
+        _journal_endings(journal, calls)
+    known = {row[0] for row in conn.execute("SELECT path FROM recordings UNION SELECT path FROM voicemails")}
+    orphans = [p for p in sorted(recordings.rglob("*.wav")) if str(p.relative_to(recordings)) not in known]
+    # Hash the files before taking the write lock: the writer of another process never waits on it.
+    facts = {p: describe(p) for p in orphans}
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            ended = {c.id: _close(conn, c, done) for c in calls.values()}
+            for path, fact in facts.items():
+                if fact is None:
+                    log.error("recording %s is not a WAV file the recorder wrote: left without a row", path)
+                elif path.relative_to(recordings).parts[0] == VOICEMAIL_DIR:
+                    _file_voicemail(conn, recordings, path, fact, done)
+                else:
+                    _file_recording(conn, recordings, path, fact, ended, done)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    except sqlite3.Error as exc:
+        raise RecoveryError(f"recovery after a crash: {exc}") from exc
+    for name in done.discarded:
+        (recordings / name).unlink(missing_ok=True)
+    day, line = format_line(now, "NONE", "NONE", "NONE", QUEUESTART, "")
+    journal.directory.mkdir(parents=True, exist_ok=True)
+    with open(journal.path(day), "a", encoding="utf-8") as f:
+        f.write(line + "\n")
+    if done.interrupted or done.settled or done.recordings or done.voicemails:
+        log.warning("after a crash: %d calls closed as interrupted, %d as the queue journal recorded them; "
+                    "%d recordings and %d messages filed", len(done.interrupted), len(done.settled),
+                    len(done.recordings), len(done.voicemails))
+    return done
+
+
+def _open_calls(conn: sqlite3.Connection) -> dict[str, _OpenCall]:
+    rows = conn.execute("""
+        SELECT id, queued_at, connected_at,
+               max(arrived_at, coalesce(answered_at, 0), coalesce(queued_at, 0), coalesce(connected_at, 0),
+                   coalesce((SELECT max(at) FROM call_events e WHERE e.call_id = calls.id), 0))
+        FROM calls WHERE disposition IS NULL OR ended_at IS NULL""").fetchall()
+    return {r[0]: _OpenCall(*r) for r in rows}
+
+
+def _journal_endings(journal: Journal, calls: dict[str, _OpenCall]) -> None:
+    """Find the calls whose end the journal wrote and the store did not commit."""
+    first = min(c.last_at for c in calls.values())
+    # A day's file holds that local day's lines: read from the day before the oldest open call's
+    # last event, in case the clock's zone moved.
+    oldest = day_of(first - 86400.0)
+    for path in sorted(journal.directory.glob(f"{journal.prefix}-*.log")):
+        if path.stem[len(journal.prefix) + 1:] < oldest:
+            continue
+        with open(path, encoding="utf-8", errors="replace") as f:
+            for text in f:
+                line = parse_line(text)
+                if line is None or line[1] not in calls or line[4] not in JOURNAL_ENDINGS:
+                    continue
+                disposition, by = JOURNAL_ENDINGS[line[4]]
+                calls[line[1]].ending = (disposition, by, float(line[0]))
+
+
+def _close(conn: sqlite3.Connection, call: _OpenCall, done: Recovered) -> float:
+    if call.ending is not None:
+        disposition, by, when = call.ending
+        # The journal keeps whole seconds: never end before what the record already holds.
+        ended = max(call.last_at, when)
+        done.settled.append(call.id)
+    else:
+        disposition, by, ended = Disposition.INTERRUPTED, "box", call.last_at
+        done.interrupted.append(call.id)
+    wait = None if call.queued_at is None else round((call.connected_at or ended) - call.queued_at, 3)
+    talk = None if call.connected_at is None else round(ended - call.connected_at, 3)
+    conn.execute("UPDATE calls SET ended_at = ?, disposition = ?, hangup_by = ?, wait = ?, talk = ? WHERE id = ?",
+                 [ended, disposition.value, by, wait, talk, call.id])
+    # The hang-up event every closed call has, under an id of its own (the crashed engine's event
+    # counter is lost); OR IGNORE: a repeated recovery finds it there.
+    conn.execute("INSERT OR IGNORE INTO call_events (id, call_id, at, kind, data) VALUES (?, ?, ?, ?, ?)",
+                 [f"{call.id}-recovered", call.id, ended, "call:hangup",
+                  json.dumps({"by": by, "disposition": disposition.value, "recovered": True},
+                             separators=(",", ":"))])
+    return ended
+
+
+def _file_recording(conn, recordings: Path, path: Path, fact, ended: dict[str, float], done: Recovered) -> None:
+    duration, size, sha = fact
+    call_id = path.stem   # the engine names a call's recording after the call
+    created = ended.get(call_id)
+    if created is None:
+        row = conn.execute("SELECT ended_at FROM calls WHERE id = ?", [call_id]).fetchone()
+        created = row[0] if row and row[0] is not None else path.stat().st_mtime
+    name = str(path.relative_to(recordings))
+    rec_id = uuid.uuid5(_RECORDING_NS, call_id).hex
+    if _insert(conn, "recordings", {"id": rec_id, "call_id": call_id, "path": name, "duration": round(duration, 3),
+                                    "size": size, "sha256": sha, "created_at": created}):
+        done.recordings.append(name)
+
+
+def _file_voicemail(conn, recordings: Path, path: Path, fact, done: Recovered) -> None:
+    duration, size, sha = fact
+    name = str(path.relative_to(recordings))
+    if duration < MIN_MESSAGE_S:
+        done.discarded.append(name)   # the rule for a message that ended normally (firmware/callcenter/voicemail.py)
+        return
+    vm_id = path.stem     # a message's file is named after its id, which its call's event names
+    box = path.relative_to(recordings).parts[1]
+    row = conn.execute("""SELECT e.call_id, e.at, c.number FROM call_events e JOIN calls c ON c.id = e.call_id
+                          WHERE e.kind = 'voicemail:start' AND json_extract(e.data, '$.voicemail') = ?""",
+                       [vm_id]).fetchone()
+    call_id, started, number = row if row else (None, path.stat().st_mtime - duration, None)
+    if _insert(conn, "voicemails", {"id": vm_id, "call_id": call_id, "number": number, "box": box, "path": name,
+                                    "duration": round(duration, 3), "size": size, "sha256": sha,
+                                    "created_at": started}):
+        done.voicemails.append(name)
+
+
+def _insert(conn: sqlite3.Connection, table: str, row: dict) -> bool:
+    # OR IGNORE: one odd file (its id taken by another path) must not keep every other record open.
+    cur = conn.execute(f"INSERT OR IGNORE INTO {table} ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+                       list(row.values()))
+    if cur.rowcount == 0:
+        log.error("%s: %s is left without a row: its id %s is another file's", table, row["path"], row["id"])
+    return cur.rowcount == 1

@@ -1,0 +1,106 @@
+"""Board profiles (board/profiles/<name>.toml): which drivers, how many channels, what paces the clock."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from drivers.alsa_pcm import FORMATS, AlsaDriver, AlsaError, AlsaLine
+from drivers.channel import Board, ChannelKind, Driver
+from drivers.sim import DtmfStyle, SimDriver
+from drivers.sim_signals import CALLER_ID_SCHEMES
+from drivers.voice_modem import LineConfig, VoiceModemDriver, VoiceModemError
+
+from typed_toml import ConfigError, Section, read_file
+from firmware.config.site import BOARD_DIR, read_tone_plan
+
+PROFILES_DIR = BOARD_DIR / "profiles"
+
+
+@dataclass
+class Profile:
+    name: str
+    path: Path
+    description: str
+    clock: str
+    drivers: list[Section]
+    answer_rings: int = 1    # lines whose caller ID comes after the first ring (modems) need 2
+
+
+def _build_sim(sec: Section) -> SimDriver:
+    driver = SimDriver(trunks=sec.get_int("trunks", 8, 0, 480), stations=sec.get_int("stations", 4, 0, 480),
+                       seed=sec.get_int("seed", 0, 0), noise_dbm0=sec.get_float("noise_dbm0", -65.0, -100.0, -10.0),
+                       dtmf=DtmfStyle(level_dbm0=sec.get_float("dtmf_level_dbm0", -10.0, -50.0, 0.0),
+                                      twist_db=sec.get_float("dtmf_twist_db", 0.0, -12.0, 12.0)),
+                       callerid=sec.get_str("callerid", "v23", choices=CALLER_ID_SCHEMES), tones=read_tone_plan(sec))
+    return driver
+
+
+def _kind(sec: Section) -> ChannelKind:
+    return ChannelKind(sec.get_str("kind", "trunk", choices=("trunk", "station")))
+
+
+def _build_voice_modem(sec: Section) -> VoiceModemDriver:
+    lines = []
+    for line in sec.get_tables("line"):
+        lines.append(LineConfig(name=line.get_str("name"), port=line.get_str("port"), kind=_kind(line),
+                                number=line.get_str("number", "")))
+        line.done()
+    # `tones` is the emulated lines' network: a profile of real modems has none to set.
+    network = {"emulated_tones": read_tone_plan(sec)} if any(c.port.startswith("emulator:") for c in lines) else {}
+    try:
+        return VoiceModemDriver(lines, **network)
+    except VoiceModemError as exc:
+        raise sec.error("line", str(exc)) from None
+
+
+def _build_alsa(sec: Section) -> AlsaDriver:
+    channels = sec.get_int("channels", 1, 1, 64)
+    lines = []
+    for line in sec.get_tables("line"):
+        lines.append(AlsaLine(line.get_str("name"), line.get_int("slot", minval=0, maxval=channels - 1), _kind(line)))
+        line.done()
+    try:
+        return AlsaDriver(capture=sec.get_str("capture"), playback=sec.get_str("playback"), channels=channels,
+                          fmt=sec.get_str("format", "S16_LE", choices=FORMATS), lines=lines)
+    except AlsaError as exc:
+        raise sec.error("line", str(exc)) from None
+
+
+DRIVERS: dict[str, Callable[[Section], Driver]] = {"sim": _build_sim, "voice_modem": _build_voice_modem,
+                                                   "alsa": _build_alsa}
+
+
+def list_profiles() -> list[str]:
+    return sorted(p.stem for p in PROFILES_DIR.glob("*.toml"))
+
+
+def load_profile(name: str | Path) -> Profile:
+    """A profile by name (board/profiles/<name>.toml) or by path."""
+    path = Path(name)
+    if path.suffix != ".toml":
+        path = PROFILES_DIR / f"{name}.toml"
+    if not path.exists():
+        raise ConfigError(f"no board profile {str(name)!r}; profiles: {', '.join(list_profiles())}")
+    top = read_file(path)
+    board = top.get_table("board")
+    profile = Profile(path.stem, path, board.get_str("description", ""),
+                      board.get_str("clock", "paced", choices=("paced", "fast", "hardware")),
+                      top.get_tables("driver"), board.get_int("answer_rings", 1, 1, 10))
+    board.done()
+    top.done()
+    if not profile.drivers:
+        raise top.error("driver", "a profile needs at least one [[driver]]")
+    return profile
+
+
+def build_board(profile: Profile, overrides: dict | None = None) -> Board:
+    """Instantiate the profile's drivers; `overrides` replaces keys of every driver table (tests, scenarios)."""
+    drivers = []
+    for sec in profile.drivers:
+        if overrides:
+            sec = Section({**sec.data, **overrides}, sec.file, sec.where)
+        kind = sec.get_str("type", choices=DRIVERS)
+        drivers.append(DRIVERS[kind](sec))
+        sec.done()
+    return Board(drivers)

@@ -1,0 +1,80 @@
+"""Assembles a box from a state directory: config, prompts, flow, store, recorder, control socket, engine."""
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from drivers.channel import Board
+
+from firmware.core.clock import CLOCKS
+from firmware.core.control import ControlServer
+from firmware.callcenter.customers import CustomerDirectory, LookupTables
+from firmware.core.engine import Engine
+from firmware.callcenter.flows import load_flow
+from firmware.store.ids import id_seed, next_boot
+from firmware.core.journal import Journal
+from firmware.core.prompts import PromptSet
+from firmware.core.recorder import Recorder
+from firmware.callcenter.recovery import RecoveryError, recover
+from firmware.config.site import BOARD_DIR, SiteConfig, ensure_config, read_site
+from firmware.store.writer import StoreWriter
+
+log = logging.getLogger(__name__)
+
+
+class StatePaths:
+    """Where a box keeps its things under its state directory."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+        self.config = self.root / "config"
+        self.db = self.root / "branchline.db"
+        self.control = self.root / "control.sock"
+        self.recordings = self.root / "recordings"
+        self.queue_log = self.root / "queue_log"
+
+    def flow(self, name: str) -> Path:
+        return self.config / "flows" / f"{name}.toml"
+
+
+def load_site(paths: StatePaths) -> SiteConfig:
+    ensure_config(paths.config)
+    return read_site(paths.config / "site.toml")
+
+
+def open_engine(paths: StatePaths, board: Board, site: SiteConfig, clock: str = "paced",
+                board_name: str = "sim", control: bool = True, seed: int | None = None,
+                flow_path: Path | None = None, epoch: float | None = None) -> Engine:
+    """Everything the engine needs, started; the caller runs `engine.run()` and then `engine.close()`."""
+    paths.root.mkdir(parents=True, exist_ok=True)
+    prompts = PromptSet(BOARD_DIR / "prompts" / site.language)
+    flow = load_flow(flow_path or paths.flow(site.flow), set(prompts.names()), {q.name for q in site.queues})
+    store = StoreWriter(paths.db)
+    boot = next_boot(store.db.conn)
+    recorder = Recorder(paths.recordings)
+    for path in recorder.repair_all():
+        log.warning("recording %s was left open by a crash and has been repaired", path)
+    journal = Journal(paths.queue_log, "queue_log")
+    # Before the writer, the recorder and the journal start: nothing of this boot is mixed in.
+    try:
+        recover(store.db.conn, paths.recordings, journal, time.time() if epoch is None else epoch)
+    except RecoveryError as exc:
+        # The box answers calls regardless; the next start tries again.
+        log.error("%s: the calls and recordings a crash left stay as they are for now", exc)
+    store.start()
+    customers = CustomerDirectory(paths.db)
+    customers.start()
+    lookups = LookupTables(paths.db)
+    lookups.start()
+    recorder.start()
+    journal.start()
+    server = None
+    if control:
+        server = ControlServer(paths.control)
+        server.start()
+    board.start()
+    return Engine(board, CLOCKS[clock](epoch), site, flow, prompts, store, recorder, board_name=board_name,
+                  control=server, seed=None if seed is None else id_seed(seed, site.box_id, boot),
+                  customers=customers, queue_log=journal,
+                  lookups=lookups)

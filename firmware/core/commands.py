@@ -1,0 +1,153 @@
+"""The control commands and their arguments: one table, checked on the socket's thread before a
+command is queued for the loop, so no value the records cannot hold ever reaches a call or a writer.
+
+The table checks what every value of an argument must be (its type, length or range, printable
+text); what a value means (does agent 1001 exist, is line 3 on this box, may this agent dial now)
+is the command's own check on the loop.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+from firmware.callcenter.operations import WRAPUP_CODE_MAX
+from firmware.config.site import MAX_DIAL
+
+# Ids and names come from site.toml (agents, supervisors, queues); 64 characters is far beyond any
+# of them and bounds what a command can carry into a record or a queue_log line.
+MAX_ID = 64
+# A not-ready reason is a word or two ("lunch", "training").
+MAX_REASON = 64
+# A transfer or conference target: "agent:<id>", "queue:<name>" or a number.
+MAX_TARGET = len("agent:") + MAX_ID
+# Channels are numbered from 0; a box has tens of lines (a 4-span E1 card carries 120 voice
+# timeslots), so this bounds the number without naming a board; the box's own count is the engine's.
+MAX_CHANNEL = 1023
+# A refused value is shown this far, so a refusal never echoes a whole line back.
+SHOWN_CHARS = 40
+
+
+class CommandError(Exception):
+    """A command, or one of its arguments, refused before it reaches the loop."""
+
+
+@dataclass(frozen=True)
+class Text:
+    """A string of lo-hi printable characters: no control characters (a newline would split a
+    journal line) and no lone surrogates (JSON's "\\ud800" decodes to one; UTF-8 cannot encode it)."""
+    lo: int
+    hi: int
+    required: bool = True
+
+    @property
+    def rule(self) -> str:
+        return f"a string of {self.lo}-{self.hi} printable characters"
+
+    def accepts(self, value) -> bool:
+        return isinstance(value, str) and self.lo <= len(value) <= self.hi and value.isprintable()
+
+
+@dataclass(frozen=True)
+class Integer:
+    lo: int
+    hi: int
+    required: bool = True
+
+    @property
+    def rule(self) -> str:
+        return f"an integer from {self.lo} to {self.hi}"
+
+    def accepts(self, value) -> bool:
+        # JSON true/false arrive as bool, which Python counts as an int.
+        return isinstance(value, int) and not isinstance(value, bool) and self.lo <= value <= self.hi
+
+
+@dataclass(frozen=True)
+class Number:
+    lo: float
+    hi: float
+    required: bool = True
+
+    @property
+    def rule(self) -> str:
+        return f"a number from {self.lo:g} to {self.hi:g}"
+
+    def accepts(self, value) -> bool:
+        return (isinstance(value, (int, float)) and not isinstance(value, bool)
+                and math.isfinite(value) and self.lo <= value <= self.hi)
+
+
+@dataclass(frozen=True)
+class Flag:
+    required: bool = True
+    rule = "true or false"
+
+    def accepts(self, value) -> bool:
+        return isinstance(value, bool)
+
+
+def optional(kind):
+    return replace(kind, required=False)
+
+
+ID = Text(1, MAX_ID)
+AGENT = {"agent": ID}
+SUPERVISED = {"supervisor": ID, "agent": ID}
+
+# Every command the control socket accepts, with its arguments; the engine runs each by the same name.
+COMMANDS: dict[str, dict] = {
+    "status": {},
+    "flow.reload": {},
+    "agent.login": AGENT,
+    "agent.logout": AGENT,
+    "agent.ready": AGENT,
+    "agent.not_ready": {**AGENT, "reason": optional(Text(1, MAX_REASON))},
+    "agent.hangup": AGENT,
+    "agent.hold": AGENT,
+    "agent.resume": AGENT,
+    "agent.transfer": {**AGENT, "to": Text(1, MAX_TARGET), "blind": optional(Flag())},
+    "agent.transfer_complete": AGENT,
+    "agent.transfer_cancel": AGENT,
+    "agent.conference": {**AGENT, "to": Text(1, MAX_TARGET)},
+    "agent.dial": {**AGENT, "number": Text(1, MAX_DIAL)},
+    "agent.wrapup": {**AGENT, "code": Text(1, WRAPUP_CODE_MAX)},
+    "agent.record": AGENT,
+    "agent.pause_recording": {**AGENT, "paused": optional(Flag())},
+    "supervisor.monitor": {**SUPERVISED, "mode": optional(Text(1, len("whisper")))},
+    "supervisor.stop": {"supervisor": ID},
+    "supervisor.intercept": SUPERVISED,
+    "supervisor.hangup": SUPERVISED,
+    "supervisor.force_ready": SUPERVISED,
+    "supervisor.force_not_ready": {**SUPERVISED, "reason": optional(Text(1, MAX_REASON))},
+    "supervisor.force_logout": SUPERVISED,
+    # A technician's line test listens 0.5-60 s (engine.LINE_TEST_S by default).
+    "line.test": {"channel": Integer(0, MAX_CHANNEL), "seconds": optional(Number(0.5, 60.0))},
+    "line.test_result": {"job": Text(1, MAX_ID)},
+}
+
+
+def shown(value) -> str:
+    """A refused value as a refusal shows it: short, and ASCII-safe for any string."""
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    text = ascii(value)
+    return text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS] + "..."
+
+
+def check(cmd: str, args: dict) -> None:
+    """CommandError naming the command, the argument and the rule unless `args` fit `cmd`."""
+    spec = COMMANDS.get(cmd)
+    if spec is None:
+        raise CommandError(f"unknown command {shown(cmd)} (commands: {', '.join(sorted(COMMANDS))})")
+    takes = f"arguments: {', '.join(spec)}" if spec else "no arguments"
+    for name in args:
+        if name not in spec:
+            raise CommandError(f"{cmd}: bad arguments: unknown argument {shown(name)} ({takes})")
+    for name, kind in spec.items():
+        if name not in args:
+            if kind.required:
+                raise CommandError(f"{cmd}: bad arguments: {name} is required ({takes})")
+        elif not kind.accepts(args[name]):
+            raise CommandError(f"{cmd}: {name} must be {kind.rule}, got {shown(args[name])}")

@@ -1,0 +1,228 @@
+"""The engine's control socket: a Unix socket speaking JSON lines, and its client.
+
+Request  {"id": 7, "cmd": "agent.ready", "args": {"agent": "1001"}}
+Reply    {"id": 7, "ok": true, "result": {...}}  or  {"id": 7, "ok": false, "error": "unknown agent 9"}
+
+The server's threads only parse, check and queue; every command runs on the engine's loop thread
+(the loop takes a tick's share of the queue each tick), so no lock is ever taken around call state.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import queue
+import socket
+import threading
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Callable
+
+from firmware.core.commands import CommandError, check
+
+log = logging.getLogger(__name__)
+
+# A command is well under 1 kB; a line longer than this is not one. It is read no further (the
+# reader never holds more than this), answered with an error, and its connection closed.
+MAX_LINE = 64 * 1024
+REPLY_TIMEOUT = 5.0
+# Connections served at once: the web process keeps one and each `branchline ctl` one while it
+# runs. Each is a thread of the engine's process sharing the interpreter with the loop, so a
+# script that opens more is refused rather than given a thread.
+MAX_CONNECTIONS = 16
+
+
+class ControlError(Exception):
+    """A command failed, or the engine could not be reached."""
+
+
+def _dumps(value) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
+def _no_constant(name: str):
+    # JSON has no NaN or Infinity; Python's parser takes them unless told otherwise.
+    raise ValueError(f"{name} is not a JSON value")
+
+
+class ControlServer:
+    """Accepts connections on a Unix socket and hands each command to the loop thread."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.requests: queue.Queue[tuple[str, dict, Future]] = queue.Queue(maxsize=1000)
+        # cmd -> work done here, on the connection's thread, before the command reaches the loop:
+        # file reading and validation (a flow reload) never run on the loop thread.
+        self.prepare: dict[str, Callable[[dict], dict]] = {}
+        self._sock: socket.socket | None = None
+        self._closing = threading.Event()
+        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        self._encoded: tuple[object, bytes] = (None, b"null")   # the last result sent, encoded
+
+    def start(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.path.exists():
+            self.path.unlink()
+        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._sock.bind(str(self.path))
+        os.chmod(self.path, 0o660)
+        self._sock.listen(16)
+        threading.Thread(target=self._accept, name="control-accept", daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self._closing.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            if not self._slots.acquire(blocking=False):
+                log.warning("control: refusing a connection, %d are open", MAX_CONNECTIONS)
+                conn.settimeout(1.0)
+                self._send(conn, {"id": None, "ok": False,
+                                  "error": f"engine busy: {MAX_CONNECTIONS} control connections are open, "
+                                           "the most it serves; close one and try again"})
+                conn.close()
+                continue
+            threading.Thread(target=self._serve, args=(conn,), name="control-conn",
+                             daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        try:
+            with conn, conn.makefile("rb") as rfile:
+                while True:
+                    raw = rfile.readline(MAX_LINE + 1)
+                    if not raw:
+                        return
+                    if len(raw) > MAX_LINE:
+                        log.warning("control: a line longer than %d bytes; closing its connection", MAX_LINE)
+                        self._send(conn, {"id": None, "ok": False,
+                                          "error": f"line longer than {MAX_LINE} bytes: not a command"})
+                        return
+                    if not self._send(conn, self._handle_line(raw)):
+                        return
+        finally:
+            self._slots.release()
+
+    def _send(self, conn: socket.socket, reply: dict) -> bool:
+        try:
+            line = self._encode(reply)
+        except (TypeError, ValueError) as exc:  # a result that is not JSON is a bug, answered as one
+            log.error("control: the reply to %r is not JSON: %s", reply.get("id"), exc)
+            line = _dumps({"id": reply.get("id"), "ok": False, "error": f"internal error: {exc}"}) + b"\n"
+        try:
+            conn.sendall(line)
+        except OSError:
+            return False
+        return True
+
+    def _encode(self, reply: dict) -> bytes:
+        if "result" not in reply:
+            return _dumps(reply) + b"\n"
+        # One result answers many requests (a tick's status answers every status poll of that
+        # tick): it is encoded once, not once per connection.
+        result, body = self._encoded
+        if result is not reply["result"]:
+            result = reply["result"]
+            body = _dumps(result)
+            self._encoded = (result, body)
+        return b'{"id":' + _dumps(reply["id"]) + b',"ok":true,"result":' + body + b"}\n"
+
+    def _handle_line(self, raw: bytes) -> dict:
+        try:
+            msg = json.loads(raw, parse_constant=_no_constant)
+            rid, cmd, args = msg.get("id"), msg["cmd"], msg.get("args")
+            args = {} if args is None else args
+            if not isinstance(cmd, str) or not isinstance(args, dict):
+                raise TypeError("cmd must be a string and args an object")
+            if not (rid is None or isinstance(rid, (str, int, float))):
+                raise TypeError("id must be a number, a string or null")
+        except RecursionError:
+            return {"id": None, "ok": False, "error": "malformed request: nested too deeply"}
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            return {"id": None, "ok": False, "error": f"malformed request: {exc}"}
+        try:
+            check(cmd, args)
+        except CommandError as exc:
+            return {"id": rid, "ok": False, "error": str(exc)}
+        if cmd in self.prepare:
+            try:
+                args = self.prepare[cmd](args)
+            except ControlError as exc:
+                return {"id": rid, "ok": False, "error": str(exc)}
+        fut: Future = Future()
+        try:
+            self.requests.put_nowait((cmd, args, fut))
+        except queue.Full:
+            return {"id": rid, "ok": False, "error": "engine busy"}
+        try:
+            try:
+                result = fut.result(timeout=REPLY_TIMEOUT)
+            except TimeoutError:
+                # A command the loop has not started yet is withdrawn: run after its client gave up
+                # (an agent made ready half a minute late), it would surprise everyone.
+                if fut.cancel():
+                    raise
+                result = fut.result(timeout=REPLY_TIMEOUT)   # the loop took it just now
+            return {"id": rid, "ok": True, "result": result}
+        except TimeoutError:
+            return {"id": rid, "ok": False, "error": "engine did not answer in time"}
+        except ControlError as exc:
+            return {"id": rid, "ok": False, "error": str(exc)}
+
+    def close(self) -> None:
+        self._closing.set()
+        if self._sock:
+            self._sock.close()
+        if self.path.exists():
+            self.path.unlink()
+
+
+class ControlClient:
+    """Blocking client for the web process and `branchline ctl`; reconnects on each failure."""
+
+    def __init__(self, path: str | Path, timeout: float = REPLY_TIMEOUT + 1):
+        self.path = Path(path)
+        self.timeout = timeout
+        self._sock: socket.socket | None = None
+        self._rfile = None
+        self._next_id = 0
+        self._lock = threading.Lock()
+
+    def _connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        try:
+            sock.connect(str(self.path))
+        except OSError as exc:
+            sock.close()
+            raise ControlError(f"engine not reachable at {self.path}: {exc.strerror or exc}") from exc
+        self._sock, self._rfile = sock, sock.makefile("rb")
+
+    def call(self, cmd: str, **args) -> dict:
+        """Run one command on the engine and return its result; raise ControlError on failure."""
+        with self._lock:
+            self._next_id += 1
+            line = json.dumps({"id": self._next_id, "cmd": cmd, "args": args}).encode() + b"\n"
+            for attempt in (1, 2):
+                if self._sock is None:
+                    self._connect()
+                try:
+                    self._sock.sendall(line)
+                    raw = self._rfile.readline()
+                    if not raw:
+                        raise OSError("connection closed")
+                    break
+                except OSError as exc:
+                    self.close()
+                    if attempt == 2:
+                        raise ControlError(f"engine at {self.path}: {exc}") from exc
+        reply = json.loads(raw)
+        if not reply.get("ok"):
+            raise ControlError(reply.get("error", "unknown error"))
+        return reply["result"]
+
+    def close(self) -> None:
+        if self._sock is not None:
+            self._rfile.close()
+            self._sock.close()
+        self._sock = self._rfile = None

@@ -1,0 +1,233 @@
+"""Call recording: stereo WAV files (caller left, agent right) written by one thread.
+
+The loop hands over one array per tick for all recorded calls; the thread appends to each file and,
+once a second, rewrites the WAV header and syncs, so after a power cut a recording is playable up to
+its last second. `repair()` fixes headers of files left open by a crash.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import queue
+import struct
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from drivers.channel import RATE
+
+from firmware.core.handoff import Handoff
+from firmware.core.heartbeat import Heartbeat
+
+log = logging.getLogger(__name__)
+
+SYNC_SECONDS = 1.0
+# 10 s of ticks may wait for a slow SD card before the handoff starts spilling.
+QUEUE_TICKS = 500
+_HEADER = 44
+# Voicemail messages live under <recordings>/voicemail/ (firmware/callcenter/voicemail.py).
+VOICEMAIL_DIR = "voicemail"
+_STOP = object()
+
+
+def wav_header(data_bytes: int, channels: int = 2) -> bytes:
+    """A canonical 44-byte PCM WAV header for 16-bit audio at the box's rate."""
+    block = 2 * channels
+    return (b"RIFF" + struct.pack("<I", 36 + data_bytes) + b"WAVE"
+            + b"fmt " + struct.pack("<IHHIIHH", 16, 1, channels, RATE, RATE * block, block, 16)
+            + b"data" + struct.pack("<I", data_bytes))
+
+
+def repair(path: Path, channels: int = 2) -> bool:
+    """Make a WAV left by a crash consistent: whole frames only, sizes in the header. True if changed."""
+    size = path.stat().st_size
+    block = 2 * channels
+    if size < _HEADER:
+        # Killed before the first sync: the header never left the write buffer. Only our recorder
+        # writes here, so what is there is the start of our header: an empty recording, kept as one.
+        with open(path, "r+b") as f:
+            if not wav_header(0, channels).startswith(f.read()):
+                return False
+            f.seek(0)
+            f.truncate()
+            f.write(wav_header(0, channels))
+            f.flush()
+            os.fsync(f.fileno())
+        log.warning("recording %s repaired: empty", path)
+        return True
+    data = (size - _HEADER) // block * block
+    with open(path, "r+b") as f:
+        head = f.read(_HEADER)
+        if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return False
+        if struct.unpack("<I", head[40:44])[0] == data and size == _HEADER + data:
+            return False
+        f.truncate(_HEADER + data)
+        f.seek(0)
+        f.write(wav_header(data, channels))
+        f.flush()
+        os.fsync(f.fileno())
+    log.warning("recording %s repaired: %.1f s kept", path, data / block / RATE)
+    return True
+
+
+def _channels(path: Path, default: int = 2) -> int:
+    with open(path, "rb") as f:
+        head = f.read(_HEADER)
+    return struct.unpack("<H", head[22:24])[0] if len(head) == _HEADER and head[:4] == b"RIFF" else default
+
+
+def describe(path: Path) -> tuple[float, int, str] | None:
+    """(duration s, size, sha256) of a consistent recording, as the recorder reports a finished one;
+    None if the file is not one of ours."""
+    with open(path, "rb") as f:
+        head = f.read(_HEADER)
+        if len(head) < _HEADER or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return None
+        f.seek(0)
+        sha = hashlib.file_digest(f, "sha256").hexdigest()
+    channels = struct.unpack("<H", head[22:24])[0]
+    data = struct.unpack("<I", head[40:44])[0]
+    return data / (2 * channels) / RATE, _HEADER + data, sha
+
+
+@dataclass
+class Finished:
+    rec_id: str
+    path: Path
+    duration: float
+    size: int
+    sha256: str
+
+
+class _Open:
+    def __init__(self, path: Path, channels: int):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path, self.channels = path, channels
+        self.f = open(path, "wb")
+        self.f.write(wav_header(0, channels))
+        self.data = 0
+        self.sha = hashlib.sha256()
+        self.synced = self.data
+
+    def write(self, frames: np.ndarray) -> None:
+        # (channels, n), e.g. caller/agent -> interleaved little-endian int16 frames.
+        raw = np.ascontiguousarray(frames.T).astype("<i2").tobytes()
+        self.f.write(raw)
+        self.data += len(raw)
+
+    def sync(self) -> None:
+        if self.data == self.synced:
+            return
+        self.f.seek(0)
+        self.f.write(wav_header(self.data, self.channels))
+        self.f.seek(0, os.SEEK_END)
+        self.f.flush()
+        os.fsync(self.f.fileno())
+        self.synced = self.data
+
+    def close(self) -> tuple[str, int]:
+        self.sync()
+        self.f.close()
+        with open(self.path, "rb") as f:
+            sha = hashlib.file_digest(f, "sha256").hexdigest()
+        return sha, self.data
+
+
+class Recorder:
+    def __init__(self, directory: str | Path):
+        self.directory = Path(directory)
+        self.handoff = Handoff(QUEUE_TICKS)
+        self.results: queue.Queue[Finished] = queue.Queue()
+        self.heartbeat = Heartbeat("recorder")
+        self.errors = 0
+
+    def start(self) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.heartbeat.start(self._run)
+
+    def repair_all(self) -> list[Path]:
+        """Repair every recording a crash left inconsistent (run before `start`)."""
+        # Messages are mono (firmware/callcenter/voicemail.py), calls stereo: what a file too short to say is.
+        return [p for p in sorted(self.directory.rglob("*.wav"))
+                if repair(p, _channels(p, 1 if VOICEMAIL_DIR in p.relative_to(self.directory).parts[:1] else 2))]
+
+    # --- loop-thread side ---------------------------------------------------------------------
+    def open(self, rec_id: str, relpath: str, channels: int = 2) -> None:
+        self.handoff.put(("open", rec_id, relpath, channels))
+
+    def frames(self, rec_ids: tuple[str, ...], audio: np.ndarray) -> None:
+        """One tick for every recorded call: audio (k, 2, n) int16, rows in `rec_ids` order."""
+        self.handoff.put(("frames", rec_ids, audio))
+
+    def close(self, rec_id: str) -> None:
+        self.handoff.put(("close", rec_id))
+
+    def finished(self) -> list[Finished]:
+        done = []
+        while not self.results.empty():
+            done.append(self.results.get_nowait())
+        return done
+
+    def stop(self, timeout: float = 10.0) -> None:
+        thread = self.heartbeat.thread
+        if thread is not None and thread.is_alive():
+            while self.handoff.backlog - self.handoff.queue.qsize():
+                self.handoff.pump()
+                time.sleep(0.01)
+            self.handoff.queue.put(_STOP)
+            thread.join(timeout)
+
+    def status(self) -> dict:
+        return {"backlog": self.handoff.backlog, "spilled": self.handoff.spilled, "errors": self.errors,
+                **self.heartbeat.status()}
+
+    # --- recorder thread ----------------------------------------------------------------------
+    def _run(self) -> None:
+        files: dict[str, _Open] = {}
+        next_sync = time.monotonic() + SYNC_SECONDS
+        while True:
+            self.heartbeat.beat()
+            try:
+                item = self.handoff.queue.get(timeout=SYNC_SECONDS)
+            except queue.Empty:
+                item = None
+            if item is _STOP:
+                for rec_id in list(files):
+                    self._close(files, rec_id)
+                return
+            try:
+                if item is not None:
+                    self._handle(files, item)
+                if time.monotonic() >= next_sync:
+                    for f in files.values():
+                        f.sync()
+                    next_sync = time.monotonic() + SYNC_SECONDS
+            except OSError as exc:
+                self.errors += 1
+                log.error("recorder: %s", exc)
+            except Exception as exc:   # a fault of our own must not stop every other recording
+                self.errors += 1
+                self.heartbeat.error("recorder", exc)
+
+    def _handle(self, files: dict[str, _Open], item: tuple) -> None:
+        kind = item[0]
+        if kind == "frames":
+            for rec_id, frames in zip(item[1], item[2]):
+                f = files.get(rec_id)
+                if f is not None:
+                    f.write(frames)
+        elif kind == "open":
+            files[item[1]] = _Open(self.directory / item[2], item[3])
+        else:
+            self._close(files, item[1])
+
+    def _close(self, files: dict[str, _Open], rec_id: str) -> None:
+        f = files.pop(rec_id, None)
+        if f is None:
+            return
+        sha, data = f.close()
+        self.results.put(Finished(rec_id, f.path, data / (2 * f.channels) / RATE, _HEADER + data, sha))

@@ -1,0 +1,82 @@
+"""`make bench`: the engine's real-time factor on the simulated board, then the DSP throughput table."""
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+from firmware.tools import bench_dsp
+from firmware.tools import bench_sync
+from firmware.tools.scenario import ScenarioRun, load_scenario
+
+WARMUP_S = 20.0   # long enough for every caller to pass the IVR into a queue or a conversation
+
+
+def _scenario(lines: int) -> str:
+    """Every trunk busy for the whole run: half the callers talking to agents, half waiting in queue."""
+    agents = "".join(f'[[agents]]\nid = "{9000 + i}"\nqueues = ["sales", "service"]\nanswer_after = 1.0\n'
+                     f"talk = 100000.0\n" for i in range(lines // 2))
+    callers = "".join(f'[[callers]]\nat = {0.5 + i * 0.02:.2f}\nnumber = "1380000{i:04d}"\n'
+                      f'keys = [[1.0, "{1 + i % 2}"]]\npatience = 100000.0\ntalk = 100000.0\n'
+                      for i in range(lines))
+    return f"[run]\nseconds = 100000\ntrunks = {lines}\ndrain = 0\n{agents}{callers}"
+
+
+def engine_rtf(lines: int, seconds: float) -> dict:
+    with tempfile.TemporaryDirectory(prefix="branchline-bench-") as tmp:
+        path = Path(tmp) / "bench.toml"
+        path.write_text(_scenario(lines))
+        run = ScenarioRun(load_scenario(path), Path(tmp) / "state", clock="fast")
+        engine = run.engine
+        engine.run(until=lambda: engine.clock.seconds >= WARMUP_S)
+        busy = sum(1 for c in engine.calls.values())
+        ticks0 = engine.stats.count
+        start_cpu, start_s = time.process_time(), engine.clock.seconds
+        engine.run(until=lambda: engine.clock.seconds >= WARMUP_S + seconds)
+        cpu = time.process_time() - start_cpu
+        sim_s = engine.clock.seconds - start_s
+        stats = engine.stats.status()
+        engine.stop()
+        engine.close()
+    return {"lines": lines, "busy": busy, "channels": len(engine.board), "sim_s": sim_s, "cpu_s": cpu,
+            "rtf": sim_s / cpu, "channel_s_per_cpu_s": busy * sim_s / cpu,
+            "tick_mean_ms": stats["mean_ms"], "tick_p99_ms": stats["p99_ms"],
+            "ticks": stats["count"] - ticks0}
+
+
+def idle_tick_ms(lines: int, seconds: float) -> float:
+    """CPU ms per tick with every line idle: the cost that must stay flat in the channel count."""
+    with tempfile.TemporaryDirectory(prefix="branchline-bench-") as tmp:
+        path = Path(tmp) / "idle.toml"
+        path.write_text(f"[run]\nseconds = 100000\ntrunks = {lines}\ndrain = 0\n")
+        engine = ScenarioRun(load_scenario(path), Path(tmp) / "state", clock="fast").engine
+        engine.run(until=lambda: engine.clock.seconds >= 1.0)
+        start_cpu, ticks = time.process_time(), engine.stats.count
+        engine.run(until=lambda: engine.clock.seconds >= 1.0 + seconds)
+        cpu = time.process_time() - start_cpu
+        n = engine.stats.count - ticks
+        engine.close()
+    return 1000.0 * cpu / n
+
+
+def main(quick: bool = False) -> int:
+    seconds = 20.0 if quick else 60.0
+    print("Engine on the simulated board (every trunk in a call: IVR done, half talking and recorded, "
+          "half queued with music)")
+    print(f"{'lines':>6} {'channels':>9} {'sim s':>7} {'CPU s':>7} {'real-time x':>12} "
+          f"{'ch-s/CPU-s':>11} {'tick mean ms':>13} {'tick p99 ms':>12}")
+    for lines in (30, 120):
+        r = engine_rtf(lines, seconds)
+        print(f"{r['lines']:>6} {r['channels']:>9} {r['sim_s']:>7.0f} {r['cpu_s']:>7.2f} {r['rtf']:>12.1f} "
+              f"{r['channel_s_per_cpu_s']:>11.0f} {r['tick_mean_ms']:>13.3f} {r['tick_p99_ms']:>12.3f}")
+    print("(real-time x: simulated seconds per CPU second; above 1 keeps up with the lines. "
+          "ch-s/CPU-s counts busy trunk channels.)")
+    print()
+    print("Idle lines: CPU ms per tick (should stay nearly flat in the number of lines)")
+    for lines in (8, 30, 120, 480):
+        print(f"{lines:>6} lines {idle_tick_ms(lines, seconds):>8.3f} ms/tick")
+    print()
+    bench_dsp.run(out=print)
+    print()
+    bench_sync.run(out=print)
+    return 0

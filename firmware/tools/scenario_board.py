@@ -1,0 +1,139 @@
+"""A scenario's board: the simulated board, or a profile's emulated modems, and the callers' side of its trunks."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from drivers.channel import Board, ChannelKind
+from drivers.modem_emulator import ModemEmulator
+from drivers.sim import DtmfStyle, SimCaller, SimDriver
+from drivers.voice_modem import VoiceModemDriver
+from dsp.tones import TonePlan
+
+from firmware.config.boards import DRIVERS, load_profile
+from typed_toml import ConfigError, Section
+
+
+@dataclass
+class ScenarioBoard:
+    board: Board
+    sim: SimDriver           # the agents' and supervisors' handsets, and the PSTN's reachable numbers
+    name: str
+    answer_rings: int = 1
+
+
+def build(profile_name: str | None, *, trunks: int, stations: int, seed: int, noise_dbm0: float,
+          dtmf: DtmfStyle, clock: str, callerid: str = "v23", tones: TonePlan | None = None) -> ScenarioBoard:
+    """The simulated board with `trunks` lines sending caller ID by `callerid` and call-progress tones
+    of `tones` (no profile), or the named profile with its sim driver given `stations` handsets. A
+    profile may hold simulated lines and modem emulators only."""
+    if profile_name is None:
+        sim = SimDriver(trunks=trunks, stations=stations, seed=seed, noise_dbm0=noise_dbm0, dtmf=dtmf,
+                        callerid=callerid, tones=tones)
+        return ScenarioBoard(Board([sim]), sim, "sim")
+    profile = load_profile(profile_name)
+    drivers, sim = [], None
+    for sec in profile.drivers:
+        kind = sec.get_str("type", choices=DRIVERS)
+        if kind == "sim":
+            if sim is not None:
+                raise sec.error("type", "a scenario board has one simulated driver, for the agents' handsets")
+            data = {k: v for k, v in sec.data.items() if k != "type"}
+            own = Section({**data, "stations": stations, "seed": seed, "noise_dbm0": noise_dbm0}, sec.file, sec.where)
+            sim = DRIVERS["sim"](own)
+            own.done()
+            sim.dtmf = dtmf
+            drivers.append(sim)
+        elif kind == "voice_modem":
+            for line in sec.get_tables("line"):
+                if not line.get_str("port").startswith("emulator:"):
+                    raise line.error("port", "a scenario drives simulated lines and modem emulators only, "
+                                             f"not the modem at {line.get_str('port')!r}")
+                if line.get_str("kind", "trunk") != "trunk":
+                    raise line.error("kind", "a scenario's agents answer on simulated handsets: "
+                                             "emulated station lines are not scripted")
+            drivers.append(DRIVERS["voice_modem"](sec))
+            sec.done()
+        else:
+            raise sec.error("type", f"a scenario cannot drive {kind!r} hardware: use a profile of "
+                                    "simulated lines and modem emulators (sim, sim-modems)")
+    if sim is None:
+        sim = SimDriver(trunks=0, stations=stations, seed=seed, noise_dbm0=noise_dbm0, dtmf=dtmf)
+        drivers.append(sim)
+    modems = [d for d in drivers if isinstance(d, VoiceModemDriver)]
+    if modems and sim.n_trunks:
+        raise ConfigError(f"{profile.path}: a scenario's trunks are either simulated or emulated modems, "
+                          f"not both ({sim.n_trunks} simulated trunks beside the modems)")
+    if modems and clock == "fast":
+        raise ConfigError(f"{profile.path}: board {profile.name} runs emulated modems in real time, so its "
+                          "scenario cannot run fast: run it without --fast")
+    board = Board(drivers)
+    return ScenarioBoard(board, sim, profile.name, max(profile.answer_rings, board.answer_rings))
+
+
+class SimTrunks:
+    """Callers on the simulated board's trunks (board channels 0..n-1)."""
+
+    def __init__(self, sim: SimDriver):
+        self.sim = sim
+
+    def place_call(self, caller: SimCaller) -> bool:
+        return self.sim.place_call(caller)
+
+    def caller_on(self, channel: int) -> SimCaller | None:
+        return self.sim.trunks[channel].caller if channel < self.sim.n_trunks else None
+
+    def connected(self, channel: int) -> None:
+        self.sim.connected(channel)
+
+    def busy(self) -> bool:
+        return any(t.caller is not None for t in self.sim.trunks)
+
+    def arrival(self, caller: SimCaller) -> float:
+        return caller.arrived
+
+
+class ModemTrunks:
+    """Callers on emulated voice modems: each line's emulator plays its PSTN side, in real time."""
+
+    def __init__(self, board: Board, now: Callable[[], float], dtmf: DtmfStyle):
+        self.lines: dict[int, ModemEmulator] = {}     # board channel -> its modem's emulator
+        for info in board.by_kind(ChannelKind.TRUNK):
+            driver, local = board.locate(info.index)
+            emulator = driver.emulators[local]
+            emulator.dtmf = dtmf
+            self.lines[info.index] = emulator
+        self._now = now
+        # The emulators stamp callers on the monotonic clock; the report wants scenario seconds.
+        self._arrived: dict[int, float] = {}
+
+    def place_call(self, caller: SimCaller) -> bool:
+        """The caller dials the hotline: the first idle line rings (False: every line is busy)."""
+        now = self._now()
+        self._arrived[id(caller)] = now
+        if any(emulator.place_call(caller) for emulator in self.lines.values()):
+            return True
+        caller.ended, caller.ended_by = now, "busy"
+        return False
+
+    def caller_on(self, channel: int) -> SimCaller | None:
+        emulator = self.lines.get(channel)
+        return emulator.caller if emulator is not None else None
+
+    def connected(self, channel: int) -> None:
+        emulator = self.lines.get(channel)
+        if emulator is not None:
+            emulator.connected()
+
+    def busy(self) -> bool:
+        return any(emulator.caller is not None for emulator in self.lines.values())
+
+    def arrival(self, caller: SimCaller) -> float:
+        return self._arrived[id(caller)]
+
+
+def trunks_for(board: ScenarioBoard, now: Callable[[], float], dtmf: DtmfStyle) -> SimTrunks | ModemTrunks:
+    """The callers' side of a started board (the emulators exist once the modem driver has started)."""
+    if any(isinstance(d, VoiceModemDriver) for d in board.board.drivers):
+        return ModemTrunks(board.board, now, dtmf)
+    return SimTrunks(board.sim)
