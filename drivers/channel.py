@@ -25,11 +25,15 @@ class ChannelKind(str, enum.Enum):
 
 
 class EventKind(str, enum.Enum):
-    RING = "ring"            # a ring burst began on a trunk (or an idle station rings back: never)
+    RING = "ring"            # a ring burst began on a trunk (or an idle station rings back: never);
+                             # data: off_hook=True when the line is off hook onto the caller already
+                             # (glare): no more rings will come, answer now
     CALLER_ID = "callerid"   # data: number, name, when, absence (decoded by the driver or the box)
     ANSWER = "answer"        # the far end answered our dial, or a ringing station went off-hook
     OFFHOOK = "offhook"      # an idle station went off-hook by itself (the agent wants to dial)
-    CLEAR = "clear"          # far-end clear: caller hung up, station on-hook, loop current dropped
+    CLEAR = "clear"          # far-end clear: caller hung up, station on-hook, loop current dropped;
+                             # data: reason; glare=True when an incoming call took a line being
+                             # dialled (its RING follows)
     ALARM = "alarm"          # data: active (bool), reason; an alarmed channel is out of service
     DIGIT = "digit"          # data: digit; out-of-band digit from hardware, a cross-check only
     PROGRESS = "progress"    # data: tone; call progress reported by hardware while dialling

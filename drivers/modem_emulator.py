@@ -3,8 +3,8 @@
 # are replayed as data. A caller rings, sends caller ID, presses keys as real DTMF audio (and the
 # modem's own <DLE> digit reports), and hangs up. A line taken off-hook carries the tone plan's dial
 # tone as audio. Faults: garbage bytes, missing OKs, a modem that stops answering, a dead line, a line
-# that carries some other sound off-hook, unplug and replug (the stable link is re-pointed, as udev's
-# by-id).
+# that carries some other sound off-hook, glare (a call that reaches the line as the modem goes off hook
+# to dial), unplug and replug (the stable link is re-pointed, as udev's by-id).
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from dsp.tones import TonePlan, load_plan
 from . import modem_quirks, v253
 from .modem_quirks import ModemModel
 from .sim import DtmfStyle, SimCaller
-from .sim_signals import Loop, make_loop, progress_tone
+from .sim_signals import BEFORE_RING_GAP_S, Loop, make_loop, progress_tone
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +55,13 @@ MAX_CATCH_UP = 25
 DIAL_TONE_REPORT_S = 0.3
 # Host audio kept for tests to inspect.
 HEARD_S = 30.0
+# A modem dialling with dial tone detection (X4, the power-on default of USR and Conexant) waits this
+# long for dial tone before it gives up with NO DIALTONE (S6, 2 s by default on both).
+DIAL_TONE_WAIT_S = 2.0
+# The exchange takes an on-hook break of an answered line for a clear only once it lasts longer than a
+# hook flash, whose longest form is 600 ms (register recall is read in 100-600 ms); a shorter break
+# leaves the caller on the line.
+CLEAR_BREAK_S = 0.6
 
 
 class EmulatorError(Exception):
@@ -78,6 +85,15 @@ class _Call:
     hangup_at: float = float("inf")
     keys: list | None = None
     gone: bool = False          # the caller has hung up while the modem is off-hook
+    on_hook_at: float | None = None   # the answered line went on-hook then: a clear once it lasts
+    cid_first: bool = False     # caller ID comes before the first ring
+
+
+@dataclass
+class _Glare:
+    """A call that reaches the line as the modem goes off hook to dial."""
+    caller: SimCaller
+    caller_id_first: bool       # the network sends caller ID before the first ring (ETSI, DTMF)
 
 
 class ModemEmulator:
@@ -102,6 +118,7 @@ class ModemEmulator:
         self.called = CalledParty()
         self.tone_plan = load_plan(tones) if isinstance(tones, str) else tones
         self.dead_line = False
+        self._glare: _Glare | None = None
         # What the line carries off-hook instead of dial tone (a line stuck on busy tone, noise, a
         # crossed line's speech): int16-scale samples, repeated; None: the plan's dial tone.
         self.off_hook_audio: np.ndarray | None = None
@@ -193,22 +210,40 @@ class ModemEmulator:
         self._signal = np.zeros(0)
         self._marks: list[tuple[int, bytes]] = []
         self._dialing: dict | None = None
+        self._dial_tone_wait: float | None = None   # ATD waits for a dial tone the line does not carry
         self._dial_tone_reported = False
         self._off_hook: Loop | None = None      # what an idle line carries while off-hook
 
     # --- the PSTN side ----------------------------------------------------------------------------
-    def place_call(self, caller: SimCaller) -> bool:
-        """A caller dials this line: False if it is busy (off-hook, ringing or unplugged)."""
+    def place_call(self, caller: SimCaller, caller_id_first: bool = False) -> bool:
+        """A caller dials this line: False if it is busy (off-hook, ringing or unplugged).
+        `caller_id_first`: the network sends caller ID before the first ring (ETSI EN 300 659-1, DTMF
+        caller ID), not in the silence after it; the modem reports it once decoded, then it rings."""
         with self._lock:
             now = time.monotonic()
             if self._call is not None or self.offhook or self._master is None:
                 return False
             caller.arrived = now
             self.counters["calls"] += 1
-            self._call = _Call(caller, next_ring=now,
-                               give_up_at=now + min(caller.patience, NO_ANSWER_RELEASE_S))
+            first_ring = now + CID_AFTER_RING_S + BEFORE_RING_GAP_S if caller_id_first else now
+            self._call = _Call(caller, next_ring=first_ring,
+                               give_up_at=now + min(caller.patience, NO_ANSWER_RELEASE_S),
+                               cid_at=now + CID_AFTER_RING_S if caller_id_first else None,
+                               cid_first=caller_id_first)
         self._wake()
         return True
+
+    def arrive_on_dial(self, caller: SimCaller, caller_id_first: bool = False) -> None:
+        """Glare: `caller`'s call reaches this line at the moment the modem next goes off hook to dial.
+
+        What a real line and modem do then: the modem's ring detector catches the ring burst that the
+        exchange had just started (RING, after the caller ID lines on a network that sends them before
+        the first ring), and the loop the modem closes to dial answers the call (the exchange's ring
+        trip). Instead of dial tone the line carries the caller, so after its dial tone wait the modem
+        gives up with NO DIALTONE and goes back on hook; the exchange keeps the answered call through
+        a break shorter than CLEAR_BREAK_S."""
+        with self._lock:
+            self._glare = _Glare(caller, caller_id_first)
 
     @property
     def caller(self) -> SimCaller | None:
@@ -469,6 +504,10 @@ class ModemEmulator:
         if self.fclass != "8":
             self._say("ERROR")
             return
+        glare, self._glare = self._glare, None
+        if glare is not None and self._call is None:
+            self._collide(glare)
+            return
         self._hook(True)
         if self.dead_line:
             self._hook(False)
@@ -479,6 +518,18 @@ class ModemEmulator:
                          "answered": False, "next_event": now}
         self._signal = np.zeros(0)
         self._say("OK")
+
+    def _collide(self, glare: _Glare) -> None:
+        now = time.monotonic()
+        caller = glare.caller
+        caller.arrived = now
+        self.counters["calls"] += 1
+        self._call = _Call(caller, next_ring=float("inf"), give_up_at=now + caller.patience)
+        if glare.caller_id_first:
+            self._caller_id(caller)
+        self._say("RING")
+        self._hook(True)                 # the ring trip: the caller is answered
+        self._dial_tone_wait = now + DIAL_TONE_WAIT_S
 
     def _hook(self, off: bool) -> None:
         if off == self.offhook:
@@ -492,6 +543,8 @@ class ModemEmulator:
             self._marks = []
             self._dial_tone_reported = False
             call = self._call
+            if call is not None:
+                call.on_hook_at = None       # back within the break: still the same call
             if call is not None and call.caller.answered is None and not call.gone:
                 call.caller.answered = now
                 call.give_up_at = call.caller.arrived + call.caller.patience
@@ -499,18 +552,29 @@ class ModemEmulator:
             return
         self.stream = "none"
         self._dialing = None
-        if self._call is not None:
-            self._end_call("caller" if self._call.gone else "box")
+        self._dial_tone_wait = None
+        call = self._call
+        if call is not None and call.caller.answered is not None and not call.gone:
+            call.on_hook_at = now            # a clear once the break outlasts CLEAR_BREAK_S
+        elif call is not None:
+            self._end_call("caller" if call.gone else "box")
 
     # --- time -------------------------------------------------------------------------------------
     def _tick(self, now: float) -> None:
         call = self._call
+        if call is not None and call.on_hook_at is not None and now - call.on_hook_at >= CLEAR_BREAK_S:
+            self._end_call("box", at=call.on_hook_at)
+            call = None
+        if self._dial_tone_wait is not None and now >= self._dial_tone_wait:
+            self._dial_tone_wait = None
+            self._hook(False)
+            self._say("NO DIALTONE")
         if call is not None and not self.offhook and call.caller.answered is None:
             if now >= call.next_ring:
                 self._say("RING")
                 call.rings += 1
                 call.next_ring += self.ring_period_s
-                if call.rings == 1:
+                if call.rings == 1 and not call.cid_first:
                     call.cid_at = now + CID_AFTER_RING_S
             if call.cid_at is not None and now >= call.cid_at:
                 call.cid_at = None
@@ -571,11 +635,11 @@ class ModemEmulator:
         if not self.offhook:
             self._end_call("caller")
 
-    def _end_call(self, by: str) -> None:
+    def _end_call(self, by: str, at: float | None = None) -> None:
         call, self._call = self._call, None
         caller = call.caller
         if caller.ended is None:
-            caller.ended, caller.ended_by = time.monotonic(), by
+            caller.ended, caller.ended_by = time.monotonic() if at is None else at, by
         self.finished.append(caller)
 
     def _dial_progress(self, now: float) -> None:

@@ -82,6 +82,8 @@ STREAM_START_S = JITTER_LIMIT / v253.RATE
 REGEN_ON_S, REGEN_OFF_S, REGEN_DBM0 = 0.08, 0.06, -10.0
 # A line longer than this in command state is noise, not a modem answer.
 MAX_LINE = 256
+# Why a dialled leg ends when an incoming call took its line (the CLEAR event's reason).
+GLARE = "glare: an incoming call took the line"
 
 
 class VoiceModemError(Exception):
@@ -333,6 +335,9 @@ class ModemLine:
         self._cid_at: float | None = None
         self._last_ring = 0.0
         self._ignore_rings_until = 0.0
+        self._seizing = False                  # ATD sent, its result not yet in
+        self._glare = False                    # a RING or caller ID came meanwhile
+        self._caller_on_line = False           # RINGING off hook: the caller is answered already
         self._dial_deadline: float | None = None
         self._last_ringback: float | None = None
         self._test: dict | None = None
@@ -470,6 +475,7 @@ class ModemLine:
         self._drop_test(f"{reason}; line test of {self.cfg.name} not completed")
         self._dial_deadline = None
         self._last_ringback = None
+        self._seizing = self._glare = self._caller_on_line = False
 
     def _fault(self, reason: str) -> None:
         """The modem stopped answering or refused a required command: reset it, or give up on it."""
@@ -636,6 +642,7 @@ class ModemLine:
         return Cmd(v253.ABORT_TX if abort else v253.END_TX, stops=True)
 
     def _answer_script(self) -> Script:
+        self._caller_on_line = False
         self._set_state(LineState.ANSWERING)
         # mgetty V253 pick_phone: off-hook connected to the line, answer VCON or OK.
         cmd = Cmd("AT+VLS=1")
@@ -669,7 +676,13 @@ class ModemLine:
         self._set_state(LineState.DIALING, f"dialing {number}")
         # ATD...; dials and returns to command state off-hook, so the box can listen to the progress.
         cmd = Cmd(f"ATD{number};", timeout=DIAL_TIMEOUT_S)
+        self._seizing, self._glare = True, False
         kind, _ = yield cmd
+        self._seizing = False
+        if self._glare:
+            self._glare = False
+            self._taken_by_caller(kind)
+            return
         self._dial_deadline = self._now + DIAL_TIMEOUT_S
         if kind == LineKind.NO_DIALTONE:
             self._emit(EventKind.PROGRESS, tone="no_dialtone")
@@ -686,6 +699,27 @@ class ModemLine:
         self.counters["calls"] += 1
         if kind == LineKind.VCON:
             self._far_end_answered("VCON")
+
+    def _taken_by_caller(self, kind: LineKind | None) -> None:
+        """Glare: a call reached the line as the modem went off hook to dial (its RING or caller ID came
+        while ATD ran). On an analog loop-start line the loop the modem closed answered that call (the
+        exchange's ring trip), so the dialled number never went out: the modem heard the caller instead
+        of a dial tone (NO DIALTONE, not a dead line: no alarm) and dropped the line, or, dialling
+        blind, keyed the number into the caller's ear. The exchange will not ring the line again for
+        an answered call, and lets it go only on a break longer than a hook flash. So the dialled leg
+        ends here (CLEAR, GLARE: the engine dials it on another line) and the caller is reported as a
+        call ringing that needs no more rings (RING, off_hook): the engine answers at once, and the
+        answer takes the line back off hook (AT+VLS=1) one command delay after the modem dropped it,
+        well inside the exchange's clearing time. If the engine lets the call go instead, the line is
+        put on hook and the exchange clears it."""
+        self._emit(EventKind.CLEAR, reason=GLARE, glare=True)
+        log.warning("modem %s (%s): glare: an incoming call took the line as it went off hook to dial (%s)",
+                    self.name, self.cfg.name, kind.value.upper() if kind else "no answer to ATD")
+        self._caller_on_line = True
+        self._last_ring = self._now
+        self._set_state(LineState.RINGING, "glare: answered by going off hook")
+        self._emit_pending_cid()
+        self._emit(EventKind.RING, off_hook=True)
 
     def _test_script(self, seconds: float, job: LineTest, listener: DialToneListener) -> Script:
         self._set_state(LineState.TESTING, f"listening {seconds:.1f} s for dial tone")
@@ -723,6 +757,11 @@ class ModemLine:
         self._request(self._answer_script, "answer")
 
     def hangup(self) -> None:
+        if self.state == LineState.RINGING and self._caller_on_line:
+            # A call answered by glare is let go by going on hook (the modem may still be off hook).
+            self._caller_on_line = False
+            self._request(self._hangup_script, "hangup")
+            return
         if self.state == LineState.RINGING:
             # An analog line cannot refuse a call: the rings of this one are no longer reported.
             self._ignore_rings_until = self._now + RING_GONE_S
@@ -740,6 +779,12 @@ class ModemLine:
             raise ChannelError(f"modem {self.name}: {number!r} is not a dial string (V.250 D: 0-9 * # A-D , W @ ! P)")
         if self.state != LineState.IDLE:
             raise ChannelError(f"modem {self.name}: {self.cfg.name} is busy ({self.state.value})")
+        # Going off hook on a line an incoming call rings would answer it: a call let go still rings,
+        # and caller ID sent before the first ring (reference §5) announces one.
+        if self._now < self._ignore_rings_until:
+            raise ChannelError(f"modem {self.name}: {self.cfg.name}: {GLARE} (a call let go still rings)")
+        if self._cid and self._cid_at is not None and self._now - self._cid_at <= RING_GONE_S:
+            raise ChannelError(f"modem {self.name}: {self.cfg.name}: {GLARE} (its caller ID came)")
         self._request(lambda: self._dial_script(number), "dial")
 
     def test_line(self, seconds: float, plan: TonePlan) -> LineTest:
@@ -855,6 +900,8 @@ class ModemLine:
 
     def _on_ring(self) -> None:
         self._last_ring = self._now
+        if self._seizing and self.cfg.kind == ChannelKind.TRUNK:
+            self._glare = True
         if self.cfg.kind == ChannelKind.STATION or self._now < self._ignore_rings_until:
             if self._now < self._ignore_rings_until:
                 self._ignore_rings_until = self._now + RING_GONE_S
@@ -873,6 +920,10 @@ class ModemLine:
     def _on_cid(self, line: v253.Line) -> None:
         if self.cfg.kind == ChannelKind.STATION:
             return
+        if self._seizing:
+            self._glare = True
+            if self._cid_at is None or self._now - self._cid_at > RING_GONE_S:
+                self._cid = v253.CallerIdReport()     # a fresh call's, not what an earlier one left
         self._cid.add(line)
         self._cid_at = self._now
 
@@ -1062,6 +1113,9 @@ class ModemLine:
         if self.state == LineState.RINGING and now - self._last_ring >= RING_GONE_S:
             self._set_state(LineState.IDLE, f"no RING for {RING_GONE_S:.0f} s: the caller gave up")
             self._emit(EventKind.CLEAR, reason="rings stopped")
+            if self._caller_on_line:           # glare, never answered: the line goes on hook
+                self._caller_on_line = False
+                self._request(self._hangup_script, "hangup")
         if self.state == LineState.DIALING and self._stream != Stream.NONE:
             if self._dial_deadline is not None and now >= self._dial_deadline:
                 self._emit(EventKind.PROGRESS, tone="no_answer")

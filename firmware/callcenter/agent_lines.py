@@ -59,7 +59,7 @@ class PhoneLine:
     def ring(self) -> bool:
         """Dial the agent; False when no trunk can be had now (they are offered a later call instead)."""
         self.leg = self.engine.ops.seize(self.number, on_answer=self._answered, on_fail=self._failed,
-                                         on_clear=self._cleared, on_lost=self._lost)
+                                         on_clear=self._cleared, on_lost=self._lost, on_moved=self._moved)
         if self.leg is None:
             return False
         self.engine.acd.by_channel[self.leg.channel] = self.agent
@@ -77,6 +77,11 @@ class PhoneLine:
     def _forget(self) -> None:
         self.engine.acd.by_channel.pop(self.leg.channel, None)
         self.leg = None
+
+    def _moved(self, lost: int) -> None:
+        """An incoming call took the trunk the agent was being dialled on: the dial went to another."""
+        self.engine.acd.by_channel.pop(lost, None)
+        self.engine.acd.by_channel[self.leg.channel] = self.agent
 
     def _answered(self) -> None:
         self.engine.acd.picked_up(self.agent)

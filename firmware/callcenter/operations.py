@@ -29,9 +29,9 @@ NO_LINE = "no free line to dial out on"
 
 
 def not_reached(why: str) -> Disposition:
-    """How a dialled customer who never answered ends: busy, or unanswered (no answer, unobtainable,
-    congestion, the agent hanging up while it rang)."""
-    return Disposition.BUSY if why == "busy" else Disposition.UNANSWERED
+    """How a dialled customer who never answered ends: busy, failed (no line took the number), or
+    unanswered (no answer, unobtainable, congestion, the agent hanging up while it rang)."""
+    return {"busy": Disposition.BUSY, NO_LINE: Disposition.FAILED}.get(why, Disposition.UNANSWERED)
 
 
 class OpsError(AcdError):
@@ -43,13 +43,15 @@ class Leg:
     """A number the box dialled on a trunk for a call: a transfer target, a conference member, the
     far end of an agent's outbound call, or a remote agent's own phone (call None: the agent's line
     owns that leg, whichever call it carries)."""
-    channel: int
+    channel: int | None                       # the trunk it is dialled on (None until one takes it)
     number: str
     call: Call | None
     on_answer: Callable[[], None]
-    on_fail: Callable[[str], None]            # why: busy, congestion, sit, no answer, cleared, line alarm
+    on_fail: Callable[[str], None]            # why: busy, congestion, sit, no answer, cleared, line alarm,
+                                              # no free line
     on_clear: Callable[[], None]
     on_lost: Callable[[str], None] | None = None   # the answered line went down (alarm); None: as a clear
+    on_moved: Callable[[int], None] | None = None  # glare moved it off this trunk onto `channel`
     answered: bool = False
     timer: object = None
 
@@ -140,22 +142,22 @@ class Operations:
                 if info.kind.value == "trunk" and info.index not in eng.calls and info.index not in self.legs
                 and info.index not in eng.alarms and info.index not in eng.testing)
 
-    def seize(self, number: str, on_answer, on_fail, on_clear, on_lost=None, call: Call | None = None) -> Leg | None:
+    def seize(self, number: str, on_answer, on_fail, on_clear, on_lost=None, call: Call | None = None,
+              on_moved=None) -> Leg | None:
         """Dial `number` on the first idle trunk that takes it; None when none does. The one way the
         box takes a trunk to dial out (a remote agent's phone, a callback, an agent's outbound call, a
         transfer or conference number): the trunk is chosen and seized in the same step, when the
         number is dialled, never reserved ahead while an agent's phone rings.
 
         Glare: a line that looks idle here may already be ringing with a call whose ring or caller ID
-        has not reached the box. The driver arbitrates (the simulated exchange and a modem in RING
-        state refuse the seizure with ChannelError): the incoming call keeps that line and gets its
-        own record as it rings, and the next line is tried for the dialled one."""
-        for trunk in self._idle_trunks():
-            try:
-                return self._dial(call, trunk, number, on_answer, on_fail, on_clear, on_lost)
-            except ChannelError as exc:
-                log.info("dialling %s: %s; trying another line", number, exc)
-        return None
+        has not reached the box. The driver arbitrates. Where it can tell at once (the simulated
+        exchange; a modem that has reported RING or caller ID) it refuses the seizure with
+        ChannelError and the next line is tried. A modem finds out only once it has gone off hook,
+        which answered the caller: it clears the leg with `glare` and reports the caller's RING, and
+        leg_event dials the number again on another line (_glare). Either way the incoming call keeps
+        that line and gets its own record, and the dialled number goes out on the next free line."""
+        leg = Leg(None, number, call, on_answer, on_fail, on_clear, on_lost, on_moved)
+        return leg if self._place(leg, self._idle_trunks()) else None
 
     # --- hold ---------------------------------------------------------------------------------
     def cmd_hold(self, agent: str) -> dict:
@@ -401,14 +403,47 @@ class Operations:
         return agent_obj.status()
 
     # --- outbound -----------------------------------------------------------------------------
-    def _dial(self, call: Call | None, channel: int, number: str, on_answer, on_fail, on_clear,
-              on_lost=None) -> Leg:
-        """Dial `number` on the trunk `channel`; ChannelError (and no leg) if the driver refuses."""
-        self.engine.board.dial(channel, number)
-        leg = Leg(channel, number, call, on_answer, on_fail, on_clear, on_lost)
-        self.legs[channel] = leg
-        leg.timer = self.engine.later(DIAL_TIMEOUT_S, self._leg_timeout, leg)
-        return leg
+    def _place(self, leg: Leg, trunks) -> bool:
+        """Dial the leg's number on the first of `trunks` whose driver takes it; False if none does."""
+        for trunk in trunks:
+            try:
+                self.engine.board.dial(trunk, leg.number)
+            except ChannelError as exc:
+                log.info("dialling %s: %s; trying another line", leg.number, exc)
+                continue
+            leg.channel = trunk
+            self.legs[trunk] = leg
+            leg.timer = self.engine.later(DIAL_TIMEOUT_S, self._leg_timeout, leg)
+            return True
+        return False
+
+    def _glare(self, leg: Leg, why: str) -> None:
+        """An incoming call took the trunk the leg was being dialled on (the driver found out once
+        off hook): the trunk is the caller's now, and the same leg is dialled on another line."""
+        lost = leg.channel
+        self._forget(leg)
+        call = leg.call
+        # An agent's call out (dial_out) has the trunk as its own line: it lets go of it before the
+        # caller's ring on it is handled, or that ring would be taken for this call's.
+        own_line = call is not None and call.channel == lost
+        if own_line:
+            self.engine.leave_trunk(call)
+        if call is not None:
+            call.event("call:glare", number=leg.number, line=self.engine.board.channels[lost].name, why=why)
+        log.warning("dialling %s on %s: %s; trying another line", leg.number,
+                    self.engine.board.channels[lost].name, why)
+        if not self._place(leg, (t for t in self._idle_trunks() if t != lost)):
+            leg.on_fail(NO_LINE)
+            return
+        if own_line:
+            self.engine.take_trunk(call, leg.channel)
+            call.event("call:dial", number=leg.number, line=call.line_name)
+        # A third party being brought in on that trunk (a number, or a remote agent's phone) is there now.
+        for other in self.engine.calls.values():
+            if other.third is not None and other.third.channel == lost and not other.third.answered:
+                other.third.channel = leg.channel
+        if leg.on_moved is not None:
+            leg.on_moved(lost)
 
     def _leg_timeout(self, leg: Leg) -> None:
         if not leg.answered and self.legs.get(leg.channel) is leg:
@@ -436,6 +471,8 @@ class Operations:
         elif kind == "progress" and not leg.answered and data.get("tone") in ("busy", "congestion", "sit"):
             self.hangup_leg(leg)
             leg.on_fail(data["tone"])
+        elif kind == "clear" and not leg.answered and data.get("glare"):
+            self._glare(leg, data.get("reason", "glare"))
         elif kind == "clear":
             self._forget(leg)
             (leg.on_clear if leg.answered else lambda: leg.on_fail("cleared"))()

@@ -288,6 +288,12 @@ class Engine:
         self.calls[channel] = call
         call.update(channel=call.line_name)
 
+    def leave_trunk(self, call: Call) -> None:
+        """An incoming call took the trunk the call's customer was being dialled on (glare): the call
+        has no line until the number is dialled on another."""
+        self.calls.pop(call.channel, None)
+        call.channel = None
+
     def recording_changed(self) -> None:
         self._rec_index = None
 
@@ -380,7 +386,8 @@ class Engine:
         if call.state != CallState.RINGING:
             return
         call.rings += 1
-        if call.rings >= self.answer_rings:
+        # A line that went off hook onto the caller (glare on an analog line) rings no more: answer now.
+        if call.rings >= self.answer_rings or ev.data.get("off_hook"):
             self._answer_when_heard(call)
 
     def _answer_when_heard(self, call: Call) -> None:

@@ -113,3 +113,57 @@ def test_unplugging_a_modem_mid_call_fails_only_that_call_and_the_line_comes_bac
     # The call ends cleanly in the records: failed, ended by the box, with an end time.
     assert row["channel"] == "line1" and row["disposition"] == "failed" and row["hangup_by"] == "box"
     assert row["ended_at"] is not None
+
+
+def test_glare_on_a_modem_line_the_caller_gets_a_record_and_the_number_goes_out_on_the_next_line(tmp_path):
+    # Agent 1001 calls a customer out. The box seizes line1 to dial, and at that moment a caller's call
+    # reaches line1 from the exchange's side: going off hook answered them (glare on an analog line).
+    emus = [ModemEmulator("cx93010", serial_number=f"GLARE{i}", link_dir=tmp_path / "by-id").start()
+            for i in (1, 2)]
+    modem = VoiceModemDriver([LineConfig("line1", emus[0].link), LineConfig("line2", emus[1].link)])
+    sim = SimDriver(trunks=0, stations=4)
+    sim.handset(0).answer_after, sim.handset(0).talk = 0.5, 10.0
+    paths = StatePaths(tmp_path / "state")
+    site = load_site(paths)
+    site.answer_rings = 2        # modems: caller ID comes after the first ring
+    engine = open_engine(paths, Board([modem, sim]), site, clock="paced", control=False, seed=1,
+                         flow_path=DEFAULTS_DIR / "flows" / "main.toml")
+    alarms = []
+    engine.observers.append(lambda name, data: alarms.append(data) if name == "line:alarm" else None)
+    # Their key comes 4 s after the ring trip: once the modem's 2 s dial tone wait is over and the
+    # box has the line and its audio.
+    caller = SimCaller("13800138000", "ZHAO LEI", keys=[(4.0, "1")], patience=8.0)
+    try:
+        t0 = time.monotonic()
+        engine.run(until=lambda: all(ln.state == LineState.IDLE for ln in modem.lines) or time.monotonic() - t0 > 10)
+        engine.acd.cmd_login("1001")
+        emus[0].arrive_on_dial(caller, caller_id_first=True)
+        out_id = engine.ops.cmd_dial("1001", "4008200000")["call_id"]
+        t0 = time.monotonic()
+        engine.run(until=lambda: (caller.ended is not None and not engine.calls
+                                  and all(ln.state == LineState.IDLE for ln in modem.lines))
+                   or time.monotonic() - t0 > 30)
+        status = modem.status()["lines"]
+    finally:
+        engine.close()
+        for emu in emus:
+            emu.stop()
+    # The number went out on line1 (where the caller was met), then on line2, where it was answered.
+    assert emus[0].dialed == ["4008200000"] and emus[1].dialed == ["4008200000"]
+    # No line was taken for dead.
+    assert not alarms and [s["alarm"] for s in status] == [None, None]
+    db = open_readonly(paths.db)
+    rows = {r["direction"]: r for r in db["calls"].rows}
+    assert set(rows) == {"inbound", "outbound"}
+    inbound, outbound = rows["inbound"], rows["outbound"]
+    # The caller has their own record on line1: caller ID, answered, the key they pressed for sales,
+    # then, the only agent being on the call out, their hang-up in the queue.
+    assert (inbound["channel"], inbound["number"], inbound["name"]) == ("line1", "13800138000", "ZHAO LEI")
+    assert inbound["answered_at"] and inbound["digits"] == "1" and inbound["queue"] == "sales"
+    assert (inbound["disposition"], inbound["hangup_by"]) == ("abandoned", "caller") and inbound["ended_at"]
+    assert caller.answered is not None and caller.ended_by == "caller"
+    # The agent's call went out on line2 and was answered there.
+    assert outbound["id"] == out_id and (outbound["channel"], outbound["agent_id"]) == ("line2", "1001")
+    assert outbound["connected_at"] and outbound["disposition"] == "answered"
+    kinds = [e["kind"] for e in db["call_events"].rows_where("call_id = ?", [out_id], order_by="at, id")]
+    assert "call:glare" in kinds and kinds.count("call:dial") == 2

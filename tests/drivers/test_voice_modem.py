@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import serial
 
-from drivers import serial_ports, voice_modem
+from drivers import modem_emulator, serial_ports, voice_modem
 from drivers.channel import ChannelError, ChannelKind, EventKind
 from drivers.modem_emulator import CalledParty, ModemEmulator
 from drivers.sim import SimCaller
@@ -295,6 +295,68 @@ def test_dialling_on_a_dead_line(emulators):
     events, _ = pump(drv, lambda ev: EventKind.CLEAR in kinds(ev), 5.0)
     assert kinds(events) == [EventKind.PROGRESS, EventKind.ALARM, EventKind.CLEAR]
     assert events[0].data["tone"] == "no_dialtone" and "dead" in events[1].data["reason"]
+
+
+# --- glare: an incoming call takes the line as the modem goes off hook to dial ----------------------
+@pytest.mark.parametrize("model, caller_id_first", [("usr5637", False), ("cx93010", True)])
+def test_glare_ends_the_dialled_leg_and_hands_the_line_to_the_caller(emulators, monkeypatch, model,
+                                                                     caller_id_first):
+    monkeypatch.setattr(modem_emulator, "DIAL_TONE_WAIT_S", 0.3)
+    drv, [emu] = emulators(model)
+    caller = SimCaller("13800138000", "ZHAO LEI", patience=30.0)
+    emu.arrive_on_dial(caller, caller_id_first=caller_id_first)
+    drv.dial(0, "5551234")
+    events, _ = pump(drv, lambda ev: EventKind.RING in kinds(ev), 5.0)
+    # The dialled leg ends for glare, not for a dead line: no alarm, and the caller rings with the
+    # line already off hook on them, caller ID first where the network sent it.
+    assert not alarms(events)
+    ends = [e for e in events if e.kind in (EventKind.CLEAR, EventKind.CALLER_ID, EventKind.RING)]
+    assert [e.kind for e in ends] == ([EventKind.CLEAR] + [EventKind.CALLER_ID] * caller_id_first
+                                      + [EventKind.RING])
+    assert ends[0].data["glare"] and ends[0].data["reason"].startswith("glare")
+    assert ends[-1].data["off_hook"] is True
+    if caller_id_first:
+        assert (ends[1].data["number"], ends[1].data["name"]) == ("13800138000", "ZHAO LEI")
+    # The box answers: it takes the line back before the exchange clears it, and the caller is there.
+    drv.answer(0)
+    events, _ = pump(drv, lambda ev: drv.lines[0].state == LineState.CONNECTED, 5.0)
+    assert drv.lines[0].state == LineState.CONNECTED and not alarms(events)
+    assert caller.answered is not None and caller.ended is None and emu.caller is caller
+    assert emu.status()["offhook"] and drv.status()["lines"][0]["alarm"] is None
+    drv.hangup(0)
+    pump(drv, lambda ev: caller.ended is not None and drv.lines[0].state == LineState.IDLE, 3.0)
+    assert caller.ended_by == "box" and drv.lines[0].state == LineState.IDLE
+
+
+def test_a_glare_call_the_box_lets_go_is_put_on_hook(emulators, monkeypatch):
+    monkeypatch.setattr(modem_emulator, "DIAL_TONE_WAIT_S", 0.3)
+    drv, [emu] = emulators("cx93010")
+    caller = SimCaller("13800138000", patience=30.0)
+    emu.arrive_on_dial(caller)
+    drv.dial(0, "5551234")
+    pump(drv, lambda ev: EventKind.RING in kinds(ev), 5.0)
+    drv.hangup(0)
+    pump(drv, lambda ev: caller.ended is not None and drv.lines[0].state == LineState.IDLE, 3.0)
+    assert caller.ended_by == "box" and drv.lines[0].state == LineState.IDLE and not emu.status()["offhook"]
+
+
+def test_dialling_a_line_an_incoming_call_is_arriving_on_is_refused(emulators, monkeypatch):
+    monkeypatch.setattr(modem_emulator, "BEFORE_RING_GAP_S", 5.0)     # time to try before it rings
+    drv, [emu, emu2] = emulators("cx93010", n=2)
+    # Caller ID before the first ring (ETSI): the call is on its way, going off hook would answer it.
+    emu.place_call(SimCaller("13800138000", patience=30.0), caller_id_first=True)
+    pump(drv, lambda ev: ("modem", "NMBR=13800138000") in emu.transcript, 3.0)
+    pump(drv, seconds=0.3)
+    assert drv.lines[0].state == LineState.IDLE
+    with pytest.raises(ChannelError, match="glare"):
+        drv.dial(0, "5551234")
+    # A ringing call the box let go still rings: the same.
+    emu2.place_call(SimCaller("13900139000", patience=30.0))
+    pump(drv, lambda ev: drv.lines[1].state == LineState.RINGING, 3.0)
+    drv.hangup(1)
+    with pytest.raises(ChannelError, match="glare"):
+        drv.dial(1, "5551234")
+    assert emu.dialed == [] and emu2.dialed == []
 
 
 def test_actions_that_do_not_fit_raise_channel_errors(emulators):

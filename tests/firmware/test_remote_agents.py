@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from drivers.channel import Board
+from drivers.channel import Board, ChannelEvent, EventKind
 from drivers.sim import LineState, SimDriver
 from dsp import tonegen
 from firmware.callcenter.acd import Acd, AcdError
@@ -191,6 +191,44 @@ def test_queue_call_reaches_the_remote_agent_on_a_free_trunk(box):
     assert b.seen[40.0]["trunks"][1] == (LineState.IDLE, "") and not b.seen[40.0]["legs"]
     assert b.agent(40.0, "R")["trunk"] is None and b.agent(40.0, "R")["state"] == "ready"
     assert b.line(40.0, "trunk2")["state"] == "idle"
+
+
+def test_glare_found_once_off_hook_moves_the_agents_dial_to_the_next_trunk(box, monkeypatch):
+    # A voice modem learns of glare only once off hook (drivers/voice_modem.py): it takes the dial, then
+    # clears it with `glare`. Here the simulated trunk2 does the same the first time it dials R.
+    real_dial, real_exchange = SimDriver.dial, SimDriver.exchange
+    glare = []
+
+    def dial(self, channel, number):
+        real_dial(self, channel, number)
+        if number == NUMBER and not glare:
+            glare.append(channel)
+
+    def exchange(self, tx, rx):
+        events = real_exchange(self, tx, rx)
+        if glare and glare[-1] is not None:
+            channel = glare.pop()
+            glare.append(None)
+            self.hangup(channel)
+            events.append(ChannelEvent(channel, EventKind.CLEAR,
+                                       {"reason": "glare: an incoming call took the line", "glare": True}))
+        return events
+    monkeypatch.setattr(SimDriver, "dial", dial)
+    monkeypatch.setattr(SimDriver, "exchange", exchange)
+    b = box(HEAD.format(seconds=40, trunks=4, wrapup=2.0) + remote() + caller(talk=20.0))
+    b.snapshot(15.0)
+    b.finish()
+    call = b.call()
+    assert glare == [None]                       # trunk2 met glare once
+    # R was dialled again at once on trunk3, is shown there, and took the caller there.
+    assert b.seen[15.0]["trunks"][2] == (LineState.OUTBOUND, NUMBER)
+    agent = b.agent(15.0, "R")
+    assert (agent["trunk"], agent["state"]) == ("trunk3", "talking")
+    assert b.line(15.0, "trunk3")["state"] == "connected" and b.line(15.0, "trunk2")["state"] == "idle"
+    assert b.level("trunk1", REMOTE_HZ, 8, 24) > HEARD
+    assert (call["disposition"], call["agent"], call["hangup_by"]) == ("answered", "R", "caller")
+    assert ("agent:noanswer" not in [k for k, _ in b.events(call["call_id"])])
+    assert b.states("R")[-1] == ("ready", None)
 
 
 def test_caller_hanging_up_hangs_up_the_agents_trunk_for_the_next_callers(box):
