@@ -538,6 +538,14 @@ class Acd:
         agent.set_state(AgentState.LOGGED_OUT)
         return agent.status()
 
+    def log_out_all(self, reason: str) -> None:
+        """The box stops: every agent's state log ends here (their login time, their occupancy)."""
+        for agent in self.agents.values():
+            if agent.state != AgentState.LOGGED_OUT:
+                if agent._timer:
+                    agent._timer.cancel()
+                agent.set_state(AgentState.LOGGED_OUT, reason)
+
     def cmd_hangup(self, agent_id: str) -> dict:
         agent = self.agent(agent_id)
         if agent.call is None or agent.state != AgentState.TALKING:

@@ -33,9 +33,9 @@ JOURNAL_ENDINGS = {"COMPLETEAGENT": (Disposition.ANSWERED, "agent"),
 # Asterisk writes this when its queues start (app_queue.c); a reader of the journal takes every call
 # still open before it as cut off by the restart, which is what the records now say too.
 QUEUESTART = "QUEUESTART"
-# Namespace of the ids given to recordings filed at start: derived from the call id, so repeating an
-# interrupted recovery files a recording under the same id.
-_RECORDING_NS = uuid.UUID("5d0c6a43-6f0e-4d39-9a8e-2c3b1f1e7a10")
+# Namespace of the ids given to rows written at start: derived from what they stand for (a call, the
+# state row they close), so repeating an interrupted recovery writes the same rows again.
+_RECOVERED_NS = uuid.UUID("5d0c6a43-6f0e-4d39-9a8e-2c3b1f1e7a10")
 
 
 class RecoveryError(StoreError):
@@ -49,6 +49,7 @@ class Recovered:
     recordings: list[str] = field(default_factory=list)    # files given a row, relative to the recordings
     voicemails: list[str] = field(default_factory=list)
     discarded: list[str] = field(default_factory=list)     # messages too short to keep, deleted
+    logged_out: list[str] = field(default_factory=list)    # agents the crash left logged in
 
 
 @dataclass
@@ -74,6 +75,7 @@ def recover(conn: sqlite3.Connection, recordings: Path, journal: Journal, now: f
         conn.execute("BEGIN IMMEDIATE")
         try:
             ended = {c.id: _close(conn, c, done) for c in calls.values()}
+            _log_out_agents(conn, done)
             for path, fact in facts.items():
                 if fact is None:
                     log.error("recording %s is not a WAV file the recorder wrote: left without a row", path)
@@ -93,10 +95,10 @@ def recover(conn: sqlite3.Connection, recordings: Path, journal: Journal, now: f
     journal.directory.mkdir(parents=True, exist_ok=True)
     with open(journal.path(day), "a", encoding="utf-8") as f:
         f.write(line + "\n")
-    if done.interrupted or done.settled or done.recordings or done.voicemails:
+    if done.interrupted or done.settled or done.recordings or done.voicemails or done.logged_out:
         log.warning("after a crash: %d calls closed as interrupted, %d as the queue journal recorded them; "
-                    "%d recordings and %d messages filed", len(done.interrupted), len(done.settled),
-                    len(done.recordings), len(done.voicemails))
+                    "%d recordings and %d messages filed; %d agents logged out", len(done.interrupted),
+                    len(done.settled), len(done.recordings), len(done.voicemails), len(done.logged_out))
     return done
 
 
@@ -107,6 +109,29 @@ def _open_calls(conn: sqlite3.Connection) -> dict[str, _OpenCall]:
                    coalesce((SELECT max(at) FROM call_events e WHERE e.call_id = calls.id), 0))
         FROM calls WHERE disposition IS NULL OR ended_at IS NULL""").fetchall()
     return {r[0]: _OpenCall(*r) for r in rows}
+
+
+def _log_out_agents(conn: sqlite3.Connection, done: Recovered) -> None:
+    """An agent the crash left logged in (ready, talking, in wrap-up ...) is logged out at the box's last
+    sign of life after their last change: their state log (login time, occupancy) ends where the box
+    stopped instead of spanning the outage, and the engine starts every agent logged out anyway.
+
+    The latest row is found by seq, the store's change counter, not by time: a restarted clock (a Pi
+    has no RTC) repeats times, while seq only grows."""
+    rows = conn.execute("""
+        SELECT s.id, s.agent_id, s.at, s.seq FROM agent_states s
+        JOIN (SELECT agent_id, max(seq) AS seq FROM agent_states GROUP BY agent_id) last
+          ON last.agent_id = s.agent_id AND last.seq = s.seq
+        WHERE s.state != 'logged_out'""").fetchall()
+    for row_id, agent_id, at, seq in rows:
+        later = conn.execute("""
+            SELECT max(at) FROM (SELECT at FROM call_events WHERE seq > ?1
+                                 UNION ALL SELECT at FROM agent_states WHERE seq > ?1)""", [seq]).fetchone()[0]
+        # Derived from the row it closes: an interrupted recovery repeated inserts the same row.
+        conn.execute("INSERT OR IGNORE INTO agent_states (id, agent_id, state, reason, at) VALUES (?, ?, ?, ?, ?)",
+                     [f"{agent_id}-{uuid.uuid5(_RECOVERED_NS, row_id).hex}", agent_id, "logged_out", "interrupted",
+                      max(at, later if later is not None else at)])
+        done.logged_out.append(agent_id)
 
 
 def _journal_endings(journal: Journal, calls: dict[str, _OpenCall]) -> None:
@@ -157,7 +182,7 @@ def _file_recording(conn, recordings: Path, path: Path, fact, ended: dict[str, f
         row = conn.execute("SELECT ended_at FROM calls WHERE id = ?", [call_id]).fetchone()
         created = row[0] if row and row[0] is not None else path.stat().st_mtime
     name = str(path.relative_to(recordings))
-    rec_id = uuid.uuid5(_RECORDING_NS, call_id).hex
+    rec_id = uuid.uuid5(_RECOVERED_NS, call_id).hex
     if _insert(conn, "recordings", {"id": rec_id, "call_id": call_id, "path": name, "duration": round(duration, 3),
                                     "size": size, "sha256": sha, "created_at": created}):
         done.recordings.append(name)

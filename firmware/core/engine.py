@@ -808,6 +808,7 @@ class Engine:
         open_calls = {id(c): c for c in [*self.calls.values(), *(a.call for a in self.acd.agents.values())] if c}
         for call in open_calls.values():
             self.end_call(call, Disposition.FAILED, "box")
+        self.acd.log_out_all("shutdown")
         if self.control is not None:
             self.control.close()
         for follower in (self.customers, self.lookups):

@@ -52,7 +52,7 @@ def test_ring_no_answer_moves_the_call_and_pauses_the_agent(run_inline):
     assert rings == ["early", "late"]
     assert ("agent:noanswer", {"agent": "early", "ring_ms": 15000}) in events
     assert call["agent"] == "late" and call["disposition"] == "answered"
-    states = [r["state"] for r in ran.db["agent_states"].rows_where("agent_id = 'early'", order_by="at")]
+    states = [r["state"] for r in ran.db["agent_states"].rows_where("agent_id = 'early' AND reason IS NOT 'shutdown'", order_by="at")]
     assert states[-1] == "not_ready"
     reason = list(ran.db["agent_states"].rows_where("agent_id = 'early' and state = 'not_ready'",
                                                     order_by="at"))[-1]["reason"]

@@ -125,8 +125,9 @@ class Box:
                 for e in self.db["call_events"].rows_where("call_id = ?", [call_id], order_by="id")]
 
     def states(self, agent_id: str) -> list[tuple[str, str | None]]:
-        return [(r["state"], r["reason"])
-                for r in self.db["agent_states"].rows_where("agent_id = ?", [agent_id], order_by="rowid")]
+        # The box logs everyone out when the run ends: not the call's doing.
+        return [(r["state"], r["reason"]) for r in self.db["agent_states"].rows_where(
+            "agent_id = ? AND reason IS NOT 'shutdown'", [agent_id], order_by="rowid")]
 
     def level(self, channel: str, hz: float, start: float, end: float) -> float:
         """The level (dBm0) of `hz` in what `channel` was sent from `start` to `end` s."""

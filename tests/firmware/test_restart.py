@@ -195,6 +195,41 @@ def test_calls_and_recordings_a_crash_left_are_closed_and_filed_at_start(tmp_pat
     _close(restarted)
 
 
+def _last_states(db) -> dict[str, dict]:
+    rows = db.execute("SELECT agent_id, state, reason, at FROM agent_states ORDER BY seq").fetchall()
+    return {agent: {"state": state, "reason": reason, "at": at} for agent, state, reason, at in rows}
+
+
+def test_agents_a_crash_left_logged_in_are_logged_out_where_the_box_stopped(tmp_path):
+    path = _scenario(tmp_path)
+    state = tmp_path / "state"
+    _crash(path, state, 40.0, SCENARIO_EPOCH)
+    db = open_readonly(state / "branchline.db")
+    before = _last_states(db)
+    # Both agents were on a call when the box died: their state log says they still are.
+    assert {a: s["state"] for a, s in before.items()} == {"1001": "talking", "1002": "talking"}
+    last_event = db.execute("SELECT max(at) FROM call_events").fetchone()[0]
+    db.conn.close()
+
+    restarted = _restart(path, state, SCENARIO_EPOCH + 3600.0)
+    db = open_readonly(state / "branchline.db")
+    rows = db.execute("SELECT agent_id, state, reason, at FROM agent_states ORDER BY seq").fetchall()
+    closing = [r for r in rows if r[2] == "interrupted"]
+    # One logout each, at the last thing the box recorded, not at the restart an hour later.
+    assert sorted(r[0] for r in closing) == ["1001", "1002"]
+    assert all(r[1] == "logged_out" and r[3] == last_event for r in closing)
+    _close(restarted)
+    # A clean stop logs every agent out itself, so the next start has nothing to close.
+    db = open_readonly(state / "branchline.db")
+    assert {a: (s["state"], s["reason"]) for a, s in _last_states(db).items()} == {
+        "1001": ("logged_out", "shutdown"), "1002": ("logged_out", "shutdown")}
+    db.conn.close()
+    again = _restart(path, state, SCENARIO_EPOCH + 7200.0)
+    db = open_readonly(state / "branchline.db")
+    assert db.execute("SELECT count(*) FROM agent_states WHERE reason = 'interrupted'").fetchone()[0] == 2
+    _close(again)
+
+
 def test_the_journal_agrees_with_the_records_after_a_crash(tmp_path):
     path = _scenario(tmp_path)
     state = tmp_path / "state"
