@@ -56,7 +56,8 @@ def _encode(fmt: str, samples: np.ndarray) -> bytes:
 
 
 class PcmPort:
-    """One PCM direction opened with keyword arguments only and checked through `info()` (docs/standards.md §13.1)."""
+    """One PCM direction opened with keyword arguments only and checked through `info()`
+    (docs/standards.md §13.1)."""
 
     def __init__(self, direction: str, device: str, channels: int, fmt: str, module=None):
         if direction not in ("capture", "playback"):

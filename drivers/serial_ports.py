@@ -20,7 +20,8 @@ from .v253 import FINAL, LineKind, V253Error, VoiceCodec, choose_codec, parse_li
 # udev 60-persistent-serial.rules (docs/standards.md §12.3): stable names per modem and per USB socket.
 BY_ID = Path("/dev/serial/by-id")
 BY_PATH = Path("/dev/serial/by-path")
-# CDC-ACM ignores the rate; on a real UART 8-bit voice at 8 kHz needs >= 80 000 bit/s (mgetty; docs/standards.md §12.1).
+# CDC-ACM ignores the rate; on a real UART 8-bit voice at 8 kHz needs >= 80 000 bit/s (mgetty;
+# docs/standards.md §12.1).
 BAUD = 115200
 # A write the modem does not take within this long means it is wedged (pyserial write_timeout).
 WRITE_TIMEOUT_S = 2.0

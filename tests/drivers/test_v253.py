@@ -166,7 +166,8 @@ def test_unsigned_8_bit_silence_is_0x80():
 
 
 def test_ulaw_digital_milliwatt_decodes_to_0_dbm0():
-    # G.711 tables 5 and 6 (docs/standards.md §0): the digital milliwatt 1E 0B 0B 1E 9E 8B 8B 9E decodes to -0.04 dBm0.
+    # G.711 tables 5 and 6 (docs/standards.md §0): the digital milliwatt 1E 0B 0B 1E 9E 8B 8B 9E
+    # decodes to -0.04 dBm0.
     from dsp.levels import rms_dbm0
     x = v253.decode_audio(Codec.ULAW, bytes.fromhex("1E0B0B1E9E8B8B9E") * 100)
     assert abs(rms_dbm0(x.astype(float)) - (-0.04)) < 0.05
