@@ -20,11 +20,11 @@ log = logging.getLogger(__name__)
 
 RATE = 8000
 PERIOD = TICK_SAMPLES
-# Four periods of buffer (80 ms): the experiment's setting in reference §3.2.
+# Four periods of buffer (80 ms): the experiment's setting in docs/standards.md §13.2.
 PERIODS = 4
 # Playback starts with two periods of silence queued, so one late tick does not underrun.
 PREFILL_PERIODS = 2
-# reference §3.1: overrun on read / underrun on write come back as -EPIPE.
+# docs/standards.md §13.1: overrun on read / underrun on write come back as -EPIPE.
 EPIPE = -32
 RECONNECT_MIN_S, RECONNECT_MAX_S = 1.0, 30.0
 FORMATS = ("S16_LE", "MU_LAW", "A_LAW")
@@ -56,7 +56,8 @@ def _encode(fmt: str, samples: np.ndarray) -> bytes:
 
 
 class PcmPort:
-    """One PCM direction opened with keyword arguments only and checked through `info()` (reference §3.1)."""
+    """One PCM direction opened with keyword arguments only and checked through `info()`
+    (docs/standards.md §13.1)."""
 
     def __init__(self, direction: str, device: str, channels: int, fmt: str, module=None):
         if direction not in ("capture", "playback"):
@@ -71,14 +72,14 @@ class PcmPort:
     def open(self) -> None:
         aa = self._aa or _alsaaudio()
         try:
-            # reference §3.1: the C keyword order differs from the docs, so keywords always.
+            # docs/standards.md §13.1: the C keyword order differs from the docs, so keywords always.
             pcm = aa.PCM(type=aa.PCM_CAPTURE if self.direction == "capture" else aa.PCM_PLAYBACK,
                          mode=aa.PCM_NORMAL, device=self.device, rate=RATE, channels=self.channels,
                          format=getattr(aa, f"PCM_FORMAT_{self.fmt}"), periodsize=PERIOD, periods=PERIODS)
         except aa.ALSAAudioError as exc:
             raise AlsaError(f"alsa {self.device}: cannot open for {self.direction}: {exc}") from None
-        # reference §3.1: set-up errors are ignored by pyalsaaudio and values read back; a plugin may
-        # also swap the format silently (route turns MU_LAW into S8, §3.2).
+        # docs/standards.md §13.1: set-up errors are ignored by pyalsaaudio and values read back; a plugin may
+        # also swap the format silently (route turns MU_LAW into S8, §13.2).
         info = pcm.info()
         want = {"rate": RATE, "channels": self.channels, "format_name": self.fmt, "period_size": PERIOD}
         wrong = [f"{k} {v} asked, got {info.get(k)}" for k, v in want.items() if info.get(k) != v]
@@ -96,7 +97,7 @@ class PcmPort:
         n, data = self.pcm.read()
         out = np.zeros((self.channels, PERIOD), np.int16)
         if n == EPIPE:
-            # reference §3.1: pyalsaaudio 0.11 re-prepares the stream itself; the period is lost.
+            # docs/standards.md §13.1: pyalsaaudio 0.11 re-prepares the stream itself; the period is lost.
             self.overruns += 1
             return out
         if n > 0:
@@ -108,7 +109,7 @@ class PcmPort:
         """One period, (channels, 160) int16, interleaved; an underrun is counted and the period resent."""
         data = _encode(self.fmt, np.ascontiguousarray(frames.T).ravel())
         if self.pcm.write(data) == EPIPE:
-            # reference §3.1: on underrun the data was not written; the stream is re-prepared.
+            # docs/standards.md §13.1: on underrun the data was not written; the stream is re-prepared.
             self.underruns += 1
             if self.pcm.write(data) == EPIPE:
                 self.underruns += 1
@@ -202,7 +203,7 @@ class AlsaDriver(Driver):
                 self._out[self._slots] = tx
                 self.playback.write(self._out)
             except aa.ALSAAudioError as exc:
-                # A USB card pulled out reads as ENODEV (reference §3.2 ⚠): the lines wait in alarm.
+                # A USB card pulled out reads as ENODEV (docs/standards.md §13.2 ⚠): the lines wait in alarm.
                 self.capture.close()
                 self.playback.close()
                 rx[:] = 0

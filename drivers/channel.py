@@ -10,7 +10,7 @@ import numpy as np
 from dsp.tones import TonePlan
 
 RATE = 8000
-# ARCHITECTURE.md: one tick is 20 ms of audio at 8 kHz.
+# docs/architecture.md §2: one tick is 20 ms of audio at 8 kHz.
 TICK_SAMPLES = 160
 TICK_SECONDS = TICK_SAMPLES / RATE
 

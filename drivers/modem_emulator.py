@@ -35,14 +35,14 @@ log = logging.getLogger(__name__)
 
 FRAME = 160
 FRAME_S = FRAME / v253.RATE
-# North American ringing, 2 s on / 4 s off (dsp.md §3.2), one RING result per burst.
+# North American ringing, 2 s on / 4 s off (docs/standards.md §3.2), one RING result per burst.
 RING_PERIOD_S = 6.0
-# Bell 202 caller ID is sent in the silent interval after the first ring (dsp.md §4.1, GR-30);
+# Bell 202 caller ID is sent in the silent interval after the first ring (docs/standards.md §4.1, GR-30);
 # the modem reports it once decoded, about half a second after the ring burst ends.
 CID_AFTER_RING_S = 0.5
 # A ringing call nobody answers is released by the network (the sim's Q.118-style release).
 NO_ANSWER_RELEASE_S = 60.0
-# Line signals while dialling (dsp.md §3.2 North America, spandsp levels per tone): ringback
+# Line signals while dialling (docs/standards.md §3.2 North America, spandsp levels per tone): ringback
 # 440+480 Hz at -19 (2 s / 4 s), busy 480+620 Hz at -24 (0.5 s / 0.5 s).
 RINGBACK = ((440.0, 480.0), -19.0, (2.0, 4.0))
 BUSY = ((480.0, 620.0), -24.0, (0.5, 0.5))
@@ -171,7 +171,7 @@ class ModemEmulator:
     def _plug(self) -> None:
         master, slave = os.openpty()
         # Raw from the start, so nothing written before the driver opens the port is echoed back;
-        # the slave stays open here (reference §2.4: reading a master with no slave open gives EIO).
+        # the slave stays open here (docs/standards.md §12.4: reading a master with no slave open gives EIO).
         tty.setraw(slave)
         self._master, self._slave = master, slave
         os.set_blocking(master, False)
@@ -612,7 +612,7 @@ class ModemEmulator:
         on = int(round(style.on_s * v253.RATE))
         for k, d in enumerate(digits):
             # The modem reports the digit it detects (V.253 event 4); with DTMF shielding it brackets
-            # the (repeated) report with <DLE>/ and <DLE>~ (reference §1.3a).
+            # the (repeated) report with <DLE>/ and <DLE>~ (docs/standards.md §11.3).
             if self.answers.dtmf_shielding:
                 self._marks.append((start + k * step, v253.dle("/") + v253.dle(d) + v253.dle(d)))
                 self._marks.append((start + k * step + on, v253.dle("~")))

@@ -17,16 +17,17 @@ from . import modem_quirks
 from .modem_quirks import ModemModel
 from .v253 import FINAL, LineKind, V253Error, VoiceCodec, choose_codec, parse_line, parse_vsm_list
 
-# udev 60-persistent-serial.rules (reference §2.3): stable names per modem and per USB socket.
+# udev 60-persistent-serial.rules (docs/standards.md §12.3): stable names per modem and per USB socket.
 BY_ID = Path("/dev/serial/by-id")
 BY_PATH = Path("/dev/serial/by-path")
-# CDC-ACM ignores the rate; on a real UART 8-bit voice at 8 kHz needs >= 80 000 bit/s (mgetty, §1.2).
+# CDC-ACM ignores the rate; on a real UART 8-bit voice at 8 kHz needs >= 80 000 bit/s (mgetty;
+# docs/standards.md §12.1).
 BAUD = 115200
 # A write the modem does not take within this long means it is wedged (pyserial write_timeout).
 WRITE_TIMEOUT_S = 2.0
 PROBE_TIMEOUT_S = 1.0
 
-# reference §7 pitfall 4: what an unplugged or unusable port raises (termios.error is no OSError).
+# docs/standards.md §12.2: what an unplugged or unusable port raises (termios.error is no OSError).
 PORT_ERRORS = (serial.SerialException, OSError, termios.error)
 
 
@@ -64,7 +65,7 @@ def _links(directory: Path) -> dict[str, str]:
 
 
 def list_serial_ports() -> list[PortInfo]:
-    """Every serial port pyserial finds (ttyS/USB/ACM/AMA..., reference §2.3), with its udev names."""
+    """Every serial port pyserial finds (ttyS/USB/ACM/AMA..., docs/standards.md §12.3), with its udev names."""
     by_id, by_path = _links(BY_ID), _links(BY_PATH)
     out = []
     for p in sorted(list_ports.comports(include_links=False), key=lambda p: p.device):
@@ -95,7 +96,7 @@ def known_modems(table: dict[str, ModemModel] | None = None) -> list[tuple[PortI
 
 @dataclass(frozen=True)
 class Identity:
-    """What makes a modem the same modem after an unplug (reference §2.3)."""
+    """What makes a modem the same modem after an unplug (docs/standards.md §12.3)."""
     serial_number: str | None = None
     by_id: str | None = None
     location: str | None = None
@@ -124,7 +125,7 @@ def find_again(identity: Identity) -> str | None:
 
 
 def open_port(path: str, factory: Callable[..., serial.Serial] = serial.Serial) -> serial.Serial:
-    """Open a modem port: raw, exclusive (an advisory flock, reference §2.1), non-blocking reads."""
+    """Open a modem port: raw, exclusive (an advisory flock, docs/standards.md §12.1), non-blocking reads."""
     return factory(port=path, baudrate=BAUD, timeout=0, write_timeout=WRITE_TIMEOUT_S, exclusive=True)
 
 

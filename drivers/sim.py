@@ -25,7 +25,7 @@ from .sim_signals import (AFTER_RING_GAP_S, BEFORE_RING, BEFORE_RING_GAP_S, CALL
 
 log = logging.getLogger(__name__)
 
-# China's ringing cadence (YD/T 1277 style, reference/dsp.md §3.1): 1 s on, 4 s off.
+# China's ringing cadence (YD/T 1277 style, docs/standards.md §3.1): 1 s on, 4 s off.
 RING_ON_S, RING_PERIOD_S = 1.0, 5.0
 # A ringing line the box never answers is given up by the PSTN after this long (ITU-T Q.118
 # style no-answer release is 60-240 s; 60 s keeps simulated days short).
@@ -38,7 +38,7 @@ VOICE_DBM0 = -20.0
 @dataclass
 class DtmfStyle:
     """How simulated callers press keys."""
-    level_dbm0: float = -10.0    # per tone; spandsp's generator default (reference/dsp.md §1.1)
+    level_dbm0: float = -10.0    # per tone; spandsp's generator default (docs/standards.md §1.1)
     twist_db: float = 0.0        # high-group minus low-group level
     on_s: float = 0.08
     off_s: float = 0.08
@@ -123,7 +123,7 @@ class _Trunk:
     listener: DialToneListener | None = None   # judges the line's audio while it is tested
 
 
-# What the PSTN answers a call that cannot complete (ITU-T Q.35 tones; reference/dsp.md §3).
+# What the PSTN answers a call that cannot complete (ITU-T Q.35 tones; docs/standards.md §3).
 BUSY_AFTER_S = 1.0
 UNOBTAINABLE_AFTER_S = 3.0
 
@@ -321,7 +321,7 @@ class SimDriver(Driver):
         return False
 
     def _send_caller_id(self, ch: int, line: _Trunk, caller: SimCaller) -> None:
-        """Caller ID the way this exchange sends it (reference/dsp.md §4)."""
+        """Caller ID the way this exchange sends it (docs/standards.md §4)."""
         if self.callerid == "event":
             self._events.append(ChannelEvent(ch, EventKind.CALLER_ID, {"number": caller.number, "name": caller.name}))
         elif self.callerid in BEFORE_RING:

@@ -14,7 +14,7 @@ from dsp.tones import TonePlan
 
 from .channel import RATE
 
-# How a line delivers caller ID (reference/dsp.md §4):
+# How a line delivers caller ID (docs/standards.md §4):
 #   event   - decoded by the line card and reported out of band (a modem's AT+VCID)
 #   bell202 - Bell 202 FSK between the first and second ring (GR-30; China)
 #   v23     - V.23 FSK before the first ring, announced by a DT-AS alerting tone (ETSI EN 300 659-1)
@@ -23,7 +23,7 @@ CALLER_ID_SCHEMES = ("event", "bell202", "v23", "dtmf")
 # Schemes sent before the first ring; bell202 is sent after it.
 BEFORE_RING = ("v23", "dtmf")
 # After the first ring ends the exchange waits at least 500 ms before the burst, and leaves at least
-# 200 ms after it before the next ring (Lantiq TAPI after EN 300 659-1 V1.3.1, reference/dsp.md §4.2).
+# 200 ms after it before the next ring (Lantiq TAPI after EN 300 659-1 V1.3.1, docs/standards.md §4.2).
 AFTER_RING_GAP_S = 0.5
 BEFORE_RING_GAP_S = 0.2
 # DT-AS: 2130 + 2750 Hz for 88-110 ms after at least 100 ms of silence (spandsp adsi.h, §4.2);
@@ -33,9 +33,9 @@ DTAS_S = 0.11
 DTAS_DBM0 = -13.0
 DTAS_LEAD_S = 0.1
 DTAS_GAP_S = 0.1
-# Call-progress tones at China's ringback level, -10 dBm0 (reference/dsp.md §3.1).
+# Call-progress tones at China's ringback level, -10 dBm0 (docs/standards.md §3.1).
 PROGRESS_DBM0 = -10.0
-# T.30 calling tone at spandsp's generator level (reference/dsp.md §5).
+# T.30 calling tone at spandsp's generator level (docs/standards.md §5).
 CNG_HZ, CNG_ON_S, CNG_OFF_S, CNG_DBM0 = 1100.0, 0.5, 3.0, -11.0
 
 

@@ -12,7 +12,7 @@ from dsp import g711
 DLE, ETX, SUB, CAN, NUL = 0x10, 0x03, 0x1A, 0x18, 0x00
 _DLE_B = bytes([DLE])
 
-# Host -> modem control sequences (reference drivers.md §1.3c).
+# Host -> modem control sequences (docs/standards.md §11.3).
 END_TX = bytes([DLE, ETX])                   # end of transmit data, modem answers OK (IS_101 stop_play)
 ABORT_TX = bytes([DLE, CAN, DLE, ETX])       # clear the transmit buffer and end (IS_101 intr_play)
 
@@ -61,10 +61,10 @@ _RESULTS = {
 }
 # RING, RING1..RING5 (V.253 distinctive ring) and RINGA..RINGE (mgetty analyze.c).
 _RING = re.compile(r"^RING ?([1-5A-E]?)$")
-# IS-101 +VCID=1 formatted report: "TAG = value", spaces optional on either side (reference §1.4,
+# IS-101 +VCID=1 formatted report: "TAG = value", spaces optional on either side (docs/standards.md §11.4,
 # mgetty cnd.c matches both). DDN_NMBR and NDID name the called number.
 _CID_TAG = re.compile(r"^(DATE|TIME|NMBR|NAME|MESG|ERRM|DDN_NMBR|NDID)\s*=\s?(.*)$")
-# Other vendor forms mgetty cnd.c parses (reference §1.4).
+# Other vendor forms mgetty cnd.c parses (docs/standards.md §11.4).
 _CID_VENDOR = (
     (re.compile(r"^CALLER NUMBER:\s*(.*)$"), "NMBR"),     # ZyXEL 1496
     (re.compile(r"^CALLER NAME:\s*(.*)$"), "NAME"),       # ZyXEL 1496
@@ -117,7 +117,7 @@ def parse_line(text: str) -> Line:
 
 
 # --- caller ID --------------------------------------------------------------------------------------
-# IS-101 (reference §1.4): NMBR/NAME "P" = private, "O" = out of area / unavailable, as GR-30's
+# IS-101 (docs/standards.md §11.4): NMBR/NAME "P" = private, "O" = out of area / unavailable, as GR-30's
 # absence codes (the same letters dsp/callerid reports).
 ABSENCE = ("P", "O")
 
@@ -179,7 +179,7 @@ class VoiceCodec:
 
     @property
     def codec(self) -> Codec | None:
-        """The sample format by name, as mgetty V253_querry_compressions maps them (reference §1.2)."""
+        """The sample format by name, as mgetty V253_querry_compressions maps them (docs/standards.md §11.2)."""
         name = self.name.upper()
         if name in ("ULAW", "G.711U", "G711U"):
             return Codec.ULAW
@@ -206,7 +206,7 @@ class VoiceCodec:
         return rate in self.rates
 
 
-# <cml>,"<name>",<bits>,<tm>,(<rates>),(<scs>),(<sel>)  (V.253 +VSM=?, reference §1.1); the rate list
+# <cml>,"<name>",<bits>,<tm>,(<rates>),(<scs>),(<sel>)  (V.253 +VSM=?, docs/standards.md §11.1); the rate list
 # may be a parenthesised list, a range, or a bare number.
 _VSM = re.compile(r'^\s*(\d+)\s*,\s*"([^"]*)"\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*(\([^)]*\)|[\d-]+)')
 
@@ -259,7 +259,7 @@ def decode_audio(codec: Codec, data: bytes) -> np.ndarray:
     if codec is Codec.ALAW:
         return g711.alaw_decode(raw)
     if codec is Codec.U8:
-        # 8-bit linear is unsigned, silence 0x80 (reference §1.2, callattendant).
+        # 8-bit linear is unsigned, silence 0x80 (docs/standards.md §11.2, callattendant).
         return ((raw.astype(np.int16) - 128) << 8).astype(np.int16)
     if codec is Codec.S8:
         return (raw.view(np.int8).astype(np.int16) << 8).astype(np.int16)
@@ -281,7 +281,7 @@ def encode_audio(codec: Codec, samples: np.ndarray) -> bytes:
 
 
 # --- DLE shielding ---------------------------------------------------------------------------------
-# Modem -> host shielded codes (reference §1.3a, mgetty IS_101_handle_dle, USR/ZyXEL/Si2493 manuals).
+# Modem -> host shielded codes (docs/standards.md §11.3, mgetty IS_101_handle_dle, USR/ZyXEL/Si2493 manuals).
 DCE_EVENTS = {
     "b": "busy", "K": "busy",
     "d": "dialtone", "i": "dialtone",
@@ -301,7 +301,7 @@ DCE_EVENTS = {
     "/": "dtmf_start", "~": "dtmf_end",
 }
 DTMF_DIGITS = "0123456789*#ABCD"
-# Host -> modem codes (reference §1.3c) as the modem (the emulator) reads them.
+# Host -> modem codes (docs/standards.md §11.3) as the modem (the emulator) reads them.
 DTE_COMMANDS = {
     "!": "end_rx",        # IS_101 stop_rec: the modem answers <DLE><ETX> then OK
     "^": "end_duplex",    # V253modem.c: ends +VTR (Conexant: also ends +VRX)
@@ -321,7 +321,7 @@ class DleEvent:
 class DleDecoder:
     """Streaming decoder of a DLE-shielded byte stream: data bytes and shielded codes, in order.
 
-    Survives reads split anywhere, also between <DLE> and its code (reference §7 pitfall 2).
+    Survives reads split anywhere, also between <DLE> and its code (docs/standards.md §11.3).
     <DLE><DLE> is one data 0x10, <DLE><SUB> two of them; codes in `ends` stop the stream and the
     bytes after them are handed back untouched (command-state text).
     """
@@ -373,7 +373,7 @@ class DleDecoder:
                 self.reset()
                 return bytes(out), events, data[i:]
             elif code == "X" and self.table is DCE_EVENTS:
-                # Si2493 complex event report: <DLE>X <text> <DLE>. (reference §1.3a, ⚠ vendor).
+                # Si2493 complex event report: <DLE>X <text> <DLE>. (docs/standards.md §11.3, ⚠ vendor).
                 self._packet = bytearray()
             elif code == "." and self._packet is not None:
                 events.append(DleEvent("X", "packet", bytes(self._packet)))
@@ -393,7 +393,7 @@ class DleDecoder:
 
 
 def shield(data: bytes) -> bytes:
-    """Host -> modem voice data: every 0x10 doubled (IS_101_play_file, reference §1.3c)."""
+    """Host -> modem voice data: every 0x10 doubled (IS_101_play_file, docs/standards.md §11.3)."""
     return data.replace(_DLE_B, b"\x10\x10")
 
 

@@ -48,12 +48,12 @@ KEEPALIVE_S = 30.0
 # mgetty default.h dial_timeout.
 DIAL_TIMEOUT_S = 90.0
 # No RING for this long ends a ringing call: the longest silent gap of the usual cadences is 4 s
-# (North America 2/4 s, China 1/4 s, dsp.md §3), doubled.
+# (North America 2/4 s, China 1/4 s, docs/standards.md §3), doubled.
 RING_GONE_S = 8.0
-# reference §1.4: caller ID comes as several lines after the first RING and is often partial; it is
+# docs/standards.md §11.4: caller ID comes as several lines after the first RING and is often partial; it is
 # reported at the next RING or once no field has arrived for this long.
 CID_SETTLE_S = 0.5
-# Bounded reconnect (reference §2.2 daemon pattern): 1 s doubling to 30 s.
+# Bounded reconnect (docs/standards.md §12.2 daemon pattern): 1 s doubling to 30 s.
 RECONNECT_MIN_S, RECONNECT_MAX_S = 1.0, 30.0
 # Resets in a row without reaching idle before the port is closed and reopened.
 MAX_RESETS = 2
@@ -389,7 +389,7 @@ class ModemLine:
                     return info.device
             return None
         if self.identity.serial_number:
-            # The same modem may come back under another ttyACM number (reference §2.3).
+            # The same modem may come back under another ttyACM number (docs/standards.md §12.3).
             again = serial_ports.find_again(self.identity)
             if again is not None:
                 return again
@@ -587,7 +587,7 @@ class ModemLine:
         try:
             chosen = v253.choose_codec(codecs)
         except v253.V253Error as exc:
-            # reference §7 pitfall 1: fall back to the modem's known id (mgetty probes AT+VSM=1,8000).
+            # docs/standards.md §11.2: fall back to the modem's known id (mgetty probes AT+VSM=1,8000).
             log.warning("modem %s: %s; using +VSM %d (%s) from board/modems.toml", self.name, exc,
                         self.model.fallback_cml, self.model.fallback_codec.value)
             chosen = v253.VoiceCodec.known(self.model.fallback_cml, self.model.fallback_codec)
@@ -600,7 +600,7 @@ class ModemLine:
             cmd = Cmd(long)
             self._require((yield cmd), cmd)
         self.codec = chosen
-        # reference §1.5: the rest is best effort, each refusal a warning (modems differ).
+        # docs/standards.md §11.5: the rest is best effort, each refusal a warning (modems differ).
         for text in ("AT+VLS=0", "AT+VCID=1", "AT+VIT=0", *self.model.init):
             kind, _ = yield Cmd(text)
             if kind != LineKind.OK:
@@ -668,7 +668,7 @@ class ModemLine:
         if kind != LineKind.OK:
             cmd = Cmd("ATH0")
             self._require((yield cmd), cmd)
-        # reference §1.4/§7: USR forgets caller ID after mode switches; re-assert after every call.
+        # docs/standards.md §11.4: USR forgets caller ID after mode switches; re-assert after every call.
         yield Cmd("AT+VCID=1")
         self._ready("on-hook")
 
@@ -780,7 +780,7 @@ class ModemLine:
         if self.state != LineState.IDLE:
             raise ChannelError(f"modem {self.name}: {self.cfg.name} is busy ({self.state.value})")
         # Going off hook on a line an incoming call rings would answer it: a call let go still rings,
-        # and caller ID sent before the first ring (reference §5) announces one.
+        # and caller ID sent before the first ring (docs/standards.md §15) announces one.
         if self._now < self._ignore_rings_until:
             raise ChannelError(f"modem {self.name}: {self.cfg.name}: {GLARE} (a call let go still rings)")
         if self._cid and self._cid_at is not None and self._now - self._cid_at <= RING_GONE_S:
@@ -829,7 +829,7 @@ class ModemLine:
         """Voice data state: audio and shielded events; returns the bytes after the stream's end."""
         audio, events, rest = self._dle.feed(data)
         if self._stopping and rest is None:
-            # Some modems end a stream with OK and no <DLE><ETX> (Conexant <DLE>^, reference §1.6).
+            # Some modems end a stream with OK and no <DLE><ETX> (Conexant <DLE>^, docs/standards.md §11.6).
             self._carry = (self._carry + data)[-4096:]
             k = self._carry.find(b"\r\nOK\r")
             if k >= 0:
@@ -908,7 +908,7 @@ class ModemLine:
             return
         if self.state == LineState.IDLE:
             if self._cid_at is None or self._now - self._cid_at > RING_GONE_S:
-                # Caller ID that came just before the first RING (pre-ring, reference §5) belongs to it.
+                # Caller ID that came just before the first RING (pre-ring, docs/standards.md §15) belongs to it.
                 self._cid = v253.CallerIdReport()
                 self._cid_at = None
             self._clear_alarm("line")            # a ringing line is not dead
@@ -959,7 +959,7 @@ class ModemLine:
         elif name == "ring" and state == LineState.IDLE:
             self._on_ring()
         elif name == "packet":
-            # Si2493 complex event report: caller ID lines inside <DLE>X ... <DLE>. (reference §1.3a).
+            # Si2493 complex event report: caller ID lines inside <DLE>X ... <DLE>. (docs/standards.md §11.3).
             for text in ev.payload.decode("ascii", "replace").replace("\n", "\r").split("\r"):
                 if text.strip():
                     self._on_line(text)
@@ -969,7 +969,7 @@ class ModemLine:
         if state == LineState.DIALING:
             self._on_dial_progress(name)
         elif state == LineState.CONNECTED and name in ("busy", "dialtone", "loop_drop"):
-            # reference §5: after the far end clears the line carries busy or dial tone, or loop
+            # docs/standards.md §15: after the far end clears the line carries busy or dial tone, or loop
             # current drops. Silence (<DLE>s) is not taken as a hang-up: a caller on hold is silent.
             self._far_end_clear(name)
         elif name in ("fax_calling", "data_calling", "answer_tone", "sit", "call_waiting", "polarity_reversal"):

@@ -11,7 +11,7 @@ from dsp.levels import RATE, dbm0_to_amplitude
 BAUD = 1200
 SAMPLES_PER_BIT = RATE / BAUD
 
-# Reference §4.1: (mark "1", space "0") in Hz. Bell 202 per Telcordia GR-30 (spandsp preset "Bell202",
+# docs/standards.md §4.1: (mark "1", space "0") in Hz. Bell 202 per Telcordia GR-30 (spandsp preset "Bell202",
 # Asterisk CALLERID_MARK/SPACE); V.23 mode 2 per ETSI EN 300 659 (spandsp "V23 ch 1", Asterisk 1300/2100).
 MODEMS = {"bell202": (1200.0, 2200.0), "v23": (1300.0, 2100.0)}
 # Both modems put mark below and space above 1700 Hz, so one discriminator threshold decodes either;
@@ -22,7 +22,7 @@ CENTRE_HZ = 1700.0
 MARK_SPLIT_HZ = 1250.0
 MARK_BAND_HZ = (1100.0, 1400.0)
 
-# Reference §4.3 message types and MDMF parameter codes (GR-30 / EN 300 659-3).
+# docs/standards.md §4.3 message types and MDMF parameter codes (GR-30 / EN 300 659-3).
 SDMF = 0x04
 MDMF = 0x80
 NOT_CALLER_ID = frozenset((0x06, 0x82, 0x86, 0x89))  # MWI, AOC, SMS: well-formed, not ours to report
@@ -56,7 +56,7 @@ CARRIER_MIN_DBM0 = -40.0
 FSK_BAND_HZ = (1000.0, 2400.0)
 FSK_BAND_MIN = 0.8
 # DTMF caller ID opens with 'A', 'B' or 'D' (§4.4): column tone 1633 Hz, row tone 697-941 Hz (Q.23,
-# §1.1). The pair must hold 0.8 of the power (spandsp's DTMF receiver asks -0.85 dB, §2.1), and the
+# §1.1). The pair must hold 0.8 of the power (spandsp's DTMF receiver asks -0.85 dB, §2), and the
 # weaker tone its share at the 8 dB twist limit (Q.24 via §1.2). While a burst is held open, frames
 # with 0.8 of their power in the DTMF band 650-1700 Hz count as part of it.
 DTMF_ROW_BAND_HZ = (650.0, 1000.0)

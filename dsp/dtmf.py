@@ -19,7 +19,7 @@ _FREQS = np.array(DTMF_LOW + DTMF_HIGH)
 _DIGITS = "".join(DTMF_KEYS)
 
 # Level: spandsp src/dtmf.c dtmf_threshold = goertzel_threshold_dbm0(102, -42) and Asterisk
-# DTMF_THRESHOLD (about -42.3 dBm0) reject below -42 dBm0 per tone; reference/dsp.md §1.2 asks for
+# DTMF_THRESHOLD (about -42.3 dBm0) reject below -42 dBm0 per tone; docs/standards.md §1.2 asks for
 # acceptance down to -36 dBm0 and no digit at -50. Applied to the nominal-frequency power, which loses
 # at most 3.8 dB for a tone 1.5 % off, so -36 dBm0 stays above it.
 LEVEL_MIN_DBM0 = -42.0
@@ -28,7 +28,7 @@ LEVEL_MIN_DBM0 = -42.0
 # each of them.
 RELATIVE_PEAK_DB = 8.0
 # Twist (high-group level minus low-group level): Q.24 AT&T column, as in spandsp/Asterisk
-# (reference/dsp.md §1.2), must accept [-8, +4] dB. The lower limit is AMBE-2000 Table 5-K's reject
+# (docs/standards.md §1.2), must accept [-8, +4] dB. The lower limit is AMBE-2000 Table 5-K's reject
 # point (10 dB); both sit 2 dB outside the accept range, the measurement error of the weaker tone at
 # 12 dB S/N.
 TWIST_MIN_DB = -10.0

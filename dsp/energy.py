@@ -18,7 +18,7 @@ THRESHOLD_DBM0 = -35.0
 # ITU-T P.56 hangover time H = 0.2 s: speech stays active 0.2 s after the level drops.
 HANG_S = 0.2
 # Talk starts after two active frames in a row, the two-block confirmation spandsp and Asterisk
-# (THRESH_TALK 2, §3.4) use, so a click does not count as talk.
+# (THRESH_TALK 2, docs/standards.md §3.4) use, so a click does not count as talk.
 ONSET_FRAMES = 2
 
 

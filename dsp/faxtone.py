@@ -15,7 +15,7 @@ FRAME = blocks.FRAME
 SUB = 20
 SUBS = FRAME // SUB
 FREQ_HZ = np.array([1100.0, 2100.0])
-# Reference §5 (spandsp modem_connect_tones.c after T.30 / V.25): CNG 1100 +- 38 Hz, CED/ANS
+# docs/standards.md §5 (spandsp modem_connect_tones.c after T.30 / V.25): CNG 1100 +- 38 Hz, CED/ANS
 # 2100 +- 15 Hz; spandsp's tests accept 8 Hz more ("for FDM"). The limit sits 10 Hz beyond that so
 # the estimate's own error (a few Hz at -43 dBm0) does not cut into the accept range.
 FREQ_TOL_HZ = np.array([38.0 + 8.0, 15.0 + 8.0]) + 10.0

@@ -14,7 +14,7 @@ from dsp.levels import RATE, dbm0_to_amplitude
 TONE_NAMES = ("dial", "ringback", "busy", "congestion", "sit")
 
 # Analysis: 20 ms frames (one tick), one DFT per plan frequency: bins 50 Hz apart resolve the precise
-# plan's 440 / 480 Hz pair (Asterisk uses 183 samples for it, §3.4).
+# plan's 440 / 480 Hz pair (Asterisk uses 183 samples for it, docs/standards.md §3.4).
 FRAME = blocks.FRAME
 FRAME_S = FRAME / RATE
 # spandsp super_tone_rx (§3.4): a frame under -42 dBm0 is silence; the two strongest plan frequencies

@@ -22,7 +22,7 @@ log = logging.getLogger("branchline")
 
 
 def _web_command(state: Path, host: str, port: int, parent: int | None = None) -> list[str]:
-    # The web process is its own program (ARCHITECTURE.md): a crash there never drops a call.
+    # The web process is its own program (docs/architecture.md §1): a crash there never drops a call.
     # With `parent` it ends when that process dies, even by SIGKILL (webui.server.die_with_parent).
     cmd = [sys.executable, "-m", "webui.server", "--state", str(state), "--host", host, "--port", str(port)]
     return cmd if parent is None else [*cmd, "--parent", str(parent)]

@@ -36,7 +36,7 @@ CONTROL_ROLES = ("admin", "supervisor")
 NOT_READY_REASONS = ("Break", "Lunch", "Meeting", "Training", "Coaching", "Back-office work")
 MAX_REASON = 40
 MAX_AGENT_ID = 32
-# REQUIREMENTS.md R15: answer within 20 s is the service target the dashboard colours against.
+# docs/requirements.md R15: answer within 20 s is the service target the dashboard colours against.
 SERVICE_TARGET_S = 20
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",

@@ -11,7 +11,7 @@ from typed_toml import ConfigError, Section, read_file
 
 BOARD_DIR = Path(__file__).resolve().parents[2] / "board"
 DEFAULTS_DIR = BOARD_DIR / "defaults"
-# How a queue picks among the ready agents who have its skill (reference/callcenter.md §1.1, §2.2).
+# How a queue picks among the ready agents who have its skill (docs/standards.md §20.1).
 STRATEGIES = ("longest_idle", "round_robin", "ring_all", "fewest_calls", "least_talk", "skill_first")
 RECORDING = ("all", "none", "on_demand")
 # Skill levels 1 (learning) to 10 (expert); an agent listed by queue name alone gets DEFAULT_LEVEL.

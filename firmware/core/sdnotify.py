@@ -34,7 +34,7 @@ def notify(message: str, env: Mapping[str, str] = os.environ) -> bool:
         return False
     if addr[0] not in "/@":
         raise SdNotifyError(f"NOTIFY_SOCKET={addr!r} is neither a path nor an abstract socket (@name)")
-    # sd_notify(3): a leading "@" names a socket in the abstract namespace (reference drivers.md §6).
+    # sd_notify(3): a leading "@" names a socket in the abstract namespace (docs/standards.md §16).
     target = "\0" + addr[1:] if addr[0] == "@" else addr
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as s:
@@ -65,7 +65,7 @@ def watchdog_interval(env: Mapping[str, str] = os.environ) -> float | None:
 
 class Watchdog:
     """READY=1 once the engine runs, then WATCHDOG=1 from the loop while every worker thread is alive
-    (the meaning in the module docstring; reference §6: ping only after checking the worker threads)."""
+    (the meaning in the module docstring; docs/standards.md §16: ping only after checking the worker threads)."""
 
     def __init__(self, engine: "Engine", env: Mapping[str, str] = os.environ):
         self.engine, self.env = engine, env

@@ -33,7 +33,7 @@ def open_db(path: str | Path) -> Database:
         conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         _tune(conn)
         conn.execute("PRAGMA journal_mode = WAL")
-        # ARCHITECTURE.md: a finished call is durable within about a second; FULL syncs the WAL
+        # docs/architecture.md §6: a finished call is durable within about a second; FULL syncs the WAL
         # at every commit, and the writer commits in batches, so the cost stays small.
         conn.execute("PRAGMA synchronous = FULL")
         db = Database(conn, recursive_triggers=False)

@@ -25,7 +25,7 @@ from firmware.store import open_db
 log = logging.getLogger(__name__)
 
 # Up to this many operations share one transaction; the writer commits at least every BATCH_SECONDS
-# so a finished call is durable within about a second (ARCHITECTURE.md, Records).
+# so a finished call is durable within about a second (docs/architecture.md §6).
 BATCH_OPS = 2000
 BATCH_SECONDS = 0.25
 QUEUE_SIZE = 100_000

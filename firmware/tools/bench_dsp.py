@@ -95,7 +95,8 @@ def speech_pool(rng, seconds=POOL_S):
 
 
 def dialling_pool(rng, seconds=POOL_S):
-    """Back-to-back random DTMF strings: digits 40-100 ms on, 40-100 ms off (Q.24 limits, reference §1.2)."""
+    """Back-to-back random DTMF strings: digits 40-100 ms on, 40-100 ms off (Q.24 limits,
+    docs/standards.md §1.2)."""
     parts = []
     total = 0
     while total < seconds * RATE:

@@ -1,5 +1,5 @@
 """The ALSA line audio path: through the real pyalsaaudio 0.11 and alsa-lib on the null/file plugins
-(reference drivers.md §3.2, no sound card), and with a fake PCM for what those plugins cannot do (xruns)."""
+(docs/standards.md §13.2, no sound card), and with a fake PCM for what those plugins cannot do (xruns)."""
 import json
 import os
 import subprocess
@@ -28,7 +28,7 @@ pcm.t_route {{
     ttable.0.0 1
 }}
 """
-# reference §3.2: capture also writes to `file`, so it goes to /dev/null; infiles longer than the reads.
+# docs/standards.md §13.2: capture also writes to `file`, so it goes to /dev/null; infiles longer than the reads.
 PCM = """
 pcm.cap_{fmt} {{ type file slave.pcm "t_null" file "/dev/null" infile "{dir}/cap_{fmt}.raw" format "raw" }}
 pcm.play_{fmt} {{ type file slave.pcm "t_null" file "{dir}/play_{fmt}.raw" format "raw" }}
@@ -80,12 +80,12 @@ def _decode(fmt, data):
 
 @pytest.fixture(scope="module")
 def alsa_run(tmp_path_factory):
-    """One child process: alsa-lib reads its configuration once per process (reference §3.2)."""
+    """One child process: alsa-lib reads its configuration once per process (docs/standards.md §13.2)."""
     d = tmp_path_factory.mktemp("alsa")
     rng = np.random.default_rng(3)
     captured = {}
     for fmt in FORMATS:
-        # Twice the frames the test reads, so no read runs past the end into stale data (§3.2).
+        # Twice the frames the test reads, so no read runs past the end into stale data (§13.2).
         x = rng.integers(-20000, 20000, size=(2 * TICKS * PERIOD, CHANNELS)).astype(np.int16)
         raw = _encode(fmt, x.ravel())
         (d / f"cap_{fmt}.raw").write_bytes(raw)
@@ -125,7 +125,7 @@ def test_playback_is_interleaved_byte_exact(alsa_run, fmt):
 
 
 def test_a_format_the_plugin_swaps_is_refused_with_the_device_named(alsa_run):
-    # reference §3.2: route cannot carry companded formats; asked MU_LAW it opens S8 without an error.
+    # docs/standards.md §13.2: route cannot carry companded formats; asked MU_LAW it opens S8 without an error.
     out, _, _ = alsa_run
     [alarm] = out["route"]
     assert alarm["active"] and "alsa t_route" in alarm["reason"]
@@ -140,7 +140,7 @@ def test_board_asound_conf_names_resolve_and_a_missing_card_is_an_alarm(alsa_run
     assert alarm["active"] and "alsa branchline_capture: cannot open for capture: No such device" in alarm["reason"]
 
 
-# --- a fake PCM for what the null/file plugins never do (reference §3.2: no xruns, no unplug) -------
+# --- a fake PCM for what the null/file plugins never do (docs/standards.md §13.2: no xruns, no unplug) -------
 class FakeAlsa:
     PCM_CAPTURE, PCM_PLAYBACK, PCM_NORMAL = 1, 0, 0
     PCM_FORMAT_S16_LE, PCM_FORMAT_MU_LAW, PCM_FORMAT_A_LAW = 2, 20, 21
@@ -196,7 +196,7 @@ def test_overrun_reads_as_silence_and_is_counted():
     fake, clock = FakeAlsa(), [0.0]
     drv = _driver(fake, clock)
     drv.start()
-    fake.reads = [(-32, b"")]          # reference §3.1: overrun -> (-EPIPE, b'')
+    fake.reads = [(-32, b"")]          # docs/standards.md §13.1: overrun -> (-EPIPE, b'')
     rx = np.ones((1, PERIOD), np.int16)
     assert drv.exchange(np.zeros((1, PERIOD), np.int16), rx) == []
     assert not rx.any() and drv.status()["lines"][0]["counters"]["overruns"] == 1
@@ -206,7 +206,7 @@ def test_underrun_is_counted_and_the_period_written_again():
     fake, clock = FakeAlsa(), [0.0]
     drv = _driver(fake, clock)
     drv.start()
-    fake.write_results = [-32]         # reference §3.1: underrun -> -32 and the data was not written
+    fake.write_results = [-32]         # docs/standards.md §13.1: underrun -> -32 and the data was not written
     tx = np.full((1, PERIOD), 9, np.int16)
     drv.exchange(tx, np.zeros((1, PERIOD), np.int16))
     assert drv.status()["lines"][0]["counters"]["underruns"] == 1

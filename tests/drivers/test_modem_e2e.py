@@ -26,7 +26,7 @@ def _box(tmp_path, model):
     sim.handset(0).answer_after = 0.5
     paths = StatePaths(tmp_path / "state")
     site = load_site(paths)
-    # reference §1.4: a modem reports caller ID after the first ring, so the box answers on the second
+    # docs/standards.md §11.4: a modem reports caller ID after the first ring, so the box answers on the second
     # (the site setting's own comment).
     site.answer_rings = 2
     engine = open_engine(paths, Board([modem, sim]), site, clock="paced", control=False, seed=1,

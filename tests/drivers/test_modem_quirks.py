@@ -15,15 +15,15 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_the_two_vendor_families_and_the_generic_entry():
     table = load_table()
     assert {m.family for m in table.values()} >= {"usrobotics", "conexant", "generic"}
-    # reference §1.6: USR5637 0baf:0303, ATI0 5601; CX93010 0572:1329/1340/1349, ATI0 56000 (Zoom 3095).
+    # docs/standards.md §11.6: USR5637 0baf:0303, ATI0 5601; CX93010 0572:1329/1340/1349, ATI0 56000 (Zoom 3095).
     assert by_usb(0x0BAF, 0x0303).id == "usr5637" and by_ati("5601").id == "usr5637"
     assert {by_usb(0x0572, pid).id for pid in (0x1329, 0x1340, 0x1349)} == {"cx93010"}
     assert by_ati("56000").id == "cx93010" and by_ati("33600 BPS MODEM") is None
     assert by_usb(0x1234, 0x5678) is None and by_usb(None, None) is None
-    # §1.6: Conexant stops receive with <DLE>^ and needs AT+VSD=0,50; USR uses <DLE>! and AT+VSD=128,50.
+    # §11.6: Conexant stops receive with <DLE>^ and needs AT+VSD=0,50; USR uses <DLE>! and AT+VSD=128,50.
     assert (table["cx93010"].stop_rx, table["usr5637"].stop_rx) == ("^", "!")
     assert "AT+VSD=0,50" in table["cx93010"].init and "AT+VSD=128,50" in table["usr5637"].init
-    # §1.3: Conexant's +VSD silence detection "doesn't work": its <DLE>s/<DLE>q are ignored.
+    # §11.3: Conexant's +VSD silence detection "doesn't work": its <DLE>s/<DLE>q are ignored.
     assert table["cx93010"].ignore_dle == {"s", "q"}
 
 
@@ -31,7 +31,7 @@ def test_the_two_vendor_families_and_the_generic_entry():
 def test_recorded_answers_give_a_codec_by_name(model):
     answers = load_table()[model].answers
     chosen = v253.choose_codec(v253.parse_vsm_list(list(answers.vsm)))
-    # §1.2: the USR 56K list offers ULAW (131); the Conexant controller list only unsigned PCM (1).
+    # §11.2: the USR 56K list offers ULAW (131); the Conexant controller list only unsigned PCM (1).
     assert (chosen.cml, chosen.codec) == {"usr5637": (131, Codec.ULAW), "cx93010": (1, Codec.U8)}[model]
 
 
@@ -60,7 +60,7 @@ def test_a_table_without_the_generic_entry_is_refused(tmp_path):
 
 
 def test_udev_rules_cover_every_usb_id_in_the_table():
-    # The rules give every known modem to dialout and keep ModemManager off it (reference §6).
+    # The rules give every known modem to dialout and keep ModemManager off it (docs/standards.md §16).
     rules = (ROOT / "board/udev/70-branchline-modems.rules").read_text()
     pairs = set(re.findall(r'ATTRS\{idVendor\}=="(\w{4})", ATTRS\{idProduct\}=="(\w{4})"', rules))
     table_ids = {tuple(u.split(":")) for m in modem_quirks.known().values() for u in m.usb}

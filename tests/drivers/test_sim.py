@@ -59,7 +59,7 @@ def test_bell202_caller_id_is_sent_between_the_first_and_second_ring():
     assert rings_at(events) == [0.0, 5.0]
     (msg,) = callerid.decode(audio[0])
     assert (msg.standard, msg.valid, msg.number, msg.name) == ("bell202", True, "13800138000", "ZHAO")
-    # reference/dsp.md §4.2: at least 500 ms after the first ring (1 s long) ends, at least 200 ms
+    # docs/standards.md §4.2: at least 500 ms after the first ring (1 s long) ends, at least 200 ms
     # before the next.
     loud = np.flatnonzero(np.abs(audio[0]) > 1000) / 8000
     assert loud[0] >= 1.5 and loud[-1] <= 5.0 - 0.2
@@ -76,7 +76,7 @@ def test_caller_id_sent_before_ringing_ends_before_the_first_ring(scheme):
     msgs = callerid.decode(audio[0, :int(first * 8000)])
     assert [(m.standard, m.valid, m.number) for m in msgs] == [(scheme, True, "13800138000")]
     loud = np.flatnonzero(np.abs(audio[0]) > 1000) / 8000
-    assert first - loud[-1] >= 0.2 - 0.02     # reference/dsp.md §4.2: >= 200 ms before the ring
+    assert first - loud[-1] >= 0.2 - 0.02     # docs/standards.md §4.2: >= 200 ms before the ring
     assert board.answer_rings == 1
 
 
@@ -85,7 +85,7 @@ def test_v23_caller_id_is_announced_by_the_dual_tone_alerting_signal():
     board = Board([sim])
     sim.place_call(SimCaller(number="13800138000"))
     audio, _ = timed_ticks(board, 100)
-    # reference/dsp.md §4.2: >= 100 ms of silence, then 2130 + 2750 Hz for 88-110 ms.
+    # docs/standards.md §4.2: >= 100 ms of silence, then 2130 + 2750 Hz for 88-110 ms.
     loud = np.flatnonzero(np.abs(audio[0]) > 1000)
     assert loud[0] >= 800
     alert = audio[0, loud[0] + 80:loud[0] + 720].astype(float)
@@ -290,7 +290,7 @@ def test_line_test_hears_the_plans_dial_tone_on_the_line_for_its_listening_time(
     test = board.test_line(1, 2.0, load_plan(plan))
     audio, _ = ticks(board, 99)
     assert not test.done
-    # The line carries the plan's dial tone as audio (reference/dsp.md §3): its frequencies, at the
+    # The line carries the plan's dial tone as audio (docs/standards.md §3): its frequencies, at the
     # exchange's -10 dBm0 per tone.
     dial = next(t for t in load_plan(plan).tones if t.name == "dial")
     freqs = sorted(dial.segments[0][0])

@@ -1,4 +1,4 @@
-"""V.253 parsers and codecs against the reference (shared/reference/drivers.md §1): every result line,
+"""V.253 parsers and codecs against docs/standards.md §11: every result line,
 caller ID form, +VSM list and <DLE> code it names, and DLE shielding round trips."""
 import numpy as np
 import pytest
@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from drivers import v253
 from drivers.v253 import Codec, DleDecoder, LineKind, parse_line
 
-# --- result lines: §1.5 (mgetty command.c / analyze.c) ---------------------------------------------
+# --- result lines: §11.5 (mgetty command.c / analyze.c) ---------------------------------------------
 RESULTS = [
     ("OK", LineKind.OK, "", ""),
     ("ERROR", LineKind.ERROR, "", ""),
@@ -50,7 +50,7 @@ def test_final_results_end_a_command_and_ring_does_not():
     assert parse_line("RING").kind not in v253.FINAL and parse_line("RINGING").kind not in v253.FINAL
 
 
-# --- caller ID: §1.4 ---------------------------------------------------------------------------------
+# --- caller ID: §11.4 ---------------------------------------------------------------------------------
 CALLER_ID = [
     ("DATE = 0321", "DATE", "0321"),     # IS-101: spaces both sides
     ("DATE=0321", "DATE", "0321"),       # what many modems send
@@ -95,7 +95,7 @@ def test_caller_id_report_full_and_partial():
     full = _report("DATE = 0321", "TIME = 1405", "NMBR = 13800138000", "NAME = ZHAO LEI")
     assert full == {"number": "13800138000", "name": "ZHAO LEI", "when": "03211405", "absence": None,
                     "name_absence": None, "called": None}
-    # §1.4: partial caller ID is common (no NAME); it is still a report.
+    # §11.4: partial caller ID is common (no NAME); it is still a report.
     partial = _report("NMBR=5551234")
     assert partial["number"] == "5551234" and partial["name"] is None and partial["when"] is None
 
@@ -104,7 +104,7 @@ def test_caller_id_report_full_and_partial():
     ("P", "P", "P", "P"), ("O", "O", "O", "O"), ("5551234", "O", None, "O"),
 ])
 def test_caller_id_absence_codes(nmbr, name, absence, name_absence):
-    # §1.4: P = private, O = out of area / unavailable (GR-30 letters, as dsp/callerid reports them).
+    # §11.4: P = private, O = out of area / unavailable (GR-30 letters, as dsp/callerid reports them).
     data = _report(f"NMBR = {nmbr}", f"NAME = {name}")
     assert (data["absence"], data["name_absence"]) == (absence, name_absence)
     assert data["number"] == (None if absence else nmbr)
@@ -114,7 +114,7 @@ def test_caller_id_with_an_error_report_has_no_number():
     assert _report("ERRM = 1")["number"] is None
 
 
-# --- +VSM=?: §1.2 --------------------------------------------------------------------------------------
+# --- +VSM=?: §11.2 --------------------------------------------------------------------------------------
 USR_56K = ['1,"UNSIGNED PCM",8,0,(7200,8000),(0),(0)', '128,"8-BIT LINEAR",8,0,(7200,8000),(0),(0)',
            '129,"ADPCM",4,0,(7200,8000),(0),(0)', '130,"UNSIGNED PCM",8,0,(7200,8000),(0),(0)',
            '131,"ULAW",8,0,(7200,8000),(0),(0)', '132,"ALAW",8,0,(7200,8000),(0),(0)',
@@ -144,7 +144,7 @@ def test_vsm_entries_by_name(text, cml, name, bits, codec):
 
 
 def test_vsm_choice_is_by_name_not_by_number():
-    # §1.2 / §7 pitfall 1: the same number means different codecs on different chipsets.
+    # §11.2: the same number means different codecs on different chipsets.
     assert v253.choose_codec(v253.parse_vsm_list(USR_56K)).cml == 131          # ULAW
     assert v253.choose_codec(v253.parse_vsm_list(ROCKWELL)).cml == 1           # no G.711 there
     assert v253.choose_codec(v253.parse_vsm_list(["140,\"ALAW\",8,0,(8000),(0),(0)"])).codec == Codec.ALAW
@@ -160,13 +160,14 @@ def test_vsm_without_a_usable_codec_or_rate_is_an_error():
 
 # --- sample formats ------------------------------------------------------------------------------------
 def test_unsigned_8_bit_silence_is_0x80():
-    # §1.2: "8-bit linear/unsigned PCM" = unsigned, silence 0x80 (callattendant).
+    # §11.2: "8-bit linear/unsigned PCM" = unsigned, silence 0x80 (callattendant).
     assert v253.encode_audio(Codec.U8, np.zeros(4, np.int16)) == b"\x80" * 4
     assert np.all(v253.decode_audio(Codec.U8, b"\x80" * 4) == 0)
 
 
 def test_ulaw_digital_milliwatt_decodes_to_0_dbm0():
-    # dsp.md: the G.711 digital milliwatt 1E 0B 0B 1E 9E 8B 8B 9E decodes to -0.04 dBm0.
+    # G.711 tables 5 and 6 (docs/standards.md §0): the digital milliwatt 1E 0B 0B 1E 9E 8B 8B 9E
+    # decodes to -0.04 dBm0.
     from dsp.levels import rms_dbm0
     x = v253.decode_audio(Codec.ULAW, bytes.fromhex("1E0B0B1E9E8B8B9E") * 100)
     assert abs(rms_dbm0(x.astype(float)) - (-0.04)) < 0.05
@@ -181,7 +182,7 @@ def test_encode_decode_round_trip(codec):
     assert len(v253.encode_audio(codec, x)) == 160 * codec.width
 
 
-# --- <DLE> codes: §1.3 -------------------------------------------------------------------------------
+# --- <DLE> codes: §11.3 -------------------------------------------------------------------------------
 DCE_CODES = [
     ("b", "busy"), ("K", "busy"), ("d", "dialtone"), ("i", "dialtone"), ("s", "silence"), ("q", "quiet"),
     ("c", "fax_calling"), ("m", "fax_calling"), ("e", "data_calling"), ("f", "data_calling"),
@@ -203,7 +204,7 @@ def test_every_modem_to_host_code(code, name):
 
 def test_literal_dle_sub_and_end_of_stream():
     dec = DleDecoder()
-    # §1.3a: <DLE><DLE> = one 0x10, <DLE><SUB> = two; <DLE><ETX> ends the data state, OK follows.
+    # §11.3: <DLE><DLE> = one 0x10, <DLE><SUB> = two; <DLE><ETX> ends the data state, OK follows.
     audio, events, rest = dec.feed(b"\x01\x10\x10\x02\x10\x1a\x03\x10\x03\r\nOK\r\n")
     assert audio == b"\x01\x10\x02\x10\x10\x03"
     assert [e.name for e in events] == ["end"] and rest == b"\r\nOK\r\n"
@@ -215,7 +216,7 @@ def test_unknown_code_is_reported_as_unknown():
 
 
 def test_dtmf_shielding_reports_only_the_first_digit():
-    # §1.3a: IS-101 repeats the digit about every 70 ms between <DLE>/ and <DLE>~; only the first counts.
+    # §11.3: IS-101 repeats the digit about every 70 ms between <DLE>/ and <DLE>~; only the first counts.
     dec = DleDecoder()
     stream = v253.dle("/") + v253.dle("5") + b"\x80" + v253.dle("5") + v253.dle("5") + v253.dle("~")
     stream += v253.dle("/") + v253.dle("5") + v253.dle("~") + v253.dle("7")
@@ -224,14 +225,14 @@ def test_dtmf_shielding_reports_only_the_first_digit():
 
 
 def test_complex_event_packet():
-    # §1.3a (Si2493 ⚠): <DLE>X ... <DLE>. carries caller ID text, not audio.
+    # §11.3 (Si2493 ⚠): <DLE>X ... <DLE>. carries caller ID text, not audio.
     audio, events, _ = DleDecoder().feed(b"\x80" + v253.dle("X") + b"NMBR=5551234\r\n" + v253.dle(".") + b"\x81")
     assert audio == b"\x80\x81"
     assert [(e.name, e.payload) for e in events] == [("packet", b"NMBR=5551234\r\n")]
 
 
 def test_host_to_modem_sequences():
-    # §1.3c: the modem side of <DLE><DLE>, <DLE><ETX>, <DLE>!, <DLE>^, <DLE><CAN>.
+    # §11.3: the modem side of <DLE><DLE>, <DLE><ETX>, <DLE>!, <DLE>^, <DLE><CAN>.
     dec = DleDecoder(v253.DTE_COMMANDS, frozenset({"\x03", "!", "^"}), shielding=False)
     audio, events, rest = dec.feed(v253.shield(b"\x10\x20") + v253.dle("\x18") + v253.END_TX + b"AT\r")
     assert audio == b"\x10\x20" and [e.name for e in events] == ["clear_tx", "end"] and rest == b"AT\r"
@@ -244,7 +245,7 @@ def test_host_to_modem_sequences():
 @settings(max_examples=200, deadline=None)
 @given(st.binary(max_size=400), st.lists(st.integers(0, 400), max_size=6))
 def test_shielded_audio_survives_any_split(data, cuts):
-    # §7 pitfall 2: a read may split anywhere, also between <DLE> and its code.
+    # §11.3: a read may split anywhere, also between <DLE> and its code.
     stream = v253.shield(data)
     dec = DleDecoder()
     out, events = b"", []

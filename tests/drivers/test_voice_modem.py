@@ -80,7 +80,7 @@ def _replay(name):
 def test_usr5637_start_and_caller_id_transcript():
     modem, drv, events, status = _replay("usr5637_start.txt")
     assert modem.mismatch is None and modem.finished, (modem.mismatch, modem.received)
-    # §1.4: caller ID after the first RING is reported once it settles or at the next RING.
+    # §11.4: caller ID after the first RING is reported once it settles or at the next RING.
     assert kinds(events) == [EventKind.RING, EventKind.CALLER_ID, EventKind.RING]
     cid = events[1].data
     assert (cid["number"], cid["name"], cid["when"]) == ("13800138000", "ZHAO LEI", "03211405")
@@ -93,7 +93,7 @@ def test_best_effort_init_and_unexpected_lines(caplog):
     modem, drv, events, status = _replay("generic_best_effort.txt")
     assert modem.mismatch is None and modem.finished, (modem.mismatch, modem.received)
     assert status["model"] == "v253" and status["codec"] == "u8" and status["alarm"] is None
-    # Caller ID just before the first RING (pre-ring, §5) goes with that ring; NMBR=P is private.
+    # Caller ID just before the first RING (pre-ring, §15) goes with that ring; NMBR=P is private.
     assert kinds(events) == [EventKind.CALLER_ID, EventKind.RING]
     assert events[0].data["absence"] == "P" and events[0].data["number"] is None
     # Bad input: an unexpected line is logged with the port and ignored.
@@ -106,7 +106,7 @@ def test_best_effort_init_and_unexpected_lines(caplog):
 def test_conexant_needs_the_long_vsm_form_and_its_silence_setting(emulators):
     drv, [emu] = emulators("cx93010")
     cmds = emu.commands()
-    # §1.6: AT+VSM=1,8000,0,0 on the Zoom 3095; AT+VSD=0,50 on Conexant (callattendant).
+    # §11.6: AT+VSM=1,8000,0,0 on the Zoom 3095; AT+VSD=0,50 on Conexant (callattendant).
     assert "AT+VSM=1,8000,0,0" in cmds and "AT+VSD=0,50" in cmds
     assert cmds.index("AT+FCLASS=8") < cmds.index("AT+VSM=?") < cmds.index("AT+VSM=1,8000,0,0")
     assert drv.status()["lines"][0]["codec"] == "u8"
@@ -183,7 +183,7 @@ def test_auto_with_no_known_modem_plugged_in(monkeypatch):
 
 def test_a_port_held_by_another_program_is_busy(tmp_path):
     emu = ModemEmulator("usr5637", link_dir=tmp_path).start()
-    holder = serial.Serial(emu.link, exclusive=True)     # reference §2.1: flock LOCK_EX|LOCK_NB
+    holder = serial.Serial(emu.link, exclusive=True)     # docs/standards.md §12.1: flock LOCK_EX|LOCK_NB
     drv = VoiceModemDriver([LineConfig("line1", emu.link)])
     try:
         drv.start()
@@ -288,7 +288,7 @@ def test_dialling_a_busy_number(emulators):
 
 
 def test_dialling_on_a_dead_line(emulators):
-    # The modem answers ATD with NO DIALTONE (§1.5 result codes): progress, a line alarm, the clear.
+    # The modem answers ATD with NO DIALTONE (§11.5 result codes): progress, a line alarm, the clear.
     drv, [emu] = emulators("cx93010")
     emu.dead_line = True
     drv.dial(0, "5551234")

@@ -47,7 +47,7 @@ def fsk_reference(message, mark, space, level_dbm0=-13.5, seizure=300, marks=180
 
 # ------------------------------------------------------------------------------------ message layer
 
-# Reference §4.3 self-constructed vectors (type, length, parameters, two's complement checksum).
+# docs/standards.md §4.3 self-constructed vectors (type, length, parameters, two's complement checksum).
 VECTORS = [
     ("mdmf", dict(number=NUMBER, name=NAME, when=WHEN),
      "80 22 01 08 30 33 31 34 31 35 33 30 02 0b 31 33 38 30 30 31 33 38 30 30 30 "
@@ -74,7 +74,7 @@ def test_parser_reads_the_reference_vectors(kind, kwargs, hexbytes):
 
 
 def test_checksum_byte_zero_is_valid():
-    # ASTERISK-23488 (§4.5): a message whose sum is already 0 mod 256 has checksum 0x00, not 0x100.
+    # ASTERISK-23488 (§8): a message whose sum is already 0 mod 256 has checksum 0x00, not 0x100.
     data = next(d for d in (encode_mdmf(name=chr(c)) for c in range(0x20, 0x7F)) if d[-1] == 0)
     assert parse_message(data, "v23").valid
 

@@ -12,7 +12,7 @@ RATE = 8000
 # A line test listens 3 s unless told otherwise (README: line.test(channel, seconds=3)).
 LISTEN_S = 3.0
 
-# Dial tones by reference/dsp.md §3: China 450 +- 25 Hz at -10 +- 3 dBm0 (§3.1); North America
+# Dial tones by docs/standards.md §3: China 450 +- 25 Hz at -10 +- 3 dBm0 (§3.1); North America
 # 350 + 440 Hz at -13 dBm0 per tone (§3.2, spandsp); Europe 425 Hz (CEPT T/SF 20-15, §3.3), whose
 # level the sources read do not give: China's -10 dBm0 here.
 DIAL = {

@@ -156,7 +156,7 @@ def test_reset_clears_a_channel_and_restarts_its_sample_index():
 @pytest.mark.parametrize("group", ["low", "high"])
 @pytest.mark.parametrize("deviation", [-0.015, 0.015])
 def test_accepts_frequency_deviation_of_1_5_percent(rng, group, deviation):
-    # Q.24 AT&T column (reference/dsp.md §1.2): must accept +-1.5 % on every tone.
+    # Q.24 AT&T column (docs/standards.md §1.2): must accept +-1.5 % on every tone.
     offset = (deviation, 0.0) if group == "low" else (0.0, deviation)
     keys = KEYS * 3
     digits, _ = run_dtmf([burst(rng, d, 0.05, -10.0, offset=offset) for d in keys])
@@ -211,7 +211,7 @@ def test_accepts_twist_from_minus_8_to_plus_4_db(rng, twist):
 
 @pytest.mark.parametrize("twist", [-14.0, 10.0])
 def test_rejects_gross_twist(rng, twist):
-    # AMBE-2000 Table 5-K (reference/dsp.md §1.2): reject twist beyond 10 dB either way.
+    # AMBE-2000 Table 5-K (docs/standards.md §1.2): reject twist beyond 10 dB either way.
     low = -3.0 - max(twist, 0.0)
     digits, _ = run_dtmf([burst(rng, d, 0.05, low, twist) for d in KEYS])
     assert digits == [""] * 16
@@ -219,14 +219,14 @@ def test_rejects_gross_twist(rng, twist):
 
 @pytest.mark.parametrize("level", [0.0, -3.0, -10.0, -20.0, -30.0, -36.0])
 def test_accepts_levels_0_to_minus_36_dbm0_per_tone(rng, level):
-    # reference/dsp.md §1.2/§9: accept per-tone levels down to -36 dBm0 (0 dBm0 per tone clips int16).
+    # docs/standards.md §1.2: accept per-tone levels down to -36 dBm0 (0 dBm0 per tone clips int16).
     digits, _ = run_dtmf([burst(rng, d, 0.05, level) for d in KEYS * 2])
     assert digits == list(KEYS * 2)
 
 
 @pytest.mark.parametrize("level", [-50.0, -46.0])
 def test_never_reports_at_minus_50_dbm0(rng, level):
-    # Q.24 AT&T non-operate level (reference/dsp.md §1.2); spandsp/Asterisk floor -42 dBm0.
+    # Q.24 AT&T non-operate level (docs/standards.md §1.2); spandsp/Asterisk floor -42 dBm0.
     digits, _ = run_dtmf([burst(rng, d, 0.2, level) for d in KEYS * 2])
     assert digits == [""] * 32
 
@@ -243,7 +243,7 @@ def test_recognises_tones_of_40_ms_and_longer_once(rng, on_ms):
 
 @pytest.mark.parametrize("on_ms", [5, 10, 15, 19.9, 23])
 def test_never_recognises_tones_under_20_ms(rng, on_ms):
-    # ETSI ES 201 235-3: shall not recognise < 20 ms; AT&T must-reject <= 23 ms (reference/dsp.md §1.2,
+    # ETSI ES 201 235-3: shall not recognise < 20 ms; AT&T must-reject <= 23 ms (docs/standards.md §1.2,
     # where spandsp takes 5/40 at 23 ms). Random alignments, loud and quiet.
     for level in (0.0, -10.0, -30.0):
         digits, _ = run_dtmf([burst(rng, d, on_ms / 1000, level) for d in KEYS * 4])
@@ -272,7 +272,7 @@ def test_interruption_under_20_ms_does_not_split_the_digit(rng, gap_ms):
 
 
 def test_digit_change_without_pause_reports_both():
-    # Back-to-back digits with no gap (Asterisk ASTERISK-19610, reference/dsp.md §8).
+    # Back-to-back digits with no gap (Asterisk ASTERISK-19610, docs/standards.md §8).
     sig = np.concatenate([dtmf_digit("1", 0.06), dtmf_digit("2", 0.06), dtmf_digit("1", 0.06),
                           np.zeros(800)])
     assert run_dtmf([sig])[0] == ["121"]
@@ -283,7 +283,7 @@ def test_digit_change_without_pause_reports_both():
 @pytest.mark.parametrize("level, on_s", [(-10.0, 0.05), (-25.0, 0.05), (-10.0, 0.04)])
 def test_detects_every_digit_at_12_db_snr(rng, level, on_s):
     # S/N defined as total DTMF power over white-noise power in the 0-4 kHz band; spandsp/Asterisk
-    # headers and AMBE-2000 ask 15 dB (reference/dsp.md §1.2), spandsp test 7 measures it this way.
+    # headers and AMBE-2000 ask 15 dB (docs/standards.md §1.2), spandsp test 7 measures it this way.
     total_dbm0 = level + 10 * np.log10(2.0)
     digits, _ = run_dtmf([burst(rng, d, on_s, level, noise_dbm0=total_dbm0 - 12.0) for d in KEYS * 4])
     assert digits == list(KEYS * 4)
@@ -351,7 +351,7 @@ def _music(rng, seconds, harmonics):
 
 def test_talk_off_on_speech_music_and_call_progress_tones(tmp_path, rng):
     # Bellcore TR-TSY-000763 allows 470 false digits over its speech tapes and the Mitel CM7291
-    # talk-off tape passes at 30 (reference/dsp.md §1.2); those tapes are copyrighted, so the corpus is
+    # talk-off tape passes at 30 (docs/standards.md §1.2); those tapes are copyrighted, so the corpus is
     # synthetic speech (English, Mandarin) at three levels, harmonic music and call-progress tones.
     speech = _speech_corpus(tmp_path)
     signals = []

@@ -32,7 +32,7 @@ def vad(x, sizes=None, **kw):
 
 @pytest.mark.parametrize("level", [3.0, 0.0, -10.0, -35.0, -60.0])
 def test_meter_reads_a_sine_at_its_level(level):
-    # spandsp convention (§0): full-scale sine = +3.14 dBm0.
+    # spandsp convention (docs/standards.md §0): full-scale sine = +3.14 dBm0.
     x = np.stack([to_int16(tone([1004], level, RATE)), to_int16(tone([1004], level - 10, RATE))])
     got = EnergyMeter(2).process(x)
     assert got == pytest.approx([level, level - 10], abs=0.05)

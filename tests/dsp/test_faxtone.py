@@ -1,4 +1,4 @@
-"""Fax / modem tones: CNG (T.30) and CED / ANS, ANS/, ANSam, ANSam/ (T.30, V.25, V.8), per reference §5."""
+"""Fax / modem tones: CNG (T.30) and CED / ANS, ANS/, ANSam, ANSam/ (T.30, V.25, V.8), per docs/standards.md §5."""
 
 import numpy as np
 import pytest

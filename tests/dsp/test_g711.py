@@ -82,13 +82,13 @@ def test_decode_bit_exact_with_g191_for_all_256_codes(decode, ref):
 
 
 def test_ulaw_negative_near_zero_follows_g191_not_audioop():
-    # reference/dsp.md §7.2: G.191 maps -1..-4 to 0x7F (negative zero); audioop's Sun code gives 0x7E.
+    # docs/standards.md §7.2: G.191 maps -1..-4 to 0x7F (negative zero); audioop's Sun code gives 0x7E.
     np.testing.assert_array_equal(g711.ulaw_encode(np.array([-1, -2, -3, -4], np.int16)), [0x7F] * 4)
     assert g711.ulaw_encode(np.array([-5], np.int16))[0] == 0x7E
 
 
 @pytest.mark.parametrize("codes, decode", [
-    # G.711 tables 5 and 6: the digital milliwatt sequences (0 dBm0 at 1 kHz), reference/dsp.md §0/§7.1.
+    # G.711 tables 5 and 6: the digital milliwatt sequences (0 dBm0 at 1 kHz), docs/standards.md §0/§7.1.
     ([0x1E, 0x0B, 0x0B, 0x1E, 0x9E, 0x8B, 0x8B, 0x9E], g711.ulaw_decode),
     ([0x34, 0x21, 0x21, 0x34, 0xB4, 0xA1, 0xA1, 0xB4], g711.alaw_decode),
 ])
@@ -97,7 +97,7 @@ def test_digital_milliwatt_decodes_to_0_dbm0(codes, decode):
 
 
 def test_extremes_and_idle_codes():
-    # G.711 §7.1 digest: decoder range ±32124 (µ) / ±32256 (A); idle codes 0xFF (µ) and 0xD5 (A).
+    # docs/standards.md §7.1: decoder range ±32124 (µ) / ±32256 (A); idle codes 0xFF (µ) and 0xD5 (A).
     assert g711.ulaw_decode(ALL_CODES).max() == 32124 and g711.ulaw_decode(ALL_CODES).min() == -32124
     assert g711.alaw_decode(ALL_CODES).max() == 32256 and g711.alaw_decode(ALL_CODES).min() == -32256
     assert g711.ulaw_encode(np.zeros(1, np.int16))[0] == 0xFF

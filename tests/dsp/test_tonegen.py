@@ -22,7 +22,7 @@ def peak_frequency(x):
 
 
 def test_level_convention_is_spandsp_full_scale_sine_at_3_14_dbm0():
-    # spandsp telephony.h DBM0_MAX_SINE_POWER: a full-scale int16 sine is +3.14 dBm0 (reference/dsp.md §0).
+    # spandsp telephony.h DBM0_MAX_SINE_POWER: a full-scale int16 sine is +3.14 dBm0 (docs/standards.md §0).
     assert dbm0_to_amplitude(3.14) == pytest.approx(32767.0)
     assert amplitude_to_dbm0(32767.0) == pytest.approx(3.14)
     assert dbm0_to_amplitude(0.0) == pytest.approx(32767.0 * 10 ** (-3.14 / 20))
@@ -51,7 +51,7 @@ def test_tone_components_have_their_own_levels_and_scalar_broadcasts():
 
 
 def test_cadence_switches_on_and_off():
-    # China busy tone 450 Hz 0.35 s on / 0.35 s off (reference/dsp.md §3.1).
+    # China busy tone 450 Hz 0.35 s on / 0.35 s off (docs/standards.md §3.1).
     x = cadence(450.0, -10.0, (0.35, 0.35), 1.4)
     assert x.size == int(1.4 * RATE)
     on = np.abs(x) > 0

@@ -64,7 +64,7 @@ def test_any_block_size_gives_the_same_events(plan, name, rng):
 
 
 def test_cn_cadence_tells_busy_congestion_and_ringback_apart():
-    # §3.1: all at 450 Hz; busy 0.35/0.35, congestion 0.7/0.7, ringback 1/4.
+    # docs/standards.md §3.1: all at 450 Hz; busy 0.35/0.35, congestion 0.7/0.7, ringback 1/4.
     lead = np.zeros(RATE // 2)
     for pattern, expected in (([(0.35, 0.35)], "busy"), ([(0.7, 0.7)], "congestion"),
                               ([(1.0, 4.0)], "ringback")):

@@ -16,7 +16,7 @@ def test_make_install_into_a_temporary_root(tmp_path):
     assert proc.returncode == 0, proc.stderr
     engine = (dest / "etc/systemd/system/branchline-engine.service").read_text()
     web = (dest / "etc/systemd/system/branchline-web.service").read_text()
-    # reference §6: Type=notify with a watchdog; the board and prefix filled in.
+    # docs/standards.md §16: Type=notify with a watchdog; the board and prefix filled in.
     assert "Type=notify" in engine and "WatchdogSec=30s" in engine and "@" not in engine.split("[Unit]")[1]
     assert "ExecStart=/opt/bl/venv/bin/branchline run --no-web --state /var/lib/branchline --board usb-modems" in engine
     assert "SupplementaryGroups=dialout audio" in engine

@@ -1,7 +1,7 @@
 """What the box hears on a line besides keys: caller ID bursts, call-progress tones, fax calling tone.
 
 The simulated exchange sends each as audio (drivers/sim_signals.py) and the box's own detectors must
-find it: caller ID per reference/dsp.md §4 (Bell 202 between the first and second ring, V.23 and DTMF
+find it: caller ID per docs/standards.md §4 (Bell 202 between the first and second ring, V.23 and DTMF
 before the first), busy and unobtainable tones per the tone plan (§3), CNG per T.30 (§5).
 """
 import pytest
@@ -33,13 +33,13 @@ def test_the_callers_number_reaches_the_call_record_whatever_the_scheme(run_inli
     ran = run_inline(ONE_CALLER.format(scheme=scheme))
     call = row(ran)
     assert call["number"] == "13800138000" and call["disposition"] == "answered"
-    # DTMF caller ID carries no name (reference/dsp.md §4.4).
+    # DTMF caller ID carries no name (docs/standards.md §4.4).
     assert call["name"] == (None if scheme == "dtmf" else "ZHANG SAN")
 
 
 def test_bell202_caller_id_waits_for_the_second_ring(run_inline):
     # The burst comes after the first ring: the box lets that ring pass and answers on the second,
-    # 5 s after the first (1 s on / 4 s off, reference/dsp.md §3.1).
+    # 5 s after the first (1 s on / 4 s off, docs/standards.md §3.1).
     ran = run_inline(ONE_CALLER.format(scheme="bell202"))
     call = ran.call()
     assert 5.0 <= call["answer"] - call["arrival"] < 5.5

@@ -1,4 +1,4 @@
-"""The queue journal speaks Asterisk's queue_log grammar (reference/callcenter.md §1.3)."""
+"""The queue journal speaks Asterisk's queue_log grammar (docs/standards.md §20.2)."""
 import time
 from pathlib import Path
 

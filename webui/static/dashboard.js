@@ -191,7 +191,7 @@
       alarms ? `${alarms} line${alarms > 1 ? "s" : ""} in alarm` : "no alarms");
     const p99 = el("span", null, s.ticks.p99_ms.toFixed(1));
     p99.append(el("small", null, " ms"));
-    // A tick is 20 ms (ARCHITECTURE.md): a p99 above it means the loop is falling behind.
+    // A tick is 20 ms (docs/architecture.md §2): a p99 above it means the loop is falling behind.
     tile("t-tick", p99, s.ticks.p99_ms > 20 ? "alarm" : s.ticks.overruns ? "warn" : "ok",
       `${s.ticks.overruns} overrun${s.ticks.overruns === 1 ? "" : "s"}`);
     document.getElementById("t-tick").title =
