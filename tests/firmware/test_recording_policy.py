@@ -53,5 +53,5 @@ def test_agent_line_failure_puts_the_caller_back_first_in_line(run_inline, mocke
     kinds = [k for k, _ in ran.events(call["call_id"])]
     assert "agent:lost" in kinds and kinds.count("queue:connect") == 2
     assert call["agent"] == "B" and call["disposition"] == "answered"
-    states = [r for r in ran.db["agent_states"].rows_where("agent_id = 'A'", order_by="rowid")]
+    states = list(ran.db["agent_states"].rows_where("agent_id = 'A'", order_by="rowid"))
     assert (states[-1]["state"], states[-1]["reason"]) == ("not_ready", "line alarm")

@@ -169,7 +169,7 @@ def test_calls_and_recordings_a_crash_left_are_closed_and_filed_at_start(tmp_pat
                           [call_id]).fetchone()[0]
         assert row["disposition"] == "interrupted" and row["hangup_by"] == "box"
         assert row["ended_at"] == last
-        hangup = [e for e in db["call_events"].rows_where("call_id = ? AND kind = 'call:hangup'", [call_id])]
+        hangup = list(db["call_events"].rows_where("call_id = ? AND kind = 'call:hangup'", [call_id]))
         assert len(hangup) == 1 and json.loads(hangup[0]["data"])["disposition"] == "interrupted"
     talking = [r for r in db["calls"].rows_where("id IN ({})".format(",".join("?" * len(left_open))),
                                                  list(left_open)) if r["connected_at"]]
