@@ -1,8 +1,9 @@
-# Branchline: `make run` starts the box on the simulated board; `make test` runs the test suite.
+# Branchline: `make run` starts the box on the simulated board; `make test` runs the checks, then the test suite.
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+LINT_STAMP := $(VENV)/.lint-installed
 # Debian packages: ALSA headers for pyalsaaudio, Chromium for the web tests, espeak-ng and
 # alsa-utils for real speech in the DSP talk-off tests, postgresql for the HQ collector's
 # PostgreSQL test (the test starts its own server in a temporary directory).
@@ -22,9 +23,11 @@ ALSA_DIR ?= /etc/alsa/conf.d
 SYSUSERS_DIR ?= /usr/lib/sysusers.d
 SOURCES := firmware drivers dsp webui typed_toml board pyproject.toml requirements.txt README.md
 
-.PHONY: deps run test test-slow bench clean install
+.PHONY: deps lint-deps lint run test test-slow bench clean install
 
 deps: $(STAMP)
+
+lint-deps: $(LINT_STAMP)
 
 $(STAMP): requirements.txt pyproject.toml
 	@missing=$$(for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -37,10 +40,22 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/pip install -q --disable-pip-version-check --no-deps -e .
 	touch $@
 
+# The checkers live in the same venv (mypy reads numpy's stubs from it) but in their own pinned file.
+$(LINT_STAMP): requirements-lint.txt $(STAMP)
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements-lint.txt
+	touch $@
+
 run: deps
 	$(BIN)/branchline run --state $(STATE) --demo
 
-test: deps
+# Seconds, before minutes of tests: lint (ruff), types (mypy, [tool.mypy] in pyproject.toml) and the
+# layers' import contracts (lint-imports, [tool.importlinter]).
+lint: lint-deps
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+test: deps lint
 	$(BIN)/python -m pytest -q -m "not slow"
 
 test-slow: deps
@@ -50,7 +65,7 @@ bench: deps
 	$(BIN)/branchline bench
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis .ruff_cache .mypy_cache .import_linter_cache
 
 install:
 	@test -f board/profiles/$(BOARD).toml || { echo "make install: no board profile board/profiles/$(BOARD).toml" >&2; exit 2; }

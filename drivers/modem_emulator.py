@@ -1,4 +1,4 @@
-"""A V.253 voice modem emulated on a pseudo-terminal, playing the PSTN side: the real driver talks to it via pyserial."""
+"""A V.253 voice modem emulated on a pseudo-terminal, playing the PSTN side; the real driver talks to it by pyserial."""
 # The modem's answers come from board/modems.toml (`[modem.answers]`), so each vendor family's quirks
 # are replayed as data. A caller rings, sends caller ID, presses keys as real DTMF audio (and the
 # modem's own <DLE> digit reports), and hangs up. A line taken off-hook carries the tone plan's dial
@@ -145,6 +145,8 @@ class ModemEmulator:
     @property
     def link(self) -> str:
         """The stable name the driver opens: like /dev/serial/by-id/usb-<vendor>_<model>_<serial>-if00."""
+        if self.link_dir is None:
+            raise EmulatorError(f"modem emulator {self.model.id}: no link before start()")
         return str(self.link_dir / f"usb-Emulated_{self.model.id}_{self.serial_number}-if00")
 
     def start(self) -> "ModemEmulator":
@@ -308,7 +310,7 @@ class ModemEmulator:
         with self._lock:
             return {"model": self.model.id, "path": self.path, "link": self.link, "offhook": self.offhook,
                     "stream": self.stream, "fclass": self.fclass,
-                    "codec": self.codec.codec.value if self.codec else None,
+                    "codec": self.codec.codec.value if self.codec and self.codec.codec else None,
                     "caller": self._call.caller.number if self._call else None, **self.counters}
 
     # --- the emulator's thread --------------------------------------------------------------------
@@ -379,9 +381,12 @@ class ModemEmulator:
         return rest or b""
 
     def _hear(self, audio: bytes) -> None:
-        if self.codec.codec.width == 2 and len(audio) % 2:
+        # +VSM only takes a codec with a sample format, and the host sends audio only after it.
+        assert self.codec is not None and self.codec.codec is not None, "audio before +VSM"
+        codec = self.codec.codec
+        if codec.width == 2 and len(audio) % 2:
             audio = audio[:-1]
-        self._heard.append(v253.decode_audio(self.codec.codec, audio))
+        self._heard.append(v253.decode_audio(codec, audio))
         total = sum(a.size for a in self._heard)
         while self._heard and total - self._heard[0].size >= HEARD_S * v253.RATE:
             total -= self._heard.pop(0).size
@@ -411,7 +416,7 @@ class ModemEmulator:
             self._dial(body[1:])
             return
         info: list[str] = []
-        final = "OK"
+        final: str | None = "OK"
         while body and final == "OK":
             if body[0] in "+#":
                 ext, _, body = body.partition(";")
@@ -547,6 +552,7 @@ class ModemEmulator:
                 call.on_hook_at = None       # back within the break: still the same call
             if call is not None and call.caller.answered is None and not call.gone:
                 call.caller.answered = now
+                assert call.caller.arrived is not None, "a call arrives before it rings"
                 call.give_up_at = call.caller.arrived + call.caller.patience
                 call.keys = sorted((now + at, digits) for at, digits in call.caller.keys)
             return
@@ -580,6 +586,7 @@ class ModemEmulator:
                 call.cid_at = None
                 self._caller_id(call.caller)
             if now >= call.give_up_at:
+                assert call.caller.arrived is not None, "a call arrives before it rings"
                 self._end_call("caller" if now < call.caller.arrived + NO_ANSWER_RELEASE_S else "pstn")
         if call is not None and self.offhook and not call.gone:
             while call.keys and call.keys[0][0] <= now:
@@ -637,6 +644,7 @@ class ModemEmulator:
 
     def _end_call(self, by: str, at: float | None = None) -> None:
         call, self._call = self._call, None
+        assert call is not None, "only a call on the line ends"
         caller = call.caller
         if caller.ended is None:
             caller.ended, caller.ended_by = time.monotonic() if at is None else at, by
@@ -644,6 +652,7 @@ class ModemEmulator:
 
     def _dial_progress(self, now: float) -> None:
         d = self._dialing
+        assert d is not None, "only a dialling line makes progress"
         if self.stream == "none":
             return
         if self.called.busy:
@@ -711,7 +720,7 @@ class ModemEmulator:
             self._signal = self._signal[k:]
             marks = b"".join(m for at, m in self._marks if at < FRAME)
             self._marks = [(at - FRAME, m) for at, m in self._marks if at >= FRAME]
-            if self.stream in ("rx", "duplex") and self.codec is not None:
+            if self.stream in ("rx", "duplex") and self.codec is not None and self.codec.codec is not None:
                 out += v253.shield(v253.encode_audio(self.codec.codec, tonegen.to_int16(x)))
             if self.stream != "none":
                 out += marks

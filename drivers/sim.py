@@ -216,6 +216,7 @@ class SimDriver(Driver):
         if line.state != LineState.RINGING:
             raise ChannelError(f"sim: trunk{channel + 1} is not ringing ({line.state.value})")
         caller = line.caller
+        assert caller is not None and caller.arrived is not None, "a ringing trunk has a caller who has arrived"
         line.state = LineState.ANSWERED
         caller.answered = self.now
         line.give_up_at = caller.arrived + caller.patience
@@ -258,14 +259,14 @@ class SimDriver(Driver):
         self.counters["outbound"] += 1
         line.state, line.number = LineState.DIALING, number
         self._busy_trunks.add(channel)
-        phone = self.directory.get(number)
-        if phone is None:
+        callee = self.directory.get(number)
+        if callee is None:
             line.progress, line.progress_at = "sit", self.now + UNOBTAINABLE_AFTER_S
-        elif phone.busy or self._on_a_line(number):
+        elif callee.busy or self._on_a_line(number):
             line.progress, line.progress_at = "busy", self.now + BUSY_AFTER_S
         else:
-            phone.ring(self.now)
-            self._phones[channel] = phone
+            callee.ring(self.now)
+            self._phones[channel] = callee
             if self.tone_plan is not None:
                 self._loops[channel] = progress_tone(self.tone_plan, "ringback", self.tick, TICK_SAMPLES)
 
@@ -437,17 +438,19 @@ class SimDriver(Driver):
         return progress_tone(self.tone_plan, "dial", self.tick, TICK_SAMPLES)
 
     def _test_done(self, ch: int, line: _Trunk) -> None:
-        listener, seconds = line.listener, line.test.seconds
+        listener, test = line.listener, line.test
+        assert listener is not None and test is not None, "only a trunk under test comes here"
+        seconds = test.seconds
         level = listener.level_dbm0
         heard = "no signal" if level is None else f"line at {level:.1f} dBm0"
         if listener.heard:
-            line.test.finish(True, level, f"sim: trunk{ch + 1}: {listener.plan.name} dial tone heard in "
-                                          f"{seconds:.1f} s ({heard})")
+            test.finish(True, level, f"sim: trunk{ch + 1}: {listener.plan.name} dial tone heard in "
+                                     f"{seconds:.1f} s ({heard})")
         else:
             reason = self.alarmed.get(ch)
             down = f"; the line is down ({reason})" if reason is not None else ""
-            line.test.finish(False, level, f"sim: trunk{ch + 1}: no {listener.plan.name} dial tone in "
-                                           f"{seconds:.1f} s ({heard}){down}")
+            test.finish(False, level, f"sim: trunk{ch + 1}: no {listener.plan.name} dial tone in "
+                                      f"{seconds:.1f} s ({heard}){down}")
         self._free(ch)
 
     def _say(self, ch: int, caller: SimCaller, seconds: float) -> None:
@@ -470,6 +473,7 @@ class SimDriver(Driver):
     def _end(self, ch: int, by: str) -> None:
         line = self.trunks[ch]
         caller = line.caller
+        assert caller is not None, "only a trunk with a caller ends a call"
         caller.ended, caller.ended_by = self.now, by
         self.finished.append(caller)
         self._free(ch)

@@ -1,5 +1,6 @@
 """Input checks, fixed-length framing and the shared sub-block analysis of the streaming detectors."""
 
+import abc
 import functools
 
 import numpy as np
@@ -183,9 +184,20 @@ class Analyser:
         return Analysis(samples.reshape(c, -1), x, products)
 
 
-class FramedDetector:
+class FramedDetector(abc.ABC):
     """`process(block)` and `process_tick(analysis)` for a detector whose work is `_detect(analysis)`
-    on whole frames; the detector sets `channels`, `_framer` (a Framer) and `_analyser` (an Analyser)."""
+    on whole frames; the detector sets `_framer` (a Framer) and `_analyser` (an Analyser)."""
+
+    _framer: Framer
+    _analyser: Analyser
+
+    @property
+    def channels(self) -> int:
+        return self._framer.channels
+
+    @abc.abstractmethod
+    def _detect(self, analysis: Analysis) -> list:
+        """The events of the frames in `analysis`."""
 
     def process(self, block):
         """Feed int16 (channels, n); returns the detector's events for the frames this block completes."""

@@ -376,7 +376,7 @@ class _Bits:
 
 def _read_message(bits, fall):
     """(bytes read, complete, end sample) of the message whose first start bit falls at `fall`."""
-    data = []
+    data: list[int] = []
     edge = bits.edge(fall)
     while True:
         got = bits.byte(edge)
@@ -557,7 +557,7 @@ class CallerIdReceiver:
         fsk, start, like = _carrier(analysis)
         frames = analysis.samples.reshape(self.channels, -1, FRAME)
         count = frames.shape[1]
-        events = []
+        events: list[CallerIdEvent] = []
         # Without a run going and a frame flagged, no run grows and no burst opens: most ticks.
         idle = not self._counting and not np.count_nonzero(fsk | start)
         opening = np.zeros(fsk.shape, bool) if idle else self._openings(fsk, start)
@@ -589,7 +589,7 @@ class CallerIdReceiver:
             self._fsk_run = (self._fsk_run + 1) * fsk[:, f]
             self._start_run = (self._start_run + 1) * start[:, f]
             opening[:, f] = (self._fsk_run >= FSK_OPEN_FRAMES) | (self._start_run >= DTMF_OPEN_FRAMES)
-        self._counting = np.count_nonzero(self._fsk_run) + np.count_nonzero(self._start_run) > 0
+        self._counting = bool(np.count_nonzero(self._fsk_run) + np.count_nonzero(self._start_run))
         return opening
 
     def _push(self, frame):

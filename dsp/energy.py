@@ -90,10 +90,6 @@ class VoiceActivityDetector(blocks.FramedDetector):
         self._run = np.zeros(c, np.int64)  # frames in a row that disagree with the current state
         self._need = np.full(c, ONSET_FRAMES, np.int64)  # such frames it takes to change state
 
-    @property
-    def channels(self):
-        return self._framer.channels
-
     def reset(self, channel):
         """Put `channel` back to silence without an event (its sample index keeps counting)."""
         ch = blocks.check_channel(channel, self.channels, "VoiceActivityDetector.reset")
@@ -103,7 +99,7 @@ class VoiceActivityDetector(blocks.FramedDetector):
 
     def _detect(self, analysis):
         loud = analysis.ac_energy >= self._min_energy
-        events = []
+        events: list[VadEvent] = []
         for f in range(loud.shape[1]):
             # Count frames that contradict the state; flip once enough of them come in a row.
             self._run = (self._run + 1) * (loud[:, f] != self._active)

@@ -106,10 +106,6 @@ class FaxToneDetector(blocks.FramedDetector):
         self._reported = np.zeros((c, 2), bool)
         self._running = False  # any run in progress
 
-    @property
-    def channels(self):
-        return self._framer.channels
-
     def reset(self, channel):
         """Forget `channel`'s tone runs (its sample index keeps counting)."""
         ch = blocks.check_channel(channel, self.channels, "FaxToneDetector.reset")
@@ -139,8 +135,9 @@ class FaxToneDetector(blocks.FramedDetector):
             # and across them, where the phase reference moves on by one shared sub-block.
             y = z.reshape(c * f, blocks.SUBS, -1)[rows].view(np.complex64).reshape(
                 rows.size, blocks.SUBS, len(FREQ_HZ), _HALVES)
-            lag = (np.vecdot(y[..., 0], y[..., 1], axis=1)
-                   + np.vecdot(y[:, :-1, :, 1], y[:, 1:, :, 0], axis=1) * _ACROSS)
+            # numpy's stubs leave out the axis= every gufunc takes (NumPy "Generalized ufuncs").
+            lag = (np.vecdot(y[..., 0], y[..., 1], axis=1)  # type: ignore[call-overload]
+                   + np.vecdot(y[:, :-1, :, 1], y[:, 1:, :, 0], axis=1) * _ACROSS)  # type: ignore[call-overload]
             size = np.abs(lag)
             # |angle(lag)| <= tolerance (under a half turn), as its cosine.
             hit[rows] &= (size >= (TONE_FRACTION / _LAG_SCALE) * energy[rows]) & (lag.real >= size * _COS_TOL)
@@ -167,7 +164,7 @@ class FaxToneDetector(blocks.FramedDetector):
         self._reported[ced, 1] = True
         events += [FaxToneEvent(int(ch), "ced", int(self._run_start[ch, 1]) * FRAME)
                    for ch in ced.nonzero()[0]]
-        self._running = np.count_nonzero(self._in_run) > 0
+        self._running = bool(np.count_nonzero(self._in_run))
         return events
 
     def status(self):

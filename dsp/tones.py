@@ -283,11 +283,7 @@ class CallProgressDetector(blocks.FramedDetector):
         self._continuing = set()  # channels in a continuous-tone segment
         self._quiet = np.zeros(c, np.int64)  # silent frames in a row
         self._reported = np.full(c, -1, np.int64)  # tone index last reported, while its pattern holds
-        self._history = [[] for _ in range(c)]
-
-    @property
-    def channels(self):
-        return self._framer.channels
+        self._history: list[list[tuple[int, int, int]]] = [[] for _ in range(c)]
 
     def _build_cadences(self):
         plan = self.plan
@@ -296,7 +292,7 @@ class CallProgressDetector(blocks.FramedDetector):
         self._silence_frames = int(math.ceil(plan.silence_s / FRAME_S))
         self._continuous = {}  # signature -> (tone index, frames before it is reported)
         self._cadenced = []  # (tone index, confirm, every rotation's first `confirm` (signature, lo, hi))
-        self._fits = {}  # signature -> [(lo, hi), ...] of every cadence step on it
+        self._fits: dict[int, list[tuple[int, int]]] = {}  # signature -> [(lo, hi), ...] of every cadence step on it
         for i, t in enumerate(plan.tones):
             if t.min_s is not None:
                 self._continuous[sig_id[t.segments[0][0]]] = (i, int(math.ceil(t.min_s / FRAME_S)))
@@ -348,7 +344,7 @@ class CallProgressDetector(blocks.FramedDetector):
             self._change = sig
             confirmed = (self._change_count >= CONFIRM_FRAMES).nonzero()[0]
             self._change_count[confirmed] = 0
-            self._changing = np.count_nonzero(self._change_count) > 0
+            self._changing = bool(np.count_nonzero(self._change_count))
             for ch in confirmed.tolist():
                 events += self._segment_ended(ch, int(sig[ch]), int(self._change_start[ch]))
         if self._continuing:

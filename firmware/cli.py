@@ -112,8 +112,8 @@ def cmd_ctl(args) -> int:
 
 def _format_status(s: dict) -> str:
     t = s["ticks"]
-    out = [f"box {s['box']['id']} on board {s['box']['board']} ({s['box']['mode']}); "
-           f"ticks {t['count']}, mean {t['mean_ms']} ms, p99 {t['p99_ms']} ms, overruns {t['overruns']}"]
+    out = [(f"box {s['box']['id']} on board {s['box']['board']} ({s['box']['mode']}); "
+            f"ticks {t['count']}, mean {t['mean_ms']} ms, p99 {t['p99_ms']} ms, overruns {t['overruns']}")]
     busy = [ln for ln in s["lines"] if ln["state"] != "idle"]
     out.append(f"lines: {len(s['lines'])}, in use {len(busy)}")
     for ln in busy:
@@ -242,7 +242,7 @@ def cmd_detect(args) -> int:
     report = ""
     for p in probes:
         report += f"# {p.summary()}\n"
-        if p.verdict == Verdict.VOICE:
+        if p.verdict == Verdict.VOICE and p.model is not None:
             report += "".join(f"#   known: {bug}\n" for bug in p.model.bugs)
     if not any(p.verdict == Verdict.VOICE for p in probes):
         print(report + "# no voice modem answered: no profile to write", end="\n")

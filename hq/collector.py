@@ -96,13 +96,17 @@ class BoxClient:
         self.timeout = timeout
         parts = urlsplit(box.url)
         self.https = parts.scheme == "https"
-        self.host, self.port = parts.hostname, parts.port
+        # The config reader refuses a URL without a host.
+        self.host, self.port = parts.hostname or "", parts.port
         self.base = parts.path.rstrip("/") + "/api/v1/sync/"
 
     def _request(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None):
-        cls = http.client.HTTPSConnection if self.https else http.client.HTTPConnection
-        kwargs = {"context": ssl.create_default_context()} if self.https else {}
-        conn = cls(self.host, self.port, timeout=self.timeout, **kwargs)
+        conn: http.client.HTTPConnection
+        if self.https:
+            conn = http.client.HTTPSConnection(self.host, self.port, timeout=self.timeout,
+                                               context=ssl.create_default_context())
+        else:
+            conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
         hdrs = {"Authorization": f"Bearer {self.box.token}", **(headers or {})}
         if body is not None:
             hdrs["Content-Type"] = "application/json"
@@ -239,6 +243,8 @@ class Collector:
         """One round with one box; a failure ends the round and is reported, never raised."""
         report = BoxReport(box.id)
         client = BoxClient(box, self.config.timeout)
+        store_failed: tuple[type[Exception], ...] = (HqStoreError, *store.errors)
+        failed: tuple[type[Exception], ...] = (HqError, OSError, http.client.HTTPException, *store_failed)
         try:
             state = store.box_state(box.id, box.url)
             report.acked, cursor, trailer = state.acked, state.cursor, None
@@ -256,14 +262,14 @@ class Collector:
                 client.ack(point)
                 store.set_acked(box.id, point)
                 report.acked = point
-        except (HqError, HqStoreError, OSError, http.client.HTTPException, *store.errors) as exc:
+        except failed as exc:
             message = (str(exc) if isinstance(exc, (HqError, HqStoreError))
                        else f"box {box.id}: link or database failed: {exc!r}")
             report.errors.append(message)
             log.warning("%s", message)
             try:
                 store.note_error(box.id, message)
-            except (HqStoreError, *store.errors) as store_exc:
+            except store_failed as store_exc:
                 log.error("box %s: error not recorded: %s", box.id, store_exc)
         self._fill(box, store, report)
         return report

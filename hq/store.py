@@ -99,14 +99,14 @@ class HqStore:
             return cls(conn, "postgresql", (psycopg.Error,))
         try:
             Path(text).parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(text, isolation_level=None, check_same_thread=False)
+            lite = sqlite3.connect(text, isolation_level=None, check_same_thread=False)
             # One collector thread per box: writers queue on the lock rather than fail.
-            conn.execute("PRAGMA busy_timeout = 30000")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
+            lite.execute("PRAGMA busy_timeout = 30000")
+            lite.execute("PRAGMA journal_mode = WAL")
+            lite.execute("PRAGMA synchronous = NORMAL")
         except (sqlite3.Error, OSError) as exc:
             raise HqStoreError(f"HQ database {text}: {exc}") from exc
-        return cls(conn, "sqlite", (sqlite3.Error,))
+        return cls(lite, "sqlite", (sqlite3.Error,))
 
     # --- SQL in one spelling for both dialects --------------------------------------------------
     def _sql(self, sql: str) -> str:

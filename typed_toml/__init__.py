@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Collection
 from pathlib import Path
 
 _MISSING = object()
@@ -25,7 +26,7 @@ def load_toml(path: str | Path) -> dict:
 class Section:
     """One table of a TOML file. Getters record the keys they read; `done()` refuses the rest."""
 
-    def __init__(self, data: dict, file: str | Path, where: str = ""):
+    def __init__(self, data: object, file: str | Path, where: str = ""):
         if not isinstance(data, dict):
             raise ConfigError(f"{file}: [{where}] must be a table, got {type(data).__name__}")
         self.data, self.file, self.where = data, str(file), where
@@ -37,21 +38,21 @@ class Section:
     def error(self, key: str, reason: str) -> ConfigError:
         return ConfigError(f"{self.file}: {self._key(key)}: {reason}")
 
-    def _raw(self, key: str, default):
+    def _raw(self, key: str, default: object) -> object:
         self._read.add(key)
         value = self.data.get(key, default)
         if value is _MISSING:
             raise self.error(key, "required key is missing")
         return value
 
-    def get_any(self, key: str, default=_MISSING):
+    def get_any(self, key: str, default: object = _MISSING) -> object:
         """The raw value, for shapes the typed getters do not cover (the caller checks it)."""
         return self._raw(key, default)
 
     def has(self, key: str) -> bool:
         return key in self.data
 
-    def get_str(self, key: str, default=_MISSING, choices=None) -> str:
+    def get_str(self, key: str, default: object = _MISSING, choices: Collection[str] | None = None) -> str:
         value = self._raw(key, default)
         if not isinstance(value, str):
             raise self.error(key, f"expected a string, got {value!r}")
@@ -59,7 +60,8 @@ class Section:
             raise self.error(key, f"{value!r} is not one of {', '.join(sorted(choices))}")
         return value
 
-    def get_float(self, key: str, default=_MISSING, minval=None, maxval=None) -> float:
+    def get_float(self, key: str, default: object = _MISSING, minval: float | None = None,
+                  maxval: float | None = None) -> float:
         value = self._raw(key, default)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise self.error(key, f"expected a number, got {value!r}")
@@ -69,25 +71,26 @@ class Section:
             raise self.error(key, f"{value} is above the maximum {maxval}")
         return float(value)
 
-    def get_int(self, key: str, default=_MISSING, minval=None, maxval=None) -> int:
+    def get_int(self, key: str, default: object = _MISSING, minval: float | None = None,
+                maxval: float | None = None) -> int:
         value = self._raw(key, default)
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.error(key, f"expected an integer, got {value!r}")
         return int(self.get_float(key, value, minval, maxval))
 
-    def get_bool(self, key: str, default=_MISSING) -> bool:
+    def get_bool(self, key: str, default: object = _MISSING) -> bool:
         value = self._raw(key, default)
         if not isinstance(value, bool):
             raise self.error(key, f"expected true or false, got {value!r}")
         return value
 
-    def get_list(self, key: str, default=_MISSING, item=str) -> list:
+    def get_list(self, key: str, default: object = _MISSING, item: type = str) -> list:
         value = self._raw(key, default)
         if not isinstance(value, list) or not all(isinstance(v, item) for v in value):
             raise self.error(key, f"expected a list of {item.__name__}, got {value!r}")
         return list(value)
 
-    def get_table(self, key: str, default=_MISSING) -> "Section":
+    def get_table(self, key: str, default: object = _MISSING) -> "Section":
         value = self._raw(key, default)
         return Section(value, self.file, self._key(key))
 

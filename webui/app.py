@@ -204,7 +204,8 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
     @requires(*RECORDS_ROLES)
     def calls_page(db):
         query = request.query.decode()
-        problems, calls, total, f = {}, [], 0, CallFilter()
+        calls: list[dict] = []
+        problems, total, f = {}, 0, CallFilter()
         try:
             f = CallFilter.from_query(query)
             calls, total = list_calls(db, f)
@@ -236,9 +237,9 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
         try:
             return engine.status()
         except EngineUnavailable as exc:
-            raise json_error(503, str(exc))
+            raise json_error(503, str(exc)) from None
         except CommandRefused as exc:
-            raise json_error(503, f"engine did not give its status: {exc}")
+            raise json_error(503, f"engine did not give its status: {exc}") from None
 
     @app.get("/api/v1/calls")
     @requires(*RECORDS_ROLES)
@@ -246,7 +247,7 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
         try:
             f = CallFilter.from_query(request.query.decode())
         except FilterError as exc:
-            raise json_error(400, str(exc))
+            raise json_error(400, str(exc)) from None
         calls, total = list_calls(db, f)
         return {"calls": calls, "total": total, "page": f.page, "per_page": f.per_page,
                 "pages": max(1, math.ceil(total / f.per_page)), "order": f.order}
@@ -279,9 +280,9 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
         try:
             engine.agent_command(agent_id, action, reason)
         except EngineUnavailable as exc:
-            raise json_error(503, str(exc))
+            raise json_error(503, str(exc)) from None
         except CommandRefused as exc:
-            raise json_error(409, str(exc))
+            raise json_error(409, str(exc)) from None
         return {"ok": True, "agent": agent_id, "action": action}
 
     install_sync(app, db_path, clock)  # HQ sync API and HQ tokens (webui/sync.py)
@@ -296,4 +297,4 @@ def _open_records(db_path: str | Path):
     try:
         return open_readonly(db_path)
     except StoreError as exc:
-        raise HTTPError(503, f"The records database cannot be read: {exc}")
+        raise HTTPError(503, f"The records database cannot be read: {exc}") from None

@@ -297,7 +297,9 @@ class Auth:
         self.throttle.succeeded(username)
         # A new session id at sign-in, so an id planted before sign-in is worthless after it.
         self._issue(row)
-        return self.user()
+        user = self.user()
+        assert user is not None, "a session issued for an account has its user"
+        return user
 
     def sign_out(self) -> None:
         response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
@@ -328,7 +330,7 @@ class Auth:
                         raise json_error(401, "sign in required")
                     here = request.fullpath + ("?" + request.query_string if request.query_string else "")
                     redirect("/login?" + urlencode({"next": here}))
-                if user["role"] not in access:
+                elif user["role"] not in access:
                     if is_api:
                         raise json_error(403, f"the {user['role']} role may not do this")
                     raise HTTPError(403, f"Your role ({user['role']}) does not give access to this page.")

@@ -33,7 +33,7 @@ class Engine:
         self.client = ControlClient(control_path, timeout=CONTROL_TIMEOUT)
         self.clock = clock
         self._lock = threading.Lock()
-        self._status: dict | None = None
+        self._status: dict = {}
         self._error: Exception | None = None
         self._fetched_at = float("-inf")
 
@@ -55,14 +55,14 @@ class Engine:
                 try:
                     self._status, self._error = self._call("status"), None
                 except (EngineUnavailable, CommandRefused) as exc:
-                    self._status, self._error = None, exc
+                    self._status, self._error = {}, exc
                 self._fetched_at = self.clock()
             if self._error is not None:
                 raise type(self._error)(str(self._error))
             return self._status
 
     def agent_command(self, agent: str, action: str, reason: str | None = None) -> dict:
-        args = {"agent": agent}
+        args: dict[str, str | None] = {"agent": agent}
         if action == "not_ready":
             args["reason"] = reason
         result = self._call(AGENT_COMMANDS[action], **args)

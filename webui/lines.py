@@ -23,9 +23,9 @@ def _status(engine: Engine) -> dict:
     try:
         return engine.status()
     except EngineUnavailable as exc:
-        raise json_error(503, str(exc))
+        raise json_error(503, str(exc)) from None
     except CommandRefused as exc:
-        raise json_error(503, f"engine did not give its status: {exc}")
+        raise json_error(503, f"engine did not give its status: {exc}") from None
 
 
 def install(app: Bottle, render: Callable[..., str]) -> None:
@@ -55,9 +55,9 @@ def install(app: Bottle, render: Callable[..., str]) -> None:
         try:
             job = engine.line_test(number)
         except EngineUnavailable as exc:
-            raise json_error(503, str(exc))
+            raise json_error(503, str(exc)) from None
         except CommandRefused as exc:
-            raise json_error(409, str(exc))
+            raise json_error(409, str(exc)) from None
         response.status = 202
         return job
 
@@ -69,6 +69,6 @@ def install(app: Bottle, render: Callable[..., str]) -> None:
         try:
             return engine.line_test_result(job)
         except EngineUnavailable as exc:
-            raise json_error(503, str(exc))
+            raise json_error(503, str(exc)) from None
         except CommandRefused as exc:
-            raise json_error(404, str(exc))
+            raise json_error(404, str(exc)) from None

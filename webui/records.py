@@ -124,7 +124,8 @@ class CallFilter:
         return urlencode(self.params(**changes))
 
     def where(self) -> tuple[str, list]:
-        clauses, args = [], []
+        clauses: list[str] = []
+        args: list[object] = []
         if self.date_from:
             clauses.append("c.arrived_at >= ?")
             args.append(_local_midnight(self.date_from))

@@ -76,7 +76,7 @@ def reader(db_path: Path):
     try:
         conn = open_readonly(db_path).conn
     except StoreError as exc:
-        raise json_error(503, f"the records database cannot be read: {exc}")
+        raise json_error(503, f"the records database cannot be read: {exc}") from None
     conn.isolation_level = None
     try:
         yield conn
@@ -116,7 +116,7 @@ class BearerAuth:
                     log.warning("sync: %s %s from %s refused: %s", request.method, request.path, _address(), exc)
                     refusal = json_error(401, str(exc))
                     refusal.set_header("WWW-Authenticate", 'Bearer realm="branchline-sync"')
-                    raise refusal
+                    raise refusal from None
                 if "hq" in params:
                     kwargs["hq"] = hq
                 if "conn" in params:
@@ -205,7 +205,7 @@ def install(app: Bottle, db_path: str | Path, clock=time.time) -> None:
             page = read_changes(conn, parse_cursor(request.query.get("since")), parse_limit(request.query.get("limit")))
         except CursorError as exc:
             log.warning("sync: HQ token %s from %s: %s", hq["id"], _address(), exc)
-            raise json_error(400, str(exc))
+            raise json_error(400, str(exc)) from None
         page.box = store.instance
         lines = [json.dumps(c, separators=(",", ":")) for c in page.changes]
         lines.append(json.dumps(page.trailer(), separators=(",", ":")))
@@ -217,7 +217,7 @@ def install(app: Bottle, db_path: str | Path, clock=time.time) -> None:
             try:
                 return send_file(find_file(conn, recordings, table, file_id))
             except FileRefused as exc:
-                raise json_error(404, str(exc))
+                raise json_error(404, str(exc)) from None
         return serve
 
     sync.route("/recordings/<file_id>", "GET", file_route("recordings"))
@@ -236,7 +236,7 @@ def install(app: Bottle, db_path: str | Path, clock=time.time) -> None:
             result = store.ack(hq["id"], body["seq"], _address())
         except CursorError as exc:
             log.warning("sync: HQ token %s from %s: ack refused: %s", hq["id"], _address(), exc)
-            raise json_error(400, str(exc))
+            raise json_error(400, str(exc)) from None
         log.info("sync: HQ token %s (%s) holds everything up to change %d", hq["id"], hq["name"], result["acked"])
         return result
 
@@ -255,7 +255,7 @@ def install(app: Bottle, db_path: str | Path, clock=time.time) -> None:
         try:
             row, token = store.create(name if isinstance(name, str) else "", user["username"])
         except SyncError as exc:
-            raise json_error(400, str(exc))
+            raise json_error(400, str(exc)) from None
         response.status = 201
         return {**row, "token": token, "notice": "the token is shown this once: give it to HQ now"}
 
@@ -265,7 +265,7 @@ def install(app: Bottle, db_path: str | Path, clock=time.time) -> None:
         try:
             return store.revoke(token_id, user["username"])
         except SyncError as exc:
-            raise json_error(404, str(exc))
+            raise json_error(404, str(exc)) from None
 
     @app.get("/api/v1/hq/status")
     @requires(*STATUS_ROLES)

@@ -100,7 +100,8 @@ def read_queue(sec: Section) -> QueueConfig:
         recording=sec.get_str("recording", "all", choices=RECORDING),
     )
     if 0 < q.announce_every < 15:
-        raise sec.error("announce_every", "announcements closer than 15 s apart leave no time for music; use 0 or >= 15")
+        raise sec.error("announce_every",
+                        "announcements closer than 15 s apart leave no time for music; use 0 or >= 15")
     sec.done()
     return q
 
@@ -110,7 +111,7 @@ def read_skills(sec: Section) -> dict[str, int]:
     if sec.has("skills") and sec.has("queues"):
         raise sec.error("skills", "give skills or queues, not both")
     if sec.has("queues"):
-        return {q: DEFAULT_LEVEL for q in sec.get_list("queues")}
+        return dict.fromkeys(sec.get_list("queues"), DEFAULT_LEVEL)
     table = sec.get_table("skills", {})
     skills = {name: table.get_int(name, minval=1, maxval=MAX_LEVEL) for name in list(table.data)}
     table.done()
@@ -206,5 +207,6 @@ def ensure_config(config_dir: Path) -> None:
         shutil.copytree(DEFAULTS_DIR / "flows", flows)
 
 
-__all__ = ["ConfigError", "SiteConfig", "QueueConfig", "AgentConfig", "SupervisorConfig", "read_site", "read_queue", "read_skills",
-           "check_skills", "read_phone", "read_reach", "MAX_DIAL", "DIAL_CHARS", "ensure_config", "BOARD_DIR"]
+__all__ = ["ConfigError", "SiteConfig", "QueueConfig", "AgentConfig", "SupervisorConfig", "read_site", "read_queue",
+           "read_skills", "check_skills", "read_phone", "read_reach", "MAX_DIAL", "DIAL_CHARS", "ensure_config",
+           "BOARD_DIR"]

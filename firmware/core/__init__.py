@@ -1,1 +1,1 @@
-"""The box's machinery: the tick loop, clock, timers, hand-off queues, media, detectors, recorder, journal and control socket."""
+"""The box's machinery: tick loop, clock, timers, hand-off queues, media, detectors, recorder, journal, control."""

@@ -16,7 +16,7 @@ import socket
 import threading
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Callable
+from typing import BinaryIO, Callable
 
 from firmware.core.commands import CommandError, check
 
@@ -63,16 +63,16 @@ class ControlServer:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if self.path.exists():
             self.path.unlink()
-        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self._sock.bind(str(self.path))
+        listener = self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(str(self.path))
         os.chmod(self.path, 0o660)
-        self._sock.listen(16)
-        threading.Thread(target=self._accept, name="control-accept", daemon=True).start()
+        listener.listen(16)
+        threading.Thread(target=self._accept, args=(listener,), name="control-accept", daemon=True).start()
 
-    def _accept(self) -> None:
+    def _accept(self, listener: socket.socket) -> None:
         while not self._closing.is_set():
             try:
-                conn, _ = self._sock.accept()
+                conn, _ = listener.accept()
             except OSError:
                 return
             if not self._slots.acquire(blocking=False):
@@ -183,12 +183,11 @@ class ControlClient:
     def __init__(self, path: str | Path, timeout: float = REPLY_TIMEOUT + 1):
         self.path = Path(path)
         self.timeout = timeout
-        self._sock: socket.socket | None = None
-        self._rfile = None
+        self._conn: tuple[socket.socket, BinaryIO] | None = None   # the socket and its reading side
         self._next_id = 0
         self._lock = threading.Lock()
 
-    def _connect(self) -> None:
+    def _connect(self) -> tuple[socket.socket, BinaryIO]:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.settimeout(self.timeout)
         try:
@@ -196,7 +195,8 @@ class ControlClient:
         except OSError as exc:
             sock.close()
             raise ControlError(f"engine not reachable at {self.path}: {exc.strerror or exc}") from exc
-        self._sock, self._rfile = sock, sock.makefile("rb")
+        self._conn = (sock, sock.makefile("rb"))
+        return self._conn
 
     def call(self, cmd: str, **args) -> dict:
         """Run one command on the engine and return its result; raise ControlError on failure."""
@@ -204,11 +204,10 @@ class ControlClient:
             self._next_id += 1
             line = json.dumps({"id": self._next_id, "cmd": cmd, "args": args}).encode() + b"\n"
             for attempt in (1, 2):
-                if self._sock is None:
-                    self._connect()
+                sock, rfile = self._conn or self._connect()
                 try:
-                    self._sock.sendall(line)
-                    raw = self._rfile.readline()
+                    sock.sendall(line)
+                    raw = rfile.readline()
                     if not raw:
                         raise OSError("connection closed")
                     break
@@ -222,7 +221,8 @@ class ControlClient:
         return reply["result"]
 
     def close(self) -> None:
-        if self._sock is not None:
-            self._rfile.close()
-            self._sock.close()
-        self._sock = self._rfile = None
+        if self._conn is not None:
+            sock, rfile = self._conn
+            rfile.close()
+            sock.close()
+        self._conn = None

@@ -34,13 +34,13 @@ def _add_change_sequence(db: Database, table: str) -> None:
 
 @migrations()
 def m0001_core(db: Database) -> None:
-    db["change_counter"].create({"id": int, "value": int}, pk="id")
-    db["change_counter"].insert({"id": 1, "value": 0})
-    db["tombstones"].create({"table_name": str, "row_id": str, "seq": int}, pk="seq")
-    db["settings"].create({"key": str, "value": str}, pk="key")
-    db["users"].create({"username": str, "role": str, "password_hash": str, "created_at": float,
+    db.table("change_counter").create({"id": int, "value": int}, pk="id")
+    db.table("change_counter").insert({"id": 1, "value": 0})
+    db.table("tombstones").create({"table_name": str, "row_id": str, "seq": int}, pk="seq")
+    db.table("settings").create({"key": str, "value": str}, pk="key")
+    db.table("users").create({"username": str, "role": str, "password_hash": str, "created_at": float,
                         "disabled": int}, pk="username", not_null={"role", "password_hash"})
-    db["calls"].create({
+    db.table("calls").create({
         "id": str, "seq": int,
         "direction": str,        # inbound | outbound
         "channel": str,          # channel name the call arrived on
@@ -56,19 +56,19 @@ def m0001_core(db: Database) -> None:
         "hangup_by": str,        # caller | agent | box
         "wait": float, "talk": float,
     }, pk="id")
-    db["calls"].create_index(["arrived_at"])
-    db["call_events"].create({"id": str, "seq": int, "call_id": str, "at": float, "kind": str,
+    db.table("calls").create_index(["arrived_at"])
+    db.table("call_events").create({"id": str, "seq": int, "call_id": str, "at": float, "kind": str,
                               "data": str}, pk="id", foreign_keys=[("call_id", "calls", "id")])
-    db["call_events"].create_index(["call_id"])
-    db["agents"].create({"id": str, "seq": int, "name": str, "station": str, "queues": str,
+    db.table("call_events").create_index(["call_id"])
+    db.table("agents").create({"id": str, "seq": int, "name": str, "station": str, "queues": str,
                          "updated_at": float}, pk="id")
-    db["agent_states"].create({"id": str, "seq": int, "agent_id": str, "state": str, "reason": str,
+    db.table("agent_states").create({"id": str, "seq": int, "agent_id": str, "state": str, "reason": str,
                                "at": float}, pk="id")
-    db["agent_states"].create_index(["agent_id", "at"])
-    db["queues"].create({"id": str, "seq": int, "strategy": str, "updated_at": float}, pk="id")
-    db["recordings"].create({"id": str, "seq": int, "call_id": str, "path": str, "duration": float,
+    db.table("agent_states").create_index(["agent_id", "at"])
+    db.table("queues").create({"id": str, "seq": int, "strategy": str, "updated_at": float}, pk="id")
+    db.table("recordings").create({"id": str, "seq": int, "call_id": str, "path": str, "duration": float,
                              "size": int, "sha256": str, "created_at": float}, pk="id")
-    db["recordings"].create_index(["call_id"])
+    db.table("recordings").create_index(["call_id"])
     # A migration never changes once released: its own list, not SYNCED_TABLES, which grows.
     for table in ("calls", "call_events", "agents", "agent_states", "queues", "recordings"):
         _add_change_sequence(db, table)
@@ -76,7 +76,7 @@ def m0001_core(db: Database) -> None:
 
 @migrations()
 def m0002_customers(db: Database) -> None:
-    db["customers"].create({
+    db.table("customers").create({
         "id": str, "seq": int,
         "number": str,           # caller ID as the line delivers it
         "name": str,
@@ -85,35 +85,35 @@ def m0002_customers(db: Database) -> None:
         "blocked": int,          # 1: the flow's caller node routes the call away
         "notes": str, "updated_at": float,
     }, pk="id", not_null={"number"}, defaults={"vip": 0, "blocked": 0})
-    db["customers"].create_index(["number"], unique=True)
+    db.table("customers").create_index(["number"], unique=True)
     _add_change_sequence(db, "customers")
-    db["calls"].add_column("customer_id", str)
-    db["calls"].add_column("priority", int)
-    db["agents"].add_column("skills", str)       # JSON {skill: level}
-    db["queues"].add_column("skill", str)
-    db["queues"].add_column("min_level", int)
+    db.table("calls").add_column("customer_id", str)
+    db.table("calls").add_column("priority", int)
+    db.table("agents").add_column("skills", str)       # JSON {skill: level}
+    db.table("queues").add_column("skill", str)
+    db.table("queues").add_column("min_level", int)
 
 
 @migrations()
 def m0003_call_handling(db: Database) -> None:
-    db["calls"].add_column("wrapup_code", str)     # the agent's disposition code
-    db["calls"].add_column("hold", float)          # s the caller spent on hold
-    db["calls"].add_column("transfers", int)
-    db["calls"].add_column("intercepted_by", str)  # supervisor who took the call over
+    db.table("calls").add_column("wrapup_code", str)     # the agent's disposition code
+    db.table("calls").add_column("hold", float)          # s the caller spent on hold
+    db.table("calls").add_column("transfers", int)
+    db.table("calls").add_column("intercepted_by", str)  # supervisor who took the call over
 
 
 @migrations()
 def m0004_self_service(db: Database) -> None:
-    db["lookup_items"].create({"id": str, "seq": int, "table_name": str, "key": str, "data": str,
+    db.table("lookup_items").create({"id": str, "seq": int, "table_name": str, "key": str, "data": str,
                                "updated_at": float}, pk="id", not_null={"table_name", "key"})
-    db["lookup_items"].create_index(["table_name", "key"], unique=True)
-    db["voicemails"].create({"id": str, "seq": int, "call_id": str, "number": str, "box": str, "path": str,
+    db.table("lookup_items").create_index(["table_name", "key"], unique=True)
+    db.table("voicemails").create({"id": str, "seq": int, "call_id": str, "number": str, "box": str, "path": str,
                              "duration": float, "size": int, "sha256": str, "created_at": float,
                              "heard": int}, pk="id", defaults={"heard": 0})
-    db["callbacks"].create({"id": str, "seq": int, "call_id": str, "number": str, "queue": str,
+    db.table("callbacks").create({"id": str, "seq": int, "call_id": str, "number": str, "queue": str,
                             "requested_at": float, "attempts": int, "state": str, "result": str,
                             "agent_id": str, "callback_call_id": str, "updated_at": float}, pk="id")
-    db["survey_answers"].create({"id": str, "seq": int, "call_id": str, "survey": str, "question": str,
+    db.table("survey_answers").create({"id": str, "seq": int, "call_id": str, "survey": str, "question": str,
                                  "answer": str, "at": float}, pk="id")
     for table in ("lookup_items", "voicemails", "callbacks", "survey_answers"):
         _add_change_sequence(db, table)
@@ -122,12 +122,12 @@ def m0004_self_service(db: Database) -> None:
 @migrations()
 def m0005_hq_sync(db: Database) -> None:
     # Only a SHA-256 of each token is kept: the token is 256 random bits, shown once at creation.
-    db["hq_tokens"].create({"id": str, "name": str, "token_hash": str, "created_at": float,
+    db.table("hq_tokens").create({"id": str, "name": str, "token_hash": str, "created_at": float,
                             "created_by": str, "revoked_at": float}, pk="id",
                            not_null={"name", "token_hash", "created_at"})
-    db["hq_tokens"].create_index(["token_hash"], unique=True)
+    db.table("hq_tokens").create_index(["token_hash"], unique=True)
     # The change sequence HQ says it has stored, per token: retention deletes nothing above it.
-    db["hq_acks"].create({"token_id": str, "seq": int, "acked_at": float, "address": str}, pk="token_id",
+    db.table("hq_acks").create({"token_id": str, "seq": int, "acked_at": float, "address": str}, pk="token_id",
                          not_null={"seq", "acked_at"}, foreign_keys=[("token_id", "hq_tokens", "id")])
     # Why a row went: NULL for an ordinary deletion, "retention" when the box purged a file HQ holds.
-    db["tombstones"].add_column("reason", str)
+    db.table("tombstones").add_column("reason", str)

@@ -143,7 +143,7 @@ def run(out=print, records: int = RECORDS, calls: bool = True) -> dict:
     out(f"  records pulled        {report.pulled:>12,} in {wall:.1f} s (box built in {build_s:.1f} s)")
     out(f"  records per second    {result['records_per_s']:>12,.0f}  (box and HQ share this machine's CPUs)")
     out(f"  box web process CPU   {web_cpu:>12.1f} s = {result['web_cpu_us_per_record']:.1f} us per record, "
-        f"{100 * result['web_cpu_share']:.0f} % of one core while pulling")
+        f"{100 * web_cpu / wall:.0f} % of one core while pulling")
     if before and after:
         overruns, ticks = after["overruns"] - before["overruns"], after["count"] - before["count"]
         out(f"  calls running         {LINES} lines busy (half talking and recorded, half queued); engine tick "

@@ -26,7 +26,7 @@ def _read_wav(path):
             rate, channels, width = w.getframerate(), w.getnchannels(), w.getsampwidth()
             raw = w.readframes(w.getnframes())
     except (wave.Error, EOFError) as exc:
-        raise WavFormatError(f"{path}: not a PCM WAV file ({exc}); expected 8/16/24/32-bit integer PCM")
+        raise WavFormatError(f"{path}: not a PCM WAV file ({exc}); expected 8/16/24/32-bit integer PCM") from None
     if width == 1:
         # WAV 8-bit PCM is unsigned with its zero at 128.
         data = (np.frombuffer(raw, np.uint8).astype(np.float64) - 128.0) * 256.0

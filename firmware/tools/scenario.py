@@ -161,11 +161,10 @@ def _press_ok(item) -> bool:
 
 def _later_keys(sec: Section) -> list[tuple[float, str, float, list]]:
     raw = sec.get_any("later_keys", [])
-    ok = isinstance(raw, list) and all(
-        isinstance(i, list) and len(i) in (3, 4) and _press_ok(i[:2]) and isinstance(i[2], (int, float))
-        and 0 <= i[2] <= 1 and (len(i) == 3 or (isinstance(i[3], list) and all(_press_ok(j) for j in i[3])))
-        for i in raw)
-    if not ok:
+    if not isinstance(raw, list) or not all(
+            isinstance(i, list) and len(i) in (3, 4) and _press_ok(i[:2]) and isinstance(i[2], (int, float))
+            and 0 <= i[2] <= 1 and (len(i) == 3 or (isinstance(i[3], list) and all(_press_ok(j) for j in i[3])))
+            for i in raw):
         raise sec.error("later_keys", "expected [[seconds after answer, digits, share 0-1, "
                                       f"optional [[seconds later, digits], ...]], ...], got {raw!r}")
     return [(float(i[0]), i[1], float(i[2]), [(float(a), d) for a, d in (i[3] if len(i) == 4 else [])])
@@ -238,11 +237,11 @@ def load_scenario(path: str | Path) -> Scenario:
             vip = int(vip)
         if not isinstance(vip, int) or not 0 <= vip <= 9:
             raise sec.error("vip", f"expected true/false or a level 0-9, got {vip!r}")
-        agent = sec.get_str("agent", "") or None
-        if agent is not None and agent not in {a.id for a in scn.agents}:
-            raise sec.error("agent", f"no agent {agent!r} in this scenario")
+        agent_id = sec.get_str("agent", "") or None
+        if agent_id is not None and agent_id not in {a.id for a in scn.agents}:
+            raise sec.error("agent", f"no agent {agent_id!r} in this scenario")
         scn.customers.append({"id": f"cust-{len(scn.customers) + 1}", "number": sec.get_str("number"),
-                              "name": sec.get_str("name", ""), "vip": vip, "agent_id": agent,
+                              "name": sec.get_str("name", ""), "vip": vip, "agent_id": agent_id,
                               "blocked": int(sec.get_bool("blocked", False))})
         sec.done()
     if len({c["number"] for c in scn.customers}) != len(scn.customers):
@@ -272,7 +271,7 @@ def load_scenario(path: str | Path) -> Scenario:
         at = sec.get_float("at", minval=0.0)
         do = sec.get_str("do", choices=ACTIONS)
         who = "supervisor" if ACTIONS[do].startswith("supervisor.") else "agent"
-        args = {who: sec.get_str(who)}
+        args: dict[str, str | bool] = {who: sec.get_str(who)}
         if who == "supervisor" and do not in ("stop",):
             args["agent"] = sec.get_str("agent")
         for key in ("to", "reason", "code", "number", "mode"):
@@ -354,7 +353,7 @@ class ScenarioRun:
             db = open_db(self.paths.db)
             for table, rows in (("customers", scn.customers), ("lookup_items", scn.lookups)):
                 if rows:
-                    db[table].upsert_all(rows, pk="id")
+                    db.table(table).upsert_all(rows, pk="id")
             db.conn.close()
         flow = scn.flow or DEFAULTS_DIR / "flows" / "main.toml"
         self.engine: Engine = open_engine(self.paths, board.board, site, clock=clock, control=control,
@@ -376,8 +375,8 @@ class ScenarioRun:
         for c in self.callers:
             self.engine.later(c.at, self._arrive, c)
         self.action_results: list[dict] = []
-        for a in scn.actions:
-            self.engine.later(a.at, self._act, a)
+        for action in scn.actions:
+            self.engine.later(action.at, self._act, action)
 
     def _agent_config(self, agent: AgentScript) -> AgentConfig:
         station = f"station{self.station_of[agent.id] + 1}" if agent.phone is None else None
@@ -414,7 +413,7 @@ class ScenarioRun:
     def _observe(self, name: str, data: dict) -> None:
         if name == "call:arrived":
             call: Call = data["call"]
-            caller = self.lines.caller_on(call.channel)
+            caller = self.lines.caller_on(call.channel) if call.channel is not None else None
             if caller is not None:
                 self.call_of[id(caller)] = call.id
         elif name == "call:bridged":
@@ -447,6 +446,9 @@ class ScenarioRun:
             call_id = self.call_of.get(id(caller))
             row = rows.get(call_id, {})
             rec = recs.get(call_id)
+            agent_id, queue = row.get("agent_id"), row.get("queue")
+            skill = skill_of.get(queue) if queue is not None else None
+            skill_level = skills.get(agent_id, {}).get(skill) if agent_id is not None and skill is not None else None
             calls.append({
                 "call_id": call_id, "number": caller.number, "arrival": round(self.lines.arrival(caller), 3),
                 "answer": rel(row.get("answered_at")), "ivr_path": json.loads(row["path"]) if row.get("path") else [],
@@ -457,7 +459,7 @@ class ScenarioRun:
                 "hangup_by": row.get("hangup_by"),
                 "recording": rec["path"] if rec else None, "recording_s": rec["duration"] if rec else None,
                 "priority": row.get("priority") or 0,
-                "skill_level": skills.get(row.get("agent_id"), {}).get(skill_of.get(row.get("queue"))),
+                "skill_level": skill_level,
                 "hold": row.get("hold"), "transfers": row.get("transfers"), "wrapup_code": row.get("wrapup_code"),
                 "voicemail": voicemails[call_id]["path"] if call_id in voicemails else None,
                 "callback": callbacks[call_id]["state"] if call_id in callbacks else None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from drivers.channel import Board, ChannelKind
+from drivers.channel import Board, ChannelKind, Driver
 from drivers.modem_emulator import ModemEmulator
 from drivers.sim import DtmfStyle, SimCaller, SimDriver
 from drivers.voice_modem import VoiceModemDriver
@@ -28,11 +28,12 @@ def build(profile_name: str | None, *, trunks: int, stations: int, seed: int, no
     of `tones` (no profile), or the named profile with its sim driver given `stations` handsets. A
     profile may hold simulated lines and modem emulators only."""
     if profile_name is None:
-        sim = SimDriver(trunks=trunks, stations=stations, seed=seed, noise_dbm0=noise_dbm0, dtmf=dtmf,
-                        callerid=callerid, tones=tones)
-        return ScenarioBoard(Board([sim]), sim, "sim")
+        lines = SimDriver(trunks=trunks, stations=stations, seed=seed, noise_dbm0=noise_dbm0, dtmf=dtmf,
+                          callerid=callerid, tones=tones)
+        return ScenarioBoard(Board([lines]), lines, "sim")
     profile = load_profile(profile_name)
-    drivers, sim = [], None
+    drivers: list[Driver] = []
+    sim: SimDriver | None = None
     for sec in profile.drivers:
         kind = sec.get_str("type", choices=DRIVERS)
         if kind == "sim":
@@ -40,7 +41,9 @@ def build(profile_name: str | None, *, trunks: int, stations: int, seed: int, no
                 raise sec.error("type", "a scenario board has one simulated driver, for the agents' handsets")
             data = {k: v for k, v in sec.data.items() if k != "type"}
             own = Section({**data, "stations": stations, "seed": seed, "noise_dbm0": noise_dbm0}, sec.file, sec.where)
-            sim = DRIVERS["sim"](own)
+            built = DRIVERS["sim"](own)
+            assert isinstance(built, SimDriver), "the profile type sim builds a SimDriver"
+            sim = built
             own.done()
             sim.dtmf = dtmf
             drivers.append(sim)
@@ -90,6 +93,7 @@ class SimTrunks:
         return any(t.caller is not None for t in self.sim.trunks)
 
     def arrival(self, caller: SimCaller) -> float:
+        assert caller.arrived is not None, "asked only of a caller on a line"
         return caller.arrived
 
 
@@ -100,7 +104,9 @@ class ModemTrunks:
         self.lines: dict[int, ModemEmulator] = {}     # board channel -> its modem's emulator
         for info in board.by_kind(ChannelKind.TRUNK):
             driver, local = board.locate(info.index)
+            assert isinstance(driver, VoiceModemDriver), "a scenario's modem trunks are emulated"
             emulator = driver.emulators[local]
+            assert isinstance(emulator, ModemEmulator), "a scenario's modem trunks are emulated"
             emulator.dtmf = dtmf
             self.lines[info.index] = emulator
         self._now = now

@@ -10,10 +10,10 @@ import wave
 # only lose to OpenBLAS's thread pool on a 2-core box. Set before numpy loads.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import numpy as np
+import pytest
 
-from dsp.resample import to_8k  # noqa: E402
+from dsp.resample import to_8k
 
 SPEECH_TEXT = {
     "en": "Thank you for calling. Please hold, an agent will be with you shortly. "

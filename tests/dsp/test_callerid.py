@@ -50,8 +50,8 @@ def fsk_reference(message, mark, space, level_dbm0=-13.5, seizure=300, marks=180
 # docs/standards.md §4.3 self-constructed vectors (type, length, parameters, two's complement checksum).
 VECTORS = [
     ("mdmf", dict(number=NUMBER, name=NAME, when=WHEN),
-     "80 22 01 08 30 33 31 34 31 35 33 30 02 0b 31 33 38 30 30 31 33 38 30 30 30 "
-     "07 09 5a 48 41 4e 47 20 53 41 4e 05"),
+     ("80 22 01 08 30 33 31 34 31 35 33 30 02 0b 31 33 38 30 30 31 33 38 30 30 30 "
+      "07 09 5a 48 41 4e 47 20 53 41 4e 05")),
     ("sdmf", dict(number="5551234567", when=WHEN),
      "04 12 30 33 31 34 31 35 33 30 35 35 35 31 32 33 34 35 36 37 4e"),
     ("mdmf", dict(when=WHEN, absence="P", name_absence="P"),

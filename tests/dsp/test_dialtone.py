@@ -68,7 +68,7 @@ def test_the_shortest_listening_the_plan_allows_is_enough(plan):
 def test_a_line_loud_with_another_tone_of_the_plan_has_no_dial_tone(plan, tone):
     freqs, level, pattern = OTHER_TONES[plan][tone]
     for start in (0.0, 0.5 * sum(pattern)):      # the test may begin anywhere in the cadence
-        def signal(n):
+        def signal(n, start=start):
             return tonegen.cadence(freqs, level, pattern, start + n / RATE)[-n:]
         heard, measured = judge(plan, line(signal, seconds=10.0))
         assert not heard, (tone, start)

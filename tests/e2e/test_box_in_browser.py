@@ -9,28 +9,16 @@ import threading
 import pytest
 
 from webui.app import create_app
+from scenario_builder import agent, caller, run_section, scenario
 from webui.server import make_server
 
 pytestmark = pytest.mark.browser
 
-SCENARIO = """
-[run]
-seconds = 3600
-[[agents]]
-id = "1001"
-name = "Li Wei"
-skills = { sales = 5 }
-login_at = 3000.0
-answer_after = 1.0
-talk = 3000.0
-[[callers]]
-at = 0.5
-number = "13800138000"
-name = "Zhao Lei"
-keys = [[1.0, "1"]]
-patience = 3000.0
-talk = 3000.0
-"""
+SCENARIO = scenario(
+    run_section(3600),
+    agent("1001", name="Li Wei", skills={"sales": 5}, login_at=3000.0, answer_after=1.0, talk=3000.0),
+    caller(0.5, "13800138000", name="Zhao Lei", keys=[[1.0, "1"]], patience=3000.0, talk=3000.0),
+)
 
 
 @pytest.fixture

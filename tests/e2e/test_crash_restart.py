@@ -26,6 +26,7 @@ import pytest
 
 from firmware.core.control import ControlClient, ControlError
 from firmware.store import open_readonly
+from scenario_builder import agent, flow, run_section, scenario, traffic
 
 REPO = Path(__file__).resolve().parents[2]
 # The requirement: the box answers again within 2 s of a restart.
@@ -36,59 +37,25 @@ COMPLETIONS = {"COMPLETEAGENT", "COMPLETECALLER", "ABANDON"}
 
 # Busy line traffic on the simulated board in real time: a caller a second, short talks, some
 # callers leaving a message, so every kill cuts calls in the IVR, waiting, talking and recording.
-SCENARIO = """
-[run]
-seconds = 120        # each start replays from 0 s; a round lasts at most 10 s
-seed = 11
-trunks = 8
-flow = "flow.toml"
-callerid = "dtmf"      # before the first ring: the box answers on it
-[[agents]]
-id = "1001"
-queues = ["sales", "service"]
-answer_after = 0.5
-talk = 2.0
-[[agents]]
-id = "1002"
-queues = ["sales", "service"]
-answer_after = 0.8
-talk = 3.0
-[[agents]]
-id = "1003"
-queues = ["service"]
-answer_after = 0.6
-talk = 2.5
-[[traffic]]
-per_hour = 3600
-keys = ["1", "2", "3"]
-key_delay = 0.5
-patience = [2.0, 20.0]
-talk = [1.0, 4.0]
-speak = [[1.0, 2.0]]
-"""
-FLOW = """
-[flow]
-start = "menu"
-[nodes.menu]
-type = "menu"
-prompts = ["main-menu"]
-choices = { "1" = "sales", "2" = "service", "3" = "message" }
-on_fail = "bye"
-[nodes.sales]
-type = "queue"
-queue = "sales"
-[nodes.service]
-type = "queue"
-queue = "service"
-[nodes.message]
-type = "voicemail"
-box = "general"
-silence = 1.0
-beep = false
-[nodes.bye]
-type = "hangup"
-prompts = ["goodbye"]
-"""
+SCENARIO = scenario(
+    # Each start replays from 0 s; a round lasts at most 10 s. DTMF caller ID comes before the first
+    # ring: the box answers on it.
+    run_section(120, seed=11, trunks=8, flow="flow.toml", callerid="dtmf"),
+    agent("1001", queues=["sales", "service"], answer_after=0.5, talk=2.0),
+    agent("1002", queues=["sales", "service"], answer_after=0.8, talk=3.0),
+    agent("1003", queues=["service"], answer_after=0.6, talk=2.5),
+    traffic(per_hour=3600, keys=["1", "2", "3"], key_delay=0.5, patience=[2.0, 20.0], talk=[1.0, 4.0],
+            speak=[[1.0, 2.0]]),
+)
+FLOW = flow(
+    "menu",
+    menu={"type": "menu", "prompts": ["main-menu"], "choices": {"1": "sales", "2": "service", "3": "message"},
+          "on_fail": "bye"},
+    sales={"type": "queue", "queue": "sales"},
+    service={"type": "queue", "queue": "service"},
+    message={"type": "voicemail", "box": "general", "silence": 1.0, "beep": False},
+    bye={"type": "hangup", "prompts": ["goodbye"]},
+)
 
 
 def _cpu_seconds(pid: int) -> float:

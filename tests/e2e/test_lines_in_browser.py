@@ -10,6 +10,7 @@ import threading
 import pytest
 
 from firmware.tools.scenario import ScenarioRun, load_scenario
+from scenario_builder import agent, caller, run_section, scenario
 from webui.accounts import AccountStore
 from webui.app import create_app
 from webui.auth import hash_password
@@ -18,23 +19,12 @@ from webui.server import make_server
 pytestmark = pytest.mark.browser
 
 # The caller picks sales, then presses 5 every 3 s while nobody answers (19 digits: the live view keeps 20).
-PRESSES = ", ".join(f'[{8.0 + 3 * k}, "5"]' for k in range(18))
-SCENARIO = f"""
-[run]
-seconds = 3600
-trunks = 3
-[[agents]]
-id = "1001"
-name = "Li Wei"
-queues = ["sales"]
-login_at = 3000.0
-[[callers]]
-at = 0.5
-number = "13800138000"
-name = "Zhao Lei"
-keys = [[1.0, "1"], {PRESSES}]
-patience = 3000.0
-"""
+PRESSES = [[8.0 + 3 * k, "5"] for k in range(18)]
+SCENARIO = scenario(
+    run_section(3600, trunks=3),
+    agent("1001", name="Li Wei", queues=["sales"], login_at=3000.0),
+    caller(0.5, "13800138000", name="Zhao Lei", keys=[[1.0, "1"], *PRESSES], patience=3000.0),
+)
 
 
 @pytest.fixture

@@ -152,8 +152,8 @@ def test_the_web_process_on_its_own_outlives_what_started_it(tmp_path):
     log = tmp_path / "web.log"
     # A launcher that starts `branchline web` as the systemd unit does (no engine to follow) and exits.
     launcher = subprocess.run(
-        [sys.executable, "-c", "import subprocess, sys; p = subprocess.Popen(sys.argv[2:], "
-         "stdout=subprocess.DEVNULL, stderr=open(sys.argv[1], 'w')); print(p.pid)", str(log),
+        [sys.executable, "-c", ("import subprocess, sys; p = subprocess.Popen(sys.argv[2:], "
+                                "stdout=subprocess.DEVNULL, stderr=open(sys.argv[1], 'w')); print(p.pid)"), str(log),
          sys.executable, "-m", "firmware.cli", "web", "--state", str(tmp_path / "state"), "--port", "0"],
         cwd=ROOT, capture_output=True, text=True, timeout=START_S, check=True)
     web = int(launcher.stdout)

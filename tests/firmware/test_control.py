@@ -5,21 +5,13 @@ import pytest
 
 from firmware import cli
 from firmware.core.control import ControlClient, ControlError
+from scenario_builder import agent, caller, run_section, scenario
 
-SCENARIO = """
-[run]
-seconds = 3600
-[[agents]]
-id = "1001"
-name = "Li Wei"
-queues = ["sales"]
-login_at = 3000.0
-[[callers]]
-at = 0.5
-number = "13800138000"
-keys = [[1.0, "1"]]
-patience = 3000.0
-"""
+SCENARIO = scenario(
+    run_section(3600),
+    agent("1001", name="Li Wei", queues=["sales"], login_at=3000.0),
+    caller(0.5, "13800138000", keys=[[1.0, "1"]], patience=3000.0),
+)
 
 
 @pytest.fixture

@@ -15,47 +15,17 @@ from firmware.core.commands import COMMANDS, Integer, Number, Text
 from firmware.core.control import MAX_LINE
 from firmware.tools.scenario import ScenarioRun, load_scenario
 from firmware.store import open_readonly
+from scenario_builder import agent, caller, run_section, scenario, supervisor, traffic
 
-SCENARIO = """
-[run]
-seconds = 3600
-seed = 7
-trunks = 4
-[[agents]]
-id = "1001"
-name = "Li Wei"
-queues = ["sales"]
-login_at = 0.5
-answer_after = 1.0
-talk = 4.0
-[[agents]]
-id = "1002"
-name = "Wang Fang"
-queues = ["sales", "service"]
-login_at = 0.5
-answer_after = 1.0
-talk = 4.0
-[[supervisors]]
-id = "S"
-[[callers]]
-at = 0.2
-number = "13800138000"
-keys = [[2.0, "1"]]
-patience = 60.0
-talk = 3.0
-[[callers]]
-at = 0.4
-number = "13912345678"
-keys = [[2.0, "2"]]
-patience = 60.0
-talk = 30.0
-[[traffic]]
-per_hour = 1800
-keys = ["1", "2"]
-key_delay = 2.0
-patience = [5.0, 20.0]
-talk = [2.0, 5.0]
-"""
+SCENARIO = scenario(
+    run_section(3600, seed=7, trunks=4),
+    agent("1001", name="Li Wei", queues=["sales"], login_at=0.5, answer_after=1.0, talk=4.0),
+    agent("1002", name="Wang Fang", queues=["sales", "service"], login_at=0.5, answer_after=1.0, talk=4.0),
+    supervisor("S"),
+    caller(0.2, "13800138000", keys=[[2.0, "1"]], patience=60.0, talk=3.0),
+    caller(0.4, "13912345678", keys=[[2.0, "2"]], patience=60.0, talk=30.0),
+    traffic(per_hour=1800, keys=["1", "2"], key_delay=2.0, patience=[5.0, 20.0], talk=[2.0, 5.0]),
+)
 
 SURROGATES = ["\ud800", "\udfff", "a\udc80b", "\ud83d"]
 texts = st.one_of(

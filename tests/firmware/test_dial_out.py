@@ -4,6 +4,7 @@ answered is a customer not reached."""
 import logging
 
 from drivers.sim import SimDriver
+from scenario_builder import CALLBACK_FLOW
 
 QUEUES = """
 [[queues]]
@@ -105,25 +106,6 @@ def test_agent_hanging_up_while_the_number_rings_ends_the_call_not_reached(run_i
     assert "call:dial" in kinds and kinds[-1] == "call:hangup"
 
 
-CALLBACK_FLOW = """
-[flow]
-start = "menu"
-[nodes.menu]
-type = "menu"
-prompts = ["main-menu"]
-choices = { "1" = "sales" }
-on_fail = "bye"
-[nodes.sales]
-type = "queue"
-queue = "sales"
-keys = { "2" = "cb" }
-[nodes.cb]
-type = "callback"
-on_fail = "bye"
-[nodes.bye]
-type = "hangup"
-prompts = ["goodbye"]
-"""
 
 
 def test_callback_the_agent_hangs_up_on_while_dialling_is_retried_from_the_back_of_the_line(run_inline):

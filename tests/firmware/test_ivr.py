@@ -4,6 +4,7 @@ import textwrap
 import pytest
 
 from firmware.callcenter.flows import FlowError, load_flow
+from scenario_builder import agent, caller, run_section, scenario
 
 PROMPTS = {"welcome", "main-menu", "invalid", "no-input", "goodbye", "music-on-hold"}
 QUEUES = {"sales", "service"}
@@ -71,26 +72,17 @@ def test_missing_start_and_broken_toml(tmp_path):
         load_flow(flow_file(tmp_path, "[flow\n"), PROMPTS, QUEUES)
 
 
-ONE_CALLER = """
-    [run]
-    seconds = 120
-    [[agents]]
-    id = "1"
-    queues = ["sales", "service"]
-    answer_after = 1.0
-    talk = 5.0
-    [[callers]]
-    at = 1.0
-    number = "5551000"
-    keys = {keys}
-    patience = 50.0
-    talk = 4.0
-"""
+def one_caller(keys, patience=50.0):
+    return scenario(
+        run_section(120),
+        agent("1", queues=["sales", "service"], answer_after=1.0, talk=5.0),
+        caller(1.0, "5551000", keys=keys, patience=patience, talk=4.0),
+    )
 
 
 def test_barge_in_during_welcome_goes_straight_to_the_choice(run_inline):
     # The welcome prompt lasts 4.7 s; the caller presses 2 after one second.
-    ran = run_inline(ONE_CALLER.format(keys='[[1.0, "2"]]'))
+    ran = run_inline(one_caller([[1.0, "2"]]))
     call = ran.call()
     assert call["ivr_path"] == ["welcome", "main_menu", "service"]
     assert call["queue"] == "service" and call["disposition"] == "answered"
@@ -100,7 +92,7 @@ def test_barge_in_during_welcome_goes_straight_to_the_choice(run_inline):
 
 
 def test_invalid_choice_then_valid(run_inline):
-    ran = run_inline(ONE_CALLER.format(keys='[[9.0, "7"], [13.0, "1"]]'))
+    ran = run_inline(one_caller([[9.0, "7"], [13.0, "1"]]))
     call = ran.call()
     kinds = [k for k, _ in ran.events(call["call_id"])]
     assert "ivr:invalid" in kinds
@@ -108,7 +100,7 @@ def test_invalid_choice_then_valid(run_inline):
 
 
 def test_silence_retries_then_on_fail_hangs_up(run_inline):
-    ran = run_inline(ONE_CALLER.format(keys="[]").replace("patience = 50.0", "patience = 200.0"))
+    ran = run_inline(one_caller([], patience=200.0))
     call = ran.call()
     events = ran.events(call["call_id"])
     assert sum(1 for k, _ in events if k == "ivr:timeout") == 4     # first try + 3 retries
@@ -118,6 +110,6 @@ def test_silence_retries_then_on_fail_hangs_up(run_inline):
 
 
 def test_caller_hanging_up_in_the_menu_is_an_ivr_hangup(run_inline):
-    ran = run_inline(ONE_CALLER.format(keys="[]").replace("patience = 50.0", "patience = 6.0"))
+    ran = run_inline(one_caller([], patience=6.0))
     call = ran.call()
     assert call["disposition"] == "ivr_hangup" and call["queue"] is None

@@ -1,32 +1,15 @@
 """Service level, ASA and IVR node figures against a scenario small enough to work out by hand."""
 
-SCENARIO = """
-[run]
-seconds = 200
-[[queues]]
-name = "sales"
-wrapup = 0.0
-[[queues]]
-name = "service"
-[[agents]]
-id = "1"
-skills = { sales = 5 }
-answer_after = 1.0
-talk = 1000.0
-""" + "".join(f"""
-[[callers]]
-at = {at}
-number = "{n}"
-keys = [[1.0, "1"]]
-patience = {patience}
-talk = 30.0
-""" for n, (at, patience) in enumerate([(0.0, 100), (5.0, 100), (10.0, 15), (40.0, 100), (100.0, 100)])) + """
-[[callers]]
-at = 150.0
-number = "99"
-keys = []
-patience = 3.0
-"""
+from scenario_builder import agent, caller, queue, run_section, scenario
+
+SCENARIO = scenario(
+    run_section(200),
+    queue("sales", wrapup=0.0), queue("service"),
+    agent("1", skills={"sales": 5}, answer_after=1.0, talk=1000.0),
+    [caller(at, str(n), keys=[[1.0, "1"]], patience=patience, talk=30.0)
+     for n, (at, patience) in enumerate([(0.0, 100), (5.0, 100), (10.0, 15), (40.0, 100), (100.0, 100)])],
+    caller(150.0, "99", keys=[], patience=3.0),
+)
 
 
 def test_service_level_and_asa_by_hand(run_inline):

@@ -7,21 +7,15 @@ before the first), busy and unobtainable tones per the tone plan (§3), CNG per 
 import pytest
 
 from firmware.core.engine import Engine
+from scenario_builder import action, agent, caller, external, run_section, scenario
 
-ONE_CALLER = """
-[run]
-seconds = 60
-callerid = "{scheme}"
-[[agents]]
-id = "1001"
-queues = ["sales"]
-[[callers]]
-at = 0.5
-number = "13800138000"
-name = "ZHANG SAN"
-keys = [[1.0, "1"]]
-talk = 5.0
-"""
+
+def one_caller(scheme, garbled_id=None):
+    return scenario(
+        run_section(60, callerid=scheme),
+        agent("1001", queues=["sales"]),
+        caller(0.5, "13800138000", name="ZHANG SAN", keys=[[1.0, "1"]], talk=5.0, garbled_id=garbled_id),
+    )
 
 
 def row(ran, i=0):
@@ -30,7 +24,7 @@ def row(ran, i=0):
 
 @pytest.mark.parametrize("scheme", ["bell202", "v23", "dtmf", "event"])
 def test_the_callers_number_reaches_the_call_record_whatever_the_scheme(run_inline, scheme):
-    ran = run_inline(ONE_CALLER.format(scheme=scheme))
+    ran = run_inline(one_caller(scheme))
     call = row(ran)
     assert call["number"] == "13800138000" and call["disposition"] == "answered"
     # DTMF caller ID carries no name (docs/standards.md §4.4).
@@ -40,7 +34,7 @@ def test_the_callers_number_reaches_the_call_record_whatever_the_scheme(run_inli
 def test_bell202_caller_id_waits_for_the_second_ring(run_inline):
     # The burst comes after the first ring: the box lets that ring pass and answers on the second,
     # 5 s after the first (1 s on / 4 s off, docs/standards.md §3.1).
-    ran = run_inline(ONE_CALLER.format(scheme="bell202"))
+    ran = run_inline(one_caller("bell202"))
     call = ran.call()
     assert 5.0 <= call["answer"] - call["arrival"] < 5.5
     assert row(ran)["number"] == "13800138000"
@@ -49,13 +43,13 @@ def test_bell202_caller_id_waits_for_the_second_ring(run_inline):
 def test_the_box_answers_only_once_a_burst_before_the_ring_has_been_read(run_inline):
     # V.23 before ringing: the first ring follows the burst by 200 ms (§4.2), sooner than the
     # receiver can close the burst; answering on that ring would lose the number.
-    ran = run_inline(ONE_CALLER.format(scheme="v23"))
+    ran = run_inline(one_caller("v23"))
     events = [kind for kind, _ in ran.events(ran.call()["call_id"])]
     assert events.index("call:callerid") < events.index("call:answered")
 
 
 def test_a_vip_is_known_from_the_decoded_number(run_inline):
-    ran = run_inline(ONE_CALLER.format(scheme="bell202") + """
+    ran = run_inline(one_caller("bell202") + """
 [[customers]]
 number = "13800138000"
 name = "Zhang San"
@@ -65,7 +59,7 @@ vip = true
 
 
 def test_a_garbled_burst_gives_no_number_and_the_call_goes_on(run_inline):
-    ran = run_inline(ONE_CALLER.format(scheme="bell202").replace('talk = 5.0', 'talk = 5.0\ngarbled_id = true'))
+    ran = run_inline(one_caller("bell202", garbled_id=True))
     call = row(ran)
     # Never a wrong number: none at all, and the caller is still served.
     assert call["number"] is None and call["disposition"] == "answered"
@@ -74,7 +68,7 @@ def test_a_garbled_burst_gives_no_number_and_the_call_goes_on(run_inline):
 def test_a_garbled_burst_is_counted_on_its_line(tmp_path):
     from firmware.tools.scenario import ScenarioRun, load_scenario
     path = tmp_path / "s.toml"
-    path.write_text(ONE_CALLER.format(scheme="bell202").replace('talk = 5.0', 'talk = 5.0\ngarbled_id = true'))
+    path.write_text(one_caller("bell202", garbled_id=True))
     run = ScenarioRun(load_scenario(path), tmp_path / "state")
     engine: Engine = run.engine
     engine.run(until=lambda: engine.clock.seconds >= 8.0)
@@ -100,36 +94,21 @@ patience = 50.0
     assert "call:fax" in [kind for kind, _ in ran.events(call["call_id"])]
 
 
-TRANSFER_OUT = """
-[run]
-seconds = 120
-tones = "{plan}"
-[[agents]]
-id = "1001"
-queues = ["sales"]
-[[callers]]
-at = 0.5
-number = "13800138000"
-keys = [[1.0, "1"]]
-talk = 60.0
-[[externals]]
-number = "4008001234"
-answer_after = 2.0
-talk = 5.0
-[[actions]]
-at = 12.0
-agent = "1001"
-do = "transfer"
-to = "{to}"
-blind = false
-"""
+def transfer_out(plan, to):
+    return scenario(
+        run_section(120, tones=plan),
+        agent("1001", queues=["sales"]),
+        caller(0.5, "13800138000", keys=[[1.0, "1"]], talk=60.0),
+        external("4008001234", answer_after=2.0, talk=5.0),
+        action(12.0, "transfer", agent="1001", to=to, blind=False),
+    )
 
 
 @pytest.mark.parametrize("plan", ["cn", "etsi", "na"])
 @pytest.mark.parametrize("to, why", [("4008009999", "sit"), ("13800138000", "busy")])
 def test_a_number_that_cannot_be_reached_is_heard_by_its_tone(run_inline, plan, to, why):
     # The caller's own number is busy (they are on the line with the box); 4008009999 is nobody's.
-    ran = run_inline(TRANSFER_OUT.format(plan=plan, to=to))
+    ran = run_inline(transfer_out(plan, to))
     events = ran.events(ran.call()["call_id"])
     failed = [data for kind, data in events if kind == "call:transfer_failed"]
     assert failed and failed[0]["why"] == why

@@ -16,50 +16,26 @@ from firmware.config.box import StatePaths, load_site, open_engine
 from firmware.config.boards import build_board, load_profile
 from firmware.core.control import ControlError
 from firmware.tools.scenario import ScenarioRun, load_scenario
+from scenario_builder import agent, caller, flow, run_section, scenario
 
-SCENARIO = """
-[run]
-seconds = 3600
-trunks = 3
-[[agents]]
-id = "1001"
-name = "Li Wei"
-queues = ["sales"]
-login_at = 3000.0
-[[agents]]
-id = "1002"
-name = "Ana Costa"
-queues = ["sales"]
-login_at = 3000.0
-[[callers]]
-at = 0.5
-number = "13800138000"
-name = "ZHAO LEI"
-keys = [[1.0, "1"], [12.0, "2345678023456780234567"]]
-patience = 3000.0
-"""
+AGENTS = (agent("1001", name="Li Wei", queues=["sales"], login_at=3000.0),
+          agent("1002", name="Ana Costa", queues=["sales"], login_at=3000.0))
 
-SECURE_FLOW = """
-[flow]
-start = "card"
-[nodes.card]
-type = "collect"
-prompts = ["enter-number"]
-var = "card"
-min_digits = 6
-max_digits = 6
-secure = true
-next = "menu"
-on_fail = "menu"
-[nodes.menu]
-type = "menu"
-prompts = ["main-menu"]
-choices = { "1" = "sales" }
-on_fail = "sales"
-[nodes.sales]
-type = "queue"
-queue = "sales"
-"""
+
+def waiting_caller(keys):
+    return caller(0.5, "13800138000", name="ZHAO LEI", keys=keys, patience=3000.0)
+
+
+SCENARIO = scenario(run_section(3600, trunks=3), AGENTS,
+                    waiting_caller([[1.0, "1"], [12.0, "2345678023456780234567"]]))
+
+SECURE_FLOW = flow(
+    "card",
+    card={"type": "collect", "prompts": ["enter-number"], "var": "card", "min_digits": 6, "max_digits": 6,
+          "secure": True, "next": "menu", "on_fail": "menu"},
+    menu={"type": "menu", "prompts": ["main-menu"], "choices": {"1": "sales"}, "on_fail": "sales"},
+    sales={"type": "queue", "queue": "sales"},
+)
 
 
 @pytest.fixture
@@ -124,9 +100,8 @@ def test_digits_heard_keep_the_last_twenty_in_order_and_every_one_is_counted(box
 
 
 def test_secure_input_is_masked_in_the_digits_heard(box):
-    text = SCENARIO.replace('keys = [[1.0, "1"], [12.0, "2345678023456780234567"]]',
-                            'keys = [[1.0, "424242"], [8.0, "1"]]')
-    run = box(text, SECURE_FLOW)
+    run = box(scenario(run_section(3600, trunks=3), AGENTS, waiting_caller([[1.0, "424242"], [8.0, "1"]])),
+              SECURE_FLOW)
     engine = run.engine
     until(engine, 15.0)
     trunk1 = lines(engine)["trunk1"]
@@ -161,7 +136,7 @@ def test_line_test_runs_beside_the_loop_and_reports_dial_tone(box):
 def test_line_tests_judge_the_sites_dial_tone_by_ear(box, plan):
     # The site's network (scenario [run] tones, as site.toml's [box] tones): its exchange gives its
     # dial tone; one trunk carries a loud busy tone instead, another white noise at -10 dBm0.
-    run = box(SCENARIO.split("[[callers]]")[0].replace("[run]\n", f'[run]\ntones = "{plan}"\n', 1))
+    run = box(scenario(run_section(3600, tones=plan, trunks=3), AGENTS))
     engine = run.engine
     busy = progress_tone(load_plan(plan), "busy", 0, 160)
     run.sim.off_hook_audio[1] = busy.samples[:busy.period]

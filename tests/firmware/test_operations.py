@@ -8,56 +8,25 @@ import numpy as np
 import pytest
 
 from firmware.core.engine import Engine
+from scenario_builder import action, agent, caller, external, queue, run_section, scenario, supervisor
 
 CALLER_HZ, AGENT_HZ, AGENT2_HZ, SUP_HZ, EXPERT_HZ = 624, 930, 1271, 1876, 2509
 
-BASE = """
-[run]
-seconds = {seconds}
-[[queues]]
-name = "sales"
-wrapup = 0.0
-[[queues]]
-name = "service"
-wrapup = 0.0
-[[agents]]
-id = "A"
-skills = {{ sales = 5 }}
-answer_after = 1.0
-talk = 1000.0
-voice_hz = 930
-[[agents]]
-id = "B"
-skills = {{ service = 5 }}
-answer_after = 1.0
-talk = 1000.0
-voice_hz = 1271
-[[supervisors]]
-id = "S"
-answer_after = 1.0
-voice_hz = 1876
-[[externals]]
-number = "4008200000"
-answer_after = 2.0
-talk = 1000.0
-voice_hz = 2509
-[[callers]]
-at = 1.0
-number = "13800000001"
-keys = [[1.0, "1"]]
-patience = 1000.0
-talk = {talk}
-voice_hz = 624
-"""
+
+def base(seconds, talk):
+    return scenario(
+        run_section(seconds),
+        queue("sales", wrapup=0.0), queue("service", wrapup=0.0),
+        agent("A", skills={"sales": 5}, answer_after=1.0, talk=1000.0, voice_hz=AGENT_HZ),
+        agent("B", skills={"service": 5}, answer_after=1.0, talk=1000.0, voice_hz=AGENT2_HZ),
+        supervisor("S", answer_after=1.0, voice_hz=SUP_HZ),
+        external("4008200000", answer_after=2.0, talk=1000.0, voice_hz=EXPERT_HZ),
+        caller(1.0, "13800000001", keys=[[1.0, "1"]], patience=1000.0, talk=talk, voice_hz=CALLER_HZ),
+    )
 
 
 def actions(*rows):
-    out = ""
-    for row in rows:
-        out += "[[actions]]\n" + "".join(
-            f'{k} = {str(v).lower() if isinstance(v, bool) else (v if isinstance(v, float) else chr(34) + str(v) + chr(34))}\n'
-            for k, v in row.items())
-    return out
+    return "".join(action(**row) for row in rows)
 
 
 @pytest.fixture
@@ -94,7 +63,7 @@ def run(run_inline, mocker):
             channels.extend(board.channels)
             real_init(self, board, *a, **k)
         mocker.patch.object(Engine, "__init__", capture)
-        ran = run_inline(BASE.format(seconds=seconds, talk=talk) + acts)
+        ran = run_inline(base(seconds, talk) + acts)
         ran.engine_channels = channels
         errors = [a for a in ran.report["actions"] if "error" in a]
         assert not errors, errors
@@ -244,7 +213,7 @@ def test_pause_recording_leaves_silence_in_the_file(run):
 
 
 def test_operations_refused_with_clear_errors(run_inline):
-    ran = run_inline(BASE.format(seconds=30, talk=1000.0) + actions(
+    ran = run_inline(base(30, 1000.0) + actions(
         {"at": 10.0, "do": "transfer_complete", "agent": "A"},
         {"at": 11.0, "do": "transfer", "agent": "A", "to": "agent:Z"},
         {"at": 12.0, "do": "resume", "agent": "A"},

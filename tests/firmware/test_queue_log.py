@@ -2,42 +2,18 @@
 import time
 from pathlib import Path
 
+from scenario_builder import agent, caller, queue, run_section, scenario
 
-SCENARIO = """
-[run]
-seconds = 200
-[[queues]]
-name = "sales"
-ring_timeout = 10.0
-max_wait = 100.0
-[[queues]]
-name = "service"
-[[agents]]
-id = "sleepy"
-skills = { sales = 5 }
-answer_after = 30.0
-[[agents]]
-id = "keen"
-skills = { sales = 5 }
-login_at = 20.0
-answer_after = 1.0
-talk = 100.0
-[[callers]]
-at = 2.0
-number = "13800000001"
-keys = [[1.0, "1"]]
-talk = 200.0
-[[callers]]
-at = 4.0
-number = "13800000002"
-keys = [[1.0, "1"]]
-patience = 8.0
-[[callers]]
-at = 5.0
-number = "13800000003"
-keys = [[1.0, "1"]]
-patience = 500.0
-"""
+SALES = [[1.0, "1"]]
+SCENARIO = scenario(
+    run_section(200),
+    queue("sales", ring_timeout=10.0, max_wait=100.0), queue("service"),
+    agent("sleepy", skills={"sales": 5}, answer_after=30.0),
+    agent("keen", skills={"sales": 5}, login_at=20.0, answer_after=1.0, talk=100.0),
+    caller(2.0, "13800000001", keys=SALES, talk=200.0),
+    caller(4.0, "13800000002", keys=SALES, patience=8.0),
+    caller(5.0, "13800000003", keys=SALES, patience=500.0),
+)
 
 
 def journal(state: Path) -> list[list[str]]:

@@ -3,6 +3,8 @@ import json
 
 import pytest
 
+from scenario_builder import flow
+
 
 def agent(id_, skills, login_at=0.0, answer_after=1.0, talk=30.0):
     body = ", ".join(f"{k} = {v}" for k, v in skills.items())
@@ -143,25 +145,12 @@ def test_dedicated_agent_is_tried_first_then_anyone(run_inline):
     assert ran2.call()["agent"] == "own"      # both ready: the dedicated one, not the longest idle
 
 
-FLOW = """
-[flow]
-start = "q"
-[nodes.q]
-type = "queue"
-queue = "sales"
-on_full = "full"
-on_timeout = "late"
-keys = { "9" = "bye" }
-[nodes.full]
-type = "hangup"
-prompts = ["goodbye"]
-[nodes.late]
-type = "hangup"
-prompts = ["goodbye"]
-[nodes.bye]
-type = "hangup"
-prompts = ["goodbye"]
-"""
+GOODBYE = {"type": "hangup", "prompts": ["goodbye"]}
+FLOW = flow(
+    "q",
+    q={"type": "queue", "queue": "sales", "on_full": "full", "on_timeout": "late", "keys": {"9": "bye"}},
+    full=GOODBYE, late=GOODBYE, bye=GOODBYE,
+)
 
 
 def test_queue_full_goes_to_the_flows_overflow_node(run_inline):

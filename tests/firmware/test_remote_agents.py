@@ -17,6 +17,7 @@ from typed_toml import ConfigError
 from firmware.tools.scenario import ScenarioRun, load_scenario
 from firmware.config.site import read_site
 from firmware.store import open_readonly
+from scenario_builder import CALLBACK_FLOW
 
 CALLER_HZ, REMOTE_HZ, STATION_HZ, SUP_HZ, EXPERT_HZ = 624, 930, 1271, 1876, 2509
 NUMBER = "13800138000"
@@ -450,25 +451,6 @@ def test_remote_agent_dials_a_customer(box):
     assert not b.seen[20.0]["trunks"][2][1]
 
 
-CALLBACK_FLOW = """
-[flow]
-start = "menu"
-[nodes.menu]
-type = "menu"
-prompts = ["main-menu"]
-choices = { "1" = "sales" }
-on_fail = "bye"
-[nodes.sales]
-type = "queue"
-queue = "sales"
-keys = { "2" = "cb" }
-[nodes.cb]
-type = "callback"
-on_fail = "bye"
-[nodes.bye]
-type = "hangup"
-prompts = ["goodbye"]
-"""
 
 
 def test_callback_rings_the_remote_agent_then_dials_the_caller(box):

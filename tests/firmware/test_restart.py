@@ -14,71 +14,35 @@ from firmware.tools.scenario import SCENARIO_EPOCH, ScenarioRun, load_scenario, 
 from firmware.config.site import SiteConfig
 from firmware.store import open_readonly
 from firmware.store.sync import read_changes
+from scenario_builder import agent, caller, flow, run_section, scenario
 
 # Callers who reach a queue (1) and wait or talk, one who leaves a message (3); two agents.
-SCENARIO = """
-[run]
-seconds = {seconds}
-seed = 5
-trunks = 6
-flow = "flow.toml"
-[[agents]]
-id = "1001"
-queues = ["sales"]
-answer_after = 1.0
-talk = {talk}
-[[agents]]
-id = "1002"
-queues = ["sales"]
-answer_after = 1.0
-talk = {talk}
-[[callers]]
-at = 1.0
-number = "13800000001"
-keys = [[1.0, "1"]]
-talk = {talk}
-[[callers]]
-at = 2.0
-number = "13800000002"
-keys = [[1.0, "1"]]
-talk = {talk}
-[[callers]]
-at = 3.0
-number = "13800000003"
-keys = [[1.0, "1"]]
-patience = {talk}
-[[callers]]
-at = 4.0
-number = "13800000004"
-keys = [[1.0, "3"]]
-patience = {talk}
-speak = [[6.0, {talk}]]
-"""
-FLOW = """
-[flow]
-start = "menu"
-[nodes.menu]
-type = "menu"
-prompts = ["main-menu"]
-choices = { "1" = "sales", "3" = "message" }
-on_fail = "bye"
-[nodes.sales]
-type = "queue"
-queue = "sales"
-[nodes.message]
-type = "voicemail"
-box = "sales"
-[nodes.bye]
-type = "hangup"
-prompts = ["goodbye"]
-"""
+def scenario_text(seconds, talk):
+    return scenario(
+        run_section(seconds, seed=5, trunks=6, flow="flow.toml"),
+        agent("1001", queues=["sales"], answer_after=1.0, talk=talk),
+        agent("1002", queues=["sales"], answer_after=1.0, talk=talk),
+        caller(1.0, "13800000001", keys=[[1.0, "1"]], talk=talk),
+        caller(2.0, "13800000002", keys=[[1.0, "1"]], talk=talk),
+        caller(3.0, "13800000003", keys=[[1.0, "1"]], patience=talk),
+        caller(4.0, "13800000004", keys=[[1.0, "3"]], patience=talk, speak=[[6.0, talk]]),
+    )
+
+
+FLOW = flow(
+    "menu",
+    menu={"type": "menu", "prompts": ["main-menu"], "choices": {"1": "sales", "3": "message"}, "on_fail": "bye"},
+    sales={"type": "queue", "queue": "sales"},
+    message={"type": "voicemail", "box": "sales"},
+    bye={"type": "hangup", "prompts": ["goodbye"]},
+)
 
 
 def _scenario(tmp_path: Path, seconds: float = 600.0, talk: float = 400.0) -> Path:
     """Calls that last `talk` s: long enough for a crash to cut them, or short to run to their end."""
     (tmp_path / "flow.toml").write_text(textwrap.dedent(FLOW))
     path = tmp_path / "scenario.toml"
-    path.write_text(textwrap.dedent(SCENARIO.format(seconds=seconds, talk=talk)))
+    path.write_text(scenario_text(seconds, talk))
     return path
 
 
@@ -169,7 +133,7 @@ def test_calls_and_recordings_a_crash_left_are_closed_and_filed_at_start(tmp_pat
                           [call_id]).fetchone()[0]
         assert row["disposition"] == "interrupted" and row["hangup_by"] == "box"
         assert row["ended_at"] == last
-        hangup = [e for e in db["call_events"].rows_where("call_id = ? AND kind = 'call:hangup'", [call_id])]
+        hangup = list(db["call_events"].rows_where("call_id = ? AND kind = 'call:hangup'", [call_id]))
         assert len(hangup) == 1 and json.loads(hangup[0]["data"])["disposition"] == "interrupted"
     talking = [r for r in db["calls"].rows_where("id IN ({})".format(",".join("?" * len(left_open))),
                                                  list(left_open)) if r["connected_at"]]

@@ -6,48 +6,18 @@ import pytest
 from firmware import cli
 from typed_toml import ConfigError
 from firmware.tools.scenario import load_scenario, run_scenario
+from scenario_builder import agent, caller, run_section, scenario
 
 # Two modems: two callers ring at once, a third finds both lines busy. The modems report caller ID
 # after the first ring, so the box answers on the second (6 s later, the emulator's cadence).
-SCENARIO = """
-[run]
-board = "sim-modems"
-seconds = 8.0
-drain = 25.0
-seed = 3
-
-[[agents]]
-id = "1001"
-queues = ["sales"]
-answer_after = 0.5
-talk = 60.0
-
-[[agents]]
-id = "1002"
-queues = ["service"]
-answer_after = 0.5
-talk = 60.0
-
-[[callers]]
-at = 2.0
-number = "13800138000"
-name = "ZHAO LEI"
-keys = [[1.0, "1"]]
-patience = 30.0
-talk = 2.0
-
-[[callers]]
-at = 2.5
-number = "13900139000"
-keys = [[1.5, "2"]]
-patience = 30.0
-talk = 2.0
-
-[[callers]]
-at = 3.0
-number = "13700137000"
-keys = [[1.0, "1"]]
-"""
+SCENARIO = scenario(
+    run_section(8.0, board="sim-modems", drain=25.0, seed=3),
+    agent("1001", queues=["sales"], answer_after=0.5, talk=60.0),
+    agent("1002", queues=["service"], answer_after=0.5, talk=60.0),
+    caller(2.0, "13800138000", name="ZHAO LEI", keys=[[1.0, "1"]], patience=30.0, talk=2.0),
+    caller(2.5, "13900139000", keys=[[1.5, "2"]], patience=30.0, talk=2.0),
+    caller(3.0, "13700137000", keys=[[1.0, "1"]]),
+)
 
 
 def test_scenario_drives_the_modem_emulators_through_branchline_scenario(tmp_path, capsys):
