@@ -1,6 +1,10 @@
 """One analog line on one voice modem: its state machine, the command scripts it runs, its calls and audio."""
 # Everything here runs in the tick loop: `poll` drains what the port's thread read, advances the
-# line's command script (modem_chat) and trades one tick of audio.
+# line's command script (modem_chat) and trades one tick of audio (modem_audio).
+# Over 600 lines, and one thing: the line's state machine. Its command scripts are its transitions
+# (each sets the states it passes through), and the handlers of rings, caller ID, shielded events and
+# result lines are what moves it between them; glare, far-end clearing and the line test each span
+# both, so they read best side by side. Port, input framing, chat stepping and audio are apart.
 
 from __future__ import annotations
 
@@ -8,7 +12,6 @@ import enum
 import logging
 import queue
 import time
-from collections import deque
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -16,15 +19,13 @@ import numpy as np
 import numpy.typing as npt
 import serial
 
-from dsp import tonegen
 from dsp.dialtone import DialToneListener
-from dsp.energy import HANG_S, THRESHOLD_DBM0
-from dsp.levels import dbm0_to_amplitude
 from dsp.tones import TonePlan, TonePlanError
 
 from . import modem_chat, modem_quirks, v253
-from .channel import TICK_SECONDS, ChannelError, ChannelEvent, ChannelKind, EventKind, LineTest
-from .jitter_buffer import JITTER_LIMIT, JitterBuffer
+from .channel import ChannelError, ChannelEvent, ChannelKind, EventKind, LineTest
+from .jitter_buffer import JITTER_LIMIT
+from .modem_audio import LineAudio
 from .modem_chat import Chat, Cmd, Script, Wait, require
 from .modem_port import ModemPortError, PortIO, PortLink
 from .modem_quirks import ModemModel
@@ -47,12 +48,6 @@ CID_SETTLE_S = 0.5
 MAX_RESETS = 2
 # DTR held low this long makes a V.250 modem (&D2) hang up and return to command state.
 DTR_DROP_S = 0.5
-# Audio the box sends before the voice stream is up (answer, direction switch) waits this long.
-TX_BACKLOG_TICKS = 25
-# Half duplex turns to transmit when the box's audio is voice (dsp/energy: P.56 threshold) and back
-# to receive after the P.56 hangover plus one tick of silence.
-VOICE_PEAK = dbm0_to_amplitude(THRESHOLD_DBM0)
-HANGOVER_TICKS = int(round(HANG_S / TICK_SECONDS)) + 1
 # Outbound: after ringback was heard, this long without it presumes the far end answered (V.253
 # +VRA "ringback goes away"); one ringing cycle (6 s North America) plus a second.
 RINGBACK_GONE_S = 7.0
@@ -60,10 +55,6 @@ RINGBACK_GONE_S = 7.0
 # bursts, up to the jitter buffer's limit), so a test listens that much longer than the dial tone
 # detector needs.
 STREAM_START_S = JITTER_LIMIT / v253.RATE
-# Half duplex: a digit the modem reports while the box transmits is regenerated into the receive
-# audio (ITU-T Q.24 minimum 40 ms; 80 ms at the sim's -10 dBm0) so the box's own detector, the one
-# source of digits, hears it.
-REGEN_ON_S, REGEN_OFF_S, REGEN_DBM0 = 0.08, 0.06, -10.0
 # Why a dialled leg ends when an incoming call took its line (the CLEAR event's reason).
 GLARE = "glare: an incoming call took the line"
 
@@ -114,7 +105,6 @@ class ModemLine:
         self._keepalive_at = float("inf")
         self._dtr_up_at: float | None = None
         self._reader = ModemReader(self._on_line, self._on_dle, self._on_audio, self._on_long_line)
-        self._odd = b""                        # a 16-bit sample's first byte, until its second comes
         # call
         self._cid = v253.CallerIdReport()
         self._cid_at: float | None = None
@@ -126,11 +116,7 @@ class ModemLine:
         self._dial_deadline: float | None = None
         self._last_ringback: float | None = None
         self._test: dict[str, Any] | None = None
-        # audio
-        self.jitter = JitterBuffer()
-        self._backlog: deque[bytes] = deque(maxlen=TX_BACKLOG_TICKS)
-        self._quiet_ticks = 0
-        self._regen = np.zeros(0, np.int16)
+        self.audio = LineAudio()
 
     # --- naming and logging -------------------------------------------------------------------------
     @property
@@ -204,10 +190,7 @@ class ModemLine:
 
     def _reset_parser(self) -> None:
         self._reader.reset()
-        self._odd = b""
-        self.jitter.reset()
-        self._backlog.clear()
-        self._regen = np.zeros(0, np.int16)
+        self.audio.reset()
 
     def _end_call_on_fault(self, reason: str) -> None:
         # The engine ends the call as failed on the ALARM that follows; only local state goes here.
@@ -249,9 +232,8 @@ class ModemLine:
 
     def _stream_started(self, stream: Stream) -> None:
         self._reader.start_stream(stream)
-        self._odd = b""
-        self.jitter.reset()
-        self._flush_backlog()
+        if self.io is not None:
+            self.audio.stream_started(stream, self.io.write)
 
     # --- command scripts --------------------------------------------------------------------------
     def _init_script(self) -> Script:
@@ -593,8 +575,7 @@ class ModemLine:
             if state in (LineState.CONNECTED, LineState.DIALING):
                 self._emit(EventKind.DIGIT, digit=ev.code)
                 if self._stream == Stream.TX:
-                    tone = tonegen.dtmf_string(ev.code, REGEN_ON_S, REGEN_OFF_S, REGEN_DBM0)
-                    self._regen = np.concatenate([self._regen, tonegen.to_int16(tone)])
+                    self.audio.regenerate(ev.code)
             return
         if name == "rx_overrun":
             self.counters["overruns"] += 1
@@ -648,47 +629,29 @@ class ModemLine:
         self._set_state(LineState.HANGING_UP, f"far end cleared ({why})")
 
     def _on_audio(self, data: bytes) -> None:
-        assert self.codec is not None, "a voice stream starts only after the init chat chose the codec"
-        codec = self.codec.codec
-        if codec.width == 2:
-            data = self._odd + data
-            cut = len(data) - len(data) % 2
-            data, self._odd = data[:cut], data[cut:]
-        samples = v253.decode_audio(codec, data)
+        samples = self.audio.decode(self._codec, data)
         if not samples.size:
             return
         if self._test is not None:
             self._test["listener"].feed(samples)
         elif self.state in (LineState.CONNECTED, LineState.DIALING):
-            self.jitter.push(samples)
+            self.audio.jitter.push(samples)
 
     # --- output -----------------------------------------------------------------------------------
+    @property
+    def _codec(self) -> v253.Codec:
+        # A stream starts only after the init chat chose a codec that names one (v253.choose_codec).
+        assert self.codec is not None and self.codec.codec is not None, f"modem {self.name}: audio before a codec"
+        return self.codec.codec
+
     def _frame(self, tx: npt.NDArray[np.int16]) -> bytes:
-        assert self.codec is not None, "audio is framed only once the init chat chose the codec"
-        return v253.shield(v253.encode_audio(self.codec.codec, tx))
-
-    def _queue_tx(self, frame: bytes) -> None:
-        if len(self._backlog) == self._backlog.maxlen:
-            self.counters["dropped_tx"] += 1
-        self._backlog.append(frame)
-
-    def _flush_backlog(self) -> None:
-        if self._stream in (Stream.DUPLEX, Stream.TX) and self._backlog and self.io is not None:
-            self.io.write(b"".join(self._backlog))
-        self._backlog.clear()
+        return v253.shield(v253.encode_audio(self._codec, tx))
 
     def _audio(self, io: PortIO, tx: npt.NDArray[np.int16], rx: npt.NDArray[np.int16]) -> None:
         live = self.state in (LineState.CONNECTED, LineState.DIALING) and not self._reader.stopping
-        if live and self._stream in (Stream.RX, Stream.DUPLEX):
-            self.jitter.pop(rx)
-        else:
-            rx[:] = 0
-        if self._regen.size:
-            k = min(self._regen.size, rx.size)
-            rx[:k] = self._regen[:k]
-            self._regen = self._regen[k:]
+        self.audio.receive(rx, live and self._stream in (Stream.RX, Stream.DUPLEX))
         if self.state == LineState.ANSWERING:
-            self._queue_tx(self._frame(tx))      # sent once the stream is up
+            self.audio.hold(self._frame(tx))      # sent once the stream is up
         elif not live:
             return
         elif self._stream == Stream.DUPLEX:
@@ -696,17 +659,15 @@ class ModemLine:
         elif not self._chat.running and self._stream in (Stream.RX, Stream.TX):
             self._half_duplex(io, tx)
         else:
-            self._queue_tx(self._frame(tx))      # a direction switch is under way
+            self.audio.hold(self._frame(tx))      # a direction switch is under way
 
     def _half_duplex(self, io: PortIO, tx: npt.NDArray[np.int16]) -> None:
-        loud = int(np.abs(tx.astype(np.int32)).max(initial=0)) >= VOICE_PEAK
         if self._stream == Stream.TX:
             io.write(self._frame(tx))
-            self._quiet_ticks = 0 if loud else self._quiet_ticks + 1
-            if self._quiet_ticks >= HANGOVER_TICKS:
+            if self.audio.quiet_long_enough(tx):
                 self._chat.request(self._to_rx_script, "to receive")
-        elif self._stream == Stream.RX and loud:
-            self._queue_tx(self._frame(tx))
+        elif self._stream == Stream.RX and self.audio.loud(tx):
+            self.audio.hold(self._frame(tx))
             self._chat.request(self._to_tx_script, "to transmit")
 
     def _to_tx_script(self) -> Script:
@@ -714,12 +675,12 @@ class ModemLine:
         require((yield cmd), cmd)
         cmd = Cmd("AT+VTX", stream=Stream.TX)
         require((yield cmd), cmd, LineKind.CONNECT)
-        self._quiet_ticks = 0
+        self.audio.turned_to_transmit()
 
     def _to_rx_script(self) -> Script:
         cmd = self._stop_cmd()
         require((yield cmd), cmd)
-        self._backlog.clear()
+        self.audio.drop_held()
         cmd = Cmd("AT+VRX", stream=Stream.RX)
         require((yield cmd), cmd, LineKind.CONNECT)
 
@@ -775,8 +736,9 @@ class ModemLine:
     # --- status -----------------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
         counters = dict(self.counters)
-        counters["overruns"] += self.jitter.overruns
-        counters["underruns"] += self.jitter.underruns
+        counters["overruns"] += self.audio.jitter.overruns
+        counters["underruns"] += self.audio.jitter.underruns
+        counters["dropped_tx"] += self.audio.dropped_tx
         return {"line": self.cfg.name, "kind": self.cfg.kind.value, "driver": "voice_modem",
                 "device": self.device, "port": self.cfg.port, "state": self.state.value,
                 "model": self.model.id if self.model else None,
