@@ -486,16 +486,15 @@ class ModemLine:
         io = self.io
         while io is not None:
             try:
-                kind, payload = io.inbox.get_nowait()
+                item = io.inbox.get_nowait()
             except queue.Empty:
                 if not io.alive():
                     self._go_offline(f"modem {self.name}: its serial thread stopped")
                 return
-            if kind == "lost":
-                self._go_offline(f"modem {self.name}: lost ({payload})")
+            if isinstance(item, BaseException):
+                self._go_offline(f"modem {self.name}: lost ({item})")
                 return
-            assert isinstance(payload, bytes), "the port's thread puts bytes with 'data'"
-            data = payload
+            data = item
             while data and self.io is not None:
                 data = self._reader.feed(data)
             io = self.io
@@ -744,7 +743,7 @@ class ModemLine:
                 "model": self.model.id if self.model else None,
                 "family": self.model.family if self.model else None,
                 "ati": self.ati[0] or None,
-                "codec": self.codec.codec.value if self.codec else None,
+                "codec": self.codec.codec.value if self.codec and self.codec.codec else None,
                 "duplex": self.duplex, "stream": self._stream.value,
                 "doing": self._chat.name if self._chat.running else None,
                 "serial_number": self._link.identity.serial_number,

@@ -36,8 +36,8 @@ class PortIO:
 
     def __init__(self, port: serial.Serial, name: str):
         self.port, self.name = port, name
-        # ("data", bytes) | ("lost", exc)
-        self.inbox: queue.SimpleQueue[tuple[str, bytes | BaseException]] = queue.SimpleQueue()
+        # What was read, or the exception that lost the port (the last item).
+        self.inbox: queue.SimpleQueue[bytes | BaseException] = queue.SimpleQueue()
         self._out: queue.SimpleQueue[bytes | tuple[str, bool]] = queue.SimpleQueue()  # bytes | ("dtr", on)
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_w, False)
@@ -93,7 +93,7 @@ class PortIO:
                     # timeout=0: what has arrived; an unplugged port raises "readiness ... no data".
                     data = self.port.read(4096)
                     if data:
-                        self.inbox.put(("data", data))
+                        self.inbox.put(data)
                 while True:
                     try:
                         item = self._out.get_nowait()
@@ -105,7 +105,7 @@ class PortIO:
                         self._dtr(item[1])
         except (*PORT_ERRORS, ValueError) as exc:      # ValueError: select on a descriptor closed under it
             if not self._stop.is_set():
-                self.inbox.put(("lost", exc))
+                self.inbox.put(exc)
 
     def _dtr(self, on: bool) -> None:
         try:

@@ -152,8 +152,8 @@ def _tabulate() -> dict[int, npt.NDArray[np.int16]]:
             report_digit = np.full(s.size, _NO_DIGIT)
             report_start = np.full(s.size, _OLD_START)
             for j in range(m):
-                lab = np.choose(np.minimum(p[:, j], 3),
-                                (_NO_DIGIT, _OLD_CUR, _OLD_CAND, _NEW_DIGIT + p[:, j] - 3))
+                lab = np.select([p[:, j] == 0, p[:, j] == 1, p[:, j] == 2],
+                                [_NO_DIGIT, _OLD_CUR, _OLD_CAND], _NEW_DIGIT + p[:, j] - 3)
                 fire = t.step(lab, np.full(s.size, _EST + j))
                 if (fire & (report_at >= 0) & possible).any():
                     raise AssertionError("DTMF state machine: two reports in one tick")
