@@ -4,7 +4,7 @@ until a stream can take it, the half-duplex turn by voice activity, and digits r
 from __future__ import annotations
 
 from collections import deque
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import numpy.typing as npt
@@ -23,7 +23,7 @@ TX_BACKLOG_TICKS = 25
 # Half duplex turns to transmit when the box's audio is voice (dsp/energy: P.56 threshold) and back
 # to receive after the P.56 hangover plus one tick of silence.
 VOICE_PEAK = dbm0_to_amplitude(THRESHOLD_DBM0)
-HANGOVER_TICKS = int(round(HANG_S / TICK_SECONDS)) + 1
+HANGOVER_TICKS = round(HANG_S / TICK_SECONDS) + 1
 # Half duplex: a digit the modem reports while the box transmits is regenerated into the receive
 # audio (ITU-T Q.24 minimum 40 ms; 80 ms at the sim's -10 dBm0) so the box's own detector, the one
 # source of digits, hears it.

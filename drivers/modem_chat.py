@@ -5,8 +5,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
-from typing import Callable, Generator
 
 from . import v253
 from .modem_reader import Stream

@@ -11,7 +11,8 @@ import queue
 import select
 import threading
 import time
-from typing import Callable, NoReturn
+from collections.abc import Callable
+from typing import NoReturn
 
 import serial
 

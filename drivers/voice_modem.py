@@ -10,7 +10,8 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -19,7 +20,14 @@ import serial
 from dsp.tones import TonePlan
 
 from . import modem_quirks
-from .channel import TICK_SAMPLES, ChannelError, ChannelEvent, ChannelSpec, Driver, LineTest
+from .channel import (
+    TICK_SAMPLES,
+    ChannelError,
+    ChannelEvent,
+    ChannelSpec,
+    Driver,
+    LineTest,
+)
 from .modem_line import LineConfig, ModemLine
 from .modem_quirks import ModemModel
 

@@ -1,8 +1,11 @@
 """Caller ID (CLIP/CND): Bell 202 and V.23 FSK or DTMF bursts, GR-30 / EN 300 659 messages, both ways."""
 
 import dataclasses
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from scipy import signal
 
 from dsp import blocks, dtmf, tonegen
@@ -77,7 +80,7 @@ DTMF_OFF_S = 0.055
 _BANDPASS = signal.butter(3, (800.0, 2600.0), btype="bandpass", fs=RATE, output="sos")
 
 
-def _gate_basis():
+def _gate_basis() -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
     # DFT bins of each half frame (100 Hz apart) as cos / -sin column pairs, and a matrix that sums
     # their powers per band (FSK, DTMF row, DTMF 'A' column, DTMF, and row + column), scaled so a
     # band's share of the half frame's energy comes out (Parseval: a bin's |X|^2 counts twice out of
@@ -104,6 +107,15 @@ _GATE = blocks.Analyser(GATE_BASIS)
 _MIN_ENERGY = HALF * dbm0_to_amplitude(CARRIER_MIN_DBM0) ** 2 / 2.0
 
 
+@dataclasses.dataclass
+class _Capture:
+    """A burst being captured on one channel."""
+
+    first: int  # its first sample, on the channel's stream
+    frames: list[npt.NDArray[np.number]]
+    quiet: int = 0  # frames in a row without signal
+
+
 @dataclasses.dataclass(frozen=True)
 class CallerIdEvent:
     channel: int
@@ -112,12 +124,13 @@ class CallerIdEvent:
 
 # ---------------------------------------------------------------- FSK physical layer
 
-def _check_standard(standard, what):
+def _check_standard(standard: str, what: str) -> None:
     if standard not in MODEMS:
         raise ValueError(f"{what}: expected standard 'bell202' or 'v23', got {standard!r}")
 
 
-def fsk_burst(message_bytes, standard="bell202", level_dbm0=-13.5, seizure_bits=300, mark_bits=180):
+def fsk_burst(message_bytes: bytes, standard: str = "bell202", level_dbm0: float = -13.5, seizure_bits: int = 300,
+              mark_bits: int = 180) -> npt.NDArray[np.float64]:
     """Phase-continuous FSK samples (float64, 8 kHz) of seizure, marks, 8N1 characters and postamble."""
     _check_standard(standard, "fsk_burst")
     if int(seizure_bits) < 0 or int(mark_bits) < 0:
@@ -138,7 +151,7 @@ def fsk_burst(message_bytes, standard="bell202", level_dbm0=-13.5, seizure_bits=
     return dbm0_to_amplitude(level_dbm0) * np.sin(phase - phase[0])
 
 
-def _carrier(analysis):
+def _carrier(analysis: blocks.Analysis) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
     """Per-frame flags (fsk, dtmf_start, dtmf_like), each (channels, frames), of an Analysis.
 
     Judged on each frame's first half: bursts last far longer than 10 ms, and the halved work is
@@ -151,7 +164,7 @@ def _carrier(analysis):
     return held[..., 0], held[..., 1] & held[..., 2] & held[..., 4], held[..., 3]
 
 
-def _discriminate(x):
+def _discriminate(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     """Instantaneous frequency (Hz) of the band-passed signal, lightly smoothed; len(x) samples."""
     # Zero-phase band-pass (forward, then backward) so edges are not delayed; the stretch carries a
     # frame of margin either side for the filter's start-up.
@@ -165,7 +178,7 @@ def _discriminate(x):
 class _Bits:
     """UART reading of one demodulated stretch: soft value > 0 is mark."""
 
-    def __init__(self, freq):
+    def __init__(self, freq: npt.NDArray[np.float64]):
         self.freq = freq
         self.soft = CENTRE_HZ - freq
         mark = self.soft > 0
@@ -176,20 +189,20 @@ class _Bits:
         run_start = np.where(prev >= 0, rises[np.maximum(prev, 0)], 0)
         self.run = self.falls - run_start
 
-    def edge(self, i):
+    def edge(self, i: int) -> float:
         # Sub-sample position of the zero crossing just before sample i.
         a, b = self.soft[i - 1], self.soft[i]
         return i - 1 + a / (a - b)
 
-    def sample(self, edge, count):
+    def sample(self, edge: float, count: int) -> npt.NDArray[np.float64] | None:
         idx = np.rint(edge + (np.arange(count) + 0.5) * SAMPLES_PER_BIT).astype(np.int64)
         return None if idx[-1] >= self.soft.size else self.soft[idx]
 
-    def next_fall(self, at):
+    def next_fall(self, at: float) -> int | None:
         k = np.searchsorted(self.falls, int(np.ceil(at)))
         return None if k >= self.falls.size else int(self.falls[k])
 
-    def byte(self, edge):
+    def byte(self, edge: float) -> tuple[int, bool] | None:
         """(value, ok) of the character whose start bit begins at `edge`; None past the end."""
         v = self.sample(edge, 10)
         if v is None:
@@ -197,7 +210,7 @@ class _Bits:
         value = int(np.dot(v[1:9] > 0, 1 << np.arange(8)))
         return value, bool(v[0] < 0 and v[9] > 0)
 
-    def standard_before(self, fall):
+    def standard_before(self, fall: int) -> str | None:
         """'bell202' or 'v23' from the frequency of the marks before `fall`; None if they are not marks."""
         median = np.median(self.freq[fall - self.run[np.searchsorted(self.falls, fall)]:fall])
         if not MARK_BAND_HZ[0] <= median <= MARK_BAND_HZ[1]:
@@ -205,9 +218,9 @@ class _Bits:
         return "bell202" if median < MARK_SPLIT_HZ else "v23"
 
 
-def _read_message(bits, fall):
+def _read_message(bits: _Bits, fall: int) -> tuple[list[int], bool, int]:
     """(bytes read, complete, end sample) of the message whose first start bit falls at `fall`."""
-    data = []
+    data: list[int] = []
     edge = bits.edge(fall)
     while True:
         got = bits.byte(edge)
@@ -222,7 +235,7 @@ def _read_message(bits, fall):
         edge = bits.edge(nxt)
 
 
-def _fsk_messages(x, offset):
+def _fsk_messages(x: npt.NDArray[np.float64], offset: int) -> list[CallerIdMessage]:
     """Messages in one carrier stretch `x` (float64) that starts at sample `offset`."""
     bits = _Bits(_discriminate(x))
     out = []
@@ -253,7 +266,7 @@ def _fsk_messages(x, offset):
     return out
 
 
-def _stretches(flags):
+def _stretches(flags: npt.NDArray[np.bool_]) -> list[tuple[int, int]]:
     """(first, end) frame ranges of runs of True in a 1-D bool array."""
     edges = np.flatnonzero(np.diff(np.concatenate(([False], flags, [False])).astype(np.int8)))
     return list(zip(edges[0::2], edges[1::2]))
@@ -261,14 +274,14 @@ def _stretches(flags):
 
 # ---------------------------------------------------------------- DTMF caller ID (§4.4)
 
-def dtmf_callerid(number):
+def dtmf_callerid(number: str) -> npt.NDArray[np.float64]:
     """DTMF caller ID samples (float64) in the 'A<number>C' form (§4.4 variant 1)."""
     if not (isinstance(number, str) and number and number.isascii() and number.isdigit()):
         raise ValueError(f"dtmf_callerid: expected a string of digits, got {number!r}")
     return tonegen.dtmf_string("A" + number + "C", DTMF_ON_S, DTMF_OFF_S, DTMF_LEVEL_DBM0)
 
 
-def _dtmf_messages(events):
+def _dtmf_messages(events: Sequence[dtmf.DtmfEvent]) -> list[CallerIdMessage]:
     out = []
     text = ""
     start = last = 0
@@ -292,7 +305,7 @@ def _dtmf_messages(events):
 
 # ---------------------------------------------------------------- receivers
 
-def _decode(x):
+def _decode(x: npt.NDArray[np.float64]) -> list[CallerIdMessage]:
     """All messages in float64 samples `x`, by start."""
     fsk, start, _ = _carrier(_GATE.analyse(x[None, :x.size // FRAME * FRAME]))
     fsk, start = fsk[0], start[0]
@@ -308,7 +321,7 @@ def _decode(x):
     return sorted(out, key=lambda m: m.start)
 
 
-def decode(samples):
+def decode(samples: npt.NDArray[np.int16]) -> list[CallerIdMessage]:
     """Caller ID messages in a 1-D int16 array at 8 kHz (Bell 202, V.23 or DTMF, found automatically)."""
     if not isinstance(samples, np.ndarray) or samples.dtype != np.int16 or samples.ndim != 1:
         got = (f"{samples.dtype} ndim {samples.ndim}" if isinstance(samples, np.ndarray)
@@ -321,43 +334,43 @@ class CallerIdReceiver:
     """Streaming caller ID for many channels: a level and spectrum gate opens a capture per channel,
     and a capture is decoded whole once the line falls quiet, so idle channels cost almost nothing."""
 
-    def __init__(self, channels):
+    def __init__(self, channels: int):
         self._framer = blocks.Framer(channels, FRAME, "CallerIdReceiver")
         self._ring = np.zeros((self._framer.channels, PREROLL_FRAMES, FRAME), np.int16)
         self._slot = 0
         self._fsk_run = np.zeros(self._framer.channels, np.int64)  # FSK-like frames in a row
         self._start_run = np.zeros(self._framer.channels, np.int64)  # DTMF-marker frames in a row
         self._counting = False  # any run above 0
-        self._captures = {}  # channel -> [first sample, quiet frames, [frames]]
+        self._captures: dict[int, _Capture] = {}
 
     @property
-    def channels(self):
+    def channels(self) -> int:
         return self._framer.channels
 
-    def reset(self, channel):
+    def reset(self, channel: int) -> None:
         """Forget any burst in progress on `channel`."""
         ch = blocks.check_channel(channel, self.channels, "CallerIdReceiver.reset")
         self._captures.pop(ch, None)
         self._fsk_run[ch] = 0
         self._start_run[ch] = 0
 
-    def process(self, block):
+    def process(self, block: npt.NDArray[np.int16]) -> list[CallerIdEvent]:
         """Feed int16 (channels, n); returns a CallerIdEvent per message in each burst that ended."""
         frames, first = self._framer.frames(block)
         if not frames.shape[1]:
             return []
         return self._detect(_GATE.analyse(frames), first)
 
-    def process_tick(self, analysis):
+    def process_tick(self, analysis: blocks.Analysis) -> list[CallerIdEvent]:
         """Feed one tick analysed by the shared front end; returns the same events as process()."""
         blocks.check_analysis(analysis, self.channels, "CallerIdReceiver.process_tick")
         return self._detect(analysis, self._framer.tick())
 
-    def _detect(self, analysis, first):
+    def _detect(self, analysis: blocks.Analysis, first: int) -> list[CallerIdEvent]:
         fsk, start, like = _carrier(analysis)
         frames = analysis.samples.reshape(self.channels, -1, FRAME)
         count = frames.shape[1]
-        events = []
+        events: list[CallerIdEvent] = []
         # Without a run going and a frame flagged, no run grows and no burst opens: most ticks.
         idle = not self._counting and not np.count_nonzero(fsk | start)
         opening = np.zeros(fsk.shape, bool) if idle else self._openings(fsk, start)
@@ -369,33 +382,33 @@ class CallerIdReceiver:
             for ch in opening[:, f].nonzero()[0].tolist():
                 if ch not in self._captures:
                     older = self._ring[ch, (self._slot + np.arange(PREROLL_FRAMES)) % PREROLL_FRAMES]
-                    self._captures[ch] = [first + (f - PREROLL_FRAMES) * FRAME, 0, list(older)]
+                    self._captures[ch] = _Capture(first + (f - PREROLL_FRAMES) * FRAME, list(older))
             for ch in list(self._captures):
                 capture = self._captures[ch]
-                capture[1] = 0 if fsk[ch, f] or like[ch, f] else capture[1] + 1
-                capture[2].append(frames[ch, f].copy())
-                if capture[1] >= CLOSE_FRAMES or len(capture[2]) >= MAX_CAPTURE_FRAMES:
+                capture.quiet = 0 if fsk[ch, f] or like[ch, f] else capture.quiet + 1
+                capture.frames.append(frames[ch, f].copy())
+                if capture.quiet >= CLOSE_FRAMES or len(capture.frames) >= MAX_CAPTURE_FRAMES:
                     del self._captures[ch]
-                    for msg in _decode(np.concatenate(capture[2]).astype(np.float64)):
-                        msg = dataclasses.replace(msg, start=capture[0] + msg.start)
+                    for msg in _decode(np.concatenate(capture.frames).astype(np.float64)):
+                        msg = dataclasses.replace(msg, start=capture.first + msg.start)
                         events.append(CallerIdEvent(ch, msg))
             self._push(frames[:, f])
         return events
 
-    def _openings(self, fsk, start):
+    def _openings(self, fsk: npt.NDArray[np.bool_], start: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
         """(channels, frames) bool: a burst opens there, by the runs of FSK and DTMF-marker frames."""
         opening = np.empty(fsk.shape, bool)
         for f in range(fsk.shape[1]):
             self._fsk_run = (self._fsk_run + 1) * fsk[:, f]
             self._start_run = (self._start_run + 1) * start[:, f]
             opening[:, f] = (self._fsk_run >= FSK_OPEN_FRAMES) | (self._start_run >= DTMF_OPEN_FRAMES)
-        self._counting = np.count_nonzero(self._fsk_run) + np.count_nonzero(self._start_run) > 0
+        self._counting = bool(np.count_nonzero(self._fsk_run) + np.count_nonzero(self._start_run))
         return opening
 
-    def _push(self, frame):
+    def _push(self, frame: npt.NDArray[np.number]) -> None:
         # The ring keeps the last PREROLL_FRAMES frames of every channel; _slot is the oldest.
         self._ring[:, self._slot] = frame
         self._slot = (self._slot + 1) % PREROLL_FRAMES
 
-    def status(self):
+    def status(self) -> dict[str, Any]:
         return {"channels": self.channels, "receiving": sorted(self._captures)}

@@ -1,6 +1,8 @@
 """Caller ID messages (CLIP/CND): GR-30 / EN 300 659-3 bytes and the DTMF forms, encoded and parsed."""
 
 import dataclasses
+from collections.abc import Sequence
+from typing import TypeGuard
 
 # Reference §4.3 message types and MDMF parameter codes (GR-30 / EN 300 659-3).
 SDMF = 0x04
@@ -34,51 +36,54 @@ class CallerIdMessage:
     start: int = 0  # sample index of the message's first start bit or digit
 
 
-def _checksum(body):
+def _checksum(body: bytes) -> int:
     # §4.2: two's complement of the modulo-256 sum, so that all bytes including it sum to 0 mod 256.
     return (-sum(body)) & 0xFF
 
 
-def _check_when(when):
+def _check_when(when: object) -> TypeGuard[str]:
     if not (isinstance(when, str) and len(when) == 8 and when.isascii() and when.isdigit()):
         return False
     month, day, hour, minute = (int(when[i:i + 2]) for i in range(0, 8, 2))
     return 1 <= month <= 12 and 1 <= day <= 31 and hour <= 23 and minute <= 59
 
 
-def _check_number(number, max_len):
+def _check_number(number: object, max_len: int) -> bool:
     return isinstance(number, str) and 0 < len(number) <= max_len and set(number) <= NUMBER_CHARS
 
 
-def _check_name(name):
+def _check_name(name: object) -> bool:
     return isinstance(name, str) and 0 < len(name) and all(0x20 <= ord(c) <= 0x7E for c in name)
 
 
-def _one_of(number, absence, what):
+def _one_of(number: str | None, absence: str | None, what: str) -> None:
     if (number is None) == (absence is None):
         raise ValueError(f"{what}: expected exactly one of number or absence ('O' or 'P')")
     if absence is not None and absence not in ABSENCE:
         raise ValueError(f"{what}: expected absence 'O' or 'P', got {absence!r}")
 
 
-def _frame_message(kind, body, what):
+def _frame_message(kind: int, body: bytes, what: str) -> bytes:
     if len(body) > 255:
         raise ValueError(f"{what}: message body is {len(body)} bytes, expected at most 255")
     head = bytes((kind, len(body))) + body
     return head + bytes((_checksum(head),))
 
 
-def encode_sdmf(number=None, when=None, absence=None):
+def encode_sdmf(number: str | None = None, when: str | None = None, absence: str | None = None) -> bytes:
     """GR-30 SDMF (0x04) bytes: MMDDHHMM, then the number or 'O'/'P', then the checksum."""
     _one_of(number, absence, "encode_sdmf")
     if not _check_when(when):
         raise ValueError(f"encode_sdmf: expected when='MMDDHHMM' (SDMF always carries it), got {when!r}")
     if number is not None and not (_check_number(number, SDMF_MAX_DIGITS) and number.isdigit()):
         raise ValueError(f"encode_sdmf: expected 1-{SDMF_MAX_DIGITS} digits, got {number!r}")
-    return _frame_message(SDMF, (when + (number or absence)).encode("ascii"), "encode_sdmf")
+    tail = number if number is not None else absence
+    assert tail is not None, "_one_of leaves exactly one of number and absence"
+    return _frame_message(SDMF, (when + tail).encode("ascii"), "encode_sdmf")
 
 
-def encode_mdmf(number=None, name=None, when=None, absence=None, name_absence=None):
+def encode_mdmf(number: str | None = None, name: str | None = None, when: str | None = None,
+                absence: str | None = None, name_absence: str | None = None) -> bytes:
     """GR-30 / EN 300 659-3 MDMF (0x80) bytes: date/time, number or its absence, name or its absence."""
     params = []
     if when is not None:
@@ -111,11 +116,11 @@ def encode_mdmf(number=None, name=None, when=None, absence=None, name_absence=No
     return _frame_message(MDMF, body, "encode_mdmf")
 
 
-def _ascii(raw):
+def _ascii(raw: bytes) -> str | None:
     return raw.decode("ascii") if all(0x20 <= b <= 0x7E for b in raw) else None
 
 
-def _parse_sdmf(body):
+def _parse_sdmf(body: bytes) -> dict[str, str | None] | None:
     text = _ascii(body)
     if text is None or len(text) < 9 or not _check_when(text[:8]):
         return None
@@ -127,8 +132,8 @@ def _parse_sdmf(body):
     return None
 
 
-def _parse_mdmf(body):
-    fields = {}
+def _parse_mdmf(body: bytes) -> dict[str, str | None] | None:
+    fields: dict[str, str | None] = {}
     i = 0
     while i < len(body):
         if i + 2 > len(body) or i + 2 + body[i + 1] > len(body):
@@ -159,7 +164,7 @@ def _parse_mdmf(body):
     return fields
 
 
-def parse_message(data, standard, start=0):
+def parse_message(data: bytes | Sequence[int], standard: str, start: int = 0) -> CallerIdMessage | None:
     """CallerIdMessage from the bytes type, length, body, checksum; None for a non caller ID type."""
     if len(data) < 3 or len(data) != data[1] + 3 or sum(data) & 0xFF:
         return CallerIdMessage(standard, False, start=start)
@@ -172,9 +177,9 @@ def parse_message(data, standard, start=0):
     return CallerIdMessage(standard, True, start=start, **fields)
 
 
-def parse_dtmf(text, start=0):
+def parse_dtmf(text: str, start: int = 0) -> CallerIdMessage:
     """CallerIdMessage from DTMF caller ID text, its start marker (A, B or D) to its end (C or #)."""
-    fields = {}
+    fields: dict[str, str] = {}
     key = None
     for ch in text[:-1]:
         if ch in "ABD":
@@ -182,7 +187,7 @@ def parse_dtmf(text, start=0):
                 return CallerIdMessage("dtmf", False, start=start)
             key = ch
             fields[key] = ""
-        elif ch.isdigit():
+        elif ch.isdigit() and key is not None:
             fields[key] += ch
         else:
             return CallerIdMessage("dtmf", False, start=start)

@@ -8,13 +8,14 @@
 import pathlib
 
 import numpy as np
+import numpy.typing as npt
 
 from dsp import blocks
 from dsp.levels import amplitude_to_dbm0
 from dsp.tones import CONFIRM_FRAMES, FRAME, FRAME_S, CallProgressDetector, TonePlan, TonePlanError, load_plan
 
 
-def listening_s(plan):
+def listening_s(plan: TonePlan) -> float:
     """The shortest listening in which TonePlan `plan`'s dial tone can be reported from its start.
 
     A segment begins only once CONFIRM_FRAMES frames agree; a continuous tone is reported after its
@@ -35,7 +36,7 @@ class DialToneListener:
 
     `plan`: a TonePlan or a plan name ('cn', 'etsi', 'na'); TonePlanError if it has no dial tone."""
 
-    def __init__(self, plan):
+    def __init__(self, plan: TonePlan | str | pathlib.Path):
         if isinstance(plan, (str, pathlib.Path)):
             plan = load_plan(plan)
         if not isinstance(plan, TonePlan):
@@ -48,7 +49,7 @@ class DialToneListener:
         self._samples = 0
         self.heard = False
 
-    def feed(self, samples):
+    def feed(self, samples: npt.ArrayLike) -> None:
         """Audio the line carried next: int16, 1-D, any length."""
         block = np.asarray(samples).reshape(1, -1)
         events = self._detector.process(block)
@@ -59,7 +60,7 @@ class DialToneListener:
         self._samples += x.size
 
     @property
-    def level_dbm0(self):
+    def level_dbm0(self) -> float | None:
         """The line's level over the listening to 0.1 dB, by power (a 50 % busy cadence reads 3 dB under
         its tone); None before a whole frame, or with no signal at all."""
         if not self._energy:

@@ -1,9 +1,9 @@
 """DTMF receiver for many channels at once: int16 blocks in, one event per key press out."""
 
-import itertools
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from dsp import blocks
 from dsp.blocks import SUB
@@ -71,7 +71,7 @@ _COLS = 9
 _UNIT = 1.0 / WIN_SUBS
 
 
-def _gate_matrix():
+def _gate_matrix() -> npt.NDArray[np.float32]:
     """(2 * _COLS, 16): from a window's squared sums (re, im of the 8 tones, energy, unit) to each
     tone's power less _PEAK_SHARE of its group's, then each tone's power less the level floor."""
     power = np.repeat(np.eye(8), 2, axis=0)  # (re^2, im^2) of each tone -> its power
@@ -86,7 +86,7 @@ def _gate_matrix():
 _GATE = _gate_matrix()
 
 
-def _flag_labels():
+def _flag_labels() -> tuple[int, npt.NDArray[np.int8]]:
     """(modulus, table): a window's 16 gate flags (both tests of tone 0..7) as two little-endian
     int64 whose AND has one byte set per passing tone; the table at that AND % modulus is the window's
     label, 1 + its digit if one tone of each group passes (the peak share, over one half, lets at most
@@ -95,12 +95,14 @@ def _flag_labels():
     cols = [1 << 8 * (4 + i) for i in range(4)]
     pairs = {r + c: 1 + 4 * i + j for i, r in enumerate(rows) for j, c in enumerate(cols)}
     others = [0] + rows + cols
-    for modulus in itertools.count(len(pairs) + len(others)):
+    modulus = len(pairs) + len(others)
+    while True:
         spots = {v % modulus for v in pairs}
         if len(spots) == len(pairs) and not spots & {v % modulus for v in others}:
             table = np.zeros(modulus, np.int8)
             table[[v % modulus for v in pairs]] = list(pairs.values())
             return modulus, table
+        modulus += 1
 
 
 _FLAG_MODULUS, _LABEL_OF_FLAGS = _flag_labels()
@@ -143,7 +145,7 @@ class DtmfEvent:
 
 # ---------------------------------------------------------------- receiver
 
-def _gate(subs):
+def _gate(subs: npt.NDArray[np.complex64]) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.float32]]:
     """Window sums (windows, channels * 2 * _COLS) of the sub-block store `subs` (WIN_SUBS - 1 +
     windows sub-blocks), and each window's label by the nominal-frequency level and relative-peak
     tests."""
@@ -154,7 +156,7 @@ def _gate(subs):
     return _LABEL_OF_FLAGS[(flags[:, 0] & flags[:, 1]) % _FLAG_MODULUS], sums
 
 
-def _sub_powers(ph, out):
+def _sub_powers(ph: npt.NDArray[np.complex64], out: npt.NDArray[np.float32]) -> None:
     """Into `out` (WIN_SUBS, n): the power of both tones in each sub-block, from the phasors `ph`
     (WIN_SUBS, row / column, n)."""
     square = np.square(ph.view(np.float32))
@@ -162,7 +164,7 @@ def _sub_powers(ph, out):
     np.add(both[:, 0::2], both[:, 1::2], out=out)
 
 
-def _confirm(ph, measured, label):
+def _confirm(ph: npt.NDArray[np.complex64], measured: npt.NDArray[np.float32], label: npt.NDArray[np.int8]) -> tuple[npt.NDArray[np.bool_] | np.bool_, npt.NDArray[np.uint8]]:
     """Frequency, twist, energy and edge tests of gated windows from their tones' sub-block phasors
     `ph` (WIN_SUBS, row / column, n), `measured` (row and column power, filled in here, then window
     energy and the 4 sub-block powers) and labels: (passed, unfilled samples of the first
@@ -208,7 +210,7 @@ def _confirm(ph, measured, label):
 class DtmfDetector:
     """Q.23 / Q.24 DTMF receiver for `channels` 8 kHz streams, fed int16 blocks shaped (channels, n)."""
 
-    def __init__(self, channels):
+    def __init__(self, channels: int):
         if int(channels) != channels or channels < 1:
             raise ValueError(f"DtmfDetector: expected a positive channel count, got {channels!r}")
         self.channels = int(channels)
@@ -219,7 +221,7 @@ class DtmfDetector:
         self._origin = np.zeros(c, np.int64)  # the sample each channel's reset came at
         self._subs = np.zeros((WIN_SUBS - 1, c, _COLS), np.complex64)
         self._subs[..., -1] = 1j * _UNIT
-        self._window_at = None  # see _store
+        self._window_at: npt.NDArray[np.int64] | None = None  # see _store
         # Flat index in the store of a window's tone phasors, by sub-block, group and label, less
         # that of its first sub-block.
         self._tone_at = np.arange(WIN_SUBS)[:, None, None] * c * _COLS + _TONES_OF_LABEL
@@ -229,7 +231,7 @@ class DtmfDetector:
         # nothing to do.
         self._busy = False
 
-    def reset(self, channel):
+    def reset(self, channel: int) -> None:
         """Forget channel `channel`'s audio and digit state; its sample index restarts at 0."""
         if not 0 <= channel < self.channels:
             raise ValueError(
@@ -243,7 +245,7 @@ class DtmfDetector:
         self._machine.reset(channel)
         self._busy = self._machine.busy
 
-    def process(self, block):
+    def process(self, block: npt.ArrayLike) -> list[DtmfEvent]:
         """Feed int16 samples shaped (channels, n); return the DtmfEvents completed in this block."""
         block = np.asarray(block)
         if block.dtype != np.int16:
@@ -259,7 +261,7 @@ class DtmfDetector:
             return []
         return self._detect(self._analyser.analyse(block[:, :k * SUB]))
 
-    def process_tick(self, analysis):
+    def process_tick(self, analysis: blocks.Analysis) -> list[DtmfEvent]:
         """Feed one tick analysed by the shared front end (dsp.frontend.TickAnalyser); returns the same
         events as process() of that tick."""
         blocks.check_analysis(analysis, self.channels, "DtmfDetector.process_tick")
@@ -268,7 +270,7 @@ class DtmfDetector:
                              f"{self._pending.shape[1]} samples of an earlier block are pending")
         return self._detect(analysis)
 
-    def _detect(self, analysis):
+    def _detect(self, analysis: blocks.Analysis) -> list[DtmfEvent]:
         energy = analysis.sub_energy
         k = energy.shape[1]
         subs = self._store(k)
@@ -290,7 +292,7 @@ class DtmfDetector:
         # A tone that began before the channel's reset is reported from the reset.
         return [DtmfEvent(channel, _KEYS[label], max(start, 0)) for channel, label, start in reports]
 
-    def _store(self, k):
+    def _store(self, k: int) -> npt.NDArray[np.complex64]:
         """The sub-block store for k new sub-blocks (see _COLS), the last WIN_SUBS - 1 before them
         first; the same array while k stays the same, as it does tick after tick."""
         if self._subs.shape[0] != WIN_SUBS - 1 + k:
@@ -302,7 +304,7 @@ class DtmfDetector:
             self._window_at = ((np.arange(k)[:, None] - (WIN_SUBS - 1)) * SUB - self._origin).ravel()
         return self._subs
 
-    def _correlate(self, x, energy, new):
+    def _correlate(self, x: npt.NDArray[np.float32], energy: npt.NDArray[np.float32], new: npt.NDArray[np.complex64]) -> None:
         """Fill the store's rows `new` with the tone phasors and energies of the sub-blocks of `x`."""
         k = energy.shape[1]
         phase = self._sub_count % _PERIOD
@@ -312,7 +314,8 @@ class DtmfDetector:
         np.matmul(x.reshape(self.channels, k, SUB).transpose(1, 0, 2), bases, out=rows[..., :16])
         rows[..., 16] = energy.T
 
-    def _label(self, subs, gated, label, sums, labels, ests, first):
+    def _label(self, subs: npt.NDArray[np.complex64], gated: npt.NDArray[np.int64], label: npt.NDArray[np.int8], sums: npt.NDArray[np.float32], labels: npt.NDArray[np.int64],
+               ests: npt.NDArray[np.int64], first: int) -> bool:
         """Put the labels of the gated windows that the fine tests confirm (the others stay 0) into
         `labels`, and where the tone began into `ests` (both windows x channels); whether any window
         was confirmed."""
@@ -330,5 +333,6 @@ class DtmfDetector:
         np.put(labels, gated, label * ok)
         # The window began WIN_SUBS - 1 sub-blocks before its last; the tone began inside its first
         # sub-block, after the part it did not fill.
+        assert self._window_at is not None, "_store sets it before any window is labelled"
         np.put(ests, gated, self._window_at[gated] + unfilled + first)
-        return np.count_nonzero(ok) > 0
+        return bool(np.count_nonzero(ok))

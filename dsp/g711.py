@@ -1,14 +1,15 @@
 """ITU-T G.711 µ-law and A-law companding as lookup tables, bit-exact with the G.191 reference g711.c."""
 
 import numpy as np
+import numpy.typing as npt
 
 
-def _bit_length(v):
+def _bit_length(v: npt.NDArray[np.integer]) -> npt.NDArray[np.int32]:
     # frexp gives v = m * 2**e with m in [0.5, 1): e is the bit length for v > 0, and 0 for v == 0.
     return np.frexp(v.astype(np.float64))[1].astype(np.int32)
 
 
-def _ulaw_encode_rule(x):
+def _ulaw_encode_rule(x: npt.NDArray[np.int16]) -> npt.NDArray[np.uint8]:
     # G.191 ulaw_compress: 14-bit magnitude by ones' complement ((~x) >> 2 for x < 0), bias 33,
     # clamp to 0x1FFF, segment from the position of the leading one above bit 5, all bits inverted.
     x = x.astype(np.int32)
@@ -18,7 +19,7 @@ def _ulaw_encode_rule(x):
     return (code | np.where(x >= 0, 0x80, 0)).astype(np.uint8)
 
 
-def _ulaw_decode_rule(code):
+def _ulaw_decode_rule(code: npt.NDArray[np.uint8]) -> npt.NDArray[np.int16]:
     # G.191 ulaw_expand: 14-bit left-justified reconstruction at mid-step, bias 4*33 removed.
     c = code.astype(np.int32)
     inv = ~c
@@ -29,7 +30,7 @@ def _ulaw_decode_rule(code):
     return np.where(c < 0x80, -mag, mag).astype(np.int16)
 
 
-def _alaw_encode_rule(x):
+def _alaw_encode_rule(x: npt.NDArray[np.int16]) -> npt.NDArray[np.uint8]:
     # G.191 alaw_compress: 12-bit magnitude by ones' complement ((~x) >> 4 for x < 0); segment 0
     # linear below 16, else exponent from the leading one; sign bit 1 = positive; even bits toggled.
     x = x.astype(np.int32)
@@ -39,7 +40,7 @@ def _alaw_encode_rule(x):
     return ((code | np.where(x >= 0, 0x80, 0)) ^ 0x55).astype(np.uint8)
 
 
-def _alaw_decode_rule(code):
+def _alaw_decode_rule(code: npt.NDArray[np.uint8]) -> npt.NDArray[np.int16]:
     # G.191 alaw_expand: mid-step reconstruction (+8), shifted by exponent - 1 above segment 1.
     c = code.astype(np.int32)
     ix = (c ^ 0x55) & 0x7F
@@ -60,28 +61,28 @@ for _t in (_ULAW_ENC, _ALAW_ENC, _ULAW_DEC, _ALAW_DEC):
     _t.flags.writeable = False
 
 
-def _checked(x, dtype, name):
+def _checked(x: npt.ArrayLike, dtype: type[np.generic], name: str) -> npt.NDArray[np.generic]:
     x = np.asarray(x)
     if x.dtype != dtype:
         raise ValueError(f"{name}: expected an array of dtype {np.dtype(dtype).name}, got {x.dtype}")
     return x
 
 
-def ulaw_encode(x):
+def ulaw_encode(x: npt.ArrayLike) -> npt.NDArray[np.uint8]:
     """Linear int16 samples -> G.711 µ-law codes (uint8), same shape."""
     return _ULAW_ENC[_checked(x, np.int16, "ulaw_encode").view(np.uint16)]
 
 
-def ulaw_decode(codes):
+def ulaw_decode(codes: npt.ArrayLike) -> npt.NDArray[np.int16]:
     """G.711 µ-law codes (uint8) -> linear int16 samples, same shape."""
     return _ULAW_DEC[_checked(codes, np.uint8, "ulaw_decode")]
 
 
-def alaw_encode(x):
+def alaw_encode(x: npt.ArrayLike) -> npt.NDArray[np.uint8]:
     """Linear int16 samples -> G.711 A-law codes (uint8), same shape."""
     return _ALAW_ENC[_checked(x, np.int16, "alaw_encode").view(np.uint16)]
 
 
-def alaw_decode(codes):
+def alaw_decode(codes: npt.ArrayLike) -> npt.NDArray[np.int16]:
     """G.711 A-law codes (uint8) -> linear int16 samples, same shape."""
     return _ALAW_DEC[_checked(codes, np.uint8, "alaw_decode")]
