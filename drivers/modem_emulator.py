@@ -5,6 +5,11 @@
 # tone as audio. Faults: garbage bytes, missing OKs, a modem that stops answering, a dead line, a line
 # that carries some other sound off-hook, glare (a call that reaches the line as the modem goes off hook
 # to dial), unplug and replug (the stable link is re-pointed, as udev's by-id).
+# Over 600 lines, and one thing: a modem and the line behind it as the driver sees them through one
+# pseudo-terminal. The AT command set, the voice stream, the hook and the call on the line share one
+# state under one lock and change together (going off hook answers a ringing call or starts dial tone;
+# ATD with a call arriving is glare), so splitting them would only pass that state between modules.
+# What varies between vendors is data (board/modems.toml), not code here.
 
 from __future__ import annotations
 
