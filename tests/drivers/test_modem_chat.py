@@ -2,7 +2,14 @@
 import pytest
 
 from drivers import v253
-from drivers.modem_chat import COMMAND_DELAY_S, COMMAND_TIMEOUT_S, Chat, Cmd, Wait, require
+from drivers.modem_chat import (
+    COMMAND_DELAY_S,
+    COMMAND_TIMEOUT_S,
+    Chat,
+    Cmd,
+    Wait,
+    require,
+)
 from drivers.modem_reader import MAX_LINE, ModemReader, Stream
 from drivers.v253 import LineKind
 
@@ -15,97 +22,99 @@ class Clock:
         return self.now
 
 
+class Rig:
+    """A Chat whose commands, started streams and failures are recorded."""
+
+    def __init__(self):
+        self.clock = Clock()
+        self.sent, self.streams, self.failures = [], [], []
+        self.runner = Chat(self.clock, lambda cmd: self.sent.append((self.clock.now, cmd.label)),
+                           self.streams.append, self.failures.append)
+
+
 @pytest.fixture
-def chat():
-    clock = Clock()
-    sent, streams, failures = [], [], []
-    runner = Chat(clock, lambda cmd: sent.append((clock.now, cmd.label)), streams.append, failures.append)
-    return runner, clock, sent, streams, failures
+def rig():
+    return Rig()
 
 
 def init_like():
     cmd = Cmd("ATZ")
     require((yield cmd), cmd)
-    kind, info = yield Cmd("ATI3")
+    _, info = yield Cmd("ATI3")
     yield Wait(1.0)
     cmd = Cmd("AT+VRX", stream=Stream.RX)
     require((yield cmd), cmd, LineKind.CONNECT)
     return info
 
 
-def test_commands_go_out_one_command_delay_after_the_last_result(chat):
-    runner, clock, sent, streams, failures = chat
-    runner.run(init_like, "init")
-    runner.send_due()
-    assert sent == [(100.0, "ATZ")]            # the first at once
-    clock.now += 0.05
-    runner.answer(LineKind.OK)
-    runner.send_due()
-    assert len(sent) == 1                      # mgetty command_delay: not yet
-    clock.now += COMMAND_DELAY_S
-    runner.send_due()
-    assert sent[-1] == (clock.now, "ATI3")
-    runner.text("U.S. Robotics 56K Voice")
-    runner.answer(LineKind.OK)
-    runner.send_due()
-    assert len(sent) == 2 and runner.running   # waiting 1 s: nothing goes out
-    clock.now += 1.0
-    runner.wake()
-    clock.now += COMMAND_DELAY_S
-    runner.send_due()
-    assert sent[-1][1] == "AT+VRX"
-    runner.answer(LineKind.CONNECT)
-    assert streams == [Stream.RX] and not runner.running and failures == []
+def test_commands_go_out_one_command_delay_after_the_last_result(rig):
+    rig.runner.run(init_like, "init")
+    rig.runner.send_due()
+    assert rig.sent == [(100.0, "ATZ")]            # the first at once
+    rig.clock.now += 0.05
+    rig.runner.answer(LineKind.OK)
+    rig.runner.send_due()
+    assert len(rig.sent) == 1                      # mgetty command_delay: not yet
+    rig.clock.now += COMMAND_DELAY_S
+    rig.runner.send_due()
+    assert rig.sent[-1] == (rig.clock.now, "ATI3")
+    rig.runner.text("U.S. Robotics 56K Voice")
+    rig.runner.answer(LineKind.OK)
+    rig.runner.send_due()
+    assert len(rig.sent) == 2 and rig.runner.running   # waiting 1 s: nothing goes out
+    rig.clock.now += 1.0
+    rig.runner.wake()
+    rig.clock.now += COMMAND_DELAY_S
+    rig.runner.send_due()
+    assert rig.sent[-1][1] == "AT+VRX"
+    rig.runner.answer(LineKind.CONNECT)
+    assert rig.streams == [Stream.RX] and not rig.runner.running and rig.failures == []
 
 
-def test_a_command_unanswered_in_time_fails_the_script(chat):
-    runner, clock, sent, streams, failures = chat
-    runner.run(init_like, "init")
-    runner.send_due()
-    clock.now += COMMAND_TIMEOUT_S - 0.01
-    assert runner.overdue() is None
-    clock.now += 0.01
-    overdue = runner.overdue()
+def test_a_command_unanswered_in_time_fails_the_script(rig):
+    rig.runner.run(init_like, "init")
+    rig.runner.send_due()
+    rig.clock.now += COMMAND_TIMEOUT_S - 0.01
+    assert rig.runner.overdue() is None
+    rig.clock.now += 0.01
+    overdue = rig.runner.overdue()
     assert overdue is not None and overdue.label == "ATZ"
-    runner.answer(None)
-    assert failures == [f"no OK after ATZ in {COMMAND_TIMEOUT_S:.1f} s"] and not runner.running
+    rig.runner.answer(None)
+    assert rig.failures == [f"no OK after ATZ in {COMMAND_TIMEOUT_S:.1f} s"] and not rig.runner.running
 
 
-def test_a_refusal_names_the_command_and_the_answer(chat):
-    runner, clock, sent, streams, failures = chat
-    runner.run(init_like, "init")
-    runner.send_due()
-    runner.answer(LineKind.ERROR)
-    assert failures == ["ATZ answered ERROR"]
+def test_a_refusal_names_the_command_and_the_answer(rig):
+    rig.runner.run(init_like, "init")
+    rig.runner.send_due()
+    rig.runner.answer(LineKind.ERROR)
+    assert rig.failures == ["ATZ answered ERROR"]
 
 
-def test_a_requested_script_waits_for_the_answer_to_the_command_sent(chat):
-    runner, clock, sent, streams, failures = chat
+def test_a_requested_script_waits_for_the_answer_to_the_command_sent(rig):
 
     def hangup():
         cmd = Cmd("ATH0")
         require((yield cmd), cmd)
 
-    runner.run(init_like, "init")
-    runner.send_due()
-    runner.request(hangup, "hangup")
-    assert runner.name == "init" and runner.waiting      # ATZ is out: its answer comes first
-    runner.answer(LineKind.OK)
-    assert runner.name == "hangup"
-    clock.now += COMMAND_DELAY_S
-    runner.send_due()
-    assert [label for _, label in sent] == ["ATZ", "ATH0"]
+    rig.runner.run(init_like, "init")
+    rig.runner.send_due()
+    rig.runner.request(hangup, "hangup")
+    assert rig.runner.name == "init" and rig.runner.waiting      # ATZ is out: its answer comes first
+    rig.runner.answer(LineKind.OK)
+    assert rig.runner.name == "hangup"
+    rig.clock.now += COMMAND_DELAY_S
+    rig.runner.send_due()
+    assert [label for _, label in rig.sent] == ["ATZ", "ATH0"]
 
 
-def test_a_requested_script_takes_over_between_commands(chat):
-    runner, clock, sent, streams, failures = chat
+def test_a_requested_script_takes_over_between_commands(rig):
     def keepalive():
         yield Cmd("AT")
 
-    runner.run(init_like, "init")
-    runner.request(keepalive, "keepalive")   # ATZ not sent yet
-    runner.send_due()
-    assert runner.name == "keepalive" and [label for _, label in sent] == ["AT"]
+    rig.runner.run(init_like, "init")
+    rig.runner.request(keepalive, "keepalive")   # ATZ not sent yet
+    rig.runner.send_due()
+    assert rig.runner.name == "keepalive" and [label for _, label in rig.sent] == ["AT"]
 
 
 def reader():
