@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Protocol
 
 import numpy as np
 
@@ -28,6 +28,16 @@ PREFILL_PERIODS = 2
 EPIPE = -32
 RECONNECT_MIN_S, RECONNECT_MAX_S = 1.0, 30.0
 FORMATS = ("S16_LE", "MU_LAW", "A_LAW")
+
+
+class _Pcm(Protocol):
+    """What is used of an alsaaudio.PCM (or a test's stand-in)."""
+
+    def read(self) -> tuple[int, bytes]: ...
+    def write(self, data: bytes) -> int: ...
+    def info(self) -> dict[str, object]: ...
+    def drop(self) -> None: ...
+    def close(self) -> None: ...
 
 
 class AlsaError(Exception):
@@ -65,7 +75,7 @@ class PcmPort:
             raise AlsaError(f"alsa {device}: format {fmt!r} is not one of {', '.join(FORMATS)}")
         self.direction, self.device, self.channels, self.fmt = direction, device, channels, fmt
         self._aa = module
-        self.pcm = None
+        self.pcm: _Pcm | None = None
         self.overruns = self.underruns = 0
 
     def open(self) -> None:
@@ -93,7 +103,7 @@ class PcmPort:
 
     def read(self) -> np.ndarray:
         """One period, (channels, 160) int16; an overrun is counted and read as silence."""
-        n, data = self.pcm.read()
+        n, data = self._open_pcm().read()
         out = np.zeros((self.channels, PERIOD), np.int16)
         if n == EPIPE:
             # reference §3.1: pyalsaaudio 0.11 re-prepares the stream itself; the period is lost.
@@ -107,11 +117,17 @@ class PcmPort:
     def write(self, frames: np.ndarray) -> None:
         """One period, (channels, 160) int16, interleaved; an underrun is counted and the period resent."""
         data = _encode(self.fmt, np.ascontiguousarray(frames.T).ravel())
-        if self.pcm.write(data) == EPIPE:
+        pcm = self._open_pcm()
+        if pcm.write(data) == EPIPE:
             # reference §3.1: on underrun the data was not written; the stream is re-prepared.
             self.underruns += 1
-            if self.pcm.write(data) == EPIPE:
+            if pcm.write(data) == EPIPE:
                 self.underruns += 1
+
+    def _open_pcm(self) -> _Pcm:
+        if self.pcm is None:
+            raise AlsaError(f"alsa {self.device}: {self.direction} is not open")
+        return self.pcm
 
     def close(self) -> None:
         if self.pcm is not None:

@@ -24,6 +24,7 @@ import time
 import tty
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -150,6 +151,8 @@ class ModemEmulator:
     @property
     def link(self) -> str:
         """The stable name the driver opens: like /dev/serial/by-id/usb-<vendor>_<model>_<serial>-if00."""
+        if self.link_dir is None:
+            raise EmulatorError(f"emulator {self.model.id}: no link before start() chose its directory")
         return str(self.link_dir / f"usb-Emulated_{self.model.id}_{self.serial_number}-if00")
 
     def start(self) -> "ModemEmulator":
@@ -214,7 +217,7 @@ class ModemEmulator:
         self._frame_t0 = 0.0
         self._signal = np.zeros(0)
         self._marks: list[tuple[int, bytes]] = []
-        self._dialing: dict | None = None
+        self._dialing: dict[str, Any] | None = None
         self._dial_tone_wait: float | None = None   # ATD waits for a dial tone the line does not carry
         self._dial_tone_reported = False
         self._off_hook: Loop | None = None      # what an idle line carries while off-hook
@@ -313,7 +316,7 @@ class ModemEmulator:
         with self._lock:
             return {"model": self.model.id, "path": self.path, "link": self.link, "offhook": self.offhook,
                     "stream": self.stream, "fclass": self.fclass,
-                    "codec": self.codec.codec.value if self.codec else None,
+                    "codec": self.codec.codec.value if self.codec and self.codec.codec else None,
                     "caller": self._call.caller.number if self._call else None, **self.counters}
 
     # --- the emulator's thread --------------------------------------------------------------------
@@ -384,9 +387,12 @@ class ModemEmulator:
         return rest or b""
 
     def _hear(self, audio: bytes) -> None:
-        if self.codec.codec.width == 2 and len(audio) % 2:
+        codec = self.codec.codec if self.codec else None
+        if codec is None:         # no AT+VSM yet: nothing to decode with
+            return
+        if codec.width == 2 and len(audio) % 2:
             audio = audio[:-1]
-        self._heard.append(v253.decode_audio(self.codec.codec, audio))
+        self._heard.append(v253.decode_audio(codec, audio))
         total = sum(a.size for a in self._heard)
         while self._heard and total - self._heard[0].size >= HEARD_S * v253.RATE:
             total -= self._heard.pop(0).size
@@ -416,7 +422,7 @@ class ModemEmulator:
             self._dial(body[1:])
             return
         info: list[str] = []
-        final = "OK"
+        final: str | None = "OK"
         while body and final == "OK":
             if body[0] in "+#":
                 ext, _, body = body.partition(";")
@@ -551,6 +557,7 @@ class ModemEmulator:
             if call is not None:
                 call.on_hook_at = None       # back within the break: still the same call
             if call is not None and call.caller.answered is None and not call.gone:
+                assert call.caller.arrived is not None, "place_call and arrive_on_dial set it"
                 call.caller.answered = now
                 call.give_up_at = call.caller.arrived + call.caller.patience
                 call.keys = sorted((now + at, digits) for at, digits in call.caller.keys)
@@ -585,6 +592,7 @@ class ModemEmulator:
                 call.cid_at = None
                 self._caller_id(call.caller)
             if now >= call.give_up_at:
+                assert call.caller.arrived is not None, "place_call and arrive_on_dial set it"
                 self._end_call("caller" if now < call.caller.arrived + NO_ANSWER_RELEASE_S else "pstn")
         if call is not None and self.offhook and not call.gone:
             while call.keys and call.keys[0][0] <= now:
@@ -593,7 +601,7 @@ class ModemEmulator:
             if now >= call.hangup_at or now >= call.give_up_at:
                 self._caller_gone(now)
         if self._dialing is not None and self.offhook:
-            self._dial_progress(now)
+            self._dial_progress(now, self._dialing)
         if self.offhook:
             self._frames(now)
 
@@ -642,13 +650,13 @@ class ModemEmulator:
 
     def _end_call(self, by: str, at: float | None = None) -> None:
         call, self._call = self._call, None
+        assert call is not None, "a call ends once"
         caller = call.caller
         if caller.ended is None:
             caller.ended, caller.ended_by = time.monotonic() if at is None else at, by
         self.finished.append(caller)
 
-    def _dial_progress(self, now: float) -> None:
-        d = self._dialing
+    def _dial_progress(self, now: float, d: dict[str, Any]) -> None:
         if self.stream == "none":
             return
         if self.called.busy:
@@ -716,7 +724,7 @@ class ModemEmulator:
             self._signal = self._signal[k:]
             marks = b"".join(m for at, m in self._marks if at < FRAME)
             self._marks = [(at - FRAME, m) for at, m in self._marks if at >= FRAME]
-            if self.stream in ("rx", "duplex") and self.codec is not None:
+            if self.stream in ("rx", "duplex") and self.codec is not None and self.codec.codec is not None:
                 out += v253.shield(v253.encode_audio(self.codec.codec, tonegen.to_int16(x)))
             if self.stream != "none":
                 out += marks

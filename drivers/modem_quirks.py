@@ -61,7 +61,8 @@ class _Entry:
     """Typed reading of one table entry with an unknown-key check."""
 
     def __init__(self, path: Path, where: str, data: dict):
-        self.path, self.where, self.data, self.read = path, where, data, set()
+        self.path, self.where, self.data = path, where, data
+        self.read: set[str] = set()
 
     def error(self, key: str, reason: str) -> ModemTableError:
         return ModemTableError(f"{self.path}: {self.where}.{key}: {reason}")

@@ -164,9 +164,9 @@ class Probe:
         parts = [f"{self.port}: {self.verdict.value}"]
         if self.model is not None:
             parts.append(f"family {self.model.family} ({self.model.name})")
-        if self.verdict == Verdict.VOICE:
+        if self.verdict == Verdict.VOICE and self.model is not None:   # _probe_open sets it with VOICE
             parts.append(f"+VIT unit {self.model.vit_units_s:g} s")
-        if self.codec is not None:
+        if self.codec is not None and self.codec.codec is not None:   # choose_codec picks known ones
             parts.append(f'codec {self.codec.codec.value} (+VSM {self.codec.cml} "{self.codec.name}")')
         if self.info is not None and self.info.usb:
             parts.append(f"usb {self.info.usb}" + (f" serial {self.info.serial_number}"

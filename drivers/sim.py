@@ -216,6 +216,7 @@ class SimDriver(Driver):
         if line.state != LineState.RINGING:
             raise ChannelError(f"sim: trunk{channel + 1} is not ringing ({line.state.value})")
         caller = line.caller
+        assert caller is not None and caller.arrived is not None, "a ringing trunk has the caller who arrived"
         line.state = LineState.ANSWERED
         caller.answered = self.now
         line.give_up_at = caller.arrived + caller.patience
@@ -242,11 +243,11 @@ class SimDriver(Driver):
     def dial(self, channel: int, number: str) -> None:
         """Ring a station's handset, or dial `number` out on a trunk."""
         if channel >= self.n_trunks:
-            phone = self.handsets[channel - self.n_trunks]
-            if phone.busy:
+            handset = self.handsets[channel - self.n_trunks]
+            if handset.busy:
                 raise ChannelError(f"sim: station{channel - self.n_trunks + 1} is busy")
-            phone.ring(self.now)
-            self._phones[channel] = phone
+            handset.ring(self.now)
+            self._phones[channel] = handset
             return
         line = self.trunks[channel]
         if line.state != LineState.IDLE:
@@ -437,17 +438,19 @@ class SimDriver(Driver):
         return progress_tone(self.tone_plan, "dial", self.tick, TICK_SAMPLES)
 
     def _test_done(self, ch: int, line: _Trunk) -> None:
-        listener, seconds = line.listener, line.test.seconds
+        listener, test = line.listener, line.test
+        assert listener is not None and test is not None, "test_line gives a testing trunk both"
+        seconds = test.seconds
         level = listener.level_dbm0
         heard = "no signal" if level is None else f"line at {level:.1f} dBm0"
         if listener.heard:
-            line.test.finish(True, level, f"sim: trunk{ch + 1}: {listener.plan.name} dial tone heard in "
-                                          f"{seconds:.1f} s ({heard})")
+            test.finish(True, level, f"sim: trunk{ch + 1}: {listener.plan.name} dial tone heard in "
+                                     f"{seconds:.1f} s ({heard})")
         else:
             reason = self.alarmed.get(ch)
             down = f"; the line is down ({reason})" if reason is not None else ""
-            line.test.finish(False, level, f"sim: trunk{ch + 1}: no {listener.plan.name} dial tone in "
-                                           f"{seconds:.1f} s ({heard}){down}")
+            test.finish(False, level, f"sim: trunk{ch + 1}: no {listener.plan.name} dial tone in "
+                                      f"{seconds:.1f} s ({heard}){down}")
         self._free(ch)
 
     def _say(self, ch: int, caller: SimCaller, seconds: float) -> None:
@@ -470,6 +473,7 @@ class SimDriver(Driver):
     def _end(self, ch: int, by: str) -> None:
         line = self.trunks[ch]
         caller = line.caller
+        assert caller is not None, "only a trunk with a caller has a call to end"
         caller.ended, caller.ended_by = self.now, by
         self.finished.append(caller)
         self._free(ch)
