@@ -30,6 +30,16 @@ RECONNECT_MIN_S, RECONNECT_MAX_S = 1.0, 30.0
 FORMATS = ("S16_LE", "MU_LAW", "A_LAW")
 
 
+class _Pcm(Protocol):
+    """What is used of an alsaaudio.PCM (or a test's stand-in)."""
+
+    def read(self) -> tuple[int, bytes]: ...
+    def write(self, data: bytes) -> int: ...
+    def info(self) -> dict[str, object]: ...
+    def drop(self) -> None: ...
+    def close(self) -> None: ...
+
+
 class AlsaError(Exception):
     """An ALSA PCM cannot be opened as asked or failed; the message names the device."""
 
@@ -55,19 +65,8 @@ def _encode(fmt: str, samples: np.ndarray) -> bytes:
     return samples.astype("<i2").tobytes()
 
 
-class Pcm(Protocol):
-    """What this driver uses of pyalsaaudio's PCM object (pyalsaaudio ships no type stubs)."""
-
-    def info(self) -> dict: ...
-    def read(self) -> tuple[int, bytes]: ...
-    def write(self, data: bytes) -> int: ...
-    def drop(self) -> None: ...
-    def close(self) -> None: ...
-
-
 class PcmPort:
-    """One PCM direction opened with keyword arguments only and checked through `info()`
-    (docs/standards.md §13.1)."""
+    """One PCM direction opened with keyword arguments only and checked through `info()` (docs/standards.md §13.1)."""
 
     def __init__(self, direction: str, device: str, channels: int, fmt: str, module=None):
         if direction not in ("capture", "playback"):
@@ -76,7 +75,7 @@ class PcmPort:
             raise AlsaError(f"alsa {device}: format {fmt!r} is not one of {', '.join(FORMATS)}")
         self.direction, self.device, self.channels, self.fmt = direction, device, channels, fmt
         self._aa = module
-        self.pcm: Pcm | None = None
+        self.pcm: _Pcm | None = None
         self.overruns = self.underruns = 0
 
     def open(self) -> None:
@@ -125,7 +124,7 @@ class PcmPort:
             if pcm.write(data) == EPIPE:
                 self.underruns += 1
 
-    def _open_pcm(self) -> Pcm:
+    def _open_pcm(self) -> _Pcm:
         if self.pcm is None:
             raise AlsaError(f"alsa {self.device}: {self.direction} is not open")
         return self.pcm

@@ -20,8 +20,7 @@ from .v253 import FINAL, LineKind, V253Error, VoiceCodec, choose_codec, parse_li
 # udev 60-persistent-serial.rules (docs/standards.md §12.3): stable names per modem and per USB socket.
 BY_ID = Path("/dev/serial/by-id")
 BY_PATH = Path("/dev/serial/by-path")
-# CDC-ACM ignores the rate; on a real UART 8-bit voice at 8 kHz needs >= 80 000 bit/s (mgetty;
-# docs/standards.md §12.1).
+# CDC-ACM ignores the rate; on a real UART 8-bit voice at 8 kHz needs >= 80 000 bit/s (mgetty, §1.2).
 BAUD = 115200
 # A write the modem does not take within this long means it is wedged (pyserial write_timeout).
 WRITE_TIMEOUT_S = 2.0
@@ -165,9 +164,9 @@ class Probe:
         parts = [f"{self.port}: {self.verdict.value}"]
         if self.model is not None:
             parts.append(f"family {self.model.family} ({self.model.name})")
-        if self.verdict == Verdict.VOICE and self.model is not None:
+        if self.verdict == Verdict.VOICE and self.model is not None:   # _probe_open sets it with VOICE
             parts.append(f"+VIT unit {self.model.vit_units_s:g} s")
-        if self.codec is not None and self.codec.codec is not None:
+        if self.codec is not None and self.codec.codec is not None:   # choose_codec picks known ones
             parts.append(f'codec {self.codec.codec.value} (+VSM {self.codec.cml} "{self.codec.name}")')
         if self.info is not None and self.info.usb:
             parts.append(f"usb {self.info.usb}" + (f" serial {self.info.serial_number}"

@@ -216,7 +216,7 @@ class SimDriver(Driver):
         if line.state != LineState.RINGING:
             raise ChannelError(f"sim: trunk{channel + 1} is not ringing ({line.state.value})")
         caller = line.caller
-        assert caller is not None and caller.arrived is not None, "a ringing trunk has a caller who has arrived"
+        assert caller is not None and caller.arrived is not None, "a ringing trunk has the caller who arrived"
         line.state = LineState.ANSWERED
         caller.answered = self.now
         line.give_up_at = caller.arrived + caller.patience
@@ -243,11 +243,11 @@ class SimDriver(Driver):
     def dial(self, channel: int, number: str) -> None:
         """Ring a station's handset, or dial `number` out on a trunk."""
         if channel >= self.n_trunks:
-            phone = self.handsets[channel - self.n_trunks]
-            if phone.busy:
+            handset = self.handsets[channel - self.n_trunks]
+            if handset.busy:
                 raise ChannelError(f"sim: station{channel - self.n_trunks + 1} is busy")
-            phone.ring(self.now)
-            self._phones[channel] = phone
+            handset.ring(self.now)
+            self._phones[channel] = handset
             return
         line = self.trunks[channel]
         if line.state != LineState.IDLE:
@@ -259,14 +259,14 @@ class SimDriver(Driver):
         self.counters["outbound"] += 1
         line.state, line.number = LineState.DIALING, number
         self._busy_trunks.add(channel)
-        callee = self.directory.get(number)
-        if callee is None:
+        phone = self.directory.get(number)
+        if phone is None:
             line.progress, line.progress_at = "sit", self.now + UNOBTAINABLE_AFTER_S
-        elif callee.busy or self._on_a_line(number):
+        elif phone.busy or self._on_a_line(number):
             line.progress, line.progress_at = "busy", self.now + BUSY_AFTER_S
         else:
-            callee.ring(self.now)
-            self._phones[channel] = callee
+            phone.ring(self.now)
+            self._phones[channel] = phone
             if self.tone_plan is not None:
                 self._loops[channel] = progress_tone(self.tone_plan, "ringback", self.tick, TICK_SAMPLES)
 
@@ -439,7 +439,7 @@ class SimDriver(Driver):
 
     def _test_done(self, ch: int, line: _Trunk) -> None:
         listener, test = line.listener, line.test
-        assert listener is not None and test is not None, "only a trunk under test comes here"
+        assert listener is not None and test is not None, "test_line gives a testing trunk both"
         seconds = test.seconds
         level = listener.level_dbm0
         heard = "no signal" if level is None else f"line at {level:.1f} dBm0"
@@ -473,7 +473,7 @@ class SimDriver(Driver):
     def _end(self, ch: int, by: str) -> None:
         line = self.trunks[ch]
         caller = line.caller
-        assert caller is not None, "only a trunk with a caller ends a call"
+        assert caller is not None, "only a trunk with a caller has a call to end"
         caller.ended, caller.ended_by = self.now, by
         self.finished.append(caller)
         self._free(ch)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dsp import callerid, tonegen
+from dsp import callerid, callerid_message, tonegen
 from dsp.tones import TonePlan
 
 from .channel import RATE
@@ -82,7 +82,7 @@ def caller_id_burst(scheme: str, number: str | None, name: str | None, corrupt: 
     if scheme == "dtmf":
         return callerid.dtmf_callerid(number).astype(np.float32) if number else np.zeros(0, np.float32)
     sendable = name if name and name.isascii() and name.isprintable() else None
-    message = bytearray(callerid.encode_mdmf(number=number or None, absence=None if number else "P",
+    message = bytearray(callerid_message.encode_mdmf(number=number or None, absence=None if number else "P",
                                              name=sendable))
     if corrupt:
         message[len(message) // 2] ^= 0x04

@@ -1,9 +1,10 @@
 """Input checks, fixed-length framing and the shared sub-block analysis of the streaming detectors."""
 
-import abc
 import functools
+from typing import Generic, TypeVar
 
 import numpy as np
+import numpy.typing as npt
 
 # The analysis grid every detector shares: 5 ms sub-blocks (the DTMF receiver's step), four to the
 # 20 ms frame that is one engine tick (the call-progress, fax, caller ID and VAD decision period).
@@ -24,14 +25,14 @@ _SAMPLE_SPANS = np.repeat(_SPANS, SUB, axis=0)
 _SPAN_SAMPLES = np.array([FRAME, HALF], np.float32)
 
 
-def check_channels(channels, owner):
+def check_channels(channels: int, owner: str) -> int:
     """Return `channels` as an int >= 1 or raise ValueError naming `owner`."""
     if isinstance(channels, (bool, np.bool_)) or not isinstance(channels, (int, np.integer)) or channels < 1:
         raise ValueError(f"{owner}: expected a channel count (int >= 1), got {channels!r}")
     return int(channels)
 
 
-def check_block(block, channels, owner):
+def check_block(block: object, channels: int, owner: str) -> None:
     """Raise ValueError unless `block` is an int16 array shaped (channels, n)."""
     if not isinstance(block, np.ndarray):
         raise ValueError(
@@ -44,7 +45,7 @@ def check_block(block, channels, owner):
         raise ValueError(f"{owner}: expected {channels} channels (rows), got {block.shape[0]}")
 
 
-def check_channel(channel, channels, owner):
+def check_channel(channel: int, channels: int, owner: str) -> int:
     """Return `channel` as an int index in [0, channels) or raise ValueError."""
     if isinstance(channel, (bool, np.bool_)) or not isinstance(channel, (int, np.integer)):
         raise ValueError(f"{owner}: expected a channel index (int), got {channel!r}")
@@ -53,7 +54,7 @@ def check_channel(channel, channels, owner):
     return int(channel)
 
 
-def check_analysis(analysis, channels, owner):
+def check_analysis(analysis: object, channels: int, owner: str) -> None:
     """Raise ValueError unless `analysis` is an Analysis of `channels` channels."""
     if not isinstance(analysis, Analysis):
         raise ValueError(f"{owner}: expected a blocks.Analysis (dsp.frontend.TickAnalyser), "
@@ -69,14 +70,14 @@ class Framer:
     that decides per frame gives the same answers whatever block sizes the caller uses.
     """
 
-    def __init__(self, channels, length, owner):
+    def __init__(self, channels: int, length: int, owner: str):
         self.channels = check_channels(channels, owner)
         self.length = int(length)
         self.owner = owner
         self.position = 0  # stream index of the first sample of the next frame
         self._pending = np.zeros((self.channels, 0), dtype=np.int16)
 
-    def frames(self, block):
+    def frames(self, block: npt.NDArray[np.int16]) -> tuple[npt.NDArray[np.int16], int]:
         """Return (frames, first) for the complete frames now available and the stream index of the first."""
         check_block(block, self.channels, self.owner)
         first = self.position
@@ -92,7 +93,7 @@ class Framer:
         self.position += used
         return block[:, :used].reshape(self.channels, count, self.length), first
 
-    def tick(self):
+    def tick(self) -> int:
         """Account for one frame analysed elsewhere (the shared front end); return its stream index."""
         if self._pending.shape[1]:
             raise ValueError(f"{self.owner}: a tick must start on the frame grid, but "
@@ -101,7 +102,7 @@ class Framer:
         return self.position - self.length
 
 
-def _product(rows, basis):
+def _product(rows: npt.NDArray[np.float32], basis: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     if rows.shape[0] <= GEMM_ROWS:
         return rows @ basis
     out = np.empty((rows.shape[0], basis.shape[1]), np.float32)
@@ -118,13 +119,14 @@ class Analysis:
     Frame-level values need a whole number of frames.
     """
 
-    def __init__(self, samples, x, products):
+    def __init__(self, samples: npt.NDArray[np.number], x: npt.NDArray[np.float32],
+                 products: list[tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]]):
         self.samples = samples  # int16 (channels, n)
         self.x = x  # the same as float32
         self.channels = x.shape[0]
         self._products = products  # ((basis, product), ...)
 
-    def product(self, basis, owner):
+    def product(self, basis: npt.NDArray[np.float32], owner: str) -> npt.NDArray[np.float32]:
         """float32 (channels, sub-blocks or frames, columns): the correlation with `basis`."""
         for b, p in self._products:
             if b is basis:
@@ -132,12 +134,12 @@ class Analysis:
         raise ValueError(f"{owner}: this analysis was not made with the detector's columns")
 
     @functools.cached_property
-    def sub_energy(self):
+    def sub_energy(self) -> npt.NDArray[np.float32]:
         """float32 (channels, sub-blocks): sum of squares of each sub-block."""
         return (np.square(self.x).reshape(-1, SUB) @ _SUB_ONES).reshape(self.channels, -1)
 
     @functools.cached_property
-    def _spans(self):
+    def _spans(self) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
         # (frames, 2) energies of each frame and of its first half: with the DC, and without it
         # (a DC offset carries no signal).
         energy = self.sub_energy.reshape(-1, SUBS) @ _SPANS
@@ -145,17 +147,17 @@ class Analysis:
         return energy, energy - np.square(total) / _SPAN_SAMPLES
 
     @property
-    def frame_energy(self):
+    def frame_energy(self) -> npt.NDArray[np.float32]:
         """float32 (channels, frames): sum of squares of each frame."""
         return self._spans[0][:, 0].reshape(self.channels, -1)
 
     @property
-    def ac_energy(self):
+    def ac_energy(self) -> npt.NDArray[np.float32]:
         """float32 (channels, frames): each frame's energy without its DC part."""
         return self._spans[1][:, 0].reshape(self.channels, -1)
 
     @property
-    def half_ac_energy(self):
+    def half_ac_energy(self) -> npt.NDArray[np.float32]:
         """float32 (channels, frames): the energy of each frame's first half without its DC part."""
         return self._spans[1][:, 1].reshape(self.channels, -1)
 
@@ -164,14 +166,14 @@ class Analyser:
     """Correlates every channel's sub-blocks, frames or frame first halves (by the basis's length)
     with the columns of the detectors it serves, one product per detector's basis."""
 
-    def __init__(self, *bases):
+    def __init__(self, *bases: npt.NDArray[np.float32]):
         for b in bases:
             if b.shape[0] not in (SUB, FRAME, HALF) or b.dtype != np.float32:
                 raise ValueError(f"Analyser: expected float32 bases of {SUB}, {FRAME} or {HALF} rows, "
                                  f"got {b.dtype} {b.shape}")
         self._bases = bases
 
-    def analyse(self, samples):
+    def analyse(self, samples: npt.NDArray[np.number]) -> Analysis:
         """Analysis of int16 `samples` (channels, n) or (channels, frames, FRAME); n a multiple of SUB,
         of FRAME if a basis is a frame's or a half frame's."""
         c = samples.shape[0]
@@ -184,7 +186,11 @@ class Analyser:
         return Analysis(samples.reshape(c, -1), x, products)
 
 
-class FramedDetector(abc.ABC):
+# The event a detector reports.
+Event = TypeVar("Event")
+
+
+class FramedDetector(Generic[Event]):
     """`process(block)` and `process_tick(analysis)` for a detector whose work is `_detect(analysis)`
     on whole frames; the detector sets `_framer` (a Framer) and `_analyser` (an Analyser)."""
 
@@ -195,18 +201,17 @@ class FramedDetector(abc.ABC):
     def channels(self) -> int:
         return self._framer.channels
 
-    @abc.abstractmethod
-    def _detect(self, analysis: Analysis) -> list:
-        """The events of the frames in `analysis`."""
+    def _detect(self, analysis: Analysis) -> list[Event]:
+        raise NotImplementedError
 
-    def process(self, block):
+    def process(self, block: npt.NDArray[np.int16]) -> list[Event]:
         """Feed int16 (channels, n); returns the detector's events for the frames this block completes."""
         frames, _ = self._framer.frames(block)
         if not frames.shape[1]:
             return []
         return self._detect(self._analyser.analyse(frames))
 
-    def process_tick(self, analysis):
+    def process_tick(self, analysis: Analysis) -> list[Event]:
         """Feed one tick analysed by the shared front end; returns the same events as process()."""
         check_analysis(analysis, self.channels, f"{type(self).__name__}.process_tick")
         self._framer.tick()

@@ -1,11 +1,15 @@
 """Caller ID (CLIP/CND): Bell 202 and V.23 FSK or DTMF bursts, GR-30 / EN 300 659 messages, both ways."""
 
 import dataclasses
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from scipy import signal
 
 from dsp import blocks, dtmf, tonegen
+from dsp.callerid_message import CallerIdMessage, parse_dtmf, parse_message
 from dsp.levels import RATE, dbm0_to_amplitude
 
 BAUD = 1200
@@ -21,19 +25,6 @@ MODEMS = {"bell202": (1200.0, 2200.0), "v23": (1300.0, 2100.0)}
 CENTRE_HZ = 1700.0
 MARK_SPLIT_HZ = 1250.0
 MARK_BAND_HZ = (1100.0, 1400.0)
-
-# docs/standards.md §4.3 message types and MDMF parameter codes (GR-30 / EN 300 659-3).
-SDMF = 0x04
-MDMF = 0x80
-NOT_CALLER_ID = frozenset((0x06, 0x82, 0x86, 0x89))  # MWI, AOC, SMS: well-formed, not ours to report
-P_DATETIME = 0x01
-P_NUMBER = 0x02
-P_NUMBER_ABSENT = 0x04
-P_NAME = 0x07
-P_NAME_ABSENT = 0x08
-ABSENCE = frozenset("OP")  # 'O' unavailable / out of area, 'P' private (§4.3)
-NUMBER_CHARS = frozenset("0123456789*#")
-SDMF_MAX_DIGITS = 10  # §4.3: SDMF number is at most 10 digits
 
 # §4.2 framing: channel seizure of 300 alternating bits, then 180 mark bits (80 off-hook), async 8N1
 # LSB first; spandsp appends 5 mark bits after the last stop bit (postamble_ones_len).
@@ -80,9 +71,6 @@ MAX_CAPTURE_FRAMES = 160
 DTMF_START = frozenset("ABD")
 DTMF_END = frozenset("C#")
 DTMF_TIMEOUT = 10 * RATE
-DTMF_INFO = {"00": "O", "10": "P"}  # variant 1: B00 number not available, B10 restricted
-# Variant 2: D1# restricted, D2# international, D3# unavailable.
-DTMF_D_ABSENCE = {"1": "P", "2": "O", "3": "O"}
 # spandsp DTMF generator defaults (§1.1): -10 dBm0 per tone, 50 ms on, 55 ms off.
 DTMF_LEVEL_DBM0 = -10.0
 DTMF_ON_S = 0.05
@@ -92,7 +80,7 @@ DTMF_OFF_S = 0.055
 _BANDPASS = signal.butter(3, (800.0, 2600.0), btype="bandpass", fs=RATE, output="sos")
 
 
-def _gate_basis():
+def _gate_basis() -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
     # DFT bins of each half frame (100 Hz apart) as cos / -sin column pairs, and a matrix that sums
     # their powers per band (FSK, DTMF row, DTMF 'A' column, DTMF, and row + column), scaled so a
     # band's share of the half frame's energy comes out (Parseval: a bin's |X|^2 counts twice out of
@@ -119,18 +107,13 @@ _GATE = blocks.Analyser(GATE_BASIS)
 _MIN_ENERGY = HALF * dbm0_to_amplitude(CARRIER_MIN_DBM0) ** 2 / 2.0
 
 
-@dataclasses.dataclass(frozen=True)
-class CallerIdMessage:
-    """One caller ID message; when `valid` is False every field but `standard` and `start` is None."""
+@dataclasses.dataclass
+class _Capture:
+    """A burst being captured on one channel."""
 
-    standard: str  # 'bell202', 'v23' or 'dtmf'
-    valid: bool
-    number: str | None = None
-    name: str | None = None
-    when: str | None = None  # MMDDHHMM
-    absence: str | None = None  # why the number is missing: 'O' unavailable, 'P' private
-    name_absence: str | None = None
-    start: int = 0  # sample index of the message's first start bit or digit
+    first: int  # its first sample, on the channel's stream
+    frames: list[npt.NDArray[np.number]]
+    quiet: int = 0  # frames in a row without signal
 
 
 @dataclasses.dataclass(frozen=True)
@@ -139,154 +122,15 @@ class CallerIdEvent:
     message: CallerIdMessage
 
 
-# ---------------------------------------------------------------- message layer (GR-30 / EN 300 659-3)
-
-def _checksum(body):
-    # §4.2: two's complement of the modulo-256 sum, so that all bytes including it sum to 0 mod 256.
-    return (-sum(body)) & 0xFF
-
-
-def _check_when(when):
-    if not (isinstance(when, str) and len(when) == 8 and when.isascii() and when.isdigit()):
-        return False
-    month, day, hour, minute = (int(when[i:i + 2]) for i in range(0, 8, 2))
-    return 1 <= month <= 12 and 1 <= day <= 31 and hour <= 23 and minute <= 59
-
-
-def _check_number(number, max_len):
-    return isinstance(number, str) and 0 < len(number) <= max_len and set(number) <= NUMBER_CHARS
-
-
-def _check_name(name):
-    return isinstance(name, str) and 0 < len(name) and all(0x20 <= ord(c) <= 0x7E for c in name)
-
-
-def _one_of(number, absence, what):
-    if (number is None) == (absence is None):
-        raise ValueError(f"{what}: expected exactly one of number or absence ('O' or 'P')")
-    if absence is not None and absence not in ABSENCE:
-        raise ValueError(f"{what}: expected absence 'O' or 'P', got {absence!r}")
-
-
-def _frame_message(kind, body, what):
-    if len(body) > 255:
-        raise ValueError(f"{what}: message body is {len(body)} bytes, expected at most 255")
-    head = bytes((kind, len(body))) + body
-    return head + bytes((_checksum(head),))
-
-
-def encode_sdmf(number=None, when=None, absence=None):
-    """GR-30 SDMF (0x04) bytes: MMDDHHMM, then the number or 'O'/'P', then the checksum."""
-    _one_of(number, absence, "encode_sdmf")
-    if not _check_when(when):
-        raise ValueError(f"encode_sdmf: expected when='MMDDHHMM' (SDMF always carries it), got {when!r}")
-    if number is not None and not (_check_number(number, SDMF_MAX_DIGITS) and number.isdigit()):
-        raise ValueError(f"encode_sdmf: expected 1-{SDMF_MAX_DIGITS} digits, got {number!r}")
-    return _frame_message(SDMF, (when + (number or absence)).encode("ascii"), "encode_sdmf")
-
-
-def encode_mdmf(number=None, name=None, when=None, absence=None, name_absence=None):
-    """GR-30 / EN 300 659-3 MDMF (0x80) bytes: date/time, number or its absence, name or its absence."""
-    params = []
-    if when is not None:
-        if not _check_when(when):
-            raise ValueError(f"encode_mdmf: expected when='MMDDHHMM', got {when!r}")
-        params.append((P_DATETIME, when))
-    if number is not None and absence is not None:
-        raise ValueError("encode_mdmf: expected a number or an absence reason, not both")
-    if number is not None:
-        if not _check_number(number, 255):
-            raise ValueError(f"encode_mdmf: expected a number of digits, '*' or '#', got {number!r}")
-        params.append((P_NUMBER, number))
-    if absence is not None:
-        if absence not in ABSENCE:
-            raise ValueError(f"encode_mdmf: expected absence 'O' or 'P', got {absence!r}")
-        params.append((P_NUMBER_ABSENT, absence))
-    if name is not None and name_absence is not None:
-        raise ValueError("encode_mdmf: expected a name or a name absence reason, not both")
-    if name is not None:
-        if not _check_name(name):
-            raise ValueError(f"encode_mdmf: expected a name of printable ASCII, got {name!r}")
-        params.append((P_NAME, name))
-    if name_absence is not None:
-        if name_absence not in ABSENCE:
-            raise ValueError(f"encode_mdmf: expected name_absence 'O' or 'P', got {name_absence!r}")
-        params.append((P_NAME_ABSENT, name_absence))
-    if sum(2 + len(value) for _, value in params) > 255:
-        raise ValueError("encode_mdmf: parameters exceed the 255-byte message body")
-    body = b"".join(bytes((code, len(value))) + value.encode("ascii") for code, value in params)
-    return _frame_message(MDMF, body, "encode_mdmf")
-
-
-def _ascii(raw):
-    return raw.decode("ascii") if all(0x20 <= b <= 0x7E for b in raw) else None
-
-
-def _parse_sdmf(body):
-    text = _ascii(body)
-    if text is None or len(text) < 9 or not _check_when(text[:8]):
-        return None
-    rest = text[8:]
-    if rest in ABSENCE:
-        return {"when": text[:8], "absence": rest}
-    if _check_number(rest, SDMF_MAX_DIGITS) and rest.isdigit():
-        return {"when": text[:8], "number": rest}
-    return None
-
-
-def _parse_mdmf(body):
-    fields = {}
-    i = 0
-    while i < len(body):
-        if i + 2 > len(body) or i + 2 + body[i + 1] > len(body):
-            return None
-        code, value = body[i], body[i + 2:i + 2 + body[i + 1]]
-        i += 2 + body[i + 1]
-        text = _ascii(value)
-        if code == P_DATETIME:
-            key, ok = "when", text is not None and _check_when(text)
-        elif code == P_NUMBER:
-            key, ok = "number", text is not None and _check_number(text, 255)
-        elif code == P_NUMBER_ABSENT:
-            key, ok = "absence", text in ABSENCE
-        elif code == P_NAME:
-            # GR-30 names are printable ASCII; other bytes (a GB2312 name, say) drop the name only.
-            if text is None or not _check_name(text):
-                continue
-            key, ok = "name", True
-        elif code == P_NAME_ABSENT:
-            key, ok = "name_absence", text in ABSENCE
-        else:
-            continue  # §4.3 lists more parameters (redirect, qualifier, call type ...): not ours
-        if not ok or key in fields:
-            return None
-        fields[key] = text
-    if ("number" in fields and "absence" in fields) or ("name" in fields and "name_absence" in fields):
-        return None
-    return fields
-
-
-def parse_message(data, standard, start=0):
-    """CallerIdMessage from the bytes type, length, body, checksum; None for a non caller ID type."""
-    if len(data) < 3 or len(data) != data[1] + 3 or sum(data) & 0xFF:
-        return CallerIdMessage(standard, False, start=start)
-    if data[0] in NOT_CALLER_ID:
-        return None
-    body = bytes(data[2:-1])
-    fields = _parse_sdmf(body) if data[0] == SDMF else _parse_mdmf(body) if data[0] == MDMF else None
-    if fields is None:
-        return CallerIdMessage(standard, False, start=start)
-    return CallerIdMessage(standard, True, start=start, **fields)
-
-
 # ---------------------------------------------------------------- FSK physical layer
 
-def _check_standard(standard, what):
+def _check_standard(standard: str, what: str) -> None:
     if standard not in MODEMS:
         raise ValueError(f"{what}: expected standard 'bell202' or 'v23', got {standard!r}")
 
 
-def fsk_burst(message_bytes, standard="bell202", level_dbm0=-13.5, seizure_bits=300, mark_bits=180):
+def fsk_burst(message_bytes: bytes, standard: str = "bell202", level_dbm0: float = -13.5, seizure_bits: int = 300,
+              mark_bits: int = 180) -> npt.NDArray[np.float64]:
     """Phase-continuous FSK samples (float64, 8 kHz) of seizure, marks, 8N1 characters and postamble."""
     _check_standard(standard, "fsk_burst")
     if int(seizure_bits) < 0 or int(mark_bits) < 0:
@@ -307,7 +151,7 @@ def fsk_burst(message_bytes, standard="bell202", level_dbm0=-13.5, seizure_bits=
     return dbm0_to_amplitude(level_dbm0) * np.sin(phase - phase[0])
 
 
-def _carrier(analysis):
+def _carrier(analysis: blocks.Analysis) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
     """Per-frame flags (fsk, dtmf_start, dtmf_like), each (channels, frames), of an Analysis.
 
     Judged on each frame's first half: bursts last far longer than 10 ms, and the halved work is
@@ -320,7 +164,7 @@ def _carrier(analysis):
     return held[..., 0], held[..., 1] & held[..., 2] & held[..., 4], held[..., 3]
 
 
-def _discriminate(x):
+def _discriminate(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     """Instantaneous frequency (Hz) of the band-passed signal, lightly smoothed; len(x) samples."""
     # Zero-phase band-pass (forward, then backward) so edges are not delayed; the stretch carries a
     # frame of margin either side for the filter's start-up.
@@ -334,7 +178,7 @@ def _discriminate(x):
 class _Bits:
     """UART reading of one demodulated stretch: soft value > 0 is mark."""
 
-    def __init__(self, freq):
+    def __init__(self, freq: npt.NDArray[np.float64]):
         self.freq = freq
         self.soft = CENTRE_HZ - freq
         mark = self.soft > 0
@@ -345,20 +189,20 @@ class _Bits:
         run_start = np.where(prev >= 0, rises[np.maximum(prev, 0)], 0)
         self.run = self.falls - run_start
 
-    def edge(self, i):
+    def edge(self, i: int) -> float:
         # Sub-sample position of the zero crossing just before sample i.
         a, b = self.soft[i - 1], self.soft[i]
         return i - 1 + a / (a - b)
 
-    def sample(self, edge, count):
+    def sample(self, edge: float, count: int) -> npt.NDArray[np.float64] | None:
         idx = np.rint(edge + (np.arange(count) + 0.5) * SAMPLES_PER_BIT).astype(np.int64)
         return None if idx[-1] >= self.soft.size else self.soft[idx]
 
-    def next_fall(self, at):
+    def next_fall(self, at: float) -> int | None:
         k = np.searchsorted(self.falls, int(np.ceil(at)))
         return None if k >= self.falls.size else int(self.falls[k])
 
-    def byte(self, edge):
+    def byte(self, edge: float) -> tuple[int, bool] | None:
         """(value, ok) of the character whose start bit begins at `edge`; None past the end."""
         v = self.sample(edge, 10)
         if v is None:
@@ -366,7 +210,7 @@ class _Bits:
         value = int(np.dot(v[1:9] > 0, 1 << np.arange(8)))
         return value, bool(v[0] < 0 and v[9] > 0)
 
-    def standard_before(self, fall):
+    def standard_before(self, fall: int) -> str | None:
         """'bell202' or 'v23' from the frequency of the marks before `fall`; None if they are not marks."""
         median = np.median(self.freq[fall - self.run[np.searchsorted(self.falls, fall)]:fall])
         if not MARK_BAND_HZ[0] <= median <= MARK_BAND_HZ[1]:
@@ -374,7 +218,7 @@ class _Bits:
         return "bell202" if median < MARK_SPLIT_HZ else "v23"
 
 
-def _read_message(bits, fall):
+def _read_message(bits: _Bits, fall: int) -> tuple[list[int], bool, int]:
     """(bytes read, complete, end sample) of the message whose first start bit falls at `fall`."""
     data: list[int] = []
     edge = bits.edge(fall)
@@ -391,7 +235,7 @@ def _read_message(bits, fall):
         edge = bits.edge(nxt)
 
 
-def _fsk_messages(x, offset):
+def _fsk_messages(x: npt.NDArray[np.float64], offset: int) -> list[CallerIdMessage]:
     """Messages in one carrier stretch `x` (float64) that starts at sample `offset`."""
     bits = _Bits(_discriminate(x))
     out = []
@@ -422,7 +266,7 @@ def _fsk_messages(x, offset):
     return out
 
 
-def _stretches(flags):
+def _stretches(flags: npt.NDArray[np.bool_]) -> list[tuple[int, int]]:
     """(first, end) frame ranges of runs of True in a 1-D bool array."""
     edges = np.flatnonzero(np.diff(np.concatenate(([False], flags, [False])).astype(np.int8)))
     return list(zip(edges[0::2], edges[1::2]))
@@ -430,45 +274,14 @@ def _stretches(flags):
 
 # ---------------------------------------------------------------- DTMF caller ID (§4.4)
 
-def dtmf_callerid(number):
+def dtmf_callerid(number: str) -> npt.NDArray[np.float64]:
     """DTMF caller ID samples (float64) in the 'A<number>C' form (§4.4 variant 1)."""
     if not (isinstance(number, str) and number and number.isascii() and number.isdigit()):
         raise ValueError(f"dtmf_callerid: expected a string of digits, got {number!r}")
     return tonegen.dtmf_string("A" + number + "C", DTMF_ON_S, DTMF_OFF_S, DTMF_LEVEL_DBM0)
 
 
-def _parse_dtmf(text, start):
-    fields = {}
-    key = None
-    for ch in text[:-1]:
-        if ch in "ABD":
-            if ch in fields:
-                return CallerIdMessage("dtmf", False, start=start)
-            key = ch
-            fields[key] = ""
-        elif ch.isdigit():
-            fields[key] += ch
-        else:
-            return CallerIdMessage("dtmf", False, start=start)
-    number = absence = None
-    if fields.get("A"):
-        number = fields["A"]
-    elif "A" in fields:
-        return CallerIdMessage("dtmf", False, start=start)
-    elif "D" in fields and text[-1] == "#" and fields["D"] in DTMF_D_ABSENCE:
-        absence = DTMF_D_ABSENCE[fields["D"]]
-    elif fields.get("D"):
-        number = fields["D"]  # variant 3: D<number>C
-    if "B" in fields:
-        if fields["B"] not in DTMF_INFO or number is not None:
-            return CallerIdMessage("dtmf", False, start=start)
-        absence = DTMF_INFO[fields["B"]]
-    if number is None and absence is None:
-        return CallerIdMessage("dtmf", False, start=start)
-    return CallerIdMessage("dtmf", True, number=number, absence=absence, start=start)
-
-
-def _dtmf_messages(events):
+def _dtmf_messages(events: Sequence[dtmf.DtmfEvent]) -> list[CallerIdMessage]:
     out = []
     text = ""
     start = last = 0
@@ -482,7 +295,7 @@ def _dtmf_messages(events):
         else:
             text += ev.digit
             if ev.digit in DTMF_END:
-                out.append(_parse_dtmf(text, start))
+                out.append(parse_dtmf(text, start))
                 text = ""
         last = ev.start
     if text:
@@ -492,7 +305,7 @@ def _dtmf_messages(events):
 
 # ---------------------------------------------------------------- receivers
 
-def _decode(x):
+def _decode(x: npt.NDArray[np.float64]) -> list[CallerIdMessage]:
     """All messages in float64 samples `x`, by start."""
     fsk, start, _ = _carrier(_GATE.analyse(x[None, :x.size // FRAME * FRAME]))
     fsk, start = fsk[0], start[0]
@@ -508,7 +321,7 @@ def _decode(x):
     return sorted(out, key=lambda m: m.start)
 
 
-def decode(samples):
+def decode(samples: npt.NDArray[np.int16]) -> list[CallerIdMessage]:
     """Caller ID messages in a 1-D int16 array at 8 kHz (Bell 202, V.23 or DTMF, found automatically)."""
     if not isinstance(samples, np.ndarray) or samples.dtype != np.int16 or samples.ndim != 1:
         got = (f"{samples.dtype} ndim {samples.ndim}" if isinstance(samples, np.ndarray)
@@ -521,39 +334,39 @@ class CallerIdReceiver:
     """Streaming caller ID for many channels: a level and spectrum gate opens a capture per channel,
     and a capture is decoded whole once the line falls quiet, so idle channels cost almost nothing."""
 
-    def __init__(self, channels):
+    def __init__(self, channels: int):
         self._framer = blocks.Framer(channels, FRAME, "CallerIdReceiver")
         self._ring = np.zeros((self._framer.channels, PREROLL_FRAMES, FRAME), np.int16)
         self._slot = 0
         self._fsk_run = np.zeros(self._framer.channels, np.int64)  # FSK-like frames in a row
         self._start_run = np.zeros(self._framer.channels, np.int64)  # DTMF-marker frames in a row
         self._counting = False  # any run above 0
-        self._captures = {}  # channel -> [first sample, quiet frames, [frames]]
+        self._captures: dict[int, _Capture] = {}
 
     @property
-    def channels(self):
+    def channels(self) -> int:
         return self._framer.channels
 
-    def reset(self, channel):
+    def reset(self, channel: int) -> None:
         """Forget any burst in progress on `channel`."""
         ch = blocks.check_channel(channel, self.channels, "CallerIdReceiver.reset")
         self._captures.pop(ch, None)
         self._fsk_run[ch] = 0
         self._start_run[ch] = 0
 
-    def process(self, block):
+    def process(self, block: npt.NDArray[np.int16]) -> list[CallerIdEvent]:
         """Feed int16 (channels, n); returns a CallerIdEvent per message in each burst that ended."""
         frames, first = self._framer.frames(block)
         if not frames.shape[1]:
             return []
         return self._detect(_GATE.analyse(frames), first)
 
-    def process_tick(self, analysis):
+    def process_tick(self, analysis: blocks.Analysis) -> list[CallerIdEvent]:
         """Feed one tick analysed by the shared front end; returns the same events as process()."""
         blocks.check_analysis(analysis, self.channels, "CallerIdReceiver.process_tick")
         return self._detect(analysis, self._framer.tick())
 
-    def _detect(self, analysis, first):
+    def _detect(self, analysis: blocks.Analysis, first: int) -> list[CallerIdEvent]:
         fsk, start, like = _carrier(analysis)
         frames = analysis.samples.reshape(self.channels, -1, FRAME)
         count = frames.shape[1]
@@ -569,20 +382,20 @@ class CallerIdReceiver:
             for ch in opening[:, f].nonzero()[0].tolist():
                 if ch not in self._captures:
                     older = self._ring[ch, (self._slot + np.arange(PREROLL_FRAMES)) % PREROLL_FRAMES]
-                    self._captures[ch] = [first + (f - PREROLL_FRAMES) * FRAME, 0, list(older)]
+                    self._captures[ch] = _Capture(first + (f - PREROLL_FRAMES) * FRAME, list(older))
             for ch in list(self._captures):
                 capture = self._captures[ch]
-                capture[1] = 0 if fsk[ch, f] or like[ch, f] else capture[1] + 1
-                capture[2].append(frames[ch, f].copy())
-                if capture[1] >= CLOSE_FRAMES or len(capture[2]) >= MAX_CAPTURE_FRAMES:
+                capture.quiet = 0 if fsk[ch, f] or like[ch, f] else capture.quiet + 1
+                capture.frames.append(frames[ch, f].copy())
+                if capture.quiet >= CLOSE_FRAMES or len(capture.frames) >= MAX_CAPTURE_FRAMES:
                     del self._captures[ch]
-                    for msg in _decode(np.concatenate(capture[2]).astype(np.float64)):
-                        msg = dataclasses.replace(msg, start=capture[0] + msg.start)
+                    for msg in _decode(np.concatenate(capture.frames).astype(np.float64)):
+                        msg = dataclasses.replace(msg, start=capture.first + msg.start)
                         events.append(CallerIdEvent(ch, msg))
             self._push(frames[:, f])
         return events
 
-    def _openings(self, fsk, start):
+    def _openings(self, fsk: npt.NDArray[np.bool_], start: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
         """(channels, frames) bool: a burst opens there, by the runs of FSK and DTMF-marker frames."""
         opening = np.empty(fsk.shape, bool)
         for f in range(fsk.shape[1]):
@@ -592,10 +405,10 @@ class CallerIdReceiver:
         self._counting = bool(np.count_nonzero(self._fsk_run) + np.count_nonzero(self._start_run))
         return opening
 
-    def _push(self, frame):
+    def _push(self, frame: npt.NDArray[np.number]) -> None:
         # The ring keeps the last PREROLL_FRAMES frames of every channel; _slot is the oldest.
         self._ring[:, self._slot] = frame
         self._slot = (self._slot + 1) % PREROLL_FRAMES
 
-    def status(self):
+    def status(self) -> dict[str, Any]:
         return {"channels": self.channels, "receiving": sorted(self._captures)}

@@ -8,7 +8,7 @@
 import pathlib
 
 import numpy as np
-from numpy.typing import ArrayLike
+import numpy.typing as npt
 
 from dsp import blocks
 from dsp.levels import amplitude_to_dbm0
@@ -49,7 +49,7 @@ class DialToneListener:
         self._samples = 0
         self.heard = False
 
-    def feed(self, samples: ArrayLike) -> None:
+    def feed(self, samples: npt.ArrayLike) -> None:
         """Audio the line carried next: int16, 1-D, any length."""
         block = np.asarray(samples).reshape(1, -1)
         events = self._detector.process(block)

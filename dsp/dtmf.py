@@ -1,12 +1,13 @@
 """DTMF receiver for many channels at once: int16 blocks in, one event per key press out."""
 
-import itertools
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from dsp import blocks
 from dsp.blocks import SUB
+from dsp.dtmf_tables import CHUNK, DigitMachine
 from dsp.levels import RATE, dbm0_to_amplitude
 from dsp.tonegen import DTMF_HIGH, DTMF_KEYS, DTMF_LOW
 
@@ -43,18 +44,6 @@ ENERGY_FRACTION = 0.8
 # (amplitude ratio 0.5, power 0.25), so the number of valid windows measures the tone's duration:
 # a tone of D samples gives (D - 3*SUB) / SUB valid windows, give or take one.
 EDGE_POWER_RATIO = 0.25
-# ETSI ES 201 235-3 (quoted in Asterisk main/dsp.c): a signal > 40 ms shall be recognised, < 20 ms shall
-# not; AT&T rejects <= 23 ms. Four valid windows need a tone of 6 to 7 sub-blocks (30-35 ms): a 25 ms
-# tone yields at most 3 windows, a 35 ms tone at least 4.
-HITS_TO_REPORT = 4
-# Before the report, two consecutive invalid windows drop the candidate (a single dropout in noise is
-# ridden over, as spandsp's two-block debounce does).
-MISSES_TO_DROP = 2
-# ETSI ES 201 235-3: a digit shall end after > 40 ms without the signal and shall not for < 20 ms. A gap
-# of g samples makes about g/SUB + WIN_SUBS - 1 windows invalid (2*g/SUB below one window): 7 for
-# 20 ms, 11 for 40 ms, so the digit ends after 9 (a gap of about 30 ms).
-MISSES_TO_END = 9
-
 _LEVEL_POWER = (dbm0_to_amplitude(LEVEL_MIN_DBM0) * WIN / 2.0) ** 2
 # best >= ratio * (total - best)  <=>  best >= ratio / (1 + ratio) * total
 _PEAK_SHARE = 1.0 / (1.0 + 10.0 ** (-RELATIVE_PEAK_DB / 10.0))
@@ -82,7 +71,7 @@ _COLS = 9
 _UNIT = 1.0 / WIN_SUBS
 
 
-def _gate_matrix():
+def _gate_matrix() -> npt.NDArray[np.float32]:
     """(2 * _COLS, 16): from a window's squared sums (re, im of the 8 tones, energy, unit) to each
     tone's power less _PEAK_SHARE of its group's, then each tone's power less the level floor."""
     power = np.repeat(np.eye(8), 2, axis=0)  # (re^2, im^2) of each tone -> its power
@@ -97,7 +86,7 @@ def _gate_matrix():
 _GATE = _gate_matrix()
 
 
-def _flag_labels():
+def _flag_labels() -> tuple[int, npt.NDArray[np.int8]]:
     """(modulus, table): a window's 16 gate flags (both tests of tone 0..7) as two little-endian
     int64 whose AND has one byte set per passing tone; the table at that AND % modulus is the window's
     label, 1 + its digit if one tone of each group passes (the peak share, over one half, lets at most
@@ -106,12 +95,14 @@ def _flag_labels():
     cols = [1 << 8 * (4 + i) for i in range(4)]
     pairs = {r + c: 1 + 4 * i + j for i, r in enumerate(rows) for j, c in enumerate(cols)}
     others = [0] + rows + cols
-    for modulus in itertools.count(len(pairs) + len(others)):
+    modulus = len(pairs) + len(others)
+    while True:
         spots = {v % modulus for v in pairs}
         if len(spots) == len(pairs) and not spots & {v % modulus for v in others}:
             table = np.zeros(modulus, np.int8)
             table[[v % modulus for v in pairs]] = list(pairs.values())
             return modulus, table
+        modulus += 1
 
 
 _FLAG_MODULUS, _LABEL_OF_FLAGS = _flag_labels()
@@ -152,171 +143,9 @@ class DtmfEvent:
     start: int
 
 
-# ---------------------------------------------------------------- hit/miss state machine
-
-class _Track:
-    """Hit/miss state of many rows, stepped one analysis window at a time (the reference the
-    receiver's tables are built from): digits and starts are whatever values the caller uses."""
-
-    def __init__(self, n):
-        self.cur = np.full(n, -1, np.int64)  # digit being timed or reported (-1: none)
-        self.hits = np.zeros(n, np.int64)
-        self.misses = np.zeros(n, np.int64)
-        self.reported = np.zeros(n, bool)
-        self.cand = np.full(n, -1, np.int64)  # after the report: a different digit trying to take over
-        self.cand_hits = np.zeros(n, np.int64)
-        self.start = np.zeros(n, np.int64)
-        self.cand_start = np.zeros(n, np.int64)
-
-    def key(self):
-        """Counters and flags (no digits, no starts) as one int per row."""
-        return ((((self.cur >= 0) * (HITS_TO_REPORT + 1) + self.hits) * MISSES_TO_END + self.misses) * 2
-                + self.reported) * 2 * HITS_TO_REPORT + (self.cand >= 0) * HITS_TO_REPORT + self.cand_hits
-
-    def step(self, lab, est):
-        """One window: `lab` its digit (-1: no valid signal), `est` where such a tone began. Returns
-        the rows whose digit is reported at this window."""
-        cur, hits, misses, reported = self.cur, self.hits, self.misses, self.reported
-        cand, cand_hits, start, cand_start = self.cand, self.cand_hits, self.start, self.cand_start
-        valid = lab >= 0
-        same = valid & (lab == cur)
-        other = valid & ~same
-        # Before the report a different digit simply takes over; after it, it must win on its own.
-        takeover = other & ~reported
-        cur[takeover] = lab[takeover]
-        hits[takeover] = 0
-        start[takeover] = est[takeover]
-        rival = other & reported
-        grow = rival & (lab == cand)
-        cand_hits[grow] += 1
-        fresh = rival & ~grow
-        cand[fresh] = lab[fresh]
-        cand_hits[fresh] = 1
-        cand_start[fresh] = est[fresh]
-        cand[~rival] = -1
-        cand_hits[~rival] = 0
-        switch = rival & (cand_hits >= HITS_TO_REPORT)
-        cur[switch] = cand[switch]
-        hits[switch] = cand_hits[switch] - 1
-        start[switch] = cand_start[switch]
-        reported[switch] = False
-        cand[switch] = -1
-        cand_hits[switch] = 0
-
-        hit = same | takeover | switch
-        # Hits only matter up to the report; the cap keeps a stuck tone from overflowing.
-        hits[hit] = np.minimum(hits[hit] + 1, HITS_TO_REPORT)
-        misses[hit] = 0
-        miss = ~hit & (cur >= 0)
-        misses[miss] += 1
-        drop = miss & ((reported & (misses >= MISSES_TO_END)) | (~reported & (misses >= MISSES_TO_DROP)))
-        cur[drop] = -1
-        hits[drop] = 0
-        misses[drop] = 0
-        reported[drop] = False
-        fire = hit & ~reported & (hits >= HITS_TO_REPORT)
-        reported[fire] = True
-        return fire
-
-
-# The state machine runs a tick (four windows) at a time by table lookup. Only its counters and flags
-# form the table's state; window j's label is coded by the first of (no signal, the current digit,
-# the candidate, window 0's label, ..., window j's label) it equals, so code 3 + j means first seen at
-# window j. An entry (a row) gives the next state, then where the new start, candidate start, no
-# signal, digit and candidate, and any reported digit and start come from, as rows of the receiver's
-# machine (state, start, candidate start, no signal, digit, candidate) followed by the chunk's labels
-# and start estimates (digits and labels as 1 + the digit, 0: none); last, 1 + the window of the
-# report (0: none). A chunk of four windows reports at most one digit per channel (checked on
-# building).
-_STATE, _START, _CAND_START, _NONE, _DIGIT, _CAND = range(6)
-_LABELS = _CAND + 1  # the first of the chunk's labels, after the machine's rows
-_CODES = 3 + WIN_SUBS
-_POWERS = _CODES ** np.arange(WIN_SUBS)
-_NEXT, _SOURCES, _REPORT = 0, slice(1, 8), 8
-_KEPT = _LABELS - _START  # sources of rows _START.._CAND; the report's digit and start follow
-_WINDOW_NUMBERS = np.arange(1, WIN_SUBS + 1)  # in _REPORT
-_OLD_CUR, _OLD_CAND, _NO_DIGIT, _NEW_DIGIT = 100, 101, -1, 200  # stand-in digits while tabulating
-_OLD_START, _OLD_CAND_START, _EST = 1000, 1001, 2000  # stand-in starts
-
-
-def _patterns(m):
-    """Every coding of m windows: a window refers back only to a window where a digit was first seen."""
-    out = []
-    for codes in itertools.product(range(3 + m), repeat=m):
-        if all(c < 3 + j and (c < 3 or codes[c - 3] == c) or c == 3 + j for j, c in enumerate(codes)):
-            out.append(codes)
-    return np.array(out, np.int64)
-
-
-def _tabulate():
-    """{m: table (states * _CODES**m, 9)} for chunks of 1..WIN_SUBS windows; state 0 is idle."""
-    keys = [_Track(1).key()[0]]
-    tables = {}
-    # One window at a time reaches every state, so m = 1 finds them all and longer chunks none new.
-    for m in range(1, WIN_SUBS + 1):
-        patterns = _patterns(m)
-        index = 0
-        entries = []
-        while index < len(keys):
-            states = np.array(keys[index:])
-            index = len(keys)
-            s = np.repeat(states, len(patterns))
-            p = np.tile(patterns, (len(states), 1))
-            t = _Track(s.size)
-            t.cand_hits, rest = s % HITS_TO_REPORT, s // HITS_TO_REPORT
-            cand_set, rest = rest % 2, rest // 2
-            t.reported, rest = (rest % 2).astype(bool), rest // 2
-            t.misses, rest = rest % MISSES_TO_END, rest // MISSES_TO_END
-            t.hits, cur_set = rest % (HITS_TO_REPORT + 1), rest // (HITS_TO_REPORT + 1)
-            t.cur = np.where(cur_set == 1, _OLD_CUR, _NO_DIGIT)
-            t.cand = np.where(cand_set == 1, _OLD_CAND, _NO_DIGIT)
-            t.start[:] = _OLD_START
-            t.cand_start[:] = _OLD_CAND_START
-            # A pattern naming a current digit or candidate the state does not have never occurs.
-            possible = ((p == 1).any(axis=1) <= (cur_set == 1)) & ((p == 2).any(axis=1) <= (cand_set == 1))
-            report_at = np.full(s.size, -1)
-            report_digit = np.full(s.size, _NO_DIGIT)
-            report_start = np.full(s.size, _OLD_START)
-            for j in range(m):
-                lab = np.choose(np.minimum(p[:, j], 3),
-                                (_NO_DIGIT, _OLD_CUR, _OLD_CAND, _NEW_DIGIT + p[:, j] - 3))
-                fire = t.step(lab, np.full(s.size, _EST + j))
-                if (fire & (report_at >= 0) & possible).any():
-                    raise AssertionError("DTMF state machine: two reports in one tick")
-                report_at[fire] = j
-                report_digit[fire] = t.cur[fire]
-                report_start[fire] = t.start[fire]
-            for key in np.unique(t.key()[possible]).tolist():
-                if key not in keys:
-                    if m > 1:
-                        raise AssertionError("DTMF state machine: a state one window at a time misses")
-                    keys.append(key)
-            digits = np.stack([np.full(s.size, _NO_DIGIT), t.cur, t.cand, report_digit])
-            starts = np.stack([t.start, t.cand_start, report_start])
-            digit_src = np.select([digits == _OLD_CUR, digits == _OLD_CAND, digits == _NO_DIGIT],
-                                  [_DIGIT, _CAND, _NONE], _LABELS + digits - _NEW_DIGIT)
-            start_src = np.select([starts == _OLD_START, starts == _OLD_CAND_START],
-                                  [_START, _CAND_START], _LABELS + m + starts - _EST)
-            entries.append(np.column_stack([s, p @ _POWERS[:m], t.key(), start_src[0], start_src[1],
-                                            digit_src[0], digit_src[1], digit_src[2], digit_src[3],
-                                            start_src[2], report_at + 1])[possible])
-        tables[m] = np.concatenate(entries)
-    lookup = np.zeros(max(keys) + 1, np.int64)
-    lookup[keys] = np.arange(len(keys))
-    out = {}
-    for m, e in tables.items():
-        table = np.zeros((len(keys), _CODES ** m, 9), np.int16)
-        table[lookup[e[:, 0]], e[:, 1]] = np.column_stack([lookup[e[:, 2]], e[:, 3:]])
-        out[m] = table.reshape(-1, 9)
-    return out
-
-
-_TABLES = _tabulate()
-
-
 # ---------------------------------------------------------------- receiver
 
-def _gate(subs):
+def _gate(subs: npt.NDArray[np.complex64]) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.float32]]:
     """Window sums (windows, channels * 2 * _COLS) of the sub-block store `subs` (WIN_SUBS - 1 +
     windows sub-blocks), and each window's label by the nominal-frequency level and relative-peak
     tests."""
@@ -327,7 +156,7 @@ def _gate(subs):
     return _LABEL_OF_FLAGS[(flags[:, 0] & flags[:, 1]) % _FLAG_MODULUS], sums
 
 
-def _sub_powers(ph, out):
+def _sub_powers(ph: npt.NDArray[np.complex64], out: npt.NDArray[np.float32]) -> None:
     """Into `out` (WIN_SUBS, n): the power of both tones in each sub-block, from the phasors `ph`
     (WIN_SUBS, row / column, n)."""
     square = np.square(ph.view(np.float32))
@@ -335,7 +164,8 @@ def _sub_powers(ph, out):
     np.add(both[:, 0::2], both[:, 1::2], out=out)
 
 
-def _confirm(ph, measured, label):
+def _confirm(ph: npt.NDArray[np.complex64], measured: npt.NDArray[np.float32],
+             label: npt.NDArray[np.int8]) -> tuple[npt.NDArray[np.bool_] | np.bool_, npt.NDArray[np.uint8]]:
     """Frequency, twist, energy and edge tests of gated windows from their tones' sub-block phasors
     `ph` (WIN_SUBS, row / column, n), `measured` (row and column power, filled in here, then window
     energy and the 4 sub-block powers) and labels: (passed, unfilled samples of the first
@@ -381,7 +211,7 @@ def _confirm(ph, measured, label):
 class DtmfDetector:
     """Q.23 / Q.24 DTMF receiver for `channels` 8 kHz streams, fed int16 blocks shaped (channels, n)."""
 
-    def __init__(self, channels):
+    def __init__(self, channels: int):
         if int(channels) != channels or channels < 1:
             raise ValueError(f"DtmfDetector: expected a positive channel count, got {channels!r}")
         self.channels = int(channels)
@@ -392,20 +222,17 @@ class DtmfDetector:
         self._origin = np.zeros(c, np.int64)  # the sample each channel's reset came at
         self._subs = np.zeros((WIN_SUBS - 1, c, _COLS), np.complex64)
         self._subs[..., -1] = 1j * _UNIT
-        self._window_at = None  # see _store
+        self._window_at: npt.NDArray[np.int64] | None = None  # see _store
         # Flat index in the store of a window's tone phasors, by sub-block, group and label, less
         # that of its first sub-block.
         self._tone_at = np.arange(WIN_SUBS)[:, None, None] * c * _COLS + _TONES_OF_LABEL
-        self._channel_ids = np.arange(c)
-        # Rows _STATE.._CAND (see the tables above) by channel, starts counted from the origin, then
-        # room for a chunk's labels and start estimates.
-        self._values = np.zeros((_LABELS + 2 * WIN_SUBS, c), np.int64)
-        self._machine = self._values[:_LABELS]
+        # Digit timing, starts counted from each channel's origin.
+        self._machine = DigitMachine(c)
         # Any channel inside a digit: when none is and no window is confirmed, the state machine has
         # nothing to do.
         self._busy = False
 
-    def reset(self, channel):
+    def reset(self, channel: int) -> None:
         """Forget channel `channel`'s audio and digit state; its sample index restarts at 0."""
         if not 0 <= channel < self.channels:
             raise ValueError(
@@ -416,10 +243,10 @@ class DtmfDetector:
         if self._window_at is not None:
             self._window_at[channel::self.channels] += self._origin[channel] - origin
         self._origin[channel] = origin
-        self._machine[:, channel] = 0
-        self._busy = np.count_nonzero(self._machine[_STATE]) > 0
+        self._machine.reset(channel)
+        self._busy = self._machine.busy
 
-    def process(self, block):
+    def process(self, block: npt.ArrayLike) -> list[DtmfEvent]:
         """Feed int16 samples shaped (channels, n); return the DtmfEvents completed in this block."""
         block = np.asarray(block)
         if block.dtype != np.int16:
@@ -435,7 +262,7 @@ class DtmfDetector:
             return []
         return self._detect(self._analyser.analyse(block[:, :k * SUB]))
 
-    def process_tick(self, analysis):
+    def process_tick(self, analysis: blocks.Analysis) -> list[DtmfEvent]:
         """Feed one tick analysed by the shared front end (dsp.frontend.TickAnalyser); returns the same
         events as process() of that tick."""
         blocks.check_analysis(analysis, self.channels, "DtmfDetector.process_tick")
@@ -444,7 +271,7 @@ class DtmfDetector:
                              f"{self._pending.shape[1]} samples of an earlier block are pending")
         return self._detect(analysis)
 
-    def _detect(self, analysis):
+    def _detect(self, analysis: blocks.Analysis) -> list[DtmfEvent]:
         energy = analysis.sub_energy
         k = energy.shape[1]
         subs = self._store(k)
@@ -454,18 +281,19 @@ class DtmfDetector:
         label, sums = _gate(subs)
         gated = label.nonzero()[0]
         # A tick's windows are labelled straight into the machine's rows, a longer block's chunk by chunk.
-        direct = k <= WIN_SUBS
-        labels, ests = self._rows(k) if direct else np.empty((2, k, self.channels), np.int64)
+        direct = k <= CHUNK
+        labels, ests = self._machine.rows(k) if direct else np.empty((2, k, self.channels), np.int64)
         labels.fill(0)
         confirmed = gated.size > 0 and self._label(subs, gated, label[gated], sums, labels, ests, first)
         subs[:WIN_SUBS - 1] = subs[k:]
         if not confirmed and not self._busy:
             return []
-        events = self._step(k) if direct else self._track(labels, ests)
-        self._busy = np.count_nonzero(self._machine[_STATE]) > 0
-        return events
+        reports = self._machine.step(k) if direct else self._machine.track(labels, ests)
+        self._busy = self._machine.busy
+        # A tone that began before the channel's reset is reported from the reset.
+        return [DtmfEvent(channel, _KEYS[label], max(start, 0)) for channel, label, start in reports]
 
-    def _store(self, k):
+    def _store(self, k: int) -> npt.NDArray[np.complex64]:
         """The sub-block store for k new sub-blocks (see _COLS), the last WIN_SUBS - 1 before them
         first; the same array while k stays the same, as it does tick after tick."""
         if self._subs.shape[0] != WIN_SUBS - 1 + k:
@@ -477,7 +305,8 @@ class DtmfDetector:
             self._window_at = ((np.arange(k)[:, None] - (WIN_SUBS - 1)) * SUB - self._origin).ravel()
         return self._subs
 
-    def _correlate(self, x, energy, new):
+    def _correlate(self, x: npt.NDArray[np.float32], energy: npt.NDArray[np.float32],
+                   new: npt.NDArray[np.complex64]) -> None:
         """Fill the store's rows `new` with the tone phasors and energies of the sub-blocks of `x`."""
         k = energy.shape[1]
         phase = self._sub_count % _PERIOD
@@ -487,7 +316,9 @@ class DtmfDetector:
         np.matmul(x.reshape(self.channels, k, SUB).transpose(1, 0, 2), bases, out=rows[..., :16])
         rows[..., 16] = energy.T
 
-    def _label(self, subs, gated, label, sums, labels, ests, first):
+    def _label(self, subs: npt.NDArray[np.complex64], gated: npt.NDArray[np.int64], label: npt.NDArray[np.int8],
+               sums: npt.NDArray[np.float32], labels: npt.NDArray[np.int64],
+               ests: npt.NDArray[np.int64], first: int) -> bool:
         """Put the labels of the gated windows that the fine tests confirm (the others stay 0) into
         `labels`, and where the tone began into `ests` (both windows x channels); whether any window
         was confirmed."""
@@ -505,42 +336,6 @@ class DtmfDetector:
         np.put(labels, gated, label * ok)
         # The window began WIN_SUBS - 1 sub-blocks before its last; the tone began inside its first
         # sub-block, after the part it did not fill.
+        assert self._window_at is not None, "_store sets it before any window is labelled"
         np.put(ests, gated, self._window_at[gated] + unfilled + first)
-        return np.count_nonzero(ok) > 0
-
-    def _rows(self, m):
-        """The rows (views) for a chunk of m windows' labels and start estimates, after the machine's."""
-        return self._values[_LABELS:_LABELS + m], self._values[_LABELS + m:_LABELS + 2 * m]
-
-    def _track(self, labels, ests):
-        """Run the state machine over the windows' labels and start estimates (windows, channels), a
-        table lookup per WIN_SUBS windows; a channel without a digit and without valid windows stays
-        as it is."""
-        events = []
-        for a in range(0, len(labels), WIN_SUBS):
-            chunk = labels[a:a + WIN_SUBS]
-            row_labels, row_ests = self._rows(len(chunk))
-            row_labels[...] = chunk
-            row_ests[...] = ests[a:a + WIN_SUBS]
-            events += self._step(len(chunk))
-        return events
-
-    def _step(self, m):
-        """One table lookup for the chunk of m windows in the rows: the machine moves on, the reports
-        come out."""
-        machine, values = self._machine, self._values
-        labels = values[_LABELS:_LABELS + m]
-        # The first ref each label equals: window j's own label is ref 3 + j, so none comes later.
-        codes = (labels[:, :, None] == values[_NONE:_LABELS + m].T).argmax(axis=2)
-        entry = _TABLES[m].take(machine[_STATE] * _CODES ** m + _POWERS[:m] @ codes, axis=0).T
-        got = values[entry[_SOURCES], self._channel_ids]
-        machine[_STATE] = entry[_NEXT]
-        machine[_START:] = got[:_KEPT]
-        # In window order, then channel order, as one window at a time would give them.
-        _, reported = (entry[_REPORT] == _WINDOW_NUMBERS[:m, None]).nonzero()
-        if not reported.size:
-            return []
-        digits, starts = got[_KEPT:, reported]
-        # A tone that began before the channel's reset is reported from the reset.
-        return list(map(DtmfEvent, reported.tolist(), [_KEYS[d] for d in digits.tolist()],
-                        np.maximum(starts, 0).tolist()))
+        return bool(np.count_nonzero(ok))

@@ -1,8 +1,10 @@
 """Per-channel signal level in dBm0 and voice activity (talk / silence transitions) for many channels."""
 
 import dataclasses
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from dsp import blocks
 from dsp.levels import DBM0_AMPLITUDE, RATE, dbm0_to_amplitude
@@ -34,11 +36,11 @@ class VadEvent:
 class EnergyMeter:
     """Level of each channel's block in dBm0 (power, DC included); -inf for digital silence."""
 
-    def __init__(self, channels):
+    def __init__(self, channels: int):
         self.channels = blocks.check_channels(channels, "EnergyMeter")
         self.levels = np.full(self.channels, -np.inf)
 
-    def process(self, block):
+    def process(self, block: npt.NDArray[np.int16]) -> npt.NDArray[np.float64]:
         """Feed int16 (channels, n >= 1); returns float64 (channels,) levels in dBm0 of this block."""
         blocks.check_block(block, self.channels, "EnergyMeter")
         n = block.shape[1]
@@ -46,7 +48,7 @@ class EnergyMeter:
             raise ValueError("EnergyMeter: expected at least one sample per channel")
         return self._levels(np.square(block.astype(np.float32)) @ np.ones(n, np.float32), n)
 
-    def process_tick(self, analysis):
+    def process_tick(self, analysis: blocks.Analysis) -> npt.NDArray[np.float64]:
         """Levels of one tick analysed by the shared front end; the same as process() of that tick."""
         blocks.check_analysis(analysis, self.channels, "EnergyMeter.process_tick")
         if analysis.x.shape[1] != FRAME:
@@ -54,7 +56,7 @@ class EnergyMeter:
                              f"got {analysis.x.shape[1]} samples")
         return self._levels(analysis.frame_energy[:, 0], FRAME)
 
-    def _levels(self, energy, n):
+    def _levels(self, energy: npt.NDArray[np.float32], n: int) -> npt.NDArray[np.float64]:
         # Mean power p is that of a sine of peak sqrt(2 p) (as levels.rms_dbm0, in fewer steps).
         power = energy.astype(np.float64)
         levels = np.full(self.channels, -np.inf)
@@ -62,15 +64,15 @@ class EnergyMeter:
         self.levels = 10.0 * levels
         return self.levels
 
-    def status(self):
+    def status(self) -> dict[str, Any]:
         return {"channels": self.channels,
                 "levels_dbm0": [round(float(v), 1) if np.isfinite(v) else None for v in self.levels]}
 
 
-class VoiceActivityDetector(blocks.FramedDetector):
+class VoiceActivityDetector(blocks.FramedDetector[VadEvent]):
     """Talk / silence transitions per channel: events only when a channel changes state."""
 
-    def __init__(self, channels, threshold_dbm0=THRESHOLD_DBM0, hang_s=HANG_S):
+    def __init__(self, channels: int, threshold_dbm0: float = THRESHOLD_DBM0, hang_s: float = HANG_S):
         self._framer = blocks.Framer(channels, FRAME, "VoiceActivityDetector")
         self._analyser = blocks.Analyser()
         if isinstance(threshold_dbm0, bool) or not isinstance(threshold_dbm0, (int, float)) or not (
@@ -90,14 +92,14 @@ class VoiceActivityDetector(blocks.FramedDetector):
         self._run = np.zeros(c, np.int64)  # frames in a row that disagree with the current state
         self._need = np.full(c, ONSET_FRAMES, np.int64)  # such frames it takes to change state
 
-    def reset(self, channel):
+    def reset(self, channel: int) -> None:
         """Put `channel` back to silence without an event (its sample index keeps counting)."""
         ch = blocks.check_channel(channel, self.channels, "VoiceActivityDetector.reset")
         self._active[ch] = False
         self._run[ch] = 0
         self._need[ch] = ONSET_FRAMES
 
-    def _detect(self, analysis):
+    def _detect(self, analysis: blocks.Analysis) -> list[VadEvent]:
         loud = analysis.ac_energy >= self._min_energy
         events: list[VadEvent] = []
         for f in range(loud.shape[1]):
@@ -114,5 +116,5 @@ class VoiceActivityDetector(blocks.FramedDetector):
             self._frame += 1
         return events
 
-    def status(self):
+    def status(self) -> dict[str, Any]:
         return {"channels": self.channels, "active": [int(c) for c in np.flatnonzero(self._active)]}

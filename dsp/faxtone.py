@@ -1,8 +1,10 @@
 """Fax and modem answer tones: CNG (T.30 calling) and CED / ANS, ANS/, ANSam (T.30, V.25, V.8)."""
 
 import dataclasses
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from dsp import blocks
 from dsp.levels import RATE, dbm0_to_amplitude
@@ -55,7 +57,7 @@ _OMEGA = 2.0 * np.pi * FREQ_HZ / RATE
 _HALVES = blocks.SUB // SUB
 
 
-def _basis():
+def _basis() -> npt.NDArray[np.float32]:
     # Correlators on the shared 5 ms sub-blocks (blocks.SUB samples, two of ours): columns (tone,
     # half, cos / -sin), phase counted from the sub-block's first sample.
     n = np.arange(blocks.SUB)
@@ -71,7 +73,7 @@ BASIS = _basis()
 _ACROSS = np.exp(-1j * _OMEGA * blocks.SUB).astype(np.complex64)
 
 
-def _screen_sum():
+def _screen_sum() -> npt.NDArray[np.float32]:
     # Sums the squared columns (shared sub-block, tone, half, cos / sin) of each tone over a frame,
     # the first and last of our sub-blocks at _SCREEN_ENDS, scaled for the screen's comparison.
     weight = np.ones((blocks.SUBS, len(FREQ_HZ), _HALVES, 2))
@@ -92,10 +94,10 @@ class FaxToneEvent:
     start: int
 
 
-class FaxToneDetector(blocks.FramedDetector):
+class FaxToneDetector(blocks.FramedDetector[FaxToneEvent]):
     """CNG and CED/ANS on many channels, vectorised over channels and tones."""
 
-    def __init__(self, channels):
+    def __init__(self, channels: int):
         self._framer = blocks.Framer(channels, FRAME, "FaxToneDetector")
         self._analyser = blocks.Analyser(BASIS)
         c = self._framer.channels
@@ -106,13 +108,13 @@ class FaxToneDetector(blocks.FramedDetector):
         self._reported = np.zeros((c, 2), bool)
         self._running = False  # any run in progress
 
-    def reset(self, channel):
+    def reset(self, channel: int) -> None:
         """Forget `channel`'s tone runs (its sample index keeps counting)."""
         ch = blocks.check_channel(channel, self.channels, "FaxToneDetector.reset")
         self._in_run[ch] = False
         self._reported[ch] = False
 
-    def _detect(self, analysis):
+    def _detect(self, analysis: blocks.Analysis) -> list[FaxToneEvent]:
         hits = self._hits(analysis.product(BASIS, "FaxToneDetector"), analysis.ac_energy)
         events = []
         for f in range(hits.shape[1]):
@@ -121,7 +123,7 @@ class FaxToneDetector(blocks.FramedDetector):
             self._frame += 1
         return events
 
-    def _hits(self, z, energy):
+    def _hits(self, z: npt.NDArray[np.float32], energy: npt.NDArray[np.float32]) -> npt.NDArray[np.bool_]:
         """(C, F, 2) bool: the frame holds CNG / CED by level, purity and frequency, from the shared
         sub-block correlations `z` (C, 4 F, 8) and the frames' energies (C, F)."""
         c, f = energy.shape
@@ -135,7 +137,7 @@ class FaxToneDetector(blocks.FramedDetector):
             # and across them, where the phase reference moves on by one shared sub-block.
             y = z.reshape(c * f, blocks.SUBS, -1)[rows].view(np.complex64).reshape(
                 rows.size, blocks.SUBS, len(FREQ_HZ), _HALVES)
-            # numpy's stubs leave out the axis= every gufunc takes (NumPy "Generalized ufuncs").
+            # numpy's stubs give the vecdot gufunc no `axis` keyword.
             lag = (np.vecdot(y[..., 0], y[..., 1], axis=1)  # type: ignore[call-overload]
                    + np.vecdot(y[:, :-1, :, 1], y[:, 1:, :, 0], axis=1) * _ACROSS)  # type: ignore[call-overload]
             size = np.abs(lag)
@@ -143,7 +145,7 @@ class FaxToneDetector(blocks.FramedDetector):
             hit[rows] &= (size >= (TONE_FRACTION / _LAG_SCALE) * energy[rows]) & (lag.real >= size * _COS_TOL)
         return hit.reshape(c, f, 2)
 
-    def _step(self, hit):
+    def _step(self, hit: npt.NDArray[np.bool_]) -> list[FaxToneEvent]:
         t = self._frame
         events = []
         # A run ends once it has missed more than GAP_FRAMES frames; CNG counts only if its burst
@@ -167,5 +169,5 @@ class FaxToneDetector(blocks.FramedDetector):
         self._running = bool(np.count_nonzero(self._in_run))
         return events
 
-    def status(self):
+    def status(self) -> dict[str, Any]:
         return {"channels": self.channels}

@@ -1,13 +1,20 @@
 """Shared per-tick front end: one analysis of the tick for every detector, and the set that runs them all."""
 
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
 from dsp import blocks, callerid, faxtone, tones
-from dsp.callerid import CallerIdReceiver
-from dsp.dtmf import DtmfDetector
-from dsp.energy import EnergyMeter, VoiceActivityDetector
-from dsp.faxtone import FaxToneDetector
-from dsp.tones import CallProgressDetector, TonePlan
+from dsp.callerid import CallerIdEvent, CallerIdReceiver
+from dsp.dtmf import DtmfDetector, DtmfEvent
+from dsp.energy import EnergyMeter, VadEvent, VoiceActivityDetector
+from dsp.faxtone import FaxToneDetector, FaxToneEvent
+from dsp.tones import CallProgressDetector, ToneEvent, TonePlan
 
 TICK = blocks.FRAME  # 20 ms at 8 kHz, the engine's tick
+
+DetectorEvent = DtmfEvent | ToneEvent | CallerIdEvent | FaxToneEvent | VadEvent
 
 
 class TickAnalyser:
@@ -22,14 +29,14 @@ class TickAnalyser:
     change from sub-block to sub-block (dsp.dtmf._BASES), straight into its own store.
     """
 
-    def __init__(self, channels, plan):
+    def __init__(self, channels: int, plan: TonePlan):
         self.channels = blocks.check_channels(channels, "TickAnalyser")
         if not isinstance(plan, TonePlan):
             raise ValueError(f"TickAnalyser: expected a TonePlan (dsp.tones.plan_from_dict), got {plan!r}")
         self.plan = plan
         self._analyser = blocks.Analyser(faxtone.BASIS, tones.probes(plan).basis, callerid.GATE_BASIS)
 
-    def analyse(self, block):
+    def analyse(self, block: npt.NDArray[np.int16]) -> blocks.Analysis:
         """blocks.Analysis of one tick: int16 (channels, TICK)."""
         blocks.check_block(block, self.channels, "TickAnalyser")
         if block.shape[1] != TICK:
@@ -45,7 +52,7 @@ class DetectorSet:
     ticks; `levels` holds each channel's level in dBm0 over the last tick.
     """
 
-    def __init__(self, channels, plan):
+    def __init__(self, channels: int, plan: TonePlan):
         self.analyser = TickAnalyser(channels, plan)
         c = self.analyser.channels
         self.dtmf = DtmfDetector(c)
@@ -57,31 +64,31 @@ class DetectorSet:
         self._detectors = (self.dtmf, self.progress, self.callerid, self.fax, self.vad)
 
     @property
-    def channels(self):
+    def channels(self) -> int:
         return self.analyser.channels
 
     @property
-    def levels(self):
+    def levels(self) -> npt.NDArray[np.float64]:
         return self.meter.levels
 
-    def process(self, block):
+    def process(self, block: npt.NDArray[np.int16]) -> list[DetectorEvent]:
         """Feed one tick, int16 (channels, TICK); returns the DtmfEvents, ToneEvents, CallerIdEvents,
         FaxToneEvents and VadEvents it completed, in that order."""
         analysis = self.analyser.analyse(block)
         self.meter.process_tick(analysis)
-        events = []
+        events: list[DetectorEvent] = []
         for det in self._detectors:
             events += det.process_tick(analysis)
         return events
 
-    def reset(self, channel):
+    def reset(self, channel: int) -> None:
         """Forget `channel`'s state in every detector (a new call on the line); as each detector's
         reset(), DTMF starts then count from the reset, the others' from the set's creation."""
         channel = blocks.check_channel(channel, self.channels, "DetectorSet.reset")
         for det in self._detectors:
             det.reset(channel)
 
-    def status(self):
+    def status(self) -> dict[str, Any]:
         return {"channels": self.channels, "plan": self.analyser.plan.name,
                 "receiving_callerid": self.callerid.status()["receiving"],
                 "talking": self.vad.status()["active"]}

@@ -1,7 +1,9 @@
 """Signal level convention shared by the DSP modules: dBm0 <-> int16 amplitude and rms."""
 
+from typing import overload
+
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+import numpy.typing as npt
 
 RATE = 8000
 
@@ -12,21 +14,29 @@ MAX_SINE_DBM0 = 3.14
 DBM0_AMPLITUDE = FULL_SCALE * 10.0 ** (-MAX_SINE_DBM0 / 20.0)
 
 
-def dbm0_to_amplitude(dbm0: ArrayLike) -> float | NDArray[np.float64]:
+@overload
+def dbm0_to_amplitude(dbm0: float) -> float: ...
+@overload
+def dbm0_to_amplitude(dbm0: npt.ArrayLike) -> float | npt.NDArray[np.float64]: ...
+def dbm0_to_amplitude(dbm0: npt.ArrayLike) -> float | npt.NDArray[np.float64]:
     """Peak amplitude (int16 units) of a sine at `dbm0`; scalar or array in, same out."""
     out = DBM0_AMPLITUDE * 10.0 ** (np.asarray(dbm0, dtype=np.float64) / 20.0)
     return float(out) if out.ndim == 0 else out
 
 
-def amplitude_to_dbm0(a: ArrayLike) -> float | NDArray[np.float64]:
+@overload
+def amplitude_to_dbm0(a: float) -> float: ...
+@overload
+def amplitude_to_dbm0(a: npt.ArrayLike) -> float | npt.NDArray[np.float64]: ...
+def amplitude_to_dbm0(a: npt.ArrayLike) -> float | npt.NDArray[np.float64]:
     """Level in dBm0 of a sine of peak amplitude `a` (int16 units); 0 gives -inf."""
-    a = np.abs(np.asarray(a, dtype=np.float64))
+    magnitude = np.abs(np.asarray(a, dtype=np.float64))
     with np.errstate(divide="ignore"):
-        out = 20.0 * np.log10(a / DBM0_AMPLITUDE)
+        out = 20.0 * np.log10(magnitude / DBM0_AMPLITUDE)
     return float(out) if out.ndim == 0 else out
 
 
-def rms_dbm0(x: ArrayLike, axis: int = -1) -> float | NDArray[np.float64]:
+def rms_dbm0(x: npt.ArrayLike, axis: int = -1) -> float | npt.NDArray[np.float64]:
     """Level in dBm0 of signal `x` along `axis` (time), by power: a sine of peak A has rms A/sqrt(2)."""
     x = np.asarray(x, dtype=np.float64)
     if x.shape[axis] == 0:

@@ -1,7 +1,9 @@
 """One mixing step per tick for every bridge, conference and supervisor leg, saturating."""
 
+from typing import overload
+
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+import numpy.typing as npt
 from scipy import sparse
 
 from dsp import blocks
@@ -12,14 +14,18 @@ from dsp import blocks
 DENSE_MAX = 8192
 
 
-def db_to_gain(db: ArrayLike) -> float | NDArray[np.float64]:
+@overload
+def db_to_gain(db: float) -> float: ...
+@overload
+def db_to_gain(db: npt.ArrayLike) -> float | npt.NDArray[np.float64]: ...
+def db_to_gain(db: npt.ArrayLike) -> float | npt.NDArray[np.float64]:
     """Linear amplitude gain of `db` decibels (scalar or array)."""
     out = 10.0 ** (np.asarray(db, dtype=np.float64) / 20.0)
     return float(out) if out.ndim == 0 else out
 
 
-def mix(inputs: NDArray[np.int16], dst: ArrayLike, src: ArrayLike, gain: ArrayLike,
-        channels: int) -> NDArray[np.int16]:
+def mix(inputs: npt.NDArray[np.int16], dst: npt.ArrayLike, src: npt.ArrayLike, gain: npt.ArrayLike,
+        channels: int) -> npt.NDArray[np.int16]:
     """output[dst[k]] += gain[k] * inputs[src[k]] for every leg k; int16 (channels, n).
 
     `inputs` is int16 (S, n): the tick's received rows and any extra rows (prompts). Outputs that no

@@ -4,7 +4,7 @@ import functools
 import math
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+import numpy.typing as npt
 from scipy import signal
 
 from dsp.levels import RATE
@@ -17,7 +17,7 @@ STOP_DB = 60.0
 
 
 @functools.lru_cache(maxsize=16)
-def _filter(up: int, down: int) -> NDArray[np.float64]:
+def _filter(up: int, down: int) -> npt.NDArray[np.float64]:
     # The filter runs at rate * up = RATE * down, with its cutoff at the lower Nyquist frequency and a
     # transition band from PASS_FRACTION below it to as far above; kaiserord sizes it for STOP_DB.
     fs = RATE * down
@@ -27,7 +27,7 @@ def _filter(up: int, down: int) -> NDArray[np.float64]:
     return signal.firwin(taps, nyquist, window=("kaiser", beta), fs=fs)
 
 
-def to_8k(samples: ArrayLike, rate: float) -> NDArray[np.float64]:
+def to_8k(samples: npt.ArrayLike, rate: float) -> npt.NDArray[np.float64]:
     """`samples` (1-D, or (channels, n) with time last) at `rate` Hz resampled to 8000 Hz; float64."""
     x = np.asarray(samples)
     numeric = np.issubdtype(x.dtype, np.integer) or np.issubdtype(x.dtype, np.floating)

@@ -1,7 +1,9 @@
 """Test and signalling tone synthesis (sines, cadences, DTMF) at levels in dBm0."""
 
+from collections.abc import Iterable
+
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+import numpy.typing as npt
 
 from dsp.levels import RATE, dbm0_to_amplitude
 
@@ -17,8 +19,8 @@ def _samples(seconds: float, rate: float) -> int:
     return int(round(seconds * rate))
 
 
-def tone(freqs: ArrayLike, levels_dbm0: ArrayLike, n_samples: int, rate: float = RATE,
-         phase: ArrayLike = 0.0) -> NDArray[np.float64]:
+def tone(freqs: npt.ArrayLike, levels_dbm0: npt.ArrayLike, n_samples: int, rate: float = RATE,
+         phase: npt.ArrayLike = 0.0) -> npt.NDArray[np.float64]:
     """Sum of sines at `freqs` (Hz), each at its level in dBm0 and starting phase in radians (scalars
     broadcast); float64 (n_samples,)."""
     freqs = np.atleast_1d(np.asarray(freqs, dtype=np.float64))
@@ -39,8 +41,8 @@ def tone(freqs: ArrayLike, levels_dbm0: ArrayLike, n_samples: int, rate: float =
     return amps @ np.sin(2.0 * np.pi * freqs[:, None] * t + phases[:, None])
 
 
-def cadence(freqs: ArrayLike, levels_dbm0: ArrayLike, pattern_s: ArrayLike, total_s: float,
-            rate: float = RATE) -> NDArray[np.float64]:
+def cadence(freqs: npt.ArrayLike, levels_dbm0: npt.ArrayLike, pattern_s: npt.ArrayLike, total_s: float,
+            rate: float = RATE) -> npt.NDArray[np.float64]:
     """Tone switched on/off by `pattern_s`, (on_s, off_s) pairs repeated until `total_s`; float64."""
     flat = np.asarray(pattern_s, dtype=np.float64).ravel()
     if flat.size == 0 or flat.size % 2 or np.any(flat < 0) or flat.sum() <= 0:
@@ -63,7 +65,7 @@ def _dtmf_freqs(digit: str) -> tuple[float, float]:
 
 
 def dtmf_digit(digit: str, on_s: float = 0.05, level_dbm0: float = -10.0, twist_db: float = 0.0,
-               rate: float = RATE, freq_offset: tuple[float, float] = (0.0, 0.0)) -> NDArray[np.float64]:
+               rate: float = RATE, freq_offset: tuple[float, float] = (0.0, 0.0)) -> npt.NDArray[np.float64]:
     """One DTMF tone pair of `on_s` seconds: low tone at `level_dbm0`, high tone `twist_db` above it,
     each off its Q.23 frequency by the relative `freq_offset` (low, high); float64."""
     low, high = _dtmf_freqs(digit)
@@ -71,8 +73,8 @@ def dtmf_digit(digit: str, on_s: float = 0.05, level_dbm0: float = -10.0, twist_
     return tone(freqs, (level_dbm0, level_dbm0 + twist_db), _samples(on_s, rate), rate)
 
 
-def dtmf_string(digits: str, on_s: float = 0.05, off_s: float = 0.05, level_dbm0: float = -10.0,
-                twist_db: float = 0.0, rate: float = RATE) -> NDArray[np.float64]:
+def dtmf_string(digits: Iterable[str], on_s: float = 0.05, off_s: float = 0.05, level_dbm0: float = -10.0,
+                twist_db: float = 0.0, rate: float = RATE) -> npt.NDArray[np.float64]:
     """DTMF digits, each `on_s` of tone followed by `off_s` of silence; float64."""
     gap = np.zeros(_samples(off_s, rate))
     parts = []
@@ -81,6 +83,6 @@ def dtmf_string(digits: str, on_s: float = 0.05, off_s: float = 0.05, level_dbm0
     return np.concatenate(parts) if parts else np.zeros(0)
 
 
-def to_int16(x: ArrayLike) -> NDArray[np.int16]:
+def to_int16(x: npt.ArrayLike) -> npt.NDArray[np.int16]:
     """Round to int16 with saturation (clip at the rails, never wrap around)."""
     return np.clip(np.rint(np.asarray(x, dtype=np.float64)), -32768, 32767).astype(np.int16)

@@ -5,8 +5,10 @@ import functools
 import math
 import pathlib
 import tomllib
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from dsp import blocks
 from dsp.levels import RATE, dbm0_to_amplitude
@@ -66,19 +68,19 @@ class ToneEvent:
 
 # ---------------------------------------------------------------- plans (firmware reads the files)
 
-def _number(source, key, value, lo, hi):
+def _number(source: str, key: str, value: object, lo: float, hi: float) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:
         raise TonePlanError(f"{source}: {key}: expected a number in [{lo}, {hi}], got {value!r}")
     return float(value)
 
 
-def _freqs(source, key, value):
+def _freqs(source: str, key: str, value: object) -> frozenset[float]:
     if not isinstance(value, list) or len(value) > 2:
         raise TonePlanError(f"{source}: {key}: expected a list of at most 2 frequencies, got {value!r}")
     return frozenset(_number(source, key, f, 100.0, 3400.0) for f in value)
 
 
-def _tone(source, index, raw, plan_tolerance):
+def _tone(source: str, index: int, raw: object, plan_tolerance: float) -> ToneSpec:
     where = f"tone[{index}]"
     if not isinstance(raw, dict):
         raise TonePlanError(f"{source}: {where}: expected a table, got {raw!r}")
@@ -127,11 +129,11 @@ def _tone(source, index, raw, plan_tolerance):
     return ToneSpec(name, tuple(zip(freqs, durations)), confirm, tolerance, None)
 
 
-def _upper(spec, seconds):
+def _upper(spec: ToneSpec, seconds: float) -> float:
     return seconds * (1.0 + spec.tolerance) + SLACK_FRAMES * FRAME_S
 
 
-def plan_from_dict(data, source):
+def plan_from_dict(data: dict[str, Any], source: str) -> TonePlan:
     """TonePlan from parsed TOML `data`; TonePlanError naming `source`, the key and the reason."""
     unknown = set(data) - {"tolerance", "frequency_tolerance_hz", "silence_s", "tone"}
     if unknown:
@@ -176,7 +178,7 @@ class Probes:
     """A plan's frequency probes: correlation columns on a frame and how to read them; one per plan,
     shared by its detectors and the front end (dsp.frontend.TickAnalyser)."""
 
-    def __init__(self, plan):
+    def __init__(self, plan: TonePlan):
         freqs = sorted({f for t in plan.tones for fs, _ in t.segments for f in fs})
         tol = plan.frequency_tolerance_hz
         probed = [(k, f + d) for k, f in enumerate(freqs) for d in ((-tol, 0.0, tol) if tol else (0.0,))]
@@ -201,7 +203,8 @@ class Probes:
         for fs, i in self.sig_id.items():
             self.by_mask[sum(1 << index[f] for f in fs)] = i
 
-    def classify(self, z, energy):
+    def classify(self, z: npt.NDArray[np.float32],
+                 energy: npt.NDArray[np.float32]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
         """(signature, silent) per frame, both (C, F), from the frames' correlations `z` (C, F, columns)
         and energies without DC (C, F); signature 0 is no plan tone."""
         c, f = energy.shape
@@ -225,7 +228,7 @@ class Probes:
 
 
 @functools.lru_cache(maxsize=16)
-def probes(plan):
+def probes(plan: TonePlan) -> Probes:
     """The Probes of TonePlan `plan` (the same object for equal plans)."""
     return Probes(plan)
 
@@ -235,7 +238,7 @@ def probes(plan):
 PLAN_DIR = pathlib.Path(__file__).resolve().parent.parent / "board" / "tones"
 
 
-def load_plan(name_or_path):
+def load_plan(name_or_path: str | pathlib.Path) -> TonePlan:
     """A tone plan by name in board/tones ('cn', 'na', 'etsi') or a .toml path.
 
     The one file read in dsp/: it happens once, when a detector is built, never per block; the
@@ -255,11 +258,11 @@ def load_plan(name_or_path):
 
 # ---------------------------------------------------------------- detector
 
-class CallProgressDetector(blocks.FramedDetector):
+class CallProgressDetector(blocks.FramedDetector[ToneEvent]):
     """Call-progress tones on many channels to a TonePlan: per-frame tone classification and segment
     changes vectorised over channels, cadence matched in Python only where a segment ended."""
 
-    def __init__(self, channels, plan="cn"):
+    def __init__(self, channels: int, plan: TonePlan | str | pathlib.Path = "cn"):
         if isinstance(plan, (str, pathlib.Path)):
             plan = load_plan(plan)
         if not isinstance(plan, TonePlan):
@@ -280,19 +283,22 @@ class CallProgressDetector(blocks.FramedDetector):
         self._change_start = np.zeros(c, np.int64)
         self._changing = False  # any unconfirmed change
         self._due = np.full(c, -1, np.int64)  # frame at which a continuous tone becomes reportable
-        self._continuing = set()  # channels in a continuous-tone segment
+        self._continuing: set[int] = set()  # channels in a continuous-tone segment
         self._quiet = np.zeros(c, np.int64)  # silent frames in a row
         self._reported = np.full(c, -1, np.int64)  # tone index last reported, while its pattern holds
         self._history: list[list[tuple[int, int, int]]] = [[] for _ in range(c)]
 
-    def _build_cadences(self):
+    def _build_cadences(self) -> None:
         plan = self.plan
         sig_id = self._probes.sig_id
         self._names = [t.name for t in plan.tones]
         self._silence_frames = int(math.ceil(plan.silence_s / FRAME_S))
-        self._continuous = {}  # signature -> (tone index, frames before it is reported)
-        self._cadenced = []  # (tone index, confirm, every rotation's first `confirm` (signature, lo, hi))
-        self._fits: dict[int, list[tuple[int, int]]] = {}  # signature -> [(lo, hi), ...] of every cadence step on it
+        # signature -> (tone index, frames before it is reported)
+        self._continuous: dict[int, tuple[int, int]] = {}
+        # (tone index, confirm, every rotation's first `confirm` (signature, lo, hi))
+        self._cadenced: list[tuple[int, int, list[list[tuple[int, float, float]]]]] = []
+        # signature -> [(lo, hi), ...] of every cadence step on it
+        self._fits: dict[int, list[tuple[float, float]]] = {}
         for i, t in enumerate(plan.tones):
             if t.min_s is not None:
                 self._continuous[sig_id[t.segments[0][0]]] = (i, int(math.ceil(t.min_s / FRAME_S)))
@@ -309,7 +315,7 @@ class CallProgressDetector(blocks.FramedDetector):
                 self._fits.setdefault(sig, []).append((lo, hi))
         self._history_len = max([confirm for _, confirm, _ in self._cadenced] + [1])
 
-    def reset(self, channel):
+    def reset(self, channel: int) -> None:
         """Forget `channel`'s tone history (its sample index keeps counting)."""
         ch = blocks.check_channel(channel, self.channels, "CallProgressDetector.reset")
         self._cur[ch] = 0
@@ -322,7 +328,7 @@ class CallProgressDetector(blocks.FramedDetector):
         self._reported[ch] = -1
         self._history[ch] = []
 
-    def _detect(self, analysis):
+    def _detect(self, analysis: blocks.Analysis) -> list[ToneEvent]:
         sig, silent = self._probes.classify(analysis.product(self._probes.basis, "CallProgressDetector"),
                                             analysis.ac_energy)
         events = []
@@ -331,7 +337,7 @@ class CallProgressDetector(blocks.FramedDetector):
             self._frame += 1
         return events
 
-    def _step(self, sig, silent):
+    def _step(self, sig: npt.NDArray[np.int64], silent: npt.NDArray[np.bool_]) -> list[ToneEvent]:
         t = self._frame
         events = []
         changed = sig != self._cur
@@ -359,7 +365,7 @@ class CallProgressDetector(blocks.FramedDetector):
             events.append(ToneEvent(int(ch), "silence", (t + 1 - self._silence_frames) * FRAME))
         return events
 
-    def _segment_ended(self, ch, new, start):
+    def _segment_ended(self, ch: int, new: int, start: int) -> list[ToneEvent]:
         """The segment on `ch` ended at frame `start`, where one of signature `new` began."""
         history = self._history[ch]
         history.append((int(self._cur[ch]), start - int(self._seg_start[ch]), int(self._seg_start[ch])))
@@ -382,7 +388,7 @@ class CallProgressDetector(blocks.FramedDetector):
         self._reported[ch] = i
         return [ToneEvent(int(ch), self._names[i], first * FRAME)]
 
-    def _match(self, history):
+    def _match(self, history: list[tuple[int, int, int]]) -> tuple[int, int] | None:
         """(tone index, first frame of its first burst) of the first cadence the history ends with."""
         sig, d, _ = history[-1]
         if not any(lo <= d <= hi for lo, hi in self._fits.get(sig, ())):
@@ -396,5 +402,5 @@ class CallProgressDetector(blocks.FramedDetector):
                     return i, next(start for sig, _, start in tail if sig)
         return None
 
-    def status(self):
+    def status(self) -> dict[str, Any]:
         return {"channels": self.channels, "plan": self.plan.name}

@@ -10,7 +10,8 @@ import pytest
 from drivers.channel import Board
 from drivers.modem_emulator import ModemEmulator
 from drivers.sim import SimCaller, SimDriver
-from drivers.voice_modem import LineConfig, LineState, VoiceModemDriver
+from drivers.modem_line import LineState
+from drivers.voice_modem import LineConfig, VoiceModemDriver
 from dsp.levels import rms_dbm0
 from firmware.config.box import StatePaths, load_site, open_engine
 from firmware.config.site import DEFAULTS_DIR
@@ -83,9 +84,9 @@ def test_call_on_an_emulated_modem_leaves_a_complete_record(tmp_path, model):
 
 
 def test_unplugging_a_modem_mid_call_fails_only_that_call_and_the_line_comes_back(tmp_path, monkeypatch):
-    from drivers import voice_modem
+    from drivers import modem_chat
     from firmware.config.boards import build_board, load_profile
-    monkeypatch.setattr(voice_modem, "COMMAND_DELAY_S", 0.01)
+    monkeypatch.setattr(modem_chat, "COMMAND_DELAY_S", 0.01)
     board = build_board(load_profile("sim-modems"))       # the whole box on emulated modems
     modem = board.drivers[0]
     paths = StatePaths(tmp_path / "state")

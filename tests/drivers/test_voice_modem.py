@@ -8,12 +8,14 @@ import numpy as np
 import pytest
 import serial
 
-from drivers import modem_emulator, serial_ports, voice_modem
+from drivers import modem_chat, modem_emulator, modem_line, serial_ports
 from drivers.channel import ChannelError, ChannelKind, EventKind
 from drivers.modem_emulator import CalledParty, ModemEmulator
 from drivers.sim import SimCaller
 from drivers.sim_signals import progress_tone
-from drivers.voice_modem import JitterBuffer, LineConfig, LineState, VoiceModemDriver
+from drivers.jitter_buffer import JitterBuffer
+from drivers.modem_line import LineState
+from drivers.voice_modem import LineConfig, VoiceModemDriver
 from dsp.levels import dbm0_to_amplitude
 from dsp.tones import load_plan
 from modem_harness import TranscriptModem, load_transcript, pump
@@ -32,7 +34,7 @@ def alarms(events, channel=0):
 @pytest.fixture(autouse=True)
 def fast_chat(monkeypatch):
     # mgetty's 100 ms between commands is for real modems; the emulator answers at once.
-    monkeypatch.setattr(voice_modem, "COMMAND_DELAY_S", 0.01)
+    monkeypatch.setattr(modem_chat, "COMMAND_DELAY_S", 0.01)
 
 
 @pytest.fixture
@@ -59,9 +61,9 @@ def emulators(tmp_path):
 @pytest.fixture
 def quick(monkeypatch):
     """Short timers, so fault tests take a second, not a minute."""
-    monkeypatch.setattr(voice_modem, "KEEPALIVE_S", 0.2)
-    monkeypatch.setattr(voice_modem, "COMMAND_TIMEOUT_S", 0.5)
-    monkeypatch.setattr(voice_modem, "DTR_DROP_S", 0.1)
+    monkeypatch.setattr(modem_line, "KEEPALIVE_S", 0.2)
+    monkeypatch.setattr(modem_chat, "COMMAND_TIMEOUT_S", 0.5)
+    monkeypatch.setattr(modem_line, "DTR_DROP_S", 0.1)
 
 
 # --- recorded transcripts (panoramisk style) -----------------------------------------------------
@@ -89,7 +91,7 @@ def test_usr5637_start_and_caller_id_transcript():
 
 
 def test_best_effort_init_and_unexpected_lines(caplog):
-    caplog.set_level(logging.WARNING, "drivers.voice_modem")
+    caplog.set_level(logging.WARNING, "drivers")
     modem, drv, events, status = _replay("generic_best_effort.txt")
     assert modem.mismatch is None and modem.finished, (modem.mismatch, modem.received)
     assert status["model"] == "v253" and status["codec"] == "u8" and status["alarm"] is None
@@ -113,7 +115,7 @@ def test_conexant_needs_the_long_vsm_form_and_its_silence_setting(emulators):
 
 
 def test_garbage_on_the_line_is_logged_and_ignored(emulators, caplog):
-    caplog.set_level(logging.WARNING, "drivers.voice_modem")
+    caplog.set_level(logging.WARNING, "drivers")
     drv, [emu] = emulators("usr5637")
     emu.inject_garbage()
     events, _ = pump(drv, lambda ev: drv.lines[0].counters["ignored_lines"] > 0, 2.0)
@@ -375,7 +377,7 @@ def test_actions_that_do_not_fit_raise_channel_errors(emulators):
 
 
 def test_a_caller_who_gives_up_while_ringing_clears_the_line(emulators, monkeypatch):
-    monkeypatch.setattr(voice_modem, "RING_GONE_S", 1.2)
+    monkeypatch.setattr(modem_line, "RING_GONE_S", 1.2)
     drv, [emu] = emulators("cx93010")
     emu.place_call(SimCaller("5550002", patience=1.2))
     events, _ = pump(drv, lambda ev: EventKind.CLEAR in kinds(ev), 5.0)

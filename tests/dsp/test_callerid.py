@@ -8,7 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dsp import callerid
-from dsp.callerid import CallerIdReceiver, decode, encode_mdmf, encode_sdmf, fsk_burst, parse_message
+from dsp.callerid import CallerIdReceiver, decode, fsk_burst
+from dsp.callerid_message import encode_mdmf, encode_sdmf, parse_message
 from dsp.levels import RATE, dbm0_to_amplitude
 from dsp.tonegen import dtmf_string, to_int16
 

@@ -400,9 +400,9 @@ def test_hostile_audio_never_raises_or_warns(rng):
 @pytest.mark.parametrize("seed", range(6))
 def test_tick_tables_follow_the_window_by_window_state_machine(seed):
     # The receiver runs its hit/miss state machine a tick (four windows) at a time from tables built
-    # from dsp.dtmf._Track; fed the same window labels in chunks of any length, it must report what
-    # stepping _Track one window at a time reports, and end in the same digit and start.
-    from dsp.dtmf import _DIGIT, _DIGITS, _START, _Track
+    # from dsp.dtmf_tables.Track; fed the same window labels in chunks of any length, it must report
+    # what stepping Track one window at a time reports, and end in the same digit and start.
+    from dsp.dtmf_tables import DigitMachine, Track
 
     rng = np.random.default_rng(seed)
     n, windows = 64, 400
@@ -414,26 +414,25 @@ def test_tick_tables_follow_the_window_by_window_state_machine(seed):
     labels[noise] = rng.integers(-1, 4, noise.sum())
     est = rng.integers(0, 10**6, (n, windows))
 
-    reference = _Track(n)
+    reference = Track(n)
     expected = []
     for j in range(windows):
         fire = reference.step(labels[:, j], est[:, j])
-        expected += [(int(c), _DIGITS[reference.cur[c]], int(reference.start[c]))
-                     for c in np.flatnonzero(fire)]
+        expected += [(int(c), int(reference.cur[c]), int(reference.start[c])) for c in np.flatnonzero(fire)]
 
-    det = DtmfDetector(n)
+    machine = DigitMachine(n)
     got = []
     j = 0
     while j < windows:
         k = int(rng.integers(1, 10))
-        # The receiver takes (windows, channels), labels as 1 + the digit.
-        events = det._track(labels[:, j:j + k].T + 1, est[:, j:j + k].T)
-        got += [(e.channel, e.digit, e.start) for e in events]
+        # The machine takes (windows, channels), labels as 1 + the digit.
+        got += [(c, label - 1, start) for c, label, start in machine.track(labels[:, j:j + k].T + 1,
+                                                                            est[:, j:j + k].T)]
         j += k
     assert got == expected
-    np.testing.assert_array_equal(det._machine[_DIGIT] - 1, reference.cur)
+    np.testing.assert_array_equal(machine.labels - 1, reference.cur)
     inside = reference.cur >= 0
-    np.testing.assert_array_equal(det._machine[_START, inside], reference.start[inside])
+    np.testing.assert_array_equal(machine.starts[inside], reference.start[inside])
 
 
 def test_phase_tolerance_stays_under_a_quarter_turn():

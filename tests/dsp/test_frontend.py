@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from dsp import callerid, frontend, tonegen
+from dsp import callerid, callerid_message, frontend, tonegen
 from dsp.callerid import CallerIdReceiver
 from dsp.dtmf import DtmfDetector
 from dsp.energy import EnergyMeter, VoiceActivityDetector
@@ -24,7 +24,7 @@ def rng():
 def line_signals(rng, speech, seconds=12.0):
     """One channel per kind of signal the box meets, each at a random offset."""
     n = int(seconds * RATE)
-    burst = callerid.fsk_burst(callerid.encode_mdmf(number="5551234", name="LI LEI", when="01020304"))
+    burst = callerid.fsk_burst(callerid_message.encode_mdmf(number="5551234", name="LI LEI", when="01020304"))
     kinds = [
         tonegen.dtmf_string("0123456789*#ABCD", 0.05, 0.05, level_dbm0=-12.0),
         tonegen.cadence([450], -10.0, [(0.35, 0.35)], 6.0),  # busy, China

@@ -8,7 +8,7 @@ import pytest
 from drivers.channel import LineTest
 from drivers.sim import SimCaller
 from drivers.sim_signals import progress_tone
-from drivers.voice_modem import LineState
+from drivers.modem_line import LineState
 from dsp.levels import dbm0_to_amplitude
 from dsp.tones import load_plan
 from firmware.core import engine as engine_module
@@ -244,8 +244,8 @@ def test_resets_and_overruns_come_from_the_drivers_own_line_status(box, monkeypa
 
 
 def test_line_tests_on_emulated_modems_hear_dial_tone_and_find_a_dead_line(tmp_path, monkeypatch):
-    from drivers import voice_modem
-    monkeypatch.setattr(voice_modem, "COMMAND_DELAY_S", 0.01)
+    from drivers import modem_chat
+    monkeypatch.setattr(modem_chat, "COMMAND_DELAY_S", 0.01)
     board = build_board(load_profile("sim-modems"))
     modem = board.drivers[0]
     paths = StatePaths(tmp_path / "state")
