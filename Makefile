@@ -1,4 +1,6 @@
 # Branchline: `make run` starts the box on the simulated board; `make test` runs the test suite.
+# Python dependencies, pinned: requirements.txt is what a box runs (all `make install` puts on a Pi),
+# requirements-hq.txt HQ's collector, requirements-test.txt both and the test tools (this .venv).
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -20,20 +22,22 @@ SYSTEMD_DIR ?= /etc/systemd/system
 UDEV_DIR ?= /etc/udev/rules.d
 ALSA_DIR ?= /etc/alsa/conf.d
 SYSUSERS_DIR ?= /usr/lib/sysusers.d
+# HQ's collector (hq/) and the test requirements stay off the box.
 SOURCES := firmware drivers dsp webui typed_toml board pyproject.toml requirements.txt README.md
+REQUIREMENTS := requirements.txt requirements-hq.txt requirements-test.txt
 
 .PHONY: deps run test test-slow bench clean install
 
 deps: $(STAMP)
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): $(REQUIREMENTS) pyproject.toml
 	@missing=$$(for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:" $$missing; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
 	fi
 	[ -x $(BIN)/python ] || $(PY) -m venv $(VENV)
-	$(BIN)/pip install -q --disable-pip-version-check -r requirements.txt
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements-test.txt
 	$(BIN)/pip install -q --disable-pip-version-check --no-deps -e .
 	touch $@
 

@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 from firmware.store import StoreError
-from hq.cli import add_pull_arguments, pull as hq_pull
 
 DEFAULT_STATE = Path(os.environ.get("BRANCHLINE_STATE", "var"))
 DEMO_SCENARIO = Path(__file__).resolve().parent.parent / "board" / "scenarios" / "demo.toml"
@@ -329,11 +328,13 @@ def build_parser() -> argparse.ArgumentParser:
     rt.add_argument("--state", default=DEFAULT_STATE)
     rt.set_defaults(fn=cmd_retention)
 
-    hq = sub.add_parser("hq", help="HQ's collector")
-    hq_sub = hq.add_subparsers(dest="hq_cmd", required=True)
-    hp = hq_sub.add_parser("pull", help="pull records and recordings from every box in the configuration")
-    add_pull_arguments(hp)
-    hp.set_defaults(fn=hq_pull)
+    try:
+        from hq.cli import add_commands as add_hq_commands
+    except ImportError:
+        pass   # a box: HQ's collector runs at head office and is not installed here
+    else:
+        hq = sub.add_parser("hq", help="HQ's collector")
+        add_hq_commands(hq.add_subparsers(dest="hq_cmd", required=True))
 
     b = sub.add_parser("bench", help="benchmarks: engine real-time factor and DSP throughput")
     b.add_argument("--quick", action="store_true", help="shorter runs")

@@ -29,3 +29,12 @@ def test_every_refusal_names_a_class_that_exists():
 
     for module, name in cli.REFUSALS:
         assert issubclass(getattr(importlib.import_module(module), name), Exception), (module, name)
+
+
+def test_a_box_without_hqs_collector_still_has_its_command_line():
+    # make install leaves hq/ out: it runs at head office.
+    done = subprocess.run([sys.executable, "-c", "import sys; sys.modules['hq'] = None\n"
+                           "from firmware.cli import build_parser\n"
+                           "print(build_parser().parse_args(['retention', '--days', '90']).days)"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.strip() == "90.0", done.stderr
