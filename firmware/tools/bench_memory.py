@@ -15,6 +15,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from firmware.tools.bench_box import WARMUP_S, busy_scenario, rss_mb, start_process, web_port
@@ -30,6 +31,8 @@ ENGINE_LINES = 30
 PAGES = ("/", "/calls", "/lines", "/calls?page=2", "/calls/{call}", "/calls?disposition=answered")
 ASSETS = ("/static/branchline.css", "/static/live.js")
 POLLS = 3
+# A wallboard, supervisors and a technician with the web UI open at once, each signed in.
+BROWSERS = 4
 _CALL_LINK = re.compile(r'href="/calls/([^"?]+)"')
 _CSRF = re.compile(r'name="csrf-token" content="([^"]+)"')
 
@@ -68,7 +71,7 @@ def _demo_hour(state: Path, seconds: float) -> int:
 
 
 class _Browser:
-    """A signed-in browser: keeps its session cookie; an error page counts as a page view too."""
+    """A browser with its own session cookie; an error page counts as a page view too."""
 
     def __init__(self, base: str):
         self.base = base
@@ -84,10 +87,26 @@ class _Browser:
         csrf = _CSRF.search(self.get(path))[1]
         self.opener.open(self.base + path, urllib.parse.urlencode({"csrf_token": csrf, **fields}).encode(), timeout=60)
 
+    def view(self, page: str) -> None:
+        self.get(page)
+        for asset in ASSETS:
+            self.get(asset)
+        for _ in range(POLLS):
+            self.get("/api/v1/lines" if page == "/lines" else "/api/v1/status")
+
+
+def _views(browsers: list[_Browser], first: int, last: int, call_ids: list[str]) -> None:
+    """Page views first..last-1, shared out among the browsers, which browse at the same time."""
+    def browse(k: int) -> None:
+        for n in range(first + k, last, len(browsers)):
+            browsers[k].view(PAGES[n % len(PAGES)].replace("{call}", call_ids[n % len(call_ids)]))
+    with ThreadPoolExecutor(len(browsers)) as pool:
+        list(pool.map(browse, range(len(browsers))))
+
 
 def web_rss(views: int = 1000, demo_s: float = 3600.0) -> dict:
-    """The web process's RSS at start, after the first sign-in and after `views` page views, with the
-    demo running on the engine (paced) over a database holding `demo_s` of its traffic."""
+    """The web process's RSS at start, after sign-in and after `views` page views from BROWSERS browsers
+    at once, with the demo running on the engine (paced) over a database holding `demo_s` of its traffic."""
     with tempfile.TemporaryDirectory(prefix="branchline-bench-memory-") as tmp:
         root = Path(tmp)
         state = root / "state"
@@ -100,24 +119,20 @@ def web_rss(views: int = 1000, demo_s: float = 3600.0) -> dict:
             while not (state / "control.sock").exists() and time.monotonic() < deadline:
                 time.sleep(0.1)
             web = start_process(["-m", "webui.server", "--state", str(state), "--port", "0"], root / "web.log")
-            browser = _Browser(f"http://127.0.0.1:{web_port(root / 'web.log', web)}")
-            figures = {"calls": calls, "start_mb": rss_mb(web.pid)}
+            base = f"http://127.0.0.1:{web_port(root / 'web.log', web)}"
+            browsers = [_Browser(base) for _ in range(BROWSERS)]
+            figures = {"calls": calls, "browsers": BROWSERS, "start_mb": rss_mb(web.pid)}
             password = secrets.token_urlsafe(12)
-            browser.form("/setup", {"username": "admin", "password": password, "confirm": password})
-            browser.form("/login", {"username": "admin", "password": password, "next": "/"})
-            if "Sign out" not in browser.get("/"):
-                raise RuntimeError("memory benchmark: the administrator could not sign in")
+            browsers[0].form("/setup", {"username": "admin", "password": password, "confirm": password})
+            for browser in browsers:
+                browser.form("/login", {"username": "admin", "password": password, "next": "/"})
+                if "Sign out" not in browser.get("/"):
+                    raise RuntimeError("memory benchmark: the administrator could not sign in")
             figures["signed_in_mb"] = rss_mb(web.pid)
-            call_ids = _CALL_LINK.findall(browser.get("/calls")) or ["none"]
-            for n in range(views):
-                page = PAGES[n % len(PAGES)].replace("{call}", call_ids[n % len(call_ids)])
-                browser.get(page)
-                for asset in ASSETS:
-                    browser.get(asset)
-                for _ in range(POLLS):
-                    browser.get("/api/v1/lines" if page == "/lines" else "/api/v1/status")
-                if n + 1 == views // 10:
-                    figures["tenth_mb"] = rss_mb(web.pid)
+            call_ids = _CALL_LINK.findall(browsers[0].get("/calls")) or ["none"]
+            _views(browsers, 0, views // 10, call_ids)
+            figures["tenth_mb"] = rss_mb(web.pid)
+            _views(browsers, views // 10, views, call_ids)
             figures.update(views=views, end_mb=rss_mb(web.pid))
         finally:
             for proc in (web, engine):
@@ -130,8 +145,8 @@ def web_rss(views: int = 1000, demo_s: float = 3600.0) -> dict:
 def run(out=print, quick: bool = False) -> dict:
     web = web_rss(views=200 if quick else 1000, demo_s=600.0 if quick else 3600.0)
     out(f"Web process RSS (`python -m webui.server`, 8 threads) over {web['calls']} calls of demo traffic in the "
-        f"records, the demo running on the engine (paced):")
-    out(f"  at start {web['start_mb']:.1f} MB, after the first sign-in {web['signed_in_mb']:.1f} MB, "
+        f"records, the demo running on the engine (paced), {web['browsers']} browsers at once:")
+    out(f"  at start {web['start_mb']:.1f} MB, after their sign-ins {web['signed_in_mb']:.1f} MB, "
         f"after {web['views'] // 10} page views {web['tenth_mb']:.1f} MB, after {web['views']} "
         f"{web['end_mb']:.1f} MB (budget {WEB_BUDGET_MB:.0f} MB; a view is a page, 2 assets and {POLLS} polls)")
     engine = engine_rss(seconds=20.0 if quick else 60.0)
