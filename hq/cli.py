@@ -5,7 +5,7 @@ import argparse
 import logging
 
 
-def add_commands(sub) -> None:
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """HQ's sub-commands on an argparse sub-parser set: `python -m hq` and `branchline hq` share them."""
     pull = sub.add_parser("pull", help="pull records and recordings from every box in the configuration")
     pull.add_argument("--config", required=True, help="the collector's TOML file (README: HQ collector)")

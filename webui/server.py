@@ -27,7 +27,8 @@ PR_SET_PDEATHSIG = 1
 M_MMAP_THRESHOLD = -3
 M_ARENA_MAX = -8
 # Blocks from this size up are mmapped and given back to the kernel when freed (glibc's starting value,
-# fixed so that it no longer climbs); the server threads share two heaps instead of glibc's eight per core.
+# fixed so that it no longer climbs); the server threads share two heaps instead of glibc's default
+# of up to eight per core (two per core on a 32-bit board), each keeping what its threads freed.
 MMAP_THRESHOLD = 128 * 1024
 ARENA_MAX = 2
 
@@ -43,8 +44,8 @@ def keep_heap_small() -> bool:
     first such block with mmap, but freeing it raises its mmap threshold past 16 MiB, so every later
     check takes the block from the heap of the thread that served it and that heap keeps it: each
     sign-in on another server thread left 16 MiB behind (measured: 30 MB at start, 47 MB after the
-    first sign-in, 48 MiB more after four on other threads). A fixed threshold turns that adjustment
-    off (mallopt(3)).
+    first sign-in, 32-48 MiB more after four on other threads). A fixed threshold turns that
+    adjustment off (mallopt(3)).
     """
     mallopt = getattr(ctypes.CDLL(ctypes.util.find_library("c")), "mallopt", None)
     if mallopt is None:

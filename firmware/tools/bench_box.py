@@ -23,8 +23,10 @@ def busy_scenario(lines: int) -> str:
 
 def rss_mb(pid: int | str = "self") -> float:
     """A process's resident set size in MB (VmRSS, /proc)."""
-    status = Path(f"/proc/{pid}/status").read_text()
-    return int(re.search(r"^VmRSS:\s+(\d+) kB", status, re.M)[1]) / 1024
+    found = re.search(r"^VmRSS:\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text(), re.M)
+    if found is None:
+        raise RuntimeError(f"process {pid} reports no resident size (a kernel thread, or gone)")
+    return int(found[1]) / 1024
 
 
 def start_process(args: list[str], log: Path) -> subprocess.Popen:

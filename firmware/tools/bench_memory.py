@@ -84,8 +84,12 @@ class _Browser:
             return exc.read().decode()
 
     def form(self, path: str, fields: dict) -> None:
-        csrf = _CSRF.search(self.get(path))[1]
-        self.opener.open(self.base + path, urllib.parse.urlencode({"csrf_token": csrf, **fields}).encode(), timeout=60)
+        page = self.get(path)
+        csrf = _CSRF.search(page)
+        if csrf is None:
+            raise RuntimeError(f"memory benchmark: {path} carries no CSRF token: {page[:200]!r}")
+        self.opener.open(self.base + path, urllib.parse.urlencode({"csrf_token": csrf[1], **fields}).encode(),
+                         timeout=60)
 
     def view(self, page: str) -> None:
         self.get(page)
