@@ -1,9 +1,11 @@
 # Branchline: `make run` starts the box on the simulated board; `make test` runs the checks, then the test suite.
+# Python dependencies, pinned: requirements.txt is what a box runs (all `make install` puts on a Pi),
+# requirements-hq.txt HQ's collector, requirements-test.txt both, the test tools and (through
+# requirements-lint.txt) the checkers: this .venv.
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-LINT_STAMP := $(VENV)/.lint-installed
 # Debian packages: ALSA headers for pyalsaaudio, Chromium for the web tests, espeak-ng and
 # alsa-utils for real speech in the DSP talk-off tests, postgresql for the HQ collector's
 # PostgreSQL test (the test starts its own server in a temporary directory).
@@ -21,28 +23,23 @@ SYSTEMD_DIR ?= /etc/systemd/system
 UDEV_DIR ?= /etc/udev/rules.d
 ALSA_DIR ?= /etc/alsa/conf.d
 SYSUSERS_DIR ?= /usr/lib/sysusers.d
+# HQ's collector (hq/) and the test requirements stay off the box.
 SOURCES := firmware drivers dsp webui typed_toml board pyproject.toml requirements.txt README.md
+REQUIREMENTS := requirements.txt requirements-hq.txt requirements-test.txt requirements-lint.txt
 
-.PHONY: deps lint-deps lint run test test-slow bench clean install
+.PHONY: deps lint run test test-slow bench clean install
 
 deps: $(STAMP)
 
-lint-deps: $(LINT_STAMP)
-
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): $(REQUIREMENTS) pyproject.toml
 	@missing=$$(for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:" $$missing; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
 	fi
 	[ -x $(BIN)/python ] || $(PY) -m venv $(VENV)
-	$(BIN)/pip install -q --disable-pip-version-check -r requirements.txt
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements-test.txt
 	$(BIN)/pip install -q --disable-pip-version-check --no-deps -e .
-	touch $@
-
-# The checkers live in the same venv (mypy reads numpy's stubs from it) but in their own pinned file.
-$(LINT_STAMP): requirements-lint.txt $(STAMP)
-	$(BIN)/pip install -q --disable-pip-version-check -r requirements-lint.txt
 	touch $@
 
 run: deps
@@ -50,7 +47,7 @@ run: deps
 
 # Seconds, before minutes of tests: lint (ruff), types (mypy, [tool.mypy] in pyproject.toml) and the
 # layers' import contracts (lint-imports, [tool.importlinter]).
-lint: lint-deps
+lint: deps
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports

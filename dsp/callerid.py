@@ -6,7 +6,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy import signal
 
 from dsp import blocks, dtmf, tonegen
 from dsp.callerid_message import CallerIdMessage, parse_dtmf, parse_message
@@ -76,8 +75,10 @@ DTMF_LEVEL_DBM0 = -10.0
 DTMF_ON_S = 0.05
 DTMF_OFF_S = 0.055
 
-# Discriminator front end: a band-pass over both modems' tones and their 600 Hz keying sidebands.
-_BANDPASS = signal.butter(3, (800.0, 2600.0), btype="bandpass", fs=RATE, output="sos")
+# Discriminator front end: a band-pass over both modems' tones and their 600 Hz keying sidebands, a
+# 3rd-order Butterworth (maximally flat in the band) designed through the bilinear transform.
+BANDPASS_ORDER = 3
+BANDPASS_HZ = (800.0, 2600.0)
 
 
 def _gate_basis() -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
@@ -164,12 +165,27 @@ def _carrier(analysis: blocks.Analysis) -> tuple[npt.NDArray[np.bool_], npt.NDAr
     return held[..., 0], held[..., 1] & held[..., 2] & held[..., 4], held[..., 3]
 
 
+def bandpass_power(freqs: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """|H(f)|^2 of the discriminator's band-pass at `freqs` Hz: the band-pass prototype's
+    1 / (1 + u^2N) at the bilinear transform's warped frequency, the response of the filter that
+    scipy.signal.butter(BANDPASS_ORDER, BANDPASS_HZ, "bandpass", fs=RATE) designs."""
+    lo, hi = (2.0 * RATE * np.tan(np.pi * f / RATE) for f in BANDPASS_HZ)
+    w = 2.0 * RATE * np.tan(np.pi * np.abs(np.asarray(freqs, dtype=np.float64)) / RATE)
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        u = (w * w - lo * hi) / (w * (hi - lo))
+        power = 1.0 / (1.0 + u ** (2 * BANDPASS_ORDER))
+    return np.nan_to_num(power)   # 0 at DC and at half the sample rate, where u is infinite
+
+
 def _discriminate(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     """Instantaneous frequency (Hz) of the band-passed signal, lightly smoothed; len(x) samples."""
-    # Zero-phase band-pass (forward, then backward) so edges are not delayed; the stretch carries a
-    # frame of margin either side for the filter's start-up.
-    y = signal.sosfilt(_BANDPASS, signal.sosfilt(_BANDPASS, x)[::-1])[::-1]
-    z = signal.hilbert(y)
+    # The band-pass run forward and backward (zero phase, so edges are not delayed) and the Hilbert
+    # transform as one spectrum: |H|^2 on the positive frequencies, doubled, none on the negative
+    # ones gives the analytic signal of the filtered stretch. Zero-padded to twice its length so the
+    # filter's tails do not wrap around; the stretch carries a frame of margin either side for them.
+    size = 2 * x.size
+    half = np.fft.rfft(x, size) * (2.0 * bandpass_power(np.fft.rfftfreq(size, 1.0 / RATE)))
+    z = np.fft.ifft(np.concatenate((half, np.zeros(size - half.size))))[:x.size]
     freq = np.angle(z[1:] * np.conj(z[:-1])) * (RATE / (2.0 * np.pi))
     freq = np.concatenate((freq[:1], freq))
     return np.convolve(freq, np.ones(3) / 3.0, mode="same")

@@ -10,15 +10,21 @@ import subprocess
 import sys
 from pathlib import Path
 
-from firmware.callcenter.acd import AcdError
-from typed_toml import ConfigError
-from firmware.callcenter.flows import FlowError
-from firmware.core.prompts import PromptError
 from firmware.store import StoreError
 
 DEFAULT_STATE = Path(os.environ.get("BRANCHLINE_STATE", "var"))
-DEMO_SCENARIO = Path(__file__).resolve().parent.parent / "board" / "scenarios" / "demo.toml"
 log = logging.getLogger("branchline")
+# Errors a sub-command reports to the operator as one line (exit 2) rather than a traceback. Each
+# sub-command imports only what it runs (`branchline web` and `hq pull` load no numpy, no engine), so
+# an error class is looked for only in a module the command loaded: one not loaded raised nothing.
+REFUSALS = (("typed_toml", "ConfigError"), ("firmware.callcenter.flows", "FlowError"),
+            ("firmware.core.prompts", "PromptError"), ("firmware.store", "StoreError"),
+            ("firmware.callcenter.acd", "AcdError"))
+
+
+def _refusal(exc: Exception) -> bool:
+    return any(isinstance(exc, getattr(sys.modules[module], name))
+               for module, name in REFUSALS if module in sys.modules)
 
 
 def _web_command(state: Path, host: str, port: int, parent: int | None = None) -> list[str]:
@@ -52,27 +58,29 @@ def _serve(engine, web: subprocess.Popen | None) -> int:
 def cmd_run(args) -> int:
     from firmware.config.boards import build_board, load_profile
     from firmware.config.box import StatePaths, load_site, open_engine
-    from firmware.tools.scenario import ScenarioRun, load_scenario
+    from firmware.tools.scenario import DEMO_SCENARIO, ScenarioRun, load_scenario
 
     state = Path(args.state)
     paths = StatePaths(state)
+    if args.demo:
+        engine = ScenarioRun(load_scenario(args.scenario or DEMO_SCENARIO), state, clock="paced", control=True).engine
+        print(f"branchline: demo traffic from {args.scenario or DEMO_SCENARIO} on the simulated board", flush=True)
+    else:
+        profile = load_profile(args.board)
+        site = load_site(paths)
+        site.answer_rings = max(site.answer_rings, profile.answer_rings)
+        board = build_board(profile)
+        engine = open_engine(paths, board, site, clock=profile.clock, board_name=profile.name)
+        print(f"branchline: board {profile.name} with {len(board)} channels, state in {state}", flush=True)
     web = None
     if not args.no_web:
+        # Started once the engine has created and migrated the database, so the web process never
+        # migrates it itself (that would load sqlite_utils, and numpy with it, into the web process).
         # Started from the main thread, which lives as long as the engine: the kernel's parent-death
         # signal follows the thread that forked, not the process.
         web = subprocess.Popen(_web_command(state, args.host, args.port, parent=os.getpid()))
         print(f"branchline: web UI at http://{args.host}:{args.port} "
               "(the first visit asks for the admin password)", flush=True)
-    if args.demo:
-        run = ScenarioRun(load_scenario(args.scenario or DEMO_SCENARIO), state, clock="paced", control=True)
-        print(f"branchline: demo traffic from {args.scenario or DEMO_SCENARIO} on the simulated board", flush=True)
-        return _serve(run.engine, web)
-    profile = load_profile(args.board)
-    site = load_site(paths)
-    site.answer_rings = max(site.answer_rings, profile.answer_rings)
-    board = build_board(profile)
-    engine = open_engine(paths, board, site, clock=profile.clock, board_name=profile.name)
-    print(f"branchline: board {profile.name} with {len(board)} channels, state in {state}", flush=True)
     return _serve(engine, web)
 
 
@@ -215,9 +223,6 @@ def cmd_retention(args) -> int:
     return 0
 
 
-def cmd_hq(args) -> int:
-    from hq.collector import pull
-    return pull(args.config, once=args.once)
 
 
 def cmd_bench(args) -> int:
@@ -322,12 +327,13 @@ def build_parser() -> argparse.ArgumentParser:
     rt.add_argument("--state", default=DEFAULT_STATE)
     rt.set_defaults(fn=cmd_retention)
 
-    hq = sub.add_parser("hq", help="HQ's collector")
-    hq_sub = hq.add_subparsers(dest="hq_cmd", required=True)
-    hp = hq_sub.add_parser("pull", help="pull records and recordings from every box in the configuration")
-    hp.add_argument("--config", required=True, help="the collector's TOML file (README: HQ collector)")
-    hp.add_argument("--once", action="store_true", help="one round with every box, then exit (1 if any failed)")
-    hp.set_defaults(fn=cmd_hq)
+    try:
+        from hq.cli import add_commands as add_hq_commands
+    except ImportError:
+        pass   # a box: HQ's collector runs at head office and is not installed here
+    else:
+        hq = sub.add_parser("hq", help="HQ's collector")
+        add_hq_commands(hq.add_subparsers(dest="hq_cmd", required=True))
 
     b = sub.add_parser("bench", help="benchmarks: engine real-time factor and DSP throughput")
     b.add_argument("--quick", action="store_true", help="shorter runs")
@@ -344,7 +350,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return args.fn(args)
-    except (ConfigError, FlowError, PromptError, StoreError, AcdError) as exc:
+    except Exception as exc:
+        if not _refusal(exc):
+            raise
         print(f"branchline: {exc}", file=sys.stderr)
         return 2
 

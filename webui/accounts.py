@@ -6,7 +6,7 @@ import threading
 import time
 from pathlib import Path
 
-from firmware.store import open_db
+from firmware.store import connect
 
 ROLES = ("admin", "supervisor", "agent", "technician")
 SESSION_SECRET_KEY = "webui.session_secret"
@@ -16,7 +16,7 @@ class AccountStore:
     """Users and the session secret; one connection shared by the server threads behind a lock."""
 
     def __init__(self, db_path: str | Path, clock=time.time):
-        self.db = open_db(db_path)
+        self.conn = connect(db_path)
         self.clock = clock
         self._lock = threading.Lock()
         self._has_users = False
@@ -25,9 +25,9 @@ class AccountStore:
         """The key that signs session cookies, created with `secrets` on the box's first start."""
         with self._lock:
             # INSERT OR IGNORE, then read back: two processes starting at once agree on one key.
-            self.db.execute("INSERT OR IGNORE INTO settings (key, value) VALUES (?, ?)",
+            self.conn.execute("INSERT OR IGNORE INTO settings (key, value) VALUES (?, ?)",
                             [SESSION_SECRET_KEY, secrets.token_hex(32)])
-            row = self.db.execute("SELECT value FROM settings WHERE key = ?",
+            row = self.conn.execute("SELECT value FROM settings WHERE key = ?",
                                   [SESSION_SECRET_KEY]).fetchone()
         return bytes.fromhex(row[0])
 
@@ -36,13 +36,13 @@ class AccountStore:
         # been set up must never offer its setup page again while it runs.
         if not self._has_users:
             with self._lock:
-                self._has_users = self.db.execute("SELECT 1 FROM users LIMIT 1").fetchone() is not None
+                self._has_users = self.conn.execute("SELECT 1 FROM users LIMIT 1").fetchone() is not None
         return self._has_users
 
     def get(self, username: str) -> dict | None:
         """The enabled user with this name, or None."""
         with self._lock:
-            row = self.db.execute(
+            row = self.conn.execute(
                 "SELECT username, role, password_hash FROM users WHERE username = ? AND NOT disabled",
                 [username]).fetchone()
         return None if row is None else {"username": row[0], "role": row[1], "password_hash": row[2]}
@@ -52,7 +52,7 @@ class AccountStore:
         if role not in ROLES:
             raise ValueError(f"unknown role {role!r}")
         with self._lock:
-            conn = self.db.conn
+            conn = self.conn
             # IMMEDIATE takes the write lock before the emptiness check, so two setup forms
             # submitted at once cannot both create an admin.
             conn.execute("BEGIN IMMEDIATE")
@@ -70,4 +70,4 @@ class AccountStore:
         return True
 
     def close(self) -> None:
-        self.db.conn.close()
+        self.conn.close()

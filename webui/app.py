@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 from bottle import Bottle, HTTPError, redirect, request, response, static_file, template
 
-from firmware.store import StoreError, open_readonly
+from firmware.store import StoreError, connect_readonly
 
 from . import fmt
 from .accounts import ROLES, AccountStore
@@ -90,7 +90,7 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
     engine = Engine(control_path)
     app.install(auth)
     app.install(Resource("engine", lambda: engine, close=engine.close))
-    app.install(Resource("db", functools.partial(_open_records, db_path), release=lambda db: db.conn.close()))
+    app.install(Resource("db", functools.partial(_open_records, db_path), release=lambda db: db.close()))
 
     def render(name: str, **kwargs) -> str:
         user = auth.user()
@@ -295,6 +295,6 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
 
 def _open_records(db_path: str | Path):
     try:
-        return open_readonly(db_path)
+        return connect_readonly(db_path)
     except StoreError as exc:
         raise HTTPError(503, f"The records database cannot be read: {exc}") from None

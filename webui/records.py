@@ -4,11 +4,10 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import sqlite3
 import time
 from collections.abc import Mapping
 from urllib.parse import urlencode
-
-from sqlite_utils import Database
 
 # Every firmware.callcenter.calls.Disposition value (a test holds the two together).
 DISPOSITIONS = {
@@ -165,13 +164,13 @@ def _call_row(row: dict) -> dict:
     return row
 
 
-def _rows(db: Database, sql: str, args: list) -> list[dict]:
+def _rows(db: sqlite3.Connection, sql: str, args: list) -> list[dict]:
     cursor = db.execute(sql, args)
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, values)) for values in cursor.fetchall()]
 
 
-def list_calls(db: Database, f: CallFilter) -> tuple[list[dict], int]:
+def list_calls(db: sqlite3.Connection, f: CallFilter) -> tuple[list[dict], int]:
     """One page of calls matching `f`, and the number of all matching calls."""
     where, args = f.where()
     total = db.execute(f"SELECT count(*) FROM calls c{where}", args).fetchone()[0]
@@ -183,7 +182,7 @@ def list_calls(db: Database, f: CallFilter) -> tuple[list[dict], int]:
     return [_call_row(r) for r in rows], total
 
 
-def get_call(db: Database, call_id: str) -> tuple[dict, list[dict]] | None:
+def get_call(db: sqlite3.Connection, call_id: str) -> tuple[dict, list[dict]] | None:
     """The call and its events in time order, each with its offset from the call's arrival."""
     rows = _rows(db, """SELECT c.*, a.name AS agent_name FROM calls c
                         LEFT JOIN agents a ON a.id = c.agent_id WHERE c.id = ?""", [call_id])
@@ -204,7 +203,7 @@ def get_call(db: Database, call_id: str) -> tuple[dict, list[dict]] | None:
     return call, events
 
 
-def filter_choices(db: Database) -> dict[str, list[tuple[str, str]]]:
+def filter_choices(db: sqlite3.Connection) -> dict[str, list[tuple[str, str]]]:
     """(value, label) options for the queue and agent filters, from the configured queues and agents."""
     queues = [(r[0], r[0]) for r in db.execute("SELECT id FROM queues ORDER BY id").fetchall()]
     agents = [(r[0], f"{r[1]} ({r[0]})" if r[1] else r[0])

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from bottle import Bottle, HTTPResponse, request, response
 
-from firmware.store import StoreError, open_db, open_readonly
+from firmware.store import StoreError, connect, connect_readonly
 from firmware.store.sync import (CursorError, FileRefused, HqFile, SyncError, TokenRefused, box_instance, check_token,
                            create_token, find_file, list_tokens, parse_cursor, parse_limit, read_changes, record_ack,
                            revoke_token, sync_status)
@@ -43,38 +43,38 @@ class SyncStore:
         self.db_path = Path(db_path)
         self.clock = clock
         self._lock = threading.Lock()
-        self.db = open_db(db_path)
+        self.conn = connect(db_path)
         with self._lock:
-            self.instance = box_instance(self.db.conn)
+            self.instance = box_instance(self.conn)
 
     def apply(self, callback, route):
         return callback
 
     def create(self, name: str, created_by: str) -> tuple[dict, str]:
         with self._lock:
-            return create_token(self.db.conn, name, self.clock(), created_by)
+            return create_token(self.conn, name, self.clock(), created_by)
 
     def revoke(self, token_id: str, by: str) -> dict:
         with self._lock:
-            return revoke_token(self.db.conn, token_id, self.clock(), by)
+            return revoke_token(self.conn, token_id, self.clock(), by)
 
     def tokens(self) -> list[dict]:
         with self._lock:
-            return list_tokens(self.db.conn)
+            return list_tokens(self.conn)
 
     def ack(self, token_id: str, seq, address: str) -> dict:
         with self._lock:
-            return record_ack(self.db.conn, token_id, seq, self.clock(), address)
+            return record_ack(self.conn, token_id, seq, self.clock(), address)
 
     def close(self) -> None:
-        self.db.conn.close()
+        self.conn.close()
 
 
 @contextlib.contextmanager
 def reader(db_path: Path):
     """A read-only connection whose transactions this module begins and ends itself."""
     try:
-        conn = open_readonly(db_path).conn
+        conn = connect_readonly(db_path)
     except StoreError as exc:
         raise json_error(503, f"the records database cannot be read: {exc}") from None
     conn.isolation_level = None

@@ -15,6 +15,7 @@ from firmware.callcenter.agent_lines import LINE_DOWN
 from firmware.callcenter.calls import Call, CallState, Disposition
 from firmware.callcenter.conversation import Listen, Mode
 from firmware.config.site import SupervisorConfig
+from firmware.core.commands import WRAPUP_CODE_MAX
 
 if TYPE_CHECKING:
     from firmware.core.engine import Engine
@@ -24,7 +25,6 @@ log = logging.getLogger(__name__)
 # A number dialled out that has not answered in this time is given up (ITU-T Q.118: 90-180 s is
 # the network's own limit; a caller on hold should not wait that long).
 DIAL_TIMEOUT_S = 45.0
-WRAPUP_CODE_MAX = 40
 NO_LINE = "no free line to dial out on"
 
 

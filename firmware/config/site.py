@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dsp.tones import PLAN_DIR, TonePlan, TonePlanError, load_plan
+from firmware.core.commands import MAX_DIAL
 
 from typed_toml import ConfigError, Section, read_file
 
@@ -17,9 +18,6 @@ RECORDING = ("all", "none", "on_demand")
 # Skill levels 1 (learning) to 10 (expert); an agent listed by queue name alone gets DEFAULT_LEVEL.
 MAX_LEVEL = 10
 DEFAULT_LEVEL = 5
-# Numbers the box dials: ITU-T E.164 caps a number at 15 digits; 5 more leave room for an access or
-# international prefix (9, 00) and a PBX's * and # codes.
-MAX_DIAL = 20
 DIAL_CHARS = frozenset("0123456789*#")
 
 

@@ -10,9 +10,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
-from firmware.callcenter.operations import WRAPUP_CODE_MAX
-from firmware.config.site import MAX_DIAL
-
 # Ids and names come from site.toml (agents, supervisors, queues); 64 characters is far beyond any
 # of them and bounds what a command can carry into a record or a queue_log line.
 MAX_ID = 64
@@ -23,6 +20,11 @@ MAX_TARGET = len("agent:") + MAX_ID
 # Channels are numbered from 0; a box has tens of lines (a 4-span E1 card carries 120 voice
 # timeslots), so this bounds the number without naming a board; the box's own count is the engine's.
 MAX_CHANNEL = 1023
+# Numbers the box dials: ITU-T E.164 caps a number at 15 digits; 5 more leave room for an access or
+# international prefix (9, 00) and a PBX's * and # codes. Site configuration checks numbers against it.
+MAX_DIAL = 20
+# A wrap-up code is one word the agent picks ("sale", "complaint-2"); the agent commands check it too.
+WRAPUP_CODE_MAX = 40
 # A refused value is shown this far, so a refusal never echoes a whole line back.
 SHOWN_CHARS = 40
 

@@ -3,12 +3,15 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlite_utils import Database
+from firmware.store import migrations
+from firmware.store.migrations import SYNCED_TABLES
 
-from firmware.store.migrations import SYNCED_TABLES, migrations
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
-__all__ = ["StoreError", "open_db", "open_readonly", "SYNCED_TABLES"]
+__all__ = ["StoreError", "connect", "connect_readonly", "open_db", "open_readonly", "SYNCED_TABLES"]
 
 
 # How long one statement waits inside sqlite for another connection's write lock before it answers
@@ -27,8 +30,8 @@ def _tune(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA foreign_keys = ON")
 
 
-def open_db(path: str | Path) -> Database:
-    """Open (creating and migrating) the database for writing."""
+def connect(path: str | Path) -> sqlite3.Connection:
+    """Open (creating and migrating) the database for writing, as a plain sqlite3 connection."""
     try:
         conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         _tune(conn)
@@ -36,19 +39,35 @@ def open_db(path: str | Path) -> Database:
         # docs/architecture.md §6: a finished call is durable within about a second; FULL syncs the WAL
         # at every commit, and the writer commits in batches, so the cost stays small.
         conn.execute("PRAGMA synchronous = FULL")
-        db = Database(conn, recursive_triggers=False)
-        migrations.apply(db)
+        migrations.apply(conn)
     except sqlite3.Error as exc:
         raise StoreError(f"database {path}: {exc}") from exc
-    return db
+    return conn
 
 
-def open_readonly(path: str | Path) -> Database:
-    """Open the database read-only (the web process and reports)."""
+def connect_readonly(path: str | Path) -> sqlite3.Connection:
+    """Open the database read-only, as a plain sqlite3 connection (the web process)."""
     uri = f"file:{Path(path).resolve()}?mode=ro"
     try:
         conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
         _tune(conn)
     except sqlite3.Error as exc:
         raise StoreError(f"database {path}: {exc}") from exc
-    return Database(conn, recursive_triggers=False)
+    return conn
+
+
+# The engine and the tools work through sqlite_utils' table API; it is imported only here because it
+# loads numpy whenever numpy is installed, and the web process, which has no use for either, opens
+# the database through connect() and connect_readonly().
+def open_db(path: str | Path) -> Database:
+    """Open (creating and migrating) the database for writing."""
+    from sqlite_utils import Database
+
+    return Database(connect(path), recursive_triggers=False)
+
+
+def open_readonly(path: str | Path) -> Database:
+    """Open the database read-only (reports, the scenario runner)."""
+    from sqlite_utils import Database
+
+    return Database(connect_readonly(path), recursive_triggers=False)

@@ -1,9 +1,15 @@
 """Numbered schema migrations: the only place the database schema is defined."""
 from __future__ import annotations
 
-from sqlite_utils import Database, Migrations
+import sqlite3
+from typing import TYPE_CHECKING
 
-migrations = Migrations("branchline")
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+
+# sqlite_utils records applied migrations in this table under this set's name.
+MIGRATION_SET = "branchline"
+MIGRATIONS_TABLE = "_sqlite_migrations"
 
 # Tables HQ pulls: each row carries a stable text id and a change sequence `seq`, stamped by
 # triggers from one counter so every write transaction (from any process) gets increasing numbers.
@@ -32,7 +38,6 @@ def _add_change_sequence(db: Database, table: str) -> None:
         END""")
 
 
-@migrations()
 def m0001_core(db: Database) -> None:
     db.table("change_counter").create({"id": int, "value": int}, pk="id")
     db.table("change_counter").insert({"id": 1, "value": 0})
@@ -74,7 +79,6 @@ def m0001_core(db: Database) -> None:
         _add_change_sequence(db, table)
 
 
-@migrations()
 def m0002_customers(db: Database) -> None:
     db.table("customers").create({
         "id": str, "seq": int,
@@ -94,7 +98,6 @@ def m0002_customers(db: Database) -> None:
     db.table("queues").add_column("min_level", int)
 
 
-@migrations()
 def m0003_call_handling(db: Database) -> None:
     db.table("calls").add_column("wrapup_code", str)     # the agent's disposition code
     db.table("calls").add_column("hold", float)          # s the caller spent on hold
@@ -102,7 +105,6 @@ def m0003_call_handling(db: Database) -> None:
     db.table("calls").add_column("intercepted_by", str)  # supervisor who took the call over
 
 
-@migrations()
 def m0004_self_service(db: Database) -> None:
     db.table("lookup_items").create({"id": str, "seq": int, "table_name": str, "key": str, "data": str,
                                "updated_at": float}, pk="id", not_null={"table_name", "key"})
@@ -119,7 +121,6 @@ def m0004_self_service(db: Database) -> None:
         _add_change_sequence(db, table)
 
 
-@migrations()
 def m0005_hq_sync(db: Database) -> None:
     # Only a SHA-256 of each token is kept: the token is 256 random bits, shown once at creation.
     db.table("hq_tokens").create({"id": str, "name": str, "token_hash": str, "created_at": float,
@@ -131,3 +132,29 @@ def m0005_hq_sync(db: Database) -> None:
                          not_null={"seq", "acked_at"}, foreign_keys=[("token_id", "hq_tokens", "id")])
     # Why a row went: NULL for an ordinary deletion, "retention" when the box purged a file HQ holds.
     db.table("tombstones").add_column("reason", str)
+
+
+MIGRATIONS = (m0001_core, m0002_customers, m0003_call_handling, m0004_self_service, m0005_hq_sync)
+
+
+def pending(conn: sqlite3.Connection) -> list[str]:
+    """The migrations this database has not had yet, read with the standard library alone."""
+    known = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                         [MIGRATIONS_TABLE]).fetchone()
+    applied = set() if known is None else {row[0] for row in conn.execute(
+        f"SELECT name FROM {MIGRATIONS_TABLE} WHERE migration_set = ?", [MIGRATION_SET])}
+    return [m.__name__ for m in MIGRATIONS if m.__name__ not in applied]
+
+
+def apply(conn: sqlite3.Connection) -> None:
+    """Apply the pending migrations, each in its own transaction with the record of it."""
+    if not pending(conn):
+        return
+    # Imported only when a migration is due: sqlite_utils loads numpy whenever it is installed, and
+    # the web process, which opens a database the engine has already migrated, must not carry it.
+    from sqlite_utils import Database, Migrations
+
+    migrations = Migrations(MIGRATION_SET)
+    for m in MIGRATIONS:
+        migrations()(m)
+    migrations.apply(Database(conn, recursive_triggers=False))

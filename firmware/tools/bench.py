@@ -1,31 +1,19 @@
-"""`make bench`: the engine's real-time factor on the simulated board, then the DSP throughput table."""
+"""`make bench`: the engine's real-time factor on the simulated board, the DSP throughput table, HQ sync and memory."""
 from __future__ import annotations
 
 import tempfile
 import time
 from pathlib import Path
 
-from firmware.tools import bench_dsp
-from firmware.tools import bench_sync
+from firmware.tools import bench_dsp, bench_memory, bench_sync
+from firmware.tools.bench_box import WARMUP_S, busy_scenario
 from firmware.tools.scenario import ScenarioRun, load_scenario
-
-WARMUP_S = 20.0   # long enough for every caller to pass the IVR into a queue or a conversation
-
-
-def _scenario(lines: int) -> str:
-    """Every trunk busy for the whole run: half the callers talking to agents, half waiting in queue."""
-    agents = "".join(f'[[agents]]\nid = "{9000 + i}"\nqueues = ["sales", "service"]\nanswer_after = 1.0\n'
-                     f"talk = 100000.0\n" for i in range(lines // 2))
-    callers = "".join(f'[[callers]]\nat = {0.5 + i * 0.02:.2f}\nnumber = "1380000{i:04d}"\n'
-                      f'keys = [[1.0, "{1 + i % 2}"]]\npatience = 100000.0\ntalk = 100000.0\n'
-                      for i in range(lines))
-    return f"[run]\nseconds = 100000\ntrunks = {lines}\ndrain = 0\n{agents}{callers}"
 
 
 def engine_rtf(lines: int, seconds: float) -> dict:
     with tempfile.TemporaryDirectory(prefix="branchline-bench-") as tmp:
         path = Path(tmp) / "bench.toml"
-        path.write_text(_scenario(lines))
+        path.write_text(busy_scenario(lines))
         run = ScenarioRun(load_scenario(path), Path(tmp) / "state", clock="fast")
         engine = run.engine
         engine.run(until=lambda: engine.clock.seconds >= WARMUP_S)
@@ -79,4 +67,6 @@ def main(quick: bool = False) -> int:
     bench_dsp.run(out=print)
     print()
     bench_sync.run(out=print)
+    print()
+    bench_memory.run(out=print, quick=quick)
     return 0

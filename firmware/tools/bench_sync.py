@@ -2,15 +2,13 @@
 from __future__ import annotations
 
 import os
-import re
 import signal
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 from firmware.core.control import ControlClient, ControlError
+from firmware.tools.bench_box import busy_scenario, start_process, web_port
 from hq.collector import Collector, load_config
 from firmware.store import open_db
 from firmware.store.sync import MAX_LIMIT, create_token
@@ -19,7 +17,6 @@ RECORDS = 1_000_000
 # Each call of the box's history makes eight records: the call, six call events, one agent state.
 EVENTS_PER_CALL = 6
 LINES = 30
-_LISTENING = re.compile(rb"web UI listening on http://127\.0\.0\.1:(\d+)/")
 
 
 def build_box(db_path: Path, records: int) -> None:
@@ -54,34 +51,10 @@ def build_box(db_path: Path, records: int) -> None:
     conn.close()
 
 
-def _calls_scenario(path: Path) -> None:
-    """Every trunk in a call for as long as the benchmark runs: half talking and recorded, half queued."""
-    agents = "".join(f'[[agents]]\nid = "{9000 + i}"\nqueues = ["sales", "service"]\nanswer_after = 1.0\n'
-                     "talk = 100000.0\n" for i in range(LINES // 2))
-    callers = "".join(f'[[callers]]\nat = {0.5 + i * 0.1:.2f}\nnumber = "1390000{i:04d}"\n'
-                      f'keys = [[1.0, "{1 + i % 2}"]]\npatience = 100000.0\ntalk = 100000.0\n' for i in range(LINES))
-    path.write_text(f"[run]\nseconds = 100000\ntrunks = {LINES}\ndrain = 0\n{agents}{callers}")
-
-
 def _cpu_s(pid: int) -> float:
     """CPU seconds (user + system) a process has used, from /proc."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _start(args: list[str], log: Path) -> subprocess.Popen:
-    with open(log, "wb") as out:
-        return subprocess.Popen([sys.executable, *args], stdout=out, stderr=subprocess.STDOUT,
-                                cwd=Path(__file__).resolve().parents[2])
-
-
-def _web_port(log: Path, proc: subprocess.Popen, timeout: float = 60.0) -> int:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and proc.poll() is None:
-        if m := _LISTENING.search(log.read_bytes()):
-            return int(m[1])
-        time.sleep(0.05)
-    raise RuntimeError(f"the web process did not start: {log.read_text()[-2000:]}")
 
 
 def _ticks(client: ControlClient | None) -> dict | None:
@@ -107,13 +80,13 @@ def run(out=print, records: int = RECORDS, calls: bool = True) -> dict:
         db.conn.close()
         engine = client = None
         if calls:
-            _calls_scenario(root / "calls.toml")
-            engine = _start(["-m", "firmware.cli", "run", "--state", str(state), "--demo", "--no-web",
+            (root / "calls.toml").write_text(busy_scenario(LINES))
+            engine = start_process(["-m", "firmware.cli", "run", "--state", str(state), "--demo", "--no-web",
                              "--scenario", str(root / "calls.toml")], root / "engine.log")
             client = ControlClient(state / "control.sock", timeout=5.0)
-        web = _start(["-m", "webui.server", "--state", str(state), "--port", "0"], root / "web.log")
+        web = start_process(["-m", "webui.server", "--state", str(state), "--port", "0"], root / "web.log")
         try:
-            port = _web_port(root / "web.log", web)
+            port = web_port(root / "web.log", web)
             if client is not None:
                 deadline = time.monotonic() + 60
                 while (_ticks(client) or {}).get("count", 0) < 500 and time.monotonic() < deadline:

@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 
 # Fast runs start at this time (2026-01-01 00:00 UTC) plus one day per seed.
 SCENARIO_EPOCH = 1_767_225_600.0
+# The traffic `branchline run --demo` plays.
+DEMO_SCENARIO = Path(__file__).resolve().parents[2] / "board" / "scenarios" / "demo.toml"
 
 
 @dataclass

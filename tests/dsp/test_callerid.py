@@ -401,3 +401,27 @@ def test_receiver_never_opens_on_speech_or_noise(speech, rng):
     for i in range(0, n, 160):
         assert rx.process(x[:, i:i + 160]) == []
         assert rx.status()["receiving"] == []
+
+
+def test_the_discriminator_band_pass_is_scipys_butterworth_design():
+    from scipy import signal
+
+    sos = signal.butter(callerid.BANDPASS_ORDER, callerid.BANDPASS_HZ, btype="bandpass", fs=RATE, output="sos")
+    freqs, h = signal.sosfreqz(sos, worN=np.linspace(0.0, RATE / 2, 401), fs=RATE)
+    assert np.abs(callerid.bandpass_power(freqs) - np.abs(h) ** 2).max() < 1e-9
+
+
+@pytest.mark.parametrize("standard", ["bell202", "v23"])
+def test_the_discriminator_reads_the_frequency_a_filter_and_hilbert_reference_reads(standard):
+    # Reference: the band-pass run forward and backward in time, then scipy's Hilbert transform.
+    from scipy import signal
+
+    rng = np.random.default_rng(3)
+    burst = fsk_burst(encode_mdmf(number="13800138000", name="LIN WEI"), standard)
+    x = np.concatenate((np.zeros(160), burst, np.zeros(160))) + rng.normal(0.0, 30.0, burst.size + 320)
+    sos = signal.butter(callerid.BANDPASS_ORDER, callerid.BANDPASS_HZ, btype="bandpass", fs=RATE, output="sos")
+    z = signal.hilbert(signal.sosfilt(sos, signal.sosfilt(sos, x)[::-1])[::-1])
+    ref = np.angle(z[1:] * np.conj(z[:-1])) * (RATE / (2.0 * np.pi))
+    ref = np.convolve(np.concatenate((ref[:1], ref)), np.ones(3) / 3.0, mode="same")
+    inner = slice(320, x.size - 320)   # away from the ends, where the two treat the edge differently
+    assert np.abs(callerid._discriminate(x)[inner] - ref[inner]).max() < 1.0

@@ -128,7 +128,7 @@ def test_rejects_bad_arguments(args, match):
 
 
 def test_large_boxes_take_the_sparse_path_with_the_same_result():
-    # Past DENSE_MAX (output, source) pairs the gain matrix is sparse; the result must not change.
+    # Past DENSE_MAX (output, source) pairs the legs are summed row by row; the result must not change.
     rng = np.random.default_rng(7)
     channels = 200
     x = rng.integers(-20000, 20000, (channels + 5, N)).astype(np.int16)

@@ -1,4 +1,5 @@
 """`make install BOARD=... DESTDIR=...` stages the box for a Pi: code, systemd units, udev rules, ALSA names."""
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -6,6 +7,20 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+TEST_TOOLS = {"pytest", "pytest-mock", "hypothesis", "selenium", "tomli-w", "ruff", "mypy", "import-linter"}
+DSP_STACK = {"numpy", "scipy"}
+
+
+def requirements(path: Path) -> set[str]:
+    """The package names a pip requirements file installs, following its -r includes."""
+    names = set()
+    for line in path.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line.startswith("-r"):
+            names |= requirements(path.parent / line[2:].strip())
+        elif line:
+            names.add(re.match(r"[A-Za-z0-9._-]+", line).group(0).lower().replace("_", "-"))
+    return names
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="make not installed")
@@ -34,6 +49,24 @@ def test_make_install_into_a_temporary_root(tmp_path):
     assert (app / "drivers/voice_modem.py").exists() and not list(app.rglob("__pycache__"))
     # DESTDIR stages files only: no venv is built, nothing outside the root is touched.
     assert not (app / "venv").exists()
+    # What the box installs is only what it runs: no test tool, no HQ collector or its database client.
+    box = requirements(app / "requirements.txt")
+    assert {"numpy", "bottle", "pyserial"} <= box and not box & (TEST_TOOLS | {"psycopg"})
+    assert not (app / "hq").exists() and not (app / "tests").exists() and not list(app.glob("requirements-*"))
+
+
+def test_hq_installs_no_dsp_stack_and_the_test_set_holds_everything():
+    hq = requirements(ROOT / "requirements-hq.txt")
+    assert "psycopg" in hq and not hq & (DSP_STACK | TEST_TOOLS)
+    everything = requirements(ROOT / "requirements-test.txt")
+    assert requirements(ROOT / "requirements.txt") | hq | {"pytest", "hypothesis", "selenium"} <= everything
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make not installed")
+def test_the_venv_is_rebuilt_when_any_requirements_file_changes():
+    rules = subprocess.run(["make", "-pn", "deps"], cwd=ROOT, capture_output=True, text=True, timeout=60).stdout
+    stamp = next(line for line in rules.splitlines() if line.startswith(".venv/.installed:"))
+    assert {p.name for p in ROOT.glob("requirements*.txt")} <= set(stamp.split(":", 1)[1].split())
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="make not installed")

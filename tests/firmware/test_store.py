@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from firmware.store import SYNCED_TABLES, StoreError, open_db, open_readonly
+from firmware.store import SYNCED_TABLES, StoreError, connect, migrations, open_db, open_readonly
 from firmware.store.writer import StoreWriter
 
 
@@ -18,6 +18,24 @@ def test_migrations_are_idempotent_and_wal(tmp_path):
     db = open_db(tmp_path / "b.db")
     assert set(db.table_names()) == tables
     assert {"calls", "call_events", "agents", "agent_states", "queues", "recordings", "users"} <= tables
+
+
+def test_every_migration_in_the_module_is_applied_in_order():
+    # A migration written but left out of MIGRATIONS would never run on any box.
+    written = [name for name in vars(migrations) if name[:1] == "m" and name[1:5].isdigit()]
+    assert [m.__name__ for m in migrations.MIGRATIONS] == sorted(written)
+
+
+def test_a_plain_connection_migrates_a_new_database_once(tmp_path):
+    conn = connect(tmp_path / "b.db")
+    assert migrations.pending(conn) == []
+    applied = conn.execute("SELECT name, applied_at FROM _sqlite_migrations").fetchall()
+    assert [name for name, _ in applied] == [m.__name__ for m in migrations.MIGRATIONS]
+    conn.close()
+    conn = connect(tmp_path / "b.db")
+    assert conn.execute("SELECT name, applied_at FROM _sqlite_migrations").fetchall() == applied
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    conn.close()
 
 
 @pytest.mark.parametrize("table", SYNCED_TABLES)

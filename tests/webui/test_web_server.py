@@ -1,14 +1,18 @@
 """`branchline web` as a process: serves on cheroot and exits cleanly on SIGTERM and SIGINT."""
+import http.cookiejar
 import re
+import secrets
 import signal
 import subprocess
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
 import pytest
 
+from firmware.store import open_db
 from webui.server import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,3 +51,72 @@ def test_refuses_a_missing_state_directory(tmp_path, capsys):
         main(["--state", str(tmp_path / "nope")])
     assert exit_info.value.code == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def _mapped_libraries(pid: int) -> set[str]:
+    with open(f"/proc/{pid}/maps") as maps:
+        return {line.split()[-1] for line in maps if "/" in line}
+
+
+def test_the_web_process_never_loads_numpy_or_scipy(tmp_path):
+    # The engine creates and migrates the database before the web process starts (as on the box);
+    # then an administrator signs in and opens every page and the live API they poll.
+    open_db(tmp_path / "branchline.db").conn.close()
+    proc = subprocess.Popen([sys.executable, "-m", "webui.server", "--state", str(tmp_path), "--port", "0"],
+                            cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    try:
+        url = next(found.group(1) for line in proc.stderr
+                   if (found := re.search(r"listening on (http://\S+)", line)))
+        browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+
+        def get(path: str) -> str:
+            try:
+                return browser.open(url + path, timeout=10).read().decode()
+            except urllib.error.HTTPError as exc:   # the live API answers 503: no engine runs here
+                return exc.read().decode()
+
+        def form(path: str, fields: dict) -> None:
+            csrf = re.search(r'name="csrf-token" content="([^"]+)"', get(path)).group(1)
+            browser.open(url + path, urllib.parse.urlencode({"csrf_token": csrf, **fields}).encode(), timeout=10)
+
+        password = secrets.token_urlsafe(12)
+        form("setup", {"username": "admin", "password": password, "confirm": password})
+        form("login", {"username": "admin", "password": password, "next": "/"})
+        for path in ("", "calls", "calls?disposition=answered", "lines", "api/v1/status", "api/v1/calls",
+                     "api/v1/lines", "api/v1/hq/status", "static/live.js"):
+            get(path)
+        assert "Sign out" in get(""), "the administrator is not signed in"
+        loaded = {lib for lib in _mapped_libraries(proc.pid) if "/numpy" in lib or "/scipy" in lib}
+        assert loaded == set()
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+SIGN_INS = """
+import threading
+from webui.auth import hash_password
+from webui.server import keep_heap_small
+
+def rss_mib():
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS")) // 1024
+
+print(keep_heap_small())
+hash_password("the administrator's password")
+before = rss_mib()
+for _ in range(4):   # sign-ins served by four server threads in turn
+    thread = threading.Thread(target=hash_password, args=("a colleague's password",))
+    thread.start()
+    thread.join()
+print(rss_mib() - before)
+"""
+
+
+def test_a_sign_in_gives_its_password_check_memory_back():
+    # Each check costs scrypt 16 MiB (webui/auth.py); the web process must not keep it afterwards.
+    done = subprocess.run([sys.executable, "-c", SIGN_INS], cwd=ROOT, capture_output=True, text=True, check=True)
+    applied, grown_mib = done.stdout.split()
+    if applied != "True":
+        pytest.skip("no mallopt(3) in this C library")
+    assert int(grown_mib) < 16
