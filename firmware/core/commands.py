@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
-from firmware.callcenter.operations import WRAPUP_CODE_MAX
+from firmware.callcenter.transfers import WRAPUP_CODE_MAX
 from firmware.config.site import MAX_DIAL
 
 # Ids and names come from site.toml (agents, supervisors, queues); 64 characters is far beyond any

@@ -390,8 +390,8 @@ class ScenarioRun:
         return self.sim.subscriber(agent.phone, Phone())
 
     def _login(self, agent_id: str) -> None:
-        self.engine.acd.cmd_login(agent_id)
-        self.engine.acd.cmd_ready(agent_id)
+        self.engine.command("agent.login", {"agent": agent_id})
+        self.engine.command("agent.ready", {"agent": agent_id})
 
     def _act(self, action: Action) -> None:
         result = {"at": action.at, "command": action.command, "args": action.args}
@@ -421,7 +421,7 @@ class ScenarioRun:
             self.lines.connected(data["channel"])
 
     def busy(self) -> bool:
-        return bool(self.engine.calls) or self.lines.busy()
+        return bool(self.engine.app.calls) or self.lines.busy()
 
     def run(self) -> dict:
         engine = self.engine

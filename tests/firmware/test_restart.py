@@ -88,12 +88,12 @@ def _crash(path: Path, state: Path, seconds: float, epoch: float) -> ScenarioRun
     run = ScenarioRun(load_scenario(path), state, clock="fast", epoch=epoch)
     eng = run.engine
     eng.run(until=lambda: eng.clock.seconds >= seconds)
-    assert eng.calls, "the crash must find calls in progress"
+    assert eng.app.calls, "the crash must find calls in progress"
     eng.store.close()
     eng.recorder.stop()
     eng.queue_log.close()
-    eng.customers.close()
-    eng.lookups.close()
+    eng.app.customers.close()
+    eng.app.lookups.close()
     eng.board.close()
     return run
 
