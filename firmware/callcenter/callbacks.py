@@ -3,6 +3,7 @@ they were, and when its turn comes an agent is rung and the box dials the caller
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Callable
 
@@ -23,6 +24,21 @@ MAX_ATTEMPTS = 3
 RETRY_S = 300.0
 # Callback numbers: at least a local number, at most an international one (ITU-T E.164: 15 digits).
 MIN_NUMBER, MAX_NUMBER = 5, 15
+
+
+@dataclass(frozen=True)
+class PendingCallback:
+    """A callback request as the store kept it, to be taken up again at start."""
+    id: str
+    call_id: str
+    number: str
+    queue: str
+    state: str              # pending (waiting in the queue), retry (waiting to go back), dialing
+    attempts: int
+    queued_at: float        # its place in the queue
+    updated_at: float
+    priority: int
+    dedicated: str | None   # the caller's own agent, waited for first
 
 
 class CallbackRequest:
@@ -109,6 +125,29 @@ class Callbacks:
         call.callback_id = req.id
         session.play(node.thanks, then=lambda: self.center.end_call(call, Disposition.CALLBACK, "box"))
 
+    def restore(self, pending: list[PendingCallback]) -> None:
+        """Take up the requests a stop or a crash left: each goes back to its place in its queue
+        (its time of entry and priority); one being dialled when the box stopped was an attempt that
+        reached nobody, and follows the retry rules (README, callbacks)."""
+        now = self.svc.clock.time()
+        for p in pending:
+            if p.queue not in self.center.acd.queues:
+                log.warning("callback %s: queue %s is gone; the request is dropped", p.id, p.queue)
+                self._update_row(p.id, "failed", p.attempts, result="queue gone")
+                continue
+            dedicated = p.dedicated if p.dedicated in self.center.acd.agents else None
+            req = CallbackRequest(p.id, p.call_id, p.number, p.queue, p.queued_at, p.priority, dedicated,
+                                  self.offer)
+            req.attempts = p.attempts
+            self.requests[req.id] = req
+            if p.state == "pending":
+                self.center.acd.queues[p.queue].insert(req)
+            elif p.state == "retry":
+                self.svc.later(max(0.0, p.updated_at + RETRY_S - now), self._requeue, req)
+            else:
+                self._retry(req, Disposition.INTERRUPTED.value)
+            log.info("callback %s to %s taken up again (%s, %d attempts)", p.id, p.number, p.state, p.attempts)
+
     # --- its turn comes -----------------------------------------------------------------------
     def offer(self, q: Queue, req: CallbackRequest, agent: Agent) -> None:
         """The queue matched the request with a free agent: ring the agent first."""
@@ -191,7 +230,10 @@ class Callbacks:
         self.center.acd.dispatch()
 
     def _update(self, req: CallbackRequest, state: str, **changes) -> None:
-        self.svc.records.update("callbacks", req.id, {"state": state, "attempts": req.attempts,
+        self._update_row(req.id, state, req.attempts, **changes)
+
+    def _update_row(self, req_id: str, state: str, attempts: int, **changes) -> None:
+        self.svc.records.update("callbacks", req_id, {"state": state, "attempts": attempts,
                                                       "updated_at": self.svc.clock.time(), **changes})
 
     def status(self) -> list[dict]:

@@ -19,7 +19,7 @@ from drivers.channel import ChannelEvent, ChannelKind, EventKind
 from firmware.callcenter import kpi
 from firmware.callcenter.acd import Acd, AcdError, Agent, AgentState
 from firmware.callcenter.agent_lines import LINE_DOWN
-from firmware.callcenter.callbacks import Callbacks
+from firmware.callcenter.callbacks import Callbacks, PendingCallback
 from firmware.callcenter.calls import Call, CallState, Disposition
 from firmware.callcenter.conversation import Conversation, Mode
 from firmware.callcenter.customers import CustomerDirectory, LookupTables
@@ -64,7 +64,8 @@ class CallCenter:
     """Calls, agents, queues and supervisors on the box's lines (the loop's `Application`)."""
 
     def __init__(self, svc: Services, site: SiteConfig, flow: Flow, customers: CustomerDirectory | None = None,
-                 lookups: LookupTables | None = None):
+                 lookups: LookupTables | None = None, callbacks: list[PendingCallback] | None = None):
+        """`callbacks`: the requests a stop or a crash left waiting (firmware/callcenter/recovery.py)."""
         self.svc, self.site, self.flow = svc, site, flow
         self.clock, self.prompts = svc.clock, svc.prompts
         self.customers, self.lookups = customers, lookups
@@ -112,6 +113,7 @@ class CallCenter:
         for q in site.queues:
             svc.records.upsert("queues", {"id": q.name, "strategy": q.strategy, "skill": q.skill,
                                           "min_level": q.min_level, "updated_at": now})
+        self.callbacks.restore(callbacks or [])
 
     # --- the loop's interface -----------------------------------------------------------------
     def commands(self) -> dict[str, Callable[..., dict]]:
