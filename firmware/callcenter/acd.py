@@ -4,16 +4,17 @@ from __future__ import annotations
 import enum
 import logging
 from functools import partial
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Protocol
 
 from drivers.channel import ChannelKind
 
 from firmware.callcenter.agent_lines import LINE_DOWN, PhoneLine, StationLine
 from firmware.callcenter.calls import Call, CallState, Disposition
-from firmware.config.site import AgentConfig, QueueConfig
+from firmware.callcenter.settings import AgentConfig, QueueConfig
+from firmware.core.application import Services
 
 if TYPE_CHECKING:
-    from firmware.core.engine import Engine
+    from firmware.callcenter.center import CallCenter
 
 log = logging.getLogger(__name__)
 
@@ -42,11 +43,12 @@ BUSY = (AgentState.RINGING, AgentState.TALKING)
 
 
 class Agent:
-    def __init__(self, engine: "Engine", cfg: AgentConfig, station: int | None, order: int, now: float):
+    def __init__(self, svc: Services, center: "CallCenter", acd: "Acd", cfg: AgentConfig, station: int | None,
+                 order: int, now: float):
         """`station`: the agent's station channel, or None to dial them at `cfg.phone`."""
-        self.engine = engine
+        self.svc, self.acd = svc, acd
         self.id, self.name, self.skills = cfg.id, cfg.name, dict(cfg.skills)
-        self.line = StationLine(engine, station) if station is not None else PhoneLine(engine, self, cfg.phone)
+        self.line = StationLine(svc, station) if station is not None else PhoneLine(svc, center, self, cfg.phone)
         self.order = order                 # position in the roster, for round robin
         self.state = AgentState.LOGGED_OUT
         self.reason: str | None = None
@@ -61,11 +63,20 @@ class Agent:
         self.talk_s = 0.0
         self._timer = None
 
+    def wait(self, seconds: float, fn: Callable, *args) -> None:
+        """Start the agent's timer (wrap-up)."""
+        self._timer = self.svc.later(seconds, fn, *args)
+
+    def cancel_timer(self) -> None:
+        if self._timer:
+            self._timer.cancel()
+            self._timer = None
+
     def level(self, skill: str) -> int:
         return self.skills.get(skill, 0)
 
     def set_state(self, state: AgentState, reason: str | None = None) -> None:
-        now = self.engine.clock.time()
+        now = self.svc.clock.time()
         if state == self.state and reason == self.reason:
             return
         log.debug("agent %s: %s -> %s%s", self.id, self.state.value, state.value, f" ({reason})" if reason else "")
@@ -76,31 +87,44 @@ class Agent:
         if state == AgentState.TALKING:
             self.talk_started = now
         # Not the time: a restarted clock (a Pi has no RTC; a replayed scenario) repeats times.
-        self.engine.store.insert("agent_states", {"id": f"{self.id}-{self.engine.new_id()}",
-                                                  "agent_id": self.id, "state": state.value,
-                                                  "reason": reason, "at": now})
-        self.engine.emit(f"agent:{state.value}", agent=self, previous=old.value, reason=reason)
+        self.svc.records.insert("agent_states", {"id": f"{self.id}-{self.svc.new_id()}",
+                                                 "agent_id": self.id, "state": state.value,
+                                                 "reason": reason, "at": now})
+        self.svc.emit(f"agent:{state.value}", agent=self, previous=old.value, reason=reason)
 
     def status(self) -> dict:
         return {"id": self.id, "name": self.name, "state": self.state.value, "reason": self.reason,
                 "since": self.since, **self.line.status(),
-                "skills": self.skills, "queues": [q.name for q in self.engine.acd.queues.values()
+                "skills": self.skills, "queues": [q.name for q in self.acd.queues.values()
                                                   if self.level(q.cfg.skill) >= q.cfg.min_level],
                 "call_id": self.call.id if self.call else None,
                 "number": self.call.number if self.call else None, "calls": self.calls,
                 "talk_s": round(self.talk_s, 1)}
 
 
+class QueueEntry(Protocol):
+    """A place in a queue: a caller waiting on the line, or a callback request waiting in a caller's
+    place. Matching treats them alike; what an offer does is the entry's own (`offered`)."""
+    id: str
+    queued_at: float
+    priority: int                  # VIP level: higher is served first
+    dedicated: str | None          # the agent waited for first, for dedicated_wait seconds
+    ringing: list["Agent"]         # agents rung for it now
+    # The queue matched it with these free agents (the strategy's choice): ring them for the caller,
+    # or ring one agent before dialling the callback's number.
+    offered: Callable[["Queue", list["Agent"]], None]
+
+
 class Queue:
     def __init__(self, cfg: QueueConfig):
         self.cfg = cfg
         self.name = cfg.name
-        self.waiting: list[Call] = []     # in order of service: VIP level first, then time of entry
+        self.waiting: list[QueueEntry] = []     # in order of service: VIP level first, then time of entry
         self.offered = self.answered = self.abandoned = self.timeouts = self.answered_in_sl = 0
         self.aht = INITIAL_AHT_S
         self.rr_next = 0                  # round robin: roster position to start from
 
-    def insert(self, call: Call, front: bool = False) -> None:
+    def insert(self, call: QueueEntry, front: bool = False) -> None:
         """Place the caller by priority; `front` puts them first among callers of their priority."""
         key = (-call.priority, call.queued_at)
         for i, other in enumerate(self.waiting):
@@ -110,7 +134,7 @@ class Queue:
                 return
         self.waiting.append(call)
 
-    def position(self, call: Call) -> int:
+    def position(self, call: QueueEntry) -> int:
         return self.waiting.index(call) + 1
 
 
@@ -148,13 +172,13 @@ STRATEGIES: dict[str, Callable] = {
 class Acd:
     """Queues and agents; `dispatch()` offers waiting callers to free agents by each queue's strategy."""
 
-    def __init__(self, engine: "Engine", queues: list[QueueConfig], agents: list[AgentConfig]):
-        self.engine = engine
+    def __init__(self, svc: Services, center: "CallCenter", queues: list[QueueConfig], agents: list[AgentConfig]):
+        self.svc, self.center = svc, center
         self.queues = {q.name: Queue(q) for q in queues}
-        now = engine.clock.time()
+        now = svc.clock.time()
         self.agents: dict[str, Agent] = {}
         for order, cfg in enumerate(agents):
-            self.agents[cfg.id] = Agent(engine, cfg, self._station(cfg), order, now)
+            self.agents[cfg.id] = Agent(svc, center, self, cfg, self._station(cfg), order, now)
         # Channel -> the agent on it: every station agent's port, and a remote agent's trunk while
         # they are rung or on a call (their line keeps this up to date).
         self.by_channel = {a.line.channel: a for a in self.agents.values() if a.line.channel is not None}
@@ -163,12 +187,19 @@ class Acd:
         """The channel of the agent's station; None for a remote agent."""
         if cfg.station is None:
             return None
-        stations = {c.name: c.index for c in self.engine.board.by_kind(ChannelKind.STATION)}
+        stations = {c.name: c.index for c in self.svc.lines.by_kind(ChannelKind.STATION)}
         if cfg.station not in stations:
             raise AcdError(f"{cfg.origin or 'agent ' + cfg.id}: no station named {cfg.station!r} on this board "
                            f"(stations: {', '.join(stations) or 'none'}; an agent reached over a trunk "
                            "gives phone = \"<number>\" instead)")
         return stations[cfg.station]
+
+    def bind_channel(self, channel: int, agent: Agent) -> None:
+        """A remote agent's trunk carries them now (rung or on a call)."""
+        self.by_channel[channel] = agent
+
+    def unbind_channel(self, channel: int) -> None:
+        self.by_channel.pop(channel, None)
 
     # --- lookups ------------------------------------------------------------------------------
     def agent(self, agent_id: str) -> Agent:
@@ -210,7 +241,7 @@ class Acd:
     def enqueue(self, call: Call, queue_name: str, on_exit: Callable[[str], None] | None = None) -> bool:
         """Put the caller in a queue. False (and on_exit('full')) when the queue is at its limit."""
         q = self.queue(queue_name)
-        now = self.engine.clock.time()
+        now = self.svc.clock.time()
         if q.cfg.max_waiting and len(q.waiting) >= q.cfg.max_waiting:
             call.event("queue:full", queue=q.name, waiting=len(q.waiting))
             if on_exit:
@@ -222,17 +253,18 @@ class Acd:
         call.priority = customer.vip if customer else 0
         call.dedicated = customer.agent_id if customer and customer.agent_id in self.agents else None
         call.update(queue=q.name, queued_at=now, priority=call.priority)
+        call.offered = partial(self._offer, call)
         q.insert(call)
         position = call.queue_position = q.position(call)
         call.event("queue:enter", queue=q.name, position=position, priority=call.priority)
         call.set_state(CallState.QUEUED, queue=q.name, position=position)
-        call.timers = [self.engine.later(q.cfg.max_wait, self._max_wait, call)]
+        call.timers = [self.svc.later(q.cfg.max_wait, self._max_wait, call)]
         # Re-run matching when a step of escalation or the dedicated agent's grace period passes.
         for after in sorted({a for a, _ in q.cfg.escalate} | ({q.cfg.dedicated_wait} if call.dedicated else set())):
-            call.timers.append(self.engine.later(after, self.dispatch))
+            call.timers.append(self.svc.later(after, self.dispatch))
         if q.cfg.announce_every:
-            call.timers.append(self.engine.later(q.cfg.announce_every, self._announce, call))
-        self.engine.hold_music(call)
+            call.timers.append(self.svc.later(q.cfg.announce_every, self._announce, call))
+        self.center.hold_music(call)
         self.dispatch()
         return True
 
@@ -240,17 +272,18 @@ class Acd:
         """Back into a queue, first among callers of the same priority: a transferred caller, one
         whose transfer failed, or one whose agent's line went down."""
         q = self.queue(queue_name)
-        now = self.engine.clock.time()
+        now = self.svc.clock.time()
         call.agent, call.queue, call.queued_at, call.connected_at = None, q.name, now, None
         call.update(queue=q.name, queued_at=now)
         q.offered += 1
+        call.offered = partial(self._offer, call)
         q.insert(call, front=True)
         call.queue_position = q.position(call)
         call.event("queue:enter", queue=q.name, position=call.queue_position, priority=call.priority, requeued=True)
         call.set_state(CallState.QUEUED, queue=q.name, position=call.queue_position)
-        call.timers = [self.engine.later(q.cfg.max_wait, self._max_wait, call)]
+        call.timers = [self.svc.later(q.cfg.max_wait, self._max_wait, call)]
         if call.conversation is None:
-            self.engine.hold_music(call)
+            self.center.hold_music(call)
         self.dispatch()
 
     def _announce(self, call: Call) -> None:
@@ -260,8 +293,8 @@ class Acd:
         position = q.position(call)
         wait = self.estimated_wait(q, position)
         call.event("queue:announce", position=position, estimated_wait=round(wait, 1))
-        self.engine.announce(call, position, wait)
-        call.timers.append(self.engine.later(q.cfg.announce_every, self._announce, call))
+        self.center.announce(call, position, wait)
+        call.timers.append(self.svc.later(q.cfg.announce_every, self._announce, call))
 
     def leave(self, call: Call) -> None:
         """The caller left the queue (hung up, timed out, pressed a key): stop their timers and ringing."""
@@ -289,7 +322,7 @@ class Acd:
             self.queues[call.queue].abandoned += 1
             call.event("queue:abandon", queue=call.queue,
                        position=self.queues[call.queue].position(call) if call in self.queues[call.queue].waiting else 0,
-                       wait=round(self.engine.clock.time() - call.queued_at, 2))
+                       wait=round(self.svc.clock.time() - call.queued_at, 2))
 
     def _max_wait(self, call: Call) -> None:
         if call.state not in (CallState.QUEUED, CallState.RINGING_AGENT):
@@ -297,18 +330,18 @@ class Acd:
         q = self.queues[call.queue]
         q.timeouts += 1
         call.event("queue:timeout", queue=call.queue, position=q.position(call) if call in q.waiting else 1,
-                   wait=round(self.engine.clock.time() - call.queued_at, 2))
+                   wait=round(self.svc.clock.time() - call.queued_at, 2))
         if call.on_queue_exit:
             self.exit_with(call, "timeout")
         else:
             self.leave(call)
-            self.engine.end_call(call, Disposition.TIMEOUT, "box")
+            self.center.end_call(call, Disposition.TIMEOUT, "box")
 
     # --- matching -----------------------------------------------------------------------------
     def dispatch(self) -> None:
         """Offer waiting callers, best first (priority, then time of entry, across every queue), to
         the ready agents each may have; a caller nobody may take yet does not hold up the others."""
-        now = self.engine.clock.time()
+        now = self.svc.clock.time()
         ready = self._ringable(self.agents.values())
         if not ready:
             return
@@ -319,7 +352,7 @@ class Acd:
             if not eligible:
                 continue
             chosen = STRATEGIES[q.cfg.strategy](eligible, q)
-            self._offer(q, call, chosen)
+            call.offered(q, chosen)
             ready = self._ringable(ready)
             if not ready:
                 return
@@ -339,20 +372,17 @@ class Acd:
         level = self.min_level(q, call, now)
         return [a for a in ready if a.level(q.cfg.skill) >= level]
 
-    def _offer(self, q: Queue, call: Call, agents: list[Agent]) -> None:
-        if not isinstance(call, Call):
-            # A callback request waiting in the caller's place: one agent, rung before dialling out.
-            self.engine.callbacks.offer(q, call, agents[0])
-            return
+    def _offer(self, call: Call, q: Queue, agents: list[Agent]) -> None:
+        """Ring the agents chosen for a caller waiting on the line."""
         rung = [a for a in agents if self.ring(a, call, self.offer_answered, partial(self._missed, call))]
         if not rung:
             return
         call.ringing = rung
-        call.ring_started = self.engine.clock.time()
+        call.ring_started = self.svc.clock.time()
         call.set_state(CallState.RINGING_AGENT, agents=[a.id for a in rung])
         if q.cfg.strategy == "round_robin":
             q.rr_next = agents[0].order + 1
-        call.ring_timer = self.engine.later(q.cfg.ring_timeout, self._ring_timeout, call)
+        call.ring_timer = self.svc.later(q.cfg.ring_timeout, self._ring_timeout, call)
 
     def ring(self, agent: Agent, call: Call | None, on_answer: Callable[[Agent], None],
              on_missed: Callable[[Agent, str], None]) -> bool:
@@ -431,7 +461,7 @@ class Acd:
         # The network's reason, where it gave one (busy, unobtainable ...); a ring-out says nothing more.
         reason = {} if why == NO_ANSWER else {"why": why}
         call.event("agent:noanswer", agent=agent.id,
-                   ring_ms=int(1000 * (self.engine.clock.time() - call.ring_started)), **reason)
+                   ring_ms=int(1000 * (self.svc.clock.time() - call.ring_started)), **reason)
         self.not_reached(agent, why)
         if call.ringing:
             return
@@ -445,12 +475,12 @@ class Acd:
         if call is None or agent not in call.ringing:
             return
         self._stop_ringing(call, keep=agent)
-        now = self.engine.clock.time()
+        now = self.svc.clock.time()
         q = self.queues[call.queue]
         q.waiting.remove(call)
         q.answered += 1
         wait = now - call.queued_at
-        if wait <= self.engine.service_level_s:
+        if wait <= self.center.service_level_s:
             q.answered_in_sl += 1
         agent.calls += 1
         agent.set_state(AgentState.TALKING)
@@ -462,7 +492,7 @@ class Acd:
         call.update(agent_id=agent.id, connected_at=now, wait=round(wait, 3))
         call.event("queue:connect", queue=q.name, agent=agent.id, wait=round(wait, 2),
                    ring_s=round(now - call.ring_started, 2))
-        self.engine.connect(call, agent)
+        self.center.connect(call, agent)
 
     def call_ended(self, call: Call) -> None:
         """The call is over: its agent goes to wrap-up, then ready."""
@@ -484,7 +514,7 @@ class Acd:
             return
         if agent.state != AgentState.TALKING:
             return
-        talk = self.engine.clock.time() - agent.talk_started
+        talk = self.svc.clock.time() - agent.talk_started
         agent.talk_s += talk
         agent.last_call_id = call.id
         q = self.queues.get(call.queue) if call.queue else None
@@ -493,7 +523,7 @@ class Acd:
             q.aht += AHT_WEIGHT * (talk + wrapup - q.aht)
         agent.call = None
         agent.set_state(AgentState.WRAPUP)
-        agent._timer = self.engine.later(wrapup, self._wrapup_done, agent)
+        agent.wait(wrapup, self._wrapup_done, agent)
 
     def _wrapup_done(self, agent: Agent) -> None:
         if agent.state == AgentState.WRAPUP:
@@ -512,8 +542,7 @@ class Acd:
         if agent.state == AgentState.LOGGED_OUT:
             raise AcdError(f"agent {agent.id} is not logged in")
         if agent.state in (AgentState.NOT_READY, AgentState.WRAPUP):
-            if agent._timer:
-                agent._timer.cancel()
+            agent.cancel_timer()
             agent.set_state(AgentState.READY)
             self.dispatch()
         return agent.status()
@@ -524,8 +553,7 @@ class Acd:
             raise AcdError(f"agent {agent.id} is not logged in")
         if agent.state in BUSY:
             raise AcdError(f"agent {agent.id} is on a call; hang up first")
-        if agent._timer:
-            agent._timer.cancel()
+        agent.cancel_timer()
         agent.set_state(AgentState.NOT_READY, reason or "break")
         return agent.status()
 
@@ -533,8 +561,7 @@ class Acd:
         agent = self.agent(agent_id)
         if agent.state in BUSY:
             raise AcdError(f"agent {agent.id} is on a call; hang up first")
-        if agent._timer:
-            agent._timer.cancel()
+        agent.cancel_timer()
         agent.set_state(AgentState.LOGGED_OUT)
         return agent.status()
 
@@ -542,19 +569,18 @@ class Acd:
         """The box stops: every agent's state log ends here (their login time, their occupancy)."""
         for agent in self.agents.values():
             if agent.state != AgentState.LOGGED_OUT:
-                if agent._timer:
-                    agent._timer.cancel()
+                agent.cancel_timer()
                 agent.set_state(AgentState.LOGGED_OUT, reason)
 
     def cmd_hangup(self, agent_id: str) -> dict:
         agent = self.agent(agent_id)
         if agent.call is None or agent.state != AgentState.TALKING:
             raise AcdError(f"agent {agent.id} has no call to hang up")
-        self.engine.end_call(agent.call, Disposition.ANSWERED, "agent")
+        self.center.end_call(agent.call, Disposition.ANSWERED, "agent")
         return agent.status()
 
     def status(self) -> dict:
-        now = self.engine.clock.time()
+        now = self.svc.clock.time()
         queues = []
         for q in self.queues.values():
             members = [a for a in self.agents.values() if a.level(q.cfg.skill) >= q.cfg.min_level]

@@ -3,16 +3,18 @@ they were, and when its turn comes an agent is rung and the box dials the caller
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from firmware.callcenter.acd import NO_ANSWER, Agent, AgentState, Queue
 from firmware.callcenter.calls import Call, CallState, Disposition
 from firmware.callcenter.flows import Node
-from firmware.callcenter.operations import not_reached
+from firmware.callcenter.legs import not_reached
+from firmware.core.application import Services
 
 if TYPE_CHECKING:
-    from firmware.core.engine import Engine
+    from firmware.callcenter.center import CallCenter
     from firmware.callcenter.ivr import IvrSession
 
 log = logging.getLogger(__name__)
@@ -24,13 +26,31 @@ RETRY_S = 300.0
 MIN_NUMBER, MAX_NUMBER = 5, 15
 
 
-class CallbackRequest:
-    """Waits in a queue in the caller's place; shaped like a waiting call for the matching code."""
+@dataclass(frozen=True)
+class PendingCallback:
+    """A callback request as the store kept it, to be taken up again at start."""
+    id: str
+    call_id: str
+    number: str
+    queue: str
+    state: str              # pending (waiting in the queue), retry (waiting to go back), dialing
+    attempts: int
+    queued_at: float        # its place in the queue
+    updated_at: float
+    priority: int
+    dedicated: str | None   # the caller's own agent, waited for first
 
-    def __init__(self, req_id: str, call: Call, number: str, queue: str, queued_at: float, priority: int):
-        self.id, self.call_id, self.number, self.queue = req_id, call.id, number, queue
+
+class CallbackRequest:
+    """Waits in a queue in the caller's place (an acd.QueueEntry): when matched, one agent is rung
+    before the number is dialled (`offered`)."""
+
+    def __init__(self, req_id: str, call_id: str, number: str, queue: str, queued_at: float, priority: int,
+                 dedicated: str | None, offer: Callable[[Queue, "CallbackRequest", Agent], None]):
+        self.id, self.call_id, self.number, self.queue = req_id, call_id, number, queue
         self.queued_at, self.priority = queued_at, priority
-        self.dedicated = call.dedicated
+        self.dedicated = dedicated
+        self.offered: Callable[[Queue, list[Agent]], None] = lambda q, agents: offer(q, self, agents[0])
         self.ringing: list[Agent] = []
         self.ring_timer = None
         self.timers: list = []
@@ -42,17 +62,17 @@ class CallbackRequest:
 
 
 class Callbacks:
-    def __init__(self, engine: "Engine"):
-        self.engine = engine
+    def __init__(self, svc: Services, center: "CallCenter"):
+        self.svc, self.center = svc, center
         self.requests: dict[str, CallbackRequest] = {}
         self.dialing: dict[str, CallbackRequest] = {}     # callback call id -> its request, until answered
-        engine.observers.append(self._observe)
+        svc.observe(self._observe)
 
     # --- the caller asks ----------------------------------------------------------------------
     def offer_in_ivr(self, session: "IvrSession", node: Node) -> None:
         call = session.call
         queue = node.queue or call.queue
-        if not queue or queue not in self.engine.acd.queues:
+        if not queue or queue not in self.center.acd.queues:
             log.warning("call %s: callback node %s has no queue to wait in", call.id, node.name)
             session.enter(node.on_fail)
             return
@@ -62,7 +82,7 @@ class Callbacks:
             self._ask_number(session, node, queue)
 
     def _confirm(self, session, node: Node, queue: str, number: str) -> None:
-        words = session.prompts(node.prompts) + self.engine.say.digits(number) + session.prompts(node.confirm)
+        words = session.prompts(node.prompts) + self.center.say.digits(number) + session.prompts(node.confirm)
 
         def answered(key: str | None) -> None:
             if key == "1":
@@ -75,7 +95,7 @@ class Callbacks:
                     session.enter(node.on_fail)
                 else:
                     self._confirm(session, node, queue, number)
-        session.engine.play(session.call, words, on_done=lambda: session.read([], answered))
+        session.center.play(session.call, words, on_done=lambda: session.read([], answered))
 
     def _ask_number(self, session, node: Node, queue: str) -> None:
         def typed(digits: str | None) -> None:
@@ -90,28 +110,52 @@ class Callbacks:
         session.read(list(node.enter_number), typed, max_digits=MAX_NUMBER, terminator="#")
 
     def _accept(self, session, node: Node, queue_name: str, number: str) -> None:
-        eng, call = self.engine, session.call
-        q = eng.acd.queues[queue_name]
+        call = session.call
+        q = self.center.acd.queues[queue_name]
         # The request takes the caller's place if they were waiting in this queue.
-        queued_at = call.queued_at if call.queue == queue_name and call.queued_at else eng.clock.time()
-        req = CallbackRequest(eng.new_id(), call, number, queue_name, queued_at, call.priority)
+        queued_at = call.queued_at if call.queue == queue_name and call.queued_at else self.svc.clock.time()
+        req = CallbackRequest(self.svc.new_id(), call.id, number, queue_name, queued_at, call.priority,
+                              call.dedicated, self.offer)
         self.requests[req.id] = req
         q.insert(req)
-        eng.store.insert("callbacks", {"id": req.id, "call_id": call.id, "number": number, "queue": queue_name,
-                                       "requested_at": eng.clock.time(), "attempts": 0, "state": "pending",
-                                       "updated_at": eng.clock.time()})
+        self.svc.records.insert("callbacks", {"id": req.id, "call_id": call.id, "number": number, "queue": queue_name,
+                                              "requested_at": self.svc.clock.time(), "attempts": 0, "state": "pending",
+                                              "updated_at": self.svc.clock.time()})
         call.event("callback:requested", number=number, queue=queue_name, position=q.position(req))
         call.callback_id = req.id
-        session.play(node.thanks, then=lambda: eng.end_call(call, Disposition.CALLBACK, "box"))
+        session.play(node.thanks, then=lambda: self.center.end_call(call, Disposition.CALLBACK, "box"))
+
+    def restore(self, pending: list[PendingCallback]) -> None:
+        """Take up the requests a stop or a crash left: each goes back to its place in its queue
+        (its time of entry and priority); one being dialled when the box stopped was an attempt that
+        reached nobody, and follows the retry rules (README, callbacks)."""
+        now = self.svc.clock.time()
+        for p in pending:
+            if p.queue not in self.center.acd.queues:
+                log.warning("callback %s: queue %s is gone; the request is dropped", p.id, p.queue)
+                self._update_row(p.id, "failed", p.attempts, result="queue gone")
+                continue
+            dedicated = p.dedicated if p.dedicated in self.center.acd.agents else None
+            req = CallbackRequest(p.id, p.call_id, p.number, p.queue, p.queued_at, p.priority, dedicated,
+                                  self.offer)
+            req.attempts = p.attempts
+            self.requests[req.id] = req
+            if p.state == "pending":
+                self.center.acd.queues[p.queue].insert(req)
+            elif p.state == "retry":
+                self.svc.later(max(0.0, p.updated_at + RETRY_S - now), self._requeue, req)
+            else:
+                self._retry(req, Disposition.INTERRUPTED.value)
+            log.info("callback %s to %s taken up again (%s, %d attempts)", p.id, p.number, p.state, p.attempts)
 
     # --- its turn comes -----------------------------------------------------------------------
     def offer(self, q: Queue, req: CallbackRequest, agent: Agent) -> None:
         """The queue matched the request with a free agent: ring the agent first."""
-        eng = self.engine
-        if not eng.acd.ring(agent, None, partial(self._agent_answered, q, req), partial(self._agent_missed, req)):
+        if not self.center.acd.ring(agent, None, partial(self._agent_answered, q, req),
+                                    partial(self._agent_missed, req)):
             return   # the request keeps its place for the next free agent
         req.ringing = [agent]
-        req.ring_timer = eng.later(q.cfg.ring_timeout, self._agent_missed, req, agent, NO_ANSWER)
+        req.ring_timer = self.svc.later(q.cfg.ring_timeout, self._agent_missed, req, agent, NO_ANSWER)
 
     def _agent_missed(self, req: CallbackRequest, agent: Agent, why: str) -> None:
         if req.ringing != [agent]:
@@ -119,21 +163,20 @@ class Callbacks:
         if req.ring_timer:
             req.ring_timer.cancel()
         req.ringing, req.ring_timer = [], None
-        self.engine.acd.not_reached(agent, why)
-        self.engine.acd.dispatch()
+        self.center.acd.not_reached(agent, why)
+        self.center.acd.dispatch()
 
     def _agent_answered(self, q: Queue, req: CallbackRequest, agent: Agent) -> None:
-        eng = self.engine
         if req.ring_timer:
             req.ring_timer.cancel()
         req.ringing = []
-        if eng.ops.idle_trunk() is None:   # the agent is released, the request keeps its place
+        if self.center.legs.idle_trunk() is None:   # the agent is released, the request keeps its place
             log.warning("callback %s: no free line to dial %s out on; it waits", req.id, req.number)
-            eng.acd.unring(agent)
+            self.center.acd.unring(agent)
             return
         q.waiting.remove(req)
         req.attempts += 1
-        call = eng.outbound_call(None, req.number, agent, direction="callback")
+        call = self.center.outbound_call(None, req.number, agent, direction="callback")
         agent.call = call    # the agent's hang-up ends it, as any call of theirs
         call.queue = req.queue
         call.update(queue=req.queue)
@@ -141,24 +184,23 @@ class Callbacks:
         call.event("callback:dial", request=req.id, number=req.number, attempt=req.attempts)
         self._update(req, "dialing", callback_call_id=call.id, agent_id=agent.id)
         self.dialing[call.id] = req
-        eng.ops.dial_out(call, req.number, on_answer=lambda: self._answered(req, call),
-                         on_fail=lambda why: self._failed(req, call, why),
-                         on_clear=lambda: eng.end_call(call, Disposition.ANSWERED, "caller"))
+        self.center.legs.dial_out(call, req.number, on_answer=lambda: self._answered(req, call),
+                                  on_fail=lambda why: self._failed(req, call, why),
+                                  on_clear=lambda: self.center.end_call(call, Disposition.ANSWERED, "caller"))
 
     def _answered(self, req: CallbackRequest, call: Call) -> None:
-        eng = self.engine
         self.dialing.pop(call.id, None)
-        eng.connect(call, call.agent)
-        call.connected_at = eng.clock.time()
+        self.center.connect(call, call.agent)
+        call.connected_at = self.svc.clock.time()
         call.update(connected_at=call.connected_at, agent_id=call.agent.id)
         self.requests.pop(req.id, None)
         self._update(req, "done", result="answered")
-        eng.emit("callback:answered", call=call, request=req.id)
+        self.svc.emit("callback:answered", call=call, request=req.id)
 
     def _failed(self, req: CallbackRequest, call: Call, why: str) -> None:
         """The number was busy, unobtainable or did not answer."""
         self.dialing.pop(call.id, None)
-        self.engine.end_call(call, not_reached(why), "box")
+        self.center.end_call(call, not_reached(why), "box")
         self._retry(req, why)
 
     def _observe(self, event: str, data: dict) -> None:
@@ -171,26 +213,28 @@ class Callbacks:
 
     def _retry(self, req: CallbackRequest, why: str) -> None:
         """README, callbacks: a caller not reached is tried again MAX_ATTEMPTS times in all, RETRY_S apart."""
-        eng = self.engine
         if req.attempts >= MAX_ATTEMPTS:
             self.requests.pop(req.id, None)
             self._update(req, "failed", result=why)
-            eng.emit("callback:failed", request=req.id, why=why)
+            self.svc.emit("callback:failed", request=req.id, why=why)
             return
         self._update(req, "retry", result=why)
         # Back at the end of the line after the retry interval: a retry never jumps the queue.
-        eng.later(RETRY_S, self._requeue, req)
+        self.svc.later(RETRY_S, self._requeue, req)
 
     def _requeue(self, req: CallbackRequest) -> None:
-        q = self.engine.acd.queues[req.queue]
-        req.queued_at = self.engine.clock.time()
+        q = self.center.acd.queues[req.queue]
+        req.queued_at = self.svc.clock.time()
         q.insert(req)
         self._update(req, "pending")
-        self.engine.acd.dispatch()
+        self.center.acd.dispatch()
 
     def _update(self, req: CallbackRequest, state: str, **changes) -> None:
-        self.engine.store.update("callbacks", req.id, {"state": state, "attempts": req.attempts,
-                                                       "updated_at": self.engine.clock.time(), **changes})
+        self._update_row(req.id, state, req.attempts, **changes)
+
+    def _update_row(self, req_id: str, state: str, attempts: int, **changes) -> None:
+        self.svc.records.update("callbacks", req_id, {"state": state, "attempts": attempts,
+                                                      "updated_at": self.svc.clock.time(), **changes})
 
     def status(self) -> list[dict]:
         return [{"id": r.id, "number": r.number, "queue": r.queue, "attempts": r.attempts,

@@ -7,7 +7,7 @@ import logging
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from firmware.core.engine import Engine
+    from firmware.core.application import Services
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +42,9 @@ class Disposition(str, enum.Enum):
 class Call:
     """One inbound call, from first ring to hang-up."""
 
-    def __init__(self, engine: "Engine", call_id: str, channel: int | None, now: float, direction: str = "inbound"):
+    def __init__(self, svc: "Services", call_id: str, channel: int | None, now: float, direction: str = "inbound"):
         """`channel`: the call's trunk; None for an agent's call out until its number is dialled."""
-        self.engine = engine
+        self.svc = svc
         self.id = call_id
         self.channel = channel
         self.state = CallState.RINGING
@@ -65,6 +65,7 @@ class Call:
         self.queue_position = 0              # position on entering the queue (queue_log origposition)
         self.timers: list = []               # queue timers: max wait, escalation, announcements
         self.on_queue_exit = None            # the flow's continuation when the caller leaves a queue
+        self.offered = None                  # what a queue's match does: ring the agents (acd.QueueEntry)
         self.connected_at: float | None = None
         self.ended_at: float | None = None
         self.digits = ""
@@ -86,12 +87,12 @@ class Call:
         self.hold_started: float | None = None
         self.hold_s = 0.0
         self.transfers = 0
-        engine.store.insert("calls", {"id": call_id, "direction": direction, "channel": self.line_name,
-                                      "arrived_at": now})
+        svc.records.insert("calls", {"id": call_id, "direction": direction, "channel": self.line_name,
+                                     "arrived_at": now})
 
     @property
     def line_name(self) -> str | None:
-        return self.engine.board.channels[self.channel].name if self.channel is not None else None
+        return self.svc.lines.channels[self.channel].name if self.channel is not None else None
 
     def __repr__(self) -> str:
         return f"<Call {self.id} ch{self.channel} {self.state.value}>"
@@ -101,19 +102,19 @@ class Call:
             return
         log.debug("call %s: %s -> %s", self.id, self.state.value, state.value)
         self.state = state
-        self.engine.emit(f"call:{state.value}", call=self, **data)
+        self.svc.emit(f"call:{state.value}", call=self, **data)
 
     def event(self, kind: str, **data) -> None:
         """Append to the call's event journal (IVR nodes, digits, queue, agent, hang-up) and tell
-        the engine's observers (queue_log, scenario runner)."""
-        self.engine.emit(kind, call=self, **data)
+        the box's observers (queue_log, scenario runner)."""
+        self.svc.emit(kind, call=self, **data)
         self._events += 1
-        self.engine.store.insert("call_events", {
-            "id": f"{self.id}-{self._events:04d}", "call_id": self.id, "at": self.engine.clock.time(),
+        self.svc.records.insert("call_events", {
+            "id": f"{self.id}-{self._events:04d}", "call_id": self.id, "at": self.svc.clock.time(),
             "kind": kind, "data": json.dumps(data, separators=(",", ":")) if data else None})
 
     def update(self, **changes) -> None:
-        self.engine.store.update("calls", self.id, changes)
+        self.svc.records.update("calls", self.id, changes)
 
     def wait_seconds(self, now: float) -> float | None:
         if self.queued_at is None:

@@ -12,7 +12,8 @@ from firmware.callcenter.say import SayError
 
 if TYPE_CHECKING:
     from firmware.callcenter.calls import Call
-    from firmware.core.engine import Engine
+    from firmware.callcenter.center import CallCenter
+    from firmware.core.application import Services
 
 log = logging.getLogger(__name__)
 
@@ -21,8 +22,8 @@ class IvrSession:
     """Runs a flow for one call. Digits pressed during a prompt with barge-in stop it and are kept
     for the next node that reads digits (type-ahead), as callers who know the menu expect."""
 
-    def __init__(self, engine: "Engine", call: "Call", flow: Flow):
-        self.engine, self.call, self.flow = engine, call, flow
+    def __init__(self, svc: "Services", center: "CallCenter", call: "Call", flow: Flow):
+        self.svc, self.center, self.call, self.flow = svc, center, call, flow
         self.node: Node | None = None
         self.vars: dict[str, str] = {"caller": call.number or ""}
         self.typed = ""          # type-ahead digits not yet consumed
@@ -59,7 +60,7 @@ class IvrSession:
         out = []
         for name in names:
             name = self.value(name) if name.startswith("$") else name
-            if name in self.engine.prompts:
+            if name in self.svc.prompts:
                 out.append(name)
             else:
                 log.warning("call %s: flow %s node %s: no prompt %r", self.call.id, self.flow.name,
@@ -67,7 +68,7 @@ class IvrSession:
         return out
 
     def play(self, names, then: Callable[[], None]) -> None:
-        self.engine.play(self.call, self.prompts(names), on_done=then)
+        self.center.play(self.call, self.prompts(names), on_done=then)
 
     # --- reading digits -----------------------------------------------------------------------
     def read(self, prompts, on_done: Callable[[str | None], None], max_digits: int = 1,
@@ -87,7 +88,7 @@ class IvrSession:
         if r is None:
             return
         if not self._consume():
-            self._timer = self.engine.later(r["inter"] if r["digits"] else r["first"], self._read_timeout)
+            self._timer = self.svc.later(r["inter"] if r["digits"] else r["first"], self._read_timeout)
 
     def _consume(self) -> bool:
         """Take typed keys into the read in progress; True once the read has finished."""
@@ -106,7 +107,7 @@ class IvrSession:
     def _finish(self, digits: str | None) -> None:
         r, self._reader = self._reader, None
         self._cancel_timer()
-        self.engine.stop_playing(self.call)
+        self.center.stop_playing(self.call)
         r["done"](digits)
 
     def _read_timeout(self) -> None:
@@ -120,16 +121,16 @@ class IvrSession:
         if node is None:
             return
         if r is None:
-            if node.type == "play" and node.barge_in and self.engine.stop_playing(self.call):
+            if node.type == "play" and node.barge_in and self.center.stop_playing(self.call):
                 self.enter(node.next)
             return
-        if self.engine.is_playing(self.call):
+        if self.center.is_playing(self.call):
             if not r["barge_in"]:
                 return
-            self.engine.stop_playing(self.call)
+            self.center.stop_playing(self.call)
         self._cancel_timer()
         if not self._consume():
-            self._timer = self.engine.later(r["inter"], self._read_timeout)
+            self._timer = self.svc.later(r["inter"], self._read_timeout)
 
     def _cancel_timer(self) -> None:
         if self._timer:
@@ -155,7 +156,7 @@ class IvrSession:
         self.enter(node.next)
 
     def _enter_hangup(self, node: Node) -> None:
-        self.play(node.prompts, then=lambda: self.engine.end_call(self.call, Disposition.COMPLETED, "box"))
+        self.play(node.prompts, then=lambda: self.center.end_call(self.call, Disposition.COMPLETED, "box"))
 
     def _enter_menu(self, node: Node, apology: list[str] | None = None) -> None:
         def chosen(digits: str | None) -> None:
@@ -198,10 +199,10 @@ class IvrSession:
         self.call.secure_input = on
         if self.call.recording_id:
             self.call.recording_paused = on
-            self.engine.recording_changed()
+            self.center.recording_changed()
 
     def _enter_say(self, node: Node) -> None:
-        say = self.engine.say
+        say = self.center.say
         raw = self.value(node.value)
         try:
             if node.what == "digits":
@@ -216,12 +217,12 @@ class IvrSession:
         except (SayError, ValueError, IndexError) as exc:
             log.warning("call %s: node %s cannot say %r as %s: %s", self.call.id, node.name, raw, node.what, exc)
             words = []
-        self.engine.play(self.call, self.prompts(node.prompts) + words + self.prompts(node.after),
+        self.center.play(self.call, self.prompts(node.prompts) + words + self.prompts(node.after),
                          on_done=lambda: self.enter(node.next))
 
     def _enter_lookup(self, node: Node) -> None:
         key = self.value(node.key)
-        item = self.engine.lookups.get(node.table, key) if self.engine.lookups else None
+        item = self.center.lookups.get(node.table, key) if self.center.lookups else None
         self.call.event("ivr:lookup", node=node.name, table=node.table, found=item is not None)
         if item is None:
             self.enter(node.on_missing)
@@ -231,7 +232,7 @@ class IvrSession:
         self.enter(node.next)
 
     def _enter_hours(self, node: Node) -> None:
-        now = dt.datetime.fromtimestamp(self.engine.clock.time())
+        now = dt.datetime.fromtimestamp(self.svc.clock.time())
         is_open = (DAYS[now.weekday()] in node.days and node.open <= now.strftime("%H:%M") < node.close
                    and now.strftime("%Y-%m-%d") not in node.holidays)
         self.enter(node.next if is_open else node.closed)
@@ -257,30 +258,30 @@ class IvrSession:
                     return
                 self.enter(node.next)
                 return
-            self.engine.store.insert("survey_answers", {
-                "id": self.engine.new_id(), "call_id": self.call.id, "survey": node.name,
-                "question": node.question, "answer": digits, "at": self.engine.clock.time()})
+            self.svc.records.insert("survey_answers", {
+                "id": self.svc.new_id(), "call_id": self.call.id, "survey": node.name,
+                "question": node.question, "answer": digits, "at": self.svc.clock.time()})
             self.call.event("ivr:survey", survey=node.name, question=node.question, answer=digits)
             self.enter(node.next)
         self.read(list(node.prompts), answered, first_timeout=node.timeout)
 
     def _enter_transfer(self, node: Node) -> None:
-        self.play(node.prompts, then=lambda: self.engine.transfer_out(
+        self.play(node.prompts, then=lambda: self.center.transfer_out(
             self.call, node.number, on_fail=lambda why: self.enter(node.on_fail)))
 
     def _enter_voicemail(self, node: Node) -> None:
-        self.play(node.prompts, then=lambda: self.engine.voicemail.record(self.call, node))
+        self.play(node.prompts, then=lambda: self.center.voicemail.record(self.call, node))
 
     def _enter_callback(self, node: Node) -> None:
-        self.engine.callbacks.offer_in_ivr(self, node)
+        self.center.callbacks.offer_in_ivr(self, node)
 
     # --- queues -------------------------------------------------------------------------------
     def _enter_queue(self, node: Node) -> None:
         self.typed = ""
         self.call.after_agent = (lambda: self.enter(node.after)) if node.after else None
         on_exit = self._queue_exit if (node.on_full or node.on_timeout or node.keys) else None
-        if not self.engine.enqueue(self.call, node.queue, on_exit) and on_exit is None:
-            self.engine.end_call(self.call, Disposition.OVERFLOW, "box")
+        if not self.center.enqueue(self.call, node.queue, on_exit) and on_exit is None:
+            self.center.end_call(self.call, Disposition.OVERFLOW, "box")
 
     def _queue_exit(self, outcome: str) -> None:
         """The caller left the queue: the queue was full, they waited too long, or pressed a key."""
@@ -289,7 +290,7 @@ class IvrSession:
         if outcome.startswith("key:"):
             target = dict(node.keys).get(outcome[4:])
         if target is None:
-            self.engine.end_call(self.call, Disposition.OVERFLOW if outcome == "full" else Disposition.TIMEOUT, "box")
+            self.center.end_call(self.call, Disposition.OVERFLOW if outcome == "full" else Disposition.TIMEOUT, "box")
             return
         self.enter(target)
 
@@ -298,11 +299,11 @@ class IvrSession:
         node = self.node
         if node is None or node.type != "queue" or digit not in dict(node.keys):
             return False
-        q = self.engine.acd.queues[node.queue]
+        q = self.center.acd.queues[node.queue]
         self.call.event("queue:exitkey", queue=node.queue, digit=digit,
                         position=q.position(self.call) if self.call in q.waiting else 1,
-                        wait=round(self.engine.clock.time() - self.call.queued_at, 2))
-        self.engine.acd.exit_with(self.call, f"key:{digit}")
+                        wait=round(self.svc.clock.time() - self.call.queued_at, 2))
+        self.center.acd.exit_with(self.call, f"key:{digit}")
         return True
 
     def resume_after_agent(self) -> bool:

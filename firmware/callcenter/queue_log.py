@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 
+from firmware.core.clock import TickClock
 from firmware.core.journal import Journal
 
 
@@ -39,11 +40,11 @@ def parse_line(line: str) -> tuple[int, str, str, str, str, list[str]] | None:
 class QueueLog:
     """An engine observer turning call and agent events into queue_log lines."""
 
-    def __init__(self, engine, journal: Journal):
-        self.engine, self.journal = engine, journal
+    def __init__(self, clock: TickClock, journal: Journal):
+        self.clock, self.journal = clock, journal
 
     def _line(self, callid: str, queue: str, agent: str, event: str, *data) -> None:
-        self.journal.write(*format_line(self.engine.clock.time(), callid, queue, agent, event, *data))
+        self.journal.write(*format_line(self.clock.time(), callid, queue, agent, event, *data))
 
     def __call__(self, name: str, data: dict) -> None:
         handler = getattr(self, "_on_" + name.replace(":", "_"), None)
@@ -81,7 +82,7 @@ class QueueLog:
     def _on_call_transfer(self, d):
         c = d["call"]
         self._line(c.id, c.queue, d["agent"], "BLINDTRANSFER" if d["blind"] else "ATTENDEDTRANSFER",
-                   d["to"], "", round(c.wait_seconds(self.engine.clock.time()) or 0), d["talk"], c.queue_position)
+                   d["to"], "", round(c.wait_seconds(self.clock.time()) or 0), d["talk"], c.queue_position)
 
     def _on_call_hangup(self, d):
         c = d["call"]
@@ -89,7 +90,7 @@ class QueueLog:
             return
         event = "COMPLETEAGENT" if d["by"] in ("agent", "supervisor") else "COMPLETECALLER"
         self._line(c.id, c.queue, c.agent.id, event, c.connected_at - c.queued_at,
-                   self.engine.clock.time() - c.connected_at, c.queue_position)
+                   self.clock.time() - c.connected_at, c.queue_position)
 
     # --- agent events -------------------------------------------------------------------------
     def _agent_lines(self, agent, event: str, *data) -> None:

@@ -1,5 +1,6 @@
 """At start, before the first call: close the calls a crash left open and file the recordings it left
-without a row, so that head office gets every call and every recording (the change feed carries both).
+without a row, so that head office gets every call and every recording (the change feed carries both);
+and read the callback requests left waiting, so that every caller who asked is called back.
 
 A SIGKILL or a power cut stops the box between a call's events: its record has no disposition, and its
 recording (repaired by `recorder.repair_all`, which runs first) has no row, because both are written
@@ -15,6 +16,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from firmware.callcenter.callbacks import PendingCallback
 from firmware.callcenter.calls import Disposition
 from firmware.core.journal import Journal
 from firmware.callcenter.queue_log import day_of, format_line, parse_line
@@ -213,3 +215,25 @@ def _insert(conn: sqlite3.Connection, table: str, row: dict) -> bool:
     if cur.rowcount == 0:
         log.error("%s: %s is left without a row: its id %s is another file's", table, row["path"], row["id"])
     return cur.rowcount == 1
+
+
+def pending_callbacks(conn: sqlite3.Connection) -> list[PendingCallback]:
+    """The callback requests a stop or a crash left waiting, oldest place first.
+
+    A request keeps its caller's place: the time the caller entered the queue (when they asked while
+    waiting in it) or asked, and after a retry the time it went back to the end of the queue; the
+    caller's priority and dedicated agent are the call's and its customer's (firmware/callcenter/acd.py).
+    """
+    try:
+        rows = conn.execute("""
+            SELECT b.id, b.call_id, b.number, b.queue, b.state, coalesce(b.attempts, 0),
+                   CASE WHEN coalesce(b.attempts, 0) > 0 THEN b.updated_at
+                        WHEN c.queue = b.queue AND c.queued_at IS NOT NULL THEN c.queued_at
+                        ELSE b.requested_at END,
+                   b.updated_at, coalesce(c.priority, 0), u.agent_id
+            FROM callbacks b LEFT JOIN calls c ON c.id = b.call_id
+                             LEFT JOIN customers u ON u.id = c.customer_id
+            WHERE b.state IN ('pending', 'retry', 'dialing')""").fetchall()
+    except sqlite3.Error as exc:
+        raise RecoveryError(f"callbacks left waiting: {exc}") from exc
+    return sorted((PendingCallback(*r) for r in rows), key=lambda p: (p.queued_at, p.id))

@@ -12,10 +12,11 @@ from dsp import tonegen
 
 from firmware.callcenter.calls import Call, Disposition
 from firmware.callcenter.flows import Node
+from firmware.core.application import Services
 from firmware.core.recorder import VOICEMAIL_DIR
 
 if TYPE_CHECKING:
-    from firmware.core.engine import Engine
+    from firmware.callcenter.center import CallCenter
 
 log = logging.getLogger(__name__)
 
@@ -38,24 +39,23 @@ class _Taking:
 
 
 class Voicemail:
-    def __init__(self, engine: "Engine"):
-        self.engine = engine
+    def __init__(self, svc: Services, center: "CallCenter"):
+        self.svc, self.center = svc, center
         self.taking: dict[int, _Taking] = {}     # channel -> message being recorded
         self.pending: dict[str, tuple[Call, Node, float]] = {}   # recording id -> (call, node, started)
 
     def record(self, call: Call, node: Node) -> None:
         """Beep (if the node says so), then record."""
         if node.beep:
-            self.engine.play_samples(call, BEEP, on_done=lambda: self._start(call, node))
+            self.center.play_samples(call, BEEP, on_done=lambda: self._start(call, node))
         else:
             self._start(call, node)
 
     def _start(self, call: Call, node: Node) -> None:
-        eng = self.engine
-        now = eng.clock.time()
-        vm_id = eng.new_id()
+        now = self.svc.clock.time()
+        vm_id = self.svc.new_id()
         day = time.strftime("%Y/%m/%d", time.gmtime(now))
-        eng.recorder.open(vm_id, f"{VOICEMAIL_DIR}/{node.box}/{day}/{vm_id}.wav", channels=1)
+        self.svc.recorder.open(vm_id, f"{VOICEMAIL_DIR}/{node.box}/{day}/{vm_id}.wav", channels=1)
         call.voicemail_id = vm_id
         # The message's id names its file: after a crash the file is filed under this call.
         call.event("voicemail:start", box=node.box, voicemail=vm_id)
@@ -66,11 +66,10 @@ class Voicemail:
         `levels`: each channel's level in dBm0 over the tick."""
         if not self.taking:
             return
-        eng = self.engine
-        now = eng.clock.time()
+        now = self.svc.clock.time()
         channels = list(self.taking)
         ids = tuple(self.taking[ch].vm_id for ch in channels)
-        eng.recorder.frames(ids, rx[channels][:, None, :])
+        self.svc.recorder.frames(ids, rx[channels][:, None, :])
         for ch, level in zip(channels, levels[channels].tolist()):
             t = self.taking[ch]
             if level > VOICE_DBM0:
@@ -90,12 +89,12 @@ class Voicemail:
         t = self.taking.pop(call.channel, None)
         if t is None:
             return
-        self.engine.recorder.close(t.vm_id)
+        self.svc.recorder.close(t.vm_id)
         self.pending[t.vm_id] = (call, t.node, t.started)
-        call.event("voicemail:end", why=why, seconds=round(self.engine.clock.time() - t.started, 2))
+        call.event("voicemail:end", why=why, seconds=round(self.svc.clock.time() - t.started, 2))
         if not hung_up:
-            self.engine.play(call, list(t.node.thanks),
-                             on_done=lambda: self.engine.end_call(call, Disposition.VOICEMAIL, "box"))
+            self.center.play(call, list(t.node.thanks),
+                             on_done=lambda: self.center.end_call(call, Disposition.VOICEMAIL, "box"))
 
     def stored(self, fin) -> bool:
         """The recorder finished a file: if it is a message, file it. True if it was one."""
@@ -106,9 +105,9 @@ class Voicemail:
         if fin.duration < MIN_MESSAGE_S:
             fin.path.unlink(missing_ok=True)
             return True
-        self.engine.store.insert("voicemails", {
+        self.svc.records.insert("voicemails", {
             "id": fin.rec_id, "call_id": call.id, "number": call.number, "box": node.box,
-            "path": str(fin.path.relative_to(self.engine.recorder.directory)), "duration": round(fin.duration, 3),
+            "path": str(fin.path.relative_to(self.svc.recorder.directory)), "duration": round(fin.duration, 3),
             "size": fin.size, "sha256": fin.sha256, "created_at": started})
-        self.engine.emit("voicemail:stored", call=call, box=node.box, path=str(fin.path), duration=fin.duration)
+        self.svc.emit("voicemail:stored", call=call, box=node.box, path=str(fin.path), duration=fin.duration)
         return True

@@ -1,4 +1,5 @@
-"""Assembles a box from a state directory: config, prompts, flow, store, recorder, control socket, engine."""
+"""Assembles a box from a state directory: config, prompts, flow, store, recorder, control socket, the
+engine (the tick loop) and the call center it drives."""
 from __future__ import annotations
 
 import logging
@@ -7,6 +8,8 @@ from pathlib import Path
 
 from drivers.channel import Board
 
+from firmware.callcenter.center import CallCenter
+from firmware.callcenter.queue_log import QueueLog
 from firmware.core.clock import CLOCKS
 from firmware.core.control import ControlServer
 from firmware.callcenter.customers import CustomerDirectory, LookupTables
@@ -16,7 +19,7 @@ from firmware.store.ids import id_seed, next_boot
 from firmware.core.journal import Journal
 from firmware.core.prompts import PromptSet
 from firmware.core.recorder import Recorder
-from firmware.callcenter.recovery import RecoveryError, recover
+from firmware.callcenter.recovery import RecoveryError, pending_callbacks, recover
 from firmware.config.site import BOARD_DIR, SiteConfig, ensure_config, read_site
 from firmware.store.writer import StoreWriter
 
@@ -62,6 +65,11 @@ def open_engine(paths: StatePaths, board: Board, site: SiteConfig, clock: str = 
     except RecoveryError as exc:
         # The box answers calls regardless; the next start tries again.
         log.error("%s: the calls and recordings a crash left stay as they are for now", exc)
+    try:
+        callbacks = pending_callbacks(store.db.conn)
+    except RecoveryError as exc:
+        log.error("%s: they are taken up at the next start", exc)
+        callbacks = []
     store.start()
     customers = CustomerDirectory(paths.db)
     customers.start()
@@ -74,7 +82,9 @@ def open_engine(paths: StatePaths, board: Board, site: SiteConfig, clock: str = 
         server = ControlServer(paths.control)
         server.start()
     board.start()
-    return Engine(board, CLOCKS[clock](epoch), site, flow, prompts, store, recorder, board_name=board_name,
-                  control=server, seed=None if seed is None else id_seed(seed, site.box_id, boot),
-                  customers=customers, queue_log=journal,
-                  lookups=lookups)
+    engine = Engine(board, CLOCKS[clock](epoch), site.tones, prompts, store, recorder, site.box_id,
+                    board_name=board_name, control=server,
+                    seed=None if seed is None else id_seed(seed, site.box_id, boot), queue_log=journal)
+    engine.drive(CallCenter(engine.services, site, flow, customers=customers, lookups=lookups, callbacks=callbacks))
+    engine.observers.append(QueueLog(engine.clock, journal))
+    return engine

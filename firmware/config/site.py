@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from dsp.tones import PLAN_DIR, TonePlan, TonePlanError, load_plan
+from firmware.callcenter.settings import AgentConfig, QueueConfig, SiteConfig, SupervisorConfig
 from firmware.core.commands import MAX_DIAL
 
 from typed_toml import ConfigError, Section, read_file
@@ -19,54 +19,6 @@ RECORDING = ("all", "none", "on_demand")
 MAX_LEVEL = 10
 DEFAULT_LEVEL = 5
 DIAL_CHARS = frozenset("0123456789*#")
-
-
-@dataclass
-class QueueConfig:
-    name: str
-    skill: str = ""                  # the skill an agent needs; default: the queue's name
-    min_level: int = 1
-    strategy: str = "longest_idle"
-    ring_timeout: float = 15.0
-    wrapup: float = 5.0
-    max_wait: float = 600.0
-    max_waiting: int = 0             # callers allowed to wait at once; 0: no limit
-    escalate: list[tuple[float, int]] = field(default_factory=list)   # (after s waiting, min level)
-    dedicated_wait: float = 30.0     # s a VIP's dedicated agent is waited for before anyone else
-    announce_every: float = 0.0      # s between position / wait announcements; 0: none
-    recording: str = "all"
-
-    def __post_init__(self):
-        self.skill = self.skill or self.name
-
-
-@dataclass
-class AgentConfig:
-    id: str
-    name: str
-    station: str | None              # the agent's own station channel; None for a remote agent
-    skills: dict[str, int] = field(default_factory=dict)
-    phone: str | None = None         # a remote agent's number, dialled on a free trunk to reach them
-    origin: str = ""                 # "<file>: agent[i].station", for errors found once the board is known
-
-
-@dataclass
-class SupervisorConfig:
-    id: str
-    name: str
-    station: str
-
-
-@dataclass
-class SiteConfig:
-    box_id: str = "branch-001"
-    language: str = "en"
-    flow: str = "main"
-    answer_rings: int = 1
-    tones: TonePlan = field(default_factory=lambda: load_plan("cn"))   # the network's call-progress tones
-    queues: list[QueueConfig] = field(default_factory=list)
-    agents: list[AgentConfig] = field(default_factory=list)
-    supervisors: list[SupervisorConfig] = field(default_factory=list)
 
 
 def _read_escalation(sec: Section) -> list[tuple[float, int]]:

@@ -17,7 +17,7 @@ def engine_rtf(lines: int, seconds: float) -> dict:
         run = ScenarioRun(load_scenario(path), Path(tmp) / "state", clock="fast")
         engine = run.engine
         engine.run(until=lambda: engine.clock.seconds >= WARMUP_S)
-        busy = sum(1 for c in engine.calls.values())
+        busy = len(run.center.calls)
         ticks0 = engine.stats.count
         start_cpu, start_s = time.process_time(), engine.clock.seconds
         engine.run(until=lambda: engine.clock.seconds >= WARMUP_S + seconds)

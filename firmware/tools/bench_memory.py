@@ -43,9 +43,10 @@ def _engine_in_this_process(lines: int, seconds: float) -> dict:
     with tempfile.TemporaryDirectory(prefix="branchline-bench-memory-") as tmp:
         path = Path(tmp) / "busy.toml"
         path.write_text(busy_scenario(lines))
-        engine = ScenarioRun(load_scenario(path), Path(tmp) / "state", clock="fast").engine
+        run = ScenarioRun(load_scenario(path), Path(tmp) / "state", clock="fast")
+        engine = run.engine
         engine.run(until=lambda: engine.clock.seconds >= WARMUP_S)
-        busy = len(engine.calls)
+        busy = len(run.center.calls)
         engine.run(until=lambda: engine.clock.seconds >= WARMUP_S + seconds)
         result = {"lines": lines, "busy": busy, "sim_s": engine.clock.seconds, "rss_mb": rss_mb()}
         engine.stop()

@@ -16,6 +16,7 @@ from firmware.callcenter import kpi
 from firmware.tools import scenario_board
 from firmware.config.box import StatePaths, open_engine
 from firmware.callcenter.calls import Call
+from firmware.callcenter.center import CallCenter
 from typed_toml import ConfigError, Section, read_file
 from firmware.core.control import ControlError
 from firmware.core.engine import Engine
@@ -360,6 +361,9 @@ class ScenarioRun:
         flow = scn.flow or DEFAULTS_DIR / "flows" / "main.toml"
         self.engine: Engine = open_engine(self.paths, board.board, site, clock=clock, control=control,
                                           seed=scn.seed, flow_path=flow, epoch=epoch, board_name=board.name)
+        if not isinstance(self.engine.app, CallCenter):
+            raise ConfigError(f"{scn.path}: the box assembled for it runs no call center")
+        self.center: CallCenter = self.engine.app
         self.lines = scenario_board.trunks_for(board, lambda: self.engine.clock.seconds, scn.dtmf)
         self.engine.observers.append(self._observe)
         self.callers = generate_callers(scn)
@@ -391,8 +395,8 @@ class ScenarioRun:
         return self.sim.subscriber(agent.phone, Phone())
 
     def _login(self, agent_id: str) -> None:
-        self.engine.acd.cmd_login(agent_id)
-        self.engine.acd.cmd_ready(agent_id)
+        self.engine.command("agent.login", {"agent": agent_id})
+        self.engine.command("agent.ready", {"agent": agent_id})
 
     def _act(self, action: Action) -> None:
         result = {"at": action.at, "command": action.command, "args": action.args}
@@ -422,7 +426,7 @@ class ScenarioRun:
             self.lines.connected(data["channel"])
 
     def busy(self) -> bool:
-        return bool(self.engine.calls) or self.lines.busy()
+        return bool(self.center.calls) or self.lines.busy()
 
     def run(self) -> dict:
         engine = self.engine

@@ -43,14 +43,14 @@ def test_call_on_an_emulated_modem_leaves_a_complete_record(tmp_path, model):
         t0 = time.monotonic()
         engine.run(until=lambda: modem.lines[0].state == LineState.IDLE or time.monotonic() - t0 > 10)
         assert modem.lines[0].state == LineState.IDLE
-        engine.acd.cmd_login("1001")
-        engine.acd.cmd_ready("1001")
+        engine.app.acd.cmd_login("1001")
+        engine.app.acd.cmd_ready("1001")
         # The caller presses 1 (sales) 1 s after the box answers, during the welcome prompt (barge-in).
         caller = SimCaller("13800138000", "ZHAO LEI", keys=[(1.0, "1")], patience=30.0, talk=1.5,
                            voice_hz=CALLER_HZ)
         assert emu.place_call(caller)
         t0 = time.monotonic()
-        engine.run(until=lambda: (caller.ended is not None and not engine.calls
+        engine.run(until=lambda: (caller.ended is not None and not engine.app.calls
                                   and modem.lines[0].state == LineState.IDLE) or time.monotonic() - t0 > 25)
         status = modem.status()["lines"][0]
     finally:
@@ -98,9 +98,9 @@ def test_unplugging_a_modem_mid_call_fails_only_that_call_and_the_line_comes_bac
         emu = modem.emulators[0]
         assert emu.place_call(SimCaller("13900000001", patience=30.0))
         # Answered on the first ring (the site default), before the modem reports caller ID.
-        engine.run(until=lambda: any(c.answered_at for c in engine.calls.values()) or time.monotonic() - t0 > 15)
+        engine.run(until=lambda: any(c.answered_at for c in engine.app.calls.values()) or time.monotonic() - t0 > 15)
         emu.unplug()
-        engine.run(until=lambda: not engine.calls or time.monotonic() - t0 > 20)
+        engine.run(until=lambda: not engine.app.calls or time.monotonic() - t0 > 20)
         assert engine.alarms.get(0, "").startswith("modem ") and 1 not in engine.alarms
         lines = {ln["name"]: ln for ln in engine.status()["lines"]}
         assert lines["line1"]["state"] == "alarm" and lines["line2"]["state"] == "idle"
@@ -137,11 +137,11 @@ def test_glare_on_a_modem_line_the_caller_gets_a_record_and_the_number_goes_out_
     try:
         t0 = time.monotonic()
         engine.run(until=lambda: all(ln.state == LineState.IDLE for ln in modem.lines) or time.monotonic() - t0 > 10)
-        engine.acd.cmd_login("1001")
+        engine.app.acd.cmd_login("1001")
         emus[0].arrive_on_dial(caller, caller_id_first=True)
-        out_id = engine.ops.cmd_dial("1001", "4008200000")["call_id"]
+        out_id = engine.app.transfers.cmd_dial("1001", "4008200000")["call_id"]
         t0 = time.monotonic()
-        engine.run(until=lambda: (caller.ended is not None and not engine.calls
+        engine.run(until=lambda: (caller.ended is not None and not engine.app.calls
                                   and all(ln.state == LineState.IDLE for ln in modem.lines))
                    or time.monotonic() - t0 > 30)
         status = modem.status()["lines"]

@@ -71,5 +71,5 @@ def test_set_password_sign_in_see_waiting_call_and_answer_it(box, browser):
     # The agent's phone rings and is picked up after a second: the caller leaves the queue.
     wait.until(lambda _: "13800138000" not in browser.find_element(By.CSS_SELECTOR, "#waiting tbody").text)
     wait.until(lambda _: "13800138000" in agent_row().text)
-    assert run.engine.acd.agents["1001"].state.value == "talking"
+    assert run.engine.app.acd.agents["1001"].state.value == "talking"
     assert browser.get_log("browser") == []

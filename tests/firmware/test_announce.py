@@ -2,7 +2,7 @@
 import json
 import statistics
 
-from firmware.core.engine import Engine
+from firmware.callcenter.center import CallCenter
 
 STEADY = """
 [run]
@@ -49,7 +49,7 @@ def test_estimated_wait_is_honest_within_30_percent_on_a_steady_queue(run_inline
 
 
 def test_announcement_words(run_inline, mocker):
-    played = mocker.spy(Engine, "play")
+    played = mocker.spy(CallCenter, "play")
     scenario = STEADY.format(agents="").replace("[[traffic]]\nper_hour = 150", "[[traffic]]\nper_hour = 0")
     scenario += '[[callers]]\nat = 1.0\nnumber = "1"\nkeys = [[1.0, "1"]]\npatience = 100.0\n'
     run_inline(scenario)

@@ -105,13 +105,13 @@ def test_flow_hot_reload_swaps_only_a_valid_flow(engine, tmp_path, capsys):
     from firmware.config.site import DEFAULTS_DIR
     good = (DEFAULTS_DIR / "flows" / "main.toml").read_text()
     flow_path.write_text(good)
-    run.engine.flow = type(run.engine.flow)(flow_path, run.engine.flow.start, run.engine.flow.nodes)
+    run.engine.app.flow = type(run.engine.app.flow)(flow_path, run.engine.app.flow.start, run.engine.app.flow.nodes)
     client = ControlClient(state / "control.sock")
     flow_path.write_text(good.replace('queue = "service"', 'queue = "billing"'))
     with pytest.raises(ControlError, match="running flow stays.*node 'service': no queue named 'billing'"):
         client.call("flow.reload")
-    assert run.engine.flow.nodes["service"].queue == "service"
+    assert run.engine.app.flow.nodes["service"].queue == "service"
     flow_path.write_text(good.replace('"2" = "service"', '"2" = "service", "0" = "sales"'))
     assert cli.main(["ctl", "--state", str(state), "reload-flow"]) == 0
     assert "reloaded" in capsys.readouterr().out
-    assert dict(run.engine.flow.nodes["main_menu"].choices)["0"] == "sales"
+    assert dict(run.engine.app.flow.nodes["main_menu"].choices)["0"] == "sales"

@@ -65,7 +65,7 @@ def test_glare_the_ringing_caller_keeps_the_line_and_the_customer_is_dialled_on_
     scenario = ("[run]\nseconds = 40\ntrunks = 2\n" + QUEUES + agent("A", answer_after=1.0, login_at=0.0)
                 + customer(answer_after=2.0, talk=10.0) + action(5.0, "dial", agent="A", number=CUSTOMER)
                 + '[[callers]]\nat = 5.96\nnumber = "13800000001"\npatience = 20.0\n')
-    with caplog.at_level(logging.INFO, logger="firmware.callcenter.operations"):
+    with caplog.at_level(logging.INFO, logger="firmware.callcenter.legs"):
         ran = run_inline(scenario)
     assert any("trying another line" in r.getMessage() for r in caplog.records)   # it was glare
     caller = ran.call()

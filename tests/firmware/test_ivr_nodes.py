@@ -6,7 +6,7 @@ import wave
 import numpy as np
 
 import scenario_builder as sb
-from firmware.core.engine import Engine
+from firmware.callcenter.center import CallCenter
 
 
 def ivr_flow(holidays=()):
@@ -77,7 +77,7 @@ def test_blocked_and_vip_callers_are_routed_by_caller_id(run_inline):
 
 
 def test_order_lookup_reads_the_status_and_amount_back(run_inline, mocker):
-    played = mocker.spy(Engine, "play")
+    played = mocker.spy(CallCenter, "play")
     text = head(60) + caller(1.0, "13800000001", [[1.0, "2"], [3.0, "123456#"]], patience=50.0)
     ran = run_inline(text, flow=ivr_flow())
     call = ran.call()

@@ -11,6 +11,7 @@ from drivers.sim_signals import progress_tone
 from drivers.modem_line import LineState
 from dsp.levels import dbm0_to_amplitude
 from dsp.tones import load_plan
+from firmware.callcenter.center import DIGITS_KEPT
 from firmware.core import engine as engine_module
 from firmware.config.box import StatePaths, load_site, open_engine
 from firmware.config.boards import build_board, load_profile
@@ -94,7 +95,7 @@ def test_digits_heard_keep_the_last_twenty_in_order_and_every_one_is_counted(box
     pressed = "1" + "2345678023456780234567"
     assert run.sim_callers[0].pressed == pressed
     assert trunk1["counters"]["digits"] == len(pressed)
-    assert "".join(d["digit"] for d in trunk1["digits"]) == pressed[-engine_module.DIGITS_KEPT:]
+    assert "".join(d["digit"] for d in trunk1["digits"]) == pressed[-DIGITS_KEPT:]
     times = [d["at"] for d in trunk1["digits"]]
     assert times == sorted(times)
 
@@ -171,7 +172,7 @@ def test_a_line_that_carries_a_call_cannot_be_tested(box):
     with pytest.raises(ControlError, match=r"line trunk1 carries a call \(13800138000, queued\): it cannot be tested"):
         engine.command("line.test", {"channel": 0})
     assert engine.line_tests == {} and engine.testing == {}
-    assert engine.calls[0].state.value == "queued"
+    assert engine.app.calls[0].state.value == "queued"
 
 
 @pytest.mark.parametrize("args, message", [
@@ -187,7 +188,7 @@ def test_a_line_that_carries_a_call_cannot_be_tested(box):
 def test_bad_line_test_requests_are_refused_clearly(box, args, message):
     engine = box().engine
     until(engine, 0.2)
-    engine.acd.cmd_login("1001")
+    engine.app.acd.cmd_login("1001")
     with pytest.raises(ControlError, match=message):
         engine.command("line.test", args)
     assert engine.testing == {}

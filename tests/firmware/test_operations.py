@@ -7,6 +7,7 @@ voice.
 import numpy as np
 import pytest
 
+from firmware.callcenter.recording import Recordings
 from firmware.core.engine import Engine
 from scenario_builder import action, agent, caller, external, queue, run_section, scenario, supervisor
 
@@ -33,12 +34,12 @@ def actions(*rows):
 def heard(mocker):
     """Per tick, what each channel is sent (the box's output frame), by channel name."""
     frames = []
-    real = Engine._record
+    real = Recordings.frames
 
     def spy(self, rx, tx):
-        frames.append((self.clock.seconds, tx.copy()))
+        frames.append((self.svc.clock.seconds, tx.copy()))
         return real(self, rx, tx)
-    mocker.patch.object(Engine, "_record", spy)
+    mocker.patch.object(Recordings, "frames", spy)
 
     def level(ran, channel_name, hz, start, end):
         names = [c.name for c in ran.engine_channels]

@@ -89,19 +89,19 @@ class Box:
         self.sent: list[tuple[float, np.ndarray]] = []
         self.seen: dict[float, dict] = {}
         self.finished = False
-        record = self.engine._record
+        record = self.engine.app.recordings.frames
 
         def spy(rx, tx):
             self.sent.append((self.engine.clock.seconds, tx.copy()))
             record(rx, tx)
-        self.engine._record = spy
+        self.engine.app.recordings.frames = spy
 
     def snapshot(self, at: float) -> None:
         """engine.status() and the simulated trunks' state at `at` s."""
         def take():
             self.seen[at] = {"status": self.engine.status(),
                              "trunks": [(t.state, t.number) for t in self.sim.trunks],
-                             "legs": dict(self.engine.ops.legs)}
+                             "legs": dict(self.engine.app.legs.active)}
         self.engine.later(at, take)
 
     def agent(self, at: float, agent_id: str) -> dict:
@@ -540,9 +540,9 @@ def test_unknown_station_names_file_key_and_reason(tmp_path, name):
     path = tmp_path / "site.toml"
     path.write_text(SITE.format(reach=f'station = "{name}"'))
     site = read_site(path)
-    engine = SimpleNamespace(board=Board([SimDriver(trunks=2, stations=2)]), clock=SimpleNamespace(time=lambda: 0.0))
+    svc = SimpleNamespace(lines=Board([SimDriver(trunks=2, stations=2)]), clock=SimpleNamespace(time=lambda: 0.0))
     with pytest.raises(AcdError) as err:
-        Acd(engine, site.queues, site.agents)
+        Acd(svc, None, site.queues, site.agents)
     msg = str(err.value)
     assert f"{path}: agent[0].station: no station named {name!r}" in msg and "phone" in msg, msg
 

@@ -11,7 +11,7 @@ import pytest
 from firmware.tools import scenario as scenario_module
 from firmware.core.recorder import wav_header
 from firmware.tools.scenario import SCENARIO_EPOCH, ScenarioRun, load_scenario, run_scenario
-from firmware.config.site import SiteConfig
+from firmware.callcenter.settings import SiteConfig
 from firmware.store import open_readonly
 from firmware.store.sync import read_changes
 from scenario_builder import agent, caller, flow, run_section, scenario
@@ -52,12 +52,12 @@ def _crash(path: Path, state: Path, seconds: float, epoch: float) -> ScenarioRun
     run = ScenarioRun(load_scenario(path), state, clock="fast", epoch=epoch)
     eng = run.engine
     eng.run(until=lambda: eng.clock.seconds >= seconds)
-    assert eng.calls, "the crash must find calls in progress"
+    assert eng.app.calls, "the crash must find calls in progress"
     eng.store.close()
     eng.recorder.stop()
     eng.queue_log.close()
-    eng.customers.close()
-    eng.lookups.close()
+    eng.app.customers.close()
+    eng.app.lookups.close()
     eng.board.close()
     return run
 

@@ -53,7 +53,7 @@ def test_a_tick_takes_at_most_its_share_of_waiting_commands_and_builds_status_on
         assert sum(f.done() for f in futures) - before <= engine_module.COMMANDS_PER_TICK
     assert ticks >= -(-100 // engine_module.COMMANDS_PER_TICK)
     assert len(built) == ticks == len(set(built))   # one status a tick, whatever the number of polls
-    assert all(f.result()["box"]["id"] == engine.site.box_id for f in futures)
+    assert all(f.result()["box"]["id"] == engine.box_id for f in futures)
 
 
 def test_a_status_after_a_command_in_the_same_tick_shows_what_the_command_did(stepped):
@@ -68,12 +68,12 @@ def test_commands_stop_for_the_tick_when_its_time_share_is_spent(stepped, monkey
     engine = stepped
     now = [0.0]
     monkeypatch.setattr(engine_module, "time", SimpleNamespace(perf_counter=lambda: now[0], gmtime=time.gmtime))
-    login = engine.acd.cmd_login
+    login = engine.app.acd.cmd_login
 
     def slow_login(agent_id):
         now[0] += 0.002   # each login takes 2 ms of the tick
         return login(agent_id)
-    monkeypatch.setattr(engine.acd, "cmd_login", slow_login)
+    monkeypatch.setattr(engine.app.acd, "cmd_login", slow_login)
     futures = queued(engine, *[("agent.login", {"agent": "1001"})] * 10)
     engine.step()
     # The share is 5 ms: logins start at 0, 2 and 4 ms; the fourth would start at 6 ms.

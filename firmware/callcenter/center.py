@@ -1,0 +1,587 @@
+"""The call center: the application the tick loop drives (firmware/core/application.py).
+
+It turns what happens on the lines into calls (answer, IVR, queue, agent, transfer, recording) and
+answers the call-center commands. It owns every call and wires its collaborators (ACD, legs,
+transfers, supervisors, callbacks, voicemail, IVR sessions) to each other's public methods here, in
+one place; of the box it uses only the services it is lent.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from collections import deque
+from typing import TYPE_CHECKING, Callable
+
+import numpy as np
+
+from drivers.channel import ChannelEvent, ChannelKind, EventKind
+
+from firmware.callcenter import kpi
+from firmware.callcenter.acd import Acd, AcdError, Agent, AgentState
+from firmware.callcenter.agent_lines import LINE_DOWN
+from firmware.callcenter.callbacks import Callbacks, PendingCallback
+from firmware.callcenter.calls import Call, CallState, Disposition
+from firmware.callcenter.conversation import Conversation, Mode
+from firmware.callcenter.customers import CustomerDirectory, LookupTables
+from firmware.callcenter.flows import Flow, FlowError, load_flow
+from firmware.callcenter.ivr import IvrSession
+from firmware.callcenter.legs import FAILURE_TONES, NO_LINE, Legs
+from firmware.callcenter.supervisors import Supervisors
+from firmware.callcenter.transfers import Transfers
+from firmware.callcenter.recording import Recordings
+from firmware.callcenter.say import Say
+from firmware.callcenter.voicemail import Voicemail
+from firmware.callcenter.settings import SiteConfig
+from firmware.core.application import Services
+from firmware.core.control import ControlError
+from firmware.core.prompts import PromptError
+from firmware.core.recorder import Finished
+
+if TYPE_CHECKING:
+    from dsp.callerid import CallerIdMessage
+
+log = logging.getLogger(__name__)
+
+# Digits heard kept per line for the technician's live view.
+DIGITS_KEPT = 20
+# How often a due answer checks again whether a caller ID burst has finished: a few ticks.
+CALLER_ID_POLL_S = 0.1
+# A fax machine is only told apart from a caller while nobody is talking to it yet.
+FAX_STATES = frozenset((CallState.IVR, CallState.QUEUED))
+
+
+def _refusing(fn: Callable[..., dict]) -> Callable[..., dict]:
+    """A command whose refusals (AcdError, OpsError) reach the control socket as ControlError."""
+    def run(**args) -> dict:
+        try:
+            return fn(**args)
+        except AcdError as exc:
+            raise ControlError(str(exc)) from None
+    return run
+
+
+class CallCenter:
+    """Calls, agents, queues and supervisors on the box's lines (the loop's `Application`)."""
+
+    def __init__(self, svc: Services, site: SiteConfig, flow: Flow, customers: CustomerDirectory | None = None,
+                 lookups: LookupTables | None = None, callbacks: list[PendingCallback] | None = None):
+        """`callbacks`: the requests a stop or a crash left waiting (firmware/callcenter/recovery.py)."""
+        self.svc, self.site, self.flow = svc, site, flow
+        self.clock, self.prompts = svc.clock, svc.prompts
+        self.customers, self.lookups = customers, lookups
+        board = svc.lines
+        n = len(board)
+        # Caller ID sent after a ring is only heard if that ring is let pass.
+        self.answer_rings = max(site.answer_rings, board.answer_rings)
+        self.calls: dict[int, Call] = {}          # trunk channel -> call
+        self.sessions: dict[str, IvrSession] = {}
+        self.recordings = Recordings(svc)
+        # Per-line figures for the technician, kept where the events are handled (never a scan per tick).
+        self.line_calls = [0] * n
+        self.line_digits = [0] * n
+        self.heard: dict[int, deque] = {}            # channel -> (digit, time), the last DIGITS_KEPT
+        self.last_caller_id: dict[int, dict] = {}
+        # Caller ID bursts per line that failed their checks (checksum, framing): a line fault to show.
+        self.unreadable = [0] * n
+        self.service_level_s = kpi.SERVICE_LEVEL_S
+        self.say = Say(site.language)
+        missing = self.say.prompts() - set(svc.prompts.names())
+        if missing:
+            raise PromptError(f"prompt set {svc.prompts.directory} lacks {', '.join(sorted(missing))}")
+        self.acd = Acd(svc, self, site.queues, site.agents)
+        self.legs = Legs(svc, self)
+        self.transfers = Transfers(svc, self, self.legs)
+        self.supervisors = Supervisors(svc, self, site.supervisors)
+        self.voicemail = Voicemail(svc, self)
+        self.callbacks = Callbacks(svc, self)
+        self._commands = {
+            "agent.login": lambda agent: self.acd.cmd_login(agent),
+            "agent.logout": lambda agent: self.acd.cmd_logout(agent),
+            "agent.ready": lambda agent: self.acd.cmd_ready(agent),
+            "agent.not_ready": lambda agent, reason="break": self.acd.cmd_not_ready(agent, reason),
+            "agent.hangup": lambda agent: self.acd.cmd_hangup(agent),
+            **self.transfers.commands(),
+            **self.supervisors.commands(),
+            "flow.reload": self._swap_flow,
+        }
+        now = self.clock.time()
+        for agent in self.acd.agents.values():
+            svc.records.upsert("agents", {"id": agent.id, "name": agent.name,
+                                          "station": agent.line.name,
+                                          "queues": ",".join(agent.status()["queues"]),
+                                          "skills": json.dumps(agent.skills), "updated_at": now})
+        for q in site.queues:
+            svc.records.upsert("queues", {"id": q.name, "strategy": q.strategy, "skill": q.skill,
+                                          "min_level": q.min_level, "updated_at": now})
+        self.callbacks.restore(callbacks or [])
+
+    # --- the loop's interface -----------------------------------------------------------------
+    def commands(self) -> dict[str, Callable[..., dict]]:
+        return {name: _refusing(fn) for name, fn in self._commands.items()}
+
+    def preparers(self) -> dict[str, Callable[[dict], dict]]:
+        return {"flow.reload": self.load_flow}
+
+    def on_channel_event(self, ev: ChannelEvent) -> None:
+        if ev.kind == EventKind.ANSWER:
+            self.line_calls[ev.channel] += 1
+        kind = self.svc.lines.channels[ev.channel].kind
+        # An alarm is the line's as well as its leg's: the loop has recorded it, _on_trunk_alarm tells the leg.
+        for_leg = kind == ChannelKind.TRUNK and ev.kind != EventKind.ALARM
+        if for_leg and self.legs.on_event(ev.channel, ev.kind.value, ev.data):
+            return
+        handler = getattr(self, f"_on_{kind.value}_{ev.kind.value}", None)
+        if handler is None:
+            log.debug("ignored %s on %s", ev.kind.value, self.svc.lines.channels[ev.channel].name)
+            return
+        handler(ev)
+
+    def on_caller_id(self, channel: int, msg: CallerIdMessage) -> None:
+        call = self.calls.get(channel)
+        if call is not None and call.state != CallState.RINGING:
+            return  # sent on-hook only: once the line is answered, an FSK-like sound is not caller ID
+        if not msg.valid:
+            self.unreadable[channel] += 1
+            self.last_caller_id[channel] = {"valid": False, "at": self.clock.time()}
+            log.warning("caller ID on %s unreadable: the burst failed its checks",
+                        self.svc.lines.channels[channel].name)
+            return
+        self.on_channel_event(ChannelEvent(channel, EventKind.CALLER_ID, {
+            "number": msg.number, "name": msg.name, "when": msg.when, "absence": msg.absence}))
+
+    def on_progress(self, channel: int, tone: str) -> None:
+        # Only a number being dialled out listens for call progress (Legs.on_event).
+        if tone in FAILURE_TONES and channel in self.legs.active:
+            self.on_channel_event(ChannelEvent(channel, EventKind.PROGRESS, {"tone": tone}))
+
+    def on_fax(self, channel: int, tone: str) -> None:
+        call = self.calls.get(channel)
+        if tone == "cng" and call is not None and call.direction == "inbound" and call.state in FAX_STATES:
+            call.event("call:fax")
+            self.end_call(call, Disposition.FAX, "box")
+
+    def on_audio(self, rx: np.ndarray, tx: np.ndarray, levels: np.ndarray) -> None:
+        self.recordings.frames(rx, tx)
+        self.voicemail.tick(rx, levels)
+
+    def line_freed(self) -> None:
+        self.trunk_freed()
+
+    # --- services used by calls, IVR and ACD --------------------------------------------------
+    def play(self, call: Call, prompts: list[str], on_done: Callable[[], None]) -> None:
+        samples = self.prompts.concat(prompts)
+        if samples.size == 0:
+            self.svc.later(0.0, on_done)
+            return
+        self.svc.media.play(call.channel, samples, on_done=on_done)
+
+    def stop_playing(self, call: Call) -> bool:
+        return self.svc.media.stop(call.channel)
+
+    def is_playing(self, call: Call) -> bool:
+        return self.svc.media.playing(call.channel)
+
+    def play_samples(self, call: Call, samples: np.ndarray, on_done: Callable[[], None]) -> None:
+        self.svc.media.play(call.channel, samples, on_done=on_done)
+
+    def transfer_out(self, call: Call, number: str, on_fail: Callable[[str], None]) -> None:
+        """The flow sends the caller on to an external number: music while it rings, then a bridge."""
+        # `leg` is made once the number is dialled, before it can answer.
+        def answered() -> None:
+            call.conversation = Conversation(call.channel, None, third=leg.channel, mode=Mode.CONFERENCE)
+            call.transferred_out = True
+            self.apply(call)
+            call.connected_at = self.clock.time()
+            call.update(connected_at=call.connected_at)
+            call.set_state(CallState.CONNECTED, to=number)
+            if call.recording_id is None:
+                self.recordings.start(call)
+        leg = self.legs.seize(number, on_answer=answered, on_fail=on_fail,
+                              on_clear=lambda: self.end_call(call, Disposition.TRANSFERRED, "external"), call=call)
+        if leg is None:
+            on_fail(NO_LINE)
+            return
+        self.hold_music(call)
+        call.event("call:transfer_out", number=number)
+
+    def _let_go(self, call: Call) -> None:
+        """Free every party the call still holds: third party, dialled legs, listening supervisor."""
+        self.transfers.call_ending(call)
+        self.legs.call_ending(call)
+        self.supervisors.call_ending(call)
+
+    def trunk_freed(self) -> None:
+        """A trunk is free again without a call having ended (a dialled leg let go, a line test done,
+        an alarm cleared): waiting callers are offered anew, as a remote agent may now be dialled on
+        it. Deferred to the timers of this tick, so the handler that freed it finishes first."""
+        self.svc.later(0.0, self.acd.dispatch)
+
+    def agent_left(self, call: Call) -> bool:
+        """The agent hung up first: if the flow continues after the agent (a survey), take the
+        caller back into the flow and return True."""
+        session = self.sessions.get(call.id)
+        if session is None or call.after_agent is None:
+            return False
+        agent = call.agent
+        self._let_go(call)
+        for ch in call.mixed:
+            self.svc.media.disconnect(ch)
+        call.conversation, call.mixed, call.agent = None, set(), None
+        self.acd.release(agent, call)
+        self.acd.dispatch()
+        return session.resume_after_agent()
+
+    def hold_music(self, call: Call) -> None:
+        self.svc.media.play(call.channel, self.prompts.get("music-on-hold"), loop=True)
+
+    def announce(self, call: Call, position: int, wait_s: float) -> None:
+        """Tell a waiting caller their place and expected wait, then back to the music."""
+        words = self.say.position(position) + self.say.wait(wait_s)
+        self.play(call, words, on_done=lambda: call.state == CallState.QUEUED and self.hold_music(call))
+
+    def enqueue(self, call: Call, queue: str, on_exit: Callable[[str], None] | None = None) -> bool:
+        return self.acd.enqueue(call, queue, on_exit)
+
+    def flow_hangup_cb(self, call: Call) -> Callable[[], None]:
+        return lambda: self.end_call(call, Disposition.COMPLETED, "box")
+
+    def connect(self, call: Call, agent) -> None:
+        """The agent answered: bridge the two channels and start recording."""
+        call.conversation = Conversation(call.channel, agent.line.channel)
+        self.apply(call)
+        call.set_state(CallState.CONNECTED, agent=agent.id)
+        q = self.acd.queues.get(call.queue) if call.queue else None
+        if call.recording_id is None and (q is None or q.cfg.recording == "all"):
+            self.recordings.start(call)
+        self.svc.emit("call:bridged", call=call, agent=agent, channel=call.channel, line=agent.line.channel)
+
+    def apply(self, call: Call) -> None:
+        """Set the mixing legs and music for the call's conversation as it now stands."""
+        conv = call.conversation
+        for ch in call.mixed | set(conv.channels()):
+            self.svc.media.disconnect(ch)
+        for dst, src in conv.legs():
+            self.svc.media.connect(dst, src)
+        call.mixed = set(conv.channels())
+        if conv.caller_on_hold():
+            if not self.svc.media.playing(call.channel):
+                self.hold_music(call)
+        else:
+            self.svc.media.stop(call.channel)
+        self.recordings.changed()
+
+    def outbound_call(self, channel: int | None, number: str, agent, direction: str = "outbound") -> Call:
+        """An agent's call out on the trunk `channel`, or on none yet (None: one is taken once the
+        number is dialled, take_trunk); the trunk is the call's line, the agent its agent."""
+        call = Call(self.svc, self.svc.new_id(), channel, self.clock.time(), direction=direction)
+        call.number, call.agent = number, agent
+        call.update(number=number, agent_id=agent.id)
+        if channel is not None:
+            self.calls[channel] = call
+        call.set_state(CallState.RINGING_AGENT, agent=agent.id)
+        return call
+
+    def take_trunk(self, call: Call, channel: int) -> None:
+        """The trunk seized to dial the call's customer becomes its line."""
+        call.channel = channel
+        self.calls[channel] = call
+        call.update(channel=call.line_name)
+
+    def leave_trunk(self, call: Call) -> None:
+        """An incoming call took the trunk the call's customer was being dialled on (glare): the call
+        has no line until the number is dialled on another."""
+        self.calls.pop(call.channel, None)
+        call.channel = None
+
+    def recording_changed(self) -> None:
+        self.recordings.changed()
+
+    def start_recording(self, call: Call) -> None:
+        """Record from now on (a queue recorded on demand)."""
+        if call.recording_id is None:
+            self.recordings.start(call)
+            call.event("recording:start")
+
+    def end_call(self, call: Call, disposition: Disposition, by: str) -> None:
+        """Hang up everything the call holds and close its record. Safe to call twice."""
+        if call.state == CallState.ENDED:
+            return
+        now = self.clock.time()
+        if call.state == CallState.DIALING and disposition == Disposition.ANSWERED:
+            # Ended (the agent hung up) while the customer's number still rang: nobody was reached.
+            disposition = Disposition.UNANSWERED
+        session = self.sessions.pop(call.id, None)
+        if session:
+            session.stop()
+        line = {call.channel} - {None}     # an agent's call out has no trunk until its number is dialled
+        if line:
+            self.svc.media.stop(call.channel)
+        for ch in call.mixed | line:
+            self.svc.media.disconnect(ch)
+        self._let_go(call)
+        if call.state in (CallState.QUEUED, CallState.RINGING_AGENT):
+            if disposition == Disposition.ABANDONED:
+                self.acd.abandoned(call)
+            self.acd.leave(call)
+        if call.agent is not None and call.agent.state == AgentState.TALKING:
+            call.agent.line.drop()
+        self.recordings.stop(call)
+        if by != "caller" and line and self.svc.alarm(call.channel) is None:
+            self.svc.lines.hangup(call.channel)
+        # The line is free before the agents are offered the next caller: a remote agent may be dialled on it.
+        self.calls.pop(call.channel, None)
+        self.acd.call_ended(call)
+        call.finish(disposition, by, now)
+
+    # --- channel events -----------------------------------------------------------------------
+    def _call_for(self, channel: int) -> Call:
+        call = self.calls.get(channel)
+        if call is None:
+            call = Call(self.svc, self.svc.new_id(), channel, self.clock.time())
+            self.calls[channel] = call
+            self.line_calls[channel] += 1
+            self.svc.hear_anew(channel)
+            self.svc.emit("call:arrived", call=call)
+        return call
+
+    def _on_trunk_callerid(self, ev: ChannelEvent) -> None:
+        call = self._call_for(ev.channel)
+        call.number, call.name = ev.data.get("number") or None, ev.data.get("name") or None
+        call.customer = self.customers.lookup(call.number) if self.customers else None
+        if call.customer is not None:
+            call.name = call.name or call.customer.name
+        call.update(number=call.number, name=call.name, customer_id=call.customer.id if call.customer else None)
+        call.event("call:callerid", number=call.number, name=call.name, absence=ev.data.get("absence"))
+        self.last_caller_id[ev.channel] = {"number": call.number, "name": call.name, "at": self.clock.time()}
+
+    def _on_trunk_ring(self, ev: ChannelEvent) -> None:
+        call = self._call_for(ev.channel)
+        if call.state != CallState.RINGING:
+            return
+        call.rings += 1
+        # A line that went off hook onto the caller (glare on an analog line) rings no more: answer now.
+        if call.rings >= self.answer_rings or ev.data.get("off_hook"):
+            self._answer_when_heard(call)
+
+    def _answer_when_heard(self, call: Call) -> None:
+        """Answer now, unless caller ID is still arriving on the line: then as soon as it has (the
+        receiver closes a burst within MAX_CAPTURE_FRAMES, so this ends)."""
+        if call.state != CallState.RINGING:
+            return
+        if self.svc.caller_id_arriving(call.channel):
+            self.svc.later(CALLER_ID_POLL_S, self._answer_when_heard, call)
+        else:
+            self._answer(call)
+
+    def _answer(self, call: Call) -> None:
+        self.svc.lines.answer(call.channel)
+        now = self.clock.time()
+        call.answered_at = now
+        call.update(answered_at=now)
+        call.event("call:answered")
+        call.set_state(CallState.IVR)
+        session = IvrSession(self.svc, self, call, self.flow)
+        self.sessions[call.id] = session
+        session.start()
+
+    def _on_trunk_clear(self, ev: ChannelEvent) -> None:
+        call = self.calls.get(ev.channel)
+        if call is None:
+            return
+        if call.channel in self.voicemail.taking:
+            self.voicemail.finish(call, "hangup", hung_up=True)
+            self.end_call(call, Disposition.VOICEMAIL, "caller")
+            return
+        if call.state == CallState.CONNECTED and call.transferred_out:
+            self.end_call(call, Disposition.TRANSFERRED, "caller")
+            return
+        disposition = {CallState.RINGING: Disposition.UNANSWERED, CallState.IVR: Disposition.IVR_HANGUP,
+                       CallState.QUEUED: Disposition.ABANDONED, CallState.RINGING_AGENT: Disposition.ABANDONED,
+                       CallState.CONNECTED: Disposition.ANSWERED, CallState.DIALING: Disposition.UNANSWERED,
+                       }[call.state]
+        self.end_call(call, disposition, "caller")
+
+    def _on_trunk_alarm(self, ev: ChannelEvent) -> None:
+        if not ev.data.get("active", True):
+            return
+        call = self.calls.get(ev.channel)
+        if call is not None:
+            self.end_call(call, Disposition.FAILED, "box")
+        else:
+            self.legs.on_lost(ev.channel, self.svc.alarm(ev.channel))
+
+    def _on_station_alarm(self, ev: ChannelEvent) -> None:
+        agent = self.acd.by_channel.get(ev.channel)
+        if agent is None or not ev.data.get("active", True):
+            return
+        self.agent_line_lost(agent, self.svc.alarm(ev.channel))
+        # Their own phone is out of service until the line comes back.
+        if agent.state != AgentState.LOGGED_OUT:
+            agent.cancel_timer()
+            agent.set_state(AgentState.NOT_READY, "line alarm")
+
+    def agent_line_lost(self, agent: Agent, reason: str) -> None:
+        """The line to the agent went down (their station, or the trunk they were dialled on)."""
+        call = agent.call
+        if agent.state == AgentState.RINGING:
+            self.acd.missed(agent, LINE_DOWN)
+        elif agent.state != AgentState.TALKING or call is None:
+            return
+        elif call.agent is agent and call.direction == "inbound" and call.queue:
+            # The agent dropped out mid-call: the caller is not left stranded but goes back to the
+            # front of their queue.
+            call.event("agent:lost", agent=agent.id, reason=reason)
+            self._let_go(call)
+            call.conversation = None
+            for ch in call.mixed:
+                self.svc.media.disconnect(ch)
+            call.mixed = set()
+            call.agent = None
+            self.acd.release(agent, call)
+            self.acd.requeue(call, call.queue)
+        else:
+            self.agent_hung_up(agent)
+
+    def _on_station_answer(self, ev: ChannelEvent) -> None:
+        agent = self.acd.by_channel.get(ev.channel)
+        if agent is not None:
+            self.acd.picked_up(agent)
+        else:
+            self.supervisors.answered(ev.channel)
+
+    def _on_station_clear(self, ev: ChannelEvent) -> None:
+        agent = self.acd.by_channel.get(ev.channel)
+        if agent is not None:
+            self.agent_hung_up(agent)
+        else:
+            self.supervisors.cleared(ev.channel)
+
+    def agent_hung_up(self, agent: Agent) -> None:
+        """The agent's phone went on hook (their station, or the far end of the trunk they were dialled on)."""
+        if agent.call is None or agent.state != AgentState.TALKING or self.transfers.third_agent_left(agent):
+            return
+        call = agent.call
+        third = call.third
+        if third is not None and third.purpose == "consult" and third.answered:
+            # Hanging up during a consultation hands the caller over, as on any office phone.
+            self.transfers.cmd_transfer_complete(agent.id)
+            return
+        if not self.agent_left(call):
+            self.end_call(call, Disposition.ANSWERED, "agent")
+
+    def on_digit(self, channel: int, digit: str) -> None:
+        call = self.calls.get(channel)
+        # Secure input (a PIN, a card number) is masked here too: the technician's live view shows
+        # every digit a line hears.
+        shown = "*" if call is not None and call.secure_input else digit
+        self.line_digits[channel] += 1
+        self.heard.setdefault(channel, deque(maxlen=DIGITS_KEPT)).append((shown, self.clock.time()))
+        # A trunk carrying a dialled leg (a remote agent's phone, a transfer target) has no call of
+        # its own: what its far end keys is nobody's input.
+        if call is None or call.state == CallState.RINGING:
+            return
+        call.digits += shown
+        call.update(digits=call.digits)
+        call.event("ivr:digit", digit=shown, node=call.node)
+        if self.voicemail.on_digit(call, digit):
+            return
+        session = self.sessions.get(call.id)
+        if session is None:
+            return
+        if call.state == CallState.IVR:
+            session.on_digit(digit)
+        elif call.state == CallState.QUEUED:
+            session.on_queue_digit(digit)
+
+    def line_in_use(self, ch: int) -> str | None:
+        """Why a line cannot be taken off-hook for a test now, or None."""
+        call = self.calls.get(ch)
+        if call is not None:
+            return f"carries a call ({call.number or 'unknown number'}, {call.state.value})"
+        agent = self.acd.by_channel.get(ch)
+        if agent is not None and agent.call is not None:
+            return f"carries agent {agent.id}'s call"
+        if ch in self.legs.active:
+            return "carries a call (a line dialled out)"
+        if agent is not None and agent.state != AgentState.LOGGED_OUT:
+            return f"is agent {agent.id}'s phone and the agent is logged in (log them out first)"
+        sup = self.supervisors.by_station.get(ch)
+        if sup is not None and sup.call is not None:
+            return f"carries supervisor {sup.id}'s call"
+        return None
+
+    def load_flow(self, args: dict) -> dict:
+        """Read and validate the flow file again (off the loop thread); ControlError if it is bad."""
+        try:
+            flow = load_flow(self.flow.path, set(self.prompts.names()), set(self.acd.queues))
+        except FlowError as exc:
+            raise ControlError(f"flow not reloaded, the running flow stays: {exc}") from None
+        return {"flow": flow}
+
+    def _swap_flow(self, flow: Flow) -> dict:
+        """New calls take the new flow; calls already in the IVR finish on the one they started."""
+        self.flow = flow
+        log.info("flow %s reloaded: %d nodes", flow.path, len(flow.nodes))
+        return {"flow": str(flow.path), "nodes": len(flow.nodes), "start": flow.start}
+
+    def fault(self, exc: Exception, channel: int | None, subject: object = None) -> None:
+        """A handler on `channel` or the timer `subject` failed: end the call it belonged to."""
+        call = None
+        if subject is not None:
+            # A timer belongs to a call when one of its arguments (or its bound object) is the call or
+            # holds it: an agent ringing for it, the call's IVR session.
+            for obj in (*subject.args, getattr(subject.fn, "__self__", None)):
+                found = obj if isinstance(obj, Call) else getattr(obj, "call", None)
+                if isinstance(found, Call):
+                    call, channel = found, found.channel
+                    break
+        where = self.svc.lines.channels[channel].name if channel is not None else "a timer"
+        log.error("fault on %s: %s", where, exc, exc_info=exc)
+        if call is None and channel is not None:
+            # A station's (or a remote agent's trunk's) handler faulted: the call is the agent's.
+            agent = self.acd.by_channel.get(channel)
+            call = self.calls.get(channel) or (agent.call if agent is not None else None)
+        if call is None:
+            return
+        try:
+            self.end_call(call, Disposition.FAILED, "box")
+        except Exception as again:  # the record must still be closed and the line freed
+            log.error("fault on %s while ending call %s: %s", where, call.id, again, exc_info=again)
+            self.calls.pop(call.channel, None)
+            call.finish(Disposition.FAILED, "box", self.clock.time())
+
+    def on_recording(self, fin: Finished) -> None:
+        if not self.voicemail.stored(fin):
+            self.recordings.finished(fin)
+
+    # --- status -------------------------------------------------------------------------------
+    def line_status(self, channel: int) -> dict:
+        """The call on the line (or the agent's call on their phone), and the line's call figures."""
+        call = self.calls.get(channel)
+        agent = self.acd.by_channel.get(channel)
+        state = since = None
+        if call is not None:
+            state, since = call.state.value, call.arrived_at
+        elif agent is not None and agent.call is not None:
+            state, since = ("ringing" if agent.state == AgentState.RINGING else "connected"), agent.since
+            call = agent.call
+        return {"state": state, "since": since, "call_id": call.id if call else None,
+                "number": call.number if call else None, "last_caller_id": self.last_caller_id.get(channel),
+                "calls": self.line_calls[channel], "digits": self.line_digits[channel],
+                "unreadable_ids": self.unreadable[channel],
+                "heard": [{"digit": d, "at": t} for d, t in self.heard.get(channel, ())]}
+
+    def status(self) -> dict:
+        now = self.clock.time()
+        return {"calls": [c.status(now) for c in sorted(self.calls.values(), key=lambda c: c.arrived_at)],
+                **self.acd.status(), "supervisors": self.supervisors.status(), "callbacks": self.callbacks.status()}
+
+    def close(self) -> None:
+        # An agent's call out whose number is not dialled yet has no trunk: it is found by its agent.
+        open_calls = {id(c): c for c in [*self.calls.values(), *(a.call for a in self.acd.agents.values())] if c}
+        for call in open_calls.values():
+            self.end_call(call, Disposition.FAILED, "box")
+        self.acd.log_out_all("shutdown")
+        for follower in (self.customers, self.lookups):
+            if follower is not None:
+                follower.close()

@@ -1,0 +1,228 @@
+"""Numbers the box dials out on its trunks for a call (legs): seizing a trunk, following the leg's
+progress (answer, busy, no answer, clear, glare, alarm), and hanging it up."""
+from __future__ import annotations
+
+import enum
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable
+
+from drivers.channel import ChannelError, ChannelKind
+
+from firmware.callcenter.acd import NO_ANSWER, AcdError
+from firmware.callcenter.agent_lines import LINE_DOWN
+from firmware.callcenter.calls import Call, CallState, Disposition
+from firmware.core.application import Services
+
+if TYPE_CHECKING:
+    from firmware.callcenter.center import CallCenter
+
+log = logging.getLogger(__name__)
+
+# A number dialled out that has not answered in this time is given up (ITU-T Q.118: 90-180 s is
+# the network's own limit; a caller on hold should not wait that long).
+DIAL_TIMEOUT_S = 45.0
+NO_LINE = "no free line to dial out on"
+# The tones a leg gives up on (ITU-T Q.35).
+FAILURE_TONES = frozenset(("busy", "congestion", "sit"))
+
+
+class OpsError(AcdError):
+    """An operation that does not fit the call or the party's state."""
+
+
+def not_reached(why: str) -> Disposition:
+    """How a dialled customer who never answered ends: busy, failed (no line took the number), or
+    unanswered (no answer, unobtainable, congestion, the agent hanging up while it rang)."""
+    return {"busy": Disposition.BUSY, NO_LINE: Disposition.FAILED}.get(why, Disposition.UNANSWERED)
+
+
+class LegState(str, enum.Enum):
+    DIALING = "dialing"
+    ANSWERED = "answered"
+    FAILED = "failed"       # gone before it answered (busy, no answer, cleared, line down, no line)
+    ENDED = "ended"         # gone after it answered (hung up, cleared, line down)
+
+
+@dataclass
+class Leg:
+    """A number the box dialled on a trunk for a call: a transfer target, a conference member, the
+    far end of an agent's outbound call, or a remote agent's own phone (call None: the agent's line
+    owns that leg, whichever call it carries)."""
+    channel: int | None                       # the trunk it is dialled on (None until one takes it)
+    number: str
+    call: Call | None
+    on_answer: Callable[[], None]
+    on_fail: Callable[[str], None]            # why: busy, congestion, sit, no answer, cleared, line alarm,
+                                              # no free line
+    on_clear: Callable[[], None]
+    on_lost: Callable[[str], None] | None = None   # the answered line went down (alarm); None: as a clear
+    on_moved: Callable[[int], None] | None = None  # glare moved it off this trunk onto `channel`
+    state: LegState = LegState.DIALING
+    timer: object = None
+
+    @property
+    def answered(self) -> bool:
+        return self.state in (LegState.ANSWERED, LegState.ENDED)
+
+
+class Legs:
+    """The legs being dialled or talking, by trunk; the one way the box takes a trunk to dial out."""
+
+    def __init__(self, svc: Services, center: "CallCenter"):
+        self.svc, self.center = svc, center
+        self.active: dict[int, Leg] = {}
+
+    def _set_state(self, leg: Leg, state: LegState, **data) -> None:
+        if state == leg.state:
+            return
+        log.debug("leg %s on %s: %s -> %s", leg.number, leg.channel, leg.state.value, state.value)
+        leg.state = state
+        self.svc.emit(f"leg:{state.value}", leg=leg, channel=leg.channel, **data)
+
+    def idle_trunk(self) -> int | None:
+        """A trunk that looks idle from here (a hint: only seize() takes one), or None."""
+        return next(self._idle_trunks(), None)
+
+    def _idle_trunks(self):
+        return (info.index for info in self.svc.lines.channels
+                if info.kind == ChannelKind.TRUNK and info.index not in self.center.calls
+                and info.index not in self.active and self.svc.alarm(info.index) is None
+                and not self.svc.testing(info.index))
+
+    def seize(self, number: str, on_answer, on_fail, on_clear, on_lost=None, call: Call | None = None,
+              on_moved=None) -> Leg | None:
+        """Dial `number` on the first idle trunk that takes it; None when none does. The one way the
+        box takes a trunk to dial out (a remote agent's phone, a callback, an agent's outbound call, a
+        transfer or conference number): the trunk is chosen and seized in the same step, when the
+        number is dialled, never reserved ahead while an agent's phone rings.
+
+        Glare: a line that looks idle here may already be ringing with a call whose ring or caller ID
+        has not reached the box. The driver arbitrates. Where it can tell at once (the simulated
+        exchange; a modem that has reported RING or caller ID) it refuses the seizure with
+        ChannelError and the next line is tried. A modem finds out only once it has gone off hook,
+        which answered the caller: it clears the leg with `glare` and reports the caller's RING, and
+        on_event dials the number again on another line (_glare). Either way the incoming call keeps
+        that line and gets its own record, and the dialled number goes out on the next free line."""
+        leg = Leg(None, number, call, on_answer, on_fail, on_clear, on_lost, on_moved)
+        return leg if self._place(leg, self._idle_trunks()) else None
+
+    def dial_out(self, call: Call, number: str, on_answer, on_fail, on_clear) -> Leg | None:
+        """Dial the customer of an agent's own call (outbound, callback), the agent on the line already:
+        the trunk seized becomes the call's line. With no trunk to be had the call ends as failed, with
+        its record; None then."""
+        leg = self.seize(number, on_answer, on_fail, on_clear, call=call)
+        if leg is None:
+            call.event("call:dial_failed", number=number, why=NO_LINE)
+            self.center.end_call(call, Disposition.FAILED, "box")
+            return None
+        self.center.take_trunk(call, leg.channel)
+        call.set_state(CallState.DIALING)
+        call.event("call:dial", number=number, line=call.line_name)
+        return leg
+
+    def _place(self, leg: Leg, trunks) -> bool:
+        """Dial the leg's number on the first of `trunks` whose driver takes it; False if none does."""
+        for trunk in trunks:
+            try:
+                self.svc.lines.dial(trunk, leg.number)
+            except ChannelError as exc:
+                log.info("dialling %s: %s; trying another line", leg.number, exc)
+                continue
+            leg.channel = trunk
+            self.active[trunk] = leg
+            leg.timer = self.svc.later(DIAL_TIMEOUT_S, self._timeout, leg)
+            self.svc.emit(f"leg:{leg.state.value}", leg=leg, channel=trunk)
+            return True
+        return False
+
+    def _glare(self, leg: Leg, why: str) -> None:
+        """An incoming call took the trunk the leg was being dialled on (the driver found out once
+        off hook): the trunk is the caller's now, and the same leg is dialled on another line."""
+        lost = leg.channel
+        self._forget(leg, gone=False)
+        call = leg.call
+        # An agent's call out (dial_out) has the trunk as its own line: it lets go of it before the
+        # caller's ring on it is handled, or that ring would be taken for this call's.
+        own_line = call is not None and call.channel == lost
+        if own_line:
+            self.center.leave_trunk(call)
+        if call is not None:
+            call.event("call:glare", number=leg.number, line=self.svc.lines.channels[lost].name, why=why)
+        log.warning("dialling %s on %s: %s; trying another line", leg.number,
+                    self.svc.lines.channels[lost].name, why)
+        if not self._place(leg, (t for t in self._idle_trunks() if t != lost)):
+            self._set_state(leg, LegState.FAILED, why=NO_LINE)
+            leg.on_fail(NO_LINE)
+            return
+        if own_line:
+            self.center.take_trunk(call, leg.channel)
+            call.event("call:dial", number=leg.number, line=call.line_name)
+        self.center.transfers.third_moved(lost, leg.channel)
+        if leg.on_moved is not None:
+            leg.on_moved(lost)
+
+    def _timeout(self, leg: Leg) -> None:
+        if not leg.answered and self.active.get(leg.channel) is leg:
+            self.hangup(leg)
+            leg.on_fail(NO_ANSWER)
+
+    def hangup(self, leg: Leg) -> None:
+        if self.active.get(leg.channel) is leg:
+            del self.active[leg.channel]
+            if leg.timer:
+                leg.timer.cancel()
+            self.svc.media.disconnect(leg.channel)
+            self.svc.lines.hangup(leg.channel)
+            self._gone(leg)
+            self.center.trunk_freed()
+
+    def on_event(self, channel: int, kind: str, data: dict) -> bool:
+        """A trunk event for a dialled leg; True if the channel was one."""
+        leg = self.active.get(channel)
+        if leg is None:
+            return False
+        if kind == "answer" and not leg.answered:
+            self._set_state(leg, LegState.ANSWERED)
+            leg.timer.cancel()
+            leg.on_answer()
+        elif kind == "progress" and not leg.answered and data.get("tone") in FAILURE_TONES:
+            self.hangup(leg)
+            leg.on_fail(data["tone"])
+        elif kind == "clear" and not leg.answered and data.get("glare"):
+            self._glare(leg, data.get("reason", "glare"))
+        elif kind == "clear":
+            self._forget(leg)
+            (leg.on_clear if leg.answered else lambda: leg.on_fail("cleared"))()
+        return True
+
+    def on_lost(self, channel: int, reason: str) -> bool:
+        """The trunk under a dialled leg went into alarm: its far end is gone. True if it was a leg."""
+        leg = self.active.get(channel)
+        if leg is None:
+            return False
+        self._forget(leg)
+        if not leg.answered:
+            leg.on_fail(LINE_DOWN)
+        elif leg.on_lost is not None:
+            leg.on_lost(reason)
+        else:
+            leg.on_clear()
+        return True
+
+    def _forget(self, leg: Leg, gone: bool = True) -> None:
+        """The line is gone already (far-end clear, alarm, glare): stop following it on that trunk."""
+        del self.active[leg.channel]
+        leg.timer.cancel()
+        self.svc.media.disconnect(leg.channel)
+        if gone:
+            self._gone(leg)
+        self.center.trunk_freed()
+
+    def _gone(self, leg: Leg) -> None:
+        self._set_state(leg, LegState.ENDED if leg.answered else LegState.FAILED)
+
+    def call_ending(self, call: Call) -> None:
+        """Hang up every leg dialled for the call."""
+        for leg in [leg for leg in self.active.values() if leg.call is call]:
+            self.hangup(leg)
