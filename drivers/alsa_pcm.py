@@ -78,8 +78,13 @@ class PcmPort:
         self.pcm: _Pcm | None = None
         self.overruns = self.underruns = 0
 
+    @property
+    def alsaaudio(self):
+        """The pyalsaaudio module this port uses (a stand-in in tests), imported on first use."""
+        return self._aa or _alsaaudio()
+
     def open(self) -> None:
-        aa = self._aa or _alsaaudio()
+        aa = self.alsaaudio
         try:
             # docs/standards.md §13.1: the C keyword order differs from the docs, so keywords always.
             pcm = aa.PCM(type=aa.PCM_CAPTURE if self.direction == "capture" else aa.PCM_PLAYBACK,
@@ -132,7 +137,7 @@ class PcmPort:
     def close(self) -> None:
         if self.pcm is not None:
             pcm, self.pcm = self.pcm, None
-            aa = self._aa or _alsaaudio()
+            aa = self.alsaaudio
             try:
                 if self.direction == "playback":
                     pcm.drop()       # a NORMAL-mode playback close would block until drained
@@ -211,7 +216,7 @@ class AlsaDriver(Driver):
                 self.reopens += 1
                 self._open()
         else:
-            aa = self.capture._aa or _alsaaudio()
+            aa = self.capture.alsaaudio
             try:
                 frames = self.capture.read()
                 rx[:] = frames[self._slots]
