@@ -6,26 +6,19 @@ import time
 from pathlib import Path
 
 from firmware.tools import bench_dsp, bench_memory, bench_sync
-from firmware.tools.bench_box import WARMUP_S, busy_scenario
+from firmware.tools.bench_box import WARMUP_S, busy_box
 from firmware.tools.scenario import ScenarioRun, load_scenario
 
 
 def engine_rtf(lines: int, seconds: float) -> dict:
-    with tempfile.TemporaryDirectory(prefix="branchline-bench-") as tmp:
-        path = Path(tmp) / "bench.toml"
-        path.write_text(busy_scenario(lines))
-        run = ScenarioRun(load_scenario(path), Path(tmp) / "state", clock="fast")
+    with busy_box(lines) as (run, busy):
         engine = run.engine
-        engine.run(until=lambda: engine.clock.seconds >= WARMUP_S)
-        busy = len(run.center.calls)
         ticks0 = engine.stats.count
         start_cpu, start_s = time.process_time(), engine.clock.seconds
         engine.run(until=lambda: engine.clock.seconds >= WARMUP_S + seconds)
         cpu = time.process_time() - start_cpu
         sim_s = engine.clock.seconds - start_s
         stats = engine.stats.status()
-        engine.stop()
-        engine.close()
     return {"lines": lines, "busy": busy, "channels": len(engine.board), "sim_s": sim_s, "cpu_s": cpu,
             "rtf": sim_s / cpu, "channel_s_per_cpu_s": busy * sim_s / cpu,
             "tick_mean_ms": stats["mean_ms"], "tick_p99_ms": stats["p99_ms"],

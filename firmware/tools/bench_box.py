@@ -1,11 +1,18 @@
 """What the benchmarks share: the busy-lines scenario and the box's processes started and measured apart."""
 from __future__ import annotations
 
+import contextlib
 import re
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from firmware.tools.scenario import ScenarioRun
 
 WARMUP_S = 20.0   # long enough for every caller to pass the IVR into a queue or a conversation
 _LISTENING = re.compile(rb"web UI listening on http://127\.0\.0\.1:(\d+)/")
@@ -19,6 +26,26 @@ def busy_scenario(lines: int) -> str:
                       f'keys = [[1.0, "{1 + i % 2}"]]\npatience = 100000.0\ntalk = 100000.0\n'
                       for i in range(lines))
     return f"[run]\nseconds = 100000\ntrunks = {lines}\ndrain = 0\n{agents}{callers}"
+
+
+@contextlib.contextmanager
+def busy_box(lines: int) -> Iterator[tuple[ScenarioRun, int]]:
+    """The box in fast time with `lines` trunks, warmed up until every caller is in a call or a queue:
+    (the run, how many calls it carries). Stopped and closed on leaving."""
+    # Imported here: the web process's memory bench shares this module and must not load the engine.
+    from firmware.tools.scenario import ScenarioRun, load_scenario
+
+    with tempfile.TemporaryDirectory(prefix="branchline-bench-") as tmp:
+        path = Path(tmp) / "busy.toml"
+        path.write_text(busy_scenario(lines))
+        run = ScenarioRun(load_scenario(path), Path(tmp) / "state", clock="fast")
+        engine = run.engine
+        engine.run(until=lambda: engine.clock.seconds >= WARMUP_S)
+        try:
+            yield run, len(run.center.calls)
+        finally:
+            engine.stop()
+            engine.close()
 
 
 def rss_mb(pid: int | str = "self") -> float:

@@ -18,7 +18,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from firmware.tools.bench_box import WARMUP_S, busy_scenario, rss_mb, start_process, web_port
+from firmware.tools.bench_box import WARMUP_S, busy_box, rss_mb, start_process, web_port
 
 ROOT = Path(__file__).resolve().parents[2]
 # The issue's budgets for a 1 GB board: the web process after an hour of demo traffic and 1,000 page
@@ -38,19 +38,10 @@ _CSRF = re.compile(r'name="csrf-token" content="([^"]+)"')
 
 
 def _engine_in_this_process(lines: int, seconds: float) -> dict:
-    from firmware.tools.scenario import ScenarioRun, load_scenario
-
-    with tempfile.TemporaryDirectory(prefix="branchline-bench-memory-") as tmp:
-        path = Path(tmp) / "busy.toml"
-        path.write_text(busy_scenario(lines))
-        run = ScenarioRun(load_scenario(path), Path(tmp) / "state", clock="fast")
+    with busy_box(lines) as (run, busy):
         engine = run.engine
-        engine.run(until=lambda: engine.clock.seconds >= WARMUP_S)
-        busy = len(run.center.calls)
         engine.run(until=lambda: engine.clock.seconds >= WARMUP_S + seconds)
         result = {"lines": lines, "busy": busy, "sim_s": engine.clock.seconds, "rss_mb": rss_mb()}
-        engine.stop()
-        engine.close()
     return result
 
 

@@ -20,8 +20,9 @@ from firmware.callcenter.center import CallCenter
 from typed_toml import ConfigError, Section, read_file
 from firmware.core.control import ControlError
 from firmware.core.engine import Engine
-from firmware.config.site import (DEFAULTS_DIR, AgentConfig, QueueConfig, SiteConfig, SupervisorConfig, check_skills, read_phone,
-                   read_queue, read_site, read_skills, read_tone_plan)
+from firmware.callcenter.settings import AgentConfig, QueueConfig, SiteConfig, SupervisorConfig
+from firmware.config.site import (DEFAULTS_DIR, check_skills, read_phone, read_queue, read_site, read_skills,
+                                  read_tone_plan)
 from firmware.store import open_db, open_readonly
 
 log = logging.getLogger(__name__)
