@@ -34,3 +34,21 @@ def run_inline(tmp_path):
         state = tmp_path / "state"
         return Ran(run_scenario(path, state_dir=state, fast=True), state)
     return run
+
+
+def _stop_as_killed(engine) -> None:
+    """Stop the box as a SIGKILL would: what was handed to the writer, the recorder and the journal is
+    on disk (their threads drain), nothing is ended, no recording filed, nobody logged out."""
+    engine.store.close()
+    engine.recorder.stop()
+    engine.queue_log.close()
+    engine.app.customers.close()
+    engine.app.lookups.close()
+    engine.board.close()
+
+
+@pytest.fixture
+def stop_as_killed():
+    """stop_as_killed(engine): the box stops as a SIGKILL would leave it."""
+    return _stop_as_killed
+

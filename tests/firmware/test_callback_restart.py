@@ -78,17 +78,6 @@ def _run(path: Path, state: Path, seconds: float, epoch: float) -> ScenarioRun:
     return run
 
 
-def _crash(run: ScenarioRun) -> None:
-    """Stop as a SIGKILL would: what was handed to the writer is on disk, nothing is ended."""
-    eng = run.engine
-    eng.store.close()
-    eng.recorder.stop()
-    eng.queue_log.close()
-    eng.app.customers.close()
-    eng.app.lookups.close()
-    eng.board.close()
-
-
 def _requests(state: Path) -> list[dict]:
     db = open_readonly(state / "branchline.db")
     try:
@@ -123,10 +112,10 @@ def test_a_callback_requested_before_a_stop_is_called_back_after_the_start(tmp_p
     assert back["agent_id"] == "1001" and back["disposition"] == "answered"
 
 
-def test_a_callback_left_waiting_by_a_crash_is_called_back_after_the_start(tmp_path):
+def test_a_callback_left_waiting_by_a_crash_is_called_back_after_the_start(tmp_path, stop_as_killed):
     state = tmp_path / "state"
     before = _write(tmp_path, "before.toml", BEFORE.format(seconds=40, login_at=1000.0, answer_after=4.0))
-    _crash(_run(before, state, 40.0, SCENARIO_EPOCH))
+    stop_as_killed(_run(before, state, 40.0, SCENARIO_EPOCH).engine)
     (request,) = _requests(state)
     assert request["state"] == "pending"
 
@@ -134,11 +123,11 @@ def test_a_callback_left_waiting_by_a_crash_is_called_back_after_the_start(tmp_p
     assert request["state"] == "done" and [c["disposition"] for c in calls] == ["answered"]
 
 
-def test_a_callback_being_dialled_at_a_crash_counts_as_an_attempt_and_is_retried(tmp_path):
+def test_a_callback_being_dialled_at_a_crash_counts_as_an_attempt_and_is_retried(tmp_path, stop_as_killed):
     # The agent logs in at 30 s and the customer's phone rings unanswered when the box goes down.
     state = tmp_path / "state"
     before = _write(tmp_path, "before.toml", BEFORE.format(seconds=40, login_at=30.0, answer_after=100.0))
-    _crash(_run(before, state, 40.0, SCENARIO_EPOCH))
+    stop_as_killed(_run(before, state, 40.0, SCENARIO_EPOCH).engine)
     (request,) = _requests(state)
     assert request["state"] == "dialing" and request["attempts"] == 1
 

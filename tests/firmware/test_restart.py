@@ -46,20 +46,16 @@ def _scenario(tmp_path: Path, seconds: float = 600.0, talk: float = 400.0) -> Pa
     return path
 
 
-def _crash(path: Path, state: Path, seconds: float, epoch: float) -> ScenarioRun:
-    """Run `seconds` of traffic, then stop as a SIGKILL would: what was handed to the writer, the
-    recorder and the journal is on disk, and no call is ended, no recording filed."""
-    run = ScenarioRun(load_scenario(path), state, clock="fast", epoch=epoch)
-    eng = run.engine
-    eng.run(until=lambda: eng.clock.seconds >= seconds)
-    assert eng.app.calls, "the crash must find calls in progress"
-    eng.store.close()
-    eng.recorder.stop()
-    eng.queue_log.close()
-    eng.app.customers.close()
-    eng.app.lookups.close()
-    eng.board.close()
-    return run
+@pytest.fixture
+def crash(stop_as_killed):
+    def crash(path: Path, state: Path, seconds: float, epoch: float) -> ScenarioRun:
+        """Run `seconds` of traffic, then stop as a SIGKILL would."""
+        run = ScenarioRun(load_scenario(path), state, clock="fast", epoch=epoch)
+        run.engine.run(until=lambda: run.engine.clock.seconds >= seconds)
+        assert run.center.calls, "the crash must find calls in progress"
+        stop_as_killed(run.engine)
+        return run
+    return crash
 
 
 def _restart(path: Path, state: Path, epoch: float) -> ScenarioRun:
@@ -112,10 +108,10 @@ def test_seeded_ids_are_reproducible_on_a_fresh_state_and_differ_between_boxes(t
     assert len(other_box) == len(a) and not set(other_box) & set(a)
 
 
-def test_calls_and_recordings_a_crash_left_are_closed_and_filed_at_start(tmp_path):
+def test_calls_and_recordings_a_crash_left_are_closed_and_filed_at_start(tmp_path, crash):
     path = _scenario(tmp_path)
     state = tmp_path / "state"
-    _crash(path, state, 40.0, SCENARIO_EPOCH)
+    crash(path, state, 40.0, SCENARIO_EPOCH)
     db = open_readonly(state / "branchline.db")
     left_open = {r["id"] for r in db["calls"].rows_where("disposition IS NULL")}
     known = {r["path"] for r in db["recordings"].rows} | {r["path"] for r in db["voicemails"].rows}
@@ -164,10 +160,10 @@ def _last_states(db) -> dict[str, dict]:
     return {agent: {"state": state, "reason": reason, "at": at} for agent, state, reason, at in rows}
 
 
-def test_agents_a_crash_left_logged_in_are_logged_out_where_the_box_stopped(tmp_path):
+def test_agents_a_crash_left_logged_in_are_logged_out_where_the_box_stopped(tmp_path, crash):
     path = _scenario(tmp_path)
     state = tmp_path / "state"
-    _crash(path, state, 40.0, SCENARIO_EPOCH)
+    crash(path, state, 40.0, SCENARIO_EPOCH)
     db = open_readonly(state / "branchline.db")
     before = _last_states(db)
     # Both agents were on a call when the box died: their state log says they still are.
@@ -194,10 +190,10 @@ def test_agents_a_crash_left_logged_in_are_logged_out_where_the_box_stopped(tmp_
     _close(again)
 
 
-def test_the_journal_agrees_with_the_records_after_a_crash(tmp_path):
+def test_the_journal_agrees_with_the_records_after_a_crash(tmp_path, crash):
     path = _scenario(tmp_path)
     state = tmp_path / "state"
-    _crash(path, state, 40.0, SCENARIO_EPOCH)
+    crash(path, state, 40.0, SCENARIO_EPOCH)
     db = open_readonly(state / "branchline.db")
     talking = [r["id"] for r in db["calls"].rows_where("disposition IS NULL AND connected_at IS NOT NULL",
                                                         order_by="arrived_at")]
@@ -225,10 +221,10 @@ def test_the_journal_agrees_with_the_records_after_a_crash(tmp_path):
 
 
 @pytest.mark.parametrize("written", [b"", wav_header(0)[:20]])
-def test_a_recording_killed_before_its_first_sync_is_kept_as_an_empty_one(tmp_path, written):
+def test_a_recording_killed_before_its_first_sync_is_kept_as_an_empty_one(tmp_path, written, crash):
     path = _scenario(tmp_path)
     state = tmp_path / "state"
-    _crash(path, state, 40.0, SCENARIO_EPOCH)
+    crash(path, state, 40.0, SCENARIO_EPOCH)
     db = open_readonly(state / "branchline.db")
     call_id = next(r["id"] for r in db["calls"].rows_where("disposition IS NULL AND connected_at IS NULL"))
     db.conn.close()
