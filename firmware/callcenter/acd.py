@@ -162,7 +162,7 @@ def _skill_first(agents, q):
     return [min(agents, key=lambda a: (-a.level(q.cfg.skill), a.idle_since, a.order))]
 
 
-# Strategy name -> the agents to ring, from the eligible ready ones (reference/callcenter.md §1.1, §2.2).
+# Strategy name -> the agents to ring, from the eligible ready ones (docs/standards.md §20.1).
 STRATEGIES: dict[str, Callable] = {
     "longest_idle": _longest_idle, "round_robin": _round_robin, "ring_all": _ring_all,
     "fewest_calls": _fewest_calls, "least_talk": _least_talk, "skill_first": _skill_first,

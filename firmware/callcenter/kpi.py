@@ -1,8 +1,8 @@
 """Call-center figures from the records: per-queue service level and speed of answer, IVR node use.
 
-Service level (REQUIREMENTS R15, threshold 20 s) = entries answered within 20 s of entering the
+Service level (docs/requirements.md R15, threshold 20 s) = entries answered within 20 s of entering the
 queue / all entries into the queue (offered); abandoned and timed-out callers count against it,
-short abandons included (reference/callcenter.md §5, variant b with every exit in the denominator).
+short abandons included (docs/standards.md §20.3, variant b with every exit in the denominator).
 ASA = mean wait of answered entries.
 """
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The queue journal in Asterisk's queue_log grammar, so existing queue reporting tools can read it.
 
-Each line is `epoch|callid|queue|agent|EVENT|data...` (reference/callcenter.md §1.3); one file per
+Each line is `epoch|callid|queue|agent|EVENT|data...` (docs/standards.md §20.2); one file per
 local day under `<state>/queue_log/`.
 """
 from __future__ import annotations

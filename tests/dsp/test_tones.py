@@ -172,7 +172,7 @@ def test_rejects_bad_blocks(block, match):
 # ------------------------------------------------------------------------------------ plans
 
 def test_plan_from_dict_names_the_source_key_and_reason():
-    # Reading the files is firmware's (tests/firmware/test_tone_plans.py); dsp checks parsed data.
+    # The bundled files are read in tests/dsp/test_tone_plans.py; here the parsed data is checked.
     with pytest.raises(tones.TonePlanError, match=r"site.toml: tolerance: expected a number in \[0.0, 0.5\]"):
         tones.plan_from_dict({"tolerance": 0.9, "frequency_tolerance_hz": 25.0, "silence_s": 5.0,
                               "tone": [{"name": "dial", "freqs": [450.0], "min_s": 1.2}]}, "/x/site.toml")

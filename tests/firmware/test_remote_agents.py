@@ -196,7 +196,7 @@ def test_queue_call_reaches_the_remote_agent_on_a_free_trunk(box):
 
 
 def test_glare_found_once_off_hook_moves_the_agents_dial_to_the_next_trunk(box, monkeypatch):
-    # A voice modem learns of glare only once off hook (drivers/voice_modem.py): it takes the dial, then
+    # A voice modem learns of glare only once off hook (drivers/modem_line.py): it takes the dial, then
     # clears it with `glare`. Here the simulated trunk2 does the same the first time it dials R.
     real_dial, real_exchange = SimDriver.dial, SimDriver.exchange
     glare = []
