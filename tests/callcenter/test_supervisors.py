@@ -91,6 +91,16 @@ def test_force_ready_ends_wrapup_early(desk):
     assert second.state == CallState.RINGING_AGENT and STATION_A in desk.box.lines.ringing
 
 
+def test_force_ready_that_changes_nothing_logs_nothing(desk):
+    desk.acd.cmd_login("A")
+    desk.acd.cmd_ready("A")
+    call = desk.caller()
+    desk.agent_picks_up()                         # talking: force ready leaves them on the call
+    before = desk.snapshot()
+    assert desk.do("supervisor.force_ready", supervisor="S", agent="A")["state"] == "talking"
+    assert desk.snapshot() == before and call.state == CallState.CONNECTED
+
+
 def test_force_not_ready_records_the_reason_and_who_forced_it(desk):
     desk.acd.cmd_login("A")
     desk.acd.cmd_ready("A")
