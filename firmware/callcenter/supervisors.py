@@ -6,7 +6,7 @@ import enum
 import logging
 from typing import TYPE_CHECKING, Callable
 
-from firmware.callcenter.acd import AcdError, Agent
+from firmware.callcenter.acd import AcdError, Agent, AgentState
 from firmware.callcenter.calls import Call, Disposition
 from firmware.callcenter.conversation import Listen, Mode
 from firmware.callcenter.legs import OpsError
@@ -170,11 +170,18 @@ class Supervisors:
     def _force(self, supervisor: str, agent: str, what: str, reason: str = "supervisor") -> dict:
         self.supervisor(supervisor)
         acd = self.center.acd
+        agent_obj = acd.agent(agent)
+        before = (agent_obj.state, agent_obj.reason)
         result = {"ready": lambda: acd.cmd_ready(agent), "logout": lambda: acd.cmd_logout(agent),
                   "not_ready": lambda: acd.cmd_not_ready(agent, reason)}[what]()
+        if (agent_obj.state, agent_obj.reason) == before:
+            return result      # already so, or on a call (ready leaves a call alone): nothing was forced
+        # The state the supervisor set, not the agent's state now: made ready, they may already be
+        # ringing with the next caller, and the log would say the supervisor forced that.
+        forced = {"ready": AgentState.READY, "not_ready": AgentState.NOT_READY, "logout": AgentState.LOGGED_OUT}[what]
         self.svc.records.insert("agent_states", {
             "id": f"{agent}-forced-{self.svc.new_id()[:8]}", "agent_id": agent,
-            "state": result["state"], "reason": f"forced by supervisor {supervisor}",
+            "state": forced.value, "reason": f"forced by supervisor {supervisor}",
             "at": self.svc.clock.time()})
         return result
 

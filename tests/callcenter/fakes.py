@@ -195,7 +195,7 @@ class FakeBox:
         return [d for e, d in self.events if e.startswith(prefix)]
 
 
-def make_center(box: FakeBox, tmp_path, flow: str, queues=(), agents=()):
+def make_center(box: FakeBox, tmp_path, flow: str, queues=(), agents=(), supervisors=()):
     """A CallCenter over the fake services, running `flow` (TOML text)."""
     import textwrap
 
@@ -205,6 +205,6 @@ def make_center(box: FakeBox, tmp_path, flow: str, queues=(), agents=()):
 
     path = tmp_path / "flow.toml"
     path.write_text(textwrap.dedent(flow))
-    site = SiteConfig(queues=list(queues), agents=list(agents))
+    site = SiteConfig(queues=list(queues), agents=list(agents), supervisors=list(supervisors))
     loaded = load_flow(path, set(box.prompts.names()), {q.name for q in queues})
     return CallCenter(box.services, site, loaded)
