@@ -31,7 +31,7 @@ import numpy as np
 
 from dsp import tonegen
 from dsp.levels import dbm0_to_amplitude
-from dsp.tones import TonePlan, load_plan
+from dsp.tones import TonePlan
 
 from . import modem_quirks, v253
 from .modem_quirks import ModemModel
@@ -108,9 +108,9 @@ class ModemEmulator:
 
     def __init__(self, model: ModemModel | str, serial_number: str = "EMU0001", link_dir: str | Path | None = None,
                  ring_period_s: float = RING_PERIOD_S, dtmf: DtmfStyle | None = None, seed: int = 0,
-                 answers: dict | None = None, tones: TonePlan | str = "cn"):
+                 answers: dict | None = None, tones: TonePlan | None = None):
         """`tones`: the plan of the network the line belongs to, whose dial tone a line taken off-hook
-        carries (the box's own default, China's)."""
+        carries; None: a line that carries no tone (as the simulated exchange without a plan)."""
         self.model = modem_quirks.known()[model] if isinstance(model, str) else model
         if self.model.answers is None:
             raise EmulatorError(f"emulator: modem {self.model.id!r} has no [modem.answers] in board/modems.toml")
@@ -123,7 +123,7 @@ class ModemEmulator:
         self.ring_period_s = ring_period_s
         self.dtmf = dtmf or DtmfStyle()
         self.called = CalledParty()
-        self.tone_plan = load_plan(tones) if isinstance(tones, str) else tones
+        self.tone_plan = tones
         self.dead_line = False
         self._glare: _Glare | None = None
         # What the line carries off-hook instead of dial tone (a line stuck on busy tone, noise, a
@@ -697,6 +697,8 @@ class ModemEmulator:
             return None
         if self.off_hook_audio is not None:
             return make_loop(self.off_hook_audio, 0, FRAME)
+        if self.tone_plan is None:
+            return None
         return progress_tone(self.tone_plan, "dial", 0, FRAME)
 
     @staticmethod

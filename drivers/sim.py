@@ -16,7 +16,7 @@ import numpy as np
 from dsp import tonegen
 from dsp.dialtone import DialToneListener
 from dsp.levels import dbm0_to_amplitude
-from dsp.tones import TonePlan, TonePlanError, load_plan
+from dsp.tones import TonePlan, TonePlanError
 
 from .channel import (RATE, TICK_SAMPLES, TICK_SECONDS, ChannelError, ChannelEvent, ChannelKind,
                       ChannelSpec, Driver, EventKind, LineTest)
@@ -133,7 +133,7 @@ class SimDriver(Driver):
 
     def __init__(self, trunks: int = 8, stations: int = 4, seed: int = 0,
                  noise_dbm0: float = -65.0, dtmf: DtmfStyle | None = None, callerid: str = "v23",
-                 tones: str | TonePlan | None = "cn"):
+                 tones: TonePlan | None = None):
         """`callerid`: how the exchange sends caller ID (sim_signals.CALLER_ID_SCHEMES); `tones`: the
         plan whose dial tone it gives a line taken off-hook and whose busy, ringback and unobtainable
         tones it plays when the box dials out, or None for an exchange that plays no tones (it reports
@@ -145,7 +145,7 @@ class SimDriver(Driver):
         self.n_trunks, self.n_stations = trunks, stations
         self.dtmf = dtmf or DtmfStyle()
         self.callerid = callerid
-        self.tone_plan = load_plan(tones) if isinstance(tones, str) else tones
+        self.tone_plan = tones
         # Caller ID sent after the first ring is only heard if the box lets that ring pass.
         self.answer_rings = 2 if callerid == "bell202" else 1
         self._rng = np.random.default_rng(seed)

@@ -48,9 +48,9 @@ class VoiceModemDriver(Driver):
 
     def __init__(self, lines: list[LineConfig], table: dict[str, ModemModel] | None = None,
                  port_factory: Callable[..., serial.Serial] = serial.Serial,
-                 clock: Callable[[], float] = time.monotonic, emulated_tones: TonePlan | str = "cn"):
+                 clock: Callable[[], float] = time.monotonic, emulated_tones: TonePlan | None = None):
         """`emulated_tones`: the tone plan of the network the emulated lines (port "emulator:<modem>")
-        belong to: the dial tone they carry off-hook."""
+        belong to: the dial tone they carry off-hook (None: no tone)."""
         if not lines:
             raise VoiceModemError("voice_modem: a driver needs at least one line")
         names = [c.name for c in lines]

@@ -5,14 +5,12 @@
 # last). Loudness alone is no verdict: a line stuck on busy or congestion tone, noise or a crossed
 # line's speech is loud and still gives no dial tone.
 
-import pathlib
-
 import numpy as np
 import numpy.typing as npt
 
 from dsp import blocks
 from dsp.levels import amplitude_to_dbm0
-from dsp.tones import CONFIRM_FRAMES, FRAME, FRAME_S, CallProgressDetector, TonePlan, TonePlanError, load_plan
+from dsp.tones import CONFIRM_FRAMES, FRAME, FRAME_S, CallProgressDetector, TonePlan, TonePlanError
 
 
 def listening_s(plan: TonePlan) -> float:
@@ -34,13 +32,11 @@ def listening_s(plan: TonePlan) -> float:
 class DialToneListener:
     """One line's audio while it is tested: whether the plan's dial tone was heard, and the line's level.
 
-    `plan`: a TonePlan or a plan name ('cn', 'etsi', 'na'); TonePlanError if it has no dial tone."""
+    `plan`: the TonePlan of the line's network; TonePlanError if it has no dial tone."""
 
-    def __init__(self, plan: TonePlan | str | pathlib.Path):
-        if isinstance(plan, (str, pathlib.Path)):
-            plan = load_plan(plan)
+    def __init__(self, plan: TonePlan):
         if not isinstance(plan, TonePlan):
-            raise ValueError(f"DialToneListener: expected a plan name, path or TonePlan, got {plan!r}")
+            raise ValueError(f"DialToneListener: expected a TonePlan, got {plan!r}")
         self.plan = plan
         self.seconds_needed = listening_s(plan)
         self._detector = CallProgressDetector(1, plan)

@@ -3,8 +3,6 @@
 import dataclasses
 import functools
 import math
-import pathlib
-import tomllib
 from typing import Any
 
 import numpy as np
@@ -66,7 +64,7 @@ class ToneEvent:
     start: int
 
 
-# ---------------------------------------------------------------- plans (firmware reads the files)
+# ---------------------------------------------------------------- plans (firmware/config reads the files)
 
 def _number(source: str, key: str, value: object, lo: float, hi: float) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:
@@ -134,7 +132,9 @@ def _upper(spec: ToneSpec, seconds: float) -> float:
 
 
 def plan_from_dict(data: dict[str, Any], source: str) -> TonePlan:
-    """TonePlan from parsed TOML `data`; TonePlanError naming `source`, the key and the reason."""
+    """TonePlan named after `source`'s file name (without its suffix) from parsed TOML `data`;
+    TonePlanError naming `source`, the key and the reason. Pure: firmware/config/tone_plans.py reads
+    the files."""
     unknown = set(data) - {"tolerance", "frequency_tolerance_hz", "silence_s", "tone"}
     if unknown:
         raise TonePlanError(f"{source}: {sorted(unknown)[0]}: unknown key")
@@ -171,7 +171,8 @@ def plan_from_dict(data: dict[str, Any], source: str) -> TonePlan:
                 raise TonePlanError(
                     f"{source}: silence_s: {silence_s} s is not longer than the {seconds} s pause of "
                     f"{t.name} can last ({_upper(t, seconds):.2f} s)")
-    return TonePlan(pathlib.PurePath(source).stem, str(source), tones, ftol, silence_s)
+    base = source.rsplit("/", 1)[-1]
+    return TonePlan(base.rsplit(".", 1)[0] if "." in base.lstrip(".") else base, source, tones, ftol, silence_s)
 
 
 class Probes:
@@ -233,40 +234,15 @@ def probes(plan: TonePlan) -> Probes:
     return Probes(plan)
 
 
-# ---------------------------------------------------------------- named plans
-
-PLAN_DIR = pathlib.Path(__file__).resolve().parent.parent / "board" / "tones"
-
-
-def load_plan(name_or_path: str | pathlib.Path) -> TonePlan:
-    """A tone plan by name in board/tones ('cn', 'na', 'etsi') or a .toml path.
-
-    The one file read in dsp/: it happens once, when a detector is built, never per block; the
-    public API (issue 3: CallProgressDetector(channels, plan='cn')) takes a plan by name.
-    """
-    text = str(name_or_path)
-    path = pathlib.Path(text) if ("/" in text or text.endswith(".toml")) else PLAN_DIR / f"{text}.toml"
-    try:
-        with open(path, "rb") as fh:
-            data = tomllib.load(fh)
-    except OSError as exc:
-        raise TonePlanError(f"{path}: cannot read tone plan: {exc.strerror or exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise TonePlanError(f"{path}: not valid TOML: {exc}") from None
-    return plan_from_dict(data, str(path))
-
-
 # ---------------------------------------------------------------- detector
 
 class CallProgressDetector(blocks.FramedDetector[ToneEvent]):
     """Call-progress tones on many channels to a TonePlan: per-frame tone classification and segment
     changes vectorised over channels, cadence matched in Python only where a segment ended."""
 
-    def __init__(self, channels: int, plan: TonePlan | str | pathlib.Path = "cn"):
-        if isinstance(plan, (str, pathlib.Path)):
-            plan = load_plan(plan)
+    def __init__(self, channels: int, plan: TonePlan):
         if not isinstance(plan, TonePlan):
-            raise ValueError(f"CallProgressDetector: expected a plan name, path or TonePlan, got {plan!r}")
+            raise ValueError(f"CallProgressDetector: expected a TonePlan, got {plan!r}")
         self.plan = plan
         self._framer = blocks.Framer(channels, FRAME, "CallProgressDetector")
         c = self._framer.channels

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from dsp.tones import TonePlan, load_plan
+from dsp.tones import TonePlan
 
 
 @dataclass
@@ -49,7 +49,9 @@ class SiteConfig:
     language: str = "en"
     flow: str = "main"
     answer_rings: int = 1
-    tones: TonePlan = field(default_factory=lambda: load_plan("cn"))   # the network's call-progress tones
+    # The network's call-progress tones: given by whoever builds the settings (config's read_site),
+    # as the call center sits below the config layer and reads no files.
+    tones: TonePlan = field(kw_only=True)
     queues: list[QueueConfig] = field(default_factory=list)
     agents: list[AgentConfig] = field(default_factory=list)
     supervisors: list[SupervisorConfig] = field(default_factory=list)

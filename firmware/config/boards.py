@@ -49,7 +49,7 @@ def _build_voice_modem(sec: Section) -> VoiceModemDriver:
     # `tones` is the emulated lines' network: a profile of real modems has none to set.
     tones = read_tone_plan(sec) if any(c.port.startswith("emulator:") for c in lines) else None
     try:
-        return VoiceModemDriver(lines) if tones is None else VoiceModemDriver(lines, emulated_tones=tones)
+        return VoiceModemDriver(lines, emulated_tones=tones)
     except VoiceModemError as exc:
         raise sec.error("line", str(exc)) from None
 

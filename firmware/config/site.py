@@ -4,8 +4,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from dsp.tones import PLAN_DIR, TonePlan, TonePlanError, load_plan
+from dsp.tones import TonePlan, TonePlanError
 from firmware.callcenter.settings import AgentConfig, QueueConfig, SiteConfig, SupervisorConfig
+from firmware.config.tone_plans import DEFAULT_PLAN, load_plan, plan_names
 from firmware.core.commands import MAX_DIAL
 
 from typed_toml import ConfigError, Section, read_file
@@ -78,10 +79,10 @@ def check_skills(sec: Section, skills: dict[str, int], queues: list[QueueConfig]
 
 def read_tone_plan(sec: Section) -> TonePlan:
     """`tones`: a plan under board/tones ('cn', 'etsi', 'na')."""
-    name = sec.get_str("tones", "cn")
-    plans = {p.stem for p in PLAN_DIR.glob("*.toml")}
+    name = sec.get_str("tones", DEFAULT_PLAN)
+    plans = plan_names()
     if name not in plans:
-        raise sec.error("tones", f"no tone plan {name!r} (plans: {', '.join(sorted(plans))})")
+        raise sec.error("tones", f"no tone plan {name!r} (plans: {', '.join(plans)})")
     try:
         return load_plan(name)
     except TonePlanError as exc:

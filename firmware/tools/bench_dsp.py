@@ -18,7 +18,7 @@ from dsp.dtmf import DtmfDetector
 from dsp.frontend import TICK, DetectorSet
 from dsp.levels import RATE, dbm0_to_amplitude, rms_dbm0
 from dsp.resample import to_8k
-from dsp.tones import load_plan
+from firmware.config.tone_plans import DEFAULT_PLAN, load_plan
 
 CHANNELS = (1, 30, 120, 1000)
 LOADS = ("noise", "speech", "dialling")
@@ -33,7 +33,6 @@ TICK_MS_TARGET = 1.0
 SPEECH_DBM0 = -19.0
 NOISE_DBM0 = -20.0
 DTMF_DBM0 = -10.0
-PLAN = "cn"  # the box's default tone plan (board/tones)
 POOL_S = 30.0
 REPEATS = 3
 SPEECH_TEXT = (
@@ -145,12 +144,12 @@ def run(out=print, seconds=8.0, channels=CHANNELS):
     source, speech = speech_pool(rng)
     pools = {"noise": rng.normal(0.0, dbm0_to_amplitude(NOISE_DBM0) / np.sqrt(2), int(POOL_S * RATE)),
              "speech": speech, "dialling": dialling_pool(rng)}
-    plan = load_plan(PLAN)
+    plan = load_plan(DEFAULT_PLAN)
     sets = (("dtmf", DtmfDetector), ("full", lambda c: DetectorSet(c, plan)))
     out(f"DSP throughput: channel-seconds of audio per CPU-second (time.process_time), {TICK}-sample ticks")
     out(f"loads: white noise at {NOISE_DBM0:g} dBm0; speech from {source} at {SPEECH_DBM0:g} dBm0; "
         "random DTMF strings on every channel")
-    out(f"dtmf: dsp.dtmf.DtmfDetector.process; full: dsp.frontend.DetectorSet.process ({PLAN} plan) = shared "
+    out(f"dtmf: dsp.dtmf.DtmfDetector.process; full: dsp.frontend.DetectorSet.process ({DEFAULT_PLAN} plan) = shared "
         "front end + DTMF + call progress + caller ID receiver + fax tones + energy meter + VAD")
     # Other processes on the box slow the detectors down (caches, memory bandwidth): say how busy it was.
     out("load average at start (1, 5, 15 min): " + ", ".join(f"{v:.2f}" for v in os.getloadavg()))

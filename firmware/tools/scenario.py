@@ -10,11 +10,12 @@ from pathlib import Path
 
 from drivers.sim import DtmfStyle, Phone, SimCaller
 from drivers.sim_signals import CALLER_ID_SCHEMES
-from dsp.tones import TonePlan, load_plan
+from dsp.tones import TonePlan
 
 from firmware.callcenter import kpi
 from firmware.tools import scenario_board
 from firmware.config.box import StatePaths, open_engine
+from firmware.config.tone_plans import DEFAULT_PLAN, load_plan
 from firmware.callcenter.calls import Call
 from firmware.callcenter.center import CallCenter
 from typed_toml import ConfigError, Section, read_file
@@ -114,7 +115,7 @@ class Scenario:
     lookups: list[dict] = field(default_factory=list)
     board: str | None = None     # a board profile of simulated lines or modem emulators; None: the sim
     callerid: str = "v23"        # how the simulated exchange sends caller ID (drivers/sim_signals.py)
-    tones: TonePlan = field(default_factory=lambda: load_plan("cn"))   # the network's tones
+    tones: TonePlan = field(default_factory=lambda: load_plan(DEFAULT_PLAN))   # the network's tones
 
 
 def _range(sec: Section, key: str, default: tuple[float, float], lo: float, hi: float) -> tuple[float, float]:

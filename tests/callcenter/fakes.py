@@ -202,9 +202,11 @@ def make_center(box: FakeBox, tmp_path, flow: str, queues=(), agents=(), supervi
     from firmware.callcenter.center import CallCenter
     from firmware.callcenter.flows import load_flow
     from firmware.callcenter.settings import SiteConfig
+    from firmware.config.tone_plans import DEFAULT_PLAN, load_plan
 
     path = tmp_path / "flow.toml"
     path.write_text(textwrap.dedent(flow))
-    site = SiteConfig(queues=list(queues), agents=list(agents), supervisors=list(supervisors))
+    site = SiteConfig(queues=list(queues), agents=list(agents), supervisors=list(supervisors),
+                      tones=load_plan(DEFAULT_PLAN))
     loaded = load_flow(path, set(box.prompts.names()), {q.name for q in queues})
     return CallCenter(box.services, site, loaded)

@@ -10,7 +10,8 @@ from drivers.sim import DtmfStyle, SimCaller, SimDriver
 from drivers.sim_signals import progress_tone
 from dsp import callerid
 from dsp.levels import dbm0_to_amplitude, rms_dbm0
-from dsp.tones import CallProgressDetector, load_plan
+from dsp.tones import CallProgressDetector
+from firmware.config.tone_plans import load_plan
 
 PROMPTS = Path(__file__).resolve().parents[2] / "board" / "prompts" / "en"
 
@@ -231,21 +232,21 @@ def test_an_exchange_without_tones_reports_a_call_that_cannot_complete(setup, to
 @pytest.mark.parametrize("plan", ["cn", "etsi", "na"])
 @pytest.mark.parametrize("setup, tone", [("unknown", "sit"), ("busy", "busy")])
 def test_a_call_that_cannot_complete_plays_the_plans_tone(plan, setup, tone):
-    sim, board = cannot_complete(setup, tones=plan)
+    sim, board = cannot_complete(setup, tones=load_plan(plan))
     audio, events = ticks(board, 500)
     assert not [e for e in events if e.kind == EventKind.PROGRESS]
-    heard = CallProgressDetector(len(board), plan).process(audio)
+    heard = CallProgressDetector(len(board), load_plan(plan)).process(audio)
     assert [(e.channel, e.tone) for e in heard if e.channel == 1][:1] == [(1, tone)]
 
 
 def test_ringback_while_the_far_phone_rings_then_its_voice():
     from drivers.sim import Phone
-    sim = SimDriver(trunks=1, stations=0, tones="cn")
+    sim = SimDriver(trunks=1, stations=0, tones=load_plan("cn"))
     board = Board([sim])
     sim.subscriber("4008001234", Phone(answer_after=12.0, talk=5.0, voice_hz=700))
     board.dial(0, "4008001234")
     audio, events = ticks(board, 700)
-    heard = CallProgressDetector(1, "cn").process(audio[:, :12 * 8000])
+    heard = CallProgressDetector(1, load_plan("cn")).process(audio[:, :12 * 8000])
     assert [e.tone for e in heard] == ["ringback"]
     talking = audio[0, 13 * 8000:16 * 8000].astype(float)
     spectrum = np.abs(np.fft.rfft(talking))
@@ -285,7 +286,7 @@ def peaks(audio, count):
 
 @pytest.mark.parametrize("plan", PLANS)
 def test_line_test_hears_the_plans_dial_tone_on_the_line_for_its_listening_time(plan):
-    sim = SimDriver(trunks=2, stations=1, tones=plan)
+    sim = SimDriver(trunks=2, stations=1, tones=load_plan(plan))
     board = Board([sim])
     test = board.test_line(1, 2.0, load_plan(plan))
     audio, _ = ticks(board, 99)
@@ -310,7 +311,7 @@ def test_line_test_hears_the_plans_dial_tone_on_the_line_for_its_listening_time(
 @pytest.mark.parametrize("plan", PLANS)
 @pytest.mark.parametrize("sound", ["busy", "noise", "speech"])
 def test_a_loud_line_without_dial_tone_fails_its_test(plan, sound):
-    sim = SimDriver(trunks=1, stations=0, tones=plan)
+    sim = SimDriver(trunks=1, stations=0, tones=load_plan(plan))
     board = Board([sim])
     sim.off_hook_audio[0] = loud_sounds(plan)[sound]
     test = board.test_line(0, 3.0, load_plan(plan))
@@ -320,7 +321,7 @@ def test_a_loud_line_without_dial_tone_fails_its_test(plan, sound):
 
 
 def test_another_networks_dial_tone_is_not_this_sites():
-    sim = SimDriver(trunks=1, stations=0, tones="na")
+    sim = SimDriver(trunks=1, stations=0, tones=load_plan("na"))
     board = Board([sim])
     test = board.test_line(0, 3.0, load_plan("cn"))
     ticks(board, 151)
@@ -328,7 +329,7 @@ def test_another_networks_dial_tone_is_not_this_sites():
 
 
 def test_line_test_on_a_trunk_in_alarm_hears_no_dial_tone():
-    sim = SimDriver(trunks=1, stations=0)
+    sim = SimDriver(trunks=1, stations=0, tones=load_plan("cn"))
     board = Board([sim])
     sim.alarm(0, reason="cable cut")
     test = board.test_line(0, 1.5, load_plan("cn"))

@@ -17,7 +17,7 @@ from drivers.jitter_buffer import JitterBuffer
 from drivers.modem_line import LineState
 from drivers.voice_modem import LineConfig, VoiceModemDriver
 from dsp.levels import dbm0_to_amplitude
-from dsp.tones import load_plan
+from firmware.config.tone_plans import load_plan
 from modem_harness import TranscriptModem, load_transcript, pump
 
 PROMPTS = Path(__file__).resolve().parents[2] / "board" / "prompts" / "en"
@@ -210,7 +210,7 @@ def loud_sounds(plan):
 
 @pytest.mark.parametrize("plan", ["cn", "etsi", "na"])
 def test_line_test_hears_the_plans_dial_tone_and_no_other_sound(emulators, plan):
-    drv, emus = emulators("cx93010", n=5, tones=plan)
+    drv, emus = emulators("cx93010", n=5, tones=load_plan(plan))
     emus[1].dead_line = True
     sounds = ["dial", "dead"] + list(loud_sounds(plan))
     for emu, sound in zip(emus[2:], sounds[2:]):
@@ -232,7 +232,7 @@ def test_line_test_hears_the_plans_dial_tone_and_no_other_sound(emulators, plan)
 
 
 def test_a_dial_tone_of_another_network_is_no_dial_tone(emulators):
-    drv, [emu] = emulators("usr5637", tones="na")
+    drv, [emu] = emulators("usr5637", tones=load_plan("na"))
     drv.test_line(0, 2.0, load_plan("cn"))
     events, _ = pump(drv, lambda ev: alarms(ev) and drv.lines[0].state == LineState.IDLE, 6.0)
     test = drv.status()["lines"][0]["test"]
@@ -252,7 +252,7 @@ def test_a_line_test_too_short_for_the_plan_is_refused(emulators):
 
 
 def test_line_test_result_has_the_drivers_common_shape(emulators):
-    drv, [good, dead, lost] = emulators("cx93010", n=3)
+    drv, [good, dead, lost] = emulators("cx93010", n=3, tones=load_plan("cn"))
     dead.dead_line = True
     tests = [drv.test_line(i, 2.0, load_plan("cn")) for i in range(3)]
     pump(drv, lambda ev: drv.lines[2].state == LineState.TESTING, 3.0)

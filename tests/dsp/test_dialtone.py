@@ -6,7 +6,8 @@ import pytest
 from dsp import tonegen
 from dsp.levels import dbm0_to_amplitude
 from dsp.dialtone import DialToneListener, listening_s
-from dsp.tones import TonePlanError, load_plan, plan_from_dict
+from dsp.tones import TonePlanError, plan_from_dict
+from firmware.config.tone_plans import load_plan
 
 RATE = 8000
 # A line test listens 3 s unless told otherwise (README: line.test(channel, seconds=3)).
@@ -41,8 +42,9 @@ def line(signal, seconds=LISTEN_S, noise_dbm0=-65.0, seed=0):
 
 
 def judge(plan, samples, seed=0):
-    """Feed `samples` in uneven pieces, as a modem's serial reads deliver them; (heard, level)."""
-    listener = DialToneListener(plan)
+    """Feed `samples` in uneven pieces, as a modem's serial reads deliver them; (heard, level).
+    `plan`: a TonePlan or a bundled plan's name."""
+    listener = DialToneListener(load_plan(plan) if isinstance(plan, str) else plan)
     rng = np.random.default_rng(seed)
     cuts = np.cumsum(rng.integers(1, 400, size=samples.size))
     for piece in np.split(samples, cuts[cuts < samples.size]):

@@ -10,7 +10,7 @@ from dsp.energy import EnergyMeter, VoiceActivityDetector
 from dsp.faxtone import FaxToneDetector
 from dsp.levels import RATE
 from dsp.tones import CallProgressDetector
-from dsp.tones import load_plan
+from firmware.config.tone_plans import load_plan
 
 TICK = frontend.TICK
 CN = load_plan("cn")

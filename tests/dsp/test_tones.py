@@ -6,7 +6,7 @@ import pytest
 from dsp import tones
 from dsp.levels import RATE
 from dsp.tonegen import cadence, tone, to_int16
-from dsp.tones import load_plan
+from firmware.config.tone_plans import load_plan
 
 PLANS = ("cn", "na", "etsi")
 FRAME = tones.FRAME
@@ -172,25 +172,28 @@ def test_rejects_bad_blocks(block, match):
 # ------------------------------------------------------------------------------------ plans
 
 def test_plan_from_dict_names_the_source_key_and_reason():
-    # The bundled files are read in tests/dsp/test_tone_plans.py; here the parsed data is checked.
+    # The bundled files are read in tests/firmware/test_tone_plans.py; here the parsed data is checked.
     with pytest.raises(tones.TonePlanError, match=r"site.toml: tolerance: expected a number in \[0.0, 0.5\]"):
         tones.plan_from_dict({"tolerance": 0.9, "frequency_tolerance_hz": 25.0, "silence_s": 5.0,
                               "tone": [{"name": "dial", "freqs": [450.0], "min_s": 1.2}]}, "/x/site.toml")
 
 
 def test_detector_refuses_what_is_not_a_plan():
-    with pytest.raises(ValueError, match="expected a plan name, path or TonePlan"):
-        tones.CallProgressDetector(1, 42)
-    with pytest.raises(tones.TonePlanError, match="cannot read tone plan"):
-        tones.CallProgressDetector(1, "mars")
+    # dsp reads no files: a plan name is refused like any other non-plan (firmware/config reads them).
+    for not_a_plan in (42, "cn", "mars"):
+        with pytest.raises(ValueError, match="expected a TonePlan"):
+            tones.CallProgressDetector(1, not_a_plan)
 
 
 def test_equal_plans_share_their_probes():
     assert tones.probes(load_plan("cn")) is tones.probes(CN)
 
 
-def test_public_api_takes_a_plan_by_name():
+def test_public_api_takes_the_plan_it_is_given():
+    # CallProgressDetector(channels, plan): the plan is a TonePlan the caller read (the box's default,
+    # cn, is chosen by firmware/config, not by dsp); no plan, no detector.
     CallProgressDetector = tones.CallProgressDetector
-    # Issue 3's public API: CallProgressDetector(channels, plan='cn'), 'cn' being the default.
-    assert CallProgressDetector(2).plan.name == CallProgressDetector(2, plan="cn").plan.name
-    assert CallProgressDetector(1, plan="na").plan.name != CallProgressDetector(1).plan.name
+    assert CallProgressDetector(2, plan=CN).plan is CN
+    assert CallProgressDetector(1, plan=load_plan("na")).plan.name == "na"
+    with pytest.raises(TypeError):
+        CallProgressDetector(2)  # type: ignore[call-arg]

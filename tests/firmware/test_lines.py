@@ -10,7 +10,7 @@ from drivers.sim import SimCaller
 from drivers.sim_signals import progress_tone
 from drivers.modem_line import LineState
 from dsp.levels import dbm0_to_amplitude
-from dsp.tones import load_plan
+from firmware.config.tone_plans import load_plan
 from firmware.callcenter.center import DIGITS_KEPT
 from firmware.core import engine as engine_module
 from firmware.config.box import StatePaths, load_site, open_engine

@@ -1,9 +1,10 @@
-"""Tone plan files: the bundled plans load, bad files are named with the key and the reason."""
+"""Tone plan files (firmware/config/tone_plans.py): the bundled plans load, bad files are named with the key and
+the reason."""
 
 import pytest
 
 from dsp import tones
-from dsp.tones import load_plan
+from firmware.config.tone_plans import load_plan
 
 PLANS = ("cn", "na", "etsi")
 
