@@ -57,6 +57,10 @@ class CallbackRequest:
         self.attempts = 0
         self.state = CallState.QUEUED
 
+    @property
+    def waiting_since(self) -> float:
+        return self.queued_at
+
     def event(self, kind: str, **data) -> None:
         """Callback progress lives in the callbacks table; nothing to add to a finished call's journal."""
 
