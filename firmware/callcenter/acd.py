@@ -4,7 +4,7 @@ from __future__ import annotations
 import enum
 import logging
 from functools import partial
-from typing import TYPE_CHECKING, Callable, Protocol
+from typing import TYPE_CHECKING, Callable, Iterable, Protocol
 
 from drivers.channel import ChannelKind
 
@@ -70,9 +70,9 @@ class Agent:
         self.talk_s = 0.0
         self._timer: Timer | None = None
 
-    def wait(self, seconds: float, fn: Callable, *args) -> None:
-        """Start the agent's timer (wrap-up)."""
-        self._timer = self.svc.later(seconds, fn, *args)
+    def wait(self, seconds: float, fn: Callable[["Agent"], None]) -> None:
+        """Start the agent's timer (wrap-up): `fn(agent)` when it runs out."""
+        self._timer = self.svc.later(seconds, fn, self)
 
     def cancel_timer(self) -> None:
         if self._timer:
@@ -155,32 +155,32 @@ class Queue:
         return self.waiting.index(call) + 1
 
 
-def _longest_idle(agents, q):
+def _longest_idle(agents: list[Agent], q: Queue) -> list[Agent]:
     return [min(agents, key=lambda a: (a.idle_since, a.order))]
 
 
-def _round_robin(agents, q):
+def _round_robin(agents: list[Agent], q: Queue) -> list[Agent]:
     return [min(agents, key=lambda a: ((a.order - q.rr_next) % 10**6, a.order))]
 
 
-def _ring_all(agents, q):
+def _ring_all(agents: list[Agent], q: Queue) -> list[Agent]:
     return sorted(agents, key=lambda a: a.order)
 
 
-def _fewest_calls(agents, q):
+def _fewest_calls(agents: list[Agent], q: Queue) -> list[Agent]:
     return [min(agents, key=lambda a: (a.calls, a.idle_since, a.order))]
 
 
-def _least_talk(agents, q):
+def _least_talk(agents: list[Agent], q: Queue) -> list[Agent]:
     return [min(agents, key=lambda a: (a.talk_s, a.idle_since, a.order))]
 
 
-def _skill_first(agents, q):
+def _skill_first(agents: list[Agent], q: Queue) -> list[Agent]:
     return [min(agents, key=lambda a: (-a.level(q.cfg.skill), a.idle_since, a.order))]
 
 
 # Strategy name -> the agents to ring, from the eligible ready ones (reference/callcenter.md §1.1, §2.2).
-STRATEGIES: dict[str, Callable] = {
+STRATEGIES: dict[str, Callable[[list[Agent], Queue], list[Agent]]] = {
     "longest_idle": _longest_idle, "round_robin": _round_robin, "ring_all": _ring_all,
     "fewest_calls": _fewest_calls, "least_talk": _least_talk, "skill_first": _skill_first,
 }
@@ -375,7 +375,7 @@ class Acd:
                 return
 
     @staticmethod
-    def _ringable(agents) -> list[Agent]:
+    def _ringable(agents: Iterable[Agent]) -> list[Agent]:
         # An agent whose station is in alarm, or a remote agent while no trunk is free, cannot be rung
         # now, whatever their state says.
         return [a for a in agents if a.state == AgentState.READY and a.line.reachable()]
@@ -540,7 +540,7 @@ class Acd:
             q.aht += AHT_WEIGHT * (talk + wrapup - q.aht)
         agent.call = None
         agent.set_state(AgentState.WRAPUP)
-        agent.wait(wrapup, self._wrapup_done, agent)
+        agent.wait(wrapup, self._wrapup_done)
 
     def _wrapup_done(self, agent: Agent) -> None:
         if agent.state == AgentState.WRAPUP:

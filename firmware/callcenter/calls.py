@@ -56,8 +56,8 @@ class Call:
 
     Fields a state gives the call (its line, queue, agent, conversation) are Optional until then;
     code that runs only in such a state reads them through the accessors below (`line`,
-    `queue_name`, `waiting_since`, `ring_since`, `talker`, `talk`), which raise CallError naming
-    the call if the state machine broke."""
+    `queue_name`, `waiting_since`, `ring_since`, `talker`, `party`, `talk`), which raise CallError
+    naming the call if the state machine broke."""
 
     def __init__(self, svc: "Services", call_id: str, channel: int | None, now: float, direction: str = "inbound"):
         """`channel`: the call's trunk; None for an agent's call out until its number is dialled."""
@@ -137,6 +137,11 @@ class Call:
     def talker(self) -> "Agent":
         """The agent the call is with."""
         return self._have(self.agent, "agent")
+
+    @property
+    def party(self) -> "Third":
+        """The party brought into the call (consulted, conferenced, transferred to)."""
+        return self._have(self.third, "third party")
 
     @property
     def talk(self) -> "Conversation":

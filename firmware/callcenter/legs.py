@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 from drivers.channel import ChannelError, ChannelKind
 
@@ -85,7 +85,7 @@ class Legs:
         self.svc, self.center = svc, center
         self.active: dict[int, Leg] = {}
 
-    def _set_state(self, leg: Leg, state: LegState, **data) -> None:
+    def _set_state(self, leg: Leg, state: LegState, **data: object) -> None:
         if state == leg.state:
             return
         log.debug("leg %s on %s: %s -> %s", leg.number, leg.channel, leg.state.value, state.value)
@@ -96,14 +96,15 @@ class Legs:
         """A trunk that looks idle from here (a hint: only seize() takes one), or None."""
         return next(self._idle_trunks(), None)
 
-    def _idle_trunks(self):
+    def _idle_trunks(self) -> Iterator[int]:
         return (info.index for info in self.svc.lines.channels
                 if info.kind == ChannelKind.TRUNK and info.index not in self.center.calls
                 and info.index not in self.active and self.svc.alarm(info.index) is None
                 and not self.svc.testing(info.index))
 
-    def seize(self, number: str, on_answer, on_fail, on_clear, on_lost=None, call: Call | None = None,
-              on_moved=None) -> Leg | None:
+    def seize(self, number: str, on_answer: Callable[[], None], on_fail: Callable[[str], None],
+              on_clear: Callable[[], None], on_lost: Callable[[str], None] | None = None, call: Call | None = None,
+              on_moved: Callable[[int], None] | None = None) -> Leg | None:
         """Dial `number` on the first idle trunk that takes it; None when none does. The one way the
         box takes a trunk to dial out (a remote agent's phone, a callback, an agent's outbound call, a
         transfer or conference number): the trunk is chosen and seized in the same step, when the
@@ -119,7 +120,8 @@ class Legs:
         leg = Leg(None, number, call, on_answer, on_fail, on_clear, on_lost, on_moved)
         return leg if self._place(leg, self._idle_trunks()) else None
 
-    def dial_out(self, call: Call, number: str, on_answer, on_fail, on_clear) -> Leg | None:
+    def dial_out(self, call: Call, number: str, on_answer: Callable[[], None], on_fail: Callable[[str], None],
+                 on_clear: Callable[[], None]) -> Leg | None:
         """Dial the customer of an agent's own call (outbound, callback), the agent on the line already:
         the trunk seized becomes the call's line. With no trunk to be had the call ends as failed, with
         its record; None then."""
@@ -133,7 +135,7 @@ class Legs:
         call.event("call:dial", number=number, line=call.line_name)
         return leg
 
-    def _place(self, leg: Leg, trunks) -> bool:
+    def _place(self, leg: Leg, trunks: Iterable[int]) -> bool:
         """Dial the leg's number on the first of `trunks` whose driver takes it; False if none does."""
         for trunk in trunks:
             try:

@@ -26,7 +26,7 @@ def test_an_outbound_call_not_yet_dialled_has_no_line(box):
 
 def test_a_call_never_queued_names_itself_when_asked_for_its_queue_or_agent(box):
     call = Call(box.services, "in-1", 0, box.clock.time())
-    for accessor in ("queue_name", "waiting_since", "ring_since", "talker", "talk"):
+    for accessor in ("queue_name", "waiting_since", "ring_since", "talker", "party", "talk"):
         with pytest.raises(CallError, match="call in-1 has no"):
             getattr(call, accessor)
 
