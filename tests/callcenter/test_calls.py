@@ -6,6 +6,7 @@ import pytest
 
 from firmware.callcenter.acd import Queue
 from firmware.callcenter.calls import Call, CallError
+from firmware.callcenter.legs import Leg, OpsError
 from firmware.callcenter.settings import QueueConfig
 
 from callcenter.fakes import FakeBox
@@ -36,3 +37,9 @@ def test_a_call_offered_to_agents_without_having_been_queued_is_refused(box):
     call = Call(box.services, "in-2", 0, box.clock.time())
     with pytest.raises(CallError, match="call in-2 .*sales.*never queued"):
         call.offered(Queue(QueueConfig(name="sales", skill="sales")), [])
+
+
+def test_a_leg_not_yet_seized_on_a_trunk_names_its_number():
+    leg = Leg(None, "5550100", None, on_answer=lambda: None, on_fail=lambda why: None, on_clear=lambda: None)
+    with pytest.raises(OpsError, match="the leg to 5550100 has no trunk"):
+        _ = leg.line
