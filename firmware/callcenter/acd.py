@@ -4,7 +4,7 @@ from __future__ import annotations
 import enum
 import logging
 from functools import partial
-from typing import TYPE_CHECKING, Callable, Protocol
+from typing import TYPE_CHECKING, Callable, Iterable, Protocol
 
 from drivers.channel import ChannelKind
 
@@ -15,6 +15,7 @@ from firmware.core.application import Services
 
 if TYPE_CHECKING:
     from firmware.callcenter.center import CallCenter
+    from firmware.core.timers import Timer
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,13 @@ class Agent:
         """`station`: the agent's station channel, or None to dial them at `cfg.phone`."""
         self.svc, self.acd = svc, acd
         self.id, self.name, self.skills = cfg.id, cfg.name, dict(cfg.skills)
-        self.line = StationLine(svc, station) if station is not None else PhoneLine(svc, center, self, cfg.phone)
+        self.line: StationLine | PhoneLine
+        if station is not None:
+            self.line = StationLine(svc, station)
+        elif cfg.phone is not None:
+            self.line = PhoneLine(svc, center, self, cfg.phone)
+        else:
+            raise AcdError(f"agent {cfg.id} has neither a station nor a phone number")
         self.order = order                 # position in the roster, for round robin
         self.state = AgentState.LOGGED_OUT
         self.reason: str | None = None
@@ -61,16 +68,23 @@ class Agent:
         self.last_call_id: str | None = None     # for a wrap-up code given after the call
         self.calls = 0
         self.talk_s = 0.0
-        self._timer = None
+        self._timer: Timer | None = None
 
-    def wait(self, seconds: float, fn: Callable, *args) -> None:
-        """Start the agent's timer (wrap-up)."""
-        self._timer = self.svc.later(seconds, fn, *args)
+    def wait(self, seconds: float, fn: Callable[["Agent"], None]) -> None:
+        """Start the agent's timer (wrap-up): `fn(agent)` when it runs out."""
+        self._timer = self.svc.later(seconds, fn, self)
 
     def cancel_timer(self) -> None:
         if self._timer:
             self._timer.cancel()
             self._timer = None
+
+    @property
+    def talking_since(self) -> float:
+        """When the agent's call began (set on talking)."""
+        if self.talk_started is None:
+            raise AcdError(f"agent {self.id} has had no call")
+        return self.talk_started
 
     def level(self, skill: str) -> int:
         return self.skills.get(skill, 0)
@@ -106,13 +120,16 @@ class QueueEntry(Protocol):
     """A place in a queue: a caller waiting on the line, or a callback request waiting in a caller's
     place. Matching treats them alike; what an offer does is the entry's own (`offered`)."""
     id: str
-    queued_at: float
     priority: int                  # VIP level: higher is served first
     dedicated: str | None          # the agent waited for first, for dedicated_wait seconds
     ringing: list["Agent"]         # agents rung for it now
     # The queue matched it with these free agents (the strategy's choice): ring them for the caller,
     # or ring one agent before dialling the callback's number.
     offered: Callable[["Queue", list["Agent"]], None]
+
+    @property
+    def waiting_since(self) -> float:
+        """When it took its place in the queue: its order among entries of its priority."""
 
 
 class Queue:
@@ -126,9 +143,9 @@ class Queue:
 
     def insert(self, call: QueueEntry, front: bool = False) -> None:
         """Place the caller by priority; `front` puts them first among callers of their priority."""
-        key = (-call.priority, call.queued_at)
+        key = (-call.priority, call.waiting_since)
         for i, other in enumerate(self.waiting):
-            okey = (-other.priority, other.queued_at)
+            okey = (-other.priority, other.waiting_since)
             if (okey[0] > key[0]) or (okey[0] == key[0] and (front or okey[1] > key[1])):
                 self.waiting.insert(i, call)
                 return
@@ -138,32 +155,32 @@ class Queue:
         return self.waiting.index(call) + 1
 
 
-def _longest_idle(agents, q):
+def _longest_idle(agents: list[Agent], q: Queue) -> list[Agent]:
     return [min(agents, key=lambda a: (a.idle_since, a.order))]
 
 
-def _round_robin(agents, q):
+def _round_robin(agents: list[Agent], q: Queue) -> list[Agent]:
     return [min(agents, key=lambda a: ((a.order - q.rr_next) % 10**6, a.order))]
 
 
-def _ring_all(agents, q):
+def _ring_all(agents: list[Agent], q: Queue) -> list[Agent]:
     return sorted(agents, key=lambda a: a.order)
 
 
-def _fewest_calls(agents, q):
+def _fewest_calls(agents: list[Agent], q: Queue) -> list[Agent]:
     return [min(agents, key=lambda a: (a.calls, a.idle_since, a.order))]
 
 
-def _least_talk(agents, q):
+def _least_talk(agents: list[Agent], q: Queue) -> list[Agent]:
     return [min(agents, key=lambda a: (a.talk_s, a.idle_since, a.order))]
 
 
-def _skill_first(agents, q):
+def _skill_first(agents: list[Agent], q: Queue) -> list[Agent]:
     return [min(agents, key=lambda a: (-a.level(q.cfg.skill), a.idle_since, a.order))]
 
 
 # Strategy name -> the agents to ring, from the eligible ready ones (docs/standards.md §20.1).
-STRATEGIES: dict[str, Callable] = {
+STRATEGIES: dict[str, Callable[[list[Agent], Queue], list[Agent]]] = {
     "longest_idle": _longest_idle, "round_robin": _round_robin, "ring_all": _ring_all,
     "fewest_calls": _fewest_calls, "least_talk": _least_talk, "skill_first": _skill_first,
 }
@@ -214,11 +231,11 @@ class Acd:
         except KeyError:
             raise AcdError(f"unknown queue {name!r}") from None
 
-    def min_level(self, q: Queue, call: Call, now: float) -> int:
+    def min_level(self, q: Queue, call: QueueEntry, now: float) -> int:
         """The skill level this caller needs now: escalation widens the pool as the wait grows."""
         level = q.cfg.min_level
         for after, step in q.cfg.escalate:
-            if now - call.queued_at >= after:
+            if now - call.waiting_since >= after:
                 level = step
         return level
 
@@ -287,7 +304,7 @@ class Acd:
         self.dispatch()
 
     def _announce(self, call: Call) -> None:
-        q = self.queues.get(call.queue)
+        q = self.queues.get(call.queue) if call.queue else None
         if q is None or call.state != CallState.QUEUED or call not in q.waiting:
             return
         position = q.position(call)
@@ -322,15 +339,15 @@ class Acd:
             self.queues[call.queue].abandoned += 1
             call.event("queue:abandon", queue=call.queue,
                        position=self.queues[call.queue].position(call) if call in self.queues[call.queue].waiting else 0,
-                       wait=round(self.svc.clock.time() - call.queued_at, 2))
+                       wait=round(self.svc.clock.time() - call.waiting_since, 2))
 
     def _max_wait(self, call: Call) -> None:
         if call.state not in (CallState.QUEUED, CallState.RINGING_AGENT):
             return
-        q = self.queues[call.queue]
+        q = self.queues[call.queue_name]
         q.timeouts += 1
         call.event("queue:timeout", queue=call.queue, position=q.position(call) if call in q.waiting else 1,
-                   wait=round(self.svc.clock.time() - call.queued_at, 2))
+                   wait=round(self.svc.clock.time() - call.waiting_since, 2))
         if call.on_queue_exit:
             self.exit_with(call, "timeout")
         else:
@@ -346,7 +363,7 @@ class Acd:
         if not ready:
             return
         waiting = sorted(((q, c) for q in self.queues.values() for c in q.waiting if not c.ringing),
-                         key=lambda qc: (-qc[1].priority, qc[1].queued_at))
+                         key=lambda qc: (-qc[1].priority, qc[1].waiting_since))
         for q, call in waiting:
             eligible = self._eligible(q, call, ready, now)
             if not eligible:
@@ -358,13 +375,13 @@ class Acd:
                 return
 
     @staticmethod
-    def _ringable(agents) -> list[Agent]:
+    def _ringable(agents: Iterable[Agent]) -> list[Agent]:
         # An agent whose station is in alarm, or a remote agent while no trunk is free, cannot be rung
         # now, whatever their state says.
         return [a for a in agents if a.state == AgentState.READY and a.line.reachable()]
 
-    def _eligible(self, q: Queue, call: Call, ready: list[Agent], now: float) -> list[Agent]:
-        if call.dedicated and now - call.queued_at < q.cfg.dedicated_wait:
+    def _eligible(self, q: Queue, call: QueueEntry, ready: list[Agent], now: float) -> list[Agent]:
+        if call.dedicated and now - call.waiting_since < q.cfg.dedicated_wait:
             dedicated = self.agents[call.dedicated]
             # The caller's own agent is waited for, while they are working; anyone else is not offered.
             if dedicated.state != AgentState.LOGGED_OUT:
@@ -461,7 +478,7 @@ class Acd:
         # The network's reason, where it gave one (busy, unobtainable ...); a ring-out says nothing more.
         reason = {} if why == NO_ANSWER else {"why": why}
         call.event("agent:noanswer", agent=agent.id,
-                   ring_ms=int(1000 * (self.svc.clock.time() - call.ring_started)), **reason)
+                   ring_ms=int(1000 * (self.svc.clock.time() - call.ring_since)), **reason)
         self.not_reached(agent, why)
         if call.ringing:
             return
@@ -476,10 +493,10 @@ class Acd:
             return
         self._stop_ringing(call, keep=agent)
         now = self.svc.clock.time()
-        q = self.queues[call.queue]
+        q = self.queues[call.queue_name]
         q.waiting.remove(call)
         q.answered += 1
-        wait = now - call.queued_at
+        wait = now - call.waiting_since
         if wait <= self.center.service_level_s:
             q.answered_in_sl += 1
         agent.calls += 1
@@ -491,7 +508,7 @@ class Acd:
         call.connected_at = now
         call.update(agent_id=agent.id, connected_at=now, wait=round(wait, 3))
         call.event("queue:connect", queue=q.name, agent=agent.id, wait=round(wait, 2),
-                   ring_s=round(now - call.ring_started, 2))
+                   ring_s=round(now - call.ring_since, 2))
         self.center.connect(call, agent)
 
     def call_ended(self, call: Call) -> None:
@@ -514,7 +531,7 @@ class Acd:
             return
         if agent.state != AgentState.TALKING:
             return
-        talk = self.svc.clock.time() - agent.talk_started
+        talk = self.svc.clock.time() - agent.talking_since
         agent.talk_s += talk
         agent.last_call_id = call.id
         q = self.queues.get(call.queue) if call.queue else None
@@ -523,7 +540,7 @@ class Acd:
             q.aht += AHT_WEIGHT * (talk + wrapup - q.aht)
         agent.call = None
         agent.set_state(AgentState.WRAPUP)
-        agent.wait(wrapup, self._wrapup_done, agent)
+        agent.wait(wrapup, self._wrapup_done)
 
     def _wrapup_done(self, agent: Agent) -> None:
         if agent.state == AgentState.WRAPUP:
@@ -586,7 +603,7 @@ class Acd:
             members = [a for a in self.agents.values() if a.level(q.cfg.skill) >= q.cfg.min_level]
             queues.append({
                 "name": q.name, "strategy": q.cfg.strategy, "skill": q.cfg.skill, "waiting": len(q.waiting),
-                "longest_wait_s": round(max((now - c.queued_at for c in q.waiting), default=0.0), 1),
+                "longest_wait_s": round(max((now - c.waiting_since for c in q.waiting), default=0.0), 1),
                 "agents_logged_in": sum(a.state != AgentState.LOGGED_OUT for a in members),
                 "agents_ready": sum(a.state == AgentState.READY for a in members),
                 "agents_busy": sum(a.state in (*BUSY, AgentState.WRAPUP) for a in members),

@@ -17,6 +17,10 @@ log = logging.getLogger(__name__)
 LINE_DOWN = "line alarm"
 
 
+class AgentLineError(Exception):
+    """A remote agent's line reported an event with no leg dialled to them."""
+
+
 class StationLine:
     """A station port of the box, rung directly; its answer, clear and alarm arrive as station events."""
 
@@ -64,7 +68,7 @@ class PhoneLine:
                                           on_clear=self._cleared, on_lost=self._lost, on_moved=self._moved)
         if self.leg is None:
             return False
-        self.center.acd.bind_channel(self.leg.channel, self.agent)
+        self.center.acd.bind_channel(self.leg.line, self.agent)
         return True
 
     def drop(self) -> None:
@@ -73,23 +77,29 @@ class PhoneLine:
             self._forget()
 
     def status(self) -> dict:
-        trunk = self.svc.lines.channels[self.leg.channel].name if self.leg is not None else None
+        trunk = self.svc.lines.channels[self.leg.line].name if self.leg is not None else None
         return {"station": self.name, "trunk": trunk}
 
+    def _dialled(self) -> "Leg":
+        """The leg to the agent: the line's events come from it, so there is one while they arrive."""
+        if self.leg is None:
+            raise AgentLineError(f"agent {self.agent.id}'s line {self.name} has no leg dialled")
+        return self.leg
+
     def _forget(self) -> None:
-        self.center.acd.unbind_channel(self.leg.channel)
+        self.center.acd.unbind_channel(self._dialled().line)
         self.leg = None
 
     def _moved(self, lost: int) -> None:
         """An incoming call took the trunk the agent was being dialled on: the dial went to another."""
         self.center.acd.unbind_channel(lost)
-        self.center.acd.bind_channel(self.leg.channel, self.agent)
+        self.center.acd.bind_channel(self._dialled().line, self.agent)
 
     def _answered(self) -> None:
         self.center.acd.picked_up(self.agent)
 
     def _failed(self, why: str) -> None:
-        trunk = self.svc.lines.channels[self.leg.channel].name
+        trunk = self.svc.lines.channels[self._dialled().line].name
         self._forget()
         log.warning("agent %s not reached at %s (dialled on %s): %s", self.agent.id, self.number, trunk, why)
         self.center.acd.missed(self.agent, why)

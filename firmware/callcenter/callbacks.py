@@ -16,6 +16,7 @@ from firmware.core.application import Services
 if TYPE_CHECKING:
     from firmware.callcenter.center import CallCenter
     from firmware.callcenter.ivr import IvrSession
+    from firmware.core.timers import Timer
 
 log = logging.getLogger(__name__)
 
@@ -52,12 +53,16 @@ class CallbackRequest:
         self.dedicated = dedicated
         self.offered: Callable[[Queue, list[Agent]], None] = lambda q, agents: offer(q, self, agents[0])
         self.ringing: list[Agent] = []
-        self.ring_timer = None
-        self.timers: list = []
+        self.ring_timer: Timer | None = None
+        self.timers: list[Timer] = []
         self.attempts = 0
         self.state = CallState.QUEUED
 
-    def event(self, kind: str, **data) -> None:
+    @property
+    def waiting_since(self) -> float:
+        return self.queued_at
+
+    def event(self, kind: str, **data: object) -> None:
         """Callback progress lives in the callbacks table; nothing to add to a finished call's journal."""
 
 
@@ -81,7 +86,7 @@ class Callbacks:
         else:
             self._ask_number(session, node, queue)
 
-    def _confirm(self, session, node: Node, queue: str, number: str) -> None:
+    def _confirm(self, session: "IvrSession", node: Node, queue: str, number: str) -> None:
         words = session.prompts(node.prompts) + self.center.say.digits(number) + session.prompts(node.confirm)
 
         def answered(key: str | None) -> None:
@@ -97,7 +102,7 @@ class Callbacks:
                     self._confirm(session, node, queue, number)
         session.center.play(session.call, words, on_done=lambda: session.read([], answered))
 
-    def _ask_number(self, session, node: Node, queue: str) -> None:
+    def _ask_number(self, session: "IvrSession", node: Node, queue: str) -> None:
         def typed(digits: str | None) -> None:
             if digits and MIN_NUMBER <= len(digits) <= MAX_NUMBER:
                 self._confirm(session, node, queue, digits)
@@ -109,7 +114,7 @@ class Callbacks:
                 self._ask_number(session, node, queue)
         session.read(list(node.enter_number), typed, max_digits=MAX_NUMBER, terminator="#")
 
-    def _accept(self, session, node: Node, queue_name: str, number: str) -> None:
+    def _accept(self, session: "IvrSession", node: Node, queue_name: str, number: str) -> None:
         call = session.call
         q = self.center.acd.queues[queue_name]
         # The request takes the caller's place if they were waiting in this queue.
@@ -190,9 +195,9 @@ class Callbacks:
 
     def _answered(self, req: CallbackRequest, call: Call) -> None:
         self.dialing.pop(call.id, None)
-        self.center.connect(call, call.agent)
+        self.center.connect(call, call.talker)
         call.connected_at = self.svc.clock.time()
-        call.update(connected_at=call.connected_at, agent_id=call.agent.id)
+        call.update(connected_at=call.connected_at, agent_id=call.talker.id)
         self.requests.pop(req.id, None)
         self._update(req, "done", result="answered")
         self.svc.emit("callback:answered", call=call, request=req.id)
@@ -229,10 +234,10 @@ class Callbacks:
         self._update(req, "pending")
         self.center.acd.dispatch()
 
-    def _update(self, req: CallbackRequest, state: str, **changes) -> None:
+    def _update(self, req: CallbackRequest, state: str, **changes: object) -> None:
         self._update_row(req.id, state, req.attempts, **changes)
 
-    def _update_row(self, req_id: str, state: str, attempts: int, **changes) -> None:
+    def _update_row(self, req_id: str, state: str, attempts: int, **changes: object) -> None:
         self.svc.records.update("callbacks", req_id, {"state": state, "attempts": attempts,
                                                       "updated_at": self.svc.clock.time(), **changes})
 

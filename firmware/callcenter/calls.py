@@ -4,12 +4,24 @@ from __future__ import annotations
 import enum
 import json
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable, TypeVar
 
 if TYPE_CHECKING:
+    from firmware.callcenter.acd import Agent, Queue
+    from firmware.callcenter.conversation import Conversation
+    from firmware.callcenter.customers import Customer
+    from firmware.callcenter.transfers import Third
     from firmware.core.application import Services
+    from firmware.core.timers import Timer
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class CallError(Exception):
+    """A call lacks what its state should have given it (a line, a queue, an agent, a conversation):
+    the state machine was broken, and the handler that found it fails for that call alone."""
 
 
 class CallState(str, enum.Enum):
@@ -40,7 +52,12 @@ class Disposition(str, enum.Enum):
 
 
 class Call:
-    """One inbound call, from first ring to hang-up."""
+    """One call, inbound or an agent's call out, from first ring to hang-up.
+
+    Fields a state gives the call (its line, queue, agent, conversation) are Optional until then;
+    code that runs only in such a state reads them through the accessors below (`line`,
+    `queue_name`, `waiting_since`, `ring_since`, `talker`, `party`, `talk`), which raise CallError
+    naming the call if the state machine broke."""
 
     def __init__(self, svc: "Services", call_id: str, channel: int | None, now: float, direction: str = "inbound"):
         """`channel`: the call's trunk; None for an agent's call out until its number is dialled."""
@@ -55,17 +72,18 @@ class Call:
         self.answered_at: float | None = None
         self.queue: str | None = None
         self.queued_at: float | None = None
-        self.customer = None                 # customers.Customer when the caller ID is known
+        self.customer: Customer | None = None    # when the caller ID is known
         self.priority = 0                    # VIP level: higher waits less
         self.dedicated: str | None = None    # the VIP's own agent, tried first
-        self.agent = None                    # acd.Agent once connected
-        self.ringing: list = []              # agents whose phones ring for this caller
-        self.ring_timer = None
+        self.agent: Agent | None = None      # once an agent answered (or was dialled for the call out)
+        self.ringing: list[Agent] = []       # agents whose phones ring for this caller
+        self.ring_timer: Timer | None = None
         self.ring_started: float | None = None
         self.queue_position = 0              # position on entering the queue (queue_log origposition)
-        self.timers: list = []               # queue timers: max wait, escalation, announcements
-        self.on_queue_exit = None            # the flow's continuation when the caller leaves a queue
-        self.offered = None                  # what a queue's match does: ring the agents (acd.QueueEntry)
+        self.timers: list[Timer] = []        # queue timers: max wait, escalation, announcements
+        self.on_queue_exit: Callable[[str], None] | None = None   # the flow's continuation on leaving a queue
+        # What a queue's match does (acd.QueueEntry): ring the agents; set on entering a queue.
+        self.offered: Callable[[Queue, list[Agent]], None] = self._not_queued
         self.connected_at: float | None = None
         self.ended_at: float | None = None
         self.digits = ""
@@ -74,10 +92,10 @@ class Call:
         self.disposition: Disposition | None = None
         self.recording_id: str | None = None
         self.recording_paused = False        # an agent's pause, or secure input being typed
-        self.conversation = None             # conversation.Conversation once an agent answered
+        self.conversation: Conversation | None = None   # once an agent answered
         self.mixed: set[int] = set()         # channels whose mixing legs this call has set
-        self.third = None                    # a consulted, conferenced or transferred-to party
-        self.after_agent = None              # the flow's continuation when the agent hangs up first
+        self.third: Third | None = None      # a consulted, conferenced or transferred-to party
+        self.after_agent: Callable[[], None] | None = None   # the flow's continuation when the agent hangs up first
         self.secure_input = False            # digits being typed are masked in the records
         self.voicemail_id: str | None = None
         self.callback_id: str | None = None
@@ -90,6 +108,49 @@ class Call:
         svc.records.insert("calls", {"id": call_id, "direction": direction, "channel": self.line_name,
                                      "arrived_at": now})
 
+    def _have(self, value: T | None, what: str) -> T:
+        if value is None:
+            raise CallError(f"call {self.id} has no {what}")
+        return value
+
+    @property
+    def line(self) -> int:
+        """The call's trunk, once it has one (an agent's call out has none until dialled)."""
+        return self._have(self.channel, "line yet")
+
+    @property
+    def queue_name(self) -> str:
+        """The queue the caller is in, or was last in."""
+        return self._have(self.queue, "queue")
+
+    @property
+    def waiting_since(self) -> float:
+        """When the caller took their place in the queue (acd.QueueEntry)."""
+        return self._have(self.queued_at, "place in a queue")
+
+    @property
+    def ring_since(self) -> float:
+        """When the agents' phones began to ring for the caller."""
+        return self._have(self.ring_started, "agent ringing")
+
+    @property
+    def talker(self) -> "Agent":
+        """The agent the call is with."""
+        return self._have(self.agent, "agent")
+
+    @property
+    def party(self) -> "Third":
+        """The party brought into the call (consulted, conferenced, transferred to)."""
+        return self._have(self.third, "third party")
+
+    @property
+    def talk(self) -> "Conversation":
+        """The call's conversation, from the agent's answer on."""
+        return self._have(self.conversation, "conversation")
+
+    def _not_queued(self, queue: "Queue", agents: list["Agent"]) -> None:
+        raise CallError(f"call {self.id} is offered to {queue.name} but was never queued")
+
     @property
     def line_name(self) -> str | None:
         return self.svc.lines.channels[self.channel].name if self.channel is not None else None
@@ -97,14 +158,14 @@ class Call:
     def __repr__(self) -> str:
         return f"<Call {self.id} ch{self.channel} {self.state.value}>"
 
-    def set_state(self, state: CallState, **data) -> None:
+    def set_state(self, state: CallState, **data: object) -> None:
         if state == self.state:
             return
         log.debug("call %s: %s -> %s", self.id, self.state.value, state.value)
         self.state = state
         self.svc.emit(f"call:{state.value}", call=self, **data)
 
-    def event(self, kind: str, **data) -> None:
+    def event(self, kind: str, **data: object) -> None:
         """Append to the call's event journal (IVR nodes, digits, queue, agent, hang-up) and tell
         the box's observers (queue_log, scenario runner)."""
         self.svc.emit(kind, call=self, **data)
@@ -113,7 +174,7 @@ class Call:
             "id": f"{self.id}-{self._events:04d}", "call_id": self.id, "at": self.svc.clock.time(),
             "kind": kind, "data": json.dumps(data, separators=(",", ":")) if data else None})
 
-    def update(self, **changes) -> None:
+    def update(self, **changes: object) -> None:
         self.svc.records.update("calls", self.id, changes)
 
     def wait_seconds(self, now: float) -> float | None:

@@ -20,7 +20,7 @@ from firmware.callcenter import kpi
 from firmware.callcenter.acd import Acd, AcdError, Agent, AgentState
 from firmware.callcenter.agent_lines import LINE_DOWN
 from firmware.callcenter.callbacks import Callbacks, PendingCallback
-from firmware.callcenter.calls import Call, CallState, Disposition
+from firmware.callcenter.calls import Call, CallError, CallState, Disposition
 from firmware.callcenter.conversation import Conversation, Mode
 from firmware.callcenter.customers import CustomerDirectory, LookupTables
 from firmware.callcenter.flows import Flow, FlowError, load_flow
@@ -39,6 +39,7 @@ from firmware.core.recorder import Finished
 
 if TYPE_CHECKING:
     from dsp.callerid import CallerIdMessage
+    from firmware.core.timers import Timer
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +95,7 @@ class CallCenter:
         self.supervisors = Supervisors(svc, self, site.supervisors)
         self.voicemail = Voicemail(svc, self)
         self.callbacks = Callbacks(svc, self)
-        self._commands = {
+        self._commands: dict[str, Callable[..., dict]] = {
             "agent.login": lambda agent: self.acd.cmd_login(agent),
             "agent.logout": lambda agent: self.acd.cmd_logout(agent),
             "agent.ready": lambda agent: self.acd.cmd_ready(agent),
@@ -173,22 +174,24 @@ class CallCenter:
         if samples.size == 0:
             self.svc.later(0.0, on_done)
             return
-        self.svc.media.play(call.channel, samples, on_done=on_done)
+        self.svc.media.play(call.line, samples, on_done=on_done)
 
     def stop_playing(self, call: Call) -> bool:
-        return self.svc.media.stop(call.channel)
+        return call.channel is not None and self.svc.media.stop(call.channel)
 
     def is_playing(self, call: Call) -> bool:
-        return self.svc.media.playing(call.channel)
+        return call.channel is not None and self.svc.media.playing(call.channel)
 
     def play_samples(self, call: Call, samples: np.ndarray, on_done: Callable[[], None]) -> None:
-        self.svc.media.play(call.channel, samples, on_done=on_done)
+        self.svc.media.play(call.line, samples, on_done=on_done)
 
     def transfer_out(self, call: Call, number: str, on_fail: Callable[[str], None]) -> None:
         """The flow sends the caller on to an external number: music while it rings, then a bridge."""
         # `leg` is made once the number is dialled, before it can answer.
         def answered() -> None:
-            call.conversation = Conversation(call.channel, None, third=leg.channel, mode=Mode.CONFERENCE)
+            if leg is None:
+                raise CallError(f"call {call.id}: {number} answered before it was dialled")
+            call.conversation = Conversation(call.line, None, third=leg.line, mode=Mode.CONFERENCE)
             call.transferred_out = True
             self.apply(call)
             call.connected_at = self.clock.time()
@@ -222,7 +225,7 @@ class CallCenter:
         session = self.sessions.get(call.id)
         if session is None or call.after_agent is None:
             return False
-        agent = call.agent
+        agent = call.talker
         self._let_go(call)
         for ch in call.mixed:
             self.svc.media.disconnect(ch)
@@ -232,12 +235,16 @@ class CallCenter:
         return session.resume_after_agent()
 
     def hold_music(self, call: Call) -> None:
-        self.svc.media.play(call.channel, self.prompts.get("music-on-hold"), loop=True)
+        self.svc.media.play(call.line, self.prompts.get("music-on-hold"), loop=True)
 
     def announce(self, call: Call, position: int, wait_s: float) -> None:
         """Tell a waiting caller their place and expected wait, then back to the music."""
         words = self.say.position(position) + self.say.wait(wait_s)
-        self.play(call, words, on_done=lambda: call.state == CallState.QUEUED and self.hold_music(call))
+
+        def back_to_music() -> None:
+            if call.state == CallState.QUEUED:
+                self.hold_music(call)
+        self.play(call, words, on_done=back_to_music)
 
     def enqueue(self, call: Call, queue: str, on_exit: Callable[[str], None] | None = None) -> bool:
         return self.acd.enqueue(call, queue, on_exit)
@@ -245,9 +252,9 @@ class CallCenter:
     def flow_hangup_cb(self, call: Call) -> Callable[[], None]:
         return lambda: self.end_call(call, Disposition.COMPLETED, "box")
 
-    def connect(self, call: Call, agent) -> None:
+    def connect(self, call: Call, agent: Agent) -> None:
         """The agent answered: bridge the two channels and start recording."""
-        call.conversation = Conversation(call.channel, agent.line.channel)
+        call.conversation = Conversation(call.line, agent.line.channel)
         self.apply(call)
         call.set_state(CallState.CONNECTED, agent=agent.id)
         q = self.acd.queues.get(call.queue) if call.queue else None
@@ -257,20 +264,20 @@ class CallCenter:
 
     def apply(self, call: Call) -> None:
         """Set the mixing legs and music for the call's conversation as it now stands."""
-        conv = call.conversation
+        conv = call.talk
         for ch in call.mixed | set(conv.channels()):
             self.svc.media.disconnect(ch)
         for dst, src in conv.legs():
             self.svc.media.connect(dst, src)
         call.mixed = set(conv.channels())
         if conv.caller_on_hold():
-            if not self.svc.media.playing(call.channel):
+            if not self.svc.media.playing(call.line):
                 self.hold_music(call)
         else:
-            self.svc.media.stop(call.channel)
+            self.svc.media.stop(call.line)
         self.recordings.changed()
 
-    def outbound_call(self, channel: int | None, number: str, agent, direction: str = "outbound") -> Call:
+    def outbound_call(self, channel: int | None, number: str, agent: Agent, direction: str = "outbound") -> Call:
         """An agent's call out on the trunk `channel`, or on none yet (None: one is taken once the
         number is dialled, take_trunk); the trunk is the call's line, the agent its agent."""
         call = Call(self.svc, self.svc.new_id(), channel, self.clock.time(), direction=direction)
@@ -290,8 +297,12 @@ class CallCenter:
     def leave_trunk(self, call: Call) -> None:
         """An incoming call took the trunk the call's customer was being dialled on (glare): the call
         has no line until the number is dialled on another."""
-        self.calls.pop(call.channel, None)
+        self._free_line(call)
         call.channel = None
+
+    def _free_line(self, call: Call) -> None:
+        if call.channel is not None:
+            self.calls.pop(call.channel, None)
 
     def recording_changed(self) -> None:
         self.recordings.changed()
@@ -313,10 +324,10 @@ class CallCenter:
         session = self.sessions.pop(call.id, None)
         if session:
             session.stop()
-        line = {call.channel} - {None}     # an agent's call out has no trunk until its number is dialled
-        if line:
-            self.svc.media.stop(call.channel)
-        for ch in call.mixed | line:
+        line = call.channel     # an agent's call out has no trunk until its number is dialled
+        if line is not None:
+            self.svc.media.stop(line)
+        for ch in call.mixed | ({line} if line is not None else set()):
             self.svc.media.disconnect(ch)
         self._let_go(call)
         if call.state in (CallState.QUEUED, CallState.RINGING_AGENT):
@@ -326,10 +337,10 @@ class CallCenter:
         if call.agent is not None and call.agent.state == AgentState.TALKING:
             call.agent.line.drop()
         self.recordings.stop(call)
-        if by != "caller" and line and self.svc.alarm(call.channel) is None:
-            self.svc.lines.hangup(call.channel)
+        if by != "caller" and line is not None and self.svc.alarm(line) is None:
+            self.svc.lines.hangup(line)
         # The line is free before the agents are offered the next caller: a remote agent may be dialled on it.
-        self.calls.pop(call.channel, None)
+        self._free_line(call)
         self.acd.call_ended(call)
         call.finish(disposition, by, now)
 
@@ -368,13 +379,13 @@ class CallCenter:
         receiver closes a burst within MAX_CAPTURE_FRAMES, so this ends)."""
         if call.state != CallState.RINGING:
             return
-        if self.svc.caller_id_arriving(call.channel):
+        if self.svc.caller_id_arriving(call.line):
             self.svc.later(CALLER_ID_POLL_S, self._answer_when_heard, call)
         else:
             self._answer(call)
 
     def _answer(self, call: Call) -> None:
-        self.svc.lines.answer(call.channel)
+        self.svc.lines.answer(call.line)
         now = self.clock.time()
         call.answered_at = now
         call.update(answered_at=now)
@@ -408,13 +419,14 @@ class CallCenter:
         if call is not None:
             self.end_call(call, Disposition.FAILED, "box")
         else:
-            self.legs.on_lost(ev.channel, self.svc.alarm(ev.channel))
+            # The loop noted the alarm before handing the event on; LINE_DOWN if it gave no reason.
+            self.legs.on_lost(ev.channel, self.svc.alarm(ev.channel) or LINE_DOWN)
 
     def _on_station_alarm(self, ev: ChannelEvent) -> None:
         agent = self.acd.by_channel.get(ev.channel)
         if agent is None or not ev.data.get("active", True):
             return
-        self.agent_line_lost(agent, self.svc.alarm(ev.channel))
+        self.agent_line_lost(agent, self.svc.alarm(ev.channel) or LINE_DOWN)
         # Their own phone is out of service until the line comes back.
         if agent.state != AgentState.LOGGED_OUT:
             agent.cancel_timer()
@@ -524,7 +536,7 @@ class CallCenter:
         log.info("flow %s reloaded: %d nodes", flow.path, len(flow.nodes))
         return {"flow": str(flow.path), "nodes": len(flow.nodes), "start": flow.start}
 
-    def fault(self, exc: Exception, channel: int | None, subject: object = None) -> None:
+    def fault(self, exc: Exception, channel: int | None, subject: Timer | None = None) -> None:
         """A handler on `channel` or the timer `subject` failed: end the call it belonged to."""
         call = None
         if subject is not None:
@@ -547,7 +559,7 @@ class CallCenter:
             self.end_call(call, Disposition.FAILED, "box")
         except Exception as again:  # the record must still be closed and the line freed
             log.error("fault on %s while ending call %s: %s", where, call.id, again, exc_info=again)
-            self.calls.pop(call.channel, None)
+            self._free_line(call)
             call.finish(Disposition.FAILED, "box", self.clock.time())
 
     def on_recording(self, fin: Finished) -> None:

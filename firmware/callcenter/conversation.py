@@ -35,18 +35,18 @@ class Conversation:
 
     def legs(self) -> list[tuple[int, int]]:
         """(listener, talker) pairs for the mixing step."""
-        talking: list[int] = []           # the parties in one conversation with each other
+        parties: list[int | None] = []    # the parties in one conversation with each other
         if self.mode == Mode.TALK:
-            talking = [self.caller, self.agent]
+            parties = [self.caller, self.agent]
         elif self.mode == Mode.CONSULT:
-            talking = [self.agent, self.third]
+            parties = [self.agent, self.third]
         elif self.mode == Mode.CONFERENCE:
-            talking = [self.caller, self.agent, self.third]
-        talking = [c for c in talking if c is not None]
+            parties = [self.caller, self.agent, self.third]
+        talking = [c for c in parties if c is not None]
         legs = [(a, b) for a in talking for b in talking if a != b]
         sup = self.supervisor
         if sup is not None:
-            heard = talking or [self.agent]
+            heard: list[int | None] = [*talking] or [self.agent]
             legs += [(sup, c) for c in heard if c is not None]
             if self.listen == Listen.WHISPER and self.agent is not None:
                 legs.append((self.agent, sup))

@@ -131,7 +131,7 @@ class Node:
             if spec.kind == "target" and value:
                 out.append(value)
             elif spec.kind == "keymap":
-                out += [t for _, t in value]
+                out += [t for _, t in value or ()]
         return out
 
     def prompt_names(self) -> list[str]:
@@ -166,7 +166,8 @@ def _read_key(sec: Section, key: str, spec: F):
     if spec.kind == "bool":
         return sec.get_bool(key, default)
     if spec.kind in ("prompts", "days", "dates"):
-        values = tuple(sec.get_list(key) if spec.required else sec.get_list(key, list(default)))
+        fallback = list(default) if isinstance(default, tuple) else []     # the schema's defaults are tuples
+        values = tuple(sec.get_list(key) if spec.required else sec.get_list(key, fallback))
         bad = [v for v in values if (spec.kind == "days" and v not in DAYS)
                or (spec.kind == "dates" and not _DATE.match(v))]
         if bad:

@@ -4,7 +4,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from typing import TYPE_CHECKING, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from firmware.callcenter.calls import CallState, Disposition
 from firmware.callcenter.flows import DAYS, Flow, Node
@@ -14,8 +15,25 @@ if TYPE_CHECKING:
     from firmware.callcenter.calls import Call
     from firmware.callcenter.center import CallCenter
     from firmware.core.application import Services
+    from firmware.core.timers import Timer
 
 log = logging.getLogger(__name__)
+
+
+class IvrError(Exception):
+    """A flow's continuation ran for a call whose session is at no node (it was stopped)."""
+
+
+@dataclass
+class _Read:
+    """A digit read in progress: what is collected so far, and when it ends."""
+    max: int                       # keys to collect
+    term: str                      # the key that ends it early ("" for none)
+    first: float                   # s to wait for the first key after the prompt
+    inter: float                   # ... and between keys
+    done: Callable[[str | None], None]
+    barge_in: bool                 # a key stops the prompt
+    digits: str = ""
 
 
 class IvrSession:
@@ -28,8 +46,8 @@ class IvrSession:
         self.vars: dict[str, str] = {"caller": call.number or ""}
         self.typed = ""          # type-ahead digits not yet consumed
         self.tries = 0
-        self._timer = None
-        self._reader: dict | None = None   # the digit read in progress
+        self._timer: Timer | None = None
+        self._reader: _Read | None = None   # the digit read in progress
 
     def start(self) -> None:
         self.enter(self.flow.start)
@@ -46,6 +64,11 @@ class IvrSession:
         self.call.event("ivr:node", node=name, type=node.type)
         getattr(self, f"_enter_{node.type}")(node)
 
+    def _current(self) -> Node:
+        if self.node is None:
+            raise IvrError(f"call {self.call.id}: flow {self.flow.name} is at no node")
+        return self.node
+
     def stop(self) -> None:
         self._cancel_timer()
         self._reader = None
@@ -55,7 +78,7 @@ class IvrSession:
     def value(self, ref: str) -> str:
         return self.vars.get(ref[1:], "") if ref.startswith("$") else ref
 
-    def prompts(self, names) -> list[str]:
+    def prompts(self, names: Iterable[str]) -> list[str]:
         """Prompt names with $variables resolved; a variable naming no prompt is skipped, logged."""
         out = []
         for name in names:
@@ -67,17 +90,16 @@ class IvrSession:
                             self.node.name if self.node else "?", name)
         return out
 
-    def play(self, names, then: Callable[[], None]) -> None:
+    def play(self, names: Iterable[str], then: Callable[[], None]) -> None:
         self.center.play(self.call, self.prompts(names), on_done=then)
 
     # --- reading digits -----------------------------------------------------------------------
-    def read(self, prompts, on_done: Callable[[str | None], None], max_digits: int = 1,
+    def read(self, prompts: Iterable[str], on_done: Callable[[str | None], None], max_digits: int = 1,
              terminator: str = "", first_timeout: float = 5.0, inter_digit: float = 3.0,
              barge_in: bool = True) -> None:
         """Play `prompts`, then collect up to `max_digits` keys; `on_done(digits)` or `on_done(None)`
         on silence. Keys typed during the prompt (barge-in) or before it count."""
-        self._reader = {"digits": "", "max": max_digits, "term": terminator, "first": first_timeout,
-                        "inter": inter_digit, "done": on_done, "barge_in": barge_in}
+        self._reader = _Read(max_digits, terminator, first_timeout, inter_digit, on_done, barge_in)
         if self.typed:
             self._consume()
             return
@@ -88,32 +110,32 @@ class IvrSession:
         if r is None:
             return
         if not self._consume():
-            self._timer = self.svc.later(r["inter"] if r["digits"] else r["first"], self._read_timeout)
+            self._timer = self.svc.later(r.inter if r.digits else r.first, self._read_timeout)
 
     def _consume(self) -> bool:
         """Take typed keys into the read in progress; True once the read has finished."""
         r = self._reader
-        while self.typed and r is self._reader:
+        while r is not None and self.typed and r is self._reader:
             key, self.typed = self.typed[0], self.typed[1:]
-            if r["term"] and key == r["term"]:
-                self._finish(r["digits"])
+            if r.term and key == r.term:
+                self._finish(r, r.digits)
                 return True
-            r["digits"] += key
-            if len(r["digits"]) >= r["max"]:
-                self._finish(r["digits"])
+            r.digits += key
+            if len(r.digits) >= r.max:
+                self._finish(r, r.digits)
                 return True
         return False
 
-    def _finish(self, digits: str | None) -> None:
-        r, self._reader = self._reader, None
+    def _finish(self, r: _Read, digits: str | None) -> None:
+        self._reader = None
         self._cancel_timer()
         self.center.stop_playing(self.call)
-        r["done"](digits)
+        r.done(digits)
 
     def _read_timeout(self) -> None:
         r = self._reader
         if r is not None:
-            self._finish(r["digits"] or None)
+            self._finish(r, r.digits or None)
 
     def on_digit(self, digit: str) -> None:
         self.typed += digit
@@ -125,20 +147,20 @@ class IvrSession:
                 self.enter(node.next)
             return
         if self.center.is_playing(self.call):
-            if not r["barge_in"]:
+            if not r.barge_in:
                 return
             self.center.stop_playing(self.call)
         self._cancel_timer()
         if not self._consume():
-            self._timer = self.svc.later(r["inter"], self._read_timeout)
+            self._timer = self.svc.later(r.inter, self._read_timeout)
 
     def _cancel_timer(self) -> None:
         if self._timer:
             self._timer.cancel()
             self._timer = None
 
-    def _retry_or_fail(self, apology, again: Callable[[list[str]], None]) -> None:
-        node = self.node
+    def _retry_or_fail(self, apology: Iterable[str], again: Callable[[list[str]], None]) -> None:
+        node = self._current()
         self.tries += 1
         if self.tries > node.retries:
             self.enter(node.on_fail)
@@ -181,7 +203,7 @@ class IvrSession:
         def collected(digits: str | None) -> None:
             ok = digits is not None and node.min_digits <= len(digits) <= node.max_digits
             shown = "*" * len(digits or "") if node.secure else digits
-            if not ok:
+            if digits is None or not ok:
                 self.call.event("ivr:invalid" if digits else "ivr:timeout", node=node.name, digits=shown)
                 self.typed = ""
                 self._retry_or_fail(node.invalid, lambda a: self._enter_collect(node, a))
@@ -285,7 +307,7 @@ class IvrSession:
 
     def _queue_exit(self, outcome: str) -> None:
         """The caller left the queue: the queue was full, they waited too long, or pressed a key."""
-        node = self.node
+        node = self._current()
         target = {"full": node.on_full, "timeout": node.on_timeout}.get(outcome)
         if outcome.startswith("key:"):
             target = dict(node.keys).get(outcome[4:])
@@ -302,7 +324,7 @@ class IvrSession:
         q = self.center.acd.queues[node.queue]
         self.call.event("queue:exitkey", queue=node.queue, digit=digit,
                         position=q.position(self.call) if self.call in q.waiting else 1,
-                        wait=round(self.svc.clock.time() - self.call.queued_at, 2))
+                        wait=round(self.svc.clock.time() - self.call.waiting_since, 2))
         self.center.acd.exit_with(self.call, f"key:{digit}")
         return True
 

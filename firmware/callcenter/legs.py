@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 from drivers.channel import ChannelError, ChannelKind
 
@@ -16,6 +16,7 @@ from firmware.core.application import Services
 
 if TYPE_CHECKING:
     from firmware.callcenter.center import CallCenter
+    from firmware.core.timers import Timer
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,18 @@ class Leg:
     on_lost: Callable[[str], None] | None = None   # the answered line went down (alarm); None: as a clear
     on_moved: Callable[[int], None] | None = None  # glare moved it off this trunk onto `channel`
     state: LegState = LegState.DIALING
-    timer: object = None
+    timer: Timer | None = None                # the dial timeout, from the seizure on
+
+    @property
+    def line(self) -> int:
+        """The trunk it is dialled on: a leg is seized on one before anything else sees it."""
+        if self.channel is None:
+            raise OpsError(f"the leg to {self.number} has no trunk")
+        return self.channel
+
+    def cancel_timer(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
 
     @property
     def answered(self) -> bool:
@@ -73,7 +85,7 @@ class Legs:
         self.svc, self.center = svc, center
         self.active: dict[int, Leg] = {}
 
-    def _set_state(self, leg: Leg, state: LegState, **data) -> None:
+    def _set_state(self, leg: Leg, state: LegState, **data: object) -> None:
         if state == leg.state:
             return
         log.debug("leg %s on %s: %s -> %s", leg.number, leg.channel, leg.state.value, state.value)
@@ -84,14 +96,15 @@ class Legs:
         """A trunk that looks idle from here (a hint: only seize() takes one), or None."""
         return next(self._idle_trunks(), None)
 
-    def _idle_trunks(self):
+    def _idle_trunks(self) -> Iterator[int]:
         return (info.index for info in self.svc.lines.channels
                 if info.kind == ChannelKind.TRUNK and info.index not in self.center.calls
                 and info.index not in self.active and self.svc.alarm(info.index) is None
                 and not self.svc.testing(info.index))
 
-    def seize(self, number: str, on_answer, on_fail, on_clear, on_lost=None, call: Call | None = None,
-              on_moved=None) -> Leg | None:
+    def seize(self, number: str, on_answer: Callable[[], None], on_fail: Callable[[str], None],
+              on_clear: Callable[[], None], on_lost: Callable[[str], None] | None = None, call: Call | None = None,
+              on_moved: Callable[[int], None] | None = None) -> Leg | None:
         """Dial `number` on the first idle trunk that takes it; None when none does. The one way the
         box takes a trunk to dial out (a remote agent's phone, a callback, an agent's outbound call, a
         transfer or conference number): the trunk is chosen and seized in the same step, when the
@@ -107,7 +120,8 @@ class Legs:
         leg = Leg(None, number, call, on_answer, on_fail, on_clear, on_lost, on_moved)
         return leg if self._place(leg, self._idle_trunks()) else None
 
-    def dial_out(self, call: Call, number: str, on_answer, on_fail, on_clear) -> Leg | None:
+    def dial_out(self, call: Call, number: str, on_answer: Callable[[], None], on_fail: Callable[[str], None],
+                 on_clear: Callable[[], None]) -> Leg | None:
         """Dial the customer of an agent's own call (outbound, callback), the agent on the line already:
         the trunk seized becomes the call's line. With no trunk to be had the call ends as failed, with
         its record; None then."""
@@ -116,12 +130,12 @@ class Legs:
             call.event("call:dial_failed", number=number, why=NO_LINE)
             self.center.end_call(call, Disposition.FAILED, "box")
             return None
-        self.center.take_trunk(call, leg.channel)
+        self.center.take_trunk(call, leg.line)
         call.set_state(CallState.DIALING)
         call.event("call:dial", number=number, line=call.line_name)
         return leg
 
-    def _place(self, leg: Leg, trunks) -> bool:
+    def _place(self, leg: Leg, trunks: Iterable[int]) -> bool:
         """Dial the leg's number on the first of `trunks` whose driver takes it; False if none does."""
         for trunk in trunks:
             try:
@@ -139,14 +153,14 @@ class Legs:
     def _glare(self, leg: Leg, why: str) -> None:
         """An incoming call took the trunk the leg was being dialled on (the driver found out once
         off hook): the trunk is the caller's now, and the same leg is dialled on another line."""
-        lost = leg.channel
+        lost = leg.line
         self._forget(leg, gone=False)
         call = leg.call
         # An agent's call out (dial_out) has the trunk as its own line: it lets go of it before the
         # caller's ring on it is handled, or that ring would be taken for this call's.
-        own_line = call is not None and call.channel == lost
-        if own_line:
-            self.center.leave_trunk(call)
+        own_line = call if call is not None and call.channel == lost else None
+        if own_line is not None:
+            self.center.leave_trunk(own_line)
         if call is not None:
             call.event("call:glare", number=leg.number, line=self.svc.lines.channels[lost].name, why=why)
         log.warning("dialling %s on %s: %s; trying another line", leg.number,
@@ -155,25 +169,24 @@ class Legs:
             self._set_state(leg, LegState.FAILED, why=NO_LINE)
             leg.on_fail(NO_LINE)
             return
-        if own_line:
-            self.center.take_trunk(call, leg.channel)
-            call.event("call:dial", number=leg.number, line=call.line_name)
-        self.center.transfers.third_moved(lost, leg.channel)
+        if own_line is not None:
+            self.center.take_trunk(own_line, leg.line)
+            own_line.event("call:dial", number=leg.number, line=own_line.line_name)
+        self.center.transfers.third_moved(lost, leg.line)
         if leg.on_moved is not None:
             leg.on_moved(lost)
 
     def _timeout(self, leg: Leg) -> None:
-        if not leg.answered and self.active.get(leg.channel) is leg:
+        if not leg.answered and self.active.get(leg.line) is leg:
             self.hangup(leg)
             leg.on_fail(NO_ANSWER)
 
     def hangup(self, leg: Leg) -> None:
-        if self.active.get(leg.channel) is leg:
-            del self.active[leg.channel]
-            if leg.timer:
-                leg.timer.cancel()
-            self.svc.media.disconnect(leg.channel)
-            self.svc.lines.hangup(leg.channel)
+        if self.active.get(leg.line) is leg:
+            del self.active[leg.line]
+            leg.cancel_timer()
+            self.svc.media.disconnect(leg.line)
+            self.svc.lines.hangup(leg.line)
             self._gone(leg)
             self.center.trunk_freed()
 
@@ -184,7 +197,7 @@ class Legs:
             return False
         if kind == "answer" and not leg.answered:
             self._set_state(leg, LegState.ANSWERED)
-            leg.timer.cancel()
+            leg.cancel_timer()
             leg.on_answer()
         elif kind == "progress" and not leg.answered and data.get("tone") in FAILURE_TONES:
             self.hangup(leg)
@@ -212,9 +225,9 @@ class Legs:
 
     def _forget(self, leg: Leg, gone: bool = True) -> None:
         """The line is gone already (far-end clear, alarm, glare): stop following it on that trunk."""
-        del self.active[leg.channel]
-        leg.timer.cancel()
-        self.svc.media.disconnect(leg.channel)
+        del self.active[leg.line]
+        leg.cancel_timer()
+        self.svc.media.disconnect(leg.line)
         if gone:
             self._gone(leg)
         self.center.trunk_freed()

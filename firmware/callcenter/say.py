@@ -94,7 +94,7 @@ class Say:
                 raise SayError(f"cannot say {c!r} as a digit")
         return out
 
-    def amount(self, value) -> list[str]:
+    def amount(self, value: str | float) -> list[str]:
         """Money in yuan: 12.5 -> 十二元五角 / twelve yuan fifty fen."""
         cents = int((Decimal(str(value)) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
         yuan, fen = divmod(_check(cents), 100)

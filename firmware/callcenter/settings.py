@@ -22,7 +22,7 @@ class QueueConfig:
     announce_every: float = 0.0      # s between position / wait announcements; 0: none
     recording: str = "all"
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         self.skill = self.skill or self.name
 
 

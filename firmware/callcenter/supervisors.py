@@ -97,7 +97,7 @@ class Supervisors:
         if sup is None or sup.state != SupervisorState.RINGING or sup.call is None:
             return
         sup.set_state(SupervisorState.LISTENING, sup.call)
-        conv = sup.call.conversation
+        conv = sup.call.talk
         conv.supervisor, conv.listen = sup.station, sup.listen
         sup.call.event("supervisor:join", supervisor=sup.id, mode=sup.listen.value)
         self.center.apply(sup.call)
@@ -112,11 +112,11 @@ class Supervisors:
         agent_obj, call = self._talking(agent)
         if sup.call is not None and sup.call is not call:
             raise OpsError(f"supervisor {sup.id} is already on call {sup.call.id}")
-        if call.conversation.supervisor is not None and sup.call is not call:
+        if call.talk.supervisor is not None and sup.call is not call:
             raise OpsError(f"someone already listens to agent {agent_obj.id}")
         sup.listen, sup.agent = listen, agent_obj
         if sup.call is call and sup.state == SupervisorState.LISTENING:
-            call.conversation.listen = listen
+            call.talk.listen = listen
             call.event("supervisor:mode", supervisor=sup.id, mode=listen.value)
             self.center.apply(call)
             return sup.status()
@@ -153,7 +153,7 @@ class Supervisors:
         call.event("supervisor:intercept", supervisor=sup.id, agent=agent_obj.id)
         call.agent = None
         self.center.acd.drop(agent_obj, call)
-        conv = call.conversation
+        conv = call.talk
         conv.agent, conv.supervisor, conv.mode = sup.station, None, Mode.TALK
         sup.set_state(SupervisorState.TALKING, call)
         call.update(intercepted_by=sup.id)

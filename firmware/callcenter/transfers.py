@@ -17,6 +17,7 @@ from firmware.core.commands import WRAPUP_CODE_MAX
 
 if TYPE_CHECKING:
     from firmware.callcenter.center import CallCenter
+    from firmware.core.timers import Timer
 
 log = logging.getLogger(__name__)
 
@@ -36,11 +37,15 @@ class Third:
     agent: Agent | None = None      # an agent rung on their own line
     leg: Leg | None = None          # or a number on a trunk
     state: PartyState = PartyState.RINGING
-    timer: object = None
+    timer: Timer | None = None      # an agent rung: how long their phone may ring
 
     @property
     def name(self) -> str:
-        return f"agent:{self.agent.id}" if self.agent else self.leg.number
+        if self.agent is not None:
+            return f"agent:{self.agent.id}"
+        if self.leg is not None:
+            return self.leg.number
+        raise OpsError(f"the {self.purpose} party on channel {self.channel} is neither an agent nor a number")
 
     @property
     def answered(self) -> bool:
@@ -69,7 +74,7 @@ class Transfers:
             "agent.pause_recording": self.cmd_pause_recording, "agent.record": self.cmd_record,
         }
 
-    def _set_state(self, call: Call, third: Third, state: PartyState, **data) -> None:
+    def _set_state(self, call: Call, third: Third, state: PartyState, **data: object) -> None:
         if state == third.state:
             return
         log.debug("call %s: %s %s -> %s", call.id, third.name, third.state.value, state.value)
@@ -82,9 +87,9 @@ class Transfers:
     # --- hold ---------------------------------------------------------------------------------
     def cmd_hold(self, agent: str) -> dict:
         agent_obj, call = self._talking(agent)
-        if call.conversation.mode != Mode.TALK:
-            raise OpsError(f"agent {agent_obj.id}: the call is in {call.conversation.mode.value}, not talk")
-        call.conversation.mode = Mode.HOLD
+        if call.talk.mode != Mode.TALK:
+            raise OpsError(f"agent {agent_obj.id}: the call is in {call.talk.mode.value}, not talk")
+        call.talk.mode = Mode.HOLD
         call.hold_started = self.svc.clock.time()
         call.event("call:hold", agent=agent_obj.id)
         self.center.apply(call)
@@ -92,7 +97,7 @@ class Transfers:
 
     def cmd_resume(self, agent: str) -> dict:
         agent_obj, call = self._talking(agent)
-        if call.conversation.mode != Mode.HOLD:
+        if call.talk.mode != Mode.HOLD:
             raise OpsError(f"agent {agent_obj.id}: the call is not on hold")
         self._resume(call)
         return agent_obj.status()
@@ -101,7 +106,7 @@ class Transfers:
         if call.hold_started is not None:
             call.hold_s += self.svc.clock.time() - call.hold_started
             call.hold_started = None
-        call.conversation.mode = Mode.TALK
+        call.talk.mode = Mode.TALK
         call.event("call:resume")
         self.center.apply(call)
 
@@ -122,7 +127,10 @@ class Transfers:
             if not self.center.acd.ring(target, call, answered,
                                         lambda agent, why: self._third_missed(call, third, on_fail, why)):
                 raise OpsError(f"agent {target.id} cannot be rung now: no free line to dial {target.line.name}")
-            third = Third(purpose, target.line.channel, agent=target)
+            channel = target.line.channel     # a remote agent's trunk, seized by the ring
+            if channel is None:
+                raise OpsError(f"agent {target.id} was rung on no line")
+            third = Third(purpose, channel, agent=target)
             third.timer = self.svc.later(DIAL_TIMEOUT_S, self._third_missed, call, third, on_fail, NO_ANSWER)
         else:
             if not to or not all(c in "0123456789*#" for c in to):
@@ -134,7 +142,7 @@ class Transfers:
             leg = self.legs.seize(to, leg_answered, on_fail, on_clear=lambda: self._third_left(call, third), call=call)
             if leg is None:
                 raise OpsError(NO_LINE)
-            third = Third(purpose, leg.channel, leg=leg)
+            third = Third(purpose, leg.line, leg=leg)
         call.third = third
         call.event("call:third", to=third.name, purpose=purpose)
         return third
@@ -181,7 +189,7 @@ class Transfers:
         """An agent hung up: True if they were a third party brought into their call (handled here)."""
         call = agent.call
         third = call.third if call is not None else None
-        if third is None or third.agent is not agent or not third.answered:
+        if call is None or third is None or third.agent is not agent or not third.answered:
             return False
         self._third_left(call, third)
         return True
@@ -215,7 +223,7 @@ class Transfers:
                            on_fail=lambda why: self._blind_failed(call, why))
             self._hand_over(call, agent_obj, to)
             return agent_obj.status()
-        call.conversation.mode = Mode.CONSULT
+        call.talk.mode = Mode.CONSULT
         call.hold_started = self.svc.clock.time()
         self.center.apply(call)
         self._bring_in(call, to, "consult", on_answer=lambda: self._consult_answered(call),
@@ -224,18 +232,18 @@ class Transfers:
 
     def _hand_over(self, call: Call, agent: Agent, to: str) -> None:
         """The agent leaves the call to `to`; the caller hears music until someone picks up."""
-        talk = round(self.svc.clock.time() - agent.talk_started)
+        talk = round(self.svc.clock.time() - agent.talking_since)
         call.event("call:transfer", agent=agent.id, to=to, blind=True, talk=talk)
-        call.conversation.agent = None
-        call.conversation.mode = Mode.HOLD
+        call.talk.agent = None
+        call.talk.mode = Mode.HOLD
         call.agent = None
         self.center.acd.drop(agent, call)
         call.transfers += 1
         self.center.apply(call)
 
     def _blind_answered(self, call: Call) -> None:
-        third = call.third
-        conv = call.conversation
+        third = call.party
+        conv = call.talk
         conv.agent, conv.mode, conv.third = third.channel, Mode.TALK, None
         if third.agent is not None:
             call.agent = third.agent
@@ -257,13 +265,13 @@ class Transfers:
             self.center.end_call(call, Disposition.FAILED, "box")
 
     def _consult_answered(self, call: Call) -> None:
-        call.conversation.third = call.third.channel
-        call.event("call:consult", to=call.third.name)
+        call.talk.third = call.party.channel
+        call.event("call:consult", to=call.party.name)
         self.center.apply(call)
 
     def _consult_failed(self, call: Call, why: str) -> None:
         call.event("call:transfer_failed", why=why)
-        call.conversation.third = None
+        call.talk.third = None
         self._resume(call)
 
     def cmd_transfer_complete(self, agent: str) -> dict:
@@ -271,13 +279,13 @@ class Transfers:
         third = call.third
         if third is None or third.purpose != "consult" or not third.answered:
             raise OpsError(f"agent {agent_obj.id} has no answered consultation to hand the call to")
-        talk = round(self.svc.clock.time() - agent_obj.talk_started)
+        talk = round(self.svc.clock.time() - agent_obj.talking_since)
         call.event("call:transfer", agent=agent_obj.id, to=third.name, blind=False, talk=talk)
         call.agent = None
         self.center.acd.drop(agent_obj, call)
         call.transfers += 1
-        call.conversation.agent = None
-        call.conversation.mode = Mode.TALK
+        call.talk.agent = None
+        call.talk.mode = Mode.TALK
         self._blind_answered(call)
         self._resume_timing(call)
         return agent_obj.status()
@@ -287,7 +295,7 @@ class Transfers:
         if call.third is None or call.third.purpose != "consult":
             raise OpsError(f"agent {agent_obj.id} is not consulting anyone")
         self._drop_third(call)
-        call.conversation.third = None
+        call.talk.third = None
         self._resume(call)
         return agent_obj.status()
 
@@ -302,17 +310,17 @@ class Transfers:
         if third is not None and third.purpose == "consult" and third.answered:
             # Turn the consultation into a three-way call.
             third.purpose = "conference"
-            call.conversation.mode = Mode.CONFERENCE
+            call.talk.mode = Mode.CONFERENCE
             self._resume_timing(call)
         elif third is not None:
             raise OpsError(f"agent {agent_obj.id} already has {third.name} on this call")
         else:
             def joined() -> None:
-                call.conversation.third, call.conversation.mode = call.third.channel, Mode.CONFERENCE
+                call.talk.third, call.talk.mode = call.party.channel, Mode.CONFERENCE
                 self.center.apply(call)
             self._bring_in(call, to, "conference", on_answer=joined,
                            on_fail=lambda why: call.event("call:conference_failed", why=why))
-        call.event("call:conference", to=call.third.name)
+        call.event("call:conference", to=call.party.name)
         self.center.apply(call)
         return agent_obj.status()
 
@@ -346,9 +354,9 @@ class Transfers:
         self.center.end_call(call, Disposition.UNANSWERED, "agent")
 
     def _outbound_answered(self, call: Call) -> None:
-        self.center.connect(call, call.agent)
+        self.center.connect(call, call.talker)
         call.connected_at = self.svc.clock.time()
-        call.update(connected_at=call.connected_at, agent_id=call.agent.id)
+        call.update(connected_at=call.connected_at, agent_id=call.talker.id)
 
     # --- wrap-up and recording ----------------------------------------------------------------
     def cmd_wrapup(self, agent: str, code: str) -> dict:

@@ -59,7 +59,7 @@ class Voicemail:
         call.voicemail_id = vm_id
         # The message's id names its file: after a crash the file is filed under this call.
         call.event("voicemail:start", box=node.box, voicemail=vm_id)
-        self.taking[call.channel] = _Taking(vm_id, call, node, now, now)
+        self.taking[call.line] = _Taking(vm_id, call, node, now, now)
 
     def tick(self, rx: np.ndarray, levels: np.ndarray) -> None:
         """Hand this tick's audio of every message being taken to the recorder; end finished ones.
@@ -86,7 +86,7 @@ class Voicemail:
         return call.channel in self.taking
 
     def finish(self, call: Call, why: str, hung_up: bool = False) -> None:
-        t = self.taking.pop(call.channel, None)
+        t = self.taking.pop(call.channel, None) if call.channel is not None else None
         if t is None:
             return
         self.svc.recorder.close(t.vm_id)

@@ -73,7 +73,7 @@ class Application(Protocol):
     def line_status(self, channel: int) -> dict:
         """The application's part of a line's status (state, call, counters)."""
 
-    def fault(self, exc: Exception, channel: int | None, subject: object = None) -> None:
+    def fault(self, exc: Exception, channel: int | None, subject: "Timer | None" = None) -> None:
         """A handler or a timer (`subject`) failed: end what it belonged to, never the loop."""
 
     def commands(self) -> dict[str, Callable[..., dict]]:

@@ -70,6 +70,10 @@ class TickStats:
                 "overruns": self.overruns}
 
 
+class EngineError(Exception):
+    """The loop was run before it was given an application to drive."""
+
+
 class Engine:
     def __init__(self, board: Board, clock: TickClock, tones: TonePlan, prompts: PromptSet, store: RecordSink,
                  recorder: Recorder, box_id: str, board_name: str = "sim", control: ControlServer | None = None,
@@ -109,6 +113,13 @@ class Engine:
         if self.control is not None:
             self.control.prepare.update(app.preparers())
 
+    @property
+    def application(self) -> Application:
+        """The application driven; the box assembly gives it (drive) before the loop runs."""
+        if self.app is None:
+            raise EngineError(f"box {self.box_id}: the engine drives no application yet")
+        return self.app
+
     # --- services lent to the application -----------------------------------------------------
     def new_id(self) -> str:
         """A record id unique across restarts and boxes (firmware/store/ids.py: a seeded engine's generator
@@ -128,7 +139,7 @@ class Engine:
     def _on_channel_event(self, ev: ChannelEvent) -> None:
         if ev.kind == EventKind.ALARM:
             self._alarm(ev)
-        self.app.on_channel_event(ev)
+        self.application.on_channel_event(ev)
 
     def _alarm(self, ev: ChannelEvent) -> None:
         name = self.board.channels[ev.channel].name
@@ -137,7 +148,7 @@ class Engine:
             log.error("line %s in alarm: %s", name, self.alarms[ev.channel])
         elif self.alarms.pop(ev.channel, None) is not None:
             log.warning("line %s back in service", name)
-            self.app.line_freed()
+            self.application.line_freed()
         self.emit("line:alarm", channel=ev.channel, **ev.data)
 
     # --- commands -----------------------------------------------------------------------------
@@ -159,7 +170,7 @@ class Engine:
         name = self.board.channels[ch].name
         if ch in self.testing:
             raise ControlError(f"line {name} is being tested already (job {self.testing[ch][0]})")
-        busy = self.app.line_in_use(ch)
+        busy = self.application.line_in_use(ch)
         if busy:
             raise ControlError(f"line {name} {busy}: it cannot be tested now")
         try:
@@ -196,7 +207,7 @@ class Engine:
         now = self.clock.time()
         for ch, (job, test) in list(self.testing.items()):
             record = self._last_test[ch]
-            if test.done:
+            if test.result is not None:
                 result = test.result
             elif now < record["started_at"] + record["seconds"] + LINE_TEST_GRACE_S:
                 continue
@@ -205,15 +216,15 @@ class Engine:
                           "detail": f"line {record['line']}: the {self.board.channels[ch].driver} driver gave no "
                                     f"result within {record['seconds'] + LINE_TEST_GRACE_S:.0f} s"}
             del self.testing[ch]
-            self.app.line_freed()
+            self.application.line_freed()
             record.update(state="failed" if result["dial_tone"] is None else "done", result=dict(result),
                           finished_at=now)
             log.info("line %s: test %s %s: %s", record["line"], job, record["state"], result["detail"])
             self.emit("line:tested", channel=ch, job=job, **result)
 
-    def _drain_commands(self) -> None:
+    def _drain_commands(self, control: ControlServer) -> None:
         """Run this tick's share of the waiting commands (COMMAND_BUDGET_S, COMMANDS_PER_TICK)."""
-        requests = self.control.requests
+        requests = control.requests
         deadline = time.perf_counter() + COMMAND_BUDGET_S
         # One status answers every status request of the tick, until another command changes what
         # it shows: a flood of status polls costs the loop one status a tick. It is built here on
@@ -246,10 +257,10 @@ class Engine:
         try:
             fn(*args)
         except Exception as exc:
-            self.app.fault(exc, channel)
+            self.application.fault(exc, channel)
 
     def _timer_fault(self, exc: Exception, timer) -> None:
-        self.app.fault(exc, None, timer)
+        self.application.fault(exc, None, timer)
 
     # --- the tick -----------------------------------------------------------------------------
     def step(self) -> None:
@@ -259,18 +270,18 @@ class Engine:
         rx, events = self.board.exchange(self.tx)
         for ev in events:
             self._guarded(ev.channel, self._on_channel_event, ev)
-        self.listener.hear(rx, self.app, self._guarded)
+        self.listener.hear(rx, self.application, self._guarded)
         self.timers.run_due(self.clock.seconds, on_error=self._timer_fault)
         if self.testing:
             self._check_tests()
         if self.control is not None:
-            self._drain_commands()
+            self._drain_commands(self.control)
         self.tx = self.media.render(rx)
         for channel, done in self.media.finished():
             self._guarded(channel, done)
-        self.app.on_audio(rx, self.tx, self.listener.levels)
+        self.application.on_audio(rx, self.tx, self.listener.levels)
         for fin in self.recorder.finished():
-            self.app.on_recording(fin)
+            self.application.on_recording(fin)
         self.store.pump()
         self.stats.add(time.perf_counter() - t0)
         self.clock.advance()
@@ -290,7 +301,7 @@ class Engine:
         lines = []
         own = self.board.line_status()
         for info in self.board.channels:
-            app = self.app.line_status(info.index)
+            app = self.application.line_status(info.index)
             if info.index in self.alarms:
                 state, since = "alarm", None
             elif app["state"] is not None:
@@ -313,7 +324,7 @@ class Engine:
                                        "resets": counters.get("resets"), "overruns": counters.get("overruns")},
                           "digits": app["heard"],
                           "test": dict(test) if test else None})
-        app_status = self.app.status()
+        app_status = self.application.status()
         return {"box": {"id": self.box_id, "board": self.board_name, "mode": self.clock.mode,
                         "started_at": self.started_at, "now": now},
                 "ticks": self.stats.status(),
@@ -323,13 +334,13 @@ class Engine:
                 "journal": self.queue_log.status() if self.queue_log is not None else None}
 
     def close(self) -> None:
-        self.app.close()
+        self.application.close()
         if self.control is not None:
             self.control.close()
         if self.queue_log is not None:
             self.queue_log.close()
         self.recorder.stop()
         for fin in self.recorder.finished():
-            self.app.on_recording(fin)
+            self.application.on_recording(fin)
         self.store.close()
         self.board.close()

@@ -111,7 +111,8 @@ class Watchdog:
             self.withheld += 1
             log.error("watchdog ping withheld: %s", "; ".join(faults))
             notify(f"STATUS=watchdog ping withheld: {'; '.join(faults)}", self.env)
-        self.engine.later(self.interval, self._ping)
+        if self.interval is not None:     # always, as start() pings only with an interval
+            self.engine.later(self.interval, self._ping)
 
     def stop(self) -> None:
         notify("STOPPING=1", self.env)
