@@ -336,9 +336,9 @@ class Acd:
 
     def abandoned(self, call: Call) -> None:
         if call.queue:
-            self.queues[call.queue].abandoned += 1
-            call.event("queue:abandon", queue=call.queue,
-                       position=self.queues[call.queue].position(call) if call in self.queues[call.queue].waiting else 0,
+            q = self.queues[call.queue]
+            q.abandoned += 1
+            call.event("queue:abandon", queue=call.queue, position=q.position(call) if call in q.waiting else 0,
                        wait=round(self.svc.clock.time() - call.waiting_since, 2))
 
     def _max_wait(self, call: Call) -> None:

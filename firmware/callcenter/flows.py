@@ -171,7 +171,8 @@ def _read_key(sec: Section, key: str, spec: F):
         bad = [v for v in values if (spec.kind == "days" and v not in DAYS)
                or (spec.kind == "dates" and not _DATE.match(v))]
         if bad:
-            raise sec.error(key, f"{bad[0]!r} is not a {'day (' + ', '.join(DAYS) + ')' if spec.kind == 'days' else 'date YYYY-MM-DD'}")
+            what = f"day ({', '.join(DAYS)})" if spec.kind == "days" else "date YYYY-MM-DD"
+            raise sec.error(key, f"{bad[0]!r} is not a {what}")
         return values
     if spec.kind == "keymap":
         table = sec.get_table(key) if spec.required else sec.get_table(key, {})
