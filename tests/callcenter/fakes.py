@@ -14,6 +14,16 @@ from firmware.core.application import Services
 from firmware.core.timers import Timers
 
 EPOCH = 1_780_000_000.0
+# The fake board has 4 trunks, then the stations: station1 is channel 4.
+FIRST_STATION = 4
+# A flow that puts every caller straight into the sales queue.
+SALES_FLOW = """
+[flow]
+start = "sales"
+[nodes.sales]
+type = "queue"
+queue = "sales"
+"""
 
 
 class FakeClock:

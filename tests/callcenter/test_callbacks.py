@@ -8,23 +8,16 @@ from firmware.callcenter.callbacks import MAX_ATTEMPTS, RETRY_S, PendingCallback
 from firmware.callcenter.calls import Call, CallState, Disposition
 from firmware.callcenter.settings import AgentConfig, QueueConfig
 
-from callcenter.fakes import EPOCH, FakeBox, make_center
+from callcenter.fakes import EPOCH, FIRST_STATION, SALES_FLOW, FakeBox, make_center
 
-FLOW = """
-[flow]
-start = "sales"
-[nodes.sales]
-type = "queue"
-queue = "sales"
-"""
 NUMBER = "13800000001"
-STATION = 4          # station1: the fake board has 4 trunks, then the stations
+STATION = FIRST_STATION
 
 
 class Desk:
     def __init__(self, tmp_path):
         self.box = FakeBox()
-        self.center = make_center(self.box, tmp_path, FLOW,
+        self.center = make_center(self.box, tmp_path, SALES_FLOW,
                                   queues=[QueueConfig("sales", wrapup=0.0, ring_timeout=15.0)],
                                   agents=[AgentConfig("1001", "Ann", "station1", {"sales": 5})])
         self.acd = self.center.acd

@@ -12,16 +12,9 @@ from firmware.callcenter.calls import CallState
 from firmware.callcenter.settings import AgentConfig, QueueConfig, SupervisorConfig
 from firmware.core.control import ControlError
 
-from callcenter.fakes import FakeBox, make_center
+from callcenter.fakes import FIRST_STATION, SALES_FLOW, FakeBox, make_center
 
-FLOW = """
-[flow]
-start = "sales"
-[nodes.sales]
-type = "queue"
-queue = "sales"
-"""
-STATION_A = 4        # station1: the fake board has 4 trunks, then the stations
+STATION_A = FIRST_STATION
 
 
 class Desk:
@@ -29,7 +22,7 @@ class Desk:
 
     def __init__(self, tmp_path):
         self.box = FakeBox(trunks=4, stations=2)
-        self.center = make_center(self.box, tmp_path, FLOW,
+        self.center = make_center(self.box, tmp_path, SALES_FLOW,
                                   queues=[QueueConfig("sales", wrapup=30.0, ring_timeout=15.0)],
                                   agents=[AgentConfig("A", "Ann", "station1", {"sales": 5})],
                                   supervisors=[SupervisorConfig("S", "Sue", "station2")])
