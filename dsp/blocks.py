@@ -1,5 +1,6 @@
 """Input checks, fixed-length framing and the shared sub-block analysis of the streaming detectors."""
 
+import abc
 import functools
 from typing import Generic, TypeVar
 
@@ -190,7 +191,7 @@ class Analyser:
 Event = TypeVar("Event")
 
 
-class FramedDetector(Generic[Event]):
+class FramedDetector(abc.ABC, Generic[Event]):
     """`process(block)` and `process_tick(analysis)` for a detector whose work is `_detect(analysis)`
     on whole frames; the detector sets `_framer` (a Framer) and `_analyser` (an Analyser)."""
 
@@ -201,8 +202,9 @@ class FramedDetector(Generic[Event]):
     def channels(self) -> int:
         return self._framer.channels
 
+    @abc.abstractmethod
     def _detect(self, analysis: Analysis) -> list[Event]:
-        raise NotImplementedError
+        """The detector's events for the whole frames of `analysis`."""
 
     def process(self, block: npt.NDArray[np.int16]) -> list[Event]:
         """Feed int16 (channels, n); returns the detector's events for the frames this block completes."""
