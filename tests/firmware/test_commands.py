@@ -2,20 +2,12 @@
 import re
 
 import pytest
+import scenario_builder as sb
 
 from firmware.core.commands import COMMANDS, CommandError, check
 from firmware.tools.scenario import ScenarioRun, load_scenario
 
-SCENARIO = """
-[run]
-seconds = 60
-[[agents]]
-id = "1001"
-name = "Li Wei"
-queues = ["sales"]
-[[supervisors]]
-id = "S"
-"""
+SCENARIO = sb.scenario(sb.run_section(60), sb.agent("1001", name="Li Wei", queues=["sales"]), sb.supervisor("S"))
 
 
 @pytest.mark.parametrize("cmd, args, message", [

@@ -5,19 +5,12 @@ from concurrent.futures import Future
 from types import SimpleNamespace
 
 import pytest
+import scenario_builder as sb
 
 from firmware.core import engine as engine_module
 from firmware.tools.scenario import ScenarioRun, load_scenario
 
-SCENARIO = """
-[run]
-seconds = 60
-[[agents]]
-id = "1001"
-name = "Li Wei"
-queues = ["sales"]
-login_at = 3000.0
-"""
+SCENARIO = sb.scenario(sb.run_section(60), sb.agent("1001", name="Li Wei", queues=["sales"], login_at=3000.0))
 
 
 @pytest.fixture
