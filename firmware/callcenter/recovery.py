@@ -21,7 +21,7 @@ from firmware.callcenter.calls import Disposition
 from firmware.core.journal import Journal
 from firmware.callcenter.queue_log import day_of, format_line, parse_line
 from firmware.core.recorder import VOICEMAIL_DIR, describe
-from firmware.store import StoreError
+from firmware.store import StoreError, write_transaction
 from firmware.callcenter.voicemail import MIN_MESSAGE_S
 
 log = logging.getLogger(__name__)
@@ -74,8 +74,7 @@ def recover(conn: sqlite3.Connection, recordings: Path, journal: Journal, now: f
     # Hash the files before taking the write lock: the writer of another process never waits on it.
     facts = {p: describe(p) for p in orphans}
     try:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with write_transaction(conn):
             ended = {c.id: _close(conn, c, done) for c in calls.values()}
             _log_out_agents(conn, done)
             for path, fact in facts.items():
@@ -85,10 +84,6 @@ def recover(conn: sqlite3.Connection, recordings: Path, journal: Journal, now: f
                     _file_voicemail(conn, recordings, path, fact, done)
                 else:
                     _file_recording(conn, recordings, path, fact, ended, done)
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
     except sqlite3.Error as exc:
         raise RecoveryError(f"recovery after a crash: {exc}") from exc
     for name in done.discarded:

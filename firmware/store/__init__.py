@@ -1,7 +1,9 @@
 """The box's records: one SQLite database in WAL mode, schema from numbered migrations."""
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,6 +25,19 @@ BUSY_TIMEOUT_MS = 5000
 
 class StoreError(Exception):
     """The database cannot be opened or written."""
+
+
+@contextlib.contextmanager
+def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One explicit write transaction on a connection in autocommit mode: BEGIN IMMEDIATE takes the
+    write lock before anything the write depends on is read; COMMIT on leaving, ROLLBACK on any error."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
 
 
 def _tune(conn: sqlite3.Connection) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from firmware.store import StoreError
+from firmware.store import StoreError, write_transaction
 
 # settings key of the boot counter.
 BOOT_KEY = "engine.boots"
@@ -30,15 +30,10 @@ def next_boot(conn: sqlite3.Connection) -> int:
     the next start reuse this boot's sequence.
     """
     try:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with write_transaction(conn):
             conn.execute("INSERT OR IGNORE INTO settings (key, value) VALUES (?, '0')", [BOOT_KEY])
             conn.execute("UPDATE settings SET value = CAST(value AS INTEGER) + 1 WHERE key = ?", [BOOT_KEY])
             boot = int(conn.execute("SELECT value FROM settings WHERE key = ?", [BOOT_KEY]).fetchone()[0])
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
     except sqlite3.Error as exc:
         raise IdError(f"boot counter ({BOOT_KEY} in settings): {exc}") from exc
     return boot
