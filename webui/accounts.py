@@ -12,6 +12,19 @@ ROLES = ("admin", "supervisor", "agent", "technician")
 SESSION_SECRET_KEY = "webui.session_secret"
 
 
+def format_roles(roles: tuple[str, ...] | list[str]) -> str:
+    """The stored form of a set of roles: known names, space-separated, in ROLES order."""
+    unknown = set(roles) - set(ROLES)
+    if not roles or unknown:
+        raise ValueError(f"roles must be some of {ROLES}, got {roles!r}")
+    return " ".join(r for r in ROLES if r in roles)
+
+
+def parse_roles(stored: str) -> tuple[str, ...]:
+    """The roles of a stored value; a name this version does not know gives no access."""
+    return tuple(r for r in ROLES if r in stored.split())
+
+
 class AccountStore:
     """Users and the session secret; one connection shared by the server threads behind a lock."""
 
@@ -43,14 +56,17 @@ class AccountStore:
         """The enabled user with this name, or None."""
         with self._lock:
             row = self.conn.execute(
-                "SELECT username, role, password_hash FROM users WHERE username = ? AND NOT disabled",
-                [username]).fetchone()
-        return None if row is None else {"username": row[0], "role": row[1], "password_hash": row[2]}
+                "SELECT username, roles, password_hash, agent_id, locale, must_change_password FROM users"
+                " WHERE username = ? AND NOT disabled", [username]).fetchone()
+        if row is None:
+            return None
+        return {"username": row[0], "roles": parse_roles(row[1]), "password_hash": row[2], "agent_id": row[3],
+                "locale": row[4], "must_change_password": bool(row[5])}
 
-    def create(self, username: str, role: str, password_hash: str, *, only_if_first: bool = False) -> bool:
+    def create(self, username: str, roles: tuple[str, ...], password_hash: str, *,
+               only_if_first: bool = False) -> bool:
         """Add a user; with only_if_first, only while the table is empty (first-run setup)."""
-        if role not in ROLES:
-            raise ValueError(f"unknown role {role!r}")
+        stored = format_roles(roles)
         with self._lock:
             conn = self.conn
             # IMMEDIATE takes the write lock before the emptiness check, so two setup forms
@@ -60,8 +76,10 @@ class AccountStore:
                 if only_if_first and conn.execute("SELECT 1 FROM users LIMIT 1").fetchone():
                     conn.execute("ROLLBACK")
                     return False
-                conn.execute("INSERT INTO users (username, role, password_hash, created_at, disabled)"
-                             " VALUES (?, ?, ?, ?, 0)", [username, role, password_hash, self.clock()])
+                now = self.clock()
+                conn.execute("INSERT INTO users (username, roles, password_hash, created_at, updated_at, disabled,"
+                             " must_change_password) VALUES (?, ?, ?, ?, ?, 0, 0)",
+                             [username, stored, password_hash, now, now])
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")

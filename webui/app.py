@@ -16,8 +16,10 @@ from firmware.store import StoreError, connect_readonly
 
 from . import fmt
 from .accounts import ROLES, AccountStore
+from .audit import AuditLog
 from .auth import (Auth, SignInError, always_open, hash_password, new_password_problems,
-                   normalize_username, public, requires, username_problem)
+                   normalize_username, public, requires, user_has, username_problem)
+from .i18n import gettext, language, ngettext
 from .engine import AGENT_COMMANDS, CommandRefused, Engine, EngineUnavailable
 from .lines import LINES_ROLES, install as install_lines
 from .records import DISPOSITIONS, CallFilter, FilterError, filter_choices, get_call, list_calls
@@ -89,14 +91,15 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
     auth = Auth(accounts, clock)
     engine = Engine(control_path)
     app.install(auth)
+    app.install(AuditLog(db_path, clock))
     app.install(Resource("engine", lambda: engine, close=engine.close))
     app.install(Resource("db", functools.partial(_open_records, db_path), release=lambda db: db.close()))
 
     def render(name: str, **kwargs) -> str:
         user = auth.user()
-        kwargs.update(user=user, csrf=auth.csrf_token(), fmt=fmt,
-                      can_see_records=bool(user and user["role"] in RECORDS_ROLES),
-                      can_see_lines=bool(user and user["role"] in LINES_ROLES))
+        kwargs.update(user=user, csrf=auth.csrf_token(), fmt=fmt, _=gettext, ngettext=ngettext,
+                      language=language(), user_has=functools.partial(user_has, user),
+                      can_see_records=user_has(user, *RECORDS_ROLES), can_see_lines=user_has(user, *LINES_ROLES))
         return template(name, template_lookup=TEMPLATE_LOOKUP, **kwargs)
 
     @app.hook("after_request")
@@ -134,7 +137,7 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
 
     @app.post("/setup")
     @always_open
-    def setup_submit():
+    def setup_submit(audit):
         if accounts.has_users():
             redirect("/login")
         username = normalize_username(request.forms.getunicode("username", default=""))
@@ -146,7 +149,8 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
         if problems:
             response.status = 400
             return render("setup", title="Set up this box", username=username, problems=problems)
-        if accounts.create(username, "admin", hash_password(password), only_if_first=True):
+        if accounts.create(username, ("admin",), hash_password(password), only_if_first=True):
+            audit.record("user.create", username, {"roles": ["admin"], "first_run": True})
             log.info("first-run setup: administrator %s created from %s", username, auth.client_address())
             redirect("/login?" + urlencode({"created": username}))
         redirect("/login")
@@ -197,7 +201,7 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
     @requires(*ROLES)
     def dashboard(user):
         return render("dashboard", title="Dashboard", active="dashboard", scripts=["live.js", "dashboard.js"],
-                      can_control=user["role"] in CONTROL_ROLES, reasons=NOT_READY_REASONS,
+                      can_control=user_has(user, *CONTROL_ROLES), reasons=NOT_READY_REASONS,
                       service_target=SERVICE_TARGET_S)
 
     @app.get("/calls")

@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 from bottle import HTTPError, RouteError, redirect, request, response
 
 from .accounts import ROLES, AccountStore
+from .i18n import gettext as _
 from .replies import json_error
 
 # RFC 7914 §2 parameters: N=2^14, r=8 costs 16 MiB and tens of milliseconds per check on a
@@ -42,6 +43,9 @@ THROTTLE_PER_USER = 5
 THROTTLE_PER_ADDRESS = 20
 # Bounds the throttle's memory against a spray of made-up usernames.
 THROTTLE_MAX_KEYS = 4096
+
+# Every method that changes something must carry the CSRF token (RFC 9110 §9.2.1: only these are unsafe).
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 ACCESS_ATTR = "branchline_access"
 PUBLIC = "public"            # anyone; sent to the setup page until an admin exists
@@ -111,6 +115,16 @@ def new_password_problems(password: str, confirm: str) -> dict[str, str]:
     if password != confirm:
         return {"confirm": "The two passwords do not match."}
     return {}
+
+
+def _public_user(account: dict) -> dict:
+    """What routes see of an account: never its password hash."""
+    return {key: account[key] for key in ("username", "roles", "agent_id", "locale")}
+
+
+def user_has(user: dict | None, *roles: str) -> bool:
+    """True if the signed-in `user` holds at least one of `roles`."""
+    return user is not None and not set(roles).isdisjoint(user["roles"])
 
 
 def requires(*roles: str):
@@ -232,7 +246,7 @@ class Auth:
         user = None
         if account:
             session.update(u=account["username"], pv=self._fingerprint(account["password_hash"]))
-            user = {"username": account["username"], "role": account["role"]}
+            user = _public_user(account)
         response.set_cookie(SESSION_COOKIE, self._encode(session), path="/", httponly=True,
                             samesite="lax")
         request.environ["branchline.session"], request.environ["branchline.user"] = session, user
@@ -247,12 +261,12 @@ class Auth:
             if session and session.get("u"):
                 row = self.accounts.get(session["u"])
                 if row and hmac.compare_digest(session.get("pv", ""), self._fingerprint(row["password_hash"])):
-                    user = {"username": row["username"], "role": row["role"]}
+                    user = _public_user(row)
             env["branchline.session"], env["branchline.user"] = session, user
         return env["branchline.session"]
 
     def user(self) -> dict | None:
-        """The signed-in user of this request as {"username", "role"}, or None."""
+        """The signed-in user of this request as {"username", "roles", "agent_id", "locale"}, or None."""
         self.session()
         return request.environ["branchline.user"]
 
@@ -330,11 +344,13 @@ class Auth:
                         raise json_error(401, "sign in required")
                     here = request.fullpath + ("?" + request.query_string if request.query_string else "")
                     redirect("/login?" + urlencode({"next": here}))
-                elif user["role"] not in access:
+                elif not access.intersection(user["roles"]):
+                    held = ", ".join(user["roles"])
                     if is_api:
-                        raise json_error(403, f"the {user['role']} role may not do this")
-                    raise HTTPError(403, f"Your role ({user['role']}) does not give access to this page.")
-            if request.method == "POST" and not self._csrf_ok():
+                        raise json_error(403, _("your roles (%(roles)s) may not do this") % {"roles": held})
+                    raise HTTPError(403, _("Your roles (%(roles)s) do not give access to this page.")
+                                    % {"roles": held})
+            if request.method in WRITE_METHODS and not self._csrf_ok():
                 if is_api:
                     raise json_error(403, "missing or invalid CSRF token: reload the page")
                 raise HTTPError(403, "This form has expired or did not come from this box. "

@@ -14,7 +14,7 @@ MIGRATIONS_TABLE = "_sqlite_migrations"
 # Tables HQ pulls: each row carries a stable text id and a change sequence `seq`, stamped by
 # triggers from one counter so every write transaction (from any process) gets increasing numbers.
 SYNCED_TABLES = ("calls", "call_events", "agents", "agent_states", "queues", "recordings", "customers",
-                 "lookup_items", "voicemails", "callbacks", "survey_answers")
+                 "lookup_items", "voicemails", "callbacks", "survey_answers", "audit_log")
 
 
 def _add_change_sequence(db: Database, table: str) -> None:
@@ -134,7 +134,26 @@ def m0005_hq_sync(db: Database) -> None:
     db.table("tombstones").add_column("reason", str)
 
 
-MIGRATIONS = (m0001_core, m0002_customers, m0003_call_handling, m0004_self_service, m0005_hq_sync)
+def m0006_accounts(db: Database) -> None:
+    # One user may hold several roles (space-separated, from webui/accounts.py ROLES), be linked to
+    # the agent id they answer calls as, choose their language, and be made to change a password
+    # an admin has reset.
+    users = db.table("users")
+    for column, kind in (("roles", str), ("display_name", str), ("agent_id", str), ("locale", str),
+                         ("must_change_password", int), ("updated_at", float)):
+        users.add_column(column, kind)
+    db.execute("UPDATE users SET roles = role, must_change_password = 0, updated_at = created_at")
+    users.transform(drop={"role"}, not_null={"roles", "password_hash"})
+    # Who changed users, roles or configuration, when, from where: kept on the box and pulled by HQ.
+    db.table("audit_log").create({"id": str, "seq": int, "at": float, "username": str, "address": str,
+                                  "action": str, "target": str, "detail": str}, pk="id",
+                                 not_null={"at", "action"})
+    db.table("audit_log").create_index(["at"])
+    _add_change_sequence(db, "audit_log")
+
+
+MIGRATIONS = (m0001_core, m0002_customers, m0003_call_handling, m0004_self_service, m0005_hq_sync,
+              m0006_accounts)
 
 
 def pending(conn: sqlite3.Connection) -> list[str]:

@@ -328,7 +328,7 @@ def add_user(db_path, app, password):
     def add(username: str, role: str, remote_addr: str = "192.0.2.20") -> Client:
         store = AccountStore(db_path)
         try:
-            store.create(username, role, hash_password(password))
+            store.create(username, (role,), hash_password(password))
         finally:
             store.close()
         user_client = Client(app, remote_addr)

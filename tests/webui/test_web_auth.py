@@ -13,8 +13,8 @@ from webui.auth import (SESSION_MAX_AGE, THROTTLE_PER_ADDRESS, THROTTLE_PER_USER
 def users(db_path):
     db = open_db(db_path)
     try:
-        return [dict(zip(("username", "role", "password_hash"), r))
-                for r in db.execute("SELECT username, role, password_hash FROM users")]
+        return [dict(zip(("username", "roles", "password_hash"), r))
+                for r in db.execute("SELECT username, roles, password_hash FROM users")]
     finally:
         db.conn.close()
 
@@ -70,7 +70,7 @@ def test_setup_creates_the_admin_with_an_scrypt_hash_then_closes(client, make_cl
     reply = client.setup("Admin", password)
     assert reply.status == 303 and reply.location == "/login?created=admin"
     [user] = users(db_path)
-    assert user["username"] == "admin" and user["role"] == "admin"
+    assert user["username"] == "admin" and user["roles"] == "admin"
     assert user["password_hash"].startswith("scrypt$16384$8$1$")
     assert password not in user["password_hash"]
     assert "Administrator admin created" in client.get("/login?created=admin").text
@@ -269,10 +269,10 @@ def test_agents_and_technicians_see_the_dashboard_but_not_records_or_controls(ad
     assert user.get("/").status == 200
     assert user.get("/api/v1/status").status == 200
     page = user.get("/calls")
-    assert page.status == 403 and f"Your role ({role})" in page.text
+    assert page.status == 403 and f"Your roles ({role})" in page.text
     assert user.get("/calls/call-0001").status == 403
     api = user.get("/api/v1/calls")
-    assert api.status == 403 and api.json()["error"] == f"the {role} role may not do this"
+    assert api.status == 403 and api.json()["error"] == f"your roles ({role}) may not do this"
     assert user.api_post("/api/v1/agents/1001/ready").status == 403
     assert engine.commands == []
     assert 'href="/calls"' not in user.get("/").text
@@ -299,3 +299,15 @@ def test_a_route_that_names_no_roles_is_refused_at_start(db_path):
     with pytest.raises(RouteError, match="does not say who may use it"):
         app.routes[0].prepare()
     app.close()
+
+
+def test_first_run_setup_is_in_the_audit_log_with_who_and_where(client, db_path, password):
+    assert client.setup("admin", password).status == 303
+    db = open_db(db_path)
+    try:
+        [entry] = db.execute("SELECT action, target, address, detail, seq FROM audit_log").fetchall()
+    finally:
+        db.conn.close()
+    # The admin is created by nobody yet signed in, from the address that submitted the form.
+    assert entry[:3] == ("user.create", "admin", "192.0.2.10")
+    assert '"roles": ["admin"]' in entry[3] and entry[4] > 0

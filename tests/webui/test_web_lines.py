@@ -68,7 +68,7 @@ def test_other_roles_get_neither_the_page_nor_the_api(admin, add_user, role):
     assert '<a href="/lines"' not in user.get("/").text
     assert user.get("/lines").status == 403
     reply = user.get("/api/v1/lines")
-    assert reply.status == 403 and reply.json() == {"error": f"the {role} role may not do this"}
+    assert reply.status == 403 and reply.json() == {"error": f"your roles ({role}) may not do this"}
     assert user.api_post("/api/v1/lines/4/test").status == 403
 
 

@@ -1,5 +1,5 @@
 <!DOCTYPE html>
-<html lang="en">
+<html lang="{{language}}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -26,7 +26,9 @@
   </nav>
   <div class="whoami">
     <span class="who">{{user['username']}}</span>
-    <span class="role-tag">{{user['role']}}</span>
+    % for role in user['roles']:
+    <span class="role-tag">{{_(role)}}</span>
+    % end
     <form method="post" action="/logout">
       <input type="hidden" name="csrf_token" value="{{csrf}}">
       <button class="btn btn-dark" type="submit">Sign out</button>
