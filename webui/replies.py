@@ -6,9 +6,12 @@ import json
 from bottle import HTTPResponse
 
 
-def json_error(status: int, message: str) -> HTTPResponse:
-    """A `{"error": message}` reply to raise from an API route."""
-    return HTTPResponse(json.dumps({"error": message}), status,
+def json_error(status: int, message: str, problems: dict[str, str] | None = None) -> HTTPResponse:
+    """A `{"error": message}` reply to raise from an API route; `problems` names each bad field's reason."""
+    body: dict = {"error": message}
+    if problems:
+        body["problems"] = problems
+    return HTTPResponse(json.dumps(body, ensure_ascii=False), status,
                         {"Content-Type": "application/json", "Cache-Control": "no-store"})
 
 
