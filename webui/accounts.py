@@ -75,12 +75,12 @@ class AccountStore:
         """The enabled user with this name, or None."""
         with self._lock:
             row = self.conn.execute(
-                "SELECT username, roles, password_hash, agent_id, locale, must_change_password FROM users"
-                " WHERE username = ? AND NOT disabled", [username]).fetchone()
+                "SELECT username, roles, password_hash, agent_id, locale, must_change_password, session_generation"
+                " FROM users WHERE username = ? AND NOT disabled", [username]).fetchone()
         if row is None:
             return None
         return {"username": row[0], "roles": parse_roles(row[1]), "password_hash": row[2], "agent_id": row[3],
-                "locale": row[4], "must_change_password": bool(row[5])}
+                "locale": row[4], "must_change_password": bool(row[5]), "session_generation": row[6]}
 
     def create(self, username: str, roles: tuple[str, ...], password_hash: str, *,
                only_if_first: bool = False, display_name: str | None = None, agent_id: str | None = None,
@@ -147,10 +147,12 @@ class AccountStore:
                 return {}
             self._check_links(conn, username, new["agent_id"])
             self._check_admins(conn, old, new)
+            # Disabling ends the user's sessions for good: they stay void if the account is enabled again.
+            ended = int(new["disabled"] and not old["disabled"])
             conn.execute("UPDATE users SET display_name = ?, roles = ?, agent_id = ?, locale = ?, disabled = ?,"
-                         " updated_at = ? WHERE username = ?",
+                         " session_generation = session_generation + ?, updated_at = ? WHERE username = ?",
                          [new["display_name"], format_roles(new["roles"]), new["agent_id"], new["locale"],
-                          int(new["disabled"]), self.clock(), username])
+                          int(new["disabled"]), ended, self.clock(), username])
         return {key: [list(a) if isinstance(a, tuple) else a, list(b) if isinstance(b, tuple) else b]
                 for key, (a, b) in diff.items()}
 

@@ -260,16 +260,17 @@ class Auth:
             return None
         return session
 
-    def _fingerprint(self, password_hash: str) -> str:
-        # Bound into the cookie so that changing a password ends that user's other sessions.
-        return _b64(self._mac(b"password", password_hash.encode()))[:22]
+    def _fingerprint(self, account: dict) -> str:
+        # Bound into the cookie so that changing a password ends that user's other sessions, and so
+        # does disabling the account (its session generation moves on: m0007_users_more).
+        return _b64(self._mac(b"password", f"{account['session_generation']}:{account['password_hash']}".encode()))[:22]
 
     def _issue(self, account: dict | None = None) -> dict:
         """Start a session (anonymous, or for `account`) and set its cookie."""
         session = {"sid": secrets.token_urlsafe(16), "iat": self.clock()}
         user = None
         if account:
-            session.update(u=account["username"], pv=self._fingerprint(account["password_hash"]))
+            session.update(u=account["username"], pv=self._fingerprint(account))
             user = _public_user(account)
         response.set_cookie(SESSION_COOKIE, self._encode(session), path="/", httponly=True,
                             samesite="lax")
@@ -284,7 +285,7 @@ class Auth:
             user = None
             if session and session.get("u"):
                 row = self.accounts.get(session["u"])
-                if row and hmac.compare_digest(session.get("pv", ""), self._fingerprint(row["password_hash"])):
+                if row and hmac.compare_digest(session.get("pv", ""), self._fingerprint(row)):
                     user = _public_user(row)
             env["branchline.session"], env["branchline.user"] = session, user
         return env["branchline.session"]
@@ -380,17 +381,17 @@ class Auth:
                         raise json_error(401, "sign in required")
                     here = request.fullpath + ("?" + request.query_string if request.query_string else "")
                     redirect("/login?" + urlencode({"next": here}))
+                elif user["must_change_password"] and not before_change:
+                    if is_api:
+                        raise json_error(403, _("your password was reset by an administrator: change it with "
+                                                "POST /api/v1/me/password before doing anything else"))
+                    redirect("/account")
                 elif not access.intersection(user["roles"]):
                     held = ", ".join(user["roles"])
                     if is_api:
                         raise json_error(403, _("your roles (%(roles)s) may not do this") % {"roles": held})
                     raise HTTPError(403, _("Your roles (%(roles)s) do not give access to this page.")
                                     % {"roles": held})
-                elif user["must_change_password"] and not before_change:
-                    if is_api:
-                        raise json_error(403, _("your password was reset by an administrator: change it with "
-                                                "POST /api/v1/me/password before doing anything else"))
-                    redirect("/account")
             if takes_json_sign_in:
                 if request.method in WRITE_METHODS and not request.content_type.startswith("application/json"):
                     raise json_error(415, _("send the sign-in as JSON (Content-Type: application/json)"))

@@ -403,3 +403,29 @@ def records(db_path):
     db["call_events"].insert_all(sample_events(calls[1]))
     db.conn.close()
     return calls
+
+
+# --- users made through the admin's API ---------------------------------------------------------------
+def api_call(client: Client, method: str, path: str, json_body=None, token: str | None = None) -> Response:
+    """A JSON API request with the client's CSRF token (taken from /account unless given)."""
+    token = client.csrf("/account") if token is None else token
+    return client.request(method, path, json_body=json_body, headers={"X-CSRF-Token": token})
+
+
+@pytest.fixture
+def staff(app, admin, password):
+    """Creates a user through the admin's API (a temporary password they must change), signs them in
+    and has them choose their own (the test password); returns their client."""
+    def make(username: str, roles: list[str], agent_id: str | None = None, locale: str | None = None,
+             remote_addr: str = "192.0.2.40") -> Client:
+        temporary = secrets.token_urlsafe(12)
+        reply = api_call(admin, "POST", "/api/v1/users", {"username": username, "roles": roles, "agent_id": agent_id,
+                                                          "locale": locale, "password": temporary})
+        assert reply.status == 201, reply.text
+        user = Client(app, remote_addr)
+        assert user.login(username, temporary).status == 303
+        changed = user.post("/account/password", form={"csrf_token": user.csrf("/account"), "current": temporary,
+                                                       "password": password, "confirm": password})
+        assert changed.status == 303, changed.text
+        return user
+    return make
