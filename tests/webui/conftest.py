@@ -429,3 +429,11 @@ def staff(app, admin, password):
         assert changed.status == 303, changed.text
         return user
     return make
+
+
+@pytest.fixture
+def app_without_engine(tmp_path, clock):
+    """The web app of a box whose engine is not running (nothing listens on its control socket)."""
+    application = create_app(tmp_path / "no-engine.db", tmp_path / "no-engine.sock", clock=clock)
+    yield application
+    application.close()

@@ -59,7 +59,6 @@ def test_admin_creates_an_agent_who_must_choose_a_password_at_first_sign_in(admi
     ({"roles": []}, "roles"),
     ({"roles": ["agent"], "agent_id": ""}, "agent_id"),          # an agent must say which agent they are
     ({"agent_id": "9999"}, "agent_id"),                          # not an agent of this box
-    ({"agent_id": "1002", "roles": ["supervisor"]}, "agent_id"),  # linked to ben already
     ({"locale": "fr"}, "locale"),
     ({"display_name": "x" * 65}, "display_name"),
     ({"password": "short"}, "password"),
@@ -67,8 +66,7 @@ def test_admin_creates_an_agent_who_must_choose_a_password_at_first_sign_in(admi
     ({"password": "chen.jing12345"}, "password"),                # the username plus too little
     ({"nickname": "CJ"}, "nickname"),                            # no such field
 ])
-def test_each_bad_field_is_refused_with_its_reason_next_to_it(admin, staff, fields, field):
-    staff("ben", ["agent"], agent_id="1002")
+def test_each_bad_field_is_refused_with_its_reason_next_to_it(admin, fields, field):
     body = {"username": "chen.jing", "roles": ["agent"], "agent_id": "1003", "password": secrets.token_urlsafe(12),
             **fields}
     reply = api_call(admin, "POST", "/api/v1/users", body)
@@ -81,14 +79,24 @@ def test_each_bad_field_is_refused_with_its_reason_next_to_it(admin, staff, fiel
     assert api_call(admin, "GET", "/api/v1/users/chen.jing").status == 404
 
 
+def test_one_agent_id_is_one_users(admin, staff):
+    staff("ben", ["agent"], agent_id="1002")
+    body = {"username": "chen.jing", "roles": ["supervisor"], "agent_id": "1002", "password": secrets.token_urlsafe(12)}
+    reply = api_call(admin, "POST", "/api/v1/users", body)
+    assert reply.status == 400 and reply.json()["problems"] == {"agent_id": "Agent 1002 is already linked to user ben."}
+    assert api_call(admin, "POST", "/api/v1/users", {**body, "agent_id": "1003"}).status == 201
+    moved = api_call(admin, "PATCH", "/api/v1/users/chen.jing", {"agent_id": "1002"})
+    assert moved.status == 400 and "ben" in moved.json()["problems"]["agent_id"]
+
+
 def test_a_passphrase_that_happens_to_contain_the_username_is_accepted(admin):
     reply = api_call(admin, "POST", "/api/v1/users", {"username": "ana", "roles": ["technician"],
                                                       "password": "banana harbour lantern"})
     assert reply.status == 201, reply.text
 
 
-def test_while_the_engine_is_down_an_agent_id_is_taken_unchecked(admin, engine):
-    engine.stop()
+def test_while_the_engine_is_down_an_agent_id_is_taken_unchecked(app_without_engine, sign_in_admin):
+    admin = sign_in_admin(app_without_engine)
     reply = api_call(admin, "POST", "/api/v1/users", {"username": "dara", "roles": ["agent"], "agent_id": "1004",
                                                       "password": secrets.token_urlsafe(12)})
     assert reply.status == 201 and reply.json()["user"]["agent_id"] == "1004"
