@@ -21,7 +21,7 @@
       <dt>{{_("Station")}}</dt><dd id="my-station">{{(agent or {}).get('station') or fmt.NONE}}</dd>
       <dt>{{_("Queues")}}</dt><dd id="my-queues">{{", ".join((agent or {}).get('queues') or []) or fmt.NONE}}</dd>
       <dt>{{_("On a call with")}}</dt><dd id="my-call" class="mono">{{(agent or {}).get('number') or fmt.NONE}}</dd>
-      <dt>{{_("Calls today")}}</dt><dd id="my-calls">{{(agent or {}).get('calls', fmt.NONE)}}</dd>
+      <dt>{{_("Calls taken")}}</dt><dd id="my-calls">{{(agent or {}).get('calls', fmt.NONE)}}</dd>
     </dl>
     <div class="actions console-actions">
       <button class="btn btn-primary" type="button" data-action="login">{{_("Log in")}}</button>
