@@ -65,7 +65,8 @@ def install(app: Bottle, render: Callable[..., str], accounts: AccountStore, aut
     def account_page(user: dict, problems: dict[str, str], notice: str | None = None, status: int = 200):
         response.status = status
         return render("account", title=_("Your account"), active="account", account=user, problems=problems,
-                      notice=notice, languages=LANGUAGE_NAMES, policy=password_policy.rules(PASSWORD_MIN, PASSWORD_MAX))
+                      notice=notice, languages=LANGUAGE_NAMES,
+                      policy=password_policy.rules(PASSWORD_MIN, PASSWORD_MAX, own=True))
 
     # --- pages -------------------------------------------------------------------------------
     @app.get("/account")

@@ -35,9 +35,11 @@ def weakness(password: str, username: str, minimum: int) -> str | None:
     return None
 
 
-def rules(minimum: int, maximum: int) -> list[str]:
-    """The policy as the forms state it, one sentence a rule."""
-    return [_("At least %(min)d and at most %(max)d characters; spaces are allowed, so a few unrelated words "
-              "make a good password.") % {"min": minimum, "max": maximum},
-            _("Not your username, and not one of the most common passwords."),
-            _("Not the same as your current password.")]
+def rules(minimum: int, maximum: int, *, own: bool) -> list[str]:
+    """The policy as the forms state it, one sentence a rule; `own`: the user changes their own."""
+    stated = [_("At least %(min)d and at most %(max)d characters; spaces are allowed, so a few unrelated words "
+                "make a good password.") % {"min": minimum, "max": maximum},
+              _("Not the username, and not one of the most common passwords.")]
+    if own:
+        stated.append(_("Not the same as your current password."))
+    return stated

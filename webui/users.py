@@ -204,7 +204,7 @@ def install(app: Bottle, render: Callable[..., str], accounts: AccountStore) -> 
         response.status = status
         return render("users", title=_("Users"), active="users", users=accounts.list_users(), form=form,
                       problems=problems, agents=agents, roles=ROLES, languages=LANGUAGE_NAMES,
-                      policy=password_policy.rules(PASSWORD_MIN, PASSWORD_MAX))
+                      policy=password_policy.rules(PASSWORD_MIN, PASSWORD_MAX, own=False))
 
     def user_page(user: dict, form: dict, problems: dict[str, str], agents: dict[str, str] | None,
                   notice: str | None = None, status: int = 200):
@@ -212,7 +212,8 @@ def install(app: Bottle, render: Callable[..., str], accounts: AccountStore) -> 
         return render("user", title=_("User %(user)s") % {"user": user["username"]}, active="users",
                       account=user, form=form, problems=problems, agents=agents, roles=ROLES,
                       last_admin=accounts.active_admins() == [user["username"]],
-                      languages=LANGUAGE_NAMES, notice=notice, policy=password_policy.rules(PASSWORD_MIN, PASSWORD_MAX))
+                      languages=LANGUAGE_NAMES, notice=notice,
+                      policy=password_policy.rules(PASSWORD_MIN, PASSWORD_MAX, own=False))
 
     @app.get("/users")
     @requires(*USERS_ROLES)

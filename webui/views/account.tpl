@@ -13,7 +13,7 @@
 % if account['must_change_password']:
 <p class="banner banner-warn" role="alert" id="must-change">{{_("An administrator has set a temporary password for you. Choose your own password to go on.")}}</p>
 % end
-<section class="card" id="change-password">
+<section class="card form-card" id="change-password">
   <h2>{{_("Change your password")}}</h2>
   <form method="post" action="/account/password" class="stack">
     <input type="hidden" name="csrf_token" value="{{csrf}}">
@@ -30,7 +30,7 @@
   </form>
 </section>
 % if not account['must_change_password']:
-<section class="card" id="language">
+<section class="card form-card" id="language">
   <h2>{{_("Language")}}</h2>
   <form method="post" action="/account/language" class="stack">
     <input type="hidden" name="csrf_token" value="{{csrf}}">

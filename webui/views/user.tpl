@@ -10,25 +10,25 @@
 % if problems:
 <p class="form-error" role="alert">{{_("Nothing was changed: see the fields marked below.")}}</p>
 % end
-<section class="card">
+<section class="card form-card">
   <h2>{{_("Account")}}</h2>
   <form method="post" action="/users/{{account['username']}}" class="stack">
     <input type="hidden" name="csrf_token" value="{{csrf}}">
     % include('user_fields')
-    <label class="field check">
-      <span><input type="checkbox" name="disabled" value="1" {{!'checked' if form.get('disabled') else ''}}>
-        {{_("Disabled: cannot sign in, and every session ends at once")}}</span>
+    <div class="field">
+      <label class="check"><input type="checkbox" name="disabled" value="1" {{!'checked' if form.get('disabled') else ''}}>
+        {{_("Disabled: cannot sign in, and every session ends at once")}}</label>
       % if last_admin:
       <span class="hint" id="last-admin-disabled">{{_("This is the only active administrator: the account stays enabled until another user holds the admin role.")}}</span>
       % end
       % if 'disabled' in problems:
       <span class="field-error" role="alert" id="error-disabled">{{problems['disabled']}}</span>
       % end
-    </label>
+    </div>
     <button class="btn btn-primary" type="submit">{{_("Save changes")}}</button>
   </form>
 </section>
-<section class="card" id="reset-password">
+<section class="card form-card" id="reset-password">
   <h2>{{_("Reset password")}}</h2>
   <form method="post" action="/users/{{account['username']}}/password" class="stack">
     <input type="hidden" name="csrf_token" value="{{csrf}}">

@@ -34,7 +34,7 @@
   </div>
 </section>
 
-<section class="card" id="new-user">
+<section class="card form-card" id="new-user">
   <h2>{{_("Add a user")}}</h2>
   % if problems:
   <p class="form-error" role="alert">{{_("The user was not created: see the fields marked below.")}}</p>
