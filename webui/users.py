@@ -53,11 +53,13 @@ def _text(value, field: str, limit: int, problems: dict[str, str]) -> str | None
     return value or None
 
 
-def check_fields(data: Mapping, agents: dict[str, str] | None) -> dict:
+def check_fields(data: Mapping, agents: dict[str, str] | None, linked: str | None = None) -> dict:
     """The EDITABLE fields present in `data` (a JSON body, or a form turned into one), checked.
 
     Raises UserInputError naming each bad field; `agents` are the site's ({id: name}), or None when
-    the engine cannot say, and then any well-formed agent id is taken."""
+    the engine cannot say, and then any well-formed agent id is taken. The agent id the user is
+    `linked` to already is kept unchecked: an agent since removed from the site must not stop an
+    admin from disabling the user or changing their other fields."""
     problems: dict[str, str] = {}
     changes: dict = {}
     if "display_name" in data:
@@ -70,7 +72,7 @@ def check_fields(data: Mapping, agents: dict[str, str] | None) -> dict:
             changes["roles"] = tuple(r for r in ROLES if r in roles)
     if "agent_id" in data:
         agent_id = _text(data["agent_id"], "agent_id", MAX_AGENT_ID, problems)
-        if agent_id and agents is not None and agent_id not in agents:
+        if agent_id and agent_id != linked and agents is not None and agent_id not in agents:
             problems["agent_id"] = (_("There is no agent %(agent)s on this box; its agents are: %(agents)s.")
                                     % {"agent": agent_id, "agents": ", ".join(sorted(agents)) or _("none")})
         changes["agent_id"] = agent_id
@@ -154,8 +156,8 @@ def create_user(accounts: AccountStore, data: Mapping, agents: dict[str, str] | 
 
 
 def update_user(accounts: AccountStore, username: str, data: Mapping, agents: dict[str, str] | None,
-                audit) -> dict:
-    """Apply the admin's changes (fields of EDITABLE, and `password` to reset it); audit each kind."""
+                audit, actor: str) -> dict:
+    """Apply admin `actor`'s changes (fields of EDITABLE, and `password` to reset it); audit each kind."""
     current = accounts.find(username)
     if current is None:
         raise HTTPError(404, _("There is no user named %(user)s.") % {"user": username})
@@ -164,7 +166,11 @@ def update_user(accounts: AccountStore, username: str, data: Mapping, agents: di
         raise UserInputError({key: _("This field does not exist or cannot be changed.") for key in sorted(unknown)})
     if "username" in data and data["username"] != username:
         raise UserInputError({"username": _("A username cannot be changed; create a new user instead.")})
-    changes = check_fields(data, agents)
+    if "password" in data and username == actor:
+        # A reset would make the admin change it again at once; their own goes through /account,
+        # which asks for the current password.
+        raise UserInputError({"password": _("To change your own password, use your account page.")})
+    changes = check_fields(data, agents, linked=current["agent_id"])
     merged = {**current, **changes}
     check_agent_link(merged["roles"], merged["agent_id"])
     password_hash = _password_hash(data, username) if "password" in data else None
@@ -248,29 +254,29 @@ def install(app: Bottle, render: Callable[..., str], accounts: AccountStore) -> 
 
     @app.post("/users/<username>")
     @requires(*USERS_ROLES)
-    def user_save(username, engine, audit):
+    def user_save(username, user, engine, audit):
         data = _form_data(request.forms, with_password=False)
         agents = site_agents(engine)
         try:
-            update_user(accounts, username, data, agents, audit)
+            update_user(accounts, username, data, agents, audit, user["username"])
         except UserInputError as exc:
-            user = accounts.find(username)
-            assert user is not None, "update_user answers 404 for an unknown user"
-            return user_page(user, {**user, **data}, exc.problems, agents, status=400)
+            shown = accounts.find(username)
+            assert shown is not None, "update_user answers 404 for an unknown user"
+            return user_page(shown, {**shown, **data}, exc.problems, agents, status=400)
         redirect(f"/users/{quote(username)}?saved=1")
 
     @app.post("/users/<username>/password")
     @requires(*USERS_ROLES)
-    def user_reset_password(username, engine, audit):
+    def user_reset_password(username, user, engine, audit):
         data = {"password": request.forms.getunicode("password", default=""),
                 "confirm": request.forms.getunicode("confirm", default="")}
         agents = site_agents(engine)
         try:
-            update_user(accounts, username, data, agents, audit)
+            update_user(accounts, username, data, agents, audit, user["username"])
         except UserInputError as exc:
-            user = accounts.find(username)
-            assert user is not None, "update_user answers 404 for an unknown user"
-            return user_page(user, {**user, "roles": list(user["roles"])}, exc.problems, agents, status=400)
+            shown = accounts.find(username)
+            assert shown is not None, "update_user answers 404 for an unknown user"
+            return user_page(shown, {**shown, "roles": list(shown["roles"])}, exc.problems, agents, status=400)
         redirect(f"/users/{quote(username)}?reset=1")
 
     @app.get("/api/v1/users")
@@ -299,11 +305,11 @@ def install(app: Bottle, render: Callable[..., str], accounts: AccountStore) -> 
 
     @app.patch("/api/v1/users/<id>")
     @requires(*USERS_ROLES)
-    def api_user_update(id, engine, audit):
+    def api_user_update(id, user, engine, audit):
         if accounts.find(id) is None:
             raise json_error(404, _("no user named %(user)s") % {"user": id})
         try:
-            user = update_user(accounts, id, _json_body(), site_agents(engine), audit)
+            changed = update_user(accounts, id, _json_body(), site_agents(engine), audit, user["username"])
         except UserInputError as exc:
             raise json_error(400, str(exc), exc.problems) from None
-        return {"user": public(user)}
+        return {"user": public(changed)}

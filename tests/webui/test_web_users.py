@@ -8,6 +8,7 @@ import secrets
 import pytest
 
 from tests.webui.conftest import Client, api_call
+from webui.accounts import AccountStore
 from webui.auth import PASSWORD_MIN
 from webui.password_policy import common_passwords
 
@@ -87,6 +88,31 @@ def test_one_agent_id_is_one_users(admin, staff):
     assert api_call(admin, "POST", "/api/v1/users", {**body, "agent_id": "1003"}).status == 201
     moved = api_call(admin, "PATCH", "/api/v1/users/chen.jing", {"agent_id": "1002"})
     assert moved.status == 400 and "ben" in moved.json()["problems"]["agent_id"]
+
+
+def test_an_agent_since_removed_from_the_site_does_not_block_other_changes(admin, staff, db_path):
+    staff("ana", ["agent"], agent_id="1001")
+    store = AccountStore(db_path)
+    try:
+        store.update("ana", {"agent_id": "2001"})   # the site's agent 2001 was since removed
+    finally:
+        store.close()
+    # The form sends every field, the unchanged agent id too.
+    saved = admin.post("/users/ana", form=form(admin.csrf("/users/ana"), roles="agent", agent_id="2001", disabled="1"))
+    assert saved.status == 303, errors(saved.text)
+    assert api_call(admin, "GET", "/api/v1/users/ana").json()["user"]["disabled"] is True
+    relink = api_call(admin, "PATCH", "/api/v1/users/ana", {"agent_id": "2002"})
+    assert relink.status == 400 and "no agent 2002" in relink.json()["problems"]["agent_id"]
+
+
+def test_an_admin_changes_their_own_password_on_the_account_page_not_by_a_reset(admin, password):
+    temporary = secrets.token_urlsafe(12)
+    reply = api_call(admin, "PATCH", "/api/v1/users/admin", {"password": temporary})
+    assert reply.status == 400 and "account page" in reply.json()["problems"]["password"]
+    page = admin.post("/users/admin/password", form=form(admin.csrf("/users/admin"), password=temporary,
+                                                         confirm=temporary))
+    assert page.status == 400 and "account page" in errors(page.text)["password"]
+    assert admin.get("/users").status == 200
 
 
 def test_a_passphrase_that_happens_to_contain_the_username_is_accepted(admin):
