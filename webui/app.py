@@ -14,12 +14,12 @@ from bottle import Bottle, HTTPError, redirect, request, response, static_file, 
 
 from firmware.store import StoreError, connect_readonly
 
-from . import fmt
+from . import fmt, password_policy
 from .accounts import ROLES, AccountStore
 from .audit import AuditLog
 from .account import install as install_account
 from .audit_view import install as install_audit_view
-from .auth import (Auth, SignInError, always_open, hash_password, new_password_problems,
+from .auth import (PASSWORD_MAX, PASSWORD_MIN, Auth, SignInError, always_open, hash_password, new_password_problems,
                    normalize_username, open_before_password_change, public, requires, user_has, username_problem)
 from .console import install as install_console
 from .console import read_reason, sees_console
@@ -134,12 +134,15 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
     console_page = install_console(app, render, NOT_READY_REASONS)
 
     # --- first run, sign-in and sign-out -------------------------------------------------------
+    def setup_policy() -> list[str]:
+        return password_policy.rules(PASSWORD_MIN, PASSWORD_MAX, own=False)
+
     @app.get("/setup")
     @always_open
     def setup_form():
         if accounts.has_users():
             redirect("/login")
-        return render("setup", title="Set up this box", username="admin", problems={})
+        return render("setup", title="Set up this box", username="admin", problems={}, policy=setup_policy())
 
     @app.post("/setup")
     @always_open
@@ -154,7 +157,8 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
         problems.update(new_password_problems(password, request.forms.getunicode("confirm", default=""), username))
         if problems:
             response.status = 400
-            return render("setup", title="Set up this box", username=username, problems=problems)
+            return render("setup", title="Set up this box", username=username, problems=problems,
+                          policy=setup_policy())
         if accounts.create(username, ("admin",), hash_password(password), only_if_first=True):
             audit.record("user.create", username, {"roles": ["admin"], "first_run": True})
             log.info("first-run setup: administrator %s created from %s", username, auth.client_address())

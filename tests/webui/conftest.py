@@ -413,7 +413,15 @@ def api_call(client: Client, method: str, path: str, json_body=None, token: str 
 
 
 @pytest.fixture
-def staff(app, admin, password):
+def cheap_hashes(monkeypatch):
+    """scrypt at N=2^10 for the passwords set while the test runs: each hash names its own cost, so
+    checking one is the same code, 16 times faster. The box's own cost is tested on the setup page
+    (test_web_auth.py::test_setup_creates_the_admin_with_an_scrypt_hash_then_closes)."""
+    monkeypatch.setattr("webui.auth.SCRYPT_N", 2 ** 10)
+
+
+@pytest.fixture
+def staff(cheap_hashes, app, admin, password):
     """Creates a user through the admin's API (a temporary password they must change), signs them in
     and has them choose their own (the test password); returns their client."""
     def make(username: str, roles: list[str], agent_id: str | None = None, locale: str | None = None,
