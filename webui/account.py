@@ -11,7 +11,7 @@ from .auth import (PASSWORD_MAX, PASSWORD_MIN, Auth, SignInError, hash_password,
                    open_before_password_change, public, requires, verify_password)
 from .i18n import LANGUAGES
 from .i18n import gettext as _
-from .replies import json_error
+from .replies import json_body, json_error
 
 
 class AccountFormError(ValueError):
@@ -100,15 +100,6 @@ def install(app: Bottle, render: Callable[..., str], accounts: AccountStore, aut
         redirect("/account?changed=language")
 
     # --- API ---------------------------------------------------------------------------------
-    def json_body() -> dict:
-        try:
-            body = request.json
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):
-            raise json_error(400, _("send a JSON object (Content-Type: application/json)"))
-        return body
-
     @app.post("/api/v1/session")
     @public
     @json_sign_in

@@ -14,7 +14,7 @@ from .auth import (PASSWORD_MAX, PASSWORD_MIN, hash_password, new_password_probl
 from .engine import MAX_AGENT_ID, CommandRefused, Engine, EngineUnavailable
 from .i18n import LANGUAGES
 from .i18n import gettext as _
-from .replies import json_error
+from .replies import json_body, json_error
 
 USERS_ROLES = ("admin",)
 MAX_DISPLAY_NAME = 64
@@ -193,16 +193,6 @@ def public(user: dict) -> dict:
     return {**user, "roles": list(user["roles"])}
 
 
-def _json_body() -> dict:
-    try:
-        body = request.json
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
-        raise json_error(400, _("send a JSON object (Content-Type: application/json)"))
-    return body
-
-
 def install(app: Bottle, render: Callable[..., str], accounts: AccountStore) -> None:
     """Add the users pages and /api/v1/users to the web app."""
 
@@ -288,7 +278,7 @@ def install(app: Bottle, render: Callable[..., str], accounts: AccountStore) -> 
     @requires(*USERS_ROLES)
     def api_users_create(engine, audit):
         try:
-            user = create_user(accounts, _json_body(), site_agents(engine), audit)
+            user = create_user(accounts, json_body(), site_agents(engine), audit)
         except UserInputError as exc:
             raise json_error(400, str(exc), exc.problems) from None
         response.status = 201
@@ -309,7 +299,7 @@ def install(app: Bottle, render: Callable[..., str], accounts: AccountStore) -> 
         if accounts.find(id) is None:
             raise json_error(404, _("no user named %(user)s") % {"user": id})
         try:
-            changed = update_user(accounts, id, _json_body(), site_agents(engine), audit, user["username"])
+            changed = update_user(accounts, id, json_body(), site_agents(engine), audit, user["username"])
         except UserInputError as exc:
             raise json_error(400, str(exc), exc.problems) from None
         return {"user": public(changed)}
