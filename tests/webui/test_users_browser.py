@@ -6,7 +6,8 @@ import secrets
 
 import pytest
 
-pytestmark = pytest.mark.browser
+# Passwords hashed at a lower scrypt cost while it runs (conftest.py cheap_hashes).
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("cheap_hashes")]
 
 
 def test_admin_creates_an_agent_who_signs_in_changes_the_password_and_sees_their_console(

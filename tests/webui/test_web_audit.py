@@ -11,6 +11,9 @@ import pytest
 from firmware.store import open_db
 from tests.webui.conftest import api_call
 
+# Passwords hashed at a lower scrypt cost while these tests run (conftest.py cheap_hashes).
+pytestmark = pytest.mark.usefixtures("cheap_hashes")
+
 DAY = dt.date(2025, 3, 10)
 
 

@@ -8,6 +8,9 @@ import pytest
 from tests.webui.conftest import Client, api_call
 from webui.accounts import AccountStore
 
+# Passwords hashed at a lower scrypt cost while these tests run (conftest.py cheap_hashes).
+pytestmark = pytest.mark.usefixtures("cheap_hashes")
+
 
 def test_an_agent_sees_their_own_agent_and_no_one_elses(staff):
     ana = staff("ana", ["agent"], agent_id="1001")

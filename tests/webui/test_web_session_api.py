@@ -10,6 +10,9 @@ from bottle import request
 from tests.webui.conftest import Client, api_call
 from webui.auth import THROTTLE_PER_USER, requires
 
+# Passwords hashed at a lower scrypt cost while these tests run (conftest.py cheap_hashes).
+pytestmark = pytest.mark.usefixtures("cheap_hashes")
+
 
 @pytest.fixture
 def script(app):

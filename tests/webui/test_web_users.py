@@ -12,6 +12,9 @@ from webui.accounts import AccountStore
 from webui.auth import PASSWORD_MIN
 from webui.password_policy import common_passwords
 
+# Passwords hashed at a lower scrypt cost while these tests run (conftest.py cheap_hashes).
+pytestmark = pytest.mark.usefixtures("cheap_hashes")
+
 
 def errors(page: str) -> dict[str, str]:
     """The message shown next to each form field, by field name."""
