@@ -245,6 +245,10 @@ def test_the_users_list_shows_each_users_roles_link_and_state(admin, staff):
     assert "1001" in rows["ana"] and "agent" in rows["ana"] and "active" in rows["ana"]
     assert "supervisor, technician" in rows["sam"] and "disabled" in rows["sam"]
     assert [u["username"] for u in api_call(admin, "GET", "/api/v1/users").json()["users"]] == ["admin", "ana", "sam"]
+    assert admin.get("/users/nobody").status == 404
+    for method in ("GET", "PATCH"):
+        missing = api_call(admin, method, "/api/v1/users/nobody", {"display_name": "X"} if method == "PATCH" else None)
+        assert missing.status == 404 and missing.json() == {"error": "no user named nobody"}
 
 
 def test_every_user_change_is_audited_without_any_password(admin, staff, db_path, password):
