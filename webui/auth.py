@@ -291,7 +291,8 @@ class Auth:
         return env["branchline.session"]
 
     def user(self) -> dict | None:
-        """The signed-in user of this request as {"username", "roles", "agent_id", "locale"}, or None."""
+        """The signed-in user of this request as {"username", "roles", "agent_id", "locale",
+        "must_change_password"}, or None."""
         self.session()
         return request.environ["branchline.user"]
 
