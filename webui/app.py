@@ -14,17 +14,22 @@ from bottle import Bottle, HTTPError, redirect, request, response, static_file, 
 
 from firmware.store import StoreError, connect_readonly
 
-from . import fmt
+from . import fmt, password_policy
 from .accounts import ROLES, AccountStore
 from .audit import AuditLog
-from .auth import (Auth, SignInError, always_open, hash_password, new_password_problems,
-                   normalize_username, public, requires, user_has, username_problem)
+from .account import install as install_account
+from .audit_view import install as install_audit_view
+from .auth import (PASSWORD_MAX, PASSWORD_MIN, Auth, SignInError, always_open, hash_password, new_password_problems,
+                   normalize_username, open_before_password_change, public, requires, user_has, username_problem)
+from .console import install as install_console
+from .console import read_reason, sees_console
 from .i18n import gettext, language, ngettext
-from .engine import AGENT_COMMANDS, CommandRefused, Engine, EngineUnavailable
+from .engine import AGENT_COMMANDS, MAX_AGENT_ID, CommandRefused, Engine, EngineUnavailable
 from .lines import LINES_ROLES, install as install_lines
 from .records import DISPOSITIONS, CallFilter, FilterError, filter_choices, get_call, list_calls
 from .replies import json_error, local_path
 from .sync import install as install_sync
+from .users import install as install_users
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +41,6 @@ TEMPLATE_LOOKUP = [str(HERE / "views")]
 RECORDS_ROLES = ("admin", "supervisor")
 CONTROL_ROLES = ("admin", "supervisor")
 NOT_READY_REASONS = ("Break", "Lunch", "Meeting", "Training", "Coaching", "Back-office work")
-MAX_REASON = 40
-MAX_AGENT_ID = 32
 # docs/requirements.md R15: answer within 20 s is the service target the dashboard colours against.
 SERVICE_TARGET_S = 20
 SECURITY_HEADERS = {
@@ -127,13 +130,19 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
     for code in ERROR_TITLES:
         app.error_handler[code] = on_error
 
+    # An agent-only user's `/` (webui/console.py); its API routes are added here, before the dashboard's.
+    console_page = install_console(app, render, NOT_READY_REASONS)
+
     # --- first run, sign-in and sign-out -------------------------------------------------------
+    def setup_policy() -> list[str]:
+        return password_policy.rules(PASSWORD_MIN, PASSWORD_MAX, own=False)
+
     @app.get("/setup")
     @always_open
     def setup_form():
         if accounts.has_users():
             redirect("/login")
-        return render("setup", title="Set up this box", username="admin", problems={})
+        return render("setup", title="Set up this box", username="admin", problems={}, policy=setup_policy())
 
     @app.post("/setup")
     @always_open
@@ -145,10 +154,11 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
         problems = {}
         if problem := username_problem(username):
             problems["username"] = problem
-        problems.update(new_password_problems(password, request.forms.getunicode("confirm", default="")))
+        problems.update(new_password_problems(password, request.forms.getunicode("confirm", default=""), username))
         if problems:
             response.status = 400
-            return render("setup", title="Set up this box", username=username, problems=problems)
+            return render("setup", title="Set up this box", username=username, problems=problems,
+                          policy=setup_policy())
         if accounts.create(username, ("admin",), hash_password(password), only_if_first=True):
             audit.record("user.create", username, {"roles": ["admin"], "first_run": True})
             log.info("first-run setup: administrator %s created from %s", username, auth.client_address())
@@ -187,6 +197,7 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
 
     @app.get("/logout")
     @requires(*ROLES)
+    @open_before_password_change
     def logout_form():
         return render("logout", title="Sign out")
 
@@ -199,7 +210,9 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
     # --- pages ---------------------------------------------------------------------------------
     @app.get("/")
     @requires(*ROLES)
-    def dashboard(user):
+    def dashboard(user, engine):
+        if sees_console(user):
+            return console_page(user, engine)
         return render("dashboard", title="Dashboard", active="dashboard", scripts=["live.js", "dashboard.js"],
                       can_control=user_has(user, *CONTROL_ROLES), reasons=NOT_READY_REASONS,
                       service_target=SERVICE_TARGET_S)
@@ -272,15 +285,7 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
             raise json_error(404, f"unknown agent action {action!r}: use one of {', '.join(AGENT_COMMANDS)}")
         if len(agent_id) > MAX_AGENT_ID or not agent_id.isprintable():
             raise json_error(400, f"agent id must be up to {MAX_AGENT_ID} printable characters")
-        reason = None
-        if action == "not_ready":
-            body = request.json if request.content_type.startswith("application/json") else None
-            raw = body.get("reason") if isinstance(body, dict) else request.forms.getunicode("reason")
-            reason = raw.strip() if isinstance(raw, str) else ""
-            if not reason:
-                raise json_error(400, "choose a reason for not ready")
-            if len(reason) > MAX_REASON or not reason.isprintable():
-                raise json_error(400, f"the reason must be up to {MAX_REASON} printable characters")
+        reason = read_reason() if action == "not_ready" else None
         try:
             engine.agent_command(agent_id, action, reason)
         except EngineUnavailable as exc:
@@ -291,6 +296,9 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
 
     install_sync(app, db_path, clock)  # HQ sync API and HQ tokens (webui/sync.py)
     install_lines(app, render)  # technician's lines page and line tests (webui/lines.py)
+    install_users(app, render, accounts)  # admins manage users (webui/users.py)
+    install_account(app, render, accounts, auth)  # own password and language, API sign-in (webui/account.py)
+    install_audit_view(app, render)  # the audit log for admins (webui/audit_view.py)
 
     for route in app.routes:
         route.prepare()  # applies the plugins now: a route that declares no roles fails at start

@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 
 from bottle import HTTPError, RouteError, redirect, request, response
 
+from . import password_policy
 from .accounts import ROLES, AccountStore
 from .i18n import gettext as _
 from .replies import json_error
@@ -48,8 +49,29 @@ THROTTLE_MAX_KEYS = 4096
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 ACCESS_ATTR = "branchline_access"
+# Routes a user whose password an admin reset may still use: changing it, and signing out.
+BEFORE_CHANGE_ATTR = "branchline_before_password_change"
+# Routes that sign a script in take JSON only instead of a CSRF token (see json_sign_in).
+JSON_SIGN_IN_ATTR = "branchline_json_sign_in"
 PUBLIC = "public"            # anyone; sent to the setup page until an admin exists
 ALWAYS_OPEN = "always_open"  # anyone, even before setup (the setup page and static files)
+
+
+def open_before_password_change(callback):
+    """Route decorator: usable while the signed-in user must still change a password an admin reset."""
+    setattr(callback, BEFORE_CHANGE_ATTR, True)
+    return callback
+
+
+def json_sign_in(callback):
+    """Route decorator for the API's sign-in: writes need no CSRF token, but must be JSON.
+
+    A script has no session, hence no token, before it signs in. What the token guards against
+    (another site making the browser sign in as someone) needs a cross-site request, and a page
+    of another site can only send a JSON content type after a CORS preflight, which the box never
+    grants (Fetch standard, CORS-safelisted request headers)."""
+    setattr(callback, JSON_SIGN_IN_ATTR, True)
+    return callback
 
 
 class SignInError(Exception):
@@ -105,13 +127,15 @@ def username_problem(username: str) -> str | None:
     return None
 
 
-def new_password_problems(password: str, confirm: str) -> dict[str, str]:
-    """Why a new password is refused, by form field ("password" or "confirm"); empty if it is fine."""
+def new_password_problems(password: str, confirm: str, username: str) -> dict[str, str]:
+    """Why `username`'s new password is refused, by form field ("password" or "confirm"); empty if it is fine."""
     if len(password) < PASSWORD_MIN:
         return {"password": f"Password must be at least {PASSWORD_MIN} characters long "
                             f"(this one has {len(password)})."}
     if len(password) > PASSWORD_MAX:
         return {"password": f"Password must be at most {PASSWORD_MAX} characters long."}
+    if weak := password_policy.weakness(password, username, PASSWORD_MIN):
+        return {"password": weak}
     if password != confirm:
         return {"confirm": "The two passwords do not match."}
     return {}
@@ -119,7 +143,7 @@ def new_password_problems(password: str, confirm: str) -> dict[str, str]:
 
 def _public_user(account: dict) -> dict:
     """What routes see of an account: never its password hash."""
-    return {key: account[key] for key in ("username", "roles", "agent_id", "locale")}
+    return {key: account[key] for key in ("username", "roles", "agent_id", "locale", "must_change_password")}
 
 
 def user_has(user: dict | None, *roles: str) -> bool:
@@ -236,16 +260,17 @@ class Auth:
             return None
         return session
 
-    def _fingerprint(self, password_hash: str) -> str:
-        # Bound into the cookie so that changing a password ends that user's other sessions.
-        return _b64(self._mac(b"password", password_hash.encode()))[:22]
+    def _fingerprint(self, account: dict) -> str:
+        # Bound into the cookie so that changing a password ends that user's other sessions, and so
+        # does disabling the account (its session generation moves on: m0007_users_more).
+        return _b64(self._mac(b"password", f"{account['session_generation']}:{account['password_hash']}".encode()))[:22]
 
     def _issue(self, account: dict | None = None) -> dict:
         """Start a session (anonymous, or for `account`) and set its cookie."""
         session = {"sid": secrets.token_urlsafe(16), "iat": self.clock()}
         user = None
         if account:
-            session.update(u=account["username"], pv=self._fingerprint(account["password_hash"]))
+            session.update(u=account["username"], pv=self._fingerprint(account))
             user = _public_user(account)
         response.set_cookie(SESSION_COOKIE, self._encode(session), path="/", httponly=True,
                             samesite="lax")
@@ -260,13 +285,14 @@ class Auth:
             user = None
             if session and session.get("u"):
                 row = self.accounts.get(session["u"])
-                if row and hmac.compare_digest(session.get("pv", ""), self._fingerprint(row["password_hash"])):
+                if row and hmac.compare_digest(session.get("pv", ""), self._fingerprint(row)):
                     user = _public_user(row)
             env["branchline.session"], env["branchline.user"] = session, user
         return env["branchline.session"]
 
     def user(self) -> dict | None:
-        """The signed-in user of this request as {"username", "roles", "agent_id", "locale"}, or None."""
+        """The signed-in user of this request as {"username", "roles", "agent_id", "locale",
+        "must_change_password"}, or None."""
         self.session()
         return request.environ["branchline.user"]
 
@@ -315,6 +341,16 @@ class Auth:
         assert user is not None, "a session issued for an account has its user"
         return user
 
+    def renew(self, username: str) -> dict:
+        """A fresh session for the signed-in user after their own password change (the old one is void)."""
+        row = self.accounts.get(username)
+        if row is None:
+            raise SignInError(_("This account is disabled."), 403)
+        self._issue(row)
+        user = self.user()
+        assert user is not None, "a session issued for an account has its user"
+        return user
+
     def sign_out(self) -> None:
         response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
         request.environ["branchline.session"] = request.environ["branchline.user"] = None
@@ -330,6 +366,8 @@ class Auth:
                              "decorate it with @requires(...), @public or @always_open")
         is_api = route.rule.startswith("/api/")
         wants_user = "user" in inspect.signature(route.callback).parameters
+        before_change = getattr(route.callback, BEFORE_CHANGE_ATTR, False)
+        takes_json_sign_in = getattr(route.callback, JSON_SIGN_IN_ATTR, False)
 
         @functools.wraps(callback)
         def wrapper(*args, **kwargs):
@@ -344,13 +382,21 @@ class Auth:
                         raise json_error(401, "sign in required")
                     here = request.fullpath + ("?" + request.query_string if request.query_string else "")
                     redirect("/login?" + urlencode({"next": here}))
+                elif user["must_change_password"] and not before_change:
+                    if is_api:
+                        raise json_error(403, _("your password was reset by an administrator: change it with "
+                                                "POST /api/v1/me/password before doing anything else"))
+                    redirect("/account")
                 elif not access.intersection(user["roles"]):
                     held = ", ".join(user["roles"])
                     if is_api:
                         raise json_error(403, _("your roles (%(roles)s) may not do this") % {"roles": held})
                     raise HTTPError(403, _("Your roles (%(roles)s) do not give access to this page.")
                                     % {"roles": held})
-            if request.method in WRITE_METHODS and not self._csrf_ok():
+            if takes_json_sign_in:
+                if request.method in WRITE_METHODS and not request.content_type.startswith("application/json"):
+                    raise json_error(415, _("send the sign-in as JSON (Content-Type: application/json)"))
+            elif request.method in WRITE_METHODS and not self._csrf_ok():
                 if is_api:
                     raise json_error(403, "missing or invalid CSRF token: reload the page")
                 raise HTTPError(403, "This form has expired or did not come from this box. "

@@ -14,6 +14,9 @@ STATUS_TTL = 0.5
 # still answers with "engine not reachable" before the user gives up.
 CONTROL_TIMEOUT = 3.0
 
+# The agent ids the web takes (link a user, send a command): site.toml's ids are short numbers or
+# names, well inside the control socket's own limit (firmware/core/commands.py MAX_ID).
+MAX_AGENT_ID = 32
 AGENT_COMMANDS = {"login": "agent.login", "logout": "agent.logout", "ready": "agent.ready",
                   "not_ready": "agent.not_ready"}
 

@@ -1,15 +1,32 @@
-"""HTTP replies shared by the routes and the plugins: JSON errors and safe local redirects."""
+"""HTTP replies shared by the routes and the plugins: JSON errors, the JSON body an API route takes, and safe
+local redirects."""
 from __future__ import annotations
 
 import json
 
-from bottle import HTTPResponse
+from bottle import HTTPResponse, request
+
+from .i18n import gettext as _
 
 
-def json_error(status: int, message: str) -> HTTPResponse:
-    """A `{"error": message}` reply to raise from an API route."""
-    return HTTPResponse(json.dumps({"error": message}), status,
+def json_error(status: int, message: str, problems: dict[str, str] | None = None) -> HTTPResponse:
+    """A `{"error": message}` reply to raise from an API route; `problems` names each bad field's reason."""
+    body: dict = {"error": message}
+    if problems:
+        body["problems"] = problems
+    return HTTPResponse(json.dumps(body, ensure_ascii=False), status,
                         {"Content-Type": "application/json", "Cache-Control": "no-store"})
+
+
+def json_body() -> dict:
+    """This request's body as a JSON object; a 400 reply raised if it is anything else."""
+    try:
+        body = request.json
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise json_error(400, _("send a JSON object (Content-Type: application/json)"))
+    return body
 
 
 def local_path(target: str | None, default: str = "/") -> str:

@@ -152,8 +152,14 @@ def m0006_accounts(db: Database) -> None:
     _add_change_sequence(db, "audit_log")
 
 
+def m0007_users_more(db: Database) -> None:
+    # Counts the times a user's sessions were ended without a password change (disabling the
+    # account); the session cookie is bound to it, so a user enabled again starts from a new sign-in.
+    db.table("users").add_column("session_generation", int, not_null_default=0)
+
+
 MIGRATIONS = (m0001_core, m0002_customers, m0003_call_handling, m0004_self_service, m0005_hq_sync,
-              m0006_accounts)
+              m0006_accounts, m0007_users_more)
 
 
 def pending(conn: sqlite3.Connection) -> list[str]:

@@ -403,3 +403,45 @@ def records(db_path):
     db["call_events"].insert_all(sample_events(calls[1]))
     db.conn.close()
     return calls
+
+
+# --- users made through the admin's API ---------------------------------------------------------------
+def api_call(client: Client, method: str, path: str, json_body=None, token: str | None = None) -> Response:
+    """A JSON API request with the client's CSRF token (taken from /account unless given)."""
+    token = client.csrf("/account") if token is None else token
+    return client.request(method, path, json_body=json_body, headers={"X-CSRF-Token": token})
+
+
+@pytest.fixture
+def cheap_hashes(monkeypatch):
+    """scrypt at N=2^10 for the passwords set while the test runs: each hash names its own cost, so
+    checking one is the same code, 16 times faster. The box's own cost is tested on the setup page
+    (test_web_auth.py::test_setup_creates_the_admin_with_an_scrypt_hash_then_closes)."""
+    monkeypatch.setattr("webui.auth.SCRYPT_N", 2 ** 10)
+
+
+@pytest.fixture
+def staff(cheap_hashes, app, admin, password):
+    """Creates a user through the admin's API (a temporary password they must change), signs them in
+    and has them choose their own (the test password); returns their client."""
+    def make(username: str, roles: list[str], agent_id: str | None = None, locale: str | None = None,
+             remote_addr: str = "192.0.2.40") -> Client:
+        temporary = secrets.token_urlsafe(12)
+        reply = api_call(admin, "POST", "/api/v1/users", {"username": username, "roles": roles, "agent_id": agent_id,
+                                                          "locale": locale, "password": temporary})
+        assert reply.status == 201, reply.text
+        user = Client(app, remote_addr)
+        assert user.login(username, temporary).status == 303
+        changed = user.post("/account/password", form={"csrf_token": user.csrf("/account"), "current": temporary,
+                                                       "password": password, "confirm": password})
+        assert changed.status == 303, changed.text
+        return user
+    return make
+
+
+@pytest.fixture
+def app_without_engine(tmp_path, clock):
+    """The web app of a box whose engine is not running (nothing listens on its control socket)."""
+    application = create_app(tmp_path / "no-engine.db", tmp_path / "no-engine.sock", clock=clock)
+    yield application
+    application.close()

@@ -23,9 +23,13 @@
     % if get('can_see_lines'):
     <a href="/lines" class="{{'active' if get('active') == 'lines' else ''}}">Lines</a>
     % end
+    % if user_has('admin'):
+    <a href="/users" class="{{'active' if get('active') == 'users' else ''}}">{{_("Users")}}</a>
+    <a href="/audit" class="{{'active' if get('active') == 'audit' else ''}}">{{_("Audit log")}}</a>
+    % end
   </nav>
   <div class="whoami">
-    <span class="who">{{user['username']}}</span>
+    <a class="who" href="/account" title="{{_("Your account")}}">{{user['username']}}</a>
     % for role in user['roles']:
     <span class="role-tag">{{_(role)}}</span>
     % end

@@ -21,6 +21,11 @@
       <span class="field-error" role="alert">{{problems['password']}}</span>
       % end
       <span class="hint">At least 10 characters. A few unrelated words are easy to remember and hard to guess.</span>
+      <ul class="hint policy">
+        % for rule in policy:
+        <li>{{rule}}</li>
+        % end
+      </ul>
     </label>
     <label class="field">
       <span>Repeat the password</span>
