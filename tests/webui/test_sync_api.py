@@ -3,8 +3,6 @@ import base64
 import hashlib
 import json
 import logging
-import re
-from pathlib import Path
 
 import pytest
 
@@ -215,11 +213,3 @@ def test_ack_is_stored_per_token_and_shown_in_status(client, records, hq_token, 
 def test_status_needs_sign_in(admin, make_client):
     assert make_client().get("/api/v1/hq/status").status == 401
     assert admin.get("/api/v1/hq/status").json()["acked_seq"] is None
-
-
-def test_openapi_documents_every_sync_and_hq_route(app):
-    text = (Path(__file__).resolve().parents[2] / "webui" / "openapi.yaml").read_text()
-    documented = set(re.findall(r"^  (/api/v1/\S+):$", text, re.M))
-    served = {re.sub(r"<[^>]+>", "{id}", r.rule) for r in app.routes
-              if r.rule.startswith(("/api/v1/sync/", "/api/v1/hq/"))}
-    assert served == documented
