@@ -22,8 +22,20 @@ ANONYMOUS = "anonymous"
 FILLER = "x1"
 
 
+class StrictLoader(yaml.SafeLoader):
+    """YAML that refuses a key given twice in one mapping: PyYAML keeps the last, silently, and two
+    edits of the file merged side by side must not hide one path or schema behind another."""
+
+    def construct_mapping(self, node, deep=False):
+        keys = [self.construct_object(key, deep=deep) for key, _ in node.value]
+        twice = {key for key in keys if keys.count(key) > 1}
+        if twice:
+            raise yaml.constructor.ConstructorError(None, None, f"{sorted(twice)} given twice", node.start_mark)
+        return super().construct_mapping(node, deep=deep)
+
+
 def load_spec() -> dict:
-    return yaml.safe_load(OPENAPI.read_text())
+    return yaml.load(OPENAPI.read_text(), Loader=StrictLoader)
 
 
 SPEC = load_spec()
