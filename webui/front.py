@@ -33,6 +33,10 @@ REFUSED_HEAD = b"GET / HTTP/1.0\r\n"
 # by a TCP reset; it should half-close and read what is still coming for a while (Apache's lingering
 # close allows 2 s), so that a client refused mid-request reads the 413, 414 or 431.
 LINGER = 2.0
+# A reply waiting for a slow reader (a recording HQ downloads over a WAN) is held up to 1 MiB per
+# connection, then the app's thread waits for the client. Waitress lets 16 MiB wait by default and
+# spools what passes 1 MiB to a temporary file, which on a Debian box may be RAM (tmpfs /tmp).
+SEND_BUFFER = 1024 * 1024
 
 
 @dataclasses.dataclass(frozen=True)
@@ -183,7 +187,8 @@ class Server(TcpWSGIServer):
                  clock: Callable[[], float], shutdown_timeout: float):
         adj = Adjustments(host=host, port=port, threads=threads, ident=ident,
                           max_request_header_size=limits.head, max_request_body_size=limits.body,
-                          channel_timeout=limits.idle_timeout, connection_limit=limits.connections)
+                          channel_timeout=limits.idle_timeout, connection_limit=limits.connections,
+                          outbuf_high_watermark=SEND_BUFFER, outbuf_overflow=SEND_BUFFER)
         parser = type("BoxRequestParser", (RequestParser,), {"limits": limits, "clock": staticmethod(clock)})
         self.channel_class = type("BoxChannel", (Channel,), {"parser_class": parser, "clock": staticmethod(clock)})
         self.limits, self.clock, self.shutdown_timeout = limits, clock, shutdown_timeout
