@@ -57,3 +57,9 @@ def test_a_cookie_header_python_cannot_parse_is_no_session_not_a_500(admin, path
     cookie = f"branchline_session={admin.cookies['branchline_session']}; $Port=\"80\""
     reply = admin.get(path, headers={"Cookie": cookie})
     assert reply.status == status
+
+
+@pytest.mark.parametrize("path", ["/api/v1/calls?to=9999-12-31", "/api/v1/calls?from=0001-01-01&to=9999-12-31"])
+def test_the_widest_dates_a_filter_can_name_select_every_call(admin, records, path):
+    reply = admin.get(path)
+    assert reply.status == 200 and reply.json()["total"] == len(records)
