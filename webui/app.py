@@ -111,8 +111,8 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
     @app.hook("before_request")
     def check_encoding():
         # RFC 3986 §2.5 and the WHATWG URL standard: a browser percent-encodes UTF-8; other bytes are a
-        # client's mistake (400), never a traceback. Bottle decodes the path with errors ignored
-        # (webui/app.py would look up "/calls/abc" for "/calls/abc%ff"), so both are checked here.
+        # client's mistake (400), never a traceback. Bottle decodes the path with errors ignored (the
+        # call page would show call "abc" for "/calls/abc%ff"), so the path is checked as the query is.
         raw_path = request.environ.get("bottle.raw_path", "")
         query = request.environ.get("QUERY_STRING", "")
         try:

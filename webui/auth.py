@@ -126,7 +126,7 @@ def _public_user(account: dict) -> dict:
 def _session_cookie() -> str | None:
     """The session cookie's value, or None when the Cookie header cannot be read.
 
-    Python's cookie parser refuses headers a client may well send (an RFC 2109 `$Version=1; ...`, a
+    Python's cookie parser refuses headers a client may well send (an RFC 2965 `$Port` attribute, a
     stray `$=`): such a request is one without a session, never a 500."""
     try:
         return request.get_cookie(SESSION_COOKIE)
