@@ -3,12 +3,11 @@ from __future__ import annotations
 
 import functools
 import inspect
-import json
 import logging
 import math
 import time
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import unquote_to_bytes, urlencode
 
 from bottle import Bottle, HTTPError, redirect, request, response, static_file, template
 
@@ -25,9 +24,10 @@ from .console import install as install_console
 from .console import read_reason, sees_console
 from .i18n import gettext, language, ngettext
 from .engine import AGENT_COMMANDS, MAX_AGENT_ID, CommandRefused, Engine, EngineUnavailable
+from .i18n import gettext as _
 from .lines import LINES_ROLES, install as install_lines
 from .records import DISPOSITIONS, CallFilter, FilterError, filter_choices, get_call, list_calls
-from .replies import json_error, local_path
+from .replies import error_message, json_error, json_error_handler, local_path
 from .sync import install as install_sync
 from .users import install as install_users
 
@@ -52,8 +52,8 @@ SECURITY_HEADERS = {
                                "form-action 'self'; base-uri 'none'",
 }
 ERROR_TITLES = {400: "Bad request", 403: "Not allowed", 404: "Not found",
-                405: "Method not allowed", 429: "Too many attempts", 500: "Something went wrong",
-                503: "Unavailable"}
+                405: "Method not allowed", 413: "Too large", 429: "Too many attempts",
+                500: "Something went wrong", 503: "Unavailable"}
 
 
 class Resource:
@@ -111,24 +111,29 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
         if not request.path.startswith("/static/"):
             response.set_header("Cache-Control", "no-store")
 
+    @app.hook("before_request")
+    def check_encoding():
+        # RFC 3986 §2.5 and the WHATWG URL standard: a browser percent-encodes UTF-8; other bytes are a
+        # client's mistake (400), never a traceback. Bottle decodes the path with errors ignored (the
+        # call page would show call "abc" for "/calls/abc%ff"), so the path is checked as the query is.
+        raw_path = request.environ.get("bottle.raw_path", "")
+        query = request.environ.get("QUERY_STRING", "")
+        try:
+            raw_path.encode("latin-1").decode("utf-8")
+            unquote_to_bytes(query.replace("+", " ").encode("latin-1")).decode("utf-8")
+        except UnicodeError:
+            raise HTTPError(400, _("The address of this request is not valid UTF-8 text.")) from None
+
     def on_error(err: HTTPError):
         response.headers.update(SECURITY_HEADERS)
+        if request.path.startswith("/api/"):
+            return json_error_handler(err)
         response.set_header("Cache-Control", "no-store")
-        api = request.path.startswith("/api/")
-        message = str(err.body)
-        if err.status_code >= 500 and err.status_code != 503:
-            # Bottle's own 500 body can name the exception; the user only learns that it was logged.
-            message = "The box hit an unexpected error; it has been logged."
-        elif err.status_code == 404 and message.startswith("Not found: "):  # bottle's router
-            message = f"no such API endpoint: {request.path}" if api else f"There is no page at {request.path}."
-        if api:
-            response.content_type = "application/json"
-            return json.dumps({"error": message})
         return render("error", title=ERROR_TITLES.get(err.status_code, "Error"), status=err.status_code,
-                      message=message)
+                      message=error_message(err))
 
-    for code in ERROR_TITLES:
-        app.error_handler[code] = on_error
+    # Every status, those bottle raises itself (405, 413) included: an API client always gets JSON.
+    app.default_error_handler = on_error
 
     # An agent-only user's `/` (webui/console.py); its API routes are added here, before the dashboard's.
     console_page = install_console(app, render, NOT_READY_REASONS)

@@ -128,7 +128,8 @@ class CallFilter:
         if self.date_from:
             clauses.append("c.arrived_at >= ?")
             args.append(_local_midnight(self.date_from))
-        if self.date_to:
+        # The last day a date can name (9999-12-31) has no next day to stop before: no upper bound.
+        if self.date_to and self.date_to < dt.date.max:
             clauses.append("c.arrived_at < ?")
             args.append(_local_midnight(self.date_to + dt.timedelta(days=1)))
         if self.number:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from bottle import HTTPResponse, request
+from bottle import HTTPError, HTTPResponse, request, response
 
 from .i18n import gettext as _
 
@@ -27,6 +27,26 @@ def json_body() -> dict:
     if not isinstance(body, dict):
         raise json_error(400, _("send a JSON object (Content-Type: application/json)"))
     return body
+
+
+def error_message(err: HTTPError) -> str:
+    """What the user is told of an error: never an exception's text, and a 404 names what was asked."""
+    if err.status_code >= 500 and err.status_code != 503:
+        # Bottle's own 500 body can name the exception; the user only learns that it was logged.
+        return _("The box hit an unexpected error; it has been logged.")
+    message = str(err.body)
+    if err.status_code == 404 and message.startswith("Not found: "):  # bottle's router
+        if request.path.startswith("/api/"):
+            return _("no such API endpoint: %(path)s") % {"path": request.path}
+        return _("There is no page at %(path)s.") % {"path": request.path}
+    return message
+
+
+def json_error_handler(err: HTTPError) -> str:
+    """A bottle error handler answering every status as `{"error": ...}`: API clients parse no HTML."""
+    response.content_type = "application/json"
+    response.set_header("Cache-Control", "no-store")
+    return json.dumps({"error": error_message(err)})
 
 
 def local_path(target: str | None, default: str = "/") -> str:

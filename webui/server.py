@@ -1,4 +1,4 @@
-"""`branchline web`: the web UI on cheroot's threaded WSGI server, stopped cleanly by SIGTERM or SIGINT."""
+"""`branchline web`: the web UI on a threaded WSGI server (webui/front.py), stopped cleanly by SIGTERM or SIGINT."""
 from __future__ import annotations
 
 import argparse
@@ -9,18 +9,20 @@ import os
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 
-from cheroot import wsgi
-
 from .app import create_app
+from .front import Limits, Server
 
 log = logging.getLogger(__name__)
 
-# Each browser polls once a second over keep-alive; cheroot parks idle connections without a
-# thread, so a small pool serves a branch's wallboards and consoles on a Pi-class CPU.
+# Each browser polls once a second over keep-alive; the front reads every connection on one loop
+# and lends a thread only to a request that has arrived whole, so a small pool serves a branch's
+# wallboards and consoles on a Pi-class CPU.
 THREADS = 8
 SHUTDOWN_TIMEOUT = 5.0
+BOX_LIMITS = Limits()
 # linux/prctl.h: PR_SET_PDEATHSIG = 1.
 PR_SET_PDEATHSIG = 1
 # glibc malloc.h: mallopt(3) parameters.
@@ -74,11 +76,10 @@ def die_with_parent(parent: int) -> None:
         raise WebServerError(f"the engine (pid {parent}) that started the web UI is gone")
 
 
-def make_server(app, host: str, port: int) -> wsgi.Server:
-    """A cheroot server for `app`, bound and listening once prepare() is called (port 0: any free)."""
-    server = wsgi.Server((host, port), app, numthreads=THREADS, server_name="branchline")
-    server.shutdown_timeout = SHUTDOWN_TIMEOUT
-    return server
+def make_server(app, host: str, port: int, limits: Limits = BOX_LIMITS, clock=time.monotonic) -> Server:
+    """A server for `app` bound to `host`:`port` (0: any free), listening once prepare() is called."""
+    return Server(app, host, port, threads=THREADS, ident="branchline", limits=limits, clock=clock,
+                  shutdown_timeout=SHUTDOWN_TIMEOUT)
 
 
 def serve(state_dir: str | Path, host: str = "127.0.0.1", port: int = 8080) -> None:

@@ -92,12 +92,16 @@ def parse_cursor(text: str | None) -> int:
 
 
 def parse_limit(text: str | None) -> int:
-    """`limit` as sent by the client: 1 or more, capped at MAX_LIMIT."""
+    """`limit` as sent by the client: a whole number from 1 to MAX_LIMIT.
+
+    Refused above MAX_LIMIT rather than cut down: the API's contract (webui/openapi.yaml) says at most
+    5000, and a client that asked for more learns it at once instead of sizing its work on a page it
+    did not get (the reference collector's `page` setting stops at 5000 too)."""
     if text is None or text == "":
         return DEFAULT_LIMIT
-    if not _WHOLE.fullmatch(text) or int(text) < 1:
-        raise CursorError(f"limit must be a whole number of at least 1, got {text[:40]!r}")
-    return min(int(text), MAX_LIMIT)
+    if not _WHOLE.fullmatch(text) or not 1 <= int(text) <= MAX_LIMIT:
+        raise CursorError(f"limit must be a whole number from 1 to {MAX_LIMIT}, got {text[:40]!r}")
+    return int(text)
 
 
 def _latest(conn: sqlite3.Connection) -> int:
@@ -252,8 +256,14 @@ def check_token(conn: sqlite3.Connection, token: str) -> dict:
     return {"id": row[0], "name": row[1]}
 
 
-def record_ack(conn: sqlite3.Connection, token_id: str, seq: int, now: float, address: str = "") -> dict:
-    """Store the sequence HQ says it holds (everything up to it, recordings included)."""
+def record_ack(conn: sqlite3.Connection, token_id: str, seq: int | float, now: float, address: str = "") -> dict:
+    """Store the sequence HQ says it holds (everything up to it, recordings included).
+
+    `seq` comes from JSON, which has one number type (RFC 8259 §6): 812.0 is the whole number 812, as
+    JSON Schema's `integer` (the API's schema) counts it, and a client whose numbers are doubles
+    (JavaScript, PostgreSQL numeric through some drivers) sends it so. 812.5 is refused."""
+    if isinstance(seq, float) and seq.is_integer():
+        seq = int(seq)
     if isinstance(seq, bool) or not isinstance(seq, int) or seq < 0:
         raise CursorError(f"seq must be a whole number of at least 0, got {seq!r}")
     _write(conn)

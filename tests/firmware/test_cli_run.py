@@ -84,7 +84,7 @@ def wait_gone(pid, seconds=STOP_S):
 
 
 def free_port():
-    """A port nobody listens on now. The box's web runs on a fixed port (8080): cheroot binds it with
+    """A port nobody listens on now. The box's web runs on a fixed port (8080): waitress binds it with
     SO_REUSEADDR then, so the TIME_WAIT connections a stopped server leaves do not block the next
     start, which they would for a port-0 listener."""
     with socket.socket() as s:
@@ -93,7 +93,7 @@ def free_port():
 
 
 def port_free(port):
-    # Bound as cheroot binds a fixed port (SO_REUSEADDR), so TIME_WAIT connections do not count.
+    # Bound as waitress binds a fixed port (SO_REUSEADDR), so TIME_WAIT connections do not count.
     with socket.socket() as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:

@@ -339,7 +339,7 @@ def add_user(db_path, app, password):
 
 @pytest.fixture
 def live_server(app):
-    """The app on cheroot on a free loopback port, in a thread; yields its base URL."""
+    """The app on the box's web server (webui/server.py) on a free loopback port, in a thread; yields its base URL."""
     server = make_server(app, "127.0.0.1", 0)
     server.prepare()
     thread = threading.Thread(target=server.serve, name="test-web", daemon=True)

@@ -1,4 +1,4 @@
-"""`branchline web` as a process: serves on cheroot and exits cleanly on SIGTERM and SIGINT."""
+"""`branchline web` as a process: serves the web UI and exits cleanly on SIGTERM and SIGINT."""
 import http.cookiejar
 import re
 import secrets
