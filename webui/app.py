@@ -17,12 +17,14 @@ from firmware.store import StoreError, connect_readonly
 from . import fmt
 from .accounts import ROLES, AccountStore
 from .audit import AuditLog
-from .auth import (Auth, SignInError, always_open, hash_password, new_password_problems,
+from .auth import (PASSWORD_MIN, Auth, SignInError, always_open, hash_password, new_password_problems,
                    normalize_username, public, requires, user_has, username_problem)
-from .i18n import gettext, language, ngettext
+from .i18n import (LANGUAGE_COOKIE, LANGUAGE_NAMES, LANGUAGES, N_, gettext as _, language, ngettext,
+                   script_catalogue)
 from .engine import AGENT_COMMANDS, CommandRefused, Engine, EngineUnavailable
 from .lines import LINES_ROLES, install as install_lines
-from .records import DISPOSITIONS, CallFilter, FilterError, filter_choices, get_call, list_calls
+from .records import (DIRECTIONS, DISPOSITIONS, HANGUP_PARTIES, CallFilter, FilterError, filter_choices, get_call,
+                      list_calls)
 from .replies import json_error, local_path
 from .sync import install as install_sync
 
@@ -35,7 +37,9 @@ TEMPLATE_LOOKUP = [str(HERE / "views")]
 
 RECORDS_ROLES = ("admin", "supervisor")
 CONTROL_ROLES = ("admin", "supervisor")
-NOT_READY_REASONS = ("Break", "Lunch", "Meeting", "Training", "Coaching", "Back-office work")
+# The engine records the English reason (records and HQ keep one vocabulary); pages show it translated.
+NOT_READY_REASONS = (N_("Break"), N_("Lunch"), N_("Meeting"), N_("Training"), N_("Coaching"),
+                     N_("Back-office work"))
 MAX_REASON = 40
 MAX_AGENT_ID = 32
 # docs/requirements.md R15: answer within 20 s is the service target the dashboard colours against.
@@ -48,9 +52,11 @@ SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; "
                                "form-action 'self'; base-uri 'none'",
 }
-ERROR_TITLES = {400: "Bad request", 403: "Not allowed", 404: "Not found",
-                405: "Method not allowed", 429: "Too many attempts", 500: "Something went wrong",
-                503: "Unavailable"}
+ERROR_TITLES = {400: N_("Bad request"), 403: N_("Not allowed"), 404: N_("Not found"),
+                405: N_("Method not allowed"), 429: N_("Too many attempts"), 500: N_("Something went wrong"),
+                503: N_("Unavailable")}
+# An anonymous visitor's language choice outlives the session (a year), like the browser's own setting.
+LANGUAGE_COOKIE_AGE_S = 365 * 86400
 
 
 class Resource:
@@ -97,8 +103,8 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
 
     def render(name: str, **kwargs) -> str:
         user = auth.user()
-        kwargs.update(user=user, csrf=auth.csrf_token(), fmt=fmt, _=gettext, ngettext=ngettext,
-                      language=language(), user_has=functools.partial(user_has, user),
+        kwargs.update(user=user, csrf=auth.csrf_token(), fmt=fmt, _=_, ngettext=ngettext,
+                      language=language(), languages=LANGUAGE_NAMES, user_has=functools.partial(user_has, user),
                       can_see_records=user_has(user, *RECORDS_ROLES), can_see_lines=user_has(user, *LINES_ROLES))
         return template(name, template_lookup=TEMPLATE_LOOKUP, **kwargs)
 
@@ -115,13 +121,14 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
         message = str(err.body)
         if err.status_code >= 500 and err.status_code != 503:
             # Bottle's own 500 body can name the exception; the user only learns that it was logged.
-            message = "The box hit an unexpected error; it has been logged."
+            message = _("The box hit an unexpected error; it has been logged.")
         elif err.status_code == 404 and message.startswith("Not found: "):  # bottle's router
-            message = f"no such API endpoint: {request.path}" if api else f"There is no page at {request.path}."
+            message = (_("no such API endpoint: %(path)s") if api else _("There is no page at %(path)s.")) % {
+                "path": request.path}
         if api:
             response.content_type = "application/json"
             return json.dumps({"error": message})
-        return render("error", title=ERROR_TITLES.get(err.status_code, "Error"), status=err.status_code,
+        return render("error", title=_(ERROR_TITLES.get(err.status_code, N_("Error"))), status=err.status_code,
                       message=message)
 
     for code in ERROR_TITLES:
@@ -133,7 +140,7 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
     def setup_form():
         if accounts.has_users():
             redirect("/login")
-        return render("setup", title="Set up this box", username="admin", problems={})
+        return render("setup", title=_("Set up this box"), username="admin", problems={}, password_min=PASSWORD_MIN)
 
     @app.post("/setup")
     @always_open
@@ -148,7 +155,8 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
         problems.update(new_password_problems(password, request.forms.getunicode("confirm", default="")))
         if problems:
             response.status = 400
-            return render("setup", title="Set up this box", username=username, problems=problems)
+            return render("setup", title=_("Set up this box"), username=username, problems=problems,
+                          password_min=PASSWORD_MIN)
         if accounts.create(username, ("admin",), hash_password(password), only_if_first=True):
             audit.record("user.create", username, {"roles": ["admin"], "first_run": True})
             log.info("first-run setup: administrator %s created from %s", username, auth.client_address())
@@ -162,9 +170,9 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
         if auth.user():
             redirect(target)
         created = request.query.getunicode("created", default="")
-        notice = (f"Administrator {created} created. Sign in with the password you chose." if created
-                  else "You have signed out." if request.query.get("signed_out") else None)
-        return render("login", title="Sign in", username=created, next=target, error=None, notice=notice)
+        notice = (_("Administrator %(name)s created. Sign in with the password you chose.") % {"name": created}
+                  if created else _("You have signed out.") if request.query.get("signed_out") else None)
+        return render("login", title=_("Sign in"), username=created, next=target, error=None, notice=notice)
 
     @app.post("/login")
     @public
@@ -174,21 +182,21 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
         target = local_path(request.forms.getunicode("next"))
         error = None
         if not username.strip() or not password:
-            response.status, error = 400, "Enter your username and password."
+            response.status, error = 400, _("Enter your username and password.")
         else:
             try:
                 auth.sign_in(username, password)
             except SignInError as exc:
                 response.status, error = exc.status, str(exc)
         if error:
-            return render("login", title="Sign in", username=username.strip(), next=target, error=error,
+            return render("login", title=_("Sign in"), username=username.strip(), next=target, error=error,
                           notice=None)
         redirect(target)
 
     @app.get("/logout")
     @requires(*ROLES)
     def logout_form():
-        return render("logout", title="Sign out")
+        return render("logout", title=_("Sign out"))
 
     @app.post("/logout")
     @public
@@ -196,11 +204,33 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
         auth.sign_out()
         redirect("/login?signed_out=1")
 
+    # --- language --------------------------------------------------------------------------------
+    @app.post("/language")
+    @always_open
+    def choose_language():
+        # The switch on the sign-in and setup pages; a signed-in user's own setting still comes first.
+        chosen = request.forms.getunicode("language", default="")
+        target = local_path(request.forms.getunicode("next"), "/login")
+        if chosen not in LANGUAGES:
+            raise HTTPError(400, _("Choose one of the languages offered: %(languages)s.")
+                            % {"languages": ", ".join(LANGUAGE_NAMES.values())})
+        response.set_cookie(LANGUAGE_COOKIE, chosen, path="/", max_age=LANGUAGE_COOKIE_AGE_S, samesite="lax",
+                            httponly=True)
+        redirect(target)
+
+    @app.get("/i18n/<lang>.js")
+    @always_open
+    def scripts_catalogue(lang):
+        if lang not in LANGUAGES:
+            raise HTTPError(404, _("There is no page at %(path)s.") % {"path": request.path})
+        response.content_type = "text/javascript; charset=utf-8"
+        return script_catalogue(lang)
+
     # --- pages ---------------------------------------------------------------------------------
     @app.get("/")
     @requires(*ROLES)
     def dashboard(user):
-        return render("dashboard", title="Dashboard", active="dashboard", scripts=["live.js", "dashboard.js"],
+        return render("dashboard", title=_("Dashboard"), active="dashboard", scripts=["live.js", "dashboard.js"],
                       can_control=user_has(user, *CONTROL_ROLES), reasons=NOT_READY_REASONS,
                       service_target=SERVICE_TARGET_S)
 
@@ -215,7 +245,7 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
             calls, total = list_calls(db, f)
         except FilterError as exc:
             response.status, problems = 400, exc.problems
-        return render("calls", title="Calls", active="calls", form=dict(query), problems=problems,
+        return render("calls", title=_("Calls"), active="calls", form=dict(query), problems=problems,
                       calls=calls, total=total, f=f, pages=max(1, math.ceil(total / f.per_page)),
                       choices=filter_choices(db), dispositions=DISPOSITIONS)
 
@@ -224,10 +254,11 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
     def call_page(call_id, db):
         found = get_call(db, call_id)
         if found is None:
-            raise HTTPError(404, f"There is no call with id {call_id}.")
+            raise HTTPError(404, _("There is no call with id %(id)s.") % {"id": call_id})
         call, events = found
-        return render("call", title=f"Call {call['number'] or call_id}", active="calls", call=call,
-                      events=events, dispositions=DISPOSITIONS)
+        return render("call", title=_("Call %(number)s") % {"number": call["number"] or call_id}, active="calls",
+                      call=call, events=events, dispositions=DISPOSITIONS, directions=DIRECTIONS,
+                      hangup_parties=HANGUP_PARTIES)
 
     @app.get("/static/<path:path>")
     @always_open
@@ -243,7 +274,7 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
         except EngineUnavailable as exc:
             raise json_error(503, str(exc)) from None
         except CommandRefused as exc:
-            raise json_error(503, f"engine did not give its status: {exc}") from None
+            raise json_error(503, _("engine did not give its status: %(reason)s") % {"reason": exc}) from None
 
     @app.get("/api/v1/calls")
     @requires(*RECORDS_ROLES)
@@ -261,7 +292,7 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
     def api_call(call_id, db):
         found = get_call(db, call_id)
         if found is None:
-            raise json_error(404, f"no call with id {call_id}")
+            raise json_error(404, _("no call with id %(id)s") % {"id": call_id})
         call, events = found
         return {"call": call, "events": events}
 
@@ -269,18 +300,19 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
     @requires(*CONTROL_ROLES)
     def api_agent(agent_id, action, engine):
         if action not in AGENT_COMMANDS:
-            raise json_error(404, f"unknown agent action {action!r}: use one of {', '.join(AGENT_COMMANDS)}")
+            raise json_error(404, _("unknown agent action %(action)r: use one of %(actions)s")
+                             % {"action": action, "actions": ", ".join(AGENT_COMMANDS)})
         if len(agent_id) > MAX_AGENT_ID or not agent_id.isprintable():
-            raise json_error(400, f"agent id must be up to {MAX_AGENT_ID} printable characters")
+            raise json_error(400, _("agent id must be up to %(max)d printable characters") % {"max": MAX_AGENT_ID})
         reason = None
         if action == "not_ready":
             body = request.json if request.content_type.startswith("application/json") else None
             raw = body.get("reason") if isinstance(body, dict) else request.forms.getunicode("reason")
             reason = raw.strip() if isinstance(raw, str) else ""
             if not reason:
-                raise json_error(400, "choose a reason for not ready")
+                raise json_error(400, _("choose a reason for not ready"))
             if len(reason) > MAX_REASON or not reason.isprintable():
-                raise json_error(400, f"the reason must be up to {MAX_REASON} printable characters")
+                raise json_error(400, _("the reason must be up to %(max)d printable characters") % {"max": MAX_REASON})
         try:
             engine.agent_command(agent_id, action, reason)
         except EngineUnavailable as exc:
@@ -301,4 +333,4 @@ def _open_records(db_path: str | Path):
     try:
         return connect_readonly(db_path)
     except StoreError as exc:
-        raise HTTPError(503, f"The records database cannot be read: {exc}") from None
+        raise HTTPError(503, _("The records database cannot be read: %(reason)s") % {"reason": exc}) from None

@@ -1,24 +1,35 @@
-"""Formatting for the templates: the box's local times, durations and event details."""
+"""Formatting for the templates: the box's local times, durations, numbers and event details, in the
+request's locale (webui/i18n.py)."""
 from __future__ import annotations
 
+import datetime as dt
 import json
-import time
+
+from babel.dates import format_skeleton
+from babel.numbers import format_decimal
+
+from .i18n import locale
 
 NONE = "—"
 
 
 def when(epoch: float | None) -> str:
-    """Local date and time, e.g. 2025-03-31 14:05:09."""
+    """Local date and time in the locale's order, on the 24-hour clock the box's timelines use:
+    "Mar 31, 2025, 14:05:09" (en), "2025年3月31日 14:05:09" (zh)."""
     if epoch is None:
         return NONE
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(epoch))
+    moment = dt.datetime.fromtimestamp(epoch)
+    here = locale()
+    # CLDR's medium date-time pattern joins the date and time skeletons as the locale writes them.
+    return here.datetime_formats["medium"].format(format_skeleton("Hms", moment, locale=here),
+                                                  format_skeleton("yMMMd", moment, locale=here))
 
 
 def clock(epoch: float | None) -> str:
-    """Local time of day, e.g. 14:05:09."""
+    """Local time of day on the 24-hour clock, e.g. 14:05:09."""
     if epoch is None:
         return NONE
-    return time.strftime("%H:%M:%S", time.localtime(epoch))
+    return format_skeleton("Hms", dt.datetime.fromtimestamp(epoch), locale=locale())
 
 
 def duration(seconds: float | None) -> str:
@@ -36,6 +47,11 @@ def offset(seconds: float) -> str:
     sign = "-" if seconds < 0 else "+"
     minutes, secs = divmod(abs(seconds), 60)
     return f"{sign}{int(minutes)}:{secs:04.1f}"
+
+
+def number(value: float | None) -> str:
+    """A count or measure with the locale's grouping and decimal sign: 1,234 / 1,234.5."""
+    return NONE if value is None else format_decimal(value, locale=locale())
 
 
 def details(data: dict) -> list[tuple[str, str]]:
