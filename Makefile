@@ -67,7 +67,7 @@ bench: deps
 # tests/webui/test_i18n.py passes. No compile step: the web process reads the .po files.
 messages: deps
 	PYTHONPATH=. $(BIN)/pybabel -q extract -F babel.cfg -k N_ --sort-by-file --no-wrap \
-	  --project=Branchline -o webui/locale/branchline.pot .
+	  --project=Branchline --version=1 -o webui/locale/branchline.pot .
 	$(BIN)/pybabel -q update -D branchline -i webui/locale/branchline.pot -d webui/locale \
 	  --no-wrap --ignore-obsolete
 

@@ -19,7 +19,7 @@ from .accounts import ROLES, AccountStore
 from .audit import AuditLog
 from .auth import (PASSWORD_MIN, Auth, SignInError, always_open, hash_password, new_password_problems,
                    normalize_username, public, requires, user_has, username_problem)
-from .i18n import (LANGUAGE_COOKIE, LANGUAGE_NAMES, LANGUAGES, N_, gettext as _, language, ngettext,
+from .i18n import (LANGUAGE_COOKIE, LANGUAGE_NAMES, LANGUAGES, N_, gettext as _, language, ngettext, pgettext,
                    script_catalogue)
 from .engine import AGENT_COMMANDS, CommandRefused, Engine, EngineUnavailable
 from .lines import LINES_ROLES, install as install_lines
@@ -103,7 +103,7 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
 
     def render(name: str, **kwargs) -> str:
         user = auth.user()
-        kwargs.update(user=user, csrf=auth.csrf_token(), fmt=fmt, _=_, ngettext=ngettext,
+        kwargs.update(user=user, csrf=auth.csrf_token(), fmt=fmt, _=_, ngettext=ngettext, pgettext=pgettext,
                       language=language(), languages=LANGUAGE_NAMES, user_has=functools.partial(user_has, user),
                       can_see_records=user_has(user, *RECORDS_ROLES), can_see_lines=user_has(user, *LINES_ROLES))
         return template(name, template_lookup=TEMPLATE_LOOKUP, **kwargs)
@@ -128,7 +128,8 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
         if api:
             response.content_type = "application/json"
             return json.dumps({"error": message})
-        return render("error", title=_(ERROR_TITLES.get(err.status_code, N_("Error"))), status=err.status_code,
+        title = ERROR_TITLES.get(err.status_code)
+        return render("error", title=_(title) if title else _("Error"), status=err.status_code,
                       message=message)
 
     for code in ERROR_TITLES:

@@ -65,7 +65,8 @@ def translations(language: str) -> gettext_module.NullTranslations:
 
 @functools.cache
 def script_catalogue(language: str) -> str:
-    """JavaScript defining the messages the scripts under webui/static use, translated into `language`.
+    """JavaScript defining the messages the scripts under webui/static use, translated into `language`
+    (the scripts use no message contexts).
 
     `window.BranchlineCatalogue = {"lang", "plurals", "messages": {msgid: msgstr or [forms]}}`; the
     scripts read it through webui/static/i18n.js. Served as a script, not inline (the CSP forbids
@@ -73,7 +74,7 @@ def script_catalogue(language: str) -> str:
     catalog = _catalog(language)
     messages: dict[str, str | list[str]] = {}
     for message in catalog or ():
-        if not message.id or message.fuzzy or not any(
+        if not message.id or message.fuzzy or message.context or not any(
                 path.startswith(SCRIPT_SOURCES) for path, _line in message.locations):
             continue
         if isinstance(message.id, tuple):
@@ -135,3 +136,8 @@ def N_(message: str) -> str:
     """Marks a message for the catalogue where it is defined (a table of labels, a module constant);
     it is translated where it is shown, with `_(label)`, in the request's language."""
     return message
+
+
+def pgettext(context: str, message: str) -> str:
+    """`message` where the same English words need another translation (a count in a table head)."""
+    return translations(language()).pgettext(context, message)

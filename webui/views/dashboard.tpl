@@ -30,9 +30,9 @@
       <h2>{{_("Queues")}}</h2>
       <div class="table-wrap">
         <table class="table" id="queues">
-          <thead><tr><th>{{_("Queue")}}</th><th class="num">{{_("Waiting")}}</th><th class="num">{{_("Longest")}}</th>
-            <th class="num" title="{{_("ready / logged in")}}">{{_("Ready")}}</th><th class="num">{{_("Busy")}}</th>
-            <th class="num">{{_("Offered")}}</th><th class="num">{{_("Answered")}}</th><th class="num">{{_("Abandoned")}}</th></tr></thead>
+          <thead><tr><th>{{_("Queue")}}</th><th class="num">{{pgettext("count", "Waiting")}}</th><th class="num">{{_("Longest")}}</th>
+            <th class="num" title="{{_("ready / logged in")}}">{{_("Ready")}}</th><th class="num">{{pgettext("count", "Busy")}}</th>
+            <th class="num">{{_("Offered")}}</th><th class="num">{{pgettext("count", "Answered")}}</th><th class="num">{{pgettext("count", "Abandoned")}}</th></tr></thead>
           <tbody data-empty="{{_("No queues configured.")}}"></tbody>
         </table>
       </div>
@@ -42,7 +42,7 @@
       <div class="table-wrap">
         <table class="table" id="agents">
           <thead><tr><th>{{_("Agent")}}</th><th>{{_("State")}}</th><th class="num">{{_("In state")}}</th><th>{{_("Call")}}</th>
-            <th class="opt">{{_("Queues")}}</th><th class="num opt">{{_("Calls")}}</th>
+            <th class="opt">{{_("Queues")}}</th><th class="num opt">{{pgettext("count", "Calls")}}</th>
             <th class="num opt">{{_("Talk")}}</th>
             % if can_control:
             <th class="actions-col">{{_("Actions")}}</th>

@@ -1,0 +1,251 @@
+"""Chinese and English (issue 12 item 7): the zh catalogue covers every marked message, the language
+follows the user, the sign-in page's switch and the browser, and dates and numbers follow the locale.
+
+After adding or changing a message: `make messages`, translate the new entries of
+webui/locale/zh/LC_MESSAGES/branchline.po, and run this file."""
+from __future__ import annotations
+
+import io
+import re
+import sqlite3
+from gettext import GNUTranslations
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+from webui.i18n import po_path
+
+ROOT = Path(__file__).resolve().parents[2]
+PLACEHOLDER = re.compile(r"%(?:\((\w+)\))?([#0 +-]*\d*(?:\.\d+)?[diouxXeEfFgGcrsa%])")
+
+
+def source_messages() -> dict:
+    """(context, msgid or (singular, plural)) -> where it is, extracted now from the code as `make messages`
+    does."""
+    with (ROOT / "babel.cfg").open() as fh:
+        method_map, options_map = parse_mapping_cfg(fh)
+    keywords = {**DEFAULT_KEYWORDS, "N_": None}
+    found = {}
+    for filename, lineno, message, _comments, context in extract_from_dir(
+            str(ROOT), method_map, options_map, keywords=keywords):
+        found.setdefault((context, message), f"{filename}:{lineno}")
+    return found
+
+
+def placeholders(text: str) -> set[str]:
+    return {f"%({name}){kind}" for name, kind in PLACEHOLDER.findall(text) if kind != "%"}
+
+
+@pytest.fixture(scope="module")
+def zh_catalog():
+    with po_path("zh").open("rb") as fh:
+        return read_po(fh, locale="zh")
+
+
+def test_every_marked_message_is_translated_into_chinese(zh_catalog):
+    missing, untranslated = [], []
+    for (context, message), where in source_messages().items():
+        key = message[0] if isinstance(message, tuple) else message
+        entry = zh_catalog.get(key, context=context)
+        if entry is None or (isinstance(message, tuple) and entry.id != message):
+            missing.append(f"{where}: {message!r}")
+        elif "fuzzy" in entry.flags or not all(entry.string if entry.pluralizable else [entry.string]):
+            untranslated.append(f"{where}: {message!r}")
+    assert not missing, "not in the zh catalogue (run `make messages`):\n" + "\n".join(missing)
+    assert not untranslated, "empty or fuzzy in the zh catalogue:\n" + "\n".join(untranslated)
+
+
+def test_messages_use_named_placeholders_that_each_translation_keeps(zh_catalog):
+    problems = []
+    for entry in zh_catalog:
+        if not entry.id:
+            continue
+        ids = entry.id if entry.pluralizable else (entry.id,)
+        forms = entry.string if entry.pluralizable else (entry.string,)
+        for text in ids:
+            if any(not name for name, kind in PLACEHOLDER.findall(text) if kind != "%"):
+                problems.append(f"{text!r}: a placeholder without a name cannot be reordered by a translation")
+        # Chinese has one form; it must carry every value the plural message names.
+        wanted = placeholders(ids[-1])
+        for form in forms:
+            if placeholders(form) != wanted:
+                problems.append(f"{ids[0]!r}: {sorted(placeholders(form))} in {form!r}, {sorted(wanted)} in the msgid")
+    assert not problems, "\n".join(problems)
+
+
+def test_the_catalogue_compiles_without_errors(zh_catalog):
+    assert zh_catalog.plural_forms == "nplurals=1; plural=0;"
+    errors = [(entry.id, [str(e) for e in errs]) for entry, errs in zh_catalog.check()]
+    assert errors == []
+    buffer = io.BytesIO()
+    write_mo(buffer, zh_catalog)
+    buffer.seek(0)
+    compiled = GNUTranslations(buffer)
+    assert compiled.gettext("Not ready") == "示忙" and compiled.gettext("Wrap-up") == "话后处理"
+
+
+def test_the_extractor_reads_template_messages_where_they_are(tmp_path):
+    from webui.template_messages import extract
+
+    template = (b"% rebase('layout')\n<p title=\"{{_('Hint')}}\">It's {{_(\"Text\")}}</p>\n"
+                b"% if x:\n  {{ngettext('%(n)d call', '%(n)d calls', n) % {'n': n} }}\n% end\n")
+    found = [(line, message) for line, _f, message, _c in extract(io.BytesIO(template), DEFAULT_KEYWORDS, [], {})]
+    assert found == [(2, "Hint"), (2, "Text"), (4, ("%(n)d call", "%(n)d calls", None))]
+
+
+# --- the language of a request ----------------------------------------------------------------------
+
+def set_locale(db_path, username: str, locale: str | None) -> None:
+    with sqlite3.connect(db_path) as db:
+        db.execute("UPDATE users SET locale = ? WHERE username = ?", (locale, username))
+
+
+def html_lang(page: str) -> str:
+    return re.search(r'<html lang="(\w+)">', page).group(1)
+
+
+@pytest.mark.parametrize("header, lang", [
+    ("zh-CN,zh;q=0.9,en;q=0.8", "zh"),
+    ("zh-TW", "zh"),
+    ("en-US,en;q=0.9,zh;q=0.5", "en"),
+    ("fr-FR, zh;q=0.3", "zh"),
+    ("", "en"),
+])
+def test_the_sign_in_page_speaks_the_browsers_language(client, sign_in_admin, app, header, lang):
+    sign_in_admin(app)
+    page = client.get("/login", headers={"Accept-Language": header} if header else None)
+    assert page.status == 200 and html_lang(page.text) == lang
+    if lang == "zh":
+        assert "<h1>登录</h1>" in page.text and "<span>用户名</span>" in page.text and "Sign in" not in page.text
+    else:
+        assert "<h1>Sign in</h1>" in page.text
+
+
+def test_the_language_switch_is_remembered_for_an_anonymous_visitor(client, sign_in_admin, app):
+    sign_in_admin(app)
+    token = client.csrf("/login?next=/calls")
+    reply = client.post("/language", form={"csrf_token": token, "language": "zh", "next": "/login?next=%2Fcalls"})
+    assert reply.status == 303 and reply.location == "/login?next=%2Fcalls"
+    page = client.get(reply.location, headers={"Accept-Language": "en"})
+    assert html_lang(page.text) == "zh" and '<input type="hidden" name="next" value="/calls">' in page.text
+    reply = client.post("/login", form={"csrf_token": client.csrf(), "username": "admin", "password": "wrong",
+                                        "next": "/"})
+    assert reply.status == 400 and "用户名或密码错误。" in reply.text
+
+    refused = client.post("/language", form={"csrf_token": client.csrf(), "language": "xx", "next": "/login"})
+    assert refused.status == 400 and "English, 中文" in refused.text
+    forged = client.post("/language", form={"language": "en", "next": "/login"})
+    assert forged.status == 403 and html_lang(client.get("/login").text) == "zh"
+
+
+def test_the_setup_page_offers_the_switch_before_any_account_exists(client):
+    page = client.get("/setup", headers={"Accept-Language": "zh"}).text
+    assert html_lang(page) == "zh" and "<h1>初始化本设备</h1>" in page and "至少 10 个字符" in page
+    assert 'action="/language"' in page and 'value="en" lang="en"' in page
+
+
+def test_a_users_own_language_comes_before_the_browsers(admin, db_path, records):
+    set_locale(db_path, "admin", "zh")
+    page = admin.get("/calls?number=5550001", headers={"Accept-Language": "en-US"}).text
+    assert html_lang(page) == "zh"
+    # CLDR's Chinese date order and the 24-hour clock; the count sentence and table heads in Chinese.
+    assert "2025年3月10日 00:30:00" in page and "Mar 10, 2025" not in page
+    assert "第 1–1 条，共 1 条通话" in page and "<th>坐席</th>" in page
+    assert '<span class="st st-answered">已接听</span>' in page
+
+    set_locale(db_path, "admin", "en")
+    page = admin.get("/calls?number=5550001", headers={"Accept-Language": "zh"}).text
+    assert html_lang(page) == "en" and "Mar 10, 2025, 00:30:00" in page and "1–1 of 1 call\n" in page
+
+
+def test_the_pager_counts_in_chinese(admin, db_path, records):
+    set_locale(db_path, "admin", "zh")
+    page = admin.get("/calls?per_page=1&page=120").text
+    assert "第 120 页，共 120 页" in page and "第 120–120 条，共 120 条通话" in page and "上一页" in page
+
+
+@pytest.mark.parametrize("accept, when, number", [
+    ("zh", "2025年3月31日 14:05:09", "1,234,567.5"),
+    ("en", "Mar 31, 2025, 14:05:09", "1,234,567.5"),
+])
+def test_dates_and_numbers_follow_the_requests_locale(accept, when, number):
+    import time
+
+    from bottle import request
+
+    from webui import fmt
+    request.bind({"HTTP_ACCEPT_LANGUAGE": accept})
+    moment = time.mktime((2025, 3, 31, 14, 5, 9, 0, 0, -1))
+    assert fmt.when(moment) == when and fmt.clock(moment) == "14:05:09"
+    assert fmt.number(1234567.5) == number and fmt.number(None) == fmt.NONE
+
+
+def test_a_call_page_names_the_timeline_in_chinese(admin, db_path, records):
+    set_locale(db_path, "admin", "zh")
+    page = admin.get("/calls/call-0001").text
+    assert "<h2>时间线</h2>" in page and "进入队列" in page and "接通坐席" in page
+    assert "<dt>方向</dt><dd>呼入</dd>" in page and "<dt>挂机方</dt><dd>坐席</dd>" in page
+
+
+def test_api_errors_follow_the_language(admin, db_path):
+    set_locale(db_path, "admin", "zh")
+    reply = admin.get("/api/v1/calls?order=sideways")
+    assert reply.status == 400 and "排序须为 asc（最早在前）或 desc（最新在前）。" in reply.json()["error"]
+    reply = admin.api_post("/api/v1/agents/1003/not_ready", {})
+    assert reply.status == 400 and reply.json() == {"error": "请选择示忙原因"}
+    anonymous = admin.__class__(admin.app, "192.0.2.99")
+    reply = anonymous.get("/api/v1/status", headers={"Accept-Language": "zh-CN"})
+    assert reply.status == 401 and reply.json() == {"error": "需要登录"}
+
+
+def test_the_dashboard_hands_its_scripts_their_language(admin, db_path):
+    set_locale(db_path, "admin", "zh")
+    page = admin.get("/").text
+    scripts = re.findall(r'<script src="([^"]+)" defer>', page)
+    assert scripts[:2] == ["/i18n/zh.js", "/static/i18n.js"] and scripts[-1] == "/static/dashboard.js"
+    # Reasons go to the engine in English and are shown in Chinese.
+    assert '<option value="Lunch">午餐</option>' in page and "&quot;Lunch&quot;: &quot;午餐&quot;" in page
+
+
+def test_the_script_catalogue_holds_what_the_scripts_say(client):
+    reply = client.get("/i18n/zh.js")
+    assert reply.status == 200 and reply.header("Content-Type").startswith("text/javascript")
+    text = reply.text
+    assert text.startswith("window.BranchlineCatalogue = ")
+    assert '"plurals": 1' in text and '"Ringing agent": "坐席振铃"' in text
+    assert '"%(n)s line in alarm": ["%(n)s 条线路告警"]' in text
+    # Only the scripts' messages: the pages' own text stays on the server.
+    assert "Set up this box" not in text
+    assert '"messages": {}' in client.get("/i18n/en.js").text
+    assert client.get("/i18n/fr.js").status == 404
+
+
+@pytest.mark.browser
+def test_the_dashboard_scripts_speak_chinese_after_the_switch(browser, live_server, app, sign_in_admin, password):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    sign_in_admin(app)
+    wait = WebDriverWait(browser, 10)
+    browser.get(live_server + "/login")
+    browser.find_element(By.CSS_SELECTOR, ".language-switch button[value=zh]").click()
+    wait.until(EC.text_to_be_present_in_element((By.TAG_NAME, "h1"), "登录"))
+    browser.find_element(By.NAME, "username").send_keys("admin")
+    browser.find_element(By.NAME, "password").send_keys(password)
+    browser.find_element(By.CSS_SELECTOR, "form.stack button[type=submit]").click()
+
+    # Drawn by dashboard.js from the live status, in the words of the zh catalogue.
+    wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "#waiting tbody"), "排队中"))
+    assert browser.find_element(By.CSS_SELECTOR, "#t-waiting .tile-sub").text == "另有 1 通在 IVR 中"
+    agents = browser.find_element(By.ID, "agents").text
+    assert "示闲" in agents and "已签出" in agents and "通话数" in agents
+    assert browser.find_element(By.CSS_SELECTOR, "#agents tr[data-key='1003'] .st").text.split() == ["示忙", "午餐"]
+    assert "签入" in browser.find_element(By.CSS_SELECTOR, "#agents tr[data-key='1004'] .actions").text
+    assert browser.find_element(By.ID, "n-agents").text == "4 人中 3 人已签入"
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "zh"
+    assert browser.get_log("browser") == []
