@@ -38,8 +38,8 @@ def box(tmp_path):
     password = secrets.token_urlsafe(12)
     accounts = AccountStore(state / "branchline.db")
     try:
-        accounts.create("admin", "admin", hash_password(secrets.token_urlsafe(12)))
-        accounts.create("tech", "technician", hash_password(password))
+        accounts.create("admin", ("admin",), hash_password(secrets.token_urlsafe(12)))
+        accounts.create("tech", ("technician",), hash_password(password))
     finally:
         accounts.close()
     app = create_app(state / "branchline.db", state / "control.sock")
