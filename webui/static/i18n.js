@@ -10,7 +10,7 @@ window.I18n = (function () {
 
   // "%(n)s lines" with {n: 3}: each %(name)s (or %(name)d) by its value; %% is a percent sign.
   function format(message, values) {
-    return message.replace(/%(?:\(([a-z_]+)\)[sd]|%)/g, (whole, name) => {
+    return message.replace(/%(?:\((\w+)\)[sd]|%)/g, (whole, name) => {
       if (!name) return "%";
       return Object.prototype.hasOwnProperty.call(values || {}, name) ? String(values[name]) : whole;
     });

@@ -341,10 +341,10 @@
     const oldest = s.oldest_not_taken;
     summary.textContent = s.not_taken === 0
       ? _("Head office holds every record (up to change %(seq)s).", { seq: s.latest_seq })
-      : [ngettext("Not yet taken by head office: %(n)s record and %(files)s files (%(size)s).",
-        "Not yet taken by head office: %(n)s records and %(files)s files (%(size)s).", s.not_taken,
+      : [ngettext("Not yet taken by head office: %(n)s record and %(files)s files (%(size)s);",
+        "Not yet taken by head office: %(n)s records and %(files)s files (%(size)s);", s.not_taken,
         { files: number(fileCount), size: mb(fileBytes) }),
-      oldest ? _("Oldest: %(table)s %(id)s, %(age)s old.", { table: oldest.table, id: oldest.id, age: age(oldest.age_s) })
+      oldest ? _("oldest: %(table)s %(id)s, %(age)s old.", { table: oldest.table, id: oldest.id, age: age(oldest.age_s) })
         : "",
       _("Taken up to change %(acked)s of %(latest)s.", { acked: s.acked_seq ?? 0, latest: s.latest_seq }),
       ].filter(Boolean).join(" ");
