@@ -63,13 +63,15 @@ bench: deps
 
 # After adding or changing a message in webui/ (Python, templates or scripts): extract every marked
 # message into the template, merge it into each catalogue (new messages come empty, changed ones fuzzy),
-# then translate those in webui/locale/zh/LC_MESSAGES/branchline.po until
-# tests/webui/test_i18n.py passes. No compile step: the web process reads the .po files.
+# and compile what the web process reads (webui/locale_build.py: .mo files, the scripts' catalogues,
+# CLDR formats). Then translate the new entries of webui/locale/zh/LC_MESSAGES/branchline.po, run
+# `make messages` again, and commit all of it: tests/webui/test_i18n.py says what is missing or stale.
 messages: deps
 	PYTHONPATH=. $(BIN)/pybabel -q extract -F babel.cfg -k N_ --sort-by-file --no-wrap \
 	  --project=Branchline --version=1 -o webui/locale/branchline.pot .
 	$(BIN)/pybabel -q update -D branchline -i webui/locale/branchline.pot -d webui/locale \
 	  --no-wrap --ignore-obsolete
+	PYTHONPATH=. $(BIN)/python -m webui.locale_build
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis .ruff_cache .mypy_cache .import_linter_cache

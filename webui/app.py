@@ -19,8 +19,7 @@ from .accounts import ROLES, AccountStore
 from .audit import AuditLog
 from .auth import (PASSWORD_MIN, Auth, SignInError, always_open, hash_password, new_password_problems,
                    normalize_username, public, requires, user_has, username_problem)
-from .i18n import (LANGUAGE_COOKIE, LANGUAGE_NAMES, LANGUAGES, N_, gettext as _, language, ngettext, pgettext,
-                   script_catalogue)
+from .i18n import LANGUAGE_COOKIE, LANGUAGE_NAMES, LANGUAGES, N_, gettext as _, language, ngettext, pgettext
 from .engine import AGENT_COMMANDS, CommandRefused, Engine, EngineUnavailable
 from .lines import LINES_ROLES, install as install_lines
 from .records import (DIRECTIONS, DISPOSITIONS, HANGUP_PARTIES, CallFilter, FilterError, filter_choices, get_call,
@@ -218,14 +217,6 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
         response.set_cookie(LANGUAGE_COOKIE, chosen, path="/", max_age=LANGUAGE_COOKIE_AGE_S, samesite="lax",
                             httponly=True)
         redirect(target)
-
-    @app.get("/i18n/<lang>.js")
-    @always_open
-    def scripts_catalogue(lang):
-        if lang not in LANGUAGES:
-            raise HTTPError(404, _("There is no page at %(path)s.") % {"path": request.path})
-        response.content_type = "text/javascript; charset=utf-8"
-        return script_catalogue(lang)
 
     # --- pages ---------------------------------------------------------------------------------
     @app.get("/")

@@ -8,7 +8,7 @@
 <link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="/static/branchline.css">
 % if get('scripts'):
-<script src="/i18n/{{language}}.js" defer></script>
+<script src="/static/i18n/{{language}}.js" defer></script>
 <script src="/static/i18n.js" defer></script>
 % end
 % for script in get('scripts', []):
