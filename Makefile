@@ -67,10 +67,10 @@ bench: deps
 # CLDR formats). Then translate the new entries of webui/locale/zh/LC_MESSAGES/branchline.po, run
 # `make messages` again, and commit all of it: tests/webui/test_i18n.py says what is missing or stale.
 messages: deps
-	PYTHONPATH=. $(BIN)/pybabel -q extract -F babel.cfg -k N_ --sort-by-file --no-wrap \
+	PYTHONPATH=. $(BIN)/pybabel -q extract -F babel.cfg -k N_ --add-location=file --sort-by-file --no-wrap \
 	  --project=Branchline --version=1 -o webui/locale/branchline.pot .
 	$(BIN)/pybabel -q update -D branchline -i webui/locale/branchline.pot -d webui/locale \
-	  --no-wrap --ignore-obsolete
+	  --no-wrap --ignore-obsolete --ignore-pot-creation-date
 	PYTHONPATH=. $(BIN)/python -m webui.locale_build
 
 clean:
