@@ -68,7 +68,7 @@ bench: deps
 # `make messages` again, and commit all of it: tests/webui/test_i18n.py says what is missing or stale.
 messages: deps
 	PYTHONPATH=. $(BIN)/pybabel -q extract -F babel.cfg -k N_ --add-location=file --sort-by-file --no-wrap \
-	  --project=Branchline --version=1 -o webui/locale/branchline.pot .
+	  --omit-header -o webui/locale/branchline.pot .
 	$(BIN)/pybabel -q update -D branchline -i webui/locale/branchline.pot -d webui/locale \
 	  --no-wrap --ignore-obsolete --ignore-pot-creation-date
 	PYTHONPATH=. $(BIN)/python -m webui.locale_build
