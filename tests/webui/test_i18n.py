@@ -129,7 +129,7 @@ def test_dates_and_numbers_are_written_as_babel_writes_them_from_cldr(lang):
         assert fmt.number(value) == format_decimal(value, locale=lang), value
 
 
-def test_the_extractor_reads_template_messages_where_they_are(tmp_path):
+def test_the_extractor_reads_template_messages_where_they_are():
     from webui.template_messages import extract
 
     template = (b"% rebase('layout')\n<p title=\"{{_('Hint')}}\">It's {{_(\"Text\")}}</p>\n"
