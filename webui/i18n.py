@@ -49,7 +49,8 @@ def language() -> str:
     (a cookie), else the browser's, else English."""
     env = request.environ
     user = env.get("branchline.user")  # set by the Auth plugin once it has read the session
-    chosen = user.get("locale") if user else None
+    # A setting may name a region too (zh-CN, zh_Hans_CN): its language is what the pages follow.
+    chosen = ((user.get("locale") if user else None) or "").replace("_", "-").split("-")[0].lower()
     if chosen in LANGUAGES:
         return chosen
     cookie = request.get_cookie(LANGUAGE_COOKIE)

@@ -202,6 +202,11 @@ def test_a_users_own_language_comes_before_the_browsers(admin, db_path, records)
     page = admin.get("/calls?number=5550001", headers={"Accept-Language": "zh"}).text
     assert html_lang(page) == "en" and "Mar 10, 2025, 00:30:00" in page and "1–1 of 1 call\n" in page
 
+    set_locale(db_path, "admin", "zh_CN")
+    assert html_lang(admin.get("/", headers={"Accept-Language": "en"}).text) == "zh"
+    set_locale(db_path, "admin", None)
+    assert html_lang(admin.get("/", headers={"Accept-Language": "zh-TW,en;q=0.5"}).text) == "zh"
+
 
 def test_the_pager_counts_in_chinese(admin, db_path, records):
     set_locale(db_path, "admin", "zh")
