@@ -27,7 +27,7 @@ SYSUSERS_DIR ?= /usr/lib/sysusers.d
 SOURCES := firmware drivers dsp webui typed_toml board pyproject.toml requirements.txt README.md
 REQUIREMENTS := requirements.txt requirements-hq.txt requirements-test.txt requirements-lint.txt
 
-.PHONY: deps lint run test test-slow bench clean install
+.PHONY: deps lint run test test-slow bench clean install messages
 
 deps: $(STAMP)
 
@@ -60,6 +60,18 @@ test-slow: deps
 
 bench: deps
 	$(BIN)/branchline bench
+
+# After adding or changing a message in webui/ (Python, templates or scripts): extract every marked
+# message into the template, merge it into each catalogue (new messages come empty, changed ones fuzzy),
+# and compile what the web process reads (webui/locale_build.py: .mo files, the scripts' catalogues,
+# CLDR formats). Then translate the new entries of webui/locale/zh/LC_MESSAGES/branchline.po, run
+# `make messages` again, and commit all of it: tests/webui/test_i18n.py says what is missing or stale.
+messages: deps
+	PYTHONPATH=. $(BIN)/pybabel -q extract -F babel.cfg -k N_ --add-location=file --sort-by-file --no-wrap \
+	  --omit-header -o webui/locale/branchline.pot .
+	$(BIN)/pybabel -q update -D branchline -i webui/locale/branchline.pot -d webui/locale \
+	  --no-wrap --ignore-obsolete --ignore-pot-creation-date
+	PYTHONPATH=. $(BIN)/python -m webui.locale_build
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis .ruff_cache .mypy_cache .import_linter_cache

@@ -22,11 +22,11 @@ from .auth import (PASSWORD_MAX, PASSWORD_MIN, Auth, SignInError, always_open, h
                    normalize_username, open_before_password_change, public, requires, user_has, username_problem)
 from .console import install as install_console
 from .console import read_reason, sees_console
-from .i18n import gettext, language, ngettext
 from .engine import AGENT_COMMANDS, MAX_AGENT_ID, CommandRefused, Engine, EngineUnavailable
-from .i18n import gettext as _
+from .i18n import LANGUAGE_COOKIE, LANGUAGE_NAMES, LANGUAGES, N_, gettext as _, language, ngettext, pgettext
 from .lines import LINES_ROLES, install as install_lines
-from .records import DISPOSITIONS, CallFilter, FilterError, filter_choices, get_call, list_calls
+from .records import (DIRECTIONS, DISPOSITIONS, HANGUP_PARTIES, CallFilter, FilterError, filter_choices, get_call,
+                      list_calls)
 from .replies import error_message, json_error, json_error_handler, local_path
 from .sync import install as install_sync
 from .users import install as install_users
@@ -40,7 +40,9 @@ TEMPLATE_LOOKUP = [str(HERE / "views")]
 
 RECORDS_ROLES = ("admin", "supervisor")
 CONTROL_ROLES = ("admin", "supervisor")
-NOT_READY_REASONS = ("Break", "Lunch", "Meeting", "Training", "Coaching", "Back-office work")
+# The engine records the English reason (records and HQ keep one vocabulary); pages show it translated.
+NOT_READY_REASONS = (N_("Break"), N_("Lunch"), N_("Meeting"), N_("Training"), N_("Coaching"),
+                     N_("Back-office work"))
 # docs/requirements.md R15: answer within 20 s is the service target the dashboard colours against.
 SERVICE_TARGET_S = 20
 SECURITY_HEADERS = {
@@ -51,9 +53,11 @@ SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; "
                                "form-action 'self'; base-uri 'none'",
 }
-ERROR_TITLES = {400: "Bad request", 403: "Not allowed", 404: "Not found",
-                405: "Method not allowed", 413: "Too large", 429: "Too many attempts",
-                500: "Something went wrong", 503: "Unavailable"}
+ERROR_TITLES = {400: N_("Bad request"), 403: N_("Not allowed"), 404: N_("Not found"),
+                405: N_("Method not allowed"), 413: N_("Too large"), 429: N_("Too many attempts"),
+                500: N_("Something went wrong"), 503: N_("Unavailable")}
+# An anonymous visitor's language choice outlives the session (a year), like the browser's own setting.
+LANGUAGE_COOKIE_AGE_S = 365 * 86400
 
 
 class Resource:
@@ -100,8 +104,8 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
 
     def render(name: str, **kwargs) -> str:
         user = auth.user()
-        kwargs.update(user=user, csrf=auth.csrf_token(), fmt=fmt, _=gettext, ngettext=ngettext,
-                      language=language(), user_has=functools.partial(user_has, user),
+        kwargs.update(user=user, csrf=auth.csrf_token(), fmt=fmt, _=_, ngettext=ngettext, pgettext=pgettext,
+                      language=language(), languages=LANGUAGE_NAMES, user_has=functools.partial(user_has, user),
                       can_see_records=user_has(user, *RECORDS_ROLES), can_see_lines=user_has(user, *LINES_ROLES))
         return template(name, template_lookup=TEMPLATE_LOOKUP, **kwargs)
 
@@ -129,7 +133,8 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
         if request.path.startswith("/api/"):
             return json_error_handler(err)
         response.set_header("Cache-Control", "no-store")
-        return render("error", title=ERROR_TITLES.get(err.status_code, "Error"), status=err.status_code,
+        title = ERROR_TITLES.get(err.status_code)
+        return render("error", title=_(title) if title else _("Error"), status=err.status_code,
                       message=error_message(err))
 
     # Every status, those bottle raises itself (405, 413) included: an API client always gets JSON.
@@ -147,7 +152,8 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
     def setup_form():
         if accounts.has_users():
             redirect("/login")
-        return render("setup", title="Set up this box", username="admin", problems={}, policy=setup_policy())
+        return render("setup", title=_("Set up this box"), username="admin", problems={}, policy=setup_policy(),
+                      password_min=PASSWORD_MIN)
 
     @app.post("/setup")
     @always_open
@@ -162,8 +168,8 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
         problems.update(new_password_problems(password, request.forms.getunicode("confirm", default=""), username))
         if problems:
             response.status = 400
-            return render("setup", title="Set up this box", username=username, problems=problems,
-                          policy=setup_policy())
+            return render("setup", title=_("Set up this box"), username=username, problems=problems,
+                          policy=setup_policy(), password_min=PASSWORD_MIN)
         if accounts.create(username, ("admin",), hash_password(password), only_if_first=True):
             audit.record("user.create", username, {"roles": ["admin"], "first_run": True})
             log.info("first-run setup: administrator %s created from %s", username, auth.client_address())
@@ -177,9 +183,9 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
         if auth.user():
             redirect(target)
         created = request.query.getunicode("created", default="")
-        notice = (f"Administrator {created} created. Sign in with the password you chose." if created
-                  else "You have signed out." if request.query.get("signed_out") else None)
-        return render("login", title="Sign in", username=created, next=target, error=None, notice=notice)
+        notice = (_("Administrator %(name)s created. Sign in with the password you chose.") % {"name": created}
+                  if created else _("You have signed out.") if request.query.get("signed_out") else None)
+        return render("login", title=_("Sign in"), username=created, next=target, error=None, notice=notice)
 
     @app.post("/login")
     @public
@@ -189,14 +195,14 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
         target = local_path(request.forms.getunicode("next"))
         error = None
         if not username.strip() or not password:
-            response.status, error = 400, "Enter your username and password."
+            response.status, error = 400, _("Enter your username and password.")
         else:
             try:
                 auth.sign_in(username, password)
             except SignInError as exc:
                 response.status, error = exc.status, str(exc)
         if error:
-            return render("login", title="Sign in", username=username.strip(), next=target, error=error,
+            return render("login", title=_("Sign in"), username=username.strip(), next=target, error=error,
                           notice=None)
         redirect(target)
 
@@ -204,7 +210,7 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
     @requires(*ROLES)
     @open_before_password_change
     def logout_form():
-        return render("logout", title="Sign out")
+        return render("logout", title=_("Sign out"))
 
     @app.post("/logout")
     @public
@@ -212,13 +218,27 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
         auth.sign_out()
         redirect("/login?signed_out=1")
 
+    # --- language --------------------------------------------------------------------------------
+    @app.post("/language")
+    @always_open
+    def choose_language():
+        # The switch on the sign-in and setup pages; a signed-in user's own setting still comes first.
+        chosen = request.forms.getunicode("language", default="")
+        target = local_path(request.forms.getunicode("next"), "/login")
+        if chosen not in LANGUAGES:
+            raise HTTPError(400, _("Choose one of the languages offered: %(languages)s.")
+                            % {"languages": ", ".join(LANGUAGE_NAMES.values())})
+        response.set_cookie(LANGUAGE_COOKIE, chosen, path="/", max_age=LANGUAGE_COOKIE_AGE_S, samesite="lax",
+                            httponly=True)
+        redirect(target)
+
     # --- pages ---------------------------------------------------------------------------------
     @app.get("/")
     @requires(*ROLES)
     def dashboard(user, engine):
         if sees_console(user):
             return console_page(user, engine)
-        return render("dashboard", title="Dashboard", active="dashboard", scripts=["live.js", "dashboard.js"],
+        return render("dashboard", title=_("Dashboard"), active="dashboard", scripts=["live.js", "dashboard.js"],
                       can_control=user_has(user, *CONTROL_ROLES), reasons=NOT_READY_REASONS,
                       service_target=SERVICE_TARGET_S)
 
@@ -233,7 +253,7 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
             calls, total = list_calls(db, f)
         except FilterError as exc:
             response.status, problems = 400, exc.problems
-        return render("calls", title="Calls", active="calls", form=dict(query), problems=problems,
+        return render("calls", title=_("Calls"), active="calls", form=dict(query), problems=problems,
                       calls=calls, total=total, f=f, pages=max(1, math.ceil(total / f.per_page)),
                       choices=filter_choices(db), dispositions=DISPOSITIONS)
 
@@ -242,10 +262,11 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
     def call_page(call_id, db):
         found = get_call(db, call_id)
         if found is None:
-            raise HTTPError(404, f"There is no call with id {call_id}.")
+            raise HTTPError(404, _("There is no call with id %(id)s.") % {"id": call_id})
         call, events = found
-        return render("call", title=f"Call {call['number'] or call_id}", active="calls", call=call,
-                      events=events, dispositions=DISPOSITIONS)
+        return render("call", title=_("Call %(number)s") % {"number": call["number"] or call_id}, active="calls",
+                      call=call, events=events, dispositions=DISPOSITIONS, directions=DIRECTIONS,
+                      hangup_parties=HANGUP_PARTIES)
 
     @app.get("/static/<path:path>")
     @always_open
@@ -261,7 +282,7 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
         except EngineUnavailable as exc:
             raise json_error(503, str(exc)) from None
         except CommandRefused as exc:
-            raise json_error(503, f"engine did not give its status: {exc}") from None
+            raise json_error(503, _("engine did not give its status: %(reason)s") % {"reason": exc}) from None
 
     @app.get("/api/v1/calls")
     @requires(*RECORDS_ROLES)
@@ -279,7 +300,7 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
     def api_call(call_id, db):
         found = get_call(db, call_id)
         if found is None:
-            raise json_error(404, f"no call with id {call_id}")
+            raise json_error(404, _("no call with id %(id)s") % {"id": call_id})
         call, events = found
         return {"call": call, "events": events}
 
@@ -287,9 +308,10 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
     @requires(*CONTROL_ROLES)
     def api_agent(agent_id, action, engine):
         if action not in AGENT_COMMANDS:
-            raise json_error(404, f"unknown agent action {action!r}: use one of {', '.join(AGENT_COMMANDS)}")
+            raise json_error(404, _("unknown agent action %(action)r: use one of %(actions)s")
+                             % {"action": action, "actions": ", ".join(AGENT_COMMANDS)})
         if len(agent_id) > MAX_AGENT_ID or not agent_id.isprintable():
-            raise json_error(400, f"agent id must be up to {MAX_AGENT_ID} printable characters")
+            raise json_error(400, _("agent id must be up to %(max)d printable characters") % {"max": MAX_AGENT_ID})
         reason = read_reason() if action == "not_ready" else None
         try:
             engine.agent_command(agent_id, action, reason)
@@ -314,4 +336,4 @@ def _open_records(db_path: str | Path):
     try:
         return connect_readonly(db_path)
     except StoreError as exc:
-        raise HTTPError(503, f"The records database cannot be read: {exc}") from None
+        raise HTTPError(503, _("The records database cannot be read: %(reason)s") % {"reason": exc}) from None

@@ -21,7 +21,7 @@ from bottle import HTTPError, RouteError, redirect, request, response
 
 from . import password_policy
 from .accounts import ROLES, AccountStore
-from .i18n import gettext as _
+from .i18n import N_, gettext as _, ngettext
 from .replies import json_error
 
 # RFC 7914 §2 parameters: N=2^14, r=8 costs 16 MiB and tens of milliseconds per check on a
@@ -47,6 +47,9 @@ THROTTLE_PER_ADDRESS = 20
 THROTTLE_MAX_KEYS = 4096
 
 # Every method that changes something must carry the CSRF token (RFC 9110 §9.2.1: only these are unsafe).
+# Each role's name as pages show it (the msgid is the role itself: templates translate it with _(role)).
+ROLE_LABELS = {"admin": N_("admin"), "supervisor": N_("supervisor"), "agent": N_("agent"),
+               "technician": N_("technician")}
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 ACCESS_ATTR = "branchline_access"
@@ -124,21 +127,21 @@ def normalize_username(username: str) -> str:
 
 def username_problem(username: str) -> str | None:
     if not USERNAME_RE.fullmatch(username):
-        return "Username must be 3 to 32 characters: letters, digits, dot, dash or underscore."
+        return _("Username must be 3 to 32 characters: letters, digits, dot, dash or underscore.")
     return None
 
 
 def new_password_problems(password: str, confirm: str, username: str) -> dict[str, str]:
     """Why `username`'s new password is refused, by form field ("password" or "confirm"); empty if it is fine."""
     if len(password) < PASSWORD_MIN:
-        return {"password": f"Password must be at least {PASSWORD_MIN} characters long "
-                            f"(this one has {len(password)})."}
+        return {"password": _("Password must be at least %(min)d characters long (this one has %(length)d).")
+                % {"min": PASSWORD_MIN, "length": len(password)}}
     if len(password) > PASSWORD_MAX:
-        return {"password": f"Password must be at most {PASSWORD_MAX} characters long."}
+        return {"password": _("Password must be at most %(max)d characters long.") % {"max": PASSWORD_MAX}}
     if weak := password_policy.weakness(password, username, PASSWORD_MIN):
         return {"password": weak}
     if password != confirm:
-        return {"confirm": "The two passwords do not match."}
+        return {"confirm": _("The two passwords do not match.")}
     return {}
 
 
@@ -332,8 +335,9 @@ class Auth:
         wait = self.throttle.retry_after(username, address)
         if wait > 0:
             minutes = max(1, round(wait / 60))
-            raise SignInError(f"Too many failed sign-ins. Try again in {minutes} minute"
-                              f"{'s' if minutes != 1 else ''}.", 429)
+            raise SignInError(ngettext("Too many failed sign-ins. Try again in %(n)d minute.",
+                                       "Too many failed sign-ins. Try again in %(n)d minutes.", minutes)
+                              % {"n": minutes}, 429)
         row = self.accounts.get(username)
         if row is None:
             # Same scrypt cost as a real check, so timing does not tell which usernames exist.
@@ -345,7 +349,7 @@ class Auth:
             ok = verify_password(password, row["password_hash"])
         if not ok:
             self.throttle.failed(username, address)
-            raise SignInError("Wrong username or password.", 400)
+            raise SignInError(_("Wrong username or password."), 400)
         self.throttle.succeeded(username)
         # A new session id at sign-in, so an id planted before sign-in is worthless after it.
         self._issue(row)
@@ -385,13 +389,13 @@ class Auth:
         def wrapper(*args, **kwargs):
             if access != ALWAYS_OPEN and not self.accounts.has_users():
                 if is_api:
-                    raise json_error(401, "this box has no admin account yet: finish setup at /setup")
+                    raise json_error(401, _("this box has no admin account yet: finish setup at /setup"))
                 redirect("/setup")
             user = self.user()
             if isinstance(access, frozenset):
                 if user is None:
                     if is_api:
-                        raise json_error(401, "sign in required")
+                        raise json_error(401, _("sign in required"))
                     here = request.fullpath + ("?" + request.query_string if request.query_string else "")
                     redirect("/login?" + urlencode({"next": here}))
                 elif user["must_change_password"] and not before_change:
@@ -400,7 +404,7 @@ class Auth:
                                                 "POST /api/v1/me/password before doing anything else"))
                     redirect("/account")
                 elif not access.intersection(user["roles"]):
-                    held = ", ".join(user["roles"])
+                    held = ", ".join(_(ROLE_LABELS.get(role, role)) for role in user["roles"])
                     if is_api:
                         raise json_error(403, _("your roles (%(roles)s) may not do this") % {"roles": held})
                     raise HTTPError(403, _("Your roles (%(roles)s) do not give access to this page.")
@@ -410,9 +414,9 @@ class Auth:
                     raise json_error(415, _("send the sign-in as JSON (Content-Type: application/json)"))
             elif request.method in WRITE_METHODS and not self._csrf_ok():
                 if is_api:
-                    raise json_error(403, "missing or invalid CSRF token: reload the page")
-                raise HTTPError(403, "This form has expired or did not come from this box. "
-                                     "Reload the page and try again.")
+                    raise json_error(403, _("missing or invalid CSRF token: reload the page"))
+                raise HTTPError(403, _("This form has expired or did not come from this box. "
+                                       "Reload the page and try again."))
             if wants_user:
                 kwargs["user"] = user
             return callback(*args, **kwargs)

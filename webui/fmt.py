@@ -1,24 +1,61 @@
-"""Formatting for the templates: the box's local times, durations and event details."""
+"""Formatting for the templates: the box's local times, durations, numbers and event details, the way
+the request's language writes them (CLDR, through webui/locale/<lang>/formats.json)."""
 from __future__ import annotations
 
+import datetime as dt
+import functools
 import json
-import time
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from .i18n import LOCALE_DIR, language
 
 NONE = "—"
 
 
+@functools.cache
+def _formats(lang: str) -> dict:
+    """The language's date, time and number formats, made from CLDR by webui/locale_build.py."""
+    with (LOCALE_DIR / lang / "formats.json").open(encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def _pattern(tokens: list, moment: dt.datetime, months: list[str]) -> str:
+    # The fields webui/locale_build.py lets through (UTS #35 §8): a year, a month as a number or its
+    # abbreviated name, a day, and the 24-hour time; their width is the least number of digits.
+    values = {"y": moment.year, "M": moment.month, "L": moment.month, "d": moment.day, "H": moment.hour,
+              "m": moment.minute, "s": moment.second}
+    out = []
+    for token in tokens:
+        if len(token) == 1:
+            out.append(token[0])
+            continue
+        letter, width = token
+        if letter in "ML" and width == 3:
+            out.append(months[moment.month - 1])
+        elif letter == "y" and width == 2:
+            out.append(f"{moment.year % 100:02d}")
+        else:
+            out.append(f"{values[letter]:0{width}d}")
+    return "".join(out)
+
+
 def when(epoch: float | None) -> str:
-    """Local date and time, e.g. 2025-03-31 14:05:09."""
+    """Local date and time in the language's order, on the 24-hour clock the box's timelines use:
+    "Mar 31, 2025, 14:05:09" (en), "2025年3月31日 14:05:09" (zh)."""
     if epoch is None:
         return NONE
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(epoch))
+    moment = dt.datetime.fromtimestamp(epoch)
+    f = _formats(language())
+    # CLDR's medium date-time pattern joins the date and the time as the language does: {1} date, {0} time.
+    return f["date_time"].format(_pattern(f["time"], moment, f["months"]), _pattern(f["date"], moment, f["months"]))
 
 
 def clock(epoch: float | None) -> str:
-    """Local time of day, e.g. 14:05:09."""
+    """Local time of day on the 24-hour clock, e.g. 14:05:09."""
     if epoch is None:
         return NONE
-    return time.strftime("%H:%M:%S", time.localtime(epoch))
+    f = _formats(language())
+    return _pattern(f["time"], dt.datetime.fromtimestamp(epoch), f["months"])
 
 
 def duration(seconds: float | None) -> str:
@@ -36,6 +73,19 @@ def offset(seconds: float) -> str:
     sign = "-" if seconds < 0 else "+"
     minutes, secs = divmod(abs(seconds), 60)
     return f"{sign}{int(minutes)}:{secs:04.1f}"
+
+
+def number(value: float | None) -> str:
+    """A count or measure as CLDR's "#,##0.###" writes it in the language: grouped by threes, up to
+    three decimals, with the language's signs (1,234.5)."""
+    if value is None:
+        return NONE
+    f = _formats(language())
+    # Rounded half to even from the shortest decimal form of the value, as CLDR formatters do.
+    rounded = Decimal(str(value)).quantize(Decimal("0.001"), ROUND_HALF_EVEN)
+    text = f"{abs(rounded):,f}".rstrip("0").rstrip(".")
+    text = text.translate(str.maketrans({",": f["group"], ".": f["decimal"]}))
+    return f["minus"] + text if rounded.is_signed() else text
 
 
 def details(data: dict) -> list[tuple[str, str]]:

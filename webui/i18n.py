@@ -1,4 +1,7 @@
-"""The language of each request and its gettext translations: the user's choice, else the browser's."""
+"""The language of each request and its gettext translations.
+
+The catalogues are compiled by `make messages` (webui/locale_build.py) into
+webui/locale/<lang>/LC_MESSAGES/branchline.mo, which the standard library's gettext reads."""
 from __future__ import annotations
 
 import functools
@@ -12,6 +15,10 @@ DOMAIN = "branchline"
 # English is the source language of every message; Chinese (Simplified) is the branch staff's.
 LANGUAGES = ("en", "zh")
 DEFAULT_LANGUAGE = "en"
+# Each language named in itself, for the language switch.
+LANGUAGE_NAMES = {"en": "English", "zh": "中文"}
+# An anonymous visitor's choice on the sign-in page (a signed-in user's own setting comes first).
+LANGUAGE_COOKIE = "branchline_lang"
 
 
 @functools.cache
@@ -38,13 +45,24 @@ def _accepted(header: str) -> str | None:
 
 
 def language() -> str:
-    """This request's language: the signed-in user's choice, else the browser's, else English."""
+    """This request's language: the signed-in user's setting, else the one chosen on the sign-in page
+    (a cookie), else the browser's, else English."""
     env = request.environ
     user = env.get("branchline.user")  # set by the Auth plugin once it has read the session
-    chosen = user.get("locale") if user else None
+    # A setting may name a region too (zh-CN, zh_Hans_CN): its language is what the pages follow.
+    chosen = ((user.get("locale") if user else None) or "").replace("_", "-").split("-")[0].lower()
     if chosen in LANGUAGES:
         return chosen
+    cookie = request.get_cookie(LANGUAGE_COOKIE)
+    if cookie in LANGUAGES:
+        return cookie
     return _accepted(env.get("HTTP_ACCEPT_LANGUAGE", "")) or DEFAULT_LANGUAGE
+
+
+def N_(message: str) -> str:
+    """Marks a message for the catalogue where it is defined (a table of labels, a module constant);
+    it is translated where it is shown, with `_(label)`, in the request's language."""
+    return message
 
 
 def gettext(message: str) -> str:
@@ -53,3 +71,8 @@ def gettext(message: str) -> str:
 
 def ngettext(singular: str, plural: str, n: int) -> str:
     return translations(language()).ngettext(singular, plural, n)
+
+
+def pgettext(context: str, message: str) -> str:
+    """`message` where the same English words need another translation (a count in a table head)."""
+    return translations(language()).pgettext(context, message)

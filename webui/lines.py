@@ -9,6 +9,7 @@ from bottle import Bottle, response
 
 from .auth import requires
 from .engine import CommandRefused, Engine, EngineUnavailable
+from .i18n import gettext as _, ngettext
 from .replies import json_error
 
 LINES_ROLES = ("admin", "technician")
@@ -25,7 +26,7 @@ def _status(engine: Engine) -> dict:
     except EngineUnavailable as exc:
         raise json_error(503, str(exc)) from None
     except CommandRefused as exc:
-        raise json_error(503, f"engine did not give its status: {exc}") from None
+        raise json_error(503, _("engine did not give its status: %(reason)s") % {"reason": exc}) from None
 
 
 def install(app: Bottle, render: Callable[..., str]) -> None:
@@ -34,7 +35,7 @@ def install(app: Bottle, render: Callable[..., str]) -> None:
     @app.get("/lines")
     @requires(*LINES_ROLES)
     def lines_page():
-        return render("lines", title="Lines", active="lines", scripts=["live.js", "lines.js"])
+        return render("lines", title=_("Lines"), active="lines", scripts=["live.js", "lines.js"])
 
     @app.get("/api/v1/lines")
     @requires(*LINES_ROLES)
@@ -47,11 +48,14 @@ def install(app: Bottle, render: Callable[..., str]) -> None:
     @requires(*LINES_ROLES)
     def api_line_test(channel, engine):
         if not CHANNEL_RE.fullmatch(channel):
-            raise json_error(400, f"a line is named by its channel number (0, 1, 2 ...), not {channel[:20]!r}")
+            raise json_error(400, _("a line is named by its channel number (0, 1, 2 ...), not %(given)r")
+                             % {"given": channel[:20]})
         number = int(channel)
         names = {line["channel"]: line["name"] for line in _status(engine)["lines"]}
         if number not in names:
-            raise json_error(404, f"there is no line {number} on this box ({len(names)} lines, numbered from 0)")
+            raise json_error(404, ngettext("there is no line %(line)d on this box (%(n)d line, numbered from 0)",
+                                           "there is no line %(line)d on this box (%(n)d lines, numbered from 0)",
+                                           len(names)) % {"line": number, "n": len(names)})
         try:
             job = engine.line_test(number)
         except EngineUnavailable as exc:
@@ -65,7 +69,7 @@ def install(app: Bottle, render: Callable[..., str]) -> None:
     @requires(*LINES_ROLES)
     def api_line_test_result(job, engine):
         if not JOB_RE.fullmatch(job):
-            raise json_error(400, "a line test id is the 32 hex digits the test request answered with")
+            raise json_error(400, _("a line test id is the 32 hex digits the test request answered with"))
         try:
             return engine.line_test_result(job)
         except EngineUnavailable as exc:

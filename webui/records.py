@@ -9,33 +9,44 @@ import time
 from collections.abc import Mapping
 from urllib.parse import urlencode
 
+from .i18n import N_, gettext as _
+
 # Every firmware.callcenter.calls.Disposition value (a test holds the two together).
+# Labels are English messages, translated where they are shown (`_(label)`).
 DISPOSITIONS = {
-    "answered": "Answered",
-    "abandoned": "Abandoned",
-    "ivr_hangup": "Hung up in IVR",
-    "completed": "Completed in IVR",
-    "timeout": "Timed out",
-    "overflow": "Overflow",
-    "unanswered": "Not answered",
-    "busy": "Busy",
-    "voicemail": "Voicemail",
-    "callback": "Callback requested",
-    "transferred": "Transferred out",
-    "failed": "Failed",
-    "fax": "Fax (refused)",
-    "interrupted": "Interrupted (box restarted)",
+    "answered": N_("Answered"),
+    "abandoned": N_("Abandoned"),
+    "ivr_hangup": N_("Hung up in IVR"),
+    "completed": N_("Completed in IVR"),
+    "timeout": N_("Timed out"),
+    "overflow": N_("Overflow"),
+    "unanswered": N_("Not answered"),
+    "busy": N_("Busy"),
+    "voicemail": N_("Voicemail"),
+    "callback": N_("Callback requested"),
+    "transferred": N_("Transferred out"),
+    "failed": N_("Failed"),
+    "fax": N_("Fax (refused)"),
+    "interrupted": N_("Interrupted (box restarted)"),
 }
 EVENT_LABELS = {
-    "call:answered": "Answered by the box",
-    "ivr:node": "IVR node",
-    "ivr:digit": "Digit pressed",
-    "queue:enter": "Entered queue",
-    "agent:ring": "Ringing agent",
-    "queue:connect": "Connected to agent",
-    "queue:abandon": "Abandoned in queue",
-    "call:hangup": "Hung up",
+    "call:answered": N_("Answered by the box"),
+    "ivr:node": N_("IVR node"),
+    "ivr:digit": N_("Digit pressed"),
+    "queue:enter": N_("Entered queue"),
+    "agent:ring": N_("Ringing agent"),
+    "queue:connect": N_("Connected to agent"),
+    "queue:abandon": N_("Abandoned in queue"),
+    "call:hangup": N_("Hung up"),
 }
+# A call's direction and who hung up, as the engine records them (firmware/callcenter: Call, end_call).
+DIRECTIONS = {"inbound": N_("Inbound"), "outbound": N_("Outbound"), "callback": N_("Callback")}
+HANGUP_PARTIES = {"caller": N_("Caller"), "agent": N_("Agent"), "box": N_("The box"),
+                  "external": N_("Transfer target")}
+# The filter fields as the calls page labels them, for the messages that name one.
+FIELD_LABELS = {"from": N_("From"), "to": N_("To"), "number": N_("Number"), "queue": N_("Queue"),
+                "agent": N_("Agent"), "disposition": N_("Disposition"), "page": N_("Page"),
+                "per_page": N_("Per page")}
 PER_PAGE = 50
 MAX_PER_PAGE = 200
 MAX_TEXT = 64
@@ -72,29 +83,32 @@ class CallFilter:
         def text(name: str) -> str:
             value = (query.get(name) or "").strip()
             if len(value) > MAX_TEXT:
-                problems[name] = f"{name.capitalize()} filter is longer than {MAX_TEXT} characters."
+                problems[name] = (_("%(field)s filter is longer than %(max)d characters.")
+                                  % {"field": _(FIELD_LABELS[name]), "max": MAX_TEXT})
                 return ""
             return value
 
-        for name, label in (("from", "From"), ("to", "To")):
+        for name in ("from", "to"):
             raw = (query.get(name) or "").strip()
             values[f"date_{name}"] = None
             if raw:
                 try:
                     values[f"date_{name}"] = dt.date.fromisoformat(raw)
                 except ValueError:
-                    problems[name] = f"{label} date must be a date like 2025-03-31, not {raw[:20]!r}."
+                    problems[name] = (_("%(field)s date must be a date like 2025-03-31, not %(given)r.")
+                                      % {"field": _(FIELD_LABELS[name]), "given": raw[:20]})
         if values["date_from"] and values["date_to"] and values["date_from"] > values["date_to"]:
-            problems["to"] = "To date is before the From date."
+            problems["to"] = _("To date is before the From date.")
         values["number"] = text("number")
         values["queue"] = text("queue")
         values["agent"] = text("agent")
         values["disposition"] = text("disposition")
         if values["disposition"] and values["disposition"] not in DISPOSITIONS:
-            problems["disposition"] = f"Disposition must be one of: {', '.join(DISPOSITIONS)}."
+            problems["disposition"] = (_("Disposition must be one of: %(values)s.")
+                                       % {"values": ", ".join(DISPOSITIONS)})
         values["order"] = (query.get("order") or "desc").strip()
         if values["order"] not in ("asc", "desc"):
-            problems["order"] = "Order must be asc (oldest first) or desc (newest first)."
+            problems["order"] = _("Order must be asc (oldest first) or desc (newest first).")
         for name, low, high, default in (("page", 1, 1_000_000, 1),
                                          ("per_page", 1, MAX_PER_PAGE, PER_PAGE)):
             raw = (query.get(name) or "").strip()
@@ -103,7 +117,8 @@ class CallFilter:
                 if not low <= values[name] <= high:
                     raise ValueError
             except ValueError:
-                problems[name] = f"{name.replace('_', ' ').capitalize()} must be a whole number from {low} to {high}."
+                problems[name] = (_("%(field)s must be a whole number from %(low)d to %(high)d.")
+                                  % {"field": _(FIELD_LABELS[name]), "low": low, "high": high})
         if problems:
             raise FilterError(problems)
         return cls(**values)
@@ -200,7 +215,7 @@ def get_call(db: sqlite3.Connection, call_id: str) -> tuple[dict, list[dict]] | 
             data = {"raw": event["data"]}
         event["data"] = data if isinstance(data, dict) else {"value": data}
         event["offset"] = event["at"] - start
-        event["label"] = EVENT_LABELS.get(event["kind"], event["kind"])
+        event["label"] = _(EVENT_LABELS[event["kind"]]) if event["kind"] in EVENT_LABELS else event["kind"]
     return call, events
 
 
@@ -210,4 +225,4 @@ def filter_choices(db: sqlite3.Connection) -> dict[str, list[tuple[str, str]]]:
     agents = [(r[0], f"{r[1]} ({r[0]})" if r[1] else r[0])
               for r in db.execute("SELECT id, name FROM agents ORDER BY name, id").fetchall()]
     return {"queues": queues, "agents": agents,
-            "dispositions": list(DISPOSITIONS.items())}
+            "dispositions": [(value, _(label)) for value, label in DISPOSITIONS.items()]}

@@ -20,6 +20,7 @@ from firmware.store.sync import (CursorError, FileRefused, HqFile, SyncError, To
                            revoke_token, sync_status)
 
 from .auth import requires
+from .i18n import gettext as _
 from .replies import json_error
 
 log = logging.getLogger(__name__)
@@ -76,7 +77,7 @@ def reader(db_path: Path):
     try:
         conn = connect_readonly(db_path)
     except StoreError as exc:
-        raise json_error(503, f"the records database cannot be read: {exc}") from None
+        raise json_error(503, _("the records database cannot be read: %(reason)s") % {"reason": exc}) from None
     conn.isolation_level = None
     try:
         yield conn
@@ -106,11 +107,11 @@ class BearerAuth:
 
         @functools.wraps(callback)
         def wrapper(*args, **kwargs):
-            scheme, _, token = (request.get_header("Authorization") or "").partition(" ")
+            scheme, _space, token = (request.get_header("Authorization") or "").partition(" ")
             with reader(self.db_path) as conn:
                 try:
                     if scheme.lower() != "bearer":
-                        raise TokenRefused("no bearer token (send Authorization: Bearer <token>)")
+                        raise TokenRefused(_("no bearer token (send Authorization: Bearer <token>)"))
                     hq = check_token(conn, token.strip())
                 except TokenRefused as exc:
                     log.warning("sync: %s %s from %s refused: %s", request.method, request.path, _address(), exc)
@@ -139,7 +140,8 @@ def _byte_range(header: str, size: int) -> tuple[int, int] | None:
     if m[2] and int(m[2]) < first:
         return None
     if first >= size:
-        raise FileRefused(f"range starts at byte {first}, past the end of the file ({size} bytes)")
+        raise FileRefused(_("range starts at byte %(first)d, past the end of the file (%(size)d bytes)")
+                          % {"first": first, "size": size})
     return first, last
 
 
@@ -231,7 +233,7 @@ def install(app: Bottle, db_path: str | Path, clock=time.time) -> None:
         except ValueError:
             body = None
         if not isinstance(body, dict) or "seq" not in body:
-            raise json_error(400, 'send a JSON object {"seq": N}: the change sequence HQ has stored')
+            raise json_error(400, _('send a JSON object {"seq": N}: the change sequence HQ has stored'))
         try:
             result = store.ack(hq["id"], body["seq"], _address())
         except CursorError as exc:
@@ -257,7 +259,7 @@ def install(app: Bottle, db_path: str | Path, clock=time.time) -> None:
         except SyncError as exc:
             raise json_error(400, str(exc)) from None
         response.status = 201
-        return {**row, "token": token, "notice": "the token is shown this once: give it to HQ now"}
+        return {**row, "token": token, "notice": _("the token is shown this once: give it to HQ now")}
 
     @app.post("/api/v1/hq/tokens/<token_id>/revoke")
     @requires("admin")

@@ -5,16 +5,31 @@
   const root = document.getElementById("dashboard");
   if (!root) return;
 
-  const { el, timeOfDay } = window.Live;
+  const { el } = window.Live;
+  const { gettext: _, ngettext, number, timeOfDay } = window.I18n;
   const TARGET_S = Number(root.dataset.serviceTarget);
   const canControl = root.dataset.canControl === "1";
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
   const banner = document.getElementById("engine-banner");
   const LABELS = {
-    idle: "Idle", ringing: "Ringing", ivr: "In IVR", queued: "Queued", ringing_agent: "Ringing agent",
-    connected: "Connected", alarm: "Alarm", logged_out: "Logged out", ready: "Ready",
-    talking: "Talking", wrapup: "Wrap-up", not_ready: "Not ready",
+    idle: _("Idle"), ringing: _("Ringing"), ivr: _("In IVR"), queued: _("Queued"), ringing_agent: _("Ringing agent"),
+    connected: _("Connected"), alarm: _("Alarm"), logged_out: _("Logged out"), ready: _("Ready"),
+    talking: _("Talking"), wrapup: _("Wrap-up"), not_ready: _("Not ready"),
   };
+  // Each busy state counted on the "Agents busy" tile.
+  const BUSY_COUNTS = {
+    ringing: (n) => ngettext("%(n)s ringing", "%(n)s ringing", n),
+    talking: (n) => ngettext("%(n)s talking", "%(n)s talking", n),
+    wrapup: (n) => ngettext("%(n)s in wrap-up", "%(n)s in wrap-up", n),
+  };
+  const STRATEGIES = {
+    longest_idle: _("longest idle"), round_robin: _("round robin"), ring_all: _("ring all"),
+    fewest_calls: _("fewest calls"), least_talk: _("least talk time"), skill_first: _("highest skill first"),
+  };
+  const KINDS = { trunk: _("trunk"), station: _("station") };
+  // The not-ready reasons are recorded in English; the page names them in its language.
+  const REASONS = JSON.parse(root.dataset.reasons || "{}");
+  const reasonLabel = (reason) => REASONS[reason] || reason;
   const BUSY = ["ringing", "talking", "wrapup"];
 
   let fetchedAt = performance.now();  // when the snapshot on screen arrived
@@ -123,9 +138,9 @@
         body: JSON.stringify(body),
       });
       const reply = await res.json().catch(() => ({}));
-      if (!res.ok) error.textContent = reply.error || `The box answered ${res.status}.`;
+      if (!res.ok) error.textContent = reply.error || _("The box answered %(status)s.", { status: res.status });
     } catch (err) {
-      error.textContent = "The web server is not answering.";
+      error.textContent = _("The web server is not answering.");
     } finally {
       buttons.forEach((b) => { b.disabled = false; });
       poll();
@@ -143,8 +158,8 @@
       return b;
     };
     const reason = document.getElementById("reason-select").content.firstElementChild.cloneNode(true);
-    box.append(button("login", "Log in", "btn-ok"), button("ready", "Ready", "btn-ok"), reason,
-      button("not_ready", "Not ready", "btn-warn"), button("logout", "Log out", "btn-ghost"));
+    box.append(button("login", _("Log in"), "btn-ok"), button("ready", _("Ready"), "btn-ok"), reason,
+      button("not_ready", _("Not ready"), "btn-warn"), button("logout", _("Log out"), "btn-ghost"));
     td.replaceChildren(box, el("div", "action-error"));
     td.querySelector(".action-error").setAttribute("role", "alert");
   }
@@ -177,56 +192,64 @@
     const inUse = s.lines.filter((l) => l.state !== "idle" && l.state !== "alarm").length;
     const reasons = [...new Set(s.agents.filter((a) => a.state === "not_ready" && a.reason).map((a) => a.reason))];
 
-    tile("t-waiting", waiting.length, !waiting.length ? "ok" : longest > TARGET_S ? "alarm" : "warn",
-      inIvr ? `${inIvr} more in the IVR` : "none in the IVR");
+    tile("t-waiting", number(waiting.length), !waiting.length ? "ok" : longest > TARGET_S ? "alarm" : "warn",
+      inIvr ? ngettext("%(n)s more in the IVR", "%(n)s more in the IVR", inIvr) : _("none in the IVR"));
     tile("t-longest", waiting.length ? counter(longest) : "0:00",
       !waiting.length ? "ok" : longest > TARGET_S ? "alarm" : "warn");
-    tile("t-ready", ready, ready ? "ok" : waiting.length ? "alarm" : null, `${loggedIn} logged in`);
-    tile("t-busy", busy, busy ? "info" : null,
-      BUSY.map((st) => [count([st]), LABELS[st].toLowerCase()]).filter(([n]) => n).map(([n, l]) => `${n} ${l}`).join(" · ") || "nobody on a call");
-    tile("t-notready", notReady, notReady ? "warn" : null, reasons.join(", ") || "—");
-    const linesValue = el("span", null, String(inUse));
-    linesValue.append(el("small", null, ` / ${s.lines.length}`));
+    tile("t-ready", number(ready), ready ? "ok" : waiting.length ? "alarm" : null,
+      ngettext("%(n)s logged in", "%(n)s logged in", loggedIn));
+    tile("t-busy", number(busy), busy ? "info" : null,
+      BUSY.map((st) => [count([st]), st]).filter(([n]) => n).map(([n, st]) => BUSY_COUNTS[st](n)).join(" · ")
+        || _("nobody on a call"));
+    tile("t-notready", number(notReady), notReady ? "warn" : null, reasons.map(reasonLabel).join(", ") || "—");
+    const linesValue = el("span", null, number(inUse));
+    linesValue.append(el("small", null, ` / ${number(s.lines.length)}`));
     tile("t-lines", linesValue, alarms ? "alarm" : inUse ? "info" : null,
-      alarms ? `${alarms} line${alarms > 1 ? "s" : ""} in alarm` : "no alarms");
-    const p99 = el("span", null, s.ticks.p99_ms.toFixed(1));
-    p99.append(el("small", null, " ms"));
+      alarms ? ngettext("%(n)s line in alarm", "%(n)s lines in alarm", alarms) : _("no alarms"));
+    const p99 = el("span", null, number(s.ticks.p99_ms, 1));
+    p99.append(el("small", null, " " + _("ms")));
     // A tick is 20 ms (docs/architecture.md §2): a p99 above it means the loop is falling behind.
     tile("t-tick", p99, s.ticks.p99_ms > 20 ? "alarm" : s.ticks.overruns ? "warn" : "ok",
-      `${s.ticks.overruns} overrun${s.ticks.overruns === 1 ? "" : "s"}`);
+      ngettext("%(n)s overrun", "%(n)s overruns", s.ticks.overruns, { n: number(s.ticks.overruns) }));
     document.getElementById("t-tick").title =
-      `mean ${s.ticks.mean_ms.toFixed(2)} ms · max ${s.ticks.max_ms.toFixed(1)} ms over ${s.ticks.count} ticks`;
+      _("mean %(mean)s ms · max %(max)s ms over %(count)s ticks", { mean: number(s.ticks.mean_ms, 2),
+        max: number(s.ticks.max_ms, 1), count: number(s.ticks.count) });
 
     const boxline = document.getElementById("boxline");
-    boxline.replaceChildren("Box ", el("b", null, s.box.id), ` · board ${s.box.board} · ${s.box.mode} mode · up `,
-      el("b", null, duration(now - s.box.started_at)), ` · updated ${timeOfDay(new Date())}`);
+    boxline.replaceChildren(_("Box %(id)s · board %(board)s · %(mode)s mode · up %(uptime)s · updated %(time)s",
+      { id: s.box.id, board: s.box.board, mode: s.box.mode, uptime: duration(now - s.box.started_at),
+        time: timeOfDay(new Date()) }));
 
     document.getElementById("n-waiting").textContent = waiting.length || "";
-    document.getElementById("n-agents").textContent = `${loggedIn} of ${s.agents.length} logged in`;
-    document.getElementById("n-lines").textContent = `${inUse} of ${s.lines.length} in use`;
+    document.getElementById("n-agents").textContent = ngettext("%(n)s of %(total)s logged in",
+      "%(n)s of %(total)s logged in", loggedIn, { total: number(s.agents.length) });
+    document.getElementById("n-lines").textContent = ngettext("%(n)s of %(total)s in use",
+      "%(n)s of %(total)s in use", inUse, { total: number(s.lines.length) });
 
     syncRows(document.getElementById("waiting"), waiting, (c) => c.id,
-      (c) => [twoLine(c.number || "unknown", c.name, "caller"), c.queue || "—", badge(c.state), counter(waitOf(c))],
+      (c) => [twoLine(c.number || _("unknown"), c.name, "caller"), c.queue || "—", badge(c.state), counter(waitOf(c))],
       (tr, c) => tr.classList.toggle("over-target", waitOf(c) > TARGET_S));
 
     syncRows(document.getElementById("agents"), s.agents, (a) => a.id,
       // A remote agent's station is their number (tel:...); on a call, the trunk they are dialled on.
-      (a) => [twoLine(a.name, `${a.id} · ${a.station}${a.trunk ? ` via ${a.trunk}` : ""}`, "agent-name"),
-        badge(a.state, a.reason), counter(now - a.since), a.number ? el("span", "caller", a.number) : "—",
-        a.queues.join(", ") || "—", a.calls, duration(a.talk_s)],
+      (a) => [twoLine(a.name, a.trunk ? _("%(id)s · %(station)s via %(trunk)s", { id: a.id, station: a.station,
+        trunk: a.trunk }) : `${a.id} · ${a.station}`, "agent-name"),
+        badge(a.state, a.reason ? reasonLabel(a.reason) : null), counter(now - a.since),
+        a.number ? el("span", "caller", a.number) : "—", a.queues.join(", ") || "—", number(a.calls),
+        duration(a.talk_s)],
       canControl ? (tr, a, created) => {
         if (created) buildActions(tr, a.id);
         showActions(tr, a.state);
       } : null);
 
     syncRows(document.getElementById("queues"), s.queues, (q) => q.name,
-      (q) => [twoLine(q.name, q.strategy, "agent-name"), q.waiting,
-        q.waiting ? counter(q.longest_wait_s) : "—", `${q.agents_ready} / ${q.agents_logged_in}`,
-        q.agents_busy, q.offered, q.answered, q.abandoned],
+      (q) => [twoLine(q.name, STRATEGIES[q.strategy] || q.strategy, "agent-name"), number(q.waiting),
+        q.waiting ? counter(q.longest_wait_s) : "—", `${number(q.agents_ready)} / ${number(q.agents_logged_in)}`,
+        number(q.agents_busy), number(q.offered), number(q.answered), number(q.abandoned)],
       (tr, q) => tr.classList.toggle("over-target", q.waiting > 0 && q.longest_wait_s > TARGET_S));
 
     syncRows(document.getElementById("lines"), s.lines, (l) => l.channel,
-      (l) => [l.channel, el("span", "agent-name", l.name), l.kind, badge(l.state),
+      (l) => [l.channel, el("span", "agent-name", l.name), KINDS[l.kind] || l.kind, badge(l.state),
         l.number ? el("span", "caller", l.number) : "—",
         l.since !== null && l.since !== undefined ? counter(now - l.since) : "—"]);
   }

@@ -5,7 +5,8 @@
   const root = document.getElementById("lines-page");
   if (!root) return;
 
-  const { el, timeOfDay } = window.Live;
+  const { el } = window.Live;
+  const { gettext: _, ngettext, number, timeOfDay } = window.I18n;
   const TEST_POLL_MS = 500;
   // A test's answer may take its listening time plus the engine's grace for a driver (firmware/core/engine.py).
   const TEST_WAIT_EXTRA_S = 30;
@@ -15,11 +16,12 @@
   const table = document.getElementById("tech-lines");
   const tbody = table.tBodies[0];
   const heads = Array.from(table.tHead.rows[0].cells);
-  const TEST_COL = heads.findIndex((th) => th.textContent === "Line test");
+  const TEST_COL = heads.findIndex((th) => th.dataset.column === "test");
   const LABELS = {
-    idle: "Idle", ringing: "Ringing", ivr: "In IVR", queued: "Queued", ringing_agent: "Ringing agent",
-    connected: "Connected", dialing: "Dialing", alarm: "Alarm", testing: "Testing",
+    idle: _("Idle"), ringing: _("Ringing"), ivr: _("In IVR"), queued: _("Queued"), ringing_agent: _("Ringing agent"),
+    connected: _("Connected"), dialing: _("Dialing"), alarm: _("Alarm"), testing: _("Testing"),
   };
+  const KINDS = { trunk: _("trunk"), station: _("station") };
 
   const rows = new Map();      // channel -> {main, digits, open, line, seenAt}
   const following = new Set(); // channels whose test this page follows itself (not from the poll)
@@ -32,7 +34,7 @@
     return `${timeOfDay(date)}.${Math.floor(date.getMilliseconds() / 100)}`;
   }
 
-  const num = (v) => (v === null || v === undefined ? DASH : String(v));
+  const num = (v) => (v === null || v === undefined ? DASH : number(v));
   const sleep = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
 
   function badge(state, text, detail) {
@@ -50,10 +52,10 @@
 
   // The last caller ID the line delivered; bursts that failed their checks are a line fault to see.
   function callerIdView(cid, unreadable) {
-    const errors = unreadable ? `${unreadable} unreadable` : "";
+    const errors = unreadable ? ngettext("%(n)s unreadable", "%(n)s unreadable", unreadable) : "";
     if (!cid) return errors ? el("span", "alarm-text", errors) : DASH;
-    if (cid.valid === false) return twoLine("unreadable", [stamp(cid.at), errors].join(" · "), "alarm-text");
-    return twoLine(cid.number || "withheld", [cid.name, stamp(cid.at), errors].filter(Boolean).join(" · "),
+    if (cid.valid === false) return twoLine(_("unreadable"), [stamp(cid.at), errors].join(" · "), "alarm-text");
+    return twoLine(cid.number || _("withheld"), [cid.name, stamp(cid.at), errors].filter(Boolean).join(" · "),
       "caller");
   }
 
@@ -68,20 +70,22 @@
 
   // --- line tests -----------------------------------------------------------------------------------
   function testView(test) {
-    if (!test) return el("span", "muted", "not tested");
-    if (test.state === "running") return twoLine(badge("testing", "Testing…"), `listening ${test.seconds} s`);
+    if (!test) return el("span", "muted", _("not tested"));
+    if (test.state === "running") {
+      return twoLine(badge("testing", _("Testing…")), _("listening %(seconds)s s", { seconds: number(test.seconds) }));
+    }
     const result = test.result || {};
     const when = test.finished_at ? stamp(test.finished_at) : "";
     let view;
     if (test.state === "failed") {
-      view = twoLine(badge("failed", "Not tested"), when);
+      view = twoLine(badge("failed", _("Not tested")), when);
       view.append(el("span", "alarm-text", result.detail));
     } else if (result.dial_tone) {
       const level = result.level_dbm0 === null || result.level_dbm0 === undefined ? ""
-        : `${result.level_dbm0.toFixed(1)} dBm0 · `;
-      view = twoLine(badge("answered", "Dial tone"), level + when);
+        : `${number(result.level_dbm0, 1)} dBm0 · `;
+      view = twoLine(badge("answered", _("Dial tone")), level + when);
     } else {
-      view = twoLine(badge("alarm", "No dial tone"), when);
+      view = twoLine(badge("alarm", _("No dial tone")), when);
       view.append(el("span", "alarm-text", result.detail));
     }
     view.title = result.detail || "";
@@ -104,7 +108,7 @@
       });
       let job = await res.json().catch(() => ({}));
       if (!res.ok) {
-        error.textContent = job.error || `The box answered ${res.status}.`;
+        error.textContent = job.error || _("The box answered %(status)s.", { status: res.status });
         return;
       }
       setCell(cell, testView(job));
@@ -116,14 +120,14 @@
         });
         const body = await reply.json().catch(() => ({}));
         if (!reply.ok) {
-          error.textContent = body.error || `The box answered ${reply.status}.`;
+          error.textContent = body.error || _("The box answered %(status)s.", { status: reply.status });
           return;
         }
         job = body;
         setCell(cell, testView(job));
       }
     } catch (err) {
-      error.textContent = "The web server is not answering.";
+      error.textContent = _("The web server is not answering.");
     } finally {
       following.delete(channel);
       button.disabled = false;
@@ -136,15 +140,16 @@
     const line = r.line;
     const list = line.digits || [];
     const toggle = r.main.querySelector("button[data-action=digits]");
-    toggle.textContent = r.open ? "Hide digits" : "Digits";
+    toggle.textContent = r.open ? _("Hide digits") : _("Digits");
     toggle.setAttribute("aria-expanded", r.open ? "true" : "false");
     r.digits.hidden = !r.open;
     const newest = list.length ? list[list.length - 1].at : null;
     if (r.open) {
       const box = el("div", "digits");
-      const heard = list.length === 1 ? "1 digit heard" : `the last ${list.length} digits heard, newest last`;
-      box.append(el("span", "sub", list.length ? `${line.name}: ${heard}`
-        : `${line.name}: no digits heard yet; they appear here as the line hears them`));
+      box.append(el("span", "sub", list.length
+        ? ngettext("%(line)s: %(n)s digit heard", "%(line)s: the last %(n)s digits heard, newest last", list.length,
+          { line: line.name })
+        : _("%(line)s: no digits heard yet; they appear here as the line hears them", { line: line.name })));
       for (const d of list) {
         const chip = el("span", "digit", d.digit);
         chip.append(el("small", null, stamp(d.at)));
@@ -170,12 +175,12 @@
     const r = { main, digits, open: false, line, seenAt: null };
 
     const actions = el("div", "actions");
-    const test = el("button", "btn btn-sm btn-ghost", "Test line");
+    const test = el("button", "btn btn-sm btn-ghost", _("Test line"));
     test.type = "button";
     test.dataset.action = "test";
-    test.title = "Take the line off-hook and listen for dial tone";
+    test.title = _("Take the line off-hook and listen for dial tone");
     test.addEventListener("click", () => testLine(r, line.channel));
-    const toggle = el("button", "btn btn-sm btn-ghost", "Digits");
+    const toggle = el("button", "btn btn-sm btn-ghost", _("Digits"));
     toggle.type = "button";
     toggle.dataset.action = "digits";
     toggle.addEventListener("click", () => {
@@ -204,7 +209,8 @@
       const cid = line.last_caller_id;
       const driverState = line.driver_state && line.driver_state !== line.state ? line.driver_state : null;
       const cells = [
-        twoLine(line.name, `ch ${line.channel} · ${line.kind}`, "agent-name"),
+        twoLine(line.name, _("ch %(channel)s · %(kind)s", { channel: line.channel, kind: KINDS[line.kind] || line.kind }),
+          "agent-name"),
         twoLine(line.driver || DASH, line.device || "", "mono"),
         twoLine(badge(line.state, null, driverState), line.number ? line.number : ""),
         line.alarm ? el("span", "alarm-text", line.alarm) : DASH,
@@ -239,17 +245,18 @@
 
     const alarms = s.lines.filter((l) => l.alarm).length;
     const inUse = s.lines.filter((l) => l.state !== "idle" && l.state !== "alarm").length;
-    document.getElementById("n-lines").textContent =
-      `${s.lines.length} lines · ${inUse} in use · ${alarms} in alarm`;
-    document.getElementById("boxline").replaceChildren("Box ", el("b", null, s.box.id),
-      ` · board ${s.box.board} · ${s.box.mode} mode · updated ${timeOfDay(new Date())}`);
+    document.getElementById("n-lines").textContent = ngettext("%(n)s line · %(in_use)s in use · %(alarms)s in alarm",
+      "%(n)s lines · %(in_use)s in use · %(alarms)s in alarm", s.lines.length,
+      { in_use: number(inUse), alarms: number(alarms) });
+    document.getElementById("boxline").textContent = _("Box %(id)s · board %(board)s · %(mode)s mode · updated %(time)s",
+      { id: s.box.id, board: s.box.board, mode: s.box.mode, time: timeOfDay(new Date()) });
     renderWorkers(s.workers || {});
   }
 
   // --- engine workers -----------------------------------------------------------------------------
   // A dead or stuck worker loses records from then on: a red alarm above everything. A worker waiting
   // on a lock or a full card loses nothing yet, but the technician should find out why: amber.
-  const WORKERS = { store: "Call records (database)", journal: "Queue journal", recorder: "Recordings" };
+  const WORKERS = { store: _("Call records (database)"), journal: _("Queue journal"), recorder: _("Recordings") };
   const workerAlarm = document.getElementById("worker-alarm");
   const workerBody = document.querySelector("#workers tbody");
 
@@ -261,17 +268,19 @@
       const w = workers[name];
       if (!w) continue;
       let state;
-      let detail = w.last_error ? `last error: ${w.last_error}` : "";
+      let detail = w.last_error ? _("last error: %(error)s", { error: w.last_error }) : "";
       if (!w.alive) {
-        state = badge("fault", "Fault");
+        state = badge("fault", _("Fault"));
         detail = w.fault;
         faults.push(`${label}: ${w.fault}`);
       } else if (w.waiting) {
-        state = badge("waiting", "Waiting");
-        detail = `since ${timeOfDay(new Date(w.waiting.since * 1000))}: ${w.waiting.reason}`;
-        waits.push(`${label} waits since ${timeOfDay(new Date(w.waiting.since * 1000))}: ${w.waiting.reason}`);
+        const since = timeOfDay(new Date(w.waiting.since * 1000));
+        state = badge("waiting", _("Waiting"));
+        detail = _("since %(time)s: %(reason)s", { time: since, reason: w.waiting.reason });
+        waits.push(_("%(worker)s waits since %(time)s: %(reason)s", { worker: label, time: since,
+          reason: w.waiting.reason }));
       } else {
-        state = badge("ready", "Working");
+        state = badge("ready", _("Working"));
       }
       const tr = el("tr");
       tr.dataset.worker = name;
@@ -296,11 +305,11 @@
 
     if (faults.length) {
       workerAlarm.className = "banner";
-      workerAlarm.replaceChildren(el("strong", null, "Records are not being written."),
+      workerAlarm.replaceChildren(el("strong", null, _("Records are not being written.")),
         el("span", "banner-detail", faults.join(" · ")));
     } else if (waits.length) {
       workerAlarm.className = "banner banner-warn";
-      workerAlarm.replaceChildren(el("strong", null, "Records wait to be written; none is lost."),
+      workerAlarm.replaceChildren(el("strong", null, _("Records wait to be written; none is lost.")),
         el("span", "banner-detail", waits.join(" · ")));
     }
     workerAlarm.hidden = !faults.length && !waits.length;
@@ -318,10 +327,12 @@
   const POLL_MS = 5000;
   const summary = document.getElementById("hq-summary");
   const tbody = document.querySelector("#hq-tokens tbody");
-  const when = (t) => (t ? new Date(t * 1000).toLocaleString() : "—");
+  const { gettext: _, ngettext, number, dateTime } = window.I18n;
+  const when = (t) => (t ? dateTime(new Date(t * 1000)) : "—");
   const age = (s) => (s === null || s === undefined ? "—"
-    : s < 120 ? `${Math.round(s)} s` : s < 7200 ? `${Math.round(s / 60)} min` : `${(s / 3600).toFixed(1)} h`);
-  const mb = (b) => `${(b / 1048576).toFixed(1)} MB`;
+    : s < 120 ? _("%(n)s s", { n: number(Math.round(s)) })
+      : s < 7200 ? _("%(n)s min", { n: number(Math.round(s / 60)) }) : _("%(n)s h", { n: number(s / 3600, 1) }));
+  const mb = (b) => _("%(n)s MB", { n: number(b / 1048576, 1) });
 
   function render(s) {
     const files = Object.values(s.files_not_taken || {});
@@ -329,10 +340,14 @@
     const fileBytes = files.reduce((n, f) => n + f.bytes, 0);
     const oldest = s.oldest_not_taken;
     summary.textContent = s.not_taken === 0
-      ? `Head office holds every record (up to change ${s.latest_seq}).`
-      : `Not yet taken by head office: ${s.not_taken} records and ${fileCount} files (${mb(fileBytes)}); ` +
-        (oldest ? `oldest: ${oldest.table} ${oldest.id}, ${age(oldest.age_s)} old. ` : "") +
-        `Taken up to change ${s.acked_seq ?? 0} of ${s.latest_seq}.`;
+      ? _("Head office holds every record (up to change %(seq)s).", { seq: s.latest_seq })
+      : [ngettext("Not yet taken by head office: %(n)s record and %(files)s files (%(size)s);",
+        "Not yet taken by head office: %(n)s records and %(files)s files (%(size)s);", s.not_taken,
+        { files: number(fileCount), size: mb(fileBytes) }),
+      oldest ? _("oldest: %(table)s %(id)s, %(age)s old.", { table: oldest.table, id: oldest.id, age: age(oldest.age_s) })
+        : "",
+      _("Taken up to change %(acked)s of %(latest)s.", { acked: s.acked_seq ?? 0, latest: s.latest_seq }),
+      ].filter(Boolean).join(" ");
     summary.className = "crumbs" + (oldest && oldest.age_s > 86400 ? " is-alarm" : "");
     tbody.replaceChildren();
     if (!s.hq_tokens.length) {
@@ -361,9 +376,9 @@
     try {
       const res = await fetch("/api/v1/hq/status", { credentials: "same-origin", headers: { Accept: "application/json" } });
       if (res.ok) render(await res.json());
-      else summary.textContent = `The box answered ${res.status} for the HQ sync status.`;
+      else summary.textContent = _("The box answered %(status)s for the HQ sync status.", { status: res.status });
     } catch (err) {
-      summary.textContent = "The web server is not answering.";
+      summary.textContent = _("The web server is not answering.");
     }
     setTimeout(poll, POLL_MS);
   }

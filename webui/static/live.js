@@ -13,7 +13,7 @@ window.Live = (function () {
     return node;
   }
 
-  const timeOfDay = (date) => date.toLocaleTimeString([], { hour12: false });
+  const { gettext: _, timeOfDay } = window.I18n;
 
   // Polls `url` every second (every 5 s while hidden): `render(body)` on an answer, the banner and a
   // "stale" page (after `onDown()`) when the engine or the web server does not answer. Returns
@@ -26,12 +26,12 @@ window.Live = (function () {
     function showDown(headline, detail) {
       if (onDown) onDown();
       root.classList.add("stale");
-      const when = lastGood ? ` The figures below are from ${timeOfDay(lastGood)} and are not live.`
-        : " No live data yet.";
-      banner.replaceChildren(el("strong", null, headline), when);
+      const when = lastGood ? _("The figures below are from %(time)s and are not live.", { time: timeOfDay(lastGood) })
+        : _("No live data yet.");
+      banner.replaceChildren(el("strong", null, headline), " " + when);
       if (detail) banner.append(el("span", "banner-detail", detail));
       banner.hidden = false;
-      document.getElementById("boxline").textContent = "Retrying every second…";
+      document.getElementById("boxline").textContent = _("Retrying every second…");
     }
 
     async function poll() {
@@ -48,7 +48,7 @@ window.Live = (function () {
         }
         const body = await res.json().catch(() => ({}));
         if (!res.ok) {
-          showDown(res.status === 503 ? "Engine not reachable." : `The box answered ${res.status}.`,
+          showDown(res.status === 503 ? _("Engine not reachable.") : _("The box answered %(status)s.", { status: res.status }),
             body.error || "");
         } else {
           lastGood = new Date();
@@ -57,7 +57,7 @@ window.Live = (function () {
           root.classList.remove("stale");
         }
       } catch (err) {
-        showDown("The web server is not answering.", "");
+        showDown(_("The web server is not answering."), "");
       } finally {
         inFlight = false;
         timer = setTimeout(poll, document.hidden ? HIDDEN_POLL_MS : POLL_MS);
@@ -69,5 +69,5 @@ window.Live = (function () {
     return poll;
   }
 
-  return { el, timeOfDay, poller };
+  return { el, poller };
 })();

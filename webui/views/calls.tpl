@@ -14,50 +14,50 @@
   % end
 % end
 <div class="page-head">
-  <h1>Calls</h1>
+  <h1>{{_("Calls")}}</h1>
   % if not problems:
   <p class="muted">
     % if total:
-    {{(f.page - 1) * f.per_page + 1}}–{{min(f.page * f.per_page, total)}} of {{total}} call{{'' if total == 1 else 's'}}
+    {{ngettext("%(first)s–%(last)s of %(total)s call", "%(first)s–%(last)s of %(total)s calls", total) % {'first': fmt.number((f.page - 1) * f.per_page + 1), 'last': fmt.number(min(f.page * f.per_page, total)), 'total': fmt.number(total)} }}
     % else:
-    No calls match.
+    {{_("No calls match.")}}
     % end
   </p>
   % end
 </div>
 
 <form method="get" action="/calls" class="filters card">
-  <label class="field field-sm"><span>From</span>
+  <label class="field field-sm"><span>{{_("From")}}</span>
     <input type="date" name="from" value="{{form.get('from', '')}}" class="{{'invalid' if 'from' in problems else ''}}"></label>
-  <label class="field field-sm"><span>To</span>
+  <label class="field field-sm"><span>{{_("To")}}</span>
     <input type="date" name="to" value="{{form.get('to', '')}}" class="{{'invalid' if 'to' in problems else ''}}"></label>
-  <label class="field field-sm"><span>Number contains</span>
+  <label class="field field-sm"><span>{{_("Number contains")}}</span>
     <input type="search" name="number" value="{{form.get('number', '')}}" inputmode="tel" maxlength="64"
-           placeholder="e.g. 5550"></label>
-  <label class="field field-sm"><span>Queue</span>
+           placeholder="{{_("e.g. 5550")}}"></label>
+  <label class="field field-sm"><span>{{_("Queue")}}</span>
     <select name="queue">
-      % options(form.get('queue', ''), choices['queues'], 'All queues')
+      % options(form.get('queue', ''), choices['queues'], _('All queues'))
     </select></label>
-  <label class="field field-sm"><span>Disposition</span>
+  <label class="field field-sm"><span>{{_("Disposition")}}</span>
     <select name="disposition" class="{{'invalid' if 'disposition' in problems else ''}}">
-      % options(form.get('disposition', ''), choices['dispositions'], 'Any')
+      % options(form.get('disposition', ''), choices['dispositions'], _('Any'))
     </select></label>
-  <label class="field field-sm"><span>Agent</span>
+  <label class="field field-sm"><span>{{_("Agent")}}</span>
     <select name="agent">
-      % options(form.get('agent', ''), choices['agents'], 'All agents')
+      % options(form.get('agent', ''), choices['agents'], _('All agents'))
     </select></label>
   % if f.order != 'desc':
   <input type="hidden" name="order" value="{{f.order}}">
   % end
   <div class="filter-buttons">
-    <button class="btn btn-primary" type="submit">Apply</button>
-    <a class="btn btn-ghost" href="/calls">Clear</a>
+    <button class="btn btn-primary" type="submit">{{_("Apply")}}</button>
+    <a class="btn btn-ghost" href="/calls">{{_("Clear")}}</a>
   </div>
 </form>
 
 % if problems:
 <div class="form-error" role="alert">
-  <strong>Fix the filters to see calls:</strong>
+  <strong>{{_("Fix the filters to see calls:")}}</strong>
   <ul>
     % for message in problems.values():
     <li>{{message}}</li>
@@ -72,17 +72,18 @@
         <th>
           % flip = 'asc' if f.order == 'desc' else 'desc'
           <a class="sort" href="{{calls_url(order=flip, page=1)}}"
-             title="Sort {{'oldest' if flip == 'asc' else 'newest'}} first">Arrival <span aria-hidden="true">{{'▼' if f.order == 'desc' else '▲'}}</span></a>
+             title="{{_('Sort oldest first') if flip == 'asc' else _('Sort newest first')}}">{{_("Arrival")}} <span aria-hidden="true">{{'▼' if f.order == 'desc' else '▲'}}</span></a>
         </th>
-        <th>Number</th><th>IVR path</th><th class="opt">Digits</th><th>Queue</th><th class="num">Wait</th>
-        <th>Agent</th><th class="num opt">Talk</th><th>Disposition</th>
+        <th>{{_("Number")}}</th><th>{{_("IVR path")}}</th><th class="opt">{{_("Digits")}}</th><th>{{_("Queue")}}</th>
+        <th class="num">{{_("Wait")}}</th><th>{{_("Agent")}}</th><th class="num opt">{{_("Talk")}}</th>
+        <th>{{_("Disposition")}}</th>
       </tr></thead>
       <tbody>
         % for c in calls:
         <tr>
           <td class="arrival"><a href="/calls/{{c['id']}}">{{fmt.when(c['arrived_at'])}}</a></td>
           <td class="nowrap">
-            <span class="mono">{{c['number'] or 'unknown'}}</span>
+            <span class="mono">{{c['number'] or _('unknown')}}</span>
             % if c['name']:
             <span class="sub">{{c['name']}}</span>
             % end
@@ -95,31 +96,31 @@
           <td class="num opt">{{fmt.duration(c['talk'])}}</td>
           <td>
             % if c['disposition']:
-            <span class="st st-{{c['disposition']}}">{{dispositions.get(c['disposition'], c['disposition'])}}</span>
+            <span class="st st-{{c['disposition']}}">{{_(dispositions[c['disposition']]) if c['disposition'] in dispositions else c['disposition']}}</span>
             % else:
-            <span class="st st-live">In progress</span>
+            <span class="st st-live">{{_("In progress")}}</span>
             % end
           </td>
         </tr>
         % end
         % if not calls:
-        <tr class="empty"><td colspan="9">No calls match these filters.</td></tr>
+        <tr class="empty"><td colspan="9">{{_("No calls match these filters.")}}</td></tr>
         % end
       </tbody>
     </table>
   </div>
   % if pages > 1:
-  <nav class="pager" aria-label="Pages">
+  <nav class="pager" aria-label="{{_("Pages")}}">
     % if f.page > 1:
-    <a class="btn btn-ghost" href="{{calls_url(page=f.page - 1)}}" rel="prev">‹ Previous</a>
+    <a class="btn btn-ghost" href="{{calls_url(page=f.page - 1)}}" rel="prev">‹ {{_("Previous")}}</a>
     % else:
-    <span class="btn btn-ghost disabled">‹ Previous</span>
+    <span class="btn btn-ghost disabled">‹ {{_("Previous")}}</span>
     % end
-    <span class="muted">Page {{f.page}} of {{pages}}</span>
+    <span class="muted">{{_("Page %(page)s of %(pages)s") % {'page': fmt.number(f.page), 'pages': fmt.number(pages)} }}</span>
     % if f.page < pages:
-    <a class="btn btn-ghost" href="{{calls_url(page=f.page + 1)}}" rel="next">Next ›</a>
+    <a class="btn btn-ghost" href="{{calls_url(page=f.page + 1)}}" rel="next">{{_("Next")}} ›</a>
     % else:
-    <span class="btn btn-ghost disabled">Next ›</span>
+    <span class="btn btn-ghost disabled">{{_("Next")}} ›</span>
     % end
   </nav>
   % end

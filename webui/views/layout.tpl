@@ -7,6 +7,10 @@
 <title>{{title}} · Branchline</title>
 <link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="/static/branchline.css">
+% if get('scripts'):
+<script src="/static/i18n/{{language}}.js" defer></script>
+<script src="/static/i18n.js" defer></script>
+% end
 % for script in get('scripts', []):
 <script src="/static/{{script}}" defer></script>
 % end
@@ -16,12 +20,12 @@
   <a class="brand" href="/"><img src="/static/favicon.svg" alt="" width="22" height="22">Branchline</a>
   % if user:
   <nav class="nav">
-    <a href="/" class="{{'active' if get('active') == 'dashboard' else ''}}">Dashboard</a>
+    <a href="/" class="{{'active' if get('active') == 'dashboard' else ''}}">{{_("Dashboard")}}</a>
     % if can_see_records:
-    <a href="/calls" class="{{'active' if get('active') == 'calls' else ''}}">Calls</a>
+    <a href="/calls" class="{{'active' if get('active') == 'calls' else ''}}">{{_("Calls")}}</a>
     % end
     % if get('can_see_lines'):
-    <a href="/lines" class="{{'active' if get('active') == 'lines' else ''}}">Lines</a>
+    <a href="/lines" class="{{'active' if get('active') == 'lines' else ''}}">{{_("Lines")}}</a>
     % end
     % if user_has('admin'):
     <a href="/users" class="{{'active' if get('active') == 'users' else ''}}">{{_("Users")}}</a>
@@ -35,7 +39,7 @@
     % end
     <form method="post" action="/logout">
       <input type="hidden" name="csrf_token" value="{{csrf}}">
-      <button class="btn btn-dark" type="submit">Sign out</button>
+      <button class="btn btn-dark" type="submit">{{_("Sign out")}}</button>
     </form>
   </div>
   % end

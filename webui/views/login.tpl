@@ -1,6 +1,6 @@
 % rebase('layout', main_class='page page-center')
 <section class="card auth-card">
-  <h1>Sign in</h1>
+  <h1>{{_("Sign in")}}</h1>
   % if notice:
   <p class="notice" role="status">{{notice}}</p>
   % end
@@ -11,14 +11,16 @@
     <input type="hidden" name="csrf_token" value="{{csrf}}">
     <input type="hidden" name="next" value="{{next}}">
     <label class="field">
-      <span>Username</span>
+      <span>{{_("Username")}}</span>
       <input name="username" value="{{username}}" autocomplete="username" autocapitalize="none"
              spellcheck="false" required {{!'' if username else 'autofocus'}}>
     </label>
     <label class="field">
-      <span>Password</span>
+      <span>{{_("Password")}}</span>
       <input type="password" name="password" autocomplete="current-password" required {{!'autofocus' if username else ''}}>
     </label>
-    <button class="btn btn-primary btn-block" type="submit">Sign in</button>
+    <button class="btn btn-primary btn-block" type="submit">{{_("Sign in")}}</button>
   </form>
+  % from urllib.parse import urlencode
+  % include('language_switch', switch_next='/login?' + urlencode({'next': next}) if next != '/' else '/login')
 </section>

@@ -1,0 +1,118 @@
+// Made by webui/locale_build.py from the catalogue (`make messages`); do not edit.
+window.BranchlineCatalogue = {
+ "lang": "zh",
+ "messages": {
+  "%(id)s · %(station)s via %(trunk)s": "%(id)s · %(station)s 经 %(trunk)s",
+  "%(line)s: %(n)s digit heard": [
+   "%(line)s：最近收到的 %(n)s 个按键，最新的在最后"
+  ],
+  "%(line)s: no digits heard yet; they appear here as the line hears them": "%(line)s：尚未收到按键；线路收到按键时会显示在这里",
+  "%(n)s MB": "%(n)s MB",
+  "%(n)s h": "%(n)s 小时",
+  "%(n)s in wrap-up": [
+   "%(n)s 人话后处理"
+  ],
+  "%(n)s line in alarm": [
+   "%(n)s 条线路告警"
+  ],
+  "%(n)s line · %(in_use)s in use · %(alarms)s in alarm": [
+   "%(n)s 条线路 · %(in_use)s 条占用 · %(alarms)s 条告警"
+  ],
+  "%(n)s logged in": [
+   "%(n)s 人已签入"
+  ],
+  "%(n)s min": "%(n)s 分钟",
+  "%(n)s more in the IVR": [
+   "另有 %(n)s 通在 IVR 中"
+  ],
+  "%(n)s of %(total)s in use": [
+   "%(total)s 条中 %(n)s 条占用"
+  ],
+  "%(n)s of %(total)s logged in": [
+   "%(total)s 人中 %(n)s 人已签入"
+  ],
+  "%(n)s overrun": [
+   "超时 %(n)s 次"
+  ],
+  "%(n)s ringing": [
+   "%(n)s 人振铃"
+  ],
+  "%(n)s s": "%(n)s 秒",
+  "%(n)s talking": [
+   "%(n)s 人通话"
+  ],
+  "%(n)s unreadable": [
+   "%(n)s 次无法识别"
+  ],
+  "%(worker)s waits since %(time)s: %(reason)s": "%(worker)s 自 %(time)s 起等待：%(reason)s",
+  "Alarm": "告警",
+  "Box %(id)s · board %(board)s · %(mode)s mode · up %(uptime)s · updated %(time)s": "设备 %(id)s · 板卡 %(board)s · %(mode)s 模式 · 已运行 %(uptime)s · 更新于 %(time)s",
+  "Box %(id)s · board %(board)s · %(mode)s mode · updated %(time)s": "设备 %(id)s · 板卡 %(board)s · %(mode)s 模式 · 更新于 %(time)s",
+  "Call records (database)": "通话记录（数据库）",
+  "Connected": "通话中",
+  "Dial tone": "有拨号音",
+  "Dialing": "拨号中",
+  "Digits": "按键",
+  "Engine not reachable.": "无法连接引擎。",
+  "Fault": "故障",
+  "Head office holds every record (up to change %(seq)s).": "总部已取走全部记录（截至变更 %(seq)s）。",
+  "Hide digits": "隐藏按键",
+  "Idle": "空闲",
+  "In IVR": "IVR 中",
+  "Log in": "签入",
+  "Log out": "签出",
+  "Logged out": "已签出",
+  "No dial tone": "无拨号音",
+  "No live data yet.": "尚无实时数据。",
+  "Not ready": "示忙",
+  "Not tested": "未能测试",
+  "Not yet taken by head office: %(n)s record and %(files)s files (%(size)s);": [
+   "总部尚未取走：%(n)s 条记录和 %(files)s 个文件（%(size)s）；"
+  ],
+  "Queue journal": "队列日志",
+  "Queued": "排队中",
+  "Ready": "示闲",
+  "Recordings": "录音",
+  "Records are not being written.": "记录未能写入。",
+  "Records wait to be written; none is lost.": "记录正在等待写入，没有丢失。",
+  "Retrying every second…": "每秒重试中…",
+  "Ringing": "振铃",
+  "Ringing agent": "坐席振铃",
+  "Take the line off-hook and listen for dial tone": "让线路摘机并检测拨号音",
+  "Taken up to change %(acked)s of %(latest)s.": "已取到变更 %(acked)s（最新为 %(latest)s）。",
+  "Talking": "通话中",
+  "Test line": "测试线路",
+  "Testing": "测试中",
+  "Testing…": "测试中…",
+  "The box answered %(status)s for the HQ sync status.": "查询总部同步状态时设备返回 %(status)s。",
+  "The box answered %(status)s.": "设备返回 %(status)s。",
+  "The figures below are from %(time)s and are not live.": "以下数据截至 %(time)s，并非实时。",
+  "The web server is not answering.": "Web 服务器无响应。",
+  "Waiting": "等待中",
+  "Working": "正常",
+  "Wrap-up": "话后处理",
+  "ch %(channel)s · %(kind)s": "通道 %(channel)s · %(kind)s",
+  "fewest calls": "最少接听优先",
+  "highest skill first": "技能等级优先",
+  "last error: %(error)s": "最近错误：%(error)s",
+  "least talk time": "最短通话时长优先",
+  "listening %(seconds)s s": "监听 %(seconds)s 秒",
+  "longest idle": "最长空闲优先",
+  "mean %(mean)s ms · max %(max)s ms over %(count)s ticks": "平均 %(mean)s 毫秒 · 最长 %(max)s 毫秒（共 %(count)s 个周期）",
+  "ms": "毫秒",
+  "no alarms": "无告警",
+  "nobody on a call": "无人通话",
+  "none in the IVR": "IVR 中无来电",
+  "not tested": "未测试",
+  "oldest: %(table)s %(id)s, %(age)s old.": "最早一条：%(table)s %(id)s，已有 %(age)s。",
+  "ring all": "全部振铃",
+  "round robin": "轮询",
+  "since %(time)s: %(reason)s": "自 %(time)s 起：%(reason)s",
+  "station": "分机",
+  "trunk": "中继",
+  "unknown": "未知",
+  "unreadable": "无法识别",
+  "withheld": "号码隐藏"
+ },
+ "plurals": 1
+};
