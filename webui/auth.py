@@ -14,13 +14,13 @@ import secrets
 import threading
 import time
 import unicodedata
-from http.cookies import CookieError
 from urllib.parse import urlencode
 
 from bottle import HTTPError, RouteError, redirect, request, response
 
 from . import password_policy
 from .accounts import ROLES, AccountStore
+from .cookies import read_cookie
 from .i18n import N_, gettext as _, ngettext
 from .replies import json_error
 
@@ -148,17 +148,6 @@ def new_password_problems(password: str, confirm: str, username: str) -> dict[st
 def _public_user(account: dict) -> dict:
     """What routes see of an account: never its password hash."""
     return {key: account[key] for key in ("username", "roles", "agent_id", "locale", "must_change_password")}
-
-
-def _session_cookie() -> str | None:
-    """The session cookie's value, or None when the Cookie header cannot be read.
-
-    Python's cookie parser refuses headers a client may well send (an RFC 2965 `$Port` attribute, a
-    stray `$=`): such a request is one without a session, never a 500."""
-    try:
-        return request.get_cookie(SESSION_COOKIE)
-    except CookieError:
-        return None
 
 
 def user_has(user: dict | None, *roles: str) -> bool:
@@ -296,7 +285,7 @@ class Auth:
     def session(self) -> dict | None:
         env = request.environ
         if "branchline.session" not in env:
-            session = self._decode(_session_cookie())
+            session = self._decode(read_cookie(SESSION_COOKIE))
             user = None
             if session and session.get("u"):
                 row = self.accounts.get(session["u"])

@@ -10,6 +10,8 @@ from pathlib import Path
 
 from bottle import request
 
+from .cookies import read_cookie
+
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 DOMAIN = "branchline"
 # English is the source language of every message; Chinese (Simplified) is the branch staff's.
@@ -53,7 +55,7 @@ def language() -> str:
     chosen = ((user.get("locale") if user else None) or "").replace("_", "-").split("-")[0].lower()
     if chosen in LANGUAGES:
         return chosen
-    cookie = request.get_cookie(LANGUAGE_COOKIE)
+    cookie = read_cookie(LANGUAGE_COOKIE)
     if cookie in LANGUAGES:
         return cookie
     return _accepted(env.get("HTTP_ACCEPT_LANGUAGE", "")) or DEFAULT_LANGUAGE
