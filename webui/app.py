@@ -17,6 +17,7 @@ from firmware.store import StoreError, connect_readonly
 from . import fmt
 from .accounts import ROLES, AccountStore
 from .audit import AuditLog
+from .backup import install as install_backup
 from .auth import (Auth, SignInError, always_open, hash_password, new_password_problems,
                    normalize_username, public, requires, user_has, username_problem)
 from .i18n import gettext, language, ngettext
@@ -291,6 +292,7 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
 
     install_sync(app, db_path, clock)  # HQ sync API and HQ tokens (webui/sync.py)
     install_lines(app, render)  # technician's lines page and line tests (webui/lines.py)
+    install_backup(app, render, Path(db_path).parent, clock)  # admin's backup and restore (webui/backup.py)
 
     for route in app.routes:
         route.prepare()  # applies the plugins now: a route that declares no roles fails at start

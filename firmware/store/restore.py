@@ -11,12 +11,15 @@ import secrets
 import shutil
 import sqlite3
 import time
+import uuid
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 
 from firmware.store import StoreError, connect, connect_readonly, write_transaction
-from firmware.store.backup import (CHUNK, DB_FILE, DB_MEMBER, FORMAT, MANIFEST, RECORDINGS_DIR, STATE_DIRS,
-                                   database_facts, read_box_id)
+from firmware.store.backup import (CHUNK, DB_FILE, DB_MEMBER, FORMAT, MANIFEST, MAX_RECORDINGS_BYTES,
+                                   RECORDINGS_DIR, SPARE_BYTES, STATE_DIRS, database_facts, read_box_id)
 from firmware.store.ids import BOOT_KEY
 from firmware.store.migrations import MIGRATIONS, SYNCED_TABLES
 from firmware.store.sync import INSTANCE_KEY
@@ -30,6 +33,9 @@ APPLIED = "applied.json"
 KEPT_PREFIX = "before-restore-"
 # A manifest is a few kB per thousand members; anything larger is not one of ours.
 MAX_MANIFEST = 16 * 1024 * 1024
+# The largest archive this box makes: recordings up to their limit (firmware/store/backup.py) and a
+# database, which a busy branch fills at a few hundred MB a year.
+MAX_ARCHIVE_BYTES = MAX_RECORDINGS_BYTES + 1024 ** 3
 # Overridable refusals: a person who knows the archive is the right one may restore it anyway.
 SCHEMA_OLDER, OTHER_BOX, OTHER_DATABASE = "schema_older", "other_box", "other_database"
 # Refusals no override lifts.
@@ -60,10 +66,13 @@ def _safe_name(name: str) -> bool:
             and (name == DB_MEMBER or path.parts[0] in (*STATE_DIRS, RECORDINGS_DIR)) and len(path.parts) > 1)
 
 
-def verify(archive_path: Path) -> dict:
+Archive = Path | BinaryIO
+
+
+def verify(source: Archive) -> dict:
     """The archive's manifest, once every member is found whole (size and SHA-256) and nothing else is in it."""
     try:
-        with zipfile.ZipFile(archive_path) as archive:
+        with zipfile.ZipFile(source) as archive:
             try:
                 info = archive.getinfo(MANIFEST)
             except KeyError:
@@ -105,7 +114,7 @@ def _check_member(archive: zipfile.ZipFile, name: str, expected: dict) -> None:
             while block := f.read(CHUNK):
                 digest.update(block)
                 size += len(block)
-    except (zipfile.BadZipFile, EOFError, OSError) as exc:   # zipfile's own CRC check, a cut archive
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:   # zipfile's CRC, bad deflate, a cut archive
         raise RestoreError(f"{name} is corrupted in the archive ({exc})") from None
     if size != expected.get("size") or digest.hexdigest() != expected.get("sha256"):
         raise RestoreError(f"{name} is corrupted: its SHA-256 or size does not match the manifest")
@@ -126,30 +135,33 @@ def _current_instance(state: Path) -> str | None:
 
 
 def problems(manifest: dict, state: Path) -> list[dict]:
-    """Why this archive is not plainly this box's: schema, box id, database instance."""
+    """Why this archive is not plainly this box's: schema, box id, database instance. Each problem has a
+    `code`, whether an override lifts it, the `params` its message is made of, and the message."""
     ours = [m.__name__ for m in MIGRATIONS]
     theirs = list(manifest["schema"])
     found = []
+    params = {"theirs": len(theirs), "ours": len(ours), "software": str(manifest.get("software", "?"))}
     if theirs != ours:
         if theirs[:len(ours)] == ours:
-            found.append({"code": SCHEMA_NEWER, "overridable": False, "message": (
+            found.append({"code": SCHEMA_NEWER, "overridable": False, "params": params, "message": (
                 f"the archive was made by newer software (schema {len(theirs)}, this box's is {len(ours)}, "
                 f"software {manifest.get('software', '?')}): update this box's software first")})
         elif ours[:len(theirs)] == theirs:
-            found.append({"code": SCHEMA_OLDER, "overridable": True, "message": (
+            found.append({"code": SCHEMA_OLDER, "overridable": True, "params": params, "message": (
                 f"the archive is of an older schema ({len(theirs)} migrations, this box has {len(ours)}, "
                 f"software {manifest.get('software', '?')}): restoring it migrates its database forward")})
         else:
-            found.append({"code": SCHEMA_FOREIGN, "overridable": False, "message": (
+            found.append({"code": SCHEMA_FOREIGN, "overridable": False, "params": params, "message": (
                 "the archive's schema is not one this software has ever had: it cannot be restored here")})
     here = read_box_id(Path(state))
     if manifest["box_id"] != here:
-        found.append({"code": OTHER_BOX, "overridable": True, "message": (
+        found.append({"code": OTHER_BOX, "overridable": True, "params": {"theirs": manifest["box_id"], "ours": here},
+                      "message": (
             f"the archive is of box {manifest['box_id']}, this box is {here}: restoring it makes this box "
             f"{manifest['box_id']} (its configuration comes with it)")})
     instance = _current_instance(Path(state))
     if instance is not None and manifest.get("box_instance") != instance:
-        found.append({"code": OTHER_DATABASE, "overridable": True, "message": (
+        found.append({"code": OTHER_DATABASE, "overridable": True, "params": {}, "message": (
             "the archive's database is not this box's database (it was replaced since, or the archive comes "
             "from elsewhere): the restored database gets a new identity, and HQ must pull it as a new box "
             "(a new box id in the collector's configuration)")})
@@ -157,29 +169,36 @@ def problems(manifest: dict, state: Path) -> list[dict]:
 
 
 # --- staging ---------------------------------------------------------------------------------------------
-def stage(archive_path: Path, state: Path, override: bool, by: str, now: float) -> dict:
+def stage(source: Archive, state: Path, override: bool, by: str, now: float, name: str | None = None) -> dict:
     """Check the archive and unpack it into <state>/restore/staged/ for the next engine start.
 
     RestoreError if it is unreadable or corrupted; RestoreRefused if it is of another schema or box
     and `override` is not given (or cannot help). Replaces a restore staged earlier."""
     state = Path(state)
-    manifest = verify(archive_path)
+    manifest = verify(source)
     found = problems(manifest, state)
     if any(not p["overridable"] or not override for p in found):
         raise RestoreRefused(found, manifest)
+    need = sum(m["size"] for m in manifest["members"].values()) + SPARE_BYTES
+    free = shutil.disk_usage(state).free
+    if free < need:
+        raise RestoreError(f"not enough free space in {state} to unpack the archive: {need / 1e6:.0f} MB needed, "
+                           f"{free / 1e6:.0f} MB free")
     root = _root(state)
     root.mkdir(exist_ok=True)
     work = root / (STAGED + ".part")
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir()
-    with zipfile.ZipFile(archive_path) as archive:
-        for name in manifest["members"]:
-            target = work / (DB_FILE if name == DB_MEMBER else name)
+    with zipfile.ZipFile(source) as archive:
+        for member in manifest["members"]:
+            target = work / (DB_FILE if member == DB_MEMBER else member)
             target.parent.mkdir(parents=True, exist_ok=True)
-            with archive.open(name) as src, open(target, "wb") as out:
+            with archive.open(member) as src, open(target, "wb") as out:
                 shutil.copyfileobj(src, out, CHUNK)
+    if name is None:
+        name = Path(source).name if isinstance(source, (str, Path)) else "archive.zip"
     request = {"manifest": manifest, "by": by, "staged_at": now, "override": override, "overridden": found,
-               "archive": Path(archive_path).name}
+               "archive": name}
     (work / REQUEST).write_text(json.dumps(request, indent=2))
     shutil.rmtree(root / STAGED, ignore_errors=True)
     # The rename makes a staged restore whole or absent: an engine starting mid-upload never sees half.
@@ -253,15 +272,30 @@ def apply_staged(state: Path, now: float) -> dict | None:
         raise RestoreError(f"the restored database cannot be opened: {exc}") from exc
     try:
         sequences = continue_sequences(conn, previous if previous.exists() else None, manifest)
+        report = {**request, "applied_at": now, "recordings_put_back": restored_files, **sequences}
+        _audit(conn, report)
     finally:
         conn.close()
-    report = {**request, "applied_at": now, "recordings_put_back": restored_files, **sequences}
     _write_json(_root(state) / APPLIED, report)
     shutil.rmtree(staged)
     log.warning("restore of %s applied: box %s, database %s, changes continue from %s (%s); the previous "
                 "database and configuration are kept in %s", request["archive"], manifest["box_id"],
                 sequences["box_instance"], sequences["counter"], sequences["rule"], kept)
     return report
+
+
+def _audit(conn: sqlite3.Connection, report: dict) -> None:
+    """The restore in the restored database's audit log (webui/audit.py writes the others), so HQ sees it."""
+    m = report["manifest"]
+    detail = {"archive": report["archive"], "box_id": m["box_id"], "created": m.get("created"),
+              "archive_latest_seq": m["latest_seq"], "override": report["override"],
+              "overridden": [p["code"] for p in report["overridden"]], "rule": report["rule"],
+              "counter": report["counter"], "restamped": report["restamped"], "kept": report["kept"]}
+    with write_transaction(conn):
+        conn.execute("INSERT INTO audit_log (id, at, username, address, action, target, detail) "
+                     "VALUES (?, ?, ?, ?, ?, ?, ?)", [uuid.uuid4().hex, report["applied_at"], report["by"],
+                                                      "engine start", "restore.apply", report["archive"],
+                                                      json.dumps(detail, sort_keys=True)])
 
 
 def _write_json(path: Path, data: dict) -> None:

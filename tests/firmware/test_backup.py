@@ -1,5 +1,6 @@
 """Backup and restore (issue 12 item 6): a consistent archive while the writer commits, a faithful round
 trip, refusals of another schema, box or a corrupted member, and the sequence rule that keeps HQ whole."""
+import hashlib
 import json
 import shutil
 import sqlite3
@@ -167,7 +168,6 @@ def test_recordings_only_on_request_and_only_those_with_a_row(tmp_path):
     (state / "recordings" / "2025" / "03" / "call-00000.wav").write_bytes(b"RIFF" + bytes(100))
     (state / "recordings" / "2025" / "03" / "still-recording.wav").write_bytes(b"RIFF")
     db = open_db(state / "branchline.db")
-    import hashlib
     db["recordings"].insert({"id": "rec-0", "call_id": "call-00000", "path": "2025/03/call-00000.wav", "size": 104,
                              "sha256": hashlib.sha256(b"RIFF" + bytes(100)).hexdigest()})
     db.conn.close()
@@ -202,7 +202,10 @@ def test_round_trip_restores_records_and_configuration_and_keeps_the_current_one
     assert rows(state / "branchline.db") == current
     report = apply_staged(state, time.time())
 
-    assert rows(state / "branchline.db") == before
+    after = rows(state / "branchline.db")
+    audit = [r for (t, _), r in after.items() if t == "audit_log"]
+    assert {k: v for k, v in after.items() if k[0] != "audit_log"} == before
+    assert [(a["action"], a["username"]) for a in audit] == [("restore.apply", "admin")]
     assert (state / "config" / "site.toml").read_bytes() == site_before
     assert (state / "prompts" / "en" / "promo.wav").read_bytes() == b"RIFF-uploaded-prompt"
     kept = state / report["kept"]
@@ -361,9 +364,11 @@ def test_after_a_restore_changes_continue_above_what_hq_holds_and_hq_gets_every_
     restored = rows(state / "branchline.db", with_seq=True)
     new = [r for (t, i), r in restored.items() if i.startswith("call-0010")]
     assert new and all(r["seq"] > acked for r in new)
+    applied = [k for k, r in restored.items() if k[0] == "audit_log" and r["action"] == "restore.apply"]
+    assert len(applied) == 1 and restored[applied[0]]["username"] == "admin"
     assert {k for k, r in restored.items() if r["seq"] > acked} == {
         *((t, i) for (t, i) in restored if i.startswith("call-0010")), ("customers", "cust-1"),
-        ("call_events", "call-00001-e0")}
+        ("call_events", "call-00001-e0"), *applied}
 
     box = serve(state)
     config = hq_config(tmp_path, "branch-007", box.url, token)

@@ -23,6 +23,9 @@
     % if get('can_see_lines'):
     <a href="/lines" class="{{'active' if get('active') == 'lines' else ''}}">Lines</a>
     % end
+    % if user_has('admin'):
+    <a href="/backup" class="{{'active' if get('active') == 'backup' else ''}}">{{_("Backup")}}</a>
+    % end
   </nav>
   <div class="whoami">
     <span class="who">{{user['username']}}</span>
