@@ -414,3 +414,31 @@ def test_restore_onto_another_database_makes_a_new_identity_hq_will_not_mix_in(t
     assert not pull(config).errors
     held = HqStore.open(load_config(config).database).records("branch-007b")
     assert held == {k: {**v} for k, v in rows(fresh / "branchline.db", with_seq=True).items()}
+
+
+class _Opened(Exception):
+    """Raised by the stand-in for open_engine: the test has seen what the engine would start on."""
+
+
+def test_branchline_run_applies_a_staged_restore_before_it_reads_the_site_or_opens_the_store(tmp_path, monkeypatch):
+    import firmware.config.box
+    state = make_box(tmp_path / "box")
+    archive = archive_of(state, tmp_path / "a.zip")
+    site = state / "config" / "site.toml"
+    site.write_text(site.read_text().replace('name = "Li Wei"', 'name = "Zhao Lei"'))
+    db = open_db(state / "branchline.db")
+    add_calls(db, 3, 1)
+    db.conn.close()
+    stage(archive, state, override=False, by="admin", now=time.time())
+    seen = {}
+
+    def open_engine(paths, board, site, **kwargs):
+        seen["agents"] = [a.name for a in site.agents]
+        seen["calls"] = sorted(r[0] for r in sqlite3.connect(paths.db).execute("SELECT id FROM calls"))
+        raise _Opened
+    monkeypatch.setattr(firmware.config.box, "open_engine", open_engine)
+    with pytest.raises(_Opened):
+        cli(["run", "--state", str(state), "--no-web"])
+    assert "Li Wei" in seen["agents"] and "Zhao Lei" not in seen["agents"]
+    assert seen["calls"] == ["call-00000", "call-00001", "call-00002"]
+    assert pending(state) is None
