@@ -8,10 +8,10 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from bottle import Bottle, FileUpload, HTTPResponse, redirect, request, response
+from bottle import Bottle, FileUpload, HTTPResponse, MultipartError, redirect, request, response
 
 from firmware.store.backup import MAX_RECORDINGS_BYTES, BackupError, prepare, recordings_size
-from firmware.store.restore import (MAX_ARCHIVE_BYTES, OTHER_BOX, OTHER_DATABASE, SCHEMA_FOREIGN, SCHEMA_NEWER,
+from firmware.store.restore import (OTHER_BOX, OTHER_DATABASE, SCHEMA_FOREIGN, SCHEMA_NEWER,
                                     SCHEMA_OLDER, RestoreError, RestoreRefused, cancel, last_applied, pending, stage)
 
 from .auth import requires
@@ -25,6 +25,10 @@ BACKUP_ROLES = ("admin",)
 RECENT_BACKUPS = 10
 ARCHIVE_FIELD = "archive"
 OVERRIDE_FIELD = "override"
+# bottle's multipart parser keeps an upload in temporary files up to 1 GiB (_MultipartParser disk_limit);
+# a database with years of records fits. A larger archive (one with recordings) is restored with
+# `branchline restore` on the box.
+MAX_UPLOAD_BYTES = 2 ** 30
 # How the page tells the admin to apply a staged restore (board/systemd: the web unit follows the engine's).
 RESTART_COMMAND = "sudo systemctl restart branchline-engine"
 
@@ -71,12 +75,16 @@ def install(app: Bottle, render: Callable[..., str], state: Path, clock: Callabl
         return render("backup", title=_("Backup and restore"), active="backup", backups=recent_backups(kwargs["db"]),
                       recordings_bytes=size, recordings_allowed=size <= MAX_RECORDINGS_BYTES,
                       recordings_limit=MAX_RECORDINGS_BYTES, staged=pending(state), applied=last_applied(state),
-                      restart=RESTART_COMMAND, archive_limit=MAX_ARCHIVE_BYTES, problem_text=problem_text, **kwargs)
+                      restart=RESTART_COMMAND, archive_limit=MAX_UPLOAD_BYTES, problem_text=problem_text, **kwargs)
 
     def upload() -> FileUpload:
-        if request.content_length > MAX_ARCHIVE_BYTES:
+        if request.content_length > MAX_UPLOAD_BYTES:
             raise _TooLarge()
-        found = request.files.get(ARCHIVE_FIELD)
+        try:
+            found = request.files.get(ARCHIVE_FIELD)
+        except MultipartError as exc:
+            reason = {"reason": exc.body}
+            raise RestoreError(_("the upload arrived incomplete or malformed (%(reason)s)") % reason) from None
         if not isinstance(found, FileUpload):
             raise RestoreError(_("choose the archive to restore (a .zip made by this page or `branchline backup`)"))
         return found
@@ -103,7 +111,8 @@ def install(app: Bottle, render: Callable[..., str], state: Path, clock: Callabl
             stage_upload(user, audit)
         except _TooLarge:
             response.status = 413
-            return page(db=db, error=_("The archive is larger than any this box makes."))
+            return page(db=db, error=_("The archive is larger than %(mb)d MB: restore it with `branchline restore` "
+                                       "on the box.") % {"mb": MAX_UPLOAD_BYTES // 10 ** 6})
         except RestoreRefused as exc:
             response.status = 409
             return page(db=db, refusal=exc)
@@ -157,8 +166,8 @@ def install(app: Bottle, render: Callable[..., str], state: Path, clock: Callabl
         try:
             staged = stage_upload(user, audit)
         except _TooLarge:
-            raise json_error(413, _("the archive is larger than any this box makes (at most %(n)d MB)")
-                             % {"n": MAX_ARCHIVE_BYTES // 10 ** 6}) from None
+            raise json_error(413, _("the archive is larger than %(mb)d MB: restore it with `branchline restore` "
+                                    "on the box") % {"mb": MAX_UPLOAD_BYTES // 10 ** 6}) from None
         except RestoreRefused as exc:
             texts = [problem_text(p) for p in exc.problems]
             problems = [{**p, "message": t} for p, t in zip(exc.problems, texts)]
@@ -180,4 +189,4 @@ def install(app: Bottle, render: Callable[..., str], state: Path, clock: Callabl
 
 
 class _TooLarge(Exception):
-    """The request's body is larger than any archive this box makes."""
+    """The request's body is larger than the web process takes in."""

@@ -8,6 +8,7 @@ import logging
 import os
 import signal
 import sys
+import tempfile
 import threading
 from pathlib import Path
 
@@ -84,6 +85,9 @@ def make_server(app, host: str, port: int) -> wsgi.Server:
 def serve(state_dir: str | Path, host: str = "127.0.0.1", port: int = 8080) -> None:
     """Serve the web UI for the engine whose state directory is `state_dir` until SIGTERM/SIGINT."""
     state = Path(state_dir)
+    # bottle spools a large request body (a restore's archive) to temporary files; on a Pi /tmp may be
+    # memory (tmpfs), so they go on the card, beside the database.
+    tempfile.tempdir = str(state)
     app = create_app(state / "branchline.db", state / "control.sock")
     server = make_server(app, host, port)
     stop = threading.Event()

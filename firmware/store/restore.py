@@ -18,8 +18,8 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from firmware.store import StoreError, connect, connect_readonly, write_transaction
-from firmware.store.backup import (CHUNK, DB_FILE, DB_MEMBER, FORMAT, MANIFEST, MAX_RECORDINGS_BYTES,
-                                   RECORDINGS_DIR, SPARE_BYTES, STATE_DIRS, database_facts, read_box_id)
+from firmware.store.backup import (CHUNK, DB_FILE, DB_MEMBER, FORMAT, MANIFEST, RECORDINGS_DIR, SPARE_BYTES,
+                                   STATE_DIRS, database_facts, read_box_id)
 from firmware.store.ids import BOOT_KEY
 from firmware.store.migrations import MIGRATIONS, SYNCED_TABLES
 from firmware.store.sync import INSTANCE_KEY
@@ -33,9 +33,6 @@ APPLIED = "applied.json"
 KEPT_PREFIX = "before-restore-"
 # A manifest is a few kB per thousand members; anything larger is not one of ours.
 MAX_MANIFEST = 16 * 1024 * 1024
-# The largest archive this box makes: recordings up to their limit (firmware/store/backup.py) and a
-# database, which a busy branch fills at a few hundred MB a year.
-MAX_ARCHIVE_BYTES = MAX_RECORDINGS_BYTES + 1024 ** 3
 # Overridable refusals: a person who knows the archive is the right one may restore it anyway.
 SCHEMA_OLDER, OTHER_BOX, OTHER_DATABASE = "schema_older", "other_box", "other_database"
 # Refusals no override lifts.

@@ -201,10 +201,13 @@ class Client:
         self.cookies: dict[str, str] = {}
 
     def request(self, method: str, path: str, *, form: dict | None = None, json_body=None,
-                headers: dict | None = None, files: dict[str, tuple[str, bytes]] | None = None) -> Response:
+                headers: dict | None = None, files: dict[str, tuple[str, bytes]] | None = None,
+                raw: tuple[bytes, str] | None = None) -> Response:
         url = urlsplit(path)
         body, content_type = b"", None
-        if files is not None:
+        if raw is not None:
+            body, content_type = raw
+        elif files is not None:
             body, content_type = multipart(form or {}, files)
         elif form is not None:
             body, content_type = urlencode(form).encode(), "application/x-www-form-urlencoded"

@@ -15,6 +15,8 @@ import webui.backup
 from firmware.store.backup import DB_MEMBER, MANIFEST, prepare
 from firmware.store.restore import apply_staged, pending
 
+from conftest import multipart
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -156,9 +158,13 @@ def test_an_upload_without_an_archive_or_too_large_is_refused(admin, state, monk
     csrf = admin.csrf("/backup")
     reply = admin.request("POST", "/api/v1/restore", files={}, form={"override": "1"}, headers={"X-CSRF-Token": csrf})
     assert reply.status == 400 and "choose the archive" in reply.json()["error"]
-    monkeypatch.setattr(webui.backup, "MAX_ARCHIVE_BYTES", 100)
+    # A connection dropped mid-upload: the body ends before the multipart terminator.
+    body, content_type = multipart({}, {"archive": ("box.zip", archive_bytes(state))})
+    cut = admin.request("POST", "/api/v1/restore", raw=(body[:-200], content_type), headers={"X-CSRF-Token": csrf})
+    assert cut.status == 400 and "incomplete or malformed" in cut.json()["error"]
+    monkeypatch.setattr(webui.backup, "MAX_UPLOAD_BYTES", 100)
     reply = upload(admin, "/api/v1/restore", archive_bytes(state), csrf)
-    assert reply.status == 413 and "larger than any this box makes" in reply.json()["error"]
+    assert reply.status == 413 and "restore it with `branchline restore`" in reply.json()["error"]
 
 
 @pytest.mark.parametrize("role", ["supervisor", "agent", "technician"])

@@ -92,7 +92,7 @@
       <label class="field">
         <span>{{_("Archive to restore")}}</span>
         <input type="file" name="archive" accept=".zip,application/zip" required>
-        <span class="hint">{{_("A .zip made by this page or by `branchline backup`, at most %(mb)d MB. Its manifest and every file's SHA-256 are checked before anything changes.") % {'mb': archive_limit // 10 ** 6} }}</span>
+        <span class="hint">{{_("A .zip made by this page or by `branchline backup`, at most %(mb)d MB (a larger one, with recordings, is restored with `branchline restore` on the box). Its manifest and every file's SHA-256 are checked before anything changes.") % {'mb': archive_limit // 10 ** 6} }}</span>
       </label>
       % if refusal and all(p['overridable'] for p in refusal.problems):
       <label class="check">
