@@ -15,6 +15,7 @@ from firmware.store.restore import (OTHER_BOX, OTHER_DATABASE, SCHEMA_FOREIGN, S
                                     SCHEMA_OLDER, RestoreError, RestoreRefused, cancel, last_applied, pending, stage)
 
 from .auth import requires
+from .engine import CommandRefused, Engine, EngineUnavailable
 from .i18n import gettext as _
 from .replies import json_error
 
@@ -69,13 +70,22 @@ def recent_backups(db, limit: int = RECENT_BACKUPS) -> list[dict]:
 def install(app: Bottle, render: Callable[..., str], state: Path, clock: Callable[[], float] = time.time) -> None:
     """Add the backup page and its /api/v1 routes to the web app of the box whose state directory is `state`."""
 
-    def page(**kwargs) -> str:
+    def calls_in_progress(engine: Engine) -> int | None:
+        """How many calls a restart would end now; None when the engine does not answer (not running)."""
+        try:
+            return len(engine.status()["calls"])
+        except (EngineUnavailable, CommandRefused):
+            return None
+
+    def page(db, engine: Engine, **kwargs) -> str:
         size = recordings_size(state)
+        staged = pending(state)
         kwargs.setdefault("refusal", None)
-        return render("backup", title=_("Backup and restore"), active="backup", backups=recent_backups(kwargs["db"]),
+        return render("backup", title=_("Backup and restore"), active="backup", backups=recent_backups(db),
                       recordings_bytes=size, recordings_allowed=size <= MAX_RECORDINGS_BYTES,
-                      recordings_limit=MAX_RECORDINGS_BYTES, staged=pending(state), applied=last_applied(state),
-                      restart=RESTART_COMMAND, archive_limit=MAX_UPLOAD_BYTES, problem_text=problem_text, **kwargs)
+                      recordings_limit=MAX_RECORDINGS_BYTES, staged=staged, applied=last_applied(state),
+                      calls_now=calls_in_progress(engine) if staged else None, restart=RESTART_COMMAND,
+                      archive_limit=MAX_UPLOAD_BYTES, problem_text=problem_text, **kwargs)
 
     def upload() -> FileUpload:
         if request.content_length > MAX_UPLOAD_BYTES:
@@ -101,24 +111,24 @@ def install(app: Bottle, render: Callable[..., str], state: Path, clock: Callabl
 
     @app.get("/backup")
     @requires(*BACKUP_ROLES)
-    def backup_page(db):
-        return page(db=db)
+    def backup_page(db, engine):
+        return page(db, engine)
 
     @app.post("/backup/restore")
     @requires(*BACKUP_ROLES)
-    def backup_restore_form(db, user, audit):
+    def backup_restore_form(db, engine, user, audit):
         try:
             stage_upload(user, audit)
         except _TooLarge:
             response.status = 413
-            return page(db=db, error=_("The archive is larger than %(mb)d MB: restore it with `branchline restore` "
-                                       "on the box.") % {"mb": MAX_UPLOAD_BYTES // 10 ** 6})
+            return page(db, engine, error=_("The archive is larger than %(mb)d MB: restore it with "
+                                            "`branchline restore` on the box.") % {"mb": MAX_UPLOAD_BYTES // 10 ** 6})
         except RestoreRefused as exc:
             response.status = 409
-            return page(db=db, refusal=exc)
+            return page(db, engine, refusal=exc)
         except RestoreError as exc:
             response.status = 400
-            return page(db=db, error=_("The archive cannot be restored: %(reason)s") % {"reason": exc})
+            return page(db, engine, error=_("The archive cannot be restored: %(reason)s") % {"reason": exc})
         redirect("/backup")
 
     @app.post("/backup/restore/cancel")

@@ -14,6 +14,7 @@ import firmware.store.backup
 import webui.backup
 from firmware.store.backup import DB_MEMBER, MANIFEST, prepare
 from firmware.store.restore import apply_staged, pending
+from webui.app import create_app
 
 from conftest import multipart
 
@@ -99,7 +100,9 @@ def test_restore_through_the_api_stages_it_for_the_engine_and_can_be_cancelled(a
     assert staged["manifest"]["box_id"] == "branch-007" and staged["by"] == "admin"
     assert "systemctl restart branchline-engine" in reply.json()["restart"]
     assert admin.get("/api/v1/restore").json()["staged"]["archive"] == "box.zip"
-    assert "A restore is staged" in admin.get("/backup").text
+    shown = admin.get("/backup").text
+    # The engine reports three calls: the admin sees what a restart would end.
+    assert "A restore is staged" in shown and "3 calls are in progress now: they end with the restart" in shown
     assert [r[2] for r in audit(db_path, "restore.stage")] == ["box.zip"]
     cancelled = admin.request("DELETE", "/api/v1/restore", headers={"X-CSRF-Token": csrf})
     assert cancelled.json() == {"cancelled": True} and pending(state) is None
@@ -132,6 +135,18 @@ def test_restore_page_shows_the_refusal_the_manifest_and_the_override(admin, sta
     assert "A restore is staged" in shown and "sudo systemctl restart branchline-engine" in shown
     apply_staged(state, time.time())
     assert "Last restore: box.zip" in admin.get("/backup").text
+
+
+def test_with_the_engine_stopped_the_page_says_the_restore_waits_for_its_start(db_path, state, sign_in_admin,
+                                                                              tmp_path):
+    app = create_app(db_path, tmp_path / "no-engine.sock")
+    try:
+        admin = sign_in_admin(app)
+        assert upload(admin, "/api/v1/restore", archive_bytes(state), admin.csrf("/backup")).status == 202
+        shown = admin.get("/backup").text
+        assert "The engine does not answer: the restore is applied when it starts" in shown
+    finally:
+        app.close()
 
 
 @pytest.mark.parametrize("data, message", [

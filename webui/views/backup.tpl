@@ -59,6 +59,11 @@
     <div class="notice" role="status" id="restore-staged">
       <p><b>{{_("A restore is staged: %(archive)s, box %(box)s, made %(created)s.") % {'archive': staged['archive'], 'box': m['box_id'], 'created': fmt.when(m['created_at'])} }}</b></p>
       <p>{{_("It is applied when the engine next starts. Restart it with:")}} <code>{{restart}}</code></p>
+      % if calls_now is None:
+      <p id="calls-now">{{_("The engine does not answer: the restore is applied when it starts.")}}</p>
+      % else:
+      <p id="calls-now">{{ngettext("%(n)d call is in progress now: it ends with the restart.", "%(n)d calls are in progress now: they end with the restart.", calls_now) % {'n': calls_now} }}</p>
+      % end
       <p>{{_("Calls in progress then end. The current database and configuration are kept in the state directory as before-restore-<time>; HQ goes on pulling as before.")}}</p>
     </div>
     <form method="post" action="/backup/restore/cancel">
