@@ -22,7 +22,7 @@ from firmware.store.backup import (CHUNK, DB_FILE, DB_MEMBER, FORMAT, MANIFEST, 
                                    STATE_DIRS, database_facts, read_box_id)
 from firmware.store.ids import BOOT_KEY
 from firmware.store.migrations import MIGRATIONS, SYNCED_TABLES
-from firmware.store.sync import INSTANCE_KEY
+from firmware.store.sync import FILE_TABLES, INSTANCE_KEY
 
 log = logging.getLogger(__name__)
 
@@ -341,8 +341,9 @@ def continue_sequences(conn: sqlite3.Connection, previous: Path | None, manifest
     handed out and every acknowledgement HQ sent, so the counter continues above all of them and
     above the archive's; the instance stays, and HQ goes on pulling from its cursor. Rows the
     archive holds in an older version than HQ may have (changed or deleted after the backup) are
-    stamped again, so HQ takes the restored version. HQ's tokens and acknowledgements are kept from
-    the previous database: a restore rolls back the box, not what HQ holds.
+    stamped again, so HQ takes the restored version. Recordings and voicemails made since keep their
+    rows (their files stay). HQ's tokens and acknowledgements are kept from the previous database: a
+    restore rolls back the box, not what HQ holds.
     Another database (a new card, another box): nothing here says how far HQ read the archive's
     sequences, so the restored database gets a new instance and no acknowledgements; HQ refuses
     the new instance rather than mix it in (hq/store.py) until it is pulled as a new box."""
@@ -354,7 +355,7 @@ def continue_sequences(conn: sqlite3.Connection, previous: Path | None, manifest
             same = (prev is not None and prev["instance"] is not None
                     and prev["instance"] == manifest.get("box_instance"))
             restored_latest = conn.execute("SELECT value FROM change_counter WHERE id = 1").fetchone()[0]
-            restamped = 0
+            restamped = carried = 0
             if prev is not None:
                 boots = max(prev["boots"], _boots(conn, "main"))
                 conn.execute("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE "
@@ -374,6 +375,8 @@ def continue_sequences(conn: sqlite3.Connection, previous: Path | None, manifest
                         f"UPDATE {table} SET id = id WHERE id IN (SELECT id FROM prev.{table} WHERE seq > :since "
                         "UNION SELECT row_id FROM prev.tombstones WHERE table_name = :table AND seq > :since)",
                         {"since": restored_latest, "table": table}).rowcount
+                for table in FILE_TABLES:
+                    carried += _carry_file_rows(conn, table, restored_latest)
                 instance, rule = prev["instance"], "same database: sequences continue"
             else:
                 counter = restored_latest
@@ -387,8 +390,20 @@ def continue_sequences(conn: sqlite3.Connection, previous: Path | None, manifest
         if previous is not None:
             conn.execute("DETACH DATABASE prev")
     return {"box_instance": instance, "counter": counter, "latest_seq": latest, "restamped": restamped,
+            "file_rows_carried": carried,
             "rule": rule, "previous_latest": prev["counter"] if prev else None,
             "previous_acked": prev["acked"] if prev else None}
+
+
+def _carry_file_rows(conn: sqlite3.Connection, table: str, since: int) -> int:
+    """Rows of recordings (or voicemails) made after the backup, from the previous database.
+
+    Their files are still on the card (a restore never deletes one), and HQ may hold them under
+    these ids: without their rows the start-up recovery would file them again under new ids
+    (firmware/callcenter/recovery.py), and HQ would hold each such file twice."""
+    columns = ", ".join(r[1] for r in conn.execute(f"PRAGMA main.table_info({table})") if r[1] != "seq")
+    return conn.execute(f"INSERT INTO main.{table} ({columns}) SELECT {columns} FROM prev.{table} "
+                        f"WHERE seq > ? AND id NOT IN (SELECT id FROM main.{table})", [since]).rowcount
 
 
 def _boots(conn: sqlite3.Connection, schema: str) -> int:

@@ -346,6 +346,11 @@ def test_after_a_restore_changes_continue_above_what_hq_holds_and_hq_gets_every_
     add_calls(db, 3, 4)
     db["customers"].update("cust-1", {"vip": 9})
     db["call_events"].delete("call-00001-e0")
+    wav = b"RIFF" + bytes(60)
+    (state / "recordings" / "2025").mkdir(parents=True)
+    (state / "recordings" / "2025" / "call-00004.wav").write_bytes(wav)
+    db["recordings"].insert({"id": "rec-4", "call_id": "call-00004", "path": "2025/call-00004.wav",
+                             "size": len(wav), "sha256": hashlib.sha256(wav).hexdigest()})
     db.conn.close()
     report = pull(config)
     assert not report.errors
@@ -356,8 +361,9 @@ def test_after_a_restore_changes_continue_above_what_hq_holds_and_hq_gets_every_
     stage(archive, state, override=False, by="admin", now=time.time())
     result = apply_staged(state, time.time())
     assert result["rule"].startswith("same database")
-    # The customer and the event HQ holds in a later version are sent again, in the restored version.
-    assert result["restamped"] == 2
+    # The customer and the event HQ holds in a later version are sent again, in the restored version; the
+    # recording made since keeps its row (its file is still on the card), so it is never filed twice.
+    assert result["restamped"] == 2 and result["file_rows_carried"] == 1
     db = open_db(state / "branchline.db")
     add_calls(db, 100, 2)
     db.conn.close()
@@ -368,7 +374,7 @@ def test_after_a_restore_changes_continue_above_what_hq_holds_and_hq_gets_every_
     assert len(applied) == 1 and restored[applied[0]]["username"] == "admin"
     assert {k for k, r in restored.items() if r["seq"] > acked} == {
         *((t, i) for (t, i) in restored if i.startswith("call-0010")), ("customers", "cust-1"),
-        ("call_events", "call-00001-e0"), *applied}
+        ("call_events", "call-00001-e0"), ("recordings", "rec-4"), *applied}
 
     box = serve(state)
     config = hq_config(tmp_path, "branch-007", box.url, token)
