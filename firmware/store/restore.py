@@ -79,10 +79,12 @@ def verify(source: Archive) -> dict:
             try:
                 manifest = json.loads(archive.read(info))
                 members = manifest["members"]
-                if not isinstance(members, dict) or manifest["format"] != FORMAT:
-                    raise ValueError("format")
-                for key in ("box_id", "schema", "latest_seq", "created_at"):
-                    manifest[key]
+                if (manifest["format"] != FORMAT or not isinstance(members, dict)
+                        or not isinstance(manifest["schema"], list)
+                        or not all(isinstance(m, dict) and isinstance(m.get("size"), int)
+                                   and isinstance(m.get("sha256"), str) for m in members.values())
+                        or any(key not in manifest for key in ("box_id", "latest_seq", "created_at"))):
+                    raise ValueError("not this format")
             except (ValueError, KeyError, TypeError):
                 raise RestoreError(f"this is not a Branchline backup this software can read (manifest format "
                                    f"{FORMAT} expected)") from None
@@ -111,9 +113,11 @@ def _check_member(archive: zipfile.ZipFile, name: str, expected: dict) -> None:
             while block := f.read(CHUNK):
                 digest.update(block)
                 size += len(block)
+                if size > expected["size"]:   # a member inflating past its size: stop reading it now
+                    break
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:   # zipfile's CRC, bad deflate, a cut archive
         raise RestoreError(f"{name} is corrupted in the archive ({exc})") from None
-    if size != expected.get("size") or digest.hexdigest() != expected.get("sha256"):
+    if size != expected["size"] or digest.hexdigest() != expected["sha256"]:
         raise RestoreError(f"{name} is corrupted: its SHA-256 or size does not match the manifest")
 
 

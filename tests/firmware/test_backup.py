@@ -282,12 +282,15 @@ def test_refuses_what_is_not_a_backup(tmp_path):
     (tmp_path / "x.zip").write_bytes(b"not a zip")
     with pytest.raises(RestoreError, match="not a readable zip"):
         stage(tmp_path / "x.zip", state, override=True, by="admin", now=0.0)
+    entry = {"size": 1, "sha256": hashlib.sha256(b"x").hexdigest()}
     with zipfile.ZipFile(tmp_path / "y.zip", "w") as z:
-        z.writestr(MANIFEST, json.dumps({"format": 1, "members": {"../../etc/passwd": {}}, "box_id": "b",
-                                         "schema": [], "latest_seq": 0, "created_at": 0}))
+        z.writestr(MANIFEST, json.dumps({"format": 1, "box_id": "b", "schema": [], "latest_seq": 0, "created_at": 0,
+                                         "members": {DB_MEMBER: entry, "../../etc/passwd": entry}}))
+        z.writestr(DB_MEMBER, "x")
         z.writestr("../../etc/passwd", "x")
-    with pytest.raises(RestoreError, match="outside what a backup holds|holds no database"):
+    with pytest.raises(RestoreError, match="outside what a backup holds: '../../etc/passwd'"):
         stage(tmp_path / "y.zip", state, override=True, by="admin", now=0.0)
+    assert not (tmp_path / "etc").exists() and pending(state) is None
 
 
 # --- the sequence rule, against HQ's collector -------------------------------------------------------------
