@@ -36,13 +36,13 @@ def archive_bytes(state: Path) -> bytes:
         return b"".join(backup.chunks())
 
 
-def other_box_archive(tmp_path: Path, state: Path) -> bytes:
-    """An archive of this box's database under another box's site.toml."""
+def other_box_archive(tmp_path: Path, state: Path, **changes) -> bytes:
+    """An archive of this box's database whose manifest says another box (or `changes`)."""
     data = archive_bytes(state)
     out = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w") as dst:
         manifest = json.loads(src.read(MANIFEST))
-        manifest["box_id"] = "branch-042"
+        manifest.update(changes or {"box_id": "branch-042"})
         dst.writestr(MANIFEST, json.dumps(manifest))
         for name in src.namelist()[1:]:
             dst.writestr(name, src.read(name))
@@ -133,6 +133,7 @@ def test_restore_page_shows_the_refusal_the_manifest_and_the_override(admin, sta
     assert done.status == 303 and done.location == "/backup"
     shown = admin.get("/backup").text
     assert "A restore is staged" in shown and "sudo systemctl restart branchline-engine" in shown
+    assert "HQ goes on pulling this box as before" in shown and "branch-042" in shown
     apply_staged(state, time.time())
     assert "Last restore: box.zip" in admin.get("/backup").text
 
@@ -147,6 +148,16 @@ def test_with_the_engine_stopped_the_page_says_the_restore_waits_for_its_start(d
         assert "The engine does not answer: the restore is applied when it starts" in shown
     finally:
         app.close()
+
+
+def test_a_restore_onto_another_database_warns_that_hq_must_pull_a_new_box(admin, state, tmp_path):
+    csrf = admin.csrf("/backup")
+    data = other_box_archive(tmp_path, state, box_instance="another-database")
+    refused = upload(admin, "/api/v1/restore", data, csrf)
+    assert refused.status == 409 and [p["code"] for p in refused.json()["problems"]] == ["other_database"]
+    assert upload(admin, "/api/v1/restore", data, csrf, override="1").status == 202
+    shown = admin.get("/backup").text
+    assert "HQ must pull this box as a new box" in shown and "HQ goes on pulling" not in shown
 
 
 @pytest.mark.parametrize("data, message", [

@@ -64,8 +64,15 @@
       % else:
       <p id="calls-now">{{ngettext("%(n)d call is in progress now: it ends with the restart.", "%(n)d calls are in progress now: they end with the restart.", calls_now) % {'n': calls_now} }}</p>
       % end
-      <p>{{_("Calls in progress then end. The current database and configuration are kept in the state directory as before-restore-<time>; HQ goes on pulling as before.")}}</p>
+      <p>{{_("The current database and configuration are kept in the state directory as before-restore-<time>.")}}
+      % if 'other_database' in [p['code'] for p in staged['overridden']]:
+        {{_("The restored database gets a new identity: HQ must pull this box as a new box (a new box id in the collector's configuration).")}}
+      % else:
+        {{_("HQ goes on pulling this box as before and gets every row the restore brings back.")}}
+      % end
+      </p>
     </div>
+    % include('backup_manifest', m=m)
     <form method="post" action="/backup/restore/cancel">
       <input type="hidden" name="csrf_token" value="{{csrf}}">
       <button class="btn btn-warn" type="submit" id="cancel-restore">{{_("Cancel the staged restore")}}</button>
@@ -81,16 +88,7 @@
       % end
       </ul>
     </div>
-    <table class="table" id="refused-manifest">
-      <tbody>
-        <tr><th>{{_("Box")}}</th><td>{{m['box_id']}}</td></tr>
-        <tr><th>{{_("Made")}}</th><td>{{fmt.when(m['created_at'])}}</td></tr>
-        <tr><th>{{_("Software")}}</th><td>{{m.get('software', '')}}</td></tr>
-        <tr><th>{{_("Schema")}}</th><td>{{len(m['schema'])}}</td></tr>
-        <tr><th>{{_("Latest change")}}</th><td>{{m['latest_seq']}}</td></tr>
-        <tr><th>{{_("Files")}}</th><td>{{len(m['members'])}}</td></tr>
-      </tbody>
-    </table>
+    % include('backup_manifest', m=m)
   % end
     <form method="post" action="/backup/restore" enctype="multipart/form-data" class="stack" id="restore-form">
       <input type="hidden" name="csrf_token" value="{{csrf}}">
