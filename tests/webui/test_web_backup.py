@@ -16,7 +16,7 @@ from firmware.store.backup import DB_MEMBER, MANIFEST, prepare
 from firmware.store.restore import apply_staged, pending
 from webui.app import create_app
 
-from conftest import multipart
+from conftest import Client, multipart
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -231,3 +231,37 @@ def test_every_backup_route_is_in_the_openapi_file_for_admins_only(app):
     assert len(ours) == 7
     documented = openapi_roles()
     assert {route: documented.get(route) for route in ours} == dict.fromkeys(ours, "[admin]")
+
+
+@pytest.mark.browser
+def test_in_chromium_the_admin_downloads_a_backup_and_stages_it_as_a_restore(browser, live_server, app, state,
+                                                                            password, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    assert Client(app).setup("admin", password).status == 303
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    browser.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
+    wait = WebDriverWait(browser, 20)
+    browser.get(live_server + "/backup")
+    wait.until(EC.url_contains("/login"))
+    browser.find_element(By.NAME, "username").send_keys("admin")
+    browser.find_element(By.NAME, "password").send_keys(password)
+    browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    wait.until(EC.presence_of_element_located((By.ID, "download-backup"))).click()
+    wait.until(lambda _: list(downloads.glob("branchline-branch-007-*.zip")))
+    archive = next(downloads.glob("branchline-branch-007-*.zip"))
+    assert json.loads(zipfile.ZipFile(archive).read(MANIFEST))["box_id"] == "branch-007"
+    browser.refresh()
+    assert archive.name in browser.find_element(By.ID, "recent-backups").text
+
+    browser.find_element(By.CSS_SELECTOR, "#restore-form input[name=archive]").send_keys(str(archive))
+    browser.find_element(By.ID, "stage-restore").click()
+    staged = wait.until(EC.presence_of_element_located((By.ID, "restore-staged")))
+    assert archive.name in staged.text and "systemctl restart branchline-engine" in staged.text
+    assert pending(state)["archive"] == archive.name
+    browser.save_screenshot(str(tmp_path / "backup-page.png"))
+    # Nothing the page does is refused by its Content-Security-Policy or fails.
+    assert browser.get_log("browser") == []
