@@ -37,6 +37,11 @@ CHUNK = 256 * 1024
 # Room the card must keep beyond the database copy an archive is built from, so that a backup
 # never fills the card the engine writes calls to (firmware/store/writer.py waits on a full card).
 SPARE_BYTES = 64 * 1024 * 1024
+WORK_PREFIX = ".backup-"
+# A work directory older than this was left by a process that died mid-download (no download of an
+# archive this box makes lasts a day): the next backup removes it, so a crash never keeps a copy of
+# the database on the card for good.
+STALE_WORK_S = 24 * 3600
 # Recordings are the bulk of a box's data and HQ holds them (HQ sync): carried only on request, and
 # only up to this much, because the archive crosses the branch LAN to a browser in one download and
 # must fit a FAT32 USB stick (4 GiB per file) with the database beside them.
@@ -251,7 +256,10 @@ def prepare(state: Path, now: float, recordings: bool = False) -> Backup:
     if free < need:
         raise BackupError(f"not enough free space in {state} for the database copy: "
                           f"{need / 1e6:.0f} MB needed, {free / 1e6:.0f} MB free")
-    workdir = Path(tempfile.mkdtemp(prefix=".backup-", dir=state))
+    for old in state.glob(WORK_PREFIX + "*"):
+        if now - old.stat().st_mtime > STALE_WORK_S:
+            shutil.rmtree(old, ignore_errors=True)
+    workdir = Path(tempfile.mkdtemp(prefix=WORK_PREFIX, dir=state))
     try:
         backup = _describe(state, workdir, now, recordings)
     except BaseException:

@@ -2,6 +2,7 @@
 trip, refusals of another schema, box or a corrupted member, and the sequence rule that keeps HQ whole."""
 import hashlib
 import json
+import os
 import shutil
 import sqlite3
 import threading
@@ -175,6 +176,16 @@ def test_recordings_only_on_request_and_only_those_with_a_row(tmp_path):
     assert not [n for n in without if n.startswith("recordings/")]
     with_them = zipfile.ZipFile(archive_of(state, tmp_path / "b.zip", recordings=True)).namelist()
     assert [n for n in with_them if n.startswith("recordings/")] == ["recordings/2025/03/call-00000.wav"]
+
+
+def test_a_work_copy_left_by_a_crash_is_removed_by_the_next_backup(tmp_path):
+    state = make_box(tmp_path / "box")
+    (state / ".backup-dead").mkdir()
+    (state / ".backup-dead" / "branchline.db").write_bytes(b"x" * 100)
+    os.utime(state / ".backup-dead", (time.time() - 2 * 86400,) * 2)
+    (state / ".backup-busy").mkdir()   # another download, still running
+    archive_of(state, tmp_path / "a.zip")
+    assert [p.name for p in state.glob(".backup-*")] == [".backup-busy"]
 
 
 def test_no_backup_without_a_database(tmp_path):
