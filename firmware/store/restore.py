@@ -19,7 +19,7 @@ from typing import BinaryIO
 
 from firmware.store import StoreError, connect, connect_readonly, write_transaction
 from firmware.store.backup import (CHUNK, DB_FILE, DB_MEMBER, FORMAT, MANIFEST, RECORDINGS_DIR, SPARE_BYTES,
-                                   STATE_DIRS, database_facts, read_box_id)
+                                   STATE_DIRS, BackupError, database_facts, read_box_id)
 from firmware.store.ids import BOOT_KEY
 from firmware.store.migrations import MIGRATIONS, SYNCED_TABLES
 from firmware.store.sync import FILE_TABLES, INSTANCE_KEY
@@ -154,7 +154,10 @@ def problems(manifest: dict, state: Path) -> list[dict]:
         else:
             found.append({"code": SCHEMA_FOREIGN, "overridable": False, "params": params, "message": (
                 "the archive's schema is not one this software has ever had: it cannot be restored here")})
-    here = read_box_id(Path(state))
+    try:
+        here = read_box_id(Path(state))
+    except BackupError:   # a broken site.toml: the archive may be just what mends it, with the override
+        here = "(site.toml unreadable)"
     if manifest["box_id"] != here:
         found.append({"code": OTHER_BOX, "overridable": True, "params": {"theirs": manifest["box_id"], "ours": here},
                       "message": (

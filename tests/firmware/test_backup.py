@@ -14,7 +14,7 @@ import pytest
 
 from firmware.cli import main as cli
 from firmware.store import SYNCED_TABLES, connect, open_db
-from firmware.store.backup import DB_MEMBER, MANIFEST, BackupError, prepare
+from firmware.store.backup import DB_MEMBER, MANIFEST, BackupError, prepare, read_box_id
 from firmware.store.restore import (OTHER_BOX, OTHER_DATABASE, SCHEMA_NEWER, SCHEMA_OLDER, RestoreError,
                                     RestoreRefused, apply_staged, pending, stage)
 from firmware.store.sync import box_instance, create_token
@@ -186,6 +186,28 @@ def test_a_work_copy_left_by_a_crash_is_removed_by_the_next_backup(tmp_path):
     (state / ".backup-busy").mkdir()   # another download, still running
     archive_of(state, tmp_path / "a.zip")
     assert [p.name for p in state.glob(".backup-*")] == [".backup-busy"]
+
+
+def test_the_box_id_is_read_as_the_site_reader_reads_it(tmp_path):
+    from firmware.config.site import read_site
+    (tmp_path / "config").mkdir()
+    site = tmp_path / "config" / "site.toml"
+    site.write_text("[box]\nlanguage = \"en\"\n")
+    assert read_box_id(tmp_path) == read_site(site).box_id
+    site.write_text('[box]\nid = "branch-042"\n')
+    assert read_box_id(tmp_path) == read_site(site).box_id == "branch-042"
+
+
+def test_a_broken_site_toml_is_another_box_an_override_may_mend(tmp_path):
+    state = make_box(tmp_path / "box")
+    archive = archive_of(state, tmp_path / "a.zip")
+    (state / "config" / "site.toml").write_text("[box\n")
+    with pytest.raises(RestoreRefused) as refused:
+        stage(archive, state, override=False, by="admin", now=0.0)
+    assert [p["code"] for p in refused.value.problems] == [OTHER_BOX]
+    stage(archive, state, override=True, by="admin", now=0.0)
+    apply_staged(state, time.time())
+    assert 'id = "branch-007"' in (state / "config" / "site.toml").read_text()
 
 
 def test_no_backup_without_a_database(tmp_path):
