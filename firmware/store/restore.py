@@ -31,6 +31,7 @@ STAGED = "staged"
 REQUEST = "request.json"
 APPLIED = "applied.json"
 KEPT_PREFIX = "before-restore-"
+UNREADABLE = ".unreadable"
 # A manifest is a few kB per thousand members; anything larger is not one of ours.
 MAX_MANIFEST = 16 * 1024 * 1024
 # Overridable refusals: a person who knows the archive is the right one may restore it anyway.
@@ -257,7 +258,15 @@ def apply_staged(state: Path, now: float) -> dict | None:
     previous = kept / DB_FILE
     if (staged / DB_FILE).exists():
         if db.exists() and not (kept / ".database-kept").exists():
-            _copy_database(db, previous)
+            try:
+                _copy_database(db, previous)
+            except RestoreError as exc:
+                # Often why a box is restored: its database is damaged. Its files are kept as they are;
+                # with nothing readable to say how far HQ got, the restored database is another database.
+                log.error("%s; its files are kept unread in %s", exc, kept)
+                for suffix in ("", "-wal", "-shm", "-journal"):
+                    if (state / (DB_FILE + suffix)).exists():
+                        os.replace(state / (DB_FILE + suffix), kept / (DB_FILE + suffix + UNREADABLE))
             (kept / ".database-kept").touch()
         # The old WAL must never meet the new file: SQLite would replay it into the restored database.
         for suffix in ("-wal", "-shm", "-journal"):

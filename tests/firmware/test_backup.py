@@ -247,6 +247,19 @@ def test_round_trip_restores_records_and_configuration_and_keeps_the_current_one
     assert sqlite3.connect(state / "branchline.db").execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
+def test_a_damaged_current_database_is_kept_as_it_is_and_the_restore_gets_a_new_identity(tmp_path):
+    state = make_box(tmp_path / "box")
+    archive = archive_of(state, tmp_path / "a.zip")
+    before = rows(state / "branchline.db")
+    stage(archive, state, override=False, by="admin", now=time.time())
+    damaged = b"SQLite format 3\x00" + bytes(range(256)) * 64
+    (state / "branchline.db").write_bytes(damaged)
+    report = apply_staged(state, time.time())
+    assert report["rule"].startswith("another database")
+    assert (state / report["kept"] / "branchline.db.unreadable").read_bytes() == damaged
+    assert {k: v for k, v in rows(state / "branchline.db").items() if k[0] != "audit_log"} == before
+
+
 def test_branchline_backup_and_restore_on_the_command_line(tmp_path, capsys):
     state = make_box(tmp_path / "box")
     assert cli(["backup", "--state", str(state), "--out", str(tmp_path)]) == 0
