@@ -78,7 +78,7 @@ def install(app: Bottle, render: Callable[..., str], state: Path, clock: Callabl
             return None
 
     def page(db, engine: Engine, **kwargs) -> str:
-        size = recordings_size(state)
+        size = recordings_size(db)
         staged = pending(state)
         kwargs.setdefault("refusal", None)
         return render("backup", title=_("Backup and restore"), active="backup", backups=recent_backups(db),

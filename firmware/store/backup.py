@@ -222,9 +222,21 @@ def _tree(root: Path, prefix: str) -> list[tuple[str, Path]]:
             if p.is_file() and not p.is_symlink()]
 
 
-def recordings_size(state: Path) -> int:
-    root = state / RECORDINGS_DIR
-    return sum(p.stat().st_size for p in root.rglob("*.wav")) if root.is_dir() else 0
+def recordings_size(conn: sqlite3.Connection) -> int:
+    """Bytes of the recordings and voicemails the database names (what an archive with them carries):
+    read from their rows, not by walking a card that holds a year of files."""
+    return sum(conn.execute(f"SELECT coalesce(sum(size), 0) FROM {t}").fetchone()[0] for t in FILE_TABLES)
+
+
+def _recordings_size(db_path: Path) -> int:
+    try:
+        conn = connect_readonly(db_path)
+        try:
+            return recordings_size(conn)
+        finally:
+            conn.close()
+    except (StoreError, sqlite3.Error) as exc:
+        raise BackupError(f"database {db_path}: {exc}") from exc
 
 
 def _recordings(conn: sqlite3.Connection, state: Path) -> list[tuple[str, Path, int, str]]:
@@ -247,7 +259,7 @@ def prepare(state: Path, now: float, recordings: bool = False) -> Backup:
     db_path = state / DB_FILE
     if not db_path.is_file():
         raise BackupError(f"no box database at {db_path}")
-    if recordings and (size := recordings_size(state)) > MAX_RECORDINGS_BYTES:
+    if recordings and (size := _recordings_size(db_path)) > MAX_RECORDINGS_BYTES:
         raise BackupError(f"the recordings take {size / 1024 ** 3:.1f} GiB, more than the "
                           f"{MAX_RECORDINGS_BYTES / 1024 ** 3:.0f} GiB an archive may carry: back up without them "
                           "(HQ holds every recording it has acknowledged)")

@@ -86,6 +86,10 @@ def test_recordings_over_the_limit_are_refused_and_the_page_says_so(admin, state
     monkeypatch.setattr(webui.backup, "MAX_RECORDINGS_BYTES", 10)
     (state / "recordings").mkdir()
     (state / "recordings" / "a.wav").write_bytes(bytes(100))
+    conn = sqlite3.connect(state / "branchline.db")
+    with conn:
+        conn.execute("INSERT INTO recordings (id, call_id, path, size) VALUES ('rec-a', 'call-0001', 'a.wav', 100)")
+    conn.close()
     reply = admin.get("/api/v1/backup?recordings=1")
     assert reply.status == 409 and "more than" in reply.json()["error"]
     assert 'name="recordings" value="1" disabled' in admin.get("/backup").text
