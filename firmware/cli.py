@@ -245,14 +245,24 @@ def cmd_retention(args) -> int:
 def cmd_backup(args) -> int:
     import time
 
-    from firmware.store.backup import prepare
+    from firmware.store import audit, connect
+    from firmware.store.backup import DB_FILE, prepare
 
     out = Path(args.out)
-    with prepare(Path(args.state), time.time(), recordings=args.recordings) as backup:
+    state = Path(args.state)
+    with prepare(state, time.time(), recordings=args.recordings) as backup:
         if out.is_dir():
             out = out / backup.filename
         size = backup.write(out)
         m = backup.manifest
+    conn = connect(state / DB_FILE)
+    try:
+        # As the page's downloads are: the backup page lists the last ones from the audit log.
+        audit.append(conn, time.time(), f"cli:{os.getuid()}", "command line", "backup.create", out.name, {
+            "latest_seq": m["latest_seq"], "schema": len(m["schema"]), "members": len(m["members"]) + 1,
+            "recordings": args.recordings, "bytes": size, "path": str(out.resolve())})
+    finally:
+        conn.close()
     print(f"backup of box {m['box_id']} written to {out}: {size / 1e6:.1f} MB, {len(m['members'])} files, "
           f"latest change {m['latest_seq']}, schema {len(m['schema'])}"
           + ("" if args.recordings else "; recordings not included (HQ holds them; --recordings adds them)"))

@@ -61,7 +61,7 @@ def _flag(value: str | None) -> bool:
 
 def recent_backups(db, limit: int = RECENT_BACKUPS) -> list[dict]:
     """The latest archives downloaded from this box, as the audit log has them."""
-    rows = db.execute("SELECT at, username, address, target, detail FROM audit_log WHERE action = 'backup.download' "
+    rows = db.execute("SELECT at, username, address, target, detail FROM audit_log WHERE action = 'backup.create' "
                       "ORDER BY at DESC LIMIT ?", [limit]).fetchall()
     return [{"at": at, "username": who, "address": address, "file": target, **json.loads(detail or "{}")}
             for at, who, address, target, detail in rows]
@@ -148,7 +148,7 @@ def install(app: Bottle, render: Callable[..., str], state: Path, clock: Callabl
             raise json_error(409 if recordings else 503, _("no backup made: %(reason)s") % {"reason": exc}) from None
         m = backup.manifest
         filename = _UNSAFE_FILENAME.sub("_", backup.filename)
-        audit.record("backup.download", filename, {
+        audit.record("backup.create", filename, {
             "latest_seq": m["latest_seq"], "schema": len(m["schema"]), "members": len(m["members"]) + 1,
             "recordings": recordings, "bytes": sum(x["size"] for x in m["members"].values())})
         log.info("backup %s downloaded by %s", filename, request.environ["branchline.user"]["username"])

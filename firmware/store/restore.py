@@ -11,13 +11,12 @@ import secrets
 import shutil
 import sqlite3
 import time
-import uuid
 import zipfile
 import zlib
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
-from firmware.store import StoreError, connect, connect_readonly, write_transaction
+from firmware.store import StoreError, audit, connect, connect_readonly, write_transaction
 from firmware.store.backup import (CHUNK, DB_FILE, DB_MEMBER, FORMAT, MANIFEST, RECORDINGS_DIR, SPARE_BYTES,
                                    STATE_DIRS, BackupError, database_facts, read_box_id)
 from firmware.store.ids import BOOT_KEY
@@ -298,17 +297,13 @@ def apply_staged(state: Path, now: float) -> dict | None:
 
 
 def _audit(conn: sqlite3.Connection, report: dict) -> None:
-    """The restore in the restored database's audit log (webui/audit.py writes the others), so HQ sees it."""
+    """The restore in the restored database's audit log, so HQ sees it."""
     m = report["manifest"]
-    detail = {"archive": report["archive"], "box_id": m["box_id"], "created": m.get("created"),
-              "archive_latest_seq": m["latest_seq"], "override": report["override"],
-              "overridden": [p["code"] for p in report["overridden"]], "rule": report["rule"],
-              "counter": report["counter"], "restamped": report["restamped"], "kept": report["kept"]}
-    with write_transaction(conn):
-        conn.execute("INSERT INTO audit_log (id, at, username, address, action, target, detail) "
-                     "VALUES (?, ?, ?, ?, ?, ?, ?)", [uuid.uuid4().hex, report["applied_at"], report["by"],
-                                                      "engine start", "restore.apply", report["archive"],
-                                                      json.dumps(detail, sort_keys=True)])
+    audit.append(conn, report["applied_at"], report["by"], "engine start", "restore.apply", report["archive"], {
+        "box_id": m["box_id"], "created": m.get("created"), "archive_latest_seq": m["latest_seq"],
+        "override": report["override"], "overridden": [p["code"] for p in report["overridden"]],
+        "rule": report["rule"], "counter": report["counter"], "restamped": report["restamped"],
+        "kept": report["kept"]})
 
 
 def _write_json(path: Path, data: dict) -> None:

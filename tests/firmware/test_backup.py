@@ -265,6 +265,9 @@ def test_branchline_backup_and_restore_on_the_command_line(tmp_path, capsys):
     assert cli(["backup", "--state", str(state), "--out", str(tmp_path)]) == 0
     archive = next(tmp_path.glob("branchline-branch-007-*.zip"))
     assert "recordings not included" in capsys.readouterr().out
+    logged = sqlite3.connect(state / "branchline.db").execute(
+        "SELECT username, address, target FROM audit_log WHERE action = 'backup.create'").fetchall()
+    assert logged == [(f"cli:{os.getuid()}", "command line", archive.name)]
     (state / "config" / "site.toml").write_text((state / "config" / "site.toml").read_text()
                                                .replace('id = "branch-007"', 'id = "branch-009"'))
     assert cli(["restore", "--state", str(state), str(archive)]) == 1

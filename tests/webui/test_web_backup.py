@@ -73,7 +73,7 @@ def test_admin_downloads_one_archive_of_the_box_and_the_download_is_audited(admi
         assert z.read("config/site.toml") == (state / "config" / "site.toml").read_bytes()
     calls = sqlite3.connect(state / "copy.db").execute("SELECT count(*) FROM calls").fetchone()[0]
     assert manifest["box_id"] == "branch-007" and calls == 120
-    [(who, address, target, detail)] = audit(db_path, "backup.download")
+    [(who, address, target, detail)] = audit(db_path, "backup.create")
     assert (who, address) == ("admin", "192.0.2.10") and target.startswith("branchline-branch-007-")
     assert json.loads(detail)["latest_seq"] == manifest["latest_seq"]
     assert not list(state.glob(".backup-*"))

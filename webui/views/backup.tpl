@@ -47,7 +47,7 @@
     </table>
   </div>
   % else:
-  <p class="panel-body muted">{{_("No backup has been downloaded from this page yet.")}}</p>
+  <p class="panel-body muted">{{_("No backup has been made yet.")}}</p>
   % end
 </section>
 
