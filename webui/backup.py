@@ -158,7 +158,10 @@ def install(app: Bottle, render: Callable[..., str], state: Path, clock: Callabl
             try:
                 yield from backup.chunks()
             except BackupError as exc:
+                # Raised on: the server drops the connection without the last chunk, so the browser
+                # reports a failed download rather than keeping a truncated archive as a good one.
                 log.error("backup %s cut short: %s", filename, exc)
+                raise
             finally:
                 backup.close()
         response.content_type = "application/zip"

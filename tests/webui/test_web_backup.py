@@ -12,7 +12,7 @@ import pytest
 
 import firmware.store.backup
 import webui.backup
-from firmware.store.backup import DB_MEMBER, MANIFEST, prepare
+from firmware.store.backup import DB_MEMBER, MANIFEST, BackupError, prepare
 from firmware.store.restore import apply_staged, pending
 from webui.app import create_app
 
@@ -94,6 +94,20 @@ def test_recordings_over_the_limit_are_refused_and_the_page_says_so(admin, state
     assert reply.status == 409 and "more than" in reply.json()["error"]
     assert 'name="recordings" value="1" disabled' in admin.get("/backup").text
     assert admin.get("/api/v1/backup").status == 200
+
+
+def test_a_recording_that_changed_since_its_row_cuts_the_download_off(admin, state, db_path):
+    (state / "recordings").mkdir()
+    (state / "recordings" / "a.wav").write_bytes(b"RIFF" + bytes(100))
+    conn = sqlite3.connect(db_path)
+    with conn:
+        conn.execute("INSERT INTO recordings (id, call_id, path, size, sha256) VALUES "
+                     "('rec-a', 'call-0001', 'a.wav', 104, ?)", ["0" * 64])
+    conn.close()
+    # The server sees the body fail and drops the connection: no client gets a truncated archive as whole.
+    with pytest.raises(BackupError, match="recordings/a.wav changed while the backup was written"):
+        admin.get("/api/v1/backup?recordings=1")
+    assert not list(state.glob(".backup-*"))
 
 
 def test_restore_through_the_api_stages_it_for_the_engine_and_can_be_cancelled(admin, state, db_path):
