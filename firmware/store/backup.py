@@ -4,14 +4,12 @@ written a block at a time (to a file, or to an HTTP response)."""
 from __future__ import annotations
 
 import hashlib
-import importlib.metadata
 import json
 import logging
 import shutil
 import sqlite3
 import tempfile
 import time
-import tomllib
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -159,6 +157,10 @@ def sha256_file(path: Path) -> str:
 
 def read_box_id(state: Path) -> str:
     """The box's id as its site.toml names it."""
+    # Imported here, as importlib.metadata below: the web process loads this module at start and
+    # keeps its memory for what it serves (docs/architecture.md §8, the web's RSS budget).
+    import tomllib
+
     try:
         with open(state / "config" / "site.toml", "rb") as f:
             box = tomllib.load(f).get("box", {})
@@ -171,6 +173,8 @@ def read_box_id(state: Path) -> str:
 
 
 def software_version() -> str:
+    import importlib.metadata
+
     try:
         return importlib.metadata.version("branchline")
     except importlib.metadata.PackageNotFoundError:
