@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import time
 from pathlib import Path
 from typing import Callable
@@ -32,9 +31,6 @@ OVERRIDE_FIELD = "override"
 MAX_UPLOAD_BYTES = 2 ** 30
 # How the page tells the admin to apply a staged restore (board/systemd: the web unit follows the engine's).
 RESTART_COMMAND = "sudo systemctl restart branchline-engine"
-
-
-_UNSAFE_FILENAME = re.compile(r"[^A-Za-z0-9._-]")
 
 
 def problem_text(problem: dict) -> str:
@@ -147,7 +143,7 @@ def install(app: Bottle, render: Callable[..., str], state: Path, clock: Callabl
         except BackupError as exc:
             raise json_error(409 if recordings else 503, _("no backup made: %(reason)s") % {"reason": exc}) from None
         m = backup.manifest
-        filename = _UNSAFE_FILENAME.sub("_", backup.filename)
+        filename = backup.filename
         audit.record("backup.create", filename, {
             "latest_seq": m["latest_seq"], "schema": len(m["schema"]), "members": len(m["members"]) + 1,
             "recordings": recordings, "bytes": sum(x["size"] for x in m["members"].values())})

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import shutil
 import sqlite3
 import tempfile
@@ -46,6 +47,9 @@ STALE_WORK_S = 24 * 3600
 MAX_RECORDINGS_BYTES = 2 * 1024 ** 3
 
 
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+
+
 class BackupError(Exception):
     """A backup cannot be made; the message names the file or the reason."""
 
@@ -67,8 +71,9 @@ class Backup:
 
     @property
     def filename(self) -> str:
+        """branchline-<box id>-<UTC time>.zip, safe as a file name and in a Content-Disposition header."""
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(self.manifest["created_at"]))
-        return f"branchline-{self.manifest['box_id']}-{stamp}.zip"
+        return f"branchline-{_UNSAFE.sub('_', self.manifest['box_id'])}-{stamp}.zip"
 
     def chunks(self) -> Iterator[bytes]:
         """The zip archive, manifest first, in blocks of about CHUNK bytes: memory stays at a block

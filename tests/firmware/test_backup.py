@@ -210,6 +210,12 @@ def test_a_broken_site_toml_is_another_box_an_override_may_mend(tmp_path):
     assert 'id = "branch-007"' in (state / "config" / "site.toml").read_text()
 
 
+def test_the_archive_name_is_safe_whatever_the_box_id(tmp_path):
+    state = make_box(tmp_path / "box", box_id="../x y;")
+    with prepare(state, time.time()) as backup:
+        assert backup.filename.startswith("branchline-.._x_y_-") and "/" not in backup.filename
+
+
 def test_no_backup_without_a_database(tmp_path):
     with pytest.raises(BackupError, match="no box database"):
         prepare(tmp_path, time.time())
