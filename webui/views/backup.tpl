@@ -64,7 +64,7 @@
       % else:
       <p id="calls-now">{{ngettext("%(n)d call is in progress now: it ends with the restart.", "%(n)d calls are in progress now: they end with the restart.", calls_now) % {'n': calls_now} }}</p>
       % end
-      <p>{{_("The current database and configuration are kept in the state directory as before-restore-<time>.")}}
+      <p>{{_("Everything in the database returns to what the archive holds, users and their passwords included. The current database and configuration are kept in the state directory as before-restore-<time>.")}}
       % if 'other_database' in [p['code'] for p in staged['overridden']]:
         {{_("The restored database gets a new identity: HQ must pull this box as a new box (a new box id in the collector's configuration).")}}
       % else:
