@@ -36,7 +36,7 @@ def archive_bytes(state: Path) -> bytes:
         return b"".join(backup.chunks())
 
 
-def other_box_archive(tmp_path: Path, state: Path, **changes) -> bytes:
+def other_box_archive(state: Path, **changes) -> bytes:
     """An archive of this box's database whose manifest says another box (or `changes`)."""
     data = archive_bytes(state)
     out = io.BytesIO()
@@ -129,7 +129,7 @@ def test_restore_through_the_api_stages_it_for_the_engine_and_can_be_cancelled(a
 
 def test_restore_of_another_box_is_refused_with_the_reason_until_overridden(admin, state, tmp_path):
     csrf = admin.csrf("/backup")
-    data = other_box_archive(tmp_path, state)
+    data = other_box_archive(state)
     reply = upload(admin, "/api/v1/restore", data, csrf)
     assert reply.status == 409
     body = reply.json()
@@ -142,7 +142,7 @@ def test_restore_of_another_box_is_refused_with_the_reason_until_overridden(admi
 
 def test_restore_page_shows_the_refusal_the_manifest_and_the_override(admin, state, tmp_path):
     csrf = admin.csrf("/backup")
-    data = other_box_archive(tmp_path, state)
+    data = other_box_archive(state)
     page = upload(admin, "/backup/restore", data, csrf, csrf_token=csrf)
     assert page.status == 409
     assert "This archive was not staged" in page.text and "branch-042" in page.text
@@ -170,7 +170,7 @@ def test_with_the_engine_stopped_the_page_says_the_restore_waits_for_its_start(d
 
 def test_a_restore_onto_another_database_warns_that_hq_must_pull_a_new_box(admin, state, tmp_path):
     csrf = admin.csrf("/backup")
-    data = other_box_archive(tmp_path, state, box_instance="another-database")
+    data = other_box_archive(state, box_instance="another-database")
     refused = upload(admin, "/api/v1/restore", data, csrf)
     assert refused.status == 409 and [p["code"] for p in refused.json()["problems"]] == ["other_database"]
     assert upload(admin, "/api/v1/restore", data, csrf, override="1").status == 202
