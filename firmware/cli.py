@@ -19,7 +19,8 @@ log = logging.getLogger("branchline")
 # an error class is looked for only in a module the command loaded: one not loaded raised nothing.
 REFUSALS = (("typed_toml", "ConfigError"), ("firmware.callcenter.flows", "FlowError"),
             ("firmware.core.prompts", "PromptError"), ("firmware.store", "StoreError"),
-            ("firmware.callcenter.acd", "AcdError"))
+            ("firmware.callcenter.acd", "AcdError"), ("firmware.store.backup", "BackupError"),
+            ("firmware.store.restore", "RestoreError"))
 
 
 def _refusal(exc: Exception) -> bool:
@@ -62,6 +63,7 @@ def cmd_run(args) -> int:
 
     state = Path(args.state)
     paths = StatePaths(state)
+    _apply_restore(state)
     if args.demo:
         engine = ScenarioRun(load_scenario(args.scenario or DEMO_SCENARIO), state, clock="paced", control=True).engine
         print(f"branchline: demo traffic from {args.scenario or DEMO_SCENARIO} on the simulated board", flush=True)
@@ -82,6 +84,21 @@ def cmd_run(args) -> int:
         print(f"branchline: web UI at http://{args.host}:{args.port} "
               "(the first visit asks for the admin password)", flush=True)
     return _serve(engine, web)
+
+
+def _apply_restore(state: Path) -> None:
+    """A restore staged by `branchline restore` or the web page goes in before anything opens the store
+    (docs/architecture.md §6): the engine is the only process left holding the database at its start."""
+    import time
+
+    from firmware.store.restore import apply_staged
+
+    report = apply_staged(state, time.time())
+    if report is not None:
+        print(f"branchline: restored {report['archive']} (box {report['manifest']['box_id']}, made "
+              f"{report['manifest']['created']}); changes continue from {report['counter']} "
+              f"({report['rule']}); the previous database and configuration are in {state / report['kept']}",
+              flush=True)
 
 
 def cmd_web(args) -> int:
@@ -225,6 +242,59 @@ def cmd_retention(args) -> int:
 
 
 
+def cmd_backup(args) -> int:
+    import time
+
+    from firmware.store import audit, connect
+    from firmware.store.backup import DB_FILE, prepare
+
+    out = Path(args.out)
+    state = Path(args.state)
+    with prepare(state, time.time(), recordings=args.recordings) as backup:
+        if out.is_dir():
+            out = out / backup.filename
+        size = backup.write(out)
+        m = backup.manifest
+    conn = connect(state / DB_FILE)
+    try:
+        # As the page's downloads are: the backup page lists the last ones from the audit log.
+        audit.append(conn, time.time(), f"cli:{os.getuid()}", "command line", "backup.create", out.name, {
+            "latest_seq": m["latest_seq"], "schema": len(m["schema"]), "members": len(m["members"]) + 1,
+            "recordings": args.recordings, "bytes": size, "path": str(out.resolve())})
+    finally:
+        conn.close()
+    print(f"backup of box {m['box_id']} written to {out}: {size / 1e6:.1f} MB, {len(m['members'])} files, "
+          f"latest change {m['latest_seq']}, schema {len(m['schema'])}"
+          + ("" if args.recordings else "; recordings not included (HQ holds them; --recordings adds them)"))
+    return 0
+
+
+def cmd_restore(args) -> int:
+    import time
+
+    from firmware.store.restore import RestoreRefused, cancel, stage
+
+    state = Path(args.state)
+    if args.cancel:
+        print("staged restore cancelled" if cancel(state) else "no restore was staged")
+        return 0
+    if not args.archive:
+        print("branchline restore: name the archive to restore (or --cancel)", file=sys.stderr)
+        return 2
+    try:
+        request = stage(Path(args.archive), state, args.override, f"cli:{os.getuid()}", time.time())
+    except RestoreRefused as exc:
+        for problem in exc.problems:
+            lift = " (--override restores it anyway)" if problem["overridable"] else ""
+            print(f"branchline restore: refused: {problem['message']}{lift}", file=sys.stderr)
+        return 1
+    m = request["manifest"]
+    print(f"restore of box {m['box_id']} (made {m['created']}, latest change {m['latest_seq']}) staged: it is "
+          "applied when the engine next starts (systemctl restart branchline-engine); calls in progress then "
+          "end, and the current database and configuration are kept in before-restore-<time>/")
+    return 0
+
+
 def cmd_bench(args) -> int:
     from firmware.tools import bench
     return bench.main(quick=args.quick)
@@ -326,6 +396,20 @@ def build_parser() -> argparse.ArgumentParser:
     rt.add_argument("--dry-run", action="store_true", help="only say what would be deleted")
     rt.add_argument("--state", default=DEFAULT_STATE)
     rt.set_defaults(fn=cmd_retention)
+
+    bk = sub.add_parser("backup", help="write the database, configuration and prompts to one zip archive")
+    bk.add_argument("--state", default=DEFAULT_STATE)
+    bk.add_argument("--out", required=True, help="the archive to write, or a directory to write it in")
+    bk.add_argument("--recordings", action="store_true", help="include the recordings and voicemails")
+    bk.set_defaults(fn=cmd_backup)
+
+    rs = sub.add_parser("restore", help="check a backup and stage it for the next engine start")
+    rs.add_argument("archive", nargs="?", help="a zip archive made by `branchline backup` or the web page")
+    rs.add_argument("--state", default=DEFAULT_STATE)
+    rs.add_argument("--override", action="store_true",
+                    help="restore an archive of an older schema, another box or another database anyway")
+    rs.add_argument("--cancel", action="store_true", help="drop the restore staged for the next start")
+    rs.set_defaults(fn=cmd_restore)
 
     try:
         from hq.cli import add_commands as add_hq_commands

@@ -18,6 +18,7 @@ from .accounts import ROLES, AccountStore
 from .audit import AuditLog
 from .account import install as install_account
 from .audit_view import install as install_audit_view
+from .backup import install as install_backup
 from .auth import (PASSWORD_MAX, PASSWORD_MIN, Auth, SignInError, always_open, hash_password, new_password_problems,
                    normalize_username, open_before_password_change, public, requires, user_has, username_problem)
 from .console import install as install_console
@@ -326,6 +327,7 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
     install_users(app, render, accounts)  # admins manage users (webui/users.py)
     install_account(app, render, accounts, auth)  # own password and language, API sign-in (webui/account.py)
     install_audit_view(app, render)  # the audit log for admins (webui/audit_view.py)
+    install_backup(app, render, Path(db_path).parent, clock)  # admin's backup and restore (webui/backup.py)
 
     for route in app.routes:
         route.prepare()  # applies the plugins now: a route that declares no roles fails at start

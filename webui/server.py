@@ -8,6 +8,7 @@ import logging
 import os
 import signal
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -82,10 +83,22 @@ def make_server(app, host: str, port: int, limits: Limits = BOX_LIMITS, clock=ti
                   shutdown_timeout=SHUTDOWN_TIMEOUT)
 
 
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        found = path.stat()
+    except FileNotFoundError:
+        return None
+    return found.st_dev, found.st_ino
+
+
 def serve(state_dir: str | Path, host: str = "127.0.0.1", port: int = 8080) -> None:
     """Serve the web UI for the engine whose state directory is `state_dir` until SIGTERM/SIGINT."""
     state = Path(state_dir)
+    # bottle spools a large request body (a restore's archive) to temporary files; on a Pi /tmp may be
+    # memory (tmpfs), so they go on the card, beside the database.
+    tempfile.tempdir = str(state)
     app = create_app(state / "branchline.db", state / "control.sock")
+    opened = _identity(state / "branchline.db")
     server = make_server(app, host, port)
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
@@ -96,10 +109,17 @@ def serve(state_dir: str | Path, host: str = "127.0.0.1", port: int = 8080) -> N
         thread = threading.Thread(target=server.serve, name="web-server")
         thread.start()
         # The main thread only waits, so the signal handler runs here and never inside a request.
+        replaced = False
         while not stop.wait(1.0) and thread.is_alive():
-            pass
+            # A restore replaces the database file at the engine's start (firmware/store/restore.py);
+            # this process's connections would go on with the old one. It exits; its unit starts it again.
+            if replaced := _identity(state / "branchline.db") != opened:
+                break
         server.stop()
         thread.join(SHUTDOWN_TIMEOUT)
+        if replaced:
+            raise WebServerError("the database file was replaced (a restore at the engine's start): "
+                                 "exiting so that the next start opens the new one")
         if not stop.is_set():
             raise RuntimeError("the web server thread ended on its own")
         log.info("web UI stopped")

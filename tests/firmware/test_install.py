@@ -36,6 +36,8 @@ def test_make_install_into_a_temporary_root(tmp_path):
     assert "ExecStart=/opt/bl/venv/bin/branchline run --no-web --state /var/lib/branchline --board usb-modems" in engine
     assert "SupplementaryGroups=dialout audio" in engine
     assert "ExecStart=/opt/bl/venv/bin/branchline web" in web and "After=branchline-engine.service" in web
+    # A restore is applied at the engine's start: restarting the engine restarts the web process with it.
+    assert "PartOf=branchline-engine.service" in web
     # Retention runs daily and only deletes what HQ has acknowledged (the command's own rule).
     retention = (dest / "etc/systemd/system/branchline-retention.service").read_text()
     assert "ExecStart=/opt/bl/venv/bin/branchline retention --state /var/lib/branchline --days 90" in retention

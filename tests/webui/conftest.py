@@ -179,6 +179,17 @@ class Response:
         return json.loads(self.body)
 
 
+def multipart(fields: dict, files: dict[str, tuple[str, bytes]]) -> tuple[bytes, str]:
+    """A multipart/form-data body (RFC 7578) of `fields` and `files` ({name: (filename, content)})."""
+    boundary = secrets.token_hex(16)
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+             for k, v in fields.items()]
+    parts += [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"; filename="{name}"\r\n'
+              f"Content-Type: application/octet-stream\r\n\r\n".encode() + data + b"\r\n"
+              for k, (name, data) in files.items()]
+    return b"".join(parts) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
+
+
 class Client:
     """Calls the WSGI app directly, keeping cookies like a browser (no server, no sockets)."""
 
@@ -190,10 +201,15 @@ class Client:
         self.cookies: dict[str, str] = {}
 
     def request(self, method: str, path: str, *, form: dict | None = None, json_body=None,
-                headers: dict | None = None) -> Response:
+                headers: dict | None = None, files: dict[str, tuple[str, bytes]] | None = None,
+                raw: tuple[bytes, str] | None = None) -> Response:
         url = urlsplit(path)
         body, content_type = b"", None
-        if form is not None:
+        if raw is not None:
+            body, content_type = raw
+        elif files is not None:
+            body, content_type = multipart(form or {}, files)
+        elif form is not None:
             body, content_type = urlencode(form).encode(), "application/x-www-form-urlencoded"
         elif json_body is not None:
             body, content_type = json.dumps(json_body).encode(), "application/json"

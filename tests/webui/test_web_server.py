@@ -46,6 +46,24 @@ def test_serves_then_stops_cleanly_on_a_signal(tmp_path, sig):
     assert (tmp_path / "branchline.db").exists()
 
 
+def test_exits_when_a_restore_replaces_the_database_so_its_unit_starts_it_on_the_new_one(tmp_path):
+    proc = subprocess.Popen([sys.executable, "-m", "webui.server", "--state", str(tmp_path), "--port", "0"],
+                            cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    try:
+        for line in proc.stderr:
+            if "listening on" in line:
+                break
+        fresh = tmp_path / "restored.db"
+        open_db(fresh).conn.close()
+        fresh.replace(tmp_path / "branchline.db")
+        assert proc.wait(timeout=15) == 1
+        assert "the database file was replaced" in proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 def test_refuses_a_missing_state_directory(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["--state", str(tmp_path / "nope")])

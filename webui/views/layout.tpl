@@ -31,6 +31,9 @@
     <a href="/users" class="{{'active' if get('active') == 'users' else ''}}">{{_("Users")}}</a>
     <a href="/audit" class="{{'active' if get('active') == 'audit' else ''}}">{{_("Audit log")}}</a>
     % end
+    % if user_has('admin'):
+    <a href="/backup" class="{{'active' if get('active') == 'backup' else ''}}">{{_("Backup")}}</a>
+    % end
   </nav>
   <div class="whoami">
     <a class="who" href="/account" title="{{_("Your account")}}">{{user['username']}}</a>
