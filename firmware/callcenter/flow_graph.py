@@ -1,0 +1,29 @@
+"""A checked IVR flow as a graph for the flow editor: nodes, edges labelled with keys and outcomes,
+unreachable and missing nodes, the prompts each node plays, and the problems of each node."""
+from __future__ import annotations
+
+from firmware.callcenter.flows import Checked
+
+
+def flow_graph(checked: Checked, prompts: set[str]) -> dict:
+    """Plain data (JSON) of `checked`; `prompts` is the box's prompt set, to tell missing prompts."""
+    problems_of: dict[str, int] = {}
+    for p in checked.problems:
+        problems_of[p.node] = problems_of.get(p.node, 0) + 1
+    nodes: list[dict] = []
+    edges: list[dict] = []
+    played: dict[str, list[str]] = {}
+    for name in checked.names:
+        node = checked.nodes.get(name)
+        nodes.append({"name": name, "type": node.type if node else None, "start": name == checked.start,
+                      "unreachable": bool(checked.start) and name not in checked.reachable,
+                      "prompts": node.prompt_names() if node else [], "problems": problems_of.get(name, 0)})
+        for key, label, target in node.edges() if node else ():
+            edges.append({"from": name, "to": target, "key": key, "label": label,
+                          "missing": target not in checked.names})
+        for prompt in node.prompt_names() if node else ():
+            played.setdefault(prompt, []).append(name)
+    missing = sorted({str(e["to"]) for e in edges if e["missing"]})
+    return {"start": checked.start, "nodes": nodes, "edges": edges, "missing_nodes": missing,
+            "prompts": [{"name": p, "nodes": sorted(set(by)), "exists": p in prompts}
+                        for p, by in sorted(played.items())]}
