@@ -23,8 +23,8 @@ from firmware.callcenter.callbacks import Callbacks, PendingCallback
 from firmware.callcenter.calls import Call, CallError, CallState, Disposition
 from firmware.callcenter.conversation import Conversation, Mode
 from firmware.callcenter.customers import CustomerDirectory, LookupTables
-from firmware.callcenter.flow_graph import flow_graph
-from firmware.callcenter.flows import Flow, FlowError, check_flow, load_flow
+from firmware.callcenter.flow_graph import flow_report
+from firmware.callcenter.flows import Flow, FlowError, load_flow
 from firmware.callcenter.ivr import IvrSession
 from firmware.callcenter.legs import FAILURE_TONES, NO_LINE, Legs
 from firmware.callcenter.supervisors import Supervisors
@@ -538,12 +538,9 @@ class CallCenter:
     def check_flow_text(self, args: dict) -> dict:
         """Check a flow's text as an editor holds it (off the loop thread): every problem with its
         node, key and line, and the flow as a graph; nothing is loaded or run."""
-        name = args.get("name") or self.flow.name
-        prompts = set(self.prompts.names())
-        checked = check_flow(args["text"], self.flow.path.with_name(f"{name}.toml"), prompts, set(self.acd.queues))
-        return {"report": {"name": name, "valid": not checked.problems, "running": self.flow.name,
-                           "problems": [p._asdict() for p in checked.problems],
-                           "graph": flow_graph(checked, prompts)}}
+        path = self.flow.path.with_name(f"{args.get('name') or self.flow.name}.toml")
+        return {"report": flow_report(args["text"], path, set(self.prompts.names()), set(self.acd.queues),
+                                      self.flow.name)}
 
     def read_prompts(self, args: dict) -> dict:
         """Read every prompt file again (off the loop thread); ControlError if one is not a prompt."""
@@ -620,6 +617,8 @@ class CallCenter:
         now = self.clock.time()
         return {"flow": {"name": self.flow.name, "start": self.flow.start, "nodes": len(self.flow.nodes)},
                 "language": self.site.language,
+                "prompt_dirs": {"stock": str(self.prompts.directory),
+                                "own": None if self.prompts.own is None else str(self.prompts.own)},
                 "calls": [c.status(now) for c in sorted(self.calls.values(), key=lambda c: c.arrived_at)],
                 **self.acd.status(), "supervisors": self.supervisors.status(), "callbacks": self.callbacks.status()}
 

@@ -2,7 +2,9 @@
 unreachable and missing nodes, the prompts each node plays, and the problems of each node."""
 from __future__ import annotations
 
-from firmware.callcenter.flows import Checked
+from pathlib import Path
+
+from firmware.callcenter.flows import Checked, check_flow
 
 
 def flow_graph(checked: Checked, prompts: set[str]) -> dict:
@@ -27,3 +29,11 @@ def flow_graph(checked: Checked, prompts: set[str]) -> dict:
     return {"start": checked.start, "nodes": nodes, "edges": edges, "missing_nodes": missing,
             "prompts": [{"name": p, "nodes": sorted(set(by)), "exists": p in prompts}
                         for p, by in sorted(played.items())]}
+
+
+def flow_report(text: str, path: Path, prompts: set[str], queues: set[str], running: str) -> dict:
+    """What the flow editor is told of a flow's text (the engine's `flow.validate`): whether it is
+    valid, every problem with its node, key and line, the graph, and the name of the running flow."""
+    checked = check_flow(text, path, prompts, queues)
+    return {"name": path.stem, "valid": not checked.problems, "running": running,
+            "problems": [p._asdict() for p in checked.problems], "graph": flow_graph(checked, prompts)}

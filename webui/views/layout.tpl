@@ -23,6 +23,9 @@
     % if get('can_see_lines'):
     <a href="/lines" class="{{'active' if get('active') == 'lines' else ''}}">Lines</a>
     % end
+    % if get('can_edit_flows'):
+    <a href="/flows" class="{{'active' if get('active') == 'flows' else ''}}">{{_("Flows")}}</a>
+    % end
   </nav>
   <div class="whoami">
     <span class="who">{{user['username']}}</span>
