@@ -271,3 +271,35 @@ def test_a_prompt_is_played_from_the_box(admin, flows_dir):
     assert reply.body[:4] == b"RIFF"
     assert admin.get("/api/v1/prompts/nothing-here").status == 404
     assert admin.get("/api/v1/prompts/..%2Fsite").status in (400, 404)
+
+
+# --- the OpenAPI file describes what the routes answer --------------------------------------------------
+def reply_schema(method: str, path: str, status: int):
+    import jsonschema_rs
+    import yaml
+
+    from webui.app import HERE
+
+    doc = yaml.safe_load((HERE / "openapi.yaml").read_text())
+    reply = doc["paths"][path][method.lower()]["responses"][str(status)]
+    if "$ref" in reply:
+        reply = doc["components"]["responses"][reply["$ref"].rsplit("/", 1)[1]]
+    schema = reply["content"]["application/json"]["schema"]
+    return jsonschema_rs.validator_for({**schema, "components": doc["components"]})
+
+
+def test_the_replies_match_the_openapi_file(admin, engine, flows_dir):
+    checks = [
+        ("GET", "/api/v1/flows", 200, admin.get("/api/v1/flows")),
+        ("GET", "/api/v1/flows/{name}", 200, admin.get("/api/v1/flows/main")),
+        ("POST", "/api/v1/flows/validate", 200, admin.api_post("/api/v1/flows/validate", {"text": STOCK + "x"})),
+        ("PUT", "/api/v1/flows/{name}", 422, put(admin, "main", {"text": STOCK + "x", "version": version(STOCK)})),
+        ("PUT", "/api/v1/flows/{name}", 200, put(admin, "main", {"text": EDITED, "version": version(STOCK)})),
+        ("PUT", "/api/v1/flows/{name}", 409, put(admin, "main", {"text": EDITED, "version": version(STOCK)})),
+        ("GET", "/api/v1/prompts", 200, admin.get("/api/v1/prompts")),
+        ("GET", "/api/v1/prompts/{name}", 404, admin.get("/api/v1/prompts/none")),
+    ]
+    for method, path, status, reply in checks:
+        assert reply.status == status, (method, path, reply.text)
+        errors = [e.message for e in reply_schema(method, path, status).iter_errors(reply.json())]
+        assert errors == [], (method, path, errors)
