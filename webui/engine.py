@@ -85,6 +85,10 @@ class Engine:
         """The engine's check of a flow's text: {"valid", "problems", "graph", "running", "name"}."""
         return self._call("flow.validate", text=text, name=name)
 
+    def flow_schema(self) -> dict:
+        """Node type -> key -> {kind, doc, required, default, min, max, choices}."""
+        return self._call("flow.schema")
+
     def reload_flow(self) -> dict:
         """Have the engine read its flow file again; CommandRefused if it is not valid."""
         result = self._call("flow.reload")

@@ -241,6 +241,12 @@ def install(app: Bottle, render: Callable[..., str], state_dir: str | Path) -> N
                      "swapped into the engine" if running else "not the running flow")
         return {"name": name, "version": version, "running": running, "reloaded": running, "report": report}
 
+    @app.get("/api/v1/flow-schema")
+    @requires(*FLOW_ROLES)
+    def api_flow_schema(engine):
+        # The engine's own table, so the editor's help never drifts from what the engine checks.
+        return _engine_call(engine.flow_schema, refused_status=503)
+
     # --- prompts ------------------------------------------------------------------------------
     @app.get("/api/v1/prompts")
     @requires(*FLOW_ROLES)

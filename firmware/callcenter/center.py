@@ -24,7 +24,7 @@ from firmware.callcenter.calls import Call, CallError, CallState, Disposition
 from firmware.callcenter.conversation import Conversation, Mode
 from firmware.callcenter.customers import CustomerDirectory, LookupTables
 from firmware.callcenter.flow_graph import flow_report
-from firmware.callcenter.flows import Flow, FlowError, load_flow
+from firmware.callcenter.flows import Flow, FlowError, load_flow, schema_json
 from firmware.callcenter.ivr import IvrSession
 from firmware.callcenter.legs import FAILURE_TONES, NO_LINE, Legs
 from firmware.callcenter.supervisors import Supervisors
@@ -107,6 +107,7 @@ class CallCenter:
             "flow.reload": self._swap_flow,
             # The check ran off the loop (preparers below); the loop only hands back its report.
             "flow.validate": lambda report: report,
+            "flow.schema": lambda schema: schema,
             "prompts.reload": self._swap_prompts,
         }
         now = self.clock.time()
@@ -126,7 +127,7 @@ class CallCenter:
 
     def preparers(self) -> dict[str, Callable[[dict], dict]]:
         return {"flow.reload": self.load_flow, "flow.validate": self.check_flow_text,
-                "prompts.reload": self.read_prompts}
+                "flow.schema": lambda args: {"schema": schema_json()}, "prompts.reload": self.read_prompts}
 
     def on_channel_event(self, ev: ChannelEvent) -> None:
         if ev.kind == EventKind.ANSWER:

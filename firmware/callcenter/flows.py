@@ -39,7 +39,8 @@ _RETRIES = F("int", "times a wrong key or silence is forgiven", default=3, lo=0,
 _NEXT = F("target", "the node after this one", required=True)
 _FAIL = F("target", "where the caller goes when the retries run out", required=True)
 
-# Node type -> its keys. The web editor renders forms from this table (branchline flow-schema).
+# Node type -> its keys. The web flow editor shows each node's keys from this table (the engine's
+# `flow.schema`; `branchline flow-schema` prints it).
 SCHEMA: dict[str, dict[str, F]] = {
     "play": {"prompts": F("prompts", "prompts played in turn", required=True), "next": _NEXT,
              "barge_in": F("bool", "a key press stops the prompt (and is kept for the next menu)", default=True)},
@@ -377,7 +378,7 @@ def load_flow(path: str | Path, prompts: set[str], queues: set[str]) -> Flow:
 
 
 def schema_json() -> dict:
-    """The node schema as plain data, for the web flow editor."""
+    """The node schema as plain data, for the web flow editor and `branchline flow-schema`."""
     return {t: {k: {"kind": f.kind, "doc": f.doc, "required": f.required,
                     "default": list(f.default) if isinstance(f.default, tuple) else f.default,
                     "min": f.lo, "max": f.hi, "choices": list(f.choices)} for k, f in keys.items()}

@@ -119,6 +119,7 @@ COMMANDS: dict[str, dict] = {
     "status": {},
     "flow.reload": {},
     "flow.validate": {"text": Text(0, MAX_FLOW_TEXT, lines=True), "name": optional(Text(1, MAX_FLOW_NAME))},
+    "flow.schema": {},
     "prompts.reload": {},
     "agent.login": AGENT,
     "agent.logout": AGENT,

@@ -54,6 +54,10 @@ def test_admin_adds_a_menu_choice_sees_the_graph_saves_and_the_next_caller_gets_
     edges = '#flow-graph g.edge[data-from="main_menu"][data-to="service"]'
     assert [e.get_attribute("data-label") for e in browser.find_elements(By.CSS_SELECTOR, edges)] == ["2"]
     assert browser.find_element(By.ID, "flow-verdict").get_attribute("textContent") == "valid"
+    # The cursor in the menu node: its keys, from the engine's schema, are listed beside the text.
+    browser.find_element(By.CSS_SELECTOR, '#flow-graph g.node[data-node="main_menu"]').click()
+    wait.until(EC.text_to_be_present_in_element((By.ID, "node-help-title"), "Keys of a menu node"))
+    assert "s to wait for the first key after the prompt" in browser.find_element(By.ID, "node-help").text
 
     # A typo first: the graph shows the jump to a node that does not exist, the line is marked.
     text = browser.find_element(By.ID, "flow-text")

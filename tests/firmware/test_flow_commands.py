@@ -80,3 +80,9 @@ def test_status_names_the_running_flow_and_the_prompt_language(box):
     status = client.call("status")
     assert status["flow"] == {"name": "main", "start": "welcome", "nodes": 5}
     assert status["language"] == "en"
+
+
+def test_the_schema_the_editor_shows_is_the_one_the_engine_checks(box):
+    from firmware.callcenter.flows import schema_json
+    _, _, client = box
+    assert client.call("flow.schema") == schema_json()

@@ -142,6 +142,9 @@ class FakeEngine:
                                    + "; ".join(p["message"] for p in report["problems"]))
             self.commands.append((cmd, {"text": text}))
             return {"flow": self.FLOW, "nodes": len(report["graph"]["nodes"])}
+        if cmd == "flow.schema":
+            from firmware.callcenter.flows import schema_json
+            return schema_json()
         if cmd == "prompts.reload":
             self.commands.append((cmd, args))
             return {"prompts": len(self.prompt_names())}

@@ -221,5 +221,5 @@ def test_openapi_documents_every_sync_hq_flow_and_prompt_route(app):
     text = (Path(__file__).resolve().parents[2] / "webui" / "openapi.yaml").read_text()
     documented = {re.sub(r"\{[^}]+\}", "{}", p) for p in re.findall(r"^  (/api/v1/\S+):$", text, re.M)}
     served = {re.sub(r"<[^>]+>", "{}", r.rule) for r in app.routes
-              if r.rule.startswith(("/api/v1/sync/", "/api/v1/hq/", "/api/v1/flows", "/api/v1/prompts"))}
+              if r.rule.startswith(("/api/v1/sync/", "/api/v1/hq/", "/api/v1/flow", "/api/v1/prompts"))}
     assert served == documented

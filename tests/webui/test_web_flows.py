@@ -151,6 +151,13 @@ def test_without_the_engine_the_text_is_shown_but_not_checked(admin, engine, flo
     assert reply.status == 503 and (flows_dir / "main.toml").read_text() == STOCK
 
 
+def test_the_editor_gets_each_node_types_keys_from_the_engine(admin, flows_dir):
+    schema = admin.get("/api/v1/flow-schema").json()
+    assert schema["menu"]["timeout"] == {"kind": "float", "doc": "s to wait for the first key after the prompt",
+                                         "required": False, "default": 5.0, "min": 1.0, "max": 30.0, "choices": []}
+    assert schema["menu"]["choices"]["required"] is True
+
+
 # --- saving -------------------------------------------------------------------------------------------------
 def test_saving_the_running_flow_writes_it_keeps_the_previous_and_swaps_it_in(admin, engine, flows_dir, db_path):
     reply = put(admin, "main", {"text": EDITED, "version": version(STOCK)})
@@ -297,6 +304,7 @@ def test_the_replies_match_the_openapi_file(admin, engine, flows_dir):
         ("PUT", "/api/v1/flows/{name}", 200, put(admin, "main", {"text": EDITED, "version": version(STOCK)})),
         ("PUT", "/api/v1/flows/{name}", 409, put(admin, "main", {"text": EDITED, "version": version(STOCK)})),
         ("GET", "/api/v1/prompts", 200, admin.get("/api/v1/prompts")),
+        ("GET", "/api/v1/flow-schema", 200, admin.get("/api/v1/flow-schema")),
         ("GET", "/api/v1/prompts/{name}", 404, admin.get("/api/v1/prompts/none")),
     ]
     for method, path, status, reply in checks:

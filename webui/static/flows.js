@@ -31,7 +31,9 @@
   const uploadResult = document.getElementById("prompt-result");
   const runningBadge = document.getElementById("running-badge");
 
-  const state = { version: null, saved: "", report: null, checkSeq: 0, timer: null, recordings: new Map() };
+  const help = document.getElementById("node-help");
+  const state = { version: null, saved: "", report: null, checkSeq: 0, timer: null, recordings: new Map(),
+    schema: null, helpType: undefined };
   const player = new Audio();
 
   function el(tag, cls, content) {
@@ -82,6 +84,7 @@
     const lineHeight = text.scrollHeight / Math.max(lines.length, 1);
     text.scrollTop = Math.max(0, (line - 4) * lineHeight);
     gutter.scrollTop = text.scrollTop;
+    showHelp();
   }
 
   // The line of each node's table header, to jump to a node from the graph.
@@ -245,6 +248,57 @@
     graphBox.replaceChildren(canvas);
   }
 
+  // --- the keys of the node being edited, from the engine's schema ------------------------------------
+  // The node type of the [nodes.x] table the cursor is in, or null outside any node.
+  function typeAtCursor() {
+    const all = text.value.split("\n");
+    const at = text.value.slice(0, text.selectionStart).split("\n").length - 1;
+    let head = at;
+    while (head >= 0 && !/^\s*\[/.test(all[head])) head--;
+    if (head < 0 || !/^\s*\[\s*nodes\s*\./.test(all[head])) return null;
+    for (let i = head + 1; i < all.length && !/^\s*\[/.test(all[i]); i++) {
+      const m = all[i].match(/^\s*type\s*=\s*"([^"]*)"/);
+      if (m) return m[1];
+    }
+    return null;
+  }
+
+  function limits(spec) {
+    const parts = [];
+    if (spec.default !== null && spec.default !== undefined && spec.default !== "" &&
+        !(Array.isArray(spec.default) && !spec.default.length)) parts.push(JSON.stringify(spec.default));
+    if (spec.min !== null || spec.max !== null) parts.push(`${spec.min ?? ""}…${spec.max ?? ""}`);
+    if (spec.choices.length) parts.push(spec.choices.map((c) => JSON.stringify(c)).join(" | "));
+    return parts.join(" · ");
+  }
+
+  function showHelp() {
+    if (!state.schema) return;
+    const type = typeAtCursor();
+    if (type === state.helpType) return;
+    state.helpType = type;
+    const title = document.getElementById("node-help-title");
+    const rows = help.querySelector("tbody");
+    help.hidden = false;
+    if (!type || !state.schema[type]) {
+      title.textContent = fill(T.types, { types: Object.keys(state.schema).join(", ") });
+      rows.replaceChildren();
+      return;
+    }
+    title.textContent = fill(T.keysOf, { type });
+    rows.replaceChildren(...Object.entries(state.schema[type]).map(([key, spec]) => {
+      const row = el("tr");
+      row.append(el("td", "mono", key), el("td", null, spec.kind),
+        el("td", "mono", spec.required ? T.required : limits(spec)), el("td", null, spec.doc));
+      return row;
+    }));
+  }
+
+  async function loadSchema() {
+    const reply = await api("GET", "/api/v1/flow-schema");
+    if (reply.status === 200) state.schema = reply.data;
+  }
+
   // --- prompts ------------------------------------------------------------------------------------
   async function loadRecordings() {
     const reply = await api("GET", "/api/v1/prompts");
@@ -327,7 +381,8 @@
     updateButtons();
   });
 
-  text.addEventListener("input", () => { drawGutter(); scheduleCheck(); updateButtons(); });
+  text.addEventListener("input", () => { drawGutter(); scheduleCheck(); updateButtons(); showHelp(); });
+  for (const kind of ["click", "keyup"]) text.addEventListener(kind, showHelp);
   text.addEventListener("scroll", () => { gutter.scrollTop = text.scrollTop; });
   text.addEventListener("keydown", (event) => {
     // Tab indents (TOML allows it) instead of leaving the editor; Esc then Tab leaves it.
@@ -342,7 +397,8 @@
   });
 
   async function load() {
-    const [reply] = await Promise.all([api("GET", `/api/v1/flows/${encodeURIComponent(NAME)}`), loadRecordings()]);
+    const [reply] = await Promise.all([api("GET", `/api/v1/flows/${encodeURIComponent(NAME)}`), loadRecordings(),
+      loadSchema()]);
     if (reply.status === 200) {
       state.version = reply.data.version;
       state.saved = reply.data.text;
@@ -358,6 +414,7 @@
       return;
     }
     drawGutter();
+    showHelp();
     if (reply.status === 200 && reply.data.report) showReport(reply.data.report);
     else check();
   }

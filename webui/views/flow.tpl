@@ -23,6 +23,13 @@
         <span class="muted" id="flow-saved" aria-live="polite"></span>
       </div>
       <ol class="problems" id="flow-problems" aria-live="polite"></ol>
+      <div class="node-help" id="node-help" hidden>
+        <h3 id="node-help-title"></h3>
+        <table class="table">
+          <thead><tr><th>{{_("Key")}}</th><th>{{_("Kind")}}</th><th>{{_("Default or limits")}}</th><th>{{_("Meaning")}}</th></tr></thead>
+          <tbody></tbody>
+        </table>
+      </div>
     </section>
 
     <section class="panel flow-graph-panel">
@@ -68,4 +75,6 @@
   data-quiet="{{_('It is quieter than the other prompts; callers may find it faint.')}}"
   data-loud="{{_('It is louder than the other prompts.')}}"
   data-engine="{{_('The engine is not reachable: the flow cannot be checked or saved now.')}}"
-  data-new="{{_('A new flow: write it and save.')}}"></template>
+  data-new="{{_('A new flow: write it and save.')}}"
+  data-keys-of="{{_('Keys of a %(type)s node')}}" data-required="{{_('required')}}"
+  data-types="{{_('Node types: %(types)s. Put the cursor in a node to see its keys.')}}"></template>
