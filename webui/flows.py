@@ -24,6 +24,7 @@ from typing import Callable
 from bottle import Bottle, HTTPError, redirect, request, response, static_file
 
 from firmware.core.commands import MAX_FLOW_NAME, MAX_FLOW_TEXT
+from firmware.core.control import MAX_LINE
 from firmware.core.files import FileWriteError, write_atomic
 
 from .auth import requires
@@ -47,6 +48,8 @@ CONVERT_TIMEOUT_S = 60.0
 # A save's audit entry carries the change as a unified diff, cut to this (webui/audit.py MAX_DETAIL).
 AUDIT_DIFF_CHARS = 4000
 ROOT = Path(__file__).resolve().parents[1]
+# A control request's id, command and name around the flow's text.
+LINE_ENVELOPE = 256
 
 
 def version_of(data: bytes) -> str:
@@ -105,7 +108,9 @@ def _text_from_body() -> tuple[str, dict]:
     if not isinstance(body, dict) or not isinstance(body.get("text"), str):
         raise json_error(400, _('send a JSON object with the flow as "text"'))
     text = body["text"]
-    if len(text) > MAX_FLOW_TEXT:
+    # The characters the engine's table allows fit its line unless they are mostly outside the BMP
+    # (an emoji is 12 bytes escaped): the line itself is the limit that must hold.
+    if len(text) > MAX_FLOW_TEXT or len(json.dumps(text)) > MAX_LINE - LINE_ENVELOPE:
         raise json_error(413, _("the flow is %(n)d characters long; the box takes at most %(max)d")
                          % {"n": len(text), "max": MAX_FLOW_TEXT})
     return text, body

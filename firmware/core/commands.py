@@ -27,8 +27,8 @@ MAX_DIAL = 20
 # A wrap-up code is one word the agent picks ("sale", "complaint-2"); the agent commands check it too.
 WRAPUP_CODE_MAX = 40
 # A flow's text for checking (flow.validate). The request is one line of at most MAX_LINE (64 kB)
-# bytes and clients escape JSON as ASCII, up to 6 bytes a character (\u4e2d): 10,000 characters
-# always fit. The stock flow is 600; a 40-node IVR with comments is about 6,000.
+# bytes and clients escape JSON as ASCII, up to 6 bytes a character of the BMP (\u4e2d): 10,000 such
+# characters fit. The stock flow is 600; a 40-node IVR with comments is about 6,000.
 MAX_FLOW_TEXT = 10_000
 # A flow's name is its file name under config/flows/ (a node name's characters).
 MAX_FLOW_NAME = 64

@@ -5,6 +5,7 @@ import wave
 import numpy as np
 import pytest
 
+from firmware import cli
 from firmware.config.site import DEFAULTS_DIR
 from firmware.core.control import ControlClient, ControlError
 from scenario_builder import agent, run_section, scenario
@@ -53,13 +54,14 @@ def test_validate_refuses_a_text_the_socket_cannot_carry(box):
         client.call("flow.validate", text="a\x00b")
 
 
-def test_a_prompt_recorded_for_the_box_is_usable_after_prompts_reload(box):
+def test_a_prompt_recorded_for_the_box_is_usable_after_prompts_reload(box, capsys):
     run, state, client = box
     text = STOCK.replace('prompts = ["welcome"]', 'prompts = ["welcome", "promo"]')
     problems = client.call("flow.validate", text=text)["problems"]
     assert [(p["node"], p["message"]) for p in problems] == [("welcome", "no prompt named 'promo'")]
     write_prompt(state / "prompts" / "en" / "promo.wav", seconds=1.5)
-    assert client.call("prompts.reload")["prompts"] == len(run.engine.prompts.names())
+    assert cli.main(["ctl", "--state", str(state), "reload-prompts"]) == 0
+    assert capsys.readouterr().out == f"prompts reloaded: {len(run.engine.prompts.names())}\n"
     assert client.call("flow.validate", text=text)["valid"] is True
     assert len(run.engine.prompts.get("promo")) == 12_000
 

@@ -134,6 +134,7 @@ def test_validate_answers_every_problem_per_node_with_the_graph(admin, engine, f
 @pytest.mark.parametrize("body, status, message", [
     ({"name": "main"}, 400, 'send a JSON object with the flow as "text"'),
     ({"text": "#" * 10_001}, 413, "the flow is 10001 characters long; the box takes at most 10000"),
+    ({"text": "#" + "\U0001F600" * 6000}, 413, "the flow is 6001 characters long"),
     ({"text": STOCK, "name": "../site"}, 400, "a flow's name is"),
 ])
 def test_validate_refuses_what_is_not_a_flow(admin, flows_dir, body, status, message):
