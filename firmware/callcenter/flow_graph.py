@@ -18,7 +18,8 @@ def flow_graph(checked: Checked, prompts: set[str]) -> dict:
     for name in checked.names:
         node = checked.nodes.get(name)
         nodes.append({"name": name, "type": node.type if node else None, "start": name == checked.start,
-                      "unreachable": bool(checked.start) and name not in checked.reachable,
+                      # Without a start node there is nothing to reach from: that is the problem shown.
+                      "unreachable": checked.start in checked.names and name not in checked.reachable,
                       "prompts": node.prompt_names() if node else [], "problems": problems_of.get(name, 0)})
         for key, label, target in node.edges() if node else ():
             edges.append({"from": name, "to": target, "key": key, "label": label,

@@ -91,8 +91,10 @@ def test_unreachable_nodes_and_jumps_to_nowhere_are_named():
 
 def test_flow_level_problems_name_no_node():
     assert [(p.node, p.field, p.line) for p in check("[flow\n").problems] == [("", "", 1)]
-    problems = check(GOOD.replace('start = "welcome"', 'start = "hello"')).problems
-    assert [(p.node, p.field, p.message) for p in problems] == [("", "start", "start node 'hello' does not exist")]
+    checked = check(GOOD.replace('start = "welcome"', 'start = "hello"'))
+    assert [(p.node, p.field, p.message) for p in checked.problems] == [
+        ("", "start", "start node 'hello' does not exist")]
+    assert not any(n["unreachable"] for n in flow_graph(checked, PROMPTS)["nodes"])
     problems = check(GOOD.replace("[nodes.welcome]\ntype = \"play\"", "[nodes.welcome]\ntype = \"dance\"")).problems
     assert [(p.node, p.field) for p in problems] == [("welcome", "type")]
 

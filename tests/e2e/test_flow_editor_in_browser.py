@@ -94,4 +94,11 @@ def test_admin_adds_a_menu_choice_sees_the_graph_saves_and_the_next_caller_gets_
     shots = Path(os.environ.get("BRANCHLINE_ARTIFACTS") or tmp_path)
     shots.mkdir(parents=True, exist_ok=True)
     assert browser.save_screenshot(str(shots / "flow-editor.png"))
+    # The prompts the flow plays, each with its recording and a play button.
+    prompts = browser.find_element(By.ID, "flow-prompts")
+    browser.execute_script("arguments[0].scrollIntoView()", prompts)
+    rows = {r.get_attribute("data-prompt"): r for r in prompts.find_elements(By.CSS_SELECTOR, "tbody tr")}
+    assert {"welcome", "main-menu", "goodbye"} <= set(rows)
+    assert rows["welcome"].find_element(By.CSS_SELECTOR, "button.play").is_enabled()
+    assert browser.save_screenshot(str(shots / "flow-editor-prompts.png"))
     assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
