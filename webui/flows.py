@@ -25,7 +25,7 @@ from bottle import Bottle, HTTPError, redirect, request, response, static_file
 
 from firmware.core.commands import MAX_FLOW_NAME, MAX_FLOW_TEXT
 from firmware.core.control import MAX_LINE
-from firmware.core.files import FileWriteError, write_atomic
+from firmware.core.files import FileWriteError, previous_of, write_atomic
 
 from .auth import requires
 from .engine import CommandRefused, Engine, EngineUnavailable
@@ -190,6 +190,16 @@ def install(app: Bottle, render: Callable[..., str], state_dir: str | Path) -> N
             reply["engine_error"] = str(exc)   # the text is still the admin's to read
         reply["running"] = bool(reply["report"] and reply["report"]["running"] == name)
         return reply
+
+    @app.get("/api/v1/flows/<name>/previous")
+    @requires(*FLOW_ROLES)
+    def api_flow_previous(name):
+        path = previous_of(files.path(_flow_name(name)))
+        try:
+            data, modified = path.read_bytes(), path.stat().st_mtime
+        except FileNotFoundError:
+            raise json_error(404, _("flow %(name)s has no previous version on the box") % {"name": name}) from None
+        return {"name": name, "text": data.decode("utf-8", errors="replace"), "replaced": modified}
 
     @app.post("/api/v1/flows/validate")
     @requires(*FLOW_ROLES)

@@ -177,6 +177,16 @@ def test_saving_the_running_flow_writes_it_keeps_the_previous_and_swaps_it_in(ad
     assert '+choices = { "1" = "sales", "2" = "service", "3" = "service" }' in detail["diff"]
 
 
+def test_the_previous_version_can_be_read_back_to_save_again(admin, flows_dir):
+    assert admin.get("/api/v1/flows/main/previous").status == 404
+    assert put(admin, "main", {"text": EDITED, "version": version(STOCK)}).status == 200
+    previous = admin.get("/api/v1/flows/main/previous").json()
+    assert previous["text"] == STOCK
+    # Putting it back is a save like any other, from the current version.
+    assert put(admin, "main", {"text": previous["text"], "version": version(EDITED)}).status == 200
+    assert (flows_dir / "main.toml").read_text() == STOCK
+
+
 def test_a_save_from_a_stale_version_is_refused_and_changes_nothing(admin, engine, flows_dir, db_path):
     on_disk = STOCK.replace("retries = 3", "retries = 2")      # edited by someone else meanwhile
     (flows_dir / "main.toml").write_text(on_disk)
@@ -306,6 +316,7 @@ def test_the_replies_match_the_openapi_file(admin, engine, flows_dir):
         ("PUT", "/api/v1/flows/{name}", 409, put(admin, "main", {"text": EDITED, "version": version(STOCK)})),
         ("GET", "/api/v1/prompts", 200, admin.get("/api/v1/prompts")),
         ("GET", "/api/v1/flow-schema", 200, admin.get("/api/v1/flow-schema")),
+        ("GET", "/api/v1/flows/{name}/previous", 200, admin.get("/api/v1/flows/main/previous")),
         ("GET", "/api/v1/prompts/{name}", 404, admin.get("/api/v1/prompts/none")),
     ]
     for method, path, status, reply in checks:

@@ -381,9 +381,27 @@
     updateButtons();
   });
 
+  document.getElementById("flow-previous").addEventListener("click", async () => {
+    const reply = await api("GET", `/api/v1/flows/${encodeURIComponent(NAME)}/previous`);
+    if (reply.status !== 200) {
+      savedNote.textContent = reply.status === 404 ? T.noPrevious : reply.data.error;
+      return;
+    }
+    text.value = reply.data.text;
+    text.dispatchEvent(new Event("input"));
+    savedNote.textContent = T.previous;
+  });
+
   text.addEventListener("input", () => { drawGutter(); scheduleCheck(); updateButtons(); showHelp(); });
   for (const kind of ["click", "keyup"]) text.addEventListener(kind, showHelp);
   text.addEventListener("scroll", () => { gutter.scrollTop = text.scrollTop; });
+  document.addEventListener("keydown", (event) => {
+    // Ctrl+S / Cmd+S saves here, as in any editor, instead of saving the web page.
+    if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "s") {
+      event.preventDefault();
+      if (!saveBtn.disabled) saveBtn.click();
+    }
+  });
   text.addEventListener("keydown", (event) => {
     // Tab indents (TOML allows it) instead of leaving the editor; Esc then Tab leaves it.
     if (event.key === "Tab" && !event.shiftKey && !event.altKey && !event.ctrlKey && !event.metaKey) {

@@ -20,6 +20,8 @@
       <div class="flow-actions">
         <button class="btn btn-primary" id="flow-save" type="button" disabled>{{_("Save")}}</button>
         <button class="btn btn-ghost" id="flow-revert" type="button" disabled>{{_("Undo my changes")}}</button>
+        <button class="btn btn-ghost" id="flow-previous" type="button"
+                title="{{_('Put the version the last save replaced into the editor; it is saved only when you save it.')}}">{{_("Previous version")}}</button>
         <span class="muted" id="flow-saved" aria-live="polite"></span>
       </div>
       <ol class="problems" id="flow-problems" aria-live="polite"></ol>
@@ -76,5 +78,7 @@
   data-loud="{{_('It is louder than the other prompts.')}}"
   data-engine="{{_('The engine is not reachable: the flow cannot be checked or saved now.')}}"
   data-new="{{_('A new flow: write it and save.')}}"
+  data-previous="{{_('The previous version is in the editor: save it to put it back.')}}"
+  data-no-previous="{{_('There is no previous version of this flow on the box.')}}"
   data-keys-of="{{_('Keys of a %(type)s node')}}" data-required="{{_('required')}}"
   data-types="{{_('Node types: %(types)s. Put the cursor in a node to see its keys.')}}"></template>
