@@ -36,7 +36,8 @@ class Section:
 
     def __init__(self, data: object, file: str | Path, where: str = ""):
         if not isinstance(data, dict):
-            raise ConfigError(f"{file}: [{where}] must be a table, got {type(data).__name__}")
+            reason = f"must be a table, got {type(data).__name__}"
+            raise ConfigError(f"{file}: [{where}] {reason}", where, reason)
         self.data, self.file, self.where = data, str(file), where
         self._read: set[str] = set()
 

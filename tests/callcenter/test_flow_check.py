@@ -62,6 +62,11 @@ def test_every_bad_key_of_one_node_is_reported_with_its_key_and_line():
         assert lines[p.line - 1].startswith(key), (key, p.line)
 
 
+def test_a_key_map_that_is_not_a_table_is_named_by_its_key():
+    problems = check(GOOD.replace('choices = { "1" = "sales", "2" = "service" }', 'choices = "1"')).problems
+    assert [(p.node, p.field, p.message) for p in problems][0] == ("main_menu", "choices", "must be a table, got str")
+
+
 def test_problems_of_several_nodes_come_together_and_the_flow_is_refused():
     text = (GOOD.replace('queue = "service"', 'queue = "billing"')
             .replace('prompts = ["goodbye"]', 'prompts = ["farewell"]')
