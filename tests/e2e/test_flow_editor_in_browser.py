@@ -6,7 +6,9 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
+from scipy.io import wavfile
 
 from flow_box import MENU_AFTER, MENU_BEFORE, reached_service_by_3, start
 from firmware.core.control import ControlClient
@@ -100,5 +102,15 @@ def test_admin_adds_a_menu_choice_sees_the_graph_saves_and_the_next_caller_gets_
     rows = {r.get_attribute("data-prompt"): r for r in prompts.find_elements(By.CSS_SELECTOR, "tbody tr")}
     assert {"welcome", "main-menu", "goodbye"} <= set(rows)
     assert rows["welcome"].find_element(By.CSS_SELECTOR, "button.play").is_enabled()
+    # A recording made on a PC (44.1 kHz stereo) uploaded as a new prompt: converted and its level told.
+    t = np.arange(44100 * 2) / 44100
+    tone = np.round(2300 * np.sin(2 * np.pi * 600 * t) * ((t % 1.0) < 0.6)).astype(np.int16)
+    recording = tmp_path / "promo.wav"
+    wavfile.write(recording, 44100, np.stack([tone, tone], axis=1))
+    browser.find_element(By.ID, "prompt-name").send_keys("promo")
+    browser.find_element(By.ID, "prompt-file").send_keys(str(recording))
+    browser.find_element(By.CSS_SELECTOR, "#prompt-upload button[type=submit]").click()
+    wait.until(EC.text_to_be_present_in_element((By.ID, "prompt-result"), "Taken: 2 s, active level"))
+    assert "promo" in run.engine.prompts.names()
     assert browser.save_screenshot(str(shots / "flow-editor-prompts.png"))
     assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []

@@ -348,6 +348,7 @@
     if (r.advice === "loud") message += " " + T.loud;
     uploadResult.className = "upload-result good";
     uploadResult.textContent = message;
+    upload.reset();
     await loadRecordings();
     check();
   });
