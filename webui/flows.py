@@ -30,6 +30,7 @@ from firmware.core.files import FileWriteError, previous_of, write_atomic
 from .auth import requires
 from .engine import CommandRefused, Engine, EngineUnavailable
 from .i18n import gettext as _
+from .i18n import ngettext
 from .replies import json_error
 
 log = logging.getLogger(__name__)
@@ -229,7 +230,9 @@ def install(app: Bottle, render: Callable[..., str], state_dir: str | Path) -> N
             report = _engine_call(lambda: engine.validate_flow(text, name), refused_status=400)
             if not report["valid"]:
                 response.status = 422
-                return {"error": _("the flow has %(n)d problems; nothing was saved") % {"n": len(report["problems"])},
+                n = len(report["problems"])
+                return {"error": ngettext("the flow has %(n)d problem; nothing was saved",
+                                          "the flow has %(n)d problems; nothing was saved", n) % {"n": n},
                         "report": report}
             new = text.encode("utf-8")
             path = files.path(name)

@@ -51,7 +51,7 @@
   }
 
   function fill(template, values) {
-    return template.replace(/%\((\w+)\)s/g, (_, key) => String(values[key]));
+    return template.replace(/%\((\w+)\)[sd]/g, (_, key) => String(values[key]));
   }
 
   function showBanner(message) {
@@ -161,7 +161,8 @@
     state.report = report;
     runningBadge.hidden = report.running !== NAME;
     const n = report.problems.length;
-    verdict.textContent = n ? `${n} ${T.problems}` : T.valid;
+    // The catalogue gives the singular and the plural form (enough for English and Chinese).
+    verdict.textContent = n ? fill(n === 1 ? T.problem : T.problems, { n }) : T.valid;
     verdict.className = n ? "count bad" : "count good";
     problemsList.replaceChildren(...report.problems.map((p) => {
       const item = el("li", "problem");

@@ -68,7 +68,8 @@
 </div>
 % # The strings flows.js shows, translated here (the page runs no inline script: they travel as data).
 <template id="flow-strings"
-  data-valid="{{_('valid')}}" data-problems="{{_('problems')}}" data-checking="{{_('checking…')}}"
+  data-valid="{{_('valid')}}" data-problem="{{ngettext('%(n)d problem', '%(n)d problems', 1)}}"
+  data-problems="{{ngettext('%(n)d problem', '%(n)d problems', 2)}}" data-checking="{{_('checking…')}}"
   data-saved="{{_('Saved.')}}" data-swapped="{{_('Saved; the running flow was swapped in.')}}"
   data-stale="{{_('The flow was changed on the box since you opened it. Copy your text, reload the page and make your change again.')}}"
   data-unsaved="{{_('unsaved changes')}}" data-flow="{{_('the flow')}}" data-line="{{_('line')}}"
