@@ -76,6 +76,12 @@ class FlowFiles:
         except FileNotFoundError:
             return None
 
+    def read_previous(self, name: str) -> bytes | None:
+        try:
+            return previous_of(self.path(name)).read_bytes()
+        except FileNotFoundError:
+            return None
+
     def listing(self) -> list[dict]:
         out = []
         for path in sorted(self.directory.glob("*.toml")):
@@ -195,12 +201,11 @@ def install(app: Bottle, render: Callable[..., str], state_dir: str | Path) -> N
     @app.get("/api/v1/flows/<name>/previous")
     @requires(*FLOW_ROLES)
     def api_flow_previous(name):
-        path = previous_of(files.path(_flow_name(name)))
-        try:
-            data, modified = path.read_bytes(), path.stat().st_mtime
-        except FileNotFoundError:
-            raise json_error(404, _("flow %(name)s has no previous version on the box") % {"name": name}) from None
-        return {"name": name, "text": data.decode("utf-8", errors="replace"), "replaced": modified}
+        data = files.read_previous(_flow_name(name))
+        if data is None:
+            raise json_error(404, _("flow %(name)s has no previous version on the box") % {"name": name})
+        return {"name": name, "text": data.decode("utf-8", errors="replace"),
+                "replaced": previous_of(files.path(name)).stat().st_mtime}
 
     @app.post("/api/v1/flows/validate")
     @requires(*FLOW_ROLES)
@@ -236,6 +241,7 @@ def install(app: Bottle, render: Callable[..., str], state_dir: str | Path) -> N
                         "report": report}
             new = text.encode("utf-8")
             path = files.path(name)
+            kept = files.read_previous(name)
             try:
                 write_atomic(path, new, keep_previous=True)
             except FileWriteError as exc:
@@ -245,7 +251,7 @@ def install(app: Bottle, render: Callable[..., str], state_dir: str | Path) -> N
                 try:
                     engine.reload_flow()
                 except (EngineUnavailable, CommandRefused) as exc:
-                    _undo(path, old)
+                    _undo(path, old, kept)
                     raise json_error(409, _("the engine did not take the flow, so the file was put back as it "
                                             "was: %(reason)s") % {"reason": exc}) from None
             version = version_of(new)
@@ -325,13 +331,14 @@ def install(app: Bottle, render: Callable[..., str], state_dir: str | Path) -> N
         return {**report, "language": running["language"], "reloaded": reloaded}
 
 
-def _undo(path: Path, old: bytes | None) -> None:
-    """Put a flow file back as it was before a save the engine refused."""
+def _undo(path: Path, old: bytes | None, kept: bytes | None) -> None:
+    """Put a flow file and its previous version back as they were before a save the engine refused."""
     try:
-        if old is None:
-            path.unlink(missing_ok=True)
-        else:
-            write_atomic(path, old, keep_previous=False)
+        for target, data in ((path, old), (previous_of(path), kept)):
+            if data is None:
+                target.unlink(missing_ok=True)
+            else:
+                write_atomic(target, data, keep_previous=False)
     except (OSError, FileWriteError) as exc:
         log.error("flow %s: the refused version could not be taken back: %s", path, exc)
 

@@ -207,10 +207,13 @@ def test_an_invalid_flow_is_not_saved_and_its_problems_come_back(admin, engine, 
 
 
 def test_when_the_engine_refuses_the_saved_flow_the_file_is_put_back(admin, engine, flows_dir, db_path):
+    older = STOCK.replace("retries = 3", "retries = 2")
+    previous_of(flows_dir / "main.toml").write_text(older)
     engine.refusals["flow.reload"] = "flow not reloaded, the running flow stays: disk changed under it"
     reply = put(admin, "main", {"text": EDITED, "version": version(STOCK)})
     assert reply.status == 409 and "the file was put back" in reply.json()["error"]
     assert (flows_dir / "main.toml").read_text() == STOCK
+    assert previous_of(flows_dir / "main.toml").read_text() == older
     assert audit_rows(db_path, "flow.update") == []
 
 
