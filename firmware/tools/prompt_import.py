@@ -48,20 +48,31 @@ class PromptImportError(Exception):
 
 
 def read_recording(path: str | Path) -> tuple[int, npt.NDArray, float, str]:
-    """(rate, samples (n,) or (n, channels) as stored, mapped from the file, not copied; the value
-    of a full-scale sample; format description) of a PCM or IEEE-float WAV file."""
+    """(rate, samples (n,) or (n, channels) as stored; the value of a full-scale sample; format
+    description) of a PCM or IEEE-float WAV file. Read whole, not mapped: scipy maps no 24-bit file,
+    and the upload limit bounds what is read."""
     try:
-        rate, data = wavfile.read(str(path), mmap=True)
+        rate, data = wavfile.read(str(path))
     except (ValueError, OSError, EOFError, wave.Error) as exc:
         raise PromptImportError(f"not a WAV file this box reads (PCM 8/16/24/32-bit or float): {exc}") from None
     channels = 1 if data.ndim == 1 else data.shape[1]
     if data.dtype.kind not in "iuf" or (data.dtype.kind == "u" and data.dtype.itemsize != 1):
         raise PromptImportError(f"samples of type {data.dtype} are not audio this box reads")
-    # scipy returns 24-bit samples in the top bits of int32: full scale is that of the int32.
+    # scipy returns 24-bit samples in the top bits of int32: full scale is that of the int32, and
+    # the width the file has is told from its header.
     bits = 8 * data.dtype.itemsize
-    width = f"{bits}-bit float" if data.dtype.kind == "f" else f"{bits}-bit"
     full = 1.0 if data.dtype.kind == "f" else float(2 ** (bits - 1))
+    width = f"{bits}-bit float" if data.dtype.kind == "f" else f"{_stored_bits(path) or bits}-bit"
     return int(rate), data, full, f"{rate} Hz {width} {'mono' if channels == 1 else f'{channels} channels'}"
+
+
+def _stored_bits(path: str | Path) -> int | None:
+    """Bits per sample of a PCM WAV as its header says (None where the stdlib cannot read it)."""
+    try:
+        with wave.open(str(path), "rb") as w:
+            return 8 * w.getsampwidth()
+    except (wave.Error, EOFError, OSError):
+        return None
 
 
 def convert(rate: int, data: npt.NDArray, full_scale: float) -> tuple[npt.NDArray[np.int16], dict]:

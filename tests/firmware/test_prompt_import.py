@@ -58,6 +58,20 @@ def test_a_recording_becomes_8_khz_mono_16_bit_with_its_level_and_pitch(tmp_path
     assert report["source"].startswith(f"{rate} Hz")
 
 
+def test_a_24_bit_recording_is_read_at_its_full_scale(tmp_path):
+    # What a DAW exports by default; scipy returns it in the top bits of int32.
+    x = np.round(speech_like(48000) * 2 ** 23).astype(np.int32)
+    src = tmp_path / "in24.wav"
+    with wave.open(str(src), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(3)
+        w.setframerate(48000)
+        w.writeframes(b"".join(int(v).to_bytes(3, "little", signed=True) for v in x))
+    report = import_prompt(src, tmp_path / "prompts", "promo")
+    assert report["source"] == "48000 Hz 24-bit mono"
+    assert abs(report["active_dbm0"] + 19.0) < 0.2
+
+
 def test_active_level_ignores_the_pauses():
     loud = np.round(speech_like(8000, dbm0=-10.0) * 32768).astype(np.int16)
     level, activity = active_level_dbm0(np.concatenate([loud, np.zeros(32000, np.int16)]))
