@@ -7,7 +7,7 @@
   <h2>{{_("Flows")}}</h2>
   <div class="table-wrap">
     <table class="table" id="flow-list">
-      <thead><tr><th>{{_("Flow")}}</th><th>{{_("State")}}</th><th class="num">{{_("Size")}}</th><th>{{_("Changed")}}</th></tr></thead>
+      <thead><tr><th>{{_("Flow")}}</th><th>{{_("State")}}</th><th class="num">{{_("Bytes")}}</th><th>{{_("Changed")}}</th></tr></thead>
       <tbody>
       % for f in flows:
         <tr>
