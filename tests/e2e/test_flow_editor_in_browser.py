@@ -112,5 +112,8 @@ def test_admin_adds_a_menu_choice_sees_the_graph_saves_and_the_next_caller_gets_
     browser.find_element(By.CSS_SELECTOR, "#prompt-upload button[type=submit]").click()
     wait.until(EC.text_to_be_present_in_element((By.ID, "prompt-result"), "Taken: 2 s, active level"))
     assert "promo" in run.engine.prompts.names()
+    # Every prompt of the box is listed, the new one among them, for a flow to name.
+    browser.find_element(By.CSS_SELECTOR, ".all-prompts summary").click()
+    wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, '#all-prompts tr[data-prompt="promo"]')))
     assert browser.save_screenshot(str(shots / "flow-editor-prompts.png"))
     assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []

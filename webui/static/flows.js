@@ -304,6 +304,33 @@
   async function loadRecordings() {
     const reply = await api("GET", "/api/v1/prompts");
     state.recordings = new Map(reply.status === 200 ? reply.data.prompts.map((p) => [p.name, p]) : []);
+    drawAllPrompts();
+  }
+
+  function playButton(name, enabled) {
+    const play = el("button", "btn btn-ghost btn-sm play", "▶ " + T.play);
+    play.type = "button";
+    play.disabled = !enabled;
+    play.addEventListener("click", () => {
+      player.src = `/api/v1/prompts/${encodeURIComponent(name)}`;
+      player.play().catch(() => {});
+    });
+    return play;
+  }
+
+  function recordingInfo(rec) {
+    return `${rec.own ? T.own : T.stock}${rec.seconds !== null ? ` · ${rec.seconds} s` : ""}`;
+  }
+
+  function drawAllPrompts() {
+    document.getElementById("all-prompts-count").textContent = String(state.recordings.size);
+    document.getElementById("all-prompts").tBodies[0].replaceChildren(...[...state.recordings.values()].map((rec) => {
+      const row = el("tr");
+      row.dataset.prompt = rec.name;
+      row.append(el("td", "mono", rec.name), el("td", null, recordingInfo(rec)),
+        el("td", "actions-col", playButton(rec.name, true)));
+      return row;
+    }));
   }
 
   function drawPrompts(prompts) {
@@ -316,19 +343,11 @@
       const row = el("tr");
       row.dataset.prompt = p.name;
       const rec = state.recordings.get(p.name);
-      let info;
+      let info = "";
       if (!p.exists) info = el("span", "alarm-text", T.missing);
-      else if (rec) info = `${rec.own ? T.own : T.stock}${rec.seconds !== null ? ` · ${rec.seconds} s` : ""}`;
-      else info = "";
-      const play = el("button", "btn btn-ghost btn-sm play", "▶ " + T.play);
-      play.type = "button";
-      play.disabled = !p.exists;
-      play.addEventListener("click", () => {
-        player.src = `/api/v1/prompts/${encodeURIComponent(p.name)}`;
-        player.play().catch(() => {});
-      });
+      else if (rec) info = recordingInfo(rec);
       row.append(el("td", "mono", p.name), el("td", "mono", p.nodes.join(", ")), el("td", null, info),
-        el("td", "actions-col", play));
+        el("td", "actions-col", playButton(p.name, p.exists)));
       return row;
     }));
   }

@@ -54,6 +54,15 @@
         <tbody data-empty="{{_('This flow plays no recorded prompt.')}}"></tbody>
       </table>
     </div>
+    <details class="all-prompts">
+      <summary>{{_("Every prompt on this box (names a flow may use)")}} <span class="count" id="all-prompts-count"></span></summary>
+      <div class="table-wrap">
+        <table class="table" id="all-prompts">
+          <thead><tr><th>{{_("Prompt")}}</th><th>{{_("Recording")}}</th><th></th></tr></thead>
+          <tbody></tbody>
+        </table>
+      </div>
+    </details>
     <form class="upload" id="prompt-upload" enctype="multipart/form-data">
       <h3>{{_("Upload a recording")}}</h3>
       <p class="crumbs">{{_("A WAV file of any common rate, sample size and channels, up to %(mb)d MB. The box converts it to 8 kHz mono 16-bit, refuses it if it is silent or clipped, and tells its level against the nominal -19 dBm0. A recording with the name of a stock prompt replaces it on this box.") % dict(mb=max_upload // 2 ** 20)}}</p>
