@@ -3,6 +3,7 @@ checking as the text is typed, saving atomically against the version it was made
 flow swapped, the file put back when the engine refuses, and prompt recordings uploaded and played."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -295,13 +296,18 @@ def test_a_prompt_is_played_from_the_box(admin, flows_dir):
 
 
 # --- the OpenAPI file describes what the routes answer --------------------------------------------------
-def reply_schema(method: str, path: str, status: int):
-    import jsonschema_rs
+@functools.cache
+def openapi() -> dict:
     import yaml
 
     from webui.app import HERE
+    return yaml.safe_load((HERE / "openapi.yaml").read_text())
 
-    doc = yaml.safe_load((HERE / "openapi.yaml").read_text())
+
+def reply_schema(method: str, path: str, status: int):
+    import jsonschema_rs
+
+    doc = openapi()
     reply = doc["paths"][path][method.lower()]["responses"][str(status)]
     if "$ref" in reply:
         reply = doc["components"]["responses"][reply["$ref"].rsplit("/", 1)[1]]
