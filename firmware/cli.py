@@ -117,6 +117,9 @@ def cmd_ctl(args) -> int:
             result = client.call("flow.reload")
             print(f"flow {result['flow']} reloaded: {result['nodes']} nodes, start {result['start']}")
             return 0
+        if cmd == "reload-prompts":
+            print(f"prompts reloaded: {client.call('prompts.reload')['prompts']}")
+            return 0
         if cmd == "status":
             result = client.call("status")
             if args.json:
@@ -355,7 +358,8 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("ctl", help="talk to the running engine")
     c.add_argument("--state", default=DEFAULT_STATE)
     c.add_argument("--json", action="store_true", help="print status as JSON")
-    c.add_argument("command", choices=["status", "reload-flow", "login", "logout", "ready", "not-ready", "hangup"])
+    c.add_argument("command", choices=["status", "reload-flow", "reload-prompts", "login", "logout", "ready",
+                                       "not-ready", "hangup"])
     c.add_argument("agent", nargs="?")
     c.add_argument("reason", nargs="?")
     c.set_defaults(fn=cmd_ctl)
@@ -429,7 +433,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if args.cmd == "ctl" and args.command not in ("status", "reload-flow") and not args.agent:
+    if args.cmd == "ctl" and args.command not in ("status", "reload-flow", "reload-prompts") and not args.agent:
         print("branchline ctl: this command needs an agent id", file=sys.stderr)
         return 2
     try:

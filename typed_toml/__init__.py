@@ -9,7 +9,15 @@ _MISSING = object()
 
 
 class ConfigError(Exception):
-    """A configuration file is unreadable or has a bad key; the message names file, key and reason."""
+    """A configuration file is unreadable or has a bad key; the message names file, key and reason.
+
+    `key` (dotted, e.g. "nodes.menu.timeout") and `reason` are also kept apart, for an editor that
+    shows each reason next to its key; both are empty when the whole file is at fault.
+    """
+
+    def __init__(self, message: str, key: str = "", reason: str = ""):
+        super().__init__(message)
+        self.key, self.reason = key, reason or message
 
 
 def load_toml(path: str | Path) -> dict:
@@ -28,7 +36,8 @@ class Section:
 
     def __init__(self, data: object, file: str | Path, where: str = ""):
         if not isinstance(data, dict):
-            raise ConfigError(f"{file}: [{where}] must be a table, got {type(data).__name__}")
+            reason = f"must be a table, got {type(data).__name__}"
+            raise ConfigError(f"{file}: [{where}] {reason}", where, reason)
         self.data, self.file, self.where = data, str(file), where
         self._read: set[str] = set()
 
@@ -36,7 +45,7 @@ class Section:
         return f"{self.where}.{key}" if self.where else key
 
     def error(self, key: str, reason: str) -> ConfigError:
-        return ConfigError(f"{self.file}: {self._key(key)}: {reason}")
+        return ConfigError(f"{self.file}: {self._key(key)}: {reason}", self._key(key), reason)
 
     def _raw(self, key: str, default: object) -> object:
         self._read.add(key)

@@ -25,6 +25,7 @@ from .console import install as install_console
 from .console import read_reason, sees_console
 from .engine import AGENT_COMMANDS, MAX_AGENT_ID, CommandRefused, Engine, EngineUnavailable
 from .i18n import LANGUAGE_COOKIE, LANGUAGE_NAMES, LANGUAGES, N_, gettext as _, language, ngettext, pgettext
+from .flows import FLOW_ROLES, install as install_flows
 from .lines import LINES_ROLES, install as install_lines
 from .records import (DIRECTIONS, DISPOSITIONS, HANGUP_PARTIES, CallFilter, FilterError, filter_choices, get_call,
                       list_calls)
@@ -107,7 +108,8 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
         user = auth.user()
         kwargs.update(user=user, csrf=auth.csrf_token(), fmt=fmt, _=_, ngettext=ngettext, pgettext=pgettext,
                       language=language(), languages=LANGUAGE_NAMES, user_has=functools.partial(user_has, user),
-                      can_see_records=user_has(user, *RECORDS_ROLES), can_see_lines=user_has(user, *LINES_ROLES))
+                      can_see_records=user_has(user, *RECORDS_ROLES), can_see_lines=user_has(user, *LINES_ROLES),
+                      can_edit_flows=user_has(user, *FLOW_ROLES))
         return template(name, template_lookup=TEMPLATE_LOOKUP, **kwargs)
 
     @app.hook("after_request")
@@ -328,6 +330,7 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
     install_account(app, render, accounts, auth)  # own password and language, API sign-in (webui/account.py)
     install_audit_view(app, render)  # the audit log for admins (webui/audit_view.py)
     install_backup(app, render, Path(db_path).parent, clock)  # admin's backup and restore (webui/backup.py)
+    install_flows(app, render, Path(db_path).parent)  # IVR flow editor and prompts (webui/flows.py)
 
     for route in app.routes:
         route.prepare()  # applies the plugins now: a route that declares no roles fails at start

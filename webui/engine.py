@@ -1,4 +1,5 @@
-"""The web process's view of the engine: live status, agent commands and line tests over the control socket."""
+"""The web process's view of the engine over the control socket: live status, agent commands, line
+tests, and the flow editor's checks and reloads."""
 from __future__ import annotations
 
 import threading
@@ -82,6 +83,27 @@ class Engine:
 
     def line_test_result(self, job: str) -> dict:
         return self._call("line.test_result", job=job)
+
+    def validate_flow(self, text: str, name: str) -> dict:
+        """The engine's check of a flow's text: {"valid", "problems", "graph", "running", "name"}."""
+        return self._call("flow.validate", text=text, name=name)
+
+    def flow_schema(self) -> dict:
+        """Node type -> key -> {kind, doc, required, default, min, max, choices}."""
+        return self._call("flow.schema")
+
+    def reload_flow(self) -> dict:
+        """Have the engine read its flow file again; CommandRefused if it is not valid."""
+        result = self._call("flow.reload")
+        self._forget_status()
+        return result
+
+    def reload_prompts(self) -> dict:
+        return self._call("prompts.reload")
+
+    def _forget_status(self) -> None:
+        with self._lock:
+            self._fetched_at = float("-inf")
 
     def close(self) -> None:
         self.client.close()

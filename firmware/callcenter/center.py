@@ -23,7 +23,8 @@ from firmware.callcenter.callbacks import Callbacks, PendingCallback
 from firmware.callcenter.calls import Call, CallError, CallState, Disposition
 from firmware.callcenter.conversation import Conversation, Mode
 from firmware.callcenter.customers import CustomerDirectory, LookupTables
-from firmware.callcenter.flows import Flow, FlowError, load_flow
+from firmware.callcenter.flow_graph import flow_report
+from firmware.callcenter.flows import Flow, FlowError, load_flow, schema_json
 from firmware.callcenter.ivr import IvrSession
 from firmware.callcenter.legs import FAILURE_TONES, NO_LINE, Legs
 from firmware.callcenter.supervisors import Supervisors
@@ -104,6 +105,10 @@ class CallCenter:
             **self.transfers.commands(),
             **self.supervisors.commands(),
             "flow.reload": self._swap_flow,
+            # The check ran off the loop (preparers below); the loop only hands back its report.
+            "flow.validate": lambda report: report,
+            "flow.schema": lambda schema: schema,
+            "prompts.reload": self._swap_prompts,
         }
         now = self.clock.time()
         for agent in self.acd.agents.values():
@@ -121,7 +126,8 @@ class CallCenter:
         return {name: _refusing(fn) for name, fn in self._commands.items()}
 
     def preparers(self) -> dict[str, Callable[[dict], dict]]:
-        return {"flow.reload": self.load_flow}
+        return {"flow.reload": self.load_flow, "flow.validate": self.check_flow_text,
+                "flow.schema": lambda args: {"schema": schema_json()}, "prompts.reload": self.read_prompts}
 
     def on_channel_event(self, ev: ChannelEvent) -> None:
         if ev.kind == EventKind.ANSWER:
@@ -530,6 +536,31 @@ class CallCenter:
             raise ControlError(f"flow not reloaded, the running flow stays: {exc}") from None
         return {"flow": flow}
 
+    def check_flow_text(self, args: dict) -> dict:
+        """Check a flow's text as an editor holds it (off the loop thread): every problem with its
+        node, key and line, and the flow as a graph; nothing is loaded or run."""
+        path = self.flow.path.with_name(f"{args.get('name') or self.flow.name}.toml")
+        return {"report": flow_report(args["text"], path, set(self.prompts.names()), set(self.acd.queues),
+                                      self.flow.name)}
+
+    def read_prompts(self, args: dict) -> dict:
+        """Read every prompt file again (off the loop thread); ControlError if one is not a prompt."""
+        try:
+            prompts = self.prompts.read()
+        except PromptError as exc:
+            raise ControlError(f"prompts not reloaded, the running set stays: {exc}") from None
+        lost = self.say.prompts() - set(prompts)
+        if lost:
+            raise ControlError(f"prompts not reloaded, the running set stays: spoken numbers need "
+                               f"{', '.join(sorted(lost))}")
+        return {"prompts": prompts}
+
+    def _swap_prompts(self, prompts: dict) -> dict:
+        """New plays take the new recordings; a prompt already playing plays on to its end."""
+        self.prompts.replace(prompts)
+        log.info("prompts reloaded: %d", len(prompts))
+        return {"prompts": len(prompts)}
+
     def _swap_flow(self, flow: Flow) -> dict:
         """New calls take the new flow; calls already in the IVR finish on the one they started."""
         self.flow = flow
@@ -585,7 +616,11 @@ class CallCenter:
 
     def status(self) -> dict:
         now = self.clock.time()
-        return {"calls": [c.status(now) for c in sorted(self.calls.values(), key=lambda c: c.arrived_at)],
+        return {"flow": {"name": self.flow.name, "start": self.flow.start, "nodes": len(self.flow.nodes)},
+                "language": self.site.language,
+                "prompt_dirs": {"stock": str(self.prompts.directory),
+                                "own": None if self.prompts.own is None else str(self.prompts.own)},
+                "calls": [c.status(now) for c in sorted(self.calls.values(), key=lambda c: c.arrived_at)],
                 **self.acd.status(), "supervisors": self.supervisors.status(), "callbacks": self.callbacks.status()}
 
     def close(self) -> None:

@@ -1,15 +1,18 @@
 """IVR flow files: the node schema (data, also served to the web editor), loading and validation.
 
 A flow is a TOML file with a `[flow]` table (`start`) and one `[nodes.<name>]` table per node.
-Validation reports every bad node with its name and reason; nothing half-valid is ever returned.
+Checking collects every problem, node by node and key by key (the flow editor shows each next to its
+line); nothing half-valid is ever run.
 """
 from __future__ import annotations
 
 import re
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
-from typed_toml import ConfigError, Section, load_toml
+from typed_toml import ConfigError, Section
 
 DTMF_KEYS = set("0123456789*#ABCD")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -36,7 +39,8 @@ _RETRIES = F("int", "times a wrong key or silence is forgiven", default=3, lo=0,
 _NEXT = F("target", "the node after this one", required=True)
 _FAIL = F("target", "where the caller goes when the retries run out", required=True)
 
-# Node type -> its keys. The web editor renders forms from this table (branchline flow-schema).
+# Node type -> its keys. The web flow editor shows each node's keys from this table (the engine's
+# `flow.schema`; `branchline flow-schema` prints it).
 SCHEMA: dict[str, dict[str, F]] = {
     "play": {"prompts": F("prompts", "prompts played in turn", required=True), "next": _NEXT,
              "barge_in": F("bool", "a key press stops the prompt (and is kept for the next menu)", default=True)},
@@ -104,12 +108,25 @@ SCHEMA: dict[str, dict[str, F]] = {
 }
 
 
-class FlowError(Exception):
-    """A flow file is invalid; `problems` lists (node, reason) for every fault found."""
+class Problem(NamedTuple):
+    """One fault of a flow: the node ("" for the flow as a whole), the key ("" for the node or the
+    file as a whole) and the reason; `line` is where the editor shows it (1-based), when known."""
+    node: str
+    field: str
+    message: str
+    line: int | None = None
 
-    def __init__(self, path, problems: list[tuple[str, str]]):
+    def __str__(self) -> str:
+        where = f"{self.field}: " if self.field else ""
+        return f"node {self.node!r}: {where}{self.message}" if self.node else f"{where}{self.message}"
+
+
+class FlowError(Exception):
+    """A flow file is invalid; `problems` lists every fault found, node by node."""
+
+    def __init__(self, path, problems: list[Problem]):
         self.path, self.problems = str(path), problems
-        super().__init__(f"flow {path}: " + "; ".join(f"node {n!r}: {r}" if n else r for n, r in problems))
+        super().__init__(f"flow {path}: " + "; ".join(str(p) for p in problems))
 
 
 @dataclass(frozen=True)
@@ -124,20 +141,29 @@ class Node:
         except KeyError:
             raise AttributeError(key) from None
 
-    def targets(self) -> list[str]:
+    def edges(self) -> list[tuple[str, str, str]]:
+        """(key, label, target) of every way out of the node: a target key is labelled by its name
+        (next, on_fail ...), a key map by the DTMF key pressed."""
         out = []
         for key, spec in SCHEMA[self.type].items():
             value = self.opts.get(key)
             if spec.kind == "target" and value:
-                out.append(value)
+                out.append((key, key, value))
             elif spec.kind == "keymap":
-                out += [t for _, t in value or ()]
+                out += [(key, k, t) for k, t in value or ()]
         return out
 
+    def targets(self) -> list[str]:
+        return [target for _, _, target in self.edges()]
+
+    def prompts_by_key(self) -> list[tuple[str, str]]:
+        """(key, prompt name) of the fixed prompts the node plays, in order (variables like
+        $order.status are resolved when the call runs)."""
+        return [(key, p) for key, spec in SCHEMA[self.type].items() if spec.kind == "prompts"
+                for p in self.opts.get(key, ()) if not p.startswith("$")]
+
     def prompt_names(self) -> list[str]:
-        """Fixed prompt names (variables like $order.status are resolved when the call runs)."""
-        return [p for key, spec in SCHEMA[self.type].items() if spec.kind == "prompts"
-                for p in self.opts[key] if not p.startswith("$")]
+        return [p for _, p in self.prompts_by_key()]
 
 
 class Flow:
@@ -179,7 +205,7 @@ def _read_key(sec: Section, key: str, spec: F):
         pairs = []
         for k in list(table.data):
             if k not in DTMF_KEYS:
-                raise table.error(k, "a key must be one DTMF key: 0-9 * # A-D")
+                raise sec.error(key, f"{k!r}: a key must be one DTMF key: 0-9 * # A-D")
             pairs.append((k, table.get_str(k)))
         if spec.required and not pairs:
             raise sec.error(key, "at least one key is needed")
@@ -187,79 +213,172 @@ def _read_key(sec: Section, key: str, spec: F):
     raise AssertionError(spec.kind)
 
 
-def _read_node(name: str, data, path) -> Node:
-    sec = Section(data, path, f"nodes.{name}")
-    ntype = sec.get_str("type", choices=SCHEMA)
-    opts = {key: _read_key(sec, key, spec) for key, spec in SCHEMA[ntype].items()}
-    sec.done()
-    if ntype == "collect" and opts["min_digits"] > opts["max_digits"]:
-        raise sec.error("min_digits", "is above max_digits")
-    if ntype in ("say", "lookup"):
-        ref = opts["value"] if ntype == "say" else opts["key"]
-        if ref.startswith("$") and not _VAR.match(ref):
-            raise sec.error("value" if ntype == "say" else "key", f"{ref!r} is not a $variable name")
-    if ntype == "survey" and (not opts["answers"] or any(c not in DTMF_KEYS for c in opts["answers"])):
-        raise sec.error("answers", "give the DTMF keys that are valid answers, e.g. \"12345\"")
-    return Node(name, ntype, opts)
+def _field_of(exc: ConfigError, where: str) -> tuple[str, str]:
+    """The node's key a ConfigError is about (its first part below `where`), and its reason."""
+    key = exc.key[len(where) + 1:] if exc.key.startswith(where + ".") else exc.key
+    head, _, rest = key.partition(".")
+    return head, f"{rest!r}: {exc.reason}" if rest else exc.reason
 
 
-def load_flow(path: str | Path, prompts: set[str], queues: set[str]) -> Flow:
-    """Read and check a flow against the prompt set and the configured queues."""
+def _read_node(name: str, data: object, path) -> tuple[Node | None, list[Problem]]:
+    """The node with every key that could be read, and a Problem for each that could not."""
+    where = f"nodes.{name}"
+    if not isinstance(data, dict):
+        return None, [Problem(name, "", f"must be a table ([{where}]), got {type(data).__name__}")]
+    sec = Section(data, path, where)
     try:
-        top = Section(load_toml(path), path)
+        ntype = sec.get_str("type", choices=SCHEMA)
     except ConfigError as exc:
-        raise FlowError(path, [("", str(exc))]) from None
-    problems: list[tuple[str, str]] = []
+        return None, [Problem(name, "type", exc.reason)]
+    problems: list[Problem] = []
+    opts = {}
+    for key, spec in SCHEMA[ntype].items():
+        try:
+            opts[key] = _read_key(sec, key, spec)
+        except ConfigError as exc:
+            problems.append(Problem(name, *_field_of(exc, where)))
+    known = ", ".join(["type", *SCHEMA[ntype]])
+    for key in sorted(set(data) - set(SCHEMA[ntype]) - {"type"}):
+        problems.append(Problem(name, key, f"unknown key for a {ntype} node (known: {known})"))
+    if ntype == "collect" and opts.get("min_digits", 0) > opts.get("max_digits", 99):
+        problems.append(Problem(name, "min_digits", "is above max_digits"))
+    if ntype in ("say", "lookup"):
+        key = "value" if ntype == "say" else "key"
+        ref = opts.get(key, "")
+        if ref.startswith("$") and not _VAR.match(ref):
+            problems.append(Problem(name, key, f"{ref!r} is not a $variable name"))
+    answers = opts.get("answers")
+    if ntype == "survey" and answers is not None and (not answers or any(c not in DTMF_KEYS for c in answers)):
+        problems.append(Problem(name, "answers", "give the DTMF keys that are valid answers, e.g. \"12345\""))
+    return Node(name, ntype, opts), problems
+
+
+@dataclass
+class Checked:
+    """What checking a flow found: every node that could be read (even partly), the start node and
+    every problem. `flow()` is the runnable flow, only when there is no problem."""
+    path: Path
+    start: str
+    nodes: dict[str, Node]
+    names: list[str]                       # every [nodes.<name>] table, read or not, in file order
+    problems: list[Problem]
+    reachable: set[str] = field(default_factory=set)
+
+    def flow(self) -> Flow:
+        if self.problems:
+            raise FlowError(self.path, self.problems)
+        return Flow(self.path, self.start, self.nodes)
+
+
+def check_flow(text: str, path: str | Path, prompts: set[str], queues: set[str]) -> Checked:
+    """Check a flow's TOML text against the prompt set and the queues; collect ALL problems, per node
+    and key, rather than stop at the first."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        at = _AT_LINE.search(str(exc))
+        line = int(at.group(1)) if at else None
+        return Checked(path, "", {}, [], [Problem("", "", f"not valid TOML: {exc}", line)])
+    top = Section(data, path)
+    problems: list[Problem] = []
     start = ""
     try:
         head = top.get_table("flow")
         start = head.get_str("start")
         head.done()
     except ConfigError as exc:
-        problems.append(("", str(exc)))
-    raw_nodes = top.data.get("nodes")
+        problems.append(Problem("", exc.key.removeprefix("flow.") if exc.key else "", exc.reason))
+    raw_nodes = data.get("nodes")
     if not isinstance(raw_nodes, dict) or not raw_nodes:
-        problems.append(("", "the flow has no [nodes.<name>] tables"))
+        problems.append(Problem("", "", "the flow has no [nodes.<name>] tables"))
         raw_nodes = {}
-    unknown_top = set(top.data) - {"flow", "nodes"}
-    if unknown_top:
-        problems.append(("", f"unknown top-level key {sorted(unknown_top)[0]!r} (known: flow, nodes)"))
+    for key in sorted(set(data) - {"flow", "nodes"}):
+        problems.append(Problem("", key, "unknown top-level key (known: flow, nodes)"))
     nodes: dict[str, Node] = {}
-    for name, data in raw_nodes.items():
-        try:
-            nodes[name] = _read_node(name, data, path)
-        except ConfigError as exc:
-            problems.append((name, str(exc).split(": ", 1)[-1]))
+    for name, raw in raw_nodes.items():
+        node, found = _read_node(name, raw, path)
+        problems += found
+        if node is not None:
+            nodes[name] = node
     for node in nodes.values():
-        for target in node.targets():
+        for key, _, target in node.edges():
             if target not in raw_nodes:
-                problems.append((node.name, f"goes to {target!r}, which is not a node"))
-        for prompt in node.prompt_names():
+                problems.append(Problem(node.name, key, f"goes to {target!r}, which is not a node"))
+        for key, prompt in node.prompts_by_key():
             if prompt not in prompts:
-                problems.append((node.name, f"no prompt named {prompt!r}"))
+                problems.append(Problem(node.name, key, f"no prompt named {prompt!r}"))
         queue = node.opts.get("queue")
         if queue and queue not in queues:
-            problems.append((node.name, f"no queue named {queue!r} (queues: {', '.join(sorted(queues))})"))
+            problems.append(Problem(node.name, "queue",
+                                    f"no queue named {queue!r} (queues: {', '.join(sorted(queues))})"))
     if start and start not in raw_nodes:
-        problems.append(("", f"start node {start!r} does not exist"))
-    if start in nodes:
-        seen, todo = set(), [start]
-        while todo:
-            n = todo.pop()
-            if n in seen or n not in nodes:
-                continue
-            seen.add(n)
+        problems.append(Problem("", "start", f"start node {start!r} does not exist"))
+    # A node with a problem may have lost a way out; its raw strings stand in for its edges, so one
+    # typo does not also mark everything behind it unreachable.
+    faulty = {p.node for p in problems}
+    seen: set[str] = set()
+    todo = [start] if start in raw_nodes else []
+    while todo:
+        n = todo.pop()
+        if n in seen or n not in raw_nodes:
+            continue
+        seen.add(n)
+        if n in nodes and n not in faulty:
             todo.extend(nodes[n].targets())
-        for name in nodes:
-            if name not in seen:
-                problems.append((name, "unreachable from the start node"))
-    if problems:
-        raise FlowError(path, problems)
-    return Flow(path, start, nodes)
+        else:
+            todo.extend(_strings(raw_nodes[n]))
+    if start in raw_nodes:
+        problems += [Problem(name, "", "unreachable from the start node") for name in raw_nodes if name not in seen]
+    lines = _locate(text)
+    located = [p._replace(line=p.line or lines.get((p.node, p.field)) or lines.get((p.node, ""))) for p in problems]
+    return Checked(path, start, nodes, list(raw_nodes), located, seen)
+
+
+# A table header `[nodes.name]` (bare or quoted name) and a `key =` line, for pointing at problems.
+_HEADER = re.compile(r"""^\s*\[\s*(nodes\s*\.\s*(?:"([^"]*)"|'([^']*)'|([A-Za-z0-9_-]+))|flow)\s*\]""")
+# tomllib's message ends "(at line 3, column 7)" (its exception has no line attribute before 3.14).
+_AT_LINE = re.compile(r"\(at line (\d+), column \d+\)")
+_ASSIGN = re.compile(r"""^\s*(?:"([^"]*)"|'([^']*)'|([A-Za-z0-9_-]+))\s*=""")
+
+
+def _strings(value: object) -> list[str]:
+    """Every string in a raw TOML value (tables and arrays searched)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        value = list(value.values())
+    return [s for v in value for s in _strings(v)] if isinstance(value, list) else []
+
+
+def _locate(text: str) -> dict[tuple[str, str], int]:
+    """(node, key) -> 1-based line of its table header (key "") or its assignment, found by a
+    line scan (tomllib keeps no positions); good for the usual one-table-per-node layout."""
+    out: dict[tuple[str, str], int] = {}
+    node: str | None = None
+    for number, line in enumerate(text.splitlines(), 1):
+        if m := _HEADER.match(line):
+            node = "" if m.group(1) == "flow" else next(g for g in m.groups()[1:] if g is not None)
+            out.setdefault((node, ""), number)
+        elif node is not None and (m := _ASSIGN.match(line)):
+            out.setdefault((node, next(g for g in m.groups() if g is not None)), number)
+        elif line.lstrip().startswith("["):
+            node = None
+    return out
+
+
+def load_flow(path: str | Path, prompts: set[str], queues: set[str]) -> Flow:
+    """Read and check a flow file against the prompt set and the configured queues."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FlowError(path, [Problem("", "", f"cannot be read: {exc}")]) from None
+    return check_flow(text, path, prompts, queues).flow()
 
 
 def schema_json() -> dict:
-    """The node schema as plain data, for the web flow editor."""
+    """The node schema as plain data, for the web flow editor and `branchline flow-schema`."""
     return {t: {k: {"kind": f.kind, "doc": f.doc, "required": f.required,
                     "default": list(f.default) if isinstance(f.default, tuple) else f.default,
                     "min": f.lo, "max": f.hi, "choices": list(f.choices)} for k, f in keys.items()}

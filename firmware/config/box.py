@@ -36,6 +36,8 @@ class StatePaths:
         self.control = self.root / "control.sock"
         self.recordings = self.root / "recordings"
         self.queue_log = self.root / "queue_log"
+        # The box's own prompt recordings, by language (uploaded from the web, over the stock ones).
+        self.prompts = self.root / "prompts"
 
     def flow(self, name: str) -> Path:
         return self.config / "flows" / f"{name}.toml"
@@ -51,7 +53,7 @@ def open_engine(paths: StatePaths, board: Board, site: SiteConfig, clock: str = 
                 flow_path: Path | None = None, epoch: float | None = None) -> Engine:
     """Everything the engine needs, started; the caller runs `engine.run()` and then `engine.close()`."""
     paths.root.mkdir(parents=True, exist_ok=True)
-    prompts = PromptSet(BOARD_DIR / "prompts" / site.language)
+    prompts = PromptSet(BOARD_DIR / "prompts" / site.language, paths.prompts / site.language)
     flow = load_flow(flow_path or paths.flow(site.flow), set(prompts.names()), {q.name for q in site.queues})
     store = StoreWriter(paths.db)
     boot = next_boot(store.db.conn)

@@ -26,13 +26,28 @@ def read_wav(path: Path) -> np.ndarray:
 
 
 class PromptSet:
-    """Every prompt of one language directory, by name (the file name without `.wav`)."""
+    """Every prompt of one language, by name (the file name without `.wav`): the stock recordings
+    of `directory`, and the box's own (uploaded from the web) in `own`, which win over a stock
+    prompt of the same name."""
 
-    def __init__(self, directory: str | Path):
+    def __init__(self, directory: str | Path, own: str | Path | None = None):
         self.directory = Path(directory)
+        self.own = None if own is None else Path(own)
         if not self.directory.is_dir():
             raise PromptError(f"prompt directory {self.directory} does not exist")
-        self._prompts = {p.stem: read_wav(p) for p in sorted(self.directory.glob("*.wav"))}
+        self._prompts = self.read()
+
+    def read(self) -> dict[str, np.ndarray]:
+        """Every prompt read from disk again; a file that is not a prompt is refused (PromptError).
+        The control socket's thread runs this, and the loop swaps the result in with `replace`."""
+        files = {p.stem: p for p in sorted(self.directory.glob("*.wav"))}
+        if self.own is not None and self.own.is_dir():
+            files.update({p.stem: p for p in sorted(self.own.glob("*.wav"))})
+        return {name: read_wav(path) for name, path in files.items()}
+
+    def replace(self, prompts: dict[str, np.ndarray]) -> None:
+        # One assignment: a prompt being played keeps its array, the next play finds the new one.
+        self._prompts = prompts
 
     def __contains__(self, name: str) -> bool:
         return name in self._prompts

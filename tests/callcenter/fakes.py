@@ -120,6 +120,7 @@ class FakePrompts:
     """The prompts of the language and FLOW_PROMPTS; each is as many samples as its name has letters,
     and `names_of(samples)` tells which prompts were put together."""
     directory = "fake"
+    own = None
 
     def __init__(self, language: str = "en"):
         self._names = Say(language).prompts() | FLOW_PROMPTS

@@ -108,7 +108,7 @@ def test_flow_hot_reload_swaps_only_a_valid_flow(engine, tmp_path, capsys):
     run.engine.app.flow = type(run.engine.app.flow)(flow_path, run.engine.app.flow.start, run.engine.app.flow.nodes)
     client = ControlClient(state / "control.sock")
     flow_path.write_text(good.replace('queue = "service"', 'queue = "billing"'))
-    with pytest.raises(ControlError, match="running flow stays.*node 'service': no queue named 'billing'"):
+    with pytest.raises(ControlError, match="running flow stays.*node 'service': queue: no queue named 'billing'"):
         client.call("flow.reload")
     assert run.engine.app.flow.nodes["service"].queue == "service"
     flow_path.write_text(good.replace('"2" = "service"', '"2" = "service", "0" = "sales"'))

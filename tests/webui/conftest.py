@@ -15,6 +15,7 @@ from urllib.parse import unquote, urlencode, urlsplit
 
 import pytest
 
+from firmware.config.site import BOARD_DIR
 from firmware.core.control import ControlError, ControlServer
 from firmware.store import open_db
 from webui.accounts import AccountStore
@@ -22,6 +23,7 @@ from webui.app import create_app
 from webui.auth import hash_password
 from webui.server import make_server
 
+STOCK_PROMPTS = BOARD_DIR / "prompts" / "en"
 WAITING_NUMBER = "0215550123"
 WAITING_WAIT_S = 42.0
 
@@ -89,12 +91,18 @@ def canned_status(now: float, t0: float | None = None) -> dict:
 
 class FakeEngine:
     """The engine's side of the control socket: the real ControlServer, answered by a thread that
-    plays the engine loop with a canned status and records every agent command."""
+    plays the engine loop with a canned status and records every agent command. Flows are checked
+    as the engine checks them (the call center's own checker, against the stock English prompts,
+    the box's own in `<state>/prompts/en`, and the sales and service queues); the running flow is
+    `<state>/config/flows/main.toml`."""
 
     AGENT_COMMANDS = ("agent.login", "agent.logout", "agent.ready", "agent.not_ready", "agent.hangup")
+    QUEUES = {"sales", "service"}
+    FLOW = "main"
 
     def __init__(self, path: Path):
         self.path = path
+        self.state = path.parent
         self.server = ControlServer(path)
         self.commands: list[tuple[str, dict]] = []
         self.refusals: dict[str, str] = {}   # command -> error message the engine answers with
@@ -122,13 +130,42 @@ class FakeEngine:
         if cmd in self.refusals:
             raise ControlError(self.refusals[cmd])
         if cmd == "status":
-            return canned_status(time.time(), self.started)
+            return {**canned_status(time.time(), self.started), **self.flow_status()}
+        if cmd == "flow.validate":
+            self.commands.append((cmd, args))
+            return self.check(args["text"], args.get("name") or self.FLOW)
+        if cmd == "flow.reload":
+            text = (self.state / "config" / "flows" / f"{self.FLOW}.toml").read_text()
+            report = self.check(text, self.FLOW)
+            if not report["valid"]:
+                raise ControlError("flow not reloaded, the running flow stays: "
+                                   + "; ".join(p["message"] for p in report["problems"]))
+            self.commands.append((cmd, {"text": text}))
+            return {"flow": self.FLOW, "nodes": len(report["graph"]["nodes"])}
+        if cmd == "flow.schema":
+            from firmware.callcenter.flows import schema_json
+            return schema_json()
+        if cmd == "prompts.reload":
+            self.commands.append((cmd, args))
+            return {"prompts": len(self.prompt_names())}
         if cmd in self.AGENT_COMMANDS:
             if args.get("agent") not in {a["id"] for a in canned_status(0)["agents"]}:
                 raise ControlError(f"unknown agent {args.get('agent')}")
             self.commands.append((cmd, args))
             return {"agent": args["agent"]}
         raise ControlError(f"unknown command {cmd}")
+
+    def flow_status(self) -> dict:
+        return {"flow": {"name": self.FLOW, "start": "welcome", "nodes": 5}, "language": "en",
+                "prompt_dirs": {"stock": str(STOCK_PROMPTS), "own": str(self.state / "prompts" / "en")}}
+
+    def prompt_names(self) -> set[str]:
+        own = self.state / "prompts" / "en"
+        return {p.stem for p in STOCK_PROMPTS.glob("*.wav")} | {p.stem for p in own.glob("*.wav")}
+
+    def check(self, text: str, name: str) -> dict:
+        from firmware.callcenter.flow_graph import flow_report
+        return flow_report(text, Path(f"{name}.toml"), self.prompt_names(), self.QUEUES, self.FLOW)
 
     def stop(self) -> None:
         self._stop.set()

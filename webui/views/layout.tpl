@@ -34,6 +34,9 @@
     % if user_has('admin'):
     <a href="/backup" class="{{'active' if get('active') == 'backup' else ''}}">{{_("Backup")}}</a>
     % end
+    % if get('can_edit_flows'):
+    <a href="/flows" class="{{'active' if get('active') == 'flows' else ''}}">{{_("Flows")}}</a>
+    % end
   </nav>
   <div class="whoami">
     <a class="who" href="/account" title="{{_("Your account")}}">{{user['username']}}</a>

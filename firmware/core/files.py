@@ -1,0 +1,51 @@
+"""Files the box's configuration lives in, replaced atomically: a power cut leaves the old file or the
+new one, never half of either, and the version replaced is kept beside it as `<name>.prev`."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+PREVIOUS_SUFFIX = ".prev"
+
+
+class FileWriteError(Exception):
+    """A file could not be replaced; the message names it and says why."""
+
+
+def previous_of(path: str | Path) -> Path:
+    path = Path(path)
+    return path.with_name(path.name + PREVIOUS_SUFFIX)
+
+
+def _fsync_dir(directory: Path) -> None:
+    # POSIX rename(2) is atomic, but the new directory entry is durable only once the directory
+    # itself is fsync'd (ext4 with data=ordered included).
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_atomic(path: str | Path, data: bytes, keep_previous: bool = True) -> None:
+    """Replace `path` with `data`: temp file in the same directory, fsync, rename over, fsync the
+    directory. With `keep_previous`, the file it replaces becomes `<name>.prev` (a hard link, so
+    there is no moment without either)."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "xb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        if keep_previous and path.exists():
+            link = path.with_name(f".{path.name}.{secrets.token_hex(4)}.prev")
+            os.link(path, link)
+            os.replace(link, previous_of(path))
+        os.replace(tmp, path)
+        _fsync_dir(path.parent)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise FileWriteError(f"{path}: not written: {exc.strerror or exc}") from exc
