@@ -1,0 +1,308 @@
+"""MFC-R2 register signals (ITU-T Q.441 2-out-of-6 tone pairs): a receiver for many channels at once
+and the generator; the figures and their clauses are in docs/standards.md §6."""
+
+import dataclasses
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from dsp import blocks
+from dsp.blocks import SUB
+from dsp.levels import RATE, dbm0_to_amplitude
+from dsp.tonegen import to_int16
+from dsp.tonegen import tone as _sines
+
+Direction = Literal["forward", "backward"]
+
+# ---------------------------------------------------------------- the signal code (Q.441)
+
+# Q.441 §4.2.1: forward signals (groups I and II) use 1380-1980 Hz, backward signals (groups A and B)
+# 540-1140 Hz, 120 Hz apart; f0..f5 in the order of the code (backward f0 is the highest).
+FREQUENCIES_HZ: dict[str, tuple[float, ...]] = {
+    "forward": (1380.0, 1500.0, 1620.0, 1740.0, 1860.0, 1980.0),
+    "backward": (1140.0, 1020.0, 900.0, 780.0, 660.0, 540.0),
+}
+# Q.441 table of combinations: signal n (1-15) is the pair (fi, fj), numbered with j, then i, rising.
+PAIRS: tuple[tuple[int, int], ...] = tuple((i, j) for j in range(1, 6) for i in range(j))
+SIGNALS = range(1, len(PAIRS) + 1)
+
+# ---------------------------------------------------------------- sending (Q.454)
+
+# Q.454: each frequency sent at -11.5 +- 1 dBm0, within +-4 Hz of nominal.
+SEND_LEVEL_DBM0 = -11.5
+
+# ---------------------------------------------------------------- receiving (Q.455)
+
+# Q.455 (as quoted by spandsp bell_r2_mf.h and the Nortel XMFC receiver table, docs/standards.md §6.2):
+# operate on each frequency within +-10 Hz. Q.455 names no reject point (Nortel's XMFC rejects at
+# 60 Hz, half the spacing); the receiver rejects 20 Hz and the limit sits between. Synthetic vowels
+# whose harmonics fall near two of the backward frequencies come 12-17 Hz off them.
+FREQ_TOL_HZ = 15.0
+# Q.455: operate from -5 to -35 dBm0 per frequency; Nortel's XMFC table rejects -38.5 dBm0 (the Blue
+# Book's figure). The floor sits between, 2 dB clear of the weighted window's loss at +-10 Hz
+# (0.6 dB) and its leakage from the other tone (under 0.4 dB).
+LEVEL_MIN_DBM0 = -37.0
+# Q.455: operate with the two frequencies up to 5 dB apart (adjacent) or 7 dB (non-adjacent); not
+# recognise a pair 20 dB apart. Nortel's XMFC rejects 12 dB (a Norwegian requirement); the limit
+# sits between 7 and 12.
+TWIST_MAX_DB = 10.0
+# Two and only two frequencies: every other frequency of the group at least this far under the
+# weaker of the pair (spandsp and openr2 ask 11 dB under the stronger).
+THIRD_TONE_DB = 11.0
+# The pair, measured at its own frequencies, holds this share of the window's energy (-0.7 dB):
+# Nortel's XMFC works at 18 dB S/N, where noise holds 1.6 %; speech and music spread their energy
+# wider (0.7 and 0.8 let synthetic vowels through on the backward frequencies, where voiced speech
+# is strongest).
+ENERGY_FRACTION = 0.85
+# Each 5 ms sub-block of a window carries at least this share of the window's mean sub-block energy:
+# the pair fills the window. Two tones 120 Hz apart beat, so a filled sub-block holds half the mean at
+# worst; a tone that fills a quarter to a half of an edge sub-block fails.
+FILL_FRACTION = 0.25
+# Q.455: no operation on signals shorter than 7 ms (at -5 dBm0); no release on interruptions of up
+# to 7 ms; operate time plus release time at most 80 ms. A window is 25 ms (5 sub-blocks) stepped by
+# 5 ms, valid only when the pair fills it, so a tone under 15 ms gives none. The receiver operates on
+# HITS_TO_OPERATE valid windows in a row with the same signal (about 35 ms after the tone begins;
+# two let steady synthetic vowels through) and releases after MISSES_TO_RELEASE windows in a row
+# without it (35-40 ms after it ends: a gap of up to 7 ms spoils at most 6 windows).
+WINDOW_SUBS = 5
+HITS_TO_OPERATE = 3
+MISSES_TO_RELEASE = 7
+
+# ---------------------------------------------------------------- analysis
+
+# The window weighs its sub-blocks 1, 2, 3, 2, 1 (a triangle over 25 ms): the other frequencies of
+# the code, 120 Hz apart and more, leak in 27 dB down or less, and a frequency 60 Hz off (between two
+# of the code) 37 dB down.
+_WEIGHTS = np.array([1.0, 2.0, 3.0, 2.0, 1.0])
+# The frequency error comes from the phase advance between the first two sub-blocks and the last two,
+# 3 sub-blocks (15 ms) apart: unambiguous to +-66 Hz; the limit as the cosine of that phase.
+_LAG_SUBS = WINDOW_SUBS - 2
+_COS_TOL = float(np.cos(2.0 * np.pi * FREQ_TOL_HZ * _LAG_SUBS * SUB / RATE))
+# A sine of amplitude A gives each sub-block correlation A SUB / 2, the weighted sum A SUB / 2 times
+# the weights' sum, and the weighted sum of sub-block energies A^2 SUB / 2 times the weights' sum.
+_AMPLITUDE_SCALE = SUB / 2.0 * _WEIGHTS.sum()
+_ENERGY_SCALE = _AMPLITUDE_SCALE ** 2 / (SUB / 2.0 * _WEIGHTS.sum())
+_LEVEL_POWER = (dbm0_to_amplitude(LEVEL_MIN_DBM0) * _AMPLITUDE_SCALE) ** 2
+_TWIST = 10.0 ** (TWIST_MAX_DB / 10.0)
+# The weighted window's power response to a tone at the frequency limit (1.4 dB down).
+_GATE_LOSS = float(abs(np.repeat(_WEIGHTS, SUB)
+                       @ np.exp(2j * np.pi * FREQ_TOL_HZ * np.arange(WINDOW_SUBS * SUB) / RATE))
+                   / (SUB * _WEIGHTS.sum())) ** 2
+_THIRD = 10.0 ** (-THIRD_TONE_DB / 10.0)
+
+
+def _signal_of_pair() -> npt.NDArray[np.int8]:
+    table = np.zeros((6, 6), np.int8)
+    for n, (i, j) in enumerate(PAIRS, start=1):
+        table[i, j] = table[j, i] = n
+    return table
+
+
+_SIGNAL_OF_PAIR = _signal_of_pair()
+
+
+def _basis(freqs: tuple[float, ...]) -> npt.NDArray[np.float32]:
+    # Sub-block correlators on the shared 5 ms grid: columns (frequency, cos / -sin), the phase counted
+    # from the sub-block's first sample.
+    n = np.arange(SUB)[:, None]
+    w = 2.0 * np.pi * np.array(freqs) / RATE
+    return np.stack([np.cos(w * n), -np.sin(w * n)], axis=-1).reshape(SUB, -1).astype(np.float32)
+
+
+def _combine(freqs: tuple[float, ...]) -> npt.NDArray[np.float32]:
+    """(WINDOW_SUBS * 12, 36): from a window's sub-block correlations (sub-block, frequency, re / im)
+    to, per frequency, the weighted window sum, the first two sub-blocks' and the last two's, each as
+    re, im, every sub-block turned back to the window's first sample's phase reference."""
+    w = 2.0 * np.pi * np.array(freqs) / RATE
+    turn = np.exp(-1j * np.outer(np.arange(WINDOW_SUBS) * SUB, w))  # (sub-block, frequency)
+    take = np.zeros((WINDOW_SUBS, 3))
+    take[:, 0] = _WEIGHTS
+    take[:2, 1] = 1.0
+    take[-2:, 2] = 1.0
+    c = turn[:, :, None] * take[:, None, :]  # complex (sub-block, frequency, sum)
+    out = np.zeros((WINDOW_SUBS, len(freqs), 2, len(freqs), 3, 2))
+    for f in range(len(freqs)):
+        # (re + j im) * c: re' = re c.re - im c.im, im' = re c.im + im c.re
+        out[:, f, 0, f, :, 0] = c[:, f].real
+        out[:, f, 1, f, :, 0] = -c[:, f].imag
+        out[:, f, 0, f, :, 1] = c[:, f].imag
+        out[:, f, 1, f, :, 1] = c[:, f].real
+    return out.reshape(WINDOW_SUBS * len(freqs) * 2, -1).astype(np.float32)
+
+
+BASES = {d: _basis(f) for d, f in FREQUENCIES_HZ.items()}
+# Each sub-block of a window turned back to the phase reference of the window's first sample.
+_TURN = {d: np.exp(-1j * np.outer(np.arange(WINDOW_SUBS) * SUB, 2.0 * np.pi * np.array(f) / RATE)).astype(np.complex64)
+         for d, f in FREQUENCIES_HZ.items()}
+_COMBINE = {d: _combine(f) for d, f in FREQUENCIES_HZ.items()}
+
+
+@dataclasses.dataclass(frozen=True)
+class R2Event:
+    """On `channel`, signal `signal` (1-15) recognised, or the signal ended (`None`), at stream sample
+    `sample` (the sample after the last one the decision used)."""
+
+    channel: int
+    signal: int | None
+    sample: int
+
+
+def _check_direction(direction: object, owner: str) -> Direction:
+    if direction == "forward":
+        return "forward"
+    if direction == "backward":
+        return "backward"
+    raise ValueError(f"{owner}: expected direction 'forward' or 'backward', got {direction!r}")
+
+
+class R2Receiver(blocks.FramedDetector[R2Event]):
+    """Q.455 receiver of one direction's R2 signals on `channels` 8 kHz streams, all at once."""
+
+    def __init__(self, channels: int, direction: Direction = "forward"):
+        self.direction = _check_direction(direction, "R2Receiver")
+        self._framer = blocks.Framer(channels, blocks.FRAME, "R2Receiver")
+        self._basis = BASES[self.direction]
+        self._combine = _COMBINE[self.direction]
+        self._analyser = blocks.Analyser(self._basis)
+        self._turn = _TURN[self.direction]
+        c = self._framer.channels
+        self._sub_count = 0  # sub-blocks analysed on every channel
+        # The last WINDOW_SUBS - 1 sub-blocks: correlations (channel, sub-block, 12) and energies.
+        self._tail = np.zeros((c, WINDOW_SUBS - 1, 12), np.float32)
+        self._tail_energy = np.zeros((c, WINDOW_SUBS - 1), np.float32)
+        self._current = np.zeros(c, np.int8)  # signal recognised (0: none)
+        self._candidate = np.zeros(c, np.int8)  # a different signal in the last windows (0: none)
+        self._hits = np.zeros(c, np.int16)  # the candidate's valid windows in a row
+        self._misses = np.zeros(c, np.int16)  # windows in a row without the current signal
+        self._busy = False  # some channel has a current signal or a candidate
+
+    def reset(self, channel: int) -> None:
+        """Forget `channel`'s audio and signal (its sample index keeps counting)."""
+        ch = blocks.check_channel(channel, self.channels, "R2Receiver.reset")
+        self._tail[ch] = 0.0
+        self._tail_energy[ch] = 0.0
+        self._current[ch] = self._candidate[ch] = 0
+        self._hits[ch] = self._misses[ch] = 0
+        self._busy = bool(np.count_nonzero(self._current) or np.count_nonzero(self._candidate))
+
+    @property
+    def signals(self) -> npt.NDArray[np.int8]:
+        """Per channel: the signal recognised now (0: none)."""
+        return self._current.copy()
+
+    def status(self) -> dict[str, int | str]:
+        return {"channels": self.channels, "direction": self.direction,
+                "receiving": int(np.count_nonzero(self._current))}
+
+    def _detect(self, analysis: blocks.Analysis) -> list[R2Event]:
+        z = analysis.product(self._basis, "R2Receiver")
+        labels = self._labels(z, analysis.sub_energy)
+        first = self._sub_count
+        self._sub_count += labels.shape[1]
+        if not self._busy and not np.count_nonzero(labels):
+            return []
+        return self._step(labels, first)
+
+    def _labels(self, z: npt.NDArray[np.float32], energy: npt.NDArray[np.float32]) -> npt.NDArray[np.int8]:
+        """(C, k): the signal each of the k new windows holds by every Q.455 test (0: none), from the
+        new sub-blocks' correlations `z` (C, k, 12) and energies (C, k)."""
+        c, k = energy.shape
+        subs = np.concatenate((self._tail, z), axis=1)
+        sub_energy = np.concatenate((self._tail_energy, energy), axis=1)
+        self._tail = subs[:, k:].copy()
+        self._tail_energy = sub_energy[:, k:].copy()
+        windows = np.lib.stride_tricks.sliding_window_view(subs, WINDOW_SUBS, axis=1)[:, :k]
+        # (C, k, 12, WINDOW_SUBS) -> (C k, WINDOW_SUBS 12), sub-block major as _COMBINE takes them.
+        sums = windows.transpose(0, 1, 3, 2).reshape(c * k, -1) @ self._combine
+        sums = sums.reshape(c * k, 6, 3, 2)
+        power = np.square(sums[:, :, 0]).sum(axis=-1)  # (rows, 6): the weighted sums' powers
+        e_windows = np.lib.stride_tricks.sliding_window_view(sub_energy, WINDOW_SUBS, axis=1)[:, :k]
+        e_windows = e_windows.reshape(c * k, WINDOW_SUBS)
+        ranked = np.sort(power, axis=1)
+        # Gate on the nominal-frequency powers, which lose up to _GATE_LOSS for a tone at the frequency
+        # limit: the weaker of the two strongest above the level floor, the two near their share.
+        gated = ((ranked[:, -2] >= _GATE_LOSS * _LEVEL_POWER)
+                 & (ranked[:, -1] + ranked[:, -2]
+                    >= _GATE_LOSS * ENERGY_FRACTION * _ENERGY_SCALE * (e_windows @ _WEIGHTS)))
+        rows = gated.nonzero()[0]
+        labels = np.zeros(c * k, np.int8)
+        if rows.size:
+            # The gated windows' sub-block correlations as complex (rows, sub-block, frequency).
+            z_rows = windows[rows // k, rows % k].transpose(0, 2, 1)
+            subs_rows = np.ascontiguousarray(z_rows).view(np.complex64) * self._turn
+            labels[rows] = self._confirm(sums[rows], power[rows], subs_rows, e_windows[rows])
+        return labels.reshape(c, k)
+
+    @staticmethod
+    def _confirm(sums: npt.NDArray[np.float32], power: npt.NDArray[np.float32],
+                 subs: npt.NDArray[np.complex64], energy: npt.NDArray[np.float32]) -> npt.NDArray[np.int8]:
+        """The signal of gated windows that pass every test (0: none): `sums` (rows, frequency, sum,
+        re / im) and `power` as _labels has them, `subs` the windows' sub-block correlations (rows,
+        sub-block, frequency) on the window's phase reference, `energy` their sub-block energies."""
+        n = power.shape[0]
+        order = np.argsort(power, axis=1)
+        pair = order[:, -2:]
+        # Frequency: the phase advance from the first two sub-blocks to the last two, within the
+        # tolerance, as a cosine (the advance is under a half turn for any offset under 66 Hz).
+        halves = np.take_along_axis(sums, pair[:, :, None, None], axis=1)[:, :, 1:]  # (rows, tone, half, re/im)
+        h = halves[..., 0] + 1j * halves[..., 1]
+        lag = h[:, :, 1] * h[:, :, 0].conj()
+        ok = (lag.real >= _COS_TOL * np.abs(lag)).all(axis=1)
+        # Each tone's power with its measured frequency error turned back sub-block by sub-block, so
+        # level, twist and share judge the whole tone.
+        step = np.exp(-1j * np.angle(lag) / _LAG_SUBS)  # (rows, tone)
+        tones = np.take_along_axis(subs, pair[:, None, :], axis=2)  # (rows, sub-block, tone)
+        turned = np.einsum("i,rit,rit->rt", _WEIGHTS, tones, step[:, None, :] ** np.arange(WINDOW_SUBS)[:, None])
+        both = np.square(np.abs(turned))
+        weak, strong = both.min(axis=1), both.max(axis=1)
+        ok &= weak >= _LEVEL_POWER
+        ok &= strong <= _TWIST * weak
+        ok &= power[np.arange(n), order[:, -3]] <= _THIRD * weak
+        ok &= weak + strong >= ENERGY_FRACTION * _ENERGY_SCALE * (energy @ _WEIGHTS)
+        ok &= energy.min(axis=1) >= FILL_FRACTION * energy.mean(axis=1)
+        return np.where(ok, _SIGNAL_OF_PAIR[pair[:, 0], pair[:, 1]], 0).astype(np.int8)
+
+    def _step(self, labels: npt.NDArray[np.int8], first: int) -> list[R2Event]:
+        """Run the recognition timing over the windows (C, k); `first` is the first new sub-block."""
+        cur, cand, hits, misses = self._current, self._candidate, self._hits, self._misses
+        events: list[R2Event] = []
+        for j in range(labels.shape[1]):
+            lab = labels[:, j]
+            if not self._busy and not np.count_nonzero(lab):
+                continue
+            same = lab == cur
+            np.copyto(misses, np.where(same, 0, misses + 1))
+            other = (lab != 0) & ~same
+            np.copyto(hits, np.where(other, np.where(lab == cand, hits + 1, 1), 0))
+            np.copyto(cand, np.where(other, lab, 0))
+            take = hits >= HITS_TO_OPERATE
+            release = (cur != 0) & ((misses >= MISSES_TO_RELEASE) | take)
+            sample = (first + j + 1) * SUB
+            events += [R2Event(int(ch), None, sample) for ch in release.nonzero()[0]]
+            events += [R2Event(int(ch), int(lab[ch]), sample) for ch in take.nonzero()[0]]
+            cur[release] = 0
+            cur[take] = lab[take]
+            misses[release | take] = 0
+            cand[take] = 0
+            hits[take] = 0
+            self._busy = bool(np.count_nonzero(cur) or np.count_nonzero(cand))
+        return events
+
+
+# ---------------------------------------------------------------- generator
+
+def tone(signal: int, direction: Direction, n: int, level_dbm0: float = SEND_LEVEL_DBM0, twist_db: float = 0.0,
+         offset_hz: tuple[float, float] = (0.0, 0.0), start: int = 0) -> npt.NDArray[np.int16]:
+    """int16 (n,): R2 signal `signal` (1-15) of `direction`, its pair (fi, fj) in Q.441 order with fi at
+    `level_dbm0` and fj `twist_db` above it, each off nominal by `offset_hz`; `start` is the first
+    sample's index in the tone, so consecutive calls continue it."""
+    if isinstance(signal, bool) or not isinstance(signal, (int, np.integer)) or signal not in SIGNALS:
+        raise ValueError(f"mfr2.tone: expected a signal in 1..15, got {signal!r}")
+    freqs = FREQUENCIES_HZ[_check_direction(direction, "mfr2.tone")]
+    if int(n) != n or n < 0:
+        raise ValueError(f"mfr2.tone: expected a sample count >= 0, got {n!r}")
+    i, j = PAIRS[int(signal) - 1]
+    f = np.array([freqs[i] + offset_hz[0], freqs[j] + offset_hz[1]])
+    x = _sines(f, (level_dbm0, level_dbm0 + twist_db), int(n), phase=2.0 * np.pi * f * int(start) / RATE)
+    return to_int16(x)
