@@ -17,7 +17,7 @@ Direction = Literal["forward", "backward"]
 
 # ---------------------------------------------------------------- the signal code (Q.441)
 
-# Q.441 §4.2.1: forward signals (groups I and II) use 1380-1980 Hz, backward signals (groups A and B)
+# Q.441: forward signals (groups I and II) use 1380-1980 Hz, backward signals (groups A and B)
 # 540-1140 Hz, 120 Hz apart; f0..f5 in the order of the code (backward f0 is the highest).
 FREQUENCIES_HZ: dict[str, tuple[float, ...]] = {
     "forward": (1380.0, 1500.0, 1620.0, 1740.0, 1860.0, 1980.0),

@@ -225,7 +225,7 @@ def test_never_operates_on_signals_under_7_ms_nor_up_to_15_ms(rng, direction, ms
 @pytest.mark.parametrize("direction", DIRECTIONS)
 @pytest.mark.parametrize("ms", [40, 60, 100, 150, 2000])
 def test_operates_once_on_signals_of_40_ms_and_longer(rng, direction, ms):
-    # Q.442 pulses last 150 +- 50 ms and compelled signals longer; each is one signal, one end.
+    # Q.442 pulses last 100-200 ms and compelled signals longer; each is one signal, one end.
     assert once_each(rng, direction, ms=ms)
 
 
