@@ -75,6 +75,7 @@ MISSES_TO_RELEASE = 7
 # the code, 120 Hz apart and more, leak in 27 dB down or less, and a frequency 60 Hz off (between two
 # of the code) 37 dB down.
 _WEIGHTS = np.array([1.0, 2.0, 3.0, 2.0, 1.0])
+_WEIGHTS32 = _WEIGHTS.astype(np.float32)
 # The frequency error comes from the phase advance between the first two sub-blocks and the last two,
 # 3 sub-blocks (15 ms) apart: unambiguous to +-66 Hz; the limit as the cosine of that phase.
 _LAG_SUBS = WINDOW_SUBS - 2
@@ -110,32 +111,14 @@ def _basis(freqs: tuple[float, ...]) -> npt.NDArray[np.float32]:
     return np.stack([np.cos(w * n), -np.sin(w * n)], axis=-1).reshape(SUB, -1).astype(np.float32)
 
 
-def _combine(freqs: tuple[float, ...]) -> npt.NDArray[np.float32]:
-    """(WINDOW_SUBS * 12, 36): from a window's sub-block correlations (sub-block, frequency, re / im)
-    to, per frequency, the weighted window sum, the first two sub-blocks' and the last two's, each as
-    re, im, every sub-block turned back to the window's first sample's phase reference."""
-    w = 2.0 * np.pi * np.array(freqs) / RATE
-    turn = np.exp(-1j * np.outer(np.arange(WINDOW_SUBS) * SUB, w))  # (sub-block, frequency)
-    take = np.zeros((WINDOW_SUBS, 3))
-    take[:, 0] = _WEIGHTS
-    take[:2, 1] = 1.0
-    take[-2:, 2] = 1.0
-    c = turn[:, :, None] * take[:, None, :]  # complex (sub-block, frequency, sum)
-    out = np.zeros((WINDOW_SUBS, len(freqs), 2, len(freqs), 3, 2))
-    for f in range(len(freqs)):
-        # (re + j im) * c: re' = re c.re - im c.im, im' = re c.im + im c.re
-        out[:, f, 0, f, :, 0] = c[:, f].real
-        out[:, f, 1, f, :, 0] = -c[:, f].imag
-        out[:, f, 0, f, :, 1] = c[:, f].imag
-        out[:, f, 1, f, :, 1] = c[:, f].real
-    return out.reshape(WINDOW_SUBS * len(freqs) * 2, -1).astype(np.float32)
-
-
 BASES = {d: _basis(f) for d, f in FREQUENCIES_HZ.items()}
-# Each sub-block of a window turned back to the phase reference of the window's first sample.
-_TURN = {d: np.exp(-1j * np.outer(np.arange(WINDOW_SUBS) * SUB, 2.0 * np.pi * np.array(f) / RATE)).astype(np.complex64)
+# Each sub-block's correlation turned to one phase reference for the whole stream (the sub-block
+# correlations count phase from their own first sample): sub-block s by exp(-j w SUB s), which repeats
+# every _PERIOD sub-blocks (the code's frequencies advance a whole number of tenths of a turn per
+# sub-block: f SUB / RATE = f / 200 cycles, f a multiple of 60 Hz).
+_PERIOD = 10
+_TURN = {d: np.exp(-1j * np.outer(np.arange(_PERIOD) * SUB, 2.0 * np.pi * np.array(f) / RATE)).astype(np.complex64)
          for d, f in FREQUENCIES_HZ.items()}
-_COMBINE = {d: _combine(f) for d, f in FREQUENCIES_HZ.items()}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -146,6 +129,36 @@ class R2Event:
     channel: int
     signal: int | None
     sample: int
+
+
+def _confirm(subs: npt.NDArray[np.complex64], power: npt.NDArray[np.float32], energy: npt.NDArray[np.float32],
+             weighted_energy: npt.NDArray[np.float32]) -> npt.NDArray[np.int8]:
+    """The signal of gated windows that pass every test (0: none), from their sub-block correlations
+    `subs` (rows, sub-block, frequency) on one phase reference, the weighted sums' `power` (rows,
+    frequency), the sub-block energies and their weighted sum."""
+    n = power.shape[0]
+    rows = np.arange(n)[:, None]
+    order = np.argsort(power, axis=1)
+    pair = order[:, -2:]
+    tones = subs[rows[:, :, None], np.arange(WINDOW_SUBS)[:, None], pair[:, None, :]]  # (rows, sub-block, tone)
+    # Frequency: the phase advance from the first two sub-blocks to the last two, within the
+    # tolerance, as a cosine (the advance is under a half turn for any offset under 66 Hz).
+    lag = (tones[:, -1] + tones[:, -2]) * (tones[:, 0] + tones[:, 1]).conj()  # (rows, tone)
+    ok = (lag.real >= _COS_TOL * np.abs(lag)).all(axis=1)
+    # Each tone's power with its measured frequency error turned back sub-block by sub-block, so
+    # level, twist and share judge the whole tone.
+    step = np.exp(-1j * np.angle(lag) / _LAG_SUBS).astype(np.complex64)  # (rows, tone)
+    turned = tones[:, -1] * _WEIGHTS32[-1]
+    for i in range(WINDOW_SUBS - 2, -1, -1):  # Horner in the step
+        turned = turned * step + tones[:, i] * _WEIGHTS32[i]
+    both = np.square(turned.view(np.float32)).reshape(n, 2, 2).sum(axis=-1)
+    weak, strong = both.min(axis=1), both.max(axis=1)
+    ok &= weak >= _LEVEL_POWER
+    ok &= strong <= _TWIST * weak
+    ok &= power[rows[:, 0], order[:, -3]] <= _THIRD * weak
+    ok &= weak + strong >= ENERGY_FRACTION * _ENERGY_SCALE * weighted_energy
+    ok &= energy.min(axis=1) >= FILL_FRACTION * energy.mean(axis=1)
+    return np.where(ok, _SIGNAL_OF_PAIR[pair[:, 0], pair[:, 1]], 0).astype(np.int8)
 
 
 def _check_direction(direction: object, owner: str) -> Direction:
@@ -163,14 +176,14 @@ class R2Receiver(blocks.FramedDetector[R2Event]):
         self.direction = _check_direction(direction, "R2Receiver")
         self._framer = blocks.Framer(channels, blocks.FRAME, "R2Receiver")
         self._basis = BASES[self.direction]
-        self._combine = _COMBINE[self.direction]
         self._analyser = blocks.Analyser(self._basis)
         self._turn = _TURN[self.direction]
         c = self._framer.channels
         self._sub_count = 0  # sub-blocks analysed on every channel
-        # The last WINDOW_SUBS - 1 sub-blocks: correlations (channel, sub-block, 12) and energies.
-        self._tail = np.zeros((c, WINDOW_SUBS - 1, 12), np.float32)
-        self._tail_energy = np.zeros((c, WINDOW_SUBS - 1), np.float32)
+        # The last WINDOW_SUBS - 1 sub-blocks: turned correlations (channel, sub-block, frequency)
+        # and energies; the new ones follow them on each call.
+        self._subs = np.zeros((c, WINDOW_SUBS - 1, 6), np.complex64)
+        self._energy = np.zeros((c, WINDOW_SUBS - 1), np.float32)
         self._current = np.zeros(c, np.int8)  # signal recognised (0: none)
         self._candidate = np.zeros(c, np.int8)  # a different signal in the last windows (0: none)
         self._hits = np.zeros(c, np.int16)  # the candidate's valid windows in a row
@@ -180,8 +193,8 @@ class R2Receiver(blocks.FramedDetector[R2Event]):
     def reset(self, channel: int) -> None:
         """Forget `channel`'s audio and signal (its sample index keeps counting)."""
         ch = blocks.check_channel(channel, self.channels, "R2Receiver.reset")
-        self._tail[ch] = 0.0
-        self._tail_energy[ch] = 0.0
+        self._subs[ch] = 0.0
+        self._energy[ch] = 0.0
         self._current[ch] = self._candidate[ch] = 0
         self._hits[ch] = self._misses[ch] = 0
         self._busy = bool(np.count_nonzero(self._current) or np.count_nonzero(self._candidate))
@@ -208,60 +221,27 @@ class R2Receiver(blocks.FramedDetector[R2Event]):
         """(C, k): the signal each of the k new windows holds by every Q.455 test (0: none), from the
         new sub-blocks' correlations `z` (C, k, 12) and energies (C, k)."""
         c, k = energy.shape
-        subs = np.concatenate((self._tail, z), axis=1)
-        sub_energy = np.concatenate((self._tail_energy, energy), axis=1)
-        self._tail = subs[:, k:].copy()
-        self._tail_energy = sub_energy[:, k:].copy()
-        windows = np.lib.stride_tricks.sliding_window_view(subs, WINDOW_SUBS, axis=1)[:, :k]
-        # (C, k, 12, WINDOW_SUBS) -> (C k, WINDOW_SUBS 12), sub-block major as _COMBINE takes them.
-        sums = windows.transpose(0, 1, 3, 2).reshape(c * k, -1) @ self._combine
-        sums = sums.reshape(c * k, 6, 3, 2)
-        power = np.square(sums[:, :, 0]).sum(axis=-1)  # (rows, 6): the weighted sums' powers
-        e_windows = np.lib.stride_tricks.sliding_window_view(sub_energy, WINDOW_SUBS, axis=1)[:, :k]
-        e_windows = e_windows.reshape(c * k, WINDOW_SUBS)
-        ranked = np.sort(power, axis=1)
+        turn = self._turn.take(np.arange(self._sub_count, self._sub_count + k) % _PERIOD, axis=0)
+        q = np.concatenate((self._subs, np.ascontiguousarray(z).view(np.complex64) * turn), axis=1)
+        e = np.concatenate((self._energy, energy), axis=1)
+        self._subs = q[:, k:]
+        self._energy = e[:, k:]
+        # Window sums on the stream's phase reference: 1, 2, 3, 2, 1 is a run of three summed in threes.
+        q3 = q[:, :-2] + q[:, 1:-1] + q[:, 2:]
+        weighted = q3[:, :-2] + q3[:, 1:-1] + q3[:, 2:]  # (C, k, frequency)
+        e3 = e[:, :-2] + e[:, 1:-1] + e[:, 2:]
+        e_weighted = e3[:, :-2] + e3[:, 1:-1] + e3[:, 2:]  # (C, k)
+        power = np.square(weighted.view(np.float32)).reshape(c, k, 6, 2).sum(axis=-1)
         # Gate on the nominal-frequency powers, which lose up to _GATE_LOSS for a tone at the frequency
-        # limit: the weaker of the two strongest above the level floor, the two near their share.
-        gated = ((ranked[:, -2] >= _GATE_LOSS * _LEVEL_POWER)
-                 & (ranked[:, -1] + ranked[:, -2]
-                    >= _GATE_LOSS * ENERGY_FRACTION * _ENERGY_SCALE * (e_windows @ _WEIGHTS)))
-        rows = gated.nonzero()[0]
-        labels = np.zeros(c * k, np.int8)
-        if rows.size:
-            # The gated windows' sub-block correlations as complex (rows, sub-block, frequency).
-            z_rows = windows[rows // k, rows % k].transpose(0, 2, 1)
-            subs_rows = np.ascontiguousarray(z_rows).view(np.complex64) * self._turn
-            labels[rows] = self._confirm(sums[rows], power[rows], subs_rows, e_windows[rows])
-        return labels.reshape(c, k)
-
-    @staticmethod
-    def _confirm(sums: npt.NDArray[np.float32], power: npt.NDArray[np.float32],
-                 subs: npt.NDArray[np.complex64], energy: npt.NDArray[np.float32]) -> npt.NDArray[np.int8]:
-        """The signal of gated windows that pass every test (0: none): `sums` (rows, frequency, sum,
-        re / im) and `power` as _labels has them, `subs` the windows' sub-block correlations (rows,
-        sub-block, frequency) on the window's phase reference, `energy` their sub-block energies."""
-        n = power.shape[0]
-        order = np.argsort(power, axis=1)
-        pair = order[:, -2:]
-        # Frequency: the phase advance from the first two sub-blocks to the last two, within the
-        # tolerance, as a cosine (the advance is under a half turn for any offset under 66 Hz).
-        halves = np.take_along_axis(sums, pair[:, :, None, None], axis=1)[:, :, 1:]  # (rows, tone, half, re/im)
-        h = halves[..., 0] + 1j * halves[..., 1]
-        lag = h[:, :, 1] * h[:, :, 0].conj()
-        ok = (lag.real >= _COS_TOL * np.abs(lag)).all(axis=1)
-        # Each tone's power with its measured frequency error turned back sub-block by sub-block, so
-        # level, twist and share judge the whole tone.
-        step = np.exp(-1j * np.angle(lag) / _LAG_SUBS)  # (rows, tone)
-        tones = np.take_along_axis(subs, pair[:, None, :], axis=2)  # (rows, sub-block, tone)
-        turned = np.einsum("i,rit,rit->rt", _WEIGHTS, tones, step[:, None, :] ** np.arange(WINDOW_SUBS)[:, None])
-        both = np.square(np.abs(turned))
-        weak, strong = both.min(axis=1), both.max(axis=1)
-        ok &= weak >= _LEVEL_POWER
-        ok &= strong <= _TWIST * weak
-        ok &= power[np.arange(n), order[:, -3]] <= _THIRD * weak
-        ok &= weak + strong >= ENERGY_FRACTION * _ENERGY_SCALE * (energy @ _WEIGHTS)
-        ok &= energy.min(axis=1) >= FILL_FRACTION * energy.mean(axis=1)
-        return np.where(ok, _SIGNAL_OF_PAIR[pair[:, 0], pair[:, 1]], 0).astype(np.int8)
+        # limit: two frequencies above the level floor, all six near the pair's share.
+        gated = ((np.count_nonzero(power >= _GATE_LOSS * _LEVEL_POWER, axis=-1) >= 2)
+                 & (power.sum(axis=-1) >= _GATE_LOSS * ENERGY_FRACTION * _ENERGY_SCALE * e_weighted))
+        labels = np.zeros((c, k), np.int8)
+        ch, j = gated.nonzero()
+        if ch.size:
+            span = j[:, None] + np.arange(WINDOW_SUBS)
+            labels[ch, j] = _confirm(q[ch[:, None], span], power[ch, j], e[ch[:, None], span], e_weighted[ch, j])
+        return labels
 
     def _step(self, labels: npt.NDArray[np.int8], first: int) -> list[R2Event]:
         """Run the recognition timing over the windows (C, k); `first` is the first new sub-block."""

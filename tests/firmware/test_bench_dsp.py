@@ -14,6 +14,10 @@ def test_run_prints_every_configuration_and_the_target_verdicts():
     verdicts = [ln for ln in rows if "PASS" in ln or "BELOW" in ln]
     # 1 channel: every load and set; 120 channels: DTMF on noise and speech, the full set on all three.
     assert len(verdicts) == 6 + 2 + 3
+    r2 = [ln for ln in lines if ln.split() and ln.split()[0] in bench_dsp.R2_LOADS]
+    assert [(ln.split()[0], int(ln.split()[1])) for ln in r2] == [
+        (load, c) for load in bench_dsp.R2_LOADS for c in bench_dsp.R2_CHANNELS]
+    assert all(float(ln.split()[2].replace(",", "")) > 0 for ln in r2)
     assert lines[-1].startswith("targets met:")
     assert result == all("PASS" in ln for ln in verdicts)
 
@@ -23,6 +27,8 @@ def test_loads_are_at_their_stated_levels():
     _, speech = bench_dsp.speech_pool(rng, seconds=5.0)
     assert speech.size == 5 * RATE
     assert rms_dbm0(speech) < bench_dsp.SPEECH_DBM0 + 1.0  # pauses pull the long-term level under it
+    signalling = bench_dsp.signalling_pool(rng, seconds=2.0)
+    assert signalling.size == 2 * RATE and np.abs(signalling).max() > 0
     dialling = bench_dsp.dialling_pool(rng, seconds=2.0)
     assert dialling.size == 2 * RATE
     assert np.abs(dialling).max() > 0
