@@ -91,6 +91,10 @@ _GATE_LOSS = float(abs(np.repeat(_WEIGHTS, SUB)
                        @ np.exp(2j * np.pi * FREQ_TOL_HZ * np.arange(WINDOW_SUBS * SUB) / RATE))
                    / (SUB * _WEIGHTS.sum())) ** 2
 _THIRD = 10.0 ** (-THIRD_TONE_DB / 10.0)
+_GATE_LEVEL = np.float32(2.0 * _GATE_LOSS * _LEVEL_POWER)
+_GATE_SHARE = np.float32(_GATE_LOSS * ENERGY_FRACTION * _ENERGY_SCALE)
+_ONES6 = np.ones(6, np.float32)
+_ONES5 = np.ones(WINDOW_SUBS, np.float32)
 
 
 def _signal_of_pair() -> npt.NDArray[np.int8]:
@@ -135,29 +139,41 @@ def _confirm(subs: npt.NDArray[np.complex64], power: npt.NDArray[np.float32], en
              weighted_energy: npt.NDArray[np.float32]) -> npt.NDArray[np.int8]:
     """The signal of gated windows that pass every test (0: none), from their sub-block correlations
     `subs` (rows, sub-block, frequency) on one phase reference, the weighted sums' `power` (rows,
-    frequency), the sub-block energies and their weighted sum."""
+    frequency), the sub-block energies and their weighted sum. Elementwise over the rows wherever it
+    can be: numpy reduces along a short axis row by row."""
     n = power.shape[0]
-    rows = np.arange(n)[:, None]
+    rows = np.arange(n)
     order = np.argsort(power, axis=1)
     pair = order[:, -2:]
-    tones = subs[rows[:, :, None], np.arange(WINDOW_SUBS)[:, None], pair[:, None, :]]  # (rows, sub-block, tone)
+    tones = subs[rows[:, None, None], np.arange(WINDOW_SUBS)[:, None], pair[:, None, :]]  # (rows, sub-block, tone)
     # Frequency: the phase advance from the first two sub-blocks to the last two, within the
     # tolerance, as a cosine (the advance is under a half turn for any offset under 66 Hz).
     lag = (tones[:, -1] + tones[:, -2]) * (tones[:, 0] + tones[:, 1]).conj()  # (rows, tone)
-    ok = (lag.real >= _COS_TOL * np.abs(lag)).all(axis=1)
+    near = lag.real >= _COS_TOL * np.abs(lag)
+    ok = near[:, 0] & near[:, 1]
     # Each tone's power with its measured frequency error turned back sub-block by sub-block, so
     # level, twist and share judge the whole tone.
-    step = np.exp(-1j * np.angle(lag) / _LAG_SUBS).astype(np.complex64)  # (rows, tone)
-    turned = tones[:, -1] * _WEIGHTS32[-1]
+    back = np.arctan2(lag.imag, lag.real) * np.float32(-1.0 / _LAG_SUBS)
+    step = np.empty(back.shape, np.complex64)
+    np.cos(back, out=step.real)
+    np.sin(back, out=step.imag)
+    weighted = tones * _WEIGHTS32[:, None]
+    turned = weighted[:, -1].copy()
     for i in range(WINDOW_SUBS - 2, -1, -1):  # Horner in the step
-        turned = turned * step + tones[:, i] * _WEIGHTS32[i]
-    both = np.square(turned.view(np.float32)).reshape(n, 2, 2).sum(axis=-1)
-    weak, strong = both.min(axis=1), both.max(axis=1)
+        turned *= step
+        turned += weighted[:, i]
+    square = np.square(turned.view(np.float32))
+    both = square[:, 0::2] + square[:, 1::2]  # (rows, tone)
+    weak = np.minimum(both[:, 0], both[:, 1])
+    strong = np.maximum(both[:, 0], both[:, 1])
     ok &= weak >= _LEVEL_POWER
     ok &= strong <= _TWIST * weak
-    ok &= power[rows[:, 0], order[:, -3]] <= _THIRD * weak
+    ok &= power[rows, order[:, -3]] <= _THIRD * weak
     ok &= weak + strong >= ENERGY_FRACTION * _ENERGY_SCALE * weighted_energy
-    ok &= energy.min(axis=1) >= FILL_FRACTION * energy.mean(axis=1)
+    least = np.minimum(energy[:, 0], energy[:, 1])
+    for i in range(2, WINDOW_SUBS):
+        np.minimum(least, energy[:, i], out=least)
+    ok &= least >= (FILL_FRACTION / WINDOW_SUBS) * (energy @ _ONES5)
     return np.where(ok, _SIGNAL_OF_PAIR[pair[:, 0], pair[:, 1]], 0).astype(np.int8)
 
 
@@ -185,19 +201,20 @@ class R2Receiver(blocks.FramedDetector[R2Event]):
         self._subs = np.zeros((c, WINDOW_SUBS - 1, 6), np.complex64)
         self._energy = np.zeros((c, WINDOW_SUBS - 1), np.float32)
         self._current = np.zeros(c, np.int8)  # signal recognised (0: none)
-        self._candidate = np.zeros(c, np.int8)  # a different signal in the last windows (0: none)
-        self._hits = np.zeros(c, np.int16)  # the candidate's valid windows in a row
-        self._misses = np.zeros(c, np.int16)  # windows in a row without the current signal
-        self._busy = False  # some channel has a current signal or a candidate
+        self._misses = np.zeros(c, np.int16)  # windows in a row without it (counted to the release)
+        # The last HITS_TO_OPERATE - 1 windows' signals (0: none), oldest first.
+        self._recent = np.zeros((c, HITS_TO_OPERATE - 1), np.int8)
+        self._busy = False  # some channel has a current signal or a recent one
 
     def reset(self, channel: int) -> None:
         """Forget `channel`'s audio and signal (its sample index keeps counting)."""
         ch = blocks.check_channel(channel, self.channels, "R2Receiver.reset")
         self._subs[ch] = 0.0
         self._energy[ch] = 0.0
-        self._current[ch] = self._candidate[ch] = 0
-        self._hits[ch] = self._misses[ch] = 0
-        self._busy = bool(np.count_nonzero(self._current) or np.count_nonzero(self._candidate))
+        self._current[ch] = 0
+        self._misses[ch] = 0
+        self._recent[ch] = 0
+        self._busy = bool(np.count_nonzero(self._current) or np.count_nonzero(self._recent))
 
     @property
     def signals(self) -> npt.NDArray[np.int8]:
@@ -221,53 +238,90 @@ class R2Receiver(blocks.FramedDetector[R2Event]):
         """(C, k): the signal each of the k new windows holds by every Q.455 test (0: none), from the
         new sub-blocks' correlations `z` (C, k, 12) and energies (C, k)."""
         c, k = energy.shape
+        keep = WINDOW_SUBS - 1
+        if self._subs.shape[1] != keep + k:  # the same arrays tick after tick
+            subs = np.zeros((c, keep + k, 6), np.complex64)
+            sub_energy = np.zeros((c, keep + k), np.float32)
+            subs[:, :keep] = self._subs[:, -keep:]
+            sub_energy[:, :keep] = self._energy[:, -keep:]
+            self._subs, self._energy = subs, sub_energy
+        q, e = self._subs, self._energy
         turn = self._turn.take(np.arange(self._sub_count, self._sub_count + k) % _PERIOD, axis=0)
-        q = np.concatenate((self._subs, np.ascontiguousarray(z).view(np.complex64) * turn), axis=1)
-        e = np.concatenate((self._energy, energy), axis=1)
-        self._subs = q[:, k:]
-        self._energy = e[:, k:]
+        np.multiply(np.ascontiguousarray(z).view(np.complex64), turn, out=q[:, keep:])
+        e[:, keep:] = energy
         # Window sums on the stream's phase reference: 1, 2, 3, 2, 1 is a run of three summed in threes.
-        q3 = q[:, :-2] + q[:, 1:-1] + q[:, 2:]
-        weighted = q3[:, :-2] + q3[:, 1:-1] + q3[:, 2:]  # (C, k, frequency)
-        e3 = e[:, :-2] + e[:, 1:-1] + e[:, 2:]
-        e_weighted = e3[:, :-2] + e3[:, 1:-1] + e3[:, 2:]  # (C, k)
-        power = np.square(weighted.view(np.float32)).reshape(c, k, 6, 2).sum(axis=-1)
-        # Gate on the nominal-frequency powers, which lose up to _GATE_LOSS for a tone at the frequency
-        # limit: two frequencies above the level floor, all six near the pair's share.
-        gated = ((np.count_nonzero(power >= _GATE_LOSS * _LEVEL_POWER, axis=-1) >= 2)
-                 & (power.sum(axis=-1) >= _GATE_LOSS * ENERGY_FRACTION * _ENERGY_SCALE * e_weighted))
+        q3 = q[:, :-2] + q[:, 1:-1]
+        q3 += q[:, 2:]
+        weighted = q3[:, :-2] + q3[:, 1:-1]
+        weighted += q3[:, 2:]  # (C, k, frequency)
+        e3 = e[:, :-2] + e[:, 1:-1]
+        e3 += e[:, 2:]
+        e_weighted = e3[:, :-2] + e3[:, 1:-1]
+        e_weighted += e3[:, 2:]  # (C, k)
+        square = np.square(weighted.view(np.float32))
+        power = square[..., 0::2] + square[..., 1::2]  # (C, k, frequency)
+        # Gate on the sum of the six nominal-frequency powers, which is at least the pair's, less
+        # _GATE_LOSS for a tone at the frequency limit: above two tones at the level floor, and near
+        # the pair's share of the window's energy.
+        total = (power.reshape(-1, 6) @ _ONES6).reshape(c, k)
+        gated = (total >= _GATE_LEVEL) & (total >= _GATE_SHARE * e_weighted)
         labels = np.zeros((c, k), np.int8)
         ch, j = gated.nonzero()
         if ch.size:
             span = j[:, None] + np.arange(WINDOW_SUBS)
             labels[ch, j] = _confirm(q[ch[:, None], span], power[ch, j], e[ch[:, None], span], e_weighted[ch, j])
+        q[:, :keep] = q[:, k:]
+        e[:, :keep] = e[:, k:]
         return labels
 
     def _step(self, labels: npt.NDArray[np.int8], first: int) -> list[R2Event]:
-        """Run the recognition timing over the windows (C, k); `first` is the first new sub-block."""
-        cur, cand, hits, misses = self._current, self._candidate, self._hits, self._misses
-        events: list[R2Event] = []
-        for j in range(labels.shape[1]):
-            lab = labels[:, j]
-            if not self._busy and not np.count_nonzero(lab):
-                continue
-            same = lab == cur
-            np.copyto(misses, np.where(same, 0, misses + 1))
-            other = (lab != 0) & ~same
-            np.copyto(hits, np.where(other, np.where(lab == cand, hits + 1, 1), 0))
-            np.copyto(cand, np.where(other, lab, 0))
-            take = hits >= HITS_TO_OPERATE
-            release = (cur != 0) & ((misses >= MISSES_TO_RELEASE) | take)
-            sample = (first + j + 1) * SUB
-            events += [R2Event(int(ch), None, sample) for ch in release.nonzero()[0]]
-            events += [R2Event(int(ch), int(lab[ch]), sample) for ch in take.nonzero()[0]]
-            cur[release] = 0
-            cur[take] = lab[take]
-            misses[release | take] = 0
-            cand[take] = 0
-            hits[take] = 0
-            self._busy = bool(np.count_nonzero(cur) or np.count_nonzero(cand))
-        return events
+        """Run the recognition timing over the windows (C, k); `first` is the first new sub-block.
+
+        A signal operates at the window ending HITS_TO_OPERATE in a row that hold it, unless it is
+        the current one; the current one releases after MISSES_TO_RELEASE in a row without it, or
+        when another operates. The channels are taken together from one event to the next: the
+        current signal is the same for all of a channel's windows up to its next event."""
+        c, k = labels.shape
+        runs = np.concatenate((self._recent, labels), axis=1)
+        held = labels != 0
+        for back in range(1, HITS_TO_OPERATE):
+            held &= labels == runs[:, HITS_TO_OPERATE - 1 - back:HITS_TO_OPERATE - 1 - back + k]
+        self._recent = runs[:, k:].copy()
+        windows = np.arange(k)
+        found: list[tuple[int, int, int]] = []  # (window, channel, signal or 0 for the end)
+        todo = np.arange(c)
+        start = np.zeros(c, np.int64)  # each channel's first window not yet run
+        while todo.size:
+            cur = self._current[todo][:, None]
+            lab = labels[todo]
+            live = windows >= start[todo][:, None]
+            same = (lab == cur) & live
+            # Windows without the current signal so far: since the last with it, or on from before.
+            last = np.maximum.accumulate(np.where(same, windows, -1), axis=1)
+            before = self._misses[todo][:, None] + windows + 1 - start[todo][:, None]
+            misses = np.where(last >= 0, windows - last, before)
+            operate = live & held[todo] & (lab != cur)
+            release = live & (cur != 0) & (misses >= MISSES_TO_RELEASE)
+            event = operate | release
+            has = event.any(axis=1)
+            quiet = todo[~has]
+            self._misses[quiet] = np.minimum(misses[~has, -1], MISSES_TO_RELEASE)
+            if not has.any():
+                break
+            at = event[has].argmax(axis=1)
+            chans = todo[has]
+            signal = np.where(operate[has, at], lab[has, at], 0)
+            old = self._current[chans]
+            found += [(w, ch, 0) for w, ch in zip(at[old != 0].tolist(), chans[old != 0].tolist())]
+            found += [(w, ch, s) for w, ch, s in zip(at.tolist(), chans.tolist(), signal.tolist()) if s]
+            self._current[chans] = signal
+            self._misses[chans] = 0
+            start[chans] = at + 1
+            todo = chans[at + 1 < k]
+        self._busy = bool(np.count_nonzero(self._current) or np.count_nonzero(self._recent))
+        # In window order; at a window, the ends first, then the signals, each by channel.
+        found.sort(key=lambda e: (e[0], e[2] != 0, e[1]))
+        return [R2Event(ch, s or None, (first + w + 1) * SUB) for w, ch, s in found]
 
 
 # ---------------------------------------------------------------- generator
