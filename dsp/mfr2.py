@@ -40,8 +40,8 @@ SEND_LEVEL_DBM0 = -11.5
 # whose harmonics fall near two of the backward frequencies come 12-17 Hz off them.
 FREQ_TOL_HZ = 15.0
 # Q.455: operate from -5 to -35 dBm0 per frequency; Nortel's XMFC table rejects -38.5 dBm0 (the Blue
-# Book's figure). The floor sits between, 2 dB clear of the weighted window's loss at +-10 Hz
-# (0.6 dB) and its leakage from the other tone (under 0.4 dB).
+# Book's figure). The floor sits between, 2 dB under -35 dBm0: each frequency is measured after its
+# frequency error is turned back, and the other frequencies leak in under 0.4 dB.
 LEVEL_MIN_DBM0 = -37.0
 # Q.455: operate with the two frequencies up to 5 dB apart (adjacent) or 7 dB (non-adjacent); not
 # recognise a pair 20 dB apart. Nortel's XMFC rejects 12 dB (a Norwegian requirement); the limit
