@@ -130,6 +130,17 @@ def test_bad_arguments_raise_value_error(make, match):
         make()
 
 
+def test_blocks_of_any_length_even_empty_are_accepted():
+    r = R2Receiver(2, direction="backward")
+    assert r.process(np.zeros((2, 0), np.int16)) == []
+    x = np.stack([tone(1, "backward", 4000), tone(15, "backward", 4000)])
+    events = []
+    for i in range(0, 4000, 333):
+        events += r.process(x[:, i:i + 333])
+    assert [(e.channel, e.signal) for e in events] == [(0, 1), (1, 15)]
+    assert r.status() == {"channels": 2, "direction": "backward", "receiving": 2}
+
+
 # ------------------------------------------------------------------------------------- every signal
 
 @pytest.mark.parametrize("direction", DIRECTIONS)
