@@ -20,6 +20,7 @@ from dsp.frontend import TICK, DetectorSet
 from dsp.levels import RATE, dbm0_to_amplitude, rms_dbm0
 from dsp.resample import to_8k
 from firmware.config.tone_plans import DEFAULT_PLAN, load_plan
+from firmware.tools import bench_peer
 
 CHANNELS = (1, 30, 120, 1000)
 LOADS = ("noise", "speech", "dialling")
@@ -169,6 +170,9 @@ def run(out=print, seconds=8.0, channels=CHANNELS):
         "random DTMF strings on every channel")
     out(f"dtmf: dsp.dtmf.DtmfDetector.process; full: dsp.frontend.DetectorSet.process ({DEFAULT_PLAN} plan) = shared "
         "front end + DTMF + call progress + caller ID receiver + fax tones + energy meter + VAD")
+    spandsp = bench_peer.load()
+    out("spandsp: " + ("libspandsp's dtmf_rx and r2_mf_rx through ctypes, one call per channel per tick, on the "
+                       "same audio; x: our rate over its" if spandsp else "not installed (libspandsp2), no ratio"))
     # Other processes on the box slow the detectors down (caches, memory bandwidth): say how busy it was.
     out("load average at start (1, 5, 15 min): " + ", ".join(f"{v:.2f}" for v in os.getloadavg()))
     out("")
@@ -179,6 +183,7 @@ def run(out=print, seconds=8.0, channels=CHANNELS):
             for c in channels:
                 audio = streams(pools[load], c, _ticks(c, seconds), rng)
                 rate, tick_ms = measure(make, audio, c)
+                peer = _peer(spandsp, "dtmf", audio, c, rate) if name == "dtmf" else ""
                 del audio
                 target = ""
                 if c == TARGET_CHANNELS and (name == "full" or load != "dialling"):
@@ -190,18 +195,27 @@ def run(out=print, seconds=8.0, channels=CHANNELS):
                     ok = tick_ms < TICK_MS_TARGET
                     target = f"< {TICK_MS_TARGET:g} ms/tick  {'PASS' if ok else 'BELOW'}"
                     verdicts.append(ok)
-                out(f"{load:<9} {name:<5} {c:>8} {rate:>11,.0f} {tick_ms:>8.3f}  {target}")
+                out(f"{load:<9} {name:<5} {c:>8} {rate:>11,.0f} {tick_ms:>8.3f}  {target}{peer}")
     out("")
     run_r2(out, seconds, rng, {"signalling": signalling_pool(rng), "conversation": speech,
-                               "idle": np.zeros(int(POOL_S * RATE))})
+                               "idle": np.zeros(int(POOL_S * RATE))}, spandsp)
     out("")
     out("load average at end (1, 5, 15 min): " + ", ".join(f"{v:.2f}" for v in os.getloadavg()))
     out(f"targets met: {sum(verdicts)} of {len(verdicts)}")
     return all(verdicts)
 
 
-def run_r2(out, seconds, rng, pools):
-    """Print the MFC-R2 receiver's rows: per load and channel count, its throughput and tick cost."""
+def _peer(spandsp, kind, audio, channels, rate):
+    """'  spandsp RATE (x RATIO)' for spandsp's receiver of `kind` on the same audio, or '' without it."""
+    if spandsp is None:
+        return ""
+    peer, _ = measure(lambda n: bench_peer.Receivers(spandsp, kind, n), audio, channels)
+    return f"  spandsp {peer:,.0f}  x {rate / peer:.2f}"
+
+
+def run_r2(out, seconds, rng, pools, spandsp=None):
+    """Print the MFC-R2 receiver's rows: per load and channel count, its throughput and tick cost (and
+    spandsp's on the same audio, with the ratio, where it is installed)."""
     out("r2: dsp.mfr2.R2Receiver(channels, 'forward').process; signalling: forward R2 signals back to back; "
         "conversation: the speech above; idle: silence")
     out(f"{'load':<13} {'channels':>8} {'ch-s/CPU-s':>11} {'ms/tick':>8}")
@@ -209,7 +223,8 @@ def run_r2(out, seconds, rng, pools):
         for c in R2_CHANNELS:
             audio = streams(pools[load], c, _ticks(c, seconds), rng)
             rate, tick_ms = measure(lambda n: mfr2.R2Receiver(n, "forward"), audio, c)
-            out(f"{load:<13} {c:>8} {rate:>11,.0f} {tick_ms:>8.3f}")
+            peer = _peer(spandsp, "r2-forward", audio, c, rate)
+            out(f"{load:<13} {c:>8} {rate:>11,.0f} {tick_ms:>8.3f}{peer}")
 
 
 def main(argv=None):

@@ -1,9 +1,11 @@
 """The DSP benchmark runs end to end and prints its table with a verdict on every target line."""
 
 import numpy as np
+import pytest
 
+from dsp import tonegen
 from dsp.levels import RATE, rms_dbm0
-from firmware.tools import bench_dsp
+from firmware.tools import bench_dsp, bench_peer
 
 
 def test_run_prints_every_configuration_and_the_target_verdicts():
@@ -34,3 +36,16 @@ def test_loads_are_at_their_stated_levels():
     assert np.abs(dialling).max() > 0
     audio = bench_dsp.streams(speech, 3, 10, rng)
     assert audio.shape == (3, 10 * bench_dsp.TICK) and audio.dtype == np.int16
+
+
+def test_the_peer_receivers_run_spandsp_on_the_box_s_ticks():
+    # The ratio in the table is only worth its denominator: spandsp's receiver must really decode.
+    lib = bench_peer.load()
+    if lib is None:
+        pytest.skip("libspandsp is not installed")
+    audio = np.zeros((2, 25 * bench_peer.TICK), np.int16)
+    audio[1, :2880] = tonegen.to_int16(tonegen.dtmf_string("159", 0.06, 0.06))
+    receivers = bench_peer.Receivers(lib, "dtmf", 2)
+    for i in range(0, audio.shape[1], bench_peer.TICK):
+        receivers.process(audio[:, i:i + bench_peer.TICK])
+    assert (receivers.digits(0), receivers.digits(1)) == ("", "159")
