@@ -93,8 +93,6 @@ _GATE_LOSS = float(abs(np.repeat(_WEIGHTS, SUB)
 _THIRD = 10.0 ** (-THIRD_TONE_DB / 10.0)
 _GATE_LEVEL = np.float32(2.0 * _GATE_LOSS * _LEVEL_POWER)
 _GATE_SHARE = np.float32(_GATE_LOSS * ENERGY_FRACTION * _ENERGY_SCALE)
-_ONES6 = np.ones(6, np.float32)
-_ONES5 = np.ones(WINDOW_SUBS, np.float32)
 _WINDOW_AT = 6 * np.arange(WINDOW_SUBS)[None, :]  # each sub-block's first frequency in a window's row
 
 
@@ -175,7 +173,7 @@ def _confirm(subs: npt.NDArray[np.complex64], power: npt.NDArray[np.float32], en
     least = np.minimum(energy[:, 0], energy[:, 1])
     for i in range(2, WINDOW_SUBS):
         np.minimum(least, energy[:, i], out=least)
-    ok &= least >= (FILL_FRACTION / WINDOW_SUBS) * (energy @ _ONES5)
+    ok &= least >= (FILL_FRACTION / WINDOW_SUBS) * np.einsum("ri->r", energy)
     return np.where(ok, _SIGNAL_OF_PAIR[pair[:, 0], pair[:, 1]], 0).astype(np.int8)
 
 
@@ -265,7 +263,10 @@ class R2Receiver(blocks.FramedDetector[R2Event]):
         # Gate on the sum of the six nominal-frequency powers, which is at least the pair's, less
         # _GATE_LOSS for a tone at the frequency limit: above two tones at the level floor, and near
         # the pair's share of the window's energy.
-        total = (power.reshape(-1, 6) @ _ONES6).reshape(c, k)
+        # Sums by einsum, not by a product with a column of ones: such a product over these few
+        # columns was seen to warn now and then of an invalid value among finite, positive inputs
+        # (floating-point flags left set inside BLAS, by all appearances).
+        total = np.einsum("cki->ck", power)
         gated = (total >= _GATE_LEVEL) & (total >= _GATE_SHARE * e_weighted)
         labels = np.zeros((c, k), np.int8)
         ch, j = gated.nonzero()
@@ -315,14 +316,22 @@ class R2Receiver(blocks.FramedDetector[R2Event]):
                 break
             at = event[has].argmax(axis=1)
             chans = todo[has]
-            signal = np.where(operate[has, at], lab[has, at], 0)
+            lab = lab[has]
+            signal = np.where(operate[has, at], lab[np.arange(at.size), at], 0)
             old = self._current[chans]
             found += [(w, ch, 0) for w, ch in zip(at[old != 0].tolist(), chans[old != 0].tolist())]
             found += [(w, ch, s) for w, ch, s in zip(at.tolist(), chans.tolist(), signal.tolist()) if s]
             self._current[chans] = signal
-            self._misses[chans] = 0
+            # After its event, a channel needs another round only if another signal operates later
+            # in the block, or enough windows are left to release the new one (never in a tick of
+            # four); the others need only their misses.
+            after = windows > at[:, None]
+            again = ((after & held[chans] & (lab != signal[:, None])).any(axis=1)
+                     | ((signal != 0) & (k - 1 - at >= MISSES_TO_RELEASE)))
+            last = np.maximum.accumulate(np.where(~after | (lab == signal[:, None]), windows, -1), axis=1)[:, -1]
+            self._misses[chans] = np.where(again | (signal == 0), 0, k - 1 - last)  # again: counted next round
             start[chans] = at + 1
-            todo = chans[at + 1 < k]
+            todo = chans[again]
         self._busy = bool(np.count_nonzero(self._current) or np.count_nonzero(self._recent))
         # In window order; at a window, the ends first, then the signals, each by channel.
         found.sort(key=lambda e: (e[0], e[2] != 0, e[1]))
