@@ -202,8 +202,8 @@ class R2Receiver(blocks.FramedDetector[R2Event]):
         self._energy = np.zeros((c, WINDOW_SUBS - 1), np.float32)
         self._current = np.zeros(c, np.int8)  # signal recognised (0: none)
         self._misses = np.zeros(c, np.int16)  # windows in a row without it (counted to the release)
-        # The last HITS_TO_OPERATE - 1 windows' signals (0: none), oldest first.
-        self._recent = np.zeros((c, HITS_TO_OPERATE - 1), np.int8)
+        # The last HITS_TO_OPERATE - 1 windows' signals (0: none), oldest first: (window, channel).
+        self._recent = np.zeros((HITS_TO_OPERATE - 1, c), np.int8)
         self._busy = False  # some channel has a current signal or a recent one
 
     def reset(self, channel: int) -> None:
@@ -213,7 +213,7 @@ class R2Receiver(blocks.FramedDetector[R2Event]):
         self._energy[ch] = 0.0
         self._current[ch] = 0
         self._misses[ch] = 0
-        self._recent[ch] = 0
+        self._recent[:, ch] = 0
         self._busy = bool(np.count_nonzero(self._current) or np.count_nonzero(self._recent))
 
     @property
@@ -286,38 +286,41 @@ class R2Receiver(blocks.FramedDetector[R2Event]):
         A signal operates at the window ending HITS_TO_OPERATE in a row that hold it, unless it is
         the current one; the current one releases after MISSES_TO_RELEASE in a row without it, or
         when another operates. The channels are taken together from one event to the next: the
-        current signal is the same for all of a channel's windows up to its next event."""
+        current signal is the same for all of a channel's windows up to its next event. Arrays are
+        window by channel, so that what runs along the windows runs over all channels at each step."""
         c, k = labels.shape
-        runs = np.concatenate((self._recent, labels), axis=1)
-        held = labels != 0
+        every = np.ascontiguousarray(labels.T)  # (window, channel)
+        runs = np.concatenate((self._recent, every))
+        held = every != 0
         for back in range(1, HITS_TO_OPERATE):
-            held &= labels == runs[:, HITS_TO_OPERATE - 1 - back:HITS_TO_OPERATE - 1 - back + k]
-        self._recent = runs[:, k:].copy()
-        windows = np.arange(k)
+            held &= every == runs[HITS_TO_OPERATE - 1 - back:HITS_TO_OPERATE - 1 - back + k]
+        self._recent = runs[k:].copy()
+        windows = np.arange(k)[:, None]
         found: list[tuple[int, int, int]] = []  # (window, channel, signal or 0 for the end)
         todo = np.arange(c)
         start = np.zeros(c, np.int64)  # each channel's first window not yet run
         while todo.size:
-            cur = self._current[todo][:, None]
-            lab = labels[todo]
-            live = windows >= start[todo][:, None]
+            cur = self._current[todo]
+            lab = every[:, todo]
+            from_ = start[todo]
+            live = windows >= from_
             same = (lab == cur) & live
             # Windows without the current signal so far: since the last with it, or on from before.
-            last = np.maximum.accumulate(np.where(same, windows, -1), axis=1)
-            before = self._misses[todo][:, None] + windows + 1 - start[todo][:, None]
-            misses = np.where(last >= 0, windows - last, before)
-            operate = live & held[todo] & (lab != cur)
+            last = np.maximum.accumulate(np.where(same, windows, -1), axis=0)
+            misses = np.where(last >= 0, windows - last, self._misses[todo] + windows + 1 - from_)
+            operate = live & held[:, todo] & (lab != cur)
             release = live & (cur != 0) & (misses >= MISSES_TO_RELEASE)
             event = operate | release
-            has = event.any(axis=1)
-            quiet = todo[~has]
-            self._misses[quiet] = np.minimum(misses[~has, -1], MISSES_TO_RELEASE)
+            has = event.any(axis=0)
+            quiet = ~has
+            self._misses[todo[quiet]] = np.minimum(misses[-1, quiet], MISSES_TO_RELEASE)
             if not has.any():
                 break
-            at = event[has].argmax(axis=1)
+            at = event[:, has].argmax(axis=0)
             chans = todo[has]
-            lab = lab[has]
-            signal = np.where(operate[has, at], lab[np.arange(at.size), at], 0)
+            lab = lab[:, has]
+            n = np.arange(chans.size)
+            signal = np.where(operate[:, has][at, n], lab[at, n], 0)
             old = self._current[chans]
             found += [(w, ch, 0) for w, ch in zip(at[old != 0].tolist(), chans[old != 0].tolist())]
             found += [(w, ch, s) for w, ch, s in zip(at.tolist(), chans.tolist(), signal.tolist()) if s]
@@ -325,11 +328,11 @@ class R2Receiver(blocks.FramedDetector[R2Event]):
             # After its event, a channel needs another round only if another signal operates later
             # in the block, or enough windows are left to release the new one (never in a tick of
             # four); the others need only their misses.
-            after = windows > at[:, None]
-            again = ((after & held[chans] & (lab != signal[:, None])).any(axis=1)
+            after = windows > at
+            again = ((after & held[:, chans] & (lab != signal)).any(axis=0)
                      | ((signal != 0) & (k - 1 - at >= MISSES_TO_RELEASE)))
-            last = np.maximum.accumulate(np.where(~after | (lab == signal[:, None]), windows, -1), axis=1)[:, -1]
-            self._misses[chans] = np.where(again | (signal == 0), 0, k - 1 - last)  # again: counted next round
+            last_with = np.where(~after | (lab == signal), windows, -1).max(axis=0)
+            self._misses[chans] = np.where(again | (signal == 0), 0, k - 1 - last_with)  # again: next round
             start[chans] = at + 1
             todo = chans[again]
         self._busy = bool(np.count_nonzero(self._current) or np.count_nonzero(self._recent))
