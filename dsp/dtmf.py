@@ -128,10 +128,12 @@ _TESTS = np.array([
 # f^2 of the middle two's mean power, and round(SUB * (1 - f)) reaches u once the middle two's power
 # is 2 / (1 - (u - 1/2) / SUB)^2 times the first's. The edge test keeps f >= 1/2, so u <= SUB / 2.
 _UNFILLED_AT = 2.0 / (1.0 - (np.arange(1, SUB // 2 + 1) - 0.5) / SUB) ** 2
-# The tests' margins, then one per unfilled sample u, counted.
-_MARGINS = np.vstack([_TESTS, np.column_stack([np.zeros((_UNFILLED_AT.size, 3)), -_UNFILLED_AT,
-                                               np.ones((_UNFILLED_AT.size, 2)),
-                                               np.zeros(_UNFILLED_AT.size)])]).astype(np.float32)
+_MARGINS = _TESTS.astype(np.float32)
+# The unfilled samples are those u whose _UNFILLED_AT the middle two's power over the first's reaches
+# (a first sub-block with under a unit of power counts as empty: a gated window's middle holds more
+# than _UNFILLED_AT[-1] units).
+_UNFILLED_AT32 = _UNFILLED_AT.astype(np.float32)
+_ONE = np.float32(1.0)
 
 
 @dataclass(frozen=True)
@@ -141,6 +143,20 @@ class DtmfEvent:
     channel: int
     digit: str
     start: int
+
+
+_new_event = object.__new__
+
+
+def _event(channel: int, digit: str, start: int) -> DtmfEvent:
+    """DtmfEvent(channel, digit, start) without the frozen dataclass's checked __init__ (a dozen key
+    presses a tick on a busy box): its fields go straight into the instance."""
+    event = _new_event(DtmfEvent)
+    fields = event.__dict__
+    fields["channel"] = channel
+    fields["digit"] = digit
+    fields["start"] = start
+    return event
 
 
 # ---------------------------------------------------------------- receiver
@@ -165,7 +181,7 @@ def _sub_powers(ph: npt.NDArray[np.complex64], out: npt.NDArray[np.float32]) -> 
 
 
 def _confirm(ph: npt.NDArray[np.complex64], measured: npt.NDArray[np.float32],
-             label: npt.NDArray[np.int8]) -> tuple[npt.NDArray[np.bool_] | np.bool_, npt.NDArray[np.uint8]]:
+             label: npt.NDArray[np.int8]) -> tuple[npt.NDArray[np.bool_] | np.bool_, npt.NDArray[np.intp]]:
     """Frequency, twist, energy and edge tests of gated windows from their tones' sub-block phasors
     `ph` (WIN_SUBS, row / column, n), `measured` (row and column power, filled in here, then window
     energy and the 4 sub-block powers) and labels: (passed, unfilled samples of the first
@@ -197,15 +213,14 @@ def _confirm(ph: npt.NDArray[np.complex64], measured: npt.NDArray[np.float32],
     square = np.square(tone.view(np.float32))
     np.add(square[:, 0::2], square[:, 1::2], out=measured[:2])
     # Every test as a margin that must not be negative: frequency of each tone (both estimates),
-    # then twist both ways, share of the window energy and fill of the first and last sub-block,
-    # linear in `measured` as the unfilled-sample margins are.
-    tests = 4 + len(_TESTS)
+    # then twist both ways, share of the window energy and fill of the first and last sub-block.
     margins = np.empty((4 + len(_MARGINS), n), np.float32)
     np.subtract(unit.real, _COS_TOL.take(label, axis=1), out=margins[:2])
     margins[2:4] = (lag * unit).real
     np.matmul(_MARGINS, measured, out=margins[4:])
-    passed = margins >= 0.0
-    return passed[:tests].all(axis=0), passed[tests:].sum(axis=0, dtype=np.uint8)
+    middle = measured[4] + measured[5]
+    unfilled = np.searchsorted(_UNFILLED_AT32, middle / np.maximum(measured[3], _ONE), side="right")
+    return (margins >= 0.0).all(axis=0), unfilled
 
 
 class DtmfDetector:
@@ -291,7 +306,7 @@ class DtmfDetector:
         reports = self._machine.step(k) if direct else self._machine.track(labels, ests)
         self._busy = self._machine.busy
         # A tone that began before the channel's reset is reported from the reset.
-        return [DtmfEvent(channel, _KEYS[label], max(start, 0)) for channel, label, start in reports]
+        return [_event(channel, _KEYS[label], start if start > 0 else 0) for channel, label, start in reports]
 
     def _store(self, k: int) -> npt.NDArray[np.complex64]:
         """The sub-block store for k new sub-blocks (see _COLS), the last WIN_SUBS - 1 before them

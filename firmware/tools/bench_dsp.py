@@ -1,4 +1,5 @@
-"""DSP throughput benchmark: channel-seconds of audio per CPU-second for the per-tick detectors."""
+"""DSP throughput benchmark: channel-seconds of audio per CPU-second for the per-tick detectors and the
+MFC-R2 receiver."""
 
 import argparse
 import glob
@@ -13,15 +14,20 @@ from pathlib import Path
 import numpy as np
 from scipy import signal
 
-from dsp import tonegen
+from dsp import mfr2, tonegen
 from dsp.dtmf import DtmfDetector
 from dsp.frontend import TICK, DetectorSet
 from dsp.levels import RATE, dbm0_to_amplitude, rms_dbm0
 from dsp.resample import to_8k
 from firmware.config.tone_plans import DEFAULT_PLAN, load_plan
+from firmware.tools import bench_peer
 
 CHANNELS = (1, 30, 120, 1000)
 LOADS = ("noise", "speech", "dialling")
+# The MFC-R2 receiver on an E1's voice timeslots (30) and four spans (120): every channel in register
+# signalling, in conversation (speech) and idle (silence).
+R2_CHANNELS = (30, 120)
+R2_LOADS = ("signalling", "conversation", "idle")
 # Targets (DSP brief): at 120 channels the DTMF detector alone handles 16,000 channel-seconds per
 # CPU-second on noise and on speech, the full per-tick set 8,000; one channel costs under 1 ms a tick.
 TARGET_CHANNELS = 120
@@ -106,6 +112,19 @@ def dialling_pool(rng, seconds=POOL_S):
     return np.concatenate(parts)[:int(seconds * RATE)]
 
 
+def signalling_pool(rng, seconds=POOL_S):
+    """Forward R2 signals back to back as a compelled cycle sends them: each 60-200 ms at Q.454's level,
+    then 40-100 ms of silence while the backward signal ends (docs/standards.md §6)."""
+    parts = []
+    total = 0
+    while total < seconds * RATE:
+        on_s, off_s = rng.uniform(0.06, 0.2), rng.uniform(0.04, 0.1)
+        parts += [mfr2.tone(int(rng.integers(1, 16)), "forward", int(on_s * RATE)).astype(np.float64),
+                  np.zeros(int(off_s * RATE))]
+        total += parts[-2].size + parts[-1].size
+    return np.concatenate(parts)[:int(seconds * RATE)]
+
+
 def streams(pool, channels, ticks, rng):
     """int16 (channels, ticks * TICK): each channel reads the pool from its own random offset."""
     n = ticks * TICK
@@ -151,6 +170,9 @@ def run(out=print, seconds=8.0, channels=CHANNELS):
         "random DTMF strings on every channel")
     out(f"dtmf: dsp.dtmf.DtmfDetector.process; full: dsp.frontend.DetectorSet.process ({DEFAULT_PLAN} plan) = shared "
         "front end + DTMF + call progress + caller ID receiver + fax tones + energy meter + VAD")
+    spandsp = bench_peer.load()
+    out("spandsp: " + ("libspandsp's dtmf_rx and r2_mf_rx through ctypes, one call per channel per tick, on the "
+                       "same audio; x: our rate over its" if spandsp else "not installed (libspandsp2), no ratio"))
     # Other processes on the box slow the detectors down (caches, memory bandwidth): say how busy it was.
     out("load average at start (1, 5, 15 min): " + ", ".join(f"{v:.2f}" for v in os.getloadavg()))
     out("")
@@ -161,6 +183,7 @@ def run(out=print, seconds=8.0, channels=CHANNELS):
             for c in channels:
                 audio = streams(pools[load], c, _ticks(c, seconds), rng)
                 rate, tick_ms = measure(make, audio, c)
+                peer = _peer(spandsp, "dtmf", audio, c, rate) if name == "dtmf" else ""
                 del audio
                 target = ""
                 if c == TARGET_CHANNELS and (name == "full" or load != "dialling"):
@@ -172,11 +195,36 @@ def run(out=print, seconds=8.0, channels=CHANNELS):
                     ok = tick_ms < TICK_MS_TARGET
                     target = f"< {TICK_MS_TARGET:g} ms/tick  {'PASS' if ok else 'BELOW'}"
                     verdicts.append(ok)
-                out(f"{load:<9} {name:<5} {c:>8} {rate:>11,.0f} {tick_ms:>8.3f}  {target}")
+                out(f"{load:<9} {name:<5} {c:>8} {rate:>11,.0f} {tick_ms:>8.3f}  {target}{peer}")
+    out("")
+    run_r2(out, seconds, rng, {"signalling": signalling_pool(rng), "conversation": speech,
+                               "idle": np.zeros(int(POOL_S * RATE))}, spandsp)
     out("")
     out("load average at end (1, 5, 15 min): " + ", ".join(f"{v:.2f}" for v in os.getloadavg()))
     out(f"targets met: {sum(verdicts)} of {len(verdicts)}")
     return all(verdicts)
+
+
+def _peer(spandsp, kind, audio, channels, rate):
+    """'  spandsp RATE (x RATIO)' for spandsp's receiver of `kind` on the same audio, or '' without it."""
+    if spandsp is None:
+        return ""
+    peer, _ = measure(lambda n: bench_peer.Receivers(spandsp, kind, n), audio, channels)
+    return f"  spandsp {peer:,.0f}  x {rate / peer:.2f}"
+
+
+def run_r2(out, seconds, rng, pools, spandsp=None):
+    """Print the MFC-R2 receiver's rows: per load and channel count, its throughput and tick cost (and
+    spandsp's on the same audio, with the ratio, where it is installed)."""
+    out("r2: dsp.mfr2.R2Receiver(channels, 'forward').process; signalling: forward R2 signals back to back; "
+        "conversation: the speech above; idle: silence")
+    out(f"{'load':<13} {'channels':>8} {'ch-s/CPU-s':>11} {'ms/tick':>8}")
+    for load in R2_LOADS:
+        for c in R2_CHANNELS:
+            audio = streams(pools[load], c, _ticks(c, seconds), rng)
+            rate, tick_ms = measure(lambda n: mfr2.R2Receiver(n, "forward"), audio, c)
+            peer = _peer(spandsp, "r2-forward", audio, c, rate)
+            out(f"{load:<13} {c:>8} {rate:>11,.0f} {tick_ms:>8.3f}{peer}")
 
 
 def main(argv=None):

@@ -1,15 +1,9 @@
 """DTMF receiver conformance: Q.23 signals, Q.24 (AT&T column) limits, ETSI ES 201 235-3 timing, talk-off."""
 
 import dataclasses
-import glob
-import shutil
-import subprocess
-import wave
-from math import gcd
 
 import numpy as np
 import pytest
-from scipy.signal import resample_poly
 
 from dsp.dtmf import DtmfDetector, DtmfEvent
 from dsp.levels import RATE, dbm0_to_amplitude, rms_dbm0
@@ -298,69 +292,18 @@ def test_detects_digits_over_dial_tone(rng):
 
 # ---------------------------------------------------------------------------------------- talk-off
 
-def _load_8k(path):
-    with wave.open(path) as w:
-        a = np.frombuffer(w.readframes(w.getnframes()), np.int16).astype(np.float64)
-        a = a.reshape(-1, w.getnchannels())[:, 0]
-        g = gcd(w.getframerate(), RATE)
-        return resample_poly(a, RATE // g, w.getframerate() // g)
-
-
-SCRIPT_EN = (
-    "Thank you for calling customer service. Your call is important to us. Please listen carefully, "
-    "as our menu options have changed. For billing, press one. For technical support, press two. "
-    "The quick brown fox jumps over the lazy dog. She sells sea shells by the sea shore. "
-    "How much wood would a woodchuck chuck? Hello? Can you hear me now? Eeee, oooo, aaah, mmmm.")
-SCRIPT_ZH = ("您好，欢迎致电客户服务中心。请按一号键查询账单，人工服务请按零号键。"
-             "今天天气很好，我们一起去公园散步吧。感谢您的耐心等待，祝您生活愉快，再见。")
-
-
-def _speech_corpus(tmp_path):
-    clips = [_load_8k(p) for p in sorted(glob.glob("/usr/share/sounds/alsa/*.wav"))]
-    if shutil.which("espeak-ng"):
-        jobs = [(v, p, SCRIPT_EN) for v in ("en", "en+f2", "en+f4", "en-us", "en+m3") for p in (20, 60, 99)]
-        jobs += [(v, p, SCRIPT_ZH) for v in ("cmn", "cmn+f3") for p in (30, 90)]
-        for i, (voice, pitch, text) in enumerate(jobs):
-            out = tmp_path / f"speech{i}.wav"
-            subprocess.run(["espeak-ng", "-v", voice, "-p", str(pitch), "-w", str(out), text],
-                           check=True, capture_output=True)
-            clips.append(_load_8k(str(out)))
-    if not clips:
-        pytest.skip("no speech available: install espeak-ng or alsa-utils")
-    return clips
-
-
-def _music(rng, seconds, harmonics):
-    """Chords of 3-5 equal-tempered notes (C3-C7) with `harmonics` partials, 0.1-0.6 s each."""
-    out = np.zeros(int(seconds * RATE))
-    t = 0
-    while t < out.size:
-        n = np.arange(int(rng.uniform(0.1, 0.6) * RATE))
-        env = np.minimum(1.0, n / 80.0) * np.exp(-n / (0.7 * n.size))
-        seg = np.zeros(n.size)
-        for midi in rng.choice(np.arange(48, 97), int(rng.integers(3, 6)), replace=False):
-            f = 440.0 * 2.0 ** ((midi - 69) / 12.0)
-            for h in range(1, harmonics + 1):
-                if f * h < 3800.0:
-                    seg += np.sin(2 * np.pi * f * h * n / RATE + rng.uniform(0, 6.28)) / h
-        end = min(out.size, t + n.size)
-        out[t:end] = (seg * env)[:end - t]
-        t = end
-    return out / np.abs(out).max() * 16000.0
-
-
-def test_talk_off_on_speech_music_and_call_progress_tones(tmp_path, rng):
+def test_talk_off_on_speech_music_and_call_progress_tones(talkoff_speech, talkoff_music):
     # Bellcore TR-TSY-000763 allows 470 false digits over its speech tapes and the Mitel CM7291
     # talk-off tape passes at 30 (docs/standards.md §1.2); those tapes are copyrighted, so the corpus is
     # synthetic speech (English, Mandarin) at three levels, harmonic music and call-progress tones.
-    speech = _speech_corpus(tmp_path)
+    speech = talkoff_speech
     signals = []
     for clip in speech:
         active = clip[np.abs(clip) > 0.05 * np.abs(clip).max()]
         for level in (-25.0, -12.0, 0.0):
             signals.append(clip * 10 ** ((level - rms_dbm0(active)) / 20))
     speech_s = sum(s.size for s in signals) / RATE
-    music = [_music(rng, 60.0, h) for h in (2, 4, 6) for _ in range(2)]
+    music = talkoff_music
     progress = [tone((350.0, 440.0), -13.0, 30 * RATE), tone(450.0, 0.0, 30 * RATE),
                 cadence(450.0, -10.0, (0.35, 0.35), 30.0), cadence((480.0, 620.0), -24.0, (0.5, 0.5), 30.0),
                 cadence((440.0, 480.0), -19.0, (2.0, 4.0), 30.0)]
