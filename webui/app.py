@@ -21,6 +21,7 @@ from .auth import (Auth, SignInError, always_open, hash_password, new_password_p
                    normalize_username, public, requires, user_has, username_problem)
 from .i18n import gettext, language, ngettext
 from .engine import AGENT_COMMANDS, CommandRefused, Engine, EngineUnavailable
+from .hq_tokens import HQ_TOKEN_ROLES, install as install_hq_tokens
 from .lines import LINES_ROLES, install as install_lines
 from .records import DISPOSITIONS, CallFilter, FilterError, filter_choices, get_call, list_calls
 from .replies import json_error, local_path
@@ -99,7 +100,8 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
         user = auth.user()
         kwargs.update(user=user, csrf=auth.csrf_token(), fmt=fmt, _=gettext, ngettext=ngettext,
                       language=language(), user_has=functools.partial(user_has, user),
-                      can_see_records=user_has(user, *RECORDS_ROLES), can_see_lines=user_has(user, *LINES_ROLES))
+                      can_see_records=user_has(user, *RECORDS_ROLES), can_see_lines=user_has(user, *LINES_ROLES),
+                      can_see_hq_tokens=user_has(user, *HQ_TOKEN_ROLES))
         return template(name, template_lookup=TEMPLATE_LOOKUP, **kwargs)
 
     @app.hook("after_request")
@@ -291,6 +293,7 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
 
     install_sync(app, db_path, clock)  # HQ sync API and HQ tokens (webui/sync.py)
     install_lines(app, render)  # technician's lines page and line tests (webui/lines.py)
+    install_hq_tokens(app, render)  # admin's HQ tokens page (webui/hq_tokens.py)
 
     for route in app.routes:
         route.prepare()  # applies the plugins now: a route that declares no roles fails at start
