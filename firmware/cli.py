@@ -63,7 +63,8 @@ def cmd_run(args) -> int:
     state = Path(args.state)
     paths = StatePaths(state)
     if args.demo:
-        engine = ScenarioRun(load_scenario(args.scenario or DEMO_SCENARIO), state, clock="paced", control=True).engine
+        engine = ScenarioRun(load_scenario(args.scenario or DEMO_SCENARIO), state, clock="paced", control=True,
+                             virtual_lines=True).engine
         print(f"branchline: demo traffic from {args.scenario or DEMO_SCENARIO} on the simulated board", flush=True)
     else:
         profile = load_profile(args.board)

@@ -44,11 +44,15 @@ class Listener:
         for detector in (d.dtmf, d.progress, d.fax, d.vad):
             detector.reset(channel)
 
-    def hear(self, rx: np.ndarray, app: Application, guarded: Callable[..., None]) -> None:
-        """Run every detector over the tick; hand what the trunks carried to `app`, each through
-        `guarded` (stations are agents' handsets: their keys are not a caller's input)."""
+    def hear(self, rx: np.ndarray, app_for: Callable[[int], Application | None], guarded: Callable[..., None]) -> None:
+        """Run every detector over the tick; hand what the trunks carried to the application
+        `app_for(channel)` names (none: nobody listens there), each through `guarded` (stations are
+        agents' handsets: their keys are not a caller's input)."""
         for ev in self.detectors.process(rx):
             if not self._trunk[ev.channel]:
+                continue
+            app = app_for(ev.channel)
+            if app is None:
                 continue
             if isinstance(ev, DtmfEvent):
                 guarded(ev.channel, app.on_digit, ev.channel, ev.digit)
