@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from firmware.core import logfiles
 from firmware.store import StoreError
 
 DEFAULT_STATE = Path(os.environ.get("BRANCHLINE_STATE", "var"))
@@ -19,7 +20,7 @@ log = logging.getLogger("branchline")
 # an error class is looked for only in a module the command loaded: one not loaded raised nothing.
 REFUSALS = (("typed_toml", "ConfigError"), ("firmware.callcenter.flows", "FlowError"),
             ("firmware.core.prompts", "PromptError"), ("firmware.store", "StoreError"),
-            ("firmware.callcenter.acd", "AcdError"))
+            ("firmware.callcenter.acd", "AcdError"), ("firmware.core.logfiles", "LogFileError"))
 
 
 def _refusal(exc: Exception) -> bool:
@@ -344,12 +345,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.cmd == "ctl" and args.command not in ("status", "reload-flow") and not args.agent:
         print("branchline ctl: this command needs an agent id", file=sys.stderr)
         return 2
     try:
+        # The engine also logs to <state>/logs/engine.log, for the technician's log tail in the browser.
+        logfiles.configure(args.state if args.cmd == "run" else None, "engine",
+                           logging.DEBUG if args.verbose else logging.INFO)
         return args.fn(args)
     except Exception as exc:
         if not _refusal(exc):

@@ -23,6 +23,9 @@ from .i18n import gettext, language, ngettext
 from .engine import AGENT_COMMANDS, CommandRefused, Engine, EngineUnavailable
 from .hq_tokens import HQ_TOKEN_ROLES, install as install_hq_tokens
 from .lines import LINES_ROLES, install as install_lines
+from .loadtest import install as install_loadtest
+from .logs import install as install_logs
+from .tools import TOOLS_ROLES, install as install_tools
 from .records import DISPOSITIONS, CallFilter, FilterError, filter_choices, get_call, list_calls
 from .replies import json_error, local_path
 from .sync import install as install_sync
@@ -101,7 +104,8 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
         kwargs.update(user=user, csrf=auth.csrf_token(), fmt=fmt, _=gettext, ngettext=ngettext,
                       language=language(), user_has=functools.partial(user_has, user),
                       can_see_records=user_has(user, *RECORDS_ROLES), can_see_lines=user_has(user, *LINES_ROLES),
-                      can_see_hq_tokens=user_has(user, *HQ_TOKEN_ROLES))
+                      can_see_hq_tokens=user_has(user, *HQ_TOKEN_ROLES),
+                      can_see_tools=user_has(user, *TOOLS_ROLES))
         return template(name, template_lookup=TEMPLATE_LOOKUP, **kwargs)
 
     @app.hook("after_request")
@@ -294,6 +298,9 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
     install_sync(app, db_path, clock)  # HQ sync API and HQ tokens (webui/sync.py)
     install_lines(app, render)  # technician's lines page and line tests (webui/lines.py)
     install_hq_tokens(app, render)  # admin's HQ tokens page (webui/hq_tokens.py)
+    install_tools(app, render)  # technician's tools page: load test and log tail (webui/tools.py)
+    install_loadtest(app)  # the load test's API (webui/loadtest.py)
+    install_logs(app, Path(db_path).parent)  # the log tail's API (webui/logs.py); logs beside the database
 
     for route in app.routes:
         route.prepare()  # applies the plugins now: a route that declares no roles fails at start

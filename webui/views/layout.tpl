@@ -23,6 +23,9 @@
     % if get('can_see_lines'):
     <a href="/lines" class="{{'active' if get('active') == 'lines' else ''}}">Lines</a>
     % end
+    % if get('can_see_tools'):
+    <a href="/tools" class="{{'active' if get('active') == 'tools' else ''}}">{{_("Tools")}}</a>
+    % end
     % if get('can_see_hq_tokens'):
     <a href="/hq-tokens" class="{{'active' if get('active') == 'hq-tokens' else ''}}">{{_("HQ tokens")}}</a>
     % end
