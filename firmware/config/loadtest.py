@@ -1,7 +1,7 @@
 """The load test on the live box (R18): virtual callers through the live flow and queues, answered by
 virtual agents, on the board's virtual lines, while the box goes on answering its real lines.
 
-How it is kept apart from the real calls (docs/architecture.md §9):
+How it is kept apart from the real calls (docs/architecture.md §8):
 - Lines: every board reserves VIRTUAL_TRUNKS virtual trunks and VIRTUAL_STATIONS virtual stations
   (a simulated exchange and handsets, drivers/sim.py, numbered after the real channels). Idle, they
   cost the loop only their share of the per-tick array operations (`make bench`: 8 idle lines
