@@ -159,6 +159,9 @@ class Board:
         n = len(self.channels)
         # Channels 0..live-1 are the box's real lines and stations; live..n-1 the virtual ones.
         self.live = self._ranges[-1][0] if virtual is not None else n
+        # The virtual lines are exchanged only while a load test uses them (set_virtual): idle, they
+        # cost the tick nothing and their rows of the received frame stay silent.
+        self.virtual_active = False
         self._rx = np.zeros((n, TICK_SAMPLES), dtype=np.int16)
         self._owner = np.zeros(n, dtype=np.intp)
         for k, (lo, hi) in enumerate(self._ranges):
@@ -183,9 +186,17 @@ class Board:
         """One tick: hand every driver its rows of `tx`, gather the received frame and events."""
         events: list[ChannelEvent] = []
         for driver, (lo, hi) in zip(self.drivers, self._ranges):
+            if driver is self.virtual and not self.virtual_active:
+                continue
             for ev in driver.exchange(tx[lo:hi], self._rx[lo:hi]):
                 events.append(ChannelEvent(ev.channel + lo, ev.kind, ev.data))
         return self._rx, events
+
+    def set_virtual(self, active: bool) -> None:
+        """Exchange the virtual lines from the next tick on (a load test starts), or rest them."""
+        self.virtual_active = active and self.virtual is not None
+        if not self.virtual_active:
+            self._rx[self.live:] = 0
 
     def locate(self, channel: int) -> tuple[Driver, int]:
         """The driver owning a board channel, and the channel's number on that driver."""

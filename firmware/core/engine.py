@@ -152,6 +152,8 @@ class Engine:
             raise EngineError(f"box {self.box_id}: a guest already runs on the virtual lines")
         guest.app = app
         self.guest = guest
+        self.board.set_virtual(True)
+        self.listener.use_virtual(True)
 
     def evict(self) -> Guest | None:
         """End the guest's calls and free the virtual lines; the caller closes its records and recorder."""
@@ -174,6 +176,8 @@ class Engine:
         for fin in guest.recorder.finished():
             if guest.app is not None:
                 guest.app.on_recording(fin)
+        self.board.set_virtual(False)
+        self.listener.use_virtual(False)
         return guest
 
     def _app_for(self, channel: int) -> Application | None:

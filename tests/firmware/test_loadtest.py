@@ -102,6 +102,21 @@ def test_virtual_lines_are_reserved_apart_from_the_real_ones(box):
     assert cmd(engine, "loadtest.status")["state"] == "idle"
 
 
+def test_idle_virtual_lines_are_neither_exchanged_nor_listened_to(box):
+    # What they would cost idle is `make bench`'s to measure; here, that the loop does no work for them.
+    engine = box.engine
+    virtual = engine.board.virtual
+    until(engine, 5.0)
+    assert virtual.tick == 0 and not engine.listener.virtual_on
+    cmd(engine, "loadtest.start", callers=1, duration=60.0)
+    until(engine, 7.0)
+    assert virtual.tick == 100 and engine.listener.virtual_on
+    cmd(engine, "loadtest.stop")
+    until(engine, 9.0)
+    assert virtual.tick == 100 and not engine.listener.virtual_on
+    assert not engine.board.exchange(engine.tx)[0][engine.board.live:].any()
+
+
 def test_a_load_test_runs_through_the_flow_and_queues_and_is_reported_while_it_runs(box, tmp_path):
     engine = box.engine
     until(engine, 5.0)
