@@ -3,9 +3,9 @@ virtual agents, on the board's virtual lines, while the box goes on answering it
 
 How it is kept apart from the real calls (docs/architecture.md §8):
 - Lines: every board reserves VIRTUAL_TRUNKS virtual trunks and VIRTUAL_STATIONS virtual stations
-  (a simulated exchange and handsets, drivers/sim.py, numbered after the real channels). Idle, they
-  cost the loop only their share of the per-tick array operations (`make bench`: 8 idle lines
-  0.111 ms a tick, 40 idle lines 0.127 ms on the development machine).
+  (a simulated exchange and handsets, drivers/sim.py, numbered after the real channels). Until a
+  test starts the board does not exchange them nor the listener run their detectors, so they cost
+  the tick nothing (`make bench`: 8 idle lines 0.126 ms a tick, 0.128 ms with them reserved).
 - Calls: a second call center, built from the live site settings and the flow running now, with
   virtual agents only, runs on the virtual lines as the engine's guest (firmware/core/guest.py). Its
   view of the board holds only the virtual lines, so it can seize no real line, and real callers and
