@@ -131,7 +131,7 @@
     if (reply.ok) {
       const d = reply.data;
       showError(logError, "");
-      document.getElementById("log-file").textContent = d.exists ? `${d.file} · ${(d.size / 1024).toFixed(0)} KiB` : "";
+      document.getElementById("log-file").textContent = d.exists ? `${d.file} · ${Math.ceil(d.size / 1024)} KiB` : "";
       const rows = d.entries.slice().reverse().map((e) => {
         const tr = document.createElement("tr");
         tr.className = `log-${e.level.toLowerCase()}`;
