@@ -116,7 +116,7 @@ class LoadTest:
         self._opened: _Opened | None = None
         self._pending: tuple[float, _Opened] | None = None   # prepared, not yet taken by the loop
         self._counts0: dict[str, int] = {}
-        self._finished0 = 0
+        self._ended = {"answered": 0, "connected": 0}   # callers who hung up this run, folded in once a second
         self._guest: CallCenter | None = None
         self._timer: Timer | None = None
         self._ends_at = 0.0
@@ -254,7 +254,9 @@ class LoadTest:
         self._ticks0, self._overruns0 = self.engine.stats.count, self.engine.stats.overruns
         self._ends_at = self.engine.clock.seconds + duration
         self._counts0 = dict(self.driver.counters)
-        self._finished0 = len(self.driver.finished)
+        self._ended = {"answered": 0, "connected": 0}
+        self.driver.finished.clear()
+        self.driver.blocked.clear()
         now = self.wall()
         self.run = {"id": opened.run_id, "callers": callers, "agents": agents, "duration_s": duration,
                     "talk_s": talk, "keys": keys.split(), "started_at": now, "ends_at": now + duration,
@@ -294,12 +296,21 @@ class LoadTest:
             if self.engine.clock.seconds >= self._ends_at:
                 self._stop("finished")
                 return
+            self._fold()
             self._refill()
         except Exception as exc:   # the test ends; the live calls go on
             log.exception("load test stopped by a fault")
             self._stop(f"stopped by a fault: {exc}")
             return
         self._timer = self.engine.later(CHECK_S, self._check_in)
+
+    def _fold(self) -> None:
+        """Count the callers who hung up and let them go: an hour's run must not keep thousands."""
+        for c in self.driver.finished:
+            self._ended["answered"] += c.answered is not None
+            self._ended["connected"] += c.connected is not None
+        self.driver.finished.clear()
+        self.driver.blocked.clear()
 
     def _on_event(self, event: str, data: dict) -> None:
         # The simulated caller starts talking once bridged to an agent (as a scenario's callers do).
@@ -356,15 +367,14 @@ class LoadTest:
 
     # --- status ----------------------------------------------------------------------------------------
     def _calls(self) -> dict:
-        finished = self.driver.finished[self._finished0:]
+        self._fold()
         counts = {k: self.driver.counters[k] - self._counts0.get(k, 0) for k in ("calls", "blocked")}
         queues = self._guest.acd.status()["queues"] if self._guest is not None else []
         active = [t.caller for t in self.driver.trunks if t.caller is not None]
-        everyone = [*finished, *active]
         return {"offered": counts["calls"], "blocked": counts["blocked"],
-                "answered": sum(1 for c in everyone if c.answered is not None),
-                "connected": sum(1 for c in everyone if c.connected is not None),
-                "completed": sum(1 for c in finished if c.connected is not None),
+                "answered": self._ended["answered"] + sum(1 for c in active if c.answered is not None),
+                "connected": self._ended["connected"] + sum(1 for c in active if c.connected is not None),
+                "completed": self._ended["connected"],
                 "abandoned": sum(q["abandoned"] for q in queues), "in_progress": len(active),
                 "waiting": sum(q["waiting"] for q in queues)}
 
