@@ -221,3 +221,17 @@ def test_virtual_callers_never_reach_a_real_line_even_when_every_virtual_line_is
             assert virtual.place_call(SimCaller(f"0999{ch:07d}", patience=600.0))
     assert not virtual.place_call(SimCaller("09990000000", patience=600.0))
     assert spy.actions == []
+
+
+def test_the_tick_window_a_load_test_reports_is_its_own_newest_ticks():
+    from firmware.core.engine import STATS_TICKS, TickStats
+
+    stats = TickStats()
+    for ms in range(1, 101):
+        stats.add(ms / 1000.0)
+    assert stats.recent(10) == {"mean_ms": 95.5, "p99_ms": pytest.approx(99.91), "max_ms": 100.0}
+    for _ in range(STATS_TICKS):        # the ring buffer wraps: the window is still the newest ticks
+        stats.add(0.001)
+    stats.add(0.050)
+    assert stats.recent(2)["max_ms"] == 50.0 and stats.recent(2)["mean_ms"] == 25.5
+    assert TickStats().recent(250) == {"mean_ms": 0.0, "p99_ms": 0.0, "max_ms": 0.0}
