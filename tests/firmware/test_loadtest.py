@@ -152,6 +152,10 @@ def test_a_load_test_runs_through_the_flow_and_queues_and_is_reported_while_it_r
     run_db = f"{stopped['run']['records']}/loadtest.db"
     [(virtual_calls, numbers)] = rows(run_db, "SELECT count(*), count(DISTINCT substr(number, 1, 4)) FROM calls")
     assert virtual_calls >= calls["offered"] and numbers == 1
+    # Recorded and filed, then deleted: the card keeps no load-test recording.
+    assert rows(run_db, "SELECT count(*), min(size) FROM recordings")[0][0] > 0
+    assert rows(run_db, "SELECT min(size) FROM recordings")[0][0] > 44
+    assert not list((tmp_path / "state" / "loadtest").rglob("*.wav"))
     box_db = tmp_path / "state" / "branchline.db"
     assert rows(box_db, "SELECT number FROM calls") == [(REAL_NUMBER,)]
     assert rows(box_db, "SELECT count(*) FROM agent_states WHERE agent_id LIKE 'lt%'") == [(0,)]
