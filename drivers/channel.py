@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import abc
 import enum
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -142,17 +143,25 @@ class Driver(abc.ABC):
 class Board:
     """All drivers of a board profile behind one numbering of channels and one tick exchange."""
 
-    def __init__(self, drivers: list[Driver]):
-        self.drivers = drivers
+    def __init__(self, drivers: list[Driver], virtual: Driver | None = None):
+        """`virtual`: a driver of lines that reach no real line or phone (the load test's callers and
+        agents), numbered after every real channel so that adding it renumbers none of them."""
+        self.drivers = [*drivers, virtual] if virtual is not None else list(drivers)
+        self.virtual = virtual
         self.channels: list[ChannelInfo] = []
         self._ranges: list[tuple[int, int]] = []
-        for driver in drivers:
+        for driver in self.drivers:
             first = len(self.channels)
             for spec in driver.specs():
                 self.channels.append(ChannelInfo(len(self.channels), spec.name, spec.kind,
                                                  driver.name, spec.device))
             self._ranges.append((first, len(self.channels)))
         n = len(self.channels)
+        # Channels 0..live-1 are the box's real lines and stations; live..n-1 the virtual ones.
+        self.live = self._ranges[-1][0] if virtual is not None else n
+        # The virtual lines are exchanged only while a load test uses them (set_virtual): idle, they
+        # cost the tick nothing and their rows of the received frame stay silent.
+        self.virtual_active = False
         self._rx = np.zeros((n, TICK_SAMPLES), dtype=np.int16)
         self._owner = np.zeros(n, dtype=np.intp)
         for k, (lo, hi) in enumerate(self._ranges):
@@ -177,9 +186,17 @@ class Board:
         """One tick: hand every driver its rows of `tx`, gather the received frame and events."""
         events: list[ChannelEvent] = []
         for driver, (lo, hi) in zip(self.drivers, self._ranges):
+            if driver is self.virtual and not self.virtual_active:
+                continue
             for ev in driver.exchange(tx[lo:hi], self._rx[lo:hi]):
                 events.append(ChannelEvent(ev.channel + lo, ev.kind, ev.data))
         return self._rx, events
+
+    def set_virtual(self, active: bool) -> None:
+        """Exchange the virtual lines from the next tick on (a load test starts), or rest them."""
+        self.virtual_active = active and self.virtual is not None
+        if not self.virtual_active:
+            self._rx[self.live:] = 0
 
     def locate(self, channel: int) -> tuple[Driver, int]:
         """The driver owning a board channel, and the channel's number on that driver."""
@@ -220,3 +237,67 @@ class Board:
     def close(self) -> None:
         for driver in self.drivers:
             driver.close()
+
+
+class LineView:
+    """The channels lo..hi-1 of a board, lent to one application: numbered as on the board, the only
+    ones it sees (`channels`, `by_kind`) and the only ones it may answer, hang up, dial or test.
+
+    The live call center gets the real lines and the load test's call center the virtual ones, so
+    neither can seize the other's lines: a load test never dials out on a real trunk, and a real
+    callback never on a virtual one. `len()` is one past the last channel, so arrays indexed by
+    channel number fit."""
+
+    def __init__(self, board: Board, lo: int, hi: int):
+        if not 0 <= lo <= hi <= len(board):
+            raise ChannelError(f"no channels {lo}-{hi - 1} on this board ({len(board)} channels)")
+        self.board, self.lo, self.hi = board, lo, hi
+        self.channels = _Channels(board.channels, lo, hi)
+
+    def __len__(self) -> int:
+        return self.hi
+
+    def __contains__(self, channel: object) -> bool:
+        return isinstance(channel, int) and self.lo <= channel < self.hi
+
+    @property
+    def answer_rings(self) -> int:
+        return self.board.answer_rings
+
+    def by_kind(self, kind: ChannelKind) -> list[ChannelInfo]:
+        return [c for c in self.channels if c.kind == kind]
+
+    def _own(self, channel: int) -> int:
+        if channel not in self:
+            raise ChannelError(f"channel {channel} is not one of this view's ({self.lo}-{self.hi - 1})")
+        return channel
+
+    def answer(self, channel: int) -> None:
+        self.board.answer(self._own(channel))
+
+    def hangup(self, channel: int) -> None:
+        self.board.hangup(self._own(channel))
+
+    def dial(self, channel: int, number: str = "") -> None:
+        self.board.dial(self._own(channel), number)
+
+    def test_line(self, channel: int, seconds: float, plan: TonePlan) -> LineTest:
+        return self.board.test_line(self._own(channel), seconds, plan)
+
+
+class _Channels:
+    """ChannelInfo by board number for the channels lo..hi-1 only; iterating gives only those."""
+
+    def __init__(self, channels: list[ChannelInfo], lo: int, hi: int):
+        self._all, self.lo, self.hi = channels, lo, hi
+
+    def __getitem__(self, channel: int) -> ChannelInfo:
+        if not self.lo <= channel < self.hi:
+            raise IndexError(f"channel {channel} is not one of this view's ({self.lo}-{self.hi - 1})")
+        return self._all[channel]
+
+    def __iter__(self) -> Iterator[ChannelInfo]:
+        return iter(self._all[self.lo:self.hi])
+
+    def __len__(self) -> int:
+        return self.hi - self.lo

@@ -133,16 +133,17 @@ class SimDriver(Driver):
 
     def __init__(self, trunks: int = 8, stations: int = 4, seed: int = 0,
                  noise_dbm0: float = -65.0, dtmf: DtmfStyle | None = None, callerid: str = "v23",
-                 tones: TonePlan | None = None):
+                 tones: TonePlan | None = None, prefix: str = ""):
         """`callerid`: how the exchange sends caller ID (sim_signals.CALLER_ID_SCHEMES); `tones`: the
         plan whose dial tone it gives a line taken off-hook and whose busy, ringback and unobtainable
         tones it plays when the box dials out, or None for an exchange that plays no tones (it reports
-        call progress out of band, PROGRESS events, and a line test hears no dial tone)."""
+        call progress out of band, PROGRESS events, and a line test hears no dial tone). `prefix` starts
+        every channel's name (the load test's virtual lines: "vtrunk1", "vstation1")."""
         if trunks < 0 or stations < 0:
             raise ValueError("sim: trunk and station counts must be >= 0")
         if callerid not in CALLER_ID_SCHEMES:
             raise ValueError(f"sim: callerid {callerid!r}: expected one of {', '.join(CALLER_ID_SCHEMES)}")
-        self.n_trunks, self.n_stations = trunks, stations
+        self.n_trunks, self.n_stations, self.prefix = trunks, stations, prefix
         self.dtmf = dtmf or DtmfStyle()
         self.callerid = callerid
         self.tone_plan = tones
@@ -176,8 +177,10 @@ class SimDriver(Driver):
 
     # --- Driver interface ---------------------------------------------------------------------
     def specs(self) -> list[ChannelSpec]:
-        return ([ChannelSpec(f"trunk{i + 1}", ChannelKind.TRUNK, f"sim:trunk{i + 1}") for i in range(self.n_trunks)]
-                + [ChannelSpec(f"station{i + 1}", ChannelKind.STATION, f"sim:station{i + 1}")
+        p = self.prefix
+        return ([ChannelSpec(f"{p}trunk{i + 1}", ChannelKind.TRUNK, f"sim:{p}trunk{i + 1}")
+                 for i in range(self.n_trunks)]
+                + [ChannelSpec(f"{p}station{i + 1}", ChannelKind.STATION, f"sim:{p}station{i + 1}")
                    for i in range(self.n_stations)])
 
     @property

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from firmware.core import logfiles
 from firmware.store import StoreError
 
 DEFAULT_STATE = Path(os.environ.get("BRANCHLINE_STATE", "var"))
@@ -20,7 +21,7 @@ log = logging.getLogger("branchline")
 REFUSALS = (("typed_toml", "ConfigError"), ("firmware.callcenter.flows", "FlowError"),
             ("firmware.core.prompts", "PromptError"), ("firmware.store", "StoreError"),
             ("firmware.callcenter.acd", "AcdError"), ("firmware.store.backup", "BackupError"),
-            ("firmware.store.restore", "RestoreError"))
+            ("firmware.store.restore", "RestoreError"), ("firmware.core.logfiles", "LogFileError"))
 
 
 def _refusal(exc: Exception) -> bool:
@@ -65,7 +66,8 @@ def cmd_run(args) -> int:
     paths = StatePaths(state)
     _apply_restore(state)
     if args.demo:
-        engine = ScenarioRun(load_scenario(args.scenario or DEMO_SCENARIO), state, clock="paced", control=True).engine
+        engine = ScenarioRun(load_scenario(args.scenario or DEMO_SCENARIO), state, clock="paced", control=True,
+                             virtual_lines=True).engine
         print(f"branchline: demo traffic from {args.scenario or DEMO_SCENARIO} on the simulated board", flush=True)
     else:
         profile = load_profile(args.board)
@@ -431,12 +433,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.cmd == "ctl" and args.command not in ("status", "reload-flow", "reload-prompts") and not args.agent:
         print("branchline ctl: this command needs an agent id", file=sys.stderr)
         return 2
     try:
+        # The engine also logs to <state>/logs/engine.log, for the technician's log tail in the browser.
+        logfiles.configure(args.state if args.cmd == "run" else None, "engine",
+                           logging.DEBUG if args.verbose else logging.INFO)
         return args.fn(args)
     except Exception as exc:
         if not _refusal(exc):

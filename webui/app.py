@@ -26,7 +26,11 @@ from .console import read_reason, sees_console
 from .engine import AGENT_COMMANDS, MAX_AGENT_ID, CommandRefused, Engine, EngineUnavailable
 from .i18n import LANGUAGE_COOKIE, LANGUAGE_NAMES, LANGUAGES, N_, gettext as _, language, ngettext, pgettext
 from .flows import FLOW_ROLES, install as install_flows
+from .hq_tokens import HQ_TOKEN_ROLES, install as install_hq_tokens
 from .lines import LINES_ROLES, install as install_lines
+from .loadtest import install as install_loadtest
+from .logs import install as install_logs
+from .tools import TOOLS_ROLES, install as install_tools
 from .records import (DIRECTIONS, DISPOSITIONS, HANGUP_PARTIES, CallFilter, FilterError, filter_choices, get_call,
                       list_calls)
 from .replies import error_message, json_error, json_error_handler, local_path
@@ -109,7 +113,8 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
         kwargs.update(user=user, csrf=auth.csrf_token(), fmt=fmt, _=_, ngettext=ngettext, pgettext=pgettext,
                       language=language(), languages=LANGUAGE_NAMES, user_has=functools.partial(user_has, user),
                       can_see_records=user_has(user, *RECORDS_ROLES), can_see_lines=user_has(user, *LINES_ROLES),
-                      can_edit_flows=user_has(user, *FLOW_ROLES))
+                      can_edit_flows=user_has(user, *FLOW_ROLES),
+                      can_see_hq_tokens=user_has(user, *HQ_TOKEN_ROLES), can_see_tools=user_has(user, *TOOLS_ROLES))
         return template(name, template_lookup=TEMPLATE_LOOKUP, **kwargs)
 
     @app.hook("after_request")
@@ -331,6 +336,10 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
     install_audit_view(app, render)  # the audit log for admins (webui/audit_view.py)
     install_backup(app, render, Path(db_path).parent, clock)  # admin's backup and restore (webui/backup.py)
     install_flows(app, render, Path(db_path).parent)  # IVR flow editor and prompts (webui/flows.py)
+    install_hq_tokens(app, render)  # admin's HQ tokens page (webui/hq_tokens.py)
+    install_tools(app, render)  # technician's tools page: load test and log tail (webui/tools.py)
+    install_loadtest(app)  # the load test's API (webui/loadtest.py)
+    install_logs(app, Path(db_path).parent)  # the log tail's API (webui/logs.py); logs beside the database
 
     for route in app.routes:
         route.prepare()  # applies the plugins now: a route that declares no roles fails at start

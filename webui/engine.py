@@ -81,6 +81,13 @@ class Engine:
             self._fetched_at = float("-inf")  # the next poll shows the line under test
         return result
 
+    def command(self, cmd: str, **args) -> dict:
+        """Any other control command (the load test's); the next status poll shows what it changed."""
+        result = self._call(cmd, **args)
+        with self._lock:
+            self._fetched_at = float("-inf")
+        return result
+
     def line_test_result(self, job: str) -> dict:
         return self._call("line.test_result", job=job)
 

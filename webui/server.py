@@ -13,6 +13,8 @@ import threading
 import time
 from pathlib import Path
 
+from firmware.core import logfiles
+
 from .app import create_app
 from .front import Limits, Server
 
@@ -143,7 +145,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"state directory {args.state} does not exist")
     if not 0 <= args.port <= 65535:
         parser.error(f"port {args.port} is not between 0 and 65535")
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        # Also to <state>/logs/web.log, which the technician's log tail reads (webui/logs.py).
+        logfiles.configure(args.state, "web")
+    except logfiles.LogFileError as exc:
+        parser.error(str(exc))
     if not keep_heap_small():
         log.info("no mallopt(3) here: the C library's own heap policy applies")
     try:

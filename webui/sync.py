@@ -251,23 +251,26 @@ def install(app: Bottle, db_path: str | Path, clock=time.time) -> None:
 
     @app.post("/api/v1/hq/tokens")
     @requires("admin")
-    def hq_token_create(user):
+    def hq_token_create(user, audit):
         body = request.json if request.content_type.startswith("application/json") else None
         name = body.get("name") if isinstance(body, dict) else request.forms.getunicode("name")
         try:
             row, token = store.create(name if isinstance(name, str) else "", user["username"])
         except SyncError as exc:
             raise json_error(400, str(exc)) from None
+        audit.record("hq_token.create", row["id"], {"name": row["name"]})
         response.status = 201
         return {**row, "token": token, "notice": _("the token is shown this once: give it to HQ now")}
 
     @app.post("/api/v1/hq/tokens/<token_id>/revoke")
     @requires("admin")
-    def hq_token_revoke(token_id, user):
+    def hq_token_revoke(token_id, user, audit):
         try:
-            return store.revoke(token_id, user["username"])
+            row = store.revoke(token_id, user["username"])
         except SyncError as exc:
             raise json_error(404, str(exc)) from None
+        audit.record("hq_token.revoke", row["id"], {"name": row["name"], "revoked_at": row["revoked_at"]})
+        return row
 
     @app.get("/api/v1/hq/status")
     @requires(*STATUS_ROLES)

@@ -12,6 +12,7 @@ from drivers.sim_signals import CALLER_ID_SCHEMES
 from drivers.voice_modem import LineConfig, VoiceModemDriver, VoiceModemError
 
 from typed_toml import ConfigError, Section, read_file
+from firmware.config.loadtest import virtual_driver
 from firmware.config.site import BOARD_DIR, read_tone_plan
 
 PROFILES_DIR = BOARD_DIR / "profiles"
@@ -103,4 +104,5 @@ def build_board(profile: Profile, overrides: dict | None = None) -> Board:
         kind = sec.get_str("type", choices=DRIVERS)
         drivers.append(DRIVERS[kind](sec))
         sec.done()
-    return Board(drivers)
+    # Every box reserves the load test's virtual lines (firmware/config/loadtest.py).
+    return Board(drivers, virtual=virtual_driver())

@@ -20,6 +20,7 @@ from firmware.core.journal import Journal
 from firmware.core.prompts import PromptSet
 from firmware.core.recorder import Recorder
 from firmware.callcenter.recovery import RecoveryError, pending_callbacks, recover
+from firmware.config.loadtest import LoadTest
 from firmware.config.site import BOARD_DIR, SiteConfig, ensure_config, read_site
 from firmware.store.writer import StoreWriter
 
@@ -38,6 +39,8 @@ class StatePaths:
         self.queue_log = self.root / "queue_log"
         # The box's own prompt recordings, by language (uploaded from the web, over the stock ones).
         self.prompts = self.root / "prompts"
+        # The load test's own records and recordings, never the box's (firmware/config/loadtest.py).
+        self.loadtest = self.root / "loadtest"
 
     def flow(self, name: str) -> Path:
         return self.config / "flows" / f"{name}.toml"
@@ -87,6 +90,10 @@ def open_engine(paths: StatePaths, board: Board, site: SiteConfig, clock: str = 
     engine = Engine(board, CLOCKS[clock](epoch), site.tones, prompts, store, recorder, site.box_id,
                     board_name=board_name, control=server,
                     seed=None if seed is None else id_seed(seed, site.box_id, boot), queue_log=journal)
-    engine.drive(CallCenter(engine.services, site, flow, customers=customers, lookups=lookups, callbacks=callbacks))
+    center = CallCenter(engine.services, site, flow, customers=customers, lookups=lookups, callbacks=callbacks)
+    engine.drive(center)
     engine.observers.append(QueueLog(engine.clock, journal))
+    if board.virtual is not None:
+        load_test = LoadTest(engine, center, paths.loadtest)
+        engine.add_commands(load_test.commands(), load_test.preparers())
     return engine

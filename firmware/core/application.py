@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Callable, Protocol
 if TYPE_CHECKING:
     import numpy as np
 
-    from drivers.channel import Board, ChannelEvent
+    from drivers.channel import ChannelEvent, LineView
     from dsp.callerid import CallerIdMessage
     from firmware.core.clock import TickClock
     from firmware.core.media import MediaPlan
@@ -93,7 +93,7 @@ class Services:
     """What the application may use of the box: time, ids, events, records, lines, media, recorder."""
 
     def __init__(self, clock: "TickClock", later: Callable[..., "Timer"], new_id: Callable[[], str],
-                 emit: Callable[..., None], records: RecordSink, lines: "Board", media: "MediaPlan",
+                 emit: Callable[..., None], records: RecordSink, lines: "LineView", media: "MediaPlan",
                  recorder: "Recorder", prompts: "PromptSet", alarms: dict[int, str], testing: Callable[[int], bool],
                  hear_anew: Callable[[int], None], caller_id_arriving: Callable[[int], bool],
                  observe: Callable[[Callable[[str, dict], None]], None]):

@@ -33,6 +33,8 @@ MAX_FLOW_TEXT = 10_000
 # A flow's name is its file name under config/flows/ (a node name's characters).
 MAX_FLOW_NAME = 64
 _NOT_IN_DOCUMENT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+# A load test's key choices: ten choices of a few keys each, separated by spaces.
+MAX_LOADTEST_KEYS = 64
 # A refused value is shown this far, so a refusal never echoes a whole line back.
 SHOWN_CHARS = 40
 
@@ -146,6 +148,13 @@ COMMANDS: dict[str, dict] = {
     # A technician's line test listens 0.5-60 s (engine.LINE_TEST_S by default).
     "line.test": {"channel": Integer(0, MAX_CHANNEL), "seconds": optional(Number(0.5, 60.0))},
     "line.test_result": {"job": Text(1, MAX_ID)},
+    # The load test (firmware/config/loadtest.py checks what the box can carry now): callers and
+    # agents are bounded here by the channel numbering, keys are "1 2"-style choices.
+    "loadtest.start": {"callers": Integer(1, MAX_CHANNEL), "duration": Number(1.0, 86400.0),
+                       "agents": optional(Integer(0, MAX_CHANNEL)), "talk": optional(Number(0.0, 86400.0)),
+                       "keys": optional(Text(1, MAX_LOADTEST_KEYS))},
+    "loadtest.status": {},
+    "loadtest.stop": {},
 }
 
 

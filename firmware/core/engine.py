@@ -10,12 +10,14 @@ from typing import Callable
 
 import numpy as np
 
-from drivers.channel import TICK_SAMPLES, TICK_SECONDS, Board, ChannelError, ChannelEvent, EventKind, LineTest
+from drivers.channel import (TICK_SAMPLES, TICK_SECONDS, Board, ChannelError, ChannelEvent, EventKind, LineTest,
+                             LineView)
 from dsp.tones import TonePlan
 
 from firmware.core.application import Application, RecordSink, Services
 from firmware.core.clock import TickClock
 from firmware.core.control import ControlError, ControlServer
+from firmware.core.guest import Guest
 from firmware.core.journal import Journal
 from firmware.core.listening import Listener
 from firmware.core.media import MediaPlan
@@ -61,6 +63,16 @@ class TickStats:
         if ms > self.max_ms:
             self.max_ms = ms
 
+    def recent(self, ticks: int) -> dict:
+        """Mean, p99 and max of the last `ticks` ticks (at most STATS_TICKS): a load test's own window."""
+        n = min(ticks, self.count, STATS_TICKS)
+        if n <= 0:
+            return {"mean_ms": 0.0, "p99_ms": 0.0, "max_ms": 0.0}
+        end = self.count % STATS_TICKS
+        window = np.roll(self._ms, -end)[STATS_TICKS - n:] if self.count >= STATS_TICKS else self._ms[end - n:end]
+        return {"mean_ms": round(float(window.mean()), 3), "p99_ms": round(float(np.percentile(window, 99)), 3),
+                "max_ms": round(float(window.max()), 3)}
+
     def status(self) -> dict:
         window = self._ms[:min(self.count, STATS_TICKS)]
         if window.size == 0:
@@ -71,7 +83,7 @@ class TickStats:
 
 
 class EngineError(Exception):
-    """The loop was run before it was given an application to drive."""
+    """The loop was run before it was given an application to drive, or cannot host a guest."""
 
 
 class Engine:
@@ -94,7 +106,10 @@ class Engine:
         self.testing: dict[int, tuple[str, LineTest]] = {}   # channel -> (job, test) while one runs
         self._last_test: dict[int, dict] = {}        # channel -> its latest test record
         self.started_at = clock.time()
-        self.services = Services(clock, self.later, self.new_id, self.emit, store, board, self.media, recorder,
+        # The live call center sees the real lines only; the virtual ones are a guest's (host()).
+        self.lines = LineView(board, 0, board.live)
+        self.guest: Guest | None = None
+        self.services = Services(clock, self.later, self.new_id, self.emit, store, self.lines, self.media, recorder,
                                  prompts, self.alarms, lambda ch: ch in self.testing, self.listener.reset,
                                  self.listener.receiving_caller_id, self.observers.append)
         self.app: Application | None = None
@@ -112,6 +127,71 @@ class Engine:
         }
         if self.control is not None:
             self.control.prepare.update(app.preparers())
+
+    # --- a guest on the virtual lines (the load test) --------------------------------------------
+    def guest_services(self, records: RecordSink, recorder: Recorder) -> tuple[Guest, Services]:
+        """A guest on the board's virtual lines, and the services its application is to be built with:
+        the loop's clock, ids, media, prompts and detectors; its own timers, events, records and recorder."""
+        if self.board.virtual is None:
+            raise EngineError(f"box {self.box_id}: the board has no virtual lines to host a load test on")
+        if self.guest is not None:
+            raise EngineError(f"box {self.box_id}: a guest already runs on the virtual lines")
+        guest = Guest(LineView(self.board, self.board.live, len(self.board)), records, recorder)
+
+        def later(seconds: float, fn: Callable, *args):
+            return guest.timers.at(self.clock.seconds + seconds, fn, *args)
+
+        svc = Services(self.clock, later, self.new_id, guest.emit, records, guest.lines, self.media, recorder,
+                       self.prompts, self.alarms, lambda ch: False, self.listener.reset,
+                       self.listener.receiving_caller_id, guest.observers.append)
+        return guest, svc
+
+    def host(self, guest: Guest, app: Application) -> None:
+        """From the next tick, the virtual lines' events, detections and timers go to `app`."""
+        if self.guest is not None:
+            raise EngineError(f"box {self.box_id}: a guest already runs on the virtual lines")
+        guest.app = app
+        self.guest = guest
+        self.board.set_virtual(True)
+        self.listener.use_virtual(True)
+
+    def evict(self) -> Guest | None:
+        """End the guest's calls and free the virtual lines; the caller closes its records and recorder."""
+        guest, self.guest = self.guest, None
+        if guest is None:
+            return None
+        if guest.app is not None:
+            try:
+                guest.app.close()
+            except Exception:  # the virtual lines are freed below whatever the guest left
+                log.exception("the load test's call center failed to close")
+        for ch in range(guest.lines.lo, guest.lines.hi):
+            self.media.disconnect(ch)
+            self.media.stop(ch)
+            self.listener.reset(ch)
+            try:
+                self.board.hangup(ch)
+            except ChannelError:
+                pass   # already on hook
+        for fin in guest.recorder.finished():
+            if guest.app is not None:
+                guest.app.on_recording(fin)
+        self.board.set_virtual(False)
+        self.listener.use_virtual(False)
+        return guest
+
+    def _app_for(self, channel: int) -> Application | None:
+        """The application a channel's events go to: the live one, or the guest on a virtual line."""
+        if channel < self.board.live:
+            return self.application
+        return self.guest.app if self.guest is not None else None
+
+    def add_commands(self, commands: dict[str, Callable[..., dict]],
+                     preparers: dict[str, Callable[[dict], dict]] | None = None) -> None:
+        """More control commands on the loop (the load test's), after drive()."""
+        self._commands.update(commands)
+        if self.control is not None and preparers:
+            self.control.prepare.update(preparers)
 
     @property
     def application(self) -> Application:
@@ -137,6 +217,10 @@ class Engine:
 
     # --- lines --------------------------------------------------------------------------------
     def _on_channel_event(self, ev: ChannelEvent) -> None:
+        if ev.channel >= self.board.live:
+            if self.guest is not None and self.guest.app is not None:
+                self.guest.app.on_channel_event(ev)
+            return
         if ev.kind == EventKind.ALARM:
             self._alarm(ev)
         self.application.on_channel_event(ev)
@@ -197,7 +281,7 @@ class Engine:
         return dict(record)
 
     def _line_arg(self, cmd: str, channel) -> int:
-        n = len(self.board.channels)
+        n = self.board.live
         if isinstance(channel, bool) or not isinstance(channel, int) or not 0 <= channel < n:
             raise ControlError(f"{cmd}: no line {channel!r} on this box (lines 0-{n - 1})")
         return channel
@@ -257,10 +341,16 @@ class Engine:
         try:
             fn(*args)
         except Exception as exc:
-            self.application.fault(exc, channel)
+            app = self._app_for(channel)
+            if app is not None:
+                app.fault(exc, channel)
 
     def _timer_fault(self, exc: Exception, timer) -> None:
         self.application.fault(exc, None, timer)
+
+    def _guest_timer_fault(self, exc: Exception, timer) -> None:
+        if self.guest is not None and self.guest.app is not None:
+            self.guest.app.fault(exc, None, timer)
 
     # --- the tick -----------------------------------------------------------------------------
     def step(self) -> None:
@@ -270,8 +360,11 @@ class Engine:
         rx, events = self.board.exchange(self.tx)
         for ev in events:
             self._guarded(ev.channel, self._on_channel_event, ev)
-        self.listener.hear(rx, self.application, self._guarded)
+        self.listener.hear(rx, self._app_for, self._guarded)
         self.timers.run_due(self.clock.seconds, on_error=self._timer_fault)
+        guest = self.guest
+        if guest is not None:
+            guest.timers.run_due(self.clock.seconds, on_error=self._guest_timer_fault)
         if self.testing:
             self._check_tests()
         if self.control is not None:
@@ -283,6 +376,12 @@ class Engine:
         for fin in self.recorder.finished():
             self.application.on_recording(fin)
         self.store.pump()
+        guest = self.guest
+        if guest is not None and guest.app is not None:
+            guest.app.on_audio(rx, self.tx, self.listener.levels)
+            for fin in guest.recorder.finished():
+                guest.app.on_recording(fin)
+            guest.records.pump()
         self.stats.add(time.perf_counter() - t0)
         self.clock.advance()
 
@@ -300,7 +399,7 @@ class Engine:
         now = self.clock.time()
         lines = []
         own = self.board.line_status()
-        for info in self.board.channels:
+        for info in self.lines.channels:
             app = self.application.line_status(info.index)
             if info.index in self.alarms:
                 state, since = "alarm", None
@@ -334,6 +433,10 @@ class Engine:
                 "journal": self.queue_log.status() if self.queue_log is not None else None}
 
     def close(self) -> None:
+        guest = self.evict()
+        if guest is not None:
+            guest.recorder.stop()
+            guest.records.close()
         self.application.close()
         if self.control is not None:
             self.control.close()

@@ -24,39 +24,72 @@ from firmware.core.application import Application
 
 
 class Listener:
+    """The detectors of the real lines, and apart from them those of the virtual lines (the load test's,
+    numbered after the real ones), which run only while a load test uses them: idle, they cost nothing."""
+
     def __init__(self, board: Board, plan: TonePlan):
-        self.detectors = DetectorSet(len(board), plan)
+        self.live = board.live
+        self.detectors = DetectorSet(board.live, plan)
+        self.virtual = DetectorSet(len(board) - board.live, plan) if len(board) > board.live else None
+        self.virtual_on = False
         self._trunk = np.array([c.kind == ChannelKind.TRUNK for c in board.channels], bool)
+        self._levels = np.full(len(board), -np.inf)
 
     @property
     def levels(self) -> np.ndarray:
-        """Each channel's level in dBm0 over the last tick."""
-        return self.detectors.levels
+        """Each channel's level in dBm0 over the last tick (-inf on the virtual lines while they rest)."""
+        return self._levels
+
+    def _part(self, channel: int) -> tuple[DetectorSet, int]:
+        if channel < self.live or self.virtual is None:
+            return self.detectors, channel
+        return self.virtual, channel - self.live
 
     def receiving_caller_id(self, channel: int) -> bool:
         """A caller ID burst is arriving on the line and has not been decoded yet."""
-        return channel in self.detectors.callerid.status()["receiving"]
+        detectors, local = self._part(channel)
+        return local in detectors.callerid.status()["receiving"]
 
     def reset(self, channel: int) -> None:
         """A new call on the line: what was heard before it does not count, except the caller ID
         burst that may be announcing this very call."""
-        d = self.detectors
+        d, local = self._part(channel)
         for detector in (d.dtmf, d.progress, d.fax, d.vad):
-            detector.reset(channel)
+            detector.reset(local)
 
-    def hear(self, rx: np.ndarray, app: Application, guarded: Callable[..., None]) -> None:
-        """Run every detector over the tick; hand what the trunks carried to `app`, each through
-        `guarded` (stations are agents' handsets: their keys are not a caller's input)."""
-        for ev in self.detectors.process(rx):
-            if not self._trunk[ev.channel]:
+    def use_virtual(self, on: bool) -> None:
+        """Run the virtual lines' detectors from the next tick (a load test starts), or rest them."""
+        self.virtual_on = on and self.virtual is not None
+        if not self.virtual_on:
+            self._levels[self.live:] = -np.inf
+
+    def hear(self, rx: np.ndarray, app_for: Callable[[int], Application | None], guarded: Callable[..., None]) -> None:
+        """Run every detector over the tick; hand what the trunks carried to the application
+        `app_for(channel)` names (none: nobody listens there), each through `guarded` (stations are
+        agents' handsets: their keys are not a caller's input)."""
+        live = self.live
+        self._dispatch(self.detectors.process(rx[:live]), 0, app_for, guarded)
+        self._levels[:live] = self.detectors.levels
+        if self.virtual_on and self.virtual is not None:
+            self._dispatch(self.virtual.process(rx[live:]), live, app_for, guarded)
+            self._levels[live:] = self.virtual.levels
+
+    def _dispatch(self, events: list, offset: int, app_for: Callable[[int], Application | None],
+                  guarded: Callable[..., None]) -> None:
+        for ev in events:
+            ch = ev.channel + offset
+            if not self._trunk[ch]:
+                continue
+            app = app_for(ch)
+            if app is None:
                 continue
             if isinstance(ev, DtmfEvent):
-                guarded(ev.channel, app.on_digit, ev.channel, ev.digit)
+                guarded(ch, app.on_digit, ch, ev.digit)
             elif isinstance(ev, CallerIdEvent):
-                guarded(ev.channel, app.on_caller_id, ev.channel, ev.message)
+                guarded(ch, app.on_caller_id, ch, ev.message)
             elif isinstance(ev, ToneEvent):
-                guarded(ev.channel, app.on_progress, ev.channel, ev.tone)
+                guarded(ch, app.on_progress, ch, ev.tone)
             elif isinstance(ev, FaxToneEvent):
-                guarded(ev.channel, app.on_fax, ev.channel, ev.tone)
+                guarded(ch, app.on_fax, ch, ev.tone)
             elif not isinstance(ev, VadEvent):
                 raise TypeError(f"no handler for detector event {type(ev).__name__}")

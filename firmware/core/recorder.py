@@ -138,8 +138,11 @@ class _Open:
 
 
 class Recorder:
-    def __init__(self, directory: str | Path):
+    def __init__(self, directory: str | Path, keep: bool = True):
+        """`keep=False`: each file is deleted once written, closed and hashed (the load test's recorder:
+        the card bears the write load, and holds only the calls in progress)."""
         self.directory = Path(directory)
+        self.keep = keep
         self.handoff = Handoff(QUEUE_TICKS)
         self.results: queue.Queue[Finished] = queue.Queue()
         self.heartbeat = Heartbeat("recorder")
@@ -231,3 +234,5 @@ class Recorder:
             return
         sha, data = f.close()
         self.results.put(Finished(rec_id, f.path, data / (2 * f.channels) / RATE, _HEADER + data, sha))
+        if not self.keep:
+            f.path.unlink(missing_ok=True)

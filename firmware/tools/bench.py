@@ -25,12 +25,14 @@ def engine_rtf(lines: int, seconds: float) -> dict:
             "ticks": stats["count"] - ticks0}
 
 
-def idle_tick_ms(lines: int, seconds: float) -> float:
-    """CPU ms per tick with every line idle: the cost that must stay flat in the channel count."""
+def idle_tick_ms(lines: int, seconds: float, virtual_lines: bool = False) -> float:
+    """CPU ms per tick with every line idle: the cost that must stay flat in the channel count (and with
+    the load test's virtual lines reserved, `virtual_lines`)."""
     with tempfile.TemporaryDirectory(prefix="branchline-bench-") as tmp:
         path = Path(tmp) / "idle.toml"
         path.write_text(f"[run]\nseconds = 100000\ntrunks = {lines}\ndrain = 0\n")
-        engine = ScenarioRun(load_scenario(path), Path(tmp) / "state", clock="fast").engine
+        engine = ScenarioRun(load_scenario(path), Path(tmp) / "state", clock="fast",
+                             virtual_lines=virtual_lines).engine
         engine.run(until=lambda: engine.clock.seconds >= 1.0)
         start_cpu, ticks = time.process_time(), engine.stats.count
         engine.run(until=lambda: engine.clock.seconds >= 1.0 + seconds)
@@ -38,6 +40,29 @@ def idle_tick_ms(lines: int, seconds: float) -> float:
         n = engine.stats.count - ticks
         engine.close()
     return 1000.0 * cpu / n
+
+
+def load_test(callers: int, seconds: float) -> dict:
+    """A load test of `callers` virtual callers on an idle 8-line box in fast time, as `loadtest.start`
+    runs it on a live box: its figures at the end (firmware/config/loadtest.py)."""
+    from firmware.core.commands import check
+
+    with tempfile.TemporaryDirectory(prefix="branchline-bench-") as tmp:
+        path = Path(tmp) / "live.toml"
+        path.write_text("[run]\nseconds = 100000\ntrunks = 8\ndrain = 0\n")
+        engine = ScenarioRun(load_scenario(path), Path(tmp) / "state", clock="fast", control=True,
+                             virtual_lines=True).engine
+        assert engine.control is not None, "the bench's box has its control commands"
+        engine.run(until=lambda: engine.clock.seconds >= 10.0)
+        args: dict = {"callers": callers, "duration": seconds, "talk": 30.0, "keys": "1 2"}
+        check("loadtest.start", args)
+        engine.command("loadtest.start", engine.control.prepare["loadtest.start"](args))
+        start_cpu = time.process_time()
+        engine.run(until=lambda: engine.clock.seconds >= 10.0 + seconds - 1.0)
+        cpu = time.process_time() - start_cpu
+        run = engine.command("loadtest.status", {})["run"]
+        engine.close()
+    return {**run["calls"], **run["ticks"], "stop_reason": run["stop_reason"], "rtf": (seconds - 1.0) / cpu}
 
 
 def main(quick: bool = False) -> int:
@@ -56,6 +81,15 @@ def main(quick: bool = False) -> int:
     print("Idle lines: CPU ms per tick (should stay nearly flat in the number of lines)")
     for lines in (8, 30, 120, 480):
         print(f"{lines:>6} lines {idle_tick_ms(lines, seconds):>8.3f} ms/tick")
+    print()
+    print("The load test's virtual lines (firmware/config/loadtest.py), idle: CPU ms per tick on 8 idle lines")
+    print(f"  without {idle_tick_ms(8, seconds):>8.3f} ms/tick   with them reserved "
+          f"{idle_tick_ms(8, seconds, virtual_lines=True):>8.3f} ms/tick")
+    r = load_test(30, seconds)
+    print(f"Load test, 30 virtual callers on the 8-line box for {seconds:.0f} s: offered {r['offered']}, "
+          f"to an agent {r['connected']}; tick mean {r['mean_ms']:.3f} ms, p99 {r['p99_ms']:.3f} ms "
+          f"(worst {r['p99_max_ms']:.3f}), overruns {r['overruns']}, real-time x {r['rtf']:.1f}"
+          + (f"; stopped: {r['stop_reason']}" if r["stop_reason"] else ""))
     print()
     bench_dsp.run(out=print)
     print()

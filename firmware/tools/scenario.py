@@ -338,7 +338,8 @@ class ScenarioRun:
     """A scenario wired onto an engine: schedules callers and agents, follows calls, builds the report."""
 
     def __init__(self, scn: Scenario, state_dir: Path, clock: str = "fast", control: bool = False,
-                 epoch: float | None = None):
+                 epoch: float | None = None, virtual_lines: bool = False):
+        """`virtual_lines`: the board reserves the load test's virtual lines (the demo; load-test tests)."""
         self.scn = scn
         self.paths = StatePaths(state_dir)
         # Stations for the agents who sit at the box, then for the supervisors; remote agents have none.
@@ -346,7 +347,7 @@ class ScenarioRun:
         n_agents = len(self.station_of)
         board = scenario_board.build(scn.board, trunks=scn.trunks, stations=n_agents + len(scn.supervisors),
                                      seed=scn.seed, noise_dbm0=scn.noise_dbm0, dtmf=scn.dtmf, clock=clock,
-                                     callerid=scn.callerid, tones=scn.tones)
+                                     callerid=scn.callerid, tones=scn.tones, virtual_lines=virtual_lines)
         self.sim = board.sim
         site = SiteConfig(language=scn.language, queues=scn.queues, tones=scn.tones,
                           agents=[self._agent_config(a) for a in scn.agents],

@@ -11,6 +11,7 @@ from drivers.voice_modem import VoiceModemDriver
 from dsp.tones import TonePlan
 
 from firmware.config.boards import DRIVERS, load_profile
+from firmware.config.loadtest import virtual_driver
 from typed_toml import ConfigError, Section
 
 
@@ -23,14 +24,17 @@ class ScenarioBoard:
 
 
 def build(profile_name: str | None, *, trunks: int, stations: int, seed: int, noise_dbm0: float,
-          dtmf: DtmfStyle, clock: str, callerid: str = "v23", tones: TonePlan | None = None) -> ScenarioBoard:
+          dtmf: DtmfStyle, clock: str, callerid: str = "v23", tones: TonePlan | None = None,
+          virtual_lines: bool = False) -> ScenarioBoard:
     """The simulated board with `trunks` lines sending caller ID by `callerid` and call-progress tones
     of `tones` (no profile), or the named profile with its sim driver given `stations` handsets. A
-    profile may hold simulated lines and modem emulators only."""
+    profile may hold simulated lines and modem emulators only. `virtual_lines`: reserve the load test's
+    virtual lines, as a box's board does (the demo; a scenario leaves them out unless it tests them)."""
+    virtual = virtual_driver() if virtual_lines else None
     if profile_name is None:
         lines = SimDriver(trunks=trunks, stations=stations, seed=seed, noise_dbm0=noise_dbm0, dtmf=dtmf,
                           callerid=callerid, tones=tones)
-        return ScenarioBoard(Board([lines]), lines, "sim")
+        return ScenarioBoard(Board([lines], virtual=virtual), lines, "sim")
     profile = load_profile(profile_name)
     drivers: list[Driver] = []
     sim: SimDriver | None = None
@@ -70,7 +74,7 @@ def build(profile_name: str | None, *, trunks: int, stations: int, seed: int, no
     if modems and clock == "fast":
         raise ConfigError(f"{profile.path}: board {profile.name} runs emulated modems in real time, so its "
                           "scenario cannot run fast: run it without --fast")
-    board = Board(drivers)
+    board = Board(drivers, virtual=virtual)
     return ScenarioBoard(board, sim, profile.name, max(profile.answer_rings, board.answer_rings))
 
 

@@ -107,6 +107,7 @@ class FakeEngine:
         self.commands: list[tuple[str, dict]] = []
         self.refusals: dict[str, str] = {}   # command -> error message the engine answers with
         self.started = time.time()
+        self.loadtest: dict = {"state": "idle", "run": None}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="fake-engine", daemon=True)
 
@@ -153,6 +154,8 @@ class FakeEngine:
                 raise ControlError(f"unknown agent {args.get('agent')}")
             self.commands.append((cmd, args))
             return {"agent": args["agent"]}
+        if cmd.startswith("loadtest."):
+            return self._loadtest(cmd, args)
         raise ControlError(f"unknown command {cmd}")
 
     def flow_status(self) -> dict:
@@ -166,6 +169,36 @@ class FakeEngine:
     def check(self, text: str, name: str) -> dict:
         from firmware.callcenter.flow_graph import flow_report
         return flow_report(text, Path(f"{name}.toml"), self.prompt_names(), self.QUEUES, self.FLOW)
+
+    # The load test as firmware/config/loadtest.py answers it, with this box's two real calls busy.
+    LOADTEST_LIMITS = {"callers": 28, "agents": 30, "virtual_trunks": 30, "virtual_stations": 30, "carry_lines": 30,
+                       "live_calls": 2, "start_p99_ms": 10.0, "stop_p99_ms": 15.0, "duration_s": [10.0, 3600.0],
+                       "talk_s": [1.0, 600.0]}
+
+    def _loadtest(self, cmd: str, args: dict) -> dict:
+        self.commands.append((cmd, args))
+        lt = self.loadtest
+        if cmd == "loadtest.start":
+            if lt["state"] != "idle":
+                raise ControlError(f"a load test is {lt['state']} already: stop it first")
+            if args["callers"] > self.LOADTEST_LIMITS["callers"]:
+                raise ControlError(f"{args['callers']} virtual callers is more than the box can carry now: it carries "
+                                   "30 calls at once and 2 real lines are busy, so at most 28")
+            now = time.time()
+            lt.update(state="running", run={
+                "id": "20250310-090000-a1b2c3", "callers": args["callers"], "agents": args.get("agents", 10),
+                "duration_s": args["duration"], "talk_s": args.get("talk", 30.0), "keys": args.get("keys", "1").split(),
+                "started_at": now, "ends_at": now + args["duration"], "ended_at": None, "stop_reason": None,
+                "records": "/var/lib/branchline/loadtest/20250310-090000-a1b2c3",
+                "calls": {"offered": 12, "blocked": 0, "answered": 12, "connected": 7, "completed": 2, "abandoned": 0,
+                          "in_progress": 10, "waiting": 3},
+                "ticks": {"count": 1500, "p99_ms": 2.4, "mean_ms": 0.9, "p99_max_ms": 3.1, "overruns": 0}})
+        elif cmd == "loadtest.stop":
+            if lt["state"] != "running":
+                raise ControlError("no load test is running")
+            lt["state"] = "idle"
+            lt["run"].update(ended_at=time.time(), stop_reason="stopped by the operator")
+        return {"state": lt["state"], "limits": dict(self.LOADTEST_LIMITS), "run": dict(lt["run"]) if lt["run"] else None}
 
     def stop(self) -> None:
         self._stop.set()

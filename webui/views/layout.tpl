@@ -37,6 +37,12 @@
     % if get('can_edit_flows'):
     <a href="/flows" class="{{'active' if get('active') == 'flows' else ''}}">{{_("Flows")}}</a>
     % end
+    % if get('can_see_tools'):
+    <a href="/tools" class="{{'active' if get('active') == 'tools' else ''}}">{{_("Tools")}}</a>
+    % end
+    % if get('can_see_hq_tokens'):
+    <a href="/hq-tokens" class="{{'active' if get('active') == 'hq-tokens' else ''}}">{{_("HQ tokens")}}</a>
+    % end
   </nav>
   <div class="whoami">
     <a class="who" href="/account" title="{{_("Your account")}}">{{user['username']}}</a>
