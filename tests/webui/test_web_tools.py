@@ -1,8 +1,6 @@
 """The technician's tools page through the WSGI app: who gets it, the load test's API against the stand-in
 engine, and the log tail of the engine's and the web's log files."""
 import json
-import re
-from pathlib import Path
 
 import pytest
 
@@ -158,38 +156,3 @@ def test_a_secret_in_an_old_log_line_is_masked_on_the_way_out(technician, logs):
     (logs / "engine.log").write_text("2025-03-10 09:00:00,001 WARNING x: Authorization: Bearer blhq_abcDEF123\n")
     [entry] = technician.get("/api/v1/logs/engine").json()["entries"]
     assert "abcDEF123" not in entry["message"] and "[hidden]" in entry["message"]
-
-
-# --- the API's description ---------------------------------------------------------------------------
-def openapi_roles() -> dict[tuple[str, str], list[str]]:
-    """(path, method) -> x-roles, read from webui/openapi.yaml's paths (two, four and six spaces deep)."""
-    text = (Path(__file__).resolve().parents[2] / "webui" / "openapi.yaml").read_text()
-    roles, path, method = {}, None, None
-    for line in text.splitlines():
-        if m := re.fullmatch(r"  (/\S*):", line):
-            path = m[1]
-        elif m := re.fullmatch(r"    (get|post|put|patch|delete):", line):
-            method = m[1]
-        elif m := re.fullmatch(r"      x-roles: \[(.*)\]", line):
-            roles[(path, method)] = [r.strip() for r in m[1].split(",")]
-        elif line and not line.startswith(" "):
-            path = None
-    return roles
-
-
-def test_openapi_gives_these_routes_the_roles_they_check(app):
-    from webui.hq_tokens import HQ_TOKEN_ROLES
-    from webui.loadtest import LOADTEST_ROLES
-    from webui.logs import LOGS_ROLES
-    from webui.tools import TOOLS_ROLES
-
-    documented = openapi_roles()
-    expected = {("/tools", "get"): TOOLS_ROLES, ("/hq-tokens", "get"): HQ_TOKEN_ROLES,
-                ("/api/v1/logs/{id}", "get"): LOGS_ROLES, ("/api/v1/loadtest", "get"): LOADTEST_ROLES,
-                ("/api/v1/loadtest", "post"): LOADTEST_ROLES, ("/api/v1/loadtest", "delete"): LOADTEST_ROLES,
-                ("/api/v1/hq/tokens", "get"): HQ_TOKEN_ROLES, ("/api/v1/hq/tokens", "post"): HQ_TOKEN_ROLES,
-                ("/api/v1/hq/tokens/{id}/revoke", "post"): HQ_TOKEN_ROLES}
-    served = {(re.sub(r"<[^>]+>", "{id}", r.rule), r.method.lower()) for r in app.routes}
-    for (path, method), roles in expected.items():
-        assert (path, method) in served
-        assert sorted(documented[(path, method)]) == sorted(roles), (path, method)
