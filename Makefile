@@ -52,8 +52,9 @@ lint: deps
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# Two workers, each taking whole test files (module fixtures are built once per file).
 test: deps lint
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -m "not slow" -n 2 --dist loadfile
 
 test-slow: deps
 	$(BIN)/python -m pytest -q -m slow
