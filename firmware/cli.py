@@ -100,6 +100,16 @@ def cmd_ctl(args) -> int:
             result = client.call("flow.reload")
             print(f"flow {result['flow']} reloaded: {result['nodes']} nodes, start {result['start']}")
             return 0
+        if cmd == "reload-site":
+            result = client.call("site.reload")
+            print(f"site reloaded: queues {', '.join(result['queues']) or 'none'}; "
+                  f"agents {', '.join(result['agents']) or 'none'}; flow {result['flow']}")
+            for what, ids in (("draining (no new callers, removed once empty)", result["draining"]),
+                              ("leaving after their call", result["leaving"]),
+                              ("changed, applied at the next start", result["restart"])):
+                if ids:
+                    print(f"  {what}: {', '.join(ids)}")
+            return 0
         if cmd == "status":
             result = client.call("status")
             if args.json:
@@ -285,7 +295,8 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("ctl", help="talk to the running engine")
     c.add_argument("--state", default=DEFAULT_STATE)
     c.add_argument("--json", action="store_true", help="print status as JSON")
-    c.add_argument("command", choices=["status", "reload-flow", "login", "logout", "ready", "not-ready", "hangup"])
+    c.add_argument("command", choices=["status", "reload-flow", "reload-site", "login", "logout", "ready", "not-ready",
+                                       "hangup"])
     c.add_argument("agent", nargs="?")
     c.add_argument("reason", nargs="?")
     c.set_defaults(fn=cmd_ctl)
@@ -345,7 +356,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if args.cmd == "ctl" and args.command not in ("status", "reload-flow") and not args.agent:
+    if args.cmd == "ctl" and args.command not in ("status", "reload-flow", "reload-site") and not args.agent:
         print("branchline ctl: this command needs an agent id", file=sys.stderr)
         return 2
     try:

@@ -9,7 +9,14 @@ _MISSING = object()
 
 
 class ConfigError(Exception):
-    """A configuration file is unreadable or has a bad key; the message names file, key and reason."""
+    """A configuration file is unreadable or has a bad key; the message names file, key and reason.
+
+    `key` ("queue[0].ring_timeout") and `reason` are given apart as well, so an editor can show the
+    reason next to the field; both are empty for an error of the whole file."""
+
+    def __init__(self, message: str, key: str = "", reason: str = ""):
+        super().__init__(message)
+        self.key, self.reason = key, reason or message
 
 
 def load_toml(path: str | Path) -> dict:
@@ -36,7 +43,7 @@ class Section:
         return f"{self.where}.{key}" if self.where else key
 
     def error(self, key: str, reason: str) -> ConfigError:
-        return ConfigError(f"{self.file}: {self._key(key)}: {reason}")
+        return ConfigError(f"{self.file}: {self._key(key)}: {reason}", self._key(key), reason)
 
     def _raw(self, key: str, default: object) -> object:
         self._read.add(key)
@@ -109,3 +116,11 @@ class Section:
 
 def read_file(path: str | Path) -> Section:
     return Section(load_toml(path), path)
+
+
+def read_text(text: str, name: str) -> Section:
+    """A file's contents not yet written (an edit to check before it is saved), named `name` in errors."""
+    try:
+        return Section(tomllib.loads(text), name)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{name}: not valid TOML: {exc}") from None

@@ -104,17 +104,51 @@ class CallCenter:
             **self.transfers.commands(),
             **self.supervisors.commands(),
             "flow.reload": self._swap_flow,
+            "site.reload": self.apply_site,
+            # The preparer (firmware/config/site_reload.py) has checked the file off the loop.
+            "site.validate": lambda errors, restart=(): {"valid": not errors, "errors": errors,
+                                                         "restart": list(restart)},
         }
+        self._record_roster()
+        self.callbacks.restore(callbacks or [])
+
+    def _record_roster(self) -> None:
+        """The agents and queues as configured, in the records HQ and the web read."""
         now = self.clock.time()
         for agent in self.acd.agents.values():
-            svc.records.upsert("agents", {"id": agent.id, "name": agent.name,
-                                          "station": agent.line.name,
-                                          "queues": ",".join(agent.status()["queues"]),
-                                          "skills": json.dumps(agent.skills), "updated_at": now})
-        for q in site.queues:
-            svc.records.upsert("queues", {"id": q.name, "strategy": q.strategy, "skill": q.skill,
-                                          "min_level": q.min_level, "updated_at": now})
-        self.callbacks.restore(callbacks or [])
+            self.svc.records.upsert("agents", {"id": agent.id, "name": agent.name,
+                                               "station": agent.line.name,
+                                               "queues": ",".join(agent.status()["queues"]),
+                                               "skills": json.dumps(agent.skills), "updated_at": now})
+        for q in self.site.queues:
+            self.svc.records.upsert("queues", {"id": q.name, "strategy": q.strategy, "skill": q.skill,
+                                               "min_level": q.min_level, "updated_at": now})
+
+    def apply_site(self, site: SiteConfig, flow: Flow | None = None, restart: tuple[str, ...] = ()) -> dict:
+        """New site settings, checked whole off the loop, swapped in at once (site.reload).
+
+        Calls in progress finish on what they started with (their IVR flow, their queue's timers,
+        their agent's line); the next call uses the new settings. `flow`: the flow the new settings
+        name, when they name another. `restart`: keys that differ and only a restart applies."""
+        try:
+            self.acd.check_agents(site.agents)
+            self.supervisors.check(site.supervisors)
+            self.acd.reconfigure(site.queues, site.agents)
+            self.supervisors.reconfigure(site.supervisors)
+        except AcdError as exc:
+            raise ControlError(f"site not reloaded, the running settings stay: {exc}") from None
+        self.site = site
+        self.answer_rings = max(site.answer_rings, self.svc.lines.answer_rings)
+        if flow is not None:
+            self.flow = flow
+        self._record_roster()
+        log.info("site settings reloaded: %d queues, %d agents, %d supervisors", len(site.queues),
+                 len(site.agents), len(site.supervisors))
+        return {"queues": [q.name for q in site.queues], "agents": [a.id for a in site.agents],
+                "supervisors": [s.id for s in site.supervisors], "flow": str(self.flow.path),
+                "draining": sorted(n for n, q in self.acd.queues.items() if q.draining),
+                "leaving": sorted(a.id for a in self.acd.agents.values() if a.retiring),
+                "restart": list(restart)}
 
     # --- the loop's interface -----------------------------------------------------------------
     def commands(self) -> dict[str, Callable[..., dict]]:

@@ -21,6 +21,7 @@ from firmware.core.prompts import PromptSet
 from firmware.core.recorder import Recorder
 from firmware.callcenter.recovery import RecoveryError, pending_callbacks, recover
 from firmware.config.site import BOARD_DIR, SiteConfig, ensure_config, read_site
+from firmware.config.site_reload import SiteReloader
 from firmware.store.writer import StoreWriter
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,7 @@ class StatePaths:
     def __init__(self, root: str | Path):
         self.root = Path(root)
         self.config = self.root / "config"
+        self.site = self.config / "site.toml"
         self.db = self.root / "branchline.db"
         self.control = self.root / "control.sock"
         self.recordings = self.root / "recordings"
@@ -43,7 +45,7 @@ class StatePaths:
 
 def load_site(paths: StatePaths) -> SiteConfig:
     ensure_config(paths.config)
-    return read_site(paths.config / "site.toml")
+    return read_site(paths.site)
 
 
 def open_engine(paths: StatePaths, board: Board, site: SiteConfig, clock: str = "paced",
@@ -85,6 +87,10 @@ def open_engine(paths: StatePaths, board: Board, site: SiteConfig, clock: str = 
     engine = Engine(board, CLOCKS[clock](epoch), site.tones, prompts, store, recorder, site.box_id,
                     board_name=board_name, control=server,
                     seed=None if seed is None else id_seed(seed, site.box_id, boot), queue_log=journal)
-    engine.drive(CallCenter(engine.services, site, flow, customers=customers, lookups=lookups, callbacks=callbacks))
+    center = CallCenter(engine.services, site, flow, customers=customers, lookups=lookups, callbacks=callbacks)
+    engine.drive(center)
+    if server is not None:
+        # site.reload / site.validate read the file off the loop, as flow.reload does.
+        server.prepare.update(SiteReloader(paths.site, paths.config / "flows", center, board).preparers())
     engine.observers.append(QueueLog(engine.clock, journal))
     return engine

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Collection
 from pathlib import Path
+from typing import Callable, TypeVar
 
 from dsp.tones import TonePlan, TonePlanError
 from firmware.callcenter.settings import AgentConfig, QueueConfig, SiteConfig, SupervisorConfig
@@ -20,6 +22,7 @@ RECORDING = ("all", "none", "on_demand")
 MAX_LEVEL = 10
 DEFAULT_LEVEL = 5
 DIAL_CHARS = frozenset("0123456789*#")
+T = TypeVar("T")
 
 
 def _read_escalation(sec: Section) -> list[tuple[float, int]]:
@@ -111,41 +114,92 @@ def read_reach(sec: Section) -> tuple[str | None, str | None]:
 
 
 def read_site(path: str | Path) -> SiteConfig:
-    top = read_file(path)
-    box = top.get_table("box", {})
-    site = SiteConfig(
-        box_id=box.get_str("id", "branch-001"),
-        language=box.get_str("language", "en"),
-        flow=box.get_str("flow", "main"),
-        answer_rings=box.get_int("answer_rings", 1, 1, 10),
-        tones=read_tone_plan(box),
-    )
-    box.done()
-    site.queues = [read_queue(s) for s in top.get_tables("queue")]
-    names = [q.name for q in site.queues]
-    if len(set(names)) != len(names):
-        raise top.error("queue", f"queue names repeat: {names}")
-    for sec in top.get_tables("agent"):
+    """The site settings; ConfigError naming the file, the key and the reason of the first bad key."""
+    site, errors = check_site(read_file(path))
+    if errors:
+        raise errors[0]
+    return site
+
+
+def check_site(top: Section, stations: Collection[str] | None = None) -> tuple[SiteConfig, list[ConfigError]]:
+    """Every bad key of the site file, not only the first: each queue, agent and supervisor is read
+    on its own, so an editor shows each error next to its field. The settings are usable only when
+    the list is empty. `stations`: the board's station channels, when the board is known."""
+    errors: list[ConfigError] = []
+
+    def each(sections: list[Section], read: Callable[[Section], T]) -> list[T]:
+        out = []
+        for sec in sections:
+            try:
+                out.append(read(sec))
+            except ConfigError as exc:
+                errors.append(exc)
+        return out
+
+    try:
+        box = top.get_table("box", {})
+        site = SiteConfig(
+            box_id=box.get_str("id", "branch-001"),
+            language=box.get_str("language", "en"),
+            flow=box.get_str("flow", "main"),
+            answer_rings=box.get_int("answer_rings", 1, 1, 10),
+            tones=read_tone_plan(box),
+        )
+        box.done()
+    except ConfigError as exc:
+        errors.append(exc)
+        site = SiteConfig(tones=load_plan(DEFAULT_PLAN))
+    queue_secs = _tables(top, "queue", errors)
+    site.queues = each(queue_secs, read_queue)
+    _unique(top, "queue", "queue names", [q.name for q in site.queues], errors)
+
+    def agent(sec: Section) -> AgentConfig:
         station, phone = read_reach(sec)
-        agent = AgentConfig(sec.get_str("id"), sec.get_str("name", ""), station, read_skills(sec), phone=phone,
-                            origin=f"{sec.file}: {sec.where}.station")
-        check_skills(sec, agent.skills, site.queues)
+        if station is not None and stations is not None and station not in stations:
+            raise sec.error("station", f"no station named {station!r} on this board "
+                                       f"(stations: {', '.join(sorted(stations)) or 'none'})")
+        cfg = AgentConfig(sec.get_str("id"), sec.get_str("name", ""), station, read_skills(sec), phone=phone,
+                          origin=f"{sec.file}: {sec.where}.station")
+        check_skills(sec, cfg.skills, site.queues)
         sec.done()
-        site.agents.append(agent)
-    ids = [a.id for a in site.agents]
-    if len(set(ids)) != len(ids):
-        raise top.error("agent", f"agent ids repeat: {ids}")
-    for sec in top.get_tables("supervisor"):
-        site.supervisors.append(SupervisorConfig(sec.get_str("id"), sec.get_str("name", ""), sec.get_str("station")))
+        return cfg
+
+    def supervisor(sec: Section) -> SupervisorConfig:
+        cfg = SupervisorConfig(sec.get_str("id"), sec.get_str("name", ""), sec.get_str("station"))
+        if stations is not None and cfg.station not in stations:
+            raise sec.error("station", f"no station named {cfg.station!r} on this board "
+                                       f"(stations: {', '.join(sorted(stations)) or 'none'})")
         sec.done()
-    stations = [a.station for a in site.agents if a.station] + [s.station for s in site.supervisors]
-    if len(set(stations)) != len(stations):
-        raise top.error("agent", f"a station serves one person only: {stations}")
+        return cfg
+
+    site.agents = each(_tables(top, "agent", errors), agent)
+    _unique(top, "agent", "agent ids", [a.id for a in site.agents], errors)
+    site.supervisors = each(_tables(top, "supervisor", errors), supervisor)
+    _unique(top, "supervisor", "supervisor ids", [s.id for s in site.supervisors], errors)
+    stations_used = [a.station for a in site.agents if a.station] + [s.station for s in site.supervisors]
+    if len(set(stations_used)) != len(stations_used):
+        errors.append(top.error("agent", f"a station serves one person only: {stations_used}"))
     phones = [a.phone for a in site.agents if a.phone]
     if len(set(phones)) != len(phones):
-        raise top.error("agent", f"a phone number reaches one agent only: {phones}")
-    top.done()
-    return site
+        errors.append(top.error("agent", f"a phone number reaches one agent only: {phones}"))
+    try:
+        top.done()
+    except ConfigError as exc:
+        errors.append(exc)
+    return site, errors
+
+
+def _tables(top: Section, key: str, errors: list[ConfigError]) -> list[Section]:
+    try:
+        return top.get_tables(key)
+    except ConfigError as exc:
+        errors.append(exc)
+        return []
+
+
+def _unique(top: Section, key: str, what: str, values: list[str], errors: list[ConfigError]) -> None:
+    if len(set(values)) != len(values):
+        errors.append(top.error(key, f"{what} repeat: {values}"))
 
 
 def ensure_config(config_dir: Path) -> None:
@@ -159,5 +213,5 @@ def ensure_config(config_dir: Path) -> None:
 
 
 __all__ = ["ConfigError", "SiteConfig", "QueueConfig", "AgentConfig", "SupervisorConfig", "read_site", "read_queue",
-           "read_skills", "check_skills", "read_phone", "read_reach", "MAX_DIAL", "DIAL_CHARS", "ensure_config",
-           "BOARD_DIR"]
+           "read_skills", "check_skills", "check_site", "read_phone", "read_reach", "MAX_DIAL", "DIAL_CHARS",
+           "ensure_config", "BOARD_DIR"]

@@ -1,0 +1,144 @@
+"""Site settings changed while the box runs (README, "Site settings changed while the box runs"): the
+file is read and checked whole off the loop; every bad field is named at once; an invalid file is
+refused whole and the running settings stay; `branchline ctl reload-site` on a running engine."""
+from __future__ import annotations
+
+import pytest
+
+from firmware import cli
+from firmware.callcenter.settings import AgentConfig, QueueConfig
+from firmware.config.site_reload import SiteReloader
+from firmware.core.control import ControlClient, ControlError
+from scenario_builder import agent, caller, run_section, scenario, table
+
+from callcenter.fakes import FakeBox, make_center
+
+FLOW = """
+[flow]
+start = "sales"
+[nodes.sales]
+type = "queue"
+queue = "sales"
+"""
+GOOD = """
+[box]
+id = "branch-001"
+tones = "cn"
+
+[[queue]]
+name = "sales"
+ring_timeout = 20.0
+
+[[queue]]
+name = "service"
+
+[[agent]]
+id = "1001"
+name = "Li Wei"
+station = "station1"
+skills = { sales = 6 }
+"""
+
+
+@pytest.fixture
+def box(tmp_path):
+    """A running call center over fake services, its site file and the reloader the control socket uses."""
+    fake = FakeBox(trunks=2, stations=2)
+    center = make_center(fake, tmp_path, FLOW, queues=[QueueConfig("sales")],
+                         agents=[AgentConfig("1001", "Li Wei", "station1", {"sales": 6})])
+    path = tmp_path / "site.toml"
+    path.write_text(GOOD)
+    reloader = SiteReloader(path, tmp_path / "flows", center, fake.lines)
+    return center, path, reloader
+
+
+def reload(center, reloader) -> dict:
+    """site.reload as the control socket runs it: the preparer off the loop, then the loop's command."""
+    return center.commands()["site.reload"](**reloader.prepare_reload({}))
+
+
+def test_a_valid_file_is_swapped_in_whole(box):
+    center, _, reloader = box
+    result = reload(center, reloader)
+    assert result["queues"] == ["sales", "service"] and result["restart"] == []
+    assert center.acd.queue("sales").cfg.ring_timeout == 20.0
+    assert "service" in {q["name"] for q in center.status()["queues"]}
+
+
+def test_validate_names_every_bad_field_and_applies_nothing(box):
+    center, _, reloader = box
+    text = GOOD.replace("ring_timeout = 20.0", "ring_timeout = 1.0").replace('"station1"', '"station9"')
+    answer = center.commands()["site.validate"](**reloader.prepare_validate({"text": text}))
+    assert answer["valid"] is False
+    fields = {e["field"]: e["error"] for e in answer["errors"]}
+    assert set(fields) == {"queue[0].ring_timeout", "agent[0].station"}
+    assert "below the minimum 3.0" in fields["queue[0].ring_timeout"]
+    assert "no station named 'station9'" in fields["agent[0].station"]
+    assert center.acd.queue("sales").cfg.ring_timeout == 15.0 and "service" not in center.acd.queues
+
+
+def test_an_invalid_file_is_refused_whole_and_the_running_settings_stay(box):
+    center, path, reloader = box
+    path.write_text(GOOD.replace("ring_timeout = 20.0", 'ring_timeout = 20.0\nstrategy = "fastest"'))
+    with pytest.raises(ControlError, match=r"running settings stay: queue\[0\].strategy: 'fastest' is not one of"):
+        reload(center, reloader)
+    assert center.acd.queue("sales").cfg.ring_timeout == 15.0 and "service" not in center.acd.queues
+    path.write_text("[[queue]\nname = ")
+    with pytest.raises(ControlError, match="not valid TOML"):
+        reload(center, reloader)
+
+
+def test_removing_a_queue_the_running_flow_sends_callers_to_is_refused(box):
+    center, path, reloader = box
+    path.write_text(GOOD.replace('name = "sales"\nring_timeout = 20.0', 'name = "desk"')
+                    .replace("sales = 6", "desk = 6"))
+    answer = reloader.prepare_validate({})
+    assert answer["errors"][0]["field"] == "queue"
+    assert "sends callers to queue 'sales', which the settings remove" in answer["errors"][0]["error"]
+    with pytest.raises(ControlError, match="queue 'sales'"):
+        reload(center, reloader)
+    assert set(center.acd.queues) == {"sales"}
+
+
+def test_what_only_a_restart_changes_is_applied_at_the_next_start_and_said_so(box):
+    center, path, reloader = box
+    path.write_text(GOOD.replace('tones = "cn"', 'tones = "etsi"\nlanguage = "zh"'))
+    assert reloader.prepare_validate({})["restart"] == ("box.language", "box.tones")
+    result = reload(center, reloader)
+    assert result["restart"] == ["box.language", "box.tones"] and result["queues"] == ["sales", "service"]
+
+
+LIVE = scenario(
+    run_section(3600),
+    agent("1001", name="Li Wei", queues=["sales"], login_at=3000.0),
+    caller(0.5, "13800138000", keys=[[1.0, "1"]], patience=3000.0),
+)
+
+
+def test_ctl_reload_site_on_a_running_engine_keeps_the_waiting_caller(live_box, capsys):
+    import time
+
+    run, state = live_box(LIVE)
+    client = ControlClient(state / "control.sock")
+    deadline = time.monotonic() + 10
+    while not any(c["state"] == "queued" for c in client.call("status")["calls"]):
+        assert time.monotonic() < deadline, "the caller never reached the queue"
+        time.sleep(0.05)
+    site = state / "config" / "site.toml"
+    site.parent.mkdir(parents=True, exist_ok=True)
+    site.write_text(table("[box]", {"tones": "cn"}) + table("[[queue]]", {"name": "sales", "ring_timeout": 9.0})
+                    + table("[[queue]]", {"name": "service"})
+                    + table("[[agent]]", {"id": "1001", "name": "Li Wei", "station": "station1",
+                                          "skills": {"sales": 5}})
+                    + table("[[agent]]", {"id": "1002", "name": "Wang Fang", "phone": "13800138001",
+                                          "skills": {"service": 5}}))
+    assert cli.main(["ctl", "--state", str(state), "reload-site"]) == 0
+    assert "site reloaded: queues sales, service; agents 1001, 1002" in capsys.readouterr().out
+    status = client.call("status")
+    assert [c["state"] for c in status["calls"]] == ["queued"]
+    assert {a["id"] for a in status["agents"]} == {"1001", "1002"}
+    assert run.center.acd.queue("sales").cfg.ring_timeout == 9.0
+    site.write_text(site.read_text().replace("ring_timeout = 9.0", "ring_timeout = 0.5"))
+    assert cli.main(["ctl", "--state", str(state), "reload-site"]) == 1
+    assert "queue[0].ring_timeout: 0.5 is below the minimum 3.0" in capsys.readouterr().err
+    assert run.center.acd.queue("sales").cfg.ring_timeout == 9.0
