@@ -21,9 +21,11 @@ from .auth import (Auth, SignInError, always_open, hash_password, new_password_p
                    normalize_username, public, requires, user_has, username_problem)
 from .i18n import gettext, language, ngettext
 from .engine import AGENT_COMMANDS, CommandRefused, Engine, EngineUnavailable
+from .config import CONFIG_ROLES, install as install_config
 from .lines import LINES_ROLES, install as install_lines
 from .records import DISPOSITIONS, CallFilter, FilterError, filter_choices, get_call, list_calls
 from .replies import json_error, local_path
+from .site_file import SiteFile
 from .sync import install as install_sync
 
 log = logging.getLogger(__name__)
@@ -84,8 +86,10 @@ class Resource:
             self._close()
 
 
-def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time) -> Bottle:
-    """The web UI for the box whose records are at `db_path` and whose engine listens on `control_path`."""
+def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time,
+               config_dir: str | Path | None = None) -> Bottle:
+    """The web UI for the box whose records are at `db_path` and whose engine listens on `control_path`;
+    `config_dir`: the site settings it edits (default: `config/` beside the database, the state directory's)."""
     app = Bottle()
     accounts = AccountStore(db_path, clock)
     auth = Auth(accounts, clock)
@@ -99,7 +103,8 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
         user = auth.user()
         kwargs.update(user=user, csrf=auth.csrf_token(), fmt=fmt, _=gettext, ngettext=ngettext,
                       language=language(), user_has=functools.partial(user_has, user),
-                      can_see_records=user_has(user, *RECORDS_ROLES), can_see_lines=user_has(user, *LINES_ROLES))
+                      can_see_records=user_has(user, *RECORDS_ROLES), can_see_lines=user_has(user, *LINES_ROLES),
+                      can_configure=user_has(user, *CONFIG_ROLES))
         return template(name, template_lookup=TEMPLATE_LOOKUP, **kwargs)
 
     @app.hook("after_request")
@@ -291,6 +296,8 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
 
     install_sync(app, db_path, clock)  # HQ sync API and HQ tokens (webui/sync.py)
     install_lines(app, render)  # technician's lines page and line tests (webui/lines.py)
+    site = SiteFile(Path(config_dir or Path(db_path).parent / "config") / "site.toml")
+    install_config(app, render, site)  # the admin's site settings: queues, agents, supervisors (webui/config.py)
 
     for route in app.routes:
         route.prepare()  # applies the plugins now: a route that declares no roles fails at start

@@ -8,6 +8,7 @@ from typing import Callable, TypeVar
 
 from dsp.tones import TonePlan, TonePlanError
 from firmware.callcenter.settings import AgentConfig, QueueConfig, SiteConfig, SupervisorConfig
+from firmware.config.site_keys import DEFAULT_LEVEL, DIAL_CHARS, MAX_LEVEL, RECORDING, STRATEGIES
 from firmware.config.tone_plans import DEFAULT_PLAN, load_plan, plan_names
 from firmware.core.commands import MAX_DIAL
 
@@ -15,13 +16,6 @@ from typed_toml import ConfigError, Section, read_file
 
 BOARD_DIR = Path(__file__).resolve().parents[2] / "board"
 DEFAULTS_DIR = BOARD_DIR / "defaults"
-# How a queue picks among the ready agents who have its skill (docs/standards.md §20.1).
-STRATEGIES = ("longest_idle", "round_robin", "ring_all", "fewest_calls", "least_talk", "skill_first")
-RECORDING = ("all", "none", "on_demand")
-# Skill levels 1 (learning) to 10 (expert); an agent listed by queue name alone gets DEFAULT_LEVEL.
-MAX_LEVEL = 10
-DEFAULT_LEVEL = 5
-DIAL_CHARS = frozenset("0123456789*#")
 T = TypeVar("T")
 
 

@@ -23,6 +23,9 @@
     % if get('can_see_lines'):
     <a href="/lines" class="{{'active' if get('active') == 'lines' else ''}}">Lines</a>
     % end
+    % if get('can_configure'):
+    <a href="/config" class="{{'active' if get('active') == 'config' else ''}}">{{_("Configuration")}}</a>
+    % end
   </nav>
   <div class="whoami">
     <span class="who">{{user['username']}}</span>

@@ -1,0 +1,11 @@
+"""The choices and limits of site.toml's keys that both its reader (site.py) and the web's configuration
+pages need; kept apart from the reader so the web process loads no numpy (docs/architecture.md §4)."""
+from __future__ import annotations
+
+# How a queue picks among the ready agents who have its skill (docs/standards.md §20.1).
+STRATEGIES = ("longest_idle", "round_robin", "ring_all", "fewest_calls", "least_talk", "skill_first")
+RECORDING = ("all", "none", "on_demand")
+# Skill levels 1 (learning) to 10 (expert); an agent listed by queue name alone gets DEFAULT_LEVEL.
+MAX_LEVEL = 10
+DEFAULT_LEVEL = 5
+DIAL_CHARS = frozenset("0123456789*#")

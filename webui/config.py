@@ -1,0 +1,440 @@
+"""The admin's configuration pages and API for the site settings (config/site.toml): queues, agents and
+supervisors, each validated field by field and applied to the running engine without a restart.
+
+A save reads the file anew, refuses a change based on a version no longer on disk, has the engine check
+the whole new file (`site.validate`: the web loads no numpy, so the engine's reader is the one judge),
+writes it atomically keeping the previous generations (webui/site_file.py), then asks the engine to
+swap it in (`site.reload`); if the engine refuses, the previous file is put back. The pages and the API
+share every step; the API carries the version as an ETag and takes it back in If-Match.
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from typing import Callable
+
+from bottle import Bottle, HTTPResponse, redirect, request, response
+
+from firmware.config.site_keys import MAX_LEVEL, RECORDING, STRATEGIES
+
+from .auth import requires
+from .engine import CommandRefused, Engine, EngineUnavailable
+from .i18n import gettext as _
+from .site_file import SiteFile, SiteFileError, StaleVersion
+
+CONFIG_ROLES = ("admin",)
+# An item's id in a URL: queue names, agent and supervisor ids (firmware/core/commands.py MAX_ID).
+ID_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+# "sales=5, service=7" or "30:3, 60:1" as a form field: a few dozen entries at most.
+MAX_ENTRIES = 50
+
+
+@dataclass(frozen=True)
+class Field:
+    key: str
+    label: str
+    kind: str = "text"            # text | int | float | choice | levels | steps
+    hint: str = ""
+    choices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Part:
+    """One kind of item of site.toml: its array of tables, the key that names an item, its fields."""
+    name: str                     # URL segment: queues
+    table: str                    # [[queue]]
+    id_key: str                   # name
+    noun: str                     # audit actions: queue.update
+    title: str
+    fields: tuple[Field, ...]
+
+
+PARTS = {p.name: p for p in (
+    Part("queues", "queue", "name", "queue", "Queues", (
+        Field("name", "Name", hint="How the flow and the reports name the queue."),
+        Field("skill", "Skill", hint="The skill an agent needs; empty: the queue's name."),
+        Field("min_level", "Minimum skill level", "int", f"1-{MAX_LEVEL}; agents below it are never offered a call."),
+        Field("strategy", "Strategy", "choice", "Who of the ready agents is rung.", STRATEGIES),
+        Field("ring_timeout", "Ring timeout (s)", "float", "3-120 s an agent's phone rings before the next agent."),
+        Field("wrapup", "Wrap-up (s)", "float", "0-600 s after a call before the agent is offered another."),
+        Field("max_wait", "Maximum wait (s)", "float", "10-7200 s in the queue before the flow's timeout target."),
+        Field("max_waiting", "Callers waiting at most", "int", "0: no limit; then the flow's overflow target."),
+        Field("escalate", "Escalation", "steps", "After s waiting, the level that may take the caller: 30:3, 90:1"),
+        Field("dedicated_wait", "VIP's own agent waited for (s)", "float", "0-600 s."),
+        Field("announce_every", "Announce position every (s)", "float", "0: never; otherwise at least 15 s."),
+        Field("recording", "Recording", "choice", "all, none, or when the agent asks.", RECORDING),
+    )),
+    Part("agents", "agent", "id", "agent", "Agents", (
+        Field("id", "Agent id", hint="The id the agent signs in to the phone with."),
+        Field("name", "Name"),
+        Field("station", "Station", hint="A station line of the box (station1 ...); or give a phone number."),
+        Field("phone", "Phone number", hint="A remote agent's own number, dialled on a free trunk."),
+        Field("skills", "Skills and levels", "levels", f"queue skill=level (1-{MAX_LEVEL}): sales=6, service=4"),
+    )),
+    Part("supervisors", "supervisor", "id", "supervisor", "Supervisors", (
+        Field("id", "Supervisor id"),
+        Field("name", "Name"),
+        Field("station", "Station", hint="The station line the supervisor listens in from."),
+    )),
+)}
+
+
+class FormError(Exception):
+    """A form field that is not even of its kind; `fields` maps each to its message."""
+
+    def __init__(self, fields: dict[str, str]):
+        super().__init__("; ".join(f"{k}: {v}" for k, v in fields.items()))
+        self.fields = fields
+
+
+class SaveError(Exception):
+    """A save refused: `status` for the API, the message, and per-field messages when the engine named them."""
+
+    def __init__(self, status: int, message: str, fields: dict[str, str] | None = None):
+        super().__init__(message)
+        self.status, self.fields = status, fields or {}
+
+
+def from_form(part: Part, form: dict[str, str]) -> dict:
+    """The item's TOML table from form fields; an empty field is left out (the key's default)."""
+    item: dict = {}
+    problems: dict[str, str] = {}
+    for f in part.fields:
+        raw = form.get(f.key, "").strip()
+        if not raw:
+            continue
+        try:
+            item[f.key] = _parse(f, raw)
+        except ValueError as exc:
+            problems[f.key] = str(exc)
+    if problems:
+        raise FormError(problems)
+    return item
+
+
+def _parse(f: Field, raw: str):
+    if f.kind == "int":
+        if not re.fullmatch(r"-?\d{1,9}", raw):
+            raise ValueError(_("expected a whole number, got %(value)s") % {"value": raw[:20]})
+        return int(raw)
+    if f.kind == "float":
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ValueError(_("expected a number, got %(value)s") % {"value": raw[:20]}) from None
+        if not math.isfinite(value):
+            raise ValueError(_("expected a number, got %(value)s") % {"value": raw[:20]})
+        return value
+    if f.kind == "levels":
+        out = {}
+        for entry in _entries(raw):
+            name, sep, level = entry.partition("=")
+            if not sep or not name.strip() or not re.fullmatch(r"\d{1,2}", level.strip()):
+                raise ValueError(_("write each as skill=level, e.g. sales=5; got %(value)s") % {"value": entry[:30]})
+            out[name.strip()] = int(level)
+        return out
+    if f.kind == "steps":
+        steps = []
+        for entry in _entries(raw):
+            after, sep, level = entry.partition(":")
+            try:
+                steps.append([float(after), int(level)])
+            except ValueError:
+                raise ValueError(_("write each as seconds:level, e.g. 30:3; got %(value)s")
+                                 % {"value": entry[:30]}) from None
+            if not sep:
+                raise ValueError(_("write each as seconds:level, e.g. 30:3; got %(value)s") % {"value": entry[:30]})
+        return steps
+    return raw
+
+
+def _entries(raw: str) -> list[str]:
+    entries = [e.strip() for e in raw.split(",") if e.strip()]
+    if len(entries) > MAX_ENTRIES:
+        raise ValueError(_("at most %(n)d entries") % {"n": MAX_ENTRIES})
+    return entries
+
+
+def to_form(part: Part, item: dict) -> dict[str, str]:
+    """An item's fields as the form shows them."""
+    out = {}
+    for f in part.fields:
+        value = item.get(f.key)
+        if f.key == "skills" and value is None and "queues" in item:
+            value = dict.fromkeys(item["queues"], 5)
+        if value is None:
+            out[f.key] = ""
+        elif f.kind == "levels":
+            out[f.key] = ", ".join(f"{k}={v}" for k, v in value.items())
+        elif f.kind == "steps":
+            out[f.key] = ", ".join(f"{a:g}:{b}" for a, b in value)
+        elif isinstance(value, float):
+            out[f.key] = f"{value:g}"
+        else:
+            out[f.key] = str(value)
+    return out
+
+
+def from_json(part: Part, body) -> dict:
+    """An item from an API body: an object of the part's keys; null leaves a key out (its default)."""
+    if not isinstance(body, dict):
+        raise SaveError(400, _("the body must be a JSON object of the item's settings"))
+    known = {f.key for f in part.fields} | ({"queues"} if part.table == "agent" else set())
+    unknown = sorted(set(body) - known)
+    if unknown:
+        raise SaveError(422, _("unknown setting %(key)s") % {"key": unknown[0][:40]},
+                        {unknown[0][:40]: _("unknown setting (known: %(keys)s)") % {"keys": ", ".join(sorted(known))}})
+    return {k: v for k, v in body.items() if v is not None}
+
+
+class SiteEditor:
+    """The read-check-write-reload cycle shared by the pages and the API."""
+
+    def __init__(self, site: SiteFile, engine: Engine):
+        self.site, self.engine = site, engine
+
+    def items(self, part: Part) -> tuple[list[dict], str]:
+        data, version = self.site.read()
+        items = data.get(part.table, [])
+        return (items if isinstance(items, list) else []), version
+
+    def find(self, part: Part, item_id: str) -> tuple[dict | None, str]:
+        items, version = self.items(part)
+        return next((i for i in items if isinstance(i, dict) and str(i.get(part.id_key)) == item_id), None), version
+
+    def save(self, part: Part, item_id: str | None, item: dict | None, based_on: str) -> tuple[dict, dict]:
+        """Create (item_id None), replace or remove (item None) one item; (changed fields, engine's answer).
+        SaveError, with the file left as it was, if the engine finds fault or refuses."""
+        with self.site.locked():
+            data, version = self.site.read()
+            if version != based_on:
+                raise StaleVersion(_("the settings were changed since this page was loaded (by another admin or on "
+                                     "the box); here they are as they are now, make your change again"))
+            items = data.setdefault(part.table, [])
+            index = next((n for n, i in enumerate(items) if str(i.get(part.id_key)) == item_id), None)
+            if item_id is not None and index is None:
+                raise SaveError(404, _("there is no %(what)s %(id)s") % {"what": part.noun, "id": item_id})
+            if item is not None and item_id is None and any(str(i.get(part.id_key)) == str(item.get(part.id_key))
+                                                            for i in items):
+                raise SaveError(409, _("there is already a %(what)s %(id)s") % {"what": part.noun,
+                                                                                "id": item.get(part.id_key)},
+                                {part.id_key: _("already taken")})
+            old = items[index] if index is not None else {}
+            if item is None:
+                del items[index]
+                at = None
+            elif index is None:
+                items.append(item)
+                at = len(items) - 1
+            else:
+                items[index] = item
+                at = index
+            if not items:
+                del data[part.table]
+            text = self.site.dumps(data)
+            self._validate(part, text, at)
+            previous = self.site.replace(text, version)
+            try:
+                answer = self.engine.reload_site()
+            except (CommandRefused, EngineUnavailable) as exc:
+                self.site.put_back(previous)
+                status = 503 if isinstance(exc, EngineUnavailable) else 409
+                raise SaveError(status, _("the engine did not take the new settings, the running ones stay: "
+                                          "%(reason)s") % {"reason": str(exc)}) from None
+        changed = {k: [old.get(k), (item or {}).get(k)] for k in sorted(set(old) | set(item or {}))
+                   if old.get(k) != (item or {}).get(k)}
+        return changed, answer
+
+    def _validate(self, part: Part, text: str, at: int | None) -> None:
+        """SaveError naming each bad field of the item (and any other the file now has wrong)."""
+        try:
+            answer = self.engine.validate_site(text)
+        except EngineUnavailable as exc:
+            raise SaveError(503, _("the engine is not running, so the settings cannot be checked; nothing was "
+                                   "changed (%(reason)s)") % {"reason": str(exc)}) from None
+        except CommandRefused as exc:
+            raise SaveError(422, str(exc)) from None
+        if answer["valid"]:
+            return
+        mine: dict[str, str] = {}
+        others: list[str] = []
+        prefix = f"{part.table}[{at}]."
+        for e in answer["errors"]:
+            if at is not None and e["field"].startswith(prefix):
+                mine.setdefault(e["field"][len(prefix):].split(".")[0], e["error"])
+            else:
+                others.append(f"{e['field']}: {e['error']}" if e["field"] else e["error"])
+        message = "; ".join(others) if others else _("some settings are not valid; see the fields")
+        raise SaveError(422, message, mine)
+
+
+def _json_reply(status: int, body: dict) -> HTTPResponse:
+    return HTTPResponse(json.dumps(body, ensure_ascii=False), status,
+                        {"Content-Type": "application/json", "Cache-Control": "no-store"})
+
+
+def install(app: Bottle, render: Callable[..., str], site: SiteFile) -> None:
+    """Add the configuration pages and their /api/v1/config routes to the web app."""
+    for part in PARTS.values():
+        _install_part(app, render, site, part)
+
+    @app.get("/config")
+    @requires(*CONFIG_ROLES)
+    def config_home():
+        redirect("/config/queues")
+
+
+def _install_part(app: Bottle, render: Callable[..., str], site: SiteFile, part: Part) -> None:
+    def editor(engine: Engine) -> SiteEditor:
+        return SiteEditor(site, engine)
+
+    def checked_id(item_id: str) -> str:
+        if not ID_RE.fullmatch(item_id):
+            raise HTTPResponse(status=404)
+        return item_id
+
+    def read_or_fail(engine: Engine, api: bool):
+        try:
+            return editor(engine).items(part)
+        except (SiteFileError, OSError) as exc:
+            if api:
+                raise _json_reply(500, {"error": str(exc)}) from None
+            raise
+
+    # --- pages --------------------------------------------------------------------------------------
+    def list_page(engine, notice=None, error=None):
+        try:
+            items, version = editor(engine).items(part)
+        except (SiteFileError, OSError) as exc:
+            items, version, error = [], "", str(exc)
+        return render("config_list", title=_(part.title), active="config", part=part, parts=PARTS,
+                      items=items, version=version, notice=notice, error=error, to_form=to_form)
+
+    def form_page(item_id, values, version, problems, error=None, status=200):
+        response.status = status
+        return render("config_item", title=_(part.title), active="config", part=part, parts=PARTS,
+                      item_id=item_id, values=values, version=version, problems=problems, error=error)
+
+    @app.get(f"/config/{part.name}")
+    @requires(*CONFIG_ROLES)
+    def page_list(engine):
+        saved = request.query.getunicode("saved")
+        return list_page(engine, notice=_("Saved and applied: %(id)s") % {"id": saved} if saved else None)
+
+    @app.get(f"/config/{part.name}/new")
+    @requires(*CONFIG_ROLES)
+    def page_new(engine):
+        _items, version = read_or_fail(engine, False)
+        return form_page(None, {f.key: "" for f in part.fields}, version, {})
+
+    @app.get(f"/config/{part.name}/<id>")
+    @requires(*CONFIG_ROLES)
+    def page_item(id, engine):
+        item, version = editor(engine).find(part, checked_id(id))
+        if item is None:
+            raise HTTPResponse(status=404)
+        return form_page(id, to_form(part, item), version, {})
+
+    def page_save(item_id, engine, audit, delete=False):
+        form = {f.key: request.forms.getunicode(f.key, default="") for f in part.fields}
+        based_on = request.forms.getunicode("version", default="")
+        try:
+            item = None if delete else from_form(part, form)
+            changed, answer = editor(engine).save(part, item_id, item, based_on)
+        except FormError as exc:
+            return form_page(item_id, form, based_on, exc.fields, status=422)
+        except StaleVersion as exc:
+            current, version = editor(engine).find(part, item_id) if item_id else (None, editor(engine).items(part)[1])
+            values = to_form(part, current) if current is not None else form
+            return form_page(item_id, values, version, {}, error=str(exc), status=409)
+        except SaveError as exc:
+            if delete:
+                response.status = exc.status
+                return list_page(engine, error=str(exc))
+            return form_page(item_id, form, based_on, exc.fields, error=str(exc), status=exc.status)
+        name = item_id if item is None or item_id else str(item.get(part.id_key))
+        action = "delete" if delete else "create" if item_id is None else "update"
+        audit.record(f"{part.noun}.{action}", name, changed)
+        redirect(f"/config/{part.name}?saved={name}")
+
+    @app.post(f"/config/{part.name}")
+    @requires(*CONFIG_ROLES)
+    def page_create(engine, audit):
+        return page_save(None, engine, audit)
+
+    @app.post(f"/config/{part.name}/<id>")
+    @requires(*CONFIG_ROLES)
+    def page_update(id, engine, audit):
+        return page_save(checked_id(id), engine, audit)
+
+    @app.post(f"/config/{part.name}/<id>/delete")
+    @requires(*CONFIG_ROLES)
+    def page_delete(id, engine, audit):
+        return page_save(checked_id(id), engine, audit, delete=True)
+
+    # --- API ----------------------------------------------------------------------------------------
+    def api_id(item_id: str) -> str:
+        if not ID_RE.fullmatch(item_id):
+            raise _json_reply(404, {"error": _("there is no %(what)s %(id)s")
+                                    % {"what": part.noun, "id": item_id[:64]}})
+        return item_id
+
+    def if_match() -> str:
+        tag = (request.headers.get("If-Match") or "").strip().strip('"')
+        if not tag:
+            raise _json_reply(428, {"error": _("send the version you edited in If-Match (the ETag of the GET)")})
+        return tag
+
+    def api_save(engine, item_id, item, audit, action):
+        try:
+            changed, answer = editor(engine).save(part, item_id, item, if_match())
+        except StaleVersion as exc:
+            raise _json_reply(412, {"error": str(exc)}) from None
+        except SaveError as exc:
+            raise _json_reply(exc.status, {"error": str(exc), "fields": exc.fields}) from None
+        name = item_id or str((item or {}).get(part.id_key))
+        audit.record(f"{part.noun}.{action}", name, changed)
+        _items, version = editor(engine).items(part)
+        response.set_header("ETag", f'"{version}"')
+        return {"version": version, "changed": changed, "restart": answer.get("restart", [])}
+
+    def api_body():
+        try:
+            return from_json(part, request.json)
+        except SaveError as exc:
+            raise _json_reply(exc.status, {"error": str(exc), "fields": exc.fields}) from None
+
+    @app.get(f"/api/v1/config/{part.name}")
+    @requires(*CONFIG_ROLES)
+    def api_list(engine):
+        items, version = read_or_fail(engine, True)
+        response.set_header("ETag", f'"{version}"')
+        return {"version": version, "items": items}
+
+    @app.get(f"/api/v1/config/{part.name}/<id>")
+    @requires(*CONFIG_ROLES)
+    def api_item(id, engine):
+        item, version = editor(engine).find(part, api_id(id))
+        if item is None:
+            raise _json_reply(404, {"error": _("there is no %(what)s %(id)s") % {"what": part.noun, "id": id}})
+        response.set_header("ETag", f'"{version}"')
+        return {"version": version, "item": item}
+
+    @app.post(f"/api/v1/config/{part.name}")
+    @requires(*CONFIG_ROLES)
+    def api_create(engine, audit):
+        result = api_save(engine, None, api_body(), audit, "create")
+        response.status = 201
+        return result
+
+    @app.put(f"/api/v1/config/{part.name}/<id>")
+    @requires(*CONFIG_ROLES)
+    def api_replace(id, engine, audit):
+        return api_save(engine, api_id(id), api_body(), audit, "update")
+
+    @app.delete(f"/api/v1/config/{part.name}/<id>")
+    @requires(*CONFIG_ROLES)
+    def api_delete(id, engine, audit):
+        return api_save(engine, api_id(id), None, audit, "delete")
