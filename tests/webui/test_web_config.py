@@ -206,3 +206,20 @@ def test_the_file_is_replaced_whole_and_keeps_its_last_generations(tmp_path):
         site.put_back(previous)
     assert path.read_text() == f"n = {KEEP + 2}\n"
     assert [p.read_text() for p in site.generations()][0] == f"n = {KEEP + 1}\n"
+
+
+def test_openapi_documents_every_configuration_route_with_its_roles(app):
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "webui" / "openapi.yaml").read_text()
+    documented = {}
+    for block in re.split(r"^(?=  /)", text, flags=re.M):
+        path = re.match(r"  (/(?:api/v1/)?config\S*):$", block, re.M)
+        if path:
+            for method, roles in re.findall(r"^    (get|post|put|delete):\n(?:      .*\n)*?      x-roles: (.*)$",
+                                            block, re.M):
+                documented[(path.group(1), method)] = roles
+    served = {(re.sub(r"<([^>]+)>", r"{\1}", r.rule), r.method.lower()) for r in app.routes
+              if r.rule.startswith(("/config", "/api/v1/config"))}
+    assert set(documented) == served
+    assert set(documented.values()) == {"[admin]"}
