@@ -35,7 +35,7 @@ MAX_ENTRIES = 50
 class Field:
     key: str
     label: str
-    kind: str = "text"            # text | int | float | choice | levels | steps
+    kind: str = "text"            # text | int | float | choice | levels | steps | list
     hint: str = ""
     choices: tuple[str, ...] = ()
 
@@ -65,6 +65,12 @@ PARTS = {p.name: p for p in (
         Field("dedicated_wait", "VIP's own agent waited for (s)", "float", "0-600 s."),
         Field("announce_every", "Announce position every (s)", "float", "0: never; otherwise at least 15 s."),
         Field("recording", "Recording", "choice", "all, none, or when the agent asks.", RECORDING),
+        Field("on_full", "When the queue is full", hint="queue:<name>, node:<flow node> or hangup; "
+              "empty: hang up. The flow's queue node, if it says, goes first."),
+        Field("on_timeout", "After the maximum wait", hint="queue:<name>, node:<flow node> or hangup."),
+        Field("overflow_prompts", "Said before hanging up", "list", "Prompt names, comma-separated."),
+        Field("announce", "Announcements say", "list", "position, wait (either or both, in order)."),
+        Field("announce_prompts", "Said before each announcement", "list", "Prompt names, comma-separated."),
     )),
     Part("agents", "agent", "id", "agent", "Agents", (
         Field("id", "Agent id", hint="The id the agent signs in to the phone with."),
@@ -135,6 +141,8 @@ def _parse(f: Field, raw: str):
                 raise ValueError(_("write each as skill=level, e.g. sales=5; got %(value)s") % {"value": entry[:30]})
             out[name.strip()] = int(level)
         return out
+    if f.kind == "list":
+        return _entries(raw)
     if f.kind == "steps":
         steps = []
         for entry in _entries(raw):
@@ -170,6 +178,8 @@ def to_form(part: Part, item: dict) -> dict[str, str]:
             out[f.key] = ", ".join(f"{k}={v}" for k, v in value.items())
         elif f.kind == "steps":
             out[f.key] = ", ".join(f"{a:g}:{b}" for a, b in value)
+        elif f.kind == "list":
+            out[f.key] = ", ".join(map(str, value))
         elif isinstance(value, float):
             out[f.key] = f"{value:g}"
         else:

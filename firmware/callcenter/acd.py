@@ -305,6 +305,11 @@ class Acd:
                 self.retired[name] = self.queues.pop(name)
                 log.info("queue %s removed: its last caller has left it", name)
 
+    def settings_of(self, name: str) -> QueueConfig | None:
+        """A queue's settings by name, also those of a queue removed by a reload."""
+        q = self._queue_of(name)
+        return q.cfg if q is not None else None
+
     def _queue_of(self, name: str) -> Queue | None:
         """A queue by name, also one removed by a reload (for the calls it connected)."""
         return self.queues.get(name) or self.retired.get(name)

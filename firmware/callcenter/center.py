@@ -272,8 +272,13 @@ class CallCenter:
         self.svc.media.play(call.line, self.prompts.get("music-on-hold"), loop=True)
 
     def announce(self, call: Call, position: int, wait_s: float) -> None:
-        """Tell a waiting caller their place and expected wait, then back to the music."""
-        words = self.say.position(position) + self.say.wait(wait_s)
+        """Tell a waiting caller their place and expected wait (as their queue's `announce` says), then
+        back to the music."""
+        cfg = self.acd.settings_of(call.queue_name)
+        said = cfg.announce if cfg is not None else ("position", "wait")
+        words = list(cfg.announce_prompts if cfg is not None else [])
+        words += (self.say.position(position) if "position" in said else []) + (
+            self.say.wait(wait_s) if "wait" in said else [])
 
         def back_to_music() -> None:
             if call.state == CallState.QUEUED:

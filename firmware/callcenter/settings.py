@@ -21,6 +21,14 @@ class QueueConfig:
     dedicated_wait: float = 30.0     # s a VIP's dedicated agent is waited for before anyone else
     announce_every: float = 0.0      # s between position / wait announcements; 0: none
     recording: str = "all"
+    # Where a caller goes when the queue is full (max_waiting) or they waited max_wait, unless the flow's
+    # queue node says: "queue:<name>" (another queue, once), "node:<name>" (a node of the running flow,
+    # such as voicemail), or "hangup" (after overflow_prompts); "" hangs up at once.
+    on_full: str = ""
+    on_timeout: str = ""
+    overflow_prompts: list[str] = field(default_factory=list)
+    announce: tuple[str, ...] = ("position", "wait")   # what the announcements say, in this order
+    announce_prompts: list[str] = field(default_factory=list)   # said before them ("thanks for waiting")
 
     def __post_init__(self) -> None:
         self.skill = self.skill or self.name

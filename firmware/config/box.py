@@ -20,8 +20,8 @@ from firmware.core.journal import Journal
 from firmware.core.prompts import PromptSet
 from firmware.core.recorder import Recorder
 from firmware.callcenter.recovery import RecoveryError, pending_callbacks, recover
-from firmware.config.site import BOARD_DIR, SiteConfig, ensure_config, read_site
-from firmware.config.site_reload import SiteReloader
+from firmware.config.site import BOARD_DIR, ConfigError, SiteConfig, ensure_config, read_site
+from firmware.config.site_reload import SiteReloader, queue_problems
 from firmware.store.writer import StoreWriter
 
 log = logging.getLogger(__name__)
@@ -55,6 +55,9 @@ def open_engine(paths: StatePaths, board: Board, site: SiteConfig, clock: str = 
     paths.root.mkdir(parents=True, exist_ok=True)
     prompts = PromptSet(BOARD_DIR / "prompts" / site.language)
     flow = load_flow(flow_path or paths.flow(site.flow), set(prompts.names()), {q.name for q in site.queues})
+    problems = queue_problems(site, flow, set(prompts.names()))
+    if problems:
+        raise ConfigError(f"{paths.site}: {problems[0][0]}: {problems[0][1]}", *problems[0])
     store = StoreWriter(paths.db)
     boot = next_boot(store.db.conn)
     recorder = Recorder(paths.recordings)

@@ -8,7 +8,8 @@ from typing import Callable, TypeVar
 
 from dsp.tones import TonePlan, TonePlanError
 from firmware.callcenter.settings import AgentConfig, QueueConfig, SiteConfig, SupervisorConfig
-from firmware.config.site_keys import DEFAULT_LEVEL, DIAL_CHARS, MAX_LEVEL, RECORDING, STRATEGIES
+from firmware.config.site_keys import (ANNOUNCE, DEFAULT_LEVEL, DIAL_CHARS, HANGUP, MAX_LEVEL, OVERFLOW_KINDS,
+                                       RECORDING, STRATEGIES)
 from firmware.config.tone_plans import DEFAULT_PLAN, load_plan, plan_names
 from firmware.core.commands import MAX_DIAL
 
@@ -46,12 +47,40 @@ def read_queue(sec: Section) -> QueueConfig:
         dedicated_wait=sec.get_float("dedicated_wait", 30.0, 0.0, 600.0),
         announce_every=sec.get_float("announce_every", 0.0, 0.0, 600.0),
         recording=sec.get_str("recording", "all", choices=RECORDING),
+        on_full=_read_overflow(sec, "on_full"),
+        on_timeout=_read_overflow(sec, "on_timeout"),
+        overflow_prompts=sec.get_list("overflow_prompts", []),
+        announce=tuple(sec.get_list("announce", list(ANNOUNCE))),
+        announce_prompts=sec.get_list("announce_prompts", []),
     )
+    if not set(q.announce) <= set(ANNOUNCE) or len(set(q.announce)) != len(q.announce):
+        raise sec.error("announce", f"a list of {' and '.join(ANNOUNCE)}, each once, got {list(q.announce)}")
     if 0 < q.announce_every < 15:
         raise sec.error("announce_every",
                         "announcements closer than 15 s apart leave no time for music; use 0 or >= 15")
     sec.done()
     return q
+
+
+def _read_overflow(sec: Section, key: str) -> str:
+    target = sec.get_str(key, "")
+    kind, _, name = target.partition(":")
+    if target and target != HANGUP and (kind not in OVERFLOW_KINDS or not name):
+        raise sec.error(key, f"expected queue:<name>, node:<name> or {HANGUP}, got {target!r}")
+    return target
+
+
+def overflow_problems(secs: list[Section], queues: list[QueueConfig]) -> list[tuple[Section, str, str]]:
+    """(section, key, reason) for each queue overflowing to a queue the site lacks, or to itself."""
+    names = {q.name for q in queues}
+    out = []
+    for sec, q in zip(secs, queues):
+        for key in ("on_full", "on_timeout"):
+            kind, _, name = getattr(q, key).partition(":")
+            if kind == "queue" and (name not in names or name == q.name):
+                out.append((sec, key, (f"{name!r} is not another queue of this site "
+                                       f"(queues: {', '.join(sorted(names))})")))
+    return out
 
 
 def read_skills(sec: Section) -> dict[str, int]:
@@ -66,8 +95,10 @@ def read_skills(sec: Section) -> dict[str, int]:
     return skills
 
 
-def check_skills(sec: Section, skills: dict[str, int], queues: list[QueueConfig]) -> None:
-    known = {q.skill for q in queues}
+def check_skills(sec: Section, skills: dict[str, int], queues: list[QueueConfig],
+                 unread: Collection[str] = ()) -> None:
+    """`unread`: the skills of queues whose own settings are wrong (reported there, not again here)."""
+    known = {q.skill for q in queues} | set(unread)
     key = "queues" if sec.has("queues") else "skills"
     for skill in skills:
         if skill not in known:
@@ -145,7 +176,12 @@ def check_site(top: Section, stations: Collection[str] | None = None) -> tuple[S
         site = SiteConfig(tones=load_plan(DEFAULT_PLAN))
     queue_secs = _tables(top, "queue", errors)
     site.queues = each(queue_secs, read_queue)
+    read_names = {q.name for q in site.queues}
+    unread = {str(sec.data.get("skill") or sec.data.get("name")) for sec in queue_secs
+              if sec.data.get("name") not in read_names}
     _unique(top, "queue", "queue names", [q.name for q in site.queues], errors)
+    if len(site.queues) == len(queue_secs):
+        errors += [sec.error(key, reason) for sec, key, reason in overflow_problems(queue_secs, site.queues)]
 
     def agent(sec: Section) -> AgentConfig:
         station, phone = read_reach(sec)
@@ -154,7 +190,7 @@ def check_site(top: Section, stations: Collection[str] | None = None) -> tuple[S
                                        f"(stations: {', '.join(sorted(stations)) or 'none'})")
         cfg = AgentConfig(sec.get_str("id"), sec.get_str("name", ""), station, read_skills(sec), phone=phone,
                           origin=f"{sec.file}: {sec.where}.station")
-        check_skills(sec, cfg.skills, site.queues)
+        check_skills(sec, cfg.skills, site.queues, unread)
         sec.done()
         return cfg
 

@@ -9,3 +9,8 @@ RECORDING = ("all", "none", "on_demand")
 MAX_LEVEL = 10
 DEFAULT_LEVEL = 5
 DIAL_CHARS = frozenset("0123456789*#")
+# What a queue's announcement says (`announce`): the caller's place, the expected wait.
+ANNOUNCE = ("position", "wait")
+# Where an overflowing caller goes (`on_full`, `on_timeout`): "queue:<name>", "node:<name>" or "hangup".
+OVERFLOW_KINDS = ("queue", "node")
+HANGUP = "hangup"

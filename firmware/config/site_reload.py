@@ -58,6 +58,8 @@ class SiteReloader:
                 key = "box.flow" if other else "queue"
                 fields += [{"field": key, "error": f"flow {site.flow}: " + (f"node {n!r}: {r}" if n else r)}
                            for n, r in exc.problems]
+            fields += [{"field": k, "error": r}
+                       for k, r in queue_problems(site, flow or self.center.flow, set(self.center.prompts.names()))]
         now = self.center.site
         was = {"box.id": now.box_id, "box.language": now.language, "box.tones": now.tones.name}
         new = {"box.id": site.box_id, "box.language": site.language, "box.tones": site.tones.name}
@@ -85,6 +87,22 @@ class SiteReloader:
         if restart:
             log.warning("site reloaded; %s change only at the next start", ", ".join(restart))
         return {"site": site, "flow": flow, "restart": tuple(restart)}
+
+
+def queue_problems(site: SiteConfig, flow: Flow, prompts: set[str]) -> list[tuple[str, str]]:
+    """(key, reason) for what the queues name in the flow and the prompt set: an overflow to a node
+    the flow lacks, a prompt the box does not have."""
+    out = []
+    for i, q in enumerate(site.queues):
+        for key in ("on_full", "on_timeout"):
+            kind, _, name = getattr(q, key).partition(":")
+            if kind == "node" and name not in flow.nodes:
+                out.append((f"queue[{i}].{key}", f"flow {flow.name} has no node {name!r}"))
+        for key in ("overflow_prompts", "announce_prompts"):
+            missing = [p for p in getattr(q, key) if p not in prompts]
+            if missing:
+                out.append((f"queue[{i}].{key}", f"no prompt named {', '.join(map(repr, missing))}"))
+    return out
 
 
 def _field(exc: ConfigError) -> dict:

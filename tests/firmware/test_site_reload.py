@@ -142,3 +142,20 @@ def test_ctl_reload_site_on_a_running_engine_keeps_the_waiting_caller(live_box, 
     assert cli.main(["ctl", "--state", str(state), "reload-site"]) == 1
     assert "queue[0].ring_timeout: 0.5 is below the minimum 3.0" in capsys.readouterr().err
     assert run.center.acd.queue("sales").cfg.ring_timeout == 9.0
+
+
+def test_overflow_targets_must_name_another_queue_a_node_of_the_flow_and_prompts_the_box_has(box):
+    center, _, reloader = box
+    text = GOOD.replace("ring_timeout = 20.0", 'ring_timeout = 20.0\non_full = "queue:sales"\n'
+                        'on_timeout = "node:voicemail"\noverflow_prompts = ["no-such-prompt"]')
+    errors = {e["field"]: e["error"] for e in reloader.prepare_validate({"text": text})["errors"]}
+    assert "'sales' is not another queue" in errors["queue[0].on_full"]
+    text = text.replace('on_full = "queue:sales"', 'on_full = "queue:service"')
+    errors = {e["field"]: e["error"] for e in reloader.prepare_validate({"text": text})["errors"]}
+    assert errors == {"queue[0].on_timeout": "flow flow has no node 'voicemail'",
+                      "queue[0].overflow_prompts": "no prompt named 'no-such-prompt'"}
+    text = text.replace("node:voicemail", "node:sales").replace("no-such-prompt", "goodbye")
+    assert reloader.prepare_validate({"text": text})["errors"] == []
+    bad = GOOD.replace("ring_timeout = 20.0", 'on_full = "voicemail"')
+    errors = {e["field"]: e["error"] for e in reloader.prepare_validate({"text": bad})["errors"]}
+    assert errors == {"queue[0].on_full": "expected queue:<name>, node:<name> or hangup, got 'voicemail'"}
