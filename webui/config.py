@@ -79,6 +79,13 @@ PARTS = {p.name: p for p in (
         Field("phone", "Phone number", hint="A remote agent's own number, dialled on a free trunk."),
         Field("skills", "Skills and levels", "levels", f"queue skill=level (1-{MAX_LEVEL}): sales=6, service=4"),
     )),
+    Part("schedules", "schedule", "name", "schedule", "Hours and holidays", (
+        Field("name", "Name", hint="What a flow's hours node names (schedule = \"office\")."),
+        Field("days", "Open days", "list", "mon, tue, wed, thu, fri, sat, sun; default mon-fri."),
+        Field("open", "Opens at", hint="HH:MM, local time; default 09:00."),
+        Field("close", "Closes at", hint="HH:MM; default 18:00."),
+        Field("holidays", "Holidays", "list", "Closed dates, YYYY-MM-DD, comma-separated."),
+    )),
     Part("supervisors", "supervisor", "id", "supervisor", "Supervisors", (
         Field("id", "Supervisor id"),
         Field("name", "Name"),

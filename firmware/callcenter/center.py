@@ -25,6 +25,7 @@ from firmware.callcenter.conversation import Conversation, Mode
 from firmware.callcenter.customers import CustomerDirectory, LookupTables
 from firmware.callcenter.flows import Flow, FlowError, load_flow
 from firmware.callcenter.ivr import IvrSession
+from firmware.callcenter.schedules import schedule_problems
 from firmware.callcenter.legs import FAILURE_TONES, NO_LINE, Legs
 from firmware.callcenter.supervisors import Supervisors
 from firmware.callcenter.transfers import Transfers
@@ -565,6 +566,9 @@ class CallCenter:
         """Read and validate the flow file again (off the loop thread); ControlError if it is bad."""
         try:
             flow = load_flow(self.flow.path, set(self.prompts.names()), set(self.acd.queues))
+            problems = schedule_problems(flow, set(self.site.schedules))
+            if problems:
+                raise FlowError(flow.path, problems)
         except FlowError as exc:
             raise ControlError(f"flow not reloaded, the running flow stays: {exc}") from None
         return {"flow": flow}

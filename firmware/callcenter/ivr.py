@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Iterable
 
 from firmware.callcenter.calls import CallState, Disposition
-from firmware.callcenter.flows import DAYS, Flow, Node
+from firmware.callcenter.flows import Flow, Node
+from firmware.callcenter.schedules import Schedule
 from firmware.callcenter.say import SayError
 
 if TYPE_CHECKING:
@@ -255,9 +256,11 @@ class IvrSession:
 
     def _enter_hours(self, node: Node) -> None:
         now = dt.datetime.fromtimestamp(self.svc.clock.time())
-        is_open = (DAYS[now.weekday()] in node.days and node.open <= now.strftime("%H:%M") < node.close
-                   and now.strftime("%Y-%m-%d") not in node.holidays)
-        self.enter(node.next if is_open else node.closed)
+        schedule = (self.center.site.schedules.get(node.schedule) if node.schedule
+                    else Schedule(node.name, node.days, node.open, node.close, node.holidays))
+        # A schedule the settings dropped after the flow was checked against them: closed, as the
+        # safer answer (the caller hears the closed message, not a queue nobody may staff).
+        self.enter(node.next if schedule is not None and schedule.is_open(now) else node.closed)
 
     def _enter_caller(self, node: Node) -> None:
         c = self.call.customer

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 from dsp.tones import TonePlan
 
+from firmware.callcenter.schedules import Schedule
+
 
 @dataclass
 class QueueConfig:
@@ -63,3 +65,4 @@ class SiteConfig:
     queues: list[QueueConfig] = field(default_factory=list)
     agents: list[AgentConfig] = field(default_factory=list)
     supervisors: list[SupervisorConfig] = field(default_factory=list)
+    schedules: dict[str, Schedule] = field(default_factory=dict)   # by name, for the flows' hours nodes

@@ -19,6 +19,7 @@ from firmware.store.ids import id_seed, next_boot
 from firmware.core.journal import Journal
 from firmware.core.prompts import PromptSet
 from firmware.core.recorder import Recorder
+from firmware.callcenter.schedules import schedule_problems
 from firmware.callcenter.recovery import RecoveryError, pending_callbacks, recover
 from firmware.config.site import BOARD_DIR, ConfigError, SiteConfig, ensure_config, read_site
 from firmware.config.site_reload import SiteReloader, queue_problems
@@ -55,7 +56,8 @@ def open_engine(paths: StatePaths, board: Board, site: SiteConfig, clock: str = 
     paths.root.mkdir(parents=True, exist_ok=True)
     prompts = PromptSet(BOARD_DIR / "prompts" / site.language)
     flow = load_flow(flow_path or paths.flow(site.flow), set(prompts.names()), {q.name for q in site.queues})
-    problems = queue_problems(site, flow, set(prompts.names()))
+    problems = queue_problems(site, flow, set(prompts.names())) + [
+        ("schedule", f"flow {flow.name}: node {n!r}: {r}") for n, r in schedule_problems(flow, set(site.schedules))]
     if problems:
         raise ConfigError(f"{paths.site}: {problems[0][0]}: {problems[0][1]}", *problems[0])
     store = StoreWriter(paths.db)

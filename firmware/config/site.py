@@ -1,12 +1,16 @@
 """Site settings (config/site.toml): the box's identity, queues and agents, read and checked at load."""
 from __future__ import annotations
 
+import datetime as dt
+import re
 import shutil
 from collections.abc import Collection
 from pathlib import Path
 from typing import Callable, TypeVar
 
 from dsp.tones import TonePlan, TonePlanError
+from firmware.callcenter.flows import DAYS
+from firmware.callcenter.schedules import Schedule
 from firmware.callcenter.settings import AgentConfig, QueueConfig, SiteConfig, SupervisorConfig
 from firmware.config.site_keys import (ANNOUNCE, DEFAULT_LEVEL, DIAL_CHARS, HANGUP, MAX_LEVEL, OVERFLOW_KINDS,
                                        RECORDING, STRATEGIES)
@@ -81,6 +85,33 @@ def overflow_problems(secs: list[Section], queues: list[QueueConfig]) -> list[tu
                 out.append((sec, key, (f"{name!r} is not another queue of this site "
                                        f"(queues: {', '.join(sorted(names))})")))
     return out
+
+
+def read_schedule(sec: Section) -> Schedule:
+    """A named schedule: open days, opening and closing time (local, HH:MM), closed dates."""
+    days = tuple(sec.get_list("days", list(DAYS[:5])))
+    bad = [d for d in days if d not in DAYS]
+    if bad:
+        raise sec.error("days", f"{bad[0]!r} is not a day ({', '.join(DAYS)})")
+    times = {}
+    for key, default in (("open", "09:00"), ("close", "18:00")):
+        value = sec.get_str(key, default)
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+            raise sec.error(key, f"expected HH:MM (00:00-23:59), got {value!r}")
+        times[key] = value
+    if times["open"] >= times["close"]:
+        raise sec.error("close", f"closes at {times['close']}, not after it opens at {times['open']}")
+    holidays = tuple(sec.get_list("holidays", []))
+    for day in holidays:
+        try:
+            dt.date.fromisoformat(day)
+        except ValueError:
+            raise sec.error("holidays", f"{day!r} is not a date YYYY-MM-DD") from None
+        if len(day) != len("YYYY-MM-DD"):
+            raise sec.error("holidays", f"{day!r} is not a date YYYY-MM-DD")
+    schedule = Schedule(sec.get_str("name"), days, times["open"], times["close"], holidays)
+    sec.done()
+    return schedule
 
 
 def read_skills(sec: Section) -> dict[str, int]:
@@ -204,6 +235,9 @@ def check_site(top: Section, stations: Collection[str] | None = None) -> tuple[S
 
     site.agents = each(_tables(top, "agent", errors), agent)
     _unique(top, "agent", "agent ids", [a.id for a in site.agents], errors)
+    schedules = each(_tables(top, "schedule", errors), read_schedule)
+    _unique(top, "schedule", "schedule names", [s.name for s in schedules], errors)
+    site.schedules = {s.name: s for s in schedules}
     site.supervisors = each(_tables(top, "supervisor", errors), supervisor)
     _unique(top, "supervisor", "supervisor ids", [s.id for s in site.supervisors], errors)
     stations_used = [a.station for a in site.agents if a.station] + [s.station for s in site.supervisors]

@@ -15,6 +15,7 @@ from drivers.channel import Board, ChannelKind
 
 from firmware.callcenter.center import CallCenter
 from firmware.callcenter.flows import Flow, FlowError, load_flow
+from firmware.callcenter.schedules import schedule_problems
 from firmware.callcenter.settings import SiteConfig
 from firmware.config.site import check_site
 from firmware.core.control import ControlError
@@ -60,6 +61,8 @@ class SiteReloader:
                            for n, r in exc.problems]
             fields += [{"field": k, "error": r}
                        for k, r in queue_problems(site, flow or self.center.flow, set(self.center.prompts.names()))]
+            fields += [{"field": "schedule", "error": f"flow {site.flow}: node {n!r}: {r}"}
+                       for n, r in schedule_problems(flow or self.center.flow, set(site.schedules))]
         now = self.center.site
         was = {"box.id": now.box_id, "box.language": now.language, "box.tones": now.tones.name}
         new = {"box.id": site.box_id, "box.language": site.language, "box.tones": site.tones.name}

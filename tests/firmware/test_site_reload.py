@@ -3,6 +3,8 @@ file is read and checked whole off the loop; every bad field is named at once; a
 refused whole and the running settings stay; `branchline ctl reload-site` on a running engine."""
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from firmware import cli
@@ -159,3 +161,44 @@ def test_overflow_targets_must_name_another_queue_a_node_of_the_flow_and_prompts
     bad = GOOD.replace("ring_timeout = 20.0", 'on_full = "voicemail"')
     errors = {e["field"]: e["error"] for e in reloader.prepare_validate({"text": bad})["errors"]}
     assert errors == {"queue[0].on_full": "expected queue:<name>, node:<name> or hangup, got 'voicemail'"}
+
+
+SCHEDULE = """
+[[schedule]]
+name = "office"
+days = ["mon", "tue", "wed", "thu", "fri"]
+open = "08:30"
+close = "17:30"
+holidays = ["2026-10-01"]
+"""
+
+
+def test_schedules_are_read_and_each_bad_key_named(box):
+    center, path, reloader = box
+    path.write_text(GOOD + SCHEDULE)
+    reload(center, reloader)
+    assert center.site.schedules["office"].is_open(dt.datetime(2026, 9, 30, 9, 0))
+    assert not center.site.schedules["office"].is_open(dt.datetime(2026, 10, 1, 9, 0))
+    bad = (SCHEDULE.replace('"fri"]', '"fri", "fry"]') + SCHEDULE.replace('"office"', '"late"')
+           .replace('"08:30"', '"18:00"') + SCHEDULE.replace('"office"', '"x"').replace("2026-10-01", "2026-13-01"))
+    errors = {e["field"]: e["error"] for e in reloader.prepare_validate({"text": GOOD + bad})["errors"]}
+    assert errors == {"schedule[0].days": "'fry' is not a day (mon, tue, wed, thu, fri, sat, sun)",
+                      "schedule[1].close": "closes at 17:30, not after it opens at 18:00",
+                      "schedule[2].holidays": "'2026-13-01' is not a date YYYY-MM-DD"}
+
+
+def test_a_flow_naming_a_schedule_the_settings_lack_is_refused(box, tmp_path):
+    center, path, reloader = box
+    flow = tmp_path / "hours.toml"
+    flow.write_text('[flow]\nstart = "h"\n[nodes.h]\ntype = "hours"\nschedule = "office"\nnext = "q"\n'
+                    'closed = "q"\n[nodes.q]\ntype = "queue"\nqueue = "sales"\n')
+    from firmware.callcenter.flows import load_flow
+    center.flow = load_flow(flow, set(center.prompts.names()), {"sales"})
+    path.write_text(GOOD)
+    errors = reloader.prepare_validate({})["errors"]
+    assert errors == [{"field": "schedule", "error": "flow main: node 'h': no schedule named 'office' in the site "
+                                                      "settings (schedules: none)"}]
+    with pytest.raises(ControlError, match="no schedule named 'office'"):
+        center.load_flow({})
+    path.write_text(GOOD + SCHEDULE)
+    assert reloader.prepare_validate({})["errors"] == []

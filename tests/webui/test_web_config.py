@@ -223,3 +223,17 @@ def test_openapi_documents_every_configuration_route_with_its_roles(app):
               if r.rule.startswith(("/config", "/api/v1/config"))}
     assert set(documented) == served
     assert set(documented.values()) == {"[admin]"}
+
+
+def test_a_schedule_with_its_holidays_is_added_from_the_page(admin, site):
+    form = form_of(admin, "/config/schedules/new")
+    reply = admin.post("/config/schedules", form={**form, "name": "office", "open": "18:00", "close": "09:00"})
+    assert reply.status == 422
+    assert re.search(r'name="close" value="09:00" class="invalid".*?field-error[^>]*>closes at 09:00, not after',
+                     reply.text, re.S)
+    reply = admin.post("/config/schedules", form={**form, "name": "office", "days": "mon, tue, sat",
+                                                  "holidays": "2026-10-01, 2026-10-02"})
+    assert reply.status == 303
+    assert on_disk(site)["schedule"] == [{"name": "office", "days": ["mon", "tue", "sat"],
+                                          "holidays": ["2026-10-01", "2026-10-02"]}]
+    assert "mon, tue, sat" in admin.get("/config/schedules").text
