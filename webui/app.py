@@ -26,6 +26,7 @@ from .lines import LINES_ROLES, install as install_lines
 from .records import DISPOSITIONS, CallFilter, FilterError, filter_choices, get_call, list_calls
 from .replies import json_error, local_path
 from .site_file import SiteFile
+from .vip import VipLevels, install as install_vip
 from .sync import install as install_sync
 
 log = logging.getLogger(__name__)
@@ -298,6 +299,8 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
     install_lines(app, render)  # technician's lines page and line tests (webui/lines.py)
     site = SiteFile(Path(config_dir or Path(db_path).parent / "config") / "site.toml")
     install_config(app, render, site)  # the admin's site settings: queues, agents, supervisors (webui/config.py)
+    vip_levels = VipLevels(db_path)
+    install_vip(app, render, vip_levels)  # customers' VIP levels, in the database (webui/vip.py)
 
     for route in app.routes:
         route.prepare()  # applies the plugins now: a route that declares no roles fails at start

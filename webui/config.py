@@ -287,7 +287,7 @@ class SiteEditor:
         raise SaveError(422, message, mine)
 
 
-def _json_reply(status: int, body: dict) -> HTTPResponse:
+def json_reply(status: int, body: dict) -> HTTPResponse:
     return HTTPResponse(json.dumps(body, ensure_ascii=False), status,
                         {"Content-Type": "application/json", "Cache-Control": "no-store"})
 
@@ -317,7 +317,7 @@ def _install_part(app: Bottle, render: Callable[..., str], site: SiteFile, part:
             return editor(engine).items(part)
         except (SiteFileError, OSError) as exc:
             if api:
-                raise _json_reply(500, {"error": str(exc)}) from None
+                raise json_reply(500, {"error": str(exc)}) from None
             raise
 
     # --- pages --------------------------------------------------------------------------------------
@@ -394,23 +394,23 @@ def _install_part(app: Bottle, render: Callable[..., str], site: SiteFile, part:
     # --- API ----------------------------------------------------------------------------------------
     def api_id(item_id: str) -> str:
         if not ID_RE.fullmatch(item_id):
-            raise _json_reply(404, {"error": _("there is no %(what)s %(id)s")
+            raise json_reply(404, {"error": _("there is no %(what)s %(id)s")
                                     % {"what": part.noun, "id": item_id[:64]}})
         return item_id
 
     def if_match() -> str:
         tag = (request.headers.get("If-Match") or "").strip().strip('"')
         if not tag:
-            raise _json_reply(428, {"error": _("send the version you edited in If-Match (the ETag of the GET)")})
+            raise json_reply(428, {"error": _("send the version you edited in If-Match (the ETag of the GET)")})
         return tag
 
     def api_save(engine, item_id, item, audit, action):
         try:
             changed, answer = editor(engine).save(part, item_id, item, if_match())
         except StaleVersion as exc:
-            raise _json_reply(412, {"error": str(exc)}) from None
+            raise json_reply(412, {"error": str(exc)}) from None
         except SaveError as exc:
-            raise _json_reply(exc.status, {"error": str(exc), "fields": exc.fields}) from None
+            raise json_reply(exc.status, {"error": str(exc), "fields": exc.fields}) from None
         name = item_id or str((item or {}).get(part.id_key))
         audit.record(f"{part.noun}.{action}", name, changed)
         _items, version = editor(engine).items(part)
@@ -421,7 +421,7 @@ def _install_part(app: Bottle, render: Callable[..., str], site: SiteFile, part:
         try:
             return from_json(part, request.json)
         except SaveError as exc:
-            raise _json_reply(exc.status, {"error": str(exc), "fields": exc.fields}) from None
+            raise json_reply(exc.status, {"error": str(exc), "fields": exc.fields}) from None
 
     @app.get(f"/api/v1/config/{part.name}")
     @requires(*CONFIG_ROLES)
@@ -435,7 +435,7 @@ def _install_part(app: Bottle, render: Callable[..., str], site: SiteFile, part:
     def api_item(id, engine):
         item, version = editor(engine).find(part, api_id(id))
         if item is None:
-            raise _json_reply(404, {"error": _("there is no %(what)s %(id)s") % {"what": part.noun, "id": id}})
+            raise json_reply(404, {"error": _("there is no %(what)s %(id)s") % {"what": part.noun, "id": id}})
         response.set_header("ETag", f'"{version}"')
         return {"version": version, "item": item}
 
