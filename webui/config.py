@@ -17,7 +17,7 @@ from typing import Callable
 
 from bottle import Bottle, HTTPResponse, redirect, request, response
 
-from firmware.config.site_keys import MAX_LEVEL, RECORDING, STRATEGIES
+from firmware.config.site_keys import CALLER_ID_SCHEMES, LANGUAGES, MAX_LEVEL, RECORDING, STRATEGIES, plan_names
 
 from .auth import requires
 from .engine import CommandRefused, Engine, EngineUnavailable
@@ -92,6 +92,22 @@ PARTS = {p.name: p for p in (
         Field("station", "Station", hint="The station line the supervisor listens in from."),
     )),
 )}
+
+
+# The [box] table: the box itself and its lines' network (one table, not a list of items).
+BOX = Part("box", "box", "", "box", "Box and lines", (
+    Field("id", "Box id", hint="This box's name at HQ; changes at the next start."),
+    Field("language", "Prompt language", "choice", "The callers' prompts; changes at the next start.", LANGUAGES),
+    Field("flow", "IVR flow", hint="config/flows/<name>.toml; default main. Swapped in at once."),
+    Field("answer_rings", "Rings before answering", "int", "1-10; at least what the caller-ID scheme needs."),
+    Field("callerid", "Caller ID of the lines", "choice",
+          "How the exchange sends it: bell202 (China, North America: after the first ring, so the box answers "
+          "on the second), v23 or dtmf (before the first ring), none.", CALLER_ID_SCHEMES),
+    Field("tones", "Tone plan of the lines", "choice",
+          "The network's busy, ringback and dial tones (board/tones); changes at the next start.", tuple(plan_names())),
+))
+# The configuration pages, in the order of their tabs.
+NAV = {BOX.name: BOX, **PARTS}
 
 
 class FormError(Exception):
@@ -224,11 +240,7 @@ class SiteEditor:
     def save(self, part: Part, item_id: str | None, item: dict | None, based_on: str) -> tuple[dict, dict]:
         """Create (item_id None), replace or remove (item None) one item; (changed fields, engine's answer).
         SaveError, with the file left as it was, if the engine finds fault or refuses."""
-        with self.site.locked():
-            data, version = self.site.read()
-            if version != based_on:
-                raise StaleVersion(_("the settings were changed since this page was loaded (by another admin or on "
-                                     "the box); here they are as they are now, make your change again"))
+        def change(data: dict) -> tuple[dict, str | None]:
             items = data.setdefault(part.table, [])
             index = next((n for n, i in enumerate(items) if str(i.get(part.id_key)) == item_id), None)
             if item_id is not None and index is None:
@@ -239,9 +251,9 @@ class SiteEditor:
                                                                                 "id": item.get(part.id_key)},
                                 {part.id_key: _("already taken")})
             old = items[index] if index is not None else {}
+            at = None
             if item is None:
                 del items[index]
-                at = None
             elif index is None:
                 items.append(item)
                 at = len(items) - 1
@@ -250,8 +262,27 @@ class SiteEditor:
                 at = index
             if not items:
                 del data[part.table]
+            return old, (f"{part.table}[{at}]." if at is not None else None)
+        return self._commit(change, item or {}, based_on)
+
+    def save_table(self, part: Part, item: dict, based_on: str) -> tuple[dict, dict]:
+        """Replace a single table of the file ([box]); as `save`."""
+        def change(data: dict) -> tuple[dict, str | None]:
+            old = data.get(part.table, {})
+            data[part.table] = item
+            return old, f"{part.table}."
+        return self._commit(change, item, based_on)
+
+    def _commit(self, change: Callable[[dict], tuple[dict, str | None]], new: dict,
+                based_on: str) -> tuple[dict, dict]:
+        with self.site.locked():
+            data, version = self.site.read()
+            if version != based_on:
+                raise StaleVersion(_("the settings were changed since this page was loaded (by another admin or on "
+                                     "the box); here they are as they are now, make your change again"))
+            old, prefix = change(data)
             text = self.site.dumps(data)
-            self._validate(part, text, at)
+            self._validate(text, prefix)
             previous = self.site.replace(text, version)
             try:
                 answer = self.engine.reload_site()
@@ -260,12 +291,12 @@ class SiteEditor:
                 status = 503 if isinstance(exc, EngineUnavailable) else 409
                 raise SaveError(status, _("the engine did not take the new settings, the running ones stay: "
                                           "%(reason)s") % {"reason": str(exc)}) from None
-        changed = {k: [old.get(k), (item or {}).get(k)] for k in sorted(set(old) | set(item or {}))
-                   if old.get(k) != (item or {}).get(k)}
+        changed = {k: [old.get(k), new.get(k)] for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)}
         return changed, answer
 
-    def _validate(self, part: Part, text: str, at: int | None) -> None:
-        """SaveError naming each bad field of the item (and any other the file now has wrong)."""
+    def _validate(self, text: str, prefix: str | None) -> None:
+        """SaveError naming each bad field of the item whose keys start `prefix` ("queue[2].") and any
+        other the file now has wrong."""
         try:
             answer = self.engine.validate_site(text)
         except EngineUnavailable as exc:
@@ -277,9 +308,8 @@ class SiteEditor:
             return
         mine: dict[str, str] = {}
         others: list[str] = []
-        prefix = f"{part.table}[{at}]."
         for e in answer["errors"]:
-            if at is not None and e["field"].startswith(prefix):
+            if prefix is not None and e["field"].startswith(prefix):
                 mine.setdefault(e["field"][len(prefix):].split(".")[0], e["error"])
             else:
                 others.append(f"{e['field']}: {e['error']}" if e["field"] else e["error"])
@@ -296,11 +326,12 @@ def install(app: Bottle, render: Callable[..., str], site: SiteFile) -> None:
     """Add the configuration pages and their /api/v1/config routes to the web app."""
     for part in PARTS.values():
         _install_part(app, render, site, part)
+    _install_box(app, render, site)
 
     @app.get("/config")
     @requires(*CONFIG_ROLES)
     def config_home():
-        redirect("/config/queues")
+        redirect("/config/box")
 
 
 def _install_part(app: Bottle, render: Callable[..., str], site: SiteFile, part: Part) -> None:
@@ -326,12 +357,12 @@ def _install_part(app: Bottle, render: Callable[..., str], site: SiteFile, part:
             items, version = editor(engine).items(part)
         except (SiteFileError, OSError) as exc:
             items, version, error = [], "", str(exc)
-        return render("config_list", title=_(part.title), active="config", part=part, parts=PARTS,
+        return render("config_list", title=_(part.title), active="config", part=part, parts=NAV,
                       items=items, version=version, notice=notice, error=error, to_form=to_form)
 
     def form_page(item_id, values, version, problems, error=None, status=200):
         response.status = status
-        return render("config_item", title=_(part.title), active="config", part=part, parts=PARTS,
+        return render("config_item", title=_(part.title), active="config", part=part, parts=NAV,
                       item_id=item_id, values=values, version=version, problems=problems, error=error)
 
     @app.get(f"/config/{part.name}")
@@ -455,3 +486,70 @@ def _install_part(app: Bottle, render: Callable[..., str], site: SiteFile, part:
     @requires(*CONFIG_ROLES)
     def api_delete(id, engine, audit):
         return api_save(engine, api_id(id), None, audit, "delete")
+
+
+def _install_box(app: Bottle, render: Callable[..., str], site: SiteFile) -> None:
+    """The [box] page and /api/v1/config/box: one table, edited whole."""
+    part = BOX
+
+    def current() -> tuple[dict, str]:
+        data, version = site.read()
+        box = data.get(part.table, {})
+        return (box if isinstance(box, dict) else {}), version
+
+    def form_page(values, version, problems, error=None, notice=None, status=200):
+        response.status = status
+        return render("config_item", title=_(part.title), active="config", part=part, parts=NAV, item_id="",
+                      values=values, version=version, problems=problems, error=error, notice=notice)
+
+    @app.get("/config/box")
+    @requires(*CONFIG_ROLES)
+    def box_page(engine):
+        box, version = current()
+        restart = request.query.getunicode("restart")
+        notice = (_("Saved and applied; %(keys)s change at the next start.") % {"keys": restart} if restart
+                  else _("Saved and applied.") if request.query.get("saved") else None)
+        return form_page(to_form(part, box), version, {}, notice=notice)
+
+    @app.post("/config/box")
+    @requires(*CONFIG_ROLES)
+    def box_save(engine, audit):
+        form = {f.key: request.forms.getunicode(f.key, default="") for f in part.fields}
+        based_on = request.forms.getunicode("version", default="")
+        try:
+            changed, answer = SiteEditor(site, engine).save_table(part, from_form(part, form), based_on)
+        except FormError as exc:
+            return form_page(form, based_on, exc.fields, status=422)
+        except StaleVersion as exc:
+            box, version = current()
+            return form_page(to_form(part, box), version, {}, error=str(exc), status=409)
+        except SaveError as exc:
+            return form_page(form, based_on, exc.fields, error=str(exc), status=exc.status)
+        audit.record("box.update", "box", changed)
+        restart = ", ".join(answer.get("restart", []))
+        redirect("/config/box?saved=1" + (f"&restart={restart}" if restart else ""))
+
+    @app.get("/api/v1/config/box")
+    @requires(*CONFIG_ROLES)
+    def api_box(engine):
+        box, version = current()
+        response.set_header("ETag", f'"{version}"')
+        return {"version": version, "item": box}
+
+    @app.put("/api/v1/config/box")
+    @requires(*CONFIG_ROLES)
+    def api_box_put(engine, audit):
+        try:
+            item = from_json(part, request.json)
+            tag = (request.headers.get("If-Match") or "").strip().strip('"')
+            if not tag:
+                raise json_reply(428, {"error": _("send the version you edited in If-Match (the ETag of the GET)")})
+            changed, answer = SiteEditor(site, engine).save_table(part, item, tag)
+        except StaleVersion as exc:
+            raise json_reply(412, {"error": str(exc)}) from None
+        except SaveError as exc:
+            raise json_reply(exc.status, {"error": str(exc), "fields": exc.fields}) from None
+        audit.record("box.update", "box", changed)
+        _box, version = current()
+        response.set_header("ETag", f'"{version}"')
+        return {"version": version, "changed": changed, "restart": answer.get("restart", [])}

@@ -14,7 +14,7 @@ from bottle import Bottle, redirect, request, response
 from firmware.store import connect, write_transaction
 
 from .auth import requires
-from .config import PARTS, json_reply
+from .config import NAV, json_reply
 from .i18n import gettext as _
 from .replies import json_error
 
@@ -99,7 +99,7 @@ def install(app: Bottle, render: Callable[..., str], levels: VipLevels) -> None:
     def page(problems=None, values=None, notice=None, status=200):
         response.status = status
         return render("config_vip", title=_("VIP customers"), active="config", items=levels.list(),
-                      problems=problems or {}, values=values or {}, notice=notice, max_vip=MAX_VIP, parts=PARTS)
+                      problems=problems or {}, values=values or {}, notice=notice, max_vip=MAX_VIP, parts=NAV)
 
     @app.get("/config/vip")
     @requires(*VIP_ROLES)

@@ -74,7 +74,7 @@ class CallCenter:
         board = svc.lines
         n = len(board)
         # Caller ID sent after a ring is only heard if that ring is let pass.
-        self.answer_rings = max(site.answer_rings, board.answer_rings)
+        self.answer_rings = max(site.rings, board.answer_rings)
         self.calls: dict[int, Call] = {}          # trunk channel -> call
         self.sessions: dict[str, IvrSession] = {}
         self.recordings = Recordings(svc)
@@ -139,7 +139,7 @@ class CallCenter:
         except AcdError as exc:
             raise ControlError(f"site not reloaded, the running settings stay: {exc}") from None
         self.site = site
-        self.answer_rings = max(site.answer_rings, self.svc.lines.answer_rings)
+        self.answer_rings = max(site.rings, self.svc.lines.answer_rings)
         if flow is not None:
             self.flow = flow
         self._record_roster()

@@ -53,12 +53,19 @@ class SupervisorConfig:
     station: str
 
 
+# Rings to let pass before answering, by how the exchange sends caller ID (docs/standards.md, caller
+# ID): Bell 202 FSK comes between the first and second ring (Telcordia GR-30), so the box answers on
+# the second; V.23 after DT-AS (ETSI EN 300 659-1) and DTMF bursts come before the first ring.
+RINGS_FOR_CALLER_ID = {"bell202": 2}
+
+
 @dataclass
 class SiteConfig:
     box_id: str = "branch-001"
     language: str = "en"
     flow: str = "main"
     answer_rings: int = 1
+    callerid: str = ""               # how the exchange sends caller ID ("": not said; answer_rings decides)
     # The network's call-progress tones: given by whoever builds the settings (config's read_site),
     # as the call center sits below the config layer and reads no files.
     tones: TonePlan = field(kw_only=True)
@@ -66,3 +73,8 @@ class SiteConfig:
     agents: list[AgentConfig] = field(default_factory=list)
     supervisors: list[SupervisorConfig] = field(default_factory=list)
     schedules: dict[str, Schedule] = field(default_factory=dict)   # by name, for the flows' hours nodes
+
+    @property
+    def rings(self) -> int:
+        """Rings before answering: as set, and at least what the caller-ID scheme needs to be heard."""
+        return max(self.answer_rings, RINGS_FOR_CALLER_ID.get(self.callerid, 1))

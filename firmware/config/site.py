@@ -12,8 +12,8 @@ from dsp.tones import TonePlan, TonePlanError
 from firmware.callcenter.flows import DAYS
 from firmware.callcenter.schedules import Schedule
 from firmware.callcenter.settings import AgentConfig, QueueConfig, SiteConfig, SupervisorConfig
-from firmware.config.site_keys import (ANNOUNCE, DEFAULT_LEVEL, DIAL_CHARS, HANGUP, MAX_LEVEL, OVERFLOW_KINDS,
-                                       RECORDING, STRATEGIES)
+from firmware.config.site_keys import (ANNOUNCE, CALLER_ID_SCHEMES, DEFAULT_LEVEL, DIAL_CHARS, HANGUP, LANGUAGES,
+                                       MAX_LEVEL, OVERFLOW_KINDS, RECORDING, STRATEGIES)
 from firmware.config.tone_plans import DEFAULT_PLAN, load_plan, plan_names
 from firmware.core.commands import MAX_DIAL
 
@@ -196,9 +196,10 @@ def check_site(top: Section, stations: Collection[str] | None = None) -> tuple[S
         box = top.get_table("box", {})
         site = SiteConfig(
             box_id=box.get_str("id", "branch-001"),
-            language=box.get_str("language", "en"),
+            language=box.get_str("language", "en", choices=LANGUAGES),
             flow=box.get_str("flow", "main"),
             answer_rings=box.get_int("answer_rings", 1, 1, 10),
+            callerid=box.get_str("callerid", "", choices=("", *CALLER_ID_SCHEMES)),
             tones=read_tone_plan(box),
         )
         box.done()

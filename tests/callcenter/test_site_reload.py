@@ -161,3 +161,19 @@ def test_a_station_still_carrying_a_removed_agents_call_is_refused_to_another_an
     assert set(desk.acd.agents) == {"A", "B"} and not desk.acd.agent("A").retiring
     assert call.state == CallState.CONNECTED
     assert desk.center.site.agents == [ANN, BEN]
+
+
+def test_a_caller_id_scheme_sent_after_the_first_ring_makes_the_box_answer_on_the_second(desk):
+    desk.reload()
+    desk.center.on_channel_event(ChannelEvent(0, EventKind.RING))
+    desk.box.advance(0.2)
+    assert desk.box.lines.answered == [0]
+    desk.center.on_channel_event(ChannelEvent(0, EventKind.CLEAR))
+    site = dataclasses.replace(desk.center.site, callerid="bell202")
+    desk.center.commands()["site.reload"](site=site, flow=None, restart=())
+    desk.center.on_channel_event(ChannelEvent(1, EventKind.RING))
+    desk.box.advance(0.2)
+    assert desk.box.lines.answered == [0]              # GR-30: the FSK comes after this ring
+    desk.center.on_channel_event(ChannelEvent(1, EventKind.RING))
+    desk.box.advance(0.2)
+    assert desk.box.lines.answered == [0, 1]

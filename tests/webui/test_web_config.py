@@ -237,3 +237,23 @@ def test_a_schedule_with_its_holidays_is_added_from_the_page(admin, site):
     assert on_disk(site)["schedule"] == [{"name": "office", "days": ["mon", "tue", "sat"],
                                           "holidays": ["2026-10-01", "2026-10-02"]}]
     assert "mon, tue, sat" in admin.get("/config/schedules").text
+
+
+def test_the_box_page_sets_the_lines_caller_id_scheme_and_tone_plan(admin, site, db_path):
+    form = form_of(admin, "/config/box")
+    assert form["id"] == "branch-001" and form["tones"] == "cn"
+    reply = admin.post("/config/box", form={**form, "callerid": "bell202", "tones": "etsi", "answer_rings": "0"})
+    assert reply.status == 422 and "0 is below the minimum 1" in reply.text
+    reply = admin.post("/config/box", form={**form, "callerid": "bell202", "tones": "etsi"})
+    assert reply.status == 303
+    assert on_disk(site)["box"] == {"id": "branch-001", "tones": "etsi", "callerid": "bell202"}
+    assert on_disk(site)["queue"][0]["name"] == "sales"
+    conn = sqlite3.connect(db_path)
+    detail = conn.execute("SELECT detail FROM audit_log WHERE action = 'box.update'").fetchone()[0]
+    conn.close()
+    assert json.loads(detail) == {"callerid": [None, "bell202"], "tones": ["cn", "etsi"]}
+    token = admin.csrf("/")
+    etag = admin.get("/api/v1/config/box").header("ETag")
+    bad = admin.request("PUT", "/api/v1/config/box", json_body={"language": "fr"},
+                        headers={"X-CSRF-Token": token, "If-Match": etag})
+    assert bad.status == 422 and "'fr' is not one of en, zh" in bad.json()["fields"]["language"]

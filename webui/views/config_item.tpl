@@ -1,9 +1,16 @@
 % rebase('layout', main_class='page')
 <div class="page-head">
+  % if item_id == '':
+  <h1>{{_(part.title)}}</h1>
+  % else:
   <h1>{{_(part.title)}}: {{item_id or _("new")}}</h1>
   <p class="crumbs"><a href="/config/{{part.name}}">{{_(part.title)}}</a></p>
+  % end
 </div>
 % include('config_nav')
+% if get('notice'):
+<p class="notice" role="status">{{notice}}</p>
+% end
 % if error:
 <div class="form-error" role="alert">{{error}}</div>
 % end
