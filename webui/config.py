@@ -1,5 +1,6 @@
-"""The admin's configuration pages and API for the site settings (config/site.toml): queues, agents and
-supervisors, each validated field by field and applied to the running engine without a restart.
+"""The admin's configuration pages and API for the site settings (config/site.toml): the box and its
+lines, queues, agents, schedules (business hours and holidays) and supervisors, each validated field by
+field and applied to the running engine without a restart.
 
 A save reads the file anew, refuses a change based on a version no longer on disk, has the engine check
 the whole new file (`site.validate`: the web loads no numpy, so the engine's reader is the one judge),
@@ -9,13 +10,14 @@ share every step; the API carries the version as an ETag and takes it back in If
 """
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
 from dataclasses import dataclass
 from typing import Callable
 
-from bottle import Bottle, HTTPResponse, redirect, request, response
+from bottle import Bottle, HTTPError, HTTPResponse, redirect, request, response
 
 from firmware.config.site_keys import CALLER_ID_SCHEMES, LANGUAGES, MAX_LEVEL, RECORDING, STRATEGIES, plan_names
 
@@ -317,6 +319,18 @@ class SiteEditor:
         raise SaveError(422, message, mine)
 
 
+def readable(fn):
+    """Route decorator: a site.toml that is missing or not TOML answers 503 with the reason (the app's
+    error page, or JSON under /api/) instead of a traceback."""
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except SiteFileError as exc:
+            raise HTTPError(503, str(exc)) from None
+    return run
+
+
 def json_reply(status: int, body: dict) -> HTTPResponse:
     return HTTPResponse(json.dumps(body, ensure_ascii=False), status,
                         {"Content-Type": "application/json", "Cache-Control": "no-store"})
@@ -343,20 +357,13 @@ def _install_part(app: Bottle, render: Callable[..., str], site: SiteFile, part:
             raise HTTPResponse(status=404)
         return item_id
 
-    def read_or_fail(engine: Engine, api: bool):
-        try:
-            return editor(engine).items(part)
-        except (SiteFileError, OSError) as exc:
-            if api:
-                raise json_reply(500, {"error": str(exc)}) from None
-            raise
-
     # --- pages --------------------------------------------------------------------------------------
     def list_page(engine, notice=None, error=None):
         try:
             items, version = editor(engine).items(part)
-        except (SiteFileError, OSError) as exc:
+        except SiteFileError as exc:
             items, version, error = [], "", str(exc)
+            response.status = 503
         return render("config_list", title=_(part.title), active="config", part=part, parts=NAV,
                       items=items, version=version, notice=notice, error=error, to_form=to_form)
 
@@ -367,18 +374,21 @@ def _install_part(app: Bottle, render: Callable[..., str], site: SiteFile, part:
 
     @app.get(f"/config/{part.name}")
     @requires(*CONFIG_ROLES)
+    @readable
     def page_list(engine):
         saved = request.query.getunicode("saved")
         return list_page(engine, notice=_("Saved and applied: %(id)s") % {"id": saved} if saved else None)
 
     @app.get(f"/config/{part.name}/new")
     @requires(*CONFIG_ROLES)
+    @readable
     def page_new(engine):
-        _items, version = read_or_fail(engine, False)
+        _items, version = editor(engine).items(part)
         return form_page(None, {f.key: "" for f in part.fields}, version, {})
 
     @app.get(f"/config/{part.name}/<id>")
     @requires(*CONFIG_ROLES)
+    @readable
     def page_item(id, engine):
         item, version = editor(engine).find(part, checked_id(id))
         if item is None:
@@ -394,6 +404,9 @@ def _install_part(app: Bottle, render: Callable[..., str], site: SiteFile, part:
         except FormError as exc:
             return form_page(item_id, form, based_on, exc.fields, status=422)
         except StaleVersion as exc:
+            if delete:
+                response.status = 409
+                return list_page(engine, error=str(exc))
             current, version = editor(engine).find(part, item_id) if item_id else (None, editor(engine).items(part)[1])
             values = to_form(part, current) if current is not None else form
             return form_page(item_id, values, version, {}, error=str(exc), status=409)
@@ -409,16 +422,19 @@ def _install_part(app: Bottle, render: Callable[..., str], site: SiteFile, part:
 
     @app.post(f"/config/{part.name}")
     @requires(*CONFIG_ROLES)
+    @readable
     def page_create(engine, audit):
         return page_save(None, engine, audit)
 
     @app.post(f"/config/{part.name}/<id>")
     @requires(*CONFIG_ROLES)
+    @readable
     def page_update(id, engine, audit):
         return page_save(checked_id(id), engine, audit)
 
     @app.post(f"/config/{part.name}/<id>/delete")
     @requires(*CONFIG_ROLES)
+    @readable
     def page_delete(id, engine, audit):
         return page_save(checked_id(id), engine, audit, delete=True)
 
@@ -456,13 +472,15 @@ def _install_part(app: Bottle, render: Callable[..., str], site: SiteFile, part:
 
     @app.get(f"/api/v1/config/{part.name}")
     @requires(*CONFIG_ROLES)
+    @readable
     def api_list(engine):
-        items, version = read_or_fail(engine, True)
+        items, version = editor(engine).items(part)
         response.set_header("ETag", f'"{version}"')
         return {"version": version, "items": items}
 
     @app.get(f"/api/v1/config/{part.name}/<id>")
     @requires(*CONFIG_ROLES)
+    @readable
     def api_item(id, engine):
         item, version = editor(engine).find(part, api_id(id))
         if item is None:
@@ -472,6 +490,7 @@ def _install_part(app: Bottle, render: Callable[..., str], site: SiteFile, part:
 
     @app.post(f"/api/v1/config/{part.name}")
     @requires(*CONFIG_ROLES)
+    @readable
     def api_create(engine, audit):
         result = api_save(engine, None, api_body(), audit, "create")
         response.status = 201
@@ -479,11 +498,13 @@ def _install_part(app: Bottle, render: Callable[..., str], site: SiteFile, part:
 
     @app.put(f"/api/v1/config/{part.name}/<id>")
     @requires(*CONFIG_ROLES)
+    @readable
     def api_replace(id, engine, audit):
         return api_save(engine, api_id(id), api_body(), audit, "update")
 
     @app.delete(f"/api/v1/config/{part.name}/<id>")
     @requires(*CONFIG_ROLES)
+    @readable
     def api_delete(id, engine, audit):
         return api_save(engine, api_id(id), None, audit, "delete")
 
@@ -504,6 +525,7 @@ def _install_box(app: Bottle, render: Callable[..., str], site: SiteFile) -> Non
 
     @app.get("/config/box")
     @requires(*CONFIG_ROLES)
+    @readable
     def box_page(engine):
         box, version = current()
         restart = request.query.getunicode("restart")
@@ -513,6 +535,7 @@ def _install_box(app: Bottle, render: Callable[..., str], site: SiteFile) -> Non
 
     @app.post("/config/box")
     @requires(*CONFIG_ROLES)
+    @readable
     def box_save(engine, audit):
         form = {f.key: request.forms.getunicode(f.key, default="") for f in part.fields}
         based_on = request.forms.getunicode("version", default="")
@@ -531,6 +554,7 @@ def _install_box(app: Bottle, render: Callable[..., str], site: SiteFile) -> Non
 
     @app.get("/api/v1/config/box")
     @requires(*CONFIG_ROLES)
+    @readable
     def api_box(engine):
         box, version = current()
         response.set_header("ETag", f'"{version}"')
@@ -538,6 +562,7 @@ def _install_box(app: Bottle, render: Callable[..., str], site: SiteFile) -> Non
 
     @app.put("/api/v1/config/box")
     @requires(*CONFIG_ROLES)
+    @readable
     def api_box_put(engine, audit):
         try:
             item = from_json(part, request.json)

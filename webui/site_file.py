@@ -42,7 +42,11 @@ class SiteFile:
 
     def read(self) -> tuple[dict, str]:
         """(the settings as TOML data, their version)."""
-        raw = self.path.read_bytes()
+        try:
+            raw = self.path.read_bytes()
+        except OSError as exc:
+            raise SiteFileError(f"{self.path.name} cannot be read ({exc.strerror or exc}); the engine writes it "
+                                "at its first start") from None
         try:
             return tomllib.loads(raw.decode()), version_of(raw)
         except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:

@@ -257,3 +257,12 @@ def test_the_box_page_sets_the_lines_caller_id_scheme_and_tone_plan(admin, site,
     bad = admin.request("PUT", "/api/v1/config/box", json_body={"language": "fr"},
                         headers={"X-CSRF-Token": token, "If-Match": etag})
     assert bad.status == 422 and "'fr' is not one of en, zh" in bad.json()["fields"]["language"]
+
+
+def test_without_a_site_file_the_pages_say_so_instead_of_failing(admin, engine):
+    assert not engine.site_path.exists()
+    for path in ("/config/queues", "/config/queues/new", "/config/agents/1001", "/config/box"):
+        reply = admin.get(path)
+        assert reply.status == 503 and "the engine writes it at its first start" in reply.text, path
+    reply = admin.get("/api/v1/config/queues")
+    assert reply.status == 503 and "first start" in reply.json()["error"]
