@@ -19,7 +19,7 @@ from typing import Callable
 
 from bottle import Bottle, HTTPError, HTTPResponse, redirect, request, response
 
-from firmware.config.site_keys import CALLER_ID_SCHEMES, LANGUAGES, MAX_LEVEL, RECORDING, STRATEGIES, plan_names
+from firmware.config.site_keys import CALLER_ID_SCHEMES, LANGUAGES, RECORDING, STRATEGIES, plan_names
 
 from .auth import requires
 from .engine import CommandRefused, Engine, EngineUnavailable
@@ -31,6 +31,12 @@ CONFIG_ROLES = ("admin",)
 ID_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 # "sales=5, service=7" or "30:3, 60:1" as a form field: a few dozen entries at most.
 MAX_ENTRIES = 50
+
+
+def N_(message: str) -> str:
+    """Marks a message for the catalogue (Babel extracts N_ by default); the templates translate it
+    when a page shows it, in the reader's language."""
+    return message
 
 
 @dataclass(frozen=True)
@@ -54,59 +60,65 @@ class Part:
 
 
 PARTS = {p.name: p for p in (
-    Part("queues", "queue", "name", "queue", "Queues", (
-        Field("name", "Name", hint="How the flow and the reports name the queue."),
-        Field("skill", "Skill", hint="The skill an agent needs; empty: the queue's name."),
-        Field("min_level", "Minimum skill level", "int", f"1-{MAX_LEVEL}; agents below it are never offered a call."),
-        Field("strategy", "Strategy", "choice", "Who of the ready agents is rung.", STRATEGIES),
-        Field("ring_timeout", "Ring timeout (s)", "float", "3-120 s an agent's phone rings before the next agent."),
-        Field("wrapup", "Wrap-up (s)", "float", "0-600 s after a call before the agent is offered another."),
-        Field("max_wait", "Maximum wait (s)", "float", "10-7200 s in the queue before the flow's timeout target."),
-        Field("max_waiting", "Callers waiting at most", "int", "0: no limit; then the flow's overflow target."),
-        Field("escalate", "Escalation", "steps", "After s waiting, the level that may take the caller: 30:3, 90:1"),
-        Field("dedicated_wait", "VIP's own agent waited for (s)", "float", "0-600 s."),
-        Field("announce_every", "Announce position every (s)", "float", "0: never; otherwise at least 15 s."),
-        Field("recording", "Recording", "choice", "all, none, or when the agent asks.", RECORDING),
-        Field("on_full", "When the queue is full", hint="queue:<name>, node:<flow node> or hangup; "
-              "empty: hang up. The flow's queue node, if it says, goes first."),
-        Field("on_timeout", "After the maximum wait", hint="queue:<name>, node:<flow node> or hangup."),
-        Field("overflow_prompts", "Said before hanging up", "list", "Prompt names, comma-separated."),
-        Field("announce", "Announcements say", "list", "position, wait (either or both, in order)."),
-        Field("announce_prompts", "Said before each announcement", "list", "Prompt names, comma-separated."),
+    Part("queues", "queue", "name", "queue", N_("Queues"), (
+        Field("name", N_("Name"), hint=N_("How the flow and the reports name the queue.")),
+        Field("skill", N_("Skill"), hint=N_("The skill an agent needs; empty: the queue's name.")),
+        Field("min_level", N_("Minimum skill level"), "int", N_("1-10; agents below it are never offered a call.")),
+        Field("strategy", N_("Strategy"), "choice", N_("Who of the ready agents is rung."), STRATEGIES),
+        Field("ring_timeout", N_("Ring timeout (s)"), "float",
+              N_("3-120 s an agent's phone rings before the next agent.")),
+        Field("wrapup", N_("Wrap-up (s)"), "float", N_("0-600 s after a call before the agent is offered another.")),
+        Field("max_wait", N_("Maximum wait (s)"), "float",
+              N_("10-7200 s in the queue before the flow's timeout target.")),
+        Field("max_waiting", N_("Callers waiting at most"), "int", N_("0: no limit; then the flow's overflow target.")),
+        Field("escalate", N_("Escalation"), "steps",
+              N_("After s waiting, the level that may take the caller: 30:3, 90:1")),
+        Field("dedicated_wait", N_("VIP's own agent waited for (s)"), "float", N_("0-600 s.")),
+        Field("announce_every", N_("Announce position every (s)"), "float", N_("0: never; otherwise at least 15 s.")),
+        Field("recording", N_("Recording"), "choice", N_("all, none, or when the agent asks."), RECORDING),
+        Field("on_full", N_("When the queue is full"),
+              hint=N_("queue:<name>, node:<flow node> or hangup; empty: hang up. The flow's queue node, if it "
+                      "says, goes first.")),
+        Field("on_timeout", N_("After the maximum wait"), hint=N_("queue:<name>, node:<flow node> or hangup.")),
+        Field("overflow_prompts", N_("Said before hanging up"), "list", N_("Prompt names, comma-separated.")),
+        Field("announce", N_("Announcements say"), "list", N_("position, wait (either or both, in order).")),
+        Field("announce_prompts", N_("Said before each announcement"), "list", N_("Prompt names, comma-separated.")),
     )),
-    Part("agents", "agent", "id", "agent", "Agents", (
-        Field("id", "Agent id", hint="The id the agent signs in to the phone with."),
-        Field("name", "Name"),
-        Field("station", "Station", hint="A station line of the box (station1 ...); or give a phone number."),
-        Field("phone", "Phone number", hint="A remote agent's own number, dialled on a free trunk."),
-        Field("skills", "Skills and levels", "levels", f"queue skill=level (1-{MAX_LEVEL}): sales=6, service=4"),
+    Part("agents", "agent", "id", "agent", N_("Agents"), (
+        Field("id", N_("Agent id"), hint=N_("The id the agent signs in to the phone with.")),
+        Field("name", N_("Name")),
+        Field("station", N_("Station"), hint=N_("A station line of the box (station1 ...); or give a phone number.")),
+        Field("phone", N_("Phone number"), hint=N_("A remote agent's own number, dialled on a free trunk.")),
+        Field("skills", N_("Skills and levels"), "levels", N_("queue skill=level (1-10): sales=6, service=4")),
     )),
-    Part("schedules", "schedule", "name", "schedule", "Hours and holidays", (
-        Field("name", "Name", hint="What a flow's hours node names (schedule = \"office\")."),
-        Field("days", "Open days", "list", "mon, tue, wed, thu, fri, sat, sun; default mon-fri."),
-        Field("open", "Opens at", hint="HH:MM, local time; default 09:00."),
-        Field("close", "Closes at", hint="HH:MM; default 18:00."),
-        Field("holidays", "Holidays", "list", "Closed dates, YYYY-MM-DD, comma-separated."),
+    Part("schedules", "schedule", "name", "schedule", N_("Hours and holidays"), (
+        Field("name", N_("Name"), hint=N_("What a flow's hours node names (schedule = \"office\").")),
+        Field("days", N_("Open days"), "list", N_("mon, tue, wed, thu, fri, sat, sun; default mon-fri.")),
+        Field("open", N_("Opens at"), hint=N_("HH:MM, local time; default 09:00.")),
+        Field("close", N_("Closes at"), hint=N_("HH:MM; default 18:00.")),
+        Field("holidays", N_("Holidays"), "list", N_("Closed dates, YYYY-MM-DD, comma-separated.")),
     )),
-    Part("supervisors", "supervisor", "id", "supervisor", "Supervisors", (
-        Field("id", "Supervisor id"),
-        Field("name", "Name"),
-        Field("station", "Station", hint="The station line the supervisor listens in from."),
+    Part("supervisors", "supervisor", "id", "supervisor", N_("Supervisors"), (
+        Field("id", N_("Supervisor id")),
+        Field("name", N_("Name")),
+        Field("station", N_("Station"), hint=N_("The station line the supervisor listens in from.")),
     )),
 )}
 
 
 # The [box] table: the box itself and its lines' network (one table, not a list of items).
-BOX = Part("box", "box", "", "box", "Box and lines", (
-    Field("id", "Box id", hint="This box's name at HQ; changes at the next start."),
-    Field("language", "Prompt language", "choice", "The callers' prompts; changes at the next start.", LANGUAGES),
-    Field("flow", "IVR flow", hint="config/flows/<name>.toml; default main. Swapped in at once."),
-    Field("answer_rings", "Rings before answering", "int", "1-10; at least what the caller-ID scheme needs."),
-    Field("callerid", "Caller ID of the lines", "choice",
-          "How the exchange sends it: bell202 (China, North America: after the first ring, so the box answers "
-          "on the second), v23 or dtmf (before the first ring), none.", CALLER_ID_SCHEMES),
-    Field("tones", "Tone plan of the lines", "choice",
-          "The network's busy, ringback and dial tones (board/tones); changes at the next start.", tuple(plan_names())),
+BOX = Part("box", "box", "", "box", N_("Box and lines"), (
+    Field("id", N_("Box id"), hint=N_("This box's name at HQ; changes at the next start.")),
+    Field("language", N_("Prompt language"), "choice",
+          N_("The callers' prompts; changes at the next start."), LANGUAGES),
+    Field("flow", N_("IVR flow"), hint=N_("config/flows/<name>.toml; default main. Swapped in at once.")),
+    Field("answer_rings", N_("Rings before answering"), "int", N_("1-10; at least what the caller-ID scheme needs.")),
+    Field("callerid", N_("Caller ID of the lines"), "choice",
+          N_("How the exchange sends it: bell202 (China, North America: after the first ring, so the box answers "
+             "on the second), v23 or dtmf (before the first ring), none."), CALLER_ID_SCHEMES),
+    Field("tones", N_("Tone plan of the lines"), "choice",
+          N_("The network's busy, ringback and dial tones (board/tones); changes at the next start."),
+          tuple(plan_names())),
 ))
 # The configuration pages, in the order of their tabs.
 NAV = {BOX.name: BOX, **PARTS}
