@@ -726,6 +726,7 @@ class Acd:
             members = [a for a in self.agents.values() if a.level(q.cfg.skill) >= q.cfg.min_level]
             queues.append({
                 "name": q.name, "strategy": q.cfg.strategy, "skill": q.cfg.skill, "waiting": len(q.waiting),
+                "draining": q.draining,
                 "longest_wait_s": round(max((now - c.waiting_since for c in q.waiting), default=0.0), 1),
                 "agents_logged_in": sum(a.state != AgentState.LOGGED_OUT for a in members),
                 "agents_ready": sum(a.state == AgentState.READY for a in members),
@@ -734,4 +735,4 @@ class Acd:
                 "service_level": round(q.answered_in_sl / q.offered, 4) if q.offered else None,
                 "aht_s": round(q.aht, 1),
                 "estimated_wait_s": round(self.estimated_wait(q, len(q.waiting) + 1), 1)})
-        return {"queues": queues, "agents": [a.status() for a in self.agents.values()]}
+        return {"queues": queues, "agents": [{**a.status(), "leaving": a.retiring} for a in self.agents.values()]}

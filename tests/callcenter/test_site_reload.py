@@ -106,6 +106,7 @@ def test_an_agent_removed_on_a_call_finishes_it_then_is_logged_out(desk):
     desk.picks_up(STATION_A)
     result = desk.reload(agents=[BEN])
     assert result["leaving"] == ["A"]
+    assert [(a["id"], a["leaving"]) for a in desk.center.status()["agents"]] == [("B", False), ("A", True)]
     assert call.state == CallState.CONNECTED and desk.acd.agent("A").call is call
     desk.hangs_up(call)
     desk.box.advance(31.0)                            # the call's wrap-up, then out
@@ -141,6 +142,7 @@ def test_a_removed_queue_takes_no_new_caller_serves_those_waiting_then_goes(desk
     first = desk.caller()                             # nobody ready: waits in sales
     result = desk.reload(queues=[SERVICE])
     assert result["draining"] == ["sales"]
+    assert [(q["name"], q["draining"]) for q in desk.center.status()["queues"]] == [("sales", True), ("service", False)]
     assert first.state == CallState.QUEUED and first.queue == "sales"
     second = desk.caller()                            # sales takes nobody new: the flow's on_full
     assert second.state == CallState.QUEUED and second.queue == "service"

@@ -202,3 +202,16 @@ def test_a_flow_naming_a_schedule_the_settings_lack_is_refused(box, tmp_path):
         center.load_flow({})
     path.write_text(GOOD + SCHEDULE)
     assert reloader.prepare_validate({})["errors"] == []
+
+
+def test_a_site_text_sent_to_be_checked_is_bounded_and_plain_text():
+    from firmware.core.commands import MAX_SITE_TEXT, CommandError, check
+
+    check("site.validate", {"text": GOOD.replace("Li Wei", "李伟")})          # lines, tabs and Chinese are text
+    check("site.validate", {})                                               # the file on disk
+    with pytest.raises(CommandError, match="site.validate: text must be a text of at most 20000"):
+        check("site.validate", {"text": "#" * (MAX_SITE_TEXT + 1)})
+    with pytest.raises(CommandError, match="text must be"):
+        check("site.validate", {"text": "id = \"\x00\""})
+    with pytest.raises(CommandError, match="site.reload: bad arguments: unknown argument"):
+        check("site.reload", {"text": GOOD})
