@@ -117,7 +117,7 @@ BOX = Part("box", "box", "", "box", N_("Box and lines"), (
           N_("How the exchange sends it: bell202 (China, North America: after the first ring, so the box answers "
              "on the second), v23 or dtmf (before the first ring), none."), CALLER_ID_SCHEMES),
     Field("tones", N_("Tone plan of the lines"), "choice",
-          N_("The network's busy, ringback and dial tones (board/tones); changes at the next start."),
+          N_("The network's busy, ringback and dial tones (board/tones); used once no number is being dialled."),
           tuple(plan_names())),
 ))
 # The configuration pages, in the order of their tabs.

@@ -40,6 +40,7 @@ from firmware.core.recorder import Finished
 
 if TYPE_CHECKING:
     from dsp.callerid import CallerIdMessage
+    from dsp.tones import TonePlan
     from firmware.core.timers import Timer
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,8 @@ log = logging.getLogger(__name__)
 DIGITS_KEPT = 20
 # How often a due answer checks again whether a caller ID burst has finished: a few ticks.
 CALLER_ID_POLL_S = 0.1
+# A new tone plan waits for numbers being dialled to be answered or refused; checked this often.
+RETUNE_RETRY_S = 1.0
 # A fax machine is only told apart from a caller while nobody is talking to it yet.
 FAX_STATES = frozenset((CallState.IVR, CallState.QUEUED))
 
@@ -110,8 +113,24 @@ class CallCenter:
             "site.validate": lambda errors, restart=(): {"valid": not errors, "errors": errors,
                                                          "restart": list(restart)},
         }
+        self._pending_tones: TonePlan | None = None     # a reloaded tone plan waiting for dialling to end
+        self._retune_timer: Timer | None = None
         self._record_roster()
         self.callbacks.restore(callbacks or [])
+
+    def _retune(self) -> None:
+        """Hear the lines by the new tone plan once no number is being dialled: a call-progress tone
+        being timed is heard to its end by the plan it started under (a call is never judged busy or
+        unobtainable half by one network's tones, half by another's)."""
+        self._retune_timer = None
+        plan = self._pending_tones
+        if plan is None:
+            return
+        if any(not leg.answered for leg in self.legs.active.values()):
+            self._retune_timer = self.svc.later(RETUNE_RETRY_S, self._retune)
+            return
+        self._pending_tones = None
+        self.svc.retune(plan)
 
     def _record_roster(self) -> None:
         """The agents and queues as configured, in the records HQ and the web read."""
@@ -138,6 +157,10 @@ class CallCenter:
             self.supervisors.reconfigure(site.supervisors)
         except AcdError as exc:
             raise ControlError(f"site not reloaded, the running settings stay: {exc}") from None
+        if site.tones.name != self.site.tones.name or self._pending_tones is not None:
+            self._pending_tones = site.tones
+            if self._retune_timer is None:
+                self._retune()
         self.site = site
         self.answer_rings = max(site.rings, self.svc.lines.answer_rings)
         if flow is not None:

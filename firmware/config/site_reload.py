@@ -24,9 +24,9 @@ from typed_toml import ConfigError, Section, read_file, read_text
 
 log = logging.getLogger(__name__)
 
-# Settings the running engine was built on: the box's name at HQ seeds its record ids, the prompt
-# language picks the prompt set loaded at start, and the tone plan tunes the detectors of every line.
-RESTART_KEYS = ("box.id", "box.language", "box.tones")
+# Settings the running engine was built on: the box's name at HQ seeds its record ids, and the prompt
+# language picks the prompt set loaded at start (the tone plan is swapped in: CallCenter._retune).
+RESTART_KEYS = ("box.id", "box.language")
 
 
 class SiteReloader:
@@ -64,8 +64,8 @@ class SiteReloader:
             fields += [{"field": "schedule", "error": f"flow {site.flow}: node {n!r}: {r}"}
                        for n, r in schedule_problems(flow or self.center.flow, set(site.schedules))]
         now = self.center.site
-        was = {"box.id": now.box_id, "box.language": now.language, "box.tones": now.tones.name}
-        new = {"box.id": site.box_id, "box.language": site.language, "box.tones": site.tones.name}
+        was = {"box.id": now.box_id, "box.language": now.language}
+        new = {"box.id": site.box_id, "box.language": site.language}
         restart = [k for k in RESTART_KEYS if was[k] != new[k]]
         return site, flow, fields, restart
 

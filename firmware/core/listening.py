@@ -33,6 +33,10 @@ class Listener:
         """Each channel's level in dBm0 over the last tick."""
         return self.detectors.levels
 
+    def retune(self, plan: TonePlan) -> None:
+        """The network's tone plan changed (site reload): call progress is heard by it from the next tick."""
+        self.detectors.retune(plan)
+
     def receiving_caller_id(self, channel: int) -> bool:
         """A caller ID burst is arriving on the line and has not been decoded yet."""
         return channel in self.detectors.callerid.status()["receiving"]

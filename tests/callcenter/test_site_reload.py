@@ -179,3 +179,20 @@ def test_a_caller_id_scheme_sent_after_the_first_ring_makes_the_box_answer_on_th
     desk.center.on_channel_event(ChannelEvent(1, EventKind.RING))
     desk.box.advance(0.2)
     assert desk.box.lines.answered == [0, 1]
+
+
+def test_a_new_tone_plan_is_heard_once_no_number_is_being_dialled(desk):
+    from firmware.config.tone_plans import load_plan
+
+    desk.ready("A")
+    desk.center.commands()["agent.dial"](agent="A", number="02155501234")
+    desk.picks_up(STATION_A)                          # the agent's phone first, then the number is dialled
+    assert any(not leg.answered for leg in desk.center.legs.active.values())
+    etsi = dataclasses.replace(desk.center.site, tones=load_plan("etsi"))
+    desk.center.commands()["site.reload"](site=etsi, flow=None, restart=())
+    desk.box.advance(3.0)
+    assert desk.box.tone_plans == []                  # the ringing number is judged by the plan it began under
+    trunk = next(iter(desk.center.legs.active))
+    desk.center.on_channel_event(ChannelEvent(trunk, EventKind.ANSWER))
+    desk.box.advance(1.1)
+    assert [p.name for p in desk.box.tone_plans] == ["etsi"]
