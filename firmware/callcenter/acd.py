@@ -221,7 +221,7 @@ class Acd:
         self.retired: dict[str, Queue] = {}
 
     # --- new settings while the box runs -------------------------------------------------------------
-    def reconfigure(self, queues: list[QueueConfig], agents: list[AgentConfig]) -> dict:
+    def reconfigure(self, queues: list[QueueConfig], agents: list[AgentConfig]) -> None:
         """Swap in new queue and agent settings at once, dropping no call (site.reload).
 
         A caller already waiting keeps the timers their queue started with (max wait, ring
@@ -257,10 +257,7 @@ class Acd:
         for agent in list(roster.values()):
             self.settle(agent)
         self._rebind()
-        self._prune()
         self.dispatch()
-        return {"queues": sorted(self.queues), "draining": sorted(n for n, q in self.queues.items() if q.draining),
-                "agents": sorted(self.agents), "leaving": sorted(a.id for a in self.agents.values() if a.retiring)}
 
     def check_agents(self, agents: list[AgentConfig]) -> dict[str, int | None]:
         """Each agent's station channel; AcdError if a station is not on the board or still carries
@@ -478,6 +475,7 @@ class Acd:
     def dispatch(self) -> None:
         """Offer waiting callers, best first (priority, then time of entry, across every queue), to
         the ready agents each may have; a caller nobody may take yet does not hold up the others."""
+        self._prune()
         now = self.svc.clock.time()
         ready = self._ringable(self.agents.values())
         if not ready:

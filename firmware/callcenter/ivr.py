@@ -324,7 +324,8 @@ class IvrSession:
         """Send an overflowing caller where their queue's settings say."""
         why = Disposition.OVERFLOW if outcome == "full" else Disposition.TIMEOUT
         kind, _, name = target.partition(":")
-        self.call.event("queue:overflow", outcome=outcome, to=target or "hangup")
+        if target:
+            self.call.event("queue:overflow", outcome=outcome, to=target)
         if kind == "queue" and name in self.center.acd.queues:
             # One hop only: out of the second queue too, the caller is hung up on (no ping-pong).
             self.center.enqueue(self.call, name, lambda again: self._queue_exit(again) if again.startswith("key:")
