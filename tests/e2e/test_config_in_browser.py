@@ -73,6 +73,8 @@ def test_admin_shortens_a_ring_timeout_and_the_running_engine_rings_that_long(bo
     wait.until(EC.url_to_be(url + "/"))
 
     browser.find_element(By.LINK_TEXT, "Configuration").click()
+    wait.until(EC.url_contains("/config/box"))
+    browser.find_element(By.CSS_SELECTOR, ".subnav a[href='/config/queues']").click()
     wait.until(EC.url_contains("/config/queues"))
     browser.find_element(By.CSS_SELECTOR, "a[href='/config/queues/sales']").click()
     field = wait.until(EC.presence_of_element_located((By.NAME, "ring_timeout")))

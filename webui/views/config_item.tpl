@@ -30,6 +30,7 @@
     </select>
     % else:
     <input name="{{f.key}}" value="{{values.get(f.key, '')}}" class="{{bad}}" maxlength="400"
+           placeholder="{{_('default')}}"
            {{'inputmode=decimal' if f.kind in ('int', 'float') else ''}}>
     % end
     % if f.key in problems:

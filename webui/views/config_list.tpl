@@ -29,7 +29,11 @@
         % shown = to_form(part, item)
         <tr>
           % for f in part.fields[:6]:
+          % if shown[f.key]:
           <td>{{shown[f.key]}}</td>
+          % else:
+          <td class="default-value">{{_("default")}}</td>
+          % end
           % end
           <td class="actions-col">
             <a class="btn btn-ghost btn-sm" href="/config/{{part.name}}/{{item.get(part.id_key)}}">{{_("Edit")}}</a>
