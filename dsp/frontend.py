@@ -67,6 +67,15 @@ class DetectorSet:
     def channels(self) -> int:
         return self.analyser.channels
 
+    def retune(self, plan: TonePlan) -> None:
+        """Listen for another network's call-progress tones from the next tick. Only the call-progress
+        detector starts afresh (a tone being timed is timed anew); DTMF, caller ID, fax, levels and
+        voice activity keep their state, as the shared analysis serves them by their own bases."""
+        analyser = TickAnalyser(self.channels, plan)
+        self.analyser = analyser
+        self.progress = CallProgressDetector(self.channels, plan)
+        self._detectors = (self.dtmf, self.progress, self.callerid, self.fax, self.vad)
+
     @property
     def levels(self) -> npt.NDArray[np.float64]:
         return self.meter.levels

@@ -121,6 +121,15 @@ def cmd_ctl(args) -> int:
             return 0
         if cmd == "reload-prompts":
             print(f"prompts reloaded: {client.call('prompts.reload')['prompts']}")
+        if cmd == "reload-site":
+            result = client.call("site.reload")
+            print(f"site reloaded: queues {', '.join(result['queues']) or 'none'}; "
+                  f"agents {', '.join(result['agents']) or 'none'}; flow {result['flow']}")
+            for what, ids in (("draining (no new callers, removed once empty)", result["draining"]),
+                              ("leaving after their call", result["leaving"]),
+                              ("changed, applied at the next start", result["restart"])):
+                if ids:
+                    print(f"  {what}: {', '.join(ids)}")
             return 0
         if cmd == "status":
             result = client.call("status")
@@ -360,8 +369,8 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("ctl", help="talk to the running engine")
     c.add_argument("--state", default=DEFAULT_STATE)
     c.add_argument("--json", action="store_true", help="print status as JSON")
-    c.add_argument("command", choices=["status", "reload-flow", "reload-prompts", "login", "logout", "ready",
-                                       "not-ready", "hangup"])
+    c.add_argument("command", choices=["status", "reload-flow", "reload-site", "reload-prompts", "login", "logout",
+                                       "ready", "not-ready", "hangup"])
     c.add_argument("agent", nargs="?")
     c.add_argument("reason", nargs="?")
     c.set_defaults(fn=cmd_ctl)
@@ -433,7 +442,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.cmd == "ctl" and args.command not in ("status", "reload-flow", "reload-prompts") and not args.agent:
+    if args.cmd == "ctl" and args.command not in ("status", "reload-flow", "reload-site", "reload-prompts") \
+            and not args.agent:
         print("branchline ctl: this command needs an agent id", file=sys.stderr)
         return 2
     try:

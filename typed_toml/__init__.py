@@ -11,8 +11,9 @@ _MISSING = object()
 class ConfigError(Exception):
     """A configuration file is unreadable or has a bad key; the message names file, key and reason.
 
-    `key` (dotted, e.g. "nodes.menu.timeout") and `reason` are also kept apart, for an editor that
-    shows each reason next to its key; both are empty when the whole file is at fault.
+    `key` (dotted, e.g. "nodes.menu.timeout" or "queue[0].ring_timeout") and `reason` are also kept
+    apart, for an editor that shows each reason next to its key; both are empty when the whole file
+    is at fault.
     """
 
     def __init__(self, message: str, key: str = "", reason: str = ""):
@@ -118,3 +119,11 @@ class Section:
 
 def read_file(path: str | Path) -> Section:
     return Section(load_toml(path), path)
+
+
+def read_text(text: str, name: str) -> Section:
+    """A file's contents not yet written (an edit to check before it is saved), named `name` in errors."""
+    try:
+        return Section(tomllib.loads(text), name)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{name}: not valid TOML: {exc}") from None

@@ -21,6 +21,7 @@ from .audit_view import install as install_audit_view
 from .backup import install as install_backup
 from .auth import (PASSWORD_MAX, PASSWORD_MIN, Auth, SignInError, always_open, hash_password, new_password_problems,
                    normalize_username, open_before_password_change, public, requires, user_has, username_problem)
+from .config import CONFIG_ROLES, install as install_config
 from .console import install as install_console
 from .console import read_reason, sees_console
 from .engine import AGENT_COMMANDS, MAX_AGENT_ID, CommandRefused, Engine, EngineUnavailable
@@ -34,8 +35,10 @@ from .tools import TOOLS_ROLES, install as install_tools
 from .records import (DIRECTIONS, DISPOSITIONS, HANGUP_PARTIES, CallFilter, FilterError, filter_choices, get_call,
                       list_calls)
 from .replies import error_message, json_error, json_error_handler, local_path
+from .site_file import SiteFile
 from .sync import install as install_sync
 from .users import install as install_users
+from .vip import VipLevels, install as install_vip
 
 log = logging.getLogger(__name__)
 
@@ -97,8 +100,10 @@ class Resource:
             self._close()
 
 
-def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time) -> Bottle:
-    """The web UI for the box whose records are at `db_path` and whose engine listens on `control_path`."""
+def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time,
+               config_dir: str | Path | None = None) -> Bottle:
+    """The web UI for the box whose records are at `db_path` and whose engine listens on `control_path`;
+    `config_dir`: the site settings it edits (default: `config/` beside the database, the state directory's)."""
     app = Bottle()
     accounts = AccountStore(db_path, clock)
     auth = Auth(accounts, clock)
@@ -114,7 +119,8 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
                       language=language(), languages=LANGUAGE_NAMES, user_has=functools.partial(user_has, user),
                       can_see_records=user_has(user, *RECORDS_ROLES), can_see_lines=user_has(user, *LINES_ROLES),
                       can_edit_flows=user_has(user, *FLOW_ROLES),
-                      can_see_hq_tokens=user_has(user, *HQ_TOKEN_ROLES), can_see_tools=user_has(user, *TOOLS_ROLES))
+                      can_see_hq_tokens=user_has(user, *HQ_TOKEN_ROLES), can_see_tools=user_has(user, *TOOLS_ROLES),
+                      can_configure=user_has(user, *CONFIG_ROLES))
         return template(name, template_lookup=TEMPLATE_LOOKUP, **kwargs)
 
     @app.hook("after_request")
@@ -340,6 +346,10 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
     install_tools(app, render)  # technician's tools page: load test and log tail (webui/tools.py)
     install_loadtest(app)  # the load test's API (webui/loadtest.py)
     install_logs(app, Path(db_path).parent)  # the log tail's API (webui/logs.py); logs beside the database
+    site = SiteFile(Path(config_dir or Path(db_path).parent / "config") / "site.toml")
+    install_config(app, render, site)  # the admin's site settings: queues, agents, supervisors (webui/config.py)
+    vip_levels = VipLevels(db_path)
+    install_vip(app, render, vip_levels)  # customers' VIP levels, in the database (webui/vip.py)
 
     for route in app.routes:
         route.prepare()  # applies the plugins now: a route that declares no roles fails at start

@@ -112,5 +112,15 @@ class Engine:
         with self._lock:
             self._fetched_at = float("-inf")
 
+    def validate_site(self, text: str) -> dict:
+        """The engine's check of a site file not yet saved: {"valid", "errors": [{"field", "error"}], "restart"}."""
+        return self._call("site.validate", text=text)
+
+    def reload_site(self) -> dict:
+        """Swap the saved site file into the running engine; CommandRefused says why not."""
+        result = self._call("site.reload")
+        self._forget_status()  # the next poll shows the new queues and agents
+        return result
+
     def close(self) -> None:
         self.client.close()

@@ -41,6 +41,8 @@ class AgentState(str, enum.Enum):
 
 
 BUSY = (AgentState.RINGING, AgentState.TALKING)
+# An agent removed or moved by new settings keeps their line through these: the call and its wrap-up.
+SETTLING = (*BUSY, AgentState.WRAPUP)
 
 
 class Agent:
@@ -69,6 +71,15 @@ class Agent:
         self.calls = 0
         self.talk_s = 0.0
         self._timer: Timer | None = None
+        # Site settings changed while the agent was rung or on a call: applied when the call is done.
+        self.retiring = False                    # removed from the settings: logged out, then gone
+        self.moved_to: AgentConfig | None = None     # reached at another station or number
+
+    def reach(self) -> tuple[str | None, str | None]:
+        """(station name, phone number): how the box reaches the agent now."""
+        if isinstance(self.line, StationLine):
+            return self.line.name, None
+        return None, self.line.number
 
     def wait(self, seconds: float, fn: Callable[["Agent"], None]) -> None:
         """Start the agent's timer (wrap-up): `fn(agent)` when it runs out."""
@@ -105,6 +116,10 @@ class Agent:
                                                  "agent_id": self.id, "state": state.value,
                                                  "reason": reason, "at": now})
         self.svc.emit(f"agent:{state.value}", agent=self, previous=old.value, reason=reason)
+        if (self.retiring or self.moved_to is not None) and state not in SETTLING:
+            # Done with the call the settings were changed under: removed or moved now, on the next
+            # tick, outside whatever handler changed the state.
+            self.svc.later(0.0, self.acd.settle, self)
 
     def status(self) -> dict:
         return {"id": self.id, "name": self.name, "state": self.state.value, "reason": self.reason,
@@ -136,6 +151,9 @@ class Queue:
     def __init__(self, cfg: QueueConfig):
         self.cfg = cfg
         self.name = cfg.name
+        # Removed from the site settings while callers waited in it: it takes no new caller, serves
+        # those it holds on its last settings, and goes once it is empty (Acd.reconfigure).
+        self.draining = False
         self.waiting: list[QueueEntry] = []     # in order of service: VIP level first, then time of entry
         self.offered = self.answered = self.abandoned = self.timeouts = self.answered_in_sl = 0
         self.aht = INITIAL_AHT_S
@@ -199,6 +217,99 @@ class Acd:
         # Channel -> the agent on it: every station agent's port, and a remote agent's trunk while
         # they are rung or on a call (their line keeps this up to date).
         self.by_channel = {a.line.channel: a for a in self.agents.values() if a.line.channel is not None}
+        # Queues removed by a reload, once drained: a call they connected still wraps up on their settings.
+        self.retired: dict[str, Queue] = {}
+
+    # --- new settings while the box runs -------------------------------------------------------------
+    def reconfigure(self, queues: list[QueueConfig], agents: list[AgentConfig]) -> None:
+        """Swap in new queue and agent settings at once, dropping no call (site.reload).
+
+        A caller already waiting keeps the timers their queue started with (max wait, ring
+        timeout); the next offer and the next caller use the new settings. A queue removed while
+        callers wait in it drains: it takes no new caller and goes once empty. An agent removed or
+        moved to another station or number while rung or on a call keeps their line until the call
+        is done, then is logged out (removed) or moved. AcdError, and nothing changed, if a station
+        the settings give to one agent still carries another agent's call.
+        """
+        channels = self.check_agents(agents)
+        new_queues = {q.name: q for q in queues}
+        for name, qcfg in new_queues.items():
+            q = self.queues.get(name) or self.retired.pop(name, None) or Queue(qcfg)
+            self.queues[name] = q
+            q.cfg, q.draining = qcfg, False
+        for name, q in self.queues.items():
+            q.draining = name not in new_queues
+        now = self.svc.clock.time()
+        roster: dict[str, Agent] = {}
+        for order, cfg in enumerate(agents):
+            agent = self.agents.get(cfg.id)
+            if agent is None:
+                agent = Agent(self.svc, self.center, self, cfg, channels[cfg.id], order, now)
+            else:
+                agent.name, agent.skills, agent.order, agent.retiring = cfg.name, dict(cfg.skills), order, False
+                agent.moved_to = cfg if (cfg.station, cfg.phone) != agent.reach() else None
+            roster[cfg.id] = agent
+        gone = [a for a in self.agents.values() if a.id not in roster]
+        for agent in gone:
+            agent.retiring, agent.moved_to = True, None
+            roster[agent.id] = agent
+        self.agents = roster
+        for agent in list(roster.values()):
+            self.settle(agent)
+        self._rebind()
+        self.dispatch()
+
+    def check_agents(self, agents: list[AgentConfig]) -> dict[str, int | None]:
+        """Each agent's station channel; AcdError if a station is not on the board or still carries
+        another agent's call."""
+        channels = {cfg.id: self._station(cfg) for cfg in agents}
+        for cfg in agents:
+            channel = channels[cfg.id]
+            holder = self.by_channel.get(channel) if channel is not None else None
+            if holder is not None and holder.id != cfg.id and holder.state in SETTLING:
+                raise AcdError(f"station {cfg.station} still carries agent {holder.id}'s call; agent {cfg.id} "
+                               "can take it once that call is over")
+        return channels
+
+    def settle(self, agent: Agent) -> None:
+        """Apply what the settings changed for an agent no longer rung, on a call or wrapping up:
+        log them out and remove them, or move them to their new station or number."""
+        if agent.state in SETTLING or self.agents.get(agent.id) is not agent:
+            return
+        if not agent.retiring and agent.moved_to is None:
+            return
+        if agent.retiring:
+            if agent.state != AgentState.LOGGED_OUT:
+                agent.cancel_timer()
+                agent.set_state(AgentState.LOGGED_OUT, "removed from the settings")
+            del self.agents[agent.id]
+        elif agent.moved_to is not None:
+            cfg, agent.moved_to = agent.moved_to, None
+            station = self._station(cfg)
+            agent.line = (StationLine(self.svc, station) if station is not None
+                          else PhoneLine(self.svc, self.center, agent, cfg.phone or ""))
+        self._rebind()
+        self.dispatch()
+
+    def _rebind(self) -> None:
+        """Channel -> agent anew from every agent's line (stations, and remote agents' trunks in use)."""
+        self.by_channel = {a.line.channel: a for a in self.agents.values() if a.line.channel is not None}
+
+    def _prune(self) -> None:
+        """A draining queue goes once no caller or callback request waits in it."""
+        for name, q in list(self.queues.items()):
+            if q.draining and not q.waiting:
+                self.retired[name] = self.queues.pop(name)
+                log.info("queue %s removed: its last caller has left it", name)
+
+    def settings_of(self, name: str) -> QueueConfig | None:
+        """A queue's settings by name, also those of a queue removed by a reload."""
+        q = self._queue_of(name)
+        return q.cfg if q is not None else None
+
+    def _queue_of(self, name: str) -> Queue | None:
+        """A queue by name, also one removed by a reload (for the calls it connected)."""
+        return self.queues.get(name) or self.retired.get(name)
 
     def _station(self, cfg: AgentConfig) -> int | None:
         """The channel of the agent's station; None for a remote agent."""
@@ -259,6 +370,11 @@ class Acd:
         """Put the caller in a queue. False (and on_exit('full')) when the queue is at its limit."""
         q = self.queue(queue_name)
         now = self.svc.clock.time()
+        if q.draining:
+            call.event("queue:closed", queue=q.name)
+            if on_exit:
+                on_exit("full")
+            return False
         if q.cfg.max_waiting and len(q.waiting) >= q.cfg.max_waiting:
             call.event("queue:full", queue=q.name, waiting=len(q.waiting))
             if on_exit:
@@ -318,6 +434,7 @@ class Acd:
         q = self.queues.get(call.queue) if call.queue else None
         if q and call in q.waiting:
             q.waiting.remove(call)
+            self._prune()
         for timer in call.timers:
             timer.cancel()
         call.timers = []
@@ -335,8 +452,8 @@ class Acd:
             callback(outcome)
 
     def abandoned(self, call: Call) -> None:
-        if call.queue:
-            q = self.queues[call.queue]
+        q = self._queue_of(call.queue) if call.queue else None
+        if q is not None:
             q.abandoned += 1
             call.event("queue:abandon", queue=call.queue, position=q.position(call) if call in q.waiting else 0,
                        wait=round(self.svc.clock.time() - call.waiting_since, 2))
@@ -358,6 +475,7 @@ class Acd:
     def dispatch(self) -> None:
         """Offer waiting callers, best first (priority, then time of entry, across every queue), to
         the ready agents each may have; a caller nobody may take yet does not hold up the others."""
+        self._prune()
         now = self.svc.clock.time()
         ready = self._ringable(self.agents.values())
         if not ready:
@@ -378,7 +496,9 @@ class Acd:
     def _ringable(agents: Iterable[Agent]) -> list[Agent]:
         # An agent whose station is in alarm, or a remote agent while no trunk is free, cannot be rung
         # now, whatever their state says.
-        return [a for a in agents if a.state == AgentState.READY and a.line.reachable()]
+        # One the settings removed or moved is rung no more on the line they are leaving.
+        return [a for a in agents if a.state == AgentState.READY and a.line.reachable()
+                and not a.retiring and a.moved_to is None]
 
     def _eligible(self, q: Queue, call: QueueEntry, ready: list[Agent], now: float) -> list[Agent]:
         if call.dedicated and now - call.waiting_since < q.cfg.dedicated_wait:
@@ -495,6 +615,7 @@ class Acd:
         now = self.svc.clock.time()
         q = self.queues[call.queue_name]
         q.waiting.remove(call)
+        self._prune()
         q.answered += 1
         wait = now - call.waiting_since
         if wait <= self.center.service_level_s:
@@ -534,7 +655,7 @@ class Acd:
         talk = self.svc.clock.time() - agent.talking_since
         agent.talk_s += talk
         agent.last_call_id = call.id
-        q = self.queues.get(call.queue) if call.queue else None
+        q = self._queue_of(call.queue) if call.queue else None
         wrapup = q.cfg.wrapup if q else 0.0
         if q is not None:
             q.aht += AHT_WEIGHT * (talk + wrapup - q.aht)
@@ -603,6 +724,7 @@ class Acd:
             members = [a for a in self.agents.values() if a.level(q.cfg.skill) >= q.cfg.min_level]
             queues.append({
                 "name": q.name, "strategy": q.cfg.strategy, "skill": q.cfg.skill, "waiting": len(q.waiting),
+                "draining": q.draining,
                 "longest_wait_s": round(max((now - c.waiting_since for c in q.waiting), default=0.0), 1),
                 "agents_logged_in": sum(a.state != AgentState.LOGGED_OUT for a in members),
                 "agents_ready": sum(a.state == AgentState.READY for a in members),
@@ -611,4 +733,4 @@ class Acd:
                 "service_level": round(q.answered_in_sl / q.offered, 4) if q.offered else None,
                 "aht_s": round(q.aht, 1),
                 "estimated_wait_s": round(self.estimated_wait(q, len(q.waiting) + 1), 1)})
-        return {"queues": queues, "agents": [a.status() for a in self.agents.values()]}
+        return {"queues": queues, "agents": [{**a.status(), "leaving": a.retiring} for a in self.agents.values()]}

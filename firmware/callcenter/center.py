@@ -26,6 +26,7 @@ from firmware.callcenter.customers import CustomerDirectory, LookupTables
 from firmware.callcenter.flow_graph import flow_report
 from firmware.callcenter.flows import Flow, FlowError, load_flow, schema_json
 from firmware.callcenter.ivr import IvrSession
+from firmware.callcenter.schedules import schedule_problems
 from firmware.callcenter.legs import FAILURE_TONES, NO_LINE, Legs
 from firmware.callcenter.supervisors import Supervisors
 from firmware.callcenter.transfers import Transfers
@@ -40,6 +41,7 @@ from firmware.core.recorder import Finished
 
 if TYPE_CHECKING:
     from dsp.callerid import CallerIdMessage
+    from dsp.tones import TonePlan
     from firmware.core.timers import Timer
 
 log = logging.getLogger(__name__)
@@ -48,6 +50,8 @@ log = logging.getLogger(__name__)
 DIGITS_KEPT = 20
 # How often a due answer checks again whether a caller ID burst has finished: a few ticks.
 CALLER_ID_POLL_S = 0.1
+# A new tone plan waits for numbers being dialled to be answered or refused; checked this often.
+RETUNE_RETRY_S = 1.0
 # A fax machine is only told apart from a caller while nobody is talking to it yet.
 FAX_STATES = frozenset((CallState.IVR, CallState.QUEUED))
 
@@ -74,7 +78,7 @@ class CallCenter:
         board = svc.lines
         n = len(board)
         # Caller ID sent after a ring is only heard if that ring is let pass.
-        self.answer_rings = max(site.answer_rings, board.answer_rings)
+        self.answer_rings = max(site.rings, board.answer_rings)
         self.calls: dict[int, Call] = {}          # trunk channel -> call
         self.sessions: dict[str, IvrSession] = {}
         self.recordings = Recordings(svc)
@@ -109,17 +113,71 @@ class CallCenter:
             "flow.validate": lambda report: report,
             "flow.schema": lambda schema: schema,
             "prompts.reload": self._swap_prompts,
+            "site.reload": self.apply_site,
+            # The preparer (firmware/config/site_reload.py) has checked the file off the loop.
+            "site.validate": lambda errors, restart=(): {"valid": not errors, "errors": errors,
+                                                         "restart": list(restart)},
         }
+        self._pending_tones: TonePlan | None = None     # a reloaded tone plan waiting for dialling to end
+        self._retune_timer: Timer | None = None
+        self._record_roster()
+        self.callbacks.restore(callbacks or [])
+
+    def _retune(self) -> None:
+        """Hear the lines by the new tone plan once no number is being dialled: a call-progress tone
+        being timed is heard to its end by the plan it started under (a call is never judged busy or
+        unobtainable half by one network's tones, half by another's)."""
+        self._retune_timer = None
+        plan = self._pending_tones
+        if plan is None:
+            return
+        if any(not leg.answered for leg in self.legs.active.values()):
+            self._retune_timer = self.svc.later(RETUNE_RETRY_S, self._retune)
+            return
+        self._pending_tones = None
+        self.svc.retune(plan)
+
+    def _record_roster(self) -> None:
+        """The agents and queues as configured, in the records HQ and the web read."""
         now = self.clock.time()
         for agent in self.acd.agents.values():
-            svc.records.upsert("agents", {"id": agent.id, "name": agent.name,
-                                          "station": agent.line.name,
-                                          "queues": ",".join(agent.status()["queues"]),
-                                          "skills": json.dumps(agent.skills), "updated_at": now})
-        for q in site.queues:
-            svc.records.upsert("queues", {"id": q.name, "strategy": q.strategy, "skill": q.skill,
-                                          "min_level": q.min_level, "updated_at": now})
-        self.callbacks.restore(callbacks or [])
+            self.svc.records.upsert("agents", {"id": agent.id, "name": agent.name,
+                                               "station": agent.line.name,
+                                               "queues": ",".join(agent.status()["queues"]),
+                                               "skills": json.dumps(agent.skills), "updated_at": now})
+        for q in self.site.queues:
+            self.svc.records.upsert("queues", {"id": q.name, "strategy": q.strategy, "skill": q.skill,
+                                               "min_level": q.min_level, "updated_at": now})
+
+    def apply_site(self, site: SiteConfig, flow: Flow | None = None, restart: tuple[str, ...] = ()) -> dict:
+        """New site settings, checked whole off the loop, swapped in at once (site.reload).
+
+        Calls in progress finish on what they started with (their IVR flow, their queue's timers,
+        their agent's line); the next call uses the new settings. `flow`: the flow the new settings
+        name, when they name another. `restart`: keys that differ and only a restart applies."""
+        try:
+            self.acd.check_agents(site.agents)
+            self.supervisors.check(site.supervisors)
+            self.acd.reconfigure(site.queues, site.agents)
+            self.supervisors.reconfigure(site.supervisors)
+        except AcdError as exc:
+            raise ControlError(f"site not reloaded, the running settings stay: {exc}") from None
+        if site.tones.name != self.site.tones.name or self._pending_tones is not None:
+            self._pending_tones = site.tones
+            if self._retune_timer is None:
+                self._retune()
+        self.site = site
+        self.answer_rings = max(site.rings, self.svc.lines.answer_rings)
+        if flow is not None:
+            self.flow = flow
+        self._record_roster()
+        log.info("site settings reloaded: %d queues, %d agents, %d supervisors", len(site.queues),
+                 len(site.agents), len(site.supervisors))
+        return {"queues": [q.name for q in site.queues], "agents": [a.id for a in site.agents],
+                "supervisors": [s.id for s in site.supervisors], "flow": str(self.flow.path),
+                "draining": sorted(n for n, q in self.acd.queues.items() if q.draining),
+                "leaving": sorted(a.id for a in self.acd.agents.values() if a.retiring),
+                "restart": list(restart)}
 
     # --- the loop's interface -----------------------------------------------------------------
     def commands(self) -> dict[str, Callable[..., dict]]:
@@ -244,8 +302,13 @@ class CallCenter:
         self.svc.media.play(call.line, self.prompts.get("music-on-hold"), loop=True)
 
     def announce(self, call: Call, position: int, wait_s: float) -> None:
-        """Tell a waiting caller their place and expected wait, then back to the music."""
-        words = self.say.position(position) + self.say.wait(wait_s)
+        """Tell a waiting caller their place and expected wait (as their queue's `announce` says), then
+        back to the music."""
+        cfg = self.acd.settings_of(call.queue_name)
+        said = cfg.announce if cfg is not None else ("position", "wait")
+        words = list(cfg.announce_prompts if cfg is not None else [])
+        words += (self.say.position(position) if "position" in said else []) + (
+            self.say.wait(wait_s) if "wait" in said else [])
 
         def back_to_music() -> None:
             if call.state == CallState.QUEUED:
@@ -532,6 +595,9 @@ class CallCenter:
         """Read and validate the flow file again (off the loop thread); ControlError if it is bad."""
         try:
             flow = load_flow(self.flow.path, set(self.prompts.names()), set(self.acd.queues))
+            problems = schedule_problems(flow, set(self.site.schedules))
+            if problems:
+                raise FlowError(flow.path, problems)
         except FlowError as exc:
             raise ControlError(f"flow not reloaded, the running flow stays: {exc}") from None
         return {"flow": flow}

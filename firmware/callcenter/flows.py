@@ -92,6 +92,7 @@ SCHEMA: dict[str, dict[str, F]] = {
               "open": F("times", "opening time HH:MM", default="09:00"),
               "close": F("times", "closing time HH:MM", default="18:00"),
               "holidays": F("dates", "closed dates YYYY-MM-DD", default=()),
+              "schedule": F("str", "a named schedule of site.toml ([[schedule]]), used instead of the four above"),
               "next": _NEXT, "closed": F("target", "where to go outside hours", required=True)},
     "caller": {"on_blocked": F("target", "blocked numbers go here"),
                "vip_level": F("int", "VIP level that counts as VIP", default=1, lo=1, hi=9),

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Iterable
 
 from firmware.callcenter.calls import CallState, Disposition
-from firmware.callcenter.flows import DAYS, Flow, Node
+from firmware.callcenter.flows import Flow, Node
+from firmware.callcenter.schedules import Schedule
 from firmware.callcenter.say import SayError
 
 if TYPE_CHECKING:
@@ -255,9 +256,11 @@ class IvrSession:
 
     def _enter_hours(self, node: Node) -> None:
         now = dt.datetime.fromtimestamp(self.svc.clock.time())
-        is_open = (DAYS[now.weekday()] in node.days and node.open <= now.strftime("%H:%M") < node.close
-                   and now.strftime("%Y-%m-%d") not in node.holidays)
-        self.enter(node.next if is_open else node.closed)
+        schedule = (self.center.site.schedules.get(node.schedule) if node.schedule
+                    else Schedule(node.name, node.days, node.open, node.close, node.holidays))
+        # A schedule the settings dropped after the flow was checked against them: closed, as the
+        # safer answer (the caller hears the closed message, not a queue nobody may staff).
+        self.enter(node.next if schedule is not None and schedule.is_open(now) else node.closed)
 
     def _enter_caller(self, node: Node) -> None:
         c = self.call.customer
@@ -301,20 +304,38 @@ class IvrSession:
     def _enter_queue(self, node: Node) -> None:
         self.typed = ""
         self.call.after_agent = (lambda: self.enter(node.after)) if node.after else None
-        on_exit = self._queue_exit if (node.on_full or node.on_timeout or node.keys) else None
-        if not self.center.enqueue(self.call, node.queue, on_exit) and on_exit is None:
-            self.center.end_call(self.call, Disposition.OVERFLOW, "box")
+        self.center.enqueue(self.call, node.queue, self._queue_exit)
 
     def _queue_exit(self, outcome: str) -> None:
-        """The caller left the queue: the queue was full, they waited too long, or pressed a key."""
+        """The caller left the queue: the queue was full, they waited too long, or pressed a key. The
+        flow's queue node says where they go; else the queue's own overflow target (site.toml)."""
         node = self._current()
         target = {"full": node.on_full, "timeout": node.on_timeout}.get(outcome)
         if outcome.startswith("key:"):
             target = dict(node.keys).get(outcome[4:])
-        if target is None:
-            self.center.end_call(self.call, Disposition.OVERFLOW if outcome == "full" else Disposition.TIMEOUT, "box")
+        if target is not None:
+            self.enter(target)
             return
-        self.enter(target)
+        cfg = self.center.acd.settings_of(self.call.queue or node.queue)
+        overflow = (cfg.on_full if outcome == "full" else cfg.on_timeout) if cfg is not None else ""
+        self._overflow(overflow, outcome, cfg.overflow_prompts if cfg is not None else [])
+
+    def _overflow(self, target: str, outcome: str, prompts: list[str]) -> None:
+        """Send an overflowing caller where their queue's settings say."""
+        why = Disposition.OVERFLOW if outcome == "full" else Disposition.TIMEOUT
+        kind, _, name = target.partition(":")
+        if target:
+            self.call.event("queue:overflow", outcome=outcome, to=target)
+        if kind == "queue" and name in self.center.acd.queues:
+            # One hop only: out of the second queue too, the caller is hung up on (no ping-pong).
+            self.center.enqueue(self.call, name, lambda again: self._queue_exit(again) if again.startswith("key:")
+                                else self._overflow("", again, []))
+        elif kind == "node" and name in self.flow.nodes:
+            self.enter(name)
+        elif target == "hangup" and prompts:
+            self.play(prompts, then=lambda: self.center.end_call(self.call, why, "box"))
+        else:
+            self.center.end_call(self.call, why, "box")
 
     def on_queue_digit(self, digit: str) -> bool:
         """A key pressed while waiting: True if it takes the caller out of the queue."""

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 from dsp.tones import TonePlan
 
+from firmware.callcenter.schedules import Schedule
+
 
 @dataclass
 class QueueConfig:
@@ -21,6 +23,14 @@ class QueueConfig:
     dedicated_wait: float = 30.0     # s a VIP's dedicated agent is waited for before anyone else
     announce_every: float = 0.0      # s between position / wait announcements; 0: none
     recording: str = "all"
+    # Where a caller goes when the queue is full (max_waiting) or they waited max_wait, unless the flow's
+    # queue node says: "queue:<name>" (another queue, once), "node:<name>" (a node of the running flow,
+    # such as voicemail), or "hangup" (after overflow_prompts); "" hangs up at once.
+    on_full: str = ""
+    on_timeout: str = ""
+    overflow_prompts: list[str] = field(default_factory=list)
+    announce: tuple[str, ...] = ("position", "wait")   # what the announcements say, in this order
+    announce_prompts: list[str] = field(default_factory=list)   # said before them ("thanks for waiting")
 
     def __post_init__(self) -> None:
         self.skill = self.skill or self.name
@@ -43,15 +53,28 @@ class SupervisorConfig:
     station: str
 
 
+# Rings to let pass before answering, by how the exchange sends caller ID (docs/standards.md, caller
+# ID): Bell 202 FSK comes between the first and second ring (Telcordia GR-30), so the box answers on
+# the second; V.23 after DT-AS (ETSI EN 300 659-1) and DTMF bursts come before the first ring.
+RINGS_FOR_CALLER_ID = {"bell202": 2}
+
+
 @dataclass
 class SiteConfig:
     box_id: str = "branch-001"
     language: str = "en"
     flow: str = "main"
     answer_rings: int = 1
+    callerid: str = ""               # how the exchange sends caller ID ("": not said; answer_rings decides)
     # The network's call-progress tones: given by whoever builds the settings (config's read_site),
     # as the call center sits below the config layer and reads no files.
     tones: TonePlan = field(kw_only=True)
     queues: list[QueueConfig] = field(default_factory=list)
     agents: list[AgentConfig] = field(default_factory=list)
     supervisors: list[SupervisorConfig] = field(default_factory=list)
+    schedules: dict[str, Schedule] = field(default_factory=dict)   # by name, for the flows' hours nodes
+
+    @property
+    def rings(self) -> int:
+        """Rings before answering: as set, and at least what the caller-ID scheme needs to be heard."""
+        return max(self.answer_rings, RINGS_FOR_CALLER_ID.get(self.callerid, 1))

@@ -55,13 +55,38 @@ class Supervisor:
 class Supervisors:
     def __init__(self, svc: Services, center: "CallCenter", supervisors: list[SupervisorConfig]):
         self.svc, self.center = svc, center
-        channels = {c.name: c.index for c in svc.lines.channels}
         self.supervisors: dict[str, Supervisor] = {}
+        self.by_station: dict[int, Supervisor] = {}
+        self.reconfigure(supervisors)
+
+    def reconfigure(self, supervisors: list[SupervisorConfig]) -> None:
+        """New supervisor settings (site.reload). AcdError, and nothing changed, if it would remove
+        or move a supervisor who is on a call: a call is never cut by a settings change, and a
+        supervisor's listening leg has no later moment to move it to, as an agent's wrap-up is."""
+        channels = self.check(supervisors)
+        kept = {}
+        for cfg in supervisors:
+            sup = self.supervisors.get(cfg.id)
+            if sup is None or sup.station != channels[cfg.station]:
+                sup = Supervisor(self.svc, cfg, channels[cfg.station])
+            sup.name = cfg.name
+            kept[cfg.id] = sup
+        self.supervisors = kept
+        self.by_station = {s.station: s for s in self.supervisors.values()}
+
+    def check(self, supervisors: list[SupervisorConfig]) -> dict[str, int]:
+        """Channel by station name; AcdError if a station is not on the board, or the settings remove
+        or move a supervisor on a call."""
+        channels = {c.name: c.index for c in self.svc.lines.channels}
         for cfg in supervisors:
             if cfg.station not in channels:
                 raise AcdError(f"supervisor {cfg.id}: no channel named {cfg.station!r} on this board")
-            self.supervisors[cfg.id] = Supervisor(svc, cfg, channels[cfg.station])
-        self.by_station = {s.station: s for s in self.supervisors.values()}
+        new = {cfg.id: cfg for cfg in supervisors}
+        for sup in self.supervisors.values():
+            same = new.get(sup.id)
+            if sup.call is not None and (same is None or channels[same.station] != sup.station):
+                raise AcdError(f"supervisor {sup.id} is on a call; remove or move them once it is over")
+        return channels
 
     def commands(self) -> dict[str, Callable]:
         return {

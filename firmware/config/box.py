@@ -19,9 +19,11 @@ from firmware.store.ids import id_seed, next_boot
 from firmware.core.journal import Journal
 from firmware.core.prompts import PromptSet
 from firmware.core.recorder import Recorder
+from firmware.callcenter.schedules import schedule_problems
 from firmware.callcenter.recovery import RecoveryError, pending_callbacks, recover
 from firmware.config.loadtest import LoadTest
-from firmware.config.site import BOARD_DIR, SiteConfig, ensure_config, read_site
+from firmware.config.site import BOARD_DIR, ConfigError, SiteConfig, ensure_config, read_site
+from firmware.config.site_reload import SiteReloader, queue_problems
 from firmware.store.writer import StoreWriter
 
 log = logging.getLogger(__name__)
@@ -33,6 +35,7 @@ class StatePaths:
     def __init__(self, root: str | Path):
         self.root = Path(root)
         self.config = self.root / "config"
+        self.site = self.config / "site.toml"
         self.db = self.root / "branchline.db"
         self.control = self.root / "control.sock"
         self.recordings = self.root / "recordings"
@@ -48,7 +51,7 @@ class StatePaths:
 
 def load_site(paths: StatePaths) -> SiteConfig:
     ensure_config(paths.config)
-    return read_site(paths.config / "site.toml")
+    return read_site(paths.site)
 
 
 def open_engine(paths: StatePaths, board: Board, site: SiteConfig, clock: str = "paced",
@@ -58,6 +61,10 @@ def open_engine(paths: StatePaths, board: Board, site: SiteConfig, clock: str = 
     paths.root.mkdir(parents=True, exist_ok=True)
     prompts = PromptSet(BOARD_DIR / "prompts" / site.language, paths.prompts / site.language)
     flow = load_flow(flow_path or paths.flow(site.flow), set(prompts.names()), {q.name for q in site.queues})
+    problems = queue_problems(site, flow, set(prompts.names())) + [
+        ("schedule", f"flow {flow.name}: {p}") for p in schedule_problems(flow, set(site.schedules))]
+    if problems:
+        raise ConfigError(f"{paths.site}: {problems[0][0]}: {problems[0][1]}", *problems[0])
     store = StoreWriter(paths.db)
     boot = next_boot(store.db.conn)
     recorder = Recorder(paths.recordings)
@@ -92,6 +99,9 @@ def open_engine(paths: StatePaths, board: Board, site: SiteConfig, clock: str = 
                     seed=None if seed is None else id_seed(seed, site.box_id, boot), queue_log=journal)
     center = CallCenter(engine.services, site, flow, customers=customers, lookups=lookups, callbacks=callbacks)
     engine.drive(center)
+    if server is not None:
+        # site.reload / site.validate read the file off the loop, as flow.reload does.
+        server.prepare.update(SiteReloader(paths.site, paths.config / "flows", center, board).preparers())
     engine.observers.append(QueueLog(engine.clock, journal))
     if board.virtual is not None:
         load_test = LoadTest(engine, center, paths.loadtest)

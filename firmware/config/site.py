@@ -1,11 +1,19 @@
 """Site settings (config/site.toml): the box's identity, queues and agents, read and checked at load."""
 from __future__ import annotations
 
+import datetime as dt
+import re
 import shutil
+from collections.abc import Collection
 from pathlib import Path
+from typing import Callable, TypeVar
 
 from dsp.tones import TonePlan, TonePlanError
+from firmware.callcenter.flows import DAYS
+from firmware.callcenter.schedules import Schedule
 from firmware.callcenter.settings import AgentConfig, QueueConfig, SiteConfig, SupervisorConfig
+from firmware.config.site_keys import (ANNOUNCE, CALLER_ID_SCHEMES, DEFAULT_LEVEL, DIAL_CHARS, HANGUP, LANGUAGES,
+                                       MAX_LEVEL, OVERFLOW_KINDS, RECORDING, STRATEGIES)
 from firmware.config.tone_plans import DEFAULT_PLAN, load_plan, plan_names
 from firmware.core.commands import MAX_DIAL
 
@@ -13,13 +21,7 @@ from typed_toml import ConfigError, Section, read_file
 
 BOARD_DIR = Path(__file__).resolve().parents[2] / "board"
 DEFAULTS_DIR = BOARD_DIR / "defaults"
-# How a queue picks among the ready agents who have its skill (docs/standards.md §20.1).
-STRATEGIES = ("longest_idle", "round_robin", "ring_all", "fewest_calls", "least_talk", "skill_first")
-RECORDING = ("all", "none", "on_demand")
-# Skill levels 1 (learning) to 10 (expert); an agent listed by queue name alone gets DEFAULT_LEVEL.
-MAX_LEVEL = 10
-DEFAULT_LEVEL = 5
-DIAL_CHARS = frozenset("0123456789*#")
+T = TypeVar("T")
 
 
 def _read_escalation(sec: Section) -> list[tuple[float, int]]:
@@ -49,12 +51,67 @@ def read_queue(sec: Section) -> QueueConfig:
         dedicated_wait=sec.get_float("dedicated_wait", 30.0, 0.0, 600.0),
         announce_every=sec.get_float("announce_every", 0.0, 0.0, 600.0),
         recording=sec.get_str("recording", "all", choices=RECORDING),
+        on_full=_read_overflow(sec, "on_full"),
+        on_timeout=_read_overflow(sec, "on_timeout"),
+        overflow_prompts=sec.get_list("overflow_prompts", []),
+        announce=tuple(sec.get_list("announce", list(ANNOUNCE))),
+        announce_prompts=sec.get_list("announce_prompts", []),
     )
+    if not set(q.announce) <= set(ANNOUNCE) or len(set(q.announce)) != len(q.announce):
+        raise sec.error("announce", f"a list of {' and '.join(ANNOUNCE)}, each once, got {list(q.announce)}")
     if 0 < q.announce_every < 15:
         raise sec.error("announce_every",
                         "announcements closer than 15 s apart leave no time for music; use 0 or >= 15")
     sec.done()
     return q
+
+
+def _read_overflow(sec: Section, key: str) -> str:
+    target = sec.get_str(key, "")
+    kind, _, name = target.partition(":")
+    if target and target != HANGUP and (kind not in OVERFLOW_KINDS or not name):
+        raise sec.error(key, f"expected queue:<name>, node:<name> or {HANGUP}, got {target!r}")
+    return target
+
+
+def overflow_problems(secs: list[Section], queues: list[QueueConfig]) -> list[tuple[Section, str, str]]:
+    """(section, key, reason) for each queue overflowing to a queue the site lacks, or to itself."""
+    names = {q.name for q in queues}
+    out = []
+    for sec, q in zip(secs, queues):
+        for key in ("on_full", "on_timeout"):
+            kind, _, name = getattr(q, key).partition(":")
+            if kind == "queue" and (name not in names or name == q.name):
+                out.append((sec, key, (f"{name!r} is not another queue of this site "
+                                       f"(queues: {', '.join(sorted(names))})")))
+    return out
+
+
+def read_schedule(sec: Section) -> Schedule:
+    """A named schedule: open days, opening and closing time (local, HH:MM), closed dates."""
+    days = tuple(sec.get_list("days", list(DAYS[:5])))
+    bad = [d for d in days if d not in DAYS]
+    if bad:
+        raise sec.error("days", f"{bad[0]!r} is not a day ({', '.join(DAYS)})")
+    times = {}
+    for key, default in (("open", "09:00"), ("close", "18:00")):
+        value = sec.get_str(key, default)
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+            raise sec.error(key, f"expected HH:MM (00:00-23:59), got {value!r}")
+        times[key] = value
+    if times["open"] >= times["close"]:
+        raise sec.error("close", f"closes at {times['close']}, not after it opens at {times['open']}")
+    holidays = tuple(sec.get_list("holidays", []))
+    for day in holidays:
+        try:
+            dt.date.fromisoformat(day)
+        except ValueError:
+            raise sec.error("holidays", f"{day!r} is not a date YYYY-MM-DD") from None
+        if len(day) != len("YYYY-MM-DD"):
+            raise sec.error("holidays", f"{day!r} is not a date YYYY-MM-DD")
+    schedule = Schedule(sec.get_str("name"), days, times["open"], times["close"], holidays)
+    sec.done()
+    return schedule
 
 
 def read_skills(sec: Section) -> dict[str, int]:
@@ -69,8 +126,10 @@ def read_skills(sec: Section) -> dict[str, int]:
     return skills
 
 
-def check_skills(sec: Section, skills: dict[str, int], queues: list[QueueConfig]) -> None:
-    known = {q.skill for q in queues}
+def check_skills(sec: Section, skills: dict[str, int], queues: list[QueueConfig],
+                 unread: Collection[str] = ()) -> None:
+    """`unread`: the skills of queues whose own settings are wrong (reported there, not again here)."""
+    known = {q.skill for q in queues} | set(unread)
     key = "queues" if sec.has("queues") else "skills"
     for skill in skills:
         if skill not in known:
@@ -111,41 +170,101 @@ def read_reach(sec: Section) -> tuple[str | None, str | None]:
 
 
 def read_site(path: str | Path) -> SiteConfig:
-    top = read_file(path)
-    box = top.get_table("box", {})
-    site = SiteConfig(
-        box_id=box.get_str("id", "branch-001"),
-        language=box.get_str("language", "en"),
-        flow=box.get_str("flow", "main"),
-        answer_rings=box.get_int("answer_rings", 1, 1, 10),
-        tones=read_tone_plan(box),
-    )
-    box.done()
-    site.queues = [read_queue(s) for s in top.get_tables("queue")]
-    names = [q.name for q in site.queues]
-    if len(set(names)) != len(names):
-        raise top.error("queue", f"queue names repeat: {names}")
-    for sec in top.get_tables("agent"):
+    """The site settings; ConfigError naming the file, the key and the reason of the first bad key."""
+    site, errors = check_site(read_file(path))
+    if errors:
+        raise errors[0]
+    return site
+
+
+def check_site(top: Section, stations: Collection[str] | None = None) -> tuple[SiteConfig, list[ConfigError]]:
+    """Every bad key of the site file, not only the first: each queue, agent and supervisor is read
+    on its own, so an editor shows each error next to its field. The settings are usable only when
+    the list is empty. `stations`: the board's station channels, when the board is known."""
+    errors: list[ConfigError] = []
+
+    def each(sections: list[Section], read: Callable[[Section], T]) -> list[T]:
+        out = []
+        for sec in sections:
+            try:
+                out.append(read(sec))
+            except ConfigError as exc:
+                errors.append(exc)
+        return out
+
+    try:
+        box = top.get_table("box", {})
+        site = SiteConfig(
+            box_id=box.get_str("id", "branch-001"),
+            language=box.get_str("language", "en", choices=LANGUAGES),
+            flow=box.get_str("flow", "main"),
+            answer_rings=box.get_int("answer_rings", 1, 1, 10),
+            callerid=box.get_str("callerid", "", choices=("", *CALLER_ID_SCHEMES)),
+            tones=read_tone_plan(box),
+        )
+        box.done()
+    except ConfigError as exc:
+        errors.append(exc)
+        site = SiteConfig(tones=load_plan(DEFAULT_PLAN))
+    queue_secs = _tables(top, "queue", errors)
+    site.queues = each(queue_secs, read_queue)
+    read_names = {q.name for q in site.queues}
+    unread = {str(sec.data.get("skill") or sec.data.get("name")) for sec in queue_secs
+              if sec.data.get("name") not in read_names}
+    _unique(top, "queue", "queue names", [q.name for q in site.queues], errors)
+    if len(site.queues) == len(queue_secs):
+        errors += [sec.error(key, reason) for sec, key, reason in overflow_problems(queue_secs, site.queues)]
+
+    def agent(sec: Section) -> AgentConfig:
         station, phone = read_reach(sec)
-        agent = AgentConfig(sec.get_str("id"), sec.get_str("name", ""), station, read_skills(sec), phone=phone,
-                            origin=f"{sec.file}: {sec.where}.station")
-        check_skills(sec, agent.skills, site.queues)
+        if station is not None and stations is not None and station not in stations:
+            raise sec.error("station", f"no station named {station!r} on this board "
+                                       f"(stations: {', '.join(sorted(stations)) or 'none'})")
+        cfg = AgentConfig(sec.get_str("id"), sec.get_str("name", ""), station, read_skills(sec), phone=phone,
+                          origin=f"{sec.file}: {sec.where}.station")
+        check_skills(sec, cfg.skills, site.queues, unread)
         sec.done()
-        site.agents.append(agent)
-    ids = [a.id for a in site.agents]
-    if len(set(ids)) != len(ids):
-        raise top.error("agent", f"agent ids repeat: {ids}")
-    for sec in top.get_tables("supervisor"):
-        site.supervisors.append(SupervisorConfig(sec.get_str("id"), sec.get_str("name", ""), sec.get_str("station")))
+        return cfg
+
+    def supervisor(sec: Section) -> SupervisorConfig:
+        cfg = SupervisorConfig(sec.get_str("id"), sec.get_str("name", ""), sec.get_str("station"))
+        if stations is not None and cfg.station not in stations:
+            raise sec.error("station", f"no station named {cfg.station!r} on this board "
+                                       f"(stations: {', '.join(sorted(stations)) or 'none'})")
         sec.done()
-    stations = [a.station for a in site.agents if a.station] + [s.station for s in site.supervisors]
-    if len(set(stations)) != len(stations):
-        raise top.error("agent", f"a station serves one person only: {stations}")
+        return cfg
+
+    site.agents = each(_tables(top, "agent", errors), agent)
+    _unique(top, "agent", "agent ids", [a.id for a in site.agents], errors)
+    schedules = each(_tables(top, "schedule", errors), read_schedule)
+    _unique(top, "schedule", "schedule names", [s.name for s in schedules], errors)
+    site.schedules = {s.name: s for s in schedules}
+    site.supervisors = each(_tables(top, "supervisor", errors), supervisor)
+    _unique(top, "supervisor", "supervisor ids", [s.id for s in site.supervisors], errors)
+    stations_used = [a.station for a in site.agents if a.station] + [s.station for s in site.supervisors]
+    if len(set(stations_used)) != len(stations_used):
+        errors.append(top.error("agent", f"a station serves one person only: {stations_used}"))
     phones = [a.phone for a in site.agents if a.phone]
     if len(set(phones)) != len(phones):
-        raise top.error("agent", f"a phone number reaches one agent only: {phones}")
-    top.done()
-    return site
+        errors.append(top.error("agent", f"a phone number reaches one agent only: {phones}"))
+    try:
+        top.done()
+    except ConfigError as exc:
+        errors.append(exc)
+    return site, errors
+
+
+def _tables(top: Section, key: str, errors: list[ConfigError]) -> list[Section]:
+    try:
+        return top.get_tables(key)
+    except ConfigError as exc:
+        errors.append(exc)
+        return []
+
+
+def _unique(top: Section, key: str, what: str, values: list[str], errors: list[ConfigError]) -> None:
+    if len(set(values)) != len(values):
+        errors.append(top.error(key, f"{what} repeat: {values}"))
 
 
 def ensure_config(config_dir: Path) -> None:
@@ -159,5 +278,5 @@ def ensure_config(config_dir: Path) -> None:
 
 
 __all__ = ["ConfigError", "SiteConfig", "QueueConfig", "AgentConfig", "SupervisorConfig", "read_site", "read_queue",
-           "read_skills", "check_skills", "read_phone", "read_reach", "MAX_DIAL", "DIAL_CHARS", "ensure_config",
-           "BOARD_DIR"]
+           "read_skills", "check_skills", "check_site", "read_phone", "read_reach", "MAX_DIAL", "DIAL_CHARS",
+           "ensure_config", "BOARD_DIR"]

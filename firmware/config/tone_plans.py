@@ -7,14 +7,11 @@ from pathlib import Path
 
 from dsp.tones import TonePlan, TonePlanError, plan_from_dict
 
-PLAN_DIR = Path(__file__).resolve().parents[2] / "board" / "tones"
+from firmware.config.site_keys import PLAN_DIR, plan_names
+
 # The box's network unless site.toml's [box] tones says otherwise (China's, issue 3).
 DEFAULT_PLAN = "cn"
-
-
-def plan_names() -> list[str]:
-    """The plans under board/tones, by name, sorted."""
-    return sorted(p.stem for p in PLAN_DIR.glob("*.toml"))
+__all__ = ["PLAN_DIR", "DEFAULT_PLAN", "plan_names", "load_plan"]
 
 
 def load_plan(name_or_path: str | Path) -> TonePlan:

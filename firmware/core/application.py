@@ -14,11 +14,16 @@ if TYPE_CHECKING:
 
     from drivers.channel import ChannelEvent, LineView
     from dsp.callerid import CallerIdMessage
+    from dsp.tones import TonePlan
     from firmware.core.clock import TickClock
     from firmware.core.media import MediaPlan
     from firmware.core.prompts import PromptSet
     from firmware.core.recorder import Finished, Recorder
     from firmware.core.timers import Timer
+
+
+class ServicesError(Exception):
+    """The application asked for a service the box that built its Services does not lend."""
 
 
 class RecordSink(Protocol):
@@ -96,7 +101,8 @@ class Services:
                  emit: Callable[..., None], records: RecordSink, lines: "LineView", media: "MediaPlan",
                  recorder: "Recorder", prompts: "PromptSet", alarms: dict[int, str], testing: Callable[[int], bool],
                  hear_anew: Callable[[int], None], caller_id_arriving: Callable[[int], bool],
-                 observe: Callable[[Callable[[str, dict], None]], None]):
+                 observe: Callable[[Callable[[str, dict], None]], None],
+                 retune: Callable[["TonePlan"], None] | None = None):
         self.clock = clock
         self.later = later          # later(seconds, fn, *args) -> Timer, on the loop's clock
         self.new_id = new_id        # a record id unique across restarts and boxes
@@ -111,6 +117,13 @@ class Services:
         self.caller_id_arriving = caller_id_arriving   # a caller ID burst is arriving, not decoded yet
         self._alarms = alarms
         self._testing = testing
+        self._retune = retune
+
+    def retune(self, plan: "TonePlan") -> None:
+        """Hear the lines by another network's tone plan from the next tick (call progress, line tests)."""
+        if self._retune is None:
+            raise ServicesError(f"the box cannot change its tone plan to {plan.name} while it runs")
+        self._retune(plan)
 
     def alarm(self, channel: int) -> str | None:
         """Why the line is in alarm, or None while it is in service."""

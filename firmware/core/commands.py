@@ -37,6 +37,9 @@ _NOT_IN_DOCUMENT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 MAX_LOADTEST_KEYS = 64
 # A refused value is shown this far, so a refusal never echoes a whole line back.
 SHOWN_CHARS = 40
+# A site.toml sent to be checked: the control socket's lines are 64 KiB (control.py MAX_LINE), which
+# holds 20,000 characters even all in Chinese (3 bytes each in UTF-8); a site of 100 agents is 8,000.
+MAX_SITE_TEXT = 20_000
 
 
 class CommandError(Exception):
@@ -108,6 +111,22 @@ class Flag:
         return isinstance(value, bool)
 
 
+@dataclass(frozen=True)
+class Document:
+    """A text file's contents: up to `hi` characters, lines and tabs allowed, no other control
+    characters and no lone surrogates."""
+    hi: int
+    required: bool = True
+
+    @property
+    def rule(self) -> str:
+        return f"a text of at most {self.hi} printable characters, newlines and tabs"
+
+    def accepts(self, value) -> bool:
+        return (isinstance(value, str) and len(value) <= self.hi
+                and value.replace("\n", "").replace("\t", "").replace("\r", "").isprintable())
+
+
 def optional(kind):
     return replace(kind, required=False)
 
@@ -123,6 +142,9 @@ COMMANDS: dict[str, dict] = {
     "flow.validate": {"text": Text(0, MAX_FLOW_TEXT, lines=True), "name": optional(Text(1, MAX_FLOW_NAME))},
     "flow.schema": {},
     "prompts.reload": {},
+    "site.reload": {},
+    # A site file to check before the web saves it: a 64 KiB control line holds it (MAX_SITE_TEXT).
+    "site.validate": {"text": optional(Document(MAX_SITE_TEXT))},
     "agent.login": AGENT,
     "agent.logout": AGENT,
     "agent.ready": AGENT,

@@ -202,7 +202,9 @@ class ControlClient:
         """Run one command on the engine and return its result; raise ControlError on failure."""
         with self._lock:
             self._next_id += 1
-            line = json.dumps({"id": self._next_id, "cmd": cmd, "args": args}).encode() + b"\n"
+            # UTF-8, not \u escapes: a site file sent to be checked (site.validate) holds names in
+            # Chinese, which escaped take twice the bytes of a MAX_LINE line.
+            line = json.dumps({"id": self._next_id, "cmd": cmd, "args": args}, ensure_ascii=False).encode() + b"\n"
             for attempt in (1, 2):
                 sock, rfile = self._conn or self._connect()
                 try:

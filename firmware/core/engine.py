@@ -111,7 +111,7 @@ class Engine:
         self.guest: Guest | None = None
         self.services = Services(clock, self.later, self.new_id, self.emit, store, self.lines, self.media, recorder,
                                  prompts, self.alarms, lambda ch: ch in self.testing, self.listener.reset,
-                                 self.listener.receiving_caller_id, self.observers.append)
+                                 self.listener.receiving_caller_id, self.observers.append, retune=self.retune)
         self.app: Application | None = None
         self._commands: dict[str, Callable[..., dict]] = {}
         self._running = False
@@ -211,6 +211,12 @@ class Engine:
     def emit(self, event: str, /, **data) -> None:
         for observer in self.observers:
             observer(event, data)
+
+    def retune(self, plan: TonePlan) -> None:
+        """The network's tone plan changed (a site reload): the detectors and the next line test use it."""
+        self.tones = plan
+        self.listener.retune(plan)
+        log.info("lines now heard by the %s tone plan", plan.name)
 
     def later(self, seconds: float, fn: Callable, *args):
         return self.timers.at(self.clock.seconds + seconds, fn, *args)

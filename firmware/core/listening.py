@@ -45,6 +45,10 @@ class Listener:
             return self.detectors, channel
         return self.virtual, channel - self.live
 
+    def retune(self, plan: TonePlan) -> None:
+        """The network's tone plan changed (site reload): call progress is heard by it from the next tick."""
+        self.detectors.retune(plan)
+
     def receiving_caller_id(self, channel: int) -> bool:
         """A caller ID burst is arriving on the line and has not been decoded yet."""
         detectors, local = self._part(channel)

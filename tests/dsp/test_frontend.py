@@ -9,7 +9,7 @@ from dsp.dtmf import DtmfDetector
 from dsp.energy import EnergyMeter, VoiceActivityDetector
 from dsp.faxtone import FaxToneDetector
 from dsp.levels import RATE
-from dsp.tones import CallProgressDetector
+from dsp.tones import CallProgressDetector, ToneEvent
 from firmware.config.tone_plans import load_plan
 
 TICK = frontend.TICK
@@ -127,3 +127,31 @@ def test_a_tick_must_start_on_the_detectors_grid(make):
     analysis = frontend.TickAnalyser(2, CN).analyse(np.zeros((2, TICK), np.int16))
     with pytest.raises(ValueError, match="samples of an earlier block are pending"):
         det.process_tick(analysis)
+
+
+def test_retuned_to_another_plan_the_set_hears_its_busy_tone_and_keeps_every_other_detectors_state():
+    na = load_plan("na")
+    # Channel 0: a DTMF string straddling the retune; channel 1: North American busy (480 + 620 Hz).
+    digits = tonegen.dtmf_string("159#", 0.05, 0.05, level_dbm0=-12.0)
+    busy = tonegen.cadence([480, 620], -12.0, [(0.5, 0.5)], 6.0)
+    n = busy.size
+    x = np.zeros((2, n))
+    x[0, :digits.size] = digits
+    x[1] = busy
+    x = tonegen.to_int16(x)
+    retuned, kept = frontend.DetectorSet(2, CN), frontend.DetectorSet(2, CN)
+    switch = (digits.size // 2) // TICK * TICK         # in the middle of the digits
+    heard_retuned, heard_kept = [], []
+    for i in range(0, n - TICK + 1, TICK):
+        if i == switch:
+            retuned.retune(na)
+        heard_retuned += retuned.process(x[:, i:i + TICK])
+        heard_kept += kept.process(x[:, i:i + TICK])
+    dtmf = [e.digit for e in heard_retuned if e.channel == 0 and hasattr(e, "digit")]
+    assert "".join(dtmf) == "159#"
+    # Every detector but call progress (which starts afresh on the new plan) goes on as if nothing happened.
+    assert ([e for e in heard_retuned if e.channel == 0 and not isinstance(e, ToneEvent)]
+            == [e for e in heard_kept if e.channel == 0 and not isinstance(e, ToneEvent)])
+    assert {getattr(e, "tone", None) for e in heard_retuned if e.channel == 1} >= {"busy"}
+    assert "busy" not in {getattr(e, "tone", None) for e in heard_kept if e.channel == 1}   # not China's busy
+    assert retuned.status()["plan"] == "na"

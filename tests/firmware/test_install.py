@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-TEST_TOOLS = {"pytest", "pytest-mock", "hypothesis", "selenium", "tomli-w", "ruff", "mypy", "import-linter"}
+# tomli_w is not among them: the web process writes site.toml with it (webui/site_file.py).
+TEST_TOOLS = {"pytest", "pytest-mock", "hypothesis", "selenium", "ruff", "mypy", "import-linter"}
 DSP_STACK = {"numpy", "scipy"}
 
 

@@ -106,6 +106,9 @@ class FakeEngine:
         self.server = ControlServer(path)
         self.commands: list[tuple[str, dict]] = []
         self.refusals: dict[str, str] = {}   # command -> error message the engine answers with
+        # The engine's site.toml: site.validate and site.reload check a file as the real engine's
+        # reader does (firmware/config/site.py), site.reload reads it from here.
+        self.site_path = path.parent / "config" / "site.toml"
         self.started = time.time()
         self.loadtest: dict = {"state": "idle", "run": None}
         self._stop = threading.Event()
@@ -149,6 +152,8 @@ class FakeEngine:
         if cmd == "prompts.reload":
             self.commands.append((cmd, args))
             return {"prompts": len(self.prompt_names())}
+        if cmd in ("site.validate", "site.reload"):
+            return self._site(cmd, args)
         if cmd in self.AGENT_COMMANDS:
             if args.get("agent") not in {a["id"] for a in canned_status(0)["agents"]}:
                 raise ControlError(f"unknown agent {args.get('agent')}")
@@ -199,6 +204,24 @@ class FakeEngine:
             lt["state"] = "idle"
             lt["run"].update(ended_at=time.time(), stop_reason="stopped by the operator")
         return {"state": lt["state"], "limits": dict(self.LOADTEST_LIMITS), "run": dict(lt["run"]) if lt["run"] else None}
+
+    def _site(self, cmd: str, args: dict) -> dict:
+        from firmware.config.site import check_site
+        from typed_toml import ConfigError, read_file, read_text
+
+        self.commands.append((cmd, args))
+        try:
+            top = read_text(args["text"], "site.toml") if "text" in args else read_file(self.site_path)
+            _, errors = check_site(top, {f"station{n}" for n in range(1, 5)})
+        except ConfigError as exc:
+            errors = [exc]
+        fields = [{"field": e.key, "error": e.reason} for e in errors]
+        if cmd == "site.validate":
+            return {"valid": not fields, "errors": fields, "restart": []}
+        if fields:
+            raise ControlError("site not reloaded, the running settings stay: " + fields[0]["error"])
+        return {"queues": [], "agents": [], "supervisors": [], "flow": "main", "draining": [], "leaving": [],
+                "restart": []}
 
     def stop(self) -> None:
         self._stop.set()

@@ -43,6 +43,9 @@
     % if get('can_see_hq_tokens'):
     <a href="/hq-tokens" class="{{'active' if get('active') == 'hq-tokens' else ''}}">{{_("HQ tokens")}}</a>
     % end
+    % if get('can_configure'):
+    <a href="/config" class="{{'active' if get('active') == 'config' else ''}}">{{_("Configuration")}}</a>
+    % end
   </nav>
   <div class="whoami">
     <a class="who" href="/account" title="{{_("Your account")}}">{{user['username']}}</a>

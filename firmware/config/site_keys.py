@@ -1,0 +1,29 @@
+"""The choices and limits of site.toml's keys that both its reader (site.py) and the web's configuration
+pages need; kept apart from the reader so the web process loads no numpy (docs/architecture.md §4)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+# How a queue picks among the ready agents who have its skill (docs/standards.md §20.1).
+STRATEGIES = ("longest_idle", "round_robin", "ring_all", "fewest_calls", "least_talk", "skill_first")
+RECORDING = ("all", "none", "on_demand")
+# Skill levels 1 (learning) to 10 (expert); an agent listed by queue name alone gets DEFAULT_LEVEL.
+MAX_LEVEL = 10
+DEFAULT_LEVEL = 5
+DIAL_CHARS = frozenset("0123456789*#")
+# What a queue's announcement says (`announce`): the caller's place, the expected wait.
+ANNOUNCE = ("position", "wait")
+# Where an overflowing caller goes (`on_full`, `on_timeout`): "queue:<name>", "node:<name>" or "hangup".
+OVERFLOW_KINDS = ("queue", "node")
+HANGUP = "hangup"
+# The networks' call-progress tones (board/tones/<name>.toml; read by firmware/config/tone_plans.py).
+PLAN_DIR = Path(__file__).resolve().parents[2] / "board" / "tones"
+# How the branch's exchange sends caller ID (`[box] callerid`): the box decodes every scheme, but one
+# sent after the first ring is only heard if that ring is let pass (firmware/callcenter/settings.py).
+CALLER_ID_SCHEMES = ("bell202", "v23", "dtmf", "none")
+LANGUAGES = ("en", "zh")
+
+
+def plan_names() -> list[str]:
+    """The tone plans under board/tones, by name, sorted."""
+    return sorted(p.stem for p in PLAN_DIR.glob("*.toml"))

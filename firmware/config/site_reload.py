@@ -1,0 +1,120 @@
+"""Site settings changed while the box runs: `site.validate` and `site.reload` read and check site.toml
+off the loop (control-socket preparers), so the loop only ever swaps in a whole, valid set.
+
+The check is the one a start makes (firmware/config/site.py `check_site`), plus what only the running
+box knows: its board's stations, and that the flow the settings name sends callers only to queues
+that exist. What a reload cannot change in a running box (`RESTART_KEYS`) is accepted and reported.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from drivers.channel import Board, ChannelKind
+
+from firmware.callcenter.center import CallCenter
+from firmware.callcenter.flows import Flow, FlowError, Problem, load_flow
+from firmware.callcenter.schedules import schedule_problems
+from firmware.callcenter.settings import SiteConfig
+from firmware.config.site import check_site
+from firmware.core.control import ControlError
+
+from typed_toml import ConfigError, Section, read_file, read_text
+
+log = logging.getLogger(__name__)
+
+# Settings the running engine was built on: the box's name at HQ seeds its record ids, and the prompt
+# language picks the prompt set loaded at start (the tone plan is swapped in: CallCenter._retune).
+RESTART_KEYS = ("box.id", "box.language")
+
+
+class SiteReloader:
+    """The preparers of `site.validate` and `site.reload` for one running box."""
+
+    def __init__(self, path: Path, flows_dir: Path, center: CallCenter, board: Board):
+        self.path, self.flows_dir, self.center, self.board = path, flows_dir, center, board
+
+    def preparers(self) -> dict[str, Any]:
+        return {"site.validate": self.prepare_validate, "site.reload": self.prepare_reload}
+
+    def check(self, top: Section) -> tuple[SiteConfig, Flow | None, list[dict], list[str]]:
+        """(settings, the flow they name if it is not the running one, [{field, error}], keys that
+        take a restart); the settings may be applied only when the errors are none."""
+        stations = {c.name for c in self.board.by_kind(ChannelKind.STATION)}
+        site, errors = check_site(top, stations)
+        fields = [_field(exc) for exc in errors]
+        flow = None
+        if not fields:
+            queues = {q.name for q in site.queues}
+            # Another flow named: loaded and checked now. The same: the running one (which may have
+            # been reloaded since, or given apart from the settings, as a scenario's is) must fit.
+            other = site.flow != self.center.site.flow
+            try:
+                if other:
+                    flow = load_flow(self.flows_dir / f"{site.flow}.toml", set(self.center.prompts.names()), queues)
+                else:
+                    _check_queues(self.center.flow, queues)
+            except FlowError as exc:
+                key = "box.flow" if other else "queue"
+                fields += [{"field": key, "error": f"flow {site.flow}: {p}"} for p in exc.problems]
+            fields += [{"field": k, "error": r}
+                       for k, r in queue_problems(site, flow or self.center.flow, set(self.center.prompts.names()))]
+            fields += [{"field": "schedule", "error": f"flow {site.flow}: {p}"}
+                       for p in schedule_problems(flow or self.center.flow, set(site.schedules))]
+        now = self.center.site
+        was = {"box.id": now.box_id, "box.language": now.language}
+        new = {"box.id": site.box_id, "box.language": site.language}
+        restart = [k for k in RESTART_KEYS if was[k] != new[k]]
+        return site, flow, fields, restart
+
+    def prepare_validate(self, args: dict) -> dict:
+        """`text`: a site file to check before it is saved; without it, the file on disk."""
+        try:
+            top = read_text(args["text"], str(self.path)) if "text" in args else read_file(self.path)
+        except ConfigError as exc:
+            return {"errors": [_field(exc)]}
+        _, _, errors, restart = self.check(top)
+        return {"errors": errors, "restart": tuple(restart)}
+
+    def prepare_reload(self, args: dict) -> dict:
+        try:
+            site, flow, errors, restart = self.check(read_file(self.path))
+        except ConfigError as exc:
+            errors, restart = [_field(exc)], []
+        if errors:
+            raise ControlError("site not reloaded, the running settings stay: "
+                               + "; ".join(f"{e['field']}: {e['error']}" if e["field"] else e["error"]
+                                           for e in errors))
+        if restart:
+            log.warning("site reloaded; %s change only at the next start", ", ".join(restart))
+        return {"site": site, "flow": flow, "restart": tuple(restart)}
+
+
+def queue_problems(site: SiteConfig, flow: Flow, prompts: set[str]) -> list[tuple[str, str]]:
+    """(key, reason) for what the queues name in the flow and the prompt set: an overflow to a node
+    the flow lacks, a prompt the box does not have."""
+    out = []
+    for i, q in enumerate(site.queues):
+        for key in ("on_full", "on_timeout"):
+            kind, _, name = getattr(q, key).partition(":")
+            if kind == "node" and name not in flow.nodes:
+                out.append((f"queue[{i}].{key}", f"flow {flow.name} has no node {name!r}"))
+        for key in ("overflow_prompts", "announce_prompts"):
+            missing = [p for p in getattr(q, key) if p not in prompts]
+            if missing:
+                out.append((f"queue[{i}].{key}", f"no prompt named {', '.join(map(repr, missing))}"))
+    return out
+
+
+def _field(exc: ConfigError) -> dict:
+    return {"field": exc.key, "error": exc.reason}
+
+
+def _check_queues(flow: Flow, queues: set[str]) -> None:
+    """FlowError if the running flow sends callers to a queue the new settings no longer have."""
+    problems = [Problem(node.name, "queue", f"sends callers to queue {node.opts['queue']!r}, which the settings "
+                        f"remove (queues: {', '.join(sorted(queues))}); change the flow first")
+                for node in flow.nodes.values() if node.opts.get("queue") and node.opts["queue"] not in queues]
+    if problems:
+        raise FlowError(flow.path, problems)
