@@ -121,6 +121,7 @@ def cmd_ctl(args) -> int:
             return 0
         if cmd == "reload-prompts":
             print(f"prompts reloaded: {client.call('prompts.reload')['prompts']}")
+            return 0
         if cmd == "reload-site":
             result = client.call("site.reload")
             print(f"site reloaded: queues {', '.join(result['queues']) or 'none'}; "

@@ -203,7 +203,7 @@ def test_a_flow_naming_a_schedule_the_settings_lack_is_refused(box, tmp_path):
     center.flow = load_flow(flow, set(center.prompts.names()), {"sales"})
     path.write_text(GOOD)
     errors = reloader.prepare_validate({})["errors"]
-    assert errors == [{"field": "schedule", "error": "flow main: node 'h': no schedule named 'office' in the site "
+    assert errors == [{"field": "schedule", "error": "flow main: node 'h': schedule: no schedule named 'office' in the site "
                                                       "settings (schedules: none)"}]
     with pytest.raises(ControlError, match="no schedule named 'office'"):
         center.load_flow({})
