@@ -44,7 +44,9 @@ def test_admin_creates_an_agent_who_must_choose_a_password_at_first_sign_in(admi
     for path in ("/", "/calls", "/users"):
         assert ana.get(path).location == "/account"
     refused = api_call(ana, "GET", "/api/v1/me/agent")
-    assert refused.status == 403 and "change it" in refused.json()["error"]
+    # In her language (zh), naming the one route she may use.
+    assert refused.status == 403 and "POST /api/v1/me/password" in refused.json()["error"]
+    assert "密码" in refused.json()["error"]
     assert ana.get("/account").status == 200
     same = ana.post("/account/password", form=form(ana.csrf("/account"), current=temporary, password=temporary,
                                                    confirm=temporary))
