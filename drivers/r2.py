@@ -111,6 +111,7 @@ class _Chan:
     tone_end_at: float = 0.0     # in: when the B-signal ended (the answer waits answer_delay after it)
     answer_at: float | None = None
     slow_s: float = 0.0          # the delay before each tone this side answers with (a slow register)
+    sent: list[int] = field(default_factory=list)   # the register signals this side sent on this call
 
 
 # (dnis, ani, category) -> the group B meaning to answer with ("free_charge", "busy", ...).
@@ -132,6 +133,7 @@ class R2Span:
         self.yield_on_glare = yield_on_glare
         self.decide: Decide = decide or (lambda ch, dnis, ani, cat: "free_charge")
         self.chans = [_Chan() for _ in range(channels)]
+        self.last_sent: list[list[int]] = [[] for _ in range(channels)]   # the last call's signals sent
         self._rx_fwd = mfr2.R2Receiver(channels, "forward")    # what a called side hears
         self._rx_bwd = mfr2.R2Receiver(channels, "backward")   # what a calling side hears
         self._in_mf = np.zeros(channels, bool)
@@ -180,6 +182,8 @@ class R2Span:
 
     def _send(self, ch: int, signal: int) -> None:
         c = self.chans[ch]
+        if signal and len(c.sent) < 4 * MAX_DIGITS:
+            c.sent.append(signal)
         c.tone = signal
         c.tone_at = self.now + c.slow_s if signal else self.now
         self._sig[ch] = signal if not c.slow_s else 0
@@ -190,6 +194,8 @@ class R2Span:
         self._disarm(ch)
         c = self.chans[ch]
         slow = c.slow_s
+        if c.sent:
+            self.last_sent[ch] = c.sent
         self.chans[ch] = _Chan(rx=c.rx, slow_s=slow)
         self._tx(ch, "idle")
         self._set_state(ch, R2State.IDLE, why)
@@ -257,7 +263,8 @@ class R2Span:
 
     def status(self, ch: int) -> dict:
         c = self.chans[ch]
-        return {"r2": c.state.value, "dnis": c.dnis, "ani": c.ani, "tone": c.tone, "heard": c.heard}
+        return {"r2": c.state.value, "dnis": c.dnis, "ani": c.ani, "tone": c.tone, "heard": c.heard,
+                "sent": list(c.sent)}
 
     # --- the line signals -------------------------------------------------------------------------
     def cas(self, ch: int, abcd: str) -> None:
@@ -329,7 +336,9 @@ class R2Span:
                 self._idle(ch, "clear-forward")
 
     def _incoming(self, ch: int) -> None:
-        c = self.chans[ch]
+        old = self.chans[ch]
+        self._disarm(ch)
+        c = self.chans[ch] = _Chan(rx=old.rx, slow_s=old.slow_s)   # after glare: nothing of the call out
         self._tx(ch, "seize_ack")
         self._set_state(ch, R2State.IN_SEIZED, "seized")
         self._mf(ch, True, _BWD)
