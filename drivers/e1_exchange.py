@@ -319,6 +319,8 @@ class SimExchange:
         if kind == "answered" and call.caller is not None:          # the box answered our caller
             self.counters["answered_by_box"] += 1
             call.caller.answered = now
+            assert call.caller.arrived is not None, "a placed caller has arrived"
+            call.give_up_at = call.caller.arrived + call.caller.patience
             call.keys = sorted((now + at, digits) for at, digits in call.caller.keys)
         elif kind == "offered" and call.caller is None:              # the box's call rings a subscriber
             call.dnis = data["dnis"]

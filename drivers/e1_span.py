@@ -129,6 +129,9 @@ class E1SpanDriver(Driver):
         self._blocked: set[int] = set()
         self.counters = {"calls_in": 0, "calls_out": 0, "alarms": 0, "audio_reopens": 0}
         self.last_caller_id: list[dict | None] = [None] * len(self.lines)
+        # The simulated exchange behind a simulated span, and the number its callers dial (scenarios).
+        self.simulator: object | None = None
+        self.hotline = ""
 
     # --- the Driver interface ---------------------------------------------------------------------
     def specs(self) -> list[ChannelSpec]:
