@@ -66,7 +66,9 @@ class SimE1Card:
 
     def poll(self) -> list[CardEvent]:
         now = self._now()
-        for ts in sorted(self._changed):
+        # A line in red or blue alarm carries no multiframe: the received CAS bits hold their last values.
+        dead = bool(self.defects & {"LOS", "LOF", "LMFA", "AIS"})
+        for ts in sorted(self._changed) if not dead else ():
             if now - self._since[ts] >= CAS_DEBOUNCE_S:
                 self._changed.discard(ts)
                 if self._line[ts] != self.rx[ts]:
