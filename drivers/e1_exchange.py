@@ -238,6 +238,12 @@ class SimExchange:
     def busy(self) -> bool:
         return bool(self.calls)
 
+    def hang_up(self, channel: int) -> None:
+        """The caller on `channel` hangs up now (clear-forward)."""
+        if channel in self.calls:
+            self._end(channel, "caller", "caller hung up")
+            self.r2.hangup(channel)
+
     # --- faults -------------------------------------------------------------------------------------
     def set_defects(self, defects: set[str] | frozenset[str]) -> None:
         """The line's raw defects from now on (LOS, LOF, LMFA, AIS, RAI): an alarm mid-call and its end."""

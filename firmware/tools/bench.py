@@ -5,7 +5,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from firmware.tools import bench_dsp, bench_memory, bench_sync
+from firmware.tools import bench_dsp, bench_e1, bench_memory, bench_sync
 from firmware.tools.bench_box import WARMUP_S, busy_box
 from firmware.tools.scenario import ScenarioRun, load_scenario
 
@@ -58,6 +58,8 @@ def main(quick: bool = False) -> int:
         print(f"{lines:>6} lines {idle_tick_ms(lines, seconds):>8.3f} ms/tick")
     print()
     bench_dsp.run(out=print)
+    print()
+    bench_e1.run(out=print, seconds=seconds / 4)
     print()
     bench_sync.run(out=print)
     print()
