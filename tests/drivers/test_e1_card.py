@@ -196,3 +196,15 @@ def test_emulator_refuses_what_the_protocol_forbids(rig):
     pump(card, lambda ev: card.counters["errors"] == 3, 2.0)
     answers = [t for who, t in emu.transcript if who == "card" and " ERR " in t]
     assert [a.split(" ")[2].split("*")[0] for a in answers] == ["not-voice-timeslot", "forbidden-0000", "unknown-verb"]
+
+
+def test_loopbacks_and_a_forced_remote_alarm_reach_the_card(rig):
+    emu, card = rig()
+    card.loopback("local")
+    card.set_rai("on")
+    pump(card, lambda ev: emu.loop == "local" and emu.rai == "on")
+    assert emu.loop == "local" and emu.sending_rai()
+    with pytest.raises(E1CardError, match="loopback"):
+        card.loopback("sideways")
+    with pytest.raises(E1CardError, match="RAI"):
+        card.set_rai("maybe")
