@@ -157,3 +157,27 @@ def test_alsa_span_audio_maps_timeslots_decodes_a_law_and_counts_overruns():
     played = np.frombuffer(aa.pcms[1].written[-1], np.uint8).reshape(160, 32)
     assert np.all(g711.alaw_decode(played[:, 17]) == g711.alaw_decode(g711.alaw_encode(np.int16(2000))))
     assert alsa_pcm.PERIOD == 160
+
+
+def test_a_pcm_that_fails_alarms_the_span_and_is_reopened(monkeypatch):
+    rig = Rig()
+    aa = FakeAlsa([])
+    now = [0.0]
+    audio = AlsaSpanAudio("hw:E1", "hw:E1", module=aa)
+    driver = E1SpanDriver("span9", rig.exchange.card, audio, rig.variant, clock=lambda: now[0])
+    driver.start()
+    tx = np.zeros((30, 160), np.int16)
+    rx = np.zeros((30, 160), np.int16)
+    assert [e.data["active"] for e in driver.exchange(tx, rx) if e.kind == ALARM and e.channel == 0] == [True, False]
+
+    def unplugged():
+        raise FakeAlsa.ALSAAudioError("No such device")
+    monkeypatch.setattr(aa.pcms[0], "read", unplugged)
+    driver.exchange(tx, rx)                       # the read fails: the span is down from the next tick
+    now[0] += 0.02
+    events = driver.exchange(tx, rx)
+    assert [e.data for e in events if e.channel == 0] == [{"active": True, "reason": "alsa hw:E1: failed: No such device"}]
+    now[0] += 1.0                                 # the first reopen, after the 1 s back-off
+    events = driver.exchange(tx, rx) + driver.exchange(tx, rx)
+    assert [e.data["active"] for e in events if e.channel == 0] == [False]
+    assert driver.counters["audio_reopens"] == 1 and driver.status()["lines"][0]["counters"]["resets"] == 1
