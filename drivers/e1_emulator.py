@@ -66,6 +66,7 @@ class E1CardEmulator:
         self._line_cas = dict.fromkeys(VOICE_TIMESLOTS, BLOCKED)
         self._line_since = dict.fromkeys(VOICE_TIMESLOTS, 0.0)
         self.defects: frozenset[str] = frozenset()
+        self._glitches: dict[int, tuple[str, float]] = {}     # ts -> (the value to return to, when)
         self._power_on()
 
     # --- lifecycle --------------------------------------------------------------------------------
@@ -156,12 +157,13 @@ class E1CardEmulator:
                 self._line_since[ts] = time.monotonic()
         self._wake()
 
-    def far_glitch(self, ts: int, abcd: str) -> None:
-        """A value on the line for less than the debounce time: set and taken back at once."""
+    def far_glitch(self, ts: int, abcd: str, seconds: float) -> None:
+        """`abcd` on timeslot `ts` for `seconds` only, then the value before it again."""
         with self._lock:
-            old, since = self._line_cas[ts], self._line_since[ts]
+            old = self._line_cas[ts]
             self.far_cas(ts, abcd)
-            self._line_cas[ts], self._line_since[ts] = old, since
+            self._glitches[ts] = (old, time.monotonic() + seconds)
+        self._wake()
 
     def set_defects(self, defects: set[str] | frozenset[str]) -> None:
         """The line's raw defects now (LOS, LOF, LMFA, AIS, RAI)."""
@@ -277,6 +279,10 @@ class E1CardEmulator:
     def _tick(self, now: float) -> None:
         if self._master is None:
             return
+        for ts, (old, until) in list(self._glitches.items()):
+            if now >= until:
+                del self._glitches[ts]
+                self._line_cas[ts], self._line_since[ts] = old, now
         for ts in VOICE_TIMESLOTS:
             value = self._line_cas[ts]
             if value != self.rx[ts] and now - self._line_since[ts] >= self.debounce_ms / 1000:

@@ -72,10 +72,14 @@ def test_received_cas_is_reported_once_debounced(rig):
 
 
 def test_a_cas_glitch_shorter_than_the_debounce_is_not_reported(rig):
-    emu, card = rig(SpanConfig(debounce_ms=50, failsafe_s=2))
-    emu.far_glitch(5, "0011")
+    emu, card = rig(SpanConfig(debounce_ms=60, failsafe_s=2))
+    emu.far_glitch(5, "0011", 0.01)
     events = pump(card, seconds=0.3)
     assert [e for e in events if e.kind == CardEventKind.CAS] == [] and card.rx[5] == "1101"
+    # The same value held longer than the debounce is reported, and its end too.
+    emu.far_glitch(5, "0011", 0.3)
+    events = pump(card, lambda ev: len([e for e in ev if e.kind == CardEventKind.CAS]) == 2, 2.0)
+    assert [(e.ts, e.value) for e in events if e.kind == CardEventKind.CAS] == [(5, "0011"), (5, "1101")]
 
 
 def test_defects_are_reported_raw(rig):
