@@ -140,6 +140,10 @@ class R2Span:
         self._dir = np.zeros(channels, np.intp)                 # the direction this side sends in
         self._sig = np.zeros(channels, np.intp)
         self._pos = np.zeros(channels, np.intp)
+        # The earliest time each channel has something to do (a timer, a delayed answer), and when a
+        # slow register's tone is to start: the tick looks only at channels that are due.
+        self._due = np.full(channels, np.inf)
+        self._start_at = np.full(channels, np.inf)
         self._ar = np.arange(160)
         self._out: list[R2Out] = []
         self.now = 0.0
@@ -162,10 +166,16 @@ class R2Span:
     def _arm(self, ch: int, timer: str) -> None:
         c = self.chans[ch]
         c.timer, c.deadline = timer, self.now + self.variant.timers_s[timer]
+        self._sync_due(ch)
 
     def _disarm(self, ch: int) -> None:
         c = self.chans[ch]
         c.timer, c.deadline = "", float("inf")
+        self._sync_due(ch)
+
+    def _sync_due(self, ch: int) -> None:
+        c = self.chans[ch]
+        self._due[ch] = min(c.deadline, c.mf_deadline, float("inf") if c.answer_at is None else c.answer_at)
 
     def _mf(self, ch: int, on: bool, direction: int = _FWD) -> None:
         """Register signalling starts or ends on `ch`: its receiver starts afresh, its voice is muted."""
@@ -173,12 +183,14 @@ class R2Span:
         self._in_mf[ch] = on
         c.tone = c.heard = c.pending = 0
         self._sig[ch] = 0
+        self._start_at[ch] = np.inf
         if on:
             self._dir[ch] = direction
             (self._rx_bwd if direction == _FWD else self._rx_fwd).reset(ch)
             c.mf_deadline = self.now + self.variant.timers_s["mf_fwd_safety"]
         else:
             c.mf_deadline = float("inf")
+        self._sync_due(ch)
 
     def _send(self, ch: int, signal: int) -> None:
         c = self.chans[ch]
@@ -187,6 +199,7 @@ class R2Span:
         c.tone = signal
         c.tone_at = self.now + c.slow_s if signal else self.now
         self._sig[ch] = signal if not c.slow_s else 0
+        self._start_at[ch] = c.tone_at if signal and c.slow_s else np.inf
         self._pos[ch] = 0
 
     def _idle(self, ch: int, why: str) -> None:
@@ -197,6 +210,7 @@ class R2Span:
         if c.sent:
             self.last_sent[ch] = c.sent
         self.chans[ch] = _Chan(rx=c.rx, slow_s=slow)
+        self._sync_due(ch)
         self._tx(ch, "idle")
         self._set_state(ch, R2State.IDLE, why)
         if c.rx == self.variant.line["blocked"]:
@@ -226,13 +240,14 @@ class R2Span:
             raise R2Error(f"R2 {self.name} ch{ch}: nothing to answer, it is {c.state.value}")
         # openr2 r2_answer_delay: the far end must have heard the B-signal end before the answer.
         c.answer_at = max(self.now, c.tone_end_at + self.variant.timers_s["answer_delay"])
+        self._sync_due(ch)
         if c.answer_at <= self.now:
             self._answer_now(ch)
 
     def _answer_now(self, ch: int) -> None:
         c = self.chans[ch]
         c.answer_at = None
-        self._disarm(ch)
+        self._disarm(ch)          # also takes the answer off the channel's due time
         self._tx(ch, "answer")
         self.counters["answered"] += 1
         self._set_state(ch, R2State.IN_ANSWERED, "answered")
@@ -374,10 +389,10 @@ class R2Span:
                 for ev in self._rx_fwd.process(rx):
                     if self._in_mf[ev.channel] and self._dir[ev.channel] == _BWD:
                         self._heard(ev.channel, ev.signal or 0)
-        for ch in np.flatnonzero(self._in_mf & (self._sig == 0)):
-            c = self.chans[ch]
-            if c.tone and now >= c.tone_at:
-                self._sig[ch] = c.tone
+        start = np.flatnonzero(self._start_at <= now)
+        for ch in start:          # a slow register's tone starts now
+            self._sig[ch] = self.chans[ch].tone
+        self._start_at[start] = np.inf
         self._timers(now)
         mf = np.flatnonzero(self._in_mf)
         if mf.size:
@@ -388,7 +403,8 @@ class R2Span:
         return out
 
     def _timers(self, now: float) -> None:
-        for ch, c in enumerate(self.chans):
+        for ch in np.flatnonzero(self._due <= now):
+            c = self.chans[ch]
             if c.answer_at is not None and now >= c.answer_at and c.state == R2State.IN_OFFERED:
                 self._answer_now(ch)
             if now >= c.deadline or now >= c.mf_deadline:
