@@ -403,7 +403,8 @@ class R2Span:
         return out
 
     def _timers(self, now: float) -> None:
-        for ch in np.flatnonzero(self._due <= now):
+        for due in np.flatnonzero(self._due <= now):
+            ch = int(due)
             c = self.chans[ch]
             if c.answer_at is not None and now >= c.answer_at and c.state == R2State.IN_OFFERED:
                 self._answer_now(ch)
