@@ -566,6 +566,13 @@ class R2Span:
                 c.index += 1
             else:
                 nxt = fwd["end_of_dnis"]      # 0 in China: nothing more to send, the far end decides
+        elif c.phase == "dnis" and s in [a[f"dnis_minus_{k}"] for k in (1, 2, 3) if a[f"dnis_minus_{k}"]]:
+            # Q.441: the digit before the last one sent (n-1), or two or three before; the
+            # address goes on from there.
+            back = 1 + [a[f"dnis_minus_{k}"] for k in (1, 2, 3)].index(s) + 1
+            c.index = max(0, c.index - back)
+            nxt = signal_of(c.dnis[c.index])
+            c.index += 1
         elif s == a["change_to_b"]:
             c.phase = "b"
             nxt = c.category_b

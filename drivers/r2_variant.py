@@ -10,7 +10,8 @@ from .e1_proto import check_abcd
 
 LINE_SIGNALS = ("idle", "seize", "seize_ack", "answer", "clear_back", "blocked")
 FORWARD = ("end_of_dnis", "end_of_ani", "ani_restricted", "category", "category_b")
-BACKWARD_A = ("next_dnis", "next_ani", "category", "change_to_b", "congestion", "address_complete_charge")
+BACKWARD_A = ("next_dnis", "next_ani", "category", "change_to_b", "congestion", "address_complete_charge",
+              "dnis_minus_1", "dnis_minus_2", "dnis_minus_3")
 BACKWARD_B = ("free_charge", "free_no_charge", "busy", "congestion", "unallocated", "out_of_order", "sit")
 TIMERS = ("seize", "mf_back_cycle", "mf_fwd_safety", "answer", "answer_delay", "release_guard")
 # B-signals after which the called party rings and answers; the others end the call with a reason.

@@ -293,3 +293,33 @@ def test_dialling_a_busy_circuit_is_refused():
     rig.run(0.2)
     with pytest.raises(ChannelError, match="in-seized"):
         rig.driver.dial(0, "55501234")
+
+
+@pytest.mark.parametrize("signal, back", [(2, 1), (7, 2), (8, 3)])
+def test_itu_a2_a7_a8_send_an_earlier_digit_again(signal, back):
+    rig = Rig("itu", number_digits=8, ani="777")
+    rig.exchange.directory["12345678"] = Subscriber()
+    far = rig.exchange.r2
+    answer_to = far._answer_to
+    asked = []
+
+    def once(ch, s):
+        # After the fourth digit, the exchange asks for the one `back` before it (Q.441)
+        # and forgets the digits from there.
+        if ch == 0 and len(far.chans[0].dnis) == 3 and not asked:
+            asked.append(s)
+            far.chans[0].dnis = far.chans[0].dnis[:4 - back - 1]
+            return signal
+        return answer_to(ch, s)
+    far._answer_to = once
+    rig.driver.dial(0, "12345678")
+    events = rig.run(until=of(ANSWER, 0), limit=15.0)
+    assert kinds(events, 0) == [ANSWER]
+    sent = rig.driver.r2.chans[0].sent
+    assert sent[:4 + back + 1] == [1, 2, 3, 4] + list(range(4 - back, 5))
+    assert rig.exchange.results[-1]["dnis"] == "12345678"
+
+
+def test_china_has_no_earlier_digit_requests_unconfirmed_ones_are_left_out():
+    v = load_variant("china")
+    assert [v.backward_a[f"dnis_minus_{k}"] for k in (1, 2, 3)] == [0, 0, 0]
