@@ -319,8 +319,6 @@ class R2Span:
                 self.counters["glare"] += 1
                 self._emit(ch, "cleared", reason="glare: the far end seized the circuit too", glare=True)
                 self._incoming(ch)
-            elif ab == line["idle"]:
-                pass
         elif st in (R2State.OUT_DIALING, R2State.OUT_ACCEPTED):
             if ab == line["answer"]:
                 self._mf(ch, False)

@@ -39,11 +39,6 @@ class R2Variant:
     def abcd(self, line_signal: str) -> str:
         return self.line[line_signal] + self.cd
 
-    def line_signal(self, abcd: str) -> set[str]:
-        """The line signals an ABCD value can be (A B decide; several share one value, seize-ack and
-        clear-back and blocked are one): the state machine tells them apart."""
-        return {name for name, ab in self.line.items() if ab == abcd[:2]}
-
     def b_meaning(self, signal: int) -> str | None:
         for name, s in self.backward_b.items():
             if s == signal:
