@@ -431,7 +431,9 @@ class CallCenter:
         if call.customer is not None:
             call.name = call.name or call.customer.name
         call.update(number=call.number, name=call.name, customer_id=call.customer.id if call.customer else None)
-        call.event("call:callerid", number=call.number, name=call.name, absence=ev.data.get("absence"))
+        # A trunk that signals the dialled number (E1 MFC-R2) gives it too: the call's journal keeps it.
+        dnis = {"dnis": ev.data["dnis"]} if ev.data.get("dnis") else {}
+        call.event("call:callerid", number=call.number, name=call.name, absence=ev.data.get("absence"), **dnis)
         self.last_caller_id[ev.channel] = {"number": call.number, "name": call.name, "at": self.clock.time()}
 
     def _on_trunk_ring(self, ev: ChannelEvent) -> None:

@@ -7,6 +7,11 @@ from typing import Callable
 
 from drivers.alsa_pcm import FORMATS, AlsaDriver, AlsaError, AlsaLine
 from drivers.channel import Board, ChannelKind, Driver
+from drivers.e1_card import E1Card, E1CardError, SpanConfig
+from drivers.e1_exchange import SimExchange
+from drivers.e1_span import AlsaSpanAudio, E1SpanDriver, E1SpanError, SpanLine
+from drivers.e1_proto import VOICE_TIMESLOTS
+from drivers.r2_variant import R2VariantError
 from drivers.sim import DtmfStyle, SimDriver
 from drivers.sim_signals import CALLER_ID_SCHEMES
 from drivers.voice_modem import LineConfig, VoiceModemDriver, VoiceModemError
@@ -14,6 +19,7 @@ from drivers.voice_modem import LineConfig, VoiceModemDriver, VoiceModemError
 from typed_toml import ConfigError, Section, read_file
 from firmware.config.loadtest import virtual_driver
 from firmware.config.site import BOARD_DIR, read_tone_plan
+from firmware.config.r2_variants import load_variant, variant_names
 
 PROFILES_DIR = BOARD_DIR / "profiles"
 
@@ -68,8 +74,60 @@ def _build_alsa(sec: Section) -> AlsaDriver:
         raise sec.error("line", str(exc)) from None
 
 
+def _timeslots(sec: Section) -> list[int]:
+    """`timeslots`: a list like "1-15,17-31" (the default: every voice timeslot of a CAS span)."""
+    text = sec.get_str("timeslots", "1-15,17-31")
+    out: list[int] = []
+    try:
+        for part in text.split(","):
+            lo, _, hi = part.strip().partition("-")
+            out += list(range(int(lo), int(hi or lo) + 1))
+    except ValueError:
+        raise sec.error("timeslots", f"{text!r} is not a list of timeslots like \"1-15,17-31\"") from None
+    bad = [ts for ts in out if ts not in VOICE_TIMESLOTS]
+    if bad or len(set(out)) != len(out):
+        raise sec.error("timeslots", f"{text!r}: voice timeslots are 1-15 and 17-31, each once")
+    return out
+
+
+def _build_e1(sec: Section) -> E1SpanDriver:
+    """An E1 span (docs/e1-card.md): `control` is the card's serial port, or "sim" for the simulated
+    exchange (its card and audio in-process, in step with the box's ticks)."""
+    span = sec.get_str("span", "span1")
+    name = sec.get_str("variant", "china")
+    if name not in variant_names():
+        raise sec.error("variant", f"no R2 variant {name!r} (board/r2: {', '.join(variant_names())})")
+    try:
+        variant = load_variant(name)
+    except R2VariantError as exc:
+        raise sec.error("variant", str(exc)) from None
+    lines = [SpanLine(f"{span}-ts{ts:02d}", ts) for ts in _timeslots(sec)]
+    dnis_digits = sec.get_int("dnis_digits", 4, 1, 20)
+    ani = sec.get_str("ani", "")
+    if not ani.isdigit() and ani:
+        raise sec.error("ani", f"{ani!r} is not digits")
+    control = sec.get_str("control")
+    try:
+        if control == "sim":
+            exchange = SimExchange(variant, number_digits=sec.get_int("number_digits", 8, 1, 20),
+                                   seed=sec.get_int("seed", 0, 0))
+            driver = E1SpanDriver(span, exchange.card, exchange.audio, variant, lines, dnis_digits, ani,
+                                  clock=exchange.audio.now)
+            driver.simulator = exchange
+            driver.hotline = sec.get_str("hotline", "1" * dnis_digits)
+            return driver
+        config = SpanConfig(crc4=sec.get_bool("crc4", False), code=sec.get_str("code", "hdb3"),
+                            clock=sec.get_str("clock", "line"), debounce_ms=sec.get_int("debounce_ms", 20),
+                            failsafe_s=sec.get_int("failsafe_s", 3))
+        audio = AlsaSpanAudio(sec.get_str("capture"), sec.get_str("playback"),
+                              sec.get_str("format", "A_LAW", choices=("A_LAW", "S16_LE")))
+        return E1SpanDriver(span, E1Card(control, config), audio, variant, lines, dnis_digits, ani)
+    except (E1CardError, E1SpanError) as exc:
+        raise sec.error("span", str(exc)) from None
+
+
 DRIVERS: dict[str, Callable[[Section], Driver]] = {"sim": _build_sim, "voice_modem": _build_voice_modem,
-                                                   "alsa": _build_alsa}
+                                                   "alsa": _build_alsa, "e1": _build_e1}
 
 
 def list_profiles() -> list[str]:

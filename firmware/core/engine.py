@@ -423,6 +423,8 @@ class Engine:
                           "since": since, "alarm": self.alarms.get(info.index),
                           "driver": info.driver, "device": drv.get("device") or info.device,
                           "driver_state": drv.get("state"), "last_caller_id": app["last_caller_id"],
+                          # An E1 trunk's span: its state, alarms and line counters (drivers/e1_span.py).
+                          "span": drv.get("span"),
                           # resets and overruns are the hardware's own counts: None where a driver keeps none.
                           "counters": {"calls": app["calls"], "digits": app["digits"],
                                        "unreadable_ids": app["unreadable_ids"],

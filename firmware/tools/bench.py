@@ -5,7 +5,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from firmware.tools import bench_dsp, bench_memory, bench_sync
+from firmware.tools import bench_dsp, bench_e1, bench_memory, bench_sync
 from firmware.tools.bench_box import WARMUP_S, busy_box
 from firmware.tools.scenario import ScenarioRun, load_scenario
 
@@ -92,6 +92,8 @@ def main(quick: bool = False) -> int:
           + (f"; stopped: {r['stop_reason']}" if r["stop_reason"] else ""))
     print()
     bench_dsp.run(out=print)
+    print()
+    bench_e1.run(out=print, seconds=seconds / 4)
     print()
     bench_sync.run(out=print)
     print()

@@ -372,6 +372,7 @@ class ScenarioRun:
         self.callers = generate_callers(scn)
         self.sim_callers: list[SimCaller] = []
         self.call_of: dict[int, str] = {}      # id(SimCaller) -> call id
+        self.dnis_of: dict[str, str] = {}      # call id -> the number the caller dialled, as the trunk signalled it
         for a in scn.agents:
             phone = self._agent_phone(a)
             phone.answer_after, phone.talk, phone.voice_hz = a.answer_after, a.talk, a.voice_hz
@@ -425,6 +426,8 @@ class ScenarioRun:
             caller = self.lines.caller_on(call.channel) if call.channel is not None else None
             if caller is not None:
                 self.call_of[id(caller)] = call.id
+        elif name == "call:callerid" and data.get("dnis"):
+            self.dnis_of[data["call"].id] = data["dnis"]
         elif name == "call:bridged":
             self.lines.connected(data["channel"])
 
@@ -460,6 +463,8 @@ class ScenarioRun:
             skill_level = skills.get(agent_id, {}).get(skill) if agent_id is not None and skill is not None else None
             calls.append({
                 "call_id": call_id, "number": caller.number, "arrival": round(self.lines.arrival(caller), 3),
+                # The calling and the called number as the box recorded them from the trunk's signalling.
+                "ani": row.get("number"), "dnis": self.dnis_of.get(call_id) if call_id else None,
                 "answer": rel(row.get("answered_at")), "ivr_path": json.loads(row["path"]) if row.get("path") else [],
                 "digits_pressed": caller.pressed, "digits_detected": row.get("digits") or "",
                 "queue": row.get("queue"), "wait": row.get("wait"), "agent": row.get("agent_id"),

@@ -5,6 +5,8 @@ from dataclasses import dataclass
 from typing import Callable
 
 from drivers.channel import Board, ChannelKind, Driver
+from drivers.e1_exchange import SimExchange
+from drivers.e1_span import E1SpanDriver
 from drivers.modem_emulator import ModemEmulator
 from drivers.sim import DtmfStyle, SimCaller, SimDriver
 from drivers.voice_modem import VoiceModemDriver
@@ -61,17 +63,23 @@ def build(profile_name: str | None, *, trunks: int, stations: int, seed: int, no
                                              "emulated station lines are not scripted")
             drivers.append(DRIVERS["voice_modem"](sec))
             sec.done()
+        elif kind == "e1":
+            if sec.get_str("control") != "sim":
+                raise sec.error("control", "a scenario drives a simulated E1 span only (control = \"sim\"), "
+                                           f"not the card at {sec.get_str('control')!r}")
+            drivers.append(DRIVERS["e1"](sec))
+            sec.done()
         else:
             raise sec.error("type", f"a scenario cannot drive {kind!r} hardware: use a profile of "
                                     "simulated lines and modem emulators (sim, sim-modems)")
     if sim is None:
         sim = SimDriver(trunks=0, stations=stations, seed=seed, noise_dbm0=noise_dbm0, dtmf=dtmf)
         drivers.append(sim)
-    modems = [d for d in drivers if isinstance(d, VoiceModemDriver)]
+    modems = [d for d in drivers if isinstance(d, (VoiceModemDriver, E1SpanDriver))]
     if modems and sim.n_trunks:
         raise ConfigError(f"{profile.path}: a scenario's trunks are either simulated or emulated modems, "
                           f"not both ({sim.n_trunks} simulated trunks beside the modems)")
-    if modems and clock == "fast":
+    if any(isinstance(d, VoiceModemDriver) for d in drivers) and clock == "fast":
         raise ConfigError(f"{profile.path}: board {profile.name} runs emulated modems in real time, so its "
                           "scenario cannot run fast: run it without --fast")
     board = Board(drivers, virtual=virtual)
@@ -142,8 +150,57 @@ class ModemTrunks:
         return self._arrived[id(caller)]
 
 
-def trunks_for(board: ScenarioBoard, now: Callable[[], float], dtmf: DtmfStyle) -> SimTrunks | ModemTrunks:
+class E1Trunks:
+    """Callers on simulated E1 spans: each span's exchange seizes a timeslot and signals by MFC-R2."""
+
+    def __init__(self, board: Board, now: Callable[[], float], dtmf: DtmfStyle):
+        self.spans: list[tuple[int, E1SpanDriver, SimExchange]] = []    # (first board channel, driver, exchange)
+        for info in board.by_kind(ChannelKind.TRUNK):
+            driver, local = board.locate(info.index)
+            if isinstance(driver, E1SpanDriver) and local == 0:
+                assert isinstance(driver.simulator, SimExchange), "a scenario's E1 spans are simulated"
+                driver.simulator.dtmf = dtmf
+                self.spans.append((info.index, driver, driver.simulator))
+        self._now = now
+        self._arrived: dict[int, float] = {}
+
+    def place_call(self, caller: SimCaller) -> bool:
+        """The caller dials the hotline: the first span with a free timeslot takes the call."""
+        self._arrived[id(caller)] = self._now()
+        for first, driver, exchange in self.spans:
+            if exchange.idle_channels() or (first, driver, exchange) == self.spans[-1]:
+                if exchange.place_call(caller, driver.hotline):
+                    caller.line = first + (caller.line or 0)
+                    return True
+        return False
+
+    def _span(self, channel: int) -> tuple[int, SimExchange] | None:
+        for first, driver, exchange in self.spans:
+            if first <= channel < first + len(driver.lines):
+                return channel - first, exchange
+        return None
+
+    def caller_on(self, channel: int) -> SimCaller | None:
+        found = self._span(channel)
+        return found[1].caller_on(found[0]) if found else None
+
+    def connected(self, channel: int) -> None:
+        found = self._span(channel)
+        if found:
+            found[1].connected(found[0])
+
+    def busy(self) -> bool:
+        return any(exchange.busy() for _, _, exchange in self.spans)
+
+    def arrival(self, caller: SimCaller) -> float:
+        return self._arrived[id(caller)]
+
+
+def trunks_for(board: ScenarioBoard, now: Callable[[], float],
+               dtmf: DtmfStyle) -> SimTrunks | ModemTrunks | E1Trunks:
     """The callers' side of a started board (the emulators exist once the modem driver has started)."""
+    if any(isinstance(d, E1SpanDriver) for d in board.board.drivers):
+        return E1Trunks(board.board, now, dtmf)
     if any(isinstance(d, VoiceModemDriver) for d in board.board.drivers):
         return ModemTrunks(board.board, now, dtmf)
     return SimTrunks(board.sim)

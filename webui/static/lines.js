@@ -161,6 +161,15 @@
     r.seenAt = newest;
   }
 
+  // An E1 trunk's span (drivers/e1_span.py): its state, the alarms in force and the line's error counters.
+  function spanView(span) {
+    if (!span) return "";
+    const lc = span.line_counters || {};
+    const alarms = (span.alarms || []).length ? ` (${span.alarms.join(", ")})` : "";
+    const counts = ["bpv", "crc", "slips"].filter((k) => lc[k] !== undefined).map((k) => `${k} ${lc[k]}`);
+    return [`${span.name} ${span.state}${alarms}`, `R2 ${span.variant}`, ...counts].join(" · ");
+  }
+
   // --- rows ---------------------------------------------------------------------------------------------
   function buildRow(line) {
     const main = el("tr");
@@ -211,7 +220,7 @@
       const cells = [
         twoLine(line.name, _("ch %(channel)s · %(kind)s", { channel: line.channel, kind: KINDS[line.kind] || line.kind }),
           "agent-name"),
-        twoLine(line.driver || DASH, line.device || "", "mono"),
+        twoLine(line.driver || DASH, [line.device || "", spanView(line.span)].filter(Boolean).join(" · "), "mono"),
         twoLine(badge(line.state, null, driverState), line.number ? line.number : ""),
         line.alarm ? el("span", "alarm-text", line.alarm) : DASH,
         callerIdView(cid, c.unreadable_ids),
