@@ -26,6 +26,7 @@ from .console import read_reason, sees_console
 from .engine import AGENT_COMMANDS, MAX_AGENT_ID, CommandRefused, Engine, EngineUnavailable
 from .i18n import LANGUAGE_COOKIE, LANGUAGE_NAMES, LANGUAGES, N_, gettext as _, language, ngettext, pgettext
 from .flows import FLOW_ROLES, install as install_flows
+from .kb import install as install_kb
 from .lines import LINES_ROLES, install as install_lines
 from .records import (DIRECTIONS, DISPOSITIONS, HANGUP_PARTIES, CallFilter, FilterError, filter_choices, get_call,
                       list_calls)
@@ -331,6 +332,7 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
     install_audit_view(app, render)  # the audit log for admins (webui/audit_view.py)
     install_backup(app, render, Path(db_path).parent, clock)  # admin's backup and restore (webui/backup.py)
     install_flows(app, render, Path(db_path).parent)  # IVR flow editor and prompts (webui/flows.py)
+    install_kb(app, render, db_path, clock)  # the knowledge base (webui/kb.py)
 
     for route in app.routes:
         route.prepare()  # applies the plugins now: a route that declares no roles fails at start

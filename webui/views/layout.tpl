@@ -24,6 +24,7 @@
     % if can_see_records:
     <a href="/calls" class="{{'active' if get('active') == 'calls' else ''}}">{{_("Calls")}}</a>
     % end
+    <a href="/kb" class="{{'active' if get('active') == 'kb' else ''}}">{{_("Knowledge base")}}</a>
     % if get('can_see_lines'):
     <a href="/lines" class="{{'active' if get('active') == 'lines' else ''}}">{{_("Lines")}}</a>
     % end
