@@ -33,6 +33,7 @@ from .records import (DIRECTIONS, DISPOSITIONS, HANGUP_PARTIES, CallFilter, Filt
 from .replies import error_message, json_error, json_error_handler, local_path
 from .sync import install as install_sync
 from .users import install as install_users
+from .webhooks import install as install_webhooks
 
 log = logging.getLogger(__name__)
 
@@ -333,6 +334,7 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
     install_backup(app, render, Path(db_path).parent, clock)  # admin's backup and restore (webui/backup.py)
     install_flows(app, render, Path(db_path).parent)  # IVR flow editor and prompts (webui/flows.py)
     install_kb(app, render, db_path, clock)  # the knowledge base (webui/kb.py)
+    install_webhooks(app, render, db_path, clock)  # admin's webhook endpoints and deliveries (webui/webhooks.py)
 
     for route in app.routes:
         route.prepare()  # applies the plugins now: a route that declares no roles fails at start

@@ -31,6 +31,7 @@
     % if user_has('admin'):
     <a href="/users" class="{{'active' if get('active') == 'users' else ''}}">{{_("Users")}}</a>
     <a href="/audit" class="{{'active' if get('active') == 'audit' else ''}}">{{_("Audit log")}}</a>
+    <a href="/webhooks" class="{{'active' if get('active') == 'webhooks' else ''}}">{{_("Webhooks")}}</a>
     % end
     % if user_has('admin'):
     <a href="/backup" class="{{'active' if get('active') == 'backup' else ''}}">{{_("Backup")}}</a>
