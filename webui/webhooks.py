@@ -15,8 +15,8 @@ from firmware.store import connect, write_transaction
 
 from .auth import requires
 from .i18n import gettext as _
-from .outbox import (EVENTS, OutboxError, check_endpoint, create_endpoint, delete_endpoint, enqueue, enqueue_test, get_endpoint,
-                     list_endpoints, recent_deliveries, retry_delivery, update_endpoint)
+from .outbox import (EVENTS, OutboxError, check_endpoint, create_endpoint, delete_endpoint, enqueue, enqueue_test,
+                     get_endpoint, list_endpoints, recent_deliveries, retry_delivery, update_endpoint)
 from .replies import json_body, json_error
 from .webhook_delivery import SIGNATURE_HEADER
 
