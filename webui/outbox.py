@@ -96,10 +96,14 @@ def check_endpoint(data: Mapping, *, creating: bool) -> dict:
         problems["url"] = _("Required: the receiver's address, http:// or https://.")
     else:
         url = url.strip()
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 - read for its check: a port out of range raises ValueError
+        except ValueError:
+            parts = None
         if len(url) > MAX_URL or not url.isprintable() or " " in url:
             problems["url"] = _("At most %(n)d characters, without spaces.") % {"n": MAX_URL}
-        elif parts.scheme not in ("http", "https") or not parts.hostname:
+        elif parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
             problems["url"] = _("An http:// or https:// address with a host name.")
         elif parts.username or parts.password:
             problems["url"] = _("No user name or password in the address: the signature proves the sender.")
