@@ -3,9 +3,12 @@ off, so `<script>` or `<img onerror>` in an article shows as the text it is, and
 the schemes an article needs."""
 from __future__ import annotations
 
+import functools
 import re
+from typing import TYPE_CHECKING
 
-from markdown_it import MarkdownIt
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
 
 # What a link or image in an article may point to: the web, mail and phone numbers, and paths on this box.
 # Everything else (javascript:, vbscript:, data:, file:, a browser's own schemes) is left as plain text.
@@ -26,7 +29,12 @@ def link_allowed(url: str) -> bool:
     return found.group(1).lower() in ALLOWED_SCHEMES
 
 
+@functools.cache
 def _parser() -> MarkdownIt:
+    # Imported at the first article shown, not at start: the parser costs the web process about 2 MB of
+    # its 40 MB (docs/architecture.md section 1), which a box whose staff never opens an article keeps.
+    from markdown_it import MarkdownIt
+
     # "commonmark" with html False: raw HTML blocks and inline tags are escaped as text, never passed on.
     md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable("table")
     md.validateLink = link_allowed  # type: ignore[method-assign]
@@ -40,9 +48,7 @@ def _parser() -> MarkdownIt:
     return md
 
 
-_MD = _parser()
-
 
 def render(markdown: str) -> str:
     """`markdown` as HTML: every character of the source escaped unless Markdown syntax made it markup."""
-    return _MD.render(markdown)
+    return _parser().render(markdown)

@@ -140,12 +140,16 @@ def search(conn: sqlite3.Connection, query: str, category: str = "", page: int =
     conn.row_factory = sqlite3.Row
     where, args = "kb_fts MATCH ?", [expression]
     if category:
-        where, args = where + " AND a.category = ?", [*args, category]
-    join = "FROM kb_fts JOIN kb_articles a ON a.rowid = kb_fts.rowid"
-    total = conn.execute(f"SELECT count(*) {join} WHERE {where}", args).fetchone()[0]
+        where, args = where + " AND kb_fts.rowid IN (SELECT rowid FROM kb_articles WHERE category = ?)", \
+            [*args, category]
+    total = conn.execute(f"SELECT count(*) FROM kb_fts WHERE {where}", args).fetchone()[0]
     weights = ", ".join(str(w) for w in BM25_WEIGHTS)
-    rows = conn.execute(f"SELECT {_COLUMNS}, bm25(kb_fts, {weights}) AS score {join} WHERE {where}"
-                        " ORDER BY score LIMIT ? OFFSET ?", [*args, per_page, (page - 1) * per_page]).fetchall()
+    # Ranked inside the index first, then only the page's rows joined: joined before the sort, SQLite reads
+    # every matching article's row (twice the time with 5,000 matches, `make bench`).
+    rows = conn.execute(f"SELECT {_COLUMNS}, f.score FROM (SELECT rowid AS r, bm25(kb_fts, {weights}) AS score"
+                        f" FROM kb_fts WHERE {where} ORDER BY score LIMIT ? OFFSET ?) f"
+                        " JOIN kb_articles a ON a.rowid = f.r ORDER BY f.score",
+                        [*args, per_page, (page - 1) * per_page]).fetchall()
     hits = []
     for row in rows:
         hit = _public(row)
