@@ -72,6 +72,12 @@ def test_no_query_breaks_the_search(admin, kb, query):
     assert page.status == 200
 
 
+def test_a_search_may_keep_to_one_category(admin, kb):
+    reply = admin.get("/api/v1/kb/search?q=%E5%8F%91%E7%A5%A8&category=%E8%B4%A2%E5%8A%A1")   # 发票 in 财务
+    assert [hit["title"] for hit in reply.json()["hits"]] == ["开具发票"]
+    assert reply.json()["total"] == 1
+
+
 def test_fts_syntax_in_a_query_is_taken_as_words():
     assert match_expression('title:退货 OR "x') == '"title" AND "退 货" AND "OR" AND "x"*'
     assert index_text("办理abc退货") == " 办  理 abc 退  货 "

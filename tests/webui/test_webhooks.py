@@ -346,3 +346,26 @@ def test_only_admins_configure_webhooks(staff, role):
     assert api_call(user, "POST", "/api/v1/webhooks", {"url": "https://a.example/h", "events": ["call.ended"]}
                     ).status == 403
     assert user.get("/api/v1/webhooks").status == 403
+
+
+def test_an_admin_retries_an_abandoned_delivery_from_the_page(admin, db_path, receiver, clock):
+    endpoint = api_call(admin, "POST", "/api/v1/webhooks", {"url": receiver.url, "events": ["ticket.created"],
+                                                            "secret": SECRET}).json()["endpoint"]
+    ids = ticket_events(db_path, clock, [("ticket.created", "A")])
+    receiver.down = True
+    later = Clock(clock())      # the sender's own: 3 days on would end the admin's session
+    sender = Deliverer(db_path, later, rand=lambda: 0.0)
+    sender.run_once()
+    later.t += GIVE_UP_AFTER_S
+    sender.run_once()
+    delivery = admin.get(f"/api/v1/webhooks/{endpoint['id']}").json()["deliveries"][0]
+    assert delivery["state"] == "abandoned" and delivery["attempts"] == 2
+    assert "Retry now" in admin.get(f"/webhooks/{endpoint['id']}").text
+    token = admin.csrf(f"/webhooks/{endpoint['id']}")
+    reply = admin.post(f"/webhooks/{endpoint['id']}/retry", form={"csrf_token": token, "delivery": str(delivery["id"])})
+    assert reply.status == 303
+    receiver.down = False
+    sender.run_once()
+    assert list(receiver.view) == ids["ticket:A"]
+    again = admin.post(f"/webhooks/{endpoint['id']}/retry", form={"csrf_token": token, "delivery": str(delivery["id"])})
+    assert again.status == 404      # delivered: nothing to retry
