@@ -82,7 +82,7 @@ def install(app: Bottle, render: Callable[..., str], db_path: str | Path, clock)
             hits, total = search(db, q, category, page) if q else list_articles(db, category, page)
         except SearchError:
             problem = _("Type a word to search for: letters, digits or Chinese characters.")
-        return page_of("kb", title=_("Knowledge base"), active="kb", scripts=["kb_search.js"], q=q,
+        return page_of("kb", title=_("Knowledge base"), active="kb", q=q,
                       category=category, page=page, hits=hits, total=total, problem=problem,
                       pages=max(1, -(-total // PER_PAGE)), categories=categories(db),
                       can_edit=user_has(user, *KB_EDIT_ROLES))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import secrets
 import sqlite3
+import time
 import uuid
 from collections.abc import Mapping
 from urllib.parse import urlsplit
@@ -41,18 +42,19 @@ class OutboxError(ValueError):
         self.status = status
 
 
-def enqueue(conn: sqlite3.Connection, event: str, key: str, payload: Mapping, now: float) -> str | None:
+def enqueue(conn: sqlite3.Connection, event: str, key: str, payload: Mapping, now: float | None = None) -> str | None:
     """Put `event` about `key` (e.g. "ticket:<id>") in the outbox for every enabled endpoint subscribed to it.
 
     Call it inside the write transaction that makes the change (`firmware.store.write_transaction`), so
     the event exists if and only if the change does. Returns the event id receivers deduplicate by, or
-    None for a `call.ended` already enqueued (a call ends once)."""
+    None for a `call.ended` already enqueued (a call ends once). `now` defaults to the wall clock."""
     if not conn.in_transaction:
         raise OutboxError(f"webhook event {event} for {key}: enqueue inside the transaction of the change")
     if event not in EVENTS and event != TEST_EVENT:
         raise OutboxError(f"webhook event {event!r} is not one of {', '.join(EVENTS)}")
     if not key or len(key) > MAX_KEY:
         raise OutboxError(f"webhook event {event}: key must be 1 to {MAX_KEY} characters")
+    now = time.time() if now is None else now
     event_id = uuid.uuid4().hex
     body = json.dumps({"id": event_id, "event": event, "created_at": now, "data": dict(payload)},
                       ensure_ascii=False, sort_keys=True, default=str)

@@ -241,7 +241,7 @@ def test_articles_are_in_the_hq_change_feed(kb, db_path):
     assert ids == {a["id"] for a in kb.values()}
 
 
-def test_the_agent_console_and_the_kb_page_carry_the_search_box(staff, kb):
+def test_the_agent_console_carries_the_search_box_and_the_nav_the_kb(staff, kb):
     agent = staff("agent1", ["agent"], agent_id="1001")
     page = agent.get("/")
     assert "data-kb-search" in page.text and "/static/kb_search.js" in page.text
