@@ -14,7 +14,7 @@ from firmware.store import connect, connect_readonly, open_db, write_transaction
 from tests.webui.conftest import api_call
 from webui.outbox import EVENTS, OutboxError, enqueue
 from webui.webhook_delivery import (BACKOFF_BASE_S, BACKOFF_CAP_S, GIVE_UP_AFTER_S, SIGNATURE_HEADER, Deliverer,
-                                    backoff, http_post, sign)
+                                    DeliveryThread, backoff, http_post, sign)
 
 SECRET = "s" * 32
 
@@ -369,3 +369,23 @@ def test_an_admin_retries_an_abandoned_delivery_from_the_page(admin, db_path, re
     assert list(receiver.view) == ids["ticket:A"]
     again = admin.post(f"/webhooks/{endpoint['id']}/retry", form={"csrf_token": token, "delivery": str(delivery["id"])})
     assert again.status == 404      # delivered: nothing to retry
+
+
+def test_the_web_process_thread_delivers_what_was_waiting_at_its_start(db_path, receiver):
+    add_endpoint(db_path, receiver.url)
+    ids = ticket_events(db_path, Clock(), [("ticket.created", "A"), ("ticket.changed", "A")])
+    got = threading.Event()
+    original = http_post
+
+    def post(url, body, headers):
+        reply = original(url, body, headers)
+        if len(receiver.view) == 2:
+            got.set()
+        return reply
+
+    thread = DeliveryThread(Deliverer(db_path, post=post)).start()
+    try:
+        assert got.wait(10)      # its first pass runs at once: no poll interval to wait out
+    finally:
+        thread.stop()
+    assert receiver.order("ticket:A") == ids["ticket:A"]
