@@ -85,7 +85,7 @@ def backoff(attempts: int, rand: Callable[[], float]) -> float:
 
 
 _DUE = """
-SELECT d.id, d.attempts, e.event_id, e.event, e.payload, e.created_at, p.url, p.secret
+SELECT d.id, d.endpoint_id, d.attempts, e.event_id, e.event, e.payload, e.created_at, p.url, p.secret
 FROM webhook_deliveries d
 JOIN webhook_events e ON e.id = d.event_rowid
 JOIN webhook_endpoints p ON p.id = d.endpoint_id
@@ -137,10 +137,18 @@ class Deliverer:
         return count
 
     def run_once(self) -> int:
-        """Try every delivery now due that no earlier one of its key holds back; returns how many were tried."""
+        """Try every delivery now due that no earlier one of its key holds back, but none more of an endpoint
+        that did not answer; returns how many were tried."""
         now = self.clock()
         due = self.conn.execute(_DUE, [now, BATCH]).fetchall()
-        for delivery_id, attempts, event_id, event, payload, created_at, url, secret in due:
+        # An endpoint that did not answer is not tried again in this pass: a dead host would otherwise hold
+        # the thread TIMEOUT_S for each of its tickets while the other endpoints wait.
+        unreachable: set[str] = set()
+        tried = 0
+        for delivery_id, endpoint_id, attempts, event_id, event, payload, created_at, url, secret in due:
+            if endpoint_id in unreachable:
+                continue
+            tried += 1
             body = payload.encode()
             headers = {"Content-Type": "application/json", "User-Agent": "Branchline-Webhooks/1",
                        "Branchline-Event": event, "Branchline-Event-Id": event_id,
@@ -153,10 +161,11 @@ class Deliverer:
                     error = reply.text[:MAX_ERROR]
             except DeliveryError as exc:
                 error = str(exc)[:MAX_ERROR]
+                unreachable.add(endpoint_id)
             self._settle(delivery_id, attempts + 1, created_at, status, error)
         if now - self._pruned >= PRUNE_EVERY_S:
             self.prune(now)
-        return len(due)
+        return tried
 
     def _settle(self, delivery_id: int, attempts: int, created_at: float, status: int | None,
                 error: str | None) -> None:

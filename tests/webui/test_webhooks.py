@@ -214,6 +214,19 @@ def test_an_unreachable_receiver_is_retried_with_growing_delays(db_path):
     assert waits == [BACKOFF_BASE_S / 2, BACKOFF_BASE_S, BACKOFF_BASE_S * 2, BACKOFF_BASE_S * 4]
 
 
+def test_an_endpoint_that_does_not_answer_is_tried_once_a_pass_and_holds_up_no_other(db_path, receiver):
+    clock = Clock()
+    add_endpoint(db_path, "http://127.0.0.1:9/nothing-listens", endpoint_id="d" * 32)
+    add_endpoint(db_path, receiver.url)
+    ticket_events(db_path, clock, [("ticket.created", t) for t in "ABCDE"])
+    sender = Deliverer(db_path, clock, rand=lambda: 0.0)
+    assert sender.run_once() == 1 + 5
+    assert len(receiver.view) == 5
+    attempts = [r[0] for r in sender.conn.execute(
+        "SELECT attempts FROM webhook_deliveries WHERE endpoint_id = ? ORDER BY id", ["d" * 32])]
+    assert attempts == [1, 0, 0, 0, 0]
+
+
 def test_backoff_has_jitter_and_a_ceiling():
     assert backoff(1, lambda: 1.0) == BACKOFF_BASE_S
     assert backoff(30, lambda: 0.0) == BACKOFF_CAP_S / 2
