@@ -24,6 +24,10 @@ TERM = re.compile(rf"[{CJK}]+|[^\W_{CJK}]+")
 MAX_TERMS = 12
 MAX_QUERY = 200
 SNIPPET_CHARS = 160
+# Markdown's marks, dropped from a snippet, which is read as plain text: a link or image keeps its text,
+# emphasis, headings, quotes, code and table rules go.
+MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+MD_MARKS = re.compile(r"^[ \t]*(?:#+|>+)|[*`|~]+|(?<!\w)_+|_+(?!\w)|-{3,}|={3,}", re.MULTILINE)
 
 
 class SearchError(ValueError):
@@ -60,7 +64,7 @@ def snippet(text: str, query: str, width: int = SNIPPET_CHARS) -> str:
     `<mark>`; the start of the text when none is found (a stemmed match: `return` for `returns`). The result
     is HTML, safe to insert as it is: every character of `text` in it has been escaped."""
     found = sorted(set(terms(query)), key=len, reverse=True)
-    flat = " ".join(text.split())
+    flat = " ".join(MD_MARKS.sub(" ", MD_LINK.sub(r"\1", text)).split())
     pattern = re.compile("|".join(re.escape(t) for t in found), re.IGNORECASE) if found else None
     hit = pattern.search(flat) if pattern else None
     start = max(0, hit.start() - width // 3) if hit else 0

@@ -11,7 +11,7 @@ import pytest
 from firmware.store import connect_readonly
 from firmware.store.sync import read_changes
 from webui.kb_render import render
-from webui.kb_search import index_text, match_expression
+from webui.kb_search import index_text, match_expression, snippet
 
 from tests.webui.conftest import api_call
 
@@ -251,3 +251,10 @@ def test_the_agent_console_carries_the_search_box_and_the_nav_the_kb(staff, kb):
 def test_an_unknown_article_is_404(admin):
     assert admin.get("/kb/" + "0" * 32).status == 404
     assert admin.get("/api/v1/kb/articles/nothex").json()["error"]
+
+
+def test_a_snippet_reads_as_text_without_markdown_marks():
+    text = ("# Steps\n\n1. **Check the invoice** [first](https://x.example), order #5.\n\n| item | days |\n|---|---|\n"
+            "| return | 7 |\n\n<b>")
+    shown = snippet(text, "return", width=200)
+    assert shown == "Steps 1. Check the invoice first, order #5. item days <mark>return</mark> 7 &lt;b&gt;"
