@@ -28,6 +28,7 @@ from .engine import AGENT_COMMANDS, MAX_AGENT_ID, CommandRefused, Engine, Engine
 from .i18n import LANGUAGE_COOKIE, LANGUAGE_NAMES, LANGUAGES, N_, gettext as _, language, ngettext, pgettext
 from .flows import FLOW_ROLES, install as install_flows
 from .hq_tokens import HQ_TOKEN_ROLES, install as install_hq_tokens
+from .kb import install as install_kb
 from .lines import LINES_ROLES, install as install_lines
 from .loadtest import install as install_loadtest
 from .logs import install as install_logs
@@ -39,6 +40,7 @@ from .site_file import SiteFile
 from .sync import install as install_sync
 from .users import install as install_users
 from .vip import VipLevels, install as install_vip
+from .webhooks import install as install_webhooks
 
 log = logging.getLogger(__name__)
 
@@ -350,6 +352,8 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
     install_config(app, render, site)  # the admin's site settings: queues, agents, supervisors (webui/config.py)
     vip_levels = VipLevels(db_path)
     install_vip(app, render, vip_levels)  # customers' VIP levels, in the database (webui/vip.py)
+    install_kb(app, render, db_path, clock)  # the knowledge base (webui/kb.py)
+    install_webhooks(app, render, db_path, clock)  # admin's webhook endpoints and deliveries (webui/webhooks.py)
 
     for route in app.routes:
         route.prepare()  # applies the plugins now: a route that declares no roles fails at start

@@ -72,7 +72,7 @@ def install(app: Bottle, render: Callable[..., str], reasons: tuple[str, ...]) -
         except NoAgent as exc:
             problem = str(exc)
         labels = state_labels()
-        return render("console", title=_("Your console"), active="dashboard", scripts=["console.js"],
+        return render("console", title=_("Your console"), active="dashboard", scripts=["console.js", "kb_search.js"],
                       agent=agent, agent_id=user["agent_id"], problem=problem, reasons=reasons, labels=labels,
                       labels_json=json.dumps(labels, ensure_ascii=False))
 

@@ -17,6 +17,7 @@ from firmware.core import logfiles
 
 from .app import create_app
 from .front import Limits, Server
+from .webhook_delivery import Deliverer, DeliveryThread
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +102,8 @@ def serve(state_dir: str | Path, host: str = "127.0.0.1", port: int = 8080) -> N
     tempfile.tempdir = str(state)
     app = create_app(state / "branchline.db", state / "control.sock")
     opened = _identity(state / "branchline.db")
+    # The webhook outbox is sent from this process, never the engine's: no receiver can slow a call.
+    webhooks = DeliveryThread(Deliverer(state / "branchline.db")).start()
     server = make_server(app, host, port)
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
@@ -126,6 +129,7 @@ def serve(state_dir: str | Path, host: str = "127.0.0.1", port: int = 8080) -> N
             raise RuntimeError("the web server thread ended on its own")
         log.info("web UI stopped")
     finally:
+        webhooks.stop()
         app.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)

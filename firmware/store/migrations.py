@@ -14,7 +14,7 @@ MIGRATIONS_TABLE = "_sqlite_migrations"
 # Tables HQ pulls: each row carries a stable text id and a change sequence `seq`, stamped by
 # triggers from one counter so every write transaction (from any process) gets increasing numbers.
 SYNCED_TABLES = ("calls", "call_events", "agents", "agent_states", "queues", "recordings", "customers",
-                 "lookup_items", "voicemails", "callbacks", "survey_answers", "audit_log")
+                 "lookup_items", "voicemails", "callbacks", "survey_answers", "audit_log", "kb_articles")
 
 
 def _add_change_sequence(db: Database, table: str) -> None:
@@ -158,8 +158,48 @@ def m0007_users_more(db: Database) -> None:
     db.table("users").add_column("session_generation", int, not_null_default=0)
 
 
+def m0012_kb_webhooks(db: Database) -> None:
+    # The knowledge base (webui/kb_store.py): one row per article, its text kept as written (Markdown).
+    db.table("kb_articles").create({"id": str, "seq": int, "title": str, "body": str, "tags": str,
+                                    "category": str, "author": str, "created_at": float, "updated_at": float,
+                                    "version": int}, pk="id",
+                                   not_null={"title", "body", "created_at", "updated_at", "version"},
+                                   defaults={"tags": "", "category": "", "version": 1})
+    db.table("kb_articles").create_index(["category"])
+    db.table("kb_articles").create_index(["updated_at"])
+    _add_change_sequence(db, "kb_articles")
+    # Its search index, keyed by the article's rowid: the text is the article's with each CJK character
+    # made a token of its own (webui/kb_search.py says why); derived, so HQ does not pull it.
+    db.execute("CREATE VIRTUAL TABLE kb_fts USING fts5(title, body, tags, "
+               "tokenize = 'porter unicode61 remove_diacritics 2')")
+    # Webhooks (webui/outbox.py): endpoints hold a secret, so they stay on the box.
+    db.table("webhook_endpoints").create({"id": str, "url": str, "secret": str, "events": str,
+                                          "description": str, "enabled": int, "created_at": float,
+                                          "updated_at": float, "version": int}, pk="id",
+                                         not_null={"url", "secret", "events", "created_at", "updated_at"},
+                                         defaults={"enabled": 1, "description": "", "version": 1})
+    # The outbox: an event is written in the same transaction as the change it tells of; the
+    # autoincrement id is the order of events, kept per key (a ticket) for every endpoint.
+    db.execute("""CREATE TABLE webhook_events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL UNIQUE, event TEXT NOT NULL,
+        key TEXT NOT NULL, payload TEXT NOT NULL, created_at REAL NOT NULL)""")
+    # A call ends once: its event is enqueued once however often its row changes afterwards.
+    db.execute("CREATE UNIQUE INDEX idx_webhook_events_call_ended ON webhook_events(key)"
+               " WHERE event = 'call.ended'")
+    db.execute("""CREATE TABLE webhook_deliveries (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        event_rowid INTEGER NOT NULL REFERENCES webhook_events(id),
+        endpoint_id TEXT NOT NULL REFERENCES webhook_endpoints(id),
+        key TEXT NOT NULL,
+        state TEXT NOT NULL DEFAULT 'pending',   -- pending | delivered | abandoned
+        attempts INTEGER NOT NULL DEFAULT 0, next_at REAL NOT NULL, last_at REAL, last_status INTEGER,
+        last_error TEXT, delivered_at REAL)""")
+    db.execute("CREATE INDEX idx_webhook_deliveries_pending ON webhook_deliveries(state, endpoint_id, key, id)")
+    db.execute("CREATE INDEX idx_webhook_deliveries_endpoint ON webhook_deliveries(endpoint_id, id)")
+
+
 MIGRATIONS = (m0001_core, m0002_customers, m0003_call_handling, m0004_self_service, m0005_hq_sync,
-              m0006_accounts, m0007_users_more)
+              m0006_accounts, m0007_users_more, m0012_kb_webhooks)
 
 
 def pending(conn: sqlite3.Connection) -> list[str]:

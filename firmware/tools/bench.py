@@ -1,6 +1,9 @@
-"""`make bench`: the engine's real-time factor on the simulated board, the DSP throughput table, HQ sync and memory."""
+"""`make bench`: the engine's real-time factor on the simulated board, the DSP throughput table, HQ sync, memory and
+the knowledge base's search."""
 from __future__ import annotations
 
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -98,4 +101,7 @@ def main(quick: bool = False) -> int:
     bench_sync.run(out=print)
     print()
     bench_memory.run(out=print, quick=quick)
+    print()
+    # The knowledge base's search is the web process's code, which the box's packages do not import.
+    subprocess.run([sys.executable, "-m", "webui.kb_bench", "--rounds", "10" if quick else "20"], check=False)
     return 0

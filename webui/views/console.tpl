@@ -37,4 +37,7 @@
     <p class="action-error" id="my-error" role="alert"></p>
   </section>
   % end
+  <section class="card">
+    % include('kb_search_box', box_id='console')
+  </section>
 </div>

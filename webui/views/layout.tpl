@@ -24,12 +24,14 @@
     % if can_see_records:
     <a href="/calls" class="{{'active' if get('active') == 'calls' else ''}}">{{_("Calls")}}</a>
     % end
+    <a href="/kb" class="{{'active' if get('active') == 'kb' else ''}}">{{_("Knowledge base")}}</a>
     % if get('can_see_lines'):
     <a href="/lines" class="{{'active' if get('active') == 'lines' else ''}}">{{_("Lines")}}</a>
     % end
     % if user_has('admin'):
     <a href="/users" class="{{'active' if get('active') == 'users' else ''}}">{{_("Users")}}</a>
     <a href="/audit" class="{{'active' if get('active') == 'audit' else ''}}">{{_("Audit log")}}</a>
+    <a href="/webhooks" class="{{'active' if get('active') == 'webhooks' else ''}}">{{_("Webhooks")}}</a>
     % end
     % if user_has('admin'):
     <a href="/backup" class="{{'active' if get('active') == 'backup' else ''}}">{{_("Backup")}}</a>
