@@ -8,6 +8,7 @@ from typing import Callable
 from bottle import Bottle
 
 from .auth import requires
+from .i18n import gettext as _
 
 HQ_TOKEN_ROLES = ("admin",)
 
@@ -18,4 +19,4 @@ def install(app: Bottle, render: Callable[..., str]) -> None:
     @app.get("/hq-tokens")
     @requires(*HQ_TOKEN_ROLES)
     def hq_tokens_page():
-        return render("hq_tokens", title="HQ tokens", active="hq-tokens", scripts=["hq_tokens.js"])
+        return render("hq_tokens", title=_("HQ tokens"), active="hq-tokens", scripts=["hq_tokens.js"])

@@ -9,6 +9,7 @@ from typing import Callable
 from bottle import Bottle
 
 from .auth import requires
+from .i18n import gettext as _
 from .logs import DEFAULT_LINES, LEVELS, MAX_LINES
 
 TOOLS_ROLES = ("admin", "technician")
@@ -20,5 +21,5 @@ def install(app: Bottle, render: Callable[..., str]) -> None:
     @app.get("/tools")
     @requires(*TOOLS_ROLES)
     def tools_page():
-        return render("tools", title="Tools", active="tools", scripts=["tools.js"], levels=LEVELS,
+        return render("tools", title=_("Tools"), active="tools", scripts=["tools.js"], levels=LEVELS,
                       default_lines=DEFAULT_LINES, max_lines=MAX_LINES)

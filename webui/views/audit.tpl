@@ -53,7 +53,7 @@
 <section class="panel">
   <div class="table-wrap">
     <table class="table" id="audit">
-      <thead><tr><th>{{_("When")}}</th><th>{{_("User")}}</th><th>{{_("From")}}</th><th>{{_("Action")}}</th>
+      <thead><tr><th>{{_("When")}}</th><th>{{_("User")}}</th><th>{{pgettext("address", "From")}}</th><th>{{_("Action")}}</th>
         <th>{{_("Target")}}</th><th>{{_("What changed")}}</th></tr></thead>
       <tbody>
         % for e in entries:

@@ -36,7 +36,7 @@
   % if backups:
   <div class="table-wrap">
     <table class="table" id="recent-backups">
-      <thead><tr><th>{{_("When")}}</th><th>{{_("By")}}</th><th>{{_("From")}}</th><th>{{_("File")}}</th>
+      <thead><tr><th>{{_("When")}}</th><th>{{_("By")}}</th><th>{{pgettext("address", "From")}}</th><th>{{_("File")}}</th>
         <th class="num">{{_("Latest change")}}</th><th>{{_("Recordings")}}</th></tr></thead>
       <tbody>
       % for b in backups:

@@ -39,7 +39,7 @@
     <div class="table-wrap">
       <table class="table" id="tokens">
         <thead><tr><th>{{_("Name")}}</th><th>{{_("Created")}}</th><th>{{_("By")}}</th>
-          <th class="num">{{_("Acknowledged up to change")}}</th><th>{{_("Last acknowledged")}}</th><th>{{_("From")}}</th>
+          <th class="num">{{_("Acknowledged up to change")}}</th><th>{{_("Last acknowledged")}}</th><th>{{pgettext("address", "From")}}</th>
           <th>{{_("Revoked")}}</th><th class="actions-col">{{_("Actions")}}</th></tr></thead>
         <tbody></tbody>
       </table>
