@@ -72,6 +72,7 @@ def test_admin_shortens_a_ring_timeout_and_the_running_engine_rings_that_long(bo
     browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
     wait.until(EC.url_to_be(url + "/"))
 
+    browser.find_element(By.CSS_SELECTOR, ".nav-menu > summary").click()  # the Administration menu
     browser.find_element(By.LINK_TEXT, "Configuration").click()
     wait.until(EC.url_contains("/config/box"))
     browser.find_element(By.CSS_SELECTOR, ".subnav a[href='/config/queues']").click()

@@ -42,6 +42,7 @@ def test_admin_runs_a_load_test_reads_the_logs_and_manages_an_hq_token(browser, 
     wait.until(EC.text_to_be_present_in_element((By.ID, "loadtest-state"), "stopped by the operator"))
     assert browser.find_element(By.ID, "loadtest-start").is_displayed()
 
+    browser.find_element(By.CSS_SELECTOR, ".nav-menu > summary").click()  # the Administration menu
     browser.find_element(By.LINK_TEXT, "HQ tokens").click()
     wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "#tokens tbody"), "No HQ token yet"))
     browser.find_element(By.ID, "token-name").send_keys("HQ Shanghai")

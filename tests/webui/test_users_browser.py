@@ -31,6 +31,7 @@ def test_admin_creates_an_agent_who_signs_in_changes_the_password_and_sees_their
 
     sign_in("admin", password)
     wait.until(EC.presence_of_element_located((By.ID, "dashboard")))
+    browser.find_element(By.CSS_SELECTOR, ".nav-menu > summary").click()  # the Administration menu
     browser.find_element(By.LINK_TEXT, "Users").click()
     wait.until(EC.url_contains("/users"))
     temporary = secrets.token_urlsafe(12)
