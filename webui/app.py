@@ -31,6 +31,7 @@ from .records import (DIRECTIONS, DISPOSITIONS, HANGUP_PARTIES, CallFilter, Filt
                       list_calls)
 from .replies import error_message, json_error, json_error_handler, local_path
 from .sync import install as install_sync
+from .tickets import TICKET_ROLES, install as install_tickets
 from .users import install as install_users
 
 log = logging.getLogger(__name__)
@@ -109,7 +110,7 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
         kwargs.update(user=user, csrf=auth.csrf_token(), fmt=fmt, _=_, ngettext=ngettext, pgettext=pgettext,
                       language=language(), languages=LANGUAGE_NAMES, user_has=functools.partial(user_has, user),
                       can_see_records=user_has(user, *RECORDS_ROLES), can_see_lines=user_has(user, *LINES_ROLES),
-                      can_edit_flows=user_has(user, *FLOW_ROLES))
+                      can_edit_flows=user_has(user, *FLOW_ROLES), can_see_tickets=user_has(user, *TICKET_ROLES))
         return template(name, template_lookup=TEMPLATE_LOOKUP, **kwargs)
 
     @app.hook("after_request")
@@ -331,6 +332,8 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
     install_audit_view(app, render)  # the audit log for admins (webui/audit_view.py)
     install_backup(app, render, Path(db_path).parent, clock)  # admin's backup and restore (webui/backup.py)
     install_flows(app, render, Path(db_path).parent)  # IVR flow editor and prompts (webui/flows.py)
+    tickets = install_tickets(app, render, db_path, clock)  # tickets and their API (webui/tickets.py)
+    app.install(Resource("ticket_store", lambda: tickets, close=tickets.close))
 
     for route in app.routes:
         route.prepare()  # applies the plugins now: a route that declares no roles fails at start
