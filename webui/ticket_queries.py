@@ -84,10 +84,11 @@ class TicketFilter:
         return cls(**values)
 
     def where(self, now: float) -> tuple[str, list]:
-        clauses, args = [], []
+        clauses: list[str] = []
+        args: list[object] = []
         if self.state == "open":
             clauses.append(f"state IN ({', '.join('?' * len(OPEN_STATES))})")
-            args += OPEN_STATES
+            args.extend(OPEN_STATES)
         elif self.state:
             clauses.append("state = ?")
             args.append(self.state)
@@ -98,7 +99,7 @@ class TicketFilter:
                 args.append(value)
         if self.overdue:
             clauses.append(f"due_at < ? AND state NOT IN ({', '.join('?' * len(FINISHED))})")
-            args += [now, *FINISHED]
+            args.extend([now, *FINISHED])
         # Dates are the box's local days, as the calls page takes them.
         if self.date_from:
             clauses.append("created_at >= ?")

@@ -199,7 +199,7 @@ class TicketStore:
                 self._move(conn, ticket, resolve, user, "", now)
             return self._get(conn, ticket["id"])
 
-    def transition(self, ticket_id: str, user: dict, action: str, note: str, version: object) -> dict:
+    def transition(self, ticket_id: str, user: dict, action: object, note: object, version: object) -> dict:
         """Make `action` (a tickets.toml transition) on the ticket at `version`; the ticket as it is now."""
         transition = self.config.transitions.get(action) if isinstance(action, str) else None
         if transition is None:

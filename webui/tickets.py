@@ -102,7 +102,9 @@ def install(app: Bottle, render: Callable[..., str], db_path: str | Path, clock=
     @requires(*TICKET_ROLES)
     def tickets_page(db):
         query = request.query.decode()
-        problems, tickets, total, f = {}, [], 0, TicketFilter()
+        problems: dict[str, str] = {}
+        tickets: list[dict] = []
+        total, f = 0, TicketFilter()
         try:
             f = TicketFilter.from_query(query, config)
             tickets, total = list_tickets(db, f, clock())
