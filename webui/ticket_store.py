@@ -112,13 +112,13 @@ class TicketStore:
                 out[key] = text_field(data, key, problems, required=key == "title")
         for key, choices in (("category", cfg.categories), ("priority", cfg.priorities)):
             if not partial or key in data:
-                value = data.get(key)
+                value = data.get(key) if isinstance(data.get(key), str) else None
                 if value not in choices:
                     problems[key] = _("choose one of: %(choices)s") % {"choices": ", ".join(choices)}
                 out[key] = value
         if not partial or "department" in data or "category" in data:
             category = cfg.categories.get(out.get("category") or "")
-            chosen = data.get("department") or None
+            chosen = data.get("department") if isinstance(data.get("department"), str) else None
             # tickets.toml: a category with a department routes there (complaints to the complaints department).
             department = category.department if category and category.department else chosen
             if department not in cfg.departments:

@@ -282,3 +282,9 @@ def test_a_call_page_offers_a_ticket_pre_filled_from_the_call(team, db_path):
     form = team["agent"].get("/tickets/new?call_id=call-9").text
     assert 'value="0215559999"' in form and 'value="call-9"' in form
     assert team["agent"].get("/tickets/new?call_id=nope").status == 404
+
+
+def test_values_of_the_wrong_type_are_refused_by_field(team):
+    reply = create(team["agent"], category=["complaint"], priority={"a": 1}, department=[1], title=7, number=5)
+    assert reply.status == 400
+    assert set(reply.json()["problems"]) == {"category", "priority", "department", "title", "number"}
