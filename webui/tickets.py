@@ -29,6 +29,8 @@ TICKET_ROLES = ("admin", "supervisor", "agent")
 # Correcting a ticket's fields is a supervisor's; staff add notes instead.
 EDIT_ROLES = ("admin", "supervisor")
 DEPARTMENT_ROLES = ("admin",)
+# The new-ticket form offers the agent's last calls to start from.
+RECENT_CALLS = 10
 
 
 def state_labels() -> dict[str, str]:
@@ -117,7 +119,7 @@ def install(app: Bottle, render: Callable[..., str], db_path: str | Path, clock=
 
     @app.get("/tickets/new")
     @requires(*TICKET_ROLES)
-    def new_ticket_form(db):
+    def new_ticket_form(user, db):
         form = {"category": "", "priority": "normal", "department": "", "title": "", "description": "",
                 "address": "", "number": "", "customer_id": "", "call_id": ""}
         call_id = request.query.getunicode("call_id", default="")
@@ -128,7 +130,8 @@ def install(app: Bottle, render: Callable[..., str], db_path: str | Path, clock=
                 raise HTTPError(404, _("There is no call with id %(id)s.") % {"id": call_id})
             customer = db.execute("SELECT customer_id FROM calls WHERE id = ?", [call_id]).fetchone()[0]
             form.update(call_id=call_id, number=call["number"] or "", customer_id=customer or "")
-        return page("ticket_new", title=_("New ticket"), active="tickets", form=form, problems={}, call=call)
+        return page("ticket_new", title=_("New ticket"), active="tickets", form=form, problems={}, call=call,
+                    recent=[] if call else recent_calls(db, user["agent_id"]))
 
     @app.post("/tickets/new")
     @requires(*TICKET_ROLES)
@@ -142,7 +145,7 @@ def install(app: Bottle, render: Callable[..., str], db_path: str | Path, clock=
             response.status = exc.status
             call, _recording = linked_call(db, form["call_id"])
             return page("ticket_new", title=_("New ticket"), active="tickets", form=form,
-                        problems=exc.problems or {"form": str(exc)}, call=call)
+                        problems=exc.problems or {"form": str(exc)}, call=call, recent=[])
         redirect(f"/tickets/{ticket['id']}")
 
     @app.get("/tickets/queue")
@@ -237,6 +240,13 @@ def install(app: Bottle, render: Callable[..., str], db_path: str | Path, clock=
             return send_file(find_file(db, recordings, "recordings", recording["id"]))
         except FileRefused:
             raise HTTPError(404, _("The recording's file is not on the box.")) from None
+
+    def recent_calls(db, agent_id: str | None) -> list[tuple]:
+        """The agent's last calls, newest first: the ones a ticket is most often made from."""
+        if not agent_id:
+            return []
+        return db.execute("SELECT id, number, arrived_at FROM calls WHERE agent_id = ? ORDER BY arrived_at DESC"
+                          " LIMIT ?", [agent_id, RECENT_CALLS]).fetchall()
 
     def dial(db, user: dict, engine: Engine, ticket_id: str) -> dict:
         """Ring the customer back through the engine from the signed-in user's own agent."""

@@ -44,14 +44,20 @@
       <dt>{{_("Satisfaction")}}</dt><dd id="satisfaction">{{ticket['satisfaction'] or '—'}}</dd>
       <dt>{{_("Version")}}</dt><dd class="mono">{{ticket['version']}}</dd>
     </dl>
-    <p class="prewrap">{{ticket['description'] or ''}}</p>
+    <p class="prewrap panel-body">{{ticket['description'] or ''}}</p>
   </section>
 
   <section class="panel">
     <h2>{{_("Call")}}</h2>
+    <div class="panel-body form-stack">
     % if call:
-    <p><a href="/calls/{{call['id']}}" id="linked-call">{{call['number'] or _('Unknown caller')}}</a> · {{fmt.when(call['arrived_at'])}}
-      · {{call['agent_id'] or '—'}} · {{fmt.duration(call['talk'])}}</p>
+    <p id="linked-call" data-call="{{call['id']}}">
+      % if can_see_records:
+      <a href="/calls/{{call['id']}}">{{call['number'] or _('Unknown caller')}}</a>
+      % else:
+      <span class="mono">{{call['number'] or _('Unknown caller')}}</span>
+      % end
+      · {{fmt.when(call['arrived_at'])}} · {{call['agent_id'] or '—'}} · {{fmt.duration(call['talk'])}}</p>
     % if recording:
     <audio controls preload="none" src="/tickets/{{ticket['id']}}/recording" id="recording"></audio>
     <p><a href="/tickets/{{ticket['id']}}/recording" download>{{_("Download the recording")}}</a></p>
@@ -73,12 +79,14 @@
       % end
     </ul>
     % end
+    </div>
   </section>
 </div>
 
 % if callback:
 <section class="panel" id="callback">
   <h2>{{_("Satisfaction callback")}}</h2>
+  <div class="panel-body">
   <form method="post" action="/tickets/{{ticket['id']}}/dial" class="inline-form">
     <input type="hidden" name="csrf_token" value="{{csrf}}">
     <button class="btn btn-ghost" type="submit" id="dial" {{!'' if ticket['number'] else 'disabled'}}>{{_("Call %(number)s") % {'number': ticket['number'] or '—'} }}</button>
@@ -97,13 +105,14 @@
       <button class="btn btn-warn" type="submit" name="outcome" value="reopen" id="outcome-reopen">{{_("Not satisfied: reopen")}}</button>
     </div>
   </form>
+  </div>
 </section>
 % end
 
 % if actions:
 <section class="panel" id="actions">
   <h2>{{_("Move the ticket")}}</h2>
-  <form method="post" action="/tickets/{{ticket['id']}}/transition" class="form-stack">
+  <form method="post" action="/tickets/{{ticket['id']}}/transition" class="form-stack panel-body">
     <input type="hidden" name="csrf_token" value="{{csrf}}">
     <input type="hidden" name="version" value="{{ticket['version']}}">
     <label class="field"><span>{{_("Note (kept in the history)")}}</span><textarea name="note" rows="2" maxlength="2000"></textarea></label>
@@ -144,7 +153,7 @@
       </tbody>
     </table>
   </div>
-  <form method="post" action="/tickets/{{ticket['id']}}/note" class="form-stack">
+  <form method="post" action="/tickets/{{ticket['id']}}/note" class="form-stack panel-body">
     <input type="hidden" name="csrf_token" value="{{csrf}}">
     <label class="field"><span>{{_("Internal note (staff only)")}}</span><textarea name="note" rows="2" maxlength="2000" required></textarea></label>
     <button class="btn btn-ghost" type="submit">{{_("Add note")}}</button>

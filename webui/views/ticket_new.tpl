@@ -11,6 +11,16 @@
   <p class="muted">{{_("From call %(number)s at %(when)s") % {'number': call['number'] or _('Unknown caller'), 'when': fmt.when(call['arrived_at'])} }}
     <a href="/calls/{{call['id']}}">{{_("See the call")}}</a></p>
   % end
+  % if recent:
+  <div class="card" id="recent-calls">
+    <p>{{_("From one of your last calls:")}}</p>
+    <ul>
+      % for call_id, number, arrived_at in recent:
+      <li><a href="/tickets/new?call_id={{call_id}}" data-call="{{call_id}}">{{number or _('Unknown caller')}}</a> · {{fmt.when(arrived_at)}}</li>
+      % end
+    </ul>
+  </div>
+  % end
 </div>
 % if 'form' in problems:
 <div class="form-error" role="alert">{{problems['form']}}</div>

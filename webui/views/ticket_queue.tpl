@@ -18,7 +18,7 @@
 </div>
 <section class="panel">
   % if not department:
-  <p class="muted">{{_("You belong to no department. Choose one to see its work.")}}</p>
+  <p class="muted panel-body">{{_("You belong to no department. Choose one to see its work.")}}</p>
   % end
   % include('ticket_rows', tickets=tickets, empty=_("Nothing waits on this department."))
 </section>
