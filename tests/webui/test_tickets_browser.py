@@ -14,6 +14,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("cheap_hashes")]
 
 def test_a_call_becomes_a_complaint_that_comes_back_to_the_caller(browser, live_server, admin, staff, engine,
                                                                   password, db_path, clock, tmp_path):
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as EC
     from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -27,7 +28,8 @@ def test_a_call_becomes_a_complaint_that_comes_back_to_the_caller(browser, live_
                  " VALUES ('call-77', 'inbound', '021-6123 4567', ?, ?, '1001', 240)", [clock() - 600, clock() - 300])
     conn.commit()
     conn.close()
-    wait = WebDriverWait(browser, 10)
+    # A state read while the next page replaces this one is read again.
+    wait = WebDriverWait(browser, 10, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException))
     shots = tmp_path / "artifacts"
     shots.mkdir()
 
