@@ -98,8 +98,10 @@ class TicketFilter:
                 clauses.append(f"{column} = ?")
                 args.append(value)
         if self.overdue:
-            clauses.append(f"due_at < ? AND state NOT IN ({', '.join('?' * len(FINISHED))})")
-            args.extend([now, *FINISHED])
+            # Named states rather than NOT IN: the (state, due_at) index answers it.
+            waiting = [s for s in STATES if s not in FINISHED]
+            clauses.append(f"state IN ({', '.join('?' * len(waiting))}) AND due_at < ?")
+            args.extend([*waiting, now])
         # Dates are the box's local days, as the calls page takes them.
         if self.date_from:
             clauses.append("created_at >= ?")
@@ -132,9 +134,19 @@ def _local_midnight(day: dt.date) -> float:
 def list_tickets(conn: sqlite3.Connection, f: TicketFilter, now: float) -> tuple[list[dict], int]:
     """One page of the tickets `f` selects, newest first, and how many it selects in all."""
     where, args = f.where(now)
+    order = " ORDER BY created_at DESC, rowid DESC"
+    first = (f.page - 1) * f.per_page
+    if f.q:
+        # Text is matched by reading every row: read them once, for the count and the page alike.
+        matched = [r[0] for r in conn.execute(f"SELECT rowid FROM tickets{where}{order}", args)]
+        total, page = len(matched), matched[first:first + f.per_page]
+        rows = conn.execute(f"{SELECT_TICKET} WHERE rowid IN ({', '.join('?' * len(page))}){order}", page).fetchall()
+        return [row_dict(r) for r in rows], total
     total = conn.execute(f"SELECT count(*) FROM tickets{where}", args).fetchone()[0]
-    rows = conn.execute(f"{SELECT_TICKET}{where} ORDER BY created_at DESC, id LIMIT ? OFFSET ?",
-                        [*args, f.per_page, (f.page - 1) * f.per_page]).fetchall()
+    # The page's rowids first, from the index alone, then only those rows: a far page skips index
+    # entries instead of reading whole rows (with their descriptions) to throw them away.
+    rows = conn.execute(f"{SELECT_TICKET} WHERE rowid IN (SELECT rowid FROM tickets{where}{order} LIMIT ? OFFSET ?)"
+                        f"{order}", [*args, f.per_page, first]).fetchall()
     return [row_dict(r) for r in rows], total
 
 
@@ -158,8 +170,10 @@ def related_tickets(conn: sqlite3.Connection, ticket: dict) -> list[dict]:
     earlier = []
     for e in conn.execute("SELECT data FROM ticket_events WHERE ticket_id = ? AND kind = 'repeat'", [ticket["id"]]):
         earlier += json.loads(e[0]).get("earlier", [])
-    rows = conn.execute(f"{SELECT_TICKET} WHERE repeat_of = ? OR id IN ({', '.join('?' * len(earlier))})"
-                        " ORDER BY created_at DESC", [ticket["id"], *earlier]).fetchall()
+    # An empty IN () beside the OR would make SQLite scan the table.
+    linked = f" OR id IN ({', '.join('?' * len(earlier))})" if earlier else ""
+    rows = conn.execute(f"{SELECT_TICKET} WHERE repeat_of = ?{linked} ORDER BY created_at DESC",
+                        [ticket["id"], *earlier]).fetchall()
     return [row_dict(r) for r in rows]
 
 

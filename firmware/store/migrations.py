@@ -180,9 +180,9 @@ def m0011_tickets(db: Database) -> None:
         "satisfaction": int,     # the customer's score at the callback, 1-5
     }, pk="id", not_null={"category", "priority", "state", "created_at", "updated_at", "version"},
         defaults={"version": 1})
-    for columns in (["state", "due_at"], ["created_at"], ["department", "state"], ["agent_id", "state"],
+    for columns in (["state", "due_at"], ["created_at"], ["department", "due_at"], ["agent_id", "state"],
                     ["customer_id", "category", "created_at"], ["number_key", "category", "created_at"],
-                    ["category", "created_at"], ["call_id"], ["updated_at"]):
+                    ["category", "created_at"], ["call_id"], ["repeat_of"], ["updated_at"]):
         db.table("tickets").create_index(columns)
     # The ticket's history: every transition, edit and internal note, with who, when, from and to.
     db.table("ticket_events").create({

@@ -1,11 +1,12 @@
-"""`make bench`: the engine's real-time factor on the simulated board, the DSP throughput table, HQ sync and memory."""
+"""`make bench`: the engine's real-time factor on the simulated board, the DSP throughput table, HQ sync, the ticket
+pages' answer times and memory."""
 from __future__ import annotations
 
 import tempfile
 import time
 from pathlib import Path
 
-from firmware.tools import bench_dsp, bench_memory, bench_sync
+from firmware.tools import bench_dsp, bench_memory, bench_sync, bench_tickets
 from firmware.tools.bench_box import WARMUP_S, busy_box
 from firmware.tools.scenario import ScenarioRun, load_scenario
 
@@ -60,6 +61,8 @@ def main(quick: bool = False) -> int:
     bench_dsp.run(out=print)
     print()
     bench_sync.run(out=print)
+    print()
+    bench_tickets.run(out=print, quick=quick)
     print()
     bench_memory.run(out=print, quick=quick)
     return 0
