@@ -288,3 +288,26 @@ def test_values_of_the_wrong_type_are_refused_by_field(team):
     reply = create(team["agent"], category=["complaint"], priority={"a": 1}, department=[1], title=7, number=5)
     assert reply.status == 400
     assert set(reply.json()["problems"]) == {"category", "priority", "department", "title", "number"}
+
+
+def test_head_office_pulls_the_tickets_their_history_and_the_answers(team, db_path):
+    from firmware.store import connect_readonly
+    from firmware.store.sync import read_changes
+
+    agent, fixer = team["agent"], team["fixer"]
+    ticket = create(agent).json()["ticket"]
+    for who, action in ((agent, "dispatch"), (fixer, "resolve")):
+        ticket = move(who, ticket, action).json()["ticket"]
+    api_call(agent, "POST", f"/api/v1/tickets/{ticket['id']}/satisfaction",
+             {"score": 5, "outcome": "close", "version": ticket["version"]})
+    conn = connect_readonly(db_path)
+    changes = read_changes(conn, 0).changes
+    conn.close()
+    pulled = [c for c in changes if c["table"] in ("tickets", "ticket_events", "survey_answers")]
+    tickets = [c["row"] for c in pulled if c["table"] == "tickets"]
+    # The ticket once, at its latest change, whole; its history in the order it happened.
+    assert [(t["id"], t["state"], t["satisfaction"]) for t in tickets] == [(ticket["id"], "closed", 5)]
+    history = [(c["row"]["kind"], c["row"]["to_state"]) for c in pulled if c["table"] == "ticket_events"]
+    assert history == [("created", "new"), ("transition", "dispatched"), ("transition", "resolved"),
+                       ("satisfaction", None), ("transition", "confirmed"), ("transition", "closed")]
+    assert {c["row"]["question"] for c in pulled if c["table"] == "survey_answers"} == {"score", "comment"}
