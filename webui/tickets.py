@@ -23,7 +23,7 @@ from .sync import send_file
 from .ticket_config import STATES, ensure_ticket_config, load_ticket_config
 from .ticket_queries import (TicketFilter, TicketFilterError, callbacks_for, department_queue, get_ticket,
                              is_overdue, linked_call, list_tickets, related_tickets, ticket_events)
-from .ticket_store import StaleTicket, TicketError, TicketStore, can, digits, user_edits
+from .ticket_store import EDITABLE, StaleTicket, TicketError, TicketStore, can, digits, user_edits
 
 TICKET_ROLES = ("admin", "supervisor", "agent")
 # Correcting a ticket's fields is a supervisor's; staff add notes instead.
@@ -195,6 +195,17 @@ def install(app: Bottle, render: Callable[..., str], db_path: str | Path, clock=
             store.transition(ticket_id, user, request.forms.getunicode("action", default=""),
                              request.forms.getunicode("note", default=""),
                              request.forms.getunicode("version", default=""))
+        except TicketError as exc:
+            return ticket_page(db, user, ticket_id, str(exc), exc.problems, exc.status)
+        redirect(f"/tickets/{ticket_id}")
+
+    @app.post("/tickets/<ticket_id>/edit")
+    @requires(*EDIT_ROLES)
+    def ticket_edit(ticket_id, user, db):
+        forms = request.forms
+        changes = {k: forms.getunicode(k, default="") for k in EDITABLE}
+        try:
+            store.edit(ticket_id, user, changes, forms.getunicode("version", default=""))
         except TicketError as exc:
             return ticket_page(db, user, ticket_id, str(exc), exc.problems, exc.status)
         redirect(f"/tickets/{ticket_id}")

@@ -2,6 +2,7 @@
 answer, every refused change leaving the ticket as it was, repeat complaints, first-contact resolution,
 SLA due times in business hours, the list's filters and the pages."""
 import datetime as dt
+import json
 import sqlite3
 
 import pytest
@@ -311,3 +312,45 @@ def test_head_office_pulls_the_tickets_their_history_and_the_answers(team, db_pa
     assert history == [("created", "new"), ("transition", "dispatched"), ("transition", "resolved"),
                        ("satisfaction", None), ("transition", "confirmed"), ("transition", "closed")]
     assert {c["row"]["question"] for c in pulled if c["table"] == "survey_answers"} == {"score", "comment"}
+
+
+def test_a_supervisor_corrects_a_ticket_and_the_history_keeps_old_and_new(team):
+    agent, sup = team["agent"], team["super"]
+    ticket = create(agent, category="consultation", priority="low").json()["ticket"]
+    token = sup.csrf(f"/tickets/{ticket['id']}")
+    fields = {"csrf_token": token, "version": str(ticket["version"]), "title": "Kettle leaks", "number": "",
+              "customer_id": "", "address": "", "category": "repair", "priority": "urgent", "department": "service",
+              "description": ""}
+    assert sup.post(f"/tickets/{ticket['id']}/edit", form=fields).status == 303
+    after = current(sup, ticket["id"])
+    # A repair routes to the repair department; the SLA follows the new category and priority.
+    assert (after["ticket"]["title"], after["ticket"]["department"], after["ticket"]["due_at"]) == \
+        ("Kettle leaks", "repair", MONDAY_10 + 4 * 3600)
+    edit = [e for e in after["events"] if e["kind"] == "edit"][0]
+    assert edit["username"] == "sue" and edit["data"]["title"] == ["Late delivery", "Kettle leaks"]
+    stale = sup.post(f"/tickets/{ticket['id']}/edit", form={**fields, "title": "Other"})
+    assert stale.status == 409 and "changed by someone else" in stale.text
+    assert agent.post(f"/tickets/{ticket['id']}/edit", form={**fields, "csrf_token": agent.csrf("/tickets")}).status == 403
+    assert current(sup, ticket["id"])["ticket"]["title"] == "Kettle leaks"
+
+
+def test_department_membership_is_an_audited_change_of_the_user(team, admin):
+    entries = admin.get("/api/v1/audit?action=user.update").json()["entries"]
+    assert {(e["target"], json_detail(e)) for e in entries} >= {("cai", (None, "complaints")),
+                                                                ("rui", (None, "repair"))}
+    refused = api_call(admin, "PUT", "/api/v1/users/cai/department", {"department": "moon"})
+    assert refused.status == 400 and refused.json()["problems"]["department"]
+    assert api_call(admin, "PUT", "/api/v1/users/nobody/department", {"department": "repair"}).status == 404
+
+
+def json_detail(entry) -> tuple:
+    detail = json.loads(entry["detail"]) if isinstance(entry["detail"], str) else entry["detail"]
+    return tuple(detail.get("department", (None, None)))
+
+
+def test_names_are_in_the_readers_language(team, staff):
+    zoe = staff("zoe", ["agent"], agent_id="1004", locale="zh", remote_addr="192.0.2.44")
+    page = zoe.get("/tickets/new").text
+    assert "投诉" in page and "投诉处理部" in page
+    create(zoe, number="0215550000")
+    assert "投诉" in zoe.get("/tickets").text

@@ -109,6 +109,37 @@
 </section>
 % end
 
+% if can_edit:
+<details class="panel" id="edit" {{!'open' if problems and error else ''}}>
+  <summary class="panel-body">{{_("Correct the ticket's fields")}}</summary>
+  <form method="post" action="/tickets/{{ticket['id']}}/edit" class="form-stack panel-body">
+    <input type="hidden" name="csrf_token" value="{{csrf}}">
+    <input type="hidden" name="version" value="{{ticket['version']}}">
+    % for field, label, limit in (('title', _("Title"), 120), ('number', _("Caller's number"), 32), ('customer_id', _("Customer id"), 64), ('address', _("Address"), 300)):
+    <label class="field"><span>{{label}}</span>
+      <input type="text" name="{{field}}" value="{{ticket[field] or ''}}" maxlength="{{limit}}" class="{{'invalid' if field in problems else ''}}"></label>
+    % if field in problems:
+    <span class="field-error">{{problems[field]}}</span>
+    % end
+    % end
+    % for field, label in (('category', _("Category")), ('priority', _("Priority")), ('department', _("Department"))):
+    <label class="field"><span>{{label}}</span>
+      <select name="{{field}}" class="{{'invalid' if field in problems else ''}}">
+        % for value, name in choices[field.replace('category', 'categories').replace('priority', 'priorities').replace('department', 'departments')].items():
+        <option value="{{value}}" {{!'selected' if value == ticket[field] else ''}}>{{name}}</option>
+        % end
+      </select></label>
+    % if field in problems:
+    <span class="field-error">{{problems[field]}}</span>
+    % end
+    % end
+    <label class="field"><span>{{_("Description")}}</span>
+      <textarea name="description" rows="4" maxlength="4000">{{ticket['description'] or ''}}</textarea></label>
+    <button class="btn btn-ghost" type="submit">{{_("Save")}}</button>
+  </form>
+</details>
+% end
+
 % if actions:
 <section class="panel" id="actions">
   <h2>{{_("Move the ticket")}}</h2>
