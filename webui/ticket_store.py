@@ -222,7 +222,10 @@ class TicketStore:
         now = self.clock()
         with self._lock, write_transaction(self.conn) as conn:
             ticket = self._current(conn, ticket_id, version)
-            values, problems = self.clean({k: v for k, v in data.items() if k in EDITABLE}, conn, partial=True)
+            # Only what differs is checked and changed: a form sends every field, and a category left as it
+            # was must not route the ticket back from a department a supervisor chose.
+            given = {k: v for k, v in data.items() if k in EDITABLE and (v or None) != ticket[k]}
+            values, problems = self.clean(given, conn, partial=True)
             if "category" in values and "priority" not in values:
                 values["priority"] = ticket["priority"]
             if problems:

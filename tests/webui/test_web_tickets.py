@@ -328,6 +328,10 @@ def test_a_supervisor_corrects_a_ticket_and_the_history_keeps_old_and_new(team):
         ("Kettle leaks", "repair", MONDAY_10 + 4 * 3600)
     edit = [e for e in after["events"] if e["kind"] == "edit"][0]
     assert edit["username"] == "sue" and edit["data"]["title"] == ["Late delivery", "Kettle leaks"]
+    # The department alone: a supervisor re-routes the ticket, the category stays.
+    moved = {**fields, "version": str(after["ticket"]["version"]), "department": "logistics"}
+    assert sup.post(f"/tickets/{ticket['id']}/edit", form=moved).status == 303
+    assert current(sup, ticket["id"])["ticket"]["department"] == "logistics"
     stale = sup.post(f"/tickets/{ticket['id']}/edit", form={**fields, "title": "Other"})
     assert stale.status == 409 and "changed by someone else" in stale.text
     assert agent.post(f"/tickets/{ticket['id']}/edit", form={**fields, "csrf_token": agent.csrf("/tickets")}).status == 403
