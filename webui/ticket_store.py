@@ -12,7 +12,7 @@ from pathlib import Path
 
 from firmware.store import connect, write_transaction
 
-from .i18n import gettext as _
+from .i18n import gettext as _, language
 from .sla import add_business_hours
 from .ticket_config import FINISHED, TicketConfig, Transition
 
@@ -47,8 +47,15 @@ class StaleTicket(TicketError):
 
     def __init__(self, ticket: dict):
         super().__init__(_("ticket %(id)s was changed by someone else (now version %(version)d, %(state)s): "
-                           "reload it and try again") % ticket, 409)
+                           "reload it and try again") % {**ticket, "state": state_labels()[ticket["state"]]}, 409)
         self.ticket = ticket
+
+
+def state_labels() -> dict[str, str]:
+    """Each ticket state (webui/ticket_config.py STATES) as this request's language names it."""
+    return {"new": _("New"), "dispatched": _("Dispatched"), "in_progress": _("In progress"),
+            "resolved": _("Resolved"), "confirmed": _("Confirmed"), "closed": _("Closed"),
+            "reopened": _("Reopened"), "cancelled": _("Cancelled")}
 
 
 def digits(number: str | None) -> str:
@@ -277,7 +284,7 @@ class TicketStore:
             ticket = self._current(conn, ticket_id, version)
             if ticket["state"] != "resolved":
                 raise TicketError(_("only a resolved ticket awaits the customer's answer; this one is %(state)s")
-                                  % {"state": ticket["state"]}, 409)
+                                  % {"state": state_labels()[ticket["state"]]}, 409)
             for step in steps:
                 self._check(self.config.transitions[step], user, {**ticket, "state": "resolved"
                                                                   if step != "close" else "confirmed"}, department)
@@ -320,13 +327,14 @@ class TicketStore:
         return ticket
 
     def _check(self, transition: Transition, user: dict, ticket: dict, department: str | None) -> None:
+        labels, name = state_labels(), transition.name(language())
         if ticket["state"] not in transition.sources:
-            raise TicketError(_("a ticket that is %(state)s cannot be given %(action)s; it can from: %(from)s")
-                              % {"state": ticket["state"], "action": transition.id,
-                                 "from": ", ".join(transition.sources)}, 409)
+            raise TicketError(_("“%(action)s” is not possible for a ticket that is %(state)s; only from: %(from)s")
+                              % {"state": labels[ticket["state"]], "action": name,
+                                 "from": ", ".join(labels[s] for s in transition.sources)}, 409)
         if not can(transition, user, ticket, department):
-            raise TicketError(_("you may not %(action)s this ticket (allowed: %(who)s)")
-                              % {"action": transition.id, "who": ", ".join(transition.by)}, 403)
+            raise TicketError(_("you may not “%(action)s” this ticket (allowed: %(who)s)")
+                              % {"action": name, "who": ", ".join(transition.by)}, 403)
 
     def _move(self, conn: sqlite3.Connection, ticket: dict, transition: Transition, user: dict, note: str,
               now: float) -> None:

@@ -23,7 +23,7 @@ from .sync import send_file
 from .ticket_config import STATES, ensure_ticket_config, load_ticket_config
 from .ticket_queries import (TicketFilter, TicketFilterError, callbacks_for, department_queue, get_ticket,
                              is_overdue, linked_call, list_tickets, related_tickets, ticket_events)
-from .ticket_store import EDITABLE, StaleTicket, TicketError, TicketStore, can, digits, user_edits
+from .ticket_store import EDITABLE, StaleTicket, TicketError, TicketStore, can, digits, state_labels, user_edits
 
 TICKET_ROLES = ("admin", "supervisor", "agent")
 # Correcting a ticket's fields is a supervisor's; staff add notes instead.
@@ -31,13 +31,6 @@ EDIT_ROLES = ("admin", "supervisor")
 DEPARTMENT_ROLES = ("admin",)
 # The new-ticket form offers the agent's last calls to start from.
 RECENT_CALLS = 10
-
-
-def state_labels() -> dict[str, str]:
-    """Each ticket state as this request's language names it."""
-    return {"new": _("New"), "dispatched": _("Dispatched"), "in_progress": _("In progress"),
-            "resolved": _("Resolved"), "confirmed": _("Confirmed"), "closed": _("Closed"),
-            "reopened": _("Reopened"), "cancelled": _("Cancelled")}
 
 
 def event_labels() -> dict[str, str]:
