@@ -259,8 +259,8 @@ def install(app: Bottle, render: Callable[..., str], db_path: str | Path, clock=
             raise TicketError(_("no ticket with id %(id)s") % {"id": ticket_id}, 404)
         if not user["agent_id"]:
             raise TicketError(_("your account is not linked to an agent id; ask an administrator"), 409)
-        number = ("+" if (ticket["number"] or "").startswith("+") else "") + digits(ticket["number"])
-        if not digits(number) or len(number) > MAX_DIAL:
+        number = dial_string(ticket["number"])
+        if not number or len(number) > MAX_DIAL:
             raise TicketError(_("this ticket has no number the box can dial"), 409)
         try:
             engine.dial(user["agent_id"], number)
@@ -371,3 +371,11 @@ def install(app: Bottle, render: Callable[..., str], db_path: str | Path, clock=
         return {"username": username, "department": department or None}
 
     return store
+
+
+def dial_string(number: str | None) -> str:
+    """What the engine dials for a number as written: its digits (the box dials 0-9, * and #); a number in
+    international form (+CC ...) with the international prefix 00 (ITU-T E.164.1's recommended prefix,
+    China's and most of Europe's) in place of the +."""
+    text = (number or "").strip()
+    return ("00" if text.startswith("+") else "") + digits(text) if digits(text) else ""

@@ -9,6 +9,7 @@ import pytest
 
 from webui.sla import add_business_hours
 from webui.ticket_config import DEFAULTS, load_ticket_config
+from webui.tickets import dial_string
 
 from conftest import api_call
 
@@ -358,3 +359,9 @@ def test_names_are_in_the_readers_language(team, staff):
     assert "投诉" in page and "投诉处理部" in page
     create(zoe, number="0215550000")
     assert "投诉" in zoe.get("/tickets").text
+
+
+@pytest.mark.parametrize("written, dialled", [("021-6123 4567", "02161234567"), ("(021) 6123.4567", "02161234567"),
+                                              ("+86 21 6123 4567", "00862161234567"), ("", "")])
+def test_the_number_is_dialled_as_the_box_dials(written, dialled):
+    assert dial_string(written) == dialled
