@@ -365,3 +365,16 @@ def test_names_are_in_the_readers_language(team, staff):
                                               ("+86 21 6123 4567", "00862161234567"), ("", "")])
 def test_the_number_is_dialled_as_the_box_dials(written, dialled):
     assert dial_string(written) == dialled
+
+
+def test_a_callback_that_cannot_be_dialled_says_why_and_dials_nothing(team, engine):
+    agent, sup = team["agent"], team["super"]
+    without_number = create(agent).json()["ticket"]
+    with_number = create(agent, number="0215550199").json()["ticket"]
+    assert api_call(agent, "POST", f"/api/v1/tickets/{without_number['id']}/dial").status == 409
+    assert api_call(sup, "POST", f"/api/v1/tickets/{with_number['id']}/dial").status == 409   # no agent id
+    engine.refusals["agent.dial"] = "agent 1001 cannot dial now (talking)"
+    refused = api_call(agent, "POST", f"/api/v1/tickets/{with_number['id']}/dial")
+    assert refused.status == 409 and "cannot dial now" in refused.json()["error"]
+    assert not [c for c in engine.commands if c[0] == "agent.dial"]
+    assert not [e for e in current(agent, with_number["id"])["events"] if e["kind"] == "dial"]
