@@ -205,5 +205,11 @@ def callbacks_for(conn: sqlite3.Connection, user: dict) -> list[dict]:
     return [row_dict(r) for r in rows]
 
 
+def overdue_count(conn: sqlite3.Connection, now: float) -> int:
+    """How many tickets are past their due time and still wait on someone."""
+    where, args = TicketFilter(overdue=True).where(now)
+    return conn.execute(f"SELECT count(*) FROM tickets{where}", args).fetchone()[0]
+
+
 def is_overdue(ticket: dict, now: float) -> bool:
     return ticket["due_at"] is not None and ticket["due_at"] < now and ticket["state"] not in FINISHED

@@ -22,7 +22,7 @@ from .replies import json_body, json_error
 from .sync import send_file
 from .ticket_config import STATES, ensure_ticket_config, load_ticket_config
 from .ticket_queries import (TicketFilter, TicketFilterError, callbacks_for, department_queue, get_ticket,
-                             is_overdue, linked_call, list_tickets, related_tickets, ticket_events)
+                             is_overdue, linked_call, list_tickets, overdue_count, related_tickets, ticket_events)
 from .ticket_store import EDITABLE, StaleTicket, TicketError, TicketStore, can, digits, state_labels, user_edits
 
 TICKET_ROLES = ("admin", "supervisor", "agent")
@@ -108,7 +108,8 @@ def install(app: Bottle, render: Callable[..., str], db_path: str | Path, clock=
         except TicketFilterError as exc:
             response.status, problems = 400, exc.problems
         return page("tickets", title=_("Tickets"), active="tickets", form=dict(query), problems=problems,
-                    tickets=tickets, total=total, f=f, pages=max(1, math.ceil(total / f.per_page)), urlencode=urlencode)
+                    tickets=tickets, total=total, f=f, pages=max(1, math.ceil(total / f.per_page)), urlencode=urlencode,
+                    overdue=overdue_count(db, clock()))
 
     @app.get("/tickets/new")
     @requires(*TICKET_ROLES)

@@ -248,6 +248,7 @@ def test_overdue_tickets_are_listed_and_marked(team, clock):
     assert [t["id"] for t in listed] == [urgent["id"]]
     page = agent.get("/tickets?overdue=1")
     assert 'class="overdue"' in page.text and relaxed["id"][:8] not in page.text
+    assert "Overdue: 1</a>" in agent.get("/tickets").text
 
 
 def test_the_list_filters_and_refuses_bad_filters(team, clock):

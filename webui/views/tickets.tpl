@@ -11,7 +11,7 @@
     <a class="btn btn-primary" href="/tickets/new">{{_("New ticket")}}</a>
     <a class="btn btn-ghost" href="/tickets/queue">{{_("Department work queue")}}</a>
     <a class="btn btn-ghost" href="/tickets/callbacks">{{_("My callbacks")}}</a>
-    <a class="btn btn-ghost" href="/tickets?overdue=1">{{_("Overdue")}}</a>
+    <a class="btn {{'btn-warn' if overdue else 'btn-ghost'}}" href="/tickets?overdue=1" id="overdue-link">{{_("Overdue: %(n)s") % {'n': fmt.number(overdue)} }}</a>
     % if user_has('admin'):
     <a class="btn btn-ghost" href="/tickets/departments">{{_("Departments")}}</a>
     % end
