@@ -379,3 +379,16 @@ def test_a_callback_that_cannot_be_dialled_says_why_and_dials_nothing(team, engi
     assert refused.status == 409 and "cannot dial now" in refused.json()["error"]
     assert not [c for c in engine.commands if c[0] == "agent.dial"]
     assert not [e for e in current(agent, with_number["id"])["events"] if e["kind"] == "dial"]
+
+
+def test_the_page_shows_a_refused_move_and_the_ticket_as_it_was(team):
+    agent, fixer = team["agent"], team["fixer"]
+    ticket = create(agent).json()["ticket"]
+    page = agent.get(f"/tickets/{ticket['id']}").text
+    # Only the moves this user may make are offered: its owner dispatches it, only the department starts it.
+    assert 'id="action-dispatch"' in page and 'id="action-start"' not in page
+    token = fixer.csrf(f"/tickets/{ticket['id']}")
+    reply = fixer.post(f"/tickets/{ticket['id']}/transition",
+                       form={"csrf_token": token, "action": "start", "note": "", "version": str(ticket["version"])})
+    assert reply.status == 409 and 'id="ticket-error"' in reply.text and "New" in reply.text
+    assert current(agent, ticket["id"])["ticket"] == ticket
