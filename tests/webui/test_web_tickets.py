@@ -392,3 +392,33 @@ def test_the_page_shows_a_refused_move_and_the_ticket_as_it_was(team):
                        form={"csrf_token": token, "action": "start", "note": "", "version": str(ticket["version"])})
     assert reply.status == 409 and 'id="ticket-error"' in reply.text and "New" in reply.text
     assert current(agent, ticket["id"])["ticket"] == ticket
+
+
+FILTER_KEYS = ("state", "category", "department", "priority", "overdue", "customer", "agent", "from", "to", "q", "page",
+               "per_page")
+
+
+def test_any_filter_is_either_refused_by_name_or_answered(tmp_path):
+    from hypothesis import given, settings, strategies as st
+
+    from firmware.store import connect
+    from webui.ticket_queries import TicketFilter, TicketFilterError, list_tickets
+
+    config = load_ticket_config(DEFAULTS)
+    conn = connect(tmp_path / "b.db")
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.dictionaries(st.sampled_from(FILTER_KEYS), st.text(max_size=80)))
+    def check(query):
+        try:
+            f = TicketFilter.from_query(query, config)
+        except TicketFilterError as exc:
+            assert exc.problems and set(exc.problems) <= set(FILTER_KEYS)
+            return
+        tickets, total = list_tickets(conn, f, MONDAY_10)
+        assert tickets == [] and total == 0
+
+    try:
+        check()
+    finally:
+        conn.close()
