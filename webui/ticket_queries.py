@@ -10,7 +10,7 @@ from collections.abc import Mapping
 
 from .i18n import gettext as _
 from .ticket_config import FINISHED, STATES, TicketConfig
-from .ticket_store import SELECT_TICKET, row_dict
+from .ticket_store import SELECT_TICKET, row_dict, whole_number
 
 PER_PAGE = 50
 MAX_PER_PAGE = 200
@@ -75,8 +75,8 @@ class TicketFilter:
             text = query.get(key, "")
             if not text:
                 values[key] = default
-            elif text.isdigit() and low <= int(text) <= high:
-                values[key] = int(text)
+            elif isinstance(number := whole_number(text), int) and low <= number <= high:
+                values[key] = number
             else:
                 problems[key] = _("a whole number from %(low)d to %(high)d") % {"low": low, "high": high}
         if problems:

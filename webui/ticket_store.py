@@ -21,6 +21,7 @@ LIMITS = {"title": 120, "description": 4000, "address": 300, "number": 32, "note
 # A number as people type it: digits, +, spaces, dashes, dots, parentheses (E.164 plus punctuation).
 NUMBER_RE = re.compile(r"\+?[0-9 ()./-]*")
 MIN_NUMBER_DIGITS = 3
+WHOLE_RE = re.compile(r"[0-9]{1,9}")
 # Record ids as the store makes them (firmware/store/ids.py: uuid4 hex; tests and the engine's seeded
 # runs may use other printable ids of the same size).
 MAX_ID = 64
@@ -56,6 +57,14 @@ def state_labels() -> dict[str, str]:
     return {"new": _("New"), "dispatched": _("Dispatched"), "in_progress": _("In progress"),
             "resolved": _("Resolved"), "confirmed": _("Confirmed"), "closed": _("Closed"),
             "reopened": _("Reopened"), "cancelled": _("Cancelled")}
+
+
+def whole_number(value: object) -> object:
+    """A form's whole number as an int (ASCII digits only: str.isdigit also takes '¹', which int() refuses);
+    anything else as it came, for the caller to refuse."""
+    if isinstance(value, str) and WHOLE_RE.fullmatch(value):
+        return int(value)
+    return value
 
 
 def digits(number: str | None) -> str:
@@ -267,8 +276,7 @@ class TicketStore:
         """The callback's answer: score 1-5 and comment kept (on the ticket and in survey_answers), then the
         ticket confirmed and closed, or reopened with the comment as its note."""
         problems = {}
-        if isinstance(score, str) and score.isdigit():
-            score = int(score)
+        score = whole_number(score)
         if isinstance(score, bool) or score not in SCORES:
             problems["score"] = _("a score from 1 to 5")
         if outcome not in OUTCOMES:
@@ -317,8 +325,7 @@ class TicketStore:
         ticket = self._get(conn, ticket_id)
         if ticket is None:
             raise TicketError(_("no ticket with id %(id)s") % {"id": ticket_id}, 404)
-        if isinstance(version, str) and version.isdigit():
-            version = int(version)
+        version = whole_number(version)
         if isinstance(version, bool) or not isinstance(version, int):
             raise TicketError(_("send the version of the ticket you saw"), 400,
                               {"version": _("the ticket's version, a whole number")})

@@ -78,21 +78,24 @@ def install(app: Bottle, render: Callable[..., str], db_path: str | Path, clock=
         department = store.department_of(user["username"])
         return [t for t in config.actions_from(ticket["state"]) if can(t, user, ticket, department)]
 
-    def details(db, ticket: dict, user: dict) -> dict:
+    def details(db, ticket: dict, allowed: list) -> dict:
         call, recording = linked_call(db, ticket["call_id"])
         return {"events": ticket_events(db, ticket["id"]), "related": related_tickets(db, ticket), "call": call,
-                "recording": recording, "actions": [t.id for t in available(ticket, user)]}
+                "recording": recording, "actions": [t.id for t in allowed]}
 
     def ticket_page(db, user, ticket_id: str, error: str | None = None, problems: dict | None = None,
                     status: int = 200):
         ticket = found(db, ticket_id)
         response.status = status
         lang = language()
+        allowed = available(ticket, user)
+        more = details(db, ticket, allowed)
+        # The satisfaction callback is the confirmation: offered to whoever may confirm a resolved ticket.
+        action_ids = more.pop("actions")
+        callback = ticket["state"] == "resolved" and "confirm" in action_ids
         return page("ticket", title=_("Ticket %(ref)s") % {"ref": ticket["id"][:8]}, active="tickets", ticket=ticket,
-                    actions=[(t.id, t.name(lang)) for t in available(ticket, user)], error=error,
-                    problems=problems or {}, can_edit=user_edits(user), event_labels=event_labels(),
-                    callback=ticket["state"] == "resolved" and "confirm" in [t.id for t in available(ticket, user)],
-                    **{k: v for k, v in details(db, ticket, user).items() if k != "actions"})
+                    actions=[(t.id, t.name(lang)) for t in allowed], error=error, problems=problems or {},
+                    can_edit=user_edits(user), event_labels=event_labels(), callback=callback, **more)
 
     # --- pages -----------------------------------------------------------------------------------------
     @app.get("/tickets")
@@ -301,7 +304,7 @@ def install(app: Bottle, render: Callable[..., str], db_path: str | Path, clock=
         ticket = get_ticket(db, ticket_id)
         if ticket is None:
             raise json_error(404, _("no ticket with id %(id)s") % {"id": ticket_id})
-        return {"ticket": ticket, **details(db, ticket, user)}
+        return {"ticket": ticket, **details(db, ticket, available(ticket, user))}
 
     @app.patch("/api/v1/tickets/<ticket_id>")
     @requires(*EDIT_ROLES)

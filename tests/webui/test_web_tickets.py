@@ -159,6 +159,7 @@ def test_every_refused_change_says_why_and_changes_nothing(team, db_path):
         (move(fixer, ticket, "start", version=ticket["version"] - 1), 409),   # stale
         (move(fixer, ticket, "fly"), 400),                 # no such action
         (move(fixer, ticket, "start", version="two"), 400),
+        (move(fixer, ticket, "start", version="¹"), 400),
         (move(fixer, ticket, "start", note="x" * 2001), 400),
         (api_call(agent, "POST", f"/api/v1/tickets/{ticket['id']}/satisfaction",
                   {"score": 4, "outcome": "close", "version": ticket["version"]}), 409),   # not resolved yet
