@@ -202,6 +202,7 @@ def test_resolved_during_its_call_is_first_contact_resolution_until_a_follow_up(
     add_call(db_path, "call-live", "0215550001", ended_at=None)
     first = create(agent, call_id="call-live", category="consultation", resolve_now=True).json()["ticket"]
     assert first["state"] == "resolved" and first["first_contact_resolution"] == 1
+    assert "unless the customer comes back about it" in agent.get(f"/tickets/{first['id']}").text
     team.later(3 * 86400)
     create(agent, number="0215550001", category="consultation")
     assert current(agent, first["id"])["ticket"]["first_contact_resolution"] == 0
@@ -211,6 +212,7 @@ def test_resolved_during_its_call_is_first_contact_resolution_until_a_follow_up(
     team.later(8 * 86400)
     create(agent, number="0215550002", category="consultation")
     assert current(agent, second["id"])["ticket"]["first_contact_resolution"] == 1
+    assert "unless the customer comes back about it" not in agent.get(f"/tickets/{second['id']}").text
 
 
 def test_a_reopened_ticket_goes_back_to_the_department_with_the_customers_words(team):

@@ -40,7 +40,13 @@
       <dt>{{_("Resolved")}}</dt><dd>{{fmt.when(ticket['resolved_at']) if ticket['resolved_at'] else '—'}}</dd>
       <dt>{{_("Closed")}}</dt><dd>{{fmt.when(ticket['closed_at']) if ticket['closed_at'] else '—'}}</dd>
       <dt>{{_("First-contact resolution")}}</dt>
-      <dd id="fcr">{{_("Yes") if ticket['first_contact_resolution'] == 1 else _("No") if ticket['first_contact_resolution'] == 0 else '—'}}</dd>
+      <dd id="fcr">
+        % if ticket['first_contact_resolution'] == 1 and fcr_until > now:
+        {{_("Yes, unless the customer comes back about it by %(when)s") % {'when': fmt.when(fcr_until)} }}
+        % else:
+        {{_("Yes") if ticket['first_contact_resolution'] == 1 else _("No") if ticket['first_contact_resolution'] == 0 else '—'}}
+        % end
+      </dd>
       <dt>{{_("Satisfaction")}}</dt><dd id="satisfaction">{{ticket['satisfaction'] or '—'}}</dd>
       <dt>{{_("Version")}}</dt><dd class="mono">{{ticket['version']}}</dd>
     </dl>
