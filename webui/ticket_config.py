@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import shutil
 import zoneinfo
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,13 +77,11 @@ class TicketConfig:
         return [t for t in self.transitions.values() if state in t.sources]
 
 
-def ensure_ticket_config(config_dir: Path) -> Path:
-    """The box's tickets.toml, seeded from the stock one on the first start."""
+def ticket_config_path(config_dir: Path) -> Path:
+    """The box's tickets.toml (the engine seeds it on the first start: firmware/config/site.py ensure_config),
+    or the stock one while the box has none; the web process writes no configuration of its own accord."""
     path = config_dir / "tickets.toml"
-    if not path.exists():
-        config_dir.mkdir(parents=True, exist_ok=True)
-        shutil.copy(DEFAULTS, path)
-    return path
+    return path if path.exists() else DEFAULTS
 
 
 def load_ticket_config(path: Path) -> TicketConfig:

@@ -20,7 +20,7 @@ from .engine import CommandRefused, Engine, EngineUnavailable
 from .i18n import gettext as _, language
 from .replies import json_body, json_error
 from .sync import send_file
-from .ticket_config import STATES, ensure_ticket_config, load_ticket_config
+from .ticket_config import STATES, load_ticket_config, ticket_config_path
 from .ticket_queries import (TicketFilter, TicketFilterError, callbacks_for, department_queue, get_ticket,
                              is_overdue, linked_call, list_tickets, overdue_count, related_tickets, ticket_events)
 from .ticket_store import EDITABLE, StaleTicket, TicketError, TicketStore, can, digits, state_labels, user_edits
@@ -52,7 +52,7 @@ def _refusal(exc: TicketError) -> HTTPResponse:
 def install(app: Bottle, render: Callable[..., str], db_path: str | Path, clock=time.time) -> TicketStore:
     """Add the ticket pages and /api/v1/tickets to the web app; the store is closed with the app."""
     db_path = Path(db_path)
-    config = load_ticket_config(ensure_ticket_config(db_path.parent / "config"))
+    config = load_ticket_config(ticket_config_path(db_path.parent / "config"))
     store = TicketStore(db_path, config, clock)
     recordings = db_path.with_name("recordings")
 

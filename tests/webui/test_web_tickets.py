@@ -425,3 +425,24 @@ def test_any_filter_is_either_refused_by_name_or_answered(tmp_path):
         check()
     finally:
         conn.close()
+
+
+def test_the_boxs_own_ticket_settings_are_read_and_a_bad_key_is_named(tmp_path, engine, clock, sign_in_admin):
+    from webui.app import create_app
+    from webui.ticket_config import TicketConfigError
+
+    config = tmp_path / "config"
+    config.mkdir()
+    stock = DEFAULTS.read_text()
+    own = stock.replace('id = "suggestion"\nname = { en = "Suggestion", zh = "建议" }',
+                        'id = "billing"\nname = { en = "Billing", zh = "账单" }')
+    (config / "tickets.toml").write_text(own)
+    application = create_app(tmp_path / "own.db", engine.path, clock=clock)
+    try:
+        settings = sign_in_admin(application).get("/api/v1/ticket-settings").json()
+        assert settings["categories"]["billing"] == "Billing" and "suggestion" not in settings["categories"]
+    finally:
+        application.close()
+    (config / "tickets.toml").write_text(stock.replace("repeat_window_days = 30", "repeat_window_days = 0"))
+    with pytest.raises(TicketConfigError, match="tickets.repeat_window_days"):
+        create_app(tmp_path / "bad.db", engine.path, clock=clock)
