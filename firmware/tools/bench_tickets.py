@@ -30,7 +30,7 @@ DEPARTMENTS = ("service", "complaints", "repair", "logistics")
 PRIORITIES = ("urgent", "high", "normal", "low")
 
 
-def build_box(db_path: Path) -> None:
+def build_box(db_path: Path, calls: int = CALLS, customers: int = CUSTOMERS, tickets: int = TICKETS) -> None:
     """The records as the engine and the web process write them, through the change-sequence triggers."""
     db = open_db(db_path)
     conn = db.conn
@@ -42,12 +42,12 @@ def build_box(db_path: Path) -> None:
         SELECT printf('c%031x', i), 'inbound', 'trunk-' || (i % 30), printf('138%08d', i % ?), ? + i * 30.0,
                ? + i * 30.0 + 1, 'sales', printf('10%02d', i % 40), ? + i * 30.0 + 20, ? + i * 30.0 + 200,
                'answered', 'agent', 19.0, 180.0, printf('u%031x', i % ?)
-        FROM n""", [CALLS - 1, CUSTOMERS, EPOCH, EPOCH, EPOCH, EPOCH, CUSTOMERS])
+        FROM n""", [calls - 1, customers, EPOCH, EPOCH, EPOCH, EPOCH, customers])
     conn.execute("""
         WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
         INSERT INTO customers (id, number, name, vip, updated_at)
         SELECT printf('u%031x', i), printf('138%08d', i), 'Customer ' || i, i % 4, ? FROM n""",
-                 [CUSTOMERS - 1, EPOCH])
+                 [customers - 1, EPOCH])
     states, categories, departments, priorities = (
         "CASE i % {n} {whens} END".format(n=len(v), whens=" ".join(f"WHEN {k} THEN '{s}'" for k, s in enumerate(v)))
         for v in (STATES, CATEGORIES, DEPARTMENTS, PRIORITIES))
@@ -61,13 +61,13 @@ def build_box(db_path: Path) -> None:
                'Ticket ' || i || ' about order ' || (i * 13), 'The customer says item ' || i || ' arrived damaged',
                i || ' Nanjing Road', {states}, 'agent' || (i % 40), printf('10%02d', i % 40), ? + i * 150.0,
                ? + i * 150.0, ? + i * 150.0 + 86400, 1, CASE WHEN i % 10 = 0 AND i > 0 THEN printf('t%031x', i - 1) END
-        FROM n""", [TICKETS - 1, CUSTOMERS, CUSTOMERS, CUSTOMERS, EPOCH, EPOCH, EPOCH])
+        FROM n""", [tickets - 1, customers, customers, customers, EPOCH, EPOCH, EPOCH])
     conn.execute("""
         WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
         INSERT INTO ticket_events (id, ticket_id, at, username, kind, action, from_state, to_state, note)
         SELECT printf('e%031x', i), printf('t%031x', i / ?), ? + (i / ?) * 150.0 + (i % ?) * 600, 'agent1',
                CASE i % ? WHEN 4 THEN 'note' ELSE 'transition' END, 'dispatch', 'new', 'dispatched', 'a note'
-        FROM n""", [TICKETS * EVENTS_PER_TICKET - 1, EVENTS_PER_TICKET, EPOCH, EVENTS_PER_TICKET,
+        FROM n""", [tickets * EVENTS_PER_TICKET - 1, EVENTS_PER_TICKET, EPOCH, EVENTS_PER_TICKET,
                     EVENTS_PER_TICKET, EVENTS_PER_TICKET])
     conn.execute("COMMIT")
     conn.execute("ANALYZE")
@@ -86,18 +86,19 @@ def _timed(browser: _Browser, path: str, marker: str, n: int) -> float:
     return statistics.quantiles(times, n=20)[-1]
 
 
-def measure(requests: int = REQUESTS) -> list[tuple[str, float]]:
+def measure(requests: int = REQUESTS, tickets: int = TICKETS) -> list[tuple[str, float]]:
+    """p95 ms of each page; a smaller box (`tickets`, with 5 calls and one customer a ticket) for a test."""
     with tempfile.TemporaryDirectory(prefix="branchline-bench-tickets-") as tmp:
         state = Path(tmp) / "state"
         state.mkdir()
-        build_box(state / "branchline.db")
+        build_box(state / "branchline.db", tickets * CALLS // TICKETS, tickets * CUSTOMERS // TICKETS, tickets)
         web = start_process(["-m", "webui.server", "--state", str(state), "--port", "0"], Path(tmp) / "web.log")
         try:
             browser = _Browser(f"http://127.0.0.1:{web_port(Path(tmp) / 'web.log', web)}")
             password = secrets.token_urlsafe(12)
             browser.form("/setup", {"username": "admin", "password": password, "confirm": password})
             browser.form("/login", {"username": "admin", "password": password, "next": "/"})
-            middle = f"t{TICKETS // 2:031x}"
+            middle = f"t{tickets // 2:031x}"
             cases = [
                 ("list, no filter", "/tickets", "table-tickets"),
                 ("list, open", "/tickets?state=open", "table-tickets"),
@@ -117,10 +118,11 @@ def measure(requests: int = REQUESTS) -> list[tuple[str, float]]:
             web.wait(30)
 
 
-def run(out=print, quick: bool = False) -> list[tuple[str, float]]:
-    results = measure(REQUESTS // 4 if quick else REQUESTS)
-    out(f"Tickets (`python -m webui.server`, {CALLS:,} calls, {CUSTOMERS:,} customers, {TICKETS:,} tickets, "
-        f"{TICKETS * EVENTS_PER_TICKET:,} history rows; budget {BUDGET_MS:.0f} ms at p95 over HTTP; "
+def run(out=print, quick: bool = False, tickets: int = TICKETS, requests: int = REQUESTS) -> list[tuple[str, float]]:
+    results = measure(requests // 4 if quick else requests, tickets)
+    calls, customers = tickets * CALLS // TICKETS, tickets * CUSTOMERS // TICKETS
+    out(f"Tickets (`python -m webui.server`, {calls:,} calls, {customers:,} customers, {tickets:,} tickets, "
+        f"{tickets * EVENTS_PER_TICKET:,} history rows; budget {BUDGET_MS:.0f} ms at p95 over HTTP; "
         f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
     for name, p95 in results:
         out(f"{name:>30} {p95:>8.1f} ms p95{'' if p95 < BUDGET_MS else '  OVER BUDGET'}")
