@@ -38,6 +38,7 @@ from .records import (DIRECTIONS, DISPOSITIONS, HANGUP_PARTIES, CallFilter, Filt
 from .replies import error_message, json_error, json_error_handler, local_path
 from .site_file import SiteFile
 from .sync import install as install_sync
+from .tickets import TICKET_ROLES, install as install_tickets
 from .users import install as install_users
 from .vip import VipLevels, install as install_vip
 from .webhooks import install as install_webhooks
@@ -122,7 +123,7 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
                       can_see_records=user_has(user, *RECORDS_ROLES), can_see_lines=user_has(user, *LINES_ROLES),
                       can_edit_flows=user_has(user, *FLOW_ROLES),
                       can_see_hq_tokens=user_has(user, *HQ_TOKEN_ROLES), can_see_tools=user_has(user, *TOOLS_ROLES),
-                      can_configure=user_has(user, *CONFIG_ROLES))
+                      can_configure=user_has(user, *CONFIG_ROLES), can_see_tickets=user_has(user, *TICKET_ROLES))
         return template(name, template_lookup=TEMPLATE_LOOKUP, **kwargs)
 
     @app.hook("after_request")
@@ -354,6 +355,8 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
     install_vip(app, render, vip_levels)  # customers' VIP levels, in the database (webui/vip.py)
     install_kb(app, render, db_path, clock)  # the knowledge base (webui/kb.py)
     install_webhooks(app, render, db_path, clock)  # admin's webhook endpoints and deliveries (webui/webhooks.py)
+    tickets = install_tickets(app, render, db_path, clock)  # tickets and their API (webui/tickets.py)
+    app.install(Resource("ticket_store", lambda: tickets, close=tickets.close))
 
     for route in app.routes:
         route.prepare()  # applies the plugins now: a route that declares no roles fails at start

@@ -74,6 +74,12 @@ class Engine:
             self._fetched_at = float("-inf")  # the next poll shows the agent's new state
         return result
 
+    def dial(self, agent: str, number: str) -> dict:
+        """Have `agent` call `number` out (the engine rings the agent's station, then dials)."""
+        result = self._call("agent.dial", agent=agent, number=number)
+        self._forget_status()
+        return result
+
     def line_test(self, channel: int) -> dict:
         """Start a line test; the engine answers at once with the test's job record."""
         result = self._call("line.test", channel=channel)

@@ -268,10 +268,11 @@ def _unique(top: Section, key: str, what: str, values: list[str], errors: list[C
 
 
 def ensure_config(config_dir: Path) -> None:
-    """First start: seed the config directory with the stock site settings and flows."""
-    if not (config_dir / "site.toml").exists():
-        config_dir.mkdir(parents=True, exist_ok=True)
-        shutil.copy(DEFAULTS_DIR / "site.toml", config_dir / "site.toml")
+    """First start: seed the config directory with the stock site settings, ticket settings and flows."""
+    for name in ("site.toml", "tickets.toml"):
+        if not (config_dir / name).exists():
+            config_dir.mkdir(parents=True, exist_ok=True)
+            shutil.copy(DEFAULTS_DIR / name, config_dir / name)
     flows = config_dir / "flows"
     if not flows.exists():
         shutil.copytree(DEFAULTS_DIR / "flows", flows)

@@ -14,7 +14,8 @@ MIGRATIONS_TABLE = "_sqlite_migrations"
 # Tables HQ pulls: each row carries a stable text id and a change sequence `seq`, stamped by
 # triggers from one counter so every write transaction (from any process) gets increasing numbers.
 SYNCED_TABLES = ("calls", "call_events", "agents", "agent_states", "queues", "recordings", "customers",
-                 "lookup_items", "voicemails", "callbacks", "survey_answers", "audit_log", "kb_articles")
+                 "lookup_items", "voicemails", "callbacks", "survey_answers", "audit_log", "tickets",
+                 "ticket_events", "kb_articles")
 
 
 def _add_change_sequence(db: Database, table: str) -> None:
@@ -158,6 +159,44 @@ def m0007_users_more(db: Database) -> None:
     db.table("users").add_column("session_generation", int, not_null_default=0)
 
 
+def m0011_tickets(db: Database) -> None:
+    # Work orders (docs/requirements.md R13, R14), written by the web process (webui/ticket_store.py).
+    # Ids are uuid4 hex like every record's, so HQ keys them by box and id without clashes.
+    db.table("tickets").create({
+        "id": str, "seq": int,
+        "customer_id": str,      # the customer card, when the caller is known
+        "number": str,           # the caller's number as given (caller ID or typed)
+        "number_key": str,       # its digits alone: repeat complaints compare these
+        "call_id": str,          # the call the ticket was created from
+        "category": str, "priority": str, "department": str,
+        "title": str, "description": str, "address": str,
+        "state": str,            # webui/ticket_config.py STATES
+        "created_by": str,       # username
+        "agent_id": str,         # the agent who owns the satisfaction callback
+        "created_at": float, "updated_at": float, "due_at": float, "resolved_at": float, "closed_at": float,
+        "version": int,          # optimistic concurrency: every change adds one
+        "repeat_of": str,        # the latest earlier ticket this one repeats
+        "first_contact_resolution": int,  # 1 resolved during its call, 0 followed up, NULL neither
+        "satisfaction": int,     # the customer's score at the callback, 1-5
+    }, pk="id", not_null={"category", "priority", "state", "created_at", "updated_at", "version"},
+        defaults={"version": 1})
+    for columns in (["state", "due_at"], ["created_at"], ["department", "due_at"], ["agent_id", "state"],
+                    ["customer_id", "category", "created_at"], ["number_key", "category", "created_at"],
+                    ["category", "created_at"], ["call_id"], ["repeat_of"], ["updated_at"]):
+        db.table("tickets").create_index(columns)
+    # The ticket's history: every transition, edit and internal note, with who, when, from and to.
+    db.table("ticket_events").create({
+        "id": str, "seq": int, "ticket_id": str, "at": float, "username": str,
+        "kind": str,             # created | transition | edit | note | satisfaction | repeat
+        "action": str, "from_state": str, "to_state": str, "note": str, "data": str,
+    }, pk="id", not_null={"ticket_id", "at", "kind"})
+    db.table("ticket_events").create_index(["ticket_id", "at"])
+    for table in ("tickets", "ticket_events"):
+        _add_change_sequence(db, table)
+    # The department a user works in (webui/ticket_config.py departments): its members take its work.
+    db.table("users").add_column("department", str)
+
+
 def m0012_kb_webhooks(db: Database) -> None:
     # The knowledge base (webui/kb_store.py): one row per article, its text kept as written (Markdown).
     db.table("kb_articles").create({"id": str, "seq": int, "title": str, "body": str, "tags": str,
@@ -199,7 +238,7 @@ def m0012_kb_webhooks(db: Database) -> None:
 
 
 MIGRATIONS = (m0001_core, m0002_customers, m0003_call_handling, m0004_self_service, m0005_hq_sync,
-              m0006_accounts, m0007_users_more, m0012_kb_webhooks)
+              m0006_accounts, m0007_users_more, m0011_tickets, m0012_kb_webhooks)
 
 
 def pending(conn: sqlite3.Connection) -> list[str]:

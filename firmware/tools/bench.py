@@ -1,5 +1,5 @@
-"""`make bench`: the engine's real-time factor on the simulated board, the DSP throughput table, HQ sync, memory and
-the knowledge base's search."""
+"""`make bench`: the engine's real-time factor on the simulated board, the DSP throughput table, HQ sync, the ticket
+pages' answer times, memory and the knowledge base's search."""
 from __future__ import annotations
 
 import subprocess
@@ -8,7 +8,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from firmware.tools import bench_dsp, bench_e1, bench_memory, bench_sync
+from firmware.tools import bench_dsp, bench_e1, bench_memory, bench_sync, bench_tickets
 from firmware.tools.bench_box import WARMUP_S, busy_box
 from firmware.tools.scenario import ScenarioRun, load_scenario
 
@@ -99,6 +99,8 @@ def main(quick: bool = False) -> int:
     bench_e1.run(out=print, seconds=seconds / 4)
     print()
     bench_sync.run(out=print)
+    print()
+    bench_tickets.run(out=print, quick=quick)
     print()
     bench_memory.run(out=print, quick=quick)
     print()

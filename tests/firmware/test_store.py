@@ -43,7 +43,9 @@ def test_every_synced_row_gets_a_new_increasing_sequence(tmp_path, table):
     db = open_db(tmp_path / "b.db")
     required = {"customers": {"number": "1"}, "lookup_items": {"table_name": "t", "key": "1"},
                 "audit_log": {"at": "1", "action": "user.create"},
-                "kb_articles": {"title": "t", "body": "b", "created_at": "1", "updated_at": "1"}}.get(table, {})
+                "kb_articles": {"title": "t", "body": "b", "created_at": "1", "updated_at": "1"},
+                "tickets": {"category": "c", "priority": "p", "state": "new", "created_at": "1", "updated_at": "1"},
+                "ticket_events": {"ticket_id": "t", "at": "1", "kind": "note"}}.get(table, {})
     db[table].insert({"id": "a", **required})
     db[table].insert({"id": "b", **{k: v + "2" for k, v in required.items()}})
     first = {r["id"]: r["seq"] for r in db[table].rows}

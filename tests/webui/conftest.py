@@ -96,7 +96,7 @@ class FakeEngine:
     the box's own in `<state>/prompts/en`, and the sales and service queues); the running flow is
     `<state>/config/flows/main.toml`."""
 
-    AGENT_COMMANDS = ("agent.login", "agent.logout", "agent.ready", "agent.not_ready", "agent.hangup")
+    AGENT_COMMANDS = ("agent.login", "agent.logout", "agent.ready", "agent.not_ready", "agent.hangup", "agent.dial")
     QUEUES = {"sales", "service"}
     FLOW = "main"
 

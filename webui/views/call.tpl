@@ -11,6 +11,7 @@
     <span class="st st-live">{{_("In progress")}}</span>
     % end
   </h1>
+  <p><a class="btn btn-primary" id="create-ticket" href="/tickets/new?call_id={{call['id']}}">{{_("Create ticket")}}</a></p>
 </div>
 
 <div class="detail">

@@ -24,6 +24,9 @@
     % if can_see_records:
     <a href="/calls" class="{{'active' if get('active') == 'calls' else ''}}">{{_("Calls")}}</a>
     % end
+    % if get('can_see_tickets'):
+    <a href="/tickets" class="{{'active' if get('active') == 'tickets' else ''}}">{{_("Tickets")}}</a>
+    % end
     <a href="/kb" class="{{'active' if get('active') == 'kb' else ''}}">{{_("Knowledge base")}}</a>
     % if get('can_see_lines'):
     <a href="/lines" class="{{'active' if get('active') == 'lines' else ''}}">{{_("Lines")}}</a>
