@@ -123,6 +123,7 @@ _TESTS = np.array([
     [2.0, 2.0, -ENERGY_FRACTION * WIN, 0.0, 0.0, 0.0, 0.0],
     [0.0, 0.0, 0.0, 1.0, -EDGE_POWER_RATIO / 2, -EDGE_POWER_RATIO / 2, 0.0],
     [0.0, 0.0, 0.0, 0.0, -EDGE_POWER_RATIO / 2, -EDGE_POWER_RATIO / 2, 1.0],
+    [0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 0.0],  # not a test: the middle two sub-blocks' power
 ])
 # Samples of its first sub-block a tone did not fill: filling a fraction f of it, the tone gives it
 # f^2 of the middle two's mean power, and round(SUB * (1 - f)) reaches u once the middle two's power
@@ -134,6 +135,7 @@ _MARGINS = _TESTS.astype(np.float32)
 # than _UNFILLED_AT[-1] units).
 _UNFILLED_AT32 = _UNFILLED_AT.astype(np.float32)
 _ONE = np.float32(1.0)
+_TINY = np.float32(1e-30)  # keeps a zero phasor's normalisation finite
 
 
 @dataclass(frozen=True)
@@ -198,13 +200,18 @@ def _confirm(ph: npt.NDArray[np.complex64], measured: npt.NDArray[np.float32],
     # tolerance's (the fine advance, half a principal angle, stays within a quarter turn).
     lag = np.add.reduce(ph[1:] * ph[:-1].conj(), axis=0)
     halves = ph[0::2] + ph[1::2]
-    fine = halves[1] * halves[0].conj()
-    back = np.arctan2(fine.imag, fine.real) * -0.5
+    # The fine advance turned back, halved without trigonometry: the second half against the first
+    # conjugated is |f| exp(-j a), a the advance over two sub-blocks in (-pi, pi]; its sum with |f|
+    # is 2 |f| cos(a / 2) exp(-j a / 2), on the bisector, so normalised it is the unit phasor
+    # exp(-j a / 2) (cos(a / 2) >= 0). A window with an empty half has none: a zero phasor, which
+    # fails the frequency test.
+    unit = halves[0] * halves[1].conj()
+    unit += np.abs(unit)
+    size = np.abs(unit)
+    size += _TINY
+    np.divide(unit, size, out=unit)
     # Derotate by the measured frequency offset (Horner in the unit phasor) so twist and energy
     # use the tone's full power.
-    unit = np.empty((2, n), np.complex64)
-    np.cos(back, out=unit.real)
-    np.sin(back, out=unit.imag)
     tone = unit * ph[3]
     for i in (2, 1):
         np.add(ph[i], tone, out=tone)
@@ -213,14 +220,15 @@ def _confirm(ph: npt.NDArray[np.complex64], measured: npt.NDArray[np.float32],
     square = np.square(tone.view(np.float32))
     np.add(square[:, 0::2], square[:, 1::2], out=measured[:2])
     # Every test as a margin that must not be negative: frequency of each tone (both estimates),
-    # then twist both ways, share of the window energy and fill of the first and last sub-block.
+    # then twist both ways, share of the window energy and fill of the first and last sub-block;
+    # the last row, no test, is the middle two sub-blocks' power.
     margins = np.empty((4 + len(_MARGINS), n), np.float32)
     np.subtract(unit.real, _COS_TOL.take(label, axis=1), out=margins[:2])
     margins[2:4] = (lag * unit).real
     np.matmul(_MARGINS, measured, out=margins[4:])
-    middle = measured[4] + measured[5]
+    middle = margins[-1]
     unfilled = np.searchsorted(_UNFILLED_AT32, middle / np.maximum(measured[3], _ONE), side="right")
-    return (margins >= 0.0).all(axis=0), unfilled
+    return (margins[:-1] >= 0.0).all(axis=0), unfilled
 
 
 class DtmfDetector:
