@@ -358,7 +358,10 @@ class DtmfDetector:
         ok, unfilled = _confirm(ph, measured, label)
         np.put(labels, gated, label * ok)
         # The window began WIN_SUBS - 1 sub-blocks before its last; the tone began inside its first
-        # sub-block, after the part it did not fill.
+        # sub-block, after the part it did not fill (the machine reads the estimate of labelled
+        # windows only).
         assert self._window_at is not None, "_store sets it before any window is labelled"
-        np.put(ests, gated, self._window_at[gated] + unfilled + first)
+        at = ests.reshape(-1)
+        np.add(self._window_at, first, out=at)
+        at[gated] += unfilled
         return bool(np.count_nonzero(ok))
