@@ -106,7 +106,7 @@ def _flag_labels() -> tuple[int, npt.NDArray[np.int8]]:
 
 
 _FLAG_MODULUS, _LABEL_OF_FLAGS = _flag_labels()
-_ONES4 = np.ones(WIN_SUBS, np.float32)
+_ONES8 = np.ones(2 * WIN_SUBS, np.float32)
 _SCREEN = ENERGY_FRACTION * WIN / 8.0  # see DtmfDetector._label
 _KEYS = " " + _DIGITS  # by label
 # Per label: the row and column tone's column in the sub-block store.
@@ -116,20 +116,25 @@ _COS_TOL = np.cos(_PHASE_TOL[_TONES_OF_LABEL]).astype(np.float32)
 # Margins from (row power, column power, window energy, 4 sub-block powers): column over row above
 # the twist minimum and below the maximum; twice their sum (a sine of amplitude A gives A^2 WIN^2 / 4
 # here and A^2 WIN / 2 of energy) against ENERGY_FRACTION of the window energy; first and last
-# sub-block against EDGE_POWER_RATIO of the middle two's mean.
+# sub-block against EDGE_POWER_RATIO of the middle two's mean. Then, no tests, the middle two
+# sub-blocks' power and the first's.
 _TESTS = np.array([
     [-_TWIST_MIN, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0],
     [_TWIST_MAX, -1.0, 0.0, 0.0, 0.0, 0.0, 0.0],
     [2.0, 2.0, -ENERGY_FRACTION * WIN, 0.0, 0.0, 0.0, 0.0],
     [0.0, 0.0, 0.0, 1.0, -EDGE_POWER_RATIO / 2, -EDGE_POWER_RATIO / 2, 0.0],
     [0.0, 0.0, 0.0, 0.0, -EDGE_POWER_RATIO / 2, -EDGE_POWER_RATIO / 2, 1.0],
-    [0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 0.0],  # not a test: the middle two sub-blocks' power
+    [0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 0.0],
+    [0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0],
 ])
+_MIDDLE, _FIRST = -2, -1  # in the margins, after the tests
 # Samples of its first sub-block a tone did not fill: filling a fraction f of it, the tone gives it
 # f^2 of the middle two's mean power, and round(SUB * (1 - f)) reaches u once the middle two's power
 # is 2 / (1 - (u - 1/2) / SUB)^2 times the first's. The edge test keeps f >= 1/2, so u <= SUB / 2.
 _UNFILLED_AT = 2.0 / (1.0 - (np.arange(1, SUB // 2 + 1) - 0.5) / SUB) ** 2
-_MARGINS = _TESTS.astype(np.float32)
+# The receiver measures each sub-block's power tone by tone (row, column): each sub-block column
+# taken twice.
+_MARGINS = np.repeat(_TESTS, [1, 1, 1, 2, 2, 2, 2], axis=1).astype(np.float32)
 # The unfilled samples are those u whose _UNFILLED_AT the middle two's power over the first's reaches
 # (a first sub-block with under a unit of power counts as empty: a gated window's middle holds more
 # than _UNFILLED_AT[-1] units).
@@ -175,18 +180,17 @@ def _gate(subs: npt.NDArray[np.complex64]) -> tuple[npt.NDArray[np.int8], npt.ND
 
 
 def _sub_powers(ph: npt.NDArray[np.complex64], out: npt.NDArray[np.float32]) -> None:
-    """Into `out` (WIN_SUBS, n): the power of both tones in each sub-block, from the phasors `ph`
+    """Into `out` (WIN_SUBS * 2, n): the power of each tone in each sub-block, from the phasors `ph`
     (WIN_SUBS, row / column, n)."""
     square = np.square(ph.view(np.float32))
-    both = square[:, 0] + square[:, 1]
-    np.add(both[:, 0::2], both[:, 1::2], out=out)
+    np.add(square[..., 0::2], square[..., 1::2], out=out.reshape(ph.shape))
 
 
 def _confirm(ph: npt.NDArray[np.complex64], measured: npt.NDArray[np.float32],
              label: npt.NDArray[np.int8]) -> tuple[npt.NDArray[np.bool_] | np.bool_, npt.NDArray[np.intp]]:
     """Frequency, twist, energy and edge tests of gated windows from their tones' sub-block phasors
     `ph` (WIN_SUBS, row / column, n), `measured` (row and column power, filled in here, then window
-    energy and the 4 sub-block powers) and labels: (passed, unfilled samples of the first
+    energy and the power of each tone in each sub-block) and labels: (passed, unfilled samples of the first
     sub-block)."""
     n = label.size
     # Phase advance per sub-block. Fine: between the two 10 ms halves of the window, where the other
@@ -221,14 +225,14 @@ def _confirm(ph: npt.NDArray[np.complex64], measured: npt.NDArray[np.float32],
     np.add(square[:, 0::2], square[:, 1::2], out=measured[:2])
     # Every test as a margin that must not be negative: frequency of each tone (both estimates),
     # then twist both ways, share of the window energy and fill of the first and last sub-block;
-    # the last row, no test, is the middle two sub-blocks' power.
+    # then the powers the unfilled samples come from.
     margins = np.empty((4 + len(_MARGINS), n), np.float32)
     np.subtract(unit.real, _COS_TOL.take(label, axis=1), out=margins[:2])
     margins[2:4] = (lag * unit).real
     np.matmul(_MARGINS, measured, out=margins[4:])
-    middle = margins[-1]
-    unfilled = np.searchsorted(_UNFILLED_AT32, middle / np.maximum(measured[3], _ONE), side="right")
-    return (margins[:-1] >= 0.0).all(axis=0), unfilled
+    ratio = margins[_MIDDLE] / np.maximum(margins[_FIRST], _ONE)
+    unfilled = np.searchsorted(_UNFILLED_AT32, ratio, side="right")
+    return (margins[:_MIDDLE] >= 0.0).all(axis=0), unfilled
 
 
 class DtmfDetector:
@@ -246,9 +250,8 @@ class DtmfDetector:
         self._subs = np.zeros((WIN_SUBS - 1, c, _COLS), np.complex64)
         self._subs[..., -1] = 1j * _UNIT
         self._window_at: npt.NDArray[np.int64] | None = None  # see _store
-        # Flat index in the store of a window's tone phasors, by sub-block, group and label, less
-        # that of its first sub-block.
-        self._tone_at = np.arange(WIN_SUBS)[:, None, None] * c * _COLS + _TONES_OF_LABEL
+        # Row of a window's sub-blocks in the store (sub-block, channel) flat, less its first's.
+        self._sub_rows = np.arange(WIN_SUBS)[:, None, None] * c
         # Digit timing, starts counted from each channel's origin.
         self._machine = DigitMachine(c)
         # Any channel inside a digit: when none is and no window is confirmed, the state machine has
@@ -345,15 +348,15 @@ class DtmfDetector:
         """Put the labels of the gated windows that the fine tests confirm (the others stay 0) into
         `labels`, and where the tone began into `ests` (both windows x channels); whether any window
         was confirmed."""
-        # Window major, as the gate gives them, a window's flat index is its first sub-block's.
-        ph = subs.ravel()[self._tone_at.take(label, axis=2) + gated * _COLS]
-        measured = np.empty((7, gated.size), np.float32)  # see _confirm
+        # Window major, as the gate gives them, a window's flat index is its first sub-block's row.
+        ph = subs.reshape(-1, _COLS)[gated + self._sub_rows, _TONES_OF_LABEL.take(label, axis=1)]
+        measured = np.empty((3 + 2 * WIN_SUBS, gated.size), np.float32)  # see _confirm
         measured[2] = sums.reshape(-1, 2 * _COLS)[:, 16][gated]
         _sub_powers(ph, measured[3:])
         # Screen for the energy test (speech passes the gate now and then, but rarely this): the
         # frequency-corrected sum of four sub-block phasors has at most 4 times their summed power
         # (Cauchy-Schwarz), so a window failing this fails that.
-        if not self._busy and not np.any(_ONES4 @ measured[3:] >= _SCREEN * measured[2]):
+        if not self._busy and not np.any(_ONES8 @ measured[3:] >= _SCREEN * measured[2]):
             return False
         ok, unfilled = _confirm(ph, measured, label)
         np.put(labels, gated, label * ok)
