@@ -244,14 +244,15 @@ class DtmfDetector:
         self.channels = int(channels)
         c = self.channels
         self._analyser = blocks.Analyser()
-        self._pending = np.zeros((c, 0), np.int16)
+        self._pending = self._none_pending = np.zeros((c, 0), np.int16)
         self._sub_count = 0
         self._origin = np.zeros(c, np.int64)  # the sample each channel's reset came at
         self._subs = np.zeros((WIN_SUBS - 1, c, _COLS), np.complex64)
         self._subs[..., -1] = 1j * _UNIT
         self._window_at: npt.NDArray[np.int64] | None = None  # see _store
-        # Row of a window's sub-blocks in the store (sub-block, channel) flat, less its first's.
-        self._sub_rows = np.arange(WIN_SUBS)[:, None, None] * c
+        # Flat index in the store of a window's tone phasors, by sub-block, group and label, less
+        # that of its first sub-block.
+        self._tone_at = np.arange(WIN_SUBS)[:, None, None] * c * _COLS + _TONES_OF_LABEL
         # Digit timing, starts counted from each channel's origin.
         self._machine = DigitMachine(c)
         # Any channel inside a digit: when none is and no window is confirmed, the state machine has
@@ -283,7 +284,7 @@ class DtmfDetector:
         if self._pending.shape[1]:
             block = np.concatenate([self._pending, block], axis=1)
         k = block.shape[1] // SUB
-        self._pending = block[:, k * SUB:].copy()
+        self._pending = block[:, k * SUB:].copy() if block.shape[1] > k * SUB else self._none_pending
         if k == 0:
             return []
         return self._detect(self._analyser.analyse(block[:, :k * SUB]))
@@ -348,8 +349,8 @@ class DtmfDetector:
         """Put the labels of the gated windows that the fine tests confirm (the others stay 0) into
         `labels`, and where the tone began into `ests` (both windows x channels); whether any window
         was confirmed."""
-        # Window major, as the gate gives them, a window's flat index is its first sub-block's row.
-        ph = subs.reshape(-1, _COLS)[gated + self._sub_rows, _TONES_OF_LABEL.take(label, axis=1)]
+        # Window major, as the gate gives them, a window's flat index is its first sub-block's.
+        ph = subs.ravel().take(self._tone_at.take(label, axis=2) + gated * _COLS)
         measured = np.empty((3 + 2 * WIN_SUBS, gated.size), np.float32)  # see _confirm
         measured[2] = sums.reshape(-1, 2 * _COLS)[:, 16][gated]
         _sub_powers(ph, measured[3:])
