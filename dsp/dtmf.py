@@ -204,8 +204,8 @@ def _confirm(ph: npt.NDArray[np.complex64], measured: npt.NDArray[np.float32],
     # tolerance's (the fine advance, half a principal angle, stays within a quarter turn).
     lag = np.add.reduce(ph[1:] * ph[:-1].conj(), axis=0)
     halves = ph[0::2] + ph[1::2]
-    # The fine advance turned back, halved without trigonometry: the second half against the first
-    # conjugated is |f| exp(-j a), a the advance over two sub-blocks in (-pi, pi]; its sum with |f|
+    # The fine advance turned back, halved without trigonometry: the first half times the second's
+    # conjugate is |f| exp(-j a), a the advance over two sub-blocks in (-pi, pi]; its sum with |f|
     # is 2 |f| cos(a / 2) exp(-j a / 2), on the bisector, so normalised it is the unit phasor
     # exp(-j a / 2) (cos(a / 2) >= 0). A window with an empty half has none: a zero phasor, which
     # fails the frequency test.
