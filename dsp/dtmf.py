@@ -348,7 +348,7 @@ class DtmfDetector:
                ests: npt.NDArray[np.int64], first: int) -> bool:
         """Put the labels of the gated windows that the fine tests confirm (the others stay 0) into
         `labels`, and where the tone began into `ests` (both windows x channels); whether any window
-        was confirmed."""
+        was confirmed (or the machine is busy and runs anyway)."""
         # Window major, as the gate gives them, a window's flat index is its first sub-block's.
         ph = subs.ravel().take(self._tone_at.take(label, axis=2) + gated * _COLS)
         measured = np.empty((3 + 2 * WIN_SUBS, gated.size), np.float32)  # see _confirm
@@ -365,7 +365,7 @@ class DtmfDetector:
         # sub-block, after the part it did not fill (the machine reads the estimate of labelled
         # windows only).
         assert self._window_at is not None, "_store sets it before any window is labelled"
-        at = ests.reshape(-1)
+        at = ests.reshape(-1)  # a view: the rows either caller passes are contiguous
         np.add(self._window_at, first, out=at)
         at[gated] += unfilled
-        return bool(np.count_nonzero(ok))
+        return self._busy or bool(np.count_nonzero(ok))  # busy: the machine runs anyway
