@@ -111,35 +111,30 @@ _SCREEN = ENERGY_FRACTION * WIN / 8.0  # see DtmfDetector._label
 _KEYS = " " + _DIGITS  # by label
 # Per label: the row and column tone's column in the sub-block store.
 _TONES_OF_LABEL = np.array([[0] + [d // 4 for d in range(16)], [0] + [4 + d % 4 for d in range(16)]])
-# Frequency-test limit per label: the cosine of each tone's phase tolerance.
-_COS_TOL = np.cos(_PHASE_TOL[_TONES_OF_LABEL]).astype(np.float32)
+# Frequency-test limits per label: the cosine of each tone's phase tolerance (unit phasor's real
+# part), then 0 (the coarse lag turned back).
+_FREQ_LIMITS = np.concatenate([np.cos(_PHASE_TOL[_TONES_OF_LABEL]), np.zeros((2, 17))]).astype(np.float32)
+# Samples of its first sub-block a tone did not fill: filling a fraction f of it, the tone gives it
+# f^2 of the middle two's mean power, and round(SUB * (1 - f)) reaches u once the middle two's power
+# is 2 / (1 - (u - 1/2) / SUB)^2 times the first's. The edge test keeps f >= 1/2, so u <= SUB / 2.
+_UNFILLED_AT = 2.0 / (1.0 - (np.arange(1, SUB // 2 + 1) - 0.5) / SUB) ** 2
 # Margins from (row power, column power, window energy, 4 sub-block powers): column over row above
 # the twist minimum and below the maximum; twice their sum (a sine of amplitude A gives A^2 WIN^2 / 4
 # here and A^2 WIN / 2 of energy) against ENERGY_FRACTION of the window energy; first and last
 # sub-block against EDGE_POWER_RATIO of the middle two's mean. Then, no tests, the middle two
-# sub-blocks' power and the first's.
+# sub-blocks' power less each _UNFILLED_AT times the first's: the unfilled samples are the u whose
+# margin is not negative (a first sub-block with no power counts as empty).
 _TESTS = np.array([
     [-_TWIST_MIN, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0],
     [_TWIST_MAX, -1.0, 0.0, 0.0, 0.0, 0.0, 0.0],
     [2.0, 2.0, -ENERGY_FRACTION * WIN, 0.0, 0.0, 0.0, 0.0],
     [0.0, 0.0, 0.0, 1.0, -EDGE_POWER_RATIO / 2, -EDGE_POWER_RATIO / 2, 0.0],
     [0.0, 0.0, 0.0, 0.0, -EDGE_POWER_RATIO / 2, -EDGE_POWER_RATIO / 2, 1.0],
-    [0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 0.0],
-    [0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0],
-])
-_MIDDLE, _FIRST = -2, -1  # in the margins, after the tests
-# Samples of its first sub-block a tone did not fill: filling a fraction f of it, the tone gives it
-# f^2 of the middle two's mean power, and round(SUB * (1 - f)) reaches u once the middle two's power
-# is 2 / (1 - (u - 1/2) / SUB)^2 times the first's. The edge test keeps f >= 1/2, so u <= SUB / 2.
-_UNFILLED_AT = 2.0 / (1.0 - (np.arange(1, SUB // 2 + 1) - 0.5) / SUB) ** 2
+] + [[0.0, 0.0, 0.0, -at, 1.0, 1.0, 0.0] for at in _UNFILLED_AT])
 # The receiver measures each sub-block's power tone by tone (row, column): each sub-block column
 # taken twice.
 _MARGINS = np.repeat(_TESTS, [1, 1, 1, 2, 2, 2, 2], axis=1).astype(np.float32)
-# The unfilled samples are those u whose _UNFILLED_AT the middle two's power over the first's reaches
-# (a first sub-block with under a unit of power counts as empty: a gated window's middle holds more
-# than _UNFILLED_AT[-1] units).
-_UNFILLED_AT32 = _UNFILLED_AT.astype(np.float32)
-_ONE = np.float32(1.0)
+_TESTED = 4 + len(_TESTS) - len(_UNFILLED_AT)  # margins that are tests: frequency (4), then _TESTS'
 _TINY = np.float32(1e-30)  # keeps a zero phasor's normalisation finite
 
 
@@ -202,14 +197,17 @@ def _confirm(ph: npt.NDArray[np.complex64], measured: npt.NDArray[np.float32],
     # the fine one and the fine one within the tolerance. Both as cosines: the coarse lag turned back
     # by the fine advance keeps a real part >= 0, and the turn back has a cosine of at least the
     # tolerance's (the fine advance, half a principal angle, stays within a quarter turn).
-    lag = np.add.reduce(ph[1:] * ph[:-1].conj(), axis=0)
+    # Rows: the unit phasor of each tone (below), then its coarse lag turned back by it.
+    turned = np.empty((4, n), np.complex64)
+    unit, lag = turned[:2], turned[2:]
+    np.add.reduce(ph[1:] * ph[:-1].conj(), axis=0, out=lag)
     halves = ph[0::2] + ph[1::2]
     # The fine advance turned back, halved without trigonometry: the first half times the second's
     # conjugate is |f| exp(-j a), a the advance over two sub-blocks in (-pi, pi]; its sum with |f|
     # is 2 |f| cos(a / 2) exp(-j a / 2), on the bisector, so normalised it is the unit phasor
     # exp(-j a / 2) (cos(a / 2) >= 0). A window with an empty half has none: a zero phasor, which
     # fails the frequency test.
-    unit = halves[0] * halves[1].conj()
+    np.multiply(halves[0], halves[1].conj(), out=unit)
     unit += np.abs(unit)
     size = np.abs(unit)
     size += _TINY
@@ -225,14 +223,13 @@ def _confirm(ph: npt.NDArray[np.complex64], measured: npt.NDArray[np.float32],
     np.add(square[:, 0::2], square[:, 1::2], out=measured[:2])
     # Every test as a margin that must not be negative: frequency of each tone (both estimates),
     # then twist both ways, share of the window energy and fill of the first and last sub-block;
-    # then the powers the unfilled samples come from.
+    # then those that count the unfilled samples.
+    lag *= unit
     margins = np.empty((4 + len(_MARGINS), n), np.float32)
-    np.subtract(unit.real, _COS_TOL.take(label, axis=1), out=margins[:2])
-    margins[2:4] = (lag * unit).real
+    np.subtract(turned.real, _FREQ_LIMITS.take(label, axis=1), out=margins[:4])
     np.matmul(_MARGINS, measured, out=margins[4:])
-    ratio = margins[_MIDDLE] / np.maximum(margins[_FIRST], _ONE)
-    unfilled = np.searchsorted(_UNFILLED_AT32, ratio, side="right")
-    return (margins[:_MIDDLE] >= 0.0).all(axis=0), unfilled
+    met = margins >= 0.0
+    return met[:_TESTED].all(axis=0), np.add.reduce(met[_TESTED:], axis=0, dtype=np.intp)
 
 
 class DtmfDetector:
