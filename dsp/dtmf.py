@@ -240,7 +240,6 @@ class DtmfDetector:
             raise ValueError(f"DtmfDetector: expected a positive channel count, got {channels!r}")
         self.channels = int(channels)
         c = self.channels
-        self._analyser = blocks.Analyser()
         self._pending = self._none_pending = np.zeros((c, 0), np.int16)
         self._sub_count = 0
         self._origin = np.zeros(c, np.int64)  # the sample each channel's reset came at
@@ -284,7 +283,10 @@ class DtmfDetector:
         self._pending = block[:, k * SUB:].copy() if block.shape[1] > k * SUB else self._none_pending
         if k == 0:
             return []
-        return self._detect(self._analyser.analyse(block[:, :k * SUB]))
+        # Alone, the receiver needs no shared analysis: the samples as float32 and their sub-block
+        # energies, as blocks.Analysis gives them.
+        x = (block if k * SUB == block.shape[1] else block[:, :k * SUB]).astype(np.float32)
+        return self._detect(x, blocks.sub_energy(x))
 
     def process_tick(self, analysis: blocks.Analysis) -> list[DtmfEvent]:
         """Feed one tick analysed by the shared front end (dsp.frontend.TickAnalyser); returns the same
@@ -293,13 +295,13 @@ class DtmfDetector:
         if self._pending.shape[1]:
             raise ValueError(f"DtmfDetector.process_tick: a tick must start on the sub-block grid, but "
                              f"{self._pending.shape[1]} samples of an earlier block are pending")
-        return self._detect(analysis)
+        return self._detect(analysis.x, analysis.sub_energy)
 
-    def _detect(self, analysis: blocks.Analysis) -> list[DtmfEvent]:
-        energy = analysis.sub_energy
+    def _detect(self, x: npt.NDArray[np.float32], energy: npt.NDArray[np.float32]) -> list[DtmfEvent]:
+        """The events of the sub-blocks of `x` (channels, k * SUB) with their `energy` (channels, k)."""
         k = energy.shape[1]
         subs = self._store(k)
-        self._correlate(analysis.x, energy, subs[WIN_SUBS - 1:])
+        self._correlate(x, energy, subs[WIN_SUBS - 1:])
         first = self._sub_count * SUB
         self._sub_count += k
         label, sums = _gate(subs)
