@@ -103,6 +103,11 @@ class Framer:
         return self.position - self.length
 
 
+def sub_energy(x: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """float32 (channels, sub-blocks): sum of squares of each sub-block of `x` (channels, n)."""
+    return (np.square(x).reshape(-1, SUB) @ _SUB_ONES).reshape(x.shape[0], -1)
+
+
 def _product(rows: npt.NDArray[np.float32], basis: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     if rows.shape[0] <= GEMM_ROWS:
         return rows @ basis
@@ -137,7 +142,7 @@ class Analysis:
     @functools.cached_property
     def sub_energy(self) -> npt.NDArray[np.float32]:
         """float32 (channels, sub-blocks): sum of squares of each sub-block."""
-        return (np.square(self.x).reshape(-1, SUB) @ _SUB_ONES).reshape(self.channels, -1)
+        return sub_energy(self.x)
 
     @functools.cached_property
     def _spans(self) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:

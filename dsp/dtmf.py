@@ -106,34 +106,36 @@ def _flag_labels() -> tuple[int, npt.NDArray[np.int8]]:
 
 
 _FLAG_MODULUS, _LABEL_OF_FLAGS = _flag_labels()
-_ONES4 = np.ones(WIN_SUBS, np.float32)
+_ONES8 = np.ones(2 * WIN_SUBS, np.float32)
 _SCREEN = ENERGY_FRACTION * WIN / 8.0  # see DtmfDetector._label
 _KEYS = " " + _DIGITS  # by label
 # Per label: the row and column tone's column in the sub-block store.
 _TONES_OF_LABEL = np.array([[0] + [d // 4 for d in range(16)], [0] + [4 + d % 4 for d in range(16)]])
-# Frequency-test limit per label: the cosine of each tone's phase tolerance.
-_COS_TOL = np.cos(_PHASE_TOL[_TONES_OF_LABEL]).astype(np.float32)
+# Frequency-test limits per label: the cosine of each tone's phase tolerance (unit phasor's real
+# part), then 0 (the coarse lag turned back).
+_FREQ_LIMITS = np.concatenate([np.cos(_PHASE_TOL[_TONES_OF_LABEL]), np.zeros((2, 17))]).astype(np.float32)
+# Samples of its first sub-block a tone did not fill: filling a fraction f of it, the tone gives it
+# f^2 of the middle two's mean power, and round(SUB * (1 - f)) reaches u once the middle two's power
+# is 2 / (1 - (u - 1/2) / SUB)^2 times the first's. The edge test keeps f >= 1/2, so u <= SUB / 2.
+_UNFILLED_AT = 2.0 / (1.0 - (np.arange(1, SUB // 2 + 1) - 0.5) / SUB) ** 2
 # Margins from (row power, column power, window energy, 4 sub-block powers): column over row above
 # the twist minimum and below the maximum; twice their sum (a sine of amplitude A gives A^2 WIN^2 / 4
 # here and A^2 WIN / 2 of energy) against ENERGY_FRACTION of the window energy; first and last
-# sub-block against EDGE_POWER_RATIO of the middle two's mean.
+# sub-block against EDGE_POWER_RATIO of the middle two's mean. Then, no tests, the middle two
+# sub-blocks' power less each _UNFILLED_AT times the first's: the unfilled samples are the u whose
+# margin is not negative (a first sub-block with no power counts as empty).
 _TESTS = np.array([
     [-_TWIST_MIN, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0],
     [_TWIST_MAX, -1.0, 0.0, 0.0, 0.0, 0.0, 0.0],
     [2.0, 2.0, -ENERGY_FRACTION * WIN, 0.0, 0.0, 0.0, 0.0],
     [0.0, 0.0, 0.0, 1.0, -EDGE_POWER_RATIO / 2, -EDGE_POWER_RATIO / 2, 0.0],
     [0.0, 0.0, 0.0, 0.0, -EDGE_POWER_RATIO / 2, -EDGE_POWER_RATIO / 2, 1.0],
-])
-# Samples of its first sub-block a tone did not fill: filling a fraction f of it, the tone gives it
-# f^2 of the middle two's mean power, and round(SUB * (1 - f)) reaches u once the middle two's power
-# is 2 / (1 - (u - 1/2) / SUB)^2 times the first's. The edge test keeps f >= 1/2, so u <= SUB / 2.
-_UNFILLED_AT = 2.0 / (1.0 - (np.arange(1, SUB // 2 + 1) - 0.5) / SUB) ** 2
-_MARGINS = _TESTS.astype(np.float32)
-# The unfilled samples are those u whose _UNFILLED_AT the middle two's power over the first's reaches
-# (a first sub-block with under a unit of power counts as empty: a gated window's middle holds more
-# than _UNFILLED_AT[-1] units).
-_UNFILLED_AT32 = _UNFILLED_AT.astype(np.float32)
-_ONE = np.float32(1.0)
+] + [[0.0, 0.0, 0.0, -at, 1.0, 1.0, 0.0] for at in _UNFILLED_AT])
+# The receiver measures each sub-block's power tone by tone (row, column): each sub-block column
+# taken twice.
+_MARGINS = np.repeat(_TESTS, [1, 1, 1, 2, 2, 2, 2], axis=1).astype(np.float32)
+_TESTED = 4 + len(_TESTS) - len(_UNFILLED_AT)  # margins that are tests: frequency (4), then _TESTS'
+_TINY = np.float32(1e-30)  # keeps a zero phasor's normalisation finite
 
 
 @dataclass(frozen=True)
@@ -173,18 +175,17 @@ def _gate(subs: npt.NDArray[np.complex64]) -> tuple[npt.NDArray[np.int8], npt.ND
 
 
 def _sub_powers(ph: npt.NDArray[np.complex64], out: npt.NDArray[np.float32]) -> None:
-    """Into `out` (WIN_SUBS, n): the power of both tones in each sub-block, from the phasors `ph`
+    """Into `out` (WIN_SUBS * 2, n): the power of each tone in each sub-block, from the phasors `ph`
     (WIN_SUBS, row / column, n)."""
     square = np.square(ph.view(np.float32))
-    both = square[:, 0] + square[:, 1]
-    np.add(both[:, 0::2], both[:, 1::2], out=out)
+    np.add(square[..., 0::2], square[..., 1::2], out=out.reshape(ph.shape))
 
 
 def _confirm(ph: npt.NDArray[np.complex64], measured: npt.NDArray[np.float32],
              label: npt.NDArray[np.int8]) -> tuple[npt.NDArray[np.bool_] | np.bool_, npt.NDArray[np.intp]]:
     """Frequency, twist, energy and edge tests of gated windows from their tones' sub-block phasors
     `ph` (WIN_SUBS, row / column, n), `measured` (row and column power, filled in here, then window
-    energy and the 4 sub-block powers) and labels: (passed, unfilled samples of the first
+    energy and the power of each tone in each sub-block) and labels: (passed, unfilled samples of the first
     sub-block)."""
     n = label.size
     # Phase advance per sub-block. Fine: between the two 10 ms halves of the window, where the other
@@ -196,15 +197,23 @@ def _confirm(ph: npt.NDArray[np.complex64], measured: npt.NDArray[np.float32],
     # the fine one and the fine one within the tolerance. Both as cosines: the coarse lag turned back
     # by the fine advance keeps a real part >= 0, and the turn back has a cosine of at least the
     # tolerance's (the fine advance, half a principal angle, stays within a quarter turn).
-    lag = np.add.reduce(ph[1:] * ph[:-1].conj(), axis=0)
+    # Rows: the unit phasor of each tone (below), then its coarse lag turned back by it.
+    turned = np.empty((4, n), np.complex64)
+    unit, lag = turned[:2], turned[2:]
+    np.add.reduce(ph[1:] * ph[:-1].conj(), axis=0, out=lag)
     halves = ph[0::2] + ph[1::2]
-    fine = halves[1] * halves[0].conj()
-    back = np.arctan2(fine.imag, fine.real) * -0.5
+    # The fine advance turned back, halved without trigonometry: the first half times the second's
+    # conjugate is |f| exp(-j a), a the advance over two sub-blocks in (-pi, pi]; its sum with |f|
+    # is 2 |f| cos(a / 2) exp(-j a / 2), on the bisector, so normalised it is the unit phasor
+    # exp(-j a / 2) (cos(a / 2) >= 0). A window with an empty half has none: a zero phasor, which
+    # fails the frequency test.
+    np.multiply(halves[0], halves[1].conj(), out=unit)
+    unit += np.abs(unit)
+    size = np.abs(unit)
+    size += _TINY
+    np.divide(unit, size, out=unit)
     # Derotate by the measured frequency offset (Horner in the unit phasor) so twist and energy
     # use the tone's full power.
-    unit = np.empty((2, n), np.complex64)
-    np.cos(back, out=unit.real)
-    np.sin(back, out=unit.imag)
     tone = unit * ph[3]
     for i in (2, 1):
         np.add(ph[i], tone, out=tone)
@@ -213,14 +222,14 @@ def _confirm(ph: npt.NDArray[np.complex64], measured: npt.NDArray[np.float32],
     square = np.square(tone.view(np.float32))
     np.add(square[:, 0::2], square[:, 1::2], out=measured[:2])
     # Every test as a margin that must not be negative: frequency of each tone (both estimates),
-    # then twist both ways, share of the window energy and fill of the first and last sub-block.
+    # then twist both ways, share of the window energy and fill of the first and last sub-block;
+    # then those that count the unfilled samples.
+    lag *= unit
     margins = np.empty((4 + len(_MARGINS), n), np.float32)
-    np.subtract(unit.real, _COS_TOL.take(label, axis=1), out=margins[:2])
-    margins[2:4] = (lag * unit).real
+    np.subtract(turned.real, _FREQ_LIMITS.take(label, axis=1), out=margins[:4])
     np.matmul(_MARGINS, measured, out=margins[4:])
-    middle = measured[4] + measured[5]
-    unfilled = np.searchsorted(_UNFILLED_AT32, middle / np.maximum(measured[3], _ONE), side="right")
-    return (margins >= 0.0).all(axis=0), unfilled
+    met = margins >= 0.0
+    return met[:_TESTED].all(axis=0), np.add.reduce(met[_TESTED:], axis=0, dtype=np.intp)
 
 
 class DtmfDetector:
@@ -231,8 +240,7 @@ class DtmfDetector:
             raise ValueError(f"DtmfDetector: expected a positive channel count, got {channels!r}")
         self.channels = int(channels)
         c = self.channels
-        self._analyser = blocks.Analyser()
-        self._pending = np.zeros((c, 0), np.int16)
+        self._pending = self._none_pending = np.zeros((c, 0), np.int16)
         self._sub_count = 0
         self._origin = np.zeros(c, np.int64)  # the sample each channel's reset came at
         self._subs = np.zeros((WIN_SUBS - 1, c, _COLS), np.complex64)
@@ -272,10 +280,13 @@ class DtmfDetector:
         if self._pending.shape[1]:
             block = np.concatenate([self._pending, block], axis=1)
         k = block.shape[1] // SUB
-        self._pending = block[:, k * SUB:].copy()
+        self._pending = block[:, k * SUB:].copy() if block.shape[1] > k * SUB else self._none_pending
         if k == 0:
             return []
-        return self._detect(self._analyser.analyse(block[:, :k * SUB]))
+        # Alone, the receiver needs no shared analysis: the samples as float32 and their sub-block
+        # energies, as blocks.Analysis gives them.
+        x = (block if k * SUB == block.shape[1] else block[:, :k * SUB]).astype(np.float32)
+        return self._detect(x, blocks.sub_energy(x))
 
     def process_tick(self, analysis: blocks.Analysis) -> list[DtmfEvent]:
         """Feed one tick analysed by the shared front end (dsp.frontend.TickAnalyser); returns the same
@@ -284,13 +295,13 @@ class DtmfDetector:
         if self._pending.shape[1]:
             raise ValueError(f"DtmfDetector.process_tick: a tick must start on the sub-block grid, but "
                              f"{self._pending.shape[1]} samples of an earlier block are pending")
-        return self._detect(analysis)
+        return self._detect(analysis.x, analysis.sub_energy)
 
-    def _detect(self, analysis: blocks.Analysis) -> list[DtmfEvent]:
-        energy = analysis.sub_energy
+    def _detect(self, x: npt.NDArray[np.float32], energy: npt.NDArray[np.float32]) -> list[DtmfEvent]:
+        """The events of the sub-blocks of `x` (channels, k * SUB) with their `energy` (channels, k)."""
         k = energy.shape[1]
         subs = self._store(k)
-        self._correlate(analysis.x, energy, subs[WIN_SUBS - 1:])
+        self._correlate(x, energy, subs[WIN_SUBS - 1:])
         first = self._sub_count * SUB
         self._sub_count += k
         label, sums = _gate(subs)
@@ -336,21 +347,24 @@ class DtmfDetector:
                ests: npt.NDArray[np.int64], first: int) -> bool:
         """Put the labels of the gated windows that the fine tests confirm (the others stay 0) into
         `labels`, and where the tone began into `ests` (both windows x channels); whether any window
-        was confirmed."""
+        was confirmed (or the machine is busy and runs anyway)."""
         # Window major, as the gate gives them, a window's flat index is its first sub-block's.
-        ph = subs.ravel()[self._tone_at.take(label, axis=2) + gated * _COLS]
-        measured = np.empty((7, gated.size), np.float32)  # see _confirm
+        ph = subs.ravel().take(self._tone_at.take(label, axis=2) + gated * _COLS)
+        measured = np.empty((3 + 2 * WIN_SUBS, gated.size), np.float32)  # see _confirm
         measured[2] = sums.reshape(-1, 2 * _COLS)[:, 16][gated]
         _sub_powers(ph, measured[3:])
         # Screen for the energy test (speech passes the gate now and then, but rarely this): the
         # frequency-corrected sum of four sub-block phasors has at most 4 times their summed power
         # (Cauchy-Schwarz), so a window failing this fails that.
-        if not self._busy and not np.any(_ONES4 @ measured[3:] >= _SCREEN * measured[2]):
+        if not self._busy and not np.any(_ONES8 @ measured[3:] >= _SCREEN * measured[2]):
             return False
         ok, unfilled = _confirm(ph, measured, label)
         np.put(labels, gated, label * ok)
         # The window began WIN_SUBS - 1 sub-blocks before its last; the tone began inside its first
-        # sub-block, after the part it did not fill.
+        # sub-block, after the part it did not fill (the machine reads the estimate of labelled
+        # windows only).
         assert self._window_at is not None, "_store sets it before any window is labelled"
-        np.put(ests, gated, self._window_at[gated] + unfilled + first)
-        return bool(np.count_nonzero(ok))
+        at = ests.reshape(-1)  # a view: the rows either caller passes are contiguous
+        np.add(self._window_at, first, out=at)
+        at[gated] += unfilled
+        return self._busy or bool(np.count_nonzero(ok))  # busy: the machine runs anyway

@@ -186,10 +186,6 @@ def _tabulate() -> dict[int, npt.NDArray[np.int16]]:
 
 
 TABLES = _tabulate()
-# For chunks of m windows: the refs (no signal, digit, candidate, the chunk's labels) weighed from
-# 3 + m down to 1, and 3 + m, so that 3 + m less the heaviest match is the first match's ref.
-_REF_WEIGHTS = {m: np.arange(3 + m, 0, -1, dtype=np.int8)[:, None] for m in range(1, CHUNK + 1)}
-_LAST_REF = {m: np.int64(3 + m) for m in range(1, CHUNK + 1)}
 
 
 class DigitMachine:
@@ -245,12 +241,9 @@ class DigitMachine:
         """One table lookup for the chunk of m windows in the rows: the machine moves on, the reports
         come out."""
         machine, values = self._machine, self._values
-        labels = values[_LABELS:_LABELS + m]
-        # The first ref each label equals: window j's own label is ref 3 + j, so none comes later. The
-        # first of the matches weighs most (a max along the refs runs along whole rows of channels,
-        # where an argmax would run along each channel's few refs).
-        matches = (labels[:, None, :] == values[None, _NONE:_LABELS + m]).view(np.int8)
-        codes = _LAST_REF[m] - np.multiply(matches, _REF_WEIGHTS[m]).max(axis=1)
+        # The first ref each label equals: window j's own label is ref 3 + j, so none comes later (one
+        # argmax over the few refs of each channel costs less than weighing the matches and a max).
+        codes = (values[_LABELS:_LABELS + m, None] == values[None, _NONE:_LABELS + m]).argmax(axis=1)
         entry = TABLES[m].take(machine[_STATE] * _CODES ** m + _POWERS[:m] @ codes, axis=0).T
         got = values[entry[_SOURCES], self._channel_ids]
         machine[_STATE] = entry[_NEXT]

@@ -34,6 +34,9 @@ TARGET_CHANNELS = 120
 DTMF_TARGET = 16000.0
 FULL_TARGET = 8000.0
 TICK_MS_TARGET = 1.0
+# Against spandsp on the same audio (issue 17): at least twice its channel-seconds per CPU-second, on
+# every load of the DTMF and the MFC-R2 receiver.
+PEER_TARGET = 2.0
 # Audio levels: speech at the nominal active speech level (-19 dBm0, ITU-T G.169 via RFC 7874),
 # noise at -20 dBm0 so every level gate opens, DTMF at spandsp's -10 dBm0 per tone.
 SPEECH_DBM0 = -19.0
@@ -178,12 +181,14 @@ def run(out=print, seconds=8.0, channels=CHANNELS):
     out("")
     out(f"{'load':<9} {'set':<5} {'channels':>8} {'ch-s/CPU-s':>11} {'ms/tick':>8}  target")
     verdicts = []
+    ratios: dict[tuple[str, str], dict[int, float]] = {}
     for load in LOADS:
         for name, make in sets:
             for c in channels:
                 audio = streams(pools[load], c, _ticks(c, seconds), rng)
                 rate, tick_ms = measure(make, audio, c)
-                peer = _peer(spandsp, "dtmf", audio, c, rate) if name == "dtmf" else ""
+                peer = _peer(spandsp, "dtmf", audio, c, rate, ratios.setdefault(("dtmf", load), {})) \
+                    if name == "dtmf" else ""
                 del audio
                 target = ""
                 if c == TARGET_CHANNELS and (name == "full" or load != "dialling"):
@@ -198,24 +203,55 @@ def run(out=print, seconds=8.0, channels=CHANNELS):
                 out(f"{load:<9} {name:<5} {c:>8} {rate:>11,.0f} {tick_ms:>8.3f}  {target}{peer}")
     out("")
     run_r2(out, seconds, rng, {"signalling": signalling_pool(rng), "conversation": speech,
-                               "idle": np.zeros(int(POOL_S * RATE))}, spandsp)
+                               "idle": np.zeros(int(POOL_S * RATE))}, spandsp, ratios)
+    out("")
+    peer_summary(out, ratios if spandsp else None)
     out("")
     out("load average at end (1, 5, 15 min): " + ", ".join(f"{v:.2f}" for v in os.getloadavg()))
     out(f"targets met: {sum(verdicts)} of {len(verdicts)}")
     return all(verdicts)
 
 
-def _peer(spandsp, kind, audio, channels, rate):
-    """'  spandsp RATE (x RATIO)' for spandsp's receiver of `kind` on the same audio, or '' without it."""
+def _peer(spandsp, kind, audio, channels, rate, ratios=None):
+    """'  spandsp RATE (x RATIO)' for spandsp's receiver of `kind` on the same audio, or '' without it;
+    the ratio also into `ratios` by channel count."""
     if spandsp is None:
         return ""
     peer, _ = measure(lambda n: bench_peer.Receivers(spandsp, kind, n), audio, channels)
+    if ratios is not None:
+        ratios[channels] = rate / peer
     return f"  spandsp {peer:,.0f}  x {rate / peer:.2f}"
 
 
-def run_r2(out, seconds, rng, pools, spandsp=None):
+def peer_summary(out, ratios):
+    """The ratios over spandsp by receiver, load and channel count, each against PEER_TARGET; `ratios`
+    None: say that spandsp is not there to compare with. Returns (met, judged)."""
+    out(f"Against spandsp: our channel-seconds per CPU-second over spandsp's on the same audio "
+        f"(goal: at least {PEER_TARGET:g}x on every load)")
+    if ratios is None:
+        out("  not measured: libspandsp is not installed on this machine (Debian: libspandsp2), "
+            "so there is no side-by-side figure")
+        return 0, 0
+    counts = sorted({c for by in ratios.values() for c in by})
+    out(f"  {'receiver':<8} {'load':<13}" + "".join(f" {f'{c} ch':>13}" for c in counts))
+    met = judged = 0
+    for (kind, load), by in ratios.items():
+        cells = []
+        for c in counts:
+            if c not in by:
+                cells.append(f" {'-':>13}")
+                continue
+            ok = by[c] >= PEER_TARGET
+            met, judged = met + ok, judged + 1
+            cells.append(f" {by[c]:>6.2f}x {'ok' if ok else 'BELOW':>5}")
+        out(f"  {kind:<8} {load:<13}" + "".join(cells))
+    out(f"  at or above {PEER_TARGET:g}x: {met} of {judged}")
+    return met, judged
+
+
+def run_r2(out, seconds, rng, pools, spandsp=None, ratios=None):
     """Print the MFC-R2 receiver's rows: per load and channel count, its throughput and tick cost (and
-    spandsp's on the same audio, with the ratio, where it is installed)."""
+    spandsp's on the same audio, with the ratio, where it is installed, also into `ratios`)."""
     out("r2: dsp.mfr2.R2Receiver(channels, 'forward').process; signalling: forward R2 signals back to back; "
         "conversation: the speech above; idle: silence")
     out(f"{'load':<13} {'channels':>8} {'ch-s/CPU-s':>11} {'ms/tick':>8}")
@@ -223,7 +259,8 @@ def run_r2(out, seconds, rng, pools, spandsp=None):
         for c in R2_CHANNELS:
             audio = streams(pools[load], c, _ticks(c, seconds), rng)
             rate, tick_ms = measure(lambda n: mfr2.R2Receiver(n, "forward"), audio, c)
-            peer = _peer(spandsp, "r2-forward", audio, c, rate)
+            peer = _peer(spandsp, "r2-forward", audio, c, rate,
+                         None if ratios is None else ratios.setdefault(("r2", load), {}))
             out(f"{load:<13} {c:>8} {rate:>11,.0f} {tick_ms:>8.3f}{peer}")
 
 

@@ -24,6 +24,19 @@ def test_run_prints_every_configuration_and_the_target_verdicts():
     assert result == all("PASS" in ln for ln in verdicts)
 
 
+def test_the_spandsp_summary_judges_every_ratio_or_says_spandsp_is_missing():
+    lines = []
+    assert bench_dsp.peer_summary(lines.append, None) == (0, 0)
+    assert "not installed" in lines[-1]
+    lines = []
+    met = bench_dsp.peer_summary(lines.append, {("dtmf", "dialling"): {30: 0.5, 120: 2.5},
+                                                 ("r2", "signalling"): {120: 2.0}})
+    assert met == (2, 3)
+    assert lines[2].split() == ["dtmf", "dialling", "0.50x", "BELOW", "2.50x", "ok"]
+    assert lines[3].split() == ["r2", "signalling", "-", "2.00x", "ok"]
+    assert lines[-1].endswith("2 of 3")
+
+
 def test_loads_are_at_their_stated_levels():
     rng = np.random.default_rng(0)
     _, speech = bench_dsp.speech_pool(rng, seconds=5.0)
