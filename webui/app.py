@@ -147,6 +147,9 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
 
     def on_error(err: HTTPError):
         response.headers.update(SECURITY_HEADERS)
+        # An address no route serves never met the Auth plugin: read the session here, so the error
+        # speaks the signed-in user's own language (webui/i18n.py).
+        auth.user()
         if request.path.startswith("/api/"):
             return json_error_handler(err)
         response.set_header("Cache-Control", "no-store")

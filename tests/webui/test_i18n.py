@@ -279,3 +279,12 @@ def test_the_dashboard_scripts_speak_chinese_after_the_switch(browser, live_serv
     assert browser.find_element(By.ID, "n-agents").text == "4 人中 3 人已签入"
     assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "zh"
     assert browser.get_log("browser") == []
+
+
+def test_an_address_no_route_serves_answers_in_the_users_own_language(admin, db_path):
+    set_locale(db_path, "admin", "zh")
+    page = admin.get("/nowhere", headers={"Accept-Language": "en-US"})
+    assert page.status == 404 and html_lang(page.text) == "zh"
+    assert "/nowhere" in page.text and "There is no page at" not in page.text
+    api = admin.get("/api/v1/nowhere", headers={"Accept-Language": "en-US"})
+    assert api.status == 404 and "no such API endpoint" not in api.json()["error"]
