@@ -8,6 +8,7 @@ from dsp.tones import TonePlan, TonePlanError
 from firmware.callcenter.settings import AgentConfig, QueueConfig, SiteConfig, SupervisorConfig
 from firmware.config.tone_plans import DEFAULT_PLAN, load_plan, plan_names
 from firmware.core.commands import MAX_DIAL
+from firmware.store.phones import is_region
 
 from typed_toml import ConfigError, Section, read_file
 
@@ -89,6 +90,15 @@ def read_tone_plan(sec: Section) -> TonePlan:
         raise sec.error("tones", str(exc)) from None
 
 
+def read_region(sec: Section) -> str:
+    """`region`: the country whose dialling plan a number without a country code follows."""
+    region = sec.get_str("region", "CN")
+    if not is_region(region):
+        raise sec.error("region", f"{region!r} is not a region of the phone-number plans: an ISO 3166 "
+                                  "alpha-2 code in capitals, such as CN, HK, SG or US")
+    return region
+
+
 def read_phone(sec: Section, key: str = "phone") -> str:
     """A number for the box to dial on a trunk."""
     number = sec.get_str(key)
@@ -118,6 +128,7 @@ def read_site(path: str | Path) -> SiteConfig:
         language=box.get_str("language", "en"),
         flow=box.get_str("flow", "main"),
         answer_rings=box.get_int("answer_rings", 1, 1, 10),
+        region=read_region(box),
         tones=read_tone_plan(box),
     )
     box.done()
@@ -159,5 +170,5 @@ def ensure_config(config_dir: Path) -> None:
 
 
 __all__ = ["ConfigError", "SiteConfig", "QueueConfig", "AgentConfig", "SupervisorConfig", "read_site", "read_queue",
-           "read_skills", "check_skills", "read_phone", "read_reach", "MAX_DIAL", "DIAL_CHARS", "ensure_config",
-           "BOARD_DIR"]
+           "read_skills", "check_skills", "read_phone", "read_region", "read_reach", "MAX_DIAL", "DIAL_CHARS",
+           "ensure_config", "BOARD_DIR"]

@@ -42,7 +42,8 @@ def test_a_plain_connection_migrates_a_new_database_once(tmp_path):
 def test_every_synced_row_gets_a_new_increasing_sequence(tmp_path, table):
     db = open_db(tmp_path / "b.db")
     required = {"customers": {"number": "1"}, "lookup_items": {"table_name": "t", "key": "1"},
-                "audit_log": {"at": "1", "action": "user.create"}}.get(table, {})
+                "audit_log": {"at": "1", "action": "user.create"},
+                "customer_numbers": {"customer_id": "c", "number": "+1"}}.get(table, {})
     db[table].insert({"id": "a", **required})
     db[table].insert({"id": "b", **{k: v + "2" for k, v in required.items()}})
     first = {r["id"]: r["seq"] for r in db[table].rows}
