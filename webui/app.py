@@ -22,9 +22,11 @@ from .backup import install as install_backup
 from .auth import (PASSWORD_MAX, PASSWORD_MIN, Auth, SignInError, always_open, hash_password, new_password_problems,
                    normalize_username, open_before_password_change, public, requires, user_has, username_problem)
 from .console import install as install_console
+from .customer_cards import CardWriter
 from .console import read_reason, sees_console
 from .engine import AGENT_COMMANDS, MAX_AGENT_ID, CommandRefused, Engine, EngineUnavailable
 from .i18n import LANGUAGE_COOKIE, LANGUAGE_NAMES, LANGUAGES, N_, gettext as _, language, ngettext, pgettext
+from .customers import READ_ROLES as CUSTOMER_ROLES, install as install_customers
 from .flows import FLOW_ROLES, install as install_flows
 from .lines import LINES_ROLES, install as install_lines
 from .records import (DIRECTIONS, DISPOSITIONS, HANGUP_PARTIES, CallFilter, FilterError, filter_choices, get_call,
@@ -103,13 +105,16 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
     app.install(AuditLog(db_path, clock))
     app.install(Resource("engine", lambda: engine, close=engine.close))
     app.install(Resource("db", functools.partial(_open_records, db_path), release=lambda db: db.close()))
+    cards = CardWriter(db_path, clock)
+    app.install(Resource("cards", lambda: cards, close=cards.close))
 
     def render(name: str, **kwargs) -> str:
         user = auth.user()
         kwargs.update(user=user, csrf=auth.csrf_token(), fmt=fmt, _=_, ngettext=ngettext, pgettext=pgettext,
                       language=language(), languages=LANGUAGE_NAMES, user_has=functools.partial(user_has, user),
                       can_see_records=user_has(user, *RECORDS_ROLES), can_see_lines=user_has(user, *LINES_ROLES),
-                      can_edit_flows=user_has(user, *FLOW_ROLES))
+                      can_edit_flows=user_has(user, *FLOW_ROLES),
+                      can_see_customers=user_has(user, *CUSTOMER_ROLES))
         return template(name, template_lookup=TEMPLATE_LOOKUP, **kwargs)
 
     @app.hook("after_request")
@@ -331,6 +336,7 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
     install_audit_view(app, render)  # the audit log for admins (webui/audit_view.py)
     install_backup(app, render, Path(db_path).parent, clock)  # admin's backup and restore (webui/backup.py)
     install_flows(app, render, Path(db_path).parent)  # IVR flow editor and prompts (webui/flows.py)
+    install_customers(app, render, Path(db_path).parent)  # customer cards (webui/customers.py)
 
     for route in app.routes:
         route.prepare()  # applies the plugins now: a route that declares no roles fails at start

@@ -24,6 +24,9 @@
     % if can_see_records:
     <a href="/calls" class="{{'active' if get('active') == 'calls' else ''}}">{{_("Calls")}}</a>
     % end
+    % if get('can_see_customers'):
+    <a href="/customers" class="{{'active' if get('active') == 'customers' else ''}}">{{_("Customers")}}</a>
+    % end
     % if get('can_see_lines'):
     <a href="/lines" class="{{'active' if get('active') == 'lines' else ''}}">{{_("Lines")}}</a>
     % end
