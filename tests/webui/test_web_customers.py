@@ -186,3 +186,11 @@ def test_agents_cannot_import_export_or_merge(add_user, admin, create):
     assert agent.api_post("/api/v1/customers/import", {"csv": "Name\n"}).status == 403
     assert agent.api_post(f"/api/v1/customers/{card['id']}/merge", {"other": "x", "version": 1}).status == 403
     assert 'id="merge-form"' not in agent.get(f"/customers/{card['id']}").text
+
+
+def test_numbers_without_country_code_are_read_in_the_sites_region(admin, db_path):
+    (db_path.parent / "config").mkdir(exist_ok=True)
+    (db_path.parent / "config" / "site.toml").write_text('[box]\nregion = "HK"\n')
+    card = admin.api_post("/api/v1/customers", {"name": "Chan Tai Man", "numbers": ["2123 4567"]}).json()["customer"]
+    assert [n["number"] for n in card["numbers"]] == ["+85221234567"]
+    assert admin.get("/api/v1/customers/lookup?number=21234567").json()["customer"]["id"] == card["id"]
