@@ -181,6 +181,7 @@ def m0010_customer_cards(db: Database) -> None:
     db.table("customers").create_index(["name"])
     # The customer page lists a card's calls newest first (docs/architecture.md §6 figures).
     db.table("calls").create_index(["customer_id", "arrived_at"])
+    db.table("survey_answers").create_index(["call_id"])
 
 
 MIGRATIONS = (m0001_core, m0002_customers, m0003_call_handling, m0004_self_service, m0005_hq_sync,

@@ -1,11 +1,11 @@
-"""`make bench`: the engine's real-time factor on the simulated board, the DSP throughput table, HQ sync and memory."""
+"""`make bench`: real-time factor, DSP throughput, HQ sync, memory, and the customer pages' response times."""
 from __future__ import annotations
 
 import tempfile
 import time
 from pathlib import Path
 
-from firmware.tools import bench_dsp, bench_memory, bench_sync
+from firmware.tools import bench_customers, bench_dsp, bench_memory, bench_sync
 from firmware.tools.bench_box import WARMUP_S, busy_box
 from firmware.tools.scenario import ScenarioRun, load_scenario
 
@@ -62,4 +62,6 @@ def main(quick: bool = False) -> int:
     bench_sync.run(out=print)
     print()
     bench_memory.run(out=print, quick=quick)
+    print()
+    bench_customers.run(out=print, quick=quick)
     return 0
