@@ -40,7 +40,7 @@ def fill(db_path: Path, customers: int = CUSTOMERS, calls: int = CALLS, seed: in
     seen: set[str] = set()
     cards, numbers = [], []
     for i, card_id in enumerate(ids):
-        mine = []
+        mine: list[str] = []
         while len(mine) < rng.choice((1, 1, 2, 3)):
             n = _number(rng)
             if n not in seen:
