@@ -222,6 +222,16 @@ def search(db: sqlite3.Connection, query: str, region: str, page: int = 1) -> tu
     return [_card(r, numbers[r["id"]]) for r in rows], total
 
 
+def namesakes(db: sqlite3.Connection, card: dict, limit: int = 10) -> list[dict]:
+    """Other live cards with the same name: the likely duplicates a supervisor merges."""
+    if not card["name"]:
+        return []
+    rows = _rows(db, f"SELECT {CARD_COLUMNS} FROM customers WHERE name = ? AND id != ? AND merged_into IS NULL "
+                     "ORDER BY created_at LIMIT ?", [card["name"], card["id"], limit])
+    numbers = _numbers(db, [r["id"] for r in rows]) if rows else {}
+    return [_card(r, numbers[r["id"]]) for r in rows]
+
+
 def lookup(db: sqlite3.Connection, number: str, region: str) -> dict | None:
     """The live card holding `number` (any form), as a screen pop reads it; None if no card has it."""
     key = normalize(number, region)

@@ -13,7 +13,7 @@ from firmware.store.phones import PhoneNumberError
 
 from .auth import requires, user_has
 from .customer_cards import (FIELDS, LABELS, MAX_QUERY, MAX_VIP, PER_PAGE, ROUTING_FIELDS, CardError, CardWriter,
-                             StaleCard, check_card, get_card, history, lookup, search, site_region)
+                             StaleCard, check_card, get_card, history, lookup, namesakes, search, site_region)
 from .customer_csv import CsvError, decode, export_csv, preview
 from .i18n import gettext as _
 from .replies import json_body, json_error
@@ -65,6 +65,7 @@ def install(app: Bottle, render: Callable[..., str], state_dir: Path) -> None:
                       form=form or form_for(card), problems=problems or {}, merge_problems=merge_problems or {},
                       history=history(db, card["id"]), agents=site_agents(engine), notice=notice,
                       may_route=user_has(user, *BOOK_ROLES), may_merge=user_has(user, *BOOK_ROLES),
+                      duplicates=namesakes(db, card) if user_has(user, *BOOK_ROLES) else [],
                       labels=LABELS, max_vip=MAX_VIP)
 
     def live_card(db, card_id: str) -> dict:

@@ -112,6 +112,9 @@ def test_merging_moves_numbers_and_history_and_leaves_a_redirect(admin, create, 
                      "('s1', 'call-old', 'csat', 'q1', '5', 1100)")
     finally:
         conn.close()
+    namesake = create("Lin Wei", "13900139000")
+    offered = admin.get(f"/customers/{keep['id']}").text
+    assert 'id="duplicates"' in offered and f'href="/customers/{namesake["id"]}"' in offered
     stale = admin.api_post(f"/api/v1/customers/{keep['id']}/merge", {"other": dup["id"], "version": 7})
     assert stale.status == 409
     merged = admin.api_post(f"/api/v1/customers/{keep['id']}/merge", {"other": dup["id"], "version": 1})
@@ -122,7 +125,7 @@ def test_merging_moves_numbers_and_history_and_leaves_a_redirect(admin, create, 
                                                                               "prefers mornings")
     assert admin.get("/api/v1/customers/lookup?number=13800138000").json()["customer"]["id"] == keep["id"]
     assert admin.get(f"/api/v1/customers/{dup['id']}").json()["customer"]["merged_into"] == keep["id"]
-    assert admin.get("/api/v1/customers").json()["total"] == 1
+    assert admin.get("/api/v1/customers").json()["total"] == 2
     old = admin.get(f"/customers/{dup['id']}")
     assert old.status in (302, 303) and old.location.startswith(f"/customers/{keep['id']}")
     page = admin.get(f"/customers/{keep['id']}").text

@@ -69,8 +69,8 @@
     <tbody>
     % for ticket in history['tickets']:
       <tr><td class="nowrap"><a href="/tickets/{{ticket['id']}}">{{fmt.when(ticket['created_at'])}}</a></td>
-        <td>{{ticket['title'] or fmt.NONE}}</td><td>{{_(ticket['category'] or '') or fmt.NONE}}</td>
-        <td>{{_(ticket['state'] or '') or fmt.NONE}}</td></tr>
+        <td>{{ticket['title'] or fmt.NONE}}</td><td>{{_(ticket['category']) if ticket['category'] else fmt.NONE}}</td>
+        <td>{{_(ticket['state']) if ticket['state'] else fmt.NONE}}</td></tr>
     % end
     </tbody>
   </table>
@@ -113,6 +113,15 @@
     </label>
     <button class="btn" type="submit">{{_("Merge into this card")}}</button>
   </form>
+  % if duplicates:
+  <h3>{{_("Other cards with this name")}}</h3>
+  <ul class="plain" id="duplicates">
+    % for other in duplicates:
+    <li><a href="/customers/{{other['id']}}">{{other['name']}}</a> <span class="mono">{{other['id']}}</span>
+      {{", ".join(n['display'] for n in other['numbers'])}} · {{other['company'] or fmt.NONE}}</li>
+    % end
+  </ul>
+  % end
 </section>
 % end
 </div>
