@@ -14,7 +14,7 @@ from firmware.store.phones import PhoneNumberError
 from .auth import requires, user_has
 from .customer_cards import (FIELDS, LABELS, MAX_QUERY, MAX_VIP, PER_PAGE, ROUTING_FIELDS, CardError, CardWriter,
                              StaleCard, check_card, get_card, history, lookup, namesakes, search, site_region)
-from .customer_csv import CsvError, decode, export_csv, preview
+from .customer_csv import MAX_IMPORT_BYTES, CsvError, decode, export_csv, preview
 from .i18n import gettext as _
 from .replies import json_body, json_error
 from .users import site_agents
@@ -121,9 +121,11 @@ def install(app: Bottle, render: Callable[..., str], state_dir: Path) -> None:
     @app.post("/customers/import")
     @requires(*BOOK_ROLES)
     def customer_import(db, engine, audit, cards: CardWriter):
-        upload = request.files.get("file")
+        # The preview's form sends the file's text back as a multipart field: one over bottle's
+        # 100 kB in-memory limit arrives spooled to a file, among the uploads.
+        upload = request.files.get("file") or request.files.get("text")
         try:
-            text = (decode(upload.file.read()) if upload is not None
+            text = (decode(upload.file.read(MAX_IMPORT_BYTES + 1)) if upload is not None
                     else request.forms.getunicode("text", default=""))
             rows = preview(db, text, region(), site_agents(engine))
         except CsvError as exc:
@@ -224,18 +226,21 @@ def install(app: Bottle, render: Callable[..., str], state_dir: Path) -> None:
     @app.post("/api/v1/customers/import")
     @requires(*BOOK_ROLES)
     def api_import(db, engine, audit, cards: CardWriter):
-        body = json_body()
-        text, commit = body.get("csv"), body.get("commit", False)
-        if not isinstance(text, str) or not isinstance(commit, bool):
-            raise json_error(400, _("send {\"csv\": the file's text, \"commit\": true or false}"))
+        # The file itself as the body (text/csv): bottle spools a large body to a temporary file,
+        # where a JSON or form body over its 100 kB in-memory limit would be refused.
+        if request.content_type.split(";")[0].strip() != "text/csv":
+            raise json_error(415, _("send the CSV file as the body, with Content-Type: text/csv"))
+        commit = request.query.get("commit", "false")
+        if commit not in ("true", "false"):
+            raise json_error(400, _("commit must be true or false"))
         try:
-            rows = preview(db, decode(text.encode()), region(), site_agents(engine))
+            rows = preview(db, decode(request.body.read(MAX_IMPORT_BYTES + 1)), region(), site_agents(engine))
         except CsvError as exc:
             raise json_error(400, str(exc)) from None
         report = [{"line": r["line"], "problems": r["problems"]} for r in rows]
         bad = sum(1 for r in rows if r["problems"])
-        if not commit or bad:
-            if commit:
+        if commit == "false" or bad:
+            if commit == "true":
                 response.status = 400
             return {"rows": report, "valid": len(rows) - bad, "invalid": bad, "imported": 0}
         try:

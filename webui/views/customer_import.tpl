@@ -22,7 +22,7 @@
   % if bad:
   <p class="form-error" role="alert">{{ngettext("%(n)d row has problems: correct the file and preview it again. Nothing was imported.", "%(n)d rows have problems: correct the file and preview it again. Nothing was imported.", len(bad)) % {"n": len(bad)} }}</p>
   % elif rows:
-  <form method="post" action="/customers/import" class="stack">
+  <form method="post" action="/customers/import" enctype="multipart/form-data" class="stack">
     <input type="hidden" name="csrf_token" value="{{csrf}}">
     <input type="hidden" name="commit" value="1">
     <textarea name="text" hidden>{{text}}</textarea>
