@@ -118,7 +118,13 @@
   <ul class="plain" id="duplicates">
     % for other in duplicates:
     <li><a href="/customers/{{other['id']}}">{{other['name']}}</a> <span class="mono">{{other['id']}}</span>
-      {{", ".join(n['display'] for n in other['numbers'])}} · {{other['company'] or fmt.NONE}}</li>
+      {{", ".join(n['display'] for n in other['numbers'])}} · {{other['company'] or fmt.NONE}}
+      <form method="post" action="/customers/{{card['id']}}/merge" class="inline">
+        <input type="hidden" name="csrf_token" value="{{csrf}}">
+        <input type="hidden" name="version" value="{{card['version']}}">
+        <input type="hidden" name="other" value="{{other['id']}}">
+        <button class="btn btn-sm" type="submit">{{_("Merge into this card")}}</button>
+      </form></li>
     % end
   </ul>
   % end
