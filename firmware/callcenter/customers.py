@@ -94,15 +94,22 @@ class Customer:
     agent_id: str | None
     blocked: bool
     merged_into: str | None = None
+    key: str = ""           # the number as caller ID is matched (caller_key)
 
 
 class CustomerNumbers(TableFollower):
-    """A card's further numbers (E.164), as (customer id, number)."""
+    """A card's numbers, as (customer id, the number's caller_key)."""
 
     table = "customer_numbers"
 
+    def __init__(self, db_path: str | Path, region: str):
+        super().__init__(db_path)
+        self.region = region
+
     def make(self, r: dict) -> tuple[str, str]:
-        return r["customer_id"], r["number"]
+        # Keyed once per row as it changes: publishing then only builds a dict, and parsing tens of
+        # thousands of numbers on every edit would hold the GIL away from the tick loop.
+        return r["customer_id"], caller_key(r["number"], self.region)
 
 
 class CustomerDirectory(TableFollower):
@@ -115,12 +122,12 @@ class CustomerDirectory(TableFollower):
     def __init__(self, db_path: str | Path, region: str = "CN"):
         super().__init__(db_path)
         self.region = region
-        self.numbers = CustomerNumbers(db_path)
+        self.numbers = CustomerNumbers(db_path, region)
         self._by_number: dict[str, Customer] = {}
 
     def make(self, r: dict) -> Customer:
         return Customer(r["id"], r["number"], r["name"] or "", r["vip"] or 0, r["agent_id"], bool(r["blocked"]),
-                        r.get("merged_into"))
+                        r.get("merged_into"), caller_key(r["number"], self.region) if r["number"] else "")
 
     def load(self) -> bool:
         # Numbers first: a card and its numbers written together are both seen by this pass or the
@@ -134,11 +141,11 @@ class CustomerDirectory(TableFollower):
     def publish(self, rows) -> None:
         # A merged card is a redirect kept for history: its numbers belong to the card it went into.
         live = {c.id: c for c in rows.values() if isinstance(c, Customer) and not c.merged_into}
-        index = {caller_key(c.number, self.region): c for c in live.values() if c.number}
+        index = {c.key: c for c in live.values() if c.key}
         for pair in self.numbers.values():
-            owner, number = cast(tuple[str, str], pair)
+            owner, key = cast(tuple[str, str], pair)
             if owner in live:
-                index[caller_key(number, self.region)] = live[owner]
+                index[key] = live[owner]
         self._by_number = index
 
     def lookup(self, number: str | None) -> Customer | None:

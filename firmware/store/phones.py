@@ -36,6 +36,8 @@ def caller_key(number: str, region: str) -> str:
     """The key a caller ID and a card's number meet under: E.164 when it reads as a number of
     `region`, else its digits as delivered (an extension, a short code, a record written before
     cards held E.164), so both sides of a match always go through the same function."""
+    if number[:1] == "+" and number[1:].isdigit():
+        return number  # already E.164, as cards store it: no parse (the engine keys every card's numbers)
     try:
         return normalize(number, region)
     except PhoneNumberError:
