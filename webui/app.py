@@ -23,9 +23,11 @@ from .auth import (PASSWORD_MAX, PASSWORD_MIN, Auth, SignInError, always_open, h
                    normalize_username, open_before_password_change, public, requires, user_has, username_problem)
 from .config import CONFIG_ROLES, install as install_config
 from .console import install as install_console
+from .customer_cards import CardWriter
 from .console import read_reason, sees_console
 from .engine import AGENT_COMMANDS, MAX_AGENT_ID, CommandRefused, Engine, EngineUnavailable
 from .i18n import LANGUAGE_COOKIE, LANGUAGE_NAMES, LANGUAGES, N_, gettext as _, language, ngettext, pgettext
+from .customers import READ_ROLES as CUSTOMER_ROLES, install as install_customers
 from .flows import FLOW_ROLES, install as install_flows
 from .hq_tokens import HQ_TOKEN_ROLES, install as install_hq_tokens
 from .kb import install as install_kb
@@ -115,6 +117,8 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
     app.install(AuditLog(db_path, clock))
     app.install(Resource("engine", lambda: engine, close=engine.close))
     app.install(Resource("db", functools.partial(_open_records, db_path), release=lambda db: db.close()))
+    cards = CardWriter(db_path, clock)
+    app.install(Resource("cards", lambda: cards, close=cards.close))
 
     def render(name: str, **kwargs) -> str:
         user = auth.user()
@@ -123,7 +127,8 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
                       can_see_records=user_has(user, *RECORDS_ROLES), can_see_lines=user_has(user, *LINES_ROLES),
                       can_edit_flows=user_has(user, *FLOW_ROLES),
                       can_see_hq_tokens=user_has(user, *HQ_TOKEN_ROLES), can_see_tools=user_has(user, *TOOLS_ROLES),
-                      can_configure=user_has(user, *CONFIG_ROLES), can_see_tickets=user_has(user, *TICKET_ROLES))
+                      can_configure=user_has(user, *CONFIG_ROLES), can_see_tickets=user_has(user, *TICKET_ROLES),
+                      can_see_customers=user_has(user, *CUSTOMER_ROLES))
         return template(name, template_lookup=TEMPLATE_LOOKUP, **kwargs)
 
     @app.hook("after_request")
@@ -360,6 +365,7 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
     install_webhooks(app, render, db_path, clock)  # admin's webhook endpoints and deliveries (webui/webhooks.py)
     tickets = install_tickets(app, render, db_path, clock)  # tickets and their API (webui/tickets.py)
     app.install(Resource("ticket_store", lambda: tickets, close=tickets.close))
+    install_customers(app, render, Path(db_path).parent)  # customer cards (webui/customers.py)
 
     for route in app.routes:
         route.prepare()  # applies the plugins now: a route that declares no roles fails at start

@@ -5,9 +5,11 @@ import json
 import logging
 import threading
 from dataclasses import dataclass
+from typing import cast
 from pathlib import Path
 
 from firmware.store import open_readonly
+from firmware.store.phones import caller_key
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +36,8 @@ class TableFollower:
     def publish(self, rows: dict[str, object]) -> None:
         """Build the read-side index from every row (one reference swap: readers see old or new)."""
 
-    def load(self) -> None:
+    def load(self) -> bool:
+        """Take in the rows changed since the last load; whether there were any."""
         db = open_readonly(self.db_path)
         try:
             # One read transaction, one WAL snapshot: a delete committing between the two queries
@@ -47,7 +50,7 @@ class TableFollower:
         finally:
             db.conn.close()
         if not rows and not gone:
-            return
+            return False
         by_id = dict(self._rows)
         for r in sorted(rows + [dict(g, gone=True) for g in gone], key=lambda r: r["seq"]):
             if r.get("gone"):
@@ -57,6 +60,7 @@ class TableFollower:
             self._seq = max(self._seq, r["seq"])
         self._rows = by_id
         self.publish(by_id)
+        return True
 
     def start(self) -> None:
         self.load()
@@ -76,6 +80,10 @@ class TableFollower:
     def __len__(self) -> int:
         return len(self._rows)
 
+    def values(self) -> list[object]:
+        """Every row as make() built it."""
+        return list(self._rows.values())
+
 
 @dataclass(frozen=True)
 class Customer:
@@ -85,25 +93,63 @@ class Customer:
     vip: int
     agent_id: str | None
     blocked: bool
+    merged_into: str | None = None
+    key: str = ""           # the number as caller ID is matched (caller_key)
+
+
+class CustomerNumbers(TableFollower):
+    """A card's numbers, as (customer id, the number's caller_key)."""
+
+    table = "customer_numbers"
+
+    def __init__(self, db_path: str | Path, region: str):
+        super().__init__(db_path)
+        self.region = region
+
+    def make(self, r: dict) -> tuple[str, str]:
+        # Keyed once per row as it changes: publishing then only builds a dict, and parsing tens of
+        # thousands of numbers on every edit would hold the GIL away from the tick loop.
+        return r["customer_id"], caller_key(r["number"], self.region)
 
 
 class CustomerDirectory(TableFollower):
-    """Customers by phone number: screen pop, VIP routing, blocked numbers."""
+    """Customer cards by phone number: screen pop, VIP routing, blocked numbers. The caller ID and
+    every number of a card meet as E.164 of the site's region, so `02161234567` from the line finds
+    the card holding `+86 21 6123 4567`."""
 
     table = "customers"
 
-    def __init__(self, db_path: str | Path):
+    def __init__(self, db_path: str | Path, region: str = "CN"):
         super().__init__(db_path)
+        self.region = region
+        self.numbers = CustomerNumbers(db_path, region)
         self._by_number: dict[str, Customer] = {}
 
     def make(self, r: dict) -> Customer:
-        return Customer(r["id"], r["number"], r["name"] or "", r["vip"] or 0, r["agent_id"], bool(r["blocked"]))
+        return Customer(r["id"], r["number"], r["name"] or "", r["vip"] or 0, r["agent_id"], bool(r["blocked"]),
+                        r.get("merged_into"), caller_key(r["number"], self.region) if r["number"] else "")
+
+    def load(self) -> bool:
+        # Numbers first: a card and its numbers written together are both seen by this pass or the
+        # next, and a number whose card is not in yet simply waits for it.
+        numbers_changed = self.numbers.load()
+        cards_changed = super().load()
+        if numbers_changed and not cards_changed:
+            self.publish(self._rows)
+        return numbers_changed or cards_changed
 
     def publish(self, rows) -> None:
-        self._by_number = {c.number: c for c in rows.values()}
+        # A merged card is a redirect kept for history: its numbers belong to the card it went into.
+        live = {c.id: c for c in rows.values() if isinstance(c, Customer) and not c.merged_into}
+        index = {c.key: c for c in live.values() if c.key}
+        for pair in self.numbers.values():
+            owner, key = cast(tuple[str, str], pair)
+            if owner in live:
+                index[key] = live[owner]
+        self._by_number = index
 
     def lookup(self, number: str | None) -> Customer | None:
-        return self._by_number.get(number) if number else None
+        return self._by_number.get(caller_key(number, self.region)) if number else None
 
 
 class LookupTables(TableFollower):

@@ -66,6 +66,9 @@ class SiteConfig:
     flow: str = "main"
     answer_rings: int = 1
     callerid: str = ""               # how the exchange sends caller ID ("": not said; answer_rings decides)
+    # Where a number without a country code is dialled (ISO 3166 alpha-2): customer cards and
+    # caller ID meet as E.164 (firmware/store/phones.py).
+    region: str = "CN"
     # The network's call-progress tones: given by whoever builds the settings (config's read_site),
     # as the call center sits below the config layer and reads no files.
     tones: TonePlan = field(kw_only=True)

@@ -83,7 +83,7 @@ def open_engine(paths: StatePaths, board: Board, site: SiteConfig, clock: str = 
         log.error("%s: they are taken up at the next start", exc)
         callbacks = []
     store.start()
-    customers = CustomerDirectory(paths.db)
+    customers = CustomerDirectory(paths.db, site.region)
     customers.start()
     lookups = LookupTables(paths.db)
     lookups.start()

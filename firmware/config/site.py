@@ -16,6 +16,7 @@ from firmware.config.site_keys import (ANNOUNCE, CALLER_ID_SCHEMES, DEFAULT_LEVE
                                        MAX_LEVEL, OVERFLOW_KINDS, RECORDING, STRATEGIES)
 from firmware.config.tone_plans import DEFAULT_PLAN, load_plan, plan_names
 from firmware.core.commands import MAX_DIAL
+from firmware.store.phones import is_region
 
 from typed_toml import ConfigError, Section, read_file
 
@@ -148,6 +149,15 @@ def read_tone_plan(sec: Section) -> TonePlan:
         raise sec.error("tones", str(exc)) from None
 
 
+def read_region(sec: Section) -> str:
+    """`region`: the country whose dialling plan a number without a country code follows."""
+    region = sec.get_str("region", "CN")
+    if not is_region(region):
+        raise sec.error("region", f"{region!r} is not a region of the phone-number plans: an ISO 3166 "
+                                  "alpha-2 code in capitals, such as CN, HK, SG or US")
+    return region
+
+
 def read_phone(sec: Section, key: str = "phone") -> str:
     """A number for the box to dial on a trunk."""
     number = sec.get_str(key)
@@ -200,6 +210,7 @@ def check_site(top: Section, stations: Collection[str] | None = None) -> tuple[S
             flow=box.get_str("flow", "main"),
             answer_rings=box.get_int("answer_rings", 1, 1, 10),
             callerid=box.get_str("callerid", "", choices=("", *CALLER_ID_SCHEMES)),
+            region=read_region(box),
             tones=read_tone_plan(box),
         )
         box.done()
@@ -279,5 +290,5 @@ def ensure_config(config_dir: Path) -> None:
 
 
 __all__ = ["ConfigError", "SiteConfig", "QueueConfig", "AgentConfig", "SupervisorConfig", "read_site", "read_queue",
-           "read_skills", "check_skills", "check_site", "read_phone", "read_reach", "MAX_DIAL", "DIAL_CHARS",
-           "ensure_config", "BOARD_DIR"]
+           "read_skills", "check_skills", "check_site", "read_phone", "read_region", "read_reach", "MAX_DIAL",
+           "DIAL_CHARS", "ensure_config", "BOARD_DIR"]

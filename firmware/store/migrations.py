@@ -14,8 +14,8 @@ MIGRATIONS_TABLE = "_sqlite_migrations"
 # Tables HQ pulls: each row carries a stable text id and a change sequence `seq`, stamped by
 # triggers from one counter so every write transaction (from any process) gets increasing numbers.
 SYNCED_TABLES = ("calls", "call_events", "agents", "agent_states", "queues", "recordings", "customers",
-                 "lookup_items", "voicemails", "callbacks", "survey_answers", "audit_log", "tickets",
-                 "ticket_events", "kb_articles")
+                 "lookup_items", "voicemails", "callbacks", "survey_answers", "audit_log", "customer_numbers",
+                 "tickets", "ticket_events", "kb_articles")
 
 
 def _add_change_sequence(db: Database, table: str) -> None:
@@ -159,6 +159,32 @@ def m0007_users_more(db: Database) -> None:
     db.table("users").add_column("session_generation", int, not_null_default=0)
 
 
+def m0010_customer_cards(db: Database) -> None:
+    # A customer is a card with several numbers (E.164, firmware/store/phones.py), each number on one
+    # card only; `customers.number` stays the card's first number for the readers that know one.
+    db.table("customer_numbers").create({"id": str, "seq": int, "customer_id": str, "number": str,
+                                         "label": str, "created_at": float}, pk="id",
+                                        not_null={"customer_id", "number"})
+    db.table("customer_numbers").create_index(["number"], unique=True)
+    db.table("customer_numbers").create_index(["customer_id"])
+    _add_change_sequence(db, "customer_numbers")
+    # A merged card keeps its row as a redirect to the card that absorbed it (HQ and old links
+    # follow it), so its first number may repeat a live card's: no longer unique.
+    db.execute("DROP INDEX idx_customers_number")
+    db.table("customers").create_index(["number"])
+    for column, kind in (("address", str), ("company", str), ("merged_into", str), ("created_at", float)):
+        db.table("customers").add_column(column, kind)
+    # Optimistic concurrency: a write names the version it read, and a stale one is refused.
+    db.table("customers").add_column("version", int, not_null_default=1)
+    db.execute("UPDATE customers SET created_at = updated_at")
+    db.execute("INSERT INTO customer_numbers (id, customer_id, number, created_at)"
+               " SELECT 'n-' || id, id, number, updated_at FROM customers")
+    db.table("customers").create_index(["name"])
+    # The customer page lists a card's calls newest first (docs/architecture.md §6 figures).
+    db.table("calls").create_index(["customer_id", "arrived_at"])
+    db.table("survey_answers").create_index(["call_id"])
+
+
 def m0011_tickets(db: Database) -> None:
     # Work orders (docs/requirements.md R13, R14), written by the web process (webui/ticket_store.py).
     # Ids are uuid4 hex like every record's, so HQ keys them by box and id without clashes.
@@ -238,7 +264,7 @@ def m0012_kb_webhooks(db: Database) -> None:
 
 
 MIGRATIONS = (m0001_core, m0002_customers, m0003_call_handling, m0004_self_service, m0005_hq_sync,
-              m0006_accounts, m0007_users_more, m0011_tickets, m0012_kb_webhooks)
+              m0006_accounts, m0007_users_more, m0010_customer_cards, m0011_tickets, m0012_kb_webhooks)
 
 
 def pending(conn: sqlite3.Connection) -> list[str]:

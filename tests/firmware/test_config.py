@@ -82,6 +82,16 @@ def test_site_tone_plan_must_be_one_of_the_boards(tmp_path):
     assert read_site(path).tones.name == "na"
 
 
+def test_site_region_must_be_a_country_of_the_numbering_plans(tmp_path):
+    path = tmp_path / "site.toml"
+    path.write_text('[box]\nregion = "cn"\n')
+    with pytest.raises(ConfigError, match=r"site.toml.*region.*ISO 3166"):
+        read_site(path)
+    path.write_text('[box]\nregion = "HK"\n')
+    assert read_site(path).region == "HK"
+    assert read_site(DEFAULTS_DIR / "site.toml").region == "CN"
+
+
 def test_site_agent_in_unknown_queue(tmp_path):
     path = tmp_path / "site.toml"
     path.write_text('[[queue]]\nname = "a"\n[[agent]]\nid = "1"\nstation = "station1"\nqueues = ["b"]\n')

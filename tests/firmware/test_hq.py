@@ -177,6 +177,27 @@ def test_collector_copies_a_box_exactly_once_and_acknowledges(box, tmp_path):
     assert store.records("branch-a") == rows
 
 
+def test_hq_gets_customer_cards_with_their_numbers_and_merges(box, tmp_path):
+    db = open_db(box.db)
+    db["customers"].insert_all([{"id": "card-a", "number": "+862161234567", "name": "Lin Wei"},
+                                {"id": "card-b", "number": "+8613800138000", "name": "Lin W"}])
+    db["customer_numbers"].insert_all([{"id": "n-a", "customer_id": "card-a", "number": "+862161234567"},
+                                       {"id": "n-b", "customer_id": "card-b", "number": "+8613800138000"}])
+    db.conn.commit()
+    cfg = load_config(write_config(tmp_path, {"branch-a": box}))
+    assert not Collector(cfg).run_once()[0].errors
+    # A merge as the web makes it: the number moves, the merged card stays as a redirect.
+    db.execute("UPDATE customer_numbers SET customer_id = 'card-a' WHERE id = 'n-b'")
+    db.execute("UPDATE customers SET merged_into = 'card-a' WHERE id = 'card-b'")
+    db.conn.commit()
+    db.conn.close()
+    assert not Collector(cfg).run_once()[0].errors
+    records = HqStore.open(cfg.database).records("branch-a")
+    assert records[("customer_numbers", "n-b")]["customer_id"] == "card-a"
+    assert records[("customers", "card-b")]["merged_into"] == "card-a"
+    assert records == box_rows(box.db)
+
+
 def test_collector_follows_updates_and_deletions_but_keeps_what_retention_purged(box, tmp_path):
     cfg = load_config(write_config(tmp_path, {"branch-a": box}))
     assert not Collector(cfg).run_once()[0].errors

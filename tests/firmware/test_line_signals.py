@@ -58,6 +58,18 @@ vip = true
     assert ran.call()["priority"] > 0
 
 
+def test_a_card_written_in_international_form_is_found_from_the_local_caller_id(run_inline):
+    # The card holds +86 138 0013 8000 (as the web writes E.164); the line delivers 13800138000.
+    ran = run_inline(one_caller("bell202") + """
+[[customers]]
+number = "+86 138 0013 8000"
+name = "Zhang San"
+vip = true
+""")
+    assert ran.call()["priority"] > 0
+    assert row(ran)["customer_id"] == "cust-1"
+
+
 def test_a_garbled_burst_gives_no_number_and_the_call_goes_on(run_inline):
     ran = run_inline(one_caller("bell202", garbled_id=True))
     call = row(ran)

@@ -27,6 +27,9 @@
     % if get('can_see_tickets'):
     <a href="/tickets" class="{{'active' if get('active') == 'tickets' else ''}}">{{_("Tickets")}}</a>
     % end
+    % if get('can_see_customers'):
+    <a href="/customers" class="{{'active' if get('active') == 'customers' else ''}}">{{_("Customers")}}</a>
+    % end
     <a href="/kb" class="{{'active' if get('active') == 'kb' else ''}}">{{_("Knowledge base")}}</a>
     % if get('can_see_lines'):
     <a href="/lines" class="{{'active' if get('active') == 'lines' else ''}}">{{_("Lines")}}</a>

@@ -1,0 +1,58 @@
+"""Phone numbers of customer cards: written as E.164 (ITU-T E.164), read from any local or international form."""
+from __future__ import annotations
+
+import phonenumbers
+
+# ITU-T E.164 §6: at most 15 digits after the "+"; a typed number with its spaces, dashes and
+# brackets is longer, and 32 characters leave room for them without letting a page carry an essay.
+MAX_TYPED = 32
+
+
+class PhoneNumberError(ValueError):
+    """A typed number that is no telephone number of the given region or of any country."""
+
+
+def normalize(text: str, region: str) -> str:
+    """`text` (`021-6123 4567`, `+86 21 61234567`, `02161234567`) as E.164 (`+862161234567`).
+
+    Numbers without a country code are read as dialled in `region` (ISO 3166 alpha-2, the site's
+    `[box] region`). A number must be *possible* (the length plan of its country), not *valid*:
+    validity needs the newest number-range tables, and a card for a customer on a range opened
+    after this box was installed must still be accepted."""
+    text = text.strip()
+    if not text or len(text) > MAX_TYPED:
+        raise PhoneNumberError(f"{text[:MAX_TYPED]!r} is not a phone number: 1-{MAX_TYPED} characters")
+    try:
+        parsed = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        raise PhoneNumberError(f"{text!r} is not a phone number") from None
+    if not phonenumbers.is_possible_number(parsed):
+        raise PhoneNumberError(f"{text!r} has the wrong number of digits for a number of "
+                               f"{phonenumbers.region_code_for_number(parsed) or region}")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def caller_key(number: str, region: str) -> str:
+    """The key a caller ID and a card's number meet under: E.164 when it reads as a number of
+    `region`, else its digits as delivered (an extension, a short code, a record written before
+    cards held E.164), so both sides of a match always go through the same function."""
+    if number[:1] == "+" and number[1:].isdigit():
+        return number  # already E.164, as cards store it: no parse (the engine keys every card's numbers)
+    try:
+        return normalize(number, region)
+    except PhoneNumberError:
+        return "".join(ch for ch in number if ch.isdigit() or ch in "*#+")
+
+
+def is_region(code: str) -> bool:
+    """Whether `code` is a region phonenumbers knows (ISO 3166 alpha-2, upper case)."""
+    return code in phonenumbers.SUPPORTED_REGIONS
+
+
+def display(number: str) -> str:
+    """An E.164 number in the international format people read (`+86 21 6123 4567`)."""
+    try:
+        parsed = phonenumbers.parse(number, None)
+    except phonenumbers.NumberParseException:
+        return number
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
