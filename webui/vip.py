@@ -4,17 +4,17 @@ to site.toml: customers are records HQ pulls, and many); the engine's customer f
 from __future__ import annotations
 
 import re
-import threading
-import uuid
+import time
 from pathlib import Path
 from typing import Callable
 
 from bottle import Bottle, redirect, request, response
 
-from firmware.store import connect, write_transaction
+from firmware.store.phones import PhoneNumberError, normalize
 
 from .auth import requires
 from .config import NAV, json_reply
+from .customer_cards import CardWriter, StaleCard, lookup, site_region
 from .i18n import gettext as _
 from .replies import json_error
 
@@ -49,47 +49,64 @@ def check(number: str, level: object, name: str) -> tuple[str, int, str]:
 
 
 class VipLevels:
-    """The customers table as the VIP page sees it. Installed on the app as a plugin that changes no
-    route (as webui/sync.py's SyncStore), so that app.close() closes its connection."""
+    """The customer cards as the VIP page sees them (webui/customer_cards.py: one card per customer,
+    its numbers in E.164). Installed on the app as a plugin that changes no route (as webui/sync.py's
+    SyncStore), so that app.close() closes its connection."""
 
     name = "vip-levels"
     api = 2
 
-    def __init__(self, db_path: str | Path):
-        self.conn = connect(db_path)
-        self._lock = threading.Lock()
+    def __init__(self, db_path: str | Path, clock=time.time):
+        self.cards = CardWriter(db_path, clock)
+        self.state_dir = Path(db_path).parent
 
     def apply(self, callback, route):
         return callback
 
     def list(self) -> list[dict]:
-        with self._lock:
-            rows = self.conn.execute("SELECT number, name, vip FROM customers WHERE vip > 0 ORDER BY vip DESC, number")
-            return [{"number": n, "name": name or "", "vip": vip} for n, name, vip in rows.fetchall()]
+        rows = self.cards.conn.execute(
+            "SELECT c.id, (SELECT n.number FROM customer_numbers n WHERE n.customer_id = c.id"
+            " ORDER BY n.created_at, n.rowid LIMIT 1), c.name, c.vip FROM customers c"
+            " WHERE c.vip > 0 AND c.merged_into IS NULL ORDER BY c.vip DESC, c.name")
+        return [{"id": i, "number": n or "", "name": name or "", "vip": vip} for i, n, name, vip in rows.fetchall()]
+
+    def _card(self, number: str) -> dict | None:
+        try:
+            return lookup(self.cards.conn, number, site_region(self.state_dir))
+        except PhoneNumberError as exc:
+            raise VipError("number", str(exc)) from None
 
     def set(self, number: str, vip: int, name: str) -> int:
-        """Give `number` a level (a customer record is made if there is none); the level it had before."""
-        with self._lock, write_transaction(self.conn):
-            row = self.conn.execute("SELECT id, vip, name FROM customers WHERE number = ?", (number,)).fetchone()
-            if row is None:
-                self.conn.execute("INSERT INTO customers (id, number, name, vip, blocked) VALUES (?, ?, ?, ?, 0)",
-                                  (uuid.uuid4().hex, number, name, vip))
+        """Give `number`'s card a level (a card is made if no card has the number); the level it had."""
+        for _attempt in range(2):  # a card edited between the lookup and the write: read it again
+            card = self._card(number)
+            if card is None:
+                self.cards.create({"numbers": [normalize(number, site_region(self.state_dir))],
+                                   "name": name or None, "vip": vip})
                 return 0
-            self.conn.execute("UPDATE customers SET vip = ?, name = ? WHERE id = ?", (vip, name or row[2], row[0]))
-            return row[1] or 0
+            try:
+                self.cards.update(card["id"], card["version"], {"vip": vip, **({"name": name} if name else {})})
+            except StaleCard:
+                continue
+            return card["vip"] or 0
+        raise VipError("number", _("the customer's card changed while saving: try again"))
 
     def clear(self, number: str) -> int | None:
-        """Make `number` an ordinary customer again (the record stays: it is the customer's, not the level's).
-        The level it had, or None if it had none."""
-        with self._lock, write_transaction(self.conn):
-            row = self.conn.execute("SELECT id, vip FROM customers WHERE number = ? AND vip > 0", (number,)).fetchone()
-            if row is None:
+        """Make `number`'s customer an ordinary one again (the card stays: it is the customer's, not the
+        level's). The level it had, or None if it had none."""
+        for _attempt in range(2):
+            card = self._card(number)
+            if card is None or not card["vip"]:
                 return None
-            self.conn.execute("UPDATE customers SET vip = 0 WHERE id = ?", (row[0],))
-            return row[1]
+            try:
+                self.cards.update(card["id"], card["version"], {"vip": 0})
+            except StaleCard:
+                continue
+            return card["vip"]
+        raise VipError("number", _("the customer's card changed while saving: try again"))
 
     def close(self) -> None:
-        self.conn.close()
+        self.cards.close()
 
 
 def install(app: Bottle, render: Callable[..., str], levels: VipLevels) -> None:
@@ -113,16 +130,19 @@ def install(app: Bottle, render: Callable[..., str], levels: VipLevels) -> None:
         values = {k: request.forms.getunicode(k, default="") for k in ("number", "vip", "name")}
         try:
             number, vip, name = check(values["number"], values["vip"], values["name"])
+            before = levels.set(number, vip, name)
         except VipError as exc:
             return page({exc.field: str(exc)}, values, status=422)
-        before = levels.set(number, vip, name)
         audit.record("customer.vip", number, {"vip": [before, vip]})
         redirect(f"/config/vip?saved={number}")
 
     @app.post("/config/vip/<number>/delete")
     @requires(*VIP_ROLES)
     def vip_remove(number, audit):
-        before = levels.clear(number)
+        try:
+            before = levels.clear(number)
+        except VipError:
+            before = None  # not a number any card could hold: nothing to remove
         if before is not None:
             audit.record("customer.vip", number, {"vip": [before, 0]})
         redirect("/config/vip")
@@ -140,16 +160,19 @@ def install(app: Bottle, render: Callable[..., str], levels: VipLevels) -> None:
             raise json_error(400, _("the body must be a JSON object: {\"vip\": level, \"name\": \"...\"}"))
         try:
             number, vip, name = check(number, body.get("vip"), str(body.get("name") or ""))
+            before = levels.set(number, vip, name)
         except VipError as exc:
             raise json_reply(422, {"error": str(exc), "fields": {exc.field: str(exc)}}) from None
-        before = levels.set(number, vip, name)
         audit.record("customer.vip", number, {"vip": [before, vip]})
         return {"number": number, "vip": vip, "name": name, "was": before}
 
     @app.delete("/api/v1/config/vip/<number>")
     @requires(*VIP_ROLES)
     def api_vip_clear(number, audit):
-        before = levels.clear(number)
+        try:
+            before = levels.clear(number)
+        except VipError:
+            before = None
         if before is None:
             raise json_error(404, _("%(number)s has no VIP level") % {"number": number[:24]})
         audit.record("customer.vip", number, {"vip": [before, 0]})

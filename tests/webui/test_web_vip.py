@@ -46,8 +46,10 @@ def test_a_level_given_in_the_browser_reaches_the_engines_customer_directory(adm
 
 def test_an_existing_customer_keeps_their_record(admin, db_path):
     db = open_db(db_path)
-    db["customers"].insert({"id": "c1", "number": "0215550123", "name": "Lin Wei", "vip": 0, "agent_id": "1002",
-                            "blocked": 0})
+    # A card as the customer pages make it: its number in E.164 beside it (webui/customer_cards.py).
+    db["customers"].insert({"id": "c1", "number": "+86215550123", "name": "Lin Wei", "vip": 0, "agent_id": "1002",
+                            "blocked": 0, "version": 1})
+    db["customer_numbers"].insert({"id": "n1", "customer_id": "c1", "number": "+86215550123", "created_at": 1.0})
     db.conn.close()
     token = admin.csrf("/")
     reply = admin.request("PUT", "/api/v1/config/vip/0215550123", json_body={"vip": 2},
@@ -57,7 +59,8 @@ def test_an_existing_customer_keeps_their_record(admin, db_path):
     directory.load()
     c = directory.lookup("0215550123")
     assert (c.id, c.name, c.vip, c.agent_id) == ("c1", "Lin Wei", 2, "1002")
-    assert admin.get("/api/v1/config/vip").json()["items"] == [{"number": "0215550123", "name": "Lin Wei", "vip": 2}]
+    assert admin.get("/api/v1/config/vip").json()["items"] == [
+        {"id": "c1", "number": "+86215550123", "name": "Lin Wei", "vip": 2}]
     gone = admin.request("DELETE", "/api/v1/config/vip/0215550123", headers={"X-CSRF-Token": token})
     assert gone.status == 200
     again = admin.request("DELETE", "/api/v1/config/vip/0215550123", headers={"X-CSRF-Token": token})
