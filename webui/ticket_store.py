@@ -13,6 +13,7 @@ from pathlib import Path
 from firmware.store import connect, write_transaction
 
 from .i18n import gettext as _, language
+from .outbox import enqueue
 from .sla import add_business_hours
 from .ticket_config import FINISHED, TicketConfig, Transition
 
@@ -26,6 +27,8 @@ WHOLE_RE = re.compile(r"[0-9]{1,9}")
 # runs may use other printable ids of the same size).
 MAX_ID = 64
 SCORES = range(1, 6)
+# History kinds that stay inside the branch: internal notes and the agent's dialling are not told to webhooks.
+INTERNAL_KINDS = ("note", "dial")
 OUTCOMES = ("close", "reopen")
 EDITABLE = ("title", "description", "address", "category", "priority", "department", "number", "customer_id")
 _COLUMNS = ("id", "customer_id", "number", "call_id", "category", "priority", "department", "title",
@@ -413,6 +416,12 @@ class TicketStore:
         conn.execute("INSERT INTO ticket_events (id, ticket_id, at, username, kind, action, from_state, to_state,"
                      " note, data) VALUES (:id, :ticket_id, :at, :username, :kind, :action, :from_state, :to_state,"
                      " :note, :data)", event)
+        if kind not in INTERNAL_KINDS:
+            # In the change's own transaction (webui/outbox.py): the event exists if and only if the change does.
+            change = {"kind": kind, "action": action, "from_state": from_state, "to_state": to_state, "at": at,
+                      "by": user["username"], "data": data or {}}
+            enqueue(conn, "ticket.created" if kind == "created" else "ticket.changed", f"ticket:{ticket_id}",
+                    {"ticket": TicketStore._get(conn, ticket_id), "change": change}, now=at)
         return event
 
     @staticmethod

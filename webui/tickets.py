@@ -96,7 +96,8 @@ def install(app: Bottle, render: Callable[..., str], db_path: str | Path, clock=
         return page("ticket", title=_("Ticket %(ref)s") % {"ref": ticket["id"][:8]}, active="tickets", ticket=ticket,
                     actions=[(t.id, t.name(lang)) for t in allowed], error=error, problems=problems or {},
                     can_edit=user_edits(user), event_labels=event_labels(), callback=callback,
-                    fcr_until=(ticket["resolved_at"] or 0) + config.fcr_window_days * 86400.0, **more)
+                    fcr_until=(ticket["resolved_at"] or 0) + config.fcr_window_days * 86400.0,
+                    scripts=["kb_search.js"], **more)
 
     # --- pages -----------------------------------------------------------------------------------------
     @app.get("/tickets")

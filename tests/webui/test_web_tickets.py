@@ -446,3 +446,28 @@ def test_the_boxs_own_ticket_settings_are_read_and_a_bad_key_is_named(tmp_path, 
     (config / "tickets.toml").write_text(stock.replace("repeat_window_days = 30", "repeat_window_days = 0"))
     with pytest.raises(TicketConfigError, match="tickets.repeat_window_days"):
         create_app(tmp_path / "bad.db", engine.path, clock=clock)
+
+
+def test_every_change_a_customer_may_hear_of_goes_to_the_webhooks_in_order(team, db_path):
+    conn = sqlite3.connect(db_path)
+    conn.execute("INSERT INTO webhook_endpoints (id, url, secret, events, created_at, updated_at) VALUES "
+                 "('w1', 'http://192.0.2.99/hook', 's', '[\"ticket.created\", \"ticket.changed\"]', 1, 1)")
+    conn.commit()
+    ticket = create(team["agent"]).json()["ticket"]
+    assert api_call(team["agent"], "POST", f"/api/v1/tickets/{ticket['id']}/notes", {"note": "internal"}).status == 201
+    assert move(team["agent"], current(team["agent"], ticket["id"])["ticket"], "dispatch").status == 200
+    rows = conn.execute("SELECT e.event, e.key, e.payload FROM webhook_events e JOIN webhook_deliveries d"
+                        " ON d.event_rowid = e.id WHERE d.endpoint_id = 'w1' ORDER BY e.id").fetchall()
+    conn.close()
+    # Created, then the dispatch; the internal note stays on the box.
+    assert [(event, key) for event, key, _ in rows] == [("ticket.created", f"ticket:{ticket['id']}"),
+                                                       ("ticket.changed", f"ticket:{ticket['id']}")]
+    changed = json.loads(rows[1][2])["data"]
+    assert changed["change"]["to_state"] == "dispatched" and changed["ticket"]["state"] == "dispatched"
+    assert "internal" not in rows[0][2] + rows[1][2]
+
+
+def test_the_ticket_page_searches_the_knowledge_base(team):
+    ticket = create(team["agent"]).json()["ticket"]
+    page = team["agent"].get(f"/tickets/{ticket['id']}").text
+    assert 'action="/kb"' in page and "data-kb-search" in page and "/static/kb_search.js" in page

@@ -146,6 +146,13 @@
 </details>
 % end
 
+<section class="panel">
+  <h2>{{_("Knowledge base")}}</h2>
+  <div class="panel-body">
+    % include('kb_search_box', box_id='ticket')
+  </div>
+</section>
+
 % if actions:
 <section class="panel" id="actions">
   <h2>{{_("Move the ticket")}}</h2>
