@@ -23,6 +23,7 @@ from firmware.config.site_keys import CALLER_ID_SCHEMES, LANGUAGES, RECORDING, S
 
 from .auth import requires
 from .engine import CommandRefused, Engine, EngineUnavailable
+from .i18n import engine_text
 from .i18n import gettext as _
 from .site_file import SiteFile, SiteFileError, StaleVersion
 
@@ -323,10 +324,11 @@ class SiteEditor:
         mine: dict[str, str] = {}
         others: list[str] = []
         for e in answer["errors"]:
+            reason = engine_text(e["error"], e.get("template"), e.get("params"))
             if prefix is not None and e["field"].startswith(prefix):
-                mine.setdefault(e["field"][len(prefix):].split(".")[0], e["error"])
+                mine.setdefault(e["field"][len(prefix):].split(".")[0], reason)
             else:
-                others.append(f"{e['field']}: {e['error']}" if e["field"] else e["error"])
+                others.append(f"{e['field']}: {reason}" if e["field"] else reason)
         message = "; ".join(others) if others else _("some settings are not valid; see the fields")
         raise SaveError(422, message, mine)
 

@@ -29,6 +29,7 @@ from firmware.core.files import FileWriteError, previous_of, write_atomic
 
 from .auth import requires
 from .engine import CommandRefused, Engine, EngineUnavailable
+from .i18n import engine_text
 from .i18n import gettext as _
 from .i18n import ngettext
 from .replies import json_error
@@ -101,6 +102,14 @@ def _engine_call(fn: Callable[[], dict], refused_status: int = 409) -> dict:
                          % {"reason": exc}) from None
     except CommandRefused as exc:
         raise json_error(refused_status, str(exc)) from None
+
+
+def _translated(report: dict) -> dict:
+    """The engine's check of a flow with each problem's message in the request's language (the
+    engine sends the English message, its template and params); the editor shows `message`."""
+    problems = [{**p, "message": engine_text(p["message"], p.get("template"), p.get("params"))}
+                for p in report.get("problems", ())]
+    return {**report, "problems": problems}
 
 
 def _flow_name(name: str) -> str:
@@ -192,7 +201,8 @@ def install(app: Bottle, render: Callable[..., str], state_dir: str | Path) -> N
         text = data.decode("utf-8", errors="replace")
         reply = {"name": name, "text": text, "version": version_of(data), "report": None, "engine_error": None}
         try:
-            reply["report"] = engine.validate_flow(text, name) if len(text) <= MAX_FLOW_TEXT else None
+            if len(text) <= MAX_FLOW_TEXT:
+                reply["report"] = _translated(engine.validate_flow(text, name))
         except (EngineUnavailable, CommandRefused) as exc:
             reply["engine_error"] = str(exc)   # the text is still the admin's to read
         reply["running"] = bool(reply["report"] and reply["report"]["running"] == name)
@@ -215,7 +225,7 @@ def install(app: Bottle, render: Callable[..., str], state_dir: str | Path) -> N
         if not isinstance(name, str) or not NAME_RE.fullmatch(name):
             raise json_error(400, _("a flow's name is 1-%(n)d of a-z 0-9 - _ (its file name without .toml)")
                              % {"n": MAX_FLOW_NAME})
-        return _engine_call(lambda: engine.validate_flow(text, name), refused_status=400)
+        return _translated(_engine_call(lambda: engine.validate_flow(text, name), refused_status=400))
 
     @app.put("/api/v1/flows/<name>")
     @requires(*FLOW_ROLES)
@@ -232,7 +242,7 @@ def install(app: Bottle, render: Callable[..., str], state_dir: str | Path) -> N
                 response.status = 409
                 return {"error": _("the flow was changed on the box since you opened it (by someone else, or "
                                    "on disk): reload it and make your change again"), "version": current}
-            report = _engine_call(lambda: engine.validate_flow(text, name), refused_status=400)
+            report = _translated(_engine_call(lambda: engine.validate_flow(text, name), refused_status=400))
             if not report["valid"]:
                 response.status = 422
                 n = len(report["problems"])

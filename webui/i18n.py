@@ -75,6 +75,26 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return translations(language()).ngettext(singular, plural, n)
 
 
+def engine_text(text: str, template: object = "", params: object = None) -> str:
+    """A reason the engine sent (a site setting's error, a flow's problem) in the request's language:
+    `_(template) % params`, a param that is itself such a message ({"text", "template", "params"})
+    translated the same way; the engine's English `text` when it sent no template (or a template this
+    catalogue cannot fill). The engine marks its templates with `N_` (typed_toml), `make messages`
+    extracts them into this catalogue."""
+    if not template or not isinstance(template, str):
+        return text
+    if not params:
+        return gettext(template)
+    if not isinstance(params, dict):
+        return text
+    values = {k: engine_text(str(v.get("text", "")), v.get("template"), v.get("params")) if isinstance(v, dict)
+              else v for k, v in params.items()}
+    try:
+        return gettext(template) % values
+    except (KeyError, TypeError, ValueError):
+        return text
+
+
 def pgettext(context: str, message: str) -> str:
     """`message` where the same English words need another translation (a count in a table head)."""
     return translations(language()).pgettext(context, message)

@@ -37,4 +37,4 @@ def flow_report(text: str, path: Path, prompts: set[str], queues: set[str], runn
     valid, every problem with its node, key and line, the graph, and the name of the running flow."""
     checked = check_flow(text, path, prompts, queues)
     return {"name": path.stem, "valid": not checked.problems, "running": running,
-            "problems": [p._asdict() for p in checked.problems], "graph": flow_graph(checked, prompts)}
+            "problems": [p.as_dict() for p in checked.problems], "graph": flow_graph(checked, prompts)}

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
-from typed_toml import ConfigError, Section
+from typed_toml import N_, ConfigError, Section, fill, message
 
 DTMF_KEYS = set("0123456789*#ABCD")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -111,11 +111,46 @@ SCHEMA: dict[str, dict[str, F]] = {
 
 class Problem(NamedTuple):
     """One fault of a flow: the node ("" for the flow as a whole), the key ("" for the node or the
-    file as a whole) and the reason; `line` is where the editor shows it (1-based), when known."""
+    file as a whole) and the reason; `line` is where the editor shows it (1-based), when known.
+    `template` and `params` are the reason for the web to translate (`message` is the English,
+    `fill(template, params)`); the template is "" for a reason given only in English."""
     node: str
     field: str
     message: str
     line: int | None = None
+    template: str = ""
+    params: dict | None = None
+
+    @classmethod
+    def of(cls, node: str, key: str, template: str, params: dict | None = None, line: int | None = None) -> Problem:
+        """A problem whose reason is a template marked with N_ and its params."""
+        return cls(node, key, fill(template, params or {}), line, template, dict(params or {}))
+
+    @classmethod
+    def from_error(cls, node: str, key: str, exc: ConfigError) -> Problem:
+        return cls(node, key, exc.reason, None, exc.template, exc.params)
+
+    def reason(self) -> dict:
+        """The reason alone: {"text", "template", "params"}."""
+        return {"text": self.message, "template": self.template, "params": dict(self.params or {})}
+
+    def as_message(self) -> dict:
+        """The whole of `str(problem)` as a message: {"text", "template", "params"}."""
+        params: dict = {"reason": self.reason()}
+        if self.node and self.field:
+            out = message(N_("node %(node)s: %(field)s: %(reason)s"),
+                          {"node": repr(self.node), "field": self.field, **params})
+        elif self.node:
+            out = message(N_("node %(node)s: %(reason)s"), {"node": repr(self.node), **params})
+        elif self.field:
+            out = message(N_("%(field)s: %(reason)s"), {"field": self.field, **params})
+        else:
+            out = self.reason()
+        return out
+
+    def as_dict(self) -> dict:
+        """As the control socket sends it: node, field, message, line, template, params."""
+        return {**self._asdict(), "params": dict(self.params or {})}
 
     def __str__(self) -> str:
         where = f"{self.field}: " if self.field else ""
@@ -184,7 +219,7 @@ def _read_key(sec: Section, key: str, spec: F):
         else:
             value = sec.get_str(key, default if default is not None else "", choices=spec.choices or None)
         if spec.kind == "times" and not _HHMM.match(value):
-            raise sec.error(key, f"expected HH:MM, got {value!r}")
+            raise sec.error(key, N_("expected HH:MM, got %(value)s"), {"value": repr(value)})
         return value or (None if spec.kind == "target" else value)
     if spec.kind == "float":
         return sec.get_float(key, default, spec.lo, spec.hi) if not spec.required else sec.get_float(key)
@@ -198,59 +233,65 @@ def _read_key(sec: Section, key: str, spec: F):
         bad = [v for v in values if (spec.kind == "days" and v not in DAYS)
                or (spec.kind == "dates" and not _DATE.match(v))]
         if bad:
-            what = f"day ({', '.join(DAYS)})" if spec.kind == "days" else "date YYYY-MM-DD"
-            raise sec.error(key, f"{bad[0]!r} is not a {what}")
+            if spec.kind == "days":
+                raise sec.error(key, N_("%(value)s is not a day (%(days)s)"),
+                                {"value": repr(bad[0]), "days": ", ".join(DAYS)})
+            raise sec.error(key, N_("%(value)s is not a date YYYY-MM-DD"), {"value": repr(bad[0])})
         return values
     if spec.kind == "keymap":
         table = sec.get_table(key) if spec.required else sec.get_table(key, {})
         pairs = []
         for k in list(table.data):
             if k not in DTMF_KEYS:
-                raise sec.error(key, f"{k!r}: a key must be one DTMF key: 0-9 * # A-D")
+                raise sec.error(key, N_("%(key)s: a key must be one DTMF key: 0-9 * # A-D"), {"key": repr(k)})
             pairs.append((k, table.get_str(k)))
         if spec.required and not pairs:
-            raise sec.error(key, "at least one key is needed")
+            raise sec.error(key, N_("at least one key is needed"), {})
         return tuple(pairs)
     raise AssertionError(spec.kind)
 
 
-def _field_of(exc: ConfigError, where: str) -> tuple[str, str]:
-    """The node's key a ConfigError is about (its first part below `where`), and its reason."""
+def _problem_of(name: str, exc: ConfigError, where: str) -> Problem:
+    """The problem of the node's key a ConfigError is about (its first part below `where`)."""
     key = exc.key[len(where) + 1:] if exc.key.startswith(where + ".") else exc.key
     head, _, rest = key.partition(".")
-    return head, f"{rest!r}: {exc.reason}" if rest else exc.reason
+    if not rest:
+        return Problem.from_error(name, head, exc)
+    return Problem.of(name, head, N_("%(key)s: %(reason)s"), {"key": repr(rest), "reason": exc.reason_message()})
 
 
 def _read_node(name: str, data: object, path) -> tuple[Node | None, list[Problem]]:
     """The node with every key that could be read, and a Problem for each that could not."""
     where = f"nodes.{name}"
     if not isinstance(data, dict):
-        return None, [Problem(name, "", f"must be a table ([{where}]), got {type(data).__name__}")]
+        return None, [Problem.of(name, "", N_("must be a table ([%(where)s]), got %(type)s"),
+                                 {"where": where, "type": type(data).__name__})]
     sec = Section(data, path, where)
     try:
         ntype = sec.get_str("type", choices=SCHEMA)
     except ConfigError as exc:
-        return None, [Problem(name, "type", exc.reason)]
+        return None, [Problem.from_error(name, "type", exc)]
     problems: list[Problem] = []
     opts = {}
     for key, spec in SCHEMA[ntype].items():
         try:
             opts[key] = _read_key(sec, key, spec)
         except ConfigError as exc:
-            problems.append(Problem(name, *_field_of(exc, where)))
+            problems.append(_problem_of(name, exc, where))
     known = ", ".join(["type", *SCHEMA[ntype]])
     for key in sorted(set(data) - set(SCHEMA[ntype]) - {"type"}):
-        problems.append(Problem(name, key, f"unknown key for a {ntype} node (known: {known})"))
+        problems.append(Problem.of(name, key, N_("unknown key for a %(type)s node (known: %(known)s)"),
+                                   {"type": ntype, "known": known}))
     if ntype == "collect" and opts.get("min_digits", 0) > opts.get("max_digits", 99):
-        problems.append(Problem(name, "min_digits", "is above max_digits"))
+        problems.append(Problem.of(name, "min_digits", N_("is above max_digits")))
     if ntype in ("say", "lookup"):
         key = "value" if ntype == "say" else "key"
         ref = opts.get(key, "")
         if ref.startswith("$") and not _VAR.match(ref):
-            problems.append(Problem(name, key, f"{ref!r} is not a $variable name"))
+            problems.append(Problem.of(name, key, N_("%(value)s is not a $variable name"), {"value": repr(ref)}))
     answers = opts.get("answers")
     if ntype == "survey" and answers is not None and (not answers or any(c not in DTMF_KEYS for c in answers)):
-        problems.append(Problem(name, "answers", "give the DTMF keys that are valid answers, e.g. \"12345\""))
+        problems.append(Problem.of(name, "answers", N_("give the DTMF keys that are valid answers, e.g. \"12345\"")))
     return Node(name, ntype, opts), problems
 
 
@@ -280,7 +321,8 @@ def check_flow(text: str, path: str | Path, prompts: set[str], queues: set[str])
     except tomllib.TOMLDecodeError as exc:
         at = _AT_LINE.search(str(exc))
         line = int(at.group(1)) if at else None
-        return Checked(path, "", {}, [], [Problem("", "", f"not valid TOML: {exc}", line)])
+        problem = Problem.of("", "", N_("not valid TOML: %(error)s"), {"error": str(exc)}, line)
+        return Checked(path, "", {}, [], [problem])
     top = Section(data, path)
     problems: list[Problem] = []
     start = ""
@@ -289,13 +331,13 @@ def check_flow(text: str, path: str | Path, prompts: set[str], queues: set[str])
         start = head.get_str("start")
         head.done()
     except ConfigError as exc:
-        problems.append(Problem("", exc.key.removeprefix("flow.") if exc.key else "", exc.reason))
+        problems.append(Problem.from_error("", exc.key.removeprefix("flow.") if exc.key else "", exc))
     raw_nodes = data.get("nodes")
     if not isinstance(raw_nodes, dict) or not raw_nodes:
-        problems.append(Problem("", "", "the flow has no [nodes.<name>] tables"))
+        problems.append(Problem.of("", "", N_("the flow has no [nodes.<name>] tables")))
         raw_nodes = {}
     for key in sorted(set(data) - {"flow", "nodes"}):
-        problems.append(Problem("", key, "unknown top-level key (known: flow, nodes)"))
+        problems.append(Problem.of("", key, N_("unknown top-level key (known: flow, nodes)")))
     nodes: dict[str, Node] = {}
     for name, raw in raw_nodes.items():
         node, found = _read_node(name, raw, path)
@@ -305,16 +347,17 @@ def check_flow(text: str, path: str | Path, prompts: set[str], queues: set[str])
     for node in nodes.values():
         for key, _, target in node.edges():
             if target not in raw_nodes:
-                problems.append(Problem(node.name, key, f"goes to {target!r}, which is not a node"))
+                problems.append(Problem.of(node.name, key, N_("goes to %(target)s, which is not a node"),
+                                           {"target": repr(target)}))
         for key, prompt in node.prompts_by_key():
             if prompt not in prompts:
-                problems.append(Problem(node.name, key, f"no prompt named {prompt!r}"))
+                problems.append(Problem.of(node.name, key, N_("no prompt named %(prompt)s"), {"prompt": repr(prompt)}))
         queue = node.opts.get("queue")
         if queue and queue not in queues:
-            problems.append(Problem(node.name, "queue",
-                                    f"no queue named {queue!r} (queues: {', '.join(sorted(queues))})"))
+            problems.append(Problem.of(node.name, "queue", N_("no queue named %(queue)s (queues: %(queues)s)"),
+                                       {"queue": repr(queue), "queues": ", ".join(sorted(queues))}))
     if start and start not in raw_nodes:
-        problems.append(Problem("", "start", f"start node {start!r} does not exist"))
+        problems.append(Problem.of("", "start", N_("start node %(start)s does not exist"), {"start": repr(start)}))
     # A node with a problem may have lost a way out; its raw strings stand in for its edges, so one
     # typo does not also mark everything behind it unreachable.
     faulty = {p.node for p in problems}
@@ -330,7 +373,8 @@ def check_flow(text: str, path: str | Path, prompts: set[str], queues: set[str])
         else:
             todo.extend(_strings(raw_nodes[n]))
     if start in raw_nodes:
-        problems += [Problem(name, "", "unreachable from the start node") for name in raw_nodes if name not in seen]
+        problems += [Problem.of(name, "", N_("unreachable from the start node"))
+                     for name in raw_nodes if name not in seen]
     lines = _locate(text)
     located = [p._replace(line=p.line or lines.get((p.node, p.field)) or lines.get((p.node, ""))) for p in problems]
     return Checked(path, start, nodes, list(raw_nodes), located, seen)
@@ -374,7 +418,7 @@ def load_flow(path: str | Path, prompts: set[str], queues: set[str]) -> Flow:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise FlowError(path, [Problem("", "", f"cannot be read: {exc}")]) from None
+        raise FlowError(path, [Problem.of("", "", N_("cannot be read: %(error)s"), {"error": str(exc)})]) from None
     return check_flow(text, path, prompts, queues).flow()
 
 

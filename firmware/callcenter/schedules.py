@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 
 from firmware.callcenter.flows import DAYS, Flow, Problem
 
+from typed_toml import N_
+
 
 @dataclass(frozen=True)
 class Schedule:
@@ -24,7 +26,8 @@ class Schedule:
 
 def schedule_problems(flow: Flow, names: set[str]) -> list[Problem]:
     """A problem for each `hours` node naming a schedule the site does not have."""
-    return [Problem(node.name, "schedule", (f"no schedule named {node.opts['schedule']!r} in the site settings "
-                        f"(schedules: {', '.join(sorted(names)) or 'none'})"))
+    return [Problem.of(node.name, "schedule", N_("no schedule named %(schedule)s in the site settings "
+                                                 "(schedules: %(schedules)s)"),
+                       {"schedule": repr(node.opts["schedule"]), "schedules": ", ".join(sorted(names)) or "none"})
             for node in flow.nodes.values()
             if node.type == "hours" and node.opts.get("schedule") and node.opts["schedule"] not in names]

@@ -23,7 +23,7 @@ from firmware.callcenter.schedules import schedule_problems
 from firmware.callcenter.recovery import RecoveryError, pending_callbacks, recover
 from firmware.config.loadtest import LoadTest
 from firmware.config.site import BOARD_DIR, ConfigError, SiteConfig, ensure_config, read_site
-from firmware.config.site_reload import SiteReloader, queue_problems
+from firmware.config.site_reload import SiteReloader, flow_problem, queue_problems
 from firmware.store.writer import StoreWriter
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,8 @@ def open_engine(paths: StatePaths, board: Board, site: SiteConfig, clock: str = 
     prompts = PromptSet(BOARD_DIR / "prompts" / site.language, paths.prompts / site.language)
     flow = load_flow(flow_path or paths.flow(site.flow), set(prompts.names()), {q.name for q in site.queues})
     problems = queue_problems(site, flow, set(prompts.names())) + [
-        ("schedule", f"flow {flow.name}: {p}") for p in schedule_problems(flow, set(site.schedules))]
+        ("schedule", m["text"], m["template"], m["params"])
+        for m in (flow_problem(flow.name, p) for p in schedule_problems(flow, set(site.schedules)))]
     if problems:
         raise ConfigError(f"{paths.site}: {problems[0][0]}: {problems[0][1]}", *problems[0])
     store = StoreWriter(paths.db)

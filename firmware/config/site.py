@@ -18,7 +18,7 @@ from firmware.config.tone_plans import DEFAULT_PLAN, load_plan, plan_names
 from firmware.core.commands import MAX_DIAL
 from firmware.store.phones import is_region
 
-from typed_toml import ConfigError, Section, read_file
+from typed_toml import N_, ConfigError, Section, read_file
 
 BOARD_DIR = Path(__file__).resolve().parents[2] / "board"
 DEFAULTS_DIR = BOARD_DIR / "defaults"
@@ -30,10 +30,11 @@ def _read_escalation(sec: Section) -> list[tuple[float, int]]:
     if not isinstance(steps, list) or not all(
             isinstance(s, list) and len(s) == 2 and isinstance(s[0], (int, float)) and isinstance(s[1], int)
             and not isinstance(s[1], bool) and s[0] > 0 and 1 <= s[1] <= MAX_LEVEL for s in steps):
-        raise sec.error("escalate", f"expected [[seconds > 0, level 1-{MAX_LEVEL}], ...], got {steps!r}")
+        raise sec.error("escalate", N_("expected [[seconds > 0, level 1-%(max)s], ...], got %(value)s"),
+                        {"max": str(MAX_LEVEL), "value": repr(steps)})
     out = sorted((float(a), int(b)) for a, b in steps)
     if any(b2 > b1 for (_, b1), (_, b2) in zip(out, out[1:])):
-        raise sec.error("escalate", "each step must widen the pool: levels must not rise with time")
+        raise sec.error("escalate", N_("each step must widen the pool: levels must not rise with time"), {})
     return out
 
 
@@ -59,10 +60,11 @@ def read_queue(sec: Section) -> QueueConfig:
         announce_prompts=sec.get_list("announce_prompts", []),
     )
     if not set(q.announce) <= set(ANNOUNCE) or len(set(q.announce)) != len(q.announce):
-        raise sec.error("announce", f"a list of {' and '.join(ANNOUNCE)}, each once, got {list(q.announce)}")
+        raise sec.error("announce", N_("a list of %(choices)s, each once, got %(value)s"),
+                        {"choices": " and ".join(ANNOUNCE), "value": str(list(q.announce))})
     if 0 < q.announce_every < 15:
         raise sec.error("announce_every",
-                        "announcements closer than 15 s apart leave no time for music; use 0 or >= 15")
+                        N_("announcements closer than 15 s apart leave no time for music; use 0 or >= 15"), {})
     sec.done()
     return q
 
@@ -71,20 +73,22 @@ def _read_overflow(sec: Section, key: str) -> str:
     target = sec.get_str(key, "")
     kind, _, name = target.partition(":")
     if target and target != HANGUP and (kind not in OVERFLOW_KINDS or not name):
-        raise sec.error(key, f"expected queue:<name>, node:<name> or {HANGUP}, got {target!r}")
+        raise sec.error(key, N_("expected queue:<name>, node:<name> or %(hangup)s, got %(value)s"),
+                        {"hangup": HANGUP, "value": repr(target)})
     return target
 
 
-def overflow_problems(secs: list[Section], queues: list[QueueConfig]) -> list[tuple[Section, str, str]]:
-    """(section, key, reason) for each queue overflowing to a queue the site lacks, or to itself."""
+def overflow_problems(secs: list[Section], queues: list[QueueConfig]) -> list[tuple[Section, str, str, dict]]:
+    """(section, key, reason template, params) for each queue overflowing to a queue the site lacks,
+    or to itself."""
     names = {q.name for q in queues}
     out = []
     for sec, q in zip(secs, queues):
         for key in ("on_full", "on_timeout"):
             kind, _, name = getattr(q, key).partition(":")
             if kind == "queue" and (name not in names or name == q.name):
-                out.append((sec, key, (f"{name!r} is not another queue of this site "
-                                       f"(queues: {', '.join(sorted(names))})")))
+                out.append((sec, key, N_("%(name)s is not another queue of this site (queues: %(queues)s)"),
+                            {"name": repr(name), "queues": ", ".join(sorted(names))}))
     return out
 
 
@@ -93,23 +97,25 @@ def read_schedule(sec: Section) -> Schedule:
     days = tuple(sec.get_list("days", list(DAYS[:5])))
     bad = [d for d in days if d not in DAYS]
     if bad:
-        raise sec.error("days", f"{bad[0]!r} is not a day ({', '.join(DAYS)})")
+        raise sec.error("days", N_("%(value)s is not a day (%(days)s)"),
+                        {"value": repr(bad[0]), "days": ", ".join(DAYS)})
     times = {}
     for key, default in (("open", "09:00"), ("close", "18:00")):
         value = sec.get_str(key, default)
         if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
-            raise sec.error(key, f"expected HH:MM (00:00-23:59), got {value!r}")
+            raise sec.error(key, N_("expected HH:MM (00:00-23:59), got %(value)s"), {"value": repr(value)})
         times[key] = value
     if times["open"] >= times["close"]:
-        raise sec.error("close", f"closes at {times['close']}, not after it opens at {times['open']}")
+        raise sec.error("close", N_("closes at %(close)s, not after it opens at %(open)s"),
+                        {"close": times["close"], "open": times["open"]})
     holidays = tuple(sec.get_list("holidays", []))
     for day in holidays:
         try:
             dt.date.fromisoformat(day)
         except ValueError:
-            raise sec.error("holidays", f"{day!r} is not a date YYYY-MM-DD") from None
+            raise sec.error("holidays", N_("%(value)s is not a date YYYY-MM-DD"), {"value": repr(day)}) from None
         if len(day) != len("YYYY-MM-DD"):
-            raise sec.error("holidays", f"{day!r} is not a date YYYY-MM-DD")
+            raise sec.error("holidays", N_("%(value)s is not a date YYYY-MM-DD"), {"value": repr(day)})
     schedule = Schedule(sec.get_str("name"), days, times["open"], times["close"], holidays)
     sec.done()
     return schedule
@@ -118,7 +124,7 @@ def read_schedule(sec: Section) -> Schedule:
 def read_skills(sec: Section) -> dict[str, int]:
     """`skills = { sales = 5 }`, or `queues = ["sales"]` for every listed skill at the default level."""
     if sec.has("skills") and sec.has("queues"):
-        raise sec.error("skills", "give skills or queues, not both")
+        raise sec.error("skills", N_("give skills or queues, not both"), {})
     if sec.has("queues"):
         return dict.fromkeys(sec.get_list("queues"), DEFAULT_LEVEL)
     table = sec.get_table("skills", {})
@@ -134,7 +140,8 @@ def check_skills(sec: Section, skills: dict[str, int], queues: list[QueueConfig]
     key = "queues" if sec.has("queues") else "skills"
     for skill in skills:
         if skill not in known:
-            raise sec.error(key, f"no queue needs skill {skill!r} (skills: {', '.join(sorted(known))})")
+            raise sec.error(key, N_("no queue needs skill %(skill)s (skills: %(skills)s)"),
+                            {"skill": repr(skill), "skills": ", ".join(sorted(known))})
 
 
 def read_tone_plan(sec: Section) -> TonePlan:
@@ -142,7 +149,8 @@ def read_tone_plan(sec: Section) -> TonePlan:
     name = sec.get_str("tones", DEFAULT_PLAN)
     plans = plan_names()
     if name not in plans:
-        raise sec.error("tones", f"no tone plan {name!r} (plans: {', '.join(plans)})")
+        raise sec.error("tones", N_("no tone plan %(name)s (plans: %(plans)s)"),
+                        {"name": repr(name), "plans": ", ".join(plans)})
     try:
         return load_plan(name)
     except TonePlanError as exc:
@@ -162,20 +170,21 @@ def read_phone(sec: Section, key: str = "phone") -> str:
     """A number for the box to dial on a trunk."""
     number = sec.get_str(key)
     if not 1 <= len(number) <= MAX_DIAL or not set(number) <= DIAL_CHARS:
-        raise sec.error(key, f"{number!r} is not a number the box can dial: 1-{MAX_DIAL} of 0-9, * and #")
+        raise sec.error(key, N_("%(value)s is not a number the box can dial: 1-%(max)s of 0-9, * and #"),
+                        {"value": repr(number), "max": str(MAX_DIAL)})
     return number
 
 
 def read_reach(sec: Section) -> tuple[str | None, str | None]:
     """(station, phone): an agent sits at a station of the box or is dialled at their own number."""
     if sec.has("station") and sec.has("phone"):
-        raise sec.error("phone", "give station (a channel of the box) or phone (a number dialled on a free "
-                                 "trunk), not both")
+        raise sec.error("phone", N_("give station (a channel of the box) or phone (a number dialled on a free "
+                                    "trunk), not both"), {})
     if sec.has("phone"):
         return None, read_phone(sec)
     if not sec.has("station"):
-        raise sec.error("station", "required: the agent's station (a channel name), or phone = \"...\" for "
-                                   "an agent reached at their own number")
+        raise sec.error("station", N_("required: the agent's station (a channel name), or phone = \"...\" for "
+                                      "an agent reached at their own number"), {})
     return sec.get_str("station"), None
 
 
@@ -222,15 +231,16 @@ def check_site(top: Section, stations: Collection[str] | None = None) -> tuple[S
     read_names = {q.name for q in site.queues}
     unread = {str(sec.data.get("skill") or sec.data.get("name")) for sec in queue_secs
               if sec.data.get("name") not in read_names}
-    _unique(top, "queue", "queue names", [q.name for q in site.queues], errors)
+    _unique(top, "queue", N_("queue names repeat: %(values)s"), [q.name for q in site.queues], errors)
     if len(site.queues) == len(queue_secs):
-        errors += [sec.error(key, reason) for sec, key, reason in overflow_problems(queue_secs, site.queues)]
+        errors += [sec.error(key, reason, params)
+                   for sec, key, reason, params in overflow_problems(queue_secs, site.queues)]
 
     def agent(sec: Section) -> AgentConfig:
         station, phone = read_reach(sec)
         if station is not None and stations is not None and station not in stations:
-            raise sec.error("station", f"no station named {station!r} on this board "
-                                       f"(stations: {', '.join(sorted(stations)) or 'none'})")
+            raise sec.error("station", N_("no station named %(station)s on this board (stations: %(stations)s)"),
+                            {"station": repr(station), "stations": ", ".join(sorted(stations)) or "none"})
         cfg = AgentConfig(sec.get_str("id"), sec.get_str("name", ""), station, read_skills(sec), phone=phone,
                           origin=f"{sec.file}: {sec.where}.station")
         check_skills(sec, cfg.skills, site.queues, unread)
@@ -240,24 +250,26 @@ def check_site(top: Section, stations: Collection[str] | None = None) -> tuple[S
     def supervisor(sec: Section) -> SupervisorConfig:
         cfg = SupervisorConfig(sec.get_str("id"), sec.get_str("name", ""), sec.get_str("station"))
         if stations is not None and cfg.station not in stations:
-            raise sec.error("station", f"no station named {cfg.station!r} on this board "
-                                       f"(stations: {', '.join(sorted(stations)) or 'none'})")
+            raise sec.error("station", N_("no station named %(station)s on this board (stations: %(stations)s)"),
+                            {"station": repr(cfg.station), "stations": ", ".join(sorted(stations)) or "none"})
         sec.done()
         return cfg
 
     site.agents = each(_tables(top, "agent", errors), agent)
-    _unique(top, "agent", "agent ids", [a.id for a in site.agents], errors)
+    _unique(top, "agent", N_("agent ids repeat: %(values)s"), [a.id for a in site.agents], errors)
     schedules = each(_tables(top, "schedule", errors), read_schedule)
-    _unique(top, "schedule", "schedule names", [s.name for s in schedules], errors)
+    _unique(top, "schedule", N_("schedule names repeat: %(values)s"), [s.name for s in schedules], errors)
     site.schedules = {s.name: s for s in schedules}
     site.supervisors = each(_tables(top, "supervisor", errors), supervisor)
-    _unique(top, "supervisor", "supervisor ids", [s.id for s in site.supervisors], errors)
+    _unique(top, "supervisor", N_("supervisor ids repeat: %(values)s"), [s.id for s in site.supervisors], errors)
     stations_used = [a.station for a in site.agents if a.station] + [s.station for s in site.supervisors]
     if len(set(stations_used)) != len(stations_used):
-        errors.append(top.error("agent", f"a station serves one person only: {stations_used}"))
+        errors.append(top.error("agent", N_("a station serves one person only: %(stations)s"),
+                                {"stations": str(stations_used)}))
     phones = [a.phone for a in site.agents if a.phone]
     if len(set(phones)) != len(phones):
-        errors.append(top.error("agent", f"a phone number reaches one agent only: {phones}"))
+        errors.append(top.error("agent", N_("a phone number reaches one agent only: %(phones)s"),
+                                {"phones": str(phones)}))
     try:
         top.done()
     except ConfigError as exc:
@@ -274,8 +286,9 @@ def _tables(top: Section, key: str, errors: list[ConfigError]) -> list[Section]:
 
 
 def _unique(top: Section, key: str, what: str, values: list[str], errors: list[ConfigError]) -> None:
+    """`what`: a template marked with N_, e.g. N_("queue names repeat: %(values)s")."""
     if len(set(values)) != len(values):
-        errors.append(top.error(key, f"{what} repeat: {values}"))
+        errors.append(top.error(key, what, {"values": str(values)}))
 
 
 def ensure_config(config_dir: Path) -> None:

@@ -20,7 +20,7 @@ from firmware.callcenter.settings import SiteConfig
 from firmware.config.site import check_site
 from firmware.core.control import ControlError
 
-from typed_toml import ConfigError, Section, read_file, read_text
+from typed_toml import N_, ConfigError, Section, message, read_file, read_text
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +57,10 @@ class SiteReloader:
                     _check_queues(self.center.flow, queues)
             except FlowError as exc:
                 key = "box.flow" if other else "queue"
-                fields += [{"field": key, "error": f"flow {site.flow}: {p}"} for p in exc.problems]
-            fields += [{"field": k, "error": r}
-                       for k, r in queue_problems(site, flow or self.center.flow, set(self.center.prompts.names()))]
-            fields += [{"field": "schedule", "error": f"flow {site.flow}: {p}"}
+                fields += [_flow_field(key, site.flow, p) for p in exc.problems]
+            fields += [_error(k, message(template, params)) for k, _, template, params
+                       in queue_problems(site, flow or self.center.flow, set(self.center.prompts.names()))]
+            fields += [_flow_field("schedule", site.flow, p)
                        for p in schedule_problems(flow or self.center.flow, set(site.schedules))]
         now = self.center.site
         was = {"box.id": now.box_id, "box.language": now.language}
@@ -91,30 +91,51 @@ class SiteReloader:
         return {"site": site, "flow": flow, "restart": tuple(restart)}
 
 
-def queue_problems(site: SiteConfig, flow: Flow, prompts: set[str]) -> list[tuple[str, str]]:
-    """(key, reason) for what the queues name in the flow and the prompt set: an overflow to a node
-    the flow lacks, a prompt the box does not have."""
+def queue_problems(site: SiteConfig, flow: Flow, prompts: set[str]) -> list[tuple[str, str, str, dict]]:
+    """(key, reason, reason template, its params) for what the queues name in the flow and the prompt
+    set: an overflow to a node the flow lacks, a prompt the box does not have."""
     out = []
     for i, q in enumerate(site.queues):
         for key in ("on_full", "on_timeout"):
             kind, _, name = getattr(q, key).partition(":")
             if kind == "node" and name not in flow.nodes:
-                out.append((f"queue[{i}].{key}", f"flow {flow.name} has no node {name!r}"))
+                out.append(_problem(f"queue[{i}].{key}", N_("flow %(flow)s has no node %(node)s"),
+                                    {"flow": flow.name, "node": repr(name)}))
         for key in ("overflow_prompts", "announce_prompts"):
             missing = [p for p in getattr(q, key) if p not in prompts]
             if missing:
-                out.append((f"queue[{i}].{key}", f"no prompt named {', '.join(map(repr, missing))}"))
+                out.append(_problem(f"queue[{i}].{key}", N_("no prompt named %(prompt)s"),
+                                    {"prompt": ", ".join(map(repr, missing))}))
     return out
 
 
+def flow_problem(flow: str, problem: Problem) -> dict:
+    """A flow's problem as a reason of the site settings: "flow <name>: node ...", as a message."""
+    return message(N_("flow %(flow)s: %(problem)s"), {"flow": flow, "problem": problem.as_message()})
+
+
+def _problem(key: str, template: str, params: dict) -> tuple[str, str, str, dict]:
+    return key, message(template, params)["text"], template, params
+
+
+def _error(key: str, reason: dict) -> dict:
+    """One `{field, error}` of site.validate, with the reason's `template` and `params` for the web."""
+    return {"field": key, "error": reason["text"], "template": reason["template"], "params": reason["params"]}
+
+
+def _flow_field(key: str, flow: str, problem: Problem) -> dict:
+    return _error(key, flow_problem(flow, problem))
+
+
 def _field(exc: ConfigError) -> dict:
-    return {"field": exc.key, "error": exc.reason}
+    return _error(exc.key, exc.reason_message())
 
 
 def _check_queues(flow: Flow, queues: set[str]) -> None:
     """FlowError if the running flow sends callers to a queue the new settings no longer have."""
-    problems = [Problem(node.name, "queue", f"sends callers to queue {node.opts['queue']!r}, which the settings "
-                        f"remove (queues: {', '.join(sorted(queues))}); change the flow first")
+    problems = [Problem.of(node.name, "queue", N_("sends callers to queue %(queue)s, which the settings remove "
+                                                  "(queues: %(queues)s); change the flow first"),
+                           {"queue": repr(node.opts["queue"]), "queues": ", ".join(sorted(queues))})
                 for node in flow.nodes.values() if node.opts.get("queue") and node.opts["queue"] not in queues]
     if problems:
         raise FlowError(flow.path, problems)

@@ -203,8 +203,14 @@ def test_a_flow_naming_a_schedule_the_settings_lack_is_refused(box, tmp_path):
     center.flow = load_flow(flow, set(center.prompts.names()), {"sales"})
     path.write_text(GOOD)
     errors = reloader.prepare_validate({})["errors"]
-    assert errors == [{"field": "schedule", "error": "flow main: node 'h': schedule: no schedule named 'office' in the site "
-                                                      "settings (schedules: none)"}]
+    assert [(e["field"], e["error"]) for e in errors] == [
+        ("schedule", "flow main: node 'h': schedule: no schedule named 'office' in the site settings (schedules: none)")]
+    # The reason for the web to translate: a template and its params, the flow's problem nested in them.
+    assert errors[0]["template"] == "flow %(flow)s: %(problem)s"
+    problem = errors[0]["params"]["problem"]
+    assert problem["template"] == "node %(node)s: %(field)s: %(reason)s"
+    assert problem["params"]["reason"]["template"] == ("no schedule named %(schedule)s in the site settings "
+                                                       "(schedules: %(schedules)s)")
     with pytest.raises(ControlError, match="no schedule named 'office'"):
         center.load_flow({})
     path.write_text(GOOD + SCHEDULE)

@@ -215,7 +215,8 @@ class FakeEngine:
             _, errors = check_site(top, {f"station{n}" for n in range(1, 5)})
         except ConfigError as exc:
             errors = [exc]
-        fields = [{"field": e.key, "error": e.reason} for e in errors]
+        # As the engine answers (firmware/config/site_reload.py): the English reason, its template and params.
+        fields = [{"field": e.key, "error": e.reason, "template": e.template, "params": e.params} for e in errors]
         if cmd == "site.validate":
             return {"valid": not fields, "errors": fields, "restart": []}
         if fields:
