@@ -16,6 +16,7 @@ from .customer_cards import (FIELDS, LABELS, MAX_QUERY, MAX_VIP, PER_PAGE, ROUTI
                              StaleCard, check_card, get_card, history, lookup, namesakes, search, site_region)
 from .customer_csv import MAX_IMPORT_BYTES, CsvError, decode, export_csv, preview
 from .i18n import gettext as _
+from .records import DISPOSITIONS
 from .replies import json_body, json_error
 from .users import site_agents
 
@@ -62,6 +63,7 @@ def install(app: Bottle, render: Callable[..., str], state_dir: Path) -> None:
                   merge_problems: dict | None = None, notice: str | None = None, status: int = 200):
         response.status = status
         return render("customer", title=card["name"] or card["id"], active="customers", card=card,
+                      dispositions=DISPOSITIONS,
                       form=form or form_for(card), problems=problems or {}, merge_problems=merge_problems or {},
                       history=history(db, card["id"]), agents=site_agents(engine), notice=notice,
                       may_route=user_has(user, *BOOK_ROLES), may_merge=user_has(user, *BOOK_ROLES),

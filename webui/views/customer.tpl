@@ -43,7 +43,7 @@
           <td class="mono">{{call['number'] or fmt.NONE}}</td>
           <td>{{call['queue'] or fmt.NONE}}</td>
           <td class="mono">{{call['agent_id'] or fmt.NONE}}</td>
-          <td>{{call['disposition'] or fmt.NONE}}</td>
+          <td>{{_(dispositions[call['disposition']]) if call['disposition'] in dispositions else (call['disposition'] or fmt.NONE)}}</td>
           <td>
             % if call['recording_id']:
             <a href="/calls/{{call['id']}}">{{fmt.duration(call['recording_duration'])}}</a>
