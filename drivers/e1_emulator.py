@@ -9,13 +9,7 @@ through pyserial, and a far end (a test, the simulated exchange) sets the line's
 from __future__ import annotations
 
 import logging
-import os
-import select
-import shutil
-import tempfile
-import threading
 import time
-import tty
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,6 +17,7 @@ import numpy as np
 
 from . import e1_proto as proto
 from .e1_proto import BLOCKED, VOICE_TIMESLOTS, E1ProtocolError, Message
+from .pty_device import PtyDevice
 
 log = logging.getLogger(__name__)
 
@@ -38,27 +33,21 @@ class E1EmulatorError(Exception):
     """The emulator cannot run as asked."""
 
 
-class E1CardEmulator:
+class E1CardEmulator(PtyDevice):
     """One emulated card on one pseudo-terminal; public methods are safe from any thread.
 
     `on_transmit(ts, abcd)` is called (on the emulator's thread, under its lock) whenever what the
     card transmits on a voice timeslot changes: the far end's view of the box's line signalling."""
 
+    DIR_PREFIX = "branchline-e1-"
+    # A short poll: the tick debounces received CAS (DEBOUNCE, 20 ms by default).
+    POLL_S = 0.002
+
     def __init__(self, serial_number: str = "E1EMU0001", link_dir: str | Path | None = None,
                  on_transmit: Callable[[int, str], None] | None = None, seed: int = 0):
-        self.serial_number = serial_number
-        self._own_dir = link_dir is None
-        self.link_dir = Path(link_dir) if link_dir is not None else None
+        super().__init__(serial_number, link_dir)
         self.on_transmit = on_transmit
         self._rng = np.random.default_rng(seed)
-        self._lock = threading.RLock()
-        self._wake_r, self._wake_w = os.pipe()
-        os.set_blocking(self._wake_w, False)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._master: int | None = None
-        self._slave: int | None = None
-        self.path = ""
         self.transcript: list[tuple[str, str]] = []
         self.faults = {"garbage": 0, "unplugs": 0, "reboots": 0, "bad_lines": 0}
         self._muted = False
@@ -77,56 +66,16 @@ class E1CardEmulator:
             raise E1EmulatorError("E1 emulator: no link before start() chose its directory")
         return str(self.link_dir / f"usb-Emulated_{MODEL}_{self.serial_number}-if02")
 
-    def start(self) -> E1CardEmulator:
-        if self.link_dir is None:
-            self.link_dir = Path(tempfile.mkdtemp(prefix="branchline-e1-"))
-        self.link_dir.mkdir(parents=True, exist_ok=True)
-        with self._lock:
-            self._plug()
-        self._thread = threading.Thread(target=self._run, name=f"e1-emulator-{self.serial_number}", daemon=True)
-        self._thread.start()
-        return self
+    def _thread_name(self) -> str:
+        return f"e1-emulator-{self.serial_number}"
 
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake()
-        if self._thread is not None:
-            self._thread.join(2.0)
-        with self._lock:
-            self._unplug_fds()
-        for fd in (self._wake_r, self._wake_w):
-            os.close(fd)
-        if self._own_dir and self.link_dir is not None:
-            shutil.rmtree(self.link_dir, ignore_errors=True)
-
-    def _plug(self) -> None:
-        master, slave = os.openpty()
-        # Raw at once, and the slave kept open (docs/standards.md §12.4).
-        tty.setraw(slave)
-        self._master, self._slave = master, slave
-        os.set_blocking(master, False)
-        self.path = os.ttyname(slave)
-        tmp = self.link + ".new"
-        if os.path.lexists(tmp):
-            os.unlink(tmp)
-        os.symlink(self.path, tmp)
-        os.replace(tmp, self.link)
+    def _plugged(self) -> None:
+        # A card plugged in has just powered up: no partial line from the host yet, and its BOOT event.
         self._in = proto.LineSplitter()
         self._event("BOOT", fw=FIRMWARE)
 
-    def _unplug_fds(self) -> None:
-        for fd in (self._master, self._slave):
-            if fd is not None:
-                os.close(fd)
-        self._master = self._slave = None
-        if self.link_dir is not None and os.path.lexists(self.link):
-            os.unlink(self.link)
-
-    def _wake(self) -> None:
-        try:
-            os.write(self._wake_w, b"w")
-        except OSError:
-            pass
+    def _unplugging(self) -> None:
+        self.faults["unplugs"] += 1
 
     def _power_on(self) -> None:
         """The card's state after power-on: blocked on every timeslot, no fail-safe, defaults."""
@@ -208,18 +157,6 @@ class E1CardEmulator:
         with self._lock:
             self._muted = on
 
-    def unplug(self) -> None:
-        with self._lock:
-            self.faults["unplugs"] += 1
-            self._unplug_fds()
-            self._power_on()
-
-    def replug(self) -> None:
-        with self._lock:
-            if self._master is None:
-                self._plug()
-        self._wake()
-
     def reboot(self) -> None:
         """The card restarts under the host: defaults again, and a BOOT event."""
         with self._lock:
@@ -238,31 +175,12 @@ class E1CardEmulator:
                     "defects": sorted(self.defects), **self.faults}
 
     # --- the emulator's thread --------------------------------------------------------------------
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            with self._lock:
-                fds = [self._wake_r] + ([self._master] if self._master is not None else [])
-            ready, _, _ = select.select(fds, [], [], 0.002)
-            if self._wake_r in ready:
-                os.read(self._wake_r, 4096)
-            with self._lock:
-                if self._master is not None and self._master in ready:
-                    try:
-                        data = os.read(self._master, 4096)
-                    except OSError:
-                        data = b""
-                    if data:
-                        for line in self._in.feed(data):
-                            self._from_host(line)
-                self._tick(time.monotonic())
+    def _from_host(self, data: bytes) -> None:
+        for line in self._in.feed(data):
+            self._host_line(line)
 
-    def _write(self, data: bytes) -> None:
-        if self._master is None:
-            return
-        try:
-            os.write(self._master, data)
-        except OSError as exc:
-            log.debug("E1 emulator %s: write lost: %s", self.serial_number, exc)
+    def _write_lost(self, exc: OSError) -> None:
+        log.debug("E1 emulator %s: write lost: %s", self.serial_number, exc)
 
     def _send(self, data: bytes) -> None:
         if not self._muted:
@@ -313,7 +231,7 @@ class E1CardEmulator:
                 self.on_transmit(ts, value)
 
     # --- commands ---------------------------------------------------------------------------------
-    def _from_host(self, line: bytes | None) -> None:
+    def _host_line(self, line: bytes | None) -> None:
         if line is None:
             self.faults["bad_lines"] += 1
             return

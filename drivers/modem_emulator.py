@@ -15,14 +15,8 @@ via pyserial."""
 from __future__ import annotations
 
 import logging
-import os
 import re
-import select
-import shutil
-import tempfile
-import threading
 import time
-import tty
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +29,7 @@ from dsp.tones import TonePlan
 
 from . import modem_quirks, v253
 from .modem_quirks import ModemModel
+from .pty_device import PtyDevice
 from .sim import DtmfStyle, SimCaller
 from .sim_signals import BEFORE_RING_GAP_S, Loop, make_loop, progress_tone
 
@@ -103,8 +98,12 @@ class _Glare:
     caller_id_first: bool       # the network sends caller ID before the first ring (ETSI, DTMF)
 
 
-class ModemEmulator:
+class ModemEmulator(PtyDevice):
     """One emulated modem on one pseudo-terminal; public methods are safe from any thread."""
+
+    DIR_PREFIX = "branchline-emu-"
+    # The tick sends the line's audio, in frames of FRAME_S (20 ms).
+    POLL_S = 0.01
 
     def __init__(self, model: ModemModel | str, serial_number: str = "EMU0001", link_dir: str | Path | None = None,
                  ring_period_s: float = RING_PERIOD_S, dtmf: DtmfStyle | None = None, seed: int = 0,
@@ -117,9 +116,7 @@ class ModemEmulator:
         base = self.model.answers
         self.answers = base if not answers else type(base)(**{**base.__dict__, **answers})
         self.codecs = v253.parse_vsm_list(list(self.answers.vsm))
-        self.serial_number = serial_number
-        self._own_dir = link_dir is None
-        self.link_dir = Path(link_dir) if link_dir is not None else None
+        super().__init__(serial_number, link_dir)
         self.ring_period_s = ring_period_s
         self.dtmf = dtmf or DtmfStyle()
         self.called = CalledParty()
@@ -130,14 +127,6 @@ class ModemEmulator:
         # crossed line's speech): int16-scale samples, repeated; None: the plan's dial tone.
         self.off_hook_audio: np.ndarray | None = None
         self._rng = np.random.default_rng(seed)
-        self._lock = threading.RLock()
-        self._wake_r, self._wake_w = os.pipe()
-        os.set_blocking(self._wake_w, False)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._master: int | None = None
-        self._slave: int | None = None
-        self.path = ""
         self.transcript: list[tuple[str, str]] = []
         self.finished: list[SimCaller] = []
         self.dialed: list[str] = []
@@ -156,54 +145,16 @@ class ModemEmulator:
             raise EmulatorError(f"emulator {self.model.id}: no link before start() chose its directory")
         return str(self.link_dir / f"usb-Emulated_{self.model.id}_{self.serial_number}-if00")
 
-    def start(self) -> "ModemEmulator":
-        if self.link_dir is None:
-            self.link_dir = Path(tempfile.mkdtemp(prefix="branchline-emu-"))
-        self.link_dir.mkdir(parents=True, exist_ok=True)
-        self._plug()
-        self._thread = threading.Thread(target=self._run, name=f"emulator-{self.model.id}", daemon=True)
-        self._thread.start()
-        return self
+    def _thread_name(self) -> str:
+        return f"emulator-{self.model.id}"
 
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake()
-        if self._thread is not None:
-            self._thread.join(2.0)
-        with self._lock:
-            self._unplug_fds()
-        for fd in (self._wake_r, self._wake_w):
-            os.close(fd)
-        if self._own_dir and self.link_dir is not None:
-            shutil.rmtree(self.link_dir, ignore_errors=True)
+    def _plugged(self) -> None:
+        """A modem says nothing until the host speaks to it."""
 
-    def _plug(self) -> None:
-        master, slave = os.openpty()
-        # Raw from the start, so nothing written before the driver opens the port is echoed back;
-        # the slave stays open here (docs/standards.md §12.4: reading a master with no slave open gives EIO).
-        tty.setraw(slave)
-        self._master, self._slave = master, slave
-        os.set_blocking(master, False)
-        self.path = os.ttyname(slave)
-        tmp = self.link + ".new"
-        if os.path.lexists(tmp):
-            os.unlink(tmp)
-        os.symlink(self.path, tmp)
-        os.replace(tmp, self.link)
-
-    def _unplug_fds(self) -> None:
-        for fd in (self._master, self._slave):
-            if fd is not None:
-                os.close(fd)
-        self._master = self._slave = None
-        if os.path.lexists(self.link):
-            os.unlink(self.link)
-
-    def _wake(self) -> None:
-        try:
-            os.write(self._wake_w, b"w")
-        except (BlockingIOError, OSError):
-            pass
+    def _unplugging(self) -> None:
+        self.counters["unplugs"] += 1
+        if self._call is not None:
+            self._end_call("pstn")
 
     def _power_on(self) -> None:
         """Modem state after power-on or ATZ."""
@@ -289,20 +240,6 @@ class ModemEmulator:
         with self._lock:
             self._muted = on
 
-    def unplug(self) -> None:
-        with self._lock:
-            self.counters["unplugs"] += 1
-            if self._call is not None:
-                self._end_call("pstn")
-            self._unplug_fds()
-            self._power_on()
-
-    def replug(self) -> None:
-        with self._lock:
-            if self._master is None:
-                self._plug()
-        self._wake()
-
     # --- what the box sent ------------------------------------------------------------------------
     def heard(self) -> np.ndarray:
         """The box's audio as the modem played it (int16, the last HEARD_S seconds)."""
@@ -320,31 +257,9 @@ class ModemEmulator:
                     "codec": self.codec.codec.value if self.codec and self.codec.codec else None,
                     "caller": self._call.caller.number if self._call else None, **self.counters}
 
-    # --- the emulator's thread --------------------------------------------------------------------
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            with self._lock:
-                fds = [self._wake_r] + ([self._master] if self._master is not None else [])
-            ready, _, _ = select.select(fds, [], [], 0.01)
-            if self._wake_r in ready:
-                os.read(self._wake_r, 4096)
-            with self._lock:
-                if self._master is not None and self._master in ready:
-                    try:
-                        data = os.read(self._master, 4096)
-                    except OSError:
-                        data = b""
-                    if data:
-                        self._from_host(data)
-                self._tick(time.monotonic())
-
-    def _write(self, data: bytes) -> None:
-        if self._master is None:
-            return
-        try:
-            os.write(self._master, data)
-        except OSError as exc:
-            log.debug("emulator %s: write failed: %s", self.model.id, exc)
+    # --- what the modem sends ---------------------------------------------------------------------
+    def _write_lost(self, exc: OSError) -> None:
+        log.debug("emulator %s: write failed: %s", self.model.id, exc)
 
     def _say(self, *lines: str) -> None:
         for text in lines:
