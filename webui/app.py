@@ -24,7 +24,7 @@ from .auth import (PASSWORD_MAX, PASSWORD_MIN, Auth, SignInError, always_open, h
 from .config import CONFIG_ROLES, install as install_config
 from .console import install as install_console
 from .customer_cards import CardWriter
-from .console import read_reason, sees_console
+from .console import agent_action, sees_console
 from .engine import AGENT_COMMANDS, MAX_AGENT_ID, CommandRefused, Engine, EngineUnavailable
 from .i18n import LANGUAGE_COOKIE, LANGUAGE_NAMES, LANGUAGES, N_, gettext as _, language, ngettext, pgettext
 from .customers import READ_ROLES as CUSTOMER_ROLES, install as install_customers
@@ -337,14 +337,7 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
                              % {"action": action, "actions": ", ".join(AGENT_COMMANDS)})
         if len(agent_id) > MAX_AGENT_ID or not agent_id.isprintable():
             raise json_error(400, _("agent id must be up to %(max)d printable characters") % {"max": MAX_AGENT_ID})
-        reason = read_reason() if action == "not_ready" else None
-        try:
-            engine.agent_command(agent_id, action, reason)
-        except EngineUnavailable as exc:
-            raise json_error(503, str(exc)) from None
-        except CommandRefused as exc:
-            raise json_error(409, str(exc)) from None
-        return {"ok": True, "agent": agent_id, "action": action}
+        return agent_action(engine, agent_id, action)
 
     install_sync(app, db_path, clock)  # HQ sync API and HQ tokens (webui/sync.py)
     install_lines(app, render)  # technician's lines page and line tests (webui/lines.py)

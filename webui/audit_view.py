@@ -15,6 +15,7 @@ from bottle import Bottle, request, response
 
 from .auth import requires
 from .i18n import gettext as _
+from .records import FilterError
 from .replies import json_error
 
 AUDIT_ROLES = ("admin",)
@@ -22,14 +23,6 @@ PER_PAGE = 50
 MAX_PER_PAGE = 500
 MAX_TEXT = 64
 MAX_PAGE = 1_000_000
-
-
-class AuditFilterError(ValueError):
-    """One or more audit filters are invalid; `problems` maps each parameter to its message."""
-
-    def __init__(self, problems: dict[str, str]):
-        super().__init__(" ".join(problems.values()))
-        self.problems = problems
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,7 +63,7 @@ class AuditFilter:
             except ValueError:
                 problems[name] = _("A whole number from 1 to %(high)d.") % {"high": high}
         if problems:
-            raise AuditFilterError(problems)
+            raise FilterError(problems)
         return cls(**values)
 
     def query_string(self, **changes) -> str:
@@ -144,7 +137,7 @@ def install(app: Bottle, render: Callable[..., str]) -> None:
         try:
             f = AuditFilter.from_query(query)
             entries, total = list_entries(db, f)
-        except AuditFilterError as exc:
+        except FilterError as exc:
             response.status, problems = 400, exc.problems
         return render("audit", title=_("Audit log"), active="audit", form=dict(query), problems=problems,
                       entries=entries, total=total, f=f, pages=max(1, math.ceil(total / f.per_page)),
@@ -155,7 +148,7 @@ def install(app: Bottle, render: Callable[..., str]) -> None:
     def api_audit(db):
         try:
             f = AuditFilter.from_query(request.query.decode())
-        except AuditFilterError as exc:
+        except FilterError as exc:
             raise json_error(400, str(exc), exc.problems) from None
         entries, total = list_entries(db, f)
         return {"entries": entries, "total": total, "page": f.page, "per_page": f.per_page,

@@ -94,13 +94,18 @@ def install(app: Bottle, render: Callable[..., str], reasons: tuple[str, ...]) -
         agent_id = user["agent_id"]
         if not agent_id:
             raise json_error(409, _("your account is not linked to an agent id; ask an administrator"))
-        reason = read_reason() if action == "not_ready" else None
-        try:
-            engine.agent_command(agent_id, action, reason)
-        except EngineUnavailable as exc:
-            raise json_error(503, str(exc)) from None
-        except CommandRefused as exc:
-            raise json_error(409, str(exc)) from None
-        return {"ok": True, "agent": agent_id, "action": action}
+        return agent_action(engine, agent_id, action)
 
     return console_page
+
+
+def agent_action(engine: Engine, agent_id: str, action: str) -> dict:
+    """Have the engine do `action` (one of AGENT_COMMANDS) for `agent_id`; a JSON error reply if it cannot."""
+    reason = read_reason() if action == "not_ready" else None
+    try:
+        engine.agent_command(agent_id, action, reason)
+    except EngineUnavailable as exc:
+        raise json_error(503, str(exc)) from None
+    except CommandRefused as exc:
+        raise json_error(409, str(exc)) from None
+    return {"ok": True, "agent": agent_id, "action": action}
