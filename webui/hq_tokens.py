@@ -19,4 +19,4 @@ def install(app: Bottle, render: Callable[..., str]) -> None:
     @app.get("/hq-tokens")
     @requires(*HQ_TOKEN_ROLES)
     def hq_tokens_page():
-        return render("hq_tokens", title=_("HQ tokens"), active="hq-tokens", scripts=["hq_tokens.js"])
+        return render("hq_tokens", title=_("HQ tokens"), active="hq-tokens", scripts=["api.js", "hq_tokens.js"])

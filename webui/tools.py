@@ -21,5 +21,5 @@ def install(app: Bottle, render: Callable[..., str]) -> None:
     @app.get("/tools")
     @requires(*TOOLS_ROLES)
     def tools_page():
-        return render("tools", title=_("Tools"), active="tools", scripts=["tools.js"], levels=LEVELS,
+        return render("tools", title=_("Tools"), active="tools", scripts=["api.js", "tools.js"], levels=LEVELS,
                       default_lines=DEFAULT_LINES, max_lines=MAX_LINES)

@@ -6,7 +6,6 @@
   const root = document.getElementById("hq-tokens-page");
   if (!root) return;
   const msg = root.dataset;
-  const csrf = document.querySelector('meta[name="csrf-token"]').content;
   const tbody = document.querySelector("#tokens tbody");
   const pageError = document.getElementById("page-error");
   const form = document.getElementById("create-token");
@@ -29,26 +28,7 @@
     pageError.hidden = !text;
   }
 
-  async function api(method, url, body) {
-    const init = { method, credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" } };
-    if (method !== "GET") {
-      init.headers["Content-Type"] = "application/json";
-      init.headers["X-CSRF-Token"] = csrf;
-      init.body = JSON.stringify(body || {});
-    }
-    let res;
-    try {
-      res = await fetch(url, init);
-    } catch (err) {
-      return { ok: false, error: msg.msgUnreachable };
-    }
-    if (res.status === 401) {
-      window.location.assign("/login?next=" + encodeURIComponent(window.location.pathname));
-      return { ok: false, error: "" };
-    }
-    const data = await res.json().catch(() => ({}));
-    return res.ok ? { ok: true, data } : { ok: false, error: data.error || String(res.status) };
-  }
+  const api = (method, url, body) => window.Api.call(method, url, body, msg.msgUnreachable);
 
   function render(tokens) {
     document.getElementById("n-tokens").textContent = tokens.length ? `(${tokens.length})` : "";
@@ -91,7 +71,7 @@
 
   async function revoke(t) {
     if (!window.confirm(msg.msgConfirm.replace("%(name)s", t.name))) return;
-    const reply = await api("POST", `/api/v1/hq/tokens/${encodeURIComponent(t.id)}/revoke`);
+    const reply = await api("POST", `/api/v1/hq/tokens/${encodeURIComponent(t.id)}/revoke`, {});
     if (!reply.ok) showError(reply.error);
     load();
   }

@@ -5,32 +5,10 @@
   const root = document.getElementById("tools-page");
   if (!root) return;
   const msg = root.dataset;
-  const csrf = document.querySelector('meta[name="csrf-token"]').content;
   const fill = (text, values) => text.replace(/%\((\w+)\)s/g, (_, k) => String(values[k]));
   const when = (t) => new Date(t * 1000).toLocaleTimeString([], { hour12: false });
 
-  async function api(method, url, body) {
-    const init = { method, credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" } };
-    if (method !== "GET") {
-      init.headers["X-CSRF-Token"] = csrf;
-      if (body !== undefined) {
-        init.headers["Content-Type"] = "application/json";
-        init.body = JSON.stringify(body);
-      }
-    }
-    let res;
-    try {
-      res = await fetch(url, init);
-    } catch (err) {
-      return { ok: false, error: msg.msgUnreachable };
-    }
-    if (res.status === 401) {
-      window.location.assign("/login?next=" + encodeURIComponent(window.location.pathname));
-      return { ok: false, error: "" };
-    }
-    const data = await res.json().catch(() => ({}));
-    return res.ok ? { ok: true, data } : { ok: false, error: data.error || String(res.status) };
-  }
+  const api = (method, url, body) => window.Api.call(method, url, body, msg.msgUnreachable);
 
   function showError(node, text) {
     node.textContent = text || "";
