@@ -17,6 +17,7 @@ import pytest
 
 from firmware.config.site import BOARD_DIR
 from firmware.core.control import ControlError, ControlServer
+from firmware.core.events import EventBus
 from firmware.store import open_db
 from webui.accounts import AccountStore
 from webui.app import create_app
@@ -104,6 +105,9 @@ class FakeEngine:
         self.path = path
         self.state = path.parent
         self.server = ControlServer(path)
+        # The live events the engine's loop publishes; a test publishes them itself (one thread at a time).
+        self.events = self.server.events = EventBus(time.time)
+        self.statuses = 0   # status commands answered (a page following the events reads one snapshot)
         self.commands: list[tuple[str, dict]] = []
         self.refusals: dict[str, str] = {}   # command -> error message the engine answers with
         # The engine's site.toml: site.validate and site.reload check a file as the real engine's
@@ -133,8 +137,12 @@ class FakeEngine:
     def _answer(self, cmd: str, args: dict) -> dict:
         if cmd in self.refusals:
             raise ControlError(self.refusals[cmd])
+        if cmd == "events.subscribe":
+            return self.events.subscribe(args["subscriber"])
         if cmd == "status":
-            return {**canned_status(time.time(), self.started), **self.flow_status()}
+            self.statuses += 1
+            return {**canned_status(time.time(), self.started), **self.flow_status(),
+                    "events": {"run": self.events.run, "seq": self.events.seq}}
         if cmd == "flow.validate":
             self.commands.append((cmd, args))
             return self.check(args["text"], args.get("name") or self.FLOW)
