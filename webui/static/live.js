@@ -15,6 +15,14 @@ window.Live = (function () {
 
   const { gettext: _, timeOfDay } = window.I18n;
 
+  // Seconds as the boards show them: m:ss, or h:mm:ss from an hour.
+  function duration(seconds) {
+    const s = Math.max(0, Math.floor(seconds));
+    const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
+    const pad = (n) => String(n).padStart(2, "0");
+    return h ? `${h}:${pad(m)}:${pad(sec)}` : `${m}:${pad(sec)}`;
+  }
+
   // Polls `url` every second (every 5 s while hidden): `render(body)` on an answer, the banner and a
   // "stale" page (after `onDown()`) when the engine or the web server does not answer. Returns
   // poll(), to refresh at once.
@@ -69,5 +77,5 @@ window.Live = (function () {
     return poll;
   }
 
-  return { el, poller };
+  return { el, duration, poller };
 })();
