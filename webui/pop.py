@@ -9,7 +9,7 @@ from firmware.store.phones import PhoneNumberError
 
 from .customer_cards import absorbed, get_card, lookup
 from .records import _local_midnight
-from .ticket_queries import OPEN_STATES
+from .ticket_config import FINISHED, STATES
 from .ticket_store import digits
 
 # The caller's last calls the pop lists: enough to see a pattern (a third call this week), few enough to
@@ -18,6 +18,9 @@ HISTORY_CALLS = 5
 # Open tickets shown; a customer with more has them all on their card's page.
 POP_TICKETS = 10
 CARD_FIELDS = ("id", "name", "vip", "numbers", "agent_id", "company", "notes")
+# A ticket is open for the agent while somebody still works on it: resolved ones wait only for the
+# customer's confirmation at the callback.
+OPEN_STATES = tuple(s for s in STATES if s not in FINISHED)
 
 
 def _rows(db: sqlite3.Connection, sql: str, args: list) -> list[dict]:
