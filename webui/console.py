@@ -12,7 +12,7 @@ from .auth import requires
 from .customer_cards import site_region
 from .engine import CommandRefused, Engine, EngineUnavailable
 from .i18n import N_, gettext as _
-from .pop import enrich, today
+from .pop import screen_pop, today
 from .replies import json_error
 
 # The roles that see the site-wide dashboard; a user with none of them sees their own console at /.
@@ -132,7 +132,7 @@ def install(app: Bottle, render: Callable[..., str], reasons: tuple[str, ...], s
         offer = offer_of(status, agent)
         if offer["call"] is None:
             return {**offer, "card": None, "history": [], "tickets": []}
-        return enrich(db, offer, site_region(state_dir))
+        return {**offer, **screen_pop(db, offer, site_region(state_dir))}
 
     @app.get("/api/v1/agents/<agent_id>/today")
     @requires(*ACTING_ROLES)

@@ -7,67 +7,40 @@ import sqlite3
 
 from firmware.store.phones import PhoneNumberError
 
-from .customer_cards import absorbed, get_card, lookup
+from .customer_cards import absorbed, get_card, lookup, recent_calls
 from .records import _local_midnight
-from .ticket_config import FINISHED, STATES
-from .ticket_store import digits
+from .ticket_queries import open_tickets
 
-# The caller's last calls the pop lists: enough to see a pattern (a third call this week), few enough to
-# read in the seconds the phone rings.
-HISTORY_CALLS = 5
-# Open tickets shown; a customer with more has them all on their card's page.
+# What a screen pop shows: the last calls and the open tickets (issue 14: the last 5 calls).
+POP_CALLS = 5
 POP_TICKETS = 10
-CARD_FIELDS = ("id", "name", "vip", "numbers", "agent_id", "company", "notes")
-# A ticket is open for the agent while somebody still works on it: resolved ones wait only for the
-# customer's confirmation at the callback.
-OPEN_STATES = tuple(s for s in STATES if s not in FINISHED)
 
 
-def _rows(db: sqlite3.Connection, sql: str, args: list) -> list[dict]:
-    cur = db.execute(sql, args)
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, row)) for row in cur.fetchall()]
-
-
-def _card(db: sqlite3.Connection, customer_id: str | None, number: str | None, region: str) -> dict | None:
-    """The live card the engine matched (followed through merges), or the one holding the number."""
-    card = get_card(db, customer_id) if customer_id else None
-    seen = set()
-    while card is not None and card["merged_into"] and card["id"] not in seen:
-        seen.add(card["id"])
-        card = get_card(db, card["merged_into"])
-    if card is None and number:
+def screen_pop(db: sqlite3.Connection, offer: dict, region: str) -> dict:
+    """The caller's card, last calls before this one and open tickets for `offer` (the engine's: call, number,
+    customer_id): the fields the live `offer` event and GET /api/v1/agents/{id}/pop add to the engine's."""
+    card = get_card(db, offer["customer_id"]) if offer.get("customer_id") else None
+    if card is None and offer.get("number"):
+        # The engine's directory follows the cards every few seconds: a card made just now is found by its number.
         try:
-            card = lookup(db, number, region)
+            card = lookup(db, offer["number"], region)
         except PhoneNumberError:
-            card = None
-    return card
-
-
-def enrich(db: sqlite3.Connection, offer: dict, region: str) -> dict:
-    """`offer` (the engine's: agent, call, number, customer_id ...) with the caller's `card` (or None), their
-    last calls before this one (`history`) and their open `tickets`, matched by card, else by number."""
-    card = _card(db, offer.get("customer_id"), offer.get("number"), region)
-    if card is not None:
-        ids = absorbed(db, card["id"])
-        marks = ",".join("?" * len(ids))
-        who, who_args = f"customer_id IN ({marks})", ids
-    else:
-        who, who_args = "number = ?", [offer.get("number") or ""]
-    history = _rows(db, f"""SELECT c.id, c.arrived_at, c.queue, c.agent_id, c.disposition, c.wrapup_code,
-                                   (SELECT r.id FROM recordings r WHERE r.call_id = c.id LIMIT 1) AS recording
-                            FROM calls c WHERE c.{who} AND c.id IS NOT ? ORDER BY c.arrived_at DESC LIMIT ?""",
-                    [*who_args, offer.get("call"), HISTORY_CALLS])
-    states = ",".join("?" * len(OPEN_STATES))
-    if card is not None:
-        ticket_who, ticket_args = who, who_args
-    else:
-        ticket_who, ticket_args = "number_key = ?", [digits(offer.get("number"))]
-    tickets = _rows(db, f"""SELECT id, title, category, state, priority, due_at AS due FROM tickets
-                            WHERE {ticket_who} AND state IN ({states}) ORDER BY due_at IS NULL, due_at LIMIT ?""",
-                    [*ticket_args, *OPEN_STATES, POP_TICKETS]) if ticket_args[0] else []
-    summary = {key: card[key] for key in CARD_FIELDS} if card is not None else None
-    return {**offer, "card": summary, "history": history, "tickets": tickets}
+            card = None      # a caller ID that is no phone number ("anonymous") has no card
+    if card is not None and card.get("merged_into"):
+        card = get_card(db, card["merged_into"]) or card
+    if card is None:
+        return {"card": None, "history": [], "tickets": []}
+    ids = absorbed(db, card["id"])
+    calls = [c for c in recent_calls(db, ids, POP_CALLS + 1) if c["id"] != offer.get("call")][:POP_CALLS]
+    tickets = open_tickets(db, ids, POP_TICKETS)
+    summary = {key: card[key] for key in ("id", "name", "vip", "agent_id", "company", "notes", "blocked")}
+    summary["numbers"] = [n["number"] for n in card["numbers"]]
+    return {"card": summary,
+            "history": [{key: c[key] for key in ("id", "arrived_at", "queue", "agent_id", "disposition",
+                                                 "wrapup_code", "recording_id", "direction", "number")}
+                        for c in calls],
+            "tickets": [{key: t[key] for key in ("id", "title", "category", "priority", "state", "due_at")}
+                        for t in tickets]}
 
 
 def today(db: sqlite3.Connection, agent_id: str, now: float) -> dict:

@@ -18,6 +18,7 @@ import pytest
 from firmware.config.site import BOARD_DIR
 from firmware.core.commands import COMMANDS
 from firmware.core.control import ControlError, ControlServer
+from firmware.core.events import EventBus
 from firmware.store import open_db
 from webui.accounts import AccountStore
 from webui.app import create_app
@@ -105,6 +106,8 @@ class FakeEngine:
         self.path = path
         self.state = path.parent
         self.server = ControlServer(path)
+        # The live events the engine's loop publishes; a test publishes them itself (one thread at a time).
+        self.events = self.server.events = EventBus(time.time)
         self.commands: list[tuple[str, dict]] = []
         self.refusals: dict[str, str] = {}   # command -> error message the engine answers with
         # The engine's site.toml: site.validate and site.reload check a file as the real engine's
@@ -134,6 +137,8 @@ class FakeEngine:
     def _answer(self, cmd: str, args: dict) -> dict:
         if cmd in self.refusals:
             raise ControlError(self.refusals[cmd])
+        if cmd == "events.subscribe":
+            return self.events.subscribe(args["subscriber"])
         if cmd == "status":
             return {**canned_status(time.time(), self.started), **self.flow_status()}
         if cmd == "flow.validate":

@@ -138,11 +138,11 @@ def test_the_pop_shows_the_card_last_calls_and_open_tickets(staff, engine, known
     assert (pop["agent"], pop["call"], pop["number"], pop["queue"], pop["digits"]) == \
         ("1002", "c-talk", "0215559876", "service", "2")
     assert pop["card"]["name"] == "Wang Fang" and pop["card"]["vip"] == 2 and pop["card"]["agent_id"] == "1002"
-    assert len(pop["card"]["numbers"]) == 1 and pop["card"]["numbers"][0]["number"].endswith("215559876")
+    assert len(pop["card"]["numbers"]) == 1 and pop["card"]["numbers"][0].endswith("215559876")
     assert [t["title"] for t in pop["tickets"]] == ["Late delivery"]
     assert pop["tickets"][0]["id"] == ticket["id"]
     # Newest first, without the call being offered; the recorded one with its recording's id.
-    assert [(c["id"], c["disposition"], c["wrapup_code"], c["recording"]) for c in pop["history"]] == \
+    assert [(c["id"], c["disposition"], c["wrapup_code"], c["recording_id"]) for c in pop["history"]] == \
         [("c-old2", "abandoned", None, None), ("c-old1", "answered", "sale", "rec-1")]
 
 

@@ -7,7 +7,7 @@
 (function () {
   const root = document.getElementById("console");
   if (!root || !root.dataset.agent) return;
-  const { gettext: _, number, timeOfDay } = window.I18n;
+  const { gettext: _, number, dateTime } = window.I18n;
   const { el, duration } = window.Live;
   const me = root.dataset.agent;
   const base = `/api/v1/agents/${encodeURIComponent(me)}`;
@@ -72,7 +72,7 @@
     $("pop-name").replaceChildren(card ? el("strong", null, card.name || dash) : el("span", "muted", _("No customer card for this number")));
     const vip = card ? card.vip : data.vip;
     $("pop-vip").replaceChildren(vip ? el("span", "st st-ringing", _("VIP %(level)s", { level: vip })) : dash);
-    $("pop-numbers").textContent = card && card.numbers.length ? card.numbers.map((n) => n.display || n.number).join(", ") : dash;
+    $("pop-numbers").textContent = card && card.numbers.length ? card.numbers.join(", ") : dash;
     $("pop-dedicated").textContent = (card && card.agent_id) || dash;
     $("pop-company").textContent = (card && card.company) || dash;
     $("pop-notes").textContent = (card && card.notes) || dash;
@@ -84,16 +84,16 @@
       const li = el("li");
       li.append(link(`/tickets/${encodeURIComponent(t.id)}`, t.title || t.id), " ",
         el("span", `st st-t-${t.state}`, t.state), " ", el("span", "muted", t.category || ""));
-      if (t.due) li.append(" ", el("span", "muted", _("due %(time)s", { time: window.I18n.dateTime(new Date(t.due * 1000)) })));
+      if (t.due_at) li.append(" ", el("span", "muted", _("due %(time)s", { time: dateTime(new Date(t.due_at * 1000)) })));
       return li;
     }));
     if (!tickets.children.length) tickets.append(el("li", "muted", _("No open tickets")));
     const rows = (data.history || []).map((c) => {
       const tr = el("tr");
       const when = el("td");
-      when.append(link(`/calls/${encodeURIComponent(c.id)}`, window.I18n.dateTime(new Date(c.arrived_at * 1000))));
+      when.append(link(`/calls/${encodeURIComponent(c.id)}`, dateTime(new Date(c.arrived_at * 1000))));
       const rec = el("td");
-      if (c.recording) rec.append(link(`/recordings/${encodeURIComponent(c.recording)}`, _("Play")));
+      if (c.recording_id) rec.append(link(`/recordings/${encodeURIComponent(c.recording_id)}`, _("Play")));
       else rec.textContent = dash;
       tr.append(when, el("td", null, c.queue || dash), el("td", null, c.agent_id || dash),
         el("td", null, c.disposition || dash), el("td", null, c.wrapup_code || dash), rec);
@@ -132,8 +132,9 @@
     const data = answer.data;
     const mine = await window.Api.call("GET", "/api/v1/me/agent", undefined, root.dataset.down);
     if (mine.ok) {
-      Object.assign(agent, { reason: mine.data.agent.reason, since: mine.data.agent.since });
-      $("my-station").textContent = mine.data.agent.station || mine.data.agent.phone || dash;
+      const a = mine.data.agent;
+      Object.assign(agent, { reason: a.reason, since: a.since, held: Boolean(a.held), wrapupUntil: a.wrapup_until });
+      $("my-station").textContent = a.station || a.phone || dash;
     }
     Object.assign(agent, { state: data.state, call: data.call });
     if (data.call) showPop(data, data.state === "ringing" ? _("Incoming call") : _("On a call with"));
@@ -288,7 +289,8 @@
         root.classList.toggle("stale", !up);
       },
     });
+  } else {
+    load();
   }
   setInterval(tick, 1000);
-  load();
 })();
