@@ -14,6 +14,7 @@ from .engine import CommandRefused, Engine, EngineUnavailable
 from .i18n import N_, gettext as _
 from .pop import screen_pop, today
 from .replies import json_error
+from .ticket_store import state_labels as ticket_state_labels
 
 # The roles that see the site-wide dashboard; a user with none of them sees their own console at /.
 DASHBOARD_ROLES = ("admin", "supervisor", "technician")
@@ -101,7 +102,8 @@ def install(app: Bottle, render: Callable[..., str], reasons: tuple[str, ...], s
         return render("console", title=_("Your console"), active="console",
                       scripts=["api.js", "live.js", "events.js", "console_keys.js", "console.js", "kb_search.js"],
                       agent=agent, agent_id=user["agent_id"], problem=problem, reasons=reasons, labels=labels,
-                      labels_json=json.dumps(labels, ensure_ascii=False), wrapup_codes=WRAPUP_CODES)
+                      labels_json=json.dumps(labels, ensure_ascii=False), wrapup_codes=WRAPUP_CODES,
+                      ticket_states_json=json.dumps(ticket_state_labels(), ensure_ascii=False))
 
     @app.get("/console")
     @requires(*ACTING_ROLES)

@@ -12,6 +12,7 @@
   const me = root.dataset.agent;
   const base = `/api/v1/agents/${encodeURIComponent(me)}`;
   const labels = JSON.parse(root.dataset.labels);
+  const ticketStates = JSON.parse(root.dataset.ticketStates);
   const $ = (id) => document.getElementById(id);
   const banner = $("engine-banner");
   const errorLine = $("my-error");
@@ -34,9 +35,11 @@
     $("call-state").textContent = agent.call ? (agent.held ? _("on hold") : labels[agent.state] || "") : _("no call");
     const loggedOut = agent.state === "logged_out";
     const onCall = agent.state === "talking" && Boolean(agent.call);
+    // Ringing or talking, the engine takes no change of state (firmware/callcenter/acd.py BUSY).
+    const busy = agent.state === "ringing" || agent.state === "talking";
     const enable = {
-      login: loggedOut, logout: !loggedOut && !onCall, ready: !loggedOut && agent.state !== "ready" && !onCall,
-      not_ready: !loggedOut && agent.state !== "not_ready" && !onCall,
+      login: loggedOut, logout: !loggedOut && !busy, ready: agent.state === "not_ready" || agent.state === "wrapup",
+      not_ready: !loggedOut && agent.state !== "not_ready" && !busy,
       hold: onCall && !agent.held, resume: onCall && agent.held, hangup: onCall,
       transfer: onCall, consult: onCall, transfer_complete: onCall, transfer_cancel: onCall, conference: onCall,
       record: onCall, pause_recording: onCall, resume_recording: onCall,
@@ -44,7 +47,7 @@
     for (const button of root.querySelectorAll("button[data-action]")) {
       button.disabled = !enable[button.dataset.action];
     }
-    $("pop-dial").disabled = !pop || !pop.number || onCall || loggedOut;
+    $("pop-dial").disabled = !pop || !pop.number || busy || loggedOut;
     tick();
   }
 
@@ -83,7 +86,7 @@
     tickets.replaceChildren(...(data.tickets || []).map((t) => {
       const li = el("li");
       li.append(link(`/tickets/${encodeURIComponent(t.id)}`, t.title || t.id), " ",
-        el("span", `st st-t-${t.state}`, t.state), " ", el("span", "muted", t.category || ""));
+        el("span", `st st-t-${t.state}`, ticketStates[t.state] || t.state), " ", el("span", "muted", t.category || ""));
       if (t.due_at) li.append(" ", el("span", "muted", _("due %(time)s", { time: dateTime(new Date(t.due_at * 1000)) })));
       return li;
     }));
@@ -229,6 +232,13 @@
     if (await act("dial", { number: $("dial-number").value })) $("dial-number").value = "";
   });
   $("pop-dial").addEventListener("click", () => act("dial", { number: pop.number }));
+  // A select submits no form on Enter by itself: the code is saved as a typed field's would be.
+  $("wrapup-code").addEventListener("keydown", (ev) => {
+    if (ev.key === "Enter" && !ev.isComposing) {
+      ev.preventDefault();
+      $("wrapup-form").requestSubmit();
+    }
+  });
   $("wrapup-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const code = $("wrapup-code");
@@ -254,6 +264,7 @@
       held: Boolean(data.held), wrapupUntil: data.wrapup_until });
     if (data.state === "wrapup" && was !== "wrapup") {
       $("wrapup-saved").textContent = "";
+      if (pop) $("pop-heading").textContent = _("Last call");
       $("wrapup-code").focus();
       figures();
     }

@@ -15,6 +15,7 @@ window.Shortcuts = (function () {
   // The control's own words, without the <kbd> that shows its key.
   function label(el) {
     if (el.getAttribute("aria-label")) return el.getAttribute("aria-label");
+    if (FIELDS.has(el.tagName) && el.closest("label")) return label(el.closest("label"));
     const copy = el.cloneNode(true);
     for (const k of copy.querySelectorAll("kbd, select, input, .hint")) k.remove();
     const own = copy.textContent.replace(/\s+/g, " ").trim();

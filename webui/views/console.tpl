@@ -3,6 +3,7 @@
 %# own figures and the knowledge base. Every control names its shortcut (data-key, shown as <kbd>);
 %# static/console_keys.js binds them and lists them in the help overlay (?).
 <div id="console" class="console" data-agent="{{agent_id or ''}}" data-labels="{{labels_json}}"
+     data-ticket-states="{{ticket_states_json}}"
      data-down="{{_("The engine is not answering; this is the last state it gave.")}}">
   <div class="page-head">
     <h1>{{_("Your console")}}</h1>
@@ -59,11 +60,13 @@
             <h3>{{_("Open tickets")}}</h3>
             <ul id="pop-tickets" class="plain"></ul>
             <h3>{{_("Last calls")}}</h3>
+            <div class="table-wrap">
             <table class="table">
               <thead><tr><th>{{_("When")}}</th><th>{{_("Queue")}}</th><th>{{_("Agent")}}</th>
                 <th>{{_("Outcome")}}</th><th>{{_("Code")}}</th><th>{{_("Recording")}}</th></tr></thead>
               <tbody id="pop-history"></tbody>
             </table>
+            </div>
           </div>
         </div>
         <p class="actions">
@@ -125,7 +128,7 @@
           <dt>{{_("Not ready")}}</dt><dd id="today-not-ready">{{fmt.NONE}}</dd>
         </dl>
       </section>
-      <section class="card kb-side" data-key="s" data-focus="input[type=search]">
+      <section class="card kb-side" data-key="s" data-focus="input[type=search]" aria-label="{{_("Search the knowledge base")}}">
         % include('kb_search_box', box_id='console')
       </section>
     </aside>

@@ -65,6 +65,7 @@ window.BranchlineCatalogue = {
   "Idle": "空闲",
   "In IVR": "IVR 中",
   "Incoming call": "来电",
+  "Last call": "上一通电话",
   "Live": "实时",
   "Log in": "签入",
   "Log out": "签出",
