@@ -27,15 +27,21 @@ class ActionError(Exception):
     """An action's argument is missing or wrong; the message names it."""
 
 
-def _text(body: dict, name: str, limit: int, required: bool) -> str | None:
+def _text(body: dict, name: str, limit: int) -> str | None:
+    """The field `name` stripped, None if it is absent or empty; ActionError if it is not short printable text."""
     raw = body.get(name)
     if raw is None or raw == "":
-        if required:
-            raise ActionError(_("%(name)s is required") % {"name": name})
         return None
     value = raw.strip() if isinstance(raw, str) else None
     if not value or len(value) > limit or not value.isprintable():
         raise ActionError(_("%(name)s must be up to %(n)d printable characters") % {"name": name, "n": limit})
+    return value
+
+
+def _required(body: dict, name: str, limit: int) -> str:
+    value = _text(body, name, limit)
+    if value is None:
+        raise ActionError(_("%(name)s is required") % {"name": name})
     return value
 
 
@@ -58,8 +64,7 @@ def _reason(body: dict) -> dict:
 
 def _target(body: dict) -> dict:
     # "agent:<id>", "queue:<name>" or a number: the engine's own forms (firmware/callcenter/transfers.py).
-    to = _text(body, "to", MAX_TARGET, required=True)
-    assert to is not None
+    to = _required(body, "to", MAX_TARGET)
     kind, _sep, rest = to.partition(":")
     if not ((kind in ("agent", "queue") and rest) or set(to) <= DIAL_CHARACTERS):
         raise ActionError(_("to must be agent:ID, queue:NAME or a number of digits, * and #"))
@@ -72,17 +77,15 @@ def _transfer(body: dict) -> dict:
 
 
 def _dial(body: dict) -> dict:
-    number = _text(body, "number", MAX_DIAL, required=True)
-    assert number is not None
-    number = number.replace(" ", "").replace("-", "")
+    number = _required(body, "number", MAX_DIAL).replace(" ", "").replace("-", "")
     if not number or not set(number) <= DIAL_CHARACTERS:
         raise ActionError(_("number must be digits, * and # (spaces and dashes are left out)"))
     return {"number": number}
 
 
 def _wrapup(body: dict) -> dict:
-    code = _text(body, "code", WRAPUP_CODE_MAX, required=True)
-    if code is None or not WRAPUP_CHARACTERS.fullmatch(code):
+    code = _required(body, "code", WRAPUP_CODE_MAX)
+    if not WRAPUP_CHARACTERS.fullmatch(code):
         raise ActionError(_("code must be up to %(n)d letters, digits, - or _") % {"n": WRAPUP_CODE_MAX})
     return {"code": code}
 
@@ -137,13 +140,19 @@ REFUSALS: tuple[tuple[re.Pattern, str], ...] = tuple((re.compile(pattern), templ
 ))
 
 
-def refusal_text(english: str) -> str:
-    """The engine's refusal in the request's language where it is a known one; else as the engine wrote it."""
+def known_refusal(english: str) -> tuple[str, dict[str, str]] | None:
+    """The template and its values of an engine refusal the web knows; None for another."""
     for pattern, template in REFUSALS:
         found = pattern.fullmatch(english)
         if found:
-            return _(template) % found.groupdict()
-    return english
+            return template, found.groupdict()
+    return None
+
+
+def refusal_text(english: str) -> str:
+    """The engine's refusal in the request's language where it is a known one; else as the engine wrote it."""
+    known = known_refusal(english)
+    return _(known[0]) % known[1] if known else english
 
 
 def request_body() -> dict:
@@ -162,7 +171,7 @@ def read_arguments(action: str, body: dict) -> dict:
     """The engine arguments of `action` from `body`, with the `call` it acts on; ActionError if one is wrong."""
     args = ARGUMENTS.get(action, _nothing)(body)
     if action in ON_CALL:
-        call = _text(body, "call", MAX_ID, required=False)
+        call = _text(body, "call", MAX_ID)
         if call is not None:
             args["call"] = call
     return args

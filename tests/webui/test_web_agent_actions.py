@@ -186,3 +186,23 @@ def test_the_agents_day_counts_calls_handling_and_not_ready_time_since_midnight(
     assert day["calls"] == 2
     assert day["aht"] == (120 + 30 + 240 + 30) / 2       # talk and wrap-up, per call
     assert day["not_ready"] == 3540 + 900
+
+
+# The engine's refusals as it words them (firmware/callcenter/acd.py, transfers.py, legs.py; the same
+# strings tests/firmware/test_operations.py sees from the live engine).
+@pytest.mark.parametrize("english", [
+    "agent A has no answered consultation to hand the call to", "unknown agent 'Z'",
+    "agent A: the call is not on hold", "agent B is not on a call", "agent A cannot dial now (talking)",
+    "agent 1001 is not logged in", "agent 1001 is on a call; hang up first", "no free line to dial out on",
+    "agent A: call c-1 is not the agent's call now (on no call)", "agent 7 already has agent:8 on this call",
+    "a transfer to a queue is always blind", "agent 8 is not ready (wrapup)", "unknown queue 'vip'",
+])
+def test_each_known_refusal_is_translated(english):
+    from webui.agent_actions import known_refusal
+    from webui.i18n import translations
+
+    template, values = known_refusal(english)
+    assert translations("zh").gettext(template) != template
+    # Each value is one word of the message: an agent id, a call id, a state.
+    assert all(value in english and " " not in value and ":" not in value.removeprefix("agent:")
+               for value in values.values())
