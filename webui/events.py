@@ -44,7 +44,8 @@ RING_EVENTS = 2000
 # The engine sends a keepalive every 5 s (firmware/core/events.py KEEPALIVE_S); three missed mean it
 # is gone or its loop is stuck: the hub reconnects and the pages show their figures are not live.
 ENGINE_SILENCE_S = 15.0
-# Reconnecting to the engine: at once, then doubling up to this (a restart takes a few seconds).
+# Reconnecting to the engine: after half a second, then doubling up to 5 s (a restart takes a few).
+BACKOFF_MIN_S = 0.5
 BACKOFF_MAX_S = 5.0
 # The WHATWG SSE standard: a comment line keeps the connection open through proxies and idle timers;
 # the browser ignores it. Also how a page's stream finds a client that went away.
@@ -57,10 +58,10 @@ RETRY_MS = 2000
 MAX_ID = 64
 
 # Who sees what (docs/architecture.md §15): admins and supervisors everything; an agent their own
-# agent, offer and call events and the queues; a technician the queues, calls and lines.
-ALL_TYPES = None
+# agent, offer and call events and the queues; a technician the queues, calls, lines and the box's
+# own figures (tick timing, worker threads).
 AGENT_OWN = ("agent", "offer", "call")
-TECHNICIAN_TYPES = ("queue", "call", "line")
+TECHNICIAN_TYPES = ("queue", "call", "line", "box")
 # Sent to every page whatever its roles: the stream's own state.
 STREAM_TYPES = ("reset", "engine")
 
@@ -181,16 +182,16 @@ class Hub:
 
     def _follow(self) -> None:
         """Subscribe to the engine and take its events in, reconnecting with backoff while it is away."""
-        backoff = 0.0
+        backoff = BACKOFF_MIN_S
         while not self._stop.is_set():
             try:
                 self._subscribe_and_read()
-                backoff = 0.0
             except (OSError, EventsError, ValueError) as exc:
                 if self.engine_up:
                     log.warning("live events: the engine's stream ended: %s", exc)
-                backoff = min(BACKOFF_MAX_S, max(0.5, backoff * 2))
             finally:
+                # Doubling from the first try after a subscription that worked.
+                backoff = BACKOFF_MIN_S if self.engine_up else min(BACKOFF_MAX_S, backoff * 2)
                 self._engine_state(False)
             self._stop.wait(backoff)
         if self._db is not None:
@@ -324,6 +325,12 @@ class Hub:
     def signed_out(self, session: str) -> bool:
         with self._lock:
             return session in self._signed_out
+
+    @property
+    def last_id(self) -> str:
+        """The id of the newest event kept (a page that has it has missed nothing)."""
+        with self._lock:
+            return f"{self.token}-{self._n}"
 
     @property
     def streams(self) -> int:

@@ -92,7 +92,6 @@ window.BranchlineCatalogue = {
   "Recordings": "录音",
   "Records are not being written.": "记录未能写入。",
   "Records wait to be written; none is lost.": "记录正在等待写入，没有丢失。",
-  "Retrying every second…": "每秒重试中…",
   "Ringing": "振铃",
   "Ringing agent": "坐席振铃",
   "Take the line off-hook and listen for dial tone": "让线路摘机并检测拨号音",
