@@ -24,9 +24,9 @@ from .auth import (PASSWORD_MAX, PASSWORD_MIN, Auth, SignInError, always_open, h
 from .config import CONFIG_ROLES, install as install_config
 from .console import install as install_console
 from .customer_cards import CardWriter
-from .console import agent_action, sees_console
+from .console import sees_console
 from .events import Hub, install as install_events
-from .engine import AGENT_COMMANDS, MAX_AGENT_ID, CommandRefused, Engine, EngineUnavailable
+from .engine import CommandRefused, Engine, EngineUnavailable
 from .i18n import LANGUAGE_COOKIE, LANGUAGE_NAMES, LANGUAGES, N_, gettext as _, language, ngettext, pgettext
 from .customers import READ_ROLES as CUSTOMER_ROLES, install as install_customers
 from .flows import FLOW_ROLES, install as install_flows
@@ -170,8 +170,8 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
     # Every status, those bottle raises itself (405, 413) included: an API client always gets JSON.
     app.default_error_handler = on_error
 
-    # An agent-only user's `/` (webui/console.py); its API routes are added here, before the dashboard's.
-    console_page = install_console(app, render, NOT_READY_REASONS)
+    # The agent console and the agent actions' API (webui/console.py); an agent-only user's `/` is the console.
+    console_page = install_console(app, render, NOT_READY_REASONS, Path(db_path).parent, clock)
 
     # --- first run, sign-in and sign-out -------------------------------------------------------
     def setup_policy() -> list[str]:
@@ -337,16 +337,6 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
             raise json_error(404, _("no call with id %(id)s") % {"id": call_id})
         call, events = found
         return {"call": call, "events": events}
-
-    @app.post("/api/v1/agents/<agent_id>/<action>")
-    @requires(*CONTROL_ROLES)
-    def api_agent(agent_id, action, engine):
-        if action not in AGENT_COMMANDS:
-            raise json_error(404, _("unknown agent action %(action)r: use one of %(actions)s")
-                             % {"action": action, "actions": ", ".join(AGENT_COMMANDS)})
-        if len(agent_id) > MAX_AGENT_ID or not agent_id.isprintable():
-            raise json_error(400, _("agent id must be up to %(max)d printable characters") % {"max": MAX_AGENT_ID})
-        return agent_action(engine, agent_id, action)
 
     install_sync(app, db_path, clock)  # HQ sync API and HQ tokens (webui/sync.py)
     install_lines(app, render)  # technician's lines page and line tests (webui/lines.py)

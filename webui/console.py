@@ -1,19 +1,28 @@
-"""An agent's own console: their agent's live state and their ready, not-ready, log-in and log-out controls."""
+"""The agent console (R21): the page, and the reads behind its screen pop, transfer targets and own figures."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Callable
 
-from bottle import Bottle, request
+from bottle import Bottle
 
+from .agent_actions import ACTING_ROLES, check_agent_id, install as install_actions, may_act
 from .auth import requires
-from .engine import AGENT_COMMANDS, CommandRefused, Engine, EngineUnavailable
-from .i18n import gettext as _
+from .customer_cards import site_region
+from .engine import CommandRefused, Engine, EngineUnavailable
+from .i18n import N_, gettext as _
+from .pop import screen_pop, today
 from .replies import json_error
+from .ticket_store import state_labels as ticket_state_labels
 
 # The roles that see the site-wide dashboard; a user with none of them sees their own console at /.
 DASHBOARD_ROLES = ("admin", "supervisor", "technician")
-MAX_REASON = 40
+# The wrap-up codes an agent picks from: one vocabulary for the records and HQ (English code words, shown
+# translated), as the not-ready reasons are. The engine takes any word of letters, digits, - and _.
+WRAPUP_CODES = {"resolved": N_("Resolved"), "information": N_("Information given"), "sale": N_("Sale"),
+                "complaint": N_("Complaint"), "follow-up": N_("Follow-up needed"),
+                "callback": N_("Callback promised"), "wrong-number": N_("Wrong number")}
 
 
 def state_labels() -> dict[str, str]:
@@ -23,7 +32,7 @@ def state_labels() -> dict[str, str]:
 
 
 class NoAgent(Exception):
-    """The signed-in user's agent cannot be shown; `status` is the API's answer for it."""
+    """The agent cannot be shown; `status` is the API's answer for it."""
 
     def __init__(self, message: str, status: int):
         super().__init__(message)
@@ -35,35 +44,53 @@ def sees_console(user: dict) -> bool:
     return "agent" in user["roles"] and not set(DASHBOARD_ROLES) & set(user["roles"])
 
 
-def own_agent(engine: Engine, agent_id: str | None) -> dict:
-    """The engine's status of the linked agent; NoAgent says why there is none to show."""
-    if not agent_id:
-        raise NoAgent(_("Your account is not linked to an agent id. Ask an administrator to link it."), 409)
+def engine_status(engine: Engine) -> dict:
     try:
-        agents = engine.status().get("agents", [])
+        return engine.status()
     except (EngineUnavailable, CommandRefused) as exc:
         raise NoAgent(_("The engine is not answering: %(error)s") % {"error": exc}, 503) from None
-    agent = next((a for a in agents if str(a.get("id")) == agent_id), None)
+
+
+def find_agent(status: dict, agent_id: str | None) -> dict:
+    """The engine's status of `agent_id`; NoAgent says why there is none to show."""
+    if not agent_id:
+        raise NoAgent(_("Your account is not linked to an agent id. Ask an administrator to link it."), 409)
+    agent = next((a for a in status.get("agents", []) if str(a.get("id")) == agent_id), None)
     if agent is None:
         raise NoAgent(_("Agent %(agent)s is not configured on this box. Ask an administrator.")
                       % {"agent": agent_id}, 404)
     return agent
 
 
-def read_reason() -> str:
-    """The not-ready reason of this request (JSON body or form), checked; a JSON error reply if it is bad."""
-    body = request.json if request.content_type.startswith("application/json") else None
-    raw = body.get("reason") if isinstance(body, dict) else request.forms.getunicode("reason")
-    reason = raw.strip() if isinstance(raw, str) else ""
-    if not reason:
-        raise json_error(400, _("choose a reason for not ready"))
-    if len(reason) > MAX_REASON or not reason.isprintable():
-        raise json_error(400, _("the reason must be up to %(n)d printable characters") % {"n": MAX_REASON})
-    return reason
+def own_agent(engine: Engine, agent_id: str | None) -> dict:
+    """The engine's status of the linked agent; NoAgent says why there is none to show."""
+    if not agent_id:
+        return find_agent({}, agent_id)
+    return find_agent(engine_status(engine), agent_id)
 
 
-def install(app: Bottle, render: Callable[..., str], reasons: tuple[str, ...]) -> Callable[[dict, Engine], str]:
-    """Add /api/v1/me/agent and /api/v1/me/<action> to the web app; return the console page's renderer."""
+def offer_of(status: dict, agent: dict) -> dict:
+    """The agent's current (offered or connected) call as the engine's `offer` event carries it."""
+    call = next((c for c in status.get("calls", []) if c.get("id") == agent.get("call_id")), None) or {}
+    return {"agent": agent["id"], "call": agent.get("call_id"), "number": agent.get("number") or call.get("number"),
+            "queue": call.get("queue"), "path": call.get("path") or [], "digits": call.get("digits") or "",
+            "vip": call.get("priority") or 0, "customer_id": call.get("customer_id"),
+            "state": agent["state"], "call_state": call.get("state")}
+
+
+def targets(status: dict, agent_id: str) -> dict:
+    """Where the agent can send a call: the other agents ready now, and the queues that take callers."""
+    return {"agents": [{"id": a["id"], "name": a.get("name")} for a in status.get("agents", [])
+                       if a.get("state") == "ready" and a["id"] != agent_id],
+            "queues": [{"name": q["name"], "waiting": q.get("waiting", 0)} for q in status.get("queues", [])
+                       if not q.get("draining")]}
+
+
+def install(app: Bottle, render: Callable[..., str], reasons: tuple[str, ...], state_dir: Path,
+            clock: Callable[[], float]) -> Callable[[dict, Engine], str]:
+    """Add /console, the agent actions and the console's reads to the web app; return the console's renderer
+    (an agent-only user's `/`)."""
+    install_actions(app)
 
     def console_page(user: dict, engine: Engine) -> str:
         agent, problem = None, None
@@ -72,40 +99,54 @@ def install(app: Bottle, render: Callable[..., str], reasons: tuple[str, ...]) -
         except NoAgent as exc:
             problem = str(exc)
         labels = state_labels()
-        return render("console", title=_("Your console"), active="dashboard", scripts=["console.js", "kb_search.js"],
+        return render("console", title=_("Your console"), active="console",
+                      scripts=["api.js", "live.js", "events.js", "console_keys.js", "console.js", "kb_search.js"],
                       agent=agent, agent_id=user["agent_id"], problem=problem, reasons=reasons, labels=labels,
-                      labels_json=json.dumps(labels, ensure_ascii=False))
+                      labels_json=json.dumps(labels, ensure_ascii=False), wrapup_codes=WRAPUP_CODES,
+                      ticket_states_json=json.dumps(ticket_state_labels(), ensure_ascii=False))
+
+    @app.get("/console")
+    @requires(*ACTING_ROLES)
+    def console(user, engine):
+        return console_page(user, engine)
 
     @app.get("/api/v1/me/agent")
-    @requires("agent")
+    @requires(*ACTING_ROLES)
     def api_my_agent(user, engine):
         try:
             return {"agent": own_agent(engine, user["agent_id"])}
         except NoAgent as exc:
             raise json_error(exc.status, str(exc)) from None
 
-    @app.post("/api/v1/me/<action>")
-    @requires("agent")
-    def api_my_action(action, user, engine):
-        # Acts only on the caller's own linked agent id: an agent never steers another agent.
-        if action not in AGENT_COMMANDS:
-            raise json_error(404, _("unknown action %(action)r: use one of %(actions)s")
-                             % {"action": action, "actions": ", ".join(AGENT_COMMANDS)})
-        agent_id = user["agent_id"]
-        if not agent_id:
-            raise json_error(409, _("your account is not linked to an agent id; ask an administrator"))
-        return agent_action(engine, agent_id, action)
+    def agent_status(user: dict, engine: Engine, agent_id: str) -> tuple[dict, dict]:
+        check_agent_id(agent_id)
+        may_act(user, agent_id)
+        try:
+            status = engine_status(engine)
+            return status, find_agent(status, agent_id)
+        except NoAgent as exc:
+            raise json_error(exc.status, str(exc)) from None
+
+    @app.get("/api/v1/agents/<agent_id>/pop")
+    @requires(*ACTING_ROLES)
+    def api_pop(agent_id, user, engine, db):
+        status, agent = agent_status(user, engine, agent_id)
+        offer = offer_of(status, agent)
+        if offer["call"] is None:
+            return {**offer, "card": None, "history": [], "tickets": []}
+        return {**offer, **screen_pop(db, offer, site_region(state_dir))}
+
+    @app.get("/api/v1/agents/<agent_id>/today")
+    @requires(*ACTING_ROLES)
+    def api_today(agent_id, user, db):
+        check_agent_id(agent_id)
+        may_act(user, agent_id)
+        return today(db, agent_id, clock())
+
+    @app.get("/api/v1/agents/<agent_id>/targets")
+    @requires(*ACTING_ROLES)
+    def api_targets(agent_id, user, engine):
+        status, _agent = agent_status(user, engine, agent_id)
+        return targets(status, agent_id)
 
     return console_page
-
-
-def agent_action(engine: Engine, agent_id: str, action: str) -> dict:
-    """Have the engine do `action` (one of AGENT_COMMANDS) for `agent_id`; a JSON error reply if it cannot."""
-    reason = read_reason() if action == "not_ready" else None
-    try:
-        engine.agent_command(agent_id, action, reason)
-    except EngineUnavailable as exc:
-        raise json_error(503, str(exc)) from None
-    except CommandRefused as exc:
-        raise json_error(409, str(exc)) from None
-    return {"ok": True, "agent": agent_id, "action": action}

@@ -18,8 +18,10 @@ CONTROL_TIMEOUT = 3.0
 # The agent ids the web takes (link a user, send a command): site.toml's ids are short numbers or
 # names, well inside the control socket's own limit (firmware/core/commands.py MAX_ID).
 MAX_AGENT_ID = 32
-AGENT_COMMANDS = {"login": "agent.login", "logout": "agent.logout", "ready": "agent.ready",
-                  "not_ready": "agent.not_ready"}
+# Every agent command the engine runs (firmware/core/commands.py), by the action name the web API uses.
+AGENT_COMMANDS = {action: f"agent.{action}" for action in (
+    "login", "logout", "ready", "not_ready", "hold", "resume", "transfer", "transfer_complete", "transfer_cancel",
+    "conference", "dial", "hangup", "record", "pause_recording", "wrapup")}
 
 
 class EngineUnavailable(Exception):
@@ -65,13 +67,10 @@ class Engine:
                 raise type(self._error)(str(self._error))
             return self._status
 
-    def agent_command(self, agent: str, action: str, reason: str | None = None) -> dict:
-        args: dict[str, str | None] = {"agent": agent}
-        if action == "not_ready":
-            args["reason"] = reason
-        result = self._call(AGENT_COMMANDS[action], **args)
-        with self._lock:
-            self._fetched_at = float("-inf")  # the next poll shows the agent's new state
+    def agent_command(self, agent: str, action: str, **args: object) -> dict:
+        """Have the engine do `action` (a key of AGENT_COMMANDS) for `agent` with the action's `args`."""
+        result = self._call(AGENT_COMMANDS[action], agent=agent, **args)
+        self._forget_status()  # the next poll shows the agent's new state
         return result
 
     def dial(self, agent: str, number: str) -> dict:

@@ -33,8 +33,8 @@ from .cookies import read_cookie
 from .i18n import gettext as _
 from .replies import json_error
 from .accounts import ROLES
-from .customer_cards import absorbed, get_card, lookup, recent_calls, site_region
-from .ticket_queries import open_tickets
+from .customer_cards import site_region
+from .pop import screen_pop
 
 log = logging.getLogger(__name__)
 
@@ -55,9 +55,6 @@ KEEPALIVE_S = 15.0
 RECHECK_S = 5.0
 # How long the browser waits before reconnecting a dropped stream (the SSE `retry` field, ms).
 RETRY_MS = 2000
-# What a screen pop shows: the last calls and the open tickets (issue 14: the last 5 calls).
-POP_CALLS = 5
-POP_TICKETS = 10
 POP_CACHE_KB = 256
 # An id a page sends back (Last-Event-ID) is ours only if it is this short.
 MAX_ID = 64
@@ -264,32 +261,12 @@ class Hub:
     # --- the screen pop ---------------------------------------------------------------------------
     def pop(self, offer: dict) -> dict:
         """The caller's card, last calls and open tickets, read once for every page that sees the offer."""
-        empty: dict = {"card": None, "history": [], "tickets": []}
         try:
             db = self._db = self._db or self._connect()
-            card = get_card(db, offer["customer_id"]) if offer.get("customer_id") else None
-            if card is None and offer.get("number"):
-                # The engine's directory follows the cards every few seconds: a card made just now is
-                # found by its number.
-                card = lookup(db, offer["number"], site_region(self.db_path.parent))
-            if card is not None and card.get("merged_into"):
-                card = get_card(db, card["merged_into"]) or card
-            if card is None:
-                return empty
-            ids = absorbed(db, card["id"])
-            calls = [c for c in recent_calls(db, ids, POP_CALLS + 1) if c["id"] != offer.get("call")][:POP_CALLS]
-            tickets = open_tickets(db, ids, POP_TICKETS)
+            return screen_pop(db, offer, site_region(self.db_path.parent))
         except (StoreError, sqlite3.Error, ValueError) as exc:
             log.warning("live events: no screen pop for call %s: %s", offer.get("call"), exc)
-            return empty
-        summary = {key: card[key] for key in ("id", "name", "vip", "agent_id", "company", "notes", "blocked")}
-        summary["numbers"] = [n["number"] for n in card["numbers"]]
-        return {"card": summary,
-                "history": [{key: c[key] for key in ("id", "arrived_at", "queue", "agent_id", "disposition",
-                                                     "wrapup_code", "recording_id", "direction", "number")}
-                            for c in calls],
-                "tickets": [{key: t[key] for key in ("id", "title", "category", "priority", "state", "due_at")}
-                            for t in tickets]}
+            return {"card": None, "history": [], "tickets": []}
 
     def _connect(self) -> sqlite3.Connection:
         db = connect_readonly(self.db_path)

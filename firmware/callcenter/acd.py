@@ -131,6 +131,8 @@ class Agent:
                                                   if self.level(q.cfg.skill) >= q.cfg.min_level],
                 "call_id": self.call.id if self.call else None,
                 "number": self.call.number if self.call else None, "calls": self.calls,
+                "held": self.call is not None and self.call.hold_started is not None,
+                "wrapup_until": self.wrapup_until,
                 "talk_s": round(self.talk_s, 1)}
 
 

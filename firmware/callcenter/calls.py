@@ -188,7 +188,8 @@ class Call:
                 "node": self.node, "queue": self.queue, "arrived_at": self.arrived_at,
                 "queued_at": self.queued_at, "wait_s": self.wait_seconds(now),
                 "agent": self.agent.id if self.agent else None, "digits": self.digits,
-                "priority": self.priority, "customer": self.customer.name if self.customer else None}
+                "priority": self.priority, "customer": self.customer.name if self.customer else None,
+                "customer_id": self.customer.id if self.customer else None, "path": list(self.path)}
 
     def finish(self, disposition: Disposition, hangup_by: str, now: float) -> None:
         """Close the record: final disposition, durations; exactly once per call."""

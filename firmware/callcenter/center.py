@@ -36,6 +36,7 @@ from firmware.callcenter.say import Say
 from firmware.callcenter.voicemail import Voicemail
 from firmware.callcenter.settings import SiteConfig
 from firmware.core.application import Services
+from firmware.core.commands import COMMANDS
 from firmware.core.control import ControlError
 from firmware.core.prompts import PromptError
 from firmware.core.recorder import Finished
@@ -55,6 +56,12 @@ CALLER_ID_POLL_S = 0.1
 RETUNE_RETRY_S = 1.0
 # A fax machine is only told apart from a caller while nobody is talking to it yet.
 FAX_STATES = frozenset((CallState.IVR, CallState.QUEUED))
+
+
+# The agent commands that act on the agent's call take the call the console shows (`call`): checked
+# here on the loop, where no call can end between the check and the command, so a page still showing a
+# call that has ended can never hold, transfer or code the agent's next one.
+ON_CALL = frozenset(name for name, spec in COMMANDS.items() if "call" in spec)
 
 
 def _refusing(fn: Callable[..., dict]) -> Callable[..., dict]:
@@ -185,7 +192,23 @@ class CallCenter:
 
     # --- the loop's interface -----------------------------------------------------------------
     def commands(self) -> dict[str, Callable[..., dict]]:
-        return {name: _refusing(fn) for name, fn in self._commands.items()}
+        return {name: _refusing(self._on_call(name, fn) if name in ON_CALL else fn)
+                for name, fn in self._commands.items()}
+
+    def _on_call(self, name: str, fn: Callable[..., dict]) -> Callable[..., dict]:
+        """`fn` refusing a `call` argument that is not the agent's call (for a wrap-up code: their
+        call, or the last one they had)."""
+        def run(agent: str, call: str | None = None, **args) -> dict:
+            if call is not None:
+                agent_obj = self.acd.agent(agent)
+                current = agent_obj.call.id if agent_obj.call else None
+                if name == "agent.wrapup" and current is None:
+                    current = agent_obj.last_call_id
+                if call != current:
+                    raise AcdError(f"agent {agent_obj.id}: call {call} is not the agent's call now"
+                                   f" ({'on call ' + current if current else 'on no call'})")
+            return fn(agent=agent, **args)
+        return run
 
     def preparers(self) -> dict[str, Callable[[dict], dict]]:
         return {"flow.reload": self.load_flow, "flow.validate": self.check_flow_text,

@@ -133,6 +133,9 @@ def optional(kind):
 
 ID = Text(1, MAX_ID)
 AGENT = {"agent": ID}
+# A command on the agent's call may name the call it means; the loop refuses it if that call is not the
+# agent's now (firmware/callcenter/center.py ON_CALL).
+ON_CALL = {**AGENT, "call": optional(ID)}
 SUPERVISED = {"supervisor": ID, "agent": ID}
 
 # Every command the control socket accepts, with its arguments; the engine runs each by the same name.
@@ -151,17 +154,17 @@ COMMANDS: dict[str, dict] = {
     "agent.logout": AGENT,
     "agent.ready": AGENT,
     "agent.not_ready": {**AGENT, "reason": optional(Text(1, MAX_REASON))},
-    "agent.hangup": AGENT,
-    "agent.hold": AGENT,
-    "agent.resume": AGENT,
-    "agent.transfer": {**AGENT, "to": Text(1, MAX_TARGET), "blind": optional(Flag())},
-    "agent.transfer_complete": AGENT,
-    "agent.transfer_cancel": AGENT,
-    "agent.conference": {**AGENT, "to": Text(1, MAX_TARGET)},
+    "agent.hangup": ON_CALL,
+    "agent.hold": ON_CALL,
+    "agent.resume": ON_CALL,
+    "agent.transfer": {**ON_CALL, "to": Text(1, MAX_TARGET), "blind": optional(Flag())},
+    "agent.transfer_complete": ON_CALL,
+    "agent.transfer_cancel": ON_CALL,
+    "agent.conference": {**ON_CALL, "to": Text(1, MAX_TARGET)},
     "agent.dial": {**AGENT, "number": Text(1, MAX_DIAL)},
-    "agent.wrapup": {**AGENT, "code": Text(1, WRAPUP_CODE_MAX)},
-    "agent.record": AGENT,
-    "agent.pause_recording": {**AGENT, "paused": optional(Flag())},
+    "agent.wrapup": {**ON_CALL, "code": Text(1, WRAPUP_CODE_MAX)},
+    "agent.record": ON_CALL,
+    "agent.pause_recording": {**ON_CALL, "paused": optional(Flag())},
     "supervisor.monitor": {**SUPERVISED, "mode": optional(Text(1, len("whisper")))},
     "supervisor.stop": {"supervisor": ID},
     "supervisor.intercept": SUPERVISED,

@@ -279,7 +279,7 @@ def load_scenario(path: str | Path) -> Scenario:
         args: dict[str, str | bool] = {who: sec.get_str(who)}
         if who == "supervisor" and do not in ("stop",):
             args["agent"] = sec.get_str("agent")
-        for key in ("to", "reason", "code", "number", "mode"):
+        for key in ("to", "reason", "code", "number", "mode", "call"):
             if sec.has(key):
                 args[key] = sec.get_str(key)
         for key in ("blind", "paused"):

@@ -56,6 +56,7 @@ def test_bad_arguments_are_refused_naming_command_argument_and_rule(cmd, args, m
     ("agent.not_ready", {"agent": "1001", "reason": "午饭"}),
     ("agent.transfer", {"agent": "1001", "to": "agent:1002", "blind": False}),
     ("agent.dial", {"agent": "1001", "number": "0215559876"}),
+    ("agent.hold", {"agent": "1001", "call": "3f2b9c"}),
     ("supervisor.monitor", {"supervisor": "S", "agent": "1001", "mode": "whisper"}),
     ("line.test", {"channel": 0}),
     ("line.test", {"channel": 3, "seconds": 2}),

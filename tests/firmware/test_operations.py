@@ -229,3 +229,21 @@ def test_operations_refused_with_clear_errors(run_inline):
                       "supervisor S must be listening to agent A's call first", "unknown supervisor 'nobody'",
                       "agent A cannot dial now (talking)", "wrap-up code must be 1-40 letters, digits, - or _"]
     assert ran.call()["agent"] == "A"
+
+
+def test_an_action_naming_a_call_the_agent_is_not_on_changes_nothing(run_inline):
+    # A console still showing an ended call sends that call's id: the loop refuses, the live call goes on.
+    ran = run_inline(base(40, 1000.0) + actions(
+        {"at": 10.0, "do": "hold", "agent": "A", "call": "ended-call"},
+        {"at": 11.0, "do": "transfer", "agent": "A", "to": "queue:service", "call": "ended-call"},
+        {"at": 12.0, "do": "hangup", "agent": "B", "call": "ended-call"},
+        {"at": 13.0, "do": "wrapup", "agent": "B", "code": "sale", "call": "ended-call"}))
+    errors = [a["error"] for a in ran.report["actions"]]
+    assert errors == ["agent A: call ended-call is not the agent's call now (on call " + ran.call()["call_id"] + ")",
+                      "agent A: call ended-call is not the agent's call now (on call " + ran.call()["call_id"] + ")",
+                      "agent B: call ended-call is not the agent's call now (on no call)",
+                      "agent B: call ended-call is not the agent's call now (on no call)"]
+    call = ran.call()
+    assert call["agent"] == "A"
+    row = ran.db["calls"].get(call["call_id"])
+    assert not row["hold"] and not row["transfers"] and row["wrapup_code"] is None

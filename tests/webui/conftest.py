@@ -16,6 +16,7 @@ from urllib.parse import unquote, urlencode, urlsplit
 import pytest
 
 from firmware.config.site import BOARD_DIR
+from firmware.core.commands import COMMANDS
 from firmware.core.control import ControlError, ControlServer
 from firmware.core.events import EventBus
 from firmware.store import open_db
@@ -97,7 +98,7 @@ class FakeEngine:
     the box's own in `<state>/prompts/en`, and the sales and service queues); the running flow is
     `<state>/config/flows/main.toml`."""
 
-    AGENT_COMMANDS = ("agent.login", "agent.logout", "agent.ready", "agent.not_ready", "agent.hangup", "agent.dial")
+    AGENT_COMMANDS = tuple(name for name in COMMANDS if name.startswith("agent."))
     QUEUES = {"sales", "service"}
     FLOW = "main"
 
@@ -163,13 +164,27 @@ class FakeEngine:
         if cmd in ("site.validate", "site.reload"):
             return self._site(cmd, args)
         if cmd in self.AGENT_COMMANDS:
-            if args.get("agent") not in {a["id"] for a in canned_status(0)["agents"]}:
+            agents = {a["id"]: a for a in canned_status(0)["agents"]}
+            if args.get("agent") not in agents:
                 raise ControlError(f"unknown agent {args.get('agent')}")
+            self._on_call(cmd, args, agents[args["agent"]])
             self.commands.append((cmd, args))
             return {"agent": args["agent"]}
         if cmd.startswith("loadtest."):
             return self._loadtest(cmd, args)
         raise ControlError(f"unknown command {cmd}")
+
+    def _on_call(self, cmd: str, args: dict, agent: dict) -> None:
+        """The engine's refusals of an action on a call (firmware/callcenter/center.py, transfers.py): a call
+        named that is not the agent's, or no call at all."""
+        if "call" not in COMMANDS[cmd]:
+            return
+        current = agent["call_id"]
+        if args.get("call") not in (None, current):
+            raise ControlError(f"agent {agent['id']}: call {args['call']} is not the agent's call now "
+                               f"({'on call ' + current if current else 'on no call'})")
+        if current is None and cmd != "agent.wrapup":
+            raise ControlError(f"agent {agent['id']} is not on a call")
 
     def flow_status(self) -> dict:
         return {"flow": {"name": self.FLOW, "start": "welcome", "nodes": 5}, "language": "en",

@@ -71,7 +71,9 @@ def test_not_ready_without_a_good_reason_is_refused(admin, engine, body, message
 def test_an_unknown_action_is_404(admin, engine):
     reply = admin.api_post("/api/v1/agents/1001/dance")
     assert reply.status == 404
-    assert reply.json()["error"] == "unknown agent action 'dance': use one of login, logout, ready, not_ready"
+    assert reply.json()["error"] == ("unknown agent action 'dance': use one of login, logout, ready, not_ready, "
+                                     "hold, resume, transfer, transfer_complete, transfer_cancel, conference, dial, "
+                                     "hangup, record, pause_recording, wrapup")
 
 
 def test_a_refusal_from_the_engine_is_409_with_its_message(admin, engine):

@@ -45,7 +45,7 @@ def test_an_agent_may_not_steer_other_agents_through_the_supervisors_route(staff
 
 def test_bad_requests_to_ones_own_agent_are_json_errors(staff, engine):
     ana = staff("ana", ["agent"], agent_id="1001")
-    assert api_call(ana, "POST", "/api/v1/me/hangup").status == 404
+    assert api_call(ana, "POST", "/api/v1/me/dance").status == 404
     assert api_call(ana, "POST", "/api/v1/me/not_ready", {}).json()["error"] == "choose a reason for not ready"
     engine.refusals["agent.ready"] = "agent 1001 is on a call"
     refused = api_call(ana, "POST", "/api/v1/me/ready")

@@ -1,82 +1,307 @@
-// An agent's own console: keeps their state current and sends their own ready, not-ready, log-in and
-// log-out through /api/v1/me/<action> (the server acts on the signed-in user's linked agent only).
+// The agent console: the agent's state and time in it, the screen pop of an offered call (before it is
+// answered), the call controls and wrap-up code, the agent's figures today. Live changes come from the
+// event stream (events.js); the page reads its snapshot from the API at start and after a reset, and
+// every action names the call the page shows, so the engine refuses one a stale page sends.
 "use strict";
 
 (function () {
   const root = document.getElementById("console");
   if (!root || !root.dataset.agent) return;
-  const POLL_MS = 2000;
-  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  const { gettext: _, number, dateTime } = window.I18n;
+  const { el, duration } = window.Live;
+  const me = root.dataset.agent;
+  const base = `/api/v1/agents/${encodeURIComponent(me)}`;
   const labels = JSON.parse(root.dataset.labels);
-  const banner = document.getElementById("engine-banner");
-  const errorLine = document.getElementById("my-error");
+  const ticketStates = JSON.parse(root.dataset.ticketStates);
+  const $ = (id) => document.getElementById(id);
+  const banner = $("engine-banner");
+  const errorLine = $("my-error");
   const dash = "—";
 
-  const timeOfDay = (epoch) => new Date(epoch * 1000).toLocaleTimeString([], { hour12: false });
+  // The page's state: the agent as the engine last told it, and the call it shows.
+  const agent = { state: null, reason: null, since: null, call: null, held: false, wrapupUntil: null };
+  let pop = null;
 
-  function show(agent) {
-    const state = document.getElementById("my-state");
-    state.className = `st st-${agent.state}`;
-    state.textContent = labels[agent.state] || agent.state;
-    document.getElementById("my-reason").textContent = agent.reason || "";
-    document.getElementById("my-since").textContent = agent.since ? timeOfDay(agent.since) : dash;
-    document.getElementById("my-station").textContent = agent.station || dash;
-    document.getElementById("my-queues").textContent = (agent.queues || []).join(", ") || dash;
-    document.getElementById("my-call").textContent = agent.number || dash;
-    document.getElementById("my-calls").textContent = agent.calls ?? dash;
+  // --- showing -----------------------------------------------------------------------------------
+  function say(message) {
+    errorLine.textContent = message || "";
+  }
+
+  function showState() {
+    const state = $("my-state");
+    state.className = `st st-${agent.state || "idle"}`;
+    state.textContent = labels[agent.state] || agent.state || dash;
+    $("my-reason").textContent = agent.state === "not_ready" && agent.reason ? _(agent.reason) : "";
+    $("call-state").textContent = agent.call ? (agent.held ? _("on hold") : labels[agent.state] || "") : _("no call");
+    const loggedOut = agent.state === "logged_out";
+    const onCall = agent.state === "talking" && Boolean(agent.call);
+    // Ringing or talking, the engine takes no change of state (firmware/callcenter/acd.py BUSY).
+    const busy = agent.state === "ringing" || agent.state === "talking";
+    const enable = {
+      login: loggedOut, logout: !loggedOut && !busy, ready: agent.state === "not_ready" || agent.state === "wrapup",
+      not_ready: !loggedOut && agent.state !== "not_ready" && !busy,
+      hold: onCall && !agent.held, resume: onCall && agent.held, hangup: onCall,
+      transfer: onCall, consult: onCall, transfer_complete: onCall, transfer_cancel: onCall, conference: onCall,
+      record: onCall, pause_recording: onCall, resume_recording: onCall,
+    };
     for (const button of root.querySelectorAll("button[data-action]")) {
-      const action = button.dataset.action;
-      const loggedOut = agent.state === "logged_out";
-      button.disabled = action === "login" ? !loggedOut : loggedOut
-        || (action === "ready" && agent.state === "ready")
-        || (action === "not_ready" && agent.state === "not_ready");
+      button.disabled = !enable[button.dataset.action];
     }
+    $("pop-dial").disabled = !pop || !pop.number || busy || loggedOut;
+    tick();
   }
 
-  async function poll() {
-    try {
-      const res = await fetch("/api/v1/me/agent", {
-        credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" },
-      });
-      if (res.status === 401) {
-        window.location.assign("/login?next=/");
-        return;
-      }
-      const body = await res.json().catch(() => ({}));
-      if (res.ok) {
-        show(body.agent);
-        banner.hidden = true;
-      } else {
-        banner.textContent = body.error || root.dataset.down;
-        banner.hidden = false;
-      }
-    } catch (err) {
-      banner.textContent = root.dataset.down;
+  // Time in state and wrap-up time left, counted on the page between events.
+  function tick() {
+    const now = Date.now() / 1000;
+    $("my-time").textContent = agent.since ? duration(now - agent.since) : dash;
+    const left = $("my-wrapup-left");
+    left.hidden = !(agent.state === "wrapup" && agent.wrapupUntil);
+    if (!left.hidden) left.textContent = _("%(time)s of wrap-up left", { time: duration(agent.wrapupUntil - now) });
+  }
+
+  function link(href, text) {
+    const a = el("a", null, text);
+    a.href = href;
+    return a;
+  }
+
+  function showPop(data, heading) {
+    pop = data;
+    const card = data.card;
+    $("pop").hidden = false;
+    $("pop-heading").textContent = heading;
+    $("pop-number").textContent = data.number || _("unknown number");
+    $("pop-name").replaceChildren(card ? el("strong", null, card.name || dash) : el("span", "muted", _("No customer card for this number")));
+    const vip = card ? card.vip : data.vip;
+    $("pop-vip").replaceChildren(vip ? el("span", "st st-ringing", _("VIP %(level)s", { level: vip })) : dash);
+    $("pop-numbers").textContent = card && card.numbers.length ? card.numbers.join(", ") : dash;
+    $("pop-dedicated").textContent = (card && card.agent_id) || dash;
+    $("pop-company").textContent = (card && card.company) || dash;
+    $("pop-notes").textContent = (card && card.notes) || dash;
+    $("pop-queue").textContent = data.queue || dash;
+    $("pop-path").textContent = (data.path || []).join(" → ") || dash;
+    $("pop-digits").textContent = data.digits || dash;
+    const tickets = $("pop-tickets");
+    tickets.replaceChildren(...(data.tickets || []).map((t) => {
+      const li = el("li");
+      li.append(link(`/tickets/${encodeURIComponent(t.id)}`, t.title || t.id), " ",
+        el("span", `st st-t-${t.state}`, ticketStates[t.state] || t.state), " ", el("span", "muted", t.category || ""));
+      if (t.due_at) li.append(" ", el("span", "muted", _("due %(time)s", { time: dateTime(new Date(t.due_at * 1000)) })));
+      return li;
+    }));
+    if (!tickets.children.length) tickets.append(el("li", "muted", _("No open tickets")));
+    const rows = (data.history || []).map((c) => {
+      const tr = el("tr");
+      const when = el("td");
+      when.append(link(`/calls/${encodeURIComponent(c.id)}`, dateTime(new Date(c.arrived_at * 1000))));
+      const rec = el("td");
+      if (c.recording_id) rec.append(link(`/recordings/${encodeURIComponent(c.recording_id)}`, _("Play")));
+      else rec.textContent = dash;
+      tr.append(when, el("td", null, c.queue || dash), el("td", null, c.agent_id || dash),
+        el("td", null, c.disposition || dash), el("td", null, c.wrapup_code || dash), rec);
+      return tr;
+    });
+    const history = $("pop-history");
+    history.replaceChildren(...rows);
+    if (!rows.length) {
+      const tr = el("tr", "empty");
+      const td = el("td", null, _("No earlier calls"));
+      td.colSpan = 6;
+      tr.append(td);
+      history.append(tr);
+    }
+    $("pop-new-ticket").href = data.call ? `/tickets/new?call_id=${encodeURIComponent(data.call)}` : "/tickets/new";
+    $("pop-card").hidden = !card;
+    if (card) $("pop-card").href = `/customers/${encodeURIComponent(card.id)}`;
+    $("pop-dial").hidden = !data.number;
+    showState();
+  }
+
+  function hidePop() {
+    pop = null;
+    $("pop").hidden = true;
+  }
+
+  // --- snapshot, figures and targets ---------------------------------------------------------------
+  async function load() {
+    const answer = await window.Api.call("GET", `${base}/pop`, undefined, root.dataset.down);
+    if (!answer.ok) {
+      banner.textContent = answer.error;
       banner.hidden = false;
-    }
-  }
-
-  async function act(action) {
-    errorLine.textContent = "";
-    const body = action === "not_ready" ? { reason: document.getElementById("my-reason-choice").value } : {};
-    const res = await fetch(`/api/v1/me/${action}`, {
-      method: "POST", credentials: "same-origin", body: JSON.stringify(body),
-      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf, Accept: "application/json" },
-    }).catch(() => null);
-    if (!res) {
-      errorLine.textContent = root.dataset.down;
       return;
     }
-    if (!res.ok) {
-      const answer = await res.json().catch(() => ({}));
-      errorLine.textContent = answer.error || String(res.status);
+    banner.hidden = true;
+    const data = answer.data;
+    const mine = await window.Api.call("GET", "/api/v1/me/agent", undefined, root.dataset.down);
+    if (mine.ok) {
+      const a = mine.data.agent;
+      Object.assign(agent, { reason: a.reason, since: a.since, held: Boolean(a.held), wrapupUntil: a.wrapup_until });
+      $("my-station").textContent = a.station || a.phone || dash;
     }
-    poll();
+    Object.assign(agent, { state: data.state, call: data.call });
+    if (data.call) showPop(data, data.state === "ringing" ? _("Incoming call") : _("On a call with"));
+    else if (agent.state !== "wrapup") hidePop();
+    showState();
+    figures();
+  }
+
+  async function figures() {
+    const answer = await window.Api.call("GET", `${base}/today`, undefined, root.dataset.down);
+    if (!answer.ok) return;
+    $("today-calls").textContent = number(answer.data.calls);
+    $("today-aht").textContent = answer.data.aht === null ? dash : duration(answer.data.aht);
+    $("today-not-ready").textContent = duration(answer.data.not_ready);
+  }
+
+  // Read when the agent goes to pick a target: who is ready changes with every call.
+  async function loadTargets() {
+    const answer = await window.Api.call("GET", `${base}/targets`, undefined, root.dataset.down);
+    if (!answer.ok) return;
+    const select = $("target");
+    const chosen = select.value;
+    const groups = [[_("Queues"), answer.data.queues.map((q) => [`queue:${q.name}`,
+      _("%(queue)s (%(n)s waiting)", { queue: q.name, n: q.waiting })])],
+    [_("Ready agents"), answer.data.agents.map((a) => [`agent:${a.id}`, a.name ? `${a.name} (${a.id})` : a.id])]];
+    select.replaceChildren(...groups.filter(([, items]) => items.length).map(([name, items]) => {
+      const group = el("optgroup");
+      group.label = name;
+      for (const [value, text] of items) {
+        const option = el("option", null, text);
+        option.value = value;
+        group.append(option);
+      }
+      return group;
+    }));
+    if (chosen) select.value = chosen;
+  }
+
+  // --- acting ------------------------------------------------------------------------------------
+  function transferTarget() {
+    const typed = $("target-number").value.replace(/[\s-]/g, "");
+    return typed || $("target").value;
+  }
+
+  // Page controls -> the API's actions and arguments (consult is a transfer that is not blind).
+  const ACTIONS = {
+    transfer: () => ["transfer", { to: transferTarget(), blind: true }],
+    consult: () => ["transfer", { to: transferTarget(), blind: false }],
+    conference: () => ["conference", { to: transferTarget() }],
+    pause_recording: () => ["pause_recording", { paused: true }],
+    resume_recording: () => ["pause_recording", { paused: false }],
+    not_ready: () => ["not_ready", { reason: $("my-reason-choice").value }],
+  };
+  const CALL_ACTIONS = new Set(["hold", "resume", "hangup", "transfer", "transfer_complete", "transfer_cancel",
+    "conference", "record", "pause_recording", "wrapup"]);
+
+  async function act(control, extra) {
+    say("");
+    const [action, args] = ACTIONS[control] ? ACTIONS[control]() : [control, {}];
+    if ((args.to !== undefined) && !args.to) {
+      say(_("Choose where to send the call first (g), or type a number."));
+      $("target").focus();
+      return false;
+    }
+    const body = Object.assign({}, args, extra);
+    if (CALL_ACTIONS.has(action) && agent.call) body.call = agent.call;
+    const answer = await window.Api.call("POST", `${base}/${action}`, body, root.dataset.down);
+    if (!answer.ok) {
+      say(answer.error);
+      // A refusal may mean the page is behind the engine (a call ended meanwhile): read it again.
+      load();
+      return false;
+    }
+    if (!window.Events) load();
+    return true;
   }
 
   for (const button of root.querySelectorAll("button[data-action]")) {
     button.addEventListener("click", () => act(button.dataset.action));
   }
-  poll();
-  setInterval(poll, POLL_MS);
+  for (const field of [$("target"), $("target-number")]) {
+    field.addEventListener("keydown", (ev) => {
+      if (ev.key === "Enter" && !ev.isComposing) {
+        ev.preventDefault();
+        act("transfer");
+      }
+    });
+  }
+  $("target").addEventListener("focus", loadTargets);
+  $("dial-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    if (await act("dial", { number: $("dial-number").value })) $("dial-number").value = "";
+  });
+  $("pop-dial").addEventListener("click", () => act("dial", { number: pop.number }));
+  // A select submits no form on Enter by itself: the code is saved as a typed field's would be.
+  $("wrapup-code").addEventListener("keydown", (ev) => {
+    if (ev.key === "Enter" && !ev.isComposing) {
+      ev.preventDefault();
+      $("wrapup-form").requestSubmit();
+    }
+  });
+  $("wrapup-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const code = $("wrapup-code");
+    if (await act("wrapup", { code: code.value })) {
+      $("wrapup-saved").textContent = _("Code %(code)s saved.", { code: code.selectedOptions[0].textContent });
+    }
+  });
+
+  const help = $("keys-help");
+  const keys = window.Shortcuts.bind({
+    root, help, helpList: $("keys-help-list"),
+    unavailable: (control) => say(_("%(control)s is not possible now.", { control: window.Shortcuts.label(control) })),
+  });
+  $("keys-help-open").addEventListener("click", () => {
+    keys.fillHelp();
+    help.showModal();
+  });
+
+  // --- live events -------------------------------------------------------------------------------
+  function onAgent(data) {
+    const was = agent.state;
+    Object.assign(agent, { state: data.state, reason: data.reason, since: data.since, call: data.call,
+      held: Boolean(data.held), wrapupUntil: data.wrapup_until });
+    if (data.state === "wrapup" && was !== "wrapup") {
+      $("wrapup-saved").textContent = "";
+      if (pop) $("pop-heading").textContent = _("Last call");
+      $("wrapup-code").focus();
+      figures();
+    }
+    if ((data.state === "ready" || data.state === "not_ready" || data.state === "logged_out") && !data.call) {
+      hidePop();
+    }
+    if (data.state === "talking" && pop && pop.call === data.call) $("pop-heading").textContent = _("On a call with");
+    showState();
+  }
+
+  function onOffer(data) {
+    agent.call = data.call;
+    showPop(data, _("Incoming call"));
+    $("pop").focus();
+  }
+
+  function onCall(data) {
+    if (data.call !== agent.call) return;
+    agent.held = data.state === "held";
+    showState();
+  }
+
+  if (window.Events) {
+    window.Events.subscribe({
+      onEvent(type, data) {
+        if (type === "agent" && data.agent === me) onAgent(data);
+        else if (type === "offer" && data.agent === me) onOffer(data);
+        else if (type === "call") onCall(data);
+      },
+      onReset: load,
+      onState(up) {
+        $("live-state").textContent = up ? _("Live") : _("Reconnecting…");
+        root.classList.toggle("stale", !up);
+      },
+    });
+  } else {
+    load();
+  }
+  setInterval(tick, 1000);
 })();

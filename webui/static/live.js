@@ -14,6 +14,14 @@ window.Live = (function () {
 
   const { gettext: _, timeOfDay } = window.I18n;
 
+  // Seconds as the boards show them: m:ss, or h:mm:ss from an hour.
+  function duration(seconds) {
+    const s = Math.max(0, Math.floor(seconds));
+    const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
+    const pad = (n) => String(n).padStart(2, "0");
+    return h ? `${h}:${pad(m)}:${pad(sec)}` : `${m}:${pad(sec)}`;
+  }
+
   // Reads the snapshot at `url` (its `events` names the last event it includes), then keeps it
   // current: `apply(snapshot, type, data)` for each later event, `render(snapshot)` after them (once a
   // frame). The snapshot is read again when the stream says so (events.js onReset). The banner and a
@@ -126,5 +134,5 @@ window.Live = (function () {
     else list.push(entry);
   }
 
-  return { el, follower, put };
+  return { el, duration, follower, put };
 })();

@@ -21,6 +21,9 @@
   % if user:
   <nav class="nav">
     <a href="/" class="{{'active' if get('active') == 'dashboard' else ''}}">{{_("Dashboard")}}</a>
+    % if user.get('agent_id') and user_has('admin', 'supervisor', 'agent'):
+    <a href="/console" class="{{'active' if get('active') == 'console' else ''}}">{{_("Console")}}</a>
+    % end
     % if can_see_records:
     <a href="/calls" class="{{'active' if get('active') == 'calls' else ''}}">{{_("Calls")}}</a>
     % end
