@@ -20,6 +20,14 @@ CONTROL_TIMEOUT = 3.0
 MAX_AGENT_ID = 32
 AGENT_COMMANDS = {"login": "agent.login", "logout": "agent.logout", "ready": "agent.ready",
                   "not_ready": "agent.not_ready"}
+# A supervisor's actions on an agent (docs/requirements.md R6): the control command and its fixed
+# arguments (firmware/callcenter/supervisors.py). Whisper and barge are the monitor command's modes.
+SUPERVISOR_COMMANDS: dict[str, tuple[str, dict[str, str]]] = {
+    "monitor": ("supervisor.monitor", {"mode": "monitor"}), "whisper": ("supervisor.monitor", {"mode": "whisper"}),
+    "barge": ("supervisor.monitor", {"mode": "barge"}), "intercept": ("supervisor.intercept", {}),
+    "stop": ("supervisor.stop", {}), "hangup": ("supervisor.hangup", {}),
+    "force_ready": ("supervisor.force_ready", {}), "force_not_ready": ("supervisor.force_not_ready", {}),
+    "force_logout": ("supervisor.force_logout", {})}
 
 
 class EngineUnavailable(Exception):
@@ -72,6 +80,19 @@ class Engine:
         result = self._call(AGENT_COMMANDS[action], **args)
         with self._lock:
             self._fetched_at = float("-inf")  # the next poll shows the agent's new state
+        return result
+
+    def supervisor_command(self, supervisor: str, action: str, agent: str | None = None,
+                           reason: str | None = None) -> dict:
+        """Have `supervisor` do `action` (a key of SUPERVISOR_COMMANDS) on `agent`; `stop` names no agent."""
+        cmd, fixed = SUPERVISOR_COMMANDS[action]
+        args: dict[str, str] = {"supervisor": supervisor, **fixed}
+        if agent is not None:
+            args["agent"] = agent
+        if reason is not None:
+            args["reason"] = reason
+        result = self._call(cmd, **args)
+        self._forget_status()
         return result
 
     def dial(self, agent: str, number: str) -> dict:

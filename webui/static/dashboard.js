@@ -5,7 +5,7 @@
   const root = document.getElementById("dashboard");
   if (!root) return;
 
-  const { el } = window.Live;
+  const { el, duration } = window.Live;
   const { gettext: _, ngettext, number, timeOfDay } = window.I18n;
   const TARGET_S = Number(root.dataset.serviceTarget);
   const canControl = root.dataset.canControl === "1";
@@ -36,13 +36,6 @@
   let live = false;                   // counters run only while the snapshot is fresh
 
   // --- small DOM helpers ------------------------------------------------------------------------
-
-  function duration(seconds) {
-    const s = Math.max(0, Math.floor(seconds));
-    const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
-    const pad = (n) => String(n).padStart(2, "0");
-    return h ? `${h}:${pad(m)}:${pad(sec)}` : `${m}:${pad(sec)}`;
-  }
 
   // A duration that keeps counting between polls from its value at the snapshot.
   function counter(seconds) {

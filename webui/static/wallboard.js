@@ -1,0 +1,351 @@
+// The supervisors' wallboard: starts from GET /api/v1/wallboard, then follows the live events
+// (window.Events, one Server-Sent Events stream); a supervisor acts on an agent's row with a button or a key.
+"use strict";
+
+(function () {
+  const root = document.getElementById("wallboard");
+  if (!root) return;
+
+  const { el, duration } = window.Live;
+  const { gettext: _, ngettext, number } = window.I18n;
+  const LABELS = JSON.parse(root.dataset.labels);
+  const LEVELS = JSON.parse(root.dataset.thresholds);
+  const banner = document.getElementById("engine-banner");
+  const actAs = document.getElementById("act-as");
+  const listening = document.getElementById("listening");
+  const stopButton = document.getElementById("stop-listening");
+  const help = document.getElementById("keys-help");
+  const queuesTable = document.getElementById("wb-queues");
+  const agentsTable = document.getElementById("wb-agents");
+  const template = document.getElementById("wb-actions");
+  const MODES = { monitor: _("monitoring"), whisper: _("whispering to"), barge: _("barged in on") };
+  // Which actions fit an agent's state: the engine refuses the others (and says why), but a button
+  // that cannot work is not offered. Listening in and ending a call need an agent talking.
+  const ON_CALL = ["monitor", "whisper", "barge", "intercept", "hangup"];
+  const FITS = {
+    talking: [...ON_CALL, "force_not_ready", "force_logout"],
+    ringing: ["force_not_ready", "force_logout"],
+    wrapup: ["force_ready", "force_not_ready", "force_logout"],
+    ready: ["force_not_ready", "force_logout"],
+    not_ready: ["force_ready", "force_not_ready", "force_logout"],
+    logged_out: [],
+  };
+
+  // The board's state: rows by id, in the live events' shapes (docs/architecture.md §13).
+  const queues = new Map();
+  const agents = new Map();
+  const supervisors = new Map();
+  const numbers = new Map();   // call id -> the caller's number, from `call` events
+  let clockOffset = 0;         // engine's clock minus this browser's, in s
+
+  const nowS = () => Date.now() / 1000 + clockOffset;
+  const actingAs = () => (actAs ? actAs.value : root.dataset.supervisor);
+
+  function showProblem(text) {
+    banner.textContent = text;
+    banner.hidden = !text;
+  }
+
+  // --- queues ---------------------------------------------------------------------------------------
+  // "warn"/"alarm" by the site's [wallboard] thresholds (config/site.toml, /config/wallboard).
+  function waitLevel(q) {
+    if (!q.waiting) return "ok";
+    if (q.longest_wait >= LEVELS.longest_wait_alarm) return "alarm";
+    return q.longest_wait >= LEVELS.longest_wait_warn ? "warn" : "ok";
+  }
+
+  function serviceLevel(q) {
+    if (q.service_level === null || q.service_level === undefined) return "";
+    const percent = q.service_level * 100;
+    if (percent < LEVELS.service_level_alarm) return "alarm";
+    return percent < LEVELS.service_level_warn ? "warn" : "ok";
+  }
+
+  function cell(text, level) {
+    return el("td", "num" + (level ? " lv-" + level : ""), text);
+  }
+
+  function queueRow(q) {
+    const tr = el("tr");
+    tr.dataset.queue = q.queue;
+    const name = el("td", "agent-name", q.queue);
+    const sl = q.service_level === null || q.service_level === undefined ? "—"
+      : `${number(Math.round(q.service_level * 100))} %`;
+    const longest = cell(q.waiting ? duration(q.longest_wait) : "—", waitLevel(q));
+    longest.classList.add("wb-longest");
+    longest.dataset.base = String(q.longest_wait);
+    longest.dataset.at = String(nowS());
+    tr.append(name, cell(number(q.waiting), q.waiting ? waitLevel(q) : ""), longest,
+      cell(sl, serviceLevel(q)), cell(number(q.offered)), cell(number(q.answered)),
+      cell(number(q.abandoned), q.abandoned ? "warn" : ""),
+      cell(q.asa === null || q.asa === undefined ? "—" : duration(q.asa)));
+    tr.cells[3].title = _("target: %(seconds)s s", { seconds: number(q.target) });
+    return tr;
+  }
+
+  function renderQueues() {
+    const tbody = queuesTable.tBodies[0];
+    const rows = [...queues.values()].sort((a, b) => a.queue.localeCompare(b.queue)).map(queueRow);
+    if (!rows.length) {
+      const td = el("td", "empty", tbody.dataset.empty);
+      td.colSpan = queuesTable.tHead.rows[0].cells.length;
+      const tr = el("tr", "empty");
+      tr.append(td);
+      rows.push(tr);
+    }
+    tbody.replaceChildren(...rows);
+  }
+
+  // --- agents ---------------------------------------------------------------------------------------
+  function agentRow(agentId) {
+    return agentsTable.tBodies[0].querySelector(`tr[data-agent="${CSS.escape(agentId)}"]`);
+  }
+
+  function listenerOf(agentId) {
+    return [...supervisors.values()].find((s) => s.agent === agentId && s.mode);
+  }
+
+  function fillAgent(tr, a) {
+    const state = el("span", "st st-" + a.state, LABELS[a.state] || a.state);
+    if (a.state === "not_ready" && a.reason) state.append(" ", el("small", null, _(a.reason)));
+    if (a.held) state.append(" ", el("small", null, _("on hold")));
+    const stateCell = el("td");
+    stateCell.append(state);
+    const sup = listenerOf(a.agent);
+    if (sup) stateCell.append(" ", el("span", "wb-listener", _("%(supervisor)s %(mode)s", {
+      supervisor: sup.supervisor, mode: sup.mode })));
+    const since = el("td", "num wb-since", a.since ? duration(nowS() - a.since) : "—");
+    since.dataset.since = a.since ? String(a.since) : "";
+    const caller = a.call ? (numbers.get(a.call) || a.number || a.call) : null;
+    const callCell = el("td", "caller", caller || "—");
+    const who = el("td");
+    who.append(el("span", "agent-name", a.name || a.agent), el("span", "sub", a.agent + (a.remote ? " · " + _("remote") : "")));
+    const cells = [who, stateCell, since, callCell];
+    // The actions cell is kept, so a reason being chosen or an error shown survives an event.
+    while (tr.cells.length > 1) tr.deleteCell(0);
+    if (!tr.cells.length) {
+      const actions = el("td", "actions-col");
+      actions.append(template.content.cloneNode(true));
+      actions.querySelectorAll("button[data-action]").forEach((b) => {
+        b.addEventListener("click", () => act(tr, b.dataset.action));
+      });
+      tr.append(actions);
+    }
+    cells.forEach((c) => tr.insertBefore(c, tr.lastElementChild));
+    const fits = FITS[a.state] || [];
+    tr.querySelectorAll("button[data-action]").forEach((b) => { b.disabled = !fits.includes(b.dataset.action); });
+    tr.querySelector(".reason").disabled = !fits.includes("force_not_ready");
+    tr.dataset.state = a.state;
+    tr.dataset.call = a.call || "";
+    tr.setAttribute("aria-label", `${a.name || a.agent}, ${LABELS[a.state] || a.state}`);
+  }
+
+  function renderAgent(a) {
+    const tbody = agentsTable.tBodies[0];
+    let tr = agentRow(a.agent);
+    if (!tr) {
+      tr = el("tr", "wb-agent");
+      tr.dataset.agent = a.agent;
+      tr.tabIndex = 0;
+      const after = [...tbody.querySelectorAll("tr[data-agent]")].find((r) => r.dataset.agent.localeCompare(a.agent) > 0);
+      tbody.insertBefore(tr, after || null);
+      tbody.querySelector("tr.empty")?.remove();
+    }
+    fillAgent(tr, a);
+  }
+
+  function renderAgentSummary() {
+    const all = [...agents.values()];
+    const count = (state) => all.filter((a) => a.state === state).length;
+    document.getElementById("wb-agent-count").textContent = number(all.length);
+    document.getElementById("wb-agent-states").textContent = [
+      ngettext("%(n)s ready", "%(n)s ready", count("ready")),
+      ngettext("%(n)s talking", "%(n)s talking", count("talking")),
+      ngettext("%(n)s in wrap-up", "%(n)s in wrap-up", count("wrapup")),
+      ngettext("%(n)s not ready", "%(n)s not ready", count("not_ready")),
+    ].join(" · ");
+  }
+
+  function renderAllAgents() {
+    const tbody = agentsTable.tBodies[0];
+    tbody.querySelectorAll("tr[data-agent]").forEach((tr) => { if (!agents.has(tr.dataset.agent)) tr.remove(); });
+    agents.forEach(renderAgent);
+    if (!agents.size && !tbody.querySelector("tr.empty")) {
+      const td = el("td", "empty", tbody.dataset.empty);
+      td.colSpan = agentsTable.tHead.rows[0].cells.length;
+      const tr = el("tr", "empty");
+      tr.append(td);
+      tbody.append(tr);
+    }
+    renderAgentSummary();
+  }
+
+  // --- the supervisor's own listening ---------------------------------------------------------------
+  function renderListening() {
+    const own = supervisors.get(actingAs());
+    const on = own && own.call && own.agent;
+    if (on) {
+      const agent = agents.get(own.agent);
+      listening.textContent = own.mode ? _("You are %(mode)s %(agent)s", { mode: MODES[own.mode] || own.mode,
+        agent: agent ? agent.name || own.agent : own.agent }) : _("Your phone is ringing: pick it up to join");
+    } else {
+      listening.textContent = "";
+    }
+    stopButton.hidden = !on;
+  }
+
+  // --- actions --------------------------------------------------------------------------------------
+  async function act(tr, action) {
+    const error = tr.querySelector(".action-error");
+    const supervisor = actingAs();
+    error.textContent = "";
+    if (!supervisor) {
+      error.textContent = _("Your account is not linked to a supervisor id. Ask an administrator to link it.");
+      return;
+    }
+    const button = tr.querySelector(`button[data-action="${action}"]`);
+    if (button && button.disabled) {
+      error.textContent = _("%(action)s does not fit an agent who is %(state)s.", {
+        action: button.firstChild.textContent.trim(), state: LABELS[tr.dataset.state] || tr.dataset.state });
+      return;
+    }
+    const body = { agent: tr.dataset.agent };
+    // The call the row shows: a stale board must not act on the agent's next call.
+    if (ON_CALL.includes(action) && tr.dataset.call) body.call = tr.dataset.call;
+    if (action === "force_not_ready") body.reason = tr.querySelector(".reason").value;
+    tr.classList.add("busy");
+    const reply = await window.Api.call("POST", `/api/v1/supervisors/${encodeURIComponent(supervisor)}/${action}`,
+      body, _("The web server is not answering."));
+    tr.classList.remove("busy");
+    if (!reply.ok) error.textContent = reply.error;
+  }
+
+  async function stop() {
+    const supervisor = actingAs();
+    if (!supervisor) return;
+    const reply = await window.Api.call("POST", `/api/v1/supervisors/${encodeURIComponent(supervisor)}/stop`, {},
+      _("The web server is not answering."));
+    showProblem(reply.ok ? "" : reply.error);
+  }
+
+  // --- keyboard -------------------------------------------------------------------------------------
+  const KEYS = {};
+  template.content.querySelectorAll("button[data-key]").forEach((b) => { KEYS[b.dataset.key] = b.dataset.action; });
+
+  function rows() {
+    return [...agentsTable.tBodies[0].querySelectorAll("tr[data-agent]")];
+  }
+
+  function currentRow() {
+    return document.activeElement ? document.activeElement.closest("tr[data-agent]") : null;
+  }
+
+  function move(step) {
+    const all = rows();
+    if (!all.length) return;
+    const at = all.indexOf(currentRow());
+    const next = at < 0 ? (step > 0 ? 0 : all.length - 1) : Math.min(all.length - 1, Math.max(0, at + step));
+    all[next].focus();
+  }
+
+  function toggleFullscreen() {
+    if (document.fullscreenElement) document.exitFullscreen();
+    else root.requestFullscreen().catch(() => showProblem(_("This browser does not allow full screen here.")));
+  }
+
+  document.addEventListener("keydown", (ev) => {
+    // Keys with a modifier are the browser's; a field being typed in keeps its letters.
+    if (ev.ctrlKey || ev.altKey || ev.metaKey || ev.defaultPrevented) return;
+    if (ev.target.closest("input, select, textarea, [contenteditable]")) return;
+    if (help.open) return;   // the dialog's own keys: Esc closes it
+    const key = ev.key;
+    let handled = true;
+    if (key === "?") help.showModal();
+    else if (key === "ArrowDown" || key === "j") move(1);
+    else if (key === "ArrowUp" || key === "k") move(-1);
+    else if (key === "f") toggleFullscreen();
+    else if (key === "s") stop();
+    else if (KEYS[key] && currentRow()) act(currentRow(), KEYS[key]);
+    else handled = false;
+    if (handled) ev.preventDefault();
+  });
+
+  document.getElementById("keys-open").addEventListener("click", () => help.showModal());
+  document.getElementById("fullscreen").addEventListener("click", toggleFullscreen);
+  stopButton.addEventListener("click", stop);
+  if (actAs) actAs.addEventListener("change", renderListening);
+
+  // --- the snapshot and the live events -------------------------------------------------------------
+  async function load() {
+    const reply = await window.Api.call("GET", "/api/v1/wallboard", undefined, _("The web server is not answering."));
+    if (!reply.ok) {
+      showProblem(reply.error);
+      root.classList.add("stale");
+      return;
+    }
+    const board = reply.data;
+    if (board.now) clockOffset = board.now - Date.now() / 1000;
+    queues.clear();
+    agents.clear();
+    supervisors.clear();
+    board.queues.forEach((q) => queues.set(q.queue, q));
+    board.agents.forEach((a) => agents.set(a.agent, a));
+    board.supervisors.forEach((s) => supervisors.set(s.supervisor, s));
+    board.agents.forEach((a) => { if (a.call && a.number) numbers.set(a.call, a.number); });
+    renderQueues();
+    renderAllAgents();
+    renderListening();
+    showProblem("");
+    root.classList.remove("stale");
+  }
+
+  function onEvent(type, data) {
+    if (type === "queue") {
+      queues.set(data.queue, Object.assign(queues.get(data.queue) || {}, data));
+      renderQueues();
+    } else if (type === "agent") {
+      agents.set(data.agent, Object.assign(agents.get(data.agent) || {}, data));
+      renderAgent(agents.get(data.agent));
+      renderAgentSummary();
+      renderListening();
+    } else if (type === "call") {
+      if (data.state === "ended") numbers.delete(data.call);
+      else if (data.number) numbers.set(data.call, data.number);
+      const a = data.agent ? agents.get(data.agent) : null;
+      if (a && a.call === data.call) renderAgent(a);
+    } else if (type === "supervisor") {
+      const before = supervisors.get(data.supervisor);
+      supervisors.set(data.supervisor, Object.assign(before || {}, data));
+      [before && before.agent, data.agent].filter(Boolean).forEach((id) => { if (agents.has(id)) renderAgent(agents.get(id)); });
+      renderListening();
+    }
+  }
+
+  // Times in state and the longest waits count on between events.
+  setInterval(() => {
+    const now = nowS();
+    agentsTable.querySelectorAll("td.wb-since").forEach((td) => {
+      if (td.dataset.since) td.textContent = duration(now - Number(td.dataset.since));
+    });
+    queuesTable.querySelectorAll("td.wb-longest").forEach((td) => {
+      const q = queues.get(td.parentElement.dataset.queue);
+      if (!q || !q.waiting) return;
+      const wait = Number(td.dataset.base) + now - Number(td.dataset.at);
+      td.textContent = duration(wait);
+      const level = waitLevel(Object.assign({}, q, { longest_wait: wait }));
+      td.className = "num wb-longest" + (level ? " lv-" + level : "");
+    });
+  }, 1000);
+
+  if (root.dataset.tv === "1") document.body.classList.add("tv");
+  load().then(() => {
+    window.Events.subscribe({
+      onEvent,
+      onReset: load,
+      onState: (up) => {
+        root.classList.toggle("stale", !up);
+        showProblem(up ? "" : _("Live updates are interrupted; reconnecting. The board shows the last state it had."));
+      },
+    });
+  });
+})();
