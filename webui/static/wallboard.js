@@ -18,7 +18,17 @@
   const queuesTable = document.getElementById("wb-queues");
   const agentsTable = document.getElementById("wb-agents");
   const template = document.getElementById("wb-actions");
-  const MODES = { monitor: _("monitoring"), whisper: _("whispering to"), barge: _("barged in on") };
+  // What the supervisor does, as the board says it to them and beside the agent's state.
+  const YOU = {
+    monitor: (agent) => _("You are monitoring %(agent)s", { agent }),
+    whisper: (agent) => _("You are whispering to %(agent)s", { agent }),
+    barge: (agent) => _("You have barged in on %(agent)s", { agent }),
+  };
+  const BY = {
+    monitor: (supervisor) => _("monitored by %(supervisor)s", { supervisor }),
+    whisper: (supervisor) => _("coached by %(supervisor)s", { supervisor }),
+    barge: (supervisor) => _("%(supervisor)s barged in", { supervisor }),
+  };
   // Which actions fit an agent's state: the engine refuses the others (and says why), but a button
   // that cannot work is not offered. Listening in and ending a call need an agent talking.
   const ON_CALL = ["monitor", "whisper", "barge", "intercept", "hangup"];
@@ -112,8 +122,7 @@
     const stateCell = el("td");
     stateCell.append(state);
     const sup = listenerOf(a.agent);
-    if (sup) stateCell.append(" ", el("span", "wb-listener", _("%(supervisor)s %(mode)s", {
-      supervisor: sup.supervisor, mode: sup.mode })));
+    if (sup && BY[sup.mode]) stateCell.append(" ", el("span", "wb-listener", BY[sup.mode](sup.name || sup.supervisor)));
     const since = el("td", "num wb-since", a.since ? duration(nowS() - a.since) : "—");
     since.dataset.since = a.since ? String(a.since) : "";
     const caller = a.call ? (numbers.get(a.call) || a.number || a.call) : null;
@@ -186,8 +195,9 @@
     const on = own && own.call && own.agent;
     if (on) {
       const agent = agents.get(own.agent);
-      listening.textContent = own.mode ? _("You are %(mode)s %(agent)s", { mode: MODES[own.mode] || own.mode,
-        agent: agent ? agent.name || own.agent : own.agent }) : _("Your phone is ringing: pick it up to join");
+      const name = agent ? agent.name || own.agent : own.agent;
+      listening.textContent = own.state === "ringing" || !YOU[own.mode] ? _("Your phone is ringing: pick it up to join")
+        : YOU[own.mode](name);
     } else {
       listening.textContent = "";
     }

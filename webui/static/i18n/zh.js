@@ -2,6 +2,7 @@
 window.BranchlineCatalogue = {
  "lang": "zh",
  "messages": {
+  "%(action)s does not fit an agent who is %(state)s.": "坐席处于“%(state)s”状态，不能执行“%(action)s”。",
   "%(id)s · %(station)s via %(trunk)s": "%(id)s · %(station)s 经 %(trunk)s",
   "%(line)s: %(n)s digit heard": [
    "%(line)s：最近收到的 %(n)s 个按键，最新的在最后"
@@ -25,6 +26,9 @@ window.BranchlineCatalogue = {
   "%(n)s more in the IVR": [
    "另有 %(n)s 通在 IVR 中"
   ],
+  "%(n)s not ready": [
+   "%(n)s 人示忙"
+  ],
   "%(n)s of %(total)s in use": [
    "%(total)s 条中 %(n)s 条占用"
   ],
@@ -33,6 +37,9 @@ window.BranchlineCatalogue = {
   ],
   "%(n)s overrun": [
    "超时 %(n)s 次"
+  ],
+  "%(n)s ready": [
+   "%(n)s 人示闲"
   ],
   "%(n)s ringing": [
    "%(n)s 人振铃"
@@ -44,6 +51,7 @@ window.BranchlineCatalogue = {
   "%(n)s unreadable": [
    "%(n)s 次无法识别"
   ],
+  "%(supervisor)s barged in": "%(supervisor)s 已强插",
   "%(worker)s waits since %(time)s: %(reason)s": "%(worker)s 自 %(time)s 起等待：%(reason)s",
   "Alarm": "告警",
   "Box %(id)s · board %(board)s · %(mode)s mode · up %(uptime)s · updated %(time)s": "设备 %(id)s · 板卡 %(board)s · %(mode)s 模式 · 已运行 %(uptime)s · 更新于 %(time)s",
@@ -59,6 +67,7 @@ window.BranchlineCatalogue = {
   "Hide digits": "隐藏按键",
   "Idle": "空闲",
   "In IVR": "IVR 中",
+  "Live updates are interrupted; reconnecting. The board shows the last state it had.": "实时更新已中断，正在重连。大屏显示的是最后一次获得的状态。",
   "Log in": "签入",
   "Log out": "签出",
   "Logged out": "已签出",
@@ -90,10 +99,17 @@ window.BranchlineCatalogue = {
   "The figures below are from %(time)s and are not live.": "以下数据截至 %(time)s，并非实时。",
   "The search did not answer.": "搜索无响应。",
   "The web server is not answering.": "Web 服务器无响应。",
+  "This browser does not allow full screen here.": "此浏览器不允许在此全屏显示。",
   "Waiting": "等待中",
   "Working": "正常",
   "Wrap-up": "话后处理",
+  "You are monitoring %(agent)s": "您正在监听 %(agent)s",
+  "You are whispering to %(agent)s": "您正在对 %(agent)s 耳语辅导",
+  "You have barged in on %(agent)s": "您已强插 %(agent)s 的通话",
+  "Your account is not linked to a supervisor id. Ask an administrator to link it.": "您的账号尚未关联班长工号。请联系管理员关联。",
+  "Your phone is ringing: pick it up to join": "您的话机正在振铃：摘机即可加入",
   "ch %(channel)s · %(kind)s": "通道 %(channel)s · %(kind)s",
+  "coached by %(supervisor)s": "%(supervisor)s 耳语辅导中",
   "fewest calls": "最少接听优先",
   "highest skill first": "技能等级优先",
   "last error: %(error)s": "最近错误：%(error)s",
@@ -101,16 +117,20 @@ window.BranchlineCatalogue = {
   "listening %(seconds)s s": "监听 %(seconds)s 秒",
   "longest idle": "最长空闲优先",
   "mean %(mean)s ms · max %(max)s ms over %(count)s ticks": "平均 %(mean)s 毫秒 · 最长 %(max)s 毫秒（共 %(count)s 个周期）",
+  "monitored by %(supervisor)s": "%(supervisor)s 监听中",
   "ms": "毫秒",
   "no alarms": "无告警",
   "nobody on a call": "无人通话",
   "none in the IVR": "IVR 中无来电",
   "not tested": "未测试",
   "oldest: %(table)s %(id)s, %(age)s old.": "最早一条：%(table)s %(id)s，已有 %(age)s。",
+  "on hold": "保持中",
+  "remote": "远程",
   "ring all": "全部振铃",
   "round robin": "轮询",
   "since %(time)s: %(reason)s": "自 %(time)s 起：%(reason)s",
   "station": "分机",
+  "target: %(seconds)s s": "目标：%(seconds)s 秒",
   "trunk": "中继",
   "unknown": "未知",
   "unreadable": "无法识别",
