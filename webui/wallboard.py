@@ -44,7 +44,7 @@ def thresholds(site: SiteFile) -> dict[str, int]:
 
 
 def snapshot(engine: Engine) -> dict:
-    """What the wallboard starts from, in the live events' shapes (docs/architecture.md §13): queues,
+    """What the wallboard starts from, in the live events' shapes (GET /api/v1/events): queues,
     agents and supervisors as the engine has them now. EngineUnavailable or CommandRefused as status()."""
     status = engine.status()
     queues = [{"queue": q["name"], "waiting": q.get("waiting", 0), "longest_wait": q.get("longest_wait_s", 0.0),

@@ -41,7 +41,7 @@
     logged_out: [],
   };
 
-  // The board's state: rows by id, in the live events' shapes (docs/architecture.md §13).
+  // The board's state: rows by id, in the live events' shapes (GET /api/v1/events).
   const queues = new Map();
   const agents = new Map();
   const supervisors = new Map();

@@ -1,6 +1,6 @@
 % rebase('layout', main_class=main_class)
 % # The keys of the supervisor's actions: letters without modifiers, so none is the browser's own, and
-% # wallboard.js ignores them while a field has the focus (docs/architecture.md §13).
+% # wallboard.js ignores them while a field has the focus (docs/architecture.md §9).
 % actions = [("monitor", "m", _("Monitor")), ("whisper", "w", _("Whisper")), ("barge", "b", _("Barge in")),
 %            ("intercept", "i", _("Intercept")), ("hangup", "h", _("Hang up")), ("force_ready", "r", _("Ready")),
 %            ("force_not_ready", "n", _("Not ready")), ("force_logout", "l", _("Log out"))]
