@@ -59,7 +59,7 @@
   // --- queues ---------------------------------------------------------------------------------------
   // "warn"/"alarm" by the site's [wallboard] thresholds (config/site.toml, /config/wallboard).
   function waitLevel(q) {
-    if (!q.waiting) return "ok";
+    if (!q.waiting) return "";
     if (q.longest_wait >= LEVELS.longest_wait_alarm) return "alarm";
     return q.longest_wait >= LEVELS.longest_wait_warn ? "warn" : "ok";
   }
@@ -87,7 +87,7 @@
     longest.dataset.at = String(nowS());
     tr.append(name, cell(number(q.waiting), q.waiting ? waitLevel(q) : ""), longest,
       cell(sl, serviceLevel(q)), cell(number(q.offered)), cell(number(q.answered)),
-      cell(number(q.abandoned), q.abandoned ? "warn" : ""),
+      cell(number(q.abandoned)),
       cell(q.asa === null || q.asa === undefined ? "—" : duration(q.asa)));
     tr.cells[3].title = _("target: %(seconds)s s", { seconds: number(q.target) });
     return tr;
@@ -142,8 +142,9 @@
     }
     cells.forEach((c) => tr.insertBefore(c, tr.lastElementChild));
     const fits = FITS[a.state] || [];
-    tr.querySelectorAll("button[data-action]").forEach((b) => { b.disabled = !fits.includes(b.dataset.action); });
-    tr.querySelector(".reason").disabled = !fits.includes("force_not_ready");
+    // Only what fits is offered; the keys of the others answer with why not (act).
+    tr.querySelectorAll("button[data-action]").forEach((b) => { b.hidden = !fits.includes(b.dataset.action); });
+    tr.querySelector(".reason").hidden = !fits.includes("force_not_ready");
     tr.dataset.state = a.state;
     tr.dataset.call = a.call || "";
     tr.setAttribute("aria-label", `${a.name || a.agent}, ${LABELS[a.state] || a.state}`);
@@ -214,7 +215,7 @@
       return;
     }
     const button = tr.querySelector(`button[data-action="${action}"]`);
-    if (button && button.disabled) {
+    if (button && button.hidden) {
       error.textContent = _("%(action)s does not fit an agent who is %(state)s.", {
         action: button.firstChild.textContent.trim(), state: LABELS[tr.dataset.state] || tr.dataset.state });
       return;
@@ -347,7 +348,6 @@
     });
   }, 1000);
 
-  if (root.dataset.tv === "1") document.body.classList.add("tv");
   load().then(() => {
     window.Events.subscribe({
       onEvent,
