@@ -25,6 +25,7 @@ from .config import CONFIG_ROLES, install as install_config
 from .console import install as install_console
 from .customer_cards import CardWriter
 from .console import agent_action, sees_console
+from .events import Hub, install as install_events
 from .engine import AGENT_COMMANDS, MAX_AGENT_ID, CommandRefused, Engine, EngineUnavailable
 from .i18n import LANGUAGE_COOKIE, LANGUAGE_NAMES, LANGUAGES, N_, gettext as _, language, ngettext, pgettext
 from .customers import READ_ROLES as CUSTOMER_ROLES, install as install_customers
@@ -120,6 +121,10 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
     app.install(Resource("db", functools.partial(_open_records, db_path), release=lambda db: db.close()))
     cards = CardWriter(db_path, clock)
     app.install(Resource("cards", lambda: cards, close=cards.close))
+    # The live events of every page: one subscription to the engine, started by the first page that asks.
+    hub = Hub(control_path, db_path, clock)
+    app.config["branchline.events"] = hub
+    app.install(Resource("events", lambda: hub, close=hub.stop))
 
     def render(name: str, **kwargs) -> str:
         user = auth.user()
@@ -242,6 +247,9 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
     @app.post("/logout")
     @public
     def logout_submit():
+        session = auth.session()
+        if session is not None:
+            hub.end_session(session["sid"])
         auth.sign_out()
         redirect("/login?signed_out=1")
 
@@ -362,6 +370,7 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
     tickets = install_tickets(app, render, db_path, clock)  # tickets and their API (webui/tickets.py)
     app.install(Resource("ticket_store", lambda: tickets, close=tickets.close))
     install_customers(app, render, Path(db_path).parent)  # customer cards (webui/customers.py)
+    install_events(app, hub, auth)  # the pages' live event stream (webui/events.py)
 
     for route in app.routes:
         route.prepare()  # applies the plugins now: a route that declares no roles fails at start

@@ -295,6 +295,16 @@ class Auth:
             env["branchline.session"], env["branchline.user"] = session, user
         return env["branchline.session"]
 
+    def holds(self, cookie: str | None) -> bool:
+        """True while the session cookie `cookie` is in date and names an enabled user whose password
+        and session generation are those it was issued for: checked outside any request, by a
+        stream the session keeps open (webui/events.py)."""
+        session = self._decode(cookie)
+        if not session or not session.get("u"):
+            return False
+        row = self.accounts.get(session["u"])
+        return row is not None and hmac.compare_digest(session.get("pv", ""), self._fingerprint(row))
+
     def user(self) -> dict | None:
         """The signed-in user of this request as {"username", "roles", "agent_id", "supervisor_id", "locale",
         "must_change_password"}, or None."""

@@ -262,17 +262,22 @@ def _table_exists(db: sqlite3.Connection, name: str) -> bool:
     return db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [name]).fetchone() is not None
 
 
+def recent_calls(db: sqlite3.Connection, ids: list[str], limit: int) -> list[dict]:
+    """The latest calls of the cards `ids` (a card and those merged into it), with their recording."""
+    marks = ",".join("?" * len(ids))
+    return _rows(db, f"""SELECT c.id, c.direction, c.number, c.arrived_at, c.queue, c.agent_id, c.disposition,
+                                c.wrapup_code, c.talk, r.id AS recording_id, r.duration AS recording_duration
+                         FROM calls c LEFT JOIN recordings r ON r.call_id = c.id
+                         WHERE c.customer_id IN ({marks}) ORDER BY c.arrived_at DESC LIMIT ?""", [*ids, limit])
+
+
 def history(db: sqlite3.Connection, card_id: str) -> dict[str, list[dict]]:
     """The card's calls (with their recording), tickets and survey answers, newest first. Calls keep
     the card id the engine matched them to; a merge moves them by `merged_into`, not by rewriting
     the engine's records."""
     ids = absorbed(db, card_id)
     marks = ",".join("?" * len(ids))
-    calls = _rows(db, f"""SELECT c.id, c.direction, c.number, c.arrived_at, c.queue, c.agent_id, c.disposition,
-                                 c.talk, r.id AS recording_id, r.duration AS recording_duration
-                          FROM calls c LEFT JOIN recordings r ON r.call_id = c.id
-                          WHERE c.customer_id IN ({marks}) ORDER BY c.arrived_at DESC LIMIT ?""",
-                  [*ids, HISTORY_LIMIT])
+    calls = recent_calls(db, ids, HISTORY_LIMIT)
     # The tickets table comes with the tickets' own migration; these are the columns it promises.
     tickets = (_rows(db, f"""SELECT id, number, category, state, created_at, title FROM tickets
                              WHERE customer_id IN ({marks}) ORDER BY created_at DESC LIMIT ?""",

@@ -6,13 +6,16 @@ its request slowly, holds the thread until a read times out (10 s per read; a cl
 byte at a time never times out). Eight such clients held every thread of the box. Waitress reads
 every connection on one asyncore loop and gives a worker a request only once its head and body have
 all arrived, so a slow client costs a buffer, never a thread. This module adds what waitress lacks:
-a request line limit of its own (414), deadlines for the head and the body (408), and refusals
-answered in JSON under /api/ as the app answers its own errors.
+a request line limit of its own (414), deadlines for the head and the body (408), refusals
+answered in JSON under /api/ as the app answers its own errors, and long-lived event streams
+(Server-Sent Events, webui/events.py) written by this loop rather than each holding a thread.
 """
 from __future__ import annotations
 
+import collections
 import dataclasses
 import json
+import logging
 import socket
 import threading
 import time
@@ -23,7 +26,10 @@ from waitress.adjustments import Adjustments
 from waitress.channel import HTTPChannel
 from waitress.parser import HTTPRequestParser
 from waitress.server import TcpWSGIServer
+from waitress.task import WSGITask
 from waitress.utilities import Error
+
+log = logging.getLogger(__name__)
 
 API_PREFIX = b"/api/"
 # What the head of a refused request is parsed as, so that the error reply has a version to speak
@@ -37,6 +43,15 @@ LINGER = 2.0
 # connection, then the app's thread waits for the client. Waitress lets 16 MiB wait by default and
 # spools what passes 1 MiB to a temporary file, which on a Debian box may be RAM (tmpfs /tmp).
 SEND_BUFFER = 1024 * 1024
+# The WSGI environ key saying this server keeps event streams open (webui/events.py), and the key
+# under which the app leaves the stream to keep writing once its answer has begun.
+STREAMING_KEY = "branchline.streaming"
+STREAM_KEY = "branchline.event_stream"
+# An event stream whose reader has this much unsent is too slow to follow (a page in a stopped
+# laptop's browser): it is closed, and the page resumes from its last event id when it comes back.
+STREAM_BACKLOG = 256 * 1024
+# RFC 9112 §7.1: the last chunk, which ends a chunked response.
+LAST_CHUNK = b"0\r\n\r\n"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -180,6 +195,34 @@ class Channel(HTTPChannel):
         return True
 
 
+class StreamTask(WSGITask):
+    """Waitress's task, which lets an app's answer go on as an event stream: the task ends, and its
+    thread is free, with the response still open; the server's loop writes what the stream gets."""
+
+    environ: dict
+
+    def get_environment(self):
+        environ = super().get_environment()
+        environ[STREAMING_KEY] = True
+        return environ
+
+    def finish(self) -> None:
+        stream = getattr(self, "environ", {}).get(STREAM_KEY)
+        if stream is None:
+            super().finish()
+            return
+        # Only a chunked HTTP/1.1 answer can go on after the app returns: an HTTP/1.0 client is given
+        # what the app wrote and the connection closes (it reconnects, as after a drop).
+        if not self.chunked_response or not self.status.startswith("200") or not self.channel.connected:
+            super().finish()
+            stream.end()
+            return
+        # Waitress closes a connection after a chunked answer; this one stays open, and the server
+        # closes it when the stream ends (pump_streams).
+        self.close_on_finish = False
+        self.channel.server.adopt(self.channel, stream)
+
+
 class Server(TcpWSGIServer):
     """Waitress on one TCP address, with cheroot's interface: prepare(), serve(), stop(), bind_addr."""
 
@@ -190,12 +233,16 @@ class Server(TcpWSGIServer):
                           channel_timeout=limits.idle_timeout, connection_limit=limits.connections,
                           outbuf_high_watermark=SEND_BUFFER, outbuf_overflow=SEND_BUFFER)
         parser = type("BoxRequestParser", (RequestParser,), {"limits": limits, "clock": staticmethod(clock)})
-        self.channel_class = type("BoxChannel", (Channel,), {"parser_class": parser, "clock": staticmethod(clock)})
+        self.channel_class = type("BoxChannel", (Channel,), {"parser_class": parser, "clock": staticmethod(clock),
+                                                             "task_class": StreamTask})
         self.limits, self.clock, self.shutdown_timeout = limits, clock, shutdown_timeout
         # The loop wakes at least this often to enforce the deadlines.
         self.tick = min(1.0, limits.header_timeout / 4, limits.body_timeout / 4)
         self._stopping = threading.Event()
         self._stopped = threading.Event()
+        # Event streams: handed over by the tasks' threads, then kept and written by the loop alone.
+        self._adopted: collections.deque = collections.deque()
+        self.streams: dict = {}     # channel -> its stream
         super().__init__(app, adj=adj, _start=False)
 
     @property
@@ -212,7 +259,10 @@ class Server(TcpWSGIServer):
             while not self._stopping.is_set():
                 wasyncore.loop(timeout=self.tick, map=self._map, use_poll=True, count=1)
                 self.enforce_deadlines()
+                self.pump_streams()
         finally:
+            for stream in self.streams.values():
+                stream.end()
             for channel in list(self.active_channels.values()):
                 channel.close()
             self.close()
@@ -225,6 +275,40 @@ class Server(TcpWSGIServer):
         if not self._stopped.is_set():
             self.pull_trigger()
             self._stopped.wait(self.shutdown_timeout + self.tick)
+
+    def adopt(self, channel, stream) -> None:
+        """Keep writing `stream` on `channel` (a task's thread hands it over; thread-safe)."""
+        stream.wake = self.pull_trigger
+        self._adopted.append((channel, stream))
+        self.pull_trigger()
+
+    def pump_streams(self) -> None:
+        """Write what each event stream has waiting, as chunks; end those closed on either side."""
+        while self._adopted:
+            channel, stream = self._adopted.popleft()
+            self.streams[channel] = stream
+        for channel, stream in list(self.streams.items()):
+            if not channel.connected:
+                del self.streams[channel]
+                stream.end()
+                continue
+            data = stream.drain()
+            if stream.closed:
+                # Ended by the app (a session signed out): the last chunk, then the connection closes.
+                del self.streams[channel]
+                stream.end()
+                channel.write_soon((b"%X\r\n%s\r\n" % (len(data), data) if data else b"") + LAST_CHUNK)
+                channel.close_when_flushed = True
+                continue
+            if not data:
+                continue
+            if channel.total_outbufs_len + len(data) > STREAM_BACKLOG:
+                log.info("event stream to %s closed: %d bytes unread", channel.addr, channel.total_outbufs_len)
+                del self.streams[channel]
+                stream.end()
+                channel.will_close = True
+                continue
+            channel.write_soon(b"%X\r\n%s\r\n" % (len(data), data))
 
     def enforce_deadlines(self) -> None:
         """Answer 408 to each request still arriving after its deadline, and queue the reply."""

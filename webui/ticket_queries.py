@@ -205,6 +205,16 @@ def callbacks_for(conn: sqlite3.Connection, user: dict) -> list[dict]:
     return [row_dict(r) for r in rows]
 
 
+def open_tickets(conn: sqlite3.Connection, customer_ids: list[str], limit: int) -> list[dict]:
+    """The customer's tickets still waiting on someone (cards merged into theirs too), earliest due first."""
+    if not customer_ids:
+        return []
+    marks, states = ", ".join("?" * len(customer_ids)), ", ".join("?" * len(FINISHED))
+    rows = conn.execute(f"{SELECT_TICKET} WHERE customer_id IN ({marks}) AND state NOT IN ({states})"
+                        " ORDER BY due_at IS NULL, due_at LIMIT ?", [*customer_ids, *FINISHED, limit]).fetchall()
+    return [row_dict(r) for r in rows]
+
+
 def overdue_count(conn: sqlite3.Connection, now: float) -> int:
     """How many tickets are past their due time and still wait on someone."""
     where, args = TicketFilter(overdue=True).where(now)

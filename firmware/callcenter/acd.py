@@ -67,6 +67,7 @@ class Agent:
         self.on_answer: Callable[[Agent], None] | None = None   # what picking up the ringing phone does
         self.on_missed: Callable[[Agent, str], None] | None = None   # ... and the line failing to reach them
         self.talk_started: float | None = None
+        self.wrapup_until: float | None = None   # when the wrap-up time runs out, while in wrap-up
         self.last_call_id: str | None = None     # for a wrap-up code given after the call
         self.calls = 0
         self.talk_s = 0.0
@@ -107,6 +108,8 @@ class Agent:
         log.debug("agent %s: %s -> %s%s", self.id, self.state.value, state.value, f" ({reason})" if reason else "")
         old = self.state
         self.state, self.reason, self.since = state, reason, now
+        if state != AgentState.WRAPUP:
+            self.wrapup_until = None
         if state == AgentState.READY:
             self.idle_since = now
         if state == AgentState.TALKING:
@@ -156,6 +159,7 @@ class Queue:
         self.draining = False
         self.waiting: list[QueueEntry] = []     # in order of service: VIP level first, then time of entry
         self.offered = self.answered = self.abandoned = self.timeouts = self.answered_in_sl = 0
+        self.answered_wait_s = 0.0        # the waits of the callers answered: their sum over `answered` is the ASA
         self.aht = INITIAL_AHT_S
         self.rr_next = 0                  # round robin: roster position to start from
 
@@ -618,6 +622,7 @@ class Acd:
         self._prune()
         q.answered += 1
         wait = now - call.waiting_since
+        q.answered_wait_s += wait
         if wait <= self.center.service_level_s:
             q.answered_in_sl += 1
         agent.calls += 1
@@ -660,6 +665,7 @@ class Acd:
         if q is not None:
             q.aht += AHT_WEIGHT * (talk + wrapup - q.aht)
         agent.call = None
+        agent.wrapup_until = self.svc.clock.time() + wrapup
         agent.set_state(AgentState.WRAPUP)
         agent.wait(wrapup, self._wrapup_done)
 
@@ -717,20 +723,23 @@ class Acd:
         self.center.end_call(agent.call, Disposition.ANSWERED, "agent")
         return agent.status()
 
+    def queue_status(self, q: Queue, now: float) -> dict:
+        """A queue's callers, agents and figures since the start, as the dashboard shows them."""
+        members = [a for a in self.agents.values() if a.level(q.cfg.skill) >= q.cfg.min_level]
+        return {
+            "name": q.name, "strategy": q.cfg.strategy, "skill": q.cfg.skill, "waiting": len(q.waiting),
+            "draining": q.draining,
+            "longest_wait_s": round(max((now - c.waiting_since for c in q.waiting), default=0.0), 1),
+            "agents_logged_in": sum(a.state != AgentState.LOGGED_OUT for a in members),
+            "agents_ready": sum(a.state == AgentState.READY for a in members),
+            "agents_busy": sum(a.state in (*BUSY, AgentState.WRAPUP) for a in members),
+            "offered": q.offered, "answered": q.answered, "abandoned": q.abandoned, "timeouts": q.timeouts,
+            "service_level": round(q.answered_in_sl / q.offered, 4) if q.offered else None,
+            "asa_s": round(q.answered_wait_s / q.answered, 1) if q.answered else None,
+            "aht_s": round(q.aht, 1),
+            "estimated_wait_s": round(self.estimated_wait(q, len(q.waiting) + 1), 1)}
+
     def status(self) -> dict:
         now = self.svc.clock.time()
-        queues = []
-        for q in self.queues.values():
-            members = [a for a in self.agents.values() if a.level(q.cfg.skill) >= q.cfg.min_level]
-            queues.append({
-                "name": q.name, "strategy": q.cfg.strategy, "skill": q.cfg.skill, "waiting": len(q.waiting),
-                "draining": q.draining,
-                "longest_wait_s": round(max((now - c.waiting_since for c in q.waiting), default=0.0), 1),
-                "agents_logged_in": sum(a.state != AgentState.LOGGED_OUT for a in members),
-                "agents_ready": sum(a.state == AgentState.READY for a in members),
-                "agents_busy": sum(a.state in (*BUSY, AgentState.WRAPUP) for a in members),
-                "offered": q.offered, "answered": q.answered, "abandoned": q.abandoned, "timeouts": q.timeouts,
-                "service_level": round(q.answered_in_sl / q.offered, 4) if q.offered else None,
-                "aht_s": round(q.aht, 1),
-                "estimated_wait_s": round(self.estimated_wait(q, len(q.waiting) + 1), 1)})
+        queues = [self.queue_status(q, now) for q in self.queues.values()]
         return {"queues": queues, "agents": [{**a.status(), "leaving": a.retiring} for a in self.agents.values()]}

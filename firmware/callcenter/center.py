@@ -26,6 +26,7 @@ from firmware.callcenter.customers import CustomerDirectory, LookupTables
 from firmware.callcenter.flow_graph import flow_report
 from firmware.callcenter.flows import Flow, FlowError, load_flow, schema_json
 from firmware.callcenter.ivr import IvrSession
+from firmware.callcenter.live import LiveEvents
 from firmware.callcenter.schedules import schedule_problems
 from firmware.callcenter.legs import FAILURE_TONES, NO_LINE, Legs
 from firmware.callcenter.supervisors import Supervisors
@@ -100,6 +101,9 @@ class CallCenter:
         self.supervisors = Supervisors(svc, self, site.supervisors)
         self.voicemail = Voicemail(svc, self)
         self.callbacks = Callbacks(svc, self)
+        # The live events the web's pages follow; a guest's call center (the load test) has none.
+        self.live = None if svc.events is None else LiveEvents(
+            svc, svc.events, self.acd, self.service_level_s, self.supervisors.find)
         self._commands: dict[str, Callable[..., dict]] = {
             "agent.login": lambda agent: self.acd.cmd_login(agent),
             "agent.logout": lambda agent: self.acd.cmd_logout(agent),

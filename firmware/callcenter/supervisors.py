@@ -107,6 +107,9 @@ class Supervisors:
         except KeyError:
             raise OpsError(f"unknown supervisor {sup_id!r}") from None
 
+    def find(self, sup_id: str) -> Supervisor | None:
+        return self.supervisors.get(sup_id)
+
     def cleared(self, channel: int) -> None:
         """A supervisor's station hung up."""
         sup = self.by_station.get(channel)

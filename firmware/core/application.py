@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from dsp.callerid import CallerIdMessage
     from dsp.tones import TonePlan
     from firmware.core.clock import TickClock
+    from firmware.core.events import EventBus
     from firmware.core.media import MediaPlan
     from firmware.core.prompts import PromptSet
     from firmware.core.recorder import Finished, Recorder
@@ -102,7 +103,7 @@ class Services:
                  recorder: "Recorder", prompts: "PromptSet", alarms: dict[int, str], testing: Callable[[int], bool],
                  hear_anew: Callable[[int], None], caller_id_arriving: Callable[[int], bool],
                  observe: Callable[[Callable[[str, dict], None]], None],
-                 retune: Callable[["TonePlan"], None] | None = None):
+                 retune: Callable[["TonePlan"], None] | None = None, events: "EventBus | None" = None):
         self.clock = clock
         self.later = later          # later(seconds, fn, *args) -> Timer, on the loop's clock
         self.new_id = new_id        # a record id unique across restarts and boxes
@@ -115,6 +116,7 @@ class Services:
         self.prompts = prompts
         self.hear_anew = hear_anew  # a new call on the line: the detectors forget what came before it
         self.caller_id_arriving = caller_id_arriving   # a caller ID burst is arriving, not decoded yet
+        self.events = events        # live events for the control socket's subscribers; None: not published
         self._alarms = alarms
         self._testing = testing
         self._retune = retune

@@ -138,6 +138,8 @@ SUPERVISED = {"supervisor": ID, "agent": ID}
 # Every command the control socket accepts, with its arguments; the engine runs each by the same name.
 COMMANDS: dict[str, dict] = {
     "status": {},
+    # Turns the connection into the stream of the loop's live events (firmware/core/events.py).
+    "events.subscribe": {},
     "flow.reload": {},
     "flow.validate": {"text": Text(0, MAX_FLOW_TEXT, lines=True), "name": optional(Text(1, MAX_FLOW_NAME))},
     "flow.schema": {},

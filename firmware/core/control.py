@@ -3,6 +3,9 @@
 Request  {"id": 7, "cmd": "agent.ready", "args": {"agent": "1001"}}
 Reply    {"id": 7, "ok": true, "result": {...}}  or  {"id": 7, "ok": false, "error": "unknown agent 9"}
 
+`events.subscribe` answers {"ok": true, "result": {"run", "seq"}} and then the connection carries the
+loop's live events, one JSON line each, until either side closes it (firmware/core/events.py).
+
 The server's threads only parse, check and queue; every command runs on the engine's loop thread
 (the loop takes a tick's share of the queue each tick), so no lock is ever taken around call state.
 """
@@ -19,6 +22,7 @@ from pathlib import Path
 from typing import BinaryIO, Callable
 
 from firmware.core.commands import CommandError, check
+from firmware.core.events import KEEPALIVE_S, QUEUE_LIMIT, EventBus, Subscriber
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +34,7 @@ REPLY_TIMEOUT = 5.0
 # runs. Each is a thread of the engine's process sharing the interpreter with the loop, so a
 # script that opens more is refused rather than given a thread.
 MAX_CONNECTIONS = 16
+SUBSCRIBE = "events.subscribe"
 
 
 class ControlError(Exception):
@@ -58,6 +63,7 @@ class ControlServer:
         self._closing = threading.Event()
         self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
         self._encoded: tuple[object, bytes] = (None, b"null")   # the last result sent, encoded
+        self.events: EventBus | None = None     # the loop's live events, for `events.subscribe`
 
     def start(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -98,10 +104,43 @@ class ControlServer:
                         self._send(conn, {"id": None, "ok": False,
                                           "error": f"line longer than {MAX_LINE} bytes: not a command"})
                         return
-                    if not self._send(conn, self._handle_line(raw)):
+                    reply = self._handle_line(raw)
+                    subscriber = reply.pop("subscriber", None)
+                    if subscriber is not None:
+                        self._stream(conn, reply, subscriber)
+                        return
+                    if not self._send(conn, reply):
                         return
         finally:
             self._slots.release()
+
+    def _stream(self, conn: socket.socket, reply: dict, sub: Subscriber) -> None:
+        """Answer `events.subscribe`, then send the loop's events on this connection until it fails or
+        the subscriber is cut off."""
+        bus = self.events
+        if bus is None:
+            return
+        try:
+            if not self._send(conn, reply):
+                return
+            while not self._closing.is_set():
+                events = sub.take(KEEPALIVE_S)
+                # Encoded here, off the loop: the loop only queued the dicts.
+                lines = [_dumps(event) + b"\n" for event in events]
+                if sub.closed and not events:
+                    if sub.cut:
+                        lines.append(_dumps({"type": "overflow", "run": bus.run, "seq": bus.seq}) + b"\n")
+                        log.warning("control: an event subscriber fell %d events behind and was cut off",
+                                    bus.limit)
+                    conn.sendall(b"".join(lines))
+                    return
+                if not lines:
+                    lines.append(_dumps({"type": "keepalive", "run": bus.run, "seq": bus.seq}) + b"\n")
+                conn.sendall(b"".join(lines))
+        except OSError:
+            return
+        finally:
+            bus.unsubscribe(sub)
 
     def _send(self, conn: socket.socket, reply: dict) -> bool:
         try:
@@ -144,6 +183,11 @@ class ControlServer:
             check(cmd, args)
         except CommandError as exc:
             return {"id": rid, "ok": False, "error": str(exc)}
+        subscriber = None
+        if cmd == SUBSCRIBE:
+            # The loop adds it to the bus (the command, below), so it answers the exact sequence
+            # number the stream starts after; this connection's thread then sends the events.
+            args = {"subscriber": (subscriber := Subscriber(QUEUE_LIMIT))}
         if cmd in self.prepare:
             try:
                 args = self.prepare[cmd](args)
@@ -163,6 +207,8 @@ class ControlServer:
                 if fut.cancel():
                     raise
                 result = fut.result(timeout=REPLY_TIMEOUT)   # the loop took it just now
+            if subscriber is not None:
+                return {"id": rid, "ok": True, "result": result, "subscriber": subscriber}
             return {"id": rid, "ok": True, "result": result}
         except TimeoutError:
             return {"id": rid, "ok": False, "error": "engine did not answer in time"}

@@ -17,6 +17,7 @@ from dsp.tones import TonePlan
 from firmware.core.application import Application, RecordSink, Services
 from firmware.core.clock import TickClock
 from firmware.core.control import ControlError, ControlServer
+from firmware.core.events import EventBus
 from firmware.core.guest import Guest
 from firmware.core.journal import Journal
 from firmware.core.listening import Listener
@@ -109,9 +110,16 @@ class Engine:
         # The live call center sees the real lines only; the virtual ones are a guest's (host()).
         self.lines = LineView(board, 0, board.live)
         self.guest: Guest | None = None
+        # The live call center's events for the control socket's subscribers (the web's pages); a
+        # guest on the virtual lines (the load test) publishes none.
+        self.events = EventBus(clock.time)
+        self.events.lines = lambda channel: ("line", self._line_status(channel))
+        if control is not None:
+            control.events = self.events
         self.services = Services(clock, self.later, self.new_id, self.emit, store, self.lines, self.media, recorder,
                                  prompts, self.alarms, lambda ch: ch in self.testing, self.listener.reset,
-                                 self.listener.receiving_caller_id, self.observers.append, retune=self.retune)
+                                 self.listener.receiving_caller_id, self.observers.append, retune=self.retune,
+                                 events=self.events)
         self.app: Application | None = None
         self._commands: dict[str, Callable[..., dict]] = {}
         self._running = False
@@ -121,6 +129,7 @@ class Engine:
         self.app = app
         self._commands = {
             "status": lambda: self.status(),
+            "events.subscribe": self.events.subscribe,
             **app.commands(),
             "line.test": self.cmd_line_test,
             "line.test_result": self.cmd_line_test_result,
@@ -240,6 +249,7 @@ class Engine:
             log.warning("line %s back in service", name)
             self.application.line_freed()
         self.emit("line:alarm", channel=ev.channel, **ev.data)
+        self.events.line_changed(ev.channel)
 
     # --- commands -----------------------------------------------------------------------------
     def command(self, cmd: str, args: dict) -> dict:
@@ -278,6 +288,7 @@ class Engine:
         self._last_test[ch] = record
         log.info("line %s: test %s started (%.1f s)", name, job, seconds)
         self.emit("line:test", channel=ch, job=job)
+        self.events.line_changed(ch)
         return dict(record)
 
     def cmd_line_test_result(self, job: str) -> dict:
@@ -311,6 +322,7 @@ class Engine:
                           finished_at=now)
             log.info("line %s: test %s %s: %s", record["line"], job, record["state"], result["detail"])
             self.emit("line:tested", channel=ch, job=job, **result)
+            self.events.line_changed(ch)
 
     def _drain_commands(self, control: ControlServer) -> None:
         """Run this tick's share of the waiting commands (COMMAND_BUDGET_S, COMMANDS_PER_TICK)."""
@@ -388,6 +400,7 @@ class Engine:
             for fin in guest.recorder.finished():
                 guest.app.on_recording(fin)
             guest.records.pump()
+        self.events.flush()
         self.stats.add(time.perf_counter() - t0)
         self.clock.advance()
 
@@ -401,36 +414,40 @@ class Engine:
         self._running = False
 
     # --- status -------------------------------------------------------------------------------
+    def _line_status(self, channel: int, own: list[dict] | None = None) -> dict:
+        """One line as the status and the lines page show it: state, call, driver, counters, last test.
+        `own`: every line's driver figures (Board.line_status), when the caller has them already."""
+        info = self.board.channels[channel]
+        app = self.application.line_status(channel)
+        if channel in self.alarms:
+            state, since = "alarm", None
+        elif app["state"] is not None:
+            state, since = app["state"], app["since"]
+        elif channel in self.testing:
+            state, since = "testing", self._last_test[channel]["started_at"]
+        else:
+            state, since = "idle", None
+        drv = (own if own is not None else self.board.line_status())[channel]
+        counters = drv.get("counters") or {}
+        test = self._last_test.get(channel)
+        return {"channel": channel, "name": info.name, "kind": info.kind.value, "state": state,
+                "call_id": app["call_id"], "number": app["number"],
+                "since": since, "alarm": self.alarms.get(channel),
+                "driver": info.driver, "device": drv.get("device") or info.device,
+                "driver_state": drv.get("state"), "last_caller_id": app["last_caller_id"],
+                # An E1 trunk's span: its state, alarms and line counters (drivers/e1_span.py).
+                "span": drv.get("span"),
+                # resets and overruns are the hardware's own counts: None where a driver keeps none.
+                "counters": {"calls": app["calls"], "digits": app["digits"],
+                             "unreadable_ids": app["unreadable_ids"],
+                             "resets": counters.get("resets"), "overruns": counters.get("overruns")},
+                "digits": app["heard"],
+                "test": dict(test) if test else None}
+
     def status(self) -> dict:
         now = self.clock.time()
-        lines = []
         own = self.board.line_status()
-        for info in self.lines.channels:
-            app = self.application.line_status(info.index)
-            if info.index in self.alarms:
-                state, since = "alarm", None
-            elif app["state"] is not None:
-                state, since = app["state"], app["since"]
-            elif info.index in self.testing:
-                state, since = "testing", self._last_test[info.index]["started_at"]
-            else:
-                state, since = "idle", None
-            drv = own[info.index]
-            counters = drv.get("counters") or {}
-            test = self._last_test.get(info.index)
-            lines.append({"channel": info.index, "name": info.name, "kind": info.kind.value, "state": state,
-                          "call_id": app["call_id"], "number": app["number"],
-                          "since": since, "alarm": self.alarms.get(info.index),
-                          "driver": info.driver, "device": drv.get("device") or info.device,
-                          "driver_state": drv.get("state"), "last_caller_id": app["last_caller_id"],
-                          # An E1 trunk's span: its state, alarms and line counters (drivers/e1_span.py).
-                          "span": drv.get("span"),
-                          # resets and overruns are the hardware's own counts: None where a driver keeps none.
-                          "counters": {"calls": app["calls"], "digits": app["digits"],
-                                       "unreadable_ids": app["unreadable_ids"],
-                                       "resets": counters.get("resets"), "overruns": counters.get("overruns")},
-                          "digits": app["heard"],
-                          "test": dict(test) if test else None})
+        lines = [self._line_status(info.index, own) for info in self.lines.channels]
         app_status = self.application.status()
         return {"box": {"id": self.box_id, "board": self.board_name, "mode": self.clock.mode,
                         "started_at": self.started_at, "now": now},
@@ -438,7 +455,9 @@ class Engine:
                 "lines": lines,
                 "calls": app_status.pop("calls"), **app_status,
                 "store": self.store.status(), "recorder": self.recorder.status(),
-                "journal": self.queue_log.status() if self.queue_log is not None else None}
+                "journal": self.queue_log.status() if self.queue_log is not None else None,
+                # The last live event this status includes: a page that read it applies only later ones.
+                "events": {"run": self.events.run, "seq": self.events.seq}}
 
     def close(self) -> None:
         guest = self.evict()
@@ -448,6 +467,7 @@ class Engine:
         self.application.close()
         if self.control is not None:
             self.control.close()
+        self.events.close()
         if self.queue_log is not None:
             self.queue_log.close()
         self.recorder.stop()

@@ -17,6 +17,7 @@ import pytest
 
 from firmware.config.site import BOARD_DIR
 from firmware.core.control import ControlError, ControlServer
+from firmware.core.events import EventBus
 from firmware.store import open_db
 from webui.accounts import AccountStore
 from webui.app import create_app
@@ -111,6 +112,8 @@ class FakeEngine:
         self.path = path
         self.state = path.parent
         self.server = ControlServer(path)
+        # The live events the engine's loop publishes; a test publishes them itself (one thread at a time).
+        self.events = self.server.events = EventBus(time.time)
         self.commands: list[tuple[str, dict]] = []
         self.refusals: dict[str, str] = {}   # command -> error message the engine answers with
         self.listening: dict[str, str] = {}  # supervisor -> the agent whose call they asked to join
@@ -141,6 +144,8 @@ class FakeEngine:
     def _answer(self, cmd: str, args: dict) -> dict:
         if cmd in self.refusals:
             raise ControlError(self.refusals[cmd])
+        if cmd == "events.subscribe":
+            return self.events.subscribe(args["subscriber"])
         if cmd == "status":
             return {**canned_status(time.time(), self.started), **self.flow_status()}
         if cmd == "flow.validate":
