@@ -133,7 +133,8 @@ def install(app: Bottle, render: Callable[..., str], site: SiteFile, reasons: tu
             supervisors, problem = {}, _("The engine is not answering: %(error)s") % {"error": exc}
         own = user.get("supervisor_id")
         tv = request.query.get("tv") == "1"
-        return render("wallboard", title=_("Wallboard"), active="wallboard", scripts=["api.js", "live.js", "wallboard.js"],
+        return render("wallboard", title=_("Wallboard"), active="wallboard",
+                      scripts=["api.js", "live.js", "events.js", "wallboard.js"],
                       main_class="page page-wide wallboard-tv" if tv else "page page-wide", bare=tv, tv=tv,
                       labels_json=json.dumps(labels, ensure_ascii=False), reasons=reasons,
                       thresholds_json=json.dumps(thresholds(site)), supervisors=supervisors, own=own,

@@ -25,7 +25,7 @@ CALLER_HZ, AGENT_HZ, SUP_HZ = 624, 930, 1876
 HEARD, SILENT = -35.0, -60.0
 SCENARIO = scenario(
     run_section(3600),
-    queue("sales", wrapup=0.0),
+    queue("sales", wrapup=0.0), queue("service", wrapup=0.0),
     agent("1001", name="Li Wei", skills={"sales": 5}, login_at=0.2, answer_after=1.0, talk=3000.0,
           voice_hz=AGENT_HZ),
     supervisor("9001", name="Sun Li", answer_after=1.0, voice_hz=SUP_HZ),

@@ -348,14 +348,13 @@
     });
   }, 1000);
 
-  load().then(() => {
-    window.Events.subscribe({
-      onEvent,
-      onReset: load,
-      onState: (up) => {
-        root.classList.toggle("stale", !up);
-        showProblem(up ? "" : _("Live updates are interrupted; reconnecting. The board shows the last state it had."));
-      },
-    });
+  // The stream's first opening, and any gap it cannot replay, is a reset: the board reads its snapshot.
+  window.Events.subscribe({
+    onEvent,
+    onReset: load,
+    onState: (up) => {
+      root.classList.toggle("stale", !up);
+      showProblem(up ? "" : _("Live updates are interrupted; reconnecting. The board shows the last state it had."));
+    },
   });
 })();
