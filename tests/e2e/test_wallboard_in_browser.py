@@ -86,6 +86,7 @@ def test_a_supervisor_whispers_from_the_keyboard_and_the_caller_hears_none_of_it
     wait.until(EC.text_to_be_present_in_element((By.ID, "listening"), "Li Wei"))
     assert "whispering" in browser.find_element(By.ID, "listening").text
     assert row().find_element(By.CSS_SELECTOR, ".action-error").text == ""
+    assert row().find_element(By.CSS_SELECTOR, ".wb-listener").text == "coached by Sun Li"
     shots = Path(os.environ.get("BRANCHLINE_ARTIFACTS") or tmp_path)
     shots.mkdir(parents=True, exist_ok=True)
     assert browser.save_screenshot(str(shots / "wallboard-whisper.png"))
@@ -104,9 +105,16 @@ def test_a_supervisor_whispers_from_the_keyboard_and_the_caller_hears_none_of_it
     keys.send_keys("s").perform()
     wait.until(lambda _: sup.state == SupervisorState.IDLE)
     wait.until(lambda _: not browser.find_element(By.ID, "listening").text)
+    # Taking the call over needs listening first: the engine's refusal is shown in the row, nothing changes.
+    row().click()
+    keys.send_keys("i").perform()
+    wait.until(lambda _: "must be listening" in row().find_element(By.CSS_SELECTOR, ".action-error").text)
+    assert sup.state == SupervisorState.IDLE and run.engine.app.acd.agents["1001"].state.value == "talking"
 
     browser.get(url + "/wallboard?tv=1")
     wait.until(lambda _: row().get_attribute("data-state") == "talking")
     assert not browser.find_elements(By.CSS_SELECTOR, "header.topbar")
     assert browser.save_screenshot(str(shots / "wallboard-tv.png"))
-    assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
+    # The one failed request is the refused intercept; no script error.
+    problems = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert [e["source"] for e in problems] == ["network"] and "/intercept" in problems[0]["message"]
