@@ -177,6 +177,15 @@ def test_an_unlinked_supervisor_watches_and_is_told_why_they_cannot_act(staff, s
     assert page.status == 200 and 'id="no-link"' in page.text
 
 
+def test_an_admin_chooses_which_supervisor_to_act_as_and_agents_have_no_wallboard(admin, staff, site):
+    page = admin.get("/wallboard")
+    assert page.status == 200 and 'id="act-as"' in page.text
+    assert re.findall(r'<option value="(9\d+)"', page.text) == ["9001", "9002"]
+    ana = staff("ana", ["agent"], agent_id="1001")
+    assert 'href="/wallboard"' not in ana.get("/").text
+    assert ana.get("/wallboard").status == 403
+
+
 def test_thresholds_are_site_settings_checked_by_the_engine_and_audited(admin, site, db_path, mei):
     got = api_call(admin, "GET", "/api/v1/config/wallboard")
     version = got.json()["version"]
