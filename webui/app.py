@@ -273,7 +273,8 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
     def dashboard(user, engine):
         if sees_console(user):
             return console_page(user, engine)
-        return render("dashboard", title=_("Dashboard"), active="dashboard", scripts=["live.js", "dashboard.js"],
+        return render("dashboard", title=_("Dashboard"), active="dashboard",
+                      scripts=["events.js", "live.js", "dashboard.js"],
                       can_control=user_has(user, *CONTROL_ROLES), reasons=NOT_READY_REASONS,
                       service_target=SERVICE_TARGET_S)
 

@@ -35,14 +35,16 @@ def install(app: Bottle, render: Callable[..., str]) -> None:
     @app.get("/lines")
     @requires(*LINES_ROLES)
     def lines_page():
-        return render("lines", title=_("Lines"), active="lines", scripts=["live.js", "lines.js"])
+        return render("lines", title=_("Lines"), active="lines", scripts=["events.js", "live.js", "lines.js"])
 
     @app.get("/api/v1/lines")
     @requires(*LINES_ROLES)
     def api_lines(engine):
         status = _status(engine)
         return {"box": status["box"], "lines": status["lines"],
-                "workers": {name: status[name] for name in WORKERS if status.get(name) is not None}}
+                "workers": {name: status[name] for name in WORKERS if status.get(name) is not None},
+                # The last live event this includes (the page follows the events from there).
+                "events": status.get("events")}
 
     @app.post("/api/v1/lines/<channel>/test")
     @requires(*LINES_ROLES)

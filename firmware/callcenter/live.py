@@ -80,7 +80,9 @@ class LiveEvents:
             "since": agent.since, "call": call.id if call is not None else None,
             "held": call is not None and call.hold_started is not None,
             "wrapup_until": agent.wrapup_until,
-            "remote": isinstance(agent.line, PhoneLine), "number": call.number if call is not None else None})
+            "remote": isinstance(agent.line, PhoneLine), "number": call.number if call is not None else None,
+            # As the status names them (the dashboard's columns): their phone, today's calls and talk.
+            **agent.line.status(), "calls": agent.calls, "talk_s": round(agent.talk_s, 1)})
         if agent.state == AgentState.RINGING and call is not None:
             self._offer(agent, call)
         if agent.line.channel is not None:
@@ -101,7 +103,7 @@ class LiveEvents:
         state = call_state(call)
         agent = call.agent.id if call.agent is not None else (
             call.ringing[0].id if len(call.ringing) == 1 else None)
-        said = (state, agent, call.queue, call.number)
+        said = (state, call.state, agent, call.queue, call.number, call.name)
         if self._calls.get(call.id) == said:
             return
         if state == "ended":
@@ -112,7 +114,10 @@ class LiveEvents:
             "call": call.id, "state": state, "agent": agent, "queue": call.queue, "number": call.number,
             "since": self.svc.clock.time(), "arrived_at": call.arrived_at, "queued_at": call.queued_at,
             "ringing": [a.id for a in call.ringing], "direction": call.direction,
-            "disposition": call.disposition.value if call.disposition is not None else None})
+            "disposition": call.disposition.value if call.disposition is not None else None,
+            # The call as the status lists it (the engine's own state, its trunk, the caller's name).
+            "phase": call.state.value, "name": call.name, "channel": call.line_name,
+            "priority": call.priority})
 
     def _queue(self, name: str) -> None:
         self.bus.later(("queue", name), lambda: self._queue_event(name))

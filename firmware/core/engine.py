@@ -44,6 +44,9 @@ LINE_TESTS_KEPT = 64
 # keep the other three quarters of the tick, with headroom for a Pi-class CPU.
 COMMAND_BUDGET_S = TICK_SECONDS / 4
 COMMANDS_PER_TICK = 32
+# While someone follows the live events, the box's own figures (tick timing, the worker threads) go
+# out this often: they change every tick, and a page shows them to the second at best.
+BOX_EVENT_S = 5.0
 
 
 class TickStats:
@@ -121,6 +124,7 @@ class Engine:
                                  self.listener.receiving_caller_id, self.observers.append, retune=self.retune,
                                  events=self.events)
         self.app: Application | None = None
+        self._box_event_at = 0.0
         self._commands: dict[str, Callable[..., dict]] = {}
         self._running = False
 
@@ -400,6 +404,9 @@ class Engine:
             for fin in guest.recorder.finished():
                 guest.app.on_recording(fin)
             guest.records.pump()
+        if self.events.subscribed and self.clock.seconds >= self._box_event_at:
+            self._box_event_at = self.clock.seconds + BOX_EVENT_S
+            self.events.publish("box", self._box_status())
         self.events.flush()
         self.stats.add(time.perf_counter() - t0)
         self.clock.advance()
@@ -445,19 +452,20 @@ class Engine:
                 "test": dict(test) if test else None}
 
     def status(self) -> dict:
-        now = self.clock.time()
         own = self.board.line_status()
         lines = [self._line_status(info.index, own) for info in self.lines.channels]
         app_status = self.application.status()
-        return {"box": {"id": self.box_id, "board": self.board_name, "mode": self.clock.mode,
-                        "started_at": self.started_at, "now": now},
-                "ticks": self.stats.status(),
-                "lines": lines,
-                "calls": app_status.pop("calls"), **app_status,
-                "store": self.store.status(), "recorder": self.recorder.status(),
-                "journal": self.queue_log.status() if self.queue_log is not None else None,
+        return {**self._box_status(), "lines": lines, "calls": app_status.pop("calls"), **app_status,
                 # The last live event this status includes: a page that read it applies only later ones.
                 "events": {"run": self.events.run, "seq": self.events.seq}}
+
+    def _box_status(self) -> dict:
+        """The box, its tick timing and its worker threads (the status's head, and the `box` event)."""
+        return {"box": {"id": self.box_id, "board": self.board_name, "mode": self.clock.mode,
+                        "started_at": self.started_at, "now": self.clock.time()},
+                "ticks": self.stats.status(),
+                "store": self.store.status(), "recorder": self.recorder.status(),
+                "journal": self.queue_log.status() if self.queue_log is not None else None}
 
     def close(self) -> None:
         guest = self.evict()

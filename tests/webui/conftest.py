@@ -114,6 +114,7 @@ class FakeEngine:
         self.server = ControlServer(path)
         # The live events the engine's loop publishes; a test publishes them itself (one thread at a time).
         self.events = self.server.events = EventBus(time.time)
+        self.statuses = 0   # status commands answered (a page following the events reads one snapshot)
         self.commands: list[tuple[str, dict]] = []
         self.refusals: dict[str, str] = {}   # command -> error message the engine answers with
         self.listening: dict[str, str] = {}  # supervisor -> the agent whose call they asked to join
@@ -147,7 +148,9 @@ class FakeEngine:
         if cmd == "events.subscribe":
             return self.events.subscribe(args["subscriber"])
         if cmd == "status":
-            return {**canned_status(time.time(), self.started), **self.flow_status()}
+            self.statuses += 1
+            return {**canned_status(time.time(), self.started), **self.flow_status(),
+                    "events": {"run": self.events.run, "seq": self.events.seq}}
         if cmd == "flow.validate":
             self.commands.append((cmd, args))
             return self.check(args["text"], args.get("name") or self.FLOW)

@@ -1,11 +1,12 @@
-// Live dashboard: polls /api/v1/status every second and keeps the tiles and tables current.
+// Live dashboard: reads /api/v1/status once, then keeps the tiles and tables current from the live
+// events (live.js follower over events.js).
 "use strict";
 
 (function () {
   const root = document.getElementById("dashboard");
   if (!root) return;
 
-  const { el, duration } = window.Live;
+  const { el, duration, put } = window.Live;
   const { gettext: _, ngettext, number, timeOfDay } = window.I18n;
   const TARGET_S = Number(root.dataset.serviceTarget);
   const canControl = root.dataset.canControl === "1";
@@ -32,12 +33,12 @@
   const reasonLabel = (reason) => REASONS[reason] || reason;
   const BUSY = ["ringing", "talking", "wrapup"];
 
-  let fetchedAt = performance.now();  // when the snapshot on screen arrived
-  let live = false;                   // counters run only while the snapshot is fresh
+  let fetchedAt = performance.now();  // when the figures on screen were drawn
+  let live = false;                   // counters run only while the stream is up
 
   // --- small DOM helpers ------------------------------------------------------------------------
 
-  // A duration that keeps counting between polls from its value at the snapshot.
+  // A duration that keeps counting between events from its value when drawn.
   function counter(seconds) {
     const span = el("span", "live", duration(seconds));
     span.dataset.base = String(seconds);
@@ -60,7 +61,7 @@
   function setCell(td, content) {
     const current = td.firstElementChild;
     if (content instanceof Element && content.classList.contains("live") && td.dataset.sig === "live") {
-      // Rebase the running counter in place rather than swapping the element every poll.
+      // Rebase the running counter in place rather than swapping the element at every event.
       current.dataset.base = content.dataset.base;
       current.textContent = content.textContent;
       return;
@@ -75,7 +76,7 @@
   }
 
   // Updates rows in place, keyed, so that a half-chosen reason or an error message in a row
-  // survives the next poll.
+  // survives the next event.
   function syncRows(table, items, keyOf, cellsOf, after) {
     const tbody = table.tBodies[0];
     const heads = Array.from(table.tHead.rows[0].cells);
@@ -135,8 +136,8 @@
     } catch (err) {
       error.textContent = _("The web server is not answering.");
     } finally {
+      // The agent's new state comes as an event.
       buttons.forEach((b) => { b.disabled = false; });
-      poll();
     }
   }
 
@@ -177,6 +178,8 @@
     const waiting = s.calls.filter((c) => c.state === "queued" || c.state === "ringing_agent")
       .sort((a, b) => waitOf(b) - waitOf(a));
     const inIvr = s.calls.filter((c) => c.state === "ivr").length;
+    // A queue event says when its longest-waiting caller came; the snapshot says how long they had waited.
+    const longestOf = (q) => (q.oldest_since ? now - q.oldest_since : q.longest_wait_s);
     const longest = waiting.length ? waitOf(waiting[0]) : 0;
     const count = (states) => s.agents.filter((a) => states.includes(a.state)).length;
     const ready = count(["ready"]), busy = count(BUSY), notReady = count(["not_ready"]);
@@ -237,9 +240,9 @@
 
     syncRows(document.getElementById("queues"), s.queues, (q) => q.name,
       (q) => [twoLine(q.name, STRATEGIES[q.strategy] || q.strategy, "agent-name"), number(q.waiting),
-        q.waiting ? counter(q.longest_wait_s) : "—", `${number(q.agents_ready)} / ${number(q.agents_logged_in)}`,
+        q.waiting ? counter(longestOf(q)) : "—", `${number(q.agents_ready)} / ${number(q.agents_logged_in)}`,
         number(q.agents_busy), number(q.offered), number(q.answered), number(q.abandoned)],
-      (tr, q) => tr.classList.toggle("over-target", q.waiting > 0 && q.longest_wait_s > TARGET_S));
+      (tr, q) => tr.classList.toggle("over-target", q.waiting > 0 && longestOf(q) > TARGET_S));
 
     syncRows(document.getElementById("lines"), s.lines, (l) => l.channel,
       (l) => [l.channel, el("span", "agent-name", l.name), KINDS[l.kind] || l.kind, badge(l.state),
@@ -255,9 +258,30 @@
     });
   }
 
-  // --- polling ------------------------------------------------------------------------------------
-  const poll = window.Live.poller({
-    url: "/api/v1/status", root, banner,
+  // --- live events -------------------------------------------------------------------------------
+  // The status's fields that an event of each type replaces (the events carry the status's names).
+  const CALL_FIELDS = (d) => ({ id: d.call, number: d.number, name: d.name, channel: d.channel, state: d.phase,
+    queue: d.queue, arrived_at: d.arrived_at, queued_at: d.queued_at, wait_s: null, agent: d.agent,
+    priority: d.priority });
+
+  function apply(s, type, d) {
+    if (type === "agent") {
+      const a = s.agents.find((x) => x.id === d.agent);
+      if (a) Object.assign(a, { state: d.state, reason: d.reason, since: d.since, call_id: d.call, number: d.number,
+        station: d.station, trunk: d.trunk, calls: d.calls, talk_s: d.talk_s });
+    } else if (type === "call") {
+      put(s.calls, "id", d.call, d.state === "ended" ? null : CALL_FIELDS(d));
+    } else if (type === "queue") {
+      put(s.queues, "name", d.name, Object.assign({}, d));
+    } else if (type === "line") {
+      put(s.lines, "channel", d.channel, Object.assign({}, d));
+    } else if (type === "box") {
+      Object.assign(s, { box: d.box, ticks: d.ticks });
+    }
+  }
+
+  window.Live.follower({
+    url: "/api/v1/status", root, banner, apply,
     render: (body) => {
       fetchedAt = performance.now();
       live = true;

@@ -1,20 +1,22 @@
 // The page's live events (docs/architecture.md §15): one EventSource on /api/v1/events for the page.
-// Events.subscribe({onEvent(type, data), onReset(), onState(up)}): onReset when the page must read
-// its snapshot (the stream's first opening, a `reset` from the server, the engine back after a
-// restart); onState(false) while either the stream or the engine's side of it is down.
+// Events.subscribe({onEvent(type, data), onReset(), onState(up, why)}): onReset when the page must
+// read its snapshot (the stream's first opening, a `reset` from the server, the engine back after a
+// restart); onState(false, "stream" | "engine") while the stream or the engine's side of it is down.
 "use strict";
 
 window.Events = (function () {
   // Every type the server sends (webui/events.py); an EventSource hears only the types it names.
-  const TYPES = ["agent", "offer", "call", "queue", "supervisor", "line"];
+  const TYPES = ["agent", "offer", "call", "queue", "supervisor", "line", "box"];
   let source = null;
   const subscribers = [];
   let streamUp = false;
   let engineUp = true;
   let fresh = true;   // no snapshot read since the stream (re)opened without an id to resume from
 
-  function each(fn) { subscribers.forEach((s) => { if (s[fn]) s[fn].apply(null, Array.prototype.slice.call(arguments, 1)); }); }
-  function state() { each("onState", streamUp && engineUp); }
+  function each(fn, ...args) {
+    subscribers.forEach((s) => { if (s[fn]) s[fn](...args); });
+  }
+  function state() { each("onState", streamUp && engineUp, streamUp ? "engine" : "stream"); }
 
   function parse(ev) {
     try {
@@ -64,7 +66,7 @@ window.Events = (function () {
     subscribers.push(handlers);
     if (!source) open();
     else if (streamUp) {
-      if (handlers.onState) handlers.onState(streamUp && engineUp);
+      if (handlers.onState) handlers.onState(streamUp && engineUp, streamUp ? "engine" : "stream");
       if (handlers.onReset) handlers.onReset();
     }
   }

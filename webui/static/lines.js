@@ -1,11 +1,12 @@
-// Lines page: polls /api/v1/lines every second; runs line tests and shows the digits each line hears, live.
+// Lines page: reads /api/v1/lines once, then follows the live events; runs line tests and shows the
+// digits each line hears, live.
 "use strict";
 
 (function () {
   const root = document.getElementById("lines-page");
   if (!root) return;
 
-  const { el } = window.Live;
+  const { el, put } = window.Live;
   const { gettext: _, ngettext, number, timeOfDay } = window.I18n;
   const TEST_POLL_MS = 500;
   // A test's answer may take its listening time plus the engine's grace for a driver (firmware/core/engine.py).
@@ -24,7 +25,7 @@
   const KINDS = { trunk: _("trunk"), station: _("station") };
 
   const rows = new Map();      // channel -> {main, digits, open, line, seenAt}
-  const following = new Set(); // channels whose test this page follows itself (not from the poll)
+  const following = new Set(); // channels whose test this page follows itself (not from the events)
 
   // --- small DOM helpers ------------------------------------------------------------------------
 
@@ -129,9 +130,9 @@
     } catch (err) {
       error.textContent = _("The web server is not answering.");
     } finally {
+      // The line's own event has the test's record from now on.
       following.delete(channel);
       button.disabled = false;
-      poll();
     }
   }
 
@@ -324,8 +325,18 @@
     workerAlarm.hidden = !faults.length && !waits.length;
   }
 
-  // --- polling ------------------------------------------------------------------------------------
-  const poll = window.Live.poller({ url: "/api/v1/lines", root, banner, render });
+  // --- live events -------------------------------------------------------------------------------
+  function apply(s, type, d) {
+    if (type === "line") put(s.lines, "channel", d.channel, Object.assign({}, d));
+    else if (type === "box") {
+      s.box = d.box;
+      // The worker threads, as the lines API names them (webui/lines.py WORKERS).
+      s.workers = {};
+      ["store", "journal", "recorder"].forEach((name) => { if (d[name]) s.workers[name] = d[name]; });
+    }
+  }
+
+  window.Live.follower({ url: "/api/v1/lines", root, banner, render, apply });
 })();
 
 
