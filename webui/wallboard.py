@@ -60,7 +60,9 @@ def snapshot(engine: Engine) -> dict:
                     "mode": s.get("mode") if s.get("call_id") else None, "agent": s.get("agent"),
                     "call": s.get("call_id")}
                    for s in status.get("supervisors", [])]
-    return {"queues": queues, "agents": agents, "supervisors": supervisors, "now": status.get("box", {}).get("now")}
+    # `events`: the last live event the status includes, so the page skips those it already shows.
+    return {"queues": queues, "agents": agents, "supervisors": supervisors,
+            "box": {"now": status.get("box", {}).get("now")}, "events": status.get("events")}
 
 
 def acting_as(user: dict, supervisor_id: str) -> None:

@@ -154,7 +154,7 @@ def test_the_snapshot_has_queues_agents_and_supervisors_in_the_live_events_shape
     ben = next(a for a in board["agents"] if a["agent"] == "1002")
     assert ben["state"] == "talking" and ben["call"] == "c-talk" and ben["number"] == "0215559876"
     assert [s["supervisor"] for s in board["supervisors"]] == ["9001", "9002"]
-    assert board["supervisor"] == "9001"
+    assert board["supervisor"] == "9001" and set(board["events"]) == {"run", "seq"}
     assert board["thresholds"] == {"longest_wait_warn": 30, "longest_wait_alarm": 60, "service_level_warn": 80,
                                    "service_level_alarm": 60}
 

@@ -1,12 +1,12 @@
-// The supervisors' wallboard: starts from GET /api/v1/wallboard, then follows the live events
-// (window.Events, one Server-Sent Events stream); a supervisor acts on an agent's row with a button or a key.
+// The supervisors' wallboard: GET /api/v1/wallboard kept current by the live events (live.js follower over
+// events.js, never a poll); a supervisor acts on an agent's row with a button or a key.
 "use strict";
 
 (function () {
   const root = document.getElementById("wallboard");
   if (!root) return;
 
-  const { el, duration } = window.Live;
+  const { el, duration, put } = window.Live;
   const { gettext: _, ngettext, number } = window.I18n;
   const LABELS = JSON.parse(root.dataset.labels);
   const LEVELS = JSON.parse(root.dataset.thresholds);
@@ -41,20 +41,15 @@
     logged_out: [],
   };
 
-  // The board's state: rows by id, in the live events' shapes (GET /api/v1/events).
+  // The board as last drawn: rows by id, in the live events' shapes (GET /api/v1/events).
   const queues = new Map();
   const agents = new Map();
   const supervisors = new Map();
-  const numbers = new Map();   // call id -> the caller's number, from `call` events
   let clockOffset = 0;         // engine's clock minus this browser's, in s
+  let engineNow = null;        // the engine time the offset was taken at
 
   const nowS = () => Date.now() / 1000 + clockOffset;
   const actingAs = () => (actAs ? actAs.value : root.dataset.supervisor);
-
-  function showProblem(text) {
-    banner.textContent = text;
-    banner.hidden = !text;
-  }
 
   // --- queues ---------------------------------------------------------------------------------------
   // "warn"/"alarm" by the site's [wallboard] thresholds (config/site.toml, /config/wallboard).
@@ -125,7 +120,7 @@
     if (sup && BY[sup.mode]) stateCell.append(" ", el("span", "wb-listener", BY[sup.mode](sup.name || sup.supervisor)));
     const since = el("td", "num wb-since", a.since ? duration(nowS() - a.since) : "—");
     since.dataset.since = a.since ? String(a.since) : "";
-    const caller = a.call ? (numbers.get(a.call) || a.number || a.call) : null;
+    const caller = a.call ? (numbers[a.call] || a.number || a.call) : null;
     const callCell = el("td", "caller", caller || "—");
     const who = el("td");
     who.append(el("span", "agent-name", a.name || a.agent), el("span", "sub", a.agent + (a.remote ? " · " + _("remote") : "")));
@@ -205,6 +200,40 @@
     stopButton.hidden = !on;
   }
 
+  // --- drawing the board ----------------------------------------------------------------------------
+  let numbers = {};            // call id -> the caller's number, from `call` events
+
+  function render(board) {
+    if (board.box && board.box.now !== engineNow) {
+      engineNow = board.box.now;
+      clockOffset = engineNow - Date.now() / 1000;
+    }
+    numbers = board.numbers || {};
+    queues.clear();
+    board.queues.forEach((q) => queues.set(q.queue, q));
+    agents.clear();
+    board.agents.forEach((a) => agents.set(a.agent, a));
+    supervisors.clear();
+    board.supervisors.forEach((sup) => supervisors.set(sup.supervisor, sup));
+    renderQueues();
+    renderAllAgents();
+    renderListening();
+    document.getElementById("boxline").textContent = "";
+  }
+
+  // Each event into the board (the follower draws after them): rows replaced by their new state.
+  function apply(board, type, data) {
+    const merge = (list, key) => put(list, key, data[key], Object.assign({}, list.find((x) => x[key] === data[key]), data));
+    if (type === "queue") merge(board.queues, "queue");
+    else if (type === "agent") merge(board.agents, "agent");
+    else if (type === "supervisor") merge(board.supervisors, "supervisor");
+    else if (type === "call") {
+      board.numbers = board.numbers || {};
+      if (data.state === "ended") delete board.numbers[data.call];
+      else if (data.number) board.numbers[data.call] = data.number;
+    }
+  }
+
   // --- actions --------------------------------------------------------------------------------------
   async function act(tr, action) {
     const error = tr.querySelector(".action-error");
@@ -236,7 +265,7 @@
     if (!supervisor) return;
     const reply = await window.Api.call("POST", `/api/v1/supervisors/${encodeURIComponent(supervisor)}/stop`, {},
       _("The web server is not answering."));
-    showProblem(reply.ok ? "" : reply.error);
+    listening.textContent = reply.ok ? listening.textContent : reply.error;
   }
 
   // --- keyboard -------------------------------------------------------------------------------------
@@ -261,7 +290,7 @@
 
   function toggleFullscreen() {
     if (document.fullscreenElement) document.exitFullscreen();
-    else root.requestFullscreen().catch(() => showProblem(_("This browser does not allow full screen here.")));
+    else root.requestFullscreen().catch(() => { listening.textContent = _("This browser does not allow full screen here."); });
   }
 
   document.addEventListener("keydown", (ev) => {
@@ -286,52 +315,6 @@
   stopButton.addEventListener("click", stop);
   if (actAs) actAs.addEventListener("change", renderListening);
 
-  // --- the snapshot and the live events -------------------------------------------------------------
-  async function load() {
-    const reply = await window.Api.call("GET", "/api/v1/wallboard", undefined, _("The web server is not answering."));
-    if (!reply.ok) {
-      showProblem(reply.error);
-      root.classList.add("stale");
-      return;
-    }
-    const board = reply.data;
-    if (board.now) clockOffset = board.now - Date.now() / 1000;
-    queues.clear();
-    agents.clear();
-    supervisors.clear();
-    board.queues.forEach((q) => queues.set(q.queue, q));
-    board.agents.forEach((a) => agents.set(a.agent, a));
-    board.supervisors.forEach((s) => supervisors.set(s.supervisor, s));
-    board.agents.forEach((a) => { if (a.call && a.number) numbers.set(a.call, a.number); });
-    renderQueues();
-    renderAllAgents();
-    renderListening();
-    showProblem("");
-    root.classList.remove("stale");
-  }
-
-  function onEvent(type, data) {
-    if (type === "queue") {
-      queues.set(data.queue, Object.assign(queues.get(data.queue) || {}, data));
-      renderQueues();
-    } else if (type === "agent") {
-      agents.set(data.agent, Object.assign(agents.get(data.agent) || {}, data));
-      renderAgent(agents.get(data.agent));
-      renderAgentSummary();
-      renderListening();
-    } else if (type === "call") {
-      if (data.state === "ended") numbers.delete(data.call);
-      else if (data.number) numbers.set(data.call, data.number);
-      const a = data.agent ? agents.get(data.agent) : null;
-      if (a && a.call === data.call) renderAgent(a);
-    } else if (type === "supervisor") {
-      const before = supervisors.get(data.supervisor);
-      supervisors.set(data.supervisor, Object.assign(before || {}, data));
-      [before && before.agent, data.agent].filter(Boolean).forEach((id) => { if (agents.has(id)) renderAgent(agents.get(id)); });
-      renderListening();
-    }
-  }
-
   // Times in state and the longest waits count on between events.
   setInterval(() => {
     const now = nowS();
@@ -348,13 +331,6 @@
     });
   }, 1000);
 
-  // The stream's first opening, and any gap it cannot replay, is a reset: the board reads its snapshot.
-  window.Events.subscribe({
-    onEvent,
-    onReset: load,
-    onState: (up) => {
-      root.classList.toggle("stale", !up);
-      showProblem(up ? "" : _("Live updates are interrupted; reconnecting. The board shows the last state it had."));
-    },
-  });
+  // The snapshot once, then its events; read again when the stream cannot replay what was missed.
+  window.Live.follower({ url: "/api/v1/wallboard", root, banner, render, apply });
 })();

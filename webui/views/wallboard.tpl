@@ -27,6 +27,7 @@
     </div>
   </div>
   <div id="engine-banner" class="banner" role="alert" {{!'' if problem else 'hidden'}}>{{problem or ''}}</div>
+  <div class="boxline" id="boxline" aria-live="polite"></div>
   % if not own and not may_choose:
   <p class="banner" id="no-link">{{_("Your account is not linked to a supervisor id, so you can watch but not act. Ask an administrator to link it.")}}</p>
   % elif may_choose and not supervisors:

@@ -67,7 +67,6 @@ window.BranchlineCatalogue = {
   "Hide digits": "隐藏按键",
   "Idle": "空闲",
   "In IVR": "IVR 中",
-  "Live updates are interrupted; reconnecting. The board shows the last state it had.": "实时更新已中断，正在重连。大屏显示的是最后一次获得的状态。",
   "Log in": "签入",
   "Log out": "签出",
   "Logged out": "已签出",
