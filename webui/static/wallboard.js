@@ -192,8 +192,10 @@
     if (on) {
       const agent = agents.get(own.agent);
       const name = agent ? agent.name || own.agent : own.agent;
-      listening.textContent = own.state === "ringing" || !YOU[own.mode] ? _("Your phone is ringing: pick it up to join")
-        : YOU[own.mode](name);
+      // Intercepted, the supervisor is the agent on the call now (firmware/callcenter/supervisors.py TALKING).
+      listening.textContent = own.state === "talking" ? _("You took the call over from %(agent)s", { agent: name })
+        : own.state === "ringing" || !YOU[own.mode] ? _("Your phone is ringing: pick it up to join")
+          : YOU[own.mode](name);
     } else {
       listening.textContent = "";
     }

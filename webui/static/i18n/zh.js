@@ -105,6 +105,7 @@ window.BranchlineCatalogue = {
   "You are monitoring %(agent)s": "您正在监听 %(agent)s",
   "You are whispering to %(agent)s": "您正在对 %(agent)s 耳语辅导",
   "You have barged in on %(agent)s": "您已强插 %(agent)s 的通话",
+  "You took the call over from %(agent)s": "您已从 %(agent)s 接管通话",
   "Your account is not linked to a supervisor id. Ask an administrator to link it.": "您的账号尚未关联班长工号。请联系管理员关联。",
   "Your phone is ringing: pick it up to join": "您的话机正在振铃：摘机即可加入",
   "ch %(channel)s · %(kind)s": "通道 %(channel)s · %(kind)s",
