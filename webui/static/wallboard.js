@@ -83,9 +83,34 @@
     tr.append(name, cell(number(q.waiting), q.waiting ? waitLevel(q) : ""), longest,
       cell(sl, serviceLevel(q)), cell(number(q.offered)), cell(number(q.answered)),
       cell(number(q.abandoned)),
-      cell(q.asa === null || q.asa === undefined ? "—" : duration(q.asa)));
+      cell(q.asa === null || q.asa === undefined ? "—" : duration(q.asa)),
+      cell(`${number(q.agents_ready || 0)} / ${number(q.agents_logged_in || 0)}`, q.waiting && !q.agents_ready ? "alarm" : ""));
     tr.cells[3].title = _("target: %(seconds)s s", { seconds: number(q.target) });
     return tr;
+  }
+
+  function tile(id, value, level) {
+    const node = document.getElementById(id);
+    node.className = "tile" + (level ? " is-" + level : "");
+    node.querySelector(".tile-value").textContent = value;
+  }
+
+  // The whole branch at a glance (a TV across the room): the queues' sums, the worst wait, the
+  // service level of every caller offered today, the agents free to take the next.
+  function renderTiles() {
+    const all = [...queues.values()];
+    const waiting = all.reduce((n, q) => n + q.waiting, 0);
+    const worst = all.filter((q) => q.waiting).reduce((w, q) => Math.max(w, q.longest_wait), 0);
+    const offered = all.reduce((n, q) => n + (q.service_level === null || q.service_level === undefined ? 0 : q.offered), 0);
+    const inTarget = all.reduce((n, q) => n + (q.service_level ? q.service_level * q.offered : 0), 0);
+    const overall = offered ? { service_level: inTarget / offered } : { service_level: null };
+    const ready = [...agents.values()].filter((a) => a.state === "ready").length;
+    const loggedIn = [...agents.values()].filter((a) => a.state !== "logged_out").length;
+    tile("wb-t-waiting", number(waiting), waiting ? waitLevel({ waiting, longest_wait: worst }) || "ok" : "ok");
+    tile("wb-t-longest", waiting ? duration(worst) : "0:00", waitLevel({ waiting, longest_wait: worst }) || "ok");
+    tile("wb-t-service", overall.service_level === null ? "—" : `${number(Math.round(overall.service_level * 100))} %`,
+      serviceLevel(overall));
+    tile("wb-t-ready", `${number(ready)} / ${number(loggedIn)}`, ready ? "ok" : waiting ? "alarm" : "");
   }
 
   function renderQueues() {
@@ -219,6 +244,7 @@
     board.supervisors.forEach((sup) => supervisors.set(sup.supervisor, sup));
     renderQueues();
     renderAllAgents();
+    renderTiles();
     renderListening();
     document.getElementById("boxline").textContent = "";
   }
@@ -323,6 +349,7 @@
     agentsTable.querySelectorAll("td.wb-since").forEach((td) => {
       if (td.dataset.since) td.textContent = duration(now - Number(td.dataset.since));
     });
+    let worst = null;
     queuesTable.querySelectorAll("td.wb-longest").forEach((td) => {
       const q = queues.get(td.parentElement.dataset.queue);
       if (!q || !q.waiting) return;
@@ -330,7 +357,9 @@
       td.textContent = duration(wait);
       const level = waitLevel(Object.assign({}, q, { longest_wait: wait }));
       td.className = "num wb-longest" + (level ? " lv-" + level : "");
+      worst = Math.max(worst || 0, wait);
     });
+    if (worst !== null) tile("wb-t-longest", duration(worst), waitLevel({ waiting: 1, longest_wait: worst }) || "ok");
   }, 1000);
 
   // The snapshot once, then its events; read again when the stream cannot replay what was missed.

@@ -35,6 +35,13 @@
   % end
   <noscript><p class="banner">{{_("The wallboard needs JavaScript to show live data.")}}</p></noscript>
 
+  <section class="tiles wb-tiles" aria-label="{{_("Summary")}}">
+    <div class="tile" id="wb-t-waiting"><div class="tile-label">{{_("Calls waiting")}}</div><div class="tile-value">–</div></div>
+    <div class="tile" id="wb-t-longest"><div class="tile-label">{{_("Longest wait")}}</div><div class="tile-value">–</div></div>
+    <div class="tile" id="wb-t-service"><div class="tile-label">{{_("Service level")}}</div><div class="tile-value">–</div></div>
+    <div class="tile" id="wb-t-ready"><div class="tile-label">{{_("Agents ready")}}</div><div class="tile-value">–</div></div>
+  </section>
+
   <section class="panel">
     <h2>{{_("Queues")}} <span class="muted small">{{_("service level: answered within %(seconds)s s, today") % {"seconds": fmt.number(20)} }}</span></h2>
     <div class="table-wrap">
@@ -42,7 +49,8 @@
         <thead><tr><th>{{_("Queue")}}</th><th class="num">{{pgettext("count", "Waiting")}}</th>
           <th class="num">{{_("Longest wait")}}</th><th class="num">{{_("Service level")}}</th>
           <th class="num">{{_("Offered")}}</th><th class="num">{{pgettext("count", "Answered")}}</th>
-          <th class="num">{{pgettext("count", "Abandoned")}}</th><th class="num" title="{{_("average speed of answer")}}">{{_("ASA")}}</th></tr></thead>
+          <th class="num">{{pgettext("count", "Abandoned")}}</th><th class="num" title="{{_("average speed of answer")}}">{{_("ASA")}}</th>
+          <th class="num" title="{{_("ready / logged in")}}">{{_("Ready")}}</th></tr></thead>
         <tbody data-empty="{{_("No queues configured.")}}"></tbody>
       </table>
     </div>
