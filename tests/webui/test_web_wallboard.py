@@ -139,10 +139,19 @@ def test_an_action_that_does_not_fit_is_refused_saying_why_and_changes_nothing(m
     assert engine.commands == []
 
 
-def test_an_engine_that_is_down_is_a_503(mei, engine):
+def test_an_engine_that_is_down_is_a_503_and_the_page_says_so(mei, engine):
     engine.stop()
     reply = api_call(mei, "POST", "/api/v1/supervisors/9001/monitor", {"agent": "1002"})
     assert reply.status == 503 and reply.json()["error"]
+    assert api_call(mei, "GET", "/api/v1/wallboard").status == 503
+    page = mei.get("/wallboard")
+    assert page.status == 200 and "The engine is not answering" in page.text
+
+
+def test_thresholds_edited_by_hand_out_of_kind_leave_the_defaults(mei, site):
+    site.write_text(SITE + '\n[wallboard]\nlongest_wait_warn = "soon"\nlongest_wait_alarm = 45\nservice_level_warn = 900\n')
+    assert api_call(mei, "GET", "/api/v1/wallboard").json()["thresholds"] == {
+        "longest_wait_warn": 30, "longest_wait_alarm": 45, "service_level_warn": 80, "service_level_alarm": 60}
 
 
 # --- the board ----------------------------------------------------------------------------------------------
