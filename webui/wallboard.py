@@ -47,7 +47,10 @@ def snapshot(engine: Engine) -> dict:
     """What the wallboard starts from, in the live events' shapes (GET /api/v1/events): queues,
     agents and supervisors as the engine has them now. EngineUnavailable or CommandRefused as status()."""
     status = engine.status()
+    now = status.get("box", {}).get("now")
+    # When the longest-waiting caller came, as the queue events say it: the page counts the wait on from it.
     queues = [{"queue": q["name"], "waiting": q.get("waiting", 0), "longest_wait": q.get("longest_wait_s", 0.0),
+               "oldest_since": now - q.get("longest_wait_s", 0.0) if q.get("waiting") and now is not None else None,
                "offered": q.get("offered", 0), "answered": q.get("answered", 0), "abandoned": q.get("abandoned", 0),
                "service_level": q.get("service_level"), "target": SERVICE_TARGET_S, "asa": q.get("asa_s"),
                "agents_ready": q.get("agents_ready", 0), "agents_logged_in": q.get("agents_logged_in", 0)}
@@ -62,7 +65,7 @@ def snapshot(engine: Engine) -> dict:
                    for s in status.get("supervisors", [])]
     # `events`: the last live event the status includes, so the page skips those it already shows.
     return {"queues": queues, "agents": agents, "supervisors": supervisors,
-            "box": {"now": status.get("box", {}).get("now")}, "events": status.get("events")}
+            "box": {"now": now}, "events": status.get("events")}
 
 
 def acting_as(user: dict, supervisor_id: str) -> None:

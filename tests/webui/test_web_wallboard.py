@@ -159,6 +159,7 @@ def test_the_snapshot_has_queues_agents_and_supervisors_in_the_live_events_shape
     board = api_call(mei, "GET", "/api/v1/wallboard").json()
     sales = next(q for q in board["queues"] if q["queue"] == "sales")
     assert sales["waiting"] == 1 and sales["longest_wait"] >= 42.0 and sales["target"] == 20
+    assert sales["oldest_since"] == pytest.approx(board["box"]["now"] - sales["longest_wait"])
     assert (sales["offered"], sales["answered"], sales["abandoned"]) == (38, 33, 4)
     ben = next(a for a in board["agents"] if a["agent"] == "1002")
     assert ben["state"] == "talking" and ben["call"] == "c-talk" and ben["number"] == "0215559876"

@@ -66,6 +66,12 @@
     return percent < LEVELS.service_level_warn ? "warn" : "ok";
   }
 
+  // The queue's longest wait now: counted on from when that caller came (`oldest_since`).
+  function longestWait(q) {
+    if (!q.waiting) return 0;
+    return q.oldest_since ? Math.max(0, nowS() - q.oldest_since) : q.longest_wait;
+  }
+
   function cell(text, level) {
     return el("td", "num" + (level ? " lv-" + level : ""), text);
   }
@@ -76,11 +82,10 @@
     const name = el("td", "agent-name", q.queue);
     const sl = q.service_level === null || q.service_level === undefined ? "—"
       : `${number(Math.round(q.service_level * 100))} %`;
-    const longest = cell(q.waiting ? duration(q.longest_wait) : "—", waitLevel(q));
+    const now = Object.assign({}, q, { longest_wait: longestWait(q) });
+    const longest = cell(q.waiting ? duration(now.longest_wait) : "—", waitLevel(now));
     longest.classList.add("wb-longest");
-    longest.dataset.base = String(q.longest_wait);
-    longest.dataset.at = String(nowS());
-    tr.append(name, cell(number(q.waiting), q.waiting ? waitLevel(q) : ""), longest,
+    tr.append(name, cell(number(q.waiting), waitLevel(now)), longest,
       cell(sl, serviceLevel(q)), cell(number(q.offered)), cell(number(q.answered)),
       cell(number(q.abandoned)),
       cell(q.asa === null || q.asa === undefined ? "—" : duration(q.asa)),
@@ -100,7 +105,7 @@
   function renderTiles() {
     const all = [...queues.values()];
     const waiting = all.reduce((n, q) => n + q.waiting, 0);
-    const worst = all.filter((q) => q.waiting).reduce((w, q) => Math.max(w, q.longest_wait), 0);
+    const worst = all.filter((q) => q.waiting).reduce((w, q) => Math.max(w, longestWait(q)), 0);
     const offered = all.reduce((n, q) => n + (q.service_level === null || q.service_level === undefined ? 0 : q.offered), 0);
     const inTarget = all.reduce((n, q) => n + (q.service_level ? q.service_level * q.offered : 0), 0);
     const overall = offered ? { service_level: inTarget / offered } : { service_level: null };
@@ -353,7 +358,7 @@
     queuesTable.querySelectorAll("td.wb-longest").forEach((td) => {
       const q = queues.get(td.parentElement.dataset.queue);
       if (!q || !q.waiting) return;
-      const wait = Number(td.dataset.base) + now - Number(td.dataset.at);
+      const wait = longestWait(q);
       td.textContent = duration(wait);
       const level = waitLevel(Object.assign({}, q, { longest_wait: wait }));
       td.className = "num wb-longest" + (level ? " lv-" + level : "");
