@@ -38,8 +38,9 @@ from .ticket_queries import open_tickets
 
 log = logging.getLogger(__name__)
 
-# Events kept for pages that reconnect: a busy minute of a 30-line box is a few hundred events, so a
-# page that lost its connection for a minute (a Wi-Fi roam, a laptop lid) resumes without a reset.
+# Events kept for pages that reconnect: a busy minute of a 30-line box is about 1,500 events (`make
+# bench`, firmware/tools/bench_events.py), so a page that lost its connection for a minute (a Wi-Fi
+# roam, a laptop lid) resumes without a reset; the ring holds the encoded messages, about 1 MB.
 RING_EVENTS = 2000
 # The engine sends a keepalive every 5 s (firmware/core/events.py KEEPALIVE_S); three missed mean it
 # is gone or its loop is stuck: the hub reconnects and the pages show their figures are not live.
@@ -57,6 +58,7 @@ RETRY_MS = 2000
 # What a screen pop shows: the last calls and the open tickets (issue 14: the last 5 calls).
 POP_CALLS = 5
 POP_TICKETS = 10
+POP_CACHE_KB = 256
 # An id a page sends back (Last-Event-ID) is ours only if it is this short.
 MAX_ID = 64
 
@@ -73,19 +75,20 @@ class EventsError(Exception):
     """The engine's event stream failed (refused, closed, or not JSON)."""
 
 
-def visible(user: dict, kind: str, data: dict) -> bool:
-    """May `user` see an event of `kind` with `data`?"""
+def audience(data: dict) -> tuple:
+    """The agents an event is about (its agent, and those rung for a call): what `visible` reads of it."""
+    return (data.get("agent"), *(data.get("ringing") or ()))
+
+
+def visible(user: dict, kind: str, about: tuple) -> bool:
+    """May `user` see an event of `kind` about the agents `about` (`audience`)?"""
     roles = user["roles"]
     if kind in STREAM_TYPES or "admin" in roles or "supervisor" in roles:
         return True
     if "technician" in roles and kind in TECHNICIAN_TYPES:
         return True
     if "agent" in roles and user.get("agent_id"):
-        if kind == "queue":
-            return True
-        if kind in AGENT_OWN:
-            mine = user["agent_id"]
-            return data.get("agent") == mine or mine in (data.get("ringing") or ())
+        return kind == "queue" or (kind in AGENT_OWN and user["agent_id"] in about)
     return False
 
 
@@ -144,7 +147,8 @@ class Hub:
         # the web) is never mistaken for one of ours.
         self.token = secrets.token_hex(4)
         self._n = 0
-        self._ring: collections.deque[tuple[int, str, dict, bytes]] = collections.deque(maxlen=ring)
+        # (number, type, audience, the encoded message): what a replay sends and to whom, not the event.
+        self._ring: collections.deque[tuple[int, str, tuple, bytes]] = collections.deque(maxlen=ring)
         self._streams: set[Stream] = set()
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -250,10 +254,10 @@ class Hub:
         with self._lock:
             self._n += 1
             event_id = f"{self.token}-{self._n}"
-            data = {**data, "type": kind}
-            encoded = message(event_id, kind, data)
-            self._ring.append((self._n, kind, data, encoded))
-            streams = [s for s in self._streams if visible(s.user, kind, data)]
+            encoded = message(event_id, kind, {**data, "type": kind})
+            about = audience(data)
+            self._ring.append((self._n, kind, about, encoded))
+            streams = [s for s in self._streams if visible(s.user, kind, about)]
         for stream in streams:
             stream.push(encoded)
 
@@ -262,7 +266,7 @@ class Hub:
         """The caller's card, last calls and open tickets, read once for every page that sees the offer."""
         empty: dict = {"card": None, "history": [], "tickets": []}
         try:
-            db = self._db = self._db or connect_readonly(self.db_path)
+            db = self._db = self._db or self._connect()
             card = get_card(db, offer["customer_id"]) if offer.get("customer_id") else None
             if card is None and offer.get("number"):
                 # The engine's directory follows the cards every few seconds: a card made just now is
@@ -286,6 +290,13 @@ class Hub:
                             for c in calls],
                 "tickets": [{key: t[key] for key in ("id", "title", "category", "priority", "state", "due_at")}
                             for t in tickets]}
+
+    def _connect(self) -> sqlite3.Connection:
+        db = connect_readonly(self.db_path)
+        # A pop reads a few rows by index; SQLite's default page cache (2 MB a connection) would stay
+        # held for the life of the process, beside the 40 MB the web process has (bench_memory).
+        db.execute(f"PRAGMA cache_size = -{POP_CACHE_KB}")
+        return db
 
     # --- the pages' side --------------------------------------------------------------------------
     def open(self, user: dict, still_valid: Callable[[], bool], session: str, last_id: str | None,
@@ -324,7 +335,7 @@ class Hub:
         oldest = self._ring[0][0] if self._ring else self._n + 1
         if after < oldest - 1:
             return None
-        return [encoded for number, kind, data, encoded in self._ring if number > after and visible(user, kind, data)]
+        return [encoded for number, kind, about, encoded in self._ring if number > after and visible(user, kind, about)]
 
     def close(self, stream: Stream) -> None:
         """Send `stream` nothing more; the front ends its response."""
