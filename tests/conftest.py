@@ -66,3 +66,40 @@ def live_box(tmp_path):
         run.engine.stop()
         thread.join(5)
         run.engine.close()
+
+
+@pytest.fixture
+def heard(mocker):
+    """level(ran, channel_name, hz, start, end): the level (dBm0) of a tone at `hz` in what the box sent
+    to a channel between two engine times (s), measured on every tick's output frame. `ran` has the
+    engine's channels as `engine_channels`. Who hears whom is measured, not assumed: each party speaks
+    a steady tone of its own (tests/firmware/test_operations.py)."""
+    import threading
+
+    import numpy as np
+
+    from firmware.callcenter.recording import Recordings
+
+    frames: list = []
+    lock = threading.Lock()   # the engine may run on a thread of its own (live_box)
+    real = Recordings.frames
+
+    def spy(self, rx, tx):
+        with lock:
+            frames.append((self.svc.clock.seconds, tx.copy()))
+        return real(self, rx, tx)
+    mocker.patch.object(Recordings, "frames", spy)
+
+    def level(ran, channel_name, hz, start, end):
+        names = [c.name for c in ran.engine_channels]
+        ch = names.index(channel_name)
+        with lock:
+            chosen = [f[ch] for t, f in frames if start <= t < end]
+        if not chosen:
+            return -200.0
+        x = np.concatenate(chosen).astype(float)
+        spectrum = np.abs(np.fft.rfft(x * np.hanning(x.size))) / (x.size / 4)
+        freqs = np.fft.rfftfreq(x.size, 1 / 8000)
+        band = spectrum[(freqs > hz - 8) & (freqs < hz + 8)].max()
+        return 20 * np.log10(max(band, 1e-9) / 32767) + 3.14
+    return level

@@ -15,10 +15,11 @@ ROLES = ("admin", "supervisor", "agent", "technician")
 SESSION_SECRET_KEY = "webui.session_secret"
 # Each language of webui/i18n.py LANGUAGES named in itself, untranslated: a user finds their own.
 LANGUAGE_NAMES = {"en": "English", "zh": "中文"}
-# What an admin may change on a user besides the password (the columns of m0006_accounts).
-EDITABLE = ("display_name", "roles", "agent_id", "locale", "disabled")
-_COLUMNS = ("username", "display_name", "roles", "agent_id", "locale", "disabled", "must_change_password",
-            "created_at", "updated_at")
+# What an admin may change on a user besides the password (the columns of m0006_accounts and
+# m0013_supervisor_link).
+EDITABLE = ("display_name", "roles", "agent_id", "supervisor_id", "locale", "disabled")
+_COLUMNS = ("username", "display_name", "roles", "agent_id", "supervisor_id", "locale", "disabled",
+            "must_change_password", "created_at", "updated_at")
 # Matches a stored roles value (space-separated names) that holds the admin role.
 _IS_ADMIN_SQL = "(' ' || roles || ' ') LIKE '% admin %'"
 
@@ -75,19 +76,21 @@ class AccountStore:
         """The enabled user with this name, or None."""
         with self._lock:
             row = self.conn.execute(
-                "SELECT username, roles, password_hash, agent_id, locale, must_change_password, session_generation"
-                " FROM users WHERE username = ? AND NOT disabled", [username]).fetchone()
+                "SELECT username, roles, password_hash, agent_id, locale, must_change_password, session_generation,"
+                " supervisor_id FROM users WHERE username = ? AND NOT disabled", [username]).fetchone()
         if row is None:
             return None
         return {"username": row[0], "roles": parse_roles(row[1]), "password_hash": row[2], "agent_id": row[3],
-                "locale": row[4], "must_change_password": bool(row[5]), "session_generation": row[6]}
+                "locale": row[4], "must_change_password": bool(row[5]), "session_generation": row[6],
+                "supervisor_id": row[7]}
 
     def create(self, username: str, roles: tuple[str, ...], password_hash: str, *,
                only_if_first: bool = False, display_name: str | None = None, agent_id: str | None = None,
-               locale: str | None = None, must_change_password: bool = False) -> bool:
+               supervisor_id: str | None = None, locale: str | None = None,
+               must_change_password: bool = False) -> bool:
         """Add a user; with only_if_first, only while the table is empty (first-run setup).
 
-        Raises AccountError if the username is taken or the agent id is another user's."""
+        Raises AccountError if the username is taken or the agent or supervisor id is another user's."""
         stored = format_roles(roles)
         with self._lock:
             # IMMEDIATE takes the write lock before the emptiness check, so two setup forms
@@ -97,13 +100,13 @@ class AccountStore:
                     return False
                 if conn.execute("SELECT 1 FROM users WHERE username = ?", [username]).fetchone():
                     raise AccountError("username", _("There is already a user named %(user)s.") % {"user": username})
-                self._check_links(conn, username, agent_id)
+                self._check_links(conn, username, agent_id, supervisor_id)
                 now = self.clock()
-                conn.execute("INSERT INTO users (username, display_name, roles, password_hash, agent_id, locale,"
-                             " created_at, updated_at, disabled, must_change_password)"
-                             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?)",
-                             [username, display_name, stored, password_hash, agent_id, locale, now, now,
-                              int(must_change_password)])
+                conn.execute("INSERT INTO users (username, display_name, roles, password_hash, agent_id,"
+                             " supervisor_id, locale, created_at, updated_at, disabled, must_change_password)"
+                             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)",
+                             [username, display_name, stored, password_hash, agent_id, supervisor_id, locale, now,
+                              now, int(must_change_password)])
             self._has_users = True
         return True
 
@@ -145,14 +148,15 @@ class AccountStore:
             diff = {key: [old[key], new[key]] for key in EDITABLE if old[key] != new[key]}
             if not diff:
                 return {}
-            self._check_links(conn, username, new["agent_id"])
+            self._check_links(conn, username, new["agent_id"], new["supervisor_id"])
             self._check_admins(conn, old, new)
             # Disabling ends the user's sessions for good: they stay void if the account is enabled again.
             ended = int(new["disabled"] and not old["disabled"])
-            conn.execute("UPDATE users SET display_name = ?, roles = ?, agent_id = ?, locale = ?, disabled = ?,"
-                         " session_generation = session_generation + ?, updated_at = ? WHERE username = ?",
-                         [new["display_name"], format_roles(new["roles"]), new["agent_id"], new["locale"],
-                          int(new["disabled"]), ended, self.clock(), username])
+            conn.execute("UPDATE users SET display_name = ?, roles = ?, agent_id = ?, supervisor_id = ?, locale = ?,"
+                         " disabled = ?, session_generation = session_generation + ?, updated_at = ?"
+                         " WHERE username = ?",
+                         [new["display_name"], format_roles(new["roles"]), new["agent_id"], new["supervisor_id"],
+                          new["locale"], int(new["disabled"]), ended, self.clock(), username])
         return {key: [list(a) if isinstance(a, tuple) else a, list(b) if isinstance(b, tuple) else b]
                 for key, (a, b) in diff.items()}
 
@@ -165,15 +169,23 @@ class AccountStore:
                 raise AccountError("username", _("There is no user named %(user)s.") % {"user": username})
 
     @staticmethod
-    def _check_links(conn: sqlite3.Connection, username: str, agent_id: str | None) -> None:
+    def _check_links(conn: sqlite3.Connection, username: str, agent_id: str | None,
+                     supervisor_id: str | None) -> None:
         # One agent id is one person's: the engine logs state changes and calls by agent id, and the
-        # audit must name who acted as that agent.
+        # audit must name who acted as that agent. A supervisor id likewise: its station is one
+        # person's phone, and a forced state change is logged with the supervisor id.
         if agent_id:
             holder = conn.execute("SELECT username FROM users WHERE agent_id = ? AND username != ?",
                                   [agent_id, username]).fetchone()
             if holder:
                 raise AccountError("agent_id", _("Agent %(agent)s is already linked to user %(user)s.")
                                    % {"agent": agent_id, "user": holder[0]})
+        if supervisor_id:
+            holder = conn.execute("SELECT username FROM users WHERE supervisor_id = ? AND username != ?",
+                                  [supervisor_id, username]).fetchone()
+            if holder:
+                raise AccountError("supervisor_id", _("Supervisor %(supervisor)s is already linked to user %(user)s.")
+                                   % {"supervisor": supervisor_id, "user": holder[0]})
 
     @staticmethod
     def _check_admins(conn: sqlite3.Connection, old: dict, new: dict) -> None:

@@ -44,6 +44,7 @@ from .sync import install as install_sync
 from .tickets import TICKET_ROLES, install as install_tickets
 from .users import install as install_users
 from .vip import VipLevels, install as install_vip
+from .wallboard import WALLBOARD_ROLES, install as install_wallboard
 from .webhooks import install as install_webhooks
 
 log = logging.getLogger(__name__)
@@ -133,7 +134,8 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
                       can_edit_flows=user_has(user, *FLOW_ROLES),
                       can_see_hq_tokens=user_has(user, *HQ_TOKEN_ROLES), can_see_tools=user_has(user, *TOOLS_ROLES),
                       can_configure=user_has(user, *CONFIG_ROLES), can_see_tickets=user_has(user, *TICKET_ROLES),
-                      can_see_customers=user_has(user, *CUSTOMER_ROLES))
+                      can_see_customers=user_has(user, *CUSTOMER_ROLES),
+                      can_see_wallboard=user_has(user, *WALLBOARD_ROLES))
         return template(name, template_lookup=TEMPLATE_LOOKUP, **kwargs)
 
     @app.hook("after_request")
@@ -351,6 +353,7 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
     install_logs(app, Path(db_path).parent)  # the log tail's API (webui/logs.py); logs beside the database
     site = SiteFile(Path(config_dir or Path(db_path).parent / "config") / "site.toml")
     install_config(app, render, site)  # the admin's site settings: queues, agents, supervisors (webui/config.py)
+    install_wallboard(app, render, site, NOT_READY_REASONS)  # supervisors' wallboard and API (webui/wallboard.py)
     vip_levels = VipLevels(db_path)
     install_vip(app, render, vip_levels)  # customers' VIP levels, in the database (webui/vip.py)
     install_kb(app, render, db_path, clock)  # the knowledge base (webui/kb.py)

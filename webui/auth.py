@@ -147,7 +147,8 @@ def new_password_problems(password: str, confirm: str, username: str) -> dict[st
 
 def _public_user(account: dict) -> dict:
     """What routes see of an account: never its password hash."""
-    return {key: account[key] for key in ("username", "roles", "agent_id", "locale", "must_change_password")}
+    return {key: account[key] for key in ("username", "roles", "agent_id", "supervisor_id", "locale",
+                                          "must_change_password")}
 
 
 def user_has(user: dict | None, *roles: str) -> bool:
@@ -305,7 +306,7 @@ class Auth:
         return row is not None and hmac.compare_digest(session.get("pv", ""), self._fingerprint(row))
 
     def user(self) -> dict | None:
-        """The signed-in user of this request as {"username", "roles", "agent_id", "locale",
+        """The signed-in user of this request as {"username", "roles", "agent_id", "supervisor_id", "locale",
         "must_change_password"}, or None."""
         self.session()
         return request.environ["branchline.user"]

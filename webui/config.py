@@ -121,8 +121,18 @@ BOX = Part("box", "box", "", "box", N_("Box and lines"), (
           N_("The network's busy, ringback and dial tones (board/tones); used once no number is being dialled."),
           tuple(plan_names())),
 ))
+# The [wallboard] table: the colour thresholds of the supervisors' wallboard (webui/wallboard.py).
+WALLBOARD_PART = Part("wallboard", "wallboard", "", "wallboard", N_("Wallboard"), (
+    Field("longest_wait_warn", N_("Longest wait: amber from (s)"), "int", N_("Seconds, 1-3600; empty: 30.")),
+    Field("longest_wait_alarm", N_("Longest wait: red from (s)"), "int",
+          N_("Seconds, 1-3600, more than amber; empty: 60.")),
+    Field("service_level_warn", N_("Service level: amber below (%)"), "int",
+          N_("Percent answered within 20 s, 0-100; empty: 80.")),
+    Field("service_level_alarm", N_("Service level: red below (%)"), "int",
+          N_("Percent, 0-100, less than amber; empty: 60.")),
+))
 # The configuration pages, in the order of their tabs.
-NAV = {BOX.name: BOX, **PARTS}
+NAV = {BOX.name: BOX, **PARTS, WALLBOARD_PART.name: WALLBOARD_PART}
 
 
 class FormError(Exception):
@@ -354,7 +364,8 @@ def install(app: Bottle, render: Callable[..., str], site: SiteFile) -> None:
     """Add the configuration pages and their /api/v1/config routes to the web app."""
     for part in PARTS.values():
         _install_part(app, render, site, part)
-    _install_box(app, render, site)
+    for table in (BOX, WALLBOARD_PART):
+        _install_table(app, render, site, table)
 
     @app.get("/config")
     @requires(*CONFIG_ROLES)
@@ -523,34 +534,34 @@ def _install_part(app: Bottle, render: Callable[..., str], site: SiteFile, part:
         return api_save(engine, api_id(id), None, audit, "delete")
 
 
-def _install_box(app: Bottle, render: Callable[..., str], site: SiteFile) -> None:
-    """The [box] page and /api/v1/config/box: one table, edited whole."""
-    part = BOX
+def _install_table(app: Bottle, render: Callable[..., str], site: SiteFile, part: Part) -> None:
+    """The page and API of one table of the file ([box], [wallboard]), edited whole: /config/<name> and
+    /api/v1/config/<name>."""
 
     def current() -> tuple[dict, str]:
         data, version = site.read()
-        box = data.get(part.table, {})
-        return (box if isinstance(box, dict) else {}), version
+        table = data.get(part.table, {})
+        return (table if isinstance(table, dict) else {}), version
 
     def form_page(values, version, problems, error=None, notice=None, status=200):
         response.status = status
         return render("config_item", title=_(part.title), active="config", part=part, parts=NAV, item_id="",
                       values=values, version=version, problems=problems, error=error, notice=notice)
 
-    @app.get("/config/box")
+    @app.get(f"/config/{part.name}")
     @requires(*CONFIG_ROLES)
     @readable
-    def box_page(engine):
-        box, version = current()
+    def table_page(engine):
+        table, version = current()
         restart = request.query.getunicode("restart")
         notice = (_("Saved and applied; %(keys)s change at the next start.") % {"keys": restart} if restart
                   else _("Saved and applied.") if request.query.get("saved") else None)
-        return form_page(to_form(part, box), version, {}, notice=notice)
+        return form_page(to_form(part, table), version, {}, notice=notice)
 
-    @app.post("/config/box")
+    @app.post(f"/config/{part.name}")
     @requires(*CONFIG_ROLES)
     @readable
-    def box_save(engine, audit):
+    def table_save(engine, audit):
         form = {f.key: request.forms.getunicode(f.key, default="") for f in part.fields}
         based_on = request.forms.getunicode("version", default="")
         try:
@@ -558,26 +569,26 @@ def _install_box(app: Bottle, render: Callable[..., str], site: SiteFile) -> Non
         except FormError as exc:
             return form_page(form, based_on, exc.fields, status=422)
         except StaleVersion as exc:
-            box, version = current()
-            return form_page(to_form(part, box), version, {}, error=str(exc), status=409)
+            table, version = current()
+            return form_page(to_form(part, table), version, {}, error=str(exc), status=409)
         except SaveError as exc:
             return form_page(form, based_on, exc.fields, error=str(exc), status=exc.status)
-        audit.record("box.update", "box", changed)
+        audit.record(f"{part.noun}.update", part.name, changed)
         restart = ", ".join(answer.get("restart", []))
-        redirect("/config/box?saved=1" + (f"&restart={restart}" if restart else ""))
+        redirect(f"/config/{part.name}?saved=1" + (f"&restart={restart}" if restart else ""))
 
-    @app.get("/api/v1/config/box")
+    @app.get(f"/api/v1/config/{part.name}")
     @requires(*CONFIG_ROLES)
     @readable
-    def api_box(engine):
-        box, version = current()
+    def api_table(engine):
+        table, version = current()
         response.set_header("ETag", f'"{version}"')
-        return {"version": version, "item": box}
+        return {"version": version, "item": table}
 
-    @app.put("/api/v1/config/box")
+    @app.put(f"/api/v1/config/{part.name}")
     @requires(*CONFIG_ROLES)
     @readable
-    def api_box_put(engine, audit):
+    def api_table_put(engine, audit):
         try:
             item = from_json(part, request.json)
             tag = (request.headers.get("If-Match") or "").strip().strip('"')
@@ -588,7 +599,7 @@ def _install_box(app: Bottle, render: Callable[..., str], site: SiteFile) -> Non
             raise json_reply(412, {"error": str(exc)}) from None
         except SaveError as exc:
             raise json_reply(exc.status, {"error": str(exc), "fields": exc.fields}) from None
-        audit.record("box.update", "box", changed)
-        _box, version = current()
+        audit.record(f"{part.noun}.update", part.name, changed)
+        _table, version = current()
         response.set_header("ETag", f'"{version}"')
         return {"version": version, "changed": changed, "restart": answer.get("restart", [])}

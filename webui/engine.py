@@ -22,6 +22,16 @@ MAX_AGENT_ID = 32
 AGENT_COMMANDS = {action: f"agent.{action}" for action in (
     "login", "logout", "ready", "not_ready", "hold", "resume", "transfer", "transfer_complete", "transfer_cancel",
     "conference", "dial", "hangup", "record", "pause_recording", "wrapup")}
+AGENT_COMMANDS = {"login": "agent.login", "logout": "agent.logout", "ready": "agent.ready",
+                  "not_ready": "agent.not_ready"}
+# A supervisor's actions on an agent (docs/requirements.md R6): the control command and its fixed
+# arguments (firmware/callcenter/supervisors.py). Whisper and barge are the monitor command's modes.
+SUPERVISOR_COMMANDS: dict[str, tuple[str, dict[str, str]]] = {
+    "monitor": ("supervisor.monitor", {"mode": "monitor"}), "whisper": ("supervisor.monitor", {"mode": "whisper"}),
+    "barge": ("supervisor.monitor", {"mode": "barge"}), "intercept": ("supervisor.intercept", {}),
+    "stop": ("supervisor.stop", {}), "hangup": ("supervisor.hangup", {}),
+    "force_ready": ("supervisor.force_ready", {}), "force_not_ready": ("supervisor.force_not_ready", {}),
+    "force_logout": ("supervisor.force_logout", {})}
 
 
 class EngineUnavailable(Exception):
@@ -71,6 +81,19 @@ class Engine:
         """Have the engine do `action` (a key of AGENT_COMMANDS) for `agent` with the action's `args`."""
         result = self._call(AGENT_COMMANDS[action], agent=agent, **args)
         self._forget_status()  # the next poll shows the agent's new state
+        return result
+
+    def supervisor_command(self, supervisor: str, action: str, agent: str | None = None,
+                           reason: str | None = None) -> dict:
+        """Have `supervisor` do `action` (a key of SUPERVISOR_COMMANDS) on `agent`; `stop` names no agent."""
+        cmd, fixed = SUPERVISOR_COMMANDS[action]
+        args: dict[str, str] = {"supervisor": supervisor, **fixed}
+        if agent is not None:
+            args["agent"] = agent
+        if reason is not None:
+            args["reason"] = reason
+        result = self._call(cmd, **args)
+        self._forget_status()
         return result
 
     def dial(self, agent: str, number: str) -> dict:

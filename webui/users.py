@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Callable
 from urllib.parse import quote
 
@@ -32,12 +33,37 @@ class UserInputError(ValueError):
         self.problems = problems
 
 
+@dataclass(frozen=True)
+class SiteIds:
+    """The agents and supervisors of the site a user may be linked to, each {id: name}; None while the
+    engine does not answer (then any well-formed id is taken)."""
+    agents: dict[str, str] | None
+    supervisors: dict[str, str] | None
+
+
+def site_ids(engine: Engine) -> SiteIds:
+    """The engine's agents and supervisors."""
+    try:
+        status = engine.status()
+    except (EngineUnavailable, CommandRefused):
+        return SiteIds(None, None)
+    return SiteIds({str(a["id"]): a.get("name") or "" for a in status.get("agents", [])},
+                   {str(s["id"]): s.get("name") or "" for s in status.get("supervisors", [])})
+
+
 def site_agents(engine: Engine) -> dict[str, str] | None:
     """The engine's agents as {id: name}, or None while the engine does not answer."""
-    try:
-        return {str(a["id"]): a.get("name") or "" for a in engine.status().get("agents", [])}
-    except (EngineUnavailable, CommandRefused):
-        return None
+    return site_ids(engine).agents
+
+
+def _linked_id(data: Mapping, field: str, known: dict[str, str] | None, linked: str | None,
+               problems: dict[str, str], unknown: Callable[[str, str], str]) -> str | None:
+    """An agent or supervisor id to link, checked against the site's; the one the user is `linked` to
+    already is kept unchecked (it may since have been removed from the site)."""
+    value = _text(data[field], field, MAX_AGENT_ID, problems)
+    if value and value != linked and known is not None and value not in known:
+        problems[field] = unknown(value, ", ".join(sorted(known)) or _("none"))
+    return value
 
 
 def _text(value, field: str, limit: int, problems: dict[str, str]) -> str | None:
@@ -53,13 +79,14 @@ def _text(value, field: str, limit: int, problems: dict[str, str]) -> str | None
     return value or None
 
 
-def check_fields(data: Mapping, agents: dict[str, str] | None, linked: str | None = None) -> dict:
+def check_fields(data: Mapping, site: SiteIds, linked: Mapping | None = None) -> dict:
     """The EDITABLE fields present in `data` (a JSON body, or a form turned into one), checked.
 
-    Raises UserInputError naming each bad field; `agents` are the site's ({id: name}), or None when
-    the engine cannot say, and then any well-formed agent id is taken. The agent id the user is
-    `linked` to already is kept unchecked: an agent since removed from the site must not stop an
-    admin from disabling the user or changing their other fields."""
+    Raises UserInputError naming each bad field; agent and supervisor ids are checked against the
+    `site`'s. The ids the user is linked to already (`linked`, the stored user) are kept unchecked: an
+    agent since removed from the site must not stop an admin from disabling the user or changing their
+    other fields."""
+    linked = linked or {}
     problems: dict[str, str] = {}
     changes: dict = {}
     if "display_name" in data:
@@ -71,11 +98,15 @@ def check_fields(data: Mapping, agents: dict[str, str] | None, linked: str | Non
         else:
             changes["roles"] = tuple(r for r in ROLES if r in roles)
     if "agent_id" in data:
-        agent_id = _text(data["agent_id"], "agent_id", MAX_AGENT_ID, problems)
-        if agent_id and agent_id != linked and agents is not None and agent_id not in agents:
-            problems["agent_id"] = (_("There is no agent %(agent)s on this box; its agents are: %(agents)s.")
-                                    % {"agent": agent_id, "agents": ", ".join(sorted(agents)) or _("none")})
-        changes["agent_id"] = agent_id
+        changes["agent_id"] = _linked_id(
+            data, "agent_id", site.agents, linked.get("agent_id"), problems,
+            lambda agent, agents: _("There is no agent %(agent)s on this box; its agents are: %(agents)s.")
+            % {"agent": agent, "agents": agents})
+    if "supervisor_id" in data:
+        changes["supervisor_id"] = _linked_id(
+            data, "supervisor_id", site.supervisors, linked.get("supervisor_id"), problems,
+            lambda sup, sups: _("There is no supervisor %(supervisor)s on this box; its supervisors are: "
+                                "%(supervisors)s.") % {"supervisor": sup, "supervisors": sups})
     if "locale" in data:
         locale = data["locale"] or None
         if locale is not None and locale not in LANGUAGES:
@@ -101,6 +132,7 @@ def _form_data(forms, with_password: bool) -> dict:
     """A submitted user form in the shape of the API's JSON body."""
     data = {"display_name": forms.getunicode("display_name", default=""),
             "roles": forms.getall("roles"), "agent_id": forms.getunicode("agent_id", default=""),
+            "supervisor_id": forms.getunicode("supervisor_id", default=""),
             "locale": forms.getunicode("locale", default=""), "disabled": forms.get("disabled") == "1"}
     if with_password:
         data.update(password=forms.getunicode("password", default=""),
@@ -119,7 +151,7 @@ def _password_hash(data: Mapping, username: str) -> str:
     return hash_password(password)
 
 
-def create_user(accounts: AccountStore, data: Mapping, agents: dict[str, str] | None, audit) -> dict:
+def create_user(accounts: AccountStore, data: Mapping, site: SiteIds, audit) -> dict:
     """Create the user `data` describes, with a temporary password they must change; audit it."""
     problems: dict[str, str] = {key: _("This field does not exist.")
                                 for key in sorted(set(data) - set(EDITABLE) - set(_SECRET_FIELDS) - {"username"})}
@@ -128,7 +160,7 @@ def create_user(accounts: AccountStore, data: Mapping, agents: dict[str, str] | 
     if problem := username_problem(username):
         problems["username"] = problem
     try:
-        fields = check_fields({"roles": None, **data}, agents)
+        fields = check_fields({"roles": None, **data}, site)
         check_agent_link(fields["roles"], fields.get("agent_id"))
     except UserInputError as exc:
         problems.update(exc.problems)
@@ -144,7 +176,8 @@ def create_user(accounts: AccountStore, data: Mapping, agents: dict[str, str] | 
         raise UserInputError(problems)
     try:
         accounts.create(username, fields["roles"], password_hash, display_name=fields.get("display_name"),
-                        agent_id=fields.get("agent_id"), locale=fields.get("locale"), must_change_password=True)
+                        agent_id=fields.get("agent_id"), supervisor_id=fields.get("supervisor_id"),
+                        locale=fields.get("locale"), must_change_password=True)
     except AccountError as exc:
         raise UserInputError({exc.field: str(exc)}) from None
     # Never the password or its hash: the audit says what changed, not the secret.
@@ -155,8 +188,7 @@ def create_user(accounts: AccountStore, data: Mapping, agents: dict[str, str] | 
     return user
 
 
-def update_user(accounts: AccountStore, username: str, data: Mapping, agents: dict[str, str] | None,
-                audit, actor: str) -> dict:
+def update_user(accounts: AccountStore, username: str, data: Mapping, site: SiteIds, audit, actor: str) -> dict:
     """Apply admin `actor`'s changes (fields of EDITABLE, and `password` to reset it); audit each kind."""
     current = accounts.find(username)
     if current is None:
@@ -170,7 +202,7 @@ def update_user(accounts: AccountStore, username: str, data: Mapping, agents: di
         # A reset would make the admin change it again at once; their own goes through /account,
         # which asks for the current password.
         raise UserInputError({"password": _("To change your own password, use your account page.")})
-    changes = check_fields(data, agents, linked=current["agent_id"])
+    changes = check_fields(data, site, linked=current)
     merged = {**current, **changes}
     check_agent_link(merged["roles"], merged["agent_id"])
     password_hash = _password_hash(data, username) if "password" in data else None
@@ -196,17 +228,19 @@ def public(user: dict) -> dict:
 def install(app: Bottle, render: Callable[..., str], accounts: AccountStore) -> None:
     """Add the users pages and /api/v1/users to the web app."""
 
-    def users_page(form: dict, problems: dict[str, str], agents: dict[str, str] | None, status: int = 200):
+    def users_page(form: dict, problems: dict[str, str], site: SiteIds, status: int = 200):
         response.status = status
         return render("users", title=_("Users"), active="users", users=accounts.list_users(), form=form,
-                      problems=problems, agents=agents, roles=ROLES, languages=LANGUAGE_NAMES,
+                      problems=problems, agents=site.agents, supervisors=site.supervisors, roles=ROLES,
+                      languages=LANGUAGE_NAMES,
                       policy=password_policy.rules(PASSWORD_MIN, PASSWORD_MAX, own=False))
 
-    def user_page(user: dict, form: dict, problems: dict[str, str], agents: dict[str, str] | None,
+    def user_page(user: dict, form: dict, problems: dict[str, str], site: SiteIds,
                   notice: str | None = None, status: int = 200):
         response.status = status
         return render("user", title=_("User %(user)s") % {"user": user["username"]}, active="users",
-                      account=user, form=form, problems=problems, agents=agents, roles=ROLES,
+                      account=user, form=form, problems=problems, agents=site.agents,
+                      supervisors=site.supervisors, roles=ROLES,
                       last_admin=accounts.active_admins() == [user["username"]],
                       languages=LANGUAGE_NAMES, notice=notice,
                       policy=password_policy.rules(PASSWORD_MIN, PASSWORD_MAX, own=False))
@@ -214,18 +248,18 @@ def install(app: Bottle, render: Callable[..., str], accounts: AccountStore) -> 
     @app.get("/users")
     @requires(*USERS_ROLES)
     def users_list(engine):
-        return users_page({"roles": ["agent"], "locale": ""}, {}, site_agents(engine))
+        return users_page({"roles": ["agent"], "locale": ""}, {}, site_ids(engine))
 
     @app.post("/users")
     @requires(*USERS_ROLES)
     def users_create(engine, audit):
         data = {"username": request.forms.getunicode("username", default=""),
                 **_form_data(request.forms, with_password=True)}
-        agents = site_agents(engine)
+        site = site_ids(engine)
         try:
-            user = create_user(accounts, data, agents, audit)
+            user = create_user(accounts, data, site, audit)
         except UserInputError as exc:
-            return users_page(data, exc.problems, agents, 400)
+            return users_page(data, exc.problems, site, 400)
         redirect(f"/users/{quote(user['username'])}?created=1")
 
     @app.get("/users/<username>")
@@ -240,19 +274,19 @@ def install(app: Bottle, render: Callable[..., str], accounts: AccountStore) -> 
                    "reset": _("Password reset. The user must choose a new one at their next sign-in; "
                               "their sessions have ended.")}
         notice = next((text for key, text in notices.items() if request.query.get(key)), None)
-        return user_page(user, {**user, "roles": list(user["roles"])}, {}, site_agents(engine), notice)
+        return user_page(user, {**user, "roles": list(user["roles"])}, {}, site_ids(engine), notice)
 
     @app.post("/users/<username>")
     @requires(*USERS_ROLES)
     def user_save(username, user, engine, audit):
         data = _form_data(request.forms, with_password=False)
-        agents = site_agents(engine)
+        site = site_ids(engine)
         try:
-            update_user(accounts, username, data, agents, audit, user["username"])
+            update_user(accounts, username, data, site, audit, user["username"])
         except UserInputError as exc:
             shown = accounts.find(username)
             assert shown is not None, "update_user answers 404 for an unknown user"
-            return user_page(shown, {**shown, **data}, exc.problems, agents, status=400)
+            return user_page(shown, {**shown, **data}, exc.problems, site, status=400)
         redirect(f"/users/{quote(username)}?saved=1")
 
     @app.post("/users/<username>/password")
@@ -260,13 +294,13 @@ def install(app: Bottle, render: Callable[..., str], accounts: AccountStore) -> 
     def user_reset_password(username, user, engine, audit):
         data = {"password": request.forms.getunicode("password", default=""),
                 "confirm": request.forms.getunicode("confirm", default="")}
-        agents = site_agents(engine)
+        site = site_ids(engine)
         try:
-            update_user(accounts, username, data, agents, audit, user["username"])
+            update_user(accounts, username, data, site, audit, user["username"])
         except UserInputError as exc:
             shown = accounts.find(username)
             assert shown is not None, "update_user answers 404 for an unknown user"
-            return user_page(shown, {**shown, "roles": list(shown["roles"])}, exc.problems, agents, status=400)
+            return user_page(shown, {**shown, "roles": list(shown["roles"])}, exc.problems, site, status=400)
         redirect(f"/users/{quote(username)}?reset=1")
 
     @app.get("/api/v1/users")
@@ -278,7 +312,7 @@ def install(app: Bottle, render: Callable[..., str], accounts: AccountStore) -> 
     @requires(*USERS_ROLES)
     def api_users_create(engine, audit):
         try:
-            user = create_user(accounts, json_body(), site_agents(engine), audit)
+            user = create_user(accounts, json_body(), site_ids(engine), audit)
         except UserInputError as exc:
             raise json_error(400, str(exc), exc.problems) from None
         response.status = 201
@@ -299,7 +333,7 @@ def install(app: Bottle, render: Callable[..., str], accounts: AccountStore) -> 
         if accounts.find(id) is None:
             raise json_error(404, _("no user named %(user)s") % {"user": id})
         try:
-            changed = update_user(accounts, id, json_body(), site_agents(engine), audit, user["username"])
+            changed = update_user(accounts, id, json_body(), site_ids(engine), audit, user["username"])
         except UserInputError as exc:
             raise json_error(400, str(exc), exc.problems) from None
         return {"user": public(changed)}

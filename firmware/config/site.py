@@ -13,7 +13,7 @@ from firmware.callcenter.flows import DAYS
 from firmware.callcenter.schedules import Schedule
 from firmware.callcenter.settings import AgentConfig, QueueConfig, SiteConfig, SupervisorConfig
 from firmware.config.site_keys import (ANNOUNCE, CALLER_ID_SCHEMES, DEFAULT_LEVEL, DIAL_CHARS, HANGUP, LANGUAGES,
-                                       MAX_LEVEL, OVERFLOW_KINDS, RECORDING, STRATEGIES)
+                                       MAX_LEVEL, OVERFLOW_KINDS, RECORDING, STRATEGIES, WALLBOARD)
 from firmware.config.tone_plans import DEFAULT_PLAN, load_plan, plan_names
 from firmware.core.commands import MAX_DIAL
 from firmware.store.phones import is_region
@@ -266,6 +266,10 @@ def check_site(top: Section, stations: Collection[str] | None = None) -> tuple[S
     if len(set(stations_used)) != len(stations_used):
         errors.append(top.error("agent", N_("a station serves one person only: %(stations)s"),
                                 {"stations": str(stations_used)}))
+    try:
+        check_wallboard(top)
+    except ConfigError as exc:
+        errors.append(exc)
     phones = [a.phone for a in site.agents if a.phone]
     if len(set(phones)) != len(phones):
         errors.append(top.error("agent", N_("a phone number reaches one agent only: %(phones)s"),
@@ -275,6 +279,21 @@ def check_site(top: Section, stations: Collection[str] | None = None) -> tuple[S
     except ConfigError as exc:
         errors.append(exc)
     return site, errors
+
+
+def check_wallboard(top: Section) -> dict[str, int]:
+    """The `[wallboard]` colour thresholds. The engine does not use them (the web reads them from the
+    file), but checks them so that one reader judges the whole file before it is saved."""
+    sec = top.get_table("wallboard", {})
+    levels = {key: sec.get_int(key, default, lo, hi) for key, (default, lo, hi) in WALLBOARD.items()}
+    if levels["longest_wait_alarm"] <= levels["longest_wait_warn"]:
+        raise sec.error("longest_wait_alarm", N_("must be more than longest_wait_warn (%(warn)s)"),
+                        {"warn": str(levels["longest_wait_warn"])})
+    if levels["service_level_alarm"] >= levels["service_level_warn"]:
+        raise sec.error("service_level_alarm", N_("must be less than service_level_warn (%(warn)s)"),
+                        {"warn": str(levels["service_level_warn"])})
+    sec.done()
+    return levels
 
 
 def _tables(top: Section, key: str, errors: list[ConfigError]) -> list[Section]:

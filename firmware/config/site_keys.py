@@ -22,6 +22,13 @@ PLAN_DIR = Path(__file__).resolve().parents[2] / "board" / "tones"
 # sent after the first ring is only heard if that ring is let pass (firmware/callcenter/settings.py).
 CALLER_ID_SCHEMES = ("bell202", "v23", "dtmf", "none")
 LANGUAGES = ("en", "zh")
+# The wallboard's colours (`[wallboard]`): key -> (default, min, max). A queue's longest wait in seconds
+# turns amber at `longest_wait_warn` and red at `longest_wait_alarm`; its service level today (percent
+# answered within the R15 target of 20 s) turns amber below `service_level_warn` and red below
+# `service_level_alarm`. The defaults are the common 80/20 target's (docs/standards.md §20.3) with a
+# margin; a wait of an hour is past any queue's maximum wait worth colouring.
+WALLBOARD = {"longest_wait_warn": (30, 1, 3600), "longest_wait_alarm": (60, 1, 3600),
+             "service_level_warn": (80, 0, 100), "service_level_alarm": (60, 0, 100)}
 
 
 def plan_names() -> list[str]:

@@ -263,8 +263,15 @@ def m0012_kb_webhooks(db: Database) -> None:
     db.execute("CREATE INDEX idx_webhook_deliveries_endpoint ON webhook_deliveries(endpoint_id, id)")
 
 
+def m0013_supervisor_link(db: Database) -> None:
+    # The supervisor id of the site settings a user listens in and steers agents as (webui/wallboard.py),
+    # beside the agent id they answer calls as; one user per supervisor id (webui/accounts.py).
+    db.table("users").add_column("supervisor_id", str)
+
+
 MIGRATIONS = (m0001_core, m0002_customers, m0003_call_handling, m0004_self_service, m0005_hq_sync,
-              m0006_accounts, m0007_users_more, m0010_customer_cards, m0011_tickets, m0012_kb_webhooks)
+              m0006_accounts, m0007_users_more, m0010_customer_cards, m0011_tickets, m0012_kb_webhooks,
+              m0013_supervisor_link)
 
 
 def pending(conn: sqlite3.Connection) -> list[str]:

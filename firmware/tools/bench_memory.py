@@ -28,7 +28,8 @@ ENGINE_BUDGET_MB = 90.0
 ENGINE_LINES = 30
 # A page view: the page, its style sheet and script, and three of the polls the page makes each
 # second (webui/static/live.js) while it is looked at.
-PAGES = ("/", "/calls", "/lines", "/calls?page=2", "/calls/{call}", "/calls?disposition=answered")
+PAGES = ("/", "/calls", "/lines", "/calls?page=2", "/calls/{call}", "/calls?disposition=answered", "/wallboard",
+         "/api/v1/wallboard")
 ASSETS = ("/static/branchline.css", "/static/live.js")
 POLLS = 3
 # A wallboard, supervisors and a technician with the web UI open at once, each signed in.

@@ -69,6 +69,7 @@ class PhoneScript:
     talk: float
     voice_hz: float | None
     answers: bool
+    name: str = ""
 
 
 @dataclass
@@ -153,7 +154,7 @@ def _voice(sec: Section) -> float | None:
 def _phone(sec: Section, key: str) -> PhoneScript:
     phone = PhoneScript(id=sec.get_str(key), answer_after=sec.get_float("answer_after", 3.0, 0.0, 120.0),
                         talk=sec.get_float("talk", 3600.0, 0.1), voice_hz=_voice(sec),
-                        answers=sec.get_bool("answers", True))
+                        answers=sec.get_bool("answers", True), name=sec.get_str("name", ""))
     sec.done()
     return phone
 
@@ -351,7 +352,7 @@ class ScenarioRun:
         self.sim = board.sim
         site = SiteConfig(language=scn.language, queues=scn.queues, tones=scn.tones,
                           agents=[self._agent_config(a) for a in scn.agents],
-                          supervisors=[SupervisorConfig(s.id, s.id, f"station{n_agents + i + 1}")
+                          supervisors=[SupervisorConfig(s.id, s.name or s.id, f"station{n_agents + i + 1}")
                                        for i, s in enumerate(scn.supervisors)])
         site.answer_rings = max(site.answer_rings, board.answer_rings)
         if scn.customers or scn.lookups:

@@ -99,6 +99,23 @@ def test_site_agent_in_unknown_queue(tmp_path):
         read_site(path)
 
 
+@pytest.mark.parametrize("table, reason", [
+    ("longest_wait_warn = 90\nlongest_wait_alarm = 60", r"wallboard.longest_wait_alarm: must be more than longest_wait_warn \(90\)"),
+    ("service_level_warn = 50", r"wallboard.service_level_alarm: must be less than service_level_warn \(50\)"),
+    ("service_level_warn = 101", r"wallboard.service_level_warn"),
+    ("longest_wait_warn = 0", r"wallboard.longest_wait_warn"),
+    ("longest_wait_warn = \"30\"", r"wallboard.longest_wait_warn"),
+    ("colour = \"red\"", r"wallboard.colour: unknown key"),
+])
+def test_site_wallboard_thresholds_are_checked(tmp_path, table, reason):
+    path = tmp_path / "site.toml"
+    path.write_text(f"[wallboard]\n{table}\n")
+    with pytest.raises(ConfigError, match=reason):
+        read_site(path)
+    path.write_text("[wallboard]\nlongest_wait_warn = 20\nlongest_wait_alarm = 40\n")
+    read_site(path)
+
+
 @pytest.mark.parametrize("name", list_profiles())
 def test_every_board_profile_boots(name, tmp_path):
     from firmware.config.box import StatePaths, load_site, open_engine

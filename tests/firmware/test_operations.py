@@ -7,7 +7,6 @@ voice.
 import numpy as np
 import pytest
 
-from firmware.callcenter.recording import Recordings
 from firmware.core.engine import Engine
 from scenario_builder import action, agent, caller, external, queue, run_section, scenario, supervisor
 
@@ -28,30 +27,6 @@ def base(seconds, talk):
 
 def actions(*rows):
     return "".join(action(**row) for row in rows)
-
-
-@pytest.fixture
-def heard(mocker):
-    """Per tick, what each channel is sent (the box's output frame), by channel name."""
-    frames = []
-    real = Recordings.frames
-
-    def spy(self, rx, tx):
-        frames.append((self.svc.clock.seconds, tx.copy()))
-        return real(self, rx, tx)
-    mocker.patch.object(Recordings, "frames", spy)
-
-    def level(ran, channel_name, hz, start, end):
-        names = [c.name for c in ran.engine_channels]
-        ch = names.index(channel_name)
-        x = np.concatenate([f[ch] for t, f in frames if start <= t < end]).astype(float)
-        if x.size == 0:
-            return -200.0
-        spectrum = np.abs(np.fft.rfft(x * np.hanning(x.size))) / (x.size / 4)
-        freqs = np.fft.rfftfreq(x.size, 1 / 8000)
-        band = spectrum[(freqs > hz - 8) & (freqs < hz + 8)].max()
-        return 20 * np.log10(max(band, 1e-9) / 32767) + 3.14
-    return level
 
 
 @pytest.fixture

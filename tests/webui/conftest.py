@@ -88,6 +88,10 @@ def canned_status(now: float, t0: float | None = None) -> dict:
              "station": "station-4", "queues": ["sales", "service"], "call_id": None, "number": None,
              "calls": 0, "talk_s": 0.0},
         ],
+        "supervisors": [
+            {"id": "9001", "name": "Mei Lin", "state": "idle", "call_id": None, "mode": "monitor", "agent": None},
+            {"id": "9002", "name": "Omar Haddad", "state": "idle", "call_id": None, "mode": "monitor", "agent": None},
+        ],
     }
 
 
@@ -99,6 +103,9 @@ class FakeEngine:
     `<state>/config/flows/main.toml`."""
 
     AGENT_COMMANDS = tuple(name for name in COMMANDS if name.startswith("agent."))
+    # The supervisors' commands answer as firmware/callcenter/supervisors.py does for the canned status:
+    # only agent 1002 is talking, so only they may be listened to, taken over or hung up on.
+    SUPERVISOR_ON_CALL = ("supervisor.monitor", "supervisor.intercept", "supervisor.hangup")
     QUEUES = {"sales", "service"}
     FLOW = "main"
 
@@ -111,6 +118,7 @@ class FakeEngine:
         self.statuses = 0   # status commands answered (a page following the events reads one snapshot)
         self.commands: list[tuple[str, dict]] = []
         self.refusals: dict[str, str] = {}   # command -> error message the engine answers with
+        self.listening: dict[str, str] = {}  # supervisor -> the agent whose call they asked to join
         # The engine's site.toml: site.validate and site.reload check a file as the real engine's
         # reader does (firmware/config/site.py), site.reload reads it from here.
         self.site_path = path.parent / "config" / "site.toml"
@@ -172,6 +180,8 @@ class FakeEngine:
             return {"agent": args["agent"]}
         if cmd.startswith("loadtest."):
             return self._loadtest(cmd, args)
+        if cmd.startswith("supervisor."):
+            return self._supervisor(cmd, args)
         raise ControlError(f"unknown command {cmd}")
 
     def _on_call(self, cmd: str, args: dict, agent: dict) -> None:
@@ -185,6 +195,26 @@ class FakeEngine:
                                f"({'on call ' + current if current else 'on no call'})")
         if current is None and cmd != "agent.wrapup":
             raise ControlError(f"agent {agent['id']} is not on a call")
+    def _supervisor(self, cmd: str, args: dict) -> dict:
+        status = canned_status(0)
+        if args["supervisor"] not in {s["id"] for s in status["supervisors"]}:
+            raise ControlError(f"unknown supervisor {args['supervisor']!r}")
+        if cmd != "supervisor.stop":
+            agent = next((a for a in status["agents"] if a["id"] == args.get("agent")), None)
+            if agent is None:
+                raise ControlError(f"unknown agent {args.get('agent')!r}")
+            if cmd in self.SUPERVISOR_ON_CALL and agent["state"] != "talking":
+                raise ControlError(f"agent {agent['id']} is not on a call")
+            if cmd == "supervisor.intercept" and self.listening.get(args["supervisor"]) != agent["id"]:
+                raise ControlError(f"supervisor {args['supervisor']} must be listening to agent {agent['id']}'s call first")
+        elif args["supervisor"] not in self.listening:
+            raise ControlError(f"supervisor {args['supervisor']} is not listening to any call")
+        self.commands.append((cmd, args))
+        if cmd == "supervisor.monitor":
+            self.listening[args["supervisor"]] = args["agent"]
+        elif cmd in ("supervisor.stop", "supervisor.hangup"):
+            self.listening.pop(args["supervisor"], None)
+        return {"id": args["supervisor"], "state": "ringing" if cmd == "supervisor.monitor" else "idle"}
 
     def flow_status(self) -> dict:
         return {"flow": {"name": self.FLOW, "start": "welcome", "nodes": 5}, "language": "en",

@@ -18,8 +18,8 @@ def test_status_is_the_engines_answer(admin):
     reply = admin.get("/api/v1/status")
     assert reply.status == 200
     body = reply.json()
-    assert set(body) == {"box", "ticks", "lines", "calls", "queues", "agents", "flow", "language", "prompt_dirs",
-                         "events"}
+    assert set(body) == {"box", "ticks", "lines", "calls", "queues", "agents", "supervisors", "flow", "language",
+                         "prompt_dirs", "events"}
     [waiting] = [c for c in body["calls"] if c["state"] == "queued"]
     assert waiting["number"] == WAITING_NUMBER and waiting["queue"] == "sales" and waiting["wait_s"] >= 42.0
     assert reply.header("Cache-Control") == "no-store"

@@ -12,6 +12,14 @@ window.Live = (function () {
     return node;
   }
 
+  // Seconds as m:ss, or h:mm:ss from an hour: a wait or a time in state.
+  function duration(seconds) {
+    const s = Math.max(0, Math.floor(seconds));
+    const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
+    const pad = (n) => String(n).padStart(2, "0");
+    return h ? `${h}:${pad(m)}:${pad(sec)}` : `${m}:${pad(sec)}`;
+  }
+
   const { gettext: _, timeOfDay } = window.I18n;
 
   // Seconds as the boards show them: m:ss, or h:mm:ss from an hour.

@@ -16,6 +16,8 @@
 % end
 </head>
 <body>
+% # A wallboard on a TV (/wallboard?tv=1) is the board alone: no bar, no menus.
+% if not get('bare'):
 <header class="topbar">
   <a class="brand" href="/"><img src="/static/favicon.svg" alt="" width="22" height="22">Branchline</a>
   % if user:
@@ -26,6 +28,9 @@
     % end
     % if can_see_records:
     <a href="/calls" class="{{'active' if get('active') == 'calls' else ''}}">{{_("Calls")}}</a>
+    % end
+    % if get('can_see_wallboard'):
+    <a href="/wallboard" class="{{'active' if get('active') == 'wallboard' else ''}}">{{_("Wallboard")}}</a>
     % end
     % if get('can_see_tickets'):
     <a href="/tickets" class="{{'active' if get('active') == 'tickets' else ''}}">{{_("Tickets")}}</a>
@@ -71,6 +76,7 @@
   </div>
   % end
 </header>
+% end
 <main class="{{get('main_class', 'page')}}">
 {{!base}}
 </main>

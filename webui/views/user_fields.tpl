@@ -40,6 +40,23 @@
   % err('agent_id')
 </label>
 <label class="field">
+  <span>{{_("Supervisor id")}}</span>
+  <input name="supervisor_id" value="{{form.get('supervisor_id') or ''}}" maxlength="32" list="site-supervisors"
+         class="{{'invalid' if 'supervisor_id' in problems else ''}}" autocomplete="off">
+  % if supervisors is not None:
+  <datalist id="site-supervisors">
+    % for supervisor_id, name in sorted(supervisors.items()):
+    <option value="{{supervisor_id}}">{{name}}</option>
+    % end
+  </datalist>
+  <span class="hint">{{_("For a supervisor: the supervisor of this box the user listens in and steers agents as, from the wallboard; their station is rung.")}}
+    {{_("Supervisors: %(supervisors)s.") % {"supervisors": ", ".join(k + (" (" + v + ")" if v else "") for k, v in sorted(supervisors.items())) or _("none")} }}</span>
+  % else:
+  <span class="hint">{{_("For a supervisor. The engine is not answering, so the id cannot be checked against the box's supervisors now.")}}</span>
+  % end
+  % err('supervisor_id')
+</label>
+<label class="field">
   <span>{{_("Language")}}</span>
   <select name="locale" class="{{'invalid' if 'locale' in problems else ''}}">
     <option value="" {{!'selected' if not form.get('locale') else ''}}>{{_("The browser's language")}}</option>

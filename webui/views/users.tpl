@@ -8,7 +8,7 @@
   <div class="table-wrap">
     <table class="table" id="users">
       <thead><tr><th>{{_("Username")}}</th><th>{{_("Display name")}}</th><th>{{_("Roles")}}</th>
-        <th>{{_("Agent id")}}</th><th>{{_("Language")}}</th><th>{{_("Status")}}</th><th>{{_("Changed")}}</th></tr></thead>
+        <th>{{_("Agent id")}}</th><th>{{_("Supervisor id")}}</th><th>{{_("Language")}}</th><th>{{_("Status")}}</th><th>{{_("Changed")}}</th></tr></thead>
       <tbody>
       % for account in users:
         <tr data-key="{{account['username']}}">
@@ -16,6 +16,7 @@
           <td>{{account['display_name'] or fmt.NONE}}</td>
           <td>{{", ".join(_(r) for r in account['roles'])}}</td>
           <td class="mono">{{account['agent_id'] or fmt.NONE}}</td>
+          <td class="mono">{{account['supervisor_id'] or fmt.NONE}}</td>
           <td>{{account['locale'] or _("browser")}}</td>
           <td>
             % if account['disabled']:

@@ -2,6 +2,7 @@
 window.BranchlineCatalogue = {
  "lang": "zh",
  "messages": {
+  "%(action)s does not fit an agent who is %(state)s.": "坐席处于“%(state)s”状态，不能执行“%(action)s”。",
   "%(control)s is not possible now.": "现在无法执行“%(control)s”。",
   "%(id)s · %(station)s via %(trunk)s": "%(id)s · %(station)s 经 %(trunk)s",
   "%(line)s: %(n)s digit heard": [
@@ -26,6 +27,9 @@ window.BranchlineCatalogue = {
   "%(n)s more in the IVR": [
    "另有 %(n)s 通在 IVR 中"
   ],
+  "%(n)s not ready": [
+   "%(n)s 人示忙"
+  ],
   "%(n)s of %(total)s in use": [
    "%(total)s 条中 %(n)s 条占用"
   ],
@@ -34,6 +38,9 @@ window.BranchlineCatalogue = {
   ],
   "%(n)s overrun": [
    "超时 %(n)s 次"
+  ],
+  "%(n)s ready": [
+   "%(n)s 人示闲"
   ],
   "%(n)s ringing": [
    "%(n)s 人振铃"
@@ -46,6 +53,7 @@ window.BranchlineCatalogue = {
    "%(n)s 次无法识别"
   ],
   "%(queue)s (%(n)s waiting)": "%(queue)s（%(n)s 人等待）",
+  "%(supervisor)s barged in": "%(supervisor)s 已强插",
   "%(time)s of wrap-up left": "话后处理剩余 %(time)s",
   "%(worker)s waits since %(time)s: %(reason)s": "%(worker)s 自 %(time)s 起等待：%(reason)s",
   "Alarm": "告警",
@@ -105,11 +113,19 @@ window.BranchlineCatalogue = {
   "The figures below are from %(time)s and are not live.": "以下数据截至 %(time)s，并非实时。",
   "The search did not answer.": "搜索无响应。",
   "The web server is not answering.": "Web 服务器无响应。",
+  "This browser does not allow full screen here.": "此浏览器不允许在此全屏显示。",
   "VIP %(level)s": "VIP %(level)s",
   "Waiting": "等待中",
   "Working": "正常",
   "Wrap-up": "话后处理",
+  "You are monitoring %(agent)s": "您正在监听 %(agent)s",
+  "You are whispering to %(agent)s": "您正在对 %(agent)s 耳语辅导",
+  "You have barged in on %(agent)s": "您已强插 %(agent)s 的通话",
+  "You took the call over from %(agent)s": "您已从 %(agent)s 接管通话",
+  "Your account is not linked to a supervisor id. Ask an administrator to link it.": "您的账号尚未关联班长工号。请联系管理员关联。",
+  "Your phone is ringing: pick it up to join": "您的话机正在振铃：摘机即可加入",
   "ch %(channel)s · %(kind)s": "通道 %(channel)s · %(kind)s",
+  "coached by %(supervisor)s": "%(supervisor)s 耳语辅导中",
   "due %(time)s": "截止 %(time)s",
   "fewest calls": "最少接听优先",
   "highest skill first": "技能等级优先",
@@ -118,6 +134,7 @@ window.BranchlineCatalogue = {
   "listening %(seconds)s s": "监听 %(seconds)s 秒",
   "longest idle": "最长空闲优先",
   "mean %(mean)s ms · max %(max)s ms over %(count)s ticks": "平均 %(mean)s 毫秒 · 最长 %(max)s 毫秒（共 %(count)s 个周期）",
+  "monitored by %(supervisor)s": "%(supervisor)s 监听中",
   "ms": "毫秒",
   "no alarms": "无告警",
   "no call": "无通话",
@@ -126,10 +143,12 @@ window.BranchlineCatalogue = {
   "not tested": "未测试",
   "oldest: %(table)s %(id)s, %(age)s old.": "最早一条：%(table)s %(id)s，已有 %(age)s。",
   "on hold": "保持中",
+  "remote": "远程",
   "ring all": "全部振铃",
   "round robin": "轮询",
   "since %(time)s: %(reason)s": "自 %(time)s 起：%(reason)s",
   "station": "分机",
+  "target: %(seconds)s s": "目标：%(seconds)s 秒",
   "trunk": "中继",
   "unknown": "未知",
   "unknown number": "未知号码",
