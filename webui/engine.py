@@ -22,8 +22,6 @@ MAX_AGENT_ID = 32
 AGENT_COMMANDS = {action: f"agent.{action}" for action in (
     "login", "logout", "ready", "not_ready", "hold", "resume", "transfer", "transfer_complete", "transfer_cancel",
     "conference", "dial", "hangup", "record", "pause_recording", "wrapup")}
-AGENT_COMMANDS = {"login": "agent.login", "logout": "agent.logout", "ready": "agent.ready",
-                  "not_ready": "agent.not_ready"}
 # A supervisor's actions on an agent (docs/requirements.md R6): the control command and its fixed
 # arguments (firmware/callcenter/supervisors.py). Whisper and barge are the monitor command's modes.
 SUPERVISOR_COMMANDS: dict[str, tuple[str, dict[str, str]]] = {
