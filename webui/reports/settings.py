@@ -41,8 +41,6 @@ def keywords(db: sqlite3.Connection) -> list[str]:
 def check(given: object) -> list[str]:
     """The keywords as they will be kept: trimmed, NFKC-normalised (full-width letters become ASCII, as
     the matching folds them), repeats dropped; SettingsError for anything else."""
-    if isinstance(given, str):
-        given = given.splitlines()
     if not isinstance(given, list) or not all(isinstance(k, str) for k in given):
         raise SettingsError(_("Keywords are a list of words or phrases, one a line."))
     out: list[str] = []

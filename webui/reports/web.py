@@ -152,7 +152,7 @@ def install(app: Bottle, render: Callable[..., str], db_path: str | Path, clock=
     def keywords_submit(user, audit):
         text = request.forms.getunicode("keywords", default="")
         try:
-            change_keywords(audit, text)
+            change_keywords(audit, text.splitlines())
         except settings.SettingsError as exc:
             response.status = 400
             return render("report_keywords", title=_("Complaint keywords"), active="reports",
@@ -186,7 +186,7 @@ def install(app: Bottle, render: Callable[..., str], db_path: str | Path, clock=
         try:
             p = parse({**query, "format": "json"}, clock())
         except ParamsError as exc:
-            problems = exc.problems
+            response.status, problems = 400, exc.problems
             p = parse({}, clock())
         try:
             p = scoped(report, user, p)
