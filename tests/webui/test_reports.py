@@ -78,6 +78,9 @@ def test_queue_and_skill_filters(admin, filled):
     assert table(report(admin, "calls", RANGE + "&skill=care"), "calls") == []
     [ana] = table(report(admin, "calls", RANGE + "&agent=1001"), "calls")
     assert (ana["offered"], ana["answered"]) == (2, 2)
+    # A ticket category selects the calls its tickets came from: t1 and t2 (complaints) from c1 and c5.
+    [complaints] = table(report(admin, "calls", RANGE + "&category=complaint"), "calls")
+    assert (complaints["offered"], complaints["answered"], complaints["asa"]) == (2, 2, 10)
 
 
 def test_ivr_nodes_paths_and_self_service(admin, filled):
