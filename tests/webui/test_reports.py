@@ -258,3 +258,13 @@ def test_json_figures_match_the_csv(admin, filled):
     assert cells["Offered"] == str(whole["offered"])
     assert cells["Service level"] == f"{whole['service_level'] * 100:.1f}%"
     assert json.loads(json.dumps(body))   # plain JSON all through
+
+
+@pytest.mark.parametrize("group, period", [("day", "2025-03-10"), ("week", "2025-03-10"), ("month", "2025-03-01")])
+def test_weeks_start_on_monday_and_traffic_is_over_the_part_of_the_period_in_the_range(admin, filled, group, period):
+    # 10 March 2025 is a Monday. A week or month bucket reaching past the one-day range counts its traffic
+    # over the day the range covers, not over 7 or 31 days.
+    [row] = table(report(admin, "calls", f"{RANGE}&group={group}"), "calls")
+    assert row["period"] == period
+    assert row["erlangs"] == pytest.approx(600 / 86400, abs=1e-3)
+    assert row["offered"] == 7
