@@ -183,6 +183,8 @@ def test_details_hold_every_call_paged(admin, filled):
     assert [r["id"] for r in rows] == ["c1", "c2", "c3", "c4"]
     assert rows[0]["arrived_at"] == "2025-03-10T09:00:00" and rows[0]["talk"] == 240 and rows[0]["hold"] == 60
     assert rows[0]["disposition"] == "Answered" and rows[0]["agent_name"] == "Ana Costa"
+    page = admin.get(f"/reports/call_details?{RANGE}&per_page=4&page=2")
+    assert "5–8 of 11 rows" in page.text and 'rel="next"' in page.text and 'rel="prev"' in page.text
     last = table(report(admin, "call_details", RANGE + "&per_page=4&page=3"), "call_details")
     assert [r["id"] for r in last] == ["c9", "c10", "c11"]
     tickets = table(report(admin, "ticket_details"), "ticket_details")
