@@ -270,3 +270,9 @@ def test_weeks_start_on_monday_and_traffic_is_over_the_part_of_the_period_in_the
     assert row["period"] == period
     assert row["erlangs"] == pytest.approx(600 / 86400, abs=1e-3)
     assert row["offered"] == 7
+
+
+def test_keywords_match_whatever_the_case_or_width_and_inside_chinese_text():
+    from webui.reports.complaints import fold
+    assert fold("ＲＥＦＵＮＤ") in fold("Customer wants a refund") and fold("Rude") in fold("RUDE agent")
+    assert fold("退款") in fold("客户投诉退款延误")
