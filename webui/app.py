@@ -39,6 +39,7 @@ from .records import (DIRECTIONS, DISPOSITIONS, HANGUP_PARTIES, CallFilter, Filt
                       list_calls)
 from .replies import error_message, json_error, json_error_handler, local_path
 from .site_file import SiteFile
+from .staffing import install as install_staffing
 from .sync import install as install_sync
 from .tickets import TICKET_ROLES, install as install_tickets
 from .users import install as install_users
@@ -359,6 +360,7 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
     tickets = install_tickets(app, render, db_path, clock)  # tickets and their API (webui/tickets.py)
     app.install(Resource("ticket_store", lambda: tickets, close=tickets.close))
     install_customers(app, render, Path(db_path).parent)  # customer cards (webui/customers.py)
+    install_staffing(app, render, clock)  # staffing from Erlang C and its what-if (webui/staffing.py)
 
     for route in app.routes:
         route.prepare()  # applies the plugins now: a route that declares no roles fails at start
