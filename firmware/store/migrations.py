@@ -263,8 +263,40 @@ def m0012_kb_webhooks(db: Database) -> None:
     db.execute("CREATE INDEX idx_webhook_deliveries_endpoint ON webhook_deliveries(endpoint_id, id)")
 
 
+def m0015_report_schedules(db: Database) -> None:
+    # The daily and monthly reports the web process writes into <state>/reports/ (webui/report_schedule.py):
+    # one row per schedule, holding what an admin chose and the last period written, so a restart
+    # catches up on what it missed and never writes a period twice. Files and settings stay on the box:
+    # HQ pulls the records the reports are made from.
+    db.execute("""CREATE TABLE report_schedules (
+        name TEXT PRIMARY KEY,                  -- daily | monthly
+        enabled INTEGER NOT NULL DEFAULT 0,
+        reports TEXT NOT NULL DEFAULT '[]',     -- JSON list of report names (webui/reports)
+        format TEXT NOT NULL DEFAULT 'xlsx',    -- xlsx | csv
+        keep INTEGER NOT NULL,                  -- files kept; older ones are deleted
+        language TEXT NOT NULL DEFAULT 'en',    -- the files' headers and sheet names
+        recipients TEXT NOT NULL DEFAULT '[]',  -- JSON list of e-mail addresses
+        enabled_at REAL,                        -- periods that ended before are not caught up on
+        last_period TEXT,                       -- the last period written: 2025-03-10, or 2025-03
+        last_error TEXT, last_error_at REAL,
+        updated_at REAL, updated_by TEXT, version INTEGER NOT NULL DEFAULT 1)""")
+    db.execute("""CREATE TABLE report_files (
+        id TEXT PRIMARY KEY,
+        schedule TEXT NOT NULL REFERENCES report_schedules(name),
+        period TEXT NOT NULL,
+        date_from TEXT NOT NULL, date_to TEXT NOT NULL,
+        filename TEXT NOT NULL,                 -- in <state>/reports/
+        format TEXT NOT NULL, reports TEXT NOT NULL, size INTEGER NOT NULL, sha256 TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        UNIQUE (schedule, period))""")
+    db.execute("CREATE INDEX idx_report_files_created ON report_files(created_at)")
+    # Both schedules exist from the start, off: a month of daily files, a year of monthly ones.
+    db.execute("INSERT INTO report_schedules (name, keep) VALUES ('daily', 31), ('monthly', 12)")
+
+
 MIGRATIONS = (m0001_core, m0002_customers, m0003_call_handling, m0004_self_service, m0005_hq_sync,
-              m0006_accounts, m0007_users_more, m0010_customer_cards, m0011_tickets, m0012_kb_webhooks)
+              m0006_accounts, m0007_users_more, m0010_customer_cards, m0011_tickets, m0012_kb_webhooks,
+              m0015_report_schedules)
 
 
 def pending(conn: sqlite3.Connection) -> list[str]:
