@@ -17,6 +17,7 @@ from firmware.core import logfiles
 
 from .app import create_app
 from .front import Limits, Server
+from .mail_delivery import MailSender, SiteMail
 from .webhook_delivery import Deliverer, DeliveryThread
 
 log = logging.getLogger(__name__)
@@ -104,6 +105,9 @@ def serve(state_dir: str | Path, host: str = "127.0.0.1", port: int = 8080) -> N
     opened = _identity(state / "branchline.db")
     # The webhook outbox is sent from this process, never the engine's: no receiver can slow a call.
     webhooks = DeliveryThread(Deliverer(state / "branchline.db")).start()
+    # Mail likewise: a slow or unreachable SMTP server holds mail, never a page or a call.
+    mail = DeliveryThread(MailSender(state / "branchline.db", SiteMail(state / "config" / "site.toml")),
+                          name="mail").start()
     server = make_server(app, host, port)
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
@@ -130,6 +134,7 @@ def serve(state_dir: str | Path, host: str = "127.0.0.1", port: int = 8080) -> N
         log.info("web UI stopped")
     finally:
         webhooks.stop()
+        mail.stop()
         app.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
