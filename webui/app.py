@@ -39,6 +39,7 @@ from .reports.web import READ_ROLES as REPORT_ROLES, install as install_reports
 from .records import (DIRECTIONS, DISPOSITIONS, HANGUP_PARTIES, CallFilter, FilterError, filter_choices, get_call,
                       list_calls)
 from .replies import error_message, json_error, json_error_handler, local_path
+from .report_files import install as install_report_files
 from .site_file import SiteFile
 from .staffing import install as install_staffing
 from .sync import install as install_sync
@@ -363,6 +364,8 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
     install_customers(app, render, Path(db_path).parent)  # customer cards (webui/customers.py)
     install_reports(app, render, db_path, clock)  # reports, their API and exports (webui/reports/)
     install_staffing(app, render, clock)  # staffing from Erlang C and its what-if (webui/staffing.py)
+    # The scheduled reports' files and schedules (webui/report_files.py), written by webui/report_runner.py.
+    install_report_files(app, render, db_path, Path(db_path).parent / "reports", clock)
 
     for route in app.routes:
         route.prepare()  # applies the plugins now: a route that declares no roles fails at start

@@ -146,12 +146,13 @@ def check(name: str, values: Mapping[str, object], report_names: Mapping[str, st
     language = values.get("language") or "en"
     if language not in LANGUAGES:
         problems["language"] = _("Language must be one of: %(values)s.") % {"values": ", ".join(LANGUAGES)}
-    keep = values.get("keep")
-    try:
-        keep = int(keep) if not isinstance(keep, bool) else None  # type: ignore[arg-type]
-        if keep is None or not 1 <= keep <= MAX_KEEP[name]:
-            raise ValueError
-    except (TypeError, ValueError):
+    raw_keep = values.get("keep")
+    keep = 0
+    if isinstance(raw_keep, int) and not isinstance(raw_keep, bool):
+        keep = raw_keep
+    elif isinstance(raw_keep, str) and raw_keep.strip().isdigit():
+        keep = int(raw_keep)
+    if not 1 <= keep <= MAX_KEEP[name]:
         problems["keep"] = (_("Files kept must be a whole number from 1 to %(max)d.") % {"max": MAX_KEEP[name]})
     recipients = values.get("recipients") or []
     if isinstance(recipients, str):

@@ -1,4 +1,5 @@
 % rebase('layout', main_class='page page-wide')
+% include('report_links', here='staffing')
 % def pct(value):
 %   return '—' if value is None else fmt.number(round(value * 100, 1)) + '%'
 % end
