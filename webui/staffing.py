@@ -5,6 +5,7 @@ import datetime as dt
 import math
 from collections.abc import Mapping
 from typing import Callable
+from urllib.parse import urlencode
 
 from bottle import Bottle, request, response
 
@@ -94,7 +95,12 @@ def install(app: Bottle, render: Callable[..., str], clock: Callable[[], float])
             answer, what_if_problems = None, exc.problems
             response.status = 400
         queues = [row[0] for row in db.execute("SELECT id FROM queues ORDER BY id")]
-        return render("staffing", title=_("Staffing"), active="reports", scripts=["api.js", "live.js", "staffing.js"],
+        # The chart reads the same figures from the API (the page's own answer, as a script would).
+        chart_api = "/api/v1/staffing?" + urlencode({**q.params(), "service_level": targets.service_level * 100,
+                                                     "answer_s": targets.answer_s,
+                                                     "shrinkage": targets.shrinkage * 100})
+        return render("staffing", title=_("Staffing"), active="reports", chart_api=chart_api,
+                      scripts=["api.js", "live.js", "vendor/chart.js-4.5.1/chart.umd.min.js", "staffing.js"],
                       form=dict(query), problems=problems, result=result, q=q, targets=targets,
                       weekdays=WEEKDAYS, queues=queues, what_if=answer, what_if_form=what_if_query,
                       what_if_problems=what_if_problems)

@@ -1,5 +1,6 @@
-// The staffing page (webui/staffing.py): the what-if answers as the figures are typed, from
-// GET /api/v1/staffing/what-if; the form still answers by itself without this script.
+// The staffing page (webui/staffing.py): the chart of agents needed per half hour (GET /api/v1/staffing,
+// drawn by the vendored Chart.js), and the what-if answered as the figures are typed, from
+// GET /api/v1/staffing/what-if; without this script the forms answer by themselves.
 "use strict";
 
 (function () {
@@ -30,7 +31,9 @@
     for (const label of [_("Agents"), _("Scheduled"), _("Waiting at all"), _("Service level"), _("ASA"), _("Occupancy")]) {
       head.append(el("th", "num", label));
     }
-    t.append(el("thead")).firstChild.append(head);
+    const thead = el("thead");
+    thead.append(head);
+    t.append(thead);
     const body = el("tbody");
     for (const row of data.table) {
       const tr = el("tr", row.agents === data.answer.agents ? "chosen" : "");
@@ -63,7 +66,7 @@
     for (const name of WHAT_IF_FIELDS) params.set(name, form.elements[name].value);
     const mine = ++asked;
     const reply = await window.Api.call("GET", "/api/v1/staffing/what-if?" + params, undefined,
-      _("The box did not answer. Check the connection and try again."));
+      _("The box did not answer."));
     if (mine !== asked) return;          // a later question's answer is the one to show
     if (reply.ok) show(reply.data);
     else if (reply.error) answer.replaceChildren(problems(reply.error, reply.data && reply.data.problems));
@@ -73,4 +76,41 @@
     clearTimeout(timer);
     timer = setTimeout(ask, DEBOUNCE_MS);
   });
+
+  // --- the chart: agents and people scheduled as bars, offered calls as a line on their own axis -------
+  const canvas = document.getElementById("staffing-chart");
+  async function chart() {
+    const reply = await window.Api.call("GET", canvas.dataset.api, undefined, _("The box did not answer."));
+    if (!reply.ok) {
+      canvas.replaceWith(el("p", "form-error", _("The charts could not be drawn: %(error)s", { error: reply.error })));
+      return;
+    }
+    const rows = reply.data.intervals;
+    const busy = rows.map((r, i) => (r.calls ? i : -1)).filter((i) => i >= 0);
+    const shown = rows.slice(busy[0], busy[busy.length - 1] + 1);   // the day from its first call to its last
+    const series = (label, key, colour, extra) => Object.assign(
+      { label, data: shown.map((r) => r[key]), backgroundColor: colour, borderColor: colour }, extra);
+    new window.Chart(canvas, {
+      type: "bar",
+      data: {
+        labels: shown.map((r) => r.start),
+        datasets: [
+          series(_("Agents"), "agents", "#1f6f8b", { yAxisID: "agents" }),
+          series(_("Scheduled"), "scheduled", "#9cc3d5", { yAxisID: "agents" }),
+          series(_("Calls"), "calls", "#e07a1f", { type: "line", yAxisID: "calls", tension: 0.2 }),
+        ],
+      },
+      options: {
+        responsive: true, maintainAspectRatio: false, animation: false,
+        plugins: { title: { display: true, text: _("Agents needed and calls per half hour") } },
+        scales: {
+          agents: { position: "left", beginAtZero: true, ticks: { precision: 0, callback: (v) => number(v) },
+            title: { display: true, text: _("Agents") } },
+          calls: { position: "right", beginAtZero: true, grid: { drawOnChartArea: false },
+            ticks: { callback: (v) => number(v) }, title: { display: true, text: _("Calls") } },
+        },
+      },
+    });
+  }
+  if (canvas && window.Chart) chart();
 })();

@@ -80,7 +80,8 @@
   </p>
   % if result['offered']:
   <figure class="chart-box">
-    <canvas id="staffing-chart" role="img" aria-label="{{_("Agents needed and calls per half hour")}}"></canvas>
+    <canvas id="staffing-chart" role="img" data-api="{{chart_api}}"
+            aria-label="{{_("Agents needed and calls per half hour")}}"></canvas>
   </figure>
   <div class="table-wrap">
     <table class="table" id="staffing-table">
