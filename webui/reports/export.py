@@ -94,11 +94,14 @@ def _excel_value(kind: str, value: object) -> object:
 
 
 def write_xlsx(path: str, title: str, tables: Sequence[Table]) -> None:
-    """The workbook at `path`: a sheet per table, then one of every column's definition. XlsxWriter's
-    constant_memory mode writes each row out as it goes (docs: "Working with Memory and Performance")."""
+    """The workbook at `path`: a sheet per table, then one of every column's definition. Rows read from a
+    cursor (the detail queries) are written in XlsxWriter's constant_memory mode, each row out as it goes
+    (docs: "Working with Memory and Performance"); summary tables are small lists, written in the ordinary
+    mode, which also caches the charts' values in the file (text categories as text, as Excel expects)."""
     import xlsxwriter  # only an export loads it
 
-    workbook = xlsxwriter.Workbook(path, {"constant_memory": True, "tmpdir": os.path.dirname(path)})
+    streamed = not all(isinstance(t.rows, list) for t in tables)
+    workbook = xlsxwriter.Workbook(path, {"constant_memory": streamed, "tmpdir": os.path.dirname(path)})
     try:
         header = workbook.add_format({"bold": True, "bg_color": "#e8eef2", "border": 1, "text_wrap": True,
                                       "valign": "top"})

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Callable
 from urllib.parse import quote, urlencode
 
-from bottle import Bottle, HTTPError, HTTPResponse, redirect, request
+from bottle import Bottle, HTTPError, HTTPResponse, redirect, request, response
 
 from firmware.store import StoreError, connect_readonly
 
@@ -19,14 +19,16 @@ from .. import fmt
 from ..auth import requires, user_has
 from ..i18n import gettext as _
 from ..records import filter_choices
-from ..replies import json_error
-from . import export
+from ..replies import json_body, json_error
+from . import export, settings
 from .params import FORMATS, GROUPS, ParamsError, ReportParams, parse
 from .registry import REPORTS, Report, UnknownReport, get
 from .table import Table, json_value
 
 READ_ROLES = ("admin", "supervisor", "agent")
-MANAGERS = ("admin", "supervisor")
+# Supervisors read the complaint keywords; admins set them (audited: report.keywords).
+KEYWORD_READERS = ("admin", "supervisor")
+KEYWORD_WRITERS = ("admin",)
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -118,6 +120,59 @@ def install(app: Bottle, render: Callable[..., str], db_path: str | Path, clock=
             raise HTTPError(403, _("Your role may not read any report."))
         redirect(f"/reports/{found[0].name}")
 
+    keyword_store = settings.ReportSettings(db_path)
+
+    def change_keywords(audit, given: object) -> list[str]:
+        words = settings.check(given)
+        before = keyword_store.set_keywords(words)
+        audit.record("report.keywords", settings.KEY, {"before": before, "after": words})
+        return words
+
+    @app.get("/reports/definitions")
+    @requires(*READ_ROLES)
+    def definitions_page(user, db):
+        # Every figure of every report this user reads, with how it is counted (docs/kpi.md); the tables
+        # are built over an empty range, so only their columns are read.
+        p = parse({"from": "2000-01-01", "to": "2000-01-01"}, clock())
+        db.execute("BEGIN")
+        built = [(r, r.build(db, p)) for r in readable(user)]
+        db.execute("COMMIT")
+        return render("report_definitions", title=_("Report definitions"), active="reports", built=built,
+                      reports=readable(user))
+
+    @app.get("/reports/keywords")
+    @requires(*KEYWORD_READERS)
+    def keywords_page(user, db):
+        return render("report_keywords", title=_("Complaint keywords"), active="reports",
+                      keywords=settings.keywords(db), problems={}, saved=request.query.get("saved") == "1",
+                      can_edit=user_has(user, *KEYWORD_WRITERS), reports=readable(user))
+
+    @app.post("/reports/keywords")
+    @requires(*KEYWORD_WRITERS)
+    def keywords_submit(user, audit):
+        text = request.forms.getunicode("keywords", default="")
+        try:
+            change_keywords(audit, text.splitlines())
+        except settings.SettingsError as exc:
+            response.status = 400
+            return render("report_keywords", title=_("Complaint keywords"), active="reports",
+                          keywords=text.splitlines(), problems=exc.problems, saved=False, can_edit=True,
+                          reports=readable(user))
+        redirect("/reports/keywords?saved=1")
+
+    @app.get("/api/v1/reports/keywords")
+    @requires(*KEYWORD_READERS)
+    def api_keywords(db):
+        return {"keywords": settings.keywords(db)}
+
+    @app.put("/api/v1/reports/keywords")
+    @requires(*KEYWORD_WRITERS)
+    def api_keywords_put(audit):
+        try:
+            return {"keywords": change_keywords(audit, json_body().get("keywords"))}
+        except settings.SettingsError as exc:
+            raise json_error(400, str(exc), exc.problems) from None
+
     @app.get("/reports/<name>")
     @requires(*READ_ROLES)
     def report_page(name, user, db):
@@ -131,7 +186,7 @@ def install(app: Bottle, render: Callable[..., str], db_path: str | Path, clock=
         try:
             p = parse({**query, "format": "json"}, clock())
         except ParamsError as exc:
-            problems = exc.problems
+            response.status, problems = 400, exc.problems
             p = parse({}, clock())
         try:
             p = scoped(report, user, p)
@@ -146,7 +201,7 @@ def install(app: Bottle, render: Callable[..., str], db_path: str | Path, clock=
         return render("report", title=_(report.title), active="reports", report=report, reports=readable(user),
                       p=p, form=dict(query), problems=problems, tables=tables, groups=GROUPS, api=api,
                       manager=user_has(user, *report.roles), choices=_choices(db), cell_text=cell_text,
-                      urlencode=urlencode,
+                      urlencode=urlencode, keywords=settings.keywords(db) if name == "complaints" else [],
                       export_url=lambda **changes: f"/api/v1/reports/{name}?" + urlencode(p.query(**changes)),
                       scripts=["api.js", "vendor/chart.js-4.5.1/chart.umd.min.js", "reports.js"])
 

@@ -62,6 +62,9 @@
   </div>
 </form>
 
+% if report.name == 'complaints' and manager:
+<p class="muted">{{_("Keywords counted: %(words)s.") % {'words': ', '.join(keywords)} }} <a href="/reports/keywords">{{_("Change the keywords")}}</a></p>
+% end
 % if problems:
 <div class="form-error" role="alert">
   <strong>{{_("Fix the form to see the report:")}}</strong>
@@ -130,7 +133,7 @@
       % end
       % end
     </ol>
-    <p><a href="/reports-definitions">{{_("All definitions and how they are counted")}}</a></p>
+    <p><a href="/reports/definitions#report-{{report.name}}">{{_("All definitions and how they are counted")}}</a></p>
   </details>
 </section>
 % end

@@ -87,6 +87,8 @@ window.BranchlineCatalogue = {
   "Testing…": "测试中…",
   "The box answered %(status)s for the HQ sync status.": "查询总部同步状态时设备返回 %(status)s。",
   "The box answered %(status)s.": "设备返回 %(status)s。",
+  "The box did not answer.": "设备没有响应。",
+  "The charts could not be drawn: %(error)s": "无法绘制图表：%(error)s",
   "The figures below are from %(time)s and are not live.": "以下数据截至 %(time)s，并非实时。",
   "The search did not answer.": "搜索无响应。",
   "The web server is not answering.": "Web 服务器无响应。",
