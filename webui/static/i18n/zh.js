@@ -2,6 +2,7 @@
 window.BranchlineCatalogue = {
  "lang": "zh",
  "messages": {
+  "%(agents)s agents answering (%(scheduled)s scheduled) give %(sl)s of calls answered within %(t)s s, ASA %(asa)s, occupancy %(occ)s.": "%(agents)s 名坐席接听（应排班 %(scheduled)s 人）时，%(sl)s 的来电可在 %(t)s 秒内接通，平均应答速度 %(asa)s，占用率 %(occ)s。",
   "%(id)s · %(station)s via %(trunk)s": "%(id)s · %(station)s 经 %(trunk)s",
   "%(line)s: %(n)s digit heard": [
    "%(line)s：最近收到的 %(n)s 个按键，最新的在最后"
@@ -45,16 +46,21 @@ window.BranchlineCatalogue = {
    "%(n)s 次无法识别"
   ],
   "%(worker)s waits since %(time)s: %(reason)s": "%(worker)s 自 %(time)s 起等待：%(reason)s",
+  "ASA": "平均应答速度",
+  "Agents": "坐席",
+  "Agents needed and calls per half hour": "每半小时所需坐席数与来电量",
   "Alarm": "告警",
   "Box %(id)s · board %(board)s · %(mode)s mode · up %(uptime)s · updated %(time)s": "设备 %(id)s · 板卡 %(board)s · %(mode)s 模式 · 已运行 %(uptime)s · 更新于 %(time)s",
   "Box %(id)s · board %(board)s · %(mode)s mode · updated %(time)s": "设备 %(id)s · 板卡 %(board)s · %(mode)s 模式 · 更新于 %(time)s",
   "Call records (database)": "通话记录（数据库）",
+  "Calls": "通话记录",
   "Connected": "通话中",
   "Dial tone": "有拨号音",
   "Dialing": "拨号中",
   "Digits": "按键",
   "Engine not reachable.": "无法连接引擎。",
   "Fault": "故障",
+  "Fix these to see the answer:": "请更正以下内容以查看结果：",
   "Head office holds every record (up to change %(seq)s).": "总部已取走全部记录（截至变更 %(seq)s）。",
   "Hide digits": "隐藏按键",
   "Idle": "空闲",
@@ -70,6 +76,7 @@ window.BranchlineCatalogue = {
   "Not yet taken by head office: %(n)s record and %(files)s files (%(size)s);": [
    "总部尚未取走：%(n)s 条记录和 %(files)s 个文件（%(size)s）；"
   ],
+  "Occupancy": "占用率",
   "Queue journal": "队列日志",
   "Queued": "排队中",
   "Ready": "示闲",
@@ -79,6 +86,8 @@ window.BranchlineCatalogue = {
   "Retrying every second…": "每秒重试中…",
   "Ringing": "振铃",
   "Ringing agent": "坐席振铃",
+  "Scheduled": "应排班人数",
+  "Service level": "服务水平",
   "Take the line off-hook and listen for dial tone": "让线路摘机并检测拨号音",
   "Taken up to change %(acked)s of %(latest)s.": "已取到变更 %(acked)s（最新为 %(latest)s）。",
   "Talking": "通话中",
@@ -93,6 +102,7 @@ window.BranchlineCatalogue = {
   "The search did not answer.": "搜索无响应。",
   "The web server is not answering.": "Web 服务器无响应。",
   "Waiting": "等待中",
+  "Waiting at all": "需等待的概率",
   "Working": "正常",
   "Wrap-up": "话后处理",
   "ch %(channel)s · %(kind)s": "通道 %(channel)s · %(kind)s",
