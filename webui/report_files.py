@@ -17,6 +17,7 @@ from .i18n import LANGUAGE_NAMES, gettext as _
 from .replies import json_body, json_error
 from .report_schedule import (FORMATS, MAX_KEEP, SCHEDULES, ScheduleError, VersionConflict, check, load, save)
 from .reports import REPORTS
+from .reports.web import readable
 
 # The files hold every agent's and queue's figures: for those who read every report (webui/reports).
 FILE_ROLES = ("admin", "supervisor")
@@ -68,8 +69,8 @@ def install(app: Bottle, render: Callable[..., str], db_path: str | Path, report
     @requires(*FILE_ROLES)
     def files_page(db, user):
         schedules = load(db)
-        return render("report_files", title=_("Report files"), active="reports", files=list_files(db),
-                      schedules=schedules, schedule_names=SCHEDULES, reports=REPORTS)
+        return render("report_files", title=_("Report files"), active="reports", report_tabs=readable(user),
+                      files=list_files(db), schedules=schedules, schedule_names=SCHEDULES, reports=REPORTS)
 
     @app.get("/reports/files/<file_id>")
     @requires(*FILE_ROLES)
@@ -79,12 +80,15 @@ def install(app: Bottle, render: Callable[..., str], db_path: str | Path, report
             raise HTTPError(404, _("There is no report file %(id)s.") % {"id": file_id[:40]})
         return found
 
+    def schedules_view(db: sqlite3.Connection, user: dict, problems: dict, form: dict, saved: str | None) -> str:
+        return render("report_schedules", title=_("Report schedules"), active="reports", report_tabs=readable(user),
+                      schedules=load(db), schedule_names=SCHEDULES, reports=REPORTS, formats=FORMATS,
+                      languages=LANGUAGE_NAMES, max_keep=MAX_KEEP, problems=problems, form=form, saved=saved)
+
     @app.get("/reports/schedules")
     @requires(*SCHEDULE_ROLES)
-    def schedules_page(db):
-        return render("report_schedules", title=_("Report schedules"), active="reports", schedules=load(db),
-                      schedule_names=SCHEDULES, reports=REPORTS, formats=FORMATS, languages=LANGUAGE_NAMES,
-                      max_keep=MAX_KEEP, problems={}, form={}, saved=request.query.getunicode("saved"))
+    def schedules_page(db, user):
+        return schedules_view(db, user, {}, {}, request.query.getunicode("saved"))
 
     @app.post("/reports/schedules/<name>")
     @requires(*SCHEDULE_ROLES)
@@ -99,16 +103,11 @@ def install(app: Bottle, render: Callable[..., str], db_path: str | Path, report
             store(name, values, int(version_text) if version_text.isdigit() else None, user, audit)
         except ScheduleError as exc:
             response.status = 400
-            return render("report_schedules", title=_("Report schedules"), active="reports", schedules=load(db),
-                          schedule_names=SCHEDULES, reports=REPORTS, formats=FORMATS, languages=LANGUAGE_NAMES,
-                          max_keep=MAX_KEEP, problems={name: exc.problems}, form={name: values}, saved=None)
+            return schedules_view(db, user, {name: exc.problems}, {name: values}, None)
         except VersionConflict:
             response.status = 409
-            return render("report_schedules", title=_("Report schedules"), active="reports", schedules=load(db),
-                          schedule_names=SCHEDULES, reports=REPORTS, formats=FORMATS, languages=LANGUAGE_NAMES,
-                          max_keep=MAX_KEEP, form={name: values}, saved=None, problems={name: {
-                              "version": _("Someone changed this schedule meanwhile: this is it now. "
-                                           "Make your change again.")}})
+            return schedules_view(db, user, {name: {"version": _("Someone changed this schedule meanwhile: this is "
+                                                                 "it now. Make your change again.")}}, {}, None)
         redirect(f"/reports/schedules?saved={name}")
 
     @app.get("/api/v1/report-files")

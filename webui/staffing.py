@@ -13,6 +13,7 @@ from . import erlang
 from .auth import requires
 from .i18n import gettext as _
 from .replies import json_error
+from .reports.web import readable
 from .traffic import FIELD_LABELS, WEEKDAYS, TrafficError, TrafficQuery, staffing, targets_from_query
 
 STAFFING_ROLES = ("admin", "supervisor")
@@ -75,7 +76,7 @@ def install(app: Bottle, render: Callable[..., str], clock: Callable[[], float])
 
     @app.get("/reports/staffing")
     @requires(*STAFFING_ROLES)
-    def staffing_page(db):
+    def staffing_page(db, user):
         query = request.query.decode()
         problems: dict[str, str] = {}
         result = None
@@ -99,7 +100,8 @@ def install(app: Bottle, render: Callable[..., str], clock: Callable[[], float])
         chart_api = "/api/v1/staffing?" + urlencode({**q.params(), "service_level": targets.service_level * 100,
                                                      "answer_s": targets.answer_s,
                                                      "shrinkage": targets.shrinkage * 100})
-        return render("staffing", title=_("Staffing"), active="reports", chart_api=chart_api,
+        return render("staffing", title=_("Staffing"), active="reports", report_tabs=readable(user),
+                      chart_api=chart_api,
                       scripts=["api.js", "live.js", "vendor/chart.js-4.5.1/chart.umd.min.js", "staffing.js"],
                       form=dict(query), problems=problems, result=result, q=q, targets=targets,
                       weekdays=WEEKDAYS, queues=queues, what_if=answer, what_if_form=what_if_query,

@@ -1,9 +1,9 @@
 % rebase('layout', main_class='page')
-% include('report_links', here='files')
 <div class="page-head">
   <h1>{{_("Report files")}}</h1>
   <p class="muted">{{_("The daily and monthly reports this box writes by itself, kept for download.")}}</p>
 </div>
+% include('report_nav', here='files')
 <section class="panel">
   <h2>{{_("Schedules")}}</h2>
   <ul class="schedule-states">

@@ -1,9 +1,9 @@
 % rebase('layout', main_class='page')
-% include('report_links', here='schedules')
 <div class="page-head">
   <h1>{{_("Report schedules")}}</h1>
   <p class="muted">{{_("Each period's file is written half an hour after the period ends, once; after the box was off, the periods it missed are written when it starts again.")}}</p>
 </div>
+% include('report_nav', here='schedules')
 % if saved:
 <p class="notice" role="status">{{_("Schedule saved.")}}</p>
 % end

@@ -1,5 +1,4 @@
 % rebase('layout', main_class='page page-wide')
-% include('report_links', here='staffing')
 % def pct(value):
 %   return '—' if value is None else fmt.number(round(value * 100, 1)) + '%'
 % end
@@ -31,6 +30,7 @@
   <h1>{{_("Staffing")}}</h1>
   <p class="muted">{{_("Agents needed per half hour from Erlang C, for the traffic this box has seen or for figures you enter.")}}</p>
 </div>
+% include('report_nav', here='staffing')
 
 <section class="panel" aria-labelledby="observed-title">
   <h2 id="observed-title">{{_("From the calls this box took")}}</h2>
