@@ -74,7 +74,8 @@ def cmd_run(args) -> int:
         site = load_site(paths)
         site.answer_rings = max(site.answer_rings, profile.answer_rings)
         board = build_board(profile)
-        engine = open_engine(paths, board, site, clock=profile.clock, board_name=profile.name)
+        engine = open_engine(paths, board, site, clock=profile.clock, board_name=profile.name,
+                             gsm_port=profile.gsm_port)
         print(f"branchline: board {profile.name} with {len(board)} channels, state in {state}", flush=True)
     web = None
     if not args.no_web:

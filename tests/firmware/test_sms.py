@@ -179,3 +179,40 @@ def test_a_long_incoming_text_is_stored_whole_once(service, emulator, tmp_path):
     (incoming,) = rows(tmp_path / "branchline.db", "in")
     assert incoming["text"] == LONG_ZH and incoming["state"] == "received" and incoming["parts"] > 1
     assert emulator._stored == {}                          # read and deleted: the SIM never fills
+
+
+def test_the_engine_sends_by_its_control_command_and_takes_up_a_texted_callback(tmp_path, emulator):
+    """The box assembled (firmware/config/box.py): `sms.send` and `sms.status` on the control socket, and a
+    text asking to be called back waits in a queue of the running call center."""
+    import threading
+    import time
+
+    from firmware.config.boards import build_board, load_profile
+    from firmware.config.box import StatePaths, load_site, open_engine
+    from firmware.core.control import ControlClient, ControlError
+
+    paths = StatePaths(tmp_path / "state")
+    engine = open_engine(paths, build_board(load_profile("sim")), load_site(paths), clock="paced", control=True,
+                         gsm_port=emulator.link)
+    thread = threading.Thread(target=engine.run, name="engine", daemon=True)
+    thread.start()
+    try:
+        ctl = ControlClient(paths.control)
+        sent = ctl.call("sms.send", number="13800138000", text="测试短信 test", requested_by="tech")
+        assert sent["number"] == "+8613800138000" and sent["state"] == "queued"
+        with pytest.raises(ControlError, match="not a phone number"):
+            ctl.call("sms.send", number="abc", text="x")
+        emulator.deliver("+8613900139000", "call me back please")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            status = ctl.call("status")
+            if emulator.texts() and status["callbacks"] and ctl.call("sms.status")["outbox"]["delivered"]:
+                break
+            time.sleep(0.05)
+        assert emulator.texts() == [("+8613800138000", "测试短信 test")]
+        assert [(c["number"], c["queue"]) for c in status["callbacks"]] == [("+8613900139000", "sales")]
+        assert ctl.call("sms.status")["modem"]["registration"] == "home"
+    finally:
+        engine.stop()
+        thread.join(5)
+        engine.close()
