@@ -108,6 +108,5 @@ def open_engine(paths: StatePaths, board: Board, site: SiteConfig, clock: str = 
     if board.virtual is not None:
         load_test = LoadTest(engine, center, paths.loadtest)
         engine.add_commands(load_test.commands(), load_test.preparers())
-    if gsm_port:
-        open_sms(engine, center, gsm_port, paths.db, paths.site, site.region, paths.root / "dev")
+    open_sms(engine, center, gsm_port, paths.db, paths.site, site.region, paths.root / "dev")
     return engine

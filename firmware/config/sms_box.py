@@ -22,10 +22,19 @@ EMULATOR = "emulator"
 TAKE_UP_S = 1.0
 
 
+COMMANDS = ("sms.send", "sms.status", "sms.resend")
+
+
 def open_sms(engine: Engine, center: CallCenter, port: str, db_path: Path, site_path: Path, region: str,
-             dev_dir: Path) -> SmsService:
+             dev_dir: Path) -> SmsService | None:
     """Start the SMS service on `port` ("emulator": an emulated modem under `dev_dir`), add its control
-    commands and have the loop take up its callback requests; all stopped when the engine closes."""
+    commands and have the loop take up its callback requests; all stopped when the engine closes. With
+    no port the commands say so."""
+    if not port:
+        def refuse(args: dict) -> dict:
+            raise ControlError("this box has no GSM modem: name its port in the board profile ([gsm] port)")
+        engine.add_commands({name: lambda result: result for name in COMMANDS}, dict.fromkeys(COMMANDS, refuse))
+        return None
     config = read_sms(read_file(site_path))
     if port == EMULATOR:
         emulator = GsmEmulator(link_dir=dev_dir).start()
@@ -47,7 +56,7 @@ def open_sms(engine: Engine, center: CallCenter, port: str, db_path: Path, site_
 
     # The work is done off the loop, on the control connection's thread (the outbox row written, the
     # status copied); the loop only hands the result back.
-    engine.add_commands({name: lambda result: result for name in ("sms.send", "sms.status", "sms.resend")}, {
+    engine.add_commands({name: lambda result: result for name in COMMANDS}, {
         "sms.send": refusing(lambda number, text, purpose="test", requested_by="":
                              service.queue_text(number, text, purpose, requested_by)),
         "sms.status": refusing(service.status),
@@ -63,4 +72,4 @@ def open_sms(engine: Engine, center: CallCenter, port: str, db_path: Path, site_
     return service
 
 
-__all__ = ["EMULATOR", "open_sms"]
+__all__ = ["COMMANDS", "EMULATOR", "open_sms"]
