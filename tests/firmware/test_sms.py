@@ -216,3 +216,19 @@ def test_the_engine_sends_by_its_control_command_and_takes_up_a_texted_callback(
         engine.stop()
         thread.join(5)
         engine.close()
+
+
+def test_the_technicians_commands_talk_to_the_port(emulator, capsys):
+    from firmware import cli
+
+    assert cli.main(["sms", "status", "--port", emulator.link]) == 0
+    out = capsys.readouterr().out
+    assert "sim: ready" in out and "registration: home" in out and "signal_dbm: -73" in out
+    assert cli.main(["sms", "send", "--port", emulator.link, "--wait", "5", "13800138000", "线路测试"]) == 0
+    out = capsys.readouterr().out
+    assert "sent to +8613800138000: 1 part(s)" in out and "delivered (TP-ST 0x00)" in out
+    assert emulator.texts() == [("+8613800138000", "线路测试")]
+    emulator.sim = "absent"
+    assert cli.main(["sms", "send", "--port", emulator.link, "13800138000", "x"]) == 2
+    assert "cannot send (SIM absent" in capsys.readouterr().err
+    assert cli.main(["sms", "status", "--port", emulator.link + ".missing"]) == 2
