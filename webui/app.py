@@ -39,6 +39,7 @@ from .records import (DIRECTIONS, DISPOSITIONS, HANGUP_PARTIES, CallFilter, Filt
                       list_calls)
 from .replies import error_message, json_error, json_error_handler, local_path
 from .site_file import SiteFile
+from .sms import install as install_sms
 from .sync import install as install_sync
 from .tickets import TICKET_ROLES, install as install_tickets
 from .users import install as install_users
@@ -348,6 +349,7 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
     install_flows(app, render, Path(db_path).parent)  # IVR flow editor and prompts (webui/flows.py)
     install_hq_tokens(app, render)  # admin's HQ tokens page (webui/hq_tokens.py)
     install_tools(app, render)  # technician's tools page: load test and log tail (webui/tools.py)
+    install_sms(app, render)  # technician's texts page: the GSM modem and the texts (webui/sms.py)
     install_loadtest(app)  # the load test's API (webui/loadtest.py)
     install_logs(app, Path(db_path).parent)  # the log tail's API (webui/logs.py); logs beside the database
     site = SiteFile(Path(config_dir or Path(db_path).parent / "config") / "site.toml")

@@ -36,6 +36,7 @@
     % end
     % if get('can_see_tools'):
     <a href="/tools" class="{{'active' if get('active') == 'tools' else ''}}">{{_("Tools")}}</a>
+    <a href="/sms" class="{{'active' if get('active') == 'sms' else ''}}">{{_("Texts")}}</a>
     % end
     % # The box's administration in one menu, so the bar fits a 1280-pixel screen (a <details>: no script).
     % admin = [link for link in (("/config", "config", _("Configuration"), get('can_configure')),
