@@ -72,16 +72,18 @@ def install(app: Bottle, render: Callable[..., str]) -> None:
     def api_sms_send(engine, user):
         body = json_body()
         number, text = body.get("number"), body.get("text")
+        number = number.strip() if isinstance(number, str) else ""
+        text = text.strip() if isinstance(text, str) else ""
         problems = {}
-        if not isinstance(number, str) or not 1 <= len(number.strip()) <= MAX_NUMBER:
+        if not 1 <= len(number) <= MAX_NUMBER:
             problems["number"] = _("A phone number, at most %(n)d characters.") % {"n": MAX_NUMBER}
-        if not isinstance(text, str) or not 1 <= len(text.strip()) <= MAX_TEXT:
+        if not 1 <= len(text) <= MAX_TEXT:
             problems["text"] = _("1 to %(n)d characters.") % {"n": MAX_TEXT}
         if problems:
             raise json_error(400, _("The text was not sent: %(fields)s.") % {"fields": ", ".join(sorted(problems))},
                              problems)
         try:
-            queued = engine.command("sms.send", number=number.strip(), text=text.strip(), purpose="test",
+            queued = engine.command("sms.send", number=number, text=text, purpose="test",
                                     requested_by=user["username"])
         except EngineUnavailable as exc:
             raise json_error(503, str(exc)) from None
