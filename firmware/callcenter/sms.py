@@ -24,6 +24,7 @@ import time
 import unicodedata
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import phonenumbers
@@ -56,6 +57,16 @@ CALLS_CURSOR_KEY = "sms.calls_seq"
 OUT_STATES = ("queued", "sending", "sent", "delivered", "failed", "unknown")
 
 
+@dataclass(frozen=True)
+class TextRules:
+    """What incoming and after-call texts mean here (site.toml [sms], read by firmware/config/messaging.py):
+    the queue a texted callback request waits in ("" none), the words that ask for one, the satisfaction
+    text after each answered call ("" none)."""
+    callback_queue: str = ""
+    callback_keywords: tuple[str, ...] = ()
+    after_call: str = ""
+
+
 class SmsError(ValueError):
     """A text that cannot be queued (a number that does not parse, an empty or too long text), or one
     that cannot be sent again; the message says which."""
@@ -68,12 +79,13 @@ def _new_id() -> str:
 class SmsService:
     """One modem on `port`; the store at `db_path`. Public methods are safe from any thread."""
 
-    def __init__(self, port: str, db_path: str | Path, region: str, *, callback_queue: str = "",
-                 callback_keywords: tuple[str, ...] = (), after_call: str = "",
-                 clock: Callable[[], float] = time.time, modem: GsmModem | None = None,
+    def __init__(self, port: str, db_path: str | Path, region: str, *,
+                 rules: Callable[[], TextRules] = TextRules, clock: Callable[[], float] = time.time,
+                 modem: GsmModem | None = None,
                  rand: Callable[[], float] = random.random, listen_s: float = LISTEN_S):
         self.port, self.region, self.listen_s = port, region, listen_s
-        self.callback_queue, self.callback_keywords, self.after_call = callback_queue, callback_keywords, after_call
+        # Asked again each round, so a change of the settings applies without a restart.
+        self.rules = rules
         self.clock, self.rand = clock, rand
         self.modem = modem or GsmModem(port)
         self._db = connect(db_path)
@@ -321,11 +333,12 @@ class SmsService:
                 self._db.execute("UPDATE sms_messages SET call_id = ?, ticket_id = ? WHERE id = ?",
                                  [call_id, ticket_id, row_id])
                 return "answer"
-        if self.callback_queue and any(k in plain for k in self.callback_keywords):
-            request = PendingCallback(_new_id(), "", number, self.callback_queue, "pending", 0, now, now, 0, None)
+        rules = self.rules()
+        if rules.callback_queue and any(k in plain for k in rules.callback_keywords):
+            request = PendingCallback(_new_id(), "", number, rules.callback_queue, "pending", 0, now, now, 0, None)
             self._db.execute("INSERT INTO callbacks (id, number, queue, requested_at, attempts, state, updated_at)"
                              " VALUES (?, ?, ?, ?, 0, 'pending', ?)",
-                             [request.id, number, self.callback_queue, now, now])
+                             [request.id, number, rules.callback_queue, now, now])
             self._callbacks.put(request)
             return "callback"
         return ""
@@ -344,7 +357,8 @@ class SmsService:
             if not calls:
                 return
             self._db.execute("UPDATE settings SET value = ? WHERE key = ?", [str(calls[-1][1]), CALLS_CURSOR_KEY])
-        if not self.after_call:
+        after_call = self.rules().after_call
+        if not after_call:
             return
         for call_id, _seq, number, direction, connected_at, ended_at in calls:
             if direction != "inbound" or not connected_at or not ended_at or not _is_mobile(number, self.region):
@@ -354,7 +368,7 @@ class SmsService:
                                         [call_id]).fetchone()
             if sent is None:
                 try:
-                    self.queue_text(number, self.after_call, purpose="after_call", call_id=call_id)
+                    self.queue_text(number, after_call, purpose="after_call", call_id=call_id)
                 except SmsError as exc:
                     log.info("sms: no satisfaction text for call %s: %s", call_id, exc)
 
@@ -381,4 +395,4 @@ def _is_mobile(number: str | None, region: str) -> bool:
                                                 phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
 
 
-__all__ = ["MAX_TEXT", "OUT_STATES", "SmsError", "SmsService"]
+__all__ = ["MAX_TEXT", "OUT_STATES", "SmsError", "SmsService", "TextRules"]

@@ -7,12 +7,12 @@ from pathlib import Path
 
 from drivers.gsm_emulator import GsmEmulator
 from firmware.callcenter.center import CallCenter
-from firmware.callcenter.sms import SmsError, SmsService
+from firmware.callcenter.sms import SmsError, SmsService, TextRules
 from firmware.config.messaging import read_sms
 from firmware.core.control import ControlError
 from firmware.core.engine import Engine
 
-from typed_toml import read_file
+from typed_toml import ConfigError, read_file
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +25,35 @@ TAKE_UP_S = 1.0
 COMMANDS = ("sms.send", "sms.status", "sms.resend")
 
 
+class SiteRules:
+    """site.toml's [sms] as TextRules, read again when the file changes (on the SMS thread, never the
+    loop); a bad table keeps the rules last read (the configuration page shows the error)."""
+
+    def __init__(self, path: Path, queues: list[str]):
+        self.path, self.queues = path, queues
+        self._stamp: tuple[int, int] | None = None
+        self._rules = TextRules()
+
+    def __call__(self) -> TextRules:
+        try:
+            info = self.path.stat()
+        except OSError:
+            return self._rules
+        stamp = (info.st_mtime_ns, info.st_size)
+        if stamp != self._stamp:
+            self._stamp = stamp
+            try:
+                config = read_sms(read_file(self.path))
+            except ConfigError as exc:
+                log.warning("sms: %s; the rules read before stay", exc)
+                return self._rules
+            # The queue named if the site has it, else the first: a texted request always waits somewhere.
+            queue = config.callback_queue if config.callback_queue in self.queues else \
+                (self.queues[0] if self.queues else "")
+            self._rules = TextRules(queue, config.callback_keywords, config.after_call)
+        return self._rules
+
+
 def open_sms(engine: Engine, center: CallCenter, port: str, db_path: Path, site_path: Path, region: str,
              dev_dir: Path) -> SmsService | None:
     """Start the SMS service on `port` ("emulator": an emulated modem under `dev_dir`), add its control
@@ -35,15 +64,12 @@ def open_sms(engine: Engine, center: CallCenter, port: str, db_path: Path, site_
             raise ControlError("this box has no GSM modem: name its port in the board profile ([gsm] port)")
         engine.add_commands({name: lambda result: result for name in COMMANDS}, dict.fromkeys(COMMANDS, refuse))
         return None
-    config = read_sms(read_file(site_path))
     if port == EMULATOR:
         emulator = GsmEmulator(link_dir=dev_dir).start()
         engine.on_close.append(emulator.stop)
         port = emulator.link
     queues = [q.name for q in center.site.queues]
-    callback_queue = config.callback_queue if config.callback_queue in queues else (queues[0] if queues else "")
-    service = SmsService(port, db_path, region, callback_queue=callback_queue,
-                         callback_keywords=config.callback_keywords, after_call=config.after_call).start()
+    service = SmsService(port, db_path, region, rules=SiteRules(site_path, queues)).start()
     engine.on_close.insert(0, service.stop)
 
     def refusing(fn):
@@ -72,4 +98,4 @@ def open_sms(engine: Engine, center: CallCenter, port: str, db_path: Path, site_
     return service
 
 
-__all__ = ["COMMANDS", "EMULATOR", "open_sms"]
+__all__ = ["COMMANDS", "EMULATOR", "SiteRules", "open_sms"]

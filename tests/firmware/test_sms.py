@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from drivers.gsm_emulator import GsmEmulator
-from firmware.callcenter.sms import MAX_ATTEMPTS, RETRY_S, SmsError, SmsService
+from firmware.callcenter.sms import MAX_ATTEMPTS, RETRY_S, SmsError, SmsService, TextRules
 from firmware.store import connect, write_transaction
 
 LONG_ZH = "您好，感谢您致电本中心。请为本次服务打分：1 很不满意，5 非常满意。回复数字即可。" * 3
@@ -34,8 +34,9 @@ def clock():
 
 @pytest.fixture
 def service(tmp_path, emulator, clock):
-    svc = SmsService(emulator.link, tmp_path / "branchline.db", "CN", callback_queue="service",
-                     callback_keywords=("回电", "call me"), clock=clock, rand=lambda: 0.5, listen_s=0.01)
+    rules = TextRules(callback_queue="service", callback_keywords=("回电", "call me"))
+    svc = SmsService(emulator.link, tmp_path / "branchline.db", "CN", rules=lambda: rules, clock=clock,
+                     rand=lambda: 0.5, listen_s=0.01)
     yield svc
     svc.stop()
 
@@ -232,3 +233,24 @@ def test_the_technicians_commands_talk_to_the_port(emulator, capsys):
     assert cli.main(["sms", "send", "--port", emulator.link, "13800138000", "x"]) == 2
     assert "cannot send (SIM absent" in capsys.readouterr().err
     assert cli.main(["sms", "status", "--port", emulator.link + ".missing"]) == 2
+
+
+def test_a_satisfaction_text_follows_each_answered_call_from_a_mobile_once(tmp_path, emulator, clock):
+    rules = TextRules(after_call="感谢来电，请回复1-5为本次服务打分。")
+    svc = SmsService(emulator.link, tmp_path / "branchline.db", "CN", rules=lambda: rules, clock=clock, listen_s=0.01)
+    try:
+        run(svc, 2)                                            # follows calls from here on
+        conn = connect(tmp_path / "branchline.db")
+        with write_transaction(conn):
+            for call_id, number, connected in (("c-mobile", "13800138000", 5.0), ("c-landline", "02161234567", 5.0),
+                                               ("c-abandoned", "13900139000", None)):
+                conn.execute("INSERT INTO calls (id, direction, number, arrived_at, connected_at, ended_at) VALUES"
+                             " (?, 'inbound', ?, 1.0, ?, 60.0)", [call_id, number, connected])
+        with write_transaction(conn):                          # a later change of the call's row
+            conn.execute("UPDATE calls SET wrapup_code = 'sale' WHERE id = 'c-mobile'")
+        conn.close()
+        run(svc, 6)
+        assert emulator.texts() == [("+8613800138000", rules.after_call)]
+        assert [(r["call_id"], r["purpose"]) for r in rows(tmp_path / "branchline.db")] == [("c-mobile", "after_call")]
+    finally:
+        svc.stop()
