@@ -39,6 +39,7 @@ from .records import (DIRECTIONS, DISPOSITIONS, HANGUP_PARTIES, CallFilter, Filt
                       list_calls)
 from .replies import error_message, json_error, json_error_handler, local_path
 from .site_file import SiteFile
+from .mail_page import install as install_mail
 from .sms import install as install_sms
 from .sync import install as install_sync
 from .tickets import TICKET_ROLES, install as install_tickets
@@ -358,6 +359,7 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
     install_vip(app, render, vip_levels)  # customers' VIP levels, in the database (webui/vip.py)
     install_kb(app, render, db_path, clock)  # the knowledge base (webui/kb.py)
     install_webhooks(app, render, db_path, clock)  # admin's webhook endpoints and deliveries (webui/webhooks.py)
+    install_mail(app, render, db_path, clock)  # admin's mail outbox and test message (webui/mail_page.py)
     tickets = install_tickets(app, render, db_path, clock)  # tickets and their API (webui/tickets.py)
     app.install(Resource("ticket_store", lambda: tickets, close=tickets.close))
     install_customers(app, render, Path(db_path).parent)  # customer cards (webui/customers.py)

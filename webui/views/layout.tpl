@@ -44,6 +44,7 @@
     %                            ("/users", "users", _("Users"), user_has('admin')),
     %                            ("/audit", "audit", _("Audit log"), user_has('admin')),
     %                            ("/webhooks", "webhooks", _("Webhooks"), user_has('admin')),
+    %                            ("/mail", "mail", _("E-mail"), user_has('admin')),
     %                            ("/backup", "backup", _("Backup"), user_has('admin')),
     %                            ("/hq-tokens", "hq-tokens", _("HQ tokens"), get('can_see_hq_tokens'))) if link[3]]
     % if admin:
