@@ -19,6 +19,7 @@ from typing import Callable
 
 from bottle import Bottle, HTTPError, HTTPResponse, redirect, request, response
 
+from firmware.config.messaging import SECURITY
 from firmware.config.site_keys import CALLER_ID_SCHEMES, LANGUAGES, RECORDING, STRATEGIES, plan_names
 
 from .auth import requires
@@ -44,7 +45,7 @@ def N_(message: str) -> str:
 class Field:
     key: str
     label: str
-    kind: str = "text"            # text | int | float | choice | levels | steps | list
+    kind: str = "text"            # text | int | float | choice | levels | steps | list | mapping
     hint: str = ""
     choices: tuple[str, ...] = ()
 
@@ -121,8 +122,36 @@ BOX = Part("box", "box", "", "box", N_("Box and lines"), (
           N_("The network's busy, ringback and dial tones (board/tones); used once no number is being dialled."),
           tuple(plan_names())),
 ))
+# Mail the box sends (webui/mail_delivery.py) and what it does with texts (firmware/callcenter/sms.py): one
+# table each, read by firmware/config/messaging.py. The SMTP password is never here: a file's path.
+MAIL = Part("mail", "mail", "", "mail", N_("E-mail"), (
+    Field("host", N_("SMTP server"), hint=N_("Host name or address; empty: mail is kept, not sent.")),
+    Field("port", N_("Port"), "int", N_("587 with STARTTLS (the default), 465 with TLS, 25 without.")),
+    Field("security", N_("Security"), "choice",
+          N_("starttls: the server must offer STARTTLS or nothing is sent; tls: TLS from the start; none: a relay on "
+             "the branch's own network only."), SECURITY),
+    Field("user", N_("User name"), hint=N_("Empty: the server takes mail without signing in.")),
+    Field("password_file", N_("Password file"),
+          hint=N_("Absolute path of a file on the box holding the password, readable by the service alone.")),
+    Field("from", N_("From address"), hint=N_("The address the box's mail is sent from.")),
+    Field("ca_file", N_("CA certificate file"), hint=N_("For a server with an in-house certificate; empty: the "
+                                                        "system's CAs.")),
+    Field("overdue_to", N_("Overdue-ticket alerts to"), "list",
+          N_("Addresses, comma-separated, told once when a ticket passes its due time and at each change of state.")),
+    Field("voicemail", N_("Voicemail to"), "mapping",
+          N_("box=address for each voicemail box whose messages are mailed with the recording: sales=a@example.com")),
+))
+SMS = Part("sms", "sms", "", "sms", N_("Texts"), (
+    Field("after_call", N_("Satisfaction text after each call"),
+          hint=N_("Sent to a caller on a mobile number after an answered call; empty: none. A reply 1-5 is stored "
+                  "as the answer.")),
+    Field("callback_keywords", N_("Callback keywords"), "list",
+          N_("A text with one of these asks to be called back: 回电, call me.")),
+    Field("callback_queue", N_("Callback queue"), hint=N_("Where a texted callback request waits; empty: the first "
+                                                          "queue.")),
+))
 # The configuration pages, in the order of their tabs.
-NAV = {BOX.name: BOX, **PARTS}
+NAV = {BOX.name: BOX, **PARTS, MAIL.name: MAIL, SMS.name: SMS}
 
 
 class FormError(Exception):
@@ -181,6 +210,14 @@ def _parse(f: Field, raw: str):
         return out
     if f.kind == "list":
         return _entries(raw)
+    if f.kind == "mapping":
+        pairs = {}
+        for entry in _entries(raw):
+            key, sep, text = entry.partition("=")
+            if not sep or not key.strip() or not text.strip():
+                raise ValueError(_("write each as name=value; got %(value)s") % {"value": entry[:30]})
+            pairs[key.strip()] = text.strip()
+        return pairs
     if f.kind == "steps":
         steps = []
         for entry in _entries(raw):
@@ -212,7 +249,7 @@ def to_form(part: Part, item: dict) -> dict[str, str]:
             value = dict.fromkeys(item["queues"], 5)
         if value is None:
             out[f.key] = ""
-        elif f.kind == "levels":
+        elif f.kind in ("levels", "mapping"):
             out[f.key] = ", ".join(f"{k}={v}" for k, v in value.items())
         elif f.kind == "steps":
             out[f.key] = ", ".join(f"{a:g}:{b}" for a, b in value)
@@ -354,7 +391,8 @@ def install(app: Bottle, render: Callable[..., str], site: SiteFile) -> None:
     """Add the configuration pages and their /api/v1/config routes to the web app."""
     for part in PARTS.values():
         _install_part(app, render, site, part)
-    _install_box(app, render, site)
+    for table in (BOX, MAIL, SMS):
+        _install_table(app, render, site, table)
 
     @app.get("/config")
     @requires(*CONFIG_ROLES)
@@ -523,34 +561,33 @@ def _install_part(app: Bottle, render: Callable[..., str], site: SiteFile, part:
         return api_save(engine, api_id(id), None, audit, "delete")
 
 
-def _install_box(app: Bottle, render: Callable[..., str], site: SiteFile) -> None:
-    """The [box] page and /api/v1/config/box: one table, edited whole."""
-    part = BOX
+def _install_table(app: Bottle, render: Callable[..., str], site: SiteFile, part: Part) -> None:
+    """The page and /api/v1/config/<name> of one table ([box], [mail], [sms]), edited whole."""
 
     def current() -> tuple[dict, str]:
         data, version = site.read()
-        box = data.get(part.table, {})
-        return (box if isinstance(box, dict) else {}), version
+        table = data.get(part.table, {})
+        return (table if isinstance(table, dict) else {}), version
 
     def form_page(values, version, problems, error=None, notice=None, status=200):
         response.status = status
         return render("config_item", title=_(part.title), active="config", part=part, parts=NAV, item_id="",
                       values=values, version=version, problems=problems, error=error, notice=notice)
 
-    @app.get("/config/box")
+    @app.get(f"/config/{part.name}")
     @requires(*CONFIG_ROLES)
     @readable
-    def box_page(engine):
-        box, version = current()
+    def table_page(engine):
+        table, version = current()
         restart = request.query.getunicode("restart")
         notice = (_("Saved and applied; %(keys)s change at the next start.") % {"keys": restart} if restart
                   else _("Saved and applied.") if request.query.get("saved") else None)
-        return form_page(to_form(part, box), version, {}, notice=notice)
+        return form_page(to_form(part, table), version, {}, notice=notice)
 
-    @app.post("/config/box")
+    @app.post(f"/config/{part.name}")
     @requires(*CONFIG_ROLES)
     @readable
-    def box_save(engine, audit):
+    def table_save(engine, audit):
         form = {f.key: request.forms.getunicode(f.key, default="") for f in part.fields}
         based_on = request.forms.getunicode("version", default="")
         try:
@@ -558,26 +595,26 @@ def _install_box(app: Bottle, render: Callable[..., str], site: SiteFile) -> Non
         except FormError as exc:
             return form_page(form, based_on, exc.fields, status=422)
         except StaleVersion as exc:
-            box, version = current()
-            return form_page(to_form(part, box), version, {}, error=str(exc), status=409)
+            table, version = current()
+            return form_page(to_form(part, table), version, {}, error=str(exc), status=409)
         except SaveError as exc:
             return form_page(form, based_on, exc.fields, error=str(exc), status=exc.status)
-        audit.record("box.update", "box", changed)
+        audit.record(f"{part.noun}.update", part.table, changed)
         restart = ", ".join(answer.get("restart", []))
-        redirect("/config/box?saved=1" + (f"&restart={restart}" if restart else ""))
+        redirect(f"/config/{part.name}?saved=1" + (f"&restart={restart}" if restart else ""))
 
-    @app.get("/api/v1/config/box")
+    @app.get(f"/api/v1/config/{part.name}")
     @requires(*CONFIG_ROLES)
     @readable
-    def api_box(engine):
-        box, version = current()
+    def api_table(engine):
+        table, version = current()
         response.set_header("ETag", f'"{version}"')
-        return {"version": version, "item": box}
+        return {"version": version, "item": table}
 
-    @app.put("/api/v1/config/box")
+    @app.put(f"/api/v1/config/{part.name}")
     @requires(*CONFIG_ROLES)
     @readable
-    def api_box_put(engine, audit):
+    def api_table_put(engine, audit):
         try:
             item = from_json(part, request.json)
             tag = (request.headers.get("If-Match") or "").strip().strip('"')
@@ -588,7 +625,7 @@ def _install_box(app: Bottle, render: Callable[..., str], site: SiteFile) -> Non
             raise json_reply(412, {"error": str(exc)}) from None
         except SaveError as exc:
             raise json_reply(exc.status, {"error": str(exc), "fields": exc.fields}) from None
-        audit.record("box.update", "box", changed)
-        _box, version = current()
+        audit.record(f"{part.noun}.update", part.table, changed)
+        _table, version = current()
         response.set_header("ETag", f'"{version}"')
         return {"version": version, "changed": changed, "restart": answer.get("restart", [])}

@@ -304,7 +304,7 @@ def m0015_report_schedules(db: Database) -> None:
 
 def m0017_sms_mail(db: Database) -> None:
     # Texts in and out through the GSM modem (firmware/callcenter/sms.py). An outgoing text is one row
-    # however many parts it takes; `state` is its outbox state (drivers/gsm_outbox.py says which moves are
+    # however many parts it takes; `state` is its outbox state (firmware/callcenter/sms.py says which moves are
     # allowed and why "unknown" is never resent on its own); `ref` the concatenation reference and
     # `parts_json` each part's TP-MR, which the delivery reports (+CDS) name.
     db.table("sms_messages").create({
@@ -318,7 +318,7 @@ def m0017_sms_mail(db: Database) -> None:
         "ref": int, "parts": int, "parts_json": str,
         "error": str,
         "created_at": float, "sent_at": float, "delivered_at": float, "updated_at": float,
-        "attempts": int, "requested_by": str,
+        "attempts": int, "next_at": float, "requested_by": str,
     }, pk="id", not_null={"direction", "number", "text", "state", "created_at", "updated_at"},
         defaults={"attempts": 0, "parts": 1})
     db.table("sms_messages").create_index(["direction", "state", "created_at"])
