@@ -10,7 +10,6 @@ from typing import Callable
 from bottle import Bottle, HTTPError, redirect, request, response, static_file
 
 from firmware.config.messaging import ADDRESS, MAX_ADDRESS
-from firmware.store import connect, write_transaction
 
 from .auth import requires
 from .i18n import LANGUAGE_NAMES, gettext as _
@@ -18,6 +17,7 @@ from .replies import json_body, json_error
 from .report_schedule import (FORMATS, MAX_KEEP, SCHEDULES, ScheduleError, VersionConflict, check, load, save)
 from .reports import REPORTS
 from .reports.web import readable
+from .write_store import WriteStore
 
 # The files hold every agent's and queue's figures: for those who read every report (webui/reports).
 FILE_ROLES = ("admin", "supervisor")
@@ -43,18 +43,15 @@ def install(app: Bottle, render: Callable[..., str], db_path: str | Path, report
             clock=time.time) -> None:
     """Add /reports/files, /reports/schedules and their API."""
     folder = Path(reports_dir)
+    writes = WriteStore(db_path, clock, "report-schedule-store")
+    app.install(writes)
     report_names = {name: report.title for name, report in REPORTS.items()}
 
     def store(name: str, values: dict, version: int | None, user: dict, audit) -> dict:
         if name not in SCHEDULES:
             raise HTTPError(404, _("There is no %(name)s schedule: use daily or monthly.") % {"name": name[:40]})
         settings = check(name, values, report_names, address_problem)
-        conn = connect(db_path)
-        try:
-            with write_transaction(conn):
-                saved = save(conn, name, settings, version, user["username"], clock())
-        finally:
-            conn.close()
+        saved = writes.write(save, name, settings, version, user["username"])
         audit.record("report_schedule.update", name, settings)
         return saved.as_dict()
 
