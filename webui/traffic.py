@@ -168,7 +168,7 @@ FROM (
                AND w.at >= c.connected_at AND w.at <= c.ended_at + 1
              ORDER BY w.at LIMIT 1) AS wrapup
       FROM calls c
-     WHERE c.arrived_at >= :start AND c.arrived_at < :end AND c.direction = 'inbound' AND c.queue IS NOT NULL
+     WHERE c.arrived_at >= :start AND c.arrived_at < :end AND c.direction = 'inbound' AND c.queued_at IS NOT NULL
            {where}
 )
 GROUP BY slot

@@ -72,31 +72,23 @@ StateTimes = dict[str, dict[tuple[str, str], float]]
 
 
 def state_times(db: sqlite3.Connection, p: ReportParams, agent_ids: list[str]) -> StateTimes:
-    """Seconds each agent spent in each (state, reason) inside the range. A state lasts until the agent's
-    next change (in the order written, seq: a restarted clock may repeat times, and a change stamped
-    before the one it follows lasts nothing); the state at the range's start is the last change before
-    it; one still running is counted up to now."""
+    """Seconds each agent spent in each (state, reason) on the range's days: the closed states from
+    agent_state_days (a trigger on agent_states keeps it, firmware/store/migrations.py m0014), and the
+    state each agent is in now from its start, or the range's, to now, or the range's end."""
     end = min(p.end, max(p.now, p.start)) if p.now else p.end
     times: StateTimes = {a: collections.defaultdict(float) for a in agent_ids}
     if not agent_ids:
         return times
     marks = ",".join("?" * len(agent_ids))
-    # The range's changes, each lasting until the agent's next (window LEAD, in SQLite since 3.25).
     for agent, state, reason, seconds in db.execute(f"""
-            SELECT agent_id, state, reason, total(max(0, min(coalesce(next_at, ?), ?) - at))
-            FROM (SELECT agent_id, state, coalesce(reason, '') AS reason, at,
-                         LEAD(at) OVER (PARTITION BY agent_id ORDER BY seq) AS next_at
-                  FROM agent_states WHERE at >= ? AND at < ? AND agent_id IN ({marks}))
-            GROUP BY agent_id, state, reason""", [end, end, p.start, p.end, *agent_ids]):
+            SELECT agent_id, state, reason, total(seconds) FROM agent_state_days
+            WHERE day >= ? AND day <= ? AND agent_id IN ({marks}) GROUP BY agent_id, state, reason""",
+                                                    [p.date_from.isoformat(), p.date_to.isoformat(), *agent_ids]):
         times[agent][(state, reason)] += seconds
-    first = dict(db.execute(f"SELECT agent_id, min(at) FROM agent_states WHERE at >= ? AND at < ?"
-                            f" AND agent_id IN ({marks}) GROUP BY agent_id", [p.start, p.end, *agent_ids]).fetchall())
-    for agent in agent_ids:
-        # The state the agent was in when the range began, until their first change in it.
-        before = db.execute("SELECT state, coalesce(reason, '') FROM agent_states WHERE agent_id = ? AND at < ?"
-                            " ORDER BY at DESC, seq DESC LIMIT 1", [agent, p.start]).fetchone()
-        if before is not None:
-            times[agent][(before[0], before[1])] += max(0.0, min(first.get(agent) or end, end) - p.start)
+    for agent, state, reason, since in db.execute(
+            f"SELECT agent_id, state, reason, at FROM agent_state_open WHERE agent_id IN ({marks})", agent_ids):
+        if end > max(since, p.start):
+            times[agent][(state, reason)] += end - max(since, p.start)
     return times
 
 

@@ -100,7 +100,7 @@
         % for row in t.rows:
         <tr>
           % for c, value in zip(t.columns, row):
-          <td class="{{'num' if c.kind not in ('text', 'date', 'datetime') else ''}}">{{cell_text(c.kind, value)}}</td>
+          <td class="{{'num' if c.kind not in ('text', 'date', 'datetime') else 'nowrap' if c.kind != 'text' else ''}}">{{cell_text(c.kind, value)}}</td>
           % end
         </tr>
         % end
