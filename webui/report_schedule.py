@@ -9,7 +9,10 @@ import sqlite3
 import time
 from collections.abc import Mapping
 
+from firmware.config.messaging import MAX_ADDRESS
+
 from .i18n import LANGUAGES, N_, gettext as _
+from .mail import MAX_RECIPIENTS
 
 SCHEDULES = {"daily": N_("Daily"), "monthly": N_("Monthly")}
 FORMATS = {"xlsx": N_("Excel workbook (.xlsx)"), "csv": N_("CSV files in a zip (.zip)")}
@@ -19,8 +22,6 @@ FORMATS = {"xlsx": N_("Excel workbook (.xlsx)"), "csv": N_("CSV files in a zip (
 RUN_AFTER_S = 1800
 # Files kept per schedule: a year of daily files, ten years of monthly ones at most.
 MAX_KEEP = {"daily": 366, "monthly": 120}
-MAX_RECIPIENTS = 20
-MAX_ADDRESS = 254   # RFC 5321 §4.5.3.1.3: a path of 256 octets, less its angle brackets
 
 
 class ScheduleError(ValueError):
