@@ -48,7 +48,8 @@
       </select></label>
     <label class="field"><span>{{_("E-mail it to")}}</span>
       <textarea name="recipients" rows="3" class="{{'invalid' if 'recipients' in mine else ''}}">{{typed['recipients'] if typed else "\n".join(s.recipients)}}</textarea>
-      <span class="hint">{{_("One address a line; none: the file is only kept on the box.")}}</span></label>
+      <span class="hint">{{_("One address a line; none: the file is only kept on the box.")}}
+        <a href="/mail">{{_("Mail goes out through the box's e-mail settings and outbox.")}}</a></span></label>
     <p class="muted">
       % if s.last_period:
       {{_("Last written: %(period)s.") % {'period': s.last_period} }}
