@@ -215,3 +215,20 @@ def test_the_schedules_page_saves_from_the_form(admin, db_path):
     bad = admin.post("/reports/schedules/monthly", form={"csrf_token": csrf, "version": "2", "keep": "0",
                                                          "reports": "calls"})
     assert bad.status == 400 and "Files kept must be" in bad.text
+
+
+def test_a_stop_mid_write_leaves_nothing_half_done(daily, db_path, tmp_path):
+    # A stop while writing left a part file; a stop after the rename but before the commit left the file
+    # without its row. The next start removes the first and writes the period again over the second, once.
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    (reports / ".daily-2025-03-10.xlsx.part").write_bytes(b"half a workbook")
+    (reports / "daily-2025-03-10.xlsx").write_bytes(b"renamed, never recorded")
+    runner = _runner(db_path, tmp_path, _at("2025-03-11", 1))
+    assert not (reports / ".daily-2025-03-10.xlsx.part").exists()
+    assert _run(runner) == 1
+    runner.close()
+    assert sorted(p.name for p in reports.iterdir()) == ["daily-2025-03-10.xlsx"]
+    openpyxl.load_workbook(reports / "daily-2025-03-10.xlsx", read_only=True)   # the whole workbook
+    (size,) = _rows(db_path, "SELECT size FROM report_files WHERE period = '2025-03-10'")[0]
+    assert size == (reports / "daily-2025-03-10.xlsx").stat().st_size
