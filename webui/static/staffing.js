@@ -97,7 +97,7 @@
         datasets: [
           series(_("Agents"), "agents", "#1f6f8b", { yAxisID: "agents" }),
           series(_("Scheduled"), "scheduled", "#9cc3d5", { yAxisID: "agents" }),
-          series(_("Calls"), "calls", "#e07a1f", { type: "line", yAxisID: "calls", tension: 0.2 }),
+          series(_("Offered calls"), "calls", "#e07a1f", { type: "line", yAxisID: "calls", tension: 0.2 }),
         ],
       },
       options: {
@@ -107,7 +107,7 @@
           agents: { position: "left", beginAtZero: true, ticks: { precision: 0, callback: (v) => number(v) },
             title: { display: true, text: _("Agents") } },
           calls: { position: "right", beginAtZero: true, grid: { drawOnChartArea: false },
-            ticks: { callback: (v) => number(v) }, title: { display: true, text: _("Calls") } },
+            ticks: { callback: (v) => number(v) }, title: { display: true, text: _("Offered calls") } },
         },
       },
     });

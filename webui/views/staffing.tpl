@@ -87,7 +87,7 @@
     <table class="table" id="staffing-table">
       <thead><tr>
         <th>{{_("Half hour")}}</th>
-        <th class="num" title="{{_("Offered calls in this half hour, averaged over the days of the range.")}}">{{_("Calls")}} †</th>
+        <th class="num" title="{{_("Offered calls in this half hour, averaged over the days of the range.")}}">{{pgettext("count", "Calls")}} †</th>
         <th class="num" title="{{_("Talk (hold included) plus wrap-up, averaged over the calls agents handled.")}}">{{_("AHT")}} †</th>
         <th class="num" title="{{_("Calls per hour times AHT in hours: the agents kept busy on average.")}}">{{_("Erlangs")}} †</th>
         <th class="num" title="{{_("The fewest agents answering at once that meet the service-level target.")}}">{{_("Agents")}} †</th>

@@ -53,7 +53,6 @@ window.BranchlineCatalogue = {
   "Box %(id)s · board %(board)s · %(mode)s mode · up %(uptime)s · updated %(time)s": "设备 %(id)s · 板卡 %(board)s · %(mode)s 模式 · 已运行 %(uptime)s · 更新于 %(time)s",
   "Box %(id)s · board %(board)s · %(mode)s mode · updated %(time)s": "设备 %(id)s · 板卡 %(board)s · %(mode)s 模式 · 更新于 %(time)s",
   "Call records (database)": "通话记录（数据库）",
-  "Calls": "通话记录",
   "Connected": "通话中",
   "Dial tone": "有拨号音",
   "Dialing": "拨号中",
@@ -77,6 +76,7 @@ window.BranchlineCatalogue = {
    "总部尚未取走：%(n)s 条记录和 %(files)s 个文件（%(size)s）；"
   ],
   "Occupancy": "占用率",
+  "Offered calls": "进线量",
   "Queue journal": "队列日志",
   "Queued": "排队中",
   "Ready": "示闲",
