@@ -73,7 +73,9 @@ class ReportRunner:
                 continue
             if schedule.last_error_at is not None and now - schedule.last_error_at < RETRY_S:
                 continue
-            due = due_periods(schedule.name, now, schedule.last_period, schedule.enabled_at, schedule.keep)
+            written = frozenset(row[0] for row in self.conn.execute(
+                "SELECT period FROM report_files WHERE schedule = ?", [schedule.name]))
+            due = due_periods(schedule.name, now, schedule.last_period, schedule.enabled_at, schedule.keep, written)
             if due:
                 return self.run(schedule, due[0], now)
         return False

@@ -63,15 +63,18 @@ def _before(period: Period) -> Period:
     return period_of(period.schedule, period.first - dt.timedelta(days=1))
 
 
-def due_periods(schedule: str, now: float, last_label: str | None, enabled_at: float, keep: int) -> list[Period]:
-    """The periods to write now, oldest first: each one due and not written, after the last written
-    (`last_label`) and ending after the schedule was enabled; at most `keep` (older ones would be
-    deleted as soon as they were written)."""
+def due_periods(schedule: str, now: float, last_label: str | None, enabled_at: float, keep: int,
+                written: frozenset[str] = frozenset()) -> list[Period]:
+    """The periods to write now, oldest first: each one due, after the last written (`last_label`) and the
+    newest of `written` (the periods whose files are on record), and ending after the schedule was
+    enabled; at most `keep` (older ones would be deleted as soon as they were written)."""
     found: list[Period] = []
+    # Back from the current period: a clock gone back (a Pi has no clock of its own until NTP answers)
+    # meets the last period written at once, and writes nothing until it passes it again.
     period = period_of(schedule, dt.date.fromtimestamp(now))
     while len(found) < keep + 1:
         if period.due_at <= now:
-            if last_label is not None and period.label <= last_label:
+            if period.label in written or (last_label is not None and period.label <= last_label):
                 break
             # A period that ended before the schedule was switched on was never promised.
             if time.mktime((period.last + dt.timedelta(days=1)).timetuple()) <= enabled_at:

@@ -232,3 +232,26 @@ def test_a_stop_mid_write_leaves_nothing_half_done(daily, db_path, tmp_path):
     openpyxl.load_workbook(reports / "daily-2025-03-10.xlsx", read_only=True)   # the whole workbook
     (size,) = _rows(db_path, "SELECT size FROM report_files WHERE period = '2025-03-10'")[0]
     assert size == (reports / "daily-2025-03-10.xlsx").stat().st_size
+
+
+def test_a_clock_gone_back_writes_nothing_twice(daily, db_path, tmp_path):
+    # A box without a clock of its own starts in the past until NTP answers: nothing is written again,
+    # and once the clock is right the next day comes as usual.
+    for now, written in ((_at("2025-03-12", 1), 2),      # the 10th and 11th
+                         (_at("2025-03-11", 1), 0),      # back to the 11th
+                         (_at("2025-03-05", 9), 0),      # back a week
+                         (_at("2025-03-13", 1), 1)):     # right again: the 12th
+        runner = _runner(db_path, tmp_path, now)
+        assert _run(runner) == written
+        runner.close()
+    assert _rows(db_path, "SELECT period FROM report_files ORDER BY period") == [("2025-03-11",), ("2025-03-12",)]
+    assert _rows(db_path, "SELECT count(*) FROM mail_outbox") == [(3,)]
+
+
+def test_a_period_already_on_file_is_not_written_again():
+    # Its row is the promise kept, whatever `last_period` says (another process recorded it).
+    enabled = _at("2025-03-01")
+    assert _labels(due_periods("daily", _at("2025-03-12", 1), "2025-03-09", enabled, 31,
+                               frozenset({"2025-03-11"}))) == []
+    assert _labels(due_periods("daily", _at("2025-03-13", 1), "2025-03-09", enabled, 31,
+                               frozenset({"2025-03-11"}))) == ["2025-03-12"]
