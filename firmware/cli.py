@@ -74,7 +74,8 @@ def cmd_run(args) -> int:
         site = load_site(paths)
         site.answer_rings = max(site.answer_rings, profile.answer_rings)
         board = build_board(profile)
-        engine = open_engine(paths, board, site, clock=profile.clock, board_name=profile.name)
+        engine = open_engine(paths, board, site, clock=profile.clock, board_name=profile.name,
+                             gsm_port=profile.gsm_port)
         print(f"branchline: board {profile.name} with {len(board)} channels, state in {state}", flush=True)
     web = None
     if not args.no_web:
@@ -346,6 +347,42 @@ def cmd_detect(args) -> int:
     return 0
 
 
+def cmd_sms(args) -> int:
+    """A technician's text or status straight through the modem's port (the engine must not hold it)."""
+    import time
+
+    from drivers.gsm_at import AtError
+    from drivers.gsm_modem import GsmError, GsmModem
+    from drivers.sms_pdu import PduError
+    from firmware.store.phones import PhoneNumberError, normalize
+
+    modem = GsmModem(args.port)
+    try:
+        status = modem.connect()
+        if args.sms_cmd == "status":
+            for key, value in status.as_dict().items():
+                print(f"{key}: {'' if value is None else value}")
+            return 0 if status.can_send else 1
+        number = normalize(args.number, args.region)
+        refs = modem.send(number, args.text, reference=int(time.time()) % 256)
+        print(f"sent to {number}: {len(refs)} part(s), message references {', '.join(map(str, refs))}")
+        waiting, deadline = set(refs), time.monotonic() + args.wait
+        while waiting and time.monotonic() < deadline:
+            for report in modem.incoming(0.5)[1]:
+                if report.reference in waiting:
+                    waiting.discard(report.reference)
+                    print(f"part {report.reference}: {'delivered' if report.delivered else 'not delivered'}"
+                          f" (TP-ST {report.status:#04x})")
+        if waiting:
+            print(f"no delivery report within {args.wait:g} s for {', '.join(map(str, sorted(waiting)))}")
+        return 0
+    except (GsmError, AtError, PduError, PhoneNumberError) as exc:
+        print(f"branchline sms: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        modem.close()
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="branchline", description="Branchline call-center appliance")
     p.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
@@ -434,6 +471,19 @@ def build_parser() -> argparse.ArgumentParser:
     else:
         hq = sub.add_parser("hq", help="HQ's collector")
         add_hq_commands(hq.add_subparsers(dest="hq_cmd", required=True))
+
+    sm = sub.add_parser("sms", help="a GSM modem's state, or a test text, straight through its port")
+    smsub = sm.add_subparsers(dest="sms_cmd", required=True)
+    ss = smsub.add_parser("status", help="SIM, registration, signal and operator")
+    ss.add_argument("--port", required=True, help="the modem's AT port, e.g. /dev/serial/by-id/...-if02")
+    ss.set_defaults(fn=cmd_sms)
+    sn = smsub.add_parser("send", help="send one text and wait for its delivery report")
+    sn.add_argument("--port", required=True, help="the modem's AT port")
+    sn.add_argument("--region", default="CN", help="country of a number without its code (default CN)")
+    sn.add_argument("--wait", type=float, default=30.0, help="seconds to wait for the delivery report")
+    sn.add_argument("number")
+    sn.add_argument("text")
+    sn.set_defaults(fn=cmd_sms)
 
     b = sub.add_parser("bench", help="benchmarks: engine real-time factor and DSP throughput")
     b.add_argument("--quick", action="store_true", help="shorter runs")

@@ -40,7 +40,11 @@ from .reports.web import READ_ROLES as REPORT_ROLES, install as install_reports
 from .records import (DIRECTIONS, DISPOSITIONS, HANGUP_PARTIES, CallFilter, FilterError, filter_choices, get_call,
                       list_calls)
 from .replies import error_message, json_error, json_error_handler, local_path
+from .report_files import install as install_report_files
 from .site_file import SiteFile
+from .mail_page import install as install_mail
+from .sms import install as install_sms
+from .staffing import install as install_staffing
 from .sync import install as install_sync
 from .tickets import TICKET_ROLES, install as install_tickets
 from .users import install as install_users
@@ -350,6 +354,7 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
     install_flows(app, render, Path(db_path).parent)  # IVR flow editor and prompts (webui/flows.py)
     install_hq_tokens(app, render)  # admin's HQ tokens page (webui/hq_tokens.py)
     install_tools(app, render)  # technician's tools page: load test and log tail (webui/tools.py)
+    install_sms(app, render)  # technician's texts page: the GSM modem and the texts (webui/sms.py)
     install_loadtest(app)  # the load test's API (webui/loadtest.py)
     install_logs(app, Path(db_path).parent)  # the log tail's API (webui/logs.py); logs beside the database
     site = SiteFile(Path(config_dir or Path(db_path).parent / "config") / "site.toml")
@@ -359,11 +364,15 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
     install_vip(app, render, vip_levels)  # customers' VIP levels, in the database (webui/vip.py)
     install_kb(app, render, db_path, clock)  # the knowledge base (webui/kb.py)
     install_webhooks(app, render, db_path, clock)  # admin's webhook endpoints and deliveries (webui/webhooks.py)
+    install_mail(app, render, db_path, clock)  # admin's mail outbox and test message (webui/mail_page.py)
     tickets = install_tickets(app, render, db_path, clock)  # tickets and their API (webui/tickets.py)
     app.install(Resource("ticket_store", lambda: tickets, close=tickets.close))
     install_customers(app, render, Path(db_path).parent)  # customer cards (webui/customers.py)
     install_events(app, hub, auth)  # the pages' live event stream (webui/events.py)
     install_reports(app, render, db_path, clock)  # reports, their API and exports (webui/reports/)
+    install_staffing(app, render, clock)  # staffing from Erlang C and its what-if (webui/staffing.py)
+    # The scheduled reports' files and schedules (webui/report_files.py), written by webui/report_runner.py.
+    install_report_files(app, render, db_path, Path(db_path).parent / "reports", clock)
 
     for route in app.routes:
         route.prepare()  # applies the plugins now: a route that declares no roles fails at start

@@ -19,6 +19,7 @@ from typing import Callable
 
 from bottle import Bottle, HTTPError, HTTPResponse, redirect, request, response
 
+from firmware.config.messaging import SECURITY
 from firmware.config.site_keys import CALLER_ID_SCHEMES, LANGUAGES, RECORDING, STRATEGIES, plan_names
 
 from .auth import requires
@@ -44,7 +45,7 @@ def N_(message: str) -> str:
 class Field:
     key: str
     label: str
-    kind: str = "text"            # text | int | float | choice | levels | steps | list
+    kind: str = "text"            # text | int | float | choice | levels | steps | list | mapping
     hint: str = ""
     choices: tuple[str, ...] = ()
 
@@ -131,8 +132,36 @@ WALLBOARD_PART = Part("wallboard", "wallboard", "", "wallboard", N_("Wallboard")
     Field("service_level_alarm", N_("Service level: red below (%)"), "int",
           N_("Percent, 0-100, less than amber; empty: 60.")),
 ))
+# Mail the box sends (webui/mail_delivery.py) and what it does with texts (firmware/callcenter/sms.py): one
+# table each, read by firmware/config/messaging.py. The SMTP password is never here: a file's path.
+MAIL = Part("mail", "mail", "", "mail", N_("E-mail"), (
+    Field("host", N_("SMTP server"), hint=N_("Host name or address; empty: mail is kept, not sent.")),
+    Field("port", N_("Port"), "int", N_("587 with STARTTLS (the default), 465 with TLS, 25 without.")),
+    Field("security", N_("Security"), "choice",
+          N_("starttls: the server must offer STARTTLS or nothing is sent; tls: TLS from the start; none: a relay on "
+             "the branch's own network only."), SECURITY),
+    Field("user", N_("User name"), hint=N_("Empty: the server takes mail without signing in.")),
+    Field("password_file", N_("Password file"),
+          hint=N_("Absolute path of a file on the box holding the password, readable by the service alone.")),
+    Field("from", N_("From address"), hint=N_("The address the box's mail is sent from.")),
+    Field("ca_file", N_("CA certificate file"), hint=N_("For a server with an in-house certificate; empty: the "
+                                                        "system's CAs.")),
+    Field("overdue_to", N_("Overdue-ticket alerts to"), "list",
+          N_("Addresses, comma-separated, told once when a ticket passes its due time and at each change of state.")),
+    Field("voicemail", N_("Voicemail to"), "mapping",
+          N_("box=address for each voicemail box whose messages are mailed with the recording: sales=a@example.com")),
+))
+SMS = Part("sms", "sms", "", "sms", N_("Texts"), (
+    Field("after_call", N_("Satisfaction text after each call"),
+          hint=N_("Sent to a caller on a mobile number after an answered call; empty: none. A reply 1-5 is stored "
+                  "as the answer.")),
+    Field("callback_keywords", N_("Callback keywords"), "list",
+          N_("A text with one of these asks to be called back: 回电, call me.")),
+    Field("callback_queue", N_("Callback queue"), hint=N_("Where a texted callback request waits; empty: the first "
+                                                          "queue.")),
+))
 # The configuration pages, in the order of their tabs.
-NAV = {BOX.name: BOX, **PARTS, WALLBOARD_PART.name: WALLBOARD_PART}
+NAV = {BOX.name: BOX, **PARTS, WALLBOARD_PART.name: WALLBOARD_PART, MAIL.name: MAIL, SMS.name: SMS}
 
 
 class FormError(Exception):
@@ -191,6 +220,14 @@ def _parse(f: Field, raw: str):
         return out
     if f.kind == "list":
         return _entries(raw)
+    if f.kind == "mapping":
+        pairs = {}
+        for entry in _entries(raw):
+            key, sep, text = entry.partition("=")
+            if not sep or not key.strip() or not text.strip():
+                raise ValueError(_("write each as name=value; got %(value)s") % {"value": entry[:30]})
+            pairs[key.strip()] = text.strip()
+        return pairs
     if f.kind == "steps":
         steps = []
         for entry in _entries(raw):
@@ -222,7 +259,7 @@ def to_form(part: Part, item: dict) -> dict[str, str]:
             value = dict.fromkeys(item["queues"], 5)
         if value is None:
             out[f.key] = ""
-        elif f.kind == "levels":
+        elif f.kind in ("levels", "mapping"):
             out[f.key] = ", ".join(f"{k}={v}" for k, v in value.items())
         elif f.kind == "steps":
             out[f.key] = ", ".join(f"{a:g}:{b}" for a, b in value)
@@ -364,7 +401,7 @@ def install(app: Bottle, render: Callable[..., str], site: SiteFile) -> None:
     """Add the configuration pages and their /api/v1/config routes to the web app."""
     for part in PARTS.values():
         _install_part(app, render, site, part)
-    for table in (BOX, WALLBOARD_PART):
+    for table in (BOX, WALLBOARD_PART, MAIL, SMS):
         _install_table(app, render, site, table)
 
     @app.get("/config")
@@ -535,8 +572,7 @@ def _install_part(app: Bottle, render: Callable[..., str], site: SiteFile, part:
 
 
 def _install_table(app: Bottle, render: Callable[..., str], site: SiteFile, part: Part) -> None:
-    """The page and API of one table of the file ([box], [wallboard]), edited whole: /config/<name> and
-    /api/v1/config/<name>."""
+    """The page and /api/v1/config/<name> of one table ([box], [wallboard], [mail], [sms]), edited whole."""
 
     def current() -> tuple[dict, str]:
         data, version = site.read()
@@ -573,7 +609,7 @@ def _install_table(app: Bottle, render: Callable[..., str], site: SiteFile, part
             return form_page(to_form(part, table), version, {}, error=str(exc), status=409)
         except SaveError as exc:
             return form_page(form, based_on, exc.fields, error=str(exc), status=exc.status)
-        audit.record(f"{part.noun}.update", part.name, changed)
+        audit.record(f"{part.noun}.update", part.table, changed)
         restart = ", ".join(answer.get("restart", []))
         redirect(f"/config/{part.name}?saved=1" + (f"&restart={restart}" if restart else ""))
 
@@ -599,7 +635,7 @@ def _install_table(app: Bottle, render: Callable[..., str], site: SiteFile, part
             raise json_reply(412, {"error": str(exc)}) from None
         except SaveError as exc:
             raise json_reply(exc.status, {"error": str(exc), "fields": exc.fields}) from None
-        audit.record(f"{part.noun}.update", part.name, changed)
+        audit.record(f"{part.noun}.update", part.table, changed)
         _table, version = current()
         response.set_header("ETag", f'"{version}"')
         return {"version": version, "changed": changed, "restart": answer.get("restart", [])}

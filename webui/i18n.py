@@ -4,8 +4,10 @@ The catalogues are compiled by `make messages` (webui/locale_build.py) into
 webui/locale/<lang>/LC_MESSAGES/branchline.mo, which the standard library's gettext reads."""
 from __future__ import annotations
 
+import contextlib
 import functools
 import gettext as gettext_module
+from collections.abc import Iterator
 from pathlib import Path
 
 from bottle import request
@@ -59,6 +61,17 @@ def language() -> str:
     if cookie in LANGUAGES:
         return cookie
     return _accepted(env.get("HTTP_ACCEPT_LANGUAGE", "")) or DEFAULT_LANGUAGE
+
+
+@contextlib.contextmanager
+def speaking(lang: str) -> Iterator[None]:
+    """In a thread outside any request (the report schedule's), `_()` answers in `lang` meanwhile: bottle's
+    `request` is per thread, so this binds the thread's own to a user of that language."""
+    request.bind({"branchline.user": {"locale": lang}})
+    try:
+        yield
+    finally:
+        request.bind({})
 
 
 def N_(message: str) -> str:

@@ -17,6 +17,8 @@ from firmware.core import logfiles
 
 from .app import create_app
 from .front import Limits, Server
+from .mail_delivery import MailSender, SiteMail
+from .report_runner import ReportRunner
 from .webhook_delivery import Deliverer, DeliveryThread
 
 log = logging.getLogger(__name__)
@@ -104,6 +106,11 @@ def serve(state_dir: str | Path, host: str = "127.0.0.1", port: int = 8080) -> N
     opened = _identity(state / "branchline.db")
     # The webhook outbox is sent from this process, never the engine's: no receiver can slow a call.
     webhooks = DeliveryThread(Deliverer(state / "branchline.db")).start()
+    # Mail likewise: a slow or unreachable SMTP server holds mail, never a page or a call.
+    mail = DeliveryThread(MailSender(state / "branchline.db", SiteMail(state / "config" / "site.toml")),
+                          name="mail").start()
+    # The scheduled reports: a month's workbook takes seconds of this process, never the engine's.
+    reports = DeliveryThread(ReportRunner(state / "branchline.db", state / "reports"), name="reports").start()
     server = make_server(app, host, port)
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
@@ -130,6 +137,8 @@ def serve(state_dir: str | Path, host: str = "127.0.0.1", port: int = 8080) -> N
         log.info("web UI stopped")
     finally:
         webhooks.stop()
+        mail.stop()
+        reports.stop()
         app.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)

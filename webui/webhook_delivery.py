@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from firmware.store import connect, write_transaction
@@ -192,18 +193,30 @@ class Deliverer:
                               [now - KEEP_S])
         self._pruned = now
 
+    def pass_once(self) -> bool:
+        self.follow_calls()
+        return self.run_once() >= BATCH
+
     def close(self) -> None:
         self.conn.close()
 
 
-class DeliveryThread:
-    """The web process's delivery thread: follows calls and sends what is due, then waits POLL_S (none
-    while there is more to send); a database error is logged and tried again at the next pass."""
+class Pass(Protocol):
+    """What a delivery thread repeats: one pass over an outbox, True while more is due at once."""
 
-    def __init__(self, deliverer: Deliverer):
+    def pass_once(self) -> bool: ...
+
+    def close(self) -> None: ...
+
+
+class DeliveryThread:
+    """A web process's delivery thread (webhooks here, mail in webui/mail_delivery.py): one pass, then a
+    wait of POLL_S (none while more is due); a database error is logged and tried again at the next pass."""
+
+    def __init__(self, deliverer: Pass, name: str = "webhooks"):
         self.deliverer = deliverer
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="webhooks", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
     def start(self) -> DeliveryThread:
         self._thread.start()
@@ -213,10 +226,9 @@ class DeliveryThread:
         while not self._stop.is_set():
             busy = False
             try:
-                self.deliverer.follow_calls()
-                busy = self.deliverer.run_once() >= BATCH
+                busy = self.deliverer.pass_once()
             except sqlite3.Error as exc:
-                log.warning("webhooks: %s; trying again", exc)
+                log.warning("%s: %s; trying again", self._thread.name, exc)
             if not busy:
                 self._stop.wait(POLL_S)
 
@@ -226,4 +238,4 @@ class DeliveryThread:
         self.deliverer.close()
 
 
-__all__ = ["Deliverer", "DeliveryError", "DeliveryThread", "Reply", "backoff", "http_post", "sign"]
+__all__ = ["Deliverer", "DeliveryError", "DeliveryThread", "Pass", "Reply", "backoff", "http_post", "sign"]

@@ -3,15 +3,12 @@ and retries), every change audited. Other parts enqueue events with `enqueue` (w
 transaction of their change; webui/webhook_delivery.py sends them."""
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Callable
 
 from bottle import Bottle, HTTPError, redirect, request, response
 
-from firmware.store import connect, write_transaction
 
 from .auth import requires
 from .i18n import gettext as _
@@ -19,34 +16,10 @@ from .outbox import (EVENTS, OutboxError, check_endpoint, create_endpoint, delet
                      get_endpoint, list_endpoints, recent_deliveries, retry_delivery, update_endpoint)
 from .replies import json_body, json_error
 from .webhook_delivery import SIGNATURE_HEADER
+from .write_store import WriteStore
 
 WEBHOOK_ROLES = ("admin",)
 ID_CHARS = frozenset("0123456789abcdef")
-
-
-class WebhookStore:
-    """The web process's writes of endpoints on one connection behind a lock.
-
-    Installed on the app as a plugin that changes no route, so that app.close() closes it."""
-
-    name = "webhook-store"
-    api = 2
-
-    def __init__(self, db_path: str | Path, clock=time.time):
-        self.conn = connect(db_path)
-        self.clock = clock
-        self._lock = threading.Lock()
-
-    def apply(self, callback, route):
-        return callback
-
-    def write(self, change: Callable[..., object], *args):
-        """`change(conn, *args, now)` inside one write transaction."""
-        with self._lock, write_transaction(self.conn):
-            return change(self.conn, *args, self.clock())
-
-    def close(self) -> None:
-        self.conn.close()
 
 
 def _version(value) -> int:
@@ -64,7 +37,7 @@ def _form() -> dict:
 
 def install(app: Bottle, render: Callable[..., str], db_path: str | Path, clock) -> None:
     """Add the webhook pages and /api/v1/webhooks routes to the web app."""
-    store = WebhookStore(db_path, clock)
+    store = WriteStore(db_path, clock, "webhook-store")
     app.install(store)
 
     def find(db, endpoint_id: str, api: bool) -> dict:

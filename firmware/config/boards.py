@@ -32,6 +32,7 @@ class Profile:
     clock: str
     drivers: list[Section]
     answer_rings: int = 1    # lines whose caller ID comes after the first ring (modems) need 2
+    gsm_port: str = ""       # the GSM modem for texts ([gsm] port): a serial device, or "emulator"
 
 
 def _build_sim(sec: Section) -> SimDriver:
@@ -147,6 +148,9 @@ def load_profile(name: str | Path) -> Profile:
                       board.get_str("clock", "paced", choices=("paced", "fast", "hardware")),
                       top.get_tables("driver"), board.get_int("answer_rings", 1, 1, 10))
     board.done()
+    gsm = top.get_table("gsm", {})
+    profile.gsm_port = gsm.get_str("port", "")
+    gsm.done()
     top.done()
     if not profile.drivers:
         raise top.error("driver", "a profile needs at least one [[driver]]")

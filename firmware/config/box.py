@@ -24,6 +24,7 @@ from firmware.callcenter.recovery import RecoveryError, pending_callbacks, recov
 from firmware.config.loadtest import LoadTest
 from firmware.config.site import BOARD_DIR, ConfigError, SiteConfig, ensure_config, read_site
 from firmware.config.site_reload import SiteReloader, flow_problem, queue_problems
+from firmware.config.sms_box import open_sms
 from firmware.store.writer import StoreWriter
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ def load_site(paths: StatePaths) -> SiteConfig:
 
 def open_engine(paths: StatePaths, board: Board, site: SiteConfig, clock: str = "paced",
                 board_name: str = "sim", control: bool = True, seed: int | None = None,
-                flow_path: Path | None = None, epoch: float | None = None) -> Engine:
+                flow_path: Path | None = None, epoch: float | None = None, gsm_port: str = "") -> Engine:
     """Everything the engine needs, started; the caller runs `engine.run()` and then `engine.close()`."""
     paths.root.mkdir(parents=True, exist_ok=True)
     prompts = PromptSet(BOARD_DIR / "prompts" / site.language, paths.prompts / site.language)
@@ -107,4 +108,5 @@ def open_engine(paths: StatePaths, board: Board, site: SiteConfig, clock: str = 
     if board.virtual is not None:
         load_test = LoadTest(engine, center, paths.loadtest)
         engine.add_commands(load_test.commands(), load_test.preparers())
+    open_sms(engine, center, gsm_port, paths.db, paths.site, site.region, paths.root / "dev")
     return engine

@@ -14,6 +14,7 @@ from firmware.callcenter.schedules import Schedule
 from firmware.callcenter.settings import AgentConfig, QueueConfig, SiteConfig, SupervisorConfig
 from firmware.config.site_keys import (ANNOUNCE, CALLER_ID_SCHEMES, DEFAULT_LEVEL, DIAL_CHARS, HANGUP, LANGUAGES,
                                        MAX_LEVEL, OVERFLOW_KINDS, RECORDING, STRATEGIES, WALLBOARD)
+from firmware.config.messaging import read_mail, read_sms
 from firmware.config.tone_plans import DEFAULT_PLAN, load_plan, plan_names
 from firmware.core.commands import MAX_DIAL
 from firmware.store.phones import is_region
@@ -274,6 +275,13 @@ def check_site(top: Section, stations: Collection[str] | None = None) -> tuple[S
     if len(set(phones)) != len(phones):
         errors.append(top.error("agent", N_("a phone number reaches one agent only: %(phones)s"),
                                 {"phones": str(phones)}))
+    # Mail is the web process's and texts the SMS service's (firmware/config/messaging.py): checked here
+    # too, so a bad key shows where every other site key's error does.
+    for read in (read_mail, read_sms):
+        try:
+            read(top)
+        except ConfigError as exc:
+            errors.append(exc)
     try:
         top.done()
     except ConfigError as exc:

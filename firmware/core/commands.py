@@ -35,6 +35,10 @@ MAX_FLOW_NAME = 64
 _NOT_IN_DOCUMENT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 # A load test's key choices: ten choices of a few keys each, separated by spaces.
 MAX_LOADTEST_KEYS = 64
+# A phone number as a person types it (firmware/store/phones.py MAX_TYPED) and a text's characters
+# (firmware/callcenter/sms.py MAX_TEXT).
+MAX_TYPED_NUMBER = 32
+MAX_SMS_TEXT = 670
 # A refused value is shown this far, so a refusal never echoes a whole line back.
 SHOWN_CHARS = 40
 # A site.toml sent to be checked: the control socket's lines are 64 KiB (control.py MAX_LINE), which
@@ -182,6 +186,12 @@ COMMANDS: dict[str, dict] = {
                        "keys": optional(Text(1, MAX_LOADTEST_KEYS))},
     "loadtest.status": {},
     "loadtest.stop": {},
+    # A text through the GSM modem (firmware/callcenter/sms.py checks the number and the length again:
+    # 670 characters are 10 parts in Chinese). The number as typed: spaces and dashes allowed.
+    "sms.send": {"number": Text(1, MAX_TYPED_NUMBER), "text": Text(1, MAX_SMS_TEXT, lines=True),
+                 "purpose": optional(Text(1, 20)), "requested_by": optional(Text(1, MAX_ID))},
+    "sms.status": {},
+    "sms.resend": {"id": Text(1, MAX_ID)},
 }
 
 

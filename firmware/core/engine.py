@@ -100,6 +100,8 @@ class Engine:
         self.timers = Timers()
         self.stats = TickStats()
         self.observers: list[Callable[[str, dict], None]] = []
+        # Edge threads the box added (the GSM modem's): stopped when the engine closes, before the store.
+        self.on_close: list[Callable[[], None]] = []
         self._rng = random.Random(seed) if seed is not None else None
         n = len(board)
         self.listener = Listener(board, tones)
@@ -468,6 +470,8 @@ class Engine:
                 "journal": self.queue_log.status() if self.queue_log is not None else None}
 
     def close(self) -> None:
+        for stop in self.on_close:
+            stop()
         guest = self.evict()
         if guest is not None:
             guest.recorder.stop()

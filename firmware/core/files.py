@@ -18,7 +18,8 @@ def previous_of(path: str | Path) -> Path:
     return path.with_name(path.name + PREVIOUS_SUFFIX)
 
 
-def _fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: Path) -> None:
+    """Make the entries renamed into `directory` durable."""
     # POSIX rename(2) is atomic, but the new directory entry is durable only once the directory
     # itself is fsync'd (ext4 with data=ordered included).
     fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
@@ -45,7 +46,7 @@ def write_atomic(path: str | Path, data: bytes, keep_previous: bool = True) -> N
             os.link(path, link)
             os.replace(link, previous_of(path))
         os.replace(tmp, path)
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise FileWriteError(f"{path}: not written: {exc.strerror or exc}") from exc

@@ -15,7 +15,7 @@ MIGRATIONS_TABLE = "_sqlite_migrations"
 # triggers from one counter so every write transaction (from any process) gets increasing numbers.
 SYNCED_TABLES = ("calls", "call_events", "agents", "agent_states", "queues", "recordings", "customers",
                  "lookup_items", "voicemails", "callbacks", "survey_answers", "audit_log", "customer_numbers",
-                 "tickets", "ticket_events", "kb_articles")
+                 "tickets", "ticket_events", "kb_articles", "sms_messages")
 
 
 def _add_change_sequence(db: Database, table: str) -> None:
@@ -325,9 +325,81 @@ def m0014_report_indexes(db: Database) -> None:
         END""")
 
 
+def m0015_report_schedules(db: Database) -> None:
+    # The daily and monthly reports the web process writes into <state>/reports/ (webui/report_schedule.py):
+    # one row per schedule, holding what an admin chose and the last period written, so a restart
+    # catches up on what it missed and never writes a period twice. Files and settings stay on the box:
+    # HQ pulls the records the reports are made from.
+    db.execute("""CREATE TABLE report_schedules (
+        name TEXT PRIMARY KEY,                  -- daily | monthly
+        enabled INTEGER NOT NULL DEFAULT 0,
+        reports TEXT NOT NULL DEFAULT '[]',     -- JSON list of report names (webui/reports)
+        format TEXT NOT NULL DEFAULT 'xlsx',    -- xlsx | csv
+        keep INTEGER NOT NULL,                  -- files kept; older ones are deleted
+        language TEXT NOT NULL DEFAULT 'en',    -- the files' headers and sheet names
+        recipients TEXT NOT NULL DEFAULT '[]',  -- JSON list of e-mail addresses
+        enabled_at REAL,                        -- periods that ended before are not caught up on
+        last_period TEXT,                       -- the last period written: 2025-03-10, or 2025-03
+        last_error TEXT, last_error_at REAL,
+        updated_at REAL, updated_by TEXT, version INTEGER NOT NULL DEFAULT 1)""")
+    db.execute("""CREATE TABLE report_files (
+        id TEXT PRIMARY KEY,
+        schedule TEXT NOT NULL REFERENCES report_schedules(name),
+        period TEXT NOT NULL,
+        date_from TEXT NOT NULL, date_to TEXT NOT NULL,
+        filename TEXT NOT NULL,                 -- in <state>/reports/
+        format TEXT NOT NULL, reports TEXT NOT NULL, size INTEGER NOT NULL, sha256 TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        UNIQUE (schedule, period))""")
+    db.execute("CREATE INDEX idx_report_files_created ON report_files(created_at)")
+    # Both schedules exist from the start, off: a month of daily files, a year of monthly ones.
+    db.execute("INSERT INTO report_schedules (name, keep) VALUES ('daily', 31), ('monthly', 12)")
+
+
+def m0017_sms_mail(db: Database) -> None:
+    # Texts in and out through the GSM modem (firmware/callcenter/sms.py). An outgoing text is one row
+    # however many parts it takes; `state` is its outbox state (firmware/callcenter/sms.py says which moves are
+    # allowed and why "unknown" is never resent on its own); `ref` the concatenation reference and
+    # `parts_json` each part's TP-MR, which the delivery reports (+CDS) name.
+    db.table("sms_messages").create({
+        "id": str, "seq": int,
+        "direction": str,        # out | in
+        "number": str,           # the far end, as dialled or as the network gave it
+        "text": str,
+        "state": str,            # out: queued | sending | sent | delivered | failed | unknown; in: received
+        "purpose": str,          # test | survey | notification | after_call | reply ...
+        "call_id": str, "ticket_id": str,
+        "ref": int, "parts": int, "parts_json": str,
+        "error": str,
+        "created_at": float, "sent_at": float, "delivered_at": float, "updated_at": float,
+        "attempts": int, "next_at": float, "requested_by": str,
+    }, pk="id", not_null={"direction", "number", "text", "state", "created_at", "updated_at"},
+        defaults={"attempts": 0, "parts": 1})
+    db.table("sms_messages").create_index(["direction", "state", "created_at"])
+    db.table("sms_messages").create_index(["number", "created_at"])
+    _add_change_sequence(db, "sms_messages")
+    # Mail (webui/mail.py): a durable outbox the web process sends from; addresses and bodies stay on the
+    # box. The autoincrement id is the order mail is sent in.
+    db.execute("""CREATE TABLE mail_outbox (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        message_id TEXT NOT NULL UNIQUE,          -- the Message-ID header (RFC 5322 §3.6.4)
+        key TEXT UNIQUE,                          -- what the mail is about, once (voicemail:<id>, overdue:<id>:<state>)
+        recipients TEXT NOT NULL,                 -- JSON list
+        subject TEXT NOT NULL, body TEXT NOT NULL,
+        state TEXT NOT NULL DEFAULT 'pending',    -- pending | sending | sent | unknown | failed
+        attempts INTEGER NOT NULL DEFAULT 0, created_at REAL NOT NULL, next_at REAL NOT NULL,
+        last_at REAL, last_error TEXT, sent_at REAL)""")
+    db.execute("CREATE INDEX idx_mail_outbox_due ON mail_outbox(state, next_at)")
+    db.execute("""CREATE TABLE mail_attachments (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        mail_id INTEGER NOT NULL REFERENCES mail_outbox(id) ON DELETE CASCADE,
+        filename TEXT NOT NULL, content_type TEXT NOT NULL, data BLOB NOT NULL)""")
+    db.execute("CREATE INDEX idx_mail_attachments_mail ON mail_attachments(mail_id)")
+
+
 MIGRATIONS = (m0001_core, m0002_customers, m0003_call_handling, m0004_self_service, m0005_hq_sync,
               m0006_accounts, m0007_users_more, m0010_customer_cards, m0011_tickets, m0012_kb_webhooks,
-              m0013_supervisor_link, m0014_report_indexes)
+              m0013_supervisor_link, m0014_report_indexes, m0015_report_schedules, m0017_sms_mail)
 
 
 def pending(conn: sqlite3.Connection) -> list[str]:

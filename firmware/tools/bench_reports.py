@@ -177,6 +177,8 @@ def measure(rounds: int = 10, calls: int = CALLS) -> list[tuple[str, float, floa
                 ("complaints, month", f"/api/v1/reports/complaints?{month}", REPORT_BUDGET_MS),
                 ("call details, month, page 50", f"/api/v1/reports/call_details?{month}&page=50", REPORT_BUDGET_MS),
                 ("calls page, month (HTML)", f"/reports/calls?{month}", REPORT_BUDGET_MS),
+                ("staffing, month by half hour", f"/api/v1/staffing?{month}", REPORT_BUDGET_MS),
+                ("staffing what-if", "/api/v1/staffing/what-if?calls_per_hour=200&aht_s=180", REPORT_BUDGET_MS),
                 ("calls xlsx, month by hour", f"/api/v1/reports/calls?{month}&group=hour&format=xlsx",
                  WORKBOOK_BUDGET_MS),
                 ("agents xlsx, month", f"/api/v1/reports/agents?{month}&format=xlsx", WORKBOOK_BUDGET_MS),

@@ -123,7 +123,7 @@ def test_every_board_profile_boots(name, tmp_path):
     profile = load_profile(name)
     board = build_board(profile)
     engine = open_engine(StatePaths(tmp_path), board, load_site(StatePaths(tmp_path)), clock="fast",
-                         board_name=name, control=False)
+                         board_name=name, control=False, gsm_port=profile.gsm_port)
     for _ in range(50):
         engine.step()
     status = engine.status()

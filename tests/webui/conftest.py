@@ -9,6 +9,7 @@ import re
 import secrets
 import threading
 import time
+import uuid
 from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import unquote, urlencode, urlsplit
@@ -124,6 +125,7 @@ class FakeEngine:
         self.site_path = path.parent / "config" / "site.toml"
         self.started = time.time()
         self.loadtest: dict = {"state": "idle", "run": None}
+        self.sms_unknown: set[str] = set()    # ids of texts sms.resend may queue again
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="fake-engine", daemon=True)
 
@@ -182,6 +184,8 @@ class FakeEngine:
             return self._loadtest(cmd, args)
         if cmd.startswith("supervisor."):
             return self._supervisor(cmd, args)
+        if cmd.startswith("sms."):
+            return self._sms(cmd, args)
         raise ControlError(f"unknown command {cmd}")
 
     def _on_call(self, cmd: str, args: dict, agent: dict) -> None:
@@ -195,6 +199,7 @@ class FakeEngine:
                                f"({'on call ' + current if current else 'on no call'})")
         if current is None and cmd != "agent.wrapup":
             raise ControlError(f"agent {agent['id']} is not on a call")
+
     def _supervisor(self, cmd: str, args: dict) -> dict:
         status = canned_status(0)
         if args["supervisor"] not in {s["id"] for s in status["supervisors"]}:
@@ -215,6 +220,30 @@ class FakeEngine:
         elif cmd in ("supervisor.stop", "supervisor.hangup"):
             self.listening.pop(args["supervisor"], None)
         return {"id": args["supervisor"], "state": "ringing" if cmd == "supervisor.monitor" else "idle"}
+
+    # The GSM modem as firmware/callcenter/sms.py reports it: registered, a text of each state counted.
+    SMS_STATUS = {"port": "/dev/serial/by-id/usb-Quectel_EC25-if02-port0",
+                  "modem": {"port": "/dev/serial/by-id/usb-Quectel_EC25-if02-port0", "connected": True, "sim": "ready",
+                            "registration": "home", "signal_dbm": -73, "signal_ber": None, "operator": "CHINA MOBILE",
+                            "model": "EC25", "error": "", "garbage_lines": 0, "can_send": True},
+                  "outbox": {"queued": 0, "sending": 0, "sent": 1, "delivered": 3, "failed": 0, "unknown": 1}}
+
+    def _sms(self, cmd: str, args: dict) -> dict:
+        from firmware.store.phones import PhoneNumberError, normalize
+
+        self.commands.append((cmd, args))
+        if cmd == "sms.status":
+            return dict(self.SMS_STATUS)
+        if cmd == "sms.send":
+            try:
+                number = normalize(args["number"], "CN")
+            except PhoneNumberError as exc:
+                raise ControlError(str(exc)) from None
+            return {"id": uuid.uuid4().hex, "number": number, "state": "queued", "parts": 1}
+        if args["id"] not in self.sms_unknown:
+            raise ControlError(f"text {args['id']}: no failed or unknown outgoing text with that id")
+        self.sms_unknown.discard(args["id"])
+        return {"id": args["id"], "state": "queued"}
 
     def flow_status(self) -> dict:
         return {"flow": {"name": self.FLOW, "start": "welcome", "nodes": 5}, "language": "en",

@@ -266,3 +266,36 @@ def test_without_a_site_file_the_pages_say_so_instead_of_failing(admin, engine):
         assert reply.status == 503 and "the engine writes it at its first start" in reply.text, path
     reply = admin.get("/api/v1/config/queues")
     assert reply.status == 503 and "first start" in reply.json()["error"]
+
+
+def test_the_mail_page_sets_the_smtp_server_and_checks_every_address(admin, site, db_path):
+    form = form_of(admin, "/config/mail")
+    assert form["host"] == "" and form.get("security", "") == ""      # unset: STARTTLS, the default
+    mail = {**form, "security": "starttls", "host": "smtp.example.com", "from": "branch-001@example.com", "user": "branch-001",
+            "password_file": "/etc/branchline/smtp-password", "overdue_to": "boss@example.com, ops@example.com",
+            "voicemail": "sales=sales-lead@example.com"}
+    reply = admin.post("/config/mail", form={**mail, "overdue_to": "boss@example.com, nobody"})
+    assert reply.status == 422 and "expected an e-mail address" in reply.text
+    reply = admin.post("/config/mail", form={**mail, "password_file": "smtp-password"})
+    assert reply.status == 422 and "expected an absolute path" in reply.text
+    assert "mail" not in on_disk(site)
+    assert admin.post("/config/mail", form=mail).status == 303
+    assert on_disk(site)["mail"] == {"host": "smtp.example.com", "security": "starttls", "user": "branch-001",
+                                     "password_file": "/etc/branchline/smtp-password", "from": "branch-001@example.com",
+                                     "overdue_to": ["boss@example.com", "ops@example.com"],
+                                     "voicemail": {"sales": "sales-lead@example.com"}}
+    conn = sqlite3.connect(db_path)
+    (detail,) = conn.execute("SELECT detail FROM audit_log WHERE action = 'mail.update' AND target = 'mail'").fetchone()
+    conn.close()
+    assert json.loads(detail)["host"] == [None, "smtp.example.com"]
+
+
+def test_the_texts_page_sets_the_satisfaction_text_and_callback_keywords(admin, site):
+    form = form_of(admin, "/config/sms")
+    reply = admin.post("/config/sms", form={**form, "after_call": "感谢来电！请回复1-5为本次服务打分。",
+                                            "callback_keywords": "回电, call me", "callback_queue": "service"})
+    assert reply.status == 303
+    assert on_disk(site)["sms"] == {"after_call": "感谢来电！请回复1-5为本次服务打分。",
+                                    "callback_keywords": ["回电", "call me"], "callback_queue": "service"}
+    reply = admin.post("/config/sms", form={**form_of(admin, "/config/sms"), "after_call": "x" * 300})
+    assert reply.status == 422 and "at most 201 characters" in reply.text

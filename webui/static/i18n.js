@@ -47,5 +47,14 @@ window.I18n = (function () {
   const timeOfDay = (date) => timeFormat.format(date);
   const dateTime = (date) => dateTimeFormat.format(date);
 
-  return { lang, gettext, ngettext, format, number, timeOfDay, dateTime };
+  // m:ss, or h:mm:ss from an hour up, as webui/fmt.py duration() writes it on the server.
+  function duration(seconds) {
+    if (seconds === null || seconds === undefined) return "—";
+    const s = Math.max(0, Math.round(seconds));
+    const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
+    const pad = (n) => String(n).padStart(2, "0");
+    return h ? `${h}:${pad(m)}:${pad(sec)}` : `${m}:${pad(sec)}`;
+  }
+
+  return { lang, gettext, ngettext, format, number, duration, timeOfDay, dateTime };
 })();

@@ -19,6 +19,7 @@
   <a href="/reports/{{r.name}}?{{urlencode(p.query(page=1, table=''))}}" class="{{'active' if r.name == report.name else ''}}"
      {{!'aria-current="page"' if r.name == report.name else ''}}>{{_(r.title)}}</a>
   % end
+  % include('report_links', here='')
 </nav>
 
 <form method="get" action="/reports/{{report.name}}" class="filters card" id="report-form">

@@ -3,6 +3,7 @@ window.BranchlineCatalogue = {
  "lang": "zh",
  "messages": {
   "%(action)s does not fit an agent who is %(state)s.": "坐席处于“%(state)s”状态，不能执行“%(action)s”。",
+  "%(agents)s agents answering (%(scheduled)s scheduled) give %(sl)s of calls answered within %(t)s s, ASA %(asa)s, occupancy %(occ)s.": "%(agents)s 名坐席接听（应排班 %(scheduled)s 人）时，%(sl)s 的来电可在 %(t)s 秒内接通，平均应答速度 %(asa)s，占用率 %(occ)s。",
   "%(control)s is not possible now.": "现在无法执行“%(control)s”。",
   "%(id)s · %(station)s via %(trunk)s": "%(id)s · %(station)s 经 %(trunk)s",
   "%(line)s: %(n)s digit heard": [
@@ -56,6 +57,9 @@ window.BranchlineCatalogue = {
   "%(supervisor)s barged in": "%(supervisor)s 已强插",
   "%(time)s of wrap-up left": "话后处理剩余 %(time)s",
   "%(worker)s waits since %(time)s: %(reason)s": "%(worker)s 自 %(time)s 起等待：%(reason)s",
+  "ASA": "平均应答",
+  "Agents": "坐席",
+  "Agents needed and calls per half hour": "每半小时所需坐席数与来电量",
   "Alarm": "告警",
   "Box %(id)s · board %(board)s · %(mode)s mode · up %(uptime)s · updated %(time)s": "设备 %(id)s · 板卡 %(board)s · %(mode)s 模式 · 已运行 %(uptime)s · 更新于 %(time)s",
   "Box %(id)s · board %(board)s · %(mode)s mode · updated %(time)s": "设备 %(id)s · 板卡 %(board)s · %(mode)s 模式 · 更新于 %(time)s",
@@ -68,6 +72,7 @@ window.BranchlineCatalogue = {
   "Digits": "按键",
   "Engine not reachable.": "无法连接引擎。",
   "Fault": "故障",
+  "Fix these to see the answer:": "请更正以下内容以查看结果：",
   "Head office holds every record (up to change %(seq)s).": "总部已取走全部记录（截至变更 %(seq)s）。",
   "Hide digits": "隐藏按键",
   "Idle": "空闲",
@@ -89,6 +94,8 @@ window.BranchlineCatalogue = {
   "Not yet taken by head office: %(n)s record and %(files)s files (%(size)s);": [
    "总部尚未取走：%(n)s 条记录和 %(files)s 个文件（%(size)s）；"
   ],
+  "Occupancy": "占用率",
+  "Offered calls": "进线量",
   "On a call with": "通话对方",
   "Play": "播放",
   "Queue journal": "队列日志",
@@ -102,6 +109,8 @@ window.BranchlineCatalogue = {
   "Records wait to be written; none is lost.": "记录正在等待写入，没有丢失。",
   "Ringing": "振铃",
   "Ringing agent": "坐席振铃",
+  "Scheduled": "应排班人数",
+  "Service level": "服务水平",
   "Take the line off-hook and listen for dial tone": "让线路摘机并检测拨号音",
   "Taken up to change %(acked)s of %(latest)s.": "已取到变更 %(acked)s（最新为 %(latest)s）。",
   "Talking": "通话中",
@@ -118,6 +127,7 @@ window.BranchlineCatalogue = {
   "This browser does not allow full screen here.": "此浏览器不允许在此全屏显示。",
   "VIP %(level)s": "VIP %(level)s",
   "Waiting": "等待中",
+  "Waiting at all": "需等待的概率",
   "Working": "正常",
   "Wrap-up": "话后处理",
   "You are monitoring %(agent)s": "您正在监听 %(agent)s",
