@@ -15,7 +15,7 @@ MIGRATIONS_TABLE = "_sqlite_migrations"
 # triggers from one counter so every write transaction (from any process) gets increasing numbers.
 SYNCED_TABLES = ("calls", "call_events", "agents", "agent_states", "queues", "recordings", "customers",
                  "lookup_items", "voicemails", "callbacks", "survey_answers", "audit_log", "customer_numbers",
-                 "tickets", "ticket_events", "kb_articles")
+                 "tickets", "ticket_events", "kb_articles", "evaluations")
 
 
 def _add_change_sequence(db: Database, table: str) -> None:
@@ -263,8 +263,28 @@ def m0012_kb_webhooks(db: Database) -> None:
     db.execute("CREATE INDEX idx_webhook_deliveries_endpoint ON webhook_deliveries(endpoint_id, id)")
 
 
+def m0016_recordings(db: Database) -> None:
+    # The recordings search (webui/recording_queries.py) pages newest first and by duration; its
+    # filters on the call go through calls' own indexes (agent, queue, number: below).
+    db.table("recordings").create_index(["created_at"])
+    db.table("calls").create_index(["agent_id", "arrived_at"])
+    db.table("calls").create_index(["queue", "arrived_at"])
+    # Quality evaluations (webui/evaluations.py): a supervisor's scores of one recorded call against
+    # the quality form as it was then (`scores` keeps each criterion's name, weight and maximum, so a
+    # later change of the form leaves old scores as they were given); `score` is 0-100.
+    db.table("evaluations").create({
+        "id": str, "seq": int, "recording_id": str, "call_id": str, "agent_id": str,
+        "evaluator": str,        # username
+        "score": float, "scores": str, "comment": str, "created_at": float,
+    }, pk="id", not_null={"recording_id", "evaluator", "score", "scores", "created_at"}, defaults={"comment": ""})
+    db.table("evaluations").create_index(["recording_id", "created_at"])
+    db.table("evaluations").create_index(["agent_id", "created_at"])
+    _add_change_sequence(db, "evaluations")
+
+
 MIGRATIONS = (m0001_core, m0002_customers, m0003_call_handling, m0004_self_service, m0005_hq_sync,
-              m0006_accounts, m0007_users_more, m0010_customer_cards, m0011_tickets, m0012_kb_webhooks)
+              m0006_accounts, m0007_users_more, m0010_customer_cards, m0011_tickets, m0012_kb_webhooks,
+              m0016_recordings)
 
 
 def pending(conn: sqlite3.Connection) -> list[str]:

@@ -46,7 +46,9 @@ def test_every_synced_row_gets_a_new_increasing_sequence(tmp_path, table):
                 "kb_articles": {"title": "t", "body": "b", "created_at": "1", "updated_at": "1"},
                 "tickets": {"category": "c", "priority": "p", "state": "new", "created_at": "1", "updated_at": "1"},
                 "ticket_events": {"ticket_id": "t", "at": "1", "kind": "note"},
-                "customer_numbers": {"customer_id": "c", "number": "+1"}}.get(table, {})
+                "customer_numbers": {"customer_id": "c", "number": "+1"},
+                "evaluations": {"recording_id": "r", "evaluator": "e", "score": "1", "scores": "[]",
+                                "created_at": "1"}}.get(table, {})
     db[table].insert({"id": "a", **required})
     db[table].insert({"id": "b", **{k: v + "2" for k, v in required.items()}})
     first = {r["id"]: r["seq"] for r in db[table].rows}
