@@ -35,6 +35,9 @@ from .lines import LINES_ROLES, install as install_lines
 from .loadtest import install as install_loadtest
 from .logs import install as install_logs
 from .tools import TOOLS_ROLES, install as install_tools
+from .quality import install as install_quality
+from .recordings import RECORDING_ROLES, install as install_recordings
+from .recording_queries import recordings_of_call
 from .records import (DIRECTIONS, DISPOSITIONS, HANGUP_PARTIES, CallFilter, FilterError, filter_choices, get_call,
                       list_calls)
 from .replies import error_message, json_error, json_error_handler, local_path
@@ -128,7 +131,8 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
                       can_edit_flows=user_has(user, *FLOW_ROLES),
                       can_see_hq_tokens=user_has(user, *HQ_TOKEN_ROLES), can_see_tools=user_has(user, *TOOLS_ROLES),
                       can_configure=user_has(user, *CONFIG_ROLES), can_see_tickets=user_has(user, *TICKET_ROLES),
-                      can_see_customers=user_has(user, *CUSTOMER_ROLES))
+                      can_see_customers=user_has(user, *CUSTOMER_ROLES),
+                      can_see_recordings=user_has(user, *RECORDING_ROLES))
         return template(name, template_lookup=TEMPLATE_LOOKUP, **kwargs)
 
     @app.hook("after_request")
@@ -291,7 +295,7 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
         call, events = found
         return render("call", title=_("Call %(number)s") % {"number": call["number"] or call_id}, active="calls",
                       call=call, events=events, dispositions=DISPOSITIONS, directions=DIRECTIONS,
-                      hangup_parties=HANGUP_PARTIES)
+                      hangup_parties=HANGUP_PARTIES, recordings=recordings_of_call(db, call_id))
 
     @app.get("/static/<path:path>")
     @always_open
@@ -350,7 +354,8 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
     install_tools(app, render)  # technician's tools page: load test and log tail (webui/tools.py)
     install_loadtest(app)  # the load test's API (webui/loadtest.py)
     install_logs(app, Path(db_path).parent)  # the log tail's API (webui/logs.py); logs beside the database
-    site = SiteFile(Path(config_dir or Path(db_path).parent / "config") / "site.toml")
+    config_path = Path(config_dir or Path(db_path).parent / "config")
+    site = SiteFile(config_path / "site.toml")
     install_config(app, render, site)  # the admin's site settings: queues, agents, supervisors (webui/config.py)
     vip_levels = VipLevels(db_path)
     install_vip(app, render, vip_levels)  # customers' VIP levels, in the database (webui/vip.py)
@@ -359,6 +364,8 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
     tickets = install_tickets(app, render, db_path, clock)  # tickets and their API (webui/tickets.py)
     app.install(Resource("ticket_store", lambda: tickets, close=tickets.close))
     install_customers(app, render, Path(db_path).parent)  # customer cards (webui/customers.py)
+    quality = install_quality(app, render, config_path)  # the admin's quality form (webui/quality.py)
+    install_recordings(app, render, db_path, quality, clock)  # search, player, evaluations (webui/recordings.py)
 
     for route in app.routes:
         route.prepare()  # applies the plugins now: a route that declares no roles fails at start

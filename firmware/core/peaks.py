@@ -26,7 +26,7 @@ MIN_SAMPLES_PER_PEAK = 80
 MAX_PEAKS = 6000
 _MAGIC = b"BLPK"
 _VERSION = 1
-# magic, version, channels, reserved, samples per peak, frames, peaks per channel.
+# magic, version, channels, sample rate, samples per peak, frames, peaks per channel.
 _HEADER = struct.Struct("<4sBBHIII")
 # Frames read at a time by the stdlib computation: a whole number of peaks, about 256 kB of stereo.
 _READ_FRAMES = 65536
@@ -40,6 +40,7 @@ class PeaksError(Exception):
 class Peaks:
     """mins[c][i], maxs[c][i]: channel c's lowest and highest sample in stretch i, scaled to -128..127
     (the 16-bit sample shifted right by 8, an arithmetic shift: floor, as numpy's `>>`)."""
+    rate: int
     samples_per_peak: int
     frames: int
     mins: tuple[bytes, ...]
@@ -51,14 +52,14 @@ class Peaks:
 
     def to_bytes(self) -> bytes:
         count = len(self.mins[0]) if self.mins else 0
-        head = _HEADER.pack(_MAGIC, _VERSION, self.channels, 0, self.samples_per_peak, self.frames, count)
+        head = _HEADER.pack(_MAGIC, _VERSION, self.channels, self.rate, self.samples_per_peak, self.frames, count)
         return head + b"".join(lo + hi for lo, hi in zip(self.mins, self.maxs))
 
     @classmethod
     def from_bytes(cls, data: bytes, name: str = "peaks") -> Peaks:
         if len(data) < _HEADER.size:
             raise PeaksError(f"{name}: {len(data)} bytes, shorter than its header")
-        magic, version, channels, _, spp, frames, count = _HEADER.unpack_from(data)
+        magic, version, channels, rate, spp, frames, count = _HEADER.unpack_from(data)
         if magic != _MAGIC or version != _VERSION or spp < 1:
             raise PeaksError(f"{name}: not a peaks file of version {_VERSION}")
         if len(data) != _HEADER.size + 2 * channels * count or count != peak_count(frames, spp):
@@ -69,12 +70,12 @@ class Peaks:
             mins.append(data[at:at + count])
             maxs.append(data[at + count:at + 2 * count])
             at += 2 * count
-        return cls(spp, frames, tuple(mins), tuple(maxs))
+        return cls(rate, spp, frames, tuple(mins), tuple(maxs))
 
-    def as_json(self, rate: int) -> dict:
+    def as_json(self) -> dict:
         """What `GET /api/v1/recordings/{id}/peaks` answers: signed values, -128..127 per channel."""
-        return {"rate": rate, "frames": self.frames, "samples_per_peak": self.samples_per_peak,
-                "seconds_per_peak": self.samples_per_peak / rate,
+        return {"rate": self.rate, "frames": self.frames, "samples_per_peak": self.samples_per_peak,
+                "seconds_per_peak": self.samples_per_peak / self.rate,
                 "channels": [{"min": list(array("b", lo)), "max": list(array("b", hi))}
                              for lo, hi in zip(self.mins, self.maxs)]}
 
@@ -98,7 +99,7 @@ def compute(wav: Path) -> Peaks:
     each stretch's extremes are the builtin min and max of an array slice, which run in C."""
     try:
         with wave.open(str(wav), "rb") as w:
-            channels, width, frames = w.getnchannels(), w.getsampwidth(), w.getnframes()
+            channels, width, frames, rate = w.getnchannels(), w.getsampwidth(), w.getnframes(), w.getframerate()
             if width != 2:
                 raise PeaksError(f"{wav}: {8 * width}-bit samples; the box records 16-bit")
             spp = samples_per_peak(frames)
@@ -123,7 +124,7 @@ def compute(wav: Path) -> Peaks:
                         maxs[c].append(max(stretch) >> 8)
     except (OSError, EOFError, wave.Error) as exc:
         raise PeaksError(f"{wav}: not a readable WAV: {exc}") from None
-    return Peaks(spp, done, tuple(m.tobytes() for m in mins), tuple(m.tobytes() for m in maxs))
+    return Peaks(rate, spp, done, tuple(m.tobytes() for m in mins), tuple(m.tobytes() for m in maxs))
 
 
 def read(wav: Path) -> Peaks | None:

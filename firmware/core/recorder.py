@@ -121,7 +121,7 @@ def peaks_of(path: Path, channels: int, frames: int) -> peaks.Peaks:
                 highs.append(x[whole:].max(axis=0, keepdims=True))
     lo = np.concatenate(lows).astype(np.int8) if lows else np.zeros((0, channels), np.int8)
     hi = np.concatenate(highs).astype(np.int8) if highs else np.zeros((0, channels), np.int8)
-    return peaks.Peaks(spp, done, tuple(lo[:, c].tobytes() for c in range(channels)),
+    return peaks.Peaks(RATE, spp, done, tuple(lo[:, c].tobytes() for c in range(channels)),
                        tuple(hi[:, c].tobytes() for c in range(channels)))
 
 
