@@ -3,12 +3,13 @@ see which recording, and one recording with its call, customer, tickets and even
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import sqlite3
 from collections.abc import Mapping
 from urllib.parse import urlencode
 
 from .i18n import N_, gettext as _
-from .records import MAX_TEXT, CallFilter, FilterError, get_call
+from .records import MAX_TEXT, CallFilter, FilterError, get_call, local_midnight
 
 # The roles that hear every recording; an agent hears only the calls they took (docs/requirements.md R17).
 ALL_RECORDINGS_ROLES = ("admin", "supervisor")
@@ -16,6 +17,9 @@ ALL_RECORDINGS_ROLES = ("admin", "supervisor")
 MAX_DURATION_S = 86400
 EXTRA_LABELS = {"customer": N_("Customer"), "ticket": N_("Ticket"), "min_duration": N_("Shortest"),
                 "max_duration": N_("Longest"), "evaluated": N_("Evaluated")}
+# A page walks the recordings' index when it expects to find its matches within this many recordings
+# (each asked its call's conditions: a few ms for these; `make bench` shows both ways).
+WALK_ROWS = 5000
 # A ticket is found by the start of its id, as the tickets list finds it: enough characters to be one.
 MIN_TICKET_PREFIX = 4
 
@@ -85,24 +89,52 @@ class RecordingFilter:
     def query_string(self, **changes) -> str:
         return urlencode(self.params(**changes))
 
-    def where(self, agent_scope: str | None) -> tuple[str, list]:
-        """SQL over `recordings r JOIN calls c`; `agent_scope`: only that agent's calls (None: all)."""
-        where, args = self.calls.where()
-        clauses = [where[len(" WHERE "):]] if where else []
+    def where(self, agent_scope: str | None, walk: bool = False) -> tuple[str, list]:
+        """SQL over `recordings r` alone; `agent_scope`: only that agent's calls (None: all); `walk`: the
+        call's conditions asked of each recording in turn (for a page that walks the index) rather
+        than as one set of call ids (for a count, or a few matches to sort).
+
+        Dates are the days the recordings were made, ended with their calls (`r.created_at`, indexed),
+        and the list runs in that order, so a search walks the recordings' own index and stops at its
+        page. What belongs to the call (number, agent, queue, disposition, customer, ticket) is one
+        subquery over calls: joining calls for every recording costs a month's search hundreds of ms
+        (docs/architecture.md §19, `make bench`)."""
+        clauses: list[str] = []
+        args: list[object] = []
+        c = self.calls
+        if c.date_from:
+            clauses.append("r.created_at >= ?")
+            args.append(local_midnight(c.date_from))
+        # The last day a date can name (9999-12-31) has no next day to stop before: no upper bound.
+        if c.date_to and c.date_to < dt.date.max:
+            clauses.append("r.created_at < ?")
+            args.append(local_midnight(c.date_to + dt.timedelta(days=1)))
+        on_call: list[str] = []
+        if c.number:
+            on_call.append("c.number LIKE ? ESCAPE '\\'")
+            args.append("%" + _escape_like(c.number) + "%")
+        for column, value in (("queue", c.queue), ("disposition", c.disposition), ("agent_id", c.agent)):
+            if value:
+                on_call.append(f"c.{column} = ?")
+                args.append(value)
         if agent_scope is not None:
-            clauses.append("c.agent_id = ?")
+            on_call.append("c.agent_id = ?")
             args.append(agent_scope)
         if self.customer:
             # The card's id, or words of its name or company (webui/customer_cards.py keeps both).
             like = "%" + _escape_like(self.customer) + "%"
-            clauses.append("(c.customer_id = ? OR c.customer_id IN (SELECT id FROM customers"
+            on_call.append("(c.customer_id = ? OR c.customer_id IN (SELECT id FROM customers"
                            " WHERE name LIKE ? ESCAPE '\\' OR company LIKE ? ESCAPE '\\'))")
             args += [self.customer, like, like]
         if self.ticket:
             # Ticket ids are lower-case hex: the start of one is a range of the primary key.
             prefix = self.ticket.lower()
-            clauses.append("c.id IN (SELECT call_id FROM tickets WHERE id >= ? AND id < ?)")
+            on_call.append("c.id IN (SELECT call_id FROM tickets WHERE id >= ? AND id < ?)")
             args += [prefix, prefix + "\x7f"]
+        if on_call and walk:
+            clauses.append("EXISTS (SELECT 1 FROM calls c WHERE c.id = r.call_id AND " + " AND ".join(on_call) + ")")
+        elif on_call:
+            clauses.append("r.call_id IN (SELECT c.id FROM calls c WHERE " + " AND ".join(on_call) + ")")
         if self.min_duration is not None:
             clauses.append("r.duration >= ?")
             args.append(self.min_duration)
@@ -128,19 +160,33 @@ def agent_scope(user: dict) -> str | None:
 
 
 def search(db: sqlite3.Connection, f: RecordingFilter, scope: str | None) -> tuple[list[dict], int]:
-    """One page of recordings matching `f` that the scope allows, newest call first, and their number."""
+    """One page of recordings matching `f` that the scope allows, newest first, and their number.
+
+    The count takes the call's conditions as one set of call ids. The page then either walks the
+    recordings' index from the newest, asking each its call's conditions, and stops at the page's
+    end (many matches: a few hundred recordings walked), or sorts the few matches (a number, a
+    ticket): the count says which is cheaper. Only the page's recordings are read with their call,
+    agent, customer, score and tickets."""
     where, args = f.where(scope)
-    joined = "FROM recordings r JOIN calls c ON c.id = r.call_id"
-    total = db.execute(f"SELECT count(*) {joined}{where}", args).fetchone()[0]
+    total = db.execute(f"SELECT count(*) FROM recordings r{where}", args).fetchone()[0]
+    every = db.execute("SELECT count(*) FROM recordings").fetchone()[0]
+    skip = (f.calls.page - 1) * f.calls.per_page
+    if (skip + f.calls.per_page) * every <= WALK_ROWS * total:
+        where, args = f.where(scope, walk=True)
     direction = "ASC" if f.calls.order == "asc" else "DESC"
+    order = f"ORDER BY r.created_at {direction}, r.id {direction}"
+    page = [r[0] for r in db.execute(f"SELECT r.rowid FROM recordings r{where} {order} LIMIT ? OFFSET ?",
+                                     [*args, f.calls.per_page, skip])]
+    if not page:
+        return [], total
     cursor = db.execute(f"""
         SELECT r.id, r.call_id, r.duration, r.size, r.created_at, c.number, c.name, c.arrived_at, c.queue,
                c.agent_id, a.name AS agent_name, c.disposition, c.customer_id, cu.name AS customer_name,
                (SELECT round(avg(e.score), 1) FROM evaluations e WHERE e.recording_id = r.id) AS score,
                (SELECT group_concat(t.id) FROM tickets t WHERE t.call_id = c.id) AS tickets
-        {joined} LEFT JOIN agents a ON a.id = c.agent_id LEFT JOIN customers cu ON cu.id = c.customer_id
-        {where} ORDER BY c.arrived_at {direction}, r.id {direction} LIMIT ? OFFSET ?""",
-                        [*args, f.calls.per_page, (f.calls.page - 1) * f.calls.per_page])
+        FROM recordings r LEFT JOIN calls c ON c.id = r.call_id LEFT JOIN agents a ON a.id = c.agent_id
+        LEFT JOIN customers cu ON cu.id = c.customer_id
+        WHERE r.rowid IN ({", ".join("?" * len(page))}) {order}""", page)
     names = [d[0] for d in cursor.description]
     rows = [dict(zip(names, values)) for values in cursor.fetchall()]
     for row in rows:

@@ -116,10 +116,10 @@ def install(app: Bottle, render: Callable[..., str], db_path: str | Path, qualit
         return {"recordings": rows, "total": total, "page": f.calls.page, "per_page": f.calls.per_page,
                 "pages": max(1, math.ceil(total / f.calls.per_page)), "order": f.calls.order}
 
-    @app.get("/recordings/<rec_id>")
+    @app.get("/recordings/<recording_id>")
     @requires(*RECORDING_ROLES)
-    def player_page(rec_id, db, user):
-        detail = recording_detail(db, found(db, user, rec_id, api=False))
+    def player_page(recording_id, db, user):
+        detail = recording_detail(db, found(db, user, recording_id, api=False))
         call = detail["call"]
         form = None
         if user_has(user, *EVALUATOR_ROLES):
@@ -127,20 +127,20 @@ def install(app: Bottle, render: Callable[..., str], db_path: str | Path, qualit
                 form = quality.load()
             except QualityFormError as exc:
                 log.error("quality form: %s", exc)
-        return render("recording", title=_("Recording of %(number)s") % {"number": call.get("number") or rec_id},
+        return render("recording", title=_("Recording of %(number)s") % {"number": call.get("number") or recording_id},
                       active="recordings", scripts=["api.js", "player.js"], speeds=SPEEDS, lang=language(),
-                      evaluations=list_for(db, rec_id), quality_form=form, dispositions=DISPOSITIONS, **detail)
+                      evaluations=list_for(db, recording_id), quality_form=form, dispositions=DISPOSITIONS, **detail)
 
-    @app.get("/api/v1/recordings/<rec_id>")
+    @app.get("/api/v1/recordings/<recording_id>")
     @requires(*RECORDING_ROLES)
-    def api_recording(rec_id, db, user):
-        detail = recording_detail(db, found(db, user, rec_id, api=True))
-        return {**detail, "evaluations": list_for(db, rec_id)}
+    def api_recording(recording_id, db, user):
+        detail = recording_detail(db, found(db, user, recording_id, api=True))
+        return {**detail, "evaluations": list_for(db, recording_id)}
 
-    @app.get("/api/v1/recordings/<rec_id>/peaks")
+    @app.get("/api/v1/recordings/<recording_id>/peaks")
     @requires(*RECORDING_ROLES)
-    def api_peaks(rec_id, db, user):
-        wav = file_of(db, found(db, user, rec_id, api=True)).path
+    def api_peaks(recording_id, db, user):
+        wav = file_of(db, found(db, user, recording_id, api=True)).path
         kept = peaks.read(wav)
         if kept is None:
             # A recording the recorder left none for (older, restored, recovered after a crash):
@@ -152,44 +152,44 @@ def install(app: Bottle, render: Callable[..., str], db_path: str | Path, qualit
             try:
                 peaks.write(wav, kept)
             except peaks.PeaksError as exc:
-                log.warning("recording %s: peaks not kept: %s", rec_id, exc)
+                log.warning("recording %s: peaks not kept: %s", recording_id, exc)
         return kept.as_json()
 
-    @app.get("/api/v1/recordings/<rec_id>/audio")
+    @app.get("/api/v1/recordings/<recording_id>/audio")
     @requires(*RECORDING_ROLES)
-    def api_audio(rec_id, db, user, audit):
-        rec = found(db, user, rec_id, api=True)
+    def api_audio(recording_id, db, user, audit):
+        rec = found(db, user, recording_id, api=True)
         f = file_of(db, rec)
-        if plays.is_new_play(user["username"], rec_id, first_byte()):
-            audit.record("recording.play", rec_id, {"call_id": rec["call_id"], "agent_id": rec["agent_id"]})
+        if plays.is_new_play(user["username"], recording_id, first_byte()):
+            audit.record("recording.play", recording_id, {"call_id": rec["call_id"], "agent_id": rec["agent_id"]})
         return send_file(f, "inline")
 
-    @app.get("/api/v1/recordings/<rec_id>/download")
+    @app.get("/api/v1/recordings/<recording_id>/download")
     @requires(*RECORDING_ROLES)
-    def api_download(rec_id, db, user, audit):
-        rec = found(db, user, rec_id, api=True)
+    def api_download(recording_id, db, user, audit):
+        rec = found(db, user, recording_id, api=True)
         f = file_of(db, rec)
-        audit.record("recording.download", rec_id, {"call_id": rec["call_id"], "agent_id": rec["agent_id"],
+        audit.record("recording.download", recording_id, {"call_id": rec["call_id"], "agent_id": rec["agent_id"],
                                                     "range": request.get_header("Range") or ""})
         return send_file(f, "attachment", f"{rec['call_id']}.wav")
 
-    @app.get("/api/v1/recordings/<rec_id>/evaluations")
+    @app.get("/api/v1/recordings/<recording_id>/evaluations")
     @requires(*RECORDING_ROLES)
-    def api_evaluations(rec_id, db, user):
-        found(db, user, rec_id, api=True)
-        return {"evaluations": list_for(db, rec_id)}
+    def api_evaluations(recording_id, db, user):
+        found(db, user, recording_id, api=True)
+        return {"evaluations": list_for(db, recording_id)}
 
-    @app.post("/api/v1/recordings/<rec_id>/evaluations")
+    @app.post("/api/v1/recordings/<recording_id>/evaluations")
     @requires(*EVALUATOR_ROLES)
-    def api_evaluate(rec_id, db, user, audit):
-        rec = found(db, user, rec_id, api=True)
+    def api_evaluate(recording_id, db, user, audit):
+        rec = found(db, user, recording_id, api=True)
         body = json_body()
         try:
             evaluation = evaluations.add(rec, quality.load(), body.get("scores"), body.get("comment", ""),
                                          user["username"])
         except QualityFormError as exc:
             raise json_error(400, str(exc), problems=exc.problems) from None
-        audit.record("recording.evaluate", rec_id, {"evaluation": evaluation["id"], "score": evaluation["score"],
+        audit.record("recording.evaluate", recording_id, {"evaluation": evaluation["id"], "score": evaluation["score"],
                                                     "agent_id": rec["agent_id"]})
         response.status = 201
         return evaluation

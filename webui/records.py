@@ -142,11 +142,11 @@ class CallFilter:
         args: list[object] = []
         if self.date_from:
             clauses.append("c.arrived_at >= ?")
-            args.append(_local_midnight(self.date_from))
+            args.append(local_midnight(self.date_from))
         # The last day a date can name (9999-12-31) has no next day to stop before: no upper bound.
         if self.date_to and self.date_to < dt.date.max:
             clauses.append("c.arrived_at < ?")
-            args.append(_local_midnight(self.date_to + dt.timedelta(days=1)))
+            args.append(local_midnight(self.date_to + dt.timedelta(days=1)))
         if self.number:
             escaped = self.number.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             clauses.append("c.number LIKE ? ESCAPE '\\'")
@@ -159,7 +159,7 @@ class CallFilter:
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
 
 
-def _local_midnight(day: dt.date) -> float:
+def local_midnight(day: dt.date) -> float:
     # Dates in the filter are the box's local calendar days, as the staff read them.
     return time.mktime(day.timetuple())
 

@@ -1,5 +1,5 @@
 """`make bench`: the engine's real-time factor on the simulated board, the DSP throughput table, HQ sync, the ticket
-and customer pages' answer times, memory and the knowledge base's search."""
+and customer pages' answer times, memory, the knowledge base's search and the recordings search."""
 from __future__ import annotations
 
 import subprocess
@@ -106,5 +106,8 @@ def main(quick: bool = False) -> int:
     print()
     # The knowledge base's search is the web process's code, which the box's packages do not import.
     subprocess.run([sys.executable, "-m", "webui.kb_bench", "--rounds", "10" if quick else "20"], check=False)
+    print()
+    # Likewise the recordings search (webui/recording_queries.py).
+    subprocess.run([sys.executable, "-m", "webui.recordings_bench", "--rounds", "10" if quick else "20"], check=False)
     bench_customers.run(out=print, quick=quick)
     return 0

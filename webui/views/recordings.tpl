@@ -33,9 +33,9 @@
 </div>
 
 <form method="get" action="/recordings" class="filters card" id="recording-search">
-  <label class="field field-sm"><span>{{_("From")}}</span>
+  <label class="field field-sm"><span>{{_("Recorded from")}}</span>
     <input type="date" name="from" value="{{form.get('from', '')}}" class="{{invalid('from')}}"></label>
-  <label class="field field-sm"><span>{{_("To")}}</span>
+  <label class="field field-sm"><span>{{_("Recorded to")}}</span>
     <input type="date" name="to" value="{{form.get('to', '')}}" class="{{invalid('to')}}"></label>
   <label class="field field-sm"><span>{{_("Number contains")}}</span>
     <input type="search" name="number" value="{{form.get('number', '')}}" inputmode="tel" maxlength="64"
@@ -96,7 +96,7 @@
         <th>
           % flip = 'asc' if f.calls.order == 'desc' else 'desc'
           <a class="sort" href="{{page_url(order=flip, page=1)}}"
-             title="{{_('Sort oldest first') if flip == 'asc' else _('Sort newest first')}}">{{_("Call")}} <span aria-hidden="true">{{'▼' if f.calls.order == 'desc' else '▲'}}</span></a>
+             title="{{_('Sort oldest first') if flip == 'asc' else _('Sort newest first')}}">{{_("Recorded")}} <span aria-hidden="true">{{'▼' if f.calls.order == 'desc' else '▲'}}</span></a>
         </th>
         <th>{{_("Number")}}</th><th>{{_("Customer")}}</th><th>{{_("Queue")}}</th><th>{{_("Agent")}}</th>
         <th class="num">{{_("Length")}}</th><th>{{_("Disposition")}}</th><th class="opt">{{_("Tickets")}}</th>
@@ -105,7 +105,7 @@
       <tbody>
         % for r in rows:
         <tr>
-          <td class="arrival"><a href="/recordings/{{r['id']}}">{{fmt.when(r['arrived_at'])}}</a></td>
+          <td class="arrival"><a href="/recordings/{{r['id']}}">{{fmt.when(r['created_at'])}}</a></td>
           <td class="nowrap"><span class="mono">{{r['number'] or _('unknown')}}</span>
             % if r['name']:
             <span class="sub">{{r['name']}}</span>
