@@ -59,6 +59,7 @@ window.BranchlineCatalogue = {
   "Hide digits": "隐藏按键",
   "Idle": "空闲",
   "In IVR": "IVR 中",
+  "Loading the waveform…": "正在加载波形…",
   "Log in": "签入",
   "Log out": "签出",
   "Logged out": "已签出",
@@ -70,6 +71,8 @@ window.BranchlineCatalogue = {
   "Not yet taken by head office: %(n)s record and %(files)s files (%(size)s);": [
    "总部尚未取走：%(n)s 条记录和 %(files)s 个文件（%(size)s）；"
   ],
+  "Pause": "暂停",
+  "Play": "播放",
   "Queue journal": "队列日志",
   "Queued": "排队中",
   "Ready": "示闲",
@@ -87,7 +90,10 @@ window.BranchlineCatalogue = {
   "Testing…": "测试中…",
   "The box answered %(status)s for the HQ sync status.": "查询总部同步状态时设备返回 %(status)s。",
   "The box answered %(status)s.": "设备返回 %(status)s。",
+  "The box does not answer; check the network and try again.": "设备没有响应，请检查网络后重试。",
   "The figures below are from %(time)s and are not live.": "以下数据截至 %(time)s，并非实时。",
+  "The recording cannot be played in this browser.": "此浏览器无法播放该录音。",
+  "The recording's audio could not be loaded.": "无法加载录音音频。",
   "The search did not answer.": "搜索无响应。",
   "The web server is not answering.": "Web 服务器无响应。",
   "Waiting": "等待中",
