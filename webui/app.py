@@ -35,6 +35,7 @@ from .lines import LINES_ROLES, install as install_lines
 from .loadtest import install as install_loadtest
 from .logs import install as install_logs
 from .tools import TOOLS_ROLES, install as install_tools
+from .reports.web import READ_ROLES as REPORT_ROLES, install as install_reports
 from .quality import install as install_quality
 from .recordings import RECORDING_ROLES, install as install_recordings
 from .recording_queries import recordings_of_call
@@ -131,7 +132,7 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
                       can_edit_flows=user_has(user, *FLOW_ROLES),
                       can_see_hq_tokens=user_has(user, *HQ_TOKEN_ROLES), can_see_tools=user_has(user, *TOOLS_ROLES),
                       can_configure=user_has(user, *CONFIG_ROLES), can_see_tickets=user_has(user, *TICKET_ROLES),
-                      can_see_customers=user_has(user, *CUSTOMER_ROLES),
+                      can_see_customers=user_has(user, *CUSTOMER_ROLES), can_see_reports=user_has(user, *REPORT_ROLES),
                       can_see_recordings=user_has(user, *RECORDING_ROLES))
         return template(name, template_lookup=TEMPLATE_LOOKUP, **kwargs)
 
@@ -364,6 +365,7 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
     tickets = install_tickets(app, render, db_path, clock)  # tickets and their API (webui/tickets.py)
     app.install(Resource("ticket_store", lambda: tickets, close=tickets.close))
     install_customers(app, render, Path(db_path).parent)  # customer cards (webui/customers.py)
+    install_reports(app, render, db_path, clock)  # reports, their API and exports (webui/reports/)
     quality = install_quality(app, render, config_path)  # the admin's quality form (webui/quality.py)
     install_recordings(app, render, db_path, quality, clock)  # search, player, evaluations (webui/recordings.py)
 

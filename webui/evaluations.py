@@ -1,5 +1,5 @@
 """Quality evaluations: a supervisor's scores of one recorded call against the quality form, written by
-the web process (table `evaluations`, synced to HQ), and the averages the agent report shows."""
+the web process (table `evaluations`, synced to HQ; the agent report averages them, webui/reports/agents.py)."""
 from __future__ import annotations
 
 import json
@@ -66,12 +66,3 @@ def list_for(db: sqlite3.Connection, recording_id: str) -> list[dict]:
                         " ORDER BY created_at DESC, id", [recording_id])
     return [_shown(dict(zip(_COLUMNS, r))) for r in cursor.fetchall()]
 
-
-def agent_scores(db: sqlite3.Connection, start: float, end: float) -> dict[str, tuple[float, int]]:
-    """agent id -> (average score, evaluations) of the calls that arrived in [start, end): the agent
-    report's quality column counts a call in the period it was taken, whenever it was scored."""
-    rows = db.execute("""SELECT e.agent_id, avg(e.score), count(*) FROM evaluations e
-                         JOIN calls c ON c.id = e.call_id
-                         WHERE c.arrived_at >= ? AND c.arrived_at < ? AND e.agent_id IS NOT NULL
-                         GROUP BY e.agent_id""", [start, end]).fetchall()
-    return {agent: (round(avg, 1), n) for agent, avg, n in rows}

@@ -263,6 +263,14 @@ def m0012_kb_webhooks(db: Database) -> None:
     db.execute("CREATE INDEX idx_webhook_deliveries_endpoint ON webhook_deliveries(endpoint_id, id)")
 
 
+def m0014_report_indexes(db: Database) -> None:
+    # Reports (webui/reports/, docs/architecture.md §17) read a range of events of a few kinds (timeouts,
+    # overflows, IVR nodes) and every agent's state changes in a range. Indexes commit with their rows,
+    # so a crash leaves nothing to repair.
+    db.execute("CREATE INDEX idx_call_events_kind_at ON call_events(kind, at)")
+    db.execute("CREATE INDEX idx_agent_states_at ON agent_states(at)")
+
+
 def m0016_recordings(db: Database) -> None:
     # The recordings search (webui/recording_queries.py) walks recordings by the time they were made;
     # what it asks of the call is one subquery of call ids, answered from these indexes alone (each
@@ -285,7 +293,7 @@ def m0016_recordings(db: Database) -> None:
 
 MIGRATIONS = (m0001_core, m0002_customers, m0003_call_handling, m0004_self_service, m0005_hq_sync,
               m0006_accounts, m0007_users_more, m0010_customer_cards, m0011_tickets, m0012_kb_webhooks,
-              m0016_recordings)
+              m0014_report_indexes, m0016_recordings)
 
 
 def pending(conn: sqlite3.Connection) -> list[str]:

@@ -319,3 +319,33 @@ def test_the_admin_edits_the_form_every_field_checked_and_the_change_audited(adm
     assert stale.status == 409
     again = api_call(admin, "PUT", "/api/v1/quality/form", {**saved, "pass_score": 70})
     assert again.status == 200 and again.json()["pass_score"] == 70
+
+
+def test_the_agent_report_shows_each_agents_mean_quality_score(admin, db_path, staff):
+    import report_scenario as day
+    day.fill(db_path)
+    with sqlite3.connect(db_path) as conn:
+        conn.execute("INSERT INTO calls (id, direction, arrived_at, agent_id, queue, queued_at, connected_at)"
+                     " VALUES ('next-day', 'inbound', ?, '1001', 'sales', ?, ?)",
+                     [day.at(9, 0) + 86400] * 3)
+        # Ana's c1 scored twice and c5 once; Ben's c2 once; Ana's call of the next day lies outside the range.
+        for n, (call, agent, score) in enumerate((("c1", "1001", 80), ("c1", "1001", 90), ("c5", "1001", 61),
+                                                  ("c2", "1002", 70), ("next-day", "1001", 10))):
+            conn.execute("INSERT INTO evaluations (id, recording_id, call_id, agent_id, evaluator, score, scores,"
+                         " created_at) VALUES (?, ?, ?, ?, 'sue', ?, '[]', ?)",
+                         [f"ev{n}", f"rec-{call}", call, agent, score, day.at(18, 0)])
+    reply = admin.get("/api/v1/reports/agents?from=2025-03-10&to=2025-03-10")
+    assert reply.status == 200, reply.text
+    found_table = next(t for t in reply.json()["tables"] if t["name"] == "agents")
+    keys = [c["key"] for c in found_table["columns"]]
+    rows = {r[0]: dict(zip(keys, r)) for r in found_table["rows"]}
+    ana, ben = rows["Ana Costa (1001)"], rows["Ben Okafor (1002)"]
+    assert ana["quality"] == pytest.approx((80 + 90 + 61) / 3) and ana["evaluations"] == 3
+    assert (ben["quality"], ben["evaluations"]) == (70, 1)
+    # The definition is on the page, as every figure's.
+    assert any(c["key"] == "quality" and "Σ" in c["definition"] for c in found_table["columns"])
+    # An agent sees their own score in their own report.
+    amy = staff("amy", ["agent"], agent_id="1001")
+    mine = next(t for t in amy.get("/api/v1/reports/agents?from=2025-03-10&to=2025-03-10").json()["tables"]
+                if t["name"] == "agents")
+    assert [dict(zip(keys, r))["quality"] for r in mine["rows"]] == [pytest.approx((80 + 90 + 61) / 3)]

@@ -33,6 +33,9 @@
     % if get('can_see_customers'):
     <a href="/customers" class="{{'active' if get('active') == 'customers' else ''}}">{{_("Customers")}}</a>
     % end
+    % if get('can_see_reports'):
+    <a href="/reports" class="{{'active' if get('active') == 'reports' else ''}}">{{_("Reports")}}</a>
+    % end
     <a href="/kb" class="{{'active' if get('active') == 'kb' else ''}}">{{_("Knowledge base")}}</a>
     % if get('can_see_lines'):
     <a href="/lines" class="{{'active' if get('active') == 'lines' else ''}}">{{_("Lines")}}</a>
