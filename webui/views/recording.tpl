@@ -74,7 +74,7 @@
   </section>
   <section class="panel">
     <h2>{{_("Events")}}</h2>
-    <p class="muted">{{_("Choose an event to hear the recording from there. Secure input (a PIN, a card number) is masked and silent in the recording.")}}</p>
+    <p class="muted panel-note">{{_("Choose an event to hear the recording from there. Secure input (a PIN, a card number) is masked and silent in the recording.")}}</p>
     <div class="table-wrap">
       <table class="table timeline" id="events">
         <thead><tr><th class="num">{{_("In the recording")}}</th><th>{{_("Event")}}</th><th>{{_("Details")}}</th></tr></thead>
@@ -115,6 +115,7 @@
     <p class="comment">{{e['comment']}}</p>
     % end
     <details><summary>{{_("Points per criterion")}}</summary>
+      <div class="table-wrap">
       <table class="table">
         <thead><tr><th>{{_("Criterion")}}</th><th class="num">{{_("Weight")}}</th><th class="num">{{_("Points")}}</th></tr></thead>
         <tbody>
@@ -124,16 +125,18 @@
           % end
         </tbody>
       </table>
+      </div>
     </details>
   </article>
   % end
   % if not evaluations:
-  <p class="muted" id="no-evaluations">{{_("This call has not been evaluated yet.")}}</p>
+  <p class="muted panel-note" id="no-evaluations">{{_("This call has not been evaluated yet.")}}</p>
   % end
 
   % if quality_form:
   <form id="evaluate" class="evaluate-form" data-url="/api/v1/recordings/{{rec_id}}/evaluations">
     <h3>{{_("Evaluate this call")}}</h3>
+    <div class="table-wrap">
     <table class="table">
       <thead><tr><th>{{_("Criterion")}}</th><th class="num">{{_("Weight")}}</th><th>{{_("Points")}}</th></tr></thead>
       <tbody>
@@ -155,6 +158,7 @@
         % end
       </tbody>
     </table>
+    </div>
     <label class="field"><span>{{_("Comment for the agent")}}</span>
       <textarea name="comment" id="evaluate-comment" maxlength="2000" rows="3"></textarea></label>
     <p class="muted">{{_("The score is 100 × the sum of weight × points ÷ maximum, over the sum of the weights; below %(pass)s the call needs coaching.") % {'pass': fmt.number(quality_form.pass_score)} }}</p>
