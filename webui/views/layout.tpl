@@ -22,9 +22,8 @@
   <nav class="nav">
     <a href="/" class="{{'active' if get('active') == 'dashboard' else ''}}">{{_("Dashboard")}}</a>
     % if can_see_records:
-    <a href="/calls" class="{{'active' if get('active') == 'calls' else ''}}">{{_("Calls")}}</a>
-    % end
-    % if get('can_see_recordings'):
+    <a href="/calls" class="{{'active' if get('active') in ('calls', 'recordings') else ''}}">{{_("Calls")}}</a>
+    % elif get('can_see_recordings'):
     <a href="/recordings" class="{{'active' if get('active') == 'recordings' else ''}}">{{_("Recordings")}}</a>
     % end
     % if get('can_see_tickets'):

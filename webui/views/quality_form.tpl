@@ -20,7 +20,7 @@
   <input type="hidden" name="csrf_token" value="{{csrf}}">
   <input type="hidden" name="version" value="{{version}}">
   <input type="hidden" name="rows" value="{{len(rows)}}">
-  <label class="field field-sm"><span>{{_("Pass score (0-100)")}}</span>
+  <label class="field field-sm quality-pass"><span>{{_("Pass score (0-100)")}}</span>
     <input type="number" name="pass_score" min="0" max="100" step="any" value="{{pass_score}}" required
            class="{{'invalid' if 'quality.pass_score' in problems else ''}}"></label>
   <div class="table-wrap">

@@ -16,6 +16,7 @@
 % def invalid(name):
 %   return 'invalid' if name in problems else ''
 % end
+% include('calls_nav', active_tab='recordings')
 <div class="page-head">
   <h1>{{_("Recordings")}}</h1>
   % if not problems:
