@@ -122,14 +122,15 @@ def install(app: Bottle, render: Callable[..., str], db_path: str | Path, qualit
         detail = recording_detail(db, found(db, user, recording_id, api=False))
         call = detail["call"]
         form = None
-        if user_has(user, *EVALUATOR_ROLES):
-            try:
-                form = quality.load()
-            except QualityFormError as exc:
-                log.error("quality form: %s", exc)
+        try:
+            form = quality.load()
+        except QualityFormError as exc:
+            log.error("quality form: %s", exc)
         return render("recording", title=_("Recording of %(number)s") % {"number": call.get("number") or recording_id},
                       active="recordings", scripts=["api.js", "player.js"], speeds=SPEEDS, lang=language(),
-                      evaluations=list_for(db, recording_id), quality_form=form, dispositions=DISPOSITIONS, **detail)
+                      evaluations=list_for(db, recording_id), quality_form=form,
+                      can_evaluate=form is not None and user_has(user, *EVALUATOR_ROLES), dispositions=DISPOSITIONS,
+                      **detail)
 
     @app.get("/api/v1/recordings/<recording_id>")
     @requires(*RECORDING_ROLES)

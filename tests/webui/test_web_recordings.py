@@ -283,6 +283,8 @@ def test_a_supervisor_scores_a_call_and_the_score_shows_on_the_player(staff, rec
     assert sue.get(url).json()["evaluations"][0]["id"] == evaluation["id"]
     page = sue.get(f"/recordings/{rid}").text
     assert "Verify the caller first." in page and 'id="evaluate"' in page
+    # Half the points is below the stock form's pass score of 80: the page says the call needs coaching.
+    assert expected < 80 and "needs coaching" in page
     assert found(sue, "evaluated=1") == {ANSWERED[0]["id"]}
     assert [(u, t) for u, t, _ in audit_rows(db_path, "recording.evaluate")] == [("sue", rid)]
     # Nothing was stored for the refused attempts.

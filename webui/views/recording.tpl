@@ -110,7 +110,11 @@
   <h2>{{_("Quality evaluations")}}</h2>
   % for e in evaluations:
   <article class="evaluation">
-    <p><strong class="score">{{fmt.number(e['score'])}}</strong> / 100 · {{e['evaluator']}} · {{fmt.when(e['created_at'])}}</p>
+    <p><strong class="score">{{fmt.number(e['score'])}}</strong> / 100
+      % if quality_form and e['score'] < quality_form.pass_score:
+      <span class="st st-abandoned">{{_("Below the pass score of %(pass)s: needs coaching") % {'pass': fmt.number(quality_form.pass_score)} }}</span>
+      % end
+      · {{e['evaluator']}} · {{fmt.when(e['created_at'])}}</p>
     % if e['comment']:
     <p class="comment">{{e['comment']}}</p>
     % end
@@ -133,7 +137,7 @@
   <p class="muted panel-note" id="no-evaluations">{{_("This call has not been evaluated yet.")}}</p>
   % end
 
-  % if quality_form:
+  % if can_evaluate:
   <form id="evaluate" class="evaluate-form" data-url="/api/v1/recordings/{{rec_id}}/evaluations">
     <h3>{{_("Evaluate this call")}}</h3>
     <div class="table-wrap">
