@@ -200,8 +200,11 @@ def test_peaks_of_a_recording_without_any_are_computed_once_and_kept(admin, reco
     assert admin.get(f"/api/v1/recordings/{rec_id(call)}/peaks").json() == body
 
 
-def test_the_player_shows_the_call_its_events_on_the_recordings_timeline_and_links(admin, recorded):
+def test_the_player_shows_the_call_its_events_on_the_recordings_timeline_and_links(admin, recorded, db_path):
     call = sample_call(1)
+    with sqlite3.connect(db_path) as conn:
+        conn.execute("INSERT INTO call_events (id, call_id, at, kind, data) VALUES ('h', ?, ?, 'call:hold', '{}')",
+                     [call["id"], call["ended_at"] - 0.25])
     page = admin.get(f"/recordings/{rec_id(call)}")
     assert page.status == 200
     assert 'src="/api/v1/recordings/rec-call-0001/audio"' in page.text and 'preload="none"' in page.text
@@ -211,6 +214,7 @@ def test_the_player_shows_the_call_its_events_on_the_recordings_timeline_and_lin
     assert positions["call:hangup"] == pytest.approx(0.5)
     assert positions["ivr:digit"] == pytest.approx(9.8 - 199.5)
     assert 'data-seek="0.5"' in page.text and 'data-kind="ivr:digit"' in page.text
+    assert positions["call:hold"] == pytest.approx(0.25) and "On hold" in page.text
     # Opening the page plays nothing: the audio is fetched when the user presses play.
     assert admin.get(f"/calls/{call['id']}").text.count(f'href="/recordings/{rec_id(call)}"') == 1
 
