@@ -142,8 +142,9 @@ class RecordingFilter:
             clauses.append("r.duration <= ?")
             args.append(self.max_duration)
         if self.evaluated:
-            clauses.append(("" if self.evaluated == "1" else "NOT ")
-                           + "EXISTS (SELECT 1 FROM evaluations e WHERE e.recording_id = r.id)")
+            negate = "" if self.evaluated == "1" else "NOT "
+            clauses.append(f"{negate}EXISTS (SELECT 1 FROM evaluations e WHERE e.recording_id = r.id)" if walk
+                           else f"r.id {negate}IN (SELECT recording_id FROM evaluations)")
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
 
 
