@@ -263,12 +263,60 @@ def m0012_kb_webhooks(db: Database) -> None:
     db.execute("CREATE INDEX idx_webhook_deliveries_endpoint ON webhook_deliveries(endpoint_id, id)")
 
 
+# A state's time split over the local days it covers: `o` is the agent's open span (agent_state_open),
+# closed at `{end}`; report_numbers counts the days after its first. date(..., 'localtime') and
+# strftime('%s', <local day>, 'utc') are SQLite's local calendar (the box's time zone), so a day of a
+# change to or from summer time has its 23 or 25 hours.
+_SPAN_DAYS = """
+    SELECT o.agent_id, date(o.at, 'unixepoch', 'localtime', '+' || n.n || ' days'), o.state, o.reason,
+           min({end}, CAST(strftime('%s', date(o.at, 'unixepoch', 'localtime', '+' || (n.n + 1) || ' days'), 'utc')
+                          AS REAL))
+           - max(o.at, CAST(strftime('%s', date(o.at, 'unixepoch', 'localtime', '+' || n.n || ' days'), 'utc')
+                            AS REAL))
+    FROM {spans} o JOIN report_numbers n
+      ON n.n <= julianday(date({end}, 'unixepoch', 'localtime')) - julianday(date(o.at, 'unixepoch', 'localtime'))
+    WHERE {end} > o.at"""
+
+
 def m0014_report_indexes(db: Database) -> None:
-    # Reports (webui/reports/, docs/architecture.md §17) read a range of events of a few kinds (timeouts,
-    # overflows, IVR nodes) and every agent's state changes in a range. Indexes commit with their rows,
-    # so a crash leaves nothing to repair.
+    # Reports (webui/reports/, docs/architecture.md §17) read a range's timeouts and overflows by kind and time.
     db.execute("CREATE INDEX idx_call_events_kind_at ON call_events(kind, at)")
-    db.execute("CREATE INDEX idx_agent_states_at ON agent_states(at)")
+    # Each agent's time in each state and reason, per local day, kept by a trigger on agent_states: the
+    # agents' report sums a month's few thousand rows instead of ordering its 100,000 state changes. A state
+    # lasts until the agent's next change, in the order written (a restarted clock may repeat times; a
+    # change stamped before the one it follows closes it with no time). The trigger writes in the state
+    # change's own transaction, so a crash leaves the rows and their sums together: nothing to repair.
+    # Derived data: not synced (HQ has agent_states).
+    db.execute("CREATE TABLE report_numbers (n INTEGER PRIMARY KEY)")
+    # Ten years of days: the longest span one state can be split over (a longer one keeps its first ten years).
+    db.execute("WITH RECURSIVE k(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM k WHERE n < 3652)"
+               " INSERT INTO report_numbers (n) SELECT n FROM k")
+    db.execute("""CREATE TABLE agent_state_open (
+        agent_id TEXT PRIMARY KEY, state TEXT NOT NULL, reason TEXT NOT NULL, at REAL NOT NULL)""")
+    db.execute("""CREATE TABLE agent_state_days (
+        day TEXT NOT NULL, agent_id TEXT NOT NULL, state TEXT NOT NULL, reason TEXT NOT NULL, seconds REAL NOT NULL,
+        PRIMARY KEY (day, agent_id, state, reason)) WITHOUT ROWID""")
+    # The states written before this migration, in the same way (LEAD: each change's next, by seq).
+    db.execute("INSERT INTO agent_state_days (agent_id, day, state, reason, seconds) SELECT * FROM ("
+               + _SPAN_DAYS.format(end="o.next_at", spans="""(SELECT agent_id, state, coalesce(reason, '') AS reason,
+                   at, LEAD(at) OVER (PARTITION BY agent_id ORDER BY seq) AS next_at FROM agent_states
+                   WHERE state IS NOT NULL AND at IS NOT NULL)""")
+               + ") WHERE true ON CONFLICT (day, agent_id, state, reason)"
+                 " DO UPDATE SET seconds = seconds + excluded.seconds")
+    db.execute("""INSERT INTO agent_state_open (agent_id, state, reason, at)
+        SELECT s.agent_id, s.state, coalesce(s.reason, ''), s.at FROM agent_states s
+        JOIN (SELECT agent_id, max(seq) AS seq FROM agent_states WHERE state IS NOT NULL AND at IS NOT NULL
+              GROUP BY agent_id) last
+          ON last.agent_id = s.agent_id AND last.seq = s.seq""")
+    # A row without a state or a time (never the engine's) changes nothing.
+    db.execute(f"""CREATE TRIGGER agent_states_days AFTER INSERT ON agent_states
+        WHEN NEW.state IS NOT NULL AND NEW.at IS NOT NULL BEGIN
+        INSERT INTO agent_state_days (agent_id, day, state, reason, seconds)
+            {_SPAN_DAYS.format(end="NEW.at", spans="agent_state_open")} AND o.agent_id = NEW.agent_id
+            ON CONFLICT (day, agent_id, state, reason) DO UPDATE SET seconds = seconds + excluded.seconds;
+        INSERT OR REPLACE INTO agent_state_open (agent_id, state, reason, at)
+            VALUES (NEW.agent_id, NEW.state, coalesce(NEW.reason, ''), NEW.at);
+        END""")
 
 
 def m0016_recordings(db: Database) -> None:

@@ -8,7 +8,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from firmware.tools import bench_customers, bench_dsp, bench_e1, bench_memory, bench_sync, bench_tickets
+from firmware.tools import (bench_customers, bench_dsp, bench_e1, bench_memory, bench_reports, bench_sync,
+                            bench_tickets)
 from firmware.tools.bench_box import WARMUP_S, busy_box
 from firmware.tools.scenario import ScenarioRun, load_scenario
 
@@ -101,6 +102,8 @@ def main(quick: bool = False) -> int:
     bench_sync.run(out=print)
     print()
     bench_tickets.run(out=print, quick=quick)
+    print()
+    bench_reports.run(out=print, quick=quick)
     print()
     bench_memory.run(out=print, quick=quick)
     print()

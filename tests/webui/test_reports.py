@@ -78,6 +78,9 @@ def test_queue_and_skill_filters(admin, filled):
     assert table(report(admin, "calls", RANGE + "&skill=care"), "calls") == []
     [ana] = table(report(admin, "calls", RANGE + "&agent=1001"), "calls")
     assert (ana["offered"], ana["answered"]) == (2, 2)
+    # A ticket category selects the calls its tickets came from: t1 and t2 (complaints) from c1 and c5.
+    [complaints] = table(report(admin, "calls", RANGE + "&category=complaint"), "calls")
+    assert (complaints["offered"], complaints["answered"], complaints["asa"]) == (2, 2, 10)
 
 
 def test_ivr_nodes_paths_and_self_service(admin, filled):
@@ -180,6 +183,8 @@ def test_details_hold_every_call_paged(admin, filled):
     assert [r["id"] for r in rows] == ["c1", "c2", "c3", "c4"]
     assert rows[0]["arrived_at"] == "2025-03-10T09:00:00" and rows[0]["talk"] == 240 and rows[0]["hold"] == 60
     assert rows[0]["disposition"] == "Answered" and rows[0]["agent_name"] == "Ana Costa"
+    page = admin.get(f"/reports/call_details?{RANGE}&per_page=4&page=2")
+    assert "5–8 of 11 rows" in page.text and 'rel="next"' in page.text and 'rel="prev"' in page.text
     last = table(report(admin, "call_details", RANGE + "&per_page=4&page=3"), "call_details")
     assert [r["id"] for r in last] == ["c9", "c10", "c11"]
     tickets = table(report(admin, "ticket_details"), "ticket_details")
@@ -255,3 +260,19 @@ def test_json_figures_match_the_csv(admin, filled):
     assert cells["Offered"] == str(whole["offered"])
     assert cells["Service level"] == f"{whole['service_level'] * 100:.1f}%"
     assert json.loads(json.dumps(body))   # plain JSON all through
+
+
+@pytest.mark.parametrize("group, period", [("day", "2025-03-10"), ("week", "2025-03-10"), ("month", "2025-03-01")])
+def test_weeks_start_on_monday_and_traffic_is_over_the_part_of_the_period_in_the_range(admin, filled, group, period):
+    # 10 March 2025 is a Monday. A week or month bucket reaching past the one-day range counts its traffic
+    # over the day the range covers, not over 7 or 31 days.
+    [row] = table(report(admin, "calls", f"{RANGE}&group={group}"), "calls")
+    assert row["period"] == period
+    assert row["erlangs"] == pytest.approx(600 / 86400, abs=1e-3)
+    assert row["offered"] == 7
+
+
+def test_keywords_match_whatever_the_case_or_width_and_inside_chinese_text():
+    from webui.reports.complaints import fold
+    assert fold("ＲＥＦＵＮＤ") in fold("Customer wants a refund") and fold("Rude") in fold("RUDE agent")
+    assert fold("退款") in fold("客户投诉退款延误")

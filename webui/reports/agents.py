@@ -76,25 +76,23 @@ StateTimes = dict[str, dict[tuple[str, str], float]]
 
 
 def state_times(db: sqlite3.Connection, p: ReportParams, agent_ids: list[str]) -> StateTimes:
-    """Seconds each agent spent in each (state, reason) inside the range. A state lasts until the agent's
-    next change (in the order written: seq, since a restarted clock may repeat times); the state at the
-    range's start is the last change before it; one still running is counted up to now."""
+    """Seconds each agent spent in each (state, reason) on the range's days: the closed states from
+    agent_state_days (a trigger on agent_states keeps it, firmware/store/migrations.py m0014), and the
+    state each agent is in now from its start, or the range's, to now, or the range's end."""
     end = min(p.end, max(p.now, p.start)) if p.now else p.end
     times: StateTimes = {a: collections.defaultdict(float) for a in agent_ids}
-    for agent in agent_ids:
-        before = db.execute("SELECT state, coalesce(reason, '') FROM agent_states WHERE agent_id = ? AND at < ?"
-                            " ORDER BY at DESC, seq DESC LIMIT 1", [agent, p.start]).fetchone()
-        state: tuple[str, str] | None = (before[0], before[1]) if before else None
-        since = p.start
-        for at, new_state, reason in db.execute(
-                "SELECT at, state, coalesce(reason, '') FROM agent_states WHERE agent_id = ? AND at >= ? AND at < ?"
-                " ORDER BY seq", [agent, p.start, p.end]):
-            at = max(at, since)   # a clock set back never makes a state last less than nothing
-            if state is not None:
-                times[agent][state] += max(0.0, min(at, end) - since)
-            state, since = (new_state, reason), at
-        if state is not None:
-            times[agent][state] += max(0.0, end - since)
+    if not agent_ids:
+        return times
+    marks = ",".join("?" * len(agent_ids))
+    for agent, state, reason, seconds in db.execute(f"""
+            SELECT agent_id, state, reason, total(seconds) FROM agent_state_days
+            WHERE day >= ? AND day <= ? AND agent_id IN ({marks}) GROUP BY agent_id, state, reason""",
+                                                    [p.date_from.isoformat(), p.date_to.isoformat(), *agent_ids]):
+        times[agent][(state, reason)] += seconds
+    for agent, state, reason, since in db.execute(
+            f"SELECT agent_id, state, reason, at FROM agent_state_open WHERE agent_id IN ({marks})", agent_ids):
+        if end > max(since, p.start):
+            times[agent][(state, reason)] += end - max(since, p.start)
     return times
 
 

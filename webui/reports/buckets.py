@@ -56,8 +56,9 @@ def seconds(group: str, bucket: dt.date | dt.datetime, p: ReportParams) -> float
 
 
 def call_filter(p: ReportParams, alias: str = "c") -> tuple[str, list]:
-    """The WHERE clauses of an inbound-call report: arrival in the range, and the queue, agent and skill
-    filters (a skill names the queues that ask for it)."""
+    """The WHERE clauses of an inbound-call report: arrival in the range, and the queue, agent, skill and
+    category filters (a skill names the queues that ask for it; a ticket category, the calls tickets of
+    it were made from)."""
     clauses = [f"{alias}.arrived_at >= ?", f"{alias}.arrived_at < ?", f"{alias}.direction = 'inbound'"]
     args: list = [p.start, p.end]
     if p.queue:
@@ -69,4 +70,7 @@ def call_filter(p: ReportParams, alias: str = "c") -> tuple[str, list]:
     if p.skill:
         clauses.append(f"{alias}.queue IN (SELECT id FROM queues WHERE skill = ?)")
         args.append(p.skill)
+    if p.category:
+        clauses.append(f"{alias}.id IN (SELECT call_id FROM tickets WHERE category = ? AND call_id IS NOT NULL)")
+        args.append(p.category)
     return " AND ".join(clauses), args

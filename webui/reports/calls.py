@@ -10,6 +10,10 @@ from .table import Chart, Column, Table
 
 # docs/requirements.md R15: answer within 20 s is the service target.
 SERVICE_TARGET_S = 20
+# The bound on a call's length the event queries take: a day (the box's longest waits and talks are minutes).
+CALL_MAX_S = 86400.0
+# The one figure of a period's cells merged by its maximum (the longest wait); the others add up.
+LONGEST = 6
 
 PERIOD_COLUMNS = (
     Column("offered", N_("Offered"), "int", N_("Inbound calls that entered a queue, by the time they arrived.")),
@@ -56,31 +60,45 @@ def _ratio(num: float, den: float) -> float | None:
 def report(db: sqlite3.Connection, p: ReportParams) -> list[Table]:
     where, args = buckets.call_filter(p)
     bucket = buckets.sql(p.group, "c.arrived_at")
-    rows = db.execute(f"""
-        SELECT {bucket} AS b,
+    # One pass over the range's calls, by period and local hour of day: the periods' figures and the hours'
+    # (busy hour) are both sums of these cells.
+    cells = db.execute(f"""
+        SELECT {bucket} AS b, CAST(strftime('%H', c.arrived_at, 'unixepoch', 'localtime') AS INTEGER) AS h,
                count(c.queued_at),
                sum(c.queued_at IS NOT NULL AND c.connected_at IS NOT NULL),
-               sum(c.disposition = 'abandoned'),
-               sum(c.disposition = 'abandoned' AND c.wait <= ?),
-               sum(c.queued_at IS NOT NULL AND c.connected_at IS NOT NULL AND c.wait <= ?),
-               sum(CASE WHEN c.queued_at IS NOT NULL AND c.connected_at IS NOT NULL THEN c.wait END),
+               sum(c.disposition IS 'abandoned'),
+               sum(c.disposition IS 'abandoned' AND ifnull(c.wait, 1e9) <= ?),
+               sum(c.queued_at IS NOT NULL AND c.connected_at IS NOT NULL AND ifnull(c.wait, 1e9) <= ?),
+               total(CASE WHEN c.queued_at IS NOT NULL AND c.connected_at IS NOT NULL THEN c.wait END),
                max(CASE WHEN c.queued_at IS NOT NULL THEN c.wait END),
-               sum(c.disposition = 'voicemail'), sum(c.disposition = 'callback'),
-               sum(coalesce(c.talk, 0)),
-               count(*)
-        FROM calls c WHERE {where} GROUP BY b ORDER BY b""", [p.short_abandon, SERVICE_TARGET_S, *args]).fetchall()
+               sum(c.disposition IS 'voicemail'), sum(c.disposition IS 'callback'),
+               total(c.talk)
+        FROM calls c WHERE {where} GROUP BY b, h""", [p.short_abandon, SERVICE_TARGET_S, *args]).fetchall()
+    periods: dict[str, list] = {}
+    hours: dict[int, list[float]] = {}
+    for b, h, *figures in cells:
+        cell = periods.setdefault(b, [0, 0, 0, 0, 0, 0.0, None, 0, 0, 0.0])
+        for i, v in enumerate(figures):
+            if i == LONGEST:
+                cell[i] = max((x for x in (cell[i], v) if x is not None), default=None)
+            else:
+                cell[i] += v
+        hour = hours.setdefault(h, [0, 0.0])
+        hour[0] += figures[0]
+        hour[1] += figures[9]
     exits = _exits(db, p, bucket, where, args)
     table_rows, totals = [], dict.fromkeys(("offered", "answered", "abandoned", "short", "voicemails",
-                                            "callbacks", "in_sl", "arrived"), 0)
-    for b, offered, answered, abandoned, short, in_sl, wait, longest, vms, cbs, talk, arrived in rows:
+                                            "callbacks", "in_sl"), 0)
+    for b in sorted(periods):
+        offered, answered, abandoned, short, in_sl, wait, longest, vms, cbs, talk = periods[b]
         when = buckets.value(p.group, b)
         timeouts, overflows = exits.get(b, (0, 0))
         counted = offered - short
         table_rows.append((when, offered, answered, abandoned, short, timeouts, overflows, vms, cbs,
-                           _ratio(in_sl, counted), _ratio(abandoned - short, counted), _ratio(wait or 0, answered),
+                           _ratio(in_sl, counted), _ratio(abandoned - short, counted), _ratio(wait, answered),
                            longest, _ratio(talk, buckets.seconds(p.group, when, p)) or 0.0))
         for key, v in (("offered", offered), ("answered", answered), ("abandoned", abandoned), ("short", short),
-                       ("voicemails", vms), ("callbacks", cbs), ("in_sl", in_sl), ("arrived", arrived)):
+                       ("voicemails", vms), ("callbacks", cbs), ("in_sl", in_sl)):
             totals[key] += v
     per_period = Table("calls", N_("Calls by period"), (buckets.column(p.group), *PERIOD_COLUMNS), table_rows,
                        charts=(Chart("bar", N_("Offered, answered and abandoned"), "period",
@@ -93,29 +111,26 @@ def report(db: sqlite3.Connection, p: ReportParams) -> list[Table]:
     outcomes = Table("outcomes", N_("Outcomes of offered calls"), OUTCOME_COLUMNS,
                      [(_(label), counts[key]) for key, label in OUTCOMES] if t["offered"] else [],
                      charts=(Chart("pie", N_("Outcomes of offered calls"), "outcome", ("calls",)),))
-    return [per_period, outcomes, _hours(db, p, where, args)]
+    return [per_period, outcomes, _hours(p, hours)]
 
 
 def _exits(db: sqlite3.Connection, p: ReportParams, bucket: str, where: str, args: list) -> dict[str, tuple[int, int]]:
     # Timeouts and overflows are events, not dispositions: a timed-out caller may still leave a voicemail.
-    # The events are read by kind and time (index idx_call_events_kind_at); a call's events come after it
-    # arrived, so its arrival range bounds them from below.
+    # The few events of these kinds are read by kind and time (index idx_call_events_kind_at: CROSS JOIN
+    # keeps SQLite from walking every event of the month's calls instead); a call's events follow its
+    # arrival and a call lasts less than a day (queues' longest wait is minutes), which bounds them.
     rows = db.execute(f"""
         SELECT {bucket} AS b, sum(e.kind = 'queue:timeout'), sum(e.kind != 'queue:timeout')
-        FROM call_events e JOIN calls c ON c.id = e.call_id
+        FROM call_events e CROSS JOIN calls c ON c.id = e.call_id
         WHERE e.kind IN ('queue:timeout', 'queue:overflow', 'queue:full', 'queue:closed')
-          AND e.at >= ? AND {where}
-        GROUP BY b""", [p.start, *args]).fetchall()
+          AND e.at >= ? AND e.at < ? AND {where}
+        GROUP BY b""", [p.start, p.end + CALL_MAX_S, *args]).fetchall()
     return {b: (timeouts, overflows) for b, timeouts, overflows in rows}
 
 
-def _hours(db: sqlite3.Connection, p: ReportParams, where: str, args: list) -> Table:
-    rows = db.execute(f"""
-        SELECT CAST(strftime('%H', c.arrived_at, 'unixepoch', 'localtime') AS INTEGER) AS h,
-               count(c.queued_at), sum(coalesce(c.talk, 0))
-        FROM calls c WHERE {where} GROUP BY h ORDER BY h""", args).fetchall()
+def _hours(p: ReportParams, hours: dict[int, list[float]]) -> Table:
     days = (p.date_to - p.date_from).days + 1
-    figures = [(h, offered / days, talk / (days * 3600)) for h, offered, talk in rows]
+    figures = [(h, offered / days, talk / (days * 3600)) for h, (offered, talk) in sorted(hours.items())]
     busiest = max(figures, key=lambda f: f[2])[0] if figures and max(f[2] for f in figures) > 0 else None
     return Table("hours", N_("Traffic by hour of day"), HOUR_COLUMNS,
                  [(h, offered, erl, "*" if h == busiest else "") for h, offered, erl in figures],

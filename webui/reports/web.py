@@ -24,6 +24,7 @@ from . import export, settings
 from .params import FORMATS, GROUPS, ParamsError, ReportParams, parse
 from .registry import REPORTS, Report, UnknownReport, get
 from .table import Table, json_value
+from .tickets import names as ticket_names
 
 READ_ROLES = ("admin", "supervisor", "agent")
 # Supervisors read the complaint keywords; admins set them (audited: report.keywords).
@@ -278,6 +279,7 @@ def _choices(db: sqlite3.Connection) -> dict[str, list[tuple[str, str]]]:
     choices = filter_choices(db)
     choices["skills"] = [(r[0], r[0]) for r in db.execute(
         "SELECT DISTINCT skill FROM queues WHERE skill IS NOT NULL AND skill != '' ORDER BY skill")]
-    choices["categories"] = [(r[0], r[0]) for r in db.execute(
+    categories, _departments = ticket_names(db)
+    choices["categories"] = [(r[0], categories.get(r[0], r[0])) for r in db.execute(
         "SELECT DISTINCT category FROM tickets ORDER BY category")]
     return choices

@@ -45,6 +45,8 @@
     };
     if (spec.kind !== "pie") {
       options.scales = { y: { beginAtZero: true, ticks: { callback: show } } };
+      // Counts step by whole numbers: half a call is no tick a reader wants.
+      if (kind === "int") options.scales.y.ticks.precision = 0;
       if (kind === "percent") options.scales.y.max = 1;
     }
     charts.push(new window.Chart(canvas, { type: spec.kind, data: { labels, datasets }, options }));

@@ -99,7 +99,7 @@
         % for row in t.rows:
         <tr>
           % for c, value in zip(t.columns, row):
-          <td class="{{'num' if c.kind not in ('text', 'date', 'datetime') else ''}}">{{cell_text(c.kind, value)}}</td>
+          <td class="{{'num' if c.kind not in ('text', 'date', 'datetime') else 'nowrap' if c.kind != 'text' else ''}}">{{cell_text(c.kind, value)}}</td>
           % end
         </tr>
         % end
@@ -109,6 +109,9 @@
       </tbody>
     </table>
   </div>
+  % if t.total:
+  <p class="muted report-count">{{ngettext("%(first)s–%(last)s of %(total)s row", "%(first)s–%(last)s of %(total)s rows", t.total) % {'first': fmt.number(min((p.page - 1) * p.per_page + 1, t.total)), 'last': fmt.number(min(p.page * p.per_page, t.total)), 'total': fmt.number(t.total)} }}</p>
+  % end
   % if t.total is not None and t.total > p.per_page:
   % pages = (t.total + p.per_page - 1) // p.per_page
   <nav class="pager" aria-label="{{_("Pages")}}">
