@@ -112,5 +112,6 @@ def main(quick: bool = False) -> int:
     print()
     # Likewise the recordings search (webui/recording_queries.py).
     subprocess.run([sys.executable, "-m", "webui.recordings_bench", "--rounds", "10" if quick else "20"], check=False)
+    print()
     bench_customers.run(out=print, quick=quick)
     return 0
