@@ -8,7 +8,9 @@
   if (!player) return;
   const { gettext: _ } = window.I18n;
   const id = player.dataset.id;
-  const duration = parseFloat(player.dataset.duration) || 0;
+  // The record's length until the audio's own is known (a file a crash cut short is shorter).
+  const recorded = parseFloat(player.dataset.duration) || 0;
+  const total = () => (Number.isFinite(audio.duration) && audio.duration > 0 ? audio.duration : recorded);
   const audio = document.getElementById("audio");
   const canvas = document.getElementById("waveform");
   const playButton = document.getElementById("play");
@@ -37,6 +39,7 @@
     const g = canvas.getContext("2d");
     g.setTransform(ratio, 0, 0, ratio, 0, 0);
     g.clearRect(0, 0, width, height);
+    const duration = total();
     const played = duration ? (now() / duration) * width : 0;
     const lane = height / 2;
     g.fillStyle = css("--line");
@@ -83,7 +86,7 @@
 
   // --- playing and seeking ------------------------------------------------------------------------
   function seek(seconds) {
-    audio.currentTime = Math.min(Math.max(0, seconds), duration);
+    audio.currentTime = Math.min(Math.max(0, seconds), total());
     draw();
   }
 
@@ -111,16 +114,17 @@
     playButton.setAttribute("aria-pressed", "false");
   });
   audio.addEventListener("timeupdate", draw);
+  audio.addEventListener("loadedmetadata", draw);
   audio.addEventListener("error", () => { status.textContent = _("The recording's audio could not be loaded."); });
   canvas.addEventListener("click", (e) => {
     const box = canvas.getBoundingClientRect();
-    seek(((e.clientX - box.left) / box.width) * duration);
+    seek(((e.clientX - box.left) / box.width) * total());
   });
   canvas.addEventListener("keydown", (e) => {
     const steps = { ArrowLeft: -5, ArrowDown: -5, ArrowRight: 5, ArrowUp: 5, PageDown: -30, PageUp: 30 };
     if (e.key in steps) seek(now() + steps[e.key]);
     else if (e.key === "Home") seek(0);
-    else if (e.key === "End") seek(duration);
+    else if (e.key === "End") seek(total());
     else if (e.key === " " || e.key === "Enter") toggle();
     else return;
     e.preventDefault();
