@@ -158,6 +158,8 @@
       error.hidden = false;
       return;
     }
-    window.location.assign(`/recordings/${encodeURIComponent(id)}?scored=${answer.data.id}#evaluations`);
+    // The page again, with the new evaluation in its list.
+    window.location.hash = "evaluations";
+    window.location.reload();
   });
 })();
