@@ -37,6 +37,9 @@ from .loadtest import install as install_loadtest
 from .logs import install as install_logs
 from .tools import TOOLS_ROLES, install as install_tools
 from .reports.web import READ_ROLES as REPORT_ROLES, install as install_reports
+from .quality import install as install_quality
+from .recordings import RECORDING_ROLES, install as install_recordings
+from .recording_queries import recordings_of_call
 from .records import (DIRECTIONS, DISPOSITIONS, HANGUP_PARTIES, CallFilter, FilterError, filter_choices, get_call,
                       list_calls)
 from .replies import error_message, json_error, json_error_handler, local_path
@@ -140,7 +143,8 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
                       can_see_hq_tokens=user_has(user, *HQ_TOKEN_ROLES), can_see_tools=user_has(user, *TOOLS_ROLES),
                       can_configure=user_has(user, *CONFIG_ROLES), can_see_tickets=user_has(user, *TICKET_ROLES),
                       can_see_customers=user_has(user, *CUSTOMER_ROLES),
-                      can_see_wallboard=user_has(user, *WALLBOARD_ROLES), can_see_reports=user_has(user, *REPORT_ROLES))
+                      can_see_wallboard=user_has(user, *WALLBOARD_ROLES), can_see_reports=user_has(user, *REPORT_ROLES),
+                      can_see_recordings=user_has(user, *RECORDING_ROLES))
         return template(name, template_lookup=TEMPLATE_LOOKUP, **kwargs)
 
     @app.hook("after_request")
@@ -307,7 +311,7 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
         call, events = found
         return render("call", title=_("Call %(number)s") % {"number": call["number"] or call_id}, active="calls",
                       call=call, events=events, dispositions=DISPOSITIONS, directions=DIRECTIONS,
-                      hangup_parties=HANGUP_PARTIES)
+                      hangup_parties=HANGUP_PARTIES, recordings=recordings_of_call(db, call_id))
 
     @app.get("/static/<path:path>")
     @always_open
@@ -357,7 +361,8 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
     install_sms(app, render)  # technician's texts page: the GSM modem and the texts (webui/sms.py)
     install_loadtest(app)  # the load test's API (webui/loadtest.py)
     install_logs(app, Path(db_path).parent)  # the log tail's API (webui/logs.py); logs beside the database
-    site = SiteFile(Path(config_dir or Path(db_path).parent / "config") / "site.toml")
+    config_path = Path(config_dir or Path(db_path).parent / "config")
+    site = SiteFile(config_path / "site.toml")
     install_config(app, render, site)  # the admin's site settings: queues, agents, supervisors (webui/config.py)
     install_wallboard(app, render, site, NOT_READY_REASONS)  # supervisors' wallboard and API (webui/wallboard.py)
     vip_levels = VipLevels(db_path)
@@ -373,6 +378,8 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
     install_staffing(app, render, clock)  # staffing from Erlang C and its what-if (webui/staffing.py)
     # The scheduled reports' files and schedules (webui/report_files.py), written by webui/report_runner.py.
     install_report_files(app, render, db_path, Path(db_path).parent / "reports", clock)
+    quality = install_quality(app, render, config_path)  # the admin's quality form (webui/quality.py)
+    install_recordings(app, render, db_path, quality, clock)  # search, player, evaluations (webui/recordings.py)
 
     for route in app.routes:
         route.prepare()  # applies the plugins now: a route that declares no roles fails at start

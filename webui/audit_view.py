@@ -6,7 +6,6 @@ import datetime as dt
 import json
 import math
 import sqlite3
-import time
 from collections.abc import Mapping
 from typing import Callable
 from urllib.parse import urlencode
@@ -17,6 +16,7 @@ from .auth import requires
 from .i18n import gettext as _
 from .records import FilterError
 from .replies import json_error
+from .records import local_midnight
 
 AUDIT_ROLES = ("admin",)
 PER_PAGE = 50
@@ -90,16 +90,12 @@ class AuditFilter:
             args += [family, escaped + ".%"]
         if self.date_from:
             clauses.append("at >= ?")
-            args.append(_local_midnight(self.date_from))
+            args.append(local_midnight(self.date_from))
         if self.date_to:
             clauses.append("at < ?")
-            args.append(_local_midnight(self.date_to + dt.timedelta(days=1)))
+            args.append(local_midnight(self.date_to + dt.timedelta(days=1)))
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
 
-
-def _local_midnight(day: dt.date) -> float:
-    # The box's local calendar days, as the staff read them (as the call list's filter does).
-    return time.mktime(day.timetuple())
 
 
 def list_entries(db: sqlite3.Connection, f: AuditFilter) -> tuple[list[dict], int]:

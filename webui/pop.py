@@ -8,7 +8,7 @@ import sqlite3
 from firmware.store.phones import PhoneNumberError
 
 from .customer_cards import absorbed, get_card, lookup, recent_calls
-from .records import _local_midnight
+from .records import local_midnight
 from .ticket_queries import open_tickets
 
 # What a screen pop shows: the last calls and the open tickets (issue 14: the last 5 calls).
@@ -46,7 +46,7 @@ def screen_pop(db: sqlite3.Connection, offer: dict, region: str) -> dict:
 def today(db: sqlite3.Connection, agent_id: str, now: float) -> dict:
     """The agent's own figures since local midnight: calls talked, average handling time (talk, hold included,
     plus wrap-up, per call: the usual AHT) and time not ready, from the calls and the agent's state log."""
-    start = _local_midnight(dt.date.fromtimestamp(now))
+    start = local_midnight(dt.date.fromtimestamp(now))
     calls, talk = db.execute("SELECT count(*), coalesce(sum(talk), 0) FROM calls WHERE agent_id = ? AND "
                              "connected_at >= ? AND ended_at IS NOT NULL", [agent_id, start]).fetchone()
     # The state the agent was in at midnight counts from midnight, then every change after it.

@@ -38,6 +38,33 @@ EVENT_LABELS = {
     "queue:connect": N_("Connected to agent"),
     "queue:abandon": N_("Abandoned in queue"),
     "call:hangup": N_("Hung up"),
+    # What the recordings player puts on a call's timeline besides (docs/architecture.md §19).
+    "ivr:choice": N_("Menu choice"),
+    "ivr:collect": N_("Digits entered"),
+    "ivr:invalid": N_("Invalid entry"),
+    "ivr:timeout": N_("No entry in time"),
+    "queue:timeout": N_("Queue timed out"),
+    "queue:overflow": N_("Overflowed"),
+    "queue:full": N_("Queue full"),
+    "agent:noanswer": N_("Agent did not answer"),
+    "call:hold": N_("On hold"),
+    "call:resume": N_("Back from hold"),
+    "call:consult": N_("Consulting a colleague"),
+    "call:transfer": N_("Transferred"),
+    "call:transfer_answered": N_("Transfer answered"),
+    "call:transfer_failed": N_("Transfer failed"),
+    "call:transfer_out": N_("Transferred to an outside number"),
+    "call:conference": N_("Conference"),
+    "supervisor:join": N_("Supervisor joined"),
+    "supervisor:mode": N_("Supervisor changed mode"),
+    "supervisor:intercept": N_("Supervisor took the call over"),
+    "supervisor:leave": N_("Supervisor left"),
+    "recording:start": N_("Recording started"),
+    "recording:pause": N_("Recording paused"),
+    "recording:resume": N_("Recording resumed"),
+    "voicemail:start": N_("Voicemail started"),
+    "voicemail:end": N_("Voicemail ended"),
+    "callback:requested": N_("Callback requested"),
 }
 # A call's direction and who hung up, as the engine records them (firmware/callcenter: Call, end_call).
 DIRECTIONS = {"inbound": N_("Inbound"), "outbound": N_("Outbound"), "callback": N_("Callback")}
@@ -142,11 +169,11 @@ class CallFilter:
         args: list[object] = []
         if self.date_from:
             clauses.append("c.arrived_at >= ?")
-            args.append(_local_midnight(self.date_from))
+            args.append(local_midnight(self.date_from))
         # The last day a date can name (9999-12-31) has no next day to stop before: no upper bound.
         if self.date_to and self.date_to < dt.date.max:
             clauses.append("c.arrived_at < ?")
-            args.append(_local_midnight(self.date_to + dt.timedelta(days=1)))
+            args.append(local_midnight(self.date_to + dt.timedelta(days=1)))
         if self.number:
             escaped = self.number.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             clauses.append("c.number LIKE ? ESCAPE '\\'")
@@ -159,7 +186,7 @@ class CallFilter:
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
 
 
-def _local_midnight(day: dt.date) -> float:
+def local_midnight(day: dt.date) -> float:
     # Dates in the filter are the box's local calendar days, as the staff read them.
     return time.mktime(day.timetuple())
 

@@ -163,10 +163,11 @@ class _FileBody:
         self.fh.close()
 
 
-def send_file(f: HqFile) -> HTTPResponse:
-    """The file, whole or the one byte range asked for, with its SHA-256 as recorded by the box."""
+def send_file(f: HqFile, disposition: str = "attachment", filename: str = "") -> HTTPResponse:
+    """The file, whole or the one byte range asked for, with its SHA-256 as recorded by the box;
+    `disposition` "inline" for a page's player, "attachment" (saved as `filename`) for a download."""
     headers = {"Content-Type": "audio/wav", "Accept-Ranges": "bytes",
-               "Content-Disposition": f'attachment; filename="{f.id}.wav"'}
+               "Content-Disposition": f'{disposition}; filename="{filename or f.id + ".wav"}"'}
     if f.sha256:
         # RFC 9530 Repr-Digest: the digest of the whole file, whatever range this reply carries.
         headers["Repr-Digest"] = f"sha-256=:{base64.b64encode(bytes.fromhex(f.sha256)).decode()}:"

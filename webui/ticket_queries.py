@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from .i18n import gettext as _
 from .ticket_config import FINISHED, STATES, TicketConfig
 from .ticket_store import SELECT_TICKET, row_dict, whole_number
+from .records import local_midnight
 
 PER_PAGE = 50
 MAX_PER_PAGE = 200
@@ -105,10 +106,10 @@ class TicketFilter:
         # Dates are the box's local days, as the calls page takes them.
         if self.date_from:
             clauses.append("created_at >= ?")
-            args.append(_local_midnight(self.date_from))
+            args.append(local_midnight(self.date_from))
         if self.date_to:
             clauses.append("created_at < ?")
-            args.append(_local_midnight(self.date_to + dt.timedelta(days=1)))
+            args.append(local_midnight(self.date_to + dt.timedelta(days=1)))
         if self.q:
             # LIKE's wildcards in what was typed are text, not patterns.
             pattern = "%" + self.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
@@ -126,9 +127,6 @@ class TicketFilter:
                "per_page": str(self.per_page) if self.per_page != PER_PAGE else ""}
         return {k: v for k, v in out.items() if v}
 
-
-def _local_midnight(day: dt.date) -> float:
-    return dt.datetime.combine(day, dt.time(0)).timestamp()
 
 
 def list_tickets(conn: sqlite3.Connection, f: TicketFilter, now: float) -> tuple[list[dict], int]:

@@ -18,6 +18,7 @@ from firmware.store.sync import FileRefused, find_file
 from .auth import requires
 from .engine import CommandRefused, Engine, EngineUnavailable
 from .i18n import gettext as _, language
+from .recordings import first_byte
 from .replies import json_body, json_error
 from .sync import send_file
 from .ticket_config import STATES, load_ticket_config, ticket_config_path
@@ -241,15 +242,19 @@ def install(app: Bottle, render: Callable[..., str], db_path: str | Path, clock=
 
     @app.get("/tickets/<ticket_id>/recording")
     @requires(*TICKET_ROLES)
-    def ticket_recording(ticket_id, db):
+    def ticket_recording(ticket_id, db, audit):
         ticket = found(db, ticket_id)
         _call, recording = linked_call(db, ticket["call_id"])
         if recording is None:
             raise HTTPError(404, _("This ticket's call has no recording."))
         try:
-            return send_file(find_file(db, recordings, "recordings", recording["id"]))
+            f = find_file(db, recordings, "recordings", recording["id"])
         except FileRefused:
             raise HTTPError(404, _("The recording's file is not on the box.")) from None
+        if first_byte() == 0:
+            # Every play and download is audited (docs/architecture.md §19); a later range continues one.
+            audit.record("recording.play", recording["id"], {"call_id": ticket["call_id"], "ticket": ticket_id})
+        return send_file(f)
 
     def recent_calls(db, agent_id: str | None) -> list[tuple]:
         """The agent's last calls, newest first: the ones a ticket is most often made from."""

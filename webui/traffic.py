@@ -10,6 +10,7 @@ from collections.abc import Mapping
 
 from . import erlang
 from .i18n import N_, gettext as _
+from .records import local_midnight
 
 # Half hours: the interval workforce planners staff by (and Erlang C's steady-state assumption holds
 # better over 30 minutes than over an hour whose first and last quarters differ).
@@ -146,10 +147,6 @@ class TrafficQuery:
         return {k: v for k, v in out.items() if v}
 
 
-def _local_midnight(day: dt.date) -> float:
-    # The box's local calendar days, as the calls page reads them (webui/records.py).
-    return time.mktime(day.timetuple())
-
 
 # Offered: inbound calls that reached a queue (docs/kpi.md). Handle time: talk, which the engine counts
 # from connection to hang-up so hold is inside it, plus the wrap-up the agent spent after the call: the
@@ -213,8 +210,8 @@ def observed(db: sqlite3.Connection, q: TrafficQuery) -> list[dict]:
         args["queue"] = q.queue
     sql = OBSERVED_SQL.format(where=where, interval=INTERVAL_S)
     rows = [{"slot": slot, "offered": 0, "handled": 0, "handle_s": 0.0} for slot in range(INTERVALS)]
-    range_end = _local_midnight(q.date_to + dt.timedelta(days=1))
-    for start, end, offset in _stretches(_local_midnight(q.date_from), range_end):
+    range_end = local_midnight(q.date_to + dt.timedelta(days=1))
+    for start, end, offset in _stretches(local_midnight(q.date_from), range_end):
         for slot, offered, handled, handle_s in db.execute(sql, {**args, "start": start, "end": end, "offset": offset}):
             row = rows[slot]
             row.update(offered=row["offered"] + offered, handled=row["handled"] + handled,

@@ -319,8 +319,9 @@ def _unique(top: Section, key: str, what: str, values: list[str], errors: list[C
 
 
 def ensure_config(config_dir: Path) -> None:
-    """First start: seed the config directory with the stock site settings, ticket settings and flows."""
-    for name in ("site.toml", "tickets.toml"):
+    """First start: seed the config directory with the stock site settings, ticket settings, quality
+    form and flows."""
+    for name in ("site.toml", "tickets.toml", "quality.toml"):
         if not (config_dir / name).exists():
             config_dir.mkdir(parents=True, exist_ok=True)
             shutil.copy(DEFAULTS_DIR / name, config_dir / name)

@@ -19,6 +19,7 @@ import numpy as np
 
 from drivers.channel import RATE
 
+from firmware.core import peaks
 from firmware.core.handoff import Handoff
 from firmware.core.heartbeat import Heartbeat
 
@@ -92,6 +93,36 @@ def describe(path: Path) -> tuple[float, int, str] | None:
     channels = struct.unpack("<H", head[22:24])[0]
     data = struct.unpack("<I", head[40:44])[0]
     return data / (2 * channels) / RATE, _HEADER + data, sha
+
+
+def peaks_of(path: Path, channels: int, frames: int) -> peaks.Peaks:
+    """The recording's waveform peaks with numpy: what `firmware.core.peaks.compute` gives without it.
+
+    Read a few hundred kB at a time (a whole number of stretches), so an hour's call costs the engine
+    no more memory than a minute's."""
+    spp = peaks.samples_per_peak(frames)
+    step = spp * max(1, 65536 // spp)
+    lows, highs = [], []
+    with open(path, "rb") as f:
+        f.seek(_HEADER)
+        done = 0
+        while done < frames:
+            x = np.fromfile(f, "<i2", count=min(step, frames - done) * channels)
+            x = x[:len(x) // channels * channels].reshape(-1, channels) >> 8
+            if not len(x):
+                break
+            done += len(x)
+            whole = len(x) // spp * spp
+            if whole:
+                lows.append(x[:whole].reshape(-1, spp, channels).min(axis=1))
+                highs.append(x[:whole].reshape(-1, spp, channels).max(axis=1))
+            if whole < len(x):
+                lows.append(x[whole:].min(axis=0, keepdims=True))
+                highs.append(x[whole:].max(axis=0, keepdims=True))
+    lo = np.concatenate(lows).astype(np.int8) if lows else np.zeros((0, channels), np.int8)
+    hi = np.concatenate(highs).astype(np.int8) if highs else np.zeros((0, channels), np.int8)
+    return peaks.Peaks(RATE, spp, done, tuple(lo[:, c].tobytes() for c in range(channels)),
+                       tuple(hi[:, c].tobytes() for c in range(channels)))
 
 
 @dataclass
@@ -233,6 +264,13 @@ class Recorder:
         if f is None:
             return
         sha, data = f.close()
+        if self.keep:
+            # Once, here, off the loop: every page that shows the waveform reads these few kB
+            # (docs/architecture.md §19). A failure costs only the waveform; the web computes it later.
+            try:
+                peaks.write(f.path, peaks_of(f.path, f.channels, data // (2 * f.channels)))
+            except (OSError, peaks.PeaksError) as exc:
+                log.warning("recording %s: no waveform peaks: %s", f.path, exc)
         self.results.put(Finished(rec_id, f.path, data / (2 * f.channels) / RATE, _HEADER + data, sha))
         if not self.keep:
             f.path.unlink(missing_ok=True)

@@ -11,6 +11,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from firmware.core.peaks import sidecar
 from firmware.store import SYNCED_TABLES
 
 log = logging.getLogger(__name__)
@@ -387,6 +388,7 @@ def apply_retention(conn: sqlite3.Connection, root: Path, days: float, now: floa
                               relpath, root)
                     continue
                 path.unlink(missing_ok=True)
+                sidecar(path).unlink(missing_ok=True)   # its waveform peaks (firmware/core/peaks.py)
                 report.freed_bytes += size or 0
     if not dry_run:
         log.info("retention: %s deleted older than %g days (acknowledged by HQ up to %s), %d kept awaiting HQ",

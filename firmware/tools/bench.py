@@ -1,5 +1,6 @@
 """`make bench`: the engine's real-time factor on the simulated board, the DSP throughput table, HQ sync, the ticket
-and customer pages' answer times, memory, the knowledge base's search and the live events' screen pop."""
+and customer pages' answer times, memory, the knowledge base's search, the live events' screen pop and the
+recordings search."""
 from __future__ import annotations
 
 import subprocess
@@ -109,6 +110,10 @@ def main(quick: bool = False) -> int:
     print()
     # The knowledge base's search is the web process's code, which the box's packages do not import.
     subprocess.run([sys.executable, "-m", "webui.kb_bench", "--rounds", "10" if quick else "20"], check=False)
+    print()
+    # Likewise the recordings search (webui/recording_queries.py).
+    subprocess.run([sys.executable, "-m", "webui.recordings_bench", "--rounds", "10" if quick else "20"], check=False)
+    print()
     bench_customers.run(out=print, quick=quick)
     print()
     bench_events.run(out=print, quick=quick)

@@ -48,7 +48,9 @@ def test_every_synced_row_gets_a_new_increasing_sequence(tmp_path, table):
                 "ticket_events": {"ticket_id": "t", "at": "1", "kind": "note"},
                 "customer_numbers": {"customer_id": "c", "number": "+1"},
                 "sms_messages": {"direction": "out", "number": "1", "text": "t", "state": "queued", "created_at": "1",
-                                 "updated_at": "1"}}.get(table, {})
+                                 "updated_at": "1"},
+                "evaluations": {"recording_id": "r", "evaluator": "e", "score": "1", "scores": "[]",
+                                "created_at": "1"}}.get(table, {})
     db[table].insert({"id": "a", **required})
     db[table].insert({"id": "b", **{k: v + "2" for k, v in required.items()}})
     first = {r["id"]: r["seq"] for r in db[table].rows}

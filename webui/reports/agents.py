@@ -30,6 +30,10 @@ AGENT_COLUMNS = (
            N_("Mean of the callers' answers to the after-call survey (keys 1-5) on the agent's calls.")),
     Column("satisfaction", N_("Ticket satisfaction"), "number",
            N_("Mean satisfaction (1-5) the customers gave at the ticket callbacks of the agent's tickets.")),
+    Column("quality", N_("Quality score"), "number",
+           N_("Mean of the supervisors' quality evaluations (0-100) of the agent's calls in the range; a call's "
+              "score is 100 × Σ(weight × points ÷ maximum) ÷ Σ weight over the quality form's criteria.")),
+    Column("evaluations", N_("Evaluations"), "int", N_("Quality evaluations of the agent's calls in the range.")),
 )
 REASON_COLUMNS = (
     Column("agent", N_("Agent"), "text", N_("The agent's name and id.")),
@@ -107,6 +111,10 @@ def report(db: sqlite3.Connection, p: ReportParams) -> list[Table]:
     surveys = {r[0]: r[1] for r in db.execute(f"""
         SELECT c.agent_id, avg(CAST(s.answer AS REAL)) FROM survey_answers s JOIN calls c ON c.id = s.call_id
         WHERE {where} AND s.survey NOT LIKE 'ticket:%' AND s.answer GLOB '[1-5]' GROUP BY c.agent_id""", args)}
+    # docs/architecture.md §19: a call counts in the range it arrived in, whenever it was scored.
+    quality = {r[0]: r[1:] for r in db.execute(f"""
+        SELECT c.agent_id, avg(e.score), count(*) FROM evaluations e JOIN calls c ON c.id = e.call_id
+        WHERE {where} GROUP BY c.agent_id""", args)}
     times = state_times(db, p, ids)
     rows: list[tuple] = []
     reason_rows: list[tuple] = []
@@ -126,7 +134,8 @@ def report(db: sqlite3.Connection, p: ReportParams) -> list[Table]:
             continue
         rows.append((agents[agent], n, talk, hold, wrapup, (talk + hold + wrapup) / n if n else None,
                      by_state["not_ready"], logged_in, busy / working if working else None, transfers,
-                     fcr_yes / fcr_judged if fcr_judged else None, surveys.get(agent), satisfaction))
+                     fcr_yes / fcr_judged if fcr_judged else None, surveys.get(agent), satisfaction,
+                     *quality.get(agent, (None, 0))))
         for (state, reason), seconds in sorted(t.items()):
             if state == "not_ready" and seconds > 0:
                 label = _(reason) if reason else _("No reason given")

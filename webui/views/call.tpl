@@ -11,7 +11,11 @@
     <span class="st st-live">{{_("In progress")}}</span>
     % end
   </h1>
-  <p><a class="btn btn-primary" id="create-ticket" href="/tickets/new?call_id={{call['id']}}">{{_("Create ticket")}}</a></p>
+  <p><a class="btn btn-primary" id="create-ticket" href="/tickets/new?call_id={{call['id']}}">{{_("Create ticket")}}</a>
+    % for r in recordings:
+    <a class="btn btn-ghost" href="/recordings/{{r['id']}}">{{_("Play the recording")}} ({{fmt.duration(r['duration'])}})</a>
+    % end
+  </p>
 </div>
 
 <div class="detail">

@@ -13,6 +13,7 @@
   <option value="{{value}}" {{!'selected' if value == current else ''}}>{{label}}</option>
   % end
 % end
+% include('calls_nav', active_tab='calls')
 <div class="page-head">
   <h1>{{_("Calls")}}</h1>
   % if not problems:

@@ -27,7 +27,9 @@
     <a href="/console" class="{{'active' if get('active') == 'console' else ''}}">{{_("Console")}}</a>
     % end
     % if can_see_records:
-    <a href="/calls" class="{{'active' if get('active') == 'calls' else ''}}">{{_("Calls")}}</a>
+    <a href="/calls" class="{{'active' if get('active') in ('calls', 'recordings') else ''}}">{{_("Calls")}}</a>
+    % elif get('can_see_recordings'):
+    <a href="/recordings" class="{{'active' if get('active') == 'recordings' else ''}}">{{_("Recordings")}}</a>
     % end
     % if get('can_see_wallboard'):
     <a href="/wallboard" class="{{'active' if get('active') == 'wallboard' else ''}}">{{_("Wallboard")}}</a>
@@ -52,6 +54,7 @@
     % # The box's administration in one menu, so the bar fits a 1280-pixel screen (a <details>: no script).
     % admin = [link for link in (("/config", "config", _("Configuration"), get('can_configure')),
     %                            ("/flows", "flows", _("Flows"), get('can_edit_flows')),
+    %                            ("/quality", "quality", _("Quality form"), user_has('admin')),
     %                            ("/users", "users", _("Users"), user_has('admin')),
     %                            ("/audit", "audit", _("Audit log"), user_has('admin')),
     %                            ("/webhooks", "webhooks", _("Webhooks"), user_has('admin')),

@@ -66,7 +66,8 @@
       · {{fmt.when(call['arrived_at'])}} · {{call['agent_id'] or '—'}} · {{fmt.duration(call['talk'])}}</p>
     % if recording:
     <audio controls preload="none" src="/tickets/{{ticket['id']}}/recording" id="recording"></audio>
-    <p><a href="/tickets/{{ticket['id']}}/recording" download>{{_("Download the recording")}}</a></p>
+    <p><a href="/recordings/{{recording['id']}}">{{_("Open in the player: waveform, events, evaluation")}}</a> ·
+      <a href="/tickets/{{ticket['id']}}/recording" download>{{_("Download the recording")}}</a></p>
     % else:
     <p class="muted">{{_("The call has no recording.")}}</p>
     % end
