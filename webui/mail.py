@@ -75,6 +75,8 @@ def queue_mail(conn: sqlite3.Connection, to: str | Iterable[str], subject: str, 
     if sum(len(f.data) for f in files) > MAX_ATTACHMENTS:
         raise MailError(f"attachments over {MAX_ATTACHMENTS // (1024 * 1024)} MiB together")
     now = time.time() if now is None else now
+    # Unique by time, process and random digits (RFC 5322 §3.6.4); the box has no domain of its own, and
+    # .invalid is reserved for a name that is not one (RFC 6761 §6.4).
     message_id = make_msgid(domain="branchline.invalid")
     if conn.in_transaction:
         return _insert(conn, message_id, key, recipients, subject, body, files, now)

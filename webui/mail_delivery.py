@@ -162,7 +162,9 @@ class SmtpTransport:
                     raise _reply_error(code, text, f"RCPT TO {rcpt}")
             data = message.as_bytes()
         except smtplib.SMTPAuthenticationError as exc:
-            raise _reply_error(exc.smtp_code, exc.smtp_error, "login") from None
+            # A refused login is the box's settings, not the message: it waits for the fix, then goes.
+            detail = exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else exc.smtp_error
+            raise SendError(f"login refused: {exc.smtp_code} {detail}"[:MAX_ERROR]) from None
         except smtplib.SMTPResponseException as exc:
             raise _reply_error(exc.smtp_code, exc.smtp_error, "SMTP") from None
         except (OSError, smtplib.SMTPException, ssl.SSLError) as exc:

@@ -1,0 +1,111 @@
+"""The GSM modem's AT channel (3GPP TS 27.005 / 27.007) against scripted modem output: answers, errors,
+the +CMGS prompt, and unsolicited codes that arrive in the middle of anything, set aside whole."""
+from __future__ import annotations
+
+import pytest
+
+from drivers.gsm_at import AtChannel, AtError, PortLost, Unsolicited
+
+
+class ScriptedPort:
+    """A pyserial stand-in: each write of a command is answered with the bytes scripted for it."""
+
+    def __init__(self, answers: dict[bytes, bytes], lost_after: bytes | None = None):
+        self.answers, self.lost_after = answers, lost_after
+        self.pending = b""
+        self.written: list[bytes] = []
+        self.timeout = 0.0
+
+    def write(self, data: bytes) -> None:
+        self.written.append(data)
+        if self.lost_after is not None and data.startswith(self.lost_after):
+            self.pending = None  # type: ignore[assignment]
+            return
+        self.pending += self.answers.get(data, b"")
+
+    def flush(self) -> None:
+        pass
+
+    @property
+    def in_waiting(self) -> int:
+        return len(self.pending or b"")
+
+    def read(self, n: int) -> bytes:
+        if self.pending is None:
+            raise OSError(5, "Input/output error")
+        chunk, self.pending = self.pending[:n], self.pending[n:]
+        return chunk
+
+
+class Clock:
+    def __init__(self):
+        self.t = 0.0
+
+    def __call__(self) -> float:
+        self.t += 0.5          # each look at the clock is half a second: timeouts come without waiting
+        return self.t
+
+
+CDS_PDU = "0006390D91683108108300F0621270138153236212701381532300"
+
+
+@pytest.mark.parametrize(("answer", "info", "codes"), [
+    (b"\r\n+CSQ: 20,99\r\n\r\nOK\r\n", ["+CSQ: 20,99"], []),
+    (b"AT+CSQ\r\r\n+CSQ: 20,99\r\n\r\nOK\r\n", ["+CSQ: 20,99"], []),                   # the echo before ATE0
+    (b'\r\n+CMTI: "SM",3\r\n\r\n+CSQ: 20,99\r\n\r\nOK\r\n', ["+CSQ: 20,99"],
+     [Unsolicited('+CMTI: "SM",3')]),
+    (b"\r\n+CDS: 25\r\n" + CDS_PDU.encode() + b"\r\n\r\n+CSQ: 9,99\r\n\r\nOK\r\n", ["+CSQ: 9,99"],
+     [Unsolicited("+CDS: 25", CDS_PDU)]),
+    (b"\r\n^RSSI: 17\r\nRING\r\n+CSQ: 31,0\r\nOK\r\n", ["+CSQ: 31,0"], [Unsolicited("^RSSI: 17"), Unsolicited("RING")]),
+])
+def test_answers_and_the_codes_around_them(answer, info, codes):
+    at = AtChannel(ScriptedPort({b"AT+CSQ\r": answer}), "ttyUSB2", clock=Clock())
+    assert at.command("AT+CSQ") == info
+    assert at.poll() == codes
+
+
+@pytest.mark.parametrize(("answer", "code"), [
+    (b"\r\nERROR\r\n", ""), (b"\r\n+CME ERROR: 10\r\n", "10"), (b"\r\n+CMS ERROR: 500\r\n", "500"),
+    (b"\r\n+CME ERROR: SIM not inserted\r\n", "SIM not inserted"),
+])
+def test_errors_carry_their_code(answer, code):
+    at = AtChannel(ScriptedPort({b"AT+CPIN?\r": answer}), "ttyUSB2", clock=Clock())
+    with pytest.raises(AtError) as err:
+        at.command("AT+CPIN?")
+    assert err.value.code == code and not err.value.unknown and "ttyUSB2" in str(err.value)
+
+
+def test_no_answer_is_an_error_naming_the_command():
+    at = AtChannel(ScriptedPort({}), "ttyUSB2", clock=Clock())
+    with pytest.raises(AtError, match="no answer to AT in time"):
+        at.command("AT")
+
+
+def test_a_pdu_goes_at_the_prompt_and_its_reference_comes_back():
+    port = ScriptedPort({b"AT+CMGS=23\r": b"\r\n+CDS: 25\r\n" + CDS_PDU.encode() + b"\r\n\r\n> ",
+                         b"PDU\x1a": b"\r\n+CMGS: 57\r\n\r\nOK\r\n"})
+    at = AtChannel(port, "ttyUSB2", clock=Clock())
+    assert at.send_pdu(23, "PDU") == 57
+    assert at.poll() == [Unsolicited("+CDS: 25", CDS_PDU)]     # the report before the prompt is kept
+
+
+def test_a_refusal_after_the_pdu_is_known_not_sent():
+    port = ScriptedPort({b"AT+CMGS=23\r": b"\r\n> ", b"PDU\x1a": b"\r\n+CMS ERROR: 38\r\n"})
+    with pytest.raises(AtError) as err:
+        AtChannel(port, "ttyUSB2", clock=Clock()).send_pdu(23, "PDU")
+    assert err.value.code == "38" and not err.value.unknown
+
+
+def test_no_prompt_cancels_with_esc_and_nothing_went():
+    port = ScriptedPort({})
+    with pytest.raises(AtError, match="no prompt") as err:
+        AtChannel(port, "ttyUSB2", clock=Clock()).send_pdu(23, "PDU")
+    assert port.written[-1] == b"\x1b" and not err.value.unknown
+
+
+@pytest.mark.parametrize("lost", [True, False])
+def test_silence_or_a_lost_port_after_the_pdu_leaves_the_send_unknown(lost):
+    port = ScriptedPort({b"AT+CMGS=23\r": b"\r\n> "}, lost_after=b"PDU" if lost else None)
+    with pytest.raises(PortLost if lost else AtError) as err:
+        AtChannel(port, "ttyUSB2", clock=Clock()).send_pdu(23, "PDU")
+    assert err.value.unknown
