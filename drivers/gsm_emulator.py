@@ -148,8 +148,13 @@ class GsmEmulator(PtyDevice):
         elif cmd == "AT+CGMM":
             self._answer("EMU-GSM 4G", "OK")
         elif cmd == "AT+CPIN?":
-            error = self._sim_error()
-            self._answer(error or "+CPIN: READY", *(() if error else ("OK",)))
+            # TS 27.007 §8.3: a SIM waiting for its PIN says so; a missing SIM is an error.
+            if self.sim == "pin":
+                self._answer("+CPIN: SIM PIN", "OK")
+            elif self.sim == "absent":
+                self._answer(f"+CME ERROR: {CME_NO_SIM}")
+            else:
+                self._answer("+CPIN: READY", "OK")
         elif cmd in ("AT+CREG?", "AT+CEREG?"):
             prefix = cmd[2:-1]
             self._answer(f"{prefix}: 0,{1 if self.registered else 2}", "OK")

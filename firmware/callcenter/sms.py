@@ -179,19 +179,22 @@ class SmsService:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                self.step()
+                pause = self.step()
             except sqlite3.Error as exc:
                 log.warning("sms %s: %s; trying again", self.port, exc)
-                self._stop.wait(1.0)
+                pause = 1.0
+            if pause:
+                # A new text (queue_text) or a stop wakes the thread early.
+                self._wake.wait(pause)
+                self._wake.clear()
 
-    def step(self) -> None:
-        """One round: connect if need be, send what is due, follow calls, listen for codes."""
-        now = time.monotonic()
+    def step(self) -> float:
+        """One round: connect if need be, send what is due, follow calls, listen for codes; the seconds to
+        wait before the next round (0: go on at once; listening for codes is itself the wait)."""
+        now = self.clock()
         if not self.modem.open:
             if now < self._next_connect:
-                self._wake.wait(min(1.0, self._next_connect - now))
-                self._wake.clear()
-                return
+                return min(1.0, self._next_connect - now)
             try:
                 self.modem.connect()
                 self._reconnect_s = RECONNECT_MIN_S
@@ -202,7 +205,7 @@ class SmsService:
                 self._reconnect_s = min(RECONNECT_MAX_S, self._reconnect_s * 2)
                 log.info("sms %s: %s; next try in %.0f s", self.port, exc, self._reconnect_s)
             self._publish()
-            return
+            return 0.0
         try:
             if now >= self._next_status:
                 self.modem.refresh()
@@ -214,8 +217,9 @@ class SmsService:
             self._wake.clear()
         except GsmError as exc:
             log.warning("sms %s: %s", self.port, exc)
-            self._next_connect = time.monotonic() + self._reconnect_s
+            self._next_connect = self.clock() + self._reconnect_s
         self._publish()
+        return 0.0
 
     def _publish(self) -> None:
         with self._status_lock:
