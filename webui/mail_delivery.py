@@ -11,9 +11,9 @@ committed just before DATA, and `sent` once the server answered 250. If the conn
 or the process dies with a row still `sending`, the server may or may not have the message (the
 duplicate-message problem of RFC 1047): the row becomes `unknown` and is NOT sent again by itself. A
 person sees it on the page and may send it again, with the same Message-ID, so that a mailbox which
-drops repeats of a Message-ID shows it once. A lost notification is a nuisance; a report mailed to a
-customer twice, or a voicemail twice, is what the users complained of, and a crash inside the window of
-one reply is rare enough that asking a person costs little."""
+drops repeats of a Message-ID shows it once. Why not resend at once: the window is one reply long, so
+this is rare, and then a person who looks at the recipient's mailbox costs less than a report or a
+customer's voicemail arriving twice, which the recipients cannot tell from two messages."""
 from __future__ import annotations
 
 import functools
