@@ -56,6 +56,8 @@ CDS_PDU = "0006390D91683108108300F0621270138153236212701381532300"
      [Unsolicited('+CMTI: "SM",3')]),
     (b"\r\n+CDS: 25\r\n" + CDS_PDU.encode() + b"\r\n\r\n+CSQ: 9,99\r\n\r\nOK\r\n", ["+CSQ: 9,99"],
      [Unsolicited("+CDS: 25", CDS_PDU)]),
+    (b"\r\n+CMT: ,24\r\n" + CDS_PDU.encode() + b"\r\n+CSQ: 9,99\r\nOK\r\n", ["+CSQ: 9,99"],
+     [Unsolicited("+CMT: ,24", CDS_PDU)]),
     (b"\r\n^RSSI: 17\r\nRING\r\n+CSQ: 31,0\r\nOK\r\n", ["+CSQ: 31,0"], [Unsolicited("^RSSI: 17"), Unsolicited("RING")]),
 ])
 def test_answers_and_the_codes_around_them(answer, info, codes):
