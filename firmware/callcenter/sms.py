@@ -330,10 +330,14 @@ class SmsService:
                 f" AND purpose IN ({', '.join('?' * len(ASKS))}) AND created_at >= ? ORDER BY created_at DESC LIMIT 1",
                 [number, *ASKS, now - REPLY_WINDOW_S]).fetchone()
             if asked is not None:
-                out_id, call_id, ticket_id, purpose, question = asked
+                _out_id, call_id, ticket_id, purpose, question = asked
+                survey = f"sms:{purpose}"
+                if ticket_id:
+                    # As the ticket's satisfaction callback stores its score (webui/ticket_store.py).
+                    found = self._db.execute("SELECT call_id FROM tickets WHERE id = ?", [ticket_id]).fetchone()
+                    call_id, survey, question = (found[0] if found else call_id), f"ticket:{ticket_id}", "score"
                 self._db.execute("INSERT INTO survey_answers (id, call_id, survey, question, answer, at) VALUES"
-                                 " (?, ?, ?, ?, ?, ?)", [_new_id(), call_id or ticket_id or out_id, f"sms:{purpose}",
-                                                         question[:200], plain, now])
+                                 " (?, ?, ?, ?, ?, ?)", [_new_id(), call_id, survey, question[:200], plain, now])
                 self._db.execute("UPDATE sms_messages SET call_id = ?, ticket_id = ? WHERE id = ?",
                                  [call_id, ticket_id, row_id])
                 return "answer"

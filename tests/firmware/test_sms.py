@@ -160,6 +160,22 @@ def test_a_reply_digit_is_stored_as_the_survey_answer(service, emulator, tmp_pat
     assert incoming["purpose"] == "answer" and incoming["call_id"] == "call-1"
 
 
+def test_a_reply_to_a_tickets_text_is_stored_as_the_tickets_score(service, emulator, tmp_path):
+    conn = connect(tmp_path / "branchline.db")
+    with write_transaction(conn):
+        conn.execute("INSERT INTO tickets (id, call_id, category, priority, state, created_at, updated_at) VALUES"
+                     " ('t-1', 'call-9', 'repair', 'normal', 'resolved', 1, 1)")
+    conn.close()
+    service.queue_text("13800138000", "您的维修已完成，请回复1-5评价。", purpose="ticket", ticket_id="t-1")
+    run(service, 3)
+    emulator.deliver("+8613800138000", "5")
+    run(service, 3)
+    conn = connect(tmp_path / "branchline.db")
+    assert conn.execute("SELECT call_id, survey, question, answer FROM survey_answers").fetchall() == [
+        ("call-9", "ticket:t-1", "score", "5")]
+    conn.close()
+
+
 def test_a_text_asking_to_be_called_back_becomes_a_callback_request(service, emulator, tmp_path):
     run(service, 2)
     emulator.deliver("+8613900139000", "请回电，谢谢")
