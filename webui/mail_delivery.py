@@ -214,6 +214,11 @@ class MailSender:
     def follow_voicemails(self, config: MailConfig) -> int:
         """Queue a mail for each voicemail stored since the last pass whose box has an address; the first
         pass starts at the latest voicemail (mail from now on, not history)."""
+        # A read first: the write lock is taken only when a voicemail changed, not every second.
+        cursor = self.conn.execute("SELECT value FROM settings WHERE key = ?", [VOICEMAIL_CURSOR_KEY]).fetchone()
+        latest = self.conn.execute("SELECT coalesce(max(seq), 0) FROM voicemails").fetchone()[0]
+        if cursor is not None and int(cursor[0]) >= latest:
+            return 0
         with write_transaction(self.conn):
             row = self.conn.execute("SELECT value FROM settings WHERE key = ?", [VOICEMAIL_CURSOR_KEY]).fetchone()
             if row is None:

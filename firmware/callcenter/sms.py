@@ -354,6 +354,12 @@ class SmsService:
     def _follow_calls(self) -> None:
         """A satisfaction text to the caller of each answered inbound call that ended since the last
         round, when configured ([sms] after_call) and the caller's number is a mobile one."""
+        with self._db_lock:
+            # A read first: the write lock is taken only when a call changed, not at every round.
+            cursor = self._db.execute("SELECT value FROM settings WHERE key = ?", [CALLS_CURSOR_KEY]).fetchone()
+            latest = self._db.execute("SELECT coalesce(max(seq), 0) FROM calls").fetchone()[0]
+        if cursor is not None and int(cursor[0]) >= latest:
+            return
         with self._db_lock, write_transaction(self._db):
             row = self._db.execute("SELECT value FROM settings WHERE key = ?", [CALLS_CURSOR_KEY]).fetchone()
             if row is None:
