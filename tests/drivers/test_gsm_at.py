@@ -3,6 +3,8 @@ the +CMGS prompt, and unsolicited codes that arrive in the middle of anything, s
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from drivers.gsm_at import AtChannel, AtError, PortLost, Unsolicited
 
@@ -111,3 +113,53 @@ def test_silence_or_a_lost_port_after_the_pdu_leaves_the_send_unknown(lost):
     with pytest.raises(PortLost if lost else AtError) as err:
         AtChannel(port, "ttyUSB2", clock=Clock()).send_pdu(23, "PDU")
     assert err.value.unknown
+
+
+class ChunkedPort(ScriptedPort):
+    """Gives the scripted answer back in the chunks given, one read at a time (a USB modem's bytes come
+    in pieces that split lines anywhere)."""
+
+    def __init__(self, cmd: bytes, chunks: list[bytes]):
+        super().__init__({})
+        self.cmd, self.chunks = cmd, chunks
+
+    def write(self, data: bytes) -> None:
+        self.written.append(data)
+        if data == self.cmd:
+            self.pending = b""
+
+    @property
+    def in_waiting(self) -> int:
+        return len(self.chunks[0]) if self.chunks else 0
+
+    def read(self, n: int) -> bytes:
+        if not self.chunks:
+            return b""
+        chunk = self.chunks[0][:n]
+        self.chunks[0] = self.chunks[0][n:]
+        if not self.chunks[0]:
+            self.chunks.pop(0)
+        return chunk
+
+
+INFO = st.lists(st.from_regex(r"\+C[A-Z]{2,4}: [0-9,]{1,12}", fullmatch=True), max_size=4)
+CODES = st.lists(st.sampled_from([('+CMTI: "SM",1', ""), ("+CDS: 25", CDS_PDU), ("RING", ""), ("^RSSI: 9", "")]),
+                 max_size=3)
+
+
+@settings(max_examples=200, deadline=None)
+@given(info=INFO, codes=CODES, where=st.lists(st.integers(0, 5), max_size=3), cuts=st.lists(st.integers(1, 400)))
+def test_codes_anywhere_in_an_answer_cut_anywhere_are_set_aside_whole(info, codes, where, cuts):
+    units = [[line] for line in info]            # a code and its PDU line arrive together
+    for n, (line, pdu) in enumerate(codes):
+        at = min(where[n] if n < len(where) else 0, len(units))
+        units.insert(at, [line] + ([pdu] if pdu else []))
+    lines = [line for unit in units for line in unit]
+    data = b"".join(b"\r\n" + line.encode() + b"\r\n" for line in lines) + b"\r\nOK\r\n"
+    chunks, start = [], 0
+    for cut in sorted({c for c in cuts if c < len(data)}) + [len(data)]:
+        chunks.append(data[start:cut])
+        start = cut
+    at = AtChannel(ChunkedPort(b"AT+X\r", [c for c in chunks if c]), "ttyUSB2", clock=Clock())
+    assert at.command("AT+X") == info
+    assert sorted(at.poll(), key=repr) == sorted((Unsolicited(line, pdu) for line, pdu in codes), key=repr)
