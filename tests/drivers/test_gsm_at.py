@@ -142,7 +142,8 @@ class ChunkedPort(ScriptedPort):
         return chunk
 
 
-INFO = st.lists(st.from_regex(r"\+C[A-Z]{2,4}: [0-9,]{1,12}", fullmatch=True), max_size=4)
+# Answers of the commands the driver sends (never an unsolicited code's name).
+INFO = st.lists(st.from_regex(r"\+(CSQ|CREG|CEREG|COPS|CPIN|CMGS|CMGR): [0-9,]{1,12}", fullmatch=True), max_size=4)
 CODES = st.lists(st.sampled_from([('+CMTI: "SM",1', ""), ("+CDS: 25", CDS_PDU), ("RING", ""), ("^RSSI: 9", "")]),
                  max_size=3)
 
