@@ -100,6 +100,17 @@ def test_a_network_refusal_is_retried_with_backoff_then_failed_never_doubled(ser
     assert emulator.sent == []
 
 
+def test_a_refusal_after_a_text_s_first_part_leaves_it_unknown_not_resent(service, emulator, tmp_path, clock):
+    emulator.fail_after = 1
+    service.queue_text("13800138000", LONG_ZH)
+    for _ in range(MAX_ATTEMPTS + 1):
+        run(service, 3)
+        clock.t += RETRY_S * MAX_ATTEMPTS
+    assert len(emulator.sent) == 1                       # the recipient has part 1; a resend would repeat it
+    row = rows(tmp_path / "branchline.db")[0]
+    assert row["state"] == "unknown" and "after 1 of" in row["error"]
+
+
 def test_an_unplug_mid_send_leaves_the_text_unknown_and_it_is_not_resent_until_asked(service, emulator, tmp_path, clock):
     emulator.unplug_on_send = True
     message = service.queue_text("13800138000", "Your parcel is on its way.")
