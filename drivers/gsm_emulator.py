@@ -33,7 +33,8 @@ class SentText:
 
 class GsmEmulator(PtyDevice):
     """Faults are plain attributes, set from any thread: `sim` ("ready" | "absent" | "pin"),
-    `registered` (bool), `fail_sends` (how many next parts get +CMS ERROR), `hang_sends` (parts never
+    `registered` (bool), `fail_sends` (how many next parts get +CMS ERROR), `fail_after` (parts accepted
+    before every later one gets +CMS ERROR), `hang_sends` (parts never
     answered), `unplug_on_send` (unplug once the next PDU is received), `garbage` (lines to say before the
     next answer), `report_status` (TP-ST of the status reports, None: none sent)."""
 
@@ -46,6 +47,7 @@ class GsmEmulator(PtyDevice):
         self.sim = "ready"
         self.registered = True
         self.fail_sends = 0
+        self.fail_after: int | None = None   # accept this many more parts, then refuse every later one
         self.hang_sends = 0
         self.unplug_on_send = False
         self.garbage: list[str] = []
@@ -148,8 +150,13 @@ class GsmEmulator(PtyDevice):
         elif cmd == "AT+CGMM":
             self._answer("EMU-GSM 4G", "OK")
         elif cmd == "AT+CPIN?":
-            error = self._sim_error()
-            self._answer(error or "+CPIN: READY", *(() if error else ("OK",)))
+            # TS 27.007 §8.3: a SIM waiting for its PIN says so; a missing SIM is an error.
+            if self.sim == "pin":
+                self._answer("+CPIN: SIM PIN", "OK")
+            elif self.sim == "absent":
+                self._answer(f"+CME ERROR: {CME_NO_SIM}")
+            else:
+                self._answer("+CPIN: READY", "OK")
         elif cmd in ("AT+CREG?", "AT+CEREG?"):
             prefix = cmd[2:-1]
             self._answer(f"{prefix}: 0,{1 if self.registered else 2}", "OK")
@@ -195,7 +202,10 @@ class GsmEmulator(PtyDevice):
             self.hang_sends -= 1
             self._accept(pdu)
             return
-        if self.fail_sends or not self.registered:
+        refuse_now = self.fail_after is not None and self.fail_after <= 0
+        if self.fail_after is not None:
+            self.fail_after -= 1
+        if self.fail_sends or refuse_now or not self.registered:
             self.fail_sends = max(0, self.fail_sends - 1)
             self._answer(f"+CMS ERROR: {CMS_NETWORK_OUT_OF_ORDER}")
             return

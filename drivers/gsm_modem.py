@@ -78,6 +78,7 @@ class GsmModem:
         self.status = ModemStatus(port)
         self._serial: serial.Serial | None = None
         self.at: AtChannel | None = None
+        self._set_up = False             # PDU mode and message routing set (needs a ready SIM)
 
     @property
     def open(self) -> bool:
@@ -98,10 +99,6 @@ class GsmModem:
                 self.at.command(cmd)
             self.status.connected = True
             self.refresh()
-            if self.status.sim == "ready":
-                # TS 27.005 §3.2.3 +CMGF=0: PDU mode; then where texts go and how they are told.
-                for cmd in ("AT+CMGF=0", CPMS, CNMI):
-                    self.at.command(cmd)
         except AtError as exc:
             self._lost(exc)
             raise GsmError(str(exc)) from None
@@ -122,6 +119,12 @@ class GsmModem:
             except AtError as exc:
                 status.sim = "absent" if exc.code in NO_SIM_ERRORS else f"error {exc.code}"
             if status.sim == "ready":
+                if not self._set_up:
+                    # TS 27.005 §3.2.3 +CMGF=0: PDU mode; then where texts go and how they are told. Once
+                    # the SIM is ready: a SIM put in (or unlocked) later is taken up at the next refresh.
+                    for cmd in ("AT+CMGF=0", CPMS, CNMI):
+                        at.command(cmd)
+                    self._set_up = True
                 status.registration = self._registration(at)
                 csq = _value(at.command("AT+CSQ"), "+CSQ:")
                 if csq and re.fullmatch(r"\d+,\d+", csq):
@@ -259,6 +262,7 @@ class GsmModem:
             except serial_ports.PORT_ERRORS:
                 pass
         self._serial, self.at = None, None
+        self._set_up = False
         self.status.connected = False
 
 

@@ -34,9 +34,9 @@ MAX_UCS2 = MAX_OCTETS // 2
 # §9.2.3.24.1: the 8-bit reference numbers parts 1 to 255; a text longer than that is not a text.
 MAX_PARTS = 255
 # TS 23.038 §4: data coding scheme, general group: 0x00 default alphabet, 0x08 UCS-2.
-DCS_GSM7, DCS_8BIT, DCS_UCS2 = 0x00, 0x04, 0x08
+DCS_GSM7, DCS_UCS2 = 0x00, 0x08
 # TS 23.040 §9.1.2.5: type of address; international (TON 1) or unknown (TON 0), ISDN plan (NPI 1).
-TOA_INTERNATIONAL, TOA_UNKNOWN, TOA_ALPHANUMERIC = 0x91, 0x81, 0xD0
+TOA_INTERNATIONAL, TOA_UNKNOWN = 0x91, 0x81
 # TS 23.040 §9.2.3.12.1: relative validity period 0xA7 = 24 hours ((167 - 143) x 30 min + 12 h).
 VALIDITY_24H = 0xA7
 MAX_ADDRESS_DIGITS = 20

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from email.utils import make_msgid
 from pathlib import Path
 
-from firmware.config.messaging import check_address
+from firmware.config.messaging import MAX_RECIPIENTS, check_address
 from firmware.store import write_transaction
 
 from typed_toml import ConfigError, Section
@@ -24,8 +24,6 @@ MAX_SUBJECT = 998
 MAX_BODY = 1024 * 1024
 # Many providers refuse a message over 10 MB whole (base64 adds a third): the attachments stay under it.
 MAX_ATTACHMENTS = 7 * 1024 * 1024
-MAX_RECIPIENTS = 20
-STATES = ("pending", "sending", "sent", "unknown", "failed")
 
 
 class MailError(ValueError):
@@ -75,6 +73,8 @@ def queue_mail(conn: sqlite3.Connection, to: str | Iterable[str], subject: str, 
     if sum(len(f.data) for f in files) > MAX_ATTACHMENTS:
         raise MailError(f"attachments over {MAX_ATTACHMENTS // (1024 * 1024)} MiB together")
     now = time.time() if now is None else now
+    # Unique by time, process and random digits (RFC 5322 §3.6.4); the box has no domain of its own, and
+    # .invalid is reserved for a name that is not one (RFC 6761 §6.4).
     message_id = make_msgid(domain="branchline.invalid")
     if conn.in_transaction:
         return _insert(conn, message_id, key, recipients, subject, body, files, now)
@@ -114,4 +114,4 @@ def send_again(conn: sqlite3.Connection, mail_id: int, now: float) -> bool:
     return cur.rowcount == 1
 
 
-__all__ = ["Attachment", "MailError", "STATES", "queue_mail", "recent", "send_again"]
+__all__ = ["Attachment", "MailError", "queue_mail", "recent", "send_again"]

@@ -11,9 +11,9 @@ committed just before DATA, and `sent` once the server answered 250. If the conn
 or the process dies with a row still `sending`, the server may or may not have the message (the
 duplicate-message problem of RFC 1047): the row becomes `unknown` and is NOT sent again by itself. A
 person sees it on the page and may send it again, with the same Message-ID, so that a mailbox which
-drops repeats of a Message-ID shows it once. A lost notification is a nuisance; a report mailed to a
-customer twice, or a voicemail twice, is what the users complained of, and a crash inside the window of
-one reply is rare enough that asking a person costs little."""
+drops repeats of a Message-ID shows it once. Why not resend at once: the window is one reply long, so
+this is rare, and then a person who looks at the recipient's mailbox costs less than a report or a
+customer's voicemail arriving twice, which the recipients cannot tell from two messages."""
 from __future__ import annotations
 
 import functools
@@ -162,7 +162,9 @@ class SmtpTransport:
                     raise _reply_error(code, text, f"RCPT TO {rcpt}")
             data = message.as_bytes()
         except smtplib.SMTPAuthenticationError as exc:
-            raise _reply_error(exc.smtp_code, exc.smtp_error, "login") from None
+            # A refused login is the box's settings, not the message: it waits for the fix, then goes.
+            detail = exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else exc.smtp_error
+            raise SendError(f"login refused: {exc.smtp_code} {detail}"[:MAX_ERROR]) from None
         except smtplib.SMTPResponseException as exc:
             raise _reply_error(exc.smtp_code, exc.smtp_error, "SMTP") from None
         except (OSError, smtplib.SMTPException, ssl.SSLError) as exc:
@@ -212,6 +214,11 @@ class MailSender:
     def follow_voicemails(self, config: MailConfig) -> int:
         """Queue a mail for each voicemail stored since the last pass whose box has an address; the first
         pass starts at the latest voicemail (mail from now on, not history)."""
+        # A read first: the write lock is taken only when a voicemail changed, not every second.
+        cursor = self.conn.execute("SELECT value FROM settings WHERE key = ?", [VOICEMAIL_CURSOR_KEY]).fetchone()
+        latest = self.conn.execute("SELECT coalesce(max(seq), 0) FROM voicemails").fetchone()[0]
+        if cursor is not None and int(cursor[0]) >= latest:
+            return 0
         with write_transaction(self.conn):
             row = self.conn.execute("SELECT value FROM settings WHERE key = ?", [VOICEMAIL_CURSOR_KEY]).fetchone()
             if row is None:

@@ -34,8 +34,7 @@ REGISTRATION_NAMES = {"home": N_("registered (home)"), "roaming": N_("registered
 
 def recent_texts(db: sqlite3.Connection, limit: int = RECENT) -> list[dict]:
     cur = db.execute("SELECT id, direction, number, text, state, purpose, parts, error, attempts, created_at, sent_at,"
-                     " delivered_at, requested_by FROM sms_messages WHERE state != 'partial' OR direction = 'in'"
-                     " ORDER BY created_at DESC LIMIT ?", [limit])
+                     " delivered_at, requested_by FROM sms_messages ORDER BY created_at DESC LIMIT ?", [limit])
     names = [c[0] for c in cur.description]
     return [dict(zip(names, row)) for row in cur]
 

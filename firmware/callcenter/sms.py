@@ -179,19 +179,22 @@ class SmsService:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                self.step()
+                pause = self.step()
             except sqlite3.Error as exc:
                 log.warning("sms %s: %s; trying again", self.port, exc)
-                self._stop.wait(1.0)
+                pause = 1.0
+            if pause:
+                # A new text (queue_text) or a stop wakes the thread early.
+                self._wake.wait(pause)
+                self._wake.clear()
 
-    def step(self) -> None:
-        """One round: connect if need be, send what is due, follow calls, listen for codes."""
-        now = time.monotonic()
+    def step(self) -> float:
+        """One round: connect if need be, send what is due, follow calls, listen for codes; the seconds to
+        wait before the next round (0: go on at once; listening for codes is itself the wait)."""
+        now = self.clock()
         if not self.modem.open:
             if now < self._next_connect:
-                self._wake.wait(min(1.0, self._next_connect - now))
-                self._wake.clear()
-                return
+                return min(1.0, self._next_connect - now)
             try:
                 self.modem.connect()
                 self._reconnect_s = RECONNECT_MIN_S
@@ -202,7 +205,7 @@ class SmsService:
                 self._reconnect_s = min(RECONNECT_MAX_S, self._reconnect_s * 2)
                 log.info("sms %s: %s; next try in %.0f s", self.port, exc, self._reconnect_s)
             self._publish()
-            return
+            return 0.0
         try:
             if now >= self._next_status:
                 self.modem.refresh()
@@ -214,8 +217,9 @@ class SmsService:
             self._wake.clear()
         except GsmError as exc:
             log.warning("sms %s: %s", self.port, exc)
-            self._next_connect = time.monotonic() + self._reconnect_s
+            self._next_connect = self.clock() + self._reconnect_s
         self._publish()
+        return 0.0
 
     def _publish(self) -> None:
         with self._status_lock:
@@ -326,10 +330,14 @@ class SmsService:
                 f" AND purpose IN ({', '.join('?' * len(ASKS))}) AND created_at >= ? ORDER BY created_at DESC LIMIT 1",
                 [number, *ASKS, now - REPLY_WINDOW_S]).fetchone()
             if asked is not None:
-                out_id, call_id, ticket_id, purpose, question = asked
+                _out_id, call_id, ticket_id, purpose, question = asked
+                survey = f"sms:{purpose}"
+                if ticket_id:
+                    # As the ticket's satisfaction callback stores its score (webui/ticket_store.py).
+                    found = self._db.execute("SELECT call_id FROM tickets WHERE id = ?", [ticket_id]).fetchone()
+                    call_id, survey, question = (found[0] if found else call_id), f"ticket:{ticket_id}", "score"
                 self._db.execute("INSERT INTO survey_answers (id, call_id, survey, question, answer, at) VALUES"
-                                 " (?, ?, ?, ?, ?, ?)", [_new_id(), call_id or ticket_id or out_id, f"sms:{purpose}",
-                                                         question[:200], plain, now])
+                                 " (?, ?, ?, ?, ?, ?)", [_new_id(), call_id, survey, question[:200], plain, now])
                 self._db.execute("UPDATE sms_messages SET call_id = ?, ticket_id = ? WHERE id = ?",
                                  [call_id, ticket_id, row_id])
                 return "answer"
@@ -346,6 +354,12 @@ class SmsService:
     def _follow_calls(self) -> None:
         """A satisfaction text to the caller of each answered inbound call that ended since the last
         round, when configured ([sms] after_call) and the caller's number is a mobile one."""
+        with self._db_lock:
+            # A read first: the write lock is taken only when a call changed, not at every round.
+            cursor = self._db.execute("SELECT value FROM settings WHERE key = ?", [CALLS_CURSOR_KEY]).fetchone()
+            latest = self._db.execute("SELECT coalesce(max(seq), 0) FROM calls").fetchone()[0]
+        if cursor is not None and int(cursor[0]) >= latest:
+            return
         with self._db_lock, write_transaction(self._db):
             row = self._db.execute("SELECT value FROM settings WHERE key = ?", [CALLS_CURSOR_KEY]).fetchone()
             if row is None:

@@ -114,5 +114,5 @@ def read_sms(top: Section) -> SmsConfig:
     return cfg
 
 
-__all__ = ["ADDRESS", "CALLBACK_KEYWORDS", "MailConfig", "SECURITY", "SmsConfig",
+__all__ = ["ADDRESS", "CALLBACK_KEYWORDS", "MAX_RECIPIENTS", "MailConfig", "SECURITY", "SmsConfig",
            "check_address", "read_mail", "read_sms"]

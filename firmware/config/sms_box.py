@@ -83,8 +83,8 @@ def open_sms(engine: Engine, center: CallCenter, port: str, db_path: Path, site_
     # The work is done off the loop, on the control connection's thread (the outbox row written, the
     # status copied); the loop only hands the result back.
     engine.add_commands({name: lambda result: result for name in COMMANDS}, {
-        "sms.send": refusing(lambda number, text, purpose="test", requested_by="":
-                             service.queue_text(number, text, purpose, requested_by)),
+        "sms.send": refusing(lambda number, text, purpose="test", requested_by="", call_id=None, ticket_id=None:
+                             service.queue_text(number, text, purpose, requested_by, call_id, ticket_id)),
         "sms.status": refusing(service.status),
         "sms.resend": refusing(lambda id: service.send_again(id)),
     })

@@ -189,7 +189,9 @@ COMMANDS: dict[str, dict] = {
     # A text through the GSM modem (firmware/callcenter/sms.py checks the number and the length again:
     # 670 characters are 10 parts in Chinese). The number as typed: spaces and dashes allowed.
     "sms.send": {"number": Text(1, MAX_TYPED_NUMBER), "text": Text(1, MAX_SMS_TEXT, lines=True),
-                 "purpose": optional(Text(1, 20)), "requested_by": optional(Text(1, MAX_ID))},
+                 "purpose": optional(Text(1, 20)), "requested_by": optional(Text(1, MAX_ID)),
+                 # What the text is about: a reply 1-5 is stored as the answer on this call or ticket.
+                 "call_id": optional(Text(1, MAX_ID)), "ticket_id": optional(Text(1, MAX_ID))},
     "sms.status": {},
     "sms.resend": {"id": Text(1, MAX_ID)},
 }

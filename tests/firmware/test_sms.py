@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from drivers.gsm_emulator import GsmEmulator
-from firmware.callcenter.sms import MAX_ATTEMPTS, RETRY_S, SmsError, SmsService, TextRules
+from drivers.modem_port import RECONNECT_MIN_S
+from firmware.callcenter.sms import MAX_ATTEMPTS, RETRY_S, STATUS_EVERY_S, SmsError, SmsService, TextRules
 from firmware.store import connect, write_transaction
 
 LONG_ZH = "您好，感谢您致电本中心。请为本次服务打分：1 很不满意，5 非常满意。回复数字即可。" * 3
@@ -68,7 +69,7 @@ def test_a_long_chinese_text_reaches_the_network_once_and_is_marked_delivered(se
 
 
 @pytest.mark.parametrize("fault", ["absent", "pin", "no network"])
-def test_a_text_waits_while_the_modem_cannot_send_and_goes_once_it_can(service, emulator, tmp_path, fault):
+def test_a_text_waits_while_the_modem_cannot_send_and_goes_once_it_can(service, emulator, tmp_path, clock, fault):
     if fault == "no network":
         emulator.registered = False
     else:
@@ -78,11 +79,9 @@ def test_a_text_waits_while_the_modem_cannot_send_and_goes_once_it_can(service, 
     assert emulator.sent == [] and rows(tmp_path / "branchline.db")[0]["state"] == "queued"
     modem = service.status()["modem"]
     assert not modem["can_send"]
-    assert modem["sim"] == {"absent": "absent", "pin": "SIM PIN", "no network": "ready"}[fault] or \
-        modem["sim"].startswith("error")
-    emulator.sim, emulator.registered = "ready", True
-    service.modem.close()            # the technician fixed it; the service finds the modem again
-    service._next_connect = 0.0
+    assert modem["sim"] == {"absent": "absent", "pin": "SIM PIN", "no network": "ready"}[fault]
+    emulator.sim, emulator.registered = "ready", True      # the technician fixed it
+    clock.t += STATUS_EVERY_S                             # the service looks again
     run(service)
     assert [t for _, t in emulator.texts()] == ["Your repair is booked for 9:00 tomorrow."]
 
@@ -101,14 +100,25 @@ def test_a_network_refusal_is_retried_with_backoff_then_failed_never_doubled(ser
     assert emulator.sent == []
 
 
-def test_an_unplug_mid_send_leaves_the_text_unknown_and_it_is_not_resent_until_asked(service, emulator, tmp_path):
+def test_a_refusal_after_a_text_s_first_part_leaves_it_unknown_not_resent(service, emulator, tmp_path, clock):
+    emulator.fail_after = 1
+    service.queue_text("13800138000", LONG_ZH)
+    for _ in range(MAX_ATTEMPTS + 1):
+        run(service, 3)
+        clock.t += RETRY_S * MAX_ATTEMPTS
+    assert len(emulator.sent) == 1                       # the recipient has part 1; a resend would repeat it
+    row = rows(tmp_path / "branchline.db")[0]
+    assert row["state"] == "unknown" and "after 1 of" in row["error"]
+
+
+def test_an_unplug_mid_send_leaves_the_text_unknown_and_it_is_not_resent_until_asked(service, emulator, tmp_path, clock):
     emulator.unplug_on_send = True
     message = service.queue_text("13800138000", "Your parcel is on its way.")
     run(service, 3)
     assert len(emulator.sent) == 1                       # the network got it; the box never heard +CMGS
     assert rows(tmp_path / "branchline.db")[0]["state"] == "unknown"
     emulator.replug()
-    service._next_connect = 0.0
+    clock.t += RECONNECT_MIN_S                            # the bounded back-off's first wait
     run(service, 6)
     assert service.status()["modem"]["connected"] and len(emulator.sent) == 1
     service.send_again(message["id"])
@@ -159,6 +169,22 @@ def test_a_reply_digit_is_stored_as_the_survey_answer(service, emulator, tmp_pat
     assert answers == [("call-1", "sms:after_call", "4")]
     (incoming,) = rows(tmp_path / "branchline.db", "in")
     assert incoming["purpose"] == "answer" and incoming["call_id"] == "call-1"
+
+
+def test_a_reply_to_a_tickets_text_is_stored_as_the_tickets_score(service, emulator, tmp_path):
+    conn = connect(tmp_path / "branchline.db")
+    with write_transaction(conn):
+        conn.execute("INSERT INTO tickets (id, call_id, category, priority, state, created_at, updated_at) VALUES"
+                     " ('t-1', 'call-9', 'repair', 'normal', 'resolved', 1, 1)")
+    conn.close()
+    service.queue_text("13800138000", "您的维修已完成，请回复1-5评价。", purpose="ticket", ticket_id="t-1")
+    run(service, 3)
+    emulator.deliver("+8613800138000", "5")
+    run(service, 3)
+    conn = connect(tmp_path / "branchline.db")
+    assert conn.execute("SELECT call_id, survey, question, answer FROM survey_answers").fetchall() == [
+        ("call-9", "ticket:t-1", "score", "5")]
+    conn.close()
 
 
 def test_a_text_asking_to_be_called_back_becomes_a_callback_request(service, emulator, tmp_path):

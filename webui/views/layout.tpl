@@ -49,7 +49,6 @@
     % end
     % if get('can_see_tools'):
     <a href="/tools" class="{{'active' if get('active') == 'tools' else ''}}">{{_("Tools")}}</a>
-    <a href="/sms" class="{{'active' if get('active') == 'sms' else ''}}">{{_("Texts")}}</a>
     % end
     % # The box's administration in one menu, so the bar fits a 1280-pixel screen (a <details>: no script).
     % admin = [link for link in (("/config", "config", _("Configuration"), get('can_configure')),
@@ -59,6 +58,7 @@
     %                            ("/audit", "audit", _("Audit log"), user_has('admin')),
     %                            ("/webhooks", "webhooks", _("Webhooks"), user_has('admin')),
     %                            ("/mail", "mail", _("E-mail"), user_has('admin')),
+    %                            ("/sms", "sms", _("Texts"), get('can_see_tools')),
     %                            ("/backup", "backup", _("Backup"), user_has('admin')),
     %                            ("/hq-tokens", "hq-tokens", _("HQ tokens"), get('can_see_hq_tokens'))) if link[3]]
     % if admin:

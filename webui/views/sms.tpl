@@ -21,8 +21,8 @@
       <div class="tile {{'is-ok' if m['sim'] == 'ready' else 'is-warn'}}"><div class="tile-label">{{_("SIM")}}</div>
         <div class="tile-value"><small>{{_("ready") if m['sim'] == 'ready' else _("no SIM") if m['sim'] == 'absent' else m['sim']}}</small></div></div>
       <div class="tile {{'is-ok' if m['registration'] in ('home', 'roaming') else 'is-warn'}}"><div class="tile-label">{{_("Network")}}</div>
-        <div class="tile-value"><small>{{_(registrations.get(m['registration'], m['registration']))}}</small></div>
-        <div class="tile-sub">{{m['operator']}}</div></div>
+        <div class="tile-value"><small>{{m['operator'] or '—'}}</small></div>
+        <div class="tile-sub">{{_(registrations.get(m['registration'], m['registration']))}}</div></div>
       <div class="tile"><div class="tile-label">{{_("Signal (dBm)")}}</div>
         <div class="tile-value">{{'—' if m['signal_dbm'] is None else m['signal_dbm']}}</div></div>
       % for state in ('queued', 'sent', 'delivered', 'failed', 'unknown'):
@@ -43,7 +43,7 @@
     <form id="sms-form" class="filters" novalidate>
       <label class="field field-sm"><span>{{_("Number")}}</span>
         <input name="number" type="tel" maxlength="{{max_number}}" required autocomplete="off"></label>
-      <label class="field"><span>{{_("Text")}}</span>
+      <label class="field field-grow"><span>{{_("Text")}}</span>
         <input name="text" maxlength="{{max_text}}" required></label>
       <div class="filter-buttons"><button class="btn btn-primary" type="submit">{{_("Send")}}</button></div>
     </form>
