@@ -56,6 +56,7 @@ class SimCaller:
     speak: list[tuple[float, float]] = field(default_factory=list)  # (s after answer, s of talking): a message
     fax: bool = False          # a fax machine: sends the T.30 calling tone once answered
     garbled_id: bool = False   # the line garbles this caller's caller ID burst (its checksum fails)
+    clear: str = "signal"      # how the exchange tells the box they hung up (CLEARS)
     tag: object = None         # the scenario's own reference
     # Filled in as the call goes:
     line: int | None = None
@@ -67,6 +68,12 @@ class SimCaller:
     pressed: str = ""
 
 
+# How an exchange tells the box the far end hung up on an answered call: a line signal (loop-current
+# drop, an E1 clear-back: a CLEAR event), or on many analog lines only its busy or congestion tone,
+# or nothing at all (silence) (docs/architecture.md §20).
+CLEARS = ("signal", "busy", "congestion", "silence")
+
+
 @dataclass
 class Phone:
     """A telephone the box can ring: an agent's handset, or a subscriber out on the PSTN."""
@@ -74,6 +81,7 @@ class Phone:
     talk: float = 60.0              # s off hook before hanging up
     voice_hz: float | None = None   # a steady tone while off hook, to trace audio paths
     answers: bool = True            # False: lets it ring
+    clear: str = "signal"           # how the exchange tells the box it hung up (CLEARS)
     # State:
     ringing_since: float | None = None
     off_hook: bool = False
@@ -102,6 +110,7 @@ class LineState(str, enum.Enum):
     DIALING = "dialing"       # the box dialled out; the far phone rings (or the number fails)
     OUTBOUND = "outbound"     # the far phone answered the box's call
     TESTING = "testing"       # off-hook for a line test: callers find it busy
+    CLEARED = "cleared"       # the far end hung up without a line signal: its tone (or nothing) until the box hangs up
 
 
 @dataclass
@@ -393,8 +402,9 @@ class SimDriver(Driver):
                 line.next_ring += RING_PERIOD_S
             if now >= line.give_up_at or now >= line.hangup_at:
                 unanswered = line.state == LineState.RINGING and now >= line.ring_started + NO_ANSWER_RELEASE_S
+                clear = line.caller.clear if line.state == LineState.ANSWERED else "signal"
                 self._end(ch, "pstn" if unanswered else "caller")
-                self._events.append(ChannelEvent(ch, EventKind.CLEAR, {}))
+                self._cleared(ch, clear)
                 continue
             while line.keys and line.keys[0][0] <= now:
                 _, digits = line.keys.pop(0)
@@ -419,7 +429,21 @@ class SimDriver(Driver):
                 self._loops.pop(ch, None)
                 if ch < self.n_trunks:
                     self._free(ch)
-                self._events.append(ChannelEvent(ch, EventKind.CLEAR, {}))
+                    self._cleared(ch, phone.clear)
+                else:
+                    self._events.append(ChannelEvent(ch, EventKind.CLEAR, {}))
+
+    def _cleared(self, ch: int, how: str) -> None:
+        """The far end on trunk `ch` hung up (the trunk is free on its side): the exchange signals it,
+        or plays its tone, or nothing, until the box hangs up."""
+        plan = self.tone_plan
+        if how == "signal" or (how != "silence" and plan is None):
+            self._events.append(ChannelEvent(ch, EventKind.CLEAR, {}))
+            return
+        self.trunks[ch].state = LineState.CLEARED
+        self._busy_trunks.add(ch)
+        if plan is not None and how != "silence":
+            self._loops[ch] = progress_tone(plan, how, self.tick, TICK_SAMPLES)
 
     def _progress(self, ch: int, line: _Trunk) -> None:
         """The call cannot complete: the exchange plays its tone, or reports it out of band."""

@@ -49,14 +49,15 @@ class DetectorSet:
     """Every per-tick detector of the box on the shared front end: a tick in, all their events out.
 
     Gives the same events, detector by detector, as feeding each detector's process() the same
-    ticks; `levels` holds each channel's level in dBm0 over the last tick.
+    ticks (call progress with `repeat`: answered lines are supervised by a tone's repeated periods);
+    `levels` holds each channel's level in dBm0 over the last tick.
     """
 
     def __init__(self, channels: int, plan: TonePlan):
         self.analyser = TickAnalyser(channels, plan)
         c = self.analyser.channels
         self.dtmf = DtmfDetector(c)
-        self.progress = CallProgressDetector(c, plan)
+        self.progress = CallProgressDetector(c, plan, repeat=True)
         self.callerid = CallerIdReceiver(c)
         self.fax = FaxToneDetector(c)
         self.meter = EnergyMeter(c)
@@ -73,7 +74,7 @@ class DetectorSet:
         voice activity keep their state, as the shared analysis serves them by their own bases."""
         analyser = TickAnalyser(self.channels, plan)
         self.analyser = analyser
-        self.progress = CallProgressDetector(self.channels, plan)
+        self.progress = CallProgressDetector(self.channels, plan, repeat=True)
         self._detectors = (self.dtmf, self.progress, self.callerid, self.fax, self.vad)
 
     @property

@@ -209,6 +209,18 @@ class Legs:
             (leg.on_clear if leg.answered else lambda: leg.on_fail("cleared"))()
         return True
 
+    def far_end_gone(self, leg: Leg, why: str) -> bool:
+        """The answered leg's far end hung up without a line signal (its exchange's busy tone, a long
+        silence; firmware/callcenter/far_end.py): hang up our side and end it as a clear. False for a
+        leg not answered yet (its tones are call progress, handled in on_event)."""
+        if not leg.answered or self.active.get(leg.line) is not leg:
+            return False
+        if leg.call is not None:
+            leg.call.event("call:far_end_gone", number=leg.number, why=why)
+        self.hangup(leg)
+        leg.on_clear()
+        return True
+
     def on_lost(self, channel: int, reason: str) -> bool:
         """The trunk under a dialled leg went into alarm: its far end is gone. True if it was a leg."""
         leg = self.active.get(channel)

@@ -57,8 +57,12 @@ class Application(Protocol):
     def on_caller_id(self, channel: int, message: "CallerIdMessage") -> None:
         """A caller ID burst decoded on a trunk (valid or not)."""
 
-    def on_progress(self, channel: int, tone: str) -> None:
-        """A call-progress tone (busy, congestion, SIT) heard on a trunk."""
+    def on_progress(self, channel: int, tone: str, cycles: int) -> None:
+        """A call-progress tone (busy, congestion, SIT ...) heard on a trunk; a cadenced tone again after
+        each further whole period, `cycles` counting them (dsp.tones.ToneEvent)."""
+
+    def on_voice(self, channel: int, active: bool) -> None:
+        """A trunk's receive audio went from silence to sound (`active`) or back (dsp.energy's VAD)."""
 
     def on_fax(self, channel: int, tone: str) -> None:
         """A fax tone heard on a trunk."""

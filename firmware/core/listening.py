@@ -92,8 +92,10 @@ class Listener:
             elif isinstance(ev, CallerIdEvent):
                 guarded(ch, app.on_caller_id, ch, ev.message)
             elif isinstance(ev, ToneEvent):
-                guarded(ch, app.on_progress, ch, ev.tone)
+                guarded(ch, app.on_progress, ch, ev.tone, ev.cycles)
             elif isinstance(ev, FaxToneEvent):
                 guarded(ch, app.on_fax, ch, ev.tone)
-            elif not isinstance(ev, VadEvent):
+            elif isinstance(ev, VadEvent):
+                guarded(ch, app.on_voice, ch, ev.active)
+            else:
                 raise TypeError(f"no handler for detector event {type(ev).__name__}")

@@ -8,7 +8,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from drivers.sim import DtmfStyle, Phone, SimCaller
+from drivers.sim import CLEARS, DtmfStyle, Phone, SimCaller
 from drivers.sim_signals import CALLER_ID_SCHEMES
 from dsp.tones import TonePlan
 
@@ -22,8 +22,9 @@ from typed_toml import ConfigError, Section, read_file
 from firmware.core.control import ControlError
 from firmware.core.engine import Engine
 from firmware.callcenter.settings import AgentConfig, QueueConfig, SiteConfig, SupervisorConfig
-from firmware.config.site import (DEFAULTS_DIR, check_skills, read_phone, read_queue, read_site, read_skills,
-                                  read_tone_plan)
+from firmware.config.site import (DEFAULTS_DIR, check_skills, read_hangup_silence, read_phone, read_queue,
+                                  read_site, read_skills, read_tone_plan)
+from firmware.config.site_keys import MAX_HANGUP_TONE_CYCLES
 from firmware.store import open_db, open_readonly
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,7 @@ class CallerScript:
     speak: list[tuple[float, float]] = field(default_factory=list)   # (s after answer, s): a message
     fax: bool = False           # a fax machine calling, not a person
     garbled_id: bool = False    # the line garbles the caller ID burst
+    clear: str = "signal"       # how their hang-up reaches the box (drivers/sim.py CLEARS)
 
 
 @dataclass
@@ -69,6 +71,7 @@ class PhoneScript:
     talk: float
     voice_hz: float | None
     answers: bool
+    clear: str = "signal"       # how its hang-up reaches the box (drivers/sim.py CLEARS)
 
 
 @dataclass
@@ -116,6 +119,8 @@ class Scenario:
     board: str | None = None     # a board profile of simulated lines or modem emulators; None: the sim
     callerid: str = "v23"        # how the simulated exchange sends caller ID (drivers/sim_signals.py)
     tones: TonePlan = field(default_factory=lambda: load_plan(DEFAULT_PLAN))   # the network's tones
+    hangup_tone_cycles: int = 3     # the box's disconnect supervision ([box] keys of site.toml)
+    hangup_silence_s: float = 0.0
 
 
 def _range(sec: Section, key: str, default: tuple[float, float], lo: float, hi: float) -> tuple[float, float]:
@@ -153,7 +158,7 @@ def _voice(sec: Section) -> float | None:
 def _phone(sec: Section, key: str) -> PhoneScript:
     phone = PhoneScript(id=sec.get_str(key), answer_after=sec.get_float("answer_after", 3.0, 0.0, 120.0),
                         talk=sec.get_float("talk", 3600.0, 0.1), voice_hz=_voice(sec),
-                        answers=sec.get_bool("answers", True))
+                        answers=sec.get_bool("answers", True), clear=sec.get_str("clear", "signal", choices=CLEARS))
     sec.done()
     return phone
 
@@ -223,7 +228,9 @@ def load_scenario(path: str | Path) -> Scenario:
         dtmf=style,
         queues=[read_queue(s) for s in queue_secs] if queue_secs else read_site(DEFAULTS_DIR / "site.toml").queues,
         board=board or None, callerid=run.get_str("callerid", "v23", choices=CALLER_ID_SCHEMES),
-        tones=read_tone_plan(run))
+        tones=read_tone_plan(run),
+        hangup_tone_cycles=run.get_int("hangup_tone_cycles", 3, 0, MAX_HANGUP_TONE_CYCLES),
+        hangup_silence_s=read_hangup_silence(run))
     run.done()
     for sec in top.get_tables("agents"):
         agent = AgentScript(id=sec.get_str("id"), name=sec.get_str("name", ""), skills=read_skills(sec),
@@ -258,7 +265,8 @@ def load_scenario(path: str | Path) -> Scenario:
                                         talk=sec.get_float("talk", 60.0, 0.1), voice_hz=_voice(sec),
                                         callback_answer=sec.get_float("callback_answer", 4.0, 0.0, 120.0),
                                         speak=_speech(sec), fax=sec.get_bool("fax", False),
-                                        garbled_id=sec.get_bool("garbled_id", False)))
+                                        garbled_id=sec.get_bool("garbled_id", False),
+                                        clear=sec.get_str("clear", "signal", choices=CLEARS)))
         sec.done()
     for sec in top.get_tables("lookups"):
         data = sec.get_any("data")
@@ -352,7 +360,8 @@ class ScenarioRun:
         site = SiteConfig(language=scn.language, queues=scn.queues, tones=scn.tones,
                           agents=[self._agent_config(a) for a in scn.agents],
                           supervisors=[SupervisorConfig(s.id, s.id, f"station{n_agents + i + 1}")
-                                       for i, s in enumerate(scn.supervisors)])
+                                       for i, s in enumerate(scn.supervisors)],
+                          hangup_tone_cycles=scn.hangup_tone_cycles, hangup_silence_s=scn.hangup_silence_s)
         site.answer_rings = max(site.answer_rings, board.answer_rings)
         if scn.customers or scn.lookups:
             self.paths.root.mkdir(parents=True, exist_ok=True)
@@ -381,7 +390,7 @@ class ScenarioRun:
             hs = self.sim.handset(n_agents + i)
             hs.answer_after, hs.talk, hs.voice_hz, hs.answers = p.answer_after, p.talk, p.voice_hz, p.answers
         for p in scn.externals:
-            self.sim.subscriber(p.id, Phone(p.answer_after, p.talk, p.voice_hz, p.answers))
+            self.sim.subscriber(p.id, Phone(p.answer_after, p.talk, p.voice_hz, p.answers, p.clear))
         for c in self.callers:
             self.engine.later(c.at, self._arrive, c)
         self.action_results: list[dict] = []
@@ -413,7 +422,8 @@ class ScenarioRun:
     def _arrive(self, script: CallerScript) -> None:
         caller = SimCaller(number=script.number, name=script.name, keys=list(script.keys),
                            patience=script.patience, talk=script.talk, voice_hz=script.voice_hz,
-                           speak=list(script.speak), fax=script.fax, garbled_id=script.garbled_id, tag=script)
+                           speak=list(script.speak), fax=script.fax, garbled_id=script.garbled_id, tag=script,
+                           clear=script.clear)
         self.sim_callers.append(caller)
         if script.callback_answer is not None and script.number not in self.sim.directory:
             # The caller stays reachable at their number, for a callback or an agent's call.
@@ -479,7 +489,8 @@ class ScenarioRun:
                 "callback": callbacks[call_id]["state"] if call_id in callbacks else None,
                 # What the simulated caller lived through, to check the box's record against.
                 "caller": {"answered": caller.answered is not None, "connected": caller.connected is not None,
-                           "ended_by": caller.ended_by}})
+                           "ended_by": caller.ended_by,
+                           "hung_up": None if caller.ended is None else round(caller.ended, 3)}})
         answered = [c for c in calls if c["disposition"] == "answered"]
         per_agent = {}
         for a in self.scn.agents:

@@ -1,0 +1,61 @@
+"""Disconnect supervision: a caller or customer whose exchange signals their hang-up only with its busy
+or congestion tone (or with nothing) is taken as gone, and the line and the agent are free again."""
+import pytest
+
+QUEUES = '[[queues]]\nname = "sales"\nwrapup = 2.0\n[[queues]]\nname = "service"\n'
+AGENT = '[[agents]]\nid = "A"\nskills = { sales = 5 }\nanswer_after = 1.0\ntalk = 1000.0\n'
+
+
+def caller(at, number, talk, clear="signal"):
+    return (f'[[callers]]\nat = {at}\nnumber = "{number}"\nkeys = [[6.0, "1"]]\npatience = 120.0\n'
+            f'talk = {talk}\nclear = "{clear}"\n')
+
+
+@pytest.mark.parametrize("tone", ["busy", "congestion"])
+def test_a_caller_who_hangs_up_with_a_busy_tone_frees_the_line_and_the_agent(run_inline, tone):
+    # One trunk, one agent: the second caller is served only if the first caller's hang-up, heard as
+    # the exchange's tone alone, gave back both.
+    ran = run_inline("[run]\nseconds = 120\ntrunks = 1\nseed = 1\n" + QUEUES + AGENT
+                     + caller(1.0, "13800000001", 15.0, clear=tone) + caller(40.0, "13800000002", 10.0))
+    first, second = ran.call(0), ran.call(1)
+    row = ran.db["calls"].get(first["call_id"])
+    assert (row["disposition"], row["hangup_by"]) == ("answered", "caller")
+    gone = [d for kind, d in ran.events(first["call_id"]) if kind == "call:far_end_gone"]
+    assert gone and gone[0]["why"] == f"{tone} tone"
+    # Three whole periods of the tone (China: busy 0.7 s, congestion 1.4 s) and a segment to confirm
+    # the last, not more: the line is not held for long after the caller left.
+    period = {"busy": 0.7, "congestion": 1.4}[tone]
+    assert first["caller"]["ended_by"] == "caller"
+    assert 3 * period <= first["end"] - first["caller"]["hung_up"] <= 4 * period
+    assert second["caller"]["ended_by"] != "busy", "the second caller found the only line still held"
+    row2 = ran.db["calls"].get(second["call_id"])
+    assert (row2["agent_id"], row2["disposition"]) == ("A", "answered")
+
+
+def talker(at, number, talk, clear="signal", patience=120.0):
+    return (f'[[callers]]\nat = {at}\nnumber = "{number}"\nkeys = [[6.0, "1"]]\npatience = {patience}\n'
+            f'talk = {talk}\nclear = "{clear}"\nvoice_hz = 300.0\n')
+
+
+def test_silence_ends_a_call_only_when_configured_and_only_where_the_caller_is_expected_to_speak(run_inline):
+    # Caller 1 talks for 20 s, then their exchange leaves the line silent: 30 s later the call ends.
+    # Caller 2 talks for 100 s without a pause: never cut. Caller 3 waits silently in the queue for
+    # 60 s (the agent is busy): a waiting caller is not cut either.
+    agents = AGENT + AGENT.replace('"A"', '"B"')
+    ran = run_inline("[run]\nseconds = 240\ntrunks = 3\nseed = 1\nhangup_silence_s = 30.0\n" + QUEUES + agents
+                     + talker(1.0, "13800000001", 20.0, clear="silence") + talker(2.0, "13800000002", 100.0)
+                     + talker(12.0, "13800000003", 5.0))
+    first, second, third = (ran.call(i) for i in range(3))
+    assert (first["disposition"], first["hangup_by"]) == ("answered", "caller")
+    gone = [d for kind, d in ran.events(first["call_id"]) if kind == "call:far_end_gone"]
+    assert gone and gone[0]["why"] == "silence"
+    assert 30.0 <= first["end"] - first["caller"]["hung_up"] <= 31.0
+    assert (second["disposition"], second["hangup_by"], second["caller"]["ended_by"]) == ("answered", "caller", "caller")
+    assert not [k for k, _ in ran.events(second["call_id"]) if k == "call:far_end_gone"]
+    assert third["wait"] > 30.0 and third["disposition"] == "answered" and third["caller"]["ended_by"] == "caller"
+
+
+def test_without_silence_supervision_a_silent_line_is_held(run_inline):
+    ran = run_inline("[run]\nseconds = 120\ntrunks = 1\nseed = 1\n" + QUEUES + AGENT
+                     + talker(1.0, "13800000001", 10.0, clear="silence"))
+    assert ran.call(0)["hangup_by"] != "caller"
