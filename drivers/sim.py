@@ -20,8 +20,9 @@ from dsp.tones import TonePlan, TonePlanError
 
 from .channel import (RATE, TICK_SAMPLES, TICK_SECONDS, ChannelError, ChannelEvent, ChannelKind,
                       ChannelSpec, Driver, EventKind, LineTest)
-from .sim_signals import (AFTER_RING_GAP_S, BEFORE_RING, BEFORE_RING_GAP_S, CALLER_ID_SCHEMES, Loop,
-                          caller_id_burst, fax_calling_tone, make_loop, progress_tone, steady_tone)
+from .sim_signals import (AFTER_RING_GAP_S, BEFORE_RING, BEFORE_RING_GAP_S, CALLER_ID_SCHEMES, Loop, beep,
+                          caller_id_burst, fax_answer, fax_calling_tone, make_loop, progress_tone, speech,
+                          steady_tone)
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,16 @@ class SimCaller:
 CLEARS = ("signal", "busy", "congestion", "silence")
 
 
+# What a number out on the PSTN is (docs/architecture.md §20): a plain telephone (a voice tone while
+# off hook, to trace audio paths), a person who says a word and waits, an answering machine (a greeting,
+# its beep, then silence while it records), a fax machine (CED, then V.21 flags), or a number whose
+# exchange answers every call with busy or congestion tone.
+PHONE_KINDS = ("phone", "person", "machine", "fax", "busy", "congestion")
+# A person picking up says a word ("喂?") and waits; a machine's greeting is a dozen words.
+PERSON_WORDS = [(0.6, 0.0)]
+MACHINE_WORDS = [(0.45, 0.15)] * 11 + [(0.5, 0.6)]
+
+
 @dataclass
 class Phone:
     """A telephone the box can ring: an agent's handset, or a subscriber out on the PSTN."""
@@ -82,6 +93,7 @@ class Phone:
     voice_hz: float | None = None   # a steady tone while off hook, to trace audio paths
     answers: bool = True            # False: lets it ring
     clear: str = "signal"           # how the exchange tells the box it hung up (CLEARS)
+    kind: str = "phone"             # what answers (PHONE_KINDS)
     # State:
     ringing_since: float | None = None
     off_hook: bool = False
@@ -274,6 +286,8 @@ class SimDriver(Driver):
         phone = self.directory.get(number)
         if phone is None:
             line.progress, line.progress_at = "sit", self.now + UNOBTAINABLE_AFTER_S
+        elif phone.kind in ("busy", "congestion"):
+            line.progress, line.progress_at = phone.kind, self.now + BUSY_AFTER_S
         elif phone.busy or self._on_a_line(number):
             line.progress, line.progress_at = "busy", self.now + BUSY_AFTER_S
         else:
@@ -420,8 +434,7 @@ class SimDriver(Driver):
                 if ch < self.n_trunks:
                     self.trunks[ch].state = LineState.OUTBOUND
                 self._loops.pop(ch, None)   # the ringback stops
-                if phone.voice_hz:
-                    self._loops[ch] = steady_tone([phone.voice_hz], VOICE_DBM0, self.tick, TICK_SAMPLES)
+                self._answered_by(ch, phone)
                 self._events.append(ChannelEvent(ch, EventKind.ANSWER, {}))
             elif phone.off_hook and now >= phone.hangup_at:
                 phone.on_hook()
@@ -432,6 +445,17 @@ class SimDriver(Driver):
                     self._cleared(ch, phone.clear)
                 else:
                     self._events.append(ChannelEvent(ch, EventKind.CLEAR, {}))
+
+    def _answered_by(self, ch: int, phone: Phone) -> None:
+        """What the box hears once `phone` has picked up on channel `ch` (PHONE_KINDS)."""
+        if phone.kind == "person":
+            self._queue_audio(ch, speech(PERSON_WORDS, seed=self.tick))
+        elif phone.kind == "machine":
+            self._queue_audio(ch, np.concatenate([speech(MACHINE_WORDS, seed=self.tick), beep()]))
+        elif phone.kind == "fax":
+            self._queue_audio(ch, fax_answer())
+        elif phone.voice_hz:
+            self._loops[ch] = steady_tone([phone.voice_hz], VOICE_DBM0, self.tick, TICK_SAMPLES)
 
     def _cleared(self, ch: int, how: str) -> None:
         """The far end on trunk `ch` hung up (the trunk is free on its side): the exchange signals it,

@@ -225,10 +225,15 @@ class CallCenter:
             self.on_channel_event(ChannelEvent(channel, EventKind.PROGRESS, {"tone": tone}))
 
     def on_fax(self, channel: int, tone: str) -> None:
+        if self.legs.on_fax(channel, tone):
+            return
         call = self.calls.get(channel)
         if tone == "cng" and call is not None and call.direction == "inbound" and call.state in FAX_STATES:
             call.event("call:fax")
             self.end_call(call, Disposition.FAX, "box")
+
+    def on_amd(self, channel: int, result: str, cause: str) -> None:
+        self.legs.on_heard(channel, result, cause)
 
     def on_voice(self, channel: int, active: bool) -> None:
         self.far_end.on_voice(channel, active)

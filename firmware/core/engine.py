@@ -111,7 +111,8 @@ class Engine:
         self.guest: Guest | None = None
         self.services = Services(clock, self.later, self.new_id, self.emit, store, self.lines, self.media, recorder,
                                  prompts, self.alarms, lambda ch: ch in self.testing, self.listener.reset,
-                                 self.listener.receiving_caller_id, self.observers.append, retune=self.retune)
+                                 self.listener.receiving_caller_id, self.observers.append, retune=self.retune,
+                                 screen=self.listener.screen)
         self.app: Application | None = None
         self._commands: dict[str, Callable[..., dict]] = {}
         self._running = False
@@ -143,7 +144,7 @@ class Engine:
 
         svc = Services(self.clock, later, self.new_id, guest.emit, records, guest.lines, self.media, recorder,
                        self.prompts, self.alarms, lambda ch: False, self.listener.reset,
-                       self.listener.receiving_caller_id, guest.observers.append)
+                       self.listener.receiving_caller_id, guest.observers.append, screen=self.listener.screen)
         return guest, svc
 
     def host(self, guest: Guest, app: Application) -> None:

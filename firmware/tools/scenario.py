@@ -8,7 +8,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from drivers.sim import CLEARS, DtmfStyle, Phone, SimCaller
+from drivers.sim import CLEARS, PHONE_KINDS, DtmfStyle, Phone, SimCaller
 from drivers.sim_signals import CALLER_ID_SCHEMES
 from dsp.tones import TonePlan
 
@@ -72,6 +72,7 @@ class PhoneScript:
     voice_hz: float | None
     answers: bool
     clear: str = "signal"       # how its hang-up reaches the box (drivers/sim.py CLEARS)
+    kind: str = "phone"         # what answers (drivers/sim.py PHONE_KINDS)
 
 
 @dataclass
@@ -158,7 +159,8 @@ def _voice(sec: Section) -> float | None:
 def _phone(sec: Section, key: str) -> PhoneScript:
     phone = PhoneScript(id=sec.get_str(key), answer_after=sec.get_float("answer_after", 3.0, 0.0, 120.0),
                         talk=sec.get_float("talk", 3600.0, 0.1), voice_hz=_voice(sec),
-                        answers=sec.get_bool("answers", True), clear=sec.get_str("clear", "signal", choices=CLEARS))
+                        answers=sec.get_bool("answers", True), clear=sec.get_str("clear", "signal", choices=CLEARS),
+                        kind=sec.get_str("kind", "phone", choices=PHONE_KINDS))
     sec.done()
     return phone
 
@@ -390,7 +392,7 @@ class ScenarioRun:
             hs = self.sim.handset(n_agents + i)
             hs.answer_after, hs.talk, hs.voice_hz, hs.answers = p.answer_after, p.talk, p.voice_hz, p.answers
         for p in scn.externals:
-            self.sim.subscriber(p.id, Phone(p.answer_after, p.talk, p.voice_hz, p.answers, p.clear))
+            self.sim.subscriber(p.id, Phone(p.answer_after, p.talk, p.voice_hz, p.answers, p.clear, p.kind))
         for c in self.callers:
             self.engine.later(c.at, self._arrive, c)
         self.action_results: list[dict] = []
