@@ -46,10 +46,12 @@ LISTEN_S = 10.0
 LEVEL_MIN_DBM0 = -43.0
 _MIN_ENERGY = FRAME * dbm0_to_amplitude(LEVEL_MIN_DBM0) ** 2 / 2.0
 _MIX = np.exp(-2j * np.pi * CENTRE_HZ * np.arange(FRAME) / RATE).astype(np.complex64)
-_KERNEL = np.ones(_SMOOTH, np.float32) / _SMOOTH
 # The frequency's sign from the phase turned over 1 ms (8 samples): a tone 100 Hz off the centre turns
 # 0.63 rad in that time, well clear of the wobble the leftover mixing image adds (about 0.2 rad).
 _LAG = 8
+# Samples a frame's frequency is read at, after the average and the lag.
+_SENSED = FRAME - _SMOOTH + 1 - _LAG
+_ONES = np.ones(FRAME, np.float32)
 
 
 class V21FlagDetector(blocks.FramedDetector[FaxToneEvent]):
@@ -87,26 +89,35 @@ class V21FlagDetector(blocks.FramedDetector[FaxToneEvent]):
 
     def _step(self, chans: npt.NDArray[np.int64], x: npt.NDArray[np.float32],
               energy: npt.NDArray[np.float32]) -> list[FaxToneEvent]:
-        base = (x - x.mean(axis=1, keepdims=True)) * _MIX
-        # The band's signal: the mixed-down samples averaged over 2 ms (each row on its own).
-        band = np.apply_along_axis(np.convolve, 1, base, _KERNEL, mode="valid")
-        share = 2.0 * np.square(np.abs(band)).mean(axis=1) / np.maximum(energy / FRAME, 1e-9)
-        freq = np.angle(band[:, _LAG:] * np.conj(band[:, :-_LAG]))
-        mark = freq < 0.0
-        held = (energy >= _MIN_ENERGY) & (share >= BAND_SHARE)
+        # Only frames loud enough are looked at; a quiet frame breaks a run.
+        loud = energy >= _MIN_ENERGY
+        held = np.zeros(chans.size, bool)
+        marks = np.zeros(chans.size, np.int64)
+        changes = np.zeros(chans.size, np.int64)
+        rows = loud.nonzero()[0]
+        if rows.size:
+            y = x[rows]
+            base = (y - (y @ _ONES)[:, None] / FRAME) * _MIX
+            # The band's signal: the mixed-down samples averaged over 2 ms, every row at once (running sums).
+            run = np.cumsum(base, axis=1)
+            band = np.concatenate([run[:, _SMOOTH - 1:_SMOOTH], run[:, _SMOOTH:] - run[:, :-_SMOOTH]], axis=1)
+            band /= _SMOOTH
+            share = 2.0 * (np.square(band.real) + np.square(band.imag)).mean(axis=1) * FRAME / energy[rows]
+            mark = np.angle(band[:, _LAG:] * np.conj(band[:, :-_LAG])) < 0.0
+            held[rows] = share >= BAND_SHARE
+            marks[rows] = np.count_nonzero(mark, axis=1)
+            changes[rows] = np.count_nonzero(mark[:, 1:] != mark[:, :-1], axis=1)
         self._run[chans] = np.where(held, self._run[chans] + 1, 0)
-        self._marks[chans] = np.where(held, self._marks[chans] + mark.sum(axis=1), 0)
-        self._changes[chans] = np.where(held, self._changes[chans] + np.count_nonzero(np.diff(mark, axis=1), axis=1), 0)
+        self._marks[chans] = np.where(held, self._marks[chans] + marks, 0)
+        self._changes[chans] = np.where(held, self._changes[chans] + changes, 0)
         events = []
-        run = self._run[chans]
-        ready = (run >= FLAG_FRAMES).nonzero()[0]
-        for i in ready:
-            ch = int(chans[i])
-            n = int(run[i])
-            marks = self._marks[ch] / (n * mark.shape[1])
-            changes = self._changes[ch] / n
-            if MARK_SHARE[0] <= marks <= MARK_SHARE[1] and CHANGES_PER_FRAME[0] <= changes <= CHANGES_PER_FRAME[1]:
-                events.append(FaxToneEvent(ch, "v21", (self._frame + 1 - n) * FRAME))
+        for ch in chans[self._run[chans] >= FLAG_FRAMES].tolist():
+            n = int(self._run[ch])
+            share_marked = self._marks[ch] / (n * _SENSED)
+            per_frame = self._changes[ch] / n
+            if (MARK_SHARE[0] <= share_marked <= MARK_SHARE[1]
+                    and CHANGES_PER_FRAME[0] <= per_frame <= CHANGES_PER_FRAME[1]):
+                events.append(FaxToneEvent(int(ch), "v21", (self._frame + 1 - n) * FRAME))
                 self._until[ch] = -1
         return events
 
