@@ -56,14 +56,14 @@ def test_silence_ends_a_call_only_when_configured_and_only_where_the_caller_is_e
 
 
 def test_without_silence_supervision_a_silent_line_is_held(run_inline):
-    ran = run_inline("[run]\nseconds = 120\ntrunks = 1\nseed = 1\n" + QUEUES + AGENT
+    ran = run_inline("[run]\nseconds = 120\ndrain = 10\ntrunks = 1\nseed = 1\n" + QUEUES + AGENT
                      + talker(1.0, "13800000001", 10.0, clear="silence"))
     assert ran.call(0)["hangup_by"] != "caller"
 
 
 def test_a_site_that_turns_tone_supervision_off_keeps_the_call(run_inline):
     # [box] hangup_tone_cycles = 0: a PBX that plays busy tone to a held call must not cut it.
-    ran = run_inline("[run]\nseconds = 60\ntrunks = 1\nseed = 1\nhangup_tone_cycles = 0\n" + QUEUES + AGENT
+    ran = run_inline("[run]\nseconds = 60\ndrain = 10\ntrunks = 1\nseed = 1\nhangup_tone_cycles = 0\n" + QUEUES + AGENT
                      + caller(1.0, "13800000001", 10.0, clear="busy"))
     call = ran.call(0)
     assert call["hangup_by"] != "caller"
