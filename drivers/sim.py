@@ -76,12 +76,14 @@ CLEARS = ("signal", "busy", "congestion", "silence")
 
 
 # What a number out on the PSTN is (docs/architecture.md §20): a plain telephone (a voice tone while
-# off hook, to trace audio paths), a person who says a word and waits, an answering machine (a greeting,
-# its beep, then silence while it records), a fax machine (CED, then V.21 flags), or a number whose
-# exchange answers every call with busy or congestion tone.
-PHONE_KINDS = ("phone", "person", "machine", "fax", "busy", "congestion")
+# off hook, to trace audio paths), a person who says a word and waits, a person somewhere noisy (a
+# word, then clatter: sounds too short for words, too close together for silence), an answering
+# machine (a greeting, its beep, then silence while it records), a fax machine (CED, then V.21 flags),
+# or a number whose exchange answers every call with busy or congestion tone.
+PHONE_KINDS = ("phone", "person", "noisy", "machine", "fax", "busy", "congestion")
 # A person picking up says a word ("喂?") and waits; a machine's greeting is a dozen words.
 PERSON_WORDS = [(0.6, 0.0)]
+NOISY_WORDS = [(0.5, 0.4)] + [(0.06, 0.44)] * 16
 MACHINE_WORDS = [(0.45, 0.15)] * 11 + [(0.5, 0.6)]
 
 
@@ -448,8 +450,8 @@ class SimDriver(Driver):
 
     def _answered_by(self, ch: int, phone: Phone) -> None:
         """What the box hears once `phone` has picked up on channel `ch` (PHONE_KINDS)."""
-        if phone.kind == "person":
-            self._queue_audio(ch, speech(PERSON_WORDS, seed=self.tick))
+        if phone.kind in ("person", "noisy"):
+            self._queue_audio(ch, speech(PERSON_WORDS if phone.kind == "person" else NOISY_WORDS, seed=self.tick))
         elif phone.kind == "machine":
             self._queue_audio(ch, np.concatenate([speech(MACHINE_WORDS, seed=self.tick), beep()]))
         elif phone.kind == "fax":

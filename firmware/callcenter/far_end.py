@@ -102,12 +102,12 @@ class FarEnd:
         if now - start < limit:
             self._timers[channel] = self.svc.later(start + limit - now, self._check, channel)
             return
-        call.event("call:far_end_gone", why="silence", seconds=round(now - start, 1))
         log.info("call %s on %s: the far end hung up (silent for %.0f s)", call.id, call.line_name, now - start)
         leg = self.center.legs.active.get(channel)
         if leg is not None:
             self.center.legs.far_end_gone(leg, "silence")
         else:
+            call.event("call:far_end_gone", why="silence", seconds=round(now - start, 1))
             self.center.far_end_gone(call)
 
     def call_ended(self, call: Call) -> None:

@@ -335,6 +335,9 @@ class Legs:
 
     def _gone(self, leg: Leg) -> None:
         self._set_state(leg, LegState.ENDED if leg.answered else LegState.FAILED)
+        if leg.screen:
+            # What was listening for this leg's answerer stops: a later leg or call on the trunk starts afresh.
+            self.svc.hear_anew(leg.line)
 
     def call_ending(self, call: Call) -> None:
         """Hang up every leg dialled for the call."""

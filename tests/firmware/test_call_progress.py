@@ -1,6 +1,6 @@
 """What answered the numbers the box dialled, as the dial-out legs tell their callers (callbacks, an
 agent's call out, campaigns): a person, an answering machine, a fax machine, busy, congestion, no
-answer, an unobtainable number; and a customer whose exchange signals their hang-up only by busy tone."""
+answer, an unobtainable number, a person somewhere too noisy to tell; and a customer whose exchange signals their hang-up only by busy tone."""
 import json
 import shutil
 from pathlib import Path
@@ -21,6 +21,7 @@ EXPECTED = {
     "A6": ("13900000006", "no_answer", "unanswered"),
     "A7": ("13900000009", "unobtainable", "unobtainable"),
     "A8": ("13900000008", "answered_human", "answered"),
+    "A9": ("13900000010", "answered_unsure", "answered"),
 }
 
 
