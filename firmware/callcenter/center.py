@@ -216,7 +216,7 @@ class CallCenter:
         self.on_channel_event(ChannelEvent(channel, EventKind.CALLER_ID, {
             "number": msg.number, "name": msg.name, "when": msg.when, "absence": msg.absence}))
 
-    def on_progress(self, channel: int, tone: str, cycles: int = 0) -> None:
+    def on_progress(self, channel: int, tone: str, cycles: int) -> None:
         # An answered line's busy or congestion tone is its far end's hang-up (far_end.py); otherwise
         # only a number being dialled out listens for call progress (Legs.on_event).
         if self.far_end.on_tone(channel, tone, cycles):
@@ -422,8 +422,8 @@ class CallCenter:
         self.recordings.stop(call)
         if by != "caller" and line is not None and self.svc.alarm(line) is None:
             self.svc.lines.hangup(line)
-        # The line is free before the agents are offered the next caller: a remote agent may be dialled on it.
         self.far_end.call_ended(call)
+        # The line is free before the agents are offered the next caller: a remote agent may be dialled on it.
         self._free_line(call)
         self.acd.call_ended(call)
         call.finish(disposition, by, now)
