@@ -1,7 +1,7 @@
 """A fax machine's V.21 HDLC flags on a line that answered a number the box dialled (ITU-T T.30, V.21).
 
 A called fax machine sends CED (dsp/faxtone.py) and then, or some machines at once, its DIS preceded
-by a second of HDLC flags (T.30 §5.3.1: preamble of 1 s +- 15 % of flags) on V.21 channel 2: FSK at
+by a second of HDLC flags (T.30's preamble: 1 s +- 15 % of flags) on V.21 channel 2: FSK at
 300 bit/s, mark (1) 1650 Hz, space (0) 1850 Hz (V.21 §2). A flag 0x7E is six marks between two spaces,
 so repeated flags give a line held on mark three quarters of the time and changing frequency twice
 every 8 bits (26.7 ms). Per 20 ms frame the detector mixes the line down from 1750 Hz, takes the
@@ -39,8 +39,8 @@ FLAG_FRAMES = 10
 # average blur each change, and a few count twice), so the windows sit around those figures.
 MARK_SHARE = (0.6, 0.85)
 CHANGES_PER_FRAME = (1.0, 3.0)
-# T.30: a called fax sends CED within 0.2 s of answering, 2.6-4 s of it, then after 75 ms its flags;
-# 10 s leaves room for a slow machine.
+# T.30: CED lasts 2.6-4 s and the flags follow it after 75 ms; 10 s also leaves room for the silent
+# delay a called machine may keep before its CED.
 LISTEN_S = 10.0
 # spandsp's V.21 receiver carrier-on threshold is about -45 dBm0; a few dB above that here.
 LEVEL_MIN_DBM0 = -43.0
