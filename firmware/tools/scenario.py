@@ -491,8 +491,10 @@ class ScenarioRun:
                 "callback": callbacks[call_id]["state"] if call_id in callbacks else None,
                 # What the simulated caller lived through, to check the box's record against.
                 "caller": {"answered": caller.answered is not None, "connected": caller.connected is not None,
-                           "ended_by": caller.ended_by,
-                           "hung_up": None if caller.ended is None else round(caller.ended, 3)}})
+                           "ended_by": caller.ended_by},
+                # When the caller left, by the simulated network's clock (the sim board: as `end`), to
+                # see how long the box took to notice.
+                "hung_up": None if caller.ended is None else round(caller.ended, 3)})
         answered = [c for c in calls if c["disposition"] == "answered"]
         per_agent = {}
         for a in self.scn.agents:
