@@ -1,6 +1,7 @@
 """Disconnect supervision: a caller or customer whose exchange signals their hang-up only with its busy
 or congestion tone (or with nothing) is taken as gone, and the line and the agent are free again."""
 import pytest
+from firmware.config.tone_plans import load_plan
 from scenario_builder import agent, queue, run_section, scenario
 from scenario_builder import caller as called
 
@@ -13,20 +14,21 @@ def caller(at, number, talk, clear="signal", **fields):
     return called(at, number, keys=[[6.0, "1"]], patience=120.0, talk=talk, clear=clear, **fields)
 
 
-@pytest.mark.parametrize("tone", ["busy", "congestion"])
-def test_a_caller_who_hangs_up_with_a_busy_tone_frees_the_line_and_the_agent(run_inline, tone):
+@pytest.mark.parametrize("plan, tone", [("cn", "busy"), ("cn", "congestion"), ("na", "busy"), ("etsi", "busy")])
+def test_a_caller_who_hangs_up_with_a_busy_tone_frees_the_line_and_the_agent(run_inline, plan, tone):
     # One trunk, one agent: the second caller is served only if the first caller's hang-up, heard as
     # the exchange's tone alone, gave back both.
-    ran = run_inline(scenario(run_section(120, trunks=1, seed=1), QUEUES, AGENT,
+    ran = run_inline(scenario(run_section(120, trunks=1, seed=1, tones=plan), QUEUES, AGENT,
                               caller(1.0, "13800000001", 15.0, clear=tone), caller(40.0, "13800000002", 10.0)))
     first, second = ran.call(0), ran.call(1)
     row = ran.db["calls"].get(first["call_id"])
     assert (row["disposition"], row["hangup_by"]) == ("answered", "caller")
     gone = [d for kind, d in ran.events(first["call_id"]) if kind == "call:far_end_gone"]
     assert gone and gone[0]["why"] == f"{tone} tone"
-    # Three whole periods of the tone (China: busy 0.7 s, congestion 1.4 s) and a segment to confirm
-    # the last, not more: the line is not held for long after the caller left.
-    period = {"busy": 0.7, "congestion": 1.4}[tone]
+    # Three whole periods of the tone (China: busy 0.7 s, congestion 1.4 s; docs/standards.md §3) and
+    # a segment to confirm the last, not more: the line is not held for long after the caller left.
+    spec = next(t for t in load_plan(plan).tones if t.name == tone)
+    period = sum(seconds for _, seconds in spec.segments)
     assert first["caller"]["ended_by"] == "caller"
     assert 3 * period <= first["end"] - first["hung_up"] <= 4 * period
     assert second["caller"]["ended_by"] != "busy", "the second caller found the only line still held"
