@@ -54,6 +54,9 @@ BEEP_MIN_S = 0.1
 BEEP_PURITY = 0.9
 BEEP_WAIT_S = 30.0
 _WIN = 2 * FRAME
+# Windows wholly inside a tone of BEEP_MIN_S: (100 - 40) / 20 + 1 = 4 when they line up with it, 3 at
+# worst; a 60 ms blip fills 2 at most.
+_BEEP_WINDOWS = int(round((BEEP_MIN_S * RATE - _WIN) / FRAME))
 _BIN_HZ = RATE / _WIN
 _WINDOW = np.hanning(_WIN).astype(np.float32)
 _BEEP_BINS = (int(np.ceil(BEEP_LOW_HZ / _BIN_HZ)), int(BEEP_HIGH_HZ / _BIN_HZ))
@@ -173,7 +176,7 @@ class AnsweringMachineDetector(blocks.FramedDetector[AmdEvent]):
         near = power[rows, peak - 1] + power[rows, peak] + power[rows, peak + 1]
         pure = (energy >= _VOICE_ENERGY) & (near >= BEEP_PURITY * power[:, 1:].sum(axis=1))
         steady = pure & ((self._tone[chans] == 0) | (np.abs(peak - self._tone_bin[chans]) <= 1))
-        ended = ~steady & (self._tone[chans] >= _frames(BEEP_MIN_S))
+        ended = ~steady & (self._tone[chans] >= _BEEP_WINDOWS)
         self._age[chans] += 1
         events = []
         for i in ended.nonzero()[0]:
