@@ -91,8 +91,9 @@ class Leg:
     state: LegState = LegState.DIALING
     timer: Timer | None = None                # the dial timeout, from the seizure on
     # Screening (seize(screen=True)): once answered, what answered is heard and told through
-    # on_outcome(outcome, cause) — a person, a machine, unsure, or a fax (whose leg is hung up first) —
-    # and for a machine on_beep(heard) when its greeting's beep ends (False: none came).
+    # on_outcome(outcome, cause) — a person, a machine, unsure, or a fax (whose leg is hung up first;
+    # it may come after a machine verdict) — and for a machine on_beep(heard) when its greeting's beep
+    # ends (False: none came).
     screen: bool = False
     on_outcome: Callable[[Outcome, str], None] | None = None
     on_beep: Callable[[bool], None] | None = None
@@ -287,12 +288,13 @@ class Legs:
         if leg is None or not leg.screen or not leg.answered or tone not in ANSWER_FAX_TONES:
             return False
         self.hangup(leg)
+        # A fax that first sounded like a greeting (CED or flags read as a long word: machine) is told
+        # again, as the fax it is.
         if leg.outcome != Outcome.FAX:
             self._heard(leg, Outcome.FAX, tone)
         return True
 
     def _heard(self, leg: Leg, outcome: Outcome, cause: str) -> None:
-        # A fax that first sounded like a greeting (its flags read as a long word) is a fax all the same.
         leg.outcome = outcome
         self.svc.emit("leg:outcome", leg=leg, channel=leg.channel, outcome=outcome.value, cause=cause)
         if leg.on_outcome is not None:
