@@ -83,3 +83,13 @@ def test_busy_tone_on_an_answered_leg_is_its_far_end_hanging_up(tmp_path):
     assert d.trunk in d.center.legs.active
     d.center.on_progress(d.trunk, "busy", 3)
     assert d.told[-1] == ("clear",) and d.trunk not in d.center.legs.active and d.trunk not in d.box.lines.ringing
+
+
+def test_a_fax_first_taken_for_a_machine_is_told_again_as_a_fax(tmp_path):
+    # A fax whose CED reads as a long greeting word before the answer tone is confirmed.
+    d = Dialler(tmp_path)
+    d.event(EventKind.ANSWER)
+    d.center.on_amd(d.trunk, "machine", "long_greeting")
+    d.center.on_fax(d.trunk, "ced")
+    assert [t[1] for t in d.told if t[0] == "outcome"] == [Outcome.ANSWERED_MACHINE, Outcome.FAX]
+    assert d.leg.outcome == Outcome.FAX and d.trunk not in d.center.legs.active
