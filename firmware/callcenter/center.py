@@ -86,6 +86,7 @@ class CallCenter:
         # Per-line figures for the technician, kept where the events are handled (never a scan per tick).
         self.line_calls = [0] * n
         self.line_digits = [0] * n
+        self.far_end_clears = [0] * n               # calls and legs ended on the far end's tone or silence
         self.heard: dict[int, deque] = {}            # channel -> (digit, time), the last DIGITS_KEPT
         self.last_caller_id: dict[int, dict] = {}
         # Caller ID bursts per line that failed their checks (checksum, framing): a line fault to show.
@@ -706,6 +707,7 @@ class CallCenter:
         return {"state": state, "since": since, "call_id": call.id if call else None,
                 "number": call.number if call else None, "last_caller_id": self.last_caller_id.get(channel),
                 "calls": self.line_calls[channel], "digits": self.line_digits[channel],
+                "far_end_clears": self.far_end_clears[channel],
                 "unreadable_ids": self.unreadable[channel],
                 "heard": [{"digit": d, "at": t} for d, t in self.heard.get(channel, ())]}
 

@@ -53,14 +53,20 @@ class FarEnd:
         why = f"{tone} tone"
         leg = self.center.legs.active.get(channel)
         if leg is not None:
-            return self.center.legs.far_end_gone(leg, why)
+            return self._counted(channel, self.center.legs.far_end_gone(leg, why))
         call = self.center.calls.get(channel)
         if call is None or call.state not in ANSWERED_STATES:
             return False
         call.event("call:far_end_gone", why=why, cycles=cycles)
         log.info("call %s on %s: the far end hung up (%s, %d periods)", call.id, call.line_name, why, cycles)
         self.center.far_end_gone(call)
-        return True
+        return self._counted(channel, True)
+
+    def _counted(self, channel: int, ended: bool) -> bool:
+        """Count a call or leg ended on the far end's tone or silence on the line (the lines page)."""
+        if ended:
+            self.center.far_end_clears[channel] += 1
+        return ended
 
     def on_voice(self, channel: int, active: bool) -> None:
         """The line's receive audio went from silence to sound (`active`) or back."""
@@ -105,10 +111,11 @@ class FarEnd:
         log.info("call %s on %s: the far end hung up (silent for %.0f s)", call.id, call.line_name, now - start)
         leg = self.center.legs.active.get(channel)
         if leg is not None:
-            self.center.legs.far_end_gone(leg, "silence")
+            self._counted(channel, self.center.legs.far_end_gone(leg, "silence"))
         else:
             call.event("call:far_end_gone", why="silence", seconds=round(now - start, 1))
             self.center.far_end_gone(call)
+            self._counted(channel, True)
 
     def call_ended(self, call: Call) -> None:
         if call.channel is not None:

@@ -427,7 +427,9 @@ class Engine:
                           # An E1 trunk's span: its state, alarms and line counters (drivers/e1_span.py).
                           "span": drv.get("span"),
                           # resets and overruns are the hardware's own counts: None where a driver keeps none.
-                          "counters": {"calls": app["calls"], "digits": app["digits"],
+                          # far_end_clears: calls the box ended on the far end's tone or silence (§20).
+                          "counters": {"calls": app["calls"], "far_end_clears": app["far_end_clears"],
+                                       "digits": app["digits"],
                                        "unreadable_ids": app["unreadable_ids"],
                                        "resets": counters.get("resets"), "overruns": counters.get("overruns")},
                           "digits": app["heard"],

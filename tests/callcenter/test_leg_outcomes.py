@@ -81,8 +81,11 @@ def test_busy_tone_on_an_answered_leg_is_its_far_end_hanging_up(tmp_path):
     d.center.on_amd(d.trunk, "human", "after_greeting_silence")
     d.center.on_progress(d.trunk, "busy", 2)      # the first report: not yet enough periods
     assert d.trunk in d.center.legs.active
+    assert d.center.line_status(d.trunk)["far_end_clears"] == 0
     d.center.on_progress(d.trunk, "busy", 3)
     assert d.told[-1] == ("clear",) and d.trunk not in d.center.legs.active and d.trunk not in d.box.lines.ringing
+    # The technician's lines page counts it against the line.
+    assert d.center.line_status(d.trunk)["far_end_clears"] == 1
 
 
 def test_a_fax_first_taken_for_a_machine_is_told_again_as_a_fax(tmp_path):
