@@ -45,6 +45,7 @@ class AgentScript:
     talk: float
     voice_hz: float | None = None
     phone: str | None = None      # a remote agent, dialled at this number on the simulated PSTN
+    clear: str = "signal"         # a remote agent's hang-up as their exchange gives it (drivers/sim.py CLEARS)
 
 
 @dataclass
@@ -240,6 +241,10 @@ def load_scenario(path: str | Path) -> Scenario:
                             answer_after=sec.get_float("answer_after", 2.0, 0.0, 60.0),
                             talk=sec.get_float("talk", 60.0, 0.1), voice_hz=_voice(sec),
                             phone=read_phone(sec) if sec.has("phone") else None)
+        if sec.has("clear"):
+            if agent.phone is None:
+                raise sec.error("clear", "only a remote agent (phone = ...) hangs up through an exchange")
+            agent.clear = sec.get_str("clear", choices=CLEARS)
         check_skills(sec, agent.skills, scn.queues)
         sec.done()
         scn.agents.append(agent)
@@ -386,7 +391,7 @@ class ScenarioRun:
         self.dnis_of: dict[str, str] = {}      # call id -> the number the caller dialled, as the trunk signalled it
         for a in scn.agents:
             phone = self._agent_phone(a)
-            phone.answer_after, phone.talk, phone.voice_hz = a.answer_after, a.talk, a.voice_hz
+            phone.answer_after, phone.talk, phone.voice_hz, phone.clear = a.answer_after, a.talk, a.voice_hz, a.clear
             self.engine.later(a.login_at, self._login, a.id)
         for i, p in enumerate(scn.supervisors):
             hs = self.sim.handset(n_agents + i)
