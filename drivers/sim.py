@@ -20,8 +20,9 @@ from dsp.tones import TonePlan, TonePlanError
 
 from .channel import (RATE, TICK_SAMPLES, TICK_SECONDS, ChannelError, ChannelEvent, ChannelKind,
                       ChannelSpec, Driver, EventKind, LineTest)
-from .sim_signals import (AFTER_RING_GAP_S, BEFORE_RING, BEFORE_RING_GAP_S, CALLER_ID_SCHEMES, Loop,
-                          caller_id_burst, fax_calling_tone, make_loop, progress_tone, steady_tone)
+from .sim_signals import (AFTER_RING_GAP_S, BEFORE_RING, BEFORE_RING_GAP_S, CALLER_ID_SCHEMES, Loop, beep,
+                          caller_id_burst, fax_answer, fax_calling_tone, make_loop, progress_tone, speech,
+                          steady_tone)
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,7 @@ class SimCaller:
     speak: list[tuple[float, float]] = field(default_factory=list)  # (s after answer, s of talking): a message
     fax: bool = False          # a fax machine: sends the T.30 calling tone once answered
     garbled_id: bool = False   # the line garbles this caller's caller ID burst (its checksum fails)
+    clear: str = "signal"      # how the exchange tells the box they hung up (CLEARS)
     tag: object = None         # the scenario's own reference
     # Filled in as the call goes:
     line: int | None = None
@@ -67,6 +69,24 @@ class SimCaller:
     pressed: str = ""
 
 
+# How an exchange tells the box the far end hung up on an answered call: a line signal (loop-current
+# drop, an E1 clear-back: a CLEAR event), or on many analog lines only its busy or congestion tone,
+# or nothing at all (silence) (docs/architecture.md §20).
+CLEARS = ("signal", "busy", "congestion", "silence")
+
+
+# What a number out on the PSTN is (docs/architecture.md §20): a plain telephone (a voice tone while
+# off hook, to trace audio paths), a person who says a word and waits, a person somewhere noisy (a
+# word, then clatter: sounds too short for words, too close together for silence), an answering
+# machine (a greeting, its beep, then silence while it records), a fax machine (CED, then V.21 flags),
+# or a number whose exchange answers every call with busy or congestion tone.
+PHONE_KINDS = ("phone", "person", "noisy", "machine", "fax", "busy", "congestion")
+# A person picking up says a word ("喂?") and waits; a machine's greeting is a dozen words.
+PERSON_WORDS = [(0.6, 0.0)]
+NOISY_WORDS = [(0.5, 0.4)] + [(0.06, 0.44)] * 16
+MACHINE_WORDS = [(0.45, 0.15)] * 11 + [(0.5, 0.6)]
+
+
 @dataclass
 class Phone:
     """A telephone the box can ring: an agent's handset, or a subscriber out on the PSTN."""
@@ -74,6 +94,8 @@ class Phone:
     talk: float = 60.0              # s off hook before hanging up
     voice_hz: float | None = None   # a steady tone while off hook, to trace audio paths
     answers: bool = True            # False: lets it ring
+    clear: str = "signal"           # how the exchange tells the box it hung up (CLEARS)
+    kind: str = "phone"             # what answers (PHONE_KINDS)
     # State:
     ringing_since: float | None = None
     off_hook: bool = False
@@ -102,6 +124,7 @@ class LineState(str, enum.Enum):
     DIALING = "dialing"       # the box dialled out; the far phone rings (or the number fails)
     OUTBOUND = "outbound"     # the far phone answered the box's call
     TESTING = "testing"       # off-hook for a line test: callers find it busy
+    CLEARED = "cleared"       # the far end hung up without a line signal: its tone (or nothing) until the box hangs up
 
 
 @dataclass
@@ -265,6 +288,8 @@ class SimDriver(Driver):
         phone = self.directory.get(number)
         if phone is None:
             line.progress, line.progress_at = "sit", self.now + UNOBTAINABLE_AFTER_S
+        elif phone.kind in ("busy", "congestion"):
+            line.progress, line.progress_at = phone.kind, self.now + BUSY_AFTER_S
         elif phone.busy or self._on_a_line(number):
             line.progress, line.progress_at = "busy", self.now + BUSY_AFTER_S
         else:
@@ -393,8 +418,9 @@ class SimDriver(Driver):
                 line.next_ring += RING_PERIOD_S
             if now >= line.give_up_at or now >= line.hangup_at:
                 unanswered = line.state == LineState.RINGING and now >= line.ring_started + NO_ANSWER_RELEASE_S
+                clear = line.caller.clear if line.state == LineState.ANSWERED else "signal"
                 self._end(ch, "pstn" if unanswered else "caller")
-                self._events.append(ChannelEvent(ch, EventKind.CLEAR, {}))
+                self._cleared(ch, clear)
                 continue
             while line.keys and line.keys[0][0] <= now:
                 _, digits = line.keys.pop(0)
@@ -410,8 +436,7 @@ class SimDriver(Driver):
                 if ch < self.n_trunks:
                     self.trunks[ch].state = LineState.OUTBOUND
                 self._loops.pop(ch, None)   # the ringback stops
-                if phone.voice_hz:
-                    self._loops[ch] = steady_tone([phone.voice_hz], VOICE_DBM0, self.tick, TICK_SAMPLES)
+                self._answered_by(ch, phone)
                 self._events.append(ChannelEvent(ch, EventKind.ANSWER, {}))
             elif phone.off_hook and now >= phone.hangup_at:
                 phone.on_hook()
@@ -419,7 +444,32 @@ class SimDriver(Driver):
                 self._loops.pop(ch, None)
                 if ch < self.n_trunks:
                     self._free(ch)
-                self._events.append(ChannelEvent(ch, EventKind.CLEAR, {}))
+                    self._cleared(ch, phone.clear)
+                else:
+                    self._events.append(ChannelEvent(ch, EventKind.CLEAR, {}))
+
+    def _answered_by(self, ch: int, phone: Phone) -> None:
+        """What the box hears once `phone` has picked up on channel `ch` (PHONE_KINDS)."""
+        if phone.kind in ("person", "noisy"):
+            self._queue_audio(ch, speech(PERSON_WORDS if phone.kind == "person" else NOISY_WORDS, seed=self.tick))
+        elif phone.kind == "machine":
+            self._queue_audio(ch, np.concatenate([speech(MACHINE_WORDS, seed=self.tick), beep()]))
+        elif phone.kind == "fax":
+            self._queue_audio(ch, fax_answer())
+        elif phone.voice_hz:
+            self._loops[ch] = steady_tone([phone.voice_hz], VOICE_DBM0, self.tick, TICK_SAMPLES)
+
+    def _cleared(self, ch: int, how: str) -> None:
+        """The far end on trunk `ch` hung up (the trunk is free on its side): the exchange signals it,
+        or plays its tone, or nothing, until the box hangs up."""
+        plan = self.tone_plan
+        if how == "signal" or (how != "silence" and plan is None):
+            self._events.append(ChannelEvent(ch, EventKind.CLEAR, {}))
+            return
+        self.trunks[ch].state = LineState.CLEARED
+        self._busy_trunks.add(ch)
+        if plan is not None and how != "silence":
+            self._loops[ch] = progress_tone(plan, how, self.tick, TICK_SAMPLES)
 
     def _progress(self, ch: int, line: _Trunk) -> None:
         """The call cannot complete: the exchange plays its tone, or reports it out of band."""

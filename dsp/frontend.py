@@ -6,15 +6,17 @@ import numpy as np
 import numpy.typing as npt
 
 from dsp import blocks, callerid, faxtone, tones
+from dsp.amd import AmdEvent, AnsweringMachineDetector
 from dsp.callerid import CallerIdEvent, CallerIdReceiver
 from dsp.dtmf import DtmfDetector, DtmfEvent
 from dsp.energy import EnergyMeter, VadEvent, VoiceActivityDetector
 from dsp.faxtone import FaxToneDetector, FaxToneEvent
 from dsp.tones import CallProgressDetector, ToneEvent, TonePlan
+from dsp.v21 import V21FlagDetector
 
 TICK = blocks.FRAME  # 20 ms at 8 kHz, the engine's tick
 
-DetectorEvent = DtmfEvent | ToneEvent | CallerIdEvent | FaxToneEvent | VadEvent
+DetectorEvent = DtmfEvent | ToneEvent | CallerIdEvent | FaxToneEvent | VadEvent | AmdEvent
 
 
 class TickAnalyser:
@@ -49,19 +51,23 @@ class DetectorSet:
     """Every per-tick detector of the box on the shared front end: a tick in, all their events out.
 
     Gives the same events, detector by detector, as feeding each detector's process() the same
-    ticks; `levels` holds each channel's level in dBm0 over the last tick.
+    ticks (call progress with `repeat`: answered lines are supervised by a tone's repeated periods);
+    `levels` holds each channel's level in dBm0 over the last tick.
     """
 
     def __init__(self, channels: int, plan: TonePlan):
         self.analyser = TickAnalyser(channels, plan)
         c = self.analyser.channels
         self.dtmf = DtmfDetector(c)
-        self.progress = CallProgressDetector(c, plan)
+        self.progress = CallProgressDetector(c, plan, repeat=True)
         self.callerid = CallerIdReceiver(c)
         self.fax = FaxToneDetector(c)
         self.meter = EnergyMeter(c)
         self.vad = VoiceActivityDetector(c)
-        self._detectors = (self.dtmf, self.progress, self.callerid, self.fax, self.vad)
+        # What answered a number the box dialled: idle (and free) until screen() arms a channel.
+        self.amd = AnsweringMachineDetector(c)
+        self.v21 = V21FlagDetector(c)
+        self._detectors = (self.dtmf, self.progress, self.callerid, self.fax, self.vad, self.amd, self.v21)
 
     @property
     def channels(self) -> int:
@@ -73,8 +79,8 @@ class DetectorSet:
         voice activity keep their state, as the shared analysis serves them by their own bases."""
         analyser = TickAnalyser(self.channels, plan)
         self.analyser = analyser
-        self.progress = CallProgressDetector(self.channels, plan)
-        self._detectors = (self.dtmf, self.progress, self.callerid, self.fax, self.vad)
+        self.progress = CallProgressDetector(self.channels, plan, repeat=True)
+        self._detectors = (self.dtmf, self.progress, self.callerid, self.fax, self.vad, self.amd, self.v21)
 
     @property
     def levels(self) -> npt.NDArray[np.float64]:
@@ -82,13 +88,20 @@ class DetectorSet:
 
     def process(self, block: npt.NDArray[np.int16]) -> list[DetectorEvent]:
         """Feed one tick, int16 (channels, TICK); returns the DtmfEvents, ToneEvents, CallerIdEvents,
-        FaxToneEvents and VadEvents it completed, in that order."""
+        FaxToneEvents, VadEvents, AmdEvents and V.21 flags (FaxToneEvent 'v21') it completed, in that order."""
         analysis = self.analyser.analyse(block)
         self.meter.process_tick(analysis)
         events: list[DetectorEvent] = []
         for det in self._detectors:
             events += det.process_tick(analysis)
         return events
+
+    def screen(self, channel: int) -> None:
+        """A number dialled on `channel` has answered: listen for what answered it (a person, a
+        machine and its beep, a fax machine's V.21 flags)."""
+        channel = blocks.check_channel(channel, self.channels, "DetectorSet.screen")
+        self.amd.start(channel)
+        self.v21.start(channel)
 
     def reset(self, channel: int) -> None:
         """Forget `channel`'s state in every detector (a new call on the line); as each detector's

@@ -57,11 +57,13 @@ class TonePlan:
 
 @dataclasses.dataclass(frozen=True)
 class ToneEvent:
-    """`tone` began at sample `start` of `channel`'s stream (counted from the detector's creation)."""
+    """`tone` began at sample `start` of `channel`'s stream (counted from the detector's creation);
+    `cycles`: whole cadence periods heard in a row so far (0: a continuous tone, or silence)."""
 
     channel: int
     tone: str
     start: int
+    cycles: int = 0
 
 
 # ---------------------------------------------------------------- plans (firmware/config reads the files)
@@ -240,10 +242,14 @@ class CallProgressDetector(blocks.FramedDetector[ToneEvent]):
     """Call-progress tones on many channels to a TonePlan: per-frame tone classification and segment
     changes vectorised over channels, cadence matched in Python only where a segment ended."""
 
-    def __init__(self, channels: int, plan: TonePlan):
+    def __init__(self, channels: int, plan: TonePlan, repeat: bool = False):
+        """`repeat`: a cadenced tone is reported again after each further whole period heard in a row
+        (ToneEvent.cycles counting up), for disconnect supervision on answered calls, which waits for
+        more periods than the plan's `confirm` before it believes a far end has gone."""
         if not isinstance(plan, TonePlan):
             raise ValueError(f"CallProgressDetector: expected a TonePlan, got {plan!r}")
         self.plan = plan
+        self.repeat = repeat
         self._framer = blocks.Framer(channels, FRAME, "CallProgressDetector")
         c = self._framer.channels
         self._probes = probes(plan)
@@ -262,6 +268,7 @@ class CallProgressDetector(blocks.FramedDetector[ToneEvent]):
         self._continuing: set[int] = set()  # channels in a continuous-tone segment
         self._quiet = np.zeros(c, np.int64)  # silent frames in a row
         self._reported = np.full(c, -1, np.int64)  # tone index last reported, while its pattern holds
+        self._run = np.zeros(c, np.int64)  # segments of the reported tone's cadence heard in a row
         self._history: list[list[tuple[int, int, int]]] = [[] for _ in range(c)]
 
     def _build_cadences(self) -> None:
@@ -273,6 +280,7 @@ class CallProgressDetector(blocks.FramedDetector[ToneEvent]):
         self._continuous: dict[int, tuple[int, int]] = {}
         # (tone index, confirm, every rotation's first `confirm` (signature, lo, hi))
         self._cadenced: list[tuple[int, int, list[list[tuple[int, float, float]]]]] = []
+        self._period = [len(t.segments) for t in plan.tones]  # segments in a cadence period
         # signature -> [(lo, hi), ...] of every cadence step on it
         self._fits: dict[int, list[tuple[float, float]]] = {}
         for i, t in enumerate(plan.tones):
@@ -302,6 +310,7 @@ class CallProgressDetector(blocks.FramedDetector[ToneEvent]):
         self._continuing.discard(ch)
         self._quiet[ch] = 0
         self._reported[ch] = -1
+        self._run[ch] = 0
         self._history[ch] = []
 
     def _detect(self, analysis: blocks.Analysis) -> list[ToneEvent]:
@@ -359,10 +368,15 @@ class CallProgressDetector(blocks.FramedDetector[ToneEvent]):
             self._reported[ch] = -1
             return []
         i, first = match
+        period = self._period[i]
         if self._reported[ch] == i:
-            return []
+            self._run[ch] += 1
+            if not self.repeat or self._run[ch] % period:
+                return []
+            return [ToneEvent(int(ch), self._names[i], first * FRAME, int(self._run[ch]) // period)]
         self._reported[ch] = i
-        return [ToneEvent(int(ch), self._names[i], first * FRAME)]
+        self._run[ch] = self.plan.tones[i].confirm
+        return [ToneEvent(int(ch), self._names[i], first * FRAME, self.plan.tones[i].confirm // period)]
 
     def _match(self, history: list[tuple[int, int, int]]) -> tuple[int, int] | None:
         """(tone index, first frame of its first burst) of the first cadence the history ends with."""

@@ -121,6 +121,12 @@ BOX = Part("box", "box", "", "box", N_("Box and lines"), (
     Field("tones", N_("Tone plan of the lines"), "choice",
           N_("The network's busy, ringback and dial tones (board/tones); used once no number is being dialled."),
           tuple(plan_names())),
+    Field("hangup_tone_cycles", N_("Hang-up by busy tone (periods)"), "int",
+          N_("0-10. Lines whose exchange signals a caller's hang-up only with its busy or congestion tone: the "
+             "call ends after this many whole periods of it (0: never). 3 is usual; more if speech is cut off.")),
+    Field("hangup_silence_s", N_("Hang-up by silence (s)"), "float",
+          N_("0: never; otherwise 30-3600 s of silence from the caller ends a call in the IVR or with an agent "
+             "(not while waiting in a queue or on hold). A last resort for lines that give no other sign.")),
 ))
 # The [wallboard] table: the colour thresholds of the supervisors' wallboard (webui/wallboard.py).
 WALLBOARD_PART = Part("wallboard", "wallboard", "", "wallboard", N_("Wallboard"), (

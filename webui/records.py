@@ -22,6 +22,8 @@ DISPOSITIONS = {
     "overflow": N_("Overflow"),
     "unanswered": N_("Not answered"),
     "busy": N_("Busy"),
+    "congestion": N_("Network congestion"),
+    "unobtainable": N_("Number unobtainable"),
     "voicemail": N_("Voicemail"),
     "callback": N_("Callback requested"),
     "transferred": N_("Transferred out"),
@@ -65,6 +67,9 @@ EVENT_LABELS = {
     "voicemail:start": N_("Voicemail started"),
     "voicemail:end": N_("Voicemail ended"),
     "callback:requested": N_("Callback requested"),
+    "call:far_end_gone": N_("Far end hung up (tone or silence on the line)"),
+    "call:outcome": N_("What answered the number dialled"),
+    "call:machine_beep": N_("Answering machine's beep"),
 }
 # A call's direction and who hung up, as the engine records them (firmware/callcenter: Call, end_call).
 DIRECTIONS = {"inbound": N_("Inbound"), "outbound": N_("Outbound"), "callback": N_("Callback")}

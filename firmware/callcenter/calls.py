@@ -43,11 +43,13 @@ class Disposition(str, enum.Enum):
     OVERFLOW = "overflow"        # the queue was full and the flow had nowhere else to send the caller
     UNANSWERED = "unanswered"    # rang off before the box answered; outbound: nobody picked up
     BUSY = "busy"                # outbound: the number was busy
+    CONGESTION = "congestion"    # outbound: the network had no route (congestion tone)
+    UNOBTAINABLE = "unobtainable"  # outbound: no such number (special information / unobtainable tone)
     VOICEMAIL = "voicemail"      # left a message
     CALLBACK = "callback"        # asked to be called back and hung up; the request keeps their place
     TRANSFERRED = "transferred"  # sent on to an external number (the HQ expert center)
     FAILED = "failed"            # the line failed (alarm) during the call
-    FAX = "fax"                  # a fax machine called (T.30 calling tone): the box takes no faxes
+    FAX = "fax"                  # a fax machine called (T.30 CNG) or answered (CED, V.21 flags): the box takes no faxes
     INTERRUPTED = "interrupted"  # the box stopped (a crash, a power cut) during the call: closed at the next start
 
 

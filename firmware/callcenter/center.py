@@ -23,6 +23,7 @@ from firmware.callcenter.callbacks import Callbacks, PendingCallback
 from firmware.callcenter.calls import Call, CallError, CallState, Disposition
 from firmware.callcenter.conversation import Conversation, Mode
 from firmware.callcenter.customers import CustomerDirectory, LookupTables
+from firmware.callcenter.far_end import FarEnd
 from firmware.callcenter.flow_graph import flow_report
 from firmware.callcenter.flows import Flow, FlowError, load_flow, schema_json
 from firmware.callcenter.ivr import IvrSession
@@ -93,6 +94,7 @@ class CallCenter:
         # Per-line figures for the technician, kept where the events are handled (never a scan per tick).
         self.line_calls = [0] * n
         self.line_digits = [0] * n
+        self.far_end_clears = [0] * n               # calls and legs ended on the far end's tone or silence
         self.heard: dict[int, deque] = {}            # channel -> (digit, time), the last DIGITS_KEPT
         self.last_caller_id: dict[int, dict] = {}
         # Caller ID bursts per line that failed their checks (checksum, framing): a line fault to show.
@@ -104,6 +106,7 @@ class CallCenter:
             raise PromptError(f"prompt set {svc.prompts.directory} lacks {', '.join(sorted(missing))}")
         self.acd = Acd(svc, self, site.queues, site.agents)
         self.legs = Legs(svc, self)
+        self.far_end = FarEnd(svc, self)
         self.transfers = Transfers(svc, self, self.legs)
         self.supervisors = Supervisors(svc, self, site.supervisors)
         self.voicemail = Voicemail(svc, self)
@@ -241,16 +244,27 @@ class CallCenter:
         self.on_channel_event(ChannelEvent(channel, EventKind.CALLER_ID, {
             "number": msg.number, "name": msg.name, "when": msg.when, "absence": msg.absence}))
 
-    def on_progress(self, channel: int, tone: str) -> None:
-        # Only a number being dialled out listens for call progress (Legs.on_event).
-        if tone in FAILURE_TONES and channel in self.legs.active:
+    def on_progress(self, channel: int, tone: str, cycles: int) -> None:
+        # An answered line's busy or congestion tone is its far end's hang-up (far_end.py); otherwise
+        # only a number being dialled out listens for call progress (Legs.on_event).
+        if self.far_end.on_tone(channel, tone, cycles):
+            return
+        if tone in FAILURE_TONES and channel in self.legs.active and not self.legs.active[channel].answered:
             self.on_channel_event(ChannelEvent(channel, EventKind.PROGRESS, {"tone": tone}))
 
     def on_fax(self, channel: int, tone: str) -> None:
+        if self.legs.on_fax(channel, tone):
+            return
         call = self.calls.get(channel)
         if tone == "cng" and call is not None and call.direction == "inbound" and call.state in FAX_STATES:
             call.event("call:fax")
             self.end_call(call, Disposition.FAX, "box")
+
+    def on_amd(self, channel: int, result: str, cause: str) -> None:
+        self.legs.on_heard(channel, result, cause)
+
+    def on_voice(self, channel: int, active: bool) -> None:
+        self.far_end.on_voice(channel, active)
 
     def on_audio(self, rx: np.ndarray, tx: np.ndarray, levels: np.ndarray) -> None:
         self.recordings.frames(rx, tx)
@@ -389,6 +403,7 @@ class CallCenter:
         call.channel = channel
         self.calls[channel] = call
         call.update(channel=call.line_name)
+        self.far_end.quiet_from(channel, self.clock.time())
 
     def leave_trunk(self, call: Call) -> None:
         """An incoming call took the trunk the call's customer was being dialled on (glare): the call
@@ -435,6 +450,7 @@ class CallCenter:
         self.recordings.stop(call)
         if by != "caller" and line is not None and self.svc.alarm(line) is None:
             self.svc.lines.hangup(line)
+        self.far_end.call_ended(call)
         # The line is free before the agents are offered the next caller: a remote agent may be dialled on it.
         self._free_line(call)
         self.acd.call_ended(call)
@@ -448,6 +464,7 @@ class CallCenter:
             self.calls[channel] = call
             self.line_calls[channel] += 1
             self.svc.hear_anew(channel)
+            self.far_end.quiet_from(channel, self.clock.time())
             self.svc.emit("call:arrived", call=call)
         return call
 
@@ -495,8 +512,19 @@ class CallCenter:
 
     def _on_trunk_clear(self, ev: ChannelEvent) -> None:
         call = self.calls.get(ev.channel)
-        if call is None:
-            return
+        if call is not None:
+            self._caller_left(call)
+
+    def far_end_gone(self, call: Call) -> None:
+        """The caller hung up without a line signal (their exchange's busy tone, a long silence;
+        far_end.py): our side goes on hook first, then the call ends as at the caller's clear."""
+        line = call.line
+        self.svc.media.stop(line)
+        if self.svc.alarm(line) is None:
+            self.svc.lines.hangup(line)
+        self._caller_left(call)
+
+    def _caller_left(self, call: Call) -> None:
         if call.channel in self.voicemail.taking:
             self.voicemail.finish(call, "hangup", hung_up=True)
             self.end_call(call, Disposition.VOICEMAIL, "caller")
@@ -706,6 +734,7 @@ class CallCenter:
         return {"state": state, "since": since, "call_id": call.id if call else None,
                 "number": call.number if call else None, "last_caller_id": self.last_caller_id.get(channel),
                 "calls": self.line_calls[channel], "digits": self.line_digits[channel],
+                "far_end_clears": self.far_end_clears[channel],
                 "unreadable_ids": self.unreadable[channel],
                 "heard": [{"digit": d, "at": t} for d, t in self.heard.get(channel, ())]}
 

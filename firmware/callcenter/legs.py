@@ -28,14 +28,43 @@ NO_LINE = "no free line to dial out on"
 FAILURE_TONES = frozenset(("busy", "congestion", "sit"))
 
 
+class Outcome(str, enum.Enum):
+    """What became of a number the box dialled: the interface for whoever dials (callbacks, an
+    agent's call out, campaigns). Answered ones are told apart on a leg dialled with `screen`
+    (dsp/amd.py, dsp/faxtone.py, dsp/v21.py; docs/architecture.md §20)."""
+    ANSWERED_HUMAN = "answered_human"
+    ANSWERED_MACHINE = "answered_machine"
+    ANSWERED_UNSURE = "answered_unsure"
+    FAX = "fax"                     # CED / ANS or V.21 flags after the answer
+    BUSY = "busy"
+    CONGESTION = "congestion"
+    UNOBTAINABLE = "unobtainable"   # the special information tone or number-unobtainable tone
+    NO_ANSWER = "no_answer"
+    FAILED = "failed"               # no line took the number, the line went down, the far end cleared at once
+
+
+# A leg's `why` (on_fail) as an Outcome.
+_FAILED_AS = {"busy": Outcome.BUSY, "congestion": Outcome.CONGESTION, "sit": Outcome.UNOBTAINABLE,
+              NO_ANSWER: Outcome.NO_ANSWER}
+_HEARD_AS = {"human": Outcome.ANSWERED_HUMAN, "machine": Outcome.ANSWERED_MACHINE, "unsure": Outcome.ANSWERED_UNSURE}
+# The fax tones that end a screened leg: a called fax machine's answer tone and its V.21 flags.
+ANSWER_FAX_TONES = frozenset(("ced", "v21"))
+
+
+def outcome_of(why: str) -> Outcome:
+    """The Outcome of a leg that failed for `why` (Leg.on_fail's argument)."""
+    return _FAILED_AS.get(why, Outcome.FAILED)
+
+
 class OpsError(AcdError):
     """An operation that does not fit the call or the party's state."""
 
 
 def not_reached(why: str) -> Disposition:
-    """How a dialled customer who never answered ends: busy, failed (no line took the number), or
-    unanswered (no answer, unobtainable, congestion, the agent hanging up while it rang)."""
-    return {"busy": Disposition.BUSY, NO_LINE: Disposition.FAILED}.get(why, Disposition.UNANSWERED)
+    """How a dialled customer who never answered ends: busy, congestion, unobtainable, failed (no line
+    took the number), or unanswered (no answer, the agent hanging up while it rang)."""
+    return {"busy": Disposition.BUSY, "congestion": Disposition.CONGESTION, "sit": Disposition.UNOBTAINABLE,
+            NO_LINE: Disposition.FAILED}.get(why, Disposition.UNANSWERED)
 
 
 class LegState(str, enum.Enum):
@@ -61,6 +90,14 @@ class Leg:
     on_moved: Callable[[int], None] | None = None  # glare moved it off this trunk onto `channel`
     state: LegState = LegState.DIALING
     timer: Timer | None = None                # the dial timeout, from the seizure on
+    # Screening (seize(screen=True)): once answered, what answered is heard and told through
+    # on_outcome(outcome, cause) — a person, a machine, unsure, or a fax (whose leg is hung up first;
+    # it may come after a machine verdict) — and for a machine on_beep(heard) when its greeting's beep
+    # ends (False: none came).
+    screen: bool = False
+    on_outcome: Callable[[Outcome, str], None] | None = None
+    on_beep: Callable[[bool], None] | None = None
+    outcome: Outcome | None = None
 
     @property
     def line(self) -> int:
@@ -104,7 +141,9 @@ class Legs:
 
     def seize(self, number: str, on_answer: Callable[[], None], on_fail: Callable[[str], None],
               on_clear: Callable[[], None], on_lost: Callable[[str], None] | None = None, call: Call | None = None,
-              on_moved: Callable[[int], None] | None = None) -> Leg | None:
+              on_moved: Callable[[int], None] | None = None, screen: bool = False,
+              on_outcome: Callable[[Outcome, str], None] | None = None,
+              on_beep: Callable[[bool], None] | None = None) -> Leg | None:
         """Dial `number` on the first idle trunk that takes it; None when none does. The one way the
         box takes a trunk to dial out (a remote agent's phone, a callback, an agent's outbound call, a
         transfer or conference number): the trunk is chosen and seized in the same step, when the
@@ -116,8 +155,12 @@ class Legs:
         ChannelError and the next line is tried. A modem finds out only once it has gone off hook,
         which answered the caller: it clears the leg with `glare` and reports the caller's RING, and
         on_event dials the number again on another line (_glare). Either way the incoming call keeps
-        that line and gets its own record, and the dialled number goes out on the next free line."""
-        leg = Leg(None, number, call, on_answer, on_fail, on_clear, on_lost, on_moved)
+        that line and gets its own record, and the dialled number goes out on the next free line.
+
+        `screen`: tell what answered (Leg.on_outcome, on_beep); every leg's failure is also given as
+        an Outcome to on_outcome (outcome_of(why)) before on_fail."""
+        leg = Leg(None, number, call, on_answer, on_fail, on_clear, on_lost, on_moved, screen=screen,
+                  on_outcome=on_outcome, on_beep=on_beep)
         return leg if self._place(leg, self._idle_trunks()) else None
 
     def dial_out(self, call: Call, number: str, on_answer: Callable[[], None], on_fail: Callable[[str], None],
@@ -125,7 +168,13 @@ class Legs:
         """Dial the customer of an agent's own call (outbound, callback), the agent on the line already:
         the trunk seized becomes the call's line. With no trunk to be had the call ends as failed, with
         its record; None then."""
-        leg = self.seize(number, on_answer, on_fail, on_clear, call=call)
+        def heard(outcome: Outcome, cause: str) -> None:
+            call.event("call:outcome", number=number, outcome=outcome.value, cause=cause)
+            if outcome == Outcome.FAX:
+                # Nobody to talk to: the attempt ends as a fax (its leg is hung up already).
+                self.center.end_call(call, Disposition.FAX, "box")
+        leg = self.seize(number, on_answer, on_fail, on_clear, call=call, screen=True, on_outcome=heard,
+                         on_beep=lambda beeped: call.event("call:machine_beep", heard=beeped))
         if leg is None:
             call.event("call:dial_failed", number=number, why=NO_LINE)
             self.center.end_call(call, Disposition.FAILED, "box")
@@ -167,7 +216,7 @@ class Legs:
                     self.svc.lines.channels[lost].name, why)
         if not self._place(leg, (t for t in self._idle_trunks() if t != lost)):
             self._set_state(leg, LegState.FAILED, why=NO_LINE)
-            leg.on_fail(NO_LINE)
+            self._failed(leg, NO_LINE)
             return
         if own_line is not None:
             self.center.take_trunk(own_line, leg.line)
@@ -179,7 +228,15 @@ class Legs:
     def _timeout(self, leg: Leg) -> None:
         if not leg.answered and self.active.get(leg.line) is leg:
             self.hangup(leg)
-            leg.on_fail(NO_ANSWER)
+            self._failed(leg, NO_ANSWER)
+
+    def _failed(self, leg: Leg, why: str) -> None:
+        """The leg did not answer, for `why`: its outcome, then its on_fail."""
+        leg.outcome = outcome_of(why)
+        self.svc.emit("leg:outcome", leg=leg, channel=leg.channel, outcome=leg.outcome.value, cause=why)
+        if leg.on_outcome is not None:
+            leg.on_outcome(leg.outcome, why)
+        leg.on_fail(why)
 
     def hangup(self, leg: Leg) -> None:
         if self.active.get(leg.line) is leg:
@@ -198,15 +255,61 @@ class Legs:
         if kind == "answer" and not leg.answered:
             self._set_state(leg, LegState.ANSWERED)
             leg.cancel_timer()
+            if leg.screen:
+                self.svc.screen(leg.line)
             leg.on_answer()
         elif kind == "progress" and not leg.answered and data.get("tone") in FAILURE_TONES:
             self.hangup(leg)
-            leg.on_fail(data["tone"])
+            self._failed(leg, data["tone"])
         elif kind == "clear" and not leg.answered and data.get("glare"):
             self._glare(leg, data.get("reason", "glare"))
         elif kind == "clear":
             self._forget(leg)
-            (leg.on_clear if leg.answered else lambda: leg.on_fail("cleared"))()
+            (leg.on_clear if leg.answered else lambda: self._failed(leg, "cleared"))()
+        return True
+
+    def on_heard(self, channel: int, result: str, cause: str) -> bool:
+        """What answered the screened leg on `channel` (dsp.amd.AmdEvent's result); True if it was one."""
+        leg = self.active.get(channel)
+        if leg is None or not leg.screen or not leg.answered:
+            return False
+        if result in ("beep", "no_beep"):
+            if leg.on_beep is not None:
+                leg.on_beep(result == "beep")
+            return True
+        if leg.outcome is None:
+            self._heard(leg, _HEARD_AS[result], cause)
+        return True
+
+    def on_fax(self, channel: int, tone: str) -> bool:
+        """A fax machine's answer tone or flags on a screened leg that answered: hung up, its outcome
+        a fax. True if the channel was such a leg."""
+        leg = self.active.get(channel)
+        if leg is None or not leg.screen or not leg.answered or tone not in ANSWER_FAX_TONES:
+            return False
+        self.hangup(leg)
+        # A fax that first sounded like a greeting (CED or flags read as a long word: machine) is told
+        # again, as the fax it is.
+        if leg.outcome != Outcome.FAX:
+            self._heard(leg, Outcome.FAX, tone)
+        return True
+
+    def _heard(self, leg: Leg, outcome: Outcome, cause: str) -> None:
+        leg.outcome = outcome
+        self.svc.emit("leg:outcome", leg=leg, channel=leg.channel, outcome=outcome.value, cause=cause)
+        if leg.on_outcome is not None:
+            leg.on_outcome(outcome, cause)
+
+    def far_end_gone(self, leg: Leg, why: str) -> bool:
+        """The answered leg's far end hung up without a line signal (its exchange's busy tone, a long
+        silence; firmware/callcenter/far_end.py): hang up our side and end it as a clear. False for a
+        leg not answered yet (its tones are call progress, handled in on_event)."""
+        if not leg.answered or self.active.get(leg.line) is not leg:
+            return False
+        if leg.call is not None:
+            leg.call.event("call:far_end_gone", number=leg.number, why=why)
+        self.hangup(leg)
+        leg.on_clear()
         return True
 
     def on_lost(self, channel: int, reason: str) -> bool:
@@ -216,7 +319,7 @@ class Legs:
             return False
         self._forget(leg)
         if not leg.answered:
-            leg.on_fail(LINE_DOWN)
+            self._failed(leg, LINE_DOWN)
         elif leg.on_lost is not None:
             leg.on_lost(reason)
         else:
@@ -234,6 +337,9 @@ class Legs:
 
     def _gone(self, leg: Leg) -> None:
         self._set_state(leg, LegState.ENDED if leg.answered else LegState.FAILED)
+        if leg.screen:
+            # What was listening for this leg's answerer stops: a later leg or call on the trunk starts afresh.
+            self.svc.hear_anew(leg.line)
 
     def call_ending(self, call: Call) -> None:
         """Hang up every leg dialled for the call."""

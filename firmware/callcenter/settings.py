@@ -69,6 +69,11 @@ class SiteConfig:
     # Where a number without a country code is dialled (ISO 3166 alpha-2): customer cards and
     # caller ID meet as E.164 (firmware/store/phones.py).
     region: str = "CN"
+    # Disconnect supervision (firmware/callcenter/far_end.py): whole periods of the plan's busy or
+    # congestion tone on an answered call before its far end is taken as gone (0: never), and seconds
+    # of silence that end it as the last resort (0: never).
+    hangup_tone_cycles: int = 3
+    hangup_silence_s: float = 0.0
     # The network's call-progress tones: given by whoever builds the settings (config's read_site),
     # as the call center sits below the config layer and reads no files.
     tones: TonePlan = field(kw_only=True)

@@ -13,6 +13,7 @@ from firmware.callcenter.flows import DAYS
 from firmware.callcenter.schedules import Schedule
 from firmware.callcenter.settings import AgentConfig, QueueConfig, SiteConfig, SupervisorConfig
 from firmware.config.site_keys import (ANNOUNCE, CALLER_ID_SCHEMES, DEFAULT_LEVEL, DIAL_CHARS, HANGUP, LANGUAGES,
+                                       MAX_HANGUP_SILENCE_S, MAX_HANGUP_TONE_CYCLES, MIN_HANGUP_SILENCE_S,
                                        MAX_LEVEL, OVERFLOW_KINDS, RECORDING, STRATEGIES, WALLBOARD)
 from firmware.config.messaging import read_mail, read_sms
 from firmware.config.tone_plans import DEFAULT_PLAN, load_plan, plan_names
@@ -189,6 +190,15 @@ def read_reach(sec: Section) -> tuple[str | None, str | None]:
     return sec.get_str("station"), None
 
 
+def read_hangup_silence(box: Section) -> float:
+    """`[box] hangup_silence_s`: 0 (off), or seconds of silence that end an answered call."""
+    seconds = box.get_float("hangup_silence_s", 0.0, 0.0, MAX_HANGUP_SILENCE_S)
+    if 0.0 < seconds < MIN_HANGUP_SILENCE_S:
+        raise box.error("hangup_silence_s", f"expected 0 (off) or {MIN_HANGUP_SILENCE_S:.0f}-"
+                                            f"{MAX_HANGUP_SILENCE_S:.0f} s, got {seconds}")
+    return seconds
+
+
 def read_site(path: str | Path) -> SiteConfig:
     """The site settings; ConfigError naming the file, the key and the reason of the first bad key."""
     site, errors = check_site(read_file(path))
@@ -222,6 +232,8 @@ def check_site(top: Section, stations: Collection[str] | None = None) -> tuple[S
             callerid=box.get_str("callerid", "", choices=("", *CALLER_ID_SCHEMES)),
             region=read_region(box),
             tones=read_tone_plan(box),
+            hangup_tone_cycles=box.get_int("hangup_tone_cycles", 3, 0, MAX_HANGUP_TONE_CYCLES),
+            hangup_silence_s=read_hangup_silence(box),
         )
         box.done()
     except ConfigError as exc:

@@ -29,6 +29,14 @@ LANGUAGES = ("en", "zh")
 # margin; a wait of an hour is past any queue's maximum wait worth colouring.
 WALLBOARD = {"longest_wait_warn": (30, 1, 3600), "longest_wait_alarm": (60, 1, 3600),
              "service_level_warn": (80, 0, 100), "service_level_alarm": (60, 0, 100)}
+# Disconnect supervision (firmware/callcenter/far_end.py). Tone: whole busy/congestion periods heard on
+# an answered call before it ends; Asterisk's busydetect waits for `busycount` tones (3 in the usual
+# analog-line settings) and a longer count trades a later clear for fewer false ones, hence up to 10.
+MAX_HANGUP_TONE_CYCLES = 10
+# Silence: a caller thinking or listening to a long prompt is silent for tens of seconds, so the least
+# is well above ITU-T P.56's pauses between words (well under a second); an hour bounds a forgotten line.
+MIN_HANGUP_SILENCE_S = 30.0
+MAX_HANGUP_SILENCE_S = 3600.0
 
 
 def plan_names() -> list[str]:

@@ -58,11 +58,19 @@ class Application(Protocol):
     def on_caller_id(self, channel: int, message: "CallerIdMessage") -> None:
         """A caller ID burst decoded on a trunk (valid or not)."""
 
-    def on_progress(self, channel: int, tone: str) -> None:
-        """A call-progress tone (busy, congestion, SIT) heard on a trunk."""
+    def on_progress(self, channel: int, tone: str, cycles: int) -> None:
+        """A call-progress tone (busy, congestion, SIT ...) heard on a trunk; a cadenced tone again after
+        each further whole period, `cycles` counting them (dsp.tones.ToneEvent)."""
+
+    def on_voice(self, channel: int, active: bool) -> None:
+        """A trunk's receive audio went from silence to sound (`active`) or back (dsp.energy's VAD)."""
 
     def on_fax(self, channel: int, tone: str) -> None:
-        """A fax tone heard on a trunk."""
+        """A fax tone heard on a trunk: 'cng', 'ced', or 'v21' (flags, on a line screen() armed)."""
+
+    def on_amd(self, channel: int, result: str, cause: str) -> None:
+        """What answered a number dialled on the trunk, on a line screen() armed (dsp.amd.AmdEvent):
+        'human', 'machine', 'unsure', then after 'machine' 'beep' or 'no_beep'."""
 
     def on_audio(self, rx: "np.ndarray", tx: "np.ndarray", levels: "np.ndarray") -> None:
         """The tick's audio as heard (rx) and as sent (tx), and each channel's level."""
@@ -103,7 +111,8 @@ class Services:
                  recorder: "Recorder", prompts: "PromptSet", alarms: dict[int, str], testing: Callable[[int], bool],
                  hear_anew: Callable[[int], None], caller_id_arriving: Callable[[int], bool],
                  observe: Callable[[Callable[[str, dict], None]], None],
-                 retune: Callable[["TonePlan"], None] | None = None, events: "EventBus | None" = None):
+                 retune: Callable[["TonePlan"], None] | None = None, events: "EventBus | None" = None,
+                 screen: Callable[[int], None] | None = None):
         self.clock = clock
         self.later = later          # later(seconds, fn, *args) -> Timer, on the loop's clock
         self.new_id = new_id        # a record id unique across restarts and boxes
@@ -120,12 +129,19 @@ class Services:
         self._alarms = alarms
         self._testing = testing
         self._retune = retune
+        self._screen = screen
 
     def retune(self, plan: "TonePlan") -> None:
         """Hear the lines by another network's tone plan from the next tick (call progress, line tests)."""
         if self._retune is None:
             raise ServicesError(f"the box cannot change its tone plan to {plan.name} while it runs")
         self._retune(plan)
+
+    def screen(self, channel: int) -> None:
+        """The number dialled on the trunk answered: listen for what answered it (on_amd, on_fax 'v21')."""
+        if self._screen is None:
+            raise ServicesError("this box cannot tell what answered a number it dialled")
+        self._screen(channel)
 
     def alarm(self, channel: int) -> str | None:
         """Why the line is in alarm, or None while it is in service."""

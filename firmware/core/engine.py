@@ -124,7 +124,7 @@ class Engine:
         self.services = Services(clock, self.later, self.new_id, self.emit, store, self.lines, self.media, recorder,
                                  prompts, self.alarms, lambda ch: ch in self.testing, self.listener.reset,
                                  self.listener.receiving_caller_id, self.observers.append, retune=self.retune,
-                                 events=self.events)
+                                 events=self.events, screen=self.listener.screen)
         self.app: Application | None = None
         self._box_event_at = 0.0
         self._commands: dict[str, Callable[..., dict]] = {}
@@ -158,7 +158,7 @@ class Engine:
 
         svc = Services(self.clock, later, self.new_id, guest.emit, records, guest.lines, self.media, recorder,
                        self.prompts, self.alarms, lambda ch: False, self.listener.reset,
-                       self.listener.receiving_caller_id, guest.observers.append)
+                       self.listener.receiving_caller_id, guest.observers.append, screen=self.listener.screen)
         return guest, svc
 
     def host(self, guest: Guest, app: Application) -> None:
@@ -447,7 +447,8 @@ class Engine:
                 # An E1 trunk's span: its state, alarms and line counters (drivers/e1_span.py).
                 "span": drv.get("span"),
                 # resets and overruns are the hardware's own counts: None where a driver keeps none.
-                "counters": {"calls": app["calls"], "digits": app["digits"],
+                # far_end_clears: calls the box ended on the far end's tone or silence (§20).
+                "counters": {"calls": app["calls"], "far_end_clears": app["far_end_clears"], "digits": app["digits"],
                              "unreadable_ids": app["unreadable_ids"],
                              "resets": counters.get("resets"), "overruns": counters.get("overruns")},
                 "digits": app["heard"],

@@ -13,6 +13,7 @@ from typing import Callable
 import numpy as np
 
 from drivers.channel import Board, ChannelKind
+from dsp.amd import AmdEvent
 from dsp.callerid import CallerIdEvent
 from dsp.dtmf import DtmfEvent
 from dsp.energy import VadEvent
@@ -58,8 +59,13 @@ class Listener:
         """A new call on the line: what was heard before it does not count, except the caller ID
         burst that may be announcing this very call."""
         d, local = self._part(channel)
-        for detector in (d.dtmf, d.progress, d.fax, d.vad):
+        for detector in (d.dtmf, d.progress, d.fax, d.vad, d.amd, d.v21):
             detector.reset(local)
+
+    def screen(self, channel: int) -> None:
+        """A number dialled on the line answered: hear what answered it (DetectorSet.screen)."""
+        d, local = self._part(channel)
+        d.screen(local)
 
     def use_virtual(self, on: bool) -> None:
         """Run the virtual lines' detectors from the next tick (a load test starts), or rest them."""
@@ -92,8 +98,12 @@ class Listener:
             elif isinstance(ev, CallerIdEvent):
                 guarded(ch, app.on_caller_id, ch, ev.message)
             elif isinstance(ev, ToneEvent):
-                guarded(ch, app.on_progress, ch, ev.tone)
+                guarded(ch, app.on_progress, ch, ev.tone, ev.cycles)
             elif isinstance(ev, FaxToneEvent):
                 guarded(ch, app.on_fax, ch, ev.tone)
-            elif not isinstance(ev, VadEvent):
+            elif isinstance(ev, VadEvent):
+                guarded(ch, app.on_voice, ch, ev.active)
+            elif isinstance(ev, AmdEvent):
+                guarded(ch, app.on_amd, ch, ev.result, ev.cause)
+            else:
                 raise TypeError(f"no handler for detector event {type(ev).__name__}")

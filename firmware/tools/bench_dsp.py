@@ -172,7 +172,8 @@ def run(out=print, seconds=8.0, channels=CHANNELS):
     out(f"loads: white noise at {NOISE_DBM0:g} dBm0; speech from {source} at {SPEECH_DBM0:g} dBm0; "
         "random DTMF strings on every channel")
     out(f"dtmf: dsp.dtmf.DtmfDetector.process; full: dsp.frontend.DetectorSet.process ({DEFAULT_PLAN} plan) = shared "
-        "front end + DTMF + call progress + caller ID receiver + fax tones + energy meter + VAD")
+        "front end + DTMF + call progress + caller ID receiver + fax tones + energy meter + VAD + answer screening "
+        "(idle until a dialled number answers)")
     spandsp = bench_peer.load()
     out("spandsp: " + ("libspandsp's dtmf_rx and r2_mf_rx through ctypes, one call per channel per tick, on the "
                        "same audio; x: our rate over its" if spandsp else "not installed (libspandsp2), no ratio"))
@@ -201,6 +202,8 @@ def run(out=print, seconds=8.0, channels=CHANNELS):
                     target = f"< {TICK_MS_TARGET:g} ms/tick  {'PASS' if ok else 'BELOW'}"
                     verdicts.append(ok)
                 out(f"{load:<9} {name:<5} {c:>8} {rate:>11,.0f} {tick_ms:>8.3f}  {target}{peer}")
+    out("")
+    run_supervision(out, seconds, rng, plan, speech)
     out("")
     run_r2(out, seconds, rng, {"signalling": signalling_pool(rng), "conversation": speech,
                                "idle": np.zeros(int(POOL_S * RATE))}, spandsp, ratios)
@@ -247,6 +250,53 @@ def peer_summary(out, ratios):
         out(f"  {kind:<8} {load:<13}" + "".join(cells))
     out(f"  at or above {PEER_TARGET:g}x: {met} of {judged}")
     return met, judged
+
+
+# Answered lines the far end left with its busy tone (disconnect supervision counts the periods), and
+# dialled lines being screened (answering-machine detection and V.21 flags), out of TARGET_CHANNELS.
+SUPERVISED_LINES = (0, 8, 30)
+SCREENED_LINES = (0, 8, 30)
+# A screened line listens until its verdict (at most dsp.amd.TOTAL_S); here it is armed afresh this often.
+REARM_TICKS = 100
+LINE_NOISE_DBM0 = -65.0
+
+
+class _Screening:
+    """The full detector set with its first `n` channels screened, armed again every REARM_TICKS."""
+
+    def __init__(self, plan, channels, n):
+        self.set, self.n, self.ticks = DetectorSet(channels, plan), n, 0
+
+    def process(self, block):
+        if self.ticks % REARM_TICKS == 0:
+            for ch in range(self.n):
+                self.set.screen(ch)
+        self.ticks += 1
+        return self.set.process(block)
+
+
+def run_supervision(out, seconds, rng, plan, speech):
+    """Print what far-end supervision and answer screening cost the full set per tick at TARGET_CHANNELS,
+    over quiet lines (line noise) with a number of them carrying busy tone, or screened on speech."""
+    c = TARGET_CHANNELS
+    ticks = _ticks(c, seconds)
+    quiet = rng.normal(0.0, dbm0_to_amplitude(LINE_NOISE_DBM0) / np.sqrt(2), int(POOL_S * RATE))
+    spec = next(t for t in plan.tones if t.name == "busy")
+    busy = np.tile(np.concatenate([tonegen.tone(sorted(f), -10.0, int(round(d * RATE))) if f
+                                   else np.zeros(int(round(d * RATE))) for f, d in spec.segments]), 50)
+    out(f"far-end supervision and answer screening: the full set at {c} channels of line noise "
+        f"({LINE_NOISE_DBM0:g} dBm0); busy: that many lines carry the {plan.name} busy tone (each period "
+        f"reported, dsp.tones repeat); screened: that many lines of speech under dsp.amd + dsp.v21")
+    out(f"{'case':<10} {'lines':>5} {'ms/tick':>8} {'x quiet':>8}")
+    base = None
+    for case, counts in (("busy", SUPERVISED_LINES), ("screened", SCREENED_LINES)):
+        for n in counts:
+            audio = streams(quiet, c, ticks, rng)
+            if n:
+                audio[:n] = streams(busy if case == "busy" else speech, n, ticks, rng)
+            _, tick_ms = measure(lambda k: _Screening(plan, k, n if case == "screened" else 0), audio, c)
+            base = tick_ms if base is None else base
+            out(f"{case:<10} {n:>5} {tick_ms:>8.3f} {tick_ms / base:>8.2f}")
 
 
 def run_r2(out, seconds, rng, pools, spandsp=None, ratios=None):

@@ -8,7 +8,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from drivers.sim import DtmfStyle, Phone, SimCaller
+from drivers.sim import CLEARS, PHONE_KINDS, DtmfStyle, Phone, SimCaller
 from drivers.sim_signals import CALLER_ID_SCHEMES
 from dsp.tones import TonePlan
 
@@ -22,8 +22,9 @@ from typed_toml import ConfigError, Section, read_file
 from firmware.core.control import ControlError
 from firmware.core.engine import Engine
 from firmware.callcenter.settings import AgentConfig, QueueConfig, SiteConfig, SupervisorConfig
-from firmware.config.site import (DEFAULTS_DIR, check_skills, read_phone, read_queue, read_site, read_skills,
-                                  read_tone_plan)
+from firmware.config.site import (DEFAULTS_DIR, check_skills, read_hangup_silence, read_phone, read_queue,
+                                  read_site, read_skills, read_tone_plan)
+from firmware.config.site_keys import MAX_HANGUP_TONE_CYCLES
 from firmware.store import open_db, open_readonly
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ class AgentScript:
     talk: float
     voice_hz: float | None = None
     phone: str | None = None      # a remote agent, dialled at this number on the simulated PSTN
+    clear: str = "signal"         # a remote agent's hang-up as their exchange gives it (drivers/sim.py CLEARS)
 
 
 @dataclass
@@ -59,6 +61,7 @@ class CallerScript:
     speak: list[tuple[float, float]] = field(default_factory=list)   # (s after answer, s): a message
     fax: bool = False           # a fax machine calling, not a person
     garbled_id: bool = False    # the line garbles the caller ID burst
+    clear: str = "signal"       # how their hang-up reaches the box (drivers/sim.py CLEARS)
 
 
 @dataclass
@@ -70,6 +73,8 @@ class PhoneScript:
     voice_hz: float | None
     answers: bool
     name: str = ""
+    clear: str = "signal"       # how its hang-up reaches the box (drivers/sim.py CLEARS)
+    kind: str = "phone"         # what answers (drivers/sim.py PHONE_KINDS)
 
 
 @dataclass
@@ -117,6 +122,8 @@ class Scenario:
     board: str | None = None     # a board profile of simulated lines or modem emulators; None: the sim
     callerid: str = "v23"        # how the simulated exchange sends caller ID (drivers/sim_signals.py)
     tones: TonePlan = field(default_factory=lambda: load_plan(DEFAULT_PLAN))   # the network's tones
+    hangup_tone_cycles: int = 3     # the box's disconnect supervision ([box] keys of site.toml)
+    hangup_silence_s: float = 0.0
 
 
 def _range(sec: Section, key: str, default: tuple[float, float], lo: float, hi: float) -> tuple[float, float]:
@@ -154,7 +161,9 @@ def _voice(sec: Section) -> float | None:
 def _phone(sec: Section, key: str) -> PhoneScript:
     phone = PhoneScript(id=sec.get_str(key), answer_after=sec.get_float("answer_after", 3.0, 0.0, 120.0),
                         talk=sec.get_float("talk", 3600.0, 0.1), voice_hz=_voice(sec),
-                        answers=sec.get_bool("answers", True), name=sec.get_str("name", ""))
+                        answers=sec.get_bool("answers", True), name=sec.get_str("name", ""),
+                        clear=sec.get_str("clear", "signal", choices=CLEARS),
+                        kind=sec.get_str("kind", "phone", choices=PHONE_KINDS))
     sec.done()
     return phone
 
@@ -224,7 +233,9 @@ def load_scenario(path: str | Path) -> Scenario:
         dtmf=style,
         queues=[read_queue(s) for s in queue_secs] if queue_secs else read_site(DEFAULTS_DIR / "site.toml").queues,
         board=board or None, callerid=run.get_str("callerid", "v23", choices=CALLER_ID_SCHEMES),
-        tones=read_tone_plan(run))
+        tones=read_tone_plan(run),
+        hangup_tone_cycles=run.get_int("hangup_tone_cycles", 3, 0, MAX_HANGUP_TONE_CYCLES),
+        hangup_silence_s=read_hangup_silence(run))
     run.done()
     for sec in top.get_tables("agents"):
         agent = AgentScript(id=sec.get_str("id"), name=sec.get_str("name", ""), skills=read_skills(sec),
@@ -232,6 +243,10 @@ def load_scenario(path: str | Path) -> Scenario:
                             answer_after=sec.get_float("answer_after", 2.0, 0.0, 60.0),
                             talk=sec.get_float("talk", 60.0, 0.1), voice_hz=_voice(sec),
                             phone=read_phone(sec) if sec.has("phone") else None)
+        if sec.has("clear"):
+            if agent.phone is None:
+                raise sec.error("clear", "only a remote agent (phone = ...) hangs up through an exchange")
+            agent.clear = sec.get_str("clear", choices=CLEARS)
         check_skills(sec, agent.skills, scn.queues)
         sec.done()
         scn.agents.append(agent)
@@ -259,7 +274,8 @@ def load_scenario(path: str | Path) -> Scenario:
                                         talk=sec.get_float("talk", 60.0, 0.1), voice_hz=_voice(sec),
                                         callback_answer=sec.get_float("callback_answer", 4.0, 0.0, 120.0),
                                         speak=_speech(sec), fax=sec.get_bool("fax", False),
-                                        garbled_id=sec.get_bool("garbled_id", False)))
+                                        garbled_id=sec.get_bool("garbled_id", False),
+                                        clear=sec.get_str("clear", "signal", choices=CLEARS)))
         sec.done()
     for sec in top.get_tables("lookups"):
         data = sec.get_any("data")
@@ -353,7 +369,8 @@ class ScenarioRun:
         site = SiteConfig(language=scn.language, queues=scn.queues, tones=scn.tones,
                           agents=[self._agent_config(a) for a in scn.agents],
                           supervisors=[SupervisorConfig(s.id, s.name or s.id, f"station{n_agents + i + 1}")
-                                       for i, s in enumerate(scn.supervisors)])
+                                       for i, s in enumerate(scn.supervisors)],
+                          hangup_tone_cycles=scn.hangup_tone_cycles, hangup_silence_s=scn.hangup_silence_s)
         site.answer_rings = max(site.answer_rings, board.answer_rings)
         if scn.customers or scn.lookups:
             self.paths.root.mkdir(parents=True, exist_ok=True)
@@ -376,13 +393,13 @@ class ScenarioRun:
         self.dnis_of: dict[str, str] = {}      # call id -> the number the caller dialled, as the trunk signalled it
         for a in scn.agents:
             phone = self._agent_phone(a)
-            phone.answer_after, phone.talk, phone.voice_hz = a.answer_after, a.talk, a.voice_hz
+            phone.answer_after, phone.talk, phone.voice_hz, phone.clear = a.answer_after, a.talk, a.voice_hz, a.clear
             self.engine.later(a.login_at, self._login, a.id)
         for i, p in enumerate(scn.supervisors):
             hs = self.sim.handset(n_agents + i)
             hs.answer_after, hs.talk, hs.voice_hz, hs.answers = p.answer_after, p.talk, p.voice_hz, p.answers
         for p in scn.externals:
-            self.sim.subscriber(p.id, Phone(p.answer_after, p.talk, p.voice_hz, p.answers))
+            self.sim.subscriber(p.id, Phone(p.answer_after, p.talk, p.voice_hz, p.answers, p.clear, p.kind))
         for c in self.callers:
             self.engine.later(c.at, self._arrive, c)
         self.action_results: list[dict] = []
@@ -414,7 +431,8 @@ class ScenarioRun:
     def _arrive(self, script: CallerScript) -> None:
         caller = SimCaller(number=script.number, name=script.name, keys=list(script.keys),
                            patience=script.patience, talk=script.talk, voice_hz=script.voice_hz,
-                           speak=list(script.speak), fax=script.fax, garbled_id=script.garbled_id, tag=script)
+                           speak=list(script.speak), fax=script.fax, garbled_id=script.garbled_id, tag=script,
+                           clear=script.clear)
         self.sim_callers.append(caller)
         if script.callback_answer is not None and script.number not in self.sim.directory:
             # The caller stays reachable at their number, for a callback or an agent's call.
@@ -480,7 +498,10 @@ class ScenarioRun:
                 "callback": callbacks[call_id]["state"] if call_id in callbacks else None,
                 # What the simulated caller lived through, to check the box's record against.
                 "caller": {"answered": caller.answered is not None, "connected": caller.connected is not None,
-                           "ended_by": caller.ended_by}})
+                           "ended_by": caller.ended_by},
+                # When the caller left, by the simulated network's clock (the sim board: as `end`), to
+                # see how long the box took to notice.
+                "hung_up": None if caller.ended is None else round(caller.ended, 3)})
         answered = [c for c in calls if c["disposition"] == "answered"]
         per_agent = {}
         for a in self.scn.agents:

@@ -176,11 +176,12 @@ class FakeBox:
         self.events: list[tuple[str, dict]] = []
         self.alarms: dict[int, str] = {}
         self.tone_plans: list = []          # the plans the call center retuned the lines to
+        self.screened: list = []            # the trunks it asked to hear what answered on
         self._ids = itertools.count(1)
         self.services = Services(self.clock, self.later, self.new_id, self.emit, self.records, self.lines,
                                  self.media, self.recorder, self.prompts, self.alarms, lambda ch: False,
                                  lambda ch: None, lambda ch: False, self._observers_append,
-                                 retune=self.tone_plans.append)
+                                 retune=self.tone_plans.append, screen=self.screened.append)
         self._observers: list = []
 
     def _observers_append(self, fn) -> None:

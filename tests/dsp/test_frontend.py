@@ -47,7 +47,7 @@ def test_detector_set_gives_each_detectors_own_events(rng, speech):
     x = line_signals(rng, speech)
     c = x.shape[0]
     detectors = frontend.DetectorSet(c, CN)
-    alone = (DtmfDetector(c), CallProgressDetector(c, CN), CallerIdReceiver(c), FaxToneDetector(c),
+    alone = (DtmfDetector(c), CallProgressDetector(c, CN, repeat=True), CallerIdReceiver(c), FaxToneDetector(c),
              VoiceActivityDetector(c))
     meter = EnergyMeter(c)
     shared, own = [], []

@@ -20,6 +20,11 @@ def test_run_prints_every_configuration_and_the_target_verdicts():
     assert [(ln.split()[0], int(ln.split()[1])) for ln in r2] == [
         (load, c) for load in bench_dsp.R2_LOADS for c in bench_dsp.R2_CHANNELS]
     assert all(float(ln.split()[2].replace(",", "")) > 0 for ln in r2)
+    # Far-end supervision and answer screening: a row per case and line count, with its ratio to quiet lines.
+    supervision = [ln.split() for ln in lines if ln.split() and ln.split()[0] in ("busy", "screened")]
+    assert [(row[0], int(row[1])) for row in supervision] == (
+        [("busy", n) for n in bench_dsp.SUPERVISED_LINES] + [("screened", n) for n in bench_dsp.SCREENED_LINES])
+    assert supervision[0][3] == "1.00" and all(float(row[2]) > 0 for row in supervision)
     assert lines[-1].startswith("targets met:")
     assert result == all("PASS" in ln for ln in verdicts)
 

@@ -92,6 +92,29 @@ def test_site_region_must_be_a_country_of_the_numbering_plans(tmp_path):
     assert read_site(DEFAULTS_DIR / "site.toml").region == "CN"
 
 
+@pytest.mark.parametrize("text, error", [
+    ("hangup_silence_s = 10", r"box.hangup_silence_s.*0 \(off\) or 30-3600 s"),
+    ("hangup_silence_s = 7200", r"box.hangup_silence_s"),
+    ("hangup_silence_s = -1", r"box.hangup_silence_s"),
+    ("hangup_tone_cycles = 11", r"box.hangup_tone_cycles"),
+    ("hangup_tone_cycles = 2.5", r"box.hangup_tone_cycles"),
+])
+def test_site_disconnect_supervision_is_off_or_within_its_limits(tmp_path, text, error):
+    path = tmp_path / "site.toml"
+    path.write_text(f"[box]\n{text}\n")
+    with pytest.raises(ConfigError, match=error):
+        read_site(path)
+
+
+def test_site_disconnect_supervision_defaults_to_busy_tone_only(tmp_path):
+    # Three periods of busy or congestion tone; silence is a last resort a site turns on.
+    site = read_site(DEFAULTS_DIR / "site.toml")
+    assert (site.hangup_tone_cycles, site.hangup_silence_s) == (3, 0.0)
+    path = tmp_path / "site.toml"
+    path.write_text("[box]\nhangup_tone_cycles = 0\nhangup_silence_s = 120\n")
+    assert (read_site(path).hangup_tone_cycles, read_site(path).hangup_silence_s) == (0, 120.0)
+
+
 def test_site_agent_in_unknown_queue(tmp_path):
     path = tmp_path / "site.toml"
     path.write_text('[[queue]]\nname = "a"\n[[agent]]\nid = "1"\nstation = "station1"\nqueues = ["b"]\n')

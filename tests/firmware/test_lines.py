@@ -78,7 +78,8 @@ def test_status_gives_each_lines_driver_device_caller_id_counters_and_digits(box
     # ~0.8 s of FSK) is read once the line has been quiet a moment after it.
     assert 1.3 < trunk1["last_caller_id"]["at"] - engine.started_at < 2.0
     # The simulated board keeps no hardware counters: the engine says so rather than inventing zeros.
-    assert trunk1["counters"] == {"calls": 1, "digits": 1, "unreadable_ids": 0, "resets": None, "overruns": None}
+    assert trunk1["counters"] == {"calls": 1, "far_end_clears": 0, "digits": 1, "unreadable_ids": 0, "resets": None,
+                                  "overruns": None}
     [one] = trunk1["digits"]
     # Pressed 1 s after the box answered, which it did as soon as the caller ID was read.
     assert one["digit"] == "1" and 1.0 < one["at"] - trunk1["last_caller_id"]["at"] < 1.6

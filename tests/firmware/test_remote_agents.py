@@ -38,7 +38,7 @@ wrapup = 0.0
 
 
 def remote(agent_id="R", number=NUMBER, skills="sales = 5", login_at=0.0, answer_after=2.0, talk=1000.0,
-           voice=True):
+           voice=True, clear="signal"):
     return f"""
 [[agents]]
 id = "{agent_id}"
@@ -47,6 +47,7 @@ skills = {{ {skills} }}
 login_at = {login_at}
 answer_after = {answer_after}
 talk = {talk}
+clear = "{clear}"
 """ + (f"voice_hz = {REMOTE_HZ}\n" if voice else "")
 
 
@@ -260,6 +261,18 @@ def test_remote_agent_hanging_up_ends_the_call_by_agent(box):
     assert b.agent(17.0, "R")["state"] == "wrapup" and b.seen[17.0]["trunks"][1] == (LineState.IDLE, "")
     assert [s for s, _ in b.states("R")][-3:] == ["talking", "wrapup", "ready"]
     assert [f[4] for f in journal(b.run.paths.root) if f[1] == call["call_id"]][-1] == "COMPLETEAGENT"
+
+
+def test_a_remote_agent_whose_exchange_gives_only_busy_tone_is_taken_as_hung_up(box):
+    # Their mobile's network plays busy tone on the box's trunk when they hang up: three periods of it
+    # (China: 2.1 s) later the call ends as theirs, and the trunk they were dialled on is free.
+    b = box(HEAD.format(seconds=60, trunks=4, wrapup=5.0) + remote(talk=10.0, clear="busy") + caller())
+    b.snapshot(20.0)
+    b.finish()
+    call = b.call()
+    assert (call["disposition"], call["hangup_by"]) == ("answered", "agent")
+    assert 10.0 + 2.1 <= call["talk"] <= 10.0 + 2.8
+    assert b.agent(20.0, "R")["state"] == "wrapup" and b.seen[20.0]["trunks"][1] == (LineState.IDLE, "")
 
 
 # --- the remote agent is not reached --------------------------------------------------------------

@@ -225,7 +225,7 @@
         twoLine(badge(line.state, null, driverState), line.number ? line.number : ""),
         line.alarm ? el("span", "alarm-text", line.alarm) : DASH,
         callerIdView(cid, c.unreadable_ids),
-        num(c.calls), num(c.digits), num(c.resets), num(c.overruns),
+        num(c.calls), num(c.far_end_clears), num(c.digits), num(c.resets), num(c.overruns),
       ];
       cells.forEach((content, i) => setCell(r.main.cells[i], content));
       if (!following.has(line.channel)) setCell(r.main.cells[TEST_COL], testView(line.test));

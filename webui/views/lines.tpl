@@ -15,6 +15,7 @@
       <table class="table" id="tech-lines">
         <thead><tr><th>{{_("Line")}}</th><th>{{_("Driver / device")}}</th><th>{{_("State")}}</th><th>{{_("Alarm")}}</th>
           <th>{{_("Last caller ID")}}</th><th class="num">{{pgettext("count", "Calls")}}</th>
+          <th class="num" title="{{_("calls ended because the far end's exchange played its busy or congestion tone, or the line fell silent")}}">{{_("Heard hang-ups")}}</th>
           <th class="num" title="{{_("DTMF digits the box heard on the line")}}">{{_("DTMF")}}</th>
           <th class="num" title="{{_("modem resets or PCM reopens")}}">{{_("Resets")}}</th><th class="num">{{_("Overruns")}}</th>
           <th data-column="test">{{_("Line test")}}</th><th class="actions-col">{{_("Actions")}}</th></tr></thead>
