@@ -240,6 +240,10 @@ class Hub:
         if not isinstance(kind, str):
             raise EventsError(f"an event without a type: {str(event)[:80]}")
         self.seq = event.get("seq", self.seq)
+        if kind == "site":
+            # Queues, agents or supervisors came or went: the pages read their snapshot again.
+            self.publish("reset", {"run": event.get("run"), "seq": self.seq, "why": "site"})
+            return
         if kind == "offer":
             event.update(self.pop(event))
         self.publish(kind, event)
