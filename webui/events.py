@@ -299,8 +299,8 @@ class Hub:
                 "history": [{key: c[key] for key in ("id", "arrived_at", "queue", "agent_id", "disposition",
                                                      "wrapup_code", "recording_id", "direction", "number")}
                             for c in calls],
-                "tickets": [{key: t[key] for key in ("id", "title", "category", "priority", "state", "due_at")}
-                            for t in tickets]}
+                "tickets": [{**{key: t[key] for key in ("id", "title", "category", "priority", "state", "due_at")},
+                             "due": t["due_at"]} for t in tickets]}
 
     def _connect(self) -> sqlite3.Connection:
         db = connect_readonly(self.db_path)
