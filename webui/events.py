@@ -38,8 +38,9 @@ from .pop import screen_pop
 
 log = logging.getLogger(__name__)
 
-# Events kept for pages that reconnect: a busy minute of a 30-line box is a few hundred events, so a
-# page that lost its connection for a minute (a Wi-Fi roam, a laptop lid) resumes without a reset.
+# Events kept for pages that reconnect: a busy minute of a 30-line box is about 1,500 events (`make
+# bench`, firmware/tools/bench_events.py), so a page that lost its connection for a minute (a Wi-Fi
+# roam, a laptop lid) resumes without a reset; the ring holds the encoded messages, about 1 MB.
 RING_EVENTS = 2000
 # The engine sends a keepalive every 5 s (firmware/core/events.py KEEPALIVE_S); three missed mean it
 # is gone or its loop is stuck: the hub reconnects and the pages show their figures are not live.
@@ -54,6 +55,8 @@ KEEPALIVE_S = 15.0
 RECHECK_S = 5.0
 # How long the browser waits before reconnecting a dropped stream (the SSE `retry` field, ms).
 RETRY_MS = 2000
+# The screen pop's connection: a small page cache (Hub._connect).
+POP_CACHE_KB = 256
 # An id a page sends back (Last-Event-ID) is ours only if it is this short.
 MAX_ID = 64
 
@@ -70,19 +73,20 @@ class EventsError(Exception):
     """The engine's event stream failed (refused, closed, or not JSON)."""
 
 
-def visible(user: dict, kind: str, data: dict) -> bool:
-    """May `user` see an event of `kind` with `data`?"""
+def audience(data: dict) -> tuple:
+    """The agents an event is about (its agent, and those rung for a call): what `visible` reads of it."""
+    return (data.get("agent"), *(data.get("ringing") or ()))
+
+
+def visible(user: dict, kind: str, about: tuple) -> bool:
+    """May `user` see an event of `kind` about the agents `about` (`audience`)?"""
     roles = user["roles"]
     if kind in STREAM_TYPES or "admin" in roles or "supervisor" in roles:
         return True
     if "technician" in roles and kind in TECHNICIAN_TYPES:
         return True
     if "agent" in roles and user.get("agent_id"):
-        if kind == "queue":
-            return True
-        if kind in AGENT_OWN:
-            mine = user["agent_id"]
-            return data.get("agent") == mine or mine in (data.get("ringing") or ())
+        return kind == "queue" or (kind in AGENT_OWN and user["agent_id"] in about)
     return False
 
 
@@ -141,7 +145,8 @@ class Hub:
         # the web) is never mistaken for one of ours.
         self.token = secrets.token_hex(4)
         self._n = 0
-        self._ring: collections.deque[tuple[int, str, dict, bytes]] = collections.deque(maxlen=ring)
+        # (number, type, audience, the encoded message): what a replay sends and to whom, not the event.
+        self._ring: collections.deque[tuple[int, str, tuple, bytes]] = collections.deque(maxlen=ring)
         self._streams: set[Stream] = set()
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -186,9 +191,11 @@ class Hub:
         while not self._stop.is_set():
             try:
                 self._subscribe_and_read()
-            except (OSError, EventsError, ValueError) as exc:
+            except (OSError, EventsError, ValueError, KeyError, TypeError) as exc:
                 if self.engine_up:
                     log.warning("live events: the engine's stream ended: %s", exc)
+            except Exception:  # a bug here must not end the pages' live events for good
+                log.exception("live events: the subscription failed")
             finally:
                 # Doubling from the first try after a subscription that worked.
                 backoff = BACKOFF_MIN_S if self.engine_up else min(BACKOFF_MAX_S, backoff * 2)
@@ -205,10 +212,13 @@ class Hub:
             sock.connect(str(self.control_path))
             sock.sendall(b'{"id":1,"cmd":"events.subscribe"}\n')
             with sock.makefile("rb") as lines:
-                first = json.loads(lines.readline() or b"null")
+                raw = lines.readline()
+                if not raw:
+                    raise EventsError("the engine closed the connection")
+                first = json.loads(raw)
                 if not isinstance(first, dict) or not first.get("ok"):
-                    raise EventsError((first or {}).get("error", "the engine closed the connection")
-                                      if isinstance(first, dict) or first is None else "not an answer")
+                    raise EventsError(f"events.subscribe refused: "
+                                      f"{first.get('error') if isinstance(first, dict) else first!r}")
                 started = first["result"]
                 if started["run"] != self.run or started["seq"] != self.seq:
                     # Events were missed (or the engine started again): pages re-read their snapshot.
@@ -225,6 +235,8 @@ class Hub:
 
     def take(self, event: dict) -> None:
         """One event from the engine: kept and sent on, or the stream's own state (keepalive, overflow)."""
+        if not isinstance(event, dict):
+            raise EventsError(f"an event that is not an object: {str(event)[:80]}")
         kind = event.get("type")
         if kind == "keepalive":
             return
@@ -233,6 +245,10 @@ class Hub:
         if not isinstance(kind, str):
             raise EventsError(f"an event without a type: {str(event)[:80]}")
         self.seq = event.get("seq", self.seq)
+        if kind == "site":
+            # Queues, agents or supervisors came or went: the pages read their snapshot again.
+            self.publish("reset", {"run": event.get("run"), "seq": self.seq, "why": "site"})
+            return
         if kind == "offer":
             event.update(self.pop(event))
         self.publish(kind, event)
@@ -247,10 +263,10 @@ class Hub:
         with self._lock:
             self._n += 1
             event_id = f"{self.token}-{self._n}"
-            data = {**data, "type": kind}
-            encoded = message(event_id, kind, data)
-            self._ring.append((self._n, kind, data, encoded))
-            streams = [s for s in self._streams if visible(s.user, kind, data)]
+            encoded = message(event_id, kind, {**data, "type": kind})
+            about = audience(data)
+            self._ring.append((self._n, kind, about, encoded))
+            streams = [s for s in self._streams if visible(s.user, kind, about)]
         for stream in streams:
             stream.push(encoded)
 
@@ -258,11 +274,18 @@ class Hub:
     def pop(self, offer: dict) -> dict:
         """The caller's card, last calls and open tickets, read once for every page that sees the offer."""
         try:
-            db = self._db = self._db or connect_readonly(self.db_path)
+            db = self._db = self._db or self._connect()
             return screen_pop(db, offer, site_region(self.db_path.parent))
         except (StoreError, sqlite3.Error, ValueError) as exc:
             log.warning("live events: no screen pop for call %s: %s", offer.get("call"), exc)
             return {"card": None, "history": [], "tickets": []}
+
+    def _connect(self) -> sqlite3.Connection:
+        db = connect_readonly(self.db_path)
+        # A pop reads a few rows by index; SQLite's default page cache (2 MB a connection) would stay
+        # held for the life of the process, beside the 40 MB the web process has (bench_memory).
+        db.execute(f"PRAGMA cache_size = -{POP_CACHE_KB}")
+        return db
 
     # --- the pages' side --------------------------------------------------------------------------
     def open(self, user: dict, still_valid: Callable[[], bool], session: str, last_id: str | None,
@@ -301,7 +324,7 @@ class Hub:
         oldest = self._ring[0][0] if self._ring else self._n + 1
         if after < oldest - 1:
             return None
-        return [encoded for number, kind, data, encoded in self._ring if number > after and visible(user, kind, data)]
+        return [encoded for number, kind, about, encoded in self._ring if number > after and visible(user, kind, about)]
 
     def close(self, stream: Stream) -> None:
         """Send `stream` nothing more; the front ends its response."""

@@ -261,6 +261,8 @@ class Server(TcpWSGIServer):
                 self.enforce_deadlines()
                 self.pump_streams()
         finally:
+            while self._adopted:
+                self.streams.update([self._adopted.popleft()])
             for stream in self.streams.values():
                 stream.end()
             for channel in list(self.active_channels.values()):
@@ -273,14 +275,21 @@ class Server(TcpWSGIServer):
         """Have serve() end (thread-safe) and wait for it, at most the shutdown timeout."""
         self._stopping.set()
         if not self._stopped.is_set():
-            self.pull_trigger()
+            self.wake()
             self._stopped.wait(self.shutdown_timeout + self.tick)
+
+    def wake(self) -> None:
+        """Have the loop run now (thread-safe); nothing once the server has closed its trigger."""
+        try:
+            self.pull_trigger()
+        except OSError:
+            pass   # serve() has ended: nothing left to wake
 
     def adopt(self, channel, stream) -> None:
         """Keep writing `stream` on `channel` (a task's thread hands it over; thread-safe)."""
-        stream.wake = self.pull_trigger
+        stream.wake = self.wake
         self._adopted.append((channel, stream))
-        self.pull_trigger()
+        self.wake()
 
     def pump_streams(self) -> None:
         """Write what each event stream has waiting, as chunks; end those closed on either side."""

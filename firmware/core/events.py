@@ -15,16 +15,12 @@ import uuid
 from typing import Callable, Hashable
 
 # Events a subscriber may have waiting before it is cut off. The web process is the subscriber and
-# reads as fast as the engine writes; a busy minute of a 30-line box is a few hundred events, so
-# this is seconds of a stalled reader, and bounds the memory one stalled reader holds (~1 MB).
+# reads as fast as the engine writes; a busy minute of a 30-line box is about 1,500 events (`make
+# bench`), so this is a stalled reader's few minutes, and bounds what one holds (a few MB).
 QUEUE_LIMIT = 4096
 # A subscriber that has had nothing for this long is sent a keepalive line, which also finds a
 # reader that has gone away (its socket fails) and tells the reader the engine is alive.
 KEEPALIVE_S = 5.0
-
-
-class EventsError(Exception):
-    """A subscriber's stream ended (cut off for falling behind, or the bus closed)."""
 
 
 class Subscriber:

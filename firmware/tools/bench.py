@@ -1,5 +1,5 @@
 """`make bench`: the engine's real-time factor on the simulated board, the DSP throughput table, HQ sync, the ticket
-and customer pages' answer times, memory and the knowledge base's search."""
+and customer pages' answer times, memory, the knowledge base's search and the live events' screen pop."""
 from __future__ import annotations
 
 import subprocess
@@ -8,7 +8,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from firmware.tools import bench_customers, bench_dsp, bench_e1, bench_memory, bench_sync, bench_tickets
+from firmware.tools import bench_customers, bench_dsp, bench_e1, bench_events, bench_memory, bench_sync, bench_tickets
 from firmware.tools.bench_box import WARMUP_S, busy_box
 from firmware.tools.scenario import ScenarioRun, load_scenario
 
@@ -107,4 +107,6 @@ def main(quick: bool = False) -> int:
     # The knowledge base's search is the web process's code, which the box's packages do not import.
     subprocess.run([sys.executable, "-m", "webui.kb_bench", "--rounds", "10" if quick else "20"], check=False)
     bench_customers.run(out=print, quick=quick)
+    print()
+    bench_events.run(out=print, quick=quick)
     return 0

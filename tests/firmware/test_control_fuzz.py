@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from firmware.core.commands import COMMANDS, Integer, Number, Text
-from firmware.core.control import MAX_LINE
+from firmware.core.control import MAX_LINE, SUBSCRIBE
 from firmware.tools.scenario import ScenarioRun, load_scenario
 from firmware.store import open_readonly
 from scenario_builder import agent, caller, run_section, scenario, supervisor, traffic
@@ -43,7 +43,10 @@ numbers = st.one_of(
 scalars = st.one_of(st.none(), st.booleans(), numbers, texts)
 values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
                                                                                             max_size=3), max_leaves=8)
-names = st.one_of(st.sampled_from(sorted(COMMANDS)), st.text(max_size=20), st.sampled_from(SURROGATES))
+# events.subscribe answers, then turns its connection into the stream of live events, which answers no
+# more lines by design (tests/firmware/test_live_events.py): every other command is fuzzed.
+ANSWERING = sorted(c for c in COMMANDS if c != SUBSCRIBE)
+names = st.one_of(st.sampled_from(ANSWERING), st.text(max_size=20), st.sampled_from(SURROGATES))
 
 
 def plausible(spec):
@@ -74,7 +77,7 @@ def requests(draw):
         return b'{"id": 1, "cmd": "status", "args": {"a": "' + b"x" * draw(st.integers(MAX_LINE, 2 * MAX_LINE)) + b'"}}', 1
     if kind == "command":
         # A real command with its own arguments, mostly plausible values: these reach the loop.
-        cmd = draw(st.sampled_from(sorted(COMMANDS)))
+        cmd = draw(st.sampled_from(ANSWERING))
         args = {name: draw(st.one_of(*[plausible(spec)] * 4, values))
                 for name, spec in COMMANDS[cmd].items() if spec.required or draw(st.booleans())}
     else:

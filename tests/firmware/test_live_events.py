@@ -11,14 +11,18 @@ import pytest
 from firmware.core.control import ControlServer
 from firmware.core.events import EventBus, Subscriber
 from firmware.tools.scenario import ScenarioRun, load_scenario
-from scenario_builder import action, agent, caller, queue, run_section, scenario
+from scenario_builder import action, agent, caller, flow, queue, run_section, scenario, supervisor
 
 WRAPUP_S = 5.0
 
 
-def box(tmp_path, *parts):
+def box(tmp_path, *parts, flow_text=None):
     path = tmp_path / "s.toml"
-    path.write_text(scenario(run_section(60), queue("sales", wrapup=WRAPUP_S), queue("service"), *parts))
+    text = scenario(run_section(60), queue("sales", wrapup=WRAPUP_S), queue("service"), *parts)
+    if flow_text is not None:
+        (tmp_path / "flow.toml").write_text(flow_text)
+        text = text.replace("[run]\n", '[run]\nflow = "flow.toml"\n', 1)
+    path.write_text(text)
     return ScenarioRun(load_scenario(path), tmp_path / "state")
 
 
@@ -72,6 +76,48 @@ def test_the_offer_names_the_caller_their_way_through_the_ivr_and_comes_before_t
     assert offer["call"] == call["call"]
 
 
+def test_secure_input_reaches_no_event_unmasked(tmp_path):
+    """A card number typed in a secure collect before the queue: the offer's digits, the lines' digits
+    heard and every other event carry it masked."""
+    secure = flow("menu",
+                  menu={"type": "menu", "prompts": ["main-menu"], "choices": {"5": "card"}, "on_fail": "bye"},
+                  card={"type": "collect", "prompts": ["enter-number"], "var": "card", "min_digits": 6,
+                        "max_digits": 6, "secure": True, "next": "sales", "on_fail": "bye"},
+                  sales={"type": "queue", "queue": "sales"},
+                  bye={"type": "hangup", "prompts": ["goodbye"]})
+    run = box(tmp_path, agent("A", skills={"sales": 5}, answer_after=2.0, talk=1000.0),
+              caller(1.0, "13800000001", keys=[[1.0, "5"], [3.0, "424242"]], patience=1000.0, talk=5.0),
+              flow_text=secure)
+    sub = Subscriber(100_000)
+    run.engine.command("events.subscribe", {"subscriber": sub})
+    run.run()
+    events = sub.take(0)
+    offer = next(e for e in events if e["type"] == "offer")
+    assert offer["digits"] == "5******" and offer["path"] == ["menu", "card", "sales"]
+    assert "424242" not in json.dumps(events)
+    heard = [d["digit"] for e in events if e["type"] == "line" for d in e["digits"]]
+    assert heard and set(heard) == {"5", "*"}
+
+
+def test_a_supervisor_listening_in_is_told_with_the_mode_the_agent_and_the_call(tmp_path):
+    run = box(tmp_path, agent("A", skills={"sales": 5}, answer_after=1.0, talk=1000.0),
+              supervisor("S", answer_after=1.0),
+              caller(1.0, "13800000001", keys=[[1.0, "1"]], patience=1000.0, talk=40.0),
+              action(12.0, "monitor", supervisor="S", agent="A"), action(20.0, "whisper", supervisor="S", agent="A"),
+              action(28.0, "stop", supervisor="S"))
+    sub = Subscriber(100_000)
+    run.engine.command("events.subscribe", {"subscriber": sub})
+    report = run.run()
+    assert not [a for a in report["actions"] if "error" in a]
+    events = sub.take(0)
+    call = next(e["call"] for e in events if e["type"] == "offer")
+    told = [(e["mode"], e["agent"], e["call"]) for e in events if e["type"] == "supervisor"]
+    # Rung first, then listening (monitor), then whispering, then free again.
+    assert ("monitor", "A", call) in told and ("whisper", "A", call) in told
+    assert told.index(("monitor", "A", call)) < told.index(("whisper", "A", call))
+    assert told[-1] == (None, None, None)
+
+
 def test_hold_is_told_on_the_call_and_on_the_agent(call_life):
     _, events, _ = call_life
     held = [e for e in events if e["type"] == "agent" and e["held"]]
@@ -110,6 +156,16 @@ def test_line_events_show_the_trunk_as_the_lines_page_does(call_life):
     assert [e["state"] for e in trunk][:3] == ["ringing", "ivr", "queued"] or "ivr" in [e["state"] for e in trunk]
     assert trunk[-1]["state"] == "idle" and trunk[-1]["call_id"] is None
     assert set(trunk[0]) >= {"channel", "name", "kind", "state", "call_id", "number", "since", "counters", "test"}
+
+
+def test_new_site_settings_are_told_so_that_pages_read_their_snapshot_again(tmp_path):
+    run = box(tmp_path, agent("A", skills={"sales": 5}, answer_after=2.0, talk=1000.0))
+    sub = Subscriber(100)
+    run.engine.command("events.subscribe", {"subscriber": sub})
+    run.center.apply_site(run.center.site)
+    told = sub.take(0)
+    run.engine.close()
+    assert told[-1]["type"] == "site" and told[-1]["agents"] == ["A"] and told[-1]["queues"] == ["sales", "service"]
 
 
 def test_nothing_is_built_while_nobody_subscribes(tmp_path):

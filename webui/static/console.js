@@ -87,7 +87,7 @@
       const li = el("li");
       li.append(link(`/tickets/${encodeURIComponent(t.id)}`, t.title || t.id), " ",
         el("span", `st st-t-${t.state}`, ticketStates[t.state] || t.state), " ", el("span", "muted", t.category || ""));
-      if (t.due_at) li.append(" ", el("span", "muted", _("due %(time)s", { time: dateTime(new Date(t.due_at * 1000)) })));
+      if (t.due) li.append(" ", el("span", "muted", _("due %(time)s", { time: dateTime(new Date(t.due * 1000)) })));
       return li;
     }));
     if (!tickets.children.length) tickets.append(el("li", "muted", _("No open tickets")));
