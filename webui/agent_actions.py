@@ -7,7 +7,7 @@ from typing import Callable
 
 from bottle import Bottle, request
 
-from firmware.core.commands import MAX_DIAL, MAX_ID, MAX_TARGET, WRAPUP_CODE_MAX
+from firmware.core.commands import COMMANDS, MAX_DIAL, MAX_ID, MAX_TARGET, WRAPUP_CODE_MAX
 
 from .auth import requires, user_has
 from .engine import AGENT_COMMANDS, MAX_AGENT_ID, CommandRefused, Engine, EngineUnavailable
@@ -103,10 +103,10 @@ def _nothing(body: dict) -> dict:
 ARGUMENTS: dict[str, Callable[[dict], dict]] = {
     "not_ready": _reason, "transfer": _transfer, "conference": _target, "dial": _dial, "wrapup": _wrapup,
     "pause_recording": _paused}
-# The actions on the agent's call: they carry the call the page shows, and the engine refuses them when
-# that call is no longer the agent's (a stale page never acts on the next call).
-ON_CALL = frozenset({"hold", "resume", "transfer", "transfer_complete", "transfer_cancel", "conference", "hangup",
-                     "record", "pause_recording", "wrapup"})
+# The actions on the agent's call (those whose engine command takes `call`): they carry the call the page
+# shows, and the engine refuses them when that call is no longer the agent's (a stale page never acts on
+# the next call).
+ON_CALL = frozenset(action for action, command in AGENT_COMMANDS.items() if "call" in COMMANDS[command])
 
 # The engine's refusals (English, firmware/callcenter/acd.py, transfers.py, legs.py, center.py), matched
 # whole and said in the user's language; a refusal not listed here is shown as the engine wrote it.

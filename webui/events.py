@@ -55,6 +55,7 @@ KEEPALIVE_S = 15.0
 RECHECK_S = 5.0
 # How long the browser waits before reconnecting a dropped stream (the SSE `retry` field, ms).
 RETRY_MS = 2000
+# The screen pop's connection: a small page cache (Hub._connect).
 POP_CACHE_KB = 256
 # An id a page sends back (Last-Event-ID) is ours only if it is this short.
 MAX_ID = 64
@@ -190,9 +191,11 @@ class Hub:
         while not self._stop.is_set():
             try:
                 self._subscribe_and_read()
-            except (OSError, EventsError, ValueError) as exc:
+            except (OSError, EventsError, ValueError, KeyError, TypeError) as exc:
                 if self.engine_up:
                     log.warning("live events: the engine's stream ended: %s", exc)
+            except Exception:  # a bug here must not end the pages' live events for good
+                log.exception("live events: the subscription failed")
             finally:
                 # Doubling from the first try after a subscription that worked.
                 backoff = BACKOFF_MIN_S if self.engine_up else min(BACKOFF_MAX_S, backoff * 2)
@@ -209,10 +212,13 @@ class Hub:
             sock.connect(str(self.control_path))
             sock.sendall(b'{"id":1,"cmd":"events.subscribe"}\n')
             with sock.makefile("rb") as lines:
-                first = json.loads(lines.readline() or b"null")
+                raw = lines.readline()
+                if not raw:
+                    raise EventsError("the engine closed the connection")
+                first = json.loads(raw)
                 if not isinstance(first, dict) or not first.get("ok"):
-                    raise EventsError((first or {}).get("error", "the engine closed the connection")
-                                      if isinstance(first, dict) or first is None else "not an answer")
+                    raise EventsError(f"events.subscribe refused: "
+                                      f"{first.get('error') if isinstance(first, dict) else first!r}")
                 started = first["result"]
                 if started["run"] != self.run or started["seq"] != self.seq:
                     # Events were missed (or the engine started again): pages re-read their snapshot.
@@ -229,6 +235,8 @@ class Hub:
 
     def take(self, event: dict) -> None:
         """One event from the engine: kept and sent on, or the stream's own state (keepalive, overflow)."""
+        if not isinstance(event, dict):
+            raise EventsError(f"an event that is not an object: {str(event)[:80]}")
         kind = event.get("type")
         if kind == "keepalive":
             return
@@ -237,6 +245,10 @@ class Hub:
         if not isinstance(kind, str):
             raise EventsError(f"an event without a type: {str(event)[:80]}")
         self.seq = event.get("seq", self.seq)
+        if kind == "site":
+            # Queues, agents or supervisors came or went: the pages read their snapshot again.
+            self.publish("reset", {"run": event.get("run"), "seq": self.seq, "why": "site"})
+            return
         if kind == "offer":
             event.update(self.pop(event))
         self.publish(kind, event)

@@ -39,8 +39,8 @@ def screen_pop(db: sqlite3.Connection, offer: dict, region: str) -> dict:
             "history": [{key: c[key] for key in ("id", "arrived_at", "queue", "agent_id", "disposition",
                                                  "wrapup_code", "recording_id", "direction", "number")}
                         for c in calls],
-            "tickets": [{key: t[key] for key in ("id", "title", "category", "priority", "state", "due_at")}
-                        for t in tickets]}
+            "tickets": [{**{key: t[key] for key in ("id", "title", "category", "priority", "state", "due_at")},
+                         "due": t["due_at"]} for t in tickets]}
 
 
 def today(db: sqlite3.Connection, agent_id: str, now: float) -> dict:

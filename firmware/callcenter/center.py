@@ -185,6 +185,8 @@ class CallCenter:
         if flow is not None:
             self.flow = flow
         self._record_roster()
+        if self.live is not None:
+            self.live.site_changed()
         log.info("site settings reloaded: %d queues, %d agents, %d supervisors", len(site.queues),
                  len(site.agents), len(site.supervisors))
         return {"queues": [q.name for q in site.queues], "agents": [a.id for a in site.agents],

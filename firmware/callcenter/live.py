@@ -91,6 +91,11 @@ class LiveEvents:
             if agent.level(q.cfg.skill) >= q.cfg.min_level:
                 self._queue(q.name)
 
+    def site_changed(self) -> None:
+        """New site settings: queues, agents and supervisors may have come or gone, which no state
+        change tells; a `site` event has the pages read their snapshot again."""
+        self.bus.publish("site", {"queues": sorted(self.acd.queues), "agents": sorted(self.acd.agents)})
+
     def _offer(self, agent: "Agent", call: Call) -> None:
         customer = call.customer
         self.bus.publish("offer", {

@@ -119,6 +119,7 @@ class ControlServer:
         the subscriber is cut off."""
         bus = self.events
         if bus is None:
+            self._send(conn, {"id": reply["id"], "ok": False, "error": "this engine publishes no live events"})
             return
         try:
             if not self._send(conn, reply):
@@ -139,6 +140,8 @@ class ControlServer:
                 conn.sendall(b"".join(lines))
         except OSError:
             return
+        except (TypeError, ValueError) as exc:   # an event that is not JSON is a bug: the stream ends
+            log.error("control: a live event is not JSON: %s", exc)
         finally:
             bus.unsubscribe(sub)
 

@@ -23,10 +23,6 @@ QUEUE_LIMIT = 4096
 KEEPALIVE_S = 5.0
 
 
-class EventsError(Exception):
-    """A subscriber's stream ended (cut off for falling behind, or the bus closed)."""
-
-
 class Subscriber:
     """One subscriber's queue: the loop appends, the subscriber's thread takes (thread-safe)."""
 

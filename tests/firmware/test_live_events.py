@@ -158,6 +158,16 @@ def test_line_events_show_the_trunk_as_the_lines_page_does(call_life):
     assert set(trunk[0]) >= {"channel", "name", "kind", "state", "call_id", "number", "since", "counters", "test"}
 
 
+def test_new_site_settings_are_told_so_that_pages_read_their_snapshot_again(tmp_path):
+    run = box(tmp_path, agent("A", skills={"sales": 5}, answer_after=2.0, talk=1000.0))
+    sub = Subscriber(100)
+    run.engine.command("events.subscribe", {"subscriber": sub})
+    run.center.apply_site(run.center.site)
+    told = sub.take(0)
+    run.engine.close()
+    assert told[-1]["type"] == "site" and told[-1]["agents"] == ["A"] and told[-1]["queues"] == ["sales", "service"]
+
+
 def test_nothing_is_built_while_nobody_subscribes(tmp_path):
     run = box(tmp_path, agent("A", skills={"sales": 5}, answer_after=2.0, talk=1000.0),
               caller(1.0, "13800000001", keys=[[1.0, "1"]], patience=1000.0, talk=5.0))

@@ -114,6 +114,13 @@ def test_a_new_subscription_after_a_gap_resets_the_pages(admin, hub, engine):
     assert told == [("engine", False), ("reset", None), ("engine", True), ("engine", True)]
 
 
+def test_new_site_settings_have_every_page_read_its_snapshot_again(staff, hub, engine):
+    ana = staff("ana", ["agent"], agent_id="1001")
+    mark = hub.last_id
+    publish(engine, hub, "site", queues=["sales"], agents=["1001", "1005"])
+    assert [m["event"] for m in events_after(ana, mark)] == ["reset", "engine"]
+
+
 def test_an_agent_sees_their_own_agent_offers_and_calls_and_the_queues_only(app, hub, engine, staff, admin):
     ana = staff("ana", ["agent"], agent_id="1001")
     tech = staff("tom", ["technician"])

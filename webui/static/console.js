@@ -87,7 +87,7 @@
       const li = el("li");
       li.append(link(`/tickets/${encodeURIComponent(t.id)}`, t.title || t.id), " ",
         el("span", `st st-t-${t.state}`, ticketStates[t.state] || t.state), " ", el("span", "muted", t.category || ""));
-      if (t.due_at) li.append(" ", el("span", "muted", _("due %(time)s", { time: dateTime(new Date(t.due_at * 1000)) })));
+      if (t.due) li.append(" ", el("span", "muted", _("due %(time)s", { time: dateTime(new Date(t.due * 1000)) })));
       return li;
     }));
     if (!tickets.children.length) tickets.append(el("li", "muted", _("No open tickets")));
@@ -191,8 +191,6 @@
     resume_recording: () => ["pause_recording", { paused: false }],
     not_ready: () => ["not_ready", { reason: $("my-reason-choice").value }],
   };
-  const CALL_ACTIONS = new Set(["hold", "resume", "hangup", "transfer", "transfer_complete", "transfer_cancel",
-    "conference", "record", "pause_recording", "wrapup"]);
 
   async function act(control, extra) {
     say("");
@@ -202,8 +200,11 @@
       $("target").focus();
       return false;
     }
+    // The call the page shows (the server passes it on for the actions on a call): the engine refuses the
+    // action if that call is no longer the agent's. A wrap-up code goes to the call the pop still shows.
     const body = Object.assign({}, args, extra);
-    if (CALL_ACTIONS.has(action) && agent.call) body.call = agent.call;
+    const shown = agent.call || (action === "wrapup" && pop ? pop.call : null);
+    if (shown) body.call = shown;
     const answer = await window.Api.call("POST", `${base}/${action}`, body, root.dataset.down);
     if (!answer.ok) {
       say(answer.error);
