@@ -20,14 +20,6 @@ CONTROL_TIMEOUT = 3.0
 MAX_AGENT_ID = 32
 AGENT_COMMANDS = {"login": "agent.login", "logout": "agent.logout", "ready": "agent.ready",
                   "not_ready": "agent.not_ready"}
-# A supervisor's actions on an agent (docs/requirements.md R6): the control command and its fixed
-# arguments (firmware/callcenter/supervisors.py). Whisper and barge are the monitor command's modes.
-SUPERVISOR_COMMANDS: dict[str, tuple[str, dict[str, str]]] = {
-    "monitor": ("supervisor.monitor", {"mode": "monitor"}), "whisper": ("supervisor.monitor", {"mode": "whisper"}),
-    "barge": ("supervisor.monitor", {"mode": "barge"}), "intercept": ("supervisor.intercept", {}),
-    "stop": ("supervisor.stop", {}), "hangup": ("supervisor.hangup", {}),
-    "force_ready": ("supervisor.force_ready", {}), "force_not_ready": ("supervisor.force_not_ready", {}),
-    "force_logout": ("supervisor.force_logout", {})}
 
 
 class EngineUnavailable(Exception):
@@ -36,6 +28,16 @@ class EngineUnavailable(Exception):
 
 class CommandRefused(Exception):
     """The engine answered and refused the command; the message is the engine's."""
+
+
+# A supervisor's actions on an agent (docs/requirements.md R6): the control command and its fixed
+# arguments (firmware/callcenter/supervisors.py). Whisper and barge are the monitor command's modes.
+SUPERVISOR_COMMANDS: dict[str, tuple[str, dict[str, str]]] = {
+    "monitor": ("supervisor.monitor", {"mode": "monitor"}), "whisper": ("supervisor.monitor", {"mode": "whisper"}),
+    "barge": ("supervisor.monitor", {"mode": "barge"}), "intercept": ("supervisor.intercept", {}),
+    "stop": ("supervisor.stop", {}), "hangup": ("supervisor.hangup", {}),
+    "force_ready": ("supervisor.force_ready", {}), "force_not_ready": ("supervisor.force_not_ready", {}),
+    "force_logout": ("supervisor.force_logout", {})}
 
 
 class Engine:
