@@ -102,9 +102,6 @@ class FakeEngine:
     `<state>/config/flows/main.toml`."""
 
     AGENT_COMMANDS = ("agent.login", "agent.logout", "agent.ready", "agent.not_ready", "agent.hangup", "agent.dial")
-    # The supervisors' commands answer as firmware/callcenter/supervisors.py does for the canned status:
-    # only agent 1002 is talking, so only they may be listened to, taken over or hung up on.
-    SUPERVISOR_ON_CALL = ("supervisor.monitor", "supervisor.intercept", "supervisor.hangup")
     QUEUES = {"sales", "service"}
     FLOW = "main"
 
@@ -181,27 +178,6 @@ class FakeEngine:
             return self._supervisor(cmd, args)
         raise ControlError(f"unknown command {cmd}")
 
-    def _supervisor(self, cmd: str, args: dict) -> dict:
-        status = canned_status(0)
-        if args["supervisor"] not in {s["id"] for s in status["supervisors"]}:
-            raise ControlError(f"unknown supervisor {args['supervisor']!r}")
-        if cmd != "supervisor.stop":
-            agent = next((a for a in status["agents"] if a["id"] == args.get("agent")), None)
-            if agent is None:
-                raise ControlError(f"unknown agent {args.get('agent')!r}")
-            if cmd in self.SUPERVISOR_ON_CALL and agent["state"] != "talking":
-                raise ControlError(f"agent {agent['id']} is not on a call")
-            if cmd == "supervisor.intercept" and self.listening.get(args["supervisor"]) != agent["id"]:
-                raise ControlError(f"supervisor {args['supervisor']} must be listening to agent {agent['id']}'s call first")
-        elif args["supervisor"] not in self.listening:
-            raise ControlError(f"supervisor {args['supervisor']} is not listening to any call")
-        self.commands.append((cmd, args))
-        if cmd == "supervisor.monitor":
-            self.listening[args["supervisor"]] = args["agent"]
-        elif cmd in ("supervisor.stop", "supervisor.hangup"):
-            self.listening.pop(args["supervisor"], None)
-        return {"id": args["supervisor"], "state": "ringing" if cmd == "supervisor.monitor" else "idle"}
-
     def flow_status(self) -> dict:
         return {"flow": {"name": self.FLOW, "start": "welcome", "nodes": 5}, "language": "en",
                 "prompt_dirs": {"stock": str(STOCK_PROMPTS), "own": str(self.state / "prompts" / "en")}}
@@ -262,6 +238,31 @@ class FakeEngine:
             raise ControlError("site not reloaded, the running settings stay: " + fields[0]["error"])
         return {"queues": [], "agents": [], "supervisors": [], "flow": "main", "draining": [], "leaving": [],
                 "restart": []}
+
+    # The supervisors' commands answer as firmware/callcenter/supervisors.py does for the canned status:
+    # only agent 1002 is talking, so only they may be listened to, taken over or hung up on.
+    SUPERVISOR_ON_CALL = ("supervisor.monitor", "supervisor.intercept", "supervisor.hangup")
+
+    def _supervisor(self, cmd: str, args: dict) -> dict:
+        status = canned_status(0)
+        if args["supervisor"] not in {s["id"] for s in status["supervisors"]}:
+            raise ControlError(f"unknown supervisor {args['supervisor']!r}")
+        if cmd != "supervisor.stop":
+            agent = next((a for a in status["agents"] if a["id"] == args.get("agent")), None)
+            if agent is None:
+                raise ControlError(f"unknown agent {args.get('agent')!r}")
+            if cmd in self.SUPERVISOR_ON_CALL and agent["state"] != "talking":
+                raise ControlError(f"agent {agent['id']} is not on a call")
+            if cmd == "supervisor.intercept" and self.listening.get(args["supervisor"]) != agent["id"]:
+                raise ControlError(f"supervisor {args['supervisor']} must be listening to agent {agent['id']}'s call first")
+        elif args["supervisor"] not in self.listening:
+            raise ControlError(f"supervisor {args['supervisor']} is not listening to any call")
+        self.commands.append((cmd, args))
+        if cmd == "supervisor.monitor":
+            self.listening[args["supervisor"]] = args["agent"]
+        elif cmd in ("supervisor.stop", "supervisor.hangup"):
+            self.listening.pop(args["supervisor"], None)
+        return {"id": args["supervisor"], "state": "ringing" if cmd == "supervisor.monitor" else "idle"}
 
     def stop(self) -> None:
         self._stop.set()
