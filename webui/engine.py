@@ -61,9 +61,10 @@ class Engine:
                 raise EngineUnavailable(str(exc)) from exc
             raise CommandRefused(str(exc)) from exc
 
-    def status(self) -> dict:
+    def status(self, fresh: bool = False) -> dict:
+        """The engine's status, shared for STATUS_TTL; `fresh`: asked anew (a check before acting on it)."""
         with self._lock:
-            if self.clock() - self._fetched_at > STATUS_TTL:
+            if fresh or self.clock() - self._fetched_at > STATUS_TTL:
                 # A failure is cached like an answer: with a hung engine, the pollers queued on
                 # the lock then fail at once instead of each waiting out its own timeout.
                 try:
