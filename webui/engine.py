@@ -22,14 +22,6 @@ MAX_AGENT_ID = 32
 AGENT_COMMANDS = {action: f"agent.{action}" for action in (
     "login", "logout", "ready", "not_ready", "hold", "resume", "transfer", "transfer_complete", "transfer_cancel",
     "conference", "dial", "hangup", "record", "pause_recording", "wrapup")}
-# A supervisor's actions on an agent (docs/requirements.md R6): the control command and its fixed
-# arguments (firmware/callcenter/supervisors.py). Whisper and barge are the monitor command's modes.
-SUPERVISOR_COMMANDS: dict[str, tuple[str, dict[str, str]]] = {
-    "monitor": ("supervisor.monitor", {"mode": "monitor"}), "whisper": ("supervisor.monitor", {"mode": "whisper"}),
-    "barge": ("supervisor.monitor", {"mode": "barge"}), "intercept": ("supervisor.intercept", {}),
-    "stop": ("supervisor.stop", {}), "hangup": ("supervisor.hangup", {}),
-    "force_ready": ("supervisor.force_ready", {}), "force_not_ready": ("supervisor.force_not_ready", {}),
-    "force_logout": ("supervisor.force_logout", {})}
 
 
 class EngineUnavailable(Exception):
@@ -38,6 +30,16 @@ class EngineUnavailable(Exception):
 
 class CommandRefused(Exception):
     """The engine answered and refused the command; the message is the engine's."""
+
+
+# A supervisor's actions on an agent (docs/requirements.md R6): the control command and its fixed
+# arguments (firmware/callcenter/supervisors.py). Whisper and barge are the monitor command's modes.
+SUPERVISOR_COMMANDS: dict[str, tuple[str, dict[str, str]]] = {
+    "monitor": ("supervisor.monitor", {"mode": "monitor"}), "whisper": ("supervisor.monitor", {"mode": "whisper"}),
+    "barge": ("supervisor.monitor", {"mode": "barge"}), "intercept": ("supervisor.intercept", {}),
+    "stop": ("supervisor.stop", {}), "hangup": ("supervisor.hangup", {}),
+    "force_ready": ("supervisor.force_ready", {}), "force_not_ready": ("supervisor.force_not_ready", {}),
+    "force_logout": ("supervisor.force_logout", {})}
 
 
 class Engine:
@@ -61,9 +63,10 @@ class Engine:
                 raise EngineUnavailable(str(exc)) from exc
             raise CommandRefused(str(exc)) from exc
 
-    def status(self) -> dict:
+    def status(self, fresh: bool = False) -> dict:
+        """The engine's status, shared for STATUS_TTL; `fresh`: asked anew (a check before acting on it)."""
         with self._lock:
-            if self.clock() - self._fetched_at > STATUS_TTL:
+            if fresh or self.clock() - self._fetched_at > STATUS_TTL:
                 # A failure is cached like an answer: with a hung engine, the pollers queued on
                 # the lock then fail at once instead of each waiting out its own timeout.
                 try:

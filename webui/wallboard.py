@@ -110,9 +110,10 @@ def supervisor_action(engine: Engine, supervisor_id: str, action: str) -> dict:
     try:
         if call is not None and agent is not None:
             # A page shows the call it acts on; once that call is over the action would land on the
-            # agent's next call, which the supervisor has not seen.
-            current = next((a.get("call_id") for a in engine.status().get("agents", []) if str(a.get("id")) == agent),
-                           None)
+            # agent's next call, which the supervisor has not seen. Asked anew, not the shared status:
+            # a call may end within its half second.
+            current = next((a.get("call_id") for a in engine.status(fresh=True).get("agents", [])
+                            if str(a.get("id")) == agent), None)
             if current != call:
                 raise json_error(409, _("call %(call)s of agent %(agent)s has ended; the board shows it now")
                                  % {"call": call, "agent": agent})

@@ -301,7 +301,7 @@ def check_site(top: Section, stations: Collection[str] | None = None) -> tuple[S
     return site, errors
 
 
-def check_wallboard(top: Section) -> dict[str, int]:
+def check_wallboard(top: Section) -> None:
     """The `[wallboard]` colour thresholds. The engine does not use them (the web reads them from the
     file), but checks them so that one reader judges the whole file before it is saved."""
     sec = top.get_table("wallboard", {})
@@ -313,7 +313,6 @@ def check_wallboard(top: Section) -> dict[str, int]:
         raise sec.error("service_level_alarm", N_("must be less than service_level_warn (%(warn)s)"),
                         {"warn": str(levels["service_level_warn"])})
     sec.done()
-    return levels
 
 
 def _tables(top: Section, key: str, errors: list[ConfigError]) -> list[Section]:

@@ -104,9 +104,6 @@ class FakeEngine:
     `<state>/config/flows/main.toml`."""
 
     AGENT_COMMANDS = tuple(name for name in COMMANDS if name.startswith("agent."))
-    # The supervisors' commands answer as firmware/callcenter/supervisors.py does for the canned status:
-    # only agent 1002 is talking, so only they may be listened to, taken over or hung up on.
-    SUPERVISOR_ON_CALL = ("supervisor.monitor", "supervisor.intercept", "supervisor.hangup")
     QUEUES = {"sales", "service"}
     FLOW = "main"
 
@@ -200,27 +197,6 @@ class FakeEngine:
         if current is None and cmd != "agent.wrapup":
             raise ControlError(f"agent {agent['id']} is not on a call")
 
-    def _supervisor(self, cmd: str, args: dict) -> dict:
-        status = canned_status(0)
-        if args["supervisor"] not in {s["id"] for s in status["supervisors"]}:
-            raise ControlError(f"unknown supervisor {args['supervisor']!r}")
-        if cmd != "supervisor.stop":
-            agent = next((a for a in status["agents"] if a["id"] == args.get("agent")), None)
-            if agent is None:
-                raise ControlError(f"unknown agent {args.get('agent')!r}")
-            if cmd in self.SUPERVISOR_ON_CALL and agent["state"] != "talking":
-                raise ControlError(f"agent {agent['id']} is not on a call")
-            if cmd == "supervisor.intercept" and self.listening.get(args["supervisor"]) != agent["id"]:
-                raise ControlError(f"supervisor {args['supervisor']} must be listening to agent {agent['id']}'s call first")
-        elif args["supervisor"] not in self.listening:
-            raise ControlError(f"supervisor {args['supervisor']} is not listening to any call")
-        self.commands.append((cmd, args))
-        if cmd == "supervisor.monitor":
-            self.listening[args["supervisor"]] = args["agent"]
-        elif cmd in ("supervisor.stop", "supervisor.hangup"):
-            self.listening.pop(args["supervisor"], None)
-        return {"id": args["supervisor"], "state": "ringing" if cmd == "supervisor.monitor" else "idle"}
-
     # The GSM modem as firmware/callcenter/sms.py reports it: registered, a text of each state counted.
     SMS_STATUS = {"port": "/dev/serial/by-id/usb-Quectel_EC25-if02-port0",
                   "modem": {"port": "/dev/serial/by-id/usb-Quectel_EC25-if02-port0", "connected": True, "sim": "ready",
@@ -305,6 +281,31 @@ class FakeEngine:
             raise ControlError("site not reloaded, the running settings stay: " + fields[0]["error"])
         return {"queues": [], "agents": [], "supervisors": [], "flow": "main", "draining": [], "leaving": [],
                 "restart": []}
+
+    # The supervisors' commands answer as firmware/callcenter/supervisors.py does for the canned status:
+    # only agent 1002 is talking, so only they may be listened to, taken over or hung up on.
+    SUPERVISOR_ON_CALL = ("supervisor.monitor", "supervisor.intercept", "supervisor.hangup")
+
+    def _supervisor(self, cmd: str, args: dict) -> dict:
+        status = canned_status(0)
+        if args["supervisor"] not in {s["id"] for s in status["supervisors"]}:
+            raise ControlError(f"unknown supervisor {args['supervisor']!r}")
+        if cmd != "supervisor.stop":
+            agent = next((a for a in status["agents"] if a["id"] == args.get("agent")), None)
+            if agent is None:
+                raise ControlError(f"unknown agent {args.get('agent')!r}")
+            if cmd in self.SUPERVISOR_ON_CALL and agent["state"] != "talking":
+                raise ControlError(f"agent {agent['id']} is not on a call")
+            if cmd == "supervisor.intercept" and self.listening.get(args["supervisor"]) != agent["id"]:
+                raise ControlError(f"supervisor {args['supervisor']} must be listening to agent {agent['id']}'s call first")
+        elif args["supervisor"] not in self.listening:
+            raise ControlError(f"supervisor {args['supervisor']} is not listening to any call")
+        self.commands.append((cmd, args))
+        if cmd == "supervisor.monitor":
+            self.listening[args["supervisor"]] = args["agent"]
+        elif cmd in ("supervisor.stop", "supervisor.hangup"):
+            self.listening.pop(args["supervisor"], None)
+        return {"id": args["supervisor"], "state": "ringing" if cmd == "supervisor.monitor" else "idle"}
 
     def stop(self) -> None:
         self._stop.set()

@@ -224,3 +224,22 @@ def test_the_thresholds_page_shows_each_reason_beside_its_field(admin, site):
                                                   "version": version, "service_level_warn": "50",
                                                   "service_level_alarm": "70"})
     assert reply.status == 422 and "must be less than service_level_warn (50)" in reply.text
+
+
+def test_a_call_that_ended_since_the_last_status_is_not_acted_on(mei, engine, monkeypatch):
+    import sys
+
+    conftest = sys.modules[type(engine).__module__]   # the stand-in engine's own module
+    assert api_call(mei, "GET", "/api/v1/wallboard").status == 200   # the status now shared, Ben on c-talk
+    real = conftest.canned_status
+
+    def next_call(now, t0=None):
+        status = real(now, t0)
+        ben = next(a for a in status["agents"] if a["id"] == "1002")
+        ben["call_id"] = "c-next"      # c-talk ended within the shared status's half second
+        return status
+    monkeypatch.setattr(conftest, "canned_status", next_call)
+    reply = api_call(mei, "POST", "/api/v1/supervisors/9001/barge", {"agent": "1002", "call": "c-talk"})
+    assert reply.status == 409 and reply.json()["error"] == \
+        "call c-talk of agent 1002 has ended; the board shows it now"
+    assert engine.commands == []
