@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 # Debian packages: ALSA headers for pyalsaaudio, Chromium for the web tests, espeak-ng and
 # alsa-utils for real speech in the DSP talk-off tests, postgresql for the HQ collector's
 # PostgreSQL test (the test starts its own server in a temporary directory).
-APT_PKGS := libasound2-dev chromium chromium-driver espeak-ng alsa-utils postgresql
+APT_PKGS := libasound2-dev chromium chromium-driver espeak-ng alsa-utils postgresql openssl
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 STATE ?= var
 
