@@ -15,7 +15,8 @@ MIGRATIONS_TABLE = "_sqlite_migrations"
 # triggers from one counter so every write transaction (from any process) gets increasing numbers.
 SYNCED_TABLES = ("calls", "call_events", "agents", "agent_states", "queues", "recordings", "customers",
                  "lookup_items", "voicemails", "callbacks", "survey_answers", "audit_log", "customer_numbers",
-                 "tickets", "ticket_events", "kb_articles", "sms_messages", "evaluations")
+                 "tickets", "ticket_events", "kb_articles", "sms_messages", "evaluations", "campaigns",
+                 "campaign_contacts", "dnc_numbers")
 
 
 def _add_change_sequence(db: Database, table: str) -> None:
@@ -417,10 +418,58 @@ def m0017_sms_mail(db: Database) -> None:
     db.execute("CREATE INDEX idx_mail_attachments_mail ON mail_attachments(mail_id)")
 
 
+def m0018_campaigns(db: Database) -> None:
+    # Outbound campaigns (docs/architecture.md, outbound): the web writes a campaign's definition and its
+    # contacts; the engine's dialer runs it (start, pause, stop are control commands) and writes each
+    # contact's attempts and outcome. Both processes write contacts, never the same columns at once:
+    # the web inserts and cancels, the dialer moves a contact through its states.
+    db.table("campaigns").create({
+        "id": str, "seq": int, "name": str,
+        "mode": str,             # preview | progressive | message
+        "purpose": str,          # sales | notification | reminder | greeting | survey | satisfaction
+        "state": str,            # draft | running | paused | stopped | finished
+        "queue": str,            # whose agents take the calls (preview, progressive; message's agent key)
+        "prompt": str,           # what a message call plays (a prompt name)
+        "confirm_key": str,      # message: the key that confirms it was heard
+        "agent_key": str,        # message: the key that reaches an agent of `queue` (empty: none)
+        "survey": str,           # JSON: the question asked and the keys taken as the answer, or NULL
+        "hours": str,            # JSON: {"days": [1..7], "start": "HH:MM", "end": "HH:MM"}
+        "skip_holidays": int,    # 1: no calls on the site schedule's holidays
+        "max_attempts": int,
+        "retry": str,            # JSON: {outcome: seconds before the next attempt}
+        "max_lines": int,        # simultaneous calls of this campaign at most
+        "pace": float,           # progressive: calls per free agent; message: calls a minute
+        "created_by": str, "created_at": float, "updated_at": float,
+        "started_at": float, "ended_at": float, "version": int,
+    }, pk="id", not_null={"name", "mode", "purpose", "state", "created_at", "updated_at"},
+        defaults={"state": "draft", "skip_holidays": 1, "max_attempts": 3, "max_lines": 2, "pace": 1.0,
+                  "version": 1})
+    db.table("campaign_contacts").create({
+        "id": str, "seq": int, "campaign_id": str,
+        "number": str,           # E.164 where it parses (firmware/store/phones.py), else as given
+        "customer_id": str, "name": str,
+        "data": str,             # JSON: the fields a message or the agent's preview shows
+        "state": str,            # pending | dialing | preview | done | failed | dnc | cancelled
+        "attempts": int, "next_at": float,
+        "outcome": str,          # the last attempt's (firmware/callcenter/legs.py Outcome, or answered)
+        "result": str,           # what the contact answered (a key, a survey answer), if anything
+        "call_id": str, "agent_id": str, "updated_at": float,
+    }, pk="id", not_null={"campaign_id", "number", "state", "updated_at"},
+        defaults={"state": "pending", "attempts": 0})
+    db.table("campaign_contacts").create_index(["campaign_id", "state", "next_at"])
+    db.table("campaign_contacts").create_index(["number"])
+    # The do-not-call list: the id is the number (E.164 where it parses), so a number is listed once.
+    db.table("dnc_numbers").create({"id": str, "seq": int, "reason": str, "added_by": str, "added_at": float},
+                                   pk="id", not_null={"added_at"})
+    db.table("calls").add_column("campaign_id", str)
+    for table in ("campaigns", "campaign_contacts", "dnc_numbers"):
+        _add_change_sequence(db, table)
+
+
 MIGRATIONS = (m0001_core, m0002_customers, m0003_call_handling, m0004_self_service, m0005_hq_sync,
               m0006_accounts, m0007_users_more, m0010_customer_cards, m0011_tickets, m0012_kb_webhooks,
               m0013_supervisor_link, m0014_report_indexes, m0015_report_schedules, m0016_recordings,
-              m0017_sms_mail)
+              m0017_sms_mail, m0018_campaigns)
 
 
 def pending(conn: sqlite3.Connection) -> list[str]:

@@ -50,7 +50,11 @@ def test_every_synced_row_gets_a_new_increasing_sequence(tmp_path, table):
                 "sms_messages": {"direction": "out", "number": "1", "text": "t", "state": "queued", "created_at": "1",
                                  "updated_at": "1"},
                 "evaluations": {"recording_id": "r", "evaluator": "e", "score": "1", "scores": "[]",
-                                "created_at": "1"}}.get(table, {})
+                                "created_at": "1"},
+                "campaigns": {"name": "n", "mode": "message", "purpose": "notification", "state": "draft",
+                              "created_at": "1", "updated_at": "1"},
+                "campaign_contacts": {"campaign_id": "c", "number": "+1", "state": "pending", "updated_at": "1"},
+                "dnc_numbers": {"added_at": "1"}}.get(table, {})
     db[table].insert({"id": "a", **required})
     db[table].insert({"id": "b", **{k: v + "2" for k, v in required.items()}})
     first = {r["id"]: r["seq"] for r in db[table].rows}
