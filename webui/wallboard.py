@@ -8,9 +8,10 @@ from typing import Callable
 from bottle import Bottle, request
 
 from firmware.config.site_keys import WALLBOARD
+from firmware.core.commands import COMMANDS, MAX_ID
 
+from .agent_actions import MAX_REASON, refusal_text
 from .auth import requires, user_has
-from .agent_actions import MAX_REASON
 from .console import state_labels
 from .engine import MAX_AGENT_ID, SUPERVISOR_COMMANDS, CommandRefused, Engine, EngineUnavailable
 from .i18n import gettext as _
@@ -106,23 +107,18 @@ def supervisor_action(engine: Engine, supervisor_id: str, action: str) -> dict:
     reason = _text(body, "reason", MAX_REASON)
     if action == "force_not_ready" and reason is None:
         raise json_error(400, _("choose a reason for not ready"))
-    call = _text(body, "call", 64)
+    call = _text(body, "call", MAX_ID)
+    if call is not None and "call" not in COMMANDS[SUPERVISOR_COMMANDS[action][0]]:
+        raise json_error(400, _("the %(action)s action takes no call") % {"action": action})
     try:
-        if call is not None and agent is not None:
-            # A page shows the call it acts on; once that call is over the action would land on the
-            # agent's next call, which the supervisor has not seen. Asked anew, not the shared status:
-            # a call may end within its half second.
-            current = next((a.get("call_id") for a in engine.status(fresh=True).get("agents", [])
-                            if str(a.get("id")) == agent), None)
-            if current != call:
-                raise json_error(409, _("call %(call)s of agent %(agent)s has ended; the board shows it now")
-                                 % {"call": call, "agent": agent})
+        # The engine checks the call on its loop (firmware/callcenter/center.py ON_CALL): a page showing a
+        # call that has ended never acts on the agent's next one.
         result = engine.supervisor_command(supervisor_id, action, None if action in NO_AGENT else agent,
-                                           reason if action == "force_not_ready" else None)
+                                           reason if action == "force_not_ready" else None, call)
     except EngineUnavailable as exc:
         raise json_error(503, str(exc)) from None
     except CommandRefused as exc:
-        raise json_error(409, str(exc)) from None
+        raise json_error(409, refusal_text(str(exc))) from None
     return {"ok": True, "supervisor": supervisor_id, "action": action, "agent": agent, "result": result}
 
 

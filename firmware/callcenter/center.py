@@ -59,9 +59,10 @@ RETUNE_RETRY_S = 1.0
 FAX_STATES = frozenset((CallState.IVR, CallState.QUEUED))
 
 
-# The agent commands that act on the agent's call take the call the console shows (`call`): checked
-# here on the loop, where no call can end between the check and the command, so a page still showing a
-# call that has ended can never hold, transfer or code the agent's next one.
+# The agent's and supervisor's commands that act on the agent's call take the call the console or the
+# wallboard shows (`call`): checked here on the loop, where no call can end between the check and the
+# command, so a page still showing a call that has ended can never hold, transfer, code, monitor,
+# intercept or hang up the agent's next one.
 ON_CALL = frozenset(name for name, spec in COMMANDS.items() if "call" in spec)
 
 
