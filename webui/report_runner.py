@@ -30,7 +30,6 @@ from .i18n import gettext as _, speaking
 from .mail import MAX_ATTACHMENTS, Attachment, MailError, queue_mail
 from .report_schedule import SCHEDULES, Period, Schedule, due_periods, load
 from .reports import REPORTS
-from .reports.export import csv_chunks, write_xlsx
 from .reports.params import ReportParams
 from .reports.table import Table
 
@@ -132,6 +131,9 @@ class ReportRunner:
             title = _("%(schedule)s report %(period)s") % {"schedule": _(SCHEDULES[schedule.name]),
                                                            "period": period.label}
             if ext == "xlsx":
+                # Loaded when a file is due, not at the web process's start (docs/architecture.md "Memory").
+                from .reports.export import write_xlsx
+
                 write_xlsx(str(part), title, tables)
             else:
                 _write_zip(part, tables)
@@ -193,6 +195,8 @@ class ReportRunner:
 
 def _write_zip(path: Path, tables: list[Table]) -> None:
     # One CSV per table (a CSV holds one), each written as its rows are read (csv_chunks streams).
+    from .reports.export import csv_chunks
+
     taken: set[str] = set()
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         for table in tables:

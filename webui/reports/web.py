@@ -20,11 +20,10 @@ from ..auth import requires, user_has
 from ..i18n import gettext as _
 from ..records import filter_choices
 from ..replies import json_body, json_error
-from . import export, settings
+from . import settings
 from .params import FORMATS, GROUPS, ParamsError, ReportParams, parse
 from .registry import REPORTS, Report, UnknownReport, get
 from .table import Table, json_value
-from .tickets import names as ticket_names
 
 READ_ROLES = ("admin", "supervisor", "agent")
 # Supervisors read the complaint keywords; admins set them (audited: report.keywords).
@@ -232,6 +231,8 @@ def install(app: Bottle, render: Callable[..., str], db_path: str | Path, clock=
             tables = build(report, p, db)
             if p.format == "json":
                 return as_json(report, p, tables)
+            # The exports (and XlsxWriter under them) load with the first export, not at the start.
+            from . import export
             if p.format == "xlsx":
                 body: Iterator[bytes] = export.file_chunks(export.xlsx_file(_(report.title), tables))
                 return _download(body, XLSX_TYPE, _file_name(report, p, "xlsx"))
@@ -279,6 +280,8 @@ def _choices(db: sqlite3.Connection) -> dict[str, list[tuple[str, str]]]:
     choices = filter_choices(db)
     choices["skills"] = [(r[0], r[0]) for r in db.execute(
         "SELECT DISTINCT skill FROM queues WHERE skill IS NOT NULL AND skill != '' ORDER BY skill")]
+    from .tickets import names as ticket_names   # the tickets report's module, loaded with a report page
+
     categories, _departments = ticket_names(db)
     choices["categories"] = [(r[0], categories.get(r[0], r[0])) for r in db.execute(
         "SELECT DISTINCT category FROM tickets ORDER BY category")]
