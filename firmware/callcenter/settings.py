@@ -8,6 +8,13 @@ from dsp.tones import TonePlan
 
 from firmware.callcenter.schedules import Schedule
 
+# The site's `[reports]` defaults (firmware/config/site_keys.py REPORTS, which bounds them; docs/kpi.md).
+# Service level: answered within this many seconds of entering the queue (docs/requirements.md R15).
+SERVICE_LEVEL_S = 20
+# Short abandon: a caller who hangs up within this many seconds of entering the queue dialled wrongly or
+# changed their mind, and counts neither for nor against the service level (callcentrehelper.com, formula 5).
+SHORT_ABANDON_S = 5
+
 
 @dataclass
 class QueueConfig:
@@ -74,6 +81,10 @@ class SiteConfig:
     # of silence that end it as the last resort (0: never).
     hangup_tone_cycles: int = 3
     hangup_silence_s: float = 0.0
+    # `[reports]`: one definition of the service level for the engine's live figures, the wallboard, the
+    # reports and staffing.
+    service_level_s: int = SERVICE_LEVEL_S
+    short_abandon_s: int = SHORT_ABANDON_S
     # The network's call-progress tones: given by whoever builds the settings (config's read_site),
     # as the call center sits below the config layer and reads no files.
     tones: TonePlan = field(kw_only=True)

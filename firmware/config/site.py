@@ -14,7 +14,8 @@ from firmware.callcenter.schedules import Schedule
 from firmware.callcenter.settings import AgentConfig, QueueConfig, SiteConfig, SupervisorConfig
 from firmware.config.site_keys import (ANNOUNCE, CALLER_ID_SCHEMES, DEFAULT_LEVEL, DIAL_CHARS, HANGUP, LANGUAGES,
                                        MAX_HANGUP_SILENCE_S, MAX_HANGUP_TONE_CYCLES, MIN_HANGUP_SILENCE_S,
-                                       MAX_LEVEL, OVERFLOW_KINDS, RECORDING, STRATEGIES, WALLBOARD)
+                                       MAX_LEVEL, OVERFLOW_KINDS, RECORDING, REPORTS, STRATEGIES,
+                                       WALLBOARD)
 from firmware.config.messaging import read_mail, read_sms
 from firmware.config.tone_plans import DEFAULT_PLAN, load_plan, plan_names
 from firmware.core.commands import MAX_DIAL
@@ -283,6 +284,10 @@ def check_site(top: Section, stations: Collection[str] | None = None) -> tuple[S
         check_wallboard(top)
     except ConfigError as exc:
         errors.append(exc)
+    try:
+        site.service_level_s, site.short_abandon_s = read_reports(top)
+    except ConfigError as exc:
+        errors.append(exc)
     phones = [a.phone for a in site.agents if a.phone]
     if len(set(phones)) != len(phones):
         errors.append(top.error("agent", N_("a phone number reaches one agent only: %(phones)s"),
@@ -313,6 +318,18 @@ def check_wallboard(top: Section) -> None:
         raise sec.error("service_level_alarm", N_("must be less than service_level_warn (%(warn)s)"),
                         {"warn": str(levels["service_level_warn"])})
     sec.done()
+
+
+def read_reports(top: Section) -> tuple[int, int]:
+    """The `[reports]` service-level target and short-abandon threshold, in seconds."""
+    sec = top.get_table("reports", {})
+    values = {key: sec.get_int(key, default, lo, hi) for key, (default, lo, hi) in REPORTS.items()}
+    if values["short_abandon_s"] >= values["service_level_s"]:
+        # A caller who rang off within the target would be left out of a figure they could have met.
+        raise sec.error("short_abandon_s", N_("must be less than service_level_s (%(target)s)"),
+                        {"target": str(values["service_level_s"])})
+    sec.done()
+    return values["service_level_s"], values["short_abandon_s"]
 
 
 def _tables(top: Section, key: str, errors: list[ConfigError]) -> list[Section]:

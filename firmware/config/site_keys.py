@@ -29,6 +29,11 @@ LANGUAGES = ("en", "zh")
 # margin; a wait of an hour is past any queue's maximum wait worth colouring.
 WALLBOARD = {"longest_wait_warn": (30, 1, 3600), "longest_wait_alarm": (60, 1, 3600),
              "service_level_warn": (80, 0, 100), "service_level_alarm": (60, 0, 100)}
+# The service level's definition (`[reports]`, docs/kpi.md): key -> (default, min, max). The defaults
+# are the engine's (firmware/callcenter/settings.py, tests/firmware/test_site_reports.py keeps them
+# equal): R15's 20 s, and 5 s, the common short-abandon threshold. A target beyond 10 minutes is no
+# service level; a caller who waited a minute did not dial wrongly.
+REPORTS = {"service_level_s": (20, 1, 600), "short_abandon_s": (5, 0, 60)}
 # Disconnect supervision (firmware/callcenter/far_end.py). Tone: whole busy/congestion periods heard on
 # an answered call before it ends; Asterisk's busydetect waits for `busycount` tones (3 in the usual
 # analog-line settings) and a longer count trades a later clear for fewer false ones, hence up to 10.
