@@ -45,6 +45,7 @@ from .records import (DIRECTIONS, DISPOSITIONS, HANGUP_PARTIES, CallFilter, Filt
 from .replies import error_message, json_error, json_error_handler, local_path
 from .report_files import install as install_report_files
 from .site_file import SiteFile
+from .site_values import service_level
 from .mail_page import install as install_mail
 from .sms import install as install_sms
 from .staffing import install as install_staffing
@@ -67,8 +68,6 @@ CONTROL_ROLES = ("admin", "supervisor")
 # The engine records the English reason (records and HQ keep one vocabulary); pages show it translated.
 NOT_READY_REASONS = (N_("Break"), N_("Lunch"), N_("Meeting"), N_("Training"), N_("Coaching"),
                      N_("Back-office work"))
-# docs/requirements.md R15: answer within 20 s is the service target the dashboard colours against.
-SERVICE_TARGET_S = 20
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -285,7 +284,7 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
         return render("dashboard", title=_("Dashboard"), active="dashboard",
                       scripts=["events.js", "live.js", "dashboard.js"],
                       can_control=user_has(user, *CONTROL_ROLES), reasons=NOT_READY_REASONS,
-                      service_target=SERVICE_TARGET_S)
+                      service_target=service_level(site)["service_level_s"])
 
     @app.get("/calls")
     @requires(*RECORDS_ROLES)
@@ -374,8 +373,8 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
     app.install(Resource("ticket_store", lambda: tickets, close=tickets.close))
     install_customers(app, render, Path(db_path).parent)  # customer cards (webui/customers.py)
     install_events(app, hub, auth)  # the pages' live event stream (webui/events.py)
-    install_reports(app, render, db_path, clock)  # reports, their API and exports (webui/reports/)
-    install_staffing(app, render, clock)  # staffing from Erlang C and its what-if (webui/staffing.py)
+    install_reports(app, render, db_path, site, clock)  # reports, their API and exports (webui/reports/)
+    install_staffing(app, render, site, clock)  # staffing from Erlang C and its what-if (webui/staffing.py)
     # The scheduled reports' files and schedules (webui/report_files.py), written by webui/report_runner.py.
     install_report_files(app, render, db_path, Path(db_path).parent / "reports", clock)
     quality = install_quality(app, render, config_path)  # the admin's quality form (webui/quality.py)

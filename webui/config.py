@@ -138,6 +138,16 @@ WALLBOARD_PART = Part("wallboard", "wallboard", "", "wallboard", N_("Wallboard")
     Field("service_level_alarm", N_("Service level: red below (%)"), "int",
           N_("Percent, 0-100, less than amber; empty: 60.")),
 ))
+# The [reports] table: one definition of the service level for the engine's live figures, the wallboard,
+# the reports and staffing (docs/kpi.md; firmware/config/site.py read_reports).
+REPORTS_PART = Part("reports", "reports", "", "reports", N_("Reports"), (
+    Field("service_level_s", N_("Service level: answered within (s)"), "int",
+          N_("Seconds, 1-600; empty: 20. The target the dashboard, the wallboard, the reports and staffing "
+             "count the service level against.")),
+    Field("short_abandon_s", N_("Short abandon: rang off within (s)"), "int",
+          N_("Seconds, 0-60, less than the target; empty: 5. A caller who rang off this soon after entering a "
+             "queue counts neither for nor against the service level; 0 counts every abandon.")),
+))
 # Mail the box sends (webui/mail_delivery.py) and what it does with texts (firmware/callcenter/sms.py): one
 # table each, read by firmware/config/messaging.py. The SMTP password is never here: a file's path.
 MAIL = Part("mail", "mail", "", "mail", N_("E-mail"), (
@@ -167,7 +177,8 @@ SMS = Part("sms", "sms", "", "sms", N_("Texts"), (
                                                           "queue.")),
 ))
 # The configuration pages, in the order of their tabs.
-NAV = {BOX.name: BOX, **PARTS, WALLBOARD_PART.name: WALLBOARD_PART, MAIL.name: MAIL, SMS.name: SMS}
+NAV = {BOX.name: BOX, **PARTS, WALLBOARD_PART.name: WALLBOARD_PART, REPORTS_PART.name: REPORTS_PART, MAIL.name: MAIL,
+       SMS.name: SMS}
 
 
 class FormError(Exception):
@@ -407,7 +418,7 @@ def install(app: Bottle, render: Callable[..., str], site: SiteFile) -> None:
     """Add the configuration pages and their /api/v1/config routes to the web app."""
     for part in PARTS.values():
         _install_part(app, render, site, part)
-    for table in (BOX, WALLBOARD_PART, MAIL, SMS):
+    for table in (BOX, WALLBOARD_PART, REPORTS_PART, MAIL, SMS):
         _install_table(app, render, site, table)
 
     @app.get("/config")
@@ -578,7 +589,8 @@ def _install_part(app: Bottle, render: Callable[..., str], site: SiteFile, part:
 
 
 def _install_table(app: Bottle, render: Callable[..., str], site: SiteFile, part: Part) -> None:
-    """The page and /api/v1/config/<name> of one table ([box], [wallboard], [mail], [sms]), edited whole."""
+    """The page and /api/v1/config/<name> of one table ([box], [wallboard], [reports], [mail], [sms]), edited
+    whole."""
 
     def current() -> tuple[dict, str]:
         data, version = site.read()

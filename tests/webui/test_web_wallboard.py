@@ -249,3 +249,31 @@ def test_a_call_that_ended_since_the_last_status_is_not_acted_on(mei, engine, mo
     assert reply.status == 409 and reply.json()["error"] == \
         STALE % "c-talk"
     assert engine.commands == []
+
+
+def test_one_service_level_definition_set_on_its_page_is_what_the_wallboard_reports_and_staffing_use(
+        admin, site, db_path, mei):
+    # docs/kpi.md: the site's target and short-abandon threshold, 20 s and 5 s until an admin sets others.
+    assert api_call(mei, "GET", "/api/v1/wallboard").json()["queues"][0]["target"] == 20
+    assert api_call(admin, "GET", "/api/v1/reports/calls?from=2025-03-10&to=2025-03-10").json()["params"][
+        "short_abandon"] == "5"
+    version = api_call(admin, "GET", "/api/v1/config/reports").json()["version"]
+    headers = {"X-CSRF-Token": admin.csrf("/account"), "If-Match": f'"{version}"'}
+    bad = admin.request("PUT", "/api/v1/config/reports", json_body={"service_level_s": 10, "short_abandon_s": 10},
+                        headers=headers)
+    assert bad.status == 422
+    assert bad.json()["fields"]["short_abandon_s"] == "must be less than service_level_s (10)"
+    good = admin.request("PUT", "/api/v1/config/reports", json_body={"service_level_s": 30, "short_abandon_s": 8},
+                         headers=headers)
+    assert good.status == 200, good.text
+    assert audit(db_path, "reports.update") == [("reports", json.dumps(
+        {"service_level_s": [None, 30], "short_abandon_s": [None, 8]}))]
+    assert api_call(mei, "GET", "/api/v1/wallboard").json()["queues"][0]["target"] == 30
+    report = api_call(admin, "GET", "/api/v1/reports/calls?from=2025-03-10&to=2025-03-10").json()
+    assert report["params"]["short_abandon"] == "8"
+    # A request may still ask for its own threshold; the target is the site's.
+    asked = api_call(admin, "GET", "/api/v1/reports/calls?from=2025-03-10&to=2025-03-10&short_abandon=0").json()
+    assert asked["params"]["short_abandon"] == "0"
+    what_if = api_call(admin, "GET", "/api/v1/staffing/what-if?calls_per_hour=60&aht_s=180").json()
+    assert what_if["targets"]["answer_s"] == 30
+    assert 'data-service-target="30"' in admin.get("/").text

@@ -20,6 +20,8 @@ from ..auth import requires, user_has
 from ..i18n import gettext as _
 from ..records import filter_choices
 from ..replies import json_body, json_error
+from ..site_file import SiteFile
+from ..site_values import service_level
 from . import settings
 from .params import FORMATS, GROUPS, ParamsError, ReportParams, parse
 from .registry import REPORTS, Report, UnknownReport, get
@@ -96,7 +98,7 @@ def cell_text(kind: str, value: object) -> str:
     return str(value)
 
 
-def install(app: Bottle, render: Callable[..., str], db_path: str | Path, clock=time.time) -> None:
+def install(app: Bottle, render: Callable[..., str], db_path: str | Path, site: SiteFile, clock=time.time) -> None:
     """Add the report pages and /api/v1/reports to the web app."""
 
     def open_db() -> sqlite3.Connection:
@@ -133,7 +135,7 @@ def install(app: Bottle, render: Callable[..., str], db_path: str | Path, clock=
     def definitions_page(user, db):
         # Every figure of every report this user reads, with how it is counted (docs/kpi.md); the tables
         # are built over an empty range, so only their columns are read.
-        p = parse({"from": "2000-01-01", "to": "2000-01-01"}, clock())
+        p = parse({"from": "2000-01-01", "to": "2000-01-01"}, clock(), service_level(site))
         db.execute("BEGIN")
         built = [(r, r.build(db, p)) for r in readable(user)]
         db.execute("COMMIT")
@@ -184,10 +186,10 @@ def install(app: Bottle, render: Callable[..., str], db_path: str | Path, clock=
         problems: dict[str, str] = {}
         tables: list[Table] = []
         try:
-            p = parse({**query, "format": "json"}, clock())
+            p = parse({**query, "format": "json"}, clock(), service_level(site))
         except ParamsError as exc:
             response.status, problems = 400, exc.problems
-            p = parse({}, clock())
+            p = parse({}, clock(), service_level(site))
         try:
             p = scoped(report, user, p)
         except ReportRefused as exc:
@@ -220,7 +222,7 @@ def install(app: Bottle, render: Callable[..., str], db_path: str | Path, clock=
             raise json_error(404, _("no report %(name)s: use one of %(names)s")
                              % {"name": name, "names": ", ".join(REPORTS)}) from None
         try:
-            p = scoped(report, user, parse(request.query.decode(), clock()))
+            p = scoped(report, user, parse(request.query.decode(), clock(), service_level(site)))
         except ParamsError as exc:
             raise json_error(400, str(exc), exc.problems) from None
         except ReportRefused as exc:
