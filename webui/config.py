@@ -85,6 +85,8 @@ PARTS = {p.name: p for p in (
         Field("overflow_prompts", N_("Said before hanging up"), "list", N_("Prompt names, comma-separated.")),
         Field("announce", N_("Announcements say"), "list", N_("position, wait (either or both, in order).")),
         Field("announce_prompts", N_("Said before each announcement"), "list", N_("Prompt names, comma-separated.")),
+        Field("wrapup_codes", N_("Wrap-up codes of its calls"), "list",
+              N_("Code words (letters, digits, - or _), comma-separated; empty: the box's.")),
     )),
     Part("agents", "agent", "id", "agent", N_("Agents"), (
         Field("id", N_("Agent id"), hint=N_("The id the agent signs in to the phone with.")),
@@ -127,6 +129,13 @@ BOX = Part("box", "box", "", "box", N_("Box and lines"), (
     Field("hangup_silence_s", N_("Hang-up by silence (s)"), "float",
           N_("0: never; otherwise 30-3600 s of silence from the caller ends a call in the IVR or with an agent "
              "(not while waiting in a queue or on hold). A last resort for lines that give no other sign.")),
+    Field("wrapup_codes", N_("Wrap-up codes"), "list",
+          N_("The codes an agent gives a call, comma-separated code words (letters, digits, - or _), at most 30; "
+             "empty: the stock list (resolved, information, sale, complaint, follow-up, callback, wrong-number). "
+             "The engine refuses any other; a queue may name its own.")),
+    Field("not_ready_reasons", N_("Not-ready reasons"), "list",
+          N_("What an agent or supervisor picks for not ready, comma-separated, up to 40 characters each, at most "
+             "30; empty: the stock list (Break, Lunch, Meeting, Training, Coaching, Back-office work).")),
 ))
 # The [wallboard] table: the colour thresholds of the supervisors' wallboard (webui/wallboard.py).
 WALLBOARD_PART = Part("wallboard", "wallboard", "", "wallboard", N_("Wallboard"), (

@@ -17,7 +17,7 @@ from .engine import MAX_AGENT_ID, SUPERVISOR_COMMANDS, CommandRefused, Engine, E
 from .i18n import gettext as _
 from .replies import json_error
 from .site_file import SiteFile
-from .site_values import service_level, table_values
+from .site_values import console_lists, service_level, table_values
 
 WALLBOARD_ROLES = ("admin", "supervisor")
 # The actions that need no agent: `stop` ends the supervisor's own listening.
@@ -107,7 +107,7 @@ def supervisor_action(engine: Engine, supervisor_id: str, action: str) -> dict:
     return {"ok": True, "supervisor": supervisor_id, "action": action, "agent": agent, "result": result}
 
 
-def install(app: Bottle, render: Callable[..., str], site: SiteFile, reasons: tuple[str, ...]) -> None:
+def install(app: Bottle, render: Callable[..., str], site: SiteFile) -> None:
     """Add /wallboard, /api/v1/wallboard and /api/v1/supervisors/<id>/<action> to the web app."""
 
     @app.get("/wallboard")
@@ -124,7 +124,7 @@ def install(app: Bottle, render: Callable[..., str], site: SiteFile, reasons: tu
         return render("wallboard", title=_("Wallboard"), active="wallboard",
                       scripts=["api.js", "live.js", "events.js", "wallboard.js"],
                       main_class="page page-wide wallboard-tv" if tv else "page page-wide", bare=tv, tv=tv,
-                      labels_json=json.dumps(labels, ensure_ascii=False), reasons=reasons,
+                      labels_json=json.dumps(labels, ensure_ascii=False), reasons=console_lists(site)[2],
                       thresholds_json=json.dumps(thresholds(site)), supervisors=supervisors, own=own,
                       may_choose=user_has(user, "admin"), problem=problem)
 

@@ -69,6 +69,7 @@ class Agent:
         self.talk_started: float | None = None
         self.wrapup_until: float | None = None   # when the wrap-up time runs out, while in wrap-up
         self.last_call_id: str | None = None     # for a wrap-up code given after the call
+        self.last_call_queue: str | None = None  # its queue, whose wrap-up codes it takes
         self.calls = 0
         self.talk_s = 0.0
         self._timer: Timer | None = None
@@ -665,6 +666,7 @@ class Acd:
         talk = self.svc.clock.time() - agent.talking_since
         agent.talk_s += talk
         agent.last_call_id = call.id
+        agent.last_call_queue = call.queue
         q = self._queue_of(call.queue) if call.queue else None
         wrapup = q.cfg.wrapup if q else 0.0
         if q is not None:
