@@ -69,7 +69,7 @@ def test_the_engine_decodes_caller_id_and_bridges_calls_without_scipy(tmp_path):
 # (docs/architecture.md "Memory"; `python -m firmware.tools.bench_memory --quick`).
 ON_DEMAND = ("webui.reports.calls", "webui.reports.agents", "webui.reports.ivr", "webui.reports.tickets",
              "webui.reports.complaints", "webui.reports.details", "webui.reports.export", "xlsxwriter",
-             "email.policy", "ctypes.util")
+             "email.policy", "ctypes.util", "phonenumbers")
 
 
 def test_the_web_process_starts_without_what_only_some_requests_need(tmp_path):
