@@ -7,6 +7,7 @@ from typing import Callable
 
 from bottle import Bottle, request
 
+from firmware.config.site_keys import REASON_MAX
 from firmware.core.commands import COMMANDS, MAX_DIAL, MAX_ID, MAX_TARGET, WRAPUP_CODE_MAX
 
 from .auth import requires, user_has
@@ -17,8 +18,7 @@ from .replies import json_error
 # Admins and supervisors act for any agent; an agent only as their own agent id.
 ACTING_ROLES = ("admin", "supervisor", "agent")
 FOR_ANY_AGENT = ("admin", "supervisor")
-# A not-ready reason is a word or two; the engine takes up to 64 (firmware/core/commands.py MAX_REASON).
-MAX_REASON = 40
+MAX_REASON = REASON_MAX      # a not-ready reason (firmware/config/site_keys.py)
 DIAL_CHARACTERS = frozenset("0123456789*#")
 WRAPUP_CHARACTERS = re.compile(r"[A-Za-z0-9_-]+")
 
@@ -130,6 +130,8 @@ REFUSALS: tuple[tuple[re.Pattern, str], ...] = tuple((re.compile(pattern), templ
      N_("Agent %(agent)s cannot dial now (%(state)s).")),
     (r"no free line to dial out on", N_("No free line to dial out on: try again in a moment.")),
     (r"agent (?P<agent>.+) has no call to code", N_("Agent %(agent)s has no call to give a wrap-up code to.")),
+    (r"wrap-up code (?P<code>\S+) is not one of this call's: (?P<codes>.*)",
+     N_("%(code)s is not a wrap-up code of this call; choose one of: %(codes)s.")),
     (r"agent (?P<agent>.+): this call is already being recorded", N_("This call is already being recorded.")),
     (r"agent (?P<agent>.+): this call is not being recorded", N_("This call is not being recorded.")),
     (r"agent (?P<agent>.+) is not logged in", N_("Agent %(agent)s is not logged in.")),

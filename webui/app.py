@@ -45,6 +45,7 @@ from .records import (DIRECTIONS, DISPOSITIONS, HANGUP_PARTIES, CallFilter, Filt
 from .replies import error_message, json_error, json_error_handler, local_path
 from .report_files import install as install_report_files
 from .site_file import SiteFile
+from .site_values import console_lists, service_level
 from .mail_page import install as install_mail
 from .sms import install as install_sms
 from .staffing import install as install_staffing
@@ -64,11 +65,6 @@ TEMPLATE_LOOKUP = [str(HERE / "views")]
 
 RECORDS_ROLES = ("admin", "supervisor")
 CONTROL_ROLES = ("admin", "supervisor")
-# The engine records the English reason (records and HQ keep one vocabulary); pages show it translated.
-NOT_READY_REASONS = (N_("Break"), N_("Lunch"), N_("Meeting"), N_("Training"), N_("Coaching"),
-                     N_("Back-office work"))
-# docs/requirements.md R15: answer within 20 s is the service target the dashboard colours against.
-SERVICE_TARGET_S = 20
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -182,7 +178,9 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
     app.default_error_handler = on_error
 
     # The agent console and the agent actions' API (webui/console.py); an agent-only user's `/` is the console.
-    console_page = install_console(app, render, NOT_READY_REASONS, Path(db_path).parent, clock)
+    config_path = Path(config_dir or Path(db_path).parent / "config")
+    site = SiteFile(config_path / "site.toml")
+    console_page = install_console(app, render, site, Path(db_path).parent, clock)
 
     # --- first run, sign-in and sign-out -------------------------------------------------------
     def setup_policy() -> list[str]:
@@ -284,8 +282,8 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
             return console_page(user, engine)
         return render("dashboard", title=_("Dashboard"), active="dashboard",
                       scripts=["events.js", "live.js", "dashboard.js"],
-                      can_control=user_has(user, *CONTROL_ROLES), reasons=NOT_READY_REASONS,
-                      service_target=SERVICE_TARGET_S)
+                      can_control=user_has(user, *CONTROL_ROLES), reasons=console_lists(site)[2],
+                      service_target=service_level(site)["service_level_s"])
 
     @app.get("/calls")
     @requires(*RECORDS_ROLES)
@@ -361,10 +359,8 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
     install_sms(app, render)  # technician's texts page: the GSM modem and the texts (webui/sms.py)
     install_loadtest(app)  # the load test's API (webui/loadtest.py)
     install_logs(app, Path(db_path).parent)  # the log tail's API (webui/logs.py); logs beside the database
-    config_path = Path(config_dir or Path(db_path).parent / "config")
-    site = SiteFile(config_path / "site.toml")
     install_config(app, render, site)  # the admin's site settings: queues, agents, supervisors (webui/config.py)
-    install_wallboard(app, render, site, NOT_READY_REASONS)  # supervisors' wallboard and API (webui/wallboard.py)
+    install_wallboard(app, render, site)  # supervisors' wallboard and API (webui/wallboard.py)
     vip_levels = VipLevels(db_path)
     install_vip(app, render, vip_levels)  # customers' VIP levels, in the database (webui/vip.py)
     install_kb(app, render, db_path, clock)  # the knowledge base (webui/kb.py)
@@ -374,8 +370,8 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
     app.install(Resource("ticket_store", lambda: tickets, close=tickets.close))
     install_customers(app, render, Path(db_path).parent)  # customer cards (webui/customers.py)
     install_events(app, hub, auth)  # the pages' live event stream (webui/events.py)
-    install_reports(app, render, db_path, clock)  # reports, their API and exports (webui/reports/)
-    install_staffing(app, render, clock)  # staffing from Erlang C and its what-if (webui/staffing.py)
+    install_reports(app, render, db_path, site, clock)  # reports, their API and exports (webui/reports/)
+    install_staffing(app, render, site, clock)  # staffing from Erlang C and its what-if (webui/staffing.py)
     # The scheduled reports' files and schedules (webui/report_files.py), written by webui/report_runner.py.
     install_report_files(app, render, db_path, Path(db_path).parent / "reports", clock)
     quality = install_quality(app, render, config_path)  # the admin's quality form (webui/quality.py)

@@ -85,6 +85,8 @@ PARTS = {p.name: p for p in (
         Field("overflow_prompts", N_("Said before hanging up"), "list", N_("Prompt names, comma-separated.")),
         Field("announce", N_("Announcements say"), "list", N_("position, wait (either or both, in order).")),
         Field("announce_prompts", N_("Said before each announcement"), "list", N_("Prompt names, comma-separated.")),
+        Field("wrapup_codes", N_("Wrap-up codes of its calls"), "list",
+              N_("Code words (letters, digits, - or _), comma-separated; empty: the box's.")),
     )),
     Part("agents", "agent", "id", "agent", N_("Agents"), (
         Field("id", N_("Agent id"), hint=N_("The id the agent signs in to the phone with.")),
@@ -127,6 +129,13 @@ BOX = Part("box", "box", "", "box", N_("Box and lines"), (
     Field("hangup_silence_s", N_("Hang-up by silence (s)"), "float",
           N_("0: never; otherwise 30-3600 s of silence from the caller ends a call in the IVR or with an agent "
              "(not while waiting in a queue or on hold). A last resort for lines that give no other sign.")),
+    Field("wrapup_codes", N_("Wrap-up codes"), "list",
+          N_("The codes an agent gives a call, comma-separated code words (letters, digits, - or _), at most 30; "
+             "empty: the stock list (resolved, information, sale, complaint, follow-up, callback, wrong-number). "
+             "The engine refuses any other; a queue may name its own.")),
+    Field("not_ready_reasons", N_("Not-ready reasons"), "list",
+          N_("What an agent or supervisor picks for not ready, comma-separated, up to 40 characters each, at most "
+             "30; empty: the stock list (Break, Lunch, Meeting, Training, Coaching, Back-office work).")),
 ))
 # The [wallboard] table: the colour thresholds of the supervisors' wallboard (webui/wallboard.py).
 WALLBOARD_PART = Part("wallboard", "wallboard", "", "wallboard", N_("Wallboard"), (
@@ -137,6 +146,16 @@ WALLBOARD_PART = Part("wallboard", "wallboard", "", "wallboard", N_("Wallboard")
           N_("Percent answered within 20 s, 0-100; empty: 80.")),
     Field("service_level_alarm", N_("Service level: red below (%)"), "int",
           N_("Percent, 0-100, less than amber; empty: 60.")),
+))
+# The [reports] table: one definition of the service level for the engine's live figures, the wallboard,
+# the reports and staffing (docs/kpi.md; firmware/config/site.py read_reports).
+REPORTS_PART = Part("reports", "reports", "", "reports", N_("Reports"), (
+    Field("service_level_s", N_("Service level: answered within (s)"), "int",
+          N_("Seconds, 1-600; empty: 20. The target the dashboard, the wallboard, the reports and staffing "
+             "count the service level against.")),
+    Field("short_abandon_s", N_("Short abandon: rang off within (s)"), "int",
+          N_("Seconds, 0-60, less than the target; empty: 5. A caller who rang off this soon after entering a "
+             "queue counts neither for nor against the service level; 0 counts every abandon.")),
 ))
 # Mail the box sends (webui/mail_delivery.py) and what it does with texts (firmware/callcenter/sms.py): one
 # table each, read by firmware/config/messaging.py. The SMTP password is never here: a file's path.
@@ -167,7 +186,8 @@ SMS = Part("sms", "sms", "", "sms", N_("Texts"), (
                                                           "queue.")),
 ))
 # The configuration pages, in the order of their tabs.
-NAV = {BOX.name: BOX, **PARTS, WALLBOARD_PART.name: WALLBOARD_PART, MAIL.name: MAIL, SMS.name: SMS}
+NAV = {BOX.name: BOX, **PARTS, WALLBOARD_PART.name: WALLBOARD_PART, REPORTS_PART.name: REPORTS_PART, MAIL.name: MAIL,
+       SMS.name: SMS}
 
 
 class FormError(Exception):
@@ -407,7 +427,7 @@ def install(app: Bottle, render: Callable[..., str], site: SiteFile) -> None:
     """Add the configuration pages and their /api/v1/config routes to the web app."""
     for part in PARTS.values():
         _install_part(app, render, site, part)
-    for table in (BOX, WALLBOARD_PART, MAIL, SMS):
+    for table in (BOX, WALLBOARD_PART, REPORTS_PART, MAIL, SMS):
         _install_table(app, render, site, table)
 
     @app.get("/config")
@@ -578,7 +598,8 @@ def _install_part(app: Bottle, render: Callable[..., str], site: SiteFile, part:
 
 
 def _install_table(app: Bottle, render: Callable[..., str], site: SiteFile, part: Part) -> None:
-    """The page and /api/v1/config/<name> of one table ([box], [wallboard], [mail], [sms]), edited whole."""
+    """The page and /api/v1/config/<name> of one table ([box], [wallboard], [reports], [mail], [sms]), edited
+    whole."""
 
     def current() -> tuple[dict, str]:
         data, version = site.read()

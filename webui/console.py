@@ -7,22 +7,21 @@ from typing import Callable
 
 from bottle import Bottle
 
+from firmware.config.site_keys import STOCK_WRAPUP_CODES
+
 from .agent_actions import ACTING_ROLES, check_agent_id, install as install_actions, may_act
 from .auth import requires
 from .customer_cards import site_region
 from .engine import CommandRefused, Engine, EngineUnavailable
-from .i18n import N_, gettext as _
+from .i18n import gettext as _
 from .pop import screen_pop, today
 from .replies import json_error
+from .site_file import SiteFile
+from .site_values import console_lists
 from .ticket_store import state_labels as ticket_state_labels
 
 # The roles that see the site-wide dashboard; a user with none of them sees their own console at /.
 DASHBOARD_ROLES = ("admin", "supervisor", "technician")
-# The wrap-up codes an agent picks from: one vocabulary for the records and HQ (English code words, shown
-# translated), as the not-ready reasons are. The engine takes any word of letters, digits, - and _.
-WRAPUP_CODES = {"resolved": N_("Resolved"), "information": N_("Information given"), "sale": N_("Sale"),
-                "complaint": N_("Complaint"), "follow-up": N_("Follow-up needed"),
-                "callback": N_("Callback promised"), "wrong-number": N_("Wrong number")}
 
 
 def state_labels() -> dict[str, str]:
@@ -86,7 +85,7 @@ def targets(status: dict, agent_id: str) -> dict:
                        if not q.get("draining")]}
 
 
-def install(app: Bottle, render: Callable[..., str], reasons: tuple[str, ...], state_dir: Path,
+def install(app: Bottle, render: Callable[..., str], site: SiteFile, state_dir: Path,
             clock: Callable[[], float]) -> Callable[[dict, Engine], str]:
     """Add /console, the agent actions and the console's reads to the web app; return the console's renderer
     (an agent-only user's `/`)."""
@@ -99,10 +98,14 @@ def install(app: Bottle, render: Callable[..., str], reasons: tuple[str, ...], s
         except NoAgent as exc:
             problem = str(exc)
         labels = state_labels()
+        # The site's lists (site.toml [box], a queue's own codes): the engine refuses a code not on the call's.
+        codes, queue_codes, reasons = console_lists(site)
+        own = {queue: [[c, _(STOCK_WRAPUP_CODES.get(c, c))] for c in listed] for queue, listed in queue_codes.items()}
         return render("console", title=_("Your console"), active="console",
                       scripts=["api.js", "live.js", "events.js", "console_keys.js", "console.js", "kb_search.js"],
                       agent=agent, agent_id=user["agent_id"], problem=problem, reasons=reasons, labels=labels,
-                      labels_json=json.dumps(labels, ensure_ascii=False), wrapup_codes=WRAPUP_CODES,
+                      labels_json=json.dumps(labels, ensure_ascii=False), wrapup_codes=codes,
+                      queue_codes_json=json.dumps(own, ensure_ascii=False),
                       ticket_states_json=json.dumps(ticket_state_labels(), ensure_ascii=False))
 
     @app.get("/console")

@@ -85,14 +85,17 @@ class Engine:
         return result
 
     def supervisor_command(self, supervisor: str, action: str, agent: str | None = None,
-                           reason: str | None = None) -> dict:
-        """Have `supervisor` do `action` (a key of SUPERVISOR_COMMANDS) on `agent`; `stop` names no agent."""
+                           reason: str | None = None, call: str | None = None) -> dict:
+        """Have `supervisor` do `action` (a key of SUPERVISOR_COMMANDS) on `agent`; `stop` names no agent.
+        `call`: the agent's call the page showed; the engine refuses the action once it is not theirs."""
         cmd, fixed = SUPERVISOR_COMMANDS[action]
         args: dict[str, str] = {"supervisor": supervisor, **fixed}
         if agent is not None:
             args["agent"] = agent
         if reason is not None:
             args["reason"] = reason
+        if call is not None:
+            args["call"] = call
         result = self._call(cmd, **args)
         self._forget_status()
         return result

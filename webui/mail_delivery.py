@@ -25,7 +25,6 @@ import ssl
 import time
 from collections.abc import Callable
 from email.message import EmailMessage
-from email.policy import SMTP as SMTP_POLICY
 from email.utils import formatdate
 from pathlib import Path
 
@@ -90,6 +89,10 @@ class SiteMail:
 
 
 def build(row: dict, attachments: list[Attachment], config: MailConfig) -> EmailMessage:
+    # The header and MIME machinery of email.policy (about 0.7 MB) loads with the first message, not at
+    # the web process's start (docs/architecture.md "Memory": most boxes send a few a day, many none).
+    from email.policy import SMTP as SMTP_POLICY
+
     message = EmailMessage(policy=SMTP_POLICY)
     message["From"] = config.sender
     message["To"] = ", ".join(row["recipients"])

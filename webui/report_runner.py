@@ -30,9 +30,10 @@ from .i18n import gettext as _, speaking
 from .mail import MAX_ATTACHMENTS, Attachment, MailError, queue_mail
 from .report_schedule import SCHEDULES, Period, Schedule, due_periods, load
 from .reports import REPORTS
-from .reports.export import csv_chunks, write_xlsx
 from .reports.params import ReportParams
 from .reports.table import Table
+from .site_file import SiteFile
+from .site_values import service_level
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,8 @@ class ReportRunner:
 
     def __init__(self, db_path: str | Path, reports_dir: str | Path, clock=time.time):
         self.db_path = db_path
+        # The service level's definition the files count by: the site's (site.toml [reports]) beside the records.
+        self.site = SiteFile(Path(db_path).parent / "config" / "site.toml")
         self.conn = connect(db_path)
         self.dir = Path(reports_dir)
         self.clock = clock
@@ -104,8 +107,10 @@ class ReportRunner:
         ext = extension(schedule.format)
         name = f"{schedule.name}-{period.label}.{ext}"
         part = self.dir / f".{name}.part"
+        sl = service_level(self.site)
         params = ReportParams(date_from=period.first, date_to=period.last, group=GROUPING[schedule.name],
-                              format="xlsx" if ext == "xlsx" else "csv", now=now)
+                              format="xlsx" if ext == "xlsx" else "csv", now=now,
+                              short_abandon=sl["short_abandon_s"], service_level_s=sl["service_level_s"])
         db = connect_readonly(self.db_path)
         try:
             self._build(db, schedule, period, params, part, ext)
@@ -132,6 +137,9 @@ class ReportRunner:
             title = _("%(schedule)s report %(period)s") % {"schedule": _(SCHEDULES[schedule.name]),
                                                            "period": period.label}
             if ext == "xlsx":
+                # Loaded when a file is due, not at the web process's start (docs/architecture.md "Memory").
+                from .reports.export import write_xlsx
+
                 write_xlsx(str(part), title, tables)
             else:
                 _write_zip(part, tables)
@@ -193,6 +201,8 @@ class ReportRunner:
 
 def _write_zip(path: Path, tables: list[Table]) -> None:
     # One CSV per table (a CSV holds one), each written as its rows are read (csv_chunks streams).
+    from .reports.export import csv_chunks
+
     taken: set[str] = set()
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         for table in tables:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import ctypes
-import ctypes.util
 import logging
 import os
 import signal
@@ -55,10 +54,17 @@ def keep_heap_small() -> bool:
     first sign-in, 32-48 MiB more after four on other threads). A fixed threshold turns that
     adjustment off (mallopt(3)).
     """
-    mallopt = getattr(ctypes.CDLL(ctypes.util.find_library("c")), "mallopt", None)
+    mallopt = getattr(_libc(), "mallopt", None)
     if mallopt is None:
         return False
     return bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(mallopt(M_ARENA_MAX, ARENA_MAX))
+
+
+def _libc(use_errno: bool = False) -> ctypes.CDLL:
+    """The C library's functions, as the process has them loaded (dlopen(3) of NULL). Not
+    ctypes.util.find_library: it runs ldconfig in a child process and brings shutil, tempfile and the
+    compressors into the web process (about 1 MB of its budget, docs/architecture.md "Memory")."""
+    return ctypes.CDLL(None, use_errno=use_errno)
 
 
 def die_with_parent(parent: int) -> None:
@@ -71,7 +77,7 @@ def die_with_parent(parent: int) -> None:
     run); that leaves a window before the prctl in which the parent may already have died, so the
     parent is checked once it is armed: a reparented process (getppid no longer the engine) stops.
     """
-    prctl = getattr(ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True), "prctl", None)
+    prctl = getattr(_libc(use_errno=True), "prctl", None)
     if prctl is None:
         raise WebServerError(f"cannot follow the engine (pid {parent}): no prctl(2) on this system "
                              "(Linux only); start the engine with --no-web and run `branchline web`")

@@ -13,6 +13,8 @@ from . import erlang
 from .auth import requires
 from .i18n import gettext as _
 from .replies import json_error
+from .site_file import SiteFile
+from .site_values import service_level
 from .reports.web import readable
 from .traffic import FIELD_LABELS, WEEKDAYS, TrafficError, TrafficQuery, staffing, targets_from_query
 
@@ -68,16 +70,23 @@ def what_if(query: Mapping[str, str]) -> dict:
             "answer": answer.as_dict(), "table": table}
 
 
-def install(app: Bottle, render: Callable[..., str], clock: Callable[[], float]) -> None:
-    """Add /reports/staffing and its API to the web app; `clock` says which day is today (the default range)."""
+def install(app: Bottle, render: Callable[..., str], site: SiteFile, clock: Callable[[], float]) -> None:
+    """Add /reports/staffing and its API to the web app; `clock` says which day is today (the default range).
+    The answer time defaults to the site's service-level target (site.toml [reports], docs/kpi.md)."""
 
     def today() -> dt.date:
         return dt.date.fromtimestamp(clock())
 
+    def with_target(query: Mapping[str, str]) -> dict[str, str]:
+        given = dict(query)
+        if not (given.get("answer_s") or "").strip():
+            given["answer_s"] = str(service_level(site)["service_level_s"])
+        return given
+
     @app.get("/reports/staffing")
     @requires(*STAFFING_ROLES)
     def staffing_page(db, user):
-        query = request.query.decode()
+        query = with_target(request.query.decode())
         problems: dict[str, str] = {}
         result = None
         try:
@@ -85,7 +94,7 @@ def install(app: Bottle, render: Callable[..., str], clock: Callable[[], float])
             result = staffing(db, q, targets)
         except TrafficError as exc:
             response.status, problems = 400, exc.problems
-            q, targets = TrafficQuery.from_query({}, today())
+            q, targets = TrafficQuery.from_query(with_target({}), today())
         except erlang.ErlangError as exc:
             response.status, problems = 400, {"queue": str(exc)}
         what_if_query = {**WHAT_IF_DEFAULTS, **{k: query[k] for k in ("calls_per_hour", "aht_s") if query.get(k)},
@@ -111,7 +120,7 @@ def install(app: Bottle, render: Callable[..., str], clock: Callable[[], float])
     @requires(*STAFFING_ROLES)
     def api_staffing(db):
         try:
-            q, targets = TrafficQuery.from_query(request.query.decode(), today())
+            q, targets = TrafficQuery.from_query(with_target(request.query.decode()), today())
             return staffing(db, q, targets)
         except TrafficError as exc:
             raise json_error(400, str(exc), exc.problems) from None
@@ -122,7 +131,7 @@ def install(app: Bottle, render: Callable[..., str], clock: Callable[[], float])
     @requires(*STAFFING_ROLES)
     def api_what_if():
         try:
-            return what_if(request.query.decode())
+            return what_if(with_target(request.query.decode()))
         except WhatIfError as exc:
             raise json_error(400, str(exc), exc.problems) from None
 

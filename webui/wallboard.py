@@ -8,52 +8,38 @@ from typing import Callable
 from bottle import Bottle, request
 
 from firmware.config.site_keys import WALLBOARD
+from firmware.core.commands import COMMANDS, MAX_ID
 
+from .agent_actions import MAX_REASON, refusal_text
 from .auth import requires, user_has
-from .agent_actions import MAX_REASON
 from .console import state_labels
 from .engine import MAX_AGENT_ID, SUPERVISOR_COMMANDS, CommandRefused, Engine, EngineUnavailable
 from .i18n import gettext as _
 from .replies import json_error
-from .site_file import SiteFile, SiteFileError
+from .site_file import SiteFile
+from .site_values import console_lists, service_level, table_values
 
 WALLBOARD_ROLES = ("admin", "supervisor")
-# docs/requirements.md R15: a caller answered within 20 s counts towards the service level (the
-# engine's firmware/callcenter/kpi.py SERVICE_LEVEL_S); the wallboard shows the target beside it.
-SERVICE_TARGET_S = 20
 # The actions that need no agent: `stop` ends the supervisor's own listening.
 NO_AGENT = ("stop",)
 
 
 def thresholds(site: SiteFile) -> dict[str, int]:
-    """The [wallboard] colour thresholds of site.toml, each key's default where the file has none.
-
-    The engine checked the file when it was saved (firmware/config/site.py check_wallboard); a file
-    it cannot read, or a value edited by hand out of kind, leaves the defaults so the board still shows."""
-    levels = {key: default for key, (default, _lo, _hi) in WALLBOARD.items()}
-    try:
-        data, _version = site.read()
-    except SiteFileError:
-        return levels
-    table = data.get("wallboard")
-    if isinstance(table, dict):
-        for key, (_default, lo, hi) in WALLBOARD.items():
-            value = table.get(key)
-            if isinstance(value, int) and not isinstance(value, bool) and lo <= value <= hi:
-                levels[key] = value
-    return levels
+    """The [wallboard] colour thresholds of site.toml (firmware/config/site.py check_wallboard)."""
+    return table_values(site, "wallboard", WALLBOARD)
 
 
-def snapshot(engine: Engine) -> dict:
+def snapshot(engine: Engine, target: int) -> dict:
     """What the wallboard starts from, in the live events' shapes (GET /api/v1/events): queues,
-    agents and supervisors as the engine has them now. EngineUnavailable or CommandRefused as status()."""
+    agents and supervisors as the engine has them now; `target`: the service level's, in seconds (site.toml
+    [reports], which the engine counts by). EngineUnavailable or CommandRefused as status()."""
     status = engine.status()
     now = status.get("box", {}).get("now")
     # When the longest-waiting caller came, as the queue events say it: the page counts the wait on from it.
     queues = [{"queue": q["name"], "waiting": q.get("waiting", 0), "longest_wait": q.get("longest_wait_s", 0.0),
                "oldest_since": now - q.get("longest_wait_s", 0.0) if q.get("waiting") and now is not None else None,
                "offered": q.get("offered", 0), "answered": q.get("answered", 0), "abandoned": q.get("abandoned", 0),
-               "service_level": q.get("service_level"), "target": SERVICE_TARGET_S, "asa": q.get("asa_s"),
+               "service_level": q.get("service_level"), "target": target, "asa": q.get("asa_s"),
                "agents_ready": q.get("agents_ready", 0), "agents_logged_in": q.get("agents_logged_in", 0)}
               for q in status.get("queues", [])]
     agents = [{"agent": str(a["id"]), "name": a.get("name") or "", "state": a.get("state"),
@@ -106,27 +92,22 @@ def supervisor_action(engine: Engine, supervisor_id: str, action: str) -> dict:
     reason = _text(body, "reason", MAX_REASON)
     if action == "force_not_ready" and reason is None:
         raise json_error(400, _("choose a reason for not ready"))
-    call = _text(body, "call", 64)
+    call = _text(body, "call", MAX_ID)
+    if call is not None and "call" not in COMMANDS[SUPERVISOR_COMMANDS[action][0]]:
+        raise json_error(400, _("the %(action)s action takes no call") % {"action": action})
     try:
-        if call is not None and agent is not None:
-            # A page shows the call it acts on; once that call is over the action would land on the
-            # agent's next call, which the supervisor has not seen. Asked anew, not the shared status:
-            # a call may end within its half second.
-            current = next((a.get("call_id") for a in engine.status(fresh=True).get("agents", [])
-                            if str(a.get("id")) == agent), None)
-            if current != call:
-                raise json_error(409, _("call %(call)s of agent %(agent)s has ended; the board shows it now")
-                                 % {"call": call, "agent": agent})
+        # The engine checks the call on its loop (firmware/callcenter/center.py ON_CALL): a page showing a
+        # call that has ended never acts on the agent's next one.
         result = engine.supervisor_command(supervisor_id, action, None if action in NO_AGENT else agent,
-                                           reason if action == "force_not_ready" else None)
+                                           reason if action == "force_not_ready" else None, call)
     except EngineUnavailable as exc:
         raise json_error(503, str(exc)) from None
     except CommandRefused as exc:
-        raise json_error(409, str(exc)) from None
+        raise json_error(409, refusal_text(str(exc))) from None
     return {"ok": True, "supervisor": supervisor_id, "action": action, "agent": agent, "result": result}
 
 
-def install(app: Bottle, render: Callable[..., str], site: SiteFile, reasons: tuple[str, ...]) -> None:
+def install(app: Bottle, render: Callable[..., str], site: SiteFile) -> None:
     """Add /wallboard, /api/v1/wallboard and /api/v1/supervisors/<id>/<action> to the web app."""
 
     @app.get("/wallboard")
@@ -135,7 +116,7 @@ def install(app: Bottle, render: Callable[..., str], site: SiteFile, reasons: tu
         labels = state_labels()
         problem = None
         try:
-            supervisors = {s["supervisor"]: s["name"] for s in snapshot(engine)["supervisors"]}
+            supervisors = {s["supervisor"]: s["name"] for s in snapshot(engine, 0)["supervisors"]}
         except (EngineUnavailable, CommandRefused) as exc:
             supervisors, problem = {}, _("The engine is not answering: %(error)s") % {"error": exc}
         own = user.get("supervisor_id")
@@ -143,7 +124,7 @@ def install(app: Bottle, render: Callable[..., str], site: SiteFile, reasons: tu
         return render("wallboard", title=_("Wallboard"), active="wallboard",
                       scripts=["api.js", "live.js", "events.js", "wallboard.js"],
                       main_class="page page-wide wallboard-tv" if tv else "page page-wide", bare=tv, tv=tv,
-                      labels_json=json.dumps(labels, ensure_ascii=False), reasons=reasons,
+                      labels_json=json.dumps(labels, ensure_ascii=False), reasons=console_lists(site)[2],
                       thresholds_json=json.dumps(thresholds(site)), supervisors=supervisors, own=own,
                       may_choose=user_has(user, "admin"), problem=problem)
 
@@ -151,7 +132,7 @@ def install(app: Bottle, render: Callable[..., str], site: SiteFile, reasons: tu
     @requires(*WALLBOARD_ROLES)
     def api_wallboard(user, engine):
         try:
-            board = snapshot(engine)
+            board = snapshot(engine, service_level(site)["service_level_s"])
         except (EngineUnavailable, CommandRefused) as exc:
             raise json_error(503, _("The engine is not answering: %(error)s") % {"error": exc}) from None
         return {**board, "thresholds": thresholds(site), "supervisor": user.get("supervisor_id")}

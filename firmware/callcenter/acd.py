@@ -69,6 +69,7 @@ class Agent:
         self.talk_started: float | None = None
         self.wrapup_until: float | None = None   # when the wrap-up time runs out, while in wrap-up
         self.last_call_id: str | None = None     # for a wrap-up code given after the call
+        self.last_call_queue: str | None = None  # its queue, whose wrap-up codes it takes
         self.calls = 0
         self.talk_s = 0.0
         self._timer: Timer | None = None
@@ -161,6 +162,7 @@ class Queue:
         self.draining = False
         self.waiting: list[QueueEntry] = []     # in order of service: VIP level first, then time of entry
         self.offered = self.answered = self.abandoned = self.timeouts = self.answered_in_sl = 0
+        self.short_abandoned = 0          # abandoned within the site's short-abandon threshold
         self.answered_wait_s = 0.0        # the waits of the callers answered: their sum over `answered` is the ASA
         self.aht = INITIAL_AHT_S
         self.rr_next = 0                  # round robin: roster position to start from
@@ -461,8 +463,10 @@ class Acd:
         q = self._queue_of(call.queue) if call.queue else None
         if q is not None:
             q.abandoned += 1
+            wait = self.svc.clock.time() - call.waiting_since
+            q.short_abandoned += wait <= self.center.short_abandon_s
             call.event("queue:abandon", queue=call.queue, position=q.position(call) if call in q.waiting else 0,
-                       wait=round(self.svc.clock.time() - call.waiting_since, 2))
+                       wait=round(wait, 2))
 
     def _max_wait(self, call: Call) -> None:
         if call.state not in (CallState.QUEUED, CallState.RINGING_AGENT):
@@ -662,6 +666,7 @@ class Acd:
         talk = self.svc.clock.time() - agent.talking_since
         agent.talk_s += talk
         agent.last_call_id = call.id
+        agent.last_call_queue = call.queue
         q = self._queue_of(call.queue) if call.queue else None
         wrapup = q.cfg.wrapup if q else 0.0
         if q is not None:
@@ -736,7 +741,10 @@ class Acd:
             "agents_ready": sum(a.state == AgentState.READY for a in members),
             "agents_busy": sum(a.state in (*BUSY, AgentState.WRAPUP) for a in members),
             "offered": q.offered, "answered": q.answered, "abandoned": q.abandoned, "timeouts": q.timeouts,
-            "service_level": round(q.answered_in_sl / q.offered, 4) if q.offered else None,
+            "short_abandoned": q.short_abandoned,
+            # docs/kpi.md: answered within the target / (offered - short abandons), as the reports count it.
+            "service_level": round(q.answered_in_sl / counted, 4) if (counted := q.offered - q.short_abandoned)
+            else None,
             "asa_s": round(q.answered_wait_s / q.answered, 1) if q.answered else None,
             "aht_s": round(q.aht, 1),
             "estimated_wait_s": round(self.estimated_wait(q, len(q.waiting) + 1), 1)}

@@ -16,7 +16,6 @@ import numpy as np
 
 from drivers.channel import ChannelEvent, ChannelKind, EventKind
 
-from firmware.callcenter import kpi
 from firmware.callcenter.acd import Acd, AcdError, Agent, AgentState
 from firmware.callcenter.agent_lines import LINE_DOWN
 from firmware.callcenter.callbacks import Callbacks, PendingCallback
@@ -59,9 +58,10 @@ RETUNE_RETRY_S = 1.0
 FAX_STATES = frozenset((CallState.IVR, CallState.QUEUED))
 
 
-# The agent commands that act on the agent's call take the call the console shows (`call`): checked
-# here on the loop, where no call can end between the check and the command, so a page still showing a
-# call that has ended can never hold, transfer or code the agent's next one.
+# The agent's and supervisor's commands that act on the agent's call take the call the console or the
+# wallboard shows (`call`): checked here on the loop, where no call can end between the check and the
+# command, so a page still showing a call that has ended can never hold, transfer, code, monitor,
+# intercept or hang up the agent's next one.
 ON_CALL = frozenset(name for name, spec in COMMANDS.items() if "call" in spec)
 
 
@@ -99,7 +99,9 @@ class CallCenter:
         self.last_caller_id: dict[int, dict] = {}
         # Caller ID bursts per line that failed their checks (checksum, framing): a line fault to show.
         self.unreadable = [0] * n
-        self.service_level_s = kpi.SERVICE_LEVEL_S
+        # The service level's definition (site.toml [reports]): the ACD counts by it, live.
+        self.service_level_s = site.service_level_s
+        self.short_abandon_s = site.short_abandon_s
         self.say = Say(site.language)
         missing = self.say.prompts() - set(svc.prompts.names())
         if missing:
@@ -181,6 +183,9 @@ class CallCenter:
             if self._retune_timer is None:
                 self._retune()
         self.site = site
+        self.service_level_s, self.short_abandon_s = site.service_level_s, site.short_abandon_s
+        if self.live is not None:
+            self.live.service_level_s = site.service_level_s
         self.answer_rings = max(site.rings, self.svc.lines.answer_rings)
         if flow is not None:
             self.flow = flow

@@ -8,6 +8,18 @@ from dsp.tones import TonePlan
 
 from firmware.callcenter.schedules import Schedule
 
+# The site's `[reports]` defaults (firmware/config/site_keys.py REPORTS, which bounds them; docs/kpi.md).
+# Service level: answered within this many seconds of entering the queue (docs/requirements.md R15).
+SERVICE_LEVEL_S = 20
+# The stock wrap-up codes and not-ready reasons, for settings built without a site file (the load test,
+# the scenarios); firmware/config/site_keys.py has them with their labels, and the site file replaces
+# them (tests/firmware/test_site_lists.py keeps the two equal).
+STOCK_WRAPUP_CODES = ("resolved", "information", "sale", "complaint", "follow-up", "callback", "wrong-number")
+STOCK_NOT_READY_REASONS = ("Break", "Lunch", "Meeting", "Training", "Coaching", "Back-office work")
+# Short abandon: a caller who hangs up within this many seconds of entering the queue dialled wrongly or
+# changed their mind, and counts neither for nor against the service level (callcentrehelper.com, formula 5).
+SHORT_ABANDON_S = 5
+
 
 @dataclass
 class QueueConfig:
@@ -31,6 +43,7 @@ class QueueConfig:
     overflow_prompts: list[str] = field(default_factory=list)
     announce: tuple[str, ...] = ("position", "wait")   # what the announcements say, in this order
     announce_prompts: list[str] = field(default_factory=list)   # said before them ("thanks for waiting")
+    wrapup_codes: tuple[str, ...] = ()   # the queue's own wrap-up codes; empty: the box's ([box] wrapup_codes)
 
     def __post_init__(self) -> None:
         self.skill = self.skill or self.name
@@ -74,6 +87,19 @@ class SiteConfig:
     # of silence that end it as the last resort (0: never).
     hangup_tone_cycles: int = 3
     hangup_silence_s: float = 0.0
+    # `[reports]`: one definition of the service level for the engine's live figures, the wallboard, the
+    # reports and staffing.
+    service_level_s: int = SERVICE_LEVEL_S
+    short_abandon_s: int = SHORT_ABANDON_S
+    # `[box] wrapup_codes`: the codes an agent may give a call (a queue may name its own); the reasons
+    # for not ready the pages offer.
+    wrapup_codes: tuple[str, ...] = STOCK_WRAPUP_CODES
+    not_ready_reasons: tuple[str, ...] = STOCK_NOT_READY_REASONS
+
+    def codes_of(self, queue: str | None) -> tuple[str, ...]:
+        """The wrap-up codes of a call of `queue` (None: a call that met no queue): the queue's own, or the box's."""
+        own = next((q.wrapup_codes for q in self.queues if q.name == queue), ())
+        return own or self.wrapup_codes
     # The network's call-progress tones: given by whoever builds the settings (config's read_site),
     # as the call center sits below the config layer and reads no files.
     tones: TonePlan = field(kw_only=True)

@@ -367,6 +367,11 @@ class Transfers:
         call_id = agent_obj.call.id if agent_obj.call else agent_obj.last_call_id
         if call_id is None:
             raise OpsError(f"agent {agent_obj.id} has no call to code")
+        # Only the site's codes ([box] wrapup_codes, or the call's queue's own): the records and HQ's
+        # reports count by them, and a code outside the list would be a disposition nobody reports on.
+        allowed = self.center.site.codes_of(agent_obj.call.queue if agent_obj.call else agent_obj.last_call_queue)
+        if code not in allowed:
+            raise OpsError(f"wrap-up code {code} is not one of this call's: {', '.join(allowed)}")
         self.svc.records.update("calls", call_id, {"wrapup_code": code})
         self.svc.records.insert("call_events", {"id": f"{call_id}-wrapup-{self.svc.new_id()[:8]}",
                                                 "call_id": call_id, "at": self.svc.clock.time(),

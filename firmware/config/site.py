@@ -14,10 +14,11 @@ from firmware.callcenter.schedules import Schedule
 from firmware.callcenter.settings import AgentConfig, QueueConfig, SiteConfig, SupervisorConfig
 from firmware.config.site_keys import (ANNOUNCE, CALLER_ID_SCHEMES, DEFAULT_LEVEL, DIAL_CHARS, HANGUP, LANGUAGES,
                                        MAX_HANGUP_SILENCE_S, MAX_HANGUP_TONE_CYCLES, MIN_HANGUP_SILENCE_S,
-                                       MAX_LEVEL, OVERFLOW_KINDS, RECORDING, STRATEGIES, WALLBOARD)
+                                       MAX_LEVEL, MAX_LIST, OVERFLOW_KINDS, REASON_MAX, RECORDING, REPORTS,
+                                       STOCK_NOT_READY_REASONS, STOCK_WRAPUP_CODES, STRATEGIES, WALLBOARD)
 from firmware.config.messaging import read_mail, read_sms
 from firmware.config.tone_plans import DEFAULT_PLAN, load_plan, plan_names
-from firmware.core.commands import MAX_DIAL
+from firmware.core.commands import MAX_DIAL, WRAPUP_CODE_MAX
 from firmware.store.phones import is_region
 
 from typed_toml import N_, ConfigError, Section, read_file
@@ -60,6 +61,7 @@ def read_queue(sec: Section) -> QueueConfig:
         overflow_prompts=sec.get_list("overflow_prompts", []),
         announce=tuple(sec.get_list("announce", list(ANNOUNCE))),
         announce_prompts=sec.get_list("announce_prompts", []),
+        wrapup_codes=read_codes(sec, ()),
     )
     if not set(q.announce) <= set(ANNOUNCE) or len(set(q.announce)) != len(q.announce):
         raise sec.error("announce", N_("a list of %(choices)s, each once, got %(value)s"),
@@ -69,6 +71,38 @@ def read_queue(sec: Section) -> QueueConfig:
                         N_("announcements closer than 15 s apart leave no time for music; use 0 or >= 15"), {})
     sec.done()
     return q
+
+
+def read_codes(sec: Section, default: tuple[str, ...]) -> tuple[str, ...]:
+    """`wrapup_codes`: code words of letters, digits, - and _ (what the engine's agent.wrapup takes), each
+    once, at most MAX_LIST."""
+    codes = tuple(sec.get_list("wrapup_codes", list(default)))
+    bad = [c for c in codes if not (0 < len(c) <= WRAPUP_CODE_MAX and c.replace("-", "").replace("_", "").isalnum()
+                                    and c.isascii())]
+    if bad:
+        raise sec.error("wrapup_codes", N_("%(value)s is not a code: 1-%(max)s letters, digits, - or _"),
+                        {"value": repr(bad[0]), "max": str(WRAPUP_CODE_MAX)})
+    _a_short_list(sec, "wrapup_codes", codes)
+    return codes
+
+
+def read_reasons(sec: Section) -> tuple[str, ...]:
+    """`not_ready_reasons`: what an agent or supervisor gives for not ready, each once, at most MAX_LIST."""
+    reasons = tuple(r.strip() for r in sec.get_list("not_ready_reasons", list(STOCK_NOT_READY_REASONS)))
+    bad = [r for r in reasons if not (0 < len(r) <= REASON_MAX and r.isprintable())]
+    if bad:
+        raise sec.error("not_ready_reasons", N_("%(value)s is not a reason: 1-%(max)s printable characters"),
+                        {"value": repr(bad[0]), "max": str(REASON_MAX)})
+    _a_short_list(sec, "not_ready_reasons", reasons)
+    return reasons
+
+
+def _a_short_list(sec: Section, key: str, values: tuple[str, ...]) -> None:
+    if len(set(values)) != len(values):
+        raise sec.error(key, N_("each once: %(value)s repeats"),
+                        {"value": repr(next(v for v in values if values.count(v) > 1))})
+    if len(values) > MAX_LIST:
+        raise sec.error(key, N_("at most %(max)s, not %(n)s"), {"max": str(MAX_LIST), "n": str(len(values))})
 
 
 def _read_overflow(sec: Section, key: str) -> str:
@@ -234,6 +268,8 @@ def check_site(top: Section, stations: Collection[str] | None = None) -> tuple[S
             tones=read_tone_plan(box),
             hangup_tone_cycles=box.get_int("hangup_tone_cycles", 3, 0, MAX_HANGUP_TONE_CYCLES),
             hangup_silence_s=read_hangup_silence(box),
+            wrapup_codes=read_codes(box, tuple(STOCK_WRAPUP_CODES)),
+            not_ready_reasons=read_reasons(box),
         )
         box.done()
     except ConfigError as exc:
@@ -283,6 +319,10 @@ def check_site(top: Section, stations: Collection[str] | None = None) -> tuple[S
         check_wallboard(top)
     except ConfigError as exc:
         errors.append(exc)
+    try:
+        site.service_level_s, site.short_abandon_s = read_reports(top)
+    except ConfigError as exc:
+        errors.append(exc)
     phones = [a.phone for a in site.agents if a.phone]
     if len(set(phones)) != len(phones):
         errors.append(top.error("agent", N_("a phone number reaches one agent only: %(phones)s"),
@@ -313,6 +353,18 @@ def check_wallboard(top: Section) -> None:
         raise sec.error("service_level_alarm", N_("must be less than service_level_warn (%(warn)s)"),
                         {"warn": str(levels["service_level_warn"])})
     sec.done()
+
+
+def read_reports(top: Section) -> tuple[int, int]:
+    """The `[reports]` service-level target and short-abandon threshold, in seconds."""
+    sec = top.get_table("reports", {})
+    values = {key: sec.get_int(key, default, lo, hi) for key, (default, lo, hi) in REPORTS.items()}
+    if values["short_abandon_s"] >= values["service_level_s"]:
+        # A caller who rang off within the target would be left out of a figure they could have met.
+        raise sec.error("short_abandon_s", N_("must be less than service_level_s (%(target)s)"),
+                        {"target": str(values["service_level_s"])})
+    sec.done()
+    return values["service_level_s"], values["short_abandon_s"]
 
 
 def _tables(top: Section, key: str, errors: list[ConfigError]) -> list[Section]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from typed_toml import N_
+
 # How a queue picks among the ready agents who have its skill (docs/standards.md §20.1).
 STRATEGIES = ("longest_idle", "round_robin", "ring_all", "fewest_calls", "least_talk", "skill_first")
 RECORDING = ("all", "none", "on_demand")
@@ -29,6 +31,25 @@ LANGUAGES = ("en", "zh")
 # margin; a wait of an hour is past any queue's maximum wait worth colouring.
 WALLBOARD = {"longest_wait_warn": (30, 1, 3600), "longest_wait_alarm": (60, 1, 3600),
              "service_level_warn": (80, 0, 100), "service_level_alarm": (60, 0, 100)}
+# The stock wrap-up codes an agent gives a call and the stock reasons for not ready (`[box] wrapup_codes`,
+# `not_ready_reasons` replace them): English code words and reasons, one vocabulary for the records and
+# HQ, shown translated where the catalogue has them (a site's own are shown as written). A code is a word
+# of letters, digits, - and _ up to firmware/core/commands.py WRAPUP_CODE_MAX; a reason up to MAX_REASON.
+STOCK_WRAPUP_CODES = {"resolved": N_("Resolved"), "information": N_("Information given"), "sale": N_("Sale"),
+                      "complaint": N_("Complaint"), "follow-up": N_("Follow-up needed"),
+                      "callback": N_("Callback promised"), "wrong-number": N_("Wrong number")}
+STOCK_NOT_READY_REASONS = (N_("Break"), N_("Lunch"), N_("Meeting"), N_("Training"), N_("Coaching"),
+                           N_("Back-office work"))
+# An agent picks from the list by eye and by key: a few dozen at most.
+MAX_LIST = 30
+# A not-ready reason is a word or two; the engine takes up to 64 (firmware/core/commands.py MAX_REASON),
+# the pages and the API up to this.
+REASON_MAX = 40
+# The service level's definition (`[reports]`, docs/kpi.md): key -> (default, min, max). The defaults
+# are the engine's (firmware/callcenter/settings.py, tests/firmware/test_site_reports.py keeps them
+# equal): R15's 20 s, and 5 s, the common short-abandon threshold. A target beyond 10 minutes is no
+# service level; a caller who waited a minute did not dial wrongly.
+REPORTS = {"service_level_s": (20, 1, 600), "short_abandon_s": (5, 0, 60)}
 # Disconnect supervision (firmware/callcenter/far_end.py). Tone: whole busy/congestion periods heard on
 # an answered call before it ends; Asterisk's busydetect waits for `busycount` tones (3 in the usual
 # analog-line settings) and a longer count trades a later clear for fewer false ones, hence up to 10.

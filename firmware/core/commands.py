@@ -141,6 +141,8 @@ AGENT = {"agent": ID}
 # agent's now (firmware/callcenter/center.py ON_CALL).
 ON_CALL = {**AGENT, "call": optional(ID)}
 SUPERVISED = {"supervisor": ID, "agent": ID}
+# A supervisor's action on the agent's call names the call the wallboard showed, checked as ON_CALL is.
+SUPERVISED_CALL = {**SUPERVISED, "call": optional(ID)}
 
 # Every command the control socket accepts, with its arguments; the engine runs each by the same name.
 COMMANDS: dict[str, dict] = {
@@ -169,10 +171,10 @@ COMMANDS: dict[str, dict] = {
     "agent.wrapup": {**ON_CALL, "code": Text(1, WRAPUP_CODE_MAX)},
     "agent.record": ON_CALL,
     "agent.pause_recording": {**ON_CALL, "paused": optional(Flag())},
-    "supervisor.monitor": {**SUPERVISED, "mode": optional(Text(1, len("whisper")))},
+    "supervisor.monitor": {**SUPERVISED_CALL, "mode": optional(Text(1, len("whisper")))},
     "supervisor.stop": {"supervisor": ID},
-    "supervisor.intercept": SUPERVISED,
-    "supervisor.hangup": SUPERVISED,
+    "supervisor.intercept": SUPERVISED_CALL,
+    "supervisor.hangup": SUPERVISED_CALL,
     "supervisor.force_ready": SUPERVISED,
     "supervisor.force_not_ready": {**SUPERVISED, "reason": optional(Text(1, MAX_REASON))},
     "supervisor.force_logout": SUPERVISED,

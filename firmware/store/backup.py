@@ -27,8 +27,13 @@ MANIFEST = "manifest.json"
 DB_FILE = "branchline.db"
 DB_MEMBER = "database/" + DB_FILE
 # What of the state directory an archive carries besides the database: the configuration (site.toml,
-# flows and anything else there) and prompt recordings uploaded to the box. Recordings only on request.
-STATE_DIRS = ("config", "prompts")
+# flows, the quality form and anything else there), prompt recordings uploaded to the box, and the
+# scheduled report files the database's `report_files` rows name (webui/report_runner.py). Recordings
+# only on request.
+STATE_DIRS = ("config", "prompts", "reports")
+# A file still being written under its temporary name (webui/report_runner.py `.<name>.part`) is not yet
+# one the database names: left out, as the process writing it deletes it at its next start.
+PARTIAL = shutil.ignore_patterns(".*.part")
 RECORDINGS_DIR = "recordings"
 # As firmware/config/site.py reads it: [box] id, "branch-001" when the file does not say.
 DEFAULT_BOX_ID = "branch-001"
@@ -299,7 +304,7 @@ def _describe(state: Path, workdir: Path, now: float, recordings: bool) -> Backu
         root = state / name
         if root.is_dir():
             # Copied first, so an edit saved while the archive streams cannot split a member from its hash.
-            shutil.copytree(root, workdir / name, symlinks=False, ignore_dangling_symlinks=True)
+            shutil.copytree(root, workdir / name, symlinks=False, ignore=PARTIAL, ignore_dangling_symlinks=True)
             sources += _tree(workdir / name, name)
     backup = Backup(workdir, {})
     for name, path in sources:

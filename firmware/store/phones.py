@@ -1,11 +1,20 @@
 """Phone numbers of customer cards: written as E.164 (ITU-T E.164), read from any local or international form."""
 from __future__ import annotations
 
-import phonenumbers
+import functools
+import importlib
+from types import ModuleType
 
 # ITU-T E.164 §6: at most 15 digits after the "+"; a typed number with its spaces, dashes and
 # brackets is longer, and 32 characters leave room for them without letting a page carry an essay.
 MAX_TYPED = 32
+
+
+@functools.cache
+def _lib() -> ModuleType:
+    """phonenumbers, loaded with the first number read: its metadata is about 1 MB of the web process's
+    40 MB, and most of its pages read no number (docs/architecture.md "Memory")."""
+    return importlib.import_module("phonenumbers")
 
 
 class PhoneNumberError(ValueError):
@@ -19,6 +28,7 @@ def normalize(text: str, region: str) -> str:
     `[box] region`). A number must be *possible* (the length plan of its country), not *valid*:
     validity needs the newest number-range tables, and a card for a customer on a range opened
     after this box was installed must still be accepted."""
+    phonenumbers = _lib()
     text = text.strip()
     if not text or len(text) > MAX_TYPED:
         raise PhoneNumberError(f"{text[:MAX_TYPED]!r} is not a phone number: 1-{MAX_TYPED} characters")
@@ -46,11 +56,13 @@ def caller_key(number: str, region: str) -> str:
 
 def is_region(code: str) -> bool:
     """Whether `code` is a region phonenumbers knows (ISO 3166 alpha-2, upper case)."""
+    phonenumbers = _lib()
     return code in phonenumbers.SUPPORTED_REGIONS
 
 
 def display(number: str) -> str:
     """An E.164 number in the international format people read (`+86 21 6123 4567`)."""
+    phonenumbers = _lib()
     try:
         parsed = phonenumbers.parse(number, None)
     except phonenumbers.NumberParseException:

@@ -26,12 +26,15 @@ ROOT = Path(__file__).resolve().parents[2]
 WEB_BUDGET_MB = 40.0
 ENGINE_BUDGET_MB = 90.0
 ENGINE_LINES = 30
-# A page view: the page, its style sheet and script, and three of the polls the page makes each
-# second (webui/static/live.js) while it is looked at.
+# A page view: the page and its style sheet and script; a live page (webui/static/live.js `follower`)
+# then reads its snapshot once and follows the live events (GET /api/v1/events) while it is looked at,
+# polling nothing. Each browser keeps its page's event stream open until it opens the next page.
 PAGES = ("/", "/calls", "/lines", "/calls?page=2", "/calls/{call}", "/calls?disposition=answered", "/wallboard",
          "/api/v1/wallboard")
 ASSETS = ("/static/branchline.css", "/static/live.js")
-POLLS = 3
+# The snapshot each live page reads (dashboard.js, lines.js, wallboard.js); the others are not live.
+SNAPSHOTS = {"/": "/api/v1/status", "/lines": "/api/v1/lines", "/wallboard": "/api/v1/wallboard"}
+EVENTS = "/api/v1/events"
 # A wallboard, supervisors and a technician with the web UI open at once, each signed in.
 BROWSERS = 4
 _CALL_LINK = re.compile(r'href="/calls/([^"?]+)"')
@@ -68,6 +71,7 @@ class _Browser:
     def __init__(self, base: str):
         self.base = base
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        self.stream = None      # the open event stream of the page looked at now
 
     def get(self, path: str) -> str:
         try:
@@ -84,11 +88,21 @@ class _Browser:
                          timeout=60)
 
     def view(self, page: str) -> None:
+        self.close()          # leaving the page ends its stream, as a browser does
         self.get(page)
         for asset in ASSETS:
             self.get(asset)
-        for _ in range(POLLS):
-            self.get("/api/v1/lines" if page == "/lines" else "/api/v1/status")
+        snapshot = SNAPSHOTS.get(page)
+        if snapshot is not None:
+            self.get(snapshot)
+            stream = self.opener.open(self.base + EVENTS, timeout=30)
+            stream.readline()        # the stream's first line: the web process has subscribed it
+            self.stream = stream
+
+    def close(self) -> None:
+        if self.stream is not None:
+            self.stream.close()
+            self.stream = None
 
 
 def _views(browsers: list[_Browser], first: int, last: int, call_ids: list[str]) -> None:
@@ -130,6 +144,8 @@ def web_rss(views: int = 1000, demo_s: float = 3600.0) -> dict:
             figures["tenth_mb"] = rss_mb(web.pid)
             _views(browsers, views // 10, views, call_ids)
             figures.update(views=views, end_mb=rss_mb(web.pid))
+            for browser in browsers:
+                browser.close()
         finally:
             for proc in (web, engine):
                 if proc is not None:
@@ -144,7 +160,8 @@ def run(out=print, quick: bool = False) -> dict:
         f"records, the demo running on the engine (paced), {web['browsers']} browsers at once:")
     out(f"  at start {web['start_mb']:.1f} MB, after their sign-ins {web['signed_in_mb']:.1f} MB, "
         f"after {web['views'] // 10} page views {web['tenth_mb']:.1f} MB, after {web['views']} "
-        f"{web['end_mb']:.1f} MB (budget {WEB_BUDGET_MB:.0f} MB; a view is a page, 2 assets and {POLLS} polls)")
+        f"{web['end_mb']:.1f} MB (budget {WEB_BUDGET_MB:.0f} MB; a view is a page and 2 assets, and for a live "
+        f"page its snapshot and an event stream kept open until the next view)")
     engine = engine_rss(seconds=20.0 if quick else 60.0)
     out(f"Engine RSS with {engine['busy']} of {engine['lines']} lines in a call (simulated board, fast mode, "
         f"{engine['sim_s']:.0f} simulated s): {engine['rss_mb']:.1f} MB (budget {ENGINE_BUDGET_MB:.0f} MB)")

@@ -514,13 +514,15 @@ class ScenarioRun:
         offered = sum(q["offered"] for q in queues.values())
         answered_entries = sum(q["answered"] for q in queues.values())
         in_sl = sum(q["answered_in_sl"] for q in queues.values())
+        counted = offered - sum(q["short_abandoned"] for q in queues.values())
         return {
             "scenario": str(self.scn.path), "seconds": self.scn.seconds, "seed": self.scn.seed,
             "calls": calls, "agents": per_agent, "queues": queues, "ivr_nodes": kpi.ivr_node_stats(db),
             "totals": {"calls": len(calls), "queued": sum(1 for c in calls if c["queue"]), "answered": len(answered),
                        "dispositions": dispositions,
-                       # firmware/callcenter/kpi.py: answered within 20 s of entering a queue / entries offered.
-                       "service_level": round(in_sl / offered, 4) if offered else None,
+                       # firmware/callcenter/kpi.py: answered within 20 s of entering a queue / entries offered
+                       # less short abandons (docs/kpi.md).
+                       "service_level": round(in_sl / counted, 4) if counted else None,
                        "asa_s": round(sum(q["asa_s"] * q["answered"] for q in queues.values() if q["answered"])
                                       / answered_entries, 2) if answered_entries else None,
                        "digits_pressed": sum(len(c["digits_pressed"]) for c in calls),

@@ -88,6 +88,10 @@ def test_technician_tests_an_idle_line_and_watches_digits_arrive(box, browser):
     wait.until(lambda _: "Dial tone" in row("trunk2").text)
     assert "-10.0 dBm0" in row("trunk2").text
     assert run.engine.line_tests and all(t["result"]["dial_tone"] for t in run.engine.line_tests.values())
+    # The result came with the line's live event: the page never asked for the test's record.
+    fetched = browser.execute_script("return performance.getEntriesByType('resource').map((e) => e.name)")
+    assert any("/api/v1/lines/1/test" in name for name in fetched)
+    assert not [name for name in fetched if "/api/v1/line-tests/" in name]
 
     # The caller's line carries a call: the box refuses, and says why.
     row("trunk1").find_element(By.CSS_SELECTOR, "button[data-action=test]").click()

@@ -506,3 +506,27 @@ def test_branchline_run_applies_a_staged_restore_before_it_reads_the_site_or_ope
     assert "Li Wei" in seen["agents"] and "Zhao Lei" not in seen["agents"]
     assert seen["calls"] == ["call-00000", "call-00001", "call-00002"]
     assert pending(state) is None
+
+
+def test_scheduled_report_files_are_carried_and_restored_with_the_rows_that_name_them(tmp_path):
+    state = make_box(tmp_path / "box")
+    reports = state / "reports"
+    reports.mkdir()
+    (reports / "daily-2026-12-06.xlsx").write_bytes(b"PK-daily-report")
+    (reports / ".monthly-2026-11.xlsx.part").write_bytes(b"PK-half-written")   # being written now
+    db = open_db(state / "branchline.db")
+    db.conn.execute("INSERT INTO report_files (id, schedule, period, date_from, date_to, filename, format, reports,"
+                    " size, sha256, created_at) VALUES ('f1', 'daily', '2026-12-06', '2026-12-06', '2026-12-06',"
+                    " 'daily-2026-12-06.xlsx', 'xlsx', 'calls', 15, '', 0)")
+    db.conn.commit()
+    db.conn.close()
+    archive = archive_of(state, tmp_path / "a.zip")
+    with zipfile.ZipFile(archive) as z:
+        assert [n for n in z.namelist() if n.startswith("reports/")] == ["reports/daily-2026-12-06.xlsx"]
+
+    shutil.rmtree(reports)       # the card the box is restored onto has none of them
+    stage(archive, state, override=False, by="admin", now=time.time())
+    apply_staged(state, time.time())
+    assert (reports / "daily-2026-12-06.xlsx").read_bytes() == b"PK-daily-report"
+    conn = sqlite3.connect(state / "branchline.db")
+    assert conn.execute("SELECT filename FROM report_files").fetchall() == [("daily-2026-12-06.xlsx",)]

@@ -63,3 +63,21 @@ def test_the_engine_decodes_caller_id_and_bridges_calls_without_scipy(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     calls = sorted(json.loads(done.stdout.splitlines()[-1]))
     assert calls == [["13800138000", "answered"], ["13900139000", "answered"]]
+
+
+# Loaded by the requests that need them, not at the web process's start: its 40 MB budget
+# (docs/architecture.md "Memory"; `python -m firmware.tools.bench_memory --quick`).
+ON_DEMAND = ("webui.reports.calls", "webui.reports.agents", "webui.reports.ivr", "webui.reports.tickets",
+             "webui.reports.complaints", "webui.reports.details", "webui.reports.export", "xlsxwriter",
+             "email.policy", "ctypes.util", "phonenumbers")
+
+
+def test_the_web_process_starts_without_what_only_some_requests_need(tmp_path):
+    code = ("import sys, json; from pathlib import Path\n"
+            "from firmware.store import connect; from webui.app import create_app; import webui.server\n"
+            "state = Path(sys.argv[1]); connect(state / 'branchline.db').close()\n"
+            "create_app(state / 'branchline.db', state / 'control.sock')\n"
+            f"print(json.dumps(sorted(set(sys.modules) & set({ON_DEMAND!r}))))")
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60, check=True)
+    assert json.loads(done.stdout) == []

@@ -164,12 +164,12 @@ def test_three_way_conference(run, heard):
 def test_outbound_call_and_wrapup_code(run, heard):
     ran = run(60, talk=5.0, acts=actions({"at": 20.0, "do": "dial", "agent": "A", "number": "4008200000"},
                                          {"at": 40.0, "do": "hangup", "agent": "A"},
-                                         {"at": 41.0, "do": "wrapup", "agent": "A", "code": "sale-made"}))
+                                         {"at": 41.0, "do": "wrapup", "agent": "A", "code": "sale"}))
     rows = list(ran.db["calls"].rows_where("direction = 'outbound'"))
     assert len(rows) == 1
     out = rows[0]
     assert out["number"] == "4008200000" and out["agent_id"] == "A" and out["disposition"] == "answered"
-    assert out["wrapup_code"] == "sale-made" and out["connected_at"] is not None
+    assert out["wrapup_code"] == "sale" and out["connected_at"] is not None
     assert heard(ran, "station1", EXPERT_HZ, 25, 39) > HEARD
 
 
@@ -197,12 +197,16 @@ def test_operations_refused_with_clear_errors(run_inline):
         {"at": 14.0, "do": "intercept", "supervisor": "S", "agent": "A"},
         {"at": 15.0, "do": "monitor", "supervisor": "nobody", "agent": "A"},
         {"at": 16.0, "do": "dial", "agent": "A", "number": "12ab"},
-        {"at": 17.0, "do": "wrapup", "agent": "A", "code": "bad code!"}))
+        {"at": 17.0, "do": "wrapup", "agent": "A", "code": "bad code!"},
+        # A well-formed word that is not one of the site's codes (the stock list here) is refused too.
+        {"at": 18.0, "do": "wrapup", "agent": "A", "code": "sale-made"}))
     errors = [a["error"] for a in ran.report["actions"]]
     assert errors == ["agent A has no answered consultation to hand the call to", "unknown agent 'Z'",
                       "agent A: the call is not on hold", "agent B is not on a call",
                       "supervisor S must be listening to agent A's call first", "unknown supervisor 'nobody'",
-                      "agent A cannot dial now (talking)", "wrap-up code must be 1-40 letters, digits, - or _"]
+                      "agent A cannot dial now (talking)", "wrap-up code must be 1-40 letters, digits, - or _",
+                      ("wrap-up code sale-made is not one of this call's: resolved, information, sale, complaint, "
+                       "follow-up, callback, wrong-number")]
     assert ran.call()["agent"] == "A"
 
 
@@ -222,3 +226,12 @@ def test_an_action_naming_a_call_the_agent_is_not_on_changes_nothing(run_inline)
     assert call["agent"] == "A"
     row = ran.db["calls"].get(call["call_id"])
     assert not row["hold"] and not row["transfers"] and row["wrapup_code"] is None
+
+
+def test_a_call_of_a_queue_with_its_own_codes_takes_only_those(run_inline):
+    ran = run_inline(base(40, 1000.0).replace('name = "sales"\n', 'name = "sales"\nwrapup_codes = ["sold", "quoted"]\n')
+                     + actions({"at": 10.0, "do": "wrapup", "agent": "A", "code": "resolved"},
+                               {"at": 11.0, "do": "wrapup", "agent": "A", "code": "quoted"}))
+    errors = [a.get("error") for a in ran.report["actions"]]
+    assert errors == ["wrap-up code resolved is not one of this call's: sold, quoted", None]
+    assert ran.db["calls"].get(ran.call()["call_id"])["wrapup_code"] == "quoted"

@@ -186,8 +186,8 @@ class FakeEngine:
         raise ControlError(f"unknown command {cmd}")
 
     def _on_call(self, cmd: str, args: dict, agent: dict) -> None:
-        """The engine's refusals of an action on a call (firmware/callcenter/center.py, transfers.py): a call
-        named that is not the agent's, or no call at all."""
+        """The engine's refusals of an action on a call (firmware/callcenter/center.py, transfers.py,
+        supervisors.py): a call named that is not the agent's, or no call at all."""
         if "call" not in COMMANDS[cmd]:
             return
         current = agent["call_id"]
@@ -294,8 +294,8 @@ class FakeEngine:
             agent = next((a for a in status["agents"] if a["id"] == args.get("agent")), None)
             if agent is None:
                 raise ControlError(f"unknown agent {args.get('agent')!r}")
-            if cmd in self.SUPERVISOR_ON_CALL and agent["state"] != "talking":
-                raise ControlError(f"agent {agent['id']} is not on a call")
+            if cmd in self.SUPERVISOR_ON_CALL:
+                self._on_call(cmd, args, agent)
             if cmd == "supervisor.intercept" and self.listening.get(args["supervisor"]) != agent["id"]:
                 raise ControlError(f"supervisor {args['supervisor']} must be listening to agent {agent['id']}'s call first")
         elif args["supervisor"] not in self.listening:

@@ -156,7 +156,7 @@ def test_a_csv_schedule_writes_a_zip_of_csv_files(admin, records, db_path, tmp_p
 
 
 def test_a_failed_run_is_shown_and_retried_later(daily, db_path, tmp_path, monkeypatch):
-    monkeypatch.setattr("webui.report_runner.write_xlsx", lambda *a: (_ for _ in ()).throw(OSError(28, "No space")))
+    monkeypatch.setattr("webui.reports.export.write_xlsx", lambda *a: (_ for _ in ()).throw(OSError(28, "No space")))
     runner = _runner(db_path, tmp_path, _at("2025-03-11", 1))
     assert runner.pass_once() is False                     # tried, failed, not tried again at once
     assert runner.pass_once() is False

@@ -244,7 +244,8 @@ def test_an_agent_reads_only_their_own_figures(admin, filled, staff, add_user):
 def test_the_page_shows_each_figures_definition_and_links_the_rest(admin, filled):
     page = admin.get(f"/reports/calls?{RANGE}&group=hour")
     assert page.status == 200
-    assert 'title="Answered within 20 s of entering the queue / (offered - short abandons)."' in page.text
+    assert ('title="Answered within the service-level target (the site&#039;s, 20 s unless set otherwise on the '
+            'Reports configuration page) of entering the queue / (offered - short abandons)."') in page.text
     assert 'href="/reports/definitions#report-calls"' in page.text
     assert "vendor/chart.js-4.5.1/chart.umd.min.js" in page.text
     definitions = admin.get("/reports/definitions")

@@ -55,7 +55,8 @@ def test_workbook_has_a_sheet_per_table_with_typed_cells(admin, filled):
     assert row["ASA"].value == dt.timedelta(seconds=17.5)
     definitions = {(r[0].value, r[1].value): r[2].value for r in book["Definitions"].iter_rows(min_row=2)}
     assert definitions[("Calls by period", "Service level")] == (
-        "Answered within 20 s of entering the queue / (offered - short abandons).")
+        "Answered within the service-level target (the site's, 20 s unless set otherwise on the Reports "
+        "configuration page) of entering the queue / (offered - short abandons).")
 
 
 def test_workbook_charts_are_native_and_point_at_the_tables_cells(admin, filled):

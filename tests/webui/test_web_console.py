@@ -94,3 +94,26 @@ def test_users_with_a_dashboard_role_keep_the_dashboard(staff):
     # The own-agent routes are an agent's: a supervisor-only user has no agent to act as.
     sup = staff("sue", ["supervisor"], remote_addr="192.0.2.41")
     assert api_call(sup, "POST", "/api/v1/me/ready").status == 403
+
+
+def test_the_console_offers_the_sites_wrap_up_codes_and_reasons_and_a_queues_own(staff, engine):
+    import html
+    import json
+
+    ana = staff("ana", ["agent"], agent_id="1001")
+    # No list in the file: the stock ones, translated for the reader.
+    page = ana.get("/")
+    assert '<option value="information">Information given</option>' in page.text
+    assert '<option value="Back-office work">Back-office work</option>' in page.text
+    engine.site_path.parent.mkdir(parents=True, exist_ok=True)
+    engine.site_path.write_text('[box]\nid = "branch-001"\nwrapup_codes = ["resolved", "warranty_claim"]\n'
+                                'not_ready_reasons = ["Break", "Team huddle"]\n\n'
+                                '[[queue]]\nname = "sales"\nwrapup_codes = ["sold", "quoted"]\n\n'
+                                '[[queue]]\nname = "service"\n')
+    page = ana.get("/")
+    options = re.findall(r'<option value="([^"]+)">', page.text)
+    assert options[:2] == ["Break", "Team huddle"] and "Lunch" not in options
+    assert options[2:] == ["resolved", "warranty_claim"]
+    assert '<option value="warranty_claim">warranty_claim</option>' in page.text   # a site's own code as written
+    own = json.loads(html.unescape(re.search(r'data-queue-codes="([^"]*)"', page.text).group(1)))
+    assert own == {"sales": [["sold", "sold"], ["quoted", "quoted"]]}

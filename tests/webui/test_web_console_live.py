@@ -7,7 +7,7 @@ import time
 
 from conftest import Client, api_call
 from firmware.store import open_readonly
-from scenario_builder import agent, caller, run_section, scenario
+from scenario_builder import agent, caller, run_section, scenario, supervisor
 from webui import auth
 from webui.accounts import AccountStore
 from webui.app import create_app
@@ -70,5 +70,39 @@ def test_a_remote_agent_works_a_call_and_a_stale_page_changes_nothing(live_box, 
         # Nothing else acts on it any more.
         gone = api_call(zhou, "POST", f"{me}/hangup", {"call": call})
         assert gone.status == 409 and gone.json()["error"].startswith("该通话已结束或已转走")
+    finally:
+        app.close()
+
+
+SUPERVISED = scenario(
+    run_section(3600, trunks=4),
+    agent("2002", name="Lin Hua", skills={"sales": 5}, login_at=0.0, answer_after=1.0, talk=3000.0),
+    supervisor("9001", name="Mei Lin", answer_after=1.0),
+    caller(0.5, "13800138001", keys=[[1.0, "1"]], patience=3000.0, talk=3000.0),
+)
+
+
+def test_the_engine_refuses_a_supervisor_action_on_a_call_the_board_showed_that_has_ended(live_box, password,
+                                                                                          monkeypatch):
+    monkeypatch.setattr(auth, "SCRYPT_N", 2 ** 10)
+    run, state = live_box(SUPERVISED)
+    app = create_app(state / "branchline.db", state / "control.sock")
+    try:
+        admin = Client(app)
+        admin.setup("admin", password)
+        assert admin.login("admin", password).status == 303
+        agent_obj = until(lambda: (a := run.engine.app.acd.agents["2002"]).state.value == "talking" and a, "answer")
+        call = agent_obj.call.id
+        for action in ("whisper", "intercept", "hangup"):
+            stale = api_call(admin, "POST", f"/api/v1/supervisors/9001/{action}",
+                             {"agent": "2002", "call": "an-ended-call"})
+            assert stale.status == 409, stale.text
+            assert stale.json()["error"] == ("That call has ended or moved on: agent 2002 is not on call "
+                                             "an-ended-call now. The page shows the agent's current call again.")
+        assert run.engine.app.supervisors.supervisors["9001"].state.value == "idle"
+        assert agent_obj.call is not None and agent_obj.call.id == call      # not hung up
+        # The call the board shows now is acted on.
+        assert api_call(admin, "POST", "/api/v1/supervisors/9001/whisper", {"agent": "2002", "call": call}).status == 200
+        assert run.engine.app.supervisors.supervisors["9001"].state.value != "idle"
     finally:
         app.close()

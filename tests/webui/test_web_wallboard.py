@@ -80,7 +80,7 @@ def mei(staff, admin):
     ("monitor", {"agent": "1002"}, ("supervisor.monitor", {"supervisor": "9001", "mode": "monitor", "agent": "1002"})),
     ("whisper", {"agent": "1002"}, ("supervisor.monitor", {"supervisor": "9001", "mode": "whisper", "agent": "1002"})),
     ("barge", {"agent": "1002", "call": "c-talk"},
-     ("supervisor.monitor", {"supervisor": "9001", "mode": "barge", "agent": "1002"})),
+     ("supervisor.monitor", {"supervisor": "9001", "mode": "barge", "agent": "1002", "call": "c-talk"})),
     ("hangup", {"agent": "1002"}, ("supervisor.hangup", {"supervisor": "9001", "agent": "1002"})),
     ("force_ready", {"agent": "1003"}, ("supervisor.force_ready", {"supervisor": "9001", "agent": "1003"})),
     ("force_not_ready", {"agent": "1001", "reason": "Coaching"},
@@ -116,15 +116,21 @@ def test_a_supervisor_acts_as_their_own_id_only_and_an_admin_as_any(mei, staff, 
     assert engine.commands == [("supervisor.monitor", {"supervisor": "9002", "mode": "monitor", "agent": "1002"})]
 
 
+# The engine refuses a call that is no longer the agent's (firmware/callcenter/center.py ON_CALL); said so.
+STALE = ("That call has ended or moved on: agent 1002 is not on call %s now. The page shows the agent's current "
+         "call again.")
+
+
 @pytest.mark.parametrize("action, body, status, error", [
     # Ana (1001) is ready, not on a call: nothing to listen to, take over or hang up.
-    ("whisper", {"agent": "1001"}, 409, "agent 1001 is not on a call"),
-    ("hangup", {"agent": "1001"}, 409, "agent 1001 is not on a call"),
+    ("whisper", {"agent": "1001"}, 409, "Agent 1001 is not on a call."),
+    ("hangup", {"agent": "1001"}, 409, "Agent 1001 is not on a call."),
     ("intercept", {"agent": "1002"}, 409, "supervisor 9001 must be listening to agent 1002's call first"),
     ("stop", {}, 409, "supervisor 9001 is not listening to any call"),
-    ("monitor", {"agent": "1099"}, 409, "unknown agent '1099'"),
+    ("monitor", {"agent": "1099"}, 409, "There is no agent 1099 on this box."),
     # The page showed Ben on call c-old; he is on another call now.
-    ("barge", {"agent": "1002", "call": "c-old"}, 409, "call c-old of agent 1002 has ended; the board shows it now"),
+    ("barge", {"agent": "1002", "call": "c-old"}, 409, STALE % "c-old"),
+    ("force_ready", {"agent": "1003", "call": "c-talk"}, 400, "the force_ready action takes no call"),
     ("monitor", {}, 400, 'name the agent to act on ("agent" in the body)'),
     ("force_not_ready", {"agent": "1001"}, 400, "choose a reason for not ready"),
     ("force_not_ready", {"agent": "1001", "reason": "x" * 41}, 400, "reason must be up to 40 printable characters"),
@@ -241,5 +247,33 @@ def test_a_call_that_ended_since_the_last_status_is_not_acted_on(mei, engine, mo
     monkeypatch.setattr(conftest, "canned_status", next_call)
     reply = api_call(mei, "POST", "/api/v1/supervisors/9001/barge", {"agent": "1002", "call": "c-talk"})
     assert reply.status == 409 and reply.json()["error"] == \
-        "call c-talk of agent 1002 has ended; the board shows it now"
+        STALE % "c-talk"
     assert engine.commands == []
+
+
+def test_one_service_level_definition_set_on_its_page_is_what_the_wallboard_reports_and_staffing_use(
+        admin, site, db_path, mei):
+    # docs/kpi.md: the site's target and short-abandon threshold, 20 s and 5 s until an admin sets others.
+    assert api_call(mei, "GET", "/api/v1/wallboard").json()["queues"][0]["target"] == 20
+    assert api_call(admin, "GET", "/api/v1/reports/calls?from=2025-03-10&to=2025-03-10").json()["params"][
+        "short_abandon"] == "5"
+    version = api_call(admin, "GET", "/api/v1/config/reports").json()["version"]
+    headers = {"X-CSRF-Token": admin.csrf("/account"), "If-Match": f'"{version}"'}
+    bad = admin.request("PUT", "/api/v1/config/reports", json_body={"service_level_s": 10, "short_abandon_s": 10},
+                        headers=headers)
+    assert bad.status == 422
+    assert bad.json()["fields"]["short_abandon_s"] == "must be less than service_level_s (10)"
+    good = admin.request("PUT", "/api/v1/config/reports", json_body={"service_level_s": 30, "short_abandon_s": 8},
+                         headers=headers)
+    assert good.status == 200, good.text
+    assert audit(db_path, "reports.update") == [("reports", json.dumps(
+        {"service_level_s": [None, 30], "short_abandon_s": [None, 8]}))]
+    assert api_call(mei, "GET", "/api/v1/wallboard").json()["queues"][0]["target"] == 30
+    report = api_call(admin, "GET", "/api/v1/reports/calls?from=2025-03-10&to=2025-03-10").json()
+    assert report["params"]["short_abandon"] == "8"
+    # A request may still ask for its own threshold; the target is the site's.
+    asked = api_call(admin, "GET", "/api/v1/reports/calls?from=2025-03-10&to=2025-03-10&short_abandon=0").json()
+    assert asked["params"]["short_abandon"] == "0"
+    what_if = api_call(admin, "GET", "/api/v1/staffing/what-if?calls_per_hour=60&aht_s=180").json()
+    assert what_if["targets"]["answer_s"] == 30
+    assert 'data-service-target="30"' in admin.get("/").text

@@ -20,11 +20,12 @@ from ..auth import requires, user_has
 from ..i18n import gettext as _
 from ..records import filter_choices
 from ..replies import json_body, json_error
-from . import export, settings
+from ..site_file import SiteFile
+from ..site_values import service_level
+from . import settings
 from .params import FORMATS, GROUPS, ParamsError, ReportParams, parse
 from .registry import REPORTS, Report, UnknownReport, get
 from .table import Table, json_value
-from .tickets import names as ticket_names
 
 READ_ROLES = ("admin", "supervisor", "agent")
 # Supervisors read the complaint keywords; admins set them (audited: report.keywords).
@@ -97,7 +98,7 @@ def cell_text(kind: str, value: object) -> str:
     return str(value)
 
 
-def install(app: Bottle, render: Callable[..., str], db_path: str | Path, clock=time.time) -> None:
+def install(app: Bottle, render: Callable[..., str], db_path: str | Path, site: SiteFile, clock=time.time) -> None:
     """Add the report pages and /api/v1/reports to the web app."""
 
     def open_db() -> sqlite3.Connection:
@@ -134,7 +135,7 @@ def install(app: Bottle, render: Callable[..., str], db_path: str | Path, clock=
     def definitions_page(user, db):
         # Every figure of every report this user reads, with how it is counted (docs/kpi.md); the tables
         # are built over an empty range, so only their columns are read.
-        p = parse({"from": "2000-01-01", "to": "2000-01-01"}, clock())
+        p = parse({"from": "2000-01-01", "to": "2000-01-01"}, clock(), service_level(site))
         db.execute("BEGIN")
         built = [(r, r.build(db, p)) for r in readable(user)]
         db.execute("COMMIT")
@@ -185,10 +186,10 @@ def install(app: Bottle, render: Callable[..., str], db_path: str | Path, clock=
         problems: dict[str, str] = {}
         tables: list[Table] = []
         try:
-            p = parse({**query, "format": "json"}, clock())
+            p = parse({**query, "format": "json"}, clock(), service_level(site))
         except ParamsError as exc:
             response.status, problems = 400, exc.problems
-            p = parse({}, clock())
+            p = parse({}, clock(), service_level(site))
         try:
             p = scoped(report, user, p)
         except ReportRefused as exc:
@@ -221,7 +222,7 @@ def install(app: Bottle, render: Callable[..., str], db_path: str | Path, clock=
             raise json_error(404, _("no report %(name)s: use one of %(names)s")
                              % {"name": name, "names": ", ".join(REPORTS)}) from None
         try:
-            p = scoped(report, user, parse(request.query.decode(), clock()))
+            p = scoped(report, user, parse(request.query.decode(), clock(), service_level(site)))
         except ParamsError as exc:
             raise json_error(400, str(exc), exc.problems) from None
         except ReportRefused as exc:
@@ -232,6 +233,8 @@ def install(app: Bottle, render: Callable[..., str], db_path: str | Path, clock=
             tables = build(report, p, db)
             if p.format == "json":
                 return as_json(report, p, tables)
+            # The exports (and XlsxWriter under them) load with the first export, not at the start.
+            from . import export
             if p.format == "xlsx":
                 body: Iterator[bytes] = export.file_chunks(export.xlsx_file(_(report.title), tables))
                 return _download(body, XLSX_TYPE, _file_name(report, p, "xlsx"))
@@ -279,6 +282,8 @@ def _choices(db: sqlite3.Connection) -> dict[str, list[tuple[str, str]]]:
     choices = filter_choices(db)
     choices["skills"] = [(r[0], r[0]) for r in db.execute(
         "SELECT DISTINCT skill FROM queues WHERE skill IS NOT NULL AND skill != '' ORDER BY skill")]
+    from .tickets import names as ticket_names   # the tickets report's module, loaded with a report page
+
     categories, _departments = ticket_names(db)
     choices["categories"] = [(r[0], categories.get(r[0], r[0])) for r in db.execute(
         "SELECT DISTINCT category FROM tickets ORDER BY category")]

@@ -14,6 +14,20 @@
   const labels = JSON.parse(root.dataset.labels);
   const ticketStates = JSON.parse(root.dataset.ticketStates);
   const $ = (id) => document.getElementById(id);
+  // The wrap-up codes: the site's (the page's options), or those of a queue that names its own
+  // (site.toml; the engine refuses a code that is not the call's).
+  const queueCodes = JSON.parse(root.dataset.queueCodes || "{}");
+  const siteCodes = Array.from($("wrapup-code").options, (o) => [o.value, o.textContent]);
+  function codesFor(queue) {
+    const select = $("wrapup-code");
+    if (select.dataset.queue === (queue || "")) return;
+    select.dataset.queue = queue || "";
+    select.replaceChildren(...(queueCodes[queue] || siteCodes).map(([code, label]) => {
+      const option = el("option", null, label);
+      option.value = code;
+      return option;
+    }));
+  }
   const banner = $("engine-banner");
   const errorLine = $("my-error");
   const dash = "—";
@@ -80,6 +94,7 @@
     $("pop-company").textContent = (card && card.company) || dash;
     $("pop-notes").textContent = (card && card.notes) || dash;
     $("pop-queue").textContent = data.queue || dash;
+    codesFor(data.queue);
     $("pop-path").textContent = (data.path || []).join(" → ") || dash;
     $("pop-digits").textContent = data.digits || dash;
     const tickets = $("pop-tickets");

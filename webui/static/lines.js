@@ -8,9 +8,6 @@
 
   const { el, put } = window.Live;
   const { gettext: _, ngettext, number, timeOfDay } = window.I18n;
-  const TEST_POLL_MS = 500;
-  // A test's answer may take its listening time plus the engine's grace for a driver (firmware/core/engine.py).
-  const TEST_WAIT_EXTRA_S = 30;
   const DASH = "—";
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
   const banner = document.getElementById("engine-banner");
@@ -25,7 +22,6 @@
   const KINDS = { trunk: _("trunk"), station: _("station") };
 
   const rows = new Map();      // channel -> {main, digits, open, line, seenAt}
-  const following = new Set(); // channels whose test this page follows itself (not from the events)
 
   // --- small DOM helpers ------------------------------------------------------------------------
 
@@ -36,7 +32,6 @@
   }
 
   const num = (v) => (v === null || v === undefined ? DASH : number(v));
-  const sleep = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
 
   function badge(state, text, detail) {
     const span = el("span", "st st-" + state, text || LABELS[state] || state);
@@ -93,13 +88,14 @@
     return view;
   }
 
+  // The engine answers the request at once with the running test; the line's own events carry it from
+  // then on, its result included when the driver has it or the engine's grace is over (firmware/core/
+  // engine.py _check_tests), so the page asks for nothing more.
   async function testLine(r, channel) {
     const button = r.main.querySelector("button[data-action=test]");
     const error = r.main.querySelector(".action-error");
-    const cell = r.main.cells[TEST_COL];
     button.disabled = true;
     error.textContent = "";
-    following.add(channel);
     try {
       const res = await fetch(`/api/v1/lines/${channel}/test`, {
         method: "POST",
@@ -107,31 +103,17 @@
         headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf, Accept: "application/json" },
         body: "{}",
       });
-      let job = await res.json().catch(() => ({}));
+      const job = await res.json().catch(() => ({}));
       if (!res.ok) {
         error.textContent = job.error || _("The box answered %(status)s.", { status: res.status });
         return;
       }
-      setCell(cell, testView(job));
-      const deadline = performance.now() + (job.seconds + TEST_WAIT_EXTRA_S) * 1000;
-      while (job.state === "running" && performance.now() < deadline) {
-        await sleep(TEST_POLL_MS);
-        const reply = await fetch(`/api/v1/line-tests/${encodeURIComponent(job.job)}`, {
-          credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" },
-        });
-        const body = await reply.json().catch(() => ({}));
-        if (!reply.ok) {
-          error.textContent = body.error || _("The box answered %(status)s.", { status: reply.status });
-          return;
-        }
-        job = body;
-        setCell(cell, testView(job));
-      }
+      // Unless the line's event already told more of this very test (a test can end before its reply).
+      const known = r.line.test;
+      if (!known || known.job !== job.job) setCell(r.main.cells[TEST_COL], testView(job));
     } catch (err) {
       error.textContent = _("The web server is not answering.");
     } finally {
-      // The line's own event has the test's record from now on.
-      following.delete(channel);
       button.disabled = false;
     }
   }
@@ -228,7 +210,7 @@
         num(c.calls), num(c.far_end_clears), num(c.digits), num(c.resets), num(c.overruns),
       ];
       cells.forEach((content, i) => setCell(r.main.cells[i], content));
-      if (!following.has(line.channel)) setCell(r.main.cells[TEST_COL], testView(line.test));
+      setCell(r.main.cells[TEST_COL], testView(line.test));
       r.main.classList.toggle("in-alarm", Boolean(line.alarm));
       renderDigits(r);
       const wanted = previous ? previous.nextSibling : tbody.firstChild;

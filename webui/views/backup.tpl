@@ -1,7 +1,7 @@
 % rebase('layout')
 <div class="page-head">
   <h1>{{_("Backup and restore")}}</h1>
-  <p class="crumbs">{{_("One archive holds the box: its records database, its configuration (site, queues, agents, flows) and the prompts uploaded to it, with a manifest that lists each file's SHA-256.")}}</p>
+  <p class="crumbs">{{_("One archive holds the box: its records database, its configuration (site, queues, agents, flows, the quality form), the prompts uploaded to it and the scheduled report files, with a manifest that lists each file's SHA-256.")}}</p>
 </div>
 
 % if get('error'):

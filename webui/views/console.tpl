@@ -3,7 +3,7 @@
 %# own figures and the knowledge base. Every control names its shortcut (data-key, shown as <kbd>);
 %# static/console_keys.js binds them and lists them in the help overlay (?).
 <div id="console" class="console" data-agent="{{agent_id or ''}}" data-labels="{{labels_json}}"
-     data-ticket-states="{{ticket_states_json}}"
+     data-ticket-states="{{ticket_states_json}}" data-queue-codes="{{queue_codes_json}}"
      data-down="{{_("The engine is not answering; this is the last state it gave.")}}">
   <div class="page-head">
     <h1>{{_("Your console")}}</h1>
