@@ -11,6 +11,7 @@ from firmware.callcenter.acd import NO_ANSWER, Agent, AgentState, Queue
 from firmware.callcenter.calls import Call, CallState, Disposition
 from firmware.callcenter.flows import Node
 from firmware.callcenter.legs import not_reached
+from firmware.callcenter.trunk_groups import OUT
 from firmware.core.application import Services
 
 if TYPE_CHECKING:
@@ -175,8 +176,11 @@ class Callbacks:
         if req.ring_timer:
             req.ring_timer.cancel()
         req.ringing = []
-        if self.center.legs.idle_trunk() is None:   # the agent is released, the request keeps its place
-            log.warning("callback %s: no free line to dial %s out on; it waits", req.id, req.number)
+        group = self.center.trunk_groups.group_for(queue=req.queue)
+        if self.center.legs.idle_trunk() is None or not self.center.trunk_groups.may_seize(group, OUT):
+            # The agent is released, the request keeps its place and asks again at the next trunk freed.
+            log.warning("callback %s: no line its trunk group may take to dial %s out on; it waits",
+                        req.id, req.number)
             self.center.acd.unring(agent)
             return
         q.waiting.remove(req)
