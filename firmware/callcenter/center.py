@@ -822,7 +822,11 @@ class CallCenter:
         elif agent is not None and agent.call is not None:
             state, since = ("ringing" if agent.state == AgentState.RINGING else "connected"), agent.since
             call = agent.call
-        return {"state": state, "since": since, "call_id": call.id if call else None,
+        # The trunk group the trunk counts in (trunk_groups.py): its call's, or the number dialled on it;
+        # "" for none, None while the trunk carries nothing.
+        leg = self.legs.active.get(channel)
+        group = self.calls[channel].trunk_group if channel in self.calls else leg.group if leg is not None else None
+        return {"state": state, "since": since, "call_id": call.id if call else None, "trunk_group": group,
                 "number": call.number if call else None, "last_caller_id": self.last_caller_id.get(channel),
                 "calls": self.line_calls[channel], "digits": self.line_digits[channel],
                 "far_end_clears": self.far_end_clears[channel],
@@ -837,7 +841,10 @@ class CallCenter:
                                 "own": None if self.prompts.own is None else str(self.prompts.own)},
                 "calls": [c.status(now) for c in sorted(self.calls.values(), key=lambda c: c.arrived_at)],
                 **self.acd.status(), "supervisors": self.supervisors.status(), "callbacks": self.callbacks.status(),
-                "trunk_groups": self.trunk_groups.status()}
+                "trunk_groups": self.trunk_groups.status(),
+                # The post-call surveys an agent may transfer a caller to, with the queues that name each.
+                "surveys": [{"name": name, "queues": [q.name for q in self.site.queues if q.survey == name]}
+                            for name in sorted(self.surveys)]}
 
     def close(self) -> None:
         # An agent's call out whose number is not dialled yet has no trunk: it is found by its agent.

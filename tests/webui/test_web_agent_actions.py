@@ -152,11 +152,12 @@ def test_an_agent_with_no_call_has_an_empty_pop(staff, engine):
     assert (pop["call"], pop["card"], pop["history"], pop["tickets"], pop["state"]) == (None, None, [], [], "ready")
 
 
-def test_targets_are_the_other_ready_agents_and_the_queues(staff, engine):
+def test_targets_are_the_other_ready_agents_the_queues_and_the_surveys(staff, engine):
     ben = staff("ben", ["agent"], agent_id="1002")
     targets = api_call(ben, "GET", "/api/v1/agents/1002/targets").json()
     assert targets == {"agents": [{"id": "1001", "name": "Ana Costa"}],
-                       "queues": [{"name": "sales", "waiting": 1}, {"name": "service", "waiting": 0}]}
+                       "queues": [{"name": "sales", "waiting": 1}, {"name": "service", "waiting": 0}],
+                       "surveys": [{"name": "csat", "queues": ["service"]}]}
 
 
 def test_the_agents_day_counts_calls_handling_and_not_ready_time_since_midnight(staff, db_path, clock):
