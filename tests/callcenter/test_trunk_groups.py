@@ -133,3 +133,19 @@ def test_a_reload_with_a_lower_cap_cuts_no_call_and_refuses_the_next(tmp_path):
     assert all(c.state == CallState.QUEUED for c in calls)
     assert ring(center, 2) is None
     assert in_use(center)["rental"] == 2
+
+
+def test_the_status_command_prints_each_groups_share(tmp_path):
+    from firmware.cli import _format_status
+
+    box, center = desk(tmp_path, HOTLINE, SALES)
+    for _ in range(4):
+        dial(box, center, "sales")
+    dial(box, center, "hotline")
+    status = {**center.status(), "box": {"id": "b", "board": "sim", "mode": "fast"}, "lines": [],
+              "ticks": {"count": 0, "mean_ms": 0, "p99_ms": 0, "overruns": 0}}
+    text = _format_status(status)
+    lines = text[text.index("trunk groups:"):].splitlines()[1:]
+    assert lines[0].split() == ["hotline", "in", "use", "0", "guaranteed", "2", "cap", "2", "borrowed", "0",
+                                "refused", "1", "(claims", "its", "share)"]
+    assert lines[1].split()[:4] == ["sales", "in", "use", "4"] and "borrowed   4" in lines[1]
