@@ -156,7 +156,11 @@ class Callbacks:
 
     # --- its turn comes -----------------------------------------------------------------------
     def offer(self, q: Queue, req: CallbackRequest, agent: Agent) -> None:
-        """The queue matched the request with a free agent: ring the agent first."""
+        """The queue matched the request with a free agent: ring the agent first, unless its trunk
+        group may not take a trunk now (at its cap, or the free ones owed to another group): then
+        nobody is rung for nothing, and the request keeps its place for the next dispatch."""
+        if not self.center.trunk_groups.may_seize(self.center.trunk_groups.group_for(queue=req.queue), OUT):
+            return
         if not self.center.acd.ring(agent, None, partial(self._agent_answered, q, req),
                                     partial(self._agent_missed, req)):
             return   # the request keeps its place for the next free agent

@@ -149,3 +149,25 @@ def test_the_status_command_prints_each_groups_share(tmp_path):
     assert lines[0].split() == ["hotline", "in", "use", "0", "guaranteed", "2", "cap", "2", "borrowed", "0",
                                 "refused", "1", "(claims", "its", "share)"]
     assert lines[1].split()[:4] == ["sales", "in", "use", "4"] and "borrowed   4" in lines[1]
+
+
+def test_a_callback_of_a_group_at_its_cap_rings_no_agent_until_a_trunk_of_its_own_frees(tmp_path):
+    from firmware.callcenter.callbacks import PendingCallback
+    from firmware.callcenter.settings import AgentConfig
+
+    from callcenter.fakes import EPOCH, FIRST_STATION, SALES_FLOW
+
+    box = FakeBox(trunks=4, stations=1)
+    center = make_center(box, tmp_path, SALES_FLOW, queues=[QueueConfig("sales", wrapup=0.0)],
+                         agents=[AgentConfig("1001", "Ann", "station1", {"sales": 5})],
+                         trunk_groups=[TrunkGroupConfig("sales", queues=("sales",), cap=1)])
+    held = dial(box, center, "sales")                    # the group's one trunk, taken by another call
+    center.callbacks.restore([PendingCallback("cb1", "call0", "13800000001", "sales", "pending", 0,
+                                              EPOCH, EPOCH, 0, None)])
+    center.acd.cmd_login("1001")
+    center.acd.cmd_ready("1001")
+    assert FIRST_STATION not in box.lines.ringing, "the agent is not rung for a number that cannot be dialled"
+    assert center.acd.agents["1001"].state.value == "ready"
+    center.legs.hangup(held)
+    box.advance(0.1)
+    assert FIRST_STATION in box.lines.ringing
