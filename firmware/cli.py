@@ -168,6 +168,13 @@ def _format_status(s: dict) -> str:
     for a in s["agents"]:
         out.append(f"  {a['id']:<6} {a['name']:<12} {a['state']:<10} calls {a['calls']:>3}  "
                    f"{a['number'] or ''}")
+    if s.get("trunk_groups"):
+        out.append("trunk groups:")
+        for g in s["trunk_groups"]:
+            cap = "-" if g["cap"] is None else g["cap"]
+            out.append(f"  {g['name'] or '(none)':<10} in use {g['in_use']:>3}  guaranteed {g['guaranteed']:>3}  "
+                       f"cap {cap:>3}  borrowed {g['borrowed']:>3}  refused {g['refused']}"
+                       + ("  (claims its share)" if g["claim"] else ""))
     return "\n".join(out)
 
 

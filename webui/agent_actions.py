@@ -73,7 +73,10 @@ def _target(body: dict) -> dict:
 
 def _transfer(body: dict) -> dict:
     blind = _flag(body, "blind")
-    return {**_target(body), **({} if blind is None else {"blind": blind})}
+    to = _required(body, "to", MAX_TARGET)
+    # A transfer may also send the caller to a post-call survey ("survey:<name>"; a conference may not).
+    target = {"to": to} if to.startswith("survey:") and len(to) > len("survey:") else _target(body)
+    return {**target, **({} if blind is None else {"blind": blind})}
 
 
 def _dial(body: dict) -> dict:

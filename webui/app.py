@@ -41,7 +41,7 @@ from .quality import install as install_quality
 from .recordings import RECORDING_ROLES, install as install_recordings
 from .recording_queries import recordings_of_call
 from .records import (DIRECTIONS, DISPOSITIONS, HANGUP_PARTIES, CallFilter, FilterError, filter_choices, get_call,
-                      list_calls)
+                      list_calls, survey_answers_of)
 from .replies import error_message, json_error, json_error_handler, local_path
 from .report_files import install as install_report_files
 from .site_file import SiteFile
@@ -309,7 +309,8 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
         call, events = found
         return render("call", title=_("Call %(number)s") % {"number": call["number"] or call_id}, active="calls",
                       call=call, events=events, dispositions=DISPOSITIONS, directions=DIRECTIONS,
-                      hangup_parties=HANGUP_PARTIES, recordings=recordings_of_call(db, call_id))
+                      hangup_parties=HANGUP_PARTIES, recordings=recordings_of_call(db, call_id),
+                      surveys=survey_answers_of(db, call_id))
 
     @app.get("/static/<path:path>")
     @always_open
@@ -345,7 +346,7 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
         if found is None:
             raise json_error(404, _("no call with id %(id)s") % {"id": call_id})
         call, events = found
-        return {"call": call, "events": events}
+        return {"call": call, "events": events, "surveys": survey_answers_of(db, call_id)}
 
     install_sync(app, db_path, clock)  # HQ sync API and HQ tokens (webui/sync.py)
     install_lines(app, render)  # technician's lines page and line tests (webui/lines.py)

@@ -29,6 +29,7 @@ from .i18n import gettext as _
 from .site_file import SiteFile, SiteFileError, StaleVersion
 
 CONFIG_ROLES = ("admin",)
+BOOL = ("true", "false")
 # An item's id in a URL: queue names, agent and supervisor ids (firmware/core/commands.py MAX_ID).
 ID_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 # "sales=5, service=7" or "30:3, 60:1" as a form field: a few dozen entries at most.
@@ -45,7 +46,7 @@ def N_(message: str) -> str:
 class Field:
     key: str
     label: str
-    kind: str = "text"            # text | int | float | choice | levels | steps | list | mapping
+    kind: str = "text"            # text | int | float | choice | bool | levels | steps | list | mapping
     hint: str = ""
     choices: tuple[str, ...] = ()
 
@@ -87,6 +88,25 @@ PARTS = {p.name: p for p in (
         Field("announce_prompts", N_("Said before each announcement"), "list", N_("Prompt names, comma-separated.")),
         Field("wrapup_codes", N_("Wrap-up codes of its calls"), "list",
               N_("Code words (letters, digits, - or _), comma-separated; empty: the box's.")),
+        Field("survey", N_("Post-call survey"),
+              hint=N_("A survey flow, config/flows/<name>.toml (csat); its agents may transfer a caller to it.")),
+        Field("survey_after", N_("Survey when the agent hangs up"), "bool",
+              N_("true: the caller stays on for the survey when the agent hangs up first."), BOOL),
+    )),
+    Part("trunk-groups", "trunk_group", "name", "trunk_group", N_("Trunk groups"), (
+        Field("name", N_("Name"), hint=N_("A department or company sharing the box's trunks.")),
+        Field("lines", N_("Lines"), "list",
+              N_("Trunks whose callers are the group's (an analog line's number is its line): trunk1, trunk2")),
+        Field("numbers", N_("Dialled numbers"), "list", N_("Numbers an E1 trunk signals as dialled (DNIS).")),
+        Field("queues", N_("Queues"), "list", N_("Queues whose callers, callbacks and agents' calls are the group's.")),
+        Field("guaranteed", N_("Guaranteed trunks"), "int",
+              N_("Always the group's when it needs them; lent to others while idle and taken back as their calls "
+                 "end, never by cutting a call.")),
+        Field("cap", N_("Most trunks"), "int", N_("Never more at once; empty: every trunk.")),
+        Field("overflow", N_("Over the cap"),
+              hint=N_("node:<flow node> (voicemail) or hangup after the message; empty: hang up at once (the "
+                      "caller hears the busy tone).")),
+        Field("overflow_prompts", N_("Said before hanging up"), "list", N_("Prompt names, comma-separated.")),
     )),
     Part("agents", "agent", "id", "agent", N_("Agents"), (
         Field("id", N_("Agent id"), hint=N_("The id the agent signs in to the phone with.")),
@@ -224,6 +244,10 @@ def from_form(part: Part, form: dict[str, str]) -> dict:
 
 
 def _parse(f: Field, raw: str):
+    if f.kind == "bool":
+        if raw not in BOOL:
+            raise ValueError(_("expected true or false, got %(value)s") % {"value": raw[:20]})
+        return raw == "true"
     if f.kind == "int":
         if not re.fullmatch(r"-?\d{1,9}", raw):
             raise ValueError(_("expected a whole number, got %(value)s") % {"value": raw[:20]})
@@ -291,6 +315,8 @@ def to_form(part: Part, item: dict) -> dict[str, str]:
             out[f.key] = ", ".join(f"{a:g}:{b}" for a, b in value)
         elif f.kind == "list":
             out[f.key] = ", ".join(map(str, value))
+        elif isinstance(value, bool):
+            out[f.key] = "true" if value else "false"
         elif isinstance(value, float):
             out[f.key] = f"{value:g}"
         else:

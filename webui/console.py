@@ -78,11 +78,13 @@ def offer_of(status: dict, agent: dict) -> dict:
 
 
 def targets(status: dict, agent_id: str) -> dict:
-    """Where the agent can send a call: the other agents ready now, and the queues that take callers."""
+    """Where the agent can send a call: the other agents ready now, the queues that take callers, and the
+    post-call surveys (with the queues whose survey each is)."""
     return {"agents": [{"id": a["id"], "name": a.get("name")} for a in status.get("agents", [])
                        if a.get("state") == "ready" and a["id"] != agent_id],
             "queues": [{"name": q["name"], "waiting": q.get("waiting", 0)} for q in status.get("queues", [])
-                       if not q.get("draining")]}
+                       if not q.get("draining")],
+            "surveys": [{"name": s["name"], "queues": s.get("queues", [])} for s in status.get("surveys", [])]}
 
 
 def install(app: Bottle, render: Callable[..., str], site: SiteFile, state_dir: Path,

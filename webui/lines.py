@@ -41,7 +41,7 @@ def install(app: Bottle, render: Callable[..., str]) -> None:
     @requires(*LINES_ROLES)
     def api_lines(engine):
         status = _status(engine)
-        return {"box": status["box"], "lines": status["lines"],
+        return {"box": status["box"], "lines": status["lines"], "trunk_groups": status.get("trunk_groups", []),
                 "workers": {name: status[name] for name in WORKERS if status.get(name) is not None},
                 # The last live event this includes (the page follows the events from there).
                 "events": status.get("events")}

@@ -70,6 +70,9 @@ EVENT_LABELS = {
     "call:far_end_gone": N_("Far end hung up (tone or silence on the line)"),
     "call:outcome": N_("What answered the number dialled"),
     "call:machine_beep": N_("Answering machine's beep"),
+    "call:survey": N_("Sent to the post-call survey"),
+    "ivr:survey": N_("Survey answer"),
+    "trunks:over_cap": N_("Over its trunk group's cap"),
 }
 # A call's direction and who hung up, as the engine records them (firmware/callcenter: Call, end_call).
 DIRECTIONS = {"inbound": N_("Inbound"), "outbound": N_("Outbound"), "callback": N_("Callback")}
@@ -249,6 +252,12 @@ def get_call(db: sqlite3.Connection, call_id: str) -> tuple[dict, list[dict]] | 
         event["offset"] = event["at"] - start
         event["label"] = _(EVENT_LABELS[event["kind"]]) if event["kind"] in EVENT_LABELS else event["kind"]
     return call, events
+
+
+def survey_answers_of(db: sqlite3.Connection, call_id: str) -> list[dict]:
+    """The answers the caller gave on the call (a post-call survey, a texted reply), in the order given."""
+    return _rows(db, "SELECT survey, question, answer, at FROM survey_answers WHERE call_id = ? ORDER BY at, seq",
+                 [call_id])
 
 
 def filter_choices(db: sqlite3.Connection) -> dict[str, list[tuple[str, str]]]:

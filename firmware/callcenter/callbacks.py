@@ -11,6 +11,7 @@ from firmware.callcenter.acd import NO_ANSWER, Agent, AgentState, Queue
 from firmware.callcenter.calls import Call, CallState, Disposition
 from firmware.callcenter.flows import Node
 from firmware.callcenter.legs import not_reached
+from firmware.callcenter.trunk_groups import OUT
 from firmware.core.application import Services
 
 if TYPE_CHECKING:
@@ -155,7 +156,11 @@ class Callbacks:
 
     # --- its turn comes -----------------------------------------------------------------------
     def offer(self, q: Queue, req: CallbackRequest, agent: Agent) -> None:
-        """The queue matched the request with a free agent: ring the agent first."""
+        """The queue matched the request with a free agent: ring the agent first, unless its trunk
+        group may not take a trunk now (at its cap, or the free ones owed to another group): then
+        nobody is rung for nothing, and the request keeps its place for the next dispatch."""
+        if not self.center.trunk_groups.may_seize(self.center.trunk_groups.group_for(queue=req.queue), OUT):
+            return
         if not self.center.acd.ring(agent, None, partial(self._agent_answered, q, req),
                                     partial(self._agent_missed, req)):
             return   # the request keeps its place for the next free agent
@@ -175,8 +180,11 @@ class Callbacks:
         if req.ring_timer:
             req.ring_timer.cancel()
         req.ringing = []
-        if self.center.legs.idle_trunk() is None:   # the agent is released, the request keeps its place
-            log.warning("callback %s: no free line to dial %s out on; it waits", req.id, req.number)
+        group = self.center.trunk_groups.group_for(queue=req.queue)
+        if self.center.legs.idle_trunk() is None or not self.center.trunk_groups.may_seize(group, OUT):
+            # The agent is released, the request keeps its place and asks again at the next trunk freed.
+            log.warning("callback %s: no line its trunk group may take to dial %s out on; it waits",
+                        req.id, req.number)
             self.center.acd.unring(agent)
             return
         q.waiting.remove(req)

@@ -97,6 +97,8 @@ class Call:
         self.conversation: Conversation | None = None   # once an agent answered
         self.mixed: set[int] = set()         # channels whose mixing legs this call has set
         self.third: Third | None = None      # a consulted, conferenced or transferred-to party
+        self.trunk_group = ""        # the trunk group holding its line (trunk_groups.py); "" for none
+        self.dnis: str | None = None     # the number the caller dialled, where the trunk signals it (E1)
         self.after_agent: Callable[[], None] | None = None   # the flow's continuation when the agent hangs up first
         self.secure_input = False            # digits being typed are masked in the records
         self.voicemail_id: str | None = None

@@ -30,6 +30,8 @@ from firmware.callcenter.live import LiveEvents
 from firmware.callcenter.schedules import schedule_problems
 from firmware.callcenter.legs import FAILURE_TONES, NO_LINE, Legs
 from firmware.callcenter.supervisors import Supervisors
+from firmware.callcenter.surveys import load_surveys
+from firmware.callcenter.trunk_groups import IN, NO_GROUP, TrunkGroups
 from firmware.callcenter.transfers import Transfers
 from firmware.callcenter.recording import Recordings
 from firmware.callcenter.say import Say
@@ -79,8 +81,11 @@ class CallCenter:
     """Calls, agents, queues and supervisors on the box's lines (the loop's `Application`)."""
 
     def __init__(self, svc: Services, site: SiteConfig, flow: Flow, customers: CustomerDirectory | None = None,
-                 lookups: LookupTables | None = None, callbacks: list[PendingCallback] | None = None):
-        """`callbacks`: the requests a stop or a crash left waiting (firmware/callcenter/recovery.py)."""
+                 lookups: LookupTables | None = None, callbacks: list[PendingCallback] | None = None,
+                 surveys: dict[str, Flow] | None = None):
+        """`callbacks`: the requests a stop or a crash left waiting (firmware/callcenter/recovery.py);
+        `surveys`: the survey flows the queues name, by name (default: read beside `flow`, before the
+        loop runs)."""
         self.svc, self.site, self.flow = svc, site, flow
         self.clock, self.prompts = svc.clock, svc.prompts
         self.customers, self.lookups = customers, lookups
@@ -113,6 +118,9 @@ class CallCenter:
         self.supervisors = Supervisors(svc, self, site.supervisors)
         self.voicemail = Voicemail(svc, self)
         self.callbacks = Callbacks(svc, self)
+        self.trunk_groups = TrunkGroups(site.trunk_groups, self._trunk_usage, self.clock.time)
+        self.surveys = surveys if surveys is not None else load_surveys(
+            flow.path.parent, {q.survey for q in site.queues if q.survey}, set(svc.prompts.names()))
         # The live events the web's pages follow; a guest's call center (the load test) has none.
         self.live = None if svc.events is None else LiveEvents(
             svc, svc.events, self.acd, self.service_level_s, self.supervisors.find)
@@ -165,12 +173,15 @@ class CallCenter:
             self.svc.records.upsert("queues", {"id": q.name, "strategy": q.strategy, "skill": q.skill,
                                                "min_level": q.min_level, "updated_at": now})
 
-    def apply_site(self, site: SiteConfig, flow: Flow | None = None, restart: tuple[str, ...] = ()) -> dict:
+    def apply_site(self, site: SiteConfig, flow: Flow | None = None, restart: tuple[str, ...] = (),
+                   surveys: dict[str, Flow] | None = None) -> dict:
         """New site settings, checked whole off the loop, swapped in at once (site.reload).
 
         Calls in progress finish on what they started with (their IVR flow, their queue's timers,
         their agent's line); the next call uses the new settings. `flow`: the flow the new settings
-        name, when they name another. `restart`: keys that differ and only a restart applies."""
+        name, when they name another. `restart`: keys that differ and only a restart applies.
+        `surveys`: the survey flows the new settings name, read off the loop; trunk groups apply to
+        the next seizure, and a call holding a trunk keeps it whatever the new caps say."""
         try:
             self.acd.check_agents(site.agents)
             self.supervisors.check(site.supervisors)
@@ -187,6 +198,9 @@ class CallCenter:
         if self.live is not None:
             self.live.service_level_s = site.service_level_s
         self.answer_rings = max(site.rings, self.svc.lines.answer_rings)
+        self.trunk_groups.reconfigure(site.trunk_groups)
+        if surveys is not None:
+            self.surveys = surveys
         if flow is not None:
             self.flow = flow
         self._record_roster()
@@ -335,8 +349,18 @@ class CallCenter:
         """The agent hung up first: if the flow continues after the agent (a survey), take the
         caller back into the flow and return True."""
         session = self.sessions.get(call.id)
+        cfg = self.acd.settings_of(call.queue) if call.queue else None
+        if call.after_agent is None and cfg is not None and cfg.survey_after and cfg.survey in self.surveys:
+            # The queue's post-call survey: the caller stays on for it (site.toml `survey`).
+            self.to_survey(call, cfg.survey, by_agent=False)
+            return True
         if session is None or call.after_agent is None:
             return False
+        self._agent_off(call)
+        return session.resume_after_agent()
+
+    def _agent_off(self, call: Call) -> None:
+        """The agent leaves the call (hung up, or sent the caller on to a survey): wrap-up as usual."""
         agent = call.talker
         self._let_go(call)
         for ch in call.mixed:
@@ -344,7 +368,28 @@ class CallCenter:
         call.conversation, call.mixed, call.agent = None, set(), None
         self.acd.release(agent, call)
         self.acd.dispatch()
-        return session.resume_after_agent()
+
+    def to_survey(self, call: Call, name: str, by_agent: bool = True) -> None:
+        """The caller answers the survey flow `name` (site.toml `survey` of the queue, or the agent's
+        transfer to "survey:<name>", `by_agent`: their line is hung up); the agent goes to wrap-up. The
+        answers are stored on the call (survey_answers, by the flow's survey nodes)."""
+        flow = self.surveys.get(name)
+        if flow is None:
+            known = ", ".join(sorted(self.surveys)) or "none"
+            raise CallError(f"call {call.id}: no survey {name!r} (surveys: {known})")
+        agent = call.talker
+        if by_agent:
+            agent.line.drop()
+        self._agent_off(call)
+        old = self.sessions.pop(call.id, None)
+        if old is not None:
+            old.stop()
+        call.after_agent = None
+        call.set_state(CallState.IVR)
+        call.event("call:survey", survey=name, agent=agent.id)
+        session = IvrSession(self.svc, self, call, flow)
+        self.sessions[call.id] = session
+        session.start()
 
     def hold_music(self, call: Call) -> None:
         self.svc.media.play(call.line, self.prompts.get("music-on-hold"), loop=True)
@@ -364,6 +409,10 @@ class CallCenter:
         self.play(call, words, on_done=back_to_music)
 
     def enqueue(self, call: Call, queue: str, on_exit: Callable[[str], None] | None = None) -> bool:
+        # A group of queues knows its incoming calls once they reach one of its queues.
+        if (call.direction == "inbound" and not call.trunk_group and call.channel is not None
+                and call.id in self.sessions and not self._admit(call, self.trunk_groups.group_for(queue=queue))):
+            return False
         return self.acd.enqueue(call, queue, on_exit)
 
     def flow_hangup_cb(self, call: Call) -> Callable[[], None]:
@@ -439,6 +488,9 @@ class CallCenter:
         if call.state == CallState.DIALING and disposition == Disposition.ANSWERED:
             # Ended (the agent hung up) while the customer's number still rang: nobody was reached.
             disposition = Disposition.UNANSWERED
+        if call.connected_at is not None and disposition in (Disposition.COMPLETED, Disposition.IVR_HANGUP):
+            # Ended in the flow after an agent had it (a post-call survey): the call was answered.
+            disposition = Disposition.ANSWERED
         session = self.sessions.pop(call.id, None)
         if session:
             session.stop()
@@ -484,6 +536,7 @@ class CallCenter:
         call.update(number=call.number, name=call.name, customer_id=call.customer.id if call.customer else None)
         # A trunk that signals the dialled number (E1 MFC-R2) gives it too: the call's journal keeps it.
         dnis = {"dnis": ev.data["dnis"]} if ev.data.get("dnis") else {}
+        call.dnis = ev.data.get("dnis") or None
         call.event("call:callerid", number=call.number, name=call.name, absence=ev.data.get("absence"), **dnis)
         self.last_caller_id[ev.channel] = {"number": call.number, "name": call.name, "at": self.clock.time()}
 
@@ -515,7 +568,43 @@ class CallCenter:
         call.set_state(CallState.IVR)
         session = IvrSession(self.svc, self, call, self.flow)
         self.sessions[call.id] = session
+        # On an analog line the caller already holds the trunk when it rings: a call over its group's
+        # cap is answered to be given the group's overflow, and the trunk is freed as soon as that ends.
+        if not self._admit(call, self.trunk_groups.group_for(call.line_name, call.dnis)):
+            return
         session.start()
+
+    def _admit(self, call: Call, group: str) -> bool:
+        """Take an incoming call into its trunk group, or give it the group's overflow (at its cap)."""
+        if group == NO_GROUP:
+            return True
+        if self.trunk_groups.may_seize(group, IN):
+            call.trunk_group = group
+            return True
+        cfg = self.trunk_groups.cfg(group)
+        call.event("trunks:over_cap", group=group, cap=cfg.cap)
+        self.sessions[call.id].over_cap(cfg.overflow, cfg.overflow_prompts)
+        return False
+
+    def _trunk_usage(self) -> tuple[dict[str, int], int]:
+        """Trunks held per trunk group (calls on them and numbers dialled on them), and trunks free."""
+        held: dict[str, int] = {}
+        for call in self.calls.values():
+            held[call.trunk_group] = held.get(call.trunk_group, 0) + 1
+        for ch, leg in self.legs.active.items():
+            if ch not in self.calls:
+                held[leg.group] = held.get(leg.group, 0) + 1
+        return held, self.legs.idle_count()
+
+    def group_of(self, call: Call) -> str:
+        """The trunk group a trunk seized for `call` counts in: the call's own, else that of its
+        queue, else that of the queues of the agent who dials it."""
+        if call.trunk_group:
+            return call.trunk_group
+        queues = [call.queue] if call.queue else []
+        if call.agent is not None:
+            queues += call.agent.status()["queues"]
+        return next((g for g in (self.trunk_groups.group_for(queue=q) for q in queues) if g), NO_GROUP)
 
     def _on_trunk_clear(self, ev: ChannelEvent) -> None:
         call = self.calls.get(ev.channel)
@@ -738,7 +827,11 @@ class CallCenter:
         elif agent is not None and agent.call is not None:
             state, since = ("ringing" if agent.state == AgentState.RINGING else "connected"), agent.since
             call = agent.call
-        return {"state": state, "since": since, "call_id": call.id if call else None,
+        # The trunk group the trunk counts in (trunk_groups.py): its call's, or the number dialled on it;
+        # "" for none, None while the trunk carries nothing.
+        leg = self.legs.active.get(channel)
+        group = self.calls[channel].trunk_group if channel in self.calls else leg.group if leg is not None else None
+        return {"state": state, "since": since, "call_id": call.id if call else None, "trunk_group": group,
                 "number": call.number if call else None, "last_caller_id": self.last_caller_id.get(channel),
                 "calls": self.line_calls[channel], "digits": self.line_digits[channel],
                 "far_end_clears": self.far_end_clears[channel],
@@ -752,7 +845,11 @@ class CallCenter:
                 "prompt_dirs": {"stock": str(self.prompts.directory),
                                 "own": None if self.prompts.own is None else str(self.prompts.own)},
                 "calls": [c.status(now) for c in sorted(self.calls.values(), key=lambda c: c.arrived_at)],
-                **self.acd.status(), "supervisors": self.supervisors.status(), "callbacks": self.callbacks.status()}
+                **self.acd.status(), "supervisors": self.supervisors.status(), "callbacks": self.callbacks.status(),
+                "trunk_groups": self.trunk_groups.status(),
+                # The post-call surveys an agent may transfer a caller to, with the queues that name each.
+                "surveys": [{"name": name, "queues": [q.name for q in self.site.queues if q.survey == name]}
+                            for name in sorted(self.surveys)]}
 
     def close(self) -> None:
         # An agent's call out whose number is not dialled yet has no trunk: it is found by its agent.

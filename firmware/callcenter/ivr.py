@@ -283,10 +283,12 @@ class IvrSession:
                     return
                 self.enter(node.next)
                 return
+            # The survey's own `name` (its opts): Node.name is the node's id in the flow.
+            survey = node.opts["name"]
             self.svc.records.insert("survey_answers", {
-                "id": self.svc.new_id(), "call_id": self.call.id, "survey": node.name,
+                "id": self.svc.new_id(), "call_id": self.call.id, "survey": survey,
                 "question": node.question, "answer": digits, "at": self.svc.clock.time()})
-            self.call.event("ivr:survey", survey=node.name, question=node.question, answer=digits)
+            self.call.event("ivr:survey", survey=survey, question=node.question, answer=digits)
             self.enter(node.next)
         self.read(list(node.prompts), answered, first_timeout=node.timeout)
 
@@ -336,6 +338,10 @@ class IvrSession:
             self.play(prompts, then=lambda: self.center.end_call(self.call, why, "box"))
         else:
             self.center.end_call(self.call, why, "box")
+
+    def over_cap(self, target: str, prompts: list[str]) -> None:
+        """The call's trunk group is at its cap (trunk_groups.py): its overflow, as a full queue's."""
+        self._overflow(target, "full", prompts)
 
     def on_queue_digit(self, digit: str) -> bool:
         """A key pressed while waiting: True if it takes the caller out of the queue."""

@@ -12,6 +12,7 @@ from drivers.channel import ChannelError, ChannelKind
 from firmware.callcenter.acd import NO_ANSWER, AcdError
 from firmware.callcenter.agent_lines import LINE_DOWN
 from firmware.callcenter.calls import Call, CallState, Disposition
+from firmware.callcenter.trunk_groups import OUT
 from firmware.core.application import Services
 
 if TYPE_CHECKING:
@@ -98,6 +99,7 @@ class Leg:
     on_outcome: Callable[[Outcome, str], None] | None = None
     on_beep: Callable[[bool], None] | None = None
     outcome: Outcome | None = None
+    group: str = ""                           # the trunk group it counts in (trunk_groups.py)
 
     @property
     def line(self) -> int:
@@ -133,6 +135,10 @@ class Legs:
         """A trunk that looks idle from here (a hint: only seize() takes one), or None."""
         return next(self._idle_trunks(), None)
 
+    def idle_count(self) -> int:
+        """Trunks that look idle from here."""
+        return sum(1 for _ in self._idle_trunks())
+
     def _idle_trunks(self) -> Iterator[int]:
         return (info.index for info in self.svc.lines.channels
                 if info.kind == ChannelKind.TRUNK and info.index not in self.center.calls
@@ -158,10 +164,19 @@ class Legs:
         that line and gets its own record, and the dialled number goes out on the next free line.
 
         `screen`: tell what answered (Leg.on_outcome, on_beep); every leg's failure is also given as
-        an Outcome to on_outcome (outcome_of(why)) before on_fail."""
+        an Outcome to on_outcome (outcome_of(why)) before on_fail.
+
+        The trunk counts in the trunk group of `call` (CallCenter.group_of); a group at its cap, or
+        borrowing a share another group has claimed, gets None as when no trunk is free."""
+        group = self.center.group_of(call) if call is not None else ""
+        if not self.center.trunk_groups.may_seize(group, OUT):
+            log.info("dialling %s: trunk group %r may not take a trunk now", number, group)
+            return None
         leg = Leg(None, number, call, on_answer, on_fail, on_clear, on_lost, on_moved, screen=screen,
-                  on_outcome=on_outcome, on_beep=on_beep)
-        return leg if self._place(leg, self._idle_trunks()) else None
+                  on_outcome=on_outcome, on_beep=on_beep, group=group)
+        names = self.svc.lines.channels
+        trunks = self.center.trunk_groups.order(group, [(ch, names[ch].name) for ch in self._idle_trunks()])
+        return leg if self._place(leg, trunks) else None
 
     def dial_out(self, call: Call, number: str, on_answer: Callable[[], None], on_fail: Callable[[str], None],
                  on_clear: Callable[[], None]) -> Leg | None:

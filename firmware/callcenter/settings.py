@@ -44,9 +44,31 @@ class QueueConfig:
     announce: tuple[str, ...] = ("position", "wait")   # what the announcements say, in this order
     announce_prompts: list[str] = field(default_factory=list)   # said before them ("thanks for waiting")
     wrapup_codes: tuple[str, ...] = ()   # the queue's own wrap-up codes; empty: the box's ([box] wrapup_codes)
+    # The queue's post-call survey: a flow file beside the main flow, offered to its agents as a
+    # transfer target ("survey:<name>"); with survey_after, the caller stays on for it when the agent
+    # hangs up first.
+    survey: str = ""
+    survey_after: bool = False
 
     def __post_init__(self) -> None:
         self.skill = self.skill or self.name
+
+
+@dataclass
+class TrunkGroupConfig:
+    """A group sharing the box's trunks (seed 004 §7: several departments or companies renting one
+    box): its calls are those on its `lines` (an analog line's own number is its line), to its
+    dialled `numbers` (the DNIS an E1 trunk signals) or in its `queues`. Up to `guaranteed` trunks are
+    its own whenever it needs them; it never holds more than `cap`. A call over the cap gets `overflow`
+    (as a queue's on_full: "node:<name>", "hangup" after overflow_prompts, "" hang up at once)."""
+    name: str
+    lines: tuple[str, ...] = ()
+    numbers: tuple[str, ...] = ()
+    queues: tuple[str, ...] = ()
+    guaranteed: int = 0
+    cap: int = 0
+    overflow: str = ""
+    overflow_prompts: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -107,6 +129,7 @@ class SiteConfig:
     agents: list[AgentConfig] = field(default_factory=list)
     supervisors: list[SupervisorConfig] = field(default_factory=list)
     schedules: dict[str, Schedule] = field(default_factory=dict)   # by name, for the flows' hours nodes
+    trunk_groups: list[TrunkGroupConfig] = field(default_factory=list)
 
     @property
     def rings(self) -> int:

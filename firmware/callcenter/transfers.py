@@ -211,6 +211,15 @@ class Transfers:
         agent_obj, call = self._talking(agent)
         if call.third is not None:
             raise OpsError(f"agent {agent_obj.id} already has {call.third.name} on this call")
+        if to.startswith("survey:"):
+            if not blind:
+                raise OpsError("a transfer to a survey is always blind")
+            if to[7:] not in self.center.surveys:
+                raise OpsError(f"no survey {to[7:]!r} (surveys: {', '.join(sorted(self.center.surveys)) or 'none'})")
+            call.event("call:transfer", agent=agent_obj.id, to=to, blind=True,
+                       talk=round(self.svc.clock.time() - agent_obj.talking_since))
+            self.center.to_survey(call, to[7:])
+            return agent_obj.status()
         if to.startswith("queue:"):
             if not blind:
                 raise OpsError("a transfer to a queue is always blind")

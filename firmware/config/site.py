@@ -11,11 +11,12 @@ from typing import Callable, TypeVar
 from dsp.tones import TonePlan, TonePlanError
 from firmware.callcenter.flows import DAYS
 from firmware.callcenter.schedules import Schedule
-from firmware.callcenter.settings import AgentConfig, QueueConfig, SiteConfig, SupervisorConfig
-from firmware.config.site_keys import (ANNOUNCE, CALLER_ID_SCHEMES, DEFAULT_LEVEL, DIAL_CHARS, HANGUP, LANGUAGES,
-                                       MAX_HANGUP_SILENCE_S, MAX_HANGUP_TONE_CYCLES, MIN_HANGUP_SILENCE_S,
-                                       MAX_LEVEL, MAX_LIST, OVERFLOW_KINDS, REASON_MAX, RECORDING, REPORTS,
-                                       STOCK_NOT_READY_REASONS, STOCK_WRAPUP_CODES, STRATEGIES, WALLBOARD)
+from firmware.callcenter.settings import AgentConfig, QueueConfig, SiteConfig, SupervisorConfig, TrunkGroupConfig
+from firmware.config.site_keys import (ANNOUNCE, CALLER_ID_SCHEMES, DEFAULT_LEVEL, DIAL_CHARS, GROUP_OVERFLOW_KINDS,
+                                       HANGUP, LANGUAGES, MAX_HANGUP_SILENCE_S, MAX_HANGUP_TONE_CYCLES, MAX_LEVEL,
+                                       MAX_LIST, MAX_TRUNKS, MIN_HANGUP_SILENCE_S, OVERFLOW_KINDS, REASON_MAX,
+                                       RECORDING, REPORTS, STOCK_NOT_READY_REASONS, STOCK_WRAPUP_CODES, STRATEGIES,
+                                       WALLBOARD)
 from firmware.config.messaging import read_mail, read_sms
 from firmware.config.tone_plans import DEFAULT_PLAN, load_plan, plan_names
 from firmware.core.commands import MAX_DIAL, WRAPUP_CODE_MAX
@@ -62,7 +63,14 @@ def read_queue(sec: Section) -> QueueConfig:
         announce=tuple(sec.get_list("announce", list(ANNOUNCE))),
         announce_prompts=sec.get_list("announce_prompts", []),
         wrapup_codes=read_codes(sec, ()),
+        survey=sec.get_str("survey", ""),
+        survey_after=sec.get_bool("survey_after", False),
     )
+    if q.survey_after and not q.survey:
+        raise sec.error("survey_after", N_("needs survey: the name of the survey flow the caller stays on for"), {})
+    if q.survey and not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", q.survey):
+        raise sec.error("survey", N_("%(value)s is not a flow name (letters, digits, _ and -)"),
+                        {"value": repr(q.survey)})
     if not set(q.announce) <= set(ANNOUNCE) or len(set(q.announce)) != len(q.announce):
         raise sec.error("announce", N_("a list of %(choices)s, each once, got %(value)s"),
                         {"choices": " and ".join(ANNOUNCE), "value": str(list(q.announce))})
@@ -112,6 +120,65 @@ def _read_overflow(sec: Section, key: str) -> str:
         raise sec.error(key, N_("expected queue:<name>, node:<name> or %(hangup)s, got %(value)s"),
                         {"hangup": HANGUP, "value": repr(target)})
     return target
+
+
+def read_trunk_group(sec: Section, trunks: Collection[str] | None = None) -> TrunkGroupConfig:
+    """A `[[trunk_group]]`: its name, the calls it matches, and its guaranteed and capped trunks.
+    `trunks`: the board's trunk channels, when the board is known."""
+    limit = len(trunks) if trunks is not None else MAX_TRUNKS
+    g = TrunkGroupConfig(
+        name=sec.get_str("name"),
+        lines=tuple(sec.get_list("lines", [])),
+        numbers=tuple(sec.get_list("numbers", [])),
+        queues=tuple(sec.get_list("queues", [])),
+        guaranteed=sec.get_int("guaranteed", 0, 0, limit),
+        cap=sec.get_int("cap", limit, 1, limit),
+        overflow=sec.get_str("overflow", ""),
+        overflow_prompts=sec.get_list("overflow_prompts", []),
+    )
+    if not (g.lines or g.numbers or g.queues):
+        raise sec.error("name", N_("a trunk group matches calls by lines, numbers or queues: give at least one"), {})
+    if g.guaranteed > g.cap:
+        raise sec.error("guaranteed", N_("%(guaranteed)s trunks guaranteed is more than the cap of %(cap)s"),
+                        {"guaranteed": str(g.guaranteed), "cap": str(g.cap)})
+    kind, _, name = g.overflow.partition(":")
+    if g.overflow and g.overflow != HANGUP and (kind not in GROUP_OVERFLOW_KINDS or not name):
+        raise sec.error("overflow", N_("expected node:<name> or %(hangup)s, got %(value)s"),
+                        {"hangup": HANGUP, "value": repr(g.overflow)})
+    for number in g.numbers:
+        if not 1 <= len(number) <= MAX_DIAL or not set(number) <= DIAL_CHARS:
+            raise sec.error("numbers", N_("%(value)s is not a number the box can dial: 1-%(max)s of 0-9, * and #"),
+                            {"value": repr(number), "max": str(MAX_DIAL)})
+    if trunks is not None:
+        for line in g.lines:
+            if line not in trunks:
+                raise sec.error("lines", N_("no trunk named %(line)s on this board (trunks: %(trunks)s)"),
+                                {"line": repr(line), "trunks": ", ".join(sorted(trunks)) or "none"})
+    sec.done()
+    return g
+
+
+def trunk_group_problems(top: Section, groups: list[TrunkGroupConfig], queues: list[QueueConfig],
+                         trunks: Collection[str] | None) -> list[ConfigError]:
+    """What no single group shows: a name, line, number or queue in two groups, a queue the site
+    lacks, and guarantees that add up to more trunks than the board has."""
+    errors: list[ConfigError] = []
+    _unique(top, "trunk_group", N_("trunk group names repeat: %(values)s"), [g.name for g in groups], errors)
+    for key in ("lines", "numbers", "queues"):
+        values = [v for g in groups for v in getattr(g, key)]
+        if len(set(values)) != len(values):
+            errors.append(top.error("trunk_group", N_("a call belongs to one trunk group only; %(key)s repeat: "
+                                                      "%(values)s"), {"key": key, "values": str(values)}))
+    names = {q.name for q in queues}
+    for g in groups:
+        missing = [q for q in g.queues if q not in names]
+        if missing:
+            errors.append(top.error("trunk_group", N_("trunk group %(group)s names queues the site lacks: "
+                                                      "%(queues)s"), {"group": g.name, "queues": ", ".join(missing)}))
+    if trunks is not None and sum(g.guaranteed for g in groups) > len(trunks):
+        errors.append(top.error("trunk_group", N_("the groups are guaranteed %(sum)s trunks; the board has %(trunks)s"),
+                                {"sum": str(sum(g.guaranteed for g in groups)), "trunks": str(len(trunks))}))
+    return errors
 
 
 def overflow_problems(secs: list[Section], queues: list[QueueConfig]) -> list[tuple[Section, str, str, dict]]:
@@ -241,10 +308,12 @@ def read_site(path: str | Path) -> SiteConfig:
     return site
 
 
-def check_site(top: Section, stations: Collection[str] | None = None) -> tuple[SiteConfig, list[ConfigError]]:
+def check_site(top: Section, stations: Collection[str] | None = None,
+               trunks: Collection[str] | None = None) -> tuple[SiteConfig, list[ConfigError]]:
     """Every bad key of the site file, not only the first: each queue, agent and supervisor is read
     on its own, so an editor shows each error next to its field. The settings are usable only when
-    the list is empty. `stations`: the board's station channels, when the board is known."""
+    the list is empty. `stations`, `trunks`: the board's station and trunk channels, when the board
+    is known."""
     errors: list[ConfigError] = []
 
     def each(sections: list[Section], read: Callable[[Section], T]) -> list[T]:
@@ -310,6 +379,8 @@ def check_site(top: Section, stations: Collection[str] | None = None) -> tuple[S
     _unique(top, "schedule", N_("schedule names repeat: %(values)s"), [s.name for s in schedules], errors)
     site.schedules = {s.name: s for s in schedules}
     site.supervisors = each(_tables(top, "supervisor", errors), supervisor)
+    site.trunk_groups = each(_tables(top, "trunk_group", errors), lambda sec: read_trunk_group(sec, trunks))
+    errors += trunk_group_problems(top, site.trunk_groups, site.queues, trunks)
     _unique(top, "supervisor", N_("supervisor ids repeat: %(values)s"), [s.id for s in site.supervisors], errors)
     stations_used = [a.station for a in site.agents if a.station] + [s.station for s in site.supervisors]
     if len(set(stations_used)) != len(stations_used):

@@ -18,6 +18,13 @@ ANNOUNCE = ("position", "wait")
 # Where an overflowing caller goes (`on_full`, `on_timeout`): "queue:<name>", "node:<name>" or "hangup".
 OVERFLOW_KINDS = ("queue", "node")
 HANGUP = "hangup"
+# Where a call over its trunk group's cap goes (`[[trunk_group]] overflow`): "node:<name>" (a node of the
+# running flow, such as voicemail), "hangup" after overflow_prompts, or "" (hung up at once: on an analog
+# line the caller then hears their exchange's busy tone). Not another queue: that would hold the trunk.
+GROUP_OVERFLOW_KINDS = ("node",)
+# Trunks a group may be guaranteed or capped at: 8 E1 spans of 30 voice channels (ITU-T G.704), more
+# than any board profile carries; the board's own count bounds them once it is known.
+MAX_TRUNKS = 240
 # The networks' call-progress tones (board/tones/<name>.toml; read by firmware/config/tone_plans.py).
 PLAN_DIR = Path(__file__).resolve().parents[2] / "board" / "tones"
 # How the branch's exchange sends caller ID (`[box] callerid`): the box decodes every scheme, but one

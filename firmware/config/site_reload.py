@@ -15,6 +15,7 @@ from drivers.channel import Board, ChannelKind
 
 from firmware.callcenter.center import CallCenter
 from firmware.callcenter.flows import Flow, FlowError, Problem, load_flow
+from firmware.callcenter.surveys import load_surveys
 from firmware.callcenter.schedules import schedule_problems
 from firmware.callcenter.settings import SiteConfig
 from firmware.config.site import check_site
@@ -38,14 +39,23 @@ class SiteReloader:
     def preparers(self) -> dict[str, Any]:
         return {"site.validate": self.prepare_validate, "site.reload": self.prepare_reload}
 
-    def check(self, top: Section) -> tuple[SiteConfig, Flow | None, list[dict], list[str]]:
+    def check(self, top: Section) -> tuple[SiteConfig, Flow | None, list[dict], list[str], dict[str, Flow]]:
         """(settings, the flow they name if it is not the running one, [{field, error}], keys that
-        take a restart); the settings may be applied only when the errors are none."""
+        take a restart, the survey flows the queues name); the settings may be applied only when the
+        errors are none."""
         stations = {c.name for c in self.board.by_kind(ChannelKind.STATION)}
-        site, errors = check_site(top, stations)
+        trunks = {c.name for c in self.board.by_kind(ChannelKind.TRUNK)}
+        site, errors = check_site(top, stations, trunks)
         fields = [_field(exc) for exc in errors]
         flow = None
+        surveys: dict[str, Flow] = {}
         if not fields:
+            for i, q in enumerate(site.queues):
+                if q.survey and q.survey not in surveys:
+                    try:
+                        surveys.update(load_surveys(self.flows_dir, {q.survey}, set(self.center.prompts.names())))
+                    except FlowError as exc:
+                        fields += [_flow_field(f"queue[{i}].survey", q.survey, p) for p in exc.problems]
             queues = {q.name for q in site.queues}
             # Another flow named: loaded and checked now. The same: the running one (which may have
             # been reloaded since, or given apart from the settings, as a scenario's is) must fit.
@@ -66,7 +76,7 @@ class SiteReloader:
         was = {"box.id": now.box_id, "box.language": now.language}
         new = {"box.id": site.box_id, "box.language": site.language}
         restart = [k for k in RESTART_KEYS if was[k] != new[k]]
-        return site, flow, fields, restart
+        return site, flow, fields, restart, surveys
 
     def prepare_validate(self, args: dict) -> dict:
         """`text`: a site file to check before it is saved; without it, the file on disk."""
@@ -74,12 +84,12 @@ class SiteReloader:
             top = read_text(args["text"], str(self.path)) if "text" in args else read_file(self.path)
         except ConfigError as exc:
             return {"errors": [_field(exc)]}
-        _, _, errors, restart = self.check(top)
+        _, _, errors, restart, _ = self.check(top)
         return {"errors": errors, "restart": tuple(restart)}
 
     def prepare_reload(self, args: dict) -> dict:
         try:
-            site, flow, errors, restart = self.check(read_file(self.path))
+            site, flow, errors, restart, surveys = self.check(read_file(self.path))
         except ConfigError as exc:
             errors, restart = [_field(exc)], []
         if errors:
@@ -88,7 +98,7 @@ class SiteReloader:
                                            for e in errors))
         if restart:
             log.warning("site reloaded; %s change only at the next start", ", ".join(restart))
-        return {"site": site, "flow": flow, "restart": tuple(restart)}
+        return {"site": site, "flow": flow, "restart": tuple(restart), "surveys": surveys}
 
 
 def queue_problems(site: SiteConfig, flow: Flow, prompts: set[str]) -> list[tuple[str, str, str, dict]]:
@@ -106,6 +116,15 @@ def queue_problems(site: SiteConfig, flow: Flow, prompts: set[str]) -> list[tupl
             if missing:
                 out.append(_problem(f"queue[{i}].{key}", N_("no prompt named %(prompt)s"),
                                     {"prompt": ", ".join(map(repr, missing))}))
+    for i, g in enumerate(site.trunk_groups):
+        kind, _, name = g.overflow.partition(":")
+        if kind == "node" and name not in flow.nodes:
+            out.append(_problem(f"trunk_group[{i}].overflow", N_("flow %(flow)s has no node %(node)s"),
+                                {"flow": flow.name, "node": repr(name)}))
+        missing = [p for p in g.overflow_prompts if p not in prompts]
+        if missing:
+            out.append(_problem(f"trunk_group[{i}].overflow_prompts", N_("no prompt named %(prompt)s"),
+                                {"prompt": ", ".join(map(repr, missing))}))
     return out
 
 

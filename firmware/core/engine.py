@@ -440,7 +440,7 @@ class Engine:
         counters = drv.get("counters") or {}
         test = self._last_test.get(channel)
         return {"channel": channel, "name": info.name, "kind": info.kind.value, "state": state,
-                "call_id": app["call_id"], "number": app["number"],
+                "call_id": app["call_id"], "number": app["number"], "trunk_group": app.get("trunk_group"),
                 "since": since, "alarm": self.alarms.get(channel),
                 "driver": info.driver, "device": drv.get("device") or info.device,
                 "driver_state": drv.get("state"), "last_caller_id": app["last_caller_id"],

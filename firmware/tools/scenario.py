@@ -21,9 +21,9 @@ from firmware.callcenter.center import CallCenter
 from typed_toml import ConfigError, Section, read_file
 from firmware.core.control import ControlError
 from firmware.core.engine import Engine
-from firmware.callcenter.settings import AgentConfig, QueueConfig, SiteConfig, SupervisorConfig
+from firmware.callcenter.settings import AgentConfig, QueueConfig, SiteConfig, SupervisorConfig, TrunkGroupConfig
 from firmware.config.site import (DEFAULTS_DIR, check_skills, read_hangup_silence, read_phone, read_queue,
-                                  read_site, read_skills, read_tone_plan)
+                                  read_site, read_skills, read_tone_plan, read_trunk_group)
 from firmware.config.site_keys import MAX_HANGUP_TONE_CYCLES
 from firmware.store import open_db, open_readonly
 
@@ -124,6 +124,7 @@ class Scenario:
     tones: TonePlan = field(default_factory=lambda: load_plan(DEFAULT_PLAN))   # the network's tones
     hangup_tone_cycles: int = 3     # the box's disconnect supervision ([box] keys of site.toml)
     hangup_silence_s: float = 0.0
+    trunk_groups: list[TrunkGroupConfig] = field(default_factory=list)   # as [[trunk_group]] of site.toml
 
 
 def _range(sec: Section, key: str, default: tuple[float, float], lo: float, hi: float) -> tuple[float, float]:
@@ -237,6 +238,7 @@ def load_scenario(path: str | Path) -> Scenario:
         hangup_tone_cycles=run.get_int("hangup_tone_cycles", 3, 0, MAX_HANGUP_TONE_CYCLES),
         hangup_silence_s=read_hangup_silence(run))
     run.done()
+    scn.trunk_groups = [read_trunk_group(sec) for sec in top.get_tables("trunk_groups")]
     for sec in top.get_tables("agents"):
         agent = AgentScript(id=sec.get_str("id"), name=sec.get_str("name", ""), skills=read_skills(sec),
                             login_at=sec.get_float("login_at", 0.0, 0.0),
@@ -370,7 +372,8 @@ class ScenarioRun:
                           agents=[self._agent_config(a) for a in scn.agents],
                           supervisors=[SupervisorConfig(s.id, s.name or s.id, f"station{n_agents + i + 1}")
                                        for i, s in enumerate(scn.supervisors)],
-                          hangup_tone_cycles=scn.hangup_tone_cycles, hangup_silence_s=scn.hangup_silence_s)
+                          hangup_tone_cycles=scn.hangup_tone_cycles, hangup_silence_s=scn.hangup_silence_s,
+                          trunk_groups=scn.trunk_groups)
         site.answer_rings = max(site.answer_rings, board.answer_rings)
         if scn.customers or scn.lookups:
             self.paths.root.mkdir(parents=True, exist_ok=True)

@@ -113,7 +113,7 @@ class FakeMedia:
 
 # The prompts a flow in these tests may name, beside those the spoken numbers use (Say.prompts()).
 FLOW_PROMPTS = {"main-menu", "invalid", "no-input", "goodbye", "enter-number", "callback-confirm",
-                "callback-thanks", "music-on-hold", "leave-message", "closed"}
+                "callback-thanks", "music-on-hold", "leave-message", "closed", "survey-rate", "survey-thanks"}
 
 
 class FakePrompts:
@@ -209,8 +209,9 @@ class FakeBox:
         return [d for e, d in self.events if e.startswith(prefix)]
 
 
-def make_center(box: FakeBox, tmp_path, flow: str, queues=(), agents=(), supervisors=()):
-    """A CallCenter over the fake services, running `flow` (TOML text)."""
+def make_center(box: FakeBox, tmp_path, flow: str, queues=(), agents=(), supervisors=(), trunk_groups=()):
+    """A CallCenter over the fake services, running `flow` (TOML text); survey flows the queues name
+    are read beside it (tmp_path/<name>.toml)."""
     import textwrap
 
     from firmware.callcenter.center import CallCenter
@@ -221,6 +222,6 @@ def make_center(box: FakeBox, tmp_path, flow: str, queues=(), agents=(), supervi
     path = tmp_path / "flow.toml"
     path.write_text(textwrap.dedent(flow))
     site = SiteConfig(queues=list(queues), agents=list(agents), supervisors=list(supervisors),
-                      tones=load_plan(DEFAULT_PLAN))
+                      trunk_groups=list(trunk_groups), tones=load_plan(DEFAULT_PLAN))
     loaded = load_flow(path, set(box.prompts.names()), {q.name for q in queues})
     return CallCenter(box.services, site, loaded)

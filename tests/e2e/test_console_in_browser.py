@@ -1,7 +1,7 @@
 """The agent console in a real browser on the live box (R21, issue 14): all by keyboard, an agent logs in
 and goes ready, a known customer calls and the screen pop shows their name and open ticket while the
 agent's phone still rings; the simulated station answers, the agent holds, resumes, transfers the caller
-to a queue and gives the wrap-up code."""
+to a queue and gives the wrap-up code; or sends the caller to the queue's post-call survey (v)."""
 import secrets
 import sqlite3
 import threading
@@ -23,7 +23,7 @@ ANSWER_AFTER_S = 8.0
 SCENARIO = scenario(
     run_section(3600),
     # A long wrap-up: the code is given inside it, however slowly the browser runs.
-    queue("sales", wrapup=120.0), queue("service"),
+    queue("sales", wrapup=120.0, survey="csat"), queue("service"),
     agent("1001", name="Li Wei", skills={"sales": 5}, login_at=3000.0, answer_after=ANSWER_AFTER_S, talk=3000.0),
     caller(0.5, CUSTOMER, keys=[[1.0, "1"]], patience=3000.0, talk=3000.0),
 )
@@ -146,4 +146,31 @@ def test_an_agent_works_a_call_from_the_console_by_keyboard(box, browser, passwo
     assert browser.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
     assert browser.save_screenshot(str(shots / "console-phone.png"))
     assert all(p.stat().st_size > 0 for p in shots.iterdir())
+    assert browser.get_log("browser") == []
+
+
+def test_the_agent_sends_the_caller_to_the_queues_survey_with_one_key(box, browser, password):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    run, _, url = box
+    wait = WebDriverWait(browser, 20)
+    li = run.engine.app.acd.agents["1001"]
+    browser.get(url + "/login")
+    browser.find_element(By.CSS_SELECTOR, "input[name=username]").send_keys("li")
+    browser.find_element(By.CSS_SELECTOR, "input[name=password]").send_keys(password + Keys.ENTER)
+    body = browser.find_element(By.CSS_SELECTOR, "body")
+    wait.until(lambda _: browser.find_element(By.CSS_SELECTOR, "#live-state").text == "Live")
+    body.send_keys("i")
+    wait.until(lambda _: li.state.value == "not_ready")
+    body.send_keys("r")
+    wait.until(lambda _: li.state.value == "talking")
+    call = li.call
+    wait.until(lambda _: browser.find_element(By.CSS_SELECTOR, "button[data-action=survey]").is_enabled())
+    browser.switch_to.active_element.send_keys("v")
+    wait.until(lambda _: li.state.value == "wrapup")
+    # The caller hears the survey's question (the stock csat flow), the agent no longer hears them.
+    assert call.state.value == "ivr" and call.node == "rate"
+    assert browser.find_element(By.CSS_SELECTOR, "#my-error").text == ""
     assert browser.get_log("browser") == []

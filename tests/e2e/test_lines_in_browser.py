@@ -10,7 +10,7 @@ import threading
 import pytest
 
 from firmware.tools.scenario import ScenarioRun, load_scenario
-from scenario_builder import agent, caller, run_section, scenario
+from scenario_builder import agent, caller, run_section, scenario, table
 from webui.accounts import AccountStore
 from webui.app import create_app
 from webui.auth import hash_password
@@ -24,6 +24,7 @@ SCENARIO = scenario(
     run_section(3600, trunks=3),
     agent("1001", name="Li Wei", queues=["sales"], login_at=3000.0),
     caller(0.5, "13800138000", name="Zhao Lei", keys=[[1.0, "1"], *PRESSES], patience=3000.0),
+    table("[[trunk_groups]]", {"name": "sales-desk", "queues": ["sales"], "guaranteed": 1, "cap": 2}),
 )
 
 
@@ -82,6 +83,11 @@ def test_technician_tests_an_idle_line_and_watches_digits_arrive(box, browser):
             browser.find_elements(By.CSS_SELECTOR, "#tech-lines tbody tr:not(.digits-row)")] == \
         ["trunk1", "trunk2", "trunk3", "station1"]
     assert "Idle" in row("trunk2").text and "not tested" in row("trunk2").text
+    # The sales desk's trunk group holds the caller's trunk: in use 1 of its guaranteed 1, cap 2.
+    groups = browser.find_element(By.ID, "trunk-group-table")
+    wait.until(lambda _: [[td.text for td in tr.find_elements(By.TAG_NAME, "td")]
+                          for tr in groups.find_elements(By.CSS_SELECTOR, "tbody tr")]
+               == [["sales-desk", "1", "1", "2", "0"], ["(no group)", "0", "—", "—", "—"]])
 
     # Test an idle line: testing, then the simulated exchange's dial tone.
     row("trunk2").find_element(By.CSS_SELECTOR, "button[data-action=test]").click()

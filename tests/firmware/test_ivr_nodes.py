@@ -156,6 +156,6 @@ def test_survey_after_the_agent_hangs_up(run_inline):
             + caller(1.0, "13800000001", [[1.0, "1"], [19.0, "4"]], patience=100.0, talk=60.0))
     ran = run_inline(text, flow=ivr_flow())
     call = ran.call()
-    assert call["ivr_path"][-2:] == ["survey", "thanks"] and call["disposition"] == "completed"
+    assert call["ivr_path"][-2:] == ["survey", "thanks"] and call["disposition"] == "answered"
     answers = list(ran.db["survey_answers"].rows)
-    assert [(a["survey"], a["question"], a["answer"]) for a in answers] == [("survey", "overall", "4")]
+    assert [(a["survey"], a["question"], a["answer"]) for a in answers] == [("csat", "overall", "4")]

@@ -102,6 +102,28 @@ def test_removing_a_queue_the_running_flow_sends_callers_to_is_refused(box):
     assert set(center.acd.queues) == {"sales"}
 
 
+def test_a_queues_survey_and_the_trunk_groups_apply_on_reload_and_a_missing_survey_is_refused(box, tmp_path):
+    center, path, reloader = box
+    groups = ('\n[[trunk_group]]\nname = "rental"\nlines = ["trunk1"]\ncap = 1\noverflow = "node:nowhere"\n')
+    path.write_text(GOOD.replace("ring_timeout = 20.0", 'ring_timeout = 20.0\nsurvey = "csat"\nsurvey_after = true')
+                    + groups)
+    fields = {e["field"]: e["error"] for e in reloader.prepare_validate({})["errors"]}
+    assert "cannot be read" in fields["queue[0].survey"]
+    (tmp_path / "flows").mkdir()
+    (tmp_path / "flows" / "csat.toml").write_text(
+        '[flow]\nstart = "rate"\n[nodes.rate]\ntype = "survey"\nname = "csat"\nquestion = "q"\n'
+        'prompts = ["survey-rate"]\nnext = "bye"\n[nodes.bye]\ntype = "hangup"\n')
+    fields = {e["field"]: e["error"] for e in reloader.prepare_validate({})["errors"]}
+    assert set(fields) == {"trunk_group[0].overflow"} and "has no node 'nowhere'" in fields["trunk_group[0].overflow"]
+    with pytest.raises(ControlError, match="running settings stay"):
+        reload(center, reloader)
+    assert center.surveys == {} and center.trunk_groups.groups == {}
+    path.write_text(path.read_text().replace('overflow = "node:nowhere"', 'overflow = "hangup"'))
+    reload(center, reloader)
+    assert set(center.surveys) == {"csat"} and center.trunk_groups.cfg("rental").cap == 1
+    assert center.status()["surveys"] == [{"name": "csat", "queues": ["sales"]}]
+
+
 def test_what_only_a_restart_changes_is_applied_at_the_next_start_and_said_so(box):
     center, path, reloader = box
     path.write_text(GOOD.replace('tones = "cn"', 'tones = "etsi"\nlanguage = "zh"'))

@@ -44,11 +44,11 @@ def canned_status(now: float, t0: float | None = None) -> dict:
         "ticks": {"count": 545_000, "mean_ms": 1.8, "p99_ms": 4.6, "max_ms": 11.2, "overruns": 0},
         "lines": [
             {"channel": 1, "name": "trunk-1", "kind": "trunk", "state": "queued", "call_id": "c-wait",
-             "number": WAITING_NUMBER, "since": t0 - 55.0},
+             "number": WAITING_NUMBER, "since": t0 - 55.0, "trunk_group": "sales"},
             {"channel": 2, "name": "trunk-2", "kind": "trunk", "state": "connected", "call_id": "c-talk",
-             "number": "0215559876", "since": t0 - 185.0},
+             "number": "0215559876", "since": t0 - 185.0, "trunk_group": ""},
             {"channel": 3, "name": "trunk-3", "kind": "trunk", "state": "ivr", "call_id": "c-ivr",
-             "number": "13800138000", "since": t0 - 9.0},
+             "number": "13800138000", "since": t0 - 9.0, "trunk_group": ""},
             {"channel": 4, "name": "trunk-4", "kind": "trunk", "state": "idle", "call_id": None,
              "number": None, "since": t0 - 1200.0},
             {"channel": 5, "name": "station-1", "kind": "station", "state": "connected", "call_id": "c-talk",
@@ -93,6 +93,12 @@ def canned_status(now: float, t0: float | None = None) -> dict:
             {"id": "9001", "name": "Mei Lin", "state": "idle", "call_id": None, "mode": "monitor", "agent": None},
             {"id": "9002", "name": "Omar Haddad", "state": "idle", "call_id": None, "mode": "monitor", "agent": None},
         ],
+        # Sales rents the first two trunks with one guaranteed; service's survey is csat.
+        "trunk_groups": [
+            {"name": "sales", "in_use": 1, "guaranteed": 1, "cap": 2, "borrowed": 0, "claim": False, "refused": 3},
+            {"name": "", "in_use": 2, "guaranteed": 0, "cap": None, "borrowed": 2, "claim": False, "refused": 0},
+        ],
+        "surveys": [{"name": "csat", "queues": ["service"]}],
     }
 
 

@@ -20,6 +20,7 @@ pytestmark = pytest.mark.usefixtures("cheap_hashes")
     ("transfer", {"to": "agent:1001", "blind": False, "call": "c-talk"},
      {"to": "agent:1001", "blind": False, "call": "c-talk"}),
     ("transfer", {"to": "4008200000"}, {"to": "4008200000"}),
+    ("transfer", {"to": "survey:csat", "call": "c-talk"}, {"to": "survey:csat", "call": "c-talk"}),
     ("transfer_complete", {"call": "c-talk"}, {"call": "c-talk"}),
     ("transfer_cancel", {"call": "c-talk"}, {"call": "c-talk"}),
     ("conference", {"to": "agent:1001", "call": "c-talk"}, {"to": "agent:1001", "call": "c-talk"}),
@@ -62,6 +63,7 @@ def test_a_supervisor_acts_for_any_agent(staff, engine):
     ("transfer", {}, "to is required"),
     ("transfer", {"to": "somewhere"}, "to must be agent:ID, queue:NAME or a number of digits, * and #"),
     ("transfer", {"to": "queue:sales", "blind": "yes"}, "blind must be true or false"),
+    ("conference", {"to": "survey:csat"}, "to must be agent:ID, queue:NAME or a number of digits, * and #"),
     ("conference", {"to": "x" * 100}, "to must be up to 70 printable characters"),
     ("dial", {"number": "call me"}, "number must be digits, * and # (spaces and dashes are left out)"),
     ("dial", {}, "number is required"),
@@ -152,11 +154,12 @@ def test_an_agent_with_no_call_has_an_empty_pop(staff, engine):
     assert (pop["call"], pop["card"], pop["history"], pop["tickets"], pop["state"]) == (None, None, [], [], "ready")
 
 
-def test_targets_are_the_other_ready_agents_and_the_queues(staff, engine):
+def test_targets_are_the_other_ready_agents_the_queues_and_the_surveys(staff, engine):
     ben = staff("ben", ["agent"], agent_id="1002")
     targets = api_call(ben, "GET", "/api/v1/agents/1002/targets").json()
     assert targets == {"agents": [{"id": "1001", "name": "Ana Costa"}],
-                       "queues": [{"name": "sales", "waiting": 1}, {"name": "service", "waiting": 0}]}
+                       "queues": [{"name": "sales", "waiting": 1}, {"name": "service", "waiting": 0}],
+                       "surveys": [{"name": "csat", "queues": ["service"]}]}
 
 
 def test_the_agents_day_counts_calls_handling_and_not_ready_time_since_midnight(staff, db_path, clock):

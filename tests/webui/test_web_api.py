@@ -19,7 +19,7 @@ def test_status_is_the_engines_answer(admin):
     assert reply.status == 200
     body = reply.json()
     assert set(body) == {"box", "ticks", "lines", "calls", "queues", "agents", "supervisors", "flow", "language",
-                         "prompt_dirs", "events"}
+                         "prompt_dirs", "events", "trunk_groups", "surveys"}
     [waiting] = [c for c in body["calls"] if c["state"] == "queued"]
     assert waiting["number"] == WAITING_NUMBER and waiting["queue"] == "sales" and waiting["wait_s"] >= 42.0
     assert reply.header("Cache-Control") == "no-store"

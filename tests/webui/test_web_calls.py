@@ -176,3 +176,20 @@ def test_every_disposition_the_engine_writes_can_be_filtered_on():
 def test_the_disposition_filter_accepts_a_fax(admin, records):
     reply = admin.get("/api/v1/calls?disposition=fax")
     assert reply.status == 200 and reply.json()["calls"] == []
+
+
+def test_the_post_call_survey_answers_show_on_the_call_page_and_in_its_api(admin, records, db_path):
+    db = open_db(db_path)
+    db["survey_answers"].insert_all([
+        {"id": "s1", "call_id": "call-0001", "survey": "csat", "question": "satisfaction", "answer": "4",
+         "at": records[1]["arrived_at"] + 230.0},
+        {"id": "s2", "call_id": "call-0003", "survey": "csat", "question": "satisfaction", "answer": "1",
+         "at": records[3]["arrived_at"] + 100.0}])
+    db.conn.close()
+    page = admin.get("/calls/call-0001").text
+    panel = page[page.index('id="survey-answers"'):page.index("</section>", page.index('id="survey-answers"'))]
+    assert "<td>csat</td><td>satisfaction</td><td class=\"num\">4</td>" in panel
+    assert ">1</td>" not in panel, "another call's answer is not this call's"
+    body = admin.get("/api/v1/calls/call-0001").json()
+    assert [(s["survey"], s["answer"]) for s in body["surveys"]] == [("csat", "4")]
+    assert 'id="survey-answers"' not in admin.get("/calls/call-0002").text

@@ -299,3 +299,38 @@ def test_the_texts_page_sets_the_satisfaction_text_and_callback_keywords(admin, 
                                     "callback_keywords": ["回电", "call me"], "callback_queue": "service"}
     reply = admin.post("/config/sms", form={**form_of(admin, "/config/sms"), "after_call": "x" * 300})
     assert reply.status == 422 and "at most 201 characters" in reply.text
+
+
+def test_a_trunk_group_is_added_from_its_page_checked_and_audited(admin, site, db_path):
+    form = form_of(admin, "/config/trunk-groups/new")
+    rental = {**form, "name": "rental", "lines": "trunk1, trunk2", "queues": "service", "guaranteed": "1",
+              "cap": "2", "overflow": "hangup", "overflow_prompts": "goodbye"}
+    bad = admin.post("/config/trunk-groups", form={**rental, "guaranteed": "3"})
+    assert bad.status == 422
+    assert re.search(r'name="guaranteed" value="3" class="invalid".*?field-error[^>]*>3 trunks guaranteed is more '
+                     r'than the cap of 2', bad.text, re.S)
+    assert "trunk_group" not in on_disk(site)
+    reply = admin.post("/config/trunk-groups", form=rental)
+    assert reply.status == 303 and reply.location == "/config/trunk-groups?saved=rental"
+    assert on_disk(site)["trunk_group"] == [{"name": "rental", "lines": ["trunk1", "trunk2"], "queues": ["service"],
+                                             "guaranteed": 1, "cap": 2, "overflow": "hangup",
+                                             "overflow_prompts": ["goodbye"]}]
+    assert ">rental<" in admin.get("/config/trunk-groups").text
+    conn = sqlite3.connect(db_path)
+    try:
+        assert conn.execute("SELECT username, target FROM audit_log WHERE action = 'trunk_group.create'").fetchall() \
+            == [("admin", "rental")]
+    finally:
+        conn.close()
+
+
+def test_a_queues_post_call_survey_is_set_from_its_page(admin, site):
+    form = form_of(admin, "/config/queues/sales")
+    assert form.get("survey_after", "") == ""          # (default): the call ends with the agent
+    reply = admin.post("/config/queues/sales", form={**form, "survey": "csat", "survey_after": "true"})
+    assert reply.status == 303
+    assert {k: on_disk(site)["queue"][0][k] for k in ("survey", "survey_after")} == {"survey": "csat",
+                                                                                      "survey_after": True}
+    assert form_of(admin, "/config/queues/sales")["survey_after"] == "true"
+    refused = admin.post("/config/queues/sales", form={**form_of(admin, "/config/queues/sales"), "survey": ""})
+    assert refused.status == 422 and "needs survey" in refused.text

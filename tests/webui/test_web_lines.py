@@ -80,7 +80,9 @@ def test_signed_out_visitors_are_sent_to_sign_in(admin, make_client):
 
 def test_the_lines_api_gives_every_line_with_its_technical_fields(technician):
     body = technician.get("/api/v1/lines").json()
-    assert set(body) == {"box", "lines", "workers", "events"}
+    assert set(body) == {"box", "lines", "workers", "events", "trunk_groups"}
+    assert [(g["name"], g["in_use"], g["guaranteed"], g["cap"]) for g in body["trunk_groups"]] == [
+        ("sales", 1, 1, 2), ("", 2, 0, None)]
     assert {name: w["alive"] for name, w in body["workers"].items()} == \
         {"store": True, "journal": True, "recorder": True}
     line = body["lines"][0]

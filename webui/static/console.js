@@ -56,6 +56,7 @@
       not_ready: !loggedOut && agent.state !== "not_ready" && !busy,
       hold: onCall && !agent.held, resume: onCall && agent.held, hangup: onCall,
       transfer: onCall, consult: onCall, transfer_complete: onCall, transfer_cancel: onCall, conference: onCall,
+      survey: onCall,
       record: onCall, pause_recording: onCall, resume_recording: onCall,
     };
     for (const button of root.querySelectorAll("button[data-action]")) {
@@ -170,14 +171,17 @@
   }
 
   // Read when the agent goes to pick a target: who is ready changes with every call.
+  let surveys = [];
   async function loadTargets() {
     const answer = await window.Api.call("GET", `${base}/targets`, undefined, root.dataset.down);
     if (!answer.ok) return;
+    surveys = answer.data.surveys || [];
     const select = $("target");
     const chosen = select.value;
     const groups = [[_("Queues"), answer.data.queues.map((q) => [`queue:${q.name}`,
       _("%(queue)s (%(n)s waiting)", { queue: q.name, n: q.waiting })])],
-    [_("Ready agents"), answer.data.agents.map((a) => [`agent:${a.id}`, a.name ? `${a.name} (${a.id})` : a.id])]];
+    [_("Ready agents"), answer.data.agents.map((a) => [`agent:${a.id}`, a.name ? `${a.name} (${a.id})` : a.id])],
+    [_("Post-call surveys"), surveys.map((s) => [`survey:${s.name}`, s.name])]];
     select.replaceChildren(...groups.filter(([, items]) => items.length).map(([name, items]) => {
       const group = el("optgroup");
       group.label = name;
@@ -200,6 +204,7 @@
   // Page controls -> the API's actions and arguments (consult is a transfer that is not blind).
   const ACTIONS = {
     transfer: () => ["transfer", { to: transferTarget(), blind: true }],
+    transfer_to: () => ["transfer", {}],
     consult: () => ["transfer", { to: transferTarget(), blind: false }],
     conference: () => ["conference", { to: transferTarget() }],
     pause_recording: () => ["pause_recording", { paused: true }],
@@ -207,8 +212,25 @@
     not_ready: () => ["not_ready", { reason: $("my-reason-choice").value }],
   };
 
+  // "To survey": the survey of the call's queue, else the box's only one (a blind transfer to it).
+  async function surveyTarget() {
+    await loadTargets();
+    const own = surveys.find((s) => pop && s.queues.includes(pop.queue));
+    const survey = own || (surveys.length === 1 ? surveys[0] : null);
+    return survey ? `survey:${survey.name}` : "";
+  }
+
   async function act(control, extra) {
     say("");
+    if (control === "survey") {
+      const to = await surveyTarget();
+      if (!to) {
+        say(_("No post-call survey for this call's queue: choose one in the list (g)."));
+        $("target").focus();
+        return false;
+      }
+      return act("transfer_to", { to, blind: true });
+    }
     const [action, args] = ACTIONS[control] ? ACTIONS[control]() : [control, {}];
     if ((args.to !== undefined) && !args.to) {
       say(_("Choose where to send the call first (g), or type a number."));

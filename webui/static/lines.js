@@ -243,6 +243,39 @@
     document.getElementById("boxline").textContent = _("Box %(id)s · board %(board)s · %(mode)s mode · updated %(time)s",
       { id: s.box.id, board: s.box.board, mode: s.box.mode, time: timeOfDay(new Date()) });
     renderWorkers(s.workers || {});
+    renderGroups(s.trunk_groups || [], s.lines);
+  }
+
+  // --- trunk groups -------------------------------------------------------------------------------
+  // The groups' settings come with the page's first read; the trunks each holds are counted from the
+  // lines as their live events change them (a line's trunk_group: null while it carries nothing).
+  const groupPanel = document.getElementById("trunk-groups");
+  const groupBody = document.querySelector("#trunk-group-table tbody");
+
+  function renderGroups(groups, lines) {
+    groupPanel.hidden = !groups.length;
+    if (!groups.length) return;
+    const held = new Map();
+    for (const l of lines) {
+      if (l.kind === "trunk" && l.trunk_group !== null && l.trunk_group !== undefined) {
+        held.set(l.trunk_group, (held.get(l.trunk_group) || 0) + 1);
+      }
+    }
+    groupBody.replaceChildren(...groups.map((g) => {
+      const inUse = held.get(g.name) || 0;
+      const tr = el("tr");
+      const atCap = g.cap !== null && inUse >= g.cap;
+      tr.classList.toggle("in-alarm", atCap);
+      for (const content of [g.name || _("(no group)"), atCap ? el("strong", null, number(inUse)) : number(inUse),
+        g.name ? number(g.guaranteed) : DASH, g.cap === null ? DASH : number(g.cap),
+        g.name ? number(Math.max(0, inUse - g.guaranteed)) : DASH]) {
+        const td = el("td");
+        td.append(content);
+        tr.append(td);
+      }
+      for (const i of [1, 2, 3, 4]) tr.cells[i].className = "num";
+      return tr;
+    }));
   }
 
   // --- engine workers -----------------------------------------------------------------------------

@@ -35,6 +35,19 @@
       <dt>{{_("Hung up by")}}</dt><dd>{{_(hangup_parties[call['hangup_by']]) if call['hangup_by'] in hangup_parties else call['hangup_by'] or '—'}}</dd>
     </dl>
   </section>
+  % if surveys:
+  <section class="panel" id="survey-answers">
+    <h2>{{_("Survey answers")}}</h2>
+    <table class="table">
+      <thead><tr><th>{{_("Survey")}}</th><th>{{_("Question")}}</th><th class="num">{{_("Answer")}}</th><th>{{_("Time")}}</th></tr></thead>
+      <tbody>
+        % for s in surveys:
+        <tr><td>{{s['survey']}}</td><td>{{s['question']}}</td><td class="num">{{s['answer']}}</td><td class="mono nowrap">{{fmt.clock(s['at'])}}</td></tr>
+        % end
+      </tbody>
+    </table>
+  </section>
+  % end
   <section class="panel">
     <h2>{{_("Timeline")}}</h2>
     <div class="table-wrap">

@@ -21,7 +21,7 @@
   <label class="field">
     <span>{{_(f.label)}}</span>
     % bad = 'invalid' if f.key in problems else ''
-    % if f.kind == 'choice':
+    % if f.kind in ('choice', 'bool'):
     <select name="{{f.key}}" class="{{bad}}">
       <option value="">{{_("(default)")}}</option>
       % for choice in f.choices:

@@ -99,6 +99,7 @@
           <button class="btn btn-ghost" type="button" data-action="transfer_complete" data-key="k">{{_("Complete transfer")}} <kbd class="key" aria-hidden="true">k</kbd></button>
           <button class="btn btn-ghost" type="button" data-action="transfer_cancel" data-key="c">{{_("Cancel consultation")}} <kbd class="key" aria-hidden="true">c</kbd></button>
           <button class="btn btn-ghost" type="button" data-action="conference" data-key="f">{{_("Conference")}} <kbd class="key" aria-hidden="true">f</kbd></button>
+          <button class="btn btn-ghost" type="button" data-action="survey" data-key="v" title="{{_("The caller answers the queue's post-call survey; you go to wrap-up.")}}">{{_("To survey")}} <kbd class="key" aria-hidden="true">v</kbd></button>
         </div>
         <form class="inline-form dial" id="dial-form">
           <label class="field"><span>{{_("Call a number")}} <kbd class="key" aria-hidden="true">d</kbd></span>

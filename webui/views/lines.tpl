@@ -24,6 +24,18 @@
     </div>
   </section>
 
+  <section class="panel" id="trunk-groups" hidden>
+    <h2>{{_("Trunk groups")}}</h2>
+    <p class="crumbs">{{_("Trunks each group holds now. A group's guaranteed trunks are lent to the others while it does not use them and come back to it as their calls end; no group holds more than its cap. Settings: Configuration, Trunk groups.")}}</p>
+    <div class="table-wrap">
+      <table class="table" id="trunk-group-table">
+        <thead><tr><th>{{_("Group")}}</th><th class="num">{{_("In use")}}</th><th class="num">{{_("Guaranteed")}}</th>
+          <th class="num">{{_("Cap")}}</th><th class="num" title="{{_("trunks in use above the group's guaranteed share")}}">{{_("Borrowed")}}</th></tr></thead>
+        <tbody></tbody>
+      </table>
+    </div>
+  </section>
+
   <section class="panel" id="engine-workers">
     <h2>{{_("Engine workers")}}</h2>
     <p class="crumbs">{{_("The threads that write the call records, the queue journal and the recordings. A worker waiting on another program's database lock or a full card keeps every record in memory until it can write; a stopped or stuck worker is a fault, and systemd restarts the engine.")}}</p>

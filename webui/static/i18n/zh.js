@@ -57,6 +57,7 @@ window.BranchlineCatalogue = {
   "%(supervisor)s barged in": "%(supervisor)s 已强插",
   "%(time)s of wrap-up left": "话后处理剩余 %(time)s",
   "%(worker)s waits since %(time)s: %(reason)s": "%(worker)s 自 %(time)s 起等待：%(reason)s",
+  "(no group)": "（无分组）",
   "ASA": "平均应答",
   "Agents": "坐席",
   "Agents needed and calls per half hour": "每半小时所需坐席数与来电量",
@@ -90,6 +91,7 @@ window.BranchlineCatalogue = {
   "No earlier calls": "没有以往通话",
   "No live data yet.": "尚无实时数据。",
   "No open tickets": "没有未完成的工单",
+  "No post-call survey for this call's queue: choose one in the list (g).": "本通话所在队列没有通话后调查：请在列表中选择（g）。",
   "Not ready": "示忙",
   "Not tested": "未能测试",
   "Not yet taken by head office: %(n)s record and %(files)s files (%(size)s);": [
@@ -100,6 +102,7 @@ window.BranchlineCatalogue = {
   "On a call with": "通话对方",
   "Pause": "暂停",
   "Play": "播放",
+  "Post-call surveys": "通话后调查",
   "Queue journal": "队列日志",
   "Queued": "排队中",
   "Queues": "队列",
