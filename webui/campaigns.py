@@ -18,12 +18,14 @@ from .campaign_csv import export_contacts, read_contacts
 from .campaign_store import (CONTACT_STATES, DEFAULT_HOURS, DEFAULT_RETRY, EDITABLE_STATES, MODES, OUTCOMES, PER_PAGE,
                              PURPOSES, STATES, CampaignError, CampaignStore, check_contacts, check_definition, counts,
                              dnc_list, get_campaign, list_campaigns, list_contacts)
+from .care_calls import SatisfactionQueue
 from .customer_cards import site_region
 from .customer_csv import MAX_IMPORT_BYTES, CsvError, decode
 from .engine import CommandRefused, Engine, EngineUnavailable
 from .flows import _prompt_files, _running
 from .i18n import gettext as _
 from .replies import json_body, json_error
+from .ticket_store import TicketStore
 
 CAMPAIGN_ROLES = ("admin", "supervisor")
 ACTIONS = ("start", "pause", "stop")
@@ -64,11 +66,15 @@ def _refusal(exc: CampaignError) -> HTTPResponse:
                         {"Content-Type": "application/json", "Cache-Control": "no-store"})
 
 
-def install(app: Bottle, render: Callable[..., str], db_path: str | Path, clock=time.time) -> CampaignStore:
-    """Add /campaigns, /dnc and their API to the web app; the store is closed with the app."""
+def install(app: Bottle, render: Callable[..., str], db_path: str | Path, tickets: TicketStore,
+            clock=time.time) -> CampaignStore:
+    """Add /campaigns, /dnc and their API to the web app; the store is closed with the app. With
+    tickets.toml's `satisfaction_call`, a resolved ticket's customer joins the satisfaction campaign."""
     db_path = Path(db_path)
     store = CampaignStore(db_path, clock)
     app.install(store)
+    if tickets.config.satisfaction_call:
+        tickets.on_resolved = SatisfactionQueue(db_path.parent)
 
     def region() -> str:
         return site_region(db_path.parent)

@@ -466,10 +466,17 @@ def m0018_campaigns(db: Database) -> None:
         _add_change_sequence(db, table)
 
 
+def m0020_campaign_web(db: Database) -> None:
+    # Care calls from the web (docs/architecture.md §24): a contact of the ticket satisfaction call names
+    # its ticket, so the answer is recorded on it.
+    db.table("campaign_contacts").add_column("ticket_id", str)
+    db.table("campaign_contacts").create_index(["ticket_id"])
+
+
 MIGRATIONS = (m0001_core, m0002_customers, m0003_call_handling, m0004_self_service, m0005_hq_sync,
               m0006_accounts, m0007_users_more, m0010_customer_cards, m0011_tickets, m0012_kb_webhooks,
               m0013_supervisor_link, m0014_report_indexes, m0015_report_schedules, m0016_recordings,
-              m0017_sms_mail, m0018_campaigns)
+              m0017_sms_mail, m0018_campaigns, m0020_campaign_web)
 
 
 def pending(conn: sqlite3.Connection) -> list[str]:
