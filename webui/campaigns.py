@@ -14,13 +14,14 @@ from bottle import Bottle, HTTPError, HTTPResponse, redirect, request, response
 from firmware.store.phones import PhoneNumberError, normalize
 
 from .auth import requires
+from .campaign_audience import AudienceError, audience
 from .campaign_csv import export_contacts, read_contacts
 from .campaign_store import (CONTACT_STATES, DEFAULT_HOURS, DEFAULT_RETRY, EDITABLE_STATES, MODES, OUTCOMES, PER_PAGE,
                              PURPOSES, STATES, CampaignError, CampaignStore, check_contacts, check_definition, counts,
                              dnc_list, get_campaign, list_campaigns, list_contacts)
 from .care_calls import SatisfactionQueue
 from .customer_cards import site_region
-from .customer_csv import MAX_IMPORT_BYTES, CsvError, decode
+from .customer_csv import MAX_IMPORT_BYTES, MAX_IMPORT_ROWS, CsvError, decode
 from .engine import CommandRefused, Engine, EngineUnavailable
 from .flows import _prompt_files, _running
 from .i18n import gettext as _
@@ -30,6 +31,7 @@ from .ticket_store import TicketStore
 CAMPAIGN_ROLES = ("admin", "supervisor")
 ACTIONS = ("start", "pause", "stop")
 MAX_REASON = 200
+AUDIENCE_FIELDS = ("vip_min", "last_before", "last_after", "open_ticket", "agent_id")
 FORM_FIELDS = ("name", "mode", "purpose", "queue", "prompt", "confirm_key", "agent_key", "max_attempts", "max_lines",
                "pace")
 
@@ -138,6 +140,13 @@ def install(app: Bottle, render: Callable[..., str], db_path: str | Path, ticket
     def import_rows(db, campaign_id: str, text: str) -> list[dict]:
         return check_contacts(db, campaign_id, read_contacts(text), region())
 
+    def chosen_customers(db, query: dict) -> list[dict]:
+        rows = audience(db, query)
+        if len(rows) > MAX_IMPORT_ROWS:
+            raise AudienceError({"query": _("more than %(max)d customers: narrow the query") % {
+                "max": MAX_IMPORT_ROWS}})
+        return rows
+
     # --- pages -----------------------------------------------------------------------------------------
     @app.get("/campaigns")
     @requires(*CAMPAIGN_ROLES)
@@ -210,7 +219,7 @@ def install(app: Bottle, render: Callable[..., str], db_path: str | Path, ticket
         except CsvError as exc:
             response.status = 400
             return render("campaign_import", title=_("Import contacts"), active="campaigns", campaign=campaign,
-                          rows=None, text="", error=str(exc))
+                          rows=None, text="", error=str(exc), query=None)
         bad = [r for r in rows if r["problem"]]
         if request.forms.get("commit") == "1" and rows and not bad:
             try:
@@ -218,12 +227,38 @@ def install(app: Bottle, render: Callable[..., str], db_path: str | Path, ticket
             except CampaignError as exc:
                 response.status = exc.status
                 return render("campaign_import", title=_("Import contacts"), active="campaigns", campaign=campaign,
-                              rows=rows, text=text, error=str(exc))
+                              rows=rows, text=text, error=str(exc), query=None)
             audit.record("campaign.import", campaign_id, {"contacts": added})
             redirect(f"/campaigns/{campaign_id}?imported={added}")
         response.status = 400 if bad else 200
         return render("campaign_import", title=_("Import contacts"), active="campaigns", campaign=campaign, rows=rows,
-                      text=text, error=None)
+                      text=text, error=None, query=None)
+
+    @app.post("/campaigns/<campaign_id>/customers")
+    @requires(*CAMPAIGN_ROLES)
+    def campaign_customers(campaign_id, db, audit):
+        """The customers a query picks, previewed as an import is; with commit=1 and no problems, added."""
+        campaign = found(db, campaign_id)
+        query = {k: request.forms.getunicode(k, default="") for k in AUDIENCE_FIELDS}
+        try:
+            rows = check_contacts(db, campaign_id, chosen_customers(db, query), region())
+        except AudienceError as exc:
+            response.status = 400
+            return render("campaign_import", title=_("Add customers"), active="campaigns", campaign=campaign,
+                          rows=None, text="", error="; ".join(exc.problems.values()), query=query)
+        bad = [r for r in rows if r["problem"]]
+        if request.forms.get("commit") == "1" and rows and not bad:
+            try:
+                added = store.add_contacts(campaign_id, rows)
+            except CampaignError as exc:
+                response.status = exc.status
+                return render("campaign_import", title=_("Add customers"), active="campaigns", campaign=campaign,
+                              rows=rows, text="", error=str(exc), query=query)
+            audit.record("campaign.import", campaign_id, {"contacts": added, "query": query})
+            redirect(f"/campaigns/{campaign_id}?imported={added}")
+        response.status = 400 if bad else 200
+        return render("campaign_import", title=_("Add customers"), active="campaigns", campaign=campaign, rows=rows,
+                      text="", error=None, query=query)
 
     @app.get("/campaigns/<campaign_id>/contacts.csv")
     @requires(*CAMPAIGN_ROLES)
@@ -360,6 +395,11 @@ def install(app: Bottle, render: Callable[..., str], db_path: str | Path, ticket
         wanted = body.get("contacts")
         if get_campaign(db, campaign_id) is None:
             raise json_error(404, _("no campaign with id %(id)s") % {"id": campaign_id})
+        if isinstance(body.get("query"), dict):
+            try:
+                wanted = chosen_customers(db, body["query"])
+            except AudienceError as exc:
+                raise json_error(400, str(exc), exc.problems) from None
         if not isinstance(wanted, list) or not all(isinstance(c, dict) for c in wanted):
             raise json_error(400, _("contacts: a list of objects with a number"))
         for c in wanted:

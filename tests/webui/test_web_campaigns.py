@@ -232,3 +232,26 @@ def test_agents_may_not_see_or_run_campaigns(add_user, admin, campaign):
     assert agent.get("/campaigns").status == 403
     assert agent.get(f"/api/v1/campaigns/{made['id']}").status == 403
     assert api_call(agent, "POST", f"/api/v1/campaigns/{made['id']}/start", token=agent.csrf("/")).status == 403
+
+
+def test_customers_chosen_by_a_query_are_added_with_their_card(admin, campaign, db_path):
+    made = campaign(name="Spring greetings", purpose="greeting")
+    for name, number, vip in (("Gold Li", "13800138000", "3"), ("Plain Wang", "13900139000", "0"),
+                              ("Blocked Zhao", "13700137000", "5")):
+        reply = api_call(admin, "POST", "/api/v1/customers", {"name": name, "numbers": [number], "vip": vip,
+                                                              "blocked": name.startswith("Blocked")})
+        assert reply.status == 201, reply.text
+    path = f"/api/v1/campaigns/{made['id']}/contacts"
+    bad = api_call(admin, "POST", path, {"query": {"vip_min": "ten", "last_before": "May 1"}})
+    assert bad.status == 400 and set(bad.json()["problems"]) == {"vip_min", "last_before"}
+    # VIP 1 and up, never called before 2020: the gold customer alone (a blocked card is never called).
+    check = api_call(admin, "POST", path, {"query": {"vip_min": "1", "last_before": "2020-01-01"}})
+    assert [(r["name"], r["number"]) for r in check.json()["rows"]] == [("Gold Li", "+8613800138000")]
+    page = admin.post(f"/campaigns/{made['id']}/customers", form={"csrf_token": admin.csrf("/campaigns"),
+                                                                   "vip_min": "1", "commit": "1"})
+    assert page.status == 303
+    assert [(n, name) for n, name, _s, _d in contact_rows(db_path, made["id"])] == [("+8613800138000", "Gold Li")]
+    conn = connect(db_path)
+    card = conn.execute("SELECT customer_id FROM campaign_contacts").fetchone()[0]
+    conn.close()
+    assert card is not None        # the agent's preview shows the card

@@ -50,6 +50,18 @@
       <input type="file" name="file" accept=".csv,text/csv" required></label>
     <button class="btn" type="submit">{{_("Preview")}}</button>
   </form>
+  <form method="post" action="/campaigns/{{campaign['id']}}/customers" class="inline-form" id="customer-query">
+    <input type="hidden" name="csrf_token" value="{{csrf}}">
+    <fieldset><legend>{{_("Or add customers from the customer book")}}</legend>
+    <label class="field"><span>{{_("VIP level at least")}}</span><input type="number" name="vip_min" min="0" max="9"></label>
+    <label class="field"><span>{{_("Last contact before")}}</span><input type="date" name="last_before"></label>
+    <label class="field"><span>{{_("Last contact on or after")}}</span><input type="date" name="last_after"></label>
+    <label class="field"><span>{{_("Open ticket")}}</span>
+      <select name="open_ticket"><option value="">{{_("Any")}}</option><option value="yes">{{_("yes")}}</option><option value="no">{{_("no")}}</option></select></label>
+    <label class="field"><span>{{_("Dedicated agent")}}</span><input type="text" name="agent_id" maxlength="32"></label>
+    <button class="btn" type="submit">{{_("Preview")}}</button>
+    </fieldset>
+  </form>
   <form method="get" action="/campaigns/{{campaign['id']}}" class="inline-form" id="contact-filter">
     <label class="field"><span>{{_("State")}}</span>
       <select name="state"><option value="">{{_("Any")}}</option>

@@ -22,10 +22,17 @@
   % if bad:
   <p class="form-error" role="alert">{{ngettext("%(n)d row has problems: correct the file and preview it again. Nothing was imported.", "%(n)d rows have problems: correct the file and preview it again. Nothing was imported.", len(bad)) % {"n": len(bad)} }}</p>
   % elif rows:
+  % if query is not None:
+  <form method="post" action="/campaigns/{{campaign['id']}}/customers" class="stack">
+    % for key, value in query.items():
+    <input type="hidden" name="{{key}}" value="{{value}}">
+    % end
+  % else:
   <form method="post" action="/campaigns/{{campaign['id']}}/import" enctype="multipart/form-data" class="stack">
+    <textarea name="text" hidden>{{text}}</textarea>
+  % end
     <input type="hidden" name="csrf_token" value="{{csrf}}">
     <input type="hidden" name="commit" value="1">
-    <textarea name="text" hidden>{{text}}</textarea>
     <button class="btn btn-primary" type="submit" id="import-commit">{{ngettext("Add %(n)d contact", "Add %(n)d contacts", len(rows)) % {"n": len(rows)} }}</button>
   </form>
   % else:
