@@ -147,8 +147,8 @@ class Dialer:
                 "campaign.stop": self.cmd_stop, "campaign.status": self.cmd_status,
                 "agent.preview_dial": self.cmd_preview_dial, "agent.preview_skip": self.cmd_preview_skip}
 
-    def cmd_start(self, row: dict, counts: dict | None = None) -> dict:
-        """campaign.start: `row` is the campaign read off the loop (its preparer)."""
+    def cmd_start(self, id: str, row: dict, counts: dict | None = None) -> dict:
+        """campaign.start: `row` is campaign `id` as read off the loop (its preparer)."""
         campaign = Campaign.of(row)
         run = self.running.get(campaign.id)
         state = run.state if run is not None else campaign.state
