@@ -5,7 +5,7 @@ import json
 import logging
 import random
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from drivers.sim import CLEARS, PHONE_KINDS, DtmfStyle, Phone, SimCaller
@@ -174,6 +174,31 @@ def _phone(sec: Section, key: str) -> PhoneScript:
     return phone
 
 
+def _externals(sec: Section) -> list[PhoneScript]:
+    """An `[[externals]]` table: one number, or `count` alike on consecutive numbers from it (a
+    campaign's customers)."""
+    count = sec.get_int("count", 1, 1, 100_000)
+    phone = _phone(sec, "number")
+    if count > 1 and not phone.id.isdigit():
+        raise sec.error("count", f"consecutive numbers start from digits, not {phone.id!r}")
+    return [phone] if count == 1 else [replace(phone, id=str(int(phone.id) + i).zfill(len(phone.id)))
+                                       for i in range(count)]
+
+
+def _numbers(sec: Section) -> list[str]:
+    """A campaign's `numbers`: each a number, or "<first>+<count>" for consecutive ones."""
+    out: list[str] = []
+    for item in sec.get_list("numbers"):
+        first, plus, count = str(item).partition("+")
+        if not plus:
+            out.append(first)
+        elif first.isdigit() and count.isdigit():
+            out += [str(int(first) + i).zfill(len(first)) for i in range(int(count))]
+        else:
+            raise sec.error("numbers", f"expected a number or <first>+<count>, got {item!r}")
+    return out
+
+
 def _press_ok(item) -> bool:
     return (isinstance(item, list) and len(item) == 2 and isinstance(item[0], (int, float))
             and not isinstance(item[0], bool) and item[0] >= 0 and isinstance(item[1], str) and item[1] != ""
@@ -235,7 +260,7 @@ def _campaign(sec: Section, n: int, queues: set[str]) -> tuple[float, dict, list
            "max_attempts": sec.get_int("max_attempts", 3, 1, 20), "retry": json.dumps(retry_s) if retry_s else None,
            "max_lines": sec.get_int("max_lines", 2, 1, 480), "pace": sec.get_float("pace", 1.0, 0.01, 1000.0),
            "created_at": 0.0, "updated_at": 0.0}
-    numbers = [str(x) for x in sec.get_list("numbers")]
+    numbers = _numbers(sec)
     at = sec.get_float("start", 0.0, 0.0)
     sec.done()
     return at, row, numbers
@@ -318,7 +343,7 @@ def load_scenario(path: str | Path) -> Scenario:
                             "key": sec.get_str("key"), "data": json.dumps(data)})
         sec.done()
     scn.supervisors = [_phone(sec, "id") for sec in top.get_tables("supervisors")]
-    scn.externals = [_phone(sec, "number") for sec in top.get_tables("externals")]
+    scn.externals = [phone for sec in top.get_tables("externals") for phone in _externals(sec)]
     pstn = [a.phone for a in scn.agents if a.phone] + [p.id for p in scn.externals]
     if len(set(pstn)) != len(pstn):
         raise top.error("agents", f"a number on the simulated network reaches one phone only: {pstn}")
@@ -500,6 +525,10 @@ class ScenarioRun:
         engine = self.engine
         end = self.scn.seconds
         engine.run(until=lambda: engine.clock.seconds >= end)
+        # The day is over for the campaigns too: their calls in progress finish in the drain.
+        for _, row in self.scn.campaigns:
+            if row["id"] in self.center.dialer.running:
+                self._act(Action(end, "campaign.stop", {"id": row["id"]}))
         engine.run(until=lambda: not self.busy() or engine.clock.seconds >= end + self.scn.drain)
         ticks = engine.stats.status()
         engine.close()
@@ -569,8 +598,8 @@ class ScenarioRun:
                        "digits_pressed": sum(len(c["digits_pressed"]) for c in calls),
                        "digits_detected": sum(len(c["digits_detected"]) for c in calls)},
             "actions": self.action_results,
-            "campaigns": {c["id"]: {**c, "contacts": [r for r in db["campaign_contacts"].rows_where(
-                "campaign_id = ?", [c["id"]], order_by="id")]} for c in db["campaigns"].rows},
+            "campaigns": {c["id"]: {**c, "contacts": list(db["campaign_contacts"].rows_where(
+                "campaign_id = ?", [c["id"]], order_by="id"))} for c in db["campaigns"].rows},
             "ticks": ticks, "database": str(self.paths.db), "recordings": str(self.paths.recordings),
             "queue_log": str(self.paths.queue_log),
         }
