@@ -297,7 +297,21 @@ class Dialer:
             run.due = deque(c for c in contacts if c.id not in busy
                             and c.updated_at >= self.written.get(c.id, float("-inf")))
             run.counts = batch.counts.get(cid, run.counts)
-            self._publish(run)
+            if self._finished(run):
+                run.state = "finished"
+                self._set_state(cid, "finished", ended_at=self.svc.clock.time())
+                del self.running[cid]
+                self._want()
+            else:
+                self._publish(run)
+
+    @staticmethod
+    def _finished(run: Running) -> bool:
+        """Every contact has its end (done, failed, dnc, cancelled) and no call is left: a contact
+        ends only on the loop, so a read showing none open while the loop holds none is not stale."""
+        states = run.counts.get("states")
+        return (states is not None and run.state == "running" and not run.attempts and not run.previews and not run.due
+                and not any(states.get(s) for s in ("pending", "dialing", "preview")))
 
     def _run_campaign(self, run: Running) -> None:
         c = run.campaign
@@ -491,8 +505,10 @@ class Dialer:
             outcome = Outcome.FAX.value
         reached = outcome in REACHED or (outcome == Outcome.ANSWERED_MACHINE.value and a.left_message)
         c = a.campaign
+        # The agent who talked to them, for the campaign's results by agent.
+        agent = {"agent_id": call.agent.id} if call.agent is not None else {}
         if reached:
-            self._write(a.contact, "done", outcome=outcome, result=a.result)
+            self._write(a.contact, "done", outcome=outcome, result=a.result, **agent)
         elif outcome in c.retry and a.contact.attempts < c.max_attempts:
             self._write(a.contact, "pending", outcome=outcome, next_at=self.svc.clock.time() + c.retry[outcome])
         else:

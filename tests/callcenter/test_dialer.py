@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections import Counter
+
+from dataclasses import replace
 
 import pytest
 
@@ -40,7 +43,8 @@ class Contacts:
         rows = sorted(self.box.records.tables["campaign_contacts"].values(), key=lambda r: r.get("next_at") or 0)
         due = {cid: [Contact.of(r) for r in rows if r["campaign_id"] == cid and r["state"] == "pending"
                      and (r.get("next_at") or 0) <= now] for cid in self.wanted}
-        return Batch(due, frozenset(self.box.records.tables["dnc_numbers"]), {})
+        counts = {cid: {"states": Counter(r["state"] for r in rows if r["campaign_id"] == cid)} for cid in self.wanted}
+        return Batch(due, frozenset(self.box.records.tables["dnc_numbers"]), counts)
 
 
 class Desk:
@@ -402,3 +406,43 @@ def test_the_commands_arguments_are_checked_before_the_loop():
                       ("agent.preview_dial", {"agent": "1001"})]:
         with pytest.raises(CommandError):
             check(cmd, args)
+
+
+def test_a_campaign_with_every_contact_ended_is_finished(tmp_path):
+    desk, trunk = message_desk(tmp_path)
+    desk.answers(trunk)
+    desk.center.on_digit(trunk, "1")
+    desk.box.advance(PUMP_S)
+    assert desk.box.records.tables["campaigns"]["c1"]["state"] == "finished"
+    assert desk.center.dialer.status() == []
+
+
+def test_a_campaign_running_when_the_box_stopped_runs_again(tmp_path):
+    first = Desk(tmp_path)
+    row = dict(first.campaign("message"), state="running")
+    box = FakeBox()
+    contacts = Contacts(box)
+    box.records.tables["campaign_contacts"]["k1"] = {
+        "id": "k1", "campaign_id": "c1", "number": NUMBER, "name": "", "data": "{}", "state": "pending",
+        "attempts": 1, "updated_at": EPOCH}
+    center = make_center(box, tmp_path, SALES_FLOW, queues=[QueueConfig("sales")], contacts=contacts,
+                         campaigns=[row])
+    box.advance(PUMP_S)
+    assert [n for _, n in box.lines.dialled] == [NUMBER]
+    assert box.records.tables["campaign_contacts"]["k1"]["attempts"] == 2
+    assert center.dialer.status()[0]["state"] == "running"
+
+
+def test_new_outbound_settings_apply_on_site_reload(tmp_path):
+    desk = Desk(tmp_path, trunks=4, reserved=3, max_lines=4)
+    desk.campaign("message", max_lines=4, pace=1000.0)
+    for i in range(3):
+        desk.contact(f"k{i}", f"+861380000000{i}")
+    desk.start()
+    desk.box.advance(PUMP_S)
+    assert len(desk.dialled()) == 1
+    desk.box.advance(3 * PUMP_S)
+    assert len(desk.dialled()) == 1                     # 3 of the 4 trunks kept for incoming calls
+    desk.center.apply_site(replace(desk.center.site, outbound_reserved=1))
+    desk.box.advance(3 * PUMP_S)
+    assert len(desk.dialled()) == 3
