@@ -497,6 +497,8 @@ class Dialer:
         self._settle(a, data["call"])
         if run is not None:
             self._forget_if_idle(run)
+        # Read again soon: the campaign may be finished now, or its line free for the next contact.
+        self._want()
 
     def _settle(self, a: Attempt, call: Call) -> None:
         """The contact after its attempt: done, retried later, or failed (max_attempts reached)."""

@@ -76,3 +76,4 @@ def test_the_campaigns_never_hold_more_lines_than_the_box_allows(ran):
         held += step
         peak = max(peak, held)
     assert 5 < peak <= 10
+
