@@ -20,7 +20,7 @@ from firmware.callcenter.acd import NO_ANSWER, AcdError, Agent, AgentState
 from firmware.callcenter.calling_window import CallingHours, CallingWindowError, read_hours
 from firmware.callcenter.campaign_reader import Batch, Contact
 from firmware.callcenter.calls import Call, CallState, Disposition
-from firmware.callcenter.legs import NO_LINE, Leg, Outcome, not_reached
+from firmware.callcenter.legs import NO_LINE, Outcome, not_reached
 from firmware.core.application import Services
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ DEFAULT_RETRY = {Outcome.BUSY.value: 600.0, Outcome.CONGESTION.value: 300.0, Out
                  Outcome.FAILED.value: 300.0, Outcome.ANSWERED_MACHINE.value: 3600.0}
 # Outcomes that end a contact as reached.
 REACHED = frozenset((Outcome.ANSWERED_HUMAN.value, Outcome.ANSWERED_UNSURE.value))
-# A campaign's states (campaigns.state) and the ones start may move it from.
+# The states (campaigns.state) campaign.start moves a campaign from.
 STARTABLE = ("draft", "paused")
 
 
@@ -107,7 +107,6 @@ class Attempt:
     contact: Contact
     campaign: Campaign
     call: Call
-    leg: Leg | None = None
     outcome: str = Outcome.FAILED.value
     result: str | None = None
     agent: Agent | None = None
@@ -387,7 +386,6 @@ class Dialer:
             call.event("call:dial_failed", number=contact.number, why=NO_LINE)
             self.center.end_call(call, Disposition.FAILED, "box")
             return None
-        attempt.leg = leg
         self.center.take_trunk(call, leg.line)
         call.set_state(CallState.DIALING)
         call.event("campaign:dial", campaign=run.campaign.id, contact=contact.id, number=contact.number,
