@@ -133,6 +133,15 @@ class Legs:
         """A trunk that looks idle from here (a hint: only seize() takes one), or None."""
         return next(self._idle_trunks(), None)
 
+    def idle_count(self) -> int:
+        """How many trunks look idle now (the dialer keeps some of them for incoming calls)."""
+        return sum(1 for _ in self._idle_trunks())
+
+    def usable_trunks(self) -> Iterator[int]:
+        """The trunks in service (no alarm), busy or not."""
+        return (info.index for info in self.svc.lines.channels
+                if info.kind == ChannelKind.TRUNK and self.svc.alarm(info.index) is None)
+
     def _idle_trunks(self) -> Iterator[int]:
         return (info.index for info in self.svc.lines.channels
                 if info.kind == ChannelKind.TRUNK and info.index not in self.center.calls

@@ -74,6 +74,11 @@ class SiteConfig:
     # of silence that end it as the last resort (0: never).
     hangup_tone_cycles: int = 3
     hangup_silence_s: float = 0.0
+    # Outbound campaigns (firmware/callcenter/dialer.py, `[outbound]`): trunks always left idle for
+    # incoming calls (the dialer seizes one only while more than this many are idle), and the calls all
+    # campaigns together may have at once.
+    outbound_reserved: int = 1
+    outbound_max_lines: int = 2
     # The network's call-progress tones: given by whoever builds the settings (config's read_site),
     # as the call center sits below the config layer and reads no files.
     tones: TonePlan = field(kw_only=True)

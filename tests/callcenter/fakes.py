@@ -209,8 +209,10 @@ class FakeBox:
         return [d for e, d in self.events if e.startswith(prefix)]
 
 
-def make_center(box: FakeBox, tmp_path, flow: str, queues=(), agents=(), supervisors=()):
-    """A CallCenter over the fake services, running `flow` (TOML text)."""
+def make_center(box: FakeBox, tmp_path, flow: str, queues=(), agents=(), supervisors=(), site_options=None,
+                **center_options):
+    """A CallCenter over the fake services, running `flow` (TOML text); `site_options`: more
+    SiteConfig fields, `center_options`: more CallCenter arguments."""
     import textwrap
 
     from firmware.callcenter.center import CallCenter
@@ -221,6 +223,6 @@ def make_center(box: FakeBox, tmp_path, flow: str, queues=(), agents=(), supervi
     path = tmp_path / "flow.toml"
     path.write_text(textwrap.dedent(flow))
     site = SiteConfig(queues=list(queues), agents=list(agents), supervisors=list(supervisors),
-                      tones=load_plan(DEFAULT_PLAN))
+                      tones=load_plan(DEFAULT_PLAN), **(site_options or {}))
     loaded = load_flow(path, set(box.prompts.names()), {q.name for q in queues})
-    return CallCenter(box.services, site, loaded)
+    return CallCenter(box.services, site, loaded, **center_options)

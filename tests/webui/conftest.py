@@ -252,7 +252,8 @@ class FakeEngine:
             with conn:
                 conn.execute("UPDATE campaigns SET state = ? WHERE id = ?", [target, args["id"]])
             status = self._campaign_status(conn, args["id"])
-            self.events.publish("campaign", {"campaign": args["id"], "state": target, "counts": status["counts"]})
+            self.events.publish("campaign", {"campaign": args["id"], "state": target, "lines": 0,
+                                             "counts": {"states": status["counts"], "outcomes": status["outcomes"]}})
             return status
         finally:
             conn.close()
@@ -268,8 +269,8 @@ class FakeEngine:
                                      " outcome IS NOT NULL GROUP BY outcome", [campaign_id]).fetchall())
         due = conn.execute("SELECT MIN(next_at) FROM campaign_contacts WHERE campaign_id = ? AND state = 'pending'",
                            [campaign_id]).fetchone()[0]
-        return {"id": campaign_id, "state": state[0], "lines": 0, "counts": {"states": states, "outcomes": outcomes},
-                "next_at": due}
+        return {"id": campaign_id, "state": state[0], "lines": 0, "due": 0, "previews": 0, "counts": states,
+                "outcomes": outcomes, "next_due": due}
 
     def flow_status(self) -> dict:
         return {"flow": {"name": self.FLOW, "start": "welcome", "nodes": 5}, "language": "en",
