@@ -22,6 +22,7 @@ from firmware.callcenter.campaign_reader import Batch, Contact
 from firmware.callcenter.calls import Call, CallState, Disposition
 from firmware.callcenter.legs import NO_LINE, Outcome, not_reached
 from firmware.core.application import Services
+from firmware.store.phones import dialable
 
 if TYPE_CHECKING:
     from firmware.callcenter.center import CallCenter
@@ -377,7 +378,7 @@ class Dialer:
                     agent_id=agent.id if agent else None)
         run.attempts[call.id] = self.by_call[call.id] = attempt
         leg = self.center.legs.seize(
-            contact.number, on_answer=lambda: self._answered(attempt),
+            dialable(contact.number, self.center.site.region), on_answer=lambda: self._answered(attempt),
             on_fail=lambda why: self._not_reached(attempt, why),
             on_clear=lambda: self._cleared(attempt), call=call, screen=True,
             on_outcome=lambda outcome, cause: self._heard(attempt, outcome, cause),

@@ -88,8 +88,8 @@ class Desk:
         self.center.on_channel_event(ChannelEvent(channel, kind, data))
 
     def dialled(self) -> list[int]:
-        """The trunks a contact's number was dialled on."""
-        return [ch for ch, number in self.box.lines.dialled if number and number.startswith("+86")]
+        """The trunks a contact's number was dialled on (a mobile of the box's own country: as dialled at home)."""
+        return [ch for ch, number in self.box.lines.dialled if number and number.startswith("1380")]
 
     def row(self, kid: str = "k1") -> dict:
         return self.box.records.tables["campaign_contacts"][kid]
@@ -307,6 +307,18 @@ def test_no_calls_on_the_sites_holidays_unless_the_campaign_says(tmp_path, skip,
     assert len(desk.dialled()) == calls
 
 
+def test_a_contact_kept_as_e164_is_dialled_as_the_exchange_takes_it(tmp_path):
+    desk = Desk(tmp_path)
+    desk.campaign("message", pace=30.0)        # a call every 2 s
+    desk.contact("k1", "+8613800000001")       # a mobile at home: no trunk prefix
+    desk.contact("k2", "+862161234567")        # a Shanghai number: with its trunk prefix 0
+    desk.start()
+    for _ in range(5):
+        desk.box.advance(PUMP_S)
+    numbers = {number for _ch, number in desk.box.lines.dialled if number}
+    assert {"13800000001", "02161234567"} <= numbers and not any(n.startswith("+") for n in numbers)
+
+
 def test_calling_hours_hold_from_start_to_before_end_on_their_days():
     hours = read_hours(json.dumps({"days": [1, 2, 3, 4, 5], "start": "09:00", "end": "20:00"}), True)
     monday = dt.datetime(2026, 12, 7)
@@ -438,7 +450,7 @@ def test_a_campaign_running_when_the_box_stopped_runs_again(tmp_path):
     center = make_center(box, tmp_path, SALES_FLOW, queues=[QueueConfig("sales")], contacts=contacts,
                          campaigns=[row])
     box.advance(PUMP_S)
-    assert [n for _, n in box.lines.dialled] == [NUMBER]
+    assert [n for _, n in box.lines.dialled] == ["13800000001"]   # NUMBER as the exchange takes it
     assert box.records.tables["campaign_contacts"]["k1"]["attempts"] == 2
     assert center.dialer.status()[0]["state"] == "running"
 
