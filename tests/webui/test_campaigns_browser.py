@@ -43,3 +43,32 @@ def test_an_agent_sees_the_previewed_contact_with_its_card_and_dials_it_with_a_k
         time.sleep(0.05)
     wait.until(EC.invisibility_of_element_located((By.ID, "preview")))
     assert browser.get_log("browser") == []
+
+
+def test_the_campaigns_list_follows_the_engines_campaign_events(browser, live_server, admin, password, engine):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    made = api_call(admin, "POST", "/api/v1/campaigns", {
+        "name": "Warranty reminder", "mode": "message", "purpose": "reminder", "prompt": "welcome",
+        "hours": {"days": [1, 2, 3, 4, 5], "start": "09:00", "end": "18:00"}})
+    assert made.status == 201, made.text
+    campaign = made.json()["campaign"]["id"]
+    browser.get(live_server + "/login")
+    browser.find_element(By.NAME, "username").send_keys("admin")
+    browser.find_element(By.NAME, "password").send_keys(password)
+    browser.find_element(By.CSS_SELECTOR, "form[action='/login'] button[type=submit]").click()
+    browser.get(live_server + "/campaigns")
+    row = f"tr[data-campaign='{campaign}']"
+    assert browser.find_element(By.CSS_SELECTOR, f"{row} [data-field=state]").text == "draft"
+    state = browser.find_element(By.CSS_SELECTOR, f"{row} [data-field=state]")
+
+    def changed(_browser) -> bool:
+        # The page's stream opens after the page: the engine's event is said again until the page has heard it,
+        # as the dialer says each change.
+        engine.events.publish("campaign", {"campaign": campaign, "state": "running", "lines": 2, "counts": {
+            "states": {"pending": 40, "dialing": 2, "done": 7, "failed": 1}}})
+        return state.text == "running"
+    WebDriverWait(browser, 10, poll_frequency=0.2).until(changed)
+    assert browser.find_element(By.CSS_SELECTOR, f"{row} [data-field=done]").text == "8"
+    assert browser.find_element(By.CSS_SELECTOR, f"{row} [data-field=pending]").text == "40"
