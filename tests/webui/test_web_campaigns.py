@@ -255,3 +255,38 @@ def test_customers_chosen_by_a_query_are_added_with_their_card(admin, campaign, 
     card = conn.execute("SELECT customer_id FROM campaign_contacts").fetchone()[0]
     conn.close()
     assert card is not None        # the agent's preview shows the card
+
+
+def test_the_campaign_report_counts_attempts_reached_confirmed_answers_and_agents(admin, campaign, db_path, clock):
+    import datetime as dt
+
+    made = campaign(survey={"prompt": "welcome", "keys": "12345"}, purpose="survey")
+    api_call(admin, "POST", f"/api/v1/campaigns/{made['id']}/contacts", {"commit": True, "contacts": [
+        {"number": n} for n in ("13800138001", "13800138002", "13800138003", "13800138004")]})
+    now = clock()
+    # What the dialer writes: four contacts tried, five calls, one put through to an agent.
+    ends = {"+8613800138001": ("done", "answered_human", "5"), "+8613800138002": ("done", "answered_human", "1"),
+            "+8613800138003": ("done", "answered_unsure", "4"), "+8613800138004": ("failed", "busy", None)}
+    conn = connect(db_path)
+    with conn:
+        for number, (state, outcome, result) in ends.items():
+            conn.execute("UPDATE campaign_contacts SET state = ?, outcome = ?, result = ?, attempts = 1, updated_at = ?"
+                         " WHERE number = ?", [state, outcome, result, now, number])
+        for i in range(5):
+            conn.execute("INSERT INTO calls (id, direction, number, arrived_at, campaign_id, connected_at, agent_id)"
+                         " VALUES (?, 'outbound', ?, ?, ?, ?, ?)", [f"o{i}", "13800138001", now, made["id"],
+                                                                   now + 5 if i == 0 else None, "1001" if i == 0 else None])
+    conn.close()
+    day = dt.date.fromtimestamp(now).isoformat()
+    body = admin.get(f"/api/v1/reports/campaigns?from={day}&to={day}").json()
+    found = next(t for t in body["tables"] if t["name"] == "campaigns")
+    row = dict(zip([c["key"] for c in found["columns"]], found["rows"][0]))
+    assert (row["contacts"], row["attempts"], row["reached"], row["confirmed"], row["survey_answers"],
+            row["agent_connects"]) == (4, 5, 3, 1, 3, 1)    # confirm key 1 is also an answer here
+    assert row["reached_share"] == pytest.approx(0.75) and row["survey_mean"] == pytest.approx(10 / 3, abs=1e-3)
+    outcomes = next(t for t in body["tables"] if t["name"] == "campaign_outcomes")["rows"]
+    assert sorted(outcomes) == sorted([["answered by a person", 2], ["answered (unsure)", 1], ["busy", 1]])
+    exported = admin.get(f"/api/v1/reports/campaigns?from={day}&to={day}&format=csv")
+    assert exported.status == 200 and exported.body.startswith("\ufeff".encode())
+    assert admin.get(f"/api/v1/reports/campaigns?from={day}&to={day}&format=xlsx").status == 200
+    assert admin.get(f"/reports/campaigns?from={day}&to={day}").status == 200

@@ -3,7 +3,7 @@ page, API and exports (JSON, CSV, Excel with native charts) in webui/reports/web
 from __future__ import annotations
 
 from ..i18n import N_
-from . import agents, calls, complaints, details, ivr, tickets
+from . import agents, calls, campaigns, complaints, details, ivr, tickets
 from .registry import REPORTS, Report, register
 
 # Supervisors and admins read every report; an agent reads the agents' report for themself.
@@ -14,6 +14,7 @@ register(Report("ivr", N_("IVR"), ivr.report, MANAGERS))
 register(Report("agents", N_("Agents"), agents.report, MANAGERS, agents_own=True))
 register(Report("tickets", N_("Tickets"), tickets.report, MANAGERS))
 register(Report("complaints", N_("Complaints"), complaints.report, MANAGERS))
+register(Report("campaigns", N_("Campaigns"), campaigns.report, MANAGERS))
 register(Report("call_details", N_("Calls in detail"), details.call_details, MANAGERS, paged=True))
 register(Report("ticket_details", N_("Tickets in detail"), details.ticket_details, MANAGERS, paged=True))
 
