@@ -14,6 +14,7 @@ from pathlib import Path
 
 from firmware.store.phones import PhoneNumberError, normalize
 
+from .customer_cards import DATE_FIELDS
 from .i18n import N_
 from .i18n import gettext as _
 from .write_store import WriteStore
@@ -389,6 +390,36 @@ class CampaignStore(WriteStore):
                                 " campaign_id = ? AND state = 'pending'", [now, campaign_id]).rowcount
         return self.write(cancel)
 
+    # --- reminder rules ------------------------------------------------------------------------------
+    def add_rule(self, campaign_id: str, field: object, days_before: object, user: dict) -> dict:
+        """The rule "`days_before` days before the customer's `field`": each day the customers whose date is that
+        near become contacts of the campaign, once per date (webui/care_calls.py Reminders)."""
+        problems: dict[str, str] = {}
+        if field not in DATE_FIELDS:
+            problems["field"] = _("one of: %(list)s") % {"list": ", ".join(DATE_FIELDS)}
+        days = _int(days_before, 0, MAX_DAYS_BEFORE, "days_before", problems)
+        if problems:
+            raise CampaignError(_("The rule has mistakes; see each field."), 400, problems)
+        rule_id = uuid.uuid4().hex
+
+        def insert(conn, now):
+            campaign = get_campaign(conn, campaign_id)
+            if campaign is None:
+                raise CampaignError(_("no campaign with id %(id)s") % {"id": campaign_id}, 404)
+            if campaign["mode"] != "message":
+                raise CampaignError(_("a reminder rule feeds a message campaign"), 409)
+            conn.execute("INSERT INTO campaign_rules (id, campaign_id, field, days_before, enabled, created_by,"
+                         " created_at, updated_at) VALUES (?, ?, ?, ?, 1, ?, ?, ?)",
+                         [rule_id, campaign_id, field, days, user["username"], now, now])
+            return next(r for r in list_rules(conn, campaign_id) if r["id"] == rule_id)
+        return self.write(insert)
+
+    def remove_rule(self, campaign_id: str, rule_id: str) -> bool:
+        def remove(conn, now):
+            return conn.execute("DELETE FROM campaign_rules WHERE id = ? AND campaign_id = ?",
+                                [rule_id, campaign_id]).rowcount > 0
+        return self.write(remove)
+
     # --- the do-not-call list -------------------------------------------------------------------------
     def add_dnc(self, numbers: list[str], reason: str, user: dict) -> int:
         """List the (already normalized) numbers; their pending contacts in every campaign become `dnc`
@@ -407,6 +438,17 @@ class CampaignStore(WriteStore):
         def remove(conn, now):
             return conn.execute("DELETE FROM dnc_numbers WHERE id = ?", [number]).rowcount > 0
         return self.write(remove)
+
+
+# Reminder rules look ahead at most a year: a warranty is called about weeks before it ends, not years.
+MAX_DAYS_BEFORE = 365
+
+
+def list_rules(db: sqlite3.Connection, campaign_id: str) -> list[dict]:
+    cur = db.execute("SELECT id, campaign_id, field, days_before, enabled, created_by, created_at FROM campaign_rules"
+                     " WHERE campaign_id = ? ORDER BY created_at", [campaign_id])
+    names = [c[0] for c in cur.description]
+    return [dict(zip(names, r)) for r in cur.fetchall()]
 
 
 def dnc_list(db: sqlite3.Connection, query: str = "", limit: int = 500) -> list[dict]:

@@ -18,9 +18,9 @@ from .campaign_audience import AudienceError, audience
 from .campaign_csv import export_contacts, read_contacts
 from .campaign_store import (CONTACT_STATES, DEFAULT_HOURS, DEFAULT_RETRY, EDITABLE_STATES, MODES, OUTCOMES, PER_PAGE,
                              PURPOSES, STATES, CampaignError, CampaignStore, check_contacts, check_definition, counts,
-                             dnc_list, get_campaign, list_campaigns, list_contacts)
+                             dnc_list, get_campaign, list_campaigns, list_contacts, list_rules)
 from .care_calls import SatisfactionQueue
-from .customer_cards import site_region
+from .customer_cards import DATE_FIELDS, LABELS, site_region
 from .customer_csv import MAX_IMPORT_BYTES, MAX_IMPORT_ROWS, CsvError, decode
 from .engine import CommandRefused, Engine, EngineUnavailable
 from .flows import _prompt_files, _running
@@ -110,7 +110,8 @@ def install(app: Bottle, render: Callable[..., str], db_path: str | Path, ticket
                       contacts=contacts, total=total, page=page, pages=max(1, math.ceil(total / PER_PAGE)),
                       filters={"state": state, "outcome": outcome, "q": text},
                       counts=counts(db, campaign["id"]), editable=campaign["state"] in EDITABLE_STATES,
-                      imported=query.get("imported"), **page_args)
+                      imported=query.get("imported"), rules=list_rules(db, campaign["id"]),
+                      date_fields={f: _(LABELS[f]) for f in DATE_FIELDS}, **page_args)
 
     def as_form(campaign: dict) -> dict:
         hours: dict = campaign["hours"] or DEFAULT_HOURS
@@ -259,6 +260,27 @@ def install(app: Bottle, render: Callable[..., str], db_path: str | Path, ticket
         response.status = 400 if bad else 200
         return render("campaign_import", title=_("Add customers"), active="campaigns", campaign=campaign, rows=rows,
                       text="", error=None, query=query)
+
+    @app.post("/campaigns/<campaign_id>/rules")
+    @requires(*CAMPAIGN_ROLES)
+    def campaign_rule_add(campaign_id, db, engine, user, audit):
+        campaign = found(db, campaign_id)
+        try:
+            rule = store.add_rule(campaign_id, request.forms.getunicode("field", default=""),
+                                  request.forms.getunicode("days_before", default=""), user)
+        except CampaignError as exc:
+            return edit_page(db, engine, campaign, as_form(campaign), {}, exc.status,
+                             "; ".join([str(exc), *exc.problems.values()]))
+        audit.record("campaign.rule_add", campaign_id, {"field": rule["field"], "days_before": rule["days_before"]})
+        redirect(f"/campaigns/{campaign_id}#rules")
+
+    @app.post("/campaigns/<campaign_id>/rules/<rule_id>/delete")
+    @requires(*CAMPAIGN_ROLES)
+    def campaign_rule_remove(campaign_id, rule_id, db, audit):
+        found(db, campaign_id)
+        if store.remove_rule(campaign_id, rule_id):
+            audit.record("campaign.rule_remove", campaign_id, {"rule": rule_id})
+        redirect(f"/campaigns/{campaign_id}#rules")
 
     @app.get("/campaigns/<campaign_id>/contacts.csv")
     @requires(*CAMPAIGN_ROLES)
@@ -433,6 +455,33 @@ def install(app: Bottle, render: Callable[..., str], db_path: str | Path, ticket
         audit.record("campaign.import", campaign_id, {"contacts": added})
         response.status = 201
         return {"imported": added, "rows": rows, "problems": 0}
+
+    @app.get("/api/v1/campaigns/<campaign_id>/rules")
+    @requires(*CAMPAIGN_ROLES)
+    def api_rules(campaign_id, db):
+        if get_campaign(db, campaign_id) is None:
+            raise json_error(404, _("no campaign with id %(id)s") % {"id": campaign_id})
+        return {"rules": list_rules(db, campaign_id)}
+
+    @app.post("/api/v1/campaigns/<campaign_id>/rules")
+    @requires(*CAMPAIGN_ROLES)
+    def api_rule_add(campaign_id, user, audit):
+        body = json_body()
+        try:
+            rule = store.add_rule(campaign_id, body.get("field"), body.get("days_before"), user)
+        except CampaignError as exc:
+            raise _refusal(exc) from None
+        audit.record("campaign.rule_add", campaign_id, {"field": rule["field"], "days_before": rule["days_before"]})
+        response.status = 201
+        return {"rule": rule}
+
+    @app.delete("/api/v1/campaigns/<campaign_id>/rules/<rule_id>")
+    @requires(*CAMPAIGN_ROLES)
+    def api_rule_remove(campaign_id, rule_id, audit):
+        if not store.remove_rule(campaign_id, rule_id):
+            raise json_error(404, _("no such rule in this campaign"))
+        audit.record("campaign.rule_remove", campaign_id, {"rule": rule_id})
+        return {"removed": rule_id}
 
     @app.get("/api/v1/dnc")
     @requires(*CAMPAIGN_ROLES)

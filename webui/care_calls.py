@@ -1,4 +1,12 @@
-"""The ticket satisfaction call (issue 16 item 4, docs/architecture.md §24): a ticket moving to resolved adds
+"""Care calls made from the records (issue 16 item 4, docs/architecture.md §24): reminders from customer data,
+and the ticket satisfaction call.
+
+Reminders: a rule "N days before <a card's date>" (campaign_rules) adds, each day, the customers whose date
+is N days away or nearer (and not past) to its message campaign, once per customer, rule and date (the
+contact carries `rule_id` and `due_date` under a unique index), so a day the box was off is caught up
+and a restart adds nobody twice.
+
+The ticket satisfaction call: a ticket moving to resolved adds
 its customer's number to the standing satisfaction campaign (a message call asking a score 1-5), and when the
 dialer has written the answer, the answer is recorded on the ticket exactly as the agent's satisfaction
 callback records it (webui/ticket_store.py record_satisfaction: confirmed and closed, or reopened).
@@ -8,6 +16,7 @@ contact whose ticket is still resolved and whose answer came after that resoluti
 record moves the ticket on, so a restart records what was missed and nothing twice."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import sqlite3
@@ -15,10 +24,10 @@ import time
 import uuid
 from pathlib import Path
 
-from firmware.store import connect_readonly
+from firmware.store import connect, connect_readonly, write_transaction
 from firmware.store.phones import PhoneNumberError, normalize
 
-from .customer_cards import site_region
+from .customer_cards import DATE_FIELDS, site_region
 from .ticket_config import load_ticket_config, ticket_config_path
 from .ticket_store import SCORES, TicketError, TicketStore
 
@@ -119,3 +128,52 @@ class SatisfactionAnswers:
     def close(self) -> None:
         self.tickets.close()
 
+
+
+class Reminders:
+    """One pass at a time (webui/webhook_delivery.py DeliveryThread repeats it): every enabled rule of a
+    campaign not stopped or finished adds the customers now due; True while more may be due."""
+
+    BATCH = 500
+
+    def __init__(self, db_path: str | Path, clock=time.time):
+        self.conn = connect(db_path)
+        self.clock = clock
+
+    def pass_once(self) -> bool:
+        today = dt.date.fromtimestamp(self.clock())
+        added = 0
+        rules = self.conn.execute(
+            "SELECT r.id, r.campaign_id, r.field, r.days_before FROM campaign_rules r JOIN campaigns c"
+            " ON c.id = r.campaign_id WHERE r.enabled AND c.state IN (?, ?, ?)", OPEN_STATES).fetchall()
+        for rule_id, campaign_id, field, days_before in rules:
+            if field not in DATE_FIELDS:    # the column name goes into the query: only a card's date column
+                continue
+            added += self.add_due(rule_id, campaign_id, field, today, today + dt.timedelta(days=days_before))
+        return added >= self.BATCH
+
+    def add_due(self, rule_id: str, campaign_id: str, field: str, today: dt.date, until: dt.date) -> int:
+        """The live, unblocked customers whose `field` falls from today to `until`, not yet added for that
+        date by this rule, added as contacts (a do-not-call number as `dnc`); how many."""
+        now = self.clock()
+        with write_transaction(self.conn) as conn:
+            due = conn.execute(
+                f"SELECT c.id, c.name, c.{field}, (SELECT n.number FROM customer_numbers n WHERE n.customer_id = c.id"
+                " ORDER BY n.created_at, n.rowid LIMIT 1) FROM customers c WHERE c.merged_into IS NULL"
+                f" AND NOT coalesce(c.blocked, 0) AND c.{field} >= ? AND c.{field} <= ? AND NOT EXISTS"
+                " (SELECT 1 FROM campaign_contacts k WHERE k.rule_id = ? AND k.customer_id = c.id"
+                f" AND k.due_date = c.{field}) LIMIT ?",
+                [today.isoformat(), until.isoformat(), rule_id, self.BATCH]).fetchall()
+            blocked = {n for (n,) in conn.execute("SELECT id FROM dnc_numbers")}
+            rows = [(uuid.uuid4().hex, campaign_id, number, card_id, name,
+                     json.dumps({field: date}, ensure_ascii=False), "dnc" if number in blocked else "pending", now,
+                     rule_id, date) for card_id, name, date, number in due if number]
+            conn.executemany("INSERT OR IGNORE INTO campaign_contacts (id, campaign_id, number, customer_id, name,"
+                             " data, state, attempts, updated_at, rule_id, due_date) VALUES (?, ?, ?, ?, ?, ?, ?, 0,"
+                             " ?, ?, ?)", rows)
+        if rows:
+            log.info("reminder rule %s: %d customers added to campaign %s", rule_id, len(rows), campaign_id)
+        return len(rows)
+
+    def close(self) -> None:
+        self.conn.close()

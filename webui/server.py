@@ -18,7 +18,7 @@ from firmware.core import logfiles
 from .app import create_app
 from .front import Limits, Server
 from .mail_delivery import MailSender, SiteMail
-from .care_calls import SatisfactionAnswers
+from .care_calls import Reminders, SatisfactionAnswers
 from .report_runner import ReportRunner
 from .webhook_delivery import Deliverer, DeliveryThread
 
@@ -114,6 +114,8 @@ def serve(state_dir: str | Path, host: str = "127.0.0.1", port: int = 8080) -> N
     reports = DeliveryThread(ReportRunner(state / "branchline.db", state / "reports"), name="reports").start()
     # The satisfaction calls' answers recorded on their tickets (webui/care_calls.py).
     satisfaction = DeliveryThread(SatisfactionAnswers(state / "branchline.db"), name="satisfaction").start()
+    # The reminder rules' customers added to their campaigns each day (webui/care_calls.py).
+    reminders = DeliveryThread(Reminders(state / "branchline.db"), name="reminders").start()
     server = make_server(app, host, port)
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
@@ -143,6 +145,7 @@ def serve(state_dir: str | Path, host: str = "127.0.0.1", port: int = 8080) -> N
         mail.stop()
         reports.stop()
         satisfaction.stop()
+        reminders.stop()
         app.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)

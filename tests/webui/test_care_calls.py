@@ -99,3 +99,46 @@ def test_without_the_setting_or_a_campaign_no_call_is_made(admin, db_path):
 def test_with_the_setting_and_no_open_campaign_the_ticket_still_resolves(satisfaction_call, admin, db_path):
     resolved_ticket(admin, "13800138000")
     assert satisfaction_contacts(db_path) == []
+
+
+def test_a_reminder_rule_adds_each_customer_once_for_each_date_as_the_date_nears(admin, db_path, clock):
+    import datetime as dt
+
+    from webui.care_calls import Reminders
+
+    today = dt.date.fromtimestamp(clock())
+    day = lambda n: (today + dt.timedelta(days=n)).isoformat()   # noqa: E731
+    campaign = api_call(admin, "POST", "/api/v1/campaigns", {
+        "name": "Warranty ends", "mode": "message", "purpose": "reminder", "prompt": "welcome",
+        "hours": {"days": [1, 2, 3, 4, 5], "start": "09:00", "end": "18:00"}}).json()["campaign"]
+    for name, number, until in (("Soon", "13800138001", day(20)), ("Later", "13800138002", day(45)),
+                                ("Past", "13800138003", day(-1)), ("None", "13800138004", "")):
+        made = api_call(admin, "POST", "/api/v1/customers", {"name": name, "numbers": [number],
+                                                             "warranty_until": until})
+        assert made.status == 201, made.text
+    bad = api_call(admin, "POST", "/api/v1/customers", {"name": "Bad", "numbers": ["13800138009"],
+                                                        "warranty_until": "31/12/2026"})
+    assert bad.status == 400 and "warranty_until" in bad.json()["problems"]
+    refused = api_call(admin, "POST", f"/api/v1/campaigns/{campaign['id']}/rules", {"field": "birthday",
+                                                                                    "days_before": 400})
+    assert refused.status == 400 and set(refused.json()["problems"]) == {"field", "days_before"}
+    rule = api_call(admin, "POST", f"/api/v1/campaigns/{campaign['id']}/rules",
+                    {"field": "warranty_until", "days_before": 30})
+    assert rule.status == 201, rule.text
+    reminders = Reminders(db_path, clock)
+    try:
+        reminders.pass_once()
+        reminders.pass_once()                   # the next pass (or a restart) adds nobody twice
+        contacts = admin.get(f"/api/v1/campaigns/{campaign['id']}/contacts").json()["contacts"]
+        assert [(c["name"], c["number"], c["data"]) for c in contacts] == [
+            ("Soon", "+8613800138001", {"warranty_until": day(20)})]
+        page = admin.get(f"/campaigns/{campaign['id']}")
+        assert page.status == 200 and "30 days before Warranty until" in page.text
+        clock.advance(20 * 86400)                # twenty days on, the later warranty is 25 days away
+        reminders.pass_once()
+        conn = connect(db_path)
+        names = [n for (n,) in conn.execute("SELECT name FROM campaign_contacts ORDER BY rowid")]
+        conn.close()
+        assert names == ["Soon", "Later"]
+    finally:
+        reminders.close()

@@ -111,6 +111,36 @@
   </nav>
   % end
 </section>
+<section class="panel" id="rules">
+  <h2>{{_("Reminder rules")}}</h2>
+  <p class="muted">{{_("Each day, the customers whose date is this many days away or nearer become contacts of this campaign, once for each date.")}}</p>
+  % if rules:
+  <ul class="plain">
+    % for rule in rules:
+    <li data-rule="{{rule['id']}}">{{_("%(days)d days before %(field)s") % {'days': rule['days_before'], 'field': date_fields.get(rule['field'], rule['field'])} }}
+      <form method="post" action="/campaigns/{{campaign['id']}}/rules/{{rule['id']}}/delete" class="inline-form">
+        <input type="hidden" name="csrf_token" value="{{csrf}}">
+        <button class="btn btn-ghost btn-sm" type="submit">{{_("Remove")}}</button>
+      </form></li>
+    % end
+  </ul>
+  % end
+  % if campaign['mode'] == 'message':
+  <form method="post" action="/campaigns/{{campaign['id']}}/rules" class="inline-form" id="rule-form">
+    <input type="hidden" name="csrf_token" value="{{csrf}}">
+    <label class="field"><span>{{_("Days before")}}</span><input type="number" name="days_before" min="0" max="365" value="30" required></label>
+    <label class="field"><span>{{_("the customer's")}}</span>
+      <select name="field">
+        % for key, label in date_fields.items():
+        <option value="{{key}}">{{label}}</option>
+        % end
+      </select></label>
+    <button class="btn" type="submit">{{_("Add rule")}}</button>
+  </form>
+  % else:
+  <p class="hint">{{_("Reminder rules feed message campaigns.")}}</p>
+  % end
+</section>
 <section class="panel" id="definition">
   <h2>{{_("Definition")}}</h2>
   % if not editable:
