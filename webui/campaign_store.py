@@ -2,7 +2,7 @@
 concurrency (`version`, like tickets), contacts added all at once or not at all, and the do-not-call list.
 
 The engine's dialer owns a campaign's `state` and a contact's progress (docs/architecture.md, outbound);
-the web only inserts contacts, cancels pending ones and edits a definition while it is draft or paused."""
+the web only inserts contacts and edits a definition while it is draft or paused."""
 from __future__ import annotations
 
 import json
@@ -382,13 +382,6 @@ class CampaignStore(WriteStore):
                   "dnc" if r["dnc"] else "pending", now) for r in again])
             return len(again)
         return self.write(insert)
-
-    def cancel_pending(self, campaign_id: str) -> int:
-        """Cancel the contacts not yet dialled (a list loaded by mistake); dialled ones keep their record."""
-        def cancel(conn, now):
-            return conn.execute("UPDATE campaign_contacts SET state = 'cancelled', updated_at = ? WHERE"
-                                " campaign_id = ? AND state = 'pending'", [now, campaign_id]).rowcount
-        return self.write(cancel)
 
     # --- reminder rules ------------------------------------------------------------------------------
     def add_rule(self, campaign_id: str, field: object, days_before: object, user: dict) -> dict:
