@@ -419,7 +419,7 @@ def m0017_sms_mail(db: Database) -> None:
 
 
 def m0018_campaigns(db: Database) -> None:
-    # Outbound campaigns (docs/architecture.md, outbound): the web writes a campaign's definition and its
+    # Outbound campaigns (docs/architecture.md §23): the web writes a campaign's definition and its
     # contacts; the engine's dialer runs it (start, pause, stop are control commands) and writes each
     # contact's attempts and outcome. Both processes write contacts, never the same columns at once:
     # the web inserts and cancels, the dialer moves a contact through its states.
