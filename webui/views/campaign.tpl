@@ -17,24 +17,24 @@
     </form>
     % end
   </div>
-  <dl class="figures">
+  <div class="tiles" aria-label="{{_("Contacts")}}">
     % for state, label in labels['contact_states'].items():
-    <div><dt>{{label}}</dt><dd data-field="count-{{state}}">{{counts['states'].get(state, 0)}}</dd></div>
+    <div class="tile"><div class="tile-label">{{label}}</div><div class="tile-value" data-field="count-{{state}}">{{counts['states'].get(state, 0)}}</div></div>
     % end
-  </dl>
+  </div>
   % if counts['outcomes']:
   <h3>{{_("Last outcome")}}</h3>
-  <dl class="figures" id="outcomes">
+  <dl class="facts" id="outcomes">
     % for outcome, n in sorted(counts['outcomes'].items()):
-    <div><dt>{{labels['outcomes'].get(outcome, outcome)}}</dt><dd>{{n}}</dd></div>
+    <dt>{{labels['outcomes'].get(outcome, outcome)}}</dt><dd>{{n}}</dd>
     % end
   </dl>
   % end
   % if counts['results']:
   <h3>{{_("Answers (keys pressed)")}}</h3>
-  <dl class="figures" id="results">
+  <dl class="facts" id="results">
     % for result, n in sorted(counts['results'].items()):
-    <div><dt>{{result}}</dt><dd>{{n}}</dd></div>
+    <dt>{{result}}</dt><dd>{{n}}</dd>
     % end
   </dl>
   % end
