@@ -98,6 +98,11 @@ def _paused(body: dict) -> dict:
     return {} if paused is None else {"paused": paused}
 
 
+def _contact(body: dict) -> dict:
+    # A preview campaign's contact the console shows (the `preview` live event's `contact`).
+    return {"contact": _required(body, "contact", MAX_ID)}
+
+
 def _nothing(body: dict) -> dict:
     return {}
 
@@ -105,7 +110,7 @@ def _nothing(body: dict) -> dict:
 # Each action's arguments as the engine takes them, read from the request's JSON object.
 ARGUMENTS: dict[str, Callable[[dict], dict]] = {
     "not_ready": _reason, "transfer": _transfer, "conference": _target, "dial": _dial, "wrapup": _wrapup,
-    "pause_recording": _paused}
+    "pause_recording": _paused, "preview_dial": _contact, "preview_skip": _contact}
 # The actions on the agent's call (those whose engine command takes `call`): they carry the call the page
 # shows, and the engine refuses them when that call is no longer the agent's (a stale page never acts on
 # the next call).

@@ -22,6 +22,7 @@ from .backup import install as install_backup
 from .auth import (PASSWORD_MAX, PASSWORD_MIN, Auth, SignInError, always_open, hash_password, new_password_problems,
                    normalize_username, open_before_password_change, public, requires, user_has, username_problem)
 from .config import CONFIG_ROLES, install as install_config
+from .campaigns import CAMPAIGN_ROLES, install as install_campaigns
 from .console import install as install_console
 from .customer_cards import CardWriter
 from .console import sees_console
@@ -140,7 +141,8 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
                       can_configure=user_has(user, *CONFIG_ROLES), can_see_tickets=user_has(user, *TICKET_ROLES),
                       can_see_customers=user_has(user, *CUSTOMER_ROLES),
                       can_see_wallboard=user_has(user, *WALLBOARD_ROLES), can_see_reports=user_has(user, *REPORT_ROLES),
-                      can_see_recordings=user_has(user, *RECORDING_ROLES))
+                      can_see_recordings=user_has(user, *RECORDING_ROLES),
+                      can_see_campaigns=user_has(user, *CAMPAIGN_ROLES))
         return template(name, template_lookup=TEMPLATE_LOOKUP, **kwargs)
 
     @app.hook("after_request")
@@ -369,6 +371,7 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
     install_mail(app, render, db_path, clock)  # admin's mail outbox and test message (webui/mail_page.py)
     tickets = install_tickets(app, render, db_path, clock)  # tickets and their API (webui/tickets.py)
     app.install(Resource("ticket_store", lambda: tickets, close=tickets.close))
+    install_campaigns(app, render, db_path, tickets, clock)  # outbound campaigns, do-not-call list (webui/campaigns.py)
     install_customers(app, render, Path(db_path).parent)  # customer cards (webui/customers.py)
     install_events(app, hub, auth)  # the pages' live event stream (webui/events.py)
     install_reports(app, render, db_path, site, clock)  # reports, their API and exports (webui/reports/)

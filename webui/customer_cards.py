@@ -1,6 +1,7 @@
 """Customer cards (docs/requirements.md R4): checking, reading, searching, writing and merging cards."""
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
 import threading
 import time
@@ -23,9 +24,13 @@ MAX_VIP = 9
 # Numbers on one card: a person's mobile, office, home and fax, or a company's switchboard lines.
 MAX_NUMBERS = 10
 # The fields a card is read and written by, in the order forms, the API and the CSV file show them.
-FIELDS = ("name", "numbers", "company", "address", "vip", "agent_id", "blocked", "notes")
+FIELDS = ("name", "numbers", "company", "address", "vip", "agent_id", "blocked", "notes", "warranty_until",
+          "service_due")
 LABELS = {"name": N_("Name"), "numbers": N_("Phone numbers"), "company": N_("Company"), "address": N_("Address"),
-          "vip": N_("VIP level"), "agent_id": N_("Dedicated agent"), "blocked": N_("Blocked"), "notes": N_("Notes")}
+          "vip": N_("VIP level"), "agent_id": N_("Dedicated agent"), "blocked": N_("Blocked"), "notes": N_("Notes"),
+          "warranty_until": N_("Warranty until"), "service_due": N_("Service due")}
+# The dates an after-sales team calls customers ahead of (reminder rules, docs/architecture.md §24).
+DATE_FIELDS = ("warranty_until", "service_due")
 # docs/requirements.md R17: VIP level, dedicated agent and blocking change how the box routes a
 # caller; agents record who called and why, supervisors and admins decide the routing.
 ROUTING_FIELDS = ("vip", "agent_id", "blocked")
@@ -106,6 +111,19 @@ def check_numbers(value, region: str, problems: dict[str, str]) -> list[str]:
     return out
 
 
+def _day(value, field: str, problems: dict[str, str]) -> str | None:
+    """A date field as YYYY-MM-DD (ISO 8601), None when empty."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        if isinstance(value, str) and len(value.strip()) == 10:
+            return dt.date.fromisoformat(value.strip()).isoformat()
+    except ValueError:
+        pass
+    problems[field] = _("A date as YYYY-MM-DD, or empty.")
+    return None
+
+
 def check_card(data: Mapping, region: str, agents: dict[str, str] | None, *, creating: bool,
                may_route: bool, current: dict | None = None) -> dict:
     """The fields of `data` (a JSON body, or a form turned into one) checked and normalised.
@@ -133,6 +151,9 @@ def check_card(data: Mapping, region: str, agents: dict[str, str] | None, *, cre
             problems["vip"] = _("A level from 0 (ordinary) to %(max)d.") % {"max": MAX_VIP}
         else:
             changes["vip"] = vip
+    for field in DATE_FIELDS:
+        if field in data:
+            changes[field] = _day(data[field], field, problems)
     if "blocked" in data:
         if not isinstance(data["blocked"], bool):
             problems["blocked"] = _("Must be true or false.")
@@ -171,7 +192,7 @@ def _numbers(db: sqlite3.Connection, ids: list[str]) -> dict[str, list[dict]]:
 
 def _card(row: dict, numbers: list[dict]) -> dict:
     card = {key: row[key] for key in ("id", "name", "company", "address", "vip", "agent_id", "notes", "version",
-                                      "created_at", "updated_at", "merged_into")}
+                                      "created_at", "updated_at", "merged_into", *DATE_FIELDS)}
     card["blocked"] = bool(row["blocked"])
     card["vip"] = row["vip"] or 0
     card["numbers"] = numbers
@@ -179,7 +200,7 @@ def _card(row: dict, numbers: list[dict]) -> dict:
 
 
 CARD_COLUMNS = ("id, name, company, address, vip, agent_id, blocked, notes, version, created_at, updated_at, "
-                "merged_into")
+                "merged_into, warranty_until, service_due")
 
 
 def get_card(db: sqlite3.Connection, card_id: str) -> dict | None:
@@ -324,11 +345,11 @@ class CardWriter:
         card_id = uuid.uuid4().hex
         numbers = fields["numbers"]
         self.conn.execute(
-            "INSERT INTO customers (id, number, name, company, address, vip, agent_id, blocked, notes, version, "
-            "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
+            "INSERT INTO customers (id, number, name, company, address, vip, agent_id, blocked, notes, warranty_until, "
+            "service_due, version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
             [card_id, numbers[0], fields.get("name"), fields.get("company"), fields.get("address"),
              fields.get("vip", 0), fields.get("agent_id"), int(fields.get("blocked", False)), fields.get("notes"),
-             now, now])
+             fields.get("warranty_until"), fields.get("service_due"), now, now])
         self._set_numbers(card_id, numbers, now)
         return card_id
 

@@ -26,7 +26,7 @@ class CsvError(ValueError):
     """The file as a whole cannot be read (encoding, size, header); one message for the user."""
 
 
-def _cell(value) -> str:
+def safe_cell(value) -> str:
     text = "" if value is None else str(value)
     return "'" + text if text.startswith(FORMULA_START) else text
 
@@ -42,7 +42,7 @@ def export_csv(db: sqlite3.Connection) -> Iterator[str]:
         out.truncate()
         values = {**card, "numbers": NUMBER_SEPARATOR.join(n["number"] for n in card["numbers"]),
                   "blocked": "1" if card["blocked"] else "0"}
-        writer.writerow([_cell(values[f]) for f in FIELDS])
+        writer.writerow([safe_cell(values[f]) for f in FIELDS])
         yield out.getvalue()
 
 

@@ -38,7 +38,8 @@ def _query() -> str:
 
 def _form_data(forms) -> dict:
     """A submitted card form in the shape of the API's JSON body."""
-    data = {f: forms.getunicode(f, default="") for f in ("name", "company", "address", "notes", "agent_id")}
+    data = {f: forms.getunicode(f, default="") for f in ("name", "company", "address", "notes", "agent_id",
+                                                            "warranty_until", "service_due")}
     data["numbers"] = forms.getunicode("numbers", default="")
     data["vip"] = forms.getunicode("vip", default="0")
     data["blocked"] = forms.get("blocked") == "1"

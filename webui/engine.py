@@ -21,7 +21,7 @@ MAX_AGENT_ID = 32
 # Every agent command the engine runs (firmware/core/commands.py), by the action name the web API uses.
 AGENT_COMMANDS = {action: f"agent.{action}" for action in (
     "login", "logout", "ready", "not_ready", "hold", "resume", "transfer", "transfer_complete", "transfer_cancel",
-    "conference", "dial", "hangup", "record", "pause_recording", "wrapup")}
+    "conference", "dial", "hangup", "record", "pause_recording", "wrapup", "preview_dial", "preview_skip")}
 
 
 class EngineUnavailable(Exception):

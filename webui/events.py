@@ -63,7 +63,7 @@ MAX_ID = 64
 # Who sees what (docs/architecture.md §15): admins and supervisors everything; an agent their own
 # agent, offer and call events and the queues; a technician the queues, calls, lines and the box's
 # own figures (tick timing, worker threads).
-AGENT_OWN = ("agent", "offer", "call")
+AGENT_OWN = ("agent", "offer", "call", "preview")
 TECHNICIAN_TYPES = ("queue", "call", "line", "box")
 # Sent to every page whatever its roles: the stream's own state.
 STREAM_TYPES = ("reset", "engine")

@@ -17,6 +17,7 @@ from firmware.core import logfiles
 from .app import create_app
 from .front import Limits, Server
 from .mail_delivery import MailSender, SiteMail
+from .care_calls import Reminders, SatisfactionAnswers
 from .report_runner import ReportRunner
 from .webhook_delivery import Deliverer, DeliveryThread
 
@@ -117,6 +118,10 @@ def serve(state_dir: str | Path, host: str = "127.0.0.1", port: int = 8080) -> N
                           name="mail").start()
     # The scheduled reports: a month's workbook takes seconds of this process, never the engine's.
     reports = DeliveryThread(ReportRunner(state / "branchline.db", state / "reports"), name="reports").start()
+    # The satisfaction calls' answers recorded on their tickets (webui/care_calls.py).
+    satisfaction = DeliveryThread(SatisfactionAnswers(state / "branchline.db"), name="satisfaction").start()
+    # The reminder rules' customers added to their campaigns each day (webui/care_calls.py).
+    reminders = DeliveryThread(Reminders(state / "branchline.db"), name="reminders").start()
     server = make_server(app, host, port)
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
@@ -145,6 +150,8 @@ def serve(state_dir: str | Path, host: str = "127.0.0.1", port: int = 8080) -> N
         webhooks.stop()
         mail.stop()
         reports.stop()
+        satisfaction.stop()
+        reminders.stop()
         app.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -72,6 +72,8 @@ class TicketConfig:
     repeat_window_days: int
     repeat_categories: frozenset[str]
     fcr_window_days: int
+    # A resolved ticket's customer is called by the standing satisfaction campaign (docs/architecture.md §24).
+    satisfaction_call: bool = False
 
     def actions_from(self, state: str) -> list[Transition]:
         return [t for t in self.transitions.values() if state in t.sources]
@@ -128,6 +130,7 @@ def _read(root: Section) -> TicketConfig:
     repeat_days = general.get_int("repeat_window_days", minval=1, maxval=365)
     repeat_categories = general.get_list("repeat_categories")
     fcr_days = general.get_int("fcr_window_days", minval=1, maxval=90)
+    satisfaction_call = general.get_bool("satisfaction_call", False)
     general.done()
     calendar = _calendar(root.get_table("calendar"))
 
@@ -175,7 +178,7 @@ def _read(root: Section) -> TicketConfig:
             raise _error(root, "transition", f"the {needed!r} transition is needed by the satisfaction callback")
     root.done()
     return TicketConfig(categories, priorities, departments, transitions, calendar, repeat_days,
-                        frozenset(repeat_categories), fcr_days)
+                        frozenset(repeat_categories), fcr_days, satisfaction_call)
 
 
 def _calendar(s: Section) -> Calendar:

@@ -9,6 +9,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
+from typing import Callable
 
 from firmware.store import connect, write_transaction
 
@@ -119,6 +120,8 @@ class TicketStore:
         self.config = config
         self.clock = clock
         self._lock = threading.Lock()
+        # Called in the transaction that resolves a ticket (webui/care_calls.py queues the satisfaction call).
+        self.on_resolved: Callable[[sqlite3.Connection, dict, float], None] | None = None
 
     # --- checks --------------------------------------------------------------------------------------
     def clean(self, data: dict, conn: sqlite3.Connection, *, partial: bool = False) -> tuple[dict, dict[str, str]]:
@@ -361,6 +364,8 @@ class TicketStore:
         self._update(conn, ticket, sets, now)
         self._event(conn, ticket["id"], user, now, "transition", action=transition.id, from_state=ticket["state"],
                     to_state=transition.to, note=note)
+        if transition.to == "resolved" and self.on_resolved is not None:
+            self.on_resolved(conn, ticket, now)
 
     def _during_call(self, conn: sqlite3.Connection, ticket: dict, now: float) -> int | None:
         """docs/requirements.md R14: resolved while the call that created it lasts (1), or later (0)."""

@@ -22,6 +22,7 @@ from firmware.callcenter.callbacks import Callbacks, PendingCallback
 from firmware.callcenter.calls import Call, CallError, CallState, Disposition
 from firmware.callcenter.conversation import Conversation, Mode
 from firmware.callcenter.customers import CustomerDirectory, LookupTables
+from firmware.callcenter.dialer import Campaign, Dialer, DialerError
 from firmware.callcenter.far_end import FarEnd
 from firmware.callcenter.flow_graph import flow_report
 from firmware.callcenter.flows import Flow, FlowError, load_flow, schema_json
@@ -45,6 +46,7 @@ from firmware.core.recorder import Finished
 
 if TYPE_CHECKING:
     from dsp.callerid import CallerIdMessage
+    from firmware.callcenter.dialer import ContactSource
     from dsp.tones import TonePlan
     from firmware.core.timers import Timer
 
@@ -82,10 +84,12 @@ class CallCenter:
 
     def __init__(self, svc: Services, site: SiteConfig, flow: Flow, customers: CustomerDirectory | None = None,
                  lookups: LookupTables | None = None, callbacks: list[PendingCallback] | None = None,
-                 surveys: dict[str, Flow] | None = None):
+                 surveys: dict[str, Flow] | None = None, contacts: ContactSource | None = None,
+                 campaigns: list[dict] | None = None):
         """`callbacks`: the requests a stop or a crash left waiting (firmware/callcenter/recovery.py);
         `surveys`: the survey flows the queues name, by name (default: read beside `flow`, before the
-        loop runs)."""
+        loop runs); `contacts`: where the dialer's due contacts come from (campaign_reader.ContactReader);
+        `campaigns`: the campaigns running when the box stopped, taken up again."""
         self.svc, self.site, self.flow = svc, site, flow
         self.clock, self.prompts = svc.clock, svc.prompts
         self.customers, self.lookups = customers, lookups
@@ -121,6 +125,7 @@ class CallCenter:
         self.trunk_groups = TrunkGroups(site.trunk_groups, self._trunk_usage, self.clock.time)
         self.surveys = surveys if surveys is not None else load_surveys(
             flow.path.parent, {q.survey for q in site.queues if q.survey}, set(svc.prompts.names()))
+        self.dialer = Dialer(svc, self, self._holidays, contacts)
         # The live events the web's pages follow; a guest's call center (the load test) has none.
         self.live = None if svc.events is None else LiveEvents(
             svc, svc.events, self.acd, self.service_level_s, self.supervisors.find)
@@ -132,6 +137,7 @@ class CallCenter:
             "agent.hangup": lambda agent: self.acd.cmd_hangup(agent),
             **self.transfers.commands(),
             **self.supervisors.commands(),
+            **self.dialer.commands(),
             "flow.reload": self._swap_flow,
             # The check ran off the loop (preparers below); the loop only hands back its report.
             "flow.validate": lambda report: report,
@@ -146,6 +152,15 @@ class CallCenter:
         self._retune_timer: Timer | None = None
         self._record_roster()
         self.callbacks.restore(callbacks or [])
+        for row in campaigns or []:
+            try:
+                self.dialer.resume(Campaign.of(row))
+            except DialerError as exc:
+                log.error("campaign %s not taken up again: %s", row.get("id"), exc)
+
+    def _holidays(self) -> frozenset[str]:
+        """The site's holidays (every schedule's): a campaign that skips holidays keeps off them."""
+        return frozenset(day for s in self.site.schedules.values() for day in s.holidays)
 
     def _retune(self) -> None:
         """Hear the lines by the new tone plan once no number is being dialled: a call-progress tone
@@ -717,7 +732,7 @@ class CallCenter:
         call.digits += shown
         call.update(digits=call.digits)
         call.event("ivr:digit", digit=shown, node=call.node)
-        if self.voicemail.on_digit(call, digit):
+        if self.voicemail.on_digit(call, digit) or self.dialer.on_digit(call, digit):
             return
         session = self.sessions.get(call.id)
         if session is None:
@@ -849,7 +864,8 @@ class CallCenter:
                 "trunk_groups": self.trunk_groups.status(),
                 # The post-call surveys an agent may transfer a caller to, with the queues that name each.
                 "surveys": [{"name": name, "queues": [q.name for q in self.site.queues if q.survey == name]}
-                            for name in sorted(self.surveys)]}
+                            for name in sorted(self.surveys)],
+                "campaigns": self.dialer.status()}
 
     def close(self) -> None:
         # An agent's call out whose number is not dialled yet has no trunk: it is found by its agent.

@@ -136,8 +136,13 @@ class Legs:
         return next(self._idle_trunks(), None)
 
     def idle_count(self) -> int:
-        """Trunks that look idle from here."""
+        """How many trunks look idle now (the dialer keeps some of them for incoming calls)."""
         return sum(1 for _ in self._idle_trunks())
+
+    def usable_trunks(self) -> Iterator[int]:
+        """The trunks in service (no alarm), busy or not."""
+        return (info.index for info in self.svc.lines.channels
+                if info.kind == ChannelKind.TRUNK and self.svc.alarm(info.index) is None)
 
     def _idle_trunks(self) -> Iterator[int]:
         return (info.index for info in self.svc.lines.channels

@@ -39,6 +39,10 @@ def call_state(call: Call) -> str:
     return "talking"
 
 
+# The dialer's events and the live event each becomes (docs/architecture.md §15, §23).
+CAMPAIGN_EVENTS = {"campaign:changed": "campaign", "campaign:preview": "preview"}
+
+
 class LiveEvents:
     """Observer of the call center's events; publishes their live form on the engine's EventBus."""
 
@@ -56,6 +60,11 @@ class LiveEvents:
                 self._calls.clear()     # a new subscriber reads the calls from status first
             return
         area = event.partition(":")[0]
+        if event in CAMPAIGN_EVENTS:
+            # The dialer's (firmware/callcenter/dialer.py): a campaign's state and counts, a contact
+            # offered to an agent in preview mode; published as they are.
+            self.bus.publish(CAMPAIGN_EVENTS[event], dict(data))
+            return
         call = data.get("call")
         if area == "agent" and "agent" in data and not isinstance(data["agent"], str):
             self._agent(data["agent"])

@@ -1,6 +1,7 @@
 """At start, before the first call: close the calls a crash left open and file the recordings it left
 without a row, so that head office gets every call and every recording (the change feed carries both);
-and read the callback requests left waiting, so that every caller who asked is called back.
+and read the callback requests left waiting, so that every caller who asked is called back, and the
+campaigns left running, so that they go on.
 
 A SIGKILL or a power cut stops the box between a call's events: its record has no disposition, and its
 recording (repaired by `recorder.repair_all`, which runs first) has no row, because both are written
@@ -18,6 +19,8 @@ from pathlib import Path
 
 from firmware.callcenter.callbacks import PendingCallback
 from firmware.callcenter.calls import Disposition
+from firmware.callcenter.dialer import DEFAULT_RETRY
+from firmware.callcenter.legs import Outcome
 from firmware.core.journal import Journal
 from firmware.callcenter.queue_log import day_of, format_line, parse_line
 from firmware.core.recorder import VOICEMAIL_DIR, describe
@@ -35,6 +38,8 @@ JOURNAL_ENDINGS = {"COMPLETEAGENT": (Disposition.ANSWERED, "agent"),
 # Asterisk writes this when its queues start (app_queue.c); a reader of the journal takes every call
 # still open before it as cut off by the restart, which is what the records now say too.
 QUEUESTART = "QUEUESTART"
+# What a campaign attempt cut off by a stop counts as (firmware/callcenter/dialer.py).
+FAILED = Outcome.FAILED.value
 # Namespace of the ids given to rows written at start: derived from what they stand for (a call, the
 # state row they close), so repeating an interrupted recovery writes the same rows again.
 _RECOVERED_NS = uuid.UUID("5d0c6a43-6f0e-4d39-9a8e-2c3b1f1e7a10")
@@ -232,3 +237,39 @@ def pending_callbacks(conn: sqlite3.Connection) -> list[PendingCallback]:
     except sqlite3.Error as exc:
         raise RecoveryError(f"callbacks left waiting: {exc}") from exc
     return sorted((PendingCallback(*r) for r in rows), key=lambda p: (p.queued_at, p.id))
+
+
+def recover_campaigns(conn: sqlite3.Connection, now: float) -> list[dict]:
+    """The campaigns running when the box stopped, to run again; their contacts put right first.
+
+    A contact left `dialing` was an attempt cut off by the stop: it counts as one that failed
+    (outcome `failed`) and follows the campaign's retry rules, as a callback being dialled does
+    (firmware/callcenter/dialer.py). One left in `preview` was never dialled: it is pending again."""
+    try:
+        with write_transaction(conn):
+            campaigns = [dict(zip([c[0] for c in cur.description], row)) for cur in
+                         [conn.execute("SELECT * FROM campaigns WHERE state = 'running'")] for row in cur.fetchall()]
+            conn.execute("UPDATE campaign_contacts SET state = 'pending', updated_at = ? WHERE state = 'preview'",
+                         [now])
+            left = conn.execute("""SELECT k.id, coalesce(k.attempts, 0), coalesce(c.max_attempts, 1), c.retry
+                                   FROM campaign_contacts k JOIN campaigns c ON c.id = k.campaign_id
+                                   WHERE k.state = 'dialing'""").fetchall()
+            for contact_id, attempts, max_attempts, retry_text in left:
+                retry = _retry_of(retry_text)
+                again = FAILED in retry and attempts < max_attempts
+                conn.execute("UPDATE campaign_contacts SET state = ?, outcome = ?, next_at = ?, updated_at = ?"
+                             " WHERE id = ?", ["pending" if again else "failed", FAILED,
+                                               now + retry[FAILED] if again else None, now, contact_id])
+                log.info("campaign contact %s: the attempt a stop cut off counts as failed", contact_id)
+    except sqlite3.Error as exc:
+        raise RecoveryError(f"campaigns left running: {exc}") from exc
+    return campaigns
+
+
+def _retry_of(text: str | None) -> dict[str, float]:
+    """campaigns.retry as the dialer reads it: its own table, or the dialer's default."""
+    try:
+        retry = json.loads(text or "null") or DEFAULT_RETRY
+    except ValueError:
+        retry = DEFAULT_RETRY
+    return retry if isinstance(retry, dict) else DEFAULT_RETRY

@@ -122,6 +122,11 @@ class SiteConfig:
         """The wrap-up codes of a call of `queue` (None: a call that met no queue): the queue's own, or the box's."""
         own = next((q.wrapup_codes for q in self.queues if q.name == queue), ())
         return own or self.wrapup_codes
+    # Outbound campaigns (firmware/callcenter/dialer.py, `[outbound]`): trunks always left idle for
+    # incoming calls (the dialer seizes one only while more than this many are idle), and the calls all
+    # campaigns together may have at once.
+    outbound_reserved: int = 1
+    outbound_max_lines: int = 2
     # The network's call-progress tones: given by whoever builds the settings (config's read_site),
     # as the call center sits below the config layer and reads no files.
     tones: TonePlan = field(kw_only=True)

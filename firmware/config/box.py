@@ -20,7 +20,8 @@ from firmware.core.journal import Journal
 from firmware.core.prompts import PromptSet
 from firmware.core.recorder import Recorder
 from firmware.callcenter.schedules import schedule_problems
-from firmware.callcenter.recovery import RecoveryError, pending_callbacks, recover
+from firmware.callcenter.campaign_reader import ContactReader, preparers as campaign_preparers
+from firmware.callcenter.recovery import RecoveryError, pending_callbacks, recover, recover_campaigns
 from firmware.config.loadtest import LoadTest
 from firmware.config.site import BOARD_DIR, ConfigError, SiteConfig, ensure_config, read_site
 from firmware.config.site_reload import SiteReloader, flow_problem, queue_problems
@@ -84,6 +85,11 @@ def open_engine(paths: StatePaths, board: Board, site: SiteConfig, clock: str = 
     except RecoveryError as exc:
         log.error("%s: they are taken up at the next start", exc)
         callbacks = []
+    try:
+        campaigns = recover_campaigns(store.db.conn, time.time() if epoch is None else epoch)
+    except RecoveryError as exc:
+        log.error("%s: they are taken up at the next start", exc)
+        campaigns = []
     store.start()
     customers = CustomerDirectory(paths.db, site.region)
     customers.start()
@@ -99,9 +105,13 @@ def open_engine(paths: StatePaths, board: Board, site: SiteConfig, clock: str = 
     engine = Engine(board, CLOCKS[clock](epoch), site.tones, prompts, store, recorder, site.box_id,
                     board_name=board_name, control=server,
                     seed=None if seed is None else id_seed(seed, site.box_id, boot), queue_log=journal)
-    center = CallCenter(engine.services, site, flow, customers=customers, lookups=lookups, callbacks=callbacks)
+    contacts = ContactReader(paths.db, engine.clock.time).start()
+    engine.on_close.append(contacts.close)
+    center = CallCenter(engine.services, site, flow, customers=customers, lookups=lookups, callbacks=callbacks,
+                        contacts=contacts, campaigns=campaigns)
     engine.drive(center)
     if server is not None:
+        server.prepare.update(campaign_preparers(paths.db))
         # site.reload / site.validate read the file off the loop, as flow.reload does.
         server.prepare.update(SiteReloader(paths.site, paths.config / "flows", center, board).preparers())
     engine.observers.append(QueueLog(engine.clock, journal))

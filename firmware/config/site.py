@@ -14,9 +14,9 @@ from firmware.callcenter.schedules import Schedule
 from firmware.callcenter.settings import AgentConfig, QueueConfig, SiteConfig, SupervisorConfig, TrunkGroupConfig
 from firmware.config.site_keys import (ANNOUNCE, CALLER_ID_SCHEMES, DEFAULT_LEVEL, DIAL_CHARS, GROUP_OVERFLOW_KINDS,
                                        HANGUP, LANGUAGES, MAX_HANGUP_SILENCE_S, MAX_HANGUP_TONE_CYCLES, MAX_LEVEL,
-                                       MAX_LIST, MAX_TRUNKS, MIN_HANGUP_SILENCE_S, OVERFLOW_KINDS, REASON_MAX,
-                                       RECORDING, REPORTS, STOCK_NOT_READY_REASONS, STOCK_WRAPUP_CODES, STRATEGIES,
-                                       WALLBOARD)
+                                       MAX_LIST, MAX_OUTBOUND_LINES, MAX_TRUNKS, MIN_HANGUP_SILENCE_S, OVERFLOW_KINDS,
+                                       REASON_MAX, RECORDING, REPORTS, STOCK_NOT_READY_REASONS, STOCK_WRAPUP_CODES,
+                                       STRATEGIES, WALLBOARD)
 from firmware.config.messaging import read_mail, read_sms
 from firmware.config.tone_plans import DEFAULT_PLAN, load_plan, plan_names
 from firmware.core.commands import MAX_DIAL, WRAPUP_CODE_MAX
@@ -300,6 +300,16 @@ def read_hangup_silence(box: Section) -> float:
     return seconds
 
 
+def read_outbound(top: Section) -> tuple[int, int]:
+    """`[outbound]`: `reserved_incoming` trunks always kept for incoming calls and `max_lines`, the
+    calls all campaigns together may have at once (firmware/callcenter/dialer.py)."""
+    sec = top.get_table("outbound", {})
+    reserved = sec.get_int("reserved_incoming", 1, 0, MAX_OUTBOUND_LINES)
+    lines = sec.get_int("max_lines", 2, 0, MAX_OUTBOUND_LINES)
+    sec.done()
+    return reserved, lines
+
+
 def read_site(path: str | Path) -> SiteConfig:
     """The site settings; ConfigError naming the file, the key and the reason of the first bad key."""
     site, errors = check_site(read_file(path))
@@ -386,6 +396,10 @@ def check_site(top: Section, stations: Collection[str] | None = None,
     if len(set(stations_used)) != len(stations_used):
         errors.append(top.error("agent", N_("a station serves one person only: %(stations)s"),
                                 {"stations": str(stations_used)}))
+    try:
+        site.outbound_reserved, site.outbound_max_lines = read_outbound(top)
+    except ConfigError as exc:
+        errors.append(exc)
     try:
         check_wallboard(top)
     except ConfigError as exc:

@@ -70,3 +70,7 @@ MAX_HANGUP_SILENCE_S = 3600.0
 def plan_names() -> list[str]:
     """The tone plans under board/tones, by name, sorted."""
     return sorted(p.stem for p in PLAN_DIR.glob("*.toml"))
+# `[outbound]` (firmware/callcenter/dialer.py): trunks kept for incoming calls and calls all campaigns
+# may have at once. The channel numbering bounds both (firmware/core/commands.py MAX_CHANNEL: a 4-span
+# E1 card is 120 timeslots); 1 reserved trunk is the default so a campaign never takes a small box's last.
+MAX_OUTBOUND_LINES = 1023

@@ -195,6 +195,13 @@ COMMANDS: dict[str, dict] = {
                  # What the text is about: a reply 1-5 is stored as the answer on this call or ticket.
                  "call_id": optional(Text(1, MAX_ID)), "ticket_id": optional(Text(1, MAX_ID))},
     "sms.status": {},
+    # Outbound campaigns (firmware/callcenter/dialer.py): a campaign's id is the web's record id.
+    "campaign.start": {"id": ID},
+    "campaign.pause": {"id": ID},
+    "campaign.stop": {"id": ID},
+    "campaign.status": {"id": optional(ID)},
+    "agent.preview_dial": {**AGENT, "contact": ID},
+    "agent.preview_skip": {**AGENT, "contact": ID},
     "sms.resend": {"id": Text(1, MAX_ID)},
 }
 

@@ -16,7 +16,7 @@ MIGRATIONS_TABLE = "_sqlite_migrations"
 SYNCED_TABLES = ("calls", "call_events", "agents", "agent_states", "queues", "recordings", "customers",
                  "lookup_items", "voicemails", "callbacks", "survey_answers", "audit_log", "customer_numbers",
                  "tickets", "ticket_events", "kb_articles", "sms_messages", "evaluations", "campaigns",
-                 "campaign_contacts", "dnc_numbers")
+                 "campaign_contacts", "dnc_numbers", "campaign_rules")
 
 
 def _add_change_sequence(db: Database, table: str) -> None:
@@ -419,7 +419,7 @@ def m0017_sms_mail(db: Database) -> None:
 
 
 def m0018_campaigns(db: Database) -> None:
-    # Outbound campaigns (docs/architecture.md, outbound): the web writes a campaign's definition and its
+    # Outbound campaigns (docs/architecture.md §23): the web writes a campaign's definition and its
     # contacts; the engine's dialer runs it (start, pause, stop are control commands) and writes each
     # contact's attempts and outcome. Both processes write contacts, never the same columns at once:
     # the web inserts and cancels, the dialer moves a contact through its states.
@@ -466,10 +466,32 @@ def m0018_campaigns(db: Database) -> None:
         _add_change_sequence(db, table)
 
 
+def m0020_campaign_web(db: Database) -> None:
+    # Care calls from the web (docs/architecture.md §24): a contact of the ticket satisfaction call names
+    # its ticket, so the answer is recorded on it.
+    db.table("campaign_contacts").add_column("ticket_id", str)
+    db.table("campaign_contacts").create_index(["ticket_id"])
+    # Reminders from customer data: the dates an after-sales team calls ahead of (YYYY-MM-DD), and the rules
+    # "N days before <date field>" that add a customer to a message campaign once per rule and date: a
+    # contact made by a rule names it and the date, and the unique index keeps a restart from adding it twice.
+    db.table("customers").add_column("warranty_until", str)
+    db.table("customers").add_column("service_due", str)
+    db.table("campaign_rules").create({
+        "id": str, "seq": int, "campaign_id": str,
+        "field": str,            # a customers date column: warranty_until | service_due
+        "days_before": int, "enabled": int, "created_by": str, "created_at": float, "updated_at": float,
+    }, pk="id", not_null={"campaign_id", "field", "days_before", "enabled", "created_at", "updated_at"},
+        defaults={"enabled": 1})
+    _add_change_sequence(db, "campaign_rules")
+    db.table("campaign_contacts").add_column("rule_id", str)
+    db.table("campaign_contacts").add_column("due_date", str)
+    db.table("campaign_contacts").create_index(["rule_id", "customer_id", "due_date"], unique=True)
+
+
 MIGRATIONS = (m0001_core, m0002_customers, m0003_call_handling, m0004_self_service, m0005_hq_sync,
               m0006_accounts, m0007_users_more, m0010_customer_cards, m0011_tickets, m0012_kb_webhooks,
               m0013_supervisor_link, m0014_report_indexes, m0015_report_schedules, m0016_recordings,
-              m0017_sms_mail, m0018_campaigns)
+              m0017_sms_mail, m0018_campaigns, m0020_campaign_web)
 
 
 def pending(conn: sqlite3.Connection) -> list[str]:

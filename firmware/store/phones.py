@@ -54,6 +54,22 @@ def caller_key(number: str, region: str) -> str:
         return "".join(ch for ch in number if ch.isdigit() or ch in "*#+")
 
 
+def dialable(number: str, region: str) -> str:
+    """The digits a trunk in `region` dials for `number`: an E.164 number of the same country in its
+    national form with its trunk prefix (`+862161234567` -> `02161234567`), another country's after the
+    region's international prefix (`00` from China, ITU-T E.164.1); anything else as it is. Records keep
+    E.164 (campaign contacts, cards); an analog exchange takes no `+`."""
+    if number[:1] != "+":
+        return number
+    phonenumbers = _lib()
+    try:
+        parsed = phonenumbers.parse(number, None)
+    except phonenumbers.NumberParseException:
+        return number
+    text = phonenumbers.format_out_of_country_calling_number(parsed, region)
+    return "".join(ch for ch in text if ch.isdigit() or ch in "*#")
+
+
 def is_region(code: str) -> bool:
     """Whether `code` is a region phonenumbers knows (ISO 3166 alpha-2, upper case)."""
     phonenumbers = _lib()

@@ -5,7 +5,7 @@ import json
 import logging
 import random
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from drivers.sim import CLEARS, PHONE_KINDS, DtmfStyle, Phone, SimCaller
@@ -24,7 +24,7 @@ from firmware.core.engine import Engine
 from firmware.callcenter.settings import AgentConfig, QueueConfig, SiteConfig, SupervisorConfig, TrunkGroupConfig
 from firmware.config.site import (DEFAULTS_DIR, check_skills, read_hangup_silence, read_phone, read_queue,
                                   read_site, read_skills, read_tone_plan, read_trunk_group)
-from firmware.config.site_keys import MAX_HANGUP_TONE_CYCLES
+from firmware.config.site_keys import MAX_HANGUP_TONE_CYCLES, MAX_OUTBOUND_LINES
 from firmware.store import open_db, open_readonly
 
 log = logging.getLogger(__name__)
@@ -125,6 +125,12 @@ class Scenario:
     hangup_tone_cycles: int = 3     # the box's disconnect supervision ([box] keys of site.toml)
     hangup_silence_s: float = 0.0
     trunk_groups: list[TrunkGroupConfig] = field(default_factory=list)   # as [[trunk_group]] of site.toml
+    # Outbound campaigns (firmware/callcenter/dialer.py): the campaigns' rows, their contacts' rows,
+    # and when each starts; the box's `[outbound]` keys.
+    campaigns: list[tuple[float, dict]] = field(default_factory=list)
+    contacts: list[dict] = field(default_factory=list)
+    outbound_reserved: int = 1
+    outbound_max_lines: int = 2
 
 
 def _range(sec: Section, key: str, default: tuple[float, float], lo: float, hi: float) -> tuple[float, float]:
@@ -169,6 +175,31 @@ def _phone(sec: Section, key: str) -> PhoneScript:
     return phone
 
 
+def _externals(sec: Section) -> list[PhoneScript]:
+    """An `[[externals]]` table: one number, or `count` alike on consecutive numbers from it (a
+    campaign's customers)."""
+    count = sec.get_int("count", 1, 1, 100_000)
+    phone = _phone(sec, "number")
+    if count > 1 and not phone.id.isdigit():
+        raise sec.error("count", f"consecutive numbers start from digits, not {phone.id!r}")
+    return [phone] if count == 1 else [replace(phone, id=str(int(phone.id) + i).zfill(len(phone.id)))
+                                       for i in range(count)]
+
+
+def _numbers(sec: Section) -> list[str]:
+    """A campaign's `numbers`: each a number, or "<first>+<count>" for consecutive ones."""
+    out: list[str] = []
+    for item in sec.get_list("numbers"):
+        first, plus, count = str(item).partition("+")
+        if not plus:
+            out.append(first)
+        elif first.isdigit() and count.isdigit():
+            out += [str(int(first) + i).zfill(len(first)) for i in range(int(count))]
+        else:
+            raise sec.error("numbers", f"expected a number or <first>+<count>, got {item!r}")
+    return out
+
+
 def _press_ok(item) -> bool:
     return (isinstance(item, list) and len(item) == 2 and isinstance(item[0], (int, float))
             and not isinstance(item[0], bool) and item[0] >= 0 and isinstance(item[1], str) and item[1] != ""
@@ -211,6 +242,31 @@ def _keys(sec: Section) -> list[tuple[float, str]]:
     return out
 
 
+# A scenario's campaign calls at any hour: the runs start at midnight (SCENARIO_EPOCH).
+ALL_HOURS = json.dumps({"days": [1, 2, 3, 4, 5, 6, 7], "start": "00:00", "end": "23:59"})
+
+
+def _campaign(sec: Section, n: int, queues: set[str]) -> tuple[float, dict, list[str]]:
+    """A `[[campaigns]]` table: (when it starts, its campaigns row, the numbers it calls)."""
+    queue = sec.get_str("queue", "")
+    if queue and queue not in queues:
+        raise sec.error("queue", f"no queue {queue!r} in this scenario")
+    retry = sec.get_table("retry", {})
+    retry_s = {k: retry.get_float(k, minval=0.0) for k in list(retry.data)}
+    row = {"id": sec.get_str("id", f"campaign-{n}"), "name": sec.get_str("name", f"Campaign {n}"),
+           "mode": sec.get_str("mode", choices=("preview", "progressive", "message")),
+           "purpose": sec.get_str("purpose", "sales"), "state": "draft", "queue": queue,
+           "prompt": sec.get_str("prompt", ""), "confirm_key": sec.get_str("confirm_key", "1"),
+           "agent_key": sec.get_str("agent_key", ""), "hours": ALL_HOURS, "skip_holidays": 0,
+           "max_attempts": sec.get_int("max_attempts", 3, 1, 20), "retry": json.dumps(retry_s) if retry_s else None,
+           "max_lines": sec.get_int("max_lines", 2, 1, 480), "pace": sec.get_float("pace", 1.0, 0.01, 1000.0),
+           "created_at": 0.0, "updated_at": 0.0}
+    numbers = _numbers(sec)
+    at = sec.get_float("start", 0.0, 0.0)
+    sec.done()
+    return at, row, numbers
+
+
 def load_scenario(path: str | Path) -> Scenario:
     path = Path(path)
     top = read_file(path)
@@ -236,7 +292,9 @@ def load_scenario(path: str | Path) -> Scenario:
         board=board or None, callerid=run.get_str("callerid", "v23", choices=CALLER_ID_SCHEMES),
         tones=read_tone_plan(run),
         hangup_tone_cycles=run.get_int("hangup_tone_cycles", 3, 0, MAX_HANGUP_TONE_CYCLES),
-        hangup_silence_s=read_hangup_silence(run))
+        hangup_silence_s=read_hangup_silence(run),
+        outbound_reserved=run.get_int("reserved_incoming", 1, 0, MAX_OUTBOUND_LINES),
+        outbound_max_lines=run.get_int("outbound_lines", 2, 0, MAX_OUTBOUND_LINES))
     run.done()
     scn.trunk_groups = [read_trunk_group(sec) for sec in top.get_tables("trunk_groups")]
     for sec in top.get_tables("agents"):
@@ -287,7 +345,7 @@ def load_scenario(path: str | Path) -> Scenario:
                             "key": sec.get_str("key"), "data": json.dumps(data)})
         sec.done()
     scn.supervisors = [_phone(sec, "id") for sec in top.get_tables("supervisors")]
-    scn.externals = [_phone(sec, "number") for sec in top.get_tables("externals")]
+    scn.externals = [phone for sec in top.get_tables("externals") for phone in _externals(sec)]
     pstn = [a.phone for a in scn.agents if a.phone] + [p.id for p in scn.externals]
     if len(set(pstn)) != len(pstn):
         raise top.error("agents", f"a number on the simulated network reaches one phone only: {pstn}")
@@ -308,6 +366,11 @@ def load_scenario(path: str | Path) -> Scenario:
             args["mode"] = do
         sec.done()
         scn.actions.append(Action(at, ACTIONS[do], args))
+    for sec in top.get_tables("campaigns"):
+        at, row, numbers = _campaign(sec, len(scn.campaigns) + 1, {q.name for q in scn.queues})
+        scn.campaigns.append((at, row))
+        scn.contacts += [{"id": f"{row['id']}-{i + 1}", "campaign_id": row["id"], "number": n, "state": "pending",
+                          "attempts": 0, "updated_at": 0.0} for i, n in enumerate(numbers)]
     for sec in top.get_tables("traffic"):
         keys = sec.get_list("keys", [])
         for k in keys:
@@ -373,12 +436,14 @@ class ScenarioRun:
                           supervisors=[SupervisorConfig(s.id, s.name or s.id, f"station{n_agents + i + 1}")
                                        for i, s in enumerate(scn.supervisors)],
                           hangup_tone_cycles=scn.hangup_tone_cycles, hangup_silence_s=scn.hangup_silence_s,
-                          trunk_groups=scn.trunk_groups)
+                          trunk_groups=scn.trunk_groups, outbound_reserved=scn.outbound_reserved,
+                          outbound_max_lines=scn.outbound_max_lines)
         site.answer_rings = max(site.answer_rings, board.answer_rings)
-        if scn.customers or scn.lookups:
+        if scn.customers or scn.lookups or scn.campaigns:
             self.paths.root.mkdir(parents=True, exist_ok=True)
             db = open_db(self.paths.db)
-            for table, rows in (("customers", scn.customers), ("lookup_items", scn.lookups)):
+            for table, rows in (("customers", scn.customers), ("lookup_items", scn.lookups),
+                                ("campaigns", [row for _, row in scn.campaigns]), ("campaign_contacts", scn.contacts)):
                 if rows:
                     db.table(table).upsert_all(rows, pk="id")
             db.conn.close()
@@ -408,6 +473,9 @@ class ScenarioRun:
         self.action_results: list[dict] = []
         for action in scn.actions:
             self.engine.later(action.at, self._act, action)
+        # A campaign starts as the web starts it (campaign.start, its row read off the loop).
+        for at, row in scn.campaigns:
+            self.engine.later(at, self._act, Action(at, "campaign.start", {"id": row["id"], "row": row}))
 
     def _agent_config(self, agent: AgentScript) -> AgentConfig:
         station = f"station{self.station_of[agent.id] + 1}" if agent.phone is None else None
@@ -460,6 +528,10 @@ class ScenarioRun:
         engine = self.engine
         end = self.scn.seconds
         engine.run(until=lambda: engine.clock.seconds >= end)
+        # The day is over for the campaigns too: their calls in progress finish in the drain.
+        for _, row in self.scn.campaigns:
+            if row["id"] in self.center.dialer.running:
+                self._act(Action(end, "campaign.stop", {"id": row["id"]}))
         engine.run(until=lambda: not self.busy() or engine.clock.seconds >= end + self.scn.drain)
         ticks = engine.stats.status()
         engine.close()
@@ -531,6 +603,8 @@ class ScenarioRun:
                        "digits_pressed": sum(len(c["digits_pressed"]) for c in calls),
                        "digits_detected": sum(len(c["digits_detected"]) for c in calls)},
             "actions": self.action_results,
+            "campaigns": {c["id"]: {**c, "contacts": list(db["campaign_contacts"].rows_where(
+                "campaign_id = ?", [c["id"]], order_by="id"))} for c in db["campaigns"].rows},
             "ticks": ticks, "database": str(self.paths.db), "recordings": str(self.paths.recordings),
             "queue_log": str(self.paths.queue_log),
         }

@@ -209,9 +209,11 @@ class FakeBox:
         return [d for e, d in self.events if e.startswith(prefix)]
 
 
-def make_center(box: FakeBox, tmp_path, flow: str, queues=(), agents=(), supervisors=(), trunk_groups=()):
+def make_center(box: FakeBox, tmp_path, flow: str, queues=(), agents=(), supervisors=(), trunk_groups=(),
+                site_options=None, **center_options):
     """A CallCenter over the fake services, running `flow` (TOML text); survey flows the queues name
-    are read beside it (tmp_path/<name>.toml)."""
+    are read beside it (tmp_path/<name>.toml); `site_options`: more SiteConfig fields, `center_options`:
+    more CallCenter arguments."""
     import textwrap
 
     from firmware.callcenter.center import CallCenter
@@ -222,6 +224,6 @@ def make_center(box: FakeBox, tmp_path, flow: str, queues=(), agents=(), supervi
     path = tmp_path / "flow.toml"
     path.write_text(textwrap.dedent(flow))
     site = SiteConfig(queues=list(queues), agents=list(agents), supervisors=list(supervisors),
-                      trunk_groups=list(trunk_groups), tones=load_plan(DEFAULT_PLAN))
+                      trunk_groups=list(trunk_groups), tones=load_plan(DEFAULT_PLAN), **(site_options or {}))
     loaded = load_flow(path, set(box.prompts.names()), {q.name for q in queues})
-    return CallCenter(box.services, site, loaded)
+    return CallCenter(box.services, site, loaded, **center_options)

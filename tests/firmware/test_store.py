@@ -54,7 +54,9 @@ def test_every_synced_row_gets_a_new_increasing_sequence(tmp_path, table):
                 "campaigns": {"name": "n", "mode": "message", "purpose": "notification", "state": "draft",
                               "created_at": "1", "updated_at": "1"},
                 "campaign_contacts": {"campaign_id": "c", "number": "+1", "state": "pending", "updated_at": "1"},
-                "dnc_numbers": {"added_at": "1"}}.get(table, {})
+                "dnc_numbers": {"added_at": "1"},
+                "campaign_rules": {"campaign_id": "c", "field": "warranty_until", "days_before": "30", "enabled": "1",
+                                   "created_at": "1", "updated_at": "1"}}.get(table, {})
     db[table].insert({"id": "a", **required})
     db[table].insert({"id": "b", **{k: v + "2" for k, v in required.items()}})
     first = {r["id"]: r["seq"] for r in db[table].rows}

@@ -189,6 +189,8 @@ class FakeEngine:
             return self._supervisor(cmd, args)
         if cmd.startswith("sms."):
             return self._sms(cmd, args)
+        if cmd.startswith("campaign."):
+            return self._campaign(cmd, args)
         raise ControlError(f"unknown command {cmd}")
 
     def _on_call(self, cmd: str, args: dict, agent: dict) -> None:
@@ -226,6 +228,55 @@ class FakeEngine:
             raise ControlError(f"text {args['id']}: no failed or unknown outgoing text with that id")
         self.sms_unknown.discard(args["id"])
         return {"id": args["id"], "state": "queued"}
+
+    # The dialer's moves of a campaign's state (firmware/callcenter/dialer.py, the outbound contract): the
+    # definition read from the records, a campaign that cannot run refused with its reason, the state
+    # written back and a live `campaign` event published.
+    CAMPAIGN_MOVES = {"campaign.start": (("draft", "paused"), "running"), "campaign.pause": (("running",), "paused"),
+                      "campaign.stop": (("running", "paused"), "stopped")}
+
+    def _campaign(self, cmd: str, args: dict) -> dict:
+        import sqlite3
+
+        self.commands.append((cmd, args))
+        conn = sqlite3.connect(self.state / "branchline.db")
+        try:
+            if cmd == "campaign.status":
+                ids = [args["id"]] if args.get("id") else [r[0] for r in conn.execute("SELECT id FROM campaigns")]
+                return {"campaigns": [self._campaign_status(conn, i) for i in ids]}
+            row = conn.execute("SELECT state, mode, queue, prompt FROM campaigns WHERE id = ?", [args["id"]]).fetchone()
+            if row is None:
+                raise ControlError(f"unknown campaign {args['id']}")
+            state, mode, queue, prompt = row
+            sources, target = self.CAMPAIGN_MOVES[cmd]
+            if state not in sources:
+                raise ControlError(f"campaign {args['id']} is {state}: it cannot be moved to {target}")
+            if cmd == "campaign.start" and queue and queue not in self.QUEUES:
+                raise ControlError(f"campaign {args['id']}: unknown queue {queue}")
+            if cmd == "campaign.start" and mode == "message" and prompt not in self.prompt_names():
+                raise ControlError(f"campaign {args['id']}: no prompt {prompt} for its message")
+            with conn:
+                conn.execute("UPDATE campaigns SET state = ? WHERE id = ?", [target, args["id"]])
+            status = self._campaign_status(conn, args["id"])
+            self.events.publish("campaign", {"campaign": args["id"], "state": target, "lines": 0,
+                                             "counts": {"states": status["counts"], "outcomes": status["outcomes"]}})
+            return status
+        finally:
+            conn.close()
+
+    @staticmethod
+    def _campaign_status(conn, campaign_id: str) -> dict:
+        state = conn.execute("SELECT state FROM campaigns WHERE id = ?", [campaign_id]).fetchone()
+        if state is None:
+            raise ControlError(f"unknown campaign {campaign_id}")
+        states = dict(conn.execute("SELECT state, COUNT(*) FROM campaign_contacts WHERE campaign_id = ? GROUP BY state",
+                                   [campaign_id]).fetchall())
+        outcomes = dict(conn.execute("SELECT outcome, COUNT(*) FROM campaign_contacts WHERE campaign_id = ? AND"
+                                     " outcome IS NOT NULL GROUP BY outcome", [campaign_id]).fetchall())
+        due = conn.execute("SELECT MIN(next_at) FROM campaign_contacts WHERE campaign_id = ? AND state = 'pending'",
+                           [campaign_id]).fetchone()[0]
+        return {"id": campaign_id, "state": state[0], "lines": 0, "due": 0, "previews": 0, "counts": states,
+                "outcomes": outcomes, "next_due": due}
 
     def flow_status(self) -> dict:
         return {"flow": {"name": self.FLOW, "start": "welcome", "nodes": 5}, "language": "en",

@@ -192,7 +192,7 @@ def test_details_hold_every_call_paged(admin, filled):
                                                                    ("t3", "Dispatched", None)]
 
 
-@pytest.mark.parametrize("name", ["calls", "ivr", "agents", "tickets", "complaints", "call_details",
+@pytest.mark.parametrize("name", ["calls", "ivr", "agents", "tickets", "complaints", "campaigns", "call_details",
                                   "ticket_details"])
 def test_a_range_without_records_is_an_empty_report(admin, filled, name):
     body = report(admin, name, "from=2024-01-01&to=2024-01-31&group=week")

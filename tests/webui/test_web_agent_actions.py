@@ -30,6 +30,9 @@ pytestmark = pytest.mark.usefixtures("cheap_hashes")
     ("pause_recording", {"call": "c-talk"}, {"call": "c-talk"}),
     ("pause_recording", {"paused": False, "call": "c-talk"}, {"paused": False, "call": "c-talk"}),
     ("wrapup", {"code": "follow-up", "call": "c-talk"}, {"code": "follow-up", "call": "c-talk"}),
+    # A preview campaign's contact the console shows: dial it, or pass it back (docs/architecture.md §23).
+    ("preview_dial", {"contact": "k-0417"}, {"contact": "k-0417"}),
+    ("preview_skip", {"contact": "k-0417"}, {"contact": "k-0417"}),
 ])
 def test_each_action_reaches_the_engine_for_the_agents_own_call(staff, engine, action, body, args):
     ben = staff("ben", ["agent"], agent_id="1002")
@@ -72,6 +75,7 @@ def test_a_supervisor_acts_for_any_agent(staff, engine):
     ("pause_recording", {"paused": 1}, "paused must be true or false"),
     ("hold", {"call": "c\ntalk"}, "call must be up to 64 printable characters"),
     ("hold", ["c-talk"], "the body must be a JSON object"),
+    ("preview_dial", {}, "contact is required"),
 ])
 def test_a_bad_argument_is_400_and_reaches_no_engine(staff, engine, action, body, error):
     ben = staff("ben", ["agent"], agent_id="1002")

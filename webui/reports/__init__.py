@@ -13,6 +13,7 @@ register(Report("ivr", N_("IVR"), "ivr:report", MANAGERS))
 register(Report("agents", N_("Agents"), "agents:report", MANAGERS, agents_own=True))
 register(Report("tickets", N_("Tickets"), "tickets:report", MANAGERS))
 register(Report("complaints", N_("Complaints"), "complaints:report", MANAGERS))
+register(Report("campaigns", N_("Campaigns"), "campaigns:report", MANAGERS))
 register(Report("call_details", N_("Calls in detail"), "details:call_details", MANAGERS, paged=True))
 register(Report("ticket_details", N_("Tickets in detail"), "details:ticket_details", MANAGERS, paged=True))
 

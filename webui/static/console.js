@@ -319,6 +319,38 @@
     $("pop").focus();
   }
 
+  // A preview campaign's contact offered to this agent (docs/architecture.md §23): the contact's own fields,
+  // the customer card of the number in the pop, and Dial or Skip, each the engine's command for the contact.
+  let preview = null;
+
+  async function onPreview(data) {
+    preview = data;
+    $("preview").hidden = false;
+    $("preview-number").textContent = data.number || "";
+    $("preview-name").textContent = data.name || "";
+    const facts = $("preview-data");
+    facts.replaceChildren();
+    for (const [key, value] of Object.entries(data.data || {})) facts.append(el("dt", null, key), el("dd", null, value));
+    $("preview-dial").focus();
+    const found = await window.Api.call("GET", `/api/v1/customers/lookup?number=${encodeURIComponent(data.number)}`);
+    const card = found.ok ? found.data.customer : null;
+    if (preview !== data) return;      // answered meanwhile
+    showPop({ number: data.number, card: card && Object.assign({}, card, {
+      numbers: card.numbers.map((n) => n.display || n.number || n) }) }, _("Campaign call to make"));
+  }
+
+  async function previewAnswer(action) {
+    if (!preview) return;
+    const contact = preview.contact;
+    if (await act(action, { contact })) {
+      preview = null;
+      $("preview").hidden = true;
+      if (action === "preview_skip") hidePop();
+    }
+  }
+  $("preview-dial").addEventListener("click", () => previewAnswer("preview_dial"));
+  $("preview-skip").addEventListener("click", () => previewAnswer("preview_skip"));
+
   function onCall(data) {
     if (data.call !== agent.call) return;
     agent.held = data.state === "held";
@@ -330,6 +362,7 @@
       onEvent(type, data) {
         if (type === "agent" && data.agent === me) onAgent(data);
         else if (type === "offer" && data.agent === me) onOffer(data);
+        else if (type === "preview" && data.agent === me) onPreview(data);
         else if (type === "call") onCall(data);
       },
       onReset: load,

@@ -6,7 +6,7 @@
 
 window.Events = (function () {
   // Every type the server sends (webui/events.py); an EventSource hears only the types it names.
-  const TYPES = ["agent", "offer", "call", "queue", "supervisor", "line", "box"];
+  const TYPES = ["agent", "offer", "call", "queue", "supervisor", "line", "box", "campaign", "preview"];
   let source = null;
   const subscribers = [];
   let streamUp = false;

@@ -76,6 +76,16 @@
         </p>
       </section>
 
+      <section id="preview" class="card" aria-labelledby="preview-title" hidden>
+        <h2 id="preview-title">{{_("Campaign call to make")}} <span id="preview-number" class="mono"></span></h2>
+        <p id="preview-name"></p>
+        <dl class="facts" id="preview-data"></dl>
+        <p class="actions">
+          <button class="btn btn-primary" type="button" id="preview-dial" data-key="v">{{_("Dial")}} <kbd class="key" aria-hidden="true">v</kbd></button>
+          <button class="btn btn-ghost" type="button" id="preview-skip" data-key="z">{{_("Skip for now")}} <kbd class="key" aria-hidden="true">z</kbd></button>
+        </p>
+      </section>
+
       <section class="card console-call" aria-labelledby="call-title">
         <h2 id="call-title">{{_("Call controls")}} <span id="call-state" class="muted"></span></h2>
         <div class="actions console-actions">

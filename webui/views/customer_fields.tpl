@@ -28,6 +28,15 @@
   <input name="address" value="{{form.get('address') or ''}}" maxlength="200" class="{{cls('address')}}">
   % err('address')
 </label>
+<div class="form-row">
+  % for date_field in ('warranty_until', 'service_due'):
+  <label class="field field-sm">
+    <span>{{_(labels[date_field])}}</span>
+    <input name="{{date_field}}" type="date" value="{{form.get(date_field) or ''}}" class="{{cls(date_field)}}">
+    % err(date_field)
+  </label>
+  % end
+</div>
 % if may_route:
 <label class="field field-sm">
   <span>{{_(labels['vip'])}}</span>

@@ -37,6 +37,9 @@
     % if get('can_see_tickets'):
     <a href="/tickets" class="{{'active' if get('active') == 'tickets' else ''}}">{{_("Tickets")}}</a>
     % end
+    % if get('can_see_campaigns'):
+    <a href="/campaigns" class="{{'active' if get('active') == 'campaigns' else ''}}">{{_("Campaigns")}}</a>
+    % end
     % if get('can_see_customers'):
     <a href="/customers" class="{{'active' if get('active') == 'customers' else ''}}">{{_("Customers")}}</a>
     % end

@@ -65,6 +65,7 @@ window.BranchlineCatalogue = {
   "Box %(id)s · board %(board)s · %(mode)s mode · up %(uptime)s · updated %(time)s": "设备 %(id)s · 板卡 %(board)s · %(mode)s 模式 · 已运行 %(uptime)s · 更新于 %(time)s",
   "Box %(id)s · board %(board)s · %(mode)s mode · updated %(time)s": "设备 %(id)s · 板卡 %(board)s · %(mode)s 模式 · 更新于 %(time)s",
   "Call records (database)": "通话记录（数据库）",
+  "Campaign call to make": "待拨打的外呼联系人",
   "Choose where to send the call first (g), or type a number.": "请先选择转接目标（g），或输入号码。",
   "Code %(code)s saved.": "代码“%(code)s”已保存。",
   "Connected": "通话中",
