@@ -122,6 +122,7 @@ class Running:
     due: deque[Contact] = field(default_factory=deque)
     attempts: dict[str, Attempt] = field(default_factory=dict)     # call id -> attempt
     previews: dict[str, Contact] = field(default_factory=dict)     # agent id -> contact offered
+    ringing: set[str] = field(default_factory=set)     # agents rung to dial their preview: a line each
     last_dial: float = float("-inf")
     counts: dict = field(default_factory=dict)
 
@@ -228,6 +229,8 @@ class Dialer:
         """The agent dials the contact shown: their phone rings first (as for a callback), and the
         number is dialled once they pick up."""
         agent_obj, run, c = self._preview_of(agent, contact)
+        if agent_obj.id in run.ringing:
+            raise DialerError(f"agent {agent_obj.id} is being rung to dial contact {contact} already")
         if run.state != "running" or not self._trunk_free(run):
             raise DialerError(f"contact {contact} not dialled: " + (
                 "no trunk is free for outbound calls now; try again or skip it" if run.state == "running"
@@ -237,8 +240,10 @@ class Dialer:
             self._release_preview(agent_obj)
             raise DialerError(f"contact {contact} is on the do-not-call list")
         q = self.center.acd.queues[run.campaign.queue]
+        run.ringing.add(agent_obj.id)      # before the ring: its state change is no leaving the preview
         if not self.center.acd.ring(agent_obj, None, lambda ag: self._preview_picked_up(run, ag, c),
                                     lambda ag, why: self._preview_missed(run, ag, c, why)):
+            run.ringing.discard(agent_obj.id)
             raise DialerError(f"agent {agent_obj.id} cannot be rung now")
         self._ring_timers[agent_obj.id] = self.svc.later(q.cfg.ring_timeout, self._preview_missed, run, agent_obj,
                                                          c, NO_ANSWER)
@@ -247,6 +252,7 @@ class Dialer:
     def _preview_picked_up(self, run: Running, agent: Agent, contact: Contact) -> None:
         self._cancel_ring(agent)
         run.previews.pop(agent.id, None)
+        run.ringing.discard(agent.id)
         agent.set_state(AgentState.TALKING)
         agent.calls += 1
         self._dial(run, contact, agent)
@@ -256,6 +262,7 @@ class Dialer:
             return
         self._cancel_ring(agent)
         del run.previews[agent.id]
+        run.ringing.discard(agent.id)
         self.center.acd.not_reached(agent, why)
         self._write(contact, "pending", result=None)
 
@@ -336,11 +343,14 @@ class Dialer:
 
     def _trunk_free(self, run: Running) -> bool:
         """Caps (the campaign's, the box's) and the trunks kept for incoming calls (R9): a trunk is
-        seized only while more than `reserved_incoming` are idle, so incoming never waits."""
+        seized only while more than `reserved_incoming` are idle, so incoming never waits. An agent
+        being rung to dial their preview holds a line already (it is dialled once they pick up)."""
         site = self.center.site
-        if len(run.attempts) >= run.campaign.max_lines or len(self.by_call) >= site.outbound_max_lines:
+        ringing = sum(len(r.ringing) for r in self.running.values())
+        if (len(run.attempts) + len(run.ringing) >= run.campaign.max_lines
+                or len(self.by_call) + ringing >= site.outbound_max_lines):
             return False
-        return self.center.legs.idle_count() > site.outbound_reserved
+        return self.center.legs.idle_count() - ringing > site.outbound_reserved
 
     def _allowed(self, run: Running, contact: Contact) -> bool:
         """Do-not-call, checked right before dialling (a number listed after the import too)."""
@@ -482,6 +492,9 @@ class Dialer:
         self.center.end_call(a.call, Disposition.ANSWERED if a.call.agent else Disposition.COMPLETED, "caller")
 
     def _observe(self, event: str, data: dict) -> None:
+        if event.startswith("agent:") and isinstance(data.get("agent"), Agent):
+            self._agent_changed(data["agent"])
+            return
         if event != "call:ended":
             return
         a = self.by_call.pop(data["call"].id, None)
@@ -546,10 +559,26 @@ class Dialer:
             self.center.acd.dispatch()
 
     def _drop_previews(self, run: Running) -> None:
-        for agent_id, contact in list(run.previews.items()):
-            del run.previews[agent_id]
-            self._release_preview(self.center.acd.agents[agent_id])
-            self._write(contact, "pending", result=None)
+        """The campaign paused or stopped: its contacts shown are pending again, their agents free."""
+        for agent_id in list(run.previews):
+            self._drop_preview(run, self.center.acd.agents[agent_id])
+
+    def _drop_preview(self, run: Running, agent: Agent) -> None:
+        contact = run.previews.pop(agent.id)
+        if agent.id in run.ringing:
+            run.ringing.discard(agent.id)
+            self._cancel_ring(agent)
+            self.center.acd.unring(agent)
+        else:
+            self._release_preview(agent)
+        self._write(contact, "pending", result=None)
+
+    def _agent_changed(self, agent: Agent) -> None:
+        """An agent left their preview some other way (not ready for a break, logged out, a line
+        alarm): the contact goes back for someone else."""
+        for run in self.running.values():
+            if agent.id in run.previews and agent.id not in run.ringing and agent.reason != "preview":
+                self._drop_preview(run, agent)
 
     # --- records and events -------------------------------------------------------------------
     def _write(self, contact: Contact, state: str, **changes: object) -> None:

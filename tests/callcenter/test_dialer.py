@@ -446,3 +446,31 @@ def test_new_outbound_settings_apply_on_site_reload(tmp_path):
     desk.center.apply_site(replace(desk.center.site, outbound_reserved=1))
     desk.box.advance(3 * PUMP_S)
     assert len(desk.dialled()) == 3
+
+
+def preview_shown(tmp_path) -> Desk:
+    desk = Desk(tmp_path)
+    desk.campaign("preview")
+    desk.contact()
+    desk.start()
+    desk.ready()
+    desk.box.advance(PUMP_S)
+    assert desk.row()["state"] == "preview"
+    return desk
+
+
+def test_an_agent_who_takes_a_break_while_previewing_gives_the_contact_back(tmp_path):
+    desk = preview_shown(tmp_path)
+    desk.center.acd.cmd_not_ready("1001", "lunch")
+    assert desk.row()["state"] == "pending"
+    assert desk.center.dialer.status()[0]["previews"] == 0
+
+
+def test_pausing_while_the_agent_is_rung_for_a_preview_dials_nothing(tmp_path):
+    desk = preview_shown(tmp_path)
+    desk.commands["agent.preview_dial"](agent="1001", contact="k1")
+    desk.commands["campaign.pause"](id="c1")
+    assert FIRST_STATION not in desk.box.lines.ringing
+    assert desk.center.acd.agents["1001"].state == AgentState.READY
+    desk.event(FIRST_STATION, EventKind.ANSWER)
+    assert desk.dialled() == [] and desk.row()["state"] == "pending"
