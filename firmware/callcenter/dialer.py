@@ -22,6 +22,7 @@ from firmware.callcenter.campaign_reader import Batch, Contact
 from firmware.callcenter.calls import Call, CallState, Disposition
 from firmware.callcenter.legs import NO_LINE, Outcome, not_reached
 from firmware.core.application import Services
+from firmware.store.phones import PhoneNumberError, caller_key, dialled_form
 
 if TYPE_CHECKING:
     from firmware.callcenter.center import CallCenter
@@ -43,6 +44,8 @@ DEFAULT_RETRY = {Outcome.BUSY.value: 600.0, Outcome.CONGESTION.value: 300.0, Out
                  Outcome.FAILED.value: 300.0, Outcome.ANSWERED_MACHINE.value: 3600.0}
 # Outcomes that end a contact as reached.
 REACHED = frozenset((Outcome.ANSWERED_HUMAN.value, Outcome.ANSWERED_UNSURE.value))
+# A contact's `result` keeps this much of why it was not dialled (a number that does not parse).
+RESULT_CHARS = 80
 # The states (campaigns.state) campaign.start moves a campaign from.
 STARTABLE = ("draft", "paused")
 
@@ -353,9 +356,17 @@ class Dialer:
         return self.center.legs.idle_count() - ringing > site.outbound_reserved
 
     def _allowed(self, run: Running, contact: Contact) -> bool:
-        """Do-not-call, checked right before dialling (a number listed after the import too)."""
-        if contact.number in self.dnc:
+        """Do-not-call, checked right before dialling (a number listed after the import too), and a
+        number the trunks can dial; a contact that fails either ends here, never dialled."""
+        region = self.center.site.region
+        if contact.number in self.dnc or caller_key(contact.number, region) in self.dnc:
             self._write(contact, "dnc", outcome=None, result="do not call")
+            return False
+        try:
+            dialled_form(contact.number, region)
+        except PhoneNumberError as exc:
+            log.warning("campaign %s: contact %s not dialled: %s", run.campaign.id, contact.id, exc)
+            self._write(contact, "failed", outcome=Outcome.FAILED.value, result=str(exc)[:RESULT_CHARS])
             return False
         return True
 
@@ -387,7 +398,7 @@ class Dialer:
                     agent_id=agent.id if agent else None)
         run.attempts[call.id] = self.by_call[call.id] = attempt
         leg = self.center.legs.seize(
-            contact.number, on_answer=lambda: self._answered(attempt),
+            dialled_form(contact.number, self.center.site.region), on_answer=lambda: self._answered(attempt),
             on_fail=lambda why: self._not_reached(attempt, why),
             on_clear=lambda: self._cleared(attempt), call=call, screen=True,
             on_outcome=lambda outcome, cause: self._heard(attempt, outcome, cause),

@@ -56,3 +56,23 @@ def display(number: str) -> str:
     except phonenumbers.NumberParseException:
         return number
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def dialled_form(number: str, region: str) -> str:
+    """The digits a trunk of `region` dials to reach `number`: an E.164 number of the region in its
+    national form with the trunk prefix (`+862161234567` -> `02161234567`, a mobile `13800138000`),
+    one abroad with the region's international prefix (`+16502530000` from China -> `0016502530000`);
+    a number written without `+` as it is, digits, `*` and `#` only. PhoneNumberError otherwise."""
+    if number[:1] != "+":
+        if not number or any(ch not in "0123456789*#" for ch in number):
+            raise PhoneNumberError(f"{number[:MAX_TYPED]!r} cannot be dialled: digits, * and # only")
+        return number
+    try:
+        parsed = phonenumbers.parse(number, None)
+    except phonenumbers.NumberParseException:
+        raise PhoneNumberError(f"{number[:MAX_TYPED]!r} is not a phone number") from None
+    if not phonenumbers.is_possible_number(parsed):
+        raise PhoneNumberError(f"{number[:MAX_TYPED]!r} has the wrong number of digits")
+    # format_out_of_country_calling_number gives the national form for a number of `region` itself.
+    text = phonenumbers.format_out_of_country_calling_number(parsed, region)
+    return "".join(ch for ch in text if ch.isdigit())

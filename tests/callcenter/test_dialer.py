@@ -89,7 +89,7 @@ class Desk:
 
     def dialled(self) -> list[int]:
         """The trunks a contact's number was dialled on."""
-        return [ch for ch, number in self.box.lines.dialled if number and number.startswith("+86")]
+        return [ch for ch, number in self.box.lines.dialled if number and number.startswith("138")]
 
     def row(self, kid: str = "k1") -> dict:
         return self.box.records.tables["campaign_contacts"][kid]
@@ -428,7 +428,7 @@ def test_a_campaign_running_when_the_box_stopped_runs_again(tmp_path):
     center = make_center(box, tmp_path, SALES_FLOW, queues=[QueueConfig("sales")], contacts=contacts,
                          campaigns=[row])
     box.advance(PUMP_S)
-    assert [n for _, n in box.lines.dialled] == [NUMBER]
+    assert [n for _, n in box.lines.dialled] == ["13800000001"]
     assert box.records.tables["campaign_contacts"]["k1"]["attempts"] == 2
     assert center.dialer.status()[0]["state"] == "running"
 
@@ -474,3 +474,25 @@ def test_pausing_while_the_agent_is_rung_for_a_preview_dials_nothing(tmp_path):
     assert desk.center.acd.agents["1001"].state == AgentState.READY
     desk.event(FIRST_STATION, EventKind.ANSWER)
     assert desk.dialled() == [] and desk.row()["state"] == "pending"
+
+
+def test_an_e164_number_is_dialled_as_the_trunk_dials_it_and_a_bad_one_never(tmp_path):
+    desk = Desk(tmp_path, trunks=6, max_lines=4)
+    desk.campaign("message", max_lines=4, pace=1000.0)
+    desk.contact("k1", "+862161234567")              # Shanghai, from a box in China: trunk prefix 0
+    desk.contact("k2", "+16502530000")               # abroad: the international prefix 00
+    desk.contact("k3", "+86123")                     # too short for any Chinese number
+    desk.start()
+    desk.box.advance(3 * PUMP_S)
+    assert sorted(n for _, n in desk.box.lines.dialled if n) == ["0016502530000", "02161234567"]
+    assert desk.row("k3")["state"] == "failed" and "wrong number of digits" in desk.row("k3")["result"]
+
+
+def test_a_number_listed_in_another_form_is_still_not_called(tmp_path):
+    desk = Desk(tmp_path)
+    desk.campaign("message")
+    desk.contact("k1", "13800000001")                 # as imported, not E.164
+    desk.box.records.tables["dnc_numbers"][NUMBER] = {"id": NUMBER, "added_at": EPOCH}
+    desk.start()
+    desk.box.advance(PUMP_S)
+    assert desk.box.lines.dialled == [] and desk.row()["state"] == "dnc"
