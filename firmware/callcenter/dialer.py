@@ -285,15 +285,14 @@ class Dialer:
 
     # --- the pump: on the loop, no I/O ----------------------------------------------------------
     def _pump(self) -> None:
-        self._timer = None
+        # The next step is due before this one runs: a fault in one campaign stops no other.
+        self._timer = self.svc.later(PUMP_S, self._pump) if self.running else None
         batch = self.reader.take() if self.reader is not None else None
         if batch is not None:
             self._take(batch)
         for run in list(self.running.values()):
             if run.state == "running":
                 self._run_campaign(run)
-        if self.running:
-            self._timer = self.svc.later(PUMP_S, self._pump)
 
     def _take(self, batch: Batch) -> None:
         self.dnc = batch.dnc
@@ -325,6 +324,11 @@ class Dialer:
     def _run_campaign(self, run: Running) -> None:
         c = run.campaign
         now = self.svc.clock.time()
+        if c.queue and c.queue not in self.center.acd.queues:
+            # New site settings took its queue away: no call is placed that no agent could take.
+            log.error("campaign %s paused: its queue %s is gone from the site settings", c.id, c.queue)
+            self.cmd_pause(c.id)
+            return
         if not c.hours.open_at(dt.datetime.fromtimestamp(now), self.holidays()):
             return
         while run.due and self._trunk_free(run):

@@ -496,3 +496,14 @@ def test_a_number_listed_in_another_form_is_still_not_called(tmp_path):
     desk.start()
     desk.box.advance(PUMP_S)
     assert desk.box.lines.dialled == [] and desk.row()["state"] == "dnc"
+
+
+def test_a_campaign_whose_queue_the_site_settings_removed_is_paused(tmp_path):
+    desk = Desk(tmp_path)
+    desk.campaign()
+    desk.contact()
+    desk.start()
+    desk.ready()
+    desk.center.apply_site(replace(desk.center.site, queues=[QueueConfig("service")], agents=[]))
+    desk.box.advance(2 * PUMP_S)
+    assert desk.dialled() == [] and desk.box.records.tables["campaigns"]["c1"]["state"] == "paused"
