@@ -238,10 +238,11 @@ class Dialer:
             raise DialerError(f"contact {contact} not dialled: " + (
                 "no trunk is free for outbound calls now; try again or skip it" if run.state == "running"
                 else f"the campaign is {run.state}"))
-        if not self._allowed(run, c):
+        refused = self._refused(run, c)
+        if refused:
             del run.previews[agent_obj.id]
             self._release_preview(agent_obj)
-            raise DialerError(f"contact {contact} is on the do-not-call list")
+            raise DialerError(f"contact {contact} not dialled: {refused}")
         q = self.center.acd.queues[run.campaign.queue]
         run.ringing.add(agent_obj.id)      # before the ring: its state change is no leaving the preview
         if not self.center.acd.ring(agent_obj, None, lambda ag: self._preview_picked_up(run, ag, c),
@@ -276,6 +277,8 @@ class Dialer:
 
     def cmd_preview_skip(self, agent: str, contact: str) -> dict:
         agent_obj, run, c = self._preview_of(agent, contact)
+        if agent_obj.id in run.ringing:
+            raise DialerError(f"agent {agent_obj.id} is being rung to dial contact {contact}: too late to skip it")
         del run.previews[agent_obj.id]
         self._release_preview(agent_obj)
         # Skipped is no attempt: the contact comes round again after a no-answer's wait.
@@ -360,19 +363,22 @@ class Dialer:
         return self.center.legs.idle_count() - ringing > site.outbound_reserved
 
     def _allowed(self, run: Running, contact: Contact) -> bool:
+        return self._refused(run, contact) is None
+
+    def _refused(self, run: Running, contact: Contact) -> str | None:
         """Do-not-call, checked right before dialling (a number listed after the import too), and a
-        number the trunks can dial; a contact that fails either ends here, never dialled."""
+        number the trunks can dial: why the contact ends here, never dialled, or None."""
         region = self.center.site.region
         if contact.number in self.dnc or caller_key(contact.number, region) in self.dnc:
             self._write(contact, "dnc", outcome=None, result="do not call")
-            return False
+            return "the number is on the do-not-call list"
         try:
             dialled_form(contact.number, region)
         except PhoneNumberError as exc:
             log.warning("campaign %s: contact %s not dialled: %s", run.campaign.id, contact.id, exc)
             self._write(contact, "failed", outcome=Outcome.FAILED.value, result=str(exc)[:RESULT_CHARS])
-            return False
-        return True
+            return str(exc)
+        return None
 
     def _unanswered(self, run: Running) -> list[Attempt]:
         return [a for a in run.attempts.values() if a.call.state == CallState.DIALING]

@@ -476,6 +476,16 @@ def test_pausing_while_the_agent_is_rung_for_a_preview_dials_nothing(tmp_path):
     assert desk.dialled() == [] and desk.row()["state"] == "pending"
 
 
+def test_a_preview_being_dialled_can_be_neither_skipped_nor_dialled_twice(tmp_path):
+    desk = preview_shown(tmp_path)
+    desk.commands["agent.preview_dial"](agent="1001", contact="k1")
+    for cmd in ("agent.preview_skip", "agent.preview_dial"):
+        with pytest.raises(Exception, match="is being rung to dial contact k1"):
+            desk.commands[cmd](agent="1001", contact="k1")
+    desk.event(FIRST_STATION, EventKind.ANSWER)
+    assert len(desk.dialled()) == 1
+
+
 def test_an_e164_number_is_dialled_as_the_trunk_dials_it_and_a_bad_one_never(tmp_path):
     desk = Desk(tmp_path, trunks=6, max_lines=4)
     desk.campaign("message", max_lines=4, pace=1000.0)
