@@ -22,7 +22,7 @@ from firmware.callcenter.campaign_reader import Batch, Contact
 from firmware.callcenter.calls import Call, CallState, Disposition
 from firmware.callcenter.legs import NO_LINE, Outcome, not_reached
 from firmware.core.application import Services
-from firmware.store.phones import dialable
+from firmware.store.phones import PhoneNumberError, caller_key, dialled_form
 
 if TYPE_CHECKING:
     from firmware.callcenter.center import CallCenter
@@ -44,6 +44,8 @@ DEFAULT_RETRY = {Outcome.BUSY.value: 600.0, Outcome.CONGESTION.value: 300.0, Out
                  Outcome.FAILED.value: 300.0, Outcome.ANSWERED_MACHINE.value: 3600.0}
 # Outcomes that end a contact as reached.
 REACHED = frozenset((Outcome.ANSWERED_HUMAN.value, Outcome.ANSWERED_UNSURE.value))
+# A contact's `result` keeps this much of why it was not dialled (a number that does not parse).
+RESULT_CHARS = 80
 # The states (campaigns.state) campaign.start moves a campaign from.
 STARTABLE = ("draft", "paused")
 
@@ -123,6 +125,7 @@ class Running:
     due: deque[Contact] = field(default_factory=deque)
     attempts: dict[str, Attempt] = field(default_factory=dict)     # call id -> attempt
     previews: dict[str, Contact] = field(default_factory=dict)     # agent id -> contact offered
+    ringing: set[str] = field(default_factory=set)     # agents rung to dial their preview: a line each
     last_dial: float = float("-inf")
     counts: dict = field(default_factory=dict)
 
@@ -229,17 +232,22 @@ class Dialer:
         """The agent dials the contact shown: their phone rings first (as for a callback), and the
         number is dialled once they pick up."""
         agent_obj, run, c = self._preview_of(agent, contact)
+        if agent_obj.id in run.ringing:
+            raise DialerError(f"agent {agent_obj.id} is being rung to dial contact {contact} already")
         if run.state != "running" or not self._trunk_free(run):
             raise DialerError(f"contact {contact} not dialled: " + (
                 "no trunk is free for outbound calls now; try again or skip it" if run.state == "running"
                 else f"the campaign is {run.state}"))
-        if not self._allowed(run, c):
+        refused = self._refused(run, c)
+        if refused:
             del run.previews[agent_obj.id]
             self._release_preview(agent_obj)
-            raise DialerError(f"contact {contact} is on the do-not-call list")
+            raise DialerError(f"contact {contact} not dialled: {refused}")
         q = self.center.acd.queues[run.campaign.queue]
+        run.ringing.add(agent_obj.id)      # before the ring: its state change is no leaving the preview
         if not self.center.acd.ring(agent_obj, None, lambda ag: self._preview_picked_up(run, ag, c),
                                     lambda ag, why: self._preview_missed(run, ag, c, why)):
+            run.ringing.discard(agent_obj.id)
             raise DialerError(f"agent {agent_obj.id} cannot be rung now")
         self._ring_timers[agent_obj.id] = self.svc.later(q.cfg.ring_timeout, self._preview_missed, run, agent_obj,
                                                          c, NO_ANSWER)
@@ -248,6 +256,7 @@ class Dialer:
     def _preview_picked_up(self, run: Running, agent: Agent, contact: Contact) -> None:
         self._cancel_ring(agent)
         run.previews.pop(agent.id, None)
+        run.ringing.discard(agent.id)
         agent.set_state(AgentState.TALKING)
         agent.calls += 1
         self._dial(run, contact, agent)
@@ -257,6 +266,7 @@ class Dialer:
             return
         self._cancel_ring(agent)
         del run.previews[agent.id]
+        run.ringing.discard(agent.id)
         self.center.acd.not_reached(agent, why)
         self._write(contact, "pending", result=None)
 
@@ -267,6 +277,8 @@ class Dialer:
 
     def cmd_preview_skip(self, agent: str, contact: str) -> dict:
         agent_obj, run, c = self._preview_of(agent, contact)
+        if agent_obj.id in run.ringing:
+            raise DialerError(f"agent {agent_obj.id} is being rung to dial contact {contact}: too late to skip it")
         del run.previews[agent_obj.id]
         self._release_preview(agent_obj)
         # Skipped is no attempt: the contact comes round again after a no-answer's wait.
@@ -276,15 +288,14 @@ class Dialer:
 
     # --- the pump: on the loop, no I/O ----------------------------------------------------------
     def _pump(self) -> None:
-        self._timer = None
+        # The next step is due before this one runs: a fault in one campaign stops no other.
+        self._timer = self.svc.later(PUMP_S, self._pump) if self.running else None
         batch = self.reader.take() if self.reader is not None else None
         if batch is not None:
             self._take(batch)
         for run in list(self.running.values()):
             if run.state == "running":
                 self._run_campaign(run)
-        if self.running:
-            self._timer = self.svc.later(PUMP_S, self._pump)
 
     def _take(self, batch: Batch) -> None:
         self.dnc = batch.dnc
@@ -316,6 +327,11 @@ class Dialer:
     def _run_campaign(self, run: Running) -> None:
         c = run.campaign
         now = self.svc.clock.time()
+        if c.queue and c.queue not in self.center.acd.queues:
+            # New site settings took its queue away: no call is placed that no agent could take.
+            log.error("campaign %s paused: its queue %s is gone from the site settings", c.id, c.queue)
+            self.cmd_pause(c.id)
+            return
         if not c.hours.open_at(dt.datetime.fromtimestamp(now), self.holidays()):
             return
         while run.due and self._trunk_free(run):
@@ -337,18 +353,32 @@ class Dialer:
 
     def _trunk_free(self, run: Running) -> bool:
         """Caps (the campaign's, the box's) and the trunks kept for incoming calls (R9): a trunk is
-        seized only while more than `reserved_incoming` are idle, so incoming never waits."""
+        seized only while more than `reserved_incoming` are idle, so incoming never waits. An agent
+        being rung to dial their preview holds a line already (it is dialled once they pick up)."""
         site = self.center.site
-        if len(run.attempts) >= run.campaign.max_lines or len(self.by_call) >= site.outbound_max_lines:
+        ringing = sum(len(r.ringing) for r in self.running.values())
+        if (len(run.attempts) + len(run.ringing) >= run.campaign.max_lines
+                or len(self.by_call) + ringing >= site.outbound_max_lines):
             return False
-        return self.center.legs.idle_count() > site.outbound_reserved
+        return self.center.legs.idle_count() - ringing > site.outbound_reserved
 
     def _allowed(self, run: Running, contact: Contact) -> bool:
-        """Do-not-call, checked right before dialling (a number listed after the import too)."""
-        if contact.number in self.dnc:
+        return self._refused(run, contact) is None
+
+    def _refused(self, run: Running, contact: Contact) -> str | None:
+        """Do-not-call, checked right before dialling (a number listed after the import too), and a
+        number the trunks can dial: why the contact ends here, never dialled, or None."""
+        region = self.center.site.region
+        if contact.number in self.dnc or caller_key(contact.number, region) in self.dnc:
             self._write(contact, "dnc", outcome=None, result="do not call")
-            return False
-        return True
+            return "the number is on the do-not-call list"
+        try:
+            dialled_form(contact.number, region)
+        except PhoneNumberError as exc:
+            log.warning("campaign %s: contact %s not dialled: %s", run.campaign.id, contact.id, exc)
+            self._write(contact, "failed", outcome=Outcome.FAILED.value, result=str(exc)[:RESULT_CHARS])
+            return str(exc)
+        return None
 
     def _unanswered(self, run: Running) -> list[Attempt]:
         return [a for a in run.attempts.values() if a.call.state == CallState.DIALING]
@@ -378,7 +408,7 @@ class Dialer:
                     agent_id=agent.id if agent else None)
         run.attempts[call.id] = self.by_call[call.id] = attempt
         leg = self.center.legs.seize(
-            dialable(contact.number, self.center.site.region), on_answer=lambda: self._answered(attempt),
+            dialled_form(contact.number, self.center.site.region), on_answer=lambda: self._answered(attempt),
             on_fail=lambda why: self._not_reached(attempt, why),
             on_clear=lambda: self._cleared(attempt), call=call, screen=True,
             on_outcome=lambda outcome, cause: self._heard(attempt, outcome, cause),
@@ -483,6 +513,9 @@ class Dialer:
         self.center.end_call(a.call, Disposition.ANSWERED if a.call.agent else Disposition.COMPLETED, "caller")
 
     def _observe(self, event: str, data: dict) -> None:
+        if event.startswith("agent:") and isinstance(data.get("agent"), Agent):
+            self._agent_changed(data["agent"])
+            return
         if event != "call:ended":
             return
         a = self.by_call.pop(data["call"].id, None)
@@ -547,10 +580,26 @@ class Dialer:
             self.center.acd.dispatch()
 
     def _drop_previews(self, run: Running) -> None:
-        for agent_id, contact in list(run.previews.items()):
-            del run.previews[agent_id]
-            self._release_preview(self.center.acd.agents[agent_id])
-            self._write(contact, "pending", result=None)
+        """The campaign paused or stopped: its contacts shown are pending again, their agents free."""
+        for agent_id in list(run.previews):
+            self._drop_preview(run, self.center.acd.agents[agent_id])
+
+    def _drop_preview(self, run: Running, agent: Agent) -> None:
+        contact = run.previews.pop(agent.id)
+        if agent.id in run.ringing:
+            run.ringing.discard(agent.id)
+            self._cancel_ring(agent)
+            self.center.acd.unring(agent)
+        else:
+            self._release_preview(agent)
+        self._write(contact, "pending", result=None)
+
+    def _agent_changed(self, agent: Agent) -> None:
+        """An agent left their preview some other way (not ready for a break, logged out, a line
+        alarm): the contact goes back for someone else."""
+        for run in self.running.values():
+            if agent.id in run.previews and agent.id not in run.ringing and agent.reason != "preview":
+                self._drop_preview(run, agent)
 
     # --- records and events -------------------------------------------------------------------
     def _write(self, contact: Contact, state: str, **changes: object) -> None:

@@ -54,21 +54,6 @@ def caller_key(number: str, region: str) -> str:
         return "".join(ch for ch in number if ch.isdigit() or ch in "*#+")
 
 
-def dialable(number: str, region: str) -> str:
-    """The digits a trunk in `region` dials for `number`: an E.164 number of the same country in its
-    national form with its trunk prefix (`+862161234567` -> `02161234567`), another country's after the
-    region's international prefix (`00` from China, ITU-T E.164.1); anything else as it is. Records keep
-    E.164 (campaign contacts, cards); an analog exchange takes no `+`."""
-    if number[:1] != "+":
-        return number
-    phonenumbers = _lib()
-    try:
-        parsed = phonenumbers.parse(number, None)
-    except phonenumbers.NumberParseException:
-        return number
-    text = phonenumbers.format_out_of_country_calling_number(parsed, region)
-    return "".join(ch for ch in text if ch.isdigit() or ch in "*#")
-
 
 def is_region(code: str) -> bool:
     """Whether `code` is a region phonenumbers knows (ISO 3166 alpha-2, upper case)."""
@@ -84,3 +69,24 @@ def display(number: str) -> str:
     except phonenumbers.NumberParseException:
         return number
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def dialled_form(number: str, region: str) -> str:
+    """The digits a trunk of `region` dials to reach `number`: an E.164 number of the region in its
+    national form with the trunk prefix (`+862161234567` -> `02161234567`, a mobile `13800138000`),
+    one abroad with the region's international prefix (`+16502530000` from China -> `0016502530000`);
+    a number written without `+` as it is, digits, `*` and `#` only. PhoneNumberError otherwise."""
+    if number[:1] != "+":
+        if not number or any(ch not in "0123456789*#" for ch in number):
+            raise PhoneNumberError(f"{number[:MAX_TYPED]!r} cannot be dialled: digits, * and # only")
+        return number
+    phonenumbers = _lib()
+    try:
+        parsed = phonenumbers.parse(number, None)
+    except phonenumbers.NumberParseException:
+        raise PhoneNumberError(f"{number[:MAX_TYPED]!r} is not a phone number") from None
+    if not phonenumbers.is_possible_number(parsed):
+        raise PhoneNumberError(f"{number[:MAX_TYPED]!r} has the wrong number of digits")
+    # format_out_of_country_calling_number gives the national form for a number of `region` itself.
+    text = phonenumbers.format_out_of_country_calling_number(parsed, region)
+    return "".join(ch for ch in text if ch.isdigit())

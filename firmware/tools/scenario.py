@@ -520,6 +520,12 @@ class ScenarioRun:
             self.dnis_of[data["call"].id] = data["dnis"]
         elif name == "call:bridged":
             self.lines.connected(data["channel"])
+        elif name == "campaign:preview":
+            # A scripted agent reads the contact's card as long as they take to answer, then dials it.
+            agent = next(a for a in self.scn.agents if a.id == data["agent"])
+            self.engine.later(agent.answer_after, self._act, Action(
+                self.engine.clock.seconds + agent.answer_after, "agent.preview_dial",
+                {"agent": agent.id, "contact": data["contact"]}))
 
     def busy(self) -> bool:
         return bool(self.center.calls) or self.lines.busy()

@@ -468,3 +468,74 @@ def test_new_outbound_settings_apply_on_site_reload(tmp_path):
     desk.center.apply_site(replace(desk.center.site, outbound_reserved=1))
     desk.box.advance(3 * PUMP_S)
     assert len(desk.dialled()) == 3
+
+
+def preview_shown(tmp_path) -> Desk:
+    desk = Desk(tmp_path)
+    desk.campaign("preview")
+    desk.contact()
+    desk.start()
+    desk.ready()
+    desk.box.advance(PUMP_S)
+    assert desk.row()["state"] == "preview"
+    return desk
+
+
+def test_an_agent_who_takes_a_break_while_previewing_gives_the_contact_back(tmp_path):
+    desk = preview_shown(tmp_path)
+    desk.center.acd.cmd_not_ready("1001", "lunch")
+    assert desk.row()["state"] == "pending"
+    assert desk.center.dialer.status()[0]["previews"] == 0
+
+
+def test_pausing_while_the_agent_is_rung_for_a_preview_dials_nothing(tmp_path):
+    desk = preview_shown(tmp_path)
+    desk.commands["agent.preview_dial"](agent="1001", contact="k1")
+    desk.commands["campaign.pause"](id="c1")
+    assert FIRST_STATION not in desk.box.lines.ringing
+    assert desk.center.acd.agents["1001"].state == AgentState.READY
+    desk.event(FIRST_STATION, EventKind.ANSWER)
+    assert desk.dialled() == [] and desk.row()["state"] == "pending"
+
+
+def test_a_preview_being_dialled_can_be_neither_skipped_nor_dialled_twice(tmp_path):
+    desk = preview_shown(tmp_path)
+    desk.commands["agent.preview_dial"](agent="1001", contact="k1")
+    for cmd in ("agent.preview_skip", "agent.preview_dial"):
+        with pytest.raises(Exception, match="is being rung to dial contact k1"):
+            desk.commands[cmd](agent="1001", contact="k1")
+    desk.event(FIRST_STATION, EventKind.ANSWER)
+    assert len(desk.dialled()) == 1
+
+
+def test_an_e164_number_is_dialled_as_the_trunk_dials_it_and_a_bad_one_never(tmp_path):
+    desk = Desk(tmp_path, trunks=6, max_lines=4)
+    desk.campaign("message", max_lines=4, pace=1000.0)
+    desk.contact("k1", "+862161234567")              # Shanghai, from a box in China: trunk prefix 0
+    desk.contact("k2", "+16502530000")               # abroad: the international prefix 00
+    desk.contact("k3", "+86123")                     # too short for any Chinese number
+    desk.start()
+    desk.box.advance(3 * PUMP_S)
+    assert sorted(n for _, n in desk.box.lines.dialled if n) == ["0016502530000", "02161234567"]
+    assert desk.row("k3")["state"] == "failed" and "wrong number of digits" in desk.row("k3")["result"]
+
+
+def test_a_number_listed_in_another_form_is_still_not_called(tmp_path):
+    desk = Desk(tmp_path)
+    desk.campaign("message")
+    desk.contact("k1", "13800000001")                 # as imported, not E.164
+    desk.box.records.tables["dnc_numbers"][NUMBER] = {"id": NUMBER, "added_at": EPOCH}
+    desk.start()
+    desk.box.advance(PUMP_S)
+    assert desk.box.lines.dialled == [] and desk.row()["state"] == "dnc"
+
+
+def test_a_campaign_whose_queue_the_site_settings_removed_is_paused(tmp_path):
+    desk = Desk(tmp_path)
+    desk.campaign()
+    desk.contact()
+    desk.start()
+    desk.ready()
+    desk.center.apply_site(replace(desk.center.site, queues=[QueueConfig("service")], agents=[]))
+    desk.box.advance(2 * PUMP_S)
+    assert desk.dialled() == [] and desk.box.records.tables["campaigns"]["c1"]["state"] == "paused"

@@ -1,5 +1,5 @@
-"""Outbound campaigns on the simulated board (docs/architecture.md §23): a progressive and a message
-campaign call each kind of called party the simulated network has — a person, an answering machine
+"""Outbound campaigns on the simulated board (docs/architecture.md §23): a campaign in each mode
+(progressive, message, and preview with scripted agents dialling each card) calls each kind of called party the simulated network has — a person, an answering machine
 (a greeting, then a beep), a fax machine, busy, congestion, no answer, no such number, and a person
 whose exchange signals their hang-up only by busy tone — and each contact ends with its outcome."""
 import json
@@ -13,16 +13,18 @@ from firmware.core.events import Subscriber
 from firmware.tools.scenario import SCENARIO_EPOCH, ScenarioRun, load_scenario
 
 SCENARIO = Path(__file__).parent.parent / "scenarios" / "campaign_calls.toml"
-# The last digit of a number -> (the outcome, the contact's end state in progressive, in message mode).
+# The last digit of a number -> (the outcome, the contact's end state in progressive, message and
+# preview mode). A machine is hung up on in progressive mode, left the message in message mode, and
+# talked to by the agent who dialled it in preview mode (they hear the greeting and hang up).
 EXPECTED = {
-    "1": ("answered_human", "done", "done"),
-    "2": ("answered_machine", "failed", "done"),     # hung up on, or the message left after the beep
-    "3": ("fax", "failed", "failed"),
-    "4": ("busy", "failed", "failed"),
-    "5": ("congestion", "failed", "failed"),
-    "6": ("no_answer", "failed", "failed"),
-    "7": ("answered_human", "done", "done"),
-    "9": ("unobtainable", "failed", "failed"),
+    "1": ("answered_human", {"progressive": "done", "message": "done", "preview": "done"}),
+    "2": ("answered_machine", {"progressive": "failed", "message": "done", "preview": "failed"}),
+    "3": ("fax", {"progressive": "failed", "message": "failed", "preview": "failed"}),
+    "4": ("busy", {"progressive": "failed", "message": "failed", "preview": "failed"}),
+    "5": ("congestion", {"progressive": "failed", "message": "failed", "preview": "failed"}),
+    "6": ("no_answer", {"progressive": "failed", "message": "failed", "preview": "failed"}),
+    "7": ("answered_human", {"progressive": "done", "message": "done", "preview": "done"}),
+    "9": ("unobtainable", {"progressive": "failed", "message": "failed", "preview": "failed"}),
 }
 
 
@@ -42,14 +44,13 @@ def ran(tmp_path_factory):
     return report, calls, events, sub.take(0)
 
 
-@pytest.mark.parametrize("mode", ["progressive", "message"])
+@pytest.mark.parametrize("mode", ["progressive", "message", "preview"])
 @pytest.mark.parametrize("last", sorted(EXPECTED))
 def test_each_called_party_ends_its_contact_with_its_outcome(ran, mode, last):
     report, calls, events, _ = ran
-    outcome, in_progressive, in_message = EXPECTED[last]
+    outcome, state = EXPECTED[last]
     [contact] = [c for c in report["campaigns"][mode]["contacts"] if c["number"].endswith(last)]
-    assert (contact["outcome"], contact["state"], contact["attempts"]) == (
-        outcome, in_progressive if mode == "progressive" else in_message, 1)
+    assert (contact["outcome"], contact["state"], contact["attempts"]) == (outcome, state[mode], 1)
     call = calls[contact["call_id"]]
     assert call["campaign_id"] == mode and call["number"] == contact["number"]
 
@@ -73,7 +74,7 @@ def test_a_machine_hears_the_message_after_its_beep(ran):
 
 def test_the_campaigns_never_hold_more_lines_than_the_box_allows(ran):
     report, calls, events, _ = ran
-    # [run] trunks = 12, reserved_incoming = 1, outbound_lines = 10; each campaign max_lines = 5.
+    # [run] trunks = 12, reserved_incoming = 1, outbound_lines = 10; the campaigns' max_lines 5, 5, 3.
     moments = sorted([(c["arrived_at"], 1) for c in calls.values()] + [(c["ended_at"], -1) for c in calls.values()])
     held = peak = 0
     for _, step in moments:
@@ -86,7 +87,7 @@ def test_the_campaigns_never_hold_more_lines_than_the_box_allows(ran):
 def test_pages_following_the_live_events_see_each_campaign_start_and_its_calls(ran):
     report, calls, events, live = ran
     told = [e for e in live if e["type"] == "campaign"]
-    assert {e["campaign"] for e in told} == {"progressive", "message"}
+    assert {e["campaign"] for e in told} == {"progressive", "message", "preview"}
     for name in ("progressive", "message"):
         states = [e["state"] for e in told if e["campaign"] == name]
         # Started, then ended by the scenario's end of day (or finished before it).
@@ -94,3 +95,15 @@ def test_pages_following_the_live_events_see_each_campaign_start_and_its_calls(r
     assert max(e["lines"] for e in told if e["campaign"] == "message") >= 2
     outbound = {e["call"] for e in live if e["type"] == "call" and e["direction"] == "outbound"}
     assert outbound == set(calls)
+
+
+def test_a_preview_contact_is_dialled_by_the_agent_it_was_shown_to_who_then_talks_to_them(ran):
+    report, calls, events, live = ran
+    shown = {e["contact"]: e["agent"] for e in live if e["type"] == "preview"}
+    contacts = report["campaigns"]["preview"]["contacts"]
+    assert set(shown) == {c["id"] for c in contacts}
+    for c in contacts:
+        call = calls[c["call_id"]]
+        assert call["agent_id"] == shown[c["id"]] and c["agent_id"] == shown[c["id"]]
+        if c["outcome"] == "answered_human":
+            assert call["disposition"] == "answered" and call["talk"] > 0
