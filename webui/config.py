@@ -177,6 +177,16 @@ REPORTS_PART = Part("reports", "reports", "", "reports", N_("Reports"), (
           N_("Seconds, 0-60, less than the target; empty: 5. A caller who rang off this soon after entering a "
              "queue counts neither for nor against the service level; 0 counts every abandon.")),
 ))
+# The [outbound] table: what the campaigns' dialer may take of the trunks (firmware/callcenter/dialer.py,
+# firmware/config/site.py read_outbound).
+OUTBOUND = Part("outbound", "outbound", "", "outbound", N_("Outbound"), (
+    Field("reserved_incoming", N_("Trunks kept for incoming calls"), "int",
+          N_("A campaign dials only while more trunks than this are idle, so a caller always finds a line; "
+             "empty: 1.")),
+    Field("max_lines", N_("Campaign calls at once"), "int",
+          N_("Calls all campaigns together may have at the same time (each campaign also has its own cap); "
+             "empty: 2.")),
+))
 # Mail the box sends (webui/mail_delivery.py) and what it does with texts (firmware/callcenter/sms.py): one
 # table each, read by firmware/config/messaging.py. The SMTP password is never here: a file's path.
 MAIL = Part("mail", "mail", "", "mail", N_("E-mail"), (
@@ -206,8 +216,8 @@ SMS = Part("sms", "sms", "", "sms", N_("Texts"), (
                                                           "queue.")),
 ))
 # The configuration pages, in the order of their tabs.
-NAV = {BOX.name: BOX, **PARTS, WALLBOARD_PART.name: WALLBOARD_PART, REPORTS_PART.name: REPORTS_PART, MAIL.name: MAIL,
-       SMS.name: SMS}
+NAV = {BOX.name: BOX, **PARTS, WALLBOARD_PART.name: WALLBOARD_PART, REPORTS_PART.name: REPORTS_PART,
+       OUTBOUND.name: OUTBOUND, MAIL.name: MAIL, SMS.name: SMS}
 
 
 class FormError(Exception):
@@ -453,7 +463,7 @@ def install(app: Bottle, render: Callable[..., str], site: SiteFile) -> None:
     """Add the configuration pages and their /api/v1/config routes to the web app."""
     for part in PARTS.values():
         _install_part(app, render, site, part)
-    for table in (BOX, WALLBOARD_PART, REPORTS_PART, MAIL, SMS):
+    for table in (BOX, WALLBOARD_PART, REPORTS_PART, OUTBOUND, MAIL, SMS):
         _install_table(app, render, site, table)
 
     @app.get("/config")

@@ -334,3 +334,19 @@ def test_a_queues_post_call_survey_is_set_from_its_page(admin, site):
     assert form_of(admin, "/config/queues/sales")["survey_after"] == "true"
     refused = admin.post("/config/queues/sales", form={**form_of(admin, "/config/queues/sales"), "survey": ""})
     assert refused.status == 422 and "needs survey" in refused.text
+
+
+def test_the_outbound_page_keeps_trunks_for_incoming_calls_checked_and_audited(admin, site, db_path):
+    form = form_of(admin, "/config/outbound")
+    assert form["reserved_incoming"] == "" and form["max_lines"] == ""      # unset: the defaults, 1 and 2
+    bad = admin.post("/config/outbound", form={**form, "reserved_incoming": "-1", "max_lines": "4"})
+    assert bad.status == 422 and 'name="reserved_incoming" value="-1" class="invalid"' in bad.text
+    assert "outbound" not in on_disk(site)
+    assert admin.post("/config/outbound", form={**form, "reserved_incoming": "2", "max_lines": "4"}).status == 303
+    assert on_disk(site)["outbound"] == {"reserved_incoming": 2, "max_lines": 4}
+    conn = sqlite3.connect(db_path)
+    try:
+        (detail,) = conn.execute("SELECT detail FROM audit_log WHERE action = 'outbound.update'").fetchone()
+    finally:
+        conn.close()
+    assert json.loads(detail) == {"reserved_incoming": [None, 2], "max_lines": [None, 4]}
