@@ -207,6 +207,23 @@ def install(app: Bottle, render: Callable[..., str], db_path: str | Path, ticket
         audit.record(f"campaign.{action}", campaign_id, {"name": campaign["name"]})
         redirect(f"/campaigns/{campaign_id}")
 
+    def preview_or_add(campaign: dict, rows: list[dict], audit, title: str, text: str = "",
+                       query: dict | None = None) -> str:
+        """The checked contacts previewed row by row; with commit=1 and no problem, added whole and audited."""
+        bad = [r for r in rows if r["problem"]]
+        if request.forms.get("commit") == "1" and rows and not bad:
+            try:
+                added = store.add_contacts(campaign["id"], rows)
+            except CampaignError as exc:
+                response.status = exc.status
+                return render("campaign_import", title=title, active="campaigns", campaign=campaign, rows=rows,
+                              text=text, error=str(exc), query=query)
+            audit.record("campaign.import", campaign["id"], {"contacts": added, **({"query": query} if query else {})})
+            redirect(f"/campaigns/{campaign['id']}?imported={added}")
+        response.status = 400 if bad else 200
+        return render("campaign_import", title=title, active="campaigns", campaign=campaign, rows=rows, text=text,
+                      error=None, query=query)
+
     @app.post("/campaigns/<campaign_id>/import")
     @requires(*CAMPAIGN_ROLES)
     def campaign_import(campaign_id, db, engine, audit):
@@ -221,19 +238,7 @@ def install(app: Bottle, render: Callable[..., str], db_path: str | Path, ticket
             response.status = 400
             return render("campaign_import", title=_("Import contacts"), active="campaigns", campaign=campaign,
                           rows=None, text="", error=str(exc), query=None)
-        bad = [r for r in rows if r["problem"]]
-        if request.forms.get("commit") == "1" and rows and not bad:
-            try:
-                added = store.add_contacts(campaign_id, rows)
-            except CampaignError as exc:
-                response.status = exc.status
-                return render("campaign_import", title=_("Import contacts"), active="campaigns", campaign=campaign,
-                              rows=rows, text=text, error=str(exc), query=None)
-            audit.record("campaign.import", campaign_id, {"contacts": added})
-            redirect(f"/campaigns/{campaign_id}?imported={added}")
-        response.status = 400 if bad else 200
-        return render("campaign_import", title=_("Import contacts"), active="campaigns", campaign=campaign, rows=rows,
-                      text=text, error=None, query=None)
+        return preview_or_add(campaign, rows, audit, _("Import contacts"), text=text)
 
     @app.post("/campaigns/<campaign_id>/customers")
     @requires(*CAMPAIGN_ROLES)
@@ -247,19 +252,7 @@ def install(app: Bottle, render: Callable[..., str], db_path: str | Path, ticket
             response.status = 400
             return render("campaign_import", title=_("Add customers"), active="campaigns", campaign=campaign,
                           rows=None, text="", error="; ".join(exc.problems.values()), query=query)
-        bad = [r for r in rows if r["problem"]]
-        if request.forms.get("commit") == "1" and rows and not bad:
-            try:
-                added = store.add_contacts(campaign_id, rows)
-            except CampaignError as exc:
-                response.status = exc.status
-                return render("campaign_import", title=_("Add customers"), active="campaigns", campaign=campaign,
-                              rows=rows, text="", error=str(exc), query=query)
-            audit.record("campaign.import", campaign_id, {"contacts": added, "query": query})
-            redirect(f"/campaigns/{campaign_id}?imported={added}")
-        response.status = 400 if bad else 200
-        return render("campaign_import", title=_("Add customers"), active="campaigns", campaign=campaign, rows=rows,
-                      text="", error=None, query=query)
+        return preview_or_add(campaign, rows, audit, _("Add customers"), query=query)
 
     @app.post("/campaigns/<campaign_id>/rules")
     @requires(*CAMPAIGN_ROLES)
