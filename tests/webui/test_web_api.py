@@ -73,7 +73,7 @@ def test_an_unknown_action_is_404(admin, engine):
     assert reply.status == 404
     assert reply.json()["error"] == ("unknown agent action 'dance': use one of login, logout, ready, not_ready, "
                                      "hold, resume, transfer, transfer_complete, transfer_cancel, conference, dial, "
-                                     "hangup, record, pause_recording, wrapup")
+                                     "hangup, record, pause_recording, wrapup, preview_dial, preview_skip")
 
 
 def test_a_refusal_from_the_engine_is_409_with_its_message(admin, engine):

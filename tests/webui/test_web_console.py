@@ -117,3 +117,11 @@ def test_the_console_offers_the_sites_wrap_up_codes_and_reasons_and_a_queues_own
     assert '<option value="warranty_claim">warranty_claim</option>' in page.text   # a site's own code as written
     own = json.loads(html.unescape(re.search(r'data-queue-codes="([^"]*)"', page.text).group(1)))
     assert own == {"sales": [["sold", "sold"], ["quoted", "quoted"]]}
+
+
+def test_every_shortcut_of_the_console_is_one_control_only(staff):
+    # A key shared by two controls acts on whichever the page finds first (issue 14 item 3: each control
+    # its own shortcut).
+    page = staff("ana", ["agent"], agent_id="1001").get("/console").text
+    keys = re.findall(r'data-key="([^"]+)"', page)
+    assert keys and len(keys) == len(set(keys)), sorted(k for k in keys if keys.count(k) > 1)

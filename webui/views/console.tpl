@@ -81,7 +81,7 @@
         <p id="preview-name"></p>
         <dl class="facts" id="preview-data"></dl>
         <p class="actions">
-          <button class="btn btn-primary" type="button" id="preview-dial" data-key="v">{{_("Dial")}} <kbd class="key" aria-hidden="true">v</kbd></button>
+          <button class="btn btn-primary" type="button" id="preview-dial" data-key="y">{{_("Dial")}} <kbd class="key" aria-hidden="true">y</kbd></button>
           <button class="btn btn-ghost" type="button" id="preview-skip" data-key="z">{{_("Skip for now")}} <kbd class="key" aria-hidden="true">z</kbd></button>
         </p>
       </section>
