@@ -1,7 +1,7 @@
 """Campaigns as the web writes them: a definition checked field by field, saved with optimistic
 concurrency (`version`, like tickets), contacts added all at once or not at all, and the do-not-call list.
 
-The engine's dialer owns a campaign's `state` and a contact's progress (docs/architecture.md §23);
+The engine's dialer owns a campaign's `state` and a contact's progress (docs/architecture.md §22);
 the web only inserts contacts and edits a definition while it is draft or paused."""
 from __future__ import annotations
 

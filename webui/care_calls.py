@@ -1,4 +1,4 @@
-"""Care calls made from the records (issue 16 item 4, docs/architecture.md §24): reminders from customer data,
+"""Care calls made from the records (issue 16 item 4, docs/architecture.md §23): reminders from customer data,
 and the ticket satisfaction call.
 
 Reminders: a rule "N days before <a card's date>" (campaign_rules) adds, each day, the customers whose date

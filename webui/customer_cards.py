@@ -29,7 +29,7 @@ FIELDS = ("name", "numbers", "company", "address", "vip", "agent_id", "blocked",
 LABELS = {"name": N_("Name"), "numbers": N_("Phone numbers"), "company": N_("Company"), "address": N_("Address"),
           "vip": N_("VIP level"), "agent_id": N_("Dedicated agent"), "blocked": N_("Blocked"), "notes": N_("Notes"),
           "warranty_until": N_("Warranty until"), "service_due": N_("Service due")}
-# The dates an after-sales team calls customers ahead of (reminder rules, docs/architecture.md §24).
+# The dates an after-sales team calls customers ahead of (reminder rules, docs/architecture.md §23).
 DATE_FIELDS = ("warranty_until", "service_due")
 # docs/requirements.md R17: VIP level, dedicated agent and blocking change how the box routes a
 # caller; agents record who called and why, supervisors and admins decide the routing.

@@ -72,7 +72,7 @@ class TicketConfig:
     repeat_window_days: int
     repeat_categories: frozenset[str]
     fcr_window_days: int
-    # A resolved ticket's customer is called by the standing satisfaction campaign (docs/architecture.md §24).
+    # A resolved ticket's customer is called by the standing satisfaction campaign (docs/architecture.md §23).
     satisfaction_call: bool = False
 
     def actions_from(self, state: str) -> list[Transition]:

@@ -1,5 +1,5 @@
 """A campaign's calling hours: the days of the week and the time of day it may dial, and the site's
-holidays it keeps off (campaigns.hours, campaigns.skip_holidays; docs/architecture.md §23)."""
+holidays it keeps off (campaigns.hours, campaigns.skip_holidays; docs/architecture.md §22)."""
 from __future__ import annotations
 
 import datetime as dt

@@ -1,7 +1,7 @@
 """The dialer's reads of the store, off the loop: a campaign's definition when it is started, and,
 in a thread of their own, batches of each running campaign's due contacts with the do-not-call list
 and the counts by state and outcome, handed to the loop as one object (the loop never touches the
-disk; docs/architecture.md §23)."""
+disk; docs/architecture.md §22)."""
 from __future__ import annotations
 
 import json

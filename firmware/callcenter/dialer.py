@@ -1,5 +1,5 @@
 """The outbound dialer: runs the running campaigns on the trunks beside incoming calls
-(docs/architecture.md §23; requirements R9-R11).
+(docs/architecture.md §22; requirements R9-R11).
 
 Everything here runs on the loop and does no I/O: a campaign's definition is read off the loop when
 it is started (campaign.start's preparer), its due contacts arrive in batches from a reader thread

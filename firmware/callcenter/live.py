@@ -39,7 +39,7 @@ def call_state(call: Call) -> str:
     return "talking"
 
 
-# The dialer's events and the live event each becomes (docs/architecture.md §15, §23).
+# The dialer's events and the live event each becomes (docs/architecture.md §15, §22).
 CAMPAIGN_EVENTS = {"campaign:changed": "campaign", "campaign:preview": "preview"}
 
 

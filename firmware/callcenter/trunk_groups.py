@@ -4,7 +4,7 @@ which group a call belongs to, and whether a group may hold one more trunk now.
 A group's `guaranteed` trunks are its own whenever it asks; while it does not use them they are lent
 to the others, and taken back only as the borrowers' calls end, never by cutting a call. No group
 ever holds more than its `cap`. The policy decides only; whoever seizes or admits a trunk asks it
-first (docs/architecture.md §25).
+first (docs/architecture.md §24).
 """
 from __future__ import annotations
 

@@ -419,7 +419,7 @@ def m0017_sms_mail(db: Database) -> None:
 
 
 def m0018_campaigns(db: Database) -> None:
-    # Outbound campaigns (docs/architecture.md §23): the web writes a campaign's definition and its
+    # Outbound campaigns (docs/architecture.md §22): the web writes a campaign's definition and its
     # contacts; the engine's dialer runs it (start, pause, stop are control commands) and writes each
     # contact's attempts and outcome. Both processes write contacts, never the same columns at once:
     # the web inserts and cancels, the dialer moves a contact through its states.
@@ -467,7 +467,7 @@ def m0018_campaigns(db: Database) -> None:
 
 
 def m0020_campaign_web(db: Database) -> None:
-    # Care calls from the web (docs/architecture.md §24): a contact of the ticket satisfaction call names
+    # Care calls from the web (docs/architecture.md §23): a contact of the ticket satisfaction call names
     # its ticket, so the answer is recorded on it.
     db.table("campaign_contacts").add_column("ticket_id", str)
     db.table("campaign_contacts").create_index(["ticket_id"])

@@ -1,4 +1,4 @@
-"""The outbound dialer on the call center over fake services (docs/architecture.md §23; R9-R11):
+"""The outbound dialer on the call center over fake services (docs/architecture.md §22; R9-R11):
 each mode with each outcome a dialled number can have, retries and max attempts, calling hours and
 holidays, do-not-call, the caps and the trunks kept for incoming calls, pause and stop, refusals."""
 from __future__ import annotations
@@ -331,7 +331,7 @@ def test_calling_hours_hold_from_start_to_before_end_on_their_days():
 
 
 def test_a_campaigns_own_days_off_are_kept_even_when_it_calls_on_site_holidays():
-    # The web's definition form writes them in campaigns.hours "holidays" (docs/architecture.md §24).
+    # The web's definition form writes them in campaigns.hours "holidays" (docs/architecture.md §23).
     hours = read_hours(json.dumps({"days": [1, 2, 3, 4, 5], "start": "09:00", "end": "20:00",
                                    "holidays": ["2026-12-08"]}), False)
     assert hours.open_at(dt.datetime(2026, 12, 7, 10), ("2026-12-07",))       # site holiday, not skipped

@@ -1,4 +1,4 @@
-"""The post-call survey (docs/architecture.md §25), on the call center over fake services: the caller
+"""The post-call survey (docs/architecture.md §24), on the call center over fake services: the caller
 stays on for the queue's survey when the agent hangs up first, or the agent transfers them to it; the
 answer is stored on the call, the agent goes to wrap-up and the call counts as answered."""
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Trunks shared between groups (seed 004 §7; docs/architecture.md §25), on the call center over fake
+"""Trunks shared between groups (seed 004 §7; docs/architecture.md §24), on the call center over fake
 services and a clock moved by hand: a group's idle guaranteed share is lent, taken back only as the
 borrowers' calls end, never by cutting one; a group at its cap is refused; incoming is never cut."""
 from __future__ import annotations

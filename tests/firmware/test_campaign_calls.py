@@ -1,4 +1,4 @@
-"""Outbound campaigns on the simulated board (docs/architecture.md §23): a campaign in each mode
+"""Outbound campaigns on the simulated board (docs/architecture.md §22): a campaign in each mode
 (progressive, message, and preview with scripted agents dialling each card) calls each kind of called party the simulated network has — a person, an answering machine
 (a greeting, then a beep), a fax machine, busy, congestion, no answer, no such number, and a person
 whose exchange signals their hang-up only by busy tone — and each contact ends with its outcome."""

@@ -1,4 +1,4 @@
-"""The dialer's side of the store and the site file (docs/architecture.md §23): `[outbound]` checked
+"""The dialer's side of the store and the site file (docs/architecture.md §22): `[outbound]` checked
 like every site key, the contacts read off the loop in due order with the do-not-call list, and a
 stop's leftovers put right at the next start (a contact being dialled counts as a failed attempt and
 is retried; a running campaign stays running)."""

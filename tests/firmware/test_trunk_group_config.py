@@ -1,5 +1,5 @@
 """`[[trunk_group]]` and a queue's survey keys of site.toml, as the engine judges them before a save or
-a reload (docs/architecture.md §25): each mistake named with its key and reason."""
+a reload (docs/architecture.md §24): each mistake named with its key and reason."""
 import pytest
 
 from firmware.config.site import check_site

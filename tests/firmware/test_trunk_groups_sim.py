@@ -1,5 +1,5 @@
 """Trunk groups and the post-call survey on the simulated board through the scenario runner
-(docs/architecture.md §25): real lines, tones, DTMF and records."""
+(docs/architecture.md §24): real lines, tones, DTMF and records."""
 import textwrap
 
 import scenario_builder as sb

@@ -1,5 +1,5 @@
 """In real headless Chromium: an agent of a preview campaign sees the contact the dialer offers (the contact's
-own fields and the customer card of the number) and dials it from the keyboard (docs/architecture.md §24)."""
+own fields and the customer card of the number) and dials it from the keyboard (docs/architecture.md §23)."""
 from __future__ import annotations
 
 import time

@@ -1,4 +1,4 @@
-"""A campaign made in the browser's API runs on the simulated board (docs/architecture.md §23, §24): the web
+"""A campaign made in the browser's API runs on the simulated board (docs/architecture.md §22, §23): the web
 writes the definition and the contact list, the engine's dialer calls the numbers, and the page shows each
 contact's outcome as the dialer wrote it."""
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The ticket satisfaction call (docs/architecture.md §24, issue 16 item 4): with tickets.toml's
+"""The ticket satisfaction call (docs/architecture.md §23, issue 16 item 4): with tickets.toml's
 `satisfaction_call`, a resolved ticket's customer joins the standing satisfaction campaign, and the answer the
 dialer writes is recorded on the ticket as the agent's satisfaction callback records it."""
 from __future__ import annotations

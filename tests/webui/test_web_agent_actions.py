@@ -30,7 +30,7 @@ pytestmark = pytest.mark.usefixtures("cheap_hashes")
     ("pause_recording", {"call": "c-talk"}, {"call": "c-talk"}),
     ("pause_recording", {"paused": False, "call": "c-talk"}, {"paused": False, "call": "c-talk"}),
     ("wrapup", {"code": "follow-up", "call": "c-talk"}, {"code": "follow-up", "call": "c-talk"}),
-    # A preview campaign's contact the console shows: dial it, or pass it back (docs/architecture.md §23).
+    # A preview campaign's contact the console shows: dial it, or pass it back (docs/architecture.md §22).
     ("preview_dial", {"contact": "k-0417"}, {"contact": "k-0417"}),
     ("preview_skip", {"contact": "k-0417"}, {"contact": "k-0417"}),
 ])

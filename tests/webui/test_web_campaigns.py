@@ -1,4 +1,4 @@
-"""Campaigns in the browser and the API (docs/architecture.md §24, issue 16 item 3): a definition checked
+"""Campaigns in the browser and the API (docs/architecture.md §23, issue 16 item 3): a definition checked
 field by field and edited with optimistic concurrency, start/pause/stop through the engine, contacts
 imported all or nothing with each row's problem, do-not-call numbers never dialled, results exported."""
 from __future__ import annotations
