@@ -21,7 +21,8 @@ log = logging.getLogger("branchline")
 REFUSALS = (("typed_toml", "ConfigError"), ("firmware.callcenter.flows", "FlowError"),
             ("firmware.core.prompts", "PromptError"), ("firmware.store", "StoreError"),
             ("firmware.callcenter.acd", "AcdError"), ("firmware.store.backup", "BackupError"),
-            ("firmware.store.restore", "RestoreError"), ("firmware.core.logfiles", "LogFileError"))
+            ("firmware.store.restore", "RestoreError"), ("firmware.core.logfiles", "LogFileError"),
+             ("firmware.core.scratch", "ScratchError"))
 
 
 def _refusal(exc: Exception) -> bool:
@@ -60,10 +61,13 @@ def _serve(engine, web: subprocess.Popen | None) -> int:
 def cmd_run(args) -> int:
     from firmware.config.boards import build_board, load_profile
     from firmware.config.box import StatePaths, load_site, open_engine
+    from firmware.core import scratch
     from firmware.tools.scenario import DEMO_SCENARIO, ScenarioRun, load_scenario
 
     state = Path(args.state)
     paths = StatePaths(state)
+    # Before any database is opened (SQLite takes its scratch directory once): docs/architecture.md §31.
+    scratch.use(state)
     _apply_restore(state)
     if args.demo:
         engine = ScenarioRun(load_scenario(args.scenario or DEMO_SCENARIO), state, clock="paced", control=True,
