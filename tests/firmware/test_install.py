@@ -109,6 +109,10 @@ def test_every_service_runs_with_a_read_only_root_but_its_state_directory(tmp_pa
         assert unit["PrivateTmp"] == ["yes"] and unit["NoNewPrivileges"] == ["yes"], name
         assert unit["CapabilityBoundingSet"] == [""] and "ReadWritePaths" not in unit, name
         assert "PYTHONDONTWRITEBYTECODE=1" in " ".join(unit["Environment"]), name
+    # The card keeps room for the day's calls: retention every hour makes 4 GB free with what HQ holds.
+    retention = (dest / "etc/systemd/system/branchline-retention.service").read_text()
+    assert "--days 90 --keep-free-mb 4096" in retention
+    assert "OnCalendar=hourly" in (dest / "etc/systemd/system/branchline-retention.timer").read_text()
     # The journal keeps what explains a restart across it, within bounds.
     journald = settings((dest / "etc/systemd/journald.conf.d/60-branchline.conf").read_text())
     assert journald["Storage"] == ["persistent"] and journald["SystemMaxUse"] == ["64M"]
