@@ -19,19 +19,15 @@ class ScratchError(Exception):
     """The scratch directory cannot be made."""
 
 
-def scratch_dir(state: str | Path) -> Path:
-    return Path(state) / SCRATCH
-
-
-def use(state: str | Path, now: float | None = None) -> Path:
+def use(state: str | Path) -> Path:
     """Send this process's temporary files, and its children's, to the state directory's scratch
     directory; remove what a killed process left there; the directory."""
-    path = scratch_dir(state).resolve()
+    path = (Path(state) / SCRATCH).resolve()
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ScratchError(f"cannot make the scratch directory {path}: {exc}") from None
-    _sweep(path, time.time() if now is None else now)
+    _sweep(path, time.time())
     # Python's tempfile (bottle's request bodies, report workbooks, XlsxWriter) and every child
     # program, which reads TMPDIR; SQLite also reads SQLITE_TMPDIR, then TMPDIR, but only once, when
     # the library starts (sqlite.org/tempfiles.html §5): a child gets both from its environment ...
