@@ -411,7 +411,7 @@ def _free_bytes(path: Path) -> int:
 def _make_room(conn: sqlite3.Connection, root: Path, keep_free: int, free: Callable[[], int],
                report: RetentionReport) -> None:
     """The oldest acknowledged files first, one at a time, until `keep_free` bytes are free, so no more goes
-    than the room needs: at 2,000 calls a day the recordings take about 9 GB a day (docs/architecture.md
+    than the room needs: at 2,000 calls a day the recordings take about 10 GB a day (docs/architecture.md
     §31), so a 32 GB card would be full long before any age limit; HQ holds every file deleted here."""
     assert report.acked is not None
     while free() < keep_free:
