@@ -14,7 +14,8 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 STATE ?= var
 
 # `make install BOARD=<profile>` puts the box on a Pi: code under PREFIX, systemd units, udev rules,
-# ALSA names, the service user. With DESTDIR it only stages the files (a package build, a test): the
+# ALSA names, the journal's limits, the service user, and the code's bytecode compiled (the services run with
+# the code read-only: docs/architecture.md §31). With DESTDIR it only stages the files (a package build, a test): the
 # venv, the user and the reloads are left to the target's first boot or its package scripts.
 BOARD ?= usb-modems
 PREFIX ?= /opt/branchline
@@ -22,9 +23,11 @@ DESTDIR ?=
 SYSTEMD_DIR ?= /etc/systemd/system
 UDEV_DIR ?= /etc/udev/rules.d
 ALSA_DIR ?= /etc/alsa/conf.d
+JOURNALD_DIR ?= /etc/systemd/journald.conf.d
 SYSUSERS_DIR ?= /usr/lib/sysusers.d
 # HQ's collector (hq/) and the test requirements stay off the box.
-SOURCES := firmware drivers dsp webui typed_toml board pyproject.toml requirements.txt README.md
+PACKAGES := firmware drivers dsp webui typed_toml
+SOURCES := $(PACKAGES) board pyproject.toml requirements.txt README.md
 REQUIREMENTS := requirements.txt requirements-hq.txt requirements-test.txt requirements-lint.txt
 
 .PHONY: deps lint run test test-slow bench clean install messages
@@ -89,11 +92,14 @@ install:
 	install -D -m 644 board/udev/70-branchline-modems.rules $(DESTDIR)$(UDEV_DIR)/70-branchline-modems.rules
 	install -D -m 644 board/alsa/asound.conf $(DESTDIR)$(ALSA_DIR)/60-branchline.conf
 	install -D -m 644 board/systemd/branchline.sysusers $(DESTDIR)$(SYSUSERS_DIR)/branchline.conf
+	install -D -m 644 board/journald/branchline.conf $(DESTDIR)$(JOURNALD_DIR)/60-branchline.conf
 	@if [ -z "$(DESTDIR)" ]; then \
 	  $(PY) -m venv $(PREFIX)/venv && \
 	  $(PREFIX)/venv/bin/pip install -q --disable-pip-version-check -r $(PREFIX)/requirements.txt && \
 	  $(PREFIX)/venv/bin/pip install -q --disable-pip-version-check --no-deps -e $(PREFIX) && \
+	  $(PREFIX)/venv/bin/python -m compileall -q $(addprefix $(PREFIX)/,$(PACKAGES)) && \
 	  systemd-sysusers && udevadm control --reload && udevadm trigger --subsystem-match=tty && \
+	  systemctl restart systemd-journald && \
 	  systemctl daemon-reload && systemctl enable --now branchline-engine branchline-web branchline-retention.timer; \
 	fi
 	@echo "installed board $(BOARD) under $(DESTDIR)$(PREFIX)"

@@ -21,7 +21,8 @@ log = logging.getLogger("branchline")
 REFUSALS = (("typed_toml", "ConfigError"), ("firmware.callcenter.flows", "FlowError"),
             ("firmware.core.prompts", "PromptError"), ("firmware.store", "StoreError"),
             ("firmware.callcenter.acd", "AcdError"), ("firmware.store.backup", "BackupError"),
-            ("firmware.store.restore", "RestoreError"), ("firmware.core.logfiles", "LogFileError"))
+            ("firmware.store.restore", "RestoreError"), ("firmware.core.logfiles", "LogFileError"),
+             ("firmware.core.scratch", "ScratchError"))
 
 
 def _refusal(exc: Exception) -> bool:
@@ -60,10 +61,13 @@ def _serve(engine, web: subprocess.Popen | None) -> int:
 def cmd_run(args) -> int:
     from firmware.config.boards import build_board, load_profile
     from firmware.config.box import StatePaths, load_site, open_engine
+    from firmware.core import scratch
     from firmware.tools.scenario import DEMO_SCENARIO, ScenarioRun, load_scenario
 
     state = Path(args.state)
     paths = StatePaths(state)
+    # Before any database is opened (SQLite takes its scratch directory once): docs/architecture.md §31.
+    scratch.use(state)
     _apply_restore(state)
     if args.demo:
         engine = ScenarioRun(load_scenario(args.scenario or DEMO_SCENARIO), state, clock="paced", control=True,
@@ -248,7 +252,8 @@ def cmd_retention(args) -> int:
 
     db = open_db(_box_db(args.state))
     try:
-        r = apply_retention(db.conn, StatePaths(args.state).recordings, args.days, time.time(), dry_run=args.dry_run)
+        r = apply_retention(db.conn, StatePaths(args.state).recordings, args.days, time.time(), dry_run=args.dry_run,
+                            keep_free=args.keep_free_mb * 1_000_000)
     except SyncError as exc:
         print(f"branchline retention: {exc}", file=sys.stderr)
         return 2
@@ -260,6 +265,11 @@ def cmd_retention(args) -> int:
     print(f"retention: {verb} {r.deleted.get('recordings', 0)} recordings and {r.deleted.get('voicemails', 0)} "
           f"voicemails older than {args.days:g} days ({r.freed_bytes / 1e6:.1f} MB); "
           f"{r.kept_unacked} older ones kept until HQ acknowledges them")
+    if r.for_space:
+        print(f"retention: {r.for_space} of them younger, the oldest HQ holds, to keep {args.keep_free_mb} MB free")
+    if r.short_of_space:
+        print(f"retention: less than {args.keep_free_mb} MB free and nothing left that HQ holds: "
+              "the card fills until HQ pulls", file=sys.stderr)
     return 0
 
 
@@ -454,6 +464,8 @@ def build_parser() -> argparse.ArgumentParser:
     rt = sub.add_parser("retention", help="delete old recordings and voicemails that HQ has acknowledged")
     rt.add_argument("--days", type=float, required=True, help="keep everything younger than this")
     rt.add_argument("--dry-run", action="store_true", help="only say what would be deleted")
+    rt.add_argument("--keep-free-mb", type=int, default=0, metavar="MB",
+                    help="then delete the oldest files HQ holds, whatever their age, until this much is free")
     rt.add_argument("--state", default=DEFAULT_STATE)
     rt.set_defaults(fn=cmd_retention)
 

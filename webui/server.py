@@ -7,12 +7,11 @@ import logging
 import os
 import signal
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 
-from firmware.core import logfiles
+from firmware.core import logfiles, scratch
 
 from .app import create_app
 from .front import Limits, Server
@@ -106,9 +105,10 @@ def _identity(path: Path) -> tuple[int, int] | None:
 def serve(state_dir: str | Path, host: str = "127.0.0.1", port: int = 8080) -> None:
     """Serve the web UI for the engine whose state directory is `state_dir` until SIGTERM/SIGINT."""
     state = Path(state_dir)
-    # bottle spools a large request body (a restore's archive) to temporary files; on a Pi /tmp may be
-    # memory (tmpfs), so they go on the card, beside the database.
-    tempfile.tempdir = str(state)
+    # bottle spools a large request body (a restore's archive) to temporary files, a report's workbook is
+    # written to one, and SQLite sorts a long report in one: on the box `/` is read-only and /tmp may be
+    # memory, so they go to the card, under the state directory.
+    scratch.use(state)
     app = create_app(state / "branchline.db", state / "control.sock")
     opened = _identity(state / "branchline.db")
     # The webhook outbox is sent from this process, never the engine's: no receiver can slow a call.
@@ -185,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         log.error("web UI cannot listen on %s:%d: %s", args.host, args.port, exc)
         return 1
-    except (RuntimeError, WebServerError) as exc:
+    except (RuntimeError, WebServerError, scratch.ScratchError) as exc:
         log.error("web UI: %s", exc)
         return 1
     return 0

@@ -6,8 +6,10 @@ import heapq
 import itertools
 import logging
 import re
+import os
 import secrets
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -81,6 +83,9 @@ class RetentionReport:
     deleted: dict[str, int] = field(default_factory=dict)
     freed_bytes: int = 0
     kept_unacked: int = 0
+    # Younger than the cutoff, deleted (HQ holding them) because the card had less free space than asked.
+    for_space: int = 0
+    short_of_space: bool = False
 
 
 def parse_cursor(text: str | None) -> int:
@@ -358,8 +363,11 @@ def find_file(conn: sqlite3.Connection, root: Path, table: str, file_id: str) ->
 
 # --- retention ------------------------------------------------------------------------------------------
 def apply_retention(conn: sqlite3.Connection, root: Path, days: float, now: float,
-                    dry_run: bool = False) -> RetentionReport:
-    """Delete recordings and voicemails older than `days` that every active HQ has acknowledged.
+                    dry_run: bool = False, keep_free: int = 0,
+                    free: Callable[[], int] | None = None) -> RetentionReport:
+    """Delete recordings and voicemails older than `days` that every active HQ has acknowledged; then, while
+    the card has less than `keep_free` bytes free (`free()`, by default what the file system says), the
+    oldest acknowledged ones whatever their age.
 
     Nothing is deleted before HQ acknowledged it: with no active token, or one that never
     acknowledged, nothing goes. Each deleted row leaves a tombstone marked "retention", so HQ
@@ -379,29 +387,68 @@ def apply_retention(conn: sqlite3.Connection, root: Path, days: float, now: floa
                                    "AND seq <= ?", [report.cutoff, report.acked]).fetchone()
             report.deleted[table], report.freed_bytes = n, report.freed_bytes + size
             continue
-        while victims := _retire(conn, table, report):
-            report.deleted[table] += len(victims)
-            for file_id, relpath, size in victims:
-                path = contained(root, relpath or "")
-                if path is None:
-                    log.error("retention: %s %s: path %r lies outside %s; file left alone", table[:-1], file_id,
-                              relpath, root)
-                    continue
-                path.unlink(missing_ok=True)
-                sidecar(path).unlink(missing_ok=True)   # its waveform peaks (firmware/core/peaks.py)
-                report.freed_bytes += size or 0
-    if not dry_run:
-        log.info("retention: %s deleted older than %g days (acknowledged by HQ up to %s), %d kept awaiting HQ",
-                 report.deleted, days, report.acked, report.kept_unacked)
+        while victims := _retire(conn, table, report.cutoff, report.acked, RETENTION_CHUNK):
+            _remove(root, table, victims, report)
+    if dry_run:
+        return report
+    if keep_free > 0:
+        _make_room(conn, root, keep_free, free or (lambda: _free_bytes(root)), report)
+    log.info("retention: %s deleted older than %g days (acknowledged by HQ up to %s), %d of them younger to "
+             "keep %d MB free, %d kept awaiting HQ", report.deleted, days, report.acked, report.for_space,
+             keep_free // 1_000_000, report.kept_unacked)
+    if report.short_of_space:
+        log.warning("retention: less than %d MB free and nothing left that HQ has acknowledged: the card fills "
+                    "until HQ pulls", keep_free // 1_000_000)
     return report
 
 
-def _retire(conn: sqlite3.Connection, table: str, report: RetentionReport) -> list[tuple]:
-    """Delete one chunk of `table`'s rows due for retention in one transaction; the rows deleted."""
+def _free_bytes(path: Path) -> int:
+    # What an unprivileged process may still write (statvfs(3) f_bavail), as the service user sees it.
+    found = os.statvfs(path)
+    return found.f_bavail * found.f_frsize
+
+
+def _make_room(conn: sqlite3.Connection, root: Path, keep_free: int, free: Callable[[], int],
+               report: RetentionReport) -> None:
+    """The oldest acknowledged files first, one at a time, until `keep_free` bytes are free, so no more goes
+    than the room needs: at 2,000 calls a day the recordings take about 10 GB a day (docs/architecture.md
+    §31), so a 32 GB card would be full long before any age limit; HQ holds every file deleted here."""
+    assert report.acked is not None
+    while free() < keep_free:
+        oldest = [(row[0], table) for table in FILE_TABLES
+                  if (row := conn.execute(f"SELECT min(created_at) FROM {table} WHERE seq <= ?",
+                                          [report.acked]).fetchone())[0] is not None]
+        if not oldest:
+            report.short_of_space = True
+            return
+        table = min(oldest)[1]
+        victims = _retire(conn, table, float("inf"), report.acked, 1, by="created_at")
+        _remove(root, table, victims, report)
+        report.for_space += len(victims)
+
+
+def _remove(root: Path, table: str, victims: list[tuple], report: RetentionReport) -> None:
+    """The files of rows whose deletion has committed."""
+    report.deleted[table] += len(victims)
+    for file_id, relpath, size in victims:
+        path = contained(root, relpath or "")
+        if path is None:
+            log.error("retention: %s %s: path %r lies outside %s; file left alone", table[:-1], file_id,
+                      relpath, root)
+            continue
+        path.unlink(missing_ok=True)
+        sidecar(path).unlink(missing_ok=True)   # its waveform peaks (firmware/core/peaks.py)
+        report.freed_bytes += size or 0
+
+
+def _retire(conn: sqlite3.Connection, table: str, cutoff: float, acked: int, limit: int,
+            by: str = "seq") -> list[tuple]:
+    """Delete up to `limit` of `table`'s rows created before `cutoff` and acknowledged up to `acked`, first
+    by `by`, in one transaction; the rows deleted."""
     _write(conn)
     try:
         victims = conn.execute(f"SELECT id, path, size FROM {table} WHERE created_at < ? AND seq <= ? "
-                               "ORDER BY seq LIMIT ?", [report.cutoff, report.acked, RETENTION_CHUNK]).fetchall()
+                               f"ORDER BY {by}, seq LIMIT ?", [cutoff, acked, limit]).fetchall()
         before = _latest(conn)
         conn.executemany(f"DELETE FROM {table} WHERE id = ?", [[v[0]] for v in victims])
         # The write lock is held: every tombstone above `before` is one of ours.

@@ -1,6 +1,6 @@
 """`make bench`: the engine's real-time factor on the simulated board, the DSP throughput table, HQ sync, the ticket
 and customer pages' answer times, memory, the knowledge base's search, the live events' screen pop, the
-recordings search and the SMS codec."""
+recordings search, the SMS codec and what a day of calls writes to the SD card."""
 from __future__ import annotations
 
 import subprocess
@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from firmware.tools import (bench_customers, bench_dsp, bench_e1, bench_events, bench_memory, bench_reports, bench_sms,
-                            bench_sync, bench_tickets)
+                            bench_sync, bench_tickets, bench_writes)
 from firmware.tools.bench_box import WARMUP_S, busy_box
 from firmware.tools.scenario import ScenarioRun, load_scenario
 
@@ -119,4 +119,6 @@ def main(quick: bool = False) -> int:
     bench_events.run(out=print, quick=quick)
     print()
     bench_sms.run(out=print, seconds=0.5 if quick else 2.0)
+    print()
+    bench_writes.run(out=print, quick=quick)
     return 0

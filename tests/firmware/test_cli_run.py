@@ -30,8 +30,8 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
 class Proc:
     """A started process whose stderr lines are read on a thread, so a wait for one never blocks."""
 
-    def __init__(self, args, cwd=ROOT):
-        self.popen = subprocess.Popen(args, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    def __init__(self, args, cwd=ROOT, env=None):
+        self.popen = subprocess.Popen(args, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                       text=True)
         self.lines: queue.SimpleQueue = queue.SimpleQueue()
         self.seen: list[str] = []

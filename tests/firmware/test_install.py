@@ -33,7 +33,7 @@ def test_make_install_into_a_temporary_root(tmp_path):
     engine = (dest / "etc/systemd/system/branchline-engine.service").read_text()
     web = (dest / "etc/systemd/system/branchline-web.service").read_text()
     # docs/standards.md §16: Type=notify with a watchdog; the board and prefix filled in.
-    assert "Type=notify" in engine and "WatchdogSec=30s" in engine and "@" not in engine.split("[Unit]")[1]
+    assert "Type=notify" in engine and "WatchdogSec=30s" in engine and not re.search(r"@[A-Z]+@", engine)
     assert "ExecStart=/opt/bl/venv/bin/branchline run --no-web --state /var/lib/branchline --board usb-modems" in engine
     assert "SupplementaryGroups=dialout audio" in engine
     assert "ExecStart=/opt/bl/venv/bin/branchline web" in web and "After=branchline-engine.service" in web
@@ -78,3 +78,68 @@ def test_make_install_refuses_an_unknown_board(tmp_path):
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode != 0 and "no board profile board/profiles/nope.toml" in proc.stderr
     assert not any(tmp_path.iterdir())
+
+
+def staged(tmp_path: Path) -> Path:
+    dest = tmp_path / "root"
+    proc = subprocess.run(["make", "-s", "install", "BOARD=usb-modems", f"DESTDIR={dest}", "PREFIX=/opt/bl"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    return dest
+
+
+def settings(unit: str) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for line in unit.splitlines():
+        if re.match(r"^[A-Z]\w*=", line):
+            key, value = line.split("=", 1)
+            found.setdefault(key, []).append(value)
+    return found
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make not installed")
+def test_every_service_runs_with_a_read_only_root_but_its_state_directory(tmp_path):
+    dest = staged(tmp_path)
+    for name in ("branchline-engine", "branchline-web", "branchline-retention"):
+        unit = settings((dest / f"etc/systemd/system/{name}.service").read_text())
+        # docs/architecture.md §31: everything read-only (systemd.exec(5) ProtectSystem=strict) but the
+        # state directory, no /tmp shared with others, no way to gain privileges, no bytecode written.
+        assert unit["ProtectSystem"] == ["strict"] and unit["StateDirectory"] == ["branchline"], name
+        assert "--state /var/lib/branchline" in unit["ExecStart"][0], name
+        assert unit["PrivateTmp"] == ["yes"] and unit["NoNewPrivileges"] == ["yes"], name
+        assert unit["CapabilityBoundingSet"] == [""] and "ReadWritePaths" not in unit, name
+        assert "PYTHONDONTWRITEBYTECODE=1" in " ".join(unit["Environment"]), name
+    # The card keeps room for the day's calls: retention every hour makes 4 GB free with what HQ holds.
+    retention = (dest / "etc/systemd/system/branchline-retention.service").read_text()
+    assert "--days 90 --keep-free-mb 4096" in retention
+    assert "OnCalendar=hourly" in (dest / "etc/systemd/system/branchline-retention.timer").read_text()
+    # The journal keeps what explains a restart across it, within bounds.
+    journald = settings((dest / "etc/systemd/journald.conf.d/60-branchline.conf").read_text())
+    assert journald["Storage"] == ["persistent"] and journald["SystemMaxUse"] == ["64M"]
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None or shutil.which("make") is None,
+                    reason="needs make and systemd-analyze")
+def test_systemd_rates_every_service_s_exposure_low(tmp_path):
+    dest = staged(tmp_path)
+    # The program itself is not staged (the venv is built on the target); the analysis only needs it there.
+    program = dest / "opt/bl/venv/bin/branchline"
+    program.parent.mkdir(parents=True)
+    program.write_text("#!/bin/sh\n")
+    program.chmod(0o755)
+    for name in ("branchline-engine", "branchline-web", "branchline-retention"):
+        proc = subprocess.run(["systemd-analyze", "security", "--offline=yes", f"--root={dest}",
+                               f"{name}.service"], capture_output=True, text=True, timeout=60)
+        level = re.search(r"Overall exposure level for \S+: ([\d.]+)", proc.stdout)
+        assert level, proc.stdout + proc.stderr
+        # systemd-analyze(1): 0 is fully locked down, 10 not at all; below 2 it calls a service "OK".
+        assert float(level.group(1)) < 2.0, proc.stdout
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make not installed")
+def test_the_installed_code_is_compiled_once_at_install():
+    # The services cannot write beside their code, and would compile every module at each start.
+    recipe = subprocess.run(["make", "-n", "install", "BOARD=usb-modems", "PREFIX=/opt/bl"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=60).stdout
+    packages = " ".join(f"/opt/bl/{name}" for name in ("firmware", "drivers", "dsp", "webui", "typed_toml"))
+    assert f"/opt/bl/venv/bin/python -m compileall -q {packages}" in recipe

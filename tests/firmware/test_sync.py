@@ -391,3 +391,29 @@ def test_command_line_makes_lists_and_revokes_tokens_and_runs_retention(tmp_path
     assert main(["retention", "--days", "-1", "--state", str(state)]) == 2
     assert main(["hq-token", "list", "--state", str(tmp_path / "elsewhere")]) == 2
     assert "no box database at" in capsys.readouterr().err
+
+
+def test_retention_makes_room_with_the_oldest_files_hq_holds_whatever_their_age(db, recordings):
+    token, _ = create_token(db.conn, "HQ", NOW)
+    add_recording(db, recordings, "r1", NOW - 5 * DAY)
+    add_recording(db, recordings, "vm1", NOW - 4 * DAY, table="voicemails")
+    add_recording(db, recordings, "r2", NOW - 3 * DAY)
+    add_recording(db, recordings, "r3", NOW - 1 * DAY)
+    record_ack(db.conn, token["id"], db.execute("SELECT value FROM change_counter").fetchone()[0], NOW)
+    add_recording(db, recordings, "r0", NOW - 6 * DAY)       # the oldest, but HQ has not taken it yet
+
+    def free():
+        # A card of 1,500 bytes: what the files on it leave.
+        return 1500 - sum(p.stat().st_size for p in recordings.rglob("*.wav"))
+
+    # r1, vm1, r2, r3 and r0 take 204 + 304 + 204 + 204 + 204 = 1,120 bytes: 380 are free.
+    r = apply_retention(db.conn, recordings, 90, NOW, keep_free=700, free=free)
+    # Oldest first across recordings and voicemails, and no more than the room needs: r1 and vm1 leave 888.
+    assert r.for_space == 2 and r.deleted == {"recordings": 1, "voicemails": 1} and free() >= 700
+    assert sorted(p.stem for p in recordings.rglob("*.wav")) == ["r0", "r2", "r3"]
+    changes, _ = pull_all(db.conn, 0)
+    assert sorted(c["id"] for c in changes if c.get("deleted")) == ["r1", "vm1"]   # HQ keeps its copies
+    # Asked for more room than what HQ holds can give: all of it goes, never what HQ has not taken.
+    r = apply_retention(db.conn, recordings, 90, NOW, keep_free=1400, free=free)
+    assert r.for_space == 2 and r.short_of_space
+    assert [p.stem for p in recordings.rglob("*.wav")] == ["r0"]
