@@ -29,7 +29,7 @@ from pathlib import Path
 
 import phonenumbers
 
-from drivers.gsm_at import AtError
+from drivers.gsm_at import AtError, PortLost
 from drivers.gsm_modem import GsmError, GsmModem
 from drivers.modem_port import RECONNECT_MAX_S, RECONNECT_MIN_S
 from drivers.sms_pdu import Deliver, PduError, StatusReport, encode_submit
@@ -239,6 +239,11 @@ class SmsService:
             except AtError as exc:
                 if exc.unknown:
                     self._set(message_id, "unknown", error=str(exc)[:300])
+                    raise GsmError(str(exc)) from None
+                if isinstance(exc, PortLost):
+                    # The modem went before any part did: the network refused nothing, so the text waits
+                    # for the modem as it waits for a SIM, no attempt spent and no back-off.
+                    self._set(message_id, "queued", error=str(exc)[:300], attempts=attempts)
                     raise GsmError(str(exc)) from None
                 # Refused before any part went: the network does not have it.
                 final = attempts + 1 >= MAX_ATTEMPTS
