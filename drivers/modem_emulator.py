@@ -221,6 +221,11 @@ class ModemEmulator(PtyDevice):
                 call.give_up_at = float("inf")
                 call.hangup_at = now + call.caller.talk
 
+    def hang_up(self) -> None:
+        """The caller on the line hangs up now."""
+        with self._lock:
+            self._caller_gone(time.monotonic())
+
     # --- faults -----------------------------------------------------------------------------------
     def inject_garbage(self, n: int = 48) -> bytes:
         """Line noise on the serial link: printable and high bytes, no <DLE>, then CR LF."""

@@ -116,6 +116,12 @@ class PtyDevice(abc.ABC):
                 self._plug()
         self._wake()
 
+    def inject(self, data: bytes) -> None:
+        """Bytes on the wire from the device's side that the device never meant (line noise, a half
+        line, a flood), written between its own (nothing, if it is plugged out)."""
+        with self._lock:
+            self._write(data)
+
     def cut_after(self, n: int) -> None:
         """Unplugged once the host has written `n` more bytes (the cable pulled in the middle of a write):
         the device takes those `n` and the rest goes nowhere. Stays plugged out until `replug`."""
