@@ -6,7 +6,8 @@ Sent once, none lost. A text is `queued` until the modem can send (no SIM, no ne
 dropped). Before its first part goes to the modem the row is marked `sending` and committed; when every
 part has its +CMGS it is `sent`, and `delivered` when every part's status report says so (TS 23.040
 §9.2.3.15). A +CMS ERROR before any part went means the network did not take it: it goes back to `queued`
-with a backoff, `failed` after MAX_ATTEMPTS. But a modem unplugged, or silent, once a PDU was written
+with a backoff, `failed` after MAX_ATTEMPTS; a port lost before any part went is no refusal, and the
+text waits for the modem, no attempt spent. But a modem unplugged, or silent, once a PDU was written
 leaves it unknown whether the network has the text: the row becomes `unknown`, as does a row still
 `sending` at start (the box stopped mid-send), and it is never sent again by itself. A technician sees it
 on the page and may send it again. Resending blindly would text a customer twice for every flaky cable;

@@ -130,14 +130,15 @@ class ModemBox:
             assert len(windows) >= storm_s - 3
             bad = [(k, round(lv, 2), f) for k, (lv, f) in enumerate(windows)
                    if abs(lv - level) > LEVEL_TOLERANCE_DB or abs(f - hz) > 2]
-            print(f"line 2 channel {channel}: {len(windows)} s, level {min(lv for lv, _ in windows):.2f} to "
-                  f"{max(lv for lv, _ in windows):.2f} dBm0")
-            # A test machine shared with other work may hold the emulator's thread back; it then catches
-            # up in one burst longer than the jitter buffer, which drops it and counts an overrun. That
-            # is the only loss allowed, counted, rare, and never the tone gone.
-            assert all(abs(f - hz) <= 2 and abs(lv - level) <= 3.0 for _, lv, f in bad), bad
-            assert len(bad) <= min(counters["overruns"], len(windows) // 20), (
-                f"recording channel {channel}: seconds off level not explained by counted overruns: {bad[:5]} {counters}")
+            print(f"line 2 channel {channel}: {len(windows)} s, {len(bad)} off level, level "
+                  f"{min(lv for lv, _ in windows):.2f} to {max(lv for lv, _ in windows):.2f} dBm0; {counters}")
+            # Only audio the driver counted as lost may be missing: a test machine shared with other work
+            # holds a thread back now and then, and the jitter buffer then drops a burst too long for it
+            # (an overrun) or runs dry (an underrun), counting each. The speaker is never gone: every
+            # second still carries their tone, at least a quarter of it.
+            assert all(abs(f - hz) <= 2 and lv >= level - 6.0 for _, lv, f in bad), bad
+            assert len(bad) <= counters["overruns"] + counters["underruns"], (
+                f"recording channel {channel}: seconds off level the driver did not count: {bad[:5]} {counters}")
         # What line 2's modem played to the caller: the agent, at the agent's level, to the end.
         heard = self.stopped[1].heard()
         heard_s = heard.size / 8000
