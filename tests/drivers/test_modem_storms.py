@@ -20,6 +20,7 @@ from drivers.voice_modem import LineConfig, VoiceModemDriver
 from dsp.levels import rms_dbm0
 from firmware.config.box import StatePaths, load_site, open_engine
 from firmware.config.site import DEFAULTS_DIR
+from firmware.config.tone_plans import load_plan
 from firmware.store import open_readonly
 
 # Line 2's caller and agent each speak as a steady tone (drivers/sim.py, drivers/modem_emulator.py), away
@@ -49,8 +50,10 @@ class ModemBox:
     """The box on two emulated full-duplex modems and four simulated handsets; agent 1001 at station 1."""
 
     def __init__(self, tmp_path):
+        # The lines' network is China's, as the site's tones: a caller who hangs up leaves its busy tone.
+        plan = load_plan("cn")
         self.emus = [ModemEmulator("cx93010", serial_number=f"STORM{i}", link_dir=tmp_path / "by-id",
-                                   ring_period_s=1.0, seed=i).start() for i in (1, 2)]
+                                   ring_period_s=1.0, seed=i, tones=plan).start() for i in (1, 2)]
         self.modem = VoiceModemDriver([LineConfig(f"line{i + 1}", emu.link) for i, emu in enumerate(self.emus)])
         sim = SimDriver(trunks=0, stations=4)
         phone = sim.handset(0)
