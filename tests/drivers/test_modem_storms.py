@@ -75,7 +75,8 @@ class ModemBox:
     def run(self, until, seconds, what):
         t0 = time.monotonic()
         self.engine.run(until=lambda: until() or time.monotonic() - t0 > seconds)
-        assert until(), f"not within {seconds} s: {what}"
+        assert until(), (f"not within {seconds} s: {what}; line 1 {self.modem.lines[0].status()}, "
+                         f"its call {self.call_on(0) and self.engine.app.line_status(0)}")
         return time.monotonic() - t0
 
     def carry_on(self, seconds):
@@ -215,8 +216,11 @@ def test_a_modem_unplugged_during_calls_fails_only_its_call_and_comes_back_each_
             assert not row["answered_at"] and row["disposition"], row
         else:
             assert row["disposition"] == "failed" and "call:answered" in kinds, (moment, row, kinds)
-    # One alarm a storm: a line pulled out again while it comes back is still in the alarm it was in.
-    assert sum(1 for ch, active, _ in box.alarms if ch == 0 and active) == storms
+    # In alarm once a storm (again only when its reason changes: pulled out again while it comes back)
+    # and back in service once a storm.
+    raised = sum(1 for ch, active, _ in box.alarms if ch == 0 and active)
+    assert storms <= raised <= storms + moments.count("coming back")
+    assert sum(1 for ch, active, _ in box.alarms if ch == 0 and not active) == storms
 
 
 def _faults(rng):
@@ -235,7 +239,7 @@ def _faults(rng):
     return kind, rng.choice([b"\r\n+VCID: 1\r\n", b"\r\nNMBR = \r\n", b"\r\n\x10X\x10.\r\n", b"\r\nERROR\r\n"])
 
 
-@pytest.mark.parametrize("storms", [pytest.param(4, id="short"),
+@pytest.mark.parametrize("storms", [pytest.param(3, id="short"),
                                     pytest.param(60, id="storm", marks=pytest.mark.slow)])
 def test_garbage_and_half_lines_on_a_modem_port_never_stop_the_box_or_touch_the_other_line(box, storms, caplog):
     caplog.set_level(logging.WARNING)
