@@ -202,7 +202,7 @@ def test_a_modem_unplugged_during_calls_fails_only_its_call_and_comes_back_each_
     storm_s = time.monotonic() - t_storm
     box.end_long_call()
     ticks = box.engine.stats.status()
-    print(f"\nmodem unplug storm: {storms} unplugs during calls ({len(moments)} {', '.join(MOMENTS)}) in "
+    print(f"\nmodem unplug storm: {storms} unplugs during calls ({', '.join(f'{moments.count(m)} {m}' for m in MOMENTS)}) in "
           f"{storm_s:.0f} s; each call ended within {1000 * max(ended_s):.0f} ms; line back in service "
           f"{statistics.median(recovered_s):.2f} s after replug (median), {max(recovered_s):.2f} s at most; "
           f"ticks p99 {ticks['p99_ms']} ms, max {ticks['max_ms']} ms, {ticks['overruns']} overruns")
