@@ -281,3 +281,30 @@ def test_garbage_and_half_lines_on_a_modem_port_never_stop_the_box_or_touch_the_
         assert ch == 0 and (not active or reason.startswith("modem ")), (ch, active, reason)
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR and "line1" not in r.getMessage()
                 and not r.getMessage().startswith("modem ")], "an error not about line 1"
+
+
+def test_a_hang_up_report_lost_in_garbage_still_ends_the_call_by_the_busy_tone_after_it(tmp_path, monkeypatch):
+    # Garbage before a <DLE>b turns it into data: the modem's report of the caller's hang-up is lost. Here
+    # the modem reports it with a code the box does not know; the exchange's busy tone must end the call.
+    monkeypatch.setattr(modem_chat, "COMMAND_DELAY_S", 0.01)
+    emu = ModemEmulator("cx93010", serial_number="LOST1", link_dir=tmp_path / "by-id", ring_period_s=1.0,
+                        tones=load_plan("cn"), answers={"remote_hangup": "?"}).start()
+    modem = VoiceModemDriver([LineConfig("line1", emu.link)])
+    paths = StatePaths(tmp_path / "state")
+    engine = open_engine(paths, Board([modem, SimDriver(trunks=0, stations=4)]), load_site(paths),
+                         clock="paced", control=False, seed=1)
+    caller = SimCaller("13900000001", patience=3.0)
+    try:
+        t0 = time.monotonic()
+        engine.run(until=lambda: modem.lines[0].state == LineState.IDLE or time.monotonic() - t0 > 10)
+        assert emu.place_call(caller)
+        engine.run(until=lambda: caller.ended is not None or time.monotonic() - t0 > 30)
+        engine.run(until=lambda: not engine.app.calls or time.monotonic() - caller.ended > 10)
+        ended_after = time.monotonic() - caller.ended
+    finally:
+        engine.close()
+        emu.stop()
+    [row] = list(open_readonly(paths.db)["calls"].rows)
+    assert row["answered_at"] and row["hangup_by"] == "caller" and row["ended_at"], row
+    # docs/architecture.md §20: three periods of China's busy tone (0.35 s on, 0.35 s off), and a margin.
+    assert ended_after < 3.5, ended_after
