@@ -27,6 +27,9 @@ PREFILL_PERIODS = 2
 # docs/standards.md §13.1: overrun on read / underrun on write come back as -EPIPE.
 EPIPE = -32
 RECONNECT_MIN_S, RECONNECT_MAX_S = 1.0, 30.0
+# An xrun storm is a period lost every tick: the first xrun is logged at once, then at most one line
+# this often with the count, so the log stays readable and within its size (firmware/core/logfiles.py).
+XRUN_LOG_S = 60.0
 FORMATS = ("S16_LE", "MU_LAW", "A_LAW")
 
 
@@ -68,7 +71,8 @@ def _encode(fmt: str, samples: np.ndarray) -> bytes:
 class PcmPort:
     """One PCM direction opened with keyword arguments only and checked through `info()` (docs/standards.md §13.1)."""
 
-    def __init__(self, direction: str, device: str, channels: int, fmt: str, module=None):
+    def __init__(self, direction: str, device: str, channels: int, fmt: str, module=None,
+                 clock: Callable[[], float] = time.monotonic):
         if direction not in ("capture", "playback"):
             raise AlsaError(f"alsa {device}: direction {direction!r} is neither capture nor playback")
         if fmt not in FORMATS:
@@ -77,6 +81,9 @@ class PcmPort:
         self._aa = module
         self.pcm: _Pcm | None = None
         self.overruns = self.underruns = 0
+        self._clock = clock
+        self._xrun_log_at = float("-inf")
+        self._xruns_unlogged = 0
 
     @property
     def alsaaudio(self):
@@ -113,6 +120,7 @@ class PcmPort:
         if n == EPIPE:
             # docs/standards.md §13.1: pyalsaaudio 0.11 re-prepares the stream itself; the period is lost.
             self.overruns += 1
+            self._xrun("overrun: a period of the lines' audio lost", self.overruns)
             return out
         if n > 0:
             frames = _decode(self.fmt, data).reshape(-1, self.channels)[:PERIOD]
@@ -128,6 +136,18 @@ class PcmPort:
             self.underruns += 1
             if pcm.write(data) == EPIPE:
                 self.underruns += 1
+            self._xrun("underrun: the period written again", self.underruns)
+
+    def _xrun(self, what: str, total: int) -> None:
+        """Log an xrun: the first at once, then at most one line every XRUN_LOG_S with those since."""
+        self._xruns_unlogged += 1
+        now = self._clock()
+        if now < self._xrun_log_at:
+            return
+        log.warning("alsa %s: %s %s (%d since the last report, %d in all)", self.device, self.direction, what,
+                    self._xruns_unlogged, total)
+        self._xruns_unlogged = 0
+        self._xrun_log_at = now + XRUN_LOG_S
 
     def _open_pcm(self) -> _Pcm:
         if self.pcm is None:
@@ -166,8 +186,8 @@ class AlsaDriver(Driver):
         if len(set(slots)) != len(slots) or not all(0 <= s < channels for s in slots):
             raise AlsaError(f"alsa {capture}: line slots {slots} must be distinct and within 0..{channels - 1}")
         self.lines = lines
-        self.capture = PcmPort("capture", capture, channels, fmt, module)
-        self.playback = PcmPort("playback", playback, channels, fmt, module)
+        self.capture = PcmPort("capture", capture, channels, fmt, module, clock)
+        self.playback = PcmPort("playback", playback, channels, fmt, module, clock)
         self._slots = np.array(slots, np.intp)
         self._out = np.zeros((channels, PERIOD), np.int16)
         self._clock = clock

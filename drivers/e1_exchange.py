@@ -26,7 +26,8 @@ from .e1_card import CardEvent, CardEventKind, LinkState
 from .e1_proto import BLOCKED, VOICE_TIMESLOTS, check_abcd
 from .r2 import R2Span, R2State
 from .r2_variant import R2Variant
-from .sim import DtmfStyle, SimCaller
+from .sim import VOICE_DBM0, DtmfStyle, SimCaller
+from .sim_signals import Loop, steady_tone
 
 log = logging.getLogger(__name__)
 
@@ -185,6 +186,8 @@ class SimExchange:
         self._box_cas: list[tuple[int, str]] = []
         self._box_tx = dict.fromkeys(range(n), BLOCKED)
         self._audio: dict[int, tuple[np.ndarray, int]] = {}
+        # A connected caller's voice, a steady tone (as drivers/sim.py), to trace the audio path.
+        self._voices: dict[int, Loop] = {}
         self._tx = np.zeros((n, TICK_SAMPLES), np.int16)
         self._rng = np.random.default_rng(seed)
         self.no_seize_ack: set[int] = set()
@@ -234,6 +237,9 @@ class SimExchange:
             call.caller.connected = now
             call.give_up_at = float("inf")
             call.hangup_at = now + call.caller.talk
+            if call.caller.voice_hz:
+                self._voices[channel] = steady_tone([call.caller.voice_hz], VOICE_DBM0,
+                                                    round(now / TICK_SECONDS), TICK_SAMPLES)
 
     def busy(self) -> bool:
         return bool(self.calls)
@@ -296,6 +302,10 @@ class SimExchange:
                 del self._audio[ch]
             else:
                 self._audio[ch] = (samples, pos + TICK_SAMPLES)
+        tick = round(now / TICK_SECONDS)
+        for ch, voice in self._voices.items():
+            if ch not in self._audio:
+                self._tx[ch] = np.round(voice.read(tick, TICK_SAMPLES)).astype(np.int16)
         if self._in_service():
             for out in self.r2.tick(heard, self._tx, now):
                 self._on_r2(out.channel, out.kind, out.data, now)
@@ -380,6 +390,7 @@ class SimExchange:
     def _end(self, ch: int, by: str, why: str) -> None:
         call = self.calls.pop(ch, None)
         self._audio.pop(ch, None)
+        self._voices.pop(ch, None)
         if call is None:
             return
         if call.caller is not None:

@@ -60,9 +60,10 @@ class SpanAudio(Protocol):
 class AlsaSpanAudio:
     """The card's PCM: 32 channels, channel k = timeslot k, A-law (E1) decoded by dsp/g711."""
 
-    def __init__(self, capture: str, playback: str, fmt: str = "A_LAW", module=None):
-        self.capture = PcmPort("capture", capture, TIMESLOTS, fmt, module)
-        self.playback = PcmPort("playback", playback, TIMESLOTS, fmt, module)
+    def __init__(self, capture: str, playback: str, fmt: str = "A_LAW", module=None,
+                 clock: Callable[[], float] = time.monotonic):
+        self.capture = PcmPort("capture", capture, TIMESLOTS, fmt, module, clock)
+        self.playback = PcmPort("playback", playback, TIMESLOTS, fmt, module, clock)
 
     def open(self) -> None:
         try:

@@ -87,6 +87,7 @@ class _Call:
     hangup_at: float = float("inf")
     keys: list | None = None
     gone: bool = False          # the caller has hung up while the modem is off-hook
+    cleared: Loop | None = None       # what the line carries after that: the exchange's busy tone
     on_hook_at: float | None = None   # the answered line went on-hook then: a clear once it lasts
     cid_first: bool = False     # caller ID comes before the first ring
 
@@ -220,6 +221,11 @@ class ModemEmulator(PtyDevice):
                 call.caller.connected = now
                 call.give_up_at = float("inf")
                 call.hangup_at = now + call.caller.talk
+
+    def hang_up(self) -> None:
+        """The caller on the line hangs up now."""
+        with self._lock:
+            self._caller_gone(time.monotonic())
 
     # --- faults -----------------------------------------------------------------------------------
     def inject_garbage(self, n: int = 48) -> bytes:
@@ -557,6 +563,9 @@ class ModemEmulator(PtyDevice):
         call.gone = True
         if call.caller.ended is None:
             call.caller.ended, call.caller.ended_by = now, "caller"
+        if self.tone_plan is not None and self.offhook:
+            # docs/architecture.md §20: the exchange gives the party left on the line its busy tone.
+            call.cleared = progress_tone(self.tone_plan, "busy", round((now - self._frame_t0) / FRAME_S), FRAME)
         self._signal = np.zeros(0)
         self._marks = []
         if self.stream != "none":
@@ -598,6 +607,8 @@ class ModemEmulator(PtyDevice):
         if call is None:
             sound = self._off_hook
             return np.zeros(n) if sound is None else sound.read(round((t - self._frame_t0) / FRAME_S), n)
+        if call.cleared is not None:
+            return call.cleared.read(round((t - self._frame_t0) / FRAME_S), n)
         caller = call.caller if call is not None else None
         if caller is not None and not call.gone and caller.connected is not None and caller.voice_hz:
             # The caller's voice as a steady tone (as drivers/sim does), to trace the audio path.

@@ -42,6 +42,8 @@ class PtyDevice(abc.ABC):
         self._thread: threading.Thread | None = None
         self._master: int | None = None
         self._slave: int | None = None
+        self._cut_after: int | None = None
+        self.unplugs = 0
         self.path = ""
 
     # --- what differs between devices -------------------------------------------------------------
@@ -103,6 +105,7 @@ class PtyDevice(abc.ABC):
 
     def unplug(self) -> None:
         with self._lock:
+            self.unplugs += 1
             self._unplugging()
             self._unplug_fds()
             self._power_on()
@@ -112,6 +115,20 @@ class PtyDevice(abc.ABC):
             if self._master is None:
                 self._plug()
         self._wake()
+
+    def inject(self, data: bytes) -> None:
+        """Bytes on the wire from the device's side that the device never meant (line noise, a half
+        line, a flood), written between its own (nothing, if it is plugged out)."""
+        with self._lock:
+            self._write(data)
+
+    def cut_after(self, n: int) -> None:
+        """Unplugged once the host has written `n` more bytes (the cable pulled in the middle of a write):
+        the device takes those `n` and the rest goes nowhere. Stays plugged out until `replug`."""
+        if n < 0:
+            raise ValueError(f"cut_after: {n} bytes")
+        with self._lock:
+            self._cut_after = n
 
     def _plug(self) -> None:
         master, slave = os.openpty()
@@ -156,9 +173,24 @@ class PtyDevice(abc.ABC):
                         data = os.read(self._master, 4096)
                     except OSError:
                         data = b""
+                    if self._cut_after is not None:
+                        data = self._cut(data)
                     if data:
                         self._from_host(data)
                 self._tick(time.monotonic())
+
+    def _cut(self, data: bytes) -> bytes:
+        """The bytes the device takes before `cut_after` unplugs it (then it is plugged out)."""
+        assert self._cut_after is not None
+        n = self._cut_after
+        if len(data) < n:
+            self._cut_after = n - len(data)
+            return data
+        self._cut_after = None
+        if n:
+            self._from_host(data[:n])
+        self.unplug()
+        return b""
 
     def _write(self, data: bytes) -> None:
         if self._master is None:

@@ -6,7 +6,8 @@ Sent once, none lost. A text is `queued` until the modem can send (no SIM, no ne
 dropped). Before its first part goes to the modem the row is marked `sending` and committed; when every
 part has its +CMGS it is `sent`, and `delivered` when every part's status report says so (TS 23.040
 §9.2.3.15). A +CMS ERROR before any part went means the network did not take it: it goes back to `queued`
-with a backoff, `failed` after MAX_ATTEMPTS. But a modem unplugged, or silent, once a PDU was written
+with a backoff, `failed` after MAX_ATTEMPTS; a port lost before any part went is no refusal, and the
+text waits for the modem, no attempt spent. But a modem unplugged, or silent, once a PDU was written
 leaves it unknown whether the network has the text: the row becomes `unknown`, as does a row still
 `sending` at start (the box stopped mid-send), and it is never sent again by itself. A technician sees it
 on the page and may send it again. Resending blindly would text a customer twice for every flaky cable;
@@ -29,7 +30,7 @@ from pathlib import Path
 
 import phonenumbers
 
-from drivers.gsm_at import AtError
+from drivers.gsm_at import AtError, PortLost
 from drivers.gsm_modem import GsmError, GsmModem
 from drivers.modem_port import RECONNECT_MAX_S, RECONNECT_MIN_S
 from drivers.sms_pdu import Deliver, PduError, StatusReport, encode_submit
@@ -239,6 +240,11 @@ class SmsService:
             except AtError as exc:
                 if exc.unknown:
                     self._set(message_id, "unknown", error=str(exc)[:300])
+                    raise GsmError(str(exc)) from None
+                if isinstance(exc, PortLost):
+                    # The modem went before any part did: the network refused nothing, so the text waits
+                    # for the modem as it waits for a SIM, no attempt spent and no back-off.
+                    self._set(message_id, "queued", error=str(exc)[:300], attempts=attempts)
                     raise GsmError(str(exc)) from None
                 # Refused before any part went: the network does not have it.
                 final = attempts + 1 >= MAX_ATTEMPTS

@@ -202,6 +202,30 @@ def test_overrun_reads_as_silence_and_is_counted():
     assert not rx.any() and drv.status()["lines"][0]["counters"]["overruns"] == 1
 
 
+def test_an_xrun_storm_is_counted_each_time_and_logged_without_flooding_the_log(caplog):
+    fake, clock = FakeAlsa(), [0.0]
+    drv = _driver(fake, clock)
+    drv.start()
+    tx, rx = np.zeros((1, PERIOD), np.int16), np.zeros((1, PERIOD), np.int16)
+    caplog.set_level("WARNING", logger="drivers.alsa_pcm")
+    for tick in range(3000):                       # a minute of ticks, every one an overrun and an underrun
+        clock[0] = tick * 0.02
+        fake.reads = [(-32, b"")]
+        fake.write_results = [-32, PERIOD]
+        drv.exchange(tx, rx)
+    clock[0] = 60.0
+    fake.reads = [(-32, b"")]
+    drv.exchange(tx, rx)
+    counters = drv.status()["lines"][0]["counters"]
+    assert counters["overruns"] == 3001 and counters["underruns"] == 3000
+    said = [r.getMessage() for r in caplog.records]
+    # The first of each at once, naming the device and what was lost; then one line a minute with the count.
+    assert said[:2] == ["alsa cap: capture overrun: a period of the lines' audio lost (1 since the last report, 1 in all)",
+                        "alsa play: playback underrun: the period written again (1 since the last report, 1 in all)"]
+    assert said[2:] == [("alsa cap: capture overrun: a period of the lines' audio lost (3000 since the last report, "
+                         "3001 in all)")]
+
+
 def test_underrun_is_counted_and_the_period_written_again():
     fake, clock = FakeAlsa(), [0.0]
     drv = _driver(fake, clock)

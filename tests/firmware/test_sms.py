@@ -3,10 +3,14 @@ text reaches the network once, whatever the faults (no SIM, PIN, no network, +CM
 unplug mid-send); delivery reports mark it delivered; replies are answers or callback requests."""
 from __future__ import annotations
 
+import random
+import time
+
 import pytest
 
 from drivers.gsm_emulator import GsmEmulator
-from drivers.modem_port import RECONNECT_MIN_S
+from drivers.sms_pdu import encode_submit
+from drivers.modem_port import RECONNECT_MAX_S, RECONNECT_MIN_S
 from firmware.callcenter.sms import MAX_ATTEMPTS, RETRY_S, STATUS_EVERY_S, SmsError, SmsService, TextRules
 from firmware.store import connect, write_transaction
 
@@ -148,6 +152,82 @@ def test_garbage_from_the_modem_does_not_stop_a_send(service, emulator, tmp_path
     service.queue_text("13800138000", "hello")
     run(service, 3)
     assert emulator.texts() == [("+8613800138000", "hello")]
+
+
+def test_a_modem_gone_before_the_prompt_is_no_refusal_and_the_text_waits_for_it(service, emulator, tmp_path, clock):
+    # The cable comes out as AT+CMGS goes, three times: no part reached the network, which refused
+    # nothing; the text waits for the modem (as for a missing SIM): no attempt spent, no back-off.
+    run(service, 2)
+    # What the box says to a modem that comes back, before it sends (the same each time).
+    emulator.unplug()
+    run(service, 2)
+    emulator.replug()
+    clock.t += RECONNECT_MAX_S
+    seen = len(emulator.commands)
+    run(service, 2)
+    assert service.status()["modem"]["connected"]
+    reconnect = sum(len(c) + 1 for c in emulator.commands[seen:])
+    emulator.cut_after(len("AT+CMGS="))
+    service.queue_text("13800138000", "Your engineer arrives at 10:00.")
+    for attempt in range(MAX_ATTEMPTS):
+        run(service, 2)
+        row = rows(tmp_path / "branchline.db")[0]
+        assert (row["state"], row["attempts"]) == ("queued", 0) and "port lost" in row["error"]
+        assert row["next_at"] <= clock.t and emulator.sent == []
+        if attempt < MAX_ATTEMPTS - 1:
+            emulator.cut_after(reconnect + len("AT+CMGS="))
+        emulator.replug()
+        clock.t += RECONNECT_MAX_S
+    run(service, 3)
+    assert emulator.texts() == [("+8613800138000", "Your engineer arrives at 10:00.")]
+    assert rows(tmp_path / "branchline.db")[0]["state"] == "delivered"
+
+
+@pytest.mark.parametrize("storms", [pytest.param(15, id="short"),
+                                    pytest.param(200, id="storm", marks=pytest.mark.slow)])
+def test_a_modem_that_vanishes_at_any_byte_of_a_send_loses_no_text_and_sends_none_twice(
+        service, emulator, tmp_path, clock, storms):
+    # The modem is pulled out after a random number of the bytes the box writes (a command, the PDU,
+    # its Ctrl-Z) while texts of one and of several parts are sent; then it comes back.
+    rng = random.Random(18)
+    recover_s = []
+    for i in range(storms):
+        text = f"#{i} " + rng.choice(["Your parcel is on its way.", LONG_ZH])
+        service.queue_text(f"138{i:08d}", text)
+        parts = encode_submit(f"+86138{i:08d}", text)
+        emulator.cut_after(rng.randrange(0, sum(len(f"AT+CMGS={p.length}\r") + len(p.pdu) + 1 for p in parts) + 1))
+        for _ in range(20):
+            service.step()
+            if emulator.unplugs > i:
+                break
+        assert emulator.unplugs == i + 1
+        emulator.replug()
+        clock.t += RECONNECT_MAX_S
+        t0 = time.monotonic()
+        for _ in range(20):
+            service.step()
+            if service.status()["modem"]["connected"]:
+                break
+        assert service.status()["modem"]["connected"], f"storm {i}: the modem was not reopened"
+        recover_s.append(time.monotonic() - t0)
+    for _ in range(MAX_ATTEMPTS + 2):
+        clock.t += RETRY_S * MAX_ATTEMPTS
+        run(service, 6)
+    found = rows(tmp_path / "branchline.db")
+    states = {s: sum(r["state"] == s for r in found) for s in ("delivered", "sent", "unknown", "queued", "failed",
+                                                               "sending")}
+    print(f"\ngsm vanishing mid-send: {storms} storms, {len(found)} texts {states}; reopened after each,"
+          f" in {1000 * max(recover_s):.0f} ms at most (median {1000 * sorted(recover_s)[len(recover_s) // 2]:.0f} ms)")
+    assert len(found) == storms and states["sending"] == states["queued"] == states["failed"] == 0
+    for row in found:
+        seqs = [p.concat[2] if p.concat else 1 for p in emulator.sent if p.number == row["number"]]
+        assert len(seqs) == len(set(seqs)), f"{row['number']}: a part reached the network twice: {seqs}"
+        if row["state"] in ("sent", "delivered"):
+            assert sorted(seqs) == list(range(1, row["parts"] + 1)), (row["state"], seqs)
+        else:
+            # Cut once some of a PDU was written: the network may or may not have it, the row says so
+            # with the reason, and it is never resent by itself.
+            assert row["state"] == "unknown" and "port lost" in row["error"], row
 
 
 @pytest.mark.parametrize(("number", "text"), [("12", "hi"), ("not a number", "hi"), ("13800138000", ""),
