@@ -151,6 +151,11 @@ def _public_user(account: dict) -> dict:
                                           "must_change_password")}
 
 
+def over_https() -> bool:
+    """True if this request came over the box's TLS listener (webui/tls_front.py marks it; no header can)."""
+    return request.environ.get("wsgi.url_scheme") == "https"
+
+
 def user_has(user: dict | None, *roles: str) -> bool:
     """True if the signed-in `user` holds at least one of `roles`."""
     return user is not None and not set(roles).isdisjoint(user["roles"])
@@ -277,8 +282,10 @@ class Auth:
         if account:
             session.update(u=account["username"], pv=self._fingerprint(account))
             user = _public_user(account)
+        # Secure over HTTPS (RFC 6265 §4.1.2.5): the browser never sends it back over plain HTTP, where a
+        # LAN listener would read it before the redirect to HTTPS.
         response.set_cookie(SESSION_COOKIE, self._encode(session), path="/", httponly=True,
-                            samesite="lax")
+                            samesite="lax", secure=over_https())
         request.environ["branchline.session"], request.environ["branchline.user"] = session, user
         return session
 
@@ -368,7 +375,7 @@ class Auth:
         return user
 
     def sign_out(self) -> None:
-        response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
+        response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=over_https())
         request.environ["branchline.session"] = request.environ["branchline.user"] = None
 
     # --- the plugin --------------------------------------------------------------------------

@@ -1,0 +1,59 @@
+"""The admin's HTTPS certificate: the one the box serves shown (fingerprint, names, dates) and replaced by an
+uploaded one once checked (PEM, key matches, in date); the page draws through the same API a script uses."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from bottle import Bottle
+
+from .auth import requires
+from .i18n import gettext as _
+from .replies import json_body, json_error
+from .tls import TlsError, check, describe, install_pem, server_pem
+
+CERTIFICATE_ROLES = ("admin",)
+
+
+def install(app: Bottle, render: Callable[..., str], state_dir: Path, clock: Callable[[], float]) -> None:
+    """Add the /certificate page and /api/v1/tls/certificate to the web app."""
+    path = server_pem(state_dir)
+
+    @app.get("/certificate")
+    @requires(*CERTIFICATE_ROLES)
+    def certificate_page():
+        return render("certificate", title=_("HTTPS certificate"), active="certificate",
+                      scripts=["api.js", "certificate.js"])
+
+    @app.get("/api/v1/tls/certificate")
+    @requires(*CERTIFICATE_ROLES)
+    def certificate_get():
+        try:
+            pem = path.read_text()
+        except FileNotFoundError:
+            raise json_error(404, _("this box has no certificate yet: it makes one the first time it serves "
+                                    "HTTPS, or upload one")) from None
+        try:
+            return describe(pem).as_json()
+        except TlsError as exc:
+            raise json_error(500, _("the box's certificate file cannot be read: %(reason)s")
+                             % {"reason": str(exc)}) from None
+
+    @app.put("/api/v1/tls/certificate")
+    @requires(*CERTIFICATE_ROLES)
+    def certificate_put(audit):
+        body = json_body()
+        certificate, key = body.get("certificate"), body.get("key")
+        if not isinstance(certificate, str) or not isinstance(key, str):
+            raise json_error(400, _("send the certificate (its chain after it) and its private key as PEM text"),
+                             {name: _("PEM text is required") for name, value in
+                              (("certificate", certificate), ("key", key)) if not isinstance(value, str)})
+        try:
+            combined, info = check(certificate, key, clock())
+        except TlsError as exc:
+            raise json_error(400, _("this certificate cannot be used: %(reason)s") % {"reason": str(exc)}) from None
+        install_pem(state_dir, combined)
+        # The fingerprint and dates only: the key never goes to the audit log (nor to HQ with it).
+        audit.record("tls.certificate", info.subject, {"fingerprint_sha256": info.fingerprint_sha256,
+                                                       "issuer": info.issuer, "not_after": info.not_after})
+        return info.as_json()
