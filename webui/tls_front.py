@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Callable
 from urllib.parse import quote
 
+from .front import OWN_REPLY_HEADERS
 from .tls import TlsError, context_for
 
 log = logging.getLogger(__name__)
@@ -341,6 +342,5 @@ class Entry:
         body = b"This box is reached over HTTPS: " + location.encode("latin-1", "replace") + b"\r\n"
         start_response("308 Permanent Redirect", [
             ("Location", location), ("Content-Type", "text/plain; charset=utf-8"),
-            ("Content-Length", str(len(body))), ("X-Content-Type-Options", "nosniff"),
-            ("Cache-Control", "no-store")])
+            ("Content-Length", str(len(body))), *OWN_REPLY_HEADERS])
         return [body]
