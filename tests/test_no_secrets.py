@@ -49,8 +49,9 @@ def test_no_private_key_token_or_password_is_tracked():
 def test_the_scan_finds_what_it_looks_for():
     key = "-----BEGIN PRIVATE KEY-----\n" + "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg" + "\n"
     assert PEM_KEY.search(key) and not PEM_KEY.search('KEY_BEGINS = ("-----BEGIN PRIVATE KEY-----", ')
-    assert ASSIGNED.search('password = "Winter2024!x"') and ASSIGNED.search('"api_key": "abcd1234efgh"')
+    # The samples are put together here so that this file does not hold them whole (it is scanned too).
+    assert ASSIGNED.search('password = "' + 'Winter2024!x"') and ASSIGNED.search('"api_key": "' + 'abcd1234efgh"')
     assert not ASSIGNED.search("password = request.forms.getunicode('password')")
     assert not ASSIGNED.search('"password_file": "/etc/branchline/smtp-password"')
-    assert URL_PASSWORD.search("postgresql://hq:hunter22@db/hq") and not URL_PASSWORD.search("postgresql://hq@db/hq")
+    assert URL_PASSWORD.search("postgresql://hq:" + "hunter22@db/hq") and not URL_PASSWORD.search("postgresql://hq@db/hq")
     assert ISSUED.search("token ghp_" + "a" * 36)
