@@ -10,14 +10,16 @@ from bottle import Bottle
 from .auth import requires
 from .i18n import gettext as _
 from .replies import json_body, json_error
-from .tls import TlsError, check, describe, install_pem, server_pem
 
 CERTIFICATE_ROLES = ("admin",)
 
 
 def install(app: Bottle, render: Callable[..., str], state_dir: Path, clock: Callable[[], float]) -> None:
     """Add the /certificate page and /api/v1/tls/certificate to the web app."""
-    path = server_pem(state_dir)
+    path = state_dir / "tls" / "server.pem"     # webui/tls.py server_pem
+
+    # webui/tls.py (ssl, subprocess, tempfile) is loaded by the routes that use it: a web process serving
+    # loopback only never needs it (docs/architecture.md §1 "Memory").
 
     @app.get("/certificate")
     @requires(*CERTIFICATE_ROLES)
@@ -28,6 +30,7 @@ def install(app: Bottle, render: Callable[..., str], state_dir: Path, clock: Cal
     @app.get("/api/v1/tls/certificate")
     @requires(*CERTIFICATE_ROLES)
     def certificate_get():
+        from .tls import TlsError, describe
         try:
             pem = path.read_text()
         except FileNotFoundError:
@@ -42,6 +45,7 @@ def install(app: Bottle, render: Callable[..., str], state_dir: Path, clock: Cal
     @app.put("/api/v1/tls/certificate")
     @requires(*CERTIFICATE_ROLES)
     def certificate_put(audit):
+        from .tls import TlsError, check, install_pem
         body = json_body()
         certificate, key = body.get("certificate"), body.get("key")
         if not isinstance(certificate, str) or not isinstance(key, str):

@@ -32,6 +32,8 @@ from waitress.utilities import Error
 log = logging.getLogger(__name__)
 
 API_PREFIX = b"/api/"
+# The box's own addresses: a client there crosses no network (webui/tls_front.py serves it plain HTTP).
+LOOPBACK = frozenset({"127.0.0.1", "::1", "::ffff:127.0.0.1"})
 # What the head of a refused request is parsed as, so that the error reply has a version to speak
 # (waitress does the same for its own 431).
 REFUSED_HEAD = b"GET / HTTP/1.0\r\n"

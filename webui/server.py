@@ -15,13 +15,11 @@ from pathlib import Path
 from firmware.core import logfiles
 
 from .app import create_app
-from .front import Limits, Server
+from .front import LOOPBACK, Limits, Server
 from .mail_delivery import MailSender, SiteMail
 from .care_calls import Reminders, SatisfactionAnswers
 from .report_runner import ReportRunner
 from .webhook_delivery import Deliverer, DeliveryThread
-from . import tls
-from .tls_front import LOOPBACK, Certificates, Entry, TlsFront, TlsFrontError
 
 log = logging.getLogger(__name__)
 
@@ -123,15 +121,19 @@ def _upstream(host: str, port: int) -> tuple[str, int]:
     return {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host), port
 
 
-def start_https(state: Path, server: Server, host: str, port: int, now: float) -> TlsFront:
-    """The HTTPS listener relaying to `server`, with the box's certificate (made at first start); the
-    server's app is wrapped so that relayed requests are HTTPS and others off the box are sent there."""
+def start_https(state: Path, server: Server, host: str, port: int, now: float):
+    """The HTTPS listener (webui/tls_front.py TlsFront) relaying to `server`, with the box's certificate (made
+    at first start); the server's app is wrapped so that relayed requests are HTTPS and others off the box
+    are sent there. Imported here: a web process serving loopback only loads no ssl (§1 "Memory")."""
+    from . import tls
+    from .tls_front import Certificates, Entry, TlsFront, TlsFrontError
+
     try:
         info = tls.ensure(state, now)
-    except tls.TlsError as exc:
-        raise WebServerError(f"no TLS certificate for HTTPS: {exc}") from None
-    front = TlsFront(host, port, _upstream(*server.bind_addr), Certificates(tls.server_pem(state)),
-                     connections=server.limits.connections)
+        front = TlsFront(host, port, _upstream(*server.bind_addr), Certificates(tls.server_pem(state)),
+                         connections=server.limits.connections)
+    except (tls.TlsError, TlsFrontError) as exc:
+        raise WebServerError(f"cannot serve HTTPS: {exc}") from None
     server.application = Entry(server.application, front, front.bind_addr[1])
     log.info("HTTPS on %s:%d, certificate SHA-256 fingerprint %s", *front.bind_addr, info.fingerprint_sha256)
     return front
@@ -160,7 +162,7 @@ def serve(state_dir: str | Path, host: str = "127.0.0.1", port: int = 8080, http
     server = make_server(app, host, port)
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
-    front: TlsFront | None = None
+    front = None
     relay: threading.Thread | None = None
     try:
         if https_port is not None:
@@ -233,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         log.error("web UI cannot listen on %s:%d: %s", args.host, args.port, exc)
         return 1
-    except (RuntimeError, WebServerError, TlsFrontError) as exc:
+    except (RuntimeError, WebServerError) as exc:
         log.error("web UI: %s", exc)
         return 1
     return 0

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Callable
 from urllib.parse import quote
 
-from .front import OWN_REPLY_HEADERS
+from .front import LOOPBACK, OWN_REPLY_HEADERS
 from .tls import TlsError, context_for
 
 log = logging.getLogger(__name__)
@@ -35,10 +35,6 @@ CHUNK = 16 * 1024
 # A client must finish its handshake as soon as it must send its request's head (webui/front.py Limits,
 # after Apache mod_reqtimeout's header=20).
 HANDSHAKE_TIMEOUT = 20.0
-LOOPBACK = frozenset({"127.0.0.1", "::1", "::ffff:127.0.0.1"})
-# RFC 6797 §6.1: a year, the value browsers' preload lists ask for; no includeSubDomains (the box's name
-# in the branch's DNS is not the branch's to speak for).
-HSTS = "max-age=31536000"
 # Headers a client could send to claim a scheme or address (RFC 7239; the X-Forwarded-* custom): bottle
 # reads X-Forwarded-Proto and -Host, so they are removed before it sees the request.
 FORGEABLE = ("HTTP_FORWARDED", "HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_HOST",
