@@ -24,7 +24,13 @@ def install(app: Bottle, render: Callable[..., str], state_dir: Path, clock: Cal
     @app.get("/certificate")
     @requires(*CERTIFICATE_ROLES)
     def certificate_page():
-        return render("certificate", title=_("HTTPS certificate"), active="certificate",
+        # Drawn with the certificate in use, so that "none yet" is a state of the page, not a failed request.
+        from .tls import TlsError, describe
+        try:
+            info = describe(path.read_text()).as_json()
+        except (OSError, TlsError):
+            info = None
+        return render("certificate", title=_("HTTPS certificate"), active="certificate", info=info,
                       scripts=["api.js", "certificate.js"])
 
     @app.get("/api/v1/tls/certificate")

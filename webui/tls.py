@@ -25,6 +25,9 @@ SELF_SIGNED_DAYS = 825
 # What an upload may be: a key and a chain of a few certificates are a few KiB.
 PEM_MAX = 64 * 1024
 OPENSSL_TIMEOUT_S = 30.0
+# A certificate issued minutes ago by a clock a little ahead of the box's is taken (RFC 5280 §4.1.2.5 leaves
+# skew to the relying party; 5 minutes is Kerberos's default allowance, RFC 4120 §1.7).
+CLOCK_SKEW_S = 300.0
 # RFC 7468 §2: the labels of the PEM blocks the file holds.
 CERT_BEGIN = "-----BEGIN CERTIFICATE-----"
 KEY_BEGINS = ("-----BEGIN PRIVATE KEY-----", "-----BEGIN EC PRIVATE KEY-----", "-----BEGIN RSA PRIVATE KEY-----")
@@ -130,7 +133,7 @@ def check(certificate: str, key: str, now: float) -> tuple[str, CertInfo]:
     if "PRIVATE KEY-----" in certificate:
         raise TlsError("the certificate field holds a private key: give the key in its own field")
     info = describe(certificate)
-    if now < info.not_before:
+    if now + CLOCK_SKEW_S < info.not_before:
         raise TlsError(f"the certificate is not valid before {_iso(info.not_before)}")
     if now >= info.not_after:
         raise TlsError(f"the certificate expired on {_iso(info.not_after)}")

@@ -186,3 +186,25 @@ def test_hq_tokens_are_kept_only_as_hashes_and_a_revoked_one_is_refused_at_once(
     revoked = admin.api_post(f"/api/v1/hq/tokens/{created.json()['id']}/revoke", {}, token=admin.csrf("/hq-tokens"))
     assert revoked.status == 200
     assert hq.get("/api/v1/sync/changes?since=0", headers={"Authorization": f"Bearer {token}"}).status == 401
+
+
+API_OPERATIONS = [op for op in OPERATIONS if op[1].startswith("/api/")]
+
+
+def test_an_hq_token_opens_the_sync_routes_and_nothing_else(box, db_path):
+    """The role matrix tries every route with each role's session; this tries each with HQ's token alone:
+    the token's routes answer, every other route refuses it as it refuses anyone not signed in."""
+    admin = box("admin")
+    token = admin.api_post("/api/v1/hq/tokens", {"name": "HQ"}, token=admin.csrf("/hq-tokens")).json()["token"]
+    hq = Client(admin.app, "198.51.100.4")
+    wrong = []
+    for method, path, operation, path_parameters in API_OPERATIONS:
+        url = concrete_path(path, operation, path_parameters)
+        reply = hq.request(method, url, json_body={} if method != "GET" else None,
+                           headers={"Authorization": f"Bearer {token}"})
+        if file_access(operation) == "hq_token":
+            if reply.status in (401, 403):
+                wrong.append(f"{method} {url}: the token was refused ({reply.status})")
+        elif file_access(operation) not in ("public", "always_open") and reply.status != 401:
+            wrong.append(f"{method} {url}: {reply.status} for HQ's token alone")
+    assert not wrong, "; ".join(wrong)

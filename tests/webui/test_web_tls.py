@@ -108,8 +108,12 @@ def test_admins_upload_a_certificate_audited_without_its_key(admin, tmp_path, db
                             headers={"X-CSRF-Token": csrf})
     assert refused.status == 400 and "do not go together" in refused.json()["error"]
     assert tls.describe(served.read_text()).fingerprint_sha256 == info.fingerprint_sha256
+    page = admin.get("/certificate")
+    assert info.fingerprint_sha256 in page.text and 'href="/certificate"' in page.text
     supervisor = add_user("sup", "supervisor")
     assert supervisor.get("/api/v1/tls/certificate").status == 403
+    assert supervisor.get("/certificate").status == 403
+    assert 'href="/certificate"' not in supervisor.get("/").text
 
 
 def pattern(size: int) -> bytes:

@@ -1,5 +1,5 @@
-// The HTTPS certificate page: the certificate in use, and an upload (files or pasted PEM) through
-// /api/v1/tls/certificate, which checks it before the box serves it.
+// The HTTPS certificate page (drawn with the certificate in use): an upload, from files or pasted PEM,
+// through /api/v1/tls/certificate, which checks it before the box serves it; the page then shows it.
 "use strict";
 
 (function () {
@@ -26,12 +26,9 @@
     set("cert-from", when(info.not_before));
     set("cert-until", when(info.not_after));
     set("cert-fingerprint", info.fingerprint_sha256);
-  }
-
-  async function load() {
-    const reply = await api("GET", "/api/v1/tls/certificate");
-    if (reply.ok) show(reply.data);
-    else document.getElementById("cert-subject").textContent = msg.msgNone;
+    document.getElementById("current").hidden = false;
+    const none = document.getElementById("no-certificate");
+    if (none) none.hidden = true;
   }
 
   // A chosen file fills its text box, so what is sent can be read before it is.
@@ -61,6 +58,4 @@
     result.textContent = msg.msgSaved;
     result.hidden = false;
   });
-
-  load();
 })();

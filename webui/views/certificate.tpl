@@ -1,6 +1,5 @@
 % rebase('layout', main_class='page page-wide')
 <div id="certificate-page"
-     data-msg-none="{{_("No certificate yet: the box makes a self-signed one the first time it serves HTTPS.")}}"
      data-msg-self-signed="{{_("Self-signed (made by this box)")}}"
      data-msg-signed-by="{{_("Signed by %(issuer)s")}}"
      data-msg-saved="{{_("Certificate installed: new HTTPS connections use it now. Give head office its new fingerprint.")}}"
@@ -14,12 +13,17 @@
 
   <section class="panel">
     <h2>{{_("In use")}}</h2>
-    <dl class="kv" id="current">
-      <dt>{{_("Subject")}}</dt><dd id="cert-subject" class="mono">—</dd>
-      <dt>{{_("Issuer")}}</dt><dd id="cert-issuer">—</dd>
-      <dt>{{_("Valid from")}}</dt><dd id="cert-from">—</dd>
-      <dt>{{_("Valid until")}}</dt><dd id="cert-until">—</dd>
-      <dt>{{_("SHA-256 fingerprint")}}</dt><dd id="cert-fingerprint" class="mono">—</dd>
+    % if info:
+    % issuer = _("Self-signed (made by this box)") if info["self_signed"] else _("Signed by %(issuer)s") % {"issuer": info["issuer"]}
+    % else:
+    <p id="no-certificate">{{_("No certificate yet: the box makes a self-signed one the first time it serves HTTPS.")}}</p>
+    % end
+    <dl class="kv" id="current" {{'' if info else 'hidden'}}>
+      <dt>{{_("Subject")}}</dt><dd id="cert-subject" class="mono">{{info["subject"] if info else ""}}</dd>
+      <dt>{{_("Issuer")}}</dt><dd id="cert-issuer">{{issuer if info else ""}}</dd>
+      <dt>{{_("Valid from")}}</dt><dd id="cert-from">{{fmt.when(info["not_before"]) if info else ""}}</dd>
+      <dt>{{_("Valid until")}}</dt><dd id="cert-until">{{fmt.when(info["not_after"]) if info else ""}}</dd>
+      <dt>{{_("SHA-256 fingerprint")}}</dt><dd id="cert-fingerprint" class="mono">{{info["fingerprint_sha256"] if info else ""}}</dd>
     </dl>
     <p class="muted">{{_("Head office pins this fingerprint (the fingerprint setting of the box in its hq.toml): after installing a new certificate, give it the new one.")}}</p>
   </section>
