@@ -88,6 +88,8 @@ def cmd_run(args) -> int:
         # signal follows the thread that forked, not the process.
         web = subprocess.Popen(_web_command(state, args.host, args.port, parent=os.getpid(),
                                            https_port=args.https_port))
+        # The web process says where it serves HTTPS, if it does (webui/server.py https_port_for); the
+        # engine does not load the web's modules to work it out.
         print(f"branchline: web UI at http://{args.host}:{args.port} "
               "(the first visit asks for the admin password)", flush=True)
     return _serve(engine, web)
