@@ -190,6 +190,8 @@ class TlsFront:
                 except ssl.SSLWantWriteError:
                     pipe.tls_wants_write = True
             if pipe.shaken:
+                # Either direction may find TLS waiting to write (a record half sent, a key update).
+                pipe.tls_wants_write = False
                 self._tls_to_plain(pipe)
                 self._plain_to_tls(pipe)
         except (OSError, ValueError) as exc:
@@ -239,7 +241,6 @@ class TlsFront:
                 pipe.plain_eof = True
                 break
             pipe.to_tls += data
-        pipe.tls_wants_write = False
         while pipe.to_tls:
             try:
                 sent = pipe.tls.send(pipe.to_tls[:CHUNK])

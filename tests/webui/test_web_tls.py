@@ -190,6 +190,22 @@ def test_plain_http_on_the_box_itself_stays_plain_and_cannot_claim_https(relayed
     conn.close()
 
 
+def test_garbage_on_the_https_port_is_dropped_and_others_are_still_served(relayed):
+    _, _, https_port, context = relayed
+    for junk in (b"GET / HTTP/1.1\r\nHost: box\r\n\r\n", b"\x16\x03\x01\x00\x05hello", b"\x00" * 4096):
+        with socket.create_connection(("127.0.0.1", https_port), timeout=5) as raw:
+            raw.sendall(junk)
+            try:
+                while raw.recv(65536):      # a TLS alert at most, then the relay closes (no timeout)
+                    pass
+            except ConnectionResetError:
+                pass
+    conn = http.client.HTTPSConnection("127.0.0.1", https_port, context=context, timeout=5)
+    conn.request("GET", "/x")
+    assert json.loads(conn.getresponse().read())["wsgi.url_scheme"] == "https"
+    conn.close()
+
+
 def test_a_client_that_never_finishes_its_handshake_is_dropped(tmp_path):
     tls.ensure(tmp_path, time.time())
     now = [0.0]
