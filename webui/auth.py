@@ -334,6 +334,7 @@ class Auth:
         if account:
             session.update(u=account["username"], pv=self._fingerprint(account))
             user = _public_user(account)
+            self.activity.use(session, session["iat"])     # idle from the sign-in on
         # Secure over HTTPS (RFC 6265 §4.1.2.5): the browser never sends it back over plain HTTP, where a
         # LAN listener would read it before the redirect to HTTPS.
         response.set_cookie(SESSION_COOKIE, self._encode(session), path="/", httponly=True,
