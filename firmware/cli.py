@@ -30,10 +30,13 @@ def _refusal(exc: Exception) -> bool:
                for module, name in REFUSALS if module in sys.modules)
 
 
-def _web_command(state: Path, host: str, port: int, parent: int | None = None) -> list[str]:
+def _web_command(state: Path, host: str, port: int, parent: int | None = None,
+                 https_port: int | None = None) -> list[str]:
     # The web process is its own program (docs/architecture.md §1): a crash there never drops a call.
     # With `parent` it ends when that process dies, even by SIGKILL (webui.server.die_with_parent).
     cmd = [sys.executable, "-m", "webui.server", "--state", str(state), "--host", host, "--port", str(port)]
+    if https_port is not None:
+        cmd += ["--https-port", str(https_port)]
     return cmd if parent is None else [*cmd, "--parent", str(parent)]
 
 
@@ -87,7 +90,10 @@ def cmd_run(args) -> int:
         # migrates it itself (that would load sqlite_utils, and numpy with it, into the web process).
         # Started from the main thread, which lives as long as the engine: the kernel's parent-death
         # signal follows the thread that forked, not the process.
-        web = subprocess.Popen(_web_command(state, args.host, args.port, parent=os.getpid()))
+        web = subprocess.Popen(_web_command(state, args.host, args.port, parent=os.getpid(),
+                                           https_port=args.https_port))
+        # The web process says where it serves HTTPS, if it does (webui/server.py https_port_for); the
+        # engine does not load the web's modules to work it out.
         print(f"branchline: web UI at http://{args.host}:{args.port} "
               "(the first visit asks for the admin password)", flush=True)
     return _serve(engine, web)
@@ -109,7 +115,7 @@ def _apply_restore(state: Path) -> None:
 
 
 def cmd_web(args) -> int:
-    os.execv(sys.executable, _web_command(Path(args.state), args.host, args.port))
+    os.execv(sys.executable, _web_command(Path(args.state), args.host, args.port, https_port=args.https_port))
     return 0
 
 
@@ -413,12 +419,14 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--no-web", action="store_true", help="do not start the web process")
     r.add_argument("--host", default="127.0.0.1")
     r.add_argument("--port", type=int, default=8080)
+    r.add_argument("--https-port", type=int, help="HTTPS port (default 8443 unless --host is loopback)")
     r.set_defaults(fn=cmd_run)
 
     w = sub.add_parser("web", help="start the web process only")
     w.add_argument("--state", default=DEFAULT_STATE)
     w.add_argument("--host", default="127.0.0.1")
     w.add_argument("--port", type=int, default=8080)
+    w.add_argument("--https-port", type=int, help="HTTPS port (default 8443 unless --host is loopback)")
     w.set_defaults(fn=cmd_web)
 
     c = sub.add_parser("ctl", help="talk to the running engine")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import http.client
 import json
 import logging
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 BOX_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 # Record ids become HQ file names: the box's ids are hex, anything else is refused.
 FILE_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
+FINGERPRINT = re.compile(r"(?:[0-9A-Fa-f]{2}:?){31}[0-9A-Fa-f]{2}")
 CHUNK = 64 * 1024
 # Continuous mode: a failing box is retried after 2, 4, 8 ... s, at most [hq] max_backoff, with jitter
 # so that boxes behind one failed WAN link do not all come back at the same instant.
@@ -42,6 +44,10 @@ class BoxConfig:
     id: str
     url: str
     token: str
+    # An https:// box's certificate, pinned: its SHA-256 fingerprint as the box's certificate page shows it
+    # (a box's self-signed certificate), or a CA file (one the company's authority signed).
+    fingerprint: str = ""
+    ca_file: str = ""
 
 
 @dataclass
@@ -57,7 +63,8 @@ class HqConfig:
 
 
 def load_config(path: str | Path) -> HqConfig:
-    """hq.toml: [hq] database, files, interval, page, timeout, workers, max_backoff; [[box]] id, url, token."""
+    """hq.toml: [hq] database, files, interval, page, timeout, workers, max_backoff; [[box]] id, url, token,
+    and for an https:// url fingerprint or ca_file."""
     path = Path(path)
     top = read_file(path)
     here = path.resolve().parent
@@ -73,8 +80,16 @@ def load_config(path: str | Path) -> HqConfig:
                    max_backoff=hq.get_float("max_backoff", 300.0, 1.0, 86400.0))
     hq.done()
     for sec in top.get_tables("box"):
-        box = BoxConfig(sec.get_str("id"), sec.get_str("url"), sec.get_str("token"))
+        box = BoxConfig(sec.get_str("id"), sec.get_str("url"), sec.get_str("token"),
+                        fingerprint=sec.get_str("fingerprint", ""), ca_file=sec.get_str("ca_file", ""))
         sec.done()
+        if box.fingerprint and not FINGERPRINT.fullmatch(box.fingerprint):
+            raise sec.error("fingerprint", f"{box.fingerprint!r} is not a SHA-256 fingerprint (64 hex digits, "
+                                           "colons allowed)")
+        if box.ca_file:
+            box.ca_file = str(here / box.ca_file)
+            if not Path(box.ca_file).is_file():
+                raise sec.error("ca_file", f"{box.ca_file} is not a file")
         if not BOX_ID.fullmatch(box.id):
             raise sec.error("id", f"{box.id!r}: letters, digits, dot, dash or underscore, at most 64")
         if urlsplit(box.url).scheme not in ("http", "https") or not urlsplit(box.url).hostname:
@@ -100,13 +115,39 @@ class BoxClient:
         self.host, self.port = parts.hostname or "", parts.port
         self.base = parts.path.rstrip("/") + "/api/v1/sync/"
 
+    def _context(self) -> ssl.SSLContext:
+        if self.box.fingerprint:
+            # Pinned: the one certificate whose fingerprint is configured, whatever signed it, so no chain or
+            # name check (a self-signed box certificate has neither); compared before the token is sent.
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+            return context
+        return ssl.create_default_context(cafile=self.box.ca_file or None)
+
+    def _connect(self) -> http.client.HTTPConnection:
+        if not self.https:
+            return http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+        conn = http.client.HTTPSConnection(self.host, self.port, timeout=self.timeout, context=self._context())
+        try:
+            conn.connect()
+        except ssl.SSLCertVerificationError as exc:
+            conn.close()
+            # A box's own certificate is self-signed: no authority HQ knows vouches for it.
+            raise HqError(f"box {self.box.id}: its certificate is not trusted ({exc.verify_message}): set the "
+                          "box's fingerprint (its HTTPS certificate page) or a ca_file in hq.toml") from None
+        if self.box.fingerprint:
+            der = conn.sock.getpeercert(binary_form=True) if conn.sock else None
+            seen = hashlib.sha256(der or b"").hexdigest()
+            if not hmac.compare_digest(seen, self.box.fingerprint.replace(":", "").lower()):
+                conn.close()
+                raise HqError(f"box {self.box.id}: its certificate's SHA-256 fingerprint is {_colons(seen)}, "
+                              "not the one configured: not sending the token (a new certificate on the box, "
+                              "or someone else answering at its address)")
+        return conn
+
     def _request(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None):
-        conn: http.client.HTTPConnection
-        if self.https:
-            conn = http.client.HTTPSConnection(self.host, self.port, timeout=self.timeout,
-                                               context=ssl.create_default_context())
-        else:
-            conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+        conn = self._connect()
         hdrs = {"Authorization": f"Bearer {self.box.token}", **(headers or {})}
         if body is not None:
             hdrs["Content-Type"] = "application/json"
@@ -188,6 +229,10 @@ class BoxClient:
             return json.loads(resp.read())
         finally:
             conn.close()
+
+
+def _colons(sha256_hex: str) -> str:
+    return ":".join(sha256_hex[i:i + 2] for i in range(0, len(sha256_hex), 2)).upper()
 
 
 def _repr_digest(sha256_hex: str) -> str:

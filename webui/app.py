@@ -20,7 +20,8 @@ from .account import install as install_account
 from .audit_view import install as install_audit_view
 from .backup import install as install_backup
 from .auth import (PASSWORD_MAX, PASSWORD_MIN, Auth, SignInError, always_open, hash_password, new_password_problems,
-                   normalize_username, open_before_password_change, public, requires, user_has, username_problem)
+                   normalize_username, open_before_password_change, over_https, public, requires, user_has,
+                   username_problem)
 from .config import CONFIG_ROLES, install as install_config
 from .campaigns import CAMPAIGN_ROLES, install as install_campaigns
 from .console import install as install_console
@@ -32,6 +33,7 @@ from .i18n import LANGUAGE_COOKIE, LANGUAGE_NAMES, LANGUAGES, N_, gettext as _, 
 from .customers import READ_ROLES as CUSTOMER_ROLES, install as install_customers
 from .flows import FLOW_ROLES, install as install_flows
 from .hq_tokens import HQ_TOKEN_ROLES, install as install_hq_tokens
+from .certificate import install as install_certificate
 from .kb import install as install_kb
 from .lines import LINES_ROLES, install as install_lines
 from .loadtest import install as install_loadtest
@@ -74,6 +76,9 @@ SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; "
                                "form-action 'self'; base-uri 'none'",
 }
+# RFC 6797 §6.1: a year, the value browsers' preload lists ask for; no includeSubDomains (the box's name in
+# the branch's DNS is not the branch's to speak for).
+HSTS = "max-age=31536000"
 ERROR_TITLES = {400: N_("Bad request"), 403: N_("Not allowed"), 404: N_("Not found"),
                 405: N_("Method not allowed"), 413: N_("Too large"), 429: N_("Too many attempts"),
                 500: N_("Something went wrong"), 503: N_("Unavailable")}
@@ -145,9 +150,15 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
                       can_see_campaigns=user_has(user, *CAMPAIGN_ROLES))
         return template(name, template_lookup=TEMPLATE_LOOKUP, **kwargs)
 
+    def security_headers():
+        response.headers.update(SECURITY_HEADERS)
+        if over_https():
+            # RFC 6797: the browser goes straight to HTTPS next time, never through the plain redirect.
+            response.set_header("Strict-Transport-Security", HSTS)
+
     @app.hook("after_request")
     def harden():
-        response.headers.update(SECURITY_HEADERS)
+        security_headers()
         if not request.path.startswith("/static/"):
             response.set_header("Cache-Control", "no-store")
 
@@ -165,7 +176,7 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
             raise HTTPError(400, _("The address of this request is not valid UTF-8 text.")) from None
 
     def on_error(err: HTTPError):
-        response.headers.update(SECURITY_HEADERS)
+        security_headers()
         # An address no route serves never met the Auth plugin: read the session here, so the error
         # speaks the signed-in user's own language (webui/i18n.py).
         auth.user()
@@ -273,7 +284,7 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
             raise HTTPError(400, _("Choose one of the languages offered: %(languages)s.")
                             % {"languages": ", ".join(LANGUAGE_NAMES.values())})
         response.set_cookie(LANGUAGE_COOKIE, chosen, path="/", max_age=LANGUAGE_COOKIE_AGE_S, samesite="lax",
-                            httponly=True)
+                            httponly=True, secure=over_https())
         redirect(target)
 
     # --- pages ---------------------------------------------------------------------------------
@@ -358,6 +369,7 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
     install_backup(app, render, Path(db_path).parent, clock)  # admin's backup and restore (webui/backup.py)
     install_flows(app, render, Path(db_path).parent)  # IVR flow editor and prompts (webui/flows.py)
     install_hq_tokens(app, render)  # admin's HQ tokens page (webui/hq_tokens.py)
+    install_certificate(app, render, Path(db_path).parent, clock)  # admin's HTTPS certificate (webui/certificate.py)
     install_tools(app, render)  # technician's tools page: load test and log tail (webui/tools.py)
     install_sms(app, render)  # technician's texts page: the GSM modem and the texts (webui/sms.py)
     install_loadtest(app)  # the load test's API (webui/loadtest.py)

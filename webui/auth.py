@@ -35,6 +35,12 @@ USERNAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]{2,31}")
 SESSION_COOKIE = "branchline_session"
 # A session lasts one long shift; after that the user signs in again.
 SESSION_MAX_AGE = 12 * 3600
+# NIST SP 800-63B §4.2.3 (AAL2): re-authenticate after 30 minutes of inactivity. A page left open counts as
+# use (its polling or its live event stream), so a console or wallboard in use stays signed in; a browser
+# closed, or a laptop asleep, for 30 minutes does not.
+SESSION_IDLE = 30 * 60
+# Bounds the memory of sessions' last use against a flood of sign-ins; far above a branch's staff.
+ACTIVITY_MAX = 4096
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 
@@ -151,6 +157,11 @@ def _public_user(account: dict) -> dict:
                                           "must_change_password")}
 
 
+def over_https() -> bool:
+    """True if this request came over the box's TLS listener (webui/tls_front.py marks it; no header can)."""
+    return request.environ.get("wsgi.url_scheme") == "https"
+
+
 def user_has(user: dict | None, *roles: str) -> bool:
     """True if the signed-in `user` holds at least one of `roles`."""
     return user is not None and not set(roles).isdisjoint(user["roles"])
@@ -229,6 +240,51 @@ class LoginThrottle:
                 del self._failures[key]
 
 
+class SessionActivity:
+    """When each signed-in session was last used and which ones were signed out, in the web process's memory.
+
+    The cookie itself carries the session and cannot be taken back from a browser (or from whoever copied
+    it); this is what ends it on the box's side. A restarted web process knows neither: a session it has
+    not seen counts as used at its first request (the absolute SESSION_MAX_AGE still holds), and a copy of
+    a cookie signed out before the restart is good until that age (docs/security.md)."""
+
+    def __init__(self):
+        self._seen: dict[str, float] = {}
+        self._ended: dict[str, float] = {}     # sid -> when its cookie stops being valid anyway
+        self._lock = threading.Lock()
+
+    def use(self, session: dict, now: float) -> bool:
+        """True if `session` may go on (it counts as used now); False if it was signed out or left idle."""
+        sid = session["sid"]
+        with self._lock:
+            if sid in self._ended:
+                return False
+            if now - self._seen.get(sid, now) > SESSION_IDLE:
+                self._end(session)
+                return False
+            self._seen[sid] = now
+            if len(self._seen) > ACTIVITY_MAX:
+                self._forget(now)
+            return True
+
+    def end(self, session: dict) -> None:
+        """`session` was signed out: its cookie, or any copy of it, is refused from now on."""
+        with self._lock:
+            self._end(session)
+
+    def _end(self, session: dict) -> None:
+        self._seen.pop(session["sid"], None)
+        self._ended[session["sid"]] = session.get("iat", 0) + SESSION_MAX_AGE
+
+    def _forget(self, now: float) -> None:
+        self._seen = {sid: at for sid, at in self._seen.items() if now - at <= SESSION_IDLE}
+        self._ended = {sid: until for sid, until in self._ended.items() if until >= now}
+        if len(self._seen) > ACTIVITY_MAX:
+            # Still too many live sessions: the least recently used end first.
+            for sid in sorted(self._seen, key=self._seen.__getitem__)[:len(self._seen) - ACTIVITY_MAX]:
+                self._end({"sid": sid, "iat": now})
+
+
 class Auth:
     """Bottle plugin: loads the session cookie, enforces each route's roles and CSRF, injects `user`."""
 
@@ -239,6 +295,7 @@ class Auth:
         self.accounts = accounts
         self.clock = clock
         self.throttle = LoginThrottle(clock)
+        self.activity = SessionActivity()
         self._secret = accounts.session_secret()
         self._dummy_hash: str | None = None
 
@@ -277,8 +334,11 @@ class Auth:
         if account:
             session.update(u=account["username"], pv=self._fingerprint(account))
             user = _public_user(account)
+            self.activity.use(session, session["iat"])     # idle from the sign-in on
+        # Secure over HTTPS (RFC 6265 §4.1.2.5): the browser never sends it back over plain HTTP, where a
+        # LAN listener would read it before the redirect to HTTPS.
         response.set_cookie(SESSION_COOKIE, self._encode(session), path="/", httponly=True,
-                            samesite="lax")
+                            samesite="lax", secure=over_https())
         request.environ["branchline.session"], request.environ["branchline.user"] = session, user
         return session
 
@@ -288,6 +348,8 @@ class Auth:
         if "branchline.session" not in env:
             session = self._decode(read_cookie(SESSION_COOKIE))
             user = None
+            if session and session.get("u") and not self.activity.use(session, self.clock()):
+                session = None
             if session and session.get("u"):
                 row = self.accounts.get(session["u"])
                 if row and hmac.compare_digest(session.get("pv", ""), self._fingerprint(row)):
@@ -300,7 +362,7 @@ class Auth:
         and session generation are those it was issued for: checked outside any request, by a
         stream the session keeps open (webui/events.py)."""
         session = self._decode(cookie)
-        if not session or not session.get("u"):
+        if not session or not session.get("u") or not self.activity.use(session, self.clock()):
             return False
         row = self.accounts.get(session["u"])
         return row is not None and hmac.compare_digest(session.get("pv", ""), self._fingerprint(row))
@@ -368,7 +430,10 @@ class Auth:
         return user
 
     def sign_out(self) -> None:
-        response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
+        session = self.session()
+        if session is not None and session.get("u"):
+            self.activity.end(session)
+        response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=over_https())
         request.environ["branchline.session"] = request.environ["branchline.user"] = None
 
     # --- the plugin --------------------------------------------------------------------------

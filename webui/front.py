@@ -32,6 +32,8 @@ from waitress.utilities import Error
 log = logging.getLogger(__name__)
 
 API_PREFIX = b"/api/"
+# The box's own addresses: a client there crosses no network (webui/tls_front.py serves it plain HTTP).
+LOOPBACK = frozenset({"127.0.0.1", "::1", "::ffff:127.0.0.1"})
 # What the head of a refused request is parsed as, so that the error reply has a version to speak
 # (waitress does the same for its own 431).
 REFUSED_HEAD = b"GET / HTTP/1.0\r\n"
@@ -50,6 +52,11 @@ STREAM_KEY = "branchline.event_stream"
 # An event stream whose reader has this much unsent is too slow to follow (a page in a stopped
 # laptop's browser): it is closed, and the page resumes from its last event id when it comes back.
 STREAM_BACKLOG = 256 * 1024
+# The headers of a reply the front writes itself (a refusal; the redirect to HTTPS, webui/tls_front.py):
+# text or JSON that nothing may frame, sniff as HTML or load anything for (webui/app.py has the pages').
+OWN_REPLY_HEADERS = [("X-Content-Type-Options", "nosniff"), ("Cache-Control", "no-store"),
+                     ("X-Frame-Options", "DENY"),
+                     ("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")]
 # RFC 9112 §7.1: the last chunk, which ends a chunked response.
 LAST_CHUNK = b"0\r\n\r\n"
 
@@ -90,7 +97,7 @@ class Refusal(Error):
         self.code, self.reason, self.api = code, reason, api
 
     def to_response(self, ident=None):
-        headers = [("X-Content-Type-Options", "nosniff"), ("Cache-Control", "no-store")]
+        headers = list(OWN_REPLY_HEADERS)
         if self.api:
             payload = json.dumps({"error": self.body}).encode()
             headers.append(("Content-Type", "application/json"))

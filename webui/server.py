@@ -14,7 +14,7 @@ from pathlib import Path
 from firmware.core import logfiles, scratch
 
 from .app import create_app
-from .front import Limits, Server
+from .front import LOOPBACK, Limits, Server
 from .mail_delivery import MailSender, SiteMail
 from .care_calls import Reminders, SatisfactionAnswers
 from .report_runner import ReportRunner
@@ -102,8 +102,45 @@ def _identity(path: Path) -> tuple[int, int] | None:
     return found.st_dev, found.st_ino
 
 
-def serve(state_dir: str | Path, host: str = "127.0.0.1", port: int = 8080) -> None:
-    """Serve the web UI for the engine whose state directory is `state_dir` until SIGTERM/SIGINT."""
+# The box's HTTPS port when it listens beyond loopback (board/systemd/branchline-web.service): 8443 beside
+# 8080, since the service user cannot bind ports under 1024 (ip(7)).
+HTTPS_PORT = 8443
+
+
+def https_port_for(host: str, asked: int | None) -> int | None:
+    """The HTTPS port to listen on: the one asked for; by default HTTPS_PORT when `host` reaches beyond the
+    box (passwords must not cross the LAN in clear, docs/security.md), none when only loopback is served."""
+    if asked is not None:
+        return asked
+    return None if host in LOOPBACK or host == "localhost" else HTTPS_PORT
+
+
+def _upstream(host: str, port: int) -> tuple[str, int]:
+    """Where the HTTPS relay reaches the server: its own address, or loopback for a wildcard one."""
+    return {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host), port
+
+
+def start_https(state: Path, server: Server, host: str, port: int, now: float):
+    """The HTTPS listener (webui/tls_front.py TlsFront) relaying to `server`, with the box's certificate (made
+    at first start); the server's app is wrapped so that relayed requests are HTTPS and others off the box
+    are sent there. Imported here: a web process serving loopback only loads no ssl (§1 "Memory")."""
+    from . import tls
+    from .tls_front import Certificates, Entry, TlsFront, TlsFrontError
+
+    try:
+        info = tls.ensure(state, now)
+        front = TlsFront(host, port, _upstream(*server.bind_addr), Certificates(tls.server_pem(state)),
+                         connections=server.limits.connections)
+    except (tls.TlsError, TlsFrontError) as exc:
+        raise WebServerError(f"cannot serve HTTPS: {exc}") from None
+    server.application = Entry(server.application, front, front.bind_addr[1])
+    log.info("HTTPS on %s:%d, certificate SHA-256 fingerprint %s", *front.bind_addr, info.fingerprint_sha256)
+    return front
+
+
+def serve(state_dir: str | Path, host: str = "127.0.0.1", port: int = 8080, https_port: int | None = None) -> None:
+    """Serve the web UI for the engine whose state directory is `state_dir` until SIGTERM/SIGINT; HTTPS too
+    on `https_port` if given (0: any free port)."""
     state = Path(state_dir)
     # bottle spools a large request body (a restore's archive) to temporary files, a report's workbook is
     # written to one, and SQLite sorts a long report in one: on the box `/` is read-only and /tmp may be
@@ -125,7 +162,13 @@ def serve(state_dir: str | Path, host: str = "127.0.0.1", port: int = 8080) -> N
     server = make_server(app, host, port)
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
+    front = None
+    relay: threading.Thread | None = None
     try:
+        if https_port is not None:
+            front = start_https(state, server, host, https_port, time.time())
+            relay = threading.Thread(target=front.serve, name="web-https")
+            relay.start()
         server.prepare()
         bound_host, bound_port = server.bind_addr[:2]
         log.info("web UI listening on http://%s:%d/", bound_host, bound_port)
@@ -147,6 +190,10 @@ def serve(state_dir: str | Path, host: str = "127.0.0.1", port: int = 8080) -> N
             raise RuntimeError("the web server thread ended on its own")
         log.info("web UI stopped")
     finally:
+        if front is not None and relay is not None:
+            front.stop()
+            relay.join(SHUTDOWN_TIMEOUT)
+            front.close()
         webhooks.stop()
         mail.stop()
         reports.stop()
@@ -163,6 +210,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="the engine's state directory (holds branchline.db and control.sock)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", default=8080, type=int, help="TCP port (default 8080; 0 picks a free one)")
+    parser.add_argument("--https-port", type=int,
+                        help=f"HTTPS port (default {HTTPS_PORT} unless --host is loopback, then none; "
+                             "0 picks a free one)")
     # Only `branchline run` passes this: the web unit of systemd runs on its own and must outlive
     # whatever started it.
     parser.add_argument("--parent", type=int, help=argparse.SUPPRESS)
@@ -181,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.parent is not None:
             die_with_parent(args.parent)
-        serve(args.state, args.host, args.port)
+        serve(args.state, args.host, args.port, https_port_for(args.host, args.https_port))
     except OSError as exc:
         log.error("web UI cannot listen on %s:%d: %s", args.host, args.port, exc)
         return 1

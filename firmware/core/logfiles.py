@@ -25,8 +25,10 @@ BACKUPS = 4
 
 # What must never reach a log, even from a message that quotes a request or an exception: HQ tokens
 # (firmware/store/sync.py TOKEN_PREFIX), bearer and cookie headers, and password or token values
-# written as key=value or "key": "value".
+# written as key=value or "key": "value", and PEM private keys (RFC 7468; the box's TLS key, webui/tls.py).
 _SECRETS = (
+    (re.compile(r"-----BEGIN ([A-Z ]*)PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|\Z)", re.S),
+     r"\1PRIVATE KEY [hidden]"),
     (re.compile(r"blhq_[A-Za-z0-9_\-]+"), "blhq_[hidden]"),
     (re.compile(r"(?i)(bearer\s+)\S+"), r"\1[hidden]"),
     (re.compile(r"(?i)(cookie:\s*)[^\r\n]+"), r"\1[hidden]"),

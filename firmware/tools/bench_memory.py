@@ -8,6 +8,7 @@ import json
 import re
 import secrets
 import signal
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -37,6 +38,7 @@ SNAPSHOTS = {"/": "/api/v1/status", "/lines": "/api/v1/lines", "/wallboard": "/a
 EVENTS = "/api/v1/events"
 # A wallboard, supervisors and a technician with the web UI open at once, each signed in.
 BROWSERS = 4
+_HTTPS_ON = re.compile(rb"HTTPS on [^ ]+:(\d+),")
 _CALL_LINK = re.compile(r'href="/calls/([^"?]+)"')
 _CSRF = re.compile(r'name="csrf-token" content="([^"]+)"')
 
@@ -70,7 +72,11 @@ class _Browser:
 
     def __init__(self, base: str):
         self.base = base
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        # Over HTTPS, the box's own self-signed certificate: what is measured is the web process, not trust.
+        unverified = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        unverified.check_hostname, unverified.verify_mode = False, ssl.CERT_NONE
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()),
+                                                  urllib.request.HTTPSHandler(context=unverified))
         self.stream = None      # the open event stream of the page looked at now
 
     def get(self, path: str) -> str:
@@ -114,9 +120,10 @@ def _views(browsers: list[_Browser], first: int, last: int, call_ids: list[str])
         list(pool.map(browse, range(len(browsers))))
 
 
-def web_rss(views: int = 1000, demo_s: float = 3600.0) -> dict:
+def web_rss(views: int = 1000, demo_s: float = 3600.0, https: bool = False) -> dict:
     """The web process's RSS at start, after sign-in and after `views` page views from BROWSERS browsers
-    at once, with the demo running on the engine (paced) over a database holding `demo_s` of its traffic."""
+    at once, with the demo running on the engine (paced) over a database holding `demo_s` of its traffic;
+    `https`: the browsers come over the web process's HTTPS listener (webui/tls_front.py)."""
     with tempfile.TemporaryDirectory(prefix="branchline-bench-memory-") as tmp:
         root = Path(tmp)
         state = root / "state"
@@ -128,8 +135,11 @@ def web_rss(views: int = 1000, demo_s: float = 3600.0) -> dict:
             deadline = time.monotonic() + 60
             while not (state / "control.sock").exists() and time.monotonic() < deadline:
                 time.sleep(0.1)
-            web = start_process(["-m", "webui.server", "--state", str(state), "--port", "0"], root / "web.log")
+            web = start_process(["-m", "webui.server", "--state", str(state), "--port", "0",
+                                 *(["--https-port", "0"] if https else [])], root / "web.log")
             base = f"http://127.0.0.1:{web_port(root / 'web.log', web)}"
+            if https:
+                base = f"https://127.0.0.1:{_https_port(root / 'web.log')}"
             browsers = [_Browser(base) for _ in range(BROWSERS)]
             figures = {"calls": calls, "browsers": BROWSERS, "start_mb": rss_mb(web.pid)}
             password = secrets.token_urlsafe(12)
@@ -154,10 +164,18 @@ def web_rss(views: int = 1000, demo_s: float = 3600.0) -> dict:
     return figures
 
 
-def run(out=print, quick: bool = False) -> dict:
-    web = web_rss(views=200 if quick else 1000, demo_s=600.0 if quick else 3600.0)
+def _https_port(log: Path) -> int:
+    found = _HTTPS_ON.search(log.read_bytes())      # logged before the plain listener's line web_port waited for
+    if found is None:
+        raise RuntimeError(f"the web process has no HTTPS listener: {log.read_text()[-2000:]}")
+    return int(found[1])
+
+
+def run(out=print, quick: bool = False, https: bool = False) -> dict:
+    web = web_rss(views=200 if quick else 1000, demo_s=600.0 if quick else 3600.0, https=https)
     out(f"Web process RSS (`python -m webui.server`, 8 threads) over {web['calls']} calls of demo traffic in the "
-        f"records, the demo running on the engine (paced), {web['browsers']} browsers at once:")
+        f"records, the demo running on the engine (paced), {web['browsers']} browsers at once"
+        f"{' over HTTPS' if https else ''}:")
     out(f"  at start {web['start_mb']:.1f} MB, after their sign-ins {web['signed_in_mb']:.1f} MB, "
         f"after {web['views'] // 10} page views {web['tenth_mb']:.1f} MB, after {web['views']} "
         f"{web['end_mb']:.1f} MB (budget {WEB_BUDGET_MB:.0f} MB; a view is a page and 2 assets, and for a live "
@@ -172,4 +190,4 @@ if __name__ == "__main__":
     if sys.argv[1:2] == ["engine"]:
         print(json.dumps(_engine_in_this_process(int(sys.argv[2]), float(sys.argv[3]))))
     else:
-        run(quick="--quick" in sys.argv)
+        run(quick="--quick" in sys.argv, https="--https" in sys.argv)

@@ -5,6 +5,7 @@ import logging
 import pytest
 
 from firmware.core import logfiles
+from webui import tls
 
 
 @pytest.fixture
@@ -35,7 +36,30 @@ def test_sign_in_and_hq_token_flows_leave_no_secret_in_the_log(web_log, client, 
     assert password not in text and token["token"] not in text and token["token"][5:] not in text   # ... not secrets
 
 
+def test_the_tls_certificate_flows_leave_no_key_in_the_log(web_log, admin, db_path, clock, tmp_path):
+    made = tls.ensure(db_path.parent, clock())
+    key = tls.server_pem(db_path.parent).read_text().split("-----BEGIN CERTIFICATE-----")[0]
+    csrf = admin.csrf("/certificate")
+    # An upload whose key is not the certificate's: refused, and the reason is logged nowhere with the key.
+    other = tmp_path / "other"
+    other.mkdir()
+    tls.make_self_signed(other, "other")
+    other_key = tls.server_pem(other).read_text().split("-----BEGIN CERTIFICATE-----")[0]
+    reply = admin.request("PUT", "/api/v1/tls/certificate", headers={"X-CSRF-Token": csrf},
+                          json_body={"certificate": made.certificate, "key": other_key})
+    assert reply.status == 400
+    # A message that quotes a key (an exception's text, a request body) is logged without it.
+    logging.getLogger("webui.test").warning("odd upload: %s", other_key)
+    text = web_log.read_text()
+    assert made.fingerprint_sha256 in text        # public, and what HQ pins
+    for pem in (key, other_key):
+        for line in pem.strip().splitlines()[1:-1]:
+            assert line not in text
+
+
 @pytest.mark.parametrize("message, secret", [
+    ("key: -----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49\n-----END PRIVATE KEY-----", "MIGHAgEAMBMG"),
+    ("cut short: -----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIBexample", "MHcCAQEEIBexample"),
     ("sync refused: Authorization: Bearer blhq_Zm9vYmFy-_x", "Zm9vYmFy"),
     ("header was authorization: bearer s3cr3tvalue", "s3cr3tvalue"),
     ("form: username=admin&password=hunter2&next=/", "hunter2"),

@@ -1,5 +1,8 @@
 """In real headless Chromium: an admin runs a load test from the tools page and watches it, stops it,
-reads the log tail, and creates an HQ token (shown once) and revokes it, with no script error."""
+reads the log tail, creates an HQ token (shown once) and revokes it, and installs an HTTPS certificate,
+with no script error."""
+import subprocess
+
 import pytest
 
 pytestmark = pytest.mark.browser
@@ -58,4 +61,20 @@ def test_admin_runs_a_load_test_reads_the_logs_and_manages_an_hq_token(browser, 
     browser.switch_to.alert.accept()
     wait.until(lambda b: not b.find_elements(By.CSS_SELECTOR, "#tokens button.btn-warn"))
     browser.save_screenshot(str(tmp_path / "hq-tokens.png"))
+
+    # The HTTPS certificate: none yet (this server is plain HTTP on loopback), then one pasted in.
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                    "-nodes", "-keyout", str(tmp_path / "k.pem"), "-out", str(tmp_path / "c.pem"), "-days", "30",
+                    "-subj", "/CN=branch-7"], check=True, capture_output=True)
+    browser.find_element(By.CSS_SELECTOR, ".nav-menu > summary").click()
+    browser.find_element(By.LINK_TEXT, "HTTPS certificate").click()
+    wait.until(EC.text_to_be_present_in_element((By.ID, "no-certificate"), "No certificate yet"))
+    browser.find_element(By.ID, "certificate-text").send_keys((tmp_path / "c.pem").read_text())
+    browser.find_element(By.ID, "key-text").send_keys((tmp_path / "k.pem").read_text())
+    browser.find_element(By.CSS_SELECTOR, "#upload-certificate button[type=submit]").click()
+    wait.until(EC.visibility_of_element_located((By.ID, "upload-result")))
+    assert browser.find_element(By.ID, "cert-subject").text == "CN=branch-7"
+    assert len(browser.find_element(By.ID, "cert-fingerprint").text.split(":")) == 32
+    assert browser.find_element(By.ID, "key-text").get_attribute("value") == ""   # the key is not left on screen
+    browser.save_screenshot(str(tmp_path / "certificate.png"))
     assert browser.get_log("browser") == []

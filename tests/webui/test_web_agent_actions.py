@@ -166,10 +166,16 @@ def test_targets_are_the_other_ready_agents_the_queues_and_the_surveys(staff, en
                        "surveys": [{"name": "csat", "queues": ["service"]}]}
 
 
-def test_the_agents_day_counts_calls_handling_and_not_ready_time_since_midnight(staff, db_path, clock):
+def test_the_agents_day_counts_calls_handling_and_not_ready_time_since_midnight(staff, admin, password, db_path,
+                                                                                 clock):
     midnight = time.mktime(time.localtime(clock.now)[:3] + (0, 0, 0, 0, 0, -1))
     # After the day's last state change below; the clock only ever moves on (sessions are stamped by it).
-    clock.now = max(clock.now, midnight + 3 * 3600)
+    if clock.now < midnight + 3 * 3600:
+        clock.now = midnight + 3 * 3600
+        # Run in the small hours, the clock moves on by hours: the admin who creates the user below signs
+        # in again, as after a pause (webui/auth.py SESSION_IDLE).
+        admin.cookies.clear()
+        assert admin.login("admin", password).status == 303
     db = open_db(db_path)
     db["calls"].insert_all([
         # Yesterday's call is not today's.

@@ -1,4 +1,6 @@
 """First-run setup, sign-in, sessions, CSRF, the login throttle and role checks, through the WSGI app."""
+import base64
+import json
 import re
 
 import pytest
@@ -6,7 +8,7 @@ from bottle import Bottle, RouteError
 
 from firmware.store import open_db
 from webui.accounts import AccountStore
-from webui.auth import (SESSION_MAX_AGE, THROTTLE_PER_ADDRESS, THROTTLE_PER_USER, THROTTLE_WINDOW, Auth,
+from webui.auth import (SESSION_IDLE, SESSION_MAX_AGE, THROTTLE_PER_ADDRESS, THROTTLE_PER_USER, THROTTLE_WINDOW, Auth,
                         hash_password, verify_password)
 
 
@@ -166,10 +168,48 @@ def test_a_tampered_session_cookie_is_ignored(admin):
 
 
 def test_a_session_ends_after_a_shift(admin, clock):
-    clock.advance(SESSION_MAX_AGE - 60)
-    assert admin.get("/").status == 200
-    clock.advance(120)
+    # In use all shift (a page every 20 minutes keeps it from going idle), then over at its end.
+    for _ in range(int((SESSION_MAX_AGE - 60) // 1200)):
+        clock.advance(1200)
+        assert admin.get("/").status == 200
+    clock.advance(SESSION_MAX_AGE - clock.now + admin_signed_in_at(admin) + 60)
     assert admin.get("/").location == "/login?next=%2F"
+
+
+def admin_signed_in_at(client) -> float:
+    body = client.cookies["branchline_session"].split(".")[0]
+    return json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))["iat"]
+
+
+def test_a_session_left_idle_for_30_minutes_ends(admin, clock):
+    # NIST SP 800-63B §4.2.3: re-authentication after 30 minutes of inactivity.
+    clock.advance(SESSION_IDLE - 5)
+    assert admin.get("/").status == 200
+    clock.advance(SESSION_IDLE + 5)
+    assert admin.get("/").location == "/login?next=%2F"
+    assert admin.get("/api/v1/status").status == 401
+
+
+def test_a_copy_of_the_cookie_is_refused_once_its_session_signed_out(admin, make_client):
+    copy = make_client("192.0.2.66")
+    copy.cookies = dict(admin.cookies)
+    assert copy.get("/").status == 200
+    admin.post("/logout", form={"csrf_token": admin.csrf("/")})
+    assert copy.get("/").location == "/login?next=%2F"
+    assert copy.get("/api/v1/status").status == 401
+
+
+def test_a_session_cookie_planted_before_sign_in_is_not_promoted(client, make_client, password):
+    # Session fixation (OWASP): an attacker's anonymous cookie, given to the victim's browser, is not
+    # signed in by the victim's sign-in.
+    client.setup("admin", password)
+    attacker = make_client("192.0.2.66")
+    attacker.get("/login")
+    client.cookies = dict(attacker.cookies)
+    assert client.login("admin", password).status == 303
+    assert client.cookies["branchline_session"] != attacker.cookies["branchline_session"]
+    assert client.get("/").status == 200
+    assert attacker.get("/").location == "/login?next=%2F"
 
 
 def test_changing_the_password_ends_existing_sessions(admin, db_path, password):

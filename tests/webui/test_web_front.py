@@ -118,6 +118,9 @@ def test_a_body_over_the_limit_is_413_in_json_before_it_is_sent(front):
                           b"Content-Length: 4096\r\n\r\n{")
     status, headers, body = answer(sock)
     assert status == 413 and headers["content-type"] == "application/json" and json.loads(body)["error"]
+    # What the front answers itself carries the headers the app's replies do.
+    assert headers["x-content-type-options"] == "nosniff" and headers["x-frame-options"] == "DENY"
+    assert "frame-ancestors 'none'" in headers["content-security-policy"]
 
 
 @pytest.mark.parametrize("stalled", [b"GET /api/v1/status HTTP/1.1\r\nHost: box\r\n",

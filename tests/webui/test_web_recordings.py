@@ -150,7 +150,8 @@ def audit_rows(db_path, action: str) -> list[tuple]:
                             [action]).fetchall()
 
 
-def test_the_audio_is_served_in_byte_ranges_and_each_play_is_audited_once(admin, recorded, db_path, clock):
+def test_the_audio_is_served_in_byte_ranges_and_each_play_is_audited_once(admin, recorded, db_path, clock,
+                                                                           password):
     rid = rec_id(ANSWERED[0])
     whole = (recorded / "2025/03/10" / f"{ANSWERED[0]['id']}.wav").read_bytes()
     reply = admin.get(f"/api/v1/recordings/{rid}/audio", headers={"Range": "bytes=0-"})
@@ -169,6 +170,7 @@ def test_the_audio_is_served_in_byte_ranges_and_each_play_is_audited_once(admin,
     # Played from the start again: a second play. A client skipping the start after a long pause: a third.
     admin.get(f"/api/v1/recordings/{rid}/audio")
     clock.advance(3600)
+    admin.login("admin", password)      # an hour away: the session ended idle (webui/auth.py SESSION_IDLE)
     admin.get(f"/api/v1/recordings/{rid}/audio", headers={"Range": "bytes=44-"})
     assert len(audit_rows(db_path, "recording.play")) == 3
 

@@ -1,8 +1,10 @@
 """`branchline web` as a process: serves the web UI and exits cleanly on SIGTERM and SIGINT."""
+import http.client
 import http.cookiejar
 import re
 import secrets
 import signal
+import ssl
 import subprocess
 import sys
 import urllib.error
@@ -44,6 +46,34 @@ def test_serves_then_stops_cleanly_on_a_signal(tmp_path, sig):
             proc.kill()
             proc.wait()
     assert (tmp_path / "branchline.db").exists()
+
+
+def test_serves_https_with_the_certificate_it_made_then_stops_cleanly(tmp_path):
+    proc = subprocess.Popen([sys.executable, "-m", "webui.server", "--state", str(tmp_path), "--port", "0",
+                             "--https-port", "0"], cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    try:
+        port = fingerprint = None
+        for line in proc.stderr:
+            if found := re.search(r"HTTPS on \S+:(\d+), certificate SHA-256 fingerprint (\S+)", line):
+                port, fingerprint = int(found[1]), found[2]
+            if "listening on http" in line:
+                break
+        assert port and fingerprint, "the server never said where it serves HTTPS"
+        context = ssl.create_default_context(cafile=str(tmp_path / "tls" / "server.pem"))
+        context.check_hostname = False
+        conn = http.client.HTTPSConnection("127.0.0.1", port, context=context, timeout=5)
+        conn.request("GET", "/login")
+        reply = conn.getresponse()
+        assert reply.status == 303 and reply.getheader("Location") == f"https://127.0.0.1:{port}/setup"
+        assert reply.getheader("Strict-Transport-Security")
+        conn.close()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+        assert "web UI stopped" in proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 def test_exits_when_a_restore_replaces_the_database_so_its_unit_starts_it_on_the_new_one(tmp_path):

@@ -63,7 +63,8 @@
     %                            ("/mail", "mail", _("E-mail"), user_has('admin')),
     %                            ("/sms", "sms", _("Texts"), get('can_see_tools')),
     %                            ("/backup", "backup", _("Backup"), user_has('admin')),
-    %                            ("/hq-tokens", "hq-tokens", _("HQ tokens"), get('can_see_hq_tokens'))) if link[3]]
+    %                            ("/hq-tokens", "hq-tokens", _("HQ tokens"), get('can_see_hq_tokens')),
+    %                            ("/certificate", "certificate", _("HTTPS certificate"), user_has('admin'))) if link[3]]
     % if admin:
     <details class="nav-menu">
       <summary class="{{'active' if get('active') in [link[1] for link in admin] else ''}}">{{_("Administration")}}</summary>
