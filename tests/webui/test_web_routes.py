@@ -9,15 +9,14 @@ import pytest
 import yaml
 
 from webui import auth
-from webui.accounts import ROLES, AccountStore
+from webui.accounts import ROLES
 from webui.sync import BearerAuth
 
-from conftest import Client
+from conftest import ANONYMOUS, Client
 
 OPENAPI = Path(__file__).resolve().parents[2] / "webui" / "openapi.yaml"
 METHODS = ("get", "post", "put", "patch", "delete")
 ACCESS_KINDS = ("public", "always_open", "hq_token")
-ANONYMOUS = "anonymous"
 # A path parameter the file gives no example for is filled with this.
 FILLER = "x1"
 
@@ -105,32 +104,6 @@ def concrete_path(path: str, operation: dict, path_parameters: list) -> str:
         if parameter.get("in") == "path":
             examples[parameter["name"]] = str(parameter.get("example", FILLER))
     return re.sub(r"{([^}]+)}", lambda m: examples.get(m[1], FILLER), path)
-
-
-@pytest.fixture
-def cheap_passwords(monkeypatch):
-    # The matrix signs in many times: scrypt at the box's cost (16 MiB, tens of ms) would make it
-    # slow. The hash names its own parameters, so checks use whatever these were at hashing time.
-    monkeypatch.setattr(auth, "SCRYPT_N", 2 ** 4)
-
-
-@pytest.fixture
-def box(app, db_path, password, cheap_passwords):
-    """The box with its admin set up and one user per role; sign_in(role) -> a fresh client."""
-    Client(app).setup("root-admin", password)
-    store = AccountStore(db_path)
-    try:
-        for role in ROLES:
-            store.create(f"only-{role}", (role,), auth.hash_password(password))
-    finally:
-        store.close()
-
-    def sign_in(role: str) -> Client:
-        client = Client(app, remote_addr=f"192.0.2.{40 + len(role)}")
-        if role != ANONYMOUS:
-            assert client.login(f"only-{role}", password).status == 303
-        return client
-    return sign_in
 
 
 def ask(client: Client, method: str, path: str, form_page: str):
