@@ -225,7 +225,11 @@ def parse_vsm_line(text: str) -> VoiceCodec:
     m = _VSM.match(text)
     if not m:
         raise V253Error(f"not a +VSM=? entry: {text!r}")
-    rates, ranges = _rates(m.group(5))
+    try:
+        rates, ranges = _rates(m.group(5))
+    except ValueError:
+        # A garbled rate list ("(8000-)", "(8000,a)": line noise) is not an entry, not a crash.
+        raise V253Error(f"not a +VSM=? entry: {text!r}") from None
     return VoiceCodec(int(m.group(1)), m.group(2).strip(), int(m.group(3)), rates, ranges)
 
 

@@ -2,7 +2,7 @@
 caller ID form, +VSM list and <DLE> code it names, and DLE shielding round trips."""
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from drivers import v253
@@ -279,3 +279,39 @@ def test_audio_and_events_interleaved_round_trip(items, chunk):
     assert audio == b"".join(i for i in items if isinstance(i, bytes))
     assert codes == [i for i in items if isinstance(i, str)]
     assert rest == b"\r\nOK\r\n"
+
+
+# --- fuzzing (docs/architecture.md §28): a serial line delivers noise and half lines too ------------
+LINE_TEXT = st.one_of(st.text(max_size=80),
+                      st.sampled_from(["OK", "RING", "RING3", "NMBR = ", "+CLIP: \"", "DRON=", "CALLER NUMBER:"])
+                      .flatmap(lambda head: st.text(max_size=40).map(lambda tail: head + tail)))
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(LINE_TEXT)
+def test_any_line_is_classified_and_caller_id_values_are_printable(text):
+    line = parse_line(text)
+    assert line.text == text.strip() and isinstance(line.kind, LineKind)
+    if line.kind == LineKind.CALLER_ID:
+        # mgetty cnd.c: quotes and non-printables never reach the number or name.
+        assert all(" " <= ch <= "~" and ch != '"' for ch in line.value), line
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.one_of(st.text(max_size=60),
+                 st.builds(lambda cml, name, rates: f'{cml},"{name}",8,0,{rates},(0),(0)',
+                           st.integers(0, 255), st.sampled_from(["ULAW", "ALAW", "LINEAR"]),
+                           st.text("0123456789,-() a", max_size=16))))
+# Rate lists garbled on the line: left out of the list, not a crash of the modem's set-up.
+@example('130,"ULAW",8,0,(8000-)')
+@example('130,"ULAW",8,0,(8000,a)')
+@example('130,"ULAW",8,0,1-2-3')
+def test_any_vsm_line_is_a_codec_or_refused_by_name(text):
+    try:
+        codec = v253.parse_vsm_line(text)
+    except v253.V253Error as exc:
+        assert repr(text) in str(exc)
+        assert v253.parse_vsm_list([text]) == []
+    else:
+        assert 0 <= codec.cml and codec.bits >= 0 and all(r >= 0 for r in codec.rates)
+        assert v253.parse_vsm_list([text]) == [codec]
