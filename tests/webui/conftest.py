@@ -21,7 +21,6 @@ from firmware.core.commands import COMMANDS
 from firmware.core.control import ControlError, ControlServer
 from firmware.core.events import EventBus
 from firmware.store import open_db
-from webui import auth
 from webui.accounts import ROLES, AccountStore
 from webui.app import create_app
 from webui.auth import hash_password
@@ -591,14 +590,7 @@ def add_user(db_path, app, password):
 
 
 @pytest.fixture
-def cheap_passwords(monkeypatch):
-    # The matrix signs in many times: scrypt at the box's cost (16 MiB, tens of ms) would make it
-    # slow. The hash names its own parameters, so checks use whatever these were at hashing time.
-    monkeypatch.setattr(auth, "SCRYPT_N", 2 ** 4)
-
-
-@pytest.fixture
-def box(app, db_path, password, cheap_passwords):
+def box(app, db_path, password, cheap_hashes):
     """The box with its admin set up and one user per role; sign_in(role) -> a fresh client."""
     Client(app).setup("root-admin", password)
     store = AccountStore(db_path)
