@@ -315,3 +315,35 @@ def test_any_vsm_line_is_a_codec_or_refused_by_name(text):
     else:
         assert 0 <= codec.cml and codec.bits >= 0 and all(r >= 0 for r in codec.rates)
         assert v253.parse_vsm_list([text]) == [codec]
+
+
+def feed_in_pieces(data: bytes, cuts: list[int]) -> tuple[bytes, list, bytes | None]:
+    """What a DleDecoder makes of `data` read in pieces cut at `cuts`, as one feed() would answer."""
+    dec = DleDecoder()
+    bounds = sorted({0, len(data), *[min(c, len(data)) for c in cuts]})
+    audio, events = b"", []
+    for a, b in zip(bounds, bounds[1:]):
+        got, evs, rest = dec.feed(data[a:b])
+        audio, events = audio + got, events + evs
+        if rest is not None:
+            return audio, events, rest + data[b:]
+    return audio, events, None
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.lists(st.one_of(st.binary(max_size=30), st.sampled_from([b"\x10", b"\x10X", b"\x10.", b"\x10/", b"\x10~"])),
+                max_size=30).map(b"".join),
+       st.lists(st.integers(0, 600), max_size=6))
+@example(b"\x10X" + b"\x55" * 1500, [700])
+def test_any_byte_stream_decodes_the_same_however_it_is_split(data, cuts):
+    # §11.3: a read may split anywhere; the decoder is a state machine, not a line reader.
+    assert feed_in_pieces(data, cuts) == DleDecoder().feed(data)
+
+
+def test_a_packet_that_never_ends_gives_its_bytes_back_as_audio():
+    # Noise made a <DLE>X in the audio: the call's audio must go on, not vanish into a packet forever.
+    audio = bytes(range(0x20, 0x80)) * 40
+    got, events, rest = DleDecoder().feed(b"\x10X" + audio)
+    assert got == audio and [e.name for e in events] == ["unknown"] and rest is None
+    got, events, _ = DleDecoder().feed(b"\x10XNMBR=5551234\r\n\x10.")
+    assert got == b"" and events == [v253.DleEvent("X", "packet", b"NMBR=5551234\r\n")]
