@@ -30,7 +30,7 @@ PACKAGES := firmware drivers dsp webui typed_toml
 SOURCES := $(PACKAGES) board pyproject.toml requirements.txt README.md
 REQUIREMENTS := requirements.txt requirements-hq.txt requirements-test.txt requirements-lint.txt
 
-.PHONY: deps lint run test test-slow bench clean install messages
+.PHONY: deps lint run test test-slow fuzz bench clean install messages
 
 deps: $(STAMP)
 
@@ -62,6 +62,16 @@ test: deps lint
 test-slow: deps
 	$(BIN)/python -m pytest -q -m slow
 
+# Coverage-guided fuzzing of the byte-level parsers (atheris: tests/coverage_fuzz.py), each target for
+# FUZZ_SECONDS; a failure stops with its input in fuzz-artifacts/ (keep it as a test's @example).
+FUZZ_SECONDS ?= 300
+fuzz: deps
+	mkdir -p fuzz-artifacts
+	for target in $$(PYTHONPATH=. $(BIN)/python tests/coverage_fuzz.py --list); do \
+	  PYTHONPATH=. $(BIN)/python tests/coverage_fuzz.py $$target -max_total_time=$(FUZZ_SECONDS) \
+	    -rss_limit_mb=1024 -artifact_prefix=fuzz-artifacts/ || exit 1; \
+	done
+
 bench: deps
 	$(BIN)/branchline bench
 
@@ -78,7 +88,7 @@ messages: deps
 	PYTHONPATH=. $(BIN)/python -m webui.locale_build
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis .ruff_cache .mypy_cache .import_linter_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis .ruff_cache .mypy_cache .import_linter_cache fuzz-artifacts
 
 install:
 	@test -f board/profiles/$(BOARD).toml || { echo "make install: no board profile board/profiles/$(BOARD).toml" >&2; exit 2; }

@@ -327,15 +327,24 @@ def _user_data(r: _Reader, first: int, dcs: int) -> tuple[str, tuple[int, int, i
             raise PduError("a user-data header flagged but no user data")
         header_len = ud[0] + 1
         header = ud[1:header_len]
+        runs_past = PduError(f"PDU {r.pdu[:60]}: the user-data header runs past the user data")
+        if len(header) < header_len - 1:
+            raise runs_past
         i = 0
         while i + 2 <= len(header):
             iei, length = header[i], header[i + 1]
             value = header[i + 2:i + 2 + length]
+            if len(value) < length:
+                raise runs_past
             if iei == 0x00 and length == 3:              # §9.2.3.24.1, 8-bit reference
                 concat = (value[0], value[1], value[2])
             elif iei == 0x08 and length == 4:            # §9.2.3.24.8, 16-bit reference
                 concat = ((value[0] << 8) | value[1], value[2], value[3])
             i += 2 + length
+        # §9.2.3.24.1: a part count of 0, or a part number of 0 or past the count, and the receiver
+        # ignores the element (the text is taken as one whole message).
+        if concat is not None and not 1 <= concat[2] <= concat[1]:
+            concat = None
     alphabet = (dcs >> 2) & 0x03 if dcs & 0xC0 == 0x00 else (2 if dcs & 0xF0 == 0xE0 else 0)
     if dcs & 0xF0 == 0xF0:                 # §4: group 1111, bit 2 chooses 8-bit data
         alphabet = 1 if dcs & 0x04 else 0

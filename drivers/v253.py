@@ -225,7 +225,11 @@ def parse_vsm_line(text: str) -> VoiceCodec:
     m = _VSM.match(text)
     if not m:
         raise V253Error(f"not a +VSM=? entry: {text!r}")
-    rates, ranges = _rates(m.group(5))
+    try:
+        rates, ranges = _rates(m.group(5))
+    except ValueError:
+        # A garbled rate list ("(8000-)", "(8000,a)": line noise) is not an entry, not a crash.
+        raise V253Error(f"not a +VSM=? entry: {text!r}") from None
     return VoiceCodec(int(m.group(1)), m.group(2).strip(), int(m.group(3)), rates, ranges)
 
 
@@ -318,6 +322,11 @@ class DleEvent:
     payload: bytes = b""  # the text of a complex event packet <DLE>X ... <DLE>.
 
 
+# A complex event report carries caller ID lines (DATE, TIME, NMBR, NAME: under 200 bytes); a "packet"
+# five times that is a <DLE>X made by noise, with no <DLE>. to come.
+MAX_PACKET = 1024
+
+
 class DleDecoder:
     """Streaming decoder of a DLE-shielded byte stream: data bytes and shielded codes, in order.
 
@@ -341,6 +350,18 @@ class DleDecoder:
         self._dle = self._in_dtmf = self._dtmf_seen = False
         self._packet = None
 
+    def _keep(self, data: bytes, out: bytearray, events: list[DleEvent]) -> None:
+        """Data bytes into the open event packet, else out. A packet past MAX_PACKET was none: its
+        bytes go back to the data, so the call's audio goes on, and <DLE>X is reported unknown."""
+        if self._packet is None:
+            out += data
+            return
+        self._packet += data
+        if len(self._packet) > MAX_PACKET:
+            out += self._packet
+            self._packet = None
+            events.append(DleEvent("X", "unknown"))
+
     def feed(self, data: bytes) -> tuple[bytes, list[DleEvent], bytes | None]:
         """-> (data bytes, events, rest): `rest` is None while the stream goes on, else the bytes
         after an ending code (possibly empty)."""
@@ -351,10 +372,7 @@ class DleDecoder:
             if not self._dle:
                 j = data.find(_DLE_B, i)
                 end = n if j < 0 else j
-                if self._packet is not None:
-                    self._packet += data[i:end]
-                else:
-                    out += data[i:end]
+                self._keep(data[i:end], out, events)
                 if j < 0:
                     break
                 self._dle = True
@@ -365,9 +383,9 @@ class DleDecoder:
             i += 1
             code = chr(b)
             if b == DLE:
-                (self._packet if self._packet is not None else out).append(DLE)
+                self._keep(b"\x10", out, events)
             elif b == SUB:
-                (self._packet if self._packet is not None else out).extend(b"\x10\x10")
+                self._keep(b"\x10\x10", out, events)
             elif code in self.ends:
                 events.append(DleEvent(code, "end"))
                 self.reset()

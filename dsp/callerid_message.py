@@ -187,7 +187,7 @@ def parse_dtmf(text: str, start: int = 0) -> CallerIdMessage:
                 return CallerIdMessage("dtmf", False, start=start)
             key = ch
             fields[key] = ""
-        elif ch.isdigit() and key is not None:
+        elif ch in "0123456789" and key is not None:     # not isdigit(): '²' and '٣' are no DTMF digit
             fields[key] += ch
         else:
             return CallerIdMessage("dtmf", False, start=start)

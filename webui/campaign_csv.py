@@ -8,7 +8,7 @@ import sqlite3
 from collections.abc import Iterator
 
 from .campaign_store import MAX_DATA, all_contacts
-from .customer_csv import BOM, MAX_IMPORT_ROWS, CsvError, safe_cell
+from .customer_csv import BOM, MAX_IMPORT_ROWS, TEXT_MARK, CsvError, read_rows, safe_cell
 from .i18n import gettext as _
 
 # The headers taken as the number's and the name's column, as Excel users title them.
@@ -20,9 +20,7 @@ EXPORT_FIELDS = ("number", "name", "state", "attempts", "outcome", "result", "ag
 def read_contacts(text: str) -> list[dict]:
     """The file's data rows as {"line", "number", "name", "data"}; CsvError if the file as a whole is
     unusable (no number column, too many rows or columns)."""
-    rows = list(csv.reader(io.StringIO(text)))
-    if not rows:
-        raise CsvError(_("The file is empty."))
+    rows = read_rows(text)
     header = [h.strip() for h in rows[0]]
     folded = [h.casefold() for h in header]
     number = next((i for i, h in enumerate(folded) if h in NUMBER_TITLES or h == _("Number").casefold()), None)
@@ -40,7 +38,7 @@ def read_contacts(text: str) -> list[dict]:
 
     def cell(row: list[str], i: int | None) -> str:
         text = row[i] if i is not None and i < len(row) else ""
-        return text[1:] if text.startswith("'") else text   # an exported cell made text for Excel
+        return text[1:] if text.startswith(TEXT_MARK) else text   # an exported cell made text for Excel
     return [{"line": line, "number": cell(row, number), "name": cell(row, name).strip(),
              "data": {header[i]: cell(row, i) for i in extra if cell(row, i)}} for line, row in body]
 

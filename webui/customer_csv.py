@@ -17,8 +17,10 @@ MAX_IMPORT_ROWS = 20_000
 # mojibake. With the mark it reads UTF-8.
 BOM = "\ufeff"
 # OWASP "CSV Injection": a cell starting with one of these is a formula to Excel; a leading
-# apostrophe makes it text, and the import takes it off again.
+# apostrophe makes it text, and the import takes it off again. So a cell that starts with an apostrophe
+# of its own gets one more, or the import would take off the one that belongs to it.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+TEXT_MARK = "'"
 NUMBER_SEPARATOR = "; "
 
 
@@ -28,7 +30,25 @@ class CsvError(ValueError):
 
 def safe_cell(value) -> str:
     text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
+    return TEXT_MARK + text if text.startswith((*FORMULA_START, TEXT_MARK)) else text
+
+
+def read_rows(text: str) -> list[list[str]]:
+    """The file's rows as lists of cells; CsvError if it has none or cannot be read as CSV.
+
+    newline="": the csv module finds the line ends itself (RFC 4180's CRLF, LF, and the bare CR that
+    Excel's "CSV (Macintosh)" writes), and one inside a quoted cell stays in the cell."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        rows = list(reader)
+    except csv.Error:
+        # The csv module refuses a cell over csv.field_size_limit() (131,072 characters); no card
+        # or contact has one.
+        raise CsvError(_("Line %(line)d of the file cannot be read as CSV: a cell there is too long.")
+                       % {"line": reader.line_num}) from None
+    if not rows:
+        raise CsvError(_("The file is empty."))
+    return rows
 
 
 def export_csv(db: sqlite3.Connection) -> Iterator[str]:
@@ -87,7 +107,7 @@ def _header_map(header: list[str]) -> dict[int, str]:
 
 
 def _value(field: str, text: str):
-    text = text[1:] if text.startswith("'") else text
+    text = text[1:] if text.startswith(TEXT_MARK) else text
     if field == "numbers":
         return [n for n in text.replace(",", ";").split(";") if n.strip()][:MAX_NUMBERS + 1]
     if field == "blocked":
@@ -103,9 +123,7 @@ def preview(db: sqlite3.Connection, text: str, region: str, agents: dict[str, st
     """Each data row of the file as {"line", "data", "card" (checked fields) or None, "problems"}:
     a number given twice in the file is a problem of its second row, one already on a card a
     problem of its row (the writer checks again in the transaction that writes)."""
-    rows = list(csv.reader(io.StringIO(text)))
-    if not rows:
-        raise CsvError(_("The file is empty."))
+    rows = read_rows(text)
     columns = _header_map(rows[0])
     body = [(i + 2, r) for i, r in enumerate(rows[1:]) if any(c.strip() for c in r)]
     if len(body) > MAX_IMPORT_ROWS:

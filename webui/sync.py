@@ -134,7 +134,11 @@ def _byte_range(header: str, size: int) -> tuple[int, int] | None:
     if m is None or (not m[1] and not m[2]):
         return None
     if not m[1]:
-        return max(0, size - int(m[2])), size - 1      # the last N bytes
+        # The last N bytes; RFC 9110 §14.1.1: satisfiable only when N and the file are not empty.
+        if int(m[2]) == 0 or size == 0:
+            raise FileRefused(_("range asks for the last %(n)d bytes of a file of %(size)d bytes: no byte")
+                              % {"n": int(m[2]), "size": size})
+        return max(0, size - int(m[2])), size - 1
     first = int(m[1])
     last = min(int(m[2]), size - 1) if m[2] else size - 1
     if m[2] and int(m[2]) < first:

@@ -78,16 +78,21 @@ def _build_alsa(sec: Section) -> AlsaDriver:
 def _timeslots(sec: Section) -> list[int]:
     """`timeslots`: a list like "1-15,17-31" (the default: every voice timeslot of a CAS span)."""
     text = sec.get_str("timeslots", "1-15,17-31")
+    refused = sec.error("timeslots", f"{text!r}: voice timeslots are 1-15 and 17-31, each once")
     out: list[int] = []
     try:
         for part in text.split(","):
             lo, _, hi = part.strip().partition("-")
-            out += list(range(int(lo), int(hi or lo) + 1))
+            first, last = int(lo), int(hi or lo)
+            # Bounds before the range is expanded: "1-100000000000" is refused, not built in memory;
+            # "15-1" is refused, not read as no timeslot (which the span takes as all of them).
+            if not min(VOICE_TIMESLOTS) <= first <= last <= max(VOICE_TIMESLOTS):
+                raise refused
+            out += range(first, last + 1)
     except ValueError:
         raise sec.error("timeslots", f"{text!r} is not a list of timeslots like \"1-15,17-31\"") from None
-    bad = [ts for ts in out if ts not in VOICE_TIMESLOTS]
-    if bad or len(set(out)) != len(out):
-        raise sec.error("timeslots", f"{text!r}: voice timeslots are 1-15 and 17-31, each once")
+    if any(ts not in VOICE_TIMESLOTS for ts in out) or len(set(out)) != len(out):
+        raise refused
     return out
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from drivers import sms_pdu
@@ -117,3 +117,53 @@ def test_deliver_parts_decode_to_the_text_sender_and_time(text, sender, referenc
 @given(st.lists(st.integers(0, 127), max_size=200), st.integers(0, 6))
 def test_septet_packing_round_trips_with_any_fill(septets, fill):
     assert sms_pdu.unpack_septets(sms_pdu.pack_septets(septets, fill), len(septets), fill) == septets
+
+
+# --- fuzzing (docs/architecture.md §28): a PDU comes off a serial line from a modem and a network ----
+# A concatenation element whose header is cut short (a DELIVER of 160 octets whose UDH claims 3 octets
+# of reference, count and part number, and carries 2), found by tests/coverage_fuzz.py.
+SHORT_UDH = "00440B813108108300F0000062101000000000A0050003AB02"
+# The first of two parts renumbered 0: no part (§9.2.3.24.1), so the text stands alone.
+PART_ZERO = sms_pdu.encode_deliver("13800138000", "x" * 200, dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc),
+                                   0xAB)[0].replace("050003AB0201", "050003AB0200")
+
+
+@settings(max_examples=400, deadline=None, derandomize=True)
+@given(st.one_of(st.binary(max_size=180).map(lambda b: b.hex().upper()), st.text(max_size=40)),
+       st.booleans())
+@example(SHORT_UDH, True)
+@example(PART_ZERO, True)
+def test_any_incoming_pdu_is_a_message_or_refused_as_a_pdu(pdu, with_smsc):
+    try:
+        found = sms_pdu.decode(pdu, with_smsc=with_smsc)
+    except PduError as exc:
+        assert str(exc)
+    else:
+        assert isinstance(found, (sms_pdu.Deliver, sms_pdu.StatusReport))
+        if isinstance(found, sms_pdu.Deliver) and found.concat is not None:
+            # TS 23.040 §9.2.3.24.1: part numbers run from 1 to the count; any other is no part.
+            _, count, seq = found.concat
+            assert 1 <= seq <= count
+
+
+@settings(max_examples=400, deadline=None, derandomize=True)
+@given(st.binary(max_size=180).map(lambda b: b.hex().upper()))
+@example("07095D019151 21F751010009519101215D290000000001000000010000000000000300".replace(" ", ""))
+def test_any_outgoing_pdu_is_a_submit_or_refused_as_a_pdu(pdu):
+    try:
+        number, text, _, _ = sms_pdu.decode_submit(pdu)
+    except PduError as exc:
+        assert str(exc)
+    else:
+        assert isinstance(number, str) and isinstance(text, str)
+
+
+@settings(max_examples=100, deadline=None, derandomize=True)
+@given(reference=st.integers(0, 255), recipient=NUMBERS, status=st.integers(0, 255),
+       minutes=st.integers(-48, 56).map(lambda q: q * 15), smsc=st.sampled_from(["", "+8613800100500"]))
+def test_a_status_report_decodes_to_its_message_and_outcome(reference, recipient, status, minutes, smsc):
+    # TS 23.040 §9.2.2.3: TP-MR ties the report to the message; TP-DT and TP-ST say when and how it ended.
+    zone = dt.timezone(dt.timedelta(minutes=minutes))
+    sent, done = dt.datetime(2026, 12, 7, 9, 0, 0, tzinfo=zone), dt.datetime(2026, 12, 7, 9, 0, 5, tzinfo=zone)
+    found = sms_pdu.decode(sms_pdu.encode_status_report(reference, recipient, status, sent, done, smsc))
+    assert found == sms_pdu.StatusReport(reference, recipient, status, done, smsc)

@@ -2,7 +2,7 @@
 caller ID form, +VSM list and <DLE> code it names, and DLE shielding round trips."""
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from drivers import v253
@@ -279,3 +279,71 @@ def test_audio_and_events_interleaved_round_trip(items, chunk):
     assert audio == b"".join(i for i in items if isinstance(i, bytes))
     assert codes == [i for i in items if isinstance(i, str)]
     assert rest == b"\r\nOK\r\n"
+
+
+# --- fuzzing (docs/architecture.md §28): a serial line delivers noise and half lines too ------------
+LINE_TEXT = st.one_of(st.text(max_size=80),
+                      st.sampled_from(["OK", "RING", "RING3", "NMBR = ", "+CLIP: \"", "DRON=", "CALLER NUMBER:"])
+                      .flatmap(lambda head: st.text(max_size=40).map(lambda tail: head + tail)))
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(LINE_TEXT)
+def test_any_line_is_classified_and_caller_id_values_are_printable(text):
+    line = parse_line(text)
+    assert line.text == text.strip() and isinstance(line.kind, LineKind)
+    if line.kind == LineKind.CALLER_ID:
+        # mgetty cnd.c: quotes and non-printables never reach the number or name.
+        assert all(" " <= ch <= "~" and ch != '"' for ch in line.value), line
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.one_of(st.text(max_size=60),
+                 st.builds(lambda cml, name, rates: f'{cml},"{name}",8,0,{rates},(0),(0)',
+                           st.integers(0, 255), st.sampled_from(["ULAW", "ALAW", "LINEAR"]),
+                           st.text("0123456789,-() a", max_size=16))))
+# Rate lists garbled on the line: left out of the list, not a crash of the modem's set-up.
+@example('130,"ULAW",8,0,(8000-)')
+@example('130,"ULAW",8,0,(8000,a)')
+@example('130,"ULAW",8,0,1-2-3')
+def test_any_vsm_line_is_a_codec_or_refused_by_name(text):
+    try:
+        codec = v253.parse_vsm_line(text)
+    except v253.V253Error as exc:
+        assert repr(text) in str(exc)
+        assert v253.parse_vsm_list([text]) == []
+    else:
+        assert 0 <= codec.cml and codec.bits >= 0 and all(r >= 0 for r in codec.rates)
+        assert v253.parse_vsm_list([text]) == [codec]
+
+
+def feed_in_pieces(data: bytes, cuts: list[int]) -> tuple[bytes, list, bytes | None]:
+    """What a DleDecoder makes of `data` read in pieces cut at `cuts`, as one feed() would answer."""
+    dec = DleDecoder()
+    bounds = sorted({0, len(data), *[min(c, len(data)) for c in cuts]})
+    audio, events = b"", []
+    for a, b in zip(bounds, bounds[1:]):
+        got, evs, rest = dec.feed(data[a:b])
+        audio, events = audio + got, events + evs
+        if rest is not None:
+            return audio, events, rest + data[b:]
+    return audio, events, None
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.lists(st.one_of(st.binary(max_size=30), st.sampled_from([b"\x10", b"\x10X", b"\x10.", b"\x10/", b"\x10~"])),
+                max_size=30).map(b"".join),
+       st.lists(st.integers(0, 600), max_size=6))
+@example(b"\x10X" + b"\x55" * 1500, [700])
+def test_any_byte_stream_decodes_the_same_however_it_is_split(data, cuts):
+    # §11.3: a read may split anywhere; the decoder is a state machine, not a line reader.
+    assert feed_in_pieces(data, cuts) == DleDecoder().feed(data)
+
+
+def test_a_packet_that_never_ends_gives_its_bytes_back_as_audio():
+    # Noise made a <DLE>X in the audio: the call's audio must go on, not vanish into a packet forever.
+    audio = bytes(range(0x20, 0x80)) * 40
+    got, events, rest = DleDecoder().feed(b"\x10X" + audio)
+    assert got == audio and [e.name for e in events] == ["unknown"] and rest is None
+    got, events, _ = DleDecoder().feed(b"\x10XNMBR=5551234\r\n\x10.")
+    assert got == b"" and events == [v253.DleEvent("X", "packet", b"NMBR=5551234\r\n")]

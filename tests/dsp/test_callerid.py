@@ -4,12 +4,12 @@ import dataclasses
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from dsp import callerid
 from dsp.callerid import CallerIdReceiver, decode, fsk_burst
-from dsp.callerid_message import encode_mdmf, encode_sdmf, parse_message
+from dsp.callerid_message import DTMF_D_ABSENCE, encode_mdmf, encode_sdmf, parse_dtmf, parse_message
 from dsp.levels import RATE, dbm0_to_amplitude
 from dsp.tonegen import dtmf_string, to_int16
 
@@ -425,3 +425,44 @@ def test_the_discriminator_reads_the_frequency_a_filter_and_hilbert_reference_re
     ref = np.convolve(np.concatenate((ref[:1], ref)), np.ones(3) / 3.0, mode="same")
     inner = slice(320, x.size - 320)   # away from the ends, where the two treat the edge differently
     assert np.abs(callerid._discriminate(x)[inner] - ref[inner]).max() < 1.0
+
+
+# --- fuzzing the DTMF message parser (docs/architecture.md §28) ---------------------------------------
+DIGITS = st.text("0123456789", min_size=1, max_size=20)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.sampled_from("ABD"), st.text("0123456789*#ABCD", max_size=24), st.sampled_from("C#"))
+def test_any_dtmf_message_is_valid_with_one_field_or_invalid_with_none(first, body, end):
+    msg = parse_dtmf(first + body + end, start=7)
+    assert msg.standard == "dtmf" and msg.start == 7
+    if msg.valid:
+        assert (msg.number is None) != (msg.absence is None)
+        assert msg.number is None or (msg.number.isascii() and msg.number.isdigit())
+    else:
+        assert (msg.number, msg.absence) == (None, None)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.text(max_size=24))
+# Unicode digits are not DTMF digits: a superscript two is no number.
+@example("A\u00b2C")
+@example("D\u0663\u0664C")
+def test_any_text_gives_a_message_whose_number_is_dtmf_digits(text):
+    msg = parse_dtmf(text)
+    assert msg.number is None or (msg.number.isascii() and msg.number.isdigit())
+
+
+@settings(max_examples=100, deadline=None, derandomize=True)
+@given(DIGITS)
+def test_the_dtmf_forms_decode_to_their_number(number):
+    # §4.4: variant 1 A<number>C (what dtmf_callerid sends) and variant 3 D<number>C.
+    assert parse_dtmf("A" + number + "C").number == number
+    assert parse_dtmf("D" + number + "C").number == number
+    assert parse_dtmf("A" + number + "#").number == number
+
+
+@pytest.mark.parametrize("code, absence", sorted(DTMF_D_ABSENCE.items()))
+def test_a_d_code_ended_by_hash_is_the_absence_reason(code, absence):
+    msg = parse_dtmf("D" + code + "#")
+    assert msg.valid and msg.absence == absence and msg.number is None

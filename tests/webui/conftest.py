@@ -21,7 +21,6 @@ from firmware.core.commands import COMMANDS
 from firmware.core.control import ControlError, ControlServer
 from firmware.core.events import EventBus
 from firmware.store import open_db
-from webui import auth
 from webui.accounts import ROLES, AccountStore
 from webui.app import create_app
 from webui.auth import hash_password
@@ -30,6 +29,8 @@ from webui.server import make_server
 STOCK_PROMPTS = BOARD_DIR / "prompts" / "en"
 WAITING_NUMBER = "0215550123"
 WAITING_WAIT_S = 42.0
+# The one who signs in as nobody in the role matrices.
+ANONYMOUS = "anonymous"
 
 
 def canned_status(now: float, t0: float | None = None) -> dict:
@@ -589,26 +590,19 @@ def add_user(db_path, app, password):
 
 
 @pytest.fixture
-def cheap_passwords(monkeypatch):
-    # The matrix signs in many times: scrypt at the box's cost (16 MiB, tens of ms) would make it
-    # slow. The hash names its own parameters, so checks use whatever these were at hashing time.
-    monkeypatch.setattr(auth, "SCRYPT_N", 2 ** 4)
-
-
-@pytest.fixture
-def box(app, db_path, password, cheap_passwords):
+def box(app, db_path, password, cheap_hashes):
     """The box with its admin set up and one user per role; sign_in(role) -> a fresh client."""
     Client(app).setup("root-admin", password)
     store = AccountStore(db_path)
     try:
         for role in ROLES:
-            store.create(f"only-{role}", (role,), auth.hash_password(password))
+            store.create(f"only-{role}", (role,), hash_password(password))
     finally:
         store.close()
 
     def sign_in(role: str) -> Client:
         client = Client(app, remote_addr=f"192.0.2.{40 + len(role)}")
-        if role != "anonymous":
+        if role != ANONYMOUS:
             assert client.login(f"only-{role}", password).status == 303
         return client
     return sign_in

@@ -12,12 +12,11 @@ from webui import auth
 from webui.accounts import ROLES
 from webui.sync import BearerAuth
 
-from conftest import Client
+from conftest import ANONYMOUS, Client
 
 OPENAPI = Path(__file__).resolve().parents[2] / "webui" / "openapi.yaml"
 METHODS = ("get", "post", "put", "patch", "delete")
 ACCESS_KINDS = ("public", "always_open", "hq_token")
-ANONYMOUS = "anonymous"
 # A path parameter the file gives no example for is filled with this.
 FILLER = "x1"
 

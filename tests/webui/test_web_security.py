@@ -21,7 +21,7 @@ WRITES = [op for op in OPERATIONS if op[0] != "GET" and file_access(op[2]) != "h
 HOSTILE = ("../../../../etc/passwd", "%2e%2e%2f%2e%2e%2f%2e%2e%2fetc%2fpasswd", "' OR 1=1 --",
            "\"; DROP TABLE users; --", "x\x00y")
 PASSWD_LINE = re.compile(rb"root:[x*]?:0:0:")
-# The box's scrypt cost, read before any test makes hashing cheap (test_web_routes.cheap_passwords).
+# The box's scrypt cost, read before any test makes hashing cheap (conftest.py cheap_hashes).
 BOX_SCRYPT = (auth.SCRYPT_N, auth.SCRYPT_R, auth.SCRYPT_P)
 
 
