@@ -1,0 +1,185 @@
+"""The soak (docs/architecture.md §30): its samples are what the engine and the files show, and its verdicts
+tell a flat run from a leaking or growing one. The 24-hour and the 120-line runs are `branchline soak day`
+and `branchline soak lines`; the end-to-end run here is a short one, in `make test-slow`."""
+from __future__ import annotations
+
+import dataclasses
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from firmware.core.engine import STATS_TICKS, TickStats
+from firmware.tools.scenario import DEMO_SCENARIO, ScenarioRun, load_scenario
+from firmware.tools.soak import PROFILES, load_profile, run_soak
+from firmware.tools.soak_sample import GATHER_S, Sampler, SoakError, read_rows, wal_resets
+from firmware.tools.soak_verdict import verdicts
+
+ROWS = 16
+SAMPLED = 6        # simulated minutes of the demo in the sampler's own tests
+
+
+def _rows(**grow: float) -> list[dict]:
+    """A flat run's samples (with some jitter), each column in `grow` climbing that much a row."""
+    rows = []
+    for i in range(ROWS):
+        jitter = (-1) ** i * 0.3
+        row = {"engine_rss_mb": 80.0 + jitter, "web_rss_mb": 40.0 + jitter, "engine_fds": 14.0, "web_fds": 60.0,
+               "engine_threads": 11.0, "web_threads": 17.0, "tick_p99_ms": 2.0 + jitter, "tick_max_ms": 9.0,
+               "engine_cpu_ms": 300.0 + 20 * jitter,
+               "ticks": 180_000.0, "overruns": 0.0, "wal_mb": 4.2, "wal_resets": float(3 * i)}
+        for column, step in grow.items():
+            row[column] += step * i
+        rows.append(row)
+    return rows
+
+
+def _failed(rows: list[dict]) -> set[str]:
+    return {v.name for v in verdicts(rows) if not v.ok}
+
+
+def test_a_flat_run_passes_every_verdict():
+    assert _failed(_rows()) == set()
+
+
+@pytest.mark.parametrize("column, step", [("engine_rss_mb", 0.5), ("web_rss_mb", 0.5), ("engine_fds", 1.0),
+                                          ("web_fds", 1.0), ("web_threads", 1.0), ("engine_cpu_ms", 15.0),
+                                          ("tick_p99_ms", 0.3)])
+def test_a_growing_column_fails_its_flat_verdict(column, step):
+    # Half a MB a sample is 4 MB between the second quarter's mean and the last's: over the 2 MB noise.
+    assert _failed(_rows(**{column: step})) == {f"{column} flat"}
+
+
+def test_growth_in_the_first_quarter_only_is_warm_up():
+    rows = _rows()
+    for i, row in enumerate(rows[:ROWS // 4]):
+        row["engine_rss_mb"] -= 10.0 - 2.5 * i
+    assert _failed(rows) == set()
+
+
+def test_a_wal_never_checkpointed_or_still_growing_is_not_bounded():
+    rows = _rows(wal_mb=0.5)
+    assert _failed(rows) == {"WAL bounded"}
+    stuck = _rows()
+    for row in stuck:
+        row["wal_resets"] = 7.0        # a reader held a snapshot: no checkpoint ever started the WAL over
+    assert _failed(stuck) == {"WAL bounded"}
+
+
+def test_one_overrun_fails_and_too_few_samples_judge_nothing():
+    rows = _rows()
+    rows[9]["overruns"] = 1.0
+    assert _failed(rows) == {"zero overruns"}
+    assert all(not v.ok for v in verdicts(_rows()[:3]) if v.name != "zero overruns")
+
+
+def test_the_wal_reader_follows_sqlites_checkpoints(tmp_path):
+    db = tmp_path / "x.db"
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA wal_autocheckpoint = 0")
+    conn.execute("CREATE TABLE t (x)")
+    first = wal_resets(tmp_path / "x.db-wal")
+    assert first is not None
+    conn.execute("INSERT INTO t VALUES (1)")
+    assert wal_resets(tmp_path / "x.db-wal") == first
+    conn.execute("PRAGMA wal_checkpoint(RESTART)")
+    conn.execute("INSERT INTO t VALUES (2)")       # the writer starts the WAL over: a new header
+    assert wal_resets(tmp_path / "x.db-wal") == first + 1
+    conn.close()
+    assert wal_resets(tmp_path / "none.db-wal") is None
+
+
+def test_tick_stats_since_gives_every_tick_after_a_count_within_the_window():
+    stats = TickStats()
+    for i in range(STATS_TICKS + 500):
+        stats.add(i / 1e6)                          # tick i took i microseconds: i / 1000 ms
+    got = stats.since(STATS_TICKS + 100)
+    assert got.tolist() == pytest.approx([i / 1000 for i in range(STATS_TICKS + 100, STATS_TICKS + 500)], rel=1e-5)
+    assert stats.since(0).size == STATS_TICKS      # no further back than the window
+    assert stats.since(stats.count).size == 0
+
+
+def _demo(tmp_path: Path, seconds: float) -> ScenarioRun:
+    scn = dataclasses.replace(load_scenario(DEMO_SCENARIO), seconds=seconds)
+    return ScenarioRun(scn, tmp_path / "state", clock="fast")
+
+
+def _sampled(tmp_path: Path, rows: int, leak_mb: float = 0.0) -> list[dict]:
+    """The demo's traffic in fast time, sampled every simulated minute; with `leak_mb`, the engine's process
+    keeps that much more memory every simulated 10 s, touched so that it is resident."""
+    run = _demo(tmp_path, 60.0 * rows)
+    engine = run.engine
+    kept: list[bytearray] = []
+
+    def leak() -> None:
+        kept.append(bytearray(b"x" * int(leak_mb * 1e6)))
+        engine.later(10.0, leak)
+    if leak_mb:
+        engine.later(10.0, leak)
+    start = engine.stats.count
+    sampler = Sampler(engine, run.paths, 60.0, tmp_path / "samples.csv")
+    engine.run(until=lambda: engine.clock.seconds >= 60.0 * rows)
+    sampler.close()
+    ticks = engine.stats.count - start
+    engine.close()
+    got = read_rows(tmp_path / "samples.csv")
+    assert sum(r["ticks"] for r in got) == ticks, "every tick of the run is in exactly one row"
+    return got
+
+
+@pytest.fixture(scope="module")
+def clean_rows(tmp_path_factory) -> list[dict]:
+    return _sampled(tmp_path_factory.mktemp("soak"), SAMPLED)
+
+
+def test_the_sampler_writes_a_row_a_simulated_minute_from_the_engine_and_the_files(clean_rows):
+    rows = clean_rows
+    # A row at each minute, and the last when the run closed (here at the same tick as the last minute's).
+    assert [r["sim_s"] for r in rows][:SAMPLED] == [60.0 * (i + 1) for i in range(SAMPLED)]
+    assert all(r["ticks"] == 3000 for r in rows[:SAMPLED])
+    assert rows[-1]["calls_stored"] > rows[0]["calls_stored"] > 0      # the demo's calls, in the database
+    assert all(r["engine_rss_mb"] > 10 and r["engine_fds"] > 3 and r["engine_threads"] >= 4 for r in rows)
+    assert all(r["web_rss_mb"] is None for r in rows)                    # no web process in this run
+    assert all(r["db_mb"] > 0 and r["wal_mb"] > 0 and r["wal_resets"] is not None for r in rows)
+    assert all(0 < r["tick_mean_ms"] <= r["tick_p99_ms"] <= r["tick_max_ms"] for r in rows)
+    assert all(r["engine_cpu_ms"] > 0 for r in rows)
+
+
+def test_the_sampled_engine_is_flat_and_a_leaking_one_is_caught(clean_rows, tmp_path):
+    clean = {v.name: v for v in verdicts(clean_rows)}
+    assert clean["engine_rss_mb flat"].ok, clean["engine_rss_mb flat"].detail
+    # Half a MB every 10 s: 3 MB a minute, 9 MB between the second quarter and the last.
+    leaking = {v.name: v for v in verdicts(_sampled(tmp_path, SAMPLED, leak_mb=0.5))}
+    assert not leaking["engine_rss_mb flat"].ok, leaking["engine_rss_mb flat"].detail
+
+
+def test_a_sample_shorter_than_the_tick_window_is_refused(tmp_path):
+    run = _demo(tmp_path, 60.0)
+    try:
+        with pytest.raises(SoakError, match="tick window"):
+            Sampler(run.engine, run.paths, GATHER_S / 2, tmp_path / "samples.csv")
+    finally:
+        run.engine.close()
+
+
+@pytest.mark.parametrize("name", ["day", "lines"])
+def test_the_shipped_profiles_and_their_scenarios_load(name):
+    profile = load_profile(PROFILES / f"{name}.toml")
+    scn = load_scenario(profile.scenario)
+    assert scn.seconds == profile.seconds
+    assert len(scn.agents) >= profile.consoles     # each console is signed in as one of the agents
+
+
+@pytest.mark.slow
+def test_a_short_soak_of_both_processes_samples_and_judges_them(tmp_path):
+    profile = dataclasses.replace(load_profile(PROFILES / "day.toml"), seconds=1200.0, interval=120.0, consoles=5,
+                                  ticket_every=1.0, report_every=2.0, hq_pull_every=3.0)
+    summary = run_soak(profile, tmp_path, echo=lambda line: None)
+    rows = read_rows(tmp_path / "samples.csv")
+    assert len(rows) == 10 and all(r["web_rss_mb"] and r["web_fds"] for r in rows)
+    web = summary["web"]
+    assert web["errors"] == 0, web["first_errors"]
+    assert web["tickets_closed"] > 0 and web["reports"] > 0 and web["hq_pulls"] > 0 and web["events"] > 0
+    assert web["hq_records"] >= summary["calls_stored"] > 0
+    assert {v["name"] for v in summary["verdicts"]} >= {"engine_rss_mb flat", "web_rss_mb flat", "WAL bounded"}
