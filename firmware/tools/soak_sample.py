@@ -26,9 +26,11 @@ COLUMNS = ("sim_s", "wall_s", "calls_active", "calls_stored", "engine_rss_mb", "
 # The tick times are taken off the engine's window of the last STATS_TICKS ticks before it wraps round:
 # every 50 simulated seconds, inside its 60 s.
 GATHER_S = 0.8 * STATS_TICKS * TICK_SECONDS
-# sqlite.org/fileformat.html §4.1: the WAL header is 32 big-endian bytes; the fourth 32-bit word is the
-# checkpoint sequence number, counted up each time a writer starts the WAL over after a complete
-# checkpoint. It going up is what shows that checkpoints happen; the file's size alone never shrinks.
+# sqlite.org/fileformat.html §4.1: the WAL header is 32 big-endian bytes; the fifth 32-bit word, salt-1, is
+# incremented each time a writer starts the WAL over after a complete checkpoint (sqlite3 wal.c
+# walRestartHdr, from the value all connections share). Its going up is what shows that checkpoints
+# happen; the file's size alone never shrinks. (The fourth word, the checkpoint sequence number, is each
+# connection's own count, so the engine's and the web process's writes make it jump back and forth.)
 _WAL_HEADER = struct.Struct(">8I")
 _WAL_MAGIC = (0x377F0682, 0x377F0683)
 _STATUS = re.compile(r"^(VmRSS|Threads):\s+(\d+)", re.M)
@@ -54,8 +56,8 @@ def process_figures(pid: int | None) -> dict:
             "cpu_s": (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")}
 
 
-def wal_resets(wal: Path) -> int | None:
-    """The WAL's checkpoint sequence number, or None while there is no WAL with a header yet."""
+def wal_salt(wal: Path) -> int | None:
+    """The WAL header's salt-1, or None while there is no WAL with a header yet."""
     try:
         with open(wal, "rb") as f:
             head = f.read(_WAL_HEADER.size)
@@ -64,7 +66,7 @@ def wal_resets(wal: Path) -> int | None:
     if len(head) < _WAL_HEADER.size:
         return None
     words = _WAL_HEADER.unpack(head)
-    return words[3] if words[0] in _WAL_MAGIC else None
+    return words[4] if words[0] in _WAL_MAGIC else None
 
 
 def _size_mb(path: Path) -> float:
@@ -147,6 +149,8 @@ class Sampler:
             # The engine's CPU per simulated second: its own work, which a busy neighbour on the CPU does
             # not change, unlike a tick's wall time. The web's per wall second: its load comes at wall rates.
             last: dict = {"engine": self._cpu0, "web": None, "sim_s": self._sim0, "wall_s": 0.0}
+            wal = self.paths.db.with_name(self.paths.db.name + "-wal")
+            first_salt = wal_salt(wal)
             while (row := self._rows.get()) is not None:
                 engine, web = process_figures(os.getpid()), process_figures(self.web_pid())
                 row.update({f"engine_{k}": v for k, v in engine.items() if k != "cpu_s"})
@@ -158,11 +162,16 @@ class Sampler:
                     row["web_cpu_pct"] = round(100 * (web["cpu_s"] - last["web"]) / wall_s, 1)
                 last.update(engine=engine["cpu_s"], web=web["cpu_s"], sim_s=row["sim_s"], wall_s=row["wall_s"])
                 row.update(calls_stored=_calls_stored(self.paths.db), db_mb=_size_mb(self.paths.db),
-                           wal_mb=_size_mb(self.paths.db.with_name(self.paths.db.name + "-wal")),
-                           wal_resets=wal_resets(self.paths.db.with_name(self.paths.db.name + "-wal")),
+                           wal_mb=_size_mb(wal), wal_resets=None,
                            # The machine's 1-minute load average (proc(5)): a tick's wall time and the
                            # overruns count what the neighbours on the CPU took too.
                            load1=float(Path("/proc/loadavg").read_text().split()[0]))
+                salt = wal_salt(wal)
+                if first_salt is None:
+                    first_salt = salt
+                if salt is not None and first_salt is not None:
+                    # Times the WAL was started over since the first sample (salt-1 counts modulo 2^32).
+                    row["wal_resets"] = (salt - first_salt) % (1 << 32)
                 writer.writerow(row)
                 f.flush()
 

@@ -74,3 +74,21 @@ def verdicts(rows: list[dict]) -> list[Verdict]:
     """Every verdict; a process not sampled (its column empty) is left out."""
     out = [flat(rows, column, rel, abs_) for column, rel, abs_ in FLAT if _values(rows, column)]
     return [*out, no_overruns(rows), wal_bounded(rows)]
+
+
+def main(argv: list[str]) -> int:
+    """`python -m firmware.tools.soak_verdict samples.csv`: judge a soak's samples again, or a run cut short."""
+    from pathlib import Path
+
+    from firmware.tools.soak_sample import read_rows
+
+    found = verdicts(read_rows(Path(argv[0])))
+    for v in found:
+        print(f"{'ok  ' if v.ok else 'FAIL'} {v.name}: {v.detail}")
+    return 0 if all(v.ok for v in found) else 1
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main(sys.argv[1:]))
