@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from firmware.core.engine import STATS_TICKS, TickStats
-from firmware.tools.scenario import DEMO_SCENARIO, ScenarioRun, load_scenario
+from firmware.tools.scenario import DEMO_SCENARIO, FORGET_S, ScenarioRun, load_scenario
 from firmware.tools.soak import PROFILES, load_profile, run_soak
 from firmware.tools.soak_sample import GATHER_S, Sampler, SoakError, read_rows, wal_salt
 from firmware.tools.soak_verdict import verdicts
@@ -199,3 +199,21 @@ def test_a_short_soak_of_both_processes_samples_and_judges_them(tmp_path):
     assert {"engine_rss_mb flat", "web_rss_mb flat", "web_fds flat"} <= set(judged)
     # 30 lines for 20 minutes write past SQLite's automatic checkpoint: the WAL starts over and stays bounded.
     assert judged["WAL bounded"]["ok"], judged["WAL bounded"]["detail"]
+
+
+def test_a_run_without_a_report_keeps_no_finished_caller(tmp_path):
+    # The soak's engine ran the scenario runner, which kept every simulated caller (and their phone on the
+    # simulated network) for its report: the engine process grew by about 0.7 MB a simulated hour of the
+    # day's traffic, none of it the box's. Without a report it keeps only the callers still on a call.
+    scn = dataclasses.replace(load_scenario(DEMO_SCENARIO), seconds=900.0)
+    run = ScenarioRun(scn, tmp_path / "state", clock="fast", report=False)
+    engine = run.engine
+    start = set(run.sim.directory)
+    engine.run(until=lambda: engine.clock.seconds >= 900.0)
+    arrived = [c for c in run.callers if c.at < 900.0]
+    engine.close()
+    assert len(arrived) > 20 and run.sim_callers == [] and run.call_of == {}
+    callers = set(run.sim.directory) - start
+    # Left: at most the callers of the last two minutes (on a call, or ended less than FORGET_S ago).
+    assert len(callers) <= sum(1 for c in arrived if c.at >= 900.0 - 2 * FORGET_S - max(c.patience, c.talk))
+    assert len(callers) < len(arrived) / 3
