@@ -20,8 +20,8 @@ from firmware.config.box import StatePaths
 from firmware.core.engine import STATS_TICKS, Engine
 from drivers.channel import TICK_SECONDS
 
-COLUMNS = ("sim_s", "wall_s", "calls_active", "calls_stored", "engine_rss_mb", "engine_fds", "engine_threads",
-           "engine_cpu_ms", "web_rss_mb", "web_fds", "web_threads", "web_cpu_pct", "ticks", "tick_mean_ms",
+COLUMNS = ("sim_s", "wall_s", "calls_active", "calls_stored", "engine_rss_mb", "engine_fds", "engine_recordings_open",
+           "engine_threads", "engine_cpu_ms", "web_rss_mb", "web_fds", "web_threads", "web_cpu_pct", "ticks", "tick_mean_ms",
            "tick_p99_ms", "tick_max_ms", "overruns", "db_mb", "wal_mb", "wal_resets", "load1")
 # The tick times are taken off the engine's window of the last STATS_TICKS ticks before it wraps round:
 # every 50 simulated seconds, inside its 60 s.
@@ -40,19 +40,33 @@ class SoakError(Exception):
     """A soak cannot run as asked, or a process it measures is gone; the message says which."""
 
 
-def process_figures(pid: int | None) -> dict:
+def _targets(pid: int) -> list[str]:
+    out = []
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            out.append(os.readlink(f"/proc/{pid}/fd/{fd}"))
+        except FileNotFoundError:       # closed since the listing
+            pass
+    return out
+
+
+def process_figures(pid: int | None, recordings: Path | None = None) -> dict:
     """RSS (MB), open file descriptors, threads and CPU seconds used so far (user and system) of a live
-    process, from /proc (proc(5)); None where there is none."""
+    process, from /proc (proc(5)); None where there is none. With `recordings`, the descriptors open on
+    files under it are counted apart (`recordings_open`): each is a call being recorded, not a leak."""
     if pid is None:
-        return {"rss_mb": None, "fds": None, "threads": None, "cpu_s": None}
+        return {"rss_mb": None, "fds": None, "recordings_open": None, "threads": None, "cpu_s": None}
     try:
         found = dict(_STATUS.findall(Path(f"/proc/{pid}/status").read_text()))
-        fds = len(os.listdir(f"/proc/{pid}/fd"))
+        targets = _targets(pid)
         stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except (FileNotFoundError, ProcessLookupError):
-        return {"rss_mb": None, "fds": None, "threads": None, "cpu_s": None}
+        return {"rss_mb": None, "fds": None, "recordings_open": None, "threads": None, "cpu_s": None}
+    inside = str(recordings.resolve()) + os.sep if recordings is not None else None
+    open_recordings = sum(1 for t in targets if t.startswith(inside)) if inside else None
     # proc(5): utime and stime are the 14th and 15th fields, the 12th and 13th after the command's ")".
-    return {"rss_mb": round(int(found["VmRSS"]) / 1024, 2), "fds": fds, "threads": int(found["Threads"]),
+    return {"rss_mb": round(int(found["VmRSS"]) / 1024, 2), "fds": len(targets) - (open_recordings or 0),
+            "recordings_open": open_recordings, "threads": int(found["Threads"]),
             "cpu_s": (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")}
 
 
@@ -152,9 +166,10 @@ class Sampler:
             wal = self.paths.db.with_name(self.paths.db.name + "-wal")
             first_salt = wal_salt(wal)
             while (row := self._rows.get()) is not None:
-                engine, web = process_figures(os.getpid()), process_figures(self.web_pid())
+                engine = process_figures(os.getpid(), self.paths.recordings)
+                web = process_figures(self.web_pid())
                 row.update({f"engine_{k}": v for k, v in engine.items() if k != "cpu_s"})
-                row.update({f"web_{k}": v for k, v in web.items() if k != "cpu_s"})
+                row.update({f"web_{k}": v for k, v in web.items() if k not in ("cpu_s", "recordings_open")})
                 sim_s, wall_s = row["sim_s"] - last["sim_s"], row["wall_s"] - last["wall_s"]
                 if last["engine"] is not None and sim_s > 0:
                     row["engine_cpu_ms"] = round(1000 * (engine["cpu_s"] - last["engine"]) / sim_s, 2)

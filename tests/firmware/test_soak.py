@@ -151,6 +151,8 @@ def test_the_sampler_writes_a_row_a_simulated_minute_from_the_engine_and_the_fil
     assert all(r["ticks"] == 3000 for r in rows[:SAMPLED])
     assert rows[-1]["calls_stored"] > rows[0]["calls_stored"] > 0      # the demo's calls, in the database
     assert all(r["engine_rss_mb"] > 10 and r["engine_fds"] > 3 and r["engine_threads"] >= 4 for r in rows)
+    # The recordings open are counted apart from the other descriptors: the demo records its calls.
+    assert any(r["engine_recordings_open"] > 0 for r in rows)
     assert all(r["web_rss_mb"] is None for r in rows)                    # no web process in this run
     assert all(r["db_mb"] > 0 and r["wal_mb"] > 0 for r in rows)
     # After the checkpoint at 150 s the engine's next write starts the WAL over, and the samples count it.
