@@ -32,6 +32,8 @@ from typed_toml import read_file
 PROFILES = Path(__file__).resolve().parents[2] / "board" / "soak"
 REPORTS = ("calls", "agents", "tickets", "campaigns")
 TICKET_STEPS = ("dispatch", "start", "resolve", "confirm", "close")
+# Set by SIGTERM or SIGINT: the run ends early, judged on the rows it has.
+cut_short = threading.Event()
 # How long the engine may take to come up (its database migrated, the control socket listening).
 START_S = 120.0
 
@@ -85,7 +87,9 @@ def engine_main(state: Path, scenario: Path, clock: str, seconds: float, interva
         except (FileNotFoundError, ValueError):
             return None
     sampler = Sampler(engine, run.paths, interval, out / "samples.csv", web_pid)
-    signal.signal(signal.SIGTERM, lambda *_: engine.stop())
+    # SIGINT too: Ctrl-C and `timeout` signal the whole process group, the engine with the soak.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: engine.stop())
     try:
         engine.run(until=lambda: engine.clock.seconds >= seconds)
     finally:
@@ -238,6 +242,8 @@ def run_soak(profile: Profile, out: Path, keep_state: bool = False, echo=print) 
         echo(HEADER)
         printed = 0
         while engine.poll() is None:
+            if cut_short.is_set():
+                engine.send_signal(signal.SIGTERM)      # the engine stops and writes its last row
             time.sleep(1.0)
             if (out / "samples.csv").exists():
                 rows = read_rows(out / "samples.csv")
@@ -296,8 +302,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", help="directory for samples.csv, summary.json and the logs (default: a new one)")
     p.add_argument("--keep-state", action="store_true", help="keep the box's state directory (database, recordings)")
     args = p.parse_args(argv)
-    # Stopped (`timeout`, a technician's kill): the engine and the web process it started are stopped too.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+    # Stopped (`timeout`, a technician's kill, Ctrl-C): the run ends there and what was sampled is judged.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: cut_short.set())
     profile = load_profile(PROFILES / f"{args.profile}.toml")
     profile = dataclasses.replace(profile, **{k: getattr(args, k) for k in ("seconds", "interval", "consoles")
                                               if getattr(args, k) is not None})
