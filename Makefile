@@ -30,7 +30,7 @@ PACKAGES := firmware drivers dsp webui typed_toml
 SOURCES := $(PACKAGES) board pyproject.toml requirements.txt README.md
 REQUIREMENTS := requirements.txt requirements-hq.txt requirements-test.txt requirements-lint.txt
 
-.PHONY: deps lint run test test-slow fuzz bench clean install messages
+.PHONY: deps lint run test test-slow fuzz bench soak clean install messages
 
 deps: $(STAMP)
 
@@ -74,6 +74,12 @@ fuzz: deps
 
 bench: deps
 	$(BIN)/branchline bench
+
+# About two hours: 24 simulated hours of mixed traffic in fast time, then an hour on 120 busy lines in
+# real time, each sampled as it goes and judged at the end (docs/architecture.md §30).
+soak: deps
+	$(BIN)/branchline soak day
+	$(BIN)/branchline soak lines
 
 # After adding or changing a message in webui/ (Python, templates or scripts): extract every marked
 # message into the template, merge it into each catalogue (new messages come empty, changed ones fuzzy),

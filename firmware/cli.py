@@ -339,6 +339,11 @@ def cmd_bench(args) -> int:
     return bench.main(quick=args.quick)
 
 
+def cmd_soak(args) -> int:
+    from firmware.tools import soak
+    return soak.main(args.args)
+
+
 def cmd_detect(args) -> int:
     from drivers.serial_ports import SerialPortError, Verdict, all_ports, probe, profile_text
 
@@ -515,11 +520,24 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("bench", help="benchmarks: engine real-time factor and DSP throughput")
     b.add_argument("--quick", action="store_true", help="shorter runs")
     b.set_defaults(fn=cmd_bench)
+
+    so = sub.add_parser("soak", help="day: 24 simulated hours of mixed traffic in fast time; lines: an hour on 120 "
+                        "busy lines in real time; sampled (memory, descriptors, ticks, WAL) and judged",
+                        add_help=False)
+    so.add_argument("args", nargs=argparse.REMAINDER, help="day|lines [--seconds S] [--interval S] [--consoles N] "
+                    "[--out DIR] [--keep-state]; branchline soak --help")
+    so.set_defaults(fn=cmd_soak)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    # `branchline soak` passes its options on to the soak's own parser (firmware/tools/soak.py).
+    args, extra = parser.parse_known_args(argv)
+    if args.cmd == "soak":
+        args.args = [*args.args, *extra]
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.cmd == "ctl" and args.command not in ("status", "reload-flow", "reload-site", "reload-prompts") \
             and not args.agent:
         print("branchline ctl: this command needs an agent id", file=sys.stderr)

@@ -67,13 +67,21 @@ class TickStats:
         if ms > self.max_ms:
             self.max_ms = ms
 
-    def recent(self, ticks: int) -> dict:
-        """Mean, p99 and max of the last `ticks` ticks (at most STATS_TICKS): a load test's own window."""
-        n = min(ticks, self.count, STATS_TICKS)
+    def since(self, count: int) -> np.ndarray:
+        """The times (ms) of the ticks from tick number `count` on, as far back as the window reaches: a
+        caller that reads at least every STATS_TICKS ticks sees every tick (the soak's per-interval p99)."""
+        n = min(self.count - count, self.count, STATS_TICKS)
         if n <= 0:
-            return {"mean_ms": 0.0, "p99_ms": 0.0, "max_ms": 0.0}
+            return np.zeros(0, np.float32)
         end = self.count % STATS_TICKS
         window = np.roll(self._ms, -end)[STATS_TICKS - n:] if self.count >= STATS_TICKS else self._ms[end - n:end]
+        return window.copy()
+
+    def recent(self, ticks: int) -> dict:
+        """Mean, p99 and max of the last `ticks` ticks (at most STATS_TICKS): a load test's own window."""
+        window = self.since(self.count - ticks)
+        if window.size == 0:
+            return {"mean_ms": 0.0, "p99_ms": 0.0, "max_ms": 0.0}
         return {"mean_ms": round(float(window.mean()), 3), "p99_ms": round(float(np.percentile(window, 99)), 3),
                 "max_ms": round(float(window.max()), 3)}
 

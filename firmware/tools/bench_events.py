@@ -97,15 +97,16 @@ class _Session:
         return "; ".join(f"{c.name}={c.value}" for c in self.jar)
 
 
-def _staff(base: str) -> tuple[_Session, list[tuple[_Session, str | None]]]:
-    """The admin, then 50 agents (each linked to their agent id) and 5 supervisors, each signed in."""
+def _staff(base: str, agents: int = AGENTS,
+           wallboards: int = WALLBOARDS) -> tuple[_Session, list[tuple[_Session, str | None]]]:
+    """The admin, then 50 agents (each linked to their agent id, 9000 on) and 5 supervisors, each signed in."""
     admin, password = _Session(base), secrets.token_urlsafe(12)
     admin.form("/setup", {"username": "admin", "password": password, "confirm": password})
     admin.form("/login", {"username": "admin", "password": password, "next": "/"})
     people: list[tuple[_Session, str | None]] = []
-    for n in range(AGENTS + WALLBOARDS):
-        agent = str(9000 + n) if n < AGENTS else None
-        name = f"agent{n}" if agent else f"supervisor{n - AGENTS}"
+    for n in range(agents + wallboards):
+        agent = str(9000 + n) if n < agents else None
+        name = f"agent{n}" if agent else f"supervisor{n - agents}"
         temporary = secrets.token_urlsafe(12)
         admin.post_json("/api/v1/users", {"username": name, "roles": ["agent"] if agent else ["supervisor"],
                                           "agent_id": agent, "password": temporary})

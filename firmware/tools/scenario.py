@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 
 # Fast runs start at this time (2026-01-01 00:00 UTC) plus one day per seed.
 SCENARIO_EPOCH = 1_767_225_600.0
+# report=False: a caller whose call ended this long ago leaves the simulated network (ScenarioRun._forget).
+FORGET_S = 60.0
 # The traffic `branchline run --demo` plays.
 DEMO_SCENARIO = Path(__file__).resolve().parents[2] / "board" / "scenarios" / "demo.toml"
 
@@ -420,9 +422,14 @@ class ScenarioRun:
     """A scenario wired onto an engine: schedules callers and agents, follows calls, builds the report."""
 
     def __init__(self, scn: Scenario, state_dir: Path, clock: str = "fast", control: bool = False,
-                 epoch: float | None = None, virtual_lines: bool = False):
-        """`virtual_lines`: the board reserves the load test's virtual lines (the demo; load-test tests)."""
+                 epoch: float | None = None, virtual_lines: bool = False, report: bool = True):
+        """`virtual_lines`: the board reserves the load test's virtual lines (the demo; load-test tests).
+        `report=False`: keep nothing of a caller once their call is over (no report at the end), so that
+        a long run's memory is the box's alone (the soak, docs/architecture.md §30); a caller is then
+        reachable at their number only while their call lasts, which suits flows offering no callback."""
         self.scn = scn
+        self.keeps = report
+        self._reachable: list[tuple[SimCaller, str]] = []    # report=False: callers on the network now
         self.paths = StatePaths(state_dir)
         # Stations for the agents who sit at the box, then for the supervisors; remote agents have none.
         self.station_of = {a.id: i for i, a in enumerate(a for a in scn.agents if a.phone is None)}
@@ -504,19 +511,37 @@ class ScenarioRun:
                            patience=script.patience, talk=script.talk, voice_hz=script.voice_hz,
                            speak=list(script.speak), fax=script.fax, garbled_id=script.garbled_id, tag=script,
                            clear=script.clear)
-        self.sim_callers.append(caller)
+        if self.keeps:
+            self.sim_callers.append(caller)
         if script.callback_answer is not None and script.number not in self.sim.directory:
             # The caller stays reachable at their number, for a callback or an agent's call.
             self.sim.subscriber(script.number, Phone(script.callback_answer, script.talk, script.voice_hz))
+            if not self.keeps:
+                self._reachable.append((caller, script.number))
+                if len(self._reachable) == 1:
+                    self.engine.later(FORGET_S, self._forget)
         self.lines.place_call(caller)
 
+    def _forget(self) -> None:
+        """report=False: callers whose call is over leave the simulated network."""
+        now = self.engine.clock.seconds
+        still = []
+        for caller, number in self._reachable:
+            if caller.ended is not None and now - caller.ended >= FORGET_S:
+                self.sim.directory.pop(number, None)
+            else:
+                still.append((caller, number))
+        self._reachable = still
+        if still:
+            self.engine.later(FORGET_S, self._forget)
+
     def _observe(self, name: str, data: dict) -> None:
-        if name == "call:arrived":
+        if name == "call:arrived" and self.keeps:
             call: Call = data["call"]
             caller = self.lines.caller_on(call.channel) if call.channel is not None else None
             if caller is not None:
                 self.call_of[id(caller)] = call.id
-        elif name == "call:callerid" and data.get("dnis"):
+        elif name == "call:callerid" and data.get("dnis") and self.keeps:
             self.dnis_of[data["call"].id] = data["dnis"]
         elif name == "call:bridged":
             self.lines.connected(data["channel"])
