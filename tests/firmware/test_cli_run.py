@@ -1,6 +1,7 @@
 """`branchline run` as processes: its web process ends with the engine, even when the engine is killed
-with SIGKILL, so the next start can serve on the same port; `branchline web` on its own (the systemd
-unit) outlives whatever started it."""
+with SIGKILL, so the next start can serve on the same port; a web process that dies is started again,
+as its systemd unit restarts it; `branchline web` on its own (the systemd unit) outlives whatever
+started it."""
 import os
 import queue
 import re
@@ -145,6 +146,26 @@ def test_the_web_process_dies_with_a_killed_engine_and_the_next_start_serves_on_
         assert wait_gone(web2)
     finally:
         stop(again.popen.pid, web2)
+
+
+def test_a_killed_web_process_is_started_again_on_its_port_and_the_engine_keeps_running(tmp_path):
+    port = free_port()
+    box, web, url = run_box(tmp_path / "state", port)
+    web2 = web
+    try:
+        assert serves(url)
+        os.kill(web, signal.SIGKILL)
+        # firmware/tools/web_child.py: started again after 2 s, as the unit's RestartSec=2s.
+        again = box.wait_for(r"web UI listening on (http://127\.0\.0\.1:\d+/)").group(1)
+        assert again == url and serves(url)
+        assert box.popen.poll() is None
+        [web2] = children(box.popen.pid)
+        assert web2 != web
+        box.popen.terminate()
+        assert box.popen.wait(STOP_S) == 0
+        assert wait_gone(web2)
+    finally:
+        stop(box.popen.pid, web, web2)
 
 
 def test_the_web_process_on_its_own_outlives_what_started_it(tmp_path):
