@@ -20,6 +20,7 @@ import numpy as np
 from drivers.channel import RATE
 
 from firmware.core import peaks
+from firmware.core.files import fsync_dir, make_dirs
 from firmware.core.handoff import Handoff
 from firmware.core.heartbeat import Heartbeat
 
@@ -136,10 +137,13 @@ class Finished:
 
 class _Open:
     def __init__(self, path: Path, channels: int):
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_dirs(path.parent)
         self.path, self.channels = path, channels
         self.f = open(path, "wb")
         self.f.write(wav_header(0, channels))
+        # The new file's name is durable only once its directory is synced (POSIX open(2) with
+        # O_CREAT): without it a power cut could take a recording whose row is already committed.
+        fsync_dir(path.parent)
         self.data = 0
         self.sha = hashlib.sha256()
         self.synced = self.data

@@ -80,7 +80,9 @@ static void setup(void) {
     real_mkdir = dlsym(RTLD_NEXT, "mkdir");
     real_mkdirat = dlsym(RTLD_NEXT, "mkdirat");
     const char *r = getenv("PCUT_ROOT"), *l = getenv("PCUT_LOG"), *c = getenv("PCUT_CUT_AT");
-    if (r && l && realpath(r, root)) {
+    if (r && l) {
+        /* The root may not exist yet (a first start makes it): then it is taken as given, absolute. */
+        if (!realpath(r, root)) snprintf(root, sizeof root, "%s", r);
         root_len = strlen(root);
         log_fd = real_open(l, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
     }

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 SOURCE = Path(__file__).with_name("powercut.c")
+REPO = Path(__file__).resolve().parents[2]
 MODES = ("all", "suffix", "subset")
 _HEAD = struct.Struct("<IIQQQqIIII")
 _MAGIC = 0x54554350

@@ -1,4 +1,5 @@
 """The power cut itself (tests/e2e/powercut.py): what a process made durable stays, what it did not goes."""
+import hashlib
 import os
 import random
 import subprocess
@@ -93,3 +94,38 @@ def test_a_partial_loss_keeps_every_synced_byte(lib, tmp_path, mode):
     assert (root / "sub" / "durable").read_bytes() == b"kept"
     assert (root / "careful").read_bytes() == b"new"
     assert (root / "synced").read_bytes()[:50] == b"A" * 50
+
+
+# The recorder (firmware/core/recorder.py) on its own thread, as the engine runs it: a call's recording
+# opened in a new day's directory, written for a second and closed; the call's row would name it now.
+RECORDER = textwrap.dedent("""
+    import sys, time
+    import numpy as np
+    from firmware.core.recorder import Recorder
+    rec = Recorder(sys.argv[1])
+    rec.start()
+    rec.open("r1", "2026/12/07/call-1.wav")
+    for _ in range(50):
+        rec.frames(("r1",), np.ones((1, 2, 160), np.int16))
+    rec.close("r1")
+    while not (done := rec.finished()):
+        time.sleep(0.01)
+    print(done[0].sha256, flush=True)
+    rec.stop()
+""")
+
+
+def test_a_finished_recording_is_on_the_card_whole_after_a_power_cut(lib, tmp_path):
+    # A recording's row is written once the recorder says it is finished: by then its file, and the
+    # directories it sits in, must be durable, or a power cut leaves a row whose file is gone.
+    root = tmp_path / "recordings"
+    root.mkdir()
+    log = tmp_path / "undo.log"
+    done = subprocess.run([sys.executable, "-c", RECORDER, str(root)], capture_output=True, text=True,
+                          env={**os.environ, **powercut.environment(lib, root, log, None)}, cwd=powercut.REPO,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    powercut.roll_back(root, log, "all", random.Random(1))
+    path = root / "2026" / "12" / "07" / "call-1.wav"
+    assert path.exists(), "the finished recording is gone after the power cut"
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == done.stdout.strip()
