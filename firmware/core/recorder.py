@@ -63,9 +63,13 @@ def repair(path: Path, channels: int = 2) -> bool:
     data = (size - _HEADER) // block * block
     with open(path, "r+b") as f:
         head = f.read(_HEADER)
-        if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        # A header of zeros: a power cut kept the audio written after it and not the header itself,
+        # written first but not yet synced (a card writes back blocks in any order). Only our
+        # recorder writes here, so it is ours to write again.
+        lost = head == bytes(_HEADER)
+        if not lost and (head[:4] != b"RIFF" or head[8:12] != b"WAVE"):
             return False
-        if struct.unpack("<I", head[40:44])[0] == data and size == _HEADER + data:
+        if not lost and struct.unpack("<I", head[40:44])[0] == data and size == _HEADER + data:
             return False
         f.truncate(_HEADER + data)
         f.seek(0)
