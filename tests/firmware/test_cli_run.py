@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import textwrap
 import threading
 import time
 import urllib.error
@@ -203,3 +204,35 @@ def test_a_web_process_whose_engine_died_before_it_could_follow_it_stops(tmp_pat
     assert web.returncode == 1
     assert "the engine (pid 1) that started the web UI is gone" in web.stderr
     assert "listening" not in web.stderr
+
+
+# A stop signal handled while the main thread holds the lock of what it waits on, as it does for an
+# instant at each of its wake-ups: the main thread of this web process sends itself SIGTERM inside the
+# lock of every threading.Event it waits on once it handles SIGTERM, so the handler runs right there.
+RACE = textwrap.dedent("""
+    import os, signal, sys, threading
+    class RacingEvent(threading.Event):
+        def wait(self, timeout=None):
+            if threading.current_thread() is threading.main_thread() and callable(signal.getsignal(signal.SIGTERM)):
+                with self._cond:
+                    os.kill(os.getpid(), signal.SIGTERM)
+                    for _ in range(1000):
+                        pass
+            return super().wait(timeout)
+    threading.Event = RacingEvent
+    from webui.server import main
+    sys.exit(main(sys.argv[1:]))
+""")
+
+
+def test_a_stop_signal_that_lands_while_the_web_process_waits_stops_it(tmp_path):
+    (tmp_path / "state").mkdir()
+    web = subprocess.Popen([sys.executable, "-c", RACE, "--state", str(tmp_path / "state"), "--port", "0"],
+                           cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    try:
+        _, err = web.communicate(timeout=START_S)
+    except subprocess.TimeoutExpired:
+        web.kill()
+        raise AssertionError("the web process did not stop on SIGTERM: its handler waits on a lock its own "
+                             "thread holds") from None
+    assert web.returncode == 0 and "web UI stopped" in err, err
