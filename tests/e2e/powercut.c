@@ -90,7 +90,15 @@ static void setup(void) {
     ready = 1;
 }
 
-__attribute__((constructor)) static void init(void) { setup(); }
+/* A child forked while another thread holds the lock would wait for it for ever (its close() of
+ * inherited descriptors before exec takes it): the lock is held across fork and released on both sides. */
+static void fork_prepare(void) { pthread_mutex_lock(&lock); }
+static void fork_done(void) { pthread_mutex_unlock(&lock); }
+
+__attribute__((constructor)) static void init(void) {
+    setup();
+    pthread_atfork(fork_prepare, fork_done, fork_done);
+}
 
 /* The absolute path of `path` as seen from `dirfd`, its directory resolved; 0 if outside the root. */
 static int resolve(int dirfd, const char *path, char *out) {
