@@ -84,6 +84,10 @@ def scenario_text(lines: int, agents: int, seed: int) -> str:
                talk=3.0) for i in range(agents)],
         traffic(per_hour=CALLS_PER_HOUR * lines // LINES, keys=["1", "2", "3"], key_delay=0.5, patience=[3.0, 30.0],
                 talk=[1.0, 8.0], speak=[[1.0, 3.0]]),
+        # Callers who hang up in the greeting: calls that end within the first seconds of every start,
+        # so each cut has calls it must not lose.
+        traffic(per_hour=CALLS_PER_HOUR // 5 * lines // LINES, keys=["1"], key_delay=3.0, patience=[0.5, 1.5],
+                talk=[1.0, 2.0]),
     )
 
 
@@ -295,6 +299,10 @@ class Hq:
                 assert self.rows.get(key) == seq, f"{key} at {seq} <= HQ's cursor {self.cursor} was never pulled"
 
 
+class CutAtStart(Exception):
+    """The power cut fell while the box was starting (a chosen write of its start-up)."""
+
+
 class Box:
     """`branchline run --demo` on one state directory, started and cut as a technician or the mains would."""
 
@@ -316,6 +324,7 @@ class Box:
     def start(self, env: dict[str, str] | None = None) -> tuple[float, float]:
         """Start the box; (wall s, CPU s) from process start to the first answered `status`."""
         self.starts += 1
+        self.cutting = "PCUT_CUT_AT" in (env or {})
         log = open(self.root / f"engine-{self.starts}.log", "wb")
         t0 = time.monotonic()
         self.proc = subprocess.Popen(
@@ -333,7 +342,7 @@ class Box:
                 return wall, cpu
             except ControlError:
                 client.close()
-            assert self.proc.poll() is None, f"the box exited at start: {self.log()[-3000:]}"
+            self._check_running()
             assert time.monotonic() - t0 < START_TIMEOUT_S, f"no answer in {START_TIMEOUT_S} s: {self.log()[-3000:]}"
             time.sleep(0.01)
 
@@ -344,8 +353,16 @@ class Box:
             found = self.LISTENING.findall(self.log())
             if len(found) > after:
                 return found[-1], len(found)
-            assert self.proc.poll() is None and time.monotonic() < deadline, f"no web process: {self.log()[-3000:]}"
+            self._check_running()
+            assert time.monotonic() < deadline, f"no web process: {self.log()[-3000:]}"
             time.sleep(0.02)
+
+    def _check_running(self) -> None:
+        if self.proc.poll() is None:
+            return
+        if self.cutting and self.proc.returncode == -signal.SIGKILL:
+            raise CutAtStart(self.starts)
+        raise AssertionError(f"the box exited at start: {self.log()[-3000:]}")
 
     def web_pid(self) -> int:
         kids = [int(c) for task in Path(f"/proc/{self.proc.pid}/task").iterdir()
@@ -424,6 +441,7 @@ class Figures:
     web_cpu: list[float] = field(default_factory=list)
     lost_changes: int = 0
     cut_writes: int = 0
+    cut_at_start: int = 0
 
     def report(self) -> str:
         def spread(xs: list[float]) -> str:
@@ -434,7 +452,8 @@ class Figures:
                     f"max {xs[-1]:.2f} s")
         return (f"rounds {sum(self.kinds.values())} {self.kinds}; losses {self.losses}; "
                 f"acknowledged calls checked {self.acknowledged_calls}, acknowledged web writes checked {self.web_writes} times; "
-                f"power cuts lost {self.lost_changes} unsynced changes ({self.cut_writes} cut at a chosen write)\n"
+                f"power cuts lost {self.lost_changes} unsynced changes ({self.cut_writes} cut at a chosen write, "
+                f"{self.cut_at_start} of them while the box started)\n"
                 f"  restart to answering, wall: {spread(self.answer_wall)}\n"
                 f"  restart to answering, CPU:  {spread(self.answer_cpu)}\n"
                 f"  web process killed to serving again, wall: {spread(self.web_back)}\n"
@@ -490,11 +509,19 @@ def rounds(root: Path, plan: list[str], seed: int, lines: int = LINES, agents: i
             hold_s = rng.uniform(*hold)
             if box.proc is None or box.proc.poll() is not None:
                 # Every start under the power cut's log when the plan has power cuts; it cuts at a chosen
-                # write only in a power round, drawn over about the round's writes, and not before the
-                # first start has made the admin account (the harness's own setup); else at the round's end.
-                cut_at = (rng.randint(1, max(2, int(writes_per_s * hold_s)))
+                # write only in a power round, drawn over about the round's writes (start-up included),
+                # and not before the first start has made the admin account (the harness's own setup);
+                # else at the round's end.
+                # The library counts each process's own writes; the engine makes about half of them.
+                cut_at = (rng.randint(1, max(2, int(writes_per_s / 2 * (hold_s + 2.0))))
                           if kind == "power" and box.starts else None)
-                run.start(powercut.environment(lib, box.state, box.undo_log, cut_at) if lib else {})
+                try:
+                    run.start(powercut.environment(lib, box.state, box.undo_log, cut_at) if lib else {})
+                except CutAtStart:
+                    run.figures.cut_at_start += 1
+                    run.figures.cut_writes += 1
+                    run.power_cut(time.monotonic(), time.monotonic())
+                    continue
             load = WebLoad(run.web, seed * 1000 + i)
             started = time.monotonic()
             while time.monotonic() - started < hold_s and box.proc.poll() is None:
@@ -506,14 +533,10 @@ def rounds(root: Path, plan: list[str], seed: int, lines: int = LINES, agents: i
             cut = time.monotonic()
             run.acked = run.watcher.acknowledged(cut)
             if kind == "power":
-                box.kill_all()
                 load.stop()
                 run.watcher.close()
                 run.figures.cut_writes += time.monotonic() - started < hold_s - 0.05
-                changes = powercut.read_log(box.undo_log)
-                writes_per_s = max(1.0, sum(c.kind == powercut.DATA for c in changes) / max(0.5, cut - started))
-                lost = powercut.roll_back(box.state, box.undo_log, rng.choice(powercut.MODES), rng)
-                run.figures.lost_changes += lost["lost"]
+                writes_per_s = run.power_cut(started, cut) or writes_per_s
             else:
                 box.kill()
                 load.stop()
@@ -555,13 +578,30 @@ class _Run:
             self.web = Web(url)
             self.web.sign_in()
         self.web.url = url
-        self.watcher = CallWatcher(box.state / "control.sock")
+        try:
+            self.watcher = CallWatcher(box.state / "control.sock")
+        except OSError:
+            time.sleep(0.5)
+            box._check_running()     # the power cut fell here: CutAtStart
+            raise
         if box.starts > 1:
             self.figures.answer_wall.append(wall)
             self.figures.answer_cpu.append(cpu)
             check_restart(box, spawned, self.acked, before, self.hq, self.web.acked)
             self.figures.acknowledged_calls += len(self.acked)
             self.figures.web_writes += len(self.web.acked)
+
+    def power_cut(self, started: float, cut: float) -> float | None:
+        """Every process of the box gone at once and the card as a power loss leaves it; the round's
+        writes a second (None for a cut at start), to draw the next cut's write from."""
+        box = self.box
+        box.kill_all()
+        changes = powercut.read_log(box.undo_log)
+        lost = powercut.roll_back(box.state, box.undo_log, self.rng.choice(powercut.MODES), self.rng)
+        self.figures.lost_changes += lost["lost"]
+        if cut - started < 0.5:
+            return None
+        return max(1.0, sum(c.kind == powercut.DATA for c in changes) / (cut - started))
 
     def kill_web(self, load: WebLoad) -> None:
         """SIGKILL to the web process while it writes; the engine must start it again."""

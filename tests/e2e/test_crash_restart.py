@@ -17,7 +17,7 @@ import pytest
 from crash_harness import rounds
 
 # A short hold keeps each round of `make test` to a few seconds of calls.
-SHORT_HOLD = (2.0, 4.0)
+SHORT_HOLD = (3.0, 5.0)
 
 
 def test_engine_kills_under_load_lose_nothing(tmp_path):
