@@ -147,6 +147,7 @@ class Web:
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.cookies))
         self.csrf = ""
         self.acked: list[tuple[str, tuple]] = []
+        self.refused: list[str] = []
         self.tickets: list[str] = []
         self.n = 0
 
@@ -181,7 +182,8 @@ class Web:
         """One write the web process makes; remembered only once answered 2xx."""
         self.n += 1
         tag = f"{os.getpid()}-{self.n}-{rng.randrange(10**9)}"
-        kind = rng.choice(["ticket", "ticket", "note", "customer", "dnc", "user"] if self.tickets else ["ticket"])
+        kind = rng.choice(["ticket", "ticket", "note", "customer", "dnc", "user", "campaign"] if self.tickets
+                          else ["ticket"])
         if kind == "ticket":
             _, reply = self._send("POST", "/api/v1/tickets", {"title": f"cut {tag}", "category": "complaint",
                                                               "priority": "normal", "description": tag})
@@ -200,9 +202,15 @@ class Web:
             number = f"+8615{rng.randrange(10**9):09d}"
             self._send("POST", "/api/v1/dnc", {"numbers": [number], "reason": tag})
             self.acked.append(("dnc", (number,)))
+        elif kind == "campaign":
+            _, reply = self._send("POST", "/api/v1/campaigns", {"name": f"cut {tag}", "queue": "sales", "mode": "preview",
+                                                                "purpose": "sales", "hours": {
+                                                                    "days": [1, 2, 3, 4, 5], "start": "09:00",
+                                                                    "end": "18:00"}})
+            self.acked.append(("campaign", (json.loads(reply)["campaign"]["id"], f"cut {tag}")))
         else:
             name = f"u{self.n}x{rng.randrange(10**6)}"
-            self._send("POST", "/api/v1/users", {"username": name, "roles": ["agent"],
+            self._send("POST", "/api/v1/users", {"username": name, "roles": ["technician"],
                                                  "password": "agent-pass-" + tag})
             self.acked.append(("user", (name,)))
 
@@ -221,6 +229,11 @@ class WebLoad:
         while not self._stop.is_set():
             try:
                 self.web.write_one(self.rng)
+            except urllib.error.HTTPError as exc:
+                # A refusal of a well-formed write is the harness's mistake or the web's, never the cut's.
+                if exc.code < 500:
+                    self.web.refused.append(f"{exc.code} {exc.url}: {exc.read()[:300]!r}")
+                self.failures += 1
             except (OSError, urllib.error.URLError, ValueError, KeyError):
                 self.failures += 1
                 self._stop.wait(0.2)
@@ -248,6 +261,11 @@ def check_web_writes(db, acked: list[tuple[str, tuple]]) -> None:
         elif kind == "dnc":
             assert db.execute("SELECT count(*) FROM dnc_numbers WHERE id = ?", what).fetchone()[0], \
                 f"acknowledged do-not-call number {what} lost"
+        elif kind == "campaign":
+            row = db.execute("SELECT name FROM campaigns WHERE id = ?", [what[0]]).fetchone()
+            assert row is not None and row[0] == what[1], f"acknowledged campaign {what} lost"
+            assert db.execute("SELECT count(*) FROM audit_log WHERE action = 'campaign.create' AND target = ?",
+                              [what[0]]).fetchone()[0], f"campaign {what} created without its audit entry"
         elif kind == "user":
             assert db.execute("SELECT count(*) FROM users WHERE username = ?", what).fetchone()[0], \
                 f"acknowledged user {what} lost"
@@ -553,6 +571,7 @@ def rounds(root: Path, plan: list[str], seed: int, lines: int = LINES, agents: i
         if box.proc is not None and box.proc.poll() is None:
             box.kill_all()
     final_checks(box, run.hq, cut_calls=any(kind != "web" for kind in plan))
+    assert run.web is not None and not run.web.refused, run.web.refused[:5]
     assert all(cpu < ANSWER_S for cpu in run.figures.answer_cpu), run.figures.answer_cpu
     return run.figures
 
