@@ -33,7 +33,6 @@ class WebChild:
     def __init__(self, command: Sequence[str], restart_s: float = RESTART_S):
         self.command = list(command)
         self.restart_s = restart_s
-        self.starts = 0
         self._proc: subprocess.Popen | None = None
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -42,11 +41,6 @@ class WebChild:
     def start(self) -> WebChild:
         self._thread.start()
         return self
-
-    @property
-    def pid(self) -> int | None:
-        with self._lock:
-            return self._proc.pid if self._proc is not None else None
 
     def stop(self) -> None:
         self._stopping.set()
@@ -66,9 +60,7 @@ class WebChild:
             with self._lock:
                 if self._stopping.is_set():
                     return
-                self._proc = subprocess.Popen(self.command)
-                self.starts += 1
-                proc = self._proc
+                self._proc = proc = subprocess.Popen(self.command)
             code = proc.wait()
             if self._stopping.is_set():
                 return
