@@ -547,7 +547,10 @@ def rounds(root: Path, plan: list[str], seed: int, lines: int = LINES, agents: i
                 time.sleep(min(0.5, max(0.0, hold_s - (time.monotonic() - started))))
             if kind == "web":
                 run.kill_web(load)
+                print(f"round {i + 1}/{len(plan)} web: serving again {run.figures.web_back[-1]:.2f} s after the kill",
+                      flush=True)
                 continue
+            print(f"round {i + 1}/{len(plan)} {kind}", flush=True)
             cut = time.monotonic()
             run.acked = run.watcher.acknowledged(cut)
             if kind == "power":
@@ -585,10 +588,12 @@ class _Run:
         self.web: Web | None = None
         self.watcher: CallWatcher | None = None
         self.acked: set[str] = set()
+        self.checked: set[str] = set()
 
     def start(self, env: dict[str, str]) -> None:
         box = self.box
-        before = box.wavs() if box.starts else {}
+        # A recording checked after an earlier restart is closed and filed: it never changes again.
+        before = {name: path for name, path in box.wavs().items() if name not in self.checked} if box.starts else {}
         spawned = time.time()
         box.undo_log.unlink(missing_ok=True)
         wall, cpu = box.start(env)
@@ -607,6 +612,9 @@ class _Run:
             self.figures.answer_wall.append(wall)
             self.figures.answer_cpu.append(cpu)
             check_restart(box, spawned, self.acked, before, self.hq, self.web.acked)
+            self.checked.update(before)
+            print(f"restart {box.starts}: answering after {wall:.2f} s wall, {cpu:.2f} s CPU; "
+                  f"{len(self.acked)} calls ended before the cut checked", flush=True)
             self.figures.acknowledged_calls += len(self.acked)
             self.figures.web_writes += len(self.web.acked)
 

@@ -37,4 +37,4 @@ def test_200_cuts_under_load_lose_nothing(tmp_path):
     # 80 engine kills, 60 web kills and 60 power cuts, in a random order.
     plan = ["engine"] * 80 + ["web"] * 60 + ["power"] * 60
     random.Random(200).shuffle(plan)
-    print(rounds(tmp_path, plan, seed=200, hold=(2.0, 6.0)).report())
+    print(rounds(tmp_path, plan, seed=200, hold=(2.0, 5.0)).report())
