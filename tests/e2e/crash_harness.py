@@ -20,6 +20,7 @@ HQ's cursor is the version HQ holds. The box answers its control socket again wi
 from __future__ import annotations
 
 import hashlib
+import http.client
 import http.cookiejar
 import json
 import os
@@ -234,7 +235,8 @@ class WebLoad:
                 if exc.code < 500:
                     self.web.refused.append(f"{exc.code} {exc.url}: {exc.read()[:300]!r}")
                 self.failures += 1
-            except (OSError, urllib.error.URLError, ValueError, KeyError):
+            except (OSError, urllib.error.URLError, http.client.HTTPException, ValueError, KeyError):
+                # Cut off, the reply's body included (IncompleteRead): not acknowledged.
                 self.failures += 1
                 self._stop.wait(0.2)
 
