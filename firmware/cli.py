@@ -6,12 +6,15 @@ import json
 import logging
 import os
 import signal
-import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from firmware.core import logfiles
 from firmware.store import StoreError
+
+if TYPE_CHECKING:
+    from firmware.tools.web_child import WebChild
 
 DEFAULT_STATE = Path(os.environ.get("BRANCHLINE_STATE", "var"))
 log = logging.getLogger("branchline")
@@ -40,7 +43,7 @@ def _web_command(state: Path, host: str, port: int, parent: int | None = None,
     return cmd if parent is None else [*cmd, "--parent", str(parent)]
 
 
-def _serve(engine, web: subprocess.Popen | None) -> int:
+def _serve(engine, web: WebChild | None) -> int:
     from firmware.core.sdnotify import Watchdog
 
     def stop(signum, frame):
@@ -56,8 +59,7 @@ def _serve(engine, web: subprocess.Popen | None) -> int:
         watchdog.stop()
         engine.close()
         if web is not None:
-            web.terminate()
-            web.wait(10)
+            web.stop()
     return 0
 
 
@@ -66,6 +68,7 @@ def cmd_run(args) -> int:
     from firmware.config.box import StatePaths, load_site, open_engine
     from firmware.core import scratch
     from firmware.tools.scenario import DEMO_SCENARIO, ScenarioRun, load_scenario
+    from firmware.tools.web_child import WebChild
 
     state = Path(args.state)
     paths = StatePaths(state)
@@ -88,10 +91,9 @@ def cmd_run(args) -> int:
     if not args.no_web:
         # Started once the engine has created and migrated the database, so the web process never
         # migrates it itself (that would load sqlite_utils, and numpy with it, into the web process).
-        # Started from the main thread, which lives as long as the engine: the kernel's parent-death
-        # signal follows the thread that forked, not the process.
-        web = subprocess.Popen(_web_command(state, args.host, args.port, parent=os.getpid(),
-                                           https_port=args.https_port))
+        # Started again when it dies, as its systemd unit would be (firmware/tools/web_child.py).
+        web = WebChild(_web_command(state, args.host, args.port, parent=os.getpid(),
+                                    https_port=args.https_port)).start()
         # The web process says where it serves HTTPS, if it does (webui/server.py https_port_for); the
         # engine does not load the web's modules to work it out.
         print(f"branchline: web UI at http://{args.host}:{args.port} "

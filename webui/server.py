@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 # wallboards and consoles on a Pi-class CPU.
 THREADS = 8
 SHUTDOWN_TIMEOUT = 5.0
+# How often the main thread looks for a stop signal or a database file replaced by a restore.
+STOP_POLL_S = 0.2
 BOX_LIMITS = Limits()
 # linux/prctl.h: PR_SET_PDEATHSIG = 1.
 PR_SET_PDEATHSIG = 1
@@ -160,8 +162,13 @@ def serve(state_dir: str | Path, host: str = "127.0.0.1", port: int = 8080, http
     # The reminder rules' customers added to their campaigns each day (webui/care_calls.py).
     reminders = DeliveryThread(Reminders(state / "branchline.db"), name="reminders").start()
     server = make_server(app, host, port)
-    stop = threading.Event()
-    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
+    # The handler only appends to a list, which takes no lock: a handler runs in the main thread
+    # between two of its bytecodes, and one that set a threading.Event there could wait for ever on
+    # the Event's own lock, held by the main thread inside Event.wait (seen: a web process left
+    # serving, deaf to SIGTERM, after its engine was killed).
+    stopping: list[int] = []
+    previous = {sig: signal.signal(sig, lambda signum, _: stopping.append(signum))
+                for sig in (signal.SIGTERM, signal.SIGINT)}
     front = None
     relay: threading.Thread | None = None
     try:
@@ -176,7 +183,8 @@ def serve(state_dir: str | Path, host: str = "127.0.0.1", port: int = 8080, http
         thread.start()
         # The main thread only waits, so the signal handler runs here and never inside a request.
         replaced = False
-        while not stop.wait(1.0) and thread.is_alive():
+        while not stopping and thread.is_alive():
+            time.sleep(STOP_POLL_S)
             # A restore replaces the database file at the engine's start (firmware/store/restore.py);
             # this process's connections would go on with the old one. It exits; its unit starts it again.
             if replaced := _identity(state / "branchline.db") != opened:
@@ -186,7 +194,7 @@ def serve(state_dir: str | Path, host: str = "127.0.0.1", port: int = 8080, http
         if replaced:
             raise WebServerError("the database file was replaced (a restore at the engine's start): "
                                  "exiting so that the next start opens the new one")
-        if not stop.is_set():
+        if not stopping:
             raise RuntimeError("the web server thread ended on its own")
         log.info("web UI stopped")
     finally:

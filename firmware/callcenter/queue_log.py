@@ -31,7 +31,9 @@ def format_line(epoch: float, callid: str, queue: str, agent: str, event: str, *
 
 def parse_line(line: str) -> tuple[int, str, str, str, str, list[str]] | None:
     """(epoch, callid, queue, agent, event, data) of a journal line; None for a line cut short."""
-    fields = line.rstrip("\n").split("|")
+    # The journal is not synced line by line: a power cut may keep a later block and lose an earlier
+    # one, which reads back as zeros (NUL) in front of the next whole line. No line holds a NUL.
+    fields = line.rstrip("\n").lstrip("\x00").split("|")
     if len(fields) < 5 or not fields[0].isdigit():
         return None
     return int(fields[0]), fields[1], fields[2], fields[3], fields[4], fields[5:]

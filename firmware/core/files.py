@@ -29,6 +29,22 @@ def fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+def make_dirs(directory: Path) -> None:
+    """Create `directory` and any parent missing, each new entry made durable (its parent fsync'd):
+    a file made durable in a directory that a power cut takes away is lost all the same (POSIX
+    mkdir(2) changes only the parent directory, which must be synced like a rename's)."""
+    missing = []
+    while not directory.is_dir():
+        missing.append(directory)
+        directory = directory.parent
+    for new in reversed(missing):
+        try:
+            new.mkdir()
+        except FileExistsError:
+            pass
+        fsync_dir(new.parent)
+
+
 def write_atomic(path: str | Path, data: bytes, keep_previous: bool = True) -> None:
     """Replace `path` with `data`: temp file in the same directory, fsync, rename over, fsync the
     directory. With `keep_previous`, the file it replaces becomes `<name>.prev` (a hard link, so
@@ -36,7 +52,7 @@ def write_atomic(path: str | Path, data: bytes, keep_previous: bool = True) -> N
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_dirs(path.parent)
         with open(tmp, "xb") as f:
             f.write(data)
             f.flush()

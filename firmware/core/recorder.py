@@ -20,6 +20,7 @@ import numpy as np
 from drivers.channel import RATE
 
 from firmware.core import peaks
+from firmware.core.files import fsync_dir, make_dirs
 from firmware.core.handoff import Handoff
 from firmware.core.heartbeat import Heartbeat
 
@@ -62,9 +63,13 @@ def repair(path: Path, channels: int = 2) -> bool:
     data = (size - _HEADER) // block * block
     with open(path, "r+b") as f:
         head = f.read(_HEADER)
-        if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        # A header of zeros: a power cut kept the audio written after it and not the header itself,
+        # written first but not yet synced (a card writes back blocks in any order). Only our
+        # recorder writes here, so it is ours to write again.
+        lost = head == bytes(_HEADER)
+        if not lost and (head[:4] != b"RIFF" or head[8:12] != b"WAVE"):
             return False
-        if struct.unpack("<I", head[40:44])[0] == data and size == _HEADER + data:
+        if not lost and struct.unpack("<I", head[40:44])[0] == data and size == _HEADER + data:
             return False
         f.truncate(_HEADER + data)
         f.seek(0)
@@ -136,10 +141,13 @@ class Finished:
 
 class _Open:
     def __init__(self, path: Path, channels: int):
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_dirs(path.parent)
         self.path, self.channels = path, channels
         self.f = open(path, "wb")
         self.f.write(wav_header(0, channels))
+        # The new file's name is durable only once its directory is synced (POSIX open(2) with
+        # O_CREAT): without it a power cut could take a recording whose row is already committed.
+        fsync_dir(path.parent)
         self.data = 0
         self.sha = hashlib.sha256()
         self.synced = self.data

@@ -1,6 +1,7 @@
 """`branchline run` as processes: its web process ends with the engine, even when the engine is killed
-with SIGKILL, so the next start can serve on the same port; `branchline web` on its own (the systemd
-unit) outlives whatever started it."""
+with SIGKILL, so the next start can serve on the same port; a web process that dies is started again,
+as its systemd unit restarts it; `branchline web` on its own (the systemd unit) outlives whatever
+started it."""
 import os
 import queue
 import re
@@ -8,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import textwrap
 import threading
 import time
 import urllib.error
@@ -147,6 +149,26 @@ def test_the_web_process_dies_with_a_killed_engine_and_the_next_start_serves_on_
         stop(again.popen.pid, web2)
 
 
+def test_a_killed_web_process_is_started_again_on_its_port_and_the_engine_keeps_running(tmp_path):
+    port = free_port()
+    box, web, url = run_box(tmp_path / "state", port)
+    web2 = web
+    try:
+        assert serves(url)
+        os.kill(web, signal.SIGKILL)
+        # firmware/tools/web_child.py: started again after 2 s, as the unit's RestartSec=2s.
+        again = box.wait_for(r"web UI listening on (http://127\.0\.0\.1:\d+/)").group(1)
+        assert again == url and serves(url)
+        assert box.popen.poll() is None
+        [web2] = children(box.popen.pid)
+        assert web2 != web
+        box.popen.terminate()
+        assert box.popen.wait(STOP_S) == 0
+        assert wait_gone(web2)
+    finally:
+        stop(box.popen.pid, web, web2)
+
+
 def test_the_web_process_on_its_own_outlives_what_started_it(tmp_path):
     (tmp_path / "state").mkdir()
     log = tmp_path / "web.log"
@@ -182,3 +204,35 @@ def test_a_web_process_whose_engine_died_before_it_could_follow_it_stops(tmp_pat
     assert web.returncode == 1
     assert "the engine (pid 1) that started the web UI is gone" in web.stderr
     assert "listening" not in web.stderr
+
+
+# A stop signal handled while the main thread holds the lock of what it waits on, as it does for an
+# instant at each of its wake-ups: the main thread of this web process sends itself SIGTERM inside the
+# lock of every threading.Event it waits on once it handles SIGTERM, so the handler runs right there.
+RACE = textwrap.dedent("""
+    import os, signal, sys, threading
+    class RacingEvent(threading.Event):
+        def wait(self, timeout=None):
+            if threading.current_thread() is threading.main_thread() and callable(signal.getsignal(signal.SIGTERM)):
+                with self._cond:
+                    os.kill(os.getpid(), signal.SIGTERM)
+                    for _ in range(1000):
+                        pass
+            return super().wait(timeout)
+    threading.Event = RacingEvent
+    from webui.server import main
+    sys.exit(main(sys.argv[1:]))
+""")
+
+
+def test_a_stop_signal_that_lands_while_the_web_process_waits_stops_it(tmp_path):
+    (tmp_path / "state").mkdir()
+    web = subprocess.Popen([sys.executable, "-c", RACE, "--state", str(tmp_path / "state"), "--port", "0"],
+                           cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    try:
+        _, err = web.communicate(timeout=START_S)
+    except subprocess.TimeoutExpired:
+        web.kill()
+        raise AssertionError("the web process did not stop on SIGTERM: its handler waits on a lock its own "
+                             "thread holds") from None
+    assert web.returncode == 0 and "web UI stopped" in err, err

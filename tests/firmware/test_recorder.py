@@ -36,6 +36,23 @@ def test_repair_keeps_whole_frames_after_a_crash(tmp_path):
     assert not repair(path)
 
 
+def test_repair_restores_a_header_a_power_cut_left_as_zeros(tmp_path):
+    # The file's audio reached the card and its header, written first but not yet synced, did not: a
+    # card writing back out of order leaves those bytes as zeros. Only the recorder writes here, so
+    # the header is ours to write again, and the audio before the cut plays.
+    path = tmp_path / "cut.wav"
+    path.write_bytes(bytes(44) + b"\x01\x00\x02\x00" * 8000)
+    assert repair(path)
+    with wave.open(str(path)) as w:
+        assert w.getnframes() == 8000 and w.getnchannels() == 2
+        assert w.readframes(1) == b"\x01\x00\x02\x00"
+    mono = tmp_path / "message.wav"
+    mono.write_bytes(bytes(44) + b"\x01\x00" * 8000)
+    assert repair(mono, channels=1)
+    with wave.open(str(mono)) as w:
+        assert w.getnframes() == 8000 and w.getnchannels() == 1
+
+
 def test_repair_ignores_files_that_are_not_wav(tmp_path):
     path = tmp_path / "x.wav"
     path.write_bytes(b"not a wav file at all, but long enough to have a header" * 2)

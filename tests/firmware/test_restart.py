@@ -220,6 +220,28 @@ def test_the_journal_agrees_with_the_records_after_a_crash(tmp_path, crash):
     _close(restarted)
 
 
+def test_a_journal_line_after_a_block_a_power_cut_left_as_zeros_still_settles_its_call(tmp_path, crash):
+    # The journal is written at once and not synced: a power cut may keep a later block of it and lose
+    # an earlier one, which then reads as zeros, and the line after it starts with them.
+    path = _scenario(tmp_path)
+    state = tmp_path / "state"
+    crash(path, state, 40.0, SCENARIO_EPOCH)
+    db = open_readonly(state / "branchline.db")
+    talking = [r["id"] for r in db["calls"].rows_where("disposition IS NULL AND connected_at IS NOT NULL",
+                                                        order_by="arrived_at")]
+    db.conn.close()
+    journal = sorted((state / "queue_log").glob("queue_log-*.log"))[-1]
+    ended_at = int(SCENARIO_EPOCH + 41.0)
+    with open(journal, "ab") as f:
+        f.write(bytes(300) + f"{ended_at}|{talking[0]}|sales|1001|COMPLETECALLER|3|37|1\n".encode())
+
+    restarted = _restart(path, state, SCENARIO_EPOCH + 3600.0)
+    db = open_readonly(state / "branchline.db")
+    settled = db["calls"].get(talking[0])
+    assert (settled["disposition"], settled["hangup_by"], settled["ended_at"]) == ("answered", "caller", ended_at)
+    _close(restarted)
+
+
 @pytest.mark.parametrize("written", [b"", wav_header(0)[:20]])
 def test_a_recording_killed_before_its_first_sync_is_kept_as_an_empty_one(tmp_path, written, crash):
     path = _scenario(tmp_path)
