@@ -8,8 +8,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Debian packages: ALSA headers for pyalsaaudio, Chromium for the web tests, espeak-ng and
 # alsa-utils for real speech in the DSP talk-off tests, postgresql for the HQ collector's
-# PostgreSQL test (the test starts its own server in a temporary directory).
-APT_PKGS := libasound2-dev chromium chromium-driver espeak-ng alsa-utils postgresql openssl
+# PostgreSQL test (the test starts its own server in a temporary directory), openssl for the web
+# process's first certificate, gcc for the power-cut shim the crash tests load (tests/e2e/powercut.c).
+APT_PKGS := libasound2-dev chromium chromium-driver espeak-ng alsa-utils postgresql openssl gcc libc6-dev
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 STATE ?= var
 

@@ -68,14 +68,22 @@ class _OpenCall:
     ending: tuple[Disposition, str, float] | None = None   # from the journal: disposition, by, when
 
 
-def recover(conn: sqlite3.Connection, recordings: Path, journal: Journal, now: float) -> Recovered:
-    """Close open calls, file orphaned recordings and messages, mark the restart in the journal."""
+def unfiled_recordings(conn: sqlite3.Connection, recordings: Path) -> list[Path]:
+    """The recordings and messages on the card without a row: those a crash cut (repaired, then filed)."""
+    try:
+        filed = {row[0] for row in conn.execute("SELECT path FROM recordings UNION SELECT path FROM voicemails")}
+    except sqlite3.Error as exc:
+        raise RecoveryError(f"recovery after a crash: {exc}") from exc
+    return [p for p in sorted(recordings.rglob("*.wav")) if str(p.relative_to(recordings)) not in filed]
+
+
+def recover(conn: sqlite3.Connection, recordings: Path, journal: Journal, now: float,
+            orphans: list[Path]) -> Recovered:
+    """Close open calls, file `orphans` (unfiled_recordings, repaired), mark the restart in the journal."""
     done = Recovered()
     calls = _open_calls(conn)
     if calls:
         _journal_endings(journal, calls)
-    known = {row[0] for row in conn.execute("SELECT path FROM recordings UNION SELECT path FROM voicemails")}
-    orphans = [p for p in sorted(recordings.rglob("*.wav")) if str(p.relative_to(recordings)) not in known]
     # Hash the files before taking the write lock: the writer of another process never waits on it.
     facts = {p: describe(p) for p in orphans}
     try:

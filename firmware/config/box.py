@@ -21,7 +21,8 @@ from firmware.core.prompts import PromptSet
 from firmware.core.recorder import Recorder
 from firmware.callcenter.schedules import schedule_problems
 from firmware.callcenter.campaign_reader import ContactReader, preparers as campaign_preparers
-from firmware.callcenter.recovery import RecoveryError, pending_callbacks, recover, recover_campaigns
+from firmware.callcenter.recovery import (RecoveryError, pending_callbacks, recover, recover_campaigns,
+                                         unfiled_recordings)
 from firmware.config.loadtest import LoadTest
 from firmware.config.site import BOARD_DIR, ConfigError, SiteConfig, ensure_config, read_site
 from firmware.config.site_reload import SiteReloader, flow_problem, queue_problems
@@ -71,12 +72,13 @@ def open_engine(paths: StatePaths, board: Board, site: SiteConfig, clock: str = 
     store = StoreWriter(paths.db)
     boot = next_boot(store.db.conn)
     recorder = Recorder(paths.recordings)
-    for path in recorder.repair_all():
-        log.warning("recording %s was left open by a crash and has been repaired", path)
     journal = Journal(paths.queue_log, "queue_log")
     # Before the writer, the recorder and the journal start: nothing of this boot is mixed in.
     try:
-        recover(store.db.conn, paths.recordings, journal, time.time() if epoch is None else epoch)
+        unfiled = unfiled_recordings(store.db.conn, paths.recordings)
+        for path in recorder.repair_all(unfiled):
+            log.warning("recording %s was left open by a crash and has been repaired", path)
+        recover(store.db.conn, paths.recordings, journal, time.time() if epoch is None else epoch, unfiled)
     except RecoveryError as exc:
         # The box answers calls regardless; the next start tries again.
         log.error("%s: the calls and recordings a crash left stay as they are for now", exc)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from firmware.tools import scenario as scenario_module
+from firmware.core import recorder as recorder_module
 from firmware.core.recorder import wav_header
 from firmware.tools.scenario import SCENARIO_EPOCH, ScenarioRun, load_scenario, run_scenario
 from firmware.callcenter.settings import SiteConfig
@@ -261,3 +262,23 @@ def test_a_recording_killed_before_its_first_sync_is_kept_as_an_empty_one(tmp_pa
         assert (w.getnchannels(), w.getnframes()) == (2, 0)
     assert (row["duration"], row["size"]) == (0.0, 44)
     _close(restarted)
+
+
+def test_a_start_opens_only_the_recordings_a_crash_left_without_a_row(tmp_path, crash, mocker):
+    # A filed recording was closed whole before its row was written: a start that opened every file
+    # on the card would take longer with every day of recordings kept (docs/architecture.md §26).
+    path = _scenario(tmp_path)
+    state = tmp_path / "state"
+    crash(path, state, 40.0, SCENARIO_EPOCH)
+    repair = mocker.spy(recorder_module, "repair")
+    _close(_restart(path, state, SCENARIO_EPOCH + 3600.0))
+    cut = {Path(c.args[0]).name for c in repair.call_args_list}
+    assert len(cut) == 3
+    repair.reset_mock()
+    db = open_readonly(state / "branchline.db")
+    filed = {r["path"] for r in db["recordings"].rows} | {r["path"] for r in db["voicemails"].rows}
+    db.conn.close()
+    assert set(_wavs(state)) == filed and len(filed) == 3
+
+    _close(_restart(path, state, SCENARIO_EPOCH + 7200.0))
+    assert repair.call_count == 0
