@@ -16,7 +16,7 @@ STATE ?= var
 
 # `make install BOARD=<profile>` puts the box on a Pi: code under PREFIX, systemd units, udev rules,
 # ALSA names, the journal's limits, the service user, and the code's bytecode compiled (the services run with
-# the code read-only: docs/architecture.md §31). With DESTDIR it only stages the files (a package build, a test): the
+# the code read-only: docs/architecture.md §30). With DESTDIR it only stages the files (a package build, a test): the
 # venv, the user and the reloads are left to the target's first boot or its package scripts.
 BOARD ?= usb-modems
 PREFIX ?= /opt/branchline
@@ -77,7 +77,7 @@ bench: deps
 	$(BIN)/branchline bench
 
 # About two hours: 24 simulated hours of mixed traffic in fast time, then an hour on 120 busy lines in
-# real time, each sampled as it goes and judged at the end (docs/architecture.md §30).
+# real time, each sampled as it goes and judged at the end (docs/architecture.md §29).
 soak: deps
 	$(BIN)/branchline soak day
 	$(BIN)/branchline soak lines

@@ -72,7 +72,7 @@ def cmd_run(args) -> int:
 
     state = Path(args.state)
     paths = StatePaths(state)
-    # Before any database is opened (SQLite takes its scratch directory once): docs/architecture.md §31.
+    # Before any database is opened (SQLite takes its scratch directory once): docs/architecture.md §30.
     scratch.use(state)
     _apply_restore(state)
     if args.demo:

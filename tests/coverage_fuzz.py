@@ -1,5 +1,5 @@
 """Coverage-guided fuzzing (atheris, libFuzzer) of the byte-level parsers: the modem's DLE stream and
-result lines, SMS PDUs, caller ID messages and the sync API's Range header (docs/architecture.md §28).
+result lines, SMS PDUs, caller ID messages and the sync API's Range header (docs/architecture.md §27).
 
 Each target states the parser's contract, as the hypothesis tests do; atheris mutates inputs toward
 new branches, which finds what a random generator does not (a length byte that points just past the

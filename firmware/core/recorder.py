@@ -198,7 +198,7 @@ class Recorder:
         """Repair those of `unfiled` a crash left inconsistent (run before `start`); the repaired ones.
 
         Only recordings without a row can need it: a row is written after its file was closed whole and
-        synced (docs/architecture.md §26). A start so opens the few a crash left, not every file kept on
+        synced (docs/architecture.md §25). A start so opens the few a crash left, not every file kept on
         the card (about 0.1 ms each: a second at 14,000, many at 90 days of a busy branch's calls)."""
         # Messages are mono (firmware/callcenter/voicemail.py), calls stereo: what a file too short to say is.
         return [p for p in unfiled

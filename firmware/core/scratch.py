@@ -1,6 +1,6 @@
 """The box's scratch directory, <state>/tmp: every temporary file of the engine, the web process and the
 programs they start goes there, so that on the image, whose `/` is read-only and whose /tmp may be
-memory, nothing is written outside the state directory (docs/architecture.md §31)."""
+memory, nothing is written outside the state directory (docs/architecture.md §30)."""
 from __future__ import annotations
 
 import os

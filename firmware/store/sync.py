@@ -412,7 +412,7 @@ def _make_room(conn: sqlite3.Connection, root: Path, keep_free: int, free: Calla
                report: RetentionReport) -> None:
     """The oldest acknowledged files first, one at a time, until `keep_free` bytes are free, so no more goes
     than the room needs: at 2,000 calls a day the recordings take about 10 GB a day (docs/architecture.md
-    §31), so a 32 GB card would be full long before any age limit; HQ holds every file deleted here."""
+    §30), so a 32 GB card would be full long before any age limit; HQ holds every file deleted here."""
     assert report.acked is not None
     while free() < keep_free:
         oldest = [(row[0], table) for table in FILE_TABLES

@@ -1,6 +1,6 @@
 """`make bench` (and `python -m firmware.tools.bench_writes`): what the box writes to its SD card for a
 day of traffic, per call and per day, by what writes it, and what that means for the card's life
-(docs/architecture.md §31).
+(docs/architecture.md §30).
 
 The day (tests/scenarios/day_2000.toml: about 2,000 calls in 8 hours on 30 lines; `--hours` runs its
 first hours) runs on the simulated board in fast time. What is written once and only appended (the

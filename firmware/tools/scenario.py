@@ -425,7 +425,7 @@ class ScenarioRun:
                  epoch: float | None = None, virtual_lines: bool = False, report: bool = True):
         """`virtual_lines`: the board reserves the load test's virtual lines (the demo; load-test tests).
         `report=False`: keep nothing of a caller once their call is over (no report at the end), so that
-        a long run's memory is the box's alone (the soak, docs/architecture.md §30); a caller is then
+        a long run's memory is the box's alone (the soak, docs/architecture.md §29); a caller is then
         reachable at their number only while their call lasts, which suits flows offering no callback."""
         self.scn = scn
         self.keeps = report

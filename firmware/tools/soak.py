@@ -1,5 +1,5 @@
 """`branchline soak day|lines`: the box's two processes run for a long while under mixed traffic, sampled as
-they go; verdicts at the end (docs/architecture.md §30).
+they go; verdicts at the end (docs/architecture.md §29).
 
 `day`: 24 simulated hours in fast time (board/soak/day.toml). `lines`: an hour in real time on 120 busy
 lines (board/soak/lines.toml). The engine runs a scenario on the simulated board in its own process with

@@ -1,4 +1,4 @@
-"""The soak's samples (docs/architecture.md §30): a row per interval of the engine's simulated time, with
+"""The soak's samples (docs/architecture.md §29): a row per interval of the engine's simulated time, with
 both processes' memory, file descriptors and threads, the interval's tick timing, and the database's
 and its WAL's size, written as CSV while the run goes on."""
 from __future__ import annotations

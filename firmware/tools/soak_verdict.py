@@ -1,4 +1,4 @@
-"""The soak's verdicts, from its samples alone (docs/architecture.md §30): flat, zero overruns, WAL bounded.
+"""The soak's verdicts, from its samples alone (docs/architecture.md §29): flat, zero overruns, WAL bounded.
 
 Flat: the mean of the last quarter of the rows against the mean of the second quarter. The first quarter
 is the warm-up (imports done lazily, caches and SQLite's page cache filling, the lines filling up) and

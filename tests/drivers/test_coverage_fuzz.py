@@ -1,4 +1,4 @@
-"""The coverage-guided fuzz targets (tests/coverage_fuzz.py, docs/architecture.md §28): each holds for
+"""The coverage-guided fuzz targets (tests/coverage_fuzz.py, docs/architecture.md §27): each holds for
 its seeds and the inputs it once found (in `make test`, in-process, without atheris), and each runs
 clean under atheris for a time budget (`make test-slow`; `make fuzz` runs longer)."""
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Fault storms on voice modems (docs/architecture.md §27): the whole box on two emulated modems, the real
+"""Fault storms on voice modems (docs/architecture.md §26): the whole box on two emulated modems, the real
 driver through pyserial on pseudo-terminals, in real time. Line 1 is unplugged and plugged in again
 during calls, or its serial port carries garbage and half lines; line 2 carries one long call to an
 agent all the while, and its audio both ways is measured: only line 1's calls may suffer."""

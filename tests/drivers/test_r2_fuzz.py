@@ -1,5 +1,5 @@
 """MFC-R2 (drivers/r2.py) fed any sequence of line signals, register tones, silences and call requests
-(docs/architecture.md §28): whatever the far end sends, in any order and at any time, the circuit is
+(docs/architecture.md §27): whatever the far end sends, in any order and at any time, the circuit is
 in one of its states, reports only the events its contract names, sends only the variant's line
 signals, and once both ends clear it is idle again within the variant's timers: a confused or hostile
 exchange costs one call, never the circuit."""

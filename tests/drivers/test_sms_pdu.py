@@ -119,7 +119,7 @@ def test_septet_packing_round_trips_with_any_fill(septets, fill):
     assert sms_pdu.unpack_septets(sms_pdu.pack_septets(septets, fill), len(septets), fill) == septets
 
 
-# --- fuzzing (docs/architecture.md §28): a PDU comes off a serial line from a modem and a network ----
+# --- fuzzing (docs/architecture.md §27): a PDU comes off a serial line from a modem and a network ----
 # A concatenation element whose header is cut short (a DELIVER of 160 octets whose UDH claims 3 octets
 # of reference, count and part number, and carries 2), found by tests/coverage_fuzz.py.
 SHORT_UDH = "00440B813108108300F0000062101000000000A0050003AB02"

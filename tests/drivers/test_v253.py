@@ -281,7 +281,7 @@ def test_audio_and_events_interleaved_round_trip(items, chunk):
     assert rest == b"\r\nOK\r\n"
 
 
-# --- fuzzing (docs/architecture.md §28): a serial line delivers noise and half lines too ------------
+# --- fuzzing (docs/architecture.md §27): a serial line delivers noise and half lines too ------------
 LINE_TEXT = st.one_of(st.text(max_size=80),
                       st.sampled_from(["OK", "RING", "RING3", "NMBR = ", "+CLIP: \"", "DRON=", "CALLER NUMBER:"])
                       .flatmap(lambda head: st.text(max_size=40).map(lambda tail: head + tail)))

@@ -427,7 +427,7 @@ def test_the_discriminator_reads_the_frequency_a_filter_and_hilbert_reference_re
     assert np.abs(callerid._discriminate(x)[inner] - ref[inner]).max() < 1.0
 
 
-# --- fuzzing the DTMF message parser (docs/architecture.md §28) ---------------------------------------
+# --- fuzzing the DTMF message parser (docs/architecture.md §27) ---------------------------------------
 DIGITS = st.text("0123456789", min_size=1, max_size=20)
 
 

@@ -1,4 +1,4 @@
-"""The box's own TOML files fuzzed (docs/architecture.md §28): board profiles, site settings, flows,
+"""The box's own TOML files fuzzed (docs/architecture.md §27): board profiles, site settings, flows,
 scenarios, tone plans and R2 variants. Each stock file reads as its value; any change to it (a value of
 another type or out of range, a key dropped or unknown, the file cut short, text that is not TOML) is
 the value or the reader's own error naming the file, never another exception (STYLE: configuration

@@ -1,4 +1,4 @@
-"""Fault storms on E1 spans (docs/architecture.md §27): the box on two simulated spans in fast time. Span 1
+"""Fault storms on E1 spans (docs/architecture.md §26): the box on two simulated spans in fast time. Span 1
 has its line alarms toggled while calls are up, or its PCM overruns and underruns again and again; span
 2 carries one call to an agent all the while, and its audio is measured: only span 1 may suffer."""
 import logging

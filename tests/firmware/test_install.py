@@ -102,7 +102,7 @@ def test_every_service_runs_with_a_read_only_root_but_its_state_directory(tmp_pa
     dest = staged(tmp_path)
     for name in ("branchline-engine", "branchline-web", "branchline-retention"):
         unit = settings((dest / f"etc/systemd/system/{name}.service").read_text())
-        # docs/architecture.md §31: everything read-only (systemd.exec(5) ProtectSystem=strict) but the
+        # docs/architecture.md §30: everything read-only (systemd.exec(5) ProtectSystem=strict) but the
         # state directory, no /tmp shared with others, no way to gain privileges, no bytecode written.
         assert unit["ProtectSystem"] == ["strict"] and unit["StateDirectory"] == ["branchline"], name
         assert "--state /var/lib/branchline" in unit["ExecStart"][0], name

@@ -1,4 +1,4 @@
-"""The box runs with `/` read-only and only its state directory writable (docs/architecture.md §31):
+"""The box runs with `/` read-only and only its state directory writable (docs/architecture.md §30):
 `branchline run --demo`, engine and web, with calls and recordings, a ticket, a report's workbook and a
 backup, writes nothing anywhere else. Shown twice: in a mount namespace whose root is remounted
 read-only (where the machine lets a test make one), and everywhere with an audit hook that records

@@ -266,7 +266,7 @@ def test_a_recording_killed_before_its_first_sync_is_kept_as_an_empty_one(tmp_pa
 
 def test_a_start_opens_only_the_recordings_a_crash_left_without_a_row(tmp_path, crash, mocker):
     # A filed recording was closed whole before its row was written: a start that opened every file
-    # on the card would take longer with every day of recordings kept (docs/architecture.md §26).
+    # on the card would take longer with every day of recordings kept (docs/architecture.md §25).
     path = _scenario(tmp_path)
     state = tmp_path / "state"
     crash(path, state, 40.0, SCENARIO_EPOCH)

@@ -1,6 +1,6 @@
 """The scratch directory <state>/tmp takes every temporary file of a box process: Python's, SQLite's (even
 though the library started before the process knew its state directory) and its children's; what a
-killed process left there long ago goes at the next start (docs/architecture.md §31)."""
+killed process left there long ago goes at the next start (docs/architecture.md §30)."""
 import json
 import os
 import subprocess

@@ -1,4 +1,4 @@
-"""The soak (docs/architecture.md §30): its samples are what the engine and the files show, and its verdicts
+"""The soak (docs/architecture.md §29): its samples are what the engine and the files show, and its verdicts
 tell a flat run from a leaking or growing one. The 24-hour and the 120-line runs are `branchline soak day`
 and `branchline soak lines`; the end-to-end run here is a short one, in `make test-slow`."""
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""CSV imports fuzzed (docs/architecture.md §28): a customer book or a campaign's contact list is a file
+"""CSV imports fuzzed (docs/architecture.md §27): a customer book or a campaign's contact list is a file
 from anywhere (Excel on Windows or a Mac, another system's dump, a hostile upload). Any file is rows or
 one clear refusal (400 with `error`), never a 500; what the box exports imports back as it was, quotes,
 commas, line ends, Chinese and cells Excel would take for formulas included."""

@@ -1,4 +1,4 @@
-"""The sync API's untrusted input fuzzed (docs/architecture.md §28): a cursor, a page size or a Range
+"""The sync API's untrusted input fuzzed (docs/architecture.md §27): a cursor, a page size or a Range
 header from a client is any text. Each is its value or the module's own refusal, never another
 exception; a cursor the box handed out reads back as itself; a page never holds a change at or below
 the cursor asked from; a byte range served lies inside the file (RFC 9110 §14)."""
