@@ -1,13 +1,41 @@
-"""Fixtures shared by every test package: a real headless Chromium driven through selenium."""
+"""Fixtures shared by every test package: a real headless Chromium driven through selenium, and the
+process's temporary-file settings put back after every test."""
 from __future__ import annotations
 
 import os
+import sqlite3
+import tempfile
 from pathlib import Path
 
 import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
+
+
+SCRATCH_VARIABLES = ("TMPDIR", "SQLITE_TMPDIR")
+
+
+@pytest.fixture(autouse=True)
+def scratch_as_found():
+    """A test that runs `branchline run` or the web server in this process also gets their scratch
+    directory (firmware/core/scratch.py): settings of the whole process that would send every later
+    test's temporary files (Chromium's profile, PostgreSQL's data, SQLite's sorts) to a directory
+    removed with that test's own."""
+    before = {name: os.environ.get(name) for name in SCRATCH_VARIABLES}, tempfile.tempdir
+    yield
+    if ({name: os.environ.get(name) for name in SCRATCH_VARIABLES}, tempfile.tempdir) == before:
+        return
+    for name, value in before[0].items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    tempfile.tempdir = before[1]
+    # An empty name puts SQLite's own choice back (sqlite.org/pragma.html#pragma_temp_store_directory).
+    with sqlite3.connect(":memory:") as conn:
+        conn.execute("PRAGMA temp_store_directory = ''")
+    conn.close()
 
 
 def _in_ci() -> bool:

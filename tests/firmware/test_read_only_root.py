@@ -7,6 +7,7 @@ import http.cookiejar
 import json
 import os
 import re
+import secrets
 import shutil
 import signal
 import subprocess
@@ -22,7 +23,8 @@ import pytest
 from test_cli_run import START_S, STOP_S, Proc, children, running, stop
 
 ROOT = Path(__file__).resolve().parents[2]
-PASSWORD = "Rooftop-Lantern-4417"
+# Made at each run: the repository holds no password (tests/test_no_secrets.py).
+PASSWORD = secrets.token_urlsafe(12)
 # The hook is the first thing each Python process of the box runs (sitecustomize), so it sees every
 # open, rename, mkdir and Unix socket bind of the engine, its web process and their children.
 HOOK = textwrap.dedent("""

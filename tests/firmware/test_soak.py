@@ -4,6 +4,7 @@ and `branchline soak lines`; the end-to-end run here is a short one, in `make te
 from __future__ import annotations
 
 import dataclasses
+import mmap
 import sqlite3
 from pathlib import Path
 
@@ -117,14 +118,18 @@ def _checkpoint(db: Path) -> None:
 def _sampled(tmp_path: Path, rows: int, leak_mb: float = 0.0) -> list[dict]:
     """The demo's traffic in fast time, sampled every simulated minute, its WAL checkpointed whole at 150 s
     (the demo's few calls would take longer to fill SQLite's 1000 pages); with `leak_mb`, the engine's
-    process keeps that much more memory every simulated 10 s, touched so that it is resident."""
+    process keeps that much more memory every simulated 10 s, touched so that it is resident: fresh pages
+    of their own (mmap), not the heap, whose blocks a long-lived test process may already hold resident."""
     run = _demo(tmp_path, 60.0 * rows)
     engine = run.engine
     engine.later(150.0, _checkpoint, run.paths.db)
-    kept: list[bytearray] = []
+    kept: list[mmap.mmap] = []
 
     def leak() -> None:
-        kept.append(bytearray(b"x" * int(leak_mb * 1e6)))
+        size = int(leak_mb * 1e6)
+        block = mmap.mmap(-1, size)
+        block.write(b"x" * size)
+        kept.append(block)
         engine.later(10.0, leak)
     if leak_mb:
         engine.later(10.0, leak)
