@@ -25,6 +25,8 @@ READ_S = 2.0
 # Woken at each attempt's end, the reader still reads at most this often: a busy campaign's calls
 # ending together cost one read, not one each.
 MIN_READ_S = 0.2
+# Ids a statement binds at once: SQLite before 3.32 allows 999 (sqlite.org/limits.html #9).
+CONFIRM_CHUNK = 500
 
 
 class CampaignReadError(Exception):
@@ -57,6 +59,8 @@ class Batch:
     due: dict[str, list[Contact]] = field(default_factory=dict)
     dnc: frozenset[str] = frozenset()
     counts: dict[str, dict] = field(default_factory=dict)
+    # The contacts the loop asked to confirm (`confirm`): their updated_at in this read, None if gone.
+    confirmed: dict[str, float | None] = field(default_factory=dict)
 
 
 def read_campaign(db_path: str | Path, campaign_id: str) -> dict:
@@ -102,6 +106,7 @@ class ContactReader:
     def __init__(self, db_path: str | Path, clock=time.time):
         self.db_path, self.clock = Path(db_path), clock
         self._wanted: frozenset[str] = frozenset()
+        self._confirm: frozenset[str] = frozenset()
         self._latest: Batch | None = None
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -112,12 +117,16 @@ class ContactReader:
         self._wanted = campaign_ids
         self._wake.set()
 
+    def confirm(self, contact_ids: frozenset[str]) -> None:
+        """Contacts the loop wrote: the next read says where each row stands (one reference swap)."""
+        self._confirm = contact_ids
+
     def take(self) -> Batch | None:
         batch, self._latest = self._latest, None
         return batch
 
     def read(self) -> Batch:
-        wanted, now = sorted(self._wanted), self.clock()
+        wanted, confirm, now = sorted(self._wanted), sorted(self._confirm), self.clock()
         db = open_readonly(self.db_path)
         try:
             db.conn.execute("BEGIN")    # one snapshot: the contacts, the list and the counts agree
@@ -127,10 +136,15 @@ class ContactReader:
                 [cid, now, BATCH])] for cid in wanted}
             dnc = frozenset(r["id"] for r in db.query("SELECT id FROM dnc_numbers"))
             counts = _counts(db, wanted, now)
+            confirmed: dict[str, float | None] = dict.fromkeys(confirm)
+            for at in range(0, len(confirm), CONFIRM_CHUNK):
+                chunk = confirm[at:at + CONFIRM_CHUNK]
+                confirmed.update((r["id"], r["updated_at"]) for r in db.query(
+                    f"SELECT id, updated_at FROM campaign_contacts WHERE id IN ({','.join('?' * len(chunk))})", chunk))
             db.conn.execute("ROLLBACK")
         finally:
             db.conn.close()
-        return Batch(due, dnc, counts)
+        return Batch(due, dnc, counts, confirmed)
 
     def start(self) -> "ContactReader":
         self._thread = threading.Thread(target=self._follow, name="campaign-contacts", daemon=True)

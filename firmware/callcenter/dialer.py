@@ -60,6 +60,8 @@ class ContactSource(Protocol):
 
     def want(self, campaign_ids: frozenset[str]) -> None: ...
 
+    def confirm(self, contact_ids: frozenset[str]) -> None: ...
+
     def take(self) -> Batch | None: ...
 
 
@@ -139,7 +141,8 @@ class Dialer:
         self.running: dict[str, Running] = {}
         self.by_call: dict[str, Attempt] = {}
         self.dnc: frozenset[str] = frozenset()
-        self.written: dict[str, float] = {}      # contact id -> updated_at this loop last wrote
+        # Contact id -> updated_at this loop last wrote, until a read shows the row has it (`_take`).
+        self.written: dict[str, float] = {}
         self._timer: Timer | None = None
         self._ring_timers: dict[str, Timer] = {}     # agent id -> their preview ring's timeout
         svc.observe(self._observe)
@@ -299,6 +302,13 @@ class Dialer:
 
     def _take(self, batch: Batch) -> None:
         self.dnc = batch.dnc
+        # A row read with this loop's last write of it (or gone) can no longer be read stale: forgotten,
+        # so the map holds only the writes in flight, not every contact of every campaign.
+        for contact_id, at in batch.confirmed.items():
+            if contact_id in self.written and (at is None or at >= self.written[contact_id]):
+                del self.written[contact_id]
+        if self.reader is not None:
+            self.reader.confirm(frozenset(self.written))
         for cid, contacts in batch.due.items():
             run = self.running.get(cid)
             if run is None:
