@@ -1,7 +1,8 @@
 """Fixtures shared by every test package: a real headless Chromium driven through selenium, and the
-process's temporary-file settings put back after every test."""
+process's temporary-file and logging settings put back after every test."""
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import tempfile
@@ -36,6 +37,23 @@ def scratch_as_found():
     with sqlite3.connect(":memory:") as conn:
         conn.execute("PRAGMA temp_store_directory = ''")
     conn.close()
+
+
+@pytest.fixture(autouse=True)
+def logging_as_found():
+    """A test that configures logging in this process (firmware/core/logfiles.py) leaves the root logger
+    writing to that test's captured stderr, closed once it ends: every later record would be a
+    "Logging error" instead of reaching pytest's own capture."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    if root.handlers == handlers and root.level == level:
+        return
+    for handler in root.handlers:
+        if handler not in handlers:
+            handler.close()
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 def _in_ci() -> bool:
