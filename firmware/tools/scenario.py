@@ -477,6 +477,8 @@ class ScenarioRun:
             self.sim.subscriber(p.id, Phone(p.answer_after, p.talk, p.voice_hz, p.answers, p.clear, p.kind))
         for c in self.callers:
             self.engine.later(c.at, self._arrive, c)
+        if not self.keeps:
+            self.engine.later(FORGET_S, self._forget)
         self.action_results: list[dict] = []
         for action in scn.actions:
             self.engine.later(action.at, self._act, action)
@@ -518,12 +520,11 @@ class ScenarioRun:
             self.sim.subscriber(script.number, Phone(script.callback_answer, script.talk, script.voice_hz))
             if not self.keeps:
                 self._reachable.append((caller, script.number))
-                if len(self._reachable) == 1:
-                    self.engine.later(FORGET_S, self._forget)
         self.lines.place_call(caller)
 
     def _forget(self) -> None:
-        """report=False: callers whose call is over leave the simulated network."""
+        """report=False, every FORGET_S: callers whose call is over leave the simulated network and the
+        lines' lists of finished calls."""
         now = self.engine.clock.seconds
         still = []
         for caller, number in self._reachable:
@@ -532,8 +533,8 @@ class ScenarioRun:
             else:
                 still.append((caller, number))
         self._reachable = still
-        if still:
-            self.engine.later(FORGET_S, self._forget)
+        self.lines.let_go()
+        self.engine.later(FORGET_S, self._forget)
 
     def _observe(self, name: str, data: dict) -> None:
         if name == "call:arrived" and self.keeps:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterable
 
 from drivers.channel import Board, ChannelKind, Driver
 from drivers.e1_exchange import SimExchange
@@ -108,6 +108,11 @@ class SimTrunks:
         assert caller.arrived is not None, "asked only of a caller on a line"
         return caller.arrived
 
+    def let_go(self) -> None:
+        """Forget the callers whose call is over (the simulated board lists them for a report)."""
+        self.sim.finished.clear()
+        self.sim.blocked.clear()
+
 
 class ModemTrunks:
     """Callers on emulated voice modems: each line's emulator plays its PSTN side, in real time."""
@@ -148,6 +153,12 @@ class ModemTrunks:
 
     def arrival(self, caller: SimCaller) -> float:
         return self._arrived[id(caller)]
+
+    def let_go(self) -> None:
+        """Forget the callers whose call is over (each emulator lists them for a report)."""
+        for emulator in self.lines.values():
+            emulator.finished.clear()
+        self._arrived = _still_on(self._arrived, (e.caller for e in self.lines.values()))
 
 
 class E1Trunks:
@@ -194,6 +205,20 @@ class E1Trunks:
 
     def arrival(self, caller: SimCaller) -> float:
         return self._arrived[id(caller)]
+
+    def let_go(self) -> None:
+        """Forget the callers whose call is over (each exchange lists them, and every call's outcome)."""
+        for _, _, exchange in self.spans:
+            exchange.finished.clear()
+            exchange.results.clear()
+        self._arrived = _still_on(self._arrived, (call.caller for _, _, exchange in self.spans
+                                                  for call in exchange.calls.values()))
+
+
+def _still_on(arrived: dict[int, float], on_lines: Iterable[SimCaller | None]) -> dict[int, float]:
+    """The arrival times of the callers still on a line, by id()."""
+    on = {id(caller) for caller in on_lines if caller is not None}
+    return {key: at for key, at in arrived.items() if key in on}
 
 
 def trunks_for(board: ScenarioBoard, now: Callable[[], float],

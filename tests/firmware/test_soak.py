@@ -4,12 +4,14 @@ and `branchline soak lines`; the end-to-end run here is a short one, in `make te
 from __future__ import annotations
 
 import dataclasses
+import gc
 import mmap
 import sqlite3
 from pathlib import Path
 
 import pytest
 
+from drivers.sim import SimCaller
 from firmware.core.engine import STATS_TICKS, TickStats
 from firmware.tools.scenario import DEMO_SCENARIO, FORGET_S, ScenarioRun, load_scenario
 from firmware.tools.soak import PROFILES, load_profile, run_soak
@@ -218,8 +220,14 @@ def test_a_run_without_a_report_keeps_no_finished_caller(tmp_path):
     start = set(run.sim.directory)
     engine.run(until=lambda: engine.clock.seconds >= 900.0)
     arrived = [c for c in run.callers if c.at < 900.0]
+    scripts = {id(c) for c in arrived}
+    gc.collect()
+    kept = [o for o in gc.get_objects() if isinstance(o, SimCaller) and id(o.tag) in scripts]
     engine.close()
     assert len(arrived) > 20 and run.sim_callers == [] and run.call_of == {}
+    # Nor does the simulated board, whose lists of finished and blocked callers are for a report too.
+    assert not [c for c in kept if c.ended is not None and 900.0 - c.ended > 2 * FORGET_S]
+    assert len(kept) < len(arrived) / 3
     callers = set(run.sim.directory) - start
     # Left: at most the callers of the last two minutes (on a call, or ended less than FORGET_S ago).
     assert len(callers) <= sum(1 for c in arrived if c.at >= 900.0 - 2 * FORGET_S - max(c.patience, c.talk))
