@@ -30,6 +30,11 @@ SHUTDOWN_TIMEOUT = 5.0
 # How often the main thread looks for a stop signal or a database file replaced by a restore.
 STOP_POLL_S = 0.2
 BOX_LIMITS = Limits()
+# The web process yields the CPU to the engine (setpriority(2): any process may lower its own priority):
+# the engine's tick must finish within 20 ms while a burst of sign-ins (scrypt, webui/auth.py) or a month's
+# report keeps the web process busy; at 10 the scheduler gives it about a tenth of the engine's share when
+# both want the same core (CFS weights 110 against 1024, sched(7)).
+NICE = 10
 # linux/prctl.h: PR_SET_PDEATHSIG = 1.
 PR_SET_PDEATHSIG = 1
 # glibc malloc.h: mallopt(3) parameters.
@@ -236,6 +241,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(exc))
     if not keep_heap_small():
         log.info("no mallopt(3) here: the C library's own heap policy applies")
+    os.nice(NICE)   # before any thread starts: the threads inherit it
     try:
         if args.parent is not None:
             die_with_parent(args.parent)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import selectors
 import shutil
 import signal
@@ -97,6 +98,17 @@ def engine_main(state: Path, scenario: Path, clock: str, seconds: float, interva
         engine.close()
 
 
+# The load's threads stand for browsers and HQ on other machines: on the box's own cores they give way to
+# both of its processes (the web process runs at webui/server.py NICE).
+LOAD_NICE = 15
+
+
+def _elsewhere(fn) -> None:
+    """Run `fn` on this thread at LOAD_NICE (Linux sets a thread's own priority, setpriority(2) NOTES)."""
+    os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), LOAD_NICE)
+    fn()
+
+
 class WebLoad:
     """What the branch's staff and HQ do on the web process meanwhile, at wall-clock rates, each on a thread;
     counts what was done and every failure (an HTTP 5xx, a refused write, a stream the server dropped)."""
@@ -108,7 +120,7 @@ class WebLoad:
         self.counts = {"tickets_closed": 0, "reports": 0, "hq_pulls": 0, "hq_records": 0, "events": 0}
         self.errors: list[str] = []
         self._stop = threading.Event()
-        self._threads = [threading.Thread(target=fn, name=f"soak-{fn.__name__}", daemon=True)
+        self._threads = [threading.Thread(target=_elsewhere, args=(fn,), name=f"soak-{fn.__name__}", daemon=True)
                          for fn in (self._consoles, self._tickets, self._reports, self._hq)]
 
     def start(self) -> None:

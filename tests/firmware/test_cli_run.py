@@ -149,12 +149,19 @@ def test_the_web_process_dies_with_a_killed_engine_and_the_next_start_serves_on_
         stop(again.popen.pid, web2)
 
 
+def nice(pid: int) -> int:
+    """A process's nice value (proc(5): /proc/<pid>/stat field 19)."""
+    return int(Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[16])
+
+
 def test_a_killed_web_process_is_started_again_on_its_port_and_the_engine_keeps_running(tmp_path):
     port = free_port()
     box, web, url = run_box(tmp_path / "state", port)
     web2 = web
     try:
         assert serves(url)
+        # The web process gives way to the engine's tick (webui/server.py NICE).
+        assert nice(web) == min(19, nice(box.popen.pid) + 10)
         os.kill(web, signal.SIGKILL)
         # firmware/tools/web_child.py: started again after 2 s, as the unit's RestartSec=2s.
         again = box.wait_for(r"web UI listening on (http://127\.0\.0\.1:\d+/)").group(1)
