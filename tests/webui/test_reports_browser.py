@@ -14,13 +14,16 @@ CHART_TITLES = ("return [...document.querySelectorAll('canvas[data-chart]')].map
 
 
 def test_the_report_draws_its_charts_and_speaks_chinese(browser, live_server, db_path, staff, password):
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as EC
     from selenium.webdriver.support.ui import Select, WebDriverWait
 
     day.fill(db_path)
     staff("sam", ["supervisor"])
-    wait = WebDriverWait(browser, 10)
+    # Submitting the form loads the report page anew: an element found on the page being left goes stale
+    # under the wait, which then looks again on the new page.
+    wait = WebDriverWait(browser, 10, ignored_exceptions=(StaleElementReferenceException,))
     browser.get(live_server + "/login")
     browser.find_element(By.NAME, "username").send_keys("sam")
     browser.find_element(By.NAME, "password").send_keys(password)
