@@ -60,6 +60,7 @@ class ControlServer:
         # file reading and validation (a flow reload) never run on the loop thread.
         self.prepare: dict[str, Callable[[dict], dict]] = {}
         self._sock: socket.socket | None = None
+        self._acceptor: threading.Thread | None = None
         self._closing = threading.Event()
         self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
         self._encoded: tuple[object, bytes] = (None, b"null")   # the last result sent, encoded
@@ -73,7 +74,8 @@ class ControlServer:
         listener.bind(str(self.path))
         os.chmod(self.path, 0o660)
         listener.listen(16)
-        threading.Thread(target=self._accept, args=(listener,), name="control-accept", daemon=True).start()
+        self._acceptor = threading.Thread(target=self._accept, args=(listener,), name="control-accept", daemon=True)
+        self._acceptor.start()
 
     def _accept(self, listener: socket.socket) -> None:
         while not self._closing.is_set():
@@ -221,7 +223,15 @@ class ControlServer:
     def close(self) -> None:
         self._closing.set()
         if self._sock:
+            # Closing alone leaves the accepting thread blocked in accept(), and each such thread
+            # kept a descriptor number in use; shutting the socket down wakes it.
+            try:
+                self._sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
             self._sock.close()
+        if self._acceptor is not None and self._acceptor is not threading.current_thread():
+            self._acceptor.join(1.0)
         if self.path.exists():
             self.path.unlink()
 

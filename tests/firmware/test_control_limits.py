@@ -137,3 +137,18 @@ def test_a_command_the_loop_never_took_is_withdrawn_when_its_client_is_told_so(t
         assert cmd == "agent.ready" and not fut.set_running_or_notify_cancel()
     finally:
         stalled.close()
+
+
+def test_a_closed_server_leaves_no_thread_behind(tmp_path):
+    """A server closed while its thread waits in accept() ends that thread: an engine started and stopped
+    many times in one process (the tests) otherwise piles up blocked threads, and with them descriptor
+    numbers, until a serial port's number passes the 1023 that select() takes."""
+    def accepting() -> int:
+        return sum(t.name == "control-accept" and t.is_alive() for t in threading.enumerate())
+    before = accepting()
+    for i in range(5):
+        srv = ControlServer(tmp_path / f"control{i}.sock")
+        srv.start()
+        srv.close()
+        assert not srv.path.exists()
+    assert accepting() == before
