@@ -37,7 +37,10 @@ def _web_command(state: Path, host: str, port: int, parent: int | None = None,
                  https_port: int | None = None) -> list[str]:
     # The web process is its own program (docs/architecture.md §1): a crash there never drops a call.
     # With `parent` it ends when that process dies, even by SIGKILL (webui.server.die_with_parent).
-    cmd = [sys.executable, "-m", "webui.server", "--state", str(state), "--host", host, "--port", str(port)]
+    from firmware.tools.web_child import WEB_PYTHON_FLAGS
+
+    cmd = [sys.executable, *WEB_PYTHON_FLAGS, "-m", "webui.server", "--state", str(state), "--host", host,
+           "--port", str(port)]
     if https_port is not None:
         cmd += ["--https-port", str(https_port)]
     return cmd if parent is None else [*cmd, "--parent", str(parent)]

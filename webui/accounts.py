@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import secrets
 import sqlite3
-import threading
 import time
 from pathlib import Path
 
-from firmware.store import connect, write_transaction
+from firmware.store import write_transaction
 
 from .i18n import gettext as _
+from .shared_writer import SharedWriter
 
 ROLES = ("admin", "supervisor", "agent", "technician")
 SESSION_SECRET_KEY = "webui.session_secret"
@@ -49,9 +49,9 @@ class AccountStore:
     """Users and the session secret; one connection shared by the server threads behind a lock."""
 
     def __init__(self, db_path: str | Path, clock=time.time):
-        self.conn = connect(db_path)
+        self.writer = SharedWriter(db_path)  # webui/shared_writer.py: why one
+        self.conn, self._lock = self.writer.conn, self.writer.lock
         self.clock = clock
-        self._lock = threading.Lock()
         self._has_users = False
 
     def session_secret(self) -> bytes:
@@ -207,7 +207,7 @@ class AccountStore:
                                % {"user": old["username"]})
 
     def close(self) -> None:
-        self.conn.close()
+        self.writer.close()
 
 
 def _user(row: tuple) -> dict:

@@ -38,6 +38,7 @@ from .kb import install as install_kb
 from .lines import LINES_ROLES, install as install_lines
 from .loadtest import install as install_loadtest
 from .logs import install as install_logs
+from .media_types import media_type
 from .tools import TOOLS_ROLES, install as install_tools
 from .reports.web import READ_ROLES as REPORT_ROLES, install as install_reports
 from .quality import install as install_quality
@@ -328,7 +329,7 @@ def create_app(db_path: str | Path, control_path: str | Path, *, clock=time.time
     @app.get("/static/<path:path>")
     @always_open
     def static(path):
-        return static_file(path, root=str(STATIC_DIR))
+        return static_file(path, root=str(STATIC_DIR), mimetype=media_type(path))
 
     # --- JSON API ------------------------------------------------------------------------------
     @app.get("/api/v1/status")

@@ -4,14 +4,15 @@ from __future__ import annotations
 import functools
 import inspect
 import json
-import threading
 import time
 import uuid
 from pathlib import Path
 
 from bottle import request
 
-from firmware.store import connect, write_transaction
+from firmware.store import write_transaction
+
+from .shared_writer import SharedWriter
 
 # Bounds one entry: a detail is a summary of a change (fields and values), never a whole file.
 MAX_DETAIL = 8192
@@ -24,9 +25,9 @@ class AuditLog:
     api = 2
 
     def __init__(self, db_path: str | Path, clock=time.time):
-        self.conn = connect(db_path)
+        self.writer = SharedWriter(db_path)  # webui/shared_writer.py: why one
+        self.conn, self._lock = self.writer.conn, self.writer.lock
         self.clock = clock
-        self._lock = threading.Lock()
 
     def record(self, action: str, target: str = "", detail: dict | None = None) -> dict:
         """Log `action` (dotted, e.g. "user.create") on `target` by this request's user and address."""
@@ -54,4 +55,4 @@ class AuditLog:
         return wrapper
 
     def close(self) -> None:
-        self.conn.close()
+        self.writer.close()

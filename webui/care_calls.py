@@ -24,10 +24,11 @@ import time
 import uuid
 from pathlib import Path
 
-from firmware.store import connect, connect_readonly, write_transaction
+from firmware.store import connect_readonly
 from firmware.store.phones import PhoneNumberError, normalize
 
 from .customer_cards import DATE_FIELDS, site_region
+from .shared_writer import SharedWriter
 from .ticket_config import load_ticket_config, ticket_config_path
 from .ticket_store import SCORES, TicketError, TicketStore
 
@@ -115,7 +116,8 @@ class SatisfactionAnswers:
         # A key that is no score is left alone: the ticket waits for the agent's callback.
         for ticket_id, answer in rows:
             score = int(answer)
-            ticket = self.tickets.conn.execute("SELECT version FROM tickets WHERE id = ?", [ticket_id]).fetchone()
+            with self.tickets.writer.lock:
+                ticket = self.tickets.conn.execute("SELECT version FROM tickets WHERE id = ?", [ticket_id]).fetchone()
             try:
                 self.tickets.record_satisfaction(ticket_id, CALLER, score, "",
                                                  "reopen" if score < REOPEN_BELOW else "close", ticket[0])
@@ -137,15 +139,17 @@ class Reminders:
     BATCH = 500
 
     def __init__(self, db_path: str | Path, clock=time.time):
-        self.conn = connect(db_path)
+        self.writer = SharedWriter(db_path)  # webui/shared_writer.py: why one
+        self.conn = self.writer.conn
         self.clock = clock
 
     def pass_once(self) -> bool:
         today = dt.date.fromtimestamp(self.clock())
         added = 0
-        rules = self.conn.execute(
-            "SELECT r.id, r.campaign_id, r.field, r.days_before FROM campaign_rules r JOIN campaigns c"
-            " ON c.id = r.campaign_id WHERE r.enabled AND c.state IN (?, ?, ?)", OPEN_STATES).fetchall()
+        with self.writer.lock:
+            rules = self.conn.execute(
+                "SELECT r.id, r.campaign_id, r.field, r.days_before FROM campaign_rules r JOIN campaigns c"
+                " ON c.id = r.campaign_id WHERE r.enabled AND c.state IN (?, ?, ?)", OPEN_STATES).fetchall()
         for rule_id, campaign_id, field, days_before in rules:
             if field not in DATE_FIELDS:    # the column name goes into the query: only a card's date column
                 continue
@@ -156,7 +160,7 @@ class Reminders:
         """The live, unblocked customers whose `field` falls from today to `until`, not yet added for that
         date by this rule, added as contacts (a do-not-call number as `dnc`); how many."""
         now = self.clock()
-        with write_transaction(self.conn) as conn:
+        with self.writer.transaction() as conn:
             due = conn.execute(
                 f"SELECT c.id, c.name, c.{field}, (SELECT n.number FROM customer_numbers n WHERE n.customer_id = c.id"
                 " ORDER BY n.created_at, n.rowid LIMIT 1) FROM customers c WHERE c.merged_into IS NULL"
@@ -176,4 +180,4 @@ class Reminders:
         return len(rows)
 
     def close(self) -> None:
-        self.conn.close()
+        self.writer.close()

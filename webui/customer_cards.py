@@ -3,17 +3,17 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-import threading
 import time
 import tomllib
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
 
-from firmware.store import connect, write_transaction
+from firmware.store import write_transaction
 from firmware.store.phones import PhoneNumberError, display, is_region, normalize
 
 from .i18n import N_, gettext as _
+from .shared_writer import SharedWriter
 
 # Field limits: a name or company as printed on a business card, an address as a Chinese postal
 # address with building and room is well under 200, notes a few paragraphs of a call's summary.
@@ -327,12 +327,12 @@ class CardWriter:
     """Writes cards and their numbers, each change in one transaction, with the version check."""
 
     def __init__(self, db_path: str | Path, clock=time.time):
-        self.conn = connect(db_path)
+        self.writer = SharedWriter(db_path)  # webui/shared_writer.py: why one
+        self.conn, self._lock = self.writer.conn, self.writer.lock
         self.clock = clock
-        self._lock = threading.Lock()
 
     def close(self) -> None:
-        self.conn.close()
+        self.writer.close()
 
     def _taken(self, numbers: list[str], card_id: str | None) -> None:
         owners = number_owners(self.conn, numbers, card_id)

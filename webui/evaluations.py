@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 import time
 import uuid
 from pathlib import Path
 
-from firmware.store import connect, write_transaction
+from firmware.store import write_transaction
 
 from .i18n import gettext as _
 from .quality_form import MAX_COMMENT, QualityForm, QualityFormError
+from .shared_writer import SharedWriter
 
 EVALUATOR_ROLES = ("admin", "supervisor")
 _COLUMNS = ("id", "recording_id", "call_id", "agent_id", "evaluator", "score", "scores", "comment", "created_at")
@@ -26,9 +26,9 @@ class Evaluations:
     api = 2
 
     def __init__(self, db_path: str | Path, clock=time.time):
-        self.conn = connect(db_path)
+        self.writer = SharedWriter(db_path)  # webui/shared_writer.py: why one
+        self.conn, self._lock = self.writer.conn, self.writer.lock
         self.clock = clock
-        self._lock = threading.Lock()
 
     def apply(self, callback, route):
         return callback
@@ -51,7 +51,7 @@ class Evaluations:
         return _shown(row)
 
     def close(self) -> None:
-        self.conn.close()
+        self.writer.close()
 
 
 def _shown(row: dict) -> dict:

@@ -12,7 +12,10 @@ own (that needs the C API), hence the spaced copy written beside each article by
 from __future__ import annotations
 
 import re
-from html import escape
+
+# bottle's escape, not html.escape: the same five characters, without html's table of 2,231 named
+# entities the web process would otherwise load and keep (docs/architecture.md §1 "Memory").
+from bottle import html_escape as escape
 
 # CJK Unified Ideographs with extension A, compatibility ideographs, kana and Hangul syllables: scripts
 # written without spaces between words (Unicode 15, chapter 18).

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 import time
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
 
-from firmware.store import connect, write_transaction
+from firmware.store import write_transaction
 
 from .i18n import gettext as _
 from .kb_search import SearchError, index_text, match_expression, snippet
+from .shared_writer import SharedWriter
 
 # Bounds of an article (docs/requirements.md R22): a title fits a list line; a body is a procedure or a
 # policy, not a manual (100,000 characters is some 50 printed pages), and a search hit or a page shows it whole.
@@ -167,10 +167,9 @@ class KbStore:
     api = 2
 
     def __init__(self, db_path: str | Path, clock=time.time):
-        self.conn = connect(db_path)
-        self.conn.row_factory = sqlite3.Row
+        self.writer = SharedWriter(db_path)  # webui/shared_writer.py: why one
+        self.conn, self._lock = self.writer.conn, self.writer.lock
         self.clock = clock
-        self._lock = threading.Lock()
 
     def apply(self, callback, route):
         return callback
@@ -181,13 +180,19 @@ class KbStore:
                           [rowid, index_text(article["title"]), index_text(article["body"]),
                            index_text(" ".join(article["tags"]))])
 
-    def _current(self, article_id: str, version: int) -> tuple[int, dict]:
-        """Inside the write transaction: the article's rowid and fields, if it is still at `version`."""
-        row = self.conn.execute(f"SELECT a.rowid AS rowid, {_COLUMNS} FROM kb_articles a WHERE a.id = ?",
-                                [article_id]).fetchone()
+    def _article(self, article_id: str, columns: str = _COLUMNS) -> dict:
+        """Inside the write transaction: the article's `columns`; KbError 404 if there is no such article."""
+        # Rows by name on this cursor only: the connection is every writing part's (webui/shared_writer.py).
+        cursor = self.conn.cursor()
+        cursor.row_factory = sqlite3.Row
+        row = cursor.execute(f"SELECT {columns} FROM kb_articles a WHERE a.id = ?", [article_id]).fetchone()
         if row is None:
             raise KbError(_("There is no article with id %(id)s.") % {"id": article_id}, status=404)
-        current = _public(row)
+        return _public(row)
+
+    def _current(self, article_id: str, version: int) -> tuple[int, dict]:
+        """Inside the write transaction: the article's rowid and fields, if it is still at `version`."""
+        current = self._article(article_id, f"a.rowid AS rowid, {_COLUMNS}")
         rowid = current.pop("rowid")
         if current["version"] != version:
             raise KbError(_("Someone else saved this article since you opened it (now version %(now)d, "
@@ -205,8 +210,7 @@ class KbStore:
                 [article_id, fields["title"], fields["body"], json.dumps(fields["tags"], ensure_ascii=False),
                  fields["category"], author, now, now])
             self._index(cur.lastrowid or 0, fields)
-            return _public(self.conn.execute(f"SELECT {_COLUMNS} FROM kb_articles a WHERE a.id = ?",
-                                              [article_id]).fetchone())
+            return self._article(article_id)
 
     def update(self, article_id: str, fields: dict, version: int, author: str) -> tuple[dict, dict]:
         """The article as saved and what changed ({field: [old, new]}); KbError 404 if there is no such
@@ -222,8 +226,7 @@ class KbStore:
                 [fields["title"], fields["body"], json.dumps(fields["tags"], ensure_ascii=False),
                  fields["category"], author, self.clock(), article_id])
             self._index(rowid, fields)
-            saved = _public(self.conn.execute(f"SELECT {_COLUMNS} FROM kb_articles a WHERE a.id = ?",
-                                              [article_id]).fetchone())
+            saved = self._article(article_id)
         # The audit keeps which fields changed, and the old and new text of the short ones only.
         changed = {f: (v if f != "body" else [len(v[0]), len(v[1])]) for f, v in changed.items()}
         return saved, changed
@@ -236,7 +239,7 @@ class KbStore:
         return current
 
     def close(self) -> None:
-        self.conn.close()
+        self.writer.close()
 
 
 __all__ = ["KbError", "KbStore", "SearchError", "categories", "check_article", "get_article", "list_articles",

@@ -6,7 +6,6 @@ why a message whose fate is unknown waits for a person are in webui/mail_deliver
 from __future__ import annotations
 
 import json
-import mimetypes
 import sqlite3
 import time
 from collections.abc import Iterable
@@ -18,6 +17,8 @@ from firmware.config.messaging import MAX_RECIPIENTS, check_address
 from firmware.store import write_transaction
 
 from typed_toml import ConfigError, Section
+
+from .media_types import media_type
 
 # RFC 5322 §2.1.1: a header line is at most 998 characters; a subject is one line.
 MAX_SUBJECT = 998
@@ -42,7 +43,7 @@ class Attachment:
             data = Path(path).read_bytes()
         except OSError as exc:
             raise MailError(f"attachment {path}: {exc.strerror or exc}") from None
-        kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        kind = media_type(path.name)
         return cls(filename or path.name, data, kind)
 
 

@@ -29,12 +29,12 @@ from email.utils import formatdate
 from pathlib import Path
 
 from firmware.config.messaging import MailConfig, read_mail
-from firmware.store import connect, write_transaction
 
 from typed_toml import ConfigError, read_file
 
 from .i18n import translations
 from .mail import MAX_ATTACHMENTS, Attachment, MailError, queue_mail
+from .shared_writer import SharedWriter
 from .webhook_delivery import backoff
 
 log = logging.getLogger(__name__)
@@ -193,12 +193,13 @@ class MailSender:
                  transport: Callable[[MailConfig], SmtpTransport] = SmtpTransport,
                  rand: Callable[[], float] = random.random):
         self.db_path = Path(db_path)
-        self.conn = connect(db_path)
+        self.writer = SharedWriter(db_path)  # webui/shared_writer.py: why one
+        self.conn = self.writer.conn
         self.config, self.clock, self.transport, self.rand = config, clock, transport, rand
         self._pruned = 0.0
         self._overdue_at = 0.0
         # A row still `sending` was being sent when the process stopped: its fate is unknown.
-        with write_transaction(self.conn):
+        with self.writer.transaction():
             self.conn.execute("UPDATE mail_outbox SET state = 'unknown', last_error = ? WHERE state = 'sending'",
                               ["stopped while the server was taking the message: check before sending again"])
 
@@ -218,11 +219,12 @@ class MailSender:
         """Queue a mail for each voicemail stored since the last pass whose box has an address; the first
         pass starts at the latest voicemail (mail from now on, not history)."""
         # A read first: the write lock is taken only when a voicemail changed, not every second.
-        cursor = self.conn.execute("SELECT value FROM settings WHERE key = ?", [VOICEMAIL_CURSOR_KEY]).fetchone()
-        latest = self.conn.execute("SELECT coalesce(max(seq), 0) FROM voicemails").fetchone()[0]
+        with self.writer.lock:
+            cursor = self.conn.execute("SELECT value FROM settings WHERE key = ?", [VOICEMAIL_CURSOR_KEY]).fetchone()
+            latest = self.conn.execute("SELECT coalesce(max(seq), 0) FROM voicemails").fetchone()[0]
         if cursor is not None and int(cursor[0]) >= latest:
             return 0
-        with write_transaction(self.conn):
+        with self.writer.transaction():
             row = self.conn.execute("SELECT value FROM settings WHERE key = ?", [VOICEMAIL_CURSOR_KEY]).fetchone()
             if row is None:
                 latest = self.conn.execute("SELECT coalesce(max(seq), 0) FROM voicemails").fetchone()[0]
@@ -272,7 +274,7 @@ class MailSender:
         _ = translations(config.language).gettext
         now = self.clock()
         marks = ",".join("?" * len(DONE_STATES))
-        with write_transaction(self.conn):
+        with self.writer.transaction():
             rows = self.conn.execute(
                 f"SELECT id, title, state, priority, department, number, due_at FROM tickets WHERE due_at < ?"
                 f" AND state NOT IN ({marks}) AND NOT EXISTS (SELECT 1 FROM mail_outbox m WHERE m.key ="
@@ -296,16 +298,19 @@ class MailSender:
         mail is not configured, and none more in this pass once the server could not be reached."""
         if not config.enabled:
             return 0
-        due = self.conn.execute("SELECT id, message_id, recipients, subject, body, attempts, created_at"
-                                " FROM mail_outbox WHERE state = 'pending' AND next_at <= ? ORDER BY id LIMIT ?",
-                                [self.clock(), BATCH]).fetchall()
+        with self.writer.lock:
+            due = self.conn.execute("SELECT id, message_id, recipients, subject, body, attempts, created_at"
+                                    " FROM mail_outbox WHERE state = 'pending' AND next_at <= ? ORDER BY id LIMIT ?",
+                                    [self.clock(), BATCH]).fetchall()
         tried = 0
         for mail_id, message_id, recipients, subject, body, attempts, created_at in due:
             tried += 1
             row = {"message_id": message_id, "recipients": json.loads(recipients), "subject": subject,
                    "body": body, "created_at": created_at}
-            files = [Attachment(*a) for a in self.conn.execute(
-                "SELECT filename, data, content_type FROM mail_attachments WHERE mail_id = ? ORDER BY id", [mail_id])]
+            with self.writer.lock:
+                files = [Attachment(*a) for a in self.conn.execute(
+                    "SELECT filename, data, content_type FROM mail_attachments WHERE mail_id = ? ORDER BY id",
+                    [mail_id])]
             try:
                 self.transport(config).send(build(row, files, config), row["recipients"],
                                             functools.partial(self._mark_sending, mail_id))
@@ -314,14 +319,14 @@ class MailSender:
                 if not (exc.permanent or exc.unknown):
                     break
                 continue
-            with write_transaction(self.conn):
+            with self.writer.transaction():
                 now = self.clock()
                 self.conn.execute("UPDATE mail_outbox SET state = 'sent', attempts = ?, last_at = ?, sent_at = ?,"
                                   " last_error = NULL WHERE id = ?", [attempts + 1, now, now, mail_id])
         return tried
 
     def _mark_sending(self, mail_id: int) -> None:
-        with write_transaction(self.conn):
+        with self.writer.transaction():
             self.conn.execute("UPDATE mail_outbox SET state = 'sending', last_at = ? WHERE id = ?",
                               [self.clock(), mail_id])
 
@@ -333,7 +338,7 @@ class MailSender:
             state = "failed"
         else:
             state = "pending"
-        with write_transaction(self.conn):
+        with self.writer.transaction():
             self.conn.execute("UPDATE mail_outbox SET state = ?, attempts = ?, last_at = ?, last_error = ?,"
                               " next_at = ? WHERE id = ?",
                               [state, attempts, now, str(exc)[:MAX_ERROR], now + backoff(attempts, self.rand), mail_id])
@@ -341,14 +346,14 @@ class MailSender:
 
     def prune(self, now: float) -> None:
         """Forget messages sent or failed more than KEEP_S ago, with their attachments."""
-        with write_transaction(self.conn):
+        with self.writer.transaction():
             old = "SELECT id FROM mail_outbox WHERE state IN ('sent', 'failed') AND last_at < ?"
             self.conn.execute(f"DELETE FROM mail_attachments WHERE mail_id IN ({old})", [now - KEEP_S])
             self.conn.execute(f"DELETE FROM mail_outbox WHERE id IN ({old})", [now - KEEP_S])
         self._pruned = now
 
     def close(self) -> None:
-        self.conn.close()
+        self.writer.close()
 
 
 __all__ = ["MailSender", "SendError", "SiteMail", "SmtpTransport", "build"]

@@ -13,6 +13,7 @@ from firmware.config.messaging import ADDRESS, MAX_ADDRESS
 
 from .auth import requires
 from .i18n import LANGUAGE_NAMES, gettext as _
+from .media_types import media_type
 from .replies import json_body, json_error
 from .report_schedule import (FORMATS, MAX_KEEP, SCHEDULES, ScheduleError, VersionConflict, check, load, save)
 from .reports import REPORTS
@@ -60,7 +61,7 @@ def install(app: Bottle, render: Callable[..., str], db_path: str | Path, report
         if row is None or not (folder / row[0]).is_file():
             return None
         audit.record("report_file.download", row[0], {"schedule": row[1], "period": row[2]})
-        return static_file(row[0], root=str(folder), download=row[0])
+        return static_file(row[0], root=str(folder), download=row[0], mimetype=media_type(row[0]))
 
     @app.get("/reports/files")
     @requires(*FILE_ROLES)

@@ -24,7 +24,7 @@ import zipfile
 from pathlib import Path
 
 from firmware.core.files import fsync_dir
-from firmware.store import connect, connect_readonly, write_transaction
+from firmware.store import connect_readonly
 
 from .i18n import gettext as _, speaking
 from .mail import MAX_ATTACHMENTS, Attachment, MailError, queue_mail
@@ -32,6 +32,7 @@ from .report_schedule import SCHEDULES, Period, Schedule, due_periods, load
 from .reports import REPORTS
 from .reports.params import ReportParams
 from .reports.table import Table
+from .shared_writer import SharedWriter
 from .site_file import SiteFile
 from .site_values import service_level
 
@@ -61,7 +62,8 @@ class ReportRunner:
         self.db_path = db_path
         # The service level's definition the files count by: the site's (site.toml [reports]) beside the records.
         self.site = SiteFile(Path(db_path).parent / "config" / "site.toml")
-        self.conn = connect(db_path)
+        self.writer = SharedWriter(db_path)  # webui/shared_writer.py: why one
+        self.conn = self.writer.conn
         self.dir = Path(reports_dir)
         self.clock = clock
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -71,13 +73,16 @@ class ReportRunner:
 
     def pass_once(self) -> bool:
         now = self.clock()
-        for schedule in load(self.conn):
+        with self.writer.lock:
+            schedules = load(self.conn)
+        for schedule in schedules:
             if not schedule.enabled or schedule.enabled_at is None:
                 continue
             if schedule.last_error_at is not None and now - schedule.last_error_at < RETRY_S:
                 continue
-            written = frozenset(row[0] for row in self.conn.execute(
-                "SELECT period FROM report_files WHERE schedule = ?", [schedule.name]))
+            with self.writer.lock:
+                written = frozenset(row[0] for row in self.conn.execute(
+                    "SELECT period FROM report_files WHERE schedule = ?", [schedule.name]))
             due = due_periods(schedule.name, now, schedule.last_period, schedule.enabled_at, schedule.keep, written)
             if due:
                 return self.run(schedule, due[0], now)
@@ -90,7 +95,7 @@ class ReportRunner:
             part, name = self._write(schedule, period, now)
         except (ReportRunError, OSError, sqlite3.Error, ValueError) as exc:
             log.warning("scheduled report %s %s not written: %s", schedule.name, period.label, exc)
-            with write_transaction(self.conn):
+            with self.writer.transaction():
                 self.conn.execute("UPDATE report_schedules SET last_error = ?, last_error_at = ? WHERE name = ?",
                                   [f"{period.label}: {exc}", now, schedule.name])
             return False
@@ -147,7 +152,7 @@ class ReportRunner:
 
     def _record(self, schedule: Schedule, period: Period, part: Path, name: str, now: float) -> bool:
         digest, size = _sha256(part), part.stat().st_size
-        with write_transaction(self.conn):
+        with self.writer.transaction():
             written = self.conn.execute("SELECT 1 FROM report_files WHERE schedule = ? AND period = ?",
                                         [schedule.name, period.label]).fetchone()
             if written is not None:
@@ -188,7 +193,7 @@ class ReportRunner:
 
     def _prune(self, schedule: Schedule) -> None:
         """Delete the schedule's files beyond its count, oldest first: rows, then files."""
-        with write_transaction(self.conn):
+        with self.writer.transaction():
             old = self.conn.execute("SELECT id, filename FROM report_files WHERE schedule = ? ORDER BY period DESC"
                                     " LIMIT -1 OFFSET ?", [schedule.name, schedule.keep]).fetchall()
             self.conn.executemany("DELETE FROM report_files WHERE id = ?", [(row[0],) for row in old])
@@ -196,7 +201,7 @@ class ReportRunner:
             (self.dir / filename).unlink(missing_ok=True)
 
     def close(self) -> None:
-        self.conn.close()
+        self.writer.close()
 
 
 def _write_zip(path: Path, tables: list[Table]) -> None:

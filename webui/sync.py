@@ -8,13 +8,12 @@ import inspect
 import json
 import logging
 import re
-import threading
 import time
 from pathlib import Path
 
 from bottle import Bottle, HTTPResponse, request, response
 
-from firmware.store import StoreError, connect, connect_readonly
+from firmware.store import StoreError, connect_readonly
 from firmware.store.sync import (CursorError, FileRefused, HqFile, SyncError, TokenRefused, box_instance, check_token,
                            create_token, find_file, list_tokens, parse_cursor, parse_limit, read_changes, record_ack,
                            revoke_token, sync_status)
@@ -22,6 +21,7 @@ from firmware.store.sync import (CursorError, FileRefused, HqFile, SyncError, To
 from .auth import requires
 from .i18n import gettext as _
 from .replies import json_error
+from .shared_writer import SharedWriter
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +43,8 @@ class SyncStore:
     def __init__(self, db_path: str | Path, clock=time.time):
         self.db_path = Path(db_path)
         self.clock = clock
-        self._lock = threading.Lock()
-        self.conn = connect(db_path)
+        self.writer = SharedWriter(db_path)  # webui/shared_writer.py: why one
+        self.conn, self._lock = self.writer.conn, self.writer.lock
         with self._lock:
             self.instance = box_instance(self.conn)
 
@@ -68,7 +68,7 @@ class SyncStore:
             return record_ack(self.conn, token_id, seq, self.clock(), address)
 
     def close(self) -> None:
-        self.conn.close()
+        self.writer.close()
 
 
 @contextlib.contextmanager

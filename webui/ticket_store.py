@@ -5,16 +5,16 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-import threading
 import time
 import uuid
 from pathlib import Path
 from typing import Callable
 
-from firmware.store import connect, write_transaction
+from firmware.store import write_transaction
 
 from .i18n import gettext as _, language
 from .outbox import enqueue
+from .shared_writer import SharedWriter
 from .sla import add_business_hours
 from .ticket_config import FINISHED, TicketConfig, Transition
 
@@ -113,13 +113,13 @@ def can(transition: Transition, user: dict, ticket: dict, department: str | None
 
 
 class TicketStore:
-    """Ticket writes through the web process's own connection, one at a time behind a lock."""
+    """Ticket writes through the web process's writing connection (webui/shared_writer.py), one at a time."""
 
     def __init__(self, db_path: str | Path, config: TicketConfig, clock=time.time):
-        self.conn = connect(db_path)
+        self.writer = SharedWriter(db_path)  # webui/shared_writer.py: why one
+        self.conn, self._lock = self.writer.conn, self.writer.lock
         self.config = config
         self.clock = clock
-        self._lock = threading.Lock()
         # Called in the transaction that resolves a ticket (webui/care_calls.py queues the satisfaction call).
         self.on_resolved: Callable[[sqlite3.Connection, dict, float], None] | None = None
 
@@ -435,7 +435,7 @@ class TicketStore:
         return row_dict(row) if row else None  # type: ignore[return-value]
 
     def close(self) -> None:
-        self.conn.close()
+        self.writer.close()
 
 
 def user_edits(user: dict) -> bool:

@@ -64,15 +64,17 @@ class VipLevels:
         return callback
 
     def list(self) -> list[dict]:
-        rows = self.cards.conn.execute(
-            "SELECT c.id, (SELECT n.number FROM customer_numbers n WHERE n.customer_id = c.id"
-            " ORDER BY n.created_at, n.rowid LIMIT 1), c.name, c.vip FROM customers c"
-            " WHERE c.vip > 0 AND c.merged_into IS NULL ORDER BY c.vip DESC, c.name")
-        return [{"id": i, "number": n or "", "name": name or "", "vip": vip} for i, n, name, vip in rows.fetchall()]
+        with self.cards.writer.lock:
+            rows = self.cards.conn.execute(
+                "SELECT c.id, (SELECT n.number FROM customer_numbers n WHERE n.customer_id = c.id"
+                " ORDER BY n.created_at, n.rowid LIMIT 1), c.name, c.vip FROM customers c"
+                " WHERE c.vip > 0 AND c.merged_into IS NULL ORDER BY c.vip DESC, c.name").fetchall()
+        return [{"id": i, "number": n or "", "name": name or "", "vip": vip} for i, n, name, vip in rows]
 
     def _card(self, number: str) -> dict | None:
         try:
-            return lookup(self.cards.conn, number, site_region(self.state_dir))
+            with self.cards.writer.lock:
+                return lookup(self.cards.conn, number, site_region(self.state_dir))
         except PhoneNumberError as exc:
             raise VipError("number", str(exc)) from None
 

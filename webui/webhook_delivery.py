@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit
 
-from firmware.store import connect, write_transaction
 
 from .outbox import enqueue
+from .shared_writer import SharedWriter
 
 log = logging.getLogger(__name__)
 
@@ -103,14 +103,15 @@ class Deliverer:
     def __init__(self, db_path: str | Path, clock: Callable[[], float] = time.time,
                  post: Callable[[str, bytes, dict[str, str]], Reply] = http_post,
                  rand: Callable[[], float] = random.random):
-        self.conn = connect(db_path)
+        self.writer = SharedWriter(db_path)  # webui/shared_writer.py: why one
+        self.conn = self.writer.conn
         self.clock, self.post, self.rand = clock, post, rand
         self._pruned = 0.0
 
     def follow_calls(self) -> int:
         """Enqueue `call.ended` for each call that ended since the last pass (by change sequence); returns
         how many. The first pass starts at the latest call: receivers get calls from now on, not history."""
-        with write_transaction(self.conn):
+        with self.writer.transaction():
             row = self.conn.execute("SELECT value FROM settings WHERE key = ?", [CALLS_CURSOR_KEY]).fetchone()
             if row is None:
                 latest = self.conn.execute("SELECT coalesce(max(seq), 0) FROM calls").fetchone()[0]
@@ -141,7 +142,8 @@ class Deliverer:
         """Try every delivery now due that no earlier one of its key holds back, but none more of an endpoint
         that did not answer; returns how many were tried."""
         now = self.clock()
-        due = self.conn.execute(_DUE, [now, BATCH]).fetchall()
+        with self.writer.lock:
+            due = self.conn.execute(_DUE, [now, BATCH]).fetchall()
         # An endpoint that did not answer is not tried again in this pass: a dead host would otherwise hold
         # the thread TIMEOUT_S for each of its tickets while the other endpoints wait.
         unreachable: set[str] = set()
@@ -171,7 +173,7 @@ class Deliverer:
     def _settle(self, delivery_id: int, attempts: int, created_at: float, status: int | None,
                 error: str | None) -> None:
         now = self.clock()
-        with write_transaction(self.conn):
+        with self.writer.transaction():
             if error is None:
                 self.conn.execute("UPDATE webhook_deliveries SET state = 'delivered', attempts = ?, last_at = ?,"
                                   " last_status = ?, last_error = NULL, delivered_at = ? WHERE id = ?",
@@ -185,7 +187,7 @@ class Deliverer:
 
     def prune(self, now: float) -> None:
         """Forget deliveries settled more than KEEP_S ago and events with no delivery left that old."""
-        with write_transaction(self.conn):
+        with self.writer.transaction():
             self.conn.execute("DELETE FROM webhook_deliveries WHERE state != 'pending' AND last_at < ?",
                               [now - KEEP_S])
             self.conn.execute("DELETE FROM webhook_events WHERE created_at < ? AND NOT EXISTS"
@@ -198,7 +200,7 @@ class Deliverer:
         return self.run_once() >= BATCH
 
     def close(self) -> None:
-        self.conn.close()
+        self.writer.close()
 
 
 class Pass(Protocol):

@@ -2,12 +2,13 @@
 lock, each change in one write transaction."""
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
 from typing import Callable
 
-from firmware.store import connect, write_transaction
+from firmware.store import write_transaction
+
+from .shared_writer import SharedWriter
 
 
 class WriteStore:
@@ -17,9 +18,9 @@ class WriteStore:
     api = 2
 
     def __init__(self, db_path: str | Path, clock=time.time, name: str = "write-store"):
-        self.conn = connect(db_path)
+        self.writer = SharedWriter(db_path)  # webui/shared_writer.py: why one
+        self.conn, self._lock = self.writer.conn, self.writer.lock
         self.clock, self.name = clock, name
-        self._lock = threading.Lock()
 
     def apply(self, callback, route):
         return callback
@@ -30,4 +31,4 @@ class WriteStore:
             return change(self.conn, *args, self.clock())
 
     def close(self) -> None:
-        self.conn.close()
+        self.writer.close()

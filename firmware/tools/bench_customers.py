@@ -12,7 +12,7 @@ import uuid
 from pathlib import Path
 
 from firmware.store import connect, write_transaction
-from firmware.tools.bench_box import start_process, web_port
+from firmware.tools.bench_box import start_web, web_port
 from firmware.tools.bench_memory import _Browser
 
 # The scale for a branch and its target: each page or search answers within 100 ms at p95.
@@ -99,7 +99,7 @@ def figures(samples: int = SAMPLES) -> dict:
         numbers = [r[0] for r in conn.execute("SELECT number FROM customer_numbers ORDER BY random() LIMIT ?",
                                               [samples])]
         conn.close()
-        web = start_process(["-m", "webui.server", "--state", str(state), "--port", "0"], root / "web.log")
+        web = start_web(state, root / "web.log")
         try:
             browser = _Browser(f"http://127.0.0.1:{web_port(root / 'web.log', web)}")
             password = secrets.token_urlsafe(12)

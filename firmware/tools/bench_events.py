@@ -23,7 +23,7 @@ import urllib.request
 from pathlib import Path
 
 from firmware.core.control import ControlClient
-from firmware.tools.bench_box import rss_mb, start_process, web_port
+from firmware.tools.bench_box import rss_mb, start_process, start_web, web_port
 from firmware.tools.bench_memory import WEB_BUDGET_MB
 
 LINES = 30
@@ -211,7 +211,7 @@ def measure(phase_s: float = PHASE_S) -> dict:
         try:
             while not (state / "control.sock").exists() and time.monotonic() < started + 60:
                 time.sleep(0.1)
-            web = start_process(["-m", "webui.server", "--state", str(state), "--port", "0"], root / "web.log")
+            web = start_web(state, root / "web.log")
             port = web_port(root / "web.log", web)
             _, people = _staff(f"http://127.0.0.1:{port}")
             control = ControlClient(state / "control.sock")

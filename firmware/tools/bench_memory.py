@@ -19,7 +19,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from firmware.tools.bench_box import WARMUP_S, busy_box, rss_mb, start_process, web_port
+from firmware.tools.bench_box import WARMUP_S, busy_box, rss_mb, start_process, start_web, web_port
 
 ROOT = Path(__file__).resolve().parents[2]
 # The budgets for a 1 GB board: the web process after an hour of demo traffic and 1,000 page
@@ -135,8 +135,7 @@ def web_rss(views: int = 1000, demo_s: float = 3600.0, https: bool = False) -> d
             deadline = time.monotonic() + 60
             while not (state / "control.sock").exists() and time.monotonic() < deadline:
                 time.sleep(0.1)
-            web = start_process(["-m", "webui.server", "--state", str(state), "--port", "0",
-                                 *(["--https-port", "0"] if https else [])], root / "web.log")
+            web = start_web(state, root / "web.log", *(["--https-port", "0"] if https else []))
             base = f"http://127.0.0.1:{web_port(root / 'web.log', web)}"
             if https:
                 base = f"https://127.0.0.1:{_https_port(root / 'web.log')}"

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from firmware.store import open_db
-from firmware.tools.bench_box import start_process, web_port
+from firmware.tools.bench_box import start_web, web_port
 from firmware.tools.bench_memory import _Browser
 
 CALLS = 100_000
@@ -160,7 +160,7 @@ def measure(rounds: int = 10, calls: int = CALLS) -> list[tuple[str, float, floa
         begin = time.perf_counter()
         build_box(state / "branchline.db", calls)
         built = time.perf_counter() - begin
-        web = start_process(["-m", "webui.server", "--state", str(state), "--port", "0"], Path(tmp) / "web.log")
+        web = start_web(state, Path(tmp) / "web.log")
         try:
             browser = _Browser(f"http://127.0.0.1:{web_port(Path(tmp) / 'web.log', web)}")
             password = secrets.token_urlsafe(12)

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from firmware.core.control import ControlClient, ControlError
-from firmware.tools.bench_box import busy_scenario, start_process, web_port
+from firmware.tools.bench_box import busy_scenario, start_process, start_web, web_port
 from hq.collector import Collector, load_config
 from firmware.store import open_db
 from firmware.store.sync import MAX_LIMIT, create_token
@@ -84,7 +84,7 @@ def run(out=print, records: int = RECORDS, calls: bool = True) -> dict:
             engine = start_process(["-m", "firmware.cli", "run", "--state", str(state), "--demo", "--no-web",
                              "--scenario", str(root / "calls.toml")], root / "engine.log")
             client = ControlClient(state / "control.sock", timeout=5.0)
-        web = start_process(["-m", "webui.server", "--state", str(state), "--port", "0"], root / "web.log")
+        web = start_web(state, root / "web.log")
         try:
             port = web_port(root / "web.log", web)
             if client is not None:

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from firmware.store import open_db
-from firmware.tools.bench_box import start_process, web_port
+from firmware.tools.bench_box import start_web, web_port
 from firmware.tools.bench_memory import _Browser
 
 CALLS = 100_000
@@ -92,7 +92,7 @@ def measure(requests: int = REQUESTS, tickets: int = TICKETS) -> list[tuple[str,
         state = Path(tmp) / "state"
         state.mkdir()
         build_box(state / "branchline.db", tickets * CALLS // TICKETS, tickets * CUSTOMERS // TICKETS, tickets)
-        web = start_process(["-m", "webui.server", "--state", str(state), "--port", "0"], Path(tmp) / "web.log")
+        web = start_web(state, Path(tmp) / "web.log")
         try:
             browser = _Browser(f"http://127.0.0.1:{web_port(Path(tmp) / 'web.log', web)}")
             password = secrets.token_urlsafe(12)

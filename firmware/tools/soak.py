@@ -24,7 +24,7 @@ import time
 import urllib.error
 from pathlib import Path
 
-from firmware.tools.bench_box import start_process, web_port
+from firmware.tools.bench_box import start_process, start_web, web_port
 from firmware.tools.bench_events import _Session, _staff, _Stream
 from firmware.tools.soak_sample import COLUMNS, GATHER_S, SoakError, read_rows
 from firmware.tools.soak_verdict import verdicts
@@ -242,7 +242,7 @@ def run_soak(profile: Profile, out: Path, keep_state: bool = False, echo=print) 
             if engine.poll() is not None or time.monotonic() > started + START_S:
                 raise SoakError(f"the engine did not start: {(out / 'engine.log').read_text()[-2000:]}")
             time.sleep(0.2)
-        web = start_process(["-m", "webui.server", "--state", str(state), "--port", "0"], out / "web.log")
+        web = start_web(state, out / "web.log")
         port = web_port(out / "web.log", web)
         (out / "web.pid").write_text(str(web.pid))
         base = f"http://127.0.0.1:{port}"

@@ -18,6 +18,11 @@ log = logging.getLogger(__name__)
 RESTART_S = 2.0
 # webui/server.py stops within its SHUTDOWN_TIMEOUT (5 s) of SIGTERM.
 STOP_S = 10.0
+# How the interpreter runs the web process: without docstrings and asserts (-OO). The docstrings of the
+# modules it loads are 1.3 MB of its 40 MB budget (docs/architecture.md §1 "Memory") and nothing in it
+# reads them; its asserts only restate what the code around them already ensures. `make install`
+# compiles what it loads for this level, since the services cannot write beside their code.
+WEB_PYTHON_FLAGS = ("-OO",)
 
 
 class WebChildError(Exception):

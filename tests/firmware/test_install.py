@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from firmware.tools.web_child import WEB_PYTHON_FLAGS
+
 ROOT = Path(__file__).resolve().parents[2]
 # tomli_w is not among them: the web process writes site.toml with it (webui/site_file.py).
 TEST_TOOLS = {"pytest", "pytest-mock", "hypothesis", "selenium", "ruff", "mypy", "import-linter"}
@@ -142,4 +144,8 @@ def test_the_installed_code_is_compiled_once_at_install():
     recipe = subprocess.run(["make", "-n", "install", "BOARD=usb-modems", "PREFIX=/opt/bl"], cwd=ROOT,
                             capture_output=True, text=True, timeout=60).stdout
     packages = " ".join(f"/opt/bl/{name}" for name in ("firmware", "drivers", "dsp", "webui", "typed_toml"))
-    assert f"/opt/bl/venv/bin/python -m compileall -q {packages}" in recipe
+    # The engine runs plain, the web process with its own flags (-OO: optimization level 2).
+    assert WEB_PYTHON_FLAGS == ("-OO",)
+    assert f"/opt/bl/venv/bin/python -m compileall -q -o 0 -o 2 {packages}" in recipe
+    # What the web process loads at its start from the standard library and the venv, for its level.
+    assert "env -u PYTHONDONTWRITEBYTECODE /opt/bl/venv/bin/python -OO -c 'import webui.server'" in recipe
