@@ -114,8 +114,7 @@ install:
 	  $(PY) -m venv $(PREFIX)/venv && \
 	  $(PREFIX)/venv/bin/pip install -q --disable-pip-version-check -r $(PREFIX)/requirements.txt && \
 	  $(PREFIX)/venv/bin/pip install -q --disable-pip-version-check --no-deps -e $(PREFIX) && \
-	  $(PREFIX)/venv/bin/python -m compileall -q -o 0 -o 2 $(addprefix $(PREFIX)/,$(PACKAGES)) && \
-	  env -u PYTHONDONTWRITEBYTECODE $(PREFIX)/venv/bin/python -OO -c 'import webui.server' && \
+	  $(PREFIX)/venv/bin/python -m firmware.tools.bytecode && \
 	  systemd-sysusers && udevadm control --reload && udevadm trigger --subsystem-match=tty && \
 	  systemctl restart systemd-journald && \
 	  systemctl daemon-reload && systemctl enable --now branchline-engine branchline-web branchline-retention.timer; \

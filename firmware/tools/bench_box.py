@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import subprocess
 import sys
@@ -58,22 +57,15 @@ def rss_mb(pid: int | str = "self") -> float:
 
 
 def start_web(state: Path, log: Path, *args: str) -> subprocess.Popen:
-    """The web process over the box at `state`, on a free port, run as the box runs it: with its flags,
-    its code compiled beforehand."""
+    """The web process over the box at `state`, on a free port, run as the box runs it: with its flags, and
+    its code compiled beforehand as `make install` compiles it (firmware/tools/bytecode.py), so that it
+    loads bytecode, not source, as the box's does."""
+    from firmware.tools.bytecode import compile_all
     from firmware.tools.web_child import WEB_PYTHON_FLAGS
 
-    compile_web()
+    if not compile_all():
+        raise RuntimeError("the box's own modules do not compile (above)")
     return start_process([*WEB_PYTHON_FLAGS, "-m", "webui.server", "--state", str(state), "--port", "0", *args], log)
-
-
-def compile_web() -> None:
-    """Compile what the web process loads at its start for its flags, as `make install` does on a box: a
-    process measured here then loads its code as the box's does, not compiling it from source."""
-    from firmware.tools.web_child import WEB_PYTHON_FLAGS
-
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    subprocess.run([sys.executable, *WEB_PYTHON_FLAGS, "-c", "import webui.server"], env=env, check=True,
-                   cwd=Path(__file__).resolve().parents[2])
 
 
 def start_process(args: list[str], log: Path) -> subprocess.Popen:

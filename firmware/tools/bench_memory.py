@@ -30,8 +30,9 @@ ENGINE_LINES = 30
 # A page view: the page and its style sheet and script; a live page (webui/static/live.js `follower`)
 # then reads its snapshot once and follows the live events (GET /api/v1/events) while it is looked at,
 # polling nothing. Each browser keeps its page's event stream open until it opens the next page.
+# The customer search by number reads the number as the pop does (phonenumbers and its metadata).
 PAGES = ("/", "/calls", "/lines", "/calls?page=2", "/calls/{call}", "/calls?disposition=answered", "/wallboard",
-         "/api/v1/wallboard")
+         "/api/v1/wallboard", "/customers?q=13800138000")
 ASSETS = ("/static/branchline.css", "/static/live.js")
 # The snapshot each live page reads (dashboard.js, lines.js, wallboard.js); the others are not live.
 SNAPSHOTS = {"/": "/api/v1/status", "/lines": "/api/v1/lines", "/wallboard": "/api/v1/wallboard"}
@@ -170,23 +171,28 @@ def _https_port(log: Path) -> int:
     return int(found[1])
 
 
-def run(out=print, quick: bool = False, https: bool = False) -> dict:
-    web = web_rss(views=200 if quick else 1000, demo_s=600.0 if quick else 3600.0, https=https)
-    out(f"Web process RSS (`python -m webui.server`, 8 threads) over {web['calls']} calls of demo traffic in the "
-        f"records, the demo running on the engine (paced), {web['browsers']} browsers at once"
-        f"{' over HTTPS' if https else ''}:")
-    out(f"  at start {web['start_mb']:.1f} MB, after their sign-ins {web['signed_in_mb']:.1f} MB, "
-        f"after {web['views'] // 10} page views {web['tenth_mb']:.1f} MB, after {web['views']} "
-        f"{web['end_mb']:.1f} MB (budget {WEB_BUDGET_MB:.0f} MB; a view is a page and 2 assets, and for a live "
-        f"page its snapshot and an event stream kept open until the next view)")
+def run(out=print, quick: bool = False) -> dict:
+    """The web process over plain HTTP and over HTTPS (webui/tls_front.py, as the box serves its LAN), then
+    the engine."""
+    figures: dict[str, dict] = {}
+    for https in (False, True):
+        web = web_rss(views=200 if quick else 1000, demo_s=600.0 if quick else 3600.0, https=https)
+        figures["https" if https else "web"] = web
+        out(f"Web process RSS (`python -m webui.server`, 8 threads) over {web['calls']} calls of demo traffic in "
+            f"the records, the demo running on the engine (paced), {web['browsers']} browsers at once"
+            f"{' over HTTPS' if https else ''}:")
+        out(f"  at start {web['start_mb']:.1f} MB, after their sign-ins {web['signed_in_mb']:.1f} MB, "
+            f"after {web['views'] // 10} page views {web['tenth_mb']:.1f} MB, after {web['views']} "
+            f"{web['end_mb']:.1f} MB (budget {WEB_BUDGET_MB:.0f} MB; a view is a page and 2 assets, and for a "
+            f"live page its snapshot and an event stream kept open until the next view)")
     engine = engine_rss(seconds=20.0 if quick else 60.0)
     out(f"Engine RSS with {engine['busy']} of {engine['lines']} lines in a call (simulated board, fast mode, "
         f"{engine['sim_s']:.0f} simulated s): {engine['rss_mb']:.1f} MB (budget {ENGINE_BUDGET_MB:.0f} MB)")
-    return {"web": web, "engine": engine}
+    return {**figures, "engine": engine}
 
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["engine"]:
         print(json.dumps(_engine_in_this_process(int(sys.argv[2]), float(sys.argv[3]))))
     else:
-        run(quick="--quick" in sys.argv, https="--https" in sys.argv)
+        run(quick="--quick" in sys.argv)

@@ -2,10 +2,12 @@
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from firmware.tools import bytecode
 from firmware.tools.web_child import WEB_PYTHON_FLAGS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -143,9 +145,34 @@ def test_the_installed_code_is_compiled_once_at_install():
     # The services cannot write beside their code, and would compile every module at each start.
     recipe = subprocess.run(["make", "-n", "install", "BOARD=usb-modems", "PREFIX=/opt/bl"], cwd=ROOT,
                             capture_output=True, text=True, timeout=60).stdout
-    packages = " ".join(f"/opt/bl/{name}" for name in ("firmware", "drivers", "dsp", "webui", "typed_toml"))
-    # The engine runs plain, the web process with its own flags (-OO: optimization level 2).
-    assert WEB_PYTHON_FLAGS == ("-OO",)
-    assert f"/opt/bl/venv/bin/python -m compileall -q -o 0 -o 2 {packages}" in recipe
-    # What the web process loads at its start from the standard library and the venv, for its level.
-    assert "env -u PYTHONDONTWRITEBYTECODE /opt/bl/venv/bin/python -OO -c 'import webui.server'" in recipe
+    assert "/opt/bl/venv/bin/python -m firmware.tools.bytecode" in recipe
+    # The same packages as the Makefile installs. The engine runs plain, the web process with its own
+    # flags (-OO: optimization level 2).
+    listed = re.search(r"^PACKAGES := (.*)$", (ROOT / "Makefile").read_text(), re.M)[1].split()
+    assert tuple(listed) == bytecode.PACKAGES
+    assert WEB_PYTHON_FLAGS == ("-OO",) and bytecode.WEB_LEVEL == 2
+
+
+def test_bytecode_covers_both_levels_of_ours_and_the_web_level_of_the_rest(tmp_path, monkeypatch):
+    root, stdlib, venv = tmp_path / "box", tmp_path / "stdlib", tmp_path / "venv"
+    for name in bytecode.PACKAGES:
+        (root / name).mkdir(parents=True)
+        (root / name / "mod.py").write_text("X = 1\n")
+    for tree in (stdlib, venv):
+        (tree / "pkg").mkdir(parents=True)
+        (tree / "pkg" / "lazy.py").write_text("Y = 2\n")
+        (tree / "pkg" / "tests").mkdir()
+        (tree / "pkg" / "tests" / "bad.py").write_text("print 'not Python 3'\n")   # skipped
+    (venv / "pkg" / "template.py").write_text("{{ not Python }}\n")   # reported, not the install's failure
+    monkeypatch.setattr(bytecode.sysconfig, "get_path", {"stdlib": str(stdlib), "purelib": str(venv)}.__getitem__)
+    assert bytecode.compile_all(root)
+    tag = sys.implementation.cache_tag
+    for name in bytecode.PACKAGES:
+        cache = root / name / "__pycache__"
+        assert {p.name for p in cache.iterdir()} == {f"mod.{tag}.pyc", f"mod.{tag}.opt-2.pyc"}
+    for tree in (stdlib, venv):
+        assert f"lazy.{tag}.opt-2.pyc" in {p.name for p in (tree / "pkg" / "__pycache__").iterdir()}
+        assert not (tree / "pkg" / "tests" / "__pycache__").exists()
+    # One of our modules that does not compile fails the install.
+    (root / "webui" / "broken.py").write_text("def f(:\n")
+    assert not bytecode.compile_all(root)
