@@ -45,6 +45,26 @@ MIGRATIONS = [
     ]),
 ]
 
+# How long a SQLite writer waits for another's lock before it fails.
+BUSY_TIMEOUT_MS = 30000
+# Turning a new SQLite database to WAL takes an exclusive lock that SQLite does not wait for (the busy
+# timeout is not consulted): collector threads opening a new database together were told "database is
+# locked" at once, 14 times in 100 rounds of four. They try again every WAL_RETRY_S instead.
+WAL_RETRY_S = 0.05
+
+
+def _to_wal(lite: sqlite3.Connection) -> None:
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            lite.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(WAL_RETRY_S)
+
+
 _TYPES = {"sqlite": {"big": "INTEGER", "real": "REAL", "json": "TEXT"},
           "postgresql": {"big": "BIGINT", "real": "DOUBLE PRECISION", "json": "JSONB"}}
 
@@ -101,8 +121,8 @@ class HqStore:
             Path(text).parent.mkdir(parents=True, exist_ok=True)
             lite = sqlite3.connect(text, isolation_level=None, check_same_thread=False)
             # One collector thread per box: writers queue on the lock rather than fail.
-            lite.execute("PRAGMA busy_timeout = 30000")
-            lite.execute("PRAGMA journal_mode = WAL")
+            lite.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            _to_wal(lite)
             lite.execute("PRAGMA synchronous = NORMAL")
         except (sqlite3.Error, OSError) as exc:
             raise HqStoreError(f"HQ database {text}: {exc}") from exc

@@ -367,6 +367,26 @@ def postgres_url():
     shutil.rmtree(root, ignore_errors=True)
 
 
+def test_collector_threads_opening_a_new_database_at_once_all_get_it(tmp_path):
+    # One thread per box, all starting together on a database not yet made (hq/store.py _to_wal).
+    failures = []
+    for attempt in range(30):
+        barrier = threading.Barrier(4)
+
+        def open_it(path=tmp_path / f"hq-{attempt}.db", barrier=barrier):
+            barrier.wait()
+            try:
+                HqStore.open(path).close()
+            except Exception as exc:   # any failure is the finding
+                failures.append(f"{type(exc).__name__}: {exc}")
+        threads = [threading.Thread(target=open_it) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+    assert failures == []
+
+
 def test_postgresql_holds_the_same_as_sqlite(box, tmp_path, postgres_url):
     pg_cfg = load_config(write_config(tmp_path, {"branch-a": box}, database=postgres_url, files="pg-files"))
     first = Collector(pg_cfg).run_once()[0]
