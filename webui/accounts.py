@@ -6,7 +6,6 @@ import sqlite3
 import time
 from pathlib import Path
 
-from firmware.store import write_transaction
 
 from .i18n import gettext as _
 from .shared_writer import SharedWriter
@@ -92,22 +91,21 @@ class AccountStore:
 
         Raises AccountError if the username is taken or the agent or supervisor id is another user's."""
         stored = format_roles(roles)
-        with self._lock:
-            # IMMEDIATE takes the write lock before the emptiness check, so two setup forms
-            # submitted at once cannot both create an admin.
-            with write_transaction(self.conn) as conn:
-                if only_if_first and conn.execute("SELECT 1 FROM users LIMIT 1").fetchone():
-                    return False
-                if conn.execute("SELECT 1 FROM users WHERE username = ?", [username]).fetchone():
-                    raise AccountError("username", _("There is already a user named %(user)s.") % {"user": username})
-                self._check_links(conn, username, agent_id, supervisor_id)
-                now = self.clock()
-                conn.execute("INSERT INTO users (username, display_name, roles, password_hash, agent_id,"
-                             " supervisor_id, locale, created_at, updated_at, disabled, must_change_password)"
-                             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)",
-                             [username, display_name, stored, password_hash, agent_id, supervisor_id, locale, now,
-                              now, int(must_change_password)])
-            self._has_users = True
+        # IMMEDIATE takes the write lock before the emptiness check, so two setup forms
+        # submitted at once cannot both create an admin.
+        with self.writer.transaction() as conn:
+            if only_if_first and conn.execute("SELECT 1 FROM users LIMIT 1").fetchone():
+                return False
+            if conn.execute("SELECT 1 FROM users WHERE username = ?", [username]).fetchone():
+                raise AccountError("username", _("There is already a user named %(user)s.") % {"user": username})
+            self._check_links(conn, username, agent_id, supervisor_id)
+            now = self.clock()
+            conn.execute("INSERT INTO users (username, display_name, roles, password_hash, agent_id,"
+                         " supervisor_id, locale, created_at, updated_at, disabled, must_change_password)"
+                         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)",
+                         [username, display_name, stored, password_hash, agent_id, supervisor_id, locale, now,
+                          now, int(must_change_password)])
+        self._has_users = True
         return True
 
     def list_users(self) -> list[dict]:
@@ -138,7 +136,7 @@ class AccountStore:
         unknown = set(changes) - set(EDITABLE)
         if unknown:
             raise ValueError(f"not editable: {sorted(unknown)}")
-        with self._lock, write_transaction(self.conn) as conn:
+        with self.writer.transaction() as conn:
             row = conn.execute(f"SELECT {', '.join(_COLUMNS)} FROM users WHERE username = ?", [username]).fetchone()
             if row is None:
                 raise AccountError("username", _("There is no user named %(user)s.") % {"user": username})
@@ -162,7 +160,7 @@ class AccountStore:
 
     def set_password(self, username: str, password_hash: str, *, must_change: bool) -> None:
         """Store a new password; must_change makes the user choose their own at the next request."""
-        with self._lock, write_transaction(self.conn) as conn:
+        with self.writer.transaction() as conn:
             cursor = conn.execute("UPDATE users SET password_hash = ?, must_change_password = ?, updated_at = ?"
                                   " WHERE username = ?", [password_hash, int(must_change), self.clock(), username])
             if cursor.rowcount != 1:

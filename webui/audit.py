@@ -10,7 +10,6 @@ from pathlib import Path
 
 from bottle import request
 
-from firmware.store import write_transaction
 
 from .shared_writer import SharedWriter
 
@@ -26,7 +25,7 @@ class AuditLog:
 
     def __init__(self, db_path: str | Path, clock=time.time):
         self.writer = SharedWriter(db_path)  # webui/shared_writer.py: why one
-        self.conn, self._lock = self.writer.conn, self.writer.lock
+        self.conn = self.writer.conn
         self.clock = clock
 
     def record(self, action: str, target: str = "", detail: dict | None = None) -> dict:
@@ -39,7 +38,7 @@ class AuditLog:
                # REMOTE_ADDR, never X-Forwarded-For: see Auth.client_address.
                "address": request.environ.get("REMOTE_ADDR") or "unknown", "action": action,
                "target": target, "detail": text}
-        with self._lock, write_transaction(self.conn):
+        with self.writer.transaction():
             self.conn.execute("INSERT INTO audit_log (id, at, username, address, action, target, detail)"
                               " VALUES (:id, :at, :username, :address, :action, :target, :detail)", row)
         return row

@@ -9,7 +9,6 @@ import uuid
 from collections.abc import Mapping
 from pathlib import Path
 
-from firmware.store import write_transaction
 from firmware.store.phones import PhoneNumberError, display, is_region, normalize
 
 from .i18n import N_, gettext as _
@@ -328,7 +327,7 @@ class CardWriter:
 
     def __init__(self, db_path: str | Path, clock=time.time):
         self.writer = SharedWriter(db_path)  # webui/shared_writer.py: why one
-        self.conn, self._lock = self.writer.conn, self.writer.lock
+        self.conn = self.writer.conn
         self.clock = clock
 
     def close(self) -> None:
@@ -366,14 +365,14 @@ class CardWriter:
 
     def create(self, fields: dict) -> str:
         """A new card of checked `fields` (check_card); its id."""
-        with self._lock, write_transaction(self.conn):
+        with self.writer.transaction():
             self._taken(fields["numbers"], None)
             return self._insert(fields, self.clock())
 
     def update(self, card_id: str, version: object, changes: dict) -> dict:
         """Apply checked `changes` to the card if it is still at `version`; the fields that changed
         ({field: [before, after]}). StaleCard if it is not; KeyError if there is no such live card."""
-        with self._lock, write_transaction(self.conn):
+        with self.writer.transaction():
             current = get_card(self.conn, card_id)
             if current is None or current["merged_into"]:
                 raise KeyError(card_id)
@@ -403,7 +402,7 @@ class CardWriter:
         higher VIP level; blocked if either was); the other stays as a redirect. What was taken."""
         if survivor_id == other_id:
             raise CardError({"other": _("Choose another card to merge into this one.")})
-        with self._lock, write_transaction(self.conn):
+        with self.writer.transaction():
             survivor, other = get_card(self.conn, survivor_id), get_card(self.conn, other_id)
             if survivor is None or survivor["merged_into"]:
                 raise KeyError(survivor_id)
@@ -437,7 +436,7 @@ class CardWriter:
 
     def import_all(self, cards: list[dict]) -> list[str]:
         """Create every one of `cards` (checked, distinct numbers) in one transaction: all or none."""
-        with self._lock, write_transaction(self.conn):
+        with self.writer.transaction():
             self._taken([n for c in cards for n in c["numbers"]], None)
             now = self.clock()
             return [self._insert(card, now) for card in cards]

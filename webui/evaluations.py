@@ -8,7 +8,6 @@ import time
 import uuid
 from pathlib import Path
 
-from firmware.store import write_transaction
 
 from .i18n import gettext as _
 from .quality_form import MAX_COMMENT, QualityForm, QualityFormError
@@ -27,7 +26,7 @@ class Evaluations:
 
     def __init__(self, db_path: str | Path, clock=time.time):
         self.writer = SharedWriter(db_path)  # webui/shared_writer.py: why one
-        self.conn, self._lock = self.writer.conn, self.writer.lock
+        self.conn = self.writer.conn
         self.clock = clock
 
     def apply(self, callback, route):
@@ -45,7 +44,7 @@ class Evaluations:
                "agent_id": recording["agent_id"], "evaluator": evaluator, "score": score,
                "scores": json.dumps(given, ensure_ascii=False, separators=(",", ":")),
                "comment": comment.strip(), "created_at": self.clock()}
-        with self._lock, write_transaction(self.conn):
+        with self.writer.transaction():
             self.conn.execute(f"INSERT INTO evaluations ({', '.join(_COLUMNS)})"
                               f" VALUES ({', '.join(':' + c for c in _COLUMNS)})", row)
         return _shown(row)

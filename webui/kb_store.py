@@ -9,7 +9,6 @@ import uuid
 from collections.abc import Mapping
 from pathlib import Path
 
-from firmware.store import write_transaction
 
 from .i18n import gettext as _
 from .kb_search import SearchError, index_text, match_expression, snippet
@@ -168,7 +167,7 @@ class KbStore:
 
     def __init__(self, db_path: str | Path, clock=time.time):
         self.writer = SharedWriter(db_path)  # webui/shared_writer.py: why one
-        self.conn, self._lock = self.writer.conn, self.writer.lock
+        self.conn = self.writer.conn
         self.clock = clock
 
     def apply(self, callback, route):
@@ -203,7 +202,7 @@ class KbStore:
     def create(self, fields: dict, author: str) -> dict:
         now = self.clock()
         article_id = uuid.uuid4().hex  # unique across branches: HQ holds every box's articles in one table
-        with self._lock, write_transaction(self.conn):
+        with self.writer.transaction():
             cur = self.conn.execute(
                 "INSERT INTO kb_articles (id, title, body, tags, category, author, created_at, updated_at, version)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)",
@@ -215,7 +214,7 @@ class KbStore:
     def update(self, article_id: str, fields: dict, version: int, author: str) -> tuple[dict, dict]:
         """The article as saved and what changed ({field: [old, new]}); KbError 404 if there is no such
         article, 409 (with the current article) if it changed since `version`."""
-        with self._lock, write_transaction(self.conn):
+        with self.writer.transaction():
             rowid, current = self._current(article_id, version)
             changed = {f: [current[f], fields[f]] for f in FIELDS if current[f] != fields[f]}
             if not changed:
@@ -232,7 +231,7 @@ class KbStore:
         return saved, changed
 
     def delete(self, article_id: str, version: int) -> dict:
-        with self._lock, write_transaction(self.conn):
+        with self.writer.transaction():
             rowid, current = self._current(article_id, version)
             self.conn.execute("DELETE FROM kb_fts WHERE rowid = ?", [rowid])
             self.conn.execute("DELETE FROM kb_articles WHERE id = ?", [article_id])

@@ -10,7 +10,6 @@ import uuid
 from pathlib import Path
 from typing import Callable
 
-from firmware.store import write_transaction
 
 from .i18n import gettext as _, language
 from .outbox import enqueue
@@ -117,7 +116,7 @@ class TicketStore:
 
     def __init__(self, db_path: str | Path, config: TicketConfig, clock=time.time):
         self.writer = SharedWriter(db_path)  # webui/shared_writer.py: why one
-        self.conn, self._lock = self.writer.conn, self.writer.lock
+        self.conn = self.writer.conn
         self.config = config
         self.clock = clock
         # Called in the transaction that resolves a ticket (webui/care_calls.py queues the satisfaction call).
@@ -164,7 +163,7 @@ class TicketStore:
         return out, problems
 
     def department_of(self, username: str) -> str | None:
-        with self._lock:
+        with self.writer.lock:
             row = self.conn.execute("SELECT department FROM users WHERE username = ?", [username]).fetchone()
         return row[0] if row else None
 
@@ -173,7 +172,7 @@ class TicketStore:
         if department is not None and department not in self.config.departments:
             raise TicketError(_("choose one of: %(choices)s") % {"choices": ", ".join(self.config.departments)},
                               400, {"department": _("unknown department")})
-        with self._lock, write_transaction(self.conn) as conn:
+        with self.writer.transaction() as conn:
             row = conn.execute("SELECT department FROM users WHERE username = ?", [username]).fetchone()
             if row is None:
                 raise TicketError(_("no user %(name)s") % {"name": username}, 404)
@@ -185,7 +184,7 @@ class TicketStore:
         """A new ticket from `data` (a form or JSON body); TicketError names each bad field."""
         now = self.clock()
         department = self.department_of(user["username"])
-        with self._lock, write_transaction(self.conn) as conn:
+        with self.writer.transaction() as conn:
             values, problems = self.clean(data, conn)
             if problems:
                 raise TicketError(_("the ticket has mistakes: %(fields)s") % {"fields": ", ".join(problems)},
@@ -231,7 +230,7 @@ class TicketStore:
         note = self._note(note)
         now = self.clock()
         department = self.department_of(user["username"])
-        with self._lock, write_transaction(self.conn) as conn:
+        with self.writer.transaction() as conn:
             ticket = self._current(conn, ticket_id, version)
             self._check(transition, user, ticket, department)
             self._move(conn, ticket, transition, user, note, now)
@@ -242,7 +241,7 @@ class TicketStore:
         if not user_edits(user):
             raise TicketError(_("only supervisors and administrators edit a ticket"), 403)
         now = self.clock()
-        with self._lock, write_transaction(self.conn) as conn:
+        with self.writer.transaction() as conn:
             ticket = self._current(conn, ticket_id, version)
             # Only what differs is checked and changed: a form sends every field, and a category left as it
             # was must not route the ticket back from a department a supervisor chose.
@@ -272,7 +271,7 @@ class TicketStore:
         if not text:
             raise TicketError(_("write a note"), 400, {"note": _("required")})
         now = self.clock()
-        with self._lock, write_transaction(self.conn) as conn:
+        with self.writer.transaction() as conn:
             if conn.execute("SELECT 1 FROM tickets WHERE id = ?", [ticket_id]).fetchone() is None:
                 raise TicketError(_("no ticket with id %(id)s") % {"id": ticket_id}, 404)
             return self._event(conn, ticket_id, user, now, "note", note=text)
@@ -294,7 +293,7 @@ class TicketStore:
         now = self.clock()
         department = self.department_of(user["username"])
         steps = ("confirm", "close") if outcome == "close" else ("reopen",)
-        with self._lock, write_transaction(self.conn) as conn:
+        with self.writer.transaction() as conn:
             ticket = self._current(conn, ticket_id, version)
             if ticket["state"] != "resolved":
                 raise TicketError(_("only a resolved ticket awaits the customer's answer; this one is %(state)s")
@@ -316,7 +315,7 @@ class TicketStore:
 
     def note_dial(self, ticket_id: str, user: dict, number: str) -> None:
         """The callback was dialled: kept in the ticket's history."""
-        with self._lock, write_transaction(self.conn) as conn:
+        with self.writer.transaction() as conn:
             self._event(conn, ticket_id, user, self.clock(), "dial", data={"number": number})
 
     # --- inside a transaction --------------------------------------------------------------------------

@@ -6,7 +6,6 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from firmware.store import write_transaction
 
 from .shared_writer import SharedWriter
 
@@ -19,7 +18,7 @@ class WriteStore:
 
     def __init__(self, db_path: str | Path, clock=time.time, name: str = "write-store"):
         self.writer = SharedWriter(db_path)  # webui/shared_writer.py: why one
-        self.conn, self._lock = self.writer.conn, self.writer.lock
+        self.conn = self.writer.conn
         self.clock, self.name = clock, name
 
     def apply(self, callback, route):
@@ -27,7 +26,7 @@ class WriteStore:
 
     def write(self, change: Callable[..., object], *args):
         """`change(conn, *args, now)` inside one write transaction."""
-        with self._lock, write_transaction(self.conn):
+        with self.writer.transaction():
             return change(self.conn, *args, self.clock())
 
     def close(self) -> None:
