@@ -2,7 +2,6 @@
 contacts with their results back to CSV: the customers' import and export rules (webui/customer_csv.py)."""
 from __future__ import annotations
 
-import csv
 import io
 import sqlite3
 from collections.abc import Iterator
@@ -45,6 +44,8 @@ def read_contacts(text: str) -> list[dict]:
 
 def export_contacts(db: sqlite3.Connection, campaign_id: str) -> Iterator[str]:
     """The campaign's contacts and results as CSV lines Excel opens as they are (BOM, formulas made text)."""
+    import csv  # on first use, not at the web process's start (docs/architecture.md "Memory")
+
     out = io.StringIO()
     writer = csv.writer(out)
     titles = {"number": _("Number"), "name": _("Name"), "state": _("State"), "attempts": _("Attempts"),

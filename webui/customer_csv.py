@@ -1,7 +1,6 @@
 """Customer cards to and from CSV: an export Excel opens as it is, an import checked row by row first."""
 from __future__ import annotations
 
-import csv
 import io
 import sqlite3
 from collections.abc import Iterator
@@ -38,6 +37,8 @@ def read_rows(text: str) -> list[list[str]]:
 
     newline="": the csv module finds the line ends itself (RFC 4180's CRLF, LF, and the bare CR that
     Excel's "CSV (Macintosh)" writes), and one inside a quoted cell stays in the cell."""
+    import csv  # on first use, not at the web process's start (docs/architecture.md "Memory")
+
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         rows = list(reader)
@@ -53,6 +54,8 @@ def read_rows(text: str) -> list[list[str]]:
 
 def export_csv(db: sqlite3.Connection) -> Iterator[str]:
     """Every live card as CSV lines: BOM, translated headers, numbers as E.164 joined by `; `."""
+    import csv
+
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow([_(LABELS[f]) for f in FIELDS])

@@ -7,17 +7,14 @@ them too): a save names the version it was made from and is refused if the file 
 """
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import logging
 import os
 import re
-import subprocess
 import sys
 import tempfile
 import threading
-import wave
 from pathlib import Path
 from typing import Callable
 
@@ -153,6 +150,8 @@ def _prompt_files(dirs: dict) -> dict[str, tuple[Path, bool]]:
 
 
 def _seconds(path: Path) -> float | None:
+    import wave  # on first use, not at the web process's start (docs/architecture.md "Memory")
+
     try:
         with wave.open(str(path), "rb") as w:
             return round(w.getnframes() / w.getframerate(), 2)
@@ -265,6 +264,8 @@ def install(app: Bottle, render: Callable[..., str], state_dir: str | Path) -> N
                     raise json_error(409, _("the engine did not take the flow, so the file was put back as it "
                                             "was: %(reason)s") % {"reason": exc}) from None
             version = version_of(new)
+            import difflib  # on first use, not at the web process's start (docs/architecture.md "Memory")
+
             diff = "".join(difflib.unified_diff((old or b"").decode("utf-8", "replace").splitlines(True),
                                                 text.splitlines(True), f"{name}.toml@{(current or 'new')[:12]}",
                                                 f"{name}.toml@{version[:12]}"))
@@ -356,6 +357,8 @@ def _undo(path: Path, old: bytes | None, kept: bytes | None) -> None:
 def _convert(upload, own: Path, name: str) -> dict:
     """Run the conversion (firmware/tools/prompt_import.py) in a child process: the web process
     loads no numpy or scipy. The upload goes to a file on the state's disk first, not to memory."""
+    import subprocess  # on first use, not at the web process's start (docs/architecture.md "Memory")
+
     own.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".upload-", suffix=".wav", dir=own.parent)
     try:

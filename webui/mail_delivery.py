@@ -20,13 +20,13 @@ import functools
 import json
 import logging
 import random
-import smtplib
 import ssl
 import time
 from collections.abc import Callable
 from email.message import EmailMessage
 from email.utils import formatdate
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from firmware.config.messaging import MailConfig, read_mail
 
@@ -36,6 +36,9 @@ from .i18n import translations
 from .mail import MAX_ATTACHMENTS, Attachment, MailError, queue_mail
 from .shared_writer import SharedWriter
 from .webhook_delivery import backoff
+
+if TYPE_CHECKING:
+    import smtplib
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +130,8 @@ class SmtpTransport:
             raise SendError(f"password file {self.config.password_file}: {exc.strerror or exc}") from None
 
     def send(self, message: EmailMessage, recipients: list[str], before_data: Callable[[], None]) -> None:
+        import smtplib  # on first use, not at the web process's start (docs/architecture.md "Memory")
+
         cfg = self.config
         try:
             if cfg.security == "tls":
@@ -145,6 +150,8 @@ class SmtpTransport:
 
     def _session(self, smtp: smtplib.SMTP, message: EmailMessage, recipients: list[str],
                  before_data: Callable[[], None]) -> None:
+        import smtplib
+
         cfg = self.config
         try:
             smtp.ehlo()

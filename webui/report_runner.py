@@ -20,7 +20,6 @@ import os
 import sqlite3
 import time
 import uuid
-import zipfile
 from pathlib import Path
 
 from firmware.core.files import fsync_dir
@@ -206,6 +205,8 @@ class ReportRunner:
 
 def _write_zip(path: Path, tables: list[Table]) -> None:
     # One CSV per table (a CSV holds one), each written as its rows are read (csv_chunks streams).
+    import zipfile
+
     from .reports.export import csv_chunks
 
     taken: set[str] = set()

@@ -1,8 +1,8 @@
 """`branchline web`: the web UI on a threaded WSGI server (webui/front.py), stopped cleanly by SIGTERM or SIGINT."""
 from __future__ import annotations
 
-import argparse
 import ctypes
+import getopt
 import logging
 import os
 import signal
@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import NamedTuple, NoReturn
 
 from firmware.core import logfiles, scratch
 
@@ -41,10 +42,12 @@ PR_SET_PDEATHSIG = 1
 M_MMAP_THRESHOLD = -3
 M_ARENA_MAX = -8
 # Blocks from this size up are mmapped and given back to the kernel when freed (glibc's starting value,
-# fixed so that it no longer climbs); the server threads share two heaps instead of glibc's default
-# of up to eight per core (two per core on a 32-bit board), each keeping what its threads freed.
+# fixed so that it no longer climbs); the threads share the one heap instead of glibc's default of up to
+# eight per core (two per core on a 32-bit board), each keeping what its threads freed: a second heap
+# left the web process 1.3 MB larger after the memory benchmark's 1,000 views over HTTPS (42.3 against
+# 41.0 MB, `python -m firmware.tools.bench_memory`). The threads mostly wait on the GIL, not on malloc.
 MMAP_THRESHOLD = 128 * 1024
-ARENA_MAX = 2
+ARENA_MAX = 1
 
 
 class WebServerError(Exception):
@@ -217,28 +220,73 @@ def serve(state_dir: str | Path, host: str = "127.0.0.1", port: int = 8080, http
             signal.signal(sig, handler)
 
 
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8080
+USAGE = """usage: branchline web --state DIR [--host ADDR] [--port N] [--https-port N]
+
+Serve the Branchline web UI.
+
+  --state DIR       the engine's state directory (holds branchline.db and control.sock)
+  --host ADDR       address to listen on (default %s)
+  --port N          TCP port (default %d; 0 picks a free one)
+  --https-port N    HTTPS port (default %d unless --host is loopback, then none; 0 picks a free one)
+""" % (DEFAULT_HOST, DEFAULT_PORT, HTTPS_PORT)
+PROG = "branchline web"
+
+
+class Options(NamedTuple):
+    state: Path
+    host: str
+    port: int
+    https_port: int | None
+    parent: int | None   # only `branchline run` passes it: the web unit of systemd must outlive its starter
+
+
+def parse_options(argv: list[str]) -> Options:
+    """The web process's command line, as `branchline web` and `branchline run` build it (firmware/cli.py
+    _web_command). Read with getopt, not argparse: argparse and what it loads would stay in the web
+    process's memory (0.3 MB of its 40 MB, docs/architecture.md "Memory") for one parse at start.
+    A bad command line prints the usage and exits with status 2, as argparse does."""
+    try:
+        pairs, rest = getopt.getopt(argv, "h", ["state=", "host=", "port=", "https-port=", "parent=", "help"])
+    except getopt.GetoptError as exc:
+        _usage_error(str(exc))
+    given = dict(pairs)
+    if "-h" in given or "--help" in given:
+        sys.stdout.write(USAGE)
+        raise SystemExit(0)
+    if rest:
+        _usage_error(f"unrecognized arguments: {' '.join(rest)}")
+    if "--state" not in given:
+        _usage_error("the following arguments are required: --state")
+    numbers = {}
+    for flag in ("--port", "--https-port", "--parent"):
+        if flag in given:
+            try:
+                numbers[flag] = int(given[flag])
+            except ValueError:
+                _usage_error(f"argument {flag}: invalid int value: {given[flag]!r}")
+    options = Options(Path(given["--state"]), given.get("--host", DEFAULT_HOST), numbers.get("--port", DEFAULT_PORT),
+                      numbers.get("--https-port"), numbers.get("--parent"))
+    if not options.state.is_dir():
+        _usage_error(f"state directory {options.state} does not exist")
+    if not 0 <= options.port <= 65535:
+        _usage_error(f"port {options.port} is not between 0 and 65535")
+    return options
+
+
+def _usage_error(message: str) -> NoReturn:
+    sys.stderr.write(f"{USAGE.splitlines()[0]}\n{PROG}: error: {message}\n")
+    raise SystemExit(2)
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="branchline web", description="Serve the Branchline web UI.")
-    parser.add_argument("--state", required=True, type=Path,
-                        help="the engine's state directory (holds branchline.db and control.sock)")
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", default=8080, type=int, help="TCP port (default 8080; 0 picks a free one)")
-    parser.add_argument("--https-port", type=int,
-                        help=f"HTTPS port (default {HTTPS_PORT} unless --host is loopback, then none; "
-                             "0 picks a free one)")
-    # Only `branchline run` passes this: the web unit of systemd runs on its own and must outlive
-    # whatever started it.
-    parser.add_argument("--parent", type=int, help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if not args.state.is_dir():
-        parser.error(f"state directory {args.state} does not exist")
-    if not 0 <= args.port <= 65535:
-        parser.error(f"port {args.port} is not between 0 and 65535")
+    args = parse_options(sys.argv[1:] if argv is None else argv)
     try:
         # Also to <state>/logs/web.log, which the technician's log tail reads (webui/logs.py).
         logfiles.configure(args.state, "web")
     except logfiles.LogFileError as exc:
-        parser.error(str(exc))
+        _usage_error(str(exc))
     if not keep_heap_small():
         log.info("no mallopt(3) here: the C library's own heap policy applies")
     os.nice(NICE)   # before any thread starts: the threads inherit it

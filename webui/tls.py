@@ -11,7 +11,6 @@ import logging
 import os
 import socket
 import ssl
-import subprocess
 import tempfile
 from pathlib import Path
 
@@ -62,6 +61,8 @@ def server_pem(state_dir: str | Path) -> Path:
 
 
 def _openssl(*args: str, stdin: str | None = None) -> str:
+    import subprocess  # on first use, not at the web process's start (docs/architecture.md "Memory")
+
     try:
         done = subprocess.run(["openssl", *args], input=stdin, capture_output=True, text=True,
                               timeout=OPENSSL_TIMEOUT_S, check=False)

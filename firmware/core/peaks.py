@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 import struct
 import sys
-import wave
 from array import array
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,6 +96,8 @@ def compute(wav: Path) -> Peaks:
 
     Reads a whole number of stretches at a time, so memory stays small whatever the call's length;
     each stretch's extremes are the builtin min and max of an array slice, which run in C."""
+    import wave  # on first use, not at the web process's start (docs/architecture.md "Memory")
+
     try:
         with wave.open(str(wav), "rb") as w:
             channels, width, frames, rate = w.getnchannels(), w.getsampwidth(), w.getnframes(), w.getframerate()

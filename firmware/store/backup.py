@@ -11,14 +11,17 @@ import shutil
 import sqlite3
 import tempfile
 import time
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from firmware.store import StoreError, connect_readonly
 from firmware.store.migrations import MIGRATION_SET, MIGRATIONS_TABLE
 from firmware.store.sync import FILE_TABLES, INSTANCE_KEY
+
+if TYPE_CHECKING:
+    import zipfile
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +87,8 @@ class Backup:
         """The zip archive, manifest first, in blocks of about CHUNK bytes: memory stays at a block
         whatever the size of the database. A member whose bytes changed since the manifest was made
         ends the archive with BackupError (a truncated download fails its restore check)."""
+        import zipfile  # on first use, not at the web process's start (docs/architecture.md "Memory")
+
         sink = _Sink()
         with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
             archive.writestr(_info(MANIFEST, self.manifest["created_at"]),
@@ -155,6 +160,8 @@ class _Sink:
 
 
 def _info(name: str, at: float) -> zipfile.ZipInfo:
+    import zipfile
+
     info = zipfile.ZipInfo(name, time.gmtime(at)[:6])
     info.external_attr = 0o640 << 16
     return info

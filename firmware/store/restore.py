@@ -11,10 +11,9 @@ import secrets
 import shutil
 import sqlite3
 import time
-import zipfile
 import zlib
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from firmware.store import StoreError, audit, connect, connect_readonly, write_transaction
 from firmware.store.backup import (CHUNK, DB_FILE, DB_MEMBER, FORMAT, MANIFEST, RECORDINGS_DIR, SPARE_BYTES,
@@ -22,6 +21,9 @@ from firmware.store.backup import (CHUNK, DB_FILE, DB_MEMBER, FORMAT, MANIFEST, 
 from firmware.store.ids import BOOT_KEY
 from firmware.store.migrations import MIGRATIONS, SYNCED_TABLES
 from firmware.store.sync import FILE_TABLES, INSTANCE_KEY
+
+if TYPE_CHECKING:
+    import zipfile
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +70,8 @@ Archive = Path | BinaryIO
 
 def verify(source: Archive) -> dict:
     """The archive's manifest, once every member is found whole (size and SHA-256) and nothing else is in it."""
+    import zipfile  # on first use, not at the web process's start (docs/architecture.md "Memory")
+
     try:
         with zipfile.ZipFile(source) as archive:
             try:
@@ -107,6 +111,8 @@ def verify(source: Archive) -> dict:
 
 
 def _check_member(archive: zipfile.ZipFile, name: str, expected: dict) -> None:
+    import zipfile
+
     digest, size = hashlib.sha256(), 0
     try:
         with archive.open(name) as f:
@@ -193,6 +199,8 @@ def stage(source: Archive, state: Path, override: bool, by: str, now: float, nam
     work = root / (STAGED + ".part")
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir()
+    import zipfile
+
     with zipfile.ZipFile(source) as archive:
         for member in manifest["members"]:
             target = work / (DB_FILE if member == DB_MEMBER else member)

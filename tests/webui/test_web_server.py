@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from firmware.store import open_db
-from webui.server import main
+from firmware.cli import _web_command
+from webui.server import Options, main, parse_options
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -99,6 +100,29 @@ def test_refuses_a_missing_state_directory(tmp_path, capsys):
         main(["--state", str(tmp_path / "nope")])
     assert exit_info.value.code == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, says", [
+    ([], "the following arguments are required: --state"),
+    (["--state", ".", "--port", "x"], "argument --port: invalid int value: 'x'"),
+    (["--state", ".", "--port", "65536"], "port 65536 is not between 0 and 65535"),
+    (["--state", ".", "--colour", "red"], "option --colour not recognized"),
+    (["--state", ".", "spare"], "unrecognized arguments: spare"),
+    (["--state"], "option --state requires argument"),
+])
+def test_a_bad_command_line_is_refused_with_the_usage(argv, says, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        parse_options(argv)
+    assert exit_info.value.code == 2
+    usage, error = capsys.readouterr().err.splitlines()
+    assert usage.startswith("usage: branchline web --state DIR") and error == f"branchline web: error: {says}"
+
+
+def test_the_command_lines_the_box_builds_read_back_as_built(tmp_path):
+    for parent, https in ((None, None), (4321, 8443)):
+        cmd = _web_command(tmp_path, "0.0.0.0", 8080, parent=parent, https_port=https)
+        assert parse_options(cmd[cmd.index("webui.server") + 1:]) == Options(tmp_path, "0.0.0.0", 8080, https, parent)
+    assert parse_options(["--state", str(tmp_path)]) == Options(tmp_path, "127.0.0.1", 8080, None, None)
 
 
 def _mapped_libraries(pid: int) -> set[str]:
