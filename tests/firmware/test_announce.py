@@ -51,6 +51,7 @@ def test_estimated_wait_is_honest_within_30_percent_on_a_steady_queue(run_inline
 def test_announcement_words(run_inline, mocker):
     played = mocker.spy(CallCenter, "play")
     scenario = STEADY.format(agents="").replace("[[traffic]]\nper_hour = 150", "[[traffic]]\nper_hour = 0")
+    scenario = scenario.replace("seconds = 3000", "seconds = 120")   # the one caller gives up at 101 s
     scenario += '[[callers]]\nat = 1.0\nnumber = "1"\nkeys = [[1.0, "1"]]\npatience = 100.0\n'
     run_inline(scenario)
     words = [c.args[2] for c in played.call_args_list if c.args[2] and c.args[2][0] == "you-are-caller"]

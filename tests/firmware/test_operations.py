@@ -15,7 +15,7 @@ CALLER_HZ, AGENT_HZ, AGENT2_HZ, SUP_HZ, EXPERT_HZ = 624, 930, 1271, 1876, 2509
 
 def base(seconds, talk):
     return scenario(
-        run_section(seconds),
+        run_section(seconds, drain=60.0),
         queue("sales", wrapup=0.0), queue("service", wrapup=0.0),
         agent("A", skills={"sales": 5}, answer_after=1.0, talk=1000.0, voice_hz=AGENT_HZ),
         agent("B", skills={"service": 5}, answer_after=1.0, talk=1000.0, voice_hz=AGENT2_HZ),

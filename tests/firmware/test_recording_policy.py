@@ -4,11 +4,11 @@ from scenario_builder import action, agent, caller, queue, run_section, scenario
 
 def policy(recording):
     return scenario(
-        run_section(120),
+        run_section(120, drain=30.0),
         queue("sales", recording=recording, wrapup=0.0), queue("service"),
         agent("A", skills={"sales": 5}, answer_after=1.0, talk=1000.0),
         agent("B", skills={"sales": 5}, login_at=5.0, answer_after=1.0, talk=30.0),
-        caller(1.0, "13800000001", keys=[[1.0, "1"]], patience=1000.0, talk=1000.0),
+        caller(1.0, "13800000001", keys=[[1.0, "1"]], patience=1000.0, talk=100.0),
     )
 
 

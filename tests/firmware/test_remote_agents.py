@@ -27,6 +27,7 @@ HEAD = """
 [run]
 seconds = {seconds}
 trunks = {trunks}
+drain = 60.0
 [[queues]]
 name = "sales"
 ring_timeout = 15.0
