@@ -167,9 +167,12 @@ def test_the_card_blocks_the_span_by_itself_when_the_host_goes_silent(tmp_path):
         while not emu.status()["failsafe"] and time.monotonic() < deadline:
             time.sleep(0.02)
         assert emu.transmitting(1) == "1101" and emu.sending_rai()
-        # The host comes back: the card leaves fail-safe and the host's CAS are sent again.
-        events = pump(card, lambda ev: emu.transmitting(1) == "1001")
-        assert [e.value for e in events if e.kind == CardEventKind.FAILSAFE] == ["on", "off"]
+        # The host comes back: the card leaves fail-safe and the host's CAS are sent again. The card may
+        # put the host's CAS back on the line before its "fail-safe off" reaches the host: wait for both.
+        def failsafe(events):
+            return [e.value for e in events if e.kind == CardEventKind.FAILSAFE]
+        events = pump(card, lambda ev: emu.transmitting(1) == "1001" and failsafe(ev)[-1:] == ["off"])
+        assert failsafe(events) == ["on", "off"]
         assert emu.transmitting(1) == "1001" and not emu.sending_rai()
     finally:
         card.close()
