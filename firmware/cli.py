@@ -120,7 +120,10 @@ def _apply_restore(state: Path) -> None:
 
 
 def cmd_web(args) -> int:
-    os.execv(sys.executable, _web_command(Path(args.state), args.host, args.port, https_port=args.https_port))
+    from firmware.tools.web_child import web_environment
+
+    os.execve(sys.executable, _web_command(Path(args.state), args.host, args.port, https_port=args.https_port),
+              web_environment())
     return 0
 
 

@@ -61,17 +61,18 @@ def start_web(state: Path, log: Path, *args: str) -> subprocess.Popen:
     its code compiled beforehand as `make install` compiles it (firmware/tools/bytecode.py), so that it
     loads bytecode, not source, as the box's does."""
     from firmware.tools.bytecode import compile_all
-    from firmware.tools.web_child import WEB_PYTHON_FLAGS
+    from firmware.tools.web_child import WEB_PYTHON_FLAGS, web_environment
 
     if not compile_all():
         raise RuntimeError("the box's own modules do not compile (above)")
-    return start_process([*WEB_PYTHON_FLAGS, "-m", "webui.server", "--state", str(state), "--port", "0", *args], log)
+    return start_process([*WEB_PYTHON_FLAGS, "-m", "webui.server", "--state", str(state), "--port", "0", *args], log,
+                         env=web_environment())
 
 
-def start_process(args: list[str], log: Path) -> subprocess.Popen:
+def start_process(args: list[str], log: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
     with open(log, "wb") as out:
         return subprocess.Popen([sys.executable, *args], stdout=out, stderr=subprocess.STDOUT,
-                                cwd=Path(__file__).resolve().parents[2])
+                                cwd=Path(__file__).resolve().parents[2], env=env)
 
 
 def web_port(log: Path, proc: subprocess.Popen, timeout: float = 60.0) -> int:

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from firmware.tools.web_child import WEB_MALLOC_TUNABLES, web_environment
+
 ROOT = Path(__file__).resolve().parents[2]
 # A Python start, the engine's boot on the simulated board and the web's first bind: generous for a
 # shared 2-core machine; every wait below ends as soon as its condition holds.
@@ -114,6 +116,13 @@ def serves(url):
         return False
 
 
+def tunables(pid: int) -> list[str]:
+    """The glibc tunables process `pid` was started with (its GLIBC_TUNABLES, read by the loader)."""
+    with open(f"/proc/{pid}/environ", "rb") as environ:
+        env = dict(item.split(b"=", 1) for item in environ.read().split(b"\0") if b"=" in item)
+    return env.get(b"GLIBC_TUNABLES", b"").decode().split(":")
+
+
 def run_box(state, port):
     """`branchline run` on the simulated board; (its process, the web process's pid, the web's URL)."""
     box = Proc([sys.executable, "-m", "firmware.cli", "run", "--state", str(state), "--port", str(port)])
@@ -160,15 +169,17 @@ def test_a_killed_web_process_is_started_again_on_its_port_and_the_engine_keeps_
     web2 = web
     try:
         assert serves(url)
-        # The web process gives way to the engine's tick (webui/server.py NICE).
+        # The web process gives way to the engine's tick (webui/server.py NICE), and runs with its malloc
+        # settings (firmware/tools/web_child.py WEB_MALLOC_TUNABLES), which the engine itself does not.
         assert nice(web) == min(19, nice(box.popen.pid) + 10)
+        assert WEB_MALLOC_TUNABLES in tunables(web) and WEB_MALLOC_TUNABLES not in tunables(box.popen.pid)
         os.kill(web, signal.SIGKILL)
         # firmware/tools/web_child.py: started again after 2 s, as the unit's RestartSec=2s.
         again = box.wait_for(r"web UI listening on (http://127\.0\.0\.1:\d+/)").group(1)
         assert again == url and serves(url)
         assert box.popen.poll() is None
         [web2] = children(box.popen.pid)
-        assert web2 != web
+        assert web2 != web and WEB_MALLOC_TUNABLES in tunables(web2)
         box.popen.terminate()
         assert box.popen.wait(STOP_S) == 0
         assert wait_gone(web2)
@@ -192,7 +203,7 @@ def test_the_web_process_on_its_own_outlives_what_started_it(tmp_path):
             assert running(web) and time.monotonic() < deadline, log.read_text()
             time.sleep(0.05)
         url = found.group(1)
-        assert serves(url)
+        assert serves(url) and WEB_MALLOC_TUNABLES in tunables(web)
         # Its starter is long gone: a parent-death signal would have been sent as it exited, and the
         # server stops within a second of a signal.
         time.sleep(1.0)
@@ -243,3 +254,9 @@ def test_a_stop_signal_that_lands_while_the_web_process_waits_stops_it(tmp_path)
         raise AssertionError("the web process did not stop on SIGTERM: its handler waits on a lock its own "
                              "thread holds") from None
     assert web.returncode == 0 and "web UI stopped" in err, err
+
+
+def test_the_web_process_s_tunables_join_those_already_set():
+    assert web_environment({"PATH": "/bin"}) == {"PATH": "/bin", "GLIBC_TUNABLES": WEB_MALLOC_TUNABLES}
+    assert web_environment({"GLIBC_TUNABLES": "glibc.malloc.check=3"})["GLIBC_TUNABLES"] == \
+        f"glibc.malloc.check=3:{WEB_MALLOC_TUNABLES}"
