@@ -184,6 +184,8 @@ def stage(source: Archive, state: Path, override: bool, by: str, now: float, nam
 
     RestoreError if it is unreadable or corrupted; RestoreRefused if it is of another schema or box
     and `override` is not given (or cannot help). Replaces a restore staged earlier."""
+    import zipfile
+
     state = Path(state)
     manifest = verify(source)
     found = problems(manifest, state)
@@ -199,8 +201,6 @@ def stage(source: Archive, state: Path, override: bool, by: str, now: float, nam
     work = root / (STAGED + ".part")
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir()
-    import zipfile
-
     with zipfile.ZipFile(source) as archive:
         for member in manifest["members"]:
             target = work / (DB_FILE if member == DB_MEMBER else member)
