@@ -9,14 +9,16 @@ STAMP := $(VENV)/.installed
 # Debian packages: ALSA headers for pyalsaaudio, Chromium for the web tests, espeak-ng and
 # alsa-utils for real speech in the DSP talk-off tests, postgresql for the HQ collector's
 # PostgreSQL test (the test starts its own server in a temporary directory), openssl for the web
-# process's first certificate, gcc for the power-cut shim the crash tests load (tests/e2e/powercut.c).
-APT_PKGS := libasound2-dev chromium chromium-driver espeak-ng alsa-utils postgresql openssl gcc libc6-dev
+# process's first certificate, gcc and the Python headers for the DSP receivers' native kernels
+# (setup.py; built by `pip install -e .`) and the power-cut shim the crash tests load (tests/e2e/powercut.c).
+APT_PKGS := libasound2-dev chromium chromium-driver espeak-ng alsa-utils postgresql openssl gcc libc6-dev python3-dev
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 STATE ?= var
 
 # `make install BOARD=<profile>` puts the box on a Pi: code under PREFIX, systemd units, udev rules,
-# ALSA names, the journal's limits, the service user, and the code's bytecode compiled (the services run with
-# the code read-only: docs/architecture.md §30). With DESTDIR it only stages the files (a package build, a test): the
+# ALSA names, the journal's limits, the service user, the DSP kernels compiled for the target's CPU and Python
+# (never copied from here), and the code's bytecode compiled (the services run with the code read-only:
+# docs/architecture.md §30). With DESTDIR it only stages the files (a package build, a test): the
 # venv, the user and the reloads are left to the target's first boot or its package scripts.
 BOARD ?= usb-modems
 PREFIX ?= /opt/branchline
@@ -28,14 +30,18 @@ JOURNALD_DIR ?= /etc/systemd/journald.conf.d
 SYSUSERS_DIR ?= /usr/lib/sysusers.d
 # HQ's collector (hq/) and the test requirements stay off the box.
 PACKAGES := firmware drivers dsp webui typed_toml
-SOURCES := $(PACKAGES) board pyproject.toml requirements.txt README.md
+SOURCES := $(PACKAGES) board pyproject.toml setup.py requirements.txt README.md
+# The native kernels' C sources; the venv's editable install compiles them beside their modules.
+KERNELS := $(wildcard dsp/*.c)
+# setup.py builds them optionally (HQ's server needs none): the box's installs check that they were.
+KERNELS_BUILT := import dsp.dtmf_kernel, dsp.mfr2_kernel
 REQUIREMENTS := requirements.txt requirements-hq.txt requirements-test.txt requirements-lint.txt
 
 .PHONY: deps lint run test test-slow fuzz bench soak clean install messages
 
 deps: $(STAMP)
 
-$(STAMP): $(REQUIREMENTS) pyproject.toml
+$(STAMP): $(REQUIREMENTS) pyproject.toml setup.py $(KERNELS)
 	@missing=$$(for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:" $$missing; \
@@ -44,6 +50,7 @@ $(STAMP): $(REQUIREMENTS) pyproject.toml
 	[ -x $(BIN)/python ] || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check -r requirements-test.txt
 	$(BIN)/pip install -q --disable-pip-version-check --no-deps -e .
+	$(BIN)/python -c "$(KERNELS_BUILT)"
 	touch $@
 
 run: deps
@@ -100,7 +107,7 @@ clean:
 install:
 	@test -f board/profiles/$(BOARD).toml || { echo "make install: no board profile board/profiles/$(BOARD).toml" >&2; exit 2; }
 	install -d $(DESTDIR)$(PREFIX)
-	tar --exclude=__pycache__ --exclude='*.pyc' -cf - $(SOURCES) | tar -xf - -C $(DESTDIR)$(PREFIX)
+	tar --exclude=__pycache__ --exclude='*.pyc' --exclude='*.so' -cf - $(SOURCES) | tar -xf - -C $(DESTDIR)$(PREFIX)
 	for unit in branchline-engine branchline-web branchline-retention; do \
 	  sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@BOARD@|$(BOARD)|g' board/systemd/$$unit.service > $$unit.service.tmp && \
 	  install -D -m 644 $$unit.service.tmp $(DESTDIR)$(SYSTEMD_DIR)/$$unit.service && rm -f $$unit.service.tmp || exit 1; \
@@ -114,6 +121,7 @@ install:
 	  $(PY) -m venv $(PREFIX)/venv && \
 	  $(PREFIX)/venv/bin/pip install -q --disable-pip-version-check -r $(PREFIX)/requirements.txt && \
 	  $(PREFIX)/venv/bin/pip install -q --disable-pip-version-check --no-deps -e $(PREFIX) && \
+	  (cd $(PREFIX) && venv/bin/python -c "$(KERNELS_BUILT)") && \
 	  $(PREFIX)/venv/bin/python -m firmware.tools.bytecode && \
 	  systemd-sysusers && udevadm control --reload && udevadm trigger --subsystem-match=tty && \
 	  systemctl restart systemd-journald && \

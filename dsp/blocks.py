@@ -131,6 +131,7 @@ class Analysis:
         self.x = x  # the same as float32
         self.channels = x.shape[0]
         self._products = products  # ((basis, product), ...)
+        self._sub_energy: npt.NDArray[np.float32] | None = None
 
     def product(self, basis: npt.NDArray[np.float32], owner: str) -> npt.NDArray[np.float32]:
         """float32 (channels, sub-blocks or frames, columns): the correlation with `basis`."""
@@ -139,10 +140,14 @@ class Analysis:
                 return p
         raise ValueError(f"{owner}: this analysis was not made with the detector's columns")
 
-    @functools.cached_property
+    @property
     def sub_energy(self) -> npt.NDArray[np.float32]:
         """float32 (channels, sub-blocks): sum of squares of each sub-block."""
-        return sub_energy(self.x)
+        # Taken on first use by hand: functools.cached_property takes a lock on every first use
+        # (Python 3.11), a microsecond of a 30-channel tick.
+        if self._sub_energy is None:
+            self._sub_energy = sub_energy(self.x)
+        return self._sub_energy
 
     @functools.cached_property
     def _spans(self) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:

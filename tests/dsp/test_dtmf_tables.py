@@ -1,11 +1,14 @@
-"""The DTMF receiver's digit timing, run from tables a tick at a time, against a plain state machine
-written here from the timing rules and stepped one analysis window at a time."""
+"""The DTMF receiver's digit timing, as its kernel (dsp/dtmf_kernel.c) runs it over any number of
+windows at a time and as dsp.dtmf_tables.Track steps it, against a plain state machine written here
+from the timing rules and stepped one analysis window at a time."""
 
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dsp.dtmf_tables import CHUNK, DigitMachine
+from dsp import dtmf_kernel
+from dsp.dtmf import _KERNEL_CONSTANTS, _STATE, WIN_SUBS
+from dsp.dtmf_tables import Track
 
 # The rules, in analysis windows (one per 5 ms sub-block, each 20 ms long), from ETSI ES 201 235-3
 # (a signal > 40 ms shall be recognised, < 20 ms shall not; a digit shall end after > 40 ms without
@@ -84,17 +87,29 @@ def plain(labels, starts):
     return presses, [(-1 if rx.digit is None else rx.digit, rx.start) for rx in receivers]
 
 
-def tabled(labels, starts, chunks):
-    """The same through DigitMachine, fed `chunks` windows at a time (cycled)."""
-    machine = DigitMachine(len(labels))
+def kernel(labels, starts, chunks):
+    """The same through the receiver's kernel, fed `chunks` windows at a time (cycled)."""
+    state = np.zeros(len(labels), _STATE)
     presses = []
     j = 0
     for k in chunks_cycle(chunks, labels.shape[1]):
-        # The machine takes (windows, channels), labels as 1 + the digit.
-        got = machine.track(labels[:, j:j + k].T + 1, starts[:, j:j + k].T)
+        # The kernel takes (windows, channels), labels as 1 + the digit.
+        got = dtmf_kernel.track(state, np.ascontiguousarray(labels[:, j:j + k].T + 1),
+                                np.ascontiguousarray(starts[:, j:j + k].T), _KERNEL_CONSTANTS)
         presses += [(c, label - 1, start) for c, label, start in got]
         j += k
-    ends = [(int(d) - 1, int(s) if d else None) for d, s in zip(machine.labels, machine.starts)]
+    ends = [(int(d) - 1, int(s) if d else None) for d, s in zip(state["cur"], state["start"])]
+    return presses, ends
+
+
+def reference(labels, starts):
+    """The same through dsp.dtmf_tables.Track, one window at a time."""
+    track = Track(len(labels))
+    presses = []
+    for j in range(labels.shape[1]):
+        fire = track.step(labels[:, j], starts[:, j])
+        presses += [(int(c), int(track.cur[c]), int(track.start[c])) for c in np.flatnonzero(fire)]
+    ends = [(int(d), int(s) if d >= 0 else None) for d, s in zip(track.cur, track.start)]
     return presses, ends
 
 
@@ -120,21 +135,21 @@ RUNS = st.lists(st.tuples(st.sampled_from([-1, -1, 0, 1, 5, 15]), st.one_of(st.i
 
 
 @settings(max_examples=300, deadline=None)
-@given(channels=st.lists(RUNS, min_size=1, max_size=4), chunks=st.lists(st.integers(1, 2 * CHUNK + 1),
+@given(channels=st.lists(RUNS, min_size=1, max_size=4), chunks=st.lists(st.integers(1, 2 * WIN_SUBS + 1),
                                                                          min_size=1, max_size=6),
        seed=st.integers(0, 2**32 - 1))
-def test_tables_report_what_the_plain_state_machine_reports(channels, chunks, seed):
+def test_kernel_and_reference_report_what_the_plain_state_machine_reports(channels, chunks, seed):
     length = max(1, max(sum(n for _, n in runs) for runs in channels))
     labels = np.array([windows(runs, length) for runs in channels], np.int64)
     starts = np.random.default_rng(seed).integers(0, 10**6, labels.shape)
     presses, ends = plain(labels, starts)
-    got, got_ends = tabled(labels, starts, chunks)
-    assert got == presses
-    assert [d for d, _ in got_ends] == [d for d, _ in ends]
-    assert [s for (d, s) in got_ends if d >= 0] == [s for (d, s) in ends if d >= 0]
+    for got, got_ends in (kernel(labels, starts, chunks), reference(labels, starts)):
+        assert got == presses
+        assert [d for d, _ in got_ends] == [d for d, _ in ends]
+        assert [s for (d, s) in got_ends if d >= 0] == [s for (d, s) in ends if d >= 0]
 
 
-def test_tables_follow_the_plain_state_machine_on_long_noisy_runs():
+def test_kernel_follows_the_plain_state_machine_on_long_noisy_runs():
     # Many channels at once, in the receiver's own chunks (a tick of four windows, then the rest of a
     # longer block), digits switching with and without gaps and single windows flipped by noise.
     rng = np.random.default_rng(7)
@@ -147,8 +162,8 @@ def test_tables_follow_the_plain_state_machine_on_long_noisy_runs():
     starts = rng.integers(0, 10**6, (n, length))
     presses, ends = plain(labels, starts)
     assert len(presses) > 500       # the run exercises the reports, not only silence
-    for chunks in ([CHUNK], [1], [3, 5, 2, 9]):
-        got, got_ends = tabled(labels, starts, chunks)
+    for chunks in ([WIN_SUBS], [1], [3, 5, 2, 9], [length]):
+        got, got_ends = kernel(labels, starts, chunks)
         assert got == presses
         assert [d for d, _ in got_ends] == [d for d, _ in ends]
 
@@ -160,7 +175,7 @@ def test_timing_of_one_digit_by_the_rules():
     def presses(seq):
         labels = np.array([seq], np.int64)
         starts = np.arange(labels.size, dtype=np.int64).reshape(labels.shape) * 40
-        got, _ = tabled(labels, starts, [CHUNK])
+        got, _ = kernel(labels, starts, [WIN_SUBS])
         assert got == plain(labels, starts)[0]
         return [(d, s // 40) for _, d, s in got]
 

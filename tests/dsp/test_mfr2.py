@@ -5,7 +5,8 @@ import dataclasses
 import numpy as np
 import pytest
 
-from dsp import g711
+from dsp import g711, mfr2_kernel
+from dsp.blocks import SUB as SUB_SAMPLES
 from dsp.blocks import Analyser
 from dsp.levels import RATE, dbm0_to_amplitude, rms_dbm0
 from dsp.mfr2 import (BASES, FREQUENCIES_HZ, PAIRS, R2Event, R2Receiver, tone)
@@ -304,6 +305,22 @@ def test_single_tones_and_three_tones_never_operate(direction):
 
 
 @pytest.mark.parametrize("direction", DIRECTIONS)
+def test_a_third_frequency_near_the_pairs_level_blocks_it(direction):
+    # Two and only two frequencies (THIRD_TONE_DB): a pair at -10 dBm0 with a third frequency of the
+    # group 8 dB under it is not a signal (the pair still holds over 85 % of the energy, so only the
+    # third-tone test refuses it); 15 dB under, it is.
+    f = FREQUENCIES_HZ[direction]
+    signals = []
+    for under in (8.0, 15.0):
+        for s in SIGNALS:
+            i, j = PAIRS[s - 1]
+            k = next(n for n in range(6) if n not in (i, j))
+            x = sines([f[i], f[j], f[k]], [-10.0, -10.0, -10.0 - under], 300 * MS)
+            signals.append(to_int16(np.concatenate([x, np.zeros(100 * MS)])))
+    assert signals_of(run(signals, direction)) == [[]] * 15 + [[s, None] for s in SIGNALS]
+
+
+@pytest.mark.parametrize("direction", DIRECTIONS)
 def test_dtmf_and_noise_never_operate(rng, direction):
     noise = [to_int16(rng.normal(0.0, dbm0_to_amplitude(level) / np.sqrt(2), 10 * RATE))
              for level in (-40.0, -20.0, -5.0)]
@@ -395,3 +412,87 @@ def test_hostile_audio_never_raises_or_warns(rng):
         for e in r.process(hostile[:, pos:pos + size]):
             assert e.signal is None or 1 <= e.signal <= 15
         pos += int(size)
+
+
+def test_ends_come_before_signals_at_the_same_window():
+    # Events in stream order; at one window every channel's end comes before any channel's new signal
+    # (a signal on channel 0 operating where channel 1's ends). The second tone's start is swept over
+    # the grid until the two fall on one sample.
+    first = np.concatenate([tone(4, "forward", 100 * MS), np.zeros(300 * MS, np.int16)])
+    coincide = 0
+    for start in range(40 * MS, 140 * MS, SUB_SAMPLES):
+        second = np.concatenate([np.zeros(start, np.int16), tone(9, "forward", 100 * MS),
+                                 np.zeros(300 * MS - start, np.int16)])
+        events = R2Receiver(2).process(np.stack([second, first]))
+        assert events == sorted(events, key=lambda e: (e.sample, e.signal is not None, e.channel))
+        end = next(e for e in events if e.channel == 1 and e.signal is None)
+        begin = next(e for e in events if e.channel == 0 and e.signal == 9)
+        if end.sample == begin.sample:
+            coincide += 1
+            assert events.index(end) < events.index(begin)
+    assert coincide
+
+
+# ------------------------------------------------------------------------------------ native kernel
+
+def test_kernel_events_are_the_r2events_the_constructor_makes():
+    # The kernel sets each event's fields past the frozen dataclass's __init__: the same fields, no
+    # others, equal and hashing as constructed ones, and still frozen.
+    x = np.concatenate([tone(4, "forward", 100 * MS), np.zeros(200 * MS, np.int16)])
+    events = R2Receiver(2).process(np.stack([x, x]))
+    assert [(e.channel, e.signal) for e in events] == [(0, 4), (1, 4), (0, None), (1, None)]
+    for e in events:
+        made = R2Event(e.channel, e.signal, e.sample)
+        assert type(e) is R2Event and vars(e) == vars(made) and e == made and hash(e) == hash(made)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        events[0].signal = 5  # type: ignore[misc]
+
+
+def _kernel_args(channels=2, subs=4):
+    receiver = R2Receiver(channels)
+    return [receiver._history, receiver._timing, np.zeros((channels, subs, 12), np.float32),
+            np.zeros((channels, subs * SUB_SAMPLES), np.float32), receiver._constants, 0, R2Event]
+
+
+@pytest.mark.parametrize("position, value, match", [
+    (0, np.zeros((4, 13, 3), np.float32), "history: expected 104 items, got 156"),
+    (0, np.zeros((4, 13, 2), np.float64), "history: expected items of 4 bytes, got 8"),
+    (1, np.zeros(2, np.int32), "timing: expected items of 16 bytes, got 4"),
+    (2, np.zeros((2, 4, 24), np.float32)[:, :, ::2], "correlations: expected a C-contiguous array"),
+    (2, np.zeros((2, 3, 12), np.float32), "correlations: expected 96 items, got 72"),
+    (3, np.zeros((3, 3 * SUB_SAMPLES), np.float32), "expected samples of 2 channels"),
+    (3, np.zeros((2, 3 * SUB_SAMPLES + 1), np.float32), "whole sub-blocks of 40"),
+    (4, b"\0" * 8, "expected constants"),
+    (5, -1, "a first sub-block >= 0"),
+])
+def test_kernel_rejects_arrays_that_do_not_match(position, value, match):
+    args = _kernel_args()
+    args[position] = value
+    with pytest.raises(ValueError, match=match):
+        mfr2_kernel.receive(*args)
+
+
+def test_kernel_writes_state_only_to_writable_arrays():
+    args = _kernel_args()
+    args[1].flags.writeable = False
+    with pytest.raises(ValueError, match="timing: expected a C-contiguous, writable array"):
+        mfr2_kernel.receive(*args)
+
+
+@pytest.mark.parametrize("change, match", [
+    ({"sub_samples": 80}, "sub_samples 40, .* got 5, 3, 80"),
+    ({"window_subs": 6}, "expected window_subs 5, lag_subs 3"),
+    ({"lag_subs": 2}, "expected window_subs 5, lag_subs 3"),
+    ({"hits_to_operate": 0}, "hits_to_operate >= 1"),
+    ({"cos_tol": 0.0}, r"expected cos_tol in \(0, 1\)"),
+    ({"turn": np.zeros((10, 6), np.complex128)}, "turn: expected items of 8 bytes, got 16"),
+    ({"signal_of_pair": np.zeros((6, 6), np.uint8)}, "signal_of_pair: expected items of format b, got B"),
+])
+def test_kernel_constants_refuse_figures_it_was_not_built_for(change, match):
+    figures = dict(sub_samples=40, window_subs=5, lag_subs=3, hits_to_operate=3, misses_to_release=7,
+                   weights=np.array([1.0, 2.0, 3.0, 2.0, 1.0]), turn=np.zeros((10, 6), np.complex64),
+                   signal_of_pair=np.zeros((6, 6), np.int8), cos_tol=0.5, level_power=1.0, twist=10.0,
+                   third=0.1, share=1.0, fill=0.05, gate_level=1.0, gate_share=1.0)
+    assert isinstance(mfr2_kernel.constants(**figures), bytes)
+    with pytest.raises(ValueError, match=match):
+        mfr2_kernel.constants(**{**figures, **change})

@@ -34,11 +34,12 @@ def test_the_spandsp_summary_judges_every_ratio_or_says_spandsp_is_missing():
     assert bench_dsp.peer_summary(lines.append, None) == (0, 0)
     assert "not installed" in lines[-1]
     lines = []
-    met = bench_dsp.peer_summary(lines.append, {("dtmf", "dialling"): {30: 0.5, 120: 2.5},
+    met = bench_dsp.peer_summary(lines.append, {("dtmf", "dialling"): {1: 0.2, 30: 0.5, 120: 2.5},
                                                  ("r2", "signalling"): {120: 2.0}})
+    # One channel is shown without a verdict; the E1 counts are judged.
     assert met == (2, 3)
-    assert lines[2].split() == ["dtmf", "dialling", "0.50x", "BELOW", "2.50x", "ok"]
-    assert lines[3].split() == ["r2", "signalling", "-", "2.00x", "ok"]
+    assert lines[2].split() == ["dtmf", "dialling", "0.20x", "0.50x", "BELOW", "2.50x", "ok"]
+    assert lines[3].split() == ["r2", "signalling", "-", "-", "2.00x", "ok"]
     assert lines[-1].endswith("2 of 3")
 
 

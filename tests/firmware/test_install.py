@@ -54,6 +54,9 @@ def test_make_install_into_a_temporary_root(tmp_path):
     app = dest / "opt/bl"
     assert (app / "board/profiles/usb-modems.toml").exists() and (app / "board/modems.toml").exists()
     assert (app / "drivers/voice_modem.py").exists() and not list(app.rglob("__pycache__"))
+    # The native kernels come as source and are compiled by the target's venv for its CPU and Python.
+    assert (app / "setup.py").exists() and (app / "dsp/dtmf_kernel.c").exists() and (app / "dsp/mfr2_kernel.c").exists()
+    assert not list(app.rglob("*.so"))
     # DESTDIR stages files only: no venv is built, nothing outside the root is touched.
     assert not (app / "venv").exists()
     # What the box installs is only what it runs: no test tool, no HQ collector or its database client.
@@ -70,10 +73,12 @@ def test_hq_installs_no_dsp_stack_and_the_test_set_holds_everything():
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="make not installed")
-def test_the_venv_is_rebuilt_when_any_requirements_file_changes():
+def test_the_venv_is_rebuilt_when_any_requirements_file_or_native_kernel_changes():
     rules = subprocess.run(["make", "-pn", "deps"], cwd=ROOT, capture_output=True, text=True, timeout=60).stdout
     stamp = next(line for line in rules.splitlines() if line.startswith(".venv/.installed:"))
-    assert {p.name for p in ROOT.glob("requirements*.txt")} <= set(stamp.split(":", 1)[1].split())
+    needs = set(stamp.split(":", 1)[1].split())
+    assert {p.name for p in ROOT.glob("requirements*.txt")} <= needs
+    assert {"setup.py", "dsp/dtmf_kernel.c", "dsp/mfr2_kernel.c"} <= needs
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="make not installed")
