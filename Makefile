@@ -31,8 +31,9 @@ SYSUSERS_DIR ?= /usr/lib/sysusers.d
 # HQ's collector (hq/) and the test requirements stay off the box.
 PACKAGES := firmware drivers dsp webui typed_toml
 SOURCES := $(PACKAGES) board pyproject.toml setup.py requirements.txt README.md
-# The native kernels' C sources; the venv's editable install compiles them beside their modules.
-KERNELS := $(wildcard dsp/*.c)
+# The native kernels' C sources and their shared header; the venv's editable install compiles them
+# beside their modules.
+KERNELS := $(wildcard dsp/*.c dsp/*.h)
 # setup.py builds them optionally (HQ's server needs none): the box's installs check that they were.
 KERNELS_BUILT := import dsp.dtmf_kernel, dsp.mfr2_kernel
 REQUIREMENTS := requirements.txt requirements-hq.txt requirements-test.txt requirements-lint.txt

@@ -8,7 +8,8 @@ from setuptools import Extension, setup
 FLAGS = ["-O3", "-std=c11", "-Wall", "-Wextra"]
 # Optional: HQ's server installs this package for `hq/` alone and may have no compiler; the box's
 # installs (`make deps`, `make install`) import both kernels right after, so there a failed build stops them.
-KERNELS = [Extension(f"dsp.{name}", [f"dsp/{name}.c"], extra_compile_args=FLAGS, optional=True)
+KERNELS = [Extension(f"dsp.{name}", [f"dsp/{name}.c"], depends=["dsp/kernel_support.h"], extra_compile_args=FLAGS,
+                     optional=True)
            for name in ("dtmf_kernel", "mfr2_kernel")]
 
 setup(ext_modules=KERNELS)

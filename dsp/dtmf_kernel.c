@@ -4,16 +4,15 @@
 
    Every threshold is a figure of dsp/dtmf.py or dsp/dtmf_tables.py, handed over once by constants();
    each test below names the Python constant it applies, where the clause it comes from is cited. */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
+#include "kernel_support.h"
 #include <math.h>
 #include <stdint.h>
-#include <string.h>
 
 /* The analysis grid (constants() checks it against dsp/dtmf.py's): sub-blocks of SUB samples
    (dsp.blocks SUB), windows of WIN_SUBS of them (dsp.dtmf WIN_SUBS: the halves and the four-term sum in
    confirm() are written for four), each sub-block correlated with the 4 row then 4 column tones
    (dsp.tonegen DTMF_LOW + DTMF_HIGH): COLS values, the real parts then the imaginary (dsp.dtmf _BASES). */
+#define KERNEL "dtmf_kernel"
 #define SUB 40
 #define WIN_SUBS 4
 #define KEPT (WIN_SUBS - 1) /* sub-blocks a channel keeps for the windows of the next call */
@@ -212,13 +211,12 @@ static int step(struct channel *c, int32_t label, int64_t est, const struct cons
 
 /* What a key press becomes: the tuple (channel, label, start), or, given `event` (detect(): dsp.dtmf
    DtmfEvent, a frozen dataclass), an instance with the fields channel, digit (`digits` by label - 1) and
-   start, made as object.__new__ and object.__setattr__ make it: its checked __init__ would cost more than
-   a receiver's tick. */
+   start. */
 struct reports {
     PyObject *list, *event, *digits;
 };
 
-static PyObject *object_new, *field_names[3]; /* object.__new__; "channel", "digit", "start" (module init) */
+static PyObject *field_names[3]; /* "channel", "digit", "start" (module init) */
 
 static PyObject *report(Py_ssize_t ch, int32_t label, int64_t start, const struct reports *out)
 {
@@ -230,11 +228,7 @@ static PyObject *report(Py_ssize_t ch, int32_t label, int64_t start, const struc
     } else {
         fields[1] = PyTuple_GetItem(out->digits, label - 1);
         Py_XINCREF(fields[1]);
-        item = fields[0] && fields[1] && fields[2] ? PyObject_CallOneArg(object_new, out->event) : NULL;
-        for (int f = 0; item != NULL && f < 3; f++) {
-            if (PyObject_GenericSetAttr(item, field_names[f], fields[f]) < 0)
-                Py_CLEAR(item);
-        }
+        item = frozen_event((PyTypeObject *)out->event, field_names, fields, 3);
     }
     for (int f = 0; f < 3; f++)
         Py_XDECREF(fields[f]);
@@ -291,33 +285,15 @@ static void sub_energies(const float *restrict x, Py_ssize_t subs, double *restr
     }
 }
 
-/* Takes `obj`'s buffer into `view` (its `obj` NULL until then): C-contiguous, writable if `writable`,
-   of `itemsize`-byte items, `count` of them (any number if `count` < 0). Its item count, or -1 with a
-   ValueError naming `what`. */
-static Py_ssize_t take(PyObject *obj, Py_buffer *view, int writable, Py_ssize_t itemsize, Py_ssize_t count,
-                       const char *what)
-{
-    if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS | (writable ? PyBUF_WRITABLE : 0)) < 0) {
-        PyErr_Format(PyExc_ValueError, "dtmf_kernel: %s: expected a C-contiguous%s array, got %s", what,
-                     writable ? " writable" : "", Py_TYPE(obj)->tp_name);
-        return -1;
-    }
-    if (view->itemsize != itemsize || (count >= 0 && view->len != count * itemsize)) {
-        PyErr_Format(PyExc_ValueError, "dtmf_kernel: %s: expected %zd-byte items (%zd; -1: any number), "
-                     "got %zd bytes of %zd-byte items", what, itemsize, count, view->len, view->itemsize);
-        return -1;
-    }
-    return view->len / itemsize;
-}
-
 /* The receiver's state (dsp.dtmf _STATE, one item per channel) and constants() into their views; the
    channel count, or -1 with a ValueError. */
 static Py_ssize_t take_receiver(PyObject *state, Py_buffer *state_view, PyObject *constants,
                                 Py_buffer *constants_view)
 {
-    Py_ssize_t channels = take(state, state_view, 1, sizeof(struct channel), -1, "state (dsp.dtmf _STATE)");
-    if (channels < 0 || take(constants, constants_view, 0, 1, sizeof(struct constants),
-                             "constants (dtmf_kernel.constants())") < 0)
+    Py_ssize_t channels = take_array(state, KERNEL, "state (dsp.dtmf _STATE)", NULL, sizeof(struct channel), -1, 1,
+                                     state_view);
+    if (channels < 0 || take_array(constants, KERNEL, "constants (dtmf_kernel.constants())", NULL, 1,
+                                   sizeof(struct constants), 0, constants_view) < 0)
         return -1;
     if (channels == 0) {
         PyErr_SetString(PyExc_ValueError, "dtmf_kernel: state (dsp.dtmf _STATE): expected a channel at least");
@@ -342,7 +318,8 @@ static PyObject *detect(PyObject *module, PyObject *args)
     PyObject *reports = NULL;
     int64_t *labels = NULL;
     Py_ssize_t channels = take_receiver(state_obj, &state, constants_obj, &constants);
-    Py_ssize_t floats = channels < 0 ? -1 : take(store_obj, &stored, 1, sizeof(float), -1, "store (float32)");
+    Py_ssize_t floats = channels < 0 ? -1
+                        : take_array(store_obj, KERNEL, "store (float32)", NULL, sizeof(float), -1, 1, &stored);
     if (floats < 0)
         goto done;
     if (floats % (channels * COLS) || floats / (channels * COLS) < KEPT) {
@@ -351,7 +328,8 @@ static PyObject *detect(PyObject *module, PyObject *args)
         goto done;
     }
     Py_ssize_t windows = floats / (channels * COLS) - KEPT, n = windows * channels;
-    if (take(samples_obj, &samples, 0, sizeof(float), n * SUB, "samples (float32, channels x sub-blocks x SUB)")
+    if (take_array(samples_obj, KERNEL, "samples (float32, channels x sub-blocks x SUB)", NULL, sizeof(float),
+                   n * SUB, 0, &samples)
         < 0)
         goto done;
     /* Labels and start estimates (windows x channels), the gated windows' (window, channel), the new
@@ -421,8 +399,10 @@ static PyObject *track(PyObject *module, PyObject *args)
     Py_buffer state = {0}, labels = {0}, ests = {0}, constants = {0};
     PyObject *reports = NULL;
     Py_ssize_t channels = take_receiver(state_obj, &state, constants_obj, &constants);
-    Py_ssize_t n = channels < 0 ? -1 : take(labels_obj, &labels, 0, sizeof(int64_t), -1, "labels (int64)");
-    if (n < 0 || take(ests_obj, &ests, 0, sizeof(int64_t), n, "estimates (int64, as labels)") < 0)
+    Py_ssize_t n = channels < 0 ? -1
+                   : take_array(labels_obj, KERNEL, "labels (int64)", NULL, sizeof(int64_t), -1, 0, &labels);
+    if (n < 0 || take_array(ests_obj, KERNEL, "estimates (int64, as labels)", NULL, sizeof(int64_t), n, 0, &ests)
+                 < 0)
         goto done;
     const int64_t *label = labels.buf;
     int fits = n % channels == 0;
@@ -521,7 +501,5 @@ PyMODINIT_FUNC PyInit_dtmf_kernel(void)
         if (field_names[f] == NULL && (field_names[f] = PyUnicode_InternFromString(names[f])) == NULL)
             return NULL;
     }
-    if (object_new == NULL && (object_new = PyObject_GetAttrString((PyObject *)&PyBaseObject_Type, "__new__")) == NULL)
-        return NULL;
     return PyModule_Create(&module);
 }

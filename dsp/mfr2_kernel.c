@@ -7,12 +7,11 @@
  * vectorises; a channel taken alone left the processor waiting on branches that go either way from
  * channel to channel and on long chains of dependent operations. */
 
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
+#include "kernel_support.h"
 #include <math.h>
 #include <stdint.h>
-#include <string.h>
 
+#define KERNEL "mfr2_kernel"
 #define FREQS 6      /* Q.441: six frequencies per direction */
 #define SUB 40       /* dsp/blocks.py SUB: samples per sub-block */
 #define WINDOW 5     /* WINDOW_SUBS */
@@ -49,41 +48,6 @@ struct constants {
     int release;                     /* MISSES_TO_RELEASE */
 };
 
-/* A C-contiguous buffer of `count` items (any number if negative) of `itemsize` bytes and struct format
- * `format` (not asked for if NULL: the per-tick arrays, where numpy would build the format string on
- * every call); on a mismatch, ValueError naming the argument. */
-static int get_array(PyObject *obj, const char *name, const char *format, Py_ssize_t itemsize,
-                     Py_ssize_t count, int writable, Py_buffer *view)
-{
-    int flags = PyBUF_C_CONTIGUOUS | (format ? PyBUF_FORMAT : 0) | (writable ? PyBUF_WRITABLE : 0);
-    if (PyObject_GetBuffer(obj, view, flags) < 0) {
-        PyErr_Format(PyExc_ValueError, "mfr2_kernel: %s: expected a C-contiguous%s array", name,
-                     writable ? ", writable" : "");
-        return -1;
-    }
-    const char *got = view->format ? view->format : "B";
-    if (*got == '@' || *got == '=')
-        got++;
-    if (view->itemsize != itemsize) {
-        PyErr_Format(PyExc_ValueError, "mfr2_kernel: %s: expected items of %zd bytes, got %zd", name, itemsize,
-                     view->itemsize);
-        PyBuffer_Release(view);
-        return -1;
-    }
-    if (format && strcmp(got, format) != 0) {
-        PyErr_Format(PyExc_ValueError, "mfr2_kernel: %s: expected items of format %s, got %s", name, format, got);
-        PyBuffer_Release(view);
-        return -1;
-    }
-    if (count >= 0 && view->len != count * itemsize) {
-        PyErr_Format(PyExc_ValueError, "mfr2_kernel: %s: expected %zd items, got %zd", name, count,
-                     view->len / itemsize);
-        PyBuffer_Release(view);
-        return -1;
-    }
-    return 0;
-}
-
 static PyObject *constants(PyObject *self, PyObject *args, PyObject *kwargs)
 {
     static char *keywords[] = {"sub_samples", "window_subs", "lag_subs", "hits_to_operate", "misses_to_release",
@@ -113,16 +77,16 @@ static PyObject *constants(PyObject *self, PyObject *args, PyObject *kwargs)
         return NULL;
     }
     Py_buffer weights, turn, pairs;
-    if (get_array(weights_obj, "weights", "d", sizeof(double), WINDOW, 0, &weights) < 0)
+    if (take_array(weights_obj, KERNEL, "weights", "d", sizeof(double), WINDOW, 0, &weights) < 0)
         return NULL;
     for (int i = 0; i < WINDOW; i++)
         c.weights[i] = (float)((const double *)weights.buf)[i];
     PyBuffer_Release(&weights);
-    if (get_array(turn_obj, "turn", "Zf", 2 * sizeof(float), PERIOD * FREQS, 0, &turn) < 0)
+    if (take_array(turn_obj, KERNEL, "turn", "Zf", 2 * sizeof(float), PERIOD * FREQS, 0, &turn) < 0)
         return NULL;
     memcpy(c.turn, turn.buf, sizeof c.turn);
     PyBuffer_Release(&turn);
-    if (get_array(pairs_obj, "signal_of_pair", "b", 1, FREQS * FREQS, 0, &pairs) < 0)
+    if (take_array(pairs_obj, KERNEL, "signal_of_pair", "b", 1, FREQS * FREQS, 0, &pairs) < 0)
         return NULL;
     memcpy(c.signal_of_pair, pairs.buf, sizeof c.signal_of_pair);
     PyBuffer_Release(&pairs);
@@ -368,23 +332,16 @@ static int confirm(const struct constants *c, const struct scratch *b, Py_ssize_
 /* dsp/mfr2.py R2Event's fields. */
 static PyObject *FIELDS[3];
 
-/* type(channel, signal or None for 0, sample) appended to `list`, its fields set as object.__setattr__
- * sets them, past the frozen dataclass's own __setattr__: the dataclass's __init__, run from Python,
- * took a quarter of a 30-channel signalling tick. */
+/* type(channel, signal or None for 0, sample) appended to `list`. */
 static int append_event(PyObject *list, PyTypeObject *type, Py_ssize_t channel, int signal, long long sample)
 {
-    PyObject *event = type->tp_alloc(type, 0);
-    if (!event)
-        return -1;
     PyObject *values[3] = {PyLong_FromSsize_t(channel), signal ? PyLong_FromLong(signal) : Py_NewRef(Py_None),
                            PyLong_FromLongLong(sample)};
-    int failed = 0;
-    for (int i = 0; i < 3; i++) {
-        failed = failed || !values[i] || PyObject_GenericSetAttr(event, FIELDS[i], values[i]) < 0;
+    PyObject *event = frozen_event(type, FIELDS, values, 3);
+    for (int i = 0; i < 3; i++)
         Py_XDECREF(values[i]);
-    }
-    failed = failed || PyList_Append(list, event) < 0;
-    Py_DECREF(event);
+    int failed = event == NULL || PyList_Append(list, event) < 0;
+    Py_XDECREF(event);
     return failed ? -1 : 0;
 }
 
@@ -438,14 +395,15 @@ static PyObject *receive(PyObject *self, PyObject *args)
     PyBuffer_Release(&consts);
 
     Py_buffer timing_buf, history_buf, z, x;
-    if (get_array(timing_obj, "timing", NULL, sizeof(struct timing), -1, 1, &timing_buf) < 0)
+    if (take_array(timing_obj, KERNEL, "timing", NULL, sizeof(struct timing), -1, 1, &timing_buf) < 0)
         return NULL;
     const Py_ssize_t channels = timing_buf.len / (Py_ssize_t)sizeof(struct timing);
-    if (get_array(history_obj, "history", NULL, sizeof(float), HISTORY * ROWS * channels, 1, &history_buf) < 0) {
+    if (take_array(history_obj, KERNEL, "history", NULL, sizeof(float), HISTORY * ROWS * channels, 1,
+                   &history_buf) < 0) {
         PyBuffer_Release(&timing_buf);
         return NULL;
     }
-    if (get_array(x_obj, "samples", NULL, sizeof(float), -1, 0, &x) < 0) {
+    if (take_array(x_obj, KERNEL, "samples", NULL, sizeof(float), -1, 0, &x) < 0) {
         PyBuffer_Release(&history_buf);
         PyBuffer_Release(&timing_buf);
         return NULL;
@@ -459,7 +417,7 @@ static PyObject *receive(PyObject *self, PyObject *args)
         PyBuffer_Release(&timing_buf);
         return NULL;
     }
-    if (get_array(z_obj, "correlations", NULL, sizeof(float), channels * k * 2 * FREQS, 0, &z) < 0) {
+    if (take_array(z_obj, KERNEL, "correlations", NULL, sizeof(float), channels * k * 2 * FREQS, 0, &z) < 0) {
         PyBuffer_Release(&x);
         PyBuffer_Release(&history_buf);
         PyBuffer_Release(&timing_buf);
